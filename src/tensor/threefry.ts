@@ -1,0 +1,184 @@
+/**
+ * Threefry-2x32 (20 rounds), the counter-based generator of Salmon et al. (2011, Random123), and the
+ * key derivation scheme of JAX's original (non-"partitionable") PRNG, on plain numbers.
+ *
+ * This file has no tensor dependency so that environments, replay buffers and the CPU backend can
+ * all share one bit-exact implementation; `shaders/threefry.wgsl` is its WGSL twin.
+ */
+
+/** A raw PRNG key: two unsigned 32-bit words, `[hi, lo]` as in JAX's `PRNGKey`. */
+export type RawKey = Uint32Array;
+
+const ROTATIONS: readonly (readonly number[])[] = [
+  [13, 15, 26, 6],
+  [17, 29, 16, 24],
+];
+/** Threefry's key-schedule parity constant. */
+const KS_PARITY = 0x1bd11bda;
+
+/**
+ * One Threefry-2x32 block: encrypts the counter pair `(x0, x1)` under the key `(k0, k1)`.
+ * Writes the two output words to `out[0]`, `out[1]`.
+ *
+ * @example
+ * const out = new Uint32Array(2);
+ * threefry2x32Block(0, 0, 0, 0, out); // out = [0x6b200159, 0x99ba4efe] (Random123 known answer)
+ */
+export function threefry2x32Block(k0: number, k1: number, x0: number, x1: number, out: Uint32Array): void {
+  const ks0 = k0 >>> 0;
+  const ks1 = k1 >>> 0;
+  const ks2 = (ks0 ^ ks1 ^ KS_PARITY) >>> 0;
+  const ks = [ks0, ks1, ks2];
+  let a = (x0 + ks0) >>> 0;
+  let b = (x1 + ks1) >>> 0;
+  for (let group = 0; group < 5; group++) {
+    const rot = ROTATIONS[group % 2];
+    for (let r = 0; r < 4; r++) {
+      a = (a + b) >>> 0;
+      b = ((b << rot[r]) | (b >>> (32 - rot[r]))) >>> 0;
+      b = (b ^ a) >>> 0;
+    }
+    a = (a + ks[(group + 1) % 3]) >>> 0;
+    b = (b + ks[(group + 2) % 3] + group + 1) >>> 0;
+  }
+  out[0] = a;
+  out[1] = b;
+}
+
+/**
+ * JAX's `threefry_2x32(key, count)`: the counter array is split into two halves (padded with one zero
+ * when its length is odd), each pair `(first[i], second[i])` is encrypted, and the two output halves are
+ * concatenated (dropping the pad).
+ *
+ * @example
+ * threefryHash(key(0), Uint32Array.of(0, 1, 2, 3)); // the words of split(key(0), 2)
+ */
+export function threefryHash(key: RawKey, counts: Uint32Array): Uint32Array {
+  const n = counts.length;
+  const half = (n + 1) >> 1;
+  const padded = half * 2;
+  const result = new Uint32Array(padded);
+  const pair = new Uint32Array(2);
+  for (let i = 0; i < half; i++) {
+    const second = half + i < n ? counts[half + i] : 0;
+    threefry2x32Block(key[0], key[1], counts[i], second, pair);
+    result[i] = pair[0];
+    result[half + i] = pair[1];
+  }
+  return n === padded ? result : result.subarray(0, n).slice();
+}
+
+/** `threefryHash` over the counters `0, 1, ..., n - 1` (JAX's `random_bits` with 32-bit width). */
+export function threefryIota(key: RawKey, n: number): Uint32Array {
+  const counts = new Uint32Array(n);
+  for (let i = 0; i < n; i++) counts[i] = i;
+  return threefryHash(key, counts);
+}
+
+/**
+ * A key from an integer seed, as JAX's `PRNGKey(seed)`: `[hi, lo]` words of the seed's 64-bit
+ * two's-complement form. Seeds must be safe integers.
+ *
+ * @example
+ * rawKey(0); // Uint32Array [0, 0]
+ * rawKey(-1); // Uint32Array [4294967295, 4294967295]
+ */
+export function rawKey(seed: number): RawKey {
+  if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(`key: seed must be a safe integer, got ${seed}`);
+  }
+  const lo = Number(BigInt.asUintN(32, BigInt(seed)));
+  const hi = Number(BigInt.asUintN(32, BigInt(seed) >> 32n));
+  return Uint32Array.of(hi, lo);
+}
+
+/**
+ * Splits a key into `n` new keys (JAX's original scheme): row i of the result is key i.
+ *
+ * @example
+ * rawSplit(rawKey(0), 2); // [[4146024105, 967050713], [2718843009, 1272950319]]
+ */
+export function rawSplit(key: RawKey, n = 2): RawKey[] {
+  const words = threefryIota(key, 2 * n);
+  const keys: RawKey[] = [];
+  for (let i = 0; i < n; i++) keys.push(words.slice(2 * i, 2 * i + 2));
+  return keys;
+}
+
+/**
+ * Folds a 32-bit integer into a key (JAX's `fold_in`): a new key that depends on both.
+ *
+ * @example
+ * const episodeKey = rawFoldIn(rawKey(7), episodeIndex);
+ */
+export function rawFoldIn(key: RawKey, data: number): RawKey {
+  if (!Number.isInteger(data)) throw new RangeError(`foldIn: data must be an integer, got ${data}`);
+  return threefryHash(key, Uint32Array.of(0, data >>> 0));
+}
+
+/** Float32 uniforms in [0, 1) from 32 random bits each, bit-exact with JAX's `uniform` for float32. */
+export function bitsToUnitFloat32(bits: Uint32Array): Float32Array {
+  const asInt = new Uint32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) asInt[i] = ((bits[i] >>> 9) | 0x3f800000) >>> 0;
+  const asFloat = new Float32Array(asInt.buffer);
+  for (let i = 0; i < asFloat.length; i++) asFloat[i] = asFloat[i] - 1;
+  return asFloat;
+}
+
+/**
+ * Float64 uniforms in [0, 1) from 64 random bits each (JAX with x64 enabled: the first half of the
+ * words are the high halves). Only the top 52 bits are used, as JAX does.
+ */
+export function bitsToUnitFloat64(bits: Uint32Array): Float64Array {
+  const n = bits.length >> 1;
+  const out = new Float64Array(n);
+  const view = new DataView(new ArrayBuffer(8));
+  for (let i = 0; i < n; i++) {
+    const hi = bits[i];
+    const lo = bits[n + i];
+    // (hi:lo) >> 12 | exponent of 1.0, then minus one.
+    const mantHi = (hi >>> 12) | 0x3ff00000;
+    const mantLo = ((hi << 20) | (lo >>> 12)) >>> 0;
+    view.setUint32(0, mantHi);
+    view.setUint32(4, mantLo);
+    out[i] = view.getFloat64(0) - 1;
+  }
+  return out;
+}
+
+/**
+ * A counter-based stream of uniforms for code that works on plain numbers (environments, replay
+ * sampling): draw `i` is a pure function of `(key, i)`, so a stream can be checkpointed as its key
+ * and counter.
+ *
+ * @example
+ * const stream = new UniformStream(rawKey(3));
+ * const u = stream.next(); // a float64 in [0, 1)
+ */
+export class UniformStream {
+  private counter: number;
+  private readonly pair = new Uint32Array(2);
+  constructor(
+    readonly key: RawKey,
+    counter = 0,
+  ) {
+    this.counter = counter;
+  }
+
+  /** How many uniforms have been drawn; with the key, the stream's whole state. */
+  get position(): number {
+    return this.counter;
+  }
+
+  /** The next uniform in [0, 1) with 53 random bits. */
+  next(): number {
+    const i = this.counter++;
+    threefry2x32Block(this.key[0], this.key[1], i >>> 0, Math.floor(i / 0x100000000) >>> 0, this.pair);
+    return (this.pair[0] * 0x200000 + (this.pair[1] >>> 11)) / 0x20000000000000;
+  }
+
+  /** A uniform in [low, high). */
+  uniform(low: number, high: number): number {
+    return low + (high - low) * this.next();
+  }
+}
