@@ -1,0 +1,116 @@
+/** Data movement on the CPU: every layout change is one strided copy. */
+import { type DType, type TypedArray, allocate } from '../dtype';
+import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
+
+/**
+ * Copies the elements of a strided view of `src` (shape `shape`, starting at `srcOffset`, `srcStrides`
+ * per axis, possibly 0 or negative) to `dst` at `dstOffset` with `dstStrides`.
+ */
+export function copyStrided(
+  src: TypedArray,
+  srcOffset: number,
+  srcStrides: readonly number[],
+  shape: Shape,
+  dst: TypedArray,
+  dstOffset: number,
+  dstStrides: readonly number[],
+): void {
+  const n = sizeOf(shape);
+  if (n === 0) return;
+  const r = shape.length;
+  if (r === 0) {
+    dst[dstOffset] = src[srcOffset];
+    return;
+  }
+  const last = shape[r - 1];
+  const sl = srcStrides[r - 1];
+  const dl = dstStrides[r - 1];
+  const idx = new Int32Array(r);
+  let p = srcOffset;
+  let q = dstOffset;
+  for (let outer = n / last; outer > 0; outer--) {
+    for (let j = 0; j < last; j++) dst[q + j * dl] = src[p + j * sl];
+    for (let d = r - 2; d >= 0; d--) {
+      idx[d]++;
+      p += srcStrides[d];
+      q += dstStrides[d];
+      if (idx[d] < shape[d]) break;
+      idx[d] = 0;
+      p -= srcStrides[d] * shape[d];
+      q -= dstStrides[d] * shape[d];
+    }
+  }
+}
+
+export function transpose(x: TypedArray, shape: Shape, perm: readonly number[], dtype: DType): TypedArray {
+  const strides = stridesOf(shape);
+  const outShape = perm.map((p) => shape[p]);
+  const out = allocate(dtype, x.length);
+  copyStrided(x, 0, perm.map((p) => strides[p]), outShape, out, 0, stridesOf(outShape));
+  return out;
+}
+
+export function broadcastTo(x: TypedArray, shape: Shape, outShape: Shape, dtype: DType): TypedArray {
+  const out = allocate(dtype, sizeOf(outShape));
+  copyStrided(x, 0, broadcastStrides(shape, outShape), outShape, out, 0, stridesOf(outShape));
+  return out;
+}
+
+export function slice(
+  x: TypedArray,
+  shape: Shape,
+  starts: readonly number[],
+  steps: readonly number[],
+  outShape: Shape,
+  dtype: DType,
+): TypedArray {
+  const strides = stridesOf(shape);
+  const offset = starts.reduce((acc, s, i) => acc + s * strides[i], 0);
+  const out = allocate(dtype, sizeOf(outShape));
+  copyStrided(x, offset, strides.map((s, i) => s * steps[i]), outShape, out, 0, stridesOf(outShape));
+  return out;
+}
+
+export function flip(x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray {
+  const strides = stridesOf(shape);
+  let offset = 0;
+  const srcStrides = strides.map((s, i) => {
+    if (!axes.includes(i)) return s;
+    offset += (shape[i] - 1) * s;
+    return -s;
+  });
+  const out = allocate(dtype, x.length);
+  if (x.length > 0) copyStrided(x, offset, srcStrides, shape, out, 0, strides);
+  return out;
+}
+
+export function pad(
+  x: TypedArray,
+  shape: Shape,
+  lo: readonly number[],
+  interior: readonly number[],
+  outShape: Shape,
+  dtype: DType,
+): TypedArray {
+  const out = allocate(dtype, sizeOf(outShape));
+  const outStrides = stridesOf(outShape);
+  const offset = lo.reduce((acc, l, i) => acc + l * outStrides[i], 0);
+  copyStrided(x, 0, stridesOf(shape), shape, out, offset, outStrides.map((s, i) => s * (interior[i] + 1)));
+  return out;
+}
+
+export function concat(
+  inputs: readonly { values: TypedArray; shape: Shape }[],
+  axis: number,
+  outShape: Shape,
+  dtype: DType,
+): TypedArray {
+  const out = allocate(dtype, sizeOf(outShape));
+  const outStrides = stridesOf(outShape);
+  let offset = 0;
+  for (const { values, shape } of inputs) {
+    copyStrided(values, 0, stridesOf(shape), shape, out, offset * outStrides[axis], outStrides);
+    offset += shape[axis];
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+/** Reductions on the CPU: one pass over the input, accumulating into the output in float64. */
+import { type DType, type TypedArray, allocate } from '../dtype';
+import { ShapeError } from '../errors';
+import type { ArgReduceOp, ReduceOp } from '../primitives';
+import { formatShape, type Shape, sizeOf, stridesOf } from '../shape';
+
+const INITIAL: Record<ReduceOp, number> = {
+  reduceSum: 0,
+  reduceProd: 1,
+  reduceMax: -Infinity,
+  reduceMin: Infinity,
+};
+
+/** Accumulation statement `acc[o] <- combine(acc[o], v)`, NaN propagating through max and min. */
+const COMBINE: Record<ReduceOp, string> = {
+  reduceSum: 'acc[o] += v;',
+  reduceProd: 'acc[o] *= v;',
+  reduceMax: 'if (v > acc[o] || v !== v) acc[o] = v;',
+  reduceMin: 'if (v < acc[o] || v !== v) acc[o] = v;',
+};
+
+type Accumulate = (x: TypedArray, shape: Shape, outStrides: number[], acc: Float64Array) => void;
+
+/** One pass over x in row-major order, tracking the output offset `base` through an odometer. */
+function compileAccumulate(combine: string): Accumulate {
+  return new Function(
+    'x',
+    'shape',
+    'outStrides',
+    'acc',
+    `const n = x.length;
+    if (n === 0) return;
+    const r = shape.length;
+    if (r === 0) { const o = 0, v = x[0]; ${combine} return; }
+    const last = shape[r - 1];
+    const lastStride = outStrides[r - 1];
+    const idx = new Int32Array(r);
+    let base = 0;
+    let i = 0;
+    for (let outer = n / last; outer > 0; outer--) {
+      for (let j = 0; j < last; j++) { const o = base + j * lastStride; const v = x[i++]; ${combine} }
+      for (let d = r - 2; d >= 0; d--) {
+        idx[d]++;
+        base += outStrides[d];
+        if (idx[d] < shape[d]) break;
+        idx[d] = 0;
+        base -= outStrides[d] * shape[d];
+      }
+    }`,
+  ) as Accumulate;
+}
+
+const ACCUMULATE: Record<ReduceOp, Accumulate> = {
+  reduceSum: compileAccumulate(COMBINE.reduceSum),
+  reduceProd: compileAccumulate(COMBINE.reduceProd),
+  reduceMax: compileAccumulate(COMBINE.reduceMax),
+  reduceMin: compileAccumulate(COMBINE.reduceMin),
+};
+
+export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray {
+  const outShape = shape.filter((_, i) => !axes.includes(i));
+  const outSize = sizeOf(outShape);
+  if (dtype === 'bool' && (op === 'reduceMax' || op === 'reduceMin') && sizeOf(shape) === 0) {
+    throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
+  }
+  const acc = new Float64Array(outSize).fill(INITIAL[op]);
+  const outStridesFull = stridesOf(outShape);
+  // Stride of each input axis in the output (0 for reduced axes).
+  const strideInOut: number[] = [];
+  let k = 0;
+  for (let i = 0; i < shape.length; i++) strideInOut.push(axes.includes(i) ? 0 : outStridesFull[k++]);
+  ACCUMULATE[op](x, shape, strideInOut, acc);
+  const out = allocate(dtype, outSize);
+  for (let i = 0; i < outSize; i++) out[i] = acc[i];
+  return out;
+}
+
+/** Index of the first maximum (or minimum) along `axis`; NaN counts as the extreme, as in NumPy. */
+export function argReduce(op: ArgReduceOp, x: TypedArray, shape: Shape, axis: number): Int32Array {
+  const n = shape[axis];
+  const inner = sizeOf(shape.slice(axis + 1));
+  const outer = sizeOf(shape.slice(0, axis));
+  const out = new Int32Array(outer * inner);
+  const better = op === 'argmax' ? (v: number, b: number) => v > b : (v: number, b: number) => v < b;
+  for (let p = 0; p < outer; p++) {
+    for (let q = 0; q < inner; q++) {
+      const base = p * n * inner + q;
+      let best = x[base];
+      let bestIndex = 0;
+      if (best === best) {
+        for (let j = 1; j < n; j++) {
+          const v = x[base + j * inner];
+          if (v !== v) {
+            bestIndex = j;
+            break;
+          }
+          if (better(v, best)) {
+            best = v;
+            bestIndex = j;
+          }
+        }
+      }
+      out[p * inner + q] = bestIndex;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+import { DTypeError } from './errors';
+
+/** Element types. `uint32` carries random bits; `bool` is stored as 0/1 bytes. */
+export type DType = 'float32' | 'float64' | 'int32' | 'uint32' | 'bool';
+
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'uint32', 'bool'];
+
+/** The typed array that stores each dtype. */
+export interface TypedArrayFor {
+  float32: Float32Array;
+  float64: Float64Array;
+  int32: Int32Array;
+  uint32: Uint32Array;
+  bool: Uint8Array;
+}
+export type TypedArray = TypedArrayFor[DType];
+
+const CONSTRUCTORS = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  bool: Uint8Array,
+} as const;
+
+/** A new zero-filled typed array for `dtype`. */
+export function allocate<D extends DType>(dtype: D, size: number): TypedArrayFor[D] {
+  return new CONSTRUCTORS[dtype](size) as TypedArrayFor[D];
+}
+
+/** Copies `values` into a new typed array of `dtype` (bools become 0/1). */
+export function typedArrayFrom(dtype: DType, values: ArrayLike<number | boolean>): TypedArray {
+  const out = allocate(dtype, values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+  return out;
+}
+
+/** The dtype a typed array holds, or undefined for other values. */
+export function dtypeOfTypedArray(values: unknown): DType | undefined {
+  if (values instanceof Float32Array) return 'float32';
+  if (values instanceof Float64Array) return 'float64';
+  if (values instanceof Int32Array) return 'int32';
+  if (values instanceof Uint32Array) return 'uint32';
+  if (values instanceof Uint8Array) return 'bool';
+  return undefined;
+}
+
+export function isFloat(dtype: DType): dtype is 'float32' | 'float64' {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+export function isInteger(dtype: DType): dtype is 'int32' | 'uint32' {
+  return dtype === 'int32' || dtype === 'uint32';
+}
+
+/** Short names used when printing IR and shapes: f32, f64, i32, u32, bool. */
+export const SHORT_NAME: Record<DType, string> = {
+  float32: 'f32',
+  float64: 'f64',
+  int32: 'i32',
+  uint32: 'u32',
+  bool: 'bool',
+};
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, uint32: 1, float32: 2, float64: 3 };
+
+/**
+ * The dtype two tensor operands are promoted to (NumPy/JAX lattice: bool < int < float32 < float64).
+ * int32 with uint32 has no common 32-bit type and must be cast explicitly.
+ *
+ * @example
+ * promoteTypes('int32', 'float32'); // 'float32'
+ */
+export function promoteTypes(a: DType, b: DType, op = 'promote'): DType {
+  if (a === b) return a;
+  if (isInteger(a) && isInteger(b)) {
+    throw new DTypeError(`${op}: cannot mix int32 and uint32 operands; cast one explicitly`);
+  }
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * The dtype a plain JS number takes next to a tensor of `dtype` (JAX's weak typing): floats keep their
+ * precision, integer and bool tensors stay integer for integer numbers and become float32 otherwise.
+ */
+export function weakDtypeFor(dtype: DType, value: number | boolean): DType {
+  if (typeof value === 'boolean') return dtype;
+  if (isFloat(dtype)) return dtype;
+  if (!Number.isInteger(value)) return 'float32';
+  return dtype === 'bool' ? 'int32' : dtype;
+}

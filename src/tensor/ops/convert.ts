@@ -1,0 +1,126 @@
+/** Turning user values (numbers, nested arrays, typed arrays) into tensors. */
+import type { Backend } from '../backend';
+import { defaultBackend } from '../backends';
+import { type DType, dtypeOfTypedArray, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
+import { ArgumentError } from '../errors';
+import { bind } from '../interpreter';
+import { checkShape, formatShape, type Shape, sizeOf } from '../shape';
+import { ArrayTensor, type NestedArray, Tensor } from '../tensor';
+
+/** What ops accept where a tensor is expected: a tensor, or plain values made into one. */
+export type TensorLike = Tensor | number | boolean | NestedArray;
+
+export interface CreateOptions {
+  dtype?: DType;
+  backend?: Backend;
+}
+
+/**
+ * A tensor from nested arrays, a typed array (with `shape`) or a number. The dtype defaults to the
+ * typed array's, `bool` for booleans and `float32` otherwise.
+ *
+ * @example
+ * tensor([[1, 2], [3, 4]]); // f32[2,2]
+ * tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] }); // f64[2,2]
+ */
+export function tensor(values: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape } = {}): ArrayTensor {
+  const backend = options.backend ?? defaultBackend();
+  const fromTyped = dtypeOfTypedArray(values);
+  if (fromTyped !== undefined) {
+    const flat = values as TypedArray;
+    const shape = checkShape('tensor', options.shape ?? [flat.length]);
+    if (sizeOf(shape) !== flat.length) {
+      throw new ArgumentError(`tensor: ${flat.length} values do not fill shape ${formatShape(shape)}`);
+    }
+    const dtype = options.dtype ?? fromTyped;
+    const data = dtype === fromTyped ? flat.slice() : typedArrayFrom(dtype, flat);
+    return upload(backend, data, shape, dtype);
+  }
+  const { shape, flat } = flatten(values as NestedArray);
+  const dtype = options.dtype ?? (flat.length > 0 && typeof flat[0] === 'boolean' ? 'bool' : 'float32');
+  for (let i = 0; i < flat.length; i++) {
+    if (typeof flat[i] !== 'number' && typeof flat[i] !== 'boolean') {
+      throw new ArgumentError(`tensor: element ${i} is ${typeof flat[i]}, not a number or boolean`);
+    }
+  }
+  if (options.shape !== undefined) {
+    checkShape('tensor', options.shape);
+    if (sizeOf(options.shape) !== flat.length) {
+      throw new ArgumentError(`tensor: ${flat.length} values do not fill shape ${formatShape(options.shape)}`);
+    }
+  }
+  return upload(backend, typedArrayFrom(dtype, flat), options.shape ?? shape, dtype);
+}
+
+function upload(backend: Backend, data: TypedArray, shape: Shape, dtype: DType): ArrayTensor {
+  const aval = { shape, dtype };
+  if (!backend.supports(dtype)) {
+    throw new ArgumentError(`tensor: the ${backend.name} backend has no ${dtype} tensors`);
+  }
+  return new ArrayTensor(backend, backend.upload(data, aval), shape, dtype);
+}
+
+/** Shape and row-major values of nested arrays; throws on ragged nesting, naming the path. */
+function flatten(values: NestedArray): { shape: number[]; flat: (number | boolean)[] } {
+  const shape: number[] = [];
+  let level: unknown = values;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0];
+  }
+  const flat: (number | boolean)[] = [];
+  const visit = (v: unknown, depth: number, path: string) => {
+    if (depth === shape.length) {
+      if (Array.isArray(v)) throw new ArgumentError(`tensor: ragged nested array at ${path || 'the top'}: expected a number`);
+      flat.push(v as number | boolean);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new ArgumentError(
+        `tensor: ragged nested array at ${path || 'the top'}: expected ${shape[depth]} entries, got ${Array.isArray(v) ? v.length : 'a number'}`,
+      );
+    }
+    v.forEach((item, i) => visit(item, depth + 1, `${path}[${i}]`));
+  };
+  visit(values, 0, '');
+  return { shape, flat };
+}
+
+/** A tensor from any TensorLike; plain values take `dtype` (or the defaults of `tensor`). */
+export function asTensor(value: TensorLike, dtype?: DType, backend?: Backend): Tensor {
+  if (value instanceof Tensor) return value;
+  return tensor(value, { dtype, backend });
+}
+
+/**
+ * Both operands of a binary op as tensors of one dtype: plain numbers take the other operand's dtype
+ * (weak typing), two tensors are promoted.
+ */
+export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (a instanceof Tensor && b instanceof Tensor) {
+    const dtype = promoteTypes(a.dtype, b.dtype, op);
+    return [castIfNeeded(a, dtype), castIfNeeded(b, dtype)];
+  }
+  if (a instanceof Tensor) return weakPair(a, b as Exclude<TensorLike, Tensor>);
+  if (b instanceof Tensor) {
+    const [tb, ta] = weakPair(b, a as Exclude<TensorLike, Tensor>);
+    return [ta, tb];
+  }
+  return binaryOperands(op, asTensor(a), b);
+}
+
+/** A tensor and a plain value: the value takes the tensor's dtype where it can. */
+function weakPair(t: Tensor, other: Exclude<TensorLike, Tensor>): [Tensor, Tensor] {
+  if (typeof other === 'number' || typeof other === 'boolean') {
+    const dtype = weakDtypeFor(t.dtype, other);
+    return [castIfNeeded(t, dtype), tensor(other, { dtype, backend: t.backend })];
+  }
+  const o = tensor(other, { dtype: t.dtype === 'bool' ? undefined : t.dtype, backend: t.backend });
+  const dtype = promoteTypes(t.dtype, o.dtype);
+  return [castIfNeeded(t, dtype), castIfNeeded(o, dtype)];
+}
+
+/** `x` cast to `dtype`, or `x` itself when it already has it. */
+export function castIfNeeded(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : bind('cast', [x], { dtype });
+}

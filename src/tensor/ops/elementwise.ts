@@ -1,0 +1,171 @@
+/**
+ * Elementwise ops with NumPy broadcasting. Plain numbers adopt the tensor operand's dtype; float-only
+ * functions (exp, log, ...) cast integer and bool inputs to float32 first, as JAX does.
+ */
+import { type DType, isFloat } from '../dtype';
+import { bind } from '../interpreter';
+import type { BinaryOp, UnaryOp } from '../primitives';
+import type { Tensor } from '../tensor';
+import { asTensor, binaryOperands, castIfNeeded, type TensorLike } from './convert';
+
+function floatUnary(op: UnaryOp) {
+  return (x: TensorLike): Tensor => {
+    const t = asTensor(x);
+    return bind(op, [isFloat(t.dtype) ? t : castIfNeeded(t, 'float32')], {});
+  };
+}
+
+function binary(op: BinaryOp) {
+  return (a: TensorLike, b: TensorLike): Tensor => bind(op, binaryOperands(op, a, b), {});
+}
+
+function floatBinary(op: BinaryOp) {
+  return (a: TensorLike, b: TensorLike): Tensor => {
+    const [x, y] = binaryOperands(op, a, b);
+    if (isFloat(x.dtype)) return bind(op, [x, y], {});
+    return bind(op, [castIfNeeded(x, 'float32'), castIfNeeded(y, 'float32')], {});
+  };
+}
+
+/** @example neg(tensor([1, -2])); // [-1, 2] */
+export const neg = (x: TensorLike): Tensor => bind('neg', [asTensor(x)], {});
+/** @example abs(tensor([-1.5])); // [1.5] */
+export const abs = (x: TensorLike): Tensor => bind('abs', [asTensor(x)], {});
+/** -1, 0 or 1 by the sign of each element. @example sign(tensor([-3, 0, 2])); // [-1, 0, 1] */
+export const sign = (x: TensorLike): Tensor => bind('sign', [asTensor(x)], {});
+/** @example exp(tensor([0])); // [1] */
+export const exp = floatUnary('exp');
+/** Natural logarithm. @example log(tensor([Math.E])); // [1] */
+export const log = floatUnary('log');
+/** log(1 + x), accurate near 0. @example log1p(tensor([1e-10])); */
+export const log1p = floatUnary('log1p');
+/** e^x - 1, accurate near 0. @example expm1(tensor([1e-10])); */
+export const expm1 = floatUnary('expm1');
+/** @example sqrt(tensor([4])); // [2] */
+export const sqrt = floatUnary('sqrt');
+/** 1 / sqrt(x). @example rsqrt(tensor([4])); // [0.5] */
+export const rsqrt = floatUnary('rsqrt');
+/** 1 / x. @example reciprocal(tensor([4])); // [0.25] */
+export const reciprocal = floatUnary('reciprocal');
+/** @example sin(tensor([0])); */
+export const sin = floatUnary('sin');
+/** @example cos(tensor([0])); */
+export const cos = floatUnary('cos');
+/** @example tan(tensor([0])); */
+export const tan = floatUnary('tan');
+/** @example atan(tensor([1])); // [pi/4] */
+export const atan = floatUnary('atan');
+/** @example tanh(tensor([0])); */
+export const tanh = floatUnary('tanh');
+/** @example atanh(tensor([0.5])); */
+export const atanh = floatUnary('atanh');
+/** 1 / (1 + e^-x), stable for large |x|. @example sigmoid(tensor([0])); // [0.5] */
+export const sigmoid = floatUnary('sigmoid');
+/** log(1 + e^x), stable for large |x|. @example softplus(tensor([0])); // [log 2] */
+export const softplus = floatUnary('softplus');
+/** The error function. @example erf(tensor([1])); // [0.8427] */
+export const erf = floatUnary('erf');
+/** Inverse of erf on (-1, 1). @example erfinv(tensor([0.5])); // [0.4769] */
+export const erfinv = floatUnary('erfinv');
+/** @example floor(tensor([1.5, -1.5])); // [1, -2] */
+export const floor = (x: TensorLike): Tensor => roundingOp('floor', x);
+/** @example ceil(tensor([1.5])); // [2] */
+export const ceil = (x: TensorLike): Tensor => roundingOp('ceil', x);
+/** Rounds half to even, as NumPy. @example round(tensor([0.5, 1.5])); // [0, 2] */
+export const round = (x: TensorLike): Tensor => roundingOp('round', x);
+/** @example logicalNot(tensor([true, false])); // [false, true] */
+export const logicalNot = (x: TensorLike): Tensor => bind('logicalNot', [castIfNeeded(asTensor(x), 'bool')], {});
+/** True where neither infinite nor NaN. @example isFinite(tensor([1, Infinity, NaN])); */
+export const isFinite = (x: TensorLike): Tensor => {
+  const t = asTensor(x);
+  return isFloat(t.dtype) ? bind('isFinite', [t], {}) : bind('eq', [t, t], {});
+};
+
+function roundingOp(op: 'floor' | 'ceil' | 'round', x: TensorLike): Tensor {
+  const t = asTensor(x);
+  return isFloat(t.dtype) ? bind(op, [t], {}) : t;
+}
+
+/** @example add(tensor([1, 2]), 1); // [2, 3] */
+export const add = binary('add');
+/** @example sub(tensor([1, 2]), 1); // [0, 1] */
+export const sub = binary('sub');
+/** @example mul(tensor([1, 2]), 3); // [3, 6] */
+export const mul = binary('mul');
+/** True division for floats; integer division (truncating) for integer tensors. @example div(tensor([1]), 4); // [0.25] */
+export const div = binary('div');
+/** x^y. @example pow(tensor([2, 3]), 2); // [4, 9] */
+export const pow = floatBinary('pow');
+/** Elementwise maximum; NaN propagates. @example maximum(tensor([1, 5]), 3); // [3, 5] */
+export const maximum = binary('maximum');
+/** Elementwise minimum; NaN propagates. @example minimum(tensor([1, 5]), 3); // [1, 3] */
+export const minimum = binary('minimum');
+/** Angle of the point (x, y) = (b, a). @example atan2(tensor([1]), tensor([1])); // [pi/4] */
+export const atan2 = floatBinary('atan2');
+/** @example equal(tensor([1, 2]), 2); // [false, true] */
+export const equal = binary('eq');
+/** @example notEqual(tensor([1, 2]), 2); // [true, false] */
+export const notEqual = binary('ne');
+/** @example less(tensor([1, 2]), 2); // [true, false] */
+export const less = binary('lt');
+/** @example lessEqual(tensor([1, 2]), 2); // [true, true] */
+export const lessEqual = binary('le');
+/** @example greater(tensor([1, 2]), 1); // [false, true] */
+export const greater = binary('gt');
+/** @example greaterEqual(tensor([1, 2]), 2); // [false, true] */
+export const greaterEqual = binary('ge');
+/** @example logicalAnd(tensor([true, true]), tensor([true, false])); // [true, false] */
+export const logicalAnd = (a: TensorLike, b: TensorLike): Tensor =>
+  bind('logicalAnd', [castIfNeeded(asTensor(a), 'bool'), castIfNeeded(asTensor(b), 'bool')], {});
+/** @example logicalOr(tensor([false, true]), tensor([false, false])); // [false, true] */
+export const logicalOr = (a: TensorLike, b: TensorLike): Tensor =>
+  bind('logicalOr', [castIfNeeded(asTensor(a), 'bool'), castIfNeeded(asTensor(b), 'bool')], {});
+
+/** x². @example square(tensor([3])); // [9] */
+export const square = (x: TensorLike): Tensor => {
+  const t = asTensor(x);
+  return mul(t, t);
+};
+/** max(x, 0). @example relu(tensor([-1, 2])); // [0, 2] */
+export const relu = (x: TensorLike): Tensor => maximum(x, 0);
+/** log(sigmoid(x)) = -softplus(-x), stable. @example logSigmoid(tensor([0])); // [-log 2] */
+export const logSigmoid = (x: TensorLike): Tensor => neg(softplus(neg(x)));
+
+/**
+ * `x` where `cond` is true, `y` elsewhere; all three broadcast. Gradients flow to the chosen branch
+ * only; to keep a NaN in the unused branch out of the gradient, also guard that branch's input
+ * (the double-where pattern): `where(c, f(where(c, x, safe)), 0)`.
+ *
+ * @example
+ * where(greater(x, 0), x, 0); // relu
+ */
+export function where(cond: TensorLike, x: TensorLike, y: TensorLike): Tensor {
+  const c = castIfNeeded(asTensor(cond), 'bool');
+  const [tx, ty] = binaryOperands('where', x, y);
+  return bind('where', [c, tx, ty], {});
+}
+
+/**
+ * Limits values to [low, high] (either bound may be omitted).
+ *
+ * @example
+ * clip(tensor([-2, 0, 2]), -1, 1); // [-1, 0, 1]
+ */
+export function clip(x: TensorLike, low?: TensorLike, high?: TensorLike): Tensor {
+  let out = asTensor(x);
+  if (low !== undefined) out = maximum(out, low);
+  if (high !== undefined) out = minimum(out, high);
+  return out;
+}
+
+/** @example cast(tensor([1.7]), 'int32'); // [1] */
+export const cast = (x: TensorLike, dtype: DType): Tensor => castIfNeeded(asTensor(x), dtype);
+
+/**
+ * The identity whose derivative is zero: gradients do not flow through it.
+ *
+ * @example
+ * grad((x) => mul(x, stopGradient(x)))(tensor(3)); // 3, not 6
+ */
+export const stopGradient = (x: TensorLike): Tensor => bind('stopGradient', [asTensor(x)], {});
+

@@ -1,0 +1,69 @@
+/** Reading elements at computed positions. */
+import { DTypeError, ShapeError } from '../errors';
+import { bind } from '../interpreter';
+import { formatShape, normalizeAxis } from '../shape';
+import type { Tensor } from '../tensor';
+import { castIfNeeded, asTensor, type TensorLike } from './convert';
+import { arange } from './creation';
+import { add, equal, less, where } from './elementwise';
+import { expandDims, reshape } from './movement';
+import type { DType } from '../dtype';
+
+function indexTensor(op: string, indices: TensorLike, size: number): Tensor {
+  const idx = asTensor(indices, 'int32');
+  if (idx.dtype !== 'int32' && idx.dtype !== 'uint32') {
+    throw new DTypeError(`${op}: indices must be integers, got ${idx.dtype}`);
+  }
+  const i = castIfNeeded(idx, 'int32');
+  // Negative indices count from the end, as in NumPy.
+  return where(less(i, 0), add(i, size), i);
+}
+
+/**
+ * NumPy's `take_along_axis`: `out[..., j, ...] = x[..., idx[..., j, ...], ...]`; x and idx have one
+ * rank and their other axes broadcast.
+ *
+ * @example
+ * takeAlongAxis(tensor([[10, 20, 30]]), tensor([[2, 0]], { dtype: 'int32' }), 1); // [[30, 10]]
+ */
+export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number): Tensor {
+  const t = asTensor(x);
+  const a = normalizeAxis('takeAlongAxis', axis, t.ndim);
+  const idx = indexTensor('takeAlongAxis', indices, t.shape[a]);
+  if (idx.ndim !== t.ndim) {
+    throw new ShapeError(`takeAlongAxis: indices ${formatShape(idx.shape)} must have the rank of x ${formatShape(t.shape)}`);
+  }
+  return bind('gather', [t, idx], { axis: a });
+}
+
+/**
+ * NumPy's `take`: picks entries along `axis` by an index tensor of any shape; the result's shape is
+ * `x.shape[:axis] + indices.shape + x.shape[axis+1:]`.
+ *
+ * @example
+ * take(tensor([[1, 2], [3, 4]]), tensor([1, 1, 0], { dtype: 'int32' }), 0); // [[3,4],[3,4],[1,2]]
+ */
+export function take(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
+  const t = asTensor(x);
+  const a = normalizeAxis('take', axis, t.ndim);
+  const idx = indexTensor('take', indices, t.shape[a]);
+  const pre = t.shape.slice(0, a);
+  const post = t.shape.slice(a + 1);
+  const ones = (n: number) => Array<number>(n).fill(1);
+  const xr = reshape(t, [...pre, ...ones(idx.ndim), t.shape[a], ...post]);
+  const ir = reshape(idx, [...ones(pre.length), ...idx.shape, 1, ...ones(post.length)]);
+  const out = bind('gather', [xr, ir], { axis: pre.length + idx.ndim });
+  return reshape(out, [...pre, ...idx.shape, ...post]);
+}
+
+/**
+ * One-hot encoding: a new last axis of size `depth` with 1 at each index.
+ *
+ * @example
+ * oneHot(tensor([0, 2], { dtype: 'int32' }), 3); // [[1,0,0],[0,0,1]]
+ */
+export function oneHot(indices: TensorLike, depth: number, dtype: DType = 'float32'): Tensor {
+  const idx = asTensor(indices, 'int32');
+  const positions = arange(depth, undefined, 1, { dtype: idx.dtype, backend: idx.backend });
+  return castIfNeeded(equal(expandDims(idx, -1), positions), dtype);
+}

@@ -1,0 +1,48 @@
+/** Matrix products. */
+import { ShapeError } from '../errors';
+import { bind } from '../interpreter';
+import { formatShape } from '../shape';
+import type { Tensor } from '../tensor';
+import { binaryOperands, type TensorLike } from './convert';
+import { mul } from './elementwise';
+import { expandDims, squeeze } from './movement';
+import { sum } from './reduce';
+
+/**
+ * NumPy's `matmul`: `[..., m, k] @ [..., k, n]` with broadcast batch axes; a 1-D left operand is a
+ * row vector and a 1-D right operand a column vector, their axis removed from the result.
+ *
+ * @example
+ * matmul(zeros([32, 3]), zeros([3, 64])); // f32[32,64]
+ * matmul(zeros([5, 2, 3]), zeros([3])); // f32[5,2]
+ */
+export function matmul(a: TensorLike, b: TensorLike): Tensor {
+  let [x, y] = binaryOperands('matmul', a, b);
+  if (x.ndim === 0 || y.ndim === 0) {
+    throw new ShapeError(`matmul: operands must have rank >= 1, got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
+  }
+  const vecLeft = x.ndim === 1;
+  const vecRight = y.ndim === 1;
+  if (vecLeft) x = expandDims(x, 0);
+  if (vecRight) y = expandDims(y, 1);
+  let out = bind('matmul', [x, y], {});
+  if (vecRight) out = squeeze(out, -1);
+  if (vecLeft) out = squeeze(out, vecRight ? -1 : -2);
+  return out;
+}
+
+/**
+ * Sum of products over the last axis (broadcasting the rest).
+ *
+ * @example
+ * dot(tensor([1, 2]), tensor([3, 4])); // 11
+ */
+export function dot(a: TensorLike, b: TensorLike): Tensor {
+  return sum(mul(a, b), -1);
+}
+
+/** @example outer(tensor([1, 2]), tensor([1, 2, 3])); // f32[2,3] */
+export function outer(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = binaryOperands('outer', a, b);
+  return mul(expandDims(x, -1), y);
+}

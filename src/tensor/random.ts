@@ -1,0 +1,200 @@
+/**
+ * Pure, splittable randomness: Threefry-2x32 keys as u32[2] tensors, bit-exact with JAX's original
+ * scheme (`PRNGKey`, `split`, `fold_in`, `random_bits`, `uniform`). No global RNG state: the same key
+ * gives the same values, on the CPU and on WebGPU.
+ */
+import type { Backend } from './backend';
+import { defaultBackend } from './backends';
+import type { DType } from './dtype';
+import { ArgumentError, DTypeError } from './errors';
+import { bind } from './interpreter';
+import { add, erfinv, less, log, maximum, minimum, mul, neg } from './ops/elementwise';
+import { reshape } from './ops/movement';
+import { argmax } from './ops/reduce';
+import { checkShape, formatShape, type Shape, sizeOf } from './shape';
+import type { Tensor } from './tensor';
+import { rawKey } from './threefry';
+import { erf as erfNumber } from './cpu/special';
+import { asTensor, tensor, type TensorLike } from './ops/convert';
+
+/**
+ * A PRNG key from an integer seed (JAX's `PRNGKey`).
+ *
+ * @example
+ * const k = key(0); // u32[2] [0, 0]
+ */
+export function key(seed: number, backend: Backend = defaultBackend()): Tensor {
+  return tensor(rawKey(seed), { backend });
+}
+
+function checkKey(op: string, k: Tensor): void {
+  if (k.dtype !== 'uint32' || k.ndim !== 1 || k.shape[0] !== 2) {
+    throw new DTypeError(`${op}: expected a PRNG key u32[2] (from key(seed)), got ${k.dtype}${formatShape(k.shape)}`);
+  }
+}
+
+function iota(n: number, like: Tensor): Tensor {
+  const counts = new Uint32Array(n);
+  for (let i = 0; i < n; i++) counts[i] = i;
+  return tensor(counts, { backend: like.backend });
+}
+
+/**
+ * `n` independent keys from one (JAX's original `split`).
+ *
+ * @example
+ * const [k1, k2] = split(key(0)); // [4146024105, 967050713], [2718843009, 1272950319]
+ */
+export function split(k: Tensor, n = 2): Tensor[] {
+  checkKey('split', k);
+  if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`split: n must be a positive integer, got ${n}`);
+  const words = bind('threefry', [k, iota(2 * n, k)], {});
+  return Array.from({ length: n }, (_, i) => bind('slice', [words], { starts: [2 * i], stops: [2 * i + 2], steps: [1] }));
+}
+
+/**
+ * A new key that depends on `k` and the integer `data` (JAX's `fold_in`), e.g. a step counter.
+ *
+ * @example
+ * const stepKey = foldIn(key(0), 17);
+ */
+export function foldIn(k: Tensor, data: number): Tensor {
+  checkKey('foldIn', k);
+  if (!Number.isInteger(data)) throw new ArgumentError(`foldIn: data must be an integer, got ${data}`);
+  return bind('threefry', [k, tensor(Uint32Array.of(0, data >>> 0), { backend: k.backend })], {});
+}
+
+/**
+ * Uniformly random u32 words of `shape` (JAX's `random_bits` with 32 bits).
+ *
+ * @example
+ * randomBits(key(0), [3]); // u32[3]
+ */
+export function randomBits(k: Tensor, shape: Shape): Tensor {
+  checkKey('randomBits', k);
+  checkShape('randomBits', shape);
+  return reshape(bind('threefry', [k, iota(sizeOf(shape), k)], {}), shape);
+}
+
+export interface UniformOptions {
+  dtype?: 'float32' | 'float64';
+  minval?: number;
+  maxval?: number;
+}
+
+/**
+ * Uniform floats in [minval, maxval) (default [0, 1)), bit-exact with JAX's `uniform` (float64 as
+ * JAX with x64 enabled).
+ *
+ * @example
+ * uniform(key(0), [2, 3], { minval: -1, maxval: 1 });
+ */
+export function uniform(k: Tensor, shape: Shape, options: UniformOptions = {}): Tensor {
+  const { dtype = 'float32', minval = 0, maxval = 1 } = options;
+  checkKey('uniform', k);
+  checkShape('uniform', shape);
+  const n = sizeOf(shape);
+  const bits =
+    dtype === 'float32'
+      ? bind('threefry', [k, iota(n, k)], {})
+      : reshape(bind('threefry', [k, iota(2 * n, k)], {}), [2, n]);
+  const unit = reshape(bind('uniformFromBits', [bits], { dtype }), shape);
+  if (minval === 0 && maxval === 1) return unit;
+  return maximum(add(mul(unit, maxval - minval), minval), minval);
+}
+
+const nextAfterMinusOne: Record<'float32' | 'float64', number> = {
+  float32: -1 + 2 ** -24,
+  float64: -1 + 2 ** -53,
+};
+
+/**
+ * Standard normal samples: √2 · erfinv(u), u uniform on (-1, 1), as JAX's `normal`.
+ *
+ * @example
+ * normal(key(0), [1000]); // mean ≈ 0, std ≈ 1
+ */
+export function normal(k: Tensor, shape: Shape, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+  const u = uniform(k, shape, { dtype, minval: nextAfterMinusOne[dtype], maxval: 1 });
+  return mul(erfinv(u), Math.SQRT2);
+}
+
+/** The next representable value after `x` (rounded to `dtype`) towards `direction`. */
+function nextAfter(x: number, direction: number, dtype: 'float32' | 'float64'): number {
+  if (dtype === 'float64') {
+    if (x === direction || !Number.isFinite(x)) return x;
+    if (x === 0) return direction > 0 ? Number.MIN_VALUE : -Number.MIN_VALUE;
+    const value = new Float64Array([x]);
+    new BigInt64Array(value.buffer)[0] += (x > 0) === direction > x ? 1n : -1n;
+    return value[0];
+  }
+  const value = new Float32Array([x]);
+  const bits = new Int32Array(value.buffer);
+  const v = value[0];
+  if (v === direction || !Number.isFinite(v)) return v;
+  if (v === 0) {
+    bits[0] = 1;
+    return direction > 0 ? value[0] : -value[0];
+  }
+  bits[0] += (v > 0) === direction > v ? 1 : -1;
+  return value[0];
+}
+
+/**
+ * Standard normal samples conditioned on [lower, upper] (JAX's `truncated_normal`): inverse-CDF
+ * sampling between erf(lower/√2) and erf(upper/√2), clipped strictly inside the bounds.
+ *
+ * @example
+ * truncatedNormal(key(0), -2, 2, [100]);
+ */
+export function truncatedNormal(
+  k: Tensor,
+  lower: number,
+  upper: number,
+  shape: Shape,
+  dtype: 'float32' | 'float64' = 'float32',
+): Tensor {
+  if (!(lower < upper)) throw new ArgumentError(`truncatedNormal: need lower < upper, got ${lower} and ${upper}`);
+  const a = erfNumber(lower / Math.SQRT2);
+  const b = erfNumber(upper / Math.SQRT2);
+  const u = uniform(k, shape, { dtype, minval: a, maxval: b });
+  const out = mul(erfinv(u), Math.SQRT2);
+  return minimum(maximum(out, nextAfter(lower, Infinity, dtype)), nextAfter(upper, -Infinity, dtype));
+}
+
+const TINY: Record<'float32' | 'float64', number> = { float32: 1.1754943508222875e-38, float64: 2.2250738585072014e-308 };
+
+/**
+ * Standard Gumbel samples -log(-log u) (JAX's `gumbel`).
+ *
+ * @example
+ * gumbel(key(0), [5]);
+ */
+export function gumbel(k: Tensor, shape: Shape, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+  return neg(log(neg(log(uniform(k, shape, { dtype, minval: TINY[dtype], maxval: 1 })))));
+}
+
+/**
+ * Samples category indices from unnormalized log-probabilities along `axis` by the Gumbel-max trick
+ * (JAX's `categorical`); int32, with `axis` removed.
+ *
+ * @example
+ * categorical(key(0), tensor([[0, 0, 5]])); // i32[1], almost surely [2]
+ */
+export function categorical(k: Tensor, logits: TensorLike, axis = -1): Tensor {
+  const l = asTensor(logits);
+  const dtype: 'float32' | 'float64' = l.dtype === 'float64' ? 'float64' : 'float32';
+  return argmax(add(gumbel(k, l.shape, dtype), l), axis);
+}
+
+/**
+ * True with probability `p` (broadcast to `shape`, default p's shape).
+ *
+ * @example
+ * bernoulli(key(0), 0.3, [10]);
+ */
+export function bernoulli(k: Tensor, p: TensorLike, shape?: Shape): Tensor {
+  const prob = asTensor(p);
+  const dtype: DType = prob.dtype === 'float64' ? 'float64' : 'float32';
+  return less(uniform(k, shape ?? prob.shape, { dtype: dtype as 'float32' | 'float64' }), prob);
+}
