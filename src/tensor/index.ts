@@ -11,3 +11,4 @@ export { type DType, DTYPES, isFloat, isInteger, promoteTypes, type TypedArray }
 export { ArgumentError, BackendError, DTypeError, MixrlError, ShapeError } from './errors';
 export * from './primitives';
 export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape';
+export * from './webgpu';

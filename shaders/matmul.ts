@@ -1,0 +1,85 @@
+/**
+ * Batched matrix product `[..., M, K] @ [..., K, N]` with broadcast batch axes. Each workgroup of
+ * 16x16 invocations computes a 64x64 output tile; each invocation a 4x4 block of it (rows
+ * `ty + 16 i`, columns `tx + 16 j`, so neighbouring invocations touch neighbouring columns). The
+ * K axis is walked in steps of 16 through two tiles in workgroup memory. Edges that are not a
+ * multiple of the tile are guarded, so any M, N, K works. Workgroup z indexes the batch.
+ *
+ * params: `[M, N, K, batchRank, batchShape, aBatchStrides, bBatchStrides]` (strides in elements).
+ */
+import { binding, PRELUDE } from './common';
+
+export const MATMUL_TILE = 64;
+
+export function matmulWgsl(type: string): string {
+  const zero = `${type}(0)`;
+  return `${PRELUDE}
+alias T = ${type};
+${binding(1, 'out', type, 'read_write')}
+${binding(2, 'a', type, 'read')}
+${binding(3, 'b', type, 'read')}
+var<workgroup> tileA: array<T, 1024>; // [16 k][64 rows]
+var<workgroup> tileB: array<T, 1024>; // [16 k][64 cols]
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = params[0];
+  let N = params[1];
+  let K = params[2];
+  let rank = params[3];
+  var aOff = 0u;
+  var bOff = 0u;
+  var rest = wid.z;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = params[4u + u32(d)];
+    let c = rest % size;
+    rest = rest / size;
+    aOff += c * params[4u + rank + u32(d)];
+    bOff += c * params[4u + 2u * rank + u32(d)];
+  }
+  let row0 = wid.y * 64u;
+  let col0 = wid.x * 64u;
+  let tx = lid.x;
+  let ty = lid.y;
+  let tid = ty * 16u + tx;
+  var acc: array<T, 16>;
+  for (var q = 0u; q < 16u; q++) { acc[q] = ${zero}; }
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    for (var l = 0u; l < 4u; l++) {
+      let e = tid + l * 256u;
+      let m = e / 16u;
+      let ka = e % 16u;
+      var va = ${zero};
+      if (row0 + m < M && k0 + ka < K) { va = a[aOff + (row0 + m) * K + k0 + ka]; }
+      tileA[ka * 64u + m] = va;
+      let kb = e / 64u;
+      let n = e % 64u;
+      var vb = ${zero};
+      if (k0 + kb < K && col0 + n < N) { vb = b[bOff + (k0 + kb) * N + col0 + n]; }
+      tileB[kb * 64u + n] = vb;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      var av: array<T, 4>;
+      var bv: array<T, 4>;
+      for (var r = 0u; r < 4u; r++) {
+        av[r] = tileA[kk * 64u + ty + 16u * r];
+        bv[r] = tileB[kk * 64u + tx + 16u * r];
+      }
+      for (var r = 0u; r < 4u; r++) {
+        for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] += av[r] * bv[c]; }
+      }
+    }
+    workgroupBarrier();
+  }
+  let outOff = wid.z * M * N;
+  for (var r = 0u; r < 4u; r++) {
+    let row = row0 + ty + 16u * r;
+    for (var c = 0u; c < 4u; c++) {
+      let col = col0 + tx + 16u * c;
+      if (row < M && col < N) { out[outOff + row * N + col] = acc[r * 4u + c]; }
+    }
+  }
+}
+`;
+}

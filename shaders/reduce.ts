@@ -1,0 +1,109 @@
+/**
+ * Reductions over any set of axes. The input's axes are split (on the host) into kept and reduced
+ * ones, each with its shape and input strides, so one kernel serves every axis subset and layout.
+ * Two schedules: `thread` (one invocation per output, a serial loop; for short reductions) and
+ * `workgroup` (256 invocations per output, strided partial results combined by a tree in workgroup
+ * shared memory; for long ones).
+ *
+ * params: `[nOut, R, keptRank, redRank, keptShape, keptStrides, redShape, redStrides]`.
+ * Arg-reductions: `[nOut, axisSize, inner]` over a contiguous input.
+ */
+import { binding, ENTRY_1D, PRELUDE, WORKGROUP } from './common';
+import { MATH } from './math';
+
+export interface ReduceSpec {
+  readonly type: string;
+  /** The neutral start value, a WGSL expression of `type`. */
+  readonly init: string;
+  /** WGSL expression combining `acc` and `v`. */
+  readonly combine: string;
+  readonly schedule: 'thread' | 'workgroup';
+}
+
+const OFFSETS = /* wgsl */ `
+fn decompose(index: u32, rank: u32, shapeAt: u32, stridesAt: u32) -> u32 {
+  var offset = 0u;
+  var rest = index;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = params[shapeAt + u32(d)];
+    offset += (rest % size) * params[stridesAt + u32(d)];
+    rest = rest / size;
+  }
+  return offset;
+}
+fn keptOffset(o: u32) -> u32 { let k = params[2]; return decompose(o, k, 4u, 4u + k); }
+fn redOffset(r: u32) -> u32 {
+  let k = params[2];
+  let m = params[3];
+  return decompose(r, m, 4u + 2u * k, 4u + 2u * k + m);
+}
+fn combine(acc: T, v: T) -> T { return COMBINE; }
+`;
+
+export function reduceWgsl({ type, init, combine, schedule }: ReduceSpec): string {
+  const head = `${PRELUDE}
+alias T = ${type};
+${binding(1, 'out', type, 'read_write')}
+${binding(2, 'x', type, 'read')}
+${OFFSETS.replace('COMBINE', combine)}`;
+  if (schedule === 'thread') {
+    return `${head}
+${ENTRY_1D}
+  if (i >= params[0]) { return; }
+  let base = keptOffset(i);
+  var acc: T = ${init};
+  for (var r = 0u; r < params[1]; r++) { acc = combine(acc, x[base + redOffset(r)]); }
+  out[i] = acc;
+}
+`;
+  }
+  return `${head}
+var<workgroup> partial: array<T, ${WORKGROUP}>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let o = wid.y * nwg.x + wid.x;
+  let valid = o < params[0];
+  var acc: T = ${init};
+  if (valid) {
+    let base = keptOffset(o);
+    for (var r = lid; r < params[1]; r += ${WORKGROUP}u) { acc = combine(acc, x[base + redOffset(r)]); }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = ${WORKGROUP / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
+    workgroupBarrier();
+  }
+  if (valid && lid == 0u) { out[o] = partial[0]; }
+}
+`;
+}
+
+/** argmax/argmin: the first index of the extreme along the axis; a NaN counts as the extreme. */
+export function argReduceWgsl(type: string, better: '>' | '<'): string {
+  const isNan = type === 'f32' ? 'm_isnan' : 'noNan';
+  return `${PRELUDE}
+${binding(1, 'out', 'i32', 'read_write')}
+${binding(2, 'x', type, 'read')}
+${MATH}
+fn noNan(v: ${type}) -> bool { return false; }
+${ENTRY_1D}
+  if (i >= params[0]) { return; }
+  let n = params[1];
+  let inner = params[2];
+  let base = (i / inner) * n * inner + i % inner;
+  var best = x[base];
+  var bestIndex = 0u;
+  if (!${isNan}(best)) {
+    for (var j = 1u; j < n; j++) {
+      let v = x[base + j * inner];
+      if (${isNan}(v)) { bestIndex = j; break; }
+      if (v ${better} best) { best = v; bestIndex = j; }
+    }
+  }
+  out[i] = i32(bestIndex);
+}
+`;
+}

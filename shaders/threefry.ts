@@ -1,0 +1,60 @@
+/**
+ * Threefry-2x32 (20 rounds), the WGSL twin of `src/tensor/threefry.ts`: JAX's
+ * `threefry_2x32(key, counts)` splits the counts into two halves (the second padded with a zero when
+ * the count is odd) and encrypts the pairs `(counts[i], counts[half + i])`. One invocation per pair.
+ * Also the bit-exact float32 uniform of JAX: the top 23 bits as the mantissa of a float in [1, 2),
+ * minus one.
+ *
+ * params: `[n]`.
+ */
+import { binding, ENTRY_1D, PRELUDE } from './common';
+
+const ROTATIONS = [
+  [13, 15, 26, 6],
+  [17, 29, 16, 24],
+];
+
+/** The 20 rounds, unrolled: 5 groups of 4 rotations, each followed by a key injection. */
+function rounds(): string {
+  const lines: string[] = [];
+  for (let group = 0; group < 5; group++) {
+    for (const r of ROTATIONS[group % 2]) {
+      lines.push(`  a += b; b = (b << ${r}u) | (b >> ${32 - r}u); b ^= a;`);
+    }
+    lines.push(`  a += ks[${(group + 1) % 3}]; b += ks[${(group + 2) % 3}] + ${group + 1}u;`);
+  }
+  return lines.join('\n');
+}
+
+export const THREEFRY_WGSL = `${PRELUDE}
+${binding(1, 'out', 'u32', 'read_write')}
+${binding(2, 'key', 'u32', 'read')}
+${binding(3, 'counts', 'u32', 'read')}
+
+fn block(k0: u32, k1: u32, x0: u32, x1: u32) -> vec2u {
+  let ks = array<u32, 3>(k0, k1, k0 ^ k1 ^ 0x1bd11bdau);
+  var a = x0 + k0;
+  var b = x1 + k1;
+${rounds()}
+  return vec2u(a, b);
+}
+
+${ENTRY_1D}
+  let n = params[0];
+  let half = (n + 1u) / 2u;
+  if (i >= half) { return; }
+  let second = half + i < n;
+  let r = block(key[0], key[1], counts[i], select(0u, counts[min(half + i, n - 1u)], second));
+  out[i] = r.x;
+  if (second) { out[half + i] = r.y; }
+}
+`;
+
+export const UNIFORM_F32_WGSL = `${PRELUDE}
+${binding(1, 'out', 'f32', 'read_write')}
+${binding(2, 'bits', 'u32', 'read')}
+${ENTRY_1D}
+  if (i >= params[0]) { return; }
+  out[i] = bitcast<f32>((bits[i] >> 9u) | 0x3f800000u) - 1.0;
+}
+`;

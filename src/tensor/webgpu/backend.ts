@@ -1,0 +1,201 @@
+/**
+ * The WebGPU backend: tensors live in pooled GPU buffers, primitives run as WGSL kernels recorded
+ * into batched command buffers, `read` copies through a staging buffer. A tensor's buffer returns
+ * to the pool on `dispose()` or, as a safety net, when the tensor is garbage-collected.
+ */
+/// <reference types="@webgpu/types" />
+import type { Backend, Handle, KernelInput } from '../backend';
+import { allocate, type DType, type TypedArray } from '../dtype';
+import type { Aval, Params, Primitive } from '../primitives';
+import { sizeOf } from '../shape';
+import { WebGPUError } from './errors';
+import { type KernelHost, webgpuKernels } from './kernels';
+import { BufferPool, type PoolStats, USAGE } from './pool';
+import { Recorder } from './recorder';
+import { bytesOf, type GpuHandle, Storage } from './storage';
+
+export interface WebGPUBackendOptions {
+  /** Dispatches recorded before a batch is submitted without a readback (default 128). */
+  readonly flushEvery?: number;
+  /** Bytes of free buffers the pool keeps for reuse (default 256 MiB). */
+  readonly maxPoolBytes?: number;
+  /** Options passed to Dawn's `create`, e.g. `['adapter=...']`. */
+  readonly dawnOptions?: readonly string[];
+}
+
+/** What the adapter says about itself, and Dawn's instance, which must outlive the device. */
+export interface AdapterSummary {
+  readonly gpu: GPU;
+  readonly description: string;
+  readonly software: boolean;
+}
+
+const MAP_READ = 0x1;
+
+export class WebGPUBackend implements Backend, KernelHost {
+  readonly name = 'webgpu';
+  private readonly pool: BufferPool;
+  private readonly recorder: Recorder;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly collected = new FinalizationRegistry<Storage>((storage) => this.unref(storage));
+  private readonly lost: Promise<never>;
+  private lostReason: string | undefined;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterSummary,
+    options: WebGPUBackendOptions = {},
+  ) {
+    this.pool = new BufferPool(device, options.maxPoolBytes ?? 256 * 2 ** 20);
+    this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
+    this.lost = device.lost.then((info) => {
+      this.lostReason = `the WebGPU device was lost (${info.reason}): ${info.message}`;
+      throw new WebGPUError(this.lostReason);
+    });
+    this.lost.catch(() => {});
+    device.addEventListener('uncapturederror', (event) => {
+      this.recorder.fail(new WebGPUError(`uncaptured WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`));
+    });
+  }
+
+  supports(dtype: DType): boolean {
+    return dtype !== 'float64';
+  }
+
+  upload(values: TypedArray, aval: Aval): Handle {
+    this.checkUsable('upload');
+    const storage = this.output(aval);
+    const words = aval.dtype === 'bool' ? Uint32Array.from(values) : values;
+    if (words.byteLength > 0) this.device.queue.writeBuffer(storage.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+    return this.handleOf(storage);
+  }
+
+  execute<P extends Primitive>(prim: P, inputs: readonly KernelInput[], params: Params<P>, out: Aval): Handle {
+    this.checkUsable(prim);
+    const gpuInputs = inputs.map((x) => ({ storage: (x.handle as GpuHandle).storage, aval: x.aval }));
+    return this.handleOf(webgpuKernels[prim](this, gpuInputs, params, out));
+  }
+
+  async read(handle: Handle, aval: Aval): Promise<TypedArray> {
+    this.checkUsable('read');
+    const { storage } = handle as GpuHandle;
+    const bytes = bytesOf(sizeOf(aval.shape));
+    if (bytes === 0) {
+      await this.recorder.check();
+      return allocate(aval.dtype, 0);
+    }
+    const staging = this.device.createBuffer({ label: 'mixrl readback', size: bytes, usage: MAP_READ | USAGE.COPY_DST });
+    try {
+      this.recorder.copy(storage.buffer, staging, bytes);
+      this.recorder.flush();
+      await Promise.race([staging.mapAsync(MAP_READ), this.lost]);
+      await this.recorder.check();
+      const words = staging.getMappedRange().slice(0);
+      staging.unmap();
+      return fromWords(words, aval.dtype);
+    } catch (error) {
+      await this.recorder.check();
+      if (error instanceof WebGPUError) throw error;
+      throw new WebGPUError(`read: mapping the readback buffer failed: ${(error as Error).message}`);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  release(handle: Handle): void {
+    const h = handle as GpuHandle;
+    if (h.released) return;
+    h.released = true;
+    this.collected.unregister(h);
+    this.unref(h.storage);
+  }
+
+  /** Submits recorded kernels now (readback does this itself). */
+  flush(): void {
+    this.recorder.flush();
+  }
+
+  /**
+   * Buffer pool counts: flat across a loop that disposes what it no longer needs.
+   *
+   * @example
+   * const { buffers, inUse } = backend.poolStats();
+   */
+  poolStats(): PoolStats & { readonly pipelines: number; readonly submitted: number } {
+    return { ...this.pool.stats(), pipelines: this.pipelines.size, submitted: this.recorder.submitted };
+  }
+
+  // ---- KernelHost: what kernels use ----
+
+  output(aval: Aval): Storage {
+    return new Storage(this.pool.acquire(bytesOf(sizeOf(aval.shape))));
+  }
+
+  share(storage: Storage): Storage {
+    storage.refs++;
+    return storage;
+  }
+
+  clear(storage: Storage, bytes: number): void {
+    if (bytes > 0) this.recorder.clear(storage.buffer, bytes);
+  }
+
+  run(
+    kernel: string,
+    key: string,
+    source: () => string,
+    params: readonly number[],
+    buffers: readonly Storage[],
+    groups: readonly [number, number, number],
+  ): void {
+    const pipeline = this.pipeline(kernel, key, source);
+    this.recorder.dispatch(
+      kernel,
+      pipeline,
+      params,
+      buffers.map((s) => s.buffer),
+      groups,
+    );
+  }
+
+  private pipeline(kernel: string, key: string, source: () => string): GPUComputePipeline {
+    const cached = this.pipelines.get(key);
+    if (cached) return cached;
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label: kernel, code: source() });
+    const pipeline = this.device.createComputePipeline({ label: kernel, layout: 'auto', compute: { module, entryPoint: 'main' } });
+    this.recorder.watch(this.device.popErrorScope(), () => `the WGSL kernel '${kernel}'`);
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  private handleOf(storage: Storage): GpuHandle {
+    const handle: GpuHandle = { storage, released: false };
+    this.collected.register(handle, storage, handle);
+    return handle;
+  }
+
+  private unref(storage: Storage): void {
+    if (--storage.refs === 0) this.pool.release(storage.buffer);
+  }
+
+  private checkUsable(what: string): void {
+    if (this.lostReason) throw new WebGPUError(`${what}: ${this.lostReason}`);
+    this.recorder.throwIfFailed();
+  }
+}
+
+function fromWords(words: ArrayBuffer, dtype: DType): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(words);
+    case 'int32':
+      return new Int32Array(words);
+    case 'uint32':
+      return new Uint32Array(words);
+    case 'bool':
+      return Uint8Array.from(new Uint32Array(words));
+    case 'float64':
+      throw new WebGPUError('read: the webgpu backend has no float64 tensors');
+  }
+}

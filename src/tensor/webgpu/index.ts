@@ -1,0 +1,5 @@
+/** The WebGPU backend: WGSL kernels on Dawn. */
+export { type AdapterSummary, WebGPUBackend, type WebGPUBackendOptions } from './backend';
+export { WebGPUError } from './errors';
+export { type BackendChoice, createWebGPUBackend, initBackend } from './init';
+export type { PoolStats } from './pool';

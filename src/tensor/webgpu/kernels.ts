@@ -1,0 +1,356 @@
+/**
+ * The WGSL kernel of every primitive: a mapped type over `Primitive`, so a primitive without a
+ * WebGPU kernel does not compile. Each kernel turns a primitive's inputs and parameters into the
+ * integer parameters of one of the kernel families in `shaders/` and dispatches it.
+ */
+import { WORKGROUP } from '../../../shaders/common';
+import { COPY_WGSL } from '../../../shaders/copy';
+import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
+import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
+import { MATMUL_TILE, matmulWgsl } from '../../../shaders/matmul';
+import { argReduceWgsl, reduceWgsl } from '../../../shaders/reduce';
+import { THREEFRY_WGSL, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
+import type { DType } from '../dtype';
+import { ShapeError } from '../errors';
+import {
+  ARG_REDUCE_OPS,
+  type ArgReduceOp,
+  type Aval,
+  BINARY_OPS,
+  type BinaryOp,
+  type Params,
+  type Primitive,
+  REDUCE_OPS,
+  type ReduceOp,
+  UNARY_OPS,
+  type UnaryOp,
+} from '../primitives';
+import { broadcastStrides, formatShape, type Shape, sizeOf, stridesOf } from '../shape';
+import { WebGPUError } from './errors';
+import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from './expressions';
+import { MAX_GROUPS } from './recorder';
+import type { GpuInput, Storage } from './storage';
+
+/** What kernels need from the backend: output storage, shared storage, dispatches, clears. */
+export interface KernelHost {
+  /** Fresh storage for a tensor of `aval`. */
+  output(aval: Aval): Storage;
+  /** The same storage, one more tensor using it. */
+  share(storage: Storage): Storage;
+  /** Zero-fills the storage's first `bytes` bytes. */
+  clear(storage: Storage, bytes: number): void;
+  /** Dispatches the kernel `source()` (compiled once per `key`). */
+  run(
+    kernel: string,
+    key: string,
+    source: () => string,
+    params: readonly number[],
+    buffers: readonly Storage[],
+    groups: readonly [number, number, number],
+  ): void;
+}
+
+type GpuKernel<P extends Primitive> = (gpu: KernelHost, inputs: readonly GpuInput[], params: Params<P>, out: Aval) => Storage;
+
+/** A grid of `count` workgroups, folded into two dimensions past the per-dimension limit. */
+export function grid(kernel: string, count: number): [number, number, number] {
+  if (count <= MAX_GROUPS) return [count, 1, 1];
+  const rows = Math.ceil(count / MAX_GROUPS);
+  if (rows > MAX_GROUPS) throw new WebGPUError(`${kernel}: ${count} workgroups exceed the dispatch limit`);
+  return [MAX_GROUPS, rows, 1];
+}
+
+const grid1d = (kernel: string, n: number) => grid(kernel, Math.ceil(n / WORKGROUP));
+
+function elementwise(
+  gpu: KernelHost,
+  kernel: string,
+  inputs: readonly GpuInput[],
+  out: Aval,
+  expr: (args: string[]) => string,
+): Storage {
+  const result = gpu.output(out);
+  const n = sizeOf(out.shape);
+  if (n === 0) return result;
+  const access: Access[] = inputs.map((x) => {
+    const size = sizeOf(x.aval.shape);
+    return size === n ? 'c' : size === 1 ? 's' : 'b';
+  });
+  const spec = {
+    inputs: inputs.map((x, k) => ({ type: wgslType(x.aval.dtype), access: access[k] })),
+    outType: wgslType(out.dtype),
+    expr: expr(inputs.map((_, k) => `a${k}`)),
+  };
+  const params = [n, out.shape.length, ...out.shape];
+  inputs.forEach((x, k) => {
+    if (access[k] === 'b') params.push(...broadcastStrides(x.aval.shape, out.shape));
+  });
+  const key = `elementwise|${spec.expr}|${spec.inputs.map((x) => x.type + x.access).join(',')}|${spec.outType}`;
+  gpu.run(kernel, key, () => elementwiseWgsl(spec), params, [result, ...inputs.map((x) => x.storage)], grid1d(kernel, n));
+  return result;
+}
+
+/** Copies the view (`srcOffset`, `srcStrides`) of `src` over `shape` into `dst` at (`dstOffset`, `dstStrides`). */
+function copyStrided(
+  gpu: KernelHost,
+  kernel: string,
+  src: Storage,
+  srcOffset: number,
+  srcStrides: readonly number[],
+  shape: Shape,
+  dst: Storage,
+  dstOffset: number,
+  dstStrides: readonly number[],
+): void {
+  const n = sizeOf(shape);
+  if (n === 0) return;
+  const params = [n, shape.length, ...shape, srcOffset, ...srcStrides, dstOffset, ...dstStrides];
+  gpu.run(kernel, 'copy', () => COPY_WGSL, params, [dst, src], grid1d(kernel, n));
+}
+
+/** A kernel that copies its single input through a strided view into a fresh contiguous output. */
+function view(kernel: string, inputs: readonly GpuInput[], out: Aval, gpu: KernelHost, offset: number, strides: readonly number[]): Storage {
+  const result = gpu.output(out);
+  copyStrided(gpu, kernel, inputs[0].storage, offset, strides, out.shape, result, 0, stridesOf(out.shape));
+  return result;
+}
+
+const unaryKernel =
+  (op: UnaryOp): GpuKernel<UnaryOp> =>
+  (gpu, inputs, _params, out) =>
+    elementwise(gpu, op, inputs, out, ([a]) => UNARY_WGSL[op](a, wgslType(inputs[0].aval.dtype)));
+
+const binaryKernel =
+  (op: BinaryOp): GpuKernel<BinaryOp> =>
+  (gpu, inputs, _params, out) =>
+    elementwise(gpu, op, inputs, out, ([a, b]) => BINARY_WGSL[op](a, b, wgslType(inputs[0].aval.dtype)));
+
+const REDUCE_COMBINE: Record<ReduceOp, string> = {
+  reduceSum: 'acc + v',
+  reduceProd: 'acc * v',
+  reduceMax: 'max(acc, v)',
+  reduceMin: 'min(acc, v)',
+};
+
+/** The start value of each reduction, per WGSL type. */
+const REDUCE_INIT: Record<ReduceOp, Record<'f32' | 'i32' | 'u32', string>> = {
+  reduceSum: { f32: '0.0', i32: '0i', u32: '0u' },
+  reduceProd: { f32: '1.0', i32: '1i', u32: '1u' },
+  reduceMax: { f32: '-m_inf()', i32: 'bitcast<i32>(0x80000000u)', u32: '0u' },
+  reduceMin: { f32: 'm_inf()', i32: '2147483647i', u32: '0xffffffffu' },
+};
+
+/**
+ * The result of reducing nothing, as the CPU gives it (its float64 accumulator stored into the
+ * output array: ±Infinity becomes 0 in integer arrays).
+ */
+function emptyReduction(op: ReduceOp, dtype: DType): string {
+  if (op === 'reduceSum') return castWgsl('0.0', 'float32', dtype);
+  if (op === 'reduceProd') return castWgsl('1.0', 'float32', dtype);
+  if (dtype !== 'float32') return castWgsl('0.0', 'float32', dtype);
+  return op === 'reduceMax' ? '-m_inf()' : 'm_inf()';
+}
+
+/** Drops size-1 axes and merges neighbours that are contiguous in memory. */
+function mergeAxes(shape: readonly number[], strides: readonly number[]): { shape: number[]; strides: number[] } {
+  const s: number[] = [];
+  const t: number[] = [];
+  shape.forEach((size, i) => {
+    if (size === 1) return;
+    const last = s.length - 1;
+    if (last >= 0 && t[last] === strides[i] * size) {
+      s[last] *= size;
+      t[last] = strides[i];
+    } else {
+      s.push(size);
+      t.push(strides[i]);
+    }
+  });
+  return { shape: s, strides: t };
+}
+
+const reduceKernel =
+  (op: ReduceOp): GpuKernel<ReduceOp> =>
+  (gpu, [x], { axes }, out) => {
+    const shape = x.aval.shape;
+    const nOut = sizeOf(out.shape);
+    const reduced = sizeOf(axes.map((a) => shape[a]));
+    if (nOut === 0) return gpu.output(out);
+    if (reduced === 0) {
+      if (out.dtype === 'bool' && op !== 'reduceSum' && op !== 'reduceProd') {
+        throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
+      }
+      return elementwise(gpu, op, [], out, () => emptyReduction(op, out.dtype));
+    }
+    const strides = stridesOf(shape);
+    const pick = (inAxes: boolean) => {
+      const dims = shape.map((_, i) => i).filter((i) => axes.includes(i) === inAxes);
+      return mergeAxes(
+        dims.map((i) => shape[i]),
+        dims.map((i) => strides[i]),
+      );
+    };
+    const kept = pick(false);
+    const red = pick(true);
+    const type = wgslType(out.dtype);
+    const schedule = reduced > 32 ? 'workgroup' : 'thread';
+    const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op], schedule } as const;
+    const params = [nOut, reduced, kept.shape.length, red.shape.length, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
+    const result = gpu.output(out);
+    const groups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut);
+    gpu.run(op, `reduce|${op}|${type}|${schedule}`, () => reduceWgsl(spec), params, [result, x.storage], groups);
+    return result;
+  };
+
+const argReduceKernel =
+  (op: ArgReduceOp): GpuKernel<ArgReduceOp> =>
+  (gpu, [x], { axis }, out) => {
+    const result = gpu.output(out);
+    const nOut = sizeOf(out.shape);
+    if (nOut === 0) return result;
+    const type = wgslType(x.aval.dtype);
+    const better = op === 'argmax' ? '>' : '<';
+    const params = [nOut, x.aval.shape[axis], sizeOf(x.aval.shape.slice(axis + 1))];
+    gpu.run(op, `${op}|${type}`, () => argReduceWgsl(type, better), params, [result, x.storage], grid1d(op, nOut));
+    return result;
+  };
+
+function table<K extends Primitive>(ops: readonly K[], make: (op: K) => GpuKernel<K>): { [P in K]: GpuKernel<P> } {
+  return Object.fromEntries(ops.map((op) => [op, make(op)])) as unknown as { [P in K]: GpuKernel<P> };
+}
+
+/** The WebGPU kernel of every primitive. */
+export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
+  ...table(UNARY_OPS, unaryKernel),
+  ...table(BINARY_OPS, binaryKernel),
+  ...table(REDUCE_OPS, reduceKernel),
+  ...table(ARG_REDUCE_OPS, argReduceKernel),
+  where: (gpu, inputs, _p, out) => elementwise(gpu, 'where', inputs, out, ([c, a, b]) => `select(${b}, ${a}, ${c} != 0u)`),
+  cast: (gpu, inputs, _p, out) => elementwise(gpu, 'cast', inputs, out, ([a]) => castWgsl(a, inputs[0].aval.dtype, out.dtype)),
+  stopGradient: (gpu, [x]) => gpu.share(x.storage),
+  reshape: (gpu, [x]) => gpu.share(x.storage),
+
+  matmul(gpu, [a, b], _p, out) {
+    const result = gpu.output(out);
+    const [m, k] = a.aval.shape.slice(-2);
+    const n = out.shape[out.shape.length - 1];
+    const batchShape = out.shape.slice(0, -2);
+    const batch = sizeOf(batchShape);
+    if (m * n * batch === 0) return result;
+    if (k === 0) {
+      gpu.clear(result, sizeOf(out.shape) * 4);
+      return result;
+    }
+    if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
+    const aStrides = broadcastStrides(a.aval.shape.slice(0, -2), batchShape).map((s) => s * m * k);
+    const bStrides = broadcastStrides(b.aval.shape.slice(0, -2), batchShape).map((s) => s * k * n);
+    const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
+    const groups: [number, number, number] = [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), batch];
+    if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
+    const type = wgslType(out.dtype);
+    gpu.run('matmul', `matmul|${type}`, () => matmulWgsl(type), params, [result, a.storage, b.storage], groups);
+    return result;
+  },
+
+  transpose(gpu, inputs, { perm }, out) {
+    const strides = stridesOf(inputs[0].aval.shape);
+    return view('transpose', inputs, out, gpu, 0, perm.map((p) => strides[p]));
+  },
+
+  broadcastTo: (gpu, inputs, { shape }, out) => view('broadcastTo', inputs, out, gpu, 0, broadcastStrides(inputs[0].aval.shape, shape)),
+
+  slice(gpu, inputs, { starts, steps }, out) {
+    const strides = stridesOf(inputs[0].aval.shape);
+    const offset = starts.reduce((acc, s, i) => acc + s * strides[i], 0);
+    return view('slice', inputs, out, gpu, offset, strides.map((s, i) => s * steps[i]));
+  },
+
+  flip(gpu, inputs, { axes }, out) {
+    const shape = inputs[0].aval.shape;
+    let offset = 0;
+    const strides = stridesOf(shape).map((s, i) => {
+      if (!axes.includes(i)) return s;
+      offset += (shape[i] - 1) * s;
+      return -s;
+    });
+    return view('flip', inputs, out, gpu, offset, strides);
+  },
+
+  pad(gpu, [x], { lo, interior }, out) {
+    const result = gpu.output(out);
+    gpu.clear(result, sizeOf(out.shape) * 4);
+    const outStrides = stridesOf(out.shape);
+    const offset = lo.reduce((acc, l, i) => acc + l * outStrides[i], 0);
+    const dstStrides = outStrides.map((s, i) => s * (interior[i] + 1));
+    copyStrided(gpu, 'pad', x.storage, 0, stridesOf(x.aval.shape), x.aval.shape, result, offset, dstStrides);
+    return result;
+  },
+
+  concat(gpu, inputs, { axis }, out) {
+    const result = gpu.output(out);
+    const outStrides = stridesOf(out.shape);
+    let offset = 0;
+    for (const x of inputs) {
+      copyStrided(gpu, 'concat', x.storage, 0, stridesOf(x.aval.shape), x.aval.shape, result, offset * outStrides[axis], outStrides);
+      offset += x.aval.shape[axis];
+    }
+    return result;
+  },
+
+  gather(gpu, [x, idx], { axis }, out) {
+    const result = gpu.output(out);
+    const n = sizeOf(out.shape);
+    if (n === 0) return result;
+    const xStrides = broadcastStrides(x.aval.shape, out.shape);
+    xStrides[axis] = 0;
+    const params = [
+      n,
+      out.shape.length,
+      ...out.shape,
+      ...xStrides,
+      ...broadcastStrides(idx.aval.shape, out.shape),
+      stridesOf(x.aval.shape)[axis],
+      x.aval.shape[axis],
+    ];
+    gpu.run('gather', 'gather', () => GATHER_WGSL, params, [result, x.storage, idx.storage], grid1d('gather', n));
+    return result;
+  },
+
+  scatterAdd(gpu, [updates, idx], { axis }, out) {
+    const result = gpu.output(out);
+    const n = sizeOf(out.shape);
+    if (n === 0) return result;
+    const j = idx.aval.shape[axis];
+    const iterShape = out.shape.map((d, i) => (i === axis ? j : d));
+    const params = [
+      n,
+      out.shape.length,
+      ...out.shape,
+      axis,
+      j,
+      ...broadcastStrides(idx.aval.shape, iterShape),
+      ...broadcastStrides(updates.aval.shape, iterShape),
+    ];
+    const type = wgslType(out.dtype);
+    const storages = [result, updates.storage, idx.storage];
+    gpu.run('scatterAdd', `scatterAdd|${type}`, () => scatterAddWgsl(type), params, storages, grid1d('scatterAdd', n));
+    return result;
+  },
+
+  threefry(gpu, [key, counts], _p, out) {
+    const result = gpu.output(out);
+    const n = sizeOf(out.shape);
+    if (n === 0) return result;
+    const pairs = Math.ceil(n / 2);
+    gpu.run('threefry', 'threefry', () => THREEFRY_WGSL, [n], [result, key.storage, counts.storage], grid1d('threefry', pairs));
+    return result;
+  },
+
+  uniformFromBits(gpu, [bits], _p, out) {
+    const result = gpu.output(out);
+    const n = sizeOf(out.shape);
+    if (n === 0) return result;
+    gpu.run('uniformFromBits', 'uniformFromBits', () => UNIFORM_F32_WGSL, [n], [result, bits.storage], grid1d('uniformFromBits', n));
+    return result;
+  },
+};

@@ -1,0 +1,150 @@
+/**
+ * Batched submission: every kernel is recorded into one shared command encoder (inside one compute
+ * pass while dispatches follow each other) and the batch is submitted on readback or every
+ * `flushEvery` dispatches. Kernel parameters of a batch are packed into one arena buffer, written
+ * just before the submit. Each batch runs inside error scopes; an error is kept, with the names of
+ * the batch's kernels, and thrown by the next `execute` or `read`.
+ */
+/// <reference types="@webgpu/types" />
+import { WebGPUError } from './errors';
+import type { BufferPool } from './pool';
+import { USAGE } from './pool';
+
+/** Dispatch sizes per grid dimension (WebGPU's default maxComputeWorkgroupsPerDimension). */
+export const MAX_GROUPS = 65535;
+
+const ARENA_BYTES = 1 << 16;
+
+export class Recorder {
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private readonly arena: GPUBuffer;
+  private readonly arenaWords = new Uint32Array(ARENA_BYTES / 4);
+  private arenaUsed = 0;
+  private dispatches = 0;
+  private batchKernels = new Set<string>();
+  private checks: Promise<void>[] = [];
+  private failure: WebGPUError | undefined;
+  /** Dispatches submitted so far. */
+  submitted = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly pool: BufferPool,
+    private readonly flushEvery: number,
+  ) {
+    this.arena = device.createBuffer({ label: 'mixrl kernel params', size: ARENA_BYTES, usage: USAGE.STORAGE | USAGE.COPY_DST });
+  }
+
+  /** Records a dispatch of `pipeline` with `params` at binding 0 and `buffers` at bindings 1, 2, .... */
+  dispatch(
+    kernel: string,
+    pipeline: GPUComputePipeline,
+    params: readonly number[],
+    buffers: readonly GPUBuffer[],
+    groups: readonly [number, number, number],
+  ): void {
+    const align = this.device.limits.minStorageBufferOffsetAlignment;
+    const bytes = Math.max(4, params.length * 4);
+    if (bytes > ARENA_BYTES) throw new WebGPUError(`${kernel}: ${params.length} kernel parameters exceed the arena`);
+    if (this.arenaUsed + bytes > ARENA_BYTES) this.flush();
+    const offset = this.arenaUsed;
+    for (let k = 0; k < params.length; k++) this.arenaWords[offset / 4 + k] = params[k] >>> 0;
+    this.arenaUsed = Math.ceil((offset + bytes) / align) * align;
+    const bindGroup = this.device.createBindGroup({
+      label: kernel,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: this.arena, offset, size: bytes } },
+        ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
+      ],
+    });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(...groups);
+    this.batchKernels.add(kernel);
+    if (++this.dispatches >= this.flushEvery) this.flush();
+  }
+
+  /** Records a copy of `bytes` bytes between buffers. */
+  copy(source: GPUBuffer, target: GPUBuffer, bytes: number): void {
+    this.endPass();
+    this.begin().copyBufferToBuffer(source, 0, target, 0, bytes);
+  }
+
+  /** Records zero-filling the first `bytes` bytes of `buffer`. */
+  clear(buffer: GPUBuffer, bytes: number): void {
+    this.endPass();
+    this.begin().clearBuffer(buffer, 0, bytes);
+  }
+
+  /** Submits the recorded batch (if any) and lets the pool reuse the buffers released during it. */
+  flush(): void {
+    if (this.encoder) {
+      this.endPass();
+      if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaWords.buffer, 0, this.arenaUsed);
+      this.device.queue.submit([this.encoder.finish()]);
+      const kernels = [...this.batchKernels];
+      const scopes = [this.device.popErrorScope(), this.device.popErrorScope(), this.device.popErrorScope()];
+      this.watch(Promise.all(scopes).then((errors) => errors.find((e) => e !== null)), () => `kernels [${kernels.join(', ')}]`);
+      this.submitted += this.dispatches;
+      this.encoder = undefined;
+      this.arenaUsed = 0;
+      this.dispatches = 0;
+      this.batchKernels = new Set();
+    }
+    this.pool.recycle();
+  }
+
+  /** Remembers `error` (a GPU error promise) so that the next `check` throws it, naming `what`. */
+  watch(error: Promise<GPUError | null | undefined>, what: () => string): void {
+    this.checks.push(
+      error.then((e) => {
+        if (e && !this.failure) this.failure = new WebGPUError(`WebGPU error in ${what()}: ${e.message}`);
+      }),
+    );
+  }
+
+  /** Records an error found outside the scopes (uncaptured errors, device loss). */
+  fail(error: WebGPUError): void {
+    this.failure ??= error;
+  }
+
+  /** Throws the first error seen since the last check. */
+  throwIfFailed(): void {
+    const failure = this.failure;
+    if (failure) {
+      this.failure = undefined;
+      throw failure;
+    }
+  }
+
+  /** Waits for the error scopes of submitted batches, then throws the first error seen. */
+  async check(): Promise<void> {
+    const checks = this.checks;
+    this.checks = [];
+    await Promise.all(checks);
+    this.throwIfFailed();
+  }
+
+  private begin(): GPUCommandEncoder {
+    if (!this.encoder) {
+      this.device.pushErrorScope('internal');
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+      this.encoder = this.device.createCommandEncoder({ label: 'mixrl batch' });
+    }
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.begin().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+}
