@@ -1,0 +1,179 @@
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import { BINARY_OPS, type BinaryOp, cpu, type DType, evaluate, sizeOf, tensor, UNARY_OPS, type UnaryOp } from '../../src/tensor';
+import { both, describeWebGPU, expectClose, expectEqual, floats, pair, rng, shapes, webgpu } from './gpu';
+
+/** Input range and tolerance of each float unary op (its float32 error on the WebGPU). */
+const UNARY_CASES: Record<UnaryOp, { lo: number; hi: number; atol?: number; rtol?: number; dtype?: DType }> = {
+  neg: { lo: -5, hi: 5 },
+  abs: { lo: -5, hi: 5 },
+  sign: { lo: -5, hi: 5 },
+  exp: { lo: -10, hi: 10 },
+  log: { lo: 0.01, hi: 10 },
+  log1p: { lo: -0.9, hi: 10 },
+  expm1: { lo: -5, hi: 5 },
+  sqrt: { lo: 0, hi: 10 },
+  rsqrt: { lo: 0.01, hi: 10 },
+  reciprocal: { lo: 0.1, hi: 10 },
+  sin: { lo: -6, hi: 6 },
+  cos: { lo: -6, hi: 6 },
+  tan: { lo: -1.4, hi: 1.4 },
+  atan: { lo: -10, hi: 10 },
+  tanh: { lo: -10, hi: 10 },
+  atanh: { lo: -0.95, hi: 0.95 },
+  sigmoid: { lo: -20, hi: 20 },
+  softplus: { lo: -20, hi: 20 },
+  erf: { lo: -4, hi: 4 },
+  erfinv: { lo: -0.99, hi: 0.99 },
+  floor: { lo: -5, hi: 5 },
+  ceil: { lo: -5, hi: 5 },
+  round: { lo: -5, hi: 5 },
+  logicalNot: { lo: 0, hi: 2, dtype: 'bool' },
+  isFinite: { lo: -5, hi: 5 },
+};
+
+/** Values of `dtype` drawn from [lo, hi): float32, or integers (bools 0/1). */
+function values(seed: number, n: number, lo: number, hi: number, dtype: DType): Float32Array | Int32Array | Uint8Array {
+  const f = floats(seed, n, lo, hi);
+  if (dtype === 'bool') return Uint8Array.from(f, (v) => Math.floor(v) & 1);
+  if (dtype === 'int32') return Int32Array.from(f, Math.floor);
+  return f;
+}
+
+describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
+  it.each(UNARY_OPS)('%s', async (op) => {
+    const { lo, hi, atol = 1e-6, rtol = 1e-5, dtype = 'float32' } = UNARY_CASES[op];
+    await fc.assert(
+      fc.asyncProperty(shapes(), fc.integer(), async (shape, seed) => {
+        const x = pair(values(seed, sizeOf(shape), lo, hi, dtype), shape, dtype);
+        const r = await both(op, [x], {});
+        expectClose(r.gpu, r.cpu, atol, rtol, op);
+      }),
+      { numRuns: 4 },
+    );
+  });
+
+  it('rounds halves to even, and floor/ceil/round hit exact integers', async () => {
+    const halves = Float32Array.from({ length: 41 }, (_, i) => (i - 20) / 2);
+    for (const op of ['round', 'floor', 'ceil'] as const) {
+      const r = await both(op, [pair(halves, [41])], {});
+      expectEqual(r.gpu, r.cpu, op);
+    }
+  });
+
+  it('integer neg, abs and sign', async () => {
+    const ints = Int32Array.from({ length: 21 }, (_, i) => i - 10);
+    for (const op of ['neg', 'abs', 'sign'] as const) {
+      const r = await both(op, [pair(ints, [21], 'int32')], {});
+      expectEqual(r.gpu, r.cpu, op);
+    }
+    const words = Uint32Array.of(0, 1, 7, 0xffffffff);
+    const r = await both('neg', [pair(words, [4], 'uint32')], {});
+    expectEqual(r.gpu, r.cpu, 'neg u32');
+  });
+
+  const BINARY_RANGES: Record<BinaryOp, { a: [number, number]; b: [number, number]; dtype?: DType; rtol?: number }> = {
+    add: { a: [-5, 5], b: [-5, 5] },
+    sub: { a: [-5, 5], b: [-5, 5] },
+    mul: { a: [-5, 5], b: [-5, 5] },
+    div: { a: [-5, 5], b: [0.1, 5] },
+    pow: { a: [0.1, 5], b: [-3, 3], rtol: 1e-5 },
+    maximum: { a: [-5, 5], b: [-5, 5] },
+    minimum: { a: [-5, 5], b: [-5, 5] },
+    atan2: { a: [-5, 5], b: [-5, 5], rtol: 1e-5 },
+    eq: { a: [-2, 2], b: [-2, 2] },
+    ne: { a: [-2, 2], b: [-2, 2] },
+    lt: { a: [-2, 2], b: [-2, 2] },
+    le: { a: [-2, 2], b: [-2, 2] },
+    gt: { a: [-2, 2], b: [-2, 2] },
+    ge: { a: [-2, 2], b: [-2, 2] },
+    logicalAnd: { a: [0, 2], b: [0, 2], dtype: 'bool' },
+    logicalOr: { a: [0, 2], b: [0, 2], dtype: 'bool' },
+  };
+
+  /** Two shapes that broadcast: drop leading axes and set some sizes to 1. */
+  const broadcastPair = shapes(4, 4).chain((out) =>
+    fc.tuple(fc.constant(out), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }), fc.nat(out.length)),
+  );
+
+  it.each(BINARY_OPS)('%s with broadcasting', async (op) => {
+    const { a, b, dtype = 'float32', rtol = 2e-7 } = BINARY_RANGES[op];
+    await fc.assert(
+      fc.asyncProperty(broadcastPair, fc.integer(), async ([out, ones, drop], seed) => {
+        const sa = out;
+        const sb = out.map((d, i) => (ones[i] ? 1 : d)).slice(drop);
+        // Comparisons use quarter-steps so that ties occur.
+        const quant = (v: Float32Array) => (op.length <= 2 ? Float32Array.from(v, (x) => Math.round(x * 4) / 4) : v);
+        const va = quant(values(seed, sizeOf(sa), a[0], a[1], dtype) as Float32Array);
+        const vb = quant(values(seed + 1, sizeOf(sb), b[0], b[1], dtype) as Float32Array);
+        const r = await both(op, [pair(va, sa, dtype), pair(vb, sb, dtype)], {});
+        expectClose(r.gpu, r.cpu, 1e-6, rtol, op);
+      }),
+      { numRuns: 4 },
+    );
+  });
+
+  it('pow of negative bases with integer exponents', async () => {
+    const a = Float32Array.of(-2, -2, -3, -0.5, 2);
+    const b = Float32Array.of(3, 2, -1, 2, 0.5);
+    const r = await both('pow', [pair(a, [5]), pair(b, [5])], {});
+    expectClose(r.gpu, r.cpu, 1e-6, 1e-5, 'pow');
+  });
+
+  it('integer arithmetic wraps and truncates like the CPU', async () => {
+    const next = rng(3);
+    const a = Int32Array.from({ length: 64 }, () => Math.floor((next() - 0.5) * 2 ** 32));
+    const b = Int32Array.from({ length: 64 }, (_, i) => (i % 8 === 0 ? 0 : Math.floor((next() - 0.5) * 200)));
+    for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'lt', 'eq'] as const) {
+      const r = await both(op, [pair(a, [64], 'int32'), pair(b, [64], 'int32')], {});
+      expectEqual(r.gpu, r.cpu, op);
+    }
+    const ua = Uint32Array.from(a);
+    const ub = Uint32Array.from(b);
+    for (const op of ['add', 'mul', 'div', 'maximum', 'gt'] as const) {
+      const r = await both(op, [pair(ua, [64], 'uint32'), pair(ub, [64], 'uint32')], {});
+      expectEqual(r.gpu, r.cpu, `${op} u32`);
+    }
+  });
+
+  it('where broadcasts its three operands', async () => {
+    const cond = Uint8Array.of(1, 0, 1);
+    const x = floats(1, 6, -1, 1);
+    const y = Float32Array.of(7);
+    const r = await both('where', [pair(cond, [3], 'bool'), pair(x, [2, 3]), pair(y, [])], {});
+    expectEqual(r.gpu, r.cpu, 'where');
+  });
+
+  it('isFinite sees infinities and NaN', async () => {
+    const x = Float32Array.of(1, Infinity, -Infinity, NaN, -0, 3e38);
+    const r = await both('isFinite', [pair(x, [6])], {});
+    expectEqual(r.gpu, r.cpu, 'isFinite');
+  });
+
+  const GPU_DTYPES: DType[] = ['float32', 'int32', 'uint32', 'bool'];
+  it.each(GPU_DTYPES)('cast from %s to every dtype', async (from) => {
+    const source = {
+      float32: Float32Array.of(-3.75, -1, -0.5, 0, 0.5, 1.25, 7, 1e6),
+      int32: Int32Array.of(-2147483648, -7, -1, 0, 1, 2, 1000, 2147483647),
+      uint32: Uint32Array.of(0, 1, 2, 7, 1000, 0x7fffffff, 0x80000000, 0xffffffff),
+      bool: Uint8Array.of(0, 1, 1, 0, 0, 1, 0, 1),
+    }[from as 'float32'];
+    for (const to of GPU_DTYPES) {
+      const g = evaluate('cast', [tensor(source, { dtype: from, backend: webgpu() })], { dtype: to });
+      const c = evaluate('cast', [tensor(source, { dtype: from, backend: cpu })], { dtype: to });
+      expectEqual(await g.data(), c.dataSync(), `${from} -> ${to}`);
+    }
+  });
+
+  it('reshape and stopGradient share the buffer; disposing one keeps the other readable', async () => {
+    const x = tensor([1, 2, 3, 4, 5, 6], { backend: webgpu() });
+    const before = webgpu().poolStats().inUse;
+    const y = evaluate('reshape', [x], { shape: [2, 3] });
+    const z = evaluate('stopGradient', [y], {});
+    expect(webgpu().poolStats().inUse).toBe(before);
+    x.dispose();
+    y.dispose();
+    expect(Array.from(await z.data())).toEqual([1, 2, 3, 4, 5, 6]);
+    z.dispose();
+  });
+});

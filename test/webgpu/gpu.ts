@@ -1,0 +1,92 @@
+/**
+ * Shared setup of the WebGPU suites: one backend per test file, or a skip with one loud line when
+ * no adapter exists. Under MIXRL_REQUIRE_WEBGPU=1 (CI) a missing adapter fails instead.
+ */
+import fc from 'fast-check';
+import { describe, expect } from 'vitest';
+import { cpu, evaluate, tensor, type ArrayTensor, type DType, type Primitive, type Params, type Shape, type TypedArray } from '../../src/tensor';
+import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
+
+async function open(): Promise<WebGPUBackend | undefined> {
+  try {
+    return await createWebGPUBackend();
+  } catch (error) {
+    if (process.env.MIXRL_REQUIRE_WEBGPU === '1') throw error;
+    console.warn(
+      `\n*** WebGPU tests SKIPPED: ${(error as Error).message}.\n*** To run them, install Mesa lavapipe (sudo scripts/setup-webgpu-cpu.sh) or use a GPU; ` +
+        'MIXRL_REQUIRE_WEBGPU=1 turns this skip into a failure.\n',
+    );
+    return undefined;
+  }
+}
+
+/** The WebGPU backend, or undefined where the suites are skipped. */
+export const gpu = await open();
+
+/** `describe` when WebGPU is available, `describe.skip` otherwise. */
+export const describeWebGPU = gpu ? describe : describe.skip;
+
+/** The backend, for code inside `describeWebGPU` (which only runs when it exists). */
+export function webgpu(): WebGPUBackend {
+  if (!gpu) throw new Error('describeWebGPU ran without a WebGPU backend');
+  return gpu;
+}
+
+/** Deterministic pseudo-random numbers in [0, 1) from a seed (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Float32-representable values uniform in [lo, hi). */
+export function floats(seed: number, n: number, lo: number, hi: number): Float32Array {
+  const next = rng(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * next());
+}
+
+/** Shapes of rank 0..maxRank with sizes 1..maxSize. */
+export const shapes = (maxRank = 3, maxSize = 5): fc.Arbitrary<number[]> =>
+  fc.array(fc.integer({ min: 1, max: maxSize }), { minLength: 0, maxLength: maxRank });
+
+/** The same values as a float32 WebGPU tensor and a float64 CPU tensor (or both of `dtype`). */
+export function pair(values: TypedArray, shape: Shape, dtype: DType = 'float32'): [ArrayTensor, ArrayTensor] {
+  const onGpu = tensor(values, { shape, dtype, backend: webgpu() });
+  const onCpu = tensor(values, { shape, dtype: dtype === 'float32' ? 'float64' : dtype, backend: cpu });
+  return [onGpu, onCpu];
+}
+
+/** Runs one primitive on WebGPU and on the CPU (float64 for float inputs); returns both results. */
+export async function both<P extends Primitive>(
+  prim: P,
+  inputs: readonly [ArrayTensor, ArrayTensor][],
+  params: Params<P>,
+): Promise<{ gpu: TypedArray; cpu: TypedArray; shape: Shape }> {
+  const g = evaluate(prim, inputs.map(([x]) => x), params);
+  const c = evaluate(prim, inputs.map(([, x]) => x), params);
+  expect(g.shape).toEqual(c.shape);
+  return { gpu: await g.data(), cpu: c.dataSync(), shape: g.shape };
+}
+
+/** Checks |gpu - cpu| <= atol + rtol |cpu| elementwise (NaN only where the CPU has NaN). */
+export function expectClose(gpuValues: TypedArray, cpuValues: TypedArray, atol: number, rtol: number, what = ''): void {
+  expect(gpuValues.length).toBe(cpuValues.length);
+  for (let i = 0; i < cpuValues.length; i++) {
+    const [g, c] = [gpuValues[i], cpuValues[i]];
+    if (Number.isNaN(c) && Number.isNaN(g)) continue;
+    if (g === c) continue;
+    if (!(Math.abs(g - c) <= atol + rtol * Math.abs(c))) {
+      expect.fail(`${what}: element ${i}: webgpu ${g} vs cpu ${c} (atol ${atol}, rtol ${rtol})`);
+    }
+  }
+}
+
+/** Checks exact equality elementwise. */
+export function expectEqual(gpuValues: TypedArray, cpuValues: TypedArray, what = ''): void {
+  expectClose(gpuValues, cpuValues, 0, 0, what);
+}

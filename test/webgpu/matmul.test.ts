@@ -1,0 +1,42 @@
+import fc from 'fast-check';
+import { it } from 'vitest';
+import { sizeOf } from '../../src/tensor';
+import { both, describeWebGPU, expectClose, expectEqual, floats, pair } from './gpu';
+
+describeWebGPU('matmul on WebGPU matches the CPU', () => {
+  it('on sizes that are not multiples of the 64x64 tile, with broadcast batch axes', async () => {
+    const dims = fc.integer({ min: 1, max: 80 });
+    const batch = fc.constantFrom([[], []], [[3], [3]], [[2, 1], [3]], [[1], [2, 2]], [[4], []]);
+    await fc.assert(
+      fc.asyncProperty(dims, dims, dims, batch, fc.integer(), async (m, k, n, [ba, bb], seed) => {
+        const sa = [...ba, m, k];
+        const sb = [...bb, k, n];
+        const r = await both('matmul', [pair(floats(seed, sizeOf(sa), -1, 1), sa), pair(floats(seed + 1, sizeOf(sb), -1, 1), sb)], {});
+        // |a| and |b| are below 1, so each output sums k products below 1 in float32.
+        expectClose(r.gpu, r.cpu, 2e-7 * k, 1e-6, `matmul [${sa}] @ [${sb}]`);
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it('on exact tile multiples, a single element, and an empty contraction', async () => {
+    for (const [m, k, n] of [
+      [64, 64, 64],
+      [128, 16, 64],
+      [1, 1, 1],
+      [65, 17, 129],
+    ]) {
+      const r = await both('matmul', [pair(floats(m, m * k, -1, 1), [m, k]), pair(floats(n, k * n, -1, 1), [k, n])], {});
+      expectClose(r.gpu, r.cpu, 2e-7 * k, 1e-6, `matmul ${m}x${k}x${n}`);
+    }
+    const empty = await both('matmul', [pair(new Float32Array(0), [2, 0]), pair(new Float32Array(0), [0, 3])], {});
+    expectEqual(empty.gpu, empty.cpu, 'matmul with k = 0');
+  });
+
+  it('on integers, exactly', async () => {
+    const a = Int32Array.from({ length: 35 * 20 }, (_, i) => (i % 9) - 4);
+    const b = Int32Array.from({ length: 20 * 70 }, (_, i) => (i % 5) - 2);
+    const r = await both('matmul', [pair(a, [35, 20], 'int32'), pair(b, [20, 70], 'int32')], {});
+    expectEqual(r.gpu, r.cpu, 'matmul i32');
+  });
+});
