@@ -46,7 +46,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     readonly adapter: AdapterSummary,
     options: WebGPUBackendOptions = {},
   ) {
-    this.pool = new BufferPool(device, options.maxPoolBytes ?? 256 * 2 ** 20);
+    this.pool = new BufferPool(device, options.maxPoolBytes ?? 256 * 2 ** 20, (buffer) => this.recorder.forget(buffer));
     this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
     this.lost = device.lost.then((info) => {
       this.lostReason = `the WebGPU device was lost (${info.reason}): ${info.message}`;
@@ -148,7 +148,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     buffers: readonly Storage[],
     groups: readonly [number, number, number],
   ): void {
-    const pipeline = this.pipeline(kernel, key, source);
+    const pipeline = this.pipeline(kernel, key, source, buffers.length);
     this.recorder.dispatch(
       kernel,
       pipeline,
@@ -158,12 +158,12 @@ export class WebGPUBackend implements Backend, KernelHost {
     );
   }
 
-  private pipeline(kernel: string, key: string, source: () => string): GPUComputePipeline {
+  private pipeline(kernel: string, key: string, source: () => string, buffers: number): GPUComputePipeline {
     const cached = this.pipelines.get(key);
     if (cached) return cached;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: kernel, code: source() });
-    const pipeline = this.device.createComputePipeline({ label: kernel, layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const pipeline = this.device.createComputePipeline({ label: kernel, layout: this.recorder.layout(buffers).pipeline, compute: { module, entryPoint: 'main' } });
     this.recorder.watch(this.device.popErrorScope(), () => `the WGSL kernel '${kernel}'`);
     this.pipelines.set(key, pipeline);
     return pipeline;

@@ -47,6 +47,8 @@ export class BufferPool {
     private readonly device: GPUDevice,
     /** Free bytes kept for reuse; beyond that, recycled buffers are destroyed. */
     private readonly maxFreeBytes: number,
+    /** Called before a buffer is destroyed. */
+    private readonly onDestroy: (buffer: GPUBuffer) => void,
   ) {}
 
   /** A storage buffer of at least `bytes` bytes, reused when one of its class is free. */
@@ -77,6 +79,7 @@ export class BufferPool {
   recycle(): void {
     for (const buffer of this.pending) {
       if (this.freeBytes + buffer.size > this.maxFreeBytes) {
+        this.onDestroy(buffer);
         buffer.destroy();
         this.buffers--;
         this.bytes -= buffer.size;

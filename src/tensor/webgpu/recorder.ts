@@ -2,18 +2,37 @@
  * Batched submission: every kernel is recorded into one shared command encoder (inside one compute
  * pass while dispatches follow each other) and the batch is submitted on readback or every
  * `flushEvery` dispatches. Kernel parameters of a batch are packed into one arena buffer, written
- * just before the submit. Each batch runs inside error scopes; an error is kept, with the names of
- * the batch's kernels, and thrown by the next `execute` or `read`.
+ * just before the submit, and bound with a dynamic offset; so a bind group depends only on the
+ * tensors' buffers and is cached (pooled buffers recur, so most dispatches create no GPU object).
+ * That matters beyond speed: Dawn frees GPU objects only when the event loop turns, and a
+ * synchronous loop creating some 65k bind groups crashes lavapipe.
+ *
+ * Each batch runs inside error scopes; an error is kept, with the names of the batch's kernels, and
+ * thrown by the next `execute` or `read`.
  */
 /// <reference types="@webgpu/types" />
 import { WebGPUError } from './errors';
 import type { BufferPool } from './pool';
 import { USAGE } from './pool';
 
+/** GPUShaderStage.COMPUTE (fixed by the WebGPU spec). */
+const STAGE_COMPUTE = 0x4;
+
 /** Dispatch sizes per grid dimension (WebGPU's default maxComputeWorkgroupsPerDimension). */
 export const MAX_GROUPS = 65535;
 
 const ARENA_BYTES = 1 << 16;
+/** The parameter window each dispatch sees (256 words: rank up to about 60). */
+const PARAMS_BYTES = 1024;
+/** Cached bind groups kept before the cache starts over. */
+const MAX_BIND_GROUPS = 4096;
+
+/** The bind group and pipeline layout of kernels with `buffers` storage buffers after the params. */
+interface Layout {
+  readonly bindGroup: GPUBindGroupLayout;
+  readonly pipeline: GPUPipelineLayout;
+  readonly id: number;
+}
 
 export class Recorder {
   private encoder: GPUCommandEncoder | undefined;
@@ -23,6 +42,10 @@ export class Recorder {
   private arenaUsed = 0;
   private dispatches = 0;
   private batchKernels = new Set<string>();
+  private readonly layouts: Layout[] = [];
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private checks: Promise<void>[] = [];
   private failure: WebGPUError | undefined;
   /** Dispatches submitted so far. */
@@ -36,6 +59,26 @@ export class Recorder {
     this.arena = device.createBuffer({ label: 'mixrl kernel params', size: ARENA_BYTES, usage: USAGE.STORAGE | USAGE.COPY_DST });
   }
 
+  /** The layout shared by every kernel binding `buffers` storage buffers after its params. */
+  layout(buffers: number): Layout {
+    let layout = this.layouts[buffers];
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'read-only-storage', hasDynamicOffset: true } },
+        ...Array.from({ length: buffers }, (_, k) => ({
+          binding: k + 1,
+          visibility: STAGE_COMPUTE,
+          buffer: { type: k === 0 ? ('storage' as const) : ('read-only-storage' as const) },
+        })),
+      ];
+      const bindGroup = this.device.createBindGroupLayout({ label: `mixrl ${buffers} buffers`, entries });
+      const pipeline = this.device.createPipelineLayout({ bindGroupLayouts: [bindGroup] });
+      layout = { bindGroup, pipeline, id: buffers };
+      this.layouts[buffers] = layout;
+    }
+    return layout;
+  }
+
   /** Records a dispatch of `pipeline` with `params` at binding 0 and `buffers` at bindings 1, 2, .... */
   dispatch(
     kernel: string,
@@ -44,27 +87,55 @@ export class Recorder {
     buffers: readonly GPUBuffer[],
     groups: readonly [number, number, number],
   ): void {
-    const align = this.device.limits.minStorageBufferOffsetAlignment;
-    const bytes = Math.max(4, params.length * 4);
-    if (bytes > ARENA_BYTES) throw new WebGPUError(`${kernel}: ${params.length} kernel parameters exceed the arena`);
-    if (this.arenaUsed + bytes > ARENA_BYTES) this.flush();
+    if (params.length * 4 > PARAMS_BYTES) {
+      throw new WebGPUError(`${kernel}: ${params.length} kernel parameters exceed ${PARAMS_BYTES / 4} (tensor rank too high)`);
+    }
+    if (this.arenaUsed + PARAMS_BYTES > ARENA_BYTES) this.flush();
     const offset = this.arenaUsed;
     for (let k = 0; k < params.length; k++) this.arenaWords[offset / 4 + k] = params[k] >>> 0;
-    this.arenaUsed = Math.ceil((offset + bytes) / align) * align;
-    const bindGroup = this.device.createBindGroup({
-      label: kernel,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: this.arena, offset, size: bytes } },
-        ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
-      ],
-    });
+    const align = this.device.limits.minStorageBufferOffsetAlignment;
+    this.arenaUsed = Math.ceil((offset + Math.max(4, params.length * 4)) / align) * align;
     const pass = this.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, this.bindGroup(this.layout(buffers.length), buffers), [offset]);
     pass.dispatchWorkgroups(...groups);
     this.batchKernels.add(kernel);
     if (++this.dispatches >= this.flushEvery) this.flush();
+  }
+
+  /** Forgets the bind groups naming `buffer` (it is about to be destroyed). */
+  forget(buffer: GPUBuffer): void {
+    const id = this.bufferIds.get(buffer);
+    if (id === undefined) return;
+    for (const key of this.bindGroups.keys()) {
+      if (key.split('|').slice(1).includes(String(id))) this.bindGroups.delete(key);
+    }
+  }
+
+  private bindGroup(layout: Layout, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    const key = `${layout.id}|${buffers.map((b) => this.idOf(b)).join('|')}`;
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+      group = this.device.createBindGroup({
+        layout: layout.bindGroup,
+        entries: [
+          { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAMS_BYTES } },
+          ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
+        ],
+      });
+      this.bindGroups.set(key, group);
+    }
+    return group;
+  }
+
+  private idOf(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(buffer, id);
+    }
+    return id;
   }
 
   /** Records a copy of `bytes` bytes between buffers. */

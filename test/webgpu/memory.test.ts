@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { build, type PluginBuild } from 'esbuild';
+import { expect, it } from 'vitest';
+import { type Tensor, tensor } from '../../src/tensor';
+import { describeWebGPU, webgpu } from './gpu';
+
+/** Bundles `source` (TypeScript importing the library by absolute path) to a runnable .mjs file. */
+async function bundle(source: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'mixrl-webgpu-'));
+  const entry = join(dir, 'child.ts');
+  writeFileSync(entry, source);
+  const outfile = join(dir, 'child.mjs');
+  // Dawn stays outside the bundle (it loads a native addon), imported by absolute path.
+  const dawn = createRequire(import.meta.url).resolve('webgpu');
+  const plugins = [{ name: 'dawn', setup: (b: PluginBuild) => b.onResolve({ filter: /^webgpu$/ }, () => ({ path: dawn, external: true })) }];
+  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', plugins, outfile, logLevel: 'error' });
+  return outfile;
+}
+
+const library = join(process.cwd(), 'src/tensor/index.ts');
+
+describeWebGPU('WebGPU memory', () => {
+  it('1e5 eager ops that dispose what they replace keep the pool flat', async () => {
+    const gpu = webgpu();
+    const one = tensor([1, 1, 1, 1], { backend: gpu });
+    let x: Tensor = tensor([0, 0, 0, 0], { backend: gpu });
+    const sizes: number[] = [];
+    for (let i = 1; i <= 100_000; i++) {
+      const next = x.add(one);
+      x.dispose();
+      x = next;
+      if (i % 20_000 === 0) sizes.push(gpu.poolStats().buffers);
+    }
+    expect(Array.from(await x.data())).toEqual([1e5, 1e5, 1e5, 1e5]);
+    expect(new Set(sizes).size).toBe(1);
+    expect(sizes[0]).toBeLessThan(300);
+  });
+
+  it('dispose() and `using` return buffers to the pool; reuse does not corrupt live tensors', async () => {
+    const gpu = webgpu();
+    const keep = tensor([1, 2, 3], { backend: gpu });
+    gpu.flush();
+    const before = gpu.poolStats().inUse;
+    {
+      using a = tensor([4, 5, 6], { backend: gpu });
+      using b = a.add(a);
+      expect(gpu.poolStats().inUse).toBe(before + 2);
+      expect(Array.from(await b.data())).toEqual([8, 10, 12]);
+    }
+    expect(gpu.poolStats().inUse).toBe(before);
+    for (let i = 0; i < 10; i++) tensor([9, 9, 9], { backend: gpu }).dispose();
+    expect(Array.from(await keep.data())).toEqual([1, 2, 3]);
+    expect(() => keep.dispose()).not.toThrow();
+    expect(() => keep.exp()).toThrow(/after dispose/);
+  });
+
+  it('garbage-collected tensors return their buffers, and the process exits after readback', async () => {
+    const child = await bundle(`
+      import { createWebGPUBackend, tensor } from ${JSON.stringify(library)};
+      const gpu = await createWebGPUBackend();
+      const x = tensor([1, 2, 3], { backend: gpu });
+      for (let i = 0; i < 2000; i++) x.mul(i); // never disposed
+      gpu.flush();
+      const leaked = gpu.poolStats().inUse;
+      for (let i = 0; i < 5 && gpu.poolStats().inUse > 10; i++) {
+        globalThis.gc();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        gpu.flush();
+      }
+      const values = Array.from(await x.exp().data());
+      console.log(JSON.stringify({ leaked, collected: gpu.poolStats().inUse, values }));
+    `);
+    const run = spawnSync(process.execPath, ['--expose-gc', child], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.signal, `child timed out or was killed; stderr: ${run.stderr}`).toBeNull();
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout.trim().split('\n').pop() as string);
+    expect(report.leaked).toBeGreaterThanOrEqual(2000);
+    expect(report.collected).toBeLessThan(100);
+    expect(report.values[0]).toBeCloseTo(Math.E, 5);
+  });
+});
