@@ -25,7 +25,34 @@ async function open(choice: AdapterChoice, options: WebGPUBackendOptions): Promi
 export type BackendChoice = 'cpu' | 'webgpu' | 'auto';
 const CHOICES: readonly string[] = ['cpu', 'webgpu', 'auto'];
 
+let adapter: Promise<AdapterChoice> | undefined;
 let shared: Promise<WebGPUBackend> | undefined;
+
+/** The process's adapter, asked for once (a failure is not remembered, so a later call retries). */
+function sharedAdapter(): Promise<AdapterChoice> {
+  adapter ??= requestAdapter().catch((error: unknown) => {
+    adapter = undefined;
+    throw error;
+  });
+  return adapter;
+}
+
+/** The process's WebGPU backend, created once and registered as `webgpu`. */
+function sharedBackend(): Promise<WebGPUBackend> {
+  shared ??= sharedAdapter()
+    .then((choice) => open(choice, {}))
+    .then(
+      (backend) => {
+        registerBackend(backend);
+        return backend;
+      },
+      (error: unknown) => {
+        shared = undefined;
+        throw error;
+      },
+    );
+  return shared;
+}
 
 /**
  * Sets up the default backend: `cpu`, `webgpu` (throws a WebGPUError without an adapter) or `auto`
@@ -43,27 +70,11 @@ export async function initBackend(choice: string = process.env.MIXRL_BACKEND ?? 
   }
   let backend: Backend = cpu;
   if (choice === 'webgpu') {
-    shared ??= requestAdapter().then((adapter) => open(adapter, {}));
     backend = await sharedBackend();
   } else if (choice === 'auto') {
-    const adapter = shared ? undefined : await requestAdapter().catch(() => undefined);
-    if (shared || (adapter && !adapter.software)) {
-      shared ??= open(adapter as AdapterChoice, {});
-      backend = await sharedBackend();
-    }
+    const found = await sharedAdapter().catch(() => undefined);
+    if (found && !found.software) backend = await sharedBackend();
   }
   setDefaultBackend(backend);
   return backend;
-}
-
-async function sharedBackend(): Promise<WebGPUBackend> {
-  const pending = shared as Promise<WebGPUBackend>;
-  try {
-    const backend = await pending;
-    registerBackend(backend);
-    return backend;
-  } catch (error) {
-    if (shared === pending) shared = undefined;
-    throw error;
-  }
 }

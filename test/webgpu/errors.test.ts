@@ -1,0 +1,75 @@
+import { expect, it } from 'vitest';
+import {
+  ArgumentError,
+  BackendError,
+  cpu,
+  defaultBackend,
+  evaluate,
+  getBackend,
+  setDefaultBackend,
+  tensor,
+} from '../../src/tensor';
+import { createWebGPUBackend, initBackend, WebGPUError } from '../../src/tensor/webgpu';
+import { describeWebGPU, webgpu } from './gpu';
+
+describeWebGPU('WebGPU errors are clear', () => {
+  it('a WebGPU tensor meeting a CPU tensor names both backends', () => {
+    const g = tensor([1, 2], { backend: webgpu() });
+    const c = tensor([1, 2], { backend: cpu });
+    expect(() => g.add(c)).toThrow(BackendError);
+    expect(() => g.add(c)).toThrow(/input 0 is on webgpu but input 1 is on cpu/);
+  });
+
+  it('float64 does not exist on WebGPU', () => {
+    expect(webgpu().supports('float64')).toBe(false);
+    expect(() => tensor([1], { dtype: 'float64', backend: webgpu() })).toThrow(/webgpu backend has no float64/);
+    const x = tensor([1], { backend: webgpu() });
+    expect(() => evaluate('cast', [x], { dtype: 'float64' })).toThrow(BackendError);
+  });
+
+  it('a kernel that fails to compile becomes a WebGPUError naming it, and the backend recovers', async () => {
+    const gpu = webgpu();
+    const out = gpu.output({ shape: [1], dtype: 'float32' });
+    gpu.run('brokenKernel', 'test|broken', () => 'fn main( {', [1], [out], [1, 1, 1]);
+    const x = tensor([1, 2], { backend: gpu });
+    const failure = await x.data().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(WebGPUError);
+    expect((failure as Error).message).toMatch(/brokenKernel/);
+    expect(Array.from(await x.add(x).data())).toEqual([2, 4]);
+  });
+
+  it('a lost device turns later work into WebGPUErrors instead of hangs', async () => {
+    const other = await createWebGPUBackend();
+    const x = tensor([1, 2, 3], { backend: other });
+    other.device.destroy();
+    await other.device.lost;
+    expect(() => x.exp()).toThrow(/device was lost/);
+    await expect(x.data()).rejects.toThrow(WebGPUError);
+  });
+});
+
+describeWebGPU('initBackend', () => {
+  it('cpu, webgpu and auto set the default backend; anything else is an ArgumentError', async () => {
+    try {
+      expect(await initBackend('cpu')).toBe(cpu);
+      expect(defaultBackend()).toBe(cpu);
+      const gpu = await initBackend('webgpu');
+      expect(gpu.name).toBe('webgpu');
+      expect(defaultBackend()).toBe(gpu);
+      expect(getBackend('webgpu')).toBe(gpu);
+      expect(await initBackend('webgpu')).toBe(gpu);
+      // auto takes the GPU only on a hardware adapter (lavapipe is slower than the CPU backend).
+      const auto = await initBackend('auto');
+      expect(auto).toBe(webgpu().adapter.software ? cpu : gpu);
+      await expect(initBackend('tpu')).rejects.toThrow(ArgumentError);
+      process.env.MIXRL_BACKEND = 'webgpu';
+      expect(await initBackend()).toBe(gpu);
+    } finally {
+      delete process.env.MIXRL_BACKEND;
+      setDefaultBackend(cpu);
+    }
+  });
+});
