@@ -1,0 +1,8 @@
+/**
+ * mixrl: entropy-regularized actor-critic research in TypeScript.
+ *
+ * Layers (each imports only from the ones before it): tensor, autodiff, distributions, rl, envs,
+ * experiments.
+ */
+export * from './tensor';
+export * from './autodiff';
