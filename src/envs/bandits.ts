@@ -93,9 +93,9 @@ function banditModel(
     scale * densitySum(typeof a === 'number' ? a : a[0], means, stds, weights);
   return {
     id,
-    means,
-    stds,
-    weights,
+    means: Object.freeze([...means]),
+    stds: Object.freeze([...stds]),
+    weights: Object.freeze([...weights]),
     scale,
     low,
     high,

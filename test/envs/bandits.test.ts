@@ -41,6 +41,7 @@ describe('BimodalBandit', () => {
   it('exposes parameters that rebuild its reward exactly', () => {
     const b = bimodalBandit({ means: [-0.7, 1.2], std: 0.05 });
     for (let a = -2.5; a <= 2.5; a += 0.01) expect(b.reward(a)).toBeCloseTo(fromParameters(b, a), 14);
+    expect([b.means, b.stds, b.weights].every(Object.isFrozen)).toBe(true); // cannot drift from reward()
   });
 
   it('is a one-step episode with a constant zero observation, clipping the action to the box', () => {
