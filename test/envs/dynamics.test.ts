@@ -237,18 +237,26 @@ describe('Acrobot dynamics', () => {
     }
   });
 
-  it('keeps angles in [-pi, pi] and velocities within 4pi and 9pi', () => {
+  it('keeps angles in [-pi, pi] and velocities within 4pi and 9pi, clipping them as re-derived', () => {
     const env = makeEnv('ShapedAcrobot', { maxEpisodeSteps: Infinity });
     env.reset({ options: { state: [3, 3, 12, 28] } });
+    let clipped = 0;
     for (let t = 0; t < 300; t++) {
-      const r = env.step([t % 7 < 3 ? 1 : -1]);
+      const before = Array.from(env.state);
+      const action = t % 7 < 3 ? 1 : -1;
+      const r = env.step([action]);
       const [th1, th2, w1, w2] = env.state;
+      const ref = refAcrobot(before, action).s;
+      expect(w1).toBeCloseTo(ref[2], 11);
+      expect(w2).toBeCloseTo(ref[3], 11);
+      if (Math.abs(w1) === 4 * Math.PI || Math.abs(w2) === 9 * Math.PI) clipped++;
       expect(Math.abs(th1)).toBeLessThanOrEqual(Math.PI);
       expect(Math.abs(th2)).toBeLessThanOrEqual(Math.PI);
       expect(Math.abs(w1)).toBeLessThanOrEqual(4 * Math.PI);
       expect(Math.abs(w2)).toBeLessThanOrEqual(9 * Math.PI);
       if (r.terminated) env.reset({ options: { state: [3, 3, 12, 28] } });
     }
+    expect(clipped).toBeGreaterThan(0);
   });
 
   it('conserves energy with zero torque (RK4, dt 0.2) over short horizons', () => {
