@@ -1,7 +1,5 @@
-/**
- * The one error type of the environments layer. It extends `Error` directly and stays small so that it
- * can be re-parented under the project's common `MixrlError` once that exists.
- */
+/** The one error type of the environments layer, a `MixrlError` like every error mixrl throws. */
+import { MixrlError } from '../tensor/errors';
 
 /** What went wrong, as a stable machine-readable string. */
 export type EnvErrorCode =
@@ -26,13 +24,10 @@ export type EnvErrorCode =
  *   // "Pendulum: step 0: action [NaN] is not finite"
  * }
  */
-export class EnvError extends Error {
-  override readonly name = 'EnvError';
-  constructor(
-    readonly code: EnvErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class EnvError extends MixrlError {
+  declare readonly code: EnvErrorCode;
+  constructor(code: EnvErrorCode, message: string) {
+    super(code, message);
   }
 }
 
