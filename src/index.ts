@@ -2,7 +2,8 @@
  * mixrl: entropy-regularized actor-critic research in TypeScript.
  *
  * Layers (each imports only from the ones before it): tensor, autodiff, distributions, rl, envs,
- * experiments.
+ * experiments. See docs/ARCHITECTURE.md.
  */
 export * from './tensor';
 export * from './autodiff';
+export * as envs from './envs';
