@@ -6,3 +6,4 @@
  */
 export * from './tensor';
 export * from './autodiff';
+export * from './rl';

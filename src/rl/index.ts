@@ -1,0 +1,5 @@
+/**
+ * The RL layer's building blocks: MLPs as pytrees, optimizers, Polyak averaging, the replay buffer
+ * and checkpoint files. See docs/rl.md.
+ */
+export { type Activation, type Dense, initMlp, type InitMlpOptions, mlp, type MlpInit, type MlpOptions, type MlpParams } from './mlp';
