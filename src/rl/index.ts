@@ -3,3 +3,4 @@
  * and checkpoint files. See docs/rl.md.
  */
 export { type Activation, type Dense, initMlp, type InitMlpOptions, mlp, type MlpInit, type MlpOptions, type MlpParams } from './mlp';
+export { adam, type AdamConfig, type AdamState, type Optimizer, sgd, type SgdState } from './optim';
