@@ -4,3 +4,4 @@
  */
 export { type Activation, type Dense, initMlp, type InitMlpOptions, mlp, type MlpInit, type MlpOptions, type MlpParams } from './mlp';
 export { adam, type AdamConfig, type AdamState, type Optimizer, sgd, type SgdState } from './optim';
+export { polyak } from './polyak';
