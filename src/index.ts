@@ -6,4 +6,5 @@
  */
 export * from './tensor';
 export * from './autodiff';
+export * from './rl';
 export * as envs from './envs';
