@@ -15,4 +15,7 @@ export {
   type SampleOptions,
   type Transitions,
 } from './replay';
+export { loadCheckpoint, type LoadOptions, saveCheckpoint } from './checkpoint';
+export { type Checkpoint, decodeCheckpoint, encodeCheckpoint, type Json, type RawArray } from './serialize';
+export { crc32 } from './crc32';
 export { CheckpointError, type CheckpointErrorCode, ReplayError, type ReplayErrorCode } from './errors';
