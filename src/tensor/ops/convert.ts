@@ -1,7 +1,7 @@
 /** Turning user values (numbers, nested arrays, typed arrays) into tensors. */
 import type { Backend } from '../backend';
 import { defaultBackend } from '../backends';
-import { type DType, dtypeOfTypedArray, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
+import { type DType, dtypeOfTypedArray, isInteger, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
 import { ArgumentError } from '../errors';
 import { bind } from '../interpreter';
 import { checkShape, formatShape, type Shape, sizeOf } from '../shape';
@@ -115,9 +115,18 @@ function weakPair(t: Tensor, other: Exclude<TensorLike, Tensor>): [Tensor, Tenso
     const dtype = weakDtypeFor(t.dtype, other);
     return [castIfNeeded(t, dtype), tensor(other, { dtype, backend: t.backend })];
   }
-  const o = tensor(other, { dtype: t.dtype === 'bool' ? undefined : t.dtype, backend: t.backend });
+  // Nested values take the tensor's dtype, except that fractions next to an integer tensor make both
+  // float32 (as a single fractional number does) instead of being truncated.
+  const valueDtype = t.dtype === 'bool' ? undefined : isInteger(t.dtype) && hasFraction(other) ? 'float32' : t.dtype;
+  const o = tensor(other, { dtype: valueDtype, backend: t.backend });
   const dtype = promoteTypes(t.dtype, o.dtype);
   return [castIfNeeded(t, dtype), castIfNeeded(o, dtype)];
+}
+
+/** Whether nested values hold a number that is not an integer (NaN and infinities included). */
+function hasFraction(values: NestedArray): boolean {
+  if (Array.isArray(values)) return values.some(hasFraction);
+  return typeof values === 'number' && !Number.isInteger(values);
 }
 
 /** `x` cast to `dtype`, or `x` itself when it already has it. */
