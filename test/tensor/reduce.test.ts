@@ -89,6 +89,24 @@ describe('reductions over random axis subsets', () => {
     expect(T.mean(x).itemSync()).toBe(3.5);
   });
 
+  it('int32 and uint32 sum and prod wrap modulo 2^32 like repeated add/mul (checked with BigInt)', () => {
+    fc.assert(
+      fc.property(shapeAndAxes, fc.integer(), fc.boolean(), ({ shape, sorted, axes }, seed, unsigned) => {
+        const dtype = unsigned ? 'uint32' : 'int32';
+        const x = unsigned ? randomInts(seed, sizeOfShape(shape), 0, 2 ** 32 - 1) : randomInts(seed, sizeOfShape(shape), -(2 ** 31), 2 ** 31 - 1);
+        const t = makeTensor(x, shape, dtype);
+        const { groups: gs } = groups(x, shape, sorted);
+        const wrap = (v: bigint) => Number(unsigned ? BigInt.asUintN(32, v) : BigInt.asIntN(32, v));
+        expect(valuesOf(T.sum(t, axes))).toEqual(gs.map((g) => wrap(g.reduce((s, v) => s + BigInt(v), 0n))));
+        expect(valuesOf(T.prod(t, axes))).toEqual(gs.map((g) => wrap(g.reduce((s, v) => s * BigInt(v), 1n))));
+        expect(T.prod(t, axes).dtype).toBe(dtype);
+      }),
+      RUNS,
+    );
+    // 65537⁴ = 2⁶⁴ + 2⁵⁰ + 6·2³² + 2¹⁸ + 1 ≡ 262145 (mod 2³²); float64 cannot hold it exactly.
+    expect(T.prod(makeTensor([65537, 65537, 65537, 65537], [4], 'int32')).itemSync()).toBe(262145);
+  });
+
   it('empty reductions give the identity', () => {
     const e = T.zeros([2, 0]);
     expect(valuesOf(T.sum(e, 1))).toEqual([0, 0]);
