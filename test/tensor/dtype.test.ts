@@ -126,10 +126,48 @@ describe('toArray and toString', () => {
     expect(String(T.tensor(1 / 3, { dtype: 'float64' }))).toBe('Tensor f64[] (cpu)\n0.3333333333');
     expect(String(T.arange(10))).toBe('Tensor i32[10] (cpu)\n[0, 1, 2, ..., 7, 8, 9]');
     expect(String(T.reshape(T.arange(8), [2, 2, 2]))).toBe('Tensor i32[2,2,2] (cpu)\n[[[0, 1],\n  [2, 3]],\n [[4, 5],\n  [6, 7]]]');
+    // NumPy keeps the sign of zero and switches to exponent notation for large magnitudes instead of
+    // printing digits a float32 does not hold.
+    expect(String(makeTensor([-0, 1e20, -2.5e-8, NaN, -Infinity], [5], 'float32'))).toBe('Tensor f32[5] (cpu)\n[-0., 1e+20, -2.5e-8, NaN, -Infinity]');
+    expect(String(makeTensor([123456789.123, 1.5e300], [2], 'float64'))).toBe('Tensor f64[2] (cpu)\n[123456789.1, 1.5e+300]');
     const d = makeTensor([1], [1]);
     d.dispose();
     expect(String(d)).toBe('Tensor f64[1] (cpu) <disposed>');
     expect(() => d.dataSync()).toThrow(T.BackendError);
+  });
+});
+
+describe('method forms and helpers', () => {
+  it('methods chain like the functions', () => {
+    const x = makeTensor([1, -2, 3, -4], [2, 2]);
+    expect(x.add(1).mul(2).sum().itemSync()).toBe(4);
+    expect(x.abs().max(1).toArraySync()).toEqual([2, 4]);
+    expect(x.relu().mean(0, true).toArraySync()).toEqual([[2, 0]]);
+    expect(x.transpose().reshape([4]).toArraySync()).toEqual([1, 3, -2, -4]);
+    expect(x.greater(0).cast('int32').sum().itemSync()).toBe(2);
+    expect(x.clip(-1, 1).toArraySync()).toEqual([[1, -1], [1, -1]]);
+    expect(x.argmax(1).toArraySync()).toEqual([0, 0]);
+    expect(x.expandDims(0).squeeze().shape).toEqual([2, 2]);
+  });
+
+  it('variance with ddof against a two-pass reference', () => {
+    const v = [1, 2, 3, 4, 10];
+    const m = v.reduce((a, b) => a + b) / v.length;
+    const ss = v.reduce((a, b) => a + (b - m) ** 2, 0);
+    const t = makeTensor(v, [5]);
+    expect(T.variance(t).itemSync()).toBeCloseTo(ss / 5, 12);
+    expect(T.variance(t, 0, false, 1).itemSync()).toBeCloseTo(ss / 4, 12);
+    expect(T.variance(makeTensor([1, 2, 3, 5], [2, 2]), 1, true).toArraySync()).toEqual([[0.25], [1]]);
+  });
+
+  it('zerosLike/onesLike/fullLike keep shape and dtype; toBackend copies', async () => {
+    const x = makeTensor([1, 2], [2], 'int32');
+    expect(T.zerosLike(x).dtype).toBe('int32');
+    expect(T.onesLike(x).toArraySync()).toEqual([1, 1]);
+    expect(T.fullLike(x, 7, { dtype: 'float64' }).dtype).toBe('float64');
+    const y = await T.toBackend(x, T.cpu);
+    expect(y).not.toBe(x);
+    expect(y.toArraySync()).toEqual([1, 2]);
   });
 });
 
