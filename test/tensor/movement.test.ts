@@ -326,3 +326,32 @@ describe('take, takeAlongAxis, oneHot', () => {
     ]);
   });
 });
+
+describe('scatterAdd (the transpose of gather, used by autodiff)', () => {
+  it('adds updates into zeros at the indexed positions, duplicates accumulating', () => {
+    fc.assert(
+      fc.property(shapeArb(3, 3).filter((s) => s.length > 0), fc.nat(), fc.integer({ min: 1, max: 4 }), fc.integer(), (shape, a0, size, seed) => {
+        const axis = a0 % shape.length;
+        const idx = randomInts(seed, sizeOfShape(shape), 0, size - 1);
+        const upd = randomInts(seed + 1, sizeOfShape(shape), -9, 9);
+        const out = T.bind('scatterAdd', [makeTensor(upd, shape), makeTensor(idx, shape, 'int32')], { axis, size });
+        const outShape = shape.map((d, i) => (i === axis ? size : d));
+        expect(out.shape).toEqual(outShape);
+        const expected = new Array<number>(sizeOfShape(outShape)).fill(0);
+        upd.forEach((u, q) => {
+          const at = unravel(q, shape);
+          at[axis] = idx[q];
+          expected[ravel(at, outShape)] += u;
+        });
+        expect(valuesOf(out)).toEqual(expected);
+        // adjoint of gather: <gather(x, idx), u> = <x, scatterAdd(u, idx)>
+        const x = randomInts(seed + 2, sizeOfShape(outShape), -9, 9);
+        const g = valuesOf(T.bind('gather', [makeTensor(x, outShape), makeTensor(idx, shape, 'int32')], { axis }));
+        const lhs = g.reduce((s, v, i) => s + v * upd[i], 0);
+        const rhs = valuesOf(out).reduce((s, v, i) => s + v * x[i], 0);
+        expect(lhs).toBe(rhs);
+      }),
+      RUNS,
+    );
+  });
+});
