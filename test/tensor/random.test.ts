@@ -68,6 +68,19 @@ const refBits = (key: number[], n: number) => refHash(key, iota(n));
 
 const keyWords = (k: T.Tensor) => valuesOf(k);
 
+/** erf by its Maclaurin series (the test's own; ~1e-13 absolute for |x| < 3). */
+function erfSeriesRef(x: number): number {
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 400; n++) {
+    term *= (-x * x) / n;
+    const add = term / (2 * n + 1);
+    sum += add;
+    if (Math.abs(add) < 1e-18) break;
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
 // Random123 kat_vectors for threefry2x32_20 (counter, key -> output).
 const KAT: { key: [number, number]; ctr: [number, number]; out: [number, number] }[] = [
   { key: [0, 0], ctr: [0, 0], out: [0x6b200159, 0x99ba4efe] },
@@ -153,6 +166,25 @@ describe('JAX-compatible keys', () => {
     const u64 = valuesOf(T.random.uniform(T.random.key(3), [7], { dtype: 'float64' }));
     const w = refBits(k, 14);
     expect(u64).toEqual(iota(7).map((i) => (w[i] * 2 ** 20 + (w[7 + i] >>> 12)) / 2 ** 52));
+  });
+
+  it('normal, gumbel and bounded uniform are the JAX transforms of those uniforms (float64, exact recomputation)', () => {
+    // The statistical tests below cannot see a scale error of 0.5%; these pin the transforms down.
+    const k = [0, 21];
+    const n = 64;
+    const w = refBits(k, 2 * n);
+    const unit = iota(n).map((i) => (w[i] * 2 ** 20 + (w[n + i] >>> 12)) / 2 ** 52);
+    const bounded = (lo: number, hi: number) => unit.map((u) => Math.max(u * (hi - lo) + lo, lo));
+    expect(valuesOf(T.random.uniform(T.random.key(21), [n], { dtype: 'float64', minval: -3, maxval: 5 }))).toEqual(bounded(-3, 5));
+    // normal: z = √2 · erfinv(u), u uniform on [nextafter(-1, 0), 1); check erf(z/√2) = u with the
+    // test's own erf series (valid to ~1e-13 here since |z| < 4).
+    const u = bounded(-1 + 2 ** -53, 1);
+    const z = valuesOf(T.random.normal(T.random.key(21), [n], 'float64'));
+    z.forEach((zi, i) => expect(Math.abs(erfSeriesRef(zi / Math.SQRT2) - u[i]), `z = ${zi}`).toBeLessThan(1e-12));
+    // gumbel: -log(-log(u)), u uniform on [tiny, 1)
+    const g = valuesOf(T.random.gumbel(T.random.key(21), [n], 'float64'));
+    const ug = bounded(2.2250738585072014e-308, 1);
+    g.forEach((gi, i) => expect(Math.abs(gi - -Math.log(-Math.log(ug[i])))).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(gi))));
   });
 
   it('is deterministic and stateless: the same key gives the same values, whatever ran before', () => {
