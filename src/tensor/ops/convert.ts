@@ -33,7 +33,8 @@ export function tensor(values: NestedArray | TypedArray, options: CreateOptions 
       throw new ArgumentError(`tensor: ${flat.length} values do not fill shape ${formatShape(shape)}`);
     }
     const dtype = options.dtype ?? fromTyped;
-    const data = dtype === fromTyped ? flat.slice() : typedArrayFrom(dtype, flat);
+    // A Uint8Array taken as bool may hold bytes other than 0/1; typedArrayFrom normalizes them.
+    const data = dtype === fromTyped && dtype !== 'bool' ? flat.slice() : typedArrayFrom(dtype, flat);
     return upload(backend, data, shape, dtype);
   }
   const { shape, flat } = flatten(values as NestedArray);
