@@ -77,6 +77,23 @@ describe('bool handling', () => {
     expect(T.equal(b, T.tensor([[true, true]])).toArraySync()).toEqual([[true, false]]);
   });
 
+  it('bool tensors made from numbers hold 0/1, however they are created', () => {
+    const made = [
+      T.tensor([0, 2, -1, NaN], { dtype: 'bool' }),
+      T.tensor(new Float64Array([0, 2, -1, NaN]), { dtype: 'bool' }),
+      T.tensor(new Uint8Array([0, 2, 255, 7])),
+      T.cast(makeTensor([0, 2, -1, NaN], [4]), 'bool'),
+    ];
+    for (const b of made) {
+      expect(b.dtype).toBe('bool');
+      expect(valuesOf(b)).toEqual([0, 1, 1, 1]);
+      expect(T.equal(b, T.tensor([false, true, true, true])).toArraySync()).toEqual([true, true, true, true]);
+      expect(T.sum(b).itemSync()).toBe(3);
+    }
+    expect(valuesOf(T.full([2], 5, { dtype: 'bool' }))).toEqual([1, 1]);
+    expect(valuesOf(T.tensor([true, 2] as T.NestedArray))).toEqual([1, 1]);
+  });
+
   it('arithmetic on two bool tensors is rejected; max/min of bools work', () => {
     const b = T.tensor([true, false]);
     expect(() => T.add(b, b)).toThrow(T.DTypeError);
