@@ -2,7 +2,7 @@
 import type { Backend } from '../backend';
 import { defaultBackend } from '../backends';
 import { type DType, dtypeOfTypedArray, isInteger, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
-import { ArgumentError } from '../errors';
+import { ArgumentError, DTypeError } from '../errors';
 import { bind } from '../interpreter';
 import { checkShape, formatShape, type Shape, sizeOf } from '../shape';
 import { ArrayTensor, type NestedArray, Tensor } from '../tensor';
@@ -102,18 +102,21 @@ export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tenso
     const dtype = promoteTypes(a.dtype, b.dtype, op);
     return [castIfNeeded(a, dtype), castIfNeeded(b, dtype)];
   }
-  if (a instanceof Tensor) return weakPair(a, b as Exclude<TensorLike, Tensor>);
+  if (a instanceof Tensor) return weakPair(op, a, b as Exclude<TensorLike, Tensor>);
   if (b instanceof Tensor) {
-    const [tb, ta] = weakPair(b, a as Exclude<TensorLike, Tensor>);
+    const [tb, ta] = weakPair(op, b, a as Exclude<TensorLike, Tensor>);
     return [ta, tb];
   }
   return binaryOperands(op, asTensor(a), b);
 }
 
 /** A tensor and a plain value: the value takes the tensor's dtype where it can. */
-function weakPair(t: Tensor, other: Exclude<TensorLike, Tensor>): [Tensor, Tensor] {
+function weakPair(op: string, t: Tensor, other: Exclude<TensorLike, Tensor>): [Tensor, Tensor] {
   if (typeof other === 'number' || typeof other === 'boolean') {
     const dtype = weakDtypeFor(t.dtype, other);
+    if (typeof other === 'number' && isInteger(dtype) && !fitsInteger(other, dtype)) {
+      throw new DTypeError(`${op}: the number ${other} does not fit in ${dtype}; make it a tensor of a wider dtype or cast`);
+    }
     return [castIfNeeded(t, dtype), tensor(other, { dtype, backend: t.backend })];
   }
   // Nested values take the tensor's dtype, except that fractions next to an integer tensor make both
@@ -122,6 +125,11 @@ function weakPair(t: Tensor, other: Exclude<TensorLike, Tensor>): [Tensor, Tenso
   const o = tensor(other, { dtype: valueDtype, backend: t.backend });
   const dtype = promoteTypes(t.dtype, o.dtype);
   return [castIfNeeded(t, dtype), castIfNeeded(o, dtype)];
+}
+
+/** Whether an integer is representable in int32 / uint32 (a weak number must not wrap silently, as in JAX). */
+function fitsInteger(value: number, dtype: 'int32' | 'uint32'): boolean {
+  return dtype === 'int32' ? value >= -(2 ** 31) && value < 2 ** 31 : value >= 0 && value < 2 ** 32;
 }
 
 /** Whether nested values hold a number that is not an integer (NaN and infinities included). */
