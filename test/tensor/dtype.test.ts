@@ -57,6 +57,17 @@ describe('weak typing of JS numbers', () => {
     expect(valuesOf(out)).toEqual([1.5, 2.25]);
   });
 
+  it('an integer number outside the integer tensor dtype throws instead of wrapping (as JAX)', () => {
+    // uint32 bits < -1 must not silently become bits < 4294967295.
+    expect(() => T.less(of('uint32'), -1)).toThrow(T.DTypeError);
+    expect(() => T.less(of('uint32'), -1)).toThrow('lt: the number -1 does not fit in uint32; make it a tensor of a wider dtype or cast');
+    expect(() => T.add(of('int32'), 2 ** 31)).toThrow('add: the number 2147483648 does not fit in int32; make it a tensor of a wider dtype or cast');
+    expect(() => T.add(2 ** 40, of('int32'))).toThrow(T.DTypeError);
+    expect(valuesOf(T.add(of('int32'), -(2 ** 31)))).toEqual([-2147483647, -2147483646]);
+    expect(valuesOf(T.sub(of('uint32'), 1))).toEqual([0, 1]);
+    expect(valuesOf(T.equal(of('uint32'), 2 ** 32 - 1))).toEqual([0, 0]);
+  });
+
   it('bool tensors meet numbers as int32 (integers) or float32 (fractions)', () => {
     const b = T.tensor([true, false]);
     expect(T.add(b, 1).dtype).toBe('int32');
