@@ -132,3 +132,43 @@ describe('dtype errors', () => {
     expectError(() => T.random.uniform(makeTensor([0, 0, 0], [3], 'uint32'), [2]), T.DTypeError, 'uniform: expected a PRNG key u32[2] (from key(seed)), got uint32[3]');
   });
 });
+
+describe('creation and padding arguments', () => {
+  it('names the op and the bad value', () => {
+    expectError(() => T.pad(T.zeros([2]), [[-1, 0]]), T.ArgumentError, 'pad: axis 0 has invalid padding lo -1, hi 0, interior 0');
+    expectError(() => T.pad(T.zeros([2]), []), T.ArgumentError, 'pad: 0 [before, after] pairs for a tensor of rank 1');
+    expectError(() => T.eye(-1), T.ArgumentError, 'eye: shape [-1,-1] has an invalid size -1 at axis 0 (sizes must be non-negative integers)');
+    expectError(() => T.linspace(0, 1, -2), T.ArgumentError, 'linspace: num must be a non-negative integer, got -2');
+    expectError(() => T.arange(0, 1, 0), T.ArgumentError, 'arange: need finite start, stop and a nonzero step, got 0, 1, 0');
+    expectError(() => T.random.split(T.random.key(0), 0), T.ArgumentError, 'split: n must be a positive integer, got 0');
+    expectError(() => T.random.truncatedNormal(T.random.key(0), 1, 1, [2]), T.ArgumentError, 'truncatedNormal: need lower < upper, got 1 and 1');
+  });
+});
+
+describe('backend errors', () => {
+  // A second backend: the CPU's kernels under another name, without float64 and synchronous reads.
+  const other: T.Backend = {
+    name: 'other',
+    supports: (dtype) => dtype !== 'float64',
+    upload: (values, aval) => T.cpu.upload(values, aval),
+    execute: (prim, inputs, params, out) => T.cpu.execute(prim, inputs, params, out),
+    read: (handle, aval) => T.cpu.read(handle, aval),
+    release: () => {},
+  };
+
+  it('mixing backends in one op names both', () => {
+    const a = T.zeros([2]);
+    const b = T.zeros([2], { backend: other });
+    expectError(() => T.add(a, b), T.BackendError, 'add: input 0 is on cpu but input 1 is on other; move one with toBackend()');
+  });
+
+  it('unsupported dtypes, synchronous reads and unknown backends', async () => {
+    expectError(() => T.zeros([2], { dtype: 'float64', backend: other }), T.ArgumentError, 'tensor: the other backend has no float64 tensors');
+    const b = T.ones([2], { backend: other });
+    expectError(() => b.dataSync(), T.BackendError, 'dataSync: the other backend reads asynchronously; use await t.data()');
+    expect(await b.toArray()).toEqual([1, 1]);
+    expect(String(b)).toBe('Tensor f32[2] (other) <await t.data() to read>');
+    expectError(() => T.cast(b, 'float64'), T.BackendError, 'cast: the other backend has no float64 tensors');
+    expectError(() => T.getBackend('nope'), T.BackendError, "unknown or uninitialized backend 'nope'; known: cpu");
+  });
+});
