@@ -172,3 +172,17 @@ describe('backend errors', () => {
     expectError(() => T.getBackend('nope'), T.BackendError, "unknown or uninitialized backend 'nope'; known: cpu");
   });
 });
+
+describe('disposed tensors', () => {
+  it('cannot be used by ops or read', () => {
+    const x = T.ones([2]);
+    {
+      using y = T.ones([3]);
+      expect(y.toArraySync()).toEqual([1, 1, 1]);
+    }
+    x.dispose();
+    x.dispose(); // idempotent
+    expectError(() => T.add(x, 1), T.BackendError, 'tensor f32[2] was used after dispose()');
+    expectError(() => x.toArraySync(), T.BackendError, 'tensor f32[2] was used after dispose()');
+  });
+});
