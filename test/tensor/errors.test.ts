@@ -140,6 +140,9 @@ describe('creation and padding arguments', () => {
     expectError(() => T.eye(-1), T.ArgumentError, 'eye: shape [-1,-1] has an invalid size -1 at axis 0 (sizes must be non-negative integers)');
     expectError(() => T.linspace(0, 1, -2), T.ArgumentError, 'linspace: num must be a non-negative integer, got -2');
     expectError(() => T.arange(0, 1, 0), T.ArgumentError, 'arange: need finite start, stop and a nonzero step, got 0, 1, 0');
+    expectError(() => T.random.key(1.5), T.ArgumentError, 'key: seed must be a safe integer, got 1.5');
+    expectError(() => T.random.key(2 ** 60), T.ArgumentError, 'key: seed must be a safe integer, got 1152921504606847000');
+    expectError(() => T.random.foldIn(T.random.key(0), 0.5), T.ArgumentError, 'foldIn: data must be an integer, got 0.5');
     expectError(() => T.random.split(T.random.key(0), 0), T.ArgumentError, 'split: n must be a positive integer, got 0');
     expectError(() => T.random.truncatedNormal(T.random.key(0), 1, 1, [2]), T.ArgumentError, 'truncatedNormal: need lower < upper, got 1 and 1');
   });
