@@ -134,8 +134,19 @@ function fitsInteger(value: number, dtype: 'int32' | 'uint32'): boolean {
 
 /** Whether nested values hold a number that is not an integer (NaN and infinities included). */
 function hasFraction(values: NestedArray): boolean {
-  if (Array.isArray(values)) return values.some(hasFraction);
-  return typeof values === 'number' && !Number.isInteger(values);
+  return firstFraction(values) !== undefined;
+}
+
+/** The first number in nested values that is not an integer, if any. */
+export function firstFraction(values: NestedArray): number | undefined {
+  if (Array.isArray(values)) {
+    for (const v of values) {
+      const found = firstFraction(v);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  return typeof values === 'number' && !Number.isInteger(values) ? values : undefined;
 }
 
 /** `x` cast to `dtype`, or `x` itself when it already has it. */

@@ -2,8 +2,8 @@
 import { ArgumentError, DTypeError, ShapeError } from '../errors';
 import { bind } from '../interpreter';
 import { formatShape, normalizeAxis, type Shape } from '../shape';
-import { ArrayTensor, type Tensor } from '../tensor';
-import { castIfNeeded, asTensor, type TensorLike } from './convert';
+import { ArrayTensor, Tensor } from '../tensor';
+import { castIfNeeded, asTensor, firstFraction, type TensorLike } from './convert';
 import { arange } from './creation';
 import { add, equal, less, where } from './elementwise';
 import { expandDims, reshape } from './movement';
@@ -11,6 +11,8 @@ import type { DType } from '../dtype';
 
 function indexTensor(op: string, indices: TensorLike, shape: Shape, axis: number): Tensor {
   const size = shape[axis];
+  const fraction = indices instanceof Tensor ? undefined : firstFraction(indices);
+  if (fraction !== undefined) throw new DTypeError(`${op}: indices must be integers, got ${fraction}`);
   const idx = asTensor(indices, 'int32');
   if (idx.dtype !== 'int32' && idx.dtype !== 'uint32') {
     throw new DTypeError(`${op}: indices must be integers, got ${idx.dtype}`);
