@@ -102,6 +102,9 @@ describe('argument errors', () => {
       'takeAlongAxis: index 5 is out of range [-3, 3) for axis 1 of shape [2,3]',
     );
     expectError(() => T.take(x, makeTensor([0.5], [1], 'float32')), T.DTypeError, 'take: indices must be integers, got float32');
+    expectError(() => T.take(x, [1.5]), T.DTypeError, 'take: indices must be integers, got 1.5');
+    expectError(() => T.takeAlongAxis(T.zeros([2, 2]), [[0, NaN]], 1), T.DTypeError, 'takeAlongAxis: indices must be integers, got NaN');
+    expectError(() => T.take(x, 2.5), T.DTypeError, 'take: indices must be integers, got 2.5');
   });
 
   it('split into unequal sections and bad split points', () => {
