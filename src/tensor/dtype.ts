@@ -28,10 +28,17 @@ export function allocate<D extends DType>(dtype: D, size: number): TypedArrayFor
   return new CONSTRUCTORS[dtype](size) as TypedArrayFor[D];
 }
 
-/** Copies `values` into a new typed array of `dtype` (bools become 0/1). */
+/**
+ * Copies `values` into a new typed array of `dtype`. For `bool` every value becomes 0 or 1 (`x != 0`,
+ * so NaN is true, as in a cast), since kernels compare bools by their stored bytes.
+ */
 export function typedArrayFrom(dtype: DType, values: ArrayLike<number | boolean>): TypedArray {
   const out = allocate(dtype, values.length);
-  for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+  if (dtype === 'bool') {
+    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
+  } else {
+    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+  }
   return out;
 }
 

@@ -24,6 +24,7 @@ import { asTensor, tensor, type TensorLike } from './ops/convert';
  * const k = key(0); // u32[2] [0, 0]
  */
 export function key(seed: number, backend: Backend = defaultBackend()): Tensor {
+  if (!Number.isSafeInteger(seed)) throw new ArgumentError(`key: seed must be a safe integer, got ${seed}`);
   return tensor(rawKey(seed), { backend });
 }
 

@@ -168,9 +168,12 @@ export function toNested(values: TypedArray, shape: Shape, dtype: DType): Nested
 function formatNumber(v: number, dtype: DType): string {
   if (dtype === 'bool') return v ? 'true' : 'false';
   if (dtype !== 'float32' && dtype !== 'float64') return String(v);
+  if (Object.is(v, -0)) return '-0.';
   if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.`;
   const digits = dtype === 'float32' ? 6 : 10;
-  return Number(v.toPrecision(digits)).toString();
+  const rounded = Number(v.toPrecision(digits));
+  // JS prints integers below 1e21 in full; past 1e16 those digits are not held, so use an exponent.
+  return Math.abs(rounded) >= 1e16 ? rounded.toExponential() : rounded.toString();
 }
 
 /** NumPy-like text for values, eliding the middle of long axes. */

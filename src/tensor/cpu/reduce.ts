@@ -57,6 +57,16 @@ const ACCUMULATE: Record<ReduceOp, Accumulate> = {
   reduceMin: compileAccumulate(COMBINE.reduceMin),
 };
 
+/**
+ * Integer sums and products wrap modulo 2^32 at every step, as repeated int32/uint32 `add`/`mul` do
+ * (a float64 accumulator would round products past 2^53 before the final wrap). Values are kept as
+ * int32 bit patterns; storing into a Uint32Array reinterprets them.
+ */
+const ACCUMULATE_INTEGER: Partial<Record<ReduceOp, Accumulate>> = {
+  reduceSum: compileAccumulate('acc[o] = (acc[o] + v) | 0;'),
+  reduceProd: compileAccumulate('acc[o] = Math.imul(acc[o], v);'),
+};
+
 export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray {
   const outShape = shape.filter((_, i) => !axes.includes(i));
   const outSize = sizeOf(outShape);
@@ -69,7 +79,8 @@ export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly
   const strideInOut: number[] = [];
   let k = 0;
   for (let i = 0; i < shape.length; i++) strideInOut.push(axes.includes(i) ? 0 : outStridesFull[k++]);
-  ACCUMULATE[op](x, shape, strideInOut, acc);
+  const integer = dtype === 'int32' || dtype === 'uint32';
+  (integer ? (ACCUMULATE_INTEGER[op] ?? ACCUMULATE[op]) : ACCUMULATE[op])(x, shape, strideInOut, acc);
   const out = allocate(dtype, outSize);
   for (let i = 0; i < outSize; i++) out[i] = acc[i];
   return out;

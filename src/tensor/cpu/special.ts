@@ -121,11 +121,13 @@ export function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
-/** Rounds half to even, as NumPy's `round` and WGSL's `round` do. */
+/**
+ * Rounds half to even, as NumPy's `round` and WGSL's `round` do (IEEE roundToIntegralTiesToEven),
+ * keeping the sign of zero: round(-0.3) and round(-0.5) are -0.
+ */
 export function roundHalfEven(x: number): number {
   const f = Math.floor(x);
   const d = x - f;
-  if (d < 0.5) return f;
-  if (d > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
+  const r = d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+  return r === 0 && x < 0 ? -0 : r;
 }

@@ -1,8 +1,8 @@
 /** Turning user values (numbers, nested arrays, typed arrays) into tensors. */
 import type { Backend } from '../backend';
 import { defaultBackend } from '../backends';
-import { type DType, dtypeOfTypedArray, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
-import { ArgumentError } from '../errors';
+import { type DType, dtypeOfTypedArray, isInteger, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
+import { ArgumentError, DTypeError } from '../errors';
 import { bind } from '../interpreter';
 import { checkShape, formatShape, type Shape, sizeOf } from '../shape';
 import { ArrayTensor, type NestedArray, Tensor } from '../tensor';
@@ -33,7 +33,8 @@ export function tensor(values: NestedArray | TypedArray, options: CreateOptions 
       throw new ArgumentError(`tensor: ${flat.length} values do not fill shape ${formatShape(shape)}`);
     }
     const dtype = options.dtype ?? fromTyped;
-    const data = dtype === fromTyped ? flat.slice() : typedArrayFrom(dtype, flat);
+    // A Uint8Array taken as bool may hold bytes other than 0/1; typedArrayFrom normalizes them.
+    const data = dtype === fromTyped && dtype !== 'bool' ? flat.slice() : typedArrayFrom(dtype, flat);
     return upload(backend, data, shape, dtype);
   }
   const { shape, flat } = flatten(values as NestedArray);
@@ -101,23 +102,51 @@ export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tenso
     const dtype = promoteTypes(a.dtype, b.dtype, op);
     return [castIfNeeded(a, dtype), castIfNeeded(b, dtype)];
   }
-  if (a instanceof Tensor) return weakPair(a, b as Exclude<TensorLike, Tensor>);
+  if (a instanceof Tensor) return weakPair(op, a, b as Exclude<TensorLike, Tensor>);
   if (b instanceof Tensor) {
-    const [tb, ta] = weakPair(b, a as Exclude<TensorLike, Tensor>);
+    const [tb, ta] = weakPair(op, b, a as Exclude<TensorLike, Tensor>);
     return [ta, tb];
   }
   return binaryOperands(op, asTensor(a), b);
 }
 
 /** A tensor and a plain value: the value takes the tensor's dtype where it can. */
-function weakPair(t: Tensor, other: Exclude<TensorLike, Tensor>): [Tensor, Tensor] {
+function weakPair(op: string, t: Tensor, other: Exclude<TensorLike, Tensor>): [Tensor, Tensor] {
   if (typeof other === 'number' || typeof other === 'boolean') {
     const dtype = weakDtypeFor(t.dtype, other);
+    if (typeof other === 'number' && isInteger(dtype) && !fitsInteger(other, dtype)) {
+      throw new DTypeError(`${op}: the number ${other} does not fit in ${dtype}; make it a tensor of a wider dtype or cast`);
+    }
     return [castIfNeeded(t, dtype), tensor(other, { dtype, backend: t.backend })];
   }
-  const o = tensor(other, { dtype: t.dtype === 'bool' ? undefined : t.dtype, backend: t.backend });
+  // Nested values take the tensor's dtype, except that fractions next to an integer tensor make both
+  // float32 (as a single fractional number does) instead of being truncated.
+  const valueDtype = t.dtype === 'bool' ? undefined : isInteger(t.dtype) && hasFraction(other) ? 'float32' : t.dtype;
+  const o = tensor(other, { dtype: valueDtype, backend: t.backend });
   const dtype = promoteTypes(t.dtype, o.dtype);
   return [castIfNeeded(t, dtype), castIfNeeded(o, dtype)];
+}
+
+/** Whether an integer is representable in int32 / uint32 (a weak number must not wrap silently, as in JAX). */
+function fitsInteger(value: number, dtype: 'int32' | 'uint32'): boolean {
+  return dtype === 'int32' ? value >= -(2 ** 31) && value < 2 ** 31 : value >= 0 && value < 2 ** 32;
+}
+
+/** Whether nested values hold a number that is not an integer (NaN and infinities included). */
+function hasFraction(values: NestedArray): boolean {
+  return firstFraction(values) !== undefined;
+}
+
+/** The first number in nested values that is not an integer, if any. */
+export function firstFraction(values: NestedArray): number | undefined {
+  if (Array.isArray(values)) {
+    for (const v of values) {
+      const found = firstFraction(v);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  return typeof values === 'number' && !Number.isInteger(values) ? values : undefined;
 }
 
 /** `x` cast to `dtype`, or `x` itself when it already has it. */

@@ -14,7 +14,12 @@ import { type CreateOptions, tensor } from './convert';
  * full([2, 3], 7); // f32[2,3] of sevens
  */
 export function full(shape: Shape, value: number | boolean, options: CreateOptions = {}): ArrayTensor {
-  checkShape('full', shape);
+  return filled('full', shape, value, options);
+}
+
+/** `full` under the name of the op the user called, so that shape errors name it. */
+function filled(op: string, shape: Shape, value: number | boolean, options: CreateOptions): ArrayTensor {
+  checkShape(op, shape);
   const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
   const data = allocate(dtype, sizeOf(shape));
   data.fill(Number(value));
@@ -22,10 +27,10 @@ export function full(shape: Shape, value: number | boolean, options: CreateOptio
 }
 
 /** @example zeros([3]); // f32[3] [0, 0, 0] */
-export const zeros = (shape: Shape, options: CreateOptions = {}): ArrayTensor => full(shape, 0, options);
+export const zeros = (shape: Shape, options: CreateOptions = {}): ArrayTensor => filled('zeros', shape, 0, options);
 
 /** @example ones([2, 2], { dtype: 'float64' }); */
-export const ones = (shape: Shape, options: CreateOptions = {}): ArrayTensor => full(shape, 1, options);
+export const ones = (shape: Shape, options: CreateOptions = {}): ArrayTensor => filled('ones', shape, 1, options);
 
 const likeOptions = (x: Tensor, options: CreateOptions): CreateOptions => ({
   dtype: options.dtype ?? x.dtype,

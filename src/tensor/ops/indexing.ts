@@ -1,18 +1,31 @@
 /** Reading elements at computed positions. */
-import { DTypeError, ShapeError } from '../errors';
+import { ArgumentError, DTypeError, ShapeError } from '../errors';
 import { bind } from '../interpreter';
-import { formatShape, normalizeAxis } from '../shape';
-import type { Tensor } from '../tensor';
-import { castIfNeeded, asTensor, type TensorLike } from './convert';
+import { formatShape, normalizeAxis, type Shape } from '../shape';
+import { ArrayTensor, Tensor } from '../tensor';
+import { castIfNeeded, asTensor, firstFraction, type TensorLike } from './convert';
 import { arange } from './creation';
 import { add, equal, less, where } from './elementwise';
 import { expandDims, reshape } from './movement';
 import type { DType } from '../dtype';
 
-function indexTensor(op: string, indices: TensorLike, size: number): Tensor {
+function indexTensor(op: string, indices: TensorLike, shape: Shape, axis: number): Tensor {
+  const size = shape[axis];
+  const fraction = indices instanceof Tensor ? undefined : firstFraction(indices);
+  if (fraction !== undefined) throw new DTypeError(`${op}: indices must be integers, got ${fraction}`);
   const idx = asTensor(indices, 'int32');
   if (idx.dtype !== 'int32' && idx.dtype !== 'uint32') {
     throw new DTypeError(`${op}: indices must be integers, got ${idx.dtype}`);
+  }
+  // Concrete indices on a synchronously readable backend are checked here, where the error can name
+  // the user's op, index (before the negative-index shift) and shape; the gather kernel only sees the
+  // shifted index of an internally reshaped operand.
+  if (idx instanceof ArrayTensor && idx.backend.readSync) {
+    for (const v of idx.dataSync()) {
+      if (v < -size || v >= size) {
+        throw new ArgumentError(`${op}: index ${v} is out of range [-${size}, ${size}) for axis ${axis} of shape ${formatShape(shape)}`);
+      }
+    }
   }
   const i = castIfNeeded(idx, 'int32');
   // Negative indices count from the end, as in NumPy.
@@ -29,7 +42,7 @@ function indexTensor(op: string, indices: TensorLike, size: number): Tensor {
 export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number): Tensor {
   const t = asTensor(x);
   const a = normalizeAxis('takeAlongAxis', axis, t.ndim);
-  const idx = indexTensor('takeAlongAxis', indices, t.shape[a]);
+  const idx = indexTensor('takeAlongAxis', indices, t.shape, a);
   if (idx.ndim !== t.ndim) {
     throw new ShapeError(`takeAlongAxis: indices ${formatShape(idx.shape)} must have the rank of x ${formatShape(t.shape)}`);
   }
@@ -46,7 +59,7 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number):
 export function take(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
   const t = asTensor(x);
   const a = normalizeAxis('take', axis, t.ndim);
-  const idx = indexTensor('take', indices, t.shape[a]);
+  const idx = indexTensor('take', indices, t.shape, a);
   const pre = t.shape.slice(0, a);
   const post = t.shape.slice(a + 1);
   const ones = (n: number) => Array<number>(n).fill(1);

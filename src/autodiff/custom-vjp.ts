@@ -1,0 +1,72 @@
+/**
+ * User-defined reverse-mode rules, for straight-through estimators and numerically better backward
+ * passes. Under `grad`, the forward runs on the primal values and the tape records the user's
+ * backward in place of the forward's own derivative; everywhere else (eager, `jvp`, `makeIR`) the
+ * forward runs as written.
+ */
+import { Tensor, Tracer } from '../tensor';
+import { assertSameStructure, treeFlatten, treePaths, treeUnflatten } from './pytree';
+import { TransformError, VjpInterpreter } from './vjp';
+
+export interface CustomVjpRule<Args extends unknown[], Out, Residuals> {
+  /** Computes the output and whatever the backward pass needs. */
+  forward: (...args: Args) => [Out, Residuals];
+  /**
+   * Cotangents of every argument (one entry per argument; null for none, else a pytree shaped like
+   * the argument) from the residuals and the output cotangent.
+   */
+  backward: (residuals: Residuals, ct: Out) => unknown[];
+}
+
+/**
+ * A function with a custom vjp.
+ *
+ * @example
+ * // Straight-through rounding: forward rounds, backward passes the cotangent unchanged.
+ * const roundST = customVjp({
+ *   forward: (x: Tensor) => [round(x), null],
+ *   backward: (_res, ct: Tensor) => [ct],
+ * });
+ */
+export function customVjp<Args extends unknown[], Out, Residuals>(
+  rule: CustomVjpRule<Args, Out, Residuals>,
+): (...args: Args) => Out {
+  return (...args: Args): Out => {
+    const [argLeaves, argDef] = treeFlatten(args);
+    const interp = topVjpInterpreter(argLeaves);
+    if (interp === null) return rule.forward(...args)[0];
+    const lowered = treeUnflatten<Args>(
+      argDef,
+      argLeaves.map((x) => (x instanceof Tensor ? interp.lower(x) : x)),
+    );
+    const [out, residuals] = rule.forward(...lowered);
+    const [outLeaves, outDef] = treeFlatten(out);
+    const outTensors = outLeaves.map((o, i) => {
+      if (!(o instanceof Tensor)) throw new TransformError(`customVjp: output at ${treePaths(outDef)[i]} is not a tensor`);
+      return o;
+    });
+    const backward = (cts: Tensor[]) => {
+      const argCts = rule.backward(residuals, treeUnflatten<Out>(outDef, cts));
+      if (!Array.isArray(argCts) || argCts.length !== args.length) {
+        throw new TransformError(`customVjp: backward must return one cotangent per argument (${args.length})`);
+      }
+      return args.flatMap((arg, i) => {
+        const [leaves, def] = treeFlatten(arg);
+        if (argCts[i] === null || argCts[i] === undefined) return leaves.map(() => null);
+        const [ctLeaves, ctDef] = treeFlatten(argCts[i]);
+        assertSameStructure(def, ctDef, `customVjp: cotangent of argument ${i}`);
+        return ctLeaves as (Tensor | null)[];
+      });
+    };
+    return treeUnflatten<Out>(outDef, interp.record(argLeaves, outTensors, backward));
+  };
+}
+
+/** The highest-level tracer's interpreter if it is reverse mode; else null (run the forward as is). */
+function topVjpInterpreter(leaves: readonly unknown[]): VjpInterpreter | null {
+  let top: Tracer | null = null;
+  for (const x of leaves) {
+    if (x instanceof Tracer && (top === null || x.interpreter.level > top.interpreter.level)) top = x;
+  }
+  return top !== null && top.interpreter instanceof VjpInterpreter ? top.interpreter : null;
+}

@@ -1,0 +1,9 @@
+/** The autodiff layer: pytrees, reverse and forward mode, custom rules and staging to an IR. */
+export * from './pytree';
+export { grad, type GradOptions, valueAndGrad } from './grad';
+export { jvp, JvpInterpreter, JvpTracer } from './jvp';
+export { TransformError, vjp, VjpInterpreter, VjpTracer } from './vjp';
+export { customVjp, type CustomVjpRule } from './custom-vjp';
+export { ConcretizationError, type Equation, evalIR, type IRProgram, type IRVar, makeIR } from './ir';
+export { vjpRules, type VjpRule } from './rules/vjp';
+export { jvpRules, type JvpRule } from './rules/jvp';

@@ -1,0 +1,255 @@
+/**
+ * Reverse mode. `vjp(f, ...primals)` runs f once with its inputs wrapped in tracers of a fresh
+ * interpreter level; every primitive applied to them is evaluated (by the levels below) and recorded
+ * on a tape that belongs to this one call. The returned `vjpFn` walks that tape backwards applying
+ * the vjp rules. The rules are written with ops, so the backward pass is itself traced by any outer
+ * transformation: `grad(grad(f))` works and nothing leaks between calls.
+ */
+import * as T from '../tensor';
+import {
+  ArrayTensor,
+  type Backend,
+  type DType,
+  type Interpreter,
+  isFloat,
+  MixrlError,
+  newLevel,
+  type Params,
+  type Primitive,
+  type Shape,
+  Tensor,
+  Tracer,
+} from '../tensor';
+import { assertSameStructure, type TreeDef, treeFlatten, treePaths, treeUnflatten } from './pytree';
+import { vjpRules } from './rules/vjp';
+
+/** Backward function of a tape node: output cotangents to input cotangents (null = none). */
+type Backward = (cts: Tensor[]) => (Tensor | null)[];
+
+/** Output `index` of `node`. */
+interface Parent {
+  readonly node: Node;
+  readonly index: number;
+}
+
+/** One recorded application: a primitive or a customVjp call, or an input (`inputs` empty). */
+interface Node {
+  readonly id: number;
+  /** Where each input came from (null for constants at this level). */
+  readonly parents: readonly (Parent | null)[];
+  /** The primal outputs. */
+  readonly outs: readonly Tensor[];
+  readonly backward: Backward | null;
+}
+
+export class VjpTracer extends Tracer {
+  constructor(
+    readonly interpreter: VjpInterpreter,
+    readonly primal: Tensor,
+    readonly node: Node,
+    readonly outIndex: number,
+  ) {
+    super();
+  }
+  get shape(): Shape {
+    return this.primal.shape;
+  }
+  get dtype(): DType {
+    return this.primal.dtype;
+  }
+  get backend(): Backend {
+    return this.primal.backend;
+  }
+  /** Under `grad`, values can be read (e.g. for control flow), as in JAX. */
+  override concrete(): ArrayTensor {
+    return this.primal.concrete();
+  }
+}
+
+export class VjpInterpreter implements Interpreter {
+  readonly name = 'grad';
+  readonly level = newLevel();
+  private nextId = 0;
+  readonly nodes: Node[] = [];
+
+  /** The value one level down: a tracer's primal, or the value itself. */
+  lower(x: Tensor): Tensor {
+    return x instanceof VjpTracer && x.interpreter === this ? x.primal : x;
+  }
+
+  private parentOf(x: unknown): Parent | null {
+    return x instanceof VjpTracer && x.interpreter === this ? { node: x.node, index: x.outIndex } : null;
+  }
+
+  /** Wraps an input to be differentiated. */
+  input(x: Tensor): VjpTracer {
+    const node: Node = { id: this.nextId++, parents: [], outs: [x], backward: null };
+    this.nodes.push(node);
+    return new VjpTracer(this, x, node, 0);
+  }
+
+  /** Records a node with several outputs; returns their tracers (float outputs only). */
+  record(parentsOf: readonly unknown[], outs: readonly Tensor[], backward: Backward): Tensor[] {
+    const parents = parentsOf.map((x) => this.parentOf(x));
+    if (parents.every((p) => p === null)) return [...outs];
+    const node: Node = { id: this.nextId++, parents, outs, backward };
+    this.nodes.push(node);
+    return outs.map((o, i) => (isFloat(o.dtype) ? new VjpTracer(this, o, node, i) : o));
+  }
+
+  process<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: Params<P>): Tensor {
+    const primals = inputs.map((x) => this.lower(x));
+    const out = T.bind(prim, primals, params);
+    if (!isFloat(out.dtype)) return out;
+    const rule = vjpRules[prim];
+    const parents = inputs.map((x) => this.parentOf(x) !== null);
+    return this.record(inputs, [out], ([ct]) => rule(ct, primals, out, params, parents))[0];
+  }
+
+  /**
+   * Cotangents of `inputs` given cotangents of `outputs` (tensors of this call; non-tracers carry no
+   * gradient). Visits nodes newest first, which is a reverse topological order.
+   */
+  backward(outputs: readonly Tensor[], cts: readonly Tensor[], inputs: readonly VjpTracer[]): Tensor[] {
+    const acc = new Map<Node, (Tensor | null)[]>();
+    const addTo = (node: Node, index: number, g: Tensor) => {
+      let slots = acc.get(node);
+      if (!slots) {
+        slots = node.outs.map(() => null);
+        acc.set(node, slots);
+      }
+      const prev = slots[index];
+      slots[index] = prev === null ? g : T.add(prev, g);
+    };
+    outputs.forEach((o, i) => {
+      if (o instanceof VjpTracer && o.interpreter === this) addTo(o.node, o.outIndex, cts[i]);
+    });
+    for (let k = this.nodes.length - 1; k >= 0; k--) {
+      const node = this.nodes[k];
+      const slots = acc.get(node);
+      if (!slots || !node.backward) continue;
+      const inputCts = node.backward(slots.map((g, i) => g ?? T.zerosLike(node.outs[i])));
+      node.parents.forEach((parent, i) => {
+        const g = inputCts[i];
+        if (parent && g) addTo(parent.node, parent.index, g);
+      });
+    }
+    return inputs.map((x) => acc.get(x.node)?.[0] ?? T.zerosLike(x.primal));
+  }
+}
+
+/** Error for misuse of a transformation; names the function argument and path. */
+export class TransformError extends MixrlError {
+  constructor(message: string) {
+    super('transform', message);
+  }
+}
+
+/** Checks a differentiated argument: every leaf a float tensor. */
+export function checkDifferentiable(what: string, argIndex: number, leaves: readonly unknown[], def: TreeDef): void {
+  const paths = treePaths(def);
+  leaves.forEach((leaf, i) => {
+    const where = `argument ${argIndex} at ${paths[i]}`;
+    if (!(leaf instanceof Tensor)) {
+      throw new TransformError(`${what}: ${where} is ${typeof leaf}, not a tensor; wrap it with tensor() or move it to a non-differentiated argument`);
+    }
+    if (!isFloat(leaf.dtype)) {
+      throw new TransformError(`${what}: ${where} has dtype ${leaf.dtype}; only float inputs can be differentiated`);
+    }
+  });
+}
+
+export interface VjpResult {
+  /** Primal outputs (pytree), lowered out of this level. */
+  out: unknown;
+  /** Cotangents for the outputs (same structure) to cotangents for each differentiated argument. */
+  vjpFn: (ct: unknown) => unknown[];
+  aux: unknown;
+}
+
+/**
+ * The engine behind `vjp`, `grad` and `valueAndGrad`: differentiates with respect to the arguments in
+ * `argnums`; with `hasAux`, f returns `[out, aux]` and aux is passed through.
+ */
+export function vjpInternal(
+  what: string,
+  f: (...args: any[]) => unknown,
+  args: readonly unknown[],
+  argnums: readonly number[],
+  hasAux: boolean,
+): VjpResult {
+  const interp = new VjpInterpreter();
+  const argDefs: TreeDef[] = [];
+  const inputTracers: VjpTracer[][] = [];
+  const wrapped = args.map((arg, i) => {
+    if (!argnums.includes(i)) return arg;
+    const [leaves, def] = treeFlatten(arg);
+    checkDifferentiable(what, i, leaves, def);
+    const tracers = (leaves as Tensor[]).map((leaf) => interp.input(leaf));
+    argDefs[i] = def;
+    inputTracers[i] = tracers;
+    return treeUnflatten(def, tracers);
+  });
+  let result = f(...wrapped);
+  let aux: unknown;
+  if (hasAux) {
+    if (!Array.isArray(result) || result.length !== 2) {
+      throw new TransformError(`${what}: with hasAux the function must return [output, aux]`);
+    }
+    [result, aux] = result;
+    aux = lowerTree(interp, aux);
+  }
+  const [outLeaves, outDef] = treeFlatten(result);
+  outLeaves.forEach((leaf, i) => {
+    if (!(leaf instanceof Tensor)) {
+      throw new TransformError(`${what}: output at ${treePaths(outDef)[i]} is ${typeof leaf}, not a tensor`);
+    }
+  });
+  const outs = outLeaves as Tensor[];
+  const vjpFn = (ct: unknown): unknown[] => {
+    const [ctLeaves, ctDef] = treeFlatten(ct);
+    assertSameStructure(outDef, ctDef, `${what}: cotangent`);
+    ctLeaves.forEach((g, i) => {
+      const o = outs[i];
+      if (!(g instanceof Tensor) || g.shape.join() !== o.shape.join()) {
+        throw new TransformError(
+          `${what}: cotangent at ${treePaths(outDef)[i]} must be a tensor of shape [${o.shape.join(',')}], got ${g instanceof Tensor ? `[${g.shape.join(',')}]` : typeof g}`,
+        );
+      }
+    });
+    const flatInputs = argnums.flatMap((i) => inputTracers[i]);
+    const grads = interp.backward(outs, ctLeaves as Tensor[], flatInputs);
+    let k = 0;
+    return argnums.map((i) => {
+      const n = inputTracers[i].length;
+      const part = grads.slice(k, k + n);
+      k += n;
+      return treeUnflatten(argDefs[i], part);
+    });
+  };
+  return { out: treeUnflatten(outDef, outs.map((o) => interp.lower(o))), vjpFn, aux };
+}
+
+function lowerTree(interp: VjpInterpreter, tree: unknown): unknown {
+  const [leaves, def] = treeFlatten(tree);
+  return treeUnflatten(
+    def,
+    leaves.map((x) => (x instanceof Tensor ? interp.lower(x) : x)),
+  );
+}
+
+/**
+ * Reverse-mode derivative: runs `f` at `primals` and returns its output with a function mapping an
+ * output cotangent (same structure as the output) to the cotangents of every argument.
+ *
+ * @example
+ * const [y, back] = vjp((x) => x.mul(x), tensor([1, 2, 3]));
+ * const [dx] = back(onesLike(y)); // [2, 4, 6]
+ */
+export function vjp<Args extends unknown[], Out>(
+  f: (...args: Args) => Out,
+  ...primals: Args
+): [Out, (ct: Out) => Args] {
+  const { out, vjpFn } = vjpInternal('vjp', f as (...args: any[]) => unknown, primals, primals.map((_, i) => i), false);
+  return [out as Out, (ct: Out) => vjpFn(ct) as Args];
+}

@@ -1,0 +1,84 @@
+/**
+ * Command-line flags to config layers. `--actor-lr 3e-4` sets `actorLr`; lists are comma-separated
+ * (`--hidden 64,64`); booleans take `true`/`false` or no value. Unknown flags are errors naming them.
+ */
+import { type Either, left, right } from 'fp-ts/lib/Either.js';
+import { ConfigError } from '../experiments/config';
+
+export interface ParsedArgs {
+  /** Flag values by camelCase name, as strings (or true for a bare flag). */
+  readonly flags: Record<string, string | true>;
+  readonly positionals: string[];
+}
+
+const camel = (kebab: string) => kebab.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Splits argv into `--flag value` pairs and positionals.
+ *
+ * @example
+ * parseArgs(['--env', 'MountainCar', '--steps=1000']); // flags { env: 'MountainCar', steps: '1000' }
+ */
+export function parseArgs(argv: readonly string[]): Either<ConfigError, ParsedArgs> {
+  const flags: Record<string, string | true> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = camel(arg.slice(2, eq < 0 ? undefined : eq));
+    if (!name) return left(new ConfigError(`flag '${arg}' has no name`));
+    if (name in flags) return left(new ConfigError(`flag --${arg.slice(2)} is given twice`));
+    if (eq >= 0) flags[name] = arg.slice(eq + 1);
+    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags[name] = argv[++i];
+    else flags[name] = true;
+  }
+  return right({ flags, positionals });
+}
+
+type ValueKind = 'number' | 'int' | 'boolean' | 'string' | 'intList';
+
+/**
+ * Converts flag strings to typed values for the keys in `kinds`; other flags are errors listing the
+ * accepted ones.
+ */
+export function typedFlags(
+  flags: Record<string, string | true>,
+  kinds: Record<string, ValueKind>,
+  aliases: Record<string, string> = {},
+): Either<ConfigError, Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  for (const [rawName, value] of Object.entries(flags)) {
+    const name = aliases[rawName] ?? rawName;
+    const kind = kinds[name];
+    if (!kind) {
+      const known = [...Object.keys(kinds), ...Object.keys(aliases)].map((k) => `--${kebab(k)}`);
+      return left(new ConfigError(`unknown flag --${kebab(rawName)}; known flags: ${known.join(' ')}`));
+    }
+    const bad = (what: string) => left(new ConfigError(`flag --${kebab(rawName)} must be ${what}, got '${value}'`));
+    if (kind === 'boolean') {
+      if (value === true || value === 'true') out[name] = true;
+      else if (value === 'false') out[name] = false;
+      else return bad('true or false');
+      continue;
+    }
+    if (value === true) return bad('given a value');
+    if (kind === 'string') out[name] = value;
+    else if (kind === 'intList') {
+      const list = value.split(',').map((v) => Number(v.trim()));
+      if (list.some((v) => !Number.isSafeInteger(v))) return bad('a comma-separated list of integers');
+      out[name] = list;
+    } else {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isSafeInteger(n))) {
+        return bad(kind === 'int' ? 'an integer' : 'a number');
+      }
+      out[name] = n;
+    }
+  }
+  return right(out);
+}

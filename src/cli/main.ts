@@ -1,0 +1,79 @@
+/** The `mixrl` command. User errors print one line and exit with code 2; no stack traces. */
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { envIds, makeModel } from '../envs';
+import { MixrlError } from '../tensor';
+import { runDemo } from './demo';
+import { agentsCommand, evalCommand, trainCommand } from './train';
+
+const USAGE = `usage: mixrl <command> [flags]
+
+commands:
+  train     train an agent: --env ID --agent NAME --seed N --steps N [--alpha --actor-lr --critic-lr
+            --hidden 64,64 --batch N --components K --auto-alpha --backend cpu --out DIR --config FILE]
+            or continue one: --resume DIR [--steps N]
+  eval      evaluate a checkpoint: --checkpoint DIR [--episodes N] [--seed N]
+  envs      list the environments
+  agents    list the agents
+  demo      show the autodiff engine: a gradient, its IR, gradient descent
+  help      this text`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'help', ...rest] = argv;
+  const noArgs = (run: () => number | Promise<number>) =>
+    rest.length > 0 ? usageError(`mixrl ${command}: unexpected argument '${rest[0]}'`) : run();
+  switch (command) {
+    case 'train':
+    case 'eval': {
+      const outcome = command === 'train' ? await trainCommand(rest) : await evalCommand(rest);
+      if (isLeft(outcome)) {
+        console.error(`mixrl ${command}: ${outcome.left.message}`);
+        return 2;
+      }
+      return outcome.right;
+    }
+    case 'agents':
+      return noArgs(() => {
+        agentsCommand();
+        return 0;
+      });
+    case 'demo':
+      return noArgs(async () => {
+        await runDemo();
+        return 0;
+      });
+    case 'envs':
+      return noArgs(() => {
+        for (const id of envIds()) {
+          const model = makeModel(id);
+          console.log(`${id.padEnd(26)} obs ${model.observationSpace.size}, action ${model.actionSpace.size}, steps ${model.maxEpisodeSteps}`);
+        }
+        return 0;
+      });
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      return usageError(`mixrl: unknown command '${command}'`);
+  }
+}
+
+function usageError(message: string): number {
+  console.error(`${message}\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof MixrlError) {
+      console.error(`mixrl: ${error.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  },
+);

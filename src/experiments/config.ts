@@ -1,0 +1,229 @@
+/**
+ * Training configuration: defaults by preset, overridden by a JSON config file, overridden by flags.
+ * Every boundary that reads user input returns `Either<ConfigError, ...>` whose message names the key
+ * (or flag, or file) and what was wrong.
+ */
+import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
+import { envIds } from '../envs';
+import { AGENTS, type AgentName, agentNames } from '../rl/sac/agents';
+import { MixrlError } from '../tensor';
+
+export class ConfigError extends MixrlError {
+  constructor(message: string) {
+    super('config', message);
+  }
+}
+
+export interface TrainConfig {
+  env: string;
+  envOptions: Record<string, unknown>;
+  agent: AgentName;
+  seed: number;
+  steps: number;
+  /** Mixture components K (mixture agents). */
+  components: number;
+  hidden: number[];
+  batchSize: number;
+  replayCapacity: number;
+  gamma: number;
+  tau: number;
+  alpha: number;
+  autoAlpha: boolean;
+  actorLr: number;
+  criticLr: number;
+  alphaLr: number;
+  /** Updates start once this many steps are in the replay buffer. */
+  learningStarts: number;
+  /** The first steps act uniformly at random (0: the policy acts from the start). */
+  randomSteps: number;
+  logStdMin: number;
+  logStdMax: number;
+  baselineSamples: number;
+  gumbelTemperature: number;
+  /** Steps between checkpoints (0: only at the end and on SIGINT/SIGTERM). */
+  checkpointEvery: number;
+  /** Steps between progress lines. */
+  logEvery: number;
+  backend: 'auto' | 'cpu' | 'webgpu';
+  dtype: 'float32' | 'float64';
+}
+
+/** The paper's classic-control setup (E.1): 2x64 ReLU, batch 32, replay 100k, tau 0.01, fixed alpha. */
+export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'steps' | 'envOptions'> = {
+  components: 5,
+  hidden: [64, 64],
+  batchSize: 32,
+  replayCapacity: 100_000,
+  gamma: 0.99,
+  tau: 0.01,
+  alpha: 0.01,
+  autoAlpha: false,
+  actorLr: 1e-3,
+  criticLr: 1e-3,
+  alphaLr: 3e-4,
+  learningStarts: 1000,
+  randomSteps: 0,
+  logStdMin: -20,
+  logStdMax: 2,
+  baselineSamples: 8,
+  gumbelTemperature: 0.1,
+  checkpointEvery: 10_000,
+  logEvery: 1000,
+  backend: 'cpu',
+  dtype: 'float32',
+};
+
+/** SAC-v2 defaults (benchmarks): 2x256, lr 3e-4, replay 1e6, batch 256, tau 0.005, automatic alpha. */
+export const SAC_V2_DEFAULTS: typeof CLASSIC_DEFAULTS = {
+  ...CLASSIC_DEFAULTS,
+  hidden: [256, 256],
+  batchSize: 256,
+  replayCapacity: 1_000_000,
+  tau: 0.005,
+  alpha: 1,
+  autoAlpha: true,
+  actorLr: 3e-4,
+  criticLr: 3e-4,
+  alphaLr: 3e-4,
+  learningStarts: 5000,
+};
+
+const CLASSIC_ENVS = new Set(envIds());
+
+/** The defaults for an environment: classic control and bandits get the paper's setup. */
+export function defaultsFor(env: string): typeof CLASSIC_DEFAULTS {
+  return CLASSIC_ENVS.has(env as never) ? CLASSIC_DEFAULTS : SAC_V2_DEFAULTS;
+}
+
+type Kind = 'int' | 'nonNegInt' | 'posInt' | 'number' | 'posNumber' | 'boolean' | 'string' | 'intList' | 'object';
+
+/** The type of each key; a missing entry is a compile error. */
+const KINDS: Record<keyof TrainConfig, Kind> = {
+  env: 'string',
+  envOptions: 'object',
+  agent: 'string',
+  seed: 'int',
+  steps: 'posInt',
+  components: 'posInt',
+  hidden: 'intList',
+  batchSize: 'posInt',
+  replayCapacity: 'posInt',
+  gamma: 'number',
+  tau: 'posNumber',
+  alpha: 'posNumber',
+  autoAlpha: 'boolean',
+  actorLr: 'posNumber',
+  criticLr: 'posNumber',
+  alphaLr: 'posNumber',
+  learningStarts: 'nonNegInt',
+  randomSteps: 'nonNegInt',
+  logStdMin: 'number',
+  logStdMax: 'number',
+  baselineSamples: 'nonNegInt',
+  gumbelTemperature: 'posNumber',
+  checkpointEvery: 'nonNegInt',
+  logEvery: 'posInt',
+  backend: 'string',
+  dtype: 'string',
+};
+
+function checkValue(key: string, kind: Kind, value: unknown, where: string): string | null {
+  const say = (what: string) => `${where}: '${key}' must be ${what}, got ${JSON.stringify(value)}`;
+  switch (kind) {
+    case 'int':
+      return Number.isSafeInteger(value) ? null : say('an integer');
+    case 'nonNegInt':
+      return Number.isSafeInteger(value) && (value as number) >= 0 ? null : say('a non-negative integer');
+    case 'posInt':
+      return Number.isSafeInteger(value) && (value as number) > 0 ? null : say('a positive integer');
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value) ? null : say('a finite number');
+    case 'posNumber':
+      return typeof value === 'number' && Number.isFinite(value) && value > 0 ? null : say('a positive number');
+    case 'boolean':
+      return typeof value === 'boolean' ? null : say('true or false');
+    case 'string':
+      return typeof value === 'string' ? null : say('a string');
+    case 'intList':
+      return Array.isArray(value) && value.length > 0 && value.every((v) => Number.isSafeInteger(v) && v > 0)
+        ? null
+        : say('a non-empty list of positive integers');
+    case 'object':
+      return value !== null && typeof value === 'object' && !Array.isArray(value) ? null : say('an object');
+  }
+}
+
+/**
+ * Validates a partial config from `where` (a file name or "flags"): known keys, right types.
+ *
+ * @example
+ * validatePartial({ steps: -5 }, 'flags'); // Left: "flags: 'steps' must be a positive integer, got -5"
+ */
+export function validatePartial(raw: unknown, where: string): Either<ConfigError, Partial<TrainConfig>> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return left(new ConfigError(`${where}: the config must be a JSON object`));
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(key in KINDS)) {
+      return left(new ConfigError(`${where}: unknown key '${key}'; known keys: ${Object.keys(KINDS).join(', ')}`));
+    }
+    const problem = checkValue(key, KINDS[key as keyof TrainConfig], value, where);
+    if (problem) return left(new ConfigError(problem));
+  }
+  return right(raw as Partial<TrainConfig>);
+}
+
+/**
+ * Resolves layers of partial configs (later wins) onto the defaults for the chosen env, and checks
+ * what depends on several keys.
+ *
+ * @example
+ * resolveConfig([{ env: 'MountainCar', agent: 'sgm-mrp', seed: 0, steps: 100000 }]);
+ */
+export function resolveConfig(layers: readonly Partial<TrainConfig>[]): Either<ConfigError, TrainConfig> {
+  const merged = Object.assign({}, ...layers) as Partial<TrainConfig>;
+  const env = merged.env ?? 'MountainCar';
+  if (!envIds().includes(env as never)) {
+    return left(new ConfigError(`unknown env '${env}'; known envs: ${envIds().join(', ')}`));
+  }
+  const agent = merged.agent ?? 'sgm-mrp';
+  if (!(agent in AGENTS)) {
+    return left(new ConfigError(`unknown agent '${agent}'; known agents: ${agentNames().join(', ')}`));
+  }
+  const config: TrainConfig = {
+    ...defaultsFor(env),
+    env,
+    agent: agent as AgentName,
+    envOptions: {},
+    seed: 0,
+    steps: 100_000,
+    ...merged,
+  } as TrainConfig;
+  const checks = validatePartial(config, 'config');
+  if (isLeft(checks)) return checks;
+  if (!['auto', 'cpu', 'webgpu'].includes(config.backend)) {
+    return left(new ConfigError(`config: 'backend' must be auto, cpu or webgpu, got '${config.backend}'`));
+  }
+  if (!['float32', 'float64'].includes(config.dtype)) {
+    return left(new ConfigError(`config: 'dtype' must be float32 or float64, got '${config.dtype}'`));
+  }
+  if (!(config.gamma >= 0 && config.gamma <= 1)) {
+    return left(new ConfigError(`config: 'gamma' must be in [0, 1], got ${config.gamma}`));
+  }
+  if (!(config.tau <= 1)) return left(new ConfigError(`config: 'tau' must be in (0, 1], got ${config.tau}`));
+  if (!(config.logStdMin < config.logStdMax)) {
+    return left(new ConfigError(`config: 'logStdMin' (${config.logStdMin}) must be below 'logStdMax' (${config.logStdMax})`));
+  }
+  if (config.batchSize > config.replayCapacity) {
+    return left(new ConfigError(`config: 'batchSize' (${config.batchSize}) exceeds 'replayCapacity' (${config.replayCapacity})`));
+  }
+  return right(config);
+}
+
+/** The value type of each key that can be set from a flag (envOptions only from a config file). */
+export function flagKinds(): Record<string, 'number' | 'int' | 'boolean' | 'string' | 'intList'> {
+  const map = { int: 'int', nonNegInt: 'int', posInt: 'int', number: 'number', posNumber: 'number', boolean: 'boolean', string: 'string', intList: 'intList' } as const;
+  const out: Record<string, 'number' | 'int' | 'boolean' | 'string' | 'intList'> = {};
+  for (const [key, kind] of Object.entries(KINDS)) if (kind !== 'object') out[key] = map[kind];
+  return out;
+}

@@ -1,0 +1,330 @@
+/**
+ * The training loop: one environment, one SAC agent, one update per environment step. It drives the
+ * environment's model directly (a flat float64 state, an elapsed-step counter and an episode index),
+ * so that everything the run depends on is a value a checkpoint can hold. Randomness is derived from
+ * the seed by folding in fixed tags and the step index, so a resumed run replays exactly the keys an
+ * uninterrupted one would have used.
+ */
+import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
+import { type EnvModel, makeModel, type Transition } from '../envs';
+import { loadCheckpoint, saveCheckpoint, type Json, type RawArray } from '../rl';
+import { ReplayBuffer, type ReplayState } from '../rl/replay';
+import { AGENTS } from '../rl/sac/agents';
+import { initSac, makeSacUpdate, policyAt, type SacHyperparameters, type SacMetrics, type SacState } from '../rl/sac/update';
+import * as T from '../tensor';
+import { type Backend, MixrlError, type Tensor } from '../tensor';
+import { rawFoldIn, rawKey, type RawKey, UniformStream } from '../tensor/threefry';
+import { ConfigError, resolveConfig, type TrainConfig } from './config';
+
+/** Where one episode stands: everything needed to continue it bit for bit. */
+export interface Rollout {
+  readonly state: Float64Array;
+  readonly obs: Float64Array;
+  elapsed: number;
+  episode: number;
+  episodeReturn: number;
+}
+
+export interface EpisodeRecord {
+  episode: number;
+  /** Environment steps taken when the episode ended. */
+  step: number;
+  return: number;
+  length: number;
+  terminated: boolean;
+}
+
+/** A training run in memory. The loop owns it and advances it in place. */
+export interface Run {
+  readonly config: TrainConfig;
+  readonly model: EnvModel;
+  readonly h: SacHyperparameters;
+  readonly backend: Backend;
+  sac: SacState;
+  readonly replay: ReplayBuffer;
+  readonly rollout: Rollout;
+  step: number;
+  /** Returns of finished episodes (all of them; the log keeps the details). */
+  readonly returns: number[];
+  lastMetrics: SacMetrics | null;
+}
+
+/** Fixed tags folded into the seed's key, one stream per purpose. */
+const STREAM = { init: 0, act: 1, update: 2, replay: 3, env: 4, warmup: 5 } as const;
+
+const streamKey = (config: TrainConfig, stream: keyof typeof STREAM): RawKey => rawFoldIn(rawKey(config.seed), STREAM[stream]);
+
+/** The SAC hyperparameters a config and an environment imply. */
+export function hyperparameters(config: TrainConfig, model: EnvModel): SacHyperparameters {
+  const spec = AGENTS[config.agent];
+  const A = model.actionSpace.size;
+  return {
+    obsDim: model.observationSpace.size,
+    head: {
+      actionDim: A,
+      kind: spec.kind,
+      components: config.components,
+      family: spec.family,
+      low: Array.from(model.actionSpace.low),
+      high: Array.from(model.actionSpace.high),
+      logStdMin: config.logStdMin,
+      logStdMax: config.logStdMax,
+    },
+    estimator: spec.estimator,
+    hidden: config.hidden,
+    gamma: config.gamma,
+    tau: config.tau,
+    actorLr: config.actorLr,
+    criticLr: config.criticLr,
+    alphaLr: config.alphaLr,
+    alpha: config.alpha,
+    autoAlpha: config.autoAlpha,
+    targetEntropy: -A,
+    baselineSamples: config.baselineSamples,
+    gumbelTemperature: config.gumbelTemperature,
+    dtype: config.dtype,
+  };
+}
+
+function startEpisode(run: Pick<Run, 'model' | 'config' | 'rollout'>): void {
+  const { model, rollout } = run;
+  model.initialState(new UniformStream(rawFoldIn(streamKey(run.config, 'env'), rollout.episode)), rollout.state, 0);
+  model.observe(rollout.state, 0, rollout.obs, 0);
+  rollout.elapsed = 0;
+  rollout.episodeReturn = 0;
+}
+
+/**
+ * A fresh run: initialized agent, empty replay buffer, first episode started.
+ *
+ * @example
+ * const run = createRun(config, cpu);
+ * await train(run, { until: config.steps });
+ */
+export function createRun(config: TrainConfig, backend: Backend): Run {
+  const model = makeModel(config.env, config.envOptions);
+  const h = hyperparameters(config, model);
+  const initKey = T.tensor(streamKey(config, 'init'), { backend });
+  const rollout: Rollout = {
+    state: new Float64Array(model.stateLayout.length),
+    obs: new Float64Array(model.observationSpace.size),
+    elapsed: 0,
+    episode: 0,
+    episodeReturn: 0,
+  };
+  const run: Run = {
+    config,
+    model,
+    h,
+    backend,
+    sac: initSac(h, initKey),
+    replay: new ReplayBuffer({
+      capacity: config.replayCapacity,
+      obsDim: model.observationSpace.size,
+      actionDim: model.actionSpace.size,
+    }),
+    rollout,
+    step: 0,
+    returns: [],
+    lastMetrics: null,
+  };
+  startEpisode(run);
+  return run;
+}
+
+/**
+ * The action for an observation: a draw from the policy, or its greedy (mode) action.
+ *
+ * @example
+ * const a = await act(run.h, run.sac.actor, obs, key, 'sample');
+ */
+export async function act(
+  h: SacHyperparameters,
+  actor: SacState['actor'],
+  obs: Float64Array,
+  key: Tensor,
+  how: 'sample' | 'mode',
+): Promise<Float64Array> {
+  const x = T.tensor(obs, { shape: [1, obs.length], dtype: h.dtype, backend: key.backend });
+  const policy = policyAt(h, actor, x);
+  const action = how === 'mode' ? policy.mode : policy.sample(key);
+  if (!action) throw new MixrlError('argument', 'act: this policy has no mode');
+  return Float64Array.from(await action.data());
+}
+
+export interface TrainHooks {
+  onEpisode?(record: EpisodeRecord): void;
+  /** Called every `config.logEvery` steps. */
+  onProgress?(run: Run): void | Promise<void>;
+  /** Polled after every step; true stops the loop (e.g. on SIGINT). */
+  shouldStop?(): boolean;
+  /** Called every `config.checkpointEvery` steps. */
+  onCheckpoint?(run: Run): Promise<void>;
+}
+
+/**
+ * Advances the run to `until` environment steps (or until `shouldStop`), one SAC update per step once
+ * `learningStarts` transitions are stored.
+ *
+ * @example
+ * await train(run, { until: 20_000 }, { onEpisode: (e) => console.log(e.return) });
+ */
+export async function train(run: Run, target: { until: number }, hooks: TrainHooks = {}): Promise<void> {
+  const { config, model, h } = run;
+  const update = makeSacUpdate(h);
+  const actKey = T.tensor(streamKey(config, 'act'), { backend: run.backend });
+  const updateKey = T.tensor(streamKey(config, 'update'), { backend: run.backend });
+  const replayKey = streamKey(config, 'replay');
+  const warmupKey = streamKey(config, 'warmup');
+  const { rollout } = run;
+  const nextObs = new Float64Array(rollout.obs.length);
+  const transition: Transition = { reward: 0, terminated: false };
+  const { low, high } = model.actionSpace;
+
+  while (run.step < target.until && !hooks.shouldStop?.()) {
+    const step = run.step;
+    let action: Float64Array;
+    if (step < config.randomSteps) {
+      const stream = new UniformStream(rawFoldIn(warmupKey, step));
+      action = Float64Array.from(low, (lo, i) => stream.uniform(lo, high[i]));
+    } else {
+      action = await act(h, run.sac.actor, rollout.obs, T.random.foldIn(actKey, step), 'sample');
+    }
+
+    model.transition(rollout.state, 0, action, 0, transition);
+    rollout.elapsed++;
+    rollout.episodeReturn += transition.reward;
+    model.observe(rollout.state, 0, nextObs, 0);
+    run.replay.add({ obs: rollout.obs, action, reward: [transition.reward], nextObs, terminated: [transition.terminated] });
+    const truncated = rollout.elapsed >= model.maxEpisodeSteps;
+    if (transition.terminated || truncated) {
+      const record: EpisodeRecord = {
+        episode: rollout.episode,
+        step: step + 1,
+        return: rollout.episodeReturn,
+        length: rollout.elapsed,
+        terminated: transition.terminated,
+      };
+      run.returns.push(record.return);
+      hooks.onEpisode?.(record);
+      rollout.episode++;
+      startEpisode(run);
+    } else {
+      rollout.obs.set(nextObs);
+    }
+
+    if (run.replay.size >= config.learningStarts) {
+      const batch = run.replay.sample(rawFoldIn(replayKey, step), config.batchSize, { dtype: config.dtype, backend: run.backend });
+      [run.sac, run.lastMetrics] = update(run.sac, batch, T.random.foldIn(updateKey, step));
+    }
+    run.step = step + 1;
+    if (run.step % config.logEvery === 0) await hooks.onProgress?.(run);
+    if (config.checkpointEvery > 0 && run.step % config.checkpointEvery === 0) await hooks.onCheckpoint?.(run);
+  }
+}
+
+/** Mean return of the last `n` finished episodes (NaN before any). */
+export function recentReturn(run: Pick<Run, 'returns'>, n = 10): number {
+  const last = run.returns.slice(-n);
+  return last.length === 0 ? NaN : last.reduce((a, b) => a + b, 0) / last.length;
+}
+
+const CHECKPOINT_FORMAT = 1;
+
+/**
+ * Writes the whole run (agent, optimizers, replay buffer, episode state, counters) to `path`
+ * atomically.
+ *
+ * @example
+ * await saveRun(run, 'runs/mc/checkpoint.mixrl');
+ */
+export async function saveRun(run: Run, path: string): Promise<Either<MixrlError, void>> {
+  const replay = run.replay.state();
+  const arrays: Record<string, RawArray> = {
+    'rollout.state': run.rollout.state,
+    'rollout.obs': run.rollout.obs,
+    returns: Float64Array.from(run.returns),
+  };
+  for (const [name, values] of Object.entries(replay.arrays)) arrays[`replay.${name}`] = values as RawArray;
+  const metadata = {
+    format: CHECKPOINT_FORMAT,
+    config: run.config as unknown as Json,
+    step: run.step,
+    rollout: { elapsed: run.rollout.elapsed, episode: run.rollout.episode, episodeReturn: run.rollout.episodeReturn },
+    replay: replay.meta as unknown as Json,
+  };
+  return saveCheckpoint(path, { metadata, trees: { sac: run.sac }, arrays });
+}
+
+/**
+ * Reads a run back from `path`, checking that it is a training checkpoint this version understands.
+ *
+ * @example
+ * const run = await loadRun('runs/mc/checkpoint.mixrl', cpu);
+ */
+export async function loadRun(path: string, backend: Backend): Promise<Either<MixrlError, Run>> {
+  const loaded = await loadCheckpoint(path, { backend });
+  if (isLeft(loaded)) return loaded;
+  const { metadata, trees, arrays } = loaded.right;
+  const meta = metadata as Record<string, any>;
+  if (meta === null || typeof meta !== 'object' || meta.format !== CHECKPOINT_FORMAT) {
+    return left(new ConfigError(`${path}: not a mixrl training checkpoint (format ${JSON.stringify(meta?.format)})`));
+  }
+  const config = resolveConfig([meta.config]);
+  if (isLeft(config)) return left(new ConfigError(`${path}: ${config.left.message}`));
+  const model = makeModel(config.right.env, config.right.envOptions);
+  const replayArrays = Object.fromEntries(
+    ['obs', 'action', 'reward', 'nextObs', 'terminated'].map((name) => [name, arrays[`replay.${name}`]]),
+  );
+  const replay = ReplayBuffer.fromState({ meta: meta.replay, arrays: replayArrays } as unknown as ReplayState);
+  if (isLeft(replay)) return left(new ConfigError(`${path}: ${replay.left.message}`));
+  const state = arrays['rollout.state'];
+  const obs = arrays['rollout.obs'];
+  if (!(state instanceof Float64Array) || state.length !== model.stateLayout.length || !(obs instanceof Float64Array)) {
+    return left(new ConfigError(`${path}: the episode state does not fit ${config.right.env}`));
+  }
+  return right({
+    config: config.right,
+    model,
+    h: hyperparameters(config.right, model),
+    backend,
+    sac: trees.sac as SacState,
+    replay: replay.right,
+    rollout: { state, obs, ...meta.rollout },
+    step: meta.step,
+    returns: Array.from(arrays.returns ?? []),
+    lastMetrics: null,
+  });
+}
+
+/**
+ * Runs `episodes` evaluation episodes with the greedy (mode) or sampled actions; returns their returns.
+ * Evaluation episodes use their own seeds (from `seed`), separate from training.
+ *
+ * @example
+ * const returns = await evaluate(run, 10, 'mode', 12345);
+ */
+export async function evaluate(run: Run, episodes: number, how: 'sample' | 'mode', seed: number): Promise<number[]> {
+  const { model, h } = run;
+  const state = new Float64Array(model.stateLayout.length);
+  const obs = new Float64Array(model.observationSpace.size);
+  const transition: Transition = { reward: 0, terminated: false };
+  const evalKey = rawKey(seed);
+  const actKey = T.tensor(rawFoldIn(evalKey, 1), { backend: run.backend });
+  const results: number[] = [];
+  for (let e = 0; e < episodes; e++) {
+    model.initialState(new UniformStream(rawFoldIn(rawFoldIn(evalKey, 0), e)), state, 0);
+    model.observe(state, 0, obs, 0);
+    let total = 0;
+    for (let t = 0; t < model.maxEpisodeSteps; t++) {
+      const action = await act(h, run.sac.actor, obs, T.random.foldIn(T.random.foldIn(actKey, e), t), how);
+      model.transition(state, 0, action, 0, transition);
+      total += transition.reward;
+      model.observe(state, 0, obs, 0);
+      if (transition.terminated) break;
+    }
+    results.push(total);
+  }
+  return results;
+}
+

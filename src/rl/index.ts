@@ -1,0 +1,21 @@
+/**
+ * The RL layer's building blocks: MLPs as pytrees, optimizers, Polyak averaging, the replay buffer
+ * and checkpoint files. See docs/rl.md.
+ */
+export { type Activation, type Dense, initMlp, type InitMlpOptions, mlp, type MlpInit, type MlpOptions, type MlpParams } from './mlp';
+export { adam, type AdamConfig, type AdamState, type Optimizer, sgd, type SgdState } from './optim';
+export { polyak } from './polyak';
+export {
+  ReplayBuffer,
+  type ReplayArrays,
+  type ReplayBatch,
+  type ReplayConfig,
+  type ReplayState,
+  type ReplayStorage,
+  type SampleOptions,
+  type Transitions,
+} from './replay';
+export { loadCheckpoint, type LoadOptions, saveCheckpoint } from './checkpoint';
+export { type Checkpoint, decodeCheckpoint, encodeCheckpoint, type Json, type RawArray } from './serialize';
+export { crc32 } from './crc32';
+export { CheckpointError, type CheckpointErrorCode, ReplayError, type ReplayErrorCode } from './errors';

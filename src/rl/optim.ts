@@ -1,0 +1,109 @@
+/**
+ * Gradient-descent optimizers in the optax style: a pair of pure functions over pytrees,
+ * `init(params) -> state` and `update(grads, state, params) -> [newParams, newState]`.
+ */
+import { treeLeaves, treeMap } from '../autodiff';
+import { ArgumentError, defaultBackend, div, expm1, full, sqrt, type Tensor, zerosLike } from '../tensor';
+
+/** An optimizer: pure functions, the state an immutable pytree of tensors (checkpointable as is). */
+export interface Optimizer<S> {
+  init<P>(params: P): S;
+  update<P>(grads: P, state: S, params: P): [P, S];
+}
+
+/** Plain SGD's state: nothing. */
+export type SgdState = Record<string, never>;
+
+/**
+ * Plain gradient descent, p ← p - lr · g (for tests and baselines).
+ *
+ * @example
+ * const opt = sgd({ lr: 0.1 });
+ * const [next] = opt.update(grads, opt.init(params), params);
+ */
+export function sgd(config: { lr: number }): Optimizer<SgdState> {
+  const { lr } = config;
+  checkRate('sgd', lr);
+  return {
+    init: () => ({}),
+    update: (grads, state, params) => [treeMap((p: Tensor, g: Tensor) => p.sub(g.mul(lr)), params, grads), state],
+  };
+}
+
+/**
+ * Adam's state. `count` is the number of updates done so far, an int32 scalar tensor as in optax: a
+ * tensor so that a jitted update does not bake the step in as a constant, and so that the whole state
+ * is a pytree of tensors a checkpoint stores like any other.
+ */
+export interface AdamState {
+  readonly count: Tensor;
+  /** First-moment estimates, the params' structure. */
+  readonly mu: unknown;
+  /** Second-moment estimates, the params' structure. */
+  readonly nu: unknown;
+}
+
+export interface AdamConfig {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+function checkRate(what: string, lr: number): void {
+  if (!(Number.isFinite(lr) && lr > 0)) throw new ArgumentError(`${what}: lr must be a positive number, got ${lr}`);
+}
+
+/**
+ * Adam as PyTorch's `torch.optim.Adam` (no weight decay, no amsgrad): with t = count + 1,
+ *
+ *     m ← β1 m + (1 - β1) g,   v ← β2 v + (1 - β2) g²,
+ *     p ← p - (lr / (1 - β1^t)) · m / (√v / √(1 - β2^t) + ε).
+ *
+ * The bias corrections 1 - β^t are computed as -expm1(t · log β) in the params' dtype (log β in
+ * float64 on the host), which keeps them accurate to a few ulps in float32 even for β close to 1,
+ * where 1 - β^t would cancel; β = 0 gives log β = -∞ and a correction of exactly 1.
+ *
+ * @example
+ * const opt = adam({ lr: 3e-4 });
+ * let state = opt.init(params);
+ * const g = grad(loss)(params, batch);
+ * [params, state] = opt.update(g, state, params);
+ */
+export function adam(config: AdamConfig): Optimizer<AdamState> {
+  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = config;
+  checkRate('adam', lr);
+  for (const [name, beta] of [['beta1', beta1], ['beta2', beta2]] as const) {
+    if (!(beta >= 0 && beta < 1)) throw new ArgumentError(`adam: ${name} must be in [0, 1), got ${beta}`);
+  }
+  if (!(eps >= 0)) throw new ArgumentError(`adam: eps must be non-negative, got ${eps}`);
+  const [logBeta1, logBeta2] = [Math.log(beta1), Math.log(beta2)];
+  return {
+    init(params) {
+      const backend = treeLeaves(params)[0]?.backend ?? defaultBackend();
+      return {
+        count: full([], 0, { dtype: 'int32', backend }),
+        mu: treeMap((p: Tensor) => zerosLike(p), params),
+        nu: treeMap((p: Tensor) => zerosLike(p), params),
+      };
+    },
+    update(grads, state, params) {
+      const count = state.count.add(1);
+      const mu = treeMap((m: Tensor, g: Tensor) => m.mul(beta1).add(g.mul(1 - beta1)), state.mu, grads);
+      const nu = treeMap((v: Tensor, g: Tensor) => v.mul(beta2).add(g.square().mul(1 - beta2)), state.nu, grads);
+      const newParams = treeMap(
+        (p: Tensor, m: Tensor, v: Tensor) => {
+          const t = count.cast(p.dtype);
+          const correction1 = expm1(t.mul(logBeta1)).neg();
+          const correction2 = expm1(t.mul(logBeta2)).neg();
+          const denom = v.sqrt().div(sqrt(correction2)).add(eps);
+          return p.sub(m.div(denom).mul(div(lr, correction1)));
+        },
+        params,
+        mu,
+        nu,
+      );
+      return [newParams as typeof params, { count, mu, nu }];
+    },
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * The replay buffer: a ring of the last `capacity` transitions over flat typed arrays, sampled
+ * uniformly with replacement by Threefry on plain numbers.
+ */
+import { type Either, left, right } from 'fp-ts/Either';
+import { type Backend, defaultBackend, type Tensor, tensor } from '../tensor';
+import { type RawKey, UniformStream } from '../tensor/threefry';
+import { ReplayError } from './errors';
+
+/** The float type transitions are stored in. */
+export type ReplayStorage = 'float32' | 'float64';
+
+export interface ReplayConfig {
+  capacity: number;
+  obsDim: number;
+  actionDim: number;
+  /** Default `float32` (half the memory; env outputs are rounded once, on insertion). */
+  storage?: ReplayStorage;
+}
+
+/** One transition, or (for `addBatch`) N of them as flat row-major arrays. */
+export interface Transitions {
+  obs: ArrayLike<number>;
+  action: ArrayLike<number>;
+  reward: ArrayLike<number>;
+  nextObs: ArrayLike<number>;
+  /** 1 (or true) where the episode reached a terminal state; a time-limit cut is not termination. */
+  terminated: ArrayLike<number | boolean>;
+}
+
+/** A sampled minibatch: `obs [B, obsDim]`, `action [B, actionDim]`, `reward [B]`, `nextObs`, `terminated [B]` (0 or 1, float). */
+export interface ReplayBatch {
+  readonly obs: Tensor;
+  readonly action: Tensor;
+  readonly reward: Tensor;
+  readonly nextObs: Tensor;
+  readonly terminated: Tensor;
+}
+
+export interface SampleOptions {
+  /** Float type of the batch tensors (default float32). */
+  dtype?: 'float32' | 'float64';
+  /** Where the batch tensors live (default the default backend). */
+  backend?: Backend;
+}
+
+type FloatArray = Float32Array | Float64Array;
+
+/** The filled part of the storage, rows `[0, size)`: what a checkpoint stores. */
+export interface ReplayArrays {
+  readonly obs: FloatArray;
+  readonly action: FloatArray;
+  readonly reward: FloatArray;
+  readonly nextObs: FloatArray;
+  readonly terminated: Uint8Array;
+}
+
+/** A buffer's whole state: JSON-able counters and config, and the filled rows. */
+export interface ReplayState {
+  readonly meta: Required<ReplayConfig> & { readonly size: number; readonly next: number };
+  readonly arrays: ReplayArrays;
+}
+
+const isCount = (n: unknown, min: number): n is number => Number.isSafeInteger(n) && (n as number) >= min;
+
+function configProblem(c: ReplayConfig): string | undefined {
+  if (!isCount(c.capacity, 1)) return `capacity must be a positive integer, got ${c.capacity}`;
+  if (!isCount(c.obsDim, 1)) return `obsDim must be a positive integer, got ${c.obsDim}`;
+  if (!isCount(c.actionDim, 1)) return `actionDim must be a positive integer, got ${c.actionDim}`;
+  if (c.storage !== undefined && c.storage !== 'float32' && c.storage !== 'float64') {
+    return `storage must be 'float32' or 'float64', got ${String(c.storage)}`;
+  }
+  return undefined;
+}
+
+/**
+ * A ring buffer of transitions. `add` and `addBatch` are the one in-place mutation in the RL layer: the
+ * buffer is owned by the training loop (outside any pure update) and everything else reads it. Once
+ * full, each new transition overwrites the oldest.
+ *
+ * @example
+ * const buffer = new ReplayBuffer({ capacity: 100_000, obsDim: 3, actionDim: 1 });
+ * buffer.add({ obs, action, reward: [r], nextObs, terminated: [0] });
+ * const batch = buffer.sample(rawFoldIn(runKey, step), 32); // batch.obs: f32[32,3]
+ */
+export class ReplayBuffer {
+  readonly capacity: number;
+  readonly obsDim: number;
+  readonly actionDim: number;
+  readonly storage: ReplayStorage;
+  private readonly obs: FloatArray;
+  private readonly action: FloatArray;
+  private readonly reward: FloatArray;
+  private readonly nextObs: FloatArray;
+  private readonly terminated: Uint8Array;
+  private filled = 0;
+  private cursor = 0;
+
+  constructor(config: ReplayConfig) {
+    const problem = configProblem(config);
+    if (problem) throw new ReplayError('invalid-config', `ReplayBuffer: ${problem}`);
+    this.capacity = config.capacity;
+    this.obsDim = config.obsDim;
+    this.actionDim = config.actionDim;
+    this.storage = config.storage ?? 'float32';
+    const floats = (n: number) => (this.storage === 'float32' ? new Float32Array(n) : new Float64Array(n));
+    this.obs = floats(this.capacity * this.obsDim);
+    this.action = floats(this.capacity * this.actionDim);
+    this.reward = floats(this.capacity);
+    this.nextObs = floats(this.capacity * this.obsDim);
+    this.terminated = new Uint8Array(this.capacity);
+  }
+
+  /** How many transitions are stored (at most `capacity`). */
+  get size(): number {
+    return this.filled;
+  }
+
+  /**
+   * Stores one transition (`reward` and `terminated` of length 1), overwriting the oldest when full.
+   *
+   * @example
+   * buffer.add({ obs: [0, 1, 0], action: [0.5], reward: [-1], nextObs: [0.1, 1, 0], terminated: [false] });
+   */
+  add(t: Transitions): void {
+    this.addBatch(t);
+  }
+
+  /**
+   * Stores N transitions given as flat rows (N = `reward.length`), e.g. one vector-env step, in row
+   * order: row i lands where N single `add`s would put it.
+   *
+   * @example
+   * const r = venv.step(actions);
+   * buffer.addBatch({ obs, action: actions, reward: r.rewards, nextObs: r.finalObs, terminated: r.terminated });
+   */
+  addBatch(t: Transitions): void {
+    const n = t.reward.length;
+    this.checkLengths(t, n);
+    for (let row = 0; row < n; row++) {
+      const i = this.cursor;
+      copyRow(t.obs, row, this.obs, i, this.obsDim);
+      copyRow(t.action, row, this.action, i, this.actionDim);
+      this.reward[i] = t.reward[row];
+      copyRow(t.nextObs, row, this.nextObs, i, this.obsDim);
+      this.terminated[i] = t.terminated[row] ? 1 : 0;
+      this.cursor = (i + 1) % this.capacity;
+      this.filled = Math.min(this.filled + 1, this.capacity);
+    }
+  }
+
+  private checkLengths(t: Transitions, n: number): void {
+    const expected: [keyof Transitions, number][] = [
+      ['obs', n * this.obsDim],
+      ['action', n * this.actionDim],
+      ['nextObs', n * this.obsDim],
+      ['terminated', n],
+    ];
+    for (const [name, length] of expected) {
+      if (t[name].length !== length) {
+        throw new ReplayError(
+          'invalid-transition',
+          `ReplayBuffer: ${name} has ${t[name].length} values, expected ${length} for ${n} transition(s)`,
+        );
+      }
+    }
+  }
+
+  /**
+   * `batchSize` transitions drawn uniformly with replacement from the stored ones: row j is
+   * transition floor(u_j · size) with u_j the j-th draw of `UniformStream(key)`. A pure function of
+   * the key and the buffer's contents.
+   *
+   * @example
+   * const { obs, action, reward, nextObs, terminated } = buffer.sample(rawKey(0), 256, { backend: gpu });
+   */
+  sample(key: RawKey, batchSize: number, options: SampleOptions = {}): ReplayBatch {
+    const { dtype = 'float32', backend = defaultBackend() } = options;
+    if (!isCount(batchSize, 1)) {
+      throw new ReplayError('invalid-config', `ReplayBuffer: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    if (this.filled === 0) throw new ReplayError('empty', 'ReplayBuffer: cannot sample from an empty buffer');
+    const stream = new UniformStream(key);
+    const rows = Array.from({ length: batchSize }, () => Math.floor(stream.next() * this.filled));
+    const gather = (source: ArrayLike<number>, width: number, shape: number[]) => {
+      const out = dtype === 'float32' ? new Float32Array(batchSize * width) : new Float64Array(batchSize * width);
+      rows.forEach((i, j) => copyRow(source, i, out, j, width));
+      return tensor(out, { shape, backend });
+    };
+    return {
+      obs: gather(this.obs, this.obsDim, [batchSize, this.obsDim]),
+      action: gather(this.action, this.actionDim, [batchSize, this.actionDim]),
+      reward: gather(this.reward, 1, [batchSize]),
+      nextObs: gather(this.nextObs, this.obsDim, [batchSize, this.obsDim]),
+      terminated: gather(this.terminated, 1, [batchSize]),
+    };
+  }
+
+  /**
+   * A copy of the buffer's state for a checkpoint: the counters and the filled rows.
+   *
+   * @example
+   * const { meta, arrays } = buffer.state();
+   */
+  state(): ReplayState {
+    const n = this.filled;
+    return {
+      meta: {
+        capacity: this.capacity,
+        obsDim: this.obsDim,
+        actionDim: this.actionDim,
+        storage: this.storage,
+        size: n,
+        next: this.cursor,
+      },
+      arrays: {
+        obs: this.obs.slice(0, n * this.obsDim),
+        action: this.action.slice(0, n * this.actionDim),
+        reward: this.reward.slice(0, n),
+        nextObs: this.nextObs.slice(0, n * this.obsDim),
+        terminated: this.terminated.slice(0, n),
+      },
+    };
+  }
+
+  /**
+   * A buffer from a saved state, checked for consistency (it usually comes from a file).
+   *
+   * @example
+   * const restored = ReplayBuffer.fromState(buffer.state()); // Right(buffer equal to the original)
+   */
+  static fromState(state: ReplayState): Either<ReplayError, ReplayBuffer> {
+    const problem = stateProblem(state);
+    if (problem) return left(new ReplayError('invalid-state', `ReplayBuffer: ${problem}`));
+    const buffer = new ReplayBuffer(state.meta);
+    const { arrays } = state;
+    buffer.obs.set(arrays.obs);
+    buffer.action.set(arrays.action);
+    buffer.reward.set(arrays.reward);
+    buffer.nextObs.set(arrays.nextObs);
+    buffer.terminated.set(arrays.terminated);
+    buffer.filled = state.meta.size;
+    buffer.cursor = state.meta.next;
+    return right(buffer);
+  }
+}
+
+function copyRow(source: ArrayLike<number>, from: number, target: FloatArray | Uint8Array, to: number, width: number): void {
+  for (let k = 0; k < width; k++) target[to * width + k] = source[from * width + k];
+}
+
+function stateProblem(state: ReplayState): string | undefined {
+  const { meta, arrays } = state;
+  if (typeof meta !== 'object' || meta === null || typeof arrays !== 'object' || arrays === null) {
+    return 'a state must be { meta, arrays } objects';
+  }
+  const problem = configProblem(meta);
+  if (problem) return problem;
+  if (!isCount(meta.size, 0) || meta.size > meta.capacity) return `size must be an integer in [0, ${meta.capacity}], got ${meta.size}`;
+  const expectedNext = meta.size < meta.capacity ? meta.size : undefined;
+  if (!isCount(meta.next, 0) || meta.next >= meta.capacity || (expectedNext !== undefined && meta.next !== expectedNext)) {
+    return `next must be ${expectedNext ?? `an integer in [0, ${meta.capacity})`} for size ${meta.size}, got ${meta.next}`;
+  }
+  const floatType = meta.storage === 'float64' ? Float64Array : Float32Array;
+  const expected: [keyof ReplayArrays, number, Function][] = [
+    ['obs', meta.size * meta.obsDim, floatType],
+    ['action', meta.size * meta.actionDim, floatType],
+    ['reward', meta.size, floatType],
+    ['nextObs', meta.size * meta.obsDim, floatType],
+    ['terminated', meta.size, Uint8Array],
+  ];
+  for (const [name, length, type] of expected) {
+    const a = arrays[name];
+    if (!(a instanceof type)) return `array ${name} must be a ${type.name}, got ${a?.constructor?.name ?? String(a)}`;
+    if (a.length !== length) return `array ${name} has ${a.length} values, expected ${length} for size ${meta.size}`;
+  }
+  if (arrays.terminated.some((d) => d > 1)) return 'array terminated must hold only 0 and 1';
+  return undefined;
+}

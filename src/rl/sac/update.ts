@@ -1,0 +1,160 @@
+/**
+ * Soft Actor-Critic as one pure function `(state, batch, key) -> [state, metrics]`: double Q with the
+ * minimum in the target, target critics by Polyak averaging every update, fixed or automatic entropy
+ * scale, and the actor gradient from the agent's estimator. Terminations (not time-limit truncations)
+ * cut the bootstrap.
+ */
+import { treeMap } from '../../autodiff';
+import { valueAndGrad } from '../../autodiff';
+import { headSize, type PolicyHeadConfig, policyFromHead, type SquashedPolicy } from '../../distributions';
+import * as T from '../../tensor';
+import type { Tensor } from '../../tensor';
+import { estimators, type EstimatorName, stateActionCritic } from '../estimators';
+import { initMlp, mlp, type MlpParams } from '../mlp';
+import { adam, type AdamState } from '../optim';
+import { polyak } from '../polyak';
+import type { ReplayBatch } from '../replay';
+
+export interface SacHyperparameters {
+  obsDim: number;
+  head: PolicyHeadConfig;
+  estimator: EstimatorName;
+  hidden: readonly number[];
+  gamma: number;
+  /** Polyak rate of the target critics. */
+  tau: number;
+  actorLr: number;
+  criticLr: number;
+  alphaLr: number;
+  /** The entropy scale, fixed, or the initial value when `autoAlpha`. */
+  alpha: number;
+  autoAlpha: boolean;
+  /** Target entropy for automatic α (SAC: -|A|). */
+  targetEntropy: number;
+  /** Baseline draws for LR and HalfRP. */
+  baselineSamples: number;
+  /** Gumbel-softmax temperature for GumbelRP. */
+  gumbelTemperature: number;
+  dtype: 'float32' | 'float64';
+}
+
+export interface SacState {
+  readonly actor: MlpParams;
+  readonly critics: readonly [MlpParams, MlpParams];
+  readonly targets: readonly [MlpParams, MlpParams];
+  readonly logAlpha: Tensor;
+  readonly actorOpt: AdamState;
+  readonly criticOpt: AdamState;
+  readonly alphaOpt: AdamState;
+}
+
+export interface SacMetrics {
+  readonly criticLoss: Tensor;
+  readonly actorLoss: Tensor;
+  readonly alpha: Tensor;
+  /** -E[log π] estimated from the alpha-step draw. */
+  readonly entropy: Tensor;
+  readonly meanQ: Tensor;
+}
+
+/** The policy at a batch of observations. */
+export function policyAt(h: SacHyperparameters, actor: MlpParams, obs: Tensor): SquashedPolicy {
+  return policyFromHead(mlp(actor, obs), h.head);
+}
+
+/** Q(s, a) for a batch: `[M, O]`, `[M, A]` -> `[M]`. */
+export function qValue(critic: MlpParams, obs: Tensor, action: Tensor): Tensor {
+  return T.squeeze(mlp(critic, T.concat([obs, action], -1)), -1);
+}
+
+/**
+ * Fresh SAC state: actor and two critics (PyTorch-style init), targets equal to the critics.
+ *
+ * @example
+ * const state = initSac(h, random.key(0));
+ */
+export function initSac(h: SacHyperparameters, key: Tensor): SacState {
+  const [ka, k1, k2] = T.random.split(key, 3);
+  const options = { dtype: h.dtype, backend: key.backend };
+  const actor = initMlp(ka, [h.obsDim, ...h.hidden, headSize(h.head)], options);
+  const criticSizes = [h.obsDim + h.head.actionDim, ...h.hidden, 1];
+  const critics = [initMlp(k1, criticSizes, options), initMlp(k2, criticSizes, options)] as const;
+  const logAlpha = T.full([], Math.log(h.alpha), options);
+  return {
+    actor,
+    critics,
+    targets: critics,
+    logAlpha,
+    actorOpt: adam({ lr: h.actorLr }).init(actor),
+    criticOpt: adam({ lr: h.criticLr }).init(critics),
+    alphaOpt: adam({ lr: h.alphaLr }).init(logAlpha),
+  };
+}
+
+/**
+ * The SAC update for these hyperparameters.
+ *
+ * @example
+ * const update = makeSacUpdate(h);
+ * const [next, metrics] = update(state, replay.sample(rawKey, 32), random.foldIn(key, step));
+ */
+export function makeSacUpdate(h: SacHyperparameters) {
+  const actorOpt = adam({ lr: h.actorLr });
+  const criticOpt = adam({ lr: h.criticLr });
+  const alphaOpt = adam({ lr: h.alphaLr });
+  const estimator = estimators[h.estimator];
+
+  return (state: SacState, batch: ReplayBatch, key: Tensor): [SacState, SacMetrics] => {
+    const [kTarget, kActor, kAlpha] = T.random.split(key, 3);
+    const alpha = T.exp(state.logAlpha);
+
+    // Critics: regress both on y = r + γ (1 - terminated) (min Q'(s', a') - α log π(a'|s')).
+    const [nextAction, nextLogProb] = policyAt(h, state.actor, batch.nextObs).sampleAndLogProb(kTarget);
+    const [t1, t2] = state.targets;
+    const nextQ = T.minimum(qValue(t1, batch.nextObs, nextAction), qValue(t2, batch.nextObs, nextAction));
+    const notDone = T.sub(1, batch.terminated);
+    const y = T.stopGradient(T.add(batch.reward, T.mul(T.mul(notDone, h.gamma), T.sub(nextQ, T.mul(alpha, nextLogProb)))));
+    const criticLoss = (critics: readonly [MlpParams, MlpParams]) => {
+      const q1 = qValue(critics[0], batch.obs, batch.action);
+      const q2 = qValue(critics[1], batch.obs, batch.action);
+      return [T.add(T.mean(T.square(T.sub(q1, y))), T.mean(T.square(T.sub(q2, y)))), T.mean(q1)];
+    };
+    const [[criticLossValue, meanQ], criticGrads] = valueAndGrad(criticLoss, { hasAux: true })(state.critics);
+    const [critics, criticOptState] = criticOpt.update(criticGrads, state.criticOpt, state.critics);
+
+    // Actor: ascend the estimator's surrogate against min(Q1, Q2) of the updated critics, held fixed.
+    const frozen = treeMap((p: Tensor) => T.stopGradient(p), critics);
+    const critic = stateActionCritic((s, a) => T.minimum(qValue(frozen[0], s, a), qValue(frozen[1], s, a)), batch.obs);
+    const actorLoss = (actor: MlpParams) =>
+      T.neg(
+        estimator({
+          policy: policyAt(h, actor, batch.obs),
+          critic,
+          alpha: T.stopGradient(alpha),
+          key: kActor,
+          baselineSamples: h.baselineSamples,
+          temperature: h.gumbelTemperature,
+        }),
+      );
+    const [actorLossValue, actorGrads] = valueAndGrad(actorLoss)(state.actor);
+    const [actor, actorOptState] = actorOpt.update(actorGrads, state.actorOpt, state.actor);
+
+    // Entropy scale: descend -log α · (log π + target entropy), with log π from the pre-update actor.
+    const [, logProb] = policyAt(h, state.actor, batch.obs).sampleAndLogProb(kAlpha);
+    const entropy = T.neg(T.mean(logProb));
+    let logAlpha = state.logAlpha;
+    let alphaOptState = state.alphaOpt;
+    if (h.autoAlpha) {
+      const gap = T.stopGradient(T.sub(h.targetEntropy, entropy));
+      const alphaLoss = (la: Tensor) => T.neg(T.mul(la, gap));
+      const [, alphaGrad] = valueAndGrad(alphaLoss)(state.logAlpha);
+      [logAlpha, alphaOptState] = alphaOpt.update(alphaGrad, state.alphaOpt, state.logAlpha);
+    }
+
+    const targets = [polyak(state.targets[0], critics[0], h.tau), polyak(state.targets[1], critics[1], h.tau)] as const;
+    return [
+      { actor, critics, targets, logAlpha, actorOpt: actorOptState, criticOpt: criticOptState, alphaOpt: alphaOptState },
+      { criticLoss: criticLossValue, actorLoss: actorLossValue, alpha, entropy, meanQ },
+    ];
+  };
+}

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../src/cli/demo';
+
+describe('mixrl demo', () => {
+  it('prints a gradient equal to its closed form and fits least squares', async () => {
+    const lines: string[] = [];
+    const finalLoss = await runDemo((line) => lines.push(line));
+    const text = lines.join('\n');
+    const grad = /grad f\(x\)\s+= (\[.*\])/.exec(text)?.[1];
+    const closed = /\(closed form\)/.test(text) ? /exp\(x\)\(sin x \+ cos x\) = (\[.*?\])/.exec(text)?.[1] : undefined;
+    expect(grad).toBeDefined();
+    expect(grad).toBe(closed);
+    expect(text).toContain('reduceSum');
+    expect(finalLoss).toBeLessThan(1e-10);
+  });
+});
