@@ -13,8 +13,8 @@ async function open(): Promise<WebGPUBackend | undefined> {
   } catch (error) {
     if (process.env.MIXRL_REQUIRE_WEBGPU === '1') throw error;
     console.warn(
-      `\n*** WebGPU tests SKIPPED: ${(error as Error).message}.\n*** To run them, install Mesa lavapipe (sudo scripts/setup-webgpu-cpu.sh) or use a GPU; ` +
-        'MIXRL_REQUIRE_WEBGPU=1 turns this skip into a failure.\n',
+      `\n*** WebGPU tests SKIPPED (${(error as Error).message}); to run them install Mesa lavapipe ` +
+        '(sudo scripts/setup-webgpu-cpu.sh) or use a GPU; MIXRL_REQUIRE_WEBGPU=1 makes this a failure ***\n',
     );
     return undefined;
   }
