@@ -128,7 +128,12 @@ export class WebGPUBackend implements Backend, KernelHost {
   // ---- KernelHost: what kernels use ----
 
   output(aval: Aval): Storage {
-    return new Storage(this.pool.acquire(bytesOf(sizeOf(aval.shape))));
+    const bytes = bytesOf(sizeOf(aval.shape));
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new WebGPUError(`a tensor of ${sizeOf(aval.shape)} elements exceeds the device's ${limit}-byte storage binding limit`);
+    }
+    return new Storage(this.pool.acquire(bytes));
   }
 
   share(storage: Storage): Storage {

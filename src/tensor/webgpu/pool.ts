@@ -53,7 +53,9 @@ export class BufferPool {
 
   /** A storage buffer of at least `bytes` bytes, reused when one of its class is free. */
   acquire(bytes: number): GPUBuffer {
-    const size = sizeClass(bytes);
+    // Near the device's buffer limit, the class is capped (requests beyond it fail in createBuffer).
+    const cap = this.device.limits.maxBufferSize - (this.device.limits.maxBufferSize % 4);
+    const size = Math.max(bytes, Math.min(sizeClass(bytes), cap));
     const reused = this.freeLists.get(size)?.pop();
     if (reused) {
       this.freeCount--;

@@ -117,11 +117,12 @@ export class Recorder {
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+      const bindingLimit = this.device.limits.maxStorageBufferBindingSize;
       group = this.device.createBindGroup({
         layout: layout.bindGroup,
         entries: [
           { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAMS_BYTES } },
-          ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
+          ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, bindingLimit) } })),
         ],
       });
       this.bindGroups.set(key, group);
