@@ -101,6 +101,19 @@ fn m_pow(a: f32, b: f32) -> f32 {
   return select(r, -r, abs(b) % 2.0 == 1.0);
 }
 
-// float32 to uint32 as a typed-array store does (negative values wrap modulo 2^32).
-fn m_f32_to_u32(x: f32) -> u32 { return select(u32(x), bitcast<u32>(i32(x)), x < 0.0); }
+// NaN-propagating max/min, as JavaScript's Math.max/Math.min (WGSL's max/min need not propagate NaN).
+fn m_max(a: f32, b: f32) -> f32 { if (m_isnan(a) || m_isnan(b)) { return a + b; } return max(a, b); }
+fn m_min(a: f32, b: f32) -> f32 { if (m_isnan(a) || m_isnan(b)) { return a + b; } return min(a, b); }
+fn m_sign(a: f32) -> f32 { if (m_isnan(a)) { return a; } return sign(a); }
+
+// float32 to a 32-bit integer as a typed-array store does (ECMAScript ToUint32): truncate, wrap
+// modulo 2^32, NaN and infinities give 0. Every step is exact in float32.
+fn m_f32_to_u32(x: f32) -> u32 {
+  if (!m_isfinite(x)) { return 0u; }
+  let t = trunc(x);
+  if (abs(t) < 2147483648.0) { return bitcast<u32>(i32(t)); }
+  let m = t - 4294967296.0 * floor(t / 4294967296.0);
+  return u32(m);
+}
+fn m_f32_to_i32(x: f32) -> i32 { return bitcast<i32>(m_f32_to_u32(x)); }
 `;

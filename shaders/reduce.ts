@@ -45,6 +45,7 @@ export function reduceWgsl({ type, init, combine, schedule }: ReduceSpec): strin
 alias T = ${type};
 ${binding(1, 'out', type, 'read_write')}
 ${binding(2, 'x', type, 'read')}
+${MATH}
 ${OFFSETS.replace('COMBINE', combine)}`;
   if (schedule === 'thread') {
     return `${head}

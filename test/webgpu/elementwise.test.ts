@@ -144,18 +144,26 @@ describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
     expectEqual(r.gpu, r.cpu, 'where');
   });
 
-  it('isFinite sees infinities and NaN', async () => {
-    const x = Float32Array.of(1, Infinity, -Infinity, NaN, -0, 3e38);
-    const r = await both('isFinite', [pair(x, [6])], {});
-    expectEqual(r.gpu, r.cpu, 'isFinite');
+  it('NaN and infinities: isFinite, sign, maximum, minimum and comparisons as on the CPU', async () => {
+    const x = pair(Float32Array.of(1, Infinity, -Infinity, NaN, -0, 3e38, NaN, 2), [8]);
+    const y = pair(Float32Array.of(NaN, 1, 2, 3, 0, -1, NaN, 5), [8]);
+    for (const op of ['isFinite', 'sign'] as const) {
+      const r = await both(op, [x], {});
+      expectEqual(r.gpu, r.cpu, op);
+    }
+    for (const op of ['maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+      const r = await both(op, [x, y], {});
+      expectEqual(r.gpu, r.cpu, op);
+    }
   });
 
   const GPU_DTYPES: DType[] = ['float32', 'int32', 'uint32', 'bool'];
   it.each(GPU_DTYPES)('cast from %s to every dtype', async (from) => {
     const source = {
-      float32: Float32Array.of(-3.75, -1, -0.5, 0, 0.5, 1.25, 7, 1e6),
-      int32: Int32Array.of(-2147483648, -7, -1, 0, 1, 2, 1000, 2147483647),
-      uint32: Uint32Array.of(0, 1, 2, 7, 1000, 0x7fffffff, 0x80000000, 0xffffffff),
+      // Includes values outside int32 range and non-finite ones, which wrap / become 0 as in JS.
+      float32: Float32Array.of(-3.75, -1, -0.5, 0, 0.5, 1.25, 7, 1e6, 3e9, -3e9, 5e12, NaN, Infinity, -Infinity),
+      int32: Int32Array.of(-2147483648, -7, -1, 0, 1, 2, 1000, 2147483647, 16777217),
+      uint32: Uint32Array.of(0, 1, 2, 7, 1000, 0x7fffffff, 0x80000000, 0xffffffff, 16777217),
       bool: Uint8Array.of(0, 1, 1, 0, 0, 1, 0, 1),
     }[from as 'float32'];
     for (const to of GPU_DTYPES) {

@@ -72,6 +72,8 @@ describeWebGPU('reductions on WebGPU match the CPU', () => {
       }),
       { numRuns: 4 },
     );
+    const nanMax = await both('reduceMax', [pair(Float32Array.of(1, NaN, 3, 2, 5, 4), [2, 3])], { axes: [1] });
+    expectEqual(nanMax.gpu, nanMax.cpu, 'reduceMax with NaN');
     const withNan = await both(op, [pair(Float32Array.of(1, NaN, 3, 2, 5, 4), [2, 3])], { axis: 1 });
     expectEqual(withNan.gpu, withNan.cpu, `${op} with NaN`);
   });

@@ -30,7 +30,7 @@ const zero = (t: WgslType) => (t === 'f32' ? '0.0' : `0${t[0]}`);
 export const UNARY_WGSL: Record<UnaryOp, (a: string, t: WgslType) => string> = {
   neg: (a, t) => (t === 'u32' ? `(0u - ${a})` : `(-${a})`),
   abs: (a, t) => (t === 'u32' ? a : `abs(${a})`),
-  sign: (a, t) => (t === 'u32' ? bool(`${a} > 0u`) : `sign(${a})`),
+  sign: (a, t) => (t === 'u32' ? bool(`${a} > 0u`) : t === 'f32' ? `m_sign(${a})` : `sign(${a})`),
   exp: (a) => `exp(${a})`,
   log: (a) => `log(${a})`,
   log1p: (a) => `m_log1p(${a})`,
@@ -63,11 +63,12 @@ export const BINARY_WGSL: Record<BinaryOp, (a: string, b: string, t: WgslType) =
   // The CPU stores trunc(a / 0) = ±Infinity into an integer array as 0.
   div: (a, b, t) => (t === 'f32' ? `(${a} / ${b})` : `select(${a} / ${b}, ${zero(t)}, ${b} == ${zero(t)})`),
   pow: (a, b) => `m_pow(${a}, ${b})`,
-  maximum: (a, b) => `max(${a}, ${b})`,
-  minimum: (a, b) => `min(${a}, ${b})`,
+  maximum: (a, b, t) => (t === 'f32' ? `m_max(${a}, ${b})` : `max(${a}, ${b})`),
+  minimum: (a, b, t) => (t === 'f32' ? `m_min(${a}, ${b})` : `min(${a}, ${b})`),
   atan2: (a, b) => `atan2(${a}, ${b})`,
   eq: (a, b) => bool(`${a} == ${b}`),
-  ne: (a, b) => bool(`${a} != ${b}`),
+  // NaN differs from everything; the explicit test survives compilers that assume no NaN.
+  ne: (a, b, t) => bool(t === 'f32' ? `${a} != ${b} || m_isnan(${a}) || m_isnan(${b})` : `${a} != ${b}`),
   lt: (a, b) => bool(`${a} < ${b}`),
   le: (a, b) => bool(`${a} <= ${b}`),
   gt: (a, b) => bool(`${a} > ${b}`),
@@ -79,9 +80,9 @@ export const BINARY_WGSL: Record<BinaryOp, (a: string, b: string, t: WgslType) =
 /** WGSL expression converting `a` from dtype `from` to dtype `to` as a typed-array store does. */
 export function castWgsl(a: string, from: DType, to: DType): string {
   const [f, t] = [wgslType(from), wgslType(to)];
-  if (to === 'bool') return bool(`${a} != ${zero(f)}`);
+  // NaN is true, as on the CPU; the explicit test survives compilers that assume no NaN.
+  if (to === 'bool') return bool(f === 'f32' ? `${a} != 0.0 || m_isnan(${a})` : `${a} != ${zero(f)}`);
   if (f === t) return a;
-  if (f === 'f32' && t === 'u32') return `m_f32_to_u32(${a})`;
-  if (f !== 'f32' && t !== 'f32') return `bitcast<${t}>(${a})`;
-  return `${t}(${a})`;
+  if (f === 'f32') return `m_f32_to_${t}(${a})`;
+  return t === 'f32' ? `f32(${a})` : `bitcast<${t}>(${a})`;
 }

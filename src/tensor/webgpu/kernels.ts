@@ -27,7 +27,7 @@ import {
 } from '../primitives';
 import { broadcastStrides, formatShape, type Shape, sizeOf, stridesOf } from '../shape';
 import { WebGPUError } from './errors';
-import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from './expressions';
+import { BINARY_WGSL, castWgsl, UNARY_WGSL, type WgslType, wgslType } from './expressions';
 import { MAX_GROUPS } from './recorder';
 import type { GpuInput, Storage } from './storage';
 
@@ -125,15 +125,16 @@ const binaryKernel =
   (gpu, inputs, _params, out) =>
     elementwise(gpu, op, inputs, out, ([a, b]) => BINARY_WGSL[op](a, b, wgslType(inputs[0].aval.dtype)));
 
-const REDUCE_COMBINE: Record<ReduceOp, string> = {
-  reduceSum: 'acc + v',
-  reduceProd: 'acc * v',
-  reduceMax: 'max(acc, v)',
-  reduceMin: 'min(acc, v)',
+/** How each reduction combines, per WGSL type (float max/min propagate NaN, as on the CPU). */
+const REDUCE_COMBINE: Record<ReduceOp, (t: WgslType) => string> = {
+  reduceSum: () => 'acc + v',
+  reduceProd: () => 'acc * v',
+  reduceMax: (t) => (t === 'f32' ? 'm_max(acc, v)' : 'max(acc, v)'),
+  reduceMin: (t) => (t === 'f32' ? 'm_min(acc, v)' : 'min(acc, v)'),
 };
 
 /** The start value of each reduction, per WGSL type. */
-const REDUCE_INIT: Record<ReduceOp, Record<'f32' | 'i32' | 'u32', string>> = {
+const REDUCE_INIT: Record<ReduceOp, Record<WgslType, string>> = {
   reduceSum: { f32: '0.0', i32: '0i', u32: '0u' },
   reduceProd: { f32: '1.0', i32: '1i', u32: '1u' },
   reduceMax: { f32: '-m_inf()', i32: 'bitcast<i32>(0x80000000u)', u32: '0u' },
@@ -194,7 +195,7 @@ const reduceKernel =
     const red = pick(true);
     const type = wgslType(out.dtype);
     const schedule = reduced > 32 ? 'workgroup' : 'thread';
-    const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op], schedule } as const;
+    const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule } as const;
     const params = [nOut, reduced, kept.shape.length, red.shape.length, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
     const result = gpu.output(out);
     const groups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut);
