@@ -41,6 +41,19 @@ describeWebGPU('WebGPU errors are clear', () => {
     expect(Array.from(await x.add(x).data())).toEqual([2, 4]);
   });
 
+  it('an out-of-range index in gather or scatterAdd is reported at the next readback', async () => {
+    const gpu = webgpu();
+    const x = tensor([[1, 2, 3]], { backend: gpu });
+    const bad = tensor(Int32Array.of(0, 3), { shape: [1, 2], backend: gpu });
+    const good = tensor(Int32Array.of(2, 0), { shape: [1, 2], backend: gpu });
+    const g = evaluate('gather', [x, bad], { axis: 1 });
+    await expect(g.data()).rejects.toThrow(/gather: an index was out of range/);
+    expect(Array.from(await evaluate('gather', [x, good], { axis: 1 }).data())).toEqual([3, 1]);
+    const s = evaluate('scatterAdd', [tensor([[5, 6]], { backend: gpu }), bad], { axis: 1, size: 3 });
+    await expect(s.data()).rejects.toThrow(/scatterAdd: an index was out of range/);
+    expect(Array.from(await x.data())).toEqual([1, 2, 3]);
+  });
+
   it('a lost device turns later work into WebGPUErrors instead of hangs', async () => {
     const other = await createWebGPUBackend();
     const x = tensor([1, 2, 3], { backend: other });

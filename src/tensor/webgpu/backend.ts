@@ -7,6 +7,7 @@
 import type { Backend, Handle, KernelInput } from '../backend';
 import { allocate, type DType, type TypedArray } from '../dtype';
 import type { Aval, Params, Primitive } from '../primitives';
+import { INDEX_FAULT } from '../../../shaders/gather';
 import { sizeOf } from '../shape';
 import { WebGPUError } from './errors';
 import { type KernelHost, webgpuKernels } from './kernels';
@@ -40,6 +41,10 @@ export class WebGPUBackend implements Backend, KernelHost {
   private readonly collected = new FinalizationRegistry<Storage>((storage) => this.unref(storage));
   private readonly lost: Promise<never>;
   private lostReason: string | undefined;
+  /** One word that gather/scatterAdd set when they meet an out-of-range index. */
+  private readonly indexFault: GPUBuffer;
+  /** Whether an index kernel ran since the fault word was last read. */
+  private indexFaultUnread = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -48,6 +53,7 @@ export class WebGPUBackend implements Backend, KernelHost {
   ) {
     this.pool = new BufferPool(device, options.maxPoolBytes ?? 256 * 2 ** 20, (buffer) => this.recorder.forget(buffer));
     this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
+    this.indexFault = device.createBuffer({ label: 'mixrl index fault', size: 4, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
     this.lost = device.lost.then((info) => {
       this.lostReason = `the WebGPU device was lost (${info.reason}): ${info.message}`;
       throw new WebGPUError(this.lostReason);
@@ -80,19 +86,28 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.checkUsable('read');
     const { storage } = handle as GpuHandle;
     const bytes = bytesOf(sizeOf(aval.shape));
-    if (bytes === 0) {
+    // The fault word rides along after the values when an index kernel ran since it was last read.
+    const faultAt = this.indexFaultUnread ? bytes : -1;
+    this.indexFaultUnread = false;
+    if (bytes === 0 && faultAt < 0) {
       await this.recorder.check();
       return allocate(aval.dtype, 0);
     }
-    const staging = this.device.createBuffer({ label: 'mixrl readback', size: bytes, usage: MAP_READ | USAGE.COPY_DST });
+    const size = bytes + (faultAt < 0 ? 0 : 4);
+    const staging = this.device.createBuffer({ label: 'mixrl readback', size, usage: MAP_READ | USAGE.COPY_DST });
     try {
-      this.recorder.copy(storage.buffer, staging, bytes);
+      if (bytes > 0) this.recorder.copy(storage.buffer, staging, bytes);
+      if (faultAt >= 0) {
+        this.recorder.copy(this.indexFault, staging, 4, faultAt);
+        this.recorder.clear(this.indexFault, 4);
+      }
       this.recorder.flush();
       await Promise.race([staging.mapAsync(MAP_READ), this.lost]);
       await this.recorder.check();
       const words = staging.getMappedRange().slice(0);
       staging.unmap();
-      return fromWords(words, aval.dtype);
+      if (faultAt >= 0) throwIndexFault(new Uint32Array(words, faultAt, 1)[0]);
+      return fromWords(words.slice(0, bytes), aval.dtype);
     } catch (error) {
       await this.recorder.check();
       if (error instanceof WebGPUError) throw error;
@@ -152,23 +167,23 @@ export class WebGPUBackend implements Backend, KernelHost {
     params: readonly number[],
     buffers: readonly Storage[],
     groups: readonly [number, number, number],
+    checksIndices = false,
   ): void {
-    const pipeline = this.pipeline(kernel, key, source, buffers.length);
-    this.recorder.dispatch(
-      kernel,
-      pipeline,
-      params,
-      buffers.map((s) => s.buffer),
-      groups,
-    );
+    const gpuBuffers = buffers.map((s) => s.buffer);
+    if (checksIndices) {
+      gpuBuffers.push(this.indexFault);
+      this.indexFaultUnread = true;
+    }
+    const access = `w${'r'.repeat(buffers.length - 1)}${checksIndices ? 'w' : ''}`;
+    this.recorder.dispatch(kernel, this.pipeline(kernel, key, source, access), params, gpuBuffers, access, groups);
   }
 
-  private pipeline(kernel: string, key: string, source: () => string, buffers: number): GPUComputePipeline {
+  private pipeline(kernel: string, key: string, source: () => string, access: string): GPUComputePipeline {
     const cached = this.pipelines.get(key);
     if (cached) return cached;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: kernel, code: source() });
-    const pipeline = this.device.createComputePipeline({ label: kernel, layout: this.recorder.layout(buffers).pipeline, compute: { module, entryPoint: 'main' } });
+    const pipeline = this.device.createComputePipeline({ label: kernel, layout: this.recorder.layout(access).pipeline, compute: { module, entryPoint: 'main' } });
     this.recorder.watch(this.device.popErrorScope(), () => `the WGSL kernel '${kernel}'`);
     this.pipelines.set(key, pipeline);
     return pipeline;
@@ -187,6 +202,18 @@ export class WebGPUBackend implements Backend, KernelHost {
   private checkUsable(what: string): void {
     if (this.lostReason) throw new WebGPUError(`${what}: ${this.lostReason}`);
     this.recorder.throwIfFailed();
+  }
+}
+
+/** Throws the error an index kernel flagged in the fault word, if any. */
+function throwIndexFault(word: number): void {
+  const ops = Object.entries(INDEX_FAULT)
+    .filter(([, bit]) => word & bit)
+    .map(([op]) => op);
+  if (ops.length > 0) {
+    throw new WebGPUError(
+      `${ops.join(' and ')}: an index was out of range for its axis (found at this readback; the op ran earlier, where the CPU backend would have thrown)`,
+    );
   }
 }
 

@@ -39,7 +39,10 @@ export interface KernelHost {
   share(storage: Storage): Storage;
   /** Zero-fills the storage's first `bytes` bytes. */
   clear(storage: Storage, bytes: number): void;
-  /** Dispatches the kernel `source()` (compiled once per `key`). */
+  /**
+   * Dispatches the kernel `source()` (compiled once per `key`) on the output and inputs `buffers`.
+   * With `checksIndices`, the backend's index-fault word is bound after them (see `shaders/gather.ts`).
+   */
   run(
     kernel: string,
     key: string,
@@ -47,6 +50,7 @@ export interface KernelHost {
     params: readonly number[],
     buffers: readonly Storage[],
     groups: readonly [number, number, number],
+    checksIndices?: boolean,
   ): void;
 }
 
@@ -313,7 +317,7 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
       stridesOf(x.aval.shape)[axis],
       x.aval.shape[axis],
     ];
-    gpu.run('gather', 'gather', () => GATHER_WGSL, params, [result, x.storage, idx.storage], grid1d('gather', n));
+    gpu.run('gather', 'gather', () => GATHER_WGSL, params, [result, x.storage, idx.storage], grid1d('gather', n), true);
     return result;
   },
 
@@ -334,7 +338,7 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
     ];
     const type = wgslType(out.dtype);
     const storages = [result, updates.storage, idx.storage];
-    gpu.run('scatterAdd', `scatterAdd|${type}`, () => scatterAddWgsl(type), params, storages, grid1d('scatterAdd', n));
+    gpu.run('scatterAdd', `scatterAdd|${type}`, () => scatterAddWgsl(type), params, storages, grid1d('scatterAdd', n), true);
     return result;
   },
 

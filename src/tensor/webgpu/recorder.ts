@@ -27,11 +27,12 @@ const PARAMS_BYTES = 1024;
 /** Cached bind groups kept before the cache starts over. */
 const MAX_BIND_GROUPS = 4096;
 
-/** The bind group and pipeline layout of kernels with `buffers` storage buffers after the params. */
+/** The bind group and pipeline layout of kernels whose buffers after the params have `access`. */
 interface Layout {
   readonly bindGroup: GPUBindGroupLayout;
   readonly pipeline: GPUPipelineLayout;
-  readonly id: number;
+  /** One letter per buffer: `w` read-write, `r` read-only. */
+  readonly access: string;
 }
 
 export class Recorder {
@@ -42,7 +43,7 @@ export class Recorder {
   private arenaUsed = 0;
   private dispatches = 0;
   private batchKernels = new Set<string>();
-  private readonly layouts: Layout[] = [];
+  private readonly layouts = new Map<string, Layout>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
@@ -59,22 +60,22 @@ export class Recorder {
     this.arena = device.createBuffer({ label: 'mixrl kernel params', size: ARENA_BYTES, usage: USAGE.STORAGE | USAGE.COPY_DST });
   }
 
-  /** The layout shared by every kernel binding `buffers` storage buffers after its params. */
-  layout(buffers: number): Layout {
-    let layout = this.layouts[buffers];
+  /** The layout shared by every kernel whose buffers (after the params) have `access` (`w`/`r` each). */
+  layout(access: string): Layout {
+    let layout = this.layouts.get(access);
     if (!layout) {
       const entries: GPUBindGroupLayoutEntry[] = [
         { binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'read-only-storage', hasDynamicOffset: true } },
-        ...Array.from({ length: buffers }, (_, k) => ({
+        ...[...access].map((a, k) => ({
           binding: k + 1,
           visibility: STAGE_COMPUTE,
-          buffer: { type: k === 0 ? ('storage' as const) : ('read-only-storage' as const) },
+          buffer: { type: a === 'w' ? ('storage' as const) : ('read-only-storage' as const) },
         })),
       ];
-      const bindGroup = this.device.createBindGroupLayout({ label: `mixrl ${buffers} buffers`, entries });
+      const bindGroup = this.device.createBindGroupLayout({ label: `mixrl ${access}`, entries });
       const pipeline = this.device.createPipelineLayout({ bindGroupLayouts: [bindGroup] });
-      layout = { bindGroup, pipeline, id: buffers };
-      this.layouts[buffers] = layout;
+      layout = { bindGroup, pipeline, access };
+      this.layouts.set(access, layout);
     }
     return layout;
   }
@@ -85,6 +86,7 @@ export class Recorder {
     pipeline: GPUComputePipeline,
     params: readonly number[],
     buffers: readonly GPUBuffer[],
+    access: string,
     groups: readonly [number, number, number],
   ): void {
     if (params.length * 4 > PARAMS_BYTES) {
@@ -97,7 +99,7 @@ export class Recorder {
     this.arenaUsed = Math.ceil((offset + Math.max(4, params.length * 4)) / align) * align;
     const pass = this.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.bindGroup(this.layout(buffers.length), buffers), [offset]);
+    pass.setBindGroup(0, this.bindGroup(this.layout(access), buffers), [offset]);
     pass.dispatchWorkgroups(...groups);
     this.batchKernels.add(kernel);
     if (++this.dispatches >= this.flushEvery) this.flush();
@@ -113,7 +115,7 @@ export class Recorder {
   }
 
   private bindGroup(layout: Layout, buffers: readonly GPUBuffer[]): GPUBindGroup {
-    const key = `${layout.id}|${buffers.map((b) => this.idOf(b)).join('|')}`;
+    const key = `${layout.access}|${buffers.map((b) => this.idOf(b)).join('|')}`;
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
@@ -139,10 +141,10 @@ export class Recorder {
     return id;
   }
 
-  /** Records a copy of `bytes` bytes between buffers. */
-  copy(source: GPUBuffer, target: GPUBuffer, bytes: number): void {
+  /** Records a copy of `bytes` bytes from the start of `source` to `target` at `targetOffset`. */
+  copy(source: GPUBuffer, target: GPUBuffer, bytes: number, targetOffset = 0): void {
     this.endPass();
-    this.begin().copyBufferToBuffer(source, 0, target, 0, bytes);
+    this.begin().copyBufferToBuffer(source, 0, target, targetOffset, bytes);
   }
 
   /** Records zero-filling the first `bytes` bytes of `buffer`. */
