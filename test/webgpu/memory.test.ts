@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { build, type PluginBuild } from 'esbuild';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Tensor, tensor } from '../../src/tensor';
+import { sizeClass } from '../../src/tensor/webgpu/pool';
 import { describeWebGPU, webgpu } from './gpu';
 
 /** Bundles `source` (TypeScript importing the library by absolute path) to a runnable .mjs file. */
@@ -23,6 +24,20 @@ async function bundle(source: string): Promise<string> {
 
 const library = join(process.cwd(), 'src/tensor/index.ts');
 
+describe('the size classes of the buffer pool', () => {
+  it('are at least 256 bytes, grow with the request and waste under a quarter', () => {
+    let previous = 0;
+    for (let bytes = 1; bytes < 1 << 22; bytes = Math.ceil(bytes * 1.37) + 3) {
+      const size = sizeClass(bytes);
+      expect(size).toBeGreaterThanOrEqual(Math.max(bytes, 256));
+      expect(size).toBeGreaterThanOrEqual(previous);
+      if (bytes > 256) expect(size / bytes).toBeLessThan(1.25);
+      expect(size % 4).toBe(0);
+      previous = size;
+    }
+  });
+});
+
 describeWebGPU('WebGPU memory', () => {
   it('1e5 eager ops that dispose what they replace keep the pool flat', async () => {
     const gpu = webgpu();
@@ -38,6 +53,18 @@ describeWebGPU('WebGPU memory', () => {
     expect(Array.from(await x.data())).toEqual([1e5, 1e5, 1e5, 1e5]);
     expect(new Set(sizes).size).toBe(1);
     expect(sizes[0]).toBeLessThan(300);
+  });
+
+  it('a buffer released while commands that read it are unsubmitted is not overwritten by an upload', async () => {
+    const gpu = webgpu();
+    gpu.flush();
+    const a = tensor([1, 2, 3, 4], { backend: gpu });
+    const b = a.mul(a); // recorded, not submitted
+    a.dispose();
+    // Uploads of the same size class: had a's buffer been free, one would overwrite it before b runs.
+    const others = Array.from({ length: 8 }, () => tensor([-1, -1, -1, -1], { backend: gpu }));
+    expect(Array.from(await b.data())).toEqual([1, 4, 9, 16]);
+    for (const t of others) t.dispose();
   });
 
   it('dispose() and `using` return buffers to the pool; reuse does not corrupt live tensors', async () => {

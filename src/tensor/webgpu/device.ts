@@ -44,7 +44,7 @@ export async function requestAdapter(dawnOptions: readonly string[] = []): Promi
 }
 
 /** Storage buffers one kernel binds at most: params, output and up to three inputs (`where`). */
-export const STORAGE_BUFFERS_PER_KERNEL = 5;
+const STORAGE_BUFFERS_PER_KERNEL = 5;
 
 /**
  * Opens a device asking for the adapter's largest buffers and the bindings the kernels need.

@@ -57,7 +57,7 @@ export interface KernelHost {
 type GpuKernel<P extends Primitive> = (gpu: KernelHost, inputs: readonly GpuInput[], params: Params<P>, out: Aval) => Storage;
 
 /** A grid of `count` workgroups, folded into two dimensions past the per-dimension limit. */
-export function grid(kernel: string, count: number): [number, number, number] {
+function grid(kernel: string, count: number): [number, number, number] {
   if (count <= MAX_GROUPS) return [count, 1, 1];
   const rows = Math.ceil(count / MAX_GROUPS);
   if (rows > MAX_GROUPS) throw new WebGPUError(`${kernel}: ${count} workgroups exceed the dispatch limit`);
