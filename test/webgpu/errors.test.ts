@@ -9,7 +9,7 @@ import {
   setDefaultBackend,
   tensor,
 } from '../../src/tensor';
-import { createWebGPUBackend, initBackend, WebGPUError } from '../../src/tensor/webgpu';
+import { type BackendChoice, createWebGPUBackend, initBackend, WebGPUError } from '../../src/tensor/webgpu';
 import { describeWebGPU, webgpu } from './gpu';
 
 describeWebGPU('WebGPU errors are clear', () => {
@@ -77,7 +77,7 @@ describeWebGPU('initBackend', () => {
       // auto takes the GPU only on a hardware adapter (lavapipe is slower than the CPU backend).
       const auto = await initBackend('auto');
       expect(auto).toBe(webgpu().adapter.software ? cpu : gpu);
-      await expect(initBackend('tpu')).rejects.toThrow(ArgumentError);
+      await expect(initBackend('tpu' as BackendChoice)).rejects.toThrow(ArgumentError);
       process.env.MIXRL_BACKEND = 'webgpu';
       expect(await initBackend()).toBe(gpu);
     } finally {

@@ -45,6 +45,7 @@ export class WebGPUBackend implements Backend, KernelHost {
   private readonly indexFault: GPUBuffer;
   /** Whether an index kernel ran since the fault word was last read. */
   private indexFaultUnread = false;
+  private readonly bindingLimit: number;
 
   constructor(
     readonly device: GPUDevice,
@@ -53,6 +54,7 @@ export class WebGPUBackend implements Backend, KernelHost {
   ) {
     this.pool = new BufferPool(device, options.maxPoolBytes ?? 256 * 2 ** 20, (buffer) => this.recorder.forget(buffer));
     this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
+    this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.indexFault = device.createBuffer({ label: 'mixrl index fault', size: 4, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
     this.lost = device.lost.then((info) => {
       this.lostReason = `the WebGPU device was lost (${info.reason}): ${info.message}`;
@@ -144,7 +146,7 @@ export class WebGPUBackend implements Backend, KernelHost {
 
   output(aval: Aval): Storage {
     const bytes = bytesOf(sizeOf(aval.shape));
-    const limit = this.device.limits.maxStorageBufferBindingSize;
+    const limit = this.bindingLimit;
     if (bytes > limit) {
       throw new WebGPUError(`a tensor of ${sizeOf(aval.shape)} elements exceeds the device's ${limit}-byte storage binding limit`);
     }

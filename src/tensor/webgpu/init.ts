@@ -64,7 +64,10 @@ function sharedBackend(): Promise<WebGPUBackend> {
  * const backend = await initBackend('auto');
  * console.log(backend.name); // 'webgpu' or 'cpu'
  */
-export async function initBackend(choice: string = process.env.MIXRL_BACKEND ?? 'cpu'): Promise<Backend> {
+export async function initBackend(
+  // The environment variable may hold anything; the check below names it.
+  choice: BackendChoice = (process.env.MIXRL_BACKEND ?? 'cpu') as BackendChoice,
+): Promise<Backend> {
   if (!CHOICES.includes(choice)) {
     throw new ArgumentError(`initBackend: unknown backend '${choice}' (MIXRL_BACKEND); choose cpu, webgpu or auto`);
   }

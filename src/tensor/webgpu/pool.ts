@@ -42,6 +42,8 @@ export class BufferPool {
   private bytes = 0;
   private freeCount = 0;
   private freeBytes = 0;
+  /** The device's largest buffer, rounded down to whole words: classes near it are capped there. */
+  private readonly maxBufferSize: number;
 
   constructor(
     private readonly device: GPUDevice,
@@ -49,13 +51,13 @@ export class BufferPool {
     private readonly maxFreeBytes: number,
     /** Called before a buffer is destroyed. */
     private readonly onDestroy: (buffer: GPUBuffer) => void,
-  ) {}
+  ) {
+    this.maxBufferSize = device.limits.maxBufferSize - (device.limits.maxBufferSize % 4);
+  }
 
   /** A storage buffer of at least `bytes` bytes, reused when one of its class is free. */
   acquire(bytes: number): GPUBuffer {
-    // Near the device's buffer limit, the class is capped (requests beyond it fail in createBuffer).
-    const cap = this.device.limits.maxBufferSize - (this.device.limits.maxBufferSize % 4);
-    const size = Math.max(bytes, Math.min(sizeClass(bytes), cap));
+    const size = Math.max(bytes, Math.min(sizeClass(bytes), this.maxBufferSize));
     const reused = this.freeLists.get(size)?.pop();
     if (reused) {
       this.freeCount--;

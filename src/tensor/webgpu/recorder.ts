@@ -51,12 +51,17 @@ export class Recorder {
   private failure: WebGPUError | undefined;
   /** Dispatches submitted so far. */
   submitted = 0;
+  // Read once: every access of `device.limits` crosses into Dawn.
+  private readonly offsetAlignment: number;
+  private readonly bindingLimit: number;
 
   constructor(
     private readonly device: GPUDevice,
     private readonly pool: BufferPool,
     private readonly flushEvery: number,
   ) {
+    this.offsetAlignment = device.limits.minStorageBufferOffsetAlignment;
+    this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.arena = device.createBuffer({ label: 'mixrl kernel params', size: ARENA_BYTES, usage: USAGE.STORAGE | USAGE.COPY_DST });
   }
 
@@ -95,7 +100,7 @@ export class Recorder {
     if (this.arenaUsed + PARAMS_BYTES > ARENA_BYTES) this.flush();
     const offset = this.arenaUsed;
     for (let k = 0; k < params.length; k++) this.arenaWords[offset / 4 + k] = params[k] >>> 0;
-    const align = this.device.limits.minStorageBufferOffsetAlignment;
+    const align = this.offsetAlignment;
     this.arenaUsed = Math.ceil((offset + Math.max(4, params.length * 4)) / align) * align;
     const pass = this.computePass();
     pass.setPipeline(pipeline);
@@ -119,12 +124,11 @@ export class Recorder {
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
-      const bindingLimit = this.device.limits.maxStorageBufferBindingSize;
       group = this.device.createBindGroup({
         layout: layout.bindGroup,
         entries: [
           { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAMS_BYTES } },
-          ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, bindingLimit) } })),
+          ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, this.bindingLimit) } })),
         ],
       });
       this.bindGroups.set(key, group);
