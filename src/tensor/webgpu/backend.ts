@@ -46,6 +46,8 @@ export class WebGPUBackend implements Backend, KernelHost {
   /** Whether an index kernel ran since the fault word was last read. */
   private indexFaultUnread = false;
   private readonly bindingLimit: number;
+  /** The primitive (or `upload`, `read`) being run, to name it in errors. */
+  private current = 'idle';
 
   constructor(
     readonly device: GPUDevice,
@@ -61,8 +63,10 @@ export class WebGPUBackend implements Backend, KernelHost {
       throw new WebGPUError(this.lostReason);
     });
     this.lost.catch(() => {});
+    // Dawn raises uncaptured errors synchronously, inside the call that caused them.
     device.addEventListener('uncapturederror', (event) => {
-      this.recorder.fail(new WebGPUError(`uncaptured WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`));
+      const message = (event as GPUUncapturedErrorEvent).error.message;
+      this.recorder.fail(new WebGPUError(`WebGPU error in '${this.current}': ${message}`));
     });
   }
 
@@ -202,6 +206,7 @@ export class WebGPUBackend implements Backend, KernelHost {
   }
 
   private checkUsable(what: string): void {
+    this.current = what;
     if (this.lostReason) throw new WebGPUError(`${what}: ${this.lostReason}`);
     this.recorder.throwIfFailed();
   }
