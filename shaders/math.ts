@@ -15,15 +15,57 @@ fn m_expm1(x: f32) -> f32 {
   return x * s;
 }
 
-// log1p: 2 atanh(x / (2 + x)) by its series where |x / (2 + x)| <= 0.2, log(1 + x) elsewhere.
+// log1p: 2 atanh(x / (2 + x)) by its series where |x / (2 + x)| <= 1/3, log(1 + x) elsewhere.
 fn m_log1p(x: f32) -> f32 {
-  if (x < -0.3 || x > 0.5) { return log(1.0 + x); }
+  if (x < -0.5 || x > 1.0) { return log(1.0 + x); }
   let s = x / (2.0 + x);
   let s2 = s * s;
-  var t = 1.0 / 15.0;
-  for (var k = 13.0; k >= 1.0; k -= 2.0) { t = 1.0 / k + s2 * t; }
+  var t = 1.0 / 21.0;
+  for (var k = 19.0; k >= 1.0; k -= 2.0) { t = 1.0 / k + s2 * t; }
   return 2.0 * s * t;
 }
+
+// log: near 1 the builtin is only accurate in absolute terms, so log1p(x - 1) there (x - 1 is exact).
+fn m_log(x: f32) -> f32 {
+  if (x >= 0.5 && x <= 2.0) { return m_log1p(x - 1.0); }
+  return log(x);
+}
+
+// atan: its odd Taylor series on |x| <= tan(pi/8), reached by Cephes' range reduction (the builtin
+// loses relative accuracy near 0 and 1).
+fn m_atan_series(x: f32) -> f32 {
+  let x2 = x * x;
+  var t = 1.0 / 23.0;
+  for (var k = 21.0; k >= 1.0; k -= 2.0) { t = 1.0 / k - x2 * t; }
+  return x * t;
+}
+
+fn m_atan(x: f32) -> f32 {
+  let ax = abs(x);
+  var r: f32;
+  if (ax > 2.414213562) {
+    r = 1.570796327 - m_atan_series(1.0 / ax);
+  } else if (ax > 0.414213562) {
+    r = 0.785398163 + m_atan_series((ax - 1.0) / (ax + 1.0));
+  } else {
+    r = m_atan_series(ax);
+  }
+  return select(r, -r, x < 0.0);
+}
+
+// atan2 through m_atan of the smaller ratio, then the quadrant.
+fn m_atan2(y: f32, x: f32) -> f32 {
+  let pi = 3.14159265358979;
+  if (x == 0.0 && y == 0.0) { return select(select(0.0, pi, m_signbit(x)), -select(0.0, pi, m_signbit(x)), m_signbit(y)); }
+  if (abs(y) <= abs(x)) {
+    let a = m_atan(y / x);
+    if (x > 0.0) { return a; }
+    return select(a - pi, a + pi, y >= 0.0 && !m_signbit(y));
+  }
+  return select(-0.5 * pi, 0.5 * pi, y > 0.0) - m_atan(x / y);
+}
+
+fn m_signbit(x: f32) -> bool { return (bitcast<u32>(x) & 0x80000000u) != 0u; }
 
 fn m_tanh(x: f32) -> f32 {
   let e = m_expm1(-2.0 * abs(x));

@@ -3,26 +3,30 @@ import { expect, it } from 'vitest';
 import { BINARY_OPS, type BinaryOp, cpu, type DType, evaluate, sizeOf, tensor, UNARY_OPS, type UnaryOp } from '../../src/tensor';
 import { both, describeWebGPU, expectClose, expectEqual, floats, pair, rng, shapes, webgpu } from './gpu';
 
-/** Input range and tolerance of each float unary op (its float32 error on the WebGPU). */
+/**
+ * Input range and tolerance of each float unary op. Ops on WGSL builtins (exp, sin, cos, tan, rsqrt
+ * and those built on exp) get 1e-5, as builtin accuracy varies between adapters; those computed by
+ * mixrl's own float32 code (shaders/math.ts) must be within 2e-6 (17 ulp).
+ */
 const UNARY_CASES: Record<UnaryOp, { lo: number; hi: number; atol?: number; rtol?: number; dtype?: DType }> = {
   neg: { lo: -5, hi: 5 },
   abs: { lo: -5, hi: 5 },
   sign: { lo: -5, hi: 5 },
-  exp: { lo: -10, hi: 10 },
+  exp: { lo: -10, hi: 10, rtol: 1e-5 },
   log: { lo: 0.01, hi: 10 },
   log1p: { lo: -0.9, hi: 10 },
   expm1: { lo: -5, hi: 5 },
   sqrt: { lo: 0, hi: 10 },
-  rsqrt: { lo: 0.01, hi: 10 },
+  rsqrt: { lo: 0.01, hi: 10, rtol: 1e-5 },
   reciprocal: { lo: 0.1, hi: 10 },
-  sin: { lo: -6, hi: 6 },
-  cos: { lo: -6, hi: 6 },
-  tan: { lo: -1.4, hi: 1.4 },
+  sin: { lo: -6, hi: 6, rtol: 1e-5 },
+  cos: { lo: -6, hi: 6, rtol: 1e-5 },
+  tan: { lo: -1.4, hi: 1.4, rtol: 1e-5 },
   atan: { lo: -10, hi: 10 },
   tanh: { lo: -10, hi: 10 },
   atanh: { lo: -0.95, hi: 0.95 },
-  sigmoid: { lo: -20, hi: 20 },
-  softplus: { lo: -20, hi: 20 },
+  sigmoid: { lo: -20, hi: 20, rtol: 1e-5 },
+  softplus: { lo: -20, hi: 20, rtol: 1e-5 },
   erf: { lo: -4, hi: 4 },
   erfinv: { lo: -0.99, hi: 0.99 },
   floor: { lo: -5, hi: 5 },
@@ -42,7 +46,7 @@ function values(seed: number, n: number, lo: number, hi: number, dtype: DType): 
 
 describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
   it.each(UNARY_OPS)('%s', async (op) => {
-    const { lo, hi, atol = 1e-6, rtol = 1e-5, dtype = 'float32' } = UNARY_CASES[op];
+    const { lo, hi, atol = 1e-6, rtol = 2e-6, dtype = 'float32' } = UNARY_CASES[op];
     await fc.assert(
       fc.asyncProperty(shapes(), fc.integer(), async (shape, seed) => {
         const x = pair(values(seed, sizeOf(shape), lo, hi, dtype), shape, dtype);
@@ -80,7 +84,7 @@ describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
     pow: { a: [0.1, 5], b: [-3, 3], rtol: 1e-5 },
     maximum: { a: [-5, 5], b: [-5, 5] },
     minimum: { a: [-5, 5], b: [-5, 5] },
-    atan2: { a: [-5, 5], b: [-5, 5], rtol: 1e-5 },
+    atan2: { a: [-5, 5], b: [-5, 5], rtol: 2e-6 },
     eq: { a: [-2, 2], b: [-2, 2] },
     ne: { a: [-2, 2], b: [-2, 2] },
     lt: { a: [-2, 2], b: [-2, 2] },

@@ -20,6 +20,9 @@ async function open(): Promise<WebGPUBackend | undefined> {
   }
 }
 
+// Fixed seed: the same cases on every run.
+fc.configureGlobal({ seed: 20241126 });
+
 /** The WebGPU backend, or undefined where the suites are skipped. */
 export const gpu = await open();
 
