@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { it } from 'vitest';
-import { sizeOf } from '../../src/tensor';
-import { both, describeWebGPU, expectClose, expectEqual, floats, pair, rng, shapes } from './gpu';
+import { expect, it } from 'vitest';
+import { cpu, sizeOf, tensor, toBackend } from '../../src/tensor';
+import { both, describeWebGPU, expectClose, expectEqual, floats, pair, rng, shapes, webgpu } from './gpu';
 
 const nonEmpty = shapes(4, 4).filter((s) => s.length > 0);
 
@@ -81,6 +81,22 @@ describeWebGPU('data movement on WebGPU matches the CPU exactly', () => {
       }),
       { numRuns: 6 },
     );
+  });
+
+  it('toBackend moves every dtype to the GPU and back unchanged', async () => {
+    const values = [
+      tensor(Float32Array.of(1.5, -0, NaN, Infinity), { backend: cpu }),
+      tensor(Int32Array.of(-2147483648, -1, 0, 2147483647), { backend: cpu }),
+      tensor(Uint32Array.of(0, 1, 0x80000000, 0xffffffff), { backend: cpu }),
+      tensor([true, false, true, true], { backend: cpu }),
+    ];
+    for (const x of values) {
+      const there = await toBackend(x, webgpu());
+      expect(there.backend.name).toBe('webgpu');
+      const back = await toBackend(there, cpu);
+      expect(Array.from(back.dataSync())).toEqual(Array.from(x.dataSync()));
+      expect(back.dtype).toBe(x.dtype);
+    }
   });
 
   it('int32 and bool tensors move bit for bit', async () => {
