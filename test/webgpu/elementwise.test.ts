@@ -140,6 +140,16 @@ describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
     }
   });
 
+  it('past 65535 workgroups the grid folds into two dimensions', async () => {
+    const n = 65535 * 256 + 1000;
+    const x = Float32Array.from({ length: n }, (_, i) => i % 1024);
+    using a = tensor(x, { backend: webgpu() });
+    using one = tensor(Float32Array.of(1), { backend: webgpu() });
+    using y = a.add(one);
+    const out = await y.data();
+    for (const i of [0, 1, 255, 65535 * 256 - 1, 65535 * 256, n - 1]) expect(out[i]).toBe((i % 1024) + 1);
+  });
+
   it('where broadcasts its three operands', async () => {
     const cond = Uint8Array.of(1, 0, 1);
     const x = floats(1, 6, -1, 1);
