@@ -3,9 +3,10 @@
  * ones, each with its shape and input strides, so one kernel serves every axis subset and layout.
  * Two schedules: `thread` (one invocation per output, a serial loop; for short reductions) and
  * `workgroup` (256 invocations per output, strided partial results combined by a tree in workgroup
- * shared memory; for long ones).
+ * shared memory; for long ones). A long reduction into few outputs is split: workgroup `g` combines
+ * chunk `g % parts` of output `g / parts`, and a second pass combines the parts.
  *
- * params: `[nOut, R, keptRank, redRank, keptShape, keptStrides, redShape, redStrides]`.
+ * params: `[nOut, R, keptRank, redRank, chunk, parts, keptShape, keptStrides, redShape, redStrides]`.
  * Arg-reductions: `[nOut, axisSize, inner]` over a contiguous input.
  */
 import { binding, ENTRY_1D, PRELUDE, WORKGROUP } from './common';
@@ -31,11 +32,11 @@ fn decompose(index: u32, rank: u32, shapeAt: u32, stridesAt: u32) -> u32 {
   }
   return offset;
 }
-fn keptOffset(o: u32) -> u32 { let k = params[2]; return decompose(o, k, 4u, 4u + k); }
+fn keptOffset(o: u32) -> u32 { let k = params[2]; return decompose(o, k, 6u, 6u + k); }
 fn redOffset(r: u32) -> u32 {
   let k = params[2];
   let m = params[3];
-  return decompose(r, m, 4u + 2u * k, 4u + 2u * k + m);
+  return decompose(r, m, 6u + 2u * k, 6u + 2u * k + m);
 }
 fn combine(acc: T, v: T) -> T { return COMBINE; }
 `;
@@ -64,12 +65,16 @@ var<workgroup> partial: array<T, ${WORKGROUP}>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let o = wid.y * nwg.x + wid.x;
+  let g = wid.y * nwg.x + wid.x;
+  let parts = params[5];
+  let o = g / parts;
   let valid = o < params[0];
   var acc: T = ${init};
   if (valid) {
     let base = keptOffset(o);
-    for (var r = lid; r < params[1]; r += ${WORKGROUP}u) { acc = combine(acc, x[base + redOffset(r)]); }
+    let start = (g % parts) * params[4];
+    let stop = min(params[1], start + params[4]);
+    for (var r = start + lid; r < stop; r += ${WORKGROUP}u) { acc = combine(acc, x[base + redOffset(r)]); }
   }
   partial[lid] = acc;
   workgroupBarrier();
@@ -77,7 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
     workgroupBarrier();
   }
-  if (valid && lid == 0u) { out[o] = partial[0]; }
+  if (valid && lid == 0u) { out[g] = partial[0]; }
 }
 `;
 }

@@ -38,6 +38,20 @@ describeWebGPU('reductions on WebGPU match the CPU', () => {
     }
   });
 
+  it('long reductions into few outputs are split over workgroups and recombined', async () => {
+    const shape = [2, 30_000];
+    const x = pair(floats(11, sizeOf(shape), -1, 1), shape);
+    for (const op of ['reduceSum', 'reduceMax', 'reduceMin'] as const) {
+      for (const axes of [[1], [0, 1]]) {
+        const r = await both(op, [x], { axes });
+        expectClose(r.gpu, r.cpu, 1e-6 * 60_000, 1e-5, `${op} over [${axes}]`);
+      }
+    }
+    const ints = pair(Int32Array.from({ length: 50_000 }, (_, i) => (i % 7) - 3), [50_000], 'int32');
+    const r = await both('reduceSum', [ints], { axes: [0] });
+    expectEqual(r.gpu, r.cpu, 'reduceSum i32 split');
+  });
+
   it('integer and bool reductions are exact; empty reductions give the CPU values', async () => {
     const ints = pair(Int32Array.from({ length: 60 }, (_, i) => (i * 37) % 23 - 11), [3, 4, 5], 'int32');
     const bools = pair(Uint8Array.from({ length: 60 }, (_, i) => Number(i % 7 === 0)), [3, 4, 5], 'bool');

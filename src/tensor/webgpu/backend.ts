@@ -162,6 +162,10 @@ export class WebGPUBackend implements Backend, KernelHost {
     return storage;
   }
 
+  drop(storage: Storage): void {
+    this.unref(storage);
+  }
+
   clear(storage: Storage, bytes: number): void {
     if (bytes > 0) this.recorder.clear(storage.buffer, bytes);
   }

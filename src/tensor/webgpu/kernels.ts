@@ -37,6 +37,8 @@ export interface KernelHost {
   output(aval: Aval): Storage;
   /** The same storage, one more tensor using it. */
   share(storage: Storage): Storage;
+  /** Drops a kernel's temporary storage (reused once the commands naming it are submitted). */
+  drop(storage: Storage): void;
   /** Zero-fills the storage's first `bytes` bytes. */
   clear(storage: Storage, bytes: number): void;
   /**
@@ -195,17 +197,51 @@ const reduceKernel =
         dims.map((i) => strides[i]),
       );
     };
-    const kept = pick(false);
-    const red = pick(true);
     const type = wgslType(out.dtype);
-    const schedule = reduced > 32 ? 'workgroup' : 'thread';
-    const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule } as const;
-    const params = [nOut, reduced, kept.shape.length, red.shape.length, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
     const result = gpu.output(out);
-    const groups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut);
-    gpu.run(op, `reduce|${op}|${type}|${schedule}`, () => reduceWgsl(spec), params, [result, x.storage], groups);
+    const parts = splitCount(nOut, reduced);
+    if (parts === 1) {
+      reducePass(gpu, op, type, x.storage, result, nOut, pick(false), pick(true));
+      return result;
+    }
+    // Long reductions into few outputs: partial results from `parts` workgroups per output first.
+    const partial = gpu.output({ shape: [nOut, parts], dtype: out.dtype });
+    reducePass(gpu, op, type, x.storage, partial, nOut, pick(false), pick(true), parts);
+    reducePass(gpu, op, type, partial, result, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] });
+    gpu.drop(partial);
     return result;
   };
+
+/** Terms one workgroup combines at most before a reduction is split over several. */
+const TERMS_PER_WORKGROUP = 4096;
+
+/** Workgroups per output: more than one only when a few outputs reduce many terms each. */
+function splitCount(nOut: number, reduced: number): number {
+  if (nOut >= 256 || reduced <= 2 * TERMS_PER_WORKGROUP) return 1;
+  return Math.min(256, Math.ceil(reduced / TERMS_PER_WORKGROUP));
+}
+
+/** One reduction dispatch: into `nOut * parts` outputs, each part a chunk of the reduced terms. */
+function reducePass(
+  gpu: KernelHost,
+  op: ReduceOp,
+  type: WgslType,
+  x: Storage,
+  result: Storage,
+  nOut: number,
+  kept: { shape: number[]; strides: number[] },
+  red: { shape: number[]; strides: number[] },
+  parts = 1,
+): void {
+  const reduced = sizeOf(red.shape);
+  const schedule = reduced > 32 ? 'workgroup' : 'thread';
+  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule } as const;
+  const chunk = Math.ceil(reduced / parts);
+  const params = [nOut, reduced, kept.shape.length, red.shape.length, chunk, parts];
+  params.push(...kept.shape, ...kept.strides, ...red.shape, ...red.strides);
+  const groups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut * parts);
+  gpu.run(op, `reduce|${op}|${type}|${schedule}`, () => reduceWgsl(spec), params, [result, x], groups);
+}
 
 const argReduceKernel =
   (op: ArgReduceOp): GpuKernel<ArgReduceOp> =>
