@@ -4,7 +4,17 @@
  */
 import fc from 'fast-check';
 import { describe, expect } from 'vitest';
-import { cpu, evaluate, tensor, type ArrayTensor, type DType, type Primitive, type Params, type Shape, type TypedArray } from '../../src/tensor';
+import {
+  type ArrayTensor,
+  cpu,
+  type DType,
+  evaluate,
+  type Params,
+  type Primitive,
+  type Shape,
+  tensor,
+  type TypedArray,
+} from '../../src/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
 
 async function open(): Promise<WebGPUBackend | undefined> {

@@ -17,7 +17,8 @@ async function bundle(source: string): Promise<string> {
   const outfile = join(dir, 'child.mjs');
   // Dawn stays outside the bundle (it loads a native addon), imported by absolute path.
   const dawn = createRequire(import.meta.url).resolve('webgpu');
-  const plugins = [{ name: 'dawn', setup: (b: PluginBuild) => b.onResolve({ filter: /^webgpu$/ }, () => ({ path: dawn, external: true })) }];
+  const external = { name: 'dawn', setup: (b: PluginBuild) => b.onResolve({ filter: /^webgpu$/ }, () => ({ path: dawn, external: true })) };
+  const plugins = [external];
   await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', plugins, outfile, logLevel: 'error' });
   return outfile;
 }

@@ -31,8 +31,20 @@ export interface AdapterSummary {
   readonly software: boolean;
 }
 
-const MAP_READ = 0x1;
+/** GPUMapMode.READ (fixed by the WebGPU spec). */
+const MAP_MODE_READ = 0x1;
 
+/**
+ * The WebGPU backend (create it with `createWebGPUBackend` or `initBackend('webgpu')`). Besides the
+ * `Backend` interface it offers `flush()`, `poolStats()`, the `device` and the `adapter` summary;
+ * `output`, `share`, `drop`, `clear` and `run` are what its kernels use.
+ *
+ * @example
+ * const gpu = await createWebGPUBackend();
+ * const y = tensor([1, 2, 3], { backend: gpu }).mul(2);
+ * await y.data(); // Float32Array [2, 4, 6]
+ * gpu.poolStats(); // { buffers, bytes, inUse, pending, free, pipelines, submitted }
+ */
 export class WebGPUBackend implements Backend, KernelHost {
   readonly name = 'webgpu';
   private readonly pool: BufferPool;
@@ -100,7 +112,7 @@ export class WebGPUBackend implements Backend, KernelHost {
       return allocate(aval.dtype, 0);
     }
     const size = bytes + (faultAt < 0 ? 0 : 4);
-    const staging = this.device.createBuffer({ label: 'mixrl readback', size, usage: MAP_READ | USAGE.COPY_DST });
+    const staging = this.device.createBuffer({ label: 'mixrl readback', size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     try {
       if (bytes > 0) this.recorder.copy(storage.buffer, staging, bytes);
       if (faultAt >= 0) {
@@ -108,7 +120,7 @@ export class WebGPUBackend implements Backend, KernelHost {
         this.recorder.clear(this.indexFault, 4);
       }
       this.recorder.flush();
-      await Promise.race([staging.mapAsync(MAP_READ), this.lost]);
+      await Promise.race([staging.mapAsync(MAP_MODE_READ), this.lost]);
       await this.recorder.check();
       const words = staging.getMappedRange().slice(0);
       staging.unmap();
@@ -193,7 +205,8 @@ export class WebGPUBackend implements Backend, KernelHost {
     if (cached) return cached;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: kernel, code: source() });
-    const pipeline = this.device.createComputePipeline({ label: kernel, layout: this.recorder.layout(access).pipeline, compute: { module, entryPoint: 'main' } });
+    const layout = this.recorder.layout(access).pipeline;
+    const pipeline = this.device.createComputePipeline({ label: kernel, layout, compute: { module, entryPoint: 'main' } });
     this.recorder.watch(this.device.popErrorScope(), () => `the WGSL kernel '${kernel}'`);
     this.pipelines.set(key, pipeline);
     return pipeline;
@@ -223,7 +236,8 @@ function throwIndexFault(word: number): void {
     .map(([op]) => op);
   if (ops.length > 0) {
     throw new WebGPUError(
-      `${ops.join(' and ')}: an index was out of range for its axis (found at this readback; the op ran earlier, where the CPU backend would have thrown)`,
+      `${ops.join(' and ')}: an index was out of range for its axis ` +
+        '(found at this readback; the op ran earlier, where the CPU backend would have thrown)',
     );
   }
 }

@@ -115,7 +115,14 @@ function copyStrided(
 }
 
 /** A kernel that copies its single input through a strided view into a fresh contiguous output. */
-function view(kernel: string, inputs: readonly GpuInput[], out: Aval, gpu: KernelHost, offset: number, strides: readonly number[]): Storage {
+function view(
+  kernel: string,
+  inputs: readonly GpuInput[],
+  out: Aval,
+  gpu: KernelHost,
+  offset: number,
+  strides: readonly number[],
+): Storage {
   const result = gpu.output(out);
   copyStrided(gpu, kernel, inputs[0].storage, offset, strides, out.shape, result, 0, stridesOf(out.shape));
   return result;
