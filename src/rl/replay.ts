@@ -123,6 +123,9 @@ export class ReplayBuffer {
    * buffer.add({ obs: [0, 1, 0], action: [0.5], reward: [-1], nextObs: [0.1, 1, 0], terminated: [false] });
    */
   add(t: Transitions): void {
+    if (t.reward.length !== 1) {
+      throw new ReplayError('invalid-transition', `ReplayBuffer: add takes one transition (reward of length 1), got ${t.reward.length}; use addBatch`);
+    }
     this.addBatch(t);
   }
 

@@ -98,6 +98,7 @@ describe('ReplayBuffer: storage', () => {
     );
     const buffer = filled(3, 0);
     expect(() => buffer.add({ ...transition(0), obs: [1] })).toThrow('ReplayBuffer: obs has 1 values, expected 2 for 1 transition(s)');
+    expect(() => buffer.add({ ...transition(0), reward: [1, 2] })).toThrow('ReplayBuffer: add takes one transition (reward of length 1), got 2; use addBatch');
     expect(() => buffer.addBatch({ ...transition(0), reward: [1, 2] })).toThrow('ReplayBuffer: obs has 2 values, expected 4 for 2 transition(s)');
     expect(buffer.size).toBe(0);
   });
