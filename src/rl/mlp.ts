@@ -59,6 +59,11 @@ const ACTIVATIONS: Record<Activation, (x: Tensor) => Tensor> = {
   identity: (x) => x,
 };
 
+function activation(name: Activation): (x: Tensor) => Tensor {
+  if (!Object.hasOwn(ACTIVATIONS, name)) throw new ArgumentError(`mlp: unknown activation '${name}'; known: ${Object.keys(ACTIVATIONS).join(', ')}`);
+  return ACTIVATIONS[name];
+}
+
 type LayerInit = (wKey: Tensor, bKey: Tensor, fanIn: number, fanOut: number, where: { dtype: 'float32' | 'float64'; backend: Backend }) => Dense;
 
 const uniform = (key: Tensor, shape: number[], bound: number, dtype: 'float32' | 'float64') =>
@@ -118,6 +123,7 @@ export function initMlp(key: Tensor, sizes: readonly number[], options: InitMlpO
   if (sizes.length < 2 || !sizes.every((n) => Number.isSafeInteger(n) && n > 0)) {
     throw new ArgumentError(`initMlp: sizes must be at least two positive integers, got [${sizes.join(', ')}]`);
   }
+  if (!Object.hasOwn(INITS, init)) throw new ArgumentError(`initMlp: unknown init '${init}'; known: ${Object.keys(INITS).join(', ')}`);
   const backend = options.backend ?? key.backend;
   const k = key.backend === backend ? key : tensor(key.dataSync(), { backend });
   const keys = random.split(k, sizes.length - 1);
@@ -137,8 +143,8 @@ export function initMlp(key: Tensor, sizes: readonly number[], options: InitMlpO
  * const a = mlp(actor, obs, { activation: 'tanh', outputActivation: 'tanh' });
  */
 export function mlp(params: MlpParams, x: Tensor, options: MlpOptions = {}): Tensor {
-  const hidden = ACTIVATIONS[options.activation ?? 'relu'];
-  const output = ACTIVATIONS[options.outputActivation ?? 'identity'];
+  const hidden = activation(options.activation ?? 'relu');
+  const output = activation(options.outputActivation ?? 'identity');
   const last = params.layers.length - 1;
   return params.layers.reduce((h, { w, b }, i) => (i === last ? output : hidden)(matmul(h, w).add(b)), x);
 }

@@ -100,11 +100,16 @@ describe('initMlp', () => {
     expect([p32.layers[1].w.dtype, p32.layers[1].w.shape, p32.layers[0].b.toArraySync()]).toEqual(['float32', [64, 2], new Array(64).fill(0)]);
   });
 
-  it('rejects fewer than two sizes and non-positive or fractional ones', () => {
+  it('rejects fewer than two sizes, non-positive or fractional ones, unknown inits and activations', () => {
     for (const sizes of [[3], [3, 0], [3, 2.5], [-1, 2]]) {
       expect(() => M.initMlp(M.random.key(0), sizes)).toThrow(M.ArgumentError);
     }
     expect(() => M.initMlp(M.random.key(0), [3, 0])).toThrow('initMlp: sizes must be at least two positive integers, got [3, 0]');
+    expect(() => M.initMlp(M.random.key(0), [3, 2], { init: 'kaiming' as never })).toThrow(
+      "initMlp: unknown init 'kaiming'; known: torch, xavier-uniform, orthogonal",
+    );
+    const params = M.initMlp(M.random.key(0), [3, 2]);
+    expect(() => M.mlp(params, M.zeros([3]), { activation: 'gelu' as never })).toThrow("mlp: unknown activation 'gelu'; known: relu, tanh, identity");
   });
 });
 
