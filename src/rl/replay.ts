@@ -182,6 +182,9 @@ export class ReplayBuffer {
     if (!isCount(batchSize, 1)) {
       throw new ReplayError('invalid-config', `ReplayBuffer: batchSize must be a positive integer, got ${batchSize}`);
     }
+    if (!(key instanceof Uint32Array && key.length === 2)) {
+      throw new ReplayError('invalid-config', 'ReplayBuffer: sample needs a raw key, a Uint32Array of 2 words (rawKey(seed)), not a key tensor');
+    }
     if (this.filled === 0) throw new ReplayError('empty', 'ReplayBuffer: cannot sample from an empty buffer');
     const stream = new UniformStream(key);
     const rows = Array.from({ length: batchSize }, () => Math.floor(stream.next() * this.filled));
