@@ -52,16 +52,17 @@ const XS = grid(-10, 10, N_GRID);
 const H = 20 / N_GRID;
 
 /**
- * Exact J(θ) = ∫ p(x) [r(tanh x) - τ (log p(x) - log sech² x)] dx with p the Normal mixture density of
- * the pre-tanh x, as a differentiable function of θ (float64). `uniform` fixes the weights to 1/K.
+ * Exact J(θ) = ∫ p(x) [r(h tanh x) - τ (log p(x) - log(h sech² x))] dx with p the Normal mixture density
+ * of the pre-tanh x and h the half-width of the box [-h, h], as a differentiable function of θ
+ * (float64). `uniform` fixes the weights to 1/K.
  */
-export function exactJ(reward: (a: Tensor) => Tensor, tau: number, uniform = false) {
+export function exactJ(reward: (a: Tensor) => Tensor, tau: number, uniform = false, halfWidth = 1) {
   const x = T.tensor(XS, { ...f64, shape: [XS.length, 1] });
   const weights = T.tensor(XS.map((_, i) => (i === 0 || i === N_GRID ? 0.5 * H : H)), f64);
   // log sech² x = 2 (log 2 - |x| - log1p(exp(-2|x|)))
   const ax = T.abs(x);
-  const logSech2 = T.squeeze(T.mul(T.sub(T.sub(Math.LN2, ax), T.log1p(T.exp(T.mul(ax, -2)))), 2), -1);
-  const r = reward(T.expandDims(T.tanh(T.squeeze(x, -1)), -1));
+  const logSech2 = T.add(T.squeeze(T.mul(T.sub(T.sub(Math.LN2, ax), T.log1p(T.exp(T.mul(ax, -2)))), 2), -1), Math.log(halfWidth));
+  const r = reward(T.expandDims(T.mul(T.tanh(T.squeeze(x, -1)), halfWidth), -1));
   return (th: ThetaT) => {
     const K = th.mu.shape[0];
     const logw = uniform || !th.logits ? T.full([K], -Math.log(K), f64) : T.logSoftmax(th.logits, -1);
