@@ -75,8 +75,10 @@ describe('estimators are unbiased for the exact gradient of J', () => {
 
 describe('GumbelRP is biased', () => {
   // Two well-separated components, r(a) = a, τ = 0: the logits gradient of the straight-through
-  // estimator misses the exact one by far more than its noise. False failure would need the observed
-  // bias to fall below 10 SE although the true bias is > 100 SE: P < 1e-20 (normal tail).
+  // estimator misses the exact one by far more than its noise (measured: exact -0.2455, GumbelRP mean
+  // -0.1948, SE 0.0035, i.e. a bias of ~14.6 SE and ~21% of the gradient). False failure would need
+  // the observed bias to fall below 10 SE (P(Z < -4.6) ~ 2e-6) or below 10% of |exact| (7 SE below
+  // the true bias: P ~ 1e-12); MRP's control check is the z-test above (P(|Z| > Z) per coordinate).
   const th: Theta = { logits: [0, 0.5], mu: [-0.6, 0.6], logstd: [Math.log(0.2), Math.log(0.2)] };
   const terms: Term[] = [{ kind: 'poly', c: 1, d: 1 }];
 
@@ -86,7 +88,7 @@ describe('GumbelRP is biased', () => {
     const { mean, se } = meanAndSE(perDrawGradients('gumbelRp', th, reward, 0, B, 7));
     const z0 = Math.abs(mean[0] - exact[0]) / se[0];
     expect(z0).toBeGreaterThan(10);
-    expect(Math.abs(mean[0] - exact[0])).toBeGreaterThan(0.2 * Math.abs(exact[0])); // a large relative bias
+    expect(Math.abs(mean[0] - exact[0])).toBeGreaterThan(0.1 * Math.abs(exact[0])); // a large relative bias
     checkUnbiased('mrp', th, terms, 0, 7);
   });
 });
