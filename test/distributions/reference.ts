@@ -108,12 +108,8 @@ export function sampleVariance(xs: ArrayLike<number>): number {
   return s / (xs.length - 1);
 }
 
-/**
- * The two-sided standard normal quantile z with P(|Z| > z) = p (bisection on an erfc series is
- * overkill; the tail bound is monotone so a table of the values we use suffices).
- */
+/** The two-sided standard normal quantile z with P(|Z| > z) = p, by bisection on `twoSidedTail`. */
 export function zFor(p: number): number {
-  // P(|Z| > z) = erfc(z / sqrt 2); solve by bisection with a continued-fraction-free erfc.
   let lo = 0;
   let hi = 40;
   for (let i = 0; i < 200; i++) {
