@@ -196,7 +196,7 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[]): Either<C
     agent: agent as AgentName,
     envOptions: {},
     seed: 0,
-    steps: 100_000,
+    steps: 30_000,
     ...merged,
   } as TrainConfig;
   const checks = validatePartial(config, 'config');

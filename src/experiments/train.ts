@@ -218,6 +218,8 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
       [run.sac, run.lastMetrics] = update(run.sac, batch, T.random.foldIn(updateKey, step));
     }
     run.step = step + 1;
+    // Let the event loop run (signal handlers, I/O): a CPU step never waits on anything otherwise.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (run.step % config.logEvery === 0) await hooks.onProgress?.(run);
     if (config.checkpointEvery > 0 && run.step % config.checkpointEvery === 0) await hooks.onCheckpoint?.(run);
   }

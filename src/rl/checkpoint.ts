@@ -21,8 +21,11 @@ function checkHost(file: string): CheckpointError | undefined {
  * a temporary file in the same directory is written, flushed to disk (fsync), renamed over `path`,
  * and the directory is flushed so the rename survives a crash. On failure the temporary file is
  * removed and an existing `path` is left as it was.
+ *
+ * @example
+ * await writeAtomically('runs/x/summary.json', [new TextEncoder().encode(text)]);
  */
-async function writeAtomically(path: string, chunks: readonly Uint8Array[]): Promise<void> {
+export async function writeAtomically(path: string, chunks: readonly Uint8Array[]): Promise<void> {
   const dir = dirname(path);
   await fsp.mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);

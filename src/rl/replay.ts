@@ -123,6 +123,9 @@ export class ReplayBuffer {
    * buffer.add({ obs: [0, 1, 0], action: [0.5], reward: [-1], nextObs: [0.1, 1, 0], terminated: [false] });
    */
   add(t: Transitions): void {
+    if (t.reward.length !== 1) {
+      throw new ReplayError('invalid-transition', `ReplayBuffer: add takes one transition (reward of length 1), got ${t.reward.length}; use addBatch`);
+    }
     this.addBatch(t);
   }
 
@@ -178,6 +181,9 @@ export class ReplayBuffer {
     const { dtype = 'float32', backend = defaultBackend() } = options;
     if (!isCount(batchSize, 1)) {
       throw new ReplayError('invalid-config', `ReplayBuffer: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    if (!(key instanceof Uint32Array && key.length === 2)) {
+      throw new ReplayError('invalid-config', 'ReplayBuffer: sample needs a raw key, a Uint32Array of 2 words (rawKey(seed)), not a key tensor');
     }
     if (this.filled === 0) throw new ReplayError('empty', 'ReplayBuffer: cannot sample from an empty buffer');
     const stream = new UniformStream(key);

@@ -91,6 +91,21 @@ function catching<T>(body: () => T): Either<CheckpointError, T> {
   }
 }
 
+/** Why `value` would not survive a JSON round trip unchanged (NaN, undefined, a BigInt, a class instance, a cycle), or undefined. */
+function jsonProblem(value: unknown, path: string, seen: unknown[] = []): string | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot hold`;
+  const isPlain = isRecord(value) && [Object.prototype, null].includes(Object.getPrototypeOf(value));
+  if (!Array.isArray(value) && !isPlain) return `${path} is ${value?.constructor?.name ?? typeof value}, not a JSON value`;
+  if (seen.includes(value)) return `${path} refers back to itself`;
+  const children = Array.isArray(value) ? value.map((v, i) => [`${path}[${i}]`, v] as const) : Object.entries(value).map(([k, v]) => [`${path}.${k}`, v] as const);
+  for (const [childPath, child] of children) {
+    const problem = jsonProblem(child, childPath, [...seen, value]);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 /** `t.data()` with a synchronous throw (a disposed tensor, a tracer) turned into a rejection. */
 const readTensor = async (t: Tensor) => t.data();
 
@@ -102,7 +117,7 @@ function rawDType(a: unknown): FileDType | undefined {
 /**
  * The bytes of a checkpoint file, as chunks to write in order (tensors are read with `await
  * t.data()`). `Left('unserializable')` for a leaf that is not a concrete tensor, an unsupported raw
- * array or metadata that is not JSON.
+ * array, two arrays of one name, or metadata that would not come back unchanged from JSON.
  *
  * @example
  * const chunks = await encodeCheckpoint('ck.mixrl', { metadata: { step: 10 }, trees: { actor }, arrays: {} });
@@ -129,6 +144,13 @@ export async function encodeCheckpoint(file: string, ckpt: Checkpoint): Promise<
       if (dtype === undefined) fail('unserializable', file, undefined, `array ${name} is not a Float32/Float64/Int32/Uint32/Uint8Array`);
       entries.push({ entry: { name, dtype, shape: [array.length] }, bytes: bytesOf(array) });
     }
+    const names = new Set<string>();
+    for (const { entry } of entries) {
+      if (names.has(entry.name)) fail('unserializable', file, undefined, `two arrays would both be named ${entry.name}`);
+      names.add(entry.name);
+    }
+    const problem = jsonProblem(ckpt.metadata, 'metadata');
+    if (problem) fail('unserializable', file, undefined, problem);
   } catch (e) {
     if (e instanceof CheckpointError) return left(e);
     throw e;
@@ -139,13 +161,7 @@ export async function encodeCheckpoint(file: string, ckpt: Checkpoint): Promise<
     byteLength: bytes.length,
     crc32: crc32(bytes),
   }));
-  let manifestText: string;
-  try {
-    manifestText = JSON.stringify({ metadata: ckpt.metadata, trees, arrays } satisfies Manifest);
-  } catch (e) {
-    return left(new CheckpointError('unserializable', `${file}: metadata is not JSON: ${(e as Error).message}`));
-  }
-  const manifest = new TextEncoder().encode(manifestText);
+  const manifest = new TextEncoder().encode(JSON.stringify({ metadata: ckpt.metadata, trees, arrays } satisfies Manifest));
   const header = new Uint8Array(HEADER_BYTES);
   header.set(new TextEncoder().encode(MAGIC));
   const view = new DataView(header.buffer);

@@ -169,10 +169,17 @@ describe('checkpoint round trip', () => {
 
   it('refuses leaves that are not tensors, odd arrays and non-JSON metadata, writing nothing', async () => {
     const path = join(dir, 'refused.mixrl');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
     const cases: [M.Checkpoint, string][] = [
+      [{ metadata: cyclic as never, trees: {}, arrays: {} }, 'metadata.self refers back to itself'],
       [{ metadata: null, trees: { agent: { step: 5 } }, arrays: {} }, 'leaf agent.step is number, not a tensor (put plain values in metadata)'],
       [{ metadata: null, trees: {}, arrays: { x: new Int16Array(2) as never } }, 'array x is not a Float32/Float64/Int32/Uint32/Uint8Array'],
-      [{ metadata: { big: 1n } as never, trees: {}, arrays: {} }, 'metadata is not JSON: Do not know how to serialize a BigInt'],
+      [{ metadata: { big: 1n } as never, trees: {}, arrays: {} }, 'metadata.big is BigInt, not a JSON value'],
+      [{ metadata: { loss: [1, NaN] }, trees: {}, arrays: {} }, 'metadata.loss[1] is NaN, which JSON cannot hold'],
+      [{ metadata: { when: new Date(0) } as never, trees: {}, arrays: {} }, 'metadata.when is Date, not a JSON value'],
+      [{ metadata: { gone: undefined } as never, trees: {}, arrays: {} }, 'metadata.gone is undefined, not a JSON value'],
+      [{ metadata: null, trees: { r: M.zeros([1]) }, arrays: { r: new Float32Array(1) } }, 'two arrays would both be named r'],
     ];
     for (const [ckpt, message] of cases) {
       const saved = await M.saveCheckpoint(path, ckpt);

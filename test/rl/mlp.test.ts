@@ -76,11 +76,40 @@ describe('initMlp', () => {
     expect(params.layers[1].b.toArraySync()).toEqual([0, 0]);
   });
 
-  it('rejects fewer than two sizes and non-positive or fractional ones', () => {
+  it("'orthogonal' gives Q of A = QR (R upper triangular, positive diagonal), A standard normal [max, min], b = 0", () => {
+    for (const [fanIn, fanOut] of [[7, 3], [3, 7], [5, 5]]) {
+      const key = M.random.key(fanIn * 10 + fanOut);
+      const w = M.initMlp(key, [fanIn, fanOut], { init: 'orthogonal', dtype: 'float64' }).layers[0].w.toArraySync() as number[][];
+      const [n, m] = [Math.max(fanIn, fanOut), Math.min(fanIn, fanOut)];
+      // Q is w ([n, m], orthonormal columns) or its transpose.
+      const q = fanIn >= fanOut ? w : w[0].map((_, i) => w.map((row) => row[i]));
+      const wKey = M.random.split(M.random.split(key, 1)[0])[0];
+      const a = M.random.normal(wKey, [n, m], 'float64').toArraySync() as number[][];
+      const column = (x: number[][], j: number) => x.map((row) => row[j]);
+      const dot = (u: number[], v: number[]) => u.reduce((s, ui, i) => s + ui * v[i], 0);
+      for (let j = 0; j < m; j++) {
+        for (let k = 0; k < m; k++) {
+          expect(dot(column(q, j), column(q, k))).toBeCloseTo(j === k ? 1 : 0, 14); // QᵀQ = I
+          const r = dot(column(q, j), column(a, k)); // R = QᵀA
+          if (j > k) expect(r).toBeCloseTo(0, 13);
+          if (j === k) expect(r).toBeGreaterThan(0);
+        }
+      }
+    }
+    const p32 = M.initMlp(M.random.key(0), [64, 64, 2], { init: 'orthogonal' });
+    expect([p32.layers[1].w.dtype, p32.layers[1].w.shape, p32.layers[0].b.toArraySync()]).toEqual(['float32', [64, 2], new Array(64).fill(0)]);
+  });
+
+  it('rejects fewer than two sizes, non-positive or fractional ones, unknown inits and activations', () => {
     for (const sizes of [[3], [3, 0], [3, 2.5], [-1, 2]]) {
       expect(() => M.initMlp(M.random.key(0), sizes)).toThrow(M.ArgumentError);
     }
     expect(() => M.initMlp(M.random.key(0), [3, 0])).toThrow('initMlp: sizes must be at least two positive integers, got [3, 0]');
+    expect(() => M.initMlp(M.random.key(0), [3, 2], { init: 'kaiming' as never })).toThrow(
+      "initMlp: unknown init 'kaiming'; known: torch, xavier-uniform, orthogonal",
+    );
+    const params = M.initMlp(M.random.key(0), [3, 2]);
+    expect(() => M.mlp(params, M.zeros([3]), { activation: 'gelu' as never })).toThrow("mlp: unknown activation 'gelu'; known: relu, tanh, identity");
   });
 });
 

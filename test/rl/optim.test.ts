@@ -81,6 +81,19 @@ describe('adam', () => {
     }
   });
 
+  it('gives the hand-derived PyTorch numbers for gradients +1 then -1 from p = 0 (lr 0.1, defaults)', () => {
+    // t=1: m = 0.1, v = 0.001, m̂ = 1, v̂ = 1 -> p1 = -0.1 / (1 + 1e-8).
+    // t=2: m = 0.09 - 0.1 = -0.01, v = 0.000999 + 0.001 = 0.001999 = 1 - 0.999², so v̂ = 1 and
+    //      m̂ = -0.01 / (1 - 0.81) = -1/19 -> p2 = p1 + (0.1/19) / (1 + 1e-8) = -(0.1 · 18/19) / (1 + 1e-8).
+    const opt = M.adam({ lr: 0.1 });
+    let p = { x: M.zeros([1], { dtype: 'float64' }) };
+    let state = opt.init(p);
+    [p, state] = opt.update({ x: M.ones([1], { dtype: 'float64' }) }, state, p);
+    expect(p.x.itemSync()).toBeCloseTo(-0.1 / (1 + 1e-8), 15);
+    [p, state] = opt.update({ x: M.full([1], -1, { dtype: 'float64' }) }, state, p);
+    expect(p.x.itemSync()).toBeCloseTo(-(0.1 * 18) / 19 / (1 + 1e-8), 15);
+  });
+
   it('keeps float32 bias corrections accurate: the first steps move by lr to float32 precision', () => {
     // Naively 1 - fround(0.999)^1 = 0.99998713e-3 would make the first step 6.4e-6 too large (relative).
     const opt = M.adam({ lr: 1e-3 });

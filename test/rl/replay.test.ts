@@ -98,6 +98,7 @@ describe('ReplayBuffer: storage', () => {
     );
     const buffer = filled(3, 0);
     expect(() => buffer.add({ ...transition(0), obs: [1] })).toThrow('ReplayBuffer: obs has 1 values, expected 2 for 1 transition(s)');
+    expect(() => buffer.add({ ...transition(0), reward: [1, 2] })).toThrow('ReplayBuffer: add takes one transition (reward of length 1), got 2; use addBatch');
     expect(() => buffer.addBatch({ ...transition(0), reward: [1, 2] })).toThrow('ReplayBuffer: obs has 2 values, expected 4 for 2 transition(s)');
     expect(buffer.size).toBe(0);
   });
@@ -150,9 +151,12 @@ describe('ReplayBuffer: sampling', () => {
     expect(chi2).toBeLessThan(chiSquareQuantile(49, 3.719));
   });
 
-  it('rejects an empty buffer and a bad batch size', () => {
+  it('rejects an empty buffer, a bad batch size and a key tensor in place of a raw key', () => {
     expect(() => filled(4, 0).sample(rawKey(0), 1)).toThrow(new M.ReplayError('empty', 'ReplayBuffer: cannot sample from an empty buffer'));
     expect(() => filled(4, 2).sample(rawKey(0), 0)).toThrow('ReplayBuffer: batchSize must be a positive integer, got 0');
+    expect(() => filled(4, 2).sample(M.random.key(0) as never, 1)).toThrow(
+      'ReplayBuffer: sample needs a raw key, a Uint32Array of 2 words (rawKey(seed)), not a key tensor',
+    );
   });
 });
 
