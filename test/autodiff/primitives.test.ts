@@ -307,9 +307,11 @@ const SPECS: Record<Primitive, Spec> = {
   gather: {
     kind: 'smooth',
     gen: (rng, b) => {
-      const shape = rng.shape(3, 3, 1);
-      const axis = rng.int(0, shape.length - 1);
-      const idxShape = shape.map((d, i) => (i === axis ? rng.int(1, 4) : rng.bool(0.3) ? 1 : d));
+      // The other axes broadcast both ways: x or idx may have 1 where the other has more.
+      const out = rng.shape(3, 3, 1);
+      const axis = rng.int(0, out.length - 1);
+      const shape = out.map((d, i) => (i !== axis && rng.bool(0.3) ? 1 : d));
+      const idxShape = out.map((d, i) => (i === axis ? rng.int(1, 4) : shape[i] !== 1 && rng.bool(0.3) ? 1 : d));
       const idx = M.tensor(Int32Array.from({ length: size(idxShape) }, () => rng.int(0, shape[axis] - 1)), { shape: idxShape, backend: b });
       return { xs: [randn(rng, shape, b)], f: (x) => bind('gather', [x, idx], { axis }), label: `gather ${JSON.stringify(shape)} idx ${JSON.stringify(idxShape)} axis ${axis}` };
     },
@@ -317,9 +319,10 @@ const SPECS: Record<Primitive, Spec> = {
   scatterAdd: {
     kind: 'smooth',
     gen: (rng, b) => {
-      const shape = rng.shape(3, 3, 1);
-      const axis = rng.int(0, shape.length - 1);
-      const idxShape = shape.map((d, i) => (i === axis ? d : rng.bool(0.3) ? 1 : d));
+      const out = rng.shape(3, 3, 1);
+      const axis = rng.int(0, out.length - 1);
+      const shape = out.map((d, i) => (i !== axis && rng.bool(0.3) ? 1 : d));
+      const idxShape = out.map((d, i) => (i === axis ? shape[i] : shape[i] !== 1 && rng.bool(0.3) ? 1 : d));
       const outSize = rng.int(1, 4);
       const idx = M.tensor(Int32Array.from({ length: size(idxShape) }, () => rng.int(0, outSize - 1)), { shape: idxShape, backend: b });
       return {
@@ -405,7 +408,7 @@ for (const backend of BACKENDS) {
               }
             }
           }),
-          { numRuns: 12 },
+          { numRuns: 25 },
         );
       });
     }
