@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
-import { BACKENDS, values } from './helpers';
+import { BACKENDS, values, runs } from './helpers';
 import { buildProgram } from './programs';
 
 for (const backend of BACKENDS) {
@@ -56,7 +56,7 @@ for (const backend of BACKENDS) {
           const replayed = M.evalIR(gradIR, program.inputs);
           for (let i = 0; i < direct.length; i++) expect(await values(replayed[i])).toEqual(await values(direct[i]));
         }),
-        { numRuns: 60 },
+        { numRuns: runs(60) },
       );
     });
 

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Backend, Primitive, Tensor } from '../../src';
-import { BACKENDS, expectGradsMatch, f64, gradCheck, randn, randu, Rng, size, values } from './helpers';
+import { BACKENDS, expectGradsMatch, f64, gradCheck, randn, randu, Rng, size, values, runs } from './helpers';
 
 /** One random instance: the float64 inputs to differentiate and the function of them. */
 interface Case {
@@ -408,7 +408,7 @@ for (const backend of BACKENDS) {
               }
             }
           }),
-          { numRuns: 25 },
+          { numRuns: runs(25) },
         );
       });
     }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
-import { BACKENDS, expectGradsMatch, gradCheck, randn, Rng, values } from './helpers';
+import { BACKENDS, expectGradsMatch, gradCheck, randn, Rng, values, runs } from './helpers';
 
 const key = fc.stringMatching(/^[a-z]{1,3}$/);
 const { tree } = fc.letrec((tie) => ({
@@ -25,7 +25,7 @@ describe('pytree structure', () => {
         const [, def2] = M.treeFlatten(M.treeUnflatten(def, leaves.map((_, i) => i)));
         expect(() => M.assertSameStructure(def, def2, 'roundtrip')).not.toThrow();
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -57,7 +57,7 @@ describe('pytree structure', () => {
         const zipped = M.treeZip(a, b, c);
         expect(M.treeFlatten(zipped)[0]).toEqual(leaves.flatMap((_, i) => [i, 10 * i, 100 * i]));
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
     expect(() => M.treeMap((x: number, y: number) => x + y, { a: [1, 2] }, { a: [1] })).toThrow(/treeMap: structure differs at \.a: array of 2 vs 1/);
     expect(() => M.treeZip({ a: { b: 1 } }, { a: { c: 1 } })).toThrow(/treeZip: structure differs at \.a: keys \{b\} vs \{c\}/);

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as M from '../../src';
 import type { Primitive } from '../../src';
-import { BACKENDS, expectGradsMatch, gradCheck, Rng } from './helpers';
+import { BACKENDS, expectGradsMatch, gradCheck, Rng, runs } from './helpers';
 import { buildProgram, CATALOG_OPS, type Program } from './programs';
 
 for (const backend of BACKENDS) {
@@ -47,7 +47,7 @@ for (const backend of BACKENDS) {
         fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 6 }), async (seed, n) => {
           await check(buildProgram(seed, n, backend), seed);
         }),
-        { numRuns: 300 },
+        { numRuns: runs(300) },
       );
     });
 
@@ -59,7 +59,7 @@ for (const backend of BACKENDS) {
             expect(program.ops, `${op} was not emitted:\n  ${program.listing.join('\n  ')}`).toContain(op);
             await check(program, seed);
           }),
-          { numRuns: 3 },
+          { numRuns: runs(3) },
         );
       }
     });

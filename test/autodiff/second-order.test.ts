@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
-import { BACKENDS, expectClose, expectGradsMatch, f64, gradCheck, randn, Rng, values } from './helpers';
+import { BACKENDS, expectClose, expectGradsMatch, f64, gradCheck, randn, Rng, values, runs } from './helpers';
 import { buildProgram } from './programs';
 
 /** The Hessian of f at x (a vector), row by row: reverse over reverse (vjp of grad). */
@@ -57,7 +57,7 @@ for (const backend of BACKENDS) {
           expectMatrixClose(await hessianRev(f, x), expected, 1e-12, 'rev');
           expectMatrixClose(await hessianFwd(f, x), expected, 1e-12, 'fwd');
         }),
-        { numRuns: 15 },
+        { numRuns: runs(15) },
       );
     });
 
@@ -74,7 +74,7 @@ for (const backend of BACKENDS) {
           expectMatrixClose(await hessianRev((x) => M.logsumexp(x), x), expected, 1e-12, 'rev');
           expectMatrixClose(await hessianFwd((x) => M.logsumexp(x), x), expected, 1e-12, 'fwd');
         }),
-        { numRuns: 15 },
+        { numRuns: runs(15) },
       );
     });
 
@@ -172,7 +172,7 @@ for (const backend of BACKENDS) {
           checked++;
           expectGradsMatch(r, `second order of program (seed ${seed}):\n  ${program.listing.join('\n  ')}\n`);
         }),
-        { numRuns: 150 },
+        { numRuns: runs(150) },
       );
       expect(skipped / (checked + skipped)).toBeLessThan(0.1);
     });
