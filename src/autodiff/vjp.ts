@@ -10,6 +10,7 @@ import {
   ArrayTensor,
   type Backend,
   type DType,
+  formatShape,
   type Interpreter,
   isFloat,
   MixrlError,
@@ -211,9 +212,11 @@ export function vjpInternal(
     assertSameStructure(outDef, ctDef, `${what}: cotangent`);
     ctLeaves.forEach((g, i) => {
       const o = outs[i];
-      if (!(g instanceof Tensor) || g.shape.join() !== o.shape.join()) {
+      // The dtype must match too: a float32 cotangent for a float64 output would otherwise come
+      // back as a float32 gradient of a float64 input (as jvp checks its tangents, and as JAX does).
+      if (!(g instanceof Tensor) || g.shape.join() !== o.shape.join() || g.dtype !== o.dtype) {
         throw new TransformError(
-          `${what}: cotangent at ${treePaths(outDef)[i]} must be a tensor of shape [${o.shape.join(',')}], got ${g instanceof Tensor ? `[${g.shape.join(',')}]` : typeof g}`,
+          `${what}: cotangent at ${treePaths(outDef)[i]} must be a tensor ${o.dtype}${formatShape(o.shape)}, got ${g instanceof Tensor ? `${g.dtype}${formatShape(g.shape)}` : typeof g}`,
         );
       }
     });

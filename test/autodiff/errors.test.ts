@@ -48,9 +48,17 @@ for (const backend of BACKENDS) {
       expect(() => back({ a: [out.a[0]], b: out.b } as never)).toThrow('vjp: cotangent: structure differs at .a: array of 2 vs 1');
       expect(() => back({ a: out.a, c: out.b } as never)).toThrow('vjp: cotangent: structure differs at (root): keys {a, b} vs {a, c}');
       expect(() => back({ a: [out.a[0], v([1, 2, 3])], b: out.b })).toThrow(
-        'vjp: cotangent at .a[1] must be a tensor of shape [2], got [3]',
+        'vjp: cotangent at .a[1] must be a tensor float64[2], got float64[3]',
       );
-      expect(() => back({ a: [out.a[0], 3 as never], b: out.b })).toThrow('vjp: cotangent at .a[1] must be a tensor of shape [2], got number');
+      expect(() => back({ a: [out.a[0], 3 as never], b: out.b })).toThrow('vjp: cotangent at .a[1] must be a tensor float64[2], got number');
+      // A cotangent of another dtype is refused, as jvp refuses such tangents (and as JAX does):
+      // accepting it would hand back, e.g., a float32 gradient for a float64 input.
+      expect(() => back({ a: [out.a[0], M.tensor([1, 1], { backend })], b: out.b })).toThrow(
+        'vjp: cotangent at .a[1] must be a tensor float64[2], got float32[2]',
+      );
+      expect(() => back({ a: out.a, b: M.tensor(1, { dtype: 'int32', backend }) })).toThrow(
+        'vjp: cotangent at .b must be a tensor float64[], got int32[]',
+      );
       expect(() => M.jvp((p: { w: Tensor }) => p.w, [{ w: v([1, 2]) }], [{ w: v([1]) }])).toThrow(
         'jvp: tangent of argument 0 at .w must be float64[2], got float64[1]',
       );
