@@ -85,6 +85,28 @@ for (const backend of BACKENDS) {
       expect([await values(y as Tensor), await values(t as Tensor)]).toEqual([[0], [0]]);
     });
 
+    it('a forward that closes over the value being differentiated is refused (as in JAX)', async () => {
+      // The custom backward only covers explicit arguments; the dependence through the closure would
+      // be dropped silently, and the backward would return tracers of a finished transformation.
+      const s = (v: number) => f64([], () => v, backend);
+      const closing = (x: Tensor) =>
+        M.customVjp({ forward: (y: Tensor) => [M.mul(y, x), y] as [Tensor, Tensor], backward: (_r: Tensor, ct: Tensor) => [M.mul(ct, 10)] });
+      expect(() => M.grad((x: Tensor) => M.sin(closing(x)(x)))(s(0.5))).toThrow(
+        'customVjp: the forward closes over a value that grad differentiates (output at (root)); pass it as an argument instead',
+      );
+      const closingRes = (x: Tensor) =>
+        M.customVjp({ forward: (y: Tensor) => [M.mul(y, 2), x] as [Tensor, Tensor], backward: (r: Tensor, ct: Tensor) => [M.mul(ct, r)] });
+      expect(() => M.grad((x: Tensor) => closingRes(x)(x))(s(0.5))).toThrow(
+        'customVjp: the forward closes over a value that grad differentiates (residual at (root)); pass it as an argument instead',
+      );
+      // Closing over constants, or over values of an enclosing transformation, is fine.
+      const c = s(3);
+      const scaled = M.customVjp({ forward: (y: Tensor) => [M.mul(y, c), null] as [Tensor, null], backward: (_r: null, ct: Tensor) => [M.mul(ct, c)] });
+      expect(await values(M.grad((x: Tensor) => scaled(x))(s(1)) as Tensor)).toEqual([3]);
+      const outer = M.grad((x: Tensor) => M.grad((y: Tensor) => closing(x)(y))(s(2)) as Tensor)(s(0.5)) as Tensor;
+      expect(await values(outer)).toEqual([0]);
+    });
+
     it('errors: wrong number of cotangents, wrong cotangent structure', () => {
       const bad = M.customVjp({
         forward: (x: Tensor, y: Tensor) => [M.mul(x, y), null] as [Tensor, null],
