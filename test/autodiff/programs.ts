@@ -35,7 +35,7 @@ class Builder {
   constructor(
     readonly rng: Rng,
     readonly backend: Backend,
-    readonly nInputs: number,
+    readonly dtype: 'float32' | 'float64',
   ) {}
 
   get last(): number {
@@ -61,7 +61,7 @@ class Builder {
   push(step: Step, line: string, op: string): boolean {
     const value = step(this.pool);
     const m = this.maxAbs(value);
-    if (!Number.isFinite(m) || m > 1e6 || value.dtype !== 'float64') return false;
+    if (!Number.isFinite(m) || m > 1e6 || value.dtype !== this.dtype) return false;
     this.pool.push(value);
     this.steps.push(step);
     this.listing.push(`${String.fromCharCode(97 + this.pool.length - 1)} = ${line}  : ${JSON.stringify(value.shape)}`);
@@ -100,7 +100,7 @@ class Builder {
     return M.tensor(Int32Array.from({ length: size(shape) }, () => this.rng.int(0, hi)), { shape, backend: this.backend });
   }
   constMatrix(shape: readonly number[]): Tensor {
-    return M.tensor(Float64Array.from({ length: size(shape) }, () => this.rng.normal()), { shape, backend: this.backend });
+    return M.tensor(Float64Array.from({ length: size(shape) }, () => this.rng.normal()), { shape, dtype: this.dtype, backend: this.backend });
   }
 }
 
@@ -171,8 +171,8 @@ export const CATALOG: Record<string, OpBuilder> = {
   floor: stepOp('floor', M.floor),
   ceil: stepOp('ceil', M.ceil),
   round: stepOp('round', M.round),
-  castInt: stepOp('castInt', (x) => M.cast(M.cast(x, 'int32'), 'float64')),
-  cast: unaryOp('cast', (x) => bind('cast', [x], { dtype: 'float64' })),
+  castInt: stepOp('castInt', (x) => M.cast(M.cast(x, 'int32'), x.dtype)),
+  cast: unaryOp('cast', (x) => bind('cast', [x], { dtype: x.dtype })),
 
   add: binaryOp('add', M.add),
   sub: binaryOp('sub', M.sub),
@@ -348,11 +348,42 @@ export const CATALOG: Record<string, OpBuilder> = {
     const axes = g.axes(g.shape(a).length);
     return g.push((p) => M.flip(p[a], axes), `flip(v${a}, [${axes}])`, 'flip');
   },
+  clip: (g) => {
+    const a = g.last;
+    return g.push((p) => M.clip(p[a], -0.7, 0.9), `clip(v${a}, -0.7, 0.9)`, 'clip');
+  },
+  logSigmoid: unaryOp('logSigmoid', M.logSigmoid),
+  dot: (g) => {
+    const a = g.ranked();
+    const b = g.operandFor(a);
+    return g.push((p) => M.dot(p[a], b.get(p)), `dot(v${a}, ${b.text})`, 'dot');
+  },
+  outer: (g) => {
+    const a = g.last;
+    const b = g.pick();
+    return g.push((p) => M.outer(M.flatten(p[a]), M.slice(M.flatten(p[b]), [0, 4])), `outer(flat v${a}, flat v${b}[:4])`, 'outer');
+  },
+  rotate: (g) => {
+    // split into two pieces along an axis and join them in the other order
+    const a = g.ranked();
+    const axis = g.rng.int(0, g.shape(a).length - 1);
+    const at = g.rng.int(0, g.shape(a)[axis]);
+    return g.push((p) => {
+      const [left, right] = M.split(p[a], [at], axis);
+      return M.concat([right, left], axis);
+    }, `rotate(v${a}, ${at}, axis ${axis})`, 'rotate');
+  },
+  moveAxis: (g) => {
+    const a = g.ranked();
+    const n = g.shape(a).length;
+    const [from, to] = [g.rng.int(0, n - 1), g.rng.int(0, n - 1)];
+    return g.push((p) => M.squeeze(M.expandDims(M.moveAxis(p[a], from, to), 0), 0), `moveAxis(v${a}, ${from}, ${to})`, 'moveAxis');
+  },
   randomScale: (g) => {
     const a = g.last;
     const seed = g.rng.int(0, 1000);
     return g.push(
-      (p) => M.mul(p[a], M.random.uniform(M.random.key(seed, g.backend), p[a].shape, { dtype: 'float64' })),
+      (p) => M.mul(p[a], M.random.uniform(M.random.key(seed, g.backend), p[a].shape, { dtype: g.dtype })),
       `v${a} * uniform(key(${seed}))`,
       'randomScale',
     );
@@ -362,16 +393,22 @@ export const CATALOG: Record<string, OpBuilder> = {
 export const CATALOG_OPS = Object.keys(CATALOG);
 
 /**
- * A random program on `nInputs` float64 inputs of random shapes, `nSteps` ops long (`force` puts one
- * given catalog op at a random position).
+ * A random program on one or two inputs of random shapes (float64 unless `dtype` says otherwise),
+ * `nSteps` ops long (`force` puts one given catalog op at a random position).
  */
-export function buildProgram(seed: number, nSteps: number, backend: Backend, force?: string): Program {
+export function buildProgram(
+  seed: number,
+  nSteps: number,
+  backend: Backend,
+  force?: string,
+  dtype: 'float32' | 'float64' = 'float64',
+): Program {
   const rng = new Rng(seed);
   const nInputs = rng.int(1, 2);
-  const g = new Builder(rng, backend, nInputs);
+  const g = new Builder(rng, backend, dtype);
   for (let i = 0; i < nInputs; i++) {
     const shape = rng.shape(3, 3);
-    g.pool.push(M.tensor(Float64Array.from({ length: size(shape) }, () => rng.normal()), { shape, backend }));
+    g.pool.push(M.tensor(Float64Array.from({ length: size(shape) }, () => rng.normal()), { shape, dtype, backend }));
     g.listing.push(`${String.fromCharCode(97 + i)} = input ${JSON.stringify(shape)}`);
   }
   const forcedAt = force === undefined ? -1 : rng.int(0, nSteps - 1);

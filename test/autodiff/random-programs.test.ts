@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as M from '../../src';
-import type { Primitive } from '../../src';
-import { BACKENDS, expectGradsMatch, gradCheck, Rng, runs } from './helpers';
+import type { Primitive, Tensor } from '../../src';
+import { BACKENDS, expectGradsMatch, gradCheck, randn, Rng, runs, values } from './helpers';
 import { buildProgram, CATALOG_OPS, type Program } from './programs';
 
 for (const backend of BACKENDS) {
@@ -62,6 +62,35 @@ for (const backend of BACKENDS) {
           { numRuns: runs(3) },
         );
       }
+    });
+
+    it('float32 programs: gradients keep float32, and <u, J v> = <J^T u, v> to float32 precision', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 6 }), async (seed, n) => {
+          const program = buildProgram(seed, n, backend, undefined, 'float32');
+          const rng = new Rng(seed);
+          const out = program.f(...program.inputs);
+          const u = M.cast(randn(rng, out.shape, backend), 'float32');
+          const vs = program.inputs.map((x) => M.cast(randn(rng, x.shape, backend), 'float32'));
+          const [, back] = M.vjp(program.f, ...program.inputs);
+          const cts = back(u) as Tensor[];
+          const [, tangent] = M.jvp(program.f, [...program.inputs], vs);
+          expect((tangent as Tensor).aval).toEqual(out.aval);
+          let reverse = 0;
+          let scale = 0;
+          for (let i = 0; i < cts.length; i++) {
+            expect(cts[i].aval, `cotangent ${i}`).toEqual(program.inputs[i].aval);
+            const [c, v] = [await values(cts[i]), await values(vs[i])];
+            c.forEach((ci, k) => ((reverse += ci * v[k]), (scale += Math.abs(ci * v[k]))));
+          }
+          const [uv, tv] = [await values(u), await values(tangent as Tensor)];
+          let forward = 0;
+          uv.forEach((ui, k) => ((forward += ui * tv[k]), (scale += Math.abs(ui * tv[k]))));
+          const ok = Math.abs(forward - reverse) <= 1e-4 * scale + 1e-6 * Math.sqrt(uv.length);
+          expect(ok, `f32 program (seed ${seed}): jvp ${forward}, vjp ${reverse}, scale ${scale}\n  ${program.listing.join('\n  ')}`).toBe(true);
+        }),
+        { numRuns: runs(80) },
+      );
     });
 
     it('the generated programs covered every primitive, and few draws were skipped as non-smooth', () => {
