@@ -165,6 +165,17 @@ export function makeIR<Args extends unknown[]>(f: (...args: Args) => unknown, na
  * const [out] = evalIR(ir, [x, y]);
  */
 export function evalIR(program: IRProgram, inputs: readonly Tensor[]): Tensor[] {
+  // The equations were shape-checked for the staged avals only: a mismatching input would crash, or
+  // broadcast and silently compute a different function.
+  if (inputs.length !== program.inputs.length) {
+    throw new MixrlError('argument', `evalIR: the program takes ${program.inputs.length} inputs, got ${inputs.length}`);
+  }
+  program.inputs.forEach((v, i) => {
+    const x = inputs[i];
+    if (!(x instanceof Tensor) || x.dtype !== v.aval.dtype || x.shape.join() !== v.aval.shape.join()) {
+      throw new MixrlError('argument', `evalIR: input ${i} must be ${formatAval(v.aval)}, got ${x instanceof Tensor ? formatAval(x.aval) : typeof x}`);
+    }
+  });
   const env = new Map<IRVar, Tensor>();
   program.inputs.forEach((v, i) => env.set(v, inputs[i]));
   for (const { v, value } of program.constants) env.set(v, value);

@@ -60,6 +60,15 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('evalIR checks its inputs against the program: count, shapes and dtypes', () => {
+      const ir = M.makeIR((x: Tensor, y: Tensor) => M.sum(M.mul(x, y)))(z([3]), z([3]));
+      expect(() => M.evalIR(ir, [z([3])])).toThrow('evalIR: the program takes 2 inputs, got 1');
+      // A [1] would broadcast and silently compute another function than the one staged.
+      expect(() => M.evalIR(ir, [z([3]), z([1])])).toThrow('evalIR: input 1 must be f64[3], got f64[1]');
+      expect(() => M.evalIR(ir, [z([3]), M.zeros([3], { backend })])).toThrow('evalIR: input 1 must be f64[3], got f32[3]');
+      expect(M.evalIR(ir, [z([3]), z([3])])[0].shape).toEqual([]);
+    });
+
     it('reading a staged value throws ConcretizationError; under grad values can be read', async () => {
       const read = [(x: Tensor) => x.dataSync(), (x: Tensor) => x.itemSync(), (x: Tensor) => x.toArraySync()];
       for (const r of read) {
