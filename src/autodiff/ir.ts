@@ -86,6 +86,8 @@ class IRBuilder implements Interpreter {
   readonly equations: Equation[] = [];
   readonly constants: { v: IRVar; value: Tensor }[] = [];
   private readonly constantVars = new Map<Tensor, IRVar>();
+  /** Set once staging is over; the program must not grow afterwards. */
+  closed = false;
 
   constructor(
     readonly name: string,
@@ -112,6 +114,11 @@ class IRBuilder implements Interpreter {
   }
 
   process<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: Params<P>): Tensor {
+    if (this.closed) {
+      throw new ConcretizationError(
+        `${prim}: a value staged by ${this.name} was used after ${this.name} returned (it escaped the staged function, e.g. through a closure); it has no value outside the program`,
+      );
+    }
     const vars = inputs.map((x) => this.varOf(x));
     const out = this.newVar(abstractEval(prim, vars.map((v) => v.aval), params));
     this.equations.push({ prim, inputs: vars, params: params as Params<Primitive>, out });
@@ -139,12 +146,19 @@ export function makeIR<Args extends unknown[]>(f: (...args: Args) => unknown, na
       if (!(x instanceof Tensor)) throw new MixrlError('argument', `${name}: every argument leaf must be a tensor, got ${typeof x}`);
       return builder.input(x.aval);
     });
-    const result = f(...treeUnflatten<Args>(inTree, inputTracers));
+    let result: unknown;
+    try {
+      result = f(...treeUnflatten<Args>(inTree, inputTracers));
+    } catch (e) {
+      builder.closed = true;
+      throw e;
+    }
     const [outLeaves, outTree] = treeFlatten(result);
     const outputs = outLeaves.map((x, i) => {
       if (!(x instanceof Tensor)) throw new MixrlError('argument', `${name}: output ${i} is ${typeof x}, not a tensor`);
       return builder.varOf(x);
     });
+    builder.closed = true;
     const program: IRProgram = {
       inputs: inputTracers.map((t) => t.v),
       constants: builder.constants,

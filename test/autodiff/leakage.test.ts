@@ -65,6 +65,50 @@ for (const backend of BACKENDS) {
       await expectClose(M.grad(f)(x) as Tensor, [2 * Math.cos(0.3), 4 * Math.cos(-0.7)], 1e-15);
     });
 
+    it('a value that escapes a transformation (a leaked tracer) acts as its value afterwards', async () => {
+      // E.g. logging the loss from inside the loss function. Ops on it later must give plain tensors:
+      // otherwise each one is recorded on the finished tape, and a running sum over training steps
+      // chains every step's tape (memory grows, and each op recurses through all of them).
+      let running: Tensor = s(0);
+      let w: Tensor = M.tensor(Float64Array.from([0.5, -0.3]), { backend });
+      let expected = 0;
+      for (let step = 0; step < 300; step++) {
+        let leaked: Tensor | undefined;
+        const g = M.grad((w: Tensor) => {
+          const loss = M.sum(M.square(w));
+          leaked = loss;
+          return loss;
+        })(w) as Tensor;
+        expected += (await values(w)).reduce((a, v) => a + v * v, 0);
+        running = M.add(running, leaked as Tensor);
+        expect(running).toBeInstanceOf(M.ArrayTensor);
+        w = M.sub(w, M.mul(g, 0.01));
+      }
+      expect(Math.abs((await values(running))[0] - expected)).toBeLessThan(1e-12);
+      // The same for forward mode.
+      let leakedJ: Tensor | undefined;
+      M.jvp((x: Tensor) => (leakedJ = M.sin(x)), [s(1)], [s(1)]);
+      const later = M.mul(leakedJ as Tensor, 2);
+      expect(later).toBeInstanceOf(M.ArrayTensor);
+      expect(await values(later)).toEqual([2 * Math.sin(1)]);
+      // Inside an enclosing grad, a value leaked from an inner grad still carries the outer derivative.
+      const outer = M.grad((x: Tensor) => {
+        let inner: Tensor | undefined;
+        M.grad((y: Tensor) => (inner = M.mul(M.mul(y, x), x)))(s(2));
+        return inner as Tensor; // 2 x^2 as a function of x
+      })(s(3)) as Tensor;
+      expect(await values(outer)).toEqual([12]);
+    });
+
+    it('a value that escapes makeIR cannot be used afterwards, and the program stays as staged', () => {
+      let leaked: Tensor | undefined;
+      const ir = M.makeIR((x: Tensor) => (leaked = M.sin(x)))(M.zeros([2], { dtype: 'float64', backend }));
+      const listing = String(ir);
+      expect(() => M.mul(leaked as Tensor, 2)).toThrow('mul: a value staged by makeIR was used after makeIR returned');
+      expect(String(ir)).toBe(listing);
+      expect(ir.equations).toHaveLength(1);
+    });
+
     it('concurrent async computations (await between steps) do not interfere', async () => {
       const task = async (seed: number) => {
         const rng = new Rng(seed);
