@@ -148,6 +148,30 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('derivatives of jvp (forward-over-forward, reverse-over-forward) of random programs match finite differences', async () => {
+      let checked = 0;
+      let skipped = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 4 }), async (seed, n) => {
+          const program = buildProgram(seed, n, backend);
+          const rng = new Rng(seed ^ 0x7654321);
+          const ts = program.inputs.map((x) => randn(rng, x.shape, backend));
+          // h(x) = J(x) t: the jvp's tangent output as a function of the primals. gradCheck then
+          // runs vjp (reverse over forward) and jvp (forward over forward) of it.
+          const h = (...xs: Tensor[]) => M.jvp(program.f, xs, ts)[1] as Tensor;
+          const r = await gradCheck(h, program.inputs, rng, backend);
+          if (!r.smooth) {
+            skipped++;
+            return;
+          }
+          checked++;
+          expectGradsMatch(r, `derivative of the jvp of program (seed ${seed}):\n  ${program.listing.join('\n  ')}\n`);
+        }),
+        { numRuns: runs(100) },
+      );
+      expect(skipped / (checked + skipped)).toBeLessThan(0.1);
+    });
+
     it('second-order gradients of random programs match finite differences of the gradient', async () => {
       let checked = 0;
       let skipped = 0;
