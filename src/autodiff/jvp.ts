@@ -5,42 +5,26 @@
  */
 import * as T from '../tensor';
 import {
-  type ArrayTensor,
-  type Backend,
-  type DType,
   formatShape,
   type Interpreter,
   isFloat,
   newLevel,
   type Params,
   type Primitive,
-  type Shape,
   Tensor,
-  Tracer,
 } from '../tensor';
+import { PrimalTracer } from './primal-tracer';
 import { assertSameStructure, treeFlatten, treePaths, treeUnflatten } from './pytree';
 import { jvpRules } from './rules/jvp';
 import { checkDifferentiable, seeThroughClosed, TransformError } from './vjp';
 
-export class JvpTracer extends Tracer {
+export class JvpTracer extends PrimalTracer {
   constructor(
     readonly interpreter: JvpInterpreter,
     readonly primal: Tensor,
     readonly tangent: Tensor,
   ) {
     super();
-  }
-  get shape(): Shape {
-    return this.primal.shape;
-  }
-  get dtype(): DType {
-    return this.primal.dtype;
-  }
-  get backend(): Backend {
-    return this.primal.backend;
-  }
-  override concrete(): ArrayTensor {
-    return this.primal.concrete();
   }
 }
 

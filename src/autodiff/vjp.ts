@@ -7,9 +7,6 @@
  */
 import * as T from '../tensor';
 import {
-  ArrayTensor,
-  type Backend,
-  type DType,
   formatShape,
   type Interpreter,
   isFloat,
@@ -17,10 +14,10 @@ import {
   newLevel,
   type Params,
   type Primitive,
-  type Shape,
   Tensor,
   Tracer,
 } from '../tensor';
+import { PrimalTracer } from './primal-tracer';
 import { assertSameStructure, type TreeDef, treeFlatten, treePaths, treeUnflatten } from './pytree';
 import { vjpRules } from './rules/vjp';
 
@@ -43,7 +40,7 @@ interface Node {
   readonly backward: Backward | null;
 }
 
-export class VjpTracer extends Tracer {
+export class VjpTracer extends PrimalTracer {
   constructor(
     readonly interpreter: VjpInterpreter,
     readonly primal: Tensor,
@@ -51,19 +48,6 @@ export class VjpTracer extends Tracer {
     readonly outIndex: number,
   ) {
     super();
-  }
-  get shape(): Shape {
-    return this.primal.shape;
-  }
-  get dtype(): DType {
-    return this.primal.dtype;
-  }
-  get backend(): Backend {
-    return this.primal.backend;
-  }
-  /** Under `grad`, values can be read (e.g. for control flow), as in JAX. */
-  override concrete(): ArrayTensor {
-    return this.primal.concrete();
   }
 }
 
