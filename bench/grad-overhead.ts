@@ -8,9 +8,7 @@
  * both alike. "Per primitive" divides the time of one gradient call (forward + backward) by the
  * number of primitives of the forward pass.
  *
- * tfjs is not a dependency: it is loaded from TFJS_PATH (default
- * /tmp/tfjs/node_modules/@tensorflow/tfjs; install with
- * `mkdir -p /tmp/tfjs && cd /tmp/tfjs && npm init -y && npm install @tensorflow/tfjs@4`).
+ * tfjs is a devDependency used by this bench only (TFJS_PATH may point at another copy).
  *
  * Run: npx esbuild bench/grad-overhead.ts --bundle --platform=node --format=esm --external:@tensorflow/tfjs | node --input-type=module
  */
@@ -118,12 +116,12 @@ function forwardPrimitives(f: (...args: any[]) => unknown, ...args: unknown[]): 
 }
 
 async function loadTfjs(): Promise<any | null> {
-  const path = process.env.TFJS_PATH ?? '/tmp/tfjs/node_modules/@tensorflow/tfjs';
-  if (!existsSync(path)) {
-    console.log(`tfjs: not found at ${path} (set TFJS_PATH, or install it into /tmp/tfjs); showing mixrl only`);
+  const require = createRequire(import.meta.url);
+  const path = process.env.TFJS_PATH ?? '@tensorflow/tfjs';
+  if (process.env.TFJS_PATH !== undefined && !existsSync(path)) {
+    console.log(`tfjs: not found at ${path}; showing mixrl only`);
     return null;
   }
-  const require = createRequire(import.meta.url);
   const tf = require(path);
   await tf.setBackend('cpu');
   await tf.ready();
