@@ -40,6 +40,8 @@ export function customVjp<Args extends unknown[], Out, Residuals>(
       argLeaves.map((x) => (x instanceof Tensor ? interp.lower(x) : x)),
     );
     const [out, residuals] = rule.forward(...lowered);
+    rejectClosedOver(interp, out, 'output');
+    rejectClosedOver(interp, residuals, 'residual');
     const [outLeaves, outDef] = treeFlatten(out);
     const outTensors = outLeaves.map((o, i) => {
       if (!(o instanceof Tensor)) throw new TransformError(`customVjp: output at ${treePaths(outDef)[i]} is not a tensor`);
@@ -60,6 +62,24 @@ export function customVjp<Args extends unknown[], Out, Residuals>(
     };
     return treeUnflatten<Out>(outDef, interp.record(argLeaves, outTensors, backward));
   };
+}
+
+/**
+ * The forward runs on the arguments lowered out of `interp`, so a tracer of `interp` in its outputs
+ * or residuals came from a closure over a value being differentiated. The custom backward only
+ * covers the explicit arguments: that dependence would be dropped silently and the backward would
+ * hand out tracers of a finished transformation. JAX refuses this too.
+ */
+function rejectClosedOver(interp: VjpInterpreter, tree: unknown, what: string): void {
+  const [leaves, def] = treeFlatten(tree);
+  const paths = treePaths(def);
+  leaves.forEach((leaf, i) => {
+    if (leaf instanceof Tracer && leaf.interpreter === interp) {
+      throw new TransformError(
+        `customVjp: the forward closes over a value that grad differentiates (${what} at ${paths[i]}); pass it as an argument instead`,
+      );
+    }
+  });
 }
 
 /** The highest-level tracer's interpreter if it is reverse mode; else null (run the forward as is). */

@@ -86,6 +86,8 @@ class IRBuilder implements Interpreter {
   readonly equations: Equation[] = [];
   readonly constants: { v: IRVar; value: Tensor }[] = [];
   private readonly constantVars = new Map<Tensor, IRVar>();
+  /** Set once staging is over; the program must not grow afterwards. */
+  closed = false;
 
   constructor(
     readonly name: string,
@@ -112,6 +114,11 @@ class IRBuilder implements Interpreter {
   }
 
   process<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: Params<P>): Tensor {
+    if (this.closed) {
+      throw new ConcretizationError(
+        `${prim}: a value staged by ${this.name} was used after ${this.name} returned (it escaped the staged function, e.g. through a closure); it has no value outside the program`,
+      );
+    }
     const vars = inputs.map((x) => this.varOf(x));
     const out = this.newVar(abstractEval(prim, vars.map((v) => v.aval), params));
     this.equations.push({ prim, inputs: vars, params: params as Params<Primitive>, out });
@@ -139,12 +146,19 @@ export function makeIR<Args extends unknown[]>(f: (...args: Args) => unknown, na
       if (!(x instanceof Tensor)) throw new MixrlError('argument', `${name}: every argument leaf must be a tensor, got ${typeof x}`);
       return builder.input(x.aval);
     });
-    const result = f(...treeUnflatten<Args>(inTree, inputTracers));
+    let result: unknown;
+    try {
+      result = f(...treeUnflatten<Args>(inTree, inputTracers));
+    } catch (e) {
+      builder.closed = true;
+      throw e;
+    }
     const [outLeaves, outTree] = treeFlatten(result);
     const outputs = outLeaves.map((x, i) => {
       if (!(x instanceof Tensor)) throw new MixrlError('argument', `${name}: output ${i} is ${typeof x}, not a tensor`);
       return builder.varOf(x);
     });
+    builder.closed = true;
     const program: IRProgram = {
       inputs: inputTracers.map((t) => t.v),
       constants: builder.constants,
@@ -165,6 +179,17 @@ export function makeIR<Args extends unknown[]>(f: (...args: Args) => unknown, na
  * const [out] = evalIR(ir, [x, y]);
  */
 export function evalIR(program: IRProgram, inputs: readonly Tensor[]): Tensor[] {
+  // The equations were shape-checked for the staged avals only: a mismatching input would crash, or
+  // broadcast and silently compute a different function.
+  if (inputs.length !== program.inputs.length) {
+    throw new MixrlError('argument', `evalIR: the program takes ${program.inputs.length} inputs, got ${inputs.length}`);
+  }
+  program.inputs.forEach((v, i) => {
+    const x = inputs[i];
+    if (!(x instanceof Tensor) || x.dtype !== v.aval.dtype || x.shape.join() !== v.aval.shape.join()) {
+      throw new MixrlError('argument', `evalIR: input ${i} must be ${formatAval(v.aval)}, got ${x instanceof Tensor ? formatAval(x.aval) : typeof x}`);
+    }
+  });
   const env = new Map<IRVar, Tensor>();
   program.inputs.forEach((v, i) => env.set(v, inputs[i]));
   for (const { v, value } of program.constants) env.set(v, value);

@@ -5,24 +5,20 @@
  */
 import * as T from '../tensor';
 import {
-  type ArrayTensor,
-  type Backend,
-  type DType,
   formatShape,
   type Interpreter,
   isFloat,
   newLevel,
   type Params,
   type Primitive,
-  type Shape,
   Tensor,
-  Tracer,
 } from '../tensor';
+import { PrimalTracer } from './primal-tracer';
 import { assertSameStructure, treeFlatten, treePaths, treeUnflatten } from './pytree';
 import { jvpRules } from './rules/jvp';
-import { checkDifferentiable, TransformError } from './vjp';
+import { checkDifferentiable, seeThroughClosed, TransformError } from './vjp';
 
-export class JvpTracer extends Tracer {
+export class JvpTracer extends PrimalTracer {
   constructor(
     readonly interpreter: JvpInterpreter,
     readonly primal: Tensor,
@@ -30,23 +26,21 @@ export class JvpTracer extends Tracer {
   ) {
     super();
   }
-  get shape(): Shape {
-    return this.primal.shape;
-  }
-  get dtype(): DType {
-    return this.primal.dtype;
-  }
-  get backend(): Backend {
-    return this.primal.backend;
-  }
-  override concrete(): ArrayTensor {
-    return this.primal.concrete();
-  }
 }
 
 export class JvpInterpreter implements Interpreter {
   readonly name = 'jvp';
   readonly level = newLevel();
+  /** Set once the function has returned: an escaped tracer then stands for its primal value. */
+  private isClosed = false;
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  close(): void {
+    this.isClosed = true;
+  }
 
   private mine(x: Tensor): x is JvpTracer {
     return x instanceof JvpTracer && x.interpreter === this;
@@ -63,7 +57,7 @@ export class JvpInterpreter implements Interpreter {
   process<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: Params<P>): Tensor {
     const primals = inputs.map((x) => this.lower(x));
     const out = T.bind(prim, primals, params);
-    if (!isFloat(out.dtype)) return out;
+    if (!isFloat(out.dtype) || this.closed) return out;
     const tangent = jvpRules[prim](
       primals,
       inputs.map((x) => this.tangentOf(x)),
@@ -106,8 +100,14 @@ export function jvp<Args extends unknown[], Out>(
       }),
     );
   }) as Args;
-  const result = f(...wrapped);
-  const [leaves, def] = treeFlatten(result);
+  let result: Out;
+  try {
+    result = f(...wrapped);
+  } finally {
+    interp.close();
+  }
+  const [rawLeaves, def] = treeFlatten(result);
+  const leaves = rawLeaves.map((x) => seeThroughClosed(x, interp));
   const outs = leaves.map((x) => (x instanceof Tensor ? interp.lower(x) : x));
   const tans = leaves.map((x) =>
     x instanceof Tensor ? (interp.tangentOf(x) ?? T.zerosLike(interp.lower(x))) : x,

@@ -7,19 +7,17 @@
  */
 import * as T from '../tensor';
 import {
-  ArrayTensor,
-  type Backend,
-  type DType,
+  formatShape,
   type Interpreter,
   isFloat,
   MixrlError,
   newLevel,
   type Params,
   type Primitive,
-  type Shape,
   Tensor,
   Tracer,
 } from '../tensor';
+import { PrimalTracer } from './primal-tracer';
 import { assertSameStructure, type TreeDef, treeFlatten, treePaths, treeUnflatten } from './pytree';
 import { vjpRules } from './rules/vjp';
 
@@ -42,7 +40,7 @@ interface Node {
   readonly backward: Backward | null;
 }
 
-export class VjpTracer extends Tracer {
+export class VjpTracer extends PrimalTracer {
   constructor(
     readonly interpreter: VjpInterpreter,
     readonly primal: Tensor,
@@ -51,19 +49,6 @@ export class VjpTracer extends Tracer {
   ) {
     super();
   }
-  get shape(): Shape {
-    return this.primal.shape;
-  }
-  get dtype(): DType {
-    return this.primal.dtype;
-  }
-  get backend(): Backend {
-    return this.primal.backend;
-  }
-  /** Under `grad`, values can be read (e.g. for control flow), as in JAX. */
-  override concrete(): ArrayTensor {
-    return this.primal.concrete();
-  }
 }
 
 export class VjpInterpreter implements Interpreter {
@@ -71,6 +56,20 @@ export class VjpInterpreter implements Interpreter {
   readonly level = newLevel();
   private nextId = 0;
   readonly nodes: Node[] = [];
+  /**
+   * Set once the differentiated function has returned. A tracer that escaped it (a loss stashed in a
+   * closure for logging, say) then stands for its primal value: ops on it are not recorded, or a
+   * running sum over training steps would chain every step's tape.
+   */
+  private isClosed = false;
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  close(): void {
+    this.isClosed = true;
+  }
 
   /** The value one level down: a tracer's primal, or the value itself. */
   lower(x: Tensor): Tensor {
@@ -90,6 +89,7 @@ export class VjpInterpreter implements Interpreter {
 
   /** Records a node with several outputs; returns their tracers (float outputs only). */
   record(parentsOf: readonly unknown[], outs: readonly Tensor[], backward: Backward): Tensor[] {
+    if (this.closed) return [...outs];
     const parents = parentsOf.map((x) => this.parentOf(x));
     if (parents.every((p) => p === null)) return [...outs];
     const node: Node = { id: this.nextId++, parents, outs, backward };
@@ -100,7 +100,7 @@ export class VjpInterpreter implements Interpreter {
   process<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: Params<P>): Tensor {
     const primals = inputs.map((x) => this.lower(x));
     const out = T.bind(prim, primals, params);
-    if (!isFloat(out.dtype)) return out;
+    if (!isFloat(out.dtype) || this.closed) return out;
     const rule = vjpRules[prim];
     const parents = inputs.map((x) => this.parentOf(x) !== null);
     return this.record(inputs, [out], ([ct]) => rule(ct, primals, out, params, parents))[0];
@@ -136,6 +136,19 @@ export class VjpInterpreter implements Interpreter {
     }
     return inputs.map((x) => acc.get(x.node)?.[0] ?? T.zerosLike(x.primal));
   }
+}
+
+/**
+ * A tracer of another transformation that has returned (vjp/grad or jvp) stands for its primal
+ * value; ops see through it by themselves, this does it for a value returned as is by the function
+ * that `self` transforms.
+ */
+export function seeThroughClosed(x: unknown, self: Interpreter): unknown {
+  let t = x;
+  while (t instanceof Tracer && t.interpreter !== self && 'primal' in t && (t.interpreter as { closed?: boolean }).closed === true) {
+    t = (t as Tracer & { primal: Tensor }).primal;
+  }
+  return t;
 }
 
 /** Error for misuse of a transformation; names the function argument and path. */
@@ -190,7 +203,12 @@ export function vjpInternal(
     inputTracers[i] = tracers;
     return treeUnflatten(def, tracers);
   });
-  let result = f(...wrapped);
+  let result: unknown;
+  try {
+    result = f(...wrapped);
+  } finally {
+    interp.close();
+  }
   let aux: unknown;
   if (hasAux) {
     if (!Array.isArray(result) || result.length !== 2) {
@@ -199,7 +217,8 @@ export function vjpInternal(
     [result, aux] = result;
     aux = lowerTree(interp, aux);
   }
-  const [outLeaves, outDef] = treeFlatten(result);
+  const [rawLeaves, outDef] = treeFlatten(result);
+  const outLeaves = rawLeaves.map((x) => seeThroughClosed(x, interp));
   outLeaves.forEach((leaf, i) => {
     if (!(leaf instanceof Tensor)) {
       throw new TransformError(`${what}: output at ${treePaths(outDef)[i]} is ${typeof leaf}, not a tensor`);
@@ -211,9 +230,11 @@ export function vjpInternal(
     assertSameStructure(outDef, ctDef, `${what}: cotangent`);
     ctLeaves.forEach((g, i) => {
       const o = outs[i];
-      if (!(g instanceof Tensor) || g.shape.join() !== o.shape.join()) {
+      // The dtype must match too: a float32 cotangent for a float64 output would otherwise come
+      // back as a float32 gradient of a float64 input (as jvp checks its tangents, and as JAX does).
+      if (!(g instanceof Tensor) || g.shape.join() !== o.shape.join() || g.dtype !== o.dtype) {
         throw new TransformError(
-          `${what}: cotangent at ${treePaths(outDef)[i]} must be a tensor of shape [${o.shape.join(',')}], got ${g instanceof Tensor ? `[${g.shape.join(',')}]` : typeof g}`,
+          `${what}: cotangent at ${treePaths(outDef)[i]} must be a tensor ${o.dtype}${formatShape(o.shape)}, got ${g instanceof Tensor ? `${g.dtype}${formatShape(g.shape)}` : typeof g}`,
         );
       }
     });

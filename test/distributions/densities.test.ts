@@ -14,7 +14,6 @@ import * as D from '../../src/distributions';
 import {
   arr,
   cauchyCdf,
-  cauchyLogPdf,
   cumulativeTrapezoid,
   f64,
   grid,

@@ -16,10 +16,6 @@ export const num = (t: Tensor): number => t.itemSync();
 export const normalLogPdf = (x: number, mu: number, sigma: number): number =>
   -0.5 * ((x - mu) / sigma) ** 2 - Math.log(sigma) - 0.5 * LOG_2PI;
 
-/** log Cauchy(x; loc, scale). */
-export const cauchyLogPdf = (x: number, loc: number, scale: number): number =>
-  -Math.log(Math.PI * scale * (1 + ((x - loc) / scale) ** 2));
-
 export const cauchyCdf = (x: number, loc: number, scale: number): number => 0.5 + Math.atan((x - loc) / scale) / Math.PI;
 
 /** log(1 - tanh(x)^2) computed stably from |x| (independent of the library's softplus form). */

@@ -3,7 +3,10 @@
  * so ops that do not move data (reshape, stopGradient) share their input's array.
  */
 import type { Backend, KernelInput } from '../backend';
-import { type DType, type TypedArray, allocate } from '../dtype';
+import {
+  type TypedArray,
+  allocate,
+} from '../dtype';
 import {
   ARG_REDUCE_OPS,
   type Aval,

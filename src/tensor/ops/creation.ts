@@ -1,5 +1,4 @@
 /** Tensors made from sizes and values rather than data. */
-import { defaultBackend } from '../backends';
 import { allocate } from '../dtype';
 import { ArgumentError } from '../errors';
 import { checkShape, type Shape, sizeOf } from '../shape';

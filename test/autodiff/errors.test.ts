@@ -1,0 +1,70 @@
+/** Misuse of the transformations gives errors that name the argument and the path. */
+import { describe, expect, it } from 'vitest';
+import * as M from '../../src';
+import type { Tensor } from '../../src';
+import { BACKENDS } from './helpers';
+
+for (const backend of BACKENDS) {
+  const v = (xs: number[]) => M.tensor(Float64Array.from(xs), { backend });
+  const s = (x: number) => M.tensor(new Float64Array([x]), { shape: [], backend });
+
+  describe(`transformation errors (${backend.name})`, () => {
+    it('gradient of a non-scalar (or non-float, or non-tensor) output without a cotangent', () => {
+      expect(() => M.grad((x: Tensor) => M.mul(x, 2))(v([1, 2]))).toThrow(
+        'grad: the function must return a float scalar (shape []), got float64[2]; use vjp with a cotangent for non-scalar outputs',
+      );
+      expect(() => M.grad((x: Tensor) => M.cast(M.sum(x), 'int32'))(v([1, 2]))).toThrow('got int32[]');
+      expect(() => M.grad((x: Tensor) => [M.sum(x)])(v([1, 2]))).toThrow('grad: the function must return a scalar tensor, got an array');
+      expect(() => M.grad((x: Tensor) => M.sum(x), { hasAux: true })(v([1]))).toThrow('grad: with hasAux the function must return [output, aux]');
+      for (const e of [() => M.grad((x: Tensor) => x)(v([1, 2]))]) expect(e).toThrow(M.TransformError);
+    });
+
+    it('gradient with respect to an integer input names the argument and the path', () => {
+      expect(() => M.grad((x: Tensor) => M.sum(x))(M.tensor([1, 2], { dtype: 'int32', backend }))).toThrow(
+        'grad: argument 0 at (root) has dtype int32; only float inputs can be differentiated',
+      );
+      const params = { layers: [{ w: v([1]), b: v([1]) }, { w: v([1]), b: M.tensor([1], { dtype: 'int32', backend }) }] };
+      expect(() => M.grad((_x: Tensor, p: typeof params) => M.sum(p.layers[0].w), { argnums: 1 })(s(1), params)).toThrow(
+        'grad: argument 1 at .layers[1].b has dtype int32',
+      );
+      expect(() => M.grad((p: { w: Tensor; n: number }) => M.sum(p.w))({ w: v([1]), n: 3 })).toThrow(
+        'grad: argument 0 at .n is number, not a tensor; wrap it with tensor() or move it to a non-differentiated argument',
+      );
+      expect(() => M.jvp((x: Tensor) => x, [M.tensor([1], { dtype: 'int32', backend })], [M.tensor([1], { dtype: 'int32', backend })])).toThrow(
+        'jvp: argument 0 at (root) has dtype int32',
+      );
+    });
+
+    it('argnums out of range', () => {
+      const f = (x: Tensor, y: Tensor) => M.sum(M.mul(x, y));
+      expect(() => M.grad(f, { argnums: 2 })(s(1), s(2))).toThrow('grad: argnums 2 is out of range for a call with 2 argument(s)');
+      expect(() => M.grad(f, { argnums: [0, 5] })(s(1), s(2))).toThrow('grad: argnums 5 is out of range');
+      expect(() => M.valueAndGrad(f, { argnums: -1 })(s(1), s(2))).toThrow('grad: argnums -1 is out of range');
+    });
+
+    it('vjp cotangents whose structure or shapes differ from the output name the path', () => {
+      const f = (p: { w: Tensor }) => ({ a: [p.w, M.mul(p.w, 2)], b: M.sum(p.w) });
+      const [out, back] = M.vjp(f, { w: v([1, 2]) });
+      expect(() => back({ a: [out.a[0]], b: out.b } as never)).toThrow('vjp: cotangent: structure differs at .a: array of 2 vs 1');
+      expect(() => back({ a: out.a, c: out.b } as never)).toThrow('vjp: cotangent: structure differs at (root): keys {a, b} vs {a, c}');
+      expect(() => back({ a: [out.a[0], v([1, 2, 3])], b: out.b })).toThrow(
+        'vjp: cotangent at .a[1] must be a tensor float64[2], got float64[3]',
+      );
+      expect(() => back({ a: [out.a[0], 3 as never], b: out.b })).toThrow('vjp: cotangent at .a[1] must be a tensor float64[2], got number');
+      // A cotangent of another dtype is refused, as jvp refuses such tangents (and as JAX does):
+      // accepting it would hand back, e.g., a float32 gradient for a float64 input.
+      expect(() => back({ a: [out.a[0], M.tensor([1, 1], { backend })], b: out.b })).toThrow(
+        'vjp: cotangent at .a[1] must be a tensor float64[2], got float32[2]',
+      );
+      expect(() => back({ a: out.a, b: M.tensor(1, { dtype: 'int32', backend }) })).toThrow(
+        'vjp: cotangent at .b must be a tensor float64[], got int32[]',
+      );
+      expect(() => M.jvp((p: { w: Tensor }) => p.w, [{ w: v([1, 2]) }], [{ w: v([1]) }])).toThrow(
+        'jvp: tangent of argument 0 at .w must be float64[2], got float64[1]',
+      );
+      expect(() => M.jvp((p: { w: Tensor }) => p.w, [{ w: v([1, 2]) }], [{ v: v([1]) } as never])).toThrow(
+        'jvp: tangent of argument 0: structure differs at (root): keys {w} vs {v}',
+      );
+    });
+  });
+}
