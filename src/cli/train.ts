@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../experiments/files';
 import { createRun, type EpisodeRecord, evaluate, loadRun, recentReturn, type Run, saveRun, train } from '../experiments/train';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError } from '../tensor';
+import { initBackend } from '../tensor/webgpu';
 import { parseArgs, typedFlags } from './args';
 
 const CHECKPOINT = 'checkpoint.mixrl';
@@ -32,14 +33,20 @@ async function readJsonFile(file: string): Promise<Either<MixrlError, unknown>> 
 }
 
 async function selectBackend(choice: TrainConfig['backend']): Promise<Either<MixrlError, Backend>> {
-  if (choice === 'cpu' || choice === 'auto') return right(cpu);
-  return left(new MixrlError('config', `backend '${choice}' is not available in this build; use --backend cpu`));
+  try {
+    return right(await initBackend(choice));
+  } catch (e) {
+    if (e instanceof MixrlError) return left(new MixrlError('config', `backend '${choice}': ${e.message}`));
+    throw e;
+  }
 }
 
 /** The config layers a train command asks for: a config file, then flags. */
 async function configFromFlags(flags: Record<string, string | true>): Promise<Either<MixrlError, TrainConfig>> {
   const { config: configFile, out: _out, ...rest } = flags;
-  const layers: Partial<TrainConfig>[] = [];
+  // MIXRL_BACKEND chooses the backend unless the config file or --backend does.
+  const env = process.env.MIXRL_BACKEND;
+  const layers: Partial<TrainConfig>[] = env ? [{ backend: env as TrainConfig['backend'] }] : [];
   if (configFile !== undefined) {
     if (configFile === true) return left(new MixrlError('config', 'flag --config needs a file name'));
     const raw = await readJsonFile(configFile);
@@ -117,7 +124,9 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
     const extra = Object.keys(others);
     if (extra.length > 0) return left(new MixrlError('config', `--resume continues a run as configured; only --steps may be given with it, not --${extra[0]}`));
     out = resume;
-    const backend = await selectBackend('cpu');
+    const saved = await readJsonFile(path.join(out, 'config.json'));
+    const choice = isLeft(saved) ? 'cpu' : ((saved.right as Partial<TrainConfig>).backend ?? 'cpu');
+    const backend = await selectBackend(choice);
     if (isLeft(backend)) return backend;
     const loaded = await loadRun(path.join(out, CHECKPOINT), backend.right);
     if (isLeft(loaded)) return loaded;

@@ -1,0 +1,140 @@
+/**
+ * bench/sac: milliseconds per full SAC update (critic + actor + alpha + Polyak) and action-selection
+ * latency, for SG-RP and SGM-MRP (K = 5) at the paper's classic-control size and at SAC-v2 size, on
+ * each available backend, next to PyTorch running the same update (bench/sac_torch.py) in the same run
+ * when `python3` has torch.
+ *
+ *   npx esbuild bench/sac.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/sac.mjs
+ *   node .tmp/sac.mjs [--backends cpu,webgpu] [--updates N] [--torch-device cpu|cuda]
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { act } from '../src/experiments/train';
+import { ReplayBuffer } from '../src/rl/replay';
+import { initSac, makeSacUpdate, type SacHyperparameters } from '../src/rl/sac/update';
+import * as T from '../src/tensor';
+import { type Backend, cpu } from '../src/tensor';
+import { rawFoldIn, rawKey } from '../src/tensor/threefry';
+
+interface Size {
+  name: string;
+  obs: number;
+  act: number;
+  hidden: number;
+  batch: number;
+  autoAlpha: boolean;
+}
+
+const SIZES: Size[] = [
+  { name: 'classic (obs 3, H 64, B 32)', obs: 3, act: 1, hidden: 64, batch: 32, autoAlpha: false },
+  { name: 'SAC-v2 (obs 17, act 6, H 256, B 256)', obs: 17, act: 6, hidden: 256, batch: 256, autoAlpha: true },
+];
+const AGENTS = [
+  { name: 'sg-rp', kind: 'single', estimator: 'rp' },
+  { name: 'sgm-mrp', kind: 'mixture', estimator: 'mrp' },
+] as const;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+async function backends(): Promise<Backend[]> {
+  const wanted = arg('backends', 'cpu,webgpu').split(',');
+  const out: Backend[] = [];
+  if (wanted.includes('cpu')) out.push(cpu);
+  if (wanted.includes('webgpu')) {
+    try {
+      const { initBackend } = await import('../src/tensor/webgpu');
+      out.push(await initBackend('webgpu'));
+    } catch (e) {
+      console.log(`webgpu: not available (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  return out;
+}
+
+async function timeUpdate(size: Size, agent: (typeof AGENTS)[number], backend: Backend, updates: number) {
+  const h: SacHyperparameters = {
+    obsDim: size.obs,
+    head: { actionDim: size.act, kind: agent.kind, components: 5, low: -1, high: 1 },
+    estimator: agent.estimator,
+    hidden: [size.hidden, size.hidden],
+    gamma: 0.99,
+    tau: 0.005,
+    actorLr: 3e-4,
+    criticLr: 3e-4,
+    alphaLr: 3e-4,
+    alpha: 0.1,
+    autoAlpha: size.autoAlpha,
+    targetEntropy: -size.act,
+    baselineSamples: 0,
+    gumbelTemperature: 0.1,
+    dtype: 'float32',
+  };
+  const key = T.tensor(rawKey(0), { backend });
+  let state = initSac(h, key);
+  const replay = new ReplayBuffer({ capacity: 4096, obsDim: size.obs, actionDim: size.act });
+  const noise = (i: number, n: number) => Array.from({ length: n }, (_, j) => Math.sin(i * 12.9898 + j * 78.233));
+  for (let i = 0; i < 4096; i++) {
+    replay.add({ obs: noise(i, size.obs), action: noise(i + 7, size.act), reward: [Math.cos(i)], nextObs: noise(i + 1, size.obs), terminated: [0] });
+  }
+  const update = makeSacUpdate(h);
+  const batches = Array.from({ length: 8 }, (_, i) => replay.sample(rawFoldIn(rawKey(1), i), size.batch, { backend }));
+  const step = (i: number) => {
+    const [next, metrics] = update(state, batches[i % batches.length], T.random.foldIn(key, i));
+    state = next;
+    return metrics;
+  };
+  for (let i = 0; i < 3; i++) await step(i).criticLoss.data();
+  const t0 = performance.now();
+  let last = step(0);
+  for (let i = 1; i < updates; i++) last = step(i);
+  await last.criticLoss.data();
+  const updateMs = (performance.now() - t0) / updates;
+
+  const obs = new Float64Array(size.obs).fill(0.1);
+  for (let i = 0; i < 5; i++) await act(h, state.actor, obs, T.random.foldIn(key, i), 'sample');
+  const reps = 200;
+  const t1 = performance.now();
+  for (let i = 0; i < reps; i++) await act(h, state.actor, obs, T.random.foldIn(key, i), 'sample');
+  const actUs = ((performance.now() - t1) / reps) * 1000;
+  return { updateMs, actUs };
+}
+
+function torchResults(updates: number): Map<string, { updateMs: number; actUs: number }> | null {
+  const script = path.resolve(arg('torch-script', 'bench/sac_torch.py'));
+  const device = arg('torch-device', 'cpu');
+  const r = spawnSync(arg('python', 'python3'), [script, '--updates', String(updates), '--device', device], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.log(`PyTorch baseline not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+    return null;
+  }
+  const out = new Map<string, { updateMs: number; actUs: number }>();
+  for (const line of r.stdout.trim().split('\n')) {
+    const row = JSON.parse(line);
+    out.set(`${row.size}|${row.agent}`, { updateMs: row.updateMs, actUs: row.actUs });
+  }
+  console.log(`PyTorch ${r.stdout.length ? '' : '(no output)'}baseline: torch on ${device}, 1 thread`);
+  return out;
+}
+
+const updates = Number(arg('updates', '30'));
+const list = await backends();
+const torch = torchResults(updates);
+console.log('\n| size | agent | backend | ms / update | x PyTorch | action us | x PyTorch |');
+console.log('|---|---|---|---|---|---|---|');
+for (const [si, size] of SIZES.entries()) {
+  for (const agent of AGENTS) {
+    const peer = torch?.get(`${si}|${agent.name}`);
+    if (peer) console.log(`| ${size.name} | ${agent.name} | PyTorch | ${peer.updateMs.toFixed(2)} | 1.00 | ${peer.actUs.toFixed(0)} | 1.00 |`);
+    for (const backend of list) {
+      const r = await timeUpdate(size, agent, backend, backend.name === 'cpu' && si === 1 ? Math.max(5, Math.floor(updates / 3)) : updates);
+      const ratio = (a: number, b?: number) => (b ? (a / b).toFixed(2) : '-');
+      console.log(
+        `| ${size.name} | ${agent.name} | ${backend.name} | ${r.updateMs.toFixed(2)} | ${ratio(r.updateMs, peer?.updateMs)} | ${r.actUs.toFixed(0)} | ${ratio(r.actUs, peer?.actUs)} |`,
+      );
+    }
+  }
+}
+process.exit(0);
