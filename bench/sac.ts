@@ -60,6 +60,7 @@ async function timeUpdate(size: Size, agent: (typeof AGENTS)[number], backend: B
     head: { actionDim: size.act, kind: agent.kind, components: 5, low: -1, high: 1 },
     estimator: agent.estimator,
     hidden: [size.hidden, size.hidden],
+    init: 'torch',
     gamma: 0.99,
     tau: 0.005,
     actorLr: 3e-4,

@@ -23,6 +23,8 @@ export interface TrainConfig {
   /** Mixture components K (mixture agents). */
   components: number;
   hidden: number[];
+  /** Weight initialization: PyTorch's nn.Linear default, Xavier-uniform (the authors' code) or orthogonal. */
+  init: 'torch' | 'xavier-uniform' | 'orthogonal';
   batchSize: number;
   replayCapacity: number;
   gamma: number;
@@ -52,6 +54,7 @@ export interface TrainConfig {
 export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'steps' | 'envOptions'> = {
   components: 5,
   hidden: [64, 64],
+  init: 'torch',
   batchSize: 32,
   replayCapacity: 100_000,
   gamma: 0.99,
@@ -106,6 +109,7 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
   steps: 'posInt',
   components: 'posInt',
   hidden: 'intList',
+  init: 'string',
   batchSize: 'posInt',
   replayCapacity: 'posInt',
   gamma: 'number',
@@ -203,6 +207,9 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[]): Either<C
   if (isLeft(checks)) return checks;
   if (!['auto', 'cpu', 'webgpu'].includes(config.backend)) {
     return left(new ConfigError(`config: 'backend' must be auto, cpu or webgpu, got '${config.backend}'`));
+  }
+  if (!['torch', 'xavier-uniform', 'orthogonal'].includes(config.init)) {
+    return left(new ConfigError(`config: 'init' must be torch, xavier-uniform or orthogonal, got '${config.init}'`));
   }
   if (!['float32', 'float64'].includes(config.dtype)) {
     return left(new ConfigError(`config: 'dtype' must be float32 or float64, got '${config.dtype}'`));

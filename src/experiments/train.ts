@@ -72,6 +72,7 @@ export function hyperparameters(config: TrainConfig, model: EnvModel): SacHyperp
     },
     estimator: spec.estimator,
     hidden: config.hidden,
+    init: config.init,
     gamma: config.gamma,
     tau: config.tau,
     actorLr: config.actorLr,

@@ -10,7 +10,7 @@ import { headSize, type PolicyHeadConfig, policyFromHead, type SquashedPolicy } 
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
 import { estimators, type EstimatorName, stateActionCritic } from '../estimators';
-import { initMlp, mlp, type MlpParams } from '../mlp';
+import { initMlp, mlp, type MlpInit, type MlpParams } from '../mlp';
 import { adam, type AdamState } from '../optim';
 import { polyak } from '../polyak';
 import type { ReplayBatch } from '../replay';
@@ -20,6 +20,8 @@ export interface SacHyperparameters {
   head: PolicyHeadConfig;
   estimator: EstimatorName;
   hidden: readonly number[];
+  /** Weight initialization of every network. */
+  init: MlpInit;
   gamma: number;
   /** Polyak rate of the target critics. */
   tau: number;
@@ -68,14 +70,14 @@ export function qValue(critic: MlpParams, obs: Tensor, action: Tensor): Tensor {
 }
 
 /**
- * Fresh SAC state: actor and two critics (PyTorch-style init), targets equal to the critics.
+ * Fresh SAC state: actor and two critics (initialized as `h.init` says), targets equal to the critics.
  *
  * @example
  * const state = initSac(h, random.key(0));
  */
 export function initSac(h: SacHyperparameters, key: Tensor): SacState {
   const [ka, k1, k2] = T.random.split(key, 3);
-  const options = { dtype: h.dtype, backend: key.backend };
+  const options = { dtype: h.dtype, backend: key.backend, init: h.init };
   const actor = initMlp(ka, [h.obsDim, ...h.hidden, headSize(h.head)], options);
   const criticSizes = [h.obsDim + h.head.actionDim, ...h.hidden, 1];
   const critics = [initMlp(k1, criticSizes, options), initMlp(k2, criticSizes, options)] as const;
