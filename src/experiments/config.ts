@@ -50,11 +50,18 @@ export interface TrainConfig {
   dtype: 'float32' | 'float64';
 }
 
-/** The paper's classic-control setup (E.1): 2x64 ReLU, batch 32, replay 100k, tau 0.01, fixed alpha. */
+/** ln 1000: the authors' earlier code clips the policy's standard deviation to [1/1000, 1000]. */
+const LN_1000 = Math.log(1000);
+
+/**
+ * The paper's classic-control setup (E.1): 2x64 ReLU, batch 32, replay 100k, tau 0.01, fixed alpha,
+ * learning after 1000 steps; Xavier-uniform init and log-std in [-ln 1000, ln 1000] as in the
+ * authors' earlier code.
+ */
 export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'steps' | 'envOptions'> = {
   components: 5,
   hidden: [64, 64],
-  init: 'torch',
+  init: 'xavier-uniform',
   batchSize: 32,
   replayCapacity: 100_000,
   gamma: 0.99,
@@ -66,8 +73,8 @@ export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'ste
   alphaLr: 3e-4,
   learningStarts: 1000,
   randomSteps: 0,
-  logStdMin: -20,
-  logStdMax: 2,
+  logStdMin: -LN_1000,
+  logStdMax: LN_1000,
   baselineSamples: 8,
   gumbelTemperature: 0.1,
   checkpointEvery: 10_000,
@@ -80,6 +87,9 @@ export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'ste
 export const SAC_V2_DEFAULTS: typeof CLASSIC_DEFAULTS = {
   ...CLASSIC_DEFAULTS,
   hidden: [256, 256],
+  init: 'torch',
+  logStdMin: -20,
+  logStdMax: 2,
   batchSize: 256,
   replayCapacity: 1_000_000,
   tau: 0.005,
@@ -93,9 +103,18 @@ export const SAC_V2_DEFAULTS: typeof CLASSIC_DEFAULTS = {
 
 const CLASSIC_ENVS = new Set(envIds());
 
+/**
+ * Per-environment settings on top of the classic defaults: the best SAC setting found by the authors'
+ * sweep (their earlier code's config/agent/SAC_classic_best_mountaincar.json).
+ */
+const ENV_PRESETS: Record<string, Partial<TrainConfig>> = {
+  MountainCar: { criticLr: 1e-4, actorLr: 1e-3, alpha: 0.01 },
+};
+
 /** The defaults for an environment: classic control and bandits get the paper's setup. */
 export function defaultsFor(env: string): typeof CLASSIC_DEFAULTS {
-  return CLASSIC_ENVS.has(env as never) ? CLASSIC_DEFAULTS : SAC_V2_DEFAULTS;
+  if (!CLASSIC_ENVS.has(env as never)) return SAC_V2_DEFAULTS;
+  return { ...CLASSIC_DEFAULTS, ...ENV_PRESETS[env] };
 }
 
 type Kind = 'int' | 'nonNegInt' | 'posInt' | 'number' | 'posNumber' | 'boolean' | 'string' | 'intList' | 'object';
