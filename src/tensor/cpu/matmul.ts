@@ -8,6 +8,20 @@ import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
  * walked), which keeps the inner loop free of stores; edges fall back to a row-times-panel loop.
  */
 export function matmul(a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, dtype: DType): TypedArray {
+  const out = allocate(dtype, sizeOf(outShape));
+  prepareMatmul(aShape, bShape, outShape)(a, b, out);
+  return out;
+}
+
+/**
+ * The matrix product for fixed shapes, writing into a given output (`jit` plans call it with reused
+ * buffers): the batch offsets are computed once here, not per call.
+ *
+ * @example
+ * const run = prepareMatmul([2, 3], [3, 4], [2, 4]);
+ * run(a, b, out);
+ */
+export function prepareMatmul(aShape: Shape, bShape: Shape, outShape: Shape): (a: TypedArray, b: TypedArray, out: TypedArray) => void {
   const [m, k] = aShape.slice(-2);
   const n = bShape[bShape.length - 1];
   const batchShape = outShape.slice(0, -2);
@@ -15,20 +29,20 @@ export function matmul(a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shap
   const aBatch = broadcastStrides(aShape.slice(0, -2), batchShape);
   const bBatch = broadcastStrides(bShape.slice(0, -2), batchShape);
   const batchStrides = stridesOf(batchShape);
-  const out = allocate(dtype, batch * m * n);
+  const aOffsets = new Int32Array(batch);
+  const bOffsets = new Int32Array(batch);
   for (let t = 0; t < batch; t++) {
-    let aOff = 0;
-    let bOff = 0;
     let rest = t;
     for (let d = 0; d < batchShape.length; d++) {
       const i = Math.floor(rest / batchStrides[d]);
       rest -= i * batchStrides[d];
-      aOff += i * aBatch[d];
-      bOff += i * bBatch[d];
+      aOffsets[t] += i * aBatch[d];
+      bOffsets[t] += i * bBatch[d];
     }
-    matmulOne(a, aOff * m * k, b, bOff * k * n, out, t * m * n, m, k, n);
   }
-  return out;
+  return (a, b, out) => {
+    for (let t = 0; t < batch; t++) matmulOne(a, aOffsets[t] * m * k, b, bOffsets[t] * k * n, out, t * m * n, m, k, n);
+  };
 }
 
 /** One `m x k` by `k x n` product into `out` at `o`. */

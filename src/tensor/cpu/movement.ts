@@ -43,11 +43,23 @@ export function copyStrided(
 }
 
 export function transpose(x: TypedArray, shape: Shape, perm: readonly number[], dtype: DType): TypedArray {
+  const out = allocate(dtype, x.length);
+  prepareTranspose(shape, perm)(x, out);
+  return out;
+}
+
+/**
+ * The transpose for a fixed shape, writing into a given output (for `jit` plans).
+ *
+ * @example
+ * prepareTranspose([2, 3], [1, 0])(x, out);
+ */
+export function prepareTranspose(shape: Shape, perm: readonly number[]): (x: TypedArray, out: TypedArray) => void {
   const strides = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
-  const out = allocate(dtype, x.length);
-  copyStrided(x, 0, perm.map((p) => strides[p]), outShape, out, 0, stridesOf(outShape));
-  return out;
+  const srcStrides = perm.map((p) => strides[p]);
+  const outStrides = stridesOf(outShape);
+  return (x, out) => copyStrided(x, 0, srcStrides, outShape, out, 0, outStrides);
 }
 
 export function broadcastTo(x: TypedArray, shape: Shape, outShape: Shape, dtype: DType): TypedArray {
