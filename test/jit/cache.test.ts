@@ -88,6 +88,18 @@ describe('jit caching', () => {
     expect(() => f(f64([1]), 2)).toThrow(/staticArgnums/);
   });
 
+  it('refuses static arguments that cannot be compared by value', () => {
+    const f = M.jit((x: Tensor, g: (t: Tensor) => Tensor) => g(x), { staticArgnums: 1 });
+    expect(() => f(f64([1]), M.exp)).toThrow(/JSON values/);
+  });
+
+  it('handles empty tensors', () => {
+    const g = (x: Tensor, y: Tensor) => [M.exp(M.add(x, y)), M.sum(M.mul(x, 2), [0]), M.matmul(M.transpose(x, [1, 0]), x)];
+    const x = M.zeros([0, 3], { dtype: 'float64' });
+    const y = f64([1, 2, 3]);
+    expectTreesIdentical(M.jit(g)(x, y), g(x, y));
+  });
+
   it('bakes captured tensors in when tracing, like JAX', () => {
     const w = f64([2]);
     const f = M.jit((x: Tensor) => M.mul(x, w));

@@ -22,7 +22,10 @@ export type { PlanStats } from './plan-cpu';
 export type { OptimizeStats } from './optimize';
 
 export interface JitOptions {
-  /** Positional arguments that are not tensors: part of the signature, compared by value (JSON). */
+  /**
+   * Positional arguments that are not tensors: part of the signature, compared by value (JSON);
+   * functions and tensors are refused there.
+   */
   staticArgnums?: number | readonly number[];
   /** Shown in the debug log (default: the function's name). */
   name?: string;
@@ -67,7 +70,13 @@ function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonl
     }
     return `${formatAval(x.aval)}@${x.backend.name}`;
   });
-  return `${JSON.stringify(tree)}|${parts.join(' ')}|${JSON.stringify(statics)}`;
+  const staticJson = JSON.stringify(statics, (_key, value: unknown) => {
+    if (typeof value === 'function' || typeof value === 'symbol' || value instanceof Tensor) {
+      throw new MixrlError('argument', `jit(${name}): static arguments must be JSON values (compared by value), got a ${typeof value}`);
+    }
+    return value;
+  });
+  return `${JSON.stringify(tree)}|${parts.join(' ')}|${staticJson}`;
 }
 
 /**
