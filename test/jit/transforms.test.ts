@@ -44,6 +44,26 @@ describe('jit and transformations', () => {
     expectTreesClose(outer(x), M.sum(M.exp(M.mul(x, 2))), 0);
   });
 
+  it('on a backend other than the CPU the optimized program runs equation by equation', () => {
+    const executed: string[] = [];
+    const other: M.Backend = {
+      ...M.cpu,
+      name: 'other',
+      execute(prim, inputs, params, out) {
+        executed.push(prim);
+        return M.cpu.execute(prim, inputs, params, out);
+      },
+    };
+    const on = (t: Tensor) => M.tensor(t.dataSync(), { shape: t.shape, backend: other });
+    const f = (a: Tensor, b: Tensor) => M.grad(loss)(a, b);
+    const jf = M.jit(f);
+    const out = jf(on(w), on(x));
+    expect(out.backend.name).toBe('other');
+    expectTreesIdentical(out, f(w, x));
+    expect(executed).toContain('matmul');
+    expect(M.jitStats(jf).lastPlan).toBeUndefined();
+  });
+
   it('random bits are identical under jit', () => {
     const sample = (k: Tensor) => M.random.normal(k, [5]);
     const key = M.random.key(42);
