@@ -56,6 +56,22 @@ describe('jitted SAC update', () => {
     });
   }
 
+  it('allocates per call only the arrays it returns (sg-rp), plus the gather and argmax outputs (sgm-mrp)', () => {
+    const expected = { 'sg-rp': {}, 'sgm-mrp': { argmax: 2, gather: 2 } };
+    for (const agent of AGENTS) {
+      const h = hyperparameters(agent);
+      const update = M.jit(makeSacUpdate(h, { jit: false }));
+      const key = M.tensor(rawKey(0));
+      const replay = new ReplayBuffer({ capacity: 16, obsDim: 3, actionDim: 1 });
+      for (let i = 0; i < 16; i++) replay.add({ obs: [i, 0, 0], action: [0], reward: [1], nextObs: [i + 1, 0, 0], terminated: [0] });
+      const outputs = M.treeFlatten(update(initSac(h, key), replay.sample(rawKey(1), 8), key))[0].length;
+      const plan = M.jitStats(update).lastPlan;
+      expect(plan?.internalAllocations).toEqual(expected[agent.name]);
+      const internal = Object.values(plan?.internalAllocations ?? {}).reduce((a, b) => a + b, 0);
+      expect(plan?.allocationsPerCall).toBe(outputs + internal);
+    }
+  });
+
   it('traces once per batch shape', () => {
     const h = hyperparameters(AGENTS[0]);
     const update = M.jit(makeSacUpdate(h, { jit: false }));

@@ -3,8 +3,10 @@
  * Fused groups become one generated loop each (the same expression tables as eager kernels, with
  * intermediates rounded as their typed arrays would store them, so results are bit-identical to
  * eager mode). Fused loops, matmul, reductions and transposes write into buffers planned once by
- * liveness: a buffer is handed to a later step once its value's last reader has run. Reshapes are
- * views (no step). Every other primitive runs its eager CPU kernel, which allocates its output.
+ * liveness: a buffer is handed to a later step once its value's last reader has run. So do slices,
+ * pads, concatenations and the random primitives (through the same Threefry code as their eager
+ * kernels). Reshapes are views (no step). The other primitives (gather, scatterAdd, argmax/argmin,
+ * flip) run their eager CPU kernels, which allocate their outputs.
  * Values returned to the caller always get fresh arrays, since they escape.
  */
 import { ArrayTensor, type Aval, cpu, type DType, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
@@ -12,10 +14,11 @@ import { allocate } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import { compileElementwise, elementwiseJs, inputKind, storedJs } from '../../tensor/cpu/elementwise';
 import { prepareMatmul } from '../../tensor/cpu/matmul';
-import { prepareTranspose } from '../../tensor/cpu/movement';
+import { prepareConcat, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareReduce } from '../../tensor/cpu/reduce';
 import { broadcastStrides } from '../../tensor/shape';
-import type { IRProgram, IRVar } from '../ir';
+import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
+import type { Equation, IRProgram, IRVar } from '../ir';
 import { type FusedGroup, fuseElementwise } from './fuse';
 
 /** What a plan does per call. */
@@ -44,8 +47,48 @@ type Step = () => void;
 /** Where a step's output lives: a reused buffer, a fresh array per call, or what the kernel returns. */
 type Storage = { kind: 'pool'; buffer: TypedArray } | { kind: 'fresh' } | { kind: 'kernel' };
 
-/** Kernels that can write into a given array (the rest allocate). */
-const HAS_OUT_PATH = (p: Primitive) => isReduceOp(p) || p === 'matmul' || p === 'transpose';
+/** A kernel writing into a given array: the input arrays, then the output. */
+type IntoKernel = (inputs: readonly TypedArray[], out: TypedArray) => void;
+
+/** The write-into kernel of an equation, prepared for its shapes, or null where only the allocating one exists. */
+function intoKernel(eq: Equation): IntoKernel | null {
+  const shapes = eq.inputs.map((v) => v.aval.shape);
+  const out = eq.out.aval;
+  if (isReduceOp(eq.prim)) {
+    const run = prepareReduce(eq.prim, shapes[0], (eq.params as Params<'reduceSum'>).axes, out.dtype);
+    return ([x], o) => run(x, o);
+  }
+  switch (eq.prim) {
+    case 'matmul': {
+      const run = prepareMatmul(shapes[0], shapes[1], out.shape);
+      return ([a, b], o) => run(a, b, o);
+    }
+    case 'transpose': {
+      const run = prepareTranspose(shapes[0], (eq.params as Params<'transpose'>).perm);
+      return ([x], o) => run(x, o);
+    }
+    case 'slice': {
+      const { starts, steps } = eq.params as Params<'slice'>;
+      const run = prepareSlice(shapes[0], starts, steps, out.shape);
+      return ([x], o) => run(x, o);
+    }
+    case 'pad': {
+      const { lo, interior } = eq.params as Params<'pad'>;
+      const run = preparePad(shapes[0], lo, interior, out.shape);
+      return ([x], o) => run(x, o);
+    }
+    case 'concat':
+      return prepareConcat(shapes, (eq.params as Params<'concat'>).axis, out.shape);
+    case 'threefry':
+      return ([key, counts], o) => threefryHashInto(key as Uint32Array, counts as Uint32Array, o as Uint32Array);
+    case 'uniformFromBits':
+      return out.dtype === 'float32'
+        ? ([bits], o) => bitsToUnitFloat32Into(bits as Uint32Array, o as Float32Array)
+        : ([bits], o) => bitsToUnitFloat64Into(bits as Uint32Array, o as Float64Array);
+    default:
+      return null;
+  }
+}
 
 /** Generated code of a fused group: per-element statements and the root's expression. */
 function fusedCode(group: FusedGroup): { pre: string; body: string } {
@@ -121,10 +164,11 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     pooledSlots.delete(k);
     free.set(pooled.key, [...(free.get(pooled.key) ?? []), pooled.buffer]);
   };
+  const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq) : null));
   const storages: Storage[] = computed.map((node, s) => {
     const k = slot(node.out);
     let storage: Storage;
-    if (node.kind === 'single' && !HAS_OUT_PATH(node.eq.prim)) storage = { kind: 'kernel' };
+    if (node.kind === 'single' && !into[s]) storage = { kind: 'kernel' };
     else if (escaping.has(k)) storage = { kind: 'fresh' };
     else {
       storage = { kind: 'pool', buffer: acquire(node.out.aval) };
@@ -164,19 +208,13 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
       };
     }
     const { eq } = node;
-    const [a, b] = from;
-    if (eq.prim === 'matmul') {
-      const run = prepareMatmul(eq.inputs[0].aval.shape, eq.inputs[1].aval.shape, out.shape);
-      return () => run(env[a], env[b], target());
-    }
-    if (isReduceOp(eq.prim)) {
-      const { axes } = eq.params as Params<'reduceSum'>;
-      const run = prepareReduce(eq.prim, eq.inputs[0].aval.shape, axes, out.dtype);
-      return () => run(env[a], target());
-    }
-    if (eq.prim === 'transpose') {
-      const run = prepareTranspose(eq.inputs[0].aval.shape, (eq.params as Params<'transpose'>).perm);
-      return () => run(env[a], target());
+    const run = into[s];
+    if (run) {
+      const inputs: TypedArray[] = from.map((r) => env[r]);
+      return () => {
+        for (let i = 0; i < from.length; i++) inputs[i] = env[from[i]];
+        run(inputs, target());
+      };
     }
     const kernel = cpuKernels[eq.prim] as (inputs: readonly CpuInput[], params: Params<Primitive>, out: Aval) => TypedArray;
     const inputs = eq.inputs.map((v) => ({ values: env[slot(v)], aval: v.aval, shape: v.aval.shape }));
