@@ -62,6 +62,8 @@ describe('jit and transformations', () => {
     expectTreesIdentical(out, f(w, x));
     expect(executed).toContain('matmul');
     expect(M.jitStats(jf).lastPlan).toBeUndefined();
+    // Mixed backends fail as in eager mode.
+    expect(() => jf(w, on(x))).toThrow(/move one with toBackend/);
   });
 
   it('random bits are identical under jit', () => {

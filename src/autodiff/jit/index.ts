@@ -12,7 +12,7 @@
  * the function captures from outside are baked into the program when it is traced (as in JAX); a
  * program that captured a tracer of an enclosing transformation is evaluated and not cached.
  */
-import { ArrayTensor, type Backend, defaultBackend, formatAval, MixrlError, Tensor, Tracer } from '../../tensor';
+import { ArrayTensor, cpu, formatAval, MixrlError, Tensor, Tracer } from '../../tensor';
 import { evalIR, type IRProgram, makeIR } from '../ir';
 import { type TreeDef, treeFlatten, treeUnflatten } from '../pytree';
 import { type OptimizeStats, optimizeProgram } from './optimize';
@@ -117,8 +117,10 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
         return treeUnflatten<R>(program.outTree, evalIR(program, leaves as Tensor[]));
       }
       const [optimized, optimization] = optimizeProgram(program);
-      const backend: Backend = (leaves[0] as Tensor | undefined)?.backend ?? defaultBackend();
-      const plan = backend.name === 'cpu' ? compileCpuPlan(optimized) : null;
+      // The CPU plan reads typed arrays directly: every input and constant must live on the CPU (else
+      // the program runs equation by equation, and mixed backends fail there as in eager mode).
+      const values = [...leaves, ...optimized.constants.map((c) => c.value)] as Tensor[];
+      const plan = values.every((x) => x.backend === cpu) ? compileCpuPlan(optimized) : null;
       compiled = { program, optimized, plan };
       state.cache.set(signature, compiled);
       state.lastOptimization = optimization;
