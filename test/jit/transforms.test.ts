@@ -28,6 +28,14 @@ describe('jit and transformations', () => {
     expectTreesClose(M.jit(d2(g))(t), d2(g)(t), 1e-14);
   });
 
+  it('jvp(jit(f)) and jit of a Hessian-vector product equal eager forward mode', () => {
+    const v = f64([1, 0.5, -0.25, 2, 0, 1], [3, 2]);
+    const jloss = M.jit(loss);
+    expectTreesClose(M.jvp((a: Tensor) => jloss(a, x), [w], [v]), M.jvp((a: Tensor) => loss(a, x), [w], [v]), 1e-14);
+    const hvp = (a: Tensor, t: Tensor) => M.jvp((b: Tensor) => M.grad(loss)(b, x), [a], [t])[1];
+    expectTreesClose(M.jit(hvp)(w, v), hvp(w, v), 1e-14);
+  });
+
   it('jit(valueAndGrad(f)) returns the eager value and gradient', () => {
     const vg = M.valueAndGrad(loss);
     expectTreesIdentical(M.jit(vg)(w, x), vg(w, x));
