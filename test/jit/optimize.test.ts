@@ -94,6 +94,24 @@ describe('jit optimizations', () => {
     expect(M.jitStats(jf).lastPlan?.allocationsPerCall).toBe(1);
   });
 
+  it('folds transposes read only by matrix products into them', () => {
+    const a = f64(Array.from({ length: 30 }, (_, i) => Math.sin(i)), [2, 5, 3]);
+    const b = f64(Array.from({ length: 35 }, (_, i) => Math.cos(i)), [5, 7]);
+    const c = f64(Array.from({ length: 56 }, (_, i) => i / 7), [2, 4, 7]);
+    const both = (x: Tensor, y: Tensor, z: Tensor) => M.matmul(M.matmul(M.swapAxes(x, -1, -2), y), M.swapAxes(z, -1, -2));
+    const jb = M.jit(both);
+    expectTreesIdentical(jb(a, b, c), both(a, b, c));
+    expect(M.jitStats(jb).lastPlan?.steps).toBe(2);
+    // A transpose that is also returned is computed.
+    const returned = (x: Tensor, y: Tensor) => {
+      const t = M.swapAxes(x, -1, -2);
+      return [M.matmul(t, y), t];
+    };
+    const jr = M.jit(returned);
+    expectTreesIdentical(jr(a, b), returned(a, b));
+    expect(M.jitStats(jr).lastPlan?.steps).toBe(2);
+  });
+
   it('stores fused intermediates as eager mode does: integer wrap-around, float32 rounding, bools', () => {
     const ints = (x: Tensor) => M.cast(M.add(M.mul(M.mul(M.cast(x, 'int32'), 100_000), 100_000), 7), 'float64');
     const uints = (k: Tensor) => M.cast(M.sub(M.mul(k, k), M.add(k, 3)), 'float64');

@@ -5,9 +5,10 @@
  * eager mode). Fused loops, matmul, reductions and transposes write into buffers planned once by
  * liveness: a buffer is handed to a later step once its value's last reader has run. So do slices,
  * pads, concatenations and the random primitives (through the same Threefry code as their eager
- * kernels). Reshapes are views (no step). The other primitives (gather, scatterAdd, argmax/argmin,
- * flip) run their eager CPU kernels, which allocate their outputs.
- * Values returned to the caller always get fresh arrays, since they escape.
+ * kernels). Reshapes are views (no step), and a transpose read only by matrix products is folded
+ * into them (they read its input as stored transposed). The other primitives (gather, scatterAdd,
+ * argmax/argmin, flip) run their eager CPU kernels, which allocate their outputs. Values returned
+ * to the caller always get fresh arrays, since they escape.
  */
 import { ArrayTensor, type Aval, cpu, type DType, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
 import { allocate } from '../../tensor/dtype';
@@ -19,7 +20,7 @@ import { prepareReduce } from '../../tensor/cpu/reduce';
 import { broadcastStrides } from '../../tensor/shape';
 import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
 import type { Equation, IRProgram, IRVar } from '../ir';
-import { type FusedGroup, fuseElementwise } from './fuse';
+import { type FusedGroup, fuseElementwise, type PlanNode } from './fuse';
 
 /** What a plan does per call. */
 export interface PlanStats {
@@ -50,8 +51,33 @@ type Storage = { kind: 'pool'; buffer: TypedArray } | { kind: 'fresh' } | { kind
 /** A kernel writing into a given array: the input arrays, then the output. */
 type IntoKernel = (inputs: readonly TypedArray[], out: TypedArray) => void;
 
+/**
+ * Transposes of the last two axes read only by matrix products, mapped to their inputs: the products
+ * read the input as stored transposed, so the transpose is not copied.
+ */
+function foldableTransposes(nodes: readonly PlanNode[], outputs: readonly IRVar[]): Map<IRVar, IRVar> {
+  const readers = new Map<IRVar, PlanNode[]>();
+  for (const node of nodes) {
+    for (const v of node.kind === 'fused' ? node.leaves : node.eq.inputs) {
+      const list = readers.get(v);
+      if (list) list.push(node);
+      else readers.set(v, [node]);
+    }
+  }
+  const folded = new Map<IRVar, IRVar>();
+  for (const node of nodes) {
+    if (node.kind !== 'single' || node.eq.prim !== 'transpose' || outputs.includes(node.out)) continue;
+    const { perm } = node.eq.params as Params<'transpose'>;
+    const r = perm.length;
+    const swapsLastTwo = r >= 2 && perm.every((p, i) => p === (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
+    const onlyProducts = (readers.get(node.out) ?? []).every((x) => x.kind === 'single' && x.eq.prim === 'matmul');
+    if (swapsLastTwo && onlyProducts) folded.set(node.out, node.eq.inputs[0]);
+  }
+  return folded;
+}
+
 /** The write-into kernel of an equation, prepared for its shapes, or null where only the allocating one exists. */
-function intoKernel(eq: Equation): IntoKernel | null {
+function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): IntoKernel | null {
   const shapes = eq.inputs.map((v) => v.aval.shape);
   const out = eq.out.aval;
   if (isReduceOp(eq.prim)) {
@@ -60,7 +86,8 @@ function intoKernel(eq: Equation): IntoKernel | null {
   }
   switch (eq.prim) {
     case 'matmul': {
-      const run = prepareMatmul(shapes[0], shapes[1], out.shape);
+      const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
+      const run = prepareMatmul(shapes[0], shapes[1], out.shape, layout);
       return ([a, b], o) => run(a, b, o);
     }
     case 'transpose': {
@@ -118,6 +145,7 @@ function fusedCode(group: FusedGroup): { pre: string; body: string } {
  */
 export function compileCpuPlan(program: IRProgram): CpuPlan {
   const nodes = fuseElementwise(program);
+  const folded = foldableTransposes(nodes, program.outputs);
   const slotOf = new Map<IRVar, number>();
   const env: TypedArray[] = [];
   const newSlot = (v: IRVar) => {
@@ -129,8 +157,9 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     newSlot(v);
     env[slotOf.get(v) as number] = (value as ArrayTensor).handle as TypedArray;
   }
-  // Slots of step outputs; a reshape shares its input's slot (a view).
+  // Slots of step outputs; a reshape shares its input's slot (a view); folded transposes have none.
   const computed = nodes.filter((node) => {
+    if (node.kind === 'single' && folded.has(node.out)) return false;
     if (node.kind === 'single' && node.eq.prim === 'reshape') {
       slotOf.set(node.out, slotOf.get(node.eq.inputs[0]) as number);
       return false;
@@ -140,7 +169,9 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   });
   const slot = (v: IRVar) => slotOf.get(v) as number;
   const escaping = new Set(program.outputs.map(slot));
-  const reads = computed.map((node) => (node.kind === 'fused' ? node.leaves : node.eq.inputs).map(slot));
+  const reads = computed.map((node) =>
+    (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v)).map(slot),
+  );
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
 
@@ -164,7 +195,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     pooledSlots.delete(k);
     free.set(pooled.key, [...(free.get(pooled.key) ?? []), pooled.buffer]);
   };
-  const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq) : null));
+  const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq, folded) : null));
   const storages: Storage[] = computed.map((node, s) => {
     const k = slot(node.out);
     let storage: Storage;
