@@ -1,7 +1,7 @@
 /**
  * Elementwise kernels for the CPU backend, generated per op, dtype and broadcast pattern as
- * specialized JS loops (no per-element closures). The same expression tables will serve fused
- * chains under `jit`.
+ * specialized JS loops (no per-element closures). The same expression tables serve fused
+ * chains under `jit` (`autodiff/jit/plan-cpu.ts`).
  */
 import type { DType, TypedArray } from '../dtype';
 import { ArgumentError } from '../errors';
