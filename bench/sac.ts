@@ -2,7 +2,8 @@
  * bench/sac: milliseconds per full SAC update (critic + actor + alpha + Polyak) and action-selection
  * latency, for SG-RP and SGM-MRP (K = 5) at the paper's classic-control size and at SAC-v2 size, on
  * each available backend, next to PyTorch running the same update (bench/sac_torch.py) in the same run
- * when `python3` has torch.
+ * when `python3` has torch. The CPU rows run the jitted update (`makeSacUpdate`'s default);
+ * `bench/jit.ts` compares eager and jit.
  *
  *   npx esbuild bench/sac.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/sac.mjs
  *   node .tmp/sac.mjs [--backends cpu,webgpu] [--updates N] [--torch-device cpu|cuda]

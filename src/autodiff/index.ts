@@ -7,3 +7,4 @@ export { customVjp, type CustomVjpRule } from './custom-vjp';
 export { ConcretizationError, type Equation, evalIR, type IRProgram, type IRVar, makeIR } from './ir';
 export { vjpRules, type VjpRule } from './rules/vjp';
 export { jvpRules, type JvpRule } from './rules/jvp';
+export { jit, type JitOptions, type JitStats, jitStats, type OptimizeStats, type PlanStats } from './jit';

@@ -217,7 +217,8 @@ function formatParams(params: object): string {
   return `[${entries.map(([k, v]) => `${k}=${show(v)}`).join(' ')}]`;
 }
 
-function formatProgram(p: IRProgram): string {
+/** The jaxpr-like listing of a program. */
+export function formatProgram(p: IRProgram): string {
   const typed = (v: IRVar) => `${varName(v.id)}:${formatAval(v.aval)}`;
   const consts = p.constants.map((c) => typed(c.v)).join(' ');
   const lines = [`{ lambda ${consts}${consts ? ' ' : ''}; ${p.inputs.map(typed).join(' ')}. let`];

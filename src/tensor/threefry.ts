@@ -54,18 +54,28 @@ export function threefry2x32Block(k0: number, k1: number, x0: number, x1: number
  * threefryHash(key(0), Uint32Array.of(0, 1, 2, 3)); // the words of split(key(0), 2)
  */
 export function threefryHash(key: RawKey, counts: Uint32Array): Uint32Array {
+  const out = new Uint32Array(counts.length);
+  threefryHashInto(key, counts, out);
+  return out;
+}
+
+const pair = new Uint32Array(2);
+
+/**
+ * `threefryHash` writing into `out` (of the counts' length), for callers that reuse buffers.
+ *
+ * @example
+ * threefryHashInto(key(0), Uint32Array.of(0, 1, 2, 3), out);
+ */
+export function threefryHashInto(key: RawKey, counts: Uint32Array, out: Uint32Array): void {
   const n = counts.length;
   const half = (n + 1) >> 1;
-  const padded = half * 2;
-  const result = new Uint32Array(padded);
-  const pair = new Uint32Array(2);
   for (let i = 0; i < half; i++) {
     const second = half + i < n ? counts[half + i] : 0;
     threefry2x32Block(key[0], key[1], counts[i], second, pair);
-    result[i] = pair[0];
-    result[half + i] = pair[1];
+    out[i] = pair[0];
+    if (half + i < n) out[half + i] = pair[1];
   }
-  return n === padded ? result : result.subarray(0, n).slice();
 }
 
 /** `threefryHash` over the counters `0, 1, ..., n - 1` (JAX's `random_bits` with 32-bit width). */
@@ -118,11 +128,20 @@ export function rawFoldIn(key: RawKey, data: number): RawKey {
 
 /** Float32 uniforms in [0, 1) from 32 random bits each, bit-exact with JAX's `uniform` for float32. */
 export function bitsToUnitFloat32(bits: Uint32Array): Float32Array {
-  const asInt = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) asInt[i] = ((bits[i] >>> 9) | 0x3f800000) >>> 0;
-  const asFloat = new Float32Array(asInt.buffer);
-  for (let i = 0; i < asFloat.length; i++) asFloat[i] = asFloat[i] - 1;
-  return asFloat;
+  const out = new Float32Array(bits.length);
+  bitsToUnitFloat32Into(bits, out);
+  return out;
+}
+
+/**
+ * `bitsToUnitFloat32` writing into `out`. JAX builds the float 1.m from the top 23 bits and subtracts
+ * one; the result, m / 2^23, is computed here directly (it is exact in float32, so the bits agree).
+ *
+ * @example
+ * bitsToUnitFloat32Into(bits, out);
+ */
+export function bitsToUnitFloat32Into(bits: Uint32Array, out: Float32Array): void {
+  for (let i = 0; i < bits.length; i++) out[i] = (bits[i] >>> 9) * 2 ** -23;
 }
 
 /**
@@ -130,20 +149,27 @@ export function bitsToUnitFloat32(bits: Uint32Array): Float32Array {
  * words are the high halves). Only the top 52 bits are used, as JAX does.
  */
 export function bitsToUnitFloat64(bits: Uint32Array): Float64Array {
+  const out = new Float64Array(bits.length >> 1);
+  bitsToUnitFloat64Into(bits, out);
+  return out;
+}
+
+/**
+ * `bitsToUnitFloat64` writing into `out`: m / 2^52 for the top 52 bits m of (hi:lo), which equals
+ * JAX's 1.m - 1 exactly.
+ *
+ * @example
+ * bitsToUnitFloat64Into(bits, out);
+ */
+export function bitsToUnitFloat64Into(bits: Uint32Array, out: Float64Array): void {
   const n = bits.length >> 1;
-  const out = new Float64Array(n);
-  const view = new DataView(new ArrayBuffer(8));
   for (let i = 0; i < n; i++) {
     const hi = bits[i];
     const lo = bits[n + i];
-    // (hi:lo) >> 12 | exponent of 1.0, then minus one.
-    const mantHi = (hi >>> 12) | 0x3ff00000;
+    // (hi:lo) >> 12 as 20 high bits and 32 low bits.
     const mantLo = ((hi << 20) | (lo >>> 12)) >>> 0;
-    view.setUint32(0, mantHi);
-    view.setUint32(4, mantLo);
-    out[i] = view.getFloat64(0) - 1;
+    out[i] = ((hi >>> 12) * 4294967296 + mantLo) * 2 ** -52;
   }
-  return out;
 }
 
 /**

@@ -5,7 +5,7 @@
  * cut the bootstrap.
  */
 import { treeMap } from '../../autodiff';
-import { valueAndGrad } from '../../autodiff';
+import { jit, valueAndGrad } from '../../autodiff';
 import { headSize, type PolicyHeadConfig, policyFromHead, type SquashedPolicy } from '../../distributions';
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
@@ -93,14 +93,34 @@ export function initSac(h: SacHyperparameters, key: Tensor): SacState {
   };
 }
 
+/** The pure SAC update `(state, batch, key) -> [state, metrics]`. */
+export type SacUpdate = (state: SacState, batch: ReplayBatch, key: Tensor) => [SacState, SacMetrics];
+
+export interface SacUpdateOptions {
+  /**
+   * Compile the update with `jit` when its tensors are on the CPU (default true): traced once per
+   * batch shape, then replayed as fused kernels over reused buffers, bit-identical to eager mode.
+   * Other backends run it eagerly.
+   */
+  jit?: boolean;
+}
+
 /**
  * The SAC update for these hyperparameters.
  *
  * @example
  * const update = makeSacUpdate(h);
  * const [next, metrics] = update(state, replay.sample(rawKey, 32), random.foldIn(key, step));
+ * const eager = makeSacUpdate(h, { jit: false });
  */
-export function makeSacUpdate(h: SacHyperparameters) {
+export function makeSacUpdate(h: SacHyperparameters, options: SacUpdateOptions = {}): SacUpdate {
+  const update = makeEagerUpdate(h);
+  if (options.jit === false) return update;
+  const compiled = jit(update, { name: `sac-${h.estimator}` });
+  return (state, batch, key) => (key.backend.name === 'cpu' ? compiled(state, batch, key) : update(state, batch, key));
+}
+
+function makeEagerUpdate(h: SacHyperparameters): SacUpdate {
   const actorOpt = adam({ lr: h.actorLr });
   const criticOpt = adam({ lr: h.criticLr });
   const alphaOpt = adam({ lr: h.alphaLr });

@@ -1,10 +1,11 @@
 /**
  * Elementwise kernels for the CPU backend, generated per op, dtype and broadcast pattern as
- * specialized JS loops (no per-element closures). The same expression tables will serve fused
- * chains under `jit`.
+ * specialized JS loops (no per-element closures). The same expression tables serve fused
+ * chains under `jit` (`autodiff/jit/plan-cpu.ts`).
  */
 import type { DType, TypedArray } from '../dtype';
-import type { BinaryOp, UnaryOp } from '../primitives';
+import { ArgumentError } from '../errors';
+import { type BinaryOp, isBinaryOp, isUnaryOp, type Primitive, type UnaryOp } from '../primitives';
 import { broadcastStrides, type Shape, sizeOf } from '../shape';
 import { erf, erfinv, roundHalfEven, sigmoid, softplus } from './special';
 
@@ -67,9 +68,56 @@ export function castJs(a: string, to: DType): string {
   return to === 'bool' ? bool(`${a} !== 0`) : a;
 }
 
-type Kernel = (out: TypedArray, shape: Shape, inputs: readonly TypedArray[], strides: readonly number[][]) => void;
+/**
+ * The JS expression of one elementwise primitive (unary, binary, `where`, `cast`, or `broadcastTo`,
+ * which is elementwise once its input is read through broadcast strides) on the argument
+ * expressions `args`; `inDtype` is the dtype of the first operand.
+ *
+ * @example
+ * elementwiseJs('add', ['a0', 'a1'], 'float32', 'float32'); // '(a0 + a1)'
+ */
+export function elementwiseJs(prim: Primitive, args: readonly string[], inDtype: DType, outDtype: DType): string {
+  if (isUnaryOp(prim)) return castJs(UNARY_JS[prim](args[0], inDtype), outDtype);
+  if (isBinaryOp(prim)) return castJs(BINARY_JS[prim](args[0], args[1], inDtype), outDtype);
+  switch (prim) {
+    case 'where':
+      return `(${args[0]} !== 0 ? ${args[1]} : ${args[2]})`;
+    case 'cast':
+      return castJs(args[0], outDtype);
+    case 'stopGradient':
+    case 'broadcastTo':
+      return args[0];
+    default:
+      throw new ArgumentError(`elementwiseJs: ${prim} is not elementwise`);
+  }
+}
 
-const kernelCache = new Map<string, Kernel>();
+/** The value a typed array of `dtype` would store for the JS expression `e` (for fused intermediates). */
+export function storedJs(e: string, dtype: DType): string {
+  switch (dtype) {
+    case 'float32':
+      return `Math.fround(${e})`;
+    case 'int32':
+      return `(${e} | 0)`;
+    case 'uint32':
+      return `(${e} >>> 0)`;
+    default:
+      return e;
+  }
+}
+
+/** A compiled elementwise loop: `out` over `shape`, each input read through its broadcast strides. */
+export type ElementwiseKernel = (out: TypedArray, shape: Shape, inputs: readonly TypedArray[], strides: readonly number[][]) => void;
+
+/** How an input is read: `s` one value (size 1), `c` contiguously (output size), `b` through strides. */
+export type InputKind = 's' | 'c' | 'b';
+
+/** How an input of `inputSize` elements is read for an output of `outSize` elements. */
+export function inputKind(inputSize: number, outSize: number): InputKind {
+  return inputSize === 1 ? 's' : inputSize === outSize ? 'c' : 'b';
+}
+
+const kernelCache = new Map<string, ElementwiseKernel>();
 
 /**
  * Computes `out[i] = expr(inputs...)` over the broadcast output shape. `expr` receives the names of
@@ -84,15 +132,9 @@ export function runElementwise(
 ): void {
   const n = sizeOf(outShape);
   if (n === 0) return;
-  const kinds = inputs.map((x) => (x.values.length === 1 ? 's' : x.values.length === n ? 'c' : 'b'));
+  const kinds = inputs.map((x) => inputKind(x.values.length, n));
   const body = expr(inputs.map((_, k) => `a${k}`));
-  const key = `${body}|${kinds.join('')}|${outShape.length}`;
-  let kernel = kernelCache.get(key);
-  if (!kernel) {
-    kernel = compileElementwise(body, kinds);
-    kernelCache.set(key, kernel);
-  }
-  kernel(
+  compileElementwise(body, kinds)(
     out,
     outShape,
     inputs.map((x) => x.values),
@@ -100,7 +142,26 @@ export function runElementwise(
   );
 }
 
-function compileElementwise(body: string, kinds: string[]): Kernel {
+/**
+ * The loop computing `out[i] = body` from inputs read as `kinds` say, compiled once per body and
+ * input kinds (and cached). `pre` holds statements run per element before `body` (fused chains keep
+ * their intermediates there as locals).
+ *
+ * @example
+ * const kernel = compileElementwise('(a0 + a1)', ['c', 's']);
+ * kernel(out, [3], [x, y], [[1], [0]]);
+ */
+export function compileElementwise(body: string, kinds: readonly InputKind[], pre = ''): ElementwiseKernel {
+  const key = `${pre}|${body}|${kinds.join('')}`;
+  let kernel = kernelCache.get(key);
+  if (!kernel) {
+    kernel = buildElementwise(body, kinds, pre);
+    kernelCache.set(key, kernel);
+  }
+  return kernel;
+}
+
+function buildElementwise(body: string, kinds: readonly InputKind[], pre: string): ElementwiseKernel {
   const arity = kinds.length;
   const ks = [...Array(arity).keys()];
   const lines: string[] = [];
@@ -109,7 +170,7 @@ function compileElementwise(body: string, kinds: string[]): Kernel {
     lines.push(...ks.filter((k) => kinds[k] === 's').map((k) => `const a${k} = x${k}[0];`));
     lines.push('for (let i = 0; i < out.length; i++) {');
     lines.push(...ks.filter((k) => kinds[k] === 'c').map((k) => `  const a${k} = x${k}[i];`));
-    lines.push(`  out[i] = ${body};`, '}');
+    lines.push(`  ${pre}`, `  out[i] = ${body};`, '}');
   } else {
     lines.push('const r = shape.length;', 'const last = shape[r - 1];', 'const outer = out.length / last;');
     lines.push('const idx = new Int32Array(r);', 'let o = 0;');
@@ -117,7 +178,7 @@ function compileElementwise(body: string, kinds: string[]): Kernel {
     lines.push('for (let q = 0; q < outer; q++) {');
     lines.push('  for (let j = 0; j < last; j++) {');
     lines.push(...ks.map((k) => `    const a${k} = x${k}[p${k} + j * l${k}];`));
-    lines.push(`    out[o++] = ${body};`, '  }');
+    lines.push(`    ${pre}`, `    out[o++] = ${body};`, '  }');
     lines.push('  for (let d = r - 2; d >= 0; d--) {');
     lines.push(`    idx[d]++; ${ks.map((k) => `p${k} += s${k}[d];`).join(' ')}`);
     lines.push('    if (idx[d] < shape[d]) break;');
@@ -125,5 +186,5 @@ function compileElementwise(body: string, kinds: string[]): Kernel {
     lines.push('  }', '}');
   }
   const factory = new Function('H', `return function elementwise(out, shape, inputs, strides) {\n${lines.join('\n')}\n};`);
-  return factory(HELPERS) as Kernel;
+  return factory(HELPERS) as ElementwiseKernel;
 }

@@ -22,19 +22,20 @@ import {
 } from '../primitives';
 import { sizeOf } from '../shape';
 import { bitsToUnitFloat32, bitsToUnitFloat64, threefryHash } from '../threefry';
-import { BINARY_JS, castJs, runElementwise, UNARY_JS } from './elementwise';
+import { elementwiseJs, runElementwise } from './elementwise';
 import { matmul } from './matmul';
 import * as move from './movement';
 import { argReduce, reduce } from './reduce';
 import { gather, scatterAdd } from './gather';
 
-interface CpuInput {
+export interface CpuInput {
   readonly values: TypedArray;
   readonly aval: Aval;
   readonly shape: Aval['shape'];
 }
 
-type CpuKernel<P extends Primitive> = (inputs: readonly CpuInput[], params: Params<P>, out: Aval) => TypedArray;
+/** A CPU kernel: input arrays and avals to a new output array (or, for views, the input's). */
+export type CpuKernel<P extends Primitive> = (inputs: readonly CpuInput[], params: Params<P>, out: Aval) => TypedArray;
 
 function elementwise(expr: (args: string[]) => string): CpuKernel<Primitive> {
   return (inputs, _params, out) => {
@@ -45,10 +46,10 @@ function elementwise(expr: (args: string[]) => string): CpuKernel<Primitive> {
 }
 
 const unaryKernel = (op: UnaryOp): CpuKernel<UnaryOp> => (inputs, params, out) =>
-  elementwise(([a]) => castJs(UNARY_JS[op](a, inputs[0].aval.dtype), out.dtype))(inputs, params, out);
+  elementwise(([a]) => elementwiseJs(op, [a], inputs[0].aval.dtype, out.dtype))(inputs, params, out);
 
 const binaryKernel = (op: BinaryOp): CpuKernel<BinaryOp> => (inputs, params, out) =>
-  elementwise(([a, b]) => castJs(BINARY_JS[op](a, b, inputs[0].aval.dtype), out.dtype))(inputs, params, out);
+  elementwise(([a, b]) => elementwiseJs(op, [a, b], inputs[0].aval.dtype, out.dtype))(inputs, params, out);
 
 const reduceKernel = (op: ReduceOp): CpuKernel<ReduceOp> => ([x], { axes }, out) =>
   reduce(op, x.values, x.shape, axes, out.dtype);
@@ -66,8 +67,8 @@ export const cpuKernels: { [P in Primitive]: CpuKernel<P> } = {
   ...table(BINARY_OPS, binaryKernel),
   ...table(REDUCE_OPS, reduceKernel),
   ...table(ARG_REDUCE_OPS, argReduceKernel),
-  where: elementwise(([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`),
-  cast: (inputs, params, out) => elementwise(([a]) => castJs(a, out.dtype))(inputs, params, out),
+  where: (inputs, params, out) => elementwise((args) => elementwiseJs('where', args, out.dtype, out.dtype))(inputs, params, out),
+  cast: (inputs, params, out) => elementwise(([a]) => elementwiseJs('cast', [a], inputs[0].aval.dtype, out.dtype))(inputs, params, out),
   stopGradient: ([x]) => x.values,
   matmul: ([a, b], _p, out) => matmul(a.values, a.shape, b.values, b.shape, out.shape, out.dtype),
   reshape: ([x]) => x.values,

@@ -8,6 +8,34 @@ import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
  * walked), which keeps the inner loop free of stores; edges fall back to a row-times-panel loop.
  */
 export function matmul(a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, dtype: DType): TypedArray {
+  const out = allocate(dtype, sizeOf(outShape));
+  prepareMatmul(aShape, bShape, outShape)(a, b, out);
+  return out;
+}
+
+/** Which operands of a matrix product are stored transposed (their last two axes swapped). */
+export interface MatmulLayout {
+  readonly transposeA?: boolean;
+  readonly transposeB?: boolean;
+}
+
+/**
+ * The matrix product for fixed shapes, writing into a given output (`jit` plans call it with reused
+ * buffers): the batch offsets are computed once here, not per call. `aShape` and `bShape` are the
+ * operands' logical shapes; `layout` says which is stored transposed, so a transpose feeding a
+ * product needs no copy.
+ *
+ * @example
+ * const run = prepareMatmul([2, 3], [3, 4], [2, 4]);
+ * run(a, b, out);
+ * prepareMatmul([2, 3], [3, 4], [2, 4], { transposeA: true })(aT, b, out); // aT stored as [3, 2]
+ */
+export function prepareMatmul(
+  aShape: Shape,
+  bShape: Shape,
+  outShape: Shape,
+  layout: MatmulLayout = {},
+): (a: TypedArray, b: TypedArray, out: TypedArray) => void {
   const [m, k] = aShape.slice(-2);
   const n = bShape[bShape.length - 1];
   const batchShape = outShape.slice(0, -2);
@@ -15,47 +43,65 @@ export function matmul(a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shap
   const aBatch = broadcastStrides(aShape.slice(0, -2), batchShape);
   const bBatch = broadcastStrides(bShape.slice(0, -2), batchShape);
   const batchStrides = stridesOf(batchShape);
-  const out = allocate(dtype, batch * m * n);
+  const aOffsets = new Int32Array(batch);
+  const bOffsets = new Int32Array(batch);
   for (let t = 0; t < batch; t++) {
-    let aOff = 0;
-    let bOff = 0;
     let rest = t;
     for (let d = 0; d < batchShape.length; d++) {
       const i = Math.floor(rest / batchStrides[d]);
       rest -= i * batchStrides[d];
-      aOff += i * aBatch[d];
-      bOff += i * bBatch[d];
+      aOffsets[t] += i * aBatch[d];
+      bOffsets[t] += i * bBatch[d];
     }
-    matmulOne(a, aOff * m * k, b, bOff * k * n, out, t * m * n, m, k, n);
   }
-  return out;
+  // Element (i, p) of A is at i * ars + p * acs; element (p, j) of B at p * brs + j * bcs.
+  const a = layout.transposeA ? { rs: 1, cs: m } : { rs: k, cs: 1 };
+  const b = layout.transposeB ? { rs: 1, cs: k } : { rs: n, cs: 1 };
+  return (x, y, out) => {
+    for (let t = 0; t < batch; t++) {
+      matmulOne(x, aOffsets[t] * m * k, a.rs, a.cs, y, bOffsets[t] * k * n, b.rs, b.cs, out, t * m * n, m, k, n);
+    }
+  };
 }
 
-/** One `m x k` by `k x n` product into `out` at `o`. */
-function matmulOne(a: TypedArray, ao: number, b: TypedArray, bo: number, out: TypedArray, o: number, m: number, k: number, n: number): void {
+/** One `m x k` by `k x n` product into `out` at `o`, the operands read through their strides. */
+function matmulOne(
+  a: TypedArray,
+  ao: number,
+  ars: number,
+  acs: number,
+  b: TypedArray,
+  bo: number,
+  brs: number,
+  bcs: number,
+  out: TypedArray,
+  o: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
   const m4 = m - (m % 4);
   const n4 = n - (n % 4);
+  const [a1, a2, a3] = [ars, 2 * ars, 3 * ars];
+  const [b1, b2, b3] = [bcs, 2 * bcs, 3 * bcs];
   for (let i = 0; i < m4; i += 4) {
-    const r0 = ao + i * k;
-    const r1 = r0 + k;
-    const r2 = r1 + k;
-    const r3 = r2 + k;
     for (let j = 0; j < n4; j += 4) {
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
       let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
       let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      let q = bo + j;
-      for (let p = 0; p < k; p++, q += n) {
-        const b0 = b[q], b1 = b[q + 1], b2 = b[q + 2], b3 = b[q + 3];
-        const a0 = a[r0 + p];
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        const a1 = a[r1 + p];
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        const a2 = a[r2 + p];
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-        const a3 = a[r3 + p];
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+      let pa = ao + i * ars;
+      let pb = bo + j * bcs;
+      for (let p = 0; p < k; p++, pa += acs, pb += brs) {
+        const y0 = b[pb], y1 = b[pb + b1], y2 = b[pb + b2], y3 = b[pb + b3];
+        const x0 = a[pa];
+        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
+        const x1 = a[pa + a1];
+        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+        const x2 = a[pa + a2];
+        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
+        const x3 = a[pa + a3];
+        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
       }
       let w = o + i * n + j;
       out[w] = c00; out[w + 1] = c01; out[w + 2] = c02; out[w + 3] = c03;
@@ -68,28 +114,31 @@ function matmulOne(a: TypedArray, ao: number, b: TypedArray, bo: number, out: Ty
     }
   }
   // Edges: the last n % 4 columns of the blocked rows, then the last m % 4 rows.
-  edge(a, ao, b, bo, out, o, 0, m4, n4, n, k, n);
-  edge(a, ao, b, bo, out, o, m4, m, 0, n, k, n);
+  edge(a, ao, ars, acs, b, bo, brs, bcs, out, o, 0, m4, n4, n, k);
+  edge(a, ao, ars, acs, b, bo, brs, bcs, out, o, m4, m, 0, n, k);
 }
 
 function edge(
   a: TypedArray,
   ao: number,
+  ars: number,
+  acs: number,
   b: TypedArray,
   bo: number,
+  brs: number,
+  bcs: number,
   out: TypedArray,
   o: number,
   rowStart: number,
   rowEnd: number,
   colStart: number,
-  colEnd: number,
-  k: number,
   n: number,
+  k: number,
 ): void {
   for (let i = rowStart; i < rowEnd; i++) {
-    for (let j = colStart; j < colEnd; j++) {
+    for (let j = colStart; j < n; j++) {
       let c = 0;
-      for (let p = 0; p < k; p++) c += a[ao + i * k + p] * b[bo + p * n + j];
+      for (let p = 0; p < k; p++) c += a[ao + i * ars + p * acs] * b[bo + p * brs + j * bcs];
       out[o + i * n + j] = c;
     }
   }

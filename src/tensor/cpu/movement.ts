@@ -43,11 +43,23 @@ export function copyStrided(
 }
 
 export function transpose(x: TypedArray, shape: Shape, perm: readonly number[], dtype: DType): TypedArray {
+  const out = allocate(dtype, x.length);
+  prepareTranspose(shape, perm)(x, out);
+  return out;
+}
+
+/**
+ * The transpose for a fixed shape, writing into a given output (for `jit` plans).
+ *
+ * @example
+ * prepareTranspose([2, 3], [1, 0])(x, out);
+ */
+export function prepareTranspose(shape: Shape, perm: readonly number[]): (x: TypedArray, out: TypedArray) => void {
   const strides = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
-  const out = allocate(dtype, x.length);
-  copyStrided(x, 0, perm.map((p) => strides[p]), outShape, out, 0, stridesOf(outShape));
-  return out;
+  const srcStrides = perm.map((p) => strides[p]);
+  const outStrides = stridesOf(outShape);
+  return (x, out) => copyStrided(x, 0, srcStrides, outShape, out, 0, outStrides);
 }
 
 export function broadcastTo(x: TypedArray, shape: Shape, outShape: Shape, dtype: DType): TypedArray {
@@ -64,11 +76,28 @@ export function slice(
   outShape: Shape,
   dtype: DType,
 ): TypedArray {
+  const out = allocate(dtype, sizeOf(outShape));
+  prepareSlice(shape, starts, steps, outShape)(x, out);
+  return out;
+}
+
+/**
+ * The strided slice for fixed shapes, writing into a given output (for `jit` plans).
+ *
+ * @example
+ * prepareSlice([4], [1], [2], [2])(x, out); // x[1], x[3]
+ */
+export function prepareSlice(
+  shape: Shape,
+  starts: readonly number[],
+  steps: readonly number[],
+  outShape: Shape,
+): (x: TypedArray, out: TypedArray) => void {
   const strides = stridesOf(shape);
   const offset = starts.reduce((acc, s, i) => acc + s * strides[i], 0);
-  const out = allocate(dtype, sizeOf(outShape));
-  copyStrided(x, offset, strides.map((s, i) => s * steps[i]), outShape, out, 0, stridesOf(outShape));
-  return out;
+  const srcStrides = strides.map((s, i) => s * steps[i]);
+  const outStrides = stridesOf(outShape);
+  return (x, out) => copyStrided(x, offset, srcStrides, outShape, out, 0, outStrides);
 }
 
 export function flip(x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray {
@@ -93,10 +122,30 @@ export function pad(
   dtype: DType,
 ): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
+  preparePad(shape, lo, interior, outShape)(x, out);
+  return out;
+}
+
+/**
+ * Zero padding for fixed shapes, writing into a given output (zeroed first, so it may be reused).
+ *
+ * @example
+ * preparePad([2], [1], [0], [4])(x, out); // [0, x0, x1, 0]
+ */
+export function preparePad(
+  shape: Shape,
+  lo: readonly number[],
+  interior: readonly number[],
+  outShape: Shape,
+): (x: TypedArray, out: TypedArray) => void {
   const outStrides = stridesOf(outShape);
   const offset = lo.reduce((acc, l, i) => acc + l * outStrides[i], 0);
-  copyStrided(x, 0, stridesOf(shape), shape, out, offset, outStrides.map((s, i) => s * (interior[i] + 1)));
-  return out;
+  const dstStrides = outStrides.map((s, i) => s * (interior[i] + 1));
+  const srcStrides = stridesOf(shape);
+  return (x, out) => {
+    out.fill(0);
+    copyStrided(x, 0, srcStrides, shape, out, offset, dstStrides);
+  };
 }
 
 export function concat(
@@ -106,11 +155,30 @@ export function concat(
   dtype: DType,
 ): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
+  prepareConcat(inputs.map((x) => x.shape), axis, outShape)(inputs.map((x) => x.values), out);
+  return out;
+}
+
+/**
+ * Concatenation for fixed shapes, writing into a given output (for `jit` plans).
+ *
+ * @example
+ * prepareConcat([[2], [3]], 0, [5])([x, y], out);
+ */
+export function prepareConcat(
+  shapes: readonly Shape[],
+  axis: number,
+  outShape: Shape,
+): (inputs: readonly TypedArray[], out: TypedArray) => void {
   const outStrides = stridesOf(outShape);
+  const offsets: number[] = [];
   let offset = 0;
-  for (const { values, shape } of inputs) {
-    copyStrided(values, 0, stridesOf(shape), shape, out, offset * outStrides[axis], outStrides);
+  for (const shape of shapes) {
+    offsets.push(offset * outStrides[axis]);
     offset += shape[axis];
   }
-  return out;
+  const srcStrides = shapes.map(stridesOf);
+  return (inputs, out) => {
+    for (let i = 0; i < shapes.length; i++) copyStrided(inputs[i], 0, srcStrides[i], shapes[i], out, offsets[i], outStrides);
+  };
 }

@@ -68,22 +68,39 @@ const ACCUMULATE_INTEGER: Partial<Record<ReduceOp, Accumulate>> = {
 };
 
 export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray {
+  const out = allocate(dtype, sizeOf(shape.filter((_, i) => !axes.includes(i))));
+  prepareReduce(op, shape, axes, dtype)(x, out);
+  return out;
+}
+
+/**
+ * The reduction for a fixed input shape, writing into a given output (`jit` plans call it with
+ * reused buffers); the float64 accumulator is allocated once here.
+ *
+ * @example
+ * const run = prepareReduce('reduceSum', [2, 3], [1], 'float32');
+ * run(x, out);
+ */
+export function prepareReduce(op: ReduceOp, shape: Shape, axes: readonly number[], dtype: DType): (x: TypedArray, out: TypedArray) => void {
   const outShape = shape.filter((_, i) => !axes.includes(i));
   const outSize = sizeOf(outShape);
   if (dtype === 'bool' && (op === 'reduceMax' || op === 'reduceMin') && sizeOf(shape) === 0) {
     throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
   }
-  const acc = new Float64Array(outSize).fill(INITIAL[op]);
+  const acc = new Float64Array(outSize);
   const outStridesFull = stridesOf(outShape);
   // Stride of each input axis in the output (0 for reduced axes).
   const strideInOut: number[] = [];
   let k = 0;
   for (let i = 0; i < shape.length; i++) strideInOut.push(axes.includes(i) ? 0 : outStridesFull[k++]);
   const integer = dtype === 'int32' || dtype === 'uint32';
-  (integer ? (ACCUMULATE_INTEGER[op] ?? ACCUMULATE[op]) : ACCUMULATE[op])(x, shape, strideInOut, acc);
-  const out = allocate(dtype, outSize);
-  for (let i = 0; i < outSize; i++) out[i] = acc[i];
-  return out;
+  const accumulate = integer ? (ACCUMULATE_INTEGER[op] ?? ACCUMULATE[op]) : ACCUMULATE[op];
+  const initial = INITIAL[op];
+  return (x, out) => {
+    acc.fill(initial);
+    accumulate(x, shape, strideInOut, acc);
+    for (let i = 0; i < outSize; i++) out[i] = acc[i];
+  };
 }
 
 /** Index of the first maximum (or minimum) along `axis`; NaN counts as the extreme, as in NumPy. */

@@ -1,0 +1,159 @@
+/**
+ * `jit(f)`: stage a pure function once per input signature and replay the compiled plan.
+ *
+ * The signature is the tree structure of the non-static arguments, each leaf's shape, dtype and
+ * backend, and the static arguments compared by value (JSON). On the CPU the staged program is
+ * optimized (constant folding, common subexpressions, dead code) and compiled to a plan of fused
+ * loops over reused buffers (`plan-cpu.ts`). On other backends the optimized program is evaluated
+ * equation by equation (correct, not faster).
+ *
+ * Under a transformation (an argument is a tracer, as in `grad(jit(f))`) the plan is not run: the
+ * staged program is evaluated with `evalIR`, so the outer transformation sees every primitive. Values
+ * the function captures from outside are baked into the program when it is traced (as in JAX); a
+ * program that captured a tracer of an enclosing transformation is evaluated and not cached.
+ */
+import { ArrayTensor, cpu, formatAval, MixrlError, Tensor, Tracer } from '../../tensor';
+import { evalIR, type IRProgram, makeIR } from '../ir';
+import { type TreeDef, treeFlatten, treeUnflatten } from '../pytree';
+import { type OptimizeStats, optimizeProgram } from './optimize';
+import { compileCpuPlan, type CpuPlan, type PlanStats } from './plan-cpu';
+
+export type { PlanStats } from './plan-cpu';
+export type { OptimizeStats } from './optimize';
+
+export interface JitOptions {
+  /**
+   * Positional arguments that are not tensors: part of the signature, compared by value (JSON);
+   * functions and tensors are refused there.
+   */
+  staticArgnums?: number | readonly number[];
+  /** Shown in the debug log (default: the function's name). */
+  name?: string;
+}
+
+/** What a jitted function has done so far. */
+export interface JitStats {
+  /** Times the function was traced (once per new signature). */
+  readonly traceCount: number;
+  /** Signatures cached. */
+  readonly cacheSize: number;
+  /** Of the most recently compiled signature: what optimization removed and what the CPU plan does. */
+  readonly lastOptimization?: OptimizeStats;
+  readonly lastPlan?: PlanStats;
+}
+
+interface Compiled {
+  readonly program: IRProgram;
+  readonly optimized: IRProgram;
+  readonly plan: CpuPlan | null;
+}
+
+interface JitState {
+  traceCount: number;
+  readonly cache: Map<string, Compiled>;
+  lastOptimization?: OptimizeStats;
+  lastPlan?: PlanStats;
+}
+
+const states = new WeakMap<object, JitState>();
+
+const debugJit = (): boolean =>
+  typeof process !== 'undefined' && (process.env.MIXRL_DEBUG ?? '').split(',').some((s) => s.trim() === 'jit');
+
+function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonly unknown[], name: string): string {
+  const parts = leaves.map((x, i) => {
+    if (!(x instanceof Tensor)) {
+      throw new MixrlError(
+        'argument',
+        `jit(${name}): argument leaf ${i} is ${typeof x}, not a tensor; pass non-tensor arguments through staticArgnums`,
+      );
+    }
+    return `${formatAval(x.aval)}@${x.backend.name}`;
+  });
+  const staticJson = JSON.stringify(statics, (_key, value: unknown) => {
+    if (typeof value === 'function' || typeof value === 'symbol' || value instanceof Tensor) {
+      throw new MixrlError('argument', `jit(${name}): static arguments must be JSON values (compared by value), got a ${typeof value}`);
+    }
+    return value;
+  });
+  return `${JSON.stringify(tree)}|${parts.join(' ')}|${staticJson}`;
+}
+
+/**
+ * Compiles `f` (a pure function of pytrees of tensors, possibly built with `grad`/`valueAndGrad`)
+ * per input signature and replays the compiled plan on later calls with the same signature. Retraces
+ * are counted (`jitStats`) and logged under `MIXRL_DEBUG=jit`.
+ *
+ * @example
+ * const step = jit((w: Tensor, x: Tensor) => grad((v: Tensor) => matmul(x, v).square().mean())(w));
+ * const g = step(w, x); // traces and compiles
+ * step(w2, x2);         // same shapes: replays the plan
+ * const scaled = jit((x: Tensor, k: number) => x.mul(k), { staticArgnums: 1 });
+ */
+export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options: JitOptions = {}): (...args: Args) => R {
+  const statics = new Set(typeof options.staticArgnums === 'number' ? [options.staticArgnums] : (options.staticArgnums ?? []));
+  const name = options.name ?? (f.name || 'anonymous');
+  const state: JitState = { traceCount: 0, cache: new Map() };
+
+  const trace = (args: Args, dynamic: unknown[], signature: string): IRProgram => {
+    state.traceCount++;
+    if (debugJit()) console.error(`[mixrl jit] tracing ${name} (trace ${state.traceCount}) for ${signature}`);
+    const withStatics = (...dyn: unknown[]) => {
+      let d = 0;
+      return f(...(args.map((a, i) => (statics.has(i) ? a : dyn[d++])) as Args));
+    };
+    return makeIR(withStatics, `jit(${name})`)(...dynamic);
+  };
+
+  const jitted = (...args: Args): R => {
+    const dynamic = args.filter((_, i) => !statics.has(i));
+    const [leaves, tree] = treeFlatten(dynamic);
+    const signature = signatureOf(tree, leaves, args.filter((_, i) => statics.has(i)), name);
+    let compiled = state.cache.get(signature);
+    if (!compiled) {
+      const program = trace(args, dynamic, signature);
+      if (!program.constants.every(({ value }) => value instanceof ArrayTensor)) {
+        // It captured a tracer of an enclosing transformation: valid for this call only.
+        return treeUnflatten<R>(program.outTree, evalIR(program, leaves as Tensor[]));
+      }
+      const [optimized, optimization] = optimizeProgram(program);
+      // The CPU plan reads typed arrays directly: every input and constant must live on the CPU (else
+      // the program runs equation by equation, and mixed backends fail there as in eager mode).
+      const values = [...leaves, ...optimized.constants.map((c) => c.value)] as Tensor[];
+      const plan = values.every((x) => x.backend === cpu) ? compileCpuPlan(optimized) : null;
+      compiled = { program, optimized, plan };
+      state.cache.set(signature, compiled);
+      state.lastOptimization = optimization;
+      if (plan) state.lastPlan = plan.stats;
+      if (debugJit()) {
+        console.error(`[mixrl jit] ${name}: ${JSON.stringify(optimization)} ${plan ? JSON.stringify(plan.stats) : ''}`);
+      }
+    }
+    let outputs: Tensor[];
+    if (leaves.some((x) => x instanceof Tracer)) outputs = evalIR(compiled.program, leaves as Tensor[]);
+    else if (compiled.plan) outputs = compiled.plan.run(leaves as ArrayTensor[]);
+    else outputs = evalIR(compiled.optimized, leaves as Tensor[]);
+    return treeUnflatten<R>(compiled.program.outTree, outputs);
+  };
+  states.set(jitted, state);
+  return jitted;
+}
+
+/**
+ * Trace count, cache size and the last plan's statistics of a function made by `jit`.
+ *
+ * @example
+ * const f = jit((x: Tensor) => x.exp().sum());
+ * f(x);
+ * jitStats(f).traceCount; // 1
+ */
+export function jitStats(fn: (...args: never[]) => unknown): JitStats {
+  const state = states.get(fn);
+  if (!state) throw new MixrlError('argument', 'jitStats: the function was not made by jit');
+  return {
+    traceCount: state.traceCount,
+    cacheSize: state.cache.size,
+    lastOptimization: state.lastOptimization,
+    lastPlan: state.lastPlan,
+  };
+}

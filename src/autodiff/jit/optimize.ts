@@ -1,0 +1,104 @@
+/**
+ * IR-to-IR optimizations run by `jit` before planning: identity removal (`stopGradient` is the
+ * identity once gradients are staged), constant folding, common-subexpression elimination and
+ * dead-code elimination. Each keeps the program's meaning exactly: folded equations run through the
+ * same eager kernels (so random bits are the same), and merged equations compute identical values.
+ */
+import { ArrayTensor, evaluate, type Params, type Primitive, type Tensor, type TypedArray } from '../../tensor';
+import { type Equation, formatProgram, type IRProgram, type IRVar } from '../ir';
+
+/** Constants up to this many elements are merged by value (the ops layer makes a fresh `1` per use). */
+const SMALL_CONSTANT = 16;
+
+/** What the passes removed, for `jitStats` and the debug log. */
+export interface OptimizeStats {
+  readonly folded: number;
+  readonly merged: number;
+  readonly dead: number;
+}
+
+function constantKey(x: ArrayTensor): string | null {
+  if (x.size > SMALL_CONSTANT || !x.backend.readSync) return null;
+  const values = x.dataSync() as TypedArray;
+  // Object.is keeps 0 and -0 apart (and NaN equal to itself).
+  const text = Array.from(values, (v) => (Object.is(v, -0) ? '-0' : String(v))).join(',');
+  return `${x.dtype}[${x.shape.join(',')}]${text}@${x.backend.name}`;
+}
+
+function paramsKey(params: object): string {
+  return JSON.stringify(params);
+}
+
+/**
+ * Simplifies a program whose constants are all concrete. Returns an equivalent program (same inputs,
+ * outputs and tree structures) and what was removed.
+ *
+ * @example
+ * const [optimized, stats] = optimizeProgram(makeIR(f)(x));
+ */
+export function optimizeProgram(program: IRProgram): [IRProgram, OptimizeStats] {
+  const rename = new Map<IRVar, IRVar>();
+  const resolve = (v: IRVar): IRVar => rename.get(v) ?? v;
+  const constants = new Map<IRVar, ArrayTensor>();
+  const byValue = new Map<string, IRVar>();
+  const addConstant = (v: IRVar, value: ArrayTensor) => {
+    const key = constantKey(value);
+    const same = key === null ? undefined : byValue.get(key);
+    if (same) {
+      rename.set(v, same);
+      return;
+    }
+    if (key !== null) byValue.set(key, v);
+    constants.set(v, value);
+  };
+  for (const { v, value } of program.constants) addConstant(v, value as ArrayTensor);
+
+  let folded = 0;
+  let merged = 0;
+  const seen = new Map<string, IRVar>();
+  const kept: Equation[] = [];
+  for (const eq of program.equations) {
+    const inputs = eq.inputs.map(resolve);
+    if (eq.prim === 'stopGradient') {
+      rename.set(eq.out, inputs[0]);
+      continue;
+    }
+    if (inputs.every((v) => constants.has(v))) {
+      const values = inputs.map((v) => constants.get(v) as ArrayTensor);
+      addConstant(eq.out, evaluate(eq.prim, values, eq.params as Params<Primitive>));
+      folded++;
+      continue;
+    }
+    const key = `${eq.prim}|${inputs.map((v) => v.id).join(',')}|${paramsKey(eq.params)}`;
+    const same = seen.get(key);
+    if (same) {
+      rename.set(eq.out, same);
+      merged++;
+      continue;
+    }
+    seen.set(key, eq.out);
+    kept.push({ prim: eq.prim, inputs, params: eq.params, out: eq.out });
+  }
+  const outputs = program.outputs.map(resolve);
+
+  // Dead-code elimination: keep what the outputs need, walking backwards.
+  const live = new Set<IRVar>(outputs);
+  const equations: Equation[] = [];
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const eq = kept[i];
+    if (!live.has(eq.out)) continue;
+    equations.push(eq);
+    for (const v of eq.inputs) live.add(v);
+  }
+  equations.reverse();
+  const optimized: IRProgram = {
+    inputs: program.inputs,
+    constants: [...constants].filter(([v]) => live.has(v)).map(([v, value]) => ({ v, value: value as Tensor })),
+    equations,
+    outputs,
+    inTree: program.inTree,
+    outTree: program.outTree,
+    toString: () => formatProgram(optimized),
+  };
+  return [optimized, { folded, merged, dead: kept.length - equations.length }];
+}

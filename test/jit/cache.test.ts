@@ -1,0 +1,108 @@
+/** Tracing and caching: one trace per signature (tree structure, shapes, dtypes, static args). */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import * as M from '../../src';
+import type { Tensor } from '../../src';
+import { expectTreesClose, expectTreesIdentical } from './helpers';
+
+const f64 = (values: number[], shape = [values.length]) => M.tensor(Float64Array.from(values), { shape });
+
+describe('jit caching', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('traces once per signature and replays on later calls', () => {
+    let calls = 0;
+    const f = M.jit((x: Tensor) => {
+      calls++;
+      return M.sum(M.mul(M.exp(x), 2));
+    });
+    const eager = (x: Tensor) => M.sum(M.mul(M.exp(x), 2));
+    const a = f64([1, 2, 3]);
+    const b = f64([0.5, -1, 4]);
+    expectTreesClose(f(a), eager(a), 0);
+    expectTreesClose(f(b), eager(b), 0);
+    expect(calls).toBe(1);
+    expect(M.jitStats(f).traceCount).toBe(1);
+
+    expectTreesClose(f(f64([1, 2])), eager(f64([1, 2])), 0); // new shape: one retrace
+    expect(M.jitStats(f).traceCount).toBe(2);
+    f(f64([3, 4]));
+    f(a);
+    expect(M.jitStats(f).traceCount).toBe(2);
+    f(M.tensor([1, 2, 3], { dtype: 'float32' })); // new dtype
+    expect(M.jitStats(f).traceCount).toBe(3);
+    expect(M.jitStats(f).cacheSize).toBe(3);
+  });
+
+  it('static arguments are compared by value', () => {
+    const f = M.jit((x: Tensor, opts: { scale: number; axis: number }) => M.sum(M.mul(x, opts.scale), [opts.axis]), {
+      staticArgnums: 1,
+    });
+    const x = f64([1, 2, 3, 4, 5, 6], [2, 3]);
+    expectTreesClose(f(x, { scale: 2, axis: 0 }), M.sum(M.mul(x, 2), [0]), 0);
+    expectTreesClose(f(x, { scale: 2, axis: 0 }), M.sum(M.mul(x, 2), [0]), 0);
+    expect(M.jitStats(f).traceCount).toBe(1);
+    expectTreesClose(f(x, { scale: 3, axis: 0 }), M.sum(M.mul(x, 3), [0]), 0);
+    expectTreesClose(f(x, { scale: 3, axis: 1 }), M.sum(M.mul(x, 3), [1]), 0);
+    expect(M.jitStats(f).traceCount).toBe(3);
+  });
+
+  it('takes and returns pytrees', () => {
+    const step = (params: { w: Tensor; b: Tensor }, xs: [Tensor, Tensor]) => {
+      const y = M.add(M.matmul(xs[0], params.w), params.b);
+      return { y, parts: [M.sum(y), M.mul(xs[1], 2)], same: xs[1] };
+    };
+    const f = M.jit(step);
+    const params = { w: f64([1, 2, 3, 4, 5, 6], [3, 2]), b: f64([0.5, -0.5]) };
+    const xs: [Tensor, Tensor] = [f64([1, 0, -1, 2, 1, 0], [2, 3]), f64([7])];
+    expectTreesIdentical(f(params, xs), step(params, xs));
+    const out = f(params, xs);
+    expect(Object.keys(out).sort()).toEqual(['parts', 'same', 'y']);
+    expect(out.parts).toHaveLength(2);
+    // Another structure is another signature.
+    f({ ...params, c: f64([1]) } as typeof params, xs);
+    expect(M.jitStats(f).traceCount).toBe(2);
+  });
+
+  it('returns fresh arrays: earlier results are not overwritten by later calls', () => {
+    const f = M.jit((x: Tensor) => M.tanh(M.add(M.mul(x, 3), 1)));
+    const first = f(f64([1, 2, 3]));
+    const copy = Array.from(first.dataSync());
+    f(f64([-4, 5, 6]));
+    expect(Array.from(first.dataSync())).toEqual(copy);
+  });
+
+  it('logs retraces under MIXRL_DEBUG=jit', () => {
+    vi.stubEnv('MIXRL_DEBUG', 'jit');
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const f = M.jit((x: Tensor) => M.neg(x), { name: 'negate' });
+    f(f64([1]));
+    f(f64([2]));
+    expect(log.mock.calls.filter(([line]) => String(line).includes('tracing negate'))).toHaveLength(1);
+  });
+
+  it('asks for staticArgnums when a leaf is not a tensor', () => {
+    const f = M.jit((x: Tensor, k: number) => M.mul(x, k));
+    expect(() => f(f64([1]), 2)).toThrow(/staticArgnums/);
+  });
+
+  it('refuses static arguments that cannot be compared by value', () => {
+    const f = M.jit((x: Tensor, g: (t: Tensor) => Tensor) => g(x), { staticArgnums: 1 });
+    expect(() => f(f64([1]), M.exp)).toThrow(/JSON values/);
+  });
+
+  it('handles empty tensors', () => {
+    const g = (x: Tensor, y: Tensor) => [M.exp(M.add(x, y)), M.sum(M.mul(x, 2), [0]), M.matmul(M.transpose(x, [1, 0]), x)];
+    const x = M.zeros([0, 3], { dtype: 'float64' });
+    const y = f64([1, 2, 3]);
+    expectTreesIdentical(M.jit(g)(x, y), g(x, y));
+  });
+
+  it('bakes captured tensors in when tracing, like JAX', () => {
+    const w = f64([2]);
+    const f = M.jit((x: Tensor) => M.mul(x, w));
+    expectTreesClose(f(f64([3])), f64([6]), 0);
+  });
+});

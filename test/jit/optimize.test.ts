@@ -1,0 +1,140 @@
+/**
+ * The passes one by one: what optimization removes, what fusion groups, how buffers are reused, and
+ * that fused loops store intermediates as eager mode does (float32 rounding, integer wrap-around).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as M from '../../src';
+import type { Tensor } from '../../src';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { fuseElementwise } from '../../src/autodiff/jit/fuse';
+import { runs } from '../autodiff/helpers';
+import { buildProgram } from '../autodiff/programs';
+import { expectTreesIdentical } from './helpers';
+
+const f64 = (values: number[], shape = [values.length]) => M.tensor(Float64Array.from(values), { shape });
+
+describe('jit optimizations', () => {
+  it('merges common subexpressions and small constants, and drops dead code', () => {
+    const f = (x: Tensor) => {
+      M.sin(x); // dead
+      const a = M.add(M.tanh(x), 1);
+      const b = M.add(M.tanh(x), 1); // same as a (a new constant 1 is merged by value)
+      return M.mul(a, b);
+    };
+    const c = f64([1, 2, 3]);
+    const [optimized, stats] = optimizeProgram(M.makeIR(f)(c));
+    expect(stats.merged).toBe(2);
+    expect(stats.dead).toBe(1);
+    expect(optimized.equations.map((eq) => eq.prim)).toEqual(['tanh', 'add', 'mul']);
+    expect(optimized.constants).toHaveLength(1);
+    const x = f64([0.5, -1, 2]);
+    expectTreesIdentical(M.jit(f)(x), f(x));
+  });
+
+  it('folds equations whose inputs are all constants', () => {
+    // makeIR evaluates values computed from constants alone while tracing, so a hand-built program.
+    const traced = M.makeIR((x: Tensor) => M.add(x, x))(f64([0]));
+    const x = traced.inputs[0];
+    const [c, t, out] = [100, 101, 102].map((id) => ({ id, aval: x.aval }));
+    const program = {
+      ...traced,
+      constants: [{ v: c, value: f64([2]) }],
+      equations: [
+        { prim: 'exp' as const, inputs: [c], params: {}, out: t },
+        { prim: 'add' as const, inputs: [x, t], params: {}, out },
+      ],
+      outputs: [out],
+    };
+    const [optimized, stats] = optimizeProgram(program);
+    expect(stats.folded).toBe(1);
+    expect(optimized.equations.map((eq) => eq.prim)).toEqual(['add']);
+    expectTreesIdentical(M.evalIR(optimized, [f64([1])]), M.evalIR(program, [f64([1])]));
+  });
+
+  it('fuses an elementwise chain into one group, with broadcast leaves', () => {
+    const f = (x: Tensor, y: Tensor) => M.mul(M.exp(M.sin(M.add(x, y))), 3);
+    const x = f64([1, 2, 3, 4, 5, 6], [2, 3]);
+    const y = f64([0.5, -1, 2]);
+    const nodes = fuseElementwise(optimizeProgram(M.makeIR(f)(x, y))[0]);
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0].kind).toBe('fused');
+    const jf = M.jit(f);
+    expectTreesIdentical(jf(x, y), f(x, y));
+    expect(M.jitStats(jf).lastPlan).toMatchObject({ steps: 1, fusedGroups: 1, fusedEquations: 4 });
+  });
+
+  it('does not fuse an intermediate that is read outside the group or that is smaller than the root', () => {
+    const shared = (x: Tensor) => {
+      const t = M.exp(x);
+      return [M.add(t, 1), M.sum(t)];
+    };
+    const x = f64([1, 2, 3]);
+    const nodes = fuseElementwise(optimizeProgram(M.makeIR(shared)(x))[0]);
+    expect(nodes.map((n) => n.kind)).toEqual(['fused', 'fused', 'single']);
+    const small = (x: Tensor, y: Tensor) => M.mul(M.exp(x), y); // exp(x) is [3], the root [2, 3]
+    const nodes2 = fuseElementwise(optimizeProgram(M.makeIR(small)(x, f64([1, 2, 3, 4, 5, 6], [2, 3])))[0]);
+    expect(nodes2).toHaveLength(2);
+    expectTreesIdentical(M.jit(shared)(x), shared(x));
+  });
+
+  it('reuses buffers by liveness', () => {
+    const w = f64(Array.from({ length: 16 }, (_, i) => Math.sin(i)), [4, 4]);
+    const f = (x: Tensor) => {
+      let h = x;
+      for (let i = 0; i < 6; i++) h = M.matmul(h, w);
+      return M.sum(h);
+    };
+    const x = f64(Array.from({ length: 8 }, (_, i) => i), [2, 4]);
+    const jf = M.jit(f);
+    expectTreesIdentical(jf(x), f(x));
+    expect(jf(x).dataSync()).toEqual(f(x).dataSync());
+    // Six [2, 4] intermediates alive one or two at a time.
+    expect(M.jitStats(jf).lastPlan?.pooledBuffers).toBe(2);
+    expect(M.jitStats(jf).lastPlan?.allocationsPerCall).toBe(1);
+  });
+
+  it('folds transposes read only by matrix products into them', () => {
+    const a = f64(Array.from({ length: 30 }, (_, i) => Math.sin(i)), [2, 5, 3]);
+    const b = f64(Array.from({ length: 35 }, (_, i) => Math.cos(i)), [5, 7]);
+    const c = f64(Array.from({ length: 56 }, (_, i) => i / 7), [2, 4, 7]);
+    const both = (x: Tensor, y: Tensor, z: Tensor) => M.matmul(M.matmul(M.swapAxes(x, -1, -2), y), M.swapAxes(z, -1, -2));
+    const jb = M.jit(both);
+    expectTreesIdentical(jb(a, b, c), both(a, b, c));
+    expect(M.jitStats(jb).lastPlan?.steps).toBe(2);
+    // A transpose that is also returned is computed.
+    const returned = (x: Tensor, y: Tensor) => {
+      const t = M.swapAxes(x, -1, -2);
+      return [M.matmul(t, y), t];
+    };
+    const jr = M.jit(returned);
+    expectTreesIdentical(jr(a, b), returned(a, b));
+    expect(M.jitStats(jr).lastPlan?.steps).toBe(2);
+  });
+
+  it('stores fused intermediates as eager mode does: integer wrap-around, float32 rounding, bools', () => {
+    const ints = (x: Tensor) => M.cast(M.add(M.mul(M.mul(M.cast(x, 'int32'), 100_000), 100_000), 7), 'float64');
+    const uints = (k: Tensor) => M.cast(M.sub(M.mul(k, k), M.add(k, 3)), 'float64');
+    const floats = (x: Tensor) => M.div(M.sub(M.add(M.mul(x, 1e-3), 1), 1), 1e-3);
+    const bools = (x: Tensor) => M.where(M.logicalAnd(M.greater(x, 0), M.isFinite(x)), M.cast(M.less(x, 2), 'float64'), -1);
+    const x = f64([1, 2.5, -3.7, 40000, 1e9, -0.5, 0]);
+    expectTreesIdentical(M.jit(ints)(x), ints(x));
+    const k = M.tensor(Uint32Array.from([0, 1, 70000, 4294967295, 123456789]));
+    expectTreesIdentical(M.jit(uints)(k), uints(k));
+    const x32 = M.tensor([0.1, 0.7, 1.3, 1e-4, 3.3], { dtype: 'float32' });
+    expectTreesIdentical(M.jit(floats)(x32), floats(x32));
+    expectTreesIdentical(M.jit(bools)(x), bools(x));
+  });
+
+  it('random float32 programs are bit-identical to eager mode', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 8 }), (seed, n) => {
+        const program = buildProgram(seed, n, M.cpu, undefined, 'float32');
+        const loss = (...xs: Tensor[]) => M.sum(M.square(program.f(...xs)));
+        const g = M.valueAndGrad(loss, { argnums: program.inputs.map((_, i) => i) });
+        expectTreesIdentical(M.jit(g)(...program.inputs), g(...program.inputs), `seed ${seed}:\n  ${program.listing.join('\n  ')}`);
+      }),
+      { numRuns: runs(100) },
+    );
+  });
+});

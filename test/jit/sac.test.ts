@@ -1,0 +1,87 @@
+/** The jitted SAC update equals the eager one (float32), for a single Gaussian and a mixture agent. */
+import { describe, expect, it } from 'vitest';
+import * as M from '../../src';
+import { ReplayBuffer } from '../../src/rl/replay';
+import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
+import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
+import { expectTreesClose } from './helpers';
+
+const AGENTS = [
+  { name: 'sg-rp', kind: 'single', estimator: 'rp' },
+  { name: 'sgm-mrp', kind: 'mixture', estimator: 'mrp' },
+] as const;
+
+function hyperparameters(agent: (typeof AGENTS)[number]): SacHyperparameters {
+  return {
+    obsDim: 3,
+    head: { actionDim: 1, kind: agent.kind, components: 5, low: -2, high: 2 },
+    estimator: agent.estimator,
+    hidden: [32, 32],
+    gamma: 0.99,
+    tau: 0.005,
+    actorLr: 3e-3,
+    criticLr: 3e-3,
+    alphaLr: 3e-3,
+    alpha: 0.2,
+    autoAlpha: true,
+    targetEntropy: -1,
+    baselineSamples: 0,
+    gumbelTemperature: 0.1,
+    dtype: 'float32',
+  };
+}
+
+describe('jitted SAC update', () => {
+  for (const agent of AGENTS) {
+    it(`equals the eager update (${agent.name})`, () => {
+      const h = hyperparameters(agent);
+      const key = M.tensor(rawKey(5));
+      const replay = new ReplayBuffer({ capacity: 128, obsDim: 3, actionDim: 1 });
+      for (let i = 0; i < 128; i++) {
+        const obs = [Math.sin(i), Math.cos(i), Math.sin(0.3 * i)];
+        const nextObs = [Math.sin(i + 1), Math.cos(i + 1), Math.sin(0.3 * i + 0.3)];
+        replay.add({ obs, action: [Math.sin(7 * i)], reward: [Math.cos(2 * i)], nextObs, terminated: [i % 50 === 49 ? 1 : 0] });
+      }
+      const eager = makeSacUpdate(h, { jit: false });
+      const jitted = makeSacUpdate(h);
+      let [se, sj] = [initSac(h, key), initSac(h, key)];
+      for (let step = 0; step < 3; step++) {
+        const batch = replay.sample(rawFoldIn(rawKey(1), step), 32);
+        const k = M.random.foldIn(key, step);
+        const [ne, me] = eager(se, batch, k);
+        const [nj, mj] = jitted(sj, batch, k);
+        expectTreesClose([nj, mj], [ne, me], 1e-6, `${agent.name} step ${step}`);
+        [se, sj] = [ne, nj];
+      }
+    });
+  }
+
+  it('allocates per call only the arrays it returns (sg-rp), plus the gather and argmax outputs (sgm-mrp)', () => {
+    const expected = { 'sg-rp': {}, 'sgm-mrp': { argmax: 2, gather: 2 } };
+    for (const agent of AGENTS) {
+      const h = hyperparameters(agent);
+      const update = M.jit(makeSacUpdate(h, { jit: false }));
+      const key = M.tensor(rawKey(0));
+      const replay = new ReplayBuffer({ capacity: 16, obsDim: 3, actionDim: 1 });
+      for (let i = 0; i < 16; i++) replay.add({ obs: [i, 0, 0], action: [0], reward: [1], nextObs: [i + 1, 0, 0], terminated: [0] });
+      const outputs = M.treeFlatten(update(initSac(h, key), replay.sample(rawKey(1), 8), key))[0].length;
+      const plan = M.jitStats(update).lastPlan;
+      expect(plan?.internalAllocations).toEqual(expected[agent.name]);
+      const internal = Object.values(plan?.internalAllocations ?? {}).reduce((a, b) => a + b, 0);
+      expect(plan?.allocationsPerCall).toBe(outputs + internal);
+    }
+  });
+
+  it('traces once per batch shape', () => {
+    const h = hyperparameters(AGENTS[0]);
+    const update = M.jit(makeSacUpdate(h, { jit: false }));
+    const key = M.tensor(rawKey(0));
+    const state = initSac(h, key);
+    const replay = new ReplayBuffer({ capacity: 16, obsDim: 3, actionDim: 1 });
+    for (let i = 0; i < 16; i++) replay.add({ obs: [i, 0, 0], action: [0], reward: [1], nextObs: [i + 1, 0, 0], terminated: [0] });
+    update(state, replay.sample(rawKey(1), 8), key);
+    update(state, replay.sample(rawKey(2), 8), key);
+    update(state, replay.sample(rawKey(3), 4), key);
+    expect(M.jitStats(update).traceCount).toBe(2);
+  });
+});
