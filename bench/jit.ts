@@ -32,6 +32,7 @@ function setup(agent: (typeof AGENTS)[number]) {
     head: { actionDim: 1, kind: agent.kind, components: 5, low: -1, high: 1 },
     estimator: agent.estimator,
     hidden: [64, 64],
+    init: 'torch',
     gamma: 0.99,
     tau: 0.005,
     actorLr: 3e-4,

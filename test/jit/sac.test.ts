@@ -17,6 +17,7 @@ function hyperparameters(agent: (typeof AGENTS)[number]): SacHyperparameters {
     head: { actionDim: 1, kind: agent.kind, components: 5, low: -2, high: 2 },
     estimator: agent.estimator,
     hidden: [32, 32],
+    init: 'torch',
     gamma: 0.99,
     tau: 0.005,
     actorLr: 3e-3,
