@@ -16,6 +16,9 @@ import {
   type TypedArray,
 } from '../../src/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
+import { rng } from '../tensor/helpers';
+
+export { rng };
 
 async function open(): Promise<WebGPUBackend | undefined> {
   try {
@@ -45,17 +48,6 @@ export function webgpu(): WebGPUBackend {
   return gpu;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) from a seed (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Float32-representable values uniform in [lo, hi). */
 export function floats(seed: number, n: number, lo: number, hi: number): Float32Array {
