@@ -1,9 +1,9 @@
 /**
- * Shared setup of the WebGPU suites: one backend per test file, or a skip with one loud line when
- * no adapter exists. Under MIXRL_REQUIRE_WEBGPU=1 (CI) a missing adapter fails instead.
+ * Shared setup of the WebGPU suites: one backend per test file, or a silent skip when the run's probe
+ * (global-setup.ts: one loud line, or a failure under MIXRL_REQUIRE_WEBGPU=1) found no adapter.
  */
 import fc from 'fast-check';
-import { describe, expect } from 'vitest';
+import { describe, expect, inject } from 'vitest';
 import {
   type ArrayTensor,
   cpu,
@@ -20,17 +20,9 @@ import { rng } from '../tensor/helpers';
 
 export { rng };
 
+/** The backend when the run's probe (global-setup.ts, which prints the one skip line) found an adapter. */
 async function open(): Promise<WebGPUBackend | undefined> {
-  try {
-    return await createWebGPUBackend();
-  } catch (error) {
-    if (process.env.MIXRL_REQUIRE_WEBGPU === '1') throw error;
-    console.warn(
-      `\n*** WebGPU tests SKIPPED (${(error as Error).message}); to run them install Mesa lavapipe ` +
-        '(sudo scripts/setup-webgpu-cpu.sh) or use a GPU; MIXRL_REQUIRE_WEBGPU=1 makes this a failure ***\n',
-    );
-    return undefined;
-  }
+  return inject('webgpuSkipReason') ? undefined : createWebGPUBackend();
 }
 
 // Fixed seed: the same cases on every run.
