@@ -6,5 +6,7 @@
  */
 export * from './tensor';
 export * from './autodiff';
+export * from './distributions';
 export * from './rl';
 export * as envs from './envs';
+export * as experiments from './experiments';

@@ -19,3 +19,5 @@ export { loadCheckpoint, type LoadOptions, saveCheckpoint } from './checkpoint';
 export { type Checkpoint, decodeCheckpoint, encodeCheckpoint, type Json, type RawArray } from './serialize';
 export { crc32 } from './crc32';
 export { CheckpointError, type CheckpointErrorCode, ReplayError, type ReplayErrorCode } from './errors';
+export * as estimators from './estimators';
+export * from './sac';

@@ -1,0 +1,13 @@
+/** Soft Actor-Critic: the agents by name and the pure update. */
+export { AGENTS, type AgentName, type AgentSpec, agentNames } from './agents';
+export {
+  initSac,
+  makeSacUpdate,
+  policyAt,
+  qValue,
+  type SacHyperparameters,
+  type SacMetrics,
+  type SacState,
+  type SacUpdate,
+  type SacUpdateOptions,
+} from './update';
