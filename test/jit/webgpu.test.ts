@@ -105,6 +105,33 @@ describeWebGPU('jit on WebGPU', () => {
     expect(stats?.dispatchesPerCall).toBeLessThan(2 * n - 1);
   });
 
+  it('repeated calls reuse pooled buffers: one submit per call, the pool stays flat', async () => {
+    const gpu = webgpu();
+    const w = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), { shape: [8, 8], backend: gpu });
+    const f = M.jit((x: Tensor) => M.matmul(x.tanh(), w).mul(2).add(x).exp().sum(1).softmax(0));
+    let x: Tensor = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.cos(i) / 8), { shape: [8, 8], backend: gpu });
+    const step = () => {
+      const y = f(x);
+      const next = x.add(y.reshape([8, 1]).mul(1e-3));
+      x.dispose();
+      y.dispose();
+      x = next;
+    };
+    for (let i = 0; i < 5; i++) step();
+    await x.data();
+    const before = gpu.poolStats();
+    const submitted = before.submitted;
+    for (let i = 0; i < 200; i++) step();
+    await x.data();
+    const after = gpu.poolStats();
+    expect(after.buffers).toBe(before.buffers);
+    expect(after.pipelines).toBe(before.pipelines);
+    // Each call's dispatches go out in one submit, counted when submitted.
+    const perCall = M.jitStats(f).lastPlan?.dispatchesPerCall ?? 0;
+    expect(perCall).toBeGreaterThan(0);
+    expect(after.submitted - submitted).toBe(200 * (perCall + 2));
+  });
+
   it('returns inputs and shared values as tensors of their own', async () => {
     const gpu = webgpu();
     const x = M.tensor([1, 2, 3, 4], { shape: [2, 2], backend: gpu });
