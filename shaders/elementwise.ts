@@ -15,11 +15,13 @@ export interface ElementwiseSpec {
   /** WGSL storage type of each input (`f32`, `i32`, `u32`). */
   readonly inputs: readonly { readonly type: string; readonly access: Access }[];
   readonly outType: string;
-  /** A WGSL expression of type `outType` over `a0`, `a1`, .... */
+  /** A WGSL expression of type `outType` over `a0`, `a1`, ... (and the names the `lets` bind). */
   readonly expr: string;
+  /** Statements run before `expr` (a fused chain's intermediates: `let t3 = ...;`). */
+  readonly lets?: readonly string[];
 }
 
-export function elementwiseWgsl({ inputs, outType, expr }: ElementwiseSpec): string {
+export function elementwiseWgsl({ inputs, outType, expr, lets = [] }: ElementwiseSpec): string {
   const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b');
   const offsets =
     strided.length === 0
@@ -44,7 +46,7 @@ ${MATH}
 ${ENTRY_1D}
   if (i >= params[0]) { return; }
 ${offsets}${reads}
-  out[i] = ${expr};
+${lets.map((line) => `  ${line}\n`).join('')}  out[i] = ${expr};
 }
 `;
 }

@@ -4,19 +4,21 @@
  * The signature is the tree structure of the non-static arguments, each leaf's shape, dtype and
  * backend, and the static arguments compared by value (JSON). On the CPU the staged program is
  * optimized (constant folding, common subexpressions, dead code) and compiled to a plan of fused
- * loops over reused buffers (`plan-cpu.ts`). On other backends the optimized program is evaluated
- * equation by equation (correct, not faster).
+ * loops over reused buffers (`plan-cpu.ts`). On WebGPU each fused group becomes one generated WGSL
+ * kernel and a call is one batch of dispatches (`plan-webgpu.ts`). On other backends the optimized
+ * program is evaluated equation by equation (correct, not faster).
  *
  * Under a transformation (an argument is a tracer, as in `grad(jit(f))`) the plan is not run: the
  * staged program is evaluated with `evalIR`, so the outer transformation sees every primitive. Values
  * the function captures from outside are baked into the program when it is traced (as in JAX); a
  * program that captured a tracer of an enclosing transformation is evaluated and not cached.
  */
-import { ArrayTensor, cpu, formatAval, MixrlError, Tensor, Tracer } from '../../tensor';
+import { ArrayTensor, cpu, formatAval, MixrlError, Tensor, Tracer, WebGPUBackend } from '../../tensor';
 import { evalIR, type IRProgram, makeIR } from '../ir';
 import { type TreeDef, treeFlatten, treeUnflatten } from '../pytree';
 import { type OptimizeStats, optimizeProgram } from './optimize';
 import { compileCpuPlan, type CpuPlan, type PlanStats } from './plan-cpu';
+import { compileWebGPUPlan, type WebGPUPlan } from './plan-webgpu';
 
 export type { PlanStats } from './plan-cpu';
 export type { OptimizeStats } from './optimize';
@@ -45,7 +47,7 @@ export interface JitStats {
 interface Compiled {
   readonly program: IRProgram;
   readonly optimized: IRProgram;
-  readonly plan: CpuPlan | null;
+  readonly plan: CpuPlan | WebGPUPlan | null;
 }
 
 interface JitState {
@@ -117,10 +119,19 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
         return treeUnflatten<R>(program.outTree, evalIR(program, leaves as Tensor[]));
       }
       const [optimized, optimization] = optimizeProgram(program);
-      // The CPU plan reads typed arrays directly: every input and constant must live on the CPU (else
-      // the program runs equation by equation, and mixed backends fail there as in eager mode).
+      // A plan reads its backend's storage directly: every input and constant must live on the one
+      // backend (else the program runs equation by equation, and mixed backends fail there as in
+      // eager mode). The CPU and WebGPU have plans; other backends run equation by equation.
       const values = [...leaves, ...optimized.constants.map((c) => c.value)] as Tensor[];
-      const plan = values.every((x) => x.backend === cpu) ? compileCpuPlan(optimized) : null;
+      const backend = values.length > 0 ? values[0].backend : cpu;
+      const sameBackend = values.every((x) => x.backend === backend);
+      const plan = !sameBackend
+        ? null
+        : backend === cpu
+          ? compileCpuPlan(optimized)
+          : backend instanceof WebGPUBackend
+            ? compileWebGPUPlan(optimized, backend)
+            : null;
       compiled = { program, optimized, plan };
       state.cache.set(signature, compiled);
       state.lastOptimization = optimization;

@@ -36,6 +36,8 @@ export interface PlanStats {
   readonly allocationsPerCall: number;
   /** Of those, the ones that do not escape (kernels without an `out` path), by primitive. */
   readonly internalAllocations: Readonly<Record<string, number>>;
+  /** WebGPU plans only: kernel dispatches recorded by the latest call. */
+  readonly dispatchesPerCall?: number;
 }
 
 /** A compiled program: run it on concrete CPU tensors (the program's inputs, flattened). */

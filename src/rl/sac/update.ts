@@ -98,9 +98,10 @@ export type SacUpdate = (state: SacState, batch: ReplayBatch, key: Tensor) => [S
 
 export interface SacUpdateOptions {
   /**
-   * Compile the update with `jit` when its tensors are on the CPU (default true): traced once per
-   * batch shape, then replayed as fused kernels over reused buffers, bit-identical to eager mode.
-   * Other backends run it eagerly.
+   * Compile the update with `jit` when its tensors are on the CPU or WebGPU (default true): traced
+   * once per batch shape, then replayed as fused kernels (on the CPU over reused buffers,
+   * bit-identical to eager mode; on WebGPU as generated WGSL kernels, one submit per update). Other
+   * backends run it eagerly.
    */
   jit?: boolean;
 }
@@ -117,7 +118,8 @@ export function makeSacUpdate(h: SacHyperparameters, options: SacUpdateOptions =
   const update = makeEagerUpdate(h);
   if (options.jit === false) return update;
   const compiled = jit(update, { name: `sac-${h.estimator}` });
-  return (state, batch, key) => (key.backend.name === 'cpu' ? compiled(state, batch, key) : update(state, batch, key));
+  const jitted = (backend: T.Backend) => backend.name === 'cpu' || backend.name === 'webgpu';
+  return (state, batch, key) => (jitted(key.backend) ? compiled(state, batch, key) : update(state, batch, key));
 }
 
 function makeEagerUpdate(h: SacHyperparameters): SacUpdate {

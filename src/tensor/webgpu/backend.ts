@@ -58,6 +58,10 @@ export class WebGPUBackend implements Backend, KernelHost {
   /** Whether an index kernel ran since the fault word was last read. */
   private indexFaultUnread = false;
   private readonly bindingLimit: number;
+  /** Storage buffers one kernel may bind (params and output included). */
+  readonly storageBuffersPerKernel: number;
+  /** Dispatches recorded so far (a jit plan reports its dispatches per call from it). */
+  dispatched = 0;
   /** The primitive (or `upload`, `read`) being run, to name it in errors. */
   private current = 'idle';
 
@@ -69,6 +73,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.pool = new BufferPool(device, options.maxPoolBytes ?? 256 * 2 ** 20, (buffer) => this.recorder.forget(buffer));
     this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
     this.bindingLimit = device.limits.maxStorageBufferBindingSize;
+    this.storageBuffersPerKernel = device.limits.maxStorageBuffersPerShaderStage;
     this.indexFault = device.createBuffer({ label: 'mixrl index fault', size: 4, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
     this.lost = device.lost.then((info) => {
       this.lostReason = `the WebGPU device was lost (${info.reason}): ${info.message}`;
@@ -197,6 +202,7 @@ export class WebGPUBackend implements Backend, KernelHost {
       this.indexFaultUnread = true;
     }
     const access = `w${'r'.repeat(buffers.length - 1)}${checksIndices ? 'w' : ''}`;
+    this.dispatched++;
     this.recorder.dispatch(kernel, this.pipeline(kernel, key, source, access), params, gpuBuffers, access, groups);
   }
 
@@ -212,7 +218,8 @@ export class WebGPUBackend implements Backend, KernelHost {
     return pipeline;
   }
 
-  private handleOf(storage: Storage): GpuHandle {
+  /** A tensor handle owning one reference to `storage` (what a jit plan returns). */
+  handleOf(storage: Storage): GpuHandle {
     const handle: GpuHandle = { storage, released: false };
     this.collected.register(handle, storage, handle);
     return handle;
@@ -222,7 +229,8 @@ export class WebGPUBackend implements Backend, KernelHost {
     if (--storage.refs === 0) this.pool.release(storage.buffer);
   }
 
-  private checkUsable(what: string): void {
+  /** Throws an error left by an earlier batch, or device loss; names `what` in later errors. */
+  checkUsable(what: string): void {
     this.current = what;
     if (this.lostReason) throw new WebGPUError(`${what}: ${this.lostReason}`);
     this.recorder.throwIfFailed();

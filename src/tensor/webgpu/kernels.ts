@@ -66,7 +66,7 @@ function grid(kernel: string, count: number): [number, number, number] {
   return [MAX_GROUPS, rows, 1];
 }
 
-const grid1d = (kernel: string, n: number) => grid(kernel, Math.ceil(n / WORKGROUP));
+export const grid1d = (kernel: string, n: number) => grid(kernel, Math.ceil(n / WORKGROUP));
 
 function elementwise(
   gpu: KernelHost,

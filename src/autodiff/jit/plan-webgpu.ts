@@ -1,0 +1,266 @@
+/**
+ * The WebGPU plan of a jitted program. Each fusion group of `fuse.ts` becomes one generated WGSL
+ * kernel (the eager expression tables `UNARY_WGSL`/`BINARY_WGSL`/`castWgsl`, intermediates as `let`s,
+ * leaves read contiguously, as one value or through broadcast strides), compiled once and cached by
+ * the backend's pipeline cache. A group with more leaves than a kernel can bind (the device's
+ * storage buffers per stage, less the params and the output) is split into consecutive parts that
+ * each fit (every member a kernel of its own where the cuts do not fit). Other steps run
+ * the backend's eager kernels. Every step records into the backend's recorder; the call ends with
+ * one submit (more only when the recorder's batch limit forces them). Intermediate buffers come from
+ * the backend's pool and go back to it after their last reader, so repeated calls reuse them (and
+ * their cached bind groups).
+ */
+import { ArrayTensor, type Aval, isBinaryOp, isUnaryOp, type Params, type Primitive, sizeOf } from '../../tensor';
+import { broadcastStrides } from '../../tensor/shape';
+import type { WebGPUBackend } from '../../tensor/webgpu/backend';
+import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
+import { grid1d, type KernelHost, webgpuKernels } from '../../tensor/webgpu/kernels';
+import type { GpuHandle, GpuInput, Storage } from '../../tensor/webgpu/storage';
+import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
+import type { Equation, IRProgram, IRVar } from '../ir';
+import { type FusedGroup, fuseElementwise } from './fuse';
+import type { PlanStats } from './plan-cpu';
+
+/** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
+export interface WebGPUPlan {
+  run(inputs: readonly ArrayTensor[]): ArrayTensor[];
+  readonly stats: PlanStats;
+}
+
+type Step = () => void;
+
+/** WGSL expression of one fusable equation over its arguments' names. */
+function memberWgsl(eq: Equation, args: readonly string[]): string {
+  const p = eq.prim;
+  const t = wgslType(eq.inputs[0].aval.dtype);
+  if (isUnaryOp(p)) return UNARY_WGSL[p](args[0], t);
+  if (isBinaryOp(p)) return BINARY_WGSL[p](args[0], args[1], t);
+  switch (p) {
+    case 'where':
+      return `select(${args[2]}, ${args[1]}, ${args[0]} != 0u)`;
+    case 'cast':
+      return castWgsl(args[0], eq.inputs[0].aval.dtype, eq.out.aval.dtype);
+    case 'broadcastTo':
+    case 'stopGradient':
+      return args[0];
+    default:
+      throw new Error(`jit (webgpu): ${p} is not fusable`);
+  }
+}
+
+/** Short pipeline keys for generated kernels, interned by source. */
+const fusedKeys = new Map<string, string>();
+
+/** The leaves of `members` (values read but not defined there), in first-use order. */
+function leavesOf(members: readonly Equation[]): IRVar[] {
+  const defined = new Set(members.map((eq) => eq.out));
+  const leaves: IRVar[] = [];
+  for (const eq of members) for (const v of eq.inputs) if (!defined.has(v) && !leaves.includes(v)) leaves.push(v);
+  return leaves;
+}
+
+/**
+ * Splits a group's members (in program order) into consecutive parts of at most `maxLeaves` leaves
+ * each; a value a later part reads becomes that part's leaf (stored by the part that computes it).
+ */
+function splitGroup(group: FusedGroup, maxLeaves: number): FusedGroup[] {
+  const parts: FusedGroup[] = [];
+  let current: Equation[] = [];
+  const close = () => {
+    if (current.length === 0) return;
+    const members = current;
+    parts.push({ kind: 'fused', members, leaves: leavesOf(members), out: members[members.length - 1].out });
+    current = [];
+  };
+  for (const eq of group.members) {
+    if (current.length > 0 && leavesOf([...current, eq]).length > maxLeaves) close();
+    current.push(eq);
+  }
+  close();
+  // Every value read across a cut must be stored: cut after it, until no new such value appears.
+  const needed = new Set<IRVar>([group.out]);
+  for (const part of parts) for (const v of part.leaves) needed.add(v);
+  let result: FusedGroup[] = [];
+  for (let size = -1; size !== needed.size; ) {
+    size = needed.size;
+    result = [];
+    for (const part of parts) {
+      let members: Equation[] = [];
+      for (const eq of part.members) {
+        members.push(eq);
+        if (needed.has(eq.out)) {
+          result.push({ kind: 'fused', members, leaves: leavesOf(members), out: eq.out });
+          members = [];
+        }
+      }
+      if (members.length > 0) result.push({ kind: 'fused', members, leaves: leavesOf(members), out: members[members.length - 1].out });
+    }
+    for (const cut of result) for (const v of cut.leaves) needed.add(v);
+  }
+  // Cuts can gain leaves; where one has too many, every member runs as a kernel of its own.
+  if (result.some((cut) => cut.leaves.length > maxLeaves)) {
+    return group.members.map((eq) => ({ kind: 'fused', members: [eq], leaves: leavesOf([eq]), out: eq.out }));
+  }
+  return result;
+}
+
+/**
+ * Compiles an optimized program whose inputs and constants live on `gpu` into a WebGPU plan.
+ *
+ * @example
+ * const plan = compileWebGPUPlan(optimizeProgram(makeIR(f)(x))[0], gpu);
+ * const [y] = plan.run([x]);
+ */
+export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGPUPlan {
+  const host: KernelHost = gpu;
+  const maxLeaves = gpu.storageBuffersPerKernel - 2;
+  const nodes = fuseElementwise(program).flatMap((node) => {
+    if (node.kind !== 'fused' || node.leaves.length <= maxLeaves) return [node];
+    return splitGroup(node, maxLeaves);
+  });
+
+  const slotOf = new Map<IRVar, number>();
+  const env: (Storage | undefined)[] = [];
+  const newSlot = (v: IRVar) => {
+    slotOf.set(v, env.length);
+    env.push(undefined);
+  };
+  program.inputs.forEach(newSlot);
+  for (const { v, value } of program.constants) {
+    newSlot(v);
+    env[slotOf.get(v) as number] = ((value as ArrayTensor).handle as GpuHandle).storage;
+  }
+  for (const node of nodes) newSlot(node.out);
+  const slot = (v: IRVar) => slotOf.get(v) as number;
+  const firstComputed = program.inputs.length + program.constants.length;
+  const outputSlots = new Set(program.outputs.map(slot));
+
+  const reads = nodes.map((node) => (node.kind === 'fused' ? node.leaves : node.eq.inputs).map(slot));
+  const lastRead = new Map<number, number>();
+  reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
+  // Storage the plan owns (computed, not returned) dropped after step s.
+  const dropsAfter: number[][] = nodes.map(() => []);
+  nodes.forEach((node, s) => {
+    const k = slot(node.out);
+    if (outputSlots.has(k)) return;
+    dropsAfter[lastRead.get(k) ?? s].push(k);
+  });
+
+  let fusedGroups = 0;
+  let fusedEquations = 0;
+  const steps: Step[] = nodes.map((node, s) => {
+    const k = slot(node.out);
+    const out: Aval = node.out.aval;
+    const drops = dropsAfter[s];
+    const dropAll = () => {
+      for (const d of drops) {
+        host.drop(env[d] as Storage);
+        env[d] = undefined;
+      }
+    };
+    const from = reads[s];
+    if (node.kind === 'fused') {
+      fusedGroups++;
+      fusedEquations += node.members.length;
+      const n = sizeOf(out.shape);
+      const names = new Map<IRVar, string>();
+      node.leaves.forEach((v, j) => names.set(v, `a${j}`));
+      const lets: string[] = [];
+      let expr = '';
+      node.members.forEach((eq, j) => {
+        const e = memberWgsl(
+          eq,
+          eq.inputs.map((v) => names.get(v) as string),
+        );
+        if (j === node.members.length - 1) expr = e;
+        else {
+          names.set(eq.out, `t${j}`);
+          lets.push(`let t${j} = ${e};`);
+        }
+      });
+      const access: Access[] = node.leaves.map((v) => {
+        const size = sizeOf(v.aval.shape);
+        return size === n ? 'c' : size === 1 ? 's' : 'b';
+      });
+      const spec = {
+        inputs: node.leaves.map((v, j) => ({ type: wgslType(v.aval.dtype), access: access[j] })),
+        outType: wgslType(out.dtype),
+        expr,
+        lets,
+      };
+      const source = elementwiseWgsl(spec);
+      let key = fusedKeys.get(source);
+      if (!key) {
+        key = `fused#${fusedKeys.size}`;
+        fusedKeys.set(source, key);
+      }
+      const params = [n, out.shape.length, ...out.shape];
+      node.leaves.forEach((v, j) => {
+        if (access[j] === 'b') params.push(...broadcastStrides(v.aval.shape, out.shape));
+      });
+      const kernel = `fused(${node.members.map((eq) => eq.prim).join(',')})`.slice(0, 120);
+      const groups = n > 0 ? grid1d(kernel, n) : ([0, 0, 0] as const);
+      const buffers: Storage[] = new Array(from.length + 1);
+      const sourceOf = () => source;
+      return () => {
+        const result = host.output(out);
+        env[k] = result;
+        if (n > 0) {
+          buffers[0] = result;
+          for (let i = 0; i < from.length; i++) buffers[i + 1] = env[from[i]] as Storage;
+          host.run(kernel, key, sourceOf, params, buffers, groups);
+        }
+        dropAll();
+      };
+    }
+    const { eq } = node;
+    const kernel = webgpuKernels[eq.prim] as unknown as (
+      gpu: KernelHost,
+      inputs: readonly GpuInput[],
+      params: Params<Primitive>,
+      out: Aval,
+    ) => Storage;
+    const avals = eq.inputs.map((v) => v.aval);
+    return () => {
+      const inputs = from.map((r, i) => ({ storage: env[r] as Storage, aval: avals[i] }));
+      env[k] = kernel(host, inputs, eq.params, out);
+      dropAll();
+    };
+  });
+
+  const inputSlots = program.inputs.map(slot);
+  const outputs = program.outputs.map((v) => ({ k: slot(v), aval: v.aval }));
+  const stats: PlanStats & { dispatchesPerCall: number } = {
+    steps: steps.length,
+    fusedGroups,
+    fusedEquations,
+    pooledBuffers: 0,
+    pooledBytes: 0,
+    allocationsPerCall: nodes.filter((node) => node.kind === 'fused' || (node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient')).length,
+    internalAllocations: {},
+    dispatchesPerCall: 0,
+  };
+  return {
+    stats,
+    run(inputs) {
+      gpu.checkUsable('jit');
+      const before = gpu.dispatched;
+      for (let i = 0; i < inputSlots.length; i++) env[inputSlots[i]] = (inputs[i].handle as GpuHandle).storage;
+      for (let s = 0; s < steps.length; s++) steps[s]();
+      const handedOut = new Set<number>();
+      const results = outputs.map(({ k, aval }) => {
+        const storage = env[k] as Storage;
+        // A computed value's reference passes to the first tensor returning it; others share it.
+        const owned = k >= firstComputed && !handedOut.has(k);
+        handedOut.add(k);
+        const handle = gpu.handleOf(owned ? storage : host.share(storage));
+        return new ArrayTensor(gpu, handle, aval.shape, aval.dtype);
+      });
+      for (let k = firstComputed; k < env.length; k++) env[k] = undefined;
+      for (const k of inputSlots) env[k] = undefined;
+      gpu.flush();
+      stats.dispatchesPerCall = gpu.dispatched - before;
+      return results;
+    },
+  };
+}
