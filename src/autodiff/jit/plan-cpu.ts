@@ -15,8 +15,9 @@ import { allocate } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import { compileElementwise, elementwiseJs, inputKind, storedJs } from '../../tensor/cpu/elementwise';
 import { prepareMatmul } from '../../tensor/cpu/matmul';
-import { prepareConcat, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
-import { prepareReduce } from '../../tensor/cpu/reduce';
+import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
+import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
+import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
 import { broadcastStrides } from '../../tensor/shape';
 import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
 import type { Equation, IRProgram, IRVar } from '../ir';
@@ -105,6 +106,23 @@ function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): IntoKernel
       const { lo, interior } = eq.params as Params<'pad'>;
       const run = preparePad(shapes[0], lo, interior, out.shape);
       return ([x], o) => run(x, o);
+    }
+    case 'flip': {
+      const run = prepareFlip(shapes[0], (eq.params as Params<'flip'>).axes);
+      return ([x], o) => run(x, o);
+    }
+    case 'argmax':
+    case 'argmin': {
+      const run = prepareArgReduce(eq.prim, shapes[0], (eq.params as Params<'argmax'>).axis);
+      return ([x], o) => run(x, o);
+    }
+    case 'gather': {
+      const run = prepareGather(shapes[0], shapes[1], (eq.params as Params<'gather'>).axis, out.shape);
+      return ([x, idx], o) => run(x, idx, o);
+    }
+    case 'scatterAdd': {
+      const run = prepareScatterAdd(shapes[0], shapes[1], (eq.params as Params<'scatterAdd'>).axis, out.shape);
+      return ([updates, idx], o) => run(updates, idx, o);
     }
     case 'concat':
       return prepareConcat(shapes, (eq.params as Params<'concat'>).axis, out.shape);
