@@ -4,11 +4,12 @@
  * intermediates rounded as their typed arrays would store them, so results are bit-identical to
  * eager mode). Fused loops, matmul, reductions and transposes write into buffers planned once by
  * liveness: a buffer is handed to a later step once its value's last reader has run. So do slices,
- * pads, concatenations and the random primitives (through the same Threefry code as their eager
- * kernels). Reshapes are views (no step), and a transpose read only by matrix products is folded
- * into them (they read its input as stored transposed). The other primitives (gather, scatterAdd,
- * argmax/argmin, flip) run their eager CPU kernels, which allocate their outputs. Values returned
- * to the caller always get fresh arrays, since they escape.
+ * pads, concatenations, flips, gathers, scatter-adds, argmax/argmin (the prepared forms their eager
+ * kernels call) and the random primitives (through the same Threefry code as their eager kernels).
+ * Reshapes are views (no step), and a transpose read only by matrix products is folded into them
+ * (they read its input as stored transposed). Any other primitive without an `out` path runs its
+ * eager CPU kernel, which allocates its output. Values returned to the caller always get fresh
+ * arrays, since they escape.
  */
 import { ArrayTensor, type Aval, cpu, type DType, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
 import { allocate } from '../../tensor/dtype';
