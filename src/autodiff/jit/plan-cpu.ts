@@ -4,19 +4,21 @@
  * intermediates rounded as their typed arrays would store them, so results are bit-identical to
  * eager mode). Fused loops, matmul, reductions and transposes write into buffers planned once by
  * liveness: a buffer is handed to a later step once its value's last reader has run. So do slices,
- * pads, concatenations and the random primitives (through the same Threefry code as their eager
- * kernels). Reshapes are views (no step), and a transpose read only by matrix products is folded
- * into them (they read its input as stored transposed). The other primitives (gather, scatterAdd,
- * argmax/argmin, flip) run their eager CPU kernels, which allocate their outputs. Values returned
- * to the caller always get fresh arrays, since they escape.
+ * pads, concatenations, flips, gathers, scatter-adds, argmax/argmin (the prepared forms their eager
+ * kernels call) and the random primitives (through the same Threefry code as their eager kernels).
+ * Reshapes are views (no step), and a transpose read only by matrix products is folded into them
+ * (they read its input as stored transposed). Any other primitive without an `out` path runs its
+ * eager CPU kernel, which allocates its output. Values returned to the caller always get fresh
+ * arrays, since they escape.
  */
 import { ArrayTensor, type Aval, cpu, type DType, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
 import { allocate } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import { compileElementwise, elementwiseJs, inputKind, storedJs } from '../../tensor/cpu/elementwise';
 import { prepareMatmul } from '../../tensor/cpu/matmul';
-import { prepareConcat, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
-import { prepareReduce } from '../../tensor/cpu/reduce';
+import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
+import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
+import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
 import { broadcastStrides } from '../../tensor/shape';
 import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
 import type { Equation, IRProgram, IRVar } from '../ir';
@@ -105,6 +107,23 @@ function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): IntoKernel
       const { lo, interior } = eq.params as Params<'pad'>;
       const run = preparePad(shapes[0], lo, interior, out.shape);
       return ([x], o) => run(x, o);
+    }
+    case 'flip': {
+      const run = prepareFlip(shapes[0], (eq.params as Params<'flip'>).axes);
+      return ([x], o) => run(x, o);
+    }
+    case 'argmax':
+    case 'argmin': {
+      const run = prepareArgReduce(eq.prim, shapes[0], (eq.params as Params<'argmax'>).axis);
+      return ([x], o) => run(x, o);
+    }
+    case 'gather': {
+      const run = prepareGather(shapes[0], shapes[1], (eq.params as Params<'gather'>).axis, out.shape);
+      return ([x, idx], o) => run(x, idx, o);
+    }
+    case 'scatterAdd': {
+      const run = prepareScatterAdd(shapes[0], shapes[1], (eq.params as Params<'scatterAdd'>).axis, out.shape);
+      return ([updates, idx], o) => run(updates, idx, o);
     }
     case 'concat':
       return prepareConcat(shapes, (eq.params as Params<'concat'>).axis, out.shape);

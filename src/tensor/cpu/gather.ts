@@ -10,23 +10,28 @@ interface Operand {
 
 /**
  * Visits every position of `shape` in row-major order, passing the running offsets into each operand
- * (one offset per set of strides).
+ * (one offset per set of strides). Prepared once for fixed shapes: the coordinate and offset arrays
+ * are allocated here and reset at the start of every walk, so a walk allocates nothing.
  */
-function walk(shape: Shape, strideSets: readonly number[][], visit: (offsets: Float64Array) => void): void {
+function prepareWalk(shape: Shape, strideSets: readonly number[][]): (visit: (offsets: Float64Array) => void) => void {
   const n = sizeOf(shape);
   const r = shape.length;
   const coord = new Int32Array(r);
   const offsets = new Float64Array(strideSets.length);
-  for (let flat = 0; flat < n; flat++) {
-    visit(offsets);
-    for (let a = r - 1; a >= 0; a--) {
-      coord[a]++;
-      for (let s = 0; s < strideSets.length; s++) offsets[s] += strideSets[s][a];
-      if (coord[a] < shape[a]) break;
-      coord[a] = 0;
-      for (let s = 0; s < strideSets.length; s++) offsets[s] -= strideSets[s][a] * shape[a];
+  return (visit) => {
+    coord.fill(0);
+    offsets.fill(0);
+    for (let flat = 0; flat < n; flat++) {
+      visit(offsets);
+      for (let a = r - 1; a >= 0; a--) {
+        coord[a]++;
+        for (let s = 0; s < strideSets.length; s++) offsets[s] += strideSets[s][a];
+        if (coord[a] < shape[a]) break;
+        coord[a] = 0;
+        for (let s = 0; s < strideSets.length; s++) offsets[s] -= strideSets[s][a] * shape[a];
+      }
     }
-  }
+  };
 }
 
 function checkIndex(op: string, i: number, size: number, shape: Shape, axis: number): void {
@@ -44,29 +49,83 @@ function stridesOffAxis(shape: Shape, iterShape: Shape, axis: number): number[] 
 
 export function gather(x: Operand, idx: Operand, axis: number, outShape: Shape, dtype: DType): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
-  const size = x.shape[axis];
-  const axisStride = stridesOf(x.shape)[axis];
-  let o = 0;
-  walk(outShape, [stridesOffAxis(x.shape, outShape, axis), broadcastStrides(idx.shape, outShape)], ([d, q]) => {
-    const i = idx.values[q];
-    checkIndex('gather', i, size, x.shape, axis);
-    out[o++] = x.values[d + i * axisStride];
-  });
+  prepareGather(x.shape, idx.shape, axis, outShape)(x.values, idx.values, out);
   return out;
 }
 
+/**
+ * The gather for fixed shapes, writing into a given output (for `jit` plans); indices are checked
+ * as they are read, as in `gather`.
+ *
+ * @example
+ * prepareGather([3], [2], 0, [2])(x, idx, out); // out[j] = x[idx[j]]
+ */
+export function prepareGather(
+  xShape: Shape,
+  idxShape: Shape,
+  axis: number,
+  outShape: Shape,
+): (x: TypedArray, idx: TypedArray, out: TypedArray) => void {
+  const size = xShape[axis];
+  const axisStride = stridesOf(xShape)[axis];
+  const walk = prepareWalk(outShape, [stridesOffAxis(xShape, outShape, axis), broadcastStrides(idxShape, outShape)]);
+  // The operands of the current call, read by `visit` (created once, so a call allocates nothing).
+  let xs: TypedArray = new Float64Array(0);
+  let is: TypedArray = xs;
+  let os: TypedArray = xs;
+  let o = 0;
+  const visit = (offsets: Float64Array) => {
+    const i = is[offsets[1]];
+    checkIndex('gather', i, size, xShape, axis);
+    os[o++] = xs[offsets[0] + i * axisStride];
+  };
+  return (x, idx, out) => {
+    xs = x;
+    is = idx;
+    os = out;
+    o = 0;
+    walk(visit);
+  };
+}
+
 export function scatterAdd(updates: Operand, idx: Operand, axis: number, outShape: Shape, dtype: DType): TypedArray {
+  const out = allocate(dtype, sizeOf(outShape));
+  prepareScatterAdd(updates.shape, idx.shape, axis, outShape)(updates.values, idx.values, out);
+  return out;
+}
+
+/**
+ * The scatter-add for fixed shapes, writing into a given output (for `jit` plans). Sums accumulate
+ * in float64 (a scratch buffer allocated once here, zeroed per call) and are rounded once when
+ * stored, as in `scatterAdd`.
+ *
+ * @example
+ * prepareScatterAdd([2], [2], 0, [3])(updates, idx, out); // out[idx[j]] += updates[j]
+ */
+export function prepareScatterAdd(
+  updatesShape: Shape,
+  idxShape: Shape,
+  axis: number,
+  outShape: Shape,
+): (updates: TypedArray, idx: TypedArray, out: TypedArray) => void {
   const acc = new Float64Array(sizeOf(outShape));
-  const iterShape = outShape.map((d, i) => (i === axis ? idx.shape[axis] : d));
+  const iterShape = outShape.map((d, i) => (i === axis ? idxShape[axis] : d));
   const outStrides = stridesOf(outShape);
   const axisStride = outStrides[axis];
   const intoOut = outStrides.map((s, i) => (i === axis ? 0 : s));
-  walk(iterShape, [intoOut, broadcastStrides(idx.shape, iterShape), broadcastStrides(updates.shape, iterShape)], ([o, q, u]) => {
-    const i = idx.values[q];
+  const walk = prepareWalk(iterShape, [intoOut, broadcastStrides(idxShape, iterShape), broadcastStrides(updatesShape, iterShape)]);
+  let us: TypedArray = new Float64Array(0);
+  let is: TypedArray = us;
+  const visit = (offsets: Float64Array) => {
+    const i = is[offsets[1]];
     checkIndex('scatterAdd', i, outShape[axis], outShape, axis);
-    acc[o + i * axisStride] += updates.values[u];
-  });
-  const out = allocate(dtype, acc.length);
-  for (let i = 0; i < acc.length; i++) out[i] = acc[i];
-  return out;
+    acc[offsets[0] + i * axisStride] += us[offsets[2]];
+  };
+  return (updates, idx, out) => {
+    us = updates;
+    is = idx;
+    acc.fill(0);
+    walk(visit);
+    for (let i = 0; i < acc.length; i++) out[i] = acc[i];
+  };
 }

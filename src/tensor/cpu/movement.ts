@@ -101,6 +101,18 @@ export function prepareSlice(
 }
 
 export function flip(x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray {
+  const out = allocate(dtype, x.length);
+  prepareFlip(shape, axes)(x, out);
+  return out;
+}
+
+/**
+ * The reversal of `axes` for a fixed shape, writing into a given output (for `jit` plans).
+ *
+ * @example
+ * prepareFlip([3], [0])(x, out); // x[2], x[1], x[0]
+ */
+export function prepareFlip(shape: Shape, axes: readonly number[]): (x: TypedArray, out: TypedArray) => void {
   const strides = stridesOf(shape);
   let offset = 0;
   const srcStrides = strides.map((s, i) => {
@@ -108,9 +120,9 @@ export function flip(x: TypedArray, shape: Shape, axes: readonly number[], dtype
     offset += (shape[i] - 1) * s;
     return -s;
   });
-  const out = allocate(dtype, x.length);
-  if (x.length > 0) copyStrided(x, offset, srcStrides, shape, out, 0, strides);
-  return out;
+  return (x, out) => {
+    if (x.length > 0) copyStrided(x, offset, srcStrides, shape, out, 0, strides);
+  };
 }
 
 export function pad(

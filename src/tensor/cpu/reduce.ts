@@ -105,31 +105,43 @@ export function prepareReduce(op: ReduceOp, shape: Shape, axes: readonly number[
 
 /** Index of the first maximum (or minimum) along `axis`; NaN counts as the extreme, as in NumPy. */
 export function argReduce(op: ArgReduceOp, x: TypedArray, shape: Shape, axis: number): Int32Array {
+  const out = new Int32Array(sizeOf(shape.slice(0, axis)) * sizeOf(shape.slice(axis + 1)));
+  prepareArgReduce(op, shape, axis)(x, out);
+  return out;
+}
+
+/**
+ * `argReduce` for a fixed input shape, writing the indices into a given output (for `jit` plans).
+ *
+ * @example
+ * prepareArgReduce('argmax', [2, 3], 1)(x, out); // out: Int32Array(2)
+ */
+export function prepareArgReduce(op: ArgReduceOp, shape: Shape, axis: number): (x: TypedArray, out: TypedArray) => void {
   const n = shape[axis];
   const inner = sizeOf(shape.slice(axis + 1));
   const outer = sizeOf(shape.slice(0, axis));
-  const out = new Int32Array(outer * inner);
   const better = op === 'argmax' ? (v: number, b: number) => v > b : (v: number, b: number) => v < b;
-  for (let p = 0; p < outer; p++) {
-    for (let q = 0; q < inner; q++) {
-      const base = p * n * inner + q;
-      let best = x[base];
-      let bestIndex = 0;
-      if (best === best) {
-        for (let j = 1; j < n; j++) {
-          const v = x[base + j * inner];
-          if (v !== v) {
-            bestIndex = j;
-            break;
-          }
-          if (better(v, best)) {
-            best = v;
-            bestIndex = j;
+  return (x, out) => {
+    for (let p = 0; p < outer; p++) {
+      for (let q = 0; q < inner; q++) {
+        const base = p * n * inner + q;
+        let best = x[base];
+        let bestIndex = 0;
+        if (best === best) {
+          for (let j = 1; j < n; j++) {
+            const v = x[base + j * inner];
+            if (v !== v) {
+              bestIndex = j;
+              break;
+            }
+            if (better(v, best)) {
+              best = v;
+              bestIndex = j;
+            }
           }
         }
+        out[p * inner + q] = bestIndex;
       }
-      out[p * inner + q] = bestIndex;
     }
-  }
-  return out;
+  };
 }
