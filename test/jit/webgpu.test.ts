@@ -110,11 +110,15 @@ describeWebGPU('jit on WebGPU', () => {
     const w = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), { shape: [8, 8], backend: gpu });
     const f = M.jit((x: Tensor) => M.matmul(x.tanh(), w).mul(2).add(x).exp().sum(1).softmax(0));
     let x: Tensor = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.cos(i) / 8), { shape: [8, 8], backend: gpu });
+    // Every temporary is disposed (a plain 1e-3 would upload a new scalar per step), so the pool's
+    // size does not depend on when the garbage collector runs.
+    const rate = M.full([], 1e-3, { backend: gpu });
     const step = () => {
       const y = f(x);
-      const next = x.add(y.reshape([8, 1]).mul(1e-3));
-      x.dispose();
-      y.dispose();
+      const column = y.reshape([8, 1]);
+      const delta = column.mul(rate);
+      const next = x.add(delta);
+      for (const t of [x, y, column, delta]) t.dispose();
       x = next;
     };
     for (let i = 0; i < 5; i++) step();
