@@ -9,65 +9,20 @@
  *   npx esbuild bench/jit.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/jit.mjs
  *   node .tmp/jit.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--rounds 15] [--updates 50]
  */
-import { ReplayBuffer } from '../src/rl/replay';
-import { initSac, makeSacUpdate, type SacHyperparameters, type SacState, type SacUpdate } from '../src/rl/sac/update';
+import { makeSacUpdate, type SacState, type SacUpdate } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/tensor/webgpu';
-import { rawFoldIn, rawKey } from '../src/tensor/threefry';
-
-const AGENTS = [
-  { name: 'sg-rp', kind: 'single', estimator: 'rp' },
-  { name: 'sgm-mrp', kind: 'mixture', estimator: 'mrp' },
-] as const;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
+import { AGENTS, arg, sacSetup, SIZES } from './sac-setup';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const SIZES = {
-  classic: { label: 'classic (obs 3, act 1, H 64, B 32)', obs: 3, act: 1, hidden: 64, batch: 32, autoAlpha: false },
-  v2: { label: 'SAC-v2 (obs 17, act 6, H 256, B 256)', obs: 17, act: 6, hidden: 256, batch: 256, autoAlpha: true },
-} as const;
-type Size = (typeof SIZES)[keyof typeof SIZES];
-
-function setup(agent: (typeof AGENTS)[number], size: Size, backend: T.Backend) {
-  const { obs, act } = size;
-  const h: SacHyperparameters = {
-    obsDim: obs,
-    head: { actionDim: act, kind: agent.kind, components: 5, low: -1, high: 1 },
-    estimator: agent.estimator,
-    hidden: [size.hidden, size.hidden],
-    init: 'torch',
-    gamma: 0.99,
-    tau: 0.005,
-    actorLr: 3e-4,
-    criticLr: 3e-4,
-    alphaLr: 3e-4,
-    alpha: 0.1,
-    autoAlpha: size.autoAlpha,
-    targetEntropy: -act,
-    baselineSamples: 0,
-    gumbelTemperature: 0.1,
-    dtype: 'float32',
-  };
-  const key = T.tensor(rawKey(0), { backend });
-  const replay = new ReplayBuffer({ capacity: 4096, obsDim: obs, actionDim: act });
-  const noise = (i: number, n: number) => Array.from({ length: n }, (_, j) => Math.sin(i * 12.9898 + j * 78.233));
-  for (let i = 0; i < 4096; i++) {
-    replay.add({ obs: noise(i, obs), action: noise(i + 7, act), reward: [Math.cos(i)], nextObs: noise(i + 1, obs), terminated: [0] });
-  }
-  const batches = Array.from({ length: 8 }, (_, i) => replay.sample(rawFoldIn(rawKey(1), i), size.batch, { backend }));
-  return { h, key, batches, state: initSac(h, key) };
-}
+type Setup = ReturnType<typeof sacSetup>;
 
 /** Runs `updates` updates and returns ms per update; the state carries on between rounds. */
-async function timeRound(update: SacUpdate, s: ReturnType<typeof setup>, state: { value: SacState }, updates: number): Promise<number> {
+async function timeRound(update: SacUpdate, s: Setup, state: { value: SacState }, updates: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < updates; i++) {
     [state.value] = update(state.value, s.batches[i % s.batches.length], T.random.foldIn(s.key, i));
@@ -77,7 +32,7 @@ async function timeRound(update: SacUpdate, s: ReturnType<typeof setup>, state: 
 }
 
 /** Kernel dispatches of one update on WebGPU (the key's foldIn included). */
-function dispatchesOf(gpu: WebGPUBackend, update: SacUpdate, s: ReturnType<typeof setup>, state: SacState): number {
+function dispatchesOf(gpu: WebGPUBackend, update: SacUpdate, s: Setup, state: SacState): number {
   gpu.flush();
   const before = gpu.dispatched;
   update(state, s.batches[0], T.random.foldIn(s.key, 0));
@@ -106,7 +61,7 @@ for (const [backendName, backend] of backends) {
     const size = SIZES[sizeName];
     if (!size) throw new Error(`--sizes: unknown size '${sizeName}' (classic, v2)`);
     for (const agent of AGENTS) {
-      const s = setup(agent, size, backend);
+      const s = sacSetup(agent, size, backend);
       const eager = makeSacUpdate(s.h, { jit: false });
       const jitted = makeSacUpdate(s.h, { jit: true });
       const states = { eager: { value: s.state }, jit: { value: s.state } };

@@ -11,34 +11,10 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { act } from '../src/experiments/train';
-import { ReplayBuffer } from '../src/rl/replay';
-import { initSac, makeSacUpdate, type SacHyperparameters } from '../src/rl/sac/update';
+import { makeSacUpdate } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { type Backend, cpu } from '../src/tensor';
-import { rawFoldIn, rawKey } from '../src/tensor/threefry';
-
-interface Size {
-  name: string;
-  obs: number;
-  act: number;
-  hidden: number;
-  batch: number;
-  autoAlpha: boolean;
-}
-
-const SIZES: Size[] = [
-  { name: 'classic (obs 3, H 64, B 32)', obs: 3, act: 1, hidden: 64, batch: 32, autoAlpha: false },
-  { name: 'SAC-v2 (obs 17, act 6, H 256, B 256)', obs: 17, act: 6, hidden: 256, batch: 256, autoAlpha: true },
-];
-const AGENTS = [
-  { name: 'sg-rp', kind: 'single', estimator: 'rp' },
-  { name: 'sgm-mrp', kind: 'mixture', estimator: 'mrp' },
-] as const;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
+import { AGENTS, arg, type BenchAgent, sacSetup, type Size, SIZES } from './sac-setup';
 
 async function backends(): Promise<Backend[]> {
   const wanted = arg('backends', 'cpu,webgpu').split(',');
@@ -55,34 +31,10 @@ async function backends(): Promise<Backend[]> {
   return out;
 }
 
-async function timeUpdate(size: Size, agent: (typeof AGENTS)[number], backend: Backend, updates: number) {
-  const h: SacHyperparameters = {
-    obsDim: size.obs,
-    head: { actionDim: size.act, kind: agent.kind, components: 5, low: -1, high: 1 },
-    estimator: agent.estimator,
-    hidden: [size.hidden, size.hidden],
-    init: 'torch',
-    gamma: 0.99,
-    tau: 0.005,
-    actorLr: 3e-4,
-    criticLr: 3e-4,
-    alphaLr: 3e-4,
-    alpha: 0.1,
-    autoAlpha: size.autoAlpha,
-    targetEntropy: -size.act,
-    baselineSamples: 0,
-    gumbelTemperature: 0.1,
-    dtype: 'float32',
-  };
-  const key = T.tensor(rawKey(0), { backend });
-  let state = initSac(h, key);
-  const replay = new ReplayBuffer({ capacity: 4096, obsDim: size.obs, actionDim: size.act });
-  const noise = (i: number, n: number) => Array.from({ length: n }, (_, j) => Math.sin(i * 12.9898 + j * 78.233));
-  for (let i = 0; i < 4096; i++) {
-    replay.add({ obs: noise(i, size.obs), action: noise(i + 7, size.act), reward: [Math.cos(i)], nextObs: noise(i + 1, size.obs), terminated: [0] });
-  }
+async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updates: number) {
+  const { h, key, batches, state: initial } = sacSetup(agent, size, backend);
+  let state = initial;
   const update = makeSacUpdate(h);
-  const batches = Array.from({ length: 8 }, (_, i) => replay.sample(rawFoldIn(rawKey(1), i), size.batch, { backend }));
   const step = (i: number) => {
     const [next, metrics] = update(state, batches[i % batches.length], T.random.foldIn(key, i));
     state = next;
@@ -126,15 +78,15 @@ const list = await backends();
 const torch = torchResults(updates);
 console.log('\n| size | agent | backend | ms / update | x PyTorch | action us | x PyTorch |');
 console.log('|---|---|---|---|---|---|---|');
-for (const [si, size] of SIZES.entries()) {
+for (const [si, size] of Object.values(SIZES).entries()) {
   for (const agent of AGENTS) {
     const peer = torch?.get(`${si}|${agent.name}`);
-    if (peer) console.log(`| ${size.name} | ${agent.name} | PyTorch | ${peer.updateMs.toFixed(2)} | 1.00 | ${peer.actUs.toFixed(0)} | 1.00 |`);
+    if (peer) console.log(`| ${size.label} | ${agent.name} | PyTorch | ${peer.updateMs.toFixed(2)} | 1.00 | ${peer.actUs.toFixed(0)} | 1.00 |`);
     for (const backend of list) {
       const r = await timeUpdate(size, agent, backend, backend.name === 'cpu' && si === 1 ? Math.max(5, Math.floor(updates / 3)) : updates);
       const ratio = (a: number, b?: number) => (b ? (a / b).toFixed(2) : '-');
       console.log(
-        `| ${size.name} | ${agent.name} | ${backend.name} | ${r.updateMs.toFixed(2)} | ${ratio(r.updateMs, peer?.updateMs)} | ${r.actUs.toFixed(0)} | ${ratio(r.actUs, peer?.actUs)} |`,
+        `| ${size.label} | ${agent.name} | ${backend.name} | ${r.updateMs.toFixed(2)} | ${ratio(r.updateMs, peer?.updateMs)} | ${r.actUs.toFixed(0)} | ${ratio(r.actUs, peer?.actUs)} |`,
       );
     }
   }

@@ -1,0 +1,58 @@
+/**
+ * What bench/sac.ts and bench/jit.ts share: the two sizes, the two agents, flag reading, and one SAC
+ * setup (hyperparameters, a replay buffer of deterministic synthetic transitions, 8 sampled batches,
+ * the initial state) on a backend.
+ */
+import { ReplayBuffer } from '../src/rl/replay';
+import { initSac, type SacHyperparameters } from '../src/rl/sac/update';
+import * as T from '../src/tensor';
+import { rawFoldIn, rawKey } from '../src/tensor/threefry';
+
+export const SIZES = {
+  classic: { label: 'classic (obs 3, act 1, H 64, B 32)', obs: 3, act: 1, hidden: 64, batch: 32, autoAlpha: false },
+  v2: { label: 'SAC-v2 (obs 17, act 6, H 256, B 256)', obs: 17, act: 6, hidden: 256, batch: 256, autoAlpha: true },
+} as const;
+export type Size = (typeof SIZES)[keyof typeof SIZES];
+
+export const AGENTS = [
+  { name: 'sg-rp', kind: 'single', estimator: 'rp' },
+  { name: 'sgm-mrp', kind: 'mixture', estimator: 'mrp' },
+] as const;
+export type BenchAgent = (typeof AGENTS)[number];
+
+/** The value after `--name` on the command line, or `fallback`. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+/** Hyperparameters, key, batches and initial state of one benchmarked SAC update. */
+export function sacSetup(agent: BenchAgent, size: Size, backend: T.Backend) {
+  const { obs, act } = size;
+  const h: SacHyperparameters = {
+    obsDim: obs,
+    head: { actionDim: act, kind: agent.kind, components: 5, low: -1, high: 1 },
+    estimator: agent.estimator,
+    hidden: [size.hidden, size.hidden],
+    init: 'torch',
+    gamma: 0.99,
+    tau: 0.005,
+    actorLr: 3e-4,
+    criticLr: 3e-4,
+    alphaLr: 3e-4,
+    alpha: 0.1,
+    autoAlpha: size.autoAlpha,
+    targetEntropy: -act,
+    baselineSamples: 0,
+    gumbelTemperature: 0.1,
+    dtype: 'float32',
+  };
+  const key = T.tensor(rawKey(0), { backend });
+  const replay = new ReplayBuffer({ capacity: 4096, obsDim: obs, actionDim: act });
+  const noise = (i: number, n: number) => Array.from({ length: n }, (_, j) => Math.sin(i * 12.9898 + j * 78.233));
+  for (let i = 0; i < 4096; i++) {
+    replay.add({ obs: noise(i, obs), action: noise(i + 7, act), reward: [Math.cos(i)], nextObs: noise(i + 1, obs), terminated: [0] });
+  }
+  const batches = Array.from({ length: 8 }, (_, i) => replay.sample(rawFoldIn(rawKey(1), i), size.batch, { backend }));
+  return { h, key, batches, state: initSac(h, key) };
+}
