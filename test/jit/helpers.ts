@@ -27,3 +27,21 @@ export function expectTreesIdentical(actual: unknown, expected: unknown, message
   const [e] = M.treeFlatten(expected);
   expect(a.map((x) => Array.from((x as Tensor).dataSync())), message).toEqual(e.map((x) => Array.from((x as Tensor).dataSync())));
 }
+
+/**
+ * Heap growth over 1e4 calls of `step` after 200 warm-up calls, and the bound it must stay under:
+ * 2 MB when the test can collect garbage (`--expose-gc`), 64 MB otherwise (the heap then still holds
+ * uncollected garbage, and the plan's allocation counts are the strict check).
+ */
+export function heapGrowth(step: () => void): { grown: number; bound: number } {
+  const run = (n: number) => {
+    for (let i = 0; i < n; i++) step();
+  };
+  const gc = (globalThis as { gc?: () => void }).gc;
+  run(200);
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  run(10_000);
+  gc?.();
+  return { grown: process.memoryUsage().heapUsed - before, bound: gc ? 2e6 : 64e6 };
+}

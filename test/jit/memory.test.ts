@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { MlpParams, Tensor } from '../../src';
-import { expectTreesIdentical } from './helpers';
+import { expectTreesIdentical, heapGrowth } from './helpers';
 
 const lossOf = (params: MlpParams, x: Tensor, y: Tensor) => M.mean(M.square(M.sub(M.mlp(params, x), y)));
 const sgdStep = (params: MlpParams, x: Tensor, y: Tensor) => {
@@ -40,18 +40,10 @@ describe('jit memory', () => {
   it('1e4 calls keep the heap roughly flat', () => {
     const step = M.jit(sgdStep);
     let params = params0;
-    const run = (n: number) => {
-      for (let i = 0; i < n; i++) [params] = step(params, x, y);
-    };
-    const gc = (globalThis as { gc?: () => void }).gc;
-    run(200);
-    gc?.();
-    const before = process.memoryUsage().heapUsed;
-    run(10_000);
-    gc?.();
-    const grown = process.memoryUsage().heapUsed - before;
+    const { grown, bound } = heapGrowth(() => {
+      [params] = step(params, x, y);
+    });
     expect(M.jitStats(step).traceCount).toBe(1);
-    // Without --expose-gc the heap holds uncollected garbage; the plan check above is the strict one.
-    expect(grown).toBeLessThan(gc ? 2e6 : 64e6);
+    expect(grown).toBeLessThan(bound);
   });
 });

@@ -4,7 +4,7 @@ import * as M from '../../src';
 import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
-import { expectTreesClose } from './helpers';
+import { expectTreesClose, heapGrowth } from './helpers';
 
 const AGENTS = [
   { name: 'sg-rp', kind: 'single', estimator: 'rp' },
@@ -80,20 +80,12 @@ describe('jitted SAC update', () => {
     for (let i = 0; i < 16; i++) replay.add({ obs: [i, 0, 0], action: [0], reward: [1], nextObs: [i + 1, 0, 0], terminated: [0] });
     const batch = replay.sample(rawKey(1), 8);
     let state = initSac(h, key);
-    const run = (n: number) => {
-      for (let i = 0; i < n; i++) [state] = update(state, batch, key);
-    };
-    const gc = (globalThis as { gc?: () => void }).gc;
-    run(200);
-    gc?.();
-    const before = process.memoryUsage().heapUsed;
-    run(10_000);
-    gc?.();
-    const grown = process.memoryUsage().heapUsed - before;
+    const { grown, bound } = heapGrowth(() => {
+      [state] = update(state, batch, key);
+    });
     expect(M.jitStats(update).traceCount).toBe(1);
     expect(M.jitStats(update).lastPlan?.internalAllocations).toEqual({});
-    // Without --expose-gc the heap holds uncollected garbage.
-    expect(grown).toBeLessThan(gc ? 2e6 : 64e6);
+    expect(grown).toBeLessThan(bound);
   }, 60_000);
 
   it('traces once per batch shape', () => {
