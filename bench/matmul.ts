@@ -1,34 +1,43 @@
 /**
- * CPU matmul throughput: the tensor engine's float32 matmul next to a naive i-j-p triple loop over
- * Float32Arrays, in the same process, at 64³ and 256³.
+ * CPU matmul throughput, in one run: the engine's float32 product (the WebAssembly SIMD kernel), its
+ * float64 product (the 4 x 4 register-blocked JS kernel that float32 used before), a naive i-j-p
+ * triple loop over Float32Arrays, and PyTorch on one thread (`--python`, default /usr/bin/python3;
+ * skipped with a note when torch is missing). Shapes: square 64³ and 256³, and the products of one
+ * classic-size SAC layer (batch 32, 64 x 64) in the three layouts a training step uses.
  *
- * Run: npx esbuild bench/matmul.ts --bundle --platform=node --format=esm | node --input-type=module
+ * Run: npx esbuild bench/matmul.ts --bundle --platform=node --format=esm --outfile=.tmp/matmul.mjs && node .tmp/matmul.mjs
  */
-import * as T from '../src/tensor';
+import { spawnSync } from 'node:child_process';
+import { prepareMatmul } from '../src/tensor/cpu/matmul';
 
 /** The textbook loop: out[i][j] = Σ_p a[i][p] b[p][j], float32 storage, double accumulation. */
-function naiveMatmul(a: Float32Array, b: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) {
+function naiveMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void {
+  for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < n; p++) s += a[i * n + p] * b[p * n + j];
+      for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
       out[i * n + j] = s;
     }
   }
-  return out;
 }
 
 /** Median seconds per call over enough repetitions to fill ~`budget` seconds (after warm-up). */
-function timeIt(f: () => unknown, budget = 1.0): number {
-  for (let i = 0; i < 3; i++) f();
+function timeIt(f: () => unknown, budget = 0.5): number {
+  for (let i = 0; i < 5; i++) f();
+  let reps = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) f();
+    if (performance.now() - t0 > 2) break;
+    reps *= 2;
+  }
   const samples: number[] = [];
   const start = performance.now();
-  while (samples.length < 5 || (performance.now() - start) / 1000 < budget) {
+  while (samples.length < 7 || (performance.now() - start) / 1000 < budget) {
     const t0 = performance.now();
-    f();
-    samples.push((performance.now() - t0) / 1000);
-    if (samples.length >= 200) break;
+    for (let r = 0; r < reps; r++) f();
+    samples.push((performance.now() - t0) / 1000 / reps);
+    if (samples.length >= 100) break;
   }
   samples.sort((x, y) => x - y);
   return samples[Math.floor(samples.length / 2)];
@@ -36,7 +45,7 @@ function timeIt(f: () => unknown, budget = 1.0): number {
 
 function random(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
-  let s = seed >>> 0;
+  let s = seed;
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     out[i] = s / 2 ** 32 - 0.5;
@@ -44,20 +53,65 @@ function random(n: number, seed: number): Float32Array {
   return out;
 }
 
-console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
-console.log('size   engine GFLOP/s   naive GFLOP/s   engine/naive   max |diff|');
-for (const n of [64, 256]) {
-  const a = random(n * n, 1);
-  const b = random(n * n, 2);
-  const ta = T.tensor(a, { shape: [n, n] });
-  const tb = T.tensor(b, { shape: [n, n] });
-  const flops = 2 * n ** 3;
-  const engine = timeIt(() => T.matmul(ta, tb).dataSync());
-  const naive = timeIt(() => naiveMatmul(a, b, n));
-  const x = T.matmul(ta, tb).dataSync();
-  const y = naiveMatmul(a, b, n);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff = Math.max(diff, Math.abs(x[i] - y[i]));
-  const row = `${String(n).padEnd(6)} ${(flops / engine / 1e9).toFixed(3).padStart(15)} ${(flops / naive / 1e9).toFixed(3).padStart(15)} ${(naive / engine).toFixed(2).padStart(14)}   ${diff.toExponential(1)}`;
-  console.log(row);
+const CASES = [
+  { label: '64³', m: 64, k: 64, n: 64, layout: {} },
+  { label: '256³', m: 256, k: 256, n: 256, layout: {} },
+  { label: 'x W (32x64 · 64x64)', m: 32, k: 64, n: 64, layout: {} },
+  { label: 'dy Wᵀ (32x64 · (64x64)ᵀ)', m: 32, k: 64, n: 64, layout: { transposeB: true } },
+  { label: 'xᵀ dy ((32x64)ᵀ · 32x64)', m: 64, k: 32, n: 64, layout: { transposeA: true } },
+] as const;
+
+const TORCH = `
+import json, sys, time, torch
+torch.set_num_threads(1)
+out = []
+for m, k, n, ta, tb in json.loads(sys.argv[1]):
+    a = torch.rand(k, m).t() if ta else torch.rand(m, k)
+    b = torch.rand(n, k).t() if tb else torch.rand(k, n)
+    for _ in range(20): torch.mm(a, b)
+    reps, best = 1, []
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(reps): torch.mm(a, b)
+        if time.perf_counter() - t0 > 0.002: break
+        reps *= 2
+    for _ in range(31):
+        t0 = time.perf_counter()
+        for _ in range(reps): torch.mm(a, b)
+        best.append((time.perf_counter() - t0) / reps)
+    best.sort()
+    out.append(best[len(best) // 2])
+print(json.dumps(out))
+`;
+
+function torchSeconds(): number[] | null {
+  const python = process.argv.includes('--python') ? process.argv[process.argv.indexOf('--python') + 1] : '/usr/bin/python3';
+  const shapes = CASES.map((c) => [c.m, c.k, c.n, 'transposeA' in c.layout, 'transposeB' in c.layout]);
+  const r = spawnSync(python, ['-c', TORCH, JSON.stringify(shapes)], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.log(`PyTorch baseline not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+    return null;
+  }
+  return JSON.parse(r.stdout) as number[];
 }
+
+console.log(`node ${process.version}, ${process.platform}/${process.arch}; GFLOP/s (median), one thread`);
+const torch = torchSeconds();
+console.log('');
+console.log('| product | f32 WebAssembly SIMD | f64 JS blocked | naive JS f32 | PyTorch f32 | SIMD / JS blocked | SIMD / PyTorch |');
+console.log('|---|---|---|---|---|---|---|');
+CASES.forEach((c, index) => {
+  const { m, k, n, layout } = c;
+  const run32 = prepareMatmul([m, k], [k, n], [m, n], layout);
+  const a = random(m * k, 1);
+  const b = random(k * n, 2);
+  const out = new Float32Array(m * n);
+  const [a64, b64, out64] = [Float64Array.from(a), Float64Array.from(b), new Float64Array(m * n)];
+  const flops = 2 * m * k * n;
+  const simd = timeIt(() => run32(a, b, out));
+  const blocked = timeIt(() => run32(a64, b64, out64));
+  const naive = 'transposeA' in layout || 'transposeB' in layout ? NaN : timeIt(() => naiveMatmul(a, b, m, k, n, out));
+  const t = torch ? torch[index] : NaN;
+  const g = (s: number) => (Number.isNaN(s) ? '—' : (flops / s / 1e9).toFixed(2));
+  console.log(`| ${c.label} | ${g(simd)} | ${g(blocked)} | ${g(naive)} | ${g(t)} | ${(blocked / simd).toFixed(2)} | ${Number.isNaN(t) ? '—' : (t / simd).toFixed(2)} |`);
+});

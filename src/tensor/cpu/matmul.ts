@@ -1,11 +1,13 @@
 /** Batched matrix product on the CPU. */
 import { type DType, type TypedArray, allocate } from '../dtype';
 import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
+import { WasmArena } from './wasm/runtime';
 
 /**
- * `[..., m, k] @ [..., k, n]` with broadcast batch axes, accumulating in float64. Each matrix product
- * is computed in 4 x 4 register blocks (16 accumulators held in locals while the shared dimension is
- * walked), which keeps the inner loop free of stores; edges fall back to a row-times-panel loop.
+ * `[..., m, k] @ [..., k, n]` with broadcast batch axes. float32 products run as a WebAssembly SIMD
+ * kernel accumulating in float32 (`wasm/matmul.ts`); other dtypes accumulate in float64 in JS, in
+ * 4 x 4 register blocks (16 accumulators held in locals while the shared dimension is walked), with
+ * a row-times-panel loop at the edges.
  */
 export function matmul(a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, dtype: DType): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
@@ -57,10 +59,52 @@ export function prepareMatmul(
   // Element (i, p) of A is at i * ars + p * acs; element (p, j) of B at p * brs + j * bcs.
   const a = layout.transposeA ? { rs: 1, cs: m } : { rs: k, cs: 1 };
   const b = layout.transposeB ? { rs: 1, cs: k } : { rs: n, cs: 1 };
+  const wasm = wasmMatmul(m, k, n, aOffsets, bOffsets, layout);
   return (x, y, out) => {
+    if (x instanceof Float32Array && y instanceof Float32Array && out instanceof Float32Array) return wasm(x, y, out);
     for (let t = 0; t < batch; t++) {
       matmulOne(x, aOffsets[t] * m * k, a.rs, a.cs, y, bOffsets[t] * k * n, b.rs, b.cs, out, t * m * n, m, k, n);
     }
+  };
+}
+
+/** The arena float32 products are copied through outside `jit` plans. */
+let scratch: WasmArena | null = null;
+
+/**
+ * The float32 product through the WebAssembly kernel: the operands are copied into the scratch
+ * arena (a transposed B is transposed there, since the kernel reads B by rows), the products run,
+ * and the result is copied out.
+ */
+function wasmMatmul(
+  m: number,
+  k: number,
+  n: number,
+  aOffsets: Int32Array,
+  bOffsets: Int32Array,
+  layout: MatmulLayout,
+): (a: Float32Array, b: Float32Array, out: Float32Array) => void {
+  const [ars, acs] = layout.transposeA ? [1, m] : [k, 1];
+  return (a, b, out) => {
+    scratch ??= new WasmArena();
+    const arena = scratch;
+    arena.reset();
+    const pa = arena.reserve(a.byteLength);
+    const pb = arena.reserve(b.byteLength);
+    const pbt = layout.transposeB ? arena.reserve(4 * k * n) : 0;
+    const pc = arena.reserve(out.byteLength);
+    const { buffer, kernels } = arena;
+    new Float32Array(buffer, pa, a.length).set(a);
+    new Float32Array(buffer, pb, b.length).set(b);
+    for (let t = 0; t < aOffsets.length; t++) {
+      let rows = pb + 4 * bOffsets[t] * k * n;
+      if (layout.transposeB) {
+        kernels.transposeF32(rows, n, k, pbt);
+        rows = pbt;
+      }
+      kernels.matmulF32(pa + 4 * aOffsets[t] * m * k, ars, acs, rows, n, pc + 4 * t * m * n, m, k, n);
+    }
+    out.set(new Float32Array(buffer, pc, out.length));
   };
 }
 

@@ -1,0 +1,329 @@
+/**
+ * A small WebAssembly binary emitter: enough of the format (types, an imported memory, functions,
+ * exports, SIMD) for the CPU backend's generated kernels, so no compiler is needed at install time.
+ * Functions are written as calls on a `Code` builder, which reads like the WebAssembly text format.
+ */
+
+/** Value types. */
+export const i32 = 0x7f;
+export const f32 = 0x7d;
+export const f64 = 0x7c;
+export const v128 = 0x7b;
+export type ValType = typeof i32 | typeof f32 | typeof f64 | typeof v128;
+
+function uleb(n: number, out: number[]): void {
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+function sleb(n: number, out: number[]): void {
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const utf8 = (s: string): number[] => [...new TextEncoder().encode(s)];
+
+function vec(items: number[][], out: number[]): void {
+  uleb(items.length, out);
+  for (const item of items) out.push(...item);
+}
+
+/** SIMD instructions by name (each is `0xfd` followed by its LEB128 opcode). */
+const SIMD = {
+  'v128.load': 0x00,
+  'v128.load32_splat': 0x09,
+  'v128.load64_splat': 0x0a,
+  'v128.store': 0x0b,
+  'f32x4.splat': 0x13,
+  'f64x2.splat': 0x14,
+  'f32x4.eq': 0x41,
+  'f32x4.ne': 0x42,
+  'f32x4.lt': 0x43,
+  'f32x4.gt': 0x44,
+  'f32x4.le': 0x45,
+  'f32x4.ge': 0x46,
+  'f64x2.eq': 0x47,
+  'f64x2.ne': 0x48,
+  'f64x2.lt': 0x49,
+  'f64x2.gt': 0x4a,
+  'f64x2.le': 0x4b,
+  'f64x2.ge': 0x4c,
+  'v128.not': 0x4d,
+  'v128.and': 0x4e,
+  'v128.andnot': 0x4f,
+  'v128.or': 0x50,
+  'v128.xor': 0x51,
+  'v128.bitselect': 0x52,
+  'f32x4.ceil': 0x67,
+  'f32x4.floor': 0x68,
+  'f32x4.trunc': 0x69,
+  'f64x2.ceil': 0x74,
+  'f64x2.floor': 0x75,
+  'f64x2.trunc': 0x7a,
+  'f32x4.abs': 0xe0,
+  'f32x4.neg': 0xe1,
+  'f32x4.sqrt': 0xe3,
+  'f32x4.add': 0xe4,
+  'f32x4.sub': 0xe5,
+  'f32x4.mul': 0xe6,
+  'f32x4.div': 0xe7,
+  'f32x4.min': 0xe8,
+  'f32x4.max': 0xe9,
+  'f64x2.abs': 0xec,
+  'f64x2.neg': 0xed,
+  'f64x2.sqrt': 0xef,
+  'f64x2.add': 0xf0,
+  'f64x2.sub': 0xf1,
+  'f64x2.mul': 0xf2,
+  'f64x2.div': 0xf3,
+  'f64x2.min': 0xf4,
+  'f64x2.max': 0xf5,
+} as const;
+export type SimdOp = keyof typeof SIMD;
+const MEMORY_SIMD = new Set<SimdOp>(['v128.load', 'v128.load32_splat', 'v128.load64_splat', 'v128.store']);
+
+/** Plain (non-SIMD) instructions without immediates, by name. */
+const PLAIN = {
+  'i32.eqz': 0x45,
+  'i32.eq': 0x46,
+  'i32.ne': 0x47,
+  'i32.lt_s': 0x48,
+  'i32.lt_u': 0x49,
+  'i32.gt_s': 0x4a,
+  'i32.le_s': 0x4c,
+  'i32.ge_s': 0x4e,
+  'i32.add': 0x6a,
+  'i32.sub': 0x6b,
+  'i32.mul': 0x6c,
+  'i32.and': 0x71,
+  'i32.shl': 0x74,
+  'f32.abs': 0x8b,
+  'f32.neg': 0x8c,
+  'f32.sqrt': 0x91,
+  'f32.add': 0x92,
+  'f32.sub': 0x93,
+  'f32.mul': 0x94,
+  'f32.div': 0x95,
+  'f32.min': 0x96,
+  'f32.max': 0x97,
+  'f64.abs': 0x99,
+  'f64.neg': 0x9a,
+  'f64.sqrt': 0x9f,
+  'f64.add': 0xa0,
+  'f64.sub': 0xa1,
+  'f64.mul': 0xa2,
+  'f64.div': 0xa3,
+  'f64.min': 0xa4,
+  'f64.max': 0xa5,
+  select: 0x1b,
+  drop: 0x1a,
+  return: 0x0f,
+} as const;
+export type PlainOp = keyof typeof PLAIN;
+
+const MEMORY_OPS = { 'i32.load': 0x28, 'f32.load': 0x2a, 'f64.load': 0x2b, 'i32.store': 0x36, 'f32.store': 0x38, 'f64.store': 0x39 } as const;
+export type MemoryOp = keyof typeof MEMORY_OPS;
+
+/** Natural alignment (log2 bytes) of each memory access. */
+const ALIGN: Record<MemoryOp | 'v128.load' | 'v128.load32_splat' | 'v128.load64_splat' | 'v128.store', number> = {
+  'i32.load': 2,
+  'f32.load': 2,
+  'f64.load': 3,
+  'i32.store': 2,
+  'f32.store': 2,
+  'f64.store': 3,
+  'v128.load': 4,
+  'v128.load32_splat': 2,
+  'v128.load64_splat': 3,
+  'v128.store': 4,
+};
+
+/** The body of one function: locals and instructions, emitted in order. */
+export class Code {
+  readonly bytes: number[] = [];
+  private readonly locals: ValType[] = [];
+
+  constructor(private readonly paramCount: number) {}
+
+  /** Declares a local and returns its index. */
+  local(type: ValType): number {
+    this.locals.push(type);
+    return this.paramCount + this.locals.length - 1;
+  }
+
+  op(name: PlainOp): this {
+    this.bytes.push(PLAIN[name]);
+    return this;
+  }
+
+  /** A memory access at the address on the stack plus a constant byte offset. */
+  mem(name: MemoryOp, offset = 0): this {
+    this.bytes.push(MEMORY_OPS[name], ALIGN[name]);
+    uleb(offset, this.bytes);
+    return this;
+  }
+
+  simd(name: SimdOp, offset = 0): this {
+    this.bytes.push(0xfd);
+    uleb(SIMD[name], this.bytes);
+    if (MEMORY_SIMD.has(name)) {
+      // v128 accesses are declared 4-byte aligned: typed-array views only promise element alignment.
+      this.bytes.push(Math.min(ALIGN[name as keyof typeof ALIGN], 2));
+      uleb(offset, this.bytes);
+    }
+    return this;
+  }
+
+  get(index: number): this {
+    this.bytes.push(0x20);
+    uleb(index, this.bytes);
+    return this;
+  }
+
+  set(index: number): this {
+    this.bytes.push(0x21);
+    uleb(index, this.bytes);
+    return this;
+  }
+
+  tee(index: number): this {
+    this.bytes.push(0x22);
+    uleb(index, this.bytes);
+    return this;
+  }
+
+  i32(value: number): this {
+    this.bytes.push(0x41);
+    sleb(value | 0, this.bytes);
+    return this;
+  }
+
+  f32(value: number): this {
+    this.bytes.push(0x43, ...new Uint8Array(new Float32Array([value]).buffer));
+    return this;
+  }
+
+  f64(value: number): this {
+    this.bytes.push(0x44, ...new Uint8Array(new Float64Array([value]).buffer));
+    return this;
+  }
+
+  /** `v128.const` of four 32-bit lanes given as raw bits. */
+  v128Bits32(lanes: readonly [number, number, number, number]): this {
+    this.bytes.push(0xfd);
+    uleb(0x0c, this.bytes);
+    this.bytes.push(...new Uint8Array(new Uint32Array(lanes).buffer));
+    return this;
+  }
+
+  /** `local += step` for an i32 local. */
+  addTo(index: number, step: number | { local: number }): this {
+    this.get(index);
+    if (typeof step === 'number') this.i32(step);
+    else this.get(step.local);
+    return this.op('i32.add').set(index);
+  }
+
+  /**
+   * `while (cond) body`: `cond` pushes an i32, checked before every iteration, as a block around a
+   * loop (the shape every loop here takes).
+   */
+  while(cond: (c: this) => void, body: (c: this) => void): this {
+    this.bytes.push(0x02, 0x40, 0x03, 0x40);
+    cond(this);
+    this.op('i32.eqz');
+    this.bytes.push(0x0d, 0x01); // br_if 1: leave the block
+    body(this);
+    this.bytes.push(0x0c, 0x00, 0x0b, 0x0b); // br 0 (continue), end loop, end block
+    return this;
+  }
+
+  /** The function's encoded body: local declarations, instructions and `end`. */
+  encode(): number[] {
+    const out: number[] = [];
+    const groups: [number, ValType][] = [];
+    for (const t of this.locals) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else groups.push([1, t]);
+    }
+    uleb(groups.length, out);
+    for (const [count, type] of groups) {
+      uleb(count, out);
+      out.push(type);
+    }
+    out.push(...this.bytes, 0x0b);
+    const sized: number[] = [];
+    uleb(out.length, sized);
+    return [...sized, ...out];
+  }
+}
+
+/** One exported function of a module. */
+export interface FunctionDef {
+  readonly name: string;
+  readonly params: readonly ValType[];
+  readonly results?: readonly ValType[];
+  readonly code: Code;
+}
+
+/**
+ * A module importing its memory as `env.memory` and exporting `functions`.
+ *
+ * @example
+ * const code = new Code(2);
+ * code.get(0).get(1).op('i32.add');
+ * const bytes = wasmModule([{ name: 'add', params: [i32, i32], results: [i32], code }]);
+ */
+export function wasmModule(functions: readonly FunctionDef[]): Uint8Array {
+  const section = (id: number, body: number[], out: number[]) => {
+    out.push(id);
+    uleb(body.length, out);
+    out.push(...body);
+  };
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const types: number[] = [];
+  vec(
+    functions.map((f) => {
+      const results = f.results ?? [];
+      return [0x60, ...leb(f.params.length), ...f.params, ...leb(results.length), ...results];
+    }),
+    types,
+  );
+  section(1, types, out);
+  const imports: number[] = [];
+  vec([[...utf8Vec('env'), ...utf8Vec('memory'), 0x02, 0x00, 0x01]], imports);
+  section(2, imports, out);
+  const funcs: number[] = [];
+  vec(functions.map((_, i) => leb(i)), funcs);
+  section(3, funcs, out);
+  const exports: number[] = [];
+  vec(functions.map((f, i) => [...utf8Vec(f.name), 0x00, ...leb(i)]), exports);
+  section(7, exports, out);
+  const code: number[] = [];
+  vec(functions.map((f) => f.code.encode()), code);
+  section(10, code, out);
+  return new Uint8Array(out);
+}
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  uleb(n, out);
+  return out;
+}
+
+function utf8Vec(s: string): number[] {
+  const bytes = utf8(s);
+  return [...leb(bytes.length), ...bytes];
+}

@@ -1,0 +1,68 @@
+/**
+ * The WebAssembly side of the CPU backend: one compiled kernel module, instantiated over a memory
+ * (`WasmArena`) whose regions are handed out as byte offsets. Kernels read and write the arena, so
+ * data crosses from typed arrays by copying (`TypedArray.set`, a memcpy).
+ */
+import { wasmModule } from './emit';
+import { MATMUL_FUNCTIONS, type MatmulExports } from './matmul';
+
+/** The parts of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let compiled: object | null = null;
+
+/** The kernel module, compiled on first use (synchronously: it is a few kilobytes). */
+function kernelModule(): object {
+  compiled ??= new wasm.Module(wasmModule(MATMUL_FUNCTIONS.map((f) => f())));
+  return compiled;
+}
+
+const PAGE = 65536;
+
+/**
+ * A WebAssembly memory with the kernels instantiated over it. Regions are reserved by `reserve`
+ * (16-byte aligned) until `reset`; growing the memory replaces its `ArrayBuffer`, so views are made
+ * fresh from `buffer` after any `reserve`.
+ *
+ * @example
+ * const arena = new WasmArena();
+ * const a = arena.reserve(4 * 6);
+ * new Float32Array(arena.buffer, a, 6).set([1, 2, 3, 4, 5, 6]);
+ */
+export class WasmArena {
+  readonly memory: WasmMemory;
+  readonly kernels: MatmulExports;
+  private top = 0;
+
+  constructor(bytes = PAGE) {
+    this.memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
+    this.kernels = new wasm.Instance(kernelModule(), { env: { memory: this.memory } }).exports as unknown as MatmulExports;
+  }
+
+  get buffer(): ArrayBuffer {
+    return this.memory.buffer;
+  }
+
+  /** Reserves `bytes` and returns their offset, growing the memory if needed. */
+  reserve(bytes: number): number {
+    const offset = this.top;
+    this.top = offset + Math.ceil(bytes / 16) * 16;
+    const have = this.memory.buffer.byteLength;
+    if (this.top > have) this.memory.grow(Math.ceil((this.top - have) / PAGE));
+    return offset;
+  }
+
+  /** Frees every region. */
+  reset(): void {
+    this.top = 0;
+  }
+}
