@@ -23,6 +23,14 @@ const CONSTRUCTORS = {
   bool: Uint8Array,
 } as const;
 
+/** A typed array of `dtype` over `size` elements of `buffer` from byte `offset` (no copy). */
+export function viewOf<D extends DType>(dtype: D, buffer: ArrayBuffer, offset: number, size: number): TypedArrayFor[D] {
+  return new CONSTRUCTORS[dtype](buffer, offset, size) as TypedArrayFor[D];
+}
+
+/** Bytes per element of `dtype`. */
+export const bytesOf = (dtype: DType): number => CONSTRUCTORS[dtype].BYTES_PER_ELEMENT;
+
 /** A new zero-filled typed array for `dtype`. */
 export function allocate<D extends DType>(dtype: D, size: number): TypedArrayFor[D] {
   return new CONSTRUCTORS[dtype](size) as TypedArrayFor[D];

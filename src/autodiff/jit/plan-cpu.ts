@@ -12,10 +12,13 @@
  * arrays, since they escape.
  */
 import { ArrayTensor, type Aval, cpu, type DType, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
-import { allocate } from '../../tensor/dtype';
+import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import { compileElementwise, elementwiseJs, inputKind, storedJs } from '../../tensor/cpu/elementwise';
-import { prepareMatmul } from '../../tensor/cpu/matmul';
+import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
+import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
+import { type LaneGroup, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
+import { WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
@@ -31,6 +34,8 @@ export interface PlanStats {
   /** Fused loops, and the equations they hold together. */
   readonly fusedGroups: number;
   readonly fusedEquations: number;
+  /** Steps run in WebAssembly (float32 matrix products, fused float loops with a SIMD form). */
+  readonly wasmSteps?: number;
   /** Reused typed arrays and their total bytes. */
   readonly pooledBuffers: number;
   readonly pooledBytes: number;
@@ -50,7 +55,7 @@ export interface CpuPlan {
 
 type Step = () => void;
 /** Where a step's output lives: a reused buffer, a fresh array per call, or what the kernel returns. */
-type Storage = { kind: 'pool'; buffer: TypedArray } | { kind: 'fresh' } | { kind: 'kernel' };
+type Storage = { kind: 'pool'; region: Region } | { kind: 'fresh' } | { kind: 'kernel' };
 
 /** A kernel writing into a given array: the input arrays, then the output. */
 type IntoKernel = (inputs: readonly TypedArray[], out: TypedArray) => void;
@@ -157,8 +162,61 @@ function fusedCode(group: FusedGroup): { pre: string; body: string } {
   return { pre: lines.join(' '), body };
 }
 
+/** A byte range of the plan's WebAssembly arena holding `size` elements of `dtype`. */
+interface Region {
+  readonly offset: number;
+  readonly dtype: DType;
+  readonly size: number;
+}
+
+/** How a fused group's leaf is read, in the lanes' terms, or null when SIMD cannot read it. */
+function laneRead(leaf: Aval, out: Aval): LaneRead | null {
+  const n = sizeOf(out.shape);
+  const kind = inputKind(sizeOf(leaf.shape), n);
+  if (kind !== 'b') return { kind };
+  // Broadcast only over leading axes (a row repeated) or only over trailing axes (a column spread).
+  const strides = broadcastStrides(leaf.shape, out.shape);
+  const r = out.shape.length;
+  for (let d = 1; d < r; d++) {
+    const inner = sizeOf(out.shape.slice(d));
+    const contiguous = (from: number, to: number) => {
+      let expect = 1;
+      for (let q = to - 1; q >= from; q--) {
+        if (out.shape[q] !== 1 && strides[q] !== expect) return false;
+        expect *= out.shape[q];
+      }
+      return true;
+    };
+    const zero = (from: number, to: number) => strides.slice(from, to).every((x, q) => x === 0 || out.shape[from + q] === 1);
+    if (zero(0, d) && contiguous(d, r)) return { kind: 'row', period: inner };
+    if (zero(d, r) && contiguous(0, d)) return { kind: 'col', period: inner };
+  }
+  return null;
+}
+
+/** A fused group as lanes (leaf and output addresses from `address`), or null when it is not all floats of one dtype. */
+function laneGroup(group: FusedGroup, address: (v: IRVar) => number): LaneGroup | null {
+  const dtype = group.out.aval.dtype;
+  if (dtype !== 'float32' && dtype !== 'float64') return null;
+  const leaves: LaneGroup['leaves'][number][] = [];
+  for (const v of group.leaves) {
+    const read = v.aval.dtype === dtype ? laneRead(v.aval, group.out.aval) : null;
+    if (!read) return null;
+    leaves.push({ ...read, address: address(v) });
+  }
+  const index = new Map<IRVar, LaneRef>(group.leaves.map((v, k) => [v, { leaf: k }]));
+  const members = group.members.map((eq, j) => {
+    index.set(eq.out, { member: j });
+    return { prim: eq.prim, inputs: eq.inputs.map((v) => index.get(v) as LaneRef), outDtype: eq.out.aval.dtype };
+  });
+  return { dtype, size: sizeOf(group.out.aval.shape), leaves, members, outAddress: address(group.out) };
+}
+
 /**
- * Compiles an optimized program (all constants concrete CPU tensors) into a CPU plan.
+ * Compiles an optimized program (all constants concrete CPU tensors) into a CPU plan. Its buffers
+ * live in one WebAssembly memory (the arena) so that float32 matrix products and fused float loops
+ * that have a SIMD form run there without copies; values from outside the arena (the inputs, arrays
+ * the caller gets back, kernels that allocate) are copied in where such a step reads them.
  *
  * @example
  * const plan = compileCpuPlan(optimizeProgram(makeIR(f)(x))[0]);
@@ -174,10 +232,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     env.push(new Float64Array(0));
   };
   program.inputs.forEach(newSlot);
-  for (const { v, value } of program.constants) {
-    newSlot(v);
-    env[slotOf.get(v) as number] = (value as ArrayTensor).handle as TypedArray;
-  }
+  program.constants.forEach(({ v }) => newSlot(v));
   // Slots of step outputs; a reshape shares its input's slot (a view); folded transposes have none.
   const computed = nodes.filter((node) => {
     if (node.kind === 'single' && folded.has(node.out)) return false;
@@ -190,31 +245,39 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   });
   const slot = (v: IRVar) => slotOf.get(v) as number;
   const escaping = new Set(program.outputs.map(slot));
-  const reads = computed.map((node) =>
-    (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v)).map(slot),
-  );
+  const readVars = computed.map((node) => (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v)));
+  const reads = readVars.map((vars) => vars.map(slot));
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
 
-  // Buffer plan: take a free buffer of the same dtype and size, give back the ones read for the last time.
-  const free = new Map<string, TypedArray[]>();
-  const pooledSlots = new Map<number, { buffer: TypedArray; key: string }>();
+  let arenaBytes = 0;
+  const reserve = (aval: Aval): Region => {
+    const region = { offset: arenaBytes, dtype: aval.dtype, size: sizeOf(aval.shape) };
+    arenaBytes += Math.ceil((region.size * bytesOf(aval.dtype)) / 16) * 16;
+    return region;
+  };
+  /** Where a slot's value is in the arena, for the steps that run there. */
+  const home = new Map<number, Region>();
+  program.constants.forEach(({ v }) => home.set(slot(v), reserve(v.aval)));
+
+  // Buffer plan: take a free region of the same dtype and size, give back the ones read for the last time.
+  const free = new Map<string, Region[]>();
+  const pooledSlots = new Map<number, { region: Region; key: string }>();
   const keyOf = (aval: Aval) => `${aval.dtype}:${sizeOf(aval.shape)}`;
   let pooledBuffers = 0;
   let pooledBytes = 0;
-  const acquire = (aval: Aval): TypedArray => {
-    const buffer = free.get(keyOf(aval))?.pop();
-    if (buffer) return buffer;
-    const fresh = allocate(aval.dtype, sizeOf(aval.shape));
+  const acquire = (aval: Aval): Region => {
+    const region = free.get(keyOf(aval))?.pop();
+    if (region) return region;
     pooledBuffers++;
-    pooledBytes += fresh.byteLength;
-    return fresh;
+    pooledBytes += sizeOf(aval.shape) * bytesOf(aval.dtype);
+    return reserve(aval);
   };
   const release = (k: number) => {
     const pooled = pooledSlots.get(k);
     if (!pooled) return;
     pooledSlots.delete(k);
-    free.set(pooled.key, [...(free.get(pooled.key) ?? []), pooled.buffer]);
+    free.set(pooled.key, [...(free.get(pooled.key) ?? []), pooled.region]);
   };
   const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq, folded) : null));
   const storages: Storage[] = computed.map((node, s) => {
@@ -223,13 +286,51 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     if (node.kind === 'single' && !into[s]) storage = { kind: 'kernel' };
     else if (escaping.has(k)) storage = { kind: 'fresh' };
     else {
-      storage = { kind: 'pool', buffer: acquire(node.out.aval) };
-      pooledSlots.set(k, { buffer: storage.buffer, key: keyOf(node.out.aval) });
+      const region = acquire(node.out.aval);
+      storage = { kind: 'pool', region };
+      pooledSlots.set(k, { region, key: keyOf(node.out.aval) });
+      home.set(k, region);
     }
     for (const r of new Set(reads[s])) if (lastRead.get(r) === s) release(r);
     if (!lastRead.has(k)) release(k);
     return storage;
   });
+
+  // Steps that run in WebAssembly: float32 matrix products, and fused float loops with a SIMD form.
+  const inWasm = computed.map((node, s) => {
+    if (node.kind === 'single') return node.eq.prim === 'matmul' && [...readVars[s], node.out].every((v) => v.aval.dtype === 'float32');
+    const group = laneGroup(node, () => 0);
+    return group !== null && laneFunction('probe', group) !== null;
+  });
+  // Values such a step reads or writes that are not in the arena get a home there: inputs are copied
+  // in per call, values from JS steps after their step, and results of arena steps copied out.
+  const mirrored = new Set<number>();
+  computed.forEach((node, s) => {
+    if (!inWasm[s]) return;
+    for (const v of [...readVars[s], node.out]) {
+      const k = slot(v);
+      if (home.has(k)) continue;
+      home.set(k, reserve(v.aval));
+      if (v !== node.out) mirrored.add(k);
+    }
+  });
+  const transposedB = computed.map((node, s) => {
+    if (!inWasm[s] || node.kind !== 'single' || !folded.has(node.eq.inputs[1])) return null;
+    const [k, n] = node.eq.inputs[1].aval.shape.slice(-2);
+    return reserve({ shape: [k, n], dtype: 'float32' });
+  });
+  const functions = computed.flatMap((node, s) =>
+    inWasm[s] && node.kind === 'fused' ? [laneFunction(`s${s}`, laneGroup(node, (v) => (home.get(slot(v)) as Region).offset) as LaneGroup) as FunctionDef] : [],
+  );
+  const arena = new WasmArena(arenaBytes, functions);
+  const view = (region: Region) => viewOf(region.dtype, arena.buffer, region.offset, region.size);
+  program.constants.forEach(({ v, value }) => {
+    const k = slot(v);
+    const data = view(home.get(k) as Region);
+    data.set((value as ArrayTensor).handle as TypedArray);
+    env[k] = data;
+  });
+  const mirrorViews = new Map([...mirrored].map((k) => [k, view(home.get(k) as Region)]));
 
   const internalAllocations: Record<string, number> = {};
   let allocationsPerCall = 0;
@@ -241,12 +342,54 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     if (node.kind === 'single' && storage.kind === 'kernel' && !escaping.has(k)) {
       internalAllocations[node.eq.prim] = (internalAllocations[node.eq.prim] ?? 0) + 1;
     }
-    const target = (): TypedArray => {
-      const buffer = storage.kind === 'pool' ? storage.buffer : allocate(out.dtype, sizeOf(out.shape));
-      env[k] = buffer;
-      return buffer;
-    };
     const from = reads[s];
+    if (inWasm[s]) return wasmStep(node, s, k, from);
+    const step = jsStep(node, s, k, from, storage, out);
+    const mirror = mirrorViews.get(k);
+    return mirror ? () => (step(), mirror.set(env[k])) : step;
+  });
+
+  /** A step run in the arena; a result that escapes is copied out into a fresh array. */
+  function wasmStep(node: PlanNode, s: number, k: number, from: readonly number[]): Step {
+    const outRegion = home.get(k) as Region;
+    const copyOut = escaping.has(k) ? view(outRegion) : null;
+    if (!copyOut) env[k] = view(outRegion);
+    const finish = copyOut ? () => void (env[k] = copyOut.slice()) : () => {};
+    if (node.kind === 'fused') {
+      const run = arena.generated[`s${s}`];
+      return () => (run(), finish());
+    }
+    const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
+    const [m, kk] = aShape.slice(-2);
+    const n = bShape[bShape.length - 1];
+    const batchShape = node.out.aval.shape.slice(0, -2);
+    const offsets = matmulBatchOffsets(aShape, bShape, batchShape);
+    const [pa, pb] = from.map((r) => (home.get(r) as Region).offset);
+    const pc = outRegion.offset;
+    const [ars, acs] = folded.has(node.eq.inputs[0]) ? [1, m] : [kk, 1];
+    const scratch = transposedB[s];
+    const { kernels } = arena;
+    return () => {
+      for (let t = 0; t < offsets.a.length; t++) {
+        let rows = pb + 4 * offsets.b[t] * kk * n;
+        if (scratch) {
+          kernels.transposeF32(rows, n, kk, scratch.offset);
+          rows = scratch.offset;
+        }
+        kernels.matmulF32(pa + 4 * offsets.a[t] * m * kk, ars, acs, rows, n, pc + 4 * t * m * n, m, kk, n);
+      }
+      finish();
+    };
+  }
+
+  /** A step run in JS, into its planned buffer (an arena view) or a fresh array. */
+  function jsStep(node: PlanNode, s: number, k: number, from: readonly number[], storage: Storage, out: Aval): Step {
+    const buffer = storage.kind === 'pool' ? view(storage.region) : null;
+    const target = (): TypedArray => {
+      const data = buffer ?? allocate(out.dtype, sizeOf(out.shape));
+      env[k] = data;
+      return data;
+    };
     if (node.kind === 'fused') {
       const n = sizeOf(out.shape);
       const kinds = node.leaves.map((v) => inputKind(sizeOf(v.aval.shape), n));
@@ -274,14 +417,16 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
       for (let i = 0; i < from.length; i++) inputs[i].values = env[from[i]];
       env[k] = kernel(inputs, eq.params, out);
     };
-  });
+  }
 
   const inputSlots = program.inputs.map(slot);
+  const inputMirrors = inputSlots.map((k) => mirrorViews.get(k) ?? null);
   const outputs = program.outputs.map((v) => ({ k: slot(v), shape: v.aval.shape, dtype: v.aval.dtype as DType }));
   const stats: PlanStats = {
     steps: steps.length,
     fusedGroups: computed.filter((node) => node.kind === 'fused').length,
     fusedEquations: computed.reduce((n, node) => n + (node.kind === 'fused' ? node.members.length : 0), 0),
+    wasmSteps: inWasm.filter(Boolean).length,
     pooledBuffers,
     pooledBytes,
     allocationsPerCall,
@@ -290,7 +435,11 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   return {
     stats,
     run(inputs) {
-      for (let i = 0; i < inputSlots.length; i++) env[inputSlots[i]] = inputs[i].handle as TypedArray;
+      for (let i = 0; i < inputSlots.length; i++) {
+        const data = inputs[i].handle as TypedArray;
+        env[inputSlots[i]] = data;
+        inputMirrors[i]?.set(data);
+      }
       for (let s = 0; s < steps.length; s++) steps[s]();
       return outputs.map(({ k, shape, dtype }) => new ArrayTensor(cpu, env[k], shape, dtype));
     },

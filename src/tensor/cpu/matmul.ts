@@ -40,22 +40,8 @@ export function prepareMatmul(
 ): (a: TypedArray, b: TypedArray, out: TypedArray) => void {
   const [m, k] = aShape.slice(-2);
   const n = bShape[bShape.length - 1];
-  const batchShape = outShape.slice(0, -2);
-  const batch = sizeOf(batchShape);
-  const aBatch = broadcastStrides(aShape.slice(0, -2), batchShape);
-  const bBatch = broadcastStrides(bShape.slice(0, -2), batchShape);
-  const batchStrides = stridesOf(batchShape);
-  const aOffsets = new Int32Array(batch);
-  const bOffsets = new Int32Array(batch);
-  for (let t = 0; t < batch; t++) {
-    let rest = t;
-    for (let d = 0; d < batchShape.length; d++) {
-      const i = Math.floor(rest / batchStrides[d]);
-      rest -= i * batchStrides[d];
-      aOffsets[t] += i * aBatch[d];
-      bOffsets[t] += i * bBatch[d];
-    }
-  }
+  const batch = sizeOf(outShape.slice(0, -2));
+  const { a: aOffsets, b: bOffsets } = matmulBatchOffsets(aShape, bShape, outShape.slice(0, -2));
   // Element (i, p) of A is at i * ars + p * acs; element (p, j) of B at p * brs + j * bcs.
   const a = layout.transposeA ? { rs: 1, cs: m } : { rs: k, cs: 1 };
   const b = layout.transposeB ? { rs: 1, cs: k } : { rs: n, cs: 1 };
@@ -66,6 +52,32 @@ export function prepareMatmul(
       matmulOne(x, aOffsets[t] * m * k, a.rs, a.cs, y, bOffsets[t] * k * n, b.rs, b.cs, out, t * m * n, m, k, n);
     }
   };
+}
+
+/**
+ * For each product of a batched matmul (over `batchShape`, row-major), the index of the A and B
+ * matrices it reads, with broadcasting.
+ *
+ * @example
+ * matmulBatchOffsets([2, 3, 4], [4, 5], [2]); // { a: [0, 1], b: [0, 0] }
+ */
+export function matmulBatchOffsets(aShape: Shape, bShape: Shape, batchShape: Shape): { a: Int32Array; b: Int32Array } {
+  const batch = sizeOf(batchShape);
+  const aBatch = broadcastStrides(aShape.slice(0, -2), batchShape);
+  const bBatch = broadcastStrides(bShape.slice(0, -2), batchShape);
+  const batchStrides = stridesOf(batchShape);
+  const a = new Int32Array(batch);
+  const b = new Int32Array(batch);
+  for (let t = 0; t < batch; t++) {
+    let rest = t;
+    for (let d = 0; d < batchShape.length; d++) {
+      const i = Math.floor(rest / batchStrides[d]);
+      rest -= i * batchStrides[d];
+      a[t] += i * aBatch[d];
+      b[t] += i * bBatch[d];
+    }
+  }
+  return { a, b };
 }
 
 /** The arena float32 products are copied through outside `jit` plans. */

@@ -249,6 +249,15 @@ export class Code {
     return this;
   }
 
+  /** `if (cond) body`: `cond` pushes an i32. */
+  when(cond: (c: this) => void, body: (c: this) => void): this {
+    cond(this);
+    this.bytes.push(0x04, 0x40);
+    body(this);
+    this.bytes.push(0x0b);
+    return this;
+  }
+
   /** The function's encoded body: local declarations, instructions and `end`. */
   encode(): number[] {
     const out: number[] = [];

@@ -3,7 +3,7 @@
  * (`WasmArena`) whose regions are handed out as byte offsets. Kernels read and write the arena, so
  * data crosses from typed arrays by copying (`TypedArray.set`, a memcpy).
  */
-import { wasmModule } from './emit';
+import { type FunctionDef, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, type MatmulExports } from './matmul';
 
 /** The parts of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
@@ -28,8 +28,12 @@ function kernelModule(): object {
 
 const PAGE = 65536;
 
+/** Generated functions of a module: exported by name, no arguments (their addresses are baked in). */
+export type GeneratedExports = Readonly<Record<string, () => void>>;
+
 /**
- * A WebAssembly memory with the kernels instantiated over it. Regions are reserved by `reserve`
+ * A WebAssembly memory with the kernels instantiated over it, and any `generated` functions (jit
+ * plans add their fused loops; those are compiled into a module of their own). Regions are reserved by `reserve`
  * (16-byte aligned) until `reset`; growing the memory replaces its `ArrayBuffer`, so views are made
  * fresh from `buffer` after any `reserve`.
  *
@@ -41,11 +45,15 @@ const PAGE = 65536;
 export class WasmArena {
   readonly memory: WasmMemory;
   readonly kernels: MatmulExports;
+  readonly generated: GeneratedExports;
   private top = 0;
 
-  constructor(bytes = PAGE) {
+  constructor(bytes = PAGE, generated: readonly FunctionDef[] = []) {
     this.memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
-    this.kernels = new wasm.Instance(kernelModule(), { env: { memory: this.memory } }).exports as unknown as MatmulExports;
+    const module = generated.length ? new wasm.Module(wasmModule([...MATMUL_FUNCTIONS.map((f) => f()), ...generated])) : kernelModule();
+    const exports = new wasm.Instance(module, { env: { memory: this.memory } }).exports;
+    this.kernels = exports as unknown as MatmulExports;
+    this.generated = exports as unknown as GeneratedExports;
   }
 
   get buffer(): ArrayBuffer {

@@ -1,0 +1,187 @@
+/**
+ * Fused elementwise loops as WebAssembly SIMD functions (f32x4 for float32, f64x2 for float64), for
+ * `jit`'s CPU plans. Only operations whose SIMD result equals the JS kernels' bit for bit are
+ * compiled: IEEE add, sub, mul, div and sqrt of two floats rounded once (the JS kernels compute in
+ * float64 and round to float32, which for these is the same correctly rounded result), min, max,
+ * neg, abs, floor, ceil, comparisons (as lane masks), `where` and the logical ops on masks, and the
+ * identity casts. A group with anything else stays a JS loop.
+ */
+import type { DType } from '../../dtype';
+import type { Primitive } from '../../primitives';
+import { Code, type FunctionDef, i32, type SimdOp, v128 } from './emit';
+
+/** How a leaf is read for output element i: `c` at i, `s` one value, `row` at i mod period, `col` at ⌊i / period⌋. */
+export type LaneRead = { kind: 'c' | 's' } | { kind: 'row' | 'col'; period: number };
+
+/** A fused group in lanes: leaves at byte addresses, members reading leaves (`~k`) or members (j). */
+export interface LaneGroup {
+  readonly dtype: 'float32' | 'float64';
+  /** Output elements. */
+  readonly size: number;
+  readonly leaves: readonly (LaneRead & { readonly address: number })[];
+  readonly members: readonly { readonly prim: Primitive; readonly inputs: readonly LaneRef[]; readonly outDtype: DType }[];
+  readonly outAddress: number;
+}
+export type LaneRef = { readonly leaf: number } | { readonly member: number };
+
+type Lanes = 'f32x4' | 'f64x2';
+/** A lane value: floats of the group's dtype, or a mask (all ones where true). */
+type LaneValue = 'float' | 'mask';
+
+/** Emits one member given its arguments' locals and kinds; returns its kind, or null if unsupported. */
+type LaneRule = (c: Code, lanes: Lanes, args: readonly { local: number; kind: LaneValue }[], out: 'float' | 'mask') => LaneValue | null;
+
+const floatsOnly = (args: readonly { kind: LaneValue }[]) => args.every((a) => a.kind === 'float');
+
+const unary = (op: 'abs' | 'neg' | 'sqrt' | 'floor' | 'ceil'): LaneRule => (c, lanes, args) => {
+  if (!floatsOnly(args)) return null;
+  c.get(args[0].local).simd(`${lanes}.${op}` as SimdOp);
+  return 'float';
+};
+
+const binary = (op: 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max'): LaneRule => (c, lanes, args) => {
+  if (!floatsOnly(args)) return null;
+  c.get(args[0].local).get(args[1].local).simd(`${lanes}.${op}` as SimdOp);
+  return 'float';
+};
+
+const compare = (op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'): LaneRule => (c, lanes, args) => {
+  if (!floatsOnly(args)) return null;
+  c.get(args[0].local).get(args[1].local).simd(`${lanes}.${op}` as SimdOp);
+  return 'mask';
+};
+
+const logical = (op: 'v128.and' | 'v128.or'): LaneRule => (c, _lanes, args) => {
+  if (args.some((a) => a.kind !== 'mask')) return null;
+  c.get(args[0].local).get(args[1].local).simd(op);
+  return 'mask';
+};
+
+/** The bits of 1.0 in every lane (what a true mask casts to). */
+const ones = (c: Code, lanes: Lanes) =>
+  lanes === 'f32x4' ? c.v128Bits32([0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000]) : c.v128Bits32([0, 0x3ff00000, 0, 0x3ff00000]);
+
+const identity: LaneRule = (c, _lanes, args) => {
+  c.get(args[0].local);
+  return args[0].kind;
+};
+
+/** The SIMD form of each supported primitive; the others keep their JS loop. */
+const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
+  neg: unary('neg'),
+  abs: unary('abs'),
+  sqrt: unary('sqrt'),
+  floor: unary('floor'),
+  ceil: unary('ceil'),
+  reciprocal: (c, lanes, args) => {
+    if (!floatsOnly(args)) return null;
+    ones(c, lanes).get(args[0].local).simd(`${lanes}.div`);
+    return 'float';
+  },
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  minimum: binary('min'),
+  maximum: binary('max'),
+  eq: compare('eq'),
+  ne: compare('ne'),
+  lt: compare('lt'),
+  le: compare('le'),
+  gt: compare('gt'),
+  ge: compare('ge'),
+  logicalAnd: logical('v128.and'),
+  logicalOr: logical('v128.or'),
+  logicalNot: (c, lanes, args) => {
+    if (args[0].kind === 'mask') c.get(args[0].local).simd('v128.not');
+    else c.get(args[0].local).v128Bits32([0, 0, 0, 0]).simd(`${lanes}.eq`);
+    return 'mask';
+  },
+  where: (c, _lanes, args) => {
+    if (args[0].kind !== 'mask' || args[1].kind !== 'float' || args[2].kind !== 'float') return null;
+    c.get(args[1].local).get(args[2].local).get(args[0].local).simd('v128.bitselect');
+    return 'float';
+  },
+  cast: (c, lanes, args, out) => {
+    if (args[0].kind === out) return identity(c, lanes, args, out);
+    if (out === 'float') {
+      c.get(args[0].local);
+      ones(c, lanes).simd('v128.and');
+      return 'float';
+    }
+    c.get(args[0].local).v128Bits32([0, 0, 0, 0]).simd(`${lanes}.ne`);
+    return 'mask';
+  },
+  stopGradient: identity,
+  broadcastTo: identity,
+};
+
+/**
+ * The group as a function `name()` (addresses are baked in), or null when an operation, dtype or
+ * broadcast pattern has no SIMD form here. Leaves and the output live in regions padded to 16 bytes,
+ * so the loop runs over whole vectors.
+ *
+ * @example
+ * const f = laneFunction('g0', { dtype: 'float32', size: 8, leaves: [{ kind: 'c', address: 0 }], members: [{ prim: 'neg', inputs: [{ leaf: 0 }], outDtype: 'float32' }], outAddress: 64 });
+ */
+export function laneFunction(name: string, group: LaneGroup): FunctionDef | null {
+  const lanes: Lanes = group.dtype === 'float32' ? 'f32x4' : 'f64x2';
+  const bytes = group.dtype === 'float32' ? 4 : 8;
+  const perVector = 16 / bytes;
+  for (const leaf of group.leaves) if ((leaf.kind === 'row' || leaf.kind === 'col') && leaf.period % perVector !== 0) return null;
+  const c = new Code(0);
+  const i = c.local(i32);
+  const periods = [...new Set(group.leaves.flatMap((l) => (l.kind === 'row' || l.kind === 'col' ? [l.period] : [])))];
+  // Per period: the byte position within the row and the row's byte offset in a `col` leaf.
+  const cursors = new Map(periods.map((p) => [p, { within: c.local(i32), row: c.local(i32) }]));
+  const leafLocals = group.leaves.map(() => c.local(v128));
+  group.leaves.forEach((leaf, k) => {
+    if (leaf.kind === 's') c.i32(0).simd(group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat', leaf.address).set(leafLocals[k]);
+  });
+  const memberLocals = group.members.map(() => c.local(v128));
+  const kinds: LaneValue[] = [];
+  // Emit the body once into a scratch function to learn whether every member is supported.
+  const body = (): boolean => {
+    group.leaves.forEach((leaf, k) => {
+      if (leaf.kind === 'c') c.get(i).simd('v128.load', leaf.address).set(leafLocals[k]);
+      else if (leaf.kind === 'row') c.get(cursors.get(leaf.period)!.within).simd('v128.load', leaf.address).set(leafLocals[k]);
+      else if (leaf.kind === 'col') {
+        const load = group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
+        c.get(cursors.get(leaf.period)!.row).simd(load, leaf.address).set(leafLocals[k]);
+      }
+    });
+    for (let j = 0; j < group.members.length; j++) {
+      const member = group.members[j];
+      const rule = LANE_RULES[member.prim];
+      if (!rule) return false;
+      const args = member.inputs.map((r) =>
+        'leaf' in r ? { local: leafLocals[r.leaf], kind: 'float' as const } : { local: memberLocals[r.member], kind: kinds[r.member] },
+      );
+      const outKind: LaneValue = member.outDtype === 'bool' ? 'mask' : 'float';
+      if (outKind === 'float' && member.outDtype !== group.dtype) return false;
+      const got = rule(c, lanes, args, outKind);
+      if (got !== outKind) return false;
+      kinds[j] = got;
+      c.set(memberLocals[j]);
+    }
+    if (kinds[kinds.length - 1] !== 'float') return false;
+    c.get(i).get(memberLocals[memberLocals.length - 1]).simd('v128.store', group.outAddress);
+    c.addTo(i, 16);
+    for (const [period, cursor] of cursors) {
+      c.addTo(cursor.within, 16);
+      c.when(
+        (k) => k.get(cursor.within).i32(period * bytes).op('i32.eq'),
+        (k) => k.i32(0).set(cursor.within).addTo(cursor.row, bytes),
+      );
+    }
+    return true;
+  };
+  let supported = true;
+  c.while(
+    (k) => k.get(i).i32(Math.ceil(group.size / perVector) * 16).op('i32.lt_u'),
+    () => {
+      supported = body();
+    },
+  );
+  return supported ? { name, params: [], code: c } : null;
+}
