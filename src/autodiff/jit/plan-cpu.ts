@@ -18,6 +18,7 @@ import { compileElementwise, elementwiseJs, inputKind, storedJs } from '../../te
 import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
+import { sumLayout } from '../../tensor/cpu/wasm/reduce';
 import { WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
@@ -214,8 +215,8 @@ function laneGroup(group: FusedGroup, address: (v: IRVar) => number): LaneGroup 
 
 /**
  * Compiles an optimized program (all constants concrete CPU tensors) into a CPU plan. Its buffers
- * live in one WebAssembly memory (the arena) so that float32 matrix products and fused float loops
- * that have a SIMD form run there without copies; values from outside the arena (the inputs, arrays
+ * live in one WebAssembly memory (the arena) so that float32 matrix products, float sums and fused
+ * float loops that have a SIMD form run there without copies; values from outside the arena (the inputs, arrays
  * the caller gets back, kernels that allocate) are copied in where such a step reads them.
  *
  * @example
@@ -296,9 +297,16 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     return storage;
   });
 
-  // Steps that run in WebAssembly: float32 matrix products, and fused float loops with a SIMD form.
+  // Steps that run in WebAssembly: float32 matrix products, float sums over a contiguous run of axes,
+  // and fused float loops with a SIMD form.
   const inWasm = computed.map((node, s) => {
-    if (node.kind === 'single') return node.eq.prim === 'matmul' && [...readVars[s], node.out].every((v) => v.aval.dtype === 'float32');
+    const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
+    if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
+    if (node.kind === 'single' && node.eq.prim === 'reduceSum') {
+      const floats = dtypes.every((d) => d === 'float32') || dtypes.every((d) => d === 'float64');
+      return floats && sumLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes) !== null;
+    }
+    if (node.kind === 'single') return false;
     const group = laneGroup(node, () => 0);
     return group !== null && laneFunction('probe', group) !== null;
   });
@@ -359,6 +367,14 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
       const run = arena.generated[`s${s}`];
       return () => (run(), finish());
     }
+    const { kernels } = arena;
+    if (node.eq.prim === 'reduceSum') {
+      const x = node.eq.inputs[0];
+      const { outer, reduced, inner } = sumLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<ReturnType<typeof sumLayout>>;
+      const sum = x.aval.dtype === 'float32' ? kernels.sumF32 : kernels.sumF64;
+      const [px] = from.map((r) => (home.get(r) as Region).offset);
+      return () => (sum(px, outer, reduced, inner, outRegion.offset), finish());
+    }
     const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
     const [m, kk] = aShape.slice(-2);
     const n = bShape[bShape.length - 1];
@@ -368,7 +384,6 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     const pc = outRegion.offset;
     const [ars, acs] = folded.has(node.eq.inputs[0]) ? [1, m] : [kk, 1];
     const scratch = transposedB[s];
-    const { kernels } = arena;
     return () => {
       for (let t = 0; t < offsets.a.length; t++) {
         let rows = pb + 4 * offsets.b[t] * kk * n;

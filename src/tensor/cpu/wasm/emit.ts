@@ -45,6 +45,10 @@ const SIMD = {
   'v128.load32_splat': 0x09,
   'v128.load64_splat': 0x0a,
   'v128.store': 0x0b,
+  'v128.load64_zero': 0x5d,
+  'v128.store64_lane': 0x5b,
+  'f32x4.demote_f64x2_zero': 0x5e,
+  'f64x2.promote_low_f32x4': 0x5f,
   'f32x4.splat': 0x13,
   'f64x2.splat': 0x14,
   'f32x4.eq': 0x41,
@@ -91,7 +95,7 @@ const SIMD = {
   'f64x2.max': 0xf5,
 } as const;
 export type SimdOp = keyof typeof SIMD;
-const MEMORY_SIMD = new Set<SimdOp>(['v128.load', 'v128.load32_splat', 'v128.load64_splat', 'v128.store']);
+const MEMORY_SIMD = new Set<SimdOp>(['v128.load', 'v128.load32_splat', 'v128.load64_splat', 'v128.store', 'v128.load64_zero', 'v128.store64_lane']);
 
 /** Plain (non-SIMD) instructions without immediates, by name. */
 const PLAIN = {
@@ -126,6 +130,8 @@ const PLAIN = {
   'f64.div': 0xa3,
   'f64.min': 0xa4,
   'f64.max': 0xa5,
+  'f32.demote_f64': 0xb6,
+  'f64.promote_f32': 0xbb,
   select: 0x1b,
   drop: 0x1a,
   return: 0x0f,
@@ -136,7 +142,7 @@ const MEMORY_OPS = { 'i32.load': 0x28, 'f32.load': 0x2a, 'f64.load': 0x2b, 'i32.
 export type MemoryOp = keyof typeof MEMORY_OPS;
 
 /** Natural alignment (log2 bytes) of each memory access. */
-const ALIGN: Record<MemoryOp | 'v128.load' | 'v128.load32_splat' | 'v128.load64_splat' | 'v128.store', number> = {
+const ALIGN: Record<MemoryOp | 'v128.load' | 'v128.load32_splat' | 'v128.load64_splat' | 'v128.store' | 'v128.load64_zero' | 'v128.store64_lane', number> = {
   'i32.load': 2,
   'f32.load': 2,
   'f64.load': 3,
@@ -147,6 +153,8 @@ const ALIGN: Record<MemoryOp | 'v128.load' | 'v128.load32_splat' | 'v128.load64_
   'v128.load32_splat': 2,
   'v128.load64_splat': 3,
   'v128.store': 4,
+  'v128.load64_zero': 3,
+  'v128.store64_lane': 3,
 };
 
 /** The body of one function: locals and instructions, emitted in order. */
@@ -181,6 +189,7 @@ export class Code {
       // v128 accesses are declared 4-byte aligned: typed-array views only promise element alignment.
       this.bytes.push(Math.min(ALIGN[name as keyof typeof ALIGN], 2));
       uleb(offset, this.bytes);
+      if (name === 'v128.store64_lane') this.bytes.push(0); // lane 0
     }
     return this;
   }

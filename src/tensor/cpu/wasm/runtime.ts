@@ -5,6 +5,10 @@
  */
 import { type FunctionDef, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, type MatmulExports } from './matmul';
+import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
+
+/** Every fixed kernel, in module order. */
+const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS];
 
 /** The parts of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
 interface WasmMemory {
@@ -22,7 +26,7 @@ let compiled: object | null = null;
 
 /** The kernel module, compiled on first use (synchronously: it is a few kilobytes). */
 function kernelModule(): object {
-  compiled ??= new wasm.Module(wasmModule(MATMUL_FUNCTIONS.map((f) => f())));
+  compiled ??= new wasm.Module(wasmModule(KERNELS.map((f) => f())));
   return compiled;
 }
 
@@ -44,15 +48,15 @@ export type GeneratedExports = Readonly<Record<string, () => void>>;
  */
 export class WasmArena {
   readonly memory: WasmMemory;
-  readonly kernels: MatmulExports;
+  readonly kernels: MatmulExports & ReduceExports;
   readonly generated: GeneratedExports;
   private top = 0;
 
   constructor(bytes = PAGE, generated: readonly FunctionDef[] = []) {
     this.memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
-    const module = generated.length ? new wasm.Module(wasmModule([...MATMUL_FUNCTIONS.map((f) => f()), ...generated])) : kernelModule();
+    const module = generated.length ? new wasm.Module(wasmModule([...KERNELS.map((f) => f()), ...generated])) : kernelModule();
     const exports = new wasm.Instance(module, { env: { memory: this.memory } }).exports;
-    this.kernels = exports as unknown as MatmulExports;
+    this.kernels = exports as unknown as MatmulExports & ReduceExports;
     this.generated = exports as unknown as GeneratedExports;
   }
 

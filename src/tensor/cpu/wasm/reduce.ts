@@ -1,0 +1,101 @@
+/**
+ * Sums over one contiguous run of axes as WebAssembly kernels, viewing the input as
+ * `[outer, reduced, inner]`. Each output accumulates in float64 over the reduced index in order,
+ * exactly as the JS reduction does (so the results are bit-identical), two outputs per f64x2.
+ */
+import { Code, f64, type FunctionDef, i32, v128 } from './emit';
+
+/** The exported sums (addresses in bytes, sizes in elements). */
+export interface ReduceExports {
+  /** `out[o, i] = Σ_r x[o, r, i]` over float32 values, accumulated in float64. */
+  sumF32(x: number, outer: number, reduced: number, inner: number, out: number): void;
+  sumF64(x: number, outer: number, reduced: number, inner: number, out: number): void;
+}
+
+function sum(dtype: 'float32' | 'float64'): FunctionDef {
+  const c = new Code(5);
+  const [X, OUTER, R, INNER, OUT] = [0, 1, 2, 3, 4];
+  const bytes = dtype === 'float32' ? 4 : 8;
+  const shift = dtype === 'float32' ? 2 : 3;
+  const [o, i, r, p, q, rowBytes, blockBytes] = Array.from({ length: 7 }, () => c.local(i32));
+  const acc = c.local(v128);
+  const scalar = c.local(f64);
+  c.get(INNER).i32(shift).op('i32.shl').set(rowBytes);
+  c.get(R).get(rowBytes).op('i32.mul').set(blockBytes);
+  // q walks the outputs; p the first input of the current output column.
+  c.get(OUT).set(q);
+  c.i32(0).set(o);
+  c.while(
+    () => c.get(o).get(OUTER).op('i32.lt_s'),
+    () => {
+      c.i32(0).set(i);
+      c.while(
+        () => c.get(i).i32(2).op('i32.add').get(INNER).op('i32.le_s'),
+        () => {
+          c.get(X).get(o).get(blockBytes).op('i32.mul').op('i32.add').get(i).i32(shift).op('i32.shl').op('i32.add').set(p);
+          c.v128Bits32([0, 0, 0, 0]).set(acc);
+          c.get(R).set(r);
+          c.while(
+            () => c.get(r),
+            () => {
+              c.get(acc).get(p);
+              if (dtype === 'float32') c.simd('v128.load64_zero').simd('f64x2.promote_low_f32x4');
+              else c.simd('v128.load');
+              c.simd('f64x2.add').set(acc);
+              c.addTo(p, { local: rowBytes }).addTo(r, -1);
+            },
+          );
+          c.get(q).get(acc);
+          if (dtype === 'float32') c.simd('f32x4.demote_f64x2_zero').simd('v128.store64_lane');
+          else c.simd('v128.store');
+          c.addTo(q, 2 * bytes).addTo(i, 2);
+        },
+      );
+      c.while(
+        () => c.get(i).get(INNER).op('i32.lt_s'),
+        () => {
+          c.get(X).get(o).get(blockBytes).op('i32.mul').op('i32.add').get(i).i32(shift).op('i32.shl').op('i32.add').set(p);
+          c.f64(0).set(scalar);
+          c.get(R).set(r);
+          c.while(
+            () => c.get(r),
+            () => {
+              c.get(scalar).get(p);
+              if (dtype === 'float32') c.mem('f32.load').op('f64.promote_f32');
+              else c.mem('f64.load');
+              c.op('f64.add').set(scalar);
+              c.addTo(p, { local: rowBytes }).addTo(r, -1);
+            },
+          );
+          c.get(q).get(scalar);
+          if (dtype === 'float32') c.op('f32.demote_f64').mem('f32.store');
+          else c.mem('f64.store');
+          c.addTo(q, bytes).addTo(i, 1);
+        },
+      );
+      c.addTo(o, 1);
+    },
+  );
+  return { name: dtype === 'float32' ? 'sumF32' : 'sumF64', params: Array(5).fill(i32), code: c };
+}
+
+/** The kernels of this module, for `wasmModule`. */
+export const REDUCE_FUNCTIONS: readonly (() => FunctionDef)[] = [() => sum('float32'), () => sum('float64')];
+
+/**
+ * The `[outer, reduced, inner]` view of reducing `axes` of `shape`, or null when the reduced axes
+ * (ignoring size-1 axes) are not one contiguous run.
+ *
+ * @example
+ * sumLayout([32, 64], [0]); // { outer: 1, reduced: 32, inner: 64 }
+ */
+export function sumLayout(shape: readonly number[], axes: readonly number[]): { outer: number; reduced: number; inner: number } | null {
+  const real = shape.map((d, k) => ({ d, k })).filter(({ d }) => d !== 1);
+  const reducedAt = real.map(({ k }) => axes.includes(k));
+  const first = reducedAt.indexOf(true);
+  const last = reducedAt.lastIndexOf(true);
+  if (first >= 0 && reducedAt.slice(first, last + 1).some((x) => !x)) return null;
+  const product = (from: number, to: number) => real.slice(from, to).reduce((n, { d }) => n * d, 1);
+  if (first < 0) return { outer: product(0, real.length), reduced: 1, inner: 1 };
+  return { outer: product(0, first), reduced: product(first, last + 1), inner: product(last + 1, real.length) };
+}

@@ -1,0 +1,134 @@
+/**
+ * The CPU plan's WebAssembly steps against eager mode, bit for bit: fused loops over every lane
+ * operation and broadcast pattern (row, column, scalar, full), float sums over every axis set (the
+ * contiguous ones run in WebAssembly, the others in JS), and matrix products read transposed. The
+ * plan statistics show the steps really ran in WebAssembly.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as M from '../../src';
+import type { Tensor } from '../../src';
+import { sumLayout } from '../../src/tensor/cpu/wasm/reduce';
+import { runs } from '../autodiff/helpers';
+import { randomValues } from '../tensor/helpers';
+
+type DT = 'float32' | 'float64';
+
+/** Values with repeats, zeros of both signs, an infinity and a NaN now and then (exercising IEEE edge cases). */
+function values(seed: number, n: number): number[] {
+  const base = randomValues(seed, n).map((v) => Math.round(v * 8) / 4);
+  return base.map((v, i) => (i % 11 === 3 ? -0 : i % 17 === 5 ? Infinity : i % 23 === 7 ? NaN : v));
+}
+
+const bits = (t: Tensor) => Array.from(t.dataSync(), (v) => (Object.is(v, -0) ? '-0' : String(v)));
+
+function expectIdentical(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], what: string): M.JitStats {
+  const jitted = M.jit(f);
+  const got = jitted(...inputs);
+  expect(bits(got), what).toEqual(bits(f(...inputs)));
+  return M.jitStats(jitted);
+}
+
+/** A random chain over the lane operations (and one JS-only op now and then, which keeps the group in JS). */
+function laneProgram(seed: number, leaves: Tensor[], withExp: boolean): Tensor {
+  let s = seed;
+  const next = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const pool: Tensor[] = [...leaves];
+  const pick = () => pool[next(pool.length)];
+  for (let k = 0; k < 7; k++) {
+    const [a, b] = [pick(), pick()];
+    const ops: (() => Tensor)[] = [
+      () => M.add(a, b),
+      () => M.sub(a, b),
+      () => M.mul(a, b),
+      () => M.div(a, b),
+      () => M.maximum(a, b),
+      () => M.minimum(a, b),
+      () => M.neg(a),
+      () => M.abs(a),
+      () => M.sqrt(M.abs(a)),
+      () => M.floor(a),
+      () => M.ceil(a),
+      () => M.reciprocal(a),
+      () => M.where(M.greater(a, b), a, b),
+      () => M.where(M.logicalAnd(M.lessEqual(a, 0), M.notEqual(b, a)), b, M.neg(a)),
+      () => M.where(M.logicalNot(M.equal(a, b)), M.mul(a, 2), a),
+      () => M.add(M.cast(M.greaterEqual(a, b), a.dtype), a),
+      () => M.stopGradient(M.add(a, 1)),
+    ];
+    if (withExp) ops.push(() => M.exp(a));
+    pool.push(ops[next(ops.length)]());
+  }
+  return M.add(pool[pool.length - 1], pool[pool.length - 2]);
+}
+
+describe('WebAssembly steps of CPU plans', () => {
+  it('fused lane loops equal eager mode bit for bit, with row, column, scalar and full leaves', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        fc.constantFrom<DT>('float32', 'float64'),
+        fc.constantFrom<number[]>([3, 8], [2, 4, 4], [5, 3], [1, 12], [16]),
+        fc.boolean(),
+        (seed, dtype, shape, withExp) => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const make = (s: number[], k: number) => M.tensor(values(seed + k, s.reduce((a, b) => a * b, 1)), { shape: s, dtype });
+          const leafShapes = [shape, shape.slice(1), [...shape.slice(0, 1), ...shape.slice(1).map(() => 1)], []];
+          const leaves = leafShapes.map((s, k) => make(s, k));
+          const f = (...xs: Tensor[]) => laneProgram(seed, xs, withExp);
+          const stats = expectIdentical(f, leaves, `${dtype} ${shape} seed ${seed} (${n} elements)`);
+          expect(stats.lastPlan?.steps).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: runs(120) },
+    );
+  });
+
+  it('runs supported fused loops in WebAssembly', () => {
+    const x = M.tensor(values(1, 24), { shape: [3, 8] });
+    const bias = M.tensor(values(2, 8), { shape: [8] });
+    const f = (a: Tensor, b: Tensor) => M.relu(M.add(a, b));
+    const stats = expectIdentical(f, [x, bias], 'relu(x + b)');
+    expect(stats.lastPlan?.wasmSteps).toBe(1);
+    // exp has no lane form: the same loop runs in JS.
+    const g = (a: Tensor, b: Tensor) => M.exp(M.add(a, b));
+    expect(expectIdentical(g, [x, bias], 'exp(x + b)').lastPlan?.wasmSteps).toBe(0);
+  });
+
+  it('float sums over every axis set equal eager mode bit for bit', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        fc.constantFrom<DT>('float32', 'float64'),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        (seed, dtype, shape, chosen) => {
+          const axes = shape.map((_, k) => k).filter((k) => chosen[k]);
+          const x = M.tensor(randomValues(seed, shape.reduce((a, b) => a * b, 1)), { shape, dtype });
+          const stats = expectIdentical((a: Tensor) => M.sum(M.mul(a, 3), axes), [x], `${dtype} ${shape} axes ${axes}`);
+          // The fused multiply, plus the sum where its axes are contiguous (a sum over no axes is no op).
+          const expected = axes.length > 0 && sumLayout(shape, axes) !== null ? 2 : 1;
+          expect(stats.lastPlan?.wasmSteps, `${dtype} ${shape} axes ${axes}`).toBe(expected);
+        },
+      ),
+      { numRuns: runs(120) },
+    );
+  });
+
+  it('sumLayout finds [outer, reduced, inner] for contiguous axes, ignoring size-1 axes', () => {
+    expect(sumLayout([32, 64], [0])).toEqual({ outer: 1, reduced: 32, inner: 64 });
+    expect(sumLayout([32, 64], [1])).toEqual({ outer: 32, reduced: 64, inner: 1 });
+    expect(sumLayout([2, 3, 4], [0, 1])).toEqual({ outer: 1, reduced: 6, inner: 4 });
+    expect(sumLayout([2, 1, 4], [0, 2])).toEqual({ outer: 1, reduced: 8, inner: 1 });
+    expect(sumLayout([2, 3, 4], [0, 2])).toBeNull();
+    expect(sumLayout([2, 3], [])).toEqual({ outer: 6, reduced: 1, inner: 1 });
+  });
+
+  it('float32 products with transposed operands equal eager mode bit for bit', () => {
+    const [a, b] = [M.tensor(randomValues(3, 5 * 7), { shape: [5, 7] }), M.tensor(randomValues(4, 5 * 9), { shape: [5, 9] })];
+    const d = M.tensor(randomValues(5, 9 * 5), { shape: [9, 5] });
+    const f = (x: Tensor, y: Tensor, z: Tensor) => M.add(M.matmul(M.transpose(x), y), M.matmul(M.transpose(x), M.transpose(z)));
+    const stats = expectIdentical(f, [a, b, d], 'xᵀy + xᵀzᵀ');
+    expect(stats.lastPlan?.wasmSteps).toBeGreaterThanOrEqual(3);
+  });
+});
