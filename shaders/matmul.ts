@@ -6,12 +6,59 @@
  * multiple of the tile are guarded, so any M, N, K works. Workgroup z indexes the batch.
  *
  * params: `[M, N, K, batchRank, batchShape, aBatchStrides, bBatchStrides]` (strides in elements).
+ *
+ * Layout variants read an operand stored transposed in place (a jit plan folds a transpose of the
+ * last two axes into its matrix products this way): with `transposeA` the left operand's matrices
+ * are stored `[K, M]`, with `transposeB` the right operand's are stored `[N, K]`. Each variant loads
+ * its tiles so that neighbouring invocations read neighbouring words of the stored layout; the
+ * plain layout's source is unchanged.
  */
 import { binding, PRELUDE } from './common';
 
 export const MATMUL_TILE = 64;
 
-export function matmulWgsl(type: string): string {
+/** Which operands a matmul kernel reads as stored transposed. */
+export interface MatmulLayout {
+  readonly transposeA?: boolean;
+  readonly transposeB?: boolean;
+}
+
+/** The tile loads of one K step: `e` (0..1023) picks a tile element; loads are coalesced per layout. */
+function tileLoads(zero: string, { transposeA = false, transposeB = false }: MatmulLayout): string {
+  // Plain A is [M, K] (k fastest), transposed A is stored [K, M] (m fastest).
+  const loadA = transposeA
+    ? `let m = e % 64u;
+      let ka = e / 64u;
+      var va = ${zero};
+      if (row0 + m < M && k0 + ka < K) { va = a[aOff + (k0 + ka) * M + row0 + m]; }`
+    : `let m = e / 16u;
+      let ka = e % 16u;
+      var va = ${zero};
+      if (row0 + m < M && k0 + ka < K) { va = a[aOff + (row0 + m) * K + k0 + ka]; }`;
+  // Plain B is [K, N] (n fastest), transposed B is stored [N, K] (k fastest).
+  const loadB = transposeB
+    ? `let kb = e % 16u;
+      let n = e / 16u;
+      var vb = ${zero};
+      if (k0 + kb < K && col0 + n < N) { vb = b[bOff + (col0 + n) * K + k0 + kb]; }`
+    : `let kb = e / 64u;
+      let n = e % 64u;
+      var vb = ${zero};
+      if (k0 + kb < K && col0 + n < N) { vb = b[bOff + (k0 + kb) * N + col0 + n]; }`;
+  return `${loadA}
+      tileA[ka * 64u + m] = va;
+      ${loadB}
+      tileB[kb * 64u + n] = vb;`;
+}
+
+/**
+ * The WGSL of the batched matmul kernel for element type `type` and operand layout `layout`.
+ *
+ * @example
+ * matmulWgsl('f32');                       // a [.., M, K] @ b [.., K, N]
+ * matmulWgsl('f32', { transposeB: true }); // b's matrices stored [N, K]
+ */
+export function matmulWgsl(type: string, layout: MatmulLayout = {}): string {
   const zero = `${type}(0)`;
   return `${PRELUDE}
 alias T = ${type};
@@ -47,16 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   for (var k0 = 0u; k0 < K; k0 += 16u) {
     for (var l = 0u; l < 4u; l++) {
       let e = tid + l * 256u;
-      let m = e / 16u;
-      let ka = e % 16u;
-      var va = ${zero};
-      if (row0 + m < M && k0 + ka < K) { va = a[aOff + (row0 + m) * K + k0 + ka]; }
-      tileA[ka * 64u + m] = va;
-      let kb = e / 64u;
-      let n = e % 64u;
-      var vb = ${zero};
-      if (k0 + kb < K && col0 + n < N) { vb = b[bOff + (k0 + kb) * N + col0 + n]; }
-      tileB[kb * 64u + n] = vb;
+      ${tileLoads(zero, layout)}
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {

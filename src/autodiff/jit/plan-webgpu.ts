@@ -5,7 +5,9 @@
  * the backend's pipeline cache. A group with more leaves than a kernel can bind (the device's
  * storage buffers per stage, less the params and the output) is split into consecutive parts that
  * each fit (every member a kernel of its own where the cuts do not fit). Other steps run
- * the backend's eager kernels. Every step records into the backend's recorder; the call ends with
+ * the backend's eager kernels; a transpose of the last two axes read only by matrix products is not
+ * run: the products read its input in place through the matmul kernel's transposed-layout variants
+ * (`foldableTransposes`, shared with the CPU plan). Every step records into the backend's recorder; the call ends with
  * one submit (more only when the recorder's batch limit forces them). Intermediate buffers come from
  * the backend's pool and go back to it after their last reader, so repeated calls reuse them (and
  * their cached bind groups).
@@ -14,12 +16,13 @@ import { ArrayTensor, type Aval, isBinaryOp, isUnaryOp, type Params, type Primit
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type KernelHost, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type KernelHost, matmulKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
 import type { GpuHandle, GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
 import type { Equation, IRProgram, IRVar } from '../ir';
 import { type FusedGroup, fuseElementwise } from './fuse';
 import type { PlanStats } from './plan-cpu';
+import { foldableTransposes } from './transposes';
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
 export interface WebGPUPlan {
@@ -114,7 +117,10 @@ function splitGroup(group: FusedGroup, maxLeaves: number): FusedGroup[] {
 export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGPUPlan {
   const host: KernelHost = gpu;
   const maxLeaves = gpu.storageBuffersPerKernel - 2;
-  const nodes = fuseElementwise(program).flatMap((node) => {
+  const fused = fuseElementwise(program);
+  const folded = foldableTransposes(fused, program.outputs);
+  const nodes = fused.flatMap((node) => {
+    if (node.kind === 'single' && folded.has(node.out)) return [];
     if (node.kind !== 'fused' || node.leaves.length <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
   });
@@ -135,7 +141,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
   const firstComputed = program.inputs.length + program.constants.length;
   const outputSlots = new Set(program.outputs.map(slot));
 
-  const reads = nodes.map((node) => (node.kind === 'fused' ? node.leaves : node.eq.inputs).map(slot));
+  // A product reading a folded transpose reads the transpose's input (so that input lives until then).
+  const reads = nodes.map((node) => (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v)).map(slot));
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
   // Storage the plan owns (computed, not returned) dropped after step s.
@@ -214,6 +221,15 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
       };
     }
     const { eq } = node;
+    if (eq.prim === 'matmul') {
+      const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
+      // The operands' logical shapes; a folded one's storage holds its matrices transposed.
+      const [a, b] = eq.inputs.map((v) => v.aval);
+      return () => {
+        env[k] = matmulKernel(host, [{ storage: env[from[0]] as Storage, aval: a }, { storage: env[from[1]] as Storage, aval: b }], out, layout);
+        dropAll();
+      };
+    }
     const kernel = webgpuKernels[eq.prim] as unknown as (
       gpu: KernelHost,
       inputs: readonly GpuInput[],

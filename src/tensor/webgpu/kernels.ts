@@ -7,7 +7,7 @@ import { WORKGROUP } from '../../../shaders/common';
 import { COPY_WGSL } from '../../../shaders/copy';
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
-import { MATMUL_TILE, matmulWgsl } from '../../../shaders/matmul';
+import { MATMUL_TILE, type MatmulLayout, matmulWgsl } from '../../../shaders/matmul';
 import { argReduceWgsl, reduceWgsl } from '../../../shaders/reduce';
 import { THREEFRY_WGSL, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
@@ -267,6 +267,42 @@ function table<K extends Primitive>(ops: readonly K[], make: (op: K) => GpuKerne
   return Object.fromEntries(ops.map((op) => [op, make(op)])) as unknown as { [P in K]: GpuKernel<P> };
 }
 
+/**
+ * Dispatches a batched matmul `a @ b` into fresh storage. `a.aval` and `b.aval` are the operands'
+ * logical shapes (`[..., M, K]`, `[..., K, N]`); with `layout.transposeA` the storage of `a` holds
+ * its matrices transposed (`[..., K, M]`), with `layout.transposeB` that of `b` holds `[..., N, K]`,
+ * read in place by a variant of the kernel (how a jit plan skips a transpose feeding a product).
+ *
+ * @example
+ * // w stored [N, K]: x @ transpose(w) without copying the transpose
+ * const y = matmulKernel(gpu, [x, { storage: w.storage, aval: { shape: [k, n], dtype: 'float32' } }], out, { transposeB: true });
+ */
+export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: Aval, layout: MatmulLayout = {}): Storage {
+  const result = gpu.output(out);
+  const [m, k] = a.aval.shape.slice(-2);
+  const n = out.shape[out.shape.length - 1];
+  const batchShape = out.shape.slice(0, -2);
+  const batch = sizeOf(batchShape);
+  if (m * n * batch === 0) return result;
+  if (k === 0) {
+    gpu.clear(result, sizeOf(out.shape) * 4);
+    return result;
+  }
+  if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
+  const aStrides = broadcastStrides(a.aval.shape.slice(0, -2), batchShape).map((s) => s * m * k);
+  const bStrides = broadcastStrides(b.aval.shape.slice(0, -2), batchShape).map((s) => s * k * n);
+  const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
+  const groups: [number, number, number] = [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), batch];
+  if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
+  const type = wgslType(out.dtype);
+  const { transposeA = false, transposeB = false } = layout;
+  const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}`;
+  const key = variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`;
+  const kernel = variant === 'NN' ? 'matmul' : `matmul(${variant})`;
+  gpu.run(kernel, key, () => matmulWgsl(type, { transposeA, transposeB }), params, [result, a.storage, b.storage], groups);
+  return result;
+}
+
 /** The WebGPU kernel of every primitive. */
 export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
   ...table(UNARY_OPS, unaryKernel),
@@ -278,27 +314,7 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
   stopGradient: (gpu, [x]) => gpu.share(x.storage),
   reshape: (gpu, [x]) => gpu.share(x.storage),
 
-  matmul(gpu, [a, b], _p, out) {
-    const result = gpu.output(out);
-    const [m, k] = a.aval.shape.slice(-2);
-    const n = out.shape[out.shape.length - 1];
-    const batchShape = out.shape.slice(0, -2);
-    const batch = sizeOf(batchShape);
-    if (m * n * batch === 0) return result;
-    if (k === 0) {
-      gpu.clear(result, sizeOf(out.shape) * 4);
-      return result;
-    }
-    if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
-    const aStrides = broadcastStrides(a.aval.shape.slice(0, -2), batchShape).map((s) => s * m * k);
-    const bStrides = broadcastStrides(b.aval.shape.slice(0, -2), batchShape).map((s) => s * k * n);
-    const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
-    const groups: [number, number, number] = [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), batch];
-    if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
-    const type = wgslType(out.dtype);
-    gpu.run('matmul', `matmul|${type}`, () => matmulWgsl(type), params, [result, a.storage, b.storage], groups);
-    return result;
-  },
+  matmul: (gpu, inputs, _p, out) => matmulKernel(gpu, inputs, out),
 
   transpose(gpu, inputs, { perm }, out) {
     const strides = stridesOf(inputs[0].aval.shape);
