@@ -47,7 +47,8 @@ export class Recorder {
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
-  private checks: Promise<void>[] = [];
+  /** Error-scope results not yet settled (each removes itself when it settles). */
+  private readonly checks = new Set<Promise<void>>();
   private failure: WebGPUError | undefined;
   /** Dispatches submitted so far. */
   submitted = 0;
@@ -175,13 +176,28 @@ export class Recorder {
     this.pool.recycle();
   }
 
-  /** Remembers `error` (a GPU error promise) so that the next `check` throws it, naming `what`. */
+  /**
+   * Remembers `error` (a GPU error promise) so that the next `check` throws it, naming `what`. The
+   * promise is held only until it settles (its error, if any, is kept in `failure`): a loop that
+   * submits without ever reading back would otherwise keep one promise per batch.
+   */
   watch(error: Promise<GPUError | null | undefined>, what: () => string): void {
-    this.checks.push(
-      error.then((e) => {
+    const settled: Promise<void> = error.then(
+      (e) => {
+        this.checks.delete(settled);
         if (e && !this.failure) this.failure = new WebGPUError(`WebGPU error in ${what()}: ${e.message}`);
-      }),
+      },
+      (reason: unknown) => {
+        this.checks.delete(settled);
+        this.failure ??= new WebGPUError(`WebGPU error in ${what()}: ${(reason as Error)?.message ?? String(reason)}`);
+      },
     );
+    this.checks.add(settled);
+  }
+
+  /** Error-scope results still pending (for tests: it must not grow with the number of batches). */
+  get unsettledChecks(): number {
+    return this.checks.size;
   }
 
   /** Records an error found outside the scopes (uncaptured errors, device loss). */
@@ -200,9 +216,7 @@ export class Recorder {
 
   /** Waits for the error scopes of submitted batches, then throws the first error seen. */
   async check(): Promise<void> {
-    const checks = this.checks;
-    this.checks = [];
-    await Promise.all(checks);
+    await Promise.all([...this.checks]);
     this.throwIfFailed();
   }
 
