@@ -17,20 +17,133 @@ import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
 import { grid1d, type KernelHost, matmulKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
-import type { GpuHandle, GpuInput, Storage } from '../../tensor/webgpu/storage';
+import { sizeClass } from '../../tensor/webgpu/pool';
+import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
 import type { Equation, IRProgram, IRVar } from '../ir';
 import { type FusedGroup, fuseElementwise } from './fuse';
 import type { PlanStats } from './plan-cpu';
 import { foldableTransposes } from './transposes';
 
+/** What a WebGPU plan does per call (`pooledBuffers`/`pooledBytes`: the buffers the plan keeps). */
+export interface WebGPUPlanStats extends PlanStats {
+  /** Kernel dispatches recorded by the latest call. */
+  readonly dispatchesPerCall: number;
+  /** Transposes not run: the matrix products reading them read their inputs in place. */
+  readonly foldedTransposes: number;
+}
+
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
 export interface WebGPUPlan {
   run(inputs: readonly ArrayTensor[]): ArrayTensor[];
-  readonly stats: PlanStats;
+  readonly stats: WebGPUPlanStats;
+}
+
+/** Options of `compileWebGPUPlan`. */
+export interface WebGPUPlanOptions {
+  /** Fold transposes read only by matrix products into them (default true; false to compare). */
+  readonly foldTransposes?: boolean;
 }
 
 type Step = () => void;
+
+/** A plan's buffers go back to the pool when the plan is garbage-collected. */
+const abandoned = new FinalizationRegistry<{ gpu: KernelHost; owned: Map<GPUBuffer, number> }>(({ gpu, owned }) => {
+  for (const buffer of owned.keys()) gpu.drop(new Storage(buffer));
+});
+
+/**
+ * The buffers of a plan's intermediate values (and its kernels' temporaries), kept by the plan
+ * across calls and handed out in the same order on every call, so that a call's dispatches name the
+ * same buffers as the previous call's and find their bind groups cached. (The pool's free lists
+ * return buffers in release order, which differs from call to call; every dispatch of a plan then
+ * created a bind group.) Free buffers sit in stacks per pool size class; each call starts from the
+ * stacks in one fixed order (`reset`), so its sequence of acquisitions and releases, the same on
+ * every call, meets the same buffers. A buffer is reused within a call once its value's last reader
+ * has run; queue order makes that safe, as nothing else writes to it. A buffer still referenced at
+ * the end of a call (a returned value sharing it) leaves the plan and goes to the pool when
+ * released.
+ */
+class PlanBuffers implements KernelHost {
+  /** Every buffer the plan owns, with its size class, in a fixed order. */
+  private readonly owned = new Map<GPUBuffer, number>();
+  /** Free buffers by size class; `pop` takes the next. */
+  private readonly free = new Map<number, GPUBuffer[]>();
+  /** Buffers handed out and not given back in this call. */
+  private out = 0;
+  /** Bytes of the owned buffers' size classes. */
+  bytes = 0;
+
+  constructor(private readonly gpu: WebGPUBackend) {
+    abandoned.register(this, { gpu, owned: this.owned });
+  }
+
+  output(aval: Aval): Storage {
+    const size = sizeClass(bytesOf(sizeOf(aval.shape)));
+    this.out++;
+    const buffer = this.free.get(size)?.pop();
+    if (buffer) return new Storage(buffer);
+    const storage = this.gpu.output(aval);
+    this.owned.set(storage.buffer, size);
+    this.bytes += size;
+    return storage;
+  }
+
+  share(storage: Storage): Storage {
+    return this.gpu.share(storage);
+  }
+
+  drop(storage: Storage): void {
+    const size = storage.refs === 1 ? this.owned.get(storage.buffer) : undefined;
+    if (size === undefined) {
+      this.gpu.drop(storage);
+      return;
+    }
+    storage.refs = 0;
+    this.out--;
+    const stack = this.free.get(size);
+    if (stack) stack.push(storage.buffer);
+    else this.free.set(size, [storage.buffer]);
+  }
+
+  clear(storage: Storage, bytes: number): void {
+    this.gpu.clear(storage, bytes);
+  }
+
+  run(...args: Parameters<KernelHost['run']>): void {
+    this.gpu.run(...args);
+  }
+
+  /**
+   * Ends a call: buffers still referenced (shared with a returned value) leave the plan, and the
+   * free stacks are refilled in the fixed order for the next call.
+   */
+  reset(): void {
+    if (this.out > 0) {
+      const free = new Set<GPUBuffer>();
+      for (const stack of this.free.values()) for (const b of stack) free.add(b);
+      for (const [b, size] of [...this.owned]) {
+        if (free.has(b)) continue;
+        this.owned.delete(b);
+        this.bytes -= size;
+      }
+      this.out = 0;
+    }
+    for (const stack of this.free.values()) stack.length = 0;
+    for (const [buffer, size] of this.owned) {
+      const stack = this.free.get(size);
+      if (stack) stack.push(buffer);
+      else this.free.set(size, [buffer]);
+    }
+    // Pops take the first-owned buffers first.
+    for (const stack of this.free.values()) stack.reverse();
+  }
+
+  /** How many buffers the plan owns. */
+  get buffers(): number {
+    return this.owned.size;
+  }
+}
 
 /** WGSL expression of one fusable equation over its arguments' names. */
 function memberWgsl(eq: Equation, args: readonly string[]): string {
@@ -109,16 +222,18 @@ function splitGroup(group: FusedGroup, maxLeaves: number): FusedGroup[] {
 
 /**
  * Compiles an optimized program whose inputs and constants live on `gpu` into a WebGPU plan.
+ * `options.foldTransposes: false` keeps every transpose as a dispatch (to compare plans).
  *
  * @example
  * const plan = compileWebGPUPlan(optimizeProgram(makeIR(f)(x))[0], gpu);
  * const [y] = plan.run([x]);
+ * plan.stats.dispatchesPerCall; // kernels of that call
  */
-export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGPUPlan {
-  const host: KernelHost = gpu;
+export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, options: WebGPUPlanOptions = {}): WebGPUPlan {
+  const planBuffers = new PlanBuffers(gpu);
   const maxLeaves = gpu.storageBuffersPerKernel - 2;
   const fused = fuseElementwise(program);
-  const folded = foldableTransposes(fused, program.outputs);
+  const folded = options.foldTransposes === false ? new Map<IRVar, IRVar>() : foldableTransposes(fused, program.outputs);
   const nodes = fused.flatMap((node) => {
     if (node.kind === 'single' && folded.has(node.out)) return [];
     if (node.kind !== 'fused' || node.leaves.length <= maxLeaves) return [node];
@@ -158,10 +273,12 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
   const steps: Step[] = nodes.map((node, s) => {
     const k = slot(node.out);
     const out: Aval = node.out.aval;
+    // A returned value's storage comes from the pool; the others' from the plan's own buffers.
+    const host: KernelHost = outputSlots.has(k) ? gpu : planBuffers;
     const drops = dropsAfter[s];
     const dropAll = () => {
       for (const d of drops) {
-        host.drop(env[d] as Storage);
+        planBuffers.drop(env[d] as Storage);
         env[d] = undefined;
       }
     };
@@ -246,15 +363,19 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
 
   const inputSlots = program.inputs.map(slot);
   const outputs = program.outputs.map((v) => ({ k: slot(v), aval: v.aval }));
-  const stats: PlanStats & { dispatchesPerCall: number } = {
+  const stats: { -readonly [K in keyof WebGPUPlanStats]: WebGPUPlanStats[K] } = {
     steps: steps.length,
     fusedGroups,
     fusedEquations,
     pooledBuffers: 0,
     pooledBytes: 0,
-    allocationsPerCall: nodes.filter((node) => node.kind === 'fused' || (node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient')).length,
+    // Pool buffers taken per call (once the plan owns its intermediates): the returned values'.
+    allocationsPerCall: nodes.filter(
+      (node) => outputSlots.has(slot(node.out)) && (node.kind === 'fused' || (node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient')),
+    ).length,
     internalAllocations: {},
     dispatchesPerCall: 0,
+    foldedTransposes: folded.size,
   };
   return {
     stats,
@@ -269,13 +390,16 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
         // A computed value's reference passes to the first tensor returning it; others share it.
         const owned = k >= firstComputed && !handedOut.has(k);
         handedOut.add(k);
-        const handle = gpu.handleOf(owned ? storage : host.share(storage));
+        const handle = gpu.handleOf(owned ? storage : gpu.share(storage));
         return new ArrayTensor(gpu, handle, aval.shape, aval.dtype);
       });
       for (let k = firstComputed; k < env.length; k++) env[k] = undefined;
       for (const k of inputSlots) env[k] = undefined;
+      planBuffers.reset();
       gpu.flush();
       stats.dispatchesPerCall = gpu.dispatched - before;
+      stats.pooledBuffers = planBuffers.buffers;
+      stats.pooledBytes = planBuffers.bytes;
       return results;
     },
   };
