@@ -43,7 +43,7 @@ const MAP_MODE_READ = 0x1;
  * const gpu = await createWebGPUBackend();
  * const y = tensor([1, 2, 3], { backend: gpu }).mul(2);
  * await y.data(); // Float32Array [2, 4, 6]
- * gpu.poolStats(); // { buffers, bytes, inUse, pending, free, pipelines, submitted }
+ * gpu.poolStats(); // { buffers, bytes, inUse, pending, free, pipelines, submitted, bindGroups, unsettledChecks }
  */
 export class WebGPUBackend implements Backend, KernelHost {
   readonly name = 'webgpu';
@@ -154,13 +154,26 @@ export class WebGPUBackend implements Backend, KernelHost {
   }
 
   /**
-   * Buffer pool counts: flat across a loop that disposes what it no longer needs.
+   * Buffer pool counts, flat across a loop that disposes what it no longer needs, with the
+   * pipelines compiled, the dispatches submitted, the bind groups cached and the error-scope checks
+   * of submitted batches not yet settled (both bounded however long the loop).
    *
    * @example
    * const { buffers, inUse } = backend.poolStats();
    */
-  poolStats(): PoolStats & { readonly pipelines: number; readonly submitted: number } {
-    return { ...this.pool.stats(), pipelines: this.pipelines.size, submitted: this.recorder.submitted };
+  poolStats(): PoolStats & {
+    readonly pipelines: number;
+    readonly submitted: number;
+    readonly bindGroups: number;
+    readonly unsettledChecks: number;
+  } {
+    return {
+      ...this.pool.stats(),
+      pipelines: this.pipelines.size,
+      submitted: this.recorder.submitted,
+      bindGroups: this.recorder.cachedBindGroups,
+      unsettledChecks: this.recorder.unsettledChecks,
+    };
   }
 
   // ---- KernelHost: what kernels use ----

@@ -195,9 +195,14 @@ export class Recorder {
     this.checks.add(settled);
   }
 
-  /** Error-scope results still pending (for tests: it must not grow with the number of batches). */
+  /** Error-scope results not yet settled: bounded by the batches in flight, not by those submitted. */
   get unsettledChecks(): number {
     return this.checks.size;
+  }
+
+  /** Bind groups cached (at most 4096). */
+  get cachedBindGroups(): number {
+    return this.bindGroups.size;
   }
 
   /** Records an error found outside the scopes (uncaptured errors, device loss). */
