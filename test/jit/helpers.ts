@@ -45,3 +45,28 @@ export function heapGrowth(step: () => void): { grown: number; bound: number } {
   gc?.();
   return { grown: process.memoryUsage().heapUsed - before, bound: gc ? 2e6 : 64e6 };
 }
+
+/**
+ * `heapGrowth` for steps that must await now and then (WebGPU): `calls` calls of `step(i)` after
+ * `warmup` calls. Each measurement collects garbage, lets finalizers run, then awaits `settle()`
+ * (e.g. submit and wait for the GPU, and take the caller's own snapshots). Same bounds as
+ * `heapGrowth`.
+ */
+export async function heapGrowthAsync(
+  step: (i: number) => void | Promise<void>,
+  { calls = 10_000, warmup = 200, settle = async () => {} }: { calls?: number; warmup?: number; settle?: () => Promise<void> } = {},
+): Promise<{ grown: number; bound: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  // Collect, let finalizers run, then settle (which sees what they released) and measure.
+  const measure = async () => {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
+    gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  for (let i = 0; i < warmup; i++) await step(i);
+  const before = await measure();
+  for (let i = 0; i < calls; i++) await step(warmup + i);
+  return { grown: (await measure()) - before, bound: gc ? 2e6 : 64e6 };
+}
