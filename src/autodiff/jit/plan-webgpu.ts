@@ -7,10 +7,11 @@
  * each fit (every member a kernel of its own where the cuts do not fit). Other steps run
  * the backend's eager kernels; a transpose of the last two axes read only by matrix products is not
  * run: the products read its input in place through the matmul kernel's transposed-layout variants
- * (`foldableTransposes`, shared with the CPU plan). Every step records into the backend's recorder; the call ends with
- * one submit (more only when the recorder's batch limit forces them). Intermediate buffers come from
- * the backend's pool and go back to it after their last reader, so repeated calls reuse them (and
- * their cached bind groups).
+ * (`foldableTransposes`, shared with the CPU plan). Every step records into the backend's recorder;
+ * the call ends with one submit (more only when the recorder's batch limit forces them).
+ * Intermediate values live in buffers the plan keeps (`PlanBuffers`): reused once a value's last
+ * reader has run, and handed out in the same order on every call, so repeated calls find their bind
+ * groups cached. Returned values come from the backend's pool.
  */
 import { ArrayTensor, type Aval, isBinaryOp, isUnaryOp, type Params, type Primitive, sizeOf } from '../../tensor';
 import { broadcastStrides } from '../../tensor/shape';
