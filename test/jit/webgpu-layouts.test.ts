@@ -238,7 +238,8 @@ describeWebGPU('jit on WebGPU: plan buffers', () => {
       expect(createdPerCall).toBeLessThan(2);
       const after = gpu.poolStats();
       expect(after.buffers).toBe(before.pool.buffers);
-      expect(after.inUse).toBe(before.pool.inUse);
+      // Can only fall: garbage of earlier tests is finalized whenever the collector runs.
+      expect(after.inUse).toBeLessThanOrEqual(before.pool.inUse);
       console.log(`[jit webgpu] MLP step: ${perCall} dispatches, ${createdPerCall.toFixed(1)} new bind groups per call`);
     } finally {
       device.createBindGroup = create;
