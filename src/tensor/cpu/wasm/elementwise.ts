@@ -21,6 +21,8 @@ export interface LaneGroup {
   readonly leaves: readonly (LaneRead & { readonly address: number })[];
   readonly members: readonly { readonly prim: Primitive; readonly inputs: readonly LaneRef[]; readonly outDtype: DType }[];
   readonly outAddress: number;
+  /** Members whose values are stored too (multi-output groups), at their own addresses. */
+  readonly stores?: readonly { readonly member: number; readonly address: number }[];
 }
 export type LaneRef = { readonly leaf: number } | { readonly member: number };
 
@@ -165,6 +167,10 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
       c.set(memberLocals[j]);
     }
     if (kinds[kinds.length - 1] !== 'float') return false;
+    for (const { member, address } of group.stores ?? []) {
+      if (kinds[member] !== 'float') return false;
+      c.get(i).get(memberLocals[member]).simd('v128.store', address);
+    }
     c.get(i).get(memberLocals[memberLocals.length - 1]).simd('v128.store', group.outAddress);
     c.addTo(i, 16);
     for (const [period, cursor] of cursors) {
