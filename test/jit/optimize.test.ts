@@ -80,7 +80,7 @@ describe('jit optimizations', () => {
 
   it('with multiOutput, stores values used later from the group that computes them (Adam in one loop)', () => {
     // Adam: m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g², p' = p - lr m' / (√v' + ε); all three returned.
-    const adam = (p: Tensor, g: Tensor, m: Tensor, v: Tensor) => {
+    const adam = (...[p, g, m, v]: Tensor[]) => {
       const m1 = M.add(M.mul(m, 0.9), M.mul(g, 0.1));
       const v1 = M.add(M.mul(v, 0.999), M.mul(M.mul(g, g), 0.001));
       const p1 = M.sub(p, M.div(M.mul(m1, 0.01), M.add(M.sqrt(v1), 1e-8)));
