@@ -159,7 +159,7 @@ function normalize(axis: number, n: number, where: string): number {
  * const perAgent = jit(vmap(update));         // one compiled update for a batch of agents
  * vmap((k: Tensor) => random.normal(k, [3]))(keys); // keys u32[B, 2] -> [B, 3]
  */
-export function vmap<Args extends unknown[], Out>(f: (...args: Args) => Out, options: VmapOptions = {}): (...args: Args) => any {
+export function vmap<Args extends unknown[], Out>(f: (...args: Args) => Out, options: VmapOptions = {}): (...args: Args) => Out {
   const { inAxes = 0, outAxes = 0, axisSize } = options;
   return (...args: Args) => {
     if (Array.isArray(inAxes) && inAxes.length !== args.length) {
@@ -241,6 +241,6 @@ export function vmap<Args extends unknown[], Out>(f: (...args: Args) => Out, opt
       if (batched) return moveAxis(leaf.val, leaf.bdim, axis);
       return broadcastAxis(leaf, axis, size as number);
     });
-    return treeUnflatten(outDef, outs);
+    return treeUnflatten<Out>(outDef, outs);
   };
 }

@@ -61,6 +61,19 @@ describe('batched SAC update (cpu)', () => {
     expect(new Set(loss).size).toBe(N);
   });
 
+  it('the jitted batched update allocates per call only arrays it returns (sg-rp and sgm-mrp)', () => {
+    for (const agent of AGENTS.slice(0, 2)) {
+      const h = hyperparameters(agent);
+      const keys = M.stack(agentKeys(), 0);
+      const update = M.jit(M.vmap(makeSacUpdate(h, { jit: false })));
+      const batches = M.treeStack(replays(N).map((b, i) => b.sample(rawFoldIn(rawKey(5), i), 16)));
+      const outputs = M.treeFlatten(update(initSacBatch(h, keys), batches, keys))[0].length;
+      const plan = M.jitStats(update).lastPlan;
+      expect(plan?.internalAllocations, agent.name).toEqual({});
+      expect(plan?.allocationsPerCall, agent.name).toBeLessThanOrEqual(outputs);
+    }
+  });
+
   it('names the leaf whose agent axis is wrong', () => {
     const h = hyperparameters(AGENTS[0]);
     const keys = M.stack(agentKeys(), 0);
