@@ -8,14 +8,24 @@
  *
  *   npx esbuild bench/batched.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/batched.mjs
  *   node .tmp/batched.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 100] [--rounds 3] [--steps 4]
+ *
+ * On Mesa lavapipe, hundreds of sequential jitted WebGPU updates (the baseline side, 100 agents, more
+ * than about two steps) segfault inside lavapipe's descriptor-pool allocation (Dawn creating a bind
+ * group); main does the same with plain sequential updates. Use `--rounds 1 --steps 1` there.
  */
-import { treeRow, treeStack } from '../src/autodiff';
+import { treeLeaves, treeRow, treeStack } from '../src/autodiff';
 import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
 import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
 import type { ReplayBatch } from '../src/rl/replay';
 import * as T from '../src/tensor';
 import { createWebGPUBackend } from '../src/tensor/webgpu';
 import { AGENTS, arg, sacSetup, SIZES } from './sac-setup';
+
+/** Disposes the leaves of `old` that `next` does not hold. */
+function release(old: SacState, next: SacState): void {
+  const kept = new Set(treeLeaves(next));
+  for (const x of treeLeaves(old)) if (!kept.has(x)) x.dispose();
+}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,27 +70,36 @@ for (const [backendName, backend] of backends) {
       let together: SacState = initSacBatch(s.h, T.stack(agentKeys, 0));
       let separate: SacState[] = agentKeys.map((_, i) => treeRow(together, i));
 
+      // Old states are disposed as soon as they are replaced (leaves passed through unchanged are
+      // kept), so a hundred agents' dead GPU buffers do not wait for the garbage collector.
+      const step1 = (st: SacState, i: number, t: number): SacState => {
+        const [next] = single(st, batchesAt(t)[i], rowKeys[t][i]);
+        release(st, next);
+        return next;
+      };
+      const stepAll = (st: SacState, t: number): SacState => {
+        const [next] = batched(st, stackedBatches[t], stackedKeys[t]);
+        release(st, next);
+        return next;
+      };
       const sync = async (state: SacState) => {
         await state.actor.layers[0].w.data();
       };
       const t0 = performance.now();
-      [together] = batched(together, stackedBatches[0], stackedKeys[0]);
+      together = stepAll(together, 0);
       await sync(together);
       const first = performance.now() - t0;
-      separate = separate.map((st, i) => single(st, batchesAt(0)[i], rowKeys[0][i])[0]);
+      separate = separate.map((st, i) => step1(st, i, 0));
       await sync(separate[n - 1]);
 
       const times = { sequential: [] as number[], batched: [] as number[] };
       for (let r = 0; r < rounds; r++) {
         let t = performance.now();
-        for (let step = 0; step < steps; step++) {
-          const bs = batchesAt(step);
-          separate = separate.map((st, i) => single(st, bs[i], rowKeys[step][i])[0]);
-        }
+        for (let step = 0; step < steps; step++) separate = separate.map((st, i) => step1(st, i, step));
         await sync(separate[n - 1]);
         times.sequential.push((performance.now() - t) / steps);
         t = performance.now();
-        for (let step = 0; step < steps; step++) [together] = batched(together, stackedBatches[step], stackedKeys[step]);
+        for (let step = 0; step < steps; step++) together = stepAll(together, step);
         await sync(together);
         times.batched.push((performance.now() - t) / steps);
       }
