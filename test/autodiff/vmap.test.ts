@@ -82,7 +82,12 @@ describe('vmap on random programs (cpu, float64)', () => {
         const jv = M.jit(M.vmap(program.f));
         expectTreesClose(jv(...stacked), expected, TOL, `jit(vmap) ${listing}`);
         expectTreesClose(jv(...stacked), expected, TOL, `jit(vmap) replayed ${listing}`);
-        expectTreesClose(M.vmap(M.jit(program.f))(...stacked), expected, TOL, `vmap(jit) ${listing}`);
+        const jf = M.jit(program.f);
+        expectTreesClose(M.vmap(jf)(...stacked), expected, TOL, `vmap(jit) ${listing}`);
+        // jit inside vmap sees per-example shapes: one trace, reused by the next call.
+        expectTreesClose(M.vmap(jf)(...stacked), expected, TOL, `vmap(jit) again ${listing}`);
+        expect(M.jitStats(jf).traceCount, listing).toBe(1);
+        expect(M.jitStats(jv).traceCount, listing).toBe(1);
       }),
       { numRuns: runs(150) },
     );
