@@ -11,3 +11,4 @@ export {
   type SacUpdate,
   type SacUpdateOptions,
 } from './update';
+export { type BatchedSacUpdate, initSacBatch, makeBatchedSacUpdate } from './batched';

@@ -389,8 +389,10 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
     const result = gpu.output(out);
     const n = sizeOf(out.shape);
     if (n === 0) return result;
-    const pairs = Math.ceil(n / 2);
-    gpu.run('threefry', 'threefry', () => THREEFRY_WGSL, [n], [result, key.storage, counts.storage], grid1d('threefry', pairs));
+    const rows = sizeOf(key.aval.shape) / 2;
+    const perRow = n / rows;
+    const pairs = Math.ceil(perRow / 2) * rows;
+    gpu.run('threefry', 'threefry', () => THREEFRY_WGSL, [perRow, rows], [result, key.storage, counts.storage], grid1d('threefry', pairs));
     return result;
   },
 
