@@ -20,6 +20,7 @@ import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
 import { sumLayout } from '../../tensor/cpu/wasm/reduce';
 import { WasmArena } from '../../tensor/cpu/wasm/runtime';
+import { THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
@@ -335,7 +336,13 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   const functions = computed.flatMap((node, s) =>
     inWasm[s] && node.kind === 'fused' ? [laneFunction(`s${s}`, laneGroup(node, (v) => (home.get(slot(v)) as Region).offset) as LaneGroup) as FunctionDef] : [],
   );
-  const arena = new WasmArena(arenaBytes, functions);
+  // Worker threads share the large float32 products (only worth a shared memory when there are any).
+  const threaded = computed.some((node, s) => {
+    if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return false;
+    const [m, k] = node.eq.inputs[0].aval.shape.slice(-2);
+    return m * k * node.out.aval.shape[node.out.aval.shape.length - 1] >= THREADED_MATMUL_MIN;
+  });
+  const arena = new WasmArena(arenaBytes, functions, { threaded });
   const view = (region: Region) => viewOf(region.dtype, arena.buffer, region.offset, region.size);
   program.constants.forEach(({ v, value }) => {
     const k = slot(v);
@@ -409,7 +416,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
           kernels.transposeF32(rows, n, kk, scratch.offset);
           rows = scratch.offset;
         }
-        kernels.matmulF32(pa + 4 * offsets.a[t] * m * kk, ars, acs, rows, n, pc + 4 * t * m * n, m, kk, n);
+        arena.matmulF32(pa + 4 * offsets.a[t] * m * kk, ars, acs, rows, n, pc + 4 * t * m * n, m, kk, n);
       }
       finish();
     };
