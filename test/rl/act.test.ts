@@ -6,35 +6,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act } from '../../src/experiments/train';
 import { makeActor } from '../../src/rl/sac/act';
-import { AGENTS, type AgentName } from '../../src/rl/sac/agents';
 import { initSac, makeSacUpdate, policyAt, type SacHyperparameters } from '../../src/rl/sac/update';
 import { ReplayBuffer } from '../../src/rl/replay';
 import * as T from '../../src/tensor';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
-
-export function actHyperparameters(agent: AgentName, dtype: 'float32' | 'float64' = 'float32'): SacHyperparameters {
-  const spec = AGENTS[agent];
-  return {
-    obsDim: 3,
-    head: { actionDim: 2, kind: spec.kind, family: spec.family, components: 4, low: [-2, 0], high: [2, 1] },
-    estimator: spec.estimator,
-    hidden: [16, 16],
-    init: 'torch',
-    gamma: 0.99,
-    tau: 0.005,
-    actorLr: 3e-3,
-    criticLr: 3e-3,
-    alphaLr: 3e-3,
-    alpha: 0.2,
-    autoAlpha: true,
-    targetEntropy: -2,
-    baselineSamples: 2,
-    gumbelTemperature: 0.1,
-    dtype,
-  };
-}
-
-const observation = (i: number) => Float64Array.from([Math.sin(1.7 * i), Math.cos(0.3 * i) * 3, 0.1 * i - 1]);
+import { actHyperparameters, bits, observation } from './act-setup';
 
 /** The eager reference, written as the training loop used to: key tensors, a [1, O] batch. */
 function eagerAction(h: SacHyperparameters, actor: ReturnType<typeof initSac>['actor'], obs: Float64Array, key: T.Tensor | null) {
@@ -43,8 +19,6 @@ function eagerAction(h: SacHyperparameters, actor: ReturnType<typeof initSac>['a
   if (!action) throw new Error('no mode');
   return Float64Array.from(action.dataSync());
 }
-
-const bits = (x: Float64Array) => Array.from(new Uint32Array(x.buffer));
 
 describe('makeActor', () => {
   afterEach(() => {
