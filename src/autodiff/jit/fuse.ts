@@ -6,7 +6,8 @@
  * `multiOutput`, a producer whose value is also used later (by equations after the root, or as a
  * program output) joins too, and the group stores that value as an extra output: one loop then
  * computes, say, Adam's new moments and parameters together. The other values the group reads are
- * its leaves; they broadcast to the root's shape.
+ * its leaves; they broadcast to the root's shape. `maxBindings` (a kernel's storage buffers) keeps a
+ * join that adds an output from making a group bind more leaves and outputs than that.
  */
 import { isElementwise, type Primitive, sizeOf } from '../../tensor';
 import type { Equation, IRProgram, IRVar } from '../ir';
@@ -39,7 +40,7 @@ export const isFusable = (p: Primitive): boolean => isElementwise(p) || p === 'b
  * @example
  * const nodes = fuseElementwise(optimizeProgram(makeIR(f)(x))[0]);
  */
-export function fuseElementwise(program: IRProgram, options: { multiOutput?: boolean } = {}): PlanNode[] {
+export function fuseElementwise(program: IRProgram, options: { multiOutput?: boolean; maxBindings?: number } = {}): PlanNode[] {
   const users = new Map<IRVar, Equation[]>();
   for (const eq of program.equations) for (const v of eq.inputs) users.set(v, [...(users.get(v) ?? []), eq]);
   const outputs = new Set(program.outputs);
@@ -57,6 +58,14 @@ export function fuseElementwise(program: IRProgram, options: { multiOutput?: boo
     return outside.every((eq) => (position.get(eq) as number) > (position.get(root) as number));
   };
 
+  /** Leaves plus stored values of a candidate group. */
+  const bindings = (members: readonly Equation[], root: Equation): number => {
+    const set = new Set(members);
+    const defined = new Set(members.map((eq) => eq.out));
+    const leaves = new Set(members.flatMap((eq) => eq.inputs.filter((v) => !defined.has(v))));
+    const stored = members.filter((eq) => eq === root || outputs.has(eq.out) || (users.get(eq.out) ?? []).some((u) => !set.has(u)));
+    return leaves.size + stored.length;
+  };
   const grouped = new Set<Equation>();
   const nodes: PlanNode[] = [];
   for (let i = program.equations.length - 1; i >= 0; i--) {
@@ -78,6 +87,10 @@ export function fuseElementwise(program: IRProgram, options: { multiOutput?: boo
         const p = producer.get(v);
         if (!p || members.has(p) || grouped.has(p) || !isFusable(p.prim)) continue;
         if (sizeOf(v.aval.shape) !== size || !joinable(v, members, root)) continue;
+        if (options.maxBindings !== undefined && bindings([...members, p], root) > options.maxBindings) {
+          const storedAnyway = outputs.has(v) || (users.get(v) ?? []).some((u) => !members.has(u));
+          if (storedAnyway) continue;
+        }
         members.add(p);
         grouped.add(p);
         changed = true;

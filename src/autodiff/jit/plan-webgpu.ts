@@ -18,7 +18,7 @@ import { grid1d, type KernelHost, webgpuKernels } from '../../tensor/webgpu/kern
 import type { GpuHandle, GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
 import type { Equation, IRProgram, IRVar } from '../ir';
-import { type FusedGroup, fuseElementwise } from './fuse';
+import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -78,7 +78,8 @@ function splitGroup(group: FusedGroup, maxLeaves: number): FusedGroup[] {
   }
   close();
   // Every value read across a cut must be stored: cut after it, until no new such value appears.
-  const needed = new Set<IRVar>([group.out]);
+  // A multi-output group's extra outputs are cut points too (each part stores one value).
+  const needed = new Set<IRVar>(storedBy(group));
   for (const part of parts) for (const v of part.leaves) needed.add(v);
   let result: FusedGroup[] = [];
   for (let size = -1; size !== needed.size; ) {
@@ -114,8 +115,9 @@ function splitGroup(group: FusedGroup, maxLeaves: number): FusedGroup[] {
 export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGPUPlan {
   const host: KernelHost = gpu;
   const maxLeaves = gpu.storageBuffersPerKernel - 2;
-  const nodes = fuseElementwise(program).flatMap((node) => {
-    if (node.kind !== 'fused' || node.leaves.length <= maxLeaves) return [node];
+  // A group binds its leaves and its extra outputs besides the root's output and the params.
+  const nodes = fuseElementwise(program, { multiOutput: true, maxBindings: maxLeaves + 1 }).flatMap((node) => {
+    if (node.kind !== 'fused' || node.leaves.length + storedBy(node).length - 1 <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
   });
 
@@ -130,7 +132,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
     newSlot(v);
     env[slotOf.get(v) as number] = ((value as ArrayTensor).handle as GpuHandle).storage;
   }
-  for (const node of nodes) newSlot(node.out);
+  for (const node of nodes) storedBy(node).forEach(newSlot);
   const slot = (v: IRVar) => slotOf.get(v) as number;
   const firstComputed = program.inputs.length + program.constants.length;
   const outputSlots = new Set(program.outputs.map(slot));
@@ -141,9 +143,10 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
   // Storage the plan owns (computed, not returned) dropped after step s.
   const dropsAfter: number[][] = nodes.map(() => []);
   nodes.forEach((node, s) => {
-    const k = slot(node.out);
-    if (outputSlots.has(k)) return;
-    dropsAfter[lastRead.get(k) ?? s].push(k);
+    for (const v of storedBy(node)) {
+      const k = slot(v);
+      if (!outputSlots.has(k)) dropsAfter[lastRead.get(k) ?? s].push(k);
+    }
   });
 
   let fusedGroups = 0;
@@ -165,6 +168,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
       const n = sizeOf(out.shape);
       const names = new Map<IRVar, string>();
       node.leaves.forEach((v, j) => names.set(v, `a${j}`));
+      const extra = storedBy(node).slice(0, -1);
       const lets: string[] = [];
       let expr = '';
       node.members.forEach((eq, j) => {
@@ -187,6 +191,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
         outType: wgslType(out.dtype),
         expr,
         lets,
+        stores: extra.map((v) => ({ type: wgslType(v.aval.dtype), local: names.get(v) as string })),
       };
       const source = elementwiseWgsl(spec);
       let key = fusedKeys.get(source);
@@ -200,15 +205,19 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
       });
       const kernel = `fused(${node.members.map((eq) => eq.prim).join(',')})`.slice(0, 120);
       const groups = n > 0 ? grid1d(kernel, n) : ([0, 0, 0] as const);
-      const buffers: Storage[] = new Array(from.length + 1);
+      // Bindings: the root's output, the leaves, then the extra outputs.
+      const buffers: Storage[] = new Array(from.length + 1 + extra.length);
+      const extraSlots = extra.map(slot);
       const sourceOf = () => source;
       return () => {
         const result = host.output(out);
         env[k] = result;
+        for (let q = 0; q < extra.length; q++) env[extraSlots[q]] = host.output(extra[q].aval);
         if (n > 0) {
           buffers[0] = result;
           for (let i = 0; i < from.length; i++) buffers[i + 1] = env[from[i]] as Storage;
-          host.run(kernel, key, sourceOf, params, buffers, groups);
+          for (let q = 0; q < extra.length; q++) buffers[from.length + 1 + q] = env[extraSlots[q]] as Storage;
+          host.run(kernel, key, sourceOf, params, buffers, groups, false, extra.length);
         }
         dropAll();
       };
@@ -236,7 +245,10 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend): WebGP
     fusedEquations,
     pooledBuffers: 0,
     pooledBytes: 0,
-    allocationsPerCall: nodes.filter((node) => node.kind === 'fused' || (node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient')).length,
+    allocationsPerCall: nodes.reduce(
+      (n, node) => n + (node.kind === 'fused' ? storedBy(node).length : node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient' ? 1 : 0),
+      0,
+    ),
     internalAllocations: {},
     dispatchesPerCall: 0,
   };

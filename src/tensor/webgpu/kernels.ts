@@ -42,8 +42,9 @@ export interface KernelHost {
   /** Zero-fills the storage's first `bytes` bytes. */
   clear(storage: Storage, bytes: number): void;
   /**
-   * Dispatches the kernel `source()` (compiled once per `key`) on the output and inputs `buffers`.
-   * With `checksIndices`, the backend's index-fault word is bound after them (see `shaders/gather.ts`).
+   * Dispatches the kernel `source()` (compiled once per `key`) on the output and inputs `buffers`;
+   * the last `extraOutputs` of them are written too (fused groups storing several values). With
+   * `checksIndices`, the backend's index-fault word is bound after them (see `shaders/gather.ts`).
    */
   run(
     kernel: string,
@@ -53,6 +54,7 @@ export interface KernelHost {
     buffers: readonly Storage[],
     groups: readonly [number, number, number],
     checksIndices?: boolean,
+    extraOutputs?: number,
   ): void;
 }
 
