@@ -177,22 +177,21 @@ function laneRead(leaf: Aval, out: Aval): LaneRead | null {
   const n = sizeOf(out.shape);
   const kind = inputKind(sizeOf(leaf.shape), n);
   if (kind !== 'b') return { kind };
-  // Broadcast only over leading axes (a row repeated) or only over trailing axes (a column spread).
+  // A block pattern: output axes [0, d1) and [d2, r) index the leaf as one contiguous [O, R] array,
+  // axes [d1, d2) are broadcast (M repeats).
   const strides = broadcastStrides(leaf.shape, out.shape);
   const r = out.shape.length;
-  for (let d = 1; d < r; d++) {
-    const inner = sizeOf(out.shape.slice(d));
-    const contiguous = (from: number, to: number) => {
-      let expect = 1;
-      for (let q = to - 1; q >= from; q--) {
-        if (out.shape[q] !== 1 && strides[q] !== expect) return false;
-        expect *= out.shape[q];
-      }
-      return true;
-    };
-    const zero = (from: number, to: number) => strides.slice(from, to).every((x, q) => x === 0 || out.shape[from + q] === 1);
-    if (zero(0, d) && contiguous(d, r)) return { kind: 'row', period: inner };
-    if (zero(d, r) && contiguous(0, d)) return { kind: 'col', period: inner };
+  const size = (from: number, to: number) => sizeOf(out.shape.slice(from, to));
+  const contiguous = (from: number, to: number, unit: number) => {
+    for (let q = to - 1, expect = unit; q >= from; expect *= out.shape[q], q--) if (out.shape[q] !== 1 && strides[q] !== expect) return false;
+    return true;
+  };
+  const broadcast = (from: number, to: number) => strides.slice(from, to).every((x, q) => x === 0 || out.shape[from + q] === 1);
+  for (let d1 = 0; d1 <= r; d1++) {
+    for (let d2 = d1 + 1; d2 <= r; d2++) {
+      const inner = size(d2, r);
+      if (broadcast(d1, d2) && contiguous(d2, r, 1) && contiguous(0, d1, inner)) return { kind: 'block', inner, repeat: size(d1, d2) };
+    }
   }
   return null;
 }
