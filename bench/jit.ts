@@ -4,10 +4,12 @@
  * B 256), on the CPU and/or WebGPU (`--backends cpu,webgpu`; default cpu). The machine may be
  * shared and noisy, so eager and jit run in alternating rounds and the medians are reported. On
  * WebGPU each round ends with a readback (so queued work is timed), the adapter is printed, and the
- * kernel dispatches per update (eager vs jit) are counted.
+ * kernel dispatches per update (eager vs jit) are counted. Before timing, each variant runs for
+ * `--warmup` seconds (default 3): V8 optimizes a generated loop only after it has run a while, and a
+ * training run does tens of thousands of updates, so the steady state is what is reported.
  *
  *   npx esbuild bench/jit.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/jit.mjs
- *   node .tmp/jit.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--rounds 15] [--updates 50]
+ *   node .tmp/jit.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--rounds 15] [--updates 50] [--warmup 3]
  */
 import { makeSacUpdate, type SacState, type SacUpdate } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
@@ -39,11 +41,18 @@ function dispatchesOf(gpu: WebGPUBackend, update: SacUpdate, s: Setup, state: Sa
   return gpu.dispatched - before;
 }
 
+/** Runs updates for at least `seconds`. */
+async function warmUp(update: SacUpdate, s: Setup, state: { value: SacState }, seconds: number): Promise<void> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) await timeRound(update, s, state, 10);
+}
+
 const rounds = Number(arg('rounds', '15'));
+const warmupSeconds = Number(arg('warmup', '3'));
 const updates = Number(arg('updates', '50'));
 const backendNames = arg('backends', 'cpu').split(',').map((b) => b.trim());
 const sizeNames = arg('sizes', 'classic,v2').split(',').map((b) => b.trim()) as (keyof typeof SIZES)[];
-console.log(`node ${process.version}, ${process.platform}-${process.arch}; ${rounds} rounds of ${updates} updates, medians`);
+console.log(`node ${process.version}, ${process.platform}-${process.arch}; ${warmupSeconds} s warm-up, then ${rounds} rounds of ${updates} updates, medians`);
 const backends: [string, T.Backend][] = [];
 for (const name of backendNames) {
   if (name === 'cpu') backends.push(['cpu', T.cpu]);
@@ -65,8 +74,8 @@ for (const [backendName, backend] of backends) {
       const eager = makeSacUpdate(s.h, { jit: false });
       const jitted = makeSacUpdate(s.h, { jit: true });
       const states = { eager: { value: s.state }, jit: { value: s.state } };
-      await timeRound(eager, s, states.eager, 5);
-      await timeRound(jitted, s, states.jit, 5);
+      await warmUp(eager, s, states.eager, warmupSeconds);
+      await warmUp(jitted, s, states.jit, warmupSeconds);
       let dispatches = '';
       if (backend instanceof T.WebGPUBackend) {
         dispatches = `${dispatchesOf(backend, eager, s, s.state)} / ${dispatchesOf(backend, jitted, s, s.state)}`;

@@ -3,17 +3,21 @@
  * latency, for SG-RP and SGM-MRP (K = 5) at the paper's classic-control size and at SAC-v2 size, on
  * each available backend, next to PyTorch running the same update (bench/sac_torch.py) in the same run
  * when `python3` has torch. The CPU rows run the jitted update (`makeSacUpdate`'s default);
- * `bench/jit.ts` compares eager and jit.
+ * `bench/jit.ts` compares eager and jit. Action selection is one observation through `makeActor`
+ * (the path training takes: a raw key folded with the step, jitted policy, float64 action), timed
+ * jitted and eager in alternating rounds (median of the rounds).
  *
  *   npx esbuild bench/sac.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/sac.mjs
- *   node .tmp/sac.mjs [--backends cpu,webgpu] [--updates N] [--torch-device cpu|cuda]
+ *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--act-rounds N]
+ *                     [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { act } from '../src/experiments/train';
+import { makeActor } from '../src/rl/sac/act';
 import { makeSacUpdate } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { type Backend, cpu } from '../src/tensor';
+import { rawFoldIn, rawKey } from '../src/tensor/threefry';
 import { AGENTS, arg, type BenchAgent, sacSetup, type Size, SIZES } from './sac-setup';
 
 async function backends(): Promise<Backend[]> {
@@ -48,12 +52,22 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
   const updateMs = (performance.now() - t0) / updates;
 
   const obs = new Float64Array(size.obs).fill(0.1);
-  for (let i = 0; i < 5; i++) await act(h, state.actor, obs, T.random.foldIn(key, i), 'sample');
+  const actKey = rawKey(0);
+  const actors = [makeActor(h), makeActor(h, { jit: false })];
   const reps = 200;
-  const t1 = performance.now();
-  for (let i = 0; i < reps; i++) await act(h, state.actor, obs, T.random.foldIn(key, i), 'sample');
-  const actUs = ((performance.now() - t1) / reps) * 1000;
-  return { updateMs, actUs };
+  const rounds: [number[], number[]] = [[], []];
+  for (let r = -1; r < Number(arg('act-rounds', '7')); r++) {
+    for (const [which, actor] of actors.entries()) {
+      const t1 = performance.now();
+      for (let i = 0; i < reps; i++) {
+        const a = actor(state.actor, obs, rawFoldIn(actKey, i), 'sample');
+        if (!(a instanceof Float64Array)) await a;
+      }
+      if (r >= 0) rounds[which].push(((performance.now() - t1) / reps) * 1000); // round -1 warms up
+    }
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  return { updateMs, actUs: median(rounds[0]), actEagerUs: median(rounds[1]) };
 }
 
 function torchResults(updates: number): Map<string, { updateMs: number; actUs: number }> | null {
@@ -73,20 +87,29 @@ function torchResults(updates: number): Map<string, { updateMs: number; actUs: n
   return out;
 }
 
+if (process.argv.includes('--help')) {
+  console.log(
+    'node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--act-rounds N]\n' +
+      '                  [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]',
+  );
+  process.exit(0);
+}
 const updates = Number(arg('updates', '30'));
+const sizes = arg('sizes', 'classic,v2').split(',');
 const list = await backends();
 const torch = torchResults(updates);
-console.log('\n| size | agent | backend | ms / update | x PyTorch | action us | x PyTorch |');
-console.log('|---|---|---|---|---|---|---|');
-for (const [si, size] of Object.values(SIZES).entries()) {
+console.log('\n| size | agent | backend | ms / update | x PyTorch | action us | x PyTorch | action us, eager |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const [si, [sizeName, size]] of Object.entries(SIZES).entries()) {
+  if (!sizes.includes(sizeName)) continue;
   for (const agent of AGENTS) {
     const peer = torch?.get(`${si}|${agent.name}`);
-    if (peer) console.log(`| ${size.label} | ${agent.name} | PyTorch | ${peer.updateMs.toFixed(2)} | 1.00 | ${peer.actUs.toFixed(0)} | 1.00 |`);
+    if (peer) console.log(`| ${size.label} | ${agent.name} | PyTorch | ${peer.updateMs.toFixed(2)} | 1.00 | ${peer.actUs.toFixed(0)} | 1.00 | |`);
     for (const backend of list) {
       const r = await timeUpdate(size, agent, backend, backend.name === 'cpu' && si === 1 ? Math.max(5, Math.floor(updates / 3)) : updates);
       const ratio = (a: number, b?: number) => (b ? (a / b).toFixed(2) : '-');
       console.log(
-        `| ${size.label} | ${agent.name} | ${backend.name} | ${r.updateMs.toFixed(2)} | ${ratio(r.updateMs, peer?.updateMs)} | ${r.actUs.toFixed(0)} | ${ratio(r.actUs, peer?.actUs)} |`,
+        `| ${size.label} | ${agent.name} | ${backend.name} | ${r.updateMs.toFixed(2)} | ${ratio(r.updateMs, peer?.updateMs)} | ${r.actUs.toFixed(1)} | ${ratio(r.actUs, peer?.actUs)} | ${r.actEagerUs.toFixed(0)} |`,
       );
     }
   }

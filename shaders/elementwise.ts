@@ -19,9 +19,11 @@ export interface ElementwiseSpec {
   readonly expr: string;
   /** Statements run before `expr` (a fused chain's intermediates: `let t3 = ...;`). */
   readonly lets?: readonly string[];
+  /** Intermediates also stored (multi-output groups): `local` into an extra output of `type`, bound after the inputs. */
+  readonly stores?: readonly { readonly type: string; readonly local: string }[];
 }
 
-export function elementwiseWgsl({ inputs, outType, expr, lets = [] }: ElementwiseSpec): string {
+export function elementwiseWgsl({ inputs, outType, expr, lets = [], stores = [] }: ElementwiseSpec): string {
   const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b');
   const offsets =
     strided.length === 0
@@ -42,11 +44,12 @@ ${strided.map(([, k], j) => `    p${k} += c * params[2u + ${j + 1}u * rank + u32
   return `${PRELUDE}
 ${binding(1, 'out', outType, 'read_write')}
 ${inputs.map((x, k) => binding(k + 2, `x${k}`, x.type, 'read')).join('\n')}
+${stores.map((y, q) => binding(inputs.length + 2 + q, `y${q}`, y.type, 'read_write')).join('\n')}
 ${MATH}
 ${ENTRY_1D}
   if (i >= params[0]) { return; }
 ${offsets}${reads}
-${lets.map((line) => `  ${line}\n`).join('')}  out[i] = ${expr};
+${lets.map((line) => `  ${line}\n`).join('')}${stores.map((y, q) => `  y${q}[i] = ${y.local};\n`).join('')}  out[i] = ${expr};
 }
 `;
 }

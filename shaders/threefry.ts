@@ -5,7 +5,10 @@
  * Also the bit-exact float32 uniform of JAX: the top 23 bits as the mantissa of a float in [1, 2),
  * minus one.
  *
- * params: `[n]`.
+ * With a batch of keys (`key` holding `rows` keys), the counts are `rows` consecutive segments of
+ * `n`, segment r hashed with key r.
+ *
+ * params: `[n, rows]` (n per row).
  */
 import { binding, ENTRY_1D, PRELUDE } from './common';
 
@@ -41,12 +44,16 @@ ${rounds()}
 
 ${ENTRY_1D}
   let n = params[0];
+  let rows = params[1];
   let half = (n + 1u) / 2u;
-  if (i >= half) { return; }
-  let second = half + i < n;
-  let r = block(key[0], key[1], counts[i], select(0u, counts[min(half + i, n - 1u)], second));
-  out[i] = r.x;
-  if (second) { out[half + i] = r.y; }
+  if (i >= half * rows) { return; }
+  let row = i / half;
+  let j = i - row * half;
+  let base = row * n;
+  let second = half + j < n;
+  let r = block(key[2u * row], key[2u * row + 1u], counts[base + j], select(0u, counts[base + min(half + j, n - 1u)], second));
+  out[base + j] = r.x;
+  if (second) { out[base + half + j] = r.y; }
 }
 `;
 

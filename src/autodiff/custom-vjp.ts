@@ -1,12 +1,16 @@
 /**
  * User-defined reverse-mode rules, for straight-through estimators and numerically better backward
  * passes. Under `grad`, the forward runs on the primal values and the tape records the user's
- * backward in place of the forward's own derivative; everywhere else (eager, `jvp`, `makeIR`) the
+ * backward in place of the forward's own derivative; under `vmap` both are vmapped (so a `grad`
+ * outside the vmap still uses the custom backward); everywhere else (eager, `jvp`, `makeIR`) the
  * forward runs as written.
  */
+import * as T from '../tensor';
 import { Tensor, Tracer } from '../tensor';
 import { assertSameStructure, treeFlatten, treePaths, treeUnflatten } from './pytree';
+import { moveAxis } from './rules/batch';
 import { TransformError, VjpInterpreter } from './vjp';
+import { type AxesPrefix, BatchInterpreter, BatchTracer, vmap } from './vmap';
 
 export interface CustomVjpRule<Args extends unknown[], Out, Residuals> {
   /** Computes the output and whatever the backward pass needs. */
@@ -33,7 +37,9 @@ export function customVjp<Args extends unknown[], Out, Residuals>(
 ): (...args: Args) => Out {
   return (...args: Args): Out => {
     const [argLeaves, argDef] = treeFlatten(args);
-    const interp = topVjpInterpreter(argLeaves);
+    const top = topInterpreter(argLeaves);
+    if (top instanceof BatchInterpreter) return batchedCall(rule, top, args);
+    const interp = top instanceof VjpInterpreter ? top : null;
     if (interp === null) return rule.forward(...args)[0];
     const lowered = treeUnflatten<Args>(
       argDef,
@@ -82,11 +88,62 @@ function rejectClosedOver(interp: VjpInterpreter, tree: unknown, what: string): 
   });
 }
 
-/** The highest-level tracer's interpreter if it is reverse mode; else null (run the forward as is). */
-function topVjpInterpreter(leaves: readonly unknown[]): VjpInterpreter | null {
+/** The highest-level interpreter among the leaves' tracers, or null. */
+function topInterpreter(leaves: readonly unknown[]): Tracer['interpreter'] | null {
   let top: Tracer | null = null;
   for (const x of leaves) {
     if (x instanceof Tracer && (top === null || x.interpreter.level > top.interpreter.level)) top = x;
   }
-  return top !== null && top.interpreter instanceof VjpInterpreter ? top.interpreter : null;
+  return top === null ? null : top.interpreter;
+}
+
+/**
+ * The custom function applied to batched arguments (vmap is the top level): the arguments are
+ * lowered out of the batch level and the function is applied as a custom function whose forward and
+ * backward are the user's, vmapped. A `grad` below the batch level (`grad(vmap(f))`) then records the
+ * vmapped backward, as JAX batches a custom_vjp; the cotangent of an argument shared by the batch is
+ * summed over it.
+ */
+function batchedCall<Args extends unknown[], Out, Residuals>(
+  rule: CustomVjpRule<Args, Out, Residuals>,
+  interp: BatchInterpreter,
+  args: Args,
+): Out {
+  const specs: AxesPrefix[] = [];
+  const leafAxes: (number | null)[][] = [];
+  const lowered = args.map((arg) => {
+    const [leaves, def] = treeFlatten(arg);
+    const axes = leaves.map((x) => (x instanceof BatchTracer && x.interpreter === interp ? x.bdim : null));
+    specs.push(treeUnflatten<AxesPrefix>(def, axes));
+    leafAxes.push(axes);
+    return treeUnflatten(
+      def,
+      leaves.map((x) => (x instanceof BatchTracer && x.interpreter === interp ? x.val : x)),
+    );
+  }) as Args;
+  const size = interp.size;
+  const batched = customVjp<Args, Out, Residuals>({
+    forward: (...xs: Args) => vmap(rule.forward, { inAxes: specs, axisSize: size })(...xs),
+    backward: (residuals: Residuals, ct: Out) => {
+      const cts = vmap(rule.backward, { inAxes: [0, 0], axisSize: size })(residuals, ct);
+      return cts.map((c, i) => {
+        if (c === null || c === undefined) return c;
+        // The cotangent has the argument's structure (checked when the rule is applied).
+        const [leaves, def] = treeFlatten(c);
+        return treeUnflatten(
+          def,
+          (leaves as Tensor[]).map((g, k) => {
+            const axis = leafAxes[i][k] ?? null;
+            return axis === null ? T.sum(g, 0) : moveAxis(g, 0, axis);
+          }),
+        );
+      });
+    },
+  });
+  const out = batched(...lowered);
+  const [outLeaves, outDef] = treeFlatten(out);
+  return treeUnflatten<Out>(
+    outDef,
+    outLeaves.map((x) => (x instanceof Tensor ? new BatchTracer(interp, x, 0) : x)),
+  );
 }

@@ -8,3 +8,5 @@ export { ConcretizationError, type Equation, evalIR, type IRProgram, type IRVar,
 export { vjpRules, type VjpRule } from './rules/vjp';
 export { jvpRules, type JvpRule } from './rules/jvp';
 export { jit, type JitOptions, type JitStats, jitStats, type OptimizeStats, type PlanStats } from './jit';
+export { type AxesPrefix, type AxisSpec, BatchInterpreter, BatchTracer, vmap, type VmapOptions } from './vmap';
+export { batchRules, type BatchRule } from './rules/batch';

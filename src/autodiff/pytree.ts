@@ -3,7 +3,7 @@
  * optimizer state and agent state are pytrees; transformations flatten them to lists of leaves and
  * rebuild them. Object keys are sorted, as in JAX, so structure does not depend on insertion order.
  */
-import { MixrlError, Tensor } from '../tensor';
+import { MixrlError, slice, stack, Tensor } from '../tensor';
 
 /** A tree structure without its leaves. */
 export type TreeDef =
@@ -172,4 +172,26 @@ export function treeZip(...trees: unknown[]): unknown {
 /** The tensor leaves of a tree. @example treeLeaves(params).length */
 export function treeLeaves(tree: unknown): Tensor[] {
   return treeFlatten(tree)[0].filter((x): x is Tensor => x instanceof Tensor);
+}
+
+/**
+ * Stacks pytrees of one structure leaf by leaf along a new leading axis (e.g. one replay batch per
+ * agent into the batch of a batched update).
+ *
+ * @example
+ * const batches = treeStack([replayA.sample(kA, 256), replayB.sample(kB, 256)]); // obs [2, 256, O]
+ */
+export function treeStack<Tr>(trees: readonly Tr[]): Tr {
+  if (trees.length === 0) throw new TreeError('treeStack: needs at least one tree');
+  return treeMap((...leaves: Tensor[]) => stack(leaves, 0), trees[0], ...trees.slice(1));
+}
+
+/**
+ * Row `i` of every leaf of a stacked pytree (agent i's state or metrics).
+ *
+ * @example
+ * const agent3 = treeRow(states, 3);
+ */
+export function treeRow<Tr>(tree: Tr, i: number): Tr {
+  return treeMap((x: Tensor) => slice(x, i), tree);
 }

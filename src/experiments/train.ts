@@ -9,8 +9,9 @@ import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { type EnvModel, makeModel, type Transition } from '../envs';
 import { loadCheckpoint, saveCheckpoint, type Json, type RawArray } from '../rl';
 import { ReplayBuffer, type ReplayState } from '../rl/replay';
+import { type ActFn, type ActHow, makeActor } from '../rl/sac/act';
 import { AGENTS } from '../rl/sac/agents';
-import { initSac, makeSacUpdate, policyAt, type SacHyperparameters, type SacMetrics, type SacState } from '../rl/sac/update';
+import { initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState } from '../rl/sac/update';
 import * as T from '../tensor';
 import { type Backend, MixrlError, type Tensor } from '../tensor';
 import { rawFoldIn, rawKey, type RawKey, UniformStream } from '../tensor/threefry';
@@ -133,24 +134,35 @@ export function createRun(config: TrainConfig, backend: Backend): Run {
   return run;
 }
 
+/** One jitted action function per hyperparameter object, so `act` traces once per agent. */
+const actors = new WeakMap<SacHyperparameters, ActFn>();
+
+function actorFor(h: SacHyperparameters): ActFn {
+  let actor = actors.get(h);
+  if (!actor) {
+    actor = makeActor(h);
+    actors.set(h, actor);
+  }
+  return actor;
+}
+
 /**
- * The action for an observation: a draw from the policy, or its greedy (mode) action.
+ * The action for an observation: a draw from the policy, or its greedy (mode) action. Runs the
+ * jitted action function of `makeActor(h)` (one per `h` object): synchronous on the CPU, a promise
+ * on WebGPU; `await` fits both. `key` is a key tensor or a raw key (`rawFoldIn(k, step)` draws what
+ * `random.foldIn(tensor(k), step)` would).
  *
  * @example
- * const a = await act(run.h, run.sac.actor, obs, key, 'sample');
+ * const a = await act(run.h, run.sac.actor, obs, rawFoldIn(actKey, step), 'sample');
  */
-export async function act(
+export function act(
   h: SacHyperparameters,
   actor: SacState['actor'],
   obs: Float64Array,
-  key: Tensor,
-  how: 'sample' | 'mode',
-): Promise<Float64Array> {
-  const x = T.tensor(obs, { shape: [1, obs.length], dtype: h.dtype, backend: key.backend });
-  const policy = policyAt(h, actor, x);
-  const action = how === 'mode' ? policy.mode : policy.sample(key);
-  if (!action) throw new MixrlError('argument', 'act: this policy has no mode');
-  return Float64Array.from(await action.data());
+  key: Tensor | RawKey,
+  how: ActHow,
+): Float64Array | Promise<Float64Array> {
+  return actorFor(h)(actor, obs, key, how);
 }
 
 export interface TrainHooks {
@@ -173,7 +185,8 @@ export interface TrainHooks {
 export async function train(run: Run, target: { until: number }, hooks: TrainHooks = {}): Promise<void> {
   const { config, model, h } = run;
   const update = makeSacUpdate(h);
-  const actKey = T.tensor(streamKey(config, 'act'), { backend: run.backend });
+  const actor = actorFor(h);
+  const actKey = streamKey(config, 'act');
   const updateKey = T.tensor(streamKey(config, 'update'), { backend: run.backend });
   const replayKey = streamKey(config, 'replay');
   const warmupKey = streamKey(config, 'warmup');
@@ -189,7 +202,8 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
       const stream = new UniformStream(rawFoldIn(warmupKey, step));
       action = Float64Array.from(low, (lo, i) => stream.uniform(lo, high[i]));
     } else {
-      action = await act(h, run.sac.actor, rollout.obs, T.random.foldIn(actKey, step), 'sample');
+      const chosen = actor(run.sac.actor, rollout.obs, rawFoldIn(actKey, step), 'sample');
+      action = chosen instanceof Float64Array ? chosen : await chosen;
     }
 
     model.transition(rollout.state, 0, action, 0, transition);
@@ -313,14 +327,17 @@ export async function evaluate(run: Run, episodes: number, how: 'sample' | 'mode
   const obs = new Float64Array(model.observationSpace.size);
   const transition: Transition = { reward: 0, terminated: false };
   const evalKey = rawKey(seed);
-  const actKey = T.tensor(rawFoldIn(evalKey, 1), { backend: run.backend });
+  const actKey = rawFoldIn(evalKey, 1);
+  const actor = actorFor(h);
   const results: number[] = [];
   for (let e = 0; e < episodes; e++) {
     model.initialState(new UniformStream(rawFoldIn(rawFoldIn(evalKey, 0), e)), state, 0);
     model.observe(state, 0, obs, 0);
     let total = 0;
+    const episodeKey = rawFoldIn(actKey, e);
     for (let t = 0; t < model.maxEpisodeSteps; t++) {
-      const action = await act(h, run.sac.actor, obs, T.random.foldIn(T.random.foldIn(actKey, e), t), how);
+      const chosen = actor(run.sac.actor, obs, rawFoldIn(episodeKey, t), how);
+      const action = chosen instanceof Float64Array ? chosen : await chosen;
       model.transition(state, 0, action, 0, transition);
       total += transition.reward;
       model.observe(state, 0, obs, 0);

@@ -99,7 +99,11 @@ export interface PrimitiveParams
   gather: { readonly axis: number };
   /** The transpose of `gather`: adds `updates` into a zero tensor whose `axis` has `size` entries. */
   scatterAdd: { readonly axis: number; readonly size: number };
-  /** JAX's `threefry_2x32(key, counts)`: key u32[2], counts u32[...] -> u32 of the counts' shape. */
+  /**
+   * JAX's `threefry_2x32(key, counts)`: key u32[2], counts u32[...] -> u32 of the counts' shape. Keys
+   * may carry leading batch axes, `u32[...K, 2]` with counts `u32[...K, ...]`: then each row of counts
+   * is hashed with its own key, as its own call (how `vmap` batches over keys without a loop).
+   */
   threefry: NoParams;
   /**
    * Uniform floats in [0, 1) from random bits, bit-exact with JAX: float32 from u32[...shape];
@@ -419,11 +423,16 @@ export const shapeRules: { [P in Primitive]: ShapeRule<P> } = {
   },
 
   threefry([key, counts]) {
-    if (key.dtype !== 'uint32' || key.shape.length !== 1 || key.shape[0] !== 2) {
-      throw new DTypeError(`threefry: key must be u32[2], got ${formatAval(key)}`);
+    const k = key.shape.length - 1;
+    if (key.dtype !== 'uint32' || k < 0 || key.shape[k] !== 2) {
+      throw new DTypeError(`threefry: key must be u32[2] (or u32[...batch, 2]), got ${formatAval(key)}`);
     }
-    requireDtype('threefry', counts, 'any');
     if (counts.dtype !== 'uint32') throw new DTypeError(`threefry: counts must be uint32, got ${formatAval(counts)}`);
+    if (counts.shape.length < k || key.shape.slice(0, k).some((d, i) => d !== counts.shape[i])) {
+      throw new ShapeError(
+        `threefry: the batch axes of key ${formatAval(key)} must lead the counts' shape, got counts ${formatAval(counts)}`,
+      );
+    }
     return counts;
   },
 

@@ -62,19 +62,30 @@ export function threefryHash(key: RawKey, counts: Uint32Array): Uint32Array {
 const pair = new Uint32Array(2);
 
 /**
- * `threefryHash` writing into `out` (of the counts' length), for callers that reuse buffers.
+ * `threefryHash` writing into `out` (of the counts' length), for callers that reuse buffers. With
+ * `rows` keys (`key` of length `2 * rows`, as the batched `threefry` primitive takes), the counts are
+ * `rows` equal consecutive segments and segment r is hashed with key r, each as its own call.
  *
  * @example
  * threefryHashInto(key(0), Uint32Array.of(0, 1, 2, 3), out);
  */
 export function threefryHashInto(key: RawKey, counts: Uint32Array, out: Uint32Array): void {
-  const n = counts.length;
+  const rows = key.length >> 1;
+  if (rows <= 1) {
+    hashRow(key[0], key[1], counts, 0, counts.length, out);
+    return;
+  }
+  const n = counts.length / rows;
+  for (let r = 0; r < rows; r++) hashRow(key[2 * r], key[2 * r + 1], counts, r * n, n, out);
+}
+
+function hashRow(k0: number, k1: number, counts: Uint32Array, offset: number, n: number, out: Uint32Array): void {
   const half = (n + 1) >> 1;
   for (let i = 0; i < half; i++) {
-    const second = half + i < n ? counts[half + i] : 0;
-    threefry2x32Block(key[0], key[1], counts[i], second, pair);
-    out[i] = pair[0];
-    if (half + i < n) out[half + i] = pair[1];
+    const second = half + i < n ? counts[offset + half + i] : 0;
+    threefry2x32Block(k0, k1, counts[offset + i], second, pair);
+    out[offset + i] = pair[0];
+    if (half + i < n) out[offset + half + i] = pair[1];
   }
 }
 

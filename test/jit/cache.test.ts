@@ -66,6 +66,66 @@ describe('jit caching', () => {
     expect(M.jitStats(f).traceCount).toBe(2);
   });
 
+  it('tells signatures apart on the fast path (keys, null/undefined, lengths, shapes, dtypes)', () => {
+    type Args = { a: Tensor; b?: Tensor | null; c?: Tensor; list: Tensor[] };
+    const step = (t: Args) => M.add(M.sum(t.a), M.sum(M.concat([t.b ?? t.c ?? t.a, ...t.list], 0)));
+    const f = M.jit(step);
+    const x = f64([1, 2]);
+    const y = f64([3, 4, 5]);
+    const calls: Args[] = [
+      { a: x, b: y, list: [x] },
+      { a: x, c: y, list: [x] }, // same key count, another key
+      { a: x, b: null, list: [x] },
+      { a: x, b: undefined, list: [x] },
+      { a: x, b: y, list: [x, y] }, // longer array
+      { a: y, b: y, list: [x] }, // another shape
+      { a: M.tensor([1, 2], { dtype: 'float32' }), b: y, list: [x] }, // another dtype
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const args of calls) expectTreesClose(f(args), step(args), 0);
+    }
+    expect(M.jitStats(f).traceCount).toBe(calls.length);
+    // Same signature, new values: replayed with the new values.
+    const fresh = { a: f64([7, 8]), b: f64([1, 1, 1]), list: [f64([2, 2])] };
+    expectTreesClose(f(fresh), step(fresh), 0);
+    expect(f(fresh).dataSync()[0]).toBe(22);
+    expect(M.jitStats(f).traceCount).toBe(calls.length);
+  });
+
+  it('compares static objects by value on every call, so mutating one retraces', () => {
+    let traces = 0;
+    const f = M.jit(
+      (x: Tensor, opts: { scale: number }, k: number) => {
+        traces++;
+        return M.mul(x, opts.scale * k);
+      },
+      { staticArgnums: [1, 2] },
+    );
+    const opts = { scale: 2 };
+    const x = f64([1, 2]);
+    expectTreesClose(f(x, opts, 1), f64([2, 4]), 0);
+    expectTreesClose(f(x, opts, 1), f64([2, 4]), 0);
+    expect(traces).toBe(1);
+    opts.scale = 3;
+    expectTreesClose(f(x, opts, 1), f64([3, 6]), 0);
+    expectTreesClose(f(x, { scale: 3 }, 1), f64([3, 6]), 0); // equal by value: no retrace
+    expect(traces).toBe(2);
+    expectTreesClose(f(x, opts, 2), f64([6, 12]), 0);
+    expect(traces).toBe(3);
+  });
+
+  it('replays from the cache when more signatures alternate than the recent list holds', () => {
+    const f = M.jit((x: Tensor) => M.mul(M.sum(x), x.shape[0]));
+    for (let round = 0; round < 3; round++) {
+      for (let n = 1; n <= 12; n++) {
+        const values = Array.from({ length: n }, (_, i) => i + round);
+        expect(f(f64(values)).dataSync()[0]).toBe(values.reduce((a, b) => a + b, 0) * n);
+      }
+    }
+    expect(M.jitStats(f).traceCount).toBe(12);
+    expect(M.jitStats(f).cacheSize).toBe(12);
+  });
+
   it('returns fresh arrays: earlier results are not overwritten by later calls', () => {
     const f = M.jit((x: Tensor) => M.tanh(M.add(M.mul(x, 3), 1)));
     const first = f(f64([1, 2, 3]));

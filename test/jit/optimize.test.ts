@@ -78,6 +78,43 @@ describe('jit optimizations', () => {
     expectTreesIdentical(M.jit(shared)(x), shared(x));
   });
 
+  it('with multiOutput, stores values used later from the group that computes them (Adam in one loop)', () => {
+    // Adam: m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g², p' = p - lr m' / (√v' + ε); all three returned.
+    const adam = (...[p, g, m, v]: Tensor[]) => {
+      const m1 = M.add(M.mul(m, 0.9), M.mul(g, 0.1));
+      const v1 = M.add(M.mul(v, 0.999), M.mul(M.mul(g, g), 0.001));
+      const p1 = M.sub(p, M.div(M.mul(m1, 0.01), M.add(M.sqrt(v1), 1e-8)));
+      return [p1, m1, v1];
+    };
+    const xs = [0, 1, 2, 3].map((k) => f64([1, -2, 3, 0.5].map((v) => v + k)));
+    const program = optimizeProgram(M.makeIR(adam)(...xs))[0];
+    expect(fuseElementwise(program).length).toBe(3);
+    const nodes = fuseElementwise(program, { multiOutput: true });
+    expect(nodes).toHaveLength(1);
+    const [group] = nodes;
+    if (group.kind !== 'fused') throw new Error('expected a fused group');
+    expect(group.outputs).toEqual([program.outputs[1], program.outputs[2], program.outputs[0]]);
+    const jitted = M.jit(adam);
+    expectTreesIdentical(jitted(...xs), adam(...xs));
+    expect(M.jitStats(jitted).lastPlan).toMatchObject({ steps: 1, fusedGroups: 1 });
+    for (const dtype of ['float32', 'float64'] as const) {
+      const ys = xs.map((x) => M.cast(x, dtype));
+      expectTreesIdentical(M.jit(adam)(...ys), adam(...ys), dtype);
+    }
+  });
+
+  it('with multiOutput, keeps a value out of a group when something before the root reads it', () => {
+    // t is read by the sum, which runs before the root that would absorb t: t must be stored first.
+    const f = (x: Tensor) => {
+      const t = M.exp(x);
+      return M.mul(M.add(t, 1), M.sum(t));
+    };
+    const x = f64([1, 2, 3]);
+    const nodes = fuseElementwise(optimizeProgram(M.makeIR(f)(x))[0], { multiOutput: true });
+    expect(nodes.map((n) => n.kind)).toEqual(['fused', 'single', 'fused']);
+    expectTreesIdentical(M.jit(f)(x), f(x));
+  });
+
   it('reuses buffers by liveness', () => {
     const w = f64(Array.from({ length: 16 }, (_, i) => Math.sin(i)), [4, 4]);
     const f = (x: Tensor) => {

@@ -68,12 +68,14 @@ describe('WebAssembly steps of CPU plans', () => {
       fc.property(
         fc.integer({ min: 1, max: 2 ** 30 }),
         fc.constantFrom<DT>('float32', 'float64'),
-        fc.constantFrom<number[]>([3, 8], [2, 4, 4], [5, 3], [1, 12], [16]),
+        fc.constantFrom<number[]>([3, 8], [2, 4, 4], [3, 2, 8], [2, 3, 4], [5, 3], [1, 12], [16], [2, 4, 2]),
         fc.boolean(),
         (seed, dtype, shape, withExp) => {
           const n = shape.reduce((a, b) => a * b, 1);
           const make = (s: number[], k: number) => M.tensor(values(seed + k, s.reduce((a, b) => a * b, 1)), { shape: s, dtype });
-          const leafShapes = [shape, shape.slice(1), [...shape.slice(0, 1), ...shape.slice(1).map(() => 1)], []];
+          // Full, a row repeated, a column spread, the middle axis broadcast ([a, 1, c] of [a, b, c]), a scalar.
+          const middle = shape.length === 3 ? [shape[0], 1, shape[2]] : shape.slice(1);
+          const leafShapes = [shape, shape.slice(1), [...shape.slice(0, 1), ...shape.slice(1).map(() => 1)], middle, []];
           const leaves = leafShapes.map((s, k) => make(s, k));
           const f = (...xs: Tensor[]) => laneProgram(seed, xs, withExp);
           const stats = expectIdentical(f, leaves, `${dtype} ${shape} seed ${seed} (${n} elements)`);

@@ -6,13 +6,15 @@
  * 100 calls, as a training loop would by reading its metrics.
  *
  * The issue asks for 1e4 calls. On lavapipe (this project's CI: a CPU Vulkan driver on 2 shared
- * cores) a jitted update at the tiny size below (obs 2, hidden [8, 8], batch 4) is 324 (sg-rp) and
- * 410 (sgm-mrp) dispatches and takes about 17-20 ms, half of it the driver running those dispatches,
- * so 1e4 calls of each agent would take about 6 minutes. The default is 1000 calls per agent after
- * 100 warm-up calls (about 40-50 s for both); `MIXRL_WEBGPU_MEMORY_CALLS=10000` runs the issue's
- * figure. Heap growth is measured after GC (enabled at run time if the process lacks
- * `--expose-gc`) with a 2 MB bound: -0.4 to 0.6 MB measured, not growing with the number of calls;
- * before the recorder dropped settled error-scope checks, 0.4 MB per 1000 calls.
+ * cores) a jitted update at the tiny size below (obs 2, hidden [8, 8], batch 4) is 240 (sg-rp) and
+ * 321 (sgm-mrp) dispatches and takes about 13-17 ms, much of it the driver running those dispatches,
+ * so 1e4 calls of each agent take 5-6 minutes (measured with 324/410 dispatches: 175 s and 215 s,
+ * passing). The default is 1000 calls per agent after 100 warm-up calls (about 35-45 s for both);
+ * `MIXRL_WEBGPU_MEMORY_CALLS=10000` runs the issue's figure. Heap growth is measured after GC
+ * (enabled at run time if the process lacks `--expose-gc`) with a 2 MB bound: -0.85 to 0.6 MB
+ * measured, not growing with the number of calls (the bind-group cache, up to 4096 entries, is
+ * most of the swing); before the recorder dropped settled error-scope checks, +0.4 MB per 1000
+ * calls.
  */
 import { expect, it } from 'vitest';
 import * as M from '../../src';

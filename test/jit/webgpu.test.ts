@@ -105,6 +105,21 @@ describeWebGPU('jit on WebGPU', () => {
     expect(stats?.dispatchesPerCall).toBeLessThan(2 * n - 1);
   });
 
+  it('stores several values from one kernel (Adam: moments and parameters), and agrees', async () => {
+    const gpu = webgpu();
+    const adam = (...[p, g, m, v]: Tensor[]) => {
+      const m1 = M.add(M.mul(m, 0.9), M.mul(g, 0.1));
+      const v1 = M.add(M.mul(v, 0.999), M.mul(M.mul(g, g), 0.001));
+      return [M.sub(p, M.div(M.mul(m1, 0.01), M.add(M.sqrt(v1), 1e-8))), m1, v1];
+    };
+    const xs = [0, 1, 2, 3].map((k) => M.tensor(Float32Array.from([1, -2, 3, 0.5, 7, -0.25].map((x) => x + k)), { shape: [2, 3], backend: gpu }));
+    const jf = M.jit(adam);
+    await expectTreesClose(jf(...xs), adam(...xs), TOL, 'adam');
+    // One kernel when its 4 leaves, 7 scalar constants and 3 outputs fit the bindings; else a few.
+    const bound = gpu.storageBuffersPerKernel >= 15 ? 1 : 3;
+    expect(M.jitStats(jf).lastPlan?.dispatchesPerCall).toBeLessThanOrEqual(bound);
+  });
+
   it('repeated calls reuse pooled buffers: one submit per call, the pool stays flat', async () => {
     const gpu = webgpu();
     const w = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), { shape: [8, 8], backend: gpu });

@@ -12,8 +12,24 @@
  * staged program is evaluated with `evalIR`, so the outer transformation sees every primitive. Values
  * the function captures from outside are baked into the program when it is traced (as in JAX); a
  * program that captured a tracer of an enclosing transformation is evaluated and not cached.
+ *
+ * A call with concrete arguments first tries the signatures it has recently compiled (`FastEntry`):
+ * it walks the arguments against each one's tree structure, collecting leaves as it goes, and
+ * compares shapes, dtypes and backends element by element, so a cache hit builds no signature string
+ * and no tree description. Only a miss takes the general path (flatten, signature string, map).
  */
-import { ArrayTensor, cpu, formatAval, MixrlError, Tensor, Tracer, WebGPUBackend } from '../../tensor';
+import {
+  ArrayTensor,
+  type Backend,
+  cpu,
+  type DType,
+  formatAval,
+  MixrlError,
+  type Shape,
+  Tensor,
+  Tracer,
+  WebGPUBackend,
+} from '../../tensor';
 import { evalIR, type IRProgram, makeIR } from '../ir';
 import { type TreeDef, treeFlatten, treeUnflatten } from '../pytree';
 import { type OptimizeStats, optimizeProgram } from './optimize';
@@ -50,9 +66,30 @@ interface Compiled {
   readonly plan: CpuPlan | WebGPUPlan | null;
 }
 
+/**
+ * A compiled signature in the form a call can be checked against without building its string: the
+ * structure of the dynamic arguments (an array of them), each leaf's shape, dtype and backend
+ * (compared by identity, stricter than the signature's backend name), and the static arguments
+ * (primitives compared with `===`, anything else by its JSON).
+ */
+interface FastEntry {
+  readonly argCount: number;
+  readonly tree: TreeDef;
+  readonly shapes: readonly Shape[];
+  readonly dtypes: readonly DType[];
+  readonly backends: readonly Backend[];
+  readonly statics: readonly unknown[];
+  readonly staticJson: string;
+  readonly compiled: Compiled;
+}
+
+/** Recently used signatures tried before the general path, most recent first. */
+const FAST_ENTRIES = 8;
+
 interface JitState {
   traceCount: number;
   readonly cache: Map<string, Compiled>;
+  readonly fast: FastEntry[];
   lastOptimization?: OptimizeStats;
   lastPlan?: PlanStats;
 }
@@ -61,6 +98,59 @@ const states = new WeakMap<object, JitState>();
 
 const debugJit = (): boolean =>
   typeof process !== 'undefined' && (process.env.MIXRL_DEBUG ?? '').split(',').some((s) => s.trim() === 'jit');
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== 'object') return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+
+/**
+ * Whether `node` has the structure `def` with concrete tensors at the leaves (as `treeFlatten` would
+ * see it); pushes the leaves in flatten order. False at the first difference (`leaves` then holds
+ * a prefix).
+ */
+function matchTree(def: TreeDef, node: unknown, leaves: ArrayTensor[]): boolean {
+  switch (def.kind) {
+    case 'leaf':
+      if (!(node instanceof ArrayTensor)) return false;
+      leaves.push(node);
+      return true;
+    case 'none':
+      return node === def.value;
+    case 'array': {
+      const { children } = def;
+      if (!Array.isArray(node) || node.length !== children.length) return false;
+      for (let i = 0; i < children.length; i++) if (!matchTree(children[i], node[i], leaves)) return false;
+      return true;
+    }
+    case 'object': {
+      const { keys, children } = def;
+      if (!isPlainObject(node) || Object.keys(node).length !== keys.length) return false;
+      for (let i = 0; i < keys.length; i++) {
+        if (!isEnumerable.call(node, keys[i]) || !matchTree(children[i], node[keys[i]], leaves)) return false;
+      }
+      return true;
+    }
+  }
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function staticJsonOf(statics: readonly unknown[], name: string): string {
+  return JSON.stringify(statics, (_key, value: unknown) => {
+    if (typeof value === 'function' || typeof value === 'symbol' || value instanceof Tensor) {
+      throw new MixrlError('argument', `jit(${name}): static arguments must be JSON values (compared by value), got a ${typeof value}`);
+    }
+    return value;
+  });
+}
 
 function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonly unknown[], name: string): string {
   const parts = leaves.map((x, i) => {
@@ -72,12 +162,7 @@ function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonl
     }
     return `${formatAval(x.aval)}@${x.backend.name}`;
   });
-  const staticJson = JSON.stringify(statics, (_key, value: unknown) => {
-    if (typeof value === 'function' || typeof value === 'symbol' || value instanceof Tensor) {
-      throw new MixrlError('argument', `jit(${name}): static arguments must be JSON values (compared by value), got a ${typeof value}`);
-    }
-    return value;
-  });
+  const staticJson = staticJsonOf(statics, name);
   return `${JSON.stringify(tree)}|${parts.join(' ')}|${staticJson}`;
 }
 
@@ -95,7 +180,9 @@ function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonl
 export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options: JitOptions = {}): (...args: Args) => R {
   const statics = new Set(typeof options.staticArgnums === 'number' ? [options.staticArgnums] : (options.staticArgnums ?? []));
   const name = options.name ?? (f.name || 'anonymous');
-  const state: JitState = { traceCount: 0, cache: new Map() };
+  const state: JitState = { traceCount: 0, cache: new Map(), fast: [] };
+  // The leaves of the call being matched; read by the plan before any user code can run again.
+  const scratch: ArrayTensor[] = [];
 
   const trace = (args: Args, dynamic: unknown[], signature: string): IRProgram => {
     state.traceCount++;
@@ -107,10 +194,58 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     return makeIR(withStatics, `jit(${name})`)(...dynamic);
   };
 
+  /** The recent entry this call matches (its leaves left in `scratch`), or undefined. */
+  const lookup = (args: Args): FastEntry | undefined => {
+    const { fast } = state;
+    for (let e = 0; e < fast.length; e++) {
+      const entry = fast[e];
+      if (args.length !== entry.argCount) continue;
+      scratch.length = 0;
+      const roots = (entry.tree as { children: readonly TreeDef[] }).children;
+      let matched = true;
+      for (let i = 0, d = 0; matched && i < args.length; i++) {
+        if (statics.size === 0 || !statics.has(i)) matched = matchTree(roots[d++], args[i], scratch);
+      }
+      if (!matched) continue;
+      const { shapes, dtypes, backends } = entry;
+      for (let i = 0; matched && i < scratch.length; i++) {
+        const x = scratch[i];
+        matched = x.dtype === dtypes[i] && x.backend === backends[i] && sameShape(x.shape, shapes[i]);
+      }
+      if (!matched) continue;
+      if (entry.statics.length > 0) {
+        let identical = true;
+        for (let i = 0, j = 0; identical && i < args.length; i++) {
+          if (!statics.has(i)) continue;
+          const v = args[i];
+          identical = v === entry.statics[j++] && (typeof v !== 'object' || v === null);
+        }
+        if (!identical && staticJsonOf(args.filter((_, i) => statics.has(i)), name) !== entry.staticJson) continue;
+      }
+      if (e > 0) {
+        fast.splice(e, 1);
+        fast.unshift(entry);
+      }
+      return entry;
+    }
+    return undefined;
+  };
+
+  const finish = (compiled: Compiled, outputs: Tensor[]): R => {
+    const { outTree } = compiled.program;
+    return outTree.kind === 'leaf' ? (outputs[0] as R) : treeUnflatten<R>(outTree, outputs);
+  };
+
   const jitted = (...args: Args): R => {
+    const hit = lookup(args);
+    if (hit) {
+      const { plan, optimized } = hit.compiled;
+      return finish(hit.compiled, plan ? plan.run(scratch) : evalIR(optimized, scratch.slice()));
+    }
     const dynamic = args.filter((_, i) => !statics.has(i));
     const [leaves, tree] = treeFlatten(dynamic);
-    const signature = signatureOf(tree, leaves, args.filter((_, i) => statics.has(i)), name);
+    const staticArgs = args.filter((_, i) => statics.has(i));
+    const signature = signatureOf(tree, leaves, staticArgs, name);
     let compiled = state.cache.get(signature);
     if (!compiled) {
       const program = trace(args, dynamic, signature);
@@ -140,11 +275,21 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
         console.error(`[mixrl jit] ${name}: ${JSON.stringify(optimization)} ${plan ? JSON.stringify(plan.stats) : ''}`);
       }
     }
-    let outputs: Tensor[];
-    if (leaves.some((x) => x instanceof Tracer)) outputs = evalIR(compiled.program, leaves as Tensor[]);
-    else if (compiled.plan) outputs = compiled.plan.run(leaves as ArrayTensor[]);
-    else outputs = evalIR(compiled.optimized, leaves as Tensor[]);
-    return treeUnflatten<R>(compiled.program.outTree, outputs);
+    if (leaves.some((x) => x instanceof Tracer)) return finish(compiled, evalIR(compiled.program, leaves as Tensor[]));
+    // Concrete arguments: remember the signature in the form later calls can match cheaply.
+    const concrete = leaves as ArrayTensor[];
+    state.fast.unshift({
+      argCount: args.length,
+      tree,
+      shapes: concrete.map((x) => [...x.shape]),
+      dtypes: concrete.map((x) => x.dtype),
+      backends: concrete.map((x) => x.backend),
+      statics: staticArgs,
+      staticJson: staticJsonOf(staticArgs, name),
+      compiled,
+    });
+    if (state.fast.length > FAST_ENTRIES) state.fast.pop();
+    return finish(compiled, compiled.plan ? compiled.plan.run(concrete) : evalIR(compiled.optimized, concrete));
   };
   states.set(jitted, state);
   return jitted;

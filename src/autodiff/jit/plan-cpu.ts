@@ -20,13 +20,14 @@ import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
 import { sumLayout } from '../../tensor/cpu/wasm/reduce';
 import { WasmArena } from '../../tensor/cpu/wasm/runtime';
+import { THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
 import { broadcastStrides } from '../../tensor/shape';
 import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
 import type { Equation, IRProgram, IRVar } from '../ir';
-import { type FusedGroup, fuseElementwise, type PlanNode } from './fuse';
+import { type FusedGroup, fuseElementwise, type PlanNode, storedBy } from './fuse';
 
 /** What a plan does per call. */
 export interface PlanStats {
@@ -144,8 +145,9 @@ function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): IntoKernel
   }
 }
 
-/** Generated code of a fused group: per-element statements and the root's expression. */
-function fusedCode(group: FusedGroup): { pre: string; body: string } {
+/** Generated code of a fused group: per-element statements, the root's expression, and the locals of extra outputs. */
+function fusedCode(group: FusedGroup): { pre: string; body: string; stores: string[] } {
+  const extra = new Set(storedBy(group).slice(0, -1));
   const names = new Map<IRVar, string>();
   group.leaves.forEach((v, k) => names.set(v, `a${k}`));
   const lines: string[] = [];
@@ -160,7 +162,7 @@ function fusedCode(group: FusedGroup): { pre: string; body: string } {
       lines.push(`const t${j} = ${storedJs(expr, eq.out.aval.dtype)};`);
     }
   });
-  return { pre: lines.join(' '), body };
+  return { pre: lines.join(' '), body, stores: [...extra].map((v) => names.get(v) as string) };
 }
 
 /** A byte range of the plan's WebAssembly arena holding `size` elements of `dtype`. */
@@ -175,22 +177,21 @@ function laneRead(leaf: Aval, out: Aval): LaneRead | null {
   const n = sizeOf(out.shape);
   const kind = inputKind(sizeOf(leaf.shape), n);
   if (kind !== 'b') return { kind };
-  // Broadcast only over leading axes (a row repeated) or only over trailing axes (a column spread).
+  // A block pattern: output axes [0, d1) and [d2, r) index the leaf as one contiguous [O, R] array,
+  // axes [d1, d2) are broadcast (M repeats).
   const strides = broadcastStrides(leaf.shape, out.shape);
   const r = out.shape.length;
-  for (let d = 1; d < r; d++) {
-    const inner = sizeOf(out.shape.slice(d));
-    const contiguous = (from: number, to: number) => {
-      let expect = 1;
-      for (let q = to - 1; q >= from; q--) {
-        if (out.shape[q] !== 1 && strides[q] !== expect) return false;
-        expect *= out.shape[q];
-      }
-      return true;
-    };
-    const zero = (from: number, to: number) => strides.slice(from, to).every((x, q) => x === 0 || out.shape[from + q] === 1);
-    if (zero(0, d) && contiguous(d, r)) return { kind: 'row', period: inner };
-    if (zero(d, r) && contiguous(0, d)) return { kind: 'col', period: inner };
+  const size = (from: number, to: number) => sizeOf(out.shape.slice(from, to));
+  const contiguous = (from: number, to: number, unit: number) => {
+    for (let q = to - 1, expect = unit; q >= from; expect *= out.shape[q], q--) if (out.shape[q] !== 1 && strides[q] !== expect) return false;
+    return true;
+  };
+  const broadcast = (from: number, to: number) => strides.slice(from, to).every((x, q) => x === 0 || out.shape[from + q] === 1);
+  for (let d1 = 0; d1 <= r; d1++) {
+    for (let d2 = d1 + 1; d2 <= r; d2++) {
+      const inner = size(d2, r);
+      if (broadcast(d1, d2) && contiguous(d2, r, 1) && contiguous(0, d1, inner)) return { kind: 'block', inner, repeat: size(d1, d2) };
+    }
   }
   return null;
 }
@@ -210,7 +211,10 @@ function laneGroup(group: FusedGroup, address: (v: IRVar) => number): LaneGroup 
     index.set(eq.out, { member: j });
     return { prim: eq.prim, inputs: eq.inputs.map((v) => index.get(v) as LaneRef), outDtype: eq.out.aval.dtype };
   });
-  return { dtype, size: sizeOf(group.out.aval.shape), leaves, members, outAddress: address(group.out) };
+  const stores = storedBy(group)
+    .slice(0, -1)
+    .map((v) => ({ member: (index.get(v) as { member: number }).member, address: address(v) }));
+  return { dtype, size: sizeOf(group.out.aval.shape), leaves, members, outAddress: address(group.out), stores };
 }
 
 /**
@@ -224,7 +228,7 @@ function laneGroup(group: FusedGroup, address: (v: IRVar) => number): LaneGroup 
  * const [y] = plan.run([x]);
  */
 export function compileCpuPlan(program: IRProgram): CpuPlan {
-  const nodes = fuseElementwise(program);
+  const nodes = fuseElementwise(program, { multiOutput: true });
   const folded = foldableTransposes(nodes, program.outputs);
   const slotOf = new Map<IRVar, number>();
   const env: TypedArray[] = [];
@@ -241,7 +245,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
       slotOf.set(node.out, slotOf.get(node.eq.inputs[0]) as number);
       return false;
     }
-    newSlot(node.out);
+    storedBy(node).forEach(newSlot);
     return true;
   });
   const slot = (v: IRVar) => slotOf.get(v) as number;
@@ -281,20 +285,20 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     free.set(pooled.key, [...(free.get(pooled.key) ?? []), pooled.region]);
   };
   const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq, folded) : null));
-  const storages: Storage[] = computed.map((node, s) => {
-    const k = slot(node.out);
-    let storage: Storage;
-    if (node.kind === 'single' && !into[s]) storage = { kind: 'kernel' };
-    else if (escaping.has(k)) storage = { kind: 'fresh' };
-    else {
-      const region = acquire(node.out.aval);
-      storage = { kind: 'pool', region };
-      pooledSlots.set(k, { region, key: keyOf(node.out.aval) });
+  /** Per step, the storage of each value it stores (`storedBy` order). */
+  const storages: Storage[][] = computed.map((node, s) => {
+    const stored = storedBy(node).map((v): Storage => {
+      const k = slot(v);
+      if (node.kind === 'single' && !into[s]) return { kind: 'kernel' };
+      if (escaping.has(k)) return { kind: 'fresh' };
+      const region = acquire(v.aval);
+      pooledSlots.set(k, { region, key: keyOf(v.aval) });
       home.set(k, region);
-    }
+      return { kind: 'pool', region };
+    });
     for (const r of new Set(reads[s])) if (lastRead.get(r) === s) release(r);
-    if (!lastRead.has(k)) release(k);
-    return storage;
+    for (const v of storedBy(node)) if (!lastRead.has(slot(v))) release(slot(v));
+    return stored;
   });
 
   // Steps that run in WebAssembly: float32 matrix products, float sums over a contiguous run of axes,
@@ -315,11 +319,12 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   const mirrored = new Set<number>();
   computed.forEach((node, s) => {
     if (!inWasm[s]) return;
-    for (const v of [...readVars[s], node.out]) {
+    const stored = storedBy(node);
+    for (const v of [...readVars[s], ...stored]) {
       const k = slot(v);
       if (home.has(k)) continue;
       home.set(k, reserve(v.aval));
-      if (v !== node.out) mirrored.add(k);
+      if (!stored.includes(v)) mirrored.add(k);
     }
   });
   const transposedB = computed.map((node, s) => {
@@ -330,7 +335,13 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   const functions = computed.flatMap((node, s) =>
     inWasm[s] && node.kind === 'fused' ? [laneFunction(`s${s}`, laneGroup(node, (v) => (home.get(slot(v)) as Region).offset) as LaneGroup) as FunctionDef] : [],
   );
-  const arena = new WasmArena(arenaBytes, functions);
+  // Worker threads share the large float32 products (only worth a shared memory when there are any).
+  const threaded = computed.some((node, s) => {
+    if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return false;
+    const [m, k] = node.eq.inputs[0].aval.shape.slice(-2);
+    return m * k * node.out.aval.shape[node.out.aval.shape.length - 1] >= THREADED_MATMUL_MIN;
+  });
+  const arena = new WasmArena(arenaBytes, functions, { threaded });
   const view = (region: Region) => viewOf(region.dtype, arena.buffer, region.offset, region.size);
   program.constants.forEach(({ v, value }) => {
     const k = slot(v);
@@ -343,31 +354,44 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   const internalAllocations: Record<string, number> = {};
   let allocationsPerCall = 0;
   const steps: Step[] = computed.map((node, s) => {
-    const storage = storages[s];
-    const out = node.out.aval;
-    const k = slot(node.out);
-    if (storage.kind !== 'pool') allocationsPerCall++;
-    if (node.kind === 'single' && storage.kind === 'kernel' && !escaping.has(k)) {
-      internalAllocations[node.eq.prim] = (internalAllocations[node.eq.prim] ?? 0) + 1;
-    }
+    const stored = storedBy(node);
+    storages[s].forEach((storage, q) => {
+      if (storage.kind !== 'pool') allocationsPerCall++;
+      if (node.kind === 'single' && storage.kind === 'kernel' && !escaping.has(slot(stored[q]))) {
+        internalAllocations[node.eq.prim] = (internalAllocations[node.eq.prim] ?? 0) + 1;
+      }
+    });
     const from = reads[s];
-    if (inWasm[s]) return wasmStep(node, s, k, from);
-    const step = jsStep(node, s, k, from, storage, out);
-    const mirror = mirrorViews.get(k);
-    return mirror ? () => (step(), mirror.set(env[k])) : step;
+    if (inWasm[s]) return wasmStep(node, s, from);
+    const step = jsStep(node, s, from, storages[s]);
+    const mirrors = stored.flatMap((v) => {
+      const mirror = mirrorViews.get(slot(v));
+      return mirror ? [{ k: slot(v), mirror }] : [];
+    });
+    return mirrors.length === 0 ? step : () => {
+      step();
+      for (const { k, mirror } of mirrors) mirror.set(env[k]);
+    };
   });
 
-  /** A step run in the arena; a result that escapes is copied out into a fresh array. */
-  function wasmStep(node: PlanNode, s: number, k: number, from: readonly number[]): Step {
-    const outRegion = home.get(k) as Region;
-    const copyOut = escaping.has(k) ? view(outRegion) : null;
-    if (!copyOut) env[k] = view(outRegion);
-    const finish = copyOut ? () => void (env[k] = copyOut.slice()) : () => {};
+  /** A step run in the arena; results that escape are copied out into fresh arrays. */
+  function wasmStep(node: PlanNode, s: number, from: readonly number[]): Step {
+    const copies: { k: number; data: TypedArray }[] = [];
+    for (const v of storedBy(node)) {
+      const k = slot(v);
+      const data = view(home.get(k) as Region);
+      if (escaping.has(k)) copies.push({ k, data });
+      else env[k] = data;
+    }
+    const finish = () => {
+      for (const { k, data } of copies) env[k] = data.slice();
+    };
     if (node.kind === 'fused') {
       const run = arena.generated[`s${s}`];
       return () => (run(), finish());
     }
     const { kernels } = arena;
+    const outRegion = home.get(slot(node.out)) as Region;
     if (node.eq.prim === 'reduceSum') {
       const x = node.eq.inputs[0];
       const { outer, reduced, inner } = sumLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<ReturnType<typeof sumLayout>>;
@@ -391,32 +415,42 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
           kernels.transposeF32(rows, n, kk, scratch.offset);
           rows = scratch.offset;
         }
-        kernels.matmulF32(pa + 4 * offsets.a[t] * m * kk, ars, acs, rows, n, pc + 4 * t * m * n, m, kk, n);
+        arena.matmulF32(pa + 4 * offsets.a[t] * m * kk, ars, acs, rows, n, pc + 4 * t * m * n, m, kk, n);
       }
       finish();
     };
   }
 
-  /** A step run in JS, into its planned buffer (an arena view) or a fresh array. */
-  function jsStep(node: PlanNode, s: number, k: number, from: readonly number[], storage: Storage, out: Aval): Step {
-    const buffer = storage.kind === 'pool' ? view(storage.region) : null;
-    const target = (): TypedArray => {
-      const data = buffer ?? allocate(out.dtype, sizeOf(out.shape));
-      env[k] = data;
-      return data;
-    };
+  /** A step run in JS, into its planned buffers (arena views) or fresh arrays. */
+  function jsStep(node: PlanNode, s: number, from: readonly number[], stored: readonly Storage[]): Step {
+    const targets = storedBy(node).map((v, q) => {
+      const k = slot(v);
+      const storage = stored[q];
+      const buffer = storage.kind === 'pool' ? view(storage.region) : null;
+      return (): TypedArray => {
+        const data = buffer ?? allocate(v.aval.dtype, sizeOf(v.aval.shape));
+        env[k] = data;
+        return data;
+      };
+    });
+    const target = targets[targets.length - 1];
+    const out = node.out.aval;
     if (node.kind === 'fused') {
       const n = sizeOf(out.shape);
       const kinds = node.leaves.map((v) => inputKind(sizeOf(v.aval.shape), n));
       const strides = node.leaves.map((v) => broadcastStrides(v.aval.shape, out.shape));
-      const { pre, body } = fusedCode(node);
-      const kernel = compileElementwise(body, kinds, pre);
-      const inputs: TypedArray[] = from.map((r) => env[r]);
+      const { pre, body, stores } = fusedCode(node);
+      const kernel = compileElementwise(body, kinds, pre, stores);
+      const extra = targets.slice(0, -1);
+      // The leaves' arrays, then the extra outputs'.
+      const inputs: TypedArray[] = new Array(from.length + extra.length);
       return () => {
         for (let i = 0; i < from.length; i++) inputs[i] = env[from[i]];
+        for (let q = 0; q < extra.length; q++) inputs[from.length + q] = extra[q]();
         kernel(target(), out.shape, inputs, strides);
       };
     }
+    const k = slot(node.out);
     const { eq } = node;
     const run = into[s];
     if (run) {

@@ -22,7 +22,7 @@ import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
 import type { Equation, IRProgram, IRVar } from '../ir';
-import { type FusedGroup, fuseElementwise } from './fuse';
+import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
 import { foldableTransposes } from './transposes';
 
@@ -195,7 +195,8 @@ function splitGroup(group: FusedGroup, maxLeaves: number): FusedGroup[] {
   }
   close();
   // Every value read across a cut must be stored: cut after it, until no new such value appears.
-  const needed = new Set<IRVar>([group.out]);
+  // A multi-output group's extra outputs are cut points too (each part stores one value).
+  const needed = new Set<IRVar>(storedBy(group));
   for (const part of parts) for (const v of part.leaves) needed.add(v);
   let result: FusedGroup[] = [];
   for (let size = -1; size !== needed.size; ) {
@@ -233,11 +234,12 @@ function splitGroup(group: FusedGroup, maxLeaves: number): FusedGroup[] {
 export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, options: WebGPUPlanOptions = {}): WebGPUPlan {
   const planBuffers = new PlanBuffers(gpu);
   const maxLeaves = gpu.storageBuffersPerKernel - 2;
-  const fused = fuseElementwise(program);
+  // A group binds its leaves and its extra outputs besides the root's output and the params.
+  const fused = fuseElementwise(program, { multiOutput: true, maxBindings: maxLeaves + 1 });
   const folded = options.foldTransposes === false ? new Map<IRVar, IRVar>() : foldableTransposes(fused, program.outputs);
   const nodes = fused.flatMap((node) => {
     if (node.kind === 'single' && folded.has(node.out)) return [];
-    if (node.kind !== 'fused' || node.leaves.length <= maxLeaves) return [node];
+    if (node.kind !== 'fused' || node.leaves.length + storedBy(node).length - 1 <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
   });
 
@@ -252,7 +254,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     newSlot(v);
     env[slotOf.get(v) as number] = ((value as ArrayTensor).handle as GpuHandle).storage;
   }
-  for (const node of nodes) newSlot(node.out);
+  for (const node of nodes) storedBy(node).forEach(newSlot);
   const slot = (v: IRVar) => slotOf.get(v) as number;
   const firstComputed = program.inputs.length + program.constants.length;
   const outputSlots = new Set(program.outputs.map(slot));
@@ -264,9 +266,10 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   // Storage the plan owns (computed, not returned) dropped after step s.
   const dropsAfter: number[][] = nodes.map(() => []);
   nodes.forEach((node, s) => {
-    const k = slot(node.out);
-    if (outputSlots.has(k)) return;
-    dropsAfter[lastRead.get(k) ?? s].push(k);
+    for (const v of storedBy(node)) {
+      const k = slot(v);
+      if (!outputSlots.has(k)) dropsAfter[lastRead.get(k) ?? s].push(k);
+    }
   });
 
   let fusedGroups = 0;
@@ -275,7 +278,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const k = slot(node.out);
     const out: Aval = node.out.aval;
     // A returned value's storage comes from the pool; the others' from the plan's own buffers.
-    const host: KernelHost = outputSlots.has(k) ? gpu : planBuffers;
+    const hostOf = (slotOfValue: number): KernelHost => (outputSlots.has(slotOfValue) ? gpu : planBuffers);
+    const host = hostOf(k);
     const drops = dropsAfter[s];
     const dropAll = () => {
       for (const d of drops) {
@@ -290,6 +294,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       const n = sizeOf(out.shape);
       const names = new Map<IRVar, string>();
       node.leaves.forEach((v, j) => names.set(v, `a${j}`));
+      const extra = storedBy(node).slice(0, -1);
       const lets: string[] = [];
       let expr = '';
       node.members.forEach((eq, j) => {
@@ -312,6 +317,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
         outType: wgslType(out.dtype),
         expr,
         lets,
+        stores: extra.map((v) => ({ type: wgslType(v.aval.dtype), local: names.get(v) as string })),
       };
       const source = elementwiseWgsl(spec);
       let key = fusedKeys.get(source);
@@ -325,15 +331,20 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       });
       const kernel = `fused(${node.members.map((eq) => eq.prim).join(',')})`.slice(0, 120);
       const groups = n > 0 ? grid1d(kernel, n) : ([0, 0, 0] as const);
-      const buffers: Storage[] = new Array(from.length + 1);
+      // Bindings: the root's output, the leaves, then the extra outputs.
+      const buffers: Storage[] = new Array(from.length + 1 + extra.length);
+      const extraSlots = extra.map(slot);
+      const extraHosts = extraSlots.map(hostOf);
       const sourceOf = () => source;
       return () => {
         const result = host.output(out);
         env[k] = result;
+        for (let q = 0; q < extra.length; q++) env[extraSlots[q]] = extraHosts[q].output(extra[q].aval);
         if (n > 0) {
           buffers[0] = result;
           for (let i = 0; i < from.length; i++) buffers[i + 1] = env[from[i]] as Storage;
-          host.run(kernel, key, sourceOf, params, buffers, groups);
+          for (let q = 0; q < extra.length; q++) buffers[from.length + 1 + q] = env[extraSlots[q]] as Storage;
+          host.run(kernel, key, sourceOf, params, buffers, groups, false, extra.length);
         }
         dropAll();
       };
@@ -371,9 +382,14 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     pooledBuffers: 0,
     pooledBytes: 0,
     // Pool buffers taken per call (once the plan owns its intermediates): the returned values'.
-    allocationsPerCall: nodes.filter(
-      (node) => outputSlots.has(slot(node.out)) && (node.kind === 'fused' || (node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient')),
-    ).length,
+    allocationsPerCall: nodes.reduce(
+      (n, node) =>
+        n +
+        (node.kind === 'fused' || (node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient')
+          ? storedBy(node).filter((v) => outputSlots.has(slot(v))).length
+          : 0),
+      0,
+    ),
     internalAllocations: {},
     dispatchesPerCall: 0,
     foldedTransposes: folded.size,

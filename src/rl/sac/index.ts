@@ -1,4 +1,5 @@
 /** Soft Actor-Critic: the agents by name and the pure update. */
+export { type ActFn, type ActHow, type ActorOptions, makeActor } from './act';
 export { AGENTS, type AgentName, type AgentSpec, agentNames } from './agents';
 export {
   initSac,
@@ -11,3 +12,4 @@ export {
   type SacUpdate,
   type SacUpdateOptions,
 } from './update';
+export { type BatchedSacUpdate, initSacBatch, makeBatchedSacUpdate } from './batched';

@@ -145,32 +145,35 @@ export function runElementwise(
 /**
  * The loop computing `out[i] = body` from inputs read as `kinds` say, compiled once per body and
  * input kinds (and cached). `pre` holds statements run per element before `body` (fused chains keep
- * their intermediates there as locals).
+ * their intermediates there as locals); `stores` names locals of `pre` that are also stored, each
+ * into an extra output passed after the inputs (`jit`'s multi-output groups).
  *
  * @example
  * const kernel = compileElementwise('(a0 + a1)', ['c', 's']);
  * kernel(out, [3], [x, y], [[1], [0]]);
  */
-export function compileElementwise(body: string, kinds: readonly InputKind[], pre = ''): ElementwiseKernel {
-  const key = `${pre}|${body}|${kinds.join('')}`;
+export function compileElementwise(body: string, kinds: readonly InputKind[], pre = '', stores: readonly string[] = []): ElementwiseKernel {
+  const key = `${pre}|${body}|${kinds.join('')}|${stores.join(',')}`;
   let kernel = kernelCache.get(key);
   if (!kernel) {
-    kernel = buildElementwise(body, kinds, pre);
+    kernel = buildElementwise(body, kinds, pre, stores);
     kernelCache.set(key, kernel);
   }
   return kernel;
 }
 
-function buildElementwise(body: string, kinds: readonly InputKind[], pre: string): ElementwiseKernel {
+function buildElementwise(body: string, kinds: readonly InputKind[], pre: string, stores: readonly string[]): ElementwiseKernel {
   const arity = kinds.length;
   const ks = [...Array(arity).keys()];
+  const store = (index: string) => stores.map((local, q) => `y${q}[${index}] = ${local};`).join(' ');
   const lines: string[] = [];
   lines.push(...ks.map((k) => `const x${k} = inputs[${k}];`));
+  lines.push(...stores.map((_, q) => `const y${q} = inputs[${arity + q}];`));
   if (kinds.every((k) => k !== 'b')) {
     lines.push(...ks.filter((k) => kinds[k] === 's').map((k) => `const a${k} = x${k}[0];`));
     lines.push('for (let i = 0; i < out.length; i++) {');
     lines.push(...ks.filter((k) => kinds[k] === 'c').map((k) => `  const a${k} = x${k}[i];`));
-    lines.push(`  ${pre}`, `  out[i] = ${body};`, '}');
+    lines.push(`  ${pre}`, `  ${store('i')}`, `  out[i] = ${body};`, '}');
   } else {
     lines.push('const r = shape.length;', 'const last = shape[r - 1];', 'const outer = out.length / last;');
     lines.push('const idx = new Int32Array(r);', 'let o = 0;');
@@ -178,7 +181,7 @@ function buildElementwise(body: string, kinds: readonly InputKind[], pre: string
     lines.push('for (let q = 0; q < outer; q++) {');
     lines.push('  for (let j = 0; j < last; j++) {');
     lines.push(...ks.map((k) => `    const a${k} = x${k}[p${k} + j * l${k}];`));
-    lines.push(`    ${pre}`, `    out[o++] = ${body};`, '  }');
+    lines.push(`    ${pre}`, `    ${store('o')}`, `    out[o++] = ${body};`, '  }');
     lines.push('  for (let d = r - 2; d >= 0; d--) {');
     lines.push(`    idx[d]++; ${ks.map((k) => `p${k} += s${k}[d];`).join(' ')}`);
     lines.push('    if (idx[d] < shape[d]) break;');

@@ -208,13 +208,14 @@ export class WebGPUBackend implements Backend, KernelHost {
     buffers: readonly Storage[],
     groups: readonly [number, number, number],
     checksIndices = false,
+    extraOutputs = 0,
   ): void {
     const gpuBuffers = buffers.map((s) => s.buffer);
     if (checksIndices) {
       gpuBuffers.push(this.indexFault);
       this.indexFaultUnread = true;
     }
-    const access = `w${'r'.repeat(buffers.length - 1)}${checksIndices ? 'w' : ''}`;
+    const access = `w${'r'.repeat(buffers.length - 1 - extraOutputs)}${'w'.repeat(extraOutputs)}${checksIndices ? 'w' : ''}`;
     this.dispatched++;
     this.recorder.dispatch(kernel, this.pipeline(kernel, key, source, access), params, gpuBuffers, access, groups);
   }

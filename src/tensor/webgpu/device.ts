@@ -65,7 +65,8 @@ export async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
       requiredLimits: {
         maxBufferSize: limits.maxBufferSize,
         maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-        maxStorageBuffersPerShaderStage: Math.max(8, STORAGE_BUFFERS_PER_KERNEL),
+        // Fused kernels bind every leaf and stored value: take what the adapter offers, up to 16.
+        maxStorageBuffersPerShaderStage: Math.min(limits.maxStorageBuffersPerShaderStage, 16),
       },
     });
   } catch (error) {

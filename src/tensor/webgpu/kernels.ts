@@ -42,8 +42,9 @@ export interface KernelHost {
   /** Zero-fills the storage's first `bytes` bytes. */
   clear(storage: Storage, bytes: number): void;
   /**
-   * Dispatches the kernel `source()` (compiled once per `key`) on the output and inputs `buffers`.
-   * With `checksIndices`, the backend's index-fault word is bound after them (see `shaders/gather.ts`).
+   * Dispatches the kernel `source()` (compiled once per `key`) on the output and inputs `buffers`;
+   * the last `extraOutputs` of them are written too (fused groups storing several values). With
+   * `checksIndices`, the backend's index-fault word is bound after them (see `shaders/gather.ts`).
    */
   run(
     kernel: string,
@@ -53,6 +54,7 @@ export interface KernelHost {
     buffers: readonly Storage[],
     groups: readonly [number, number, number],
     checksIndices?: boolean,
+    extraOutputs?: number,
   ): void;
 }
 
@@ -405,8 +407,10 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
     const result = gpu.output(out);
     const n = sizeOf(out.shape);
     if (n === 0) return result;
-    const pairs = Math.ceil(n / 2);
-    gpu.run('threefry', 'threefry', () => THREEFRY_WGSL, [n], [result, key.storage, counts.storage], grid1d('threefry', pairs));
+    const rows = sizeOf(key.aval.shape) / 2;
+    const perRow = n / rows;
+    const pairs = Math.ceil(perRow / 2) * rows;
+    gpu.run('threefry', 'threefry', () => THREEFRY_WGSL, [perRow, rows], [result, key.storage, counts.storage], grid1d('threefry', pairs));
     return result;
   },
 

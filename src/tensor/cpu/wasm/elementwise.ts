@@ -10,8 +10,12 @@ import type { DType } from '../../dtype';
 import type { Primitive } from '../../primitives';
 import { Code, type FunctionDef, i32, type SimdOp, v128 } from './emit';
 
-/** How a leaf is read for output element i: `c` at i, `s` one value, `row` at i mod period, `col` at ⌊i / period⌋. */
-export type LaneRead = { kind: 'c' | 's' } | { kind: 'row' | 'col'; period: number };
+/**
+ * How a leaf is read for output element i: `c` at i, `s` one value, `block` at
+ * ⌊i / (inner · repeat)⌋ · inner + i mod inner (a leaf `[O, 1, R]` broadcast over the middle of an
+ * output `[O, M, R]`: inner = R, repeat = M; a row repeated is O = 1, a column spread is R = 1).
+ */
+export type LaneRead = { kind: 'c' | 's' } | { kind: 'block'; inner: number; repeat: number };
 
 /** A fused group in lanes: leaves at byte addresses, members reading leaves (`~k`) or members (j). */
 export interface LaneGroup {
@@ -21,6 +25,8 @@ export interface LaneGroup {
   readonly leaves: readonly (LaneRead & { readonly address: number })[];
   readonly members: readonly { readonly prim: Primitive; readonly inputs: readonly LaneRef[]; readonly outDtype: DType }[];
   readonly outAddress: number;
+  /** Members whose values are stored too (multi-output groups), at their own addresses. */
+  readonly stores?: readonly { readonly member: number; readonly address: number }[];
 }
 export type LaneRef = { readonly leaf: number } | { readonly member: number };
 
@@ -128,12 +134,15 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   const lanes: Lanes = group.dtype === 'float32' ? 'f32x4' : 'f64x2';
   const bytes = group.dtype === 'float32' ? 4 : 8;
   const perVector = 16 / bytes;
-  for (const leaf of group.leaves) if ((leaf.kind === 'row' || leaf.kind === 'col') && leaf.period % perVector !== 0) return null;
+  // A vector's lanes must stay in one row of a block leaf (vector loads), or in one repeat of a column (splats).
+  const vectorizable = (l: LaneRead) => l.kind !== 'block' || (l.inner > 1 ? l.inner % perVector === 0 : l.repeat % perVector === 0);
+  if (!group.leaves.every(vectorizable)) return null;
   const c = new Code(0);
   const i = c.local(i32);
-  const periods = [...new Set(group.leaves.flatMap((l) => (l.kind === 'row' || l.kind === 'col' ? [l.period] : [])))];
-  // Per period: the byte position within the row and the row's byte offset in a `col` leaf.
-  const cursors = new Map(periods.map((p) => [p, { within: c.local(i32), row: c.local(i32) }]));
+  const patterns = new Map<string, { inner: number; repeat: number }>();
+  for (const l of group.leaves) if (l.kind === 'block') patterns.set(`${l.inner}x${l.repeat}`, { inner: l.inner, repeat: l.repeat });
+  // Per pattern: the element within the row, the repeat, and the leaf's byte offset of the current block.
+  const cursors = new Map([...patterns].map(([key, p]) => [key, { ...p, within: c.local(i32), rep: c.local(i32), base: c.local(i32) }]));
   const leafLocals = group.leaves.map(() => c.local(v128));
   group.leaves.forEach((leaf, k) => {
     if (leaf.kind === 's') c.i32(0).simd(group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat', leaf.address).set(leafLocals[k]);
@@ -144,10 +153,13 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   const body = (): boolean => {
     group.leaves.forEach((leaf, k) => {
       if (leaf.kind === 'c') c.get(i).simd('v128.load', leaf.address).set(leafLocals[k]);
-      else if (leaf.kind === 'row') c.get(cursors.get(leaf.period)!.within).simd('v128.load', leaf.address).set(leafLocals[k]);
-      else if (leaf.kind === 'col') {
-        const load = group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
-        c.get(cursors.get(leaf.period)!.row).simd(load, leaf.address).set(leafLocals[k]);
+      else if (leaf.kind === 'block') {
+        const cursor = cursors.get(`${leaf.inner}x${leaf.repeat}`)!;
+        const splat = group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
+        c.get(cursor.base);
+        if (leaf.inner > 1) c.get(cursor.within).i32(Math.log2(bytes)).op('i32.shl').op('i32.add').simd('v128.load', leaf.address);
+        else c.simd(splat, leaf.address);
+        c.set(leafLocals[k]);
       }
     });
     for (let j = 0; j < group.members.length; j++) {
@@ -165,14 +177,28 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
       c.set(memberLocals[j]);
     }
     if (kinds[kinds.length - 1] !== 'float') return false;
+    for (const { member, address } of group.stores ?? []) {
+      if (kinds[member] !== 'float') return false;
+      c.get(i).get(memberLocals[member]).simd('v128.store', address);
+    }
     c.get(i).get(memberLocals[memberLocals.length - 1]).simd('v128.store', group.outAddress);
     c.addTo(i, 16);
-    for (const [period, cursor] of cursors) {
-      c.addTo(cursor.within, 16);
-      c.when(
-        (k) => k.get(cursor.within).i32(period * bytes).op('i32.eq'),
-        (k) => k.i32(0).set(cursor.within).addTo(cursor.row, bytes),
-      );
+    for (const cursor of cursors.values()) {
+      // Advance by one vector: within the row (inner > 1) or along the repeats (a column, inner = 1).
+      const nextBlock = (k: Code) => k.i32(0).set(cursor.rep).addTo(cursor.base, cursor.inner * bytes);
+      if (cursor.inner > 1) {
+        c.addTo(cursor.within, perVector);
+        c.when(
+          (k) => k.get(cursor.within).i32(cursor.inner).op('i32.eq'),
+          (k) => {
+            k.i32(0).set(cursor.within).addTo(cursor.rep, 1);
+            k.when((q) => q.get(cursor.rep).i32(cursor.repeat).op('i32.eq'), nextBlock);
+          },
+        );
+      } else {
+        c.addTo(cursor.rep, perVector);
+        c.when((k) => k.get(cursor.rep).i32(cursor.repeat).op('i32.eq'), nextBlock);
+      }
     }
     return true;
   };

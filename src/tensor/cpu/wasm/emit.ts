@@ -297,14 +297,15 @@ export interface FunctionDef {
 }
 
 /**
- * A module importing its memory as `env.memory` and exporting `functions`.
+ * A module importing its memory as `env.memory` (a shared one with `sharedMemory`, so that worker
+ * threads can run its kernels on the same memory) and exporting `functions`.
  *
  * @example
  * const code = new Code(2);
  * code.get(0).get(1).op('i32.add');
  * const bytes = wasmModule([{ name: 'add', params: [i32, i32], results: [i32], code }]);
  */
-export function wasmModule(functions: readonly FunctionDef[]): Uint8Array {
+export function wasmModule(functions: readonly FunctionDef[], options: { sharedMemory?: boolean } = {}): Uint8Array {
   const section = (id: number, body: number[], out: number[]) => {
     out.push(id);
     uleb(body.length, out);
@@ -321,7 +322,9 @@ export function wasmModule(functions: readonly FunctionDef[]): Uint8Array {
   );
   section(1, types, out);
   const imports: number[] = [];
-  vec([[...utf8Vec('env'), ...utf8Vec('memory'), 0x02, 0x00, 0x01]], imports);
+  // Limits: at least one page; a shared memory must declare a maximum (here the 4 GiB of wasm32).
+  const limits = options.sharedMemory ? [0x03, 0x01, ...leb(65536)] : [0x00, 0x01];
+  vec([[...utf8Vec('env'), ...utf8Vec('memory'), 0x02, ...limits]], imports);
   section(2, imports, out);
   const funcs: number[] = [];
   vec(functions.map((_, i) => leb(i)), funcs);

@@ -113,27 +113,48 @@ function matmulF32(): FunctionDef {
   return { name: 'matmulF32', params: Array(9).fill(i32), code: c };
 }
 
+/** Tile edge of the transpose: a tile's reads and writes stay in a few cache lines. */
+const TRANSPOSE_TILE = 16;
+
 function transposeF32(): FunctionDef {
   const c = new Code(4);
   const [SRC, ROWS, COLS, DST] = [0, 1, 2, 3];
-  const [i, j, ps, pd, rows4] = Array.from({ length: 5 }, () => c.local(i32));
+  const [i0, j0, i, j, iEnd, jEnd, ps, pd, rows4] = Array.from({ length: 9 }, () => c.local(i32));
+  const min = (x: number, step: number, limit: number, out: number) =>
+    c.get(x).i32(step).op('i32.add').get(limit).get(x).i32(step).op('i32.add').get(limit).op('i32.lt_s').op('select').set(out);
   c.get(ROWS).i32(2).op('i32.shl').set(rows4);
-  c.get(SRC).set(ps);
-  c.i32(0).set(i);
+  c.i32(0).set(i0);
   c.while(
-    () => c.get(i).get(ROWS).op('i32.lt_s'),
+    () => c.get(i0).get(ROWS).op('i32.lt_s'),
     () => {
-      // pd = DST + i * 4, stepping by rows * 4 along j.
-      c.get(DST).get(i).i32(2).op('i32.shl').op('i32.add').set(pd);
-      c.i32(0).set(j);
+      min(i0, TRANSPOSE_TILE, ROWS, iEnd);
+      c.i32(0).set(j0);
       c.while(
-        () => c.get(j).get(COLS).op('i32.lt_s'),
+        () => c.get(j0).get(COLS).op('i32.lt_s'),
         () => {
-          c.get(pd).get(ps).mem('f32.load').mem('f32.store');
-          c.addTo(ps, 4).addTo(pd, { local: rows4 }).addTo(j, 1);
+          min(j0, TRANSPOSE_TILE, COLS, jEnd);
+          c.get(i0).set(i);
+          c.while(
+            () => c.get(i).get(iEnd).op('i32.lt_s'),
+            () => {
+              // ps = SRC + (i * cols + j0) * 4; pd = DST + (j0 * rows + i) * 4, stepping by rows * 4.
+              c.get(SRC).get(i).get(COLS).op('i32.mul').get(j0).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(ps);
+              c.get(DST).get(j0).get(ROWS).op('i32.mul').get(i).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(pd);
+              c.get(j0).set(j);
+              c.while(
+                () => c.get(j).get(jEnd).op('i32.lt_s'),
+                () => {
+                  c.get(pd).get(ps).mem('f32.load').mem('f32.store');
+                  c.addTo(ps, 4).addTo(pd, { local: rows4 }).addTo(j, 1);
+                },
+              );
+              c.addTo(i, 1);
+            },
+          );
+          c.addTo(j0, TRANSPOSE_TILE);
         },
       );
-      c.addTo(i, 1);
+      c.addTo(i0, TRANSPOSE_TILE);
     },
   );
   return { name: 'transposeF32', params: Array(4).fill(i32), code: c };

@@ -6,6 +6,7 @@
 import { type FunctionDef, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
+import { matmulThreads, THREADED_MATMUL_MIN, threadedMatmul } from './threads';
 
 /** Every fixed kernel, in module order. */
 const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS];
@@ -17,7 +18,7 @@ interface WasmMemory {
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Instance: new (module: object, imports: object) => { exports: object };
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
@@ -31,6 +32,9 @@ function kernelModule(): object {
 }
 
 const PAGE = 65536;
+
+/** Frees the worker threads' instances of an arena once the arena itself is garbage. */
+const releaseWhenCollected = new FinalizationRegistry<() => void>((release) => release());
 
 /** Generated functions of a module: exported by name, no arguments (their addresses are baked in). */
 export type GeneratedExports = Readonly<Record<string, () => void>>;
@@ -50,14 +54,30 @@ export class WasmArena {
   readonly memory: WasmMemory;
   readonly kernels: MatmulExports & ReduceExports;
   readonly generated: GeneratedExports;
+  /**
+   * The float32 product: large ones split across worker threads when the arena was made `threaded`
+   * (and threads are available), the others on this thread.
+   */
+  readonly matmulF32: MatmulExports['matmulF32'];
   private top = 0;
 
-  constructor(bytes = PAGE, generated: readonly FunctionDef[] = []) {
-    this.memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
-    const module = generated.length ? new wasm.Module(wasmModule([...KERNELS.map((f) => f()), ...generated])) : kernelModule();
+  constructor(bytes = PAGE, generated: readonly FunctionDef[] = [], options: { threaded?: boolean } = {}) {
+    const pages = Math.max(1, Math.ceil(bytes / PAGE));
+    const threaded = options.threaded === true && matmulThreads() > 1;
+    // A shared memory has a fixed maximum: a threaded arena is sized once and never grows.
+    this.memory = threaded ? new wasm.Memory({ initial: pages, maximum: pages, shared: true }) : new wasm.Memory({ initial: pages });
+    const module =
+      generated.length || threaded ? new wasm.Module(wasmModule([...KERNELS.map((f) => f()), ...generated], { sharedMemory: threaded })) : kernelModule();
     const exports = new wasm.Instance(module, { env: { memory: this.memory } }).exports;
     this.kernels = exports as unknown as MatmulExports & ReduceExports;
     this.generated = exports as unknown as GeneratedExports;
+    this.matmulF32 = this.kernels.matmulF32;
+    if (threaded) {
+      const local = this.kernels.matmulF32;
+      const { run, release } = threadedMatmul(module, this.memory, local);
+      this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : local)(a, ars, acs, b, brs, c, m, k, n);
+      releaseWhenCollected.register(this, release);
+    }
   }
 
   get buffer(): ArrayBuffer {

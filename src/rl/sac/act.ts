@@ -1,0 +1,88 @@
+/**
+ * Action selection for one observation: the policy's draw or its greedy (mode) action, as a plain
+ * float64 array the environment can step with. By default the policy evaluation is jitted (on the CPU
+ * and WebGPU), so a call replays one compiled plan; on the CPU the whole call is synchronous.
+ */
+import { jit } from '../../autodiff';
+import * as T from '../../tensor';
+import { ArrayTensor, type Backend, cpu, MixrlError, type Tensor } from '../../tensor';
+import type { RawKey } from '../../tensor/threefry';
+import type { MlpParams } from '../mlp';
+import { policyAt, type SacHyperparameters } from './update';
+
+/** A draw from the policy, or its greedy action (`forward(base.mode)`). */
+export type ActHow = 'sample' | 'mode';
+
+/**
+ * `(actor, obs, key, how) -> action`: the action for one observation (`obs.length === h.obsDim`),
+ * with `key` a Threefry key (a raw `u32[2]` array, or a key tensor on the actor's backend); `mode`
+ * ignores the key. The action is a fresh `Float64Array` of `h.head.actionDim` values, returned
+ * directly where the backend reads synchronously (the CPU) and as a promise otherwise (WebGPU), so
+ * `await` fits both.
+ */
+export type ActFn = (actor: MlpParams, obs: ArrayLike<number>, key: RawKey | Tensor, how: ActHow) => Float64Array | Promise<Float64Array>;
+
+export interface ActorOptions {
+  /**
+   * Evaluate the policy through `jit` when the actor's tensors are on the CPU or WebGPU (default
+   * true): traced once per `how`, then replayed; on the CPU bit-identical to eager mode. Other
+   * backends, or `false`, evaluate eagerly.
+   */
+  jit?: boolean;
+}
+
+/**
+ * The action function of an agent with hyperparameters `h`. Draws use the same random bits as
+ * `policyAt(h, actor, obs).sample(key)` on a `[1, obsDim]` batch, so a raw key `rawFoldIn(k, i)`
+ * gives the action `random.foldIn(tensor(k), i)` would.
+ *
+ * @example
+ * const actor = makeActor(h);
+ * const a = actor(state.actor, obs, rawFoldIn(actKey, step), 'sample'); // Float64Array on the CPU
+ * const greedy = await actor(state.actor, obs, actKey, 'mode');        // awaitable on every backend
+ */
+export function makeActor(h: SacHyperparameters, options: ActorOptions = {}): ActFn {
+  const sampleAt = (actor: MlpParams, x: Tensor, key: Tensor): Tensor => policyAt(h, actor, x).sample(key);
+  const modeAt = (actor: MlpParams, x: Tensor): Tensor => {
+    const mode = policyAt(h, actor, x).mode;
+    if (!mode) throw new MixrlError('argument', `act: the ${h.head.kind} policy has no mode`);
+    return mode;
+  };
+  const useJit = options.jit !== false;
+  const jittedSample = jit(sampleAt, { name: 'act-sample' });
+  const jittedMode = jit(modeAt, { name: 'act-mode' });
+  const shape = [1, h.obsDim] as const;
+
+  return (actor, obs, key, how) => {
+    const backend = key instanceof T.Tensor ? key.backend : actor.layers[0].w.backend;
+    if (obs.length !== h.obsDim) {
+      throw new MixrlError('argument', `act: observation of ${obs.length} values, the agent takes ${h.obsDim}`);
+    }
+    const x = observation(obs, shape, h.dtype, backend);
+    const jitted = useJit && (backend.name === 'cpu' || backend.name === 'webgpu');
+    let action: Tensor;
+    if (how === 'mode') action = (jitted ? jittedMode : modeAt)(actor, x);
+    else action = (jitted ? jittedSample : sampleAt)(actor, x, key instanceof T.Tensor ? key : keyTensor(key, backend));
+    return read(action);
+  };
+}
+
+/** `[1, n]` observation tensor; on the CPU the typed array is filled directly (no validation pass). */
+function observation(obs: ArrayLike<number>, shape: readonly number[], dtype: 'float32' | 'float64', backend: Backend): Tensor {
+  if (backend !== cpu) return T.tensor(Float64Array.from(obs), { shape, dtype, backend });
+  const values = dtype === 'float32' ? new Float32Array(obs.length) : new Float64Array(obs.length);
+  for (let i = 0; i < obs.length; i++) values[i] = obs[i];
+  return new ArrayTensor(cpu, values, shape, dtype);
+}
+
+function keyTensor(key: RawKey, backend: Backend): Tensor {
+  if (key.length !== 2) throw new MixrlError('argument', `act: a key is 2 u32 words, got ${key.length}`);
+  const words = Uint32Array.of(key[0], key[1]);
+  return backend === cpu ? new ArrayTensor(cpu, words, [2], 'uint32') : T.tensor(words, { dtype: 'uint32', backend });
+}
+
+/** The action's values as float64: synchronously from CPU storage, else through the async read. */
+function read(action: Tensor): Float64Array | Promise<Float64Array> {
+  if (action instanceof ArrayTensor && action.backend === cpu) return new Float64Array(action.handle as ArrayLike<number>);
+  return action.data().then((values) => Float64Array.from(values as ArrayLike<number>));
+}

@@ -1,0 +1,76 @@
+/**
+ * SAC for a batch of independent agents: `vmap` of the pure update over a leading agent axis of
+ * the state, the replay batch and the key, then `jit` of the result, so one call updates every
+ * agent (each with its own parameters, optimizer state, replay batch and key) as one program:
+ * batched matmuls, one random hash per draw for all keys. Row i of the result equals the single-
+ * agent update of row i.
+ */
+import { jit, treeFlatten, treePaths, treeStack, vmap } from '../../autodiff';
+import * as T from '../../tensor';
+import { ArgumentError, formatAval, formatShape, type Tensor } from '../../tensor';
+import type { ReplayBatch } from '../replay';
+import { initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState, type SacUpdateOptions } from './update';
+
+/**
+ * The batched update `(states, batches, keys) -> [states, metrics]`: every leaf of `states` and
+ * `batches` has a leading axis of the `n` agents, `keys` is `u32[n, 2]`, and every metric is `[n]`.
+ */
+export type BatchedSacUpdate = (states: SacState, batches: ReplayBatch, keys: Tensor) => [SacState, SacMetrics];
+
+/**
+ * The SAC update of `n` independent agents with hyperparameters `h`, as one call: `vmap` of the pure
+ * single-agent update, compiled with `jit` on the CPU and WebGPU unless `{ jit: false }`.
+ *
+ * @example
+ * const n = 100;
+ * const keys = stack(Array.from({ length: n }, (_, i) => random.foldIn(random.key(0), i)));
+ * let states = initSacBatch(h, keys);
+ * const update = makeBatchedSacUpdate(h, n);
+ * const batches = treeStack(buffers.map((b, i) => b.sample(rawKeys[i], 256)));
+ * const [next, metrics] = update(states, batches, stepKeys); // metrics.criticLoss: [n]
+ */
+export function makeBatchedSacUpdate(h: SacHyperparameters, n: number, options: SacUpdateOptions = {}): BatchedSacUpdate {
+  if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentError(`makeBatchedSacUpdate: n must be a positive integer, got ${n}`);
+  const mapped = vmap(makeSacUpdate(h, { jit: false })) as BatchedSacUpdate;
+  const compiled = options.jit === false ? null : jit(mapped, { name: `sac-${h.estimator}-x${n}` });
+  return (states, batches, keys) => {
+    checkLeading(n, { states, batches, keys });
+    const jitted = compiled !== null && (keys.backend.name === 'cpu' || keys.backend.name === 'webgpu');
+    return jitted ? compiled(states, batches, keys) : mapped(states, batches, keys);
+  };
+}
+
+/** Every leaf must lead with the agent axis of size n (else vmap would map a wrong axis silently). */
+function checkLeading(n: number, tree: unknown): void {
+  const [leaves, def] = treeFlatten(tree);
+  const paths = treePaths(def);
+  leaves.forEach((leaf, i) => {
+    const t = leaf as Tensor;
+    if (!(t instanceof T.Tensor) || t.ndim === 0 || t.shape[0] !== n) {
+      const got = t instanceof T.Tensor ? formatAval(t.aval) : typeof leaf;
+      throw new ArgumentError(`batched SAC update for ${n} agents: ${paths[i].replace(/^\./, '')} must have a leading axis of ${n}, got ${got}`);
+    }
+  });
+}
+
+/**
+ * Fresh states of `keys.shape[0]` agents, agent i initialized as `initSac(h, key i)` (`keys` is
+ * `u32[n, 2]`), stacked along a leading axis.
+ *
+ * @example
+ * const states = initSacBatch(h, stack([random.key(0), random.key(1), random.key(2)]));
+ */
+export function initSacBatch(h: SacHyperparameters, keys: Tensor): SacState {
+  if (keys.dtype !== 'uint32' || keys.ndim !== 2 || keys.shape[1] !== 2) {
+    throw new ArgumentError(`initSacBatch: keys must be u32[n, 2], got ${keys.dtype}${formatShape(keys.shape)}`);
+  }
+  // The orthogonal init reads its random normals on the host, so it cannot run under vmap: those
+  // agents are initialized one by one and stacked.
+  if (h.init === 'orthogonal') {
+    const rows = Array.from({ length: keys.shape[0] }, (_, i) =>
+      initSac(h, T.slice(keys, i)),
+    );
+    return treeStack(rows);
+  }
+  return vmap((key: Tensor) => initSac(h, key))(keys) as SacState;
+}

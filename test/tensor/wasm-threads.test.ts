@@ -1,0 +1,46 @@
+/**
+ * Large float32 products split across worker threads equal the one-thread kernel bit for bit (each
+ * element is computed by the same kernel whichever thread runs its rows), in jit plans and directly,
+ * for row counts that do not divide evenly. Three threads are forced so the split is exercised on
+ * any machine.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type * as Mixrl from '../../src';
+import type * as Threads from '../../src/tensor/cpu/wasm/threads';
+import { randomValues } from './helpers';
+
+let M: typeof Mixrl;
+let threads: typeof Threads;
+
+beforeAll(async () => {
+  process.env.MIXRL_THREADS = '3';
+  threads = await import('../../src/tensor/cpu/wasm/threads');
+  M = await import('../../src');
+});
+
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
+
+describe('threaded float32 matmul', () => {
+  it('uses the threads it is given', () => {
+    expect(threads.matmulThreads()).toBe(3);
+  });
+
+  it('jit plans with large products equal eager mode bit for bit (uneven rows, transposed operands)', () => {
+    for (const [m, k, n] of [
+      [131, 97, 101],
+      [256, 64, 64],
+      [9, 400, 300],
+    ]) {
+      expect(m * k * n).toBeGreaterThanOrEqual(threads.THREADED_MATMUL_MIN);
+      const a = M.tensor(Float32Array.from(randomValues(m + k, m * k)), { shape: [m, k] });
+      const b = M.tensor(Float32Array.from(randomValues(k + n, k * n)), { shape: [k, n] });
+      const bt = M.tensor(Float32Array.from(randomValues(n, n * k)), { shape: [n, k] });
+      const f = (x: Mixrl.Tensor, y: Mixrl.Tensor, z: Mixrl.Tensor) => M.add(M.matmul(x, y), M.matmul(x, M.transpose(z)));
+      const jitted = M.jit(f);
+      expect(same(jitted(a, b, bt).dataSync(), f(a, b, bt).dataSync()), `${m}x${k}x${n}`).toBe(true);
+      // xᵀ read in place: (k x m)ᵀ ... as the left operand.
+      const g = (x: Mixrl.Tensor, y: Mixrl.Tensor) => M.matmul(M.transpose(x), M.matmul(x, y));
+      expect(same(M.jit(g)(a, b).dataSync(), g(a, b).dataSync()), `${m}x${k}x${n} transposed A`).toBe(true);
+    }
+  });
+});
