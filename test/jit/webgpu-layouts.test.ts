@@ -246,6 +246,33 @@ describeWebGPU('jit on WebGPU: plan buffers', () => {
     }
   });
 
+  it('values a multi-output kernel stores are returned from the pool, intact after later calls', async () => {
+    const gpu = webgpu();
+    // m1 and v1 are stored by the kernel whose root is the new parameter; the parameter is returned
+    // only in the second function (the first returns what the root feeds).
+    const adam = (p: Tensor, g: Tensor, m: Tensor, v: Tensor) => {
+      const m1 = M.add(M.mul(m, 0.9), M.mul(g, 0.1));
+      const v1 = M.add(M.mul(v, 0.999), M.mul(M.mul(g, g), 0.001));
+      return { p1: M.sub(p, M.div(M.mul(m1, 0.01), M.add(M.sqrt(v1), 1e-8))), m1, v1 };
+    };
+    const fs = [
+      (...[p, g, m, v]: Tensor[]) => {
+        const { p1, m1, v1 } = adam(p, g, m, v);
+        return [m1, v1, M.sum(p1)];
+      },
+      (...[p, g, m, v]: Tensor[]) => {
+        const { p1, m1 } = adam(p, g, m, v);
+        return [p1, M.sum(m1)];
+      },
+    ];
+    for (const f of fs) {
+      const jf = M.jit(f);
+      const inputs = [0, 1, 2].map((c) => [0, 1, 2, 3].map((k) => M.tensor(floats(10 * c + k, 6, 0.1, 2), { shape: [2, 3], backend: gpu })));
+      const results = inputs.map((xs) => jf(...xs));
+      for (let c = 0; c < inputs.length; c++) await expectAllClose(results[c], f(...inputs[c]), TOL, `call ${c}`);
+    }
+  });
+
   it('a returned value sharing an intermediate buffer is not overwritten by later calls', async () => {
     const gpu = webgpu();
     const f = M.jit((v: Tensor) => {
