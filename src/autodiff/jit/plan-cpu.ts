@@ -28,6 +28,7 @@ import { broadcastStrides } from '../../tensor/shape';
 import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
 import type { Equation, IRProgram, IRVar } from '../ir';
 import { type FusedGroup, fuseElementwise, type PlanNode, storedBy } from './fuse';
+import { foldableTransposes } from './transposes';
 
 /** What a plan does per call. */
 export interface PlanStats {
@@ -61,31 +62,6 @@ type Storage = { kind: 'pool'; region: Region } | { kind: 'fresh' } | { kind: 'k
 
 /** A kernel writing into a given array: the input arrays, then the output. */
 type IntoKernel = (inputs: readonly TypedArray[], out: TypedArray) => void;
-
-/**
- * Transposes of the last two axes read only by matrix products, mapped to their inputs: the products
- * read the input as stored transposed, so the transpose is not copied.
- */
-function foldableTransposes(nodes: readonly PlanNode[], outputs: readonly IRVar[]): Map<IRVar, IRVar> {
-  const readers = new Map<IRVar, PlanNode[]>();
-  for (const node of nodes) {
-    for (const v of node.kind === 'fused' ? node.leaves : node.eq.inputs) {
-      const list = readers.get(v);
-      if (list) list.push(node);
-      else readers.set(v, [node]);
-    }
-  }
-  const folded = new Map<IRVar, IRVar>();
-  for (const node of nodes) {
-    if (node.kind !== 'single' || node.eq.prim !== 'transpose' || outputs.includes(node.out)) continue;
-    const { perm } = node.eq.params as Params<'transpose'>;
-    const r = perm.length;
-    const swapsLastTwo = r >= 2 && perm.every((p, i) => p === (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
-    const onlyProducts = (readers.get(node.out) ?? []).every((x) => x.kind === 'single' && x.eq.prim === 'matmul');
-    if (swapsLastTwo && onlyProducts) folded.set(node.out, node.eq.inputs[0]);
-  }
-  return folded;
-}
 
 /** The write-into kernel of an equation, prepared for its shapes, or null where only the allocating one exists. */
 function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): IntoKernel | null {
