@@ -9,7 +9,7 @@
  *
  *   npx esbuild bench/sac.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/sac.mjs
  *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--act-rounds N]
- *                     [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]
+ *                     [--warmup seconds] [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -44,7 +44,10 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
     state = next;
     return metrics;
   };
-  for (let i = 0; i < 3; i++) await step(i).criticLoss.data();
+  // Warm up for `--warmup` seconds: V8 optimizes generated loops only after they have run a while,
+  // and training runs tens of thousands of updates, so the steady state is what is reported.
+  const warm = performance.now();
+  for (let i = 0; i < 3 || performance.now() - warm < warmupSeconds * 1000; i++) await step(i).criticLoss.data();
   const t0 = performance.now();
   let last = step(0);
   for (let i = 1; i < updates; i++) last = step(i);
@@ -89,12 +92,13 @@ function torchResults(updates: number): Map<string, { updateMs: number; actUs: n
 
 if (process.argv.includes('--help')) {
   console.log(
-    'node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--act-rounds N]\n' +
+    'node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--act-rounds N] [--warmup seconds]\n' +
       '                  [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]',
   );
   process.exit(0);
 }
 const updates = Number(arg('updates', '30'));
+const warmupSeconds = Number(arg('warmup', '3'));
 const sizes = arg('sizes', 'classic,v2').split(',');
 const list = await backends();
 const torch = torchResults(updates);
