@@ -123,3 +123,17 @@ describe('broadcasting in ops', () => {
     expect(T.sum(T.add(T.zeros([0, 3]), 1), 0).toArraySync()).toEqual([0, 0, 0]);
   });
 });
+
+describe('collapseBroadcast', () => {
+  it('drops size-1 axes and merges axes every input steps through as one', async () => {
+    const { collapseBroadcast } = await import('../../src/tensor/cpu/elementwise');
+    expect(collapseBroadcast([5, 32, 5, 1], [[32, 1, 0, 0], [0, 5, 1, 1]])).toEqual({ shape: [5, 32, 5], strides: [[32, 1, 0], [0, 5, 1]] });
+    // [4, 3, 2] with a contiguous input and one broadcast over the first axis: the last two merge.
+    expect(collapseBroadcast([4, 3, 2], [[6, 2, 1], [0, 2, 1]])).toEqual({ shape: [4, 6], strides: [[6, 1], [0, 1]] });
+    // A contiguous input and a scalar-like one (stride 0 everywhere) merge into one axis.
+    expect(collapseBroadcast([2, 3], [[3, 1], [0, 0]])).toEqual({ shape: [6], strides: [[1], [0]] });
+    // A row broadcast does not merge with the axis it repeats over.
+    expect(collapseBroadcast([2, 3], [[3, 1], [0, 1]])).toEqual({ shape: [2, 3], strides: [[3, 1], [0, 1]] });
+    expect(collapseBroadcast([1, 1], [[0, 0]])).toEqual({ shape: [1], strides: [[0]] });
+  });
+});

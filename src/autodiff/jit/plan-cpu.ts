@@ -14,7 +14,7 @@
 import { ArrayTensor, type Aval, cpu, type DType, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
 import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
-import { compileElementwise, elementwiseJs, inputKind, storedJs } from '../../tensor/cpu/elementwise';
+import { collapseBroadcast, compileElementwise, elementwiseJs, inputKind, storedJs } from '../../tensor/cpu/elementwise';
 import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
@@ -414,7 +414,10 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     if (node.kind === 'fused') {
       const n = sizeOf(out.shape);
       const kinds = node.leaves.map((v) => inputKind(sizeOf(v.aval.shape), n));
-      const strides = node.leaves.map((v) => broadcastStrides(v.aval.shape, out.shape));
+      const collapsed = collapseBroadcast(
+        out.shape,
+        node.leaves.map((v) => broadcastStrides(v.aval.shape, out.shape)),
+      );
       const { pre, body, stores } = fusedCode(node);
       const kernel = compileElementwise(body, kinds, pre, stores);
       const extra = targets.slice(0, -1);
@@ -423,7 +426,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
       return () => {
         for (let i = 0; i < from.length; i++) inputs[i] = env[from[i]];
         for (let q = 0; q < extra.length; q++) inputs[from.length + q] = extra[q]();
-        kernel(target(), out.shape, inputs, strides);
+        kernel(target(), collapsed.shape, inputs, collapsed.strides);
       };
     }
     const k = slot(node.out);

@@ -135,12 +135,44 @@ export function runElementwise(
   if (n === 0) return;
   const kinds = inputs.map((x) => inputKind(x.values.length, n));
   const body = expr(inputs.map((_, k) => `a${k}`));
-  compileElementwise(body, kinds)(
-    out,
+  const { shape, strides } = collapseBroadcast(
     outShape,
-    inputs.map((x) => x.values),
     inputs.map((x) => broadcastStrides(x.shape, outShape)),
   );
+  compileElementwise(body, kinds)(
+    out,
+    shape,
+    inputs.map((x) => x.values),
+    strides,
+  );
+}
+
+/**
+ * The same broadcast loop over fewer axes: size-1 axes dropped, and neighbouring axes merged where
+ * every input steps through them as through one (so the generated loop's innermost run is long).
+ *
+ * @example
+ * collapseBroadcast([5, 32, 5, 1], [[32, 1, 0, 0], [0, 5, 1, 1]]); // { shape: [5, 32, 5], strides: [[32, 1, 0], [0, 5, 1]] }
+ */
+export function collapseBroadcast(shape: Shape, strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const axes = shape.map((_, d) => d).filter((d) => shape[d] !== 1);
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (const d of axes) {
+    const last = outShape.length - 1;
+    // Merge axis d into the previous kept axis when each input's stride there is the previous one's
+    // divided by d's size (contiguous), or both are 0 (broadcast).
+    const mergeable = last >= 0 && strides.every((st, k) => outStrides[k][last] === st[d] * shape[d]);
+    if (mergeable) {
+      outShape[last] *= shape[d];
+      strides.forEach((st, k) => (outStrides[k][last] = st[d]));
+    } else {
+      outShape.push(shape[d]);
+      strides.forEach((st, k) => outStrides[k].push(st[d]));
+    }
+  }
+  if (outShape.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
+  return { shape: outShape, strides: outStrides };
 }
 
 /**
