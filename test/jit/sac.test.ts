@@ -5,6 +5,7 @@ import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { expectTreesClose, heapGrowth } from './helpers';
+import { smallSac } from '../sac-fixtures';
 
 const AGENTS = [
   { name: 'sg-rp', kind: 'single', estimator: 'rp' },
@@ -12,24 +13,7 @@ const AGENTS = [
 ] as const;
 
 function hyperparameters(agent: (typeof AGENTS)[number]): SacHyperparameters {
-  return {
-    obsDim: 3,
-    head: { actionDim: 1, kind: agent.kind, components: 5, low: -2, high: 2 },
-    estimator: agent.estimator,
-    hidden: [32, 32],
-    init: 'torch',
-    gamma: 0.99,
-    tau: 0.005,
-    actorLr: 3e-3,
-    criticLr: 3e-3,
-    alphaLr: 3e-3,
-    alpha: 0.2,
-    autoAlpha: true,
-    targetEntropy: -1,
-    baselineSamples: 0,
-    gumbelTemperature: 0.1,
-    dtype: 'float32',
-  };
+  return smallSac({ obsDim: 3, head: { actionDim: 1, kind: agent.kind, components: 5, low: -2, high: 2 }, estimator: agent.estimator, hidden: [32, 32], lr: 3e-3, alpha: 0.2 });
 }
 
 describe('jitted SAC update', () => {

@@ -17,6 +17,7 @@ import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sa
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { runs } from '../autodiff/helpers';
 import { describeWebGPU, floats, webgpu } from '../webgpu/gpu';
+import { smallSac } from '../sac-fixtures';
 
 const TOL = 1e-5;
 
@@ -151,24 +152,7 @@ describeWebGPU('jit on WebGPU: transposes folded into matrix products', () => {
     ['sgm-mrp', 'mixture', 'mrp'],
   ] as const)('a %s SAC update dispatches fewer kernels with transposes folded, with equal results', async (name, kind, estimator) => {
     const gpu = webgpu();
-    const h: SacHyperparameters = {
-      obsDim: 3,
-      head: { actionDim: 1, kind, components: 5, low: -1, high: 1 },
-      estimator,
-      hidden: [32, 32],
-      init: 'torch',
-      gamma: 0.99,
-      tau: 0.005,
-      actorLr: 3e-4,
-      criticLr: 3e-4,
-      alphaLr: 3e-4,
-      alpha: 0.1,
-      autoAlpha: true,
-      targetEntropy: -1,
-      baselineSamples: 0,
-      gumbelTemperature: 0.1,
-      dtype: 'float32',
-    };
+    const h: SacHyperparameters = smallSac({ obsDim: 3, head: { actionDim: 1, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [32, 32] });
     const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim: 1 });
     for (let i = 0; i < 64; i++) {
       const obs = [Math.sin(i), Math.cos(i), Math.sin(0.3 * i)];

@@ -24,29 +24,13 @@ import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sa
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { describeWebGPU, webgpu } from '../webgpu/gpu';
 import { heapGrowthAsync } from './helpers';
+import { smallSac } from '../sac-fixtures';
 
 const CALLS = Number(process.env.MIXRL_WEBGPU_MEMORY_CALLS ?? 1000);
 const WARMUP = 100;
 
 function hyperparameters(kind: 'single' | 'mixture', estimator: 'rp' | 'mrp'): SacHyperparameters {
-  return {
-    obsDim: 2,
-    head: { actionDim: 1, kind, components: 3, low: -1, high: 1 },
-    estimator,
-    hidden: [8, 8],
-    init: 'torch',
-    gamma: 0.99,
-    tau: 0.005,
-    actorLr: 3e-4,
-    criticLr: 3e-4,
-    alphaLr: 3e-4,
-    alpha: 0.1,
-    autoAlpha: true,
-    targetEntropy: -1,
-    baselineSamples: 0,
-    gumbelTemperature: 0.1,
-    dtype: 'float32',
-  };
+  return smallSac({ obsDim: 2, head: { actionDim: 1, kind, components: 3, low: -1, high: 1 }, estimator, hidden: [8, 8] });
 }
 
 /** Counts GPU buffers created and not destroyed, and bind groups created, on `device` until `restore()`. */

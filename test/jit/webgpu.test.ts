@@ -16,6 +16,7 @@ import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { runs } from '../autodiff/helpers';
 import { buildProgram } from '../autodiff/programs';
 import { describeWebGPU, webgpu } from '../webgpu/gpu';
+import { smallSac } from '../sac-fixtures';
 
 const toGpu = (x: Tensor): Tensor => M.tensor(x.dataSync(), { shape: x.shape, dtype: x.dtype, backend: webgpu() });
 
@@ -171,24 +172,7 @@ describeWebGPU('jit on WebGPU', () => {
     ['sgm-mrp', 'mixture', 'mrp'],
   ] as const)('a jitted %s SAC update agrees with eager WebGPU within 1e-5 and dispatches less', async (_name, kind, estimator) => {
     const gpu = webgpu();
-    const h: SacHyperparameters = {
-      obsDim: 3,
-      head: { actionDim: 1, kind, components: 5, low: -1, high: 1 },
-      estimator,
-      hidden: [32, 32],
-      init: 'torch',
-      gamma: 0.99,
-      tau: 0.005,
-      actorLr: 3e-4,
-      criticLr: 3e-4,
-      alphaLr: 3e-4,
-      alpha: 0.1,
-      autoAlpha: true,
-      targetEntropy: -1,
-      baselineSamples: 0,
-      gumbelTemperature: 0.1,
-      dtype: 'float32',
-    };
+    const h: SacHyperparameters = smallSac({ obsDim: 3, head: { actionDim: 1, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [32, 32] });
     const replay = new ReplayBuffer({ capacity: 256, obsDim: 3, actionDim: 1 });
     const noise = (i: number, n: number) => Array.from({ length: n }, (_, j) => Math.sin(i * 12.9898 + j * 78.233));
     for (let i = 0; i < 256; i++) {

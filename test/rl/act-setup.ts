@@ -1,28 +1,12 @@
 /** Shared setup of the makeActor tests (CPU and WebGPU). */
 import { AGENTS, type AgentName } from '../../src/rl/sac/agents';
 import type { SacHyperparameters } from '../../src/rl/sac/update';
+import { smallSac } from '../sac-fixtures';
 
 /** Small SAC hyperparameters for `agent`: obs 3, action 2 (boxes [-2, 2] and [0, 1]), 2x16 hidden, K = 4. */
 export function actHyperparameters(agent: AgentName, dtype: 'float32' | 'float64' = 'float32'): SacHyperparameters {
   const spec = AGENTS[agent];
-  return {
-    obsDim: 3,
-    head: { actionDim: 2, kind: spec.kind, family: spec.family, components: 4, low: [-2, 0], high: [2, 1] },
-    estimator: spec.estimator,
-    hidden: [16, 16],
-    init: 'torch',
-    gamma: 0.99,
-    tau: 0.005,
-    actorLr: 3e-3,
-    criticLr: 3e-3,
-    alphaLr: 3e-3,
-    alpha: 0.2,
-    autoAlpha: true,
-    targetEntropy: -2,
-    baselineSamples: 2,
-    gumbelTemperature: 0.1,
-    dtype,
-  };
+  return smallSac({ obsDim: 3, head: { actionDim: 2, kind: spec.kind, family: spec.family, components: 4, low: [-2, 0], high: [2, 1] }, estimator: spec.estimator, hidden: [16, 16], lr: 3e-3, alpha: 0.2, baselineSamples: 2, dtype });
 }
 
 /** A deterministic observation per index, spread over a few units. */

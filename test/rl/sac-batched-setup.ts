@@ -1,6 +1,7 @@
 /** Small SAC hyperparameters and per-agent replay buffers shared by the batched SAC tests (CPU, WebGPU). */
 import { ReplayBuffer } from '../../src/rl/replay';
 import type { SacHyperparameters } from '../../src/rl/sac/update';
+import { smallSac } from '../sac-fixtures';
 
 export const AGENTS = [
   { name: 'sg-rp', kind: 'single', estimator: 'rp' },
@@ -9,24 +10,7 @@ export const AGENTS = [
 ] as const;
 
 export function hyperparameters(agent: (typeof AGENTS)[number]): SacHyperparameters {
-  return {
-    obsDim: 3,
-    head: { actionDim: 2, kind: agent.kind, components: 3, low: -2, high: 2 },
-    estimator: agent.estimator,
-    hidden: [16, 16],
-    init: 'torch',
-    gamma: 0.99,
-    tau: 0.005,
-    actorLr: 3e-3,
-    criticLr: 3e-3,
-    alphaLr: 3e-3,
-    alpha: 0.2,
-    autoAlpha: true,
-    targetEntropy: -2,
-    baselineSamples: 0,
-    gumbelTemperature: 0.1,
-    dtype: 'float32',
-  };
+  return smallSac({ obsDim: 3, head: { actionDim: 2, kind: agent.kind, components: 3, low: -2, high: 2 }, estimator: agent.estimator, hidden: [16, 16], lr: 3e-3, alpha: 0.2 });
 }
 
 /** One replay buffer per agent, with different transitions. */
