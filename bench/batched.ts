@@ -18,8 +18,7 @@ import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
 import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
 import type { ReplayBatch } from '../src/rl/replay';
 import * as T from '../src/tensor';
-import { createWebGPUBackend } from '../src/tensor/webgpu';
-import { AGENTS, arg, sacSetup, SIZES } from './sac-setup';
+import { AGENTS, arg, benchBackends, sacSetup, SIZES } from './sac-setup';
 
 /** Disposes the leaves of `old` that `next` does not hold. */
 function release(old: SacState, next: SacState): void {
@@ -39,15 +38,7 @@ const backendNames = arg('backends', 'cpu').split(',').map((b) => b.trim());
 const sizeNames = arg('sizes', 'classic,v2').split(',').map((b) => b.trim()) as (keyof typeof SIZES)[];
 const agentNames = arg('agents', 'sg-rp').split(',').map((a) => a.trim());
 console.log(`node ${process.version}, ${process.platform}-${process.arch}; ${n} agents; ${rounds} rounds of ${steps} updates per agent, medians`);
-const backends: [string, T.Backend][] = [];
-for (const name of backendNames) {
-  if (name === 'cpu') backends.push(['cpu', T.cpu]);
-  else if (name === 'webgpu') {
-    const gpu = await createWebGPUBackend();
-    console.log(`webgpu adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}`);
-    backends.push(['webgpu', gpu]);
-  } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu)`);
-}
+const backends = await benchBackends(backendNames);
 console.log('');
 console.log(`| backend | size | agent | ${n} sequential ms / step | batched ms / step | sequential / batched | first batched call (trace + compile) ms |`);
 console.log('|---|---|---|---|---|---|---|');

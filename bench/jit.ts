@@ -13,8 +13,8 @@
  */
 import { makeSacUpdate, type SacState, type SacUpdate } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/tensor/webgpu';
-import { AGENTS, arg, sacSetup, SIZES } from './sac-setup';
+import type { WebGPUBackend } from '../src/tensor/webgpu';
+import { AGENTS, arg, benchBackends, sacSetup, SIZES } from './sac-setup';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -53,15 +53,7 @@ const updates = Number(arg('updates', '50'));
 const backendNames = arg('backends', 'cpu').split(',').map((b) => b.trim());
 const sizeNames = arg('sizes', 'classic,v2').split(',').map((b) => b.trim()) as (keyof typeof SIZES)[];
 console.log(`node ${process.version}, ${process.platform}-${process.arch}; ${warmupSeconds} s warm-up, then ${rounds} rounds of ${updates} updates, medians`);
-const backends: [string, T.Backend][] = [];
-for (const name of backendNames) {
-  if (name === 'cpu') backends.push(['cpu', T.cpu]);
-  else if (name === 'webgpu') {
-    const gpu = await createWebGPUBackend();
-    console.log(`webgpu adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}`);
-    backends.push(['webgpu', gpu]);
-  } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu)`);
-}
+const backends = await benchBackends(backendNames);
 console.log('');
 console.log(`| backend | size | agent | eager ms / update | jit ms / update | eager / jit | dispatches eager / jit |`);
 console.log('|---|---|---|---|---|---|---|');

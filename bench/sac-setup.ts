@@ -6,6 +6,7 @@
 import { ReplayBuffer } from '../src/rl/replay';
 import { initSac, type SacHyperparameters } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
+import { createWebGPUBackend } from '../src/tensor/webgpu';
 import { rawFoldIn, rawKey } from '../src/tensor/threefry';
 
 export const SIZES = {
@@ -24,6 +25,20 @@ export type BenchAgent = (typeof AGENTS)[number];
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+/** The backends named on the command line (`cpu`, `webgpu`), printing the WebGPU adapter. */
+export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
+  const backends: [string, T.Backend][] = [];
+  for (const name of names) {
+    if (name === 'cpu') backends.push(['cpu', T.cpu]);
+    else if (name === 'webgpu') {
+      const gpu = await createWebGPUBackend();
+      console.log(`webgpu adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}`);
+      backends.push(['webgpu', gpu]);
+    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu)`);
+  }
+  return backends;
 }
 
 /** Hyperparameters, key, batches and initial state of one benchmarked SAC update. */
