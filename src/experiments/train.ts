@@ -51,6 +51,9 @@ export interface Run {
 }
 
 /** Fixed tags folded into the seed's key, one stream per purpose. */
+/** Updates a WebGPU training loop may have queued on the device at once. */
+const UPDATES_IN_FLIGHT = 2;
+
 const STREAM = { init: 0, act: 1, update: 2, replay: 3, env: 4, warmup: 5 } as const;
 
 const streamKey = (config: TrainConfig, stream: keyof typeof STREAM): RawKey => rawFoldIn(rawKey(config.seed), STREAM[stream]);
@@ -231,6 +234,8 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
     if (run.replay.size >= config.learningStarts) {
       const batch = run.replay.sample(rawFoldIn(replayKey, step), config.batchSize, { dtype: config.dtype, backend: run.backend });
       [run.sac, run.lastMetrics] = update(run.sac, batch, T.random.foldIn(updateKey, step));
+      // On a GPU, queue at most a couple of updates ahead of the device (steps that only sample).
+      if (run.backend instanceof T.WebGPUBackend) await run.backend.settle(UPDATES_IN_FLIGHT);
     }
     run.step = step + 1;
     // Let the event loop run (signal handlers, I/O): a CPU step never waits on anything otherwise.

@@ -121,6 +121,22 @@ describeWebGPU('jit on WebGPU', () => {
     expect(M.jitStats(jf).lastPlan?.dispatchesPerCall).toBeLessThanOrEqual(bound);
   });
 
+  it('settle bounds the calls in flight: each call is one batch until the GPU finishes it', async () => {
+    const gpu = webgpu();
+    const f = M.jit((x: Tensor) => M.tanh(M.matmul(x, x)).add(1));
+    let x = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) / 8), { shape: [8, 8], backend: gpu });
+    await gpu.settle();
+    expect(gpu.inFlight).toBe(0);
+    // No await in the loop: no completion can be delivered, so all 20 submitted calls are in flight.
+    for (let i = 0; i < 20; i++) x = f(x);
+    expect(gpu.inFlight).toBe(20);
+    await gpu.settle(2);
+    expect(gpu.inFlight).toBeLessThanOrEqual(2);
+    await gpu.settle();
+    expect(gpu.inFlight).toBe(0);
+    expect(Number.isFinite((await x.data())[0])).toBe(true);
+  });
+
   it('repeated calls reuse pooled buffers: one submit per call, the pool stays flat', async () => {
     const gpu = webgpu();
     const w = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), { shape: [8, 8], backend: gpu });

@@ -153,6 +153,26 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.recorder.flush();
   }
 
+  /** Submitted batches (a jitted call is one) the GPU has not finished yet. */
+  get inFlight(): number {
+    return this.recorder.inFlight;
+  }
+
+  /**
+   * Submits what is recorded, then waits until at most `max` batches are unfinished on the GPU. A
+   * loop that never reads back bounds the work it queues by awaiting this every call.
+   *
+   * @example
+   * for (let i = 0; i < steps; i++) {
+   *   [state] = update(state, batch, key);
+   *   await gpu.settle(2); // at most 2 updates in flight
+   * }
+   */
+  async settle(max = 0): Promise<void> {
+    this.recorder.flush();
+    await this.recorder.settle(max);
+  }
+
   /**
    * Buffer pool counts, flat across a loop that disposes what it no longer needs, with the
    * pipelines compiled, the dispatches submitted, the bind groups cached and the error-scope checks

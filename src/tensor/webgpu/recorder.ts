@@ -52,6 +52,8 @@ export class Recorder {
   private failure: WebGPUError | undefined;
   /** Dispatches submitted so far. */
   submitted = 0;
+  /** Completion of each submitted batch still running on the GPU, in submission order. */
+  private readonly running = new Set<Promise<void>>();
   // Read once: every access of `device.limits` crosses into Dawn.
   private readonly offsetAlignment: number;
   private readonly bindingLimit: number;
@@ -167,6 +169,11 @@ export class Recorder {
       const kernels = [...this.batchKernels];
       const scopes = [this.device.popErrorScope(), this.device.popErrorScope(), this.device.popErrorScope()];
       this.watch(Promise.all(scopes).then((errors) => errors.find((e) => e !== null)), () => `kernels [${kernels.join(', ')}]`);
+      const done: Promise<void> = this.device.queue.onSubmittedWorkDone().then(
+        () => void this.running.delete(done),
+        () => void this.running.delete(done),
+      );
+      this.running.add(done);
       this.submitted += this.dispatches;
       this.encoder = undefined;
       this.arenaUsed = 0;
@@ -193,6 +200,16 @@ export class Recorder {
       },
     );
     this.checks.add(settled);
+  }
+
+  /** Submitted batches the GPU has not finished. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Resolves once at most `max` submitted batches are unfinished (oldest awaited first). */
+  async settle(max: number): Promise<void> {
+    while (this.running.size > max) await this.running.values().next().value;
   }
 
   /** Error-scope results not yet settled: bounded by the batches in flight, not by those submitted. */
