@@ -124,7 +124,7 @@ describeWebGPU('jit on WebGPU', () => {
   it('settle bounds the calls in flight: each call is one batch until the GPU finishes it', async () => {
     const gpu = webgpu();
     const f = M.jit((x: Tensor) => M.tanh(M.matmul(x, x)).add(1));
-    let x = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) / 8), { shape: [8, 8], backend: gpu });
+    let x: Tensor = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) / 8), { shape: [8, 8], backend: gpu });
     await gpu.settle();
     expect(gpu.inFlight).toBe(0);
     // No await in the loop: no completion can be delivered, so all 20 submitted calls are in flight.

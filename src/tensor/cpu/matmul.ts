@@ -47,7 +47,9 @@ export function prepareMatmul(
   const b = layout.transposeB ? { rs: 1, cs: k } : { rs: n, cs: 1 };
   const wasm = wasmMatmul(m, k, n, aOffsets, bOffsets, layout);
   return (x, y, out) => {
-    if (x instanceof Float32Array && y instanceof Float32Array && out instanceof Float32Array) return wasm(x, y, out);
+    const float32 = x instanceof Float32Array && y instanceof Float32Array && out instanceof Float32Array;
+    // The scratch copy must fit a 32-bit WebAssembly memory; larger products stay in JS.
+    if (float32 && x.byteLength + 2 * y.byteLength + out.byteLength < WASM_SCRATCH_LIMIT) return wasm(x, y, out);
     for (let t = 0; t < batch; t++) {
       matmulOne(x, aOffsets[t] * m * k, a.rs, a.cs, y, bOffsets[t] * k * n, b.rs, b.cs, out, t * m * n, m, k, n);
     }
@@ -79,6 +81,9 @@ export function matmulBatchOffsets(aShape: Shape, bShape: Shape, batchShape: Sha
   }
   return { a, b };
 }
+
+/** Bytes of operands and result the scratch arena takes at most (a wasm32 memory holds 4 GiB). */
+const WASM_SCRATCH_LIMIT = 2 ** 31;
 
 /** The arena float32 products are copied through outside `jit` plans. */
 let scratch: WasmArena | null = null;
