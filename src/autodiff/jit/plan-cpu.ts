@@ -1,8 +1,10 @@
 /**
- * The CPU plan of a jitted program: a list of precompiled steps over a slot table of typed arrays.
- * Fused groups become one generated loop each (the same expression tables as eager kernels, with
- * intermediates rounded as their typed arrays would store them, so results are bit-identical to
- * eager mode). Fused loops, matmul, reductions and transposes write into buffers planned once by
+ * The CPU plan of a jitted program: a list of precompiled steps over a slot table of typed arrays,
+ * all views into one WebAssembly memory (the arena). Float32 matrix products, float sums over
+ * contiguous axes and fused float groups whose operations have an exact SIMD form run as
+ * WebAssembly kernels there (`tensor/cpu/wasm/`); other fused groups become one generated JS loop
+ * each (the eager expression tables, intermediates rounded as their typed arrays would store them).
+ * Either way results are bit-identical to eager mode. Steps write into buffers planned once by
  * liveness: a buffer is handed to a later step once its value's last reader has run. So do slices,
  * pads, concatenations, flips, gathers, scatter-adds, argmax/argmin (the prepared forms their eager
  * kernels call) and the random primitives (through the same Threefry code as their eager kernels).
@@ -196,8 +198,9 @@ function laneGroup(group: FusedGroup, address: (v: IRVar) => number): LaneGroup 
 /**
  * Compiles an optimized program (all constants concrete CPU tensors) into a CPU plan. Its buffers
  * live in one WebAssembly memory (the arena) so that float32 matrix products, float sums and fused
- * float loops that have a SIMD form run there without copies; values from outside the arena (the inputs, arrays
- * the caller gets back, kernels that allocate) are copied in where such a step reads them.
+ * float loops that have a SIMD form run there without copies; values from outside the arena (the
+ * inputs, kernels that allocate) are copied in where such a step reads them, and results the caller
+ * gets back are copied out.
  *
  * @example
  * const plan = compileCpuPlan(optimizeProgram(makeIR(f)(x))[0]);
