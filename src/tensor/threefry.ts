@@ -9,41 +9,39 @@
 /** A raw PRNG key: two unsigned 32-bit words, `[hi, lo]` as in JAX's `PRNGKey`. */
 export type RawKey = Uint32Array;
 
-const ROTATIONS: readonly (readonly number[])[] = [
-  [13, 15, 26, 6],
-  [17, 29, 16, 24],
-];
 /** Threefry's key-schedule parity constant. */
 const KS_PARITY = 0x1bd11bda;
 
+/** Four rounds of Threefry-2x32's mix with rotations r0..r3 (int32 arithmetic, wrapping). */
+const ROUNDS = (r: readonly number[]) =>
+  r.map((k) => `a = (a + b) | 0; b = ((b << ${k}) | (b >>> ${32 - k})) ^ a;`).join(' ');
+
 /**
  * One Threefry-2x32 block: encrypts the counter pair `(x0, x1)` under the key `(k0, k1)`.
- * Writes the two output words to `out[0]`, `out[1]`.
+ * Writes the two output words to `out[0]`, `out[1]`. The 20 rounds (5 groups of 4, rotations
+ * 13 15 26 6 / 17 29 16 24, a key injection after each group) are unrolled once at load, with no
+ * array or allocation per block.
  *
  * @example
  * const out = new Uint32Array(2);
  * threefry2x32Block(0, 0, 0, 0, out); // out = [0x6b200159, 0x99ba4efe] (Random123 known answer)
  */
-export function threefry2x32Block(k0: number, k1: number, x0: number, x1: number, out: Uint32Array): void {
-  const ks0 = k0 >>> 0;
-  const ks1 = k1 >>> 0;
-  const ks2 = (ks0 ^ ks1 ^ KS_PARITY) >>> 0;
-  const ks = [ks0, ks1, ks2];
-  let a = (x0 + ks0) >>> 0;
-  let b = (x1 + ks1) >>> 0;
-  for (let group = 0; group < 5; group++) {
-    const rot = ROTATIONS[group % 2];
-    for (let r = 0; r < 4; r++) {
-      a = (a + b) >>> 0;
-      b = ((b << rot[r]) | (b >>> (32 - rot[r]))) >>> 0;
-      b = (b ^ a) >>> 0;
-    }
-    a = (a + ks[(group + 1) % 3]) >>> 0;
-    b = (b + ks[(group + 2) % 3] + group + 1) >>> 0;
-  }
-  out[0] = a;
-  out[1] = b;
-}
+export const threefry2x32Block = new Function(
+  'k0',
+  'k1',
+  'x0',
+  'x1',
+  'out',
+  [
+    `const ks0 = k0 | 0, ks1 = k1 | 0, ks2 = ks0 ^ ks1 ^ ${KS_PARITY};`,
+    'let a = (x0 + ks0) | 0, b = (x1 + ks1) | 0;',
+    ...[0, 1, 2, 3, 4].map((group) => {
+      const rounds = ROUNDS(group % 2 === 0 ? [13, 15, 26, 6] : [17, 29, 16, 24]);
+      return `${rounds} a = (a + ks${(group + 1) % 3}) | 0; b = (b + ks${(group + 2) % 3} + ${group + 1}) | 0;`;
+    }),
+    'out[0] = a; out[1] = b;',
+  ].join('\n'),
+) as (k0: number, k1: number, x0: number, x1: number, out: Uint32Array) => void;
 
 /**
  * JAX's `threefry_2x32(key, count)`: the counter array is split into two halves (padded with one zero
