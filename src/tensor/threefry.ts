@@ -3,7 +3,7 @@
  * key derivation scheme of JAX's original (non-"partitionable") PRNG, on plain numbers.
  *
  * This file has no tensor dependency so that environments, replay buffers and the CPU backend can
- * all share one bit-exact implementation; `shaders/threefry.wgsl` is its WGSL twin.
+ * all share one bit-exact implementation; `shaders/threefry.ts` is its WGSL twin.
  */
 
 /** A raw PRNG key: two unsigned 32-bit words, `[hi, lo]` as in JAX's `PRNGKey`. */
