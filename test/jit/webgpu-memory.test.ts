@@ -94,6 +94,9 @@ describeWebGPU('jit on WebGPU: memory', () => {
           settle: async () => {
             gpu.flush();
             await gpu.device.queue.onSubmittedWorkDone();
+            // Tensors finalized by the collector while waiting released their buffers to `pending`;
+            // recycle them now so the snapshot does not depend on when the collector ran.
+            gpu.flush();
             snapshots.push({ pool: gpu.poolStats(), liveBuffers: counts.liveBuffers, bindGroups: counts.bindGroups });
           },
         });

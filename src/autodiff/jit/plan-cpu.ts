@@ -16,7 +16,15 @@
 import { ArrayTensor, type Aval, cpu, type DType, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
 import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
-import { collapseBroadcast, compileElementwise, elementwiseJs, inputKind, storedJs } from '../../tensor/cpu/elementwise';
+import {
+  broadcastIndex,
+  collapseBroadcast,
+  compileElementwise,
+  elementwiseJs,
+  type InputKind,
+  inputKind,
+  storedJs,
+} from '../../tensor/cpu/elementwise';
 import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
@@ -142,6 +150,9 @@ function fusedCode(group: FusedGroup): { pre: string; body: string; stores: stri
   });
   return { pre: lines.join(' '), body, stores: [...extra].map((v) => names.get(v) as string) };
 }
+
+/** Fused JS loops up to this many elements read broadcast leaves through index arrays (4 bytes each). */
+const INDEXED_BROADCAST_MAX = 1 << 16;
 
 /** A byte range of the plan's WebAssembly arena holding `size` elements of `dtype`. */
 interface Region {
@@ -416,11 +427,18 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     const out = node.out.aval;
     if (node.kind === 'fused') {
       const n = sizeOf(out.shape);
-      const kinds = node.leaves.map((v) => inputKind(sizeOf(v.aval.shape), n));
-      const collapsed = collapseBroadcast(
+      const collapsed: { shape: readonly number[]; strides: (readonly number[] | Int32Array)[] } = collapseBroadcast(
         out.shape,
         node.leaves.map((v) => broadcastStrides(v.aval.shape, out.shape)),
       );
+      // Broadcast leaves of small groups read through index arrays built once here: a flat loop.
+      const indexed = n <= INDEXED_BROADCAST_MAX;
+      const kinds = node.leaves.map((v, k): InputKind => {
+        const kind = inputKind(sizeOf(v.aval.shape), n);
+        if (kind !== 'b' || !indexed) return kind;
+        collapsed.strides[k] = broadcastIndex(collapsed.shape, collapsed.strides[k] as number[]);
+        return 'i';
+      });
       const { pre, body, stores } = fusedCode(node);
       const kernel = compileElementwise(body, kinds, pre, stores);
       const extra = targets.slice(0, -1);

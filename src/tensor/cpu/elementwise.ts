@@ -107,14 +107,51 @@ export function storedJs(e: string, dtype: DType): string {
   }
 }
 
-/** A compiled elementwise loop: `out` over `shape`, each input read through its broadcast strides. */
-export type ElementwiseKernel = (out: TypedArray, shape: Shape, inputs: readonly TypedArray[], strides: readonly number[][]) => void;
+/**
+ * A compiled elementwise loop: `out` over `shape`, each input read through its broadcast strides
+ * (or, for kind `i`, its index array in place of the strides).
+ */
+export type ElementwiseKernel = (
+  out: TypedArray,
+  shape: Shape,
+  inputs: readonly TypedArray[],
+  strides: readonly (readonly number[] | Int32Array)[],
+) => void;
 
-/** How an input is read: `s` one value (size 1), `c` contiguously (output size), `b` through strides. */
-export type InputKind = 's' | 'c' | 'b';
+/**
+ * The element of an input `[..]` read for each output element, through broadcast `strides` over
+ * `shape` (for `i` inputs of jit plans).
+ *
+ * @example
+ * broadcastIndex([2, 3], [0, 1]); // Int32Array [0, 1, 2, 0, 1, 2]
+ */
+export function broadcastIndex(shape: Shape, strides: readonly number[]): Int32Array {
+  const index = new Int32Array(sizeOf(shape));
+  const r = shape.length;
+  const at = new Int32Array(r);
+  let p = 0;
+  for (let i = 0; i < index.length; i++) {
+    index[i] = p;
+    for (let d = r - 1; d >= 0; d--) {
+      at[d]++;
+      p += strides[d];
+      if (at[d] < shape[d]) break;
+      at[d] = 0;
+      p -= strides[d] * shape[d];
+    }
+  }
+  return index;
+}
+
+/**
+ * How an input is read: `s` one value (size 1), `c` contiguously (output size), `b` through strides,
+ * `i` through a precomputed index per output element (jit plans, where shapes are fixed: the loop
+ * stays flat instead of walking the broadcast axes).
+ */
+export type InputKind = 's' | 'c' | 'b' | 'i';
 
 /** How an input of `inputSize` elements is read for an output of `outSize` elements. */
-export function inputKind(inputSize: number, outSize: number): InputKind {
+export function inputKind(inputSize: number, outSize: number): Exclude<InputKind, 'i'> {
   return inputSize === 1 ? 's' : inputSize === outSize ? 'c' : 'b';
 }
 
@@ -204,8 +241,10 @@ function buildElementwise(body: string, kinds: readonly InputKind[], pre: string
   lines.push(...stores.map((_, q) => `const y${q} = inputs[${arity + q}];`));
   if (kinds.every((k) => k !== 'b')) {
     lines.push(...ks.filter((k) => kinds[k] === 's').map((k) => `const a${k} = x${k}[0];`));
+    lines.push(...ks.filter((k) => kinds[k] === 'i').map((k) => `const ix${k} = strides[${k}];`));
     lines.push('for (let i = 0; i < out.length; i++) {');
     lines.push(...ks.filter((k) => kinds[k] === 'c').map((k) => `  const a${k} = x${k}[i];`));
+    lines.push(...ks.filter((k) => kinds[k] === 'i').map((k) => `  const a${k} = x${k}[ix${k}[i]];`));
     lines.push(`  ${pre}`, `  ${store('i')}`, `  out[i] = ${body};`, '}');
   } else {
     lines.push('const r = shape.length;', 'const last = shape[r - 1];', 'const outer = out.length / last;');
