@@ -97,23 +97,29 @@ describe('WebAssembly steps of CPU plans', () => {
     expect(expectIdentical(g, [x, bias], 'exp(x + b)').lastPlan?.wasmSteps).toBe(0);
   });
 
-  it('float sums over every axis set equal eager mode bit for bit', () => {
+  it('float sums, maxima and minima over every axis set equal eager mode bit for bit (NaN, ±0, ±∞ included)', () => {
+    const reductions = { sum: M.sum, max: M.max, min: M.min };
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 2 ** 30 }),
         fc.constantFrom<DT>('float32', 'float64'),
+        fc.constantFrom<keyof typeof reductions>('sum', 'max', 'min'),
         fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
         fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
-        (seed, dtype, shape, chosen) => {
+        (seed, dtype, op, shape, chosen) => {
           const axes = shape.map((_, k) => k).filter((k) => chosen[k]);
-          const x = M.tensor(randomValues(seed, shape.reduce((a, b) => a * b, 1)), { shape, dtype });
-          const stats = expectIdentical((a: Tensor) => M.sum(M.mul(a, 3), axes), [x], `${dtype} ${shape} axes ${axes}`);
-          // The fused multiply, plus the sum where its axes are contiguous (a sum over no axes is no op).
+          // Repeated values, ±0, an infinity and a NaN now and then (sums: finite values only).
+          const n = shape.reduce((a, b) => a * b, 1);
+          const data = op === 'sum' ? randomValues(seed, n) : values(seed, n);
+          const x = M.tensor(data, { shape, dtype });
+          const reduce = reductions[op];
+          const stats = expectIdentical((a: Tensor) => reduce(M.mul(a, 3), axes), [x], `${op} ${dtype} ${shape} axes ${axes}`);
+          // The fused multiply, plus the reduction where its axes are contiguous (none: no op).
           const expected = axes.length > 0 && sumLayout(shape, axes) !== null ? 2 : 1;
-          expect(stats.lastPlan?.wasmSteps, `${dtype} ${shape} axes ${axes}`).toBe(expected);
+          expect(stats.lastPlan?.wasmSteps, `${op} ${dtype} ${shape} axes ${axes}`).toBe(expected);
         },
       ),
-      { numRuns: runs(120) },
+      { numRuns: runs(200) },
     );
   });
 

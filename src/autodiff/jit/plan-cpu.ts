@@ -151,6 +151,13 @@ function fusedCode(group: FusedGroup): { pre: string; body: string; stores: stri
   return { pre: lines.join(' '), body, stores: [...extra].map((v) => names.get(v) as string) };
 }
 
+/** Reductions with a WebAssembly kernel (float inputs, a contiguous run of axes), by kernel name. */
+const WASM_REDUCTIONS = new Map<Primitive, 'sum' | 'max' | 'min'>([
+  ['reduceSum', 'sum'],
+  ['reduceMax', 'max'],
+  ['reduceMin', 'min'],
+]);
+
 /** Fused JS loops up to this many elements read broadcast leaves through index arrays (4 bytes each). */
 const INDEXED_BROADCAST_MAX = 1 << 16;
 
@@ -296,7 +303,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   const inWasm = computed.map((node, s) => {
     const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
     if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
-    if (node.kind === 'single' && node.eq.prim === 'reduceSum') {
+    if (node.kind === 'single' && WASM_REDUCTIONS.has(node.eq.prim)) {
       const floats = dtypes.every((d) => d === 'float32') || dtypes.every((d) => d === 'float64');
       return floats && sumLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes) !== null;
     }
@@ -382,12 +389,13 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     }
     const { kernels } = arena;
     const outRegion = home.get(slot(node.out)) as Region;
-    if (node.eq.prim === 'reduceSum') {
+    if (WASM_REDUCTIONS.has(node.eq.prim)) {
       const x = node.eq.inputs[0];
       const { outer, reduced, inner } = sumLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<ReturnType<typeof sumLayout>>;
-      const sum = x.aval.dtype === 'float32' ? kernels.sumF32 : kernels.sumF64;
+      const name = `${WASM_REDUCTIONS.get(node.eq.prim) as 'sum' | 'max' | 'min'}${x.aval.dtype === 'float32' ? 'F32' : 'F64'}` as const;
+      const reduce = kernels[name];
       const [px] = from.map((r) => (home.get(r) as Region).offset);
-      return () => (sum(px, outer, reduced, inner, outRegion.offset), finish());
+      return () => (reduce(px, outer, reduced, inner, outRegion.offset), finish());
     }
     const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
     const [m, kk] = aShape.slice(-2);

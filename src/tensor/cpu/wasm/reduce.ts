@@ -5,11 +5,19 @@
  */
 import { Code, f64, type FunctionDef, i32, v128 } from './emit';
 
-/** The exported sums (addresses in bytes, sizes in elements). */
+/** A reduction over `[outer, reduced, inner]` (addresses in bytes, sizes in elements). */
+type Reduction = (x: number, outer: number, reduced: number, inner: number, out: number) => void;
+
+/** The exported reductions. */
 export interface ReduceExports {
   /** `out[o, i] = Σ_r x[o, r, i]` over float32 values, accumulated in float64. */
-  sumF32(x: number, outer: number, reduced: number, inner: number, out: number): void;
-  sumF64(x: number, outer: number, reduced: number, inner: number, out: number): void;
+  sumF32: Reduction;
+  sumF64: Reduction;
+  /** The largest (smallest) `x[o, r, i]` over r; NaN wins; the first of equal values is kept (-0 before +0). */
+  maxF32: Reduction;
+  maxF64: Reduction;
+  minF32: Reduction;
+  minF64: Reduction;
 }
 
 function sum(dtype: 'float32' | 'float64'): FunctionDef {
@@ -79,8 +87,64 @@ function sum(dtype: 'float32' | 'float64'): FunctionDef {
   return { name: dtype === 'float32' ? 'sumF32' : 'sumF64', params: Array(5).fill(i32), code: c };
 }
 
+/**
+ * Max or min over r, one output at a time, with the JS reduction's rule: start at ∓∞ and take `v`
+ * when it beats the value so far or is NaN (so NaN propagates and the first of ±0 stays).
+ */
+function extreme(op: 'max' | 'min', dtype: 'float32' | 'float64'): FunctionDef {
+  const c = new Code(5);
+  const [X, OUTER, R, INNER, OUT] = [0, 1, 2, 3, 4];
+  const bytes = dtype === 'float32' ? 4 : 8;
+  const [o, i, r, p, q, rowBytes] = Array.from({ length: 6 }, () => c.local(i32));
+  const [acc, v] = [c.local(f64), c.local(f64)];
+  c.get(INNER).i32(Math.log2(bytes)).op('i32.shl').set(rowBytes);
+  c.get(OUT).set(q);
+  c.i32(0).set(o);
+  c.while(
+    () => c.get(o).get(OUTER).op('i32.lt_s'),
+    () => {
+      c.i32(0).set(i);
+      c.while(
+        () => c.get(i).get(INNER).op('i32.lt_s'),
+        () => {
+          // p = X + ((o * R) * inner + i) * bytes
+          c.get(X).get(o).get(R).op('i32.mul').get(INNER).op('i32.mul').get(i).op('i32.add').i32(Math.log2(bytes)).op('i32.shl').op('i32.add').set(p);
+          c.f64(op === 'max' ? -Infinity : Infinity).set(acc);
+          c.get(R).set(r);
+          c.while(
+            () => c.get(r),
+            () => {
+              c.get(p);
+              if (dtype === 'float32') c.mem('f32.load').op('f64.promote_f32');
+              else c.mem('f64.load');
+              c.set(v);
+              // acc = (v beats acc || v is NaN) ? v : acc
+              c.get(v).get(acc).get(v).get(acc).op(op === 'max' ? 'f64.gt' : 'f64.lt').get(v).get(v).op('f64.ne').op('i32.or').op('select').set(acc);
+              c.addTo(p, { local: rowBytes }).addTo(r, -1);
+            },
+          );
+          c.get(q).get(acc);
+          if (dtype === 'float32') c.op('f32.demote_f64').mem('f32.store');
+          else c.mem('f64.store');
+          c.addTo(q, bytes).addTo(i, 1);
+        },
+      );
+      c.addTo(o, 1);
+    },
+  );
+  const suffix = dtype === 'float32' ? 'F32' : 'F64';
+  return { name: `${op}${suffix}`, params: Array(5).fill(i32), code: c };
+}
+
 /** The kernels of this module, for `wasmModule`. */
-export const REDUCE_FUNCTIONS: readonly (() => FunctionDef)[] = [() => sum('float32'), () => sum('float64')];
+export const REDUCE_FUNCTIONS: readonly (() => FunctionDef)[] = [
+  () => sum('float32'),
+  () => sum('float64'),
+  () => extreme('max', 'float32'),
+  () => extreme('max', 'float64'),
+  () => extreme('min', 'float32'),
+  () => extreme('min', 'float64'),
+];
 
 /**
  * The `[outer, reduced, inner]` view of reducing `axes` of `shape`, or null when the reduced axes
