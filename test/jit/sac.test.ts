@@ -52,6 +52,9 @@ describe('jitted SAC update', () => {
       const plan = M.jitStats(update).lastPlan;
       expect(plan?.internalAllocations, agent.name).toEqual({});
       expect(plan?.allocationsPerCall, agent.name).toBe(outputs);
+      // Most steps run as WebAssembly kernels (matmuls, sums, Adam, ReLU and its gradient; what
+      // stays in JS is sampling and the transcendental ops): a silent fallback to JS would show here.
+      expect(plan?.wasmSteps ?? 0, agent.name).toBeGreaterThan(0.6 * (plan?.steps ?? 0));
     }
   });
 
