@@ -27,10 +27,10 @@ import {
 } from '../../tensor/cpu/elementwise';
 import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
-import { type LaneGroup, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
+import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
 import { sumLayout } from '../../tensor/cpu/wasm/reduce';
 import { WasmArena } from '../../tensor/cpu/wasm/runtime';
-import { THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
+import { THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
@@ -332,11 +332,15 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   const functions = computed.flatMap((node, s) =>
     inWasm[s] && node.kind === 'fused' ? [laneFunction(`s${s}`, laneGroup(node, (v) => (home.get(slot(v)) as Region).offset) as LaneGroup) as FunctionDef] : [],
   );
-  // Worker threads share the large float32 products (only worth a shared memory when there are any).
+  // Worker threads share the large float32 products and fused loops (only worth a shared memory
+  // when there are any).
   const threaded = computed.some((node, s) => {
-    if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return false;
+    if (!inWasm[s]) return false;
+    const out = node.out.aval;
+    if (node.kind === 'fused') return sizeOf(out.shape) * bytesOf(out.dtype) >= THREADED_LANES_MIN_BYTES;
+    if (node.eq.prim !== 'matmul') return false;
     const [m, k] = node.eq.inputs[0].aval.shape.slice(-2);
-    return m * k * node.out.aval.shape[node.out.aval.shape.length - 1] >= THREADED_MATMUL_MIN;
+    return m * k * out.shape[out.shape.length - 1] >= THREADED_MATMUL_MIN;
   });
   const arena = new WasmArena(arenaBytes, functions, { threaded });
   const view = (region: Region) => viewOf(region.dtype, arena.buffer, region.offset, region.size);
@@ -384,8 +388,8 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
       for (const { k, data } of copies) env[k] = data.slice();
     };
     if (node.kind === 'fused') {
-      const run = arena.generated[`s${s}`];
-      return () => (run(), finish());
+      const bytes = laneBytes({ dtype: node.out.aval.dtype as 'float32' | 'float64', size: sizeOf(node.out.aval.shape) });
+      return () => (arena.lanes(s, bytes), finish());
     }
     const { kernels } = arena;
     const outRegion = home.get(slot(node.out)) as Region;

@@ -122,10 +122,15 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
   broadcastTo: identity,
 };
 
+/** Bytes of output a group's function covers: its elements rounded up to whole 16-byte vectors. */
+export const laneBytes = (group: Pick<LaneGroup, 'dtype' | 'size'>): number =>
+  Math.ceil((group.size * (group.dtype === 'float32' ? 4 : 8)) / 16) * 16;
+
 /**
- * The group as a function `name()` (addresses are baked in), or null when an operation, dtype or
- * broadcast pattern has no SIMD form here. Leaves and the output live in regions padded to 16 bytes,
- * so the loop runs over whole vectors.
+ * The group as a function `name(start, end)` computing output bytes [start, end) (addresses are
+ * baked in; start a multiple of 16), or null when an operation, dtype or broadcast pattern has no
+ * SIMD form here. Leaves and the output live in regions padded to 16 bytes, so the loop runs over
+ * whole vectors: the whole group is `name(0, laneBytes(group))`.
  *
  * @example
  * const f = laneFunction('g0', { dtype: 'float32', size: 8, leaves: [{ kind: 'c', address: 0 }], members: [{ prim: 'neg', inputs: [{ leaf: 0 }], outDtype: 'float32' }], outAddress: 64 });
@@ -137,13 +142,25 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   // A vector's lanes must stay in one row of a block leaf (vector loads), or in one repeat of a column (splats).
   const vectorizable = (l: LaneRead) => l.kind !== 'block' || (l.inner > 1 ? l.inner % perVector === 0 : l.repeat % perVector === 0);
   if (!group.leaves.every(vectorizable)) return null;
-  const c = new Code(0);
+  // Parameters: the byte range [start, end) of the output to compute (whole vectors).
+  const c = new Code(2);
+  const [START, END] = [0, 1];
   const i = c.local(i32);
   const patterns = new Map<string, { inner: number; repeat: number }>();
   for (const l of group.leaves) if (l.kind === 'block') patterns.set(`${l.inner}x${l.repeat}`, { inner: l.inner, repeat: l.repeat });
   // Per pattern: the element within the row, the repeat, and the leaf's byte offset of the current block.
   const cursors = new Map([...patterns].map(([key, p]) => [key, { ...p, within: c.local(i32), rep: c.local(i32), base: c.local(i32) }]));
   const leafLocals = group.leaves.map(() => c.local(v128));
+  c.get(START).set(i);
+  // Cursors at element e = start / bytes: within = e mod inner, rep = ⌊e / inner⌋ mod repeat,
+  // base = ⌊e / (inner · repeat)⌋ · inner · bytes.
+  const element = c.local(i32);
+  c.get(START).i32(Math.log2(bytes)).op('i32.shr_u').set(element);
+  for (const cursor of cursors.values()) {
+    c.get(element).i32(cursor.inner).op('i32.rem_u').set(cursor.within);
+    c.get(element).i32(cursor.inner).op('i32.div_u').i32(cursor.repeat).op('i32.rem_u').set(cursor.rep);
+    c.get(element).i32(cursor.inner * cursor.repeat).op('i32.div_u').i32(cursor.inner * bytes).op('i32.mul').set(cursor.base);
+  }
   group.leaves.forEach((leaf, k) => {
     if (leaf.kind === 's') c.i32(0).simd(group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat', leaf.address).set(leafLocals[k]);
   });
@@ -204,10 +221,10 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   };
   let supported = true;
   c.while(
-    (k) => k.get(i).i32(Math.ceil(group.size / perVector) * 16).op('i32.lt_u'),
+    (k) => k.get(i).get(END).op('i32.lt_u'),
     () => {
       supported = body();
     },
   );
-  return supported ? { name, params: [], code: c } : null;
+  return supported ? { name, params: [i32, i32], code: c } : null;
 }

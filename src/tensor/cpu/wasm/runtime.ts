@@ -6,7 +6,7 @@
 import { type FunctionDef, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
-import { matmulThreads, THREADED_MATMUL_MIN, threadedMatmul } from './threads';
+import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedMatmul } from './threads';
 
 /** Every fixed kernel, in module order. */
 const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS];
@@ -36,8 +36,8 @@ const PAGE = 65536;
 /** Frees the worker threads' instances of an arena once the arena itself is garbage. */
 const releaseWhenCollected = new FinalizationRegistry<() => void>((release) => release());
 
-/** Generated functions of a module: exported by name, no arguments (their addresses are baked in). */
-export type GeneratedExports = Readonly<Record<string, () => void>>;
+/** Generated loops of a module, by name, over output bytes [start, end) (their addresses are baked in). */
+export type GeneratedExports = Readonly<Record<string, (start: number, end: number) => void>>;
 
 /**
  * A WebAssembly memory with the kernels instantiated over it, and any `generated` functions (jit
@@ -59,6 +59,8 @@ export class WasmArena {
    * (and threads are available), the others on this thread.
    */
   readonly matmulF32: MatmulExports['matmulF32'];
+  /** Runs the generated loop `s<index>` over output bytes [0, bytes), across threads when large. */
+  readonly lanes: (index: number, bytes: number) => void;
   private top = 0;
 
   constructor(bytes = PAGE, generated: readonly FunctionDef[] = [], options: { threaded?: boolean } = {}) {
@@ -72,10 +74,17 @@ export class WasmArena {
     this.kernels = exports as unknown as MatmulExports & ReduceExports;
     this.generated = exports as unknown as GeneratedExports;
     this.matmulF32 = this.kernels.matmulF32;
+    const loops = this.generated;
+    this.lanes = (index, bytes) => loops[`s${index}`](0, bytes);
     if (threaded) {
       const local = this.kernels.matmulF32;
-      const { run, release } = threadedMatmul(module, this.memory, local);
+      const { run, lanes, release } = threadedMatmul(module, this.memory, local);
       this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : local)(a, ars, acs, b, brs, c, m, k, n);
+      this.lanes = (index, bytes) => {
+        const loop = loops[`s${index}`];
+        if (bytes >= THREADED_LANES_MIN_BYTES) lanes(index, loop, bytes);
+        else loop(0, bytes);
+      };
       releaseWhenCollected.register(this, release);
     }
   }

@@ -1,6 +1,6 @@
 /**
- * Worker threads that run float32 matrix products on a shared WebAssembly memory, so a large product
- * is split by rows across cores. Each worker instantiates a plan's module over the plan's (shared)
+ * Worker threads that run float32 matrix products and large fused loops on a shared WebAssembly
+ * memory, so a large product is split by rows (a loop by ranges) across cores. Each worker instantiates a plan's module over the plan's (shared)
  * memory once; a product is then handed over through a small shared control block (Atomics), with
  * no message per product. Every element is computed by the same kernel as on one thread (tiles do
  * not change an element's value), so the split changes no bit of the result.
@@ -13,7 +13,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 /** Control block words. */
 const SEQ = 0; // bumped by the main thread per command
 const DONE = 1; // the worker stores the command's SEQ when finished
-const CMD = 2; // 1: instantiate (module and memory arrive on the port), 2: matmul, 3: forget an instance
+const CMD = 2; // 1: instantiate (module and memory arrive on the port), 2: matmul, 3: forget an instance, 4: a generated loop over a range
 const ID = 3; // the instance (arena) id
 const ARGS = 4; // matmul arguments, 9 words
 const FAILED = 13; // set when the command threw
@@ -41,6 +41,8 @@ for (;;) {
       instances.get(ctrl[${ID}]).matmulF32(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
     } else if (cmd === 3) {
       instances.delete(ctrl[${ID}]);
+    } else if (cmd === 4) {
+      instances.get(ctrl[${ID}])['s' + ctrl[${ARGS}]](ctrl[${ARGS + 1}], ctrl[${ARGS + 2}]);
     }
   } catch (e) {
     ctrl[${FAILED}] = 1;
@@ -104,23 +106,34 @@ function wait(helper: Helper): void {
 /** Products at least this large (m·k·n) are split across threads; below it the handover costs more. */
 export const THREADED_MATMUL_MIN = 1 << 20;
 
+/** Fused loops over at least this many bytes of output are split across threads. */
+export const THREADED_LANES_MIN_BYTES = 1 << 18;
+
 /** How many threads (the main one included) products can use. */
 export const matmulThreads = (): number => pool().length + 1;
 
 /** The kernels' matmul signature. */
 type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, c: number, m: number, k: number, n: number) => void;
 
+/** A generated fused loop over output bytes [start, end). */
+type RangeLoop = (start: number, end: number) => void;
+
 /**
- * A float32 product over a shared memory that splits its rows across the worker threads: the workers
- * instantiate `module` over `memory` now; the returned function runs one product (the same arguments
- * as the kernel's `matmulF32`), the main thread taking the first rows. `release` frees the workers'
- * instances.
+ * Kernels over a shared memory split across the worker threads, which instantiate `module` over
+ * `memory` now. `run` is one float32 product (the kernel's `matmulF32` arguments), its rows dealt
+ * out, the main thread taking the first. `lanes` runs the generated loop `s<index>` over output
+ * bytes [0, bytes) cut into 16-byte-aligned ranges. `release` frees the workers' instances.
  *
  * @example
  * const threaded = threadedMatmul(module, memory, kernels.matmulF32);
  * threaded.run(a, k, 1, b, n, c, m, k, n);
+ * threaded.lanes(3, generated.s3, 1 << 20);
  */
-export function threadedMatmul(module: object, memory: object, local: MatmulF32): { run: MatmulF32; release(): void } {
+export function threadedMatmul(
+  module: object,
+  memory: object,
+  local: MatmulF32,
+): { run: MatmulF32; lanes(index: number, loop: RangeLoop, bytes: number): void; release(): void } {
   const workers = pool();
   const id = nextId++;
   for (const helper of workers) {
@@ -140,6 +153,13 @@ export function threadedMatmul(module: object, memory: object, local: MatmulF32)
       }
       local(a, ars, acs, b, brs, c, rowsOf(1), k, n);
       for (let t = 1; t < parts; t++) if (rowsOf(t + 1) > rowsOf(t)) wait(workers[t - 1]);
+    },
+    lanes(index, loop, bytes) {
+      const vectors = bytes / 16;
+      const at = (t: number) => 16 * Math.round((vectors * t) / parts);
+      for (let t = 1; t < parts; t++) if (at(t + 1) > at(t)) send(workers[t - 1], 4, id, [index, at(t), at(t + 1)]);
+      loop(0, at(1));
+      for (let t = 1; t < parts; t++) if (at(t + 1) > at(t)) wait(workers[t - 1]);
     },
     release() {
       for (const helper of workers) send(helper, 3, id);
