@@ -45,13 +45,13 @@ describe('threaded float32 matmul', () => {
   });
 
   it('large fused loops split across threads equal eager mode bit for bit (row, column, middle and scalar leaves)', () => {
-    // [5, 301, 64] = 96,320 float32 outputs: over the threshold, cut into three ranges that start
-    // inside rows (element 32,108 = row 501, column 44), so every cursor starts mid-pattern.
-    const shape = [5, 301, 64];
-    expect(5 * 301 * 64 * 4).toBeGreaterThanOrEqual(threads.THREADED_LANES_MIN_BYTES);
-    const x = M.tensor(Float32Array.from(randomValues(1, 5 * 301 * 64)), { shape });
+    // [5, 1025, 64] = 328,000 float32 outputs: over the threshold, cut into three ranges that start
+    // inside rows (element 109,332 = row 1708, column 20), so every cursor starts mid-pattern.
+    const shape = [5, 1025, 64];
+    expect(5 * 1025 * 64 * 4).toBeGreaterThanOrEqual(threads.THREADED_LANES_MIN_BYTES);
+    const x = M.tensor(Float32Array.from(randomValues(1, 5 * 1025 * 64)), { shape });
     const row = M.tensor(Float32Array.from(randomValues(2, 64)), { shape: [64] });
-    const column = M.tensor(Float32Array.from(randomValues(3, 5 * 301)), { shape: [5, 301, 1] });
+    const column = M.tensor(Float32Array.from(randomValues(3, 5 * 1025)), { shape: [5, 1025, 1] });
     const middle = M.tensor(Float32Array.from(randomValues(4, 5 * 64)), { shape: [5, 1, 64] });
     const f = (...[a, r, c, mid]: Mixrl.Tensor[]) => {
       const h = M.maximum(M.add(M.mul(a, r), c), 0);

@@ -106,8 +106,9 @@ function wait(helper: Helper): void {
 /** Products at least this large (m·k·n) are split across threads; below it the handover costs more. */
 export const THREADED_MATMUL_MIN = 1 << 20;
 
-/** Fused loops over at least this many bytes of output are split across threads. */
-export const THREADED_LANES_MIN_BYTES = 1 << 18;
+/** Fused loops over at least this many bytes of output are split across threads (smaller ones are
+ * memory-bound and finish before a woken thread would help: no gain measured at 256 KiB). */
+export const THREADED_LANES_MIN_BYTES = 1 << 20;
 
 /** How many threads (the main one included) products can use. */
 export const matmulThreads = (): number => pool().length + 1;
