@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs on the device machine (prepared by scripts/device/prepare.sh): WebGPU on the NVIDIA driver
+# through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
+#   BENCH_SECONDS  per-bench time limit (default 150)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$ICD" ] && export VK_DRIVER_FILES=$ICD
+export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+xz -dc .devkit/node.xz >/tmp/node && chmod +x /tmp/node
+mkdir -p .devkit/node_modules/webgpu/dist/linux-x64
+xz -dc .devkit/dawn.node.xz >.devkit/node_modules/webgpu/dist/linux-x64/dawn.node
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+T=${BENCH_SECONDS:-150}
+run() { # name, then the bench and its flags
+  local name=$1
+  shift
+  echo "== $name"
+  timeout "$T" /tmp/node ".devkit/bench-$1.mjs" "${@:2}" 2>&1 | grep -v Warning | tee "$OUT/$name.txt"
+}
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+run jit jit --backends webgpu --sizes classic,v2 --rounds 5 --updates 20 --warmup 2
+run batched batched --backends webgpu --sizes classic,v2 --agents sg-rp,sgm-mrp --rounds 3 --steps 4
+run sac sac --backends webgpu,cpu --torch-device cuda --updates 40 --warmup 2
