@@ -123,6 +123,26 @@ describe('WebAssembly steps of CPU plans', () => {
     );
   });
 
+  it('returned values stay intact across later calls (block copies, small copies, values other steps read)', () => {
+    // a is returned and read by the sum after it; both run in WebAssembly. a has 96 elements (in the
+    // shared output block), the sum 8 (copied alone), p = 2a + 1 is a fused multi-output result.
+    const w = M.tensor(randomValues(7, 4 * 8), { shape: [4, 8] });
+    const f = (x: Tensor) => {
+      const a = M.matmul(x, w);
+      return [a, M.sum(a, 0), M.add(M.mul(a, 2), 1)];
+    };
+    const jitted = M.jit(f);
+    const x1 = M.tensor(randomValues(8, 12 * 4), { shape: [12, 4] });
+    const x2 = M.tensor(randomValues(9, 12 * 4), { shape: [12, 4] });
+    const first = jitted(x1);
+    const kept = first.map(bits);
+    expect(kept).toEqual(f(x1).map(bits));
+    const second = jitted(x2);
+    expect(second.map(bits)).toEqual(f(x2).map(bits));
+    expect(first.map(bits), 'results of the first call after the second').toEqual(kept);
+    expect(M.jitStats(jitted).lastPlan?.wasmSteps).toBe(3);
+  });
+
   it('sumLayout finds [outer, reduced, inner] for contiguous axes, ignoring size-1 axes', () => {
     expect(sumLayout([32, 64], [0])).toEqual({ outer: 1, reduced: 32, inner: 64 });
     expect(sumLayout([32, 64], [1])).toEqual({ outer: 32, reduced: 64, inner: 1 });

@@ -158,6 +158,9 @@ const WASM_REDUCTIONS = new Map<Primitive, 'sum' | 'max' | 'min'>([
   ['reduceMin', 'min'],
 ]);
 
+/** Results the caller gets back share one copied block from this many elements on (smaller ones are copied alone). */
+const OUTPUT_BLOCK_MIN_ELEMENTS = 64;
+
 /** Fused JS loops up to this many elements read broadcast leaves through index arrays (4 bytes each). */
 const INDEXED_BROADCAST_MAX = 1 << 16;
 
@@ -314,16 +317,26 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   // Values such a step reads or writes that are not in the arena get a home there: inputs are copied
   // in per call, values from JS steps after their step, and results of arena steps copied out.
   const mirrored = new Set<number>();
+  const storedInArena = new Set(computed.flatMap((node, s) => (inWasm[s] ? storedBy(node).map(slot) : [])));
   computed.forEach((node, s) => {
     if (!inWasm[s]) return;
-    const stored = storedBy(node);
-    for (const v of [...readVars[s], ...stored]) {
+    for (const v of readVars[s]) {
       const k = slot(v);
-      if (home.has(k)) continue;
+      if (home.has(k) || storedInArena.has(k)) continue;
       home.set(k, reserve(v.aval));
-      if (!stored.includes(v)) mirrored.add(k);
+      mirrored.add(k);
     }
   });
+  // Results of arena steps that the caller gets back are copied out at the end of the call: the
+  // large ones (parameters, optimizer moments) sit together in one block, copied once (one
+  // allocation, one memcpy) and handed out as views of that copy; small ones (metrics) get arrays of
+  // their own, so keeping a metric does not keep a whole block alive.
+  const escapingResults = computed.flatMap((node, s) => (inWasm[s] ? storedBy(node).filter((v) => !home.has(slot(v))) : []));
+  const large = (v: IRVar) => sizeOf(v.aval.shape) >= OUTPUT_BLOCK_MIN_ELEMENTS;
+  const outputBlockStart = arenaBytes;
+  for (const v of escapingResults.filter(large)) home.set(slot(v), reserve(v.aval));
+  const outputBlockEnd = arenaBytes;
+  for (const v of escapingResults.filter((x) => !large(x))) home.set(slot(v), reserve(v.aval));
   const transposedB = computed.map((node, s) => {
     if (!inWasm[s] || node.kind !== 'single' || !folded.has(node.eq.inputs[1])) return null;
     const [k, n] = node.eq.inputs[1].aval.shape.slice(-2);
@@ -375,18 +388,10 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     };
   });
 
-  /** A step run in the arena; results that escape are copied out into fresh arrays. */
+  /** A step run in the arena (results the caller gets back are copied out at the end of the call). */
   function wasmStep(node: PlanNode, s: number, from: readonly number[]): Step {
-    const copies: { k: number; data: TypedArray }[] = [];
-    for (const v of storedBy(node)) {
-      const k = slot(v);
-      const data = view(home.get(k) as Region);
-      if (escaping.has(k)) copies.push({ k, data });
-      else env[k] = data;
-    }
-    const finish = () => {
-      for (const { k, data } of copies) env[k] = data.slice();
-    };
+    for (const v of storedBy(node)) env[slot(v)] = view(home.get(slot(v)) as Region);
+    const finish = () => {};
     if (node.kind === 'fused') {
       const bytes = laneBytes({ dtype: node.out.aval.dtype as 'float32' | 'float64', size: sizeOf(node.out.aval.shape) });
       return () => (arena.lanes(s, bytes), finish());
@@ -480,6 +485,14 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     };
   }
 
+  // Escaping values computed by arena steps: those in the output block, and those copied one by one.
+  const blockOutputs: { k: number; region: Region }[] = [];
+  const ownOutputs: { k: number; region: Region }[] = [];
+  for (const v of escapingResults) {
+    const k = slot(v);
+    const region = home.get(k) as Region;
+    (region.offset < outputBlockEnd ? blockOutputs : ownOutputs).push({ k, region });
+  }
   const inputSlots = program.inputs.map(slot);
   const inputMirrors = inputSlots.map((k) => mirrorViews.get(k) ?? null);
   const outputs = program.outputs.map((v) => ({ k: slot(v), shape: v.aval.shape, dtype: v.aval.dtype as DType }));
@@ -502,6 +515,13 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
         inputMirrors[i]?.set(data);
       }
       for (let s = 0; s < steps.length; s++) steps[s]();
+      if (blockOutputs.length > 0) {
+        // A plain ArrayBuffer even when the arena is shared (threads).
+        const block = new ArrayBuffer(outputBlockEnd - outputBlockStart);
+        new Uint8Array(block).set(new Uint8Array(arena.buffer, outputBlockStart, outputBlockEnd - outputBlockStart));
+        for (const { k, region } of blockOutputs) env[k] = viewOf(region.dtype, block, region.offset - outputBlockStart, region.size);
+      }
+      for (const { k, region } of ownOutputs) env[k] = view(region).slice();
       return outputs.map(({ k, shape, dtype }) => new ArrayTensor(cpu, env[k], shape, dtype));
     },
   };
