@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
-import { sumLayout } from '../../src/tensor/cpu/wasm/reduce';
+import { reductionLayout } from '../../src/tensor/cpu/wasm/reduce';
 import { runs } from '../autodiff/helpers';
 import { randomValues } from '../tensor/helpers';
 
@@ -115,7 +115,7 @@ describe('WebAssembly steps of CPU plans', () => {
           const reduce = reductions[op];
           const stats = expectIdentical((a: Tensor) => reduce(M.mul(a, 3), axes), [x], `${op} ${dtype} ${shape} axes ${axes}`);
           // The fused multiply, plus the reduction where its axes are contiguous (none: no op).
-          const expected = axes.length > 0 && sumLayout(shape, axes) !== null ? 2 : 1;
+          const expected = axes.length > 0 && reductionLayout(shape, axes) !== null ? 2 : 1;
           expect(stats.lastPlan?.wasmSteps, `${op} ${dtype} ${shape} axes ${axes}`).toBe(expected);
         },
       ),
@@ -143,13 +143,13 @@ describe('WebAssembly steps of CPU plans', () => {
     expect(M.jitStats(jitted).lastPlan?.wasmSteps).toBe(3);
   });
 
-  it('sumLayout finds [outer, reduced, inner] for contiguous axes, ignoring size-1 axes', () => {
-    expect(sumLayout([32, 64], [0])).toEqual({ outer: 1, reduced: 32, inner: 64 });
-    expect(sumLayout([32, 64], [1])).toEqual({ outer: 32, reduced: 64, inner: 1 });
-    expect(sumLayout([2, 3, 4], [0, 1])).toEqual({ outer: 1, reduced: 6, inner: 4 });
-    expect(sumLayout([2, 1, 4], [0, 2])).toEqual({ outer: 1, reduced: 8, inner: 1 });
-    expect(sumLayout([2, 3, 4], [0, 2])).toBeNull();
-    expect(sumLayout([2, 3], [])).toEqual({ outer: 6, reduced: 1, inner: 1 });
+  it('reductionLayout finds [outer, reduced, inner] for contiguous axes, ignoring size-1 axes', () => {
+    expect(reductionLayout([32, 64], [0])).toEqual({ outer: 1, reduced: 32, inner: 64 });
+    expect(reductionLayout([32, 64], [1])).toEqual({ outer: 32, reduced: 64, inner: 1 });
+    expect(reductionLayout([2, 3, 4], [0, 1])).toEqual({ outer: 1, reduced: 6, inner: 4 });
+    expect(reductionLayout([2, 1, 4], [0, 2])).toEqual({ outer: 1, reduced: 8, inner: 1 });
+    expect(reductionLayout([2, 3, 4], [0, 2])).toBeNull();
+    expect(reductionLayout([2, 3], [])).toEqual({ outer: 6, reduced: 1, inner: 1 });
   });
 
   it('float32 products with transposed operands equal eager mode bit for bit', () => {

@@ -28,7 +28,7 @@ import {
 import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
-import { sumLayout } from '../../tensor/cpu/wasm/reduce';
+import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
 import { WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
@@ -308,7 +308,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
     if (node.kind === 'single' && WASM_REDUCTIONS.has(node.eq.prim)) {
       const floats = dtypes.every((d) => d === 'float32') || dtypes.every((d) => d === 'float64');
-      return floats && sumLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes) !== null;
+      return floats && reductionLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes) !== null;
     }
     if (node.kind === 'single') return false;
     const group = laneGroup(node, () => 0);
@@ -391,41 +391,28 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   /** A step run in the arena (results the caller gets back are copied out at the end of the call). */
   function wasmStep(node: PlanNode, s: number, from: readonly number[]): Step {
     for (const v of storedBy(node)) env[slot(v)] = view(home.get(slot(v)) as Region);
-    const finish = () => {};
     if (node.kind === 'fused') {
       const bytes = laneBytes({ dtype: node.out.aval.dtype as 'float32' | 'float64', size: sizeOf(node.out.aval.shape) });
-      return () => (arena.lanes(s, bytes), finish());
+      return () => arena.lanes(s, bytes);
     }
-    const { kernels } = arena;
-    const outRegion = home.get(slot(node.out)) as Region;
+    const [px, py] = from.map((r) => (home.get(r) as Region).offset);
+    const out = (home.get(slot(node.out)) as Region).offset;
     if (WASM_REDUCTIONS.has(node.eq.prim)) {
       const x = node.eq.inputs[0];
-      const { outer, reduced, inner } = sumLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<ReturnType<typeof sumLayout>>;
+      const { outer, reduced, inner } = reductionLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<
+        ReturnType<typeof reductionLayout>
+      >;
       const name = `${WASM_REDUCTIONS.get(node.eq.prim) as 'sum' | 'max' | 'min'}${x.aval.dtype === 'float32' ? 'F32' : 'F64'}` as const;
-      const reduce = kernels[name];
-      const [px] = from.map((r) => (home.get(r) as Region).offset);
-      return () => (reduce(px, outer, reduced, inner, outRegion.offset), finish());
+      const reduce = arena.kernels[name];
+      return () => reduce(px, outer, reduced, inner, out);
     }
     const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
-    const [m, kk] = aShape.slice(-2);
+    const [m, k] = aShape.slice(-2);
     const n = bShape[bShape.length - 1];
-    const batchShape = node.out.aval.shape.slice(0, -2);
-    const offsets = matmulBatchOffsets(aShape, bShape, batchShape);
-    const [pa, pb] = from.map((r) => (home.get(r) as Region).offset);
-    const pc = outRegion.offset;
-    const [ars, acs] = folded.has(node.eq.inputs[0]) ? [1, m] : [kk, 1];
-    const scratch = transposedB[s];
-    return () => {
-      for (let t = 0; t < offsets.a.length; t++) {
-        let rows = pb + 4 * offsets.b[t] * kk * n;
-        if (scratch) {
-          kernels.transposeF32(rows, n, kk, scratch.offset);
-          rows = scratch.offset;
-        }
-        arena.matmulF32(pa + 4 * offsets.a[t] * m * kk, ars, acs, rows, n, pc + 4 * t * m * n, m, kk, n);
-      }
-      finish();
-    };
+    const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
+    const at = { a: px, b: py, c: out, transposedB: transposedB[s]?.offset ?? null };
+    const transposeA = folded.has(node.eq.inputs[0]);
+    return () => arena.matmulBatch(at, m, k, n, offsets, transposeA);
   }
 
   /** A step run in JS, into its planned buffers (arena views) or fresh arrays. */

@@ -101,27 +101,19 @@ function wasmMatmul(
   bOffsets: Int32Array,
   layout: MatmulLayout,
 ): (a: Float32Array, b: Float32Array, out: Float32Array) => void {
-  const [ars, acs] = layout.transposeA ? [1, m] : [k, 1];
+  const offsets = { a: aOffsets, b: bOffsets };
   return (a, b, out) => {
     scratch ??= new WasmArena();
     const arena = scratch;
     arena.reset();
     const pa = arena.reserve(a.byteLength);
     const pb = arena.reserve(b.byteLength);
-    const pbt = layout.transposeB ? arena.reserve(4 * k * n) : 0;
+    const transposedB = layout.transposeB ? arena.reserve(4 * k * n) : null;
     const pc = arena.reserve(out.byteLength);
-    const { buffer, kernels } = arena;
-    new Float32Array(buffer, pa, a.length).set(a);
-    new Float32Array(buffer, pb, b.length).set(b);
-    for (let t = 0; t < aOffsets.length; t++) {
-      let rows = pb + 4 * bOffsets[t] * k * n;
-      if (layout.transposeB) {
-        kernels.transposeF32(rows, n, k, pbt);
-        rows = pbt;
-      }
-      kernels.matmulF32(pa + 4 * aOffsets[t] * m * k, ars, acs, rows, n, pc + 4 * t * m * n, m, k, n);
-    }
-    out.set(new Float32Array(buffer, pc, out.length));
+    new Float32Array(arena.buffer, pa, a.length).set(a);
+    new Float32Array(arena.buffer, pb, b.length).set(b);
+    arena.matmulBatch({ a: pa, b: pb, c: pc, transposedB }, m, k, n, offsets, layout.transposeA === true);
+    out.set(new Float32Array(arena.buffer, pc, out.length));
   };
 }
 

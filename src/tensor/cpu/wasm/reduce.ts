@@ -30,6 +30,8 @@ function sum(dtype: 'float32' | 'float64'): FunctionDef {
   const scalar = c.local(f64);
   c.get(INNER).i32(shift).op('i32.shl').set(rowBytes);
   c.get(R).get(rowBytes).op('i32.mul').set(blockBytes);
+  /** p = the first input of output column (o, i): X + (o * reduced * inner + i) * bytes. */
+  const columnStart = () => c.get(X).get(o).get(blockBytes).op('i32.mul').op('i32.add').get(i).i32(shift).op('i32.shl').op('i32.add').set(p);
   // q walks the outputs; p the first input of the current output column.
   c.get(OUT).set(q);
   c.i32(0).set(o);
@@ -40,7 +42,7 @@ function sum(dtype: 'float32' | 'float64'): FunctionDef {
       c.while(
         () => c.get(i).i32(2).op('i32.add').get(INNER).op('i32.le_s'),
         () => {
-          c.get(X).get(o).get(blockBytes).op('i32.mul').op('i32.add').get(i).i32(shift).op('i32.shl').op('i32.add').set(p);
+          columnStart();
           c.v128Bits32([0, 0, 0, 0]).set(acc);
           c.get(R).set(r);
           c.while(
@@ -62,7 +64,7 @@ function sum(dtype: 'float32' | 'float64'): FunctionDef {
       c.while(
         () => c.get(i).get(INNER).op('i32.lt_s'),
         () => {
-          c.get(X).get(o).get(blockBytes).op('i32.mul').op('i32.add').get(i).i32(shift).op('i32.shl').op('i32.add').set(p);
+          columnStart();
           c.f64(0).set(scalar);
           c.get(R).set(r);
           c.while(
@@ -151,9 +153,9 @@ export const REDUCE_FUNCTIONS: readonly (() => FunctionDef)[] = [
  * (ignoring size-1 axes) are not one contiguous run.
  *
  * @example
- * sumLayout([32, 64], [0]); // { outer: 1, reduced: 32, inner: 64 }
+ * reductionLayout([32, 64], [0]); // { outer: 1, reduced: 32, inner: 64 }
  */
-export function sumLayout(shape: readonly number[], axes: readonly number[]): { outer: number; reduced: number; inner: number } | null {
+export function reductionLayout(shape: readonly number[], axes: readonly number[]): { outer: number; reduced: number; inner: number } | null {
   const real = shape.map((d, k) => ({ d, k })).filter(({ d }) => d !== 1);
   const reducedAt = real.map(({ k }) => axes.includes(k));
   const first = reducedAt.indexOf(true);

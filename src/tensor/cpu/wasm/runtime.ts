@@ -6,7 +6,7 @@
 import { type FunctionDef, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
-import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedMatmul } from './threads';
+import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedKernels } from './threads';
 
 /** Every fixed kernel, in module order. */
 const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS];
@@ -78,7 +78,7 @@ export class WasmArena {
     this.lanes = (index, bytes) => loops[`s${index}`](0, bytes);
     if (threaded) {
       const local = this.kernels.matmulF32;
-      const { run, lanes, release } = threadedMatmul(module, this.memory, local);
+      const { run, lanes, release } = threadedKernels(module, this.memory, local);
       this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : local)(a, ars, acs, b, brs, c, m, k, n);
       this.lanes = (index, bytes) => {
         const loop = loops[`s${index}`];
@@ -86,6 +86,34 @@ export class WasmArena {
         else loop(0, bytes);
       };
       releaseWhenCollected.register(this, release);
+    }
+  }
+
+  /**
+   * The float32 products `C_t = A_{offsets.a[t]} B_{offsets.b[t]}` of a batched matmul, operands at
+   * byte addresses `a`, `b` (matrices stored one after another), `C_t` row-major from `c`. A stored
+   * transposed (`transposeA`) is read through its strides; B stored transposed is first transposed
+   * into the `k x n` scratch region at `transposedB`, since the kernel reads B by rows.
+   *
+   * @example
+   * arena.matmulBatch({ a: pa, b: pb, c: pc, transposedB: null }, m, k, n, matmulBatchOffsets(aShape, bShape, []), false);
+   */
+  matmulBatch(
+    at: { readonly a: number; readonly b: number; readonly c: number; readonly transposedB: number | null },
+    m: number,
+    k: number,
+    n: number,
+    offsets: { readonly a: Int32Array; readonly b: Int32Array },
+    transposeA: boolean,
+  ): void {
+    const [ars, acs] = transposeA ? [1, m] : [k, 1];
+    for (let t = 0; t < offsets.a.length; t++) {
+      let rows = at.b + 4 * offsets.b[t] * k * n;
+      if (at.transposedB !== null) {
+        this.kernels.transposeF32(rows, n, k, at.transposedB);
+        rows = at.transposedB;
+      }
+      this.matmulF32(at.a + 4 * offsets.a[t] * m * k, ars, acs, rows, n, at.c + 4 * t * m * n, m, k, n);
     }
   }
 

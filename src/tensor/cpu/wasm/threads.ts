@@ -126,11 +126,11 @@ type RangeLoop = (start: number, end: number) => void;
  * bytes [0, bytes) cut into 16-byte-aligned ranges. `release` frees the workers' instances.
  *
  * @example
- * const threaded = threadedMatmul(module, memory, kernels.matmulF32);
+ * const threaded = threadedKernels(module, memory, kernels.matmulF32);
  * threaded.run(a, k, 1, b, n, c, m, k, n);
  * threaded.lanes(3, generated.s3, 1 << 20);
  */
-export function threadedMatmul(
+export function threadedKernels(
   module: object,
   memory: object,
   local: MatmulF32,
