@@ -1,12 +1,13 @@
 /**
  * The float32 WebAssembly matmul kernel against the float32 recurrence it promises: every element is
  * `acc = fround(acc + fround(a[i, p] * b[p, j]))` over p in order, whichever tile (4 x 8, 4 x 4, 1 x 8,
- * 1 x 4 or single) computed it, for every layout and batch pattern. Exact equality.
+ * 1 x 4, or the right edge's partial 4 x 4 / 1 x 4) computed it, for every layout and batch pattern. Exact equality.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prepareMatmul } from '../../src/tensor/cpu/matmul';
 import { Code, i32, wasmModule } from '../../src/tensor/cpu/wasm/emit';
+import { WasmArena } from '../../src/tensor/cpu/wasm/runtime';
 import { randomValues } from './helpers';
 
 /** Element (i, p) of a row-major [rows, cols] matrix stored transposed or not. */
@@ -61,6 +62,23 @@ describe('WebAssembly float32 matmul', () => {
     prepareMatmul([2, 2], [2, 2], [2, 2])(a, b, out);
     // Row 0: NaN*1 + 1*1 = NaN, NaN*0 + 1*0 = NaN; row 1: inf*1 + 0 = inf, inf*0 = NaN.
     expect([...out]).toEqual([NaN, NaN, Infinity, NaN]);
+  });
+
+  it('reads past the end of B only into the memory slack (B the last region)', () => {
+    // C = I B with B [4, 3] the last region, ending where the memory did: the right-edge tile's 16-byte
+    // load of B's last row (bytes 36..52 of B) reads 4 bytes past it.
+    const arena = new WasmArena();
+    const end = arena.buffer.byteLength;
+    const a = arena.reserve(64);
+    const c = arena.reserve(48);
+    arena.reserve(end - 64 - 48 - 48);
+    const b = arena.reserve(48);
+    expect(b + 48).toBe(end);
+    const rows = Array.from({ length: 12 }, (_, i) => i + 1);
+    new Float32Array(arena.buffer, a, 16).set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+    new Float32Array(arena.buffer, b, 12).set(rows);
+    arena.matmulF32(a, 4, 1, b, 3, c, 4, 4, 3);
+    expect([...new Float32Array(arena.buffer, c, 12)]).toEqual(rows);
   });
 });
 

@@ -236,6 +236,22 @@ export class Code {
     return this;
   }
 
+  /** `f32x4.extract_lane`: lane `lane` of the vector on the stack. */
+  extractF32Lane(lane: 0 | 1 | 2 | 3): this {
+    this.bytes.push(0xfd);
+    uleb(0x1f, this.bytes);
+    this.bytes.push(lane);
+    return this;
+  }
+
+  /** `i8x16.shuffle` of the two vectors on the stack, picking 32-bit lanes (0-3: first, 4-7: second). */
+  shuffle32(lanes: readonly [number, number, number, number]): this {
+    this.bytes.push(0xfd);
+    uleb(0x0d, this.bytes);
+    for (const lane of lanes) this.bytes.push(4 * lane, 4 * lane + 1, 4 * lane + 2, 4 * lane + 3);
+    return this;
+  }
+
   /** `v128.const` of four 32-bit lanes given as raw bits. */
   v128Bits32(lanes: readonly [number, number, number, number]): this {
     this.bytes.push(0xfd);

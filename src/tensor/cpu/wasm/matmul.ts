@@ -1,11 +1,15 @@
 /**
  * The float32 matrix product as a WebAssembly SIMD kernel. `C = A B` with C row-major, B read by rows
  * (contiguous columns) and A through any strides (so a transposed A costs nothing). C is computed in
- * tiles of 4 rows x 8 columns (eight f32x4 accumulators), then 4 x 4, 1 x 4 and single elements at the
- * edges. Every element accumulates `a[i, p] * b[p, j]` over p in order in float32 (multiply, then add;
+ * tiles of 4 rows x 8 columns (eight f32x4 accumulators), then 4 x 4 and 1 x 4; the last 1 to 3 columns
+ * by a 4-wide tile that stores only them (it reads up to 12 bytes past B's end, so memories keep
+ * `MATMUL_READ_SLACK` bytes after their last region). Every element accumulates `a[i, p] * b[p, j]` over p in order in float32 (multiply, then add;
  * no fused multiply-add), so its value does not depend on which tile computed it.
  */
-import { Code, f32, type FunctionDef, i32, v128 } from './emit';
+import { Code, type FunctionDef, i32, v128 } from './emit';
+
+/** Bytes a product may read past the end of B (the right-edge tile's vector loads). */
+export const MATMUL_READ_SLACK = 16;
 
 /** The exported kernels' signatures (addresses in bytes, strides and sizes in elements). */
 export interface MatmulExports {
@@ -22,8 +26,6 @@ function matmulF32(): FunctionDef {
   const av = c.local(v128);
   const bv = [c.local(v128), c.local(v128)];
   const acc = Array.from({ length: 4 }, () => [c.local(v128), c.local(v128)]);
-  const sa = c.local(f32);
-  const sAcc = c.local(f32);
   const times4 = (x: number, out: number) => c.get(x).i32(2).op('i32.shl').set(out);
   times4(ARS, ars4);
   times4(ACS, acs4);
@@ -35,8 +37,11 @@ function matmulF32(): FunctionDef {
     c.get(pa);
     for (let t = 0; t < r; t++) c.get(ars4).op('i32.add');
   };
-  /** One tile of `rows` rows and `vectors` f32x4 columns at (i, j). */
-  const tile = (rows: number, vectors: number) => {
+  /**
+   * One tile of `rows` rows and `vectors` f32x4 columns at (i, j). A `partial` tile (one vector) is
+   * the right edge: it stores only the columns j..n-1 (1 to 3), having read B past them.
+   */
+  const tile = (rows: number, vectors: number, partial = false) => {
     // pa = A + i * ars4, pb = B + j * 4, p = K.
     c.get(A).get(i).get(ars4).op('i32.mul').op('i32.add').set(pa);
     c.get(B).get(j).i32(2).op('i32.shl').op('i32.add').set(pb);
@@ -59,27 +64,19 @@ function matmulF32(): FunctionDef {
     // pc = C + (i * n + j) * 4; row r is at pc + r * n4.
     c.get(C).get(i).get(N).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(pc);
     for (let r = 0; r < rows; r++) {
-      for (let v = 0; v < vectors; v++) c.get(pc).get(acc[r][v]).simd('v128.store', 16 * v);
+      if (partial) {
+        c.get(pc).get(acc[r][0]).extractF32Lane(0).mem('f32.store');
+        for (const lane of [1, 2] as const) {
+          c.when(
+            () => c.get(j).i32(lane).op('i32.add').get(N).op('i32.lt_s'),
+            () => c.get(pc).get(acc[r][0]).extractF32Lane(lane).mem('f32.store', 4 * lane),
+          );
+        }
+      } else {
+        for (let v = 0; v < vectors; v++) c.get(pc).get(acc[r][v]).simd('v128.store', 16 * v);
+      }
       c.addTo(pc, { local: n4 });
     }
-  };
-  /** One element at (i + r, j), accumulated like a vector lane. */
-  const single = (r: number) => {
-    c.get(A).get(i).get(ars4).op('i32.mul').op('i32.add').set(pa);
-    for (let t = 0; t < r; t++) c.addTo(pa, { local: ars4 });
-    c.get(B).get(j).i32(2).op('i32.shl').op('i32.add').set(pb);
-    c.get(K).set(p);
-    c.f32(0).set(sAcc);
-    c.while(
-      () => c.get(p),
-      () => {
-        c.get(pa).mem('f32.load').set(sa);
-        c.get(sAcc).get(sa).get(pb).mem('f32.load').op('f32.mul').op('f32.add').set(sAcc);
-        c.addTo(pa, { local: acs4 }).addTo(pb, { local: brs4 }).addTo(p, -1);
-      },
-    );
-    c.get(C).get(i).i32(r).op('i32.add').get(N).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.shl').op('i32.add');
-    c.get(sAcc).mem('f32.store');
   };
   const fits = (x: number, extent: number, size: number) => c.get(x).i32(size).op('i32.add').get(extent).op('i32.le_s');
 
@@ -90,13 +87,7 @@ function matmulF32(): FunctionDef {
       c.i32(0).set(j);
       c.while(() => fits(j, N, 8), () => (tile(4, 2), c.addTo(j, 8)));
       c.while(() => fits(j, N, 4), () => (tile(4, 1), c.addTo(j, 4)));
-      c.while(
-        () => c.get(j).get(N).op('i32.lt_s'),
-        () => {
-          for (let r = 0; r < 4; r++) single(r);
-          c.addTo(j, 1);
-        },
-      );
+      c.when(() => c.get(j).get(N).op('i32.lt_s'), () => tile(4, 1, true));
       c.addTo(i, 4);
     },
   );
@@ -106,7 +97,7 @@ function matmulF32(): FunctionDef {
       c.i32(0).set(j);
       c.while(() => fits(j, N, 8), () => (tile(1, 2), c.addTo(j, 8)));
       c.while(() => fits(j, N, 4), () => (tile(1, 1), c.addTo(j, 4)));
-      c.while(() => c.get(j).get(N).op('i32.lt_s'), () => (single(0), c.addTo(j, 1)));
+      c.when(() => c.get(j).get(N).op('i32.lt_s'), () => tile(1, 1, true));
       c.addTo(i, 1);
     },
   );
@@ -116,13 +107,44 @@ function matmulF32(): FunctionDef {
 /** Tile edge of the transpose: a tile's reads and writes stay in a few cache lines. */
 const TRANSPOSE_TILE = 16;
 
+/**
+ * The transpose in cache tiles, each moved as 4 x 4 blocks (four row loads, eight lane shuffles, four
+ * column stores) and its ragged edge element by element.
+ */
 function transposeF32(): FunctionDef {
   const c = new Code(4);
   const [SRC, ROWS, COLS, DST] = [0, 1, 2, 3];
-  const [i0, j0, i, j, iEnd, jEnd, ps, pd, rows4] = Array.from({ length: 9 }, () => c.local(i32));
+  const [i0, j0, i, j, iEnd, jEnd, ps, pd, rows4, cols4] = Array.from({ length: 10 }, () => c.local(i32));
+  const row = [c.local(v128), c.local(v128), c.local(v128), c.local(v128)];
+  const pair = [c.local(v128), c.local(v128), c.local(v128), c.local(v128)];
   const min = (x: number, step: number, limit: number, out: number) =>
     c.get(x).i32(step).op('i32.add').get(limit).get(x).i32(step).op('i32.add').get(limit).op('i32.lt_s').op('select').set(out);
+  const fits = (x: number, end: number) => c.get(x).i32(4).op('i32.add').get(end).op('i32.le_s');
+  /** ps = SRC + (i * cols + j) * 4; pd = DST + (j * rows + i) * 4. */
+  const address = () => {
+    c.get(SRC).get(i).get(COLS).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(ps);
+    c.get(DST).get(j).get(ROWS).op('i32.mul').get(i).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(pd);
+  };
+  /** dst[j + r', i + r] = src[i + r, j + r'] for r, r' < 4. */
+  const block = () => {
+    address();
+    for (let r = 0; r < 4; r++) c.get(ps).simd('v128.load').set(row[r]).addTo(ps, { local: cols4 });
+    // pair 0: a0 b0 a1 b1, pair 1: a2 b2 a3 b3 (rows 0, 1); pairs 2, 3 likewise for rows 2, 3.
+    c.get(row[0]).get(row[1]).shuffle32([0, 4, 1, 5]).set(pair[0]);
+    c.get(row[0]).get(row[1]).shuffle32([2, 6, 3, 7]).set(pair[1]);
+    c.get(row[2]).get(row[3]).shuffle32([0, 4, 1, 5]).set(pair[2]);
+    c.get(row[2]).get(row[3]).shuffle32([2, 6, 3, 7]).set(pair[3]);
+    for (const [low, high, lanes] of [[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]] as const) {
+      c.get(pd).get(pair[low]).get(pair[high]).shuffle32(lanes).simd('v128.store').addTo(pd, { local: rows4 });
+    }
+  };
+  /** dst[j, i + r] = src[i + r, j] for r < count. */
+  const column = (count: number) => {
+    address();
+    for (let r = 0; r < count; r++) c.get(pd).get(ps).mem('f32.load').mem('f32.store', 4 * r).addTo(ps, { local: cols4 });
+  };
   c.get(ROWS).i32(2).op('i32.shl').set(rows4);
+  c.get(COLS).i32(2).op('i32.shl').set(cols4);
   c.i32(0).set(i0);
   c.while(
     () => c.get(i0).get(ROWS).op('i32.lt_s'),
@@ -135,19 +157,19 @@ function transposeF32(): FunctionDef {
           min(j0, TRANSPOSE_TILE, COLS, jEnd);
           c.get(i0).set(i);
           c.while(
+            () => fits(i, iEnd),
+            () => {
+              c.get(j0).set(j);
+              c.while(() => fits(j, jEnd), () => (block(), c.addTo(j, 4)));
+              c.while(() => c.get(j).get(jEnd).op('i32.lt_s'), () => (column(4), c.addTo(j, 1)));
+              c.addTo(i, 4);
+            },
+          );
+          c.while(
             () => c.get(i).get(iEnd).op('i32.lt_s'),
             () => {
-              // ps = SRC + (i * cols + j0) * 4; pd = DST + (j0 * rows + i) * 4, stepping by rows * 4.
-              c.get(SRC).get(i).get(COLS).op('i32.mul').get(j0).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(ps);
-              c.get(DST).get(j0).get(ROWS).op('i32.mul').get(i).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(pd);
               c.get(j0).set(j);
-              c.while(
-                () => c.get(j).get(jEnd).op('i32.lt_s'),
-                () => {
-                  c.get(pd).get(ps).mem('f32.load').mem('f32.store');
-                  c.addTo(ps, 4).addTo(pd, { local: rows4 }).addTo(j, 1);
-                },
-              );
+              c.while(() => c.get(j).get(jEnd).op('i32.lt_s'), () => (column(1), c.addTo(j, 1)));
               c.addTo(i, 1);
             },
           );

@@ -4,7 +4,7 @@
  * data crosses from typed arrays by copying (`TypedArray.set`, a memcpy).
  */
 import { type FunctionDef, wasmModule } from './emit';
-import { MATMUL_FUNCTIONS, type MatmulExports } from './matmul';
+import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedKernels } from './threads';
 
@@ -64,7 +64,7 @@ export class WasmArena {
   private top = 0;
 
   constructor(bytes = PAGE, generated: readonly FunctionDef[] = [], options: { threaded?: boolean } = {}) {
-    const pages = Math.max(1, Math.ceil(bytes / PAGE));
+    const pages = Math.max(1, Math.ceil((bytes + MATMUL_READ_SLACK) / PAGE));
     const threaded = options.threaded === true && matmulThreads() > 1;
     // A shared memory has a fixed maximum: a threaded arena is sized once and never grows.
     this.memory = threaded ? new wasm.Memory({ initial: pages, maximum: pages, shared: true }) : new wasm.Memory({ initial: pages });
@@ -121,12 +121,12 @@ export class WasmArena {
     return this.memory.buffer;
   }
 
-  /** Reserves `bytes` and returns their offset, growing the memory if needed. */
+  /** Reserves `bytes` and returns their offset, growing the memory if needed (kernels may read a few bytes past the last region). */
   reserve(bytes: number): number {
     const offset = this.top;
     this.top = offset + Math.ceil(bytes / 16) * 16;
     const have = this.memory.buffer.byteLength;
-    if (this.top > have) this.memory.grow(Math.ceil((this.top - have) / PAGE));
+    if (this.top + MATMUL_READ_SLACK > have) this.memory.grow(Math.ceil((this.top + MATMUL_READ_SLACK - have) / PAGE));
     return offset;
   }
 

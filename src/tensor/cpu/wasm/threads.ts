@@ -19,6 +19,13 @@ const ARGS = 4; // matmul arguments, 9 words
 const FAILED = 13; // set when the command threw
 const WORDS = 16;
 const TIMEOUT_MS = 60_000;
+/**
+ * How long a worker polls for the next command before it sleeps, and the main thread for a result
+ * before it sleeps: a sleeping thread takes tens of microseconds to wake (a 256x23x256 product took
+ * 80 us threaded against 54 us on one thread), and a SAC update's products come well within 1 ms of
+ * each other. Polling is what OpenMP and OpenBLAS threads do too.
+ */
+const SPIN_MS = 1;
 
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
@@ -27,6 +34,8 @@ const port = workerData.port;
 const instances = new Map();
 let seen = 0;
 for (;;) {
+  const until = performance.now() + ${SPIN_MS};
+  while (Atomics.load(ctrl, ${SEQ}) === seen && performance.now() < until) for (let i = 0; i < 64; i++);
   Atomics.wait(ctrl, ${SEQ}, seen);
   seen = Atomics.load(ctrl, ${SEQ});
   try {
@@ -95,6 +104,8 @@ function send(helper: Helper, cmd: number, id: number, args: readonly number[] =
 
 function wait(helper: Helper): void {
   const { ctrl } = helper;
+  const until = performance.now() + SPIN_MS;
+  while (Atomics.load(ctrl, DONE) !== helper.seq && performance.now() < until);
   const start = Date.now();
   for (let done = Atomics.load(ctrl, DONE); done !== helper.seq; done = Atomics.load(ctrl, DONE)) {
     Atomics.wait(ctrl, DONE, done, 1000);
@@ -106,9 +117,9 @@ function wait(helper: Helper): void {
 /** Products at least this large (m·k·n) are split across threads; below it the handover costs more. */
 export const THREADED_MATMUL_MIN = 1 << 20;
 
-/** Fused loops over at least this many bytes of output are split across threads (smaller ones are
- * memory-bound and finish before a woken thread would help: no gain measured at 256 KiB). */
-export const THREADED_LANES_MIN_BYTES = 1 << 20;
+/** Fused loops over at least this many bytes of output are split across threads (smaller ones finish
+ * before the handover pays: 64 KiB loops take a few microseconds). */
+export const THREADED_LANES_MIN_BYTES = 1 << 17;
 
 /** How many threads (the main one included) products can use. */
 export const matmulThreads = (): number => pool().length + 1;
