@@ -1,7 +1,8 @@
 /**
  * The float32 WebAssembly matmul kernel against the float32 recurrence it promises: every element is
  * `acc = fround(acc + fround(a[i, p] * b[p, j]))` over p in order, whichever tile (4 x 8, 4 x 4, 1 x 8,
- * 1 x 4, or the right edge's partial 4 x 4 / 1 x 4) computed it, for every layout and batch pattern. Exact equality.
+ * 1 x 4, or the right edge's partial 4 x 4 / 1 x 4) computed it, for every layout and batch pattern.
+ * Exact equality.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,41 @@ import { randomValues } from './helpers';
 /** Element (i, p) of a row-major [rows, cols] matrix stored transposed or not. */
 const at = (x: Float32Array, offset: number, rows: number, cols: number, r: number, c: number, transposed: boolean) =>
   x[offset + (transposed ? c * rows + r : r * cols + c)];
+
+interface Case {
+  m: number;
+  k: number;
+  n: number;
+  batchA: number;
+  broadcastB: boolean;
+  transposeA: boolean;
+  transposeB: boolean;
+  seed: number;
+}
+
+/** Runs one product through the kernel and checks every element against the recurrence. */
+function checkProduct({ m, k, n, batchA, broadcastB, transposeA, transposeB, seed }: Case): void {
+  const batchB = broadcastB ? 1 : batchA;
+  const a = Float32Array.from(randomValues(seed, batchA * m * k));
+  const b = Float32Array.from(randomValues(seed + 1, batchB * k * n));
+  const out = new Float32Array(batchA * m * n).fill(NaN);
+  prepareMatmul([batchA, m, k], [batchB, k, n], [batchA, m, n], { transposeA, transposeB })(a, b, out);
+  for (let t = 0; t < batchA; t++) {
+    const tb = broadcastB ? 0 : t;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) {
+          const x = at(a, t * m * k, m, k, i, p, transposeA);
+          const y = at(b, tb * k * n, k, n, p, j, transposeB);
+          acc = Math.fround(acc + Math.fround(x * y));
+        }
+        const got = out[t * m * n + i * n + j];
+        if (!Object.is(got, acc)) expect.fail(`batch ${t} (${i}, ${j}) of ${m}x${k}x${n}: got ${got}, expected ${acc}`);
+      }
+    }
+  }
+}
 
 describe('WebAssembly float32 matmul', () => {
   it('equals the in-order float32 recurrence for every tile, layout and batch', () => {
@@ -28,31 +64,18 @@ describe('WebAssembly float32 matmul', () => {
           transposeB: fc.boolean(),
           seed: fc.integer(),
         }),
-        ({ m, k, n, batchA, broadcastB, transposeA, transposeB, seed }) => {
-          const batchB = broadcastB ? 1 : batchA;
-          const a = Float32Array.from(randomValues(seed, batchA * m * k));
-          const b = Float32Array.from(randomValues(seed + 1, batchB * k * n));
-          const out = new Float32Array(batchA * m * n).fill(NaN);
-          prepareMatmul([batchA, m, k], [batchB, k, n], [batchA, m, n], { transposeA, transposeB })(a, b, out);
-          for (let t = 0; t < batchA; t++) {
-            const tb = broadcastB ? 0 : t;
-            for (let i = 0; i < m; i++) {
-              for (let j = 0; j < n; j++) {
-                let acc = 0;
-                for (let p = 0; p < k; p++) {
-                  const x = at(a, t * m * k, m, k, i, p, transposeA);
-                  const y = at(b, tb * k * n, k, n, p, j, transposeB);
-                  acc = Math.fround(acc + Math.fround(x * y));
-                }
-                const got = out[t * m * n + i * n + j];
-                if (!Object.is(got, acc)) expect.fail(`batch ${t} (${i}, ${j}) of ${m}x${k}x${n}: got ${got}, expected ${acc}`);
-              }
-            }
-          }
-        },
+        checkProduct,
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('equals the recurrence when a large transposed A is transposed into scratch first', () => {
+    // m * k >= 8192: the product transposes A in the arena instead of reading it down its columns.
+    for (const [m, k, n] of [[97, 85, 9], [128, 130, 5], [256, 33, 12]]) {
+      checkProduct({ m, k, n, batchA: 2, broadcastB: true, transposeA: true, transposeB: false, seed: m });
+      checkProduct({ m, k, n, batchA: 1, broadcastB: false, transposeA: true, transposeB: true, seed: k });
+    }
   });
 
   it('propagates NaN and infinities like IEEE float32 arithmetic', () => {

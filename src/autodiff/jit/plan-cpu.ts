@@ -29,7 +29,7 @@ import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
-import { WasmArena } from '../../tensor/cpu/wasm/runtime';
+import { transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
@@ -337,11 +337,14 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   for (const v of escapingResults.filter(large)) home.set(slot(v), reserve(v.aval));
   const outputBlockEnd = arenaBytes;
   for (const v of escapingResults.filter((x) => !large(x))) home.set(slot(v), reserve(v.aval));
-  const transposedB = computed.map((node, s) => {
-    if (!inWasm[s] || node.kind !== 'single' || !folded.has(node.eq.inputs[1])) return null;
-    const [k, n] = node.eq.inputs[1].aval.shape.slice(-2);
-    return reserve({ shape: [k, n], dtype: 'float32' });
-  });
+  /** Scratch for operand `side` of a product stored transposed, where the product transposes it first. */
+  const transposeScratch = (side: 0 | 1) =>
+    computed.map((node, s) => {
+      if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul' || !folded.has(node.eq.inputs[side])) return null;
+      const [rows, cols] = node.eq.inputs[side].aval.shape.slice(-2);
+      return side === 1 || transposesA(rows, cols) ? reserve({ shape: [rows, cols], dtype: 'float32' }) : null;
+    });
+  const [transposedA, transposedB] = [transposeScratch(0), transposeScratch(1)];
   const functions = computed.flatMap((node, s) =>
     inWasm[s] && node.kind === 'fused' ? [laneFunction(`s${s}`, laneGroup(node, (v) => (home.get(slot(v)) as Region).offset) as LaneGroup) as FunctionDef] : [],
   );
@@ -410,7 +413,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     const [m, k] = aShape.slice(-2);
     const n = bShape[bShape.length - 1];
     const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
-    const at = { a: px, b: py, c: out, transposedB: transposedB[s]?.offset ?? null };
+    const at = { a: px, b: py, c: out, transposedA: transposedA[s]?.offset ?? null, transposedB: transposedB[s]?.offset ?? null };
     const transposeA = folded.has(node.eq.inputs[0]);
     return () => arena.matmulBatch(at, m, k, n, offsets, transposeA);
   }

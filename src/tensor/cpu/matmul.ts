@@ -1,7 +1,7 @@
 /** Batched matrix product on the CPU. */
 import { type DType, type TypedArray, allocate } from '../dtype';
 import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
-import { WasmArena } from './wasm/runtime';
+import { transposesA, WasmArena } from './wasm/runtime';
 
 /**
  * `[..., m, k] @ [..., k, n]` with broadcast batch axes. float32 products run as a WebAssembly SIMD
@@ -90,7 +90,8 @@ let scratch: WasmArena | null = null;
 
 /**
  * The float32 product through the WebAssembly kernel: the operands are copied into the scratch
- * arena (a transposed B is transposed there, since the kernel reads B by rows), the products run,
+ * arena (a transposed B is transposed there, since the kernel reads B by rows, and a large
+ * transposed A too), the products run,
  * and the result is copied out.
  */
 function wasmMatmul(
@@ -108,11 +109,12 @@ function wasmMatmul(
     arena.reset();
     const pa = arena.reserve(a.byteLength);
     const pb = arena.reserve(b.byteLength);
+    const transposedA = layout.transposeA && transposesA(m, k) ? arena.reserve(4 * m * k) : null;
     const transposedB = layout.transposeB ? arena.reserve(4 * k * n) : null;
     const pc = arena.reserve(out.byteLength);
     new Float32Array(arena.buffer, pa, a.length).set(a);
     new Float32Array(arena.buffer, pb, b.length).set(b);
-    arena.matmulBatch({ a: pa, b: pb, c: pc, transposedB }, m, k, n, offsets, layout.transposeA === true);
+    arena.matmulBatch({ a: pa, b: pb, c: pc, transposedA, transposedB }, m, k, n, offsets, layout.transposeA === true);
     out.set(new Float32Array(arena.buffer, pc, out.length));
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The float32 matrix product as a WebAssembly SIMD kernel. `C = A B` with C row-major, B read by rows
- * (contiguous columns) and A through any strides (so a transposed A costs nothing). C is computed in
+ * (contiguous columns) and A through any strides (a small transposed A is read in place). C is computed in
  * tiles of 4 rows x 8 columns (eight f32x4 accumulators), then 4 x 4 and 1 x 4; the last 1 to 3 columns
  * by a 4-wide tile that stores only them (it reads up to 12 bytes past B's end, so memories keep
  * `MATMUL_READ_SLACK` bytes after their last region). Every element accumulates `a[i, p] * b[p, j]` over p in order in float32 (multiply, then add;

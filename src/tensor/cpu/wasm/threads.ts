@@ -1,117 +1,220 @@
 /**
- * Worker threads that run float32 matrix products and large fused loops on a shared WebAssembly
- * memory, so a large product is split by rows (a loop by ranges) across cores. Each worker instantiates a plan's module over the plan's (shared)
- * memory once; a product is then handed over through a small shared control block (Atomics), with
- * no message per product. Every element is computed by the same kernel as on one thread (tiles do
- * not change an element's value), so the split changes no bit of the result.
+ * Worker threads that share float32 products and large fused loops with the main thread, on a
+ * shared WebAssembly memory. Each worker instantiates a plan's module over the plan's memory once;
+ * a product (a loop) is then posted through a small shared control block (Atomics), with no message
+ * per product, as a number of chunks (row blocks, byte ranges) that every thread, the main one
+ * included, claims one at a time until none is left. A thread that is slow to wake or descheduled
+ * (a busy machine) therefore costs at most the chunk it holds: the others take the rest. Every
+ * element is computed by the same kernel as on one thread (tiles do not change an element's value),
+ * so the split changes no bit of the result.
  *
  * The number of threads is `MIXRL_THREADS` (default: the available cores, at most 4); 1 turns them off.
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 
-/** Control block words. */
-const SEQ = 0; // bumped by the main thread per command
-const DONE = 1; // the worker stores the command's SEQ when finished
-const CMD = 2; // 1: instantiate (module and memory arrive on the port), 2: matmul, 3: forget an instance, 4: a generated loop over a range
-const ID = 3; // the instance (arena) id
-const ARGS = 4; // matmul arguments, 9 words
-const FAILED = 13; // set when the command threw
-const WORDS = 16;
+/**
+ * Control block words (one block shared by all workers). Work commands (a product, a loop) are
+ * shared out by chunks and need no worker; set-up commands (instantiate, forget) are run by every
+ * worker, which acknowledges each. Each kind has its own words, so a worker that reads a work
+ * command late can never mistake it for a set-up command or the reverse.
+ */
+const SEQ = 0; // bumped by the main thread per command of either kind (what workers wait on)
+const CMD = 1; // work: 2 matmul, 4 a generated loop
+const ID = 2; // work: the instance (arena) id
+const CHUNKS = 3; // work: its chunks
+const CLAIM = 4; // work: (its SEQ & 0xffffff) << 8 | the next unclaimed chunk
+const COMPLETED = 5; // work: chunks finished
+const FAILED = 6; // set when a command threw
+const ARGS = 7; // work: matmul arguments (9 words), or a loop's index and byte count
+const SETUP_SEQ = 16; // set-up: bumped per command
+const SETUP_CMD = 17; // set-up: 1 instantiate (module and memory arrive on the port), 3 forget an instance
+const SETUP_ID = 18; // set-up: the instance id
+const DONE = 19; // DONE + w: worker w stores SETUP_SEQ when it has run that set-up command
+const MAX_WORKERS = 16;
+const WORDS = DONE + MAX_WORKERS;
 const TIMEOUT_MS = 60_000;
 /**
- * How long a worker polls for the next command before it sleeps, and the main thread for a result
- * before it sleeps: a sleeping thread takes tens of microseconds to wake (a 256x23x256 product took
- * 80 us threaded against 54 us on one thread), and a SAC update's products come well within 1 ms of
- * each other. Polling is what OpenMP and OpenBLAS threads do too.
+ * How long a worker polls for the next command before it sleeps, and the main thread for the last
+ * chunk before it sleeps: a sleeping thread takes tens of microseconds to wake (a 256x23x256
+ * product took 80 us threaded against 54 us on one thread), and a SAC update's products come
+ * within a few tens of microseconds of each other. OpenMP and OpenBLAS threads poll likewise. Kept
+ * short: on a busy machine a polling thread takes a core from one that has work (1 ms of polling
+ * made a SAC update twice as slow as one thread while other processes ran).
  */
-const SPIN_MS = 1;
+const WORKER_SPIN_MS = 0.2;
+const SPIN_MS = 0.05;
+/** Chunks per thread: small enough that a late thread leaves little to wait for. */
+const CHUNKS_PER_THREAD = 4;
+
+/**
+ * The chunk bounds both sides compute: chunk c of `chunks` covers units [bound(c), bound(c + 1)),
+ * rows of 4 for products (`4 * bound`, capped at m) and 16-byte vectors for loops.
+ */
+const BOUND_SOURCE = 'const bound = (units, c, chunks) => Math.round((units * c) / chunks);';
+const bound = (units: number, c: number, chunks: number): number => Math.round((units * c) / chunks);
+
+/** Runs chunk c of the posted command with kernels `k` (shared by workers and the main thread). */
+const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
+  if (cmd === 2) {
+    const m = a[6], blocks = Math.ceil(m / 4);
+    const r0 = Math.min(m, 4 * bound(blocks, c, chunks)), r1 = Math.min(m, 4 * bound(blocks, c + 1, chunks));
+    if (r1 > r0) k.matmulF32(a[0] + 4 * r0 * a[1], a[1], a[2], a[3], a[4], a[5] + 4 * r0 * a[8], r1 - r0, a[7], a[8]);
+  } else {
+    const vectors = a[1] / 16;
+    const b0 = 16 * bound(vectors, c, chunks), b1 = 16 * bound(vectors, c + 1, chunks);
+    if (b1 > b0) k['s' + a[0]](b0, b1);
+  }
+}`;
+
+/** Claims and runs chunks of command `seq` until none is left; returns whether it ran any. */
+const WORK_SOURCE = `(ctrl, seq, run) => {
+  const chunks = ctrl[${CHUNKS}];
+  const tag = (seq & 0xffffff) << 8;
+  for (;;) {
+    const claim = Atomics.load(ctrl, ${CLAIM});
+    if ((claim & ~255) !== tag || (claim & 255) >= chunks) return;
+    if (Atomics.compareExchange(ctrl, ${CLAIM}, claim, claim + 1) !== claim) continue;
+    try {
+      run(claim & 255, chunks);
+    } catch (e) {
+      Atomics.store(ctrl, ${FAILED}, 1);
+    }
+    if (Atomics.add(ctrl, ${COMPLETED}, 1) + 1 === chunks) Atomics.notify(ctrl, ${COMPLETED});
+  }
+}`;
 
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+${BOUND_SOURCE}
+const runChunk = ${RUN_CHUNK_SOURCE};
+const work = ${WORK_SOURCE};
 const ctrl = new Int32Array(workerData.control);
 const port = workerData.port;
+const me = workerData.index;
 const instances = new Map();
 let seen = 0;
+let setUp = 0;
 for (;;) {
-  const until = performance.now() + ${SPIN_MS};
-  while (Atomics.load(ctrl, ${SEQ}) === seen && performance.now() < until) for (let i = 0; i < 64; i++);
+  const until = performance.now() + ${WORKER_SPIN_MS};
+  while (Atomics.load(ctrl, ${SEQ}) === seen && performance.now() < until);
   Atomics.wait(ctrl, ${SEQ}, seen);
   seen = Atomics.load(ctrl, ${SEQ});
-  try {
-    const cmd = ctrl[${CMD}];
-    if (cmd === 1) {
-      let msg;
-      while (!(msg = receiveMessageOnPort(port))) Atomics.wait(ctrl, ${WORDS - 1}, 0, 1);
-      const { id, module, memory } = msg.message;
-      instances.set(id, new WebAssembly.Instance(module, { env: { memory } }).exports);
-    } else if (cmd === 2) {
-      const a = ctrl.subarray(${ARGS}, ${ARGS + 9});
-      instances.get(ctrl[${ID}]).matmulF32(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-    } else if (cmd === 3) {
-      instances.delete(ctrl[${ID}]);
-    } else if (cmd === 4) {
-      instances.get(ctrl[${ID}])['s' + ctrl[${ARGS}]](ctrl[${ARGS + 1}], ctrl[${ARGS + 2}]);
+  const setUpSeq = Atomics.load(ctrl, ${SETUP_SEQ});
+  if (setUpSeq !== setUp) {
+    try {
+      if (ctrl[${SETUP_CMD}] === 1) {
+        let msg;
+        while (!(msg = receiveMessageOnPort(port))) Atomics.wait(ctrl, ${WORDS - 1}, 0, 1);
+        const { id, module, memory } = msg.message;
+        instances.set(id, new WebAssembly.Instance(module, { env: { memory } }).exports);
+      } else {
+        instances.delete(ctrl[${SETUP_ID}]);
+      }
+    } catch (e) {
+      Atomics.store(ctrl, ${FAILED}, 1);
     }
-  } catch (e) {
-    ctrl[${FAILED}] = 1;
+    setUp = setUpSeq;
+    Atomics.store(ctrl, ${DONE} + me, setUp);
+    Atomics.notify(ctrl, ${DONE} + me);
+    continue;
   }
-  Atomics.store(ctrl, ${DONE}, seen);
-  Atomics.notify(ctrl, ${DONE});
+  // Read before claiming: a claim succeeds only while command 'seen' is current, so these are its.
+  const cmd = ctrl[${CMD}];
+  const kernels = instances.get(ctrl[${ID}]);
+  const args = ctrl.slice(${ARGS}, ${ARGS + 9});
+  work(ctrl, seen, (c, chunks) => runChunk(kernels, args, c, chunks, cmd));
 }
 `;
 
-interface Helper {
-  readonly worker: Worker;
-  readonly port: MessagePort;
+const runChunk = new Function('bound', `return ${RUN_CHUNK_SOURCE};`)(bound) as (
+  kernels: object,
+  args: Int32Array,
+  c: number,
+  chunks: number,
+  cmd: number,
+) => void;
+const work = new Function(`return ${WORK_SOURCE};`)() as (ctrl: Int32Array, seq: number, run: (c: number, chunks: number) => void) => void;
+
+interface Pool {
+  readonly workers: { readonly worker: Worker; readonly port: MessagePort }[];
   readonly ctrl: Int32Array;
   seq: number;
+  setUp: number;
 }
 
-let helpers: Helper[] | null = null;
+let shared: Pool | null = null;
 let nextId = 1;
 
-/** Worker threads besides the main one (0 when threads are off or unavailable). */
-function pool(): Helper[] {
-  if (helpers) return helpers;
-  const wanted = Number(process.env.MIXRL_THREADS ?? Math.min(availableParallelism(), 4));
-  helpers = [];
+/** The worker threads besides the main one (none when threads are off or unavailable). */
+function pool(): Pool {
+  if (shared) return shared;
+  const wanted = Math.min(MAX_WORKERS + 1, Number(process.env.MIXRL_THREADS ?? Math.min(availableParallelism(), 4)));
+  const control = new SharedArrayBuffer(WORDS * 4);
+  shared = { workers: [], ctrl: new Int32Array(control), seq: 0, setUp: 0 };
   for (let t = 1; t < wanted; t++) {
     try {
-      const control = new SharedArrayBuffer(WORDS * 4);
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { control, port: port2 }, transferList: [port2] });
+      const index = shared.workers.length;
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { control, port: port2, index }, transferList: [port2] });
       worker.unref();
       port1.unref();
-      helpers.push({ worker, port: port1, ctrl: new Int32Array(control), seq: 0 });
+      shared.workers.push({ worker, port: port1 });
     } catch {
       break; // no worker threads here: the products run on the main thread
     }
   }
-  return helpers;
+  return shared;
 }
 
-function send(helper: Helper, cmd: number, id: number, args: readonly number[] = []): void {
-  const { ctrl } = helper;
+/** Wakes the workers for the command just written. */
+function wake(p: Pool): number {
+  p.seq = (p.seq + 1) & 0xffffff;
+  Atomics.store(p.ctrl, SEQ, p.seq);
+  Atomics.notify(p.ctrl, SEQ);
+  return p.seq;
+}
+
+/** Waits until `ctrl[index]` is `value` (polling first, then sleeping). */
+function waitFor(ctrl: Int32Array, index: number, value: number): void {
+  const until = performance.now() + SPIN_MS;
+  while (Atomics.load(ctrl, index) !== value && performance.now() < until);
+  const start = Date.now();
+  for (let now = Atomics.load(ctrl, index); now !== value; now = Atomics.load(ctrl, index)) {
+    Atomics.wait(ctrl, index, now, 1000);
+    if (Date.now() - start > TIMEOUT_MS) throw new Error('mixrl: a worker thread did not answer within 60 s');
+  }
+}
+
+/** Posts a set-up command (instantiate, forget) and waits for every worker to run it. */
+function everyWorker(p: Pool, cmd: number, id: number): void {
+  const { ctrl } = p;
+  ctrl[SETUP_CMD] = cmd;
+  ctrl[SETUP_ID] = id;
+  ctrl[FAILED] = 0;
+  p.setUp = (p.setUp + 1) | 0;
+  Atomics.store(ctrl, SETUP_SEQ, p.setUp);
+  wake(p);
+  p.workers.forEach((_, w) => waitFor(ctrl, DONE + w, p.setUp));
+  if (ctrl[FAILED]) throw new Error('mixrl: a worker thread could not instantiate a kernel module');
+}
+
+/** Posts a work command in chunks, works on it with the workers, and waits for its last chunk. */
+function share(p: Pool, cmd: number, id: number, args: readonly number[], chunks: number, kernels: object): void {
+  const { ctrl } = p;
   ctrl[CMD] = cmd;
   ctrl[ID] = id;
   for (let i = 0; i < args.length; i++) ctrl[ARGS + i] = args[i];
+  ctrl[CHUNKS] = chunks;
   ctrl[FAILED] = 0;
-  helper.seq = (helper.seq + 1) | 0;
-  Atomics.store(ctrl, SEQ, helper.seq);
-  Atomics.notify(ctrl, SEQ);
-}
-
-function wait(helper: Helper): void {
-  const { ctrl } = helper;
-  const until = performance.now() + SPIN_MS;
-  while (Atomics.load(ctrl, DONE) !== helper.seq && performance.now() < until);
-  const start = Date.now();
-  for (let done = Atomics.load(ctrl, DONE); done !== helper.seq; done = Atomics.load(ctrl, DONE)) {
-    Atomics.wait(ctrl, DONE, done, 1000);
-    if (Date.now() - start > TIMEOUT_MS) throw new Error('mixrl: a matmul worker thread did not answer within 60 s');
-  }
-  if (ctrl[FAILED]) throw new Error('mixrl: a matmul worker thread failed');
+  Atomics.store(ctrl, COMPLETED, 0);
+  const seq = (p.seq + 1) & 0xffffff;
+  Atomics.store(ctrl, CLAIM, seq << 8);
+  wake(p);
+  const posted = ctrl.slice(ARGS, ARGS + 9);
+  work(ctrl, seq, (c, n) => runChunk(kernels, posted, c, n, cmd));
+  waitFor(ctrl, COMPLETED, chunks);
+  if (ctrl[FAILED]) throw new Error('mixrl: a worker thread failed');
 }
 
 /** Products at least this large (m·k·n) are split across threads; below it the handover costs more. */
@@ -122,60 +225,42 @@ export const THREADED_MATMUL_MIN = 1 << 20;
 export const THREADED_LANES_MIN_BYTES = 1 << 17;
 
 /** How many threads (the main one included) products can use. */
-export const matmulThreads = (): number => pool().length + 1;
+export const matmulThreads = (): number => pool().workers.length + 1;
 
 /** The kernels' matmul signature. */
 type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, c: number, m: number, k: number, n: number) => void;
 
-/** A generated fused loop over output bytes [start, end). */
-type RangeLoop = (start: number, end: number) => void;
-
 /**
  * Kernels over a shared memory split across the worker threads, which instantiate `module` over
- * `memory` now. `run` is one float32 product (the kernel's `matmulF32` arguments), its rows dealt
- * out, the main thread taking the first. `lanes` runs the generated loop `s<index>` over output
- * bytes [0, bytes) cut into 16-byte-aligned ranges. `release` frees the workers' instances.
+ * `memory` now. `run` is one float32 product (the kernel's `matmulF32` arguments), its row blocks
+ * shared out; `lanes` runs the generated loop `s<index>` over output bytes [0, bytes) in
+ * 16-byte-aligned ranges. `kernels` are this thread's instance's exports. `release` frees the
+ * workers' instances.
  *
  * @example
- * const threaded = threadedKernels(module, memory, kernels.matmulF32);
+ * const threaded = threadedKernels(module, memory, exports);
  * threaded.run(a, k, 1, b, n, c, m, k, n);
- * threaded.lanes(3, generated.s3, 1 << 20);
+ * threaded.lanes(3, 1 << 20);
  */
 export function threadedKernels(
   module: object,
   memory: object,
-  local: MatmulF32,
-): { run: MatmulF32; lanes(index: number, loop: RangeLoop, bytes: number): void; release(): void } {
-  const workers = pool();
+  kernels: object,
+): { run: MatmulF32; lanes(index: number, bytes: number): void; release(): void } {
+  const p = pool();
   const id = nextId++;
-  for (const helper of workers) {
-    helper.port.postMessage({ id, module, memory });
-    send(helper, 1, id);
-  }
-  for (const helper of workers) wait(helper);
-  const parts = workers.length + 1;
+  for (const { port } of p.workers) port.postMessage({ id, module, memory });
+  everyWorker(p, 1, id);
+  const threads = p.workers.length + 1;
   return {
     run(a, ars, acs, b, brs, c, m, k, n) {
-      // Row blocks of 4 (the kernel's tile height), dealt out evenly; the main thread takes the first.
-      const blocks = Math.ceil(m / 4);
-      const rowsOf = (t: number) => Math.min(m, 4 * Math.round((blocks * t) / parts));
-      for (let t = 1; t < parts; t++) {
-        const [r0, r1] = [rowsOf(t), rowsOf(t + 1)];
-        if (r1 > r0) send(workers[t - 1], 2, id, [a + 4 * r0 * ars, ars, acs, b, brs, c + 4 * r0 * n, r1 - r0, k, n]);
-      }
-      local(a, ars, acs, b, brs, c, rowsOf(1), k, n);
-      for (let t = 1; t < parts; t++) if (rowsOf(t + 1) > rowsOf(t)) wait(workers[t - 1]);
+      share(p, 2, id, [a, ars, acs, b, brs, c, m, k, n], Math.min(Math.ceil(m / 4), CHUNKS_PER_THREAD * threads), kernels);
     },
-    lanes(index, loop, bytes) {
-      const vectors = bytes / 16;
-      const at = (t: number) => 16 * Math.round((vectors * t) / parts);
-      for (let t = 1; t < parts; t++) if (at(t + 1) > at(t)) send(workers[t - 1], 4, id, [index, at(t), at(t + 1)]);
-      loop(0, at(1));
-      for (let t = 1; t < parts; t++) if (at(t + 1) > at(t)) wait(workers[t - 1]);
+    lanes(index, bytes) {
+      share(p, 4, id, [index, bytes], Math.min(bytes / 16, CHUNKS_PER_THREAD * threads), kernels);
     },
     release() {
-      for (const helper of workers) send(helper, 3, id);
-      for (const helper of workers) wait(helper);
+      everyWorker(p, 3, id);
     },
   };
 }
