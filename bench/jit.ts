@@ -11,7 +11,7 @@
  *   npx esbuild bench/jit.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/jit.mjs
  *   node .tmp/jit.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--rounds 15] [--updates 50] [--warmup 3]
  */
-import { makeSacUpdate, type SacState, type SacUpdate } from '../src/rl/sac/update';
+import { initSac, makeSacUpdate, type SacState, type SacUpdate } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import type { WebGPUBackend } from '../src/tensor/webgpu';
 import { AGENTS, arg, benchBackends, sacSetup, SIZES } from './sac-setup';
@@ -64,13 +64,14 @@ for (const [backendName, backend] of backends) {
     for (const agent of AGENTS) {
       const s = sacSetup(agent, size, backend);
       const eager = makeSacUpdate(s.h, { jit: false });
-      const jitted = makeSacUpdate(s.h, { jit: true });
-      const states = { eager: { value: s.state }, jit: { value: s.state } };
+      // As in `train`, the jitted update takes over the state it is given (`donate`): its own copy.
+      const jitted = makeSacUpdate(s.h, { jit: true, donate: true });
+      const states = { eager: { value: s.state }, jit: { value: initSac(s.h, s.key) } };
       await warmUp(eager, s, states.eager, warmupSeconds);
       await warmUp(jitted, s, states.jit, warmupSeconds);
       let dispatches = '';
       if (backend instanceof T.WebGPUBackend) {
-        dispatches = `${dispatchesOf(backend, eager, s, s.state)} / ${dispatchesOf(backend, jitted, s, s.state)}`;
+        dispatches = `${dispatchesOf(backend, eager, s, s.state)} / ${dispatchesOf(backend, jitted, s, initSac(s.h, s.key))}`;
       }
       const times = { eager: [] as number[], jit: [] as number[] };
       for (let r = 0; r < rounds; r++) {

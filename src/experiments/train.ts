@@ -187,7 +187,8 @@ export interface TrainHooks {
  */
 export async function train(run: Run, target: { until: number }, hooks: TrainHooks = {}): Promise<void> {
   const { config, model, h } = run;
-  const update = makeSacUpdate(h);
+  // The loop replaces its state with the update's result: the update may take the old one over.
+  const update = makeSacUpdate(h, { donate: true });
   const actor = actorFor(h);
   const actKey = streamKey(config, 'act');
   const updateKey = T.tensor(streamKey(config, 'update'), { backend: run.backend });

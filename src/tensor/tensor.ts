@@ -82,10 +82,12 @@ function itemOf(values: TypedArray, t: Tensor): number {
 /** A tensor with concrete values on a backend. */
 export class ArrayTensor extends Tensor {
   private disposed = false;
+  /** Who took the storage: a jitted function it was donated to, else `dispose()`. */
+  private takenBy = 'dispose()';
 
   constructor(
     readonly backend: Backend,
-    private readonly storage: Handle,
+    private storage: Handle,
     readonly shape: Shape,
     readonly dtype: DType,
   ) {
@@ -95,9 +97,27 @@ export class ArrayTensor extends Tensor {
   /** The backend storage; throws if the tensor was disposed. */
   get handle(): Handle {
     if (this.disposed) {
-      throw new BackendError(`tensor ${SHORT_NAME[this.dtype]}${formatShape(this.shape)} was used after dispose()`);
+      throw new BackendError(`tensor ${SHORT_NAME[this.dtype]}${formatShape(this.shape)} was used after ${this.takenBy}`);
     }
     return this.storage;
+  }
+
+  /**
+   * Disposes the tensor as donated to `by` (a jitted function's `donateArgnums`), so that a later
+   * use says so.
+   */
+  donate(by: string): void {
+    if (this.disposed) return;
+    this.takenBy = `it was donated to ${by}`;
+    this.dispose();
+  }
+
+  /**
+   * Moves the tensor to other storage holding the same values: a jit plan that reuses memory a
+   * tensor it handed out still views gives the tensor a copy first. The tensor's value is unchanged.
+   */
+  relocate(storage: Handle): void {
+    this.storage = storage;
   }
 
   get isDisposed(): boolean {

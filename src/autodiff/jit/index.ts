@@ -45,6 +45,13 @@ export interface JitOptions {
    * functions and tensors are refused there.
    */
   staticArgnums?: number | readonly number[];
+  /**
+   * Positional arguments the caller gives up (as in JAX): their tensors are disposed after each call
+   * (a later use throws, naming this function), and on the CPU an output of the same shape and dtype
+   * reuses a donated tensor's memory, so a training loop `state = step(state, ...)` copies its state
+   * neither in nor out of the plan.
+   */
+  donateArgnums?: number | readonly number[];
   /** Shown in the debug log (default: the function's name). */
   name?: string;
 }
@@ -64,6 +71,8 @@ interface Compiled {
   readonly program: IRProgram;
   readonly optimized: IRProgram;
   readonly plan: CpuPlan | WebGPUPlan | null;
+  /** Per input leaf: whether it belongs to a donated argument. */
+  readonly donated: readonly boolean[];
 }
 
 /**
@@ -179,7 +188,11 @@ function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonl
  */
 export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options: JitOptions = {}): (...args: Args) => R {
   const statics = new Set(typeof options.staticArgnums === 'number' ? [options.staticArgnums] : (options.staticArgnums ?? []));
+  const donating = new Set(typeof options.donateArgnums === 'number' ? [options.donateArgnums] : (options.donateArgnums ?? []));
   const name = options.name ?? (f.name || 'anonymous');
+  for (const i of donating) {
+    if (statics.has(i)) throw new MixrlError('argument', `jit(${name}): argument ${i} cannot be both static and donated`);
+  }
   const state: JitState = { traceCount: 0, cache: new Map(), fast: [] };
   // The leaves of the call being matched; read by the plan before any user code can run again.
   const scratch: ArrayTensor[] = [];
@@ -231,7 +244,20 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     return undefined;
   };
 
-  const finish = (compiled: Compiled, outputs: Tensor[]): R => {
+  /** Per leaf of the dynamic arguments `tree`: whether its argument is donated. */
+  const donatedLeaves = (args: Args, tree: TreeDef): boolean[] => {
+    const roots = (tree as { children: readonly TreeDef[] }).children;
+    const flags: boolean[] = [];
+    for (let i = 0, d = 0; i < args.length; i++) {
+      if (statics.has(i)) continue;
+      const count = leafCount(roots[d++]);
+      for (let c = 0; c < count; c++) flags.push(donating.has(i));
+    }
+    return flags;
+  };
+
+  const finish = (compiled: Compiled, inputs: readonly Tensor[], outputs: Tensor[]): R => {
+    if (donating.size > 0) giveUp(compiled.donated, inputs, outputs, `jit(${name})`);
     const { outTree } = compiled.program;
     return outTree.kind === 'leaf' ? (outputs[0] as R) : treeUnflatten<R>(outTree, outputs);
   };
@@ -240,7 +266,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     const hit = lookup(args);
     if (hit) {
       const { plan, optimized } = hit.compiled;
-      return finish(hit.compiled, plan ? plan.run(scratch) : evalIR(optimized, scratch.slice()));
+      return finish(hit.compiled, scratch, plan ? plan.run(scratch) : evalIR(optimized, scratch.slice()));
     }
     const dynamic = args.filter((_, i) => !statics.has(i));
     const [leaves, tree] = treeFlatten(dynamic);
@@ -260,14 +286,15 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       const values = [...leaves, ...optimized.constants.map((c) => c.value)] as Tensor[];
       const backend = values.length > 0 ? values[0].backend : cpu;
       const sameBackend = values.every((x) => x.backend === backend);
+      const donated = donatedLeaves(args, tree);
       const plan = !sameBackend
         ? null
         : backend === cpu
-          ? compileCpuPlan(optimized)
+          ? compileCpuPlan(optimized, { donated })
           : backend instanceof WebGPUBackend
             ? compileWebGPUPlan(optimized, backend)
             : null;
-      compiled = { program, optimized, plan };
+      compiled = { program, optimized, plan, donated };
       state.cache.set(signature, compiled);
       state.lastOptimization = optimization;
       if (plan) state.lastPlan = plan.stats;
@@ -275,7 +302,10 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
         console.error(`[mixrl jit] ${name}: ${JSON.stringify(optimization)} ${plan ? JSON.stringify(plan.stats) : ''}`);
       }
     }
-    if (leaves.some((x) => x instanceof Tracer)) return finish(compiled, evalIR(compiled.program, leaves as Tensor[]));
+    if (leaves.some((x) => x instanceof Tracer)) {
+      const { outTree } = compiled.program;
+      return treeUnflatten<R>(outTree, evalIR(compiled.program, leaves as Tensor[]));
+    }
     // Concrete arguments: remember the signature in the form later calls can match cheaply.
     const concrete = leaves as ArrayTensor[];
     state.fast.unshift({
@@ -289,10 +319,35 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       compiled,
     });
     if (state.fast.length > FAST_ENTRIES) state.fast.pop();
-    return finish(compiled, compiled.plan ? compiled.plan.run(concrete) : evalIR(compiled.optimized, concrete));
+    return finish(compiled, concrete, compiled.plan ? compiled.plan.run(concrete) : evalIR(compiled.optimized, concrete));
   };
   states.set(jitted, state);
   return jitted;
+}
+
+/** The number of leaves under a tree node. */
+function leafCount(def: TreeDef): number {
+  switch (def.kind) {
+    case 'leaf':
+      return 1;
+    case 'none':
+      return 0;
+    case 'array':
+    case 'object':
+      return def.children.reduce((n, c) => n + leafCount(c), 0);
+  }
+}
+
+/**
+ * Disposes the donated inputs of a call, except any whose storage an output returns (an input passed
+ * through unchanged stays valid through that output).
+ */
+function giveUp(donated: readonly boolean[], inputs: readonly Tensor[], outputs: readonly Tensor[], by: string): void {
+  const kept = new Set(outputs.map((y) => (y as ArrayTensor).handle));
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i] as ArrayTensor;
+    if (donated[i] && !x.isDisposed && !kept.has(x.handle)) x.donate(by);
+  }
 }
 
 /**

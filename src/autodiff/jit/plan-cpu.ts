@@ -37,6 +37,7 @@ import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
 import { broadcastStrides } from '../../tensor/shape';
 import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
 import type { Equation, IRProgram, IRVar } from '../ir';
+import { DonatedRegions, pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, type PlanNode, storedBy } from './fuse';
 import { foldableTransposes } from './transposes';
 
@@ -56,8 +57,19 @@ export interface PlanStats {
   readonly allocationsPerCall: number;
   /** Of those, the ones that do not escape (kernels without an `out` path), by primitive. */
   readonly internalAllocations: Readonly<Record<string, number>>;
+  /** Donated inputs whose memory an output reuses (neither is copied per call). */
+  readonly donatedInPlace?: number;
   /** WebGPU plans only: kernel dispatches recorded by the latest call. */
   readonly dispatchesPerCall?: number;
+}
+
+/** How a CPU plan treats its inputs. */
+export interface CpuPlanOptions {
+  /**
+   * Per input: whether the caller gives it up (`jit`'s `donateArgnums`). A donated input with an
+   * output of its shape and dtype shares memory with that output (`donation.ts`).
+   */
+  readonly donated?: readonly boolean[];
 }
 
 /** A compiled program: run it on concrete CPU tensors (the program's inputs, flattened). */
@@ -227,7 +239,7 @@ function laneGroup(group: FusedGroup, address: (v: IRVar) => number): LaneGroup 
  * const plan = compileCpuPlan(optimizeProgram(makeIR(f)(x))[0]);
  * const [y] = plan.run([x]);
  */
-export function compileCpuPlan(program: IRProgram): CpuPlan {
+export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {}): CpuPlan {
   const nodes = fuseElementwise(program, { multiOutput: true });
   const folded = foldableTransposes(nodes, program.outputs);
   const slotOf = new Map<IRVar, number>();
@@ -318,6 +330,19 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   // in per call, values from JS steps after their step, and results of arena steps copied out.
   const mirrored = new Set<number>();
   const storedInArena = new Set(computed.flatMap((node, s) => (inWasm[s] ? storedBy(node).map(slot) : [])));
+  // Donated inputs and the outputs that reuse their memory: two regions per pair, swapped by parity.
+  const donations = pairDonations(program, options.donated ?? [], (v) => storedInArena.has(slot(v)));
+  const swapped = new Map<number, readonly [Region, Region]>();
+  for (const { input, output } of donations) {
+    const aval = program.inputs[input].aval;
+    const regions = [reserve(aval), reserve(aval)] as const;
+    swapped.set(slot(program.inputs[input]), regions);
+    swapped.set(slot(program.outputs[output]), [regions[1], regions[0]]);
+  }
+  for (const [k, regions] of swapped) home.set(k, regions[0]);
+  /** Where slot k's value is in a call of parity p. */
+  const homeAt = (k: number, p: 0 | 1): Region => swapped.get(k)?.[p] ?? (home.get(k) as Region);
+  const touchesDonated = computed.map((node, s) => [...reads[s], ...storedBy(node).map(slot)].some((k) => swapped.has(k)));
   computed.forEach((node, s) => {
     if (!inWasm[s]) return;
     for (const v of readVars[s]) {
@@ -345,8 +370,14 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
       return side === 1 || transposesA(rows, cols) ? reserve({ shape: [rows, cols], dtype: 'float32' }) : null;
     });
   const [transposedA, transposedB] = [transposeScratch(0), transposeScratch(1)];
+  // Generated loops of parity 1 that differ from parity 0 (they touch donated regions) are s<n + s>.
+  const loopIndex = (s: number, p: 0 | 1) => (p === 1 && touchesDonated[s] ? computed.length + s : s);
   const functions = computed.flatMap((node, s) =>
-    inWasm[s] && node.kind === 'fused' ? [laneFunction(`s${s}`, laneGroup(node, (v) => (home.get(slot(v)) as Region).offset) as LaneGroup) as FunctionDef] : [],
+    inWasm[s] && node.kind === 'fused'
+      ? ([0, 1] as const)
+          .filter((p) => p === 0 || touchesDonated[s])
+          .map((p) => laneFunction(`s${loopIndex(s, p)}`, laneGroup(node, (v) => homeAt(slot(v), p).offset) as LaneGroup) as FunctionDef)
+      : [],
   );
   // Worker threads share the large float32 products and fused loops (only worth a shared memory
   // when there are any).
@@ -379,7 +410,7 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
       }
     });
     const from = reads[s];
-    if (inWasm[s]) return wasmStep(node, s, from);
+    if (inWasm[s]) return wasmStep(node, s, from, 0);
     const step = jsStep(node, s, from, storages[s]);
     const mirrors = stored.flatMap((v) => {
       const mirror = mirrorViews.get(slot(v));
@@ -391,15 +422,22 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     };
   });
 
-  /** A step run in the arena (results the caller gets back are copied out at the end of the call). */
-  function wasmStep(node: PlanNode, s: number, from: readonly number[]): Step {
-    for (const v of storedBy(node)) env[slot(v)] = view(home.get(slot(v)) as Region);
+  // Calls of parity 1 run the parity-0 steps except those that touch donated regions.
+  const stepsOf = [steps, steps.map((step, s) => (inWasm[s] && touchesDonated[s] ? wasmStep(computed[s], s, reads[s], 1) : step))] as const;
+
+  /**
+   * A step run in the arena for calls of parity p (results the caller gets back are copied out at
+   * the end of the call, or handed out in place when they reuse a donated input's memory).
+   */
+  function wasmStep(node: PlanNode, s: number, from: readonly number[], p: 0 | 1): Step {
+    for (const v of storedBy(node)) if (!swapped.has(slot(v))) env[slot(v)] = view(home.get(slot(v)) as Region);
     if (node.kind === 'fused') {
       const bytes = laneBytes({ dtype: node.out.aval.dtype as 'float32' | 'float64', size: sizeOf(node.out.aval.shape) });
-      return () => arena.lanes(s, bytes);
+      const index = loopIndex(s, p);
+      return () => arena.lanes(index, bytes);
     }
-    const [px, py] = from.map((r) => (home.get(r) as Region).offset);
-    const out = (home.get(slot(node.out)) as Region).offset;
+    const [px, py] = from.map((r) => homeAt(r, p).offset);
+    const out = homeAt(slot(node.out), p).offset;
     if (WASM_REDUCTIONS.has(node.eq.prim)) {
       const x = node.eq.inputs[0];
       const { outer, reduced, inner } = reductionLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<
@@ -486,6 +524,22 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
   const inputSlots = program.inputs.map(slot);
   const inputMirrors = inputSlots.map((k) => mirrorViews.get(k) ?? null);
   const outputs = program.outputs.map((v) => ({ k: slot(v), shape: v.aval.shape, dtype: v.aval.dtype as DType }));
+  const constantSlots = new Set(program.constants.map(({ v }) => slot(v)));
+  const donated = new DonatedRegions(
+    donations,
+    donations.map(({ input }) => {
+      const [r0, r1] = swapped.get(slot(program.inputs[input])) as readonly [Region, Region];
+      return [view(r0), view(r1)] as const;
+    }),
+  );
+  const pairOfInput = new Int32Array(inputSlots.length).fill(-1);
+  const pairOfOutput = new Int32Array(outputs.length).fill(-1);
+  donations.forEach(({ input, output }, j) => {
+    pairOfInput[input] = j;
+    pairOfOutput[output] = j;
+  });
+  const donatedOutputSlots = donations.map(({ output }) => outputs[output].k);
+  const arenaBuffer = arena.buffer;
   const stats: PlanStats = {
     steps: steps.length,
     fusedGroups: computed.filter((node) => node.kind === 'fused').length,
@@ -493,18 +547,29 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
     wasmSteps: inWasm.filter(Boolean).length,
     pooledBuffers,
     pooledBytes,
-    allocationsPerCall,
+    allocationsPerCall: allocationsPerCall - donations.length,
     internalAllocations,
+    donatedInPlace: donations.length,
   };
   return {
     stats,
     run(inputs) {
+      const p = donations.length > 0 ? donated.begin(inputs) : 0;
       for (let i = 0; i < inputSlots.length; i++) {
-        const data = inputs[i].handle as TypedArray;
+        const j = pairOfInput[i];
+        if (j >= 0) {
+          env[inputSlots[i]] = donated.input(p, j);
+          continue;
+        }
+        let data = inputs[i].handle as TypedArray;
+        // A tensor this plan handed out views its memory, which this call may overwrite.
+        if (data.buffer === arenaBuffer && !inputMirrors[i]) data = data.slice();
         env[inputSlots[i]] = data;
         inputMirrors[i]?.set(data);
       }
-      for (let s = 0; s < steps.length; s++) steps[s]();
+      for (let j = 0; j < donatedOutputSlots.length; j++) env[donatedOutputSlots[j]] = donated.output(p, j);
+      const run = stepsOf[p];
+      for (let s = 0; s < run.length; s++) run[s]();
       if (blockOutputs.length > 0) {
         // A plain ArrayBuffer even when the arena is shared (threads); `slice` copies into memory it
         // need not zero first (twice as fast as a new ArrayBuffer and a `set` at 3 MB).
@@ -512,7 +577,13 @@ export function compileCpuPlan(program: IRProgram): CpuPlan {
         for (const { k, region } of blockOutputs) env[k] = viewOf(region.dtype, block, region.offset - outputBlockStart, region.size);
       }
       for (const { k, region } of ownOutputs) env[k] = view(region).slice();
-      return outputs.map(({ k, shape, dtype }) => new ArrayTensor(cpu, env[k], shape, dtype));
+      return outputs.map(({ k, shape, dtype }, o) => {
+        const j = pairOfOutput[o];
+        if (j >= 0) return donated.handOut(p, j, shape, dtype);
+        // An input passed through whose memory is the arena's gets a copy (constants are never overwritten).
+        const data = env[k].buffer === arenaBuffer && !constantSlots.has(k) ? env[k].slice() : env[k];
+        return new ArrayTensor(cpu, data, shape, dtype);
+      });
     },
   };
 }

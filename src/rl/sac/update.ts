@@ -104,6 +104,13 @@ export interface SacUpdateOptions {
    * backends run it eagerly.
    */
   jit?: boolean;
+  /**
+   * Give up the state passed in (default false): the jitted update disposes it after each call
+   * (using it later throws) and, on the CPU, writes the new state into its memory's twin instead of
+   * copying the state in and out of the plan (`jit`'s `donateArgnums`). For loops of the form
+   * `state = update(state, ...)`, such as `train`.
+   */
+  donate?: boolean;
 }
 
 /**
@@ -113,11 +120,12 @@ export interface SacUpdateOptions {
  * const update = makeSacUpdate(h);
  * const [next, metrics] = update(state, replay.sample(rawKey, 32), random.foldIn(key, step));
  * const eager = makeSacUpdate(h, { jit: false });
+ * const inPlace = makeSacUpdate(h, { donate: true }); // state = inPlace(state, batch, key)[0]
  */
 export function makeSacUpdate(h: SacHyperparameters, options: SacUpdateOptions = {}): SacUpdate {
   const update = makeEagerUpdate(h);
   if (options.jit === false) return update;
-  const compiled = jit(update, { name: `sac-${h.estimator}` });
+  const compiled = jit(update, { name: `sac-${h.estimator}`, donateArgnums: options.donate ? [0] : [] });
   const jitted = (backend: T.Backend) => backend.name === 'cpu' || backend.name === 'webgpu';
   return (state, batch, key) => (jitted(key.backend) ? compiled(state, batch, key) : update(state, batch, key));
 }
