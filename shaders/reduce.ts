@@ -10,6 +10,7 @@
  * Arg-reductions: `[nOut, axisSize, inner]` over a contiguous input.
  */
 import { binding, ENTRY_1D, PRELUDE, WORKGROUP } from './common';
+import { type EpilogueSpec, epilogueWgsl } from './epilogue';
 import { MATH } from './math';
 
 export interface ReduceSpec {
@@ -19,6 +20,8 @@ export interface ReduceSpec {
   /** WGSL expression combining `acc` and `v`. */
   readonly combine: string;
   readonly schedule: 'thread' | 'workgroup';
+  /** Applied where each output is stored (one part per output only): inputs bound after `x`, params after the kernel's. */
+  readonly epilogue?: { readonly spec: EpilogueSpec; readonly at: number };
 }
 
 const OFFSETS = /* wgsl */ `
@@ -41,12 +44,13 @@ fn redOffset(r: u32) -> u32 {
 fn combine(acc: T, v: T) -> T { return COMBINE; }
 `;
 
-export function reduceWgsl({ type, init, combine, schedule }: ReduceSpec): string {
+export function reduceWgsl({ type, init, combine, schedule, epilogue }: ReduceSpec): string {
   const head = `${PRELUDE}
 alias T = ${type};
-${binding(1, 'out', type, 'read_write')}
+${binding(1, 'out', epilogue?.spec.outType ?? type, 'read_write')}
 ${binding(2, 'x', type, 'read')}
 ${MATH}
+${epilogueWgsl(epilogue?.spec, 3, epilogue?.at ?? 0)}
 ${OFFSETS.replace('COMBINE', combine)}`;
   if (schedule === 'thread') {
     return `${head}
@@ -55,7 +59,7 @@ ${ENTRY_1D}
   let base = keptOffset(i);
   var acc: T = ${init};
   for (var r = 0u; r < params[1]; r++) { acc = combine(acc, x[base + redOffset(r)]); }
-  out[i] = acc;
+  store(i, acc);
 }
 `;
   }
@@ -82,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
     workgroupBarrier();
   }
-  if (valid && lid == 0u) { out[g] = partial[0]; }
+  if (valid && lid == 0u) { store(g, partial[0]); }
 }
 `;
 }

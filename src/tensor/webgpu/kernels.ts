@@ -6,6 +6,7 @@
 import { WORKGROUP } from '../../../shaders/common';
 import { COPY_WGSL } from '../../../shaders/copy';
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
+import type { EpilogueSpec } from '../../../shaders/epilogue';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
 import { MATMUL_TILE, type MatmulLayout, matmulWgsl } from '../../../shaders/matmul';
 import { argReduceWgsl, reduceWgsl } from '../../../shaders/reduce';
@@ -56,6 +57,33 @@ export interface KernelHost {
     checksIndices?: boolean,
     extraOutputs?: number,
   ): void;
+}
+
+/**
+ * An elementwise function a matrix product or a reduction applies where it stores each value (a
+ * jit plan's fused epilogue, `shaders/epilogue.ts`): its WGSL, a short `key` naming that WGSL in
+ * pipeline keys, the aval of what is stored, its params (`[rank, shape, strides of each broadcast
+ * input]` over that aval), its input storages and the storages of its extra outputs.
+ */
+export interface StoreEpilogue {
+  readonly spec: EpilogueSpec;
+  readonly key: string;
+  readonly out: Aval;
+  readonly params: readonly number[];
+  readonly inputs: readonly Storage[];
+  readonly outputs: readonly Storage[];
+}
+
+/** The kernel's buffers and params followed by the epilogue's, and the pipeline key naming both. */
+function withEpilogue(key: string, params: number[], buffers: Storage[], epilogue: StoreEpilogue | undefined) {
+  if (!epilogue) return { key, params, buffers, extraOutputs: 0, at: 0 };
+  return {
+    key: `${key}|${epilogue.key}@${params.length}`,
+    params: [...params, ...epilogue.params],
+    buffers: [...buffers, ...epilogue.inputs, ...epilogue.outputs],
+    extraOutputs: epilogue.outputs.length,
+    at: params.length,
+  };
 }
 
 type GpuKernel<P extends Primitive> = (gpu: KernelHost, inputs: readonly GpuInput[], params: Params<P>, out: Aval) => Storage;
@@ -185,41 +213,55 @@ function mergeAxes(shape: readonly number[], strides: readonly number[]): { shap
   return { shape: s, strides: t };
 }
 
+/**
+ * Reduces `x` over `axes` into fresh storage of `out`, through `epilogue` when given (a non-empty
+ * reduction only: an empty one stores the CPU's constant with the elementwise kernel).
+ *
+ * @example
+ * // the mean over axis 1 of x [B, 4]: the sum stored as v * 0.25, one dispatch
+ * const out = { shape: [b], dtype: 'float32' } as const;
+ * const spec = { inputs: [], outType: 'f32', expr: 'v * 0.25', lets: [], stores: [] };
+ * const mean = reduce(gpu, 'reduceSum', x, [1], out, { spec, key: 'quarter', out, params: [1, b], inputs: [], outputs: [] });
+ */
+export function reduce(gpu: KernelHost, op: ReduceOp, x: GpuInput, axes: readonly number[], out: Aval, epilogue?: StoreEpilogue): Storage {
+  const shape = x.aval.shape;
+  const nOut = sizeOf(out.shape);
+  const reduced = sizeOf(axes.map((a) => shape[a]));
+  if (nOut === 0) return gpu.output(epilogue?.out ?? out);
+  if (reduced === 0) {
+    if (epilogue) throw new Error(`${op}: an epilogue needs a non-empty reduction`);
+    if (out.dtype === 'bool' && op !== 'reduceSum' && op !== 'reduceProd') {
+      throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
+    }
+    return elementwise(gpu, op, [], out, () => emptyReduction(op, out.dtype));
+  }
+  const strides = stridesOf(shape);
+  const pick = (inAxes: boolean) => {
+    const dims = shape.map((_, i) => i).filter((i) => axes.includes(i) === inAxes);
+    return mergeAxes(
+      dims.map((i) => shape[i]),
+      dims.map((i) => strides[i]),
+    );
+  };
+  const type = wgslType(out.dtype);
+  const result = gpu.output(epilogue?.out ?? out);
+  const parts = splitCount(nOut, reduced);
+  if (parts === 1) {
+    reducePass(gpu, op, type, x.storage, result, nOut, pick(false), pick(true), 1, epilogue);
+    return result;
+  }
+  // Long reductions into few outputs: partial results from `parts` workgroups per output first.
+  const partial = gpu.output({ shape: [nOut, parts], dtype: out.dtype });
+  reducePass(gpu, op, type, x.storage, partial, nOut, pick(false), pick(true), parts);
+  reducePass(gpu, op, type, partial, result, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] }, 1, epilogue);
+  gpu.drop(partial);
+  return result;
+}
+
 const reduceKernel =
   (op: ReduceOp): GpuKernel<ReduceOp> =>
-  (gpu, [x], { axes }, out) => {
-    const shape = x.aval.shape;
-    const nOut = sizeOf(out.shape);
-    const reduced = sizeOf(axes.map((a) => shape[a]));
-    if (nOut === 0) return gpu.output(out);
-    if (reduced === 0) {
-      if (out.dtype === 'bool' && op !== 'reduceSum' && op !== 'reduceProd') {
-        throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
-      }
-      return elementwise(gpu, op, [], out, () => emptyReduction(op, out.dtype));
-    }
-    const strides = stridesOf(shape);
-    const pick = (inAxes: boolean) => {
-      const dims = shape.map((_, i) => i).filter((i) => axes.includes(i) === inAxes);
-      return mergeAxes(
-        dims.map((i) => shape[i]),
-        dims.map((i) => strides[i]),
-      );
-    };
-    const type = wgslType(out.dtype);
-    const result = gpu.output(out);
-    const parts = splitCount(nOut, reduced);
-    if (parts === 1) {
-      reducePass(gpu, op, type, x.storage, result, nOut, pick(false), pick(true));
-      return result;
-    }
-    // Long reductions into few outputs: partial results from `parts` workgroups per output first.
-    const partial = gpu.output({ shape: [nOut, parts], dtype: out.dtype });
-    reducePass(gpu, op, type, x.storage, partial, nOut, pick(false), pick(true), parts);
-    reducePass(gpu, op, type, partial, result, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] });
-    gpu.drop(partial);
-    return result;
-  };
+  (gpu, [x], { axes }, out) =>
+    reduce(gpu, op, x, axes, out);
 
 /** Terms one workgroup combines at most before a reduction is split over several. */
 const TERMS_PER_WORKGROUP = 4096;
@@ -230,7 +272,10 @@ function splitCount(nOut: number, reduced: number): number {
   return Math.min(256, Math.ceil(reduced / TERMS_PER_WORKGROUP));
 }
 
-/** One reduction dispatch: into `nOut * parts` outputs, each part a chunk of the reduced terms. */
+/**
+ * One reduction dispatch: into `nOut * parts` outputs, each part a chunk of the reduced terms
+ * (with an epilogue, `parts` is 1).
+ */
 function reducePass(
   gpu: KernelHost,
   op: ReduceOp,
@@ -241,15 +286,23 @@ function reducePass(
   kept: { shape: number[]; strides: number[] },
   red: { shape: number[]; strides: number[] },
   parts = 1,
+  epilogue?: StoreEpilogue,
 ): void {
   const reduced = sizeOf(red.shape);
   const schedule = reduced > 32 ? 'workgroup' : 'thread';
-  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule } as const;
   const chunk = Math.ceil(reduced / parts);
-  const params = [nOut, reduced, kept.shape.length, red.shape.length, chunk, parts];
-  params.push(...kept.shape, ...kept.strides, ...red.shape, ...red.strides);
+  const own = [nOut, reduced, kept.shape.length, red.shape.length, chunk, parts, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
+  const run = withEpilogue(`reduce|${op}|${type}|${schedule}`, own, [result, x], epilogue);
+  const spec = {
+    type,
+    init: REDUCE_INIT[op][type],
+    combine: REDUCE_COMBINE[op](type),
+    schedule,
+    epilogue: epilogue && { spec: epilogue.spec, at: run.at },
+  } as const;
   const groups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut * parts);
-  gpu.run(op, `reduce|${op}|${type}|${schedule}`, () => reduceWgsl(spec), params, [result, x], groups);
+  const kernel = epilogue ? `${op}+epilogue` : op;
+  gpu.run(kernel, run.key, () => reduceWgsl(spec), run.params, run.buffers, groups, false, run.extraOutputs);
 }
 
 const argReduceKernel =
@@ -274,19 +327,21 @@ function table<K extends Primitive>(ops: readonly K[], make: (op: K) => GpuKerne
  * logical shapes (`[..., M, K]`, `[..., K, N]`); with `layout.transposeA` the storage of `a` holds
  * its matrices transposed (`[..., K, M]`), with `layout.transposeB` that of `b` holds `[..., N, K]`,
  * read in place by a variant of the kernel (how a jit plan skips a transpose feeding a product).
+ * With `epilogue` the kernel stores `epilogue(a @ b)` (of `epilogue.out`) instead of the product.
  *
  * @example
  * // w stored [N, K]: x @ transpose(w) without copying the transpose
  * const y = matmulKernel(gpu, [x, { storage: w.storage, aval: { shape: [k, n], dtype: 'float32' } }], out, { transposeB: true });
  */
-export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: Aval, layout: MatmulLayout = {}): Storage {
-  const result = gpu.output(out);
+export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: Aval, layout: MatmulLayout = {}, epilogue?: StoreEpilogue): Storage {
+  const result = gpu.output(epilogue?.out ?? out);
   const [m, k] = a.aval.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
   const batchShape = out.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
   if (m * n * batch === 0) return result;
-  if (k === 0) {
+  // With an epilogue the kernel stores epilogue(0) (its K loop does not run).
+  if (k === 0 && !epilogue) {
     gpu.clear(result, sizeOf(out.shape) * 4);
     return result;
   }
@@ -299,9 +354,10 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
   const type = wgslType(out.dtype);
   const { transposeA = false, transposeB = false } = layout;
   const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}`;
-  const key = variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`;
-  const kernel = variant === 'NN' ? 'matmul' : `matmul(${variant})`;
-  gpu.run(kernel, key, () => matmulWgsl(type, { transposeA, transposeB }), params, [result, a.storage, b.storage], groups);
+  const run = withEpilogue(variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`, params, [result, a.storage, b.storage], epilogue);
+  const kernel = `${variant === 'NN' ? 'matmul' : `matmul(${variant})`}${epilogue ? '+epilogue' : ''}`;
+  const source = () => matmulWgsl(type, { transposeA, transposeB }, epilogue && { spec: epilogue.spec, at: run.at });
+  gpu.run(kernel, run.key, source, run.params, run.buffers, groups, false, run.extraOutputs);
   return result;
 }
 
