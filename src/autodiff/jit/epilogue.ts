@@ -2,9 +2,11 @@
  * Epilogue fusion, after elementwise fusion (`fuse.ts`): a fused group that reads the result of a
  * matrix product or a reduction is applied by that kernel where it stores each value, so the group
  * is not a kernel of its own (`relu(x @ w + b)` is one matmul kernel, `sum(x) * (1 / n)` one
- * reduction). A group takes the value `v` of a product or reduction when
+ * reduction). A group takes the value `v` of a product or reduction, directly or through reshapes
+ * (which copy nothing: the flat order is the same), when
  *
- * - `v` is read by this group alone (not by another step, not returned): it is never stored;
+ * - `v` (and each reshape of it on the way) is read by one step alone, the last by this group, and
+ *   none is returned: none is stored;
  * - `v` has as many elements as the group's root, so the group's element `i` is `f(v[i], leaves)`
  *   (its other leaves broadcast to the root's shape as in any group: a bias row or column, a
  *   scalar, a tensor of the root's shape);
@@ -25,10 +27,14 @@ import { type FusedGroup, type PlanNode, storedBy } from './fuse';
 /** A matrix product or reduction `eq` whose kernel applies `group` to its result where it stores it. */
 export interface EpilogueNode {
   readonly kind: 'epilogue';
-  /** The product or reduction; its value is one of `group`'s leaves and is not stored. */
+  /** The product or reduction; its value, or a reshape of it, is one of `group`'s leaves and is not stored. */
   readonly eq: Equation;
+  /** The leaf of `group` that is `eq`'s value (or its reshape). */
+  readonly value: IRVar;
+  /** The reshapes from `eq`'s value to `value` (no steps of their own). */
+  readonly reshapes: readonly Equation[];
   readonly group: FusedGroup;
-  /** The group's leaves other than `eq`'s value, in the group's order. */
+  /** The group's other leaves, in the group's order. */
   readonly leaves: readonly IRVar[];
   /** The group's root value. */
   readonly out: IRVar;
@@ -77,29 +83,36 @@ export function fuseEpilogues(nodes: readonly PlanNode[], outputs: readonly IRVa
     for (const v of node.kind === 'fused' ? node.leaves : node.eq.inputs) readers.set(v, (readers.get(v) ?? 0) + 1);
   }
   const returned = new Set(outputs);
-  const producers = new Map<IRVar, Equation>();
-  for (const node of nodes) if (node.kind === 'single' && ruleOf(node.eq.prim)) producers.set(node.out, node.eq);
+  const singles = new Map<IRVar, Equation>();
+  for (const node of nodes) if (node.kind === 'single') singles.set(node.out, node.eq);
+  const readOnce = (v: IRVar) => readers.get(v) === 1 && !returned.has(v);
+  /** The product or reduction whose value `leaf` is (through reshapes read once), with those reshapes. */
+  const source = (leaf: IRVar): { eq: Equation; reshapes: Equation[] } | undefined => {
+    const reshapes: Equation[] = [];
+    let eq = singles.get(leaf);
+    for (; eq?.prim === 'reshape' && readOnce(eq.out); eq = singles.get(eq.inputs[0])) reshapes.push(eq);
+    return eq && ruleOf(eq.prim) && readOnce(eq.out) ? { eq, reshapes } : undefined;
+  };
 
   const taken = new Set<Equation>();
-  const fusedInto = new Map<FusedGroup, Equation>();
+  const fusedInto = new Map<FusedGroup, EpilogueNode>();
   for (const group of nodes) {
     if (group.kind !== 'fused') continue;
     const size = sizeOf(group.out.aval.shape);
-    const eq = group.leaves.map((v) => producers.get(v)).find((p): p is Equation => {
-      if (!p || returned.has(p.out) || readers.get(p.out) !== 1) return false;
-      if (size === 0 || sizeOf(p.out.aval.shape) !== size) return false;
-      const rule = ruleOf(p.prim) as EpilogueRule;
+    for (const value of group.leaves) {
+      const found = source(value);
+      if (!found || size === 0 || sizeOf(value.aval.shape) !== size) continue;
+      const rule = ruleOf(found.eq.prim) as EpilogueRule;
       const bindings = 1 + storedBy(group).length + rule.operands + group.leaves.length - 1;
-      return bindings <= options.maxBindings && rule.accepts(p);
-    });
-    if (!eq) continue;
-    taken.add(eq);
-    fusedInto.set(group, eq);
+      if (bindings > options.maxBindings || !rule.accepts(found.eq)) continue;
+      for (const eq of [found.eq, ...found.reshapes]) taken.add(eq);
+      const leaves = group.leaves.filter((v) => v !== value);
+      fusedInto.set(group, { kind: 'epilogue', eq: found.eq, value, reshapes: found.reshapes, group, leaves, out: group.out });
+      break;
+    }
   }
   return nodes.flatMap((node): EpiloguePlanNode[] => {
     if (node.kind === 'single') return taken.has(node.eq) ? [] : [node];
-    const eq = fusedInto.get(node);
-    if (!eq) return [node];
-    return [{ kind: 'epilogue', eq, group: node, leaves: node.leaves.filter((v) => v !== eq.out), out: node.out }];
+    return [fusedInto.get(node) ?? node];
   });
 }

@@ -388,7 +388,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       epilogues++;
       fusedEquations += node.group.members.length;
       const { eq } = node;
-      const { shapeParams: params, ...spec } = groupWgsl(node.group, node.leaves, eq.out);
+      const { shapeParams: params, ...spec } = groupWgsl(node.group, node.leaves, node.value);
       const key = internKey('epilogue', JSON.stringify(spec));
       const extra = storedBy(node.group).slice(0, -1);
       const extraSlots = extra.map(slot);
