@@ -1,0 +1,181 @@
+/**
+ * jit on WebGPU, epilogue fusion: a fused group applied to a product's or reduction's result runs in
+ * that kernel's store. Each form (bias rows and columns, activations, batched and transposed
+ * products, multi-output groups, reductions of every schedule) is compiled with epilogues and
+ * without; the fused plan agrees with eager WebGPU (float32, within rounding) and with the CPU in
+ * float64 (within float32 accumulation error), and dispatches exactly one kernel fewer per epilogue.
+ * Cases that must not fuse (a product read twice, a group that would bind too many buffers) keep
+ * their dispatches.
+ */
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import * as M from '../../src';
+import type { ArrayTensor, Tensor } from '../../src';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { compileWebGPUPlan } from '../../src/autodiff/jit/plan-webgpu';
+import { ReplayBuffer } from '../../src/rl/replay';
+import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
+import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
+import { describeWebGPU, expectClose, floats, webgpu } from '../webgpu/gpu';
+import { smallSac } from '../sac-fixtures';
+
+type Program = (...xs: Tensor[]) => Tensor | Tensor[];
+
+/** An input: its shape and values (float32-representable), on WebGPU and on the CPU in float64. */
+function input(shape: readonly number[], values: Float32Array): { gpu: ArrayTensor; cpu: ArrayTensor } {
+  return {
+    gpu: M.tensor(values, { shape, backend: webgpu() }) as ArrayTensor,
+    cpu: M.tensor(Float64Array.from(values), { shape, dtype: 'float64' }) as ArrayTensor,
+  };
+}
+
+const random = (seed: number, ...shape: number[]) => input(shape, floats(seed, shape.reduce((p, d) => p * d, 1), -1, 1));
+
+/**
+ * Compiles `f` with and without epilogues, runs both twice, and checks the fused plan against eager
+ * WebGPU and the float64 CPU (`terms`: the most products or terms summed into one value); returns
+ * the dispatches of both plans and the fused plan's epilogues.
+ */
+async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string) {
+  const gpuInputs = inputs.map((x) => x.gpu);
+  const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
+  const fused = compileWebGPUPlan(program, webgpu());
+  const plain = compileWebGPUPlan(program, webgpu(), { epilogues: false });
+  plain.run(gpuInputs);
+  fused.run(gpuInputs);
+  const actual = fused.run(gpuInputs); // the replayed plan
+  const eager = [f(...gpuInputs)].flat();
+  const exact = [f(...inputs.map((x) => x.cpu))].flat();
+  expect(actual.length, what).toBe(exact.length);
+  for (let i = 0; i < exact.length; i++) {
+    expect(actual[i].shape, what).toEqual(exact[i].shape);
+    expect(actual[i].dtype, what).toBe(eager[i].dtype);
+    const values = await actual[i].data();
+    expectClose(values, await eager[i].data(), 1e-6, 1e-5, `${what}, output ${i} vs eager`);
+    expectClose(values, exact[i].dataSync(), 2e-7 * terms + 1e-6, 1e-5, `${what}, output ${i} vs float64`);
+  }
+  return { fused: fused.stats.dispatchesPerCall, plain: plain.stats.dispatchesPerCall, epilogues: fused.stats.epilogues };
+}
+
+/** Swaps the last two axes. */
+const swapLast = (t: Tensor): Tensor => M.swapAxes(t, -1, -2);
+
+/** Elementwise groups applied to a product `z` of shape [..., m, n] (inputs: bias [n], column [m, 1], same [..., m, n]). */
+const MATMUL_EPILOGUES = {
+  biasRelu: (z: Tensor, b: Tensor) => M.relu(M.add(z, b)),
+  rowTanh: (z: Tensor, b: Tensor) => M.tanh(M.add(z, M.reshape(b, [1, b.shape[0]]))),
+  column: (z: Tensor, _b: Tensor, c: Tensor) => M.add(M.mul(z, c), 1),
+  same: (z: Tensor, _b: Tensor, _c: Tensor, y: Tensor) => M.sub(M.exp(M.mul(z, 0.5)), y),
+  scalarSigmoid: (z: Tensor) => M.sigmoid(M.mul(z, 3)),
+} as const satisfies Record<string, (z: Tensor, b: Tensor, c: Tensor, y: Tensor) => Tensor>;
+
+describeWebGPU('jit on WebGPU: epilogues fused into matrix products and reductions', () => {
+  it('matmul epilogues on random sizes, batches and folded layouts equal eager and float64, one dispatch fewer', async () => {
+    const dims = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 70 }));
+    const batches = fc.constantFrom<[number[], number[]]>([[], []], [[3], [3]], [[2, 1], [3]], [[2], []], [[], [2]]);
+    const kinds = fc.constantFrom(...(Object.keys(MATMUL_EPILOGUES) as (keyof typeof MATMUL_EPILOGUES)[]));
+    await fc.assert(
+      fc.asyncProperty(dims, dims, dims, batches, fc.boolean(), fc.boolean(), kinds, fc.integer({ min: 1, max: 2 ** 30 }), async (m, k, n, [ba, bb], tA, tB, kind, seed) => {
+        const batch = ba.length >= bb.length ? ba.map((d, i) => Math.max(d, bb[i - ba.length + bb.length] ?? 1)) : bb;
+        const inputs = [
+          random(seed, ...ba, ...(tA ? [k, m] : [m, k])),
+          random(seed + 1, ...bb, ...(tB ? [n, k] : [k, n])),
+          random(seed + 2, n),
+          random(seed + 3, m, 1),
+          random(seed + 4, ...batch, m, n),
+        ];
+        const f = (x: Tensor, w: Tensor, b: Tensor, c: Tensor, y: Tensor) =>
+          MATMUL_EPILOGUES[kind](M.matmul(tA ? swapLast(x) : x, tB ? swapLast(w) : w), b, c, y);
+        const what = `${kind}: [${ba}] ${tA ? 'ᵀ' : ''} @ [${bb}] ${tB ? 'ᵀ' : ''}, m ${m} k ${k} n ${n}`;
+        const r = await check(f, inputs, k, what);
+        expect(r.epilogues, what).toBe(1);
+        expect(r.plain - r.fused, what).toBe(1);
+      }),
+      { numRuns: 24 },
+    );
+  });
+
+  it('stores a multi-output group (pre-activation and activation) and a comparison (bool) from the product', async () => {
+    const [x, w, b] = [random(1, 5, 7), random(2, 7, 66), random(3, 66)];
+    const multi = (x: Tensor, w: Tensor, b: Tensor) => {
+      const h = M.add(M.matmul(x, w), b);
+      return [M.mean(M.relu(h)), h];
+    };
+    const r = await check(multi, [x, w, b], 7 * 66, 'h and relu(h)');
+    // The product's group and the mean's scale are epilogues.
+    expect(r).toMatchObject({ epilogues: 2, fused: r.plain - 2 });
+    // Small integers: every product and sum is exact, so the comparison is too.
+    const ints = (seed: number, ...shape: number[]) => input(shape, floats(seed, shape.reduce((p, d) => p * d, 1), -4, 4).map(Math.round));
+    const compare = (x: Tensor, w: Tensor, b: Tensor) => M.greater(M.matmul(x, w), b);
+    const c = await check(compare, [ints(4, 6, 9), ints(5, 9, 10), ints(6, 10)], 0, 'x @ w > b');
+    expect(c).toMatchObject({ epilogues: 1, fused: c.plain - 1 });
+  });
+
+  it('an empty contraction stores the epilogue of zero (b + 0)', async () => {
+    const r = await check((x: Tensor, w: Tensor, b: Tensor) => M.add(M.matmul(x, w), b), [random(1, 3, 0), random(2, 0, 4), random(3, 4)], 0, 'k = 0');
+    // Without the epilogue the product is a clear (no dispatch) and the add a kernel.
+    expect(r).toEqual({ epilogues: 1, fused: 1, plain: 1 });
+  });
+
+  it('reduction epilogues in every schedule (thread, workgroup, split) and over middle axes equal eager and float64', async () => {
+    const cases: [string, Program, number[], number][] = [
+      ['mean over 5 terms (thread)', (x) => M.mean(x, [1]), [7, 5], 5],
+      ['log of a sum over 40 terms (workgroup)', (x) => M.log(M.add(M.sum(M.mul(x, x), [0]), 1)), [40, 3], 40],
+      ['sum of 20000 terms times 1/2 (split into parts)', (x) => M.mul(M.sum(x), 0.5), [20000], 20000],
+      ['max over axis 1 of [3, 4, 5], exp, times a [3, 5] tensor plus a bias [5]', (x, y, b) => M.add(M.mul(M.exp(M.max(x, [1])), y), b), [3, 4, 5], 4],
+      ['min over axes 0 and 2, negated, keeping the axes (through a reshape)', (x) => M.neg(M.min(x, [0, 2], true)), [3, 4, 5], 15],
+      ['logsumexp over 64 terms', (x) => M.logsumexp(x, [1]), [3, 64], 64],
+    ];
+    for (const [what, f, shape, terms] of cases) {
+      const inputs = [random(11, ...shape), random(12, 3, 5), random(13, 5)].slice(0, f.length);
+      const r = await check(f, inputs, terms, what);
+      expect(r.epilogues, what).toBeGreaterThanOrEqual(1);
+      expect(r.plain - r.fused, what).toBe(r.epilogues);
+    }
+  });
+
+  it('a two-layer network is two dispatches (four without epilogues)', async () => {
+    const mlp = (x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) => M.tanh(M.add(M.matmul(M.relu(M.add(M.matmul(x, w1), b1)), w2), b2));
+    const r = await check(mlp, [random(1, 32, 3), random(2, 3, 64), random(3, 64), random(4, 64, 2), random(5, 2)], 64, 'mlp');
+    expect(r).toEqual({ fused: 2, plain: 4, epilogues: 2 });
+  });
+
+  it('does not fuse a product read twice, nor a group that would bind more buffers than a kernel may', async () => {
+    const twice = (x: Tensor, w: Tensor) => {
+      const z = M.matmul(x, w);
+      return [M.tanh(z), M.mul(z, 2)];
+    };
+    const r = await check(twice, [random(1, 4, 6), random(2, 6, 5)], 6, 'read twice');
+    expect(r).toMatchObject({ epilogues: 0, fused: r.plain });
+    // A group reading the product and `others` tensors binds params, output and `others + 1` leaves;
+    // in the product's kernel it binds params, output, 2 operands and `others` leaves.
+    const limit = webgpu().storageBuffersPerKernel;
+    const chain = (x: Tensor, w: Tensor, ...cs: Tensor[]) => cs.reduce((acc, c, i) => (i % 2 ? M.mul(acc, c) : M.add(acc, c)), M.matmul(x, w));
+    for (const others of [limit - 4, limit - 3]) {
+      const inputs = [random(1, 4, 6), random(2, 6, 5), ...Array.from({ length: others }, (_, i) => random(10 + i, 4, 5))];
+      const s = await check(chain, inputs, 6, `${others} other leaves`);
+      const fits = others <= limit - 4;
+      expect(s, `${others} other leaves`).toMatchObject({ epilogues: fits ? 1 : 0, fused: fits ? 1 : 2, plain: 2 });
+    }
+  });
+
+  it.each([
+    ['sg-rp', 'single', 'rp'],
+    ['sgm-mrp', 'mixture', 'mrp'],
+  ] as const)('a %s SAC update dispatches one kernel fewer per epilogue', async (_name, kind, estimator) => {
+    const gpu = webgpu();
+    const h: SacHyperparameters = smallSac({ obsDim: 3, head: { actionDim: 1, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [16, 16] });
+    const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim: 1 });
+    for (let i = 0; i < 64; i++) replay.add({ obs: [i, -i, 1], action: [Math.sin(i)], reward: [Math.cos(i)], nextObs: [i + 1, -i, 1], terminated: [0] });
+    const state = initSac(h, M.tensor(rawKey(0), { backend: gpu }));
+    const batch = replay.sample(rawFoldIn(rawKey(1), 0), 8, { backend: gpu });
+    const args = [state, batch, M.tensor(rawKey(2), { backend: gpu })] as const;
+    const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
+    const inputs = M.treeFlatten(args)[0] as ArrayTensor[];
+    const [fused, plain] = [compileWebGPUPlan(program, gpu), compileWebGPUPlan(program, gpu, { epilogues: false })];
+    fused.run(inputs);
+    plain.run(inputs);
+    expect(fused.stats.epilogues).toBeGreaterThan(40);
+    expect(plain.stats.dispatchesPerCall - fused.stats.dispatchesPerCall).toBe(fused.stats.epilogues);
+  });
+});
