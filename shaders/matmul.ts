@@ -17,7 +17,7 @@
  * after `b` and its params follow the kernel's.
  */
 import { binding, PRELUDE } from './common';
-import { type EpilogueSpec, epilogueWgsl } from './epilogue';
+import { epilogueWgsl, type GroupLayout, type GroupSpec } from './groups';
 import { MATH } from './math';
 
 export const MATMUL_TILE = 64;
@@ -58,13 +58,13 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false }: Mat
 
 /**
  * The WGSL of the batched matmul kernel for element type `type` and operand layout `layout`,
- * storing through `epilogue` (its params at `params[at]`) when given.
+ * storing through `epilogue` (bound and given params as `layout` says) when given.
  *
  * @example
  * matmulWgsl('f32');                       // a [.., M, K] @ b [.., K, N]
  * matmulWgsl('f32', { transposeB: true }); // b's matrices stored [N, K]
  */
-export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: { readonly spec: EpilogueSpec; readonly at: number }): string {
+export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: { readonly spec: GroupSpec; readonly layout: GroupLayout }): string {
   const zero = `${type}(0)`;
   return `${PRELUDE}
 alias T = ${type};
@@ -72,7 +72,7 @@ ${binding(1, 'out', epilogue?.spec.outType ?? type, 'read_write')}
 ${binding(2, 'a', type, 'read')}
 ${binding(3, 'b', type, 'read')}
 ${epilogue ? MATH : ''}
-${epilogueWgsl(epilogue?.spec, 4, epilogue?.at ?? 0)}
+${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: 4, stores: 4, at: 0 })}
 var<workgroup> tileA: array<T, 1024>; // [16 k][64 rows]
 var<workgroup> tileB: array<T, 1024>; // [16 k][64 cols]
 

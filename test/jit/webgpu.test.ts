@@ -62,6 +62,7 @@ describeWebGPU('jit on WebGPU', () => {
     let checked = 0;
     let fused = 0;
     let epilogues = 0;
+    let prologues = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 8 }), async (seed, n) => {
         const p = gpuProgram(seed, n);
@@ -74,19 +75,22 @@ describeWebGPU('jit on WebGPU', () => {
         checked++;
         fused += M.jitStats(f).lastPlan?.fusedEquations ?? 0;
         epilogues += (M.jitStats(f).lastPlan as WebGPUPlanStats).epilogues;
+        prologues += (M.jitStats(f).lastPlan as WebGPUPlanStats).prologues;
       }),
       { numRuns: runs(60) },
     );
     // Programs with a float64 value are skipped; nearly all are float32 throughout, and fuse;
-    // some groups are epilogues of products or reductions.
+    // some groups are computed inside products and reductions.
     expect(checked).toBeGreaterThan(runs(60) / 2);
     expect(fused).toBeGreaterThan(checked);
-    console.log(`[jit webgpu] random programs: ${checked} checked, ${epilogues} epilogues`);
+    console.log(`[jit webgpu] random programs: ${checked} checked, ${epilogues} epilogues, ${prologues} prologues`);
     expect(epilogues).toBeGreaterThan(0);
+    expect(prologues).toBeGreaterThan(0);
   });
 
   it('jit(grad(f))(x) equals eager grad(f)(x) on random float32 programs', async () => {
     let gradEpilogues = 0;
+    let gradPrologues = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 6 }), async (seed, n) => {
         const p = gpuProgram(seed, n);
@@ -97,11 +101,13 @@ describeWebGPU('jit on WebGPU', () => {
         await expectTreesClose(jg(...p.inputs), g(...p.inputs), TOL, p.listing);
         await expectTreesClose(jg(...p.inputs), g(...p.inputs), TOL, p.listing);
         gradEpilogues += (M.jitStats(jg).lastPlan as WebGPUPlanStats).epilogues;
+        gradPrologues += (M.jitStats(jg).lastPlan as WebGPUPlanStats).prologues;
       }),
       { numRuns: runs(40) },
     );
-    console.log(`[jit webgpu] gradients of random programs: ${gradEpilogues} epilogues`);
+    console.log(`[jit webgpu] gradients of random programs: ${gradEpilogues} epilogues, ${gradPrologues} prologues`);
     expect(gradEpilogues).toBeGreaterThan(0);
+    expect(gradPrologues).toBeGreaterThan(0);
   });
 
   it('a fused group with more leaves than a kernel binds is split, and agrees', async () => {

@@ -8,8 +8,9 @@
  * the backend's eager kernels; a transpose of the last two axes read only by matrix products is not
  * run: the products read its input in place through the matmul kernel's transposed-layout variants
  * (`foldableTransposes`, shared with the CPU plan). A group applied to the result of a product or a
- * reduction read by nothing else runs in that kernel's store (`fuseEpilogues`, `shaders/epilogue.ts`):
- * `relu(x @ w + b)` is one dispatch. Every step records into the backend's recorder;
+ * reduction read by nothing else runs in that kernel's store, and a group only a reduction reads is
+ * computed where the reduction reads it (`fuseIntoKernels`, `shaders/groups.ts`): `relu(x @ w + b)`
+ * and `mean((q - y)²)` are one dispatch each. Every step records into the backend's recorder;
  * the call ends with one submit (more only when the recorder's batch limit forces them).
  * Intermediate values live in buffers the plan keeps (`PlanBuffers`): reused once a value's last
  * reader has run, and handed out in the same order on every call, so repeated calls find their bind
@@ -19,13 +20,13 @@ import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params,
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type KernelHost, matmulKernel, reduce, type StoreEpilogue, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type KernelGroup, type KernelHost, matmulKernel, reduce, webgpuKernels } from '../../tensor/webgpu/kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
-import type { EpilogueSpec } from '../../../shaders/epilogue';
+import type { GroupSpec } from '../../../shaders/groups';
 import type { Equation, IRProgram, IRVar } from '../ir';
-import { fuseEpilogues, storedByNode } from './epilogue';
+import { fuseIntoKernels, readBy, storedByNode } from './kernel-groups';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
 import { foldableTransposes } from './transposes';
@@ -38,6 +39,8 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly foldedTransposes: number;
   /** Fused groups applied by a product's or reduction's kernel where it stores (no dispatch of their own). */
   readonly epilogues: number;
+  /** Fused groups computed by a reduction's kernel where it reads its operand (no dispatch of their own). */
+  readonly prologues: number;
 }
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -50,8 +53,8 @@ export interface WebGPUPlan {
 export interface WebGPUPlanOptions {
   /** Fold transposes read only by matrix products into them (default true; false to compare). */
   readonly foldTransposes?: boolean;
-  /** Apply groups reading a product's or reduction's result in that kernel's store (default true; false to compare). */
-  readonly epilogues?: boolean;
+  /** Compute groups inside products' and reductions' kernels, as epilogues and prologues (default true; false to compare). */
+  readonly kernelGroups?: boolean;
 }
 
 type Step = () => void;
@@ -173,7 +176,7 @@ function memberWgsl(eq: Equation, args: readonly string[]): string {
   }
 }
 
-/** Short pipeline keys for generated kernels, interned by source (or by spec for epilogues). */
+/** Short pipeline keys for generated kernels, interned by source (or by spec for groups inside other kernels). */
 const fusedKeys = new Map<string, string>();
 
 /** The interned key of `text`, `prefix#k`. */
@@ -191,7 +194,7 @@ function internKey(prefix: string, text: string): string {
  * an epilogue of): intermediates as `let`s, the root's expression, extra stores, and the shape
  * params `[rank, shape, strides of each broadcast leaf]` over the root's shape.
  */
-function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): EpilogueSpec & { readonly shapeParams: number[] } {
+function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupSpec & { readonly shapeParams: number[] } {
   const out = group.out.aval;
   const n = sizeOf(out.shape);
   const names = new Map<IRVar, string>();
@@ -299,8 +302,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   // A group binds its leaves and its extra outputs besides the root's output and the params.
   const fused = fuseElementwise(program, { multiOutput: true, maxBindings: maxLeaves + 1 });
   const folded = options.foldTransposes === false ? new Map<IRVar, IRVar>() : foldableTransposes(fused, program.outputs);
-  const withEpilogues = options.epilogues === false ? fused : fuseEpilogues(fused, program.outputs, { maxBindings: gpu.storageBuffersPerKernel });
-  const nodes = withEpilogues.flatMap((node) => {
+  const withKernelGroups = options.kernelGroups === false ? fused : fuseIntoKernels(fused, program.outputs, { maxBindings: gpu.storageBuffersPerKernel });
+  const nodes = withKernelGroups.flatMap((node) => {
     if (node.kind === 'single' && folded.has(node.out)) return [];
     if (node.kind !== 'fused' || node.leaves.length + storedBy(node).length - 1 <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
@@ -323,10 +326,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const outputSlots = new Set(program.outputs.map(slot));
 
   // A product reading a folded transpose reads the transpose's input (so that input lives until then).
-  const operands = (eq: Equation) => eq.inputs.map((v) => folded.get(v) ?? v);
-  const reads = nodes.map((node) =>
-    (node.kind === 'fused' ? node.leaves : node.kind === 'epilogue' ? [...operands(node.eq), ...node.leaves] : operands(node.eq)).map(slot),
-  );
+  const reads = nodes.map((node) => readBy(node).map((v) => slot(folded.get(v) ?? v)));
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
   // Storage the plan owns (computed, not returned) dropped after step s.
@@ -341,11 +341,24 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   let fusedGroups = 0;
   let fusedEquations = 0;
   let epilogues = 0;
+  let prologues = 0;
+  // A returned value's storage comes from the pool; the others' from the plan's own buffers.
+  const hostOf = (slotOfValue: number): KernelHost => (outputSlots.has(slotOfValue) ? gpu : planBuffers);
+  /** A group a kernel runs: per call, its inputs' storage (at `inputSlots`) and fresh storage for its extra values. */
+  const kernelGroup = (group: FusedGroup, leaves: readonly IRVar[], inputSlots: readonly number[], computed?: IRVar): (() => KernelGroup) => {
+    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed);
+    const key = internKey(computed ? 'epilogue' : 'prologue', `${computed ? 'epilogue' : 'prologue'}:${JSON.stringify(spec)}`);
+    const extra = storedBy(group).slice(0, -1);
+    const extraSlots = extra.map(slot);
+    const extraHosts = extraSlots.map(hostOf);
+    return () => {
+      for (let q = 0; q < extra.length; q++) env[extraSlots[q]] = extraHosts[q].output(extra[q].aval);
+      return { spec, key, params, inputs: inputSlots.map((r) => env[r] as Storage), outputs: extraSlots.map((q) => env[q] as Storage) };
+    };
+  };
   const steps: Step[] = nodes.map((node, s) => {
     const k = slot(node.out);
     const out: Aval = node.out.aval;
-    // A returned value's storage comes from the pool; the others' from the plan's own buffers.
-    const hostOf = (slotOfValue: number): KernelHost => (outputSlots.has(slotOfValue) ? gpu : planBuffers);
     const host = hostOf(k);
     const drops = dropsAfter[s];
     const dropAll = () => {
@@ -384,42 +397,30 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
         dropAll();
       };
     }
-    if (node.kind === 'epilogue') {
-      epilogues++;
-      fusedEquations += node.group.members.length;
-      const { eq } = node;
-      const { shapeParams: params, ...spec } = groupWgsl(node.group, node.leaves, node.value);
-      const key = internKey('epilogue', JSON.stringify(spec));
-      const extra = storedBy(node.group).slice(0, -1);
-      const extraSlots = extra.map(slot);
-      const extraHosts = extraSlots.map(hostOf);
+    if (node.kind === 'kernel') {
+      const { eq, prologue, epilogue } = node;
+      // `from`: the operands (or the prologue's leaves), then the epilogue's other leaves.
+      const operandCount = prologue ? prologue.leaves.length : eq.inputs.length;
+      const pro = prologue && kernelGroup(prologue, prologue.leaves, from.slice(0, operandCount));
+      const epi = epilogue && kernelGroup(epilogue.group, epilogue.leaves, from.slice(operandCount), epilogue.value);
+      for (const group of [prologue, epilogue?.group]) fusedEquations += group?.members.length ?? 0;
+      if (pro) prologues++;
+      if (epi) epilogues++;
       const avals = eq.inputs.map((v) => v.aval);
-      const operandCount = eq.inputs.length;
-      /** The epilogue of this call: its leaves' storage (after the kernel's operands in `from`) and fresh extra outputs. */
-      const epilogue = (): StoreEpilogue => {
-        for (let q = 0; q < extra.length; q++) env[extraSlots[q]] = extraHosts[q].output(extra[q].aval);
-        return {
-          spec,
-          key,
-          out,
-          params,
-          inputs: from.slice(operandCount).map((r) => env[r] as Storage),
-          outputs: extraSlots.map((q) => env[q] as Storage),
-        };
-      };
       const input = (i: number) => ({ storage: env[from[i]] as Storage, aval: avals[i] });
       if (eq.prim === 'matmul') {
         const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
         return () => {
-          env[k] = matmulKernel(host, [input(0), input(1)], eq.out.aval, layout, epilogue());
+          env[k] = matmulKernel(host, [input(0), input(1)], eq.out.aval, layout, epi && { ...epi(), out });
           dropAll();
         };
       }
-      if (!isReduceOp(eq.prim)) throw new Error(`jit (webgpu): ${eq.prim} takes no epilogue`);
+      if (!isReduceOp(eq.prim)) throw new Error(`jit (webgpu): ${eq.prim} computes no fused groups`);
       const op = eq.prim;
       const { axes } = eq.params as Params<'reduceSum'>;
       return () => {
-        env[k] = reduce(host, op, input(0), axes, eq.out.aval, epilogue());
+        const x = pro ? { aval: avals[0], prologue: pro() } : input(0);
+        env[k] = reduce(host, op, x, axes, eq.out.aval, epi && { ...epi(), out });
         dropAll();
       };
     }
@@ -468,6 +469,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     dispatchesPerCall: 0,
     foldedTransposes: folded.size,
     epilogues,
+    prologues,
   };
   return {
     stats,

@@ -6,10 +6,10 @@
 import { WORKGROUP } from '../../../shaders/common';
 import { COPY_WGSL } from '../../../shaders/copy';
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
-import type { EpilogueSpec } from '../../../shaders/epilogue';
+import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
 import { MATMUL_TILE, type MatmulLayout, matmulWgsl } from '../../../shaders/matmul';
-import { argReduceWgsl, reduceWgsl } from '../../../shaders/reduce';
+import { argReduceWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
 import { THREEFRY_WGSL, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
 import { ShapeError } from '../errors';
@@ -60,29 +60,56 @@ export interface KernelHost {
 }
 
 /**
- * An elementwise function a matrix product or a reduction applies where it stores each value (a
- * jit plan's fused epilogue, `shaders/epilogue.ts`): its WGSL, a short `key` naming that WGSL in
- * pipeline keys, the aval of what is stored, its params (`[rank, shape, strides of each broadcast
- * input]` over that aval), its input storages and the storages of its extra outputs.
+ * An elementwise group run inside a product's or a reduction's kernel (a jit plan's fusion,
+ * `shaders/epilogue.ts`): its WGSL, a short `key` naming that WGSL in pipeline keys, its params
+ * (`[rank, shape, strides of each broadcast input]` over the values it computes), its inputs'
+ * storage and its extra outputs' storage.
  */
-export interface StoreEpilogue {
-  readonly spec: EpilogueSpec;
+export interface KernelGroup {
+  readonly spec: GroupSpec;
   readonly key: string;
-  readonly out: Aval;
   readonly params: readonly number[];
   readonly inputs: readonly Storage[];
   readonly outputs: readonly Storage[];
 }
 
-/** The kernel's buffers and params followed by the epilogue's, and the pipeline key naming both. */
-function withEpilogue(key: string, params: number[], buffers: Storage[], epilogue: StoreEpilogue | undefined) {
-  if (!epilogue) return { key, params, buffers, extraOutputs: 0, at: 0 };
+/** A group applied where a kernel stores each value, storing values of `out`. */
+export interface StoreEpilogue extends KernelGroup {
+  readonly out: Aval;
+}
+
+/** A reduction's operand of `aval`, computed by `prologue` where the reduction reads it. */
+export interface PrologueOperand {
+  readonly aval: Aval;
+  readonly prologue: KernelGroup;
+}
+
+/**
+ * The kernel's buffers and params followed by its groups': their inputs, then every buffer they
+ * write (a kernel binds written buffers last), params in the same order; the layout of each group
+ * and the pipeline key naming them.
+ */
+function withGroups(key: string, own: number[], buffers: Storage[], groups: { prologue?: KernelGroup; epilogue?: KernelGroup }) {
+  const list = [groups.prologue, groups.epilogue];
+  if (!list.some((g) => g)) return { key, params: own, buffers, extraOutputs: 0 };
+  let next = buffers.length + 1;
+  const inputs = list.map((g) => (next += g?.inputs.length ?? 0) - (g?.inputs.length ?? 0));
+  const stores = list.map((g) => (next += g?.outputs.length ?? 0) - (g?.outputs.length ?? 0));
+  const params = [...own];
+  const layouts = list.map((g, k): GroupLayout | undefined => {
+    if (!g) return undefined;
+    const layout = { inputs: inputs[k], stores: stores[k], at: params.length };
+    params.push(...g.params);
+    return layout;
+  });
+  const present = list.filter((g): g is KernelGroup => g !== undefined);
   return {
-    key: `${key}|${epilogue.key}@${params.length}`,
-    params: [...params, ...epilogue.params],
-    buffers: [...buffers, ...epilogue.inputs, ...epilogue.outputs],
-    extraOutputs: epilogue.outputs.length,
-    at: params.length,
+    key: `${key}|${groups.prologue?.key ?? ''}>${groups.epilogue?.key ?? ''}@${own.length}`,
+    params,
+    buffers: [...buffers, ...present.flatMap((g) => g.inputs), ...present.flatMap((g) => g.outputs)],
+    extraOutputs: present.reduce((n, g) => n + g.outputs.length, 0),
+    prologue: groups.prologue && layouts[0] && { spec: groups.prologue.spec, layout: layouts[0] },
+    epilogue: groups.epilogue && layouts[1] && { spec: groups.epilogue.spec, layout: layouts[1] },
   };
 }
 
@@ -214,8 +241,9 @@ function mergeAxes(shape: readonly number[], strides: readonly number[]): { shap
 }
 
 /**
- * Reduces `x` over `axes` into fresh storage of `out`, through `epilogue` when given (a non-empty
- * reduction only: an empty one stores the CPU's constant with the elementwise kernel).
+ * Reduces `x` over `axes` into fresh storage of `out`. `x` may be computed where it is read (a
+ * `PrologueOperand`), and the result stored through `epilogue` (non-empty reductions only: an
+ * empty one stores the CPU's constant with the elementwise kernel).
  *
  * @example
  * // the mean over axis 1 of x [B, 4]: the sum stored as v * 0.25, one dispatch
@@ -223,13 +251,20 @@ function mergeAxes(shape: readonly number[], strides: readonly number[]): { shap
  * const spec = { inputs: [], outType: 'f32', expr: 'v * 0.25', lets: [], stores: [] };
  * const mean = reduce(gpu, 'reduceSum', x, [1], out, { spec, key: 'quarter', out, params: [1, b], inputs: [], outputs: [] });
  */
-export function reduce(gpu: KernelHost, op: ReduceOp, x: GpuInput, axes: readonly number[], out: Aval, epilogue?: StoreEpilogue): Storage {
+export function reduce(
+  gpu: KernelHost,
+  op: ReduceOp,
+  x: GpuInput | PrologueOperand,
+  axes: readonly number[],
+  out: Aval,
+  epilogue?: StoreEpilogue,
+): Storage {
   const shape = x.aval.shape;
   const nOut = sizeOf(out.shape);
   const reduced = sizeOf(axes.map((a) => shape[a]));
   if (nOut === 0) return gpu.output(epilogue?.out ?? out);
   if (reduced === 0) {
-    if (epilogue) throw new Error(`${op}: an epilogue needs a non-empty reduction`);
+    if (epilogue || 'prologue' in x) throw new Error(`${op}: fused groups need a non-empty reduction`);
     if (out.dtype === 'bool' && op !== 'reduceSum' && op !== 'reduceProd') {
       throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
     }
@@ -247,13 +282,13 @@ export function reduce(gpu: KernelHost, op: ReduceOp, x: GpuInput, axes: readonl
   const result = gpu.output(epilogue?.out ?? out);
   const parts = splitCount(nOut, reduced);
   if (parts === 1) {
-    reducePass(gpu, op, type, x.storage, result, nOut, pick(false), pick(true), 1, epilogue);
+    reducePass(gpu, op, type, x, result, nOut, pick(false), pick(true), 1, epilogue);
     return result;
   }
   // Long reductions into few outputs: partial results from `parts` workgroups per output first.
   const partial = gpu.output({ shape: [nOut, parts], dtype: out.dtype });
-  reducePass(gpu, op, type, x.storage, partial, nOut, pick(false), pick(true), parts);
-  reducePass(gpu, op, type, partial, result, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] }, 1, epilogue);
+  reducePass(gpu, op, type, x, partial, nOut, pick(false), pick(true), parts);
+  reducePass(gpu, op, type, { storage: partial }, result, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] }, 1, epilogue);
   gpu.drop(partial);
   return result;
 }
@@ -274,13 +309,13 @@ function splitCount(nOut: number, reduced: number): number {
 
 /**
  * One reduction dispatch: into `nOut * parts` outputs, each part a chunk of the reduced terms
- * (with an epilogue, `parts` is 1).
+ * (with an epilogue, `parts` is 1), reading the operand as stored or through its prologue.
  */
 function reducePass(
   gpu: KernelHost,
   op: ReduceOp,
   type: WgslType,
-  x: Storage,
+  x: { readonly storage: Storage } | { readonly prologue: KernelGroup },
   result: Storage,
   nOut: number,
   kept: { shape: number[]; strides: number[] },
@@ -289,19 +324,14 @@ function reducePass(
   epilogue?: StoreEpilogue,
 ): void {
   const reduced = sizeOf(red.shape);
-  const schedule = reduced > 32 ? 'workgroup' : 'thread';
+  const schedule: ReduceSpec['schedule'] = reduced > 32 ? 'workgroup' : 'thread';
   const chunk = Math.ceil(reduced / parts);
   const own = [nOut, reduced, kept.shape.length, red.shape.length, chunk, parts, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
-  const run = withEpilogue(`reduce|${op}|${type}|${schedule}`, own, [result, x], epilogue);
-  const spec = {
-    type,
-    init: REDUCE_INIT[op][type],
-    combine: REDUCE_COMBINE[op](type),
-    schedule,
-    epilogue: epilogue && { spec: epilogue.spec, at: run.at },
-  } as const;
+  const prologue = 'prologue' in x ? x.prologue : undefined;
+  const run = withGroups(`reduce|${op}|${type}|${schedule}`, own, 'storage' in x ? [result, x.storage] : [result], { prologue, epilogue });
+  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule, prologue: run.prologue, epilogue: run.epilogue };
   const groups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut * parts);
-  const kernel = epilogue ? `${op}+epilogue` : op;
+  const kernel = `${prologue ? 'prologue+' : ''}${op}${epilogue ? '+epilogue' : ''}`;
   gpu.run(kernel, run.key, () => reduceWgsl(spec), run.params, run.buffers, groups, false, run.extraOutputs);
 }
 
@@ -354,9 +384,9 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
   const type = wgslType(out.dtype);
   const { transposeA = false, transposeB = false } = layout;
   const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}`;
-  const run = withEpilogue(variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`, params, [result, a.storage, b.storage], epilogue);
+  const run = withGroups(variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`, params, [result, a.storage, b.storage], { epilogue });
   const kernel = `${variant === 'NN' ? 'matmul' : `matmul(${variant})`}${epilogue ? '+epilogue' : ''}`;
-  const source = () => matmulWgsl(type, { transposeA, transposeB }, epilogue && { spec: epilogue.spec, at: run.at });
+  const source = () => matmulWgsl(type, { transposeA, transposeB }, run.epilogue);
   gpu.run(kernel, run.key, source, run.params, run.buffers, groups, false, run.extraOutputs);
   return result;
 }

@@ -1,11 +1,12 @@
 /**
- * jit on WebGPU, epilogue fusion: a fused group applied to a product's or reduction's result runs in
- * that kernel's store. Each form (bias rows and columns, activations, batched and transposed
- * products, multi-output groups, reductions of every schedule) is compiled with epilogues and
- * without; the fused plan agrees with eager WebGPU (float32, within rounding) and with the CPU in
- * float64 (within float32 accumulation error), and dispatches exactly one kernel fewer per epilogue.
- * Cases that must not fuse (a product read twice, a group that would bind too many buffers) keep
- * their dispatches.
+ * jit on WebGPU, fusion into products and reductions: a fused group applied to a product's or
+ * reduction's result runs in that kernel's store (epilogue), a group only a reduction reads is
+ * computed where the reduction reads it (prologue). Each form (bias rows and columns, activations,
+ * batched and transposed products, multi-output groups, reductions of every schedule, prologues
+ * with broadcast leaves) is compiled with these groups and without; the fused plan agrees with
+ * eager WebGPU (float32, within rounding) and with the CPU in float64 (within float32 accumulation
+ * error), and dispatches exactly one kernel fewer per group moved. Cases that must not fuse (a
+ * product read twice, a group that would bind too many buffers) keep their dispatches.
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
@@ -34,13 +35,13 @@ const random = (seed: number, ...shape: number[]) => input(shape, floats(seed, s
 /**
  * Compiles `f` with and without epilogues, runs both twice, and checks the fused plan against eager
  * WebGPU and the float64 CPU (`terms`: the most products or terms summed into one value); returns
- * the dispatches of both plans and the fused plan's epilogues.
+ * the dispatches of both plans and the groups the fused plan moved into kernels.
  */
 async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string) {
   const gpuInputs = inputs.map((x) => x.gpu);
   const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
   const fused = compileWebGPUPlan(program, webgpu());
-  const plain = compileWebGPUPlan(program, webgpu(), { epilogues: false });
+  const plain = compileWebGPUPlan(program, webgpu(), { kernelGroups: false });
   plain.run(gpuInputs);
   fused.run(gpuInputs);
   const actual = fused.run(gpuInputs); // the replayed plan
@@ -54,7 +55,12 @@ async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: Array
     expectClose(values, await eager[i].data(), 1e-6, 1e-5, `${what}, output ${i} vs eager`);
     expectClose(values, exact[i].dataSync(), 2e-7 * terms + 1e-6, 1e-5, `${what}, output ${i} vs float64`);
   }
-  return { fused: fused.stats.dispatchesPerCall, plain: plain.stats.dispatchesPerCall, epilogues: fused.stats.epilogues };
+  return {
+    fused: fused.stats.dispatchesPerCall,
+    plain: plain.stats.dispatchesPerCall,
+    epilogues: fused.stats.epilogues,
+    prologues: fused.stats.prologues,
+  };
 }
 
 /** Swaps the last two axes. */
@@ -69,7 +75,7 @@ const MATMUL_EPILOGUES = {
   scalarSigmoid: (z: Tensor) => M.sigmoid(M.mul(z, 3)),
 } as const satisfies Record<string, (z: Tensor, b: Tensor, c: Tensor, y: Tensor) => Tensor>;
 
-describeWebGPU('jit on WebGPU: epilogues fused into matrix products and reductions', () => {
+describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions', () => {
   it('matmul epilogues on random sizes, batches and folded layouts equal eager and float64, one dispatch fewer', async () => {
     const dims = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 70 }));
     const batches = fc.constantFrom<[number[], number[]]>([[], []], [[3], [3]], [[2, 1], [3]], [[2], []], [[], [2]]);
@@ -102,8 +108,8 @@ describeWebGPU('jit on WebGPU: epilogues fused into matrix products and reductio
       return [M.mean(M.relu(h)), h];
     };
     const r = await check(multi, [x, w, b], 7 * 66, 'h and relu(h)');
-    // The product's group and the mean's scale are epilogues.
-    expect(r).toMatchObject({ epilogues: 2, fused: r.plain - 2 });
+    // The product's group and the mean's scale are epilogues (relu(h) is the product's, so no prologue).
+    expect(r).toMatchObject({ epilogues: 2, prologues: 0, fused: r.plain - 2 });
     // Small integers: every product and sum is exact, so the comparison is too.
     const ints = (seed: number, ...shape: number[]) => input(shape, floats(seed, shape.reduce((p, d) => p * d, 1), -4, 4).map(Math.round));
     const compare = (x: Tensor, w: Tensor, b: Tensor) => M.greater(M.matmul(x, w), b);
@@ -114,7 +120,7 @@ describeWebGPU('jit on WebGPU: epilogues fused into matrix products and reductio
   it('an empty contraction stores the epilogue of zero (b + 0)', async () => {
     const r = await check((x: Tensor, w: Tensor, b: Tensor) => M.add(M.matmul(x, w), b), [random(1, 3, 0), random(2, 0, 4), random(3, 4)], 0, 'k = 0');
     // Without the epilogue the product is a clear (no dispatch) and the add a kernel.
-    expect(r).toEqual({ epilogues: 1, fused: 1, plain: 1 });
+    expect(r).toEqual({ epilogues: 1, prologues: 0, fused: 1, plain: 1 });
   });
 
   it('reduction epilogues in every schedule (thread, workgroup, split) and over middle axes equal eager and float64', async () => {
@@ -130,14 +136,34 @@ describeWebGPU('jit on WebGPU: epilogues fused into matrix products and reductio
       const inputs = [random(11, ...shape), random(12, 3, 5), random(13, 5)].slice(0, f.length);
       const r = await check(f, inputs, terms, what);
       expect(r.epilogues, what).toBeGreaterThanOrEqual(1);
-      expect(r.plain - r.fused, what).toBe(r.epilogues);
+      expect(r.plain - r.fused, what).toBe(r.epilogues + r.prologues);
+    }
+  });
+
+  it('reduction prologues (broadcast leaves, every schedule, extra values stored) equal eager and float64', async () => {
+    const cases: [string, Program, number[][], number, { epilogues: number; prologues: number }][] = [
+      ['mean((q - y)²) over 7 terms (thread)', (q, y) => M.mean(M.square(M.sub(q, y)), [1]), [[5, 7], [5, 7]], 7, { epilogues: 1, prologues: 1 }],
+      ['sum over axis 0 of (x - b[n])² with 40 terms (workgroup)', (x, b) => M.sum(M.square(M.sub(x, b)), [0]), [[40, 6], [6]], 40, { epilogues: 0, prologues: 1 }],
+      ['sum over axis 1 of x * c[m, 1] (a column)', (x, c) => M.sum(M.mul(x, c), [1]), [[6, 9], [6, 1]], 9, { epilogues: 0, prologues: 1 }],
+      ['sum over axes 0 and 2 of exp(x) * y[4, 1] (middle axis kept)', (x, y) => M.sum(M.mul(M.exp(x), y), [0, 2]), [[3, 4, 5], [4, 1]], 15, { epilogues: 0, prologues: 1 }],
+      ['max of x * y over 20000 terms (split into parts)', (x, y) => M.max(M.mul(x, y)), [[20000], [20000]], 1, { epilogues: 0, prologues: 1 }],
+      ['h = 2x returned, sum of exp(h) over axis 1', (x) => {
+        const h = M.mul(x, 2);
+        return [M.sum(M.exp(h), [1]), h];
+      }, [[4, 70]], 70 * 8, { epilogues: 0, prologues: 1 }],
+      // max, then exp(x - max) summed, then log(sum) + max: five kernels become two.
+      ['logsumexp over 64 terms', (x) => M.logsumexp(x, [1]), [[3, 64]], 64, { epilogues: 2, prologues: 1 }],
+    ];
+    for (const [what, f, shapes, terms, groups] of cases) {
+      const r = await check(f, shapes.map((shape, i) => random(21 + i, ...shape)), terms, what);
+      expect(r, what).toMatchObject({ ...groups, fused: r.plain - groups.epilogues - groups.prologues });
     }
   });
 
   it('a two-layer network is two dispatches (four without epilogues)', async () => {
     const mlp = (x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) => M.tanh(M.add(M.matmul(M.relu(M.add(M.matmul(x, w1), b1)), w2), b2));
     const r = await check(mlp, [random(1, 32, 3), random(2, 3, 64), random(3, 64), random(4, 64, 2), random(5, 2)], 64, 'mlp');
-    expect(r).toEqual({ fused: 2, plain: 4, epilogues: 2 });
+    expect(r).toEqual({ fused: 2, plain: 4, epilogues: 2, prologues: 0 });
   });
 
   it('does not fuse a product read twice, nor a group that would bind more buffers than a kernel may', async () => {
@@ -162,7 +188,7 @@ describeWebGPU('jit on WebGPU: epilogues fused into matrix products and reductio
   it.each([
     ['sg-rp', 'single', 'rp'],
     ['sgm-mrp', 'mixture', 'mrp'],
-  ] as const)('a %s SAC update dispatches one kernel fewer per epilogue', async (_name, kind, estimator) => {
+  ] as const)('a %s SAC update dispatches one kernel fewer per group moved into a kernel', async (_name, kind, estimator) => {
     const gpu = webgpu();
     const h: SacHyperparameters = smallSac({ obsDim: 3, head: { actionDim: 1, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [16, 16] });
     const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim: 1 });
@@ -172,10 +198,11 @@ describeWebGPU('jit on WebGPU: epilogues fused into matrix products and reductio
     const args = [state, batch, M.tensor(rawKey(2), { backend: gpu })] as const;
     const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
     const inputs = M.treeFlatten(args)[0] as ArrayTensor[];
-    const [fused, plain] = [compileWebGPUPlan(program, gpu), compileWebGPUPlan(program, gpu, { epilogues: false })];
+    const [fused, plain] = [compileWebGPUPlan(program, gpu), compileWebGPUPlan(program, gpu, { kernelGroups: false })];
     fused.run(inputs);
     plain.run(inputs);
     expect(fused.stats.epilogues).toBeGreaterThan(40);
-    expect(plain.stats.dispatchesPerCall - fused.stats.dispatchesPerCall).toBe(fused.stats.epilogues);
+    expect(fused.stats.prologues).toBeGreaterThan(2);
+    expect(plain.stats.dispatchesPerCall - fused.stats.dispatchesPerCall).toBe(fused.stats.epilogues + fused.stats.prologues);
   });
 });
