@@ -146,6 +146,7 @@ describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions'
       ['sum over axis 0 of (x - b[n])² with 40 terms (workgroup)', (x, b) => M.sum(M.square(M.sub(x, b)), [0]), [[40, 6], [6]], 40, { epilogues: 0, prologues: 1 }],
       ['sum over axis 1 of x * c[m, 1] (a column)', (x, c) => M.sum(M.mul(x, c), [1]), [[6, 9], [6, 1]], 9, { epilogues: 0, prologues: 1 }],
       ['sum over axes 0 and 2 of exp(x) * y[4, 1] (middle axis kept)', (x, y) => M.sum(M.mul(M.exp(x), y), [0, 2]), [[3, 4, 5], [4, 1]], 15, { epilogues: 0, prologues: 1 }],
+      ['count of x > 0.25 over axis 1 (a comparison cast to int32)', (x) => M.sum(M.greater(x, 0.25), [1]), [[6, 50]], 0, { epilogues: 0, prologues: 1 }],
       ['max of x * y over 20000 terms (split into parts)', (x, y) => M.max(M.mul(x, y)), [[20000], [20000]], 1, { epilogues: 0, prologues: 1 }],
       ['h = 2x returned, sum of exp(h) over axis 1', (x) => {
         const h = M.mul(x, 2);

@@ -14,8 +14,8 @@
  *   scalar, a tensor of the root's shape);
  * - the reduction is not empty (an empty one stores a constant, not a reduced value).
  *
- * Prologues: a group whose root `x` only a reduction reads (not returned), of the reduction's
- * dtype, is computed where the reduction reads each element (`sum((q - y)²)` reads `(q - y)²` at
+ * Prologues: a group whose root `x` only a reduction reads (not returned) is computed where the
+ * reduction reads each element (`sum((q - y)²)` reads `(q - y)²` at
  * each index, never stored). A multi-output group's extra values are stored by the reduction (it
  * reads every element once) when nothing reads them before the reduction's step has run.
  *
@@ -173,7 +173,7 @@ function fusePrologues(nodes: readonly KernelPlanNode[], outputs: readonly IRVar
     if (!eq || !rule?.prologue || !rule.accepts(eq) || (node.kind === 'kernel' && node.prologue)) return node;
     const x = eq.inputs[0];
     const group = groups.get(x);
-    if (!group || readers.get(x) !== 1 || returned.has(x) || x.aval.dtype !== eq.out.aval.dtype) return node;
+    if (!group || readers.get(x) !== 1 || returned.has(x)) return node;
     // The group now runs at this step: its extra values must not be read before.
     const extras = storedBy(group).slice(0, -1);
     if (extras.some((v) => (firstRead.get(v) ?? Infinity) <= i)) return node;
