@@ -347,7 +347,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   /** A group a kernel runs: per call, its inputs' storage (at `inputSlots`) and fresh storage for its extra values. */
   const kernelGroup = (group: FusedGroup, leaves: readonly IRVar[], inputSlots: readonly number[], computed?: IRVar): (() => KernelGroup) => {
     const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed);
-    const key = internKey(computed ? 'epilogue' : 'prologue', `${computed ? 'epilogue' : 'prologue'}:${JSON.stringify(spec)}`);
+    const role = computed ? 'epilogue' : 'prologue';
+    const key = internKey(role, `${role}:${JSON.stringify(spec)}`);
     const extra = storedBy(group).slice(0, -1);
     const extraSlots = extra.map(slot);
     const extraHosts = extraSlots.map(hostOf);
