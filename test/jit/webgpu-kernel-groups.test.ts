@@ -161,6 +161,16 @@ describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions'
     }
   });
 
+  it('the same groups over shapes of another rank compile a kernel of their own (their params start elsewhere)', async () => {
+    // A prologue and an epilogue each reading a broadcast leaf: the epilogue's params follow the
+    // prologue's, whose length grows with the rank.
+    const f = (x: Tensor, b: Tensor, c: Tensor) => M.mul(M.sum(M.square(M.sub(x, b)), [-1]), c);
+    for (const shape of [[2, 4, 6], [3, 2, 4, 6], [2, 3, 2, 4, 6]]) {
+      const r = await check(f, [random(31, ...shape), random(32, 6), random(33, 4)], 6, `rank ${shape.length}`);
+      expect(r).toMatchObject({ prologues: 1, epilogues: 1 });
+    }
+  });
+
   it('a two-layer network is two dispatches (four without epilogues)', async () => {
     const mlp = (x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) => M.tanh(M.add(M.matmul(M.relu(M.add(M.matmul(x, w1), b1)), w2), b2));
     const r = await check(mlp, [random(1, 32, 3), random(2, 3, 64), random(3, 64), random(4, 64, 2), random(5, 2)], 64, 'mlp');

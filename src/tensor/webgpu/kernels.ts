@@ -103,8 +103,10 @@ function withGroups(key: string, own: number[], buffers: Storage[], groups: { pr
     return layout;
   });
   const present = list.filter((g): g is KernelGroup => g !== undefined);
+  // The source depends on where each group's params start (their lengths vary with the shapes' ranks).
+  const named = list.map((g, k) => (g ? `${g.key}@${layouts[k]?.at}` : ''));
   return {
-    key: `${key}|${groups.prologue?.key ?? ''}>${groups.epilogue?.key ?? ''}@${own.length}`,
+    key: `${key}|${named.join('>')}`,
     params,
     buffers: [...buffers, ...present.flatMap((g) => g.inputs), ...present.flatMap((g) => g.outputs)],
     extraOutputs: present.reduce((n, g) => n + g.outputs.length, 0),
