@@ -161,6 +161,34 @@ describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions'
     }
   });
 
+  it('random reductions with a prologue and an epilogue (random shapes, axes, broadcast leaves) equal eager and float64', async () => {
+    const ops = { sum: M.sum, max: M.max, min: M.min } as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        fc.constantFrom<keyof typeof ops>('sum', 'max', 'min'),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        async (shape, reduced, keptInB, keptInC, op, seed) => {
+          const axes = shape.map((_, i) => i).filter((i) => reduced[i]);
+          if (axes.length === 0) axes.push(shape.length - 1);
+          const outShape = shape.filter((_, i) => !axes.includes(i));
+          // b broadcasts over x (the prologue's leaf), c over the result (the epilogue's).
+          const bShape = shape.map((d, i) => (keptInB[i] ? d : 1));
+          const cShape = outShape.map((d, i) => (keptInC[i] ? d : 1));
+          const f = (x: Tensor, b: Tensor, c: Tensor) => M.mul(M.add(ops[op](M.mul(M.tanh(M.sub(x, b)), x), axes), c), 0.5);
+          const terms = axes.reduce((n, a) => n * shape[a], 1);
+          const what = `${op} over ${JSON.stringify(axes)} of [${shape}], b [${bShape}], c [${cShape}]`;
+          const r = await check(f, [random(seed, ...shape), random(seed + 1, ...bShape), random(seed + 2, ...cShape)], terms, what);
+          expect(r, what).toMatchObject({ prologues: 1, epilogues: 1, fused: r.plain - 2 });
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it('the same groups over shapes of another rank compile a kernel of their own (their params start elsewhere)', async () => {
     // A prologue and an epilogue each reading a broadcast leaf: the epilogue's params follow the
     // prologue's, whose length grows with the rank.
