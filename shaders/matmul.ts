@@ -13,7 +13,7 @@
  * its tiles so that neighbouring invocations read neighbouring words of the stored layout; the
  * plain layout's source is unchanged.
  *
- * An epilogue (`shaders/epilogue.ts`) is applied where each output is stored: its inputs are bound
+ * An epilogue (`shaders/groups.ts`) is applied where each output is stored: its inputs are bound
  * after `b` and its params follow the kernel's.
  */
 import { binding, PRELUDE } from './common';

@@ -6,7 +6,7 @@
  * shared memory; for long ones). A long reduction into few outputs is split: workgroup `g` combines
  * chunk `g % parts` of output `g / parts`, and a second pass combines the parts.
  *
- * The operand is read through `load(j)` and outputs written through `store(i, v)` (`epilogue.ts`):
+ * The operand is read through `load(j)` and outputs written through `store(i, v)` (`groups.ts`):
  * a jit plan's fused groups compute the operand there (prologue) or transform the result (epilogue).
  *
  * params: `[nOut, R, keptRank, redRank, chunk, parts, keptShape, keptStrides, redShape, redStrides]`.

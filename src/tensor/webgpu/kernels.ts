@@ -61,7 +61,7 @@ export interface KernelHost {
 
 /**
  * An elementwise group run inside a product's or a reduction's kernel (a jit plan's fusion,
- * `shaders/epilogue.ts`): its WGSL, a short `key` naming that WGSL in pipeline keys, its params
+ * `shaders/groups.ts`): its WGSL, a short `key` naming that WGSL in pipeline keys, its params
  * (`[rank, shape, strides of each broadcast input]` over the values it computes), its inputs'
  * storage and its extra outputs' storage.
  */
