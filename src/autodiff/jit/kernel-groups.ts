@@ -119,6 +119,7 @@ function readerCounts(nodes: readonly KernelPlanNode[]): Map<IRVar, number> {
   return readers;
 }
 
+/** Products and reductions take the groups reading their values (first pass). */
 function fuseEpilogues(nodes: readonly PlanNode[], outputs: readonly IRVar[], maxBindings: number): KernelPlanNode[] {
   const readers = readerCounts(nodes);
   const returned = new Set(outputs);
@@ -155,6 +156,7 @@ function fuseEpilogues(nodes: readonly PlanNode[], outputs: readonly IRVar[], ma
   });
 }
 
+/** Reductions (with or without an epilogue) take the groups computing their operands (second pass). */
 function fusePrologues(nodes: readonly KernelPlanNode[], outputs: readonly IRVar[], maxBindings: number): KernelPlanNode[] {
   const readers = readerCounts(nodes);
   const returned = new Set(outputs);
@@ -170,7 +172,7 @@ function fusePrologues(nodes: readonly KernelPlanNode[], outputs: readonly IRVar
   const fused = nodes.map((node, i): KernelPlanNode => {
     const eq = node.kind === 'single' || node.kind === 'kernel' ? node.eq : undefined;
     const rule = eq && ruleOf(eq.prim);
-    if (!eq || !rule?.prologue || !rule.accepts(eq) || (node.kind === 'kernel' && node.prologue)) return node;
+    if (!eq || !rule?.prologue || !rule.accepts(eq)) return node;
     const x = eq.inputs[0];
     const group = groups.get(x);
     if (!group || readers.get(x) !== 1 || returned.has(x)) return node;
