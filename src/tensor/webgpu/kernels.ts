@@ -92,9 +92,14 @@ export interface PrologueOperand {
 function withGroups(key: string, own: number[], buffers: Storage[], groups: { prologue?: KernelGroup; epilogue?: KernelGroup }) {
   const list = [groups.prologue, groups.epilogue];
   if (!list.some((g) => g)) return { key, params: own, buffers, extraOutputs: 0 };
+  // Binding 0 holds the params, 1.. the kernel's buffers; then the groups' inputs, then their outputs.
   let next = buffers.length + 1;
-  const inputs = list.map((g) => (next += g?.inputs.length ?? 0) - (g?.inputs.length ?? 0));
-  const stores = list.map((g) => (next += g?.outputs.length ?? 0) - (g?.outputs.length ?? 0));
+  const take = (count: number) => {
+    next += count;
+    return next - count;
+  };
+  const inputs = list.map((g) => take(g?.inputs.length ?? 0));
+  const stores = list.map((g) => take(g?.outputs.length ?? 0));
   const params = [...own];
   const layouts = list.map((g, k): GroupLayout | undefined => {
     if (!g) return undefined;
