@@ -12,8 +12,13 @@
  * are stored `[K, M]`, with `transposeB` the right operand's are stored `[N, K]`. Each variant loads
  * its tiles so that neighbouring invocations read neighbouring words of the stored layout; the
  * plain layout's source is unchanged.
+ *
+ * An epilogue (`shaders/groups.ts`) is applied where each output is stored: its inputs are bound
+ * after `b` and its params follow the kernel's.
  */
 import { binding, PRELUDE } from './common';
+import { epilogueWgsl, type GroupLayout, type GroupSpec } from './groups';
+import { MATH } from './math';
 
 export const MATMUL_TILE = 64;
 
@@ -52,19 +57,22 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false }: Mat
 }
 
 /**
- * The WGSL of the batched matmul kernel for element type `type` and operand layout `layout`.
+ * The WGSL of the batched matmul kernel for element type `type` and operand layout `layout`,
+ * storing through `epilogue` (bound and given params as `layout` says) when given.
  *
  * @example
  * matmulWgsl('f32');                       // a [.., M, K] @ b [.., K, N]
  * matmulWgsl('f32', { transposeB: true }); // b's matrices stored [N, K]
  */
-export function matmulWgsl(type: string, layout: MatmulLayout = {}): string {
+export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: { readonly spec: GroupSpec; readonly layout: GroupLayout }): string {
   const zero = `${type}(0)`;
   return `${PRELUDE}
 alias T = ${type};
-${binding(1, 'out', type, 'read_write')}
+${binding(1, 'out', epilogue?.spec.outType ?? type, 'read_write')}
 ${binding(2, 'a', type, 'read')}
 ${binding(3, 'b', type, 'read')}
+${epilogue ? MATH : ''}
+${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: 4, stores: 4, at: 0 })}
 var<workgroup> tileA: array<T, 1024>; // [16 k][64 rows]
 var<workgroup> tileB: array<T, 1024>; // [16 k][64 cols]
 
@@ -115,7 +123,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     let row = row0 + ty + 16u * r;
     for (var c = 0u; c < 4u; c++) {
       let col = col0 + tx + 16u * c;
-      if (row < M && col < N) { out[outOff + row * N + col] = acc[r * 4u + c]; }
+      if (row < M && col < N) { store(outOff + row * N + col, acc[r * 4u + c]); }
     }
   }
 }

@@ -6,10 +6,14 @@
  * shared memory; for long ones). A long reduction into few outputs is split: workgroup `g` combines
  * chunk `g % parts` of output `g / parts`, and a second pass combines the parts.
  *
+ * The operand is read through `load(j)` and outputs written through `store(i, v)` (`groups.ts`):
+ * a jit plan's fused groups compute the operand there (prologue) or transform the result (epilogue).
+ *
  * params: `[nOut, R, keptRank, redRank, chunk, parts, keptShape, keptStrides, redShape, redStrides]`.
  * Arg-reductions: `[nOut, axisSize, inner]` over a contiguous input.
  */
 import { binding, ENTRY_1D, PRELUDE, WORKGROUP } from './common';
+import { epilogueWgsl, type GroupLayout, type GroupSpec, prologueWgsl } from './groups';
 import { MATH } from './math';
 
 export interface ReduceSpec {
@@ -19,6 +23,10 @@ export interface ReduceSpec {
   /** WGSL expression combining `acc` and `v`. */
   readonly combine: string;
   readonly schedule: 'thread' | 'workgroup';
+  /** Computes the operand where it is read (instead of binding `x`). */
+  readonly prologue?: { readonly spec: GroupSpec; readonly layout: GroupLayout };
+  /** Applied where each output is stored (one part per output only). */
+  readonly epilogue?: { readonly spec: GroupSpec; readonly layout: GroupLayout };
 }
 
 const OFFSETS = /* wgsl */ `
@@ -41,12 +49,13 @@ fn redOffset(r: u32) -> u32 {
 fn combine(acc: T, v: T) -> T { return COMBINE; }
 `;
 
-export function reduceWgsl({ type, init, combine, schedule }: ReduceSpec): string {
+export function reduceWgsl({ type, init, combine, schedule, prologue, epilogue }: ReduceSpec): string {
   const head = `${PRELUDE}
 alias T = ${type};
-${binding(1, 'out', type, 'read_write')}
-${binding(2, 'x', type, 'read')}
+${binding(1, 'out', epilogue?.spec.outType ?? type, 'read_write')}
 ${MATH}
+${prologueWgsl(prologue?.spec, prologue?.layout ?? { inputs: 2, stores: 3, at: 0 })}
+${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: 3, stores: 3, at: 0 })}
 ${OFFSETS.replace('COMBINE', combine)}`;
   if (schedule === 'thread') {
     return `${head}
@@ -54,8 +63,8 @@ ${ENTRY_1D}
   if (i >= params[0]) { return; }
   let base = keptOffset(i);
   var acc: T = ${init};
-  for (var r = 0u; r < params[1]; r++) { acc = combine(acc, x[base + redOffset(r)]); }
-  out[i] = acc;
+  for (var r = 0u; r < params[1]; r++) { acc = combine(acc, load(base + redOffset(r))); }
+  store(i, acc);
 }
 `;
   }
@@ -74,7 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let base = keptOffset(o);
     let start = (g % parts) * params[4];
     let stop = min(params[1], start + params[4]);
-    for (var r = start + lid; r < stop; r += ${WORKGROUP}u) { acc = combine(acc, x[base + redOffset(r)]); }
+    for (var r = start + lid; r < stop; r += ${WORKGROUP}u) { acc = combine(acc, load(base + redOffset(r))); }
   }
   partial[lid] = acc;
   workgroupBarrier();
@@ -82,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
     workgroupBarrier();
   }
-  if (valid && lid == 0u) { out[g] = partial[0]; }
+  if (valid && lid == 0u) { store(g, partial[0]); }
 }
 `;
 }

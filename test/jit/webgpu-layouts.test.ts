@@ -213,7 +213,8 @@ describeWebGPU('jit on WebGPU: plan buffers', () => {
       await x.data();
       const perCall = M.jitStats(f).lastPlan?.dispatchesPerCall ?? 0;
       const outputs = M.treeFlatten(params)[0].length + 1;
-      expect(perCall).toBeGreaterThan(2 * outputs);
+      // Most dispatches bind intermediates (epilogues store the new parameters from the products' kernels).
+      expect(perCall).toBeGreaterThan(outputs);
       // New bind groups could come only from dispatches naming the caller's buffers (parameters passed
       // in, values returned), and those cycle through a few pool buffers whose bind groups are cached
       // too: about none per call (plus one refill if the 4096-entry cache starts over, about 30).

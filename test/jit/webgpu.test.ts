@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
+import type { WebGPUPlanStats } from '../../src/autodiff/jit/plan-webgpu';
 import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
@@ -60,6 +61,8 @@ describeWebGPU('jit on WebGPU', () => {
   it('jit(f)(x) equals eager f(x) on random float32 programs', async () => {
     let checked = 0;
     let fused = 0;
+    let epilogues = 0;
+    let prologues = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 8 }), async (seed, n) => {
         const p = gpuProgram(seed, n);
@@ -71,15 +74,23 @@ describeWebGPU('jit on WebGPU', () => {
         expect(M.jitStats(f).lastPlan?.dispatchesPerCall, p.listing).toBeTypeOf('number');
         checked++;
         fused += M.jitStats(f).lastPlan?.fusedEquations ?? 0;
+        epilogues += (M.jitStats(f).lastPlan as WebGPUPlanStats).epilogues;
+        prologues += (M.jitStats(f).lastPlan as WebGPUPlanStats).prologues;
       }),
       { numRuns: runs(60) },
     );
-    // Programs with a float64 value are skipped; nearly all are float32 throughout, and fuse.
+    // Programs with a float64 value are skipped; nearly all are float32 throughout, and fuse;
+    // some groups are computed inside products and reductions.
     expect(checked).toBeGreaterThan(runs(60) / 2);
     expect(fused).toBeGreaterThan(checked);
+    console.log(`[jit webgpu] random programs: ${checked} checked, ${epilogues} epilogues, ${prologues} prologues`);
+    expect(epilogues).toBeGreaterThan(0);
+    expect(prologues).toBeGreaterThan(0);
   });
 
   it('jit(grad(f))(x) equals eager grad(f)(x) on random float32 programs', async () => {
+    let gradEpilogues = 0;
+    let gradPrologues = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 6 }), async (seed, n) => {
         const p = gpuProgram(seed, n);
@@ -89,9 +100,14 @@ describeWebGPU('jit on WebGPU', () => {
         const jg = M.jit(g);
         await expectTreesClose(jg(...p.inputs), g(...p.inputs), TOL, p.listing);
         await expectTreesClose(jg(...p.inputs), g(...p.inputs), TOL, p.listing);
+        gradEpilogues += (M.jitStats(jg).lastPlan as WebGPUPlanStats).epilogues;
+        gradPrologues += (M.jitStats(jg).lastPlan as WebGPUPlanStats).prologues;
       }),
       { numRuns: runs(40) },
     );
+    console.log(`[jit webgpu] gradients of random programs: ${gradEpilogues} epilogues, ${gradPrologues} prologues`);
+    expect(gradEpilogues).toBeGreaterThan(0);
+    expect(gradPrologues).toBeGreaterThan(0);
   });
 
   it('a fused group with more leaves than a kernel binds is split, and agrees', async () => {

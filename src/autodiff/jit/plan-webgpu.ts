@@ -7,21 +7,26 @@
  * each fit (every member a kernel of its own where the cuts do not fit). Other steps run
  * the backend's eager kernels; a transpose of the last two axes read only by matrix products is not
  * run: the products read its input in place through the matmul kernel's transposed-layout variants
- * (`foldableTransposes`, shared with the CPU plan). Every step records into the backend's recorder;
+ * (`foldableTransposes`, shared with the CPU plan). A group applied to the result of a product or a
+ * reduction read by nothing else runs in that kernel's store, and a group only a reduction reads is
+ * computed where the reduction reads it (`fuseIntoKernels`, `shaders/groups.ts`): `relu(x @ w + b)`
+ * and `mean((q - y)²)` are one dispatch each. Every step records into the backend's recorder;
  * the call ends with one submit (more only when the recorder's batch limit forces them).
  * Intermediate values live in buffers the plan keeps (`PlanBuffers`): reused once a value's last
  * reader has run, and handed out in the same order on every call, so repeated calls find their bind
  * groups cached. Returned values come from the backend's pool.
  */
-import { ArrayTensor, type Aval, isBinaryOp, isUnaryOp, type Params, type Primitive, sizeOf } from '../../tensor';
+import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params, type Primitive, sizeOf } from '../../tensor';
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type KernelHost, matmulKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type KernelGroup, type KernelHost, matmulKernel, reduce, webgpuKernels } from '../../tensor/webgpu/kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
+import type { GroupSpec } from '../../../shaders/groups';
 import type { Equation, IRProgram, IRVar } from '../ir';
+import { fuseIntoKernels, readBy, storedByNode } from './kernel-groups';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
 import { foldableTransposes } from './transposes';
@@ -32,6 +37,10 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly dispatchesPerCall: number;
   /** Transposes not run: the matrix products reading them read their inputs in place. */
   readonly foldedTransposes: number;
+  /** Fused groups applied by a product's or reduction's kernel where it stores (no dispatch of their own). */
+  readonly epilogues: number;
+  /** Fused groups computed by a reduction's kernel where it reads its operand (no dispatch of their own). */
+  readonly prologues: number;
 }
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -44,6 +53,8 @@ export interface WebGPUPlan {
 export interface WebGPUPlanOptions {
   /** Fold transposes read only by matrix products into them (default true; false to compare). */
   readonly foldTransposes?: boolean;
+  /** Compute groups inside products' and reductions' kernels, as epilogues and prologues (default true; false to compare). */
+  readonly kernelGroups?: boolean;
 }
 
 type Step = () => void;
@@ -165,8 +176,62 @@ function memberWgsl(eq: Equation, args: readonly string[]): string {
   }
 }
 
-/** Short pipeline keys for generated kernels, interned by source. */
+/** Short pipeline keys for generated kernels, interned by source (or by spec for groups inside other kernels). */
 const fusedKeys = new Map<string, string>();
+
+/** The interned key of `text`, `prefix#k`. */
+function internKey(prefix: string, text: string): string {
+  let key = fusedKeys.get(text);
+  if (!key) {
+    key = `${prefix}#${fusedKeys.size}`;
+    fusedKeys.set(text, key);
+  }
+  return key;
+}
+
+/**
+ * A group as WGSL over its leaves `a0`, `a1`, ... (and `v`, the value `computed` by the kernel it is
+ * an epilogue of): intermediates as `let`s, the root's expression, extra stores, and the shape
+ * params `[rank, shape, strides of each broadcast leaf]` over the root's shape.
+ */
+function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupSpec & { readonly shapeParams: number[] } {
+  const out = group.out.aval;
+  const n = sizeOf(out.shape);
+  const names = new Map<IRVar, string>();
+  if (computed) names.set(computed, 'v');
+  leaves.forEach((v, j) => names.set(v, `a${j}`));
+  const lets: string[] = [];
+  let expr = '';
+  group.members.forEach((eq, j) => {
+    const e = memberWgsl(
+      eq,
+      eq.inputs.map((v) => names.get(v) as string),
+    );
+    if (j === group.members.length - 1) expr = e;
+    else {
+      names.set(eq.out, `t${j}`);
+      lets.push(`let t${j} = ${e};`);
+    }
+  });
+  const access: Access[] = leaves.map((v) => {
+    const size = sizeOf(v.aval.shape);
+    return size === n ? 'c' : size === 1 ? 's' : 'b';
+  });
+  const shapeParams = [out.shape.length, ...out.shape];
+  leaves.forEach((v, j) => {
+    if (access[j] === 'b') shapeParams.push(...broadcastStrides(v.aval.shape, out.shape));
+  });
+  return {
+    inputs: leaves.map((v, j) => ({ type: wgslType(v.aval.dtype), access: access[j] })),
+    outType: wgslType(out.dtype),
+    expr,
+    lets,
+    stores: storedBy(group)
+      .slice(0, -1)
+      .map((v) => ({ type: wgslType(v.aval.dtype), local: names.get(v) as string })),
+    shapeParams,
+  };
+}
 
 /** The leaves of `members` (values read but not defined there), in first-use order. */
 function leavesOf(members: readonly Equation[]): IRVar[] {
@@ -237,7 +302,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   // A group binds its leaves and its extra outputs besides the root's output and the params.
   const fused = fuseElementwise(program, { multiOutput: true, maxBindings: maxLeaves + 1 });
   const folded = options.foldTransposes === false ? new Map<IRVar, IRVar>() : foldableTransposes(fused, program.outputs);
-  const nodes = fused.flatMap((node) => {
+  const withKernelGroups = options.kernelGroups === false ? fused : fuseIntoKernels(fused, program.outputs, { maxBindings: gpu.storageBuffersPerKernel });
+  const nodes = withKernelGroups.flatMap((node) => {
     if (node.kind === 'single' && folded.has(node.out)) return [];
     if (node.kind !== 'fused' || node.leaves.length + storedBy(node).length - 1 <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
@@ -254,19 +320,19 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     newSlot(v);
     env[slotOf.get(v) as number] = ((value as ArrayTensor).handle as GpuHandle).storage;
   }
-  for (const node of nodes) storedBy(node).forEach(newSlot);
+  for (const node of nodes) storedByNode(node).forEach(newSlot);
   const slot = (v: IRVar) => slotOf.get(v) as number;
   const firstComputed = program.inputs.length + program.constants.length;
   const outputSlots = new Set(program.outputs.map(slot));
 
   // A product reading a folded transpose reads the transpose's input (so that input lives until then).
-  const reads = nodes.map((node) => (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v)).map(slot));
+  const reads = nodes.map((node) => readBy(node).map((v) => slot(folded.get(v) ?? v)));
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
   // Storage the plan owns (computed, not returned) dropped after step s.
   const dropsAfter: number[][] = nodes.map(() => []);
   nodes.forEach((node, s) => {
-    for (const v of storedBy(node)) {
+    for (const v of storedByNode(node)) {
       const k = slot(v);
       if (!outputSlots.has(k)) dropsAfter[lastRead.get(k) ?? s].push(k);
     }
@@ -274,11 +340,26 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
 
   let fusedGroups = 0;
   let fusedEquations = 0;
+  let epilogues = 0;
+  let prologues = 0;
+  // A returned value's storage comes from the pool; the others' from the plan's own buffers.
+  const hostOf = (slotOfValue: number): KernelHost => (outputSlots.has(slotOfValue) ? gpu : planBuffers);
+  /** A group a kernel runs: per call, its inputs' storage (at `inputSlots`) and fresh storage for its extra values. */
+  const kernelGroup = (group: FusedGroup, leaves: readonly IRVar[], inputSlots: readonly number[], computed?: IRVar): (() => KernelGroup) => {
+    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed);
+    const role = computed ? 'epilogue' : 'prologue';
+    const key = internKey(role, `${role}:${JSON.stringify(spec)}`);
+    const extra = storedBy(group).slice(0, -1);
+    const extraSlots = extra.map(slot);
+    const extraHosts = extraSlots.map(hostOf);
+    return () => {
+      for (let q = 0; q < extra.length; q++) env[extraSlots[q]] = extraHosts[q].output(extra[q].aval);
+      return { spec, key, params, inputs: inputSlots.map((r) => env[r] as Storage), outputs: extraSlots.map((q) => env[q] as Storage) };
+    };
+  };
   const steps: Step[] = nodes.map((node, s) => {
     const k = slot(node.out);
     const out: Aval = node.out.aval;
-    // A returned value's storage comes from the pool; the others' from the plan's own buffers.
-    const hostOf = (slotOfValue: number): KernelHost => (outputSlots.has(slotOfValue) ? gpu : planBuffers);
     const host = hostOf(k);
     const drops = dropsAfter[s];
     const dropAll = () => {
@@ -292,43 +373,11 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       fusedGroups++;
       fusedEquations += node.members.length;
       const n = sizeOf(out.shape);
-      const names = new Map<IRVar, string>();
-      node.leaves.forEach((v, j) => names.set(v, `a${j}`));
+      const { shapeParams, ...spec } = groupWgsl(node, node.leaves);
       const extra = storedBy(node).slice(0, -1);
-      const lets: string[] = [];
-      let expr = '';
-      node.members.forEach((eq, j) => {
-        const e = memberWgsl(
-          eq,
-          eq.inputs.map((v) => names.get(v) as string),
-        );
-        if (j === node.members.length - 1) expr = e;
-        else {
-          names.set(eq.out, `t${j}`);
-          lets.push(`let t${j} = ${e};`);
-        }
-      });
-      const access: Access[] = node.leaves.map((v) => {
-        const size = sizeOf(v.aval.shape);
-        return size === n ? 'c' : size === 1 ? 's' : 'b';
-      });
-      const spec = {
-        inputs: node.leaves.map((v, j) => ({ type: wgslType(v.aval.dtype), access: access[j] })),
-        outType: wgslType(out.dtype),
-        expr,
-        lets,
-        stores: extra.map((v) => ({ type: wgslType(v.aval.dtype), local: names.get(v) as string })),
-      };
       const source = elementwiseWgsl(spec);
-      let key = fusedKeys.get(source);
-      if (!key) {
-        key = `fused#${fusedKeys.size}`;
-        fusedKeys.set(source, key);
-      }
-      const params = [n, out.shape.length, ...out.shape];
-      node.leaves.forEach((v, j) => {
-        if (access[j] === 'b') params.push(...broadcastStrides(v.aval.shape, out.shape));
-      });
+      const key = internKey('fused', source);
+      const params = [n, ...shapeParams];
       const kernel = `fused(${node.members.map((eq) => eq.prim).join(',')})`.slice(0, 120);
       const groups = n > 0 ? grid1d(kernel, n) : ([0, 0, 0] as const);
       // Bindings: the root's output, the leaves, then the extra outputs.
@@ -346,6 +395,33 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
           for (let q = 0; q < extra.length; q++) buffers[from.length + 1 + q] = env[extraSlots[q]] as Storage;
           host.run(kernel, key, sourceOf, params, buffers, groups, false, extra.length);
         }
+        dropAll();
+      };
+    }
+    if (node.kind === 'kernel') {
+      const { eq, prologue, epilogue } = node;
+      // `from`: the operands (or the prologue's leaves), then the epilogue's other leaves.
+      const operandCount = prologue ? prologue.leaves.length : eq.inputs.length;
+      const pro = prologue && kernelGroup(prologue, prologue.leaves, from.slice(0, operandCount));
+      const epi = epilogue && kernelGroup(epilogue.group, epilogue.leaves, from.slice(operandCount), epilogue.value);
+      for (const group of [prologue, epilogue?.group]) fusedEquations += group?.members.length ?? 0;
+      if (pro) prologues++;
+      if (epi) epilogues++;
+      const avals = eq.inputs.map((v) => v.aval);
+      const input = (i: number) => ({ storage: env[from[i]] as Storage, aval: avals[i] });
+      if (eq.prim === 'matmul') {
+        const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
+        return () => {
+          env[k] = matmulKernel(host, [input(0), input(1)], eq.out.aval, layout, epi && { ...epi(), out });
+          dropAll();
+        };
+      }
+      if (!isReduceOp(eq.prim)) throw new Error(`jit (webgpu): ${eq.prim} computes no fused groups`);
+      const op = eq.prim;
+      const { axes } = eq.params as Params<'reduceSum'>;
+      return () => {
+        const x = pro ? { aval: avals[0], prologue: pro() } : input(0);
+        env[k] = reduce(host, op, x, axes, eq.out.aval, epi && { ...epi(), out });
         dropAll();
       };
     }
@@ -385,14 +461,16 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     allocationsPerCall: nodes.reduce(
       (n, node) =>
         n +
-        (node.kind === 'fused' || (node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient')
-          ? storedBy(node).filter((v) => outputSlots.has(slot(v))).length
+        (node.kind !== 'single' || (node.eq.prim !== 'reshape' && node.eq.prim !== 'stopGradient')
+          ? storedByNode(node).filter((v) => outputSlots.has(slot(v))).length
           : 0),
       0,
     ),
     internalAllocations: {},
     dispatchesPerCall: 0,
     foldedTransposes: folded.size,
+    epilogues,
+    prologues,
   };
   return {
     stats,

@@ -6,9 +6,10 @@
 import { WORKGROUP } from '../../../shaders/common';
 import { COPY_WGSL } from '../../../shaders/copy';
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
+import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
 import { MATMUL_TILE, type MatmulLayout, matmulWgsl } from '../../../shaders/matmul';
-import { argReduceWgsl, reduceWgsl } from '../../../shaders/reduce';
+import { argReduceWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
 import { THREEFRY_WGSL, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
 import { ShapeError } from '../errors';
@@ -56,6 +57,67 @@ export interface KernelHost {
     checksIndices?: boolean,
     extraOutputs?: number,
   ): void;
+}
+
+/**
+ * An elementwise group run inside a product's or a reduction's kernel (a jit plan's fusion,
+ * `shaders/groups.ts`): its WGSL, a short `key` naming that WGSL in pipeline keys, its params
+ * (`[rank, shape, strides of each broadcast input]` over the values it computes), its inputs'
+ * storage and its extra outputs' storage.
+ */
+export interface KernelGroup {
+  readonly spec: GroupSpec;
+  readonly key: string;
+  readonly params: readonly number[];
+  readonly inputs: readonly Storage[];
+  readonly outputs: readonly Storage[];
+}
+
+/** A group applied where a kernel stores each value, storing values of `out`. */
+export interface StoreEpilogue extends KernelGroup {
+  readonly out: Aval;
+}
+
+/** A reduction's operand of `aval`, computed by `prologue` where the reduction reads it. */
+export interface PrologueOperand {
+  readonly aval: Aval;
+  readonly prologue: KernelGroup;
+}
+
+/**
+ * The kernel's buffers and params followed by its groups': their inputs, then every buffer they
+ * write (a kernel binds written buffers last), params in the same order; the layout of each group
+ * and the pipeline key naming them.
+ */
+function withGroups(key: string, own: number[], buffers: Storage[], groups: { prologue?: KernelGroup; epilogue?: KernelGroup }) {
+  const list = [groups.prologue, groups.epilogue];
+  if (!list.some((g) => g)) return { key, params: own, buffers, extraOutputs: 0 };
+  // Binding 0 holds the params, 1.. the kernel's buffers; then the groups' inputs, then their outputs.
+  let next = buffers.length + 1;
+  const take = (count: number) => {
+    next += count;
+    return next - count;
+  };
+  const inputs = list.map((g) => take(g?.inputs.length ?? 0));
+  const stores = list.map((g) => take(g?.outputs.length ?? 0));
+  const params = [...own];
+  const layouts = list.map((g, k): GroupLayout | undefined => {
+    if (!g) return undefined;
+    const layout = { inputs: inputs[k], stores: stores[k], at: params.length };
+    params.push(...g.params);
+    return layout;
+  });
+  const present = list.filter((g): g is KernelGroup => g !== undefined);
+  // The source depends on where each group's params start (their lengths vary with the shapes' ranks).
+  const named = list.map((g, k) => (g ? `${g.key}@${layouts[k]?.at}` : ''));
+  return {
+    key: `${key}|${named.join('>')}`,
+    params,
+    buffers: [...buffers, ...present.flatMap((g) => g.inputs), ...present.flatMap((g) => g.outputs)],
+    extraOutputs: present.reduce((n, g) => n + g.outputs.length, 0),
+    prologue: groups.prologue && layouts[0] && { spec: groups.prologue.spec, layout: layouts[0] },
+    epilogue: groups.epilogue && layouts[1] && { spec: groups.epilogue.spec, layout: layouts[1] },
+  };
 }
 
 type GpuKernel<P extends Primitive> = (gpu: KernelHost, inputs: readonly GpuInput[], params: Params<P>, out: Aval) => Storage;
@@ -185,41 +247,63 @@ function mergeAxes(shape: readonly number[], strides: readonly number[]): { shap
   return { shape: s, strides: t };
 }
 
+/**
+ * Reduces `x` over `axes` into fresh storage of `out`. `x` may be computed where it is read (a
+ * `PrologueOperand`), and the result stored through `epilogue` (non-empty reductions only: an
+ * empty one stores the CPU's constant with the elementwise kernel).
+ *
+ * @example
+ * // the mean over axis 1 of x [B, 4]: the sum stored as v * 0.25, one dispatch
+ * const out = { shape: [b], dtype: 'float32' } as const;
+ * const spec = { inputs: [], outType: 'f32', expr: 'v * 0.25', lets: [], stores: [] };
+ * const mean = reduce(gpu, 'reduceSum', x, [1], out, { spec, key: 'quarter', out, params: [1, b], inputs: [], outputs: [] });
+ */
+export function reduce(
+  gpu: KernelHost,
+  op: ReduceOp,
+  x: GpuInput | PrologueOperand,
+  axes: readonly number[],
+  out: Aval,
+  epilogue?: StoreEpilogue,
+): Storage {
+  const shape = x.aval.shape;
+  const nOut = sizeOf(out.shape);
+  const reduced = sizeOf(axes.map((a) => shape[a]));
+  if (nOut === 0) return gpu.output(epilogue?.out ?? out);
+  if (reduced === 0) {
+    if (epilogue || 'prologue' in x) throw new Error(`${op}: fused groups need a non-empty reduction`);
+    if (out.dtype === 'bool' && op !== 'reduceSum' && op !== 'reduceProd') {
+      throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
+    }
+    return elementwise(gpu, op, [], out, () => emptyReduction(op, out.dtype));
+  }
+  const strides = stridesOf(shape);
+  const pick = (inAxes: boolean) => {
+    const dims = shape.map((_, i) => i).filter((i) => axes.includes(i) === inAxes);
+    return mergeAxes(
+      dims.map((i) => shape[i]),
+      dims.map((i) => strides[i]),
+    );
+  };
+  const type = wgslType(out.dtype);
+  const result = gpu.output(epilogue?.out ?? out);
+  const parts = splitCount(nOut, reduced);
+  if (parts === 1) {
+    reducePass(gpu, op, type, x, result, nOut, pick(false), pick(true), 1, epilogue);
+    return result;
+  }
+  // Long reductions into few outputs: partial results from `parts` workgroups per output first.
+  const partial = gpu.output({ shape: [nOut, parts], dtype: out.dtype });
+  reducePass(gpu, op, type, x, partial, nOut, pick(false), pick(true), parts);
+  reducePass(gpu, op, type, { storage: partial }, result, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] }, 1, epilogue);
+  gpu.drop(partial);
+  return result;
+}
+
 const reduceKernel =
   (op: ReduceOp): GpuKernel<ReduceOp> =>
-  (gpu, [x], { axes }, out) => {
-    const shape = x.aval.shape;
-    const nOut = sizeOf(out.shape);
-    const reduced = sizeOf(axes.map((a) => shape[a]));
-    if (nOut === 0) return gpu.output(out);
-    if (reduced === 0) {
-      if (out.dtype === 'bool' && op !== 'reduceSum' && op !== 'reduceProd') {
-        throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
-      }
-      return elementwise(gpu, op, [], out, () => emptyReduction(op, out.dtype));
-    }
-    const strides = stridesOf(shape);
-    const pick = (inAxes: boolean) => {
-      const dims = shape.map((_, i) => i).filter((i) => axes.includes(i) === inAxes);
-      return mergeAxes(
-        dims.map((i) => shape[i]),
-        dims.map((i) => strides[i]),
-      );
-    };
-    const type = wgslType(out.dtype);
-    const result = gpu.output(out);
-    const parts = splitCount(nOut, reduced);
-    if (parts === 1) {
-      reducePass(gpu, op, type, x.storage, result, nOut, pick(false), pick(true));
-      return result;
-    }
-    // Long reductions into few outputs: partial results from `parts` workgroups per output first.
-    const partial = gpu.output({ shape: [nOut, parts], dtype: out.dtype });
-    reducePass(gpu, op, type, x.storage, partial, nOut, pick(false), pick(true), parts);
-    reducePass(gpu, op, type, partial, result, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] });
-    gpu.drop(partial);
-    return result;
-  };
+  (gpu, [x], { axes }, out) =>
+    reduce(gpu, op, x, axes, out);
 
 /** Terms one workgroup combines at most before a reduction is split over several. */
 const TERMS_PER_WORKGROUP = 4096;
@@ -230,26 +314,32 @@ function splitCount(nOut: number, reduced: number): number {
   return Math.min(256, Math.ceil(reduced / TERMS_PER_WORKGROUP));
 }
 
-/** One reduction dispatch: into `nOut * parts` outputs, each part a chunk of the reduced terms. */
+/**
+ * One reduction dispatch: into `nOut * parts` outputs, each part a chunk of the reduced terms
+ * (with an epilogue, `parts` is 1), reading the operand as stored or through its prologue.
+ */
 function reducePass(
   gpu: KernelHost,
   op: ReduceOp,
   type: WgslType,
-  x: Storage,
+  x: { readonly storage: Storage } | { readonly prologue: KernelGroup },
   result: Storage,
   nOut: number,
   kept: { shape: number[]; strides: number[] },
   red: { shape: number[]; strides: number[] },
   parts = 1,
+  epilogue?: StoreEpilogue,
 ): void {
   const reduced = sizeOf(red.shape);
-  const schedule = reduced > 32 ? 'workgroup' : 'thread';
-  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule } as const;
+  const schedule: ReduceSpec['schedule'] = reduced > 32 ? 'workgroup' : 'thread';
   const chunk = Math.ceil(reduced / parts);
-  const params = [nOut, reduced, kept.shape.length, red.shape.length, chunk, parts];
-  params.push(...kept.shape, ...kept.strides, ...red.shape, ...red.strides);
+  const own = [nOut, reduced, kept.shape.length, red.shape.length, chunk, parts, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
+  const prologue = 'prologue' in x ? x.prologue : undefined;
+  const run = withGroups(`reduce|${op}|${type}|${schedule}`, own, 'storage' in x ? [result, x.storage] : [result], { prologue, epilogue });
+  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule, prologue: run.prologue, epilogue: run.epilogue };
   const groups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut * parts);
-  gpu.run(op, `reduce|${op}|${type}|${schedule}`, () => reduceWgsl(spec), params, [result, x], groups);
+  const kernel = `${prologue ? 'prologue+' : ''}${op}${epilogue ? '+epilogue' : ''}`;
+  gpu.run(kernel, run.key, () => reduceWgsl(spec), run.params, run.buffers, groups, false, run.extraOutputs);
 }
 
 const argReduceKernel =
@@ -274,19 +364,21 @@ function table<K extends Primitive>(ops: readonly K[], make: (op: K) => GpuKerne
  * logical shapes (`[..., M, K]`, `[..., K, N]`); with `layout.transposeA` the storage of `a` holds
  * its matrices transposed (`[..., K, M]`), with `layout.transposeB` that of `b` holds `[..., N, K]`,
  * read in place by a variant of the kernel (how a jit plan skips a transpose feeding a product).
+ * With `epilogue` the kernel stores `epilogue(a @ b)` (of `epilogue.out`) instead of the product.
  *
  * @example
  * // w stored [N, K]: x @ transpose(w) without copying the transpose
  * const y = matmulKernel(gpu, [x, { storage: w.storage, aval: { shape: [k, n], dtype: 'float32' } }], out, { transposeB: true });
  */
-export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: Aval, layout: MatmulLayout = {}): Storage {
-  const result = gpu.output(out);
+export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: Aval, layout: MatmulLayout = {}, epilogue?: StoreEpilogue): Storage {
+  const result = gpu.output(epilogue?.out ?? out);
   const [m, k] = a.aval.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
   const batchShape = out.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
   if (m * n * batch === 0) return result;
-  if (k === 0) {
+  // With an epilogue the kernel stores epilogue(0) (its K loop does not run).
+  if (k === 0 && !epilogue) {
     gpu.clear(result, sizeOf(out.shape) * 4);
     return result;
   }
@@ -299,9 +391,10 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
   const type = wgslType(out.dtype);
   const { transposeA = false, transposeB = false } = layout;
   const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}`;
-  const key = variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`;
-  const kernel = variant === 'NN' ? 'matmul' : `matmul(${variant})`;
-  gpu.run(kernel, key, () => matmulWgsl(type, { transposeA, transposeB }), params, [result, a.storage, b.storage], groups);
+  const run = withGroups(variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`, params, [result, a.storage, b.storage], { epilogue });
+  const kernel = `${variant === 'NN' ? 'matmul' : `matmul(${variant})`}${epilogue ? '+epilogue' : ''}`;
+  const source = () => matmulWgsl(type, { transposeA, transposeB }, run.epilogue);
+  gpu.run(kernel, run.key, source, run.params, run.buffers, groups, false, run.extraOutputs);
   return result;
 }
 

@@ -1,0 +1,101 @@
+/**
+ * Elementwise groups inside other kernels (a jit plan's fusion into products and reductions).
+ *
+ * - Store epilogues: a function a kernel applies to each value it computes, where it stores it
+ *   (`relu(x @ w + b)` in the product, `sum(x) * (1 / n)` in the reduction). The kernel calls
+ *   `store(i, v)` for its flat output index `i` and computed value `v` (of the kernel's type `T`);
+ *   the epilogue stores any extra outputs and writes `out[i]`. Without one, `store` writes `v`.
+ * - Load prologues: the value a reduction reads at flat index `j` of its operand, computed there
+ *   instead of read from a stored buffer (`sum((q - y)²)` reads `load(j)`); it stores any extra
+ *   outputs at `j` (a reduction reads each operand element once). Without one, `load` reads `x[j]`.
+ *
+ * A group reads its inputs at the index as the elementwise family does (contiguously `'c'`, one
+ * value `'s'`, through broadcast strides `'b'`). Inputs are bound from `inputs`, extra outputs from
+ * `stores` (a kernel binds every written buffer last); a group's params start at `params[at]`:
+ * `[rank, shape[rank], strides of each 'b' input[rank]...]`.
+ */
+import { binding } from './common';
+import type { Access } from './elementwise';
+
+/** An elementwise group as WGSL. */
+export interface GroupSpec {
+  /** WGSL storage type and access of each input (besides the computed value of an epilogue). */
+  readonly inputs: readonly { readonly type: string; readonly access: Access }[];
+  readonly outType: string;
+  /** A WGSL expression of type `outType` over the inputs `a0`, `a1`, ..., the `lets` and, in an epilogue, `v`. */
+  readonly expr: string;
+  readonly lets: readonly string[];
+  /** Intermediates also stored: `local` into an extra output of `type`. */
+  readonly stores: readonly { readonly type: string; readonly local: string }[];
+}
+
+/** Where a group's buffers are bound and its params start. */
+export interface GroupLayout {
+  readonly inputs: number;
+  readonly stores: number;
+  readonly at: number;
+}
+
+/** The bindings of a group (inputs `${prefix}k`, extra outputs `${prefix}yq`) and its body at index `i` up to `expr`. */
+function groupAt({ inputs, lets, stores }: GroupSpec, prefix: string, layout: GroupLayout): { bindings: string; body: string } {
+  const { at } = layout;
+  const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b');
+  const offsets =
+    strided.length === 0
+      ? ''
+      : `  let rank = params[${at}u];
+  ${strided.map(([, k]) => `var p${k} = 0u;`).join(' ')}
+  var rest = i;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = params[${at + 1}u + u32(d)];
+    let c = rest % size;
+    rest = rest / size;
+${strided.map(([, k], j) => `    p${k} += c * params[${at + 1}u + ${j + 1}u * rank + u32(d)];`).join('\n')}
+  }
+`;
+  const reads = inputs.map((x, k) => `  let a${k} = ${prefix}${k}[${x.access === 'c' ? 'i' : x.access === 's' ? '0' : `p${k}`}];\n`).join('');
+  const bindings = [
+    ...inputs.map((x, k) => binding(layout.inputs + k, `${prefix}${k}`, x.type, 'read')),
+    ...stores.map((y, q) => binding(layout.stores + q, `${prefix}y${q}`, y.type, 'read_write')),
+  ];
+  return {
+    bindings: bindings.join('\n'),
+    body: `${offsets}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((y, q) => `  ${prefix}y${q}[i] = ${y.local};\n`).join('')}`,
+  };
+}
+
+/**
+ * The bindings and `fn store(i: u32, v: T)` of an epilogue; without a spec, the plain store
+ * `out[i] = v`.
+ *
+ * @example
+ * // relu(v + bias[col]) over an output [M, N] (bias read through strides [0, 1]), bound from 4, params at 7
+ * const spec = { inputs: [{ type: 'f32', access: 'b' }], outType: 'f32', expr: 'max(t0, 0.0)', lets: ['let t0 = v + a0;'], stores: [] } as const;
+ * epilogueWgsl(spec, { inputs: 4, stores: 5, at: 7 });
+ */
+export function epilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout): string {
+  if (!spec) return 'fn store(i: u32, v: T) { out[i] = v; }';
+  const { bindings, body } = groupAt(spec, 'e', layout);
+  return `${bindings}
+fn store(i: u32, v: T) {
+${body}  out[i] = ${spec.expr};
+}`;
+}
+
+/**
+ * The bindings and `fn load(i: u32) -> T` of a prologue; without a spec, the operand `x` bound at
+ * `layout.inputs` and read as stored.
+ *
+ * @example
+ * // (a0 - a1)² at i, both inputs contiguous, bound from 2
+ * const spec = { inputs: [{ type: 'f32', access: 'c' }, { type: 'f32', access: 'c' }], outType: 'f32', expr: 't0 * t0', lets: ['let t0 = a0 - a1;'], stores: [] } as const;
+ * prologueWgsl(spec, { inputs: 2, stores: 4, at: 10 });
+ */
+export function prologueWgsl(spec: GroupSpec | undefined, layout: GroupLayout): string {
+  if (!spec) return `${binding(layout.inputs, 'x', 'T', 'read')}\nfn load(i: u32) -> T { return x[i]; }`;
+  const { bindings, body } = groupAt(spec, 'l', layout);
+  return `${bindings}
+fn load(i: u32) -> T {
+${body}  return ${spec.expr};
+}`;
+}
