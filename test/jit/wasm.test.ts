@@ -143,6 +143,21 @@ describe('WebAssembly steps of CPU plans', () => {
     expect(M.jitStats(jitted).lastPlan?.wasmSteps).toBe(3);
   });
 
+  it('JS steps read a returned arena result of the current call, not the copy handed out before', () => {
+    // a (a product, in the arena) is returned and read by sin (a JS step); the second call's sin must see the second a.
+    for (const n of [2, 16]) {
+      const w = M.tensor(randomValues(10, n * n), { shape: [n, n] });
+      const f = (x: Tensor) => {
+        const a = M.matmul(x, w);
+        return [a, M.sin(a)];
+      };
+      const jitted = M.jit(f);
+      const [x1, x2] = [11, 12].map((seed) => M.tensor(randomValues(seed, n * n), { shape: [n, n] }));
+      expect(jitted(x1).map(bits), `${n} x ${n}, first call`).toEqual(f(x1).map(bits));
+      expect(jitted(x2).map(bits), `${n} x ${n}, second call`).toEqual(f(x2).map(bits));
+    }
+  });
+
   it('reductionLayout finds [outer, reduced, inner] for contiguous axes, ignoring size-1 axes', () => {
     expect(reductionLayout([32, 64], [0])).toEqual({ outer: 1, reduced: 32, inner: 64 });
     expect(reductionLayout([32, 64], [1])).toEqual({ outer: 32, reduced: 64, inner: 1 });

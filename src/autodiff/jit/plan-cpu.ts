@@ -521,6 +521,9 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
     const region = home.get(k) as Region;
     (region.offset < outputBlockEnd ? blockOutputs : ownOutputs).push({ k, region });
   }
+  // Those results are handed out as copies, so at the start of a call the JS steps that read them are
+  // pointed back at the arena, where this call writes them.
+  const arenaResults = [...blockOutputs, ...ownOutputs].map(({ k, region }) => ({ k, data: view(region) }));
   const inputSlots = program.inputs.map(slot);
   const inputMirrors = inputSlots.map((k) => mirrorViews.get(k) ?? null);
   const outputs = program.outputs.map((v) => ({ k: slot(v), shape: v.aval.shape, dtype: v.aval.dtype as DType }));
@@ -555,6 +558,7 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
     stats,
     run(inputs) {
       const p = donations.length > 0 ? donated.begin(inputs) : 0;
+      for (const { k, data } of arenaResults) env[k] = data;
       for (let i = 0; i < inputSlots.length; i++) {
         const j = pairOfInput[i];
         if (j >= 0) {
