@@ -7,10 +7,21 @@ import type { DType, TypedArray } from '../dtype';
 import { ArgumentError } from '../errors';
 import { type BinaryOp, isBinaryOp, isUnaryOp, type Primitive, type UnaryOp } from '../primitives';
 import { broadcastStrides, type Shape, sizeOf } from '../shape';
-import { erf, erfinv, erfinvFloat32, roundHalfEven, sigmoid, softplus } from './special';
+import { FLOAT32_MATH, type Float32Op } from './float32-math';
+import { erf, erfinv, roundHalfEven, sigmoid, softplus } from './special';
 
-/** Helpers the generated code may call, as `H.name(...)`. */
-const HELPERS = { erf, erfinv, erfinvFloat32, roundHalfEven, sigmoid, softplus };
+/** Helpers the generated code may call, as `H.name(...)`; float32's transcendentals as `H.name32`. */
+const HELPERS = {
+  erf,
+  erfinv,
+  roundHalfEven,
+  sigmoid,
+  softplus,
+  ...Object.fromEntries(Object.entries(FLOAT32_MATH).map(([name, f]) => [`${name}32`, f])),
+};
+
+/** float32: the op's own float64 program (`float32-math.ts`, also run by jit's WebAssembly lanes); else `other`. */
+const float32Or = (op: Float32Op, other: (a: string) => string) => (a: string, dtype: DType) => (dtype === 'float32' ? `H.${op}32(${a})` : other(a));
 
 const bool = (cond: string) => `((${cond}) ? 1 : 0)`;
 
@@ -19,10 +30,10 @@ export const UNARY_JS: Record<UnaryOp, (a: string, dtype: DType) => string> = {
   neg: (a) => `(-${a})`,
   abs: (a) => `Math.abs(${a})`,
   sign: (a) => `Math.sign(${a})`,
-  exp: (a) => `Math.exp(${a})`,
-  log: (a) => `Math.log(${a})`,
-  log1p: (a) => `Math.log1p(${a})`,
-  expm1: (a) => `Math.expm1(${a})`,
+  exp: float32Or('exp', (a) => `Math.exp(${a})`),
+  log: float32Or('log', (a) => `Math.log(${a})`),
+  log1p: float32Or('log1p', (a) => `Math.log1p(${a})`),
+  expm1: float32Or('expm1', (a) => `Math.expm1(${a})`),
   sqrt: (a) => `Math.sqrt(${a})`,
   rsqrt: (a) => `(1 / Math.sqrt(${a}))`,
   reciprocal: (a) => `(1 / ${a})`,
@@ -30,13 +41,13 @@ export const UNARY_JS: Record<UnaryOp, (a: string, dtype: DType) => string> = {
   cos: (a) => `Math.cos(${a})`,
   tan: (a) => `Math.tan(${a})`,
   atan: (a) => `Math.atan(${a})`,
-  tanh: (a) => `Math.tanh(${a})`,
+  tanh: float32Or('tanh', (a) => `Math.tanh(${a})`),
   atanh: (a) => `Math.atanh(${a})`,
-  sigmoid: (a) => `H.sigmoid(${a})`,
-  softplus: (a) => `H.softplus(${a})`,
+  sigmoid: float32Or('sigmoid', (a) => `H.sigmoid(${a})`),
+  softplus: float32Or('softplus', (a) => `H.softplus(${a})`),
   erf: (a) => `H.erf(${a})`,
   // float32: Giles' single-precision polynomial, as XLA (JAX) and the WGSL kernel compute it.
-  erfinv: (a, dtype) => (dtype === 'float32' ? `H.erfinvFloat32(${a})` : `H.erfinv(${a})`),
+  erfinv: float32Or('erfinv', (a) => `H.erfinv(${a})`),
   floor: (a) => `Math.floor(${a})`,
   ceil: (a) => `Math.ceil(${a})`,
   round: (a) => `H.roundHalfEven(${a})`,

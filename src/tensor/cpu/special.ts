@@ -2,6 +2,7 @@
  * Special functions in float64 for the CPU backend (JS has no erf). Accurate to a few ulp, so float64
  * finite differences of them can check gradients to 1e-8.
  */
+import { FLOAT32_MATH } from './float32-math';
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 const ONE_OVER_SQRT_PI = 0.5641895835477563;
@@ -58,8 +59,9 @@ function erfcLarge(x: number): number {
 }
 
 /**
- * Inverse error function on (-1, 1): Giles' (2010) single-precision approximation, refined by Halley
- * steps on erf to float64 accuracy. ±1 map to ±Infinity; outside [-1, 1] gives NaN.
+ * Inverse error function on (-1, 1): Giles' (2010) single-precision approximation (float32's erfinv,
+ * `float32-math.ts`), refined by Halley steps on erf to float64 accuracy. ±1 map to ±Infinity;
+ * outside [-1, 1] gives NaN.
  *
  * @example
  * erfinv(0.5); // 0.4769362762044699
@@ -68,7 +70,7 @@ export function erfinv(y: number): number {
   if (Number.isNaN(y) || y < -1 || y > 1) return NaN;
   if (y === 1) return Infinity;
   if (y === -1) return -Infinity;
-  let x = erfinvFloat32(y);
+  let x = FLOAT32_MATH.erfinv(y);
   for (let i = 0; i < 3; i++) {
     const err = erf(x) - y;
     const slope = TWO_OVER_SQRT_PI * Math.exp(-x * x);
@@ -77,42 +79,6 @@ export function erfinv(y: number): number {
     x -= step / (1 + x * step);
   }
   return x;
-}
-
-/**
- * Giles' single-precision erfinv polynomial (evaluated in float64); the CPU's float32 erfinv, as in
- * XLA (JAX) and the float32 WGSL kernel. On float32 inputs its relative error is below 1.3e-7.
- *
- * @example
- * Math.fround(erfinvFloat32(0.5)); // 0.47693628
- */
-export function erfinvFloat32(y: number): number {
-  let w = -Math.log((1 - y) * (1 + y));
-  let p: number;
-  if (w < 5) {
-    w -= 2.5;
-    p = 2.81022636e-8;
-    p = 3.43273939e-7 + p * w;
-    p = -3.5233877e-6 + p * w;
-    p = -4.39150654e-6 + p * w;
-    p = 0.00021858087 + p * w;
-    p = -0.00125372503 + p * w;
-    p = -0.00417768164 + p * w;
-    p = 0.246640727 + p * w;
-    p = 1.50140941 + p * w;
-  } else {
-    w = Math.sqrt(w) - 3;
-    p = -0.000200214257;
-    p = 0.000100950558 + p * w;
-    p = 0.00134934322 + p * w;
-    p = -0.00367342844 + p * w;
-    p = 0.00573950773 + p * w;
-    p = -0.0076224613 + p * w;
-    p = 0.00943887047 + p * w;
-    p = 1.00167406 + p * w;
-    p = 2.83297682 + p * w;
-  }
-  return p * y;
 }
 
 /** 1 / (1 + e^{-x}) without overflow. */
