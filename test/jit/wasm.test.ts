@@ -29,8 +29,11 @@ function expectIdentical(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], what:
   return M.jitStats(jitted);
 }
 
-/** A random chain over the lane operations (and one JS-only op now and then, which keeps the group in JS). */
-function laneProgram(seed: number, leaves: Tensor[], withExp: boolean): Tensor {
+/**
+ * A random chain over the lane operations, with the transcendentals (float32 lanes, float64 JS)
+ * `withTranscendentals`, and sin (JS only: it keeps the group in JS) `withSin`.
+ */
+function laneProgram(seed: number, leaves: Tensor[], withTranscendentals: boolean, withSin = false): Tensor {
   let s = seed;
   const next = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % n;
   const pool: Tensor[] = [...leaves];
@@ -56,7 +59,20 @@ function laneProgram(seed: number, leaves: Tensor[], withExp: boolean): Tensor {
       () => M.add(M.cast(M.greaterEqual(a, b), a.dtype), a),
       () => M.stopGradient(M.add(a, 1)),
     ];
-    if (withExp) ops.push(() => M.exp(a));
+    if (withTranscendentals) {
+      ops.push(
+        () => M.exp(a),
+        () => M.expm1(a),
+        () => M.log(a),
+        () => M.log1p(a),
+        () => M.tanh(a),
+        () => M.sigmoid(a),
+        () => M.softplus(a),
+        () => M.erfinv(M.mul(a, 0.25)),
+        () => M.where(M.isFinite(a), a, b),
+      );
+    }
+    if (withSin) ops.push(() => M.sin(a));
     pool.push(ops[next(ops.length)]());
   }
   return M.add(pool[pool.length - 1], pool[pool.length - 2]);
@@ -70,14 +86,15 @@ describe('WebAssembly steps of CPU plans', () => {
         fc.constantFrom<DT>('float32', 'float64'),
         fc.constantFrom<number[]>([3, 8], [2, 4, 4], [3, 2, 8], [2, 3, 4], [5, 3], [1, 12], [16], [2, 4, 2]),
         fc.boolean(),
-        (seed, dtype, shape, withExp) => {
+        fc.boolean(),
+        (seed, dtype, shape, withTranscendentals, withSin) => {
           const n = shape.reduce((a, b) => a * b, 1);
           const make = (s: number[], k: number) => M.tensor(values(seed + k, s.reduce((a, b) => a * b, 1)), { shape: s, dtype });
           // Full, a row repeated, a column spread, the middle axis broadcast ([a, 1, c] of [a, b, c]), a scalar.
           const middle = shape.length === 3 ? [shape[0], 1, shape[2]] : shape.slice(1);
           const leafShapes = [shape, shape.slice(1), [...shape.slice(0, 1), ...shape.slice(1).map(() => 1)], middle, []];
           const leaves = leafShapes.map((s, k) => make(s, k));
-          const f = (...xs: Tensor[]) => laneProgram(seed, xs, withExp);
+          const f = (...xs: Tensor[]) => laneProgram(seed, xs, withTranscendentals, withSin);
           const stats = expectIdentical(f, leaves, `${dtype} ${shape} seed ${seed} (${n} elements)`);
           expect(stats.lastPlan?.steps).toBeGreaterThan(0);
         },
@@ -92,9 +109,40 @@ describe('WebAssembly steps of CPU plans', () => {
     const f = (a: Tensor, b: Tensor) => M.relu(M.add(a, b));
     const stats = expectIdentical(f, [x, bias], 'relu(x + b)');
     expect(stats.lastPlan?.wasmSteps).toBe(1);
-    // exp has no lane form: the same loop runs in JS.
+    // float32 exp has a lane form (its float64 program); float64 exp (Math.exp) and sin have none: the same loop runs in JS.
     const g = (a: Tensor, b: Tensor) => M.exp(M.add(a, b));
-    expect(expectIdentical(g, [x, bias], 'exp(x + b)').lastPlan?.wasmSteps).toBe(0);
+    expect(expectIdentical(g, [x, bias], 'exp(x + b)').lastPlan?.wasmSteps).toBe(1);
+    const [x64, bias64] = [x, bias].map((t) => M.cast(t, 'float64'));
+    expect(expectIdentical(g, [x64, bias64], 'float64 exp(x + b)').lastPlan?.wasmSteps).toBe(0);
+    const h = (a: Tensor, b: Tensor) => M.sin(M.add(a, b));
+    expect(expectIdentical(h, [x, bias], 'sin(x + b)').lastPlan?.wasmSteps).toBe(0);
+  });
+
+  it('float32 transcendentals in lanes equal eager mode bit for bit on edge cases, with broadcast leaves', () => {
+    const tiny = 2 ** -149;
+    // NaN, ±∞, ±0, subnormals, extremes, exp's overflow and underflow edges, ±1, tanh's saturation, and random values.
+    const edges = [NaN, Infinity, -Infinity, 0, -0, tiny, -tiny, 1e-40, 3.4e38, -3.4e38, 88.72283, 88.7229, -87.33655, -103.2789, -103.9721, -104];
+    const special = [...edges, 1, -1, 1 - 2 ** -24, -1.5, 0.5, 9.0109, -9.0109, 20, 1e-8, -1e-8, ...randomValues(3, 38, -30, 30)];
+    const x = M.tensor(special, { shape: [4, 16], dtype: 'float32' });
+    const row = M.tensor([1, -1, 0.5, 2, 1, 1, -0.25, 1, 1, 3, 1, 1, -1, 1, 0.5, 1], { shape: [16], dtype: 'float32' });
+    const column = M.tensor([1, -2, 0.001, 1], { shape: [4, 1], dtype: 'float32' });
+    const ops: Record<string, (t: Tensor) => Tensor> = {
+      exp: M.exp,
+      expm1: M.expm1,
+      log: M.log,
+      log1p: M.log1p,
+      tanh: M.tanh,
+      sigmoid: M.sigmoid,
+      softplus: M.softplus,
+      erfinv: M.erfinv,
+      isFinite: (t) => M.where(M.isFinite(t), t, 0),
+    };
+    for (const [name, op] of Object.entries(ops)) {
+      // The op alone on x, and on x scaled by a row and shifted by a column leaf (each one loop).
+      expect(expectIdentical(op, [x], name).lastPlan?.wasmSteps, name).toBe(1);
+      const g = (a: Tensor, r: Tensor, c: Tensor) => M.mul(op(M.add(M.mul(a, r), c)), r);
+      expect(expectIdentical(g, [x, row, column], `${name}(x r + c) r`).lastPlan?.wasmSteps, name).toBe(1);
+    }
   });
 
   it('float sums, maxima and minima over every axis set equal eager mode bit for bit (NaN, ±0, ±∞ included)', () => {

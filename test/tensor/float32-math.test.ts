@@ -1,9 +1,14 @@
 /**
  * The float32 transcendentals (`cpu/float32-math.ts`): their JS functions against `Math.*` rounded to
- * float32 (edge cases exactly, 10^6 inputs per op to within 1 ulp and almost always exactly).
+ * float32 (edge cases exactly, 10^6 inputs per op to within 1 ulp and almost always exactly), and
+ * their WebAssembly lanes against their JS functions, bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { FLOAT32_MATH, type Float32Op } from '../../src/tensor/cpu/float32-math';
+import { FLOAT32_MATH, FLOAT32_PROGRAMS, type Float32Op } from '../../src/tensor/cpu/float32-math';
+import { Code, i32, v128 } from '../../src/tensor/cpu/wasm/emit';
+import { laneFunction } from '../../src/tensor/cpu/wasm/elementwise';
+import { f64x2Program } from '../../src/tensor/cpu/wasm/f64x2';
+import { WasmArena } from '../../src/tensor/cpu/wasm/runtime';
 import { rng } from './helpers';
 
 /** Giles' (2010) single-precision erfinv polynomial with Math.log (the published coefficients). */
@@ -68,5 +73,52 @@ describe('float32 transcendentals', () => {
       expect(Math.sign(got), `${op}(${x})`).toBe(Math.sign(want));
     }
     expect(differing, op).toBeLessThanOrEqual(1);
+  });
+
+  it.each(OPS)('%s: its f64x2 program computes the float64 results of its JS function bit for bit', (op) => {
+    const { lo, hi } = REFERENCE[op];
+    const xs = Float64Array.from([...EDGES, ...inputs(200 + OPS.indexOf(op), 1 << 14, lo, hi)].slice(0, 1 << 14));
+    // f(i): out[i] = program(x[i]) for the two lanes at byte i, over every 16 bytes.
+    const bytes = xs.length * 8;
+    const c = new Code(0);
+    const [i, x] = [c.local(i32), c.local(v128)];
+    c.while(
+      (k) => k.get(i).i32(bytes).op('i32.lt_u'),
+      (k) => {
+        k.get(i).simd('v128.load').set(x);
+        const y = f64x2Program(k, FLOAT32_PROGRAMS[op], x);
+        k.get(i).get(y).simd('v128.store', bytes).addTo(i, 16);
+      },
+    );
+    const arena = new WasmArena(2 * bytes, [{ name: 'f', params: [], code: c }]);
+    new Float64Array(arena.buffer, 0, xs.length).set(xs);
+    arena.generated.f(0, 0);
+    const out = new Float64Array(arena.buffer, bytes, xs.length);
+    const words = new Uint32Array(arena.buffer, bytes, 2 * xs.length);
+    const want = new Float64Array(xs.map(FLOAT32_MATH[op]));
+    const wantWords = new Uint32Array(want.buffer);
+    const equal = (k: number) => (Number.isNaN(want[k]) ? Number.isNaN(out[k]) : words[2 * k] === wantWords[2 * k] && words[2 * k + 1] === wantWords[2 * k + 1]);
+    const differing = [...xs.keys()].filter((k) => !equal(k));
+    expect(differing.slice(0, 5).map((k) => `${op}(${xs[k]}) = ${out[k]}, not ${want[k]}`)).toEqual([]);
+  });
+
+  it.each(OPS)('%s in float32 WebAssembly lanes equals its JS function bit for bit', (op) => {
+    const { lo, hi } = REFERENCE[op];
+    const xs = new Float32Array([...EDGES, ...inputs(100 + OPS.indexOf(op), 1 << 16, lo, hi)].slice(0, 1 << 16));
+    const bytes = xs.length * 4;
+    const lanes = laneFunction('f', {
+      dtype: 'float32',
+      size: xs.length,
+      leaves: [{ kind: 'c', address: 0 }],
+      members: [{ prim: op, inputs: [{ leaf: 0 }], outDtype: 'float32' }],
+      outAddress: bytes,
+    });
+    expect(lanes, op).not.toBeNull();
+    const arena = new WasmArena(2 * bytes, [lanes!]);
+    new Float32Array(arena.buffer, 0, xs.length).set(xs);
+    arena.generated.f(0, bytes);
+    const out = new Float32Array(arena.buffer, bytes, xs.length);
+    const differing = [...xs.keys()].filter((i) => bitsOf(out[i]) !== bitsOf(Math.fround(FLOAT32_MATH[op](xs[i]))));
+    expect(differing.slice(0, 5).map((i) => `${op}(${xs[i]}) = ${out[i]}`)).toEqual([]);
   });
 });

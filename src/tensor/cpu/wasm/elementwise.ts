@@ -3,12 +3,16 @@
  * `jit`'s CPU plans. Only operations whose SIMD result equals the JS kernels' bit for bit are
  * compiled: IEEE add, sub, mul, div and sqrt of two floats rounded once (the JS kernels compute in
  * float64 and round to float32, which for these is the same correctly rounded result), min, max,
- * neg, abs, floor, ceil, comparisons (as lane masks), `where` and the logical ops on masks, and the
- * identity casts. A group with anything else stays a JS loop.
+ * neg, abs, floor, ceil, isFinite, comparisons (as lane masks), `where` and the logical ops on masks,
+ * and the identity casts; and on float32, the transcendentals of `float32-math.ts` (exp, expm1, log,
+ * log1p, tanh, sigmoid, softplus, erfinv), whose float64 programs the eager kernels run as JS. A
+ * group with anything else stays a JS loop.
  */
 import type { DType } from '../../dtype';
 import type { Primitive } from '../../primitives';
+import { FLOAT32_PROGRAMS } from '../float32-math';
 import { Code, type FunctionDef, i32, type SimdOp, v128 } from './emit';
+import { float32ViaF64x2 } from './f64x2';
 
 /**
  * How a leaf is read for output element i: `c` at i, `s` one value, `block` at
@@ -67,6 +71,17 @@ const logical = (op: 'v128.and' | 'v128.or'): LaneRule => (c, _lanes, args) => {
 const ones = (c: Code, lanes: Lanes) =>
   lanes === 'f32x4' ? c.v128Bits32([0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000]) : c.v128Bits32([0, 0x3ff00000, 0, 0x3ff00000]);
 
+/** +∞ in every lane. */
+const infinity = (c: Code, lanes: Lanes) =>
+  lanes === 'f32x4' ? c.v128Bits32([0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000]) : c.v128Bits32([0, 0x7ff00000, 0, 0x7ff00000]);
+
+/** A float32 transcendental: its float64 program on both halves (the eager kernel's JS function, in lanes). */
+const float32Program = (op: keyof typeof FLOAT32_PROGRAMS): LaneRule => (c, lanes, args) => {
+  if (lanes !== 'f32x4' || !floatsOnly(args)) return null;
+  float32ViaF64x2(c, FLOAT32_PROGRAMS[op], args[0].local);
+  return 'float';
+};
+
 const identity: LaneRule = (c, _lanes, args) => {
   c.get(args[0].local);
   return args[0].kind;
@@ -83,6 +98,20 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
     if (!floatsOnly(args)) return null;
     ones(c, lanes).get(args[0].local).simd(`${lanes}.div`);
     return 'float';
+  },
+  exp: float32Program('exp'),
+  expm1: float32Program('expm1'),
+  log: float32Program('log'),
+  log1p: float32Program('log1p'),
+  tanh: float32Program('tanh'),
+  sigmoid: float32Program('sigmoid'),
+  softplus: float32Program('softplus'),
+  erfinv: float32Program('erfinv'),
+  isFinite: (c, lanes, args) => {
+    if (!floatsOnly(args)) return null;
+    c.get(args[0].local).simd(`${lanes}.abs`);
+    infinity(c, lanes).simd(`${lanes}.lt`);
+    return 'mask';
   },
   add: binary('add'),
   sub: binary('sub'),
