@@ -21,6 +21,10 @@ export interface F64Ops<V, M> {
   neg(a: V): V;
   min(a: V, b: V): V;
   max(a: V, b: V): V;
+  /** b < a ? b : a (WebAssembly's pmin: a NaN a, or ±0 on both sides, gives a). */
+  pmin(a: V, b: V): V;
+  /** a < b ? b : a (WebAssembly's pmax). */
+  pmax(a: V, b: V): V;
   lt(a: V, b: V): M;
   le(a: V, b: V): M;
   eq(a: V, b: V): M;
@@ -68,6 +72,8 @@ class JsOps implements F64Ops<string, string> {
   neg = (a: string) => this.let(`-${a}`);
   min = (a: string, b: string) => this.let(`Math.min(${a}, ${b})`);
   max = (a: string, b: string) => this.let(`Math.max(${a}, ${b})`);
+  pmin = (a: string, b: string) => this.let(`${b} < ${a} ? ${b} : ${a}`);
+  pmax = (a: string, b: string) => this.let(`${a} < ${b} ? ${b} : ${a}`);
   lt = (a: string, b: string) => this.let(`${a} < ${b}`);
   le = (a: string, b: string) => this.let(`${a} <= ${b}`);
   eq = (a: string, b: string) => this.let(`${a} === ${b}`);

@@ -26,14 +26,27 @@ function reduceLn2<V, M>(o: F64Ops<V, M>, x: V): { k: V; r: V } {
   return { k, r };
 }
 
-/** e^r - 1 for |r| <= ln 2 / 2: its Taylor series to r^13 (the rest is below 1e-17 relative). */
-function expm1Reduced<V, M>(o: F64Ops<V, M>, r: V): V {
-  let q = o.c(INV_FACTORIAL[13]);
-  for (let n = 12; n >= 2; n--) q = o.add(o.c(INV_FACTORIAL[n]), o.mul(r, q));
-  return o.add(r, o.mul(o.mul(r, r), q));
+/**
+ * Σ cs[i] xⁱ by Estrin's scheme: pairs cs[i] + cs[i + 1] x, then pairs of those with x², x⁴, ...
+ * (dependency chains of log2 n steps, not n as with Horner's rule: the lanes wait less).
+ */
+function estrin<V, M>(o: F64Ops<V, M>, x: V, cs: readonly number[]): V {
+  let terms = cs.map((c) => o.c(c));
+  let power = x;
+  while (terms.length > 1) {
+    terms = terms.flatMap((t, i) => (i % 2 === 1 ? [] : i + 1 < terms.length ? [o.add(t, o.mul(terms[i + 1], power))] : [t]));
+    if (terms.length > 1) power = o.mul(power, power);
+  }
+  return terms[0];
 }
 
-const clampExp = <V, M>(o: F64Ops<V, M>, x: V) => o.min(o.max(x, o.c(-EXP_CLAMP)), o.c(EXP_CLAMP));
+/** e^r - 1 for |r| <= ln 2 / 2: its Taylor series to r^13 (the rest is below 1e-17 relative). */
+function expm1Reduced<V, M>(o: F64Ops<V, M>, r: V): V {
+  return o.add(r, o.mul(o.mul(r, r), estrin(o, r, INV_FACTORIAL.slice(2))));
+}
+
+/** x clamped to [-EXP_CLAMP, EXP_CLAMP] (a NaN stays NaN). */
+const clampExp = <V, M>(o: F64Ops<V, M>, x: V) => o.pmin(o.pmax(x, o.c(-EXP_CLAMP)), o.c(EXP_CLAMP));
 
 /** e^x = 2^k (1 + (e^r - 1)). */
 export const exp: F64Program = (o, x) => {
@@ -109,19 +122,19 @@ export const softplus: F64Program = (o, x) => o.add(o.max(x, o.c(0)), log1p(o, e
 
 /**
  * Giles' (2010) single-precision erfinv: w = -log(1 - y²), a polynomial in w - 2.5 below 5, in
- * √w - 3 above (as XLA and the WGSL kernel compute it), times y.
+ * √w - 3 above (as XLA and the WGSL kernel compute it), times y; ±1 give ±∞.
  */
 export const erfinv: F64Program = (o, y) => {
   const w = o.neg(log(o, o.mul(o.sub(o.c(1), y), o.add(o.c(1), y))));
-  const horner = (t: typeof w, coefficients: readonly number[]) =>
-    coefficients.slice(1).reduce((p, a) => o.add(o.c(a), o.mul(p, t)), o.c(coefficients[0]));
-  const central = horner(o.sub(w, o.c(2.5)), [
+  // Giles' coefficients, highest power first.
+  const central = estrin(o, o.sub(w, o.c(2.5)), [
     2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941,
-  ]);
-  const tail = horner(o.sub(o.sqrt(w), o.c(3)), [
+  ].reverse());
+  const tail = estrin(o, o.sub(o.sqrt(w), o.c(3)), [
     -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682,
-  ]);
-  return o.mul(o.select(o.lt(w, o.c(5)), central, tail), y);
+  ].reverse());
+  const value = o.mul(o.select(o.lt(w, o.c(5)), central, tail), y);
+  return o.select(o.eq(o.abs(y), o.c(1)), o.mul(y, o.c(Infinity)), value);
 };
 
 /** The programs by primitive name. */

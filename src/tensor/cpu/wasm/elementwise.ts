@@ -10,9 +10,9 @@
  */
 import type { DType } from '../../dtype';
 import type { Primitive } from '../../primitives';
-import { FLOAT32_PROGRAMS } from '../float32-math';
+import { FLOAT32_PROGRAMS, type Float32Op } from '../float32-math';
 import { Code, type FunctionDef, i32, type SimdOp, v128 } from './emit';
-import { float32ViaF64x2 } from './f64x2';
+import { float32ViaF64x2, LaneConstants } from './f64x2';
 
 /**
  * How a leaf is read for output element i: `c` at i, `s` one value, `block` at
@@ -38,8 +38,17 @@ type Lanes = 'f32x4' | 'f64x2';
 /** A lane value: floats of the group's dtype, or a mask (all ones where true). */
 type LaneValue = 'float' | 'mask';
 
-/** Emits one member given its arguments' locals and kinds; returns its kind, or null if unsupported. */
-type LaneRule = (c: Code, lanes: Lanes, args: readonly { local: number; kind: LaneValue }[], out: 'float' | 'mask') => LaneValue | null;
+/**
+ * Emits one member given its arguments' locals and kinds (and the function's constants, set before
+ * the loop); returns its kind, or null if unsupported.
+ */
+type LaneRule = (
+  c: Code,
+  lanes: Lanes,
+  args: readonly { local: number; kind: LaneValue }[],
+  out: 'float' | 'mask',
+  constants: LaneConstants,
+) => LaneValue | null;
 
 const floatsOnly = (args: readonly { kind: LaneValue }[]) => args.every((a) => a.kind === 'float');
 
@@ -76,9 +85,9 @@ const infinity = (c: Code, lanes: Lanes) =>
   lanes === 'f32x4' ? c.v128Bits32([0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000]) : c.v128Bits32([0, 0x7ff00000, 0, 0x7ff00000]);
 
 /** A float32 transcendental: its float64 program on both halves (the eager kernel's JS function, in lanes). */
-const float32Program = (op: keyof typeof FLOAT32_PROGRAMS): LaneRule => (c, lanes, args) => {
+const float32Program = (op: keyof typeof FLOAT32_PROGRAMS): LaneRule => (c, lanes, args, _out, constants) => {
   if (lanes !== 'f32x4' || !floatsOnly(args)) return null;
-  float32ViaF64x2(c, FLOAT32_PROGRAMS[op], args[0].local);
+  float32ViaF64x2(c, FLOAT32_PROGRAMS[op], args[0].local, constants);
   return 'float';
 };
 
@@ -137,8 +146,8 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
     c.get(args[1].local).get(args[2].local).get(args[0].local).simd('v128.bitselect');
     return 'float';
   },
-  cast: (c, lanes, args, out) => {
-    if (args[0].kind === out) return identity(c, lanes, args, out);
+  cast: (c, lanes, args, out, constants) => {
+    if (args[0].kind === out) return identity(c, lanes, args, out, constants);
     if (out === 'float') {
       c.get(args[0].local);
       ones(c, lanes).simd('v128.and');
@@ -194,6 +203,9 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
     if (leaf.kind === 's') c.i32(0).simd(group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat', leaf.address).set(leafLocals[k]);
   });
   const memberLocals = group.members.map(() => c.local(v128));
+  // The float64 programs' constants, set once here.
+  const constants = new LaneConstants(c);
+  if (group.dtype === 'float32') for (const { prim } of group.members) if (prim in FLOAT32_PROGRAMS) constants.hoist(FLOAT32_PROGRAMS[prim as Float32Op]);
   const kinds: LaneValue[] = [];
   // Emit the body once into a scratch function to learn whether every member is supported.
   const body = (): boolean => {
@@ -217,7 +229,7 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
       );
       const outKind: LaneValue = member.outDtype === 'bool' ? 'mask' : 'float';
       if (outKind === 'float' && member.outDtype !== group.dtype) return false;
-      const got = rule(c, lanes, args, outKind);
+      const got = rule(c, lanes, args, outKind, constants);
       if (got !== outKind) return false;
       kinds[j] = got;
       c.set(memberLocals[j]);

@@ -97,6 +97,8 @@ const SIMD = {
   'f64x2.div': 0xf3,
   'f64x2.min': 0xf4,
   'f64x2.max': 0xf5,
+  'f64x2.pmin': 0xf6,
+  'f64x2.pmax': 0xf7,
 } as const;
 export type SimdOp = keyof typeof SIMD;
 const MEMORY_SIMD = new Set<SimdOp>(['v128.load', 'v128.load32_splat', 'v128.load64_splat', 'v128.store', 'v128.load64_zero', 'v128.store64_lane']);
