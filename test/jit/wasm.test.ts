@@ -118,14 +118,22 @@ describe('WebAssembly steps of CPU plans', () => {
     expect(expectIdentical(h, [x, bias], 'sin(x + b)').lastPlan?.wasmSteps).toBe(0);
   });
 
-  it('float32 transcendentals in lanes equal eager mode bit for bit on edge cases, with broadcast leaves', () => {
+  it('float32 transcendentals in lanes equal eager mode bit for bit on edge cases, with broadcast leaves (loaded or gathered)', () => {
     const tiny = 2 ** -149;
     // NaN, ±∞, ±0, subnormals, extremes, exp's overflow and underflow edges, ±1, tanh's saturation, and random values.
     const edges = [NaN, Infinity, -Infinity, 0, -0, tiny, -tiny, 1e-40, 3.4e38, -3.4e38, 88.72283, 88.7229, -87.33655, -103.2789, -103.9721, -104];
     const special = [...edges, 1, -1, 1 - 2 ** -24, -1.5, 0.5, 9.0109, -9.0109, 20, 1e-8, -1e-8, ...randomValues(3, 38, -30, 30)];
-    const x = M.tensor(special, { shape: [4, 16], dtype: 'float32' });
-    const row = M.tensor([1, -1, 0.5, 2, 1, 1, -0.25, 1, 1, 3, 1, 1, -1, 1, 0.5, 1], { shape: [16], dtype: 'float32' });
-    const column = M.tensor([1, -2, 0.001, 1], { shape: [4, 1], dtype: 'float32' });
+    const rowValues = [1, -1, 0.5, 2, 1, 1, -0.25, 1, 1, 3, 1, 1, -1, 1, 0.5, 1];
+    const columnValues = [1, -2, 0.001, 1, -1, 0.5, 1, 2];
+    // [4, 16]: row and column vectors stay in one row (vector loads, splats); [8, 6]: they straddle rows (gathered).
+    const layouts = [
+      [4, 16],
+      [8, 6],
+    ].map(([m, n]) => ({
+      x: M.tensor(special.slice(0, m * n), { shape: [m, n], dtype: 'float32' }),
+      row: M.tensor(rowValues.slice(0, n), { shape: [n], dtype: 'float32' }),
+      column: M.tensor(columnValues.slice(0, m), { shape: [m, 1], dtype: 'float32' }),
+    }));
     const ops: Record<string, (t: Tensor) => Tensor> = {
       exp: M.exp,
       expm1: M.expm1,
@@ -138,10 +146,13 @@ describe('WebAssembly steps of CPU plans', () => {
       isFinite: (t) => M.where(M.isFinite(t), t, 0),
     };
     for (const [name, op] of Object.entries(ops)) {
-      // The op alone on x, and on x scaled by a row and shifted by a column leaf (each one loop).
-      expect(expectIdentical(op, [x], name).lastPlan?.wasmSteps, name).toBe(1);
-      const g = (a: Tensor, r: Tensor, c: Tensor) => M.mul(op(M.add(M.mul(a, r), c)), r);
-      expect(expectIdentical(g, [x, row, column], `${name}(x r + c) r`).lastPlan?.wasmSteps, name).toBe(1);
+      for (const { x, row, column } of layouts) {
+        // The op alone on x, and on x scaled by a row and shifted by a column leaf (each one loop).
+        const what = `${name} on ${x.shape}`;
+        expect(expectIdentical(op, [x], what).lastPlan?.wasmSteps, what).toBe(1);
+        const g = (a: Tensor, r: Tensor, c: Tensor) => M.mul(op(M.add(M.mul(a, r), c)), r);
+        expect(expectIdentical(g, [x, row, column], `${what}: (x r + c) r`).lastPlan?.wasmSteps, what).toBe(1);
+      }
     }
   });
 

@@ -64,4 +64,16 @@ describe('threaded float32 matmul', () => {
     expect(same(y1.dataSync(), y0.dataSync())).toBe(true);
     expect(M.jitStats(jitted).lastPlan?.wasmSteps).toBeGreaterThan(0);
   });
+
+  it('large fused loops with gathered leaves and float32 transcendentals split across threads equal eager mode bit for bit', () => {
+    // 8192 x 6 float32 (192 KiB): a row of 6 and a column spread over 6 straddle vectors, so they are gathered.
+    const shape = [8192, 6];
+    const x = M.tensor(Float32Array.from(randomValues(5, 8192 * 6, -4, 4)), { shape });
+    const row = M.tensor(Float32Array.from(randomValues(6, 6)), { shape: [6] });
+    const column = M.tensor(Float32Array.from(randomValues(7, 8192)), { shape: [8192, 1] });
+    const f = (a: Mixrl.Tensor, r: Mixrl.Tensor, c: Mixrl.Tensor) => M.mul(M.tanh(M.add(M.mul(a, r), c)), M.exp(M.sub(c, r)));
+    const jitted = M.jit(f);
+    expect(same(jitted(x, row, column).dataSync(), f(x, row, column).dataSync())).toBe(true);
+    expect(M.jitStats(jitted).lastPlan?.wasmSteps).toBe(1);
+  });
 });

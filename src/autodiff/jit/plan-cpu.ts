@@ -27,7 +27,7 @@ import {
 } from '../../tensor/cpu/elementwise';
 import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
-import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef } from '../../tensor/cpu/wasm/elementwise';
+import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
 import { transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
@@ -207,15 +207,21 @@ function laneRead(leaf: Aval, out: Aval): LaneRead | null {
   return null;
 }
 
-/** A fused group as lanes (leaf and output addresses from `address`), or null when it is not all floats of one dtype. */
-function laneGroup(group: FusedGroup, address: (v: IRVar) => number): LaneGroup | null {
+/**
+ * A fused group as lanes (leaf and output addresses from `address`), or null when it is not all
+ * floats of one dtype. Leaves whose vectors would not stay in one row are gathered lane by lane
+ * through an index array (at `indexAddress(k)` for leaf k), up to INDEXED_BROADCAST_MAX elements.
+ */
+function laneGroup(group: FusedGroup, address: (v: IRVar) => number, indexAddress: (k: number) => number): LaneGroup | null {
   const dtype = group.out.aval.dtype;
   if (dtype !== 'float32' && dtype !== 'float64') return null;
   const leaves: LaneGroup['leaves'][number][] = [];
-  for (const v of group.leaves) {
-    const read = v.aval.dtype === dtype ? laneRead(v.aval, group.out.aval) : null;
-    if (!read) return null;
-    leaves.push({ ...read, address: address(v) });
+  for (const [k, v] of group.leaves.entries()) {
+    if (v.aval.dtype !== dtype) return null;
+    const read = laneRead(v.aval, group.out.aval);
+    if (read !== null && readsWholeVectors(read, dtype)) leaves.push({ ...read, address: address(v) });
+    else if (sizeOf(group.out.aval.shape) <= INDEXED_BROADCAST_MAX) leaves.push({ kind: 'gather', index: indexAddress(k), address: address(v) });
+    else return null;
   }
   const index = new Map<IRVar, LaneRef>(group.leaves.map((v, k) => [v, { leaf: k }]));
   const members = group.members.map((eq, j) => {
@@ -323,7 +329,7 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
       return floats && reductionLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes) !== null;
     }
     if (node.kind === 'single') return false;
-    const group = laneGroup(node, () => 0);
+    const group = laneGroup(node, () => 0, () => 0);
     return group !== null && laneFunction('probe', group) !== null;
   });
   // Values such a step reads or writes that are not in the arena get a home there: inputs are copied
@@ -370,13 +376,20 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
       return side === 1 || transposesA(rows, cols) ? reserve({ shape: [rows, cols], dtype: 'float32' }) : null;
     });
   const [transposedA, transposedB] = [transposeScratch(0), transposeScratch(1)];
+  // Index arrays of the leaves that fused WebAssembly steps gather (filled once the arena exists).
+  const gathers = computed.map((node, s) => {
+    if (!inWasm[s] || node.kind !== 'fused') return new Map<number, Region>();
+    const { leaves } = laneGroup(node, () => 0, () => 0) as LaneGroup;
+    return new Map(leaves.flatMap((l, k) => (l.kind === 'gather' ? [[k, reserve({ shape: node.out.aval.shape, dtype: 'int32' })] as const] : [])));
+  });
+  const indexAt = (s: number) => (k: number) => (gathers[s].get(k) as Region).offset;
   // Generated loops of parity 1 that differ from parity 0 (they touch donated regions) are s<n + s>.
   const loopIndex = (s: number, p: 0 | 1) => (p === 1 && touchesDonated[s] ? computed.length + s : s);
   const functions = computed.flatMap((node, s) =>
     inWasm[s] && node.kind === 'fused'
       ? ([0, 1] as const)
           .filter((p) => p === 0 || touchesDonated[s])
-          .map((p) => laneFunction(`s${loopIndex(s, p)}`, laneGroup(node, (v) => homeAt(slot(v), p).offset) as LaneGroup) as FunctionDef)
+          .map((p) => laneFunction(`s${loopIndex(s, p)}`, laneGroup(node, (v) => homeAt(slot(v), p).offset, indexAt(s)) as LaneGroup) as FunctionDef)
       : [],
   );
   // Worker threads share the large float32 products and fused loops (only worth a shared memory
@@ -398,6 +411,11 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
     env[k] = data;
   });
   const mirrorViews = new Map([...mirrored].map((k) => [k, view(home.get(k) as Region)]));
+  computed.forEach((node, s) => {
+    if (node.kind !== 'fused') return;
+    const out = node.out.aval.shape;
+    for (const [k, region] of gathers[s]) view(region).set(broadcastIndex(out, broadcastStrides(node.leaves[k].aval.shape, out)));
+  });
 
   const internalAllocations: Record<string, number> = {};
   let allocationsPerCall = 0;

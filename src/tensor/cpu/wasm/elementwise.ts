@@ -17,9 +17,22 @@ import { float32ViaF64x2, LaneConstants } from './f64x2';
 /**
  * How a leaf is read for output element i: `c` at i, `s` one value, `block` at
  * ⌊i / (inner · repeat)⌋ · inner + i mod inner (a leaf `[O, 1, R]` broadcast over the middle of an
- * output `[O, M, R]`: inner = R, repeat = M; a row repeated is O = 1, a column spread is R = 1).
+ * output `[O, M, R]`: inner = R, repeat = M; a row repeated is O = 1, a column spread is R = 1), or
+ * `gather` at index[i], an int32 array at byte address `index` (any broadcast, lane by lane).
  */
-export type LaneRead = { kind: 'c' | 's' } | { kind: 'block'; inner: number; repeat: number };
+export type LaneRead = { kind: 'c' | 's' } | { kind: 'block'; inner: number; repeat: number } | { kind: 'gather'; index: number };
+
+/**
+ * Whether a leaf read as `read` fills whole vectors of `dtype` (a block's vectors must stay in one row
+ * for vector loads, or in one repeat of a column for splats); the others need `gather`.
+ *
+ * @example
+ * readsWholeVectors({ kind: 'block', inner: 6, repeat: 256 }, 'float32'); // false
+ */
+export function readsWholeVectors(read: LaneRead, dtype: 'float32' | 'float64'): boolean {
+  const perVector = dtype === 'float32' ? 4 : 2;
+  return read.kind !== 'block' || (read.inner > 1 ? read.inner % perVector === 0 : read.repeat % perVector === 0);
+}
 
 /** A fused group in lanes: leaves at byte addresses, members reading leaves (`~k`) or members (j). */
 export interface LaneGroup {
@@ -177,9 +190,7 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   const lanes: Lanes = group.dtype === 'float32' ? 'f32x4' : 'f64x2';
   const bytes = group.dtype === 'float32' ? 4 : 8;
   const perVector = 16 / bytes;
-  // A vector's lanes must stay in one row of a block leaf (vector loads), or in one repeat of a column (splats).
-  const vectorizable = (l: LaneRead) => l.kind !== 'block' || (l.inner > 1 ? l.inner % perVector === 0 : l.repeat % perVector === 0);
-  if (!group.leaves.every(vectorizable)) return null;
+  if (!group.leaves.every((l) => readsWholeVectors(l, group.dtype))) return null;
   // Parameters: the byte range [start, end) of the output to compute (whole vectors).
   const c = new Code(2);
   const [START, END] = [0, 1];
@@ -206,14 +217,26 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   // The float64 programs' constants, set once here.
   const constants = new LaneConstants(c);
   if (group.dtype === 'float32') for (const { prim } of group.members) if (prim in FLOAT32_PROGRAMS) constants.hoist(FLOAT32_PROGRAMS[prim as Float32Op]);
+  /** All ones in lane q (a gathered value's place in its vector). */
+  const laneMask = (q: number) => constants.get([0, 1, 2, 3].map((w) => (Math.floor((w * 4) / bytes) === q ? 0xffffffff : 0)) as [number, number, number, number]);
+  if (group.leaves.some((l) => l.kind === 'gather')) for (let q = 1; q < perVector; q++) laneMask(q);
+  const splat = group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
   const kinds: LaneValue[] = [];
   // Emit the body once into a scratch function to learn whether every member is supported.
   const body = (): boolean => {
     group.leaves.forEach((leaf, k) => {
       if (leaf.kind === 'c') c.get(i).simd('v128.load', leaf.address).set(leafLocals[k]);
-      else if (leaf.kind === 'block') {
+      else if (leaf.kind === 'gather') {
+        // Lane q: the leaf at index[e + q] (e = i / bytes, so the index is read at byte i · 4 / bytes + 4q).
+        for (let q = 0; q < perVector; q++) {
+          c.get(i);
+          if (bytes === 8) c.i32(1).op('i32.shr_u');
+          c.mem('i32.load', leaf.index + 4 * q).i32(Math.log2(bytes)).op('i32.shl').simd(splat, leaf.address);
+          if (q > 0) c.get(leafLocals[k]).get(laneMask(q)).simd('v128.bitselect');
+          c.set(leafLocals[k]);
+        }
+      } else if (leaf.kind === 'block') {
         const cursor = cursors.get(`${leaf.inner}x${leaf.repeat}`)!;
-        const splat = group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
         c.get(cursor.base);
         if (leaf.inner > 1) c.get(cursor.within).i32(Math.log2(bytes)).op('i32.shl').op('i32.add').simd('v128.load', leaf.address);
         else c.simd(splat, leaf.address);
