@@ -1,7 +1,7 @@
 /**
- * `donateArgnums` on WebGPU: donated tensors are disposed after each call (their buffers go back to
- * the pool while the call's kernels may still be queued), and the results equal a copying jitted
- * update's bit for bit over several calls, whose later allocations reuse those buffers.
+ * `donateArgnums` on WebGPU: donated tensors are disposed after each call, the results equal a
+ * copying jitted update's bit for bit over several calls, and the paired outputs are written into
+ * the previous call's donated buffers, so a loop reuses its bind groups instead of making new ones.
  */
 import { expect, it } from 'vitest';
 import * as M from '../../src';
@@ -33,6 +33,61 @@ describeWebGPU('jit donateArgnums on WebGPU', () => {
       expect(await values([nb, mb]), `update ${i}`).toEqual(await values([na, ma]));
       expect(() => given.actor.layers[0].w.data()).toThrow(/donated to jit\(sac-mrp\)/);
       [a, b] = [na, nb];
+    }
+  });
+
+  it('never writes into a buffer a live tensor still uses (an input passed through, a reshape of it)', async () => {
+    const backend = webgpu();
+    type Pair = { a: Tensor; c: Tensor };
+    const swap = (s: Pair) => ({ a: s.c, c: M.mul(s.a, 2), d: M.add(s.c, 1) });
+    const f = M.jit(swap, { donateArgnums: 0 });
+    const start = (): Pair => ({ a: M.tensor(Float32Array.from({ length: 12 }, (_, i) => i), { shape: [3, 4], backend }), c: M.tensor(Float32Array.from({ length: 12 }, (_, i) => 10 - i), { shape: [3, 4], backend }) });
+    let [s, e] = [start(), start()];
+    const kept: [Tensor, Tensor][] = [];
+    for (let i = 0; i < 5; i++) {
+      const view = M.reshape(s.c, [12]); // shares s.c's buffer: that buffer must not be reused
+      const [out, ref] = [f(s), swap(e)];
+      expect(await values(out), `call ${i}`).toEqual(await values(ref));
+      kept.push([view, M.reshape(ref.a, [12])]);
+      [s, e] = [{ a: M.add(out.a, 0), c: out.d }, { a: ref.a, c: ref.d }];
+    }
+    for (const [view, ref] of kept) expect(await values(view)).toEqual(await values(ref));
+  });
+
+  it('a donating loop alternates between two sets of state buffers and reuses their bind groups', async () => {
+    const backend = webgpu();
+    const h = smallSac({ obsDim: 3, head: { actionDim: 1, kind: 'single', components: 1, low: -1, high: 1 }, estimator: 'rp', hidden: [16, 16] });
+    const key = M.tensor(rawKey(6), { backend });
+    const replay = new ReplayBuffer({ capacity: 32, obsDim: 3, actionDim: 1 });
+    for (let i = 0; i < 32; i++) replay.add({ obs: [i / 32, 0, 1], action: [0.1], reward: [1], nextObs: [(i + 1) / 32, 0, 1], terminated: [0] });
+    const batch = replay.sample(rawKey(2), 16, { backend });
+    const device = (backend as unknown as { device: GPUDevice }).device;
+    const createBindGroup = device.createBindGroup;
+    let made = 0;
+    device.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
+      made++;
+      return createBindGroup.call(device, descriptor);
+    };
+    try {
+      const perCall: Record<string, number> = {};
+      for (const donate of [false, true]) {
+        const update = makeSacUpdate(h, { donate });
+        let state = initSac(h, key);
+        for (let i = 0; i < 4; i++) [state] = update(state, batch, key);
+        await state.actor.layers[0].w.data();
+        made = 0;
+        for (let i = 0; i < 6; i++) [state] = update(state, batch, key);
+        await state.actor.layers[0].w.data();
+        perCall[String(donate)] = made / 6;
+      }
+      // Copying: every call's returned state is in new pool buffers, so the kernels reading or
+      // writing it bind new groups (88 per call here); donating: the same two sets of state buffers
+      // over and over (9 per call).
+      // (The few left when donating are the kernels writing the metrics, fresh buffers every call.)
+      expect(perCall.false).toBeGreaterThan(40);
+      expect(perCall.true * 5).toBeLessThan(perCall.false);
+    } finally {
+      device.createBindGroup = createBindGroup;
     }
   });
 });

@@ -292,7 +292,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
         : backend === cpu
           ? compileCpuPlan(optimized, { donated })
           : backend instanceof WebGPUBackend
-            ? compileWebGPUPlan(optimized, backend)
+            ? compileWebGPUPlan(optimized, backend, { donated })
             : null;
       compiled = { program, optimized, plan, donated };
       state.cache.set(signature, compiled);

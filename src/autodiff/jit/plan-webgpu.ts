@@ -27,6 +27,7 @@ import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
 import type { GroupSpec } from '../../../shaders/groups';
 import type { Equation, IRProgram, IRVar } from '../ir';
 import { fuseIntoKernels, readBy, storedByNode } from './kernel-groups';
+import { pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
 import { foldableTransposes } from './transposes';
@@ -55,9 +56,56 @@ export interface WebGPUPlanOptions {
   readonly foldTransposes?: boolean;
   /** Compute groups inside products' and reductions' kernels, as epilogues and prologues (default true; false to compare). */
   readonly kernelGroups?: boolean;
+  /**
+   * Per input: whether the caller gives it up (`jit`'s `donateArgnums`). A donated input paired
+   * with an output of its shape and dtype (`pairDonations`) lends its buffer to that output of the
+   * next call, so a loop `state = step(state)` alternates between two sets of buffers and reuses
+   * its bind groups instead of creating new ones every call.
+   */
+  readonly donated?: readonly boolean[];
 }
 
 type Step = () => void;
+
+/**
+ * Per donated pair, the buffer of the previous call's donated input, which the pair's output of
+ * the next call is written into when no tensor uses it any more (reference count 1: the plan's).
+ */
+class TwinBuffers {
+  private readonly kept: (Storage | null)[];
+
+  constructor(
+    private readonly gpu: KernelHost,
+    pairs: number,
+  ) {
+    this.kept = new Array(pairs).fill(null);
+  }
+
+  /** Holds `storage` (one more reference) for pair j's next output, letting go of any held before. */
+  adopt(j: number, storage: Storage): void {
+    const before = this.kept[j];
+    if (before) this.gpu.drop(before);
+    this.kept[j] = this.gpu.share(storage);
+  }
+
+  /** The kernel host whose `output` gives pair j its twin buffer when free, else fresh storage. */
+  host(j: number): KernelHost {
+    const { gpu, kept } = this;
+    return {
+      output: (aval) => {
+        const twin = kept[j];
+        kept[j] = null;
+        if (twin && twin.refs === 1) return twin;
+        if (twin) gpu.drop(twin);
+        return gpu.output(aval);
+      },
+      share: (storage) => gpu.share(storage),
+      drop: (storage) => gpu.drop(storage),
+      clear: (storage, bytes) => gpu.clear(storage, bytes),
+      run: (...args) => gpu.run(...args),
+    };
+  }
+}
 
 /** A plan's buffers go back to the pool when the plan is garbage-collected. */
 const abandoned = new FinalizationRegistry<{ gpu: KernelHost; owned: Map<GPUBuffer, number> }>(({ gpu, owned }) => {
@@ -342,8 +390,12 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   let fusedEquations = 0;
   let epilogues = 0;
   let prologues = 0;
-  // A returned value's storage comes from the pool; the others' from the plan's own buffers.
-  const hostOf = (slotOfValue: number): KernelHost => (outputSlots.has(slotOfValue) ? gpu : planBuffers);
+  // Donated inputs whose buffers the paired outputs of the next call are written into.
+  const pairs = pairDonations(program, options.donated ?? [], (v) => slot(v) >= firstComputed);
+  const twins = new TwinBuffers(gpu, pairs.length);
+  const twinHosts = new Map(pairs.map(({ output }, j) => [slot(program.outputs[output]), twins.host(j)]));
+  // A returned value's storage comes from the pool (or a donated twin); the others' from the plan's own buffers.
+  const hostOf = (slotOfValue: number): KernelHost => twinHosts.get(slotOfValue) ?? (outputSlots.has(slotOfValue) ? gpu : planBuffers);
   /** A group a kernel runs: per call, its inputs' storage (at `inputSlots`) and fresh storage for its extra values. */
   const kernelGroup = (group: FusedGroup, leaves: readonly IRVar[], inputSlots: readonly number[], computed?: IRVar): (() => KernelGroup) => {
     const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed);
@@ -488,6 +540,9 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
         const handle = gpu.handleOf(owned ? storage : gpu.share(storage));
         return new ArrayTensor(gpu, handle, aval.shape, aval.dtype);
       });
+      // The donated inputs' buffers, kept for the next call's paired outputs (once `jit` has
+      // disposed the inputs, the plan's reference is the only one).
+      for (let j = 0; j < pairs.length; j++) twins.adopt(j, env[inputSlots[pairs[j].input]] as Storage);
       for (let k = firstComputed; k < env.length; k++) env[k] = undefined;
       for (const k of inputSlots) env[k] = undefined;
       planBuffers.reset();

@@ -235,7 +235,7 @@ export class WebGPUBackend implements Backend, KernelHost {
       gpuBuffers.push(this.indexFault);
       this.indexFaultUnread = true;
     }
-    const access = `w${'r'.repeat(buffers.length - 1 - extraOutputs)}${'w'.repeat(extraOutputs)}${checksIndices ? 'w' : ''}`;
+    const access = accessOf(buffers.length - 1 - extraOutputs, extraOutputs, checksIndices);
     this.dispatched++;
     this.recorder.dispatch(kernel, this.pipeline(kernel, key, source, access), params, gpuBuffers, access, groups);
   }
@@ -272,6 +272,20 @@ export class WebGPUBackend implements Backend, KernelHost {
 }
 
 /** Throws the error an index kernel flagged in the fault word, if any. */
+/** Access strings (`w` then `r` per input, `w` per extra output and the index-fault word), made once each. */
+const accessStrings = new Map<number, string>();
+
+/** The bind-group access string of a dispatch: its output, `reads` inputs, `writes` extra outputs, the fault word. */
+function accessOf(reads: number, writes: number, checksIndices: boolean): string {
+  const code = (reads << 9) | (writes << 1) | (checksIndices ? 1 : 0);
+  let access = accessStrings.get(code);
+  if (access === undefined) {
+    access = `w${'r'.repeat(reads)}${'w'.repeat(writes)}${checksIndices ? 'w' : ''}`;
+    accessStrings.set(code, access);
+  }
+  return access;
+}
+
 function throwIndexFault(word: number): void {
   const ops = Object.entries(INDEX_FAULT)
     .filter(([, bit]) => word & bit)
