@@ -35,21 +35,6 @@ interface Layout {
   readonly access: string;
 }
 
-/** A node of the bind-group trie: the group of the buffers on the path here, and longer paths. */
-interface BindGroupNode {
-  group?: GPUBindGroup;
-  next?: Map<GPUBuffer, BindGroupNode>;
-}
-
-/** Bind groups at and below a node. */
-function countGroups(node: BindGroupNode): number {
-  let n = node.group ? 1 : 0;
-  node.next?.forEach((below) => {
-    n += countGroups(below);
-  });
-  return n;
-}
-
 export class Recorder {
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
@@ -59,12 +44,9 @@ export class Recorder {
   private dispatches = 0;
   private batchKernels = new Set<string>();
   private readonly layouts = new Map<string, Layout>();
-  /**
-   * Cached bind groups by layout, then buffer by buffer (a trie keyed by the objects themselves:
-   * no key string is built per dispatch).
-   */
-  private readonly bindGroups = new Map<Layout, BindGroupNode>();
-  private bindGroupCount = 0;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   /** Error-scope results not yet settled (each removes itself when it settles). */
   private readonly checks = new Set<Promise<void>>();
   private failure: WebGPUError | undefined;
@@ -133,47 +115,37 @@ export class Recorder {
 
   /** Forgets the bind groups naming `buffer` (it is about to be destroyed). */
   forget(buffer: GPUBuffer): void {
-    const prune = (node: BindGroupNode): void => {
-      const below = node.next?.get(buffer);
-      if (below) {
-        this.bindGroupCount -= countGroups(below);
-        node.next?.delete(buffer);
-      }
-      node.next?.forEach(prune);
-    };
-    this.bindGroups.forEach(prune);
+    const id = this.bufferIds.get(buffer);
+    if (id === undefined) return;
+    for (const key of this.bindGroups.keys()) {
+      if (key.split('|').slice(1).includes(String(id))) this.bindGroups.delete(key);
+    }
   }
 
   private bindGroup(layout: Layout, buffers: readonly GPUBuffer[]): GPUBindGroup {
-    let node = this.bindGroups.get(layout);
-    if (!node) {
-      node = {};
-      this.bindGroups.set(layout, node);
+    const key = `${layout.access}|${buffers.map((b) => this.idOf(b)).join('|')}`;
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+      group = this.device.createBindGroup({
+        layout: layout.bindGroup,
+        entries: [
+          { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAMS_BYTES } },
+          ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, this.bindingLimit) } })),
+        ],
+      });
+      this.bindGroups.set(key, group);
     }
-    for (let k = 0; k < buffers.length; k++) {
-      node.next ??= new Map();
-      let below: BindGroupNode | undefined = node.next.get(buffers[k]);
-      if (!below) {
-        below = {};
-        node.next.set(buffers[k], below);
-      }
-      node = below;
+    return group;
+  }
+
+  private idOf(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(buffer, id);
     }
-    if (node.group) return node.group;
-    if (this.bindGroupCount >= MAX_BIND_GROUPS) {
-      this.bindGroups.clear();
-      this.bindGroupCount = 0;
-      return this.bindGroup(layout, buffers);
-    }
-    node.group = this.device.createBindGroup({
-      layout: layout.bindGroup,
-      entries: [
-        { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAMS_BYTES } },
-        ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, this.bindingLimit) } })),
-      ],
-    });
-    this.bindGroupCount++;
-    return node.group;
+    return id;
   }
 
   /** Records a copy of `bytes` bytes from the start of `source` to `target` at `targetOffset`. */
@@ -247,7 +219,7 @@ export class Recorder {
 
   /** Bind groups cached (at most 4096). */
   get cachedBindGroups(): number {
-    return this.bindGroupCount;
+    return this.bindGroups.size;
   }
 
   /** Records an error found outside the scopes (uncaptured errors, device loss). */
