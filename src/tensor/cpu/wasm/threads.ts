@@ -51,8 +51,7 @@ const CHUNKS_PER_THREAD = 4;
  * The chunk bounds both sides compute: chunk c of `chunks` covers units [bound(c), bound(c + 1)),
  * rows of 4 for products (`4 * bound`, capped at m) and 16-byte vectors for loops.
  */
-const BOUND_SOURCE = 'const bound = (units, c, chunks) => Math.round((units * c) / chunks);';
-const bound = (units: number, c: number, chunks: number): number => Math.round((units * c) / chunks);
+const BOUND_SOURCE = '(units, c, chunks) => Math.round((units * c) / chunks)';
 
 /** Runs chunk c of the posted command with kernels `k` (shared by workers and the main thread). */
 const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
@@ -67,7 +66,7 @@ const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
   }
 }`;
 
-/** Claims and runs chunks of command `seq` until none is left; returns whether it ran any. */
+/** Claims and runs chunks of command `seq` until none is left (or another command is current). */
 const WORK_SOURCE = `(ctrl, seq, run) => {
   const chunks = ctrl[${CHUNKS}];
   const tag = (seq & 0xffffff) << 8;
@@ -86,7 +85,7 @@ const WORK_SOURCE = `(ctrl, seq, run) => {
 
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-${BOUND_SOURCE}
+const bound = ${BOUND_SOURCE};
 const runChunk = ${RUN_CHUNK_SOURCE};
 const work = ${WORK_SOURCE};
 const ctrl = new Int32Array(workerData.control);
@@ -127,7 +126,7 @@ for (;;) {
 }
 `;
 
-const runChunk = new Function('bound', `return ${RUN_CHUNK_SOURCE};`)(bound) as (
+const runChunk = new Function('bound', `return ${RUN_CHUNK_SOURCE};`)(new Function(`return ${BOUND_SOURCE};`)()) as (
   kernels: object,
   args: Int32Array,
   c: number,
