@@ -27,6 +27,11 @@ export interface Backend {
   read(handle: Handle, aval: Aval): Promise<TypedArray>;
   /** Synchronous read, where the backend can (CPU only). */
   readSync?(handle: Handle, aval: Aval): TypedArray;
+  /**
+   * The values of a small tensor uploaded from the host, known without reading the device (how a
+   * jit program's scalar constants are compared on WebGPU); undefined when not kept.
+   */
+  uploadedValues?(handle: Handle): TypedArray | undefined;
   /** Returns storage to the backend; the handle is not used afterwards. */
   release(handle: Handle): void;
 }

@@ -18,8 +18,10 @@ export interface OptimizeStats {
 }
 
 function constantKey(x: ArrayTensor): string | null {
-  if (x.size > SMALL_CONSTANT || !x.backend.readSync) return null;
-  const values = x.dataSync() as TypedArray;
+  if (x.size > SMALL_CONSTANT) return null;
+  // WebGPU cannot read synchronously, but keeps the values of small uploads (literals lifted to tensors).
+  const values = x.backend.readSync ? (x.dataSync() as TypedArray) : x.backend.uploadedValues?.(x.handle);
+  if (values === undefined) return null;
   // Object.is keeps 0 and -0 apart (and NaN equal to itself).
   const text = Array.from(values, (v) => (Object.is(v, -0) ? '-0' : String(v))).join(',');
   return `${x.dtype}[${x.shape.join(',')}]${text}@${x.backend.name}`;

@@ -33,6 +33,8 @@ export interface AdapterSummary {
 
 /** GPUMapMode.READ (fixed by the WebGPU spec). */
 const MAP_MODE_READ = 0x1;
+/** Uploads of at most this many elements keep a host copy of their values (`uploadedValues`). */
+const KEPT_UPLOAD_ELEMENTS = 16;
 
 /**
  * The WebGPU backend (create it with `createWebGPUBackend` or `initBackend('webgpu')`). Besides the
@@ -50,6 +52,8 @@ export class WebGPUBackend implements Backend, KernelHost {
   private readonly pool: BufferPool;
   private readonly recorder: Recorder;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Host copies of small uploads, by handle (gone with the handle). */
+  private readonly uploaded = new WeakMap<GpuHandle, TypedArray>();
   private readonly collected = new FinalizationRegistry<Storage>((storage) => this.unref(storage));
   private readonly lost: Promise<never>;
   private lostReason: string | undefined;
@@ -96,7 +100,13 @@ export class WebGPUBackend implements Backend, KernelHost {
     const storage = this.output(aval);
     const words = aval.dtype === 'bool' ? Uint32Array.from(values) : values;
     if (words.byteLength > 0) this.device.queue.writeBuffer(storage.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
-    return this.handleOf(storage);
+    const handle = this.handleOf(storage);
+    if (values.length <= KEPT_UPLOAD_ELEMENTS) this.uploaded.set(handle as GpuHandle, values.slice());
+    return handle;
+  }
+
+  uploadedValues(handle: Handle): TypedArray | undefined {
+    return this.uploaded.get(handle as GpuHandle);
   }
 
   execute<P extends Primitive>(prim: P, inputs: readonly KernelInput[], params: Params<P>, out: Aval): Handle {

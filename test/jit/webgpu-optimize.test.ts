@@ -1,0 +1,33 @@
+/**
+ * Optimization on WebGPU programs: small constants lifted from literals are merged by value as on
+ * the CPU (WebGPU cannot read them back synchronously, but keeps the values of small uploads), so
+ * a repeated scalar chain (Adam's bias corrections per parameter) is one kernel, not one per use.
+ */
+import { expect, it } from 'vitest';
+import * as M from '../../src';
+import type { Tensor } from '../../src';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { describeWebGPU, webgpu } from '../webgpu/gpu';
+
+describeWebGPU('jit optimizations on WebGPU', () => {
+  it('merges small constants by value and the subexpressions they make equal', async () => {
+    const backend = webgpu();
+    const f = (x: Tensor, t: Tensor) => {
+      const a = M.add(M.mul(x, M.neg(M.expm1(M.mul(t, 0.25)))), 1);
+      const b = M.add(M.mul(x, M.neg(M.expm1(M.mul(t, 0.25)))), 1); // new constants 0.25 and 1
+      return M.mul(a, b);
+    };
+    const x = M.tensor(Float32Array.from([0.5, -1, 2]), { backend });
+    const t = M.tensor(Float32Array.from([3]), { shape: [], backend });
+    const [optimized, stats] = optimizeProgram(M.makeIR(f)(x, t));
+    // The five equations of b merge into a's (b's two constants having merged into a's first).
+    expect(stats.merged).toBe(5);
+    expect(optimized.constants).toHaveLength(2);
+    const jitted = M.jit(f);
+    expect(Array.from(await jitted(x, t).data())).toEqual(Array.from(await f(x, t).data()));
+    // A tensor uploaded with more elements than are kept is not compared by value.
+    const big = M.tensor(new Float32Array(17), { backend });
+    expect(backend.uploadedValues(big.handle)).toBeUndefined();
+    expect(Array.from(backend.uploadedValues(t.handle) ?? [])).toEqual([3]);
+  });
+});
