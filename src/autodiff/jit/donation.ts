@@ -12,6 +12,7 @@
  */
 import type { ArrayTensor, DType, Shape, TypedArray } from '../../tensor';
 import { ArrayTensor as Tensor, cpu } from '../../tensor';
+import { shapesEqual } from '../../tensor/shape';
 import type { IRProgram, IRVar } from '../ir';
 
 /** An input paired with the output that reuses its memory. */
@@ -40,8 +41,7 @@ export function pairDonations(program: IRProgram, donated: readonly boolean[], i
         uses.get(v) === 1 &&
         inArena(v) &&
         v.aval.dtype === x.aval.dtype &&
-        v.aval.shape.length === x.aval.shape.length &&
-        v.aval.shape.every((d, i) => d === x.aval.shape[i]),
+        shapesEqual(v.aval.shape, x.aval.shape),
     );
     if (output < 0) return;
     taken.add(output);

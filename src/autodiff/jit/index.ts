@@ -31,7 +31,7 @@ import {
   WebGPUBackend,
 } from '../../tensor';
 import { evalIR, type IRProgram, makeIR } from '../ir';
-import { type TreeDef, treeFlatten, treeUnflatten } from '../pytree';
+import { type TreeDef, treeFlatten, treeLeafCount, treeUnflatten } from '../pytree';
 import { type OptimizeStats, optimizeProgram } from './optimize';
 import { compileCpuPlan, type CpuPlan, type PlanStats } from './plan-cpu';
 import { compileWebGPUPlan, type WebGPUPlan } from './plan-webgpu';
@@ -250,7 +250,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     const flags: boolean[] = [];
     for (let i = 0, d = 0; i < args.length; i++) {
       if (statics.has(i)) continue;
-      const count = leafCount(roots[d++]);
+      const count = treeLeafCount(roots[d++]);
       for (let c = 0; c < count; c++) flags.push(donating.has(i));
     }
     return flags;
@@ -323,19 +323,6 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
   };
   states.set(jitted, state);
   return jitted;
-}
-
-/** The number of leaves under a tree node. */
-function leafCount(def: TreeDef): number {
-  switch (def.kind) {
-    case 'leaf':
-      return 1;
-    case 'none':
-      return 0;
-    case 'array':
-    case 'object':
-      return def.children.reduce((n, c) => n + leafCount(c), 0);
-  }
 }
 
 /**

@@ -319,6 +319,8 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
     return stored;
   });
 
+  // Fused groups as lanes with placeholder addresses: which have a SIMD form, and which leaves they gather.
+  const probes = computed.map((node) => (node.kind === 'fused' ? laneGroup(node, () => 0, () => 0) : null));
   // Steps that run in WebAssembly: float32 matrix products, float sums over a contiguous run of axes,
   // and fused float loops with a SIMD form.
   const inWasm = computed.map((node, s) => {
@@ -329,7 +331,7 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
       return floats && reductionLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes) !== null;
     }
     if (node.kind === 'single') return false;
-    const group = laneGroup(node, () => 0, () => 0);
+    const group = probes[s];
     return group !== null && laneFunction('probe', group) !== null;
   });
   // Values such a step reads or writes that are not in the arena get a home there: inputs are copied
@@ -379,7 +381,7 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
   // Index arrays of the leaves that fused WebAssembly steps gather (filled once the arena exists).
   const gathers = computed.map((node, s) => {
     if (!inWasm[s] || node.kind !== 'fused') return new Map<number, Region>();
-    const { leaves } = laneGroup(node, () => 0, () => 0) as LaneGroup;
+    const { leaves } = probes[s] as LaneGroup;
     return new Map(leaves.flatMap((l, k) => (l.kind === 'gather' ? [[k, reserve({ shape: node.out.aval.shape, dtype: 'int32' })] as const] : [])));
   });
   const indexAt = (s: number) => (k: number) => (gathers[s].get(k) as Region).offset;

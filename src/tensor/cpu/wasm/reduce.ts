@@ -20,6 +20,18 @@ export interface ReduceExports {
   minF64: Reduction;
 }
 
+/** Loads the element at the address on the stack as an f64. */
+function loadAsF64(c: Code, dtype: 'float32' | 'float64'): void {
+  if (dtype === 'float32') c.mem('f32.load').op('f64.promote_f32');
+  else c.mem('f64.load');
+}
+
+/** Stores the f64 on the stack at the address below it, rounded to `dtype`. */
+function storeFromF64(c: Code, dtype: 'float32' | 'float64'): void {
+  if (dtype === 'float32') c.op('f32.demote_f64').mem('f32.store');
+  else c.mem('f64.store');
+}
+
 function sum(dtype: 'float32' | 'float64'): FunctionDef {
   const c = new Code(5);
   const [X, OUTER, R, INNER, OUT] = [0, 1, 2, 3, 4];
@@ -71,15 +83,13 @@ function sum(dtype: 'float32' | 'float64'): FunctionDef {
             () => c.get(r),
             () => {
               c.get(scalar).get(p);
-              if (dtype === 'float32') c.mem('f32.load').op('f64.promote_f32');
-              else c.mem('f64.load');
+              loadAsF64(c, dtype);
               c.op('f64.add').set(scalar);
               c.addTo(p, { local: rowBytes }).addTo(r, -1);
             },
           );
           c.get(q).get(scalar);
-          if (dtype === 'float32') c.op('f32.demote_f64').mem('f32.store');
-          else c.mem('f64.store');
+          storeFromF64(c, dtype);
           c.addTo(q, bytes).addTo(i, 1);
         },
       );
@@ -117,8 +127,7 @@ function extreme(op: 'max' | 'min', dtype: 'float32' | 'float64'): FunctionDef {
             () => c.get(r),
             () => {
               c.get(p);
-              if (dtype === 'float32') c.mem('f32.load').op('f64.promote_f32');
-              else c.mem('f64.load');
+              loadAsF64(c, dtype);
               c.set(v);
               // acc = (v beats acc || v is NaN) ? v : acc
               c.get(v).get(acc).get(v).get(acc).op(op === 'max' ? 'f64.gt' : 'f64.lt').get(v).get(v).op('f64.ne').op('i32.or').op('select').set(acc);
@@ -126,8 +135,7 @@ function extreme(op: 'max' | 'min', dtype: 'float32' | 'float64'): FunctionDef {
             },
           );
           c.get(q).get(acc);
-          if (dtype === 'float32') c.op('f32.demote_f64').mem('f32.store');
-          else c.mem('f64.store');
+          storeFromF64(c, dtype);
           c.addTo(q, bytes).addTo(i, 1);
         },
       );

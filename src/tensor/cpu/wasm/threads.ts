@@ -128,7 +128,7 @@ for (;;) {
 
 const runChunk = new Function('bound', `return ${RUN_CHUNK_SOURCE};`)(new Function(`return ${BOUND_SOURCE};`)()) as (
   kernels: object,
-  args: Int32Array,
+  args: ArrayLike<number>,
   c: number,
   chunks: number,
   cmd: number,
@@ -210,8 +210,7 @@ function share(p: Pool, cmd: number, id: number, args: readonly number[], chunks
   const seq = (p.seq + 1) & 0xffffff;
   Atomics.store(ctrl, CLAIM, seq << 8);
   wake(p);
-  const posted = ctrl.slice(ARGS, ARGS + 9);
-  work(ctrl, seq, (c, n) => runChunk(kernels, posted, c, n, cmd));
+  work(ctrl, seq, (c, n) => runChunk(kernels, args, c, n, cmd));
   waitFor(ctrl, COMPLETED, chunks);
   if (ctrl[FAILED]) throw new Error('mixrl: a worker thread failed');
 }
