@@ -16,25 +16,14 @@ import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { runs } from '../autodiff/helpers';
-import { describeWebGPU, floats, webgpu } from '../webgpu/gpu';
+import { describeWebGPU, expectGpuTreesClose, floats, webgpu } from '../webgpu/gpu';
 import { smallSac } from '../sac-fixtures';
 
 const TOL = 1e-5;
 
-/** Asserts two lists of WebGPU tensors have equal shapes and values within `tol` (relative to the largest). */
-async function expectAllClose(actual: readonly Tensor[], expected: readonly Tensor[], tol: number, message: string): Promise<void> {
-  expect(actual.length, message).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    expect(actual[i].shape, message).toEqual(expected[i].shape);
-    const [va, ve] = [await actual[i].data(), await expected[i].data()];
-    let scale = 0;
-    for (const q of ve) scale = Math.max(scale, Math.abs(Number(q)));
-    for (let j = 0; j < ve.length; j++) {
-      const [p, q] = [Number(va[j]), Number(ve[j])];
-      expect(Math.abs(p - q), `${message} output ${i} [${j}]: ${p} vs ${q}`).toBeLessThanOrEqual(tol * (1 + Math.abs(q) + scale));
-    }
-  }
-}
+/** Lists of WebGPU results, compared within `tol` of each one's largest value too. */
+const expectAllClose = (actual: readonly Tensor[], expected: readonly Tensor[], tol: number, message: string) =>
+  expectGpuTreesClose(actual, expected, tol, message, { scaled: true });
 
 /** Swaps the last two axes. */
 const swapLast = (t: Tensor): Tensor => {

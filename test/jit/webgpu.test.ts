@@ -16,7 +16,7 @@ import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sa
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { runs } from '../autodiff/helpers';
 import { buildProgram } from '../autodiff/programs';
-import { describeWebGPU, webgpu } from '../webgpu/gpu';
+import { describeWebGPU, expectGpuTreesClose, webgpu } from '../webgpu/gpu';
 import { smallSac } from '../sac-fixtures';
 
 const toGpu = (x: Tensor): Tensor => M.tensor(x.dataSync(), { shape: x.shape, dtype: x.dtype, backend: webgpu() });
@@ -35,25 +35,9 @@ function gpuProgram(seed: number, n: number): { f: (...xs: Tensor[]) => Tensor; 
   };
 }
 
-/** Asserts two pytrees of WebGPU tensors have one structure and values within `tol` relative (+ absolute). */
-async function expectTreesClose(actual: unknown, expected: unknown, tol: number, message: string): Promise<void> {
-  const [a, defA] = M.treeFlatten(actual);
-  const [e, defE] = M.treeFlatten(expected);
-  expect(JSON.stringify(defA), message).toBe(JSON.stringify(defE));
-  for (let i = 0; i < e.length; i++) {
-    const [ta, te] = [a[i] as Tensor, e[i] as Tensor];
-    expect(ta.shape, message).toEqual(te.shape);
-    expect(ta.dtype, message).toBe(te.dtype);
-    const [va, ve] = [await ta.data(), await te.data()];
-    let scale = 0;
-    for (const q of ve) scale = Math.max(scale, Math.abs(Number(q)));
-    for (let j = 0; j < ve.length; j++) {
-      const [p, q] = [Number(va[j]), Number(ve[j])];
-      if (Number.isNaN(q)) expect(p, `${message} leaf ${i} [${j}]`).toBeNaN();
-      else expect(Math.abs(p - q), `${message} leaf ${i} [${j}]: ${p} vs ${q}`).toBeLessThanOrEqual(tol * (1 + Math.abs(q) + scale));
-    }
-  }
-}
+/** Results of jitted and eager WebGPU programs, compared within `tol` of each leaf's largest value too. */
+const expectTreesClose = (actual: unknown, expected: unknown, tol: number, message: string) =>
+  expectGpuTreesClose(actual, expected, tol, message, { scaled: true });
 
 const TOL = 1e-5;
 

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, inject } from 'vitest';
+import { treeFlatten } from '../../src/autodiff/pytree';
 import {
   type ArrayTensor,
   cpu,
@@ -40,6 +41,36 @@ export function webgpu(): WebGPUBackend {
   return gpu;
 }
 
+
+/**
+ * Asserts two pytrees of GPU tensors have one structure, shapes and dtypes, and values within
+ * `tol · (1 + |expected|)` (plus `tol · max |expected|` over the leaf with `scaled`: for results
+ * such as a SAC update's, whose rounding follows the leaf's largest terms); NaN only where expected.
+ */
+export async function expectGpuTreesClose(
+  actual: unknown,
+  expected: unknown,
+  tol: number,
+  message: string,
+  options: { scaled?: boolean } = {},
+): Promise<void> {
+  const [a, defA] = treeFlatten(actual);
+  const [e, defE] = treeFlatten(expected);
+  expect(JSON.stringify(defA), message).toBe(JSON.stringify(defE));
+  for (let i = 0; i < e.length; i++) {
+    const [ta, te] = [a[i] as ArrayTensor, e[i] as ArrayTensor];
+    expect(ta.shape, message).toEqual(te.shape);
+    expect(ta.dtype, message).toBe(te.dtype);
+    const [va, ve] = [await ta.data(), await te.data()];
+    let scale = 0;
+    if (options.scaled) for (const q of ve) scale = Math.max(scale, Math.abs(Number(q)));
+    for (let j = 0; j < ve.length; j++) {
+      const [p, q] = [Number(va[j]), Number(ve[j])];
+      if (Number.isNaN(q)) expect(p, `${message} leaf ${i} [${j}]`).toBeNaN();
+      else expect(Math.abs(p - q), `${message} leaf ${i} [${j}]: ${p} vs ${q}`).toBeLessThanOrEqual(tol * (1 + Math.abs(q) + scale));
+    }
+  }
+}
 
 /** Float32-representable values uniform in [lo, hi). */
 export function floats(seed: number, n: number, lo: number, hi: number): Float32Array {

@@ -15,29 +15,11 @@ import { Rng, runs } from '../autodiff/helpers';
 import { buildProgram } from '../autodiff/programs';
 import { another, caseFor, u32T } from '../autodiff/vmap-cases';
 import { hyperparameters, replays } from '../rl/sac-batched-setup';
-import { describeWebGPU, webgpu } from './gpu';
+import { describeWebGPU, expectGpuTreesClose, webgpu } from './gpu';
 
 /** A CPU tensor on the GPU, float64 as float32 (WGSL has no f64). */
 const toGpu = (x: Tensor): Tensor =>
   M.tensor(x.dataSync(), { shape: x.shape, dtype: x.dtype === 'float64' ? 'float32' : x.dtype, backend: webgpu() });
-
-/** Relative + absolute closeness of two trees of GPU tensors; NaN only where expected. */
-async function expectTreesClose(actual: unknown, expected: unknown, tol: number, message: string): Promise<void> {
-  const [a, defA] = M.treeFlatten(actual);
-  const [e, defE] = M.treeFlatten(expected);
-  expect(JSON.stringify(defA), message).toBe(JSON.stringify(defE));
-  for (let i = 0; i < e.length; i++) {
-    const [ta, te] = [a[i] as Tensor, e[i] as Tensor];
-    expect(ta.shape, message).toEqual(te.shape);
-    expect(ta.dtype, message).toBe(te.dtype);
-    const [va, ve] = [await ta.data(), await te.data()];
-    for (let j = 0; j < ve.length; j++) {
-      const [p, q] = [Number(va[j]), Number(ve[j])];
-      if (Number.isNaN(q)) expect(p, `${message} leaf ${i} [${j}]`).toBeNaN();
-      else expect(Math.abs(p - q), `${message} leaf ${i} [${j}]: ${p} vs ${q}`).toBeLessThanOrEqual(tol * (1 + Math.abs(q)));
-    }
-  }
-}
 
 const ALL_PRIMITIVES = Object.keys(M.ARITY) as Primitive[];
 
@@ -66,7 +48,7 @@ describeWebGPU('vmap on WebGPU', () => {
         );
         const label = `${prim} seed ${seed} batch ${batch} axes ${JSON.stringify(axes)} shapes ${JSON.stringify(inputs.map((x) => x.shape))} params ${JSON.stringify(params)}`;
         const actual = M.vmap((...xs: Tensor[]) => M.bind(prim, xs, params), { inAxes: axes })(...stacked);
-        await expectTreesClose(actual, expected, prim === 'matmul' ? 1e-6 : 0, label);
+        await expectGpuTreesClose(actual, expected, prim === 'matmul' ? 1e-6 : 0, label);
       }),
       { numRuns: runs(15) },
     );
@@ -103,8 +85,8 @@ describeWebGPU('vmap on WebGPU', () => {
         const stacked = rows.map((r) => M.stack(r, 0));
         const expected = M.stack(Array.from({ length: batch }, (_, b) => f(...rows.map((r) => r[b]))), 0);
         const listing = `seed ${seed}, batch ${batch}:\n  ${program.listing.join('\n  ')}`;
-        await expectTreesClose(M.vmap(f)(...stacked), expected, 1e-5, `vmap ${listing}`);
-        await expectTreesClose(M.jit(M.vmap(f))(...stacked), expected, 1e-5, `jit(vmap) ${listing}`);
+        await expectGpuTreesClose(M.vmap(f)(...stacked), expected, 1e-5, `vmap ${listing}`);
+        await expectGpuTreesClose(M.jit(M.vmap(f))(...stacked), expected, 1e-5, `jit(vmap) ${listing}`);
         checked++;
       }),
       { numRuns: runs(40) },
@@ -125,7 +107,7 @@ describeWebGPU('vmap on WebGPU', () => {
     for (const jit of [false, true]) {
       const states = initSacBatch(h, M.stack(keys, 0));
       const out = makeBatchedSacUpdate(h, n, { jit })(states, M.treeStack(batches), M.stack(stepKeys, 0));
-      await expectTreesClose(out, expected, 1e-5, `${name} jit ${jit}`);
+      await expectGpuTreesClose(out, expected, 1e-5, `${name} jit ${jit}`);
     }
   });
 });
