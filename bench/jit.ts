@@ -27,17 +27,17 @@ type Setup = ReturnType<typeof sacSetup>;
 async function timeRound(update: SacUpdate, s: Setup, state: { value: SacState }, updates: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < updates; i++) {
-    [state.value] = update(state.value, s.batches[i % s.batches.length], T.random.foldIn(s.key, i));
+    [state.value] = update(state.value, s.batches[i % s.batches.length], s.keyAt(i));
   }
   await state.value.actor.layers[0].w.data();
   return (performance.now() - t0) / updates;
 }
 
-/** Kernel dispatches of one update on WebGPU (the key's foldIn included). */
+/** Kernel dispatches of one update on WebGPU. */
 function dispatchesOf(gpu: WebGPUBackend, update: SacUpdate, s: Setup, state: SacState): number {
   gpu.flush();
   const before = gpu.dispatched;
-  update(state, s.batches[0], T.random.foldIn(s.key, 0));
+  update(state, s.batches[0], s.keyAt(0));
   return gpu.dispatched - before;
 }
 

@@ -69,5 +69,7 @@ export function sacSetup(agent: BenchAgent, size: Size, backend: T.Backend) {
     replay.add({ obs: noise(i, obs), action: noise(i + 7, act), reward: [Math.cos(i)], nextObs: noise(i + 1, obs), terminated: [0] });
   }
   const batches = Array.from({ length: 8 }, (_, i) => replay.sample(rawFoldIn(rawKey(1), i), size.batch, { backend }));
-  return { h, key, batches, state: initSac(h, key) };
+  // Update i's key, folded on the host as `train` does (what `random.foldIn(key, i)` gives).
+  const keyAt = (i: number) => T.tensor(rawFoldIn(rawKey(0), i), { backend });
+  return { h, key, keyAt, batches, state: initSac(h, key) };
 }

@@ -15,7 +15,6 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { makeActor } from '../src/rl/sac/act';
 import { makeSacUpdate } from '../src/rl/sac/update';
-import * as T from '../src/tensor';
 import { type Backend, cpu } from '../src/tensor';
 import { rawFoldIn, rawKey } from '../src/tensor/threefry';
 import { AGENTS, arg, type BenchAgent, sacSetup, type Size, SIZES } from './sac-setup';
@@ -36,12 +35,12 @@ async function backends(): Promise<Backend[]> {
 }
 
 async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updates: number) {
-  const { h, key, batches, state: initial } = sacSetup(agent, size, backend);
+  const { h, keyAt, batches, state: initial } = sacSetup(agent, size, backend);
   let state = initial;
   // As in `train`: the update takes the state it is given over (no copies in or out on the CPU).
   const update = makeSacUpdate(h, { donate: true });
   const step = (i: number) => {
-    const [next, metrics] = update(state, batches[i % batches.length], T.random.foldIn(key, i));
+    const [next, metrics] = update(state, batches[i % batches.length], keyAt(i));
     state = next;
     return metrics;
   };

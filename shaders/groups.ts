@@ -36,9 +36,18 @@ export interface GroupLayout {
   readonly at: number;
 }
 
-/** The bindings of a group (inputs `${prefix}k`, extra outputs `${prefix}yq`) and its body at index `i` up to `expr`. */
-function groupAt({ inputs, lets, stores }: GroupSpec, prefix: string, layout: GroupLayout): { bindings: string; body: string } {
-  const { at } = layout;
+/** The names a group's body reads its inputs from and stores its extra outputs into. */
+export interface GroupNames {
+  readonly input: (k: number) => string;
+  readonly store: (q: number) => string;
+}
+
+/**
+ * A group's body at index `i` up to its root expression (left to the caller: `out[i] = ${spec.expr}`):
+ * broadcast offsets from the params at `at`, its inputs read as `a0`, `a1`, ..., its `lets`, its
+ * extra stores.
+ */
+export function groupBody({ inputs, lets, stores }: GroupSpec, at: number, names: GroupNames): string {
   const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b');
   const offsets =
     strided.length === 0
@@ -53,32 +62,36 @@ function groupAt({ inputs, lets, stores }: GroupSpec, prefix: string, layout: Gr
 ${strided.map(([, k], j) => `    p${k} += c * params[${at + 1}u + ${j + 1}u * rank + u32(d)];`).join('\n')}
   }
 `;
-  const reads = inputs.map((x, k) => `  let a${k} = ${prefix}${k}[${x.access === 'c' ? 'i' : x.access === 's' ? '0' : `p${k}`}];\n`).join('');
+  const reads = inputs.map((x, k) => `  let a${k} = ${names.input(k)}[${x.access === 'c' ? 'i' : x.access === 's' ? '0' : `p${k}`}];\n`).join('');
+  return `${offsets}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((_, q) => `  ${names.store(q)}[i] = ${stores[q].local};\n`).join('')}`;
+}
+
+/** The bindings of a group (inputs `${prefix}k`, extra outputs `${prefix}yq`) and its body at index `i` up to `expr`. */
+function groupAt(spec: GroupSpec, prefix: string, layout: GroupLayout): { bindings: string; body: string } {
+  const names: GroupNames = { input: (k) => `${prefix}${k}`, store: (q) => `${prefix}y${q}` };
   const bindings = [
-    ...inputs.map((x, k) => binding(layout.inputs + k, `${prefix}${k}`, x.type, 'read')),
-    ...stores.map((y, q) => binding(layout.stores + q, `${prefix}y${q}`, y.type, 'read_write')),
+    ...spec.inputs.map((x, k) => binding(layout.inputs + k, names.input(k), x.type, 'read')),
+    ...spec.stores.map((y, q) => binding(layout.stores + q, names.store(q), y.type, 'read_write')),
   ];
-  return {
-    bindings: bindings.join('\n'),
-    body: `${offsets}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((y, q) => `  ${prefix}y${q}[i] = ${y.local};\n`).join('')}`,
-  };
+  return { bindings: bindings.join('\n'), body: groupBody(spec, layout.at, names) };
 }
 
 /**
  * The bindings and `fn store(i: u32, v: T)` of an epilogue; without a spec, the plain store
- * `out[i] = v`.
+ * `out[i] = v`. `names` renames the bindings' prefix, the output and the function (a kernel
+ * computing several products has one epilogue per product).
  *
  * @example
  * // relu(v + bias[col]) over an output [M, N] (bias read through strides [0, 1]), bound from 4, params at 7
  * const spec = { inputs: [{ type: 'f32', access: 'b' }], outType: 'f32', expr: 'max(t0, 0.0)', lets: ['let t0 = v + a0;'], stores: [] } as const;
  * epilogueWgsl(spec, { inputs: 4, stores: 5, at: 7 });
  */
-export function epilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout): string {
-  if (!spec) return 'fn store(i: u32, v: T) { out[i] = v; }';
-  const { bindings, body } = groupAt(spec, 'e', layout);
+export function epilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout, names: { readonly prefix: string; readonly out: string; readonly store: string } = { prefix: 'e', out: 'out', store: 'store' }): string {
+  if (!spec) return `fn ${names.store}(i: u32, v: T) { ${names.out}[i] = v; }`;
+  const { bindings, body } = groupAt(spec, names.prefix, layout);
   return `${bindings}
-fn store(i: u32, v: T) {
-${body}  out[i] = ${spec.expr};
+fn ${names.store}(i: u32, v: T) {
+${body}  ${names.out}[i] = ${spec.expr};
 }`;
 }
 

@@ -28,28 +28,31 @@ export interface MatmulLayout {
   readonly transposeB?: boolean;
 }
 
+/** An operand's element at a WGSL index expression. */
+type Reader = (index: string) => string;
+
 /** The tile loads of one K step: `e` (0..1023) picks a tile element; loads are coalesced per layout. */
-function tileLoads(zero: string, { transposeA = false, transposeB = false }: MatmulLayout): string {
+function tileLoads(zero: string, { transposeA = false, transposeB = false }: MatmulLayout, a: Reader, b: Reader): string {
   // Plain A is [M, K] (k fastest), transposed A is stored [K, M] (m fastest).
   const loadA = transposeA
     ? `let m = e % 64u;
       let ka = e / 64u;
       var va = ${zero};
-      if (row0 + m < M && k0 + ka < K) { va = a[aOff + (k0 + ka) * M + row0 + m]; }`
+      if (row0 + m < M && k0 + ka < K) { va = ${a('aOff + (k0 + ka) * M + row0 + m')}; }`
     : `let m = e / 16u;
       let ka = e % 16u;
       var va = ${zero};
-      if (row0 + m < M && k0 + ka < K) { va = a[aOff + (row0 + m) * K + k0 + ka]; }`;
+      if (row0 + m < M && k0 + ka < K) { va = ${a('aOff + (row0 + m) * K + k0 + ka')}; }`;
   // Plain B is [K, N] (n fastest), transposed B is stored [N, K] (k fastest).
   const loadB = transposeB
     ? `let kb = e % 16u;
       let n = e / 16u;
       var vb = ${zero};
-      if (k0 + kb < K && col0 + n < N) { vb = b[bOff + (col0 + n) * K + k0 + kb]; }`
+      if (k0 + kb < K && col0 + n < N) { vb = ${b('bOff + (col0 + n) * K + k0 + kb')}; }`
     : `let kb = e / 64u;
       let n = e % 64u;
       var vb = ${zero};
-      if (k0 + kb < K && col0 + n < N) { vb = b[bOff + (k0 + kb) * N + col0 + n]; }`;
+      if (k0 + kb < K && col0 + n < N) { vb = ${b('bOff + (k0 + kb) * N + col0 + n')}; }`;
   return `${loadA}
       tileA[ka * 64u + m] = va;
       ${loadB}
@@ -65,7 +68,6 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false }: Mat
  * matmulWgsl('f32', { transposeB: true }); // b's matrices stored [N, K]
  */
 export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: { readonly spec: GroupSpec; readonly layout: GroupLayout }): string {
-  const zero = `${type}(0)`;
   return `${PRELUDE}
 alias T = ${type};
 ${binding(1, 'out', epilogue?.spec.outType ?? type, 'read_write')}
@@ -73,7 +75,71 @@ ${binding(2, 'a', type, 'read')}
 ${binding(3, 'b', type, 'read')}
 ${epilogue ? MATH : ''}
 ${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: 4, stores: 4, at: 0 })}
-var<workgroup> tileA: array<T, 1024>; // [16 k][64 rows]
+${matmulMain(type, layout, (i) => `a[${i}]`, (i) => `b[${i}]`, 1)}`;
+}
+
+/**
+ * The WGSL of `members` independent products of one shape and layout in one kernel (a jit plan's
+ * sibling products, `jit/siblings.ts`): workgroup z covers the batch of member 0, then member 1's,
+ * and so on; each member has its own operands, output and epilogue buffers, and all share the
+ * params (`matmulWgsl`'s, then the epilogue's at `epilogue.at`).
+ *
+ * Bindings: params; member 0's output; each member's `a` and `b`; each member's epilogue inputs;
+ * then the written buffers: the outputs of members 1.., each member's epilogue stores.
+ *
+ * @example
+ * matmulSiblingsWgsl('f32', {}, 2); // out0 = a0 @ b0 and out1 = a1 @ b1 in one dispatch
+ */
+export function matmulSiblingsWgsl(type: string, layout: MatmulLayout, members: number, epilogue?: { readonly spec: GroupSpec; readonly at: number }): string {
+  const outType = epilogue?.spec.outType ?? type;
+  const ids = [...Array(members).keys()];
+  const epilogueInputs = epilogue?.spec.inputs.length ?? 0;
+  const epilogueStores = epilogue?.spec.stores.length ?? 0;
+  const inputsAt = 2 + 2 * members;
+  const writesAt = inputsAt + members * epilogueInputs;
+  const outName = (j: number) => (j === 0 ? 'out' : `out${j}`);
+  const bindings = [
+    binding(1, 'out', outType, 'read_write'),
+    ...ids.flatMap((j) => [binding(2 + 2 * j, `a${j}`, type, 'read'), binding(3 + 2 * j, `b${j}`, type, 'read')]),
+    ...ids.slice(1).map((j) => binding(writesAt + j - 1, outName(j), outType, 'read_write')),
+  ];
+  const storesAt = writesAt + members - 1;
+  const epilogues = ids.map((j) =>
+    epilogueWgsl(epilogue?.spec, { inputs: inputsAt + j * epilogueInputs, stores: storesAt + j * epilogueStores, at: epilogue?.at ?? 0 }, { prefix: `e${j}_`, out: outName(j), store: `store${j}` }),
+  );
+  // WGSL cannot index bindings: the member (uniform per workgroup) picks the buffer in a switch.
+  const pick = (call: (j: number) => string) =>
+    `switch member {\n${ids.map((j) => `    ${j === members - 1 ? 'default' : `case ${j}u`}: { ${call(j)} }`).join('\n')}\n  }`;
+  return `${PRELUDE}
+alias T = ${type};
+${bindings.join('\n')}
+${epilogue ? MATH : ''}
+${epilogues.join('\n')}
+var<private> member: u32;
+fn readA(i: u32) -> T {
+  ${pick((j) => `return a${j}[i];`)}
+}
+fn readB(i: u32) -> T {
+  ${pick((j) => `return b${j}[i];`)}
+}
+fn store(i: u32, v: T) {
+  ${pick((j) => `store${j}(i, v);`)}
+}
+${matmulMain(type, layout, (i) => `readA(${i})`, (i) => `readB(${i})`, members)}`;
+}
+
+/** The entry point; workgroup z is `member * batches + batch index` (one member: the batch index). */
+function matmulMain(type: string, layout: MatmulLayout, a: Reader, b: Reader, members: number): string {
+  const zero = `${type}(0)`;
+  const selectMember =
+    members === 1
+      ? '  var rest = wid.z;\n  let z = wid.z;'
+      : `  var batches = 1u;
+  for (var d = 0u; d < rank; d++) { batches *= params[4u + d]; }
+  member = wid.z / batches;
+  let z = wid.z % batches;
+  var rest = z;`;
+  return `var<workgroup> tileA: array<T, 1024>; // [16 k][64 rows]
 var<workgroup> tileB: array<T, 1024>; // [16 k][64 cols]
 
 @compute @workgroup_size(16, 16)
@@ -84,7 +150,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let rank = params[3];
   var aOff = 0u;
   var bOff = 0u;
-  var rest = wid.z;
+${selectMember}
   for (var d = i32(rank) - 1; d >= 0; d--) {
     let size = params[4u + u32(d)];
     let c = rest % size;
@@ -102,7 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   for (var k0 = 0u; k0 < K; k0 += 16u) {
     for (var l = 0u; l < 4u; l++) {
       let e = tid + l * 256u;
-      ${tileLoads(zero, layout)}
+      ${tileLoads(zero, layout, a, b)}
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
@@ -118,7 +184,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
     workgroupBarrier();
   }
-  let outOff = wid.z * M * N;
+  let outOff = z * M * N;
   for (var r = 0u; r < 4u; r++) {
     let row = row0 + ty + 16u * r;
     for (var c = 0u; c < 4u; c++) {

@@ -191,7 +191,7 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
   const update = makeSacUpdate(h, { donate: true });
   const actor = actorFor(h);
   const actKey = streamKey(config, 'act');
-  const updateKey = T.tensor(streamKey(config, 'update'), { backend: run.backend });
+  const updateKey = streamKey(config, 'update');
   const replayKey = streamKey(config, 'replay');
   const warmupKey = streamKey(config, 'warmup');
   const { rollout } = run;
@@ -234,7 +234,8 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
 
     if (run.replay.size >= config.learningStarts) {
       const batch = run.replay.sample(rawFoldIn(replayKey, step), config.batchSize, { dtype: config.dtype, backend: run.backend });
-      [run.sac, run.lastMetrics] = update(run.sac, batch, T.random.foldIn(updateKey, step));
+      // Folded on the host (as `random.foldIn` would on the device): an upload, not a dispatch.
+      [run.sac, run.lastMetrics] = update(run.sac, batch, T.tensor(rawFoldIn(updateKey, step), { backend: run.backend }));
       // On a GPU, queue at most a couple of updates ahead of the device (steps that only sample).
       if (run.backend instanceof T.WebGPUBackend) await run.backend.settle(UPDATES_IN_FLIGHT);
     }

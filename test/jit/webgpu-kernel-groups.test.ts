@@ -17,20 +17,13 @@ import { compileWebGPUPlan } from '../../src/autodiff/jit/plan-webgpu';
 import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
-import { describeWebGPU, expectClose, floats, webgpu } from '../webgpu/gpu';
+import { describeWebGPU, expectClose, floats, gpuAndFloat64, randomInput, webgpu } from '../webgpu/gpu';
 import { smallSac } from '../sac-fixtures';
 
 type Program = (...xs: Tensor[]) => Tensor | Tensor[];
 
-/** An input: its shape and values (float32-representable), on WebGPU and on the CPU in float64. */
-function input(shape: readonly number[], values: Float32Array): { gpu: ArrayTensor; cpu: ArrayTensor } {
-  return {
-    gpu: M.tensor(values, { shape, backend: webgpu() }) as ArrayTensor,
-    cpu: M.tensor(Float64Array.from(values), { shape, dtype: 'float64' }) as ArrayTensor,
-  };
-}
-
-const random = (seed: number, ...shape: number[]) => input(shape, floats(seed, shape.reduce((p, d) => p * d, 1), -1, 1));
+const input = gpuAndFloat64;
+const random = randomInput;
 
 /**
  * Compiles `f` with and without epilogues, runs both twice, and checks the fused plan against eager
@@ -40,8 +33,9 @@ const random = (seed: number, ...shape: number[]) => input(shape, floats(seed, s
 async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string) {
   const gpuInputs = inputs.map((x) => x.gpu);
   const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
-  const fused = compileWebGPUPlan(program, webgpu());
-  const plain = compileWebGPUPlan(program, webgpu(), { kernelGroups: false });
+  // Without siblings, so that each plan's dispatches count its groups alone.
+  const fused = compileWebGPUPlan(program, webgpu(), { siblings: false });
+  const plain = compileWebGPUPlan(program, webgpu(), { kernelGroups: false, siblings: false });
   plain.run(gpuInputs);
   fused.run(gpuInputs);
   const actual = fused.run(gpuInputs); // the replayed plan
@@ -237,7 +231,7 @@ describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions'
     const args = [state, batch, M.tensor(rawKey(2), { backend: gpu })] as const;
     const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
     const inputs = M.treeFlatten(args)[0] as ArrayTensor[];
-    const [fused, plain] = [compileWebGPUPlan(program, gpu), compileWebGPUPlan(program, gpu, { kernelGroups: false })];
+    const [fused, plain] = [compileWebGPUPlan(program, gpu, { siblings: false }), compileWebGPUPlan(program, gpu, { kernelGroups: false, siblings: false })];
     fused.run(inputs);
     plain.run(inputs);
     expect(fused.stats.epilogues).toBeGreaterThan(40);

@@ -78,6 +78,17 @@ export function floats(seed: number, n: number, lo: number, hi: number): Float32
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * next());
 }
 
+/** An input: its shape and values (float32-representable), on WebGPU and on the CPU in float64. */
+export function gpuAndFloat64(shape: readonly number[], values: Float32Array): { gpu: ArrayTensor; cpu: ArrayTensor } {
+  return {
+    gpu: tensor(values, { shape, backend: webgpu() }) as ArrayTensor,
+    cpu: tensor(Float64Array.from(values), { shape, dtype: 'float64' }) as ArrayTensor,
+  };
+}
+
+/** `gpuAndFloat64` of values uniform in [-1, 1) drawn from `seed`. */
+export const randomInput = (seed: number, ...shape: number[]) => gpuAndFloat64(shape, floats(seed, shape.reduce((p, d) => p * d, 1), -1, 1));
+
 /** Shapes of rank 0..maxRank with sizes 1..maxSize. */
 export const shapes = (maxRank = 3, maxSize = 5): fc.Arbitrary<number[]> =>
   fc.array(fc.integer({ min: 1, max: maxSize }), { minLength: 0, maxLength: maxRank });

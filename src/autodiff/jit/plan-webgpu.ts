@@ -20,13 +20,15 @@ import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params,
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type KernelGroup, type KernelHost, matmulKernel, reduce, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type KernelGroup, type KernelHost, matmulKernel, matmulSiblings, reduce, type SiblingProduct, webgpuKernels } from '../../tensor/webgpu/kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
 import type { GroupSpec } from '../../../shaders/groups';
+import { siblingGroupsWgsl } from '../../../shaders/siblings';
 import type { Equation, IRProgram, IRVar } from '../ir';
-import { fuseIntoKernels, readBy, storedByNode } from './kernel-groups';
+import { fuseIntoKernels, type KernelNode, type KernelPlanNode, readBy, storedByNode } from './kernel-groups';
+import { groupSiblings, type SiblingNode, type SiblingRules } from './siblings';
 import { pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
@@ -42,6 +44,8 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly epilogues: number;
   /** Fused groups computed by a reduction's kernel where it reads its operand (no dispatch of their own). */
   readonly prologues: number;
+  /** Nodes run by the kernel of an independent node of their kind, as siblings (no dispatch of their own). */
+  readonly siblings: number;
 }
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -56,6 +60,8 @@ export interface WebGPUPlanOptions {
   readonly foldTransposes?: boolean;
   /** Compute groups inside products' and reductions' kernels, as epilogues and prologues (default true; false to compare). */
   readonly kernelGroups?: boolean;
+  /** Run independent fused groups, and independent products of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
+  readonly siblings?: boolean;
   /**
    * Per input: whether the caller gives it up (`jit`'s `donateArgnums`). A donated input paired
    * with an output of its shape and dtype (`pairDonations`) lends its buffer to that output of the
@@ -66,6 +72,39 @@ export interface WebGPUPlanOptions {
 }
 
 type Step = () => void;
+
+/** A step of the plan: a node, or independent nodes run by one kernel. */
+type PlanStep = KernelPlanNode | SiblingNode<KernelPlanNode>;
+
+/**
+ * Which nodes share a kernel (`groupSiblings`): fused groups with any other fused groups (their
+ * leaves bound once), products with products of the same shapes, layout and epilogue WGSL and
+ * params. Empty groups and products, and products over K = 0, run alone.
+ */
+function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBindings: number, folded: ReadonlyMap<IRVar, IRVar>): SiblingRules<KernelPlanNode> {
+  return {
+    reads,
+    stores: storedByNode,
+    classOf(node) {
+      if (node.kind === 'fused') return sizeOf(node.out.aval.shape) > 0 ? 'fused' : undefined;
+      const { eq } = node;
+      if (eq.prim !== 'matmul' || (node.kind === 'kernel' && node.prologue)) return undefined;
+      const [a, b] = eq.inputs.map((v) => v.aval.shape);
+      if (sizeOf(eq.out.aval.shape) === 0 || a[a.length - 1] === 0) return undefined;
+      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value)) : '';
+      return `matmul ${a} ${b} ${eq.out.aval.dtype} ${folded.has(eq.inputs[0])} ${folded.has(eq.inputs[1])} ${epilogue}`;
+    },
+    bindings(members) {
+      if (members.every((m): m is FusedGroup => m.kind === 'fused')) {
+        const leaves = new Set(members.flatMap((m) => m.leaves));
+        return 1 + leaves.size + members.reduce((n, m) => n + storedBy(m).length, 0);
+      }
+      // Per product: its operands, its epilogue's other leaves, the values it stores.
+      return 1 + members.reduce((n, m) => n + 2 + (m.kind === 'kernel' ? (m.epilogue?.leaves.length ?? 0) : 0) + storedByNode(m).length, 0);
+    },
+    maxBindings,
+  };
+}
 
 /**
  * Per donated pair, the buffer of the previous call's donated input, which the pair's output of
@@ -374,13 +413,16 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const outputSlots = new Set(program.outputs.map(slot));
 
   // A product reading a folded transpose reads the transpose's input (so that input lives until then).
-  const reads = nodes.map((node) => readBy(node).map((v) => slot(folded.get(v) ?? v)));
+  const readsOf = (node: KernelPlanNode) => readBy(node).map((v) => folded.get(v) ?? v);
+  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(readsOf, gpu.storageBuffersPerKernel, folded));
+  const membersOf = (node: PlanStep): readonly KernelPlanNode[] => (node.kind === 'siblings' ? node.members : [node]);
+  const reads = planNodes.map((node) => membersOf(node).flatMap((member) => readsOf(member).map(slot)));
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
   // Storage the plan owns (computed, not returned) dropped after step s.
-  const dropsAfter: number[][] = nodes.map(() => []);
-  nodes.forEach((node, s) => {
-    for (const v of storedByNode(node)) {
+  const dropsAfter: number[][] = planNodes.map(() => []);
+  planNodes.forEach((node, s) => {
+    for (const v of membersOf(node).flatMap(storedByNode)) {
       const k = slot(v);
       if (!outputSlots.has(k)) dropsAfter[lastRead.get(k) ?? s].push(k);
     }
@@ -390,6 +432,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   let fusedEquations = 0;
   let epilogues = 0;
   let prologues = 0;
+  let siblings = 0;
   // Donated inputs whose buffers the paired outputs of the next call are written into.
   const pairs = pairDonations(program, options.donated ?? [], (v) => slot(v) >= firstComputed);
   const twins = new TwinBuffers(gpu, pairs.length);
@@ -409,17 +452,23 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       return { spec, key, params, inputs: inputSlots.map((r) => env[r] as Storage), outputs: extraSlots.map((q) => env[q] as Storage) };
     };
   };
-  const steps: Step[] = nodes.map((node, s) => {
-    const k = slot(node.out);
-    const out: Aval = node.out.aval;
-    const host = hostOf(k);
+  /** Gives back the plan's storage whose last reader is step s. */
+  const dropper = (s: number) => {
     const drops = dropsAfter[s];
-    const dropAll = () => {
+    return () => {
       for (const d of drops) {
         planBuffers.drop(env[d] as Storage);
         env[d] = undefined;
       }
     };
+  };
+  const steps: Step[] = planNodes.map((node, s) => (node.kind === 'siblings' ? siblingStep(node.members, s) : nodeStep(node, s)));
+
+  function nodeStep(node: KernelPlanNode, s: number): Step {
+    const k = slot(node.out);
+    const out: Aval = node.out.aval;
+    const host = hostOf(k);
+    const dropAll = dropper(s);
     const from = reads[s];
     if (node.kind === 'fused') {
       fusedGroups++;
@@ -499,7 +548,88 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       env[k] = kernel(host, inputs, eq.params, out);
       dropAll();
     };
-  });
+  }
+
+  /** One dispatch running independent fused groups, or independent products of one shape, layout and epilogue. */
+  function siblingStep(members: readonly KernelPlanNode[], s: number): Step {
+    const dropAll = dropper(s);
+    siblings += members.length - 1;
+    if (members.every((m): m is FusedGroup => m.kind === 'fused')) {
+      fusedGroups += members.length;
+      for (const m of members) fusedEquations += m.members.length;
+      const run = siblingGroups(members);
+      return () => {
+        run();
+        dropAll();
+      };
+    }
+    const products = members.map((member) => {
+      const from = readsOf(member).map(slot);
+      const result = { slot: slot(member.out), host: hostOf(slot(member.out)), aval: member.out.aval };
+      if (member.kind !== 'kernel') return { from, result, epilogue: undefined };
+      const { epilogue } = member;
+      if (epilogue) {
+        epilogues++;
+        fusedEquations += epilogue.group.members.length;
+      }
+      return { from, result, epilogue: epilogue && kernelGroup(epilogue.group, epilogue.leaves, from.slice(2), epilogue.value) };
+    });
+    const eq = (members[0] as KernelNode).eq;
+    const [a, b] = eq.inputs.map((v) => v.aval);
+    const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
+    const run: SiblingProduct[] = [];
+    return () => {
+      for (let j = 0; j < products.length; j++) {
+        const { from, result, epilogue } = products[j];
+        const storage = result.host.output(result.aval);
+        env[result.slot] = storage;
+        run[j] = { inputs: [{ storage: env[from[0]] as Storage, aval: a }, { storage: env[from[1]] as Storage, aval: b }], result: storage, epilogue: epilogue?.() };
+      }
+      matmulSiblings(gpu, run, eq.out.aval, layout);
+      dropAll();
+    };
+  }
+
+  /**
+   * The call of a sibling kernel of fused groups: the members' leaves bound once each, then the
+   * values they store (`siblingGroupsWgsl`).
+   */
+  function siblingGroups(members: readonly FusedGroup[]): () => void {
+    const leaves: IRVar[] = [];
+    const leafIndex = (v: IRVar) => {
+      if (!leaves.includes(v)) leaves.push(v);
+      return leaves.indexOf(v);
+    };
+    let total = 0;
+    const params = members.map((m) => (total += sizeOf(m.out.aval.shape)));
+    const groups = members.map((member) => {
+      const { shapeParams, ...spec } = groupWgsl(member, member.leaves);
+      const at = params.length;
+      params.push(...shapeParams);
+      return { spec, inputs: member.leaves.map(leafIndex), at };
+    });
+    // Written: member 0's root (bound first), then its extra values, each later member's root and extra values.
+    const written = members.flatMap((m) => [m.out, ...storedBy(m).slice(0, -1)]);
+    const writtenSlots = written.map(slot);
+    const writtenHosts = writtenSlots.map(hostOf);
+    const leafSlots = leaves.map(slot);
+    const source = siblingGroupsWgsl(
+      groups,
+      leaves.map((v) => wgslType(v.aval.dtype)),
+    );
+    const key = internKey('siblings', source);
+    const kernel = `siblings(${members.map((m) => m.members.map((eq) => eq.prim).join(',')).join(' | ')})`.slice(0, 120);
+    const grid = grid1d(kernel, total);
+    const sourceOf = () => source;
+    const buffers: Storage[] = new Array(written.length + leaves.length);
+    return () => {
+      for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
+      buffers[0] = env[writtenSlots[0]] as Storage;
+      for (let i = 0; i < leafSlots.length; i++) buffers[1 + i] = env[leafSlots[i]] as Storage;
+      for (let q = 1; q < written.length; q++) buffers[leafSlots.length + q] = env[writtenSlots[q]] as Storage;
+      gpu.run(kernel, key, sourceOf, params, buffers, grid, false, written.length - 1);
+    };
+  }
 
   const inputSlots = program.inputs.map(slot);
   const outputs = program.outputs.map((v) => ({ k: slot(v), aval: v.aval }));
@@ -523,6 +653,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     foldedTransposes: folded.size,
     epilogues,
     prologues,
+    siblings,
   };
   return {
     stats,

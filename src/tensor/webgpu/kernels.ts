@@ -8,7 +8,7 @@ import { COPY_WGSL } from '../../../shaders/copy';
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
-import { MATMUL_TILE, type MatmulLayout, matmulWgsl } from '../../../shaders/matmul';
+import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, matmulWgsl } from '../../../shaders/matmul';
 import { argReduceWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
 import { THREEFRY_WGSL, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
@@ -374,28 +374,70 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
   const result = gpu.output(epilogue?.out ?? out);
   const [m, k] = a.aval.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
-  const batchShape = out.shape.slice(0, -2);
-  const batch = sizeOf(batchShape);
-  if (m * n * batch === 0) return result;
+  if (sizeOf(out.shape) === 0) return result;
   // With an epilogue the kernel stores epilogue(0) (its K loop does not run).
   if (k === 0 && !epilogue) {
     gpu.clear(result, sizeOf(out.shape) * 4);
     return result;
   }
+  const { params, groups, type, variant } = matmulDispatch(a.aval, b.aval, out, m, n, k, layout);
+  const run = withGroups(variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`, params, [result, a.storage, b.storage], { epilogue });
+  const kernel = `${variant === 'NN' ? 'matmul' : `matmul(${variant})`}${epilogue ? '+epilogue' : ''}`;
+  const source = () => matmulWgsl(type, layout, run.epilogue);
+  gpu.run(kernel, run.key, source, run.params, run.buffers, groups, false, run.extraOutputs);
+  return result;
+}
+
+/** The params, grid, element type and layout name of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
+function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false }: MatmulLayout) {
+  const batchShape = out.shape.slice(0, -2);
+  const batch = sizeOf(batchShape);
   if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
-  const aStrides = broadcastStrides(a.aval.shape.slice(0, -2), batchShape).map((s) => s * m * k);
-  const bStrides = broadcastStrides(b.aval.shape.slice(0, -2), batchShape).map((s) => s * k * n);
+  const aStrides = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
+  const bStrides = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
   const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
   const groups: [number, number, number] = [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), batch];
   if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
-  const type = wgslType(out.dtype);
-  const { transposeA = false, transposeB = false } = layout;
-  const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}`;
-  const run = withGroups(variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`, params, [result, a.storage, b.storage], { epilogue });
-  const kernel = `${variant === 'NN' ? 'matmul' : `matmul(${variant})`}${epilogue ? '+epilogue' : ''}`;
-  const source = () => matmulWgsl(type, { transposeA, transposeB }, run.epilogue);
-  gpu.run(kernel, run.key, source, run.params, run.buffers, groups, false, run.extraOutputs);
-  return result;
+  return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}` };
+}
+
+/** One of several products one kernel computes: its operands, the storage its values go to, its epilogue. */
+export interface SiblingProduct {
+  readonly inputs: readonly [GpuInput, GpuInput];
+  readonly result: Storage;
+  readonly epilogue?: KernelGroup;
+}
+
+/**
+ * Runs independent products of one shape and layout, each with the same epilogue (the same WGSL
+ * and params, its own buffers) or none, as one dispatch (`matmulSiblingsWgsl`): a jit plan's
+ * sibling products. Each member stores `out` (or its epilogue's values) into its `result`; the
+ * products must not be empty and K must not be 0 (the plan runs those alone).
+ *
+ * @example
+ * // q1 = x @ w1 and q2 = x @ w2 in one dispatch
+ * matmulSiblings(gpu, [{ inputs: [x, w1], result: q1 }, { inputs: [x, w2], result: q2 }], out);
+ */
+export function matmulSiblings(gpu: KernelHost, members: readonly SiblingProduct[], out: Aval, layout: MatmulLayout = {}): void {
+  const [a, b] = members[0].inputs;
+  const [m, k] = a.aval.shape.slice(-2);
+  const n = out.shape[out.shape.length - 1];
+  if (m * n * k === 0) throw new WebGPUError(`matmul siblings: empty product ${formatShape(a.aval.shape)} @ ${formatShape(b.aval.shape)}`);
+  const { params, groups, type, variant } = matmulDispatch(a.aval, b.aval, out, m, n, k, layout);
+  const epilogue = members[0].epilogue;
+  const at = params.length;
+  const buffers = [
+    members[0].result,
+    ...members.flatMap(({ inputs }) => [inputs[0].storage, inputs[1].storage]),
+    ...members.flatMap((p) => p.epilogue?.inputs ?? []),
+    ...members.slice(1).map((p) => p.result),
+    ...members.flatMap((p) => p.epilogue?.outputs ?? []),
+  ];
+  const extraOutputs = members.length - 1 + members.reduce((total, p) => total + (p.epilogue?.outputs.length ?? 0), 0);
+  const key = `matmul|${type}|${variant}|x${members.length}|${epilogue ? `${epilogue.key}@${at}` : ''}`;
+  const kernel = `matmul(${variant})x${members.length}${epilogue ? '+epilogue' : ''}`;
+  const source = () => matmulSiblingsWgsl(type, layout, members.length, epilogue && { spec: epilogue.spec, at });
+  gpu.run(kernel, key, source, epilogue ? [...params, ...epilogue.params] : params, buffers, [groups[0], groups[1], groups[2] * members.length], false, extraOutputs);
 }
 
 /** The WebGPU kernel of every primitive. */

@@ -1,0 +1,102 @@
+/**
+ * Sibling kernels (horizontal fusion): independent plan nodes of one kind run as one dispatch. A
+ * WebGPU dispatch costs tens of microseconds of recording whatever its size, and a SAC update is
+ * full of independent twins: the two critics' products, forward and backward, and the optimizer's
+ * updates of parameters whose gradients are ready together.
+ *
+ * Nodes are placed on levels: a node's level exceeds the levels of the nodes it reads from, so
+ * nodes of one level never depend on one another, and ordering the nodes by level keeps every
+ * value computed before it is read. Within a level, nodes of one class (`classOf`: which nodes one
+ * kernel can run together) are packed in program order while the kernel's bindings fit. Two
+ * levellings are tried, as soon as possible (a node's longest path from the inputs) and as late
+ * as possible (from the outputs), and the one leaving fewer nodes is kept; where neither merges
+ * anything the nodes are returned as they came.
+ */
+import type { IRVar } from '../ir';
+
+/** Nodes of one class run by one kernel, in the order the kernel runs them. */
+export interface SiblingNode<N> {
+  readonly kind: 'siblings';
+  readonly members: readonly N[];
+}
+
+/** What `groupSiblings` needs to know of a plan's nodes. */
+export interface SiblingRules<N> {
+  /** The values a node reads (a folded transpose: the value it transposes). */
+  readonly reads: (node: N) => readonly IRVar[];
+  /** The values a node stores. */
+  readonly stores: (node: N) => readonly IRVar[];
+  /** Which nodes can share a kernel with this one: nodes of one class can; `undefined` runs alone. */
+  readonly classOf: (node: N) => string | undefined;
+  /** The storage buffers (the params' included) one kernel running `members` binds. */
+  readonly bindings: (members: readonly N[]) => number;
+  readonly maxBindings: number;
+}
+
+/**
+ * `nodes` (in an order where each value is stored before it is read) with independent nodes of one
+ * class merged into sibling nodes, in an order where that still holds.
+ *
+ * @example
+ * // the two critics' first layers, x @ w1 and x @ w2, become one node running both products
+ * const planNodes = groupSiblings(nodes, rules);
+ */
+export function groupSiblings<N>(nodes: readonly N[], rules: SiblingRules<N>): (N | SiblingNode<N>)[] {
+  const producer = new Map<IRVar, number>();
+  nodes.forEach((node, i) => rules.stores(node).forEach((v) => producer.set(v, i)));
+  const before = nodes.map((node) => {
+    const from = new Set<number>();
+    for (const v of rules.reads(node)) {
+      const p = producer.get(v);
+      if (p !== undefined) from.add(p);
+    }
+    return [...from];
+  });
+  const early: number[] = [];
+  before.forEach((from) => early.push(from.reduce((level, p) => Math.max(level, early[p] + 1), 0)));
+  const last = Math.max(0, ...early);
+  const late = nodes.map(() => last);
+  for (let i = nodes.length - 1; i >= 0; i--) for (const p of before[i]) late[p] = Math.min(late[p], late[i] - 1);
+
+  let best: (N | SiblingNode<N>)[] = nodes.slice();
+  for (const level of [early, late]) {
+    const grouped = byLevel(nodes, level, rules);
+    if (grouped.length < best.length) best = grouped;
+  }
+  return best;
+}
+
+/** The nodes ordered by level, each level's nodes of one class packed into siblings. */
+function byLevel<N>(nodes: readonly N[], level: readonly number[], rules: SiblingRules<N>): (N | SiblingNode<N>)[] {
+  const order = nodes.map((_, i) => i).sort((i, j) => level[i] - level[j] || i - j);
+  const result: (N | SiblingNode<N>)[] = [];
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end < order.length && level[order[end]] === level[order[start]]) end++;
+    // Packs of this level by class; a pack is emitted where its first member was.
+    const open = new Map<string, N[]>();
+    const packs: (N | N[])[] = [];
+    for (const i of order.slice(start, end)) {
+      const node = nodes[i];
+      const kind = rules.classOf(node);
+      if (kind === undefined) {
+        packs.push(node);
+        continue;
+      }
+      const pack = open.get(kind);
+      if (pack && rules.bindings([...pack, node]) <= rules.maxBindings) pack.push(node);
+      else {
+        const fresh = [node];
+        open.set(kind, fresh);
+        packs.push(fresh);
+      }
+    }
+    for (const pack of packs) {
+      if (!Array.isArray(pack)) result.push(pack);
+      else if (pack.length === 1) result.push(pack[0]);
+      else result.push({ kind: 'siblings', members: pack });
+    }
+    start = end;
+  }
+  return result;
+}

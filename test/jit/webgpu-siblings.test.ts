@@ -1,0 +1,152 @@
+/**
+ * jit on WebGPU, sibling kernels: independent products of one shape (with their epilogues) and
+ * independent fused groups run as one dispatch each (`siblings.ts`). Each form is compiled with
+ * siblings and without: the sibling plan agrees with the plan without them bit for bit (the same
+ * arithmetic per element), with eager WebGPU within rounding and with the CPU in float64 within
+ * float32 accumulation error, and dispatches exactly one kernel fewer per member merged. Kernels
+ * that would bind too many buffers are split.
+ */
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import * as M from '../../src';
+import type { ArrayTensor, Tensor } from '../../src';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { compileWebGPUPlan } from '../../src/autodiff/jit/plan-webgpu';
+import { ReplayBuffer } from '../../src/rl/replay';
+import { initSac, makeSacUpdate } from '../../src/rl/sac/update';
+import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
+import { smallSac } from '../sac-fixtures';
+import { describeWebGPU, expectClose, expectEqual, floats, gpuAndFloat64, randomInput, webgpu } from '../webgpu/gpu';
+
+type Program = (...xs: Tensor[]) => Tensor[];
+
+/**
+ * Compiles `f` with siblings and without, runs both (the sibling plan twice: compiled, then
+ * replayed), checks the sibling plan against the other bit for bit, against eager WebGPU and the
+ * float64 CPU (`terms`: the most terms summed into one value); returns both plans' dispatches and
+ * the members merged.
+ */
+async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string) {
+  const gpuInputs = inputs.map((x) => x.gpu);
+  const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
+  const merged = compileWebGPUPlan(program, webgpu());
+  const alone = compileWebGPUPlan(program, webgpu(), { siblings: false });
+  const expected = alone.run(gpuInputs);
+  merged.run(gpuInputs);
+  const actual = merged.run(gpuInputs);
+  const eager = f(...gpuInputs);
+  const exact = f(...inputs.map((x) => x.cpu));
+  for (let i = 0; i < exact.length; i++) {
+    const values = await actual[i].data();
+    expect(actual[i].shape, what).toEqual(exact[i].shape);
+    expect(actual[i].dtype, what).toBe(eager[i].dtype);
+    expectEqual(values, await expected[i].data(), `${what}, output ${i} vs the plan without siblings`);
+    expectClose(values, await eager[i].data(), 1e-6, 1e-5, `${what}, output ${i} vs eager`);
+    expectClose(values, exact[i].dataSync(), 2e-7 * terms + 1e-6, 1e-5, `${what}, output ${i} vs float64`);
+  }
+  return { merged: merged.stats.dispatchesPerCall, alone: alone.stats.dispatchesPerCall, siblings: merged.stats.siblings };
+}
+
+const swapLast = (t: Tensor): Tensor => M.swapAxes(t, -1, -2);
+
+describeWebGPU('jit on WebGPU: sibling kernels', () => {
+  it('independent products of one shape, layout and epilogue are one dispatch, on random sizes, batches and layouts', async () => {
+    const dims = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 70 }));
+    const batches = fc.constantFrom<[number[], number[]]>([[], []], [[3], [3]], [[2, 1], [3]], [[2], []], [[], [2]]);
+    await fc.assert(
+      fc.asyncProperty(
+        dims,
+        dims,
+        dims,
+        batches,
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer({ min: 2, max: 3 }),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        async (m, k, n, [ba, bb], tA, tB, withBias, members, seed) => {
+          // One left operand, `members` right operands: the critics' first layers.
+          const inputs = [
+            randomInput(seed, ...ba, ...(tA ? [k, m] : [m, k])),
+            ...Array.from({ length: members }, (_, j) => randomInput(seed + 1 + j, ...bb, ...(tB ? [n, k] : [k, n]))),
+            ...Array.from({ length: members }, (_, j) => randomInput(seed + 10 + j, n)),
+          ];
+          const f = (x: Tensor, ...rest: Tensor[]) =>
+            rest.slice(0, members).map((w, j) => {
+              const z = M.matmul(tA ? swapLast(x) : x, tB ? swapLast(w) : w);
+              return withBias ? M.relu(M.add(z, rest[members + j])) : z;
+            });
+          const what = `${members}x [${ba}]${tA ? 'ᵀ' : ''} @ [${bb}]${tB ? 'ᵀ' : ''}, m ${m} k ${k} n ${n}${withBias ? ', relu(z + b)' : ''}`;
+          const r = await check(f, inputs, k, what);
+          expect(r.siblings, what).toBe(members - 1);
+          expect(r.alone - r.merged, what).toBe(members - 1);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it('products of different shapes, epilogues or layouts are not siblings', async () => {
+    const [x, w1, w2, b] = [randomInput(1, 4, 5), randomInput(2, 5, 6), randomInput(3, 5, 7), randomInput(4, 6)];
+    const shapes = await check((x, w1, w2) => [M.matmul(x, w1), M.matmul(x, w2)], [x, w1, w2], 5, 'different n');
+    expect(shapes.siblings).toBe(0);
+    const epilogues = await check((x, w1, _w2, b) => [M.matmul(x, w1), M.relu(M.add(M.matmul(x, w1), b))], [x, w1, w2, b], 5, 'with and without an epilogue');
+    expect(epilogues).toMatchObject({ siblings: 0, merged: epilogues.alone });
+    // The same logical shapes, one right operand stored transposed (read in place by its product).
+    const w2t = randomInput(5, 6, 5);
+    const layouts = await check((x, w1, w2t) => [M.matmul(x, w1), M.matmul(x, swapLast(w2t))], [x, w1, w2t], 5, 'plain and transposed layouts');
+    expect(layouts.siblings).toBe(0);
+  });
+
+  it('independent fused groups of different sizes, dtypes, broadcasts and stored intermediates are one dispatch', async () => {
+    const ints = gpuAndFloat64([4], floats(9, 4, -4, 4).map(Math.round));
+    const inputs = [randomInput(1, 5, 7), randomInput(2, 300), randomInput(3, 3, 1), randomInput(4, 1, 4), randomInput(5), ints, randomInput(6, 70)];
+    const f = (a: Tensor, b: Tensor, c: Tensor, d: Tensor, s: Tensor, i: Tensor, e: Tensor) => {
+      const stored = M.exp(M.mul(e, 0.5)); // returned and read by the next value: a multi-output group
+      return [
+        M.add(M.mul(M.tanh(a), 2), s),
+        M.add(M.mul(b, b), s), // shares the scalar leaf with the group above
+        M.sub(M.add(c, d), s), // broadcast [3, 1] + [1, 4]
+        M.less(M.mul(i, 0.5), s), // boolean output
+        stored,
+        M.add(stored, s),
+      ];
+    };
+    const r = await check(f, inputs, 1, 'six groups');
+    // 16 bindings: the params, 9 leaves (7 inputs, the constants 2 and 0.5), 6 stored values.
+    if (webgpu().storageBuffersPerKernel >= 16) expect(r.merged).toBe(1);
+    expect(r.merged).toBeLessThan(r.alone);
+    expect(r.siblings).toBe(r.alone - r.merged);
+  });
+
+  it('packs no more groups into a kernel than it can bind', async () => {
+    // Each group binds two leaves of its own and its output: (limit - 1) / 3 groups per kernel.
+    const limit = webgpu().storageBuffersPerKernel;
+    const groups = 12;
+    const inputs = Array.from({ length: 2 * groups }, (_, j) => randomInput(j + 1, 33));
+    const f = (...xs: Tensor[]) => Array.from({ length: groups }, (_, j) => M.add(M.mul(xs[2 * j], 3), xs[2 * j + 1]));
+    const r = await check(f, inputs, 1, `${groups} groups`);
+    expect(r.merged).toBe(Math.ceil(groups / Math.floor((limit - 1) / 3)));
+  });
+
+  it.each([
+    ['sg-rp', 'single', 'rp'],
+    ['sgm-mrp', 'mixture', 'mrp'],
+  ] as const)('a %s SAC update is the same bit for bit, one dispatch fewer per member merged', async (_name, kind, estimator) => {
+    const gpu = webgpu();
+    const h = smallSac({ obsDim: 3, head: { actionDim: 2, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [16, 16] });
+    const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim: 2 });
+    for (let i = 0; i < 64; i++) replay.add({ obs: [i, -i, 1], action: [Math.sin(i), Math.cos(i)], reward: [Math.cos(i)], nextObs: [i + 1, -i, 1], terminated: [0] });
+    const state = initSac(h, M.tensor(rawKey(0), { backend: gpu }));
+    const batch = replay.sample(rawFoldIn(rawKey(1), 0), 8, { backend: gpu });
+    const args = [state, batch, M.tensor(rawKey(2), { backend: gpu })] as const;
+    const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
+    const inputs = M.treeFlatten(args)[0] as ArrayTensor[];
+    const [merged, alone] = [compileWebGPUPlan(program, gpu), compileWebGPUPlan(program, gpu, { siblings: false })];
+    const [actual, expected] = [merged.run(inputs), alone.run(inputs)];
+    for (let i = 0; i < expected.length; i++) expectEqual(await actual[i].data(), await expected[i].data(), `output ${i}`);
+    // The critics' twin products alone give a dozen.
+    expect(merged.stats.siblings).toBeGreaterThan(12);
+    expect(alone.stats.dispatchesPerCall - merged.stats.dispatchesPerCall).toBe(merged.stats.siblings);
+  });
+});
