@@ -16,11 +16,11 @@
  * reader has run, and handed out in the same order on every call, so repeated calls find their bind
  * groups cached. Returned values come from the backend's pool.
  */
-import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params, type Primitive, sizeOf } from '../../tensor';
+import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params, type Primitive, type ReduceOp, sizeOf } from '../../tensor';
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type KernelGroup, type KernelHost, matmulKernel, matmulSiblings, reduce, type SiblingProduct, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, prepareProducts, prepareReduce, reduce, webgpuKernels } from '../../tensor/webgpu/kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
@@ -76,6 +76,21 @@ type Step = () => void;
 /** A step of the plan: a node, or independent nodes run by one kernel. */
 type PlanStep = KernelPlanNode | SiblingNode<KernelPlanNode>;
 
+/** A matrix product that is not empty and sums over K > 0 (a prepared kernel runs it, alone or with siblings). */
+function preparable(node: KernelPlanNode): boolean {
+  if (node.kind === 'fused' || node.eq.prim !== 'matmul') return false;
+  const a = node.eq.inputs[0].aval.shape;
+  return sizeOf(node.eq.out.aval.shape) > 0 && a[a.length - 1] > 0;
+}
+
+/** A reduction that is neither empty nor into an empty output (a prepared kernel runs it). */
+function reducible(node: KernelPlanNode): boolean {
+  if (node.kind === 'fused' || !isReduceOp(node.eq.prim)) return false;
+  const { axes } = node.eq.params as Params<'reduceSum'>;
+  const shape = node.eq.inputs[0].aval.shape;
+  return sizeOf(node.eq.out.aval.shape) > 0 && sizeOf(axes.map((a) => shape[a])) > 0;
+}
+
 /**
  * Which nodes share a kernel (`groupSiblings`): fused groups with any other fused groups (their
  * leaves bound once), products with products of the same shapes, layout and epilogue WGSL and
@@ -87,10 +102,9 @@ function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBind
     stores: storedByNode,
     classOf(node) {
       if (node.kind === 'fused') return sizeOf(node.out.aval.shape) > 0 ? 'fused' : undefined;
+      if (!preparable(node)) return undefined;
       const { eq } = node;
-      if (eq.prim !== 'matmul' || (node.kind === 'kernel' && node.prologue)) return undefined;
       const [a, b] = eq.inputs.map((v) => v.aval.shape);
-      if (sizeOf(eq.out.aval.shape) === 0 || a[a.length - 1] === 0) return undefined;
       const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value)) : '';
       return `matmul ${a} ${b} ${eq.out.aval.dtype} ${folded.has(eq.inputs[0])} ${folded.has(eq.inputs[1])} ${epilogue}`;
     },
@@ -465,6 +479,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const steps: Step[] = planNodes.map((node, s) => (node.kind === 'siblings' ? siblingStep(node.members, s) : nodeStep(node, s)));
 
   function nodeStep(node: KernelPlanNode, s: number): Step {
+    if (preparable(node)) return productsStep([node], s);
+    if (reducible(node)) return reduceStep(node as Exclude<KernelPlanNode, FusedGroup>, s);
     const k = slot(node.out);
     const out: Aval = node.out.aval;
     const host = hostOf(k);
@@ -563,29 +579,91 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
         dropAll();
       };
     }
-    const products = members.map((member) => {
-      const from = readsOf(member).map(slot);
-      const result = { slot: slot(member.out), host: hostOf(slot(member.out)), aval: member.out.aval };
-      if (member.kind !== 'kernel') return { from, result, epilogue: undefined };
-      const { epilogue } = member;
-      if (epilogue) {
-        epilogues++;
-        fusedEquations += epilogue.group.members.length;
-      }
-      return { from, result, epilogue: epilogue && kernelGroup(epilogue.group, epilogue.leaves, from.slice(2), epilogue.value) };
-    });
-    const eq = (members[0] as KernelNode).eq;
+    return productsStep(members, s);
+  }
+
+  /**
+   * A reduction (with its prologue and epilogue, if any) as a prepared kernel (`prepareReduce`): a
+   * call allocates the values it stores and binds its buffers.
+   */
+  function reduceStep(node: Exclude<KernelPlanNode, FusedGroup>, s: number): Step {
+    const dropAll = dropper(s);
+    const { eq } = node;
+    const prologue = node.kind === 'kernel' ? node.prologue : undefined;
+    const epilogue = node.kind === 'kernel' ? node.epilogue : undefined;
+    const shapeOf = (group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupShape => {
+      const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed);
+      const role = computed ? 'epilogue' : 'prologue';
+      fusedEquations += group.members.length;
+      if (computed) epilogues++;
+      else prologues++;
+      return { spec, key: internKey(role, `${role}:${JSON.stringify(spec)}`), params };
+    };
+    const { axes } = eq.params as Params<'reduceSum'>;
+    const groups = { prologue: prologue && shapeOf(prologue, prologue.leaves), epilogue: epilogue && shapeOf(epilogue.group, epilogue.leaves, epilogue.value) };
+    const prepared = prepareReduce(eq.prim as ReduceOp, eq.inputs[0].aval, axes, eq.out.aval, groups);
+    // Read: the operand or the prologue's leaves, then the epilogue's other leaves.
+    const from = reads[s];
+    const operands = prologue ? prologue.leaves.length : 1;
+    const extraOf = (group: FusedGroup | undefined) => (group ? storedBy(group).slice(0, -1) : []);
+    const written = [...extraOf(prologue), ...extraOf(epilogue?.group), node.out];
+    const writtenSlots = written.map(slot);
+    const writtenHosts = writtenSlots.map(hostOf);
+    const take = (slots: readonly number[]) => slots.map((k) => env[k] as Storage);
+    const proOut = writtenSlots.slice(0, extraOf(prologue).length);
+    const epiOut = writtenSlots.slice(proOut.length, -1);
+    return () => {
+      for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
+      const result = env[writtenSlots[written.length - 1]] as Storage;
+      prepared.run(gpu, {
+        x: prologue ? undefined : (env[from[0]] as Storage),
+        prologue: prologue && { inputs: take(from.slice(0, operands)), outputs: take(proOut) },
+        epilogue: epilogue && { inputs: take(from.slice(operands)), outputs: take(epiOut) },
+        result,
+      });
+      dropAll();
+    };
+  }
+
+  /**
+   * Products of one shape, layout and epilogue (one, or siblings) as one prepared dispatch
+   * (`prepareProducts`): a call allocates the values they store and binds its buffers.
+   */
+  function productsStep(members: readonly KernelPlanNode[], s: number): Step {
+    const dropAll = dropper(s);
+    const epilogueOf = (m: KernelPlanNode) => (m.kind === 'kernel' ? m.epilogue : undefined);
+    const first = epilogueOf(members[0]);
+    let shape: GroupShape | undefined;
+    if (first) {
+      const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value);
+      shape = { spec, key: internKey('epilogue', `epilogue:${JSON.stringify(spec)}`), params };
+    }
+    for (const m of members) {
+      const epilogue = epilogueOf(m);
+      if (!epilogue) continue;
+      epilogues++;
+      fusedEquations += epilogue.group.members.length;
+    }
+    const { eq } = members[0] as KernelNode;
     const [a, b] = eq.inputs.map((v) => v.aval);
     const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
-    const run: SiblingProduct[] = [];
+    const prepared = prepareProducts(members.length, a, b, eq.out.aval, layout, shape);
+    // Read: the operands, then the epilogue's other leaves. Written: the results, then the epilogues' extra values.
+    const reads = members.map((m) => readsOf(m).map(slot));
+    const extras = members.flatMap((m) => {
+      const epilogue = epilogueOf(m);
+      return epilogue ? storedBy(epilogue.group).slice(0, -1) : [];
+    });
+    const written = [...members.map((m) => m.out), ...extras];
+    const writtenSlots = written.map(slot);
+    const writtenHosts = writtenSlots.map(hostOf);
+    const results = writtenSlots.slice(0, members.length);
+    const order = [results[0], ...reads.flatMap((r) => r.slice(0, 2)), ...reads.flatMap((r) => r.slice(2)), ...results.slice(1), ...writtenSlots.slice(members.length)];
+    const buffers: Storage[] = new Array(order.length);
     return () => {
-      for (let j = 0; j < products.length; j++) {
-        const { from, result, epilogue } = products[j];
-        const storage = result.host.output(result.aval);
-        env[result.slot] = storage;
-        run[j] = { inputs: [{ storage: env[from[0]] as Storage, aval: a }, { storage: env[from[1]] as Storage, aval: b }], result: storage, epilogue: epilogue?.() };
-      }
-      matmulSiblings(gpu, run, eq.out.aval, layout);
+      for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
+      for (let i = 0; i < order.length; i++) buffers[i] = env[order[i]] as Storage;
+      prepared.run(gpu, buffers);
       dropAll();
     };
   }

@@ -230,6 +230,8 @@ export class WebGPUBackend implements Backend, KernelHost {
     if (bytes > 0) this.recorder.clear(storage.buffer, bytes);
   }
 
+  private readonly dispatchBuffers: GPUBuffer[] = [];
+
   run(
     kernel: string,
     key: string,
@@ -240,7 +242,10 @@ export class WebGPUBackend implements Backend, KernelHost {
     checksIndices = false,
     extraOutputs = 0,
   ): void {
-    const gpuBuffers = buffers.map((s) => s.buffer);
+    // One array reused (the recorder reads it before returning): no garbage per dispatch.
+    const gpuBuffers = this.dispatchBuffers;
+    gpuBuffers.length = buffers.length;
+    for (let i = 0; i < buffers.length; i++) gpuBuffers[i] = buffers[i].buffer;
     if (checksIndices) {
       gpuBuffers.push(this.indexFault);
       this.indexFaultUnread = true;

@@ -65,10 +65,20 @@ export interface KernelHost {
  * (`[rank, shape, strides of each broadcast input]` over the values it computes), its inputs'
  * storage and its extra outputs' storage.
  */
-export interface KernelGroup {
+export interface KernelGroup extends GroupShape {
+  readonly inputs: readonly Storage[];
+  readonly outputs: readonly Storage[];
+}
+
+/** A group before its buffers are known (what a prepared kernel needs): its WGSL, key and params. */
+export interface GroupShape {
   readonly spec: GroupSpec;
   readonly key: string;
   readonly params: readonly number[];
+}
+
+/** The buffers of a group in one call: its inputs' storage and its extra outputs' storage. */
+export interface GroupBuffers {
   readonly inputs: readonly Storage[];
   readonly outputs: readonly Storage[];
 }
@@ -85,21 +95,21 @@ export interface PrologueOperand {
 }
 
 /**
- * The kernel's buffers and params followed by its groups': their inputs, then every buffer they
- * write (a kernel binds written buffers last), params in the same order; the layout of each group
- * and the pipeline key naming them.
+ * The params of a kernel with groups: its own, then each group's; where each group is bound (after
+ * the kernel's `ownBuffers` buffers: the groups' inputs, then every buffer they write, as a kernel
+ * binds written buffers last); the pipeline key naming them.
  */
-function withGroups(key: string, own: number[], buffers: Storage[], groups: { prologue?: KernelGroup; epilogue?: KernelGroup }) {
+function groupLayouts(key: string, own: readonly number[], ownBuffers: number, groups: { prologue?: GroupShape; epilogue?: GroupShape }) {
   const list = [groups.prologue, groups.epilogue];
-  if (!list.some((g) => g)) return { key, params: own, buffers, extraOutputs: 0 };
+  if (!list.some((g) => g)) return { key, params: own, extraOutputs: 0 };
   // Binding 0 holds the params, 1.. the kernel's buffers; then the groups' inputs, then their outputs.
-  let next = buffers.length + 1;
+  let next = ownBuffers + 1;
   const take = (count: number) => {
     next += count;
     return next - count;
   };
-  const inputs = list.map((g) => take(g?.inputs.length ?? 0));
-  const stores = list.map((g) => take(g?.outputs.length ?? 0));
+  const inputs = list.map((g) => take(g?.spec.inputs.length ?? 0));
+  const stores = list.map((g) => take(g?.spec.stores.length ?? 0));
   const params = [...own];
   const layouts = list.map((g, k): GroupLayout | undefined => {
     if (!g) return undefined;
@@ -107,17 +117,21 @@ function withGroups(key: string, own: number[], buffers: Storage[], groups: { pr
     params.push(...g.params);
     return layout;
   });
-  const present = list.filter((g): g is KernelGroup => g !== undefined);
   // The source depends on where each group's params start (their lengths vary with the shapes' ranks).
   const named = list.map((g, k) => (g ? `${g.key}@${layouts[k]?.at}` : ''));
   return {
     key: `${key}|${named.join('>')}`,
     params,
-    buffers: [...buffers, ...present.flatMap((g) => g.inputs), ...present.flatMap((g) => g.outputs)],
-    extraOutputs: present.reduce((n, g) => n + g.outputs.length, 0),
+    extraOutputs: list.reduce((n, g) => n + (g?.spec.stores.length ?? 0), 0),
     prologue: groups.prologue && layouts[0] && { spec: groups.prologue.spec, layout: layouts[0] },
     epilogue: groups.epilogue && layouts[1] && { spec: groups.epilogue.spec, layout: layouts[1] },
   };
+}
+
+/** `groupLayouts`, with the kernel's buffers followed by its groups' (inputs, then outputs). */
+function withGroups(key: string, own: number[], buffers: Storage[], groups: { prologue?: KernelGroup; epilogue?: KernelGroup }) {
+  const present = [groups.prologue, groups.epilogue].filter((g): g is KernelGroup => g !== undefined);
+  return { ...groupLayouts(key, own, buffers.length, groups), buffers: [...buffers, ...present.flatMap((g) => g.inputs), ...present.flatMap((g) => g.outputs)] };
 }
 
 type GpuKernel<P extends Primitive> = (gpu: KernelHost, inputs: readonly GpuInput[], params: Params<P>, out: Aval) => Storage;
@@ -277,6 +291,43 @@ export function reduce(
     }
     return elementwise(gpu, op, [], out, () => emptyReduction(op, out.dtype));
   }
+  const prologue = 'prologue' in x ? x.prologue : undefined;
+  const result = gpu.output(epilogue?.out ?? out);
+  prepareReduce(op, x.aval, axes, out, { prologue, epilogue }).run(gpu, { x: 'storage' in x ? x.storage : undefined, prologue, epilogue, result });
+  return result;
+}
+
+/** The buffers of one call of a prepared reduction. */
+export interface ReduceBuffers {
+  /** The operand's storage (none where a prologue computes the operand). */
+  readonly x?: Storage;
+  readonly prologue?: GroupBuffers;
+  readonly epilogue?: GroupBuffers;
+  readonly result: Storage;
+}
+
+/** A reduction prepared once (passes, params, grids, pipeline keys): `run` binds one call's buffers. */
+export interface PreparedReduce {
+  run(gpu: KernelHost, buffers: ReduceBuffers): void;
+}
+
+/**
+ * Prepares the reduction `op` of an operand of `x` over `axes` into `out`, the operand computed by
+ * `groups.prologue` where it is read and the result stored through `groups.epilogue` when given (a
+ * jit plan prepares its reductions at compile time, so a call builds no params or keys). The
+ * reduction must not be empty (those go through `reduce`). A long reduction into few outputs runs
+ * as two passes: partial results from several workgroups per output (with the prologue), then their
+ * combination (with the epilogue).
+ *
+ * @example
+ * const sum = prepareReduce('reduceSum', x.aval, [1], { shape: [b], dtype: 'float32' });
+ * sum.run(gpu, { x: x.storage, result }); // one dispatch
+ */
+export function prepareReduce(op: ReduceOp, x: Aval, axes: readonly number[], out: Aval, groups: { prologue?: GroupShape; epilogue?: GroupShape } = {}): PreparedReduce {
+  const shape = x.shape;
+  const nOut = sizeOf(out.shape);
+  const reduced = sizeOf(axes.map((a) => shape[a]));
+  if (nOut === 0 || reduced === 0) throw new WebGPUError(`${op}: no prepared kernel for the empty reduction of ${formatShape(shape)} over [${axes}]`);
   const strides = stridesOf(shape);
   const pick = (inAxes: boolean) => {
     const dims = shape.map((_, i) => i).filter((i) => axes.includes(i) === inAxes);
@@ -286,18 +337,33 @@ export function reduce(
     );
   };
   const type = wgslType(out.dtype);
-  const result = gpu.output(epilogue?.out ?? out);
   const parts = splitCount(nOut, reduced);
+  const readsX = !groups.prologue;
+  const buffers: Storage[] = [];
+  /** The kernel's own buffers, then its groups' inputs and outputs. */
+  const bind = (own: readonly Storage[], ...list: (GroupBuffers | undefined)[]) => {
+    buffers.length = 0;
+    buffers.push(...own);
+    for (const g of list) if (g) buffers.push(...g.inputs);
+    for (const g of list) if (g) buffers.push(...g.outputs);
+    return buffers;
+  };
   if (parts === 1) {
-    reducePass(gpu, op, type, x, result, nOut, pick(false), pick(true), 1, epilogue);
-    return result;
+    const pass = reducePass(op, type, readsX, nOut, pick(false), pick(true), 1, groups);
+    return { run: (gpu, b) => pass(gpu, bind(b.x ? [b.result, b.x] : [b.result], b.prologue, b.epilogue)) };
   }
   // Long reductions into few outputs: partial results from `parts` workgroups per output first.
-  const partial = gpu.output({ shape: [nOut, parts], dtype: out.dtype });
-  reducePass(gpu, op, type, x, partial, nOut, pick(false), pick(true), parts);
-  reducePass(gpu, op, type, { storage: partial }, result, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] }, 1, epilogue);
-  gpu.drop(partial);
-  return result;
+  const partialAval = { shape: [nOut, parts], dtype: out.dtype };
+  const first = reducePass(op, type, readsX, nOut, pick(false), pick(true), parts, { prologue: groups.prologue });
+  const second = reducePass(op, type, true, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] }, 1, { epilogue: groups.epilogue });
+  return {
+    run(gpu, b) {
+      const partial = gpu.output(partialAval);
+      first(gpu, bind(b.x ? [partial, b.x] : [partial], b.prologue));
+      second(gpu, bind([b.result, partial], b.epilogue));
+      gpu.drop(partial);
+    },
+  };
 }
 
 const reduceKernel =
@@ -315,31 +381,30 @@ function splitCount(nOut: number, reduced: number): number {
 }
 
 /**
- * One reduction dispatch: into `nOut * parts` outputs, each part a chunk of the reduced terms
- * (with an epilogue, `parts` is 1), reading the operand as stored or through its prologue.
+ * One reduction dispatch, prepared: into `nOut * parts` outputs, each part a chunk of the reduced
+ * terms (with an epilogue, `parts` is 1), reading the operand as stored (`readsX`) or through its
+ * prologue. The dispatch binds the result, the operand if read, then the groups' buffers.
  */
 function reducePass(
-  gpu: KernelHost,
   op: ReduceOp,
   type: WgslType,
-  x: { readonly storage: Storage } | { readonly prologue: KernelGroup },
-  result: Storage,
+  readsX: boolean,
   nOut: number,
   kept: { shape: number[]; strides: number[] },
   red: { shape: number[]; strides: number[] },
-  parts = 1,
-  epilogue?: StoreEpilogue,
-): void {
+  parts: number,
+  groups: { prologue?: GroupShape; epilogue?: GroupShape },
+): (gpu: KernelHost, buffers: readonly Storage[]) => void {
   const reduced = sizeOf(red.shape);
   const schedule: ReduceSpec['schedule'] = reduced > 32 ? 'workgroup' : 'thread';
   const chunk = Math.ceil(reduced / parts);
   const own = [nOut, reduced, kept.shape.length, red.shape.length, chunk, parts, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
-  const prologue = 'prologue' in x ? x.prologue : undefined;
-  const run = withGroups(`reduce|${op}|${type}|${schedule}`, own, 'storage' in x ? [result, x.storage] : [result], { prologue, epilogue });
-  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule, prologue: run.prologue, epilogue: run.epilogue };
-  const groups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut * parts);
-  const kernel = `${prologue ? 'prologue+' : ''}${op}${epilogue ? '+epilogue' : ''}`;
-  gpu.run(kernel, run.key, () => reduceWgsl(spec), run.params, run.buffers, groups, false, run.extraOutputs);
+  const laid = groupLayouts(`reduce|${op}|${type}|${schedule}`, own, readsX ? 2 : 1, groups);
+  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule, prologue: laid.prologue, epilogue: laid.epilogue };
+  const workgroups = schedule === 'thread' ? grid1d(op, nOut) : grid(op, nOut * parts);
+  const kernel = `${groups.prologue ? 'prologue+' : ''}${op}${groups.epilogue ? '+epilogue' : ''}`;
+  const source = () => reduceWgsl(spec);
+  return (gpu, buffers) => gpu.run(kernel, laid.key, source, laid.params, buffers, workgroups, false, laid.extraOutputs);
 }
 
 const argReduceKernel =
@@ -401,43 +466,43 @@ function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: nu
   return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}` };
 }
 
-/** One of several products one kernel computes: its operands, the storage its values go to, its epilogue. */
-export interface SiblingProduct {
-  readonly inputs: readonly [GpuInput, GpuInput];
-  readonly result: Storage;
-  readonly epilogue?: KernelGroup;
+/**
+ * A dispatch of products prepared once (params, grid, pipeline key). `run` binds one call's
+ * buffers, in this order: member 0's output; each member's two operands; each member's epilogue
+ * inputs; the outputs of members 1..; each member's epilogue stores.
+ */
+export interface PreparedProducts {
+  run(gpu: KernelHost, buffers: readonly Storage[]): void;
 }
 
 /**
- * Runs independent products of one shape and layout, each with the same epilogue (the same WGSL
- * and params, its own buffers) or none, as one dispatch (`matmulSiblingsWgsl`): a jit plan's
- * sibling products. Each member stores `out` (or its epilogue's values) into its `result`; the
- * products must not be empty and K must not be 0 (the plan runs those alone).
+ * Prepares the dispatch of `count` independent products of `a` and `b` (logical shapes) into `out`
+ * in `layout`, each storing through `epilogue` (the same WGSL and params) or none: one product is
+ * `matmulWgsl`'s kernel, more are `matmulSiblingsWgsl`'s (a jit plan's sibling products). The
+ * products must not be empty and K must not be 0 (those run through `matmulKernel`). A jit plan
+ * prepares its products at compile time, so a call builds no params, keys or grids.
  *
  * @example
- * // q1 = x @ w1 and q2 = x @ w2 in one dispatch
- * matmulSiblings(gpu, [{ inputs: [x, w1], result: q1 }, { inputs: [x, w2], result: q2 }], out);
+ * const twins = prepareProducts(2, x.aval, w.aval, out);
+ * twins.run(gpu, [q1, x.storage, w1.storage, x.storage, w2.storage, q2]); // q1 = x @ w1, q2 = x @ w2: one dispatch
  */
-export function matmulSiblings(gpu: KernelHost, members: readonly SiblingProduct[], out: Aval, layout: MatmulLayout = {}): void {
-  const [a, b] = members[0].inputs;
-  const [m, k] = a.aval.shape.slice(-2);
+export function prepareProducts(count: number, a: Aval, b: Aval, out: Aval, layout: MatmulLayout = {}, epilogue?: GroupShape): PreparedProducts {
+  const [m, k] = a.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
-  if (m * n * k === 0) throw new WebGPUError(`matmul siblings: empty product ${formatShape(a.aval.shape)} @ ${formatShape(b.aval.shape)}`);
-  const { params, groups, type, variant } = matmulDispatch(a.aval, b.aval, out, m, n, k, layout);
-  const epilogue = members[0].epilogue;
-  const at = params.length;
-  const buffers = [
-    members[0].result,
-    ...members.flatMap(({ inputs }) => [inputs[0].storage, inputs[1].storage]),
-    ...members.flatMap((p) => p.epilogue?.inputs ?? []),
-    ...members.slice(1).map((p) => p.result),
-    ...members.flatMap((p) => p.epilogue?.outputs ?? []),
-  ];
-  const extraOutputs = members.length - 1 + members.reduce((total, p) => total + (p.epilogue?.outputs.length ?? 0), 0);
-  const key = `matmul|${type}|${variant}|x${members.length}|${epilogue ? `${epilogue.key}@${at}` : ''}`;
-  const kernel = `matmul(${variant})x${members.length}${epilogue ? '+epilogue' : ''}`;
-  const source = () => matmulSiblingsWgsl(type, layout, members.length, epilogue && { spec: epilogue.spec, at });
-  gpu.run(kernel, key, source, epilogue ? [...params, ...epilogue.params] : params, buffers, [groups[0], groups[1], groups[2] * members.length], false, extraOutputs);
+  if (sizeOf(out.shape) * k === 0) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
+  const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, layout);
+  const at = own.length;
+  const params = epilogue ? [...own, ...epilogue.params] : own;
+  const kernel = `${variant === 'NN' ? 'matmul' : `matmul(${variant})`}${count > 1 ? `x${count}` : ''}${epilogue ? '+epilogue' : ''}`;
+  const key = `matmul|${type}|${variant}|x${count}|${epilogue ? `${epilogue.key}@${at}` : ''}`;
+  const inputs = epilogue?.spec.inputs.length ?? 0;
+  const source =
+    count === 1
+      ? () => matmulWgsl(type, layout, epilogue && { spec: epilogue.spec, layout: { inputs: 4, stores: 4 + inputs, at } })
+      : () => matmulSiblingsWgsl(type, layout, count, epilogue && { spec: epilogue.spec, at });
+  const grid: [number, number, number] = [groups[0], groups[1], groups[2] * count];
+  const extraOutputs = count - 1 + count * (epilogue?.spec.stores.length ?? 0);
+  return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, extraOutputs) };
 }
 
 /** The WebGPU kernel of every primitive. */

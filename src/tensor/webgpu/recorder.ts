@@ -24,6 +24,8 @@ export const MAX_GROUPS = 65535;
 const ARENA_BYTES = 1 << 16;
 /** The parameter window each dispatch sees (256 words: rank up to about 60). */
 const PARAMS_BYTES = 1024;
+/** Bind groups remembered per pipeline for lookups without a key (the steps using a pipeline, twice each with a donated state). */
+const RECENT_PER_PIPELINE = 16;
 /** Cached bind groups kept before the cache starts over. */
 const MAX_BIND_GROUPS = 4096;
 
@@ -46,6 +48,8 @@ export class Recorder {
   private batchKernels = new Set<string>();
   private readonly layouts = new Map<string, Layout>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
+  /** Per pipeline, the bind groups of its latest dispatches with other buffers (newest first). */
+  private readonly recent = new Map<GPUComputePipeline, { readonly buffers: readonly GPUBuffer[]; readonly group: GPUBindGroup }[]>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
   /** Error-scope results not yet settled (each removes itself when it settles). */
@@ -110,7 +114,7 @@ export class Recorder {
     pass.setPipeline(pipeline);
     // The dynamic offset through one reused array, the grid without a spread: no garbage per dispatch.
     this.dynamicOffset[0] = offset;
-    pass.setBindGroup(0, this.bindGroup(this.layout(access), buffers), this.dynamicOffset, 0, 1);
+    pass.setBindGroup(0, this.recentGroup(pipeline, buffers) ?? this.bindGroup(pipeline, this.layout(access), buffers), this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.batchKernels.add(kernel);
     if (++this.dispatches >= this.flushEvery) this.flush();
@@ -123,10 +127,32 @@ export class Recorder {
     for (const key of this.bindGroups.keys()) {
       if (key.split('|').slice(1).includes(String(id))) this.bindGroups.delete(key);
     }
+    for (const [pipeline, entries] of this.recent) {
+      const kept = entries.filter((e) => !e.buffers.includes(buffer));
+      if (kept.length < entries.length) this.recent.set(pipeline, kept);
+    }
   }
 
-  private bindGroup(layout: Layout, buffers: readonly GPUBuffer[]): GPUBindGroup {
-    const key = `${layout.access}|${buffers.map((b) => this.idOf(b)).join('|')}`;
+  /**
+   * The bind group a recent dispatch of `pipeline` used with these buffers, found without building
+   * a key: a jit plan's step binds the same buffers call after call (two sets, with a donated state).
+   */
+  private recentGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[]): GPUBindGroup | undefined {
+    const entries = this.recent.get(pipeline);
+    if (!entries) return undefined;
+    for (const entry of entries) {
+      const known = entry.buffers;
+      if (known.length !== buffers.length) continue;
+      let same = true;
+      for (let k = 0; same && k < known.length; k++) same = known[k] === buffers[k];
+      if (same) return entry.group;
+    }
+    return undefined;
+  }
+
+  private bindGroup(pipeline: GPUComputePipeline, layout: Layout, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    let key = layout.access;
+    for (let k = 0; k < buffers.length; k++) key += `|${this.idOf(buffers[k])}`;
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
@@ -139,6 +165,11 @@ export class Recorder {
       });
       this.bindGroups.set(key, group);
     }
+    const entries = this.recent.get(pipeline) ?? [];
+    if (entries.length === 0) this.recent.set(pipeline, entries);
+    // The newest first; the oldest falls out past RECENT_PER_PIPELINE.
+    entries.unshift({ buffers: buffers.slice(), group });
+    if (entries.length > RECENT_PER_PIPELINE) entries.pop();
     return group;
   }
 
