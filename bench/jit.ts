@@ -4,7 +4,9 @@
  * B 256), on the CPU and/or WebGPU (`--backends cpu,webgpu`; default cpu). The machine may be
  * shared and noisy, so eager and jit run in alternating rounds and the medians are reported. On
  * WebGPU each round ends with a readback (so queued work is timed), the adapter is printed, and the
- * kernel dispatches per update (eager vs jit) are counted. Before timing, each variant runs for
+ * kernel dispatches per update (eager vs jit) are counted; "jit ms in the call" is the part of a jitted
+ * update spent before its call returns (on WebGPU: recording and submitting; the rest is waiting for
+ * the GPU; on the CPU: all of it). Before timing, each variant runs for
  * `--warmup` seconds (default 3): V8 optimizes a generated loop only after it has run a while, and a
  * training run does tens of thousands of updates, so the steady state is what is reported.
  *
@@ -23,14 +25,22 @@ const median = (xs: number[]) => {
 
 type Setup = ReturnType<typeof sacSetup>;
 
-/** Runs `updates` updates and returns ms per update; the state carries on between rounds. */
-async function timeRound(update: SacUpdate, s: Setup, state: { value: SacState }, updates: number): Promise<number> {
+/**
+ * Runs `updates` updates; returns ms per update until the last result is read, and of that the ms
+ * spent in the update calls themselves (on WebGPU: recording and submitting, not waiting for the
+ * GPU). The state carries on between rounds.
+ */
+async function timeRound(update: SacUpdate, s: Setup, state: { value: SacState }, updates: number): Promise<{ total: number; calls: number }> {
+  let calls = 0;
   const t0 = performance.now();
   for (let i = 0; i < updates; i++) {
-    [state.value] = update(state.value, s.batches[i % s.batches.length], s.keyAt(i));
+    const key = s.keyAt(i);
+    const t = performance.now();
+    [state.value] = update(state.value, s.batches[i % s.batches.length], key);
+    calls += performance.now() - t;
   }
   await state.value.actor.layers[0].w.data();
-  return (performance.now() - t0) / updates;
+  return { total: (performance.now() - t0) / updates, calls: calls / updates };
 }
 
 /** Kernel dispatches of one update on WebGPU. */
@@ -55,8 +65,8 @@ const sizeNames = arg('sizes', 'classic,v2').split(',').map((b) => b.trim()) as 
 console.log(`node ${process.version}, ${process.platform}-${process.arch}; ${warmupSeconds} s warm-up, then ${rounds} rounds of ${updates} updates, medians`);
 const backends = await benchBackends(backendNames);
 console.log('');
-console.log(`| backend | size | agent | eager ms / update | jit ms / update | eager / jit | dispatches eager / jit |`);
-console.log('|---|---|---|---|---|---|---|');
+console.log(`| backend | size | agent | eager ms / update | jit ms / update | eager / jit | jit ms in the call | dispatches eager / jit |`);
+console.log('|---|---|---|---|---|---|---|---|');
 for (const [backendName, backend] of backends) {
   for (const sizeName of sizeNames) {
     const size = SIZES[sizeName];
@@ -73,13 +83,15 @@ for (const [backendName, backend] of backends) {
       if (backend instanceof T.WebGPUBackend) {
         dispatches = `${dispatchesOf(backend, eager, s, s.state)} / ${dispatchesOf(backend, jitted, s, initSac(s.h, s.key))}`;
       }
-      const times = { eager: [] as number[], jit: [] as number[] };
+      const times = { eager: [] as number[], jit: [] as number[], jitCalls: [] as number[] };
       for (let r = 0; r < rounds; r++) {
-        times.eager.push(await timeRound(eager, s, states.eager, updates));
-        times.jit.push(await timeRound(jitted, s, states.jit, updates));
+        times.eager.push((await timeRound(eager, s, states.eager, updates)).total);
+        const { total, calls } = await timeRound(jitted, s, states.jit, updates);
+        times.jit.push(total);
+        times.jitCalls.push(calls);
       }
       const [e, j] = [median(times.eager), median(times.jit)];
-      console.log(`| ${backendName} | ${size.label} | ${agent.name} | ${e.toFixed(3)} | ${j.toFixed(3)} | ${(e / j).toFixed(2)} | ${dispatches} |`);
+      console.log(`| ${backendName} | ${size.label} | ${agent.name} | ${e.toFixed(3)} | ${j.toFixed(3)} | ${(e / j).toFixed(2)} | ${median(times.jitCalls).toFixed(3)} | ${dispatches} |`);
     }
   }
 }
