@@ -10,9 +10,9 @@
  *   outputs at `j` (a reduction reads each operand element once). Without one, `load` reads `x[j]`.
  *
  * A group reads its inputs at the index as the elementwise family does (contiguously `'c'`, one
- * value `'s'`, through broadcast strides `'b'`). Inputs are bound from `inputs`, extra outputs from
+ * value `'s'`, through broadcast strides `'b'`, as a strided view with an offset `'v'`). Inputs are bound from `inputs`, extra outputs from
  * `stores` (a kernel binds every written buffer last); a group's params start at `params[at]`:
- * `[rank, shape[rank], strides of each 'b' input[rank]...]`.
+ * `[rank, shape[rank], strides of each 'b' or 'v' input[rank]..., offset of each 'v' input...]`.
  */
 import { binding } from './common';
 import type { Access } from './elementwise';
@@ -48,12 +48,15 @@ export interface GroupNames {
  * extra stores.
  */
 export function groupBody({ inputs, lets, stores }: GroupSpec, at: number, names: GroupNames): string {
-  const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b');
+  const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b' || x.access === 'v');
+  // A view starts at its offset, stored after every strided input's strides.
+  const views = strided.filter(([x]) => x.access === 'v').map(([, k]) => k);
+  const start = (k: number) => (views.includes(k) ? `params[${at + 1}u + ${strided.length + 1}u * rank + ${views.indexOf(k)}u]` : '0u');
   const offsets =
     strided.length === 0
       ? ''
       : `  let rank = params[${at}u];
-  ${strided.map(([, k]) => `var p${k} = 0u;`).join(' ')}
+  ${strided.map(([, k]) => `var p${k} = ${start(k)};`).join(' ')}
   var rest = i;
   for (var d = i32(rank) - 1; d >= 0; d--) {
     let size = params[${at + 1}u + u32(d)];

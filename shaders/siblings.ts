@@ -7,7 +7,7 @@
  *
  * Bindings: params, member 0's output, the inputs, then every other written buffer: member 0's
  * extra outputs, member 1's output and extra outputs, and so on.
- * params: `[ends[members], then each member's [rank, shape, strides of each 'b' input] at its at]`.
+ * params: `[ends[members], then each member's group params (`shaders/groups.ts`) at its at]`.
  */
 import { binding, PRELUDE, WORKGROUP } from './common';
 import { groupBody, type GroupSpec } from './groups';

@@ -33,6 +33,7 @@ import { pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
 import { foldableTransposes } from './transposes';
+import { foldableSlices, type SliceView } from './views';
 
 /** What a WebGPU plan does per call (`pooledBuffers`/`pooledBytes`: the buffers the plan keeps). */
 export interface WebGPUPlanStats extends PlanStats {
@@ -46,6 +47,8 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly prologues: number;
   /** Nodes run by the kernel of an independent node of their kind, as siblings (no dispatch of their own). */
   readonly siblings: number;
+  /** Slices not run: the groups reading them read their inputs in place. */
+  readonly views: number;
 }
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -60,6 +63,8 @@ export interface WebGPUPlanOptions {
   readonly foldTransposes?: boolean;
   /** Compute groups inside products' and reductions' kernels, as epilogues and prologues (default true; false to compare). */
   readonly kernelGroups?: boolean;
+  /** Read slices that only groups read in place, as strided leaves (`views.ts`; default true; false to compare). */
+  readonly views?: boolean;
   /** Run independent fused groups, and independent products of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
   readonly siblings?: boolean;
   /**
@@ -96,7 +101,12 @@ function reducible(node: KernelPlanNode): boolean {
  * leaves bound once), products with products of the same shapes, layout and epilogue WGSL and
  * params. Empty groups and products, and products over K = 0, run alone.
  */
-function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBindings: number, folded: ReadonlyMap<IRVar, IRVar>): SiblingRules<KernelPlanNode> {
+function siblingRules(
+  reads: (node: KernelPlanNode) => readonly IRVar[],
+  maxBindings: number,
+  folded: ReadonlyMap<IRVar, IRVar>,
+  views: ReadonlyMap<IRVar, SliceView>,
+): SiblingRules<KernelPlanNode> {
   return {
     reads,
     stores: storedByNode,
@@ -105,7 +115,7 @@ function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBind
       if (!preparable(node)) return undefined;
       const { eq } = node;
       const [a, b] = eq.inputs.map((v) => v.aval.shape);
-      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value)) : '';
+      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, views)) : '';
       return `matmul ${a} ${b} ${eq.out.aval.dtype} ${folded.has(eq.inputs[0])} ${folded.has(eq.inputs[1])} ${epilogue}`;
     },
     bindings(members) {
@@ -290,12 +300,16 @@ function internKey(prefix: string, text: string): string {
   return key;
 }
 
+/** No slices read in place. */
+const NO_VIEWS: ReadonlyMap<IRVar, SliceView> = new Map();
+
 /**
  * A group as WGSL over its leaves `a0`, `a1`, ... (and `v`, the value `computed` by the kernel it is
  * an epilogue of): intermediates as `let`s, the root's expression, extra stores, and the shape
- * params `[rank, shape, strides of each broadcast leaf]` over the root's shape.
+ * params `[rank, shape, strides of each broadcast leaf or view, offset of each view]` over the root's
+ * shape. A leaf in `views` is a slice read in place from its source (bound in its place).
  */
-function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupSpec & { readonly shapeParams: number[] } {
+function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar, views = NO_VIEWS): GroupSpec & { readonly shapeParams: number[] } {
   const out = group.out.aval;
   const n = sizeOf(out.shape);
   const names = new Map<IRVar, string>();
@@ -315,13 +329,21 @@ function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar
     }
   });
   const access: Access[] = leaves.map((v) => {
+    if (views.has(v)) return 'v';
     const size = sizeOf(v.aval.shape);
     return size === n ? 'c' : size === 1 ? 's' : 'b';
   });
   const shapeParams = [out.shape.length, ...out.shape];
   leaves.forEach((v, j) => {
+    const view = views.get(v);
     if (access[j] === 'b') shapeParams.push(...broadcastStrides(v.aval.shape, out.shape));
+    // The view's strides where the slice's axes meet the root's (right-aligned), 0 where it is broadcast.
+    if (view) shapeParams.push(...broadcastStrides(v.aval.shape, out.shape).map((b, d) => (b === 0 ? 0 : view.strides[d - (out.shape.length - v.aval.shape.length)])));
   });
+  for (const v of leaves) {
+    const view = views.get(v);
+    if (view) shapeParams.push(view.offset);
+  }
   return {
     inputs: leaves.map((v, j) => ({ type: wgslType(v.aval.dtype), access: access[j] })),
     outType: wgslType(out.dtype),
@@ -404,8 +426,9 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const fused = fuseElementwise(program, { multiOutput: true, maxBindings: maxLeaves + 1 });
   const folded = options.foldTransposes === false ? new Map<IRVar, IRVar>() : foldableTransposes(fused, program.outputs);
   const withKernelGroups = options.kernelGroups === false ? fused : fuseIntoKernels(fused, program.outputs, { maxBindings: gpu.storageBuffersPerKernel });
+  const views = options.views === false ? new Map<IRVar, SliceView>() : foldableSlices(withKernelGroups, program.outputs);
   const nodes = withKernelGroups.flatMap((node) => {
-    if (node.kind === 'single' && folded.has(node.out)) return [];
+    if (node.kind === 'single' && (folded.has(node.out) || views.has(node.out))) return [];
     if (node.kind !== 'fused' || node.leaves.length + storedBy(node).length - 1 <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
   });
@@ -427,8 +450,10 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const outputSlots = new Set(program.outputs.map(slot));
 
   // A product reading a folded transpose reads the transpose's input (so that input lives until then).
-  const readsOf = (node: KernelPlanNode) => readBy(node).map((v) => folded.get(v) ?? v);
-  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(readsOf, gpu.storageBuffersPerKernel, folded));
+  // A folded transpose's or a viewed slice's readers read its input.
+  const storedAs = (v: IRVar) => folded.get(v) ?? views.get(v)?.source ?? v;
+  const readsOf = (node: KernelPlanNode) => readBy(node).map(storedAs);
+  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(readsOf, gpu.storageBuffersPerKernel, folded, views));
   const membersOf = (node: PlanStep): readonly KernelPlanNode[] => (node.kind === 'siblings' ? node.members : [node]);
   const reads = planNodes.map((node) => membersOf(node).flatMap((member) => readsOf(member).map(slot)));
   const lastRead = new Map<number, number>();
@@ -455,7 +480,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const hostOf = (slotOfValue: number): KernelHost => twinHosts.get(slotOfValue) ?? (outputSlots.has(slotOfValue) ? gpu : planBuffers);
   /** A group a kernel runs: per call, its inputs' storage (at `inputSlots`) and fresh storage for its extra values. */
   const kernelGroup = (group: FusedGroup, leaves: readonly IRVar[], inputSlots: readonly number[], computed?: IRVar): (() => KernelGroup) => {
-    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed);
+    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views);
     const role = computed ? 'epilogue' : 'prologue';
     const key = internKey(role, `${role}:${JSON.stringify(spec)}`);
     const extra = storedBy(group).slice(0, -1);
@@ -490,7 +515,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       fusedGroups++;
       fusedEquations += node.members.length;
       const n = sizeOf(out.shape);
-      const { shapeParams, ...spec } = groupWgsl(node, node.leaves);
+      const { shapeParams, ...spec } = groupWgsl(node, node.leaves, undefined, views);
       const extra = storedBy(node).slice(0, -1);
       const source = elementwiseWgsl(spec);
       const key = internKey('fused', source);
@@ -592,7 +617,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const prologue = node.kind === 'kernel' ? node.prologue : undefined;
     const epilogue = node.kind === 'kernel' ? node.epilogue : undefined;
     const shapeOf = (group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupShape => {
-      const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed);
+      const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views);
       const role = computed ? 'epilogue' : 'prologue';
       fusedEquations += group.members.length;
       if (computed) epilogues++;
@@ -635,7 +660,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const first = epilogueOf(members[0]);
     let shape: GroupShape | undefined;
     if (first) {
-      const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value);
+      const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value, views);
       shape = { spec, key: internKey('epilogue', `epilogue:${JSON.stringify(spec)}`), params };
     }
     for (const m of members) {
@@ -681,7 +706,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     let total = 0;
     const params = members.map((m) => (total += sizeOf(m.out.aval.shape)));
     const groups = members.map((member) => {
-      const { shapeParams, ...spec } = groupWgsl(member, member.leaves);
+      const { shapeParams, ...spec } = groupWgsl(member, member.leaves, undefined, views);
       const at = params.length;
       params.push(...shapeParams);
       return { spec, inputs: member.leaves.map(leafIndex), at };
@@ -690,7 +715,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const written = members.flatMap((m) => [m.out, ...storedBy(m).slice(0, -1)]);
     const writtenSlots = written.map(slot);
     const writtenHosts = writtenSlots.map(hostOf);
-    const leafSlots = leaves.map(slot);
+    const leafSlots = leaves.map((v) => slot(storedAs(v)));
     const source = siblingGroupsWgsl(
       groups,
       leaves.map((v) => wgslType(v.aval.dtype)),
@@ -732,6 +757,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     epilogues,
     prologues,
     siblings,
+    views: views.size,
   };
   return {
     stats,

@@ -1,0 +1,59 @@
+/**
+ * Slices a plan need not copy: a slice whose value only fused groups read, as leaves (a fused
+ * node's, or a product's or reduction's prologue or epilogue), and that is not returned. Each
+ * group reads the slice's input in place, at `offset + Σ index[j] · strides[j]`, so the slice is
+ * not run (the WebGPU plan's strided `'v'` leaves). A SAC update slices its policy head's output
+ * into mean and log-std, and the optimizer's gradient through a concatenation into its parts.
+ */
+import type { Params } from '../../tensor';
+import { stridesOf } from '../../tensor/shape';
+import type { IRVar } from '../ir';
+import type { KernelPlanNode } from './kernel-groups';
+
+/** Where a slice's elements are in its input: `source[offset + Σ index[j] · strides[j]]`. */
+export interface SliceView {
+  readonly source: IRVar;
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+/** The values a node reads as a group's leaves, and those it reads otherwise (as a kernel's operands). */
+function readsOf(node: KernelPlanNode): { leaves: readonly IRVar[]; operands: readonly IRVar[] } {
+  if (node.kind === 'fused') return { leaves: node.leaves, operands: [] };
+  if (node.kind === 'single') return { leaves: [], operands: node.eq.inputs };
+  const leaves = [...(node.prologue?.leaves ?? []), ...(node.epilogue?.leaves ?? [])];
+  return { leaves, operands: node.prologue ? [] : node.eq.inputs };
+}
+
+/**
+ * The slices among `nodes` that only groups read as leaves (and that are not returned), with where
+ * their elements are in their inputs.
+ *
+ * @example
+ * // m = slice(h, [0, 0], [B, 6]); y = exp(m) * 2  ->  Map { m => { source: h, offset: 0, strides: [12, 1] } }
+ * const views = foldableSlices(nodes, program.outputs);
+ */
+export function foldableSlices(nodes: readonly KernelPlanNode[], outputs: readonly IRVar[]): Map<IRVar, SliceView> {
+  const asLeaf = new Set<IRVar>();
+  const asOperand = new Set<IRVar>();
+  for (const node of nodes) {
+    const { leaves, operands } = readsOf(node);
+    for (const v of leaves) asLeaf.add(v);
+    for (const v of operands) asOperand.add(v);
+  }
+  const views = new Map<IRVar, SliceView>();
+  for (const node of nodes) {
+    if (node.kind !== 'single' || node.eq.prim !== 'slice') continue;
+    const v = node.out;
+    if (outputs.includes(v) || asOperand.has(v) || !asLeaf.has(v)) continue;
+    const source = node.eq.inputs[0];
+    const { starts, steps } = node.eq.params as Params<'slice'>;
+    const inputStrides = stridesOf(source.aval.shape);
+    views.set(v, {
+      source,
+      offset: starts.reduce((sum, s, j) => sum + s * inputStrides[j], 0),
+      strides: inputStrides.map((s, j) => s * steps[j]),
+    });
+  }
+  return views;
+}

@@ -1,0 +1,103 @@
+/**
+ * jit on WebGPU, slices read in place (`views.ts`): a slice that only fused groups read, as leaves
+ * (a fused node's, a product's epilogue, a reduction's prologue), is not run; the groups read its
+ * input at the slice's offset and strides. Each form is compiled with views and without: the plan
+ * with views agrees with the one without bit for bit (the same arithmetic on the same values), with
+ * eager WebGPU within rounding and with the CPU in float64, and dispatches one kernel fewer per
+ * slice viewed. Slices read otherwise (a product's operand, a returned value) are run.
+ */
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import * as M from '../../src';
+import type { ArrayTensor, Tensor } from '../../src';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { compileWebGPUPlan } from '../../src/autodiff/jit/plan-webgpu';
+import { ReplayBuffer } from '../../src/rl/replay';
+import { initSac, makeSacUpdate } from '../../src/rl/sac/update';
+import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
+import { smallSac } from '../sac-fixtures';
+import { describeWebGPU, expectClose, expectEqual, randomInput, webgpu } from '../webgpu/gpu';
+
+type Program = (...xs: Tensor[]) => Tensor[];
+
+/**
+ * Compiles `f` with views and without (siblings off, so that dispatches count the slices alone), runs
+ * both, checks the plan with views against the other bit for bit, eager WebGPU and the float64 CPU
+ * (`terms`: the most terms summed into one value); returns both plans' dispatches and the views.
+ */
+async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string) {
+  const gpuInputs = inputs.map((x) => x.gpu);
+  const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
+  const viewed = compileWebGPUPlan(program, webgpu(), { siblings: false });
+  const copied = compileWebGPUPlan(program, webgpu(), { siblings: false, views: false });
+  const expected = copied.run(gpuInputs);
+  viewed.run(gpuInputs);
+  const actual = viewed.run(gpuInputs);
+  const eager = f(...gpuInputs);
+  const exact = f(...inputs.map((x) => x.cpu));
+  for (let i = 0; i < exact.length; i++) {
+    const values = await actual[i].data();
+    expect(actual[i].shape, what).toEqual(exact[i].shape);
+    expectEqual(values, await expected[i].data(), `${what}, output ${i} vs the plan without views`);
+    expectClose(values, await eager[i].data(), 1e-6, 1e-5, `${what}, output ${i} vs eager`);
+    expectClose(values, exact[i].dataSync(), 2e-7 * terms + 1e-6, 1e-5, `${what}, output ${i} vs float64`);
+  }
+  return { viewed: viewed.stats.dispatchesPerCall, copied: copied.stats.dispatchesPerCall, views: viewed.stats.views };
+}
+
+describeWebGPU('jit on WebGPU: slices read in place', () => {
+  it('slices with random offsets and steps, read by groups with broadcasting, by epilogues and by prologues', async () => {
+    const dim = fc.integer({ min: 1, max: 9 });
+    const cut = fc.record({ start: fc.nat(), step: fc.integer({ min: 1, max: 3 }), extra: fc.nat({ max: 4 }) });
+    await fc.assert(
+      fc.asyncProperty(dim, dim, cut, cut, fc.constantFrom('group', 'broadcast', 'epilogue', 'prologue'), fc.integer({ min: 1, max: 2 ** 30 }), async (m, n, rows, cols, use, seed) => {
+        // x [R, C] holds the slice x[r0 : r0 + m·sr : sr, c0 : c0 + n·sc : sc] of shape [m, n].
+        const [r, c] = [rows.start % 4 + (m - 1) * rows.step + 1 + rows.extra, cols.start % 4 + (n - 1) * cols.step + 1 + cols.extra];
+        const [r0, c0] = [rows.start % 4, cols.start % 4];
+        const inputs = [randomInput(seed, r, c), randomInput(seed + 1, m, n), randomInput(seed + 2, 3, m, n), randomInput(seed + 3, m, m)];
+        const part = (x: Tensor) => M.slice(x, [r0, r0 + (m - 1) * rows.step + 1, rows.step], [c0, c0 + (n - 1) * cols.step + 1, cols.step]);
+        const programs: Record<typeof use, Program> = {
+          group: (x, y) => [M.add(M.mul(M.exp(part(x)), y), 1)],
+          broadcast: (x, _y, z) => [M.mul(z, M.tanh(part(x)))], // [m, n] against [3, m, n]
+          epilogue: (x, y, _z, w) => [M.relu(M.add(M.matmul(w, y), part(x)))], // stored by the product's kernel
+          prologue: (x, y) => [M.sum(M.square(M.sub(part(x), y)), [1])],
+        };
+        const what = `${use}: [${r}, ${c}][${r0}::${rows.step}, ${c0}::${cols.step}] -> [${m}, ${n}]`;
+        const result = await check(programs[use], inputs, m * n, what);
+        // A slice of the whole input is no slice at all (the optimizer drops it).
+        if (r !== m || c !== n) expect(result.views, what).toBeGreaterThanOrEqual(1);
+        expect(result.copied - result.viewed, what).toBe(result.views);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('a slice a product reads as an operand, or a returned slice, is run', async () => {
+    const [x, w] = [randomInput(1, 6, 8), randomInput(2, 4, 6)];
+    const operand = await check((x, w) => [M.matmul(w, M.slice(x, null, [2, 6])), M.exp(M.slice(x, null, [2, 6]))], [x, w], 6, 'operand');
+    expect(operand.views).toBe(0);
+    const returned = await check((x) => [M.slice(x, [1, 5]), M.exp(M.slice(x, [1, 5]))], [x], 1, 'returned');
+    expect(returned.views).toBe(0);
+  });
+
+  it.each([
+    ['sg-rp', 'single', 'rp'],
+    ['sgm-mrp', 'mixture', 'mrp'],
+  ] as const)('a %s SAC update is the same bit for bit with its slices read in place', async (_name, kind, estimator) => {
+    const gpu = webgpu();
+    const h = smallSac({ obsDim: 3, head: { actionDim: 2, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [16, 16] });
+    const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim: 2 });
+    for (let i = 0; i < 64; i++) replay.add({ obs: [i, -i, 1], action: [Math.sin(i), Math.cos(i)], reward: [Math.cos(i)], nextObs: [i + 1, -i, 1], terminated: [0] });
+    const state = initSac(h, M.tensor(rawKey(0), { backend: gpu }));
+    const batch = replay.sample(rawFoldIn(rawKey(1), 0), 8, { backend: gpu });
+    const args = [state, batch, M.tensor(rawKey(2), { backend: gpu })] as const;
+    const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
+    const inputs = M.treeFlatten(args)[0] as ArrayTensor[];
+    const [viewed, copied] = [compileWebGPUPlan(program, gpu, { siblings: false }), compileWebGPUPlan(program, gpu, { siblings: false, views: false })];
+    const [actual, expected] = [viewed.run(inputs), copied.run(inputs)];
+    for (let i = 0; i < expected.length; i++) expectEqual(await actual[i].data(), await expected[i].data(), `output ${i}`);
+    // The head's mean and log-std, and the action's part of the critics' input gradients.
+    expect(viewed.stats.views).toBeGreaterThanOrEqual(4);
+    expect(copied.stats.dispatchesPerCall - viewed.stats.dispatchesPerCall).toBe(viewed.stats.views);
+  });
+});
