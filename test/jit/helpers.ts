@@ -1,9 +1,15 @@
-/** Comparison helpers for the jit tests: expected values always come from eager mode. */
+/** Comparison helpers for the jit tests (expected values always come from eager mode), and a small SAC update's program. */
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect } from 'vitest';
 import * as M from '../../src';
-import type { Tensor } from '../../src';
+import type { ArrayTensor, Backend, Tensor } from '../../src';
+import type { IRProgram } from '../../src/autodiff/ir';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { ReplayBuffer } from '../../src/rl/replay';
+import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
+import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
+import { smallSac } from '../sac-fixtures';
 
 /** Asserts two pytrees of tensors have one structure and close values (relative + absolute `tol`). */
 export function expectTreesClose(actual: unknown, expected: unknown, tol: number, message = ''): void {
@@ -82,4 +88,20 @@ export async function heapGrowthAsync(
   const before = await measure();
   for (let i = 0; i < calls; i++) await step(warmup + i);
   return { grown: (await measure()) - before, bound: 2e6 };
+}
+
+/**
+ * The optimized program of one small SAC update (obs 3, hidden [16, 16], batch 8 from a fixed replay
+ * buffer) on `backend`, and its flattened inputs: what the plan suites compile two ways and compare.
+ */
+export function sacUpdateProgram(backend: Backend, kind: 'single' | 'mixture', estimator: SacHyperparameters['estimator'], actionDim: number): { program: IRProgram; inputs: ArrayTensor[] } {
+  const h = smallSac({ obsDim: 3, head: { actionDim, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [16, 16] });
+  const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim });
+  const action = (i: number) => Array.from({ length: actionDim }, (_, j) => (j % 2 ? Math.cos(i) : Math.sin(i)));
+  for (let i = 0; i < 64; i++) replay.add({ obs: [i, -i, 1], action: action(i), reward: [Math.cos(i)], nextObs: [i + 1, -i, 1], terminated: [0] });
+  const state = initSac(h, M.tensor(rawKey(0), { backend }));
+  const batch = replay.sample(rawFoldIn(rawKey(1), 0), 8, { backend });
+  const args = [state, batch, M.tensor(rawKey(2), { backend })] as const;
+  const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
+  return { program, inputs: M.treeFlatten(args)[0] as ArrayTensor[] };
 }

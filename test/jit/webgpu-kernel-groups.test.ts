@@ -14,11 +14,8 @@ import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
 import { optimizeProgram } from '../../src/autodiff/jit/optimize';
 import { compileWebGPUPlan } from '../../src/autodiff/jit/plan-webgpu';
-import { ReplayBuffer } from '../../src/rl/replay';
-import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
-import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
+import { sacUpdateProgram } from './helpers';
 import { describeWebGPU, expectClose, floats, gpuAndFloat64, randomInput, webgpu } from '../webgpu/gpu';
-import { smallSac } from '../sac-fixtures';
 
 type Program = (...xs: Tensor[]) => Tensor | Tensor[];
 
@@ -223,14 +220,7 @@ describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions'
     ['sgm-mrp', 'mixture', 'mrp'],
   ] as const)('a %s SAC update dispatches one kernel fewer per group moved into a kernel', async (_name, kind, estimator) => {
     const gpu = webgpu();
-    const h: SacHyperparameters = smallSac({ obsDim: 3, head: { actionDim: 1, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [16, 16] });
-    const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim: 1 });
-    for (let i = 0; i < 64; i++) replay.add({ obs: [i, -i, 1], action: [Math.sin(i)], reward: [Math.cos(i)], nextObs: [i + 1, -i, 1], terminated: [0] });
-    const state = initSac(h, M.tensor(rawKey(0), { backend: gpu }));
-    const batch = replay.sample(rawFoldIn(rawKey(1), 0), 8, { backend: gpu });
-    const args = [state, batch, M.tensor(rawKey(2), { backend: gpu })] as const;
-    const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
-    const inputs = M.treeFlatten(args)[0] as ArrayTensor[];
+    const { program, inputs } = sacUpdateProgram(gpu, kind, estimator, 1);
     const [fused, plain] = [compileWebGPUPlan(program, gpu, { siblings: false }), compileWebGPUPlan(program, gpu, { kernelGroups: false, siblings: false })];
     fused.run(inputs);
     plain.run(inputs);

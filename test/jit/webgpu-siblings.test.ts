@@ -12,10 +12,7 @@ import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
 import { optimizeProgram } from '../../src/autodiff/jit/optimize';
 import { compileWebGPUPlan } from '../../src/autodiff/jit/plan-webgpu';
-import { ReplayBuffer } from '../../src/rl/replay';
-import { initSac, makeSacUpdate } from '../../src/rl/sac/update';
-import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
-import { smallSac } from '../sac-fixtures';
+import { sacUpdateProgram } from './helpers';
 import { describeWebGPU, expectClose, expectEqual, floats, gpuAndFloat64, randomInput, webgpu } from '../webgpu/gpu';
 
 type Program = (...xs: Tensor[]) => Tensor[];
@@ -134,14 +131,7 @@ describeWebGPU('jit on WebGPU: sibling kernels', () => {
     ['sgm-mrp', 'mixture', 'mrp'],
   ] as const)('a %s SAC update is the same bit for bit, one dispatch fewer per member merged', async (_name, kind, estimator) => {
     const gpu = webgpu();
-    const h = smallSac({ obsDim: 3, head: { actionDim: 2, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [16, 16] });
-    const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim: 2 });
-    for (let i = 0; i < 64; i++) replay.add({ obs: [i, -i, 1], action: [Math.sin(i), Math.cos(i)], reward: [Math.cos(i)], nextObs: [i + 1, -i, 1], terminated: [0] });
-    const state = initSac(h, M.tensor(rawKey(0), { backend: gpu }));
-    const batch = replay.sample(rawFoldIn(rawKey(1), 0), 8, { backend: gpu });
-    const args = [state, batch, M.tensor(rawKey(2), { backend: gpu })] as const;
-    const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
-    const inputs = M.treeFlatten(args)[0] as ArrayTensor[];
+    const { program, inputs } = sacUpdateProgram(gpu, kind, estimator, 2);
     const [merged, alone] = [compileWebGPUPlan(program, gpu), compileWebGPUPlan(program, gpu, { siblings: false })];
     const [actual, expected] = [merged.run(inputs), alone.run(inputs)];
     for (let i = 0; i < expected.length; i++) expectEqual(await actual[i].data(), await expected[i].data(), `output ${i}`);
