@@ -1,7 +1,8 @@
 /**
  * The data-movement kernel: copies a strided view of the input to a strided view of the output,
- * 32-bit word by word (so one kernel serves every dtype). transpose, broadcastTo, slice, flip, pad
- * and concat are all this copy with different strides and offsets; strides may be zero or negative.
+ * 32-bit word by word (so one kernel serves every dtype). transpose, broadcastTo, slice, flip and pad
+ * are all this copy with different strides and offsets (strides may be zero or negative); concat has
+ * a kernel of its own below, one dispatch for all its inputs.
  *
  * params: `[n, rank, shape[rank], srcOffset, srcStrides[rank], dstOffset, dstStrides[rank]]`, the
  * offsets and strides as two's-complement i32.
@@ -27,3 +28,40 @@ ${ENTRY_1D}
   out[u32(dst)] = x[u32(src)];
 }
 `;
+
+/** Inputs one concat kernel binds at most (with the params and the output: WebGPU's minimum of 8 storage buffers). */
+export const CONCAT_INPUTS = 6;
+
+/**
+ * Concatenation of `inputs` tensors (a run of a longer concatenation) along one axis, one dispatch
+ * for all of them, 32-bit word by word. The output is viewed as `[outer, total, inner]` (total: the
+ * whole concatenated axis); invocation `i` covers `[outer, span, inner]`, the run's part of it, which
+ * starts at `base` along the axis. Input `j` holds the run's axis positions `[ends[j-1], ends[j])`.
+ *
+ * params: `[n, inner, total, span, base, ends[inputs]]` (n = outer · span · inner).
+ *
+ * @example
+ * concatWgsl(2); // out[.., 0:3, ..] = x0, out[.., 3:4, ..] = x1 with ends [3, 4]
+ */
+export function concatWgsl(inputs: number): string {
+  const pick = Array.from({ length: inputs }, (_, j) => {
+    const from = j === 0 ? '0u' : `params[${4 + j}u]`;
+    const read = `x${j}[(outer * (params[${5 + j}u] - ${from}) + along - ${from}) * inner + k]`;
+    return j === inputs - 1 ? `{ v = ${read}; }` : `if (along < params[${5 + j}u]) { v = ${read}; } else `;
+  }).join('');
+  return `${PRELUDE}
+${binding(1, 'out', 'u32', 'read_write')}
+${Array.from({ length: inputs }, (_, j) => binding(j + 2, `x${j}`, 'u32', 'read')).join('\n')}
+${ENTRY_1D}
+  if (i >= params[0]) { return; }
+  let inner = params[1];
+  let span = params[3];
+  let k = i % inner;
+  let along = (i / inner) % span;
+  let outer = i / (inner * span);
+  var v = 0u;
+  ${pick}
+  out[(outer * params[2] + params[4] + along) * inner + k] = v;
+}
+`;
+}

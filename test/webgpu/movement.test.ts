@@ -56,6 +56,10 @@ describeWebGPU('data movement on WebGPU matches the CPU exactly', () => {
         const y = pair(floats(seed + 1, sizeOf(other), -1, 1), other);
         const c = await both('concat', [x, y, x], { axis });
         expectEqual(c.gpu, c.cpu, 'concat');
+        // More inputs than one kernel binds (two runs), one of them empty along the axis.
+        const none = pair(new Float32Array(0), shape.map((d, i) => (i === axis ? 0 : d)));
+        const many = await both('concat', [x, y, none, x, y, x, y, x, y], { axis });
+        expectEqual(many.gpu, many.cpu, 'concat of 9');
       }),
       { numRuns: 6 },
     );

@@ -4,7 +4,7 @@
  * integer parameters of one of the kernel families in `shaders/` and dispatches it.
  */
 import { WORKGROUP } from '../../../shaders/common';
-import { COPY_WGSL } from '../../../shaders/copy';
+import { CONCAT_INPUTS, concatWgsl, COPY_WGSL } from '../../../shaders/copy';
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
@@ -554,11 +554,21 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
 
   concat(gpu, inputs, { axis }, out) {
     const result = gpu.output(out);
-    const outStrides = stridesOf(out.shape);
-    let offset = 0;
-    for (const x of inputs) {
-      copyStrided(gpu, 'concat', x.storage, 0, stridesOf(x.aval.shape), x.aval.shape, result, offset * outStrides[axis], outStrides);
-      offset += x.aval.shape[axis];
+    const n = sizeOf(out.shape);
+    if (n === 0) return result;
+    const inner = sizeOf(out.shape.slice(axis + 1));
+    const total = out.shape[axis];
+    const parts = inputs.filter((x) => x.aval.shape[axis] > 0);
+    // One dispatch per run of inputs that fits the bindings every device has (8: params, output, 6).
+    let base = 0;
+    for (let start = 0; start < parts.length; start += CONCAT_INPUTS) {
+      const run = parts.slice(start, start + CONCAT_INPUTS);
+      let span = 0;
+      const ends = run.map((x) => (span += x.aval.shape[axis]));
+      const count = (n / total) * span;
+      const params = [count, inner, total, span, base, ...ends];
+      gpu.run('concat', `concat|${run.length}`, () => concatWgsl(run.length), params, [result, ...run.map((x) => x.storage)], grid1d('concat', count));
+      base += span;
     }
     return result;
   },
