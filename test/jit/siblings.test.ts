@@ -2,7 +2,8 @@
  * Sibling grouping as a pass over plan nodes (`groupSiblings`), on random dependence graphs: every
  * node runs exactly once, every value is stored by an earlier step than any step reading it (the
  * members of one step are one dispatch: none may read another's value), members share a class
- * and fit the bindings, and twin chains merge level by level. What the sibling kernels compute is
+ * and fit the bindings; twin chains merge level by level, and a node moves within the levels its
+ * producers and readers allow to join one of its class. What the sibling kernels compute is
  * tested on WebGPU (`webgpu-siblings.test.ts`).
  */
 import fc from 'fast-check';
@@ -108,6 +109,23 @@ describe('groupSiblings', () => {
     ];
     const result = steps(nodes, 16).map((m) => m.map((n) => n.id));
     expect(result[result.length - 1]).toEqual([3, 4]);
+  });
+
+  it('moves a node within the levels its producers and readers allow to join one of its class', () => {
+    // n0 -> n1 -> n2 -> n3 with x1 (n0 -> x1 -> n3) and x2 (n1 -> x2, returned): x1 may run on
+    // levels 1-2 and x2 on 2-3, so neither all-early (1, 2) nor all-late (2, 3) levels pair them.
+    const [input, n0, n1, n2, n3, x1, x2] = [-1, 0, 1, 2, 3, 4, 5].map(value);
+    const nodes: Node[] = [
+      { id: 0, v: n0, kind: undefined, reads: [input] },
+      { id: 1, v: n1, kind: undefined, reads: [n0] },
+      { id: 2, v: n2, kind: undefined, reads: [n1] },
+      { id: 4, v: x1, kind: 'x', reads: [n0] },
+      { id: 3, v: n3, kind: undefined, reads: [n2, x1] },
+      { id: 5, v: x2, kind: 'x', reads: [n1] },
+    ];
+    const result = steps(nodes, 16).map((m) => m.map((n) => n.id));
+    expect(result).toContainEqual([4, 5]);
+    expect(result.findIndex((m) => m.includes(4))).toBeLessThan(result.findIndex((m) => m.includes(3)));
   });
 
   it('returns the nodes as they came where nothing merges', () => {

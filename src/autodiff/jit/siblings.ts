@@ -9,8 +9,9 @@
  * value computed before it is read. Within a level, nodes of one class (`classOf`: which nodes one
  * kernel can run together) are packed in program order while the kernel's bindings fit. Two
  * levellings are tried, as soon as possible (a node's longest path from the inputs) and as late
- * as possible (from the outputs), and the one leaving fewer nodes is kept; where neither merges
- * anything the nodes are returned as they came.
+ * as possible (from the outputs); in each, a node alone of its class on its level then moves to a
+ * level where its class has nodes, if its producers and readers allow (`join`). The levelling
+ * leaving fewer nodes is kept; where neither merges anything the nodes are returned as they came.
  */
 import type { IRVar } from '../ir';
 
@@ -58,9 +59,11 @@ export function groupSiblings<N>(nodes: readonly N[], rules: SiblingRules<N>): (
   const late = nodes.map(() => last);
   for (let i = nodes.length - 1; i >= 0; i--) for (const p of before[i]) late[p] = Math.min(late[p], late[i] - 1);
 
+  const after: number[][] = nodes.map(() => []);
+  before.forEach((from, i) => from.forEach((p) => after[p].push(i)));
   let best: (N | SiblingNode<N>)[] = nodes.slice();
   for (const level of [early, late]) {
-    const grouped = byLevel(nodes, level, rules);
+    const grouped = byLevel(nodes, join(nodes, level, before, after, rules), rules);
     if (grouped.length < best.length) best = grouped;
   }
   return best;
@@ -99,4 +102,40 @@ function byLevel<N>(nodes: readonly N[], level: readonly number[], rules: Siblin
     start = end;
   }
   return result;
+}
+
+/**
+ * Moves each node that no node of its class shares a level with to a level where some do, within
+ * the levels its producers and readers allow as they stand (so the order stays valid), when that
+ * level's nodes of the class and it still fit one kernel. Each move leaves one node fewer alone, so
+ * this ends.
+ */
+function join<N>(nodes: readonly N[], levels: readonly number[], before: readonly number[][], after: readonly number[][], rules: SiblingRules<N>): number[] {
+  const level = levels.slice();
+  const top = Math.max(0, ...level);
+  const kinds = nodes.map(rules.classOf);
+  // The nodes of each class on each level.
+  const at = new Map<string, number[]>();
+  const key = (kind: string, l: number) => `${l} ${kind}`;
+  kinds.forEach((kind, i) => {
+    if (kind === undefined) return;
+    const list = at.get(key(kind, level[i]));
+    if (list) list.push(i);
+    else at.set(key(kind, level[i]), [i]);
+  });
+  for (let i = 0; i < nodes.length; i++) {
+    const kind = kinds[i];
+    if (kind === undefined || (at.get(key(kind, level[i])) as number[]).length > 1) continue;
+    const lo = before[i].reduce((l, p) => Math.max(l, level[p] + 1), 0);
+    const hi = after[i].reduce((l, q) => Math.min(l, level[q] - 1), top);
+    for (let l = lo; l <= hi; l++) {
+      const there = at.get(key(kind, l));
+      if (l === level[i] || !there || rules.bindings([...there, i].map((j) => nodes[j])) > rules.maxBindings) continue;
+      at.delete(key(kind, level[i]));
+      there.push(i);
+      level[i] = l;
+      break;
+    }
+  }
+  return level;
 }
