@@ -27,6 +27,12 @@ export interface GroupSpec {
   readonly lets: readonly string[];
   /** Intermediates also stored: `local` into an extra output of `type`. */
   readonly stores: readonly { readonly type: string; readonly local: string }[];
+  /**
+   * Scalars read from the group's params, `let k{j} = bitcast<type>(params[at + offset])`:
+   * constants a jit plan knows, passed without a buffer of their own (and not written into the
+   * WGSL as literals, which the shader compiler would fold, rounding differently).
+   */
+  readonly scalars?: readonly { readonly type: string; readonly offset: number }[];
 }
 
 /** Where a group's buffers are bound and its params start. */
@@ -47,7 +53,7 @@ export interface GroupNames {
  * broadcast offsets from the params at `at`, its inputs read as `a0`, `a1`, ..., its `lets`, its
  * extra stores.
  */
-export function groupBody({ inputs, lets, stores }: GroupSpec, at: number, names: GroupNames): string {
+export function groupBody({ inputs, lets, stores, scalars = [] }: GroupSpec, at: number, names: GroupNames): string {
   const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b' || x.access === 'v');
   // A view starts at its offset, stored after every strided input's strides.
   const views = strided.filter(([x]) => x.access === 'v').map(([, k]) => k);
@@ -66,7 +72,8 @@ ${strided.map(([, k], j) => `    p${k} += c * params[${at + 1}u + ${j + 1}u * ra
   }
 `;
   const reads = inputs.map((x, k) => `  let a${k} = ${names.input(k)}[${x.access === 'c' ? 'i' : x.access === 's' ? '0' : `p${k}`}];\n`).join('');
-  return `${offsets}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((_, q) => `  ${names.store(q)}[i] = ${stores[q].local};\n`).join('')}`;
+  const constants = scalars.map(({ type, offset }, j) => `  let k${j} = bitcast<${type}>(params[${at + offset}u]);\n`).join('');
+  return `${offsets}${constants}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((_, q) => `  ${names.store(q)}[i] = ${stores[q].local};\n`).join('')}`;
 }
 
 /** The bindings of a group (inputs `${prefix}k`, extra outputs `${prefix}yq`) and its body at index `i` up to `expr`. */

@@ -67,6 +67,13 @@ export function readBy(node: KernelPlanNode): readonly IRVar[] {
   return [...(node.prologue ? node.prologue.leaves : node.eq.inputs), ...(node.epilogue?.leaves ?? [])];
 }
 
+/** The leaves of the groups a node computes: a fused node's, a kernel's prologue's and epilogue's. */
+export function groupLeaves(node: KernelPlanNode): readonly IRVar[] {
+  if (node.kind === 'fused') return node.leaves;
+  if (node.kind === 'single') return [];
+  return [...(node.prologue?.leaves ?? []), ...(node.epilogue?.leaves ?? [])];
+}
+
 /** A producer whose kernel takes fused groups: its own operands, whether it takes a prologue, and whether this equation's shapes allow groups. */
 interface KernelRule {
   readonly operands: number;

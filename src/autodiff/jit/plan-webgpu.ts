@@ -27,7 +27,7 @@ import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
 import type { GroupSpec } from '../../../shaders/groups';
 import { siblingGroupsWgsl } from '../../../shaders/siblings';
 import type { Equation, IRProgram, IRVar } from '../ir';
-import { fuseIntoKernels, type KernelNode, type KernelPlanNode, readBy, storedByNode } from './kernel-groups';
+import { fuseIntoKernels, groupLeaves, type KernelNode, type KernelPlanNode, readBy, storedByNode } from './kernel-groups';
 import { groupSiblings, type SiblingNode, type SiblingRules } from './siblings';
 import { pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
@@ -49,6 +49,8 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly siblings: number;
   /** Slices not run: the groups reading them read their inputs in place. */
   readonly views: number;
+  /** Scalar constants passed in the params of the groups reading them instead of bound. */
+  readonly scalars: number;
 }
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -63,6 +65,8 @@ export interface WebGPUPlanOptions {
   readonly foldTransposes?: boolean;
   /** Compute groups inside products' and reductions' kernels, as epilogues and prologues (default true; false to compare). */
   readonly kernelGroups?: boolean;
+  /** Pass scalar constants with known values in the kernels' params instead of binding them (default true; false to compare). */
+  readonly scalars?: boolean;
   /** Read slices that only groups read in place, as strided leaves (`views.ts`; default true; false to compare). */
   readonly views?: boolean;
   /** Run independent fused groups, and independent products of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
@@ -106,6 +110,7 @@ function siblingRules(
   maxBindings: number,
   folded: ReadonlyMap<IRVar, IRVar>,
   views: ReadonlyMap<IRVar, SliceView>,
+  scalarWords: ReadonlyMap<IRVar, number>,
 ): SiblingRules<KernelPlanNode> {
   return {
     reads,
@@ -115,7 +120,7 @@ function siblingRules(
       if (!preparable(node)) return undefined;
       const { eq } = node;
       const [a, b] = eq.inputs.map((v) => v.aval.shape);
-      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, views)) : '';
+      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, views, scalarWords)) : '';
       return `matmul ${a} ${b} ${eq.out.aval.dtype} ${folded.has(eq.inputs[0])} ${folded.has(eq.inputs[1])} ${epilogue}`;
     },
     bindings(members) {
@@ -302,19 +307,56 @@ function internKey(prefix: string, text: string): string {
 
 /** No slices read in place. */
 const NO_VIEWS: ReadonlyMap<IRVar, SliceView> = new Map();
+/** No constants passed in the params. */
+const NO_SCALARS: ReadonlyMap<IRVar, number> = new Map();
+
+/**
+ * The scalar constants whose values the backend kept (`uploadedValues`), as 32-bit words: groups
+ * read them from their params instead of binding a buffer each (Adam's betas, epsilon and learning
+ * rate, a mean's 1 / n), which leaves more of a kernel's bindings to its own buffers and siblings.
+ */
+function knownScalars(program: IRProgram, gpu: WebGPUBackend): Map<IRVar, number> {
+  const scalarWords = new Map<IRVar, number>();
+  for (const { v, value } of program.constants) {
+    if (sizeOf(v.aval.shape) !== 1 || v.aval.dtype === 'float64') continue;
+    const values = gpu.uploadedValues((value as ArrayTensor).handle);
+    if (!values || values.length !== 1) continue;
+    scalarWords.set(v, v.aval.dtype === 'float32' ? new Uint32Array(Float32Array.of(Number(values[0])).buffer)[0] : Number(values[0]) >>> 0);
+  }
+  return scalarWords;
+}
+
+/** `node` with the groups it computes reading no leaf in `scalarWords` (groups read those from their params). */
+function withoutScalarLeaves(node: KernelPlanNode, scalarWords: ReadonlyMap<IRVar, number>): KernelPlanNode {
+  const keep = (leaves: readonly IRVar[]) => leaves.filter((v) => !scalarWords.has(v));
+  if (node.kind === 'fused') return { ...node, leaves: keep(node.leaves) };
+  if (node.kind === 'single') return node;
+  const { prologue, epilogue } = node;
+  return { ...node, prologue: prologue && { ...prologue, leaves: keep(prologue.leaves) }, epilogue: epilogue && { ...epilogue, leaves: keep(epilogue.leaves) } };
+}
 
 /**
  * A group as WGSL over its leaves `a0`, `a1`, ... (and `v`, the value `computed` by the kernel it is
  * an epilogue of): intermediates as `let`s, the root's expression, extra stores, and the shape
- * params `[rank, shape, strides of each broadcast leaf or view, offset of each view]` over the root's
- * shape. A leaf in `views` is a slice read in place from its source (bound in its place).
+ * params `[rank, shape, strides of each broadcast leaf or view, offset of each view, scalars]` over
+ * the root's shape. A leaf in `views` is a slice read in place from its source (bound in its place);
+ * a constant in `scalarWords` that members read is not a leaf but a scalar of the params (`k0`, ...).
  */
-function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar, views = NO_VIEWS): GroupSpec & { readonly shapeParams: number[] } {
+function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar, views = NO_VIEWS, scalarWords = NO_SCALARS): GroupSpec & { readonly shapeParams: number[] } {
   const out = group.out.aval;
   const n = sizeOf(out.shape);
   const names = new Map<IRVar, string>();
   if (computed) names.set(computed, 'v');
   leaves.forEach((v, j) => names.set(v, `a${j}`));
+  // Constants read from the params (after the shape params, below): k0, k1, ...
+  const scalarVars: IRVar[] = [];
+  for (const eq of group.members) {
+    for (const v of eq.inputs) {
+      if (names.has(v) || !scalarWords.has(v)) continue;
+      names.set(v, `k${scalarVars.length}`);
+      scalarVars.push(v);
+    }
+  }
   const lets: string[] = [];
   let expr = '';
   group.members.forEach((eq, j) => {
@@ -344,6 +386,8 @@ function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar
     const view = views.get(v);
     if (view) shapeParams.push(view.offset);
   }
+  const scalars = scalarVars.map((v, j) => ({ type: wgslType(v.aval.dtype), offset: shapeParams.length + j }));
+  for (const v of scalarVars) shapeParams.push(scalarWords.get(v) as number);
   return {
     inputs: leaves.map((v, j) => ({ type: wgslType(v.aval.dtype), access: access[j] })),
     outType: wgslType(out.dtype),
@@ -352,6 +396,7 @@ function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar
     stores: storedBy(group)
       .slice(0, -1)
       .map((v) => ({ type: wgslType(v.aval.dtype), local: names.get(v) as string })),
+    ...(scalars.length > 0 ? { scalars } : {}),
     shapeParams,
   };
 }
@@ -427,11 +472,13 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const folded = options.foldTransposes === false ? new Map<IRVar, IRVar>() : foldableTransposes(fused, program.outputs);
   const withKernelGroups = options.kernelGroups === false ? fused : fuseIntoKernels(fused, program.outputs, { maxBindings: gpu.storageBuffersPerKernel });
   const views = options.views === false ? new Map<IRVar, SliceView>() : foldableSlices(withKernelGroups, program.outputs);
-  const nodes = withKernelGroups.flatMap((node) => {
+  const scalarWords = options.scalars === false ? new Map<IRVar, number>() : knownScalars(program, gpu);
+  const split = withKernelGroups.flatMap((node) => {
     if (node.kind === 'single' && (folded.has(node.out) || views.has(node.out))) return [];
     if (node.kind !== 'fused' || node.leaves.length + storedBy(node).length - 1 <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
   });
+  const nodes = split.map((node) => withoutScalarLeaves(node, scalarWords));
 
   const slotOf = new Map<IRVar, number>();
   const env: (Storage | undefined)[] = [];
@@ -453,7 +500,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   // A folded transpose's or a viewed slice's readers read its input.
   const storedAs = (v: IRVar) => folded.get(v) ?? views.get(v)?.source ?? v;
   const readsOf = (node: KernelPlanNode) => readBy(node).map(storedAs);
-  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(readsOf, gpu.storageBuffersPerKernel, folded, views));
+  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(readsOf, gpu.storageBuffersPerKernel, folded, views, scalarWords));
   const membersOf = (node: PlanStep): readonly KernelPlanNode[] => (node.kind === 'siblings' ? node.members : [node]);
   const reads = planNodes.map((node) => membersOf(node).flatMap((member) => readsOf(member).map(slot)));
   const lastRead = new Map<number, number>();
@@ -480,7 +527,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const hostOf = (slotOfValue: number): KernelHost => twinHosts.get(slotOfValue) ?? (outputSlots.has(slotOfValue) ? gpu : planBuffers);
   /** A group a kernel runs: per call, its inputs' storage (at `inputSlots`) and fresh storage for its extra values. */
   const kernelGroup = (group: FusedGroup, leaves: readonly IRVar[], inputSlots: readonly number[], computed?: IRVar): (() => KernelGroup) => {
-    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views);
+    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views, scalarWords);
     const role = computed ? 'epilogue' : 'prologue';
     const key = internKey(role, `${role}:${JSON.stringify(spec)}`);
     const extra = storedBy(group).slice(0, -1);
@@ -515,7 +562,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       fusedGroups++;
       fusedEquations += node.members.length;
       const n = sizeOf(out.shape);
-      const { shapeParams, ...spec } = groupWgsl(node, node.leaves, undefined, views);
+      const { shapeParams, ...spec } = groupWgsl(node, node.leaves, undefined, views, scalarWords);
       const extra = storedBy(node).slice(0, -1);
       const source = elementwiseWgsl(spec);
       const key = internKey('fused', source);
@@ -617,7 +664,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const prologue = node.kind === 'kernel' ? node.prologue : undefined;
     const epilogue = node.kind === 'kernel' ? node.epilogue : undefined;
     const shapeOf = (group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupShape => {
-      const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views);
+      const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views, scalarWords);
       const role = computed ? 'epilogue' : 'prologue';
       fusedEquations += group.members.length;
       if (computed) epilogues++;
@@ -660,7 +707,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const first = epilogueOf(members[0]);
     let shape: GroupShape | undefined;
     if (first) {
-      const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value, views);
+      const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value, views, scalarWords);
       shape = { spec, key: internKey('epilogue', `epilogue:${JSON.stringify(spec)}`), params };
     }
     for (const m of members) {
@@ -706,7 +753,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     let total = 0;
     const params = members.map((m) => (total += sizeOf(m.out.aval.shape)));
     const groups = members.map((member) => {
-      const { shapeParams, ...spec } = groupWgsl(member, member.leaves, undefined, views);
+      const { shapeParams, ...spec } = groupWgsl(member, member.leaves, undefined, views, scalarWords);
       const at = params.length;
       params.push(...shapeParams);
       return { spec, inputs: member.leaves.map(leafIndex), at };
@@ -758,6 +805,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     prologues,
     siblings,
     views: views.size,
+    scalars: new Set(split.flatMap(groupLeaves).filter((v) => scalarWords.has(v))).size,
   };
   return {
     stats,

@@ -8,7 +8,7 @@
 import type { Params } from '../../tensor';
 import { stridesOf } from '../../tensor/shape';
 import type { IRVar } from '../ir';
-import type { KernelPlanNode } from './kernel-groups';
+import { groupLeaves, type KernelPlanNode } from './kernel-groups';
 
 /** Where a slice's elements are in its input: `source[offset + Σ index[j] · strides[j]]`. */
 export interface SliceView {
@@ -17,12 +17,11 @@ export interface SliceView {
   readonly strides: readonly number[];
 }
 
-/** The values a node reads as a group's leaves, and those it reads otherwise (as a kernel's operands). */
-function readsOf(node: KernelPlanNode): { leaves: readonly IRVar[]; operands: readonly IRVar[] } {
-  if (node.kind === 'fused') return { leaves: node.leaves, operands: [] };
-  if (node.kind === 'single') return { leaves: [], operands: node.eq.inputs };
-  const leaves = [...(node.prologue?.leaves ?? []), ...(node.epilogue?.leaves ?? [])];
-  return { leaves, operands: node.prologue ? [] : node.eq.inputs };
+/** The values a node reads otherwise than as a group's leaf: a single step's inputs, a kernel's operands. */
+function operandsOf(node: KernelPlanNode): readonly IRVar[] {
+  if (node.kind === 'fused') return [];
+  if (node.kind === 'single') return node.eq.inputs;
+  return node.prologue ? [] : node.eq.inputs;
 }
 
 /**
@@ -37,9 +36,8 @@ export function foldableSlices(nodes: readonly KernelPlanNode[], outputs: readon
   const asLeaf = new Set<IRVar>();
   const asOperand = new Set<IRVar>();
   for (const node of nodes) {
-    const { leaves, operands } = readsOf(node);
-    for (const v of leaves) asLeaf.add(v);
-    for (const v of operands) asOperand.add(v);
+    for (const v of groupLeaves(node)) asLeaf.add(v);
+    for (const v of operandsOf(node)) asOperand.add(v);
   }
   const views = new Map<IRVar, SliceView>();
   for (const node of nodes) {
