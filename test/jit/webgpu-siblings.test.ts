@@ -93,6 +93,10 @@ describeWebGPU('jit on WebGPU: sibling kernels', () => {
     const w2t = randomInput(5, 6, 5);
     const layouts = await check((x, w1, w2t) => [M.matmul(x, w1), M.matmul(x, swapLast(w2t))], [x, w1, w2t], 5, 'plain and transposed layouts');
     expect(layouts.siblings).toBe(0);
+    // Products over K = 0 (zeros, a transposed operand among them) and empty products run alone.
+    const [x0, w0, w0t, e] = [randomInput(6, 3, 0), randomInput(7, 0, 4), randomInput(8, 4, 0), randomInput(9, 0, 5)];
+    const empty = await check((x0, w0, w0t, e, w1) => [M.matmul(x0, w0), M.matmul(x0, swapLast(w0t)), M.matmul(e, w1)], [x0, w0, w0t, e, randomInput(10, 5, 4)], 1, 'empty');
+    expect(empty.siblings).toBe(0);
   });
 
   it('independent fused groups of different sizes, dtypes, broadcasts and stored intermediates are one dispatch', async () => {

@@ -588,6 +588,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       };
     }
     if (node.kind === 'kernel') {
+      // An empty product or reduction with groups (the others are prepared above).
       const { eq, prologue, epilogue } = node;
       // `from`: the operands (or the prologue's leaves), then the epilogue's other leaves.
       const operandCount = prologue ? prologue.leaves.length : eq.inputs.length;
@@ -614,16 +615,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
         dropAll();
       };
     }
+    // Other steps (empty products among them, which read nothing) run the backend's kernels.
     const { eq } = node;
-    if (eq.prim === 'matmul') {
-      const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
-      // The operands' logical shapes; a folded one's storage holds its matrices transposed.
-      const [a, b] = eq.inputs.map((v) => v.aval);
-      return () => {
-        env[k] = matmulKernel(host, [{ storage: env[from[0]] as Storage, aval: a }, { storage: env[from[1]] as Storage, aval: b }], out, layout);
-        dropAll();
-      };
-    }
     const kernel = webgpuKernels[eq.prim] as unknown as (
       gpu: KernelHost,
       inputs: readonly GpuInput[],
