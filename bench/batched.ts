@@ -13,18 +13,12 @@
  * than about two steps) segfault inside lavapipe's descriptor-pool allocation (Dawn creating a bind
  * group); main does the same with plain sequential updates. Use `--rounds 1 --steps 1` there.
  */
-import { treeLeaves, treeRow, treeStack } from '../src/autodiff';
+import { treeRow, treeStack } from '../src/autodiff';
 import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
 import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
 import type { ReplayBatch } from '../src/rl/replay';
 import * as T from '../src/tensor';
 import { AGENTS, arg, benchBackends, sacSetup, SIZES } from './sac-setup';
-
-/** Disposes the leaves of `old` that `next` does not hold. */
-function release(old: SacState, next: SacState): void {
-  const kept = new Set(treeLeaves(next));
-  for (const x of treeLeaves(old)) if (!kept.has(x)) x.dispose();
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -56,23 +50,15 @@ for (const [backendName, backend] of backends) {
       const stackedKeys = Array.from({ length: steps }, (_, t) => T.stack(keysAt(t), 0));
       const rowKeys = Array.from({ length: steps }, (_, t) => keysAt(t));
 
-      const batched = makeBatchedSacUpdate(s.h, n);
-      const single = makeSacUpdate(s.h);
+      // Both sides give up the states they update, as `train` does: on WebGPU the new states reuse
+      // the old ones' buffers (and bind groups), and no dead state waits for the garbage collector.
+      const batched = makeBatchedSacUpdate(s.h, n, { donate: true });
+      const single = makeSacUpdate(s.h, { donate: true });
       let together: SacState = initSacBatch(s.h, T.stack(agentKeys, 0));
       let separate: SacState[] = agentKeys.map((_, i) => treeRow(together, i));
 
-      // Old states are disposed as soon as they are replaced (leaves passed through unchanged are
-      // kept), so a hundred agents' dead GPU buffers do not wait for the garbage collector.
-      const step1 = (st: SacState, i: number, t: number): SacState => {
-        const [next] = single(st, batchesAt(t)[i], rowKeys[t][i]);
-        release(st, next);
-        return next;
-      };
-      const stepAll = (st: SacState, t: number): SacState => {
-        const [next] = batched(st, stackedBatches[t], stackedKeys[t]);
-        release(st, next);
-        return next;
-      };
+      const step1 = (st: SacState, i: number, t: number): SacState => single(st, batchesAt(t)[i], rowKeys[t][i])[0];
+      const stepAll = (st: SacState, t: number): SacState => batched(st, stackedBatches[t], stackedKeys[t])[0];
       const sync = async (state: SacState) => {
         await state.actor.layers[0].w.data();
       };

@@ -51,6 +51,22 @@ describe('batched SAC update (cpu)', () => {
     });
   }
 
+  it('a donating batched update equals the copying one and disposes the states it is given', () => {
+    const h = hyperparameters(AGENTS[1]);
+    const keys = M.stack(agentKeys(), 0);
+    const [copying, donating] = [makeBatchedSacUpdate(h, N), makeBatchedSacUpdate(h, N, { donate: true })];
+    let [a, b] = [initSacBatch(h, keys), initSacBatch(h, keys)];
+    for (let step = 0; step < 3; step++) {
+      const batches = M.treeStack(replays(N).map((r, i) => r.sample(rawFoldIn(rawKey(7 + i), step), 16)));
+      const given = b;
+      const [na, ma] = copying(a, batches, keys);
+      const [nb, mb] = donating(b, batches, keys);
+      expectTreesIdentical([nb, mb], [na, ma], `step ${step}`);
+      expect(() => given.critics[0].layers[0].w.dataSync()).toThrow(/donated to jit\(sac-mrp-x3\)/);
+      [a, b] = [na, nb];
+    }
+  });
+
   it('the metrics are per agent and differ between agents', () => {
     const h = hyperparameters(AGENTS[0]);
     const keys = M.stack(agentKeys(), 0);

@@ -19,7 +19,10 @@ export type BatchedSacUpdate = (states: SacState, batches: ReplayBatch, keys: Te
 
 /**
  * The SAC update of `n` independent agents with hyperparameters `h`, as one call: `vmap` of the pure
- * single-agent update, compiled with `jit` on the CPU and WebGPU unless `{ jit: false }`.
+ * single-agent update, compiled with `jit` on the CPU and WebGPU unless `{ jit: false }`. With
+ * `{ donate: true }` the jitted update gives up the states passed in, as `makeSacUpdate`'s does
+ * (for `states = update(states, ...)[0]` loops: on WebGPU the new states reuse the old ones'
+ * buffers and bind groups).
  *
  * @example
  * const n = 100;
@@ -32,7 +35,7 @@ export type BatchedSacUpdate = (states: SacState, batches: ReplayBatch, keys: Te
 export function makeBatchedSacUpdate(h: SacHyperparameters, n: number, options: SacUpdateOptions = {}): BatchedSacUpdate {
   if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentError(`makeBatchedSacUpdate: n must be a positive integer, got ${n}`);
   const mapped = vmap(makeSacUpdate(h, { jit: false })) as BatchedSacUpdate;
-  const compiled = options.jit === false ? null : jit(mapped, { name: `sac-${h.estimator}-x${n}` });
+  const compiled = options.jit === false ? null : jit(mapped, { name: `sac-${h.estimator}-x${n}`, donateArgnums: options.donate ? [0] : [] });
   return (states, batches, keys) => {
     checkLeading(n, { states, batches, keys });
     const jitted = compiled !== null && (keys.backend.name === 'cpu' || keys.backend.name === 'webgpu');
