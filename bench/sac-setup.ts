@@ -27,16 +27,17 @@ export function arg(name: string, fallback: string): string {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
-/** The backends named on the command line (`cpu`, `webgpu`), printing the WebGPU adapter. */
+/** The backends named on the command line (`cpu`, `webgpu`, `webgpu-64`: WebGPU with 64x64 tiles for every product), printing the WebGPU adapter. */
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
   for (const name of names) {
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
-    else if (name === 'webgpu') {
-      const gpu = await createWebGPUBackend();
-      console.log(`webgpu adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}`);
-      backends.push(['webgpu', gpu]);
-    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu)`);
+    else if (name === 'webgpu' || name === 'webgpu-64') {
+      // webgpu-64: every product with 64x64 output tiles, to compare with the small products' 32x32 ones.
+      const gpu = await createWebGPUBackend(name === 'webgpu-64' ? { smallMatmulTiles: false } : {});
+      console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; small products in 32x32 tiles: ${gpu.smallTiles}`);
+      backends.push([name, gpu]);
+    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-64)`);
   }
   return backends;
 }

@@ -1,8 +1,9 @@
 /**
  * Batched matrix product `[..., M, K] @ [..., K, N]` with broadcast batch axes. Each workgroup of
  * 16x16 invocations computes a 64x64 output tile; each invocation a 4x4 block of it (rows
- * `ty + 16 i`, columns `tx + 16 j`, so neighbouring invocations touch neighbouring columns). The
- * K axis is walked in steps of 16 through two tiles in workgroup memory. Edges that are not a
+ * `ty + 16 i`, columns `tx + 16 j`, so neighbouring invocations touch neighbouring columns). A
+ * 32x32 variant (2x2 per invocation) gives small products four times the workgroups. The K axis is
+ * walked in steps of 16 through two tiles in workgroup memory. Edges that are not a
  * multiple of the tile are guarded, so any M, N, K works. Workgroup z indexes the batch.
  *
  * params: `[M, N, K, batchRank, batchShape, aBatchStrides, bBatchStrides]` (strides in elements).
@@ -22,21 +23,33 @@ import { MATH } from './math';
 
 export const MATMUL_TILE = 64;
 
-/** Which operands a matmul kernel reads as stored transposed. */
+/** Which operands a matmul kernel reads as stored transposed, and its output tile. */
 export interface MatmulLayout {
   readonly transposeA?: boolean;
   readonly transposeB?: boolean;
+  /**
+   * The side of a workgroup's square output tile: 64 (each invocation 4x4 values, the default) or
+   * 32 (2x2 each: four times the workgroups, for products too small to fill a large GPU). Every
+   * value is summed in the same order either way, so both give the same bits.
+   */
+  readonly tile?: MatmulTile;
 }
+
+/** The output tiles a matmul kernel comes in. */
+export type MatmulTile = 32 | 64;
 
 /** An operand's element at a WGSL index expression. */
 type Reader = (index: string) => string;
 
-/** The tile loads of one K step: `e` (0..1023) picks a tile element; loads are coalesced per layout. */
-function tileLoads(zero: string, { transposeA = false, transposeB = false }: MatmulLayout, a: Reader, b: Reader): string {
+/**
+ * The tile loads of one K step: `e` (0 .. 16·tile) picks an element of the [16, tile] tiles of A and
+ * B; loads are coalesced per layout.
+ */
+function tileLoads(zero: string, { transposeA = false, transposeB = false, tile = MATMUL_TILE }: MatmulLayout, a: Reader, b: Reader): string {
   // Plain A is [M, K] (k fastest), transposed A is stored [K, M] (m fastest).
   const loadA = transposeA
-    ? `let m = e % 64u;
-      let ka = e / 64u;
+    ? `let m = e % ${tile}u;
+      let ka = e / ${tile}u;
       var va = ${zero};
       if (row0 + m < M && k0 + ka < K) { va = ${a('aOff + (k0 + ka) * M + row0 + m')}; }`
     : `let m = e / 16u;
@@ -49,14 +62,14 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false }: Mat
       let n = e / 16u;
       var vb = ${zero};
       if (k0 + kb < K && col0 + n < N) { vb = ${b('bOff + (col0 + n) * K + k0 + kb')}; }`
-    : `let kb = e / 64u;
-      let n = e % 64u;
+    : `let kb = e / ${tile}u;
+      let n = e % ${tile}u;
       var vb = ${zero};
       if (k0 + kb < K && col0 + n < N) { vb = ${b('bOff + (k0 + kb) * N + col0 + n')}; }`;
   return `${loadA}
-      tileA[ka * 64u + m] = va;
+      tileA[ka * ${tile}u + m] = va;
       ${loadB}
-      tileB[kb * 64u + n] = vb;`;
+      tileB[kb * ${tile}u + n] = vb;`;
 }
 
 /**
@@ -139,8 +152,11 @@ function matmulMain(type: string, layout: MatmulLayout, a: Reader, b: Reader, me
   member = wid.z / batches;
   let z = wid.z % batches;
   var rest = z;`;
-  return `var<workgroup> tileA: array<T, 1024>; // [16 k][64 rows]
-var<workgroup> tileB: array<T, 1024>; // [16 k][64 cols]
+  // Each of the 16x16 invocations computes per x per values of the tile x tile output tile.
+  const { tile = MATMUL_TILE } = layout;
+  const per = tile / 16;
+  return `var<workgroup> tileA: array<T, ${16 * tile}>; // [16 k][${tile} rows]
+var<workgroup> tileB: array<T, ${16 * tile}>; // [16 k][${tile} cols]
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -158,38 +174,38 @@ ${selectMember}
     aOff += c * params[4u + rank + u32(d)];
     bOff += c * params[4u + 2u * rank + u32(d)];
   }
-  let row0 = wid.y * 64u;
-  let col0 = wid.x * 64u;
+  let row0 = wid.y * ${tile}u;
+  let col0 = wid.x * ${tile}u;
   let tx = lid.x;
   let ty = lid.y;
   let tid = ty * 16u + tx;
-  var acc: array<T, 16>;
-  for (var q = 0u; q < 16u; q++) { acc[q] = ${zero}; }
+  var acc: array<T, ${per * per}>;
+  for (var q = 0u; q < ${per * per}u; q++) { acc[q] = ${zero}; }
   for (var k0 = 0u; k0 < K; k0 += 16u) {
-    for (var l = 0u; l < 4u; l++) {
+    for (var l = 0u; l < ${per}u; l++) {
       let e = tid + l * 256u;
       ${tileLoads(zero, layout, a, b)}
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      var av: array<T, 4>;
-      var bv: array<T, 4>;
-      for (var r = 0u; r < 4u; r++) {
-        av[r] = tileA[kk * 64u + ty + 16u * r];
-        bv[r] = tileB[kk * 64u + tx + 16u * r];
+      var av: array<T, ${per}>;
+      var bv: array<T, ${per}>;
+      for (var r = 0u; r < ${per}u; r++) {
+        av[r] = tileA[kk * ${tile}u + ty + 16u * r];
+        bv[r] = tileB[kk * ${tile}u + tx + 16u * r];
       }
-      for (var r = 0u; r < 4u; r++) {
-        for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] += av[r] * bv[c]; }
+      for (var r = 0u; r < ${per}u; r++) {
+        for (var c = 0u; c < ${per}u; c++) { acc[r * ${per}u + c] += av[r] * bv[c]; }
       }
     }
     workgroupBarrier();
   }
   let outOff = z * M * N;
-  for (var r = 0u; r < 4u; r++) {
+  for (var r = 0u; r < ${per}u; r++) {
     let row = row0 + ty + 16u * r;
-    for (var c = 0u; c < 4u; c++) {
+    for (var c = 0u; c < ${per}u; c++) {
       let col = col0 + tx + 16u * c;
-      if (row < M && col < N) { store(outOff + row * N + col, acc[r * 4u + c]); }
+      if (row < M && col < N) { store(outOff + row * N + col, acc[r * ${per}u + c]); }
     }
   }
 }

@@ -22,6 +22,6 @@ run() { # name, then the bench and its flags
   timeout "$T" /tmp/node ".devkit/bench-$1.mjs" "${@:2}" 2>&1 | grep -v Warning | tee "$OUT/$name.txt"
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
-run jit jit --backends webgpu --sizes classic,v2 --rounds 5 --updates 20 --warmup 2
+run jit jit --backends webgpu,webgpu-64 --sizes classic,v2 --rounds 5 --updates 20 --warmup 2
 run batched batched --backends webgpu --sizes classic,v2 --agents sg-rp,sgm-mrp --rounds 3 --steps 4
 run sac sac --backends webgpu,cpu --torch-device cuda --updates 40 --warmup 2

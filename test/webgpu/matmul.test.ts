@@ -1,7 +1,9 @@
 import fc from 'fast-check';
-import { it } from 'vitest';
-import { sizeOf } from '../../src/tensor';
-import { both, describeWebGPU, expectClose, expectEqual, floats, pair } from './gpu';
+import { expect, it } from 'vitest';
+import { jit } from '../../src/autodiff';
+import { matmul, relu, sizeOf, swapAxes, type Tensor, tensor } from '../../src/tensor';
+import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
+import { both, describeWebGPU, expectClose, expectEqual, floats, pair, webgpu } from './gpu';
 
 describeWebGPU('matmul on WebGPU matches the CPU', () => {
   it('on sizes that are not multiples of the 64x64 tile, with broadcast batch axes', async () => {
@@ -38,5 +40,38 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
     const b = Int32Array.from({ length: 20 * 70 }, (_, i) => (i % 5) - 2);
     const r = await both('matmul', [pair(a, [35, 20], 'int32'), pair(b, [20, 70], 'int32')], {});
     expectEqual(r.gpu, r.cpu, 'matmul i32');
+  });
+});
+
+describeWebGPU('matmul tiles', () => {
+  it('32x32 tiles (small products on a hardware GPU) give the bits of the 64x64 ones, eager and in a plan with folded transposes and siblings', async () => {
+    const small = await createWebGPUBackend({ smallMatmulTiles: true });
+    const large = webgpu();
+    expect(large.smallTiles).toBe(false); // lavapipe: a software adapter
+    const keys = new Set<string>();
+    const run = small.run.bind(small);
+    small.run = (kernel, key, ...rest) => {
+      keys.add(key);
+      return run(kernel, key, ...rest);
+    };
+    const dims = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 60, max: 140 }));
+    const batches = fc.constantFrom<[number[], number[]]>([[], []], [[3], [3]], [[2, 1], [3]], [[], [2]]);
+    await fc.assert(
+      fc.asyncProperty(dims, dims, dims, batches, fc.boolean(), fc.integer(), async (m, k, n, [ba, bb], transposed, seed) => {
+        const on = (backend: WebGPUBackend) => {
+          const x = tensor(floats(seed, sizeOf([...ba, m, k]), -1, 1), { shape: [...ba, m, k], backend });
+          const w = tensor(floats(seed + 1, sizeOf([...bb, k, n]), -1, 1), { shape: transposed ? [...bb, n, k] : [...bb, k, n], backend });
+          const v = tensor(floats(seed + 2, sizeOf([...bb, k, n]), -1, 1), { shape: transposed ? [...bb, n, k] : [...bb, k, n], backend });
+          const right = (t: Tensor) => (transposed ? swapAxes(t, -1, -2) : t);
+          // Two products of one shape: siblings in the plan, each with a relu epilogue.
+          const f = jit((x: Tensor, w: Tensor, v: Tensor) => [relu(matmul(x, right(w))), relu(matmul(x, right(v)))]);
+          return [matmul(x, right(w)), ...f(x, w, v)];
+        };
+        const [got, want] = [on(small), on(large)];
+        for (let i = 0; i < want.length; i++) expectEqual(await got[i].data(), await want[i].data(), `[${ba}] ${m}x${k} @ [${bb}] ${k}x${n}${transposed ? 'ᵀ' : ''}, output ${i}`);
+      }),
+      { numRuns: 12 },
+    );
+    expect([...keys].some((key) => /^matmul\|f32\|[NT]{2}32\|/.test(key))).toBe(true);
   });
 });

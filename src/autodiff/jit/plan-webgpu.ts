@@ -160,6 +160,7 @@ class TwinBuffers {
   host(j: number): KernelHost {
     const { gpu, kept } = this;
     return {
+      smallTiles: gpu.smallTiles,
       output: (aval) => {
         const twin = kept[j];
         kept[j] = null;
@@ -204,6 +205,10 @@ class PlanBuffers implements KernelHost {
 
   constructor(private readonly gpu: WebGPUBackend) {
     abandoned.register(this, { gpu, owned: this.owned });
+  }
+
+  get smallTiles(): boolean {
+    return this.gpu.smallTiles;
   }
 
   output(aval: Aval): Storage {
@@ -712,7 +717,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const { eq } = members[0] as KernelNode;
     const [a, b] = eq.inputs.map((v) => v.aval);
     const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
-    const prepared = prepareProducts(members.length, a, b, eq.out.aval, layout, shape);
+    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, shape);
     // Read: the operands, then the epilogue's other leaves. Written: the results, then the epilogues' extra values.
     const reads = members.map((m) => readsOf(m).map(slot));
     const extras = members.flatMap((m) => {

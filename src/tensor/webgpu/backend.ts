@@ -22,6 +22,11 @@ export interface WebGPUBackendOptions {
   readonly maxPoolBytes?: number;
   /** Options passed to Dawn's `create`, e.g. `['adapter=...']`. */
   readonly dawnOptions?: readonly string[];
+  /**
+   * Give products too small to fill the GPU 32x32 output tiles, four times the workgroups of the
+   * 64x64 ones (`KernelHost.smallTiles`; default: on hardware adapters, not on software ones).
+   */
+  readonly smallMatmulTiles?: boolean;
 }
 
 /** What the adapter says about itself, and Dawn's instance, which must outlive the device. */
@@ -64,6 +69,7 @@ export class WebGPUBackend implements Backend, KernelHost {
   private readonly bindingLimit: number;
   /** Storage buffers one kernel may bind (params and output included). */
   readonly storageBuffersPerKernel: number;
+  readonly smallTiles: boolean;
   /** Dispatches recorded so far (a jit plan reports its dispatches per call from it). */
   dispatched = 0;
   /** The primitive (or `upload`, `read`) being run, to name it in errors. */
@@ -78,6 +84,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
     this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.storageBuffersPerKernel = device.limits.maxStorageBuffersPerShaderStage;
+    this.smallTiles = options.smallMatmulTiles ?? !adapter.software;
     this.indexFault = device.createBuffer({ label: 'mixrl index fault', size: 4, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
     this.lost = device.lost.then((info) => {
       this.lostReason = `the WebGPU device was lost (${info.reason}): ${info.message}`;

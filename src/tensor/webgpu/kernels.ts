@@ -8,7 +8,7 @@ import { CONCAT_INPUTS, concatWgsl, COPY_WGSL } from '../../../shaders/copy';
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
-import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, matmulWgsl } from '../../../shaders/matmul';
+import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl } from '../../../shaders/matmul';
 import { argReduceWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
 import { THREEFRY_WGSL, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
@@ -34,6 +34,12 @@ import type { GpuInput, Storage } from './storage';
 
 /** What kernels need from the backend: output storage, shared storage, dispatches, clears. */
 export interface KernelHost {
+  /**
+   * Whether products too small to fill the GPU take 32x32 output tiles (four times the workgroups
+   * of the 64x64 ones): on hardware adapters by default, not on software ones, whose few cores run
+   * large workgroups best.
+   */
+  readonly smallTiles: boolean;
   /** Fresh storage for a tensor of `aval`. */
   output(aval: Aval): Storage;
   /** The same storage, one more tensor using it. */
@@ -445,25 +451,34 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
     gpu.clear(result, sizeOf(out.shape) * 4);
     return result;
   }
-  const { params, groups, type, variant } = matmulDispatch(a.aval, b.aval, out, m, n, k, layout);
-  const run = withGroups(variant === 'NN' ? `matmul|${type}` : `matmul|${type}|${variant}`, params, [result, a.storage, b.storage], { epilogue });
-  const kernel = `${variant === 'NN' ? 'matmul' : `matmul(${variant})`}${epilogue ? '+epilogue' : ''}`;
-  const source = () => matmulWgsl(type, layout, run.epilogue);
+  const tiled = { ...layout, tile: tileFor(gpu, m, n, sizeOf(out.shape.slice(0, -2))) };
+  const { params, groups, type, variant } = matmulDispatch(a.aval, b.aval, out, m, n, k, tiled);
+  const run = withGroups(`matmul|${type}|${variant}`, params, [result, a.storage, b.storage], { epilogue });
+  const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${epilogue ? '+epilogue' : ''}`;
+  const source = () => matmulWgsl(type, tiled, run.epilogue);
   gpu.run(kernel, run.key, source, run.params, run.buffers, groups, false, run.extraOutputs);
   return result;
 }
 
-/** The params, grid, element type and layout name of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
-function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false }: MatmulLayout) {
+/** Workgroups of 64x64 tiles below which a product takes 32x32 ones, where the host asks for small tiles. */
+const SMALL_PRODUCT_GROUPS = 128;
+
+/** The output tile of an `[M, K] @ [K, N]` product of `batch` matrices on `host`. */
+function tileFor(host: KernelHost, m: number, n: number, batch: number): MatmulTile {
+  return host.smallTiles && Math.ceil(m / 64) * Math.ceil(n / 64) * batch < SMALL_PRODUCT_GROUPS ? 32 : 64;
+}
+
+/** The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
+function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false, tile = MATMUL_TILE }: MatmulLayout) {
   const batchShape = out.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
   if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
   const aStrides = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
   const bStrides = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
   const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
-  const groups: [number, number, number] = [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), batch];
+  const groups: [number, number, number] = [Math.ceil(n / tile), Math.ceil(m / tile), batch];
   if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
-  return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}` };
+  return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${tile === MATMUL_TILE ? '' : tile}` };
 }
 
 /**
@@ -483,23 +498,24 @@ export interface PreparedProducts {
  * prepares its products at compile time, so a call builds no params, keys or grids.
  *
  * @example
- * const twins = prepareProducts(2, x.aval, w.aval, out);
+ * const twins = prepareProducts(gpu, 2, x.aval, w.aval, out);
  * twins.run(gpu, [q1, x.storage, w1.storage, x.storage, w2.storage, q2]); // q1 = x @ w1, q2 = x @ w2: one dispatch
  */
-export function prepareProducts(count: number, a: Aval, b: Aval, out: Aval, layout: MatmulLayout = {}, epilogue?: GroupShape): PreparedProducts {
+export function prepareProducts(host: KernelHost, count: number, a: Aval, b: Aval, out: Aval, layout: MatmulLayout = {}, epilogue?: GroupShape): PreparedProducts {
   const [m, k] = a.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
   if (sizeOf(out.shape) * k === 0) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
-  const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, layout);
+  const tiled = { ...layout, tile: tileFor(host, m, n, count * sizeOf(out.shape.slice(0, -2))) };
+  const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, tiled);
   const at = own.length;
   const params = epilogue ? [...own, ...epilogue.params] : own;
-  const kernel = `${variant === 'NN' ? 'matmul' : `matmul(${variant})`}${count > 1 ? `x${count}` : ''}${epilogue ? '+epilogue' : ''}`;
+  const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${count > 1 ? `x${count}` : ''}${epilogue ? '+epilogue' : ''}`;
   const key = `matmul|${type}|${variant}|x${count}|${epilogue ? `${epilogue.key}@${at}` : ''}`;
   const inputs = epilogue?.spec.inputs.length ?? 0;
   const source =
     count === 1
-      ? () => matmulWgsl(type, layout, epilogue && { spec: epilogue.spec, layout: { inputs: 4, stores: 4 + inputs, at } })
-      : () => matmulSiblingsWgsl(type, layout, count, epilogue && { spec: epilogue.spec, at });
+      ? () => matmulWgsl(type, tiled, epilogue && { spec: epilogue.spec, layout: { inputs: 4, stores: 4 + inputs, at } })
+      : () => matmulSiblingsWgsl(type, tiled, count, epilogue && { spec: epilogue.spec, at });
   const grid: [number, number, number] = [groups[0], groups[1], groups[2] * count];
   const extraOutputs = count - 1 + count * (epilogue?.spec.stores.length ?? 0);
   return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, extraOutputs) };
