@@ -1,8 +1,8 @@
 /**
  * The data-movement kernel: copies a strided view of the input to a strided view of the output,
- * 32-bit word by word (so one kernel serves every dtype). transpose, broadcastTo, slice, flip and pad
- * are all this copy with different strides and offsets (strides may be zero or negative); concat has
- * a kernel of its own below, one dispatch for all its inputs.
+ * 32-bit word by word (so one kernel serves every dtype). transpose, broadcastTo, slice and flip are
+ * all this copy with different strides and offsets (strides may be zero or negative); concat and pad
+ * have kernels of their own below (one dispatch for all of concat's inputs; pad without a clear).
  *
  * params: `[n, rank, shape[rank], srcOffset, srcStrides[rank], dstOffset, dstStrides[rank]]`, the
  * offsets and strides as two's-complement i32.
@@ -65,3 +65,34 @@ ${ENTRY_1D}
 }
 `;
 }
+
+/**
+ * Zero padding in one pass: each output word is the input word it comes from, or 0 between and
+ * around them (`lo` words before along each axis, `interior` between neighbours), 32-bit word by
+ * word. No clear first, so the pass of kernels around it is not broken.
+ *
+ * params: `[n, rank, outShape[rank], lo[rank] (i32), interior + 1 [rank], inShape[rank], inStrides[rank]]`.
+ */
+export const PAD_WGSL = `${PRELUDE}
+${binding(1, 'out', 'u32', 'read_write')}
+${binding(2, 'x', 'u32', 'read')}
+${ENTRY_1D}
+  if (i >= params[0]) { return; }
+  let rank = params[1];
+  var src = 0u;
+  var inside = true;
+  var rest = i;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = params[2u + u32(d)];
+    let t = i32(rest % size) - bitcast<i32>(params[2u + rank + u32(d)]);
+    rest = rest / size;
+    let step = i32(params[2u + 2u * rank + u32(d)]);
+    let at = t / step;
+    inside = inside && t >= 0 && t % step == 0 && at < i32(params[2u + 3u * rank + u32(d)]);
+    src += u32(max(at, 0)) * params[2u + 4u * rank + u32(d)];
+  }
+  var v = 0u;
+  if (inside) { v = x[src]; }
+  out[i] = v;
+}
+`;

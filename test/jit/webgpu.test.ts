@@ -16,6 +16,7 @@ import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sa
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { runs } from '../autodiff/helpers';
 import { buildProgram } from '../autodiff/programs';
+import { createWebGPUBackend } from '../../src/tensor/webgpu';
 import { describeWebGPU, expectGpuTreesClose, webgpu } from '../webgpu/gpu';
 import { smallSac } from '../sac-fixtures';
 
@@ -166,6 +167,29 @@ describeWebGPU('jit on WebGPU', () => {
     const perCall = M.jitStats(f).lastPlan?.dispatchesPerCall ?? 0;
     expect(perCall).toBeGreaterThan(0);
     expect(after.submitted - submitted).toBe(200 * (perCall + 2));
+  });
+
+  it('a call is one submit however many dispatches it has; eager ops submit every flushEvery', async () => {
+    const gpu = await createWebGPUBackend({ flushEvery: 4 });
+    const x = M.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) / 4), { shape: [8, 8], backend: gpu });
+    // Ten dependent products: ten dispatches, none fused or merged.
+    const chain = (x: Tensor) => Array.from({ length: 10 }).reduce<Tensor>((y) => M.matmul(y, x), x);
+    const f = M.jit(chain);
+    f(x);
+    await gpu.settle();
+    let submits = 0;
+    const queue = gpu.device.queue;
+    const submit = queue.submit.bind(queue);
+    queue.submit = (buffers) => {
+      submits++;
+      submit(buffers);
+    };
+    const y = f(x);
+    expect(M.jitStats(f).lastPlan?.dispatchesPerCall).toBe(10);
+    expect(submits).toBe(1);
+    const eager = chain(x);
+    expect(submits).toBe(3); // after the 4th and 8th dispatches
+    expect(Array.from(await y.data())).toEqual(Array.from(await eager.data()));
   });
 
   it('returns inputs and shared values as tensors of their own', async () => {

@@ -805,13 +805,16 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     views: views.size,
     scalars: new Set(split.flatMap(groupLeaves).filter((v) => scalarWords.has(v))).size,
   };
+  const runSteps = () => {
+    for (let s = 0; s < steps.length; s++) steps[s]();
+  };
   return {
     stats,
     run(inputs) {
       gpu.checkUsable('jit');
       const before = gpu.dispatched;
       for (let i = 0; i < inputSlots.length; i++) env[inputSlots[i]] = (inputs[i].handle as GpuHandle).storage;
-      for (let s = 0; s < steps.length; s++) steps[s]();
+      gpu.asOneBatch(runSteps);
       const handedOut = new Set<number>();
       const results = outputs.map(({ k, aval }) => {
         const storage = env[k] as Storage;

@@ -16,7 +16,7 @@ import { Recorder } from './recorder';
 import { bytesOf, type GpuHandle, Storage } from './storage';
 
 export interface WebGPUBackendOptions {
-  /** Dispatches recorded before a batch is submitted without a readback (default 128). */
+  /** Dispatches recorded before a batch is submitted without a readback (default 128; a jit plan's call is one batch however long, `asOneBatch`). */
   readonly flushEvery?: number;
   /** Bytes of free buffers the pool keeps for reuse (default 256 MiB). */
   readonly maxPoolBytes?: number;
@@ -283,6 +283,20 @@ export class WebGPUBackend implements Backend, KernelHost {
 
   private unref(storage: Storage): void {
     if (--storage.refs === 0) this.pool.release(storage.buffer);
+  }
+
+  /**
+   * Runs `record` with no submit forced by the dispatch count (`flushEvery`; the params arena's
+   * size still bounds a batch, at 512 dispatches): a jit plan's call is one submit. Eager loops keep
+   * the count, since the buffers they release wait for the batch's submit before the pool reuses them.
+   */
+  asOneBatch<T>(record: () => T): T {
+    this.recorder.countsDispatches = false;
+    try {
+      return record();
+    } finally {
+      this.recorder.countsDispatches = true;
+    }
   }
 
   /** Throws an error left by an earlier batch, or device loss; names `what` in later errors. */

@@ -4,7 +4,7 @@
  * integer parameters of one of the kernel families in `shaders/` and dispatches it.
  */
 import { WORKGROUP } from '../../../shaders/common';
-import { CONCAT_INPUTS, concatWgsl, COPY_WGSL } from '../../../shaders/copy';
+import { CONCAT_INPUTS, concatWgsl, COPY_WGSL, PAD_WGSL } from '../../../shaders/copy';
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
@@ -560,11 +560,11 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
 
   pad(gpu, [x], { lo, interior }, out) {
     const result = gpu.output(out);
-    gpu.clear(result, sizeOf(out.shape) * 4);
-    const outStrides = stridesOf(out.shape);
-    const offset = lo.reduce((acc, l, i) => acc + l * outStrides[i], 0);
-    const dstStrides = outStrides.map((s, i) => s * (interior[i] + 1));
-    copyStrided(gpu, 'pad', x.storage, 0, stridesOf(x.aval.shape), x.aval.shape, result, offset, dstStrides);
+    const n = sizeOf(out.shape);
+    if (n === 0) return result;
+    const shape = x.aval.shape;
+    const params = [n, shape.length, ...out.shape, ...lo, ...interior.map((s) => s + 1), ...shape, ...stridesOf(shape)];
+    gpu.run('pad', 'pad', () => PAD_WGSL, params, [result, x.storage], grid1d('pad', n));
     return result;
   },
 

@@ -21,7 +21,8 @@ const STAGE_COMPUTE = 0x4;
 /** Dispatch sizes per grid dimension (WebGPU's default maxComputeWorkgroupsPerDimension). */
 export const MAX_GROUPS = 65535;
 
-const ARENA_BYTES = 1 << 16;
+// 512 dispatches at the usual 256-byte offset alignment: a jitted update's batch fits one arena.
+const ARENA_BYTES = 1 << 17;
 /** The parameter window each dispatch sees (256 words: rank up to about 60). */
 const PARAMS_BYTES = 1024;
 /** Bind groups remembered per pipeline for lookups without a key (the steps using a pipeline, twice each with a donated state). */
@@ -57,6 +58,8 @@ export class Recorder {
   private failure: WebGPUError | undefined;
   /** Dispatches submitted so far. */
   submitted = 0;
+  /** Whether `flushEvery` dispatches submit a batch (off while a jit plan records a call). */
+  countsDispatches = true;
   /** Completion of each submitted batch still running on the GPU, in submission order. */
   private readonly running = new Set<Promise<void>>();
   // Read once: every access of `device.limits` crosses into Dawn.
@@ -117,7 +120,7 @@ export class Recorder {
     pass.setBindGroup(0, this.recentGroup(pipeline, buffers) ?? this.bindGroup(pipeline, this.layout(access), buffers), this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.batchKernels.add(kernel);
-    if (++this.dispatches >= this.flushEvery) this.flush();
+    if (++this.dispatches >= this.flushEvery && this.countsDispatches) this.flush();
   }
 
   /** Forgets the bind groups naming `buffer` (it is about to be destroyed). */
