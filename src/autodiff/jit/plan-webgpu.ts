@@ -4,17 +4,27 @@
  * leaves read contiguously, as one value or through broadcast strides), compiled once and cached by
  * the backend's pipeline cache. A group with more leaves than a kernel can bind (the device's
  * storage buffers per stage, less the params and the output) is split into consecutive parts that
- * each fit (every member a kernel of its own where the cuts do not fit). Other steps run
- * the backend's eager kernels; a transpose of the last two axes read only by matrix products is not
- * run: the products read its input in place through the matmul kernel's transposed-layout variants
- * (`foldableTransposes`, shared with the CPU plan). A group applied to the result of a product or a
- * reduction read by nothing else runs in that kernel's store, and a group only a reduction reads is
- * computed where the reduction reads it (`fuseIntoKernels`, `shaders/groups.ts`): `relu(x @ w + b)`
- * and `mean((q - y)²)` are one dispatch each. Every step records into the backend's recorder;
- * the call ends with one submit (more only when the recorder's batch limit forces them).
- * Intermediate values live in buffers the plan keeps (`PlanBuffers`): reused once a value's last
- * reader has run, and handed out in the same order on every call, so repeated calls find their bind
- * groups cached. Returned values come from the backend's pool.
+ * each fit (every member a kernel of its own where the cuts do not fit). On top of that:
+ *
+ * - a transpose of the last two axes read only by matrix products is not run: the products read its
+ *   input through the matmul kernel's transposed-layout variants (`foldableTransposes`, shared with
+ *   the CPU plan); a slice read only by groups is not run either: they read its input at its offset
+ *   and strides (`foldableSlices`);
+ * - a group applied to the result of a product or a reduction read by nothing else runs in that
+ *   kernel's store, and a group only a reduction reads is computed where the reduction reads it
+ *   (`fuseIntoKernels`, `shaders/groups.ts`): `relu(x @ w + b)` and `mean((q - y)²)` are one
+ *   dispatch each;
+ * - scalar constants whose values the backend kept are read from the groups' params, not bound;
+ * - independent fused groups, and independent products of one shape, layout and epilogue, run as
+ *   one dispatch (`groupSiblings`);
+ * - products and reductions are prepared at compile time (`prepareProducts`, `prepareReduce`), so a
+ *   call only binds buffers.
+ *
+ * Every step records into the backend's recorder; the call is one batch, ending with one submit
+ * (`asOneBatch`; only the params arena, 512 dispatches, would split it). Intermediate values live in
+ * buffers the plan keeps (`PlanBuffers`): reused once a value's last reader has run, and handed out
+ * in the same order on every call, so repeated calls find their bind groups cached. Returned values
+ * come from the backend's pool, or from a donated input's buffer of the previous call (`TwinBuffers`).
  */
 import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params, type Primitive, type ReduceOp, sizeOf } from '../../tensor';
 import { broadcastStrides } from '../../tensor/shape';
