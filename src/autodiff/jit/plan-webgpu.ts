@@ -713,10 +713,11 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const dropAll = dropper(s);
     const epilogueOf = (m: KernelPlanNode) => (m.kind === 'kernel' ? m.epilogue : undefined);
     const first = epilogueOf(members[0]);
-    let shape: GroupShape | undefined;
+    // Siblings share the epilogue's WGSL and params (their class says so): the first member's.
+    let epilogueShape: GroupShape | undefined;
     if (first) {
       const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value, views, scalarWords);
-      shape = { spec, key: internKey('epilogue', `epilogue:${JSON.stringify(spec)}`), params };
+      epilogueShape = { spec, key: internKey('epilogue', `epilogue:${JSON.stringify(spec)}`), params };
     }
     for (const m of members) {
       const epilogue = epilogueOf(m);
@@ -727,9 +728,9 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const { eq } = members[0] as KernelNode;
     const [a, b] = eq.inputs.map((v) => v.aval);
     const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
-    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, shape);
+    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, epilogueShape);
     // Read: the operands, then the epilogue's other leaves. Written: the results, then the epilogues' extra values.
-    const reads = members.map((m) => readsOf(m).map(slot));
+    const memberReads = members.map((m) => readsOf(m).map(slot));
     const extras = members.flatMap((m) => {
       const epilogue = epilogueOf(m);
       return epilogue ? storedBy(epilogue.group).slice(0, -1) : [];
@@ -738,7 +739,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const writtenSlots = written.map(slot);
     const writtenHosts = writtenSlots.map(hostOf);
     const results = writtenSlots.slice(0, members.length);
-    const order = [results[0], ...reads.flatMap((r) => r.slice(0, 2)), ...reads.flatMap((r) => r.slice(2)), ...results.slice(1), ...writtenSlots.slice(members.length)];
+    const order = [results[0], ...memberReads.flatMap((r) => r.slice(0, 2)), ...memberReads.flatMap((r) => r.slice(2)), ...results.slice(1), ...writtenSlots.slice(members.length)];
     const buffers: Storage[] = new Array(order.length);
     return () => {
       for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
