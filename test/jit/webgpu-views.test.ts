@@ -1,7 +1,7 @@
 /**
- * jit on WebGPU, slices read in place (`views.ts`): a slice that only fused groups read, as leaves
- * (a fused node's, a product's epilogue, a reduction's prologue), is not run; the groups read its
- * input at the slice's offset and strides. Each form is compiled with views and without: the plan
+ * jit on WebGPU, slices and transposes read in place (`views.ts`): one that only fused groups read,
+ * as leaves (a fused node's, a product's epilogue, a reduction's prologue), is not run; the groups
+ * read its input at its offset and strides. Each form is compiled with views and without: the plan
  * with views agrees with the one without bit for bit (the same arithmetic on the same values), with
  * eager WebGPU within rounding and with the CPU in float64, and dispatches one kernel fewer per
  * slice viewed. Slices read otherwise (a product's operand, a returned value) are run.
@@ -66,6 +66,26 @@ describeWebGPU('jit on WebGPU: slices read in place', () => {
         expect(result.copied - result.viewed, what).toBe(result.views);
       }),
       { numRuns: 30 },
+    );
+  });
+
+  it('transposes of random permutations, read by groups and by a reduction\'s prologue', async () => {
+    const dim = fc.integer({ min: 1, max: 7 });
+    await fc.assert(
+      fc.asyncProperty(fc.tuple(dim, dim, dim), fc.constantFrom([1, 0, 2], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 2, 0]), fc.boolean(), fc.integer({ min: 1, max: 2 ** 30 }), async (shape, perm, reduced, seed) => {
+        const out = perm.map((p) => shape[p]);
+        const inputs = [randomInput(seed, ...shape), randomInput(seed + 1, ...out)];
+        const f = (x: Tensor, y: Tensor) => {
+          const t = M.transpose(x, perm);
+          return [reduced ? M.sum(M.mul(M.sub(t, y), t), [1]) : M.add(M.exp(t), y)];
+        };
+        const what = `transpose [${shape}] by [${perm}]${reduced ? ' into a reduction' : ''}`;
+        const result = await check(f, inputs, out[1], what);
+        // A transpose that moves no axis of more than one element is a reshape (no step at all).
+        if (perm.some((p, j) => p !== j && shape[p] > 1)) expect(result.views, what).toBe(1);
+        expect(result.copied - result.viewed, what).toBe(result.views);
+      }),
+      { numRuns: 20 },
     );
   });
 

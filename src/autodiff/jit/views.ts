@@ -1,16 +1,17 @@
 /**
- * Slices a plan need not copy: a slice whose value only fused groups read, as leaves (a fused
- * node's, or a product's or reduction's prologue or epilogue), and that is not returned. Each
- * group reads the slice's input in place, at `offset + Σ index[j] · strides[j]`, so the slice is
- * not run (the WebGPU plan's strided `'v'` leaves). A SAC update slices its policy head's output
- * into mean and log-std, and the optimizer's gradient through a concatenation into its parts.
+ * Slices and transposes a plan need not copy: one whose value only fused groups read, as leaves (a
+ * fused node's, or a product's or reduction's prologue or epilogue), and that is not returned. Each
+ * group reads the input in place, at `offset + Σ index[j] · strides[j]`, so the slice or transpose
+ * is not run (the WebGPU plan's strided `'v'` leaves). A SAC update slices its policy head's output
+ * into mean and log-std, and the optimizer's gradient through a concatenation into its parts; a
+ * mixture policy transposes its components' log-probabilities for the reductions over them.
  */
 import type { Params } from '../../tensor';
 import { stridesOf } from '../../tensor/shape';
 import type { IRVar } from '../ir';
 import { groupLeaves, type KernelPlanNode } from './kernel-groups';
 
-/** Where a slice's elements are in its input: `source[offset + Σ index[j] · strides[j]]`. */
+/** Where a slice's or transpose's elements are in its input: `source[offset + Σ index[j] · strides[j]]`. */
 export interface SliceView {
   readonly source: IRVar;
   readonly offset: number;
@@ -25,8 +26,8 @@ function operandsOf(node: KernelPlanNode): readonly IRVar[] {
 }
 
 /**
- * The slices among `nodes` that only groups read as leaves (and that are not returned), with where
- * their elements are in their inputs.
+ * The slices and transposes among `nodes` that only groups read as leaves (and that are not
+ * returned), with where their elements are in their inputs.
  *
  * @example
  * // m = slice(h, [0, 0], [B, 6]); y = exp(m) * 2  ->  Map { m => { source: h, offset: 0, strides: [12, 1] } }
@@ -41,12 +42,17 @@ export function foldableSlices(nodes: readonly KernelPlanNode[], outputs: readon
   }
   const views = new Map<IRVar, SliceView>();
   for (const node of nodes) {
-    if (node.kind !== 'single' || node.eq.prim !== 'slice') continue;
+    if (node.kind !== 'single' || (node.eq.prim !== 'slice' && node.eq.prim !== 'transpose')) continue;
     const v = node.out;
     if (outputs.includes(v) || asOperand.has(v) || !asLeaf.has(v)) continue;
     const source = node.eq.inputs[0];
-    const { starts, steps } = node.eq.params as Params<'slice'>;
     const inputStrides = stridesOf(source.aval.shape);
+    if (node.eq.prim === 'transpose') {
+      const { perm } = node.eq.params as Params<'transpose'>;
+      views.set(v, { source, offset: 0, strides: perm.map((p) => inputStrides[p]) });
+      continue;
+    }
+    const { starts, steps } = node.eq.params as Params<'slice'>;
     views.set(v, {
       source,
       offset: starts.reduce((sum, s, j) => sum + s * inputStrides[j], 0),
