@@ -8,7 +8,7 @@
  * With a batch of keys (`key` holding `rows` keys), the counts are `rows` consecutive segments of
  * `n`, segment r hashed with key r.
  *
- * params: `[n, rows]` (n per row).
+ * params: `[n, rows, keyOffset, keyStride]` (n per row; `threefryWgsl`).
  */
 import { binding, ENTRY_1D, PRELUDE } from './common';
 
@@ -29,8 +29,19 @@ function rounds(): string {
   return lines.join('\n');
 }
 
-export const THREEFRY_WGSL = `${PRELUDE}
-${binding(1, 'out', 'u32', 'read_write')}
+/**
+ * The WGSL of the threefry kernel: row r's key is `key[keyOffset + r · keyStride]` and the word after
+ * it (params `[n, rows, keyOffset, keyStride]`; a jit plan reads a split key in place this way). With
+ * `uniform`, each word is stored as JAX's float32 uniform instead (a plan's `threefry` whose bits
+ * only `uniformFromBits` reads): the same floats, one kernel.
+ *
+ * @example
+ * threefryWgsl(false); // u32 words
+ */
+export function threefryWgsl(uniform: boolean): string {
+  const store = (word: string) => (uniform ? `bitcast<f32>((${word} >> 9u) | 0x3f800000u) - 1.0` : word);
+  return `${PRELUDE}
+${binding(1, 'out', uniform ? 'f32' : 'u32', 'read_write')}
 ${binding(2, 'key', 'u32', 'read')}
 ${binding(3, 'counts', 'u32', 'read')}
 
@@ -51,11 +62,13 @@ ${ENTRY_1D}
   let j = i - row * half;
   let base = row * n;
   let second = half + j < n;
-  let r = block(key[2u * row], key[2u * row + 1u], counts[base + j], select(0u, counts[base + min(half + j, n - 1u)], second));
-  out[base + j] = r.x;
-  if (second) { out[base + half + j] = r.y; }
+  let k = params[2] + row * params[3];
+  let r = block(key[k], key[k + 1u], counts[base + j], select(0u, counts[base + min(half + j, n - 1u)], second));
+  out[base + j] = ${store('r.x')};
+  if (second) { out[base + half + j] = ${store('r.y')}; }
 }
 `;
+}
 
 export const UNIFORM_F32_WGSL = `${PRELUDE}
 ${binding(1, 'out', 'f32', 'read_write')}

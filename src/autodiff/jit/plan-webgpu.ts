@@ -30,7 +30,7 @@ import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params,
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, prepareProducts, prepareReduce, reduce, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, prepareProducts, prepareReduce, reduce, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
@@ -43,6 +43,7 @@ import { pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
 import { foldableTransposes } from './transposes';
+import { type KeyView, mergeRandomSteps } from './random';
 import { foldableSlices, type SliceView } from './views';
 
 /** What a WebGPU plan does per call (`pooledBuffers`/`pooledBytes`: the buffers the plan keeps). */
@@ -61,6 +62,8 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly views: number;
   /** Scalar constants passed in the params of the groups reading them instead of bound. */
   readonly scalars: number;
+  /** Random-number steps not run: uniforms stored by their threefry, slices of split keys read in place. */
+  readonly randomMerged: number;
 }
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -75,6 +78,8 @@ export interface WebGPUPlanOptions {
   readonly foldTransposes?: boolean;
   /** Compute groups inside products' and reductions' kernels, as epilogues and prologues (default true; false to compare). */
   readonly kernelGroups?: boolean;
+  /** Merge random-number steps: uniforms stored by their threefry, split keys read in place (`random.ts`; default true; false to compare). */
+  readonly random?: boolean;
   /** Pass scalar constants with known values in the kernels' params instead of binding them (default true; false to compare). */
   readonly scalars?: boolean;
   /** Read slices that only groups read in place, as strided leaves (`views.ts`; default true; false to compare). */
@@ -493,7 +498,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     if (node.kind !== 'fused' || node.leaves.length + storedBy(node).length - 1 <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
   });
-  const nodes = split.map((node) => withoutScalarLeaves(node, scalarWords));
+  const random = options.random === false ? { nodes: split, keys: new Map<IRVar, KeyView>(), removed: 0 } : mergeRandomSteps(split, program.outputs);
+  const nodes = random.nodes.map((node) => withoutScalarLeaves(node, scalarWords));
 
   const slotOf = new Map<IRVar, number>();
   const env: (Storage | undefined)[] = [];
@@ -512,8 +518,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const outputSlots = new Set(program.outputs.map(slot));
 
   // A product reading a folded transpose reads the transpose's input (so that input lives until then).
-  // A folded transpose's or a viewed slice's readers read its input.
-  const storedAs = (v: IRVar) => folded.get(v) ?? views.get(v)?.source ?? v;
+  // A folded transpose's, a viewed slice's or a split key's readers read its input.
+  const storedAs = (v: IRVar) => folded.get(v) ?? views.get(v)?.source ?? random.keys.get(v)?.source ?? v;
   const readsOf = (node: KernelPlanNode) => readBy(node).map(storedAs);
   const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(readsOf, gpu.storageBuffersPerKernel, folded, views, scalarWords));
   const membersOf = (node: PlanStep): readonly KernelPlanNode[] => (node.kind === 'siblings' ? node.members : [node]);
@@ -630,8 +636,17 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
         dropAll();
       };
     }
-    // Other steps (empty products among them, which read nothing) run the backend's kernels.
     const { eq } = node;
+    if (eq.prim === 'threefry') {
+      // Its key may be a row of a split key read in place, its value the uniforms of its bits (`random.ts`).
+      const [key, counts] = eq.inputs.map((v) => v.aval);
+      const layout = random.keys.get(eq.inputs[0]);
+      return () => {
+        env[k] = threefryKernel(host, { storage: env[from[0]] as Storage, aval: key }, { storage: env[from[1]] as Storage, aval: counts }, out, layout);
+        dropAll();
+      };
+    }
+    // Other steps (empty products among them, which read nothing) run the backend's kernels.
     const kernel = webgpuKernels[eq.prim] as unknown as (
       gpu: KernelHost,
       inputs: readonly GpuInput[],
@@ -815,6 +830,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     siblings,
     views: views.size,
     scalars: new Set(split.flatMap(groupLeaves).filter((v) => scalarWords.has(v))).size,
+    randomMerged: random.removed,
   };
   const runSteps = () => {
     for (let s = 0; s < steps.length; s++) steps[s]();

@@ -10,7 +10,7 @@ import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
 import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl } from '../../../shaders/matmul';
 import { argReduceWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
-import { THREEFRY_WGSL, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
+import { threefryWgsl, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
 import { ShapeError } from '../errors';
 import {
@@ -521,6 +521,35 @@ export function prepareProducts(host: KernelHost, count: number, a: Aval, b: Ava
   return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, extraOutputs) };
 }
 
+/** Where a threefry kernel finds row r's key: words `offset + r · stride` and the one after. */
+export interface KeyLayout {
+  readonly offset: number;
+  readonly stride: number;
+}
+
+/**
+ * Threefry-2x32 of `counts` under the keys `key` (logical shape `[...rows, 2]`, stored as `keys`
+ * says: contiguous by default), into fresh storage of `out`. An `out` of float32 stores JAX's
+ * uniform floats of the words instead of the words (a jit plan's threefry whose bits only
+ * `uniformFromBits` reads: one kernel for both).
+ *
+ * @example
+ * // the uniforms of key row 1 of a split key [3, 2], read in place
+ * threefryKernel(gpu, { storage: split.storage, aval: { shape: [2], dtype: 'uint32' } }, counts, { shape: [5], dtype: 'float32' }, { offset: 2, stride: 2 });
+ */
+export function threefryKernel(gpu: KernelHost, key: GpuInput, counts: GpuInput, out: Aval, keys: KeyLayout = { offset: 0, stride: 2 }): Storage {
+  const result = gpu.output(out);
+  const n = sizeOf(out.shape);
+  if (n === 0) return result;
+  const rows = sizeOf(key.aval.shape) / 2;
+  const perRow = n / rows;
+  const pairs = Math.ceil(perRow / 2) * rows;
+  const uniform = out.dtype === 'float32';
+  const kernel = uniform ? 'threefry+uniform' : 'threefry';
+  gpu.run(kernel, kernel, () => threefryWgsl(uniform), [perRow, rows, keys.offset, keys.stride], [result, key.storage, counts.storage], grid1d(kernel, pairs));
+  return result;
+}
+
 /** The WebGPU kernel of every primitive. */
 export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
   ...table(UNARY_OPS, unaryKernel),
@@ -629,16 +658,7 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
     return result;
   },
 
-  threefry(gpu, [key, counts], _p, out) {
-    const result = gpu.output(out);
-    const n = sizeOf(out.shape);
-    if (n === 0) return result;
-    const rows = sizeOf(key.aval.shape) / 2;
-    const perRow = n / rows;
-    const pairs = Math.ceil(perRow / 2) * rows;
-    gpu.run('threefry', 'threefry', () => THREEFRY_WGSL, [perRow, rows], [result, key.storage, counts.storage], grid1d('threefry', pairs));
-    return result;
-  },
+  threefry: (gpu, [key, counts], _p, out) => threefryKernel(gpu, key, counts, out),
 
   uniformFromBits(gpu, [bits], _p, out) {
     const result = gpu.output(out);
