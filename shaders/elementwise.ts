@@ -27,7 +27,7 @@ export interface ElementwiseSpec {
 
 export function elementwiseWgsl(spec: ElementwiseSpec): string {
   const { inputs, outType, expr, stores = [] } = spec;
-  const body = groupBody({ ...spec, lets: spec.lets ?? [], stores }, 1, { input: (k) => `x${k}`, store: (q) => `y${q}` });
+  const body = groupBody({ ...spec, lets: spec.lets ?? [], stores }, 1, { input: (k) => `x${k}`, store: (q) => `y${q}`, root: 'out' });
   return `${PRELUDE}
 ${binding(1, 'out', outType, 'read_write')}
 ${inputs.map((x, k) => binding(k + 2, `x${k}`, x.type, 'read')).join('\n')}

@@ -33,6 +33,12 @@ export interface GroupSpec {
    * WGSL as literals, which the shader compiler would fold, rounding differently).
    */
   readonly scalars?: readonly { readonly type: string; readonly offset: number }[];
+  /**
+   * Inputs read from the group's own written buffers, `let w{j} = <store>[i]` before anything is
+   * written: the root's buffer (-1) or extra output q's. A jit plan writes a donated input's update
+   * into the input's buffer, which the group reads and writes at the same index.
+   */
+  readonly readsBack?: readonly number[];
 }
 
 /** Where a group's buffers are bound and its params start. */
@@ -42,10 +48,11 @@ export interface GroupLayout {
   readonly at: number;
 }
 
-/** The names a group's body reads its inputs from and stores its extra outputs into. */
+/** The names a group's body reads its inputs from and stores its root and extra outputs into. */
 export interface GroupNames {
   readonly input: (k: number) => string;
   readonly store: (q: number) => string;
+  readonly root: string;
 }
 
 /**
@@ -53,7 +60,7 @@ export interface GroupNames {
  * broadcast offsets from the params at `at`, its inputs read as `a0`, `a1`, ..., its `lets`, its
  * extra stores.
  */
-export function groupBody({ inputs, lets, stores, scalars = [] }: GroupSpec, at: number, names: GroupNames): string {
+export function groupBody({ inputs, lets, stores, scalars = [], readsBack = [] }: GroupSpec, at: number, names: GroupNames): string {
   const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b' || x.access === 'v');
   // A view starts at its offset, stored after every strided input's strides.
   const views = strided.filter(([x]) => x.access === 'v').map(([, k]) => k);
@@ -73,12 +80,13 @@ ${strided.map(([, k], j) => `    p${k} += c * params[${at + 1}u + ${j + 1}u * ra
 `;
   const reads = inputs.map((x, k) => `  let a${k} = ${names.input(k)}[${x.access === 'c' ? 'i' : x.access === 's' ? '0' : `p${k}`}];\n`).join('');
   const constants = scalars.map(({ type, offset }, j) => `  let k${j} = bitcast<${type}>(params[${at + offset}u]);\n`).join('');
-  return `${offsets}${constants}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((_, q) => `  ${names.store(q)}[i] = ${stores[q].local};\n`).join('')}`;
+  const back = readsBack.map((q, j) => `  let w${j} = ${q < 0 ? names.root : names.store(q)}[i];\n`).join('');
+  return `${offsets}${constants}${back}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((_, q) => `  ${names.store(q)}[i] = ${stores[q].local};\n`).join('')}`;
 }
 
 /** The bindings of a group (inputs `${prefix}k`, extra outputs `${prefix}yq`) and its body at index `i` up to `expr`. */
-function groupAt(spec: GroupSpec, prefix: string, layout: GroupLayout): { bindings: string; body: string } {
-  const names: GroupNames = { input: (k) => `${prefix}${k}`, store: (q) => `${prefix}y${q}` };
+function groupAt(spec: GroupSpec, prefix: string, layout: GroupLayout, root: string): { bindings: string; body: string } {
+  const names: GroupNames = { input: (k) => `${prefix}${k}`, store: (q) => `${prefix}y${q}`, root };
   const bindings = [
     ...spec.inputs.map((x, k) => binding(layout.inputs + k, names.input(k), x.type, 'read')),
     ...spec.stores.map((y, q) => binding(layout.stores + q, names.store(q), y.type, 'read_write')),
@@ -98,7 +106,7 @@ function groupAt(spec: GroupSpec, prefix: string, layout: GroupLayout): { bindin
  */
 export function epilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout, names: { readonly prefix: string; readonly out: string; readonly store: string } = { prefix: 'e', out: 'out', store: 'store' }): string {
   if (!spec) return `fn ${names.store}(i: u32, v: T) { ${names.out}[i] = v; }`;
-  const { bindings, body } = groupAt(spec, names.prefix, layout);
+  const { bindings, body } = groupAt(spec, names.prefix, layout, names.out);
   return `${bindings}
 fn ${names.store}(i: u32, v: T) {
 ${body}  ${names.out}[i] = ${spec.expr};
@@ -116,7 +124,7 @@ ${body}  ${names.out}[i] = ${spec.expr};
  */
 export function prologueWgsl(spec: GroupSpec | undefined, layout: GroupLayout): string {
   if (!spec) return `${binding(layout.inputs, 'x', 'T', 'read')}\nfn load(i: u32) -> T { return x[i]; }`;
-  const { bindings, body } = groupAt(spec, 'l', layout);
+  const { bindings, body } = groupAt(spec, 'l', layout, 'out');
   return `${bindings}
 fn load(i: u32) -> T {
 ${body}  return ${spec.expr};

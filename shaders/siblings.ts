@@ -40,7 +40,7 @@ export function siblingGroupsWgsl(members: readonly SiblingGroup[], inputTypes: 
       writes.push(binding(next++, `y${j}_${q}`, y.type, 'read_write'));
       return `y${j}_${q}`;
     });
-    const body = groupBody(spec, at, { input: (k) => `x${inputs[k]}`, store: (q) => stores[q] });
+    const body = groupBody(spec, at, { input: (k) => `x${inputs[k]}`, store: (q) => stores[q], root: out });
     return `  if (g < params[${j}u]) {
     let i = g${j === 0 ? '' : ` - params[${j - 1}u]`};
 ${body}    ${out}[i] = ${spec.expr};

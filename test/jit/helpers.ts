@@ -92,9 +92,15 @@ export async function heapGrowthAsync(
 
 /**
  * The optimized program of one small SAC update (obs 3, hidden [16, 16], batch 8 from a fixed replay
- * buffer) on `backend`, and its flattened inputs: what the plan suites compile two ways and compare.
+ * buffer) on `backend`, its flattened inputs (the state's leaves first) and the state's leaf count:
+ * what the plan suites compile two ways and compare.
  */
-export function sacUpdateProgram(backend: Backend, kind: 'single' | 'mixture', estimator: SacHyperparameters['estimator'], actionDim: number): { program: IRProgram; inputs: ArrayTensor[] } {
+export function sacUpdateProgram(
+  backend: Backend,
+  kind: 'single' | 'mixture',
+  estimator: SacHyperparameters['estimator'],
+  actionDim: number,
+): { program: IRProgram; inputs: ArrayTensor[]; stateLeaves: number } {
   const h = smallSac({ obsDim: 3, head: { actionDim, kind, components: 5, low: -1, high: 1 }, estimator, hidden: [16, 16] });
   const replay = new ReplayBuffer({ capacity: 64, obsDim: 3, actionDim });
   const action = (i: number) => Array.from({ length: actionDim }, (_, j) => (j % 2 ? Math.cos(i) : Math.sin(i)));
@@ -103,5 +109,5 @@ export function sacUpdateProgram(backend: Backend, kind: 'single' | 'mixture', e
   const batch = replay.sample(rawFoldIn(rawKey(1), 0), 8, { backend });
   const args = [state, batch, M.tensor(rawKey(2), { backend })] as const;
   const [program] = optimizeProgram(M.makeIR(makeSacUpdate(h, { jit: false }))(...args));
-  return { program, inputs: M.treeFlatten(args)[0] as ArrayTensor[] };
+  return { program, inputs: M.treeFlatten(args)[0] as ArrayTensor[], stateLeaves: M.treeFlatten(state)[0].length };
 }

@@ -1,7 +1,10 @@
 /**
  * `donateArgnums` on WebGPU: donated tensors are disposed after each call, the results equal a
- * copying jitted update's bit for bit over several calls, and the paired outputs are written into
- * the previous call's donated buffers, so a loop reuses its bind groups instead of making new ones.
+ * copying jitted update's bit for bit over several calls. A donated input's update is written into
+ * the input's own buffer in the call (`in-place.ts`) when the group computing it reads the input
+ * last, else the paired output goes into the previous call's donated buffer; either way a loop
+ * reuses its bind groups instead of making new ones. A buffer another tensor (or argument) still
+ * uses is never written.
  */
 import { expect, it } from 'vitest';
 import * as M from '../../src';
@@ -9,7 +12,9 @@ import type { Tensor } from '../../src';
 import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
+import { compileWebGPUPlan, type WebGPUPlanStats } from '../../src/autodiff/jit/plan-webgpu';
 import { describeWebGPU, webgpu } from '../webgpu/gpu';
+import { sacUpdateProgram } from './helpers';
 import { smallSac } from '../sac-fixtures';
 
 /** The leaves' values, read back. */
@@ -52,6 +57,43 @@ describeWebGPU('jit donateArgnums on WebGPU', () => {
       [s, e] = [{ a: M.add(out.a, 0), c: out.d }, { a: ref.a, c: ref.d }];
     }
     for (const [view, ref] of kept) expect(await values(view)).toEqual(await values(ref));
+  });
+
+  it('updates what the groups read last in place: Adam and Polyak on the state, not inputs read afterwards', async () => {
+    const backend = webgpu();
+    const { program, inputs, stateLeaves } = sacUpdateProgram(backend, 'single', 'rp', 1);
+    const donated = inputs.map((_, i) => i < stateLeaves);
+    const plan = compileWebGPUPlan(program, backend, { donated });
+    // Parameters, both moments, target parameters and alpha's state: every state tensor but the step counts.
+    expect(plan.stats.inPlace).toBeGreaterThan(30);
+    // x is read after the group computing x' (by the product): not overwritten; x' goes into y's buffer.
+    type State = { x: Tensor; y: Tensor };
+    const step = (s: State): State => {
+      const x = M.add(M.mul(s.x, 2), s.y);
+      return { x, y: M.matmul(x, s.x) };
+    };
+    const f = M.jit(step, { donateArgnums: 0 });
+    const start = (): State => ({ x: M.tensor([1, 2, 3, 4], { shape: [2, 2], backend }), y: M.tensor([5, 6, 7, 8], { shape: [2, 2], backend }) });
+    let [a, b] = [start(), start()];
+    for (let i = 0; i < 3; i++) {
+      const [next, ref] = [f(a), step(b)];
+      expect(await values(next), `call ${i}`).toEqual(await values(ref));
+      [a, b] = [next, ref];
+    }
+    expect((M.jitStats(f).lastPlan as WebGPUPlanStats | undefined)?.inPlace).toBe(1);
+  });
+
+  it('never updates in place a buffer passed as two donated arguments or held by another tensor', async () => {
+    const backend = webgpu();
+    const step = (s: { a: Tensor; b: Tensor }) => ({ a: M.mul(s.a, 2), b: M.add(s.b, 1) });
+    const f = M.jit(step, { donateArgnums: 0 });
+    const t = M.tensor([1, 2, 3], { backend });
+    // The same tensor as both leaves: the first update must not overwrite what the second reads.
+    expect(await values(f({ a: t, b: t }))).toEqual([[2, 4, 6], [2, 3, 4]]);
+    const u = M.tensor([1, 2, 3], { backend });
+    const held = M.reshape(u, [3, 1]); // shares u's buffer
+    expect(await values(f({ a: u, b: M.tensor([0, 0, 0], { backend }) }))).toEqual([[2, 4, 6], [1, 1, 1]]);
+    expect(await values(held)).toEqual([[1, 2, 3]]);
   });
 
   it('a donating loop alternates between two sets of state buffers and reuses their bind groups', async () => {

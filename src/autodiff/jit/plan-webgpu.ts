@@ -43,6 +43,7 @@ import { pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
 import { foldableTransposes } from './transposes';
+import { inPlaceUpdates } from './in-place';
 import { type KeyView, mergeRandomSteps } from './random';
 import { foldableSlices, type SliceView } from './views';
 
@@ -64,6 +65,8 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly scalars: number;
   /** Random-number steps not run: uniforms stored by their threefry, slices of split keys read in place. */
   readonly randomMerged: number;
+  /** Donated inputs whose updates are written into their own buffers in the call (`in-place.ts`). */
+  readonly inPlace: number;
 }
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -78,6 +81,8 @@ export interface WebGPUPlanOptions {
   readonly foldTransposes?: boolean;
   /** Compute groups inside products' and reductions' kernels, as epilogues and prologues (default true; false to compare). */
   readonly kernelGroups?: boolean;
+  /** Write the updates of donated inputs into their buffers, in the call (`in-place.ts`; default true; false to compare). */
+  readonly inPlace?: boolean;
   /** Merge random-number steps: uniforms stored by their threefry, split keys read in place (`random.ts`; default true; false to compare). */
   readonly random?: boolean;
   /** Pass scalar constants with known values in the kernels' params instead of binding them (default true; false to compare). */
@@ -87,10 +92,11 @@ export interface WebGPUPlanOptions {
   /** Run independent fused groups, and independent products of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
   readonly siblings?: boolean;
   /**
-   * Per input: whether the caller gives it up (`jit`'s `donateArgnums`). A donated input paired
-   * with an output of its shape and dtype (`pairDonations`) lends its buffer to that output of the
-   * next call, so a loop `state = step(state)` alternates between two sets of buffers and reuses
-   * its bind groups instead of creating new ones every call.
+   * Per input: whether the caller gives it up (`jit`'s `donateArgnums`). A donated input that a
+   * group reads last, elementwise, receives that group's update of it in the call (`in-place.ts`);
+   * another one paired with an output of its shape and dtype (`pairDonations`) lends its buffer to
+   * that output of the next call. Either way a loop `state = step(state)` reuses its buffers and
+   * bind groups instead of creating new ones every call.
    */
   readonly donated?: readonly boolean[];
 }
@@ -126,6 +132,7 @@ function siblingRules(
   folded: ReadonlyMap<IRVar, IRVar>,
   views: ReadonlyMap<IRVar, SliceView>,
   scalarWords: ReadonlyMap<IRVar, number>,
+  inPlace: ReadonlyMap<IRVar, IRVar>,
 ): SiblingRules<KernelPlanNode> {
   return {
     reads,
@@ -135,7 +142,7 @@ function siblingRules(
       if (!preparable(node)) return undefined;
       const { eq } = node;
       const [a, b] = eq.inputs.map((v) => v.aval.shape);
-      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, views, scalarWords)) : '';
+      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, views, scalarWords, inPlace)) : '';
       return `matmul ${a} ${b} ${eq.out.aval.dtype} ${folded.has(eq.inputs[0])} ${folded.has(eq.inputs[1])} ${epilogue}`;
     },
     bindings(members) {
@@ -327,6 +334,8 @@ function internKey(prefix: string, text: string): string {
 
 /** No slices read in place. */
 const NO_VIEWS: ReadonlyMap<IRVar, SliceView> = new Map();
+/** No donated input updated in place. */
+const NO_IN_PLACE: ReadonlyMap<IRVar, IRVar> = new Map();
 /** No constants passed in the params. */
 const NO_SCALARS: ReadonlyMap<IRVar, number> = new Map();
 
@@ -346,9 +355,9 @@ function knownScalars(program: IRProgram, gpu: WebGPUBackend): Map<IRVar, number
   return scalarWords;
 }
 
-/** `node` with the groups it computes reading no leaf in `scalarWords` (groups read those from their params). */
-function withoutScalarLeaves(node: KernelPlanNode, scalarWords: ReadonlyMap<IRVar, number>): KernelPlanNode {
-  const keep = (leaves: readonly IRVar[]) => leaves.filter((v) => !scalarWords.has(v));
+/** `node` with the groups it computes reading no leaf that `dropped` names (read from params, or from a buffer the group writes). */
+function withoutLeaves(node: KernelPlanNode, dropped: (v: IRVar) => boolean): KernelPlanNode {
+  const keep = (leaves: readonly IRVar[]) => leaves.filter((v) => !dropped(v));
   if (node.kind === 'fused') return { ...node, leaves: keep(node.leaves) };
   if (node.kind === 'single') return node;
   const { prologue, epilogue } = node;
@@ -362,12 +371,25 @@ function withoutScalarLeaves(node: KernelPlanNode, scalarWords: ReadonlyMap<IRVa
  * the root's shape. A leaf in `views` is a slice read in place from its source (bound in its place);
  * a constant in `scalarWords` that members read is not a leaf but a scalar of the params (`k0`, ...).
  */
-function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar, views = NO_VIEWS, scalarWords = NO_SCALARS): GroupSpec & { readonly shapeParams: number[] } {
+function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar, views = NO_VIEWS, scalarWords = NO_SCALARS, inPlace = NO_IN_PLACE): GroupSpec & { readonly shapeParams: number[] } {
   const out = group.out.aval;
   const n = sizeOf(out.shape);
   const names = new Map<IRVar, string>();
   if (computed) names.set(computed, 'v');
   leaves.forEach((v, j) => names.set(v, `a${j}`));
+  // Donated inputs this group overwrites: read back from the buffers it writes, w0, w1, ...
+  const extras = storedBy(group).slice(0, -1);
+  const readsBack: number[] = [];
+  for (const eq of group.members) {
+    for (const v of eq.inputs) {
+      const written = inPlace.get(v);
+      if (names.has(v) || written === undefined) continue;
+      const store = written === group.out ? -1 : extras.indexOf(written);
+      if (store < 0 && written !== group.out) throw new Error(`jit (webgpu): an in-place update's group does not store it`);
+      names.set(v, `w${readsBack.length}`);
+      readsBack.push(store);
+    }
+  }
   // Constants read from the params (after the shape params, below): k0, k1, ...
   const scalarVars: IRVar[] = [];
   for (const eq of group.members) {
@@ -417,6 +439,7 @@ function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar
       .slice(0, -1)
       .map((v) => ({ type: wgslType(v.aval.dtype), local: names.get(v) as string })),
     ...(scalars.length > 0 ? { scalars } : {}),
+    ...(readsBack.length > 0 ? { readsBack } : {}),
     shapeParams,
   };
 }
@@ -499,7 +522,22 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     return splitGroup(node, maxLeaves);
   });
   const random = options.random === false ? { nodes: split, keys: new Map<IRVar, KeyView>(), removed: 0 } : mergeRandomSteps(split, program.outputs);
-  const nodes = random.nodes.map((node) => withoutScalarLeaves(node, scalarWords));
+  // A folded transpose's, a viewed slice's or a split key's readers read its input.
+  const storedAs = (v: IRVar) => folded.get(v) ?? views.get(v)?.source ?? random.keys.get(v)?.source ?? v;
+  const readsOf = (node: KernelPlanNode) => readBy(node).map(storedAs);
+  const updates = options.inPlace === false || !options.donated ? [] : inPlaceUpdates(random.nodes, program, options.donated, readsOf);
+  /** Donated input -> the value written into its buffer. */
+  const inPlace = new Map(updates.map(({ input, output }) => [input, output]));
+  const writes = new Map<number, IRVar[]>();
+  for (const { input, node } of updates) writes.set(node, [...(writes.get(node) ?? []), input]);
+  // The groups writing in place read those inputs from the buffers they write (not as leaves).
+  const nodes = random.nodes.map((node, n) => withoutLeaves(node, (v) => scalarWords.has(v) || (writes.get(n)?.includes(v) ?? false)));
+  // Each in-place writer runs after every other reader of what it overwrites: an order edge from each.
+  const mustFollow = new Map<KernelPlanNode, IRVar[]>();
+  for (const { input, node } of updates) {
+    const before = nodes.filter((other, n) => n !== node && readsOf(random.nodes[n]).includes(input)).flatMap((other) => [...storedByNode(other)]);
+    mustFollow.set(nodes[node], [...(mustFollow.get(nodes[node]) ?? []), ...before]);
+  }
 
   const slotOf = new Map<IRVar, number>();
   const env: (Storage | undefined)[] = [];
@@ -518,11 +556,18 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const outputSlots = new Set(program.outputs.map(slot));
 
   // A product reading a folded transpose reads the transpose's input (so that input lives until then).
-  // A folded transpose's, a viewed slice's or a split key's readers read its input.
-  const storedAs = (v: IRVar) => folded.get(v) ?? views.get(v)?.source ?? random.keys.get(v)?.source ?? v;
-  const readsOf = (node: KernelPlanNode) => readBy(node).map(storedAs);
-  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(readsOf, gpu.storageBuffersPerKernel, folded, views, scalarWords));
+  const scheduleReads = (node: KernelPlanNode) => [...readsOf(node), ...(mustFollow.get(node) ?? [])];
+  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(scheduleReads, gpu.storageBuffersPerKernel, folded, views, scalarWords, inPlace));
   const membersOf = (node: PlanStep): readonly KernelPlanNode[] => (node.kind === 'siblings' ? node.members : [node]);
+  // The order edges keep every reader of an input updated in place in an earlier step than its writer.
+  const stepOf = new Map<KernelPlanNode, number>();
+  planNodes.forEach((step, s) => membersOf(step).forEach((m) => stepOf.set(m, s)));
+  for (const { input, node } of updates) {
+    const at = stepOf.get(nodes[node]) as number;
+    if (nodes.some((other, n) => n !== node && readsOf(other).includes(input) && (stepOf.get(other) as number) >= at)) {
+      throw new Error('jit (webgpu): an input updated in place is read at or after its update');
+    }
+  }
   const reads = planNodes.map((node) => membersOf(node).flatMap((member) => readsOf(member).map(slot)));
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
@@ -541,14 +586,42 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   let prologues = 0;
   let siblings = 0;
   // Donated inputs whose buffers the paired outputs of the next call are written into.
-  const pairs = pairDonations(program, options.donated ?? [], (v) => slot(v) >= firstComputed);
+  // Donated inputs not updated in place lend their buffers to the next call (`TwinBuffers`).
+  const writtenInPlace = new Set(inPlace.values());
+  const lent = (options.donated ?? []).map((d, i) => d && !inPlace.has(program.inputs[i]));
+  const pairs = pairDonations(program, lent, (v) => slot(v) >= firstComputed && !writtenInPlace.has(v));
   const twins = new TwinBuffers(gpu, pairs.length);
   const twinHosts = new Map(pairs.map(({ output }, j) => [slot(program.outputs[output]), twins.host(j)]));
-  // A returned value's storage comes from the pool (or a donated twin); the others' from the plan's own buffers.
-  const hostOf = (slotOfValue: number): KernelHost => twinHosts.get(slotOfValue) ?? (outputSlots.has(slotOfValue) ? gpu : planBuffers);
+  const inPlaceHosts = new Map(updates.map(({ input, output }) => [slot(output), inPlaceHost(slot(input))]));
+  // A returned value's storage comes from an input it updates in place, a donated twin or the pool; the others' from the plan's own buffers.
+  const hostOf = (slotOfValue: number): KernelHost =>
+    inPlaceHosts.get(slotOfValue) ?? twinHosts.get(slotOfValue) ?? (outputSlots.has(slotOfValue) ? gpu : planBuffers);
+  /** Inputs of this call by storage, counted: an input whose buffer another input shares is not overwritten. */
+  const inputsByStorage = new Map<Storage, number>();
+  /**
+   * The host giving an in-place update the buffer of the input in `inputSlot`: that buffer itself
+   * (one more reference) when only the donated tensor uses it; else a copy of it, so that the group
+   * still reads the input where it writes.
+   */
+  function inPlaceHost(inputSlot: number): KernelHost {
+    return {
+      smallTiles: gpu.smallTiles,
+      output: (aval) => {
+        const storage = env[inputSlot] as Storage;
+        if (storage.refs === 1 && inputsByStorage.get(storage) === 1) return gpu.share(storage);
+        const copy = gpu.output(aval);
+        gpu.copy(storage, copy, bytesOf(sizeOf(aval.shape)));
+        return copy;
+      },
+      share: (storage) => gpu.share(storage),
+      drop: (storage) => gpu.drop(storage),
+      clear: (storage, bytes) => gpu.clear(storage, bytes),
+      run: (...args) => gpu.run(...args),
+    };
+  }
   /** A group a kernel runs: per call, its inputs' storage (at `inputSlots`) and fresh storage for its extra values. */
   const kernelGroup = (group: FusedGroup, leaves: readonly IRVar[], inputSlots: readonly number[], computed?: IRVar): (() => KernelGroup) => {
-    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views, scalarWords);
+    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views, scalarWords, inPlace);
     const role = computed ? 'epilogue' : 'prologue';
     const key = internKey(role, `${role}:${JSON.stringify(spec)}`);
     const extra = storedBy(group).slice(0, -1);
@@ -583,7 +656,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       fusedGroups++;
       fusedEquations += node.members.length;
       const n = sizeOf(out.shape);
-      const { shapeParams, ...spec } = groupWgsl(node, node.leaves, undefined, views, scalarWords);
+      const { shapeParams, ...spec } = groupWgsl(node, node.leaves, undefined, views, scalarWords, inPlace);
       const extra = storedBy(node).slice(0, -1);
       const source = elementwiseWgsl(spec);
       const key = internKey('fused', source);
@@ -687,7 +760,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const prologue = node.kind === 'kernel' ? node.prologue : undefined;
     const epilogue = node.kind === 'kernel' ? node.epilogue : undefined;
     const shapeOf = (group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupShape => {
-      const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views, scalarWords);
+      const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views, scalarWords, inPlace);
       const role = computed ? 'epilogue' : 'prologue';
       fusedEquations += group.members.length;
       if (computed) epilogues++;
@@ -731,7 +804,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     // Siblings share the epilogue's WGSL and params (their class says so): the first member's.
     let epilogueShape: GroupShape | undefined;
     if (first) {
-      const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value, views, scalarWords);
+      const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value, views, scalarWords, inPlace);
       epilogueShape = { spec, key: internKey('epilogue', `epilogue:${JSON.stringify(spec)}`), params };
     }
     for (const m of members) {
@@ -777,7 +850,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     let total = 0;
     const params = members.map((m) => (total += sizeOf(m.out.aval.shape)));
     const groups = members.map((member) => {
-      const { shapeParams, ...spec } = groupWgsl(member, member.leaves, undefined, views, scalarWords);
+      const { shapeParams, ...spec } = groupWgsl(member, member.leaves, undefined, views, scalarWords, inPlace);
       const at = params.length;
       params.push(...shapeParams);
       return { spec, inputs: member.leaves.map(leafIndex), at };
@@ -831,6 +904,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     views: views.size,
     scalars: new Set(split.flatMap(groupLeaves).filter((v) => scalarWords.has(v))).size,
     randomMerged: random.removed,
+    inPlace: updates.length,
   };
   const runSteps = () => {
     for (let s = 0; s < steps.length; s++) steps[s]();
@@ -841,6 +915,10 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       gpu.checkUsable('jit');
       const before = gpu.dispatched;
       for (let i = 0; i < inputSlots.length; i++) env[inputSlots[i]] = (inputs[i].handle as GpuHandle).storage;
+      if (updates.length > 0) {
+        inputsByStorage.clear();
+        for (const k of inputSlots) inputsByStorage.set(env[k] as Storage, (inputsByStorage.get(env[k] as Storage) ?? 0) + 1);
+      }
       gpu.asOneBatch(runSteps);
       const handedOut = new Set<number>();
       const results = outputs.map(({ k, aval }) => {

@@ -74,7 +74,7 @@ function byLevel<N>(nodes: readonly N[], level: readonly number[], rules: Siblin
   const order = nodes.map((_, i) => i).sort((i, j) => level[i] - level[j] || i - j);
   const result: (N | SiblingNode<N>)[] = [];
   for (let start = 0; start < order.length; ) {
-    let end = start;
+    let end = start + 1;
     while (end < order.length && level[order[end]] === level[order[start]]) end++;
     // Packs of this level by class; a pack is emitted where its first member was.
     const open = new Map<string, N[]>();

@@ -237,6 +237,11 @@ export class WebGPUBackend implements Backend, KernelHost {
     if (bytes > 0) this.recorder.clear(storage.buffer, bytes);
   }
 
+  /** Records a copy of the first `bytes` bytes of `source` into `target`. */
+  copy(source: Storage, target: Storage, bytes: number): void {
+    if (bytes > 0) this.recorder.copy(source.buffer, target.buffer, bytes);
+  }
+
   private readonly dispatchBuffers: GPUBuffer[] = [];
 
   run(
