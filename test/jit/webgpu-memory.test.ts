@@ -11,10 +11,9 @@
  * so 1e4 calls of each agent take 5-6 minutes (measured with 324/410 dispatches: 175 s and 215 s,
  * passing). The default is 1000 calls per agent after 100 warm-up calls (about 35-45 s for both);
  * `MIXRL_WEBGPU_MEMORY_CALLS=10000` runs the issue's figure. Heap growth is measured after GC
- * (enabled at run time if the process lacks `--expose-gc`) with a 2 MB bound: -0.85 to 0.6 MB
- * measured, not growing with the number of calls (the bind-group cache, up to 4096 entries, is
- * most of the swing); before the recorder dropped settled error-scope checks, +0.4 MB per 1000
- * calls.
+ * (enabled at run time if the process lacks `--expose-gc`) with a 2 MB bound, the bind-group caches
+ * (bounded) dropped at both measurements: their fill alone swung the heap from -0.85 to +1.96 MB.
+ * Before the recorder dropped settled error-scope checks, the heap grew 0.4 MB per 1000 calls.
  */
 import { expect, it } from 'vitest';
 import * as M from '../../src';
@@ -98,6 +97,9 @@ describeWebGPU('jit on WebGPU: memory', () => {
             // recycle them now so the snapshot does not depend on when the collector ran.
             gpu.flush();
             snapshots.push({ pool: gpu.poolStats(), liveBuffers: counts.liveBuffers, bindGroups: counts.bindGroups });
+            // The bind-group caches are bounded (4096, and 16 per pipeline) but their fill at the
+            // two measurements would swing the heap by a megabyte or two: measured without them.
+            gpu.dropBindGroups();
           },
         });
         const [before, after] = snapshots;

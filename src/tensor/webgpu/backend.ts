@@ -237,6 +237,14 @@ export class WebGPUBackend implements Backend, KernelHost {
     if (bytes > 0) this.recorder.clear(storage.buffer, bytes);
   }
 
+  /**
+   * Forgets the cached bind groups (up to 4096, and a few per pipeline), which are made again when
+   * next needed: memory back, or a heap measurement that the caches' fill does not blur.
+   */
+  dropBindGroups(): void {
+    this.recorder.dropBindGroups();
+  }
+
   /** Records a copy of the first `bytes` bytes of `source` into `target`. */
   copy(source: Storage, target: Storage, bytes: number): void {
     if (bytes > 0) this.recorder.copy(source.buffer, target.buffer, bytes);

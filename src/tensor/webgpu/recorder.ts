@@ -123,6 +123,12 @@ export class Recorder {
     if (++this.dispatches >= this.flushEvery && this.countsDispatches) this.flush();
   }
 
+  /** Forgets every cached bind group (made again when next needed). */
+  dropBindGroups(): void {
+    this.bindGroups.clear();
+    this.recent.clear();
+  }
+
   /** Forgets the bind groups naming `buffer` (it is about to be destroyed). */
   forget(buffer: GPUBuffer): void {
     const id = this.bufferIds.get(buffer);
