@@ -134,12 +134,6 @@ function groupLayouts(key: string, own: readonly number[], ownBuffers: number, g
   };
 }
 
-/** `groupLayouts`, with the kernel's buffers followed by its groups' (inputs, then outputs). */
-function withGroups(key: string, own: number[], buffers: Storage[], groups: { prologue?: KernelGroup; epilogue?: KernelGroup }) {
-  const present = [groups.prologue, groups.epilogue].filter((g): g is KernelGroup => g !== undefined);
-  return { ...groupLayouts(key, own, buffers.length, groups), buffers: [...buffers, ...present.flatMap((g) => g.inputs), ...present.flatMap((g) => g.outputs)] };
-}
-
 type GpuKernel<P extends Primitive> = (gpu: KernelHost, inputs: readonly GpuInput[], params: Params<P>, out: Aval) => Storage;
 
 /** A grid of `count` workgroups, folded into two dimensions past the per-dimension limit. */
@@ -443,20 +437,14 @@ function table<K extends Primitive>(ops: readonly K[], make: (op: K) => GpuKerne
  */
 export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: Aval, layout: MatmulLayout = {}, epilogue?: StoreEpilogue): Storage {
   const result = gpu.output(epilogue?.out ?? out);
-  const [m, k] = a.aval.shape.slice(-2);
-  const n = out.shape[out.shape.length - 1];
   if (sizeOf(out.shape) === 0) return result;
   // With an epilogue the kernel stores epilogue(0) (its K loop does not run).
-  if (k === 0 && !epilogue) {
+  if (a.aval.shape[a.aval.shape.length - 1] === 0 && !epilogue) {
     gpu.clear(result, sizeOf(out.shape) * 4);
     return result;
   }
-  const tiled = { ...layout, tile: tileFor(gpu, m, n, sizeOf(out.shape.slice(0, -2))) };
-  const { params, groups, type, variant } = matmulDispatch(a.aval, b.aval, out, m, n, k, tiled);
-  const run = withGroups(`matmul|${type}|${variant}`, params, [result, a.storage, b.storage], { epilogue });
-  const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${epilogue ? '+epilogue' : ''}`;
-  const source = () => matmulWgsl(type, tiled, run.epilogue);
-  gpu.run(kernel, run.key, source, run.params, run.buffers, groups, false, run.extraOutputs);
+  const groupBuffers = epilogue ? [...epilogue.inputs, ...epilogue.outputs] : [];
+  prepareProducts(gpu, 1, a.aval, b.aval, out, layout, epilogue).run(gpu, [result, a.storage, b.storage, ...groupBuffers]);
   return result;
 }
 
@@ -494,8 +482,9 @@ export interface PreparedProducts {
  * Prepares the dispatch of `count` independent products of `a` and `b` (logical shapes) into `out`
  * in `layout`, each storing through `epilogue` (the same WGSL and params) or none: one product is
  * `matmulWgsl`'s kernel, more are `matmulSiblingsWgsl`'s (a jit plan's sibling products). The
- * products must not be empty and K must not be 0 (those run through `matmulKernel`). A jit plan
- * prepares its products at compile time, so a call builds no params, keys or grids.
+ * products must not be empty, and K may be 0 only with an epilogue (which then stores its value at
+ * 0; `matmulKernel` clears the others). A jit plan prepares its products at compile time, so a
+ * call builds no params, keys or grids; `matmulKernel` prepares its one product per call.
  *
  * @example
  * const twins = prepareProducts(gpu, 2, x.aval, w.aval, out);
@@ -504,7 +493,7 @@ export interface PreparedProducts {
 export function prepareProducts(host: KernelHost, count: number, a: Aval, b: Aval, out: Aval, layout: MatmulLayout = {}, epilogue?: GroupShape): PreparedProducts {
   const [m, k] = a.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
-  if (sizeOf(out.shape) * k === 0) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
+  if (sizeOf(out.shape) === 0 || (k === 0 && !epilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
   const tiled = { ...layout, tile: tileFor(host, m, n, count * sizeOf(out.shape.slice(0, -2))) };
   const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, tiled);
   const at = own.length;
