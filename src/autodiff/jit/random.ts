@@ -8,9 +8,9 @@
  *   row r's key at `offset + r · stride`.
  */
 import type { Params } from '../../tensor';
-import { stridesOf } from '../../tensor/shape';
 import type { IRVar } from '../ir';
 import { type KernelPlanNode, readBy } from './kernel-groups';
+import { sliceView } from './views';
 
 /** Where the keys of a sliced split key are: row r's two words from `source[offset + r · stride]`. */
 export interface KeyView {
@@ -77,17 +77,15 @@ export function mergeRandomSteps(nodes: readonly KernelPlanNode[], outputs: read
  * Where the rows of two words of `key = slice(source)` are in `source`, when every row is two
  * neighbouring words and the rows are evenly spaced (else undefined: the slice is run).
  */
-function keyView(source: IRVar, key: IRVar, { starts, steps }: Params<'slice'>): KeyView | undefined {
+function keyView(source: IRVar, key: IRVar, params: Params<'slice'>): KeyView | undefined {
   const shape = key.aval.shape;
   if (shape.length === 0 || shape[shape.length - 1] !== 2) return undefined;
-  const sourceStrides = stridesOf(source.aval.shape);
-  const strides = sourceStrides.map((s, j) => s * steps[j]);
+  const { offset, strides } = sliceView(source, params);
   if (strides[strides.length - 1] !== 1) return undefined;
   // The row axes (those of more than one row), outermost first, must step like one flat axis.
   const rows = shape.slice(0, -1).flatMap((size, j) => (size > 1 ? [j] : []));
   for (let q = 0; q + 1 < rows.length; q++) {
     if (strides[rows[q]] !== strides[rows[q + 1]] * shape[rows[q + 1]]) return undefined;
   }
-  const offset = starts.reduce((sum, s, j) => sum + s * sourceStrides[j], 0);
   return { source, offset, stride: rows.length > 0 ? strides[rows[rows.length - 1]] : 2 };
 }

@@ -46,18 +46,23 @@ export function foldableSlices(nodes: readonly KernelPlanNode[], outputs: readon
     const v = node.out;
     if (outputs.includes(v) || asOperand.has(v) || !asLeaf.has(v)) continue;
     const source = node.eq.inputs[0];
-    const inputStrides = stridesOf(source.aval.shape);
-    if (node.eq.prim === 'transpose') {
-      const { perm } = node.eq.params as Params<'transpose'>;
-      views.set(v, { source, offset: 0, strides: perm.map((p) => inputStrides[p]) });
+    if (node.eq.prim === 'slice') {
+      views.set(v, sliceView(source, node.eq.params as Params<'slice'>));
       continue;
     }
-    const { starts, steps } = node.eq.params as Params<'slice'>;
-    views.set(v, {
-      source,
-      offset: starts.reduce((sum, s, j) => sum + s * inputStrides[j], 0),
-      strides: inputStrides.map((s, j) => s * steps[j]),
-    });
+    const strides = stridesOf(source.aval.shape);
+    views.set(v, { source, offset: 0, strides: (node.eq.params as Params<'transpose'>).perm.map((p) => strides[p]) });
   }
   return views;
+}
+
+/**
+ * Where `slice(source)`'s elements are in `source`.
+ *
+ * @example
+ * sliceView(x, { starts: [0, 2], stops: [4, 4], steps: [1, 1] }); // x [4, 6]: offset 2, strides [6, 1]
+ */
+export function sliceView(source: IRVar, { starts, steps }: Params<'slice'>): SliceView {
+  const strides = stridesOf(source.aval.shape);
+  return { source, offset: starts.reduce((sum, s, j) => sum + s * strides[j], 0), strides: strides.map((s, j) => s * steps[j]) };
 }
