@@ -16,11 +16,15 @@ import { storedBy } from './fuse';
 import type { FusedGroup } from './fuse';
 import type { KernelPlanNode } from './kernel-groups';
 
-/** A donated input whose update node `node` (an index into the plan's nodes) writes into its buffer. */
+/**
+ * A donated input whose update node `node` writes into its buffer; `readers`, the other nodes
+ * reading the input, all before it (indices into the plan's nodes).
+ */
 export interface InPlaceUpdate {
   readonly input: IRVar;
   readonly output: IRVar;
   readonly node: number;
+  readonly readers: readonly number[];
 }
 
 /** The group of a node that may store an update in place, and the leaves it reads: a fused node's, or a kernel's epilogue. */
@@ -57,14 +61,15 @@ export function inPlaceUpdates(nodes: readonly KernelPlanNode[], program: IRProg
     for (const x of leaves) {
       if (!candidates.has(x) || taken.has(x) || others.includes(x) || sizeOf(x.aval.shape) !== size) continue;
       // Every other reader runs before this node in program order (so nothing reads x after it is overwritten).
-      if ((readers.get(x) ?? []).some((r) => r > n)) continue;
+      const before = (readers.get(x) ?? []).filter((r) => r !== n);
+      if (before.some((r) => r > n)) continue;
       const y = storedBy(group).find(
         (v) => !taken.has(v) && returned.get(v) === 1 && v.aval.dtype === x.aval.dtype && shapesEqual(v.aval.shape, x.aval.shape),
       );
       if (!y) continue;
       taken.add(x);
       taken.add(y);
-      updates.push({ input: x, output: y, node: n });
+      updates.push({ input: x, output: y, node: n, readers: before });
     }
   });
   return updates;

@@ -126,14 +126,7 @@ function reducible(node: KernelPlanNode): boolean {
  * leaves bound once), products with products of the same shapes, layout and epilogue WGSL and
  * params. Empty groups and products, and products over K = 0, run alone.
  */
-function siblingRules(
-  reads: (node: KernelPlanNode) => readonly IRVar[],
-  maxBindings: number,
-  folded: ReadonlyMap<IRVar, IRVar>,
-  views: ReadonlyMap<IRVar, SliceView>,
-  scalarWords: ReadonlyMap<IRVar, number>,
-  inPlace: ReadonlyMap<IRVar, IRVar>,
-): SiblingRules<KernelPlanNode> {
+function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBindings: number, folded: ReadonlyMap<IRVar, IRVar>, context: GroupContext): SiblingRules<KernelPlanNode> {
   return {
     reads,
     stores: storedByNode,
@@ -142,7 +135,7 @@ function siblingRules(
       if (!preparable(node)) return undefined;
       const { eq } = node;
       const [a, b] = eq.inputs.map((v) => v.aval.shape);
-      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, views, scalarWords, inPlace)) : '';
+      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, context)) : '';
       return `matmul ${a} ${b} ${eq.out.aval.dtype} ${folded.has(eq.inputs[0])} ${folded.has(eq.inputs[1])} ${epilogue}`;
     },
     bindings(members) {
@@ -154,6 +147,18 @@ function siblingRules(
       return 1 + members.reduce((n, m) => n + 2 + (m.kind === 'kernel' ? (m.epilogue?.leaves.length ?? 0) : 0) + storedByNode(m).length, 0);
     },
     maxBindings,
+  };
+}
+
+/** `gpu` with its outputs taken from `output` (a returned value's buffer chosen by the plan). */
+function withOutput(gpu: KernelHost, output: KernelHost['output']): KernelHost {
+  return {
+    smallTiles: gpu.smallTiles,
+    output,
+    share: (storage) => gpu.share(storage),
+    drop: (storage) => gpu.drop(storage),
+    clear: (storage, bytes) => gpu.clear(storage, bytes),
+    run: (...args) => gpu.run(...args),
   };
 }
 
@@ -181,20 +186,13 @@ class TwinBuffers {
   /** The kernel host whose `output` gives pair j its twin buffer when free, else fresh storage. */
   host(j: number): KernelHost {
     const { gpu, kept } = this;
-    return {
-      smallTiles: gpu.smallTiles,
-      output: (aval) => {
-        const twin = kept[j];
-        kept[j] = null;
-        if (twin && twin.refs === 1) return twin;
-        if (twin) gpu.drop(twin);
-        return gpu.output(aval);
-      },
-      share: (storage) => gpu.share(storage),
-      drop: (storage) => gpu.drop(storage),
-      clear: (storage, bytes) => gpu.clear(storage, bytes),
-      run: (...args) => gpu.run(...args),
-    };
+    return withOutput(gpu, (aval) => {
+      const twin = kept[j];
+      kept[j] = null;
+      if (twin && twin.refs === 1) return twin;
+      if (twin) gpu.drop(twin);
+      return gpu.output(aval);
+    });
   }
 }
 
@@ -332,12 +330,15 @@ function internKey(prefix: string, text: string): string {
   return key;
 }
 
-/** No slices read in place. */
-const NO_VIEWS: ReadonlyMap<IRVar, SliceView> = new Map();
-/** No donated input updated in place. */
-const NO_IN_PLACE: ReadonlyMap<IRVar, IRVar> = new Map();
-/** No constants passed in the params. */
-const NO_SCALARS: ReadonlyMap<IRVar, number> = new Map();
+/** What a plan's groups read otherwise than from a leaf's own buffer. */
+interface GroupContext {
+  /** Slices and transposes read in place from their sources. */
+  readonly views: ReadonlyMap<IRVar, SliceView>;
+  /** Scalar constants read from the params, by their 32-bit words. */
+  readonly scalarWords: ReadonlyMap<IRVar, number>;
+  /** Donated inputs read back from the buffer their update is written into (input -> update). */
+  readonly inPlace: ReadonlyMap<IRVar, IRVar>;
+}
 
 /**
  * The scalar constants whose values the backend kept (`uploadedValues`), as 32-bit words: groups
@@ -371,7 +372,7 @@ function withoutLeaves(node: KernelPlanNode, dropped: (v: IRVar) => boolean): Ke
  * the root's shape. A leaf in `views` is a slice read in place from its source (bound in its place);
  * a constant in `scalarWords` that members read is not a leaf but a scalar of the params (`k0`, ...).
  */
-function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar, views = NO_VIEWS, scalarWords = NO_SCALARS, inPlace = NO_IN_PLACE): GroupSpec & { readonly shapeParams: number[] } {
+function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed: IRVar | undefined, { views, scalarWords, inPlace }: GroupContext): GroupSpec & { readonly shapeParams: number[] } {
   const out = group.out.aval;
   const n = sizeOf(out.shape);
   const names = new Map<IRVar, string>();
@@ -385,7 +386,7 @@ function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar
       const written = inPlace.get(v);
       if (names.has(v) || written === undefined) continue;
       const store = written === group.out ? -1 : extras.indexOf(written);
-      if (store < 0 && written !== group.out) throw new Error(`jit (webgpu): an in-place update's group does not store it`);
+      if (written !== group.out && store < 0) throw new Error(`jit (webgpu): an in-place update's group does not store it`);
       names.set(v, `w${readsBack.length}`);
       readsBack.push(store);
     }
@@ -435,9 +436,7 @@ function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar
     outType: wgslType(out.dtype),
     expr,
     lets,
-    stores: storedBy(group)
-      .slice(0, -1)
-      .map((v) => ({ type: wgslType(v.aval.dtype), local: names.get(v) as string })),
+    stores: extras.map((v) => ({ type: wgslType(v.aval.dtype), local: names.get(v) as string })),
     ...(scalars.length > 0 ? { scalars } : {}),
     ...(readsBack.length > 0 ? { readsBack } : {}),
     shapeParams,
@@ -528,14 +527,21 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const updates = options.inPlace === false || !options.donated ? [] : inPlaceUpdates(random.nodes, program, options.donated, readsOf);
   /** Donated input -> the value written into its buffer. */
   const inPlace = new Map(updates.map(({ input, output }) => [input, output]));
+  const context: GroupContext = { views, scalarWords, inPlace };
+  /** A group run inside a product's or a reduction's kernel: its WGSL, its key, its params. */
+  const groupShape = (group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupShape => {
+    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, context);
+    const role = computed ? 'epilogue' : 'prologue';
+    return { spec, key: internKey(role, `${role}:${JSON.stringify(spec)}`), params };
+  };
   const writes = new Map<number, IRVar[]>();
   for (const { input, node } of updates) writes.set(node, [...(writes.get(node) ?? []), input]);
   // The groups writing in place read those inputs from the buffers they write (not as leaves).
   const nodes = random.nodes.map((node, n) => withoutLeaves(node, (v) => scalarWords.has(v) || (writes.get(n)?.includes(v) ?? false)));
   // Each in-place writer runs after every other reader of what it overwrites: an order edge from each.
   const mustFollow = new Map<KernelPlanNode, IRVar[]>();
-  for (const { input, node } of updates) {
-    const before = nodes.filter((other, n) => n !== node && readsOf(random.nodes[n]).includes(input)).flatMap((other) => [...storedByNode(other)]);
+  for (const { node, readers } of updates) {
+    const before = readers.flatMap((n) => storedByNode(nodes[n]));
     mustFollow.set(nodes[node], [...(mustFollow.get(nodes[node]) ?? []), ...before]);
   }
 
@@ -555,18 +561,16 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const firstComputed = program.inputs.length + program.constants.length;
   const outputSlots = new Set(program.outputs.map(slot));
 
-  // A product reading a folded transpose reads the transpose's input (so that input lives until then).
+  // Order edges: what a node reads, and for an in-place writer the values of the input's other readers.
   const scheduleReads = (node: KernelPlanNode) => [...readsOf(node), ...(mustFollow.get(node) ?? [])];
-  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(scheduleReads, gpu.storageBuffersPerKernel, folded, views, scalarWords, inPlace));
+  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(scheduleReads, gpu.storageBuffersPerKernel, folded, context));
   const membersOf = (node: PlanStep): readonly KernelPlanNode[] => (node.kind === 'siblings' ? node.members : [node]);
   // The order edges keep every reader of an input updated in place in an earlier step than its writer.
   const stepOf = new Map<KernelPlanNode, number>();
   planNodes.forEach((step, s) => membersOf(step).forEach((m) => stepOf.set(m, s)));
-  for (const { input, node } of updates) {
+  for (const { node, readers } of updates) {
     const at = stepOf.get(nodes[node]) as number;
-    if (nodes.some((other, n) => n !== node && readsOf(other).includes(input) && (stepOf.get(other) as number) >= at)) {
-      throw new Error('jit (webgpu): an input updated in place is read at or after its update');
-    }
+    if (readers.some((n) => (stepOf.get(nodes[n]) as number) >= at)) throw new Error('jit (webgpu): an input updated in place is read at or after its update');
   }
   const reads = planNodes.map((node) => membersOf(node).flatMap((member) => readsOf(member).map(slot)));
   const lastRead = new Map<number, number>();
@@ -604,32 +608,23 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
    * still reads the input where it writes.
    */
   function inPlaceHost(inputSlot: number): KernelHost {
-    return {
-      smallTiles: gpu.smallTiles,
-      output: (aval) => {
-        const storage = env[inputSlot] as Storage;
-        if (storage.refs === 1 && inputsByStorage.get(storage) === 1) return gpu.share(storage);
-        const copy = gpu.output(aval);
-        gpu.copy(storage, copy, bytesOf(sizeOf(aval.shape)));
-        return copy;
-      },
-      share: (storage) => gpu.share(storage),
-      drop: (storage) => gpu.drop(storage),
-      clear: (storage, bytes) => gpu.clear(storage, bytes),
-      run: (...args) => gpu.run(...args),
-    };
+    return withOutput(gpu, (aval) => {
+      const storage = env[inputSlot] as Storage;
+      if (storage.refs === 1 && inputsByStorage.get(storage) === 1) return gpu.share(storage);
+      const copy = gpu.output(aval);
+      gpu.copy(storage, copy, bytesOf(sizeOf(aval.shape)));
+      return copy;
+    });
   }
   /** A group a kernel runs: per call, its inputs' storage (at `inputSlots`) and fresh storage for its extra values. */
   const kernelGroup = (group: FusedGroup, leaves: readonly IRVar[], inputSlots: readonly number[], computed?: IRVar): (() => KernelGroup) => {
-    const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views, scalarWords, inPlace);
-    const role = computed ? 'epilogue' : 'prologue';
-    const key = internKey(role, `${role}:${JSON.stringify(spec)}`);
+    const shape = groupShape(group, leaves, computed);
     const extra = storedBy(group).slice(0, -1);
     const extraSlots = extra.map(slot);
     const extraHosts = extraSlots.map(hostOf);
     return () => {
       for (let q = 0; q < extra.length; q++) env[extraSlots[q]] = extraHosts[q].output(extra[q].aval);
-      return { spec, key, params, inputs: inputSlots.map((r) => env[r] as Storage), outputs: extraSlots.map((q) => env[q] as Storage) };
+      return { ...shape, inputs: inputSlots.map((r) => env[r] as Storage), outputs: extraSlots.map((q) => env[q] as Storage) };
     };
   };
   /** Gives back the plan's storage whose last reader is step s. */
@@ -656,7 +651,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       fusedGroups++;
       fusedEquations += node.members.length;
       const n = sizeOf(out.shape);
-      const { shapeParams, ...spec } = groupWgsl(node, node.leaves, undefined, views, scalarWords, inPlace);
+      const { shapeParams, ...spec } = groupWgsl(node, node.leaves, undefined, context);
       const extra = storedBy(node).slice(0, -1);
       const source = elementwiseWgsl(spec);
       const key = internKey('fused', source);
@@ -760,12 +755,10 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const prologue = node.kind === 'kernel' ? node.prologue : undefined;
     const epilogue = node.kind === 'kernel' ? node.epilogue : undefined;
     const shapeOf = (group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupShape => {
-      const { shapeParams: params, ...spec } = groupWgsl(group, leaves, computed, views, scalarWords, inPlace);
-      const role = computed ? 'epilogue' : 'prologue';
       fusedEquations += group.members.length;
       if (computed) epilogues++;
       else prologues++;
-      return { spec, key: internKey(role, `${role}:${JSON.stringify(spec)}`), params };
+      return groupShape(group, leaves, computed);
     };
     const { axes } = eq.params as Params<'reduceSum'>;
     const groups = { prologue: prologue && shapeOf(prologue, prologue.leaves), epilogue: epilogue && shapeOf(epilogue.group, epilogue.leaves, epilogue.value) };
@@ -777,18 +770,19 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const written = [...extraOf(prologue), ...extraOf(epilogue?.group), node.out];
     const writtenSlots = written.map(slot);
     const writtenHosts = writtenSlots.map(hostOf);
-    const take = (slots: readonly number[]) => slots.map((k) => env[k] as Storage);
     const proOut = writtenSlots.slice(0, extraOf(prologue).length);
     const epiOut = writtenSlots.slice(proOut.length, -1);
+    // The groups' buffer arrays, refilled each call (the prepared kernel reads them before returning).
+    const proBuffers = prologue && { inputs: [] as Storage[], outputs: [] as Storage[] };
+    const epiBuffers = epilogue && { inputs: [] as Storage[], outputs: [] as Storage[] };
+    const fills: [Storage[], readonly number[]][] = [];
+    if (proBuffers) fills.push([proBuffers.inputs, from.slice(0, operands)], [proBuffers.outputs, proOut]);
+    if (epiBuffers) fills.push([epiBuffers.inputs, from.slice(operands)], [epiBuffers.outputs, epiOut]);
     return () => {
       for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
+      for (const [into, slots] of fills) for (let i = 0; i < slots.length; i++) into[i] = env[slots[i]] as Storage;
       const result = env[writtenSlots[written.length - 1]] as Storage;
-      prepared.run(gpu, {
-        x: prologue ? undefined : (env[from[0]] as Storage),
-        prologue: prologue && { inputs: take(from.slice(0, operands)), outputs: take(proOut) },
-        epilogue: epilogue && { inputs: take(from.slice(operands)), outputs: take(epiOut) },
-        result,
-      });
+      prepared.run(gpu, { x: prologue ? undefined : (env[from[0]] as Storage), prologue: proBuffers, epilogue: epiBuffers, result });
       dropAll();
     };
   }
@@ -802,11 +796,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const epilogueOf = (m: KernelPlanNode) => (m.kind === 'kernel' ? m.epilogue : undefined);
     const first = epilogueOf(members[0]);
     // Siblings share the epilogue's WGSL and params (their class says so): the first member's.
-    let epilogueShape: GroupShape | undefined;
-    if (first) {
-      const { shapeParams: params, ...spec } = groupWgsl(first.group, first.leaves, first.value, views, scalarWords, inPlace);
-      epilogueShape = { spec, key: internKey('epilogue', `epilogue:${JSON.stringify(spec)}`), params };
-    }
+    const epilogueShape = first && groupShape(first.group, first.leaves, first.value);
     for (const m of members) {
       const epilogue = epilogueOf(m);
       if (!epilogue) continue;
@@ -850,7 +840,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     let total = 0;
     const params = members.map((m) => (total += sizeOf(m.out.aval.shape)));
     const groups = members.map((member) => {
-      const { shapeParams, ...spec } = groupWgsl(member, member.leaves, undefined, views, scalarWords, inPlace);
+      const { shapeParams, ...spec } = groupWgsl(member, member.leaves, undefined, context);
       const at = params.length;
       params.push(...shapeParams);
       return { spec, inputs: member.leaves.map(leafIndex), at };

@@ -25,7 +25,7 @@ export const MAX_GROUPS = 65535;
 const ARENA_BYTES = 1 << 17;
 /** The parameter window each dispatch sees (256 words: rank up to about 60). */
 const PARAMS_BYTES = 1024;
-/** Bind groups remembered per pipeline for lookups without a key (the steps using a pipeline, twice each with a donated state). */
+/** Bind groups remembered per pipeline for lookups without a key (the steps using a pipeline, and the buffers each alternates between). */
 const RECENT_PER_PIPELINE = 16;
 /** Cached bind groups kept before the cache starts over. */
 const MAX_BIND_GROUPS = 4096;
@@ -144,7 +144,7 @@ export class Recorder {
 
   /**
    * The bind group a recent dispatch of `pipeline` used with these buffers, found without building
-   * a key: a jit plan's step binds the same buffers call after call (two sets, with a donated state).
+   * a key: a jit plan's step binds the same buffers call after call (or a few sets in turn).
    */
   private recentGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[]): GPUBindGroup | undefined {
     const entries = this.recent.get(pipeline);
