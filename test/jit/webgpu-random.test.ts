@@ -9,22 +9,17 @@ import { expect, it } from 'vitest';
 import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
 import { optimizeProgram } from '../../src/autodiff/jit/optimize';
-import { compileWebGPUPlan } from '../../src/autodiff/jit/plan-webgpu';
 import { rawKey } from '../../src/tensor/threefry';
 import { sacUpdateProgram } from './helpers';
+import { comparePlans } from './webgpu-plans';
 import { describeWebGPU, expectEqual, webgpu } from '../webgpu/gpu';
 
 /** Compiles `f` with and without merging; checks both plans and eager WebGPU agree bit for bit; returns the merges and both plans' dispatches. */
 async function check(f: (...xs: Tensor[]) => Tensor[], inputs: readonly ArrayTensor[]) {
   const [program] = optimizeProgram(M.makeIR(f)(...inputs));
-  const merged = compileWebGPUPlan(program, webgpu(), { siblings: false });
-  const apart = compileWebGPUPlan(program, webgpu(), { siblings: false, random: false });
-  const [actual, expected, eager] = [merged.run(inputs), apart.run(inputs), f(...inputs)];
-  for (let i = 0; i < eager.length; i++) {
-    const values = await actual[i].data();
-    expectEqual(values, await expected[i].data(), `output ${i} vs the plan without merging`);
-    expectEqual(values, await eager[i].data(), `output ${i} vs eager`);
-  }
+  const { on: merged, without: apart, actual } = await comparePlans(program, inputs, { siblings: false }, { random: false });
+  const eager = f(...inputs);
+  for (let i = 0; i < eager.length; i++) expectEqual(await actual[i].data(), await eager[i].data(), `output ${i} vs eager`);
   return { merges: merged.stats.randomMerged, merged: merged.stats.dispatchesPerCall, apart: apart.stats.dispatchesPerCall };
 }
 
@@ -58,9 +53,7 @@ describeWebGPU('jit on WebGPU: random-number steps merged', () => {
     ['sgm-mrp', 'mixture', 'mrp'],
   ] as const)('a %s SAC update is the same bit for bit with its random-number steps merged', async (_name, kind, estimator) => {
     const { program, inputs } = sacUpdateProgram(webgpu(), kind, estimator, 2);
-    const [merged, apart] = [compileWebGPUPlan(program, webgpu()), compileWebGPUPlan(program, webgpu(), { random: false })];
-    const [actual, expected] = [merged.run(inputs), apart.run(inputs)];
-    for (let i = 0; i < expected.length; i++) expectEqual(await actual[i].data(), await expected[i].data(), `output ${i}`);
+    const { on: merged, without: apart } = await comparePlans(program, inputs, {}, { random: false });
     expect(merged.stats.randomMerged).toBeGreaterThanOrEqual(5);
     expect(apart.stats.dispatchesPerCall - merged.stats.dispatchesPerCall).toBe(merged.stats.randomMerged);
   });

@@ -8,21 +8,16 @@ import { expect, it } from 'vitest';
 import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
 import { optimizeProgram } from '../../src/autodiff/jit/optimize';
-import { compileWebGPUPlan } from '../../src/autodiff/jit/plan-webgpu';
 import { sacUpdateProgram } from './helpers';
+import { comparePlans } from './webgpu-plans';
 import { describeWebGPU, expectEqual, floats, webgpu } from '../webgpu/gpu';
 
 /** Runs `f` through plans with scalars in the params and bound; checks them against each other and eager WebGPU bit for bit. */
 async function check(f: (...xs: Tensor[]) => Tensor[], inputs: readonly ArrayTensor[]) {
   const [program] = optimizeProgram(M.makeIR(f)(...inputs));
-  const passed = compileWebGPUPlan(program, webgpu());
-  const bound = compileWebGPUPlan(program, webgpu(), { scalars: false });
-  const [actual, expected, eager] = [passed.run(inputs), bound.run(inputs), f(...inputs)];
-  for (let i = 0; i < eager.length; i++) {
-    const values = await actual[i].data();
-    expectEqual(values, await expected[i].data(), `output ${i} vs the plan binding them`);
-    expectEqual(values, await eager[i].data(), `output ${i} vs eager`);
-  }
+  const { on: passed, actual } = await comparePlans(program, inputs, {}, { scalars: false });
+  const eager = f(...inputs);
+  for (let i = 0; i < eager.length; i++) expectEqual(await actual[i].data(), await eager[i].data(), `output ${i} vs eager`);
   return passed.stats.scalars;
 }
 
@@ -49,9 +44,7 @@ describeWebGPU('jit on WebGPU: scalar constants in the params', () => {
     ['sgm-mrp', 'mixture', 'mrp'],
   ] as const)('a %s SAC update is the same bit for bit with its scalar constants in the params', async (_name, kind, estimator) => {
     const { program, inputs } = sacUpdateProgram(webgpu(), kind, estimator, 2);
-    const [passed, bound] = [compileWebGPUPlan(program, webgpu()), compileWebGPUPlan(program, webgpu(), { scalars: false })];
-    const [actual, expected] = [passed.run(inputs), bound.run(inputs)];
-    for (let i = 0; i < expected.length; i++) expectEqual(await actual[i].data(), await expected[i].data(), `output ${i}`);
+    const { on: passed } = await comparePlans(program, inputs, {}, { scalars: false });
     // Adam's betas, epsilon and learning rates, the discount, the loss scales.
     expect(passed.stats.scalars).toBeGreaterThan(5);
   });
