@@ -11,7 +11,7 @@
  * training run does tens of thousands of updates, so the steady state is what is reported.
  *
  *   npx esbuild bench/jit.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/jit.mjs
- *   node .tmp/jit.mjs [--backends cpu,webgpu,webgpu-64] [--sizes classic,v2] [--rounds 15] [--updates 50] [--warmup 3]
+ *   node .tmp/jit.mjs [--backends cpu,webgpu,webgpu-32,webgpu-64,webgpu-128] [--sizes classic,v2] [--rounds 15] [--updates 50] [--warmup 3]
  */
 import { initSac, makeSacUpdate, type SacState, type SacUpdate } from '../src/rl/sac/update';
 import * as T from '../src/tensor';

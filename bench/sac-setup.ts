@@ -7,6 +7,7 @@ import { ReplayBuffer } from '../src/rl/replay';
 import { initSac, type SacHyperparameters } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { createWebGPUBackend } from '../src/tensor/webgpu';
+import type { MatmulTile } from '../shaders/matmul';
 import { rawFoldIn, rawKey } from '../src/tensor/threefry';
 
 export const SIZES = {
@@ -27,17 +28,21 @@ export function arg(name: string, fallback: string): string {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
-/** The backends named on the command line (`cpu`, `webgpu`, `webgpu-64`: WebGPU with 64x64 tiles for every product), printing the WebGPU adapter. */
+/**
+ * The backends named on the command line: `cpu`, `webgpu` (products' tiles by size on a hardware
+ * adapter), `webgpu-32`, `webgpu-64`, `webgpu-128` (every product in tiles of that side, to compare);
+ * prints each WebGPU adapter.
+ */
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
   for (const name of names) {
+    const tile = /^webgpu-(32|64|128)$/.exec(name)?.[1];
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
-    else if (name === 'webgpu' || name === 'webgpu-64') {
-      // webgpu-64: every product with 64x64 output tiles, to compare with the small products' 32x32 ones.
-      const gpu = await createWebGPUBackend(name === 'webgpu-64' ? { smallMatmulTiles: false } : {});
-      console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; small products in 32x32 tiles: ${gpu.smallTiles}`);
+    else if (name === 'webgpu' || tile) {
+      const gpu = await createWebGPUBackend(tile ? { matmulTiles: Number(tile) as MatmulTile } : {});
+      console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}`);
       backends.push([name, gpu]);
-    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-64)`);
+    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128)`);
   }
   return backends;
 }

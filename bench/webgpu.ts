@@ -1,8 +1,12 @@
 /**
- * WebGPU backend benchmark, next to the CPU backend in the same run: per-dispatch overhead and
- * matmul GFLOP/s at 64^3, 256^3 and 1024^3 on whatever adapter Dawn finds. Run from the repo root:
+ * WebGPU backend benchmark, next to the CPU backend in the same run: per-dispatch overhead, and
+ * matmul GFLOP/s at 64^3, 256^3, 1024^3 and 2048^3 and for 100 batched 256^3 products (the
+ * 100-agent SAC-v2 update's size) on whatever adapter Dawn finds, with the products' tiles picked
+ * by size (the default) and with every product in 32x32, 64x64 and 128x128 tiles. The CPU runs
+ * the sizes up to 1024^3. Run from the repo root:
  *
  *   npx esbuild bench/webgpu.ts --bundle --platform=node --format=esm --external:webgpu | node --input-type=module
+ *   (--seconds S: time per matmul measure, default 0.5)
  */
 import { type Backend, cpu, matmul, type Tensor, tensor } from '../src/tensor';
 import { createWebGPUBackend } from '../src/tensor/webgpu';
@@ -41,9 +45,10 @@ async function dispatchOverhead(backend: Backend, ops: number): Promise<{ record
 }
 
 /** GFLOP/s of an n x n x n float32 matmul, repeated for about `seconds`. */
-async function matmulRate(backend: Backend, n: number, seconds: number): Promise<number> {
-  const a = tensor(values(n * n), { shape: [n, n], backend });
-  const b = tensor(values(n * n), { shape: [n, n], backend });
+async function matmulRate(backend: Backend, n: number, batch: number, seconds: number): Promise<number> {
+  const shape = batch === 1 ? [n, n] : [batch, n, n];
+  const a = tensor(values(batch * n * n), { shape, backend });
+  const b = tensor(values(batch * n * n), { shape, backend });
   await matmul(a, b).data();
   let reps = 0;
   const start = performance.now();
@@ -59,17 +64,21 @@ async function matmulRate(backend: Backend, n: number, seconds: number): Promise
     reps += batch;
   }
   const elapsed = (performance.now() - start) / 1000;
-  return (2 * n ** 3 * reps) / elapsed / 1e9;
+  return (2 * batch * n ** 3 * reps) / elapsed / 1e9;
 }
 
-const rows: string[][] = [['measure', 'webgpu', 'cpu']];
+const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 0.5);
+const tiled = await Promise.all(([32, 64, 128] as const).map((tile) => createWebGPUBackend({ matmulTiles: tile })));
+const rows: string[][] = [['measure', `webgpu (${gpu.matmulTiles})`, 'webgpu 32', 'webgpu 64', 'webgpu 128', 'cpu']];
 const g = await dispatchOverhead(gpu, 5000);
 const c = await dispatchOverhead(cpu, 5000);
-rows.push(['add of 256 floats: host recording (us/op)', g.record.toFixed(1), c.record.toFixed(1)]);
-rows.push(['add of 256 floats: until read back (us/op)', g.total.toFixed(1), c.total.toFixed(1)]);
-for (const n of [64, 256, 1024]) {
-  const seconds = n === 1024 ? 2 : 0.5;
-  rows.push([`matmul ${n}^3 (GFLOP/s)`, (await matmulRate(gpu, n, seconds)).toFixed(2), (await matmulRate(cpu, n, seconds)).toFixed(2)]);
+rows.push(['add of 256 floats: host recording (us/op)', g.record.toFixed(1), '', '', '', c.record.toFixed(1)]);
+rows.push(['add of 256 floats: until read back (us/op)', g.total.toFixed(1), '', '', '', c.total.toFixed(1)]);
+for (const [n, batch] of [[64, 1], [256, 1], [1024, 1], [2048, 1], [256, 100]]) {
+  const rates = [];
+  for (const backend of [gpu, ...tiled]) rates.push((await matmulRate(backend, n, batch, n >= 1024 ? 4 * seconds : seconds)).toFixed(0));
+  const onCpu = n * n * batch <= 1024 * 1024 ? (await matmulRate(cpu, n, batch, seconds)).toFixed(2) : '-';
+  rows.push([`matmul ${batch === 1 ? '' : `${batch} x `}${n}^3 (GFLOP/s)`, ...rates, onCpu]);
 }
 const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
 for (const r of rows) console.log(r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  '));

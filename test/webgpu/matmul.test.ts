@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import { jit } from '../../src/autodiff';
 import { matmul, relu, sizeOf, swapAxes, type Tensor, tensor } from '../../src/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
+import { matmulTile } from '../../src/tensor/webgpu/kernels';
 import { both, describeWebGPU, expectClose, expectEqual, floats, pair, webgpu } from './gpu';
 
 describeWebGPU('matmul on WebGPU matches the CPU', () => {
@@ -44,34 +45,48 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
 });
 
 describeWebGPU('matmul tiles', () => {
-  it('32x32 tiles (small products on a hardware GPU) give the bits of the 64x64 ones, eager and in a plan with folded transposes and siblings', async () => {
-    const small = await createWebGPUBackend({ smallMatmulTiles: true });
-    const large = webgpu();
-    expect(large.smallTiles).toBe(false); // lavapipe: a software adapter
-    const keys = new Set<string>();
-    const run = small.run.bind(small);
-    small.run = (kernel, key, ...rest) => {
-      keys.add(key);
-      return run(kernel, key, ...rest);
-    };
-    const dims = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 60, max: 140 }));
-    const batches = fc.constantFrom<[number[], number[]]>([[], []], [[3], [3]], [[2, 1], [3]], [[], [2]]);
-    await fc.assert(
-      fc.asyncProperty(dims, dims, dims, batches, fc.boolean(), fc.integer(), async (m, k, n, [ba, bb], transposed, seed) => {
-        const on = (backend: WebGPUBackend) => {
-          const x = tensor(floats(seed, sizeOf([...ba, m, k]), -1, 1), { shape: [...ba, m, k], backend });
-          const w = tensor(floats(seed + 1, sizeOf([...bb, k, n]), -1, 1), { shape: transposed ? [...bb, n, k] : [...bb, k, n], backend });
-          const v = tensor(floats(seed + 2, sizeOf([...bb, k, n]), -1, 1), { shape: transposed ? [...bb, n, k] : [...bb, k, n], backend });
-          const right = (t: Tensor) => (transposed ? swapAxes(t, -1, -2) : t);
-          // Two products of one shape: siblings in the plan, each with a relu epilogue.
-          const f = jit((x: Tensor, w: Tensor, v: Tensor) => [relu(matmul(x, right(w))), relu(matmul(x, right(v)))]);
-          return [matmul(x, right(w)), ...f(x, w, v)];
-        };
-        const [got, want] = [on(small), on(large)];
-        for (let i = 0; i < want.length; i++) expectEqual(await got[i].data(), await want[i].data(), `[${ba}] ${m}x${k} @ [${bb}] ${k}x${n}${transposed ? 'ᵀ' : ''}, output ${i}`);
-      }),
-      { numRuns: 12 },
-    );
-    expect([...keys].some((key) => /^matmul\|f32\|[NT]{2}32\|/.test(key))).toBe(true);
+  it('sized tiles: 32x32 where 64x64 ones leave fewer than 128 workgroups, 128x128 where those make at least 256, else 64x64; a fixed tile is kept', () => {
+    expect(webgpu().matmulTiles).toBe(64); // lavapipe: a software adapter
+    expect(matmulTile('sized', 256, 256, 1)).toBe(32); // 16 workgroups of 64x64
+    expect(matmulTile('sized', 32, 64, 100)).toBe(32); // 100
+    expect(matmulTile('sized', 1024, 1024, 1)).toBe(64); // 256 of 64x64, 64 of 128x128
+    expect(matmulTile('sized', 704, 768, 1)).toBe(64); // 11 · 12 = 132 of 64x64, 6 · 6 = 36 of 128x128
+    expect(matmulTile('sized', 256, 256, 100)).toBe(128); // 400 of 128x128
+    expect(matmulTile('sized', 2048, 2048, 1)).toBe(128); // 256 of 128x128
+    expect(matmulTile('sized', 2048, 1920, 1)).toBe(64); // 16 · 15 = 240 of 128x128
+    for (const tile of [32, 64, 128] as const) expect(matmulTile(tile, 4096, 4096, 8)).toBe(tile);
   });
+
+  for (const tile of [32, 128] as const) {
+    it(`${tile}x${tile} tiles give the bits of the 64x64 ones, eager and in a plan with folded transposes and siblings`, async () => {
+      const other = await createWebGPUBackend({ matmulTiles: tile });
+      const large = webgpu();
+      const keys = new Set<string>();
+      const run = other.run.bind(other);
+      other.run = (kernel, key, ...rest) => {
+        keys.add(key);
+        return run(kernel, key, ...rest);
+      };
+      const dims = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 60, max: 140 }), fc.integer({ min: 120, max: 270 }));
+      const batches = fc.constantFrom<[number[], number[]]>([[], []], [[3], [3]], [[2, 1], [3]], [[], [2]]);
+      await fc.assert(
+        fc.asyncProperty(dims, dims, dims, batches, fc.boolean(), fc.integer(), async (m, k, n, [ba, bb], transposed, seed) => {
+          const on = (backend: WebGPUBackend) => {
+            const x = tensor(floats(seed, sizeOf([...ba, m, k]), -1, 1), { shape: [...ba, m, k], backend });
+            const w = tensor(floats(seed + 1, sizeOf([...bb, k, n]), -1, 1), { shape: transposed ? [...bb, n, k] : [...bb, k, n], backend });
+            const v = tensor(floats(seed + 2, sizeOf([...bb, k, n]), -1, 1), { shape: transposed ? [...bb, n, k] : [...bb, k, n], backend });
+            const right = (t: Tensor) => (transposed ? swapAxes(t, -1, -2) : t);
+            // Two products of one shape: siblings in the plan, each with a relu epilogue.
+            const f = jit((x: Tensor, w: Tensor, v: Tensor) => [relu(matmul(x, right(w))), relu(matmul(x, right(v)))]);
+            return [matmul(x, right(w)), ...f(x, w, v)];
+          };
+          const [got, want] = [on(other), on(large)];
+          for (let i = 0; i < want.length; i++) expectEqual(await got[i].data(), await want[i].data(), `[${ba}] ${m}x${k} @ [${bb}] ${k}x${n}${transposed ? 'ᵀ' : ''}, output ${i}`);
+        }),
+        { numRuns: 12 },
+      );
+      // Both kernels ran in these tiles: the single product's and the two siblings'.
+      for (const count of [1, 2]) expect([...keys].some((key) => new RegExp(`^matmul\\|f32\\|[NT]{2}${tile}\\|x${count}\\|`).test(key))).toBe(true);
+    });
+  }
 });

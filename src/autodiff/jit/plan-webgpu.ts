@@ -30,7 +30,7 @@ import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params,
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, prepareProducts, prepareReduce, reduce, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, type MatmulTiles, prepareProducts, prepareReduce, reduce, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
@@ -153,7 +153,7 @@ function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBind
 /** `gpu` with its outputs taken from `output` (a returned value's buffer chosen by the plan). */
 function withOutput(gpu: KernelHost, output: KernelHost['output']): KernelHost {
   return {
-    smallTiles: gpu.smallTiles,
+    matmulTiles: gpu.matmulTiles,
     output,
     share: (storage) => gpu.share(storage),
     drop: (storage) => gpu.drop(storage),
@@ -227,8 +227,8 @@ class PlanBuffers implements KernelHost {
     abandoned.register(this, { gpu, owned: this.owned });
   }
 
-  get smallTiles(): boolean {
-    return this.gpu.smallTiles;
+  get matmulTiles(): MatmulTiles {
+    return this.gpu.matmulTiles;
   }
 
   output(aval: Aval): Storage {

@@ -10,7 +10,7 @@ import type { Aval, Params, Primitive } from '../primitives';
 import { INDEX_FAULT } from '../../../shaders/gather';
 import { sizeOf } from '../shape';
 import { WebGPUError } from './errors';
-import { type KernelHost, webgpuKernels } from './kernels';
+import { type KernelHost, type MatmulTiles, webgpuKernels } from './kernels';
 import { BufferPool, type PoolStats, USAGE } from './pool';
 import { Recorder } from './recorder';
 import { bytesOf, type GpuHandle, Storage } from './storage';
@@ -23,10 +23,11 @@ export interface WebGPUBackendOptions {
   /** Options passed to Dawn's `create`, e.g. `['adapter=...']`. */
   readonly dawnOptions?: readonly string[];
   /**
-   * Give products too small to fill the GPU 32x32 output tiles, four times the workgroups of the
-   * 64x64 ones (`KernelHost.smallTiles`; default: on hardware adapters, not on software ones).
+   * Products' output tiles (`KernelHost.matmulTiles`): `'sized'` (32x32, 64x64 or 128x128 by the
+   * product's size, `matmulTile`; the default on hardware adapters) or one tile for every product
+   * (64 is the default on software adapters).
    */
-  readonly smallMatmulTiles?: boolean;
+  readonly matmulTiles?: MatmulTiles;
 }
 
 /** What the adapter says about itself, and Dawn's instance, which must outlive the device. */
@@ -69,7 +70,7 @@ export class WebGPUBackend implements Backend, KernelHost {
   private readonly bindingLimit: number;
   /** Storage buffers one kernel may bind (params and output included). */
   readonly storageBuffersPerKernel: number;
-  readonly smallTiles: boolean;
+  readonly matmulTiles: MatmulTiles;
   /** Dispatches recorded so far (a jit plan reports its dispatches per call from it). */
   dispatched = 0;
   /** The primitive (or `upload`, `read`) being run, to name it in errors. */
@@ -84,7 +85,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
     this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.storageBuffersPerKernel = device.limits.maxStorageBuffersPerShaderStage;
-    this.smallTiles = options.smallMatmulTiles ?? !adapter.software;
+    this.matmulTiles = options.matmulTiles ?? (adapter.software ? 64 : 'sized');
     this.indexFault = device.createBuffer({ label: 'mixrl index fault', size: 4, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
     this.lost = device.lost.then((info) => {
       this.lostReason = `the WebGPU device was lost (${info.reason}): ${info.message}`;

@@ -3,3 +3,4 @@ export { type AdapterSummary, WebGPUBackend, type WebGPUBackendOptions } from '.
 export { WebGPUError } from './errors';
 export { type BackendChoice, createWebGPUBackend, initBackend } from './init';
 export type { PoolStats } from './pool';
+export type { MatmulTiles } from './kernels';

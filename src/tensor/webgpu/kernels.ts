@@ -35,11 +35,10 @@ import type { GpuInput, Storage } from './storage';
 /** What kernels need from the backend: output storage, shared storage, dispatches, clears. */
 export interface KernelHost {
   /**
-   * Whether products too small to fill the GPU take 32x32 output tiles (four times the workgroups
-   * of the 64x64 ones): on hardware adapters by default, not on software ones, whose few cores run
-   * large workgroups best.
+   * How products pick their output tiles (`matmulTile`): by size on hardware adapters by default,
+   * 64x64 on software ones, whose few cores run large workgroups best.
    */
-  readonly smallTiles: boolean;
+  readonly matmulTiles: MatmulTiles;
   /** Fresh storage for a tensor of `aval`. */
   output(aval: Aval): Storage;
   /** The same storage, one more tensor using it. */
@@ -448,12 +447,31 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
   return result;
 }
 
-/** Workgroups of 64x64 tiles below which a product takes 32x32 ones, where the host asks for small tiles. */
-const SMALL_PRODUCT_GROUPS = 128;
+/**
+ * How a host picks its products' output tiles: `'sized'` by each product's size (`matmulTile`), or
+ * one tile for every product.
+ */
+export type MatmulTiles = 'sized' | MatmulTile;
 
-/** The output tile of an `[M, K] @ [K, N]` product of `batch` matrices on `host`. */
-function tileFor(host: KernelHost, m: number, n: number, batch: number): MatmulTile {
-  return host.smallTiles && Math.ceil(m / 64) * Math.ceil(n / 64) * batch < SMALL_PRODUCT_GROUPS ? 32 : 64;
+/** Workgroups of 64x64 tiles below which a sized product takes 32x32 ones. */
+const SMALL_PRODUCT_GROUPS = 128;
+/** Workgroups of 128x128 tiles from which a sized product takes them: two per multiprocessor of a large GPU (132 on an H100). */
+const LARGE_PRODUCT_GROUPS = 256;
+
+/**
+ * The output tile of `batch` products `[M, K] @ [K, N]` under `tiles`. Sized: 32x32 where 64x64
+ * tiles would leave a large GPU's multiprocessors idle (fewer than 128 workgroups), 128x128 where
+ * even those fill it (at least 256), 64x64 between.
+ *
+ * @example
+ * matmulTile('sized', 256, 256, 1);   // 32: 16 workgroups of 64x64 would fill 16 multiprocessors
+ * matmulTile('sized', 256, 256, 100); // 128: 400 workgroups of 128x128
+ */
+export function matmulTile(tiles: MatmulTiles, m: number, n: number, batch: number): MatmulTile {
+  if (tiles !== 'sized') return tiles;
+  const groups = (tile: number) => Math.ceil(m / tile) * Math.ceil(n / tile) * batch;
+  if (groups(64) < SMALL_PRODUCT_GROUPS) return 32;
+  return groups(128) >= LARGE_PRODUCT_GROUPS ? 128 : 64;
 }
 
 /** The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
@@ -494,7 +512,7 @@ export function prepareProducts(host: KernelHost, count: number, a: Aval, b: Ava
   const [m, k] = a.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
   if (sizeOf(out.shape) === 0 || (k === 0 && !epilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
-  const tiled = { ...layout, tile: tileFor(host, m, n, count * sizeOf(out.shape.slice(0, -2))) };
+  const tiled = { ...layout, tile: matmulTile(host.matmulTiles, m, n, count * sizeOf(out.shape.slice(0, -2))) };
   const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, tiled);
   const at = own.length;
   const params = epilogue ? [...own, ...epilogue.params] : own;
