@@ -84,14 +84,14 @@ ${strided.map(([, k], j) => `    p${k} += c * params[${at + 1}u + ${j + 1}u * ra
   return `${offsets}${constants}${back}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((_, q) => `  ${names.store(q)}[i] = ${stores[q].local};\n`).join('')}`;
 }
 
-/** The bindings of a group (inputs `${prefix}k`, extra outputs `${prefix}yq`) and its body at index `i` up to `expr`. */
-function groupAt(spec: GroupSpec, prefix: string, layout: GroupLayout, root: string): { bindings: string; body: string } {
+/** The bindings of a group (inputs `${prefix}k`, extra outputs `${prefix}yq`) and its names. */
+function groupAt(spec: GroupSpec, prefix: string, layout: GroupLayout, root: string): { bindings: string; names: GroupNames } {
   const names: GroupNames = { input: (k) => `${prefix}${k}`, store: (q) => `${prefix}y${q}`, root };
   const bindings = [
     ...spec.inputs.map((x, k) => binding(layout.inputs + k, names.input(k), x.type, 'read')),
     ...spec.stores.map((y, q) => binding(layout.stores + q, names.store(q), y.type, 'read_write')),
   ];
-  return { bindings: bindings.join('\n'), body: groupBody(spec, layout.at, names) };
+  return { bindings: bindings.join('\n'), names };
 }
 
 /**
@@ -106,11 +106,8 @@ function groupAt(spec: GroupSpec, prefix: string, layout: GroupLayout, root: str
  */
 export function epilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout, names: { readonly prefix: string; readonly out: string; readonly store: string } = { prefix: 'e', out: 'out', store: 'store' }): string {
   if (!spec) return `fn ${names.store}(i: u32, v: T) { ${names.out}[i] = v; }`;
-  const { bindings, body } = groupAt(spec, names.prefix, layout, names.out);
-  return `${bindings}
-fn ${names.store}(i: u32, v: T) {
-${body}  ${names.out}[i] = ${spec.expr};
-}`;
+  const { bindings, names: bound } = groupAt(spec, names.prefix, layout, names.out);
+  return `${bindings}\n${storeFunction(names.store, spec, layout.at, bound)}`;
 }
 
 /**
@@ -124,9 +121,32 @@ ${body}  ${names.out}[i] = ${spec.expr};
  */
 export function prologueWgsl(spec: GroupSpec | undefined, layout: GroupLayout): string {
   if (!spec) return `${binding(layout.inputs, 'x', 'T', 'read')}\nfn load(i: u32) -> T { return x[i]; }`;
-  const { bindings, body } = groupAt(spec, 'l', layout, 'out');
-  return `${bindings}
-fn load(i: u32) -> T {
-${body}  return ${spec.expr};
+  const { bindings, names } = groupAt(spec, 'l', layout, 'out');
+  return `${bindings}\n${loadFunction('load', spec, layout.at, names)}`;
+}
+
+/**
+ * `fn name(i: u32, v: T)` storing `v` through an epilogue whose buffers (declared by the caller)
+ * are `names`, its params at `at`.
+ *
+ * @example
+ * storeFunction('store1', spec, 12, { input: (k) => `x${k}`, store: (q) => `y1_${q}`, root: 'out1' });
+ */
+export function storeFunction(name: string, spec: GroupSpec, at: number, names: GroupNames): string {
+  return `fn ${name}(i: u32, v: T) {
+${groupBody(spec, at, names)}  ${names.root}[i] = ${spec.expr};
+}`;
+}
+
+/**
+ * `fn name(i: u32) -> T` computing a reduction's operand at `i` through a prologue whose buffers
+ * (declared by the caller) are `names`, its params at `at`.
+ *
+ * @example
+ * loadFunction('load0', spec, 10, { input: (k) => `x${k}`, store: (q) => `y0_${q}`, root: 'out' });
+ */
+export function loadFunction(name: string, spec: GroupSpec, at: number, names: GroupNames): string {
+  return `fn ${name}(i: u32) -> T {
+${groupBody(spec, at, names)}  return ${spec.expr};
 }`;
 }

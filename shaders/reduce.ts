@@ -13,7 +13,7 @@
  * Arg-reductions: `[nOut, axisSize, inner]` over a contiguous input.
  */
 import { binding, ENTRY_1D, PRELUDE, WORKGROUP } from './common';
-import { epilogueWgsl, type GroupLayout, type GroupSpec, prologueWgsl } from './groups';
+import { epilogueWgsl, type GroupLayout, type GroupSpec, loadFunction, prologueWgsl, storeFunction } from './groups';
 import { MATH } from './math';
 
 export interface ReduceSpec {
@@ -57,33 +57,104 @@ ${MATH}
 ${prologueWgsl(prologue?.spec, prologue?.layout ?? { inputs: 2, stores: 3, at: 0 })}
 ${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: 3, stores: 3, at: 0 })}
 ${OFFSETS.replace('COMBINE', combine)}`;
+  return `${head}
+${reduceMain(schedule, init, 1)}`;
+}
+
+/** What sibling reductions share: their groups' spec, the params starting at `at`. */
+export interface SiblingReduceSpec extends Omit<ReduceSpec, 'prologue' | 'epilogue'> {
+  readonly prologue?: { readonly spec: GroupSpec; readonly at: number };
+  readonly epilogue?: { readonly spec: GroupSpec; readonly at: number };
+}
+
+/**
+ * The WGSL of independent reductions of one shape, schedule and groups in one kernel (a jit plan's
+ * sibling reductions, `jit/siblings.ts`), one part per output: outputs (or, in the `workgroup`
+ * schedule, workgroups) `0 .. nOut` are member 0's, the next `nOut` member 1's, and so on. Member j
+ * reads the kernel's inputs `reads[j]` (its operand or its prologue's inputs, then its epilogue's;
+ * an input several members read is bound once) and has its own output and extra outputs; all share
+ * the params (`reduceWgsl`'s, then the groups' at their `at`).
+ *
+ * Bindings: params; member 0's output; the inputs; then the written buffers: the outputs of
+ * members 1.., per member its prologue's and its epilogue's extra outputs.
+ *
+ * @example
+ * // out = sum(x0, axis 0) and out1 = sum(x1, axis 0) in one dispatch
+ * reduceSiblingsWgsl({ type: 'f32', init: '0.0', combine: 'acc + v', schedule: 'thread' }, [[0], [1]]);
+ */
+export function reduceSiblingsWgsl({ type, init, combine, schedule, prologue, epilogue }: SiblingReduceSpec, reads: readonly (readonly number[])[]): string {
+  const members = reads.length;
+  // A member's reads: the operand's (T), or its prologue's inputs; then its epilogue's inputs.
+  const readTypes = [...(prologue ? prologue.spec.inputs.map((x) => x.type) : ['T']), ...(epilogue?.spec.inputs.map((x) => x.type) ?? [])];
+  const operands = prologue ? prologue.spec.inputs.length : 1;
+  const inputTypes: string[] = [];
+  for (const list of reads) list.forEach((k, p) => (inputTypes[k] = readTypes[p]));
+  const stores = [...(prologue?.spec.stores ?? []), ...(epilogue?.spec.stores ?? [])];
+  const outType = epilogue?.spec.outType ?? type;
+  const outName = (j: number) => (j === 0 ? 'out' : `out${j}`);
+  const writesAt = 2 + inputTypes.length;
+  const storesAt = writesAt + members - 1;
+  const bindings = [
+    binding(1, 'out', outType, 'read_write'),
+    ...inputTypes.map((t, k) => binding(2 + k, `x${k}`, t, 'read')),
+    ...reads.slice(1).map((_, j) => binding(writesAt + j, outName(j + 1), outType, 'read_write')),
+    ...reads.flatMap((_, j) => stores.map((y, q) => binding(storesAt + j * stores.length + q, `y${j}_${q}`, y.type, 'read_write'))),
+  ];
+  const functions = reads.map((list, j) => {
+    const names = (first: number, firstStore: number) => ({ input: (k: number) => `x${list[first + k]}`, store: (q: number) => `y${j}_${firstStore + q}`, root: outName(j) });
+    const load = prologue ? loadFunction(`load${j}`, prologue.spec, prologue.at, names(0, 0)) : `fn load${j}(i: u32) -> T { return x${list[0]}[i]; }`;
+    const store = epilogue
+      ? storeFunction(`store${j}`, epilogue.spec, epilogue.at, names(operands, prologue?.spec.stores.length ?? 0))
+      : `fn store${j}(i: u32, v: T) { ${outName(j)}[i] = v; }`;
+    return `${load}\n${store}`;
+  });
+  return `${PRELUDE}
+alias T = ${type};
+${bindings.join('\n')}
+${MATH}
+${functions.join('\n')}
+${OFFSETS.replace('COMBINE', combine)}
+${reduceMain(schedule, init, members)}`;
+}
+
+/**
+ * The entry point: with one member, `load` and `store`; with more, member j's `load{j}` and
+ * `store{j}`, picked in a switch (WGSL cannot index bindings) by the output (`thread`) or the
+ * workgroup (`workgroup`, so the member is uniform and the barriers stay outside the switch).
+ */
+function reduceMain(schedule: ReduceSpec['schedule'], init: string, members: number): string {
+  const pick = (code: (load: string, store: string) => string) =>
+    members === 1
+      ? code('load', 'store')
+      : `switch member {\n${[...Array(members).keys()].map((j) => `    ${j === members - 1 ? 'default' : `case ${j}u`}: { ${code(`load${j}`, `store${j}`)} }`).join('\n')}\n  }`;
   if (schedule === 'thread') {
-    return `${head}
-${ENTRY_1D}
-  if (i >= params[0]) { return; }
-  let base = keptOffset(i);
+    const select = members === 1 ? '  if (i >= params[0]) { return; }\n  let o = i;' : `  if (i >= params[0] * ${members}u) { return; }\n  let member = i / params[0];\n  let o = i % params[0];`;
+    return `${ENTRY_1D}
+${select}
+  let base = keptOffset(o);
   var acc: T = ${init};
-  for (var r = 0u; r < params[1]; r++) { acc = combine(acc, load(base + redOffset(r))); }
-  store(i, acc);
+  ${pick((load, store) => `for (var r = 0u; r < params[1]; r++) { acc = combine(acc, ${load}(base + redOffset(r))); }\n  ${store}(o, acc);`)}
 }
 `;
   }
-  return `${head}
-var<workgroup> partial: array<T, ${WORKGROUP}>;
+  // Sibling reductions have one part per output: workgroup g is output g of all members'.
+  const select =
+    members === 1
+      ? '  let parts = params[5];\n  let o = g / parts;\n  let valid = o < params[0];\n  let at = g;'
+      : `  let parts = 1u;\n  let member = g / params[0];\n  let o = g % params[0];\n  let valid = member < ${members}u;\n  let at = o;`;
+  return `var<workgroup> partial: array<T, ${WORKGROUP}>;
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let g = wid.y * nwg.x + wid.x;
-  let parts = params[5];
-  let o = g / parts;
-  let valid = o < params[0];
+${select}
   var acc: T = ${init};
   if (valid) {
     let base = keptOffset(o);
     let start = (g % parts) * params[4];
     let stop = min(params[1], start + params[4]);
-    for (var r = start + lid; r < stop; r += ${WORKGROUP}u) { acc = combine(acc, load(base + redOffset(r))); }
+    ${pick((load) => `for (var r = start + lid; r < stop; r += ${WORKGROUP}u) { acc = combine(acc, ${load}(base + redOffset(r))); }`)}
   }
   partial[lid] = acc;
   workgroupBarrier();
@@ -91,7 +162,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
     workgroupBarrier();
   }
-  if (valid && lid == 0u) { store(g, partial[0]); }
+  if (valid && lid == 0u) {
+    ${pick((_, store) => `${store}(at, partial[0]);`)}
+  }
 }
 `;
 }

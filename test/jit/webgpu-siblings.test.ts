@@ -1,6 +1,7 @@
 /**
- * jit on WebGPU, sibling kernels: independent products of one shape (with their epilogues) and
- * independent fused groups run as one dispatch each (`siblings.ts`). Each form is compiled with
+ * jit on WebGPU, sibling kernels: independent products of one shape (with their epilogues),
+ * independent reductions of one shape (with their prologues and epilogues) and independent fused
+ * groups run as one dispatch each (`siblings.ts`). Each form is compiled with
  * siblings and without: the sibling plan agrees with the plan without them bit for bit (the same
  * arithmetic per element), with eager WebGPU within rounding and with the CPU in float64 within
  * float32 accumulation error, and dispatches exactly one kernel fewer per member merged. Kernels
@@ -123,6 +124,57 @@ describeWebGPU('jit on WebGPU: sibling kernels', () => {
     const f = (...xs: Tensor[]) => Array.from({ length: groups }, (_, j) => M.add(M.mul(xs[2 * j], 3), xs[2 * j + 1]));
     const r = await check(f, inputs, 1, `${groups} groups`);
     expect(r.merged).toBe(Math.ceil(groups / Math.floor((limit - 1) / 3)));
+  });
+
+  it('independent reductions of one shape, axes and groups are one dispatch, on random shapes, axes and both schedules', async () => {
+    const shapes = fc.oneof(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 30, max: 80 }), { minLength: 1, maxLength: 2 }));
+    await fc.assert(
+      fc.asyncProperty(
+        shapes,
+        fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+        fc.constantFrom('sum', 'max') as fc.Arbitrary<'sum' | 'max'>,
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer({ min: 2, max: 3 }),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        async (shape, pickAxes, op, withPrologue, withEpilogue, members, seed) => {
+          const axes = shape.map((_, i) => i).filter((i) => pickAxes[i]);
+          if (axes.length === 0) axes.push(shape.length - 1);
+          // Per member x and y; one scalar s that every member's groups read (bound once).
+          const inputs = [randomInput(seed), ...Array.from({ length: 2 * members }, (_, j) => randomInput(seed + 1 + j, ...shape))];
+          const reduce = op === 'sum' ? M.sum : M.max;
+          const f = (s: Tensor, ...xs: Tensor[]) =>
+            Array.from({ length: members }, (_, j) => {
+              const [x, y] = [xs[2 * j], xs[2 * j + 1]];
+              // Prologue: (x y - s)², computed where the reduction reads it.
+              const r = reduce(withPrologue ? M.square(M.sub(M.mul(x, y), s)) : x, axes);
+              // Epilogue: half the result (also returned: an extra output) plus s.
+              const half = M.mul(r, 0.5);
+              return withEpilogue ? [half, M.add(half, s)] : [r];
+            }).flat();
+          const what = `${members}x ${op} of [${shape}] over [${axes}]${withPrologue ? ', prologue' : ''}${withEpilogue ? ', epilogue' : ''}`;
+          const terms = axes.reduce((p, a) => p * shape[a], 1);
+          const r = await check(f, inputs, terms, what);
+          expect(r.siblings, what).toBe(members - 1);
+          expect(r.alone - r.merged, what).toBe(members - 1);
+        },
+      ),
+      { numRuns: 24 },
+    );
+  });
+
+  it('reductions of different shapes, axes or ops, and long reductions into few outputs, are not siblings', async () => {
+    const [a, b, c] = [randomInput(1, 6, 5), randomInput(2, 6, 5), randomInput(3, 6, 4)];
+    const shapes = await check((a, _b, c) => [M.sum(a, 1), M.sum(c, 1)], [a, b, c], 5, 'different shapes');
+    expect(shapes.siblings).toBe(0);
+    const axes = await check((a, b) => [M.sum(a, 1), M.sum(b, 0)], [a, b, c], 6, 'different axes');
+    expect(axes.siblings).toBe(0);
+    const ops = await check((a, b) => [M.sum(a, 1), M.max(b, 1)], [a, b, c], 5, 'sum and max');
+    expect(ops.siblings).toBe(0);
+    // 3 x 10,000 terms: partial sums from several workgroups per output, then their combination.
+    const [long1, long2] = [randomInput(4, 3, 10000), randomInput(5, 3, 10000)];
+    const long = await check((x, y) => [M.sum(x, 1), M.sum(y, 1)], [long1, long2], 10000, 'two-pass reductions');
+    expect(long.siblings).toBe(0);
   });
 
   it.each([

@@ -30,7 +30,7 @@ import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params,
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, type MatmulTiles, prepareProducts, prepareReduce, reduce, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, type MatmulTiles, prepareProducts, prepareReduce, reduce, reducesInOnePass, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
@@ -124,7 +124,8 @@ function reducible(node: KernelPlanNode): boolean {
 /**
  * Which nodes share a kernel (`groupSiblings`): fused groups with any other fused groups (their
  * leaves bound once), products with products of the same shapes, layout and epilogue WGSL and
- * params. Empty groups and products, and products over K = 0, run alone.
+ * params, reductions with reductions of the same op, shapes, axes and prologue and epilogue WGSL
+ * and params. Empty groups and products, products over K = 0, and reductions in two passes run alone.
  */
 function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBindings: number, folded: ReadonlyMap<IRVar, IRVar>, context: GroupContext): SiblingRules<KernelPlanNode> {
   return {
@@ -132,6 +133,15 @@ function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBind
     stores: storedByNode,
     classOf(node) {
       if (node.kind === 'fused') return sizeOf(node.out.aval.shape) > 0 ? 'fused' : undefined;
+      if (reducible(node)) {
+        const { eq } = node as Exclude<KernelPlanNode, FusedGroup>;
+        const x = eq.inputs[0].aval;
+        const { axes } = eq.params as Params<'reduceSum'>;
+        if (!reducesInOnePass(x, axes, eq.out.aval)) return undefined;
+        const prologue = node.kind === 'kernel' && node.prologue ? JSON.stringify(groupWgsl(node.prologue, node.prologue.leaves, undefined, context)) : '';
+        const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, context)) : '';
+        return `reduce ${eq.prim} ${x.shape} ${x.dtype} [${axes}] ${eq.out.aval.dtype} ${prologue} ${epilogue}`;
+      }
       if (!preparable(node)) return undefined;
       const { eq } = node;
       const [a, b] = eq.inputs.map((v) => v.aval.shape);
@@ -143,6 +153,8 @@ function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBind
         const leaves = new Set(members.flatMap((m) => m.leaves));
         return 1 + leaves.size + members.reduce((n, m) => n + storedBy(m).length, 0);
       }
+      // The reductions' operands or prologues' leaves and epilogues' other leaves (each once), the values they store.
+      if (reducible(members[0])) return 1 + new Set(members.flatMap(reads)).size + members.reduce((n, m) => n + storedByNode(m).length, 0);
       // Per product: its operands, its epilogue's other leaves, the values it stores.
       return 1 + members.reduce((n, m) => n + 2 + (m.kind === 'kernel' ? (m.epilogue?.leaves.length ?? 0) : 0) + storedByNode(m).length, 0);
     },
@@ -641,7 +653,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
 
   function nodeStep(node: KernelPlanNode, s: number): Step {
     if (preparable(node)) return productsStep([node], s);
-    if (reducible(node)) return reduceStep(node as Exclude<KernelPlanNode, FusedGroup>, s);
+    if (reducible(node)) return reduceStep([node as Exclude<KernelPlanNode, FusedGroup>], s);
     const k = slot(node.out);
     const out: Aval = node.out.aval;
     const host = hostOf(k);
@@ -742,47 +754,49 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
         dropAll();
       };
     }
-    return productsStep(members, s);
+    return reducible(members[0]) ? reduceStep(members as Exclude<KernelPlanNode, FusedGroup>[], s) : productsStep(members, s);
   }
 
   /**
-   * A reduction (with its prologue and epilogue, if any) as a prepared kernel (`prepareReduce`): a
-   * call allocates the values it stores and binds its buffers.
+   * A reduction (with its prologue and epilogue, if any), or sibling reductions of one shape and
+   * groups, as a prepared kernel (`prepareReduce`): a call allocates the values they store and binds
+   * their buffers.
    */
-  function reduceStep(node: Exclude<KernelPlanNode, FusedGroup>, s: number): Step {
+  function reduceStep(members: readonly Exclude<KernelPlanNode, FusedGroup>[], s: number): Step {
     const dropAll = dropper(s);
-    const { eq } = node;
-    const prologue = node.kind === 'kernel' ? node.prologue : undefined;
-    const epilogue = node.kind === 'kernel' ? node.epilogue : undefined;
-    const shapeOf = (group: FusedGroup, leaves: readonly IRVar[], computed?: IRVar): GroupShape => {
-      fusedEquations += group.members.length;
-      if (computed) epilogues++;
-      else prologues++;
-      return groupShape(group, leaves, computed);
-    };
+    const groupsOf = (node: KernelPlanNode) => (node.kind === 'kernel' ? { prologue: node.prologue, epilogue: node.epilogue } : {});
+    for (const m of members) {
+      const { prologue, epilogue } = groupsOf(m);
+      for (const group of [prologue, epilogue?.group]) fusedEquations += group?.members.length ?? 0;
+      if (prologue) prologues++;
+      if (epilogue) epilogues++;
+    }
+    // Siblings share the groups' WGSL and params (their class says so): the first member's.
+    const { prologue, epilogue } = groupsOf(members[0]);
+    const { eq } = members[0];
     const { axes } = eq.params as Params<'reduceSum'>;
-    const groups = { prologue: prologue && shapeOf(prologue, prologue.leaves), epilogue: epilogue && shapeOf(epilogue.group, epilogue.leaves, epilogue.value) };
-    const prepared = prepareReduce(eq.prim as ReduceOp, eq.inputs[0].aval, axes, eq.out.aval, groups);
-    // Read: the operand or the prologue's leaves, then the epilogue's other leaves.
-    const from = reads[s];
-    const operands = prologue ? prologue.leaves.length : 1;
-    const extraOf = (group: FusedGroup | undefined) => (group ? storedBy(group).slice(0, -1) : []);
-    const written = [...extraOf(prologue), ...extraOf(epilogue?.group), node.out];
+    const groups = { prologue: prologue && groupShape(prologue, prologue.leaves), epilogue: epilogue && groupShape(epilogue.group, epilogue.leaves, epilogue.value) };
+    // Read per member: the operand or the prologue's leaves, then the epilogue's other leaves; a
+    // value siblings share is bound once. Written: the results, then per member the prologue's and
+    // the epilogue's extra values.
+    const memberReads = members.map((m) => readsOf(m).map(slot));
+    const shared = [...new Set(memberReads.flat())];
+    const siblings = members.length > 1 ? memberReads.map((list) => list.map((r) => shared.indexOf(r))) : undefined;
+    const prepared = prepareReduce(eq.prim as ReduceOp, eq.inputs[0].aval, axes, eq.out.aval, groups, siblings);
+    const extrasOf = (m: KernelPlanNode) => {
+      const g = groupsOf(m);
+      return [g.prologue, g.epilogue?.group].flatMap((group) => (group ? storedBy(group).slice(0, -1) : []));
+    };
+    const written = [...members.map((m) => m.out), ...members.flatMap(extrasOf)];
     const writtenSlots = written.map(slot);
     const writtenHosts = writtenSlots.map(hostOf);
-    const proOut = writtenSlots.slice(0, extraOf(prologue).length);
-    const epiOut = writtenSlots.slice(proOut.length, -1);
-    // The groups' buffer arrays, refilled each call (the prepared kernel reads them before returning).
-    const proBuffers = prologue && { inputs: [] as Storage[], outputs: [] as Storage[] };
-    const epiBuffers = epilogue && { inputs: [] as Storage[], outputs: [] as Storage[] };
-    const fills: [Storage[], readonly number[]][] = [];
-    if (proBuffers) fills.push([proBuffers.inputs, from.slice(0, operands)], [proBuffers.outputs, proOut]);
-    if (epiBuffers) fills.push([epiBuffers.inputs, from.slice(operands)], [epiBuffers.outputs, epiOut]);
+    const results = writtenSlots.slice(0, members.length);
+    const order = [results[0], ...(siblings ? shared : memberReads[0]), ...results.slice(1), ...writtenSlots.slice(members.length)];
+    const buffers: Storage[] = new Array(order.length);
     return () => {
       for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
-      for (const [into, slots] of fills) for (let i = 0; i < slots.length; i++) into[i] = env[slots[i]] as Storage;
-      const result = env[writtenSlots[written.length - 1]] as Storage;
-      prepared.run(gpu, { x: prologue ? undefined : (env[from[0]] as Storage), prologue: proBuffers, epilogue: epiBuffers, result });
+      for (let i = 0; i < order.length; i++) buffers[i] = env[order[i]] as Storage;
+      prepared.run(gpu, buffers);
       dropAll();
     };
   }

@@ -9,7 +9,7 @@ import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
 import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl } from '../../../shaders/matmul';
-import { argReduceWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
+import { argReduceWgsl, reduceSiblingsWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
 import { threefryWgsl, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
 import { ShapeError } from '../errors';
@@ -292,22 +292,30 @@ export function reduce(
   }
   const prologue = 'prologue' in x ? x.prologue : undefined;
   const result = gpu.output(epilogue?.out ?? out);
-  prepareReduce(op, x.aval, axes, out, { prologue, epilogue }).run(gpu, { x: 'storage' in x ? x.storage : undefined, prologue, epilogue, result });
+  const operand = 'storage' in x ? [x.storage] : [];
+  const groups = [prologue, epilogue];
+  const buffers = [result, ...operand, ...groups.flatMap((g) => g?.inputs ?? []), ...groups.flatMap((g) => g?.outputs ?? [])];
+  prepareReduce(op, x.aval, axes, out, { prologue, epilogue }).run(gpu, buffers);
   return result;
 }
 
-/** The buffers of one call of a prepared reduction. */
-export interface ReduceBuffers {
-  /** The operand's storage (none where a prologue computes the operand). */
-  readonly x?: Storage;
-  readonly prologue?: GroupBuffers;
-  readonly epilogue?: GroupBuffers;
-  readonly result: Storage;
+/**
+ * A reduction, or sibling reductions, prepared once (passes, params, grids, pipeline keys). `run`
+ * binds one call's buffers, in this order. One reduction: its result; its operand (none where a
+ * prologue computes it), its prologue's inputs, its epilogue's inputs; its prologue's extra
+ * outputs, then its epilogue's. Siblings: member 0's result; the inputs they share; the results of
+ * members 1..; per member its prologue's extra outputs, then its epilogue's.
+ */
+export interface PreparedReduce {
+  run(gpu: KernelHost, buffers: readonly Storage[]): void;
 }
 
-/** A reduction prepared once (passes, params, grids, pipeline keys): `run` binds one call's buffers. */
-export interface PreparedReduce {
-  run(gpu: KernelHost, buffers: ReduceBuffers): void;
+/**
+ * Whether reductions of `x` over `axes` into `out` can be siblings (one dispatch): siblings are
+ * one pass each, which a long reduction into few outputs is not (`prepareReduce`).
+ */
+export function reducesInOnePass(x: Aval, axes: readonly number[], out: Aval): boolean {
+  return splitCount(sizeOf(out.shape), sizeOf(axes.map((a) => x.shape[a]))) === 1;
 }
 
 /**
@@ -316,13 +324,25 @@ export interface PreparedReduce {
  * jit plan prepares its reductions at compile time, so a call builds no params or keys). The
  * reduction must not be empty (those go through `reduce`). A long reduction into few outputs runs
  * as two passes: partial results from several workgroups per output (with the prologue), then their
- * combination (with the epilogue).
+ * combination (with the epilogue). With `siblings` (a jit plan's), several independent reductions
+ * of these shapes and groups run as one dispatch (`reduceSiblingsWgsl`): member j reads the shared
+ * inputs `siblings[j]` (its operand or its prologue's inputs, then its epilogue's). They must reduce
+ * in one pass (`reducesInOnePass`).
  *
  * @example
  * const sum = prepareReduce('reduceSum', x.aval, [1], { shape: [b], dtype: 'float32' });
- * sum.run(gpu, { x: x.storage, result }); // one dispatch
+ * sum.run(gpu, [result, x.storage]); // one dispatch
+ * const twins = prepareReduce('reduceSum', x.aval, [1], { shape: [b], dtype: 'float32' }, {}, [[0], [1]]);
+ * twins.run(gpu, [r0, x0.storage, x1.storage, r1]); // both sums, one dispatch
  */
-export function prepareReduce(op: ReduceOp, x: Aval, axes: readonly number[], out: Aval, groups: { prologue?: GroupShape; epilogue?: GroupShape } = {}): PreparedReduce {
+export function prepareReduce(
+  op: ReduceOp,
+  x: Aval,
+  axes: readonly number[],
+  out: Aval,
+  groups: { prologue?: GroupShape; epilogue?: GroupShape } = {},
+  siblings?: readonly (readonly number[])[],
+): PreparedReduce {
   const shape = x.shape;
   const nOut = sizeOf(out.shape);
   const reduced = sizeOf(axes.map((a) => shape[a]));
@@ -338,28 +358,35 @@ export function prepareReduce(op: ReduceOp, x: Aval, axes: readonly number[], ou
   const type = wgslType(out.dtype);
   const parts = splitCount(nOut, reduced);
   const readsX = !groups.prologue;
-  const buffers: Storage[] = [];
-  /** The kernel's own buffers, then its groups' inputs and outputs. */
-  const bind = (own: readonly Storage[], ...list: (GroupBuffers | undefined)[]) => {
-    buffers.length = 0;
-    buffers.push(...own);
-    for (const g of list) if (g) buffers.push(...g.inputs);
-    for (const g of list) if (g) buffers.push(...g.outputs);
-    return buffers;
-  };
-  if (parts === 1) {
-    const pass = reducePass(op, type, readsX, nOut, pick(false), pick(true), 1, groups);
-    return { run: (gpu, b) => pass(gpu, bind(b.x ? [b.result, b.x] : [b.result], b.prologue, b.epilogue)) };
+  if (siblings) {
+    if (parts > 1) throw new WebGPUError(`${op}: sibling reductions of ${formatShape(shape)} over [${axes}] take two passes each`);
+    return { run: siblingReducePass(op, type, nOut, pick(false), pick(true), groups, siblings) };
   }
+  if (parts === 1) return { run: reducePass(op, type, readsX, nOut, pick(false), pick(true), 1, groups) };
   // Long reductions into few outputs: partial results from `parts` workgroups per output first.
   const partialAval = { shape: [nOut, parts], dtype: out.dtype };
   const first = reducePass(op, type, readsX, nOut, pick(false), pick(true), parts, { prologue: groups.prologue });
   const second = reducePass(op, type, true, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] }, 1, { epilogue: groups.epilogue });
+  // Where the call's buffers are: [result, operand?, prologue inputs, epilogue inputs, prologue outputs, epilogue outputs].
+  const countOf = (g: GroupShape | undefined, of: 'inputs' | 'stores') => g?.spec[of].length ?? 0;
+  const sizes = [readsX ? 1 : 0, countOf(groups.prologue, 'inputs'), countOf(groups.epilogue, 'inputs'), countOf(groups.prologue, 'stores'), countOf(groups.epilogue, 'stores')];
+  const at = sizes.map((_, j) => 1 + sizes.slice(0, j).reduce((a, b) => a + b, 0));
+  const firstBuffers: Storage[] = [];
+  const secondBuffers: Storage[] = [];
+  const take = (into: Storage[], from: readonly Storage[], part: number) => {
+    for (let i = 0; i < sizes[part]; i++) into.push(from[at[part] + i]);
+  };
   return {
-    run(gpu, b) {
+    run(gpu, buffers) {
       const partial = gpu.output(partialAval);
-      first(gpu, bind(b.x ? [partial, b.x] : [partial], b.prologue));
-      second(gpu, bind([b.result, partial], b.epilogue));
+      firstBuffers.length = 0;
+      firstBuffers.push(partial);
+      for (const part of [0, 1, 3]) take(firstBuffers, buffers, part);
+      first(gpu, firstBuffers);
+      secondBuffers.length = 0;
+      secondBuffers.push(buffers[0], partial);
+      for (const part of [2, 4]) take(secondBuffers, buffers, part);
+      second(gpu, secondBuffers);
       gpu.drop(partial);
     },
   };
@@ -404,6 +431,36 @@ function reducePass(
   const kernel = `${groups.prologue ? 'prologue+' : ''}${op}${groups.epilogue ? '+epilogue' : ''}`;
   const source = () => reduceWgsl(spec);
   return (gpu, buffers) => gpu.run(kernel, laid.key, source, laid.params, buffers, workgroups, false, laid.extraOutputs);
+}
+
+/** Sibling reductions in one pass (`reduceSiblingsWgsl`), reading `reads`, bound as `PreparedReduce.run` says. */
+function siblingReducePass(
+  op: ReduceOp,
+  type: WgslType,
+  nOut: number,
+  kept: { shape: number[]; strides: number[] },
+  red: { shape: number[]; strides: number[] },
+  groups: { prologue?: GroupShape; epilogue?: GroupShape },
+  reads: readonly (readonly number[])[],
+): (gpu: KernelHost, buffers: readonly Storage[]) => void {
+  const count = reads.length;
+  const reduced = sizeOf(red.shape);
+  const schedule: ReduceSpec['schedule'] = reduced > 32 ? 'workgroup' : 'thread';
+  const params = [nOut, reduced, kept.shape.length, red.shape.length, reduced, 1, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
+  const placed = ([groups.prologue, groups.epilogue] as const).map((g) => {
+    if (!g) return undefined;
+    const at = params.length;
+    params.push(...g.params);
+    return { spec: g.spec, at, key: `${g.key}@${at}` };
+  });
+  const [prologue, epilogue] = placed;
+  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule, prologue, epilogue };
+  const key = `reduce|${op}|${type}|${schedule}|${JSON.stringify(reads)}|${prologue?.key ?? ''}>${epilogue?.key ?? ''}`;
+  const workgroups = schedule === 'thread' ? grid1d(op, nOut * count) : grid(op, nOut * count);
+  const kernel = `${prologue ? 'prologue+' : ''}${op}x${count}${epilogue ? '+epilogue' : ''}`;
+  const stores = (prologue?.spec.stores.length ?? 0) + (epilogue?.spec.stores.length ?? 0);
+  const source = () => reduceSiblingsWgsl(spec, reads);
+  return (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, workgroups, false, count - 1 + count * stores);
 }
 
 const argReduceKernel =
