@@ -2,16 +2,18 @@
  * The elementwise kernel family: one WGSL kernel per (expression, input types, access pattern),
  * `out[i] = expr(a0, a1, ...)` over the broadcast output shape. Each input is read contiguously
  * (`'c'`, same size as the output), as a single value (`'s'`), through broadcast strides (`'b'`)
- * or as a strided view with an offset (`'v'`: a jit plan reading a slice where it is used).
- * The expression is a WGSL expression over `a0`, `a1`, ...; a fused chain is just a longer one.
+ * or as a strided view with an offset (`'v'`: a jit plan reading a slice where it is used),
+ * zero outside bounds (`'p'`: a jit plan reading a zero padding where it is used). The expression
+ * is a WGSL expression over `a0`, `a1`, ...; a fused chain is just a longer one.
  *
- * params: `[n, rank, shape[rank], strides of each 'b' or 'v' input[rank]..., offset of each 'v' input...]`.
+ * params: `[n, rank, shape[rank], strides of each 'b', 'v' or 'p' input[rank]..., offset of each 'v'
+ * or 'p' input..., bounds of each 'p' input: lo[rank], sizes[rank]]`.
  */
 import { binding, ENTRY_1D, PRELUDE } from './common';
 import { groupBody } from './groups';
 import { MATH } from './math';
 
-export type Access = 'c' | 's' | 'b' | 'v';
+export type Access = 'c' | 's' | 'b' | 'v' | 'p';
 
 export interface ElementwiseSpec {
   /** WGSL storage type of each input (`f32`, `i32`, `u32`). */

@@ -10,9 +10,12 @@
  *   outputs at `j` (a reduction reads each operand element once). Without one, `load` reads `x[j]`.
  *
  * A group reads its inputs at the index as the elementwise family does (contiguously `'c'`, one
- * value `'s'`, through broadcast strides `'b'`, as a strided view with an offset `'v'`). Inputs are bound from `inputs`, extra outputs from
- * `stores` (a kernel binds every written buffer last); a group's params start at `params[at]`:
- * `[rank, shape[rank], strides of each 'b' or 'v' input[rank]..., offset of each 'v' input...]`.
+ * value `'s'`, through broadcast strides `'b'`, as a strided view with an offset `'v'`, as such a
+ * view that is zero outside the bounds `lo[d] <= index[d] < lo[d] + sizes[d]` `'p'`, reading the
+ * view at `index - lo`). Inputs are bound from `inputs`, extra outputs from `stores` (a kernel
+ * binds every written buffer last); a group's params start at `params[at]`: `[rank, shape[rank],
+ * strides of each 'b', 'v' or 'p' input[rank]..., offset of each 'v' or 'p' input..., bounds of
+ * each 'p' input: lo[rank], sizes[rank]]`.
  */
 import { binding } from './common';
 import type { Access } from './elementwise';
@@ -61,24 +64,40 @@ export interface GroupNames {
  * extra stores.
  */
 export function groupBody({ inputs, lets, stores, scalars = [], readsBack = [] }: GroupSpec, at: number, names: GroupNames): string {
-  const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b' || x.access === 'v');
-  // A view starts at its offset, stored after every strided input's strides.
-  const views = strided.filter(([x]) => x.access === 'v').map(([, k]) => k);
+  const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b' || x.access === 'v' || x.access === 'p');
+  // A view starts at its offset, stored after every strided input's strides; a padded view's
+  // bounds follow the offsets.
+  const views = strided.filter(([x]) => x.access === 'v' || x.access === 'p').map(([, k]) => k);
+  const padded = strided.filter(([x]) => x.access === 'p').map(([, k]) => k);
   const start = (k: number) => (views.includes(k) ? `params[${at + 1}u + ${strided.length + 1}u * rank + ${views.indexOf(k)}u]` : '0u');
+  const bound = (k: number, which: 0 | 1) => `params[${at + 1 + views.length}u + ${strided.length + 1 + 2 * padded.indexOf(k) + which}u * rank + u32(d)]`;
+  const step = (k: number, j: number) => {
+    const stride = `params[${at + 1}u + ${j + 1}u * rank + u32(d)]`;
+    if (!padded.includes(k)) return `    p${k} += c * ${stride};`;
+    // Outside the bounds the index wraps (u32): the value is not read there.
+    return `    let lo${k} = ${bound(k, 0)};
+    in${k} = in${k} && c >= lo${k} && c - lo${k} < ${bound(k, 1)};
+    p${k} += (c - lo${k}) * ${stride};`;
+  };
   const offsets =
     strided.length === 0
       ? ''
       : `  let rank = params[${at}u];
-  ${strided.map(([, k]) => `var p${k} = ${start(k)};`).join(' ')}
+  ${strided.map(([, k]) => `var p${k} = ${start(k)};`).join(' ')}${padded.map((k) => ` var in${k} = true;`).join('')}
   var rest = i;
   for (var d = i32(rank) - 1; d >= 0; d--) {
     let size = params[${at + 1}u + u32(d)];
     let c = rest % size;
     rest = rest / size;
-${strided.map(([, k], j) => `    p${k} += c * params[${at + 1}u + ${j + 1}u * rank + u32(d)];`).join('\n')}
+${strided.map(([, k], j) => step(k, j)).join('\n')}
   }
 `;
-  const reads = inputs.map((x, k) => `  let a${k} = ${names.input(k)}[${x.access === 'c' ? 'i' : x.access === 's' ? '0' : `p${k}`}];\n`).join('');
+  const reads = inputs
+    .map((x, k) => {
+      if (x.access === 'p') return `  var a${k} = ${x.type}();\n  if (in${k}) { a${k} = ${names.input(k)}[p${k}]; }\n`;
+      return `  let a${k} = ${names.input(k)}[${x.access === 'c' ? 'i' : x.access === 's' ? '0' : `p${k}`}];\n`;
+    })
+    .join('');
   const constants = scalars.map(({ type, offset }, j) => `  let k${j} = bitcast<${type}>(params[${at + offset}u]);\n`).join('');
   const back = readsBack.map((q, j) => `  let w${j} = ${q < 0 ? names.root : names.store(q)}[i];\n`).join('');
   return `${offsets}${constants}${back}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((_, q) => `  ${names.store(q)}[i] = ${stores[q].local};\n`).join('')}`;

@@ -1,7 +1,7 @@
 /**
- * jit on WebGPU, slices and transposes read in place (`views.ts`): one that only fused groups read,
- * as leaves (a fused node's, a product's epilogue, a reduction's prologue), is not run; the groups
- * read its input at its offset and strides. Each form is compiled with views and without: the plan
+ * jit on WebGPU, slices, transposes and zero paddings read in place (`views.ts`): one that only
+ * fused groups read, as leaves (a fused node's, a product's epilogue, a reduction's prologue), is
+ * not run; the groups read its input at its offset and strides (a padding: zero outside its bounds). Each form is compiled with views and without: the plan
  * with views agrees with the one without bit for bit (the same arithmetic on the same values), with
  * eager WebGPU within rounding and with the CPU in float64, and dispatches one kernel fewer per
  * slice viewed. Slices read otherwise (a product's operand, a returned value) are run.
@@ -11,6 +11,7 @@ import { expect, it } from 'vitest';
 import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
 import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { bind } from '../../src/tensor';
 import { sacUpdateProgram } from './helpers';
 import { comparePlans } from './webgpu-plans';
 import { describeWebGPU, expectClose, randomInput, webgpu } from '../webgpu/gpu';
@@ -84,6 +85,51 @@ describeWebGPU('jit on WebGPU: slices read in place', () => {
     );
   });
 
+  it('zero paddings of random widths, read by groups with broadcasting, by epilogues and by prologues', async () => {
+    const dim = fc.integer({ min: 1, max: 6 });
+    const edge = fc.nat({ max: 3 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(dim, dim),
+        fc.tuple(edge, edge, edge, edge),
+        fc.constantFrom('group', 'broadcast', 'epilogue', 'prologue', 'sum of pads'),
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        async ([r, c], [top, bottom, left, right], use, seed) => {
+          // x [r, c] padded to [m, n].
+          const [m, n] = [r + top + bottom, c + left + right];
+          const inputs = [randomInput(seed, r, c), randomInput(seed + 1, m, n), randomInput(seed + 2, 3, m, n), randomInput(seed + 3, m, m)];
+          const padded = (x: Tensor) => M.pad(x, [[top, bottom], [left, right]]);
+          const programs: Record<typeof use, Program> = {
+            group: (x, y) => [M.add(M.mul(M.exp(padded(x)), y), 1)],
+            broadcast: (x, _y, z) => [M.tanh(M.mul(z, padded(x)))], // [m, n] against [3, m, n]
+            epilogue: (x, y, _z, w) => [M.relu(M.add(M.matmul(w, y), padded(x)))], // stored by the product's kernel
+            prologue: (x, y) => [M.sum(M.square(M.sub(padded(x), y)), [1])],
+            // The gradient of two slices: each part padded back to the whole and added.
+            'sum of pads': (x) => [M.add(M.pad(x, [[top, bottom], [0, left + right]]), M.pad(M.mul(x, 2), [[top, bottom], [left + right, 0]]))],
+          };
+          const what = `${use}: [${r}, ${c}] padded by [${top}, ${bottom}], [${left}, ${right}]`;
+          const result = await check(programs[use], inputs, m * n, what);
+          // A padding by nothing is no padding at all (the optimizer drops it).
+          if (m !== r || n !== c) expect(result.views, what).toBeGreaterThanOrEqual(1);
+          expect(result.copied - result.viewed, what).toBe(result.views);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('a padding broadcast along an axis of one element is read in place; one with interior zeros, or of an empty input, is run', async () => {
+    const [row, z] = [randomInput(1, 1, 3), randomInput(2, 4, 6)];
+    const broadcast = await check((row, z) => [M.exp(M.add(z, M.pad(row, [[0, 0], [1, 2]])))], [row, z], 1, 'padded [1, 6] against [4, 6]');
+    expect(broadcast.views).toBe(1);
+    const x = randomInput(3, 3, 4);
+    const inside = await check((x) => [M.exp(bind('pad', [x], { lo: [0, 1], hi: [0, 1], interior: [1, 1] }))], [x], 1, 'interior padding');
+    expect(inside.views).toBe(0);
+    const empty = randomInput(4, 0, 6);
+    const zeros = await check((e, z) => [M.add(z, M.pad(e, [[1, 0], [0, 0]]))], [empty, z], 1, 'padded [0, 6] against [4, 6]');
+    expect(zeros.views).toBe(0);
+  });
+
   it('a slice a product reads as an operand, or a returned slice, is run', async () => {
     const [x, w] = [randomInput(1, 6, 8), randomInput(2, 4, 6)];
     const operand = await check((x, w) => [M.matmul(w, M.slice(x, null, [2, 6])), M.exp(M.slice(x, null, [2, 6]))], [x, w], 6, 'operand');
@@ -99,8 +145,9 @@ describeWebGPU('jit on WebGPU: slices read in place', () => {
     const gpu = webgpu();
     const { program, inputs } = sacUpdateProgram(gpu, kind, estimator, 2);
     const { on: viewed, without: copied } = await comparePlans(program, inputs, { siblings: false }, { views: false });
-    // The head's mean and log-std, and the action's part of the critics' input gradients.
-    expect(viewed.stats.views).toBeGreaterThanOrEqual(4);
+    // The head's mean and log-std, the action's part of the critics' input gradients, and the
+    // head's gradient: its parts' gradients padded back to its width.
+    expect(viewed.stats.views).toBeGreaterThanOrEqual(6);
     expect(copied.stats.dispatchesPerCall - viewed.stats.dispatchesPerCall).toBe(viewed.stats.views);
   });
 });

@@ -426,7 +426,8 @@ function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed: IRVar 
     }
   });
   const access: Access[] = leaves.map((v) => {
-    if (views.has(v)) return 'v';
+    const view = views.get(v);
+    if (view) return view.bounds ? 'p' : 'v';
     const size = sizeOf(v.aval.shape);
     return size === n ? 'c' : size === 1 ? 's' : 'b';
   });
@@ -440,6 +441,18 @@ function groupWgsl(group: FusedGroup, leaves: readonly IRVar[], computed: IRVar 
   for (const v of leaves) {
     const view = views.get(v);
     if (view) shapeParams.push(view.offset);
+  }
+  // A padding's bounds on the root's axes: on an axis where it is broadcast (or absent), its one
+  // element is its input's (a padding of an empty input is not viewed), inside for every index.
+  for (const v of leaves) {
+    const bounds = views.get(v)?.bounds;
+    if (!bounds) continue;
+    const lead = out.shape.length - v.aval.shape.length;
+    const axes = out.shape.map((size, d) => {
+      const j = d - lead;
+      return j >= 0 && v.aval.shape[j] === size ? [bounds.lo[j], bounds.sizes[j]] : [0, 0xffffffff];
+    });
+    shapeParams.push(...axes.map(([lo]) => lo), ...axes.map(([, size]) => size));
   }
   const scalars = scalarVars.map((v, j) => ({ type: wgslType(v.aval.dtype), offset: shapeParams.length + j }));
   for (const v of scalarVars) shapeParams.push(scalarWords.get(v) as number);
