@@ -130,6 +130,23 @@ describeWebGPU('jit on WebGPU: slices read in place', () => {
     expect(zeros.views).toBe(0);
   });
 
+  it('through reshapes that only add or drop axes of one element, a slice, transpose or padding is still read in place', async () => {
+    const [x, y, z, w] = [randomInput(1, 4, 10), randomInput(2, 4, 5, 3), randomInput(3, 5, 4, 3), randomInput(4, 4, 5)];
+    // A mixture's head: its component logits sliced, an axis added for the components, broadcast.
+    const slice = await check((x, y) => [M.exp(M.add(M.reshape(M.slice(x, null, [5, 10]), [4, 5, 1]), y))], [x, y], 1, 'slice, then [4, 5] -> [4, 5, 1]');
+    expect(slice.views).toBe(1);
+    const transpose = await check((w, z) => [M.mul(M.reshape(M.reshape(M.transpose(w, [1, 0]), [5, 1, 4, 1]), [5, 4, 1]), z)], [w, z], 1, 'transpose, then [5, 4] -> [5, 1, 4, 1] -> [5, 4, 1]');
+    expect(transpose.views).toBe(1);
+    const pad = await check((x, y) => [M.tanh(M.mul(M.reshape(M.pad(x, [[0, 0], [0, 5]]), [4, 1, 15]), M.reshape(M.slice(y, null, null, [0, 1]), [4, 5, 1])))], [x, y], 1, 'pad, then an axis added');
+    expect(pad.views).toBe(2);
+    const column = randomInput(5, 4, 1, 10);
+    const dropped = await check((c, x) => [M.exp(M.add(M.reshape(M.pad(c, [[0, 0], [0, 0], [3, 2]]), [4, 15]), M.pad(x, [[0, 0], [5, 0]])))], [column, x], 1, 'pad of [4, 1, 10], then its axis of one dropped');
+    expect(dropped.views).toBe(2);
+    // [4, 5] -> [20] moves elements between axes: the slice is run.
+    const flat = await check((x) => [M.exp(M.reshape(M.slice(x, null, [5, 10]), [20]))], [x], 1, 'slice, then [4, 5] -> [20]');
+    expect(flat.views).toBe(0);
+  });
+
   it('a slice a product reads as an operand, or a returned slice, is run', async () => {
     const [x, w] = [randomInput(1, 6, 8), randomInput(2, 4, 6)];
     const operand = await check((x, w) => [M.matmul(w, M.slice(x, null, [2, 6])), M.exp(M.slice(x, null, [2, 6]))], [x, w], 6, 'operand');

@@ -59,7 +59,7 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly prologues: number;
   /** Nodes run by the kernel of an independent node of their kind, as siblings (no dispatch of their own). */
   readonly siblings: number;
-  /** Slices not run: the groups reading them read their inputs in place. */
+  /** Slices, transposes and zero paddings not run: the groups reading them read their inputs in place. */
   readonly views: number;
   /** Scalar constants passed in the params of the groups reading them instead of bound. */
   readonly scalars: number;
@@ -87,9 +87,9 @@ export interface WebGPUPlanOptions {
   readonly random?: boolean;
   /** Pass scalar constants with known values in the kernels' params instead of binding them (default true; false to compare). */
   readonly scalars?: boolean;
-  /** Read slices that only groups read in place, as strided leaves (`views.ts`; default true; false to compare). */
+  /** Read slices, transposes and zero paddings that only groups read in place, as strided leaves (`views.ts`; default true; false to compare). */
   readonly views?: boolean;
-  /** Run independent fused groups, and independent products of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
+  /** Run independent fused groups, independent products of one shape and independent reductions of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
   readonly siblings?: boolean;
   /**
    * Per input: whether the caller gives it up (`jit`'s `donateArgnums`). A donated input that a
@@ -918,7 +918,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     epilogues,
     prologues,
     siblings,
-    views: views.size,
+    views: withKernelGroups.filter((node) => node.kind === 'single' && node.eq.prim !== 'reshape' && views.has(node.out)).length,
     scalars: new Set(split.flatMap(groupLeaves).filter((v) => scalarWords.has(v))).size,
     randomMerged: random.removed,
     inPlace: updates.length,

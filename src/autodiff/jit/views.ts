@@ -1,7 +1,7 @@
 /**
  * Slices, transposes and zero paddings a plan need not copy: one whose value only fused groups
- * read, as leaves (a fused node's, or a product's or reduction's prologue or epilogue), and that is
- * not returned. Each group reads the input in place, at `offset + Σ index[j] · strides[j]` (a
+ * read, as leaves (a fused node's, or a product's or reduction's prologue or epilogue), directly or
+ * through reshapes that only add or drop axes of one element, and that is not returned. Each group reads the input in place, at `offset + Σ index[j] · strides[j]` (a
  * padding: zero outside its input's bounds, and at `index - lo` inside), so the slice, transpose or
  * padding is not run (the WebGPU plan's strided `'v'` and `'p'` leaves). A SAC update slices its
  * policy head's output into mean and log-std, and the optimizer's gradient through a concatenation
@@ -33,8 +33,9 @@ function operandsOf(node: KernelPlanNode): readonly IRVar[] {
 }
 
 /**
- * The slices, transposes and zero paddings (of non-empty inputs, without interior padding) among `nodes` that only
- * groups read as leaves (and that are not returned), with where their elements are in their inputs.
+ * The slices, transposes and zero paddings (of non-empty inputs, without interior padding) among
+ * `nodes` whose values are read in place (`readInPlace`), with where their elements are in their
+ * inputs; and the reshapes of those that only add or drop axes of one element, with where theirs are.
  *
  * @example
  * // m = slice(h, [0, 0], [B, 6]); y = exp(m) * 2  ->  Map { m => { source: h, offset: 0, strides: [12, 1] } }
@@ -43,17 +44,33 @@ function operandsOf(node: KernelPlanNode): readonly IRVar[] {
  */
 export function foldableSlices(nodes: readonly KernelPlanNode[], outputs: readonly IRVar[]): Map<IRVar, SliceView> {
   const asLeaf = new Set<IRVar>();
-  const asOperand = new Set<IRVar>();
+  const operandReaders = new Map<IRVar, KernelPlanNode[]>();
   for (const node of nodes) {
     for (const v of groupLeaves(node)) asLeaf.add(v);
-    for (const v of operandsOf(node)) asOperand.add(v);
+    for (const v of operandsOf(node)) operandReaders.set(v, [...(operandReaders.get(v) ?? []), node]);
   }
+  /**
+   * Whether `v` can be read where it is used: it is not returned, and it is read as a group's leaf,
+   * or by reshapes that only add or drop axes of one element and whose values can be (a mixture's
+   * policy slices its head, then adds an axis for the components' log-probabilities).
+   */
+  const readInPlace = (v: IRVar): boolean => {
+    if (outputs.includes(v)) return false;
+    const others = operandReaders.get(v) ?? [];
+    if (others.length === 0) return asLeaf.has(v);
+    return others.every((node) => node.kind === 'single' && node.eq.prim === 'reshape' && onlyUnitAxes(node.eq.inputs[0].aval.shape, node.out.aval.shape) && readInPlace(node.out));
+  };
   const views = new Map<IRVar, SliceView>();
   for (const node of nodes) {
-    if (node.kind !== 'single' || (node.eq.prim !== 'slice' && node.eq.prim !== 'transpose' && node.eq.prim !== 'pad')) continue;
+    if (node.kind !== 'single') continue;
     const v = node.out;
-    if (outputs.includes(v) || asOperand.has(v) || !asLeaf.has(v)) continue;
     const source = node.eq.inputs[0];
+    if (node.eq.prim === 'reshape') {
+      const view = views.get(source);
+      if (view && onlyUnitAxes(source.aval.shape, v.aval.shape)) views.set(v, reshapedView(view, source.aval.shape, v.aval.shape));
+      continue;
+    }
+    if ((node.eq.prim !== 'slice' && node.eq.prim !== 'transpose' && node.eq.prim !== 'pad') || !readInPlace(v)) continue;
     if (node.eq.prim === 'slice') {
       views.set(v, sliceView(source, node.eq.params as Params<'slice'>));
       continue;
@@ -69,6 +86,31 @@ export function foldableSlices(nodes: readonly KernelPlanNode[], outputs: readon
     views.set(v, { source, offset: 0, strides: (node.eq.params as Params<'transpose'>).perm.map((p) => strides[p]) });
   }
   return views;
+}
+
+/** The positions of the axes of more than one element. */
+const longAxes = (shape: readonly number[]) => shape.flatMap((size, j) => (size === 1 ? [] : [j]));
+
+/** Whether reshaping `from` into `to` only adds or drops axes of one element. */
+function onlyUnitAxes(from: readonly number[], to: readonly number[]): boolean {
+  const [a, b] = [longAxes(from), longAxes(to)];
+  return a.length === b.length && a.every((j, i) => from[j] === to[b[i]]);
+}
+
+/** `view` of a value of shape `from`, reshaped to `to` (which only adds or drops axes of one element). */
+function reshapedView(view: SliceView, from: readonly number[], to: readonly number[]): SliceView {
+  const [a, b] = [longAxes(from), longAxes(to)];
+  // An axis of one element is read at index 0: any stride; inside a padding's bounds (its input is not empty).
+  const strides = to.map(() => 0);
+  b.forEach((t, i) => (strides[t] = view.strides[a[i]]));
+  if (!view.bounds) return { source: view.source, offset: view.offset, strides };
+  const { lo, sizes } = view.bounds;
+  const bounds = { lo: to.map(() => 0), sizes: to.map(() => 1) };
+  b.forEach((t, i) => {
+    bounds.lo[t] = lo[a[i]];
+    bounds.sizes[t] = sizes[a[i]];
+  });
+  return { source: view.source, offset: view.offset, strides, bounds };
 }
 
 /**
