@@ -36,6 +36,13 @@ export interface MatmulLayout {
    * value is summed in the same order in each, so all give the same bits.
    */
   readonly tile?: MatmulTile;
+  /**
+   * Operands stored as concatenations along their stored last axis (a jit plan's concatenation
+   * read by its products): the widths of the pieces, each bound as a buffer of its own. One piece,
+   * or none given: the operand is one buffer.
+   */
+  readonly piecesA?: readonly number[];
+  readonly piecesB?: readonly number[];
 }
 
 /** The output tiles a matmul kernel comes in. */
@@ -75,23 +82,57 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false, tile 
       tileB[kb * ${tile}u + n] = vb;`;
 }
 
+/** The buffers an operand binds: one per piece of a concatenation, else one. */
+export const operandBuffers = (pieces: readonly number[] | undefined) => Math.max(1, pieces?.length ?? 1);
+
+/**
+ * An operand's bindings (`${name}` or, concatenated, `${name}_0`, `${name}_1`, ... from `first`)
+ * and `fn ${reader}(i: u32) -> T` reading its stored flat index `i`: in a concatenation, the row
+ * `i / W` (W: the stored last axis) of the piece holding column `i % W`.
+ */
+function operand(name: string, reader: string, type: string, pieces: readonly number[] | undefined, first: number): { bindings: string[]; fn: string } {
+  if (!pieces || pieces.length <= 1) return { bindings: [binding(first, name, type, 'read')], fn: `fn ${reader}(i: u32) -> T { return ${name}[i]; }` };
+  const width = pieces.reduce((a, b) => a + b, 0);
+  let start = 0;
+  const reads = pieces.map((w, q) => {
+    const read = `return ${name}_${q}[row * ${w}u + col - ${start}u];`;
+    start += w;
+    return q === pieces.length - 1 ? `  ${read}` : `  if (col < ${start}u) { ${read} }`;
+  });
+  return {
+    bindings: pieces.map((_, q) => binding(first + q, `${name}_${q}`, type, 'read')),
+    fn: `fn ${reader}(i: u32) -> T {
+  let row = i / ${width}u;
+  let col = i % ${width}u;
+${reads.join('\n')}
+}`,
+  };
+}
+
 /**
  * The WGSL of the batched matmul kernel for element type `type` and operand layout `layout`,
  * storing through `epilogue` (bound and given params as `layout` says) when given.
  *
+ * Bindings: params; the output; `a` (or its pieces); `b` (or its pieces); the epilogue's buffers.
+ *
  * @example
  * matmulWgsl('f32');                       // a [.., M, K] @ b [.., K, N]
  * matmulWgsl('f32', { transposeB: true }); // b's matrices stored [N, K]
+ * matmulWgsl('f32', { piecesA: [17, 6] }); // a = concat([s, u], -1): s [.., M, 17], u [.., M, 6]
  */
 export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: { readonly spec: GroupSpec; readonly layout: GroupLayout }): string {
+  const a = operand('a', 'readA', type, layout.piecesA, 2);
+  const b = operand('b', 'readB', type, layout.piecesB, 2 + a.bindings.length);
+  const first = 2 + a.bindings.length + b.bindings.length;
   return `${PRELUDE}
 alias T = ${type};
 ${binding(1, 'out', epilogue?.spec.outType ?? type, 'read_write')}
-${binding(2, 'a', type, 'read')}
-${binding(3, 'b', type, 'read')}
+${[...a.bindings, ...b.bindings].join('\n')}
+${a.fn}
+${b.fn}
 ${epilogue ? MATH : ''}
-${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: 4, stores: 4, at: 0 })}
-${matmulMain(type, layout, (i) => `a[${i}]`, (i) => `b[${i}]`, 1)}`;
+${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: first, stores: first, at: 0 })}
+${matmulMain(type, layout, (i) => `readA(${i})`, (i) => `readB(${i})`, 1)}`;
 }
 
 /**
@@ -100,8 +141,8 @@ ${matmulMain(type, layout, (i) => `a[${i}]`, (i) => `b[${i}]`, 1)}`;
  * and so on; each member has its own operands, output and epilogue buffers, and all share the
  * params (`matmulWgsl`'s, then the epilogue's at `epilogue.at`).
  *
- * Bindings: params; member 0's output; each member's `a` and `b`; each member's epilogue inputs;
- * then the written buffers: the outputs of members 1.., each member's epilogue stores.
+ * Bindings: params; member 0's output; each member's `a` and `b` (or their pieces); each member's
+ * epilogue inputs; then the written buffers: the outputs of members 1.., each member's epilogue stores.
  *
  * @example
  * matmulSiblingsWgsl('f32', {}, 2); // out0 = a0 @ b0 and out1 = a1 @ b1 in one dispatch
@@ -111,12 +152,17 @@ export function matmulSiblingsWgsl(type: string, layout: MatmulLayout, members: 
   const ids = [...Array(members).keys()];
   const epilogueInputs = epilogue?.spec.inputs.length ?? 0;
   const epilogueStores = epilogue?.spec.stores.length ?? 0;
-  const inputsAt = 2 + 2 * members;
+  const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
+  const operands = ids.map((j) => {
+    const a = operand(`a${j}`, `readA${j}`, type, layout.piecesA, 2 + perMember * j);
+    return [a, operand(`b${j}`, `readB${j}`, type, layout.piecesB, 2 + perMember * j + a.bindings.length)];
+  });
+  const inputsAt = 2 + perMember * members;
   const writesAt = inputsAt + members * epilogueInputs;
   const outName = (j: number) => (j === 0 ? 'out' : `out${j}`);
   const bindings = [
     binding(1, 'out', outType, 'read_write'),
-    ...ids.flatMap((j) => [binding(2 + 2 * j, `a${j}`, type, 'read'), binding(3 + 2 * j, `b${j}`, type, 'read')]),
+    ...operands.flatMap((pair) => pair.flatMap((o) => o.bindings)),
     ...ids.slice(1).map((j) => binding(writesAt + j - 1, outName(j), outType, 'read_write')),
   ];
   const storesAt = writesAt + members - 1;
@@ -129,14 +175,15 @@ export function matmulSiblingsWgsl(type: string, layout: MatmulLayout, members: 
   return `${PRELUDE}
 alias T = ${type};
 ${bindings.join('\n')}
+${operands.flatMap((pair) => pair.map((o) => o.fn)).join('\n')}
 ${epilogue ? MATH : ''}
 ${epilogues.join('\n')}
 var<private> member: u32;
 fn readA(i: u32) -> T {
-  ${pick((j) => `return a${j}[i];`)}
+  ${pick((j) => `return readA${j}(i);`)}
 }
 fn readB(i: u32) -> T {
-  ${pick((j) => `return b${j}[i];`)}
+  ${pick((j) => `return readB${j}(i);`)}
 }
 fn store(i: u32, v: T) {
   ${pick((j) => `store${j}(i, v);`)}

@@ -37,8 +37,9 @@ const swapLast = (t: Tensor): Tensor => {
  */
 function bothPlans(f: (...xs: Tensor[]) => Tensor | Tensor[], inputs: readonly ArrayTensor[]) {
   const [program] = optimizeProgram(M.makeIR(f)(...inputs));
-  const plan = compileWebGPUPlan(program, webgpu());
-  const unfolded = compileWebGPUPlan(program, webgpu(), { foldTransposes: false });
+  // Concatenations run in both: a product reads one in place only through a folded transpose.
+  const plan = compileWebGPUPlan(program, webgpu(), { concats: false });
+  const unfolded = compileWebGPUPlan(program, webgpu(), { foldTransposes: false, concats: false });
   return { plan, unfolded, folded: plan.run(inputs), copied: unfolded.run(inputs) };
 }
 

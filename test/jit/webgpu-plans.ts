@@ -3,10 +3,13 @@
  * of its passes turned off. Each pass (siblings, views, scalars, random-number merging) must leave
  * every output bit for bit as it was.
  */
-import type { ArrayTensor } from '../../src';
+import { expect } from 'vitest';
+import * as M from '../../src';
+import type { ArrayTensor, Tensor } from '../../src';
 import type { IRProgram } from '../../src/autodiff/ir';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
 import { compileWebGPUPlan, type WebGPUPlan, type WebGPUPlanOptions } from '../../src/autodiff/jit/plan-webgpu';
-import { expectEqual, webgpu } from '../webgpu/gpu';
+import { expectClose, expectEqual, webgpu } from '../webgpu/gpu';
 
 /**
  * Compiles `program` with `options` and with `options` and `off`, runs the second once and the first
@@ -23,4 +26,33 @@ export async function comparePlans(program: IRProgram, inputs: readonly ArrayTen
     expectEqual(await actual[i].data(), await expected[i].data(), `${what ? `${what}, ` : ''}output ${i} vs the plan with ${JSON.stringify(off)}`);
   }
   return { on, without, actual };
+}
+
+/**
+ * Traces and optimizes `f`, compares its plans with `options` and with `off` too (`comparePlans`),
+ * and checks the replayed outputs against eager WebGPU within rounding and the CPU in float64
+ * within float32 accumulation error (`terms`: the most terms summed into one value); returns both
+ * plans' stats.
+ */
+export async function checkProgram(
+  f: (...xs: Tensor[]) => Tensor[],
+  inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[],
+  terms: number,
+  what: string,
+  options: WebGPUPlanOptions,
+  off: WebGPUPlanOptions,
+) {
+  const gpuInputs = inputs.map((x) => x.gpu);
+  const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
+  const { on, without, actual } = await comparePlans(program, gpuInputs, options, off, what);
+  const eager = f(...gpuInputs);
+  const exact = f(...inputs.map((x) => x.cpu));
+  for (let i = 0; i < exact.length; i++) {
+    const values = await actual[i].data();
+    expect(actual[i].shape, what).toEqual(exact[i].shape);
+    expect(actual[i].dtype, what).toBe(eager[i].dtype);
+    expectClose(values, await eager[i].data(), 1e-6, 1e-5, `${what}, output ${i} vs eager`);
+    expectClose(values, exact[i].dataSync(), 2e-7 * terms + 1e-6, 1e-5, `${what}, output ${i} vs float64`);
+  }
+  return { on: on.stats, without: without.stats };
 }

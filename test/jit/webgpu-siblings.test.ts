@@ -11,33 +11,16 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
-import { optimizeProgram } from '../../src/autodiff/jit/optimize';
 import { sacUpdateProgram } from './helpers';
-import { comparePlans } from './webgpu-plans';
-import { describeWebGPU, expectClose, floats, gpuAndFloat64, randomInput, webgpu } from '../webgpu/gpu';
+import { checkProgram, comparePlans } from './webgpu-plans';
+import { describeWebGPU, floats, gpuAndFloat64, randomInput, webgpu } from '../webgpu/gpu';
 
 type Program = (...xs: Tensor[]) => Tensor[];
 
-/**
- * Compiles `f` with siblings and without, runs both (the sibling plan twice: compiled, then
- * replayed), checks the sibling plan against the other bit for bit, against eager WebGPU and the
- * float64 CPU (`terms`: the most terms summed into one value); returns both plans' dispatches and
- * the members merged.
- */
+/** `checkProgram` with siblings and without: both plans' dispatches and the members merged. */
 async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string) {
-  const gpuInputs = inputs.map((x) => x.gpu);
-  const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
-  const { on: merged, without: alone, actual } = await comparePlans(program, gpuInputs, {}, { siblings: false }, what);
-  const eager = f(...gpuInputs);
-  const exact = f(...inputs.map((x) => x.cpu));
-  for (let i = 0; i < exact.length; i++) {
-    const values = await actual[i].data();
-    expect(actual[i].shape, what).toEqual(exact[i].shape);
-    expect(actual[i].dtype, what).toBe(eager[i].dtype);
-    expectClose(values, await eager[i].data(), 1e-6, 1e-5, `${what}, output ${i} vs eager`);
-    expectClose(values, exact[i].dataSync(), 2e-7 * terms + 1e-6, 1e-5, `${what}, output ${i} vs float64`);
-  }
-  return { merged: merged.stats.dispatchesPerCall, alone: alone.stats.dispatchesPerCall, siblings: merged.stats.siblings };
+  const { on, without } = await checkProgram(f, inputs, terms, what, {}, { siblings: false });
+  return { merged: on.dispatchesPerCall, alone: without.dispatchesPerCall, siblings: on.siblings };
 }
 
 const swapLast = (t: Tensor): Tensor => M.swapAxes(t, -1, -2);

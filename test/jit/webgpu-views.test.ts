@@ -10,32 +10,17 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
-import { optimizeProgram } from '../../src/autodiff/jit/optimize';
 import { bind } from '../../src/tensor';
 import { sacUpdateProgram } from './helpers';
-import { comparePlans } from './webgpu-plans';
-import { describeWebGPU, expectClose, randomInput, webgpu } from '../webgpu/gpu';
+import { checkProgram, comparePlans } from './webgpu-plans';
+import { describeWebGPU, randomInput, webgpu } from '../webgpu/gpu';
 
 type Program = (...xs: Tensor[]) => Tensor[];
 
-/**
- * Compiles `f` with views and without (siblings off, so that dispatches count the slices alone), runs
- * both, checks the plan with views against the other bit for bit, eager WebGPU and the float64 CPU
- * (`terms`: the most terms summed into one value); returns both plans' dispatches and the views.
- */
+/** `checkProgram` with views and without (siblings off, so that dispatches count the views alone). */
 async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string) {
-  const gpuInputs = inputs.map((x) => x.gpu);
-  const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
-  const { on: viewed, without: copied, actual } = await comparePlans(program, gpuInputs, { siblings: false }, { views: false }, what);
-  const eager = f(...gpuInputs);
-  const exact = f(...inputs.map((x) => x.cpu));
-  for (let i = 0; i < exact.length; i++) {
-    const values = await actual[i].data();
-    expect(actual[i].shape, what).toEqual(exact[i].shape);
-    expectClose(values, await eager[i].data(), 1e-6, 1e-5, `${what}, output ${i} vs eager`);
-    expectClose(values, exact[i].dataSync(), 2e-7 * terms + 1e-6, 1e-5, `${what}, output ${i} vs float64`);
-  }
-  return { viewed: viewed.stats.dispatchesPerCall, copied: copied.stats.dispatchesPerCall, views: viewed.stats.views };
+  const { on, without } = await checkProgram(f, inputs, terms, what, { siblings: false }, { views: false });
+  return { viewed: on.dispatchesPerCall, copied: without.dispatchesPerCall, views: on.views };
 }
 
 describeWebGPU('jit on WebGPU: slices read in place', () => {

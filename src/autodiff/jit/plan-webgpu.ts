@@ -36,6 +36,7 @@ import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/we
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
 import type { GroupSpec } from '../../../shaders/groups';
 import { siblingGroupsWgsl } from '../../../shaders/siblings';
+import { type MatmulLayout, operandBuffers } from '../../../shaders/matmul';
 import type { Equation, IRProgram, IRVar } from '../ir';
 import { fuseIntoKernels, groupLeaves, type KernelNode, type KernelPlanNode, readBy, storedByNode } from './kernel-groups';
 import { groupSiblings, type SiblingNode, type SiblingRules } from './siblings';
@@ -46,6 +47,7 @@ import { foldableTransposes } from './transposes';
 import { inPlaceUpdates } from './in-place';
 import { type KeyView, mergeRandomSteps } from './random';
 import { foldableSlices, type SliceView } from './views';
+import { type ConcatOperand, productConcats } from './concats';
 
 /** What a WebGPU plan does per call (`pooledBuffers`/`pooledBytes`: the buffers the plan keeps). */
 export interface WebGPUPlanStats extends PlanStats {
@@ -61,6 +63,8 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly siblings: number;
   /** Slices, transposes and zero paddings not run: the groups reading them read their inputs in place. */
   readonly views: number;
+  /** Concatenations not run: the products reading them read their pieces in place. */
+  readonly concats: number;
   /** Scalar constants passed in the params of the groups reading them instead of bound. */
   readonly scalars: number;
   /** Random-number steps not run: uniforms stored by their threefry, slices of split keys read in place. */
@@ -89,6 +93,8 @@ export interface WebGPUPlanOptions {
   readonly scalars?: boolean;
   /** Read slices, transposes and zero paddings that only groups read in place, as strided leaves (`views.ts`; default true; false to compare). */
   readonly views?: boolean;
+  /** Read concatenations that only products read in place, piece by piece (`concats.ts`; default true; false to compare). */
+  readonly concats?: boolean;
   /** Run independent fused groups, independent products of one shape and independent reductions of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
   readonly siblings?: boolean;
   /**
@@ -127,7 +133,13 @@ function reducible(node: KernelPlanNode): boolean {
  * params, reductions with reductions of the same op, shapes, axes and prologue and epilogue WGSL
  * and params. Empty groups and products, products over K = 0, and reductions in two passes run alone.
  */
-function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBindings: number, folded: ReadonlyMap<IRVar, IRVar>, context: GroupContext): SiblingRules<KernelPlanNode> {
+function siblingRules(
+  reads: (node: KernelPlanNode) => readonly IRVar[],
+  bound: (node: KernelPlanNode) => readonly IRVar[],
+  maxBindings: number,
+  layoutOf: (eq: Equation) => MatmulLayout,
+  context: GroupContext,
+): SiblingRules<KernelPlanNode> {
   return {
     reads,
     stores: storedByNode,
@@ -146,17 +158,18 @@ function siblingRules(reads: (node: KernelPlanNode) => readonly IRVar[], maxBind
       const { eq } = node;
       const [a, b] = eq.inputs.map((v) => v.aval.shape);
       const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, context)) : '';
-      return `matmul ${a} ${b} ${eq.out.aval.dtype} ${folded.has(eq.inputs[0])} ${folded.has(eq.inputs[1])} ${epilogue}`;
+      return `matmul ${a} ${b} ${eq.out.aval.dtype} ${JSON.stringify(layoutOf(eq))} ${epilogue}`;
     },
     bindings(members) {
       if (members.every((m): m is FusedGroup => m.kind === 'fused')) {
         const leaves = new Set(members.flatMap((m) => m.leaves));
         return 1 + leaves.size + members.reduce((n, m) => n + storedBy(m).length, 0);
       }
+      const stored = members.reduce((n, m) => n + storedByNode(m).length, 0);
       // The reductions' operands or prologues' leaves and epilogues' other leaves (each once), the values they store.
-      if (reducible(members[0])) return 1 + new Set(members.flatMap(reads)).size + members.reduce((n, m) => n + storedByNode(m).length, 0);
-      // Per product: its operands, its epilogue's other leaves, the values it stores.
-      return 1 + members.reduce((n, m) => n + 2 + (m.kind === 'kernel' ? (m.epilogue?.leaves.length ?? 0) : 0) + storedByNode(m).length, 0);
+      if (reducible(members[0])) return 1 + new Set(members.flatMap(bound)).size + stored;
+      // Per product: its operands (a concatenation's pieces), its epilogue's other leaves; the values they store.
+      return 1 + members.reduce((n, m) => n + bound(m).length, 0) + stored;
     },
     maxBindings,
   };
@@ -540,15 +553,22 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   const withKernelGroups = options.kernelGroups === false ? fused : fuseIntoKernels(fused, program.outputs, { maxBindings: gpu.storageBuffersPerKernel });
   const views = options.views === false ? new Map<IRVar, SliceView>() : foldableSlices(withKernelGroups, program.outputs);
   const scalarWords = options.scalars === false ? new Map<IRVar, number>() : knownScalars(program, gpu);
+  const concats = options.concats === false ? new Map<IRVar, ConcatOperand>() : productConcats(withKernelGroups, program.outputs, folded, preparable, gpu.storageBuffersPerKernel, (v) => scalarWords.has(v));
   const split = withKernelGroups.flatMap((node) => {
-    if (node.kind === 'single' && (folded.has(node.out) || views.has(node.out))) return [];
+    if (node.kind === 'single' && (folded.has(node.out) || views.has(node.out) || concats.has(node.out))) return [];
     if (node.kind !== 'fused' || node.leaves.length + storedBy(node).length - 1 <= maxLeaves) return [node];
     return splitGroup(node, maxLeaves);
   });
   const random = options.random === false ? { nodes: split, keys: new Map<IRVar, KeyView>(), removed: 0 } : mergeRandomSteps(split, program.outputs);
   // A folded transpose's, a viewed slice's or a split key's readers read its input.
   const storedAs = (v: IRVar) => folded.get(v) ?? views.get(v)?.source ?? random.keys.get(v)?.source ?? v;
-  const readsOf = (node: KernelPlanNode) => readBy(node).map(storedAs);
+  // A product reading a concatenation in place reads its pieces.
+  const readsOf = (node: KernelPlanNode) => readBy(node).flatMap((v) => concats.get(storedAs(v))?.pieces ?? [storedAs(v)]);
+  const layoutOf = (eq: Equation): MatmulLayout => {
+    const [a, b] = eq.inputs;
+    const [piecesA, piecesB] = [a, b].map((v) => concats.get(storedAs(v))?.widths);
+    return { transposeA: folded.has(a), transposeB: folded.has(b), ...(piecesA && { piecesA }), ...(piecesB && { piecesB }) };
+  };
   const updates = options.inPlace === false || !options.donated ? [] : inPlaceUpdates(random.nodes, program, options.donated, readsOf);
   /** Donated input -> the value written into its buffer. */
   const inPlace = new Map(updates.map(({ input, output }) => [input, output]));
@@ -588,7 +608,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
 
   // Order edges: what a node reads, and for an in-place writer the values of the input's other readers.
   const scheduleReads = (node: KernelPlanNode) => [...readsOf(node), ...(mustFollow.get(node) ?? [])];
-  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(scheduleReads, gpu.storageBuffersPerKernel, folded, context));
+  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(scheduleReads, readsOf, gpu.storageBuffersPerKernel, layoutOf, context));
   const membersOf = (node: PlanStep): readonly KernelPlanNode[] => (node.kind === 'siblings' ? node.members : [node]);
   // The order edges keep every reader of an input updated in place in an earlier step than its writer.
   const stepOf = new Map<KernelPlanNode, number>();
@@ -832,9 +852,11 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     }
     const { eq } = members[0] as KernelNode;
     const [a, b] = eq.inputs.map((v) => v.aval);
-    const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
+    const layout = layoutOf(eq);
     const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, epilogueShape);
-    // Read: the operands, then the epilogue's other leaves. Written: the results, then the epilogues' extra values.
+    // Read: the operands (a concatenation's pieces), then the epilogue's other leaves. Written: the
+    // results, then the epilogues' extra values.
+    const operands = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
     const memberReads = members.map((m) => readsOf(m).map(slot));
     const extras = members.flatMap((m) => {
       const epilogue = epilogueOf(m);
@@ -844,7 +866,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const writtenSlots = written.map(slot);
     const writtenHosts = writtenSlots.map(hostOf);
     const results = writtenSlots.slice(0, members.length);
-    const order = [results[0], ...memberReads.flatMap((r) => r.slice(0, 2)), ...memberReads.flatMap((r) => r.slice(2)), ...results.slice(1), ...writtenSlots.slice(members.length)];
+    const order = [results[0], ...memberReads.flatMap((r) => r.slice(0, operands)), ...memberReads.flatMap((r) => r.slice(operands)), ...results.slice(1), ...writtenSlots.slice(members.length)];
     const buffers: Storage[] = new Array(order.length);
     return () => {
       for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
@@ -918,6 +940,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     epilogues,
     prologues,
     siblings,
+    concats: concats.size,
     views: withKernelGroups.filter((node) => node.kind === 'single' && node.eq.prim !== 'reshape' && views.has(node.out)).length,
     scalars: new Set(split.flatMap(groupLeaves).filter((v) => scalarWords.has(v))).size,
     randomMerged: random.removed,

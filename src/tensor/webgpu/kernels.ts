@@ -8,7 +8,7 @@ import { CONCAT_INPUTS, concatWgsl, COPY_WGSL, PAD_WGSL } from '../../../shaders
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
-import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl } from '../../../shaders/matmul';
+import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl, operandBuffers } from '../../../shaders/matmul';
 import { argReduceWgsl, reduceSiblingsWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
 import { threefryWgsl, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
@@ -532,7 +532,7 @@ export function matmulTile(tiles: MatmulTiles, m: number, n: number, batch: numb
 }
 
 /** The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
-function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false, tile = MATMUL_TILE }: MatmulLayout) {
+function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false, tile = MATMUL_TILE, piecesA, piecesB }: MatmulLayout) {
   const batchShape = out.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
   if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
@@ -541,13 +541,15 @@ function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: nu
   const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
   const groups: [number, number, number] = [Math.ceil(n / tile), Math.ceil(m / tile), batch];
   if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
-  return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${tile === MATMUL_TILE ? '' : tile}` };
+  const pieces = (name: string, widths: readonly number[] | undefined) => (widths && widths.length > 1 ? `${name}${widths.join('+')}` : '');
+  return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${tile === MATMUL_TILE ? '' : tile}${pieces('A', piecesA)}${pieces('B', piecesB)}` };
 }
 
 /**
  * A dispatch of products prepared once (params, grid, pipeline key). `run` binds one call's
- * buffers, in this order: member 0's output; each member's two operands; each member's epilogue
- * inputs; the outputs of members 1..; each member's epilogue stores.
+ * buffers, in this order: member 0's output; each member's two operands (a concatenated one: its
+ * pieces, `MatmulLayout.piecesA`/`piecesB`); each member's epilogue inputs; the outputs of members
+ * 1..; each member's epilogue stores.
  */
 export interface PreparedProducts {
   run(gpu: KernelHost, buffers: readonly Storage[]): void;
@@ -564,6 +566,8 @@ export interface PreparedProducts {
  * @example
  * const twins = prepareProducts(gpu, 2, x.aval, w.aval, out);
  * twins.run(gpu, [q1, x.storage, w1.storage, x.storage, w2.storage, q2]); // q1 = x @ w1, q2 = x @ w2: one dispatch
+ * // q = concat([s, u], -1) @ w, the concatenation never stored (s [B, 17], u [B, 6])
+ * prepareProducts(gpu, 1, { shape: [b, 23], dtype: 'float32' }, w.aval, out, { piecesA: [17, 6] }).run(gpu, [q, s.storage, u.storage, w.storage]);
  */
 export function prepareProducts(host: KernelHost, count: number, a: Aval, b: Aval, out: Aval, layout: MatmulLayout = {}, epilogue?: GroupShape): PreparedProducts {
   const [m, k] = a.shape.slice(-2);
@@ -576,9 +580,10 @@ export function prepareProducts(host: KernelHost, count: number, a: Aval, b: Ava
   const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${count > 1 ? `x${count}` : ''}${epilogue ? '+epilogue' : ''}`;
   const key = `matmul|${type}|${variant}|x${count}|${epilogue ? `${epilogue.key}@${at}` : ''}`;
   const inputs = epilogue?.spec.inputs.length ?? 0;
+  const operandsEnd = 2 + operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
   const source =
     count === 1
-      ? () => matmulWgsl(type, tiled, epilogue && { spec: epilogue.spec, layout: { inputs: 4, stores: 4 + inputs, at } })
+      ? () => matmulWgsl(type, tiled, epilogue && { spec: epilogue.spec, layout: { inputs: operandsEnd, stores: operandsEnd + inputs, at } })
       : () => matmulSiblingsWgsl(type, tiled, count, epilogue && { spec: epilogue.spec, at });
   const grid: [number, number, number] = [groups[0], groups[1], groups[2] * count];
   const extraOutputs = count - 1 + count * (epilogue?.spec.stores.length ?? 0);
