@@ -86,27 +86,24 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false, tile 
 export const operandBuffers = (pieces: readonly number[] | undefined) => Math.max(1, pieces?.length ?? 1);
 
 /**
- * An operand's bindings (`${name}` or, concatenated, `${name}_0`, `${name}_1`, ... from `first`)
- * and `fn ${reader}(i: u32) -> T` reading its stored flat index `i`: in a concatenation, the row
+ * `fn ${reader}(i: u32) -> T` reading an operand's stored flat index `i` from the buffers `names`:
+ * one buffer, or the pieces of a concatenation (`pieces`: their widths), where it reads the row
  * `i / W` (W: the stored last axis) of the piece holding column `i % W`.
  */
-function operand(name: string, reader: string, type: string, pieces: readonly number[] | undefined, first: number): { bindings: string[]; fn: string } {
-  if (!pieces || pieces.length <= 1) return { bindings: [binding(first, name, type, 'read')], fn: `fn ${reader}(i: u32) -> T { return ${name}[i]; }` };
+function operandReader(reader: string, names: readonly string[], pieces: readonly number[] | undefined): string {
+  if (!pieces || pieces.length <= 1) return `fn ${reader}(i: u32) -> T { return ${names[0]}[i]; }`;
   const width = pieces.reduce((a, b) => a + b, 0);
   let start = 0;
   const reads = pieces.map((w, q) => {
-    const read = `return ${name}_${q}[row * ${w}u + col - ${start}u];`;
+    const read = `return ${names[q]}[row * ${w}u + col - ${start}u];`;
     start += w;
     return q === pieces.length - 1 ? `  ${read}` : `  if (col < ${start}u) { ${read} }`;
   });
-  return {
-    bindings: pieces.map((_, q) => binding(first + q, `${name}_${q}`, type, 'read')),
-    fn: `fn ${reader}(i: u32) -> T {
+  return `fn ${reader}(i: u32) -> T {
   let row = i / ${width}u;
   let col = i % ${width}u;
 ${reads.join('\n')}
-}`,
-  };
+}`;
 }
 
 /**
@@ -121,50 +118,54 @@ ${reads.join('\n')}
  * matmulWgsl('f32', { piecesA: [17, 6] }); // a = concat([s, u], -1): s [.., M, 17], u [.., M, 6]
  */
 export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: { readonly spec: GroupSpec; readonly layout: GroupLayout }): string {
-  const a = operand('a', 'readA', type, layout.piecesA, 2);
-  const b = operand('b', 'readB', type, layout.piecesB, 2 + a.bindings.length);
-  const first = 2 + a.bindings.length + b.bindings.length;
+  const [pa, pb] = [operandBuffers(layout.piecesA), operandBuffers(layout.piecesB)];
+  const names = [...Array(pa + pb).keys()].map((k) => `x${k}`);
+  const first = 2 + pa + pb;
   return `${PRELUDE}
 alias T = ${type};
 ${binding(1, 'out', epilogue?.spec.outType ?? type, 'read_write')}
-${[...a.bindings, ...b.bindings].join('\n')}
-${a.fn}
-${b.fn}
+${names.map((name, k) => binding(2 + k, name, type, 'read')).join('\n')}
+${operandReader('readA', names.slice(0, pa), layout.piecesA)}
+${operandReader('readB', names.slice(pa), layout.piecesB)}
 ${epilogue ? MATH : ''}
 ${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: first, stores: first, at: 0 })}
 ${matmulMain(type, layout, (i) => `readA(${i})`, (i) => `readB(${i})`, 1)}`;
 }
 
 /**
- * The WGSL of `members` independent products of one shape and layout in one kernel (a jit plan's
- * sibling products, `jit/siblings.ts`): workgroup z covers the batch of member 0, then member 1's,
- * and so on; each member has its own operands, output and epilogue buffers, and all share the
- * params (`matmulWgsl`'s, then the epilogue's at `epilogue.at`).
+ * The WGSL of independent products of one shape and layout in one kernel (a jit plan's sibling
+ * products, `jit/siblings.ts`): workgroup z covers the batch of member 0, then member 1's, and so
+ * on. Member j reads its operands from the kernel's operand buffers `operands[j]` (its `a` or a's
+ * pieces, then its `b` or b's pieces; a buffer several members read, such as the twin critics'
+ * input, is bound once) and has its own output and epilogue buffers; all share the params
+ * (`matmulWgsl`'s, then the epilogue's at `epilogue.at`).
  *
- * Bindings: params; member 0's output; each member's `a` and `b` (or their pieces); each member's
- * epilogue inputs; then the written buffers: the outputs of members 1.., each member's epilogue stores.
+ * Bindings: params; member 0's output; the operand buffers; each member's epilogue inputs; then
+ * the written buffers: the outputs of members 1.., each member's epilogue stores.
  *
  * @example
- * matmulSiblingsWgsl('f32', {}, 2); // out0 = a0 @ b0 and out1 = a1 @ b1 in one dispatch
+ * matmulSiblingsWgsl('f32', {}, [[0, 1], [0, 2]]); // out0 = x0 @ x1 and out1 = x0 @ x2 in one dispatch
  */
-export function matmulSiblingsWgsl(type: string, layout: MatmulLayout, members: number, epilogue?: { readonly spec: GroupSpec; readonly at: number }): string {
+export function matmulSiblingsWgsl(type: string, layout: MatmulLayout, operands: readonly (readonly number[])[], epilogue?: { readonly spec: GroupSpec; readonly at: number }): string {
+  const members = operands.length;
   const outType = epilogue?.spec.outType ?? type;
   const ids = [...Array(members).keys()];
   const epilogueInputs = epilogue?.spec.inputs.length ?? 0;
   const epilogueStores = epilogue?.spec.stores.length ?? 0;
-  const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
-  const operands = ids.map((j) => {
-    const a = operand(`a${j}`, `readA${j}`, type, layout.piecesA, 2 + perMember * j);
-    return [a, operand(`b${j}`, `readB${j}`, type, layout.piecesB, 2 + perMember * j + a.bindings.length)];
-  });
-  const inputsAt = 2 + perMember * members;
+  const shared = Math.max(...operands.flat()) + 1;
+  const pa = operandBuffers(layout.piecesA);
+  const inputsAt = 2 + shared;
   const writesAt = inputsAt + members * epilogueInputs;
   const outName = (j: number) => (j === 0 ? 'out' : `out${j}`);
   const bindings = [
     binding(1, 'out', outType, 'read_write'),
-    ...operands.flatMap((pair) => pair.flatMap((o) => o.bindings)),
+    ...[...Array(shared).keys()].map((k) => binding(2 + k, `x${k}`, type, 'read')),
     ...ids.slice(1).map((j) => binding(writesAt + j - 1, outName(j), outType, 'read_write')),
   ];
+  const readers = operands.flatMap((list, j) => {
+    const names = list.map((k) => `x${k}`);
+    return [operandReader(`readA${j}`, names.slice(0, pa), layout.piecesA), operandReader(`readB${j}`, names.slice(pa), layout.piecesB)];
+  });
   const storesAt = writesAt + members - 1;
   const epilogues = ids.map((j) =>
     epilogueWgsl(epilogue?.spec, { inputs: inputsAt + j * epilogueInputs, stores: storesAt + j * epilogueStores, at: epilogue?.at ?? 0 }, { prefix: `e${j}_`, out: outName(j), store: `store${j}` }),
@@ -175,7 +176,7 @@ export function matmulSiblingsWgsl(type: string, layout: MatmulLayout, members: 
   return `${PRELUDE}
 alias T = ${type};
 ${bindings.join('\n')}
-${operands.flatMap((pair) => pair.map((o) => o.fn)).join('\n')}
+${readers.join('\n')}
 ${epilogue ? MATH : ''}
 ${epilogues.join('\n')}
 var<private> member: u32;

@@ -62,6 +62,16 @@ describeWebGPU('jit on WebGPU: sibling kernels', () => {
     );
   });
 
+  it('sibling products bind an operand buffer they share once, so more of them fit a kernel', async () => {
+    // Four products x @ w_j with relu(z + b_j): 1 + 4 · 4 = 17 bindings with x bound per product,
+    // 1 + 1 + 4 · 3 = 14 with x bound once.
+    const inputs = [randomInput(1, 6, 5), ...Array.from({ length: 4 }, (_, j) => randomInput(2 + j, 5, 7)), ...Array.from({ length: 4 }, (_, j) => randomInput(10 + j, 7))];
+    const f = (x: Tensor, ...rest: Tensor[]) => rest.slice(0, 4).map((w, j) => M.relu(M.add(M.matmul(x, w), rest[4 + j])));
+    const r = await check(f, inputs, 5, 'four products of one x');
+    if (webgpu().storageBuffersPerKernel === 16) expect(r.merged).toBe(1);
+    expect(r.siblings).toBe(r.alone - r.merged);
+  });
+
   it('products of different shapes, epilogues or layouts are not siblings', async () => {
     const [x, w1, w2, b] = [randomInput(1, 4, 5), randomInput(2, 5, 6), randomInput(3, 5, 7), randomInput(4, 6)];
     const shapes = await check((x, w1, w2) => [M.matmul(x, w1), M.matmul(x, w2)], [x, w1, w2], 5, 'different n');

@@ -168,8 +168,15 @@ function siblingRules(
       const stored = members.reduce((n, m) => n + storedByNode(m).length, 0);
       // The reductions' operands or prologues' leaves and epilogues' other leaves (each once), the values they store.
       if (reducible(members[0])) return 1 + new Set(members.flatMap(bound)).size + stored;
-      // Per product: its operands (a concatenation's pieces), its epilogue's other leaves; the values they store.
-      return 1 + members.reduce((n, m) => n + bound(m).length, 0) + stored;
+      // The products' operands (a concatenation's pieces; each buffer once), per product its
+      // epilogue's other leaves; the values they store.
+      const operands = (m: KernelPlanNode) => {
+        const { eq } = m as KernelNode;
+        const layout = layoutOf(eq);
+        return operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
+      };
+      const shared = new Set(members.flatMap((m) => bound(m).slice(0, operands(m)))).size;
+      return 1 + shared + members.reduce((n, m) => n + bound(m).length - operands(m), 0) + stored;
     },
     maxBindings,
   };
@@ -853,11 +860,13 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const { eq } = members[0] as KernelNode;
     const [a, b] = eq.inputs.map((v) => v.aval);
     const layout = layoutOf(eq);
-    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, epilogueShape);
-    // Read: the operands (a concatenation's pieces), then the epilogue's other leaves. Written: the
-    // results, then the epilogues' extra values.
+    // Read: the operands (a concatenation's pieces; siblings bind a buffer several of them read
+    // once), then the epilogue's other leaves. Written: the results, then the epilogues' extra values.
     const operands = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
     const memberReads = members.map((m) => readsOf(m).map(slot));
+    const shared = members.length > 1 ? [...new Set(memberReads.flatMap((r) => r.slice(0, operands)))] : memberReads[0].slice(0, operands);
+    const operandReads = members.length > 1 ? memberReads.map((r) => r.slice(0, operands).map((k) => shared.indexOf(k))) : undefined;
+    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, epilogueShape, operandReads);
     const extras = members.flatMap((m) => {
       const epilogue = epilogueOf(m);
       return epilogue ? storedBy(epilogue.group).slice(0, -1) : [];
@@ -866,7 +875,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const writtenSlots = written.map(slot);
     const writtenHosts = writtenSlots.map(hostOf);
     const results = writtenSlots.slice(0, members.length);
-    const order = [results[0], ...memberReads.flatMap((r) => r.slice(0, operands)), ...memberReads.flatMap((r) => r.slice(operands)), ...results.slice(1), ...writtenSlots.slice(members.length)];
+    const order = [results[0], ...shared, ...memberReads.flatMap((r) => r.slice(operands)), ...results.slice(1), ...writtenSlots.slice(members.length)];
     const buffers: Storage[] = new Array(order.length);
     return () => {
       for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);

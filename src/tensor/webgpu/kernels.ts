@@ -558,18 +558,30 @@ export interface PreparedProducts {
 /**
  * Prepares the dispatch of `count` independent products of `a` and `b` (logical shapes) into `out`
  * in `layout`, each storing through `epilogue` (the same WGSL and params) or none: one product is
- * `matmulWgsl`'s kernel, more are `matmulSiblingsWgsl`'s (a jit plan's sibling products). The
- * products must not be empty, and K may be 0 only with an epilogue (which then stores its value at
- * 0; `matmulKernel` clears the others). A jit plan prepares its products at compile time, so a
- * call builds no params, keys or grids; `matmulKernel` prepares its one product per call.
+ * `matmulWgsl`'s kernel, more are `matmulSiblingsWgsl`'s (a jit plan's sibling products), member j
+ * reading the operand buffers `operands[j]` (default: each member its own, in order; a buffer
+ * several members read is bound once). The products must not be empty, and K may be 0 only with
+ * an epilogue (which then stores its value at 0; `matmulKernel` clears the others). A jit plan
+ * prepares its products at compile time, so a call builds no params, keys or grids;
+ * `matmulKernel` prepares its one product per call.
  *
  * @example
  * const twins = prepareProducts(gpu, 2, x.aval, w.aval, out);
  * twins.run(gpu, [q1, x.storage, w1.storage, x.storage, w2.storage, q2]); // q1 = x @ w1, q2 = x @ w2: one dispatch
+ * prepareProducts(gpu, 2, x.aval, w.aval, out, {}, undefined, [[0, 1], [0, 2]]).run(gpu, [q1, x.storage, w1.storage, w2.storage, q2]); // x bound once
  * // q = concat([s, u], -1) @ w, the concatenation never stored (s [B, 17], u [B, 6])
  * prepareProducts(gpu, 1, { shape: [b, 23], dtype: 'float32' }, w.aval, out, { piecesA: [17, 6] }).run(gpu, [q, s.storage, u.storage, w.storage]);
  */
-export function prepareProducts(host: KernelHost, count: number, a: Aval, b: Aval, out: Aval, layout: MatmulLayout = {}, epilogue?: GroupShape): PreparedProducts {
+export function prepareProducts(
+  host: KernelHost,
+  count: number,
+  a: Aval,
+  b: Aval,
+  out: Aval,
+  layout: MatmulLayout = {},
+  epilogue?: GroupShape,
+  operands?: readonly (readonly number[])[],
+): PreparedProducts {
   const [m, k] = a.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
   if (sizeOf(out.shape) === 0 || (k === 0 && !epilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
@@ -578,13 +590,14 @@ export function prepareProducts(host: KernelHost, count: number, a: Aval, b: Ava
   const at = own.length;
   const params = epilogue ? [...own, ...epilogue.params] : own;
   const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${count > 1 ? `x${count}` : ''}${epilogue ? '+epilogue' : ''}`;
-  const key = `matmul|${type}|${variant}|x${count}|${epilogue ? `${epilogue.key}@${at}` : ''}`;
+  const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
+  const reads = operands ?? Array.from({ length: count }, (_, j) => Array.from({ length: perMember }, (_, q) => j * perMember + q));
+  const key = `matmul|${type}|${variant}|${count > 1 ? JSON.stringify(reads) : 'x1'}|${epilogue ? `${epilogue.key}@${at}` : ''}`;
   const inputs = epilogue?.spec.inputs.length ?? 0;
-  const operandsEnd = 2 + operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
   const source =
     count === 1
-      ? () => matmulWgsl(type, tiled, epilogue && { spec: epilogue.spec, layout: { inputs: operandsEnd, stores: operandsEnd + inputs, at } })
-      : () => matmulSiblingsWgsl(type, tiled, count, epilogue && { spec: epilogue.spec, at });
+      ? () => matmulWgsl(type, tiled, epilogue && { spec: epilogue.spec, layout: { inputs: 2 + perMember, stores: 2 + perMember + inputs, at } })
+      : () => matmulSiblingsWgsl(type, tiled, reads, epilogue && { spec: epilogue.spec, at });
   const grid: [number, number, number] = [groups[0], groups[1], groups[2] * count];
   const extraOutputs = count - 1 + count * (epilogue?.spec.stores.length ?? 0);
   return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, extraOutputs) };
