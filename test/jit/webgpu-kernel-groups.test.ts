@@ -145,6 +145,12 @@ describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions'
       }, [[4, 70]], 70 * 8, { epilogues: 0, prologues: 1 }],
       // max, then exp(x - max) summed, then log(sum) + max: five kernels become two.
       ['logsumexp over 64 terms', (x) => M.logsumexp(x, [1]), [[3, 64]], 64, { epilogues: 2, prologues: 1 }],
+      // Split into parts, each group storing a value: the prologue's in the first pass, the epilogue's in the second.
+      ['e = exp(x) and s = 2 sum(e y) returned, over 20000 terms (split into parts)', (x, y) => {
+        const e = M.exp(x);
+        const s = M.mul(M.sum(M.mul(e, y)), 2);
+        return [M.add(s, 1), e, s];
+      }, [[20000], [20000]], 20000 * 3, { epilogues: 1, prologues: 1 }],
     ];
     for (const [what, f, shapes, terms, groups] of cases) {
       const r = await check(f, shapes.map((shape, i) => random(21 + i, ...shape)), terms, what);

@@ -367,25 +367,25 @@ export function prepareReduce(
   const partialAval = { shape: [nOut, parts], dtype: out.dtype };
   const first = reducePass(op, type, readsX, nOut, pick(false), pick(true), parts, { prologue: groups.prologue });
   const second = reducePass(op, type, true, nOut, { shape: [nOut], strides: [parts] }, { shape: [parts], strides: [1] }, 1, { epilogue: groups.epilogue });
-  // Where the call's buffers are: [result, operand?, prologue inputs, epilogue inputs, prologue outputs, epilogue outputs].
+  // The call's buffers: result, operand (unless a prologue computes it), prologue inputs, epilogue
+  // inputs, prologue outputs, epilogue outputs. The first pass binds the operand's and the
+  // prologue's after the partial results, the second the epilogue's after the result and those.
   const countOf = (g: GroupShape | undefined, of: 'inputs' | 'stores') => g?.spec[of].length ?? 0;
-  const sizes = [readsX ? 1 : 0, countOf(groups.prologue, 'inputs'), countOf(groups.epilogue, 'inputs'), countOf(groups.prologue, 'stores'), countOf(groups.epilogue, 'stores')];
-  const at = sizes.map((_, j) => 1 + sizes.slice(0, j).reduce((a, b) => a + b, 0));
-  const firstBuffers: Storage[] = [];
-  const secondBuffers: Storage[] = [];
-  const take = (into: Storage[], from: readonly Storage[], part: number) => {
-    for (let i = 0; i < sizes[part]; i++) into.push(from[at[part] + i]);
-  };
+  const [operand, proIn, epiIn, proOut, epiOut] = [readsX ? 1 : 0, countOf(groups.prologue, 'inputs'), countOf(groups.epilogue, 'inputs'), countOf(groups.prologue, 'stores'), countOf(groups.epilogue, 'stores')];
+  const range = (start: number, count: number) => Array.from({ length: count }, (_, i) => start + i);
+  const firstReads = [...range(1, operand + proIn), ...range(1 + operand + proIn + epiIn, proOut)];
+  const secondReads = [...range(1 + operand + proIn, epiIn), ...range(1 + operand + proIn + epiIn + proOut, epiOut)];
+  const firstBuffers: Storage[] = new Array(1 + firstReads.length);
+  const secondBuffers: Storage[] = new Array(2 + secondReads.length);
   return {
     run(gpu, buffers) {
       const partial = gpu.output(partialAval);
-      firstBuffers.length = 0;
-      firstBuffers.push(partial);
-      for (const part of [0, 1, 3]) take(firstBuffers, buffers, part);
+      firstBuffers[0] = partial;
+      firstReads.forEach((b, i) => (firstBuffers[1 + i] = buffers[b]));
       first(gpu, firstBuffers);
-      secondBuffers.length = 0;
-      secondBuffers.push(buffers[0], partial);
-      for (const part of [2, 4]) take(secondBuffers, buffers, part);
+      secondBuffers[0] = buffers[0];
+      secondBuffers[1] = partial;
+      secondReads.forEach((b, i) => (secondBuffers[2 + i] = buffers[b]));
       second(gpu, secondBuffers);
       gpu.drop(partial);
     },
