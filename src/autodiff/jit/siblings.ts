@@ -9,9 +9,11 @@
  * value computed before it is read. Within a level, nodes of one class (`classOf`: which nodes one
  * kernel can run together) are packed in program order while the kernel's bindings fit. Two
  * levellings are tried, as soon as possible (a node's longest path from the inputs) and as late
- * as possible (from the outputs); in each, a node alone of its class on its level then moves to a
- * level where its class has nodes, if its producers and readers allow (`join`). The levelling
- * leaving fewer nodes is kept; where neither merges anything the nodes are returned as they came.
+ * as possible (from the outputs), and two mixtures of those (nodes of a class with several
+ * members late and the rest early, or the other way round); in each, a node alone of its class on
+ * its level then moves to a level where its class has nodes, if its producers and readers allow
+ * (`join`). The levelling leaving fewest nodes is kept; where none merges anything the nodes are
+ * returned as they came.
  */
 import type { IRVar } from '../ir';
 
@@ -53,24 +55,36 @@ export function groupSiblings<N>(nodes: readonly N[], rules: SiblingRules<N>): (
     }
     return [...from];
   });
-  const early: number[] = [];
-  before.forEach((from) => early.push(from.reduce((level, p) => Math.max(level, early[p] + 1), 0)));
+  /** Each node on the first level after its producers' at or after `preferred(i)`. */
+  const levelled = (preferred: (i: number) => number) => {
+    const level: number[] = [];
+    before.forEach((from, i) => level.push(from.reduce((l, p) => Math.max(l, level[p] + 1), preferred(i))));
+    return level;
+  };
+  const early = levelled(() => 0);
   const last = Math.max(0, ...early);
   const late = nodes.map(() => last);
   for (let i = nodes.length - 1; i >= 0; i--) for (const p of before[i]) late[p] = Math.min(late[p], late[i] - 1);
 
   const after: number[][] = nodes.map(() => []);
   before.forEach((from, i) => from.forEach((p) => after[p].push(i)));
+  // Two more levellings mix those: nodes that have others of their class as late as their readers
+  // allow and the rest as soon as their producers allow, and the other way round.
+  const kinds = nodes.map(rules.classOf);
+  const counts = new Map<string, number>();
+  for (const kind of kinds) if (kind !== undefined) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  const paired = (i: number) => (counts.get(kinds[i] as string) ?? 0) > 1;
+  const levellings = [early, late, levelled((i) => (paired(i) ? late[i] : early[i])), levelled((i) => (paired(i) ? early[i] : late[i]))];
   let best: (N | SiblingNode<N>)[] = nodes.slice();
-  for (const level of [early, late]) {
-    const grouped = byLevel(nodes, join(nodes, level, before, after, rules), rules);
+  for (const level of levellings) {
+    const grouped = byLevel(nodes, kinds, join(nodes, kinds, level, before, after, rules), rules);
     if (grouped.length < best.length) best = grouped;
   }
   return best;
 }
 
-/** The nodes ordered by level, each level's nodes of one class packed into siblings. */
-function byLevel<N>(nodes: readonly N[], level: readonly number[], rules: SiblingRules<N>): (N | SiblingNode<N>)[] {
+/** The nodes ordered by level, each level's nodes of one class (`kinds`) packed into siblings. */
+function byLevel<N>(nodes: readonly N[], kinds: readonly (string | undefined)[], level: readonly number[], rules: SiblingRules<N>): (N | SiblingNode<N>)[] {
   const order = nodes.map((_, i) => i).sort((i, j) => level[i] - level[j] || i - j);
   const result: (N | SiblingNode<N>)[] = [];
   for (let start = 0; start < order.length; ) {
@@ -81,7 +95,7 @@ function byLevel<N>(nodes: readonly N[], level: readonly number[], rules: Siblin
     const packs: (N | N[])[] = [];
     for (const i of order.slice(start, end)) {
       const node = nodes[i];
-      const kind = rules.classOf(node);
+      const kind = kinds[i];
       if (kind === undefined) {
         packs.push(node);
         continue;
@@ -110,10 +124,9 @@ function byLevel<N>(nodes: readonly N[], level: readonly number[], rules: Siblin
  * level's nodes of the class and it still fit one kernel. Each move leaves one node fewer alone, so
  * this ends.
  */
-function join<N>(nodes: readonly N[], levels: readonly number[], before: readonly number[][], after: readonly number[][], rules: SiblingRules<N>): number[] {
+function join<N>(nodes: readonly N[], kinds: readonly (string | undefined)[], levels: readonly number[], before: readonly number[][], after: readonly number[][], rules: SiblingRules<N>): number[] {
   const level = levels.slice();
   const top = Math.max(0, ...level);
-  const kinds = nodes.map(rules.classOf);
   // The nodes of each class on each level.
   const at = new Map<string, number[]>();
   const key = (kind: string, l: number) => `${l} ${kind}`;
