@@ -1,9 +1,9 @@
 /**
  * Reductions over any set of axes. The input's axes are split (on the host) into kept and reduced
  * ones, each with its shape and input strides, so one kernel serves every axis subset and layout.
- * Two schedules: `thread` (one invocation per output, a serial loop; for short reductions) and
- * `workgroup` (256 invocations per output, strided partial results combined by a tree in workgroup
- * shared memory; for long ones). A long reduction into few outputs is split: workgroup `g` combines
+ * Two schedules: `thread` (one invocation per output, a serial loop; for short reductions, and for
+ * many outputs whose neighbours read neighbouring words) and `workgroup` (256 invocations per
+ * output, strided partial results combined by a tree in workgroup shared memory; for long ones). A long reduction into few outputs is split: workgroup `g` combines
  * chunk `g % parts` of output `g / parts`, and a second pass combines the parts.
  *
  * The operand is read through `load(j)` and outputs written through `store(i, v)` (`groups.ts`):

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ARG_REDUCE_OPS, REDUCE_OPS, sizeOf } from '../../src/tensor';
-import { both, describeWebGPU, expectClose, expectEqual, floats, pair, shapes } from './gpu';
+import { both, describeWebGPU, expectClose, expectEqual, floats, pair, shapes, webgpu } from './gpu';
 
 /** Every subset of the axes 0..rank-1, as sorted lists. */
 function subsets(rank: number): number[][] {
@@ -35,6 +35,32 @@ describeWebGPU('reductions on WebGPU match the CPU', () => {
         const r = await both(op === 'reduceProd' ? 'reduceMax' : op, [x], { axes });
         expectClose(r.gpu, r.cpu, 1e-4, 1e-5, `${op} over [${axes}]`);
       }
+    }
+  });
+
+  it('many outputs whose neighbours read neighbouring words use one invocation per output', async () => {
+    const gpu = webgpu();
+    const keys: string[] = [];
+    const run = gpu.run.bind(gpu);
+    gpu.run = (kernel, key, ...rest) => {
+      keys.push(key);
+      return run(kernel, key, ...rest);
+    };
+    try {
+      // 8200 outputs of 40 terms each: a batch axis summed away (neighbouring outputs read
+      // neighbouring words), or rows summed (neighbouring outputs 40 words apart).
+      const columns = pair(floats(13, 40 * 8200, -1, 1), [40, 8200]);
+      const rows = pair(floats(14, 8200 * 40, -1, 1), [8200, 40]);
+      for (const op of ['reduceSum', 'reduceMax'] as const) {
+        for (const [x, axes, schedule] of [[columns, 0, 'thread'], [rows, 1, 'workgroup']] as const) {
+          keys.length = 0;
+          const r = await both(op, [x], { axes: [axes] });
+          expectClose(r.gpu, r.cpu, 1e-6 * 40, 1e-5, `${op} over axis ${axes}`);
+          expect(keys.some((key) => key.startsWith(`reduce|${op}|f32|${schedule}`)), `${op} over axis ${axes}: ${keys}`).toBe(true);
+        }
+      }
+    } finally {
+      gpu.run = run;
     }
   });
 

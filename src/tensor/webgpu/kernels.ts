@@ -397,6 +397,21 @@ const reduceKernel =
   (gpu, [x], { axes }, out) =>
     reduce(gpu, op, x, axes, out);
 
+/** Outputs from which a reduction whose neighbouring outputs read neighbouring words runs one invocation per output. */
+const THREAD_OUTPUTS = 8192;
+
+/**
+ * How a reduction runs: one invocation per output (a serial loop) for short reductions, and for
+ * many outputs whose neighbours read neighbouring words (a sum over a batch axis: the invocations'
+ * reads coalesce, and there are enough of them to fill a GPU; 100 agents' bias gradients are
+ * 25,600 such outputs); else one workgroup per output (or part), combining strided partial
+ * results in workgroup memory.
+ */
+function scheduleOf(nOut: number, reduced: number, kept: { strides: readonly number[] }): ReduceSpec['schedule'] {
+  const columns = kept.strides[kept.strides.length - 1] === 1;
+  return reduced <= 32 || (nOut >= THREAD_OUTPUTS && columns) ? 'thread' : 'workgroup';
+}
+
 /** Terms one workgroup combines at most before a reduction is split over several. */
 const TERMS_PER_WORKGROUP = 4096;
 
@@ -422,7 +437,7 @@ function reducePass(
   groups: { prologue?: GroupShape; epilogue?: GroupShape },
 ): (gpu: KernelHost, buffers: readonly Storage[]) => void {
   const reduced = sizeOf(red.shape);
-  const schedule: ReduceSpec['schedule'] = reduced > 32 ? 'workgroup' : 'thread';
+  const schedule = scheduleOf(nOut, reduced, kept);
   const chunk = Math.ceil(reduced / parts);
   const own = [nOut, reduced, kept.shape.length, red.shape.length, chunk, parts, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
   const laid = groupLayouts(`reduce|${op}|${type}|${schedule}`, own, readsX ? 2 : 1, groups);
@@ -445,7 +460,7 @@ function siblingReducePass(
 ): (gpu: KernelHost, buffers: readonly Storage[]) => void {
   const count = reads.length;
   const reduced = sizeOf(red.shape);
-  const schedule: ReduceSpec['schedule'] = reduced > 32 ? 'workgroup' : 'thread';
+  const schedule = scheduleOf(nOut, reduced, kept);
   const params = [nOut, reduced, kept.shape.length, red.shape.length, reduced, 1, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
   const placed = ([groups.prologue, groups.epilogue] as const).map((g) => {
     if (!g) return undefined;
