@@ -137,38 +137,45 @@ ${matmulMain(type, layout, (i) => `readA(${i})`, (i) => `readB(${i})`, 1)}`;
  * products, `jit/siblings.ts`): workgroup z covers the batch of member 0, then member 1's, and so
  * on. Member j reads its operands from the kernel's operand buffers `operands[j]` (its `a` or a's
  * pieces, then its `b` or b's pieces; a buffer several members read, such as the twin critics'
- * input, is bound once) and has its own output and epilogue buffers; all share the params
- * (`matmulWgsl`'s, then the epilogue's at `epilogue.at`).
+ * input, is bound once), stores through `epilogues[j]` (its own group, its params at its `at`, or
+ * none) and has its own output and epilogue buffers; all share the product's params
+ * (`matmulWgsl`'s).
  *
  * Bindings: params; member 0's output; the operand buffers; each member's epilogue inputs; then
  * the written buffers: the outputs of members 1.., each member's epilogue stores.
  *
  * @example
- * matmulSiblingsWgsl('f32', {}, [[0, 1], [0, 2]]); // out0 = x0 @ x1 and out1 = x0 @ x2 in one dispatch
+ * matmulSiblingsWgsl('f32', {}, [[0, 1], [0, 2]], [undefined, undefined]); // out0 = x0 @ x1 and out1 = x0 @ x2 in one dispatch
  */
-export function matmulSiblingsWgsl(type: string, layout: MatmulLayout, operands: readonly (readonly number[])[], epilogue?: { readonly spec: GroupSpec; readonly at: number }): string {
+export function matmulSiblingsWgsl(
+  type: string,
+  layout: MatmulLayout,
+  operands: readonly (readonly number[])[],
+  epilogues: readonly ({ readonly spec: GroupSpec; readonly at: number } | undefined)[],
+): string {
   const members = operands.length;
-  const outType = epilogue?.spec.outType ?? type;
   const ids = [...Array(members).keys()];
-  const epilogueInputs = epilogue?.spec.inputs.length ?? 0;
-  const epilogueStores = epilogue?.spec.stores.length ?? 0;
+  const outTypes = epilogues.map((e) => e?.spec.outType ?? type);
   const shared = Math.max(...operands.flat()) + 1;
   const pa = operandBuffers(layout.piecesA);
+  const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+  const inputs = epilogues.map((e) => e?.spec.inputs.length ?? 0);
+  const stores = epilogues.map((e) => e?.spec.stores.length ?? 0);
   const inputsAt = 2 + shared;
-  const writesAt = inputsAt + members * epilogueInputs;
+  const writesAt = inputsAt + sum(inputs);
+  const storesAt = writesAt + members - 1;
   const outName = (j: number) => (j === 0 ? 'out' : `out${j}`);
   const bindings = [
-    binding(1, 'out', outType, 'read_write'),
+    binding(1, 'out', outTypes[0], 'read_write'),
     ...[...Array(shared).keys()].map((k) => binding(2 + k, `x${k}`, type, 'read')),
-    ...ids.slice(1).map((j) => binding(writesAt + j - 1, outName(j), outType, 'read_write')),
+    ...ids.slice(1).map((j) => binding(writesAt + j - 1, outName(j), outTypes[j], 'read_write')),
   ];
   const readers = operands.flatMap((list, j) => {
     const names = list.map((k) => `x${k}`);
     return [operandReader(`readA${j}`, names.slice(0, pa), layout.piecesA), operandReader(`readB${j}`, names.slice(pa), layout.piecesB)];
   });
-  const storesAt = writesAt + members - 1;
-  const epilogues = ids.map((j) =>
-    epilogueWgsl(epilogue?.spec, { inputs: inputsAt + j * epilogueInputs, stores: storesAt + j * epilogueStores, at: epilogue?.at ?? 0 }, { prefix: `e${j}_`, out: outName(j), store: `store${j}` }),
+  const stored = ids.map((j) =>
+    epilogueWgsl(epilogues[j]?.spec, { inputs: inputsAt + sum(inputs.slice(0, j)), stores: storesAt + sum(stores.slice(0, j)), at: epilogues[j]?.at ?? 0 }, { prefix: `e${j}_`, out: outName(j), store: `store${j}` }),
   );
   // WGSL cannot index bindings: the member (uniform per workgroup) picks the buffer in a switch.
   const pick = (call: (j: number) => string) =>
@@ -177,8 +184,8 @@ export function matmulSiblingsWgsl(type: string, layout: MatmulLayout, operands:
 alias T = ${type};
 ${bindings.join('\n')}
 ${readers.join('\n')}
-${epilogue ? MATH : ''}
-${epilogues.join('\n')}
+${epilogues.some((e) => e) ? MATH : ''}
+${stored.join('\n')}
 var<private> member: u32;
 fn readA(i: u32) -> T {
   ${pick((j) => `return readA${j}(i);`)}

@@ -15,8 +15,9 @@
  *   (`fuseIntoKernels`, `shaders/groups.ts`): `relu(x @ w + b)` and `mean((q - y)²)` are one
  *   dispatch each;
  * - scalar constants whose values the backend kept are read from the groups' params, not bound;
- * - independent fused groups, and independent products of one shape, layout and epilogue, run as
- *   one dispatch (`groupSiblings`);
+ * - independent fused groups, independent products of one shape and layout (each with its own
+ *   epilogue) and independent reductions of one shape and groups run as one dispatch
+ *   (`groupSiblings`);
  * - products and reductions are prepared at compile time (`prepareProducts`, `prepareReduce`), so a
  *   call only binds buffers.
  *
@@ -129,8 +130,8 @@ function reducible(node: KernelPlanNode): boolean {
 
 /**
  * Which nodes share a kernel (`groupSiblings`): fused groups with any other fused groups (their
- * leaves bound once), products with products of the same shapes, layout and epilogue WGSL and
- * params, reductions with reductions of the same op, shapes, axes and prologue and epilogue WGSL
+ * leaves bound once), products with products of the same shapes and layout (each with its own
+ * epilogue, if any), reductions with reductions of the same op, shapes, axes and prologue and epilogue WGSL
  * and params. Empty groups and products, products over K = 0, and reductions in two passes run alone.
  */
 function siblingRules(
@@ -155,10 +156,10 @@ function siblingRules(
         return `reduce ${eq.prim} ${x.shape} ${x.dtype} [${axes}] ${eq.out.aval.dtype} ${prologue} ${epilogue}`;
       }
       if (!preparable(node)) return undefined;
+      // Each member stores through its own epilogue, if any.
       const { eq } = node;
       const [a, b] = eq.inputs.map((v) => v.aval.shape);
-      const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, context)) : '';
-      return `matmul ${a} ${b} ${eq.out.aval.dtype} ${JSON.stringify(layoutOf(eq))} ${epilogue}`;
+      return `matmul ${a} ${b} ${eq.out.aval.dtype} ${JSON.stringify(layoutOf(eq))}`;
     },
     bindings(members) {
       if (members.every((m): m is FusedGroup => m.kind === 'fused')) {
@@ -781,7 +782,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     };
   }
 
-  /** One dispatch running independent fused groups, or independent products of one shape, layout and epilogue. */
+  /** One dispatch running independent fused groups, or independent products of one shape and layout (each with its own epilogue), or independent reductions of one shape and groups. */
   function siblingStep(members: readonly KernelPlanNode[], s: number): Step {
     const dropAll = dropper(s);
     siblings += members.length - 1;
@@ -842,21 +843,19 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   }
 
   /**
-   * Products of one shape, layout and epilogue (one, or siblings) as one prepared dispatch
+   * Products of one shape and layout (one, or siblings, each with its own epilogue) as one prepared dispatch
    * (`prepareProducts`): a call allocates the values they store and binds its buffers.
    */
   function productsStep(members: readonly KernelPlanNode[], s: number): Step {
     const dropAll = dropper(s);
     const epilogueOf = (m: KernelPlanNode) => (m.kind === 'kernel' ? m.epilogue : undefined);
-    const first = epilogueOf(members[0]);
-    // Siblings share the epilogue's WGSL and params (their class says so): the first member's.
-    const epilogueShape = first && groupShape(first.group, first.leaves, first.value);
-    for (const m of members) {
+    const epilogueShapes = members.map((m) => {
       const epilogue = epilogueOf(m);
-      if (!epilogue) continue;
+      if (!epilogue) return undefined;
       epilogues++;
       fusedEquations += epilogue.group.members.length;
-    }
+      return groupShape(epilogue.group, epilogue.leaves, epilogue.value);
+    });
     const { eq } = members[0] as KernelNode;
     const [a, b] = eq.inputs.map((v) => v.aval);
     const layout = layoutOf(eq);
@@ -866,7 +865,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     const memberReads = members.map((m) => readsOf(m).map(slot));
     const shared = members.length > 1 ? [...new Set(memberReads.flatMap((r) => r.slice(0, operands)))] : memberReads[0].slice(0, operands);
     const operandReads = members.length > 1 ? memberReads.map((r) => r.slice(0, operands).map((k) => shared.indexOf(k))) : undefined;
-    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, epilogueShape, operandReads);
+    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, epilogueShapes, operandReads);
     const extras = members.flatMap((m) => {
       const epilogue = epilogueOf(m);
       return epilogue ? storedBy(epilogue.group).slice(0, -1) : [];

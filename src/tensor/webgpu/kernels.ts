@@ -572,12 +572,12 @@ export interface PreparedProducts {
 
 /**
  * Prepares the dispatch of `count` independent products of `a` and `b` (logical shapes) into `out`
- * in `layout`, each storing through `epilogue` (the same WGSL and params) or none: one product is
- * `matmulWgsl`'s kernel, more are `matmulSiblingsWgsl`'s (a jit plan's sibling products), member j
- * reading the operand buffers `operands[j]` (default: each member its own, in order; a buffer
- * several members read is bound once). The products must not be empty, and K may be 0 only with
- * an epilogue (which then stores its value at 0; `matmulKernel` clears the others). A jit plan
- * prepares its products at compile time, so a call builds no params, keys or grids;
+ * in `layout`, storing through `epilogue` (one group for all, or one per member, or none): one
+ * product is `matmulWgsl`'s kernel, more are `matmulSiblingsWgsl`'s (a jit plan's sibling
+ * products), member j reading the operand buffers `operands[j]` (default: each member its own, in
+ * order; a buffer several members read is bound once). The products must not be empty, and K may
+ * be 0 only with an epilogue (which then stores its value at 0; `matmulKernel` clears the others).
+ * A jit plan prepares its products at compile time, so a call builds no params, keys or grids;
  * `matmulKernel` prepares its one product per call.
  *
  * @example
@@ -594,27 +594,38 @@ export function prepareProducts(
   b: Aval,
   out: Aval,
   layout: MatmulLayout = {},
-  epilogue?: GroupShape,
+  epilogue?: GroupShape | readonly (GroupShape | undefined)[],
   operands?: readonly (readonly number[])[],
 ): PreparedProducts {
   const [m, k] = a.shape.slice(-2);
   const n = out.shape[out.shape.length - 1];
-  if (sizeOf(out.shape) === 0 || (k === 0 && !epilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
+  const epilogues = Array.isArray(epilogue) ? (epilogue as readonly (GroupShape | undefined)[]) : Array.from({ length: count }, () => epilogue as GroupShape | undefined);
+  const anyEpilogue = epilogues.some((e) => e);
+  if (sizeOf(out.shape) === 0 || (k === 0 && !anyEpilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
   const tiled = { ...layout, tile: matmulTile(host.matmulTiles, m, n, count * sizeOf(out.shape.slice(0, -2))) };
   const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, tiled);
-  const at = own.length;
-  const params = epilogue ? [...own, ...epilogue.params] : own;
-  const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${count > 1 ? `x${count}` : ''}${epilogue ? '+epilogue' : ''}`;
+  // Each epilogue's params follow the product's; members whose groups are alike share them.
+  const params = [...own];
+  const placed = new Map<string, number>();
+  const same = (e: GroupShape) => `${e.key}|${e.params.join(',')}`;
+  for (const e of epilogues) {
+    if (!e || placed.has(same(e))) continue;
+    placed.set(same(e), params.length);
+    params.push(...e.params);
+  }
+  const at = (e: GroupShape | undefined) => (e ? (placed.get(same(e)) as number) : 0);
+  const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${count > 1 ? `x${count}` : ''}${anyEpilogue ? '+epilogue' : ''}`;
   const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
   const reads = operands ?? Array.from({ length: count }, (_, j) => Array.from({ length: perMember }, (_, q) => j * perMember + q));
-  const key = `matmul|${type}|${variant}|${count > 1 ? JSON.stringify(reads) : 'x1'}|${epilogue ? `${epilogue.key}@${at}` : ''}`;
-  const inputs = epilogue?.spec.inputs.length ?? 0;
+  const epilogueKeys = epilogues.map((e) => (e ? `${e.key}@${at(e)}` : '')).join(',');
+  const key = `matmul|${type}|${variant}|${count > 1 ? JSON.stringify(reads) : 'x1'}|${epilogueKeys}`;
+  const first = epilogues[0];
   const source =
     count === 1
-      ? () => matmulWgsl(type, tiled, epilogue && { spec: epilogue.spec, layout: { inputs: 2 + perMember, stores: 2 + perMember + inputs, at } })
-      : () => matmulSiblingsWgsl(type, tiled, reads, epilogue && { spec: epilogue.spec, at });
+      ? () => matmulWgsl(type, tiled, first && { spec: first.spec, layout: { inputs: 2 + perMember, stores: 2 + perMember + first.spec.inputs.length, at: at(first) } })
+      : () => matmulSiblingsWgsl(type, tiled, reads, epilogues.map((e) => e && { spec: e.spec, at: at(e) }));
   const grid: [number, number, number] = [groups[0], groups[1], groups[2] * count];
-  const extraOutputs = count - 1 + count * (epilogue?.spec.stores.length ?? 0);
+  const extraOutputs = count - 1 + epilogues.reduce((sum, e) => sum + (e?.spec.stores.length ?? 0), 0);
   return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, extraOutputs) };
 }
 
