@@ -131,8 +131,9 @@ function reducible(node: KernelPlanNode): boolean {
 /**
  * Which nodes share a kernel (`groupSiblings`): fused groups with any other fused groups (their
  * leaves bound once), products with products of the same shapes and layout (each with its own
- * epilogue, if any), reductions with reductions of the same op, shapes, axes and prologue and epilogue WGSL
- * and params. Empty groups and products, products over K = 0, and reductions in two passes run alone.
+ * epilogue, if any), reductions with reductions of the same op, shapes, axes, and prologue and
+ * epilogue WGSL and params. Empty groups and products, products over K = 0, and reductions in two
+ * passes run alone.
  */
 function siblingRules(
   reads: (node: KernelPlanNode) => readonly IRVar[],
