@@ -61,48 +61,57 @@ ${OFFSETS.replace('COMBINE', combine)}`;
 ${reduceMain(schedule, init, 1)}`;
 }
 
-/** What sibling reductions share: their groups' spec, the params starting at `at`. */
-export interface SiblingReduceSpec extends Omit<ReduceSpec, 'prologue' | 'epilogue'> {
-  readonly prologue?: { readonly spec: GroupSpec; readonly at: number };
-  readonly epilogue?: { readonly spec: GroupSpec; readonly at: number };
+/** A group placed in a kernel: its spec, its params starting at `at`. */
+export interface PlacedGroup {
+  readonly spec: GroupSpec;
+  readonly at: number;
+}
+
+/** One of several sibling reductions: the kernel inputs it reads, its groups. */
+export interface SiblingReduction {
+  /** Which of the kernel's inputs it reads: its operand or its prologue's inputs, then its epilogue's. */
+  readonly reads: readonly number[];
+  readonly prologue?: PlacedGroup;
+  readonly epilogue?: PlacedGroup;
 }
 
 /**
- * The WGSL of independent reductions of one shape, schedule and groups in one kernel (a jit plan's
- * sibling reductions, `jit/siblings.ts`), one part per output: outputs (or, in the `workgroup`
- * schedule, workgroups) `0 .. nOut` are member 0's, the next `nOut` member 1's, and so on. Member j
- * reads the kernel's inputs `reads[j]` (its operand or its prologue's inputs, then its epilogue's;
- * an input several members read is bound once) and has its own output and extra outputs; all share
- * the params (`reduceWgsl`'s, then the groups' at their `at`).
+ * The WGSL of independent reductions of one shape and schedule in one kernel (a jit plan's sibling
+ * reductions, `jit/siblings.ts`), one part per output: outputs (or, in the `workgroup` schedule,
+ * workgroups) `0 .. nOut` are member 0's, the next `nOut` member 1's, and so on. Member j reads
+ * the kernel's inputs `members[j].reads` (an input several members read is bound once), computes
+ * its operand through its own prologue or reads it as stored, and stores through its own epilogue
+ * or none, into its own output and extra outputs; all share the reduction's params (`reduceWgsl`'s).
  *
  * Bindings: params; member 0's output; the inputs; then the written buffers: the outputs of
  * members 1.., per member its prologue's and its epilogue's extra outputs.
  *
  * @example
  * // out = sum(x0, axis 0) and out1 = sum(x1, axis 0) in one dispatch
- * reduceSiblingsWgsl({ type: 'f32', init: '0.0', combine: 'acc + v', schedule: 'thread' }, [[0], [1]]);
+ * reduceSiblingsWgsl({ type: 'f32', init: '0.0', combine: 'acc + v', schedule: 'thread' }, [{ reads: [0] }, { reads: [1] }]);
  */
-export function reduceSiblingsWgsl({ type, init, combine, schedule, prologue, epilogue }: SiblingReduceSpec, reads: readonly (readonly number[])[]): string {
-  const members = reads.length;
-  // A member's reads: the operand's (T), or its prologue's inputs; then its epilogue's inputs.
-  const readTypes = [...(prologue ? prologue.spec.inputs.map((x) => x.type) : ['T']), ...(epilogue?.spec.inputs.map((x) => x.type) ?? [])];
-  const operands = prologue ? prologue.spec.inputs.length : 1;
+export function reduceSiblingsWgsl({ type, init, combine, schedule }: Omit<ReduceSpec, 'prologue' | 'epilogue'>, members: readonly SiblingReduction[]): string {
   const inputTypes: string[] = [];
-  for (const list of reads) list.forEach((k, p) => (inputTypes[k] = readTypes[p]));
-  const stores = [...(prologue?.spec.stores ?? []), ...(epilogue?.spec.stores ?? [])];
-  const outType = epilogue?.spec.outType ?? type;
+  for (const { reads, prologue, epilogue } of members) {
+    // The operand's (T), or the prologue's inputs; then the epilogue's inputs.
+    const types = [...(prologue ? prologue.spec.inputs.map((x) => x.type) : ['T']), ...(epilogue?.spec.inputs.map((x) => x.type) ?? [])];
+    reads.forEach((k, p) => (inputTypes[k] = types[p]));
+  }
   const outName = (j: number) => (j === 0 ? 'out' : `out${j}`);
+  const outTypes = members.map((m) => m.epilogue?.spec.outType ?? type);
+  const stores = members.map((m) => [...(m.prologue?.spec.stores ?? []), ...(m.epilogue?.spec.stores ?? [])]);
   const writesAt = 2 + inputTypes.length;
-  const storesAt = writesAt + members - 1;
+  let next = writesAt + members.length - 1;
   const bindings = [
-    binding(1, 'out', outType, 'read_write'),
+    binding(1, 'out', outTypes[0], 'read_write'),
     ...inputTypes.map((t, k) => binding(2 + k, `x${k}`, t, 'read')),
-    ...reads.slice(1).map((_, j) => binding(writesAt + j, outName(j + 1), outType, 'read_write')),
-    ...reads.flatMap((_, j) => stores.map((y, q) => binding(storesAt + j * stores.length + q, `y${j}_${q}`, y.type, 'read_write'))),
+    ...members.slice(1).map((_, j) => binding(writesAt + j, outName(j + 1), outTypes[j + 1], 'read_write')),
+    ...stores.flatMap((list, j) => list.map((y, q) => binding(next++, `y${j}_${q}`, y.type, 'read_write'))),
   ];
-  const functions = reads.map((list, j) => {
-    const names = (first: number, firstStore: number) => ({ input: (k: number) => `x${list[first + k]}`, store: (q: number) => `y${j}_${firstStore + q}`, root: outName(j) });
-    const load = prologue ? loadFunction(`load${j}`, prologue.spec, prologue.at, names(0, 0)) : `fn load${j}(i: u32) -> T { return x${list[0]}[i]; }`;
+  const functions = members.map(({ reads, prologue, epilogue }, j) => {
+    const names = (first: number, firstStore: number) => ({ input: (k: number) => `x${reads[first + k]}`, store: (q: number) => `y${j}_${firstStore + q}`, root: outName(j) });
+    const load = prologue ? loadFunction(`load${j}`, prologue.spec, prologue.at, names(0, 0)) : `fn load${j}(i: u32) -> T { return x${reads[0]}[i]; }`;
+    const operands = prologue ? prologue.spec.inputs.length : 1;
     const store = epilogue
       ? storeFunction(`store${j}`, epilogue.spec, epilogue.at, names(operands, prologue?.spec.stores.length ?? 0))
       : `fn store${j}(i: u32, v: T) { ${outName(j)}[i] = v; }`;
@@ -114,7 +123,7 @@ ${bindings.join('\n')}
 ${MATH}
 ${functions.join('\n')}
 ${OFFSETS.replace('COMBINE', combine)}
-${reduceMain(schedule, init, members)}`;
+${reduceMain(schedule, init, members.length)}`;
 }
 
 /**

@@ -119,33 +119,36 @@ describeWebGPU('jit on WebGPU: sibling kernels', () => {
     expect(r.merged).toBe(Math.ceil(groups / Math.floor((limit - 1) / 3)));
   });
 
-  it('independent reductions of one shape, axes and groups are one dispatch, on random shapes, axes and both schedules', async () => {
+  it('independent reductions of one shape and axes, each with its own groups, are one dispatch, on random shapes, axes and both schedules', async () => {
     const shapes = fc.oneof(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 30, max: 80 }), { minLength: 1, maxLength: 2 }));
     await fc.assert(
       fc.asyncProperty(
         shapes,
         fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
         fc.constantFrom('sum', 'max') as fc.Arbitrary<'sum' | 'max'>,
-        fc.boolean(),
-        fc.boolean(),
+        fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+        fc.array(fc.constantFrom('none', 'half', 'log'), { minLength: 3, maxLength: 3 }),
         fc.integer({ min: 2, max: 3 }),
         fc.integer({ min: 1, max: 2 ** 30 }),
-        async (shape, pickAxes, op, withPrologue, withEpilogue, members, seed) => {
+        async (shape, pickAxes, op, prologues, epilogues, members, seed) => {
           const axes = shape.map((_, i) => i).filter((i) => pickAxes[i]);
           if (axes.length === 0) axes.push(shape.length - 1);
-          // Per member x and y; one scalar s that every member's groups read (bound once).
+          // Per member x and y; one scalar s that the members' groups read (bound once).
           const inputs = [randomInput(seed), ...Array.from({ length: 2 * members }, (_, j) => randomInput(seed + 1 + j, ...shape))];
           const reduce = op === 'sum' ? M.sum : M.max;
           const f = (s: Tensor, ...xs: Tensor[]) =>
             Array.from({ length: members }, (_, j) => {
               const [x, y] = [xs[2 * j], xs[2 * j + 1]];
               // Prologue: (x y - s)², computed where the reduction reads it.
-              const r = reduce(withPrologue ? M.square(M.sub(M.mul(x, y), s)) : x, axes);
-              // Epilogue: half the result (also returned: an extra output) plus s.
+              const r = reduce(prologues[j] ? M.square(M.sub(M.mul(x, y), s)) : x, axes);
+              // Epilogues: half the result (also returned: an extra output) plus s, or log(1 + r²).
+              if (epilogues[j] === 'none') return [r];
+              if (epilogues[j] === 'log') return [M.log1p(M.square(r))];
               const half = M.mul(r, 0.5);
-              return withEpilogue ? [half, M.add(half, s)] : [r];
+              return [half, M.add(half, s)];
             }).flat();
-          const what = `${members}x ${op} of [${shape}] over [${axes}]${withPrologue ? ', prologue' : ''}${withEpilogue ? ', epilogue' : ''}`;
+          const groups = Array.from({ length: members }, (_, j) => `${prologues[j] ? 'prologue ' : ''}${epilogues[j]}`).join(' | ');
+          const what = `${members}x ${op} of [${shape}] over [${axes}]: ${groups}`;
           const terms = axes.reduce((p, a) => p * shape[a], 1);
           const r = await check(f, inputs, terms, what);
           expect(r.siblings, what).toBe(members - 1);

@@ -15,8 +15,8 @@
  *   (`fuseIntoKernels`, `shaders/groups.ts`): `relu(x @ w + b)` and `mean((q - y)²)` are one
  *   dispatch each;
  * - scalar constants whose values the backend kept are read from the groups' params, not bound;
- * - independent fused groups, independent products of one shape and layout (each with its own
- *   epilogue) and independent reductions of one shape and groups run as one dispatch
+ * - independent fused groups, independent products of one shape and layout and independent
+ *   reductions of one shape (each with its own groups) run as one dispatch
  *   (`groupSiblings`);
  * - products and reductions are prepared at compile time (`prepareProducts`, `prepareReduce`), so a
  *   call only binds buffers.
@@ -131,9 +131,9 @@ function reducible(node: KernelPlanNode): boolean {
 /**
  * Which nodes share a kernel (`groupSiblings`): fused groups with any other fused groups (their
  * leaves bound once), products with products of the same shapes and layout (each with its own
- * epilogue, if any), reductions with reductions of the same op, shapes, axes, and prologue and
- * epilogue WGSL and params. Empty groups and products, products over K = 0, and reductions in two
- * passes run alone.
+ * epilogue, if any), reductions with reductions of the same op, shapes and axes (each with its
+ * own prologue and epilogue, if any). Empty groups and products, products over K = 0, and
+ * reductions in two passes run alone.
  */
 function siblingRules(
   reads: (node: KernelPlanNode) => readonly IRVar[],
@@ -152,9 +152,8 @@ function siblingRules(
         const x = eq.inputs[0].aval;
         const { axes } = eq.params as Params<'reduceSum'>;
         if (!reducesInOnePass(x, axes, eq.out.aval)) return undefined;
-        const prologue = node.kind === 'kernel' && node.prologue ? JSON.stringify(groupWgsl(node.prologue, node.prologue.leaves, undefined, context)) : '';
-        const epilogue = node.kind === 'kernel' && node.epilogue ? JSON.stringify(groupWgsl(node.epilogue.group, node.epilogue.leaves, node.epilogue.value, context)) : '';
-        return `reduce ${eq.prim} ${x.shape} ${x.dtype} [${axes}] ${eq.out.aval.dtype} ${prologue} ${epilogue}`;
+        // Each member computes its operand and stores through its own groups, if any.
+        return `reduce ${eq.prim} ${x.shape} ${x.dtype} [${axes}]`;
       }
       if (!preparable(node)) return undefined;
       // Each member stores through its own epilogue, if any.
@@ -783,7 +782,7 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     };
   }
 
-  /** One dispatch running independent fused groups, or independent products of one shape and layout (each with its own epilogue), or independent reductions of one shape and groups. */
+  /** One dispatch running independent fused groups, or independent products of one shape and layout (each with its own epilogue), or independent reductions of one shape (each with its own groups). */
   function siblingStep(members: readonly KernelPlanNode[], s: number): Step {
     const dropAll = dropper(s);
     siblings += members.length - 1;
@@ -800,31 +799,30 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   }
 
   /**
-   * A reduction (with its prologue and epilogue, if any), or sibling reductions of one shape and
-   * groups, as a prepared kernel (`prepareReduce`): a call allocates the values they store and binds
-   * their buffers.
+   * A reduction (with its prologue and epilogue, if any), or sibling reductions of one shape (each
+   * with its own groups), as a prepared kernel (`prepareReduce`): a call allocates the values they
+   * store and binds their buffers.
    */
   function reduceStep(members: readonly Exclude<KernelPlanNode, FusedGroup>[], s: number): Step {
     const dropAll = dropper(s);
     const groupsOf = (node: KernelPlanNode) => (node.kind === 'kernel' ? { prologue: node.prologue, epilogue: node.epilogue } : {});
-    for (const m of members) {
+    // Each member's groups, as the kernel runs them.
+    const shapes = members.map((m) => {
       const { prologue, epilogue } = groupsOf(m);
       for (const group of [prologue, epilogue?.group]) fusedEquations += group?.members.length ?? 0;
       if (prologue) prologues++;
       if (epilogue) epilogues++;
-    }
-    // Siblings share the groups' WGSL and params (their class says so): the first member's.
-    const { prologue, epilogue } = groupsOf(members[0]);
+      return { prologue: prologue && groupShape(prologue, prologue.leaves), epilogue: epilogue && groupShape(epilogue.group, epilogue.leaves, epilogue.value) };
+    });
     const { eq } = members[0];
     const { axes } = eq.params as Params<'reduceSum'>;
-    const groups = { prologue: prologue && groupShape(prologue, prologue.leaves), epilogue: epilogue && groupShape(epilogue.group, epilogue.leaves, epilogue.value) };
     // Read per member: the operand or the prologue's leaves, then the epilogue's other leaves; a
     // value siblings share is bound once. Written: the results, then per member the prologue's and
     // the epilogue's extra values.
     const memberReads = members.map((m) => readsOf(m).map(slot));
     const shared = [...new Set(memberReads.flat())];
-    const siblings = members.length > 1 ? memberReads.map((list) => list.map((r) => shared.indexOf(r))) : undefined;
-    const prepared = prepareReduce(eq.prim as ReduceOp, eq.inputs[0].aval, axes, eq.out.aval, groups, siblings);
+    const siblings = members.length > 1 ? memberReads.map((list, j) => ({ reads: list.map((r) => shared.indexOf(r)), ...shapes[j] })) : undefined;
+    const prepared = prepareReduce(eq.prim as ReduceOp, eq.inputs[0].aval, axes, eq.out.aval, shapes[0], siblings);
     const extrasOf = (m: KernelPlanNode) => {
       const g = groupsOf(m);
       return [g.prologue, g.epilogue?.group].flatMap((group) => (group ? storedBy(group).slice(0, -1) : []));

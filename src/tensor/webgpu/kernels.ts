@@ -310,6 +310,13 @@ export interface PreparedReduce {
   run(gpu: KernelHost, buffers: readonly Storage[]): void;
 }
 
+/** One of several sibling reductions: which shared inputs it reads (its operand or its prologue's inputs, then its epilogue's), and its groups. */
+export interface SiblingReads {
+  readonly reads: readonly number[];
+  readonly prologue?: GroupShape;
+  readonly epilogue?: GroupShape;
+}
+
 /**
  * Whether reductions of `x` over `axes` into `out` can be siblings (one dispatch): siblings are
  * one pass each, which a long reduction into few outputs is not (`prepareReduce`).
@@ -325,14 +332,14 @@ export function reducesInOnePass(x: Aval, axes: readonly number[], out: Aval): b
  * reduction must not be empty (those go through `reduce`). A long reduction into few outputs runs
  * as two passes: partial results from several workgroups per output (with the prologue), then their
  * combination (with the epilogue). With `siblings` (a jit plan's), several independent reductions
- * of these shapes and groups run as one dispatch (`reduceSiblingsWgsl`): member j reads the shared
- * inputs `siblings[j]` (its operand or its prologue's inputs, then its epilogue's). They must reduce
- * in one pass (`reducesInOnePass`).
+ * of these shapes run as one dispatch (`reduceSiblingsWgsl`; `groups` is then unused): member j
+ * reads the shared inputs `siblings[j].reads` (its operand or its prologue's inputs, then its
+ * epilogue's) through its own groups. They must reduce in one pass (`reducesInOnePass`).
  *
  * @example
  * const sum = prepareReduce('reduceSum', x.aval, [1], { shape: [b], dtype: 'float32' });
  * sum.run(gpu, [result, x.storage]); // one dispatch
- * const twins = prepareReduce('reduceSum', x.aval, [1], { shape: [b], dtype: 'float32' }, {}, [[0], [1]]);
+ * const twins = prepareReduce('reduceSum', x.aval, [1], { shape: [b], dtype: 'float32' }, {}, [{ reads: [0] }, { reads: [1] }]);
  * twins.run(gpu, [r0, x0.storage, x1.storage, r1]); // both sums, one dispatch
  */
 export function prepareReduce(
@@ -341,7 +348,7 @@ export function prepareReduce(
   axes: readonly number[],
   out: Aval,
   groups: { prologue?: GroupShape; epilogue?: GroupShape } = {},
-  siblings?: readonly (readonly number[])[],
+  siblings?: readonly SiblingReads[],
 ): PreparedReduce {
   const shape = x.shape;
   const nOut = sizeOf(out.shape);
@@ -360,7 +367,7 @@ export function prepareReduce(
   const readsX = !groups.prologue;
   if (siblings) {
     if (parts > 1) throw new WebGPUError(`${op}: sibling reductions of ${formatShape(shape)} over [${axes}] take two passes each`);
-    return { run: siblingReducePass(op, type, nOut, pick(false), pick(true), groups, siblings) };
+    return { run: siblingReducePass(op, type, nOut, pick(false), pick(true), siblings) };
   }
   if (parts === 1) return { run: reducePass(op, type, readsX, nOut, pick(false), pick(true), 1, groups) };
   // Long reductions into few outputs: partial results from `parts` workgroups per output first.
@@ -448,34 +455,40 @@ function reducePass(
   return (gpu, buffers) => gpu.run(kernel, laid.key, source, laid.params, buffers, workgroups, false, laid.extraOutputs);
 }
 
-/** Sibling reductions in one pass (`reduceSiblingsWgsl`), reading `reads`, bound as `PreparedReduce.run` says. */
+/** Sibling reductions in one pass (`reduceSiblingsWgsl`), bound as `PreparedReduce.run` says. */
 function siblingReducePass(
   op: ReduceOp,
   type: WgslType,
   nOut: number,
   kept: { shape: number[]; strides: number[] },
   red: { shape: number[]; strides: number[] },
-  groups: { prologue?: GroupShape; epilogue?: GroupShape },
-  reads: readonly (readonly number[])[],
+  siblings: readonly SiblingReads[],
 ): (gpu: KernelHost, buffers: readonly Storage[]) => void {
-  const count = reads.length;
+  const count = siblings.length;
   const reduced = sizeOf(red.shape);
   const schedule = scheduleOf(nOut, reduced, kept);
   const params = [nOut, reduced, kept.shape.length, red.shape.length, reduced, 1, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
-  const placed = ([groups.prologue, groups.epilogue] as const).map((g) => {
+  // Each group's params follow the reduction's; alike groups share them.
+  const placed = new Map<string, number>();
+  const place = (g: GroupShape | undefined) => {
     if (!g) return undefined;
-    const at = params.length;
-    params.push(...g.params);
+    const same = `${g.key}|${g.params.join(',')}`;
+    if (!placed.has(same)) {
+      placed.set(same, params.length);
+      params.push(...g.params);
+    }
+    const at = placed.get(same) as number;
     return { spec: g.spec, at, key: `${g.key}@${at}` };
-  });
-  const [prologue, epilogue] = placed;
-  const spec = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule, prologue, epilogue };
-  const key = `reduce|${op}|${type}|${schedule}|${JSON.stringify(reads)}|${prologue?.key ?? ''}>${epilogue?.key ?? ''}`;
+  };
+  const members = siblings.map(({ reads, prologue, epilogue }) => ({ reads, prologue: place(prologue), epilogue: place(epilogue) }));
+  const base = { type, init: REDUCE_INIT[op][type], combine: REDUCE_COMBINE[op](type), schedule };
+  const groupKeys = members.map((m) => `${m.prologue?.key ?? ''}>${m.epilogue?.key ?? ''}`).join(',');
+  const key = `reduce|${op}|${type}|${schedule}|${JSON.stringify(siblings.map((m) => m.reads))}|${groupKeys}`;
   const workgroups = schedule === 'thread' ? grid1d(op, nOut * count) : grid(op, nOut * count);
-  const kernel = `${prologue ? 'prologue+' : ''}${op}x${count}${epilogue ? '+epilogue' : ''}`;
-  const stores = (prologue?.spec.stores.length ?? 0) + (epilogue?.spec.stores.length ?? 0);
-  const source = () => reduceSiblingsWgsl(spec, reads);
-  return (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, workgroups, false, count - 1 + count * stores);
+  const kernel = `${members.some((m) => m.prologue) ? 'prologue+' : ''}${op}x${count}${members.some((m) => m.epilogue) ? '+epilogue' : ''}`;
+  const stores = members.reduce((n, m) => n + (m.prologue?.spec.stores.length ?? 0) + (m.epilogue?.spec.stores.length ?? 0), 0);
+  const source = () => reduceSiblingsWgsl(base, members);
+  return (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, workgroups, false, count - 1 + stores);
 }
 
 const argReduceKernel =
