@@ -39,12 +39,63 @@ function rounds(): string {
  * threefryWgsl(false); // u32 words
  */
 export function threefryWgsl(uniform: boolean): string {
-  const store = (word: string) => (uniform ? `bitcast<f32>((${word} >> 9u) | 0x3f800000u) - 1.0` : word);
   return `${PRELUDE}
 ${binding(1, 'out', uniform ? 'f32' : 'u32', 'read_write')}
 ${binding(2, 'key', 'u32', 'read')}
 ${binding(3, 'counts', 'u32', 'read')}
+${BLOCK}
+${ENTRY_1D}
+  if (i >= (params[0] + 1u) / 2u * params[1]) { return; }
+${pairAt('i', 0, { out: 'out', key: 'key', counts: 'counts' }, uniform)}
+}
+`;
+}
 
+/** One member of a sibling threefry kernel: which inputs hold its key and counts, and whether it stores uniforms. */
+export interface SiblingThreefry {
+  readonly key: number;
+  readonly counts: number;
+  readonly uniform: boolean;
+}
+
+/**
+ * The WGSL of independent threefry steps in one kernel (a jit plan's siblings): invocation `g` runs
+ * member j where `ends[j-1] <= g < ends[j]` (the members' cumulative pair counts), at pair
+ * `g - ends[j-1]`. Member j reads its key and counts from the kernel's inputs (`x{key}`, `x{counts}`;
+ * a split key or counts several members read are bound once) and writes its own output.
+ *
+ * Bindings: params; member 0's output; the inputs; the outputs of members 1...
+ * params: `[ends[members], then per member j at members + 4j: n, rows, keyOffset, keyStride]`.
+ *
+ * @example
+ * // the uniforms of two rows of one split key, one dispatch
+ * threefrySiblingsWgsl([{ key: 0, counts: 1, uniform: true }, { key: 0, counts: 1, uniform: true }], 2);
+ */
+export function threefrySiblingsWgsl(members: readonly SiblingThreefry[], inputs: number): string {
+  const outName = (j: number) => (j === 0 ? 'out' : `out${j}`);
+  const bindings = [
+    binding(1, 'out', members[0].uniform ? 'f32' : 'u32', 'read_write'),
+    ...Array.from({ length: inputs }, (_, k) => binding(2 + k, `x${k}`, 'u32', 'read')),
+    ...members.slice(1).map((m, j) => binding(2 + inputs + j, outName(j + 1), m.uniform ? 'f32' : 'u32', 'read_write')),
+  ];
+  const bodies = members.map((m, j) => {
+    const at = members.length + 4 * j;
+    return `  if (g < params[${j}u]) {
+    let i = g${j === 0 ? '' : ` - params[${j - 1}u]`};
+${pairAt('i', at, { out: outName(j), key: `x${m.key}`, counts: `x${m.counts}` }, m.uniform)}
+    return;
+  }`;
+  });
+  return `${PRELUDE}
+${bindings.join('\n')}
+${BLOCK}
+${ENTRY_1D.replace('let i = flatIndex', 'let g = flatIndex')}
+${bodies.join('\n')}
+}
+`;
+}
+
+const BLOCK = `
 fn block(k0: u32, k1: u32, x0: u32, x1: u32) -> vec2u {
   let ks = array<u32, 3>(k0, k1, k0 ^ k1 ^ 0x1bd11bdau);
   var a = x0 + k0;
@@ -52,22 +103,25 @@ fn block(k0: u32, k1: u32, x0: u32, x1: u32) -> vec2u {
 ${rounds()}
   return vec2u(a, b);
 }
+`;
 
-${ENTRY_1D}
-  let n = params[0];
-  let rows = params[1];
+/**
+ * Hashing pair `i` (below `(n + 1) / 2 · rows`) with the params `[n, rows, keyOffset, keyStride]`
+ * at `at`: row r's key at `key[keyOffset + r · keyStride]`, its counts and outputs the segment r · n.
+ */
+function pairAt(i: string, at: number, names: { readonly out: string; readonly key: string; readonly counts: string }, uniform: boolean): string {
+  const store = (word: string) => (uniform ? `bitcast<f32>((${word} >> 9u) | 0x3f800000u) - 1.0` : word);
+  const { out, key, counts } = names;
+  return `  let n = params[${at}u];
   let half = (n + 1u) / 2u;
-  if (i >= half * rows) { return; }
-  let row = i / half;
-  let j = i - row * half;
+  let row = ${i} / half;
+  let j = ${i} - row * half;
   let base = row * n;
   let second = half + j < n;
-  let k = params[2] + row * params[3];
-  let r = block(key[k], key[k + 1u], counts[base + j], select(0u, counts[base + min(half + j, n - 1u)], second));
-  out[base + j] = ${store('r.x')};
-  if (second) { out[base + half + j] = ${store('r.y')}; }
-}
-`;
+  let k = params[${at + 2}u] + row * params[${at + 3}u];
+  let r = block(${key}[k], ${key}[k + 1u], ${counts}[base + j], select(0u, ${counts}[base + min(half + j, n - 1u)], second));
+  ${out}[base + j] = ${store('r.x')};
+  if (second) { ${out}[base + half + j] = ${store('r.y')}; }`;
 }
 
 export const UNIFORM_F32_WGSL = `${PRELUDE}

@@ -13,7 +13,9 @@ import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
 import { sacUpdateProgram } from './helpers';
 import { checkProgram, comparePlans } from './webgpu-plans';
-import { describeWebGPU, floats, gpuAndFloat64, randomInput, webgpu } from '../webgpu/gpu';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { rawKey } from '../../src/tensor/threefry';
+import { describeWebGPU, expectEqual, floats, gpuAndFloat64, randomInput, webgpu } from '../webgpu/gpu';
 
 type Program = (...xs: Tensor[]) => Tensor[];
 
@@ -171,6 +173,27 @@ describeWebGPU('jit on WebGPU: sibling kernels', () => {
     const [long1, long2] = [randomInput(4, 3, 10000), randomInput(5, 3, 10000)];
     const long = await check((x, y) => [M.sum(x, 1), M.sum(y, 1)], [long1, long2], 10000, 'two-pass reductions');
     expect(long.siblings).toBe(0);
+  });
+
+  it('independent threefry steps (uniforms and words, rows of one split key read in place, under vmap too) are one dispatch, with eager bits', async () => {
+    const key = M.tensor(rawKey(5), { backend: webgpu() }) as ArrayTensor;
+    const keys = M.stack([0, 1, 2].map((i) => M.tensor(rawKey(20 + i), { backend: webgpu() })), 0) as ArrayTensor;
+    const draws = (k: Tensor) => {
+      const [a, b, c, d] = M.random.split(k, 4);
+      return [M.random.uniform(a, [5, 7]), M.random.uniform(b, [300]), M.random.randomBits(c, [9]), M.random.uniform(d, [1])];
+    };
+    for (const [what, f, input] of [
+      ['one key', draws, key],
+      ['three keys under vmap', (k: Tensor) => M.vmap(draws)(k) as Tensor[], keys],
+    ] as const) {
+      const [program] = optimizeProgram(M.makeIR(f)(input));
+      const { on, without, actual } = await comparePlans(program, [input], {}, { siblings: false }, what);
+      const eager = f(input);
+      for (let i = 0; i < eager.length; i++) expectEqual(await actual[i].data(), await eager[i].data(), `${what}, output ${i} vs eager`);
+      // The four draws: one kernel.
+      expect(on.stats.dispatchesPerCall, what).toBe(without.stats.dispatchesPerCall - 3);
+      expect(on.stats.siblings, what).toBe(3);
+    }
   });
 
   it.each([

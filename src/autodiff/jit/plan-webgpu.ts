@@ -31,7 +31,7 @@ import { ArrayTensor, type Aval, isBinaryOp, isReduceOp, isUnaryOp, type Params,
 import { broadcastStrides } from '../../tensor/shape';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, type MatmulTiles, prepareProducts, prepareReduce, reduce, reducesInOnePass, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, type MatmulTiles, prepareProducts, prepareReduce, prepareThreefrySiblings, reduce, reducesInOnePass, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { type Access, elementwiseWgsl } from '../../../shaders/elementwise';
@@ -110,6 +110,9 @@ export interface WebGPUPlanOptions {
 
 type Step = () => void;
 
+/** A plan node running one equation as it is. */
+type SingleNode = Extract<KernelPlanNode, { kind: 'single' }>;
+
 /** A step of the plan: a node, or independent nodes run by one kernel. */
 type PlanStep = KernelPlanNode | SiblingNode<KernelPlanNode>;
 
@@ -118,6 +121,11 @@ function preparable(node: KernelPlanNode): boolean {
   if (node.kind === 'fused' || node.eq.prim !== 'matmul') return false;
   const a = node.eq.inputs[0].aval.shape;
   return sizeOf(node.eq.out.aval.shape) > 0 && a[a.length - 1] > 0;
+}
+
+/** A threefry step with a non-empty output (siblings of it run as one kernel). */
+function isThreefry(node: KernelPlanNode): boolean {
+  return node.kind === 'single' && node.eq.prim === 'threefry' && sizeOf(node.out.aval.shape) > 0;
 }
 
 /** A reduction that is neither empty nor into an empty output (a prepared kernel runs it). */
@@ -147,6 +155,7 @@ function siblingRules(
     stores: storedByNode,
     classOf(node) {
       if (node.kind === 'fused') return sizeOf(node.out.aval.shape) > 0 ? 'fused' : undefined;
+      if (isThreefry(node)) return 'threefry';
       if (reducible(node)) {
         const { eq } = node as Exclude<KernelPlanNode, FusedGroup>;
         const x = eq.inputs[0].aval;
@@ -167,6 +176,8 @@ function siblingRules(
         return 1 + leaves.size + members.reduce((n, m) => n + storedBy(m).length, 0);
       }
       const stored = members.reduce((n, m) => n + storedByNode(m).length, 0);
+      // Threefry steps: their keys and counts (each once), their outputs.
+      if (isThreefry(members[0])) return 1 + new Set(members.flatMap(bound)).size + stored;
       // The reductions' operands or prologues' leaves and epilogues' other leaves (each once), the values they store.
       if (reducible(members[0])) return 1 + new Set(members.flatMap(bound)).size + stored;
       // The products' operands (a concatenation's pieces; each buffer once), per product its
@@ -795,7 +806,36 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
         dropAll();
       };
     }
+    if (isThreefry(members[0])) return threefryStep(members as SingleNode[], s);
     return reducible(members[0]) ? reduceStep(members as Exclude<KernelPlanNode, FusedGroup>[], s) : productsStep(members, s);
+  }
+
+  /**
+   * Independent threefry steps as one prepared dispatch (`prepareThreefrySiblings`): a key or
+   * counts several of them read (a split key read in place, the same counts) bound once.
+   */
+  function threefryStep(members: readonly SingleNode[], s: number): Step {
+    const dropAll = dropper(s);
+    const memberReads = members.map((m) => readsOf(m).map(slot));
+    const shared = [...new Set(memberReads.flat())];
+    const prepared = prepareThreefrySiblings(
+      members.map((m, j) => {
+        const { eq } = m;
+        const [key, counts] = memberReads[j].map((r) => shared.indexOf(r));
+        return { key: eq.inputs[0].aval, keys: random.keys.get(eq.inputs[0]), out: m.out.aval, reads: { key, counts } };
+      }),
+      shared.length,
+    );
+    const outSlots = members.map((m) => slot(m.out));
+    const outHosts = outSlots.map(hostOf);
+    const order = [outSlots[0], ...shared, ...outSlots.slice(1)];
+    const buffers: Storage[] = new Array(order.length);
+    return () => {
+      for (let q = 0; q < members.length; q++) env[outSlots[q]] = outHosts[q].output(members[q].out.aval);
+      for (let i = 0; i < order.length; i++) buffers[i] = env[order[i]] as Storage;
+      prepared.run(gpu, buffers);
+      dropAll();
+    };
   }
 
   /**

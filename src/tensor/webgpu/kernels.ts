@@ -10,7 +10,7 @@ import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
 import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl, operandBuffers } from '../../../shaders/matmul';
 import { argReduceWgsl, reduceSiblingsWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
-import { threefryWgsl, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
+import { threefrySiblingsWgsl, threefryWgsl, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
 import { ShapeError } from '../errors';
 import {
@@ -669,6 +669,41 @@ export function threefryKernel(gpu: KernelHost, key: GpuInput, counts: GpuInput,
   const kernel = uniform ? 'threefry+uniform' : 'threefry';
   gpu.run(kernel, kernel, () => threefryWgsl(uniform), [perRow, rows, keys.offset, keys.stride], [result, key.storage, counts.storage], grid1d(kernel, pairs));
   return result;
+}
+
+/** One of several sibling threefry steps: its key's and counts' avals and layout, its output, which shared inputs hold its key and counts. */
+export interface SiblingThreefryStep {
+  readonly key: Aval;
+  readonly keys?: KeyLayout;
+  readonly out: Aval;
+  readonly reads: { readonly key: number; readonly counts: number };
+}
+
+/**
+ * Prepares independent threefry steps (a jit plan's siblings, none of them empty) as one dispatch
+ * (`threefrySiblingsWgsl`). `run` binds member 0's output, the `inputs` shared inputs (keys and
+ * counts, each once), then the outputs of members 1...
+ *
+ * @example
+ * // the uniforms of rows 0 and 1 of a split key, one dispatch: buffers [u0, split, counts, u1]
+ * const twins = prepareThreefrySiblings([{ key, keys: { offset: 0, stride: 2 }, out, reads: { key: 0, counts: 1 } }, { key, keys: { offset: 2, stride: 2 }, out, reads: { key: 0, counts: 1 } }], 2);
+ */
+export function prepareThreefrySiblings(members: readonly SiblingThreefryStep[], inputs: number): { run(gpu: KernelHost, buffers: readonly Storage[]): void } {
+  let total = 0;
+  const ends = members.map(({ key, out }) => (total += (Math.ceil(sizeOf(out.shape) / (sizeOf(key.shape) / 2) / 2) * sizeOf(key.shape)) / 2));
+  const params = [
+    ...ends,
+    ...members.flatMap(({ key, keys = { offset: 0, stride: 2 }, out }) => {
+      const rows = sizeOf(key.shape) / 2;
+      return [sizeOf(out.shape) / rows, rows, keys.offset, keys.stride];
+    }),
+  ];
+  const shapes = members.map((m) => ({ ...m.reads, uniform: m.out.dtype === 'float32' }));
+  const key = `threefry|${JSON.stringify(shapes)}`;
+  const kernel = `threefry${shapes.some((m) => m.uniform) ? '+uniform' : ''}x${members.length}`;
+  const grid = grid1d(kernel, total);
+  const source = () => threefrySiblingsWgsl(shapes, inputs);
+  return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, members.length - 1) };
 }
 
 /** The WebGPU kernel of every primitive. */
