@@ -123,6 +123,18 @@ function preparable(node: KernelPlanNode): boolean {
   return sizeOf(node.eq.out.aval.shape) > 0 && a[a.length - 1] > 0;
 }
 
+/**
+ * The buffers several kernels' members read, each once (in first-read order), and per member the
+ * positions of its reads among them.
+ *
+ * @example
+ * sharedReads([[4, 7], [4, 9]]); // { shared: [4, 7, 9], indices: [[0, 1], [0, 2]] }
+ */
+function sharedReads(reads: readonly (readonly number[])[]): { shared: number[]; indices: number[][] } {
+  const shared = [...new Set(reads.flat())];
+  return { shared, indices: reads.map((list) => list.map((r) => shared.indexOf(r))) };
+}
+
 /** A threefry step with a non-empty output (siblings of it run as one kernel). */
 function isThreefry(node: KernelPlanNode): boolean {
   return node.kind === 'single' && node.eq.prim === 'threefry' && sizeOf(node.out.aval.shape) > 0;
@@ -701,6 +713,22 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       }
     };
   };
+  /**
+   * The call of a prepared dispatch at step s: allocates the values in `written`, binds the slots
+   * in `order` (in the order its `run` takes its buffers), runs it, drops what step s read last.
+   */
+  const preparedStep = (s: number, written: readonly IRVar[], order: readonly number[], prepared: { run(gpu: KernelHost, buffers: readonly Storage[]): void }): Step => {
+    const dropAll = dropper(s);
+    const writtenSlots = written.map(slot);
+    const writtenHosts = writtenSlots.map(hostOf);
+    const buffers: Storage[] = new Array(order.length);
+    return () => {
+      for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
+      for (let i = 0; i < order.length; i++) buffers[i] = env[order[i]] as Storage;
+      prepared.run(gpu, buffers);
+      dropAll();
+    };
+  };
   const steps: Step[] = planNodes.map((node, s) => (node.kind === 'siblings' ? siblingStep(node.members, s) : nodeStep(node, s)));
 
   function nodeStep(node: KernelPlanNode, s: number): Step {
@@ -815,27 +843,16 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
    * counts several of them read (a split key read in place, the same counts) bound once.
    */
   function threefryStep(members: readonly SingleNode[], s: number): Step {
-    const dropAll = dropper(s);
-    const memberReads = members.map((m) => readsOf(m).map(slot));
-    const shared = [...new Set(memberReads.flat())];
+    const { shared, indices } = sharedReads(members.map((m) => readsOf(m).map(slot)));
     const prepared = prepareThreefrySiblings(
-      members.map((m, j) => {
-        const { eq } = m;
-        const [key, counts] = memberReads[j].map((r) => shared.indexOf(r));
-        return { key: eq.inputs[0].aval, keys: random.keys.get(eq.inputs[0]), out: m.out.aval, reads: { key, counts } };
+      members.map(({ eq, out }, j) => {
+        const [key, counts] = indices[j];
+        return { key: eq.inputs[0].aval, keys: random.keys.get(eq.inputs[0]), out: out.aval, reads: { key, counts } };
       }),
       shared.length,
     );
     const outSlots = members.map((m) => slot(m.out));
-    const outHosts = outSlots.map(hostOf);
-    const order = [outSlots[0], ...shared, ...outSlots.slice(1)];
-    const buffers: Storage[] = new Array(order.length);
-    return () => {
-      for (let q = 0; q < members.length; q++) env[outSlots[q]] = outHosts[q].output(members[q].out.aval);
-      for (let i = 0; i < order.length; i++) buffers[i] = env[order[i]] as Storage;
-      prepared.run(gpu, buffers);
-      dropAll();
-    };
+    return preparedStep(s, members.map((m) => m.out), [outSlots[0], ...shared, ...outSlots.slice(1)], prepared);
   }
 
   /**
@@ -844,7 +861,6 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
    * store and binds their buffers.
    */
   function reduceStep(members: readonly Exclude<KernelPlanNode, FusedGroup>[], s: number): Step {
-    const dropAll = dropper(s);
     const groupsOf = (node: KernelPlanNode) => (node.kind === 'kernel' ? { prologue: node.prologue, epilogue: node.epilogue } : {});
     // Each member's groups, as the kernel runs them.
     const shapes = members.map((m) => {
@@ -860,8 +876,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     // value siblings share is bound once. Written: the results, then per member the prologue's and
     // the epilogue's extra values.
     const memberReads = members.map((m) => readsOf(m).map(slot));
-    const shared = [...new Set(memberReads.flat())];
-    const siblings = members.length > 1 ? memberReads.map((list, j) => ({ reads: list.map((r) => shared.indexOf(r)), ...shapes[j] })) : undefined;
+    const { shared, indices } = sharedReads(memberReads);
+    const siblings = members.length > 1 ? indices.map((reads, j) => ({ reads, ...shapes[j] })) : undefined;
     const prepared = prepareReduce(eq.prim as ReduceOp, eq.inputs[0].aval, axes, eq.out.aval, shapes[0], siblings);
     const extrasOf = (m: KernelPlanNode) => {
       const g = groupsOf(m);
@@ -869,16 +885,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     };
     const written = [...members.map((m) => m.out), ...members.flatMap(extrasOf)];
     const writtenSlots = written.map(slot);
-    const writtenHosts = writtenSlots.map(hostOf);
-    const results = writtenSlots.slice(0, members.length);
-    const order = [results[0], ...(siblings ? shared : memberReads[0]), ...results.slice(1), ...writtenSlots.slice(members.length)];
-    const buffers: Storage[] = new Array(order.length);
-    return () => {
-      for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
-      for (let i = 0; i < order.length; i++) buffers[i] = env[order[i]] as Storage;
-      prepared.run(gpu, buffers);
-      dropAll();
-    };
+    const order = [writtenSlots[0], ...(siblings ? shared : memberReads[0]), ...writtenSlots.slice(1)];
+    return preparedStep(s, written, order, prepared);
   }
 
   /**
@@ -886,7 +894,6 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
    * (`prepareProducts`): a call allocates the values they store and binds its buffers.
    */
   function productsStep(members: readonly KernelPlanNode[], s: number): Step {
-    const dropAll = dropper(s);
     const epilogueOf = (m: KernelPlanNode) => (m.kind === 'kernel' ? m.epilogue : undefined);
     const epilogueShapes = members.map((m) => {
       const epilogue = epilogueOf(m);
@@ -902,25 +909,18 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     // once), then the epilogue's other leaves. Written: the results, then the epilogues' extra values.
     const operands = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
     const memberReads = members.map((m) => readsOf(m).map(slot));
-    const shared = members.length > 1 ? [...new Set(memberReads.flatMap((r) => r.slice(0, operands)))] : memberReads[0].slice(0, operands);
-    const operandReads = members.length > 1 ? memberReads.map((r) => r.slice(0, operands).map((k) => shared.indexOf(k))) : undefined;
-    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, epilogueShapes, operandReads);
+    const { shared, indices } = sharedReads(memberReads.map((r) => r.slice(0, operands)));
+    const prepared = prepareProducts(gpu, members.length, a, b, eq.out.aval, layout, epilogueShapes, members.length > 1 ? indices : undefined);
     const extras = members.flatMap((m) => {
       const epilogue = epilogueOf(m);
       return epilogue ? storedBy(epilogue.group).slice(0, -1) : [];
     });
     const written = [...members.map((m) => m.out), ...extras];
     const writtenSlots = written.map(slot);
-    const writtenHosts = writtenSlots.map(hostOf);
-    const results = writtenSlots.slice(0, members.length);
-    const order = [results[0], ...shared, ...memberReads.flatMap((r) => r.slice(operands)), ...results.slice(1), ...writtenSlots.slice(members.length)];
-    const buffers: Storage[] = new Array(order.length);
-    return () => {
-      for (let q = 0; q < written.length; q++) env[writtenSlots[q]] = writtenHosts[q].output(written[q].aval);
-      for (let i = 0; i < order.length; i++) buffers[i] = env[order[i]] as Storage;
-      prepared.run(gpu, buffers);
-      dropAll();
-    };
+    // One product binds its operands as read (`x @ x` twice); siblings bind each buffer once.
+    const operandSlots = members.length > 1 ? shared : memberReads[0].slice(0, operands);
+    const order = [writtenSlots[0], ...operandSlots, ...memberReads.flatMap((r) => r.slice(operands)), ...writtenSlots.slice(1)];
+    return preparedStep(s, written, order, prepared);
   }
 
   /**

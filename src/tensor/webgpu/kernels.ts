@@ -455,6 +455,24 @@ function reducePass(
   return (gpu, buffers) => gpu.run(kernel, laid.key, source, laid.params, buffers, workgroups, false, laid.extraOutputs);
 }
 
+/**
+ * Where each group's params start in `params`, appending them the first time a group with the
+ * same key and params is placed (sibling members with alike groups share them).
+ */
+function groupPlacer(params: number[]): (group: GroupShape) => number {
+  const placed = new Map<string, number>();
+  return (group) => {
+    const same = `${group.key}|${group.params.join(',')}`;
+    let at = placed.get(same);
+    if (at === undefined) {
+      at = params.length;
+      placed.set(same, at);
+      params.push(...group.params);
+    }
+    return at;
+  };
+}
+
 /** Sibling reductions in one pass (`reduceSiblingsWgsl`), bound as `PreparedReduce.run` says. */
 function siblingReducePass(
   op: ReduceOp,
@@ -468,16 +486,10 @@ function siblingReducePass(
   const reduced = sizeOf(red.shape);
   const schedule = scheduleOf(nOut, reduced, kept);
   const params = [nOut, reduced, kept.shape.length, red.shape.length, reduced, 1, ...kept.shape, ...kept.strides, ...red.shape, ...red.strides];
-  // Each group's params follow the reduction's; alike groups share them.
-  const placed = new Map<string, number>();
+  const paramsAt = groupPlacer(params);
   const place = (g: GroupShape | undefined) => {
     if (!g) return undefined;
-    const same = `${g.key}|${g.params.join(',')}`;
-    if (!placed.has(same)) {
-      placed.set(same, params.length);
-      params.push(...g.params);
-    }
-    const at = placed.get(same) as number;
+    const at = paramsAt(g);
     return { spec: g.spec, at, key: `${g.key}@${at}` };
   };
   const members = siblings.map(({ reads, prologue, epilogue }) => ({ reads, prologue: place(prologue), epilogue: place(epilogue) }));
@@ -617,26 +629,19 @@ export function prepareProducts(
   if (sizeOf(out.shape) === 0 || (k === 0 && !anyEpilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
   const tiled = { ...layout, tile: matmulTile(host.matmulTiles, m, n, count * sizeOf(out.shape.slice(0, -2))) };
   const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, tiled);
-  // Each epilogue's params follow the product's; members whose groups are alike share them.
   const params = [...own];
-  const placed = new Map<string, number>();
-  const same = (e: GroupShape) => `${e.key}|${e.params.join(',')}`;
-  for (const e of epilogues) {
-    if (!e || placed.has(same(e))) continue;
-    placed.set(same(e), params.length);
-    params.push(...e.params);
-  }
-  const at = (e: GroupShape | undefined) => (e ? (placed.get(same(e)) as number) : 0);
+  const paramsAt = groupPlacer(params);
+  const ats = epilogues.map((e) => (e ? paramsAt(e) : 0));
   const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${count > 1 ? `x${count}` : ''}${anyEpilogue ? '+epilogue' : ''}`;
   const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
   const reads = operands ?? Array.from({ length: count }, (_, j) => Array.from({ length: perMember }, (_, q) => j * perMember + q));
-  const epilogueKeys = epilogues.map((e) => (e ? `${e.key}@${at(e)}` : '')).join(',');
+  const epilogueKeys = epilogues.map((e, j) => (e ? `${e.key}@${ats[j]}` : '')).join(',');
   const key = `matmul|${type}|${variant}|${count > 1 ? JSON.stringify(reads) : 'x1'}|${epilogueKeys}`;
   const first = epilogues[0];
   const source =
     count === 1
-      ? () => matmulWgsl(type, tiled, first && { spec: first.spec, layout: { inputs: 2 + perMember, stores: 2 + perMember + first.spec.inputs.length, at: at(first) } })
-      : () => matmulSiblingsWgsl(type, tiled, reads, epilogues.map((e) => e && { spec: e.spec, at: at(e) }));
+      ? () => matmulWgsl(type, tiled, first && { spec: first.spec, layout: { inputs: 2 + perMember, stores: 2 + perMember + first.spec.inputs.length, at: ats[0] } })
+      : () => matmulSiblingsWgsl(type, tiled, reads, epilogues.map((e, j) => e && { spec: e.spec, at: ats[j] }));
   const grid: [number, number, number] = [groups[0], groups[1], groups[2] * count];
   const extraOutputs = count - 1 + epilogues.reduce((sum, e) => sum + (e?.spec.stores.length ?? 0), 0);
   return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, extraOutputs) };
