@@ -31,3 +31,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 export function binding(index: number, name: string, type: string, access: 'read' | 'read_write'): string {
   return `@group(0) @binding(${index}) var<storage, ${access}> ${name}: array<${type}>;`;
 }
+
+/**
+ * The entry point of a 1-D kernel running members over consecutive index ranges (a jit plan's
+ * siblings): invocation `g` runs member j where `params[j-1] <= g < params[j]` (the members'
+ * cumulative sizes, first in the params), its body `bodies[j]` seeing `i = g - params[j-1]`.
+ *
+ * @example
+ * rangesMain(['    out[i] = 1.0;', '    out1[i] = 2.0;']); // params [n0, n0 + n1, ...]
+ */
+export function rangesMain(bodies: readonly string[]): string {
+  const members = bodies.map(
+    (body, j) => `  if (g < params[${j}u]) {
+    let i = g${j === 0 ? '' : ` - params[${j - 1}u]`};
+${body}
+    return;
+  }`,
+  );
+  return `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let g = flatIndex(wid, nwg, lid);
+${members.join('\n')}
+}
+`;
+}

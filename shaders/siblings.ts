@@ -9,7 +9,7 @@
  * extra outputs, member 1's output and extra outputs, and so on.
  * params: `[ends[members], then each member's group params (`shaders/groups.ts`) at its at]`.
  */
-import { binding, PRELUDE, WORKGROUP } from './common';
+import { binding, PRELUDE, rangesMain } from './common';
 import { groupBody, type GroupSpec } from './groups';
 import { MATH } from './math';
 
@@ -41,22 +41,12 @@ export function siblingGroupsWgsl(members: readonly SiblingGroup[], inputTypes: 
       return `y${j}_${q}`;
     });
     const body = groupBody(spec, at, { input: (k) => `x${inputs[k]}`, store: (q) => stores[q], root: out });
-    return `  if (g < params[${j}u]) {
-    let i = g${j === 0 ? '' : ` - params[${j - 1}u]`};
-${body}    ${out}[i] = ${spec.expr};
-    return;
-  }`;
+    return `${body}    ${out}[i] = ${spec.expr};`;
   });
   return `${PRELUDE}
 ${binding(1, 'out', members[0].spec.outType, 'read_write')}
 ${inputTypes.map((type, k) => binding(k + 2, `x${k}`, type, 'read')).join('\n')}
 ${writes.join('\n')}
 ${MATH}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let g = flatIndex(wid, nwg, lid);
-${bodies.join('\n')}
-}
-`;
+${rangesMain(bodies)}`;
 }

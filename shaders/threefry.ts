@@ -10,7 +10,7 @@
  *
  * params: `[n, rows, keyOffset, keyStride]` (n per row; `threefryWgsl`).
  */
-import { binding, ENTRY_1D, PRELUDE } from './common';
+import { binding, ENTRY_1D, PRELUDE, rangesMain } from './common';
 
 const ROTATIONS = [
   [13, 15, 26, 6],
@@ -78,21 +78,11 @@ export function threefrySiblingsWgsl(members: readonly SiblingThreefry[], inputs
     ...Array.from({ length: inputs }, (_, k) => binding(2 + k, `x${k}`, 'u32', 'read')),
     ...members.slice(1).map((m, j) => binding(2 + inputs + j, outName(j + 1), m.uniform ? 'f32' : 'u32', 'read_write')),
   ];
-  const bodies = members.map((m, j) => {
-    const at = members.length + 4 * j;
-    return `  if (g < params[${j}u]) {
-    let i = g${j === 0 ? '' : ` - params[${j - 1}u]`};
-${pairAt('i', at, { out: outName(j), key: `x${m.key}`, counts: `x${m.counts}` }, m.uniform)}
-    return;
-  }`;
-  });
+  const bodies = members.map((m, j) => pairAt('i', members.length + 4 * j, { out: outName(j), key: `x${m.key}`, counts: `x${m.counts}` }, m.uniform));
   return `${PRELUDE}
 ${bindings.join('\n')}
 ${BLOCK}
-${ENTRY_1D.replace('let i = flatIndex', 'let g = flatIndex')}
-${bodies.join('\n')}
-}
-`;
+${rangesMain(bodies)}`;
 }
 
 const BLOCK = `
