@@ -7,9 +7,9 @@
  * Nodes are placed on levels: a node's level exceeds the levels of the nodes it reads from, so
  * nodes of one level never depend on one another, and ordering the nodes by level keeps every
  * value computed before it is read. Within a level, nodes of one class (`classOf`: which nodes one
- * kernel can run together) are packed in program order while the kernel's bindings fit. Two
- * levellings are tried, as soon as possible (a node's longest path from the inputs) and as late
- * as possible (from the outputs), and two mixtures of those (nodes of a class with several
+ * kernel can run together) are packed in program order while the kernel's bindings fit. Four
+ * levellings are tried: as soon as possible (a node's longest path from the inputs), as late as
+ * possible (from the outputs), and two mixtures of those (nodes of a class with several
  * members late and the rest early, or the other way round); in each, a node alone of its class on
  * its level then moves to a level where its class has nodes, if its producers and readers allow
  * (`join`). The levelling leaving fewest nodes is kept; where none merges anything the nodes are
