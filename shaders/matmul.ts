@@ -210,9 +210,21 @@ function matmulMain(type: string, layout: MatmulLayout, a: Reader, b: Reader, me
   member = wid.z / batches;
   let z = wid.z % batches;
   var rest = z;`;
-  // Each of the 16x16 invocations computes per x per values of the tile x tile output tile.
+  // Each of the 16x16 invocations computes per x per values of the tile x tile output tile, held in
+  // scalars and unrolled here: an indexed accumulator array can land in (slow) local memory.
   const { tile = MATMUL_TILE } = layout;
   const per = tile / 16;
+  const range = [...Array(per).keys()];
+  const cells = range.flatMap((r) => range.map((c) => [r, c] as const));
+  const declare = cells.map(([r, c]) => `var acc${r}_${c} = ${zero};`).join(' ');
+  const reads = [...range.map((r) => `let a${r} = tileA[kk * ${tile}u + ty + ${16 * r}u];`), ...range.map((c) => `let b${c} = tileB[kk * ${tile}u + tx + ${16 * c}u];`)];
+  const multiplyAdds = cells.map(([r, c]) => `acc${r}_${c} += a${r} * b${c};`);
+  const stores = range.map(
+    (r) => `  {
+    let row = row0 + ty + ${16 * r}u;
+${range.map((c) => `    if (row < M && col0 + tx + ${16 * c}u < N) { store(outOff + row * N + col0 + tx + ${16 * c}u, acc${r}_${c}); }`).join('\n')}
+  }`,
+  );
   return `var<workgroup> tileA: array<T, ${16 * tile}>; // [16 k][${tile} rows]
 var<workgroup> tileB: array<T, ${16 * tile}>; // [16 k][${tile} cols]
 
@@ -237,8 +249,7 @@ ${selectMember}
   let tx = lid.x;
   let ty = lid.y;
   let tid = ty * 16u + tx;
-  var acc: array<T, ${per * per}>;
-  for (var q = 0u; q < ${per * per}u; q++) { acc[q] = ${zero}; }
+  ${declare}
   for (var k0 = 0u; k0 < K; k0 += 16u) {
     for (var l = 0u; l < ${per}u; l++) {
       let e = tid + l * 256u;
@@ -246,26 +257,13 @@ ${selectMember}
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      var av: array<T, ${per}>;
-      var bv: array<T, ${per}>;
-      for (var r = 0u; r < ${per}u; r++) {
-        av[r] = tileA[kk * ${tile}u + ty + 16u * r];
-        bv[r] = tileB[kk * ${tile}u + tx + 16u * r];
-      }
-      for (var r = 0u; r < ${per}u; r++) {
-        for (var c = 0u; c < ${per}u; c++) { acc[r * ${per}u + c] += av[r] * bv[c]; }
-      }
+      ${reads.join('\n      ')}
+      ${multiplyAdds.join('\n      ')}
     }
     workgroupBarrier();
   }
   let outOff = z * M * N;
-  for (var r = 0u; r < ${per}u; r++) {
-    let row = row0 + ty + 16u * r;
-    for (var c = 0u; c < ${per}u; c++) {
-      let col = col0 + tx + 16u * c;
-      if (row < M && col < N) { store(outOff + row * N + col, acc[r * ${per}u + c]); }
-    }
-  }
+${stores.join('\n')}
 }
 `;
 }
