@@ -12,6 +12,7 @@ import { sizeOf } from '../shape';
 import { WebGPUError } from './errors';
 import { type KernelHost, type MatmulTiles, webgpuKernels } from './kernels';
 import { BufferPool, type PoolStats, USAGE } from './pool';
+import { type CapturedDispatch, type KernelTime, timeDispatches } from './profile';
 import { Recorder } from './recorder';
 import { bytesOf, type GpuHandle, Storage } from './storage';
 
@@ -75,6 +76,8 @@ export class WebGPUBackend implements Backend, KernelHost {
   dispatched = 0;
   /** The primitive (or `upload`, `read`) being run, to name it in errors. */
   private current = 'idle';
+  /** While `profile` records: each dispatch, and the storage it holds until replayed. */
+  private capture: { readonly dispatches: CapturedDispatch[]; readonly held: Storage[] } | undefined;
 
   constructor(
     readonly device: GPUDevice,
@@ -273,7 +276,42 @@ export class WebGPUBackend implements Backend, KernelHost {
     }
     const access = accessOf(buffers.length - 1 - extraOutputs, extraOutputs, checksIndices);
     this.dispatched++;
-    this.recorder.dispatch(kernel, this.pipeline(kernel, key, source, access), params, gpuBuffers, access, groups);
+    const pipeline = this.pipeline(kernel, key, source, access);
+    if (this.capture) {
+      const layout = this.recorder.layout(access).bindGroup;
+      this.capture.dispatches.push({ kernel, pipeline, params: params.slice(), buffers: gpuBuffers.slice(), layout, groups: [groups[0], groups[1], groups[2]] });
+      for (const storage of buffers) this.capture.held.push(this.share(storage));
+    }
+    this.recorder.dispatch(kernel, pipeline, params, gpuBuffers, access, groups);
+  }
+
+  /**
+   * The GPU time of each kernel `record` dispatches (say, one call of a jitted update), in order:
+   * `record` runs as usual, then each of its dispatches is replayed alone, repeated, on the same
+   * buffers (held until then), and timed by the wall clock (`profile.ts`). Copies and clears are
+   * not timed. Replays write the buffers again: values `record` left in place (donated state) may
+   * change, so profile a call whose results are not used after.
+   *
+   * @example
+   * const times = await gpu.profile(() => void update(state, batch, key));
+   * times.reduce((sum, t) => sum + t.ms, 0); // GPU milliseconds per update
+   */
+  async profile(record: () => void): Promise<KernelTime[]> {
+    await this.settle(0);
+    const capture: NonNullable<typeof this.capture> = { dispatches: [], held: [] };
+    this.capture = capture;
+    try {
+      record();
+    } finally {
+      this.capture = undefined;
+    }
+    try {
+      await this.settle(0);
+      await this.recorder.check();
+      return await timeDispatches(this.device, this.bindingLimit, capture.dispatches);
+    } finally {
+      for (const storage of capture.held) this.unref(storage);
+    }
   }
 
   private pipeline(kernel: string, key: string, source: () => string, access: string): GPUComputePipeline {
@@ -321,7 +359,6 @@ export class WebGPUBackend implements Backend, KernelHost {
   }
 }
 
-/** Throws the error an index kernel flagged in the fault word, if any. */
 /** Access strings (`w` then `r` per input, `w` per extra output and the index-fault word), made once each. */
 const accessStrings = new Map<number, string>();
 
@@ -336,6 +373,7 @@ function accessOf(reads: number, writes: number, checksIndices: boolean): string
   return access;
 }
 
+/** Throws the error an index kernel flagged in the fault word, if any. */
 function throwIndexFault(word: number): void {
   const ops = Object.entries(INDEX_FAULT)
     .filter(([, bit]) => word & bit)

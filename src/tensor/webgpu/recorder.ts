@@ -24,7 +24,7 @@ export const MAX_GROUPS = 65535;
 // 512 dispatches at the usual 256-byte offset alignment: a jitted update's batch fits one arena.
 const ARENA_BYTES = 1 << 17;
 /** The parameter window each dispatch sees (256 words: rank up to about 60). */
-const PARAMS_BYTES = 1024;
+export const PARAMS_BYTES = 1024;
 /** Bind groups remembered per pipeline for lookups without a key (the steps using a pipeline, and the buffers each alternates between). */
 const RECENT_PER_PIPELINE = 16;
 /** Cached bind groups kept before the cache starts over. */

@@ -1,0 +1,83 @@
+/**
+ * bench/profile: where the GPU time of a jitted SAC update goes, kernel by kernel
+ * (`WebGPUBackend.profile`), for one agent and for N agents batched (`--n`, default 1 and 100).
+ * Each row also gives the update's wall time in a loop (2 calls in flight), so the kernels' sum
+ * tells how much of it is the GPU working and how much is waiting on the host.
+ *
+ *   npx esbuild bench/profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/profile.mjs
+ *   node .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12]
+ */
+import { treeStack } from '../src/autodiff';
+import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
+import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
+import * as T from '../src/tensor';
+import { type KernelTime, WebGPUBackend } from '../src/tensor/webgpu';
+import { AGENTS, arg, benchBackends, sacSetup, SIZES } from './sac-setup';
+
+const list = (name: string, fallback: string) => arg(name, fallback).split(',').map((s) => s.trim());
+const sizeNames = list('sizes', 'v2') as (keyof typeof SIZES)[];
+const agentNames = list('agents', 'sg-rp,sgm-mrp');
+const counts = list('n', '1,100').map(Number);
+const top = Number(arg('top', '12'));
+const WALL_CALLS = 10;
+
+/** Kernel times summed by kernel name, largest first. */
+function byKernel(times: readonly KernelTime[]) {
+  const rows = new Map<string, { kernel: string; count: number; ms: number; slowest: KernelTime }>();
+  for (const t of times) {
+    const row = rows.get(t.kernel) ?? { kernel: t.kernel, count: 0, ms: 0, slowest: t };
+    row.count++;
+    row.ms += t.ms;
+    if (t.ms > row.slowest.ms) row.slowest = t;
+    rows.set(t.kernel, row);
+  }
+  return [...rows.values()].sort((a, b) => b.ms - a.ms);
+}
+
+console.log(`node ${process.version}, ${process.platform}-${process.arch}`);
+for (const [backendName, backend] of await benchBackends(list('backends', 'webgpu'))) {
+  if (!(backend instanceof WebGPUBackend)) throw new Error(`--backends: ${backendName} is not a WebGPU backend`);
+  for (const sizeName of sizeNames) {
+    const size = SIZES[sizeName];
+    if (!size) throw new Error(`--sizes: unknown size '${sizeName}' (classic, v2)`);
+    for (const agent of AGENTS.filter((a) => agentNames.includes(a.name))) {
+      for (const n of counts) {
+        const s = sacSetup(agent, size, backend);
+        let state: SacState;
+        let step: (state: SacState, t: number) => SacState;
+        if (n === 1) {
+          const update = makeSacUpdate(s.h, { donate: true });
+          state = s.state;
+          step = (st, t) => update(st, s.batches[t % s.batches.length], s.keyAt(t))[0];
+        } else {
+          const keys = T.stack(Array.from({ length: n }, (_, i) => T.random.foldIn(s.key, i)), 0);
+          const batch = treeStack(Array.from({ length: n }, (_, i) => s.batches[i % s.batches.length]));
+          const update = makeBatchedSacUpdate(s.h, n, { donate: true });
+          state = initSacBatch(s.h, keys);
+          step = (st) => update(st, batch, keys)[0];
+        }
+        for (let t = 0; t < 3; t++) state = step(state, t);
+        await backend.settle(0);
+        const start = performance.now();
+        for (let t = 0; t < WALL_CALLS; t++) {
+          state = step(state, t);
+          await backend.settle(2);
+        }
+        await backend.settle(0);
+        const wall = (performance.now() - start) / WALL_CALLS;
+        const times = await backend.profile(() => void (state = step(state, 0)));
+        const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
+        console.log(`\n### ${backendName}, ${size.label}, ${agent.name}, ${n} agent${n > 1 ? 's batched' : ''}`);
+        console.log(`wall ${wall.toFixed(3)} ms / update; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches\n`);
+        console.log('| kernel | dispatches | ms | share | slowest grid | slowest ms |');
+        console.log('|---|---|---|---|---|---|');
+        for (const row of byKernel(times).slice(0, top)) {
+          const share = ((100 * row.ms) / gpuMs).toFixed(1);
+          const name = row.kernel.length > 60 ? `${row.kernel.slice(0, 57)}...` : row.kernel;
+          console.log(`| ${name} | ${row.count} | ${row.ms.toFixed(3)} | ${share}% | ${row.slowest.groups.join('x')} | ${row.slowest.ms.toFixed(3)} |`);
+        }
+      }
+    }
+  }
+}
+process.exit(0);
