@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { build, type PluginBuild } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { type Tensor, tensor } from '../../src/tensor';
+import { jit } from '../../src/autodiff';
+import { matmul, type Tensor, tensor } from '../../src/tensor';
+import { createWebGPUBackend } from '../../src/tensor/webgpu';
 import { sizeClass } from '../../src/tensor/webgpu/pool';
-import { describeWebGPU, webgpu } from './gpu';
+import { describeWebGPU, floats, webgpu } from './gpu';
 
 /** Bundles `source` (TypeScript importing the library by absolute path) to a runnable .mjs file. */
 async function bundle(source: string): Promise<string> {
@@ -54,6 +56,33 @@ describeWebGPU('WebGPU memory', () => {
     expect(Array.from(await x.data())).toEqual([1e5, 1e5, 1e5, 1e5]);
     expect(new Set(sizes).size).toBe(1);
     expect(sizes[0]).toBeLessThan(300);
+  });
+
+  it("past the pool's budget the oldest free buffers go first, and what the latest batch released stays", async () => {
+    const gpu = await createWebGPUBackend({ maxPoolBytes: 4096 });
+    const small = tensor(new Float32Array(1000), { backend: gpu }); // a 4000-byte class
+    const large = tensor(new Float32Array(2000), { backend: gpu }); // an 8000-byte class
+    small.mul(small).dispose();
+    gpu.flush(); // frees 4000 bytes: within the budget
+    large.mul(large).dispose();
+    gpu.flush(); // frees 8000 more: the older 4000 go
+    const { created } = gpu.poolStats();
+    large.mul(large).dispose();
+    expect(gpu.poolStats().created).toBe(created);
+    small.mul(small).dispose();
+    expect(gpu.poolStats().created).toBe(created + 1);
+  });
+
+  it('a jitted call whose working set exceeds the budget creates no buffer after the first calls', async () => {
+    const gpu = await createWebGPUBackend({ maxPoolBytes: 0 });
+    const w = tensor(floats(3, 64 * 64, -0.2, 0.2), { shape: [64, 64], backend: gpu });
+    const f = jit((x: Tensor) => matmul(matmul(x, w).relu(), w).tanh().sum());
+    const x = tensor(floats(4, 128 * 64, -1, 1), { shape: [128, 64], backend: gpu });
+    for (let i = 0; i < 3; i++) f(x).dispose();
+    const before = gpu.poolStats();
+    for (let i = 0; i < 5; i++) f(x).dispose();
+    expect(gpu.poolStats().created).toBe(before.created);
+    expect(gpu.poolStats().buffers).toBe(before.buffers);
   });
 
   it('a buffer released while commands that read it are unsubmitted is not overwritten by an upload', async () => {

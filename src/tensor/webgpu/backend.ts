@@ -19,14 +19,17 @@ import { bytesOf, type GpuHandle, Storage } from './storage';
 export interface WebGPUBackendOptions {
   /** Dispatches recorded before a batch is submitted without a readback (default 128; a jit plan's call is one batch however long, `asOneBatch`). */
   readonly flushEvery?: number;
-  /** Bytes of free buffers the pool keeps for reuse (default 256 MiB). */
+  /**
+   * Bytes of free buffers the pool keeps for reuse (default 256 MiB), or more while the latest
+   * batch released more; past it the oldest free buffers are destroyed.
+   */
   readonly maxPoolBytes?: number;
   /** Options passed to Dawn's `create`, e.g. `['adapter=...']`. */
   readonly dawnOptions?: readonly string[];
   /**
-   * Products' output tiles (`KernelHost.matmulTiles`): `'sized'` (32x32, 64x64 or 128x128 by the
-   * product's size, `matmulTile`; the default on hardware adapters) or one tile for every product
-   * (64 is the default on software adapters).
+   * Products' output tiles (`KernelHost.matmulTiles`): `'sized'` (32x32 or 64x64 by the product's
+   * size, `matmulTile`; the default on hardware adapters) or one tile for every product (32, 64 or
+   * 128; 64 is the default on software adapters).
    */
   readonly matmulTiles?: MatmulTiles;
 }
@@ -76,8 +79,8 @@ export class WebGPUBackend implements Backend, KernelHost {
   dispatched = 0;
   /** The primitive (or `upload`, `read`) being run, to name it in errors. */
   private current = 'idle';
-  /** While `profile` records: each dispatch, and the storage it holds until replayed. */
-  private capture: { readonly dispatches: CapturedDispatch[]; readonly held: Storage[] } | undefined;
+  /** While `profile` records: each dispatch (its buffers pinned in the pool until replayed). */
+  private capture: CapturedDispatch[] | undefined;
 
   constructor(
     readonly device: GPUDevice,
@@ -279,8 +282,8 @@ export class WebGPUBackend implements Backend, KernelHost {
     const pipeline = this.pipeline(kernel, key, source, access);
     if (this.capture) {
       const layout = this.recorder.layout(access).bindGroup;
-      this.capture.dispatches.push({ kernel, pipeline, params: params.slice(), buffers: gpuBuffers.slice(), layout, groups: [groups[0], groups[1], groups[2]] });
-      for (const storage of buffers) this.capture.held.push(this.share(storage));
+      this.capture.push({ kernel, pipeline, params: params.slice(), buffers: gpuBuffers.slice(), layout, groups: [groups[0], groups[1], groups[2]] });
+      for (const buffer of gpuBuffers) this.pool.pinned.add(buffer);
     }
     this.recorder.dispatch(kernel, pipeline, params, gpuBuffers, access, groups);
   }
@@ -288,9 +291,9 @@ export class WebGPUBackend implements Backend, KernelHost {
   /**
    * The GPU time of each kernel `record` dispatches (say, one call of a jitted update), in order:
    * `record` runs as usual, then each of its dispatches is replayed alone, repeated, on the same
-   * buffers (held until then), and timed by the wall clock (`profile.ts`). Copies and clears are
-   * not timed. Replays write the buffers again: values `record` left in place (donated state) may
-   * change, so profile a call whose results are not used after.
+   * buffers (which the pool does not destroy until then), and timed by the wall clock
+   * (`profile.ts`). Copies and clears are not timed. Replays write those buffers again, whoever
+   * holds them now: profile a call whose results, and whose donated inputs, are not used after.
    *
    * @example
    * const times = await gpu.profile(() => void update(state, batch, key));
@@ -298,8 +301,8 @@ export class WebGPUBackend implements Backend, KernelHost {
    */
   async profile(record: () => void): Promise<KernelTime[]> {
     await this.settle(0);
-    const capture: NonNullable<typeof this.capture> = { dispatches: [], held: [] };
-    this.capture = capture;
+    const captured: CapturedDispatch[] = [];
+    this.capture = captured;
     try {
       record();
     } finally {
@@ -308,9 +311,9 @@ export class WebGPUBackend implements Backend, KernelHost {
     try {
       await this.settle(0);
       await this.recorder.check();
-      return await timeDispatches(this.device, this.bindingLimit, capture.dispatches);
+      return await timeDispatches(this.device, this.bindingLimit, captured);
     } finally {
-      for (const storage of capture.held) this.unref(storage);
+      this.pool.pinned.clear();
     }
   }
 

@@ -5,6 +5,11 @@
  * A released buffer may still be named by commands recorded but not yet submitted; an upload
  * (`queue.writeBuffer`) into it would run before them. So releases wait in `pending` until the
  * batch is submitted (`recycle`); after that, queue order makes any reuse safe.
+ *
+ * Free buffers past the pool's budget are destroyed oldest first, and the budget never drops below
+ * what the latest batch released: a jit plan's call releases its whole working set in its one
+ * batch, and its next call takes it back, so a working set larger than the budget (100 agents'
+ * SAC-v2 update: hundreds of MiB) is not destroyed and created again on every call.
  */
 /// <reference types="@webgpu/types" />
 
@@ -33,6 +38,8 @@ export interface PoolStats {
   readonly pending: number;
   /** Buffers ready for reuse. */
   readonly free: number;
+  /** Buffers created so far (a steady loop creates none). */
+  readonly created: number;
 }
 
 export class BufferPool {
@@ -42,12 +49,17 @@ export class BufferPool {
   private bytes = 0;
   private freeCount = 0;
   private freeBytes = 0;
+  private created = 0;
+  /** The free buffers in the order they were released, oldest first. */
+  private readonly freeOrder = new Set<GPUBuffer>();
+  /** Buffers not destroyed however old, while `WebGPUBackend.profile` replays dispatches naming them. */
+  readonly pinned = new Set<GPUBuffer>();
   /** The device's largest buffer, rounded down to whole words: classes near it are capped there. */
   private readonly maxBufferSize: number;
 
   constructor(
     private readonly device: GPUDevice,
-    /** Free bytes kept for reuse; beyond that, recycled buffers are destroyed. */
+    /** Free bytes kept for reuse (or what the latest batch released, if more); beyond that, the oldest free buffers are destroyed. */
     private readonly maxFreeBytes: number,
     /** Called before a buffer is destroyed. */
     private readonly onDestroy: (buffer: GPUBuffer) => void,
@@ -60,6 +72,7 @@ export class BufferPool {
     const size = Math.max(bytes, Math.min(sizeClass(bytes), this.maxBufferSize));
     const reused = this.freeLists.get(size)?.pop();
     if (reused) {
+      this.freeOrder.delete(reused);
       this.freeCount--;
       this.freeBytes -= size;
       return reused;
@@ -71,6 +84,7 @@ export class BufferPool {
     });
     this.buffers++;
     this.bytes += size;
+    this.created++;
     return buffer;
   }
 
@@ -79,23 +93,36 @@ export class BufferPool {
     this.pending.push(buffer);
   }
 
-  /** Called after a submit: pending buffers become free (or are destroyed past `maxFreeBytes`). */
+  /**
+   * Called after a submit: pending buffers become free; then the oldest free ones are destroyed
+   * while free bytes exceed `maxFreeBytes` or, if more, the bytes this batch released.
+   */
   recycle(): void {
+    let released = 0;
     for (const buffer of this.pending) {
-      if (this.freeBytes + buffer.size > this.maxFreeBytes) {
-        this.onDestroy(buffer);
-        buffer.destroy();
-        this.buffers--;
-        this.bytes -= buffer.size;
-        continue;
-      }
       const list = this.freeLists.get(buffer.size);
       if (list) list.push(buffer);
       else this.freeLists.set(buffer.size, [buffer]);
+      this.freeOrder.add(buffer);
       this.freeCount++;
       this.freeBytes += buffer.size;
+      released += buffer.size;
     }
     this.pending = [];
+    const budget = Math.max(this.maxFreeBytes, released);
+    for (const buffer of this.freeOrder) {
+      if (this.freeBytes <= budget) break;
+      if (this.pinned.has(buffer)) continue;
+      const list = this.freeLists.get(buffer.size) as GPUBuffer[];
+      list.splice(list.indexOf(buffer), 1);
+      this.freeOrder.delete(buffer);
+      this.freeCount--;
+      this.freeBytes -= buffer.size;
+      this.onDestroy(buffer);
+      buffer.destroy();
+      this.buffers--;
+      this.bytes -= buffer.size;
+    }
   }
 
   stats(): PoolStats {
@@ -106,6 +133,7 @@ export class BufferPool {
       inUse: this.buffers - this.freeCount - pending,
       pending,
       free: this.freeCount,
+      created: this.created,
     };
   }
 }
