@@ -552,23 +552,20 @@ export type MatmulTiles = 'sized' | MatmulTile;
 
 /** Workgroups of 64x64 tiles below which a sized product takes 32x32 ones. */
 const SMALL_PRODUCT_GROUPS = 128;
-/** Workgroups of 128x128 tiles from which a sized product takes them: two per multiprocessor of a large GPU (132 on an H100). */
-const LARGE_PRODUCT_GROUPS = 256;
 
 /**
  * The output tile of `batch` products `[M, K] @ [K, N]` under `tiles`. Sized: 32x32 where 64x64
- * tiles would leave a large GPU's multiprocessors idle (fewer than 128 workgroups), 128x128 where
- * even those fill it (at least 256), 64x64 between.
+ * tiles would leave a large GPU's multiprocessors idle (fewer than 128 workgroups), else 64x64.
+ * Never 128x128: on an H200 it ran the 100-agent update's batched 256x256 products at half the
+ * speed of 64x64 and won only from about 2048³ (by 13%, `bench/webgpu`).
  *
  * @example
  * matmulTile('sized', 256, 256, 1);   // 32: 16 workgroups of 64x64 would fill 16 multiprocessors
- * matmulTile('sized', 256, 256, 100); // 128: 400 workgroups of 128x128
+ * matmulTile('sized', 256, 256, 100); // 64: 1600 workgroups
  */
 export function matmulTile(tiles: MatmulTiles, m: number, n: number, batch: number): MatmulTile {
   if (tiles !== 'sized') return tiles;
-  const groups = (tile: number) => Math.ceil(m / tile) * Math.ceil(n / tile) * batch;
-  if (groups(64) < SMALL_PRODUCT_GROUPS) return 32;
-  return groups(128) >= LARGE_PRODUCT_GROUPS ? 128 : 64;
+  return Math.ceil(m / 64) * Math.ceil(n / 64) * batch < SMALL_PRODUCT_GROUPS ? 32 : 64;
 }
 
 /** The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
