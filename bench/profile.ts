@@ -1,8 +1,9 @@
 /**
  * bench/profile: where the GPU time of a jitted SAC update goes, kernel by kernel
  * (`WebGPUBackend.profile`), for one agent and for N agents batched (`--n`, default 1 and 100).
- * Each row also gives the update's wall time in a loop (2 calls in flight), so the kernels' sum
- * tells how much of it is the GPU working and how much is waiting on the host.
+ * Each config also gives the update's wall time in a loop (2 calls in flight), and for 10 calls one
+ * at a time the host's part (record and submit) and the wait for the GPU after it, so the kernels'
+ * sum tells how much of the time is the GPU working.
  *
  *   npx esbuild bench/profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/profile.mjs
  *   node .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12]
@@ -58,6 +59,15 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         }
         for (let t = 0; t < 3; t++) state = step(state, t);
         await backend.settle(0);
+        // Serial calls: the host's part (record and submit) and the wait for the GPU, each call alone.
+        const serial: { call: number; wait: number }[] = [];
+        for (let t = 0; t < WALL_CALLS; t++) {
+          const start = performance.now();
+          state = step(state, t);
+          const recorded = performance.now();
+          await backend.settle(0);
+          serial.push({ call: recorded - start, wait: performance.now() - recorded });
+        }
         const start = performance.now();
         for (let t = 0; t < WALL_CALLS; t++) {
           state = step(state, t);
@@ -68,7 +78,9 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         const times = await backend.profile(() => void (state = step(state, 0)));
         const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
         console.log(`\n### ${backendName}, ${size.label}, ${agent.name}, ${n} agent${n > 1 ? 's batched' : ''}`);
-        console.log(`wall ${wall.toFixed(3)} ms / update; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches\n`);
+        const ms = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
+        console.log(`wall ${wall.toFixed(3)} ms / update (2 in flight); kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches`);
+        console.log(`serial calls, host ms: ${ms(serial.map((c) => c.call))}; then GPU wait ms: ${ms(serial.map((c) => c.wait))}\n`);
         console.log('| kernel | dispatches | ms | share | slowest grid | slowest ms |');
         console.log('|---|---|---|---|---|---|');
         for (const row of byKernel(times).slice(0, top)) {
