@@ -75,11 +75,11 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         }
         await backend.settle(0);
         const wall = (performance.now() - start) / WALL_CALLS;
-        const times = await backend.profile(() => void (state = step(state, 0)));
+        const { kernels: times, sequenceMs } = await backend.profile(() => void (state = step(state, 0)));
         const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
         console.log(`\n### ${backendName}, ${size.label}, ${agent.name}, ${n} agent${n > 1 ? 's batched' : ''}`);
         const ms = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
-        console.log(`wall ${wall.toFixed(3)} ms / update (2 in flight); kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches`);
+        console.log(`wall ${wall.toFixed(3)} ms / update (2 in flight); kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
         console.log(`serial calls, host ms: ${ms(serial.map((c) => c.call))}; then GPU wait ms: ${ms(serial.map((c) => c.wait))}\n`);
         console.log('| kernel | dispatches | ms | share | slowest grid | slowest ms |');
         console.log('|---|---|---|---|---|---|');

@@ -1,6 +1,6 @@
 /**
- * `WebGPUBackend.profile`: every dispatch of the recorded call comes back, in order, with its grid
- * and a time that orders kernels by their work; the buffers it replays outlive their tensors.
+ * `WebGPUBackend.profile`: every dispatch of the recorded call comes back, in order, with its kernel
+ * and grid; the buffers it replays outlive their tensors.
  */
 import { expect, it } from 'vitest';
 import { jit } from '../../src/autodiff';
@@ -9,21 +9,26 @@ import { createWebGPUBackend } from '../../src/tensor/webgpu';
 import { describeWebGPU, floats, webgpu } from './gpu';
 
 describeWebGPU('profile', () => {
-  it('times each dispatch of the call in order: a 256^3 product takes longer than adding four numbers', async () => {
+  it('times each dispatch of the call, in order, with its kernel and grid, and the call in sequence', async () => {
     const gpu = webgpu();
     const a = tensor(floats(1, 256 * 256, -1, 1), { shape: [256, 256], backend: gpu });
     const x = tensor([1, 2, 3, 4], { backend: gpu });
     const before = gpu.dispatched;
-    const times = await gpu.profile(() => {
-      matmul(a, a).dispose();
-      x.add(x).dispose();
+    let product: Tensor | undefined;
+    let sum: Tensor | undefined;
+    const { kernels: times, sequenceMs } = await gpu.profile(() => {
+      sum = x.add(x);
+      product = matmul(a, a);
     });
     expect(times.length).toBe(gpu.dispatched - before);
-    expect(times.map((t) => t.kernel)).toEqual(['matmul', expect.stringMatching(/add/)]);
+    expect(times.map((t) => t.kernel)).toEqual([expect.stringMatching(/add/), 'matmul']);
     // 64x64 output tiles on a software adapter (the suite's), by size on others.
-    if (gpu.matmulTiles === 64) expect(times[0].groups).toEqual([4, 4, 1]);
-    for (const t of times) expect(Number.isFinite(t.ms) && t.ms >= 0).toBe(true);
-    expect(times[0].ms).toBeGreaterThan(times[1].ms);
+    if (gpu.matmulTiles === 64) expect(times[1].groups).toEqual([4, 4, 1]);
+    // Times themselves are not asserted (no timing in tests): bench/profile.ts shows them.
+    for (const ms of [...times.map((t) => t.ms), sequenceMs]) expect(Number.isFinite(ms) && ms >= 0).toBe(true);
+    // The replays ran each kernel with its own params into its own output: the values stand.
+    expect(await (product as Tensor).data()).toEqual(await matmul(a, a).data());
+    expect(Array.from(await (sum as Tensor).data())).toEqual([2, 4, 6, 8]);
   });
 
   it("replays a jitted call's buffers after later batches pushed them out of the pool, and leaves the pool's counts as they were", async () => {
@@ -39,7 +44,7 @@ describeWebGPU('profile', () => {
     await gpu.settle(0);
     const inUse = gpu.poolStats().inUse;
     const before = gpu.dispatched;
-    const times = await gpu.profile(() => {
+    const { kernels: times } = await gpu.profile(() => {
       f(x).dispose();
       gpu.flush();
       large.mul(large).dispose();

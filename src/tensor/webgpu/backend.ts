@@ -12,7 +12,7 @@ import { sizeOf } from '../shape';
 import { WebGPUError } from './errors';
 import { type KernelHost, type MatmulTiles, webgpuKernels } from './kernels';
 import { BufferPool, type PoolStats, USAGE } from './pool';
-import { type CapturedDispatch, type KernelTime, timeDispatches } from './profile';
+import { type CapturedDispatch, type Profile, profileDispatches } from './profile';
 import { Recorder } from './recorder';
 import { bytesOf, type GpuHandle, Storage } from './storage';
 
@@ -289,17 +289,18 @@ export class WebGPUBackend implements Backend, KernelHost {
   }
 
   /**
-   * The GPU time of each kernel `record` dispatches (say, one call of a jitted update), in order:
-   * `record` runs as usual, then each of its dispatches is replayed alone, repeated, on the same
+   * The GPU time of each kernel `record` dispatches (say, one call of a jitted update), in order,
+   * and of all of them in sequence: `record` runs as usual, then each of its dispatches is replayed
+   * alone, repeated, and then all in order, on the same
    * buffers (which the pool does not destroy until then), and timed by the wall clock
    * (`profile.ts`). Copies and clears are not timed. Replays write those buffers again, whoever
    * holds them now: profile a call whose results, and whose donated inputs, are not used after.
    *
    * @example
-   * const times = await gpu.profile(() => void update(state, batch, key));
-   * times.reduce((sum, t) => sum + t.ms, 0); // GPU milliseconds per update
+   * const { kernels, sequenceMs } = await gpu.profile(() => void update(state, batch, key));
+   * kernels.reduce((sum, t) => sum + t.ms, 0); // GPU milliseconds per update, kernel by kernel
    */
-  async profile(record: () => void): Promise<KernelTime[]> {
+  async profile(record: () => void): Promise<Profile> {
     await this.settle(0);
     const captured: CapturedDispatch[] = [];
     this.capture = captured;
@@ -311,7 +312,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     try {
       await this.settle(0);
       await this.recorder.check();
-      return await timeDispatches(this.device, this.bindingLimit, captured);
+      return await profileDispatches(this.device, this.bindingLimit, captured);
     } finally {
       this.pool.pinned.clear();
     }

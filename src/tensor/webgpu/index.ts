@@ -4,4 +4,4 @@ export { WebGPUError } from './errors';
 export { type BackendChoice, createWebGPUBackend, initBackend } from './init';
 export type { PoolStats } from './pool';
 export type { MatmulTiles } from './kernels';
-export type { KernelTime } from './profile';
+export type { KernelTime, Profile } from './profile';

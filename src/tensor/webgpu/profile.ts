@@ -5,7 +5,8 @@
  * Wall-clock, no timestamp queries (an optional feature Dawn may quantize): one submit of one
  * dispatch and one of `1 + repeats` back-to-back copies of it are each awaited, and the difference
  * of the best of a few trials of each, over `repeats`, is the kernel's time. The submit and wait
- * cancel out; what stays is the kernel and the barrier before it, as inside a plan.
+ * cancel out; what stays is the kernel and the barrier before it, as inside a plan. Then all the
+ * dispatches are replayed in order in one submit, as the call ran them (less an empty submit).
  */
 /// <reference types="@webgpu/types" />
 import { PARAMS_BYTES } from './recorder';
@@ -31,57 +32,80 @@ export interface KernelTime {
   readonly ms: number;
 }
 
+/** What `WebGPUBackend.profile` measures of a recorded call. */
+export interface Profile {
+  /** Each dispatch replayed alone, in order. */
+  readonly kernels: readonly KernelTime[];
+  /**
+   * Milliseconds for all the dispatches replayed in order in one submit (the best of three, less
+   * an empty submit's wait): beside the kernels' sum, what running in sequence adds or saves.
+   */
+  readonly sequenceMs: number;
+}
+
 /** Replays below this total are repeated more, so the wait's jitter stays small beside them. */
 const MIN_REPLAY_MS = 2;
 const TRIALS = 3;
 
-/** The GPU time of each captured dispatch, in capture order. */
-export async function timeDispatches(device: GPUDevice, bindingLimit: number, captured: readonly CapturedDispatch[]): Promise<KernelTime[]> {
-  const params = device.createBuffer({ label: 'mixrl profile params', size: PARAMS_BYTES, usage: USAGE.STORAGE | USAGE.COPY_DST });
-  const words = new Uint32Array(PARAMS_BYTES / 4);
-  const times: KernelTime[] = [];
+/** The GPU time of each captured dispatch, in capture order, and of all of them in sequence. */
+export async function profileDispatches(device: GPUDevice, bindingLimit: number, captured: readonly CapturedDispatch[]): Promise<Profile> {
+  // Each dispatch's params at its own offset of one buffer, as the recorder's arena holds them.
+  const stride = Math.max(PARAMS_BYTES, device.limits.minStorageBufferOffsetAlignment);
+  const slots = Math.max(1, captured.length);
+  const params = device.createBuffer({ label: 'mixrl profile params', size: stride * slots, usage: USAGE.STORAGE | USAGE.COPY_DST });
+  const words = new Uint32Array((stride / 4) * slots);
+  captured.forEach((d, j) => d.params.forEach((p, k) => (words[(j * stride) / 4 + k] = p >>> 0)));
+  device.queue.writeBuffer(params, 0, words);
+  const groups = captured.map((d) =>
+    device.createBindGroup({
+      layout: d.layout,
+      entries: [
+        { binding: 0, resource: { buffer: params, offset: 0, size: PARAMS_BYTES } },
+        ...d.buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, bindingLimit) } })),
+      ],
+    }),
+  );
+  /** Waits for one submit of the dispatches `indices` (into `captured`), each `count` times; its milliseconds. */
+  const replay = async (indices: readonly number[], count: number): Promise<number> => {
+    const encoder = device.createCommandEncoder({ label: 'mixrl profile' });
+    const pass = encoder.beginComputePass();
+    for (const j of indices) {
+      const d = captured[j];
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, groups[j], [j * stride]);
+      for (let i = 0; i < count; i++) pass.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]);
+    }
+    pass.end();
+    const start = performance.now();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return performance.now() - start;
+  };
+  const best = async (indices: readonly number[], count: number): Promise<number> => {
+    let ms = Infinity;
+    for (let t = 0; t < TRIALS; t++) ms = Math.min(ms, await replay(indices, count));
+    return ms;
+  };
   try {
-    for (const d of captured) {
-      words.fill(0);
-      for (let k = 0; k < d.params.length; k++) words[k] = d.params[k] >>> 0;
-      device.queue.writeBuffer(params, 0, words);
-      const group = device.createBindGroup({
-        layout: d.layout,
-        entries: [
-          { binding: 0, resource: { buffer: params, offset: 0, size: PARAMS_BYTES } },
-          ...d.buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, bindingLimit) } })),
-        ],
-      });
-      const replay = async (count: number): Promise<number> => {
-        const encoder = device.createCommandEncoder({ label: `mixrl profile ${d.kernel}` });
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(d.pipeline);
-        pass.setBindGroup(0, group, [0]);
-        for (let i = 0; i < count; i++) pass.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]);
-        pass.end();
-        const start = performance.now();
-        device.queue.submit([encoder.finish()]);
-        await device.queue.onSubmittedWorkDone();
-        return performance.now() - start;
-      };
-      await replay(1);
+    const kernels: KernelTime[] = [];
+    for (let j = 0; j < captured.length; j++) {
+      await replay([j], 1);
       let repeats = 8;
       let ms = 0;
       for (;;) {
-        let one = Infinity;
-        let many = Infinity;
-        for (let t = 0; t < TRIALS; t++) {
-          one = Math.min(one, await replay(1));
-          many = Math.min(many, await replay(1 + repeats));
-        }
+        const one = await best([j], 1);
+        const many = await best([j], 1 + repeats);
         ms = Math.max(0, many - one) / repeats;
         if (many - one >= MIN_REPLAY_MS || repeats >= 1024) break;
         repeats = Math.min(1024, repeats * Math.max(2, Math.ceil(MIN_REPLAY_MS / Math.max(many - one, 0.01))));
       }
-      times.push({ kernel: d.kernel, groups: d.groups, ms });
+      kernels.push({ kernel: captured[j].kernel, groups: captured[j].groups, ms });
     }
+    const all = captured.map((_, j) => j);
+    await replay(all, 1);
+    const sequenceMs = Math.max(0, (await best(all, 1)) - (await best([], 0)));
+    return { kernels, sequenceMs };
   } finally {
     params.destroy();
   }
-  return times;
 }
