@@ -2,7 +2,7 @@
 # Runs on the device machine (prepared by scripts/device/prepare.sh): WebGPU on the NVIDIA driver
 # through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
-# Arguments pick sections (default all, in this order): jit batched webgpu sac profile.
+# Arguments pick sections (default all, in this order): profile sac batched webgpu jit.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -23,18 +23,20 @@ run() { # name, time limit, then the bench and its flags
   timeout "$limit" /tmp/node ".devkit/bench-$1.mjs" "${@:2}" 2>&1 | grep -v Warning | tee "$OUT/$name.txt"
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
-sections=${*:-jit batched webgpu sac profile}
+sections=${*:-profile sac batched webgpu jit}
 for section in $sections; do
   case $section in
-    # Product tiles: by size (the default) against 64x64 for all, then each tile alone in bench/webgpu.
-    jit) run jit "$T" jit --backends webgpu,webgpu-64 --sizes classic,v2 --rounds 5 --updates 20 --warmup 2 ;;
-    batched) run batched "$T" batched --backends webgpu,webgpu-64 --sizes classic,v2 --agents sg-rp,sgm-mrp --rounds 3 --steps 4 ;;
+    # Eager SAC-v2 updates compile hundreds of pipelines: session 6's run spent its 140 s before them.
+    jit) run jit "$T" jit --backends webgpu --sizes classic,v2 --rounds 3 --updates 10 --warmup 1 ;;
+    batched) run batched "$T" batched --backends webgpu --sizes classic,v2 --agents sg-rp,sgm-mrp --rounds 3 --steps 4 ;;
+    # Each product tile alone, and by size.
     webgpu) run webgpu 60 webgpu --seconds 0.5 ;;
     sac) run sac "$T" sac --backends webgpu,cpu --torch-device cuda --updates 40 --warmup 2 ;;
-    # GPU time by kernel: one SAC-v2 agent and 100 batched, then the batch with 64x64 product tiles.
+    # GPU time by kernel, one agent and 100 batched; then the 100-agent SAC-v2 batch alone in a fresh
+    # process (session 6 saw its loop 7x slower after other sizes had run in the same process).
     profile)
       run profile "$T" profile --sizes classic,v2 --agents sg-rp,sgm-mrp --n 1,100 --top 16
-      run profile-64 60 profile --backends webgpu-64 --sizes v2 --agents sg-rp --n 100 --top 16 ;;
-    *) echo "unknown section '$section' (jit batched webgpu sac profile)" >&2 ;;
+      run profile-v2 60 profile --sizes v2 --agents sg-rp --n 100 --top 16 ;;
+    *) echo "unknown section '$section' (profile sac batched webgpu jit)" >&2 ;;
   esac
 done
