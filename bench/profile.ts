@@ -6,7 +6,7 @@
  * sum tells how much of the time is the GPU working.
  *
  *   npx esbuild bench/profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/profile.mjs
- *   node .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12]
+ *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12]
  */
 import { treeStack } from '../src/autodiff';
 import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
@@ -59,6 +59,8 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         }
         for (let t = 0; t < 3; t++) state = step(state, t);
         await backend.settle(0);
+        // The trace's and earlier configs' garbage collected now, not in the timed calls (with --expose-gc).
+        (globalThis as { gc?: () => void }).gc?.();
         // Serial calls: the host's part (record and submit) and the wait for the GPU, each call alone.
         const serial: { call: number; wait: number }[] = [];
         for (let t = 0; t < WALL_CALLS; t++) {

@@ -20,7 +20,7 @@ run() { # name, time limit, then the bench and its flags
   local name=$1 limit=$2
   shift 2
   echo "== $name"
-  timeout "$limit" /tmp/node ".devkit/bench-$1.mjs" "${@:2}" 2>&1 | grep -v Warning | tee "$OUT/$name.txt"
+  timeout "$limit" /tmp/node --expose-gc ".devkit/bench-$1.mjs" "${@:2}" 2>&1 | grep -v Warning | tee "$OUT/$name.txt"
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 sections=${*:-profile sac batched webgpu jit}
