@@ -73,6 +73,18 @@ describeWebGPU('WebGPU memory', () => {
     expect(gpu.poolStats().created).toBe(created + 1);
   });
 
+  it("a readback's short batch does not push out what the batches before it released", async () => {
+    const gpu = await createWebGPUBackend({ maxPoolBytes: 0 });
+    const large = tensor(new Float32Array(2000), { backend: gpu });
+    const small = tensor([1, 2, 3, 4], { backend: gpu });
+    for (let i = 0; i < 3; i++) large.mul(large).dispose();
+    gpu.flush(); // releases three 8000-byte buffers
+    await small.mul(small).data(); // a batch releasing almost nothing
+    const { created } = gpu.poolStats();
+    for (let i = 0; i < 3; i++) large.mul(large).dispose();
+    expect(gpu.poolStats().created).toBe(created);
+  });
+
   it('a jitted call whose working set exceeds the budget creates no buffer after the first calls', async () => {
     const gpu = await createWebGPUBackend({ maxPoolBytes: 0 });
     const w = tensor(floats(3, 64 * 64, -0.2, 0.2), { shape: [64, 64], backend: gpu });

@@ -7,9 +7,10 @@
  * batch is submitted (`recycle`); after that, queue order makes any reuse safe.
  *
  * Free buffers past the pool's budget are destroyed oldest first, and the budget never drops below
- * what the latest batch released: a jit plan's call releases its whole working set in its one
- * batch, and its next call takes it back, so a working set larger than the budget (100 agents'
- * SAC-v2 update: hundreds of MiB) is not destroyed and created again on every call.
+ * what one of the latest few batches released: a jit plan's call, or an eager loop's batch,
+ * releases its working set in one batch and the next takes it back, so a working set larger than
+ * the budget (100 agents' batched products: hundreds of MiB) is not destroyed and created again
+ * every time, nor after a readback's short batch.
  */
 /// <reference types="@webgpu/types" />
 
@@ -17,6 +18,8 @@
 export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
 
 const MIN_BYTES = 256;
+/** The batches whose releases the pool keeps room for, beyond its budget. */
+const RECENT_BATCHES = 4;
 
 /** The allocation size serving a request of `bytes`. */
 export function sizeClass(bytes: number): number {
@@ -52,6 +55,8 @@ export class BufferPool {
   private created = 0;
   /** The free buffers in the order they were released, oldest first. */
   private readonly freeOrder = new Set<GPUBuffer>();
+  /** Bytes released by each of the latest batches, newest last. */
+  private readonly recentReleases: number[] = [];
   /** Buffers not destroyed however old, while `WebGPUBackend.profile` replays dispatches naming them. */
   readonly pinned = new Set<GPUBuffer>();
   /** The device's largest buffer, rounded down to whole words: classes near it are capped there. */
@@ -59,7 +64,7 @@ export class BufferPool {
 
   constructor(
     private readonly device: GPUDevice,
-    /** Free bytes kept for reuse (or what the latest batch released, if more); beyond that, the oldest free buffers are destroyed. */
+    /** Free bytes kept for reuse (or what one of the latest batches released, if more); beyond that, the oldest free buffers are destroyed. */
     private readonly maxFreeBytes: number,
     /** Called before a buffer is destroyed. */
     private readonly onDestroy: (buffer: GPUBuffer) => void,
@@ -95,7 +100,7 @@ export class BufferPool {
 
   /**
    * Called after a submit: pending buffers become free; then the oldest free ones are destroyed
-   * while free bytes exceed `maxFreeBytes` or, if more, the bytes this batch released.
+   * while free bytes exceed `maxFreeBytes` or, if more, the bytes one of the latest batches released.
    */
   recycle(): void {
     let released = 0;
@@ -109,7 +114,9 @@ export class BufferPool {
       released += buffer.size;
     }
     this.pending = [];
-    const budget = Math.max(this.maxFreeBytes, released);
+    this.recentReleases.push(released);
+    if (this.recentReleases.length > RECENT_BATCHES) this.recentReleases.shift();
+    const budget = Math.max(this.maxFreeBytes, ...this.recentReleases);
     for (const buffer of this.freeOrder) {
       if (this.freeBytes <= budget) break;
       if (this.pinned.has(buffer)) continue;
