@@ -2,7 +2,7 @@
 # Runs on the device machine (prepared by scripts/device/prepare.sh): WebGPU on the NVIDIA driver
 # through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
-# Arguments pick sections (default all, in this order): profile sac batched webgpu jit.
+# Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -23,7 +23,7 @@ run() { # name, time limit, then the bench and its flags
   timeout "$limit" /tmp/node --expose-gc ".devkit/bench-$1.mjs" "${@:2}" 2>&1 | grep -v Warning | tee "$OUT/$name.txt"
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
-sections=${*:-profile sac batched webgpu jit}
+sections=${*:-profile tests sac batched webgpu jit}
 for section in $sections; do
   case $section in
     # Eager SAC-v2 updates compile hundreds of pipelines: session 6's run spent its 140 s before them.
@@ -37,6 +37,15 @@ for section in $sections; do
     profile)
       run profile "$T" profile --sizes classic,v2 --agents sg-rp,sgm-mrp --n 1,100 --top 16
       run profile-v2 60 profile --sizes v2 --agents sg-rp --n 100 --top 16 ;;
-    *) echo "unknown section '$section' (profile sac batched webgpu jit)" >&2 ;;
+    # The WebGPU test suites on the GPU (CI runs them on lavapipe only).
+    tests)
+      echo "== tests"
+      tar -xJf .devkit/modules.tar.xz
+      mkdir -p node_modules/webgpu/dist/linux-x64
+      cp .devkit/node_modules/webgpu/dist/linux-x64/dawn.node node_modules/webgpu/dist/linux-x64/
+      suites=$(grep -rlE 'describeWebGPU|createWebGPUBackend' test --include='*.test.ts' | sort)
+      NO_COLOR=1 MIXRL_REQUIRE_WEBGPU=1 timeout 300 /tmp/node node_modules/vitest/vitest.mjs run $suites 2>&1 |
+        grep -v Warning | tee "$OUT/tests.txt" | grep -E 'FAIL|Test Files|Tests |✓ test|× ' ;;
+    *) echo "unknown section '$section' (profile tests sac batched webgpu jit)" >&2 ;;
   esac
 done
