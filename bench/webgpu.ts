@@ -1,5 +1,6 @@
 /**
- * WebGPU backend benchmark, next to the CPU backend in the same run: per-dispatch overhead, and
+ * WebGPU backend benchmark, next to the CPU backend in the same run: per-dispatch overhead, the
+ * latency of one op read back, and
  * matmul GFLOP/s at 64^3, 256^3, 1024^3 and 2048^3 and for 100 batched 256^3 products (the
  * 100-agent SAC-v2 update's size) on whatever adapter Dawn finds, with the products' tiles picked
  * by size (the default) and with every product in 32x32, 64x64 and 128x128 tiles. The CPU runs
@@ -67,6 +68,21 @@ async function matmulRate(backend: Backend, n: number, batch: number, seconds: n
   const elapsed = (performance.now() - start) / 1000;
   return (2 * batch * n ** 3 * reps) / elapsed / 1e9;
 }
+/** Microseconds from recording one small add to having its values on the host, each op read alone. */
+async function readLatency(backend: Backend, reads: number): Promise<number> {
+  const x = tensor(values(256), { backend });
+  const run = async (count: number) => {
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      const y = x.add(1);
+      await y.data();
+      y.dispose();
+    }
+    return ((performance.now() - start) * 1000) / count;
+  };
+  await run(20);
+  return run(reads);
+}
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 0.5);
 const tiled = await Promise.all(([32, 64, 128] as const).map((tile) => createWebGPUBackend({ matmulTiles: tile })));
@@ -75,6 +91,7 @@ const g = await dispatchOverhead(gpu, 5000);
 const c = await dispatchOverhead(cpu, 5000);
 rows.push(['add of 256 floats: host recording (us/op)', g.record.toFixed(1), '', '', '', c.record.toFixed(1)]);
 rows.push(['add of 256 floats: until read back (us/op)', g.total.toFixed(1), '', '', '', c.total.toFixed(1)]);
+rows.push(['one add, then read back (latency, us)', (await readLatency(gpu, 300)).toFixed(1), '', '', '', (await readLatency(cpu, 300)).toFixed(1)]);
 for (const [n, batch] of [[64, 1], [256, 1], [1024, 1], [2048, 1], [256, 100]]) {
   const rates = [];
   for (const backend of [gpu, ...tiled]) rates.push((await matmulRate(backend, n, batch, n >= 1024 ? 4 * seconds : seconds)).toFixed(0));
