@@ -2,9 +2,8 @@
  * WebGPU backend benchmark, next to the CPU backend in the same run: per-dispatch overhead, the
  * latency of one op read back, and matmul GFLOP/s at 64^3, 256^3, 1024^3 and 2048^3 and for 100
  * batched 256^3 products (the 100-agent SAC-v2 update's size) on whatever adapter Dawn finds, with
- * the products' tiles picked
- * by size (the default) and with every product in 32x32, 64x64 and 128x128 tiles. The CPU runs
- * the sizes up to 1024^3. Run from the repo root:
+ * the products' tiles picked by size (the default) and with every product in 32x32, 64x64 and
+ * 128x128 tiles. The CPU runs the sizes up to 1024^3. Run from the repo root:
  *
  *   npx esbuild bench/webgpu.ts --bundle --platform=node --format=esm --external:webgpu | node --input-type=module
  *   (--seconds S: time per matmul measure, default 0.5)
