@@ -76,10 +76,11 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false, tile 
       let n = e % ${tile}u;
       var vb = ${zero};
       if (k0 + kb < K && col0 + n < N) { vb = ${b('bOff + (k0 + kb) * N + col0 + n')}; }`;
+  // Row k of a tile holds its element j at j ^ k (a swizzle, see `matmulMain`).
   return `${loadA}
-      tileA[ka * ${tile}u + m] = va;
+      tileA[ka * ${tile}u + (m ^ ka)] = va;
       ${loadB}
-      tileB[kb * ${tile}u + n] = vb;`;
+      tileB[kb * ${tile}u + (n ^ kb)] = vb;`;
 }
 
 /** The buffers an operand binds: one per piece of a concatenation, else one. */
@@ -212,12 +213,19 @@ function matmulMain(type: string, layout: MatmulLayout, a: Reader, b: Reader, me
   var rest = z;`;
   // Each of the 16x16 invocations computes per x per values of the tile x tile output tile, held in
   // scalars and unrolled here: an indexed accumulator array can land in (slow) local memory.
+  // Workgroup memory rows are swizzled (row k keeps element j at j ^ k, k < 16): where 16
+  // neighbouring invocations store one column of 16 rows (plain A, transposed B), the words fall in
+  // 16 banks, not one; reads of one row stay in one aligned run of 16 words.
+  // The values and their order of summation are unchanged, so are the bits.
   const { tile = MATMUL_TILE } = layout;
   const per = tile / 16;
   const range = [...Array(per).keys()];
   const cells = range.flatMap((r) => range.map((c) => [r, c] as const));
   const declare = cells.map(([r, c]) => `var acc${r}_${c} = ${zero};`).join(' ');
-  const reads = [...range.map((r) => `let a${r} = tileA[kk * ${tile}u + ty + ${16 * r}u];`), ...range.map((c) => `let b${c} = tileB[kk * ${tile}u + tx + ${16 * c}u];`)];
+  const reads = [
+    ...range.map((r) => `let a${r} = tileA[kk * ${tile}u + ((ty + ${16 * r}u) ^ kk)];`),
+    ...range.map((c) => `let b${c} = tileB[kk * ${tile}u + ((tx + ${16 * c}u) ^ kk)];`),
+  ];
   const multiplyAdds = cells.map(([r, c]) => `acc${r}_${c} += a${r} * b${c};`);
   const stores = range.map(
     (r) => `  {
