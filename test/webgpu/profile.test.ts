@@ -56,4 +56,17 @@ describeWebGPU('profile', () => {
     expect(gpu.poolStats().inUse).toBe(inUse);
     await expect(f(x).data()).resolves.toHaveLength(1);
   });
+
+  it('passes on an error thrown while recording, and unpins what it captured', async () => {
+    const gpu = webgpu();
+    const x = tensor([1, 2, 3, 4], { backend: gpu });
+    const failing = gpu.profile(() => {
+      x.add(x).dispose();
+      throw new Error('inside record');
+    });
+    await expect(failing).rejects.toThrow('inside record');
+    // What the pool would keep from destruction (private: the pool is the backend's own).
+    expect((gpu as unknown as { pool: { pinned: Set<unknown> } }).pool.pinned.size).toBe(0);
+    await expect(gpu.profile(() => void x.add(x).dispose())).resolves.toHaveProperty('kernels.length', 1);
+  });
 });

@@ -305,11 +305,11 @@ export class WebGPUBackend implements Backend, KernelHost {
     const captured: CapturedDispatch[] = [];
     this.capture = captured;
     try {
-      record();
-    } finally {
-      this.capture = undefined;
-    }
-    try {
+      try {
+        record();
+      } finally {
+        this.capture = undefined;
+      }
       await this.settle(0);
       await this.recorder.check();
       return await profileDispatches(this.device, this.bindingLimit, captured);
