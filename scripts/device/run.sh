@@ -2,7 +2,8 @@
 # Runs on the device machine (prepared by scripts/device/prepare.sh): WebGPU on the NVIDIA driver
 # through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
-# Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit.
+# Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit. All
+# of them take longer than one 10-minute call; `profile tests webgpu sac` should take 6-7 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 for f in .gl/*.deb; do dpkg -x "$f" /; done
