@@ -24,7 +24,7 @@ export interface CapturedDispatch {
 
 /** One dispatch's GPU time. */
 export interface KernelTime {
-  /** The kernel's name, as in error messages (`matmul(NT)x2+epilogue`, `reduce(sum)`, ...). */
+  /** The kernel's name, as in error messages (`matmul(NT)x2+epilogue`, `prologue+reduceSum`, ...). */
   readonly kernel: string;
   /** Its workgroup grid. */
   readonly groups: readonly [number, number, number];
