@@ -1,6 +1,7 @@
 /**
  * jit on WebGPU, slices, transposes and zero paddings read in place (`views.ts`): one that only
- * fused groups read, as leaves (a fused node's, a product's epilogue, a reduction's prologue), is
+ * fused groups read, as leaves (a fused node's, a product's epilogue, a reduction's prologue, an
+ * identity prologue a reduction takes to read it), is
  * not run; the groups read its input at its offset and strides (a padding: zero outside its bounds). Each form is compiled with views and without: the plan
  * with views agrees with the one without bit for bit (the same arithmetic on the same values), with
  * eager WebGPU within rounding and with the CPU in float64, and dispatches one kernel fewer per
@@ -24,11 +25,11 @@ async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: Array
 }
 
 describeWebGPU('jit on WebGPU: slices read in place', () => {
-  it('slices with random offsets and steps, read by groups with broadcasting, by epilogues and by prologues', async () => {
+  it('slices with random offsets and steps, read by groups with broadcasting, by epilogues, by prologues and by reductions', async () => {
     const dim = fc.integer({ min: 1, max: 9 });
     const cut = fc.record({ start: fc.nat(), step: fc.integer({ min: 1, max: 3 }), extra: fc.nat({ max: 4 }) });
     await fc.assert(
-      fc.asyncProperty(dim, dim, cut, cut, fc.constantFrom('group', 'broadcast', 'epilogue', 'prologue'), fc.integer({ min: 1, max: 2 ** 30 }), async (m, n, rows, cols, use, seed) => {
+      fc.asyncProperty(dim, dim, cut, cut, fc.constantFrom('group', 'broadcast', 'epilogue', 'prologue', 'reduced'), fc.integer({ min: 1, max: 2 ** 30 }), async (m, n, rows, cols, use, seed) => {
         // x [R, C] holds the slice x[r0 : r0 + m·sr : sr, c0 : c0 + n·sc : sc] of shape [m, n].
         const [r, c] = [rows.start % 4 + (m - 1) * rows.step + 1 + rows.extra, cols.start % 4 + (n - 1) * cols.step + 1 + cols.extra];
         const [r0, c0] = [rows.start % 4, cols.start % 4];
@@ -39,6 +40,8 @@ describeWebGPU('jit on WebGPU: slices read in place', () => {
           broadcast: (x, _y, z) => [M.mul(z, M.tanh(part(x)))], // [m, n] against [3, m, n]
           epilogue: (x, y, _z, w) => [M.relu(M.add(M.matmul(w, y), part(x)))], // stored by the product's kernel
           prologue: (x, y) => [M.sum(M.square(M.sub(part(x), y)), [1])],
+          // A reduction of the slice itself: it takes an identity prologue reading the slice as a leaf.
+          reduced: (x) => [M.max(part(x), [1])],
         };
         const what = `${use}: [${r}, ${c}][${r0}::${rows.step}, ${c0}::${cols.step}] -> [${m}, ${n}]`;
         const result = await check(programs[use], inputs, m * n, what);

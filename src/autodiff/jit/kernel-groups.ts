@@ -19,6 +19,9 @@
  * each index, never stored). A multi-output group's extra values are stored by the reduction (it
  * reads every element once) when nothing reads them before the reduction's step has run.
  *
+ * Movements: a reduction left without a prologue that reads a slice, transpose or padding takes an
+ * identity prologue reading it as a leaf, which `views.ts` can then read in place.
+ *
  * Either way the kernel binds everything (params, the values it stores, its own operands or the
  * prologue's leaves, the epilogue's other leaves) within `maxBindings` storage buffers. Of two
  * products read by one group the first eligible in leaf order is taken. The pass is opt-in: a plan
@@ -116,7 +119,7 @@ function bindingsOf(node: KernelNode): number {
  */
 export function fuseIntoKernels(nodes: readonly PlanNode[], outputs: readonly IRVar[], options: { readonly maxBindings: number }): KernelPlanNode[] {
   const withEpilogues = fuseEpilogues(nodes, outputs, options.maxBindings);
-  return fusePrologues(withEpilogues, outputs, options.maxBindings);
+  return readMovementsAsLeaves(fusePrologues(withEpilogues, outputs, options.maxBindings), outputs);
 }
 
 /** How many nodes read each value. */
@@ -192,4 +195,33 @@ function fusePrologues(nodes: readonly KernelPlanNode[], outputs: readonly IRVar
     return kernel;
   });
   return fused.filter((node) => node.kind !== 'fused' || !taken.has(node));
+}
+
+/** Movements whose values a kernel can read as a group's leaf, in place (`views.ts`). */
+const MOVEMENTS: ReadonlySet<Primitive> = new Set<Primitive>(['slice', 'transpose', 'pad']);
+
+/** Ids of the values `readMovementsAsLeaves` adds (negative: apart from the program's). */
+let nextIdentityId = -1;
+
+/**
+ * Reductions without a prologue that read a slice, transpose or padding take an identity prologue
+ * (one `broadcastTo` to the same shape) reading it as a leaf (third pass): a leaf can be a view
+ * into the movement's input, so the movement need not run (`views.ts`), as when a group reads it.
+ * A mixture's policy reduces slices of its head this way.
+ */
+function readMovementsAsLeaves(nodes: readonly KernelPlanNode[], outputs: readonly IRVar[]): KernelPlanNode[] {
+  const returned = new Set(outputs);
+  const movements = new Set<IRVar>();
+  for (const node of nodes) if (node.kind === 'single' && MOVEMENTS.has(node.eq.prim) && !returned.has(node.out)) movements.add(node.out);
+  return nodes.map((node): KernelPlanNode => {
+    if ((node.kind !== 'single' && node.kind !== 'kernel') || (node.kind === 'kernel' && node.prologue)) return node;
+    const rule = ruleOf(node.eq.prim);
+    const x = node.eq.inputs[0];
+    if (!rule?.prologue || !rule.accepts(node.eq) || !movements.has(x)) return node;
+    const read: IRVar = { id: nextIdentityId--, aval: x.aval };
+    const identity: Equation = { prim: 'broadcastTo', inputs: [x], params: { shape: x.aval.shape }, out: read };
+    const prologue: FusedGroup = { kind: 'fused', members: [identity], leaves: [x], out: read };
+    const eq: Equation = { ...node.eq, inputs: [read, ...node.eq.inputs.slice(1)] };
+    return { kind: 'kernel', eq, prologue, epilogue: node.kind === 'kernel' ? node.epilogue : undefined, out: node.out };
+  });
 }
