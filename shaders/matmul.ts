@@ -3,8 +3,8 @@
  * 16x16 invocations computes a 64x64 output tile; each invocation a 4x4 block of it (rows
  * `ty + 16 i`, columns `tx + 16 j`, so neighbouring invocations touch neighbouring columns). A
  * 32x32 variant (2x2 per invocation) gives small products four times the workgroups; a 128x128
- * one (8x8 per invocation, twice the multiply-adds per word read from workgroup memory) serves
- * large ones. The K axis is walked in steps of 16 through two tiles in workgroup memory (16 KiB,
+ * one (8x8 per invocation, twice the multiply-adds per word read from workgroup memory) is there
+ * for very large ones, when asked for. The K axis is walked in steps of 16 through two tiles in workgroup memory (16 KiB,
  * WebGPU's default limit, at 128x128). Edges that are not a
  * multiple of the tile are guarded, so any M, N, K works. Workgroup z indexes the batch.
  *
@@ -32,7 +32,8 @@ export interface MatmulLayout {
   /**
    * The side of a workgroup's square output tile: 64 (each invocation 4x4 values, the default), 32
    * (2x2 each: four times the workgroups, for products too small to fill a large GPU) or 128 (8x8
-   * each: fewer workgroup-memory reads per multiply-add, for products that fill it anyway). Every
+   * each: fewer workgroup-memory reads per multiply-add; only when a host asks for it, as it won
+   * only on the largest products measured). Every
    * value is summed in the same order in each, so all give the same bits.
    */
   readonly tile?: MatmulTile;

@@ -200,9 +200,6 @@ function fusePrologues(nodes: readonly KernelPlanNode[], outputs: readonly IRVar
 /** Movements whose values a kernel can read as a group's leaf, in place (`views.ts`). */
 const MOVEMENTS: ReadonlySet<Primitive> = new Set<Primitive>(['slice', 'transpose', 'pad']);
 
-/** Ids of the values `readMovementsAsLeaves` adds (negative: apart from the program's). */
-let nextIdentityId = -1;
-
 /**
  * Reductions without a prologue that read a slice, transpose or padding take an identity prologue
  * (one `broadcastTo` to the same shape) reading it as a leaf (third pass): a leaf can be a view
@@ -213,12 +210,14 @@ function readMovementsAsLeaves(nodes: readonly KernelPlanNode[], outputs: readon
   const returned = new Set(outputs);
   const movements = new Set<IRVar>();
   for (const node of nodes) if (node.kind === 'single' && MOVEMENTS.has(node.eq.prim) && !returned.has(node.out)) movements.add(node.out);
+  // The values added get negative ids, apart from the program's.
+  let nextId = -1;
   return nodes.map((node): KernelPlanNode => {
     if ((node.kind !== 'single' && node.kind !== 'kernel') || (node.kind === 'kernel' && node.prologue)) return node;
     const rule = ruleOf(node.eq.prim);
     const x = node.eq.inputs[0];
     if (!rule?.prologue || !rule.accepts(node.eq) || !movements.has(x)) return node;
-    const read: IRVar = { id: nextIdentityId--, aval: x.aval };
+    const read: IRVar = { id: nextId--, aval: x.aval };
     const identity: Equation = { prim: 'broadcastTo', inputs: [x], params: { shape: x.aval.shape }, out: read };
     const prologue: FusedGroup = { kind: 'fused', members: [identity], leaves: [x], out: read };
     const eq: Equation = { ...node.eq, inputs: [read, ...node.eq.inputs.slice(1)] };

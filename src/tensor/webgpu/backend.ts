@@ -20,8 +20,8 @@ export interface WebGPUBackendOptions {
   /** Dispatches recorded before a batch is submitted without a readback (default 128; a jit plan's call is one batch however long, `asOneBatch`). */
   readonly flushEvery?: number;
   /**
-   * Bytes of free buffers the pool keeps for reuse (default 256 MiB), or more while the latest
-   * batch released more; past it the oldest free buffers are destroyed.
+   * Bytes of free buffers the pool keeps for reuse (default 256 MiB), or more while one of the
+   * latest four batches released more; past it the oldest free buffers are destroyed.
    */
   readonly maxPoolBytes?: number;
   /** Options passed to Dawn's `create`, e.g. `['adapter=...']`. */
@@ -291,9 +291,8 @@ export class WebGPUBackend implements Backend, KernelHost {
   /**
    * The GPU time of each kernel `record` dispatches (say, one call of a jitted update), in order,
    * and of all of them in sequence: `record` runs as usual, then each of its dispatches is replayed
-   * alone, repeated, and then all in order, on the same
-   * buffers (which the pool does not destroy until then), and timed by the wall clock
-   * (`profile.ts`). Copies and clears are not timed. Replays write those buffers again, whoever
+   * alone, repeated, and then all in order, on the same buffers (which the pool does not destroy
+   * until then), and timed by the wall clock (`profile.ts`). Copies and clears are not timed. Replays write those buffers again, whoever
    * holds them now: profile a call whose results, and whose donated inputs, are not used after.
    *
    * @example

@@ -50,7 +50,6 @@ export class BufferPool {
   private pending: GPUBuffer[] = [];
   private buffers = 0;
   private bytes = 0;
-  private freeCount = 0;
   private freeBytes = 0;
   private created = 0;
   /** The free buffers in the order they were released, oldest first. */
@@ -78,7 +77,6 @@ export class BufferPool {
     const reused = this.freeLists.get(size)?.pop();
     if (reused) {
       this.freeOrder.delete(reused);
-      this.freeCount--;
       this.freeBytes -= size;
       return reused;
     }
@@ -109,7 +107,6 @@ export class BufferPool {
       if (list) list.push(buffer);
       else this.freeLists.set(buffer.size, [buffer]);
       this.freeOrder.add(buffer);
-      this.freeCount++;
       this.freeBytes += buffer.size;
       released += buffer.size;
     }
@@ -123,7 +120,6 @@ export class BufferPool {
       const list = this.freeLists.get(buffer.size) as GPUBuffer[];
       list.splice(list.indexOf(buffer), 1);
       this.freeOrder.delete(buffer);
-      this.freeCount--;
       this.freeBytes -= buffer.size;
       this.onDestroy(buffer);
       buffer.destroy();
@@ -137,9 +133,9 @@ export class BufferPool {
     return {
       buffers: this.buffers,
       bytes: this.bytes,
-      inUse: this.buffers - this.freeCount - pending,
+      inUse: this.buffers - this.freeOrder.size - pending,
       pending,
-      free: this.freeCount,
+      free: this.freeOrder.size,
       created: this.created,
     };
   }

@@ -9,7 +9,7 @@
  * dispatches are replayed in order in one submit, as the call ran them (less an empty submit).
  */
 /// <reference types="@webgpu/types" />
-import { PARAMS_BYTES } from './recorder';
+import { bindGroupEntries, PARAMS_BYTES } from './recorder';
 import { USAGE } from './pool';
 
 /** A dispatch as recorded: what replays it. */
@@ -56,15 +56,7 @@ export async function profileDispatches(device: GPUDevice, bindingLimit: number,
   const words = new Uint32Array((stride / 4) * slots);
   captured.forEach((d, j) => d.params.forEach((p, k) => (words[(j * stride) / 4 + k] = p >>> 0)));
   device.queue.writeBuffer(params, 0, words);
-  const groups = captured.map((d) =>
-    device.createBindGroup({
-      layout: d.layout,
-      entries: [
-        { binding: 0, resource: { buffer: params, offset: 0, size: PARAMS_BYTES } },
-        ...d.buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, bindingLimit) } })),
-      ],
-    }),
-  );
+  const groups = captured.map((d) => device.createBindGroup({ layout: d.layout, entries: bindGroupEntries(params, d.buffers, bindingLimit) }));
   /** Waits for one submit of the dispatches `indices` (into `captured`), each `count` times; its milliseconds. */
   const replay = async (indices: readonly number[], count: number): Promise<number> => {
     const encoder = device.createCommandEncoder({ label: 'mixrl profile' });

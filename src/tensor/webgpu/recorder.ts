@@ -30,6 +30,14 @@ const RECENT_PER_PIPELINE = 16;
 /** Cached bind groups kept before the cache starts over. */
 const MAX_BIND_GROUPS = 4096;
 
+/** A dispatch's bind group entries: the params window of `params` at binding 0, `buffers` at 1, 2, .... */
+export function bindGroupEntries(params: GPUBuffer, buffers: readonly GPUBuffer[], bindingLimit: number): GPUBindGroupEntry[] {
+  return [
+    { binding: 0, resource: { buffer: params, offset: 0, size: PARAMS_BYTES } },
+    ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, bindingLimit) } })),
+  ];
+}
+
 /** The bind group and pipeline layout of kernels whose buffers after the params have `access`. */
 interface Layout {
   readonly bindGroup: GPUBindGroupLayout;
@@ -167,10 +175,7 @@ export class Recorder {
       if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
       group = this.device.createBindGroup({
         layout: layout.bindGroup,
-        entries: [
-          { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAMS_BYTES } },
-          ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer, size: Math.min(buffer.size, this.bindingLimit) } })),
-        ],
+        entries: bindGroupEntries(this.arena, buffers, this.bindingLimit),
       });
       this.bindGroups.set(key, group);
     }
