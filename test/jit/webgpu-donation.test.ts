@@ -1,6 +1,8 @@
 /**
  * `donateArgnums` on WebGPU: donated tensors are disposed after each call, the results equal a
- * copying jitted update's bit for bit over several calls. A donated input's update is written into
+ * copying jitted update's over several calls: bit for bit on lavapipe; on hardware to 1e-5 of each
+ * leaf's largest value, since writing in place changes the fused kernels and so where the compiler
+ * contracts `a * b + c` (a wrong or overwritten buffer moves values by far more). A donated input's update is written into
  * the input's own buffer in the call (`in-place.ts`) when the group computing it reads the input
  * last, else the paired output goes into the previous call's donated buffer; either way a loop
  * reuses its bind groups instead of making new ones. A buffer another tensor (or argument) still
@@ -13,7 +15,7 @@ import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { compileWebGPUPlan, type WebGPUPlanStats } from '../../src/autodiff/jit/plan-webgpu';
-import { describeWebGPU, webgpu } from '../webgpu/gpu';
+import { describeWebGPU, expectSameUpToContraction, webgpu } from '../webgpu/gpu';
 import { sacUpdateProgram } from './helpers';
 import { smallSac } from '../sac-fixtures';
 
@@ -35,7 +37,9 @@ describeWebGPU('jit donateArgnums on WebGPU', () => {
       const given = b;
       const [na, ma] = copying(a, batch, k);
       const [nb, mb] = donating(b, batch, k);
-      expect(await values([nb, mb]), `update ${i}`).toEqual(await values([na, ma]));
+      const [actual, expected] = [await values([nb, mb]), await values([na, ma])];
+      expect(actual.length).toBe(expected.length);
+      actual.forEach((leaf, j) => expectSameUpToContraction(leaf, expected[j], `update ${i}, leaf ${j}`, 1e-5));
       expect(() => given.actor.layers[0].w.data()).toThrow(/donated to jit\(sac-mrp\)/);
       [a, b] = [na, nb];
     }

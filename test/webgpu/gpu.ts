@@ -129,3 +129,21 @@ export function expectClose(gpuValues: TypedArray, cpuValues: TypedArray, atol: 
 export function expectEqual(gpuValues: TypedArray, cpuValues: TypedArray, what = ''): void {
   expectClose(gpuValues, cpuValues, 0, 0, what);
 }
+
+/**
+ * Checks a fused (jitted) WebGPU result against the same computation unfused: bit for bit on a
+ * software adapter (lavapipe, what CI runs). A hardware compiler may contract a fused `a * b + c`
+ * into one rounding (docs/ARCHITECTURE.md, jit), so there each element may differ by `rtol` of the
+ * largest magnitude in the array: a few float32 ulps by default, where a wrong key, buffer or
+ * operand moves values by far more.
+ *
+ * @example
+ * expectSameUpToContraction(await jitted.data(), await eager.data(), 'output 0');
+ */
+export function expectSameUpToContraction(actual: ArrayLike<number>, expected: ArrayLike<number>, what = '', rtol = 1e-6): void {
+  const values = (x: ArrayLike<number>) => Float64Array.from(x as ArrayLike<number>);
+  const [a, e] = [values(actual), values(expected)];
+  if (webgpu().adapter.software) return expectEqual(a, e, what);
+  const scale = e.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  expectClose(a, e, rtol * scale, rtol, what);
+}
