@@ -31,7 +31,8 @@ export function arg(name: string, fallback: string): string {
 /**
  * The backends named on the command line: `cpu`, `webgpu` (products' tiles by size on a hardware
  * adapter), `webgpu-32`, `webgpu-64`, `webgpu-128` (every product in tiles of that side, to compare);
- * prints each WebGPU adapter.
+ * prints each WebGPU adapter. `--dawn` passes Dawn's own options (separated by spaces), such
+ * as `--dawn enable-dawn-features=skip_validation,disable_robustness`, to compare its toggles.
  */
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
@@ -39,8 +40,9 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
     const tile = /^webgpu-(32|64|128)$/.exec(name)?.[1];
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
     else if (name === 'webgpu' || tile) {
-      const gpu = await createWebGPUBackend(tile ? { matmulTiles: Number(tile) as MatmulTile } : {});
-      console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}`);
+      const dawnOptions = arg('dawn', '').split(' ').filter((option) => option);
+      const gpu = await createWebGPUBackend({ dawnOptions, ...(tile ? { matmulTiles: Number(tile) as MatmulTile } : {}) });
+      console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}`);
       backends.push([name, gpu]);
     } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128)`);
   }

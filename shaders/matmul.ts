@@ -1,7 +1,7 @@
 /**
  * Batched matrix product `[..., M, K] @ [..., K, N]` with broadcast batch axes. Each workgroup of
  * 16x16 invocations computes a 64x64 output tile; each invocation a 4x4 block of it (rows
- * `ty + 16 i`, columns `tx + 16 j`, so neighbouring invocations touch neighbouring columns). A
+ * `4ty .. 4ty + 3`, columns `4tx .. 4tx + 3`, read from workgroup memory as vectors). A
  * 32x32 variant (2x2 per invocation) gives small products four times the workgroups; a 128x128
  * one (8x8 per invocation, twice the multiply-adds per word read from workgroup memory) is there
  * for very large ones, when asked for. The K axis is walked in steps of 16 through two tiles in workgroup memory (16 KiB,
@@ -77,12 +77,16 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false, tile 
       let n = e % ${tile}u;
       var vb = ${zero};
       if (k0 + kb < K && col0 + n < N) { vb = ${b('bOff + (k0 + kb) * N + col0 + n')}; }`;
-  // Row k of a tile holds its element j at j ^ k (a swizzle, see `matmulMain`).
+  // Row k of a tile holds its vector q at q ^ k (a swizzle, see `matmulMain`).
+  const w = vectorWidth(tile);
   return `${loadA}
-      tileA[ka * ${tile}u + (m ^ ka)] = va;
+      tileA[ka * ${tile / w}u + ((m / ${w}u) ^ ka)][m % ${w}u] = va;
       ${loadB}
-      tileB[kb * ${tile}u + (n ^ kb)] = vb;`;
+      tileB[kb * ${tile / w}u + ((n / ${w}u) ^ kb)][n % ${w}u] = vb;`;
 }
+
+/** The width of the vectors an invocation reads from a tile row: 4, or 2 in 32x32 tiles (2x2 values each). */
+const vectorWidth = (tile: MatmulTile) => Math.min(tile / 16, 4);
 
 /** The buffers an operand binds: one per piece of a concatenation, else one. */
 export const operandBuffers = (pieces: readonly number[] | undefined) => Math.max(1, pieces?.length ?? 1);
@@ -212,30 +216,43 @@ function matmulMain(type: string, layout: MatmulLayout, a: Reader, b: Reader, me
   member = wid.z / batches;
   let z = wid.z % batches;
   var rest = z;`;
-  // Each of the 16x16 invocations computes per x per values of the tile x tile output tile, held in
-  // scalars and unrolled here: an indexed accumulator array can land in (slow) local memory.
-  // Workgroup memory rows are swizzled (row k keeps element j at j ^ k, k < 16): where 16
+  // Each of the 16x16 invocations computes per x per values of the tile x tile output tile: rows
+  // w·ty + 16w·g + i and columns w·tx + 16w·g + j (g < per / w, i, j < w), so that it reads its
+  // operands as vectors of w neighbours from workgroup memory (one wide read instead of w), and
+  // a warp's reads of one tile row cover an aligned run of words. The accumulators are vectors held
+  // in registers and unrolled here: an indexed accumulator array can land in (slow) local memory.
+  // Workgroup memory rows are swizzled (row k keeps vector q at q ^ k, k < 16): where 16
   // neighbouring invocations store one column of 16 rows (plain A, transposed B), the words fall in
-  // 16 banks, not one; reads of one row stay in one aligned run of 16 words.
+  // 8 banks or more, not one.
   // The values and their order of summation are unchanged, so are the bits.
   const { tile = MATMUL_TILE } = layout;
   const per = tile / 16;
-  const range = [...Array(per).keys()];
-  const cells = range.flatMap((r) => range.map((c) => [r, c] as const));
-  const declare = cells.map(([r, c]) => `var acc${r}_${c} = ${zero};`).join(' ');
+  const w = vectorWidth(tile);
+  const groups = [...Array(per / w).keys()];
+  const lanes = [...Array(w).keys()];
+  const vec = `vec${w}<${type}>`;
+  const rows = groups.flatMap((g) => lanes.map((i) => [g, i] as const));
+  const declare = rows.flatMap(([g, i]) => groups.map((c) => `var acc${g}_${i}_${c} = ${vec}();`)).join(' ');
   const reads = [
-    ...range.map((r) => `let a${r} = tileA[kk * ${tile}u + ((ty + ${16 * r}u) ^ kk)];`),
-    ...range.map((c) => `let b${c} = tileB[kk * ${tile}u + ((tx + ${16 * c}u) ^ kk)];`),
+    ...groups.map((g) => `let a${g} = tileA[kk * ${tile / w}u + ((ty ^ kk) + ${16 * g}u)];`),
+    ...groups.map((c) => `let b${c} = tileB[kk * ${tile / w}u + ((tx ^ kk) + ${16 * c}u)];`),
   ];
-  const multiplyAdds = cells.map(([r, c]) => `acc${r}_${c} += a${r} * b${c};`);
-  const stores = range.map(
-    (r) => `  {
-    let row = row0 + ty + ${16 * r}u;
-${range.map((c) => `    if (row < M && col0 + tx + ${16 * c}u < N) { store(outOff + row * N + col0 + tx + ${16 * c}u, acc${r}_${c}); }`).join('\n')}
+  const multiplyAdds = rows.flatMap(([g, i]) => groups.map((c) => `acc${g}_${i}_${c} += a${g}[${i}] * b${c};`));
+  const stores = rows.map(
+    ([g, i]) => `  {
+    let row = row0 + ${w}u * ty + ${16 * w * g + i}u;
+${groups
+  .flatMap((c) =>
+    lanes.map((j) => {
+      const col = `col0 + ${w}u * tx + ${16 * w * c + j}u`;
+      return `    if (row < M && ${col} < N) { store(outOff + row * N + ${col}, acc${g}_${i}_${c}[${j}]); }`;
+    }),
+  )
+  .join('\n')}
   }`,
   );
-  return `var<workgroup> tileA: array<T, ${16 * tile}>; // [16 k][${tile} rows]
-var<workgroup> tileB: array<T, ${16 * tile}>; // [16 k][${tile} cols]
+  return `var<workgroup> tileA: array<${vec}, ${(16 * tile) / w}>; // [16 k][${tile} rows]
+var<workgroup> tileB: array<${vec}, ${(16 * tile) / w}>; // [16 k][${tile} cols]
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
