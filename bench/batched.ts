@@ -18,7 +18,7 @@ import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
 import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
 import type { ReplayBatch } from '../src/rl/replay';
 import * as T from '../src/tensor';
-import { AGENTS, arg, benchBackends, sacSetup, SIZES } from './sac-setup';
+import { AGENTS, arg, benchBackends, keepState, sacSetup, SIZES } from './sac-setup';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -57,8 +57,8 @@ for (const [backendName, backend] of backends) {
       let together: SacState = initSacBatch(s.h, T.stack(agentKeys, 0));
       let separate: SacState[] = agentKeys.map((_, i) => treeRow(together, i));
 
-      const step1 = (st: SacState, i: number, t: number): SacState => single(st, batchesAt(t)[i], rowKeys[t][i])[0];
-      const stepAll = (st: SacState, t: number): SacState => batched(st, stackedBatches[t], stackedKeys[t])[0];
+      const step1 = (st: SacState, i: number, t: number): SacState => keepState(single(st, batchesAt(t)[i], rowKeys[t][i]));
+      const stepAll = (st: SacState, t: number): SacState => keepState(batched(st, stackedBatches[t], stackedKeys[t]));
       const sync = async (state: SacState) => {
         await state.actor.layers[0].w.data();
       };

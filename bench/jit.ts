@@ -16,7 +16,7 @@
 import { initSac, makeSacUpdate, type SacState, type SacUpdate } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import type { WebGPUBackend } from '../src/tensor/webgpu';
-import { AGENTS, arg, benchBackends, sacSetup, SIZES } from './sac-setup';
+import { AGENTS, arg, benchBackends, keepState, sacSetup, SIZES } from './sac-setup';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -36,7 +36,7 @@ async function timeRound(update: SacUpdate, s: Setup, state: { value: SacState }
   for (let i = 0; i < updates; i++) {
     const key = s.keyAt(i);
     const t = performance.now();
-    [state.value] = update(state.value, s.batches[i % s.batches.length], key);
+    state.value = keepState(update(state.value, s.batches[i % s.batches.length], key), key);
     calls += performance.now() - t;
   }
   await state.value.actor.layers[0].w.data();

@@ -13,7 +13,7 @@ import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
 import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { type KernelTime, WebGPUBackend } from '../src/tensor/webgpu';
-import { AGENTS, arg, benchBackends, sacSetup, SIZES } from './sac-setup';
+import { AGENTS, arg, benchBackends, keepState, sacSetup, SIZES } from './sac-setup';
 
 const list = (name: string, fallback: string) => arg(name, fallback).split(',').map((s) => s.trim());
 const sizeNames = list('sizes', 'v2') as (keyof typeof SIZES)[];
@@ -49,13 +49,16 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         if (n === 1) {
           const update = makeSacUpdate(s.h, { donate: true });
           state = s.state;
-          step = (st, t) => update(st, s.batches[t % s.batches.length], s.keyAt(t))[0];
+          step = (st, t) => {
+            const key = s.keyAt(t);
+            return keepState(update(st, s.batches[t % s.batches.length], key), key);
+          };
         } else {
           const keys = T.stack(Array.from({ length: n }, (_, i) => T.random.foldIn(s.key, i)), 0);
           const batch = treeStack(Array.from({ length: n }, (_, i) => s.batches[i % s.batches.length]));
           const update = makeBatchedSacUpdate(s.h, n, { donate: true });
           state = initSacBatch(s.h, keys);
-          step = (st) => update(st, batch, keys)[0];
+          step = (st) => keepState(update(st, batch, keys));
         }
         for (let t = 0; t < 3; t++) state = step(state, t);
         await backend.settle(0);

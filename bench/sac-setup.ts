@@ -4,7 +4,8 @@
  * the initial state) on a backend.
  */
 import { ReplayBuffer } from '../src/rl/replay';
-import { initSac, type SacHyperparameters } from '../src/rl/sac/update';
+import { disposeTree } from '../src/autodiff';
+import { initSac, type SacHyperparameters, type SacMetrics, type SacState } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { createWebGPUBackend } from '../src/tensor/webgpu';
 import type { MatmulTile } from '../shaders/matmul';
@@ -80,4 +81,15 @@ export function sacSetup(agent: BenchAgent, size: Size, backend: T.Backend) {
   // Update i's key, folded on the host as `train` does (what `random.foldIn(key, i)` gives).
   const keyAt = (i: number) => T.tensor(rawFoldIn(rawKey(0), i), { backend });
   return { h, key, keyAt, batches, state: initSac(h, key) };
+}
+
+/**
+ * The new state of an update's `[state, metrics]`, with the metrics and `spent` (the call's key)
+ * disposed, as `train` does: on WebGPU their buffers go back to the pool at once and the next call
+ * reuses them with their bind groups, where left to the garbage collector a fast loop creates
+ * buffers and bind groups every call.
+ */
+export function keepState([state, metrics]: readonly [SacState, SacMetrics], ...spent: readonly T.Tensor[]): SacState {
+  disposeTree([metrics, spent]);
+  return state;
 }

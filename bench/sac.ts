@@ -14,7 +14,8 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { makeActor } from '../src/rl/sac/act';
-import { makeSacUpdate } from '../src/rl/sac/update';
+import { disposeTree } from '../src/autodiff';
+import { makeSacUpdate, type SacMetrics } from '../src/rl/sac/update';
 import { type Backend, cpu } from '../src/tensor';
 import { rawFoldIn, rawKey } from '../src/tensor/threefry';
 import { AGENTS, arg, type BenchAgent, sacSetup, type Size, SIZES } from './sac-setup';
@@ -39,10 +40,14 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
   let state = initial;
   // As in `train`: the update takes the state it is given over (no copies in or out on the CPU).
   const update = makeSacUpdate(h, { donate: true });
+  // The latest metrics are read; the ones before and each call's key go back to the pool (as in `train`).
+  let metrics: SacMetrics | undefined;
   const step = (i: number) => {
-    const [next, metrics] = update(state, batches[i % batches.length], keyAt(i));
-    state = next;
-    return metrics;
+    const key = keyAt(i);
+    const [next, latest] = update(state, batches[i % batches.length], key);
+    disposeTree([metrics, key]);
+    [state, metrics] = [next, latest];
+    return latest;
   };
   // Warm up for `--warmup` seconds: V8 optimizes generated loops only after they have run a while,
   // and training runs tens of thousands of updates, so the steady state is what is reported.

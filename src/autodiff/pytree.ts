@@ -175,6 +175,21 @@ export function treeLeaves(tree: unknown): Tensor[] {
 }
 
 /**
+ * Disposes every tensor leaf of a tree. On WebGPU their buffers go back to the pool at once, where
+ * the next call takes them, with the bind groups made for them; a tree left to the garbage
+ * collector returns them only when it runs, and a fast loop meanwhile creates buffers and bind
+ * groups every call (on an H200, 0.46 ms of a 2 ms SAC update's host time).
+ *
+ * @example
+ * const [next, metrics] = update(state, batch, key);
+ * log(await metrics.criticLoss.item());
+ * disposeTree([metrics, batch, key]);
+ */
+export function disposeTree(tree: unknown): void {
+  for (const leaf of treeLeaves(tree)) leaf.dispose();
+}
+
+/**
  * Stacks pytrees of one structure leaf by leaf along a new leading axis (e.g. one replay batch per
  * agent into the batch of a batched update).
  *

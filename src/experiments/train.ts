@@ -6,6 +6,7 @@
  * uninterrupted one would have used.
  */
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
+import { disposeTree } from '../autodiff';
 import { type EnvModel, makeModel, type Transition } from '../envs';
 import { loadCheckpoint, saveCheckpoint, type Json, type RawArray } from '../rl';
 import { ReplayBuffer, type ReplayState } from '../rl/replay';
@@ -47,6 +48,7 @@ export interface Run {
   step: number;
   /** Returns of finished episodes (all of them; the log keeps the details). */
   readonly returns: number[];
+  /** The latest update's metrics, valid until the next update (the loop disposes them then). */
   lastMetrics: SacMetrics | null;
 }
 
@@ -235,7 +237,12 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
     if (run.replay.size >= config.learningStarts) {
       const batch = run.replay.sample(rawFoldIn(replayKey, step), config.batchSize, { dtype: config.dtype, backend: run.backend });
       // Folded on the host (as `random.foldIn` would on the device): an upload, not a dispatch.
-      [run.sac, run.lastMetrics] = update(run.sac, batch, T.tensor(rawFoldIn(updateKey, step), { backend: run.backend }));
+      const key = T.tensor(rawFoldIn(updateKey, step), { backend: run.backend });
+      const previous = run.lastMetrics;
+      [run.sac, run.lastMetrics] = update(run.sac, batch, key);
+      // Back to the pool now, not when the garbage collector runs: on a GPU the next update then
+      // reuses these buffers and their bind groups instead of creating new ones.
+      disposeTree([batch, key, previous]);
       // On a GPU, queue at most a couple of updates ahead of the device (steps that only sample).
       if (run.backend instanceof T.WebGPUBackend) await run.backend.settle(UPDATES_IN_FLIGHT);
     }

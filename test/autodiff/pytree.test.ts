@@ -119,3 +119,16 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('disposeTree', () => {
+  it('disposes every tensor leaf, nested in arrays and objects, and leaves other leaves and views alone', () => {
+    const [a, b, kept] = [M.tensor([1, 2]), M.tensor([3]), M.tensor([4, 5])];
+    const view = M.reshape(kept, [2, 1]);
+    M.disposeTree({ x: [a, 1, 'text', null], y: { z: b }, none: undefined, view });
+    expect(() => a.dataSync()).toThrow(/used after dispose\(\)/);
+    expect(() => b.dataSync()).toThrow(/used after dispose\(\)/);
+    expect(() => view.dataSync()).toThrow(/used after dispose\(\)/);
+    // The view was disposed, not the tensor whose storage it shares.
+    expect(Array.from(kept.dataSync())).toEqual([4, 5]);
+  });
+});

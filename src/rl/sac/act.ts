@@ -59,10 +59,16 @@ export function makeActor(h: SacHyperparameters, options: ActorOptions = {}): Ac
       throw new MixrlError('argument', `act: observation of ${obs.length} values, the agent takes ${h.obsDim}`);
     }
     const x = observation(obs, shape, h.dtype, backend);
+    const ownKey = how === 'sample' && !(key instanceof T.Tensor) ? keyTensor(key, backend) : undefined;
     const jitted = useJit && (backend.name === 'cpu' || backend.name === 'webgpu');
     let action: Tensor;
     if (how === 'mode') action = (jitted ? jittedMode : modeAt)(actor, x);
-    else action = (jitted ? jittedSample : sampleAt)(actor, x, key instanceof T.Tensor ? key : keyTensor(key, backend));
+    else action = (jitted ? jittedSample : sampleAt)(actor, x, ownKey ?? (key as Tensor));
+    // What this call made goes back to the pool now, not when the garbage collector runs (kernels
+    // already recorded still read them: the queue keeps the order). On WebGPU a training loop then
+    // takes the same buffers, and the bind groups made for them, every step.
+    x.dispose();
+    ownKey?.dispose();
     return read(action);
   };
 }
@@ -81,8 +87,15 @@ function keyTensor(key: RawKey, backend: Backend): Tensor {
   return backend === cpu ? new ArrayTensor(cpu, words, [2], 'uint32') : T.tensor(words, { dtype: 'uint32', backend });
 }
 
-/** The action's values as float64: synchronously from CPU storage, else through the async read. */
+/** The action's values as float64 (synchronously from CPU storage, else through the async read); disposes it. */
 function read(action: Tensor): Float64Array | Promise<Float64Array> {
-  if (action instanceof ArrayTensor && action.backend === cpu) return new Float64Array(action.handle as ArrayLike<number>);
-  return action.data().then((values) => Float64Array.from(values as ArrayLike<number>));
+  if (action instanceof ArrayTensor && action.backend === cpu) {
+    const values = new Float64Array(action.handle as ArrayLike<number>);
+    action.dispose();
+    return values;
+  }
+  return action.data().then((values) => {
+    action.dispose();
+    return Float64Array.from(values as ArrayLike<number>);
+  });
 }
