@@ -33,7 +33,8 @@ export function arg(name: string, fallback: string): string {
  * The backends named on the command line: `cpu`, `webgpu` (products' tiles by size on a hardware
  * adapter), `webgpu-32`, `webgpu-64`, `webgpu-128` (every product in tiles of that side, to compare);
  * prints each WebGPU adapter. `--dawn` passes Dawn's own options (separated by spaces), such
- * as `--dawn enable-dawn-features=skip_validation,disable_robustness`, to compare its toggles.
+ * as `--dawn enable-dawn-features=disable_robustness`, to compare its toggles; `--validation off`
+ * opens them without Dawn's validation (`WebGPUBackendOptions.validation`).
  */
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
@@ -42,8 +43,10 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
     else if (name === 'webgpu' || tile) {
       const dawnOptions = arg('dawn', '').split(' ').filter((option) => option);
-      const gpu = await createWebGPUBackend({ dawnOptions, ...(tile ? { matmulTiles: Number(tile) as MatmulTile } : {}) });
-      console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}`);
+      const validation = arg('validation', 'on') !== 'off';
+      const gpu = await createWebGPUBackend({ dawnOptions, validation, ...(tile ? { matmulTiles: Number(tile) as MatmulTile } : {}) });
+      const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}`;
+      console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
       backends.push([name, gpu]);
     } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128)`);
   }

@@ -19,6 +19,22 @@ export interface AdapterChoice {
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|warp|cpu/i;
 
 /**
+ * Dawn's options for `create`: `dawnOptions`, with the `skip_validation` toggle added to its
+ * `enable-dawn-features` list when `validation` is false.
+ *
+ * @example
+ * dawnOptionsOf({ validation: false });                                                 // ['enable-dawn-features=skip_validation']
+ * dawnOptionsOf({ dawnOptions: ['enable-dawn-features=disable_robustness'], validation: false }); // ['enable-dawn-features=disable_robustness,skip_validation']
+ */
+export function dawnOptionsOf({ dawnOptions = [], validation = true }: { readonly dawnOptions?: readonly string[]; readonly validation?: boolean }): string[] {
+  if (validation) return [...dawnOptions];
+  const FEATURES = 'enable-dawn-features=';
+  const at = dawnOptions.findIndex((option) => option.startsWith(FEATURES));
+  if (at < 0) return [...dawnOptions, `${FEATURES}skip_validation`];
+  return dawnOptions.map((option, i) => (i === at ? `${option},skip_validation` : option));
+}
+
+/**
  * The best adapter Dawn offers, or a WebGPUError saying why there is none.
  *
  * @example

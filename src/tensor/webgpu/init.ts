@@ -3,7 +3,7 @@ import type { Backend } from '../backend';
 import { cpu, registerBackend, setDefaultBackend } from '../backends';
 import { ArgumentError } from '../errors';
 import { WebGPUBackend, type WebGPUBackendOptions } from './backend';
-import { type AdapterChoice, requestAdapter, requestDevice } from './device';
+import { type AdapterChoice, dawnOptionsOf, requestAdapter, requestDevice } from './device';
 
 /**
  * A new WebGPU backend on the best adapter Dawn finds; throws a WebGPUError when there is none.
@@ -14,7 +14,7 @@ import { type AdapterChoice, requestAdapter, requestDevice } from './device';
  * await x.exp().data();
  */
 export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
-  return open(await requestAdapter(options.dawnOptions), options);
+  return open(await requestAdapter(dawnOptionsOf(options)), options);
 }
 
 async function open(choice: AdapterChoice, options: WebGPUBackendOptions): Promise<WebGPUBackend> {
@@ -28,9 +28,12 @@ const CHOICES: readonly string[] = ['cpu', 'webgpu', 'auto'];
 let adapter: Promise<AdapterChoice> | undefined;
 let shared: Promise<WebGPUBackend> | undefined;
 
+/** The shared backend's options: validation off with `MIXRL_WEBGPU_VALIDATION=off`. */
+const sharedOptions = (): WebGPUBackendOptions => ({ validation: process.env.MIXRL_WEBGPU_VALIDATION !== 'off' });
+
 /** The process's adapter, asked for once (a failure is not remembered, so a later call retries). */
 function sharedAdapter(): Promise<AdapterChoice> {
-  adapter ??= requestAdapter().catch((error: unknown) => {
+  adapter ??= requestAdapter(dawnOptionsOf(sharedOptions())).catch((error: unknown) => {
     adapter = undefined;
     throw error;
   });
@@ -40,7 +43,7 @@ function sharedAdapter(): Promise<AdapterChoice> {
 /** The process's WebGPU backend, created once and registered as `webgpu`. */
 function sharedBackend(): Promise<WebGPUBackend> {
   shared ??= sharedAdapter()
-    .then((choice) => open(choice, {}))
+    .then((choice) => open(choice, sharedOptions()))
     .then(
       (backend) => {
         registerBackend(backend);
@@ -58,7 +61,8 @@ function sharedBackend(): Promise<WebGPUBackend> {
  * Sets up the default backend: `cpu`, `webgpu` (throws a WebGPUError without an adapter) or `auto`
  * (WebGPU on a hardware adapter, the CPU otherwise: a software adapter such as lavapipe is slower
  * than the CPU backend). The WebGPU backend is created once per process and registered as
- * `webgpu`. The choice defaults to the `MIXRL_BACKEND` environment variable, else `cpu`.
+ * `webgpu`. The choice defaults to the `MIXRL_BACKEND` environment variable, else `cpu`;
+ * `MIXRL_WEBGPU_VALIDATION=off` opens it without Dawn's validation (`WebGPUBackendOptions.validation`).
  *
  * @example
  * const backend = await initBackend('auto');
