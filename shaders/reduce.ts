@@ -44,6 +44,8 @@ fn keptOffset(o: u32) -> u32 { let k = params[2]; return decompose(o, k, 6u, 6u 
 fn redOffset(r: u32) -> u32 {
   let k = params[2];
   let m = params[3];
+  // One reduced axis (the usual case) is a multiply; decomposing divides by each axis, every term.
+  if (m == 1u) { return r * params[7u + 2u * k]; }
   return decompose(r, m, 6u + 2u * k, 6u + 2u * k + m);
 }
 fn combine(acc: T, v: T) -> T { return COMBINE; }
