@@ -178,7 +178,7 @@ export function treeLeaves(tree: unknown): Tensor[] {
  * Disposes every tensor leaf of a tree. On WebGPU their buffers go back to the pool at once, where
  * the next call takes them, with the bind groups made for them; a tree left to the garbage
  * collector returns them only when it runs, and a fast loop meanwhile creates buffers and bind
- * groups every call (on an H200, 0.46 ms of a 2 ms SAC update's host time).
+ * groups every call (on an H200, 5 buffers and 8 bind groups per SAC-v2 update).
  *
  * @example
  * const [next, metrics] = update(state, batch, key);

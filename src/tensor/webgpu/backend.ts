@@ -28,10 +28,11 @@ export interface WebGPUBackendOptions {
   readonly dawnOptions?: readonly string[];
   /**
    * Dawn's validation of every command (default true). `false` turns it off (Dawn's
-   * `skip_validation` toggle): on an H200 a jitted SAC-v2 update then took 38% less host time to
-   * record and submit (2.04 -> 1.27 ms, session 7). An invalid command then goes unreported and
-   * does what it does: keep validation on while writing kernels. mixrl's own commands are checked
-   * with it on (CI runs every WebGPU suite validated).
+   * `skip_validation` toggle): on an H200 a jitted SAC-v2 update loop then took 1.08 instead of
+   * 1.28 ms per sgm-mrp update, 0.78 instead of 0.79 per sg-rp (its buffers reused; where each call
+   * created buffers and bind groups, 38% of the host time went). An invalid command then goes
+   * unreported and does what it does: keep validation on while writing kernels. mixrl's own
+   * commands are checked with it on (CI runs every WebGPU suite validated).
    */
   readonly validation?: boolean;
   /**
