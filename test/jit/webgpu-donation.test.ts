@@ -15,7 +15,7 @@ import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { compileWebGPUPlan, type WebGPUPlanStats } from '../../src/autodiff/jit/plan-webgpu';
-import { describeWebGPU, expectSameUpToContraction, webgpu } from '../webgpu/gpu';
+import { countBindGroups, describeWebGPU, expectSameUpToContraction, webgpu } from '../webgpu/gpu';
 import { sacUpdateProgram } from './helpers';
 import { smallSac } from '../sac-fixtures';
 
@@ -107,13 +107,7 @@ describeWebGPU('jit donateArgnums on WebGPU', () => {
     const replay = new ReplayBuffer({ capacity: 32, obsDim: 3, actionDim: 1 });
     for (let i = 0; i < 32; i++) replay.add({ obs: [i / 32, 0, 1], action: [0.1], reward: [1], nextObs: [(i + 1) / 32, 0, 1], terminated: [0] });
     const batch = replay.sample(rawKey(2), 16, { backend });
-    const device = (backend as unknown as { device: GPUDevice }).device;
-    const createBindGroup = device.createBindGroup;
-    let made = 0;
-    device.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
-      made++;
-      return createBindGroup.call(device, descriptor);
-    };
+    const counter = countBindGroups(backend.device);
     try {
       const perCall: Record<string, number> = {};
       for (const donate of [false, true]) {
@@ -121,10 +115,10 @@ describeWebGPU('jit donateArgnums on WebGPU', () => {
         let state = initSac(h, key);
         for (let i = 0; i < 4; i++) [state] = update(state, batch, key);
         await state.actor.layers[0].w.data();
-        made = 0;
+        counter.made = 0;
         for (let i = 0; i < 6; i++) [state] = update(state, batch, key);
         await state.actor.layers[0].w.data();
-        perCall[String(donate)] = made / 6;
+        perCall[String(donate)] = counter.made / 6;
       }
       // Copying: every call's returned state is in new pool buffers, so the kernels reading or
       // writing it bind new groups (88 per call here); donating: the same two sets of state buffers
@@ -133,7 +127,7 @@ describeWebGPU('jit donateArgnums on WebGPU', () => {
       expect(perCall.false).toBeGreaterThan(40);
       expect(perCall.true * 5).toBeLessThan(perCall.false);
     } finally {
-      device.createBindGroup = createBindGroup;
+      counter.restore();
     }
   });
 });

@@ -16,7 +16,7 @@ import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { runs } from '../autodiff/helpers';
-import { describeWebGPU, expectGpuTreesClose, floats, webgpu } from '../webgpu/gpu';
+import { countBindGroups, describeWebGPU, expectGpuTreesClose, floats, webgpu } from '../webgpu/gpu';
 import { smallSac } from '../sac-fixtures';
 
 const TOL = 1e-5;
@@ -187,17 +187,11 @@ describeWebGPU('jit on WebGPU: plan buffers', () => {
       for (const t of M.treeFlatten([params, loss])[0]) (t as Tensor).dispose();
       params = next;
     };
-    const device = gpu.device as GPUDevice & { createBindGroup: GPUDevice['createBindGroup'] };
-    const create = device.createBindGroup;
-    let created = 0;
-    device.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
-      created++;
-      return create.call(device, descriptor);
-    };
+    const counter = countBindGroups(gpu.device);
     try {
       for (let i = 0; i < 5; i++) step();
       await x.data();
-      const before = { created, pool: gpu.poolStats() };
+      const before = { created: counter.made, pool: gpu.poolStats() };
       const calls = 40;
       for (let i = 0; i < calls; i++) step();
       await x.data();
@@ -209,7 +203,7 @@ describeWebGPU('jit on WebGPU: plan buffers', () => {
       // in, values returned), and those cycle through a few pool buffers whose bind groups are cached
       // too: about none per call (plus one refill if the 4096-entry cache starts over, about 30).
       // Handing out the pool's buffers instead made 8 per call here.
-      const createdPerCall = (created - before.created) / calls;
+      const createdPerCall = (counter.made - before.created) / calls;
       expect(createdPerCall).toBeLessThan(2);
       const after = gpu.poolStats();
       expect(after.buffers).toBe(before.pool.buffers);
@@ -217,7 +211,7 @@ describeWebGPU('jit on WebGPU: plan buffers', () => {
       expect(after.inUse).toBeLessThanOrEqual(before.pool.inUse);
       console.log(`[jit webgpu] MLP step: ${perCall} dispatches, ${createdPerCall.toFixed(1)} new bind groups per call`);
     } finally {
-      device.createBindGroup = create;
+      counter.restore();
     }
   });
 

@@ -147,3 +147,27 @@ export function expectSameUpToContraction(actual: ArrayLike<number>, expected: A
   const scale = e.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
   expectClose(a, e, rtol * scale, rtol, what);
 }
+
+/**
+ * Counts the bind groups `device` creates from now until `restore()` (`counter.made`; set it to 0 to
+ * start over).
+ *
+ * @example
+ * const counter = countBindGroups(gpu.device);
+ * try { step(); expect(counter.made).toBe(0); } finally { counter.restore(); }
+ */
+export function countBindGroups(device: GPUDevice): { made: number; restore(): void } {
+  const d = device as GPUDevice & { createBindGroup: GPUDevice['createBindGroup'] };
+  const createBindGroup = d.createBindGroup;
+  const counter = {
+    made: 0,
+    restore: () => {
+      d.createBindGroup = createBindGroup;
+    },
+  };
+  d.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
+    counter.made++;
+    return createBindGroup.call(d, descriptor);
+  };
+  return counter;
+}

@@ -13,7 +13,7 @@ import { expect, it } from 'vitest';
 import { resolveConfig } from '../../src/experiments/config';
 import { createRun, train } from '../../src/experiments/train';
 import type { SacMetrics } from '../../src/rl/sac/update';
-import { describeWebGPU, webgpu } from './gpu';
+import { countBindGroups, describeWebGPU, webgpu } from './gpu';
 
 describeWebGPU('training on WebGPU', () => {
   it('creates no buffer and no bind group per step once learning runs; the metrics before the latest are disposed', async () => {
@@ -21,26 +21,20 @@ describeWebGPU('training on WebGPU', () => {
     const config = resolveConfig([{ env: 'ShapedPendulum', agent: 'sg-rp', seed: 1, steps: 120, hidden: [8, 8], batchSize: 8, learningStarts: 20, randomSteps: 10, logEvery: 1 }]);
     if (!isRight(config)) throw new Error(config.left.message);
     const run = createRun(config.right, gpu);
-    const device = gpu.device as GPUDevice & { createBindGroup: GPUDevice['createBindGroup'] };
-    const createBindGroup = device.createBindGroup;
-    let bindGroups = 0;
-    device.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
-      bindGroups++;
-      return createBindGroup.call(device, descriptor);
-    };
+    const bindGroups = countBindGroups(gpu.device);
     const seen: SacMetrics[] = [];
     let atStep60 = { buffers: 0, bindGroups: 0 };
     const onProgress = (r: typeof run) => {
       if (r.lastMetrics) seen.push(r.lastMetrics);
-      if (r.step === 60) atStep60 = { buffers: gpu.poolStats().created, bindGroups };
+      if (r.step === 60) atStep60 = { buffers: gpu.poolStats().created, bindGroups: bindGroups.made };
     };
     try {
       await train(run, { until: 120 }, { onProgress });
     } finally {
-      device.createBindGroup = createBindGroup;
+      bindGroups.restore();
     }
     expect(gpu.poolStats().created - atStep60.buffers, 'buffers created in steps 60-120').toBe(0);
-    expect(bindGroups - atStep60.bindGroups, 'bind groups created in steps 60-120').toBe(0);
+    expect(bindGroups.made - atStep60.bindGroups, 'bind groups created in steps 60-120').toBe(0);
     // The latest metrics stay readable; the ones before were disposed by the loop.
     expect(Number.isFinite(await run.lastMetrics!.criticLoss.item())).toBe(true);
     expect(() => seen[seen.length - 2].criticLoss.data()).toThrow(/used after dispose\(\)/);
