@@ -123,11 +123,13 @@ describeWebGPU('jit on WebGPU: memory', () => {
         expect(after.liveBuffers).toBe(before.liveBuffers);
         // One check per submitted batch, held only until it settles (the loop never reads back).
         expect(after.pool.unsettledChecks).toBeLessThan(10);
-        // The plan's intermediates meet the same buffers every call: most dispatches find their bind
-        // group cached (the rest name the caller's state, which comes and goes through the pool:
-        // about 79 per call here, in 133 / 189 dispatches; every dispatch made one before the plan
-        // owned its buffers). A donated state keeps its bind groups too (webgpu-donation.test.ts).
-        expect(newBindGroups).toBeLessThan(0.75 * dispatches);
+        // The plan's intermediates meet the same buffers every call, and the caller's state, which
+        // comes and goes through the pool, gets back the buffers it had two calls before (the pool
+        // hands out the earliest created free buffer): about 4 new bind groups per call here, in
+        // 66 / 94 dispatches (50 when the pool handed out the last released buffer first; every
+        // dispatch made one before the plan owned its buffers). A donated state keeps its bind
+        // groups too (webgpu-donation.test.ts).
+        expect(newBindGroups).toBeLessThan(0.25 * dispatches);
         expect(grown).toBeLessThan(bound);
         // The state is still a valid one, and no GPU error was left pending.
         const values = await (M.treeFlatten(state)[0][0] as Tensor).data();

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { jit } from '../../src/autodiff';
 import { matmul, type Tensor, tensor } from '../../src/tensor';
 import { createWebGPUBackend } from '../../src/tensor/webgpu';
-import { sizeClass } from '../../src/tensor/webgpu/pool';
+import { BufferPool, sizeClass } from '../../src/tensor/webgpu/pool';
 import { describeWebGPU, floats, webgpu } from './gpu';
 
 /** Bundles `source` (TypeScript importing the library by absolute path) to a runnable .mjs file. */
@@ -56,6 +56,19 @@ describeWebGPU('WebGPU memory', () => {
     expect(Array.from(await x.data())).toEqual([1e5, 1e5, 1e5, 1e5]);
     expect(new Set(sizes).size).toBe(1);
     expect(sizes[0]).toBeLessThan(300);
+  });
+
+  it('hands out the earliest created free buffer of a class, whatever order they came back in', () => {
+    const pool = new BufferPool(webgpu().device, 1 << 20, () => {});
+    const [a, b, c] = [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)];
+    for (const buffer of [c, a, b]) pool.release(buffer);
+    pool.recycle();
+    const again = [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)];
+    expect(again[0]).toBe(a);
+    expect(again[1]).toBe(b);
+    expect(again[2]).toBe(c);
+    expect(pool.stats().created).toBe(3);
+    for (const buffer of again) buffer.destroy();
   });
 
   it("past the pool's budget the oldest free buffers go first, and what the latest batch released stays", async () => {

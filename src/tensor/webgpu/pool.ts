@@ -1,6 +1,7 @@
 /**
  * A size-class pool of GPU storage buffers. Sizes round up to a class (powers of two with four
- * steps per octave, at least 256 bytes), so a freed buffer serves later requests of similar size.
+ * steps per octave, at least 256 bytes), so a freed buffer serves later requests of similar size;
+ * the earliest created free buffer of a class goes first (`acquire`).
  *
  * A released buffer may still be named by commands recorded but not yet submitted; an upload
  * (`queue.writeBuffer`) into it would run before them. So releases wait in `pending` until the
@@ -52,6 +53,8 @@ export class BufferPool {
   private bytes = 0;
   private freeBytes = 0;
   private created = 0;
+  /** Each buffer's creation number: free lists are kept in this order. */
+  private readonly serials = new Map<GPUBuffer, number>();
   /** The free buffers in the order they were released, oldest first. */
   private readonly freeOrder = new Set<GPUBuffer>();
   /** Bytes released by each of the latest batches, newest last. */
@@ -71,10 +74,17 @@ export class BufferPool {
     this.maxBufferSize = device.limits.maxBufferSize - (device.limits.maxBufferSize % 4);
   }
 
-  /** A storage buffer of at least `bytes` bytes, reused when one of its class is free. */
+  /**
+   * A storage buffer of at least `bytes` bytes, reused when one of its class is free: the earliest
+   * created of them. A loop that gives back the same buffers each call then gets each tensor the
+   * buffer it had the last time it was in that place, whatever order it disposed them in, so the
+   * bind groups cached for them are found again: a jitted SAC update that returns a new state (not
+   * donated) while the loop disposes the old one made 50 new bind groups per call handing out the
+   * last released buffer first, 4 now (`test/jit/webgpu-memory.test.ts`, lavapipe).
+   */
   acquire(bytes: number): GPUBuffer {
     const size = Math.max(bytes, Math.min(sizeClass(bytes), this.maxBufferSize));
-    const reused = this.freeLists.get(size)?.pop();
+    const reused = this.freeLists.get(size)?.shift();
     if (reused) {
       this.freeOrder.delete(reused);
       this.freeBytes -= size;
@@ -85,6 +95,7 @@ export class BufferPool {
       size,
       usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
     });
+    this.serials.set(buffer, this.created);
     this.buffers++;
     this.bytes += size;
     this.created++;
@@ -104,7 +115,7 @@ export class BufferPool {
     let released = 0;
     for (const buffer of this.pending) {
       const list = this.freeLists.get(buffer.size);
-      if (list) list.push(buffer);
+      if (list) insertBySerial(list, buffer, this.serials);
       else this.freeLists.set(buffer.size, [buffer]);
       this.freeOrder.add(buffer);
       this.freeBytes += buffer.size;
@@ -122,6 +133,7 @@ export class BufferPool {
       this.freeOrder.delete(buffer);
       this.freeBytes -= buffer.size;
       this.onDestroy(buffer);
+      this.serials.delete(buffer);
       buffer.destroy();
       this.buffers--;
       this.bytes -= buffer.size;
@@ -139,4 +151,16 @@ export class BufferPool {
       created: this.created,
     };
   }
+}
+
+/** Inserts `buffer` into `list` (sorted by creation number) where its number belongs. */
+function insertBySerial(list: GPUBuffer[], buffer: GPUBuffer, serials: ReadonlyMap<GPUBuffer, number>): void {
+  const serial = serials.get(buffer) as number;
+  let [low, high] = [0, list.length];
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if ((serials.get(list[mid]) as number) < serial) low = mid + 1;
+    else high = mid;
+  }
+  list.splice(low, 0, buffer);
 }
