@@ -1,12 +1,13 @@
 /**
  * bench/profile: where the GPU time of a jitted SAC update goes, kernel by kernel
  * (`WebGPUBackend.profile`), for one agent and for N agents batched (`--n`, default 1 and 100).
- * Each config also gives the update's wall time in a loop (2 calls in flight), and for 10 calls one
+ * Each config also gives the update's wall time in a steady loop (2 calls in flight, at least 10 calls
+ * and `--wall-seconds`, default 1) with the part spent in the call (recording and submitting), and for 10 calls one
  * at a time the host's part (record and submit) and the wait for the GPU after it, so the kernels'
  * sum tells how much of the time is the GPU working.
  *
  *   npx esbuild bench/profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/profile.mjs
- *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12]
+ *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--validation off]
  */
 import { treeStack } from '../src/autodiff';
 import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
@@ -20,6 +21,7 @@ const sizeNames = list('sizes', 'v2') as (keyof typeof SIZES)[];
 const agentNames = list('agents', 'sg-rp,sgm-mrp');
 const counts = list('n', '1,100').map(Number);
 const top = Number(arg('top', '12'));
+const wallSeconds = Number(arg('wall-seconds', '1'));
 const WALL_CALLS = 10;
 
 /** Kernel times summed by kernel name, largest first. */
@@ -73,18 +75,22 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
           await backend.settle(0);
           serial.push({ call: recorded - start, wait: performance.now() - recorded });
         }
+        // The steady loop, as `train` runs it: at least WALL_CALLS calls and `--wall-seconds`.
+        let [calls, inCall] = [0, 0];
         const start = performance.now();
-        for (let t = 0; t < WALL_CALLS; t++) {
-          state = step(state, t);
+        while (calls < WALL_CALLS || performance.now() - start < wallSeconds * 1000) {
+          const before = performance.now();
+          state = step(state, calls++);
+          inCall += performance.now() - before;
           await backend.settle(2);
         }
         await backend.settle(0);
-        const wall = (performance.now() - start) / WALL_CALLS;
+        const wall = (performance.now() - start) / calls;
         const { kernels: times, sequenceMs } = await backend.profile(() => void (state = step(state, 0)));
         const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
         console.log(`\n### ${backendName}, ${size.label}, ${agent.name}, ${n} agent${n > 1 ? 's batched' : ''}`);
         const ms = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
-        console.log(`wall ${wall.toFixed(3)} ms / update (2 in flight); kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
+        console.log(`wall ${wall.toFixed(3)} ms / update over ${calls} calls (2 in flight), ${(inCall / calls).toFixed(3)} ms of it in the call; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
         console.log(`serial calls, host ms: ${ms(serial.map((c) => c.call))}; then GPU wait ms: ${ms(serial.map((c) => c.wait))}\n`);
         console.log('| kernel | dispatches | ms | share | slowest grid | slowest ms |');
         console.log('|---|---|---|---|---|---|');

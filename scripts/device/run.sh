@@ -3,7 +3,8 @@
 # through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
 # Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit. All
-# of them take longer than one 10-minute call; `profile tests webgpu sac` should take 6-7 minutes.
+# of them take longer than one 10-minute call; `profile tests webgpu` took 107 s in session 7, and
+# `profile tests sac` should take about 4 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -37,7 +38,9 @@ for section in $sections; do
     # process (session 6 saw its loop 7x slower after other sizes had run in the same process).
     profile)
       run profile "$T" profile --sizes classic,v2 --agents sg-rp,sgm-mrp --n 1,100 --top 16
-      run profile-v2 60 profile --sizes v2 --agents sg-rp --n 100 --top 16 ;;
+      run profile-v2 60 profile --sizes v2 --agents sg-rp --n 100 --top 16
+      # One SAC-v2 agent without Dawn's validation (WebGPUBackendOptions.validation).
+      run profile-novalidation 60 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1 --top 8 --validation off ;;
     # The WebGPU test suites on the GPU (CI runs them on lavapipe only).
     tests)
       echo "== tests"
