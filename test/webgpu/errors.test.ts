@@ -9,7 +9,7 @@ import {
   setDefaultBackend,
   tensor,
 } from '../../src/tensor';
-import { type BackendChoice, createWebGPUBackend, initBackend, WebGPUError } from '../../src/tensor/webgpu';
+import { type BackendChoice, createWebGPUBackend, initBackend, type WebGPUBackend, WebGPUError } from '../../src/tensor/webgpu';
 import { describeWebGPU, webgpu } from './gpu';
 
 describeWebGPU('WebGPU errors are clear', () => {
@@ -67,6 +67,10 @@ describeWebGPU('WebGPU errors are clear', () => {
 describeWebGPU('initBackend', () => {
   it('cpu, webgpu and auto set the default backend; anything else is an ArgumentError', async () => {
     try {
+      process.env.MIXRL_WEBGPU_VALIDATION = 'no';
+      await expect(initBackend('webgpu')).rejects.toThrow(/MIXRL_WEBGPU_VALIDATION is 'no'; set it to on or off/);
+      await expect(initBackend('auto')).rejects.toThrow(ArgumentError);
+      process.env.MIXRL_WEBGPU_VALIDATION = 'on';
       expect(await initBackend('cpu')).toBe(cpu);
       expect(defaultBackend()).toBe(cpu);
       const gpu = await initBackend('webgpu');
@@ -80,8 +84,10 @@ describeWebGPU('initBackend', () => {
       await expect(initBackend('tpu' as BackendChoice)).rejects.toThrow(ArgumentError);
       process.env.MIXRL_BACKEND = 'webgpu';
       expect(await initBackend()).toBe(gpu);
+      expect((gpu as WebGPUBackend).validation).toBe(true);
     } finally {
       delete process.env.MIXRL_BACKEND;
+      delete process.env.MIXRL_WEBGPU_VALIDATION;
       setDefaultBackend(cpu);
     }
   });

@@ -28,8 +28,14 @@ const CHOICES: readonly string[] = ['cpu', 'webgpu', 'auto'];
 let adapter: Promise<AdapterChoice> | undefined;
 let shared: Promise<WebGPUBackend> | undefined;
 
-/** The shared backend's options: validation off with `MIXRL_WEBGPU_VALIDATION=off`. */
-const sharedOptions = (): WebGPUBackendOptions => ({ validation: process.env.MIXRL_WEBGPU_VALIDATION !== 'off' });
+/** The shared backend's options: validation off with `MIXRL_WEBGPU_VALIDATION=off` (`on` or unset: on). */
+function sharedOptions(): WebGPUBackendOptions {
+  const value = process.env.MIXRL_WEBGPU_VALIDATION ?? 'on';
+  if (value !== 'on' && value !== 'off') {
+    throw new ArgumentError(`initBackend: MIXRL_WEBGPU_VALIDATION is '${value}'; set it to on or off`);
+  }
+  return { validation: value === 'on' };
+}
 
 /** The process's adapter, asked for once (a failure is not remembered, so a later call retries). */
 function sharedAdapter(): Promise<AdapterChoice> {
