@@ -43,7 +43,9 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
     else if (name === 'webgpu' || tile) {
       const dawnOptions = arg('dawn', '').split(' ').filter((option) => option);
-      const validation = arg('validation', 'on') !== 'off';
+      const validationArg = arg('validation', 'on');
+      if (validationArg !== 'on' && validationArg !== 'off') throw new Error(`--validation: '${validationArg}' (on or off)`);
+      const validation = validationArg === 'on';
       const gpu = await createWebGPUBackend({ dawnOptions, validation, ...(tile ? { matmulTiles: Number(tile) as MatmulTile } : {}) });
       const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}`;
       console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
