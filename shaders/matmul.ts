@@ -88,6 +88,8 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false, tile 
 /**
  * Each tile's invocations, `x` across by `y` down, and the width `w` of the vectors each reads from
  * a tile row: 16x16 invocations computing 2x2 (32x32 tiles), 4x4 (64x64) or 8x8 values (128x128).
+ * Fewer invocations computing more values each ran 64x64 tiles 1.6x (16x8 of 8x4) and 3x (8x8 of
+ * 8x8) slower on an H200 (docs/webgpu.md, session 7).
  */
 const GEOMETRY: Record<MatmulTile, { readonly x: number; readonly y: number; readonly w: number }> = {
   32: { x: 16, y: 16, w: 2 },
