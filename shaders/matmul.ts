@@ -78,7 +78,7 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false, tile 
       var vb = ${zero};
       if (k0 + kb < K && col0 + n < N) { vb = ${b('bOff + (k0 + kb) * N + col0 + n')}; }`;
   // Row k of a tile holds its vector q at q ^ k (a swizzle, see `matmulMain`).
-  const { w } = GEOMETRY[tile];
+  const w = VECTOR_WIDTH[tile];
   return `${loadA}
       tileA[ka * ${tile / w}u + ((m / ${w}u) ^ ka)][m % ${w}u] = va;
       ${loadB}
@@ -86,16 +86,12 @@ function tileLoads(zero: string, { transposeA = false, transposeB = false, tile 
 }
 
 /**
- * Each tile's invocations, `x` across by `y` down, and the width `w` of the vectors each reads from
- * a tile row: 16x16 invocations computing 2x2 (32x32 tiles), 4x4 (64x64) or 8x8 values (128x128).
- * Fewer invocations computing more values each ran 64x64 tiles 1.6x (16x8 of 8x4) and 3x (8x8 of
- * 8x8) slower on an H200 (docs/webgpu.md, session 7).
+ * The width of the vectors an invocation reads from a tile row: each of a workgroup's 16x16
+ * invocations computes 2x2 values (32x32 tiles), 4x4 (64x64) or 8x8 (128x128). Fewer invocations
+ * computing more values each ran 64x64 tiles 1.6x (16x8 of 8x4) and 3x (8x8 of 8x8) slower on an
+ * H200 (docs/webgpu.md, session 7).
  */
-const GEOMETRY: Record<MatmulTile, { readonly x: number; readonly y: number; readonly w: number }> = {
-  32: { x: 16, y: 16, w: 2 },
-  64: { x: 16, y: 16, w: 4 },
-  128: { x: 16, y: 16, w: 4 },
-};
+const VECTOR_WIDTH: Record<MatmulTile, number> = { 32: 2, 64: 4, 128: 4 };
 
 /** The buffers an operand binds: one per piece of a concatenation, else one. */
 export const operandBuffers = (pieces: readonly number[] | undefined) => Math.max(1, pieces?.length ?? 1);
@@ -225,8 +221,8 @@ function matmulMain(type: string, layout: MatmulLayout, a: Reader, b: Reader, me
   member = wid.z / batches;
   let z = wid.z % batches;
   var rest = z;`;
-  // Each invocation computes a block of the tile x tile output tile: rows w·ty + w·Y·g + i and
-  // columns w·tx + w·X·c + j (X x Y invocations, vectors of w), so that it reads its operands as
+  // Each of the 16x16 invocations computes a block of the tile x tile output tile: rows
+  // w·ty + 16w·g + i and columns w·tx + 16w·c + j (vectors of w), so that it reads its operands as
   // vectors of w neighbours from workgroup memory (one wide read instead of w), and a warp's reads
   // of one tile row cover an aligned run of words. The accumulators are vectors held in registers
   // and unrolled here: an indexed accumulator array can land in (slow) local memory.
@@ -235,27 +231,25 @@ function matmulMain(type: string, layout: MatmulLayout, a: Reader, b: Reader, me
   // 8 banks or more, not one.
   // The values and their order of summation are unchanged, so are the bits.
   const { tile = MATMUL_TILE } = layout;
-  const { x, y, w } = GEOMETRY[tile];
-  const down = [...Array(tile / (w * y)).keys()];
-  const across = [...Array(tile / (w * x)).keys()];
+  const w = VECTOR_WIDTH[tile];
+  const groups = [...Array(tile / (16 * w)).keys()];
   const lanes = [...Array(w).keys()];
   const vec = `vec${w}<${type}>`;
-  const rows = down.flatMap((g) => lanes.map((i) => [g, i] as const));
-  const declare = rows.flatMap(([g, i]) => across.map((c) => `var acc${g}_${i}_${c} = ${vec}();`)).join(' ');
-  // (t + s) ^ kk is (t ^ kk) + s where s is a multiple of 16 (t and kk are below 16).
-  const slot = (t: string, s: number) => (s % 16 === 0 ? `(${t} ^ kk) + ${s}u` : `(${t} + ${s}u) ^ kk`);
+  const rows = groups.flatMap((g) => lanes.map((i) => [g, i] as const));
+  const declare = rows.flatMap(([g, i]) => groups.map((c) => `var acc${g}_${i}_${c} = ${vec}();`)).join(' ');
+  // Vector slot (t + 16g) ^ kk is (t ^ kk) + 16g: t and kk are below 16.
   const reads = [
-    ...down.map((g) => `let a${g} = tileA[kk * ${tile / w}u + (${slot('ty', y * g)})];`),
-    ...across.map((c) => `let b${c} = tileB[kk * ${tile / w}u + (${slot('tx', x * c)})];`),
+    ...groups.map((g) => `let a${g} = tileA[kk * ${tile / w}u + ((ty ^ kk) + ${16 * g}u)];`),
+    ...groups.map((c) => `let b${c} = tileB[kk * ${tile / w}u + ((tx ^ kk) + ${16 * c}u)];`),
   ];
-  const multiplyAdds = rows.flatMap(([g, i]) => across.map((c) => `acc${g}_${i}_${c} += a${g}[${i}] * b${c};`));
+  const multiplyAdds = rows.flatMap(([g, i]) => groups.map((c) => `acc${g}_${i}_${c} += a${g}[${i}] * b${c};`));
   const stores = rows.map(
     ([g, i]) => `  {
-    let row = row0 + ${w}u * ty + ${w * y * g + i}u;
-${across
+    let row = row0 + ${w}u * ty + ${16 * w * g + i}u;
+${groups
   .flatMap((c) =>
     lanes.map((j) => {
-      const col = `col0 + ${w}u * tx + ${w * x * c + j}u`;
+      const col = `col0 + ${w}u * tx + ${16 * w * c + j}u`;
       return `    if (row < M && ${col} < N) { store(outOff + row * N + ${col}, acc${g}_${i}_${c}[${j}]); }`;
     }),
   )
@@ -265,7 +259,7 @@ ${across
   return `var<workgroup> tileA: array<${vec}, ${(16 * tile) / w}>; // [16 k][${tile} rows]
 var<workgroup> tileB: array<${vec}, ${(16 * tile) / w}>; // [16 k][${tile} cols]
 
-@compute @workgroup_size(${x}, ${y})
+@compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let M = params[0];
   let N = params[1];
@@ -285,11 +279,11 @@ ${selectMember}
   let col0 = wid.x * ${tile}u;
   let tx = lid.x;
   let ty = lid.y;
-  let tid = ty * ${x}u + tx;
+  let tid = ty * 16u + tx;
   ${declare}
   for (var k0 = 0u; k0 < K; k0 += 16u) {
-    for (var l = 0u; l < ${(16 * tile) / (x * y)}u; l++) {
-      let e = tid + l * ${x * y}u;
+    for (var l = 0u; l < ${tile / 16}u; l++) {
+      let e = tid + l * 256u;
       ${tileLoads(zero, layout, a, b)}
     }
     workgroupBarrier();
