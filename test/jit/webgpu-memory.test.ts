@@ -21,7 +21,7 @@ import type { Tensor } from '../../src';
 import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
-import { describeWebGPU, webgpu } from '../webgpu/gpu';
+import { countBindGroups, describeWebGPU, webgpu } from '../webgpu/gpu';
 import { heapGrowthAsync } from './helpers';
 import { smallSac } from '../sac-fixtures';
 
@@ -34,9 +34,15 @@ function hyperparameters(kind: 'single' | 'mixture', estimator: 'rp' | 'mrp'): S
 
 /** Counts GPU buffers created and not destroyed, and bind groups created, on `device` until `restore()`. */
 function countGpuObjects(device: GPUDevice) {
-  const d = device as GPUDevice & { createBuffer: GPUDevice['createBuffer']; createBindGroup: GPUDevice['createBindGroup'] };
-  const [createBuffer, createBindGroup] = [d.createBuffer, d.createBindGroup];
-  const counts = { liveBuffers: 0, bindGroups: 0 };
+  const d = device as GPUDevice & { createBuffer: GPUDevice['createBuffer'] };
+  const createBuffer = d.createBuffer;
+  const bindGroups = countBindGroups(device);
+  const counts = {
+    liveBuffers: 0,
+    get bindGroups() {
+      return bindGroups.made;
+    },
+  };
   d.createBuffer = (descriptor: GPUBufferDescriptor) => {
     const buffer = createBuffer.call(d, descriptor);
     counts.liveBuffers++;
@@ -48,13 +54,9 @@ function countGpuObjects(device: GPUDevice) {
     };
     return buffer;
   };
-  d.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
-    counts.bindGroups++;
-    return createBindGroup.call(d, descriptor);
-  };
   const restore = () => {
     d.createBuffer = createBuffer;
-    d.createBindGroup = createBindGroup;
+    bindGroups.restore();
   };
   return { counts, restore };
 }
