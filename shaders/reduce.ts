@@ -12,7 +12,7 @@
  * params: `[nOut, R, keptRank, redRank, chunk, parts, keptShape, keptStrides, redShape, redStrides]`.
  * Arg-reductions: `[nOut, axisSize, inner]` over a contiguous input.
  */
-import { binding, ENTRY_1D, PRELUDE, WORKGROUP } from './common';
+import { binding, ENTRY_1D, foldInOrder, PRELUDE, WORKGROUP } from './common';
 import { epilogueWgsl, type GroupLayout, type GroupSpec, loadFunction, prologueWgsl, storeFunction } from './groups';
 import { MATH } from './math';
 
@@ -134,6 +134,7 @@ ${reduceMain(schedule, init, members.length)}`;
  * workgroup (`workgroup`, so the member is uniform and the barriers stay outside the switch).
  */
 function reduceMain(schedule: ReduceSpec['schedule'], init: string, members: number): string {
+  const terms = (load: string) => [(r: string, j: number) => `let v${j} = ${load}(base + redOffset(${r}));`, (j: number) => `acc = combine(acc, v${j});`] as const;
   const pick = (code: (load: string, store: string) => string) =>
     members === 1
       ? code('load', 'store')
@@ -144,7 +145,7 @@ function reduceMain(schedule: ReduceSpec['schedule'], init: string, members: num
 ${select}
   let base = keptOffset(o);
   var acc: T = ${init};
-  ${pick((load, store) => `for (var r = 0u; r < params[1]; r++) { acc = combine(acc, ${load}(base + redOffset(r))); }\n  ${store}(o, acc);`)}
+  ${pick((load, store) => `${foldInOrder('r', '0u', 'params[1]', '1u', ...terms(load))}\n  ${store}(o, acc);`)}
 }
 `;
   }
@@ -165,7 +166,7 @@ ${select}
     let base = keptOffset(o);
     let start = (g % parts) * params[4];
     let stop = min(params[1], start + params[4]);
-    ${pick((load) => `for (var r = start + lid; r < stop; r += ${WORKGROUP}u) { acc = combine(acc, ${load}(base + redOffset(r))); }`)}
+    ${pick((load) => foldInOrder('r', 'start + lid', 'stop', `${WORKGROUP}u`, ...terms(load)))}
   }
   partial[lid] = acc;
   workgroupBarrier();

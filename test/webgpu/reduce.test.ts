@@ -64,6 +64,19 @@ describeWebGPU('reductions on WebGPU match the CPU', () => {
     }
   });
 
+  it('one invocation per output sums its terms in order, whatever their count modulo the loads issued together', async () => {
+    // Terms of magnitudes 2^-20 .. 2^20: float32 sums of them depend on the order. The expected
+    // value is the float32 sum in index order, computed here term by term.
+    for (const terms of [1, 7, 8, 9, 16, 21]) {
+      const shape = [terms, 600];
+      const values = floats(terms, sizeOf(shape), -1, 1).map((v, i) => Math.fround(v * 2 ** ((i * 7919) % 41 - 20)));
+      const expected = new Float32Array(600);
+      for (let c = 0; c < 600; c++) for (let r = 0; r < terms; r++) expected[c] = Math.fround(expected[c] + values[r * 600 + c]);
+      const r = await both('reduceSum', [pair(values, shape)], { axes: [0] });
+      expectEqual(r.gpu, expected, `sum of ${terms} terms in order`);
+    }
+  });
+
   it('long reductions into few outputs are split over workgroups and recombined', async () => {
     const shape = [2, 30_000];
     const x = pair(floats(11, sizeOf(shape), -1, 1), shape);
