@@ -8,7 +8,7 @@ import { disposeTree } from '../src/autodiff';
 import { initSac, type SacHyperparameters, type SacMetrics, type SacState } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { createWebGPUBackend } from '../src/tensor/webgpu';
-import type { MatmulTile } from '../shaders/matmul';
+import type { MatmulTiles } from '../src/tensor/webgpu/kernels';
 import { rawFoldIn, rawKey } from '../src/tensor/threefry';
 
 export const SIZES = {
@@ -30,8 +30,9 @@ export function arg(name: string, fallback: string): string {
 }
 
 /**
- * The backends named on the command line: `cpu`, `webgpu` (products' tiles by size on a hardware
- * adapter), `webgpu-32`, `webgpu-64`, `webgpu-128` (every product in tiles of that side, to compare);
+ * The backends named on the command line: `cpu`, `webgpu` (products' kernels by shape and count on
+ * a hardware adapter), `webgpu-32`, `webgpu-64`, `webgpu-128`, `webgpu-direct` (every product in
+ * tiles of that side, or direct, to compare), `webgpu-sized`, `webgpu-thin-direct` (a host's rule);
  * prints each WebGPU adapter. `--dawn` passes Dawn's own options (separated by spaces), such
  * as `--dawn enable-dawn-features=disable_robustness`, to compare its toggles; `--validation off`
  * opens them without Dawn's validation (`WebGPUBackendOptions.validation`).
@@ -39,18 +40,18 @@ export function arg(name: string, fallback: string): string {
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
   for (const name of names) {
-    const tile = /^webgpu-(32|64|128)$/.exec(name)?.[1];
+    const tile = /^webgpu-(32|64|128|direct|sized|thin-direct)$/.exec(name)?.[1];
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
     else if (name === 'webgpu' || tile) {
       const dawnOptions = arg('dawn', '').split(' ').filter((option) => option);
       const validationArg = arg('validation', 'on');
       if (validationArg !== 'on' && validationArg !== 'off') throw new Error(`--validation: '${validationArg}' (on or off)`);
       const validation = validationArg === 'on';
-      const gpu = await createWebGPUBackend({ dawnOptions, validation, ...(tile ? { matmulTiles: Number(tile) as MatmulTile } : {}) });
+      const gpu = await createWebGPUBackend({ dawnOptions, validation, ...(tile ? { matmulTiles: (/^\d+$/.test(tile) ? Number(tile) : tile) as MatmulTiles } : {}) });
       const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}`;
       console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
       backends.push([name, gpu]);
-    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128)`);
+    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128, webgpu-direct, webgpu-sized, webgpu-thin-direct)`);
   }
   return backends;
 }

@@ -35,8 +35,8 @@ import type { GpuInput, Storage } from './storage';
 /** What kernels need from the backend: output storage, shared storage, dispatches, clears. */
 export interface KernelHost {
   /**
-   * How products pick their output tiles (`matmulTile`): by size on hardware adapters by default,
-   * 64x64 on software ones, whose few cores run large workgroups best.
+   * How products pick their kernels (`matmulTile`): by shape and count on hardware adapters by
+   * default, on software ones direct for thin products and 64x64 tiles for the rest.
    */
   readonly matmulTiles: MatmulTiles;
   /** Fresh storage for a tensor of `aval`. */
@@ -545,27 +545,41 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
 }
 
 /**
- * How a host picks its products' output tiles: `'sized'` by each product's size (`matmulTile`), or
- * one tile for every product.
+ * How a host picks its products' kernels (`matmulTile`): `'sized'` by each product's shape and
+ * count (the default on hardware adapters), `'thin-direct'` direct for thin products and 64x64 tiles
+ * for the rest (the default on software adapters, whose few cores run large workgroups best), or
+ * one kernel for every product.
  */
-export type MatmulTiles = 'sized' | MatmulTile;
+export type MatmulTiles = 'sized' | 'thin-direct' | MatmulTile;
+
+/** The most rows or columns of a product computed without tiles (`'direct'`) under `'sized'` and `'thin-direct'`. */
+const DIRECT_SIDE = 16;
 
 /** Workgroups of 64x64 tiles below which a sized product takes 32x32 ones. */
 const SMALL_PRODUCT_GROUPS = 128;
 
 /**
- * The output tile of `batch` products `[M, K] @ [K, N]` under `tiles`. Sized: 32x32 where 64x64
- * tiles would leave a large GPU's multiprocessors idle (fewer than 128 workgroups), else 64x64.
- * Never 128x128: on an H200 it ran the 100-agent update's batched 256x256 products at half the
- * speed of 64x64 and won only from about 2048³ (by 13%, `bench/webgpu`).
+ * The kernel of `batch` products `[M, K] @ [K, N]` under `tiles`. Sized: 32x32 tiles where 64x64
+ * ones would leave a large GPU's multiprocessors idle (fewer than 128 workgroups); else direct (one
+ * invocation per output) where M or N is at most 16, which a tile would mostly pad (a critic's one
+ * output column: 63 of a 64x64 tile's 64 columns), else 64x64 tiles. Thin-direct: direct where M or
+ * N is at most 16, else 64x64. On an H200 (session 8) direct products took the 100-agent SAC-v2
+ * update from 5.12 to 5.02-5.06 ms of kernels, but a single agent's from 0.53 to 0.62 (its thin
+ * products have too few outputs to hide each invocation's walk along K), and products 17-32 wide
+ * direct took 6.2 ms; on lavapipe the thin products took a sixth of their 64x64 time. Never
+ * 128x128: on an H200 it ran the 100-agent update's batched 256x256 products at half the speed of
+ * 64x64 and won only from about 2048³ (by 13%, `bench/webgpu`).
  *
  * @example
  * matmulTile('sized', 256, 256, 1);   // 32: 16 workgroups of 64x64 would fill 16 multiprocessors
  * matmulTile('sized', 256, 256, 100); // 64: 1600 workgroups
+ * matmulTile('sized', 256, 1, 100);   // 'direct'
+ * matmulTile('sized', 256, 1, 1);     // 32
  */
 export function matmulTile(tiles: MatmulTiles, m: number, n: number, batch: number): MatmulTile {
-  if (tiles !== 'sized') return tiles;
-  return Math.ceil(m / 64) * Math.ceil(n / 64) * batch < SMALL_PRODUCT_GROUPS ? 32 : 64;
+  if (tiles !== 'sized' && tiles !== 'thin-direct') return tiles;
+  if (tiles === 'sized' && Math.ceil(m / 64) * Math.ceil(n / 64) * batch < SMALL_PRODUCT_GROUPS) return 32;
+  return Math.min(m, n) <= DIRECT_SIDE ? 'direct' : 64;
 }
 
 /** The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
@@ -576,8 +590,9 @@ function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: nu
   const aStrides = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
   const bStrides = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
   const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
-  const groups: [number, number, number] = [Math.ceil(n / tile), Math.ceil(m / tile), batch];
-  if (groups[0] > MAX_GROUPS || groups[1] > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
+  const [x, y] = tile === 'direct' ? grid1d('matmul', m * n) : [Math.ceil(n / tile), Math.ceil(m / tile)];
+  if (x > MAX_GROUPS || y > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
+  const groups: [number, number, number] = [x, y, batch];
   const pieces = (name: string, widths: readonly number[] | undefined) => (widths && widths.length > 1 ? `${name}${widths.join('+')}` : '');
   return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${tile === MATMUL_TILE ? '' : tile}${pieces('A', piecesA)}${pieces('B', piecesB)}` };
 }
@@ -629,7 +644,8 @@ export function prepareProducts(
   const params = [...own];
   const paramsAt = groupPlacer(params);
   const ats = epilogues.map((e) => (e ? paramsAt(e) : 0));
-  const kernel = `${variant.startsWith('NN') ? 'matmul' : `matmul(${variant.slice(0, 2)})`}${count > 1 ? `x${count}` : ''}${anyEpilogue ? '+epilogue' : ''}`;
+  const tags = [variant.startsWith('NN') ? '' : variant.slice(0, 2), tiled.tile === 'direct' ? 'direct' : ''].filter((tag) => tag);
+  const kernel = `matmul${tags.length ? `(${tags.join(',')})` : ''}${count > 1 ? `x${count}` : ''}${anyEpilogue ? '+epilogue' : ''}`;
   const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
   const reads = operands ?? Array.from({ length: count }, (_, j) => Array.from({ length: perMember }, (_, q) => j * perMember + q));
   const epilogueKeys = epilogues.map((e, j) => (e ? `${e.key}@${ats[j]}` : '')).join(',');
