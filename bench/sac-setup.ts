@@ -31,8 +31,8 @@ export function arg(name: string, fallback: string): string {
 
 /**
  * The backends named on the command line: `cpu`, `webgpu` (products' kernels by shape and count on
- * a hardware adapter), `webgpu-32`, `webgpu-64`, `webgpu-128`, `webgpu-direct` (every product in
- * tiles of that side, or direct, to compare), `webgpu-sized`, `webgpu-thin-direct` (a host's rule);
+ * a hardware adapter), `webgpu-32`, `webgpu-64`, `webgpu-128`, `webgpu-strip` (every product in
+ * tiles of that side, or strips, to compare), `webgpu-sized`, `webgpu-thin-strip` (a host's rule);
  * prints each WebGPU adapter. `--dawn` passes Dawn's own options (separated by spaces), such
  * as `--dawn enable-dawn-features=disable_robustness`, to compare its toggles; `--validation off`
  * opens them without Dawn's validation (`WebGPUBackendOptions.validation`).
@@ -40,7 +40,7 @@ export function arg(name: string, fallback: string): string {
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
   for (const name of names) {
-    const tile = /^webgpu-(32|64|128|direct|sized|thin-direct)$/.exec(name)?.[1];
+    const tile = /^webgpu-(32|64|128|strip|sized|thin-strip)$/.exec(name)?.[1];
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
     else if (name === 'webgpu' || tile) {
       const dawnOptions = arg('dawn', '').split(' ').filter((option) => option);
@@ -51,7 +51,7 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
       const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}`;
       console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
       backends.push([name, gpu]);
-    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128, webgpu-direct, webgpu-sized, webgpu-thin-direct)`);
+    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128, webgpu-strip, webgpu-sized, webgpu-thin-strip)`);
   }
   return backends;
 }

@@ -58,7 +58,7 @@ ${members.join('\n')}
 }
 
 /** Loads a `foldInOrder` loop issues before folding them. */
-export const FOLD_LOADS = 8;
+const FOLD_LOADS = 8;
 
 /**
  * A WGSL loop over `v = start, start + step, ...` below `stop` that folds each turn's values in

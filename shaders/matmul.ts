@@ -7,9 +7,9 @@
  * for very large ones, when asked for. The K axis is walked in steps of 16 through two tiles in workgroup memory (16 KiB,
  * WebGPU's default limit, at 128x128). Edges that are not a
  * multiple of the tile are guarded, so any M, N, K works. Workgroup z indexes the batch.
- * The direct kernel (`tile: 'direct'`) has no tiles: one invocation per output walks its row of A
- * and column of B (for products a few rows or columns wide, which a tile would mostly pad). All of
- * them sum each output's terms in K order, so they give the same bits.
+ * The strip kernel (`tile: 'strip'`) computes strips 128 outputs long by up to 16 wide instead (for
+ * products a few rows or columns wide, which a square tile would mostly pad). All of them sum each
+ * output's terms in K order, so they give the same bits.
  *
  * params: `[M, N, K, batchRank, batchShape, aBatchStrides, bBatchStrides]` (strides in elements).
  *
@@ -22,7 +22,7 @@
  * An epilogue (`shaders/groups.ts`) is applied where each output is stored: its inputs are bound
  * after `b` and its params follow the kernel's.
  */
-import { binding, foldInOrder, PRELUDE, WORKGROUP } from './common';
+import { binding, PRELUDE } from './common';
 import { epilogueWgsl, type GroupLayout, type GroupSpec } from './groups';
 import { MATH } from './math';
 
@@ -40,6 +40,8 @@ export interface MatmulLayout {
    * value is summed in the same order in each, so all give the same bits.
    */
   readonly tile?: MatmulTile;
+  /** With `tile: 'strip'`: the short side and the strips' width (default N, 16). */
+  readonly strip?: StripShape;
   /**
    * Operands stored as concatenations along their stored last axis (a jit plan's concatenation
    * read by its products): the widths of the pieces, each bound as a buffer of its own. One piece,
@@ -50,12 +52,18 @@ export interface MatmulLayout {
 }
 
 /**
- * How a matmul kernel covers its output: square tiles of 32, 64 or 128 outputs a side, each computed
- * by a workgroup through workgroup memory, or `'direct'`: one invocation per output, reading its
- * row and column straight from the operands (no tile to pad, for products with a few rows or
- * columns, such as a critic's one output).
+ * How a matmul kernel covers its output: square tiles of 32, 64 or 128 outputs a side, or `'strip'`:
+ * strips 128 outputs long by up to 16 wide (`MatmulLayout.strip`), for products with a few rows or
+ * columns, such as a critic's one output, which a square tile would mostly pad. Each tile or strip
+ * is computed by a workgroup through workgroup memory.
  */
-export type MatmulTile = TileSide | 'direct';
+export type MatmulTile = TileSide | 'strip';
+
+/** A strip kernel's short side (the output's rows `M` or columns `N`) and how much of it a strip covers (1 to 16). */
+export interface StripShape {
+  readonly short: 'M' | 'N';
+  readonly width: number;
+}
 
 /** The sides of the square output tiles. */
 type TileSide = 32 | 64 | 128;
@@ -250,26 +258,87 @@ ${selectMember}
     bOff += c * params[4u + 2u * rank + u32(d)];
   }`;
   const { tile = MATMUL_TILE } = layout;
-  return tile === 'direct' ? directMain(type, layout, a, b, batchHead) : tiledMain(type, tile, layout, a, b, batchHead);
+  return tile === 'strip' ? stripMain(type, layout, a, b, batchHead) : tiledMain(type, tile, layout, a, b, batchHead);
 }
 
+/** Long-side outputs of a strip: its workgroup's invocations, one each. */
+export const STRIP_LONG = 128;
+
 /**
- * One invocation per output (a 1-D grid per batch matrix): it sums its row of A times its column of
- * B in K order, as a tile's invocation does, so the bits are the tiled kernels'.
+ * Strips: workgroup (x, y) computes outputs `128x .. 128x + 127` along the long side by `W·y ..
+ * W·y + W - 1` along the short one, each invocation one long-side index and its W outputs. Each K
+ * step of 16 stages the long operand's [128, 16] block in workgroup memory (rows padded to 17
+ * words, so an invocation's row and 32 neighbours' fall in 32 banks) and the short operand's
+ * [16, W] block (read by all invocations alike); loads are coalesced per layout. Each output sums
+ * its terms in K order, so the bits are the tiled kernels'.
  */
-function directMain(type: string, { transposeA = false, transposeB = false }: MatmulLayout, a: Reader, b: Reader, batchHead: string): string {
-  const aAt = (k: string) => (transposeA ? `aOff + (${k}) * M + row` : `aOff + row * K + ${k}`);
-  const bAt = (k: string) => (transposeB ? `bOff + col * K + ${k}` : `bOff + (${k}) * N + col`);
-  return `@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+function stripMain(type: string, { transposeA = false, transposeB = false, strip = { short: 'N', width: 16 } }: MatmulLayout, a: Reader, b: Reader, batchHead: string): string {
+  const { short, width: w } = strip;
+  const zero = `${type}(0)`;
+  const long = short === 'N' ? 'M' : 'N';
+  // Stored index of long-side index p, step k; of short-side index q, step k; and whether each
+  // operand is stored with k fastest (plain A, transposed B).
+  const at = {
+    A: (m: string, k: string) => (transposeA ? `aOff + (${k}) * M + ${m}` : `aOff + (${m}) * K + ${k}`),
+    B: (n: string, k: string) => (transposeB ? `bOff + (${n}) * K + ${k}` : `bOff + (${k}) * N + ${n}`),
+  };
+  const kFastest = { A: !transposeA, B: transposeB };
+  const [longOp, shortOp] = short === 'N' ? (['A', 'B'] as const) : (['B', 'A'] as const);
+  const read = { A: a, B: b };
+  const loads = [...Array(16).keys()];
+  const where = (fastK: boolean, side: number) => (fastK ? `let p = e / 16u; let k = e % 16u;` : `let k = e / ${side}u; let p = e % ${side}u;`);
+  const longLoads = loads
+    .map(
+      (l) => `{
+      let e = lid + ${l * STRIP_LONG}u;
+      ${where(kFastest[longOp], STRIP_LONG)}
+      v${l} = ${zero};
+      if (p0 + p < ${long} && k0 + k < K) { v${l} = ${read[longOp](at[longOp]('p0 + p', 'k0 + k'))}; }
+    }`,
+    )
+    .join('\n    ');
+  const longStores = loads.map((l) => `{ let e = lid + ${l * STRIP_LONG}u; ${where(kFastest[longOp], STRIP_LONG)} tileL[p * 17u + k] = v${l}; }`).join('\n    ');
+  const shortParts = [...Array(Math.ceil((16 * w) / STRIP_LONG)).keys()];
+  const shortLoads = shortParts
+    .map(
+      (l) => `if (lid + ${l * STRIP_LONG}u < ${16 * w}u) {
+      let e = lid + ${l * STRIP_LONG}u;
+      ${where(kFastest[shortOp], w).replace('p = ', 'q = ').replace('p = ', 'q = ')}
+      var u = ${zero};
+      if (q0 + q < ${short} && k0 + k < K) { u = ${read[shortOp](at[shortOp]('q0 + q', 'k0 + k'))}; }
+      tileS[k * ${w}u + q] = u;
+    }`,
+    )
+    .join('\n    ');
+  const outputs = [...Array(w).keys()];
+  const multiplyAdds = outputs.map((j) => (short === 'N' ? `acc${j} += x * tileS[kk * ${w}u + ${j}u];` : `acc${j} += tileS[kk * ${w}u + ${j}u] * x;`));
+  const stores = outputs.map((j) => {
+    const [row, col] = short === 'N' ? ['p0 + lid', `q0 + ${j}u`] : [`q0 + ${j}u`, 'p0 + lid'];
+    return `  if (p0 + lid < ${long} && q0 + ${j}u < ${short}) { store(outOff + (${row}) * N + ${col}, acc${j}); }`;
+  });
+  return `var<workgroup> tileL: array<${type}, ${STRIP_LONG * 17}>; // [${STRIP_LONG} long][16 k], rows padded to 17
+var<workgroup> tileS: array<${type}, ${16 * w}>; // [16 k][${w} short]
+
+@compute @workgroup_size(${STRIP_LONG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
 ${batchHead}
-  let i = (wid.y * nwg.x + wid.x) * ${WORKGROUP}u + lid;
-  if (i >= M * N) { return; }
-  let row = i / N;
-  let col = i % N;
-  var acc = ${type}(0);
-  ${foldInOrder('k', '0u', 'K', '1u', (k, j) => `let a${j} = ${a(aAt(k))}; let b${j} = ${b(bAt(k))};`, (j) => `acc += a${j} * b${j};`)}
-  store(z * M * N + i, acc);
+  let p0 = wid.x * ${STRIP_LONG}u;
+  let q0 = wid.y * ${w}u;
+  ${outputs.map((j) => `var acc${j} = ${zero};`).join(' ')}
+  ${loads.map((l) => `var v${l} = ${zero};`).join(' ')}
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    ${longLoads}
+    ${shortLoads}
+    ${longStores}
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let x = tileL[lid * 17u + kk];
+      ${multiplyAdds.join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  let outOff = z * M * N;
+${stores.join('\n')}
 }
 `;
 }

@@ -25,9 +25,9 @@ async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: Array
 const swapLast = (t: Tensor): Tensor => M.swapAxes(t, -1, -2);
 
 describeWebGPU('jit on WebGPU: concatenations read in place by products', () => {
-  // Products with 5 rows or columns run direct (on every adapter), with 20 and 60-70 in tiles.
+  // Products with 5 rows or columns run in strips (on every adapter), with 20 and 60-70 in tiles.
   it.each([
-    ['direct', 5, fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 70 }))],
+    ['strip', 5, fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 70 }))],
     ['tiled', 20, fc.integer({ min: 60, max: 70 })],
   ] as const)('either operand, plain or transposed, of random widths, batches and epilogues, alone or as siblings: %s products', async (kind, other, dim) => {
     const widths = fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 2, maxLength: 4 });

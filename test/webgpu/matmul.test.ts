@@ -45,26 +45,26 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
 });
 
 describeWebGPU('matmul tiles', () => {
-  it('sized tiles: 32x32 where 64x64 ones leave fewer than 128 workgroups, else direct for products of at most 16 rows or columns, else 64x64; thin-direct: direct or 64x64; a fixed kernel is kept', () => {
-    expect(webgpu().matmulTiles).toBe(webgpu().adapter.software ? 'thin-direct' : 'sized');
-    for (const tiles of ['sized', 'thin-direct'] as const) {
-      expect(matmulTile(tiles, 256, 1, 100)).toBe('direct'); // 100 critics' outputs
-      expect(matmulTile(tiles, 16, 4096, 8)).toBe('direct');
+  it('sized tiles: 32x32 where 64x64 ones leave fewer than 128 workgroups, else strips for products of at most 16 rows or columns, else 64x64; thin-strip: strips or 64x64; a fixed kernel is kept', () => {
+    expect(webgpu().matmulTiles).toBe(webgpu().adapter.software ? 'thin-strip' : 'sized');
+    for (const tiles of ['sized', 'thin-strip'] as const) {
+      expect(matmulTile(tiles, 256, 1, 100)).toBe('strip'); // 100 critics' outputs
+      expect(matmulTile(tiles, 16, 4096, 8)).toBe('strip');
       expect(matmulTile(tiles, 17, 4096, 8)).toBe(64);
     }
     expect(matmulTile('sized', 256, 1, 1)).toBe(32); // one critic's: 4 workgroups of 64x64
-    expect(matmulTile('thin-direct', 256, 1, 1)).toBe('direct');
-    expect(matmulTile('thin-direct', 256, 256, 1)).toBe(64);
+    expect(matmulTile('thin-strip', 256, 1, 1)).toBe('strip');
+    expect(matmulTile('thin-strip', 256, 256, 1)).toBe(64);
     expect(matmulTile('sized', 256, 256, 1)).toBe(32); // 16 workgroups of 64x64
     expect(matmulTile('sized', 32, 64, 100)).toBe(32); // 100
     expect(matmulTile('sized', 704, 768, 1)).toBe(64); // 11 · 12 = 132
     expect(matmulTile('sized', 256, 256, 100)).toBe(64); // 1600
     expect(matmulTile('sized', 2048, 2048, 1)).toBe(64); // 1024: 128x128 only when asked for
-    for (const tile of [32, 64, 128, 'direct'] as const) expect(matmulTile(tile, 4, 4096, 8)).toBe(tile);
+    for (const tile of [32, 64, 128, 'strip'] as const) expect(matmulTile(tile, 4, 4096, 8)).toBe(tile);
   });
 
-  for (const tile of [32, 128, 'direct'] as const) {
-    it(`${tile === 'direct' ? 'direct products' : `${tile}x${tile} tiles`} give the bits of 64x64 tiles, eager and in a plan with folded transposes and siblings`, async () => {
+  for (const tile of [32, 128, 'strip'] as const) {
+    it(`${tile === 'strip' ? 'strips' : `${tile}x${tile} tiles`} give the bits of 64x64 tiles, eager and in a plan with folded transposes and siblings`, async () => {
       const other = await createWebGPUBackend({ matmulTiles: tile });
       const large = await createWebGPUBackend({ matmulTiles: 64 });
       const keys = new Set<string>();
@@ -93,7 +93,7 @@ describeWebGPU('matmul tiles', () => {
         { numRuns: 12 },
       );
       // Both kernels ran in these tiles: the single product's and the two siblings' (keyed by their operand buffers).
-      for (const members of ['x1', '\\[\\[']) expect([...keys].some((key) => new RegExp(`^matmul\\|f32\\|[NT]{2}${tile}\\|${members}`).test(key))).toBe(true);
+      for (const members of ['x1', '\\[\\[']) expect([...keys].some((key) => new RegExp(`^matmul\\|f32\\|[NT]{2}${tile === 'strip' ? 'strip[MN]\\d+' : tile}\\|${members}`).test(key))).toBe(true);
     });
   }
 });

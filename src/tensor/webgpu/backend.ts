@@ -36,10 +36,10 @@ export interface WebGPUBackendOptions {
    */
   readonly validation?: boolean;
   /**
-   * Products' kernels (`KernelHost.matmulTiles`): `'sized'` (direct, 32x32 or 64x64 tiles by the
-   * product's shape and count, `matmulTile`; the default on hardware adapters), `'thin-direct'`
-   * (direct or 64x64; the default on software adapters) or one kernel for every product (32, 64 or
-   * 128 tiles, or `'direct'`).
+   * Products' kernels (`KernelHost.matmulTiles`): `'sized'` (32x32 or 64x64 tiles or strips by the
+   * product's shape and count, `matmulTile`; the default on hardware adapters), `'thin-strip'`
+   * (strips or 64x64 tiles; the default on software adapters) or one kernel for every product (32,
+   * 64 or 128 tiles, or `'strip'`).
    */
   readonly matmulTiles?: MatmulTiles;
 }
@@ -103,7 +103,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
     this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.storageBuffersPerKernel = device.limits.maxStorageBuffersPerShaderStage;
-    this.matmulTiles = options.matmulTiles ?? (adapter.software ? 'thin-direct' : 'sized');
+    this.matmulTiles = options.matmulTiles ?? (adapter.software ? 'thin-strip' : 'sized');
     this.validation = options.validation ?? true;
     this.indexFault = device.createBuffer({ label: 'mixrl index fault', size: 4, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
     this.lost = device.lost.then((info) => {

@@ -8,7 +8,7 @@ import { CONCAT_INPUTS, concatWgsl, COPY_WGSL, PAD_WGSL } from '../../../shaders
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
-import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl, operandBuffers } from '../../../shaders/matmul';
+import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl, operandBuffers, STRIP_LONG, type StripShape } from '../../../shaders/matmul';
 import { argReduceWgsl, reduceSiblingsWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
 import { threefrySiblingsWgsl, threefryWgsl, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
@@ -36,7 +36,7 @@ import type { GpuInput, Storage } from './storage';
 export interface KernelHost {
   /**
    * How products pick their kernels (`matmulTile`): by shape and count on hardware adapters by
-   * default, on software ones direct for thin products and 64x64 tiles for the rest.
+   * default, on software ones strips for thin products and 64x64 tiles for the rest.
    */
   readonly matmulTiles: MatmulTiles;
   /** Fresh storage for a tensor of `aval`. */
@@ -546,55 +546,56 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
 
 /**
  * How a host picks its products' kernels (`matmulTile`): `'sized'` by each product's shape and
- * count (the default on hardware adapters), `'thin-direct'` direct for thin products and 64x64 tiles
+ * count (the default on hardware adapters), `'thin-strip'` strips for thin products and 64x64 tiles
  * for the rest (the default on software adapters, whose few cores run large workgroups best), or
  * one kernel for every product.
  */
-export type MatmulTiles = 'sized' | 'thin-direct' | MatmulTile;
+export type MatmulTiles = 'sized' | 'thin-strip' | MatmulTile;
 
-/** The most rows or columns of a product computed without tiles (`'direct'`) under `'sized'` and `'thin-direct'`. */
-const DIRECT_SIDE = 16;
+/** The most rows or columns of a product computed in strips under `'sized'` and `'thin-strip'`, and the strips' widest. */
+const STRIP_WIDTH = 16;
 
 /** Workgroups of 64x64 tiles below which a sized product takes 32x32 ones. */
 const SMALL_PRODUCT_GROUPS = 128;
 
 /**
  * The kernel of `batch` products `[M, K] @ [K, N]` under `tiles`. Sized: 32x32 tiles where 64x64
- * ones would leave a large GPU's multiprocessors idle (fewer than 128 workgroups); else direct (one
- * invocation per output) where M or N is at most 16, which a tile would mostly pad (a critic's one
- * output column: 63 of a 64x64 tile's 64 columns), else 64x64 tiles. Thin-direct: direct where M or
- * N is at most 16, else 64x64. On an H200 (session 8) direct products took the 100-agent SAC-v2
- * update from 5.12 to 5.02-5.06 ms of kernels, but a single agent's from 0.53 to 0.62 (its thin
- * products have too few outputs to hide each invocation's walk along K), and products 17-32 wide
- * direct took 6.2 ms; on lavapipe the thin products took a sixth of their 64x64 time. Never
- * 128x128: on an H200 it ran the 100-agent update's batched 256x256 products at half the speed of
- * 64x64 and won only from about 2048³ (by 13%, `bench/webgpu`).
+ * ones would leave a large GPU's multiprocessors idle (fewer than 128 workgroups); else strips
+ * where M or N is at most 16, which a square tile would mostly pad (a critic's one output column:
+ * 63 of a 64x64 tile's 64 columns), else 64x64 tiles. Thin-strip: strips where M or N is at most
+ * 16, else 64x64. Never 128x128: on an H200 it ran the 100-agent update's batched 256x256 products
+ * at half the speed of 64x64 and won only from about 2048³ (by 13%, `bench/webgpu`).
  *
  * @example
  * matmulTile('sized', 256, 256, 1);   // 32: 16 workgroups of 64x64 would fill 16 multiprocessors
  * matmulTile('sized', 256, 256, 100); // 64: 1600 workgroups
- * matmulTile('sized', 256, 1, 100);   // 'direct'
+ * matmulTile('sized', 256, 1, 100);   // 'strip'
  * matmulTile('sized', 256, 1, 1);     // 32
  */
 export function matmulTile(tiles: MatmulTiles, m: number, n: number, batch: number): MatmulTile {
-  if (tiles !== 'sized' && tiles !== 'thin-direct') return tiles;
+  if (tiles !== 'sized' && tiles !== 'thin-strip') return tiles;
   if (tiles === 'sized' && Math.ceil(m / 64) * Math.ceil(n / 64) * batch < SMALL_PRODUCT_GROUPS) return 32;
-  return Math.min(m, n) <= DIRECT_SIDE ? 'direct' : 64;
+  return Math.min(m, n) <= STRIP_WIDTH ? 'strip' : 64;
 }
 
+/** The strips of an `[M, N]` output: along its longer side, as wide as its shorter one up to 16. */
+export const stripShape = (m: number, n: number): StripShape => (n <= m ? { short: 'N', width: Math.min(n, STRIP_WIDTH) } : { short: 'M', width: Math.min(m, STRIP_WIDTH) });
+
 /** The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
-function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false, tile = MATMUL_TILE, piecesA, piecesB }: MatmulLayout) {
+function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false, tile = MATMUL_TILE, strip, piecesA, piecesB }: MatmulLayout) {
   const batchShape = out.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
   if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
   const aStrides = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
   const bStrides = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
   const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
-  const [x, y] = tile === 'direct' ? grid1d('matmul', m * n) : [Math.ceil(n / tile), Math.ceil(m / tile)];
+  const [long, short] = strip?.short === 'M' ? [n, m] : [m, n];
+  const [x, y] = tile === 'strip' ? [Math.ceil(long / STRIP_LONG), Math.ceil(short / (strip?.width ?? STRIP_WIDTH))] : [Math.ceil(n / tile), Math.ceil(m / tile)];
   if (x > MAX_GROUPS || y > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
   const groups: [number, number, number] = [x, y, batch];
   const pieces = (name: string, widths: readonly number[] | undefined) => (widths && widths.length > 1 ? `${name}${widths.join('+')}` : '');
-  return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${tile === MATMUL_TILE ? '' : tile}${pieces('A', piecesA)}${pieces('B', piecesB)}` };
+  const kernelShape = tile === MATMUL_TILE ? '' : tile === 'strip' ? `strip${strip?.short}${strip?.width}` : tile;
+  return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${kernelShape}${pieces('A', piecesA)}${pieces('B', piecesB)}` };
 }
 
 /**
@@ -639,12 +640,13 @@ export function prepareProducts(
   const epilogues = Array.isArray(epilogue) ? (epilogue as readonly (GroupShape | undefined)[]) : Array.from({ length: count }, () => epilogue as GroupShape | undefined);
   const anyEpilogue = epilogues.some((e) => e);
   if (sizeOf(out.shape) === 0 || (k === 0 && !anyEpilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
-  const tiled = { ...layout, tile: matmulTile(host.matmulTiles, m, n, count * sizeOf(out.shape.slice(0, -2))) };
+  const tile = matmulTile(host.matmulTiles, m, n, count * sizeOf(out.shape.slice(0, -2)));
+  const tiled: MatmulLayout = { ...layout, tile, ...(tile === 'strip' ? { strip: stripShape(m, n) } : {}) };
   const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, tiled);
   const params = [...own];
   const paramsAt = groupPlacer(params);
   const ats = epilogues.map((e) => (e ? paramsAt(e) : 0));
-  const tags = [variant.startsWith('NN') ? '' : variant.slice(0, 2), tiled.tile === 'direct' ? 'direct' : ''].filter((tag) => tag);
+  const tags = [variant.startsWith('NN') ? '' : variant.slice(0, 2), tile === 'strip' ? 'strip' : ''].filter((tag) => tag);
   const kernel = `matmul${tags.length ? `(${tags.join(',')})` : ''}${count > 1 ? `x${count}` : ''}${anyEpilogue ? '+epilogue' : ''}`;
   const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
   const reads = operands ?? Array.from({ length: count }, (_, j) => Array.from({ length: perMember }, (_, q) => j * perMember + q));
