@@ -41,6 +41,11 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
     const b = Int32Array.from({ length: 20 * 70 }, (_, i) => (i % 5) - 2);
     const r = await both('matmul', [pair(a, [35, 20], 'int32'), pair(b, [20, 70], 'int32')], {});
     expectEqual(r.gpu, r.cpu, 'matmul i32');
+    // A thin product (strips on a software adapter, by size on others), both sides short in turn.
+    const thin = await both('matmul', [pair(a, [35, 20], 'int32'), pair(b.slice(0, 100), [20, 5], 'int32')], {});
+    expectEqual(thin.gpu, thin.cpu, 'matmul i32, 5 columns');
+    const flat = await both('matmul', [pair(b.slice(0, 60), [3, 20], 'int32'), pair(b, [20, 70], 'int32')], {});
+    expectEqual(flat.gpu, flat.cpu, 'matmul i32, 3 rows');
   });
 });
 
