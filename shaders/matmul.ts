@@ -268,7 +268,7 @@ export const STRIP_LONG = 128;
  * Strips: workgroup (x, y) computes outputs `128x .. 128x + 127` along the long side by `W·y ..
  * W·y + W - 1` along the short one, each invocation one long-side index and its W outputs. Each K
  * step of 16 stages the long operand's [128, 16] block in workgroup memory (rows padded to 17
- * words, so an invocation's row and 32 neighbours' fall in 32 banks) and the short operand's
+ * words, so that 32 neighbouring invocations reading word k of their rows hit 32 banks) and the short operand's
  * [16, W] block (read by all invocations alike); loads are coalesced per layout. Each output sums
  * its terms in K order, so the bits are the tiled kernels'.
  */
@@ -286,24 +286,25 @@ function stripMain(type: string, { transposeA = false, transposeB = false, strip
   const [longOp, shortOp] = short === 'N' ? (['A', 'B'] as const) : (['B', 'A'] as const);
   const read = { A: a, B: b };
   const loads = [...Array(16).keys()];
-  const where = (fastK: boolean, side: number) => (fastK ? `let p = e / 16u; let k = e % 16u;` : `let k = e / ${side}u; let p = e % ${side}u;`);
+  // Element e of a [side, 16] block: its side index `index` and its step k, neighbours along the stored fastest axis.
+  const where = (fastK: boolean, side: number, index: string) => (fastK ? `let ${index} = e / 16u; let k = e % 16u;` : `let k = e / ${side}u; let ${index} = e % ${side}u;`);
   const longLoads = loads
     .map(
       (l) => `{
       let e = lid + ${l * STRIP_LONG}u;
-      ${where(kFastest[longOp], STRIP_LONG)}
+      ${where(kFastest[longOp], STRIP_LONG, 'p')}
       v${l} = ${zero};
       if (p0 + p < ${long} && k0 + k < K) { v${l} = ${read[longOp](at[longOp]('p0 + p', 'k0 + k'))}; }
     }`,
     )
     .join('\n    ');
-  const longStores = loads.map((l) => `{ let e = lid + ${l * STRIP_LONG}u; ${where(kFastest[longOp], STRIP_LONG)} tileL[p * 17u + k] = v${l}; }`).join('\n    ');
+  const longStores = loads.map((l) => `{ let e = lid + ${l * STRIP_LONG}u; ${where(kFastest[longOp], STRIP_LONG, 'p')} tileL[p * 17u + k] = v${l}; }`).join('\n    ');
   const shortParts = [...Array(Math.ceil((16 * w) / STRIP_LONG)).keys()];
   const shortLoads = shortParts
     .map(
       (l) => `if (lid + ${l * STRIP_LONG}u < ${16 * w}u) {
       let e = lid + ${l * STRIP_LONG}u;
-      ${where(kFastest[shortOp], w).replace('p = ', 'q = ').replace('p = ', 'q = ')}
+      ${where(kFastest[shortOp], w, 'q')}
       var u = ${zero};
       if (q0 + q < ${short} && k0 + k < K) { u = ${read[shortOp](at[shortOp]('q0 + q', 'k0 + k'))}; }
       tileS[k * ${w}u + q] = u;
