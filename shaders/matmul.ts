@@ -40,7 +40,7 @@ export interface MatmulLayout {
    * value is summed in the same order in each, so all give the same bits.
    */
   readonly tile?: MatmulTile;
-  /** With `tile: 'strip'`: the short side and the strips' width (default N, 16). */
+  /** With `tile: 'strip'` (and only then, required): the short side and the strips' width. */
   readonly strip?: StripShape;
   /**
    * Operands stored as concatenations along their stored last axis (a jit plan's concatenation
@@ -272,7 +272,8 @@ export const STRIP_LONG = 128;
  * [16, W] block (read by all invocations alike); loads are coalesced per layout. Each output sums
  * its terms in K order, so the bits are the tiled kernels'.
  */
-function stripMain(type: string, { transposeA = false, transposeB = false, strip = { short: 'N', width: 16 } }: MatmulLayout, a: Reader, b: Reader, batchHead: string): string {
+function stripMain(type: string, { transposeA = false, transposeB = false, strip }: MatmulLayout, a: Reader, b: Reader, batchHead: string): string {
+  if (!strip) throw new Error('matmulWgsl: a strip kernel needs its strip shape (MatmulLayout.strip)');
   const { short, width: w } = strip;
   const zero = `${type}(0)`;
   const long = short === 'N' ? 'M' : 'N';

@@ -564,8 +564,9 @@ const SMALL_PRODUCT_GROUPS = 128;
  * where M or N is at most 16, which a square tile would mostly pad (a critic's one output column:
  * 63 of a 64x64 tile's 64 columns), else 64x64 tiles. Thin-strip: strips where M or N is at most
  * 16, else 64x64. On an H200 the 100-agent SAC-v2 update's thin products took 0.22 ms in strips
- * (0.41 with one invocation per output, more with 64x64 tiles). Never 128x128: on an H200 it ran the 100-agent update's batched 256x256 products
- * at half the speed of 64x64 and won only from about 2048³ (by 13%, `bench/webgpu`).
+ * (0.41 with one invocation per output, more with 64x64 tiles). Never 128x128: on an H200 it ran
+ * the 100-agent update's batched 256x256 products at half the speed of 64x64 and won only from
+ * about 2048³ (by 13%, `bench/webgpu`).
  *
  * @example
  * matmulTile('sized', 256, 256, 1);   // 32: 16 workgroups of 64x64 would fill 16 multiprocessors
@@ -580,7 +581,7 @@ export function matmulTile(tiles: MatmulTiles, m: number, n: number, batch: numb
 }
 
 /** The strips of an `[M, N]` output: along its longer side, as wide as its shorter one up to 16. */
-export const stripShape = (m: number, n: number): StripShape => (n <= m ? { short: 'N', width: Math.min(n, STRIP_WIDTH) } : { short: 'M', width: Math.min(m, STRIP_WIDTH) });
+const stripShape = (m: number, n: number): StripShape => (n <= m ? { short: 'N', width: Math.min(n, STRIP_WIDTH) } : { short: 'M', width: Math.min(m, STRIP_WIDTH) });
 
 /** The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
 function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false, tile = MATMUL_TILE, strip, piecesA, piecesB }: MatmulLayout) {
@@ -590,12 +591,13 @@ function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: nu
   const aStrides = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
   const bStrides = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
   const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
-  const [long, short] = strip?.short === 'M' ? [n, m] : [m, n];
-  const [x, y] = tile === 'strip' ? [Math.ceil(long / STRIP_LONG), Math.ceil(short / (strip?.width ?? STRIP_WIDTH))] : [Math.ceil(n / tile), Math.ceil(m / tile)];
+  const { short, width } = strip ?? stripShape(m, n);
+  const [longSide, shortSide] = short === 'M' ? [n, m] : [m, n];
+  const [x, y] = tile === 'strip' ? [Math.ceil(longSide / STRIP_LONG), Math.ceil(shortSide / width)] : [Math.ceil(n / tile), Math.ceil(m / tile)];
   if (x > MAX_GROUPS || y > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
   const groups: [number, number, number] = [x, y, batch];
   const pieces = (name: string, widths: readonly number[] | undefined) => (widths && widths.length > 1 ? `${name}${widths.join('+')}` : '');
-  const kernelShape = tile === MATMUL_TILE ? '' : tile === 'strip' ? `strip${strip?.short}${strip?.width}` : tile;
+  const kernelShape = tile === MATMUL_TILE ? '' : tile === 'strip' ? `strip${short}${width}` : tile;
   return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${kernelShape}${pieces('A', piecesA)}${pieces('B', piecesB)}` };
 }
 
