@@ -1,13 +1,14 @@
 /**
  * bench/profile: where the GPU time of a jitted SAC update goes, kernel by kernel
  * (`WebGPUBackend.profile`), for one agent and for N agents batched (`--n`, default 1 and 100).
- * Each config also gives the update's wall time in a steady loop (2 calls in flight, at least 10 calls
- * and `--wall-seconds`, default 1) with the part spent in the call (recording and submitting), and for 10 calls one
- * at a time the host's part (record and submit) and the wait for the GPU after it, so the kernels'
- * sum tells how much of the time is the GPU working.
+ * Each config also gives the update's wall time in a steady loop (`--in-flight` calls in flight,
+ * default 2 as `train` runs them; at least 10 calls and `--wall-seconds`, default 1) with the part
+ * spent in the call (recording and submitting), and for 10 calls one at a time the host's part
+ * (record and submit) and the wait for the GPU after it, so the kernels' sum tells how much of the
+ * time is the GPU working.
  *
  *   npx esbuild bench/profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/profile.mjs
- *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--validation off]
+ *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--in-flight 2] [--validation off]
  */
 import { treeStack } from '../src/autodiff';
 import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
@@ -22,6 +23,8 @@ const agentNames = list('agents', 'sg-rp,sgm-mrp');
 const counts = list('n', '1,100').map(Number);
 const top = Number(arg('top', '12'));
 const wallSeconds = Number(arg('wall-seconds', '1'));
+const inFlight = Number(arg('in-flight', '2'));
+if (!Number.isInteger(inFlight) || inFlight < 0) throw new Error(`--in-flight: '${arg('in-flight', '2')}' (a count of calls, 0 or more)`);
 const WALL_CALLS = 10;
 
 /** Kernel times summed by kernel name, largest first. */
@@ -82,7 +85,7 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
           const before = performance.now();
           state = step(state, calls++);
           inCall += performance.now() - before;
-          await backend.settle(2);
+          await backend.settle(inFlight);
         }
         await backend.settle(0);
         const wall = (performance.now() - start) / calls;
@@ -90,7 +93,7 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
         console.log(`\n### ${backendName}, ${size.label}, ${agent.name}, ${n} agent${n > 1 ? 's batched' : ''}`);
         const ms = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
-        console.log(`wall ${wall.toFixed(3)} ms / update over ${calls} calls (2 in flight), ${(inCall / calls).toFixed(3)} ms of it in the call; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
+        console.log(`wall ${wall.toFixed(3)} ms / update over ${calls} calls (${inFlight} in flight), ${(inCall / calls).toFixed(3)} ms of it in the call; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
         console.log(`serial calls, host ms: ${ms(serial.map((c) => c.call))}; then GPU wait ms: ${ms(serial.map((c) => c.wait))}\n`);
         console.log('| kernel | dispatches | ms | share | slowest grid | slowest ms |');
         console.log('|---|---|---|---|---|---|');
