@@ -583,22 +583,34 @@ export function matmulTile(tiles: MatmulTiles, m: number, n: number, batch: numb
 /** The strips of an `[M, N]` output: along its longer side, as wide as its shorter one up to 16. */
 const stripShape = (m: number, n: number): StripShape => (n <= m ? { short: 'N', width: Math.min(n, STRIP_WIDTH) } : { short: 'M', width: Math.min(m, STRIP_WIDTH) });
 
-/** The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b` into `out` (`[M, K] @ [K, N]` per batch). */
-function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, { transposeA = false, transposeB = false, tile = MATMUL_TILE, strip, piecesA, piecesB }: MatmulLayout) {
+/** The workgroups covering an `[M, N]` output: tiles (x along N, y along M) or strips (x along the long side, y across the short one, and their shape). */
+function outputGrid(m: number, n: number, tile: MatmulTile): { x: number; y: number; strip?: StripShape } {
+  if (tile !== 'strip') return { x: Math.ceil(n / tile), y: Math.ceil(m / tile) };
+  const strip = stripShape(m, n);
+  const [long, short] = strip.short === 'N' ? [m, n] : [n, m];
+  return { x: Math.ceil(long / STRIP_LONG), y: Math.ceil(short / strip.width), strip };
+}
+
+/**
+ * The params, grid, element type and layout name (operand layouts, tile) of a product of `a` and `b`
+ * into `out` (`[M, K] @ [K, N]` per batch), and the layout its kernel is generated for (with strips,
+ * their shape).
+ */
+function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: number, layout: MatmulLayout) {
+  const { transposeA = false, transposeB = false, tile = MATMUL_TILE, piecesA, piecesB } = layout;
   const batchShape = out.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
   if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
   const aStrides = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
   const bStrides = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
   const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
-  const { short, width } = strip ?? stripShape(m, n);
-  const [longSide, shortSide] = short === 'M' ? [n, m] : [m, n];
-  const [x, y] = tile === 'strip' ? [Math.ceil(longSide / STRIP_LONG), Math.ceil(shortSide / width)] : [Math.ceil(n / tile), Math.ceil(m / tile)];
+  const { x, y, strip } = outputGrid(m, n, tile);
   if (x > MAX_GROUPS || y > MAX_GROUPS) throw new WebGPUError(`matmul: ${m}x${n} output exceeds the dispatch limit`);
   const groups: [number, number, number] = [x, y, batch];
   const pieces = (name: string, widths: readonly number[] | undefined) => (widths && widths.length > 1 ? `${name}${widths.join('+')}` : '');
-  const kernelShape = tile === MATMUL_TILE ? '' : tile === 'strip' ? `strip${short}${width}` : tile;
-  return { params, groups, type: wgslType(out.dtype), variant: `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${kernelShape}${pieces('A', piecesA)}${pieces('B', piecesB)}` };
+  const kernelShape = strip ? `strip${strip.short}${strip.width}` : tile === MATMUL_TILE ? '' : tile;
+  const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${kernelShape}${pieces('A', piecesA)}${pieces('B', piecesB)}`;
+  return { params, groups, type: wgslType(out.dtype), variant, layout: strip ? { ...layout, strip } : layout };
 }
 
 /**
@@ -644,8 +656,7 @@ export function prepareProducts(
   const anyEpilogue = epilogues.some((e) => e);
   if (sizeOf(out.shape) === 0 || (k === 0 && !anyEpilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
   const tile = matmulTile(host.matmulTiles, m, n, count * sizeOf(out.shape.slice(0, -2)));
-  const tiled: MatmulLayout = { ...layout, tile, ...(tile === 'strip' ? { strip: stripShape(m, n) } : {}) };
-  const { params: own, groups, type, variant } = matmulDispatch(a, b, out, m, n, k, tiled);
+  const { params: own, groups, type, variant, layout: tiled } = matmulDispatch(a, b, out, m, n, k, { ...layout, tile });
   const params = [...own];
   const paramsAt = groupPlacer(params);
   const ats = epilogues.map((e) => (e ? paramsAt(e) : 0));
