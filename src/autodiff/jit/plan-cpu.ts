@@ -29,7 +29,7 @@ import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
-import { transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
+import { arenaHolding, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
@@ -59,6 +59,8 @@ export interface PlanStats {
   readonly internalAllocations: Readonly<Record<string, number>>;
   /** Donated inputs whose memory an output reuses (neither is copied per call). */
   readonly donatedInPlace?: number;
+  /** CPU plans only: the guests of this plan compiled so far, in other plans' shared memories (`compileCpuPlan`). */
+  readonly guestPlans?: number;
   /** WebGPU plans only: kernel dispatches recorded by the latest call. */
   readonly dispatchesPerCall?: number;
 }
@@ -239,13 +241,32 @@ function laneGroup(group: FusedGroup, address: (v: IRVar) => number, indexAddres
  * live in one WebAssembly memory (the arena) so that float32 matrix products, float sums and fused
  * float loops that have a SIMD form run there without copies; values from outside the arena (the
  * inputs, kernels that allocate) are copied in where such a step reads them, and results the caller
- * gets back are copied out.
+ * gets back are copied out. Inputs already in the arena's memory (a shared one, `compilePlan`) are
+ * read in place by products and reductions and copied by `memory.copy` for fused loops.
  *
  * @example
  * const plan = compileCpuPlan(optimizeProgram(makeIR(f)(x))[0]);
  * const [y] = plan.run([x]);
  */
 export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {}): CpuPlan {
+  return compilePlan(program, options, null) as CpuPlan;
+}
+
+/**
+ * Bytes of a plan's inputs from one threaded arena's memory from which the plan runs as a guest
+ * there (when they are also more than its inputs from elsewhere): below it the copy costs less than
+ * the guest's own set-up is worth.
+ */
+const GUEST_MIN_BYTES = 16384;
+
+/**
+ * `compileCpuPlan`, or with a `host` the plan as a guest in the host's shared memory (null when it
+ * does not fit there). A plan without threads of its own whose largest inputs live in a threaded
+ * arena's memory (another plan's results, such as an update's parameters read by an actor) runs as
+ * a guest of that arena, compiled on first such call: its kernels then copy those inputs with
+ * `memory.copy` instead of JS copying them out of a SharedArrayBuffer.
+ */
+function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmArena | null): CpuPlan | null {
   const nodes = fuseElementwise(program, { multiOutput: true });
   const folded = foldableTransposes(nodes, program.outputs);
   const slotOf = new Map<IRVar, number>();
@@ -273,7 +294,7 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
 
-  let arenaBytes = 0;
+  let arenaBytes = host ? host.guestBase() : 0;
   const reserve = (aval: Aval): Region => {
     const region = { offset: arenaBytes, dtype: aval.dtype, size: sizeOf(aval.shape) };
     arenaBytes += Math.ceil((region.size * bytesOf(aval.dtype)) / 16) * 16;
@@ -360,6 +381,12 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
       mirrored.add(k);
     }
   });
+  // Inputs that only products and reductions read in the arena (they take addresses per call, where
+  // fused loops have theirs compiled in): one already in this arena's memory is read where it is.
+  const readByLoops = new Set(computed.flatMap((node, s) => (inWasm[s] && node.kind === 'fused' ? reads[s] : [])));
+  const inPlace = new Set(program.inputs.map(slot).filter((k) => mirrored.has(k) && !readByLoops.has(k)));
+  /** Per slot read in place: its address in the current call (its mirror's when it was copied there). */
+  const addressOf = new Map([...inPlace].map((k) => [k, { offset: (home.get(k) as Region).offset }]));
   // Results of arena steps that the caller gets back are copied out at the end of the call: the
   // large ones (parameters, optimizer moments) sit together in one block, copied once (one
   // allocation, one memcpy) and handed out as views of that copy; small ones (metrics) get arrays of
@@ -404,7 +431,8 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
     const [m, k] = node.eq.inputs[0].aval.shape.slice(-2);
     return m * k * out.shape[out.shape.length - 1] >= THREADED_MATMUL_MIN;
   });
-  const arena = new WasmArena(arenaBytes, functions, { threaded });
+  if (host && !host.canHost(arenaBytes)) return null;
+  const arena = new WasmArena(arenaBytes, functions, { threaded, host: host ?? undefined });
   const view = (region: Region) => viewOf(region.dtype, arena.buffer, region.offset, region.size);
   program.constants.forEach(({ v, value }) => {
     const k = slot(v);
@@ -457,6 +485,7 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
       return () => arena.lanes(index, bytes);
     }
     const [px, py] = from.map((r) => homeAt(r, p).offset);
+    const [ax, ay] = [addressOf.get(from[0]), addressOf.get(from[1])];
     const out = homeAt(slot(node.out), p).offset;
     if (WASM_REDUCTIONS.has(node.eq.prim)) {
       const x = node.eq.inputs[0];
@@ -465,7 +494,7 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
       >;
       const name = `${WASM_REDUCTIONS.get(node.eq.prim) as 'sum' | 'max' | 'min'}${x.aval.dtype === 'float32' ? 'F32' : 'F64'}` as const;
       const reduce = arena.kernels[name];
-      return () => reduce(px, outer, reduced, inner, out);
+      return ax ? () => reduce(ax.offset, outer, reduced, inner, out) : () => reduce(px, outer, reduced, inner, out);
     }
     const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
     const [m, k] = aShape.slice(-2);
@@ -473,7 +502,12 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
     const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
     const at = { a: px, b: py, c: out, transposedA: transposedA[s]?.offset ?? null, transposedB: transposedB[s]?.offset ?? null };
     const transposeA = folded.has(node.eq.inputs[0]);
-    return () => arena.matmulBatch(at, m, k, n, offsets, transposeA);
+    if (!ax && !ay) return () => arena.matmulBatch(at, m, k, n, offsets, transposeA);
+    return () => {
+      if (ax) at.a = ax.offset;
+      if (ay) at.b = ay.offset;
+      arena.matmulBatch(at, m, k, n, offsets, transposeA);
+    };
   }
 
   /** A step run in JS, into its planned buffers (arena views) or fresh arrays. */
@@ -563,6 +597,36 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
   });
   const donatedOutputSlots = donations.map(({ output }) => outputs[output].k);
   const arenaBuffer = arena.buffer;
+  // Inputs from a shared memory are copied in by `memory.copy` when it is this arena's memory.
+  const { owner } = arena;
+  const copyBytes = arena.kernels.copyBytes;
+  const mirroredInputs = inputMirrors.flatMap((mirror, i) => (mirror ? [i] : []));
+  const inputAddresses = inputSlots.map((k) => addressOf.get(k) ?? null);
+  const guests = new WeakMap<WasmArena, CpuPlan | null>();
+  let guestPlans = 0;
+  /** The guest to run this call in, when its largest inputs are in another threaded arena's memory. */
+  const guestFor = (inputs: readonly ArrayTensor[]): CpuPlan | null => {
+    let guestHost: WasmArena | undefined;
+    let hosted = 0;
+    let elsewhere = 0;
+    for (const i of mirroredInputs) {
+      const data = inputs[i].handle as TypedArray;
+      const holder = arenaHolding(data.buffer);
+      if (holder && (guestHost ?? holder) === holder) {
+        guestHost = holder;
+        hosted += data.byteLength;
+      } else elsewhere += data.byteLength;
+    }
+    if (!guestHost || hosted < GUEST_MIN_BYTES || hosted <= elsewhere) return null;
+    let guest = guests.get(guestHost);
+    if (guest === undefined) {
+      guest = compilePlan(program, options, guestHost);
+      guests.set(guestHost, guest);
+      if (guest) guestPlans++;
+    }
+    return guest;
+  };
+  const mayGuest = !host && !threaded && mirroredInputs.length > 0;
   const stats: PlanStats = {
     steps: steps.length,
     fusedGroups: computed.filter((node) => node.kind === 'fused').length,
@@ -573,10 +637,15 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
     allocationsPerCall: allocationsPerCall - donations.length,
     internalAllocations,
     donatedInPlace: donations.length,
+    get guestPlans() {
+      return guestPlans;
+    },
   };
   return {
     stats,
     run(inputs) {
+      const guest = mayGuest ? guestFor(inputs) : null;
+      if (guest) return guest.run(inputs);
       const p = donations.length > 0 ? donated.begin(inputs) : 0;
       for (const { k, data } of arenaResults) env[k] = data;
       for (let i = 0; i < inputSlots.length; i++) {
@@ -589,7 +658,19 @@ export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {})
         // A tensor this plan handed out views its memory, which this call may overwrite.
         if (data.buffer === arenaBuffer && !inputMirrors[i]) data = data.slice();
         env[inputSlots[i]] = data;
-        inputMirrors[i]?.set(data);
+        const mirror = inputMirrors[i];
+        if (!mirror) continue;
+        const address = inputAddresses[i];
+        if (owner && arenaHolding(data.buffer) === owner) {
+          // Read in place: no step of this call writes where it is (a donated output this plan
+          // handed out over a region the call writes has been moved to a copy by `donated.begin`).
+          if (address) {
+            address.offset = data.byteOffset;
+            continue;
+          }
+          copyBytes(mirror.byteOffset, data.byteOffset, data.byteLength);
+        } else mirror.set(data);
+        if (address) address.offset = mirror.byteOffset;
       }
       for (let j = 0; j < donatedOutputSlots.length; j++) env[donatedOutputSlots[j]] = donated.output(p, j);
       const run = stepsOf[p];

@@ -266,6 +266,14 @@ export class Code {
     return this;
   }
 
+  /** `memory.copy`: copies the byte count on the stack from the source address to the destination address under it. */
+  memoryCopy(): this {
+    this.bytes.push(0xfc);
+    uleb(10, this.bytes);
+    this.bytes.push(0, 0); // memory 0 to memory 0
+    return this;
+  }
+
   /** `local += step` for an i32 local. */
   addTo(index: number, step: number | { local: number }): this {
     this.get(index);

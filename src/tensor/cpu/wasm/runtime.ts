@@ -1,15 +1,29 @@
 /**
  * The WebAssembly side of the CPU backend: one compiled kernel module, instantiated over a memory
  * (`WasmArena`) whose regions are handed out as byte offsets. Kernels read and write the arena, so
- * data crosses from typed arrays by copying (`TypedArray.set`, a memcpy).
+ * data crosses from typed arrays by copying (`TypedArray.set`, a memcpy). A shared (threaded)
+ * memory can also host guest arenas, whose kernels copy data from its other regions with
+ * `memory.copy` (V8 copies out of a SharedArrayBuffer in JS about 4x slower than out of plain memory).
  */
-import { type FunctionDef, wasmModule } from './emit';
+import { Code, type FunctionDef, i32, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedKernels } from './threads';
 
+/** `copyBytes(dst, src, bytes)`: a `memory.copy` within the arena's memory. */
+function copyBytes(): FunctionDef {
+  const c = new Code(3);
+  c.get(0).get(1).get(2).memoryCopy();
+  return { name: 'copyBytes', params: [i32, i32, i32], code: c };
+}
+
+/** The copy kernel's signature (addresses and count in bytes). */
+export interface CopyExports {
+  copyBytes(dst: number, src: number, bytes: number): void;
+}
+
 /** Every fixed kernel, in module order. */
-const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS];
+const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, copyBytes];
 
 /** The parts of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
 interface WasmMemory {
@@ -32,6 +46,26 @@ function kernelModule(): object {
 }
 
 const PAGE = 65536;
+
+/**
+ * Pages a threaded arena's memory may grow by to host guest arenas (64 MiB; a shared memory
+ * reserves its maximum as address space, not as memory).
+ */
+const GUEST_PAGES = 1024;
+
+/** The arena that owns each memory's buffers (every buffer object a view was made from). */
+const ownerOfBuffer = new WeakMap<ArrayBufferLike, WasmArena>();
+
+/**
+ * The threaded arena whose shared memory `buffer` is (where a typed array's data lives), or
+ * undefined for any other buffer.
+ *
+ * @example
+ * const host = arenaHolding(tensorData.buffer); // a guest of `host` copies tensorData with memory.copy
+ */
+export function arenaHolding(buffer: ArrayBufferLike): WasmArena | undefined {
+  return ownerOfBuffer.get(buffer);
+}
 
 /**
  * Whether a product with A (`m x k`) stored transposed should transpose A into scratch first rather
@@ -59,7 +93,7 @@ export type GeneratedExports = Readonly<Record<string, (start: number, end: numb
  */
 export class WasmArena {
   readonly memory: WasmMemory;
-  readonly kernels: MatmulExports & ReduceExports;
+  readonly kernels: MatmulExports & ReduceExports & CopyExports;
   readonly generated: GeneratedExports;
   /**
    * The float32 product: large ones split across worker threads when the arena was made `threaded`
@@ -68,17 +102,39 @@ export class WasmArena {
   readonly matmulF32: MatmulExports['matmulF32'];
   /** Runs the generated loop `s<index>` over output bytes [0, bytes), across threads when large. */
   readonly lanes: (index: number, bytes: number) => void;
+  /** The threaded arena whose memory this one shares (itself, when it owns a shared memory). */
+  readonly owner: WasmArena | null;
   private top = 0;
+  /** The shared memory's maximum in bytes (0 for a plain memory, which grows without one). */
+  private readonly maximumBytes: number;
+  private lastBuffer: ArrayBuffer | null = null;
 
-  constructor(bytes = PAGE, generated: readonly FunctionDef[] = [], options: { threaded?: boolean } = {}) {
+  /**
+   * An arena of at least `bytes` with the fixed kernels and `generated` loops. `threaded`: a shared
+   * memory that worker threads run large products and loops on (where threads are available).
+   * `host`: a guest, whose regions are bytes [host.guestBase(), bytes) of the host's shared memory
+   * (grown to hold them; see `canHost`), run on this thread only.
+   */
+  constructor(bytes = PAGE, generated: readonly FunctionDef[] = [], options: { threaded?: boolean; host?: WasmArena } = {}) {
     const pages = Math.max(1, Math.ceil((bytes + MATMUL_READ_SLACK) / PAGE));
-    const threaded = options.threaded === true && matmulThreads() > 1;
-    // A shared memory has a fixed maximum: a threaded arena is sized once and never grows.
-    this.memory = threaded ? new wasm.Memory({ initial: pages, maximum: pages, shared: true }) : new wasm.Memory({ initial: pages });
+    const host = options.host?.owner;
+    const threaded = !host && options.threaded === true && matmulThreads() > 1;
+    if (options.host && !host) throw new Error('WasmArena: a guest needs a host with a shared (threaded) memory');
+    if (host) {
+      this.memory = host.memory;
+      const have = this.memory.buffer.byteLength / PAGE;
+      if (pages > have) this.memory.grow(pages - have);
+    } else {
+      // A shared memory has a fixed maximum: room for its own regions and for guests'.
+      this.memory = threaded ? new wasm.Memory({ initial: pages, maximum: pages + GUEST_PAGES, shared: true }) : new wasm.Memory({ initial: pages });
+    }
+    this.owner = host ?? (threaded ? this : null);
+    this.maximumBytes = host ? host.maximumBytes : threaded ? (pages + GUEST_PAGES) * PAGE : 0;
+    const shared = threaded || host !== undefined;
     const module =
-      generated.length || threaded ? new wasm.Module(wasmModule([...KERNELS.map((f) => f()), ...generated], { sharedMemory: threaded })) : kernelModule();
+      generated.length || shared ? new wasm.Module(wasmModule([...KERNELS.map((f) => f()), ...generated], { sharedMemory: shared })) : kernelModule();
     const exports = new wasm.Instance(module, { env: { memory: this.memory } }).exports;
-    this.kernels = exports as unknown as MatmulExports & ReduceExports;
+    this.kernels = exports as unknown as MatmulExports & ReduceExports & CopyExports;
     this.generated = exports as unknown as GeneratedExports;
     this.matmulF32 = this.kernels.matmulF32;
     const loops = this.generated;
@@ -130,8 +186,24 @@ export class WasmArena {
     }
   }
 
+  /** The memory's current buffer (a new object after the memory grows; views made before stay valid only if it is shared). */
   get buffer(): ArrayBuffer {
-    return this.memory.buffer;
+    const buffer = this.memory.buffer;
+    if (buffer !== this.lastBuffer) {
+      this.lastBuffer = buffer;
+      if (this.owner) ownerOfBuffer.set(buffer, this.owner);
+    }
+    return buffer;
+  }
+
+  /** Where a guest's regions start in this arena's shared memory: past everything it holds now. */
+  guestBase(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Whether a guest whose regions end at byte `end` (from `guestBase`) fits in this arena's shared memory. */
+  canHost(end: number): boolean {
+    return this.owner !== null && end + MATMUL_READ_SLACK <= this.maximumBytes;
   }
 
   /** Reserves `bytes` and returns their offset, growing the memory if needed (kernels may read a few bytes past the last region). */
