@@ -1,6 +1,6 @@
 /**
  * The float32 WebAssembly matmul kernel against the float32 recurrence it promises: every element is
- * `acc = fround(acc + fround(a[i, p] * b[p, j]))` over p in order, whichever tile (4 x 8, 4 x 4, 1 x 8,
+ * `acc = fround(acc + fround(a[i, p] * b[p, j]))` over p in order, whichever tile (4 x 8, 4 x 4, 1 x 16, 1 x 8,
  * 1 x 4, or the right edge's partial 4 x 4 / 1 x 4) computed it, for every layout and batch pattern.
  * Exact equality.
  */

@@ -1,7 +1,9 @@
 /**
  * The float32 matrix product as a WebAssembly SIMD kernel. `C = A B` with C row-major, B read by rows
  * (contiguous columns) and A through any strides (a small transposed A is read in place). C is computed in
- * tiles of 4 rows x 8 columns (eight f32x4 accumulators), then 4 x 4 and 1 x 4; the last 1 to 3 columns
+ * tiles of 4 rows x 8 columns (eight f32x4 accumulators), then 4 x 4; rows left over (a matrix-vector
+ * product: one observation through a layer) in tiles of 1 x 16, 1 x 8 and 1 x 4 (1 x 16 ran at 40
+ * GFLOP/s where 1 x 8 ran at 22, latency-bound on two accumulators; 1 x 32 spilled, 22); the last 1 to 3 columns
  * by a 4-wide tile that stores only them (it reads up to 12 bytes past B's end, so memories keep
  * `MATMUL_READ_SLACK` bytes after their last region). Every element accumulates `a[i, p] * b[p, j]` over p in order in float32 (multiply, then add;
  * no fused multiply-add), so its value does not depend on which tile computed it.
@@ -25,7 +27,7 @@ function matmulF32(): FunctionDef {
   const [i, j, p, pa, pb, pc, ars4, acs4, brs4, n4] = Array.from({ length: 10 }, () => c.local(i32));
   const av = c.local(v128);
   const bv = [c.local(v128), c.local(v128)];
-  const acc = Array.from({ length: 4 }, () => [c.local(v128), c.local(v128)]);
+  const acc = Array.from({ length: 4 }, (_, r) => Array.from({ length: r === 0 ? 4 : 2 }, () => c.local(v128)));
   const times4 = (x: number, out: number) => c.get(x).i32(2).op('i32.shl').set(out);
   times4(ARS, ars4);
   times4(ACS, acs4);
@@ -50,12 +52,19 @@ function matmulF32(): FunctionDef {
     c.while(
       () => c.get(p),
       () => {
-        for (let v = 0; v < vectors; v++) c.get(pb).simd('v128.load', 16 * v).set(bv[v]);
-        for (let r = 0; r < rows; r++) {
-          aAddr(r);
+        if (rows === 1) {
+          // One row: each B vector is used once, so it is loaded where it is multiplied (fewer live vectors).
+          aAddr(0);
           c.simd('v128.load32_splat').set(av);
-          for (let v = 0; v < vectors; v++) {
-            c.get(acc[r][v]).get(av).get(bv[v]).simd('f32x4.mul').simd('f32x4.add').set(acc[r][v]);
+          for (let v = 0; v < vectors; v++) c.get(acc[0][v]).get(av).get(pb).simd('v128.load', 16 * v).simd('f32x4.mul').simd('f32x4.add').set(acc[0][v]);
+        } else {
+          for (let v = 0; v < vectors; v++) c.get(pb).simd('v128.load', 16 * v).set(bv[v]);
+          for (let r = 0; r < rows; r++) {
+            aAddr(r);
+            c.simd('v128.load32_splat').set(av);
+            for (let v = 0; v < vectors; v++) {
+              c.get(acc[r][v]).get(av).get(bv[v]).simd('f32x4.mul').simd('f32x4.add').set(acc[r][v]);
+            }
           }
         }
         c.addTo(pa, { local: acs4 }).addTo(pb, { local: brs4 }).addTo(p, -1);
@@ -95,6 +104,7 @@ function matmulF32(): FunctionDef {
     () => c.get(i).get(M).op('i32.lt_s'),
     () => {
       c.i32(0).set(j);
+      c.while(() => fits(j, N, 16), () => (tile(1, 4), c.addTo(j, 16)));
       c.while(() => fits(j, N, 8), () => (tile(1, 2), c.addTo(j, 8)));
       c.while(() => fits(j, N, 4), () => (tile(1, 1), c.addTo(j, 4)));
       c.when(() => c.get(j).get(N).op('i32.lt_s'), () => tile(1, 1, true));
