@@ -44,6 +44,35 @@ describe('threaded float32 matmul', () => {
     }
   });
 
+  it('batched products in jit plans, their products shared across threads, equal eager mode bit for bit', () => {
+    // Batches of small products (each below the threshold, all together above it, and one batch
+    // below it: one thread), uneven against the 12 chunks; B broadcast or not, operands stored
+    // transposed (A read through its strides, or transposed into each chunk's scratch).
+    for (const [batch, m, k, n, broadcastB] of [
+      [13, 96, 64, 64, false],
+      [7, 160, 64, 130, true],
+      [100, 32, 64, 64, false],
+      [3, 8, 16, 16, false],
+    ] as const) {
+      const bBatch = broadcastB ? 1 : batch;
+      const a = M.tensor(Float32Array.from(randomValues(batch + m, batch * m * k)), { shape: [batch, m, k] });
+      const aStoredT = M.tensor(Float32Array.from(randomValues(batch + k, batch * m * k)), { shape: [batch, k, m] });
+      const b = M.tensor(Float32Array.from(randomValues(n + k, bBatch * k * n)), { shape: [bBatch, k, n] });
+      const bStoredT = M.tensor(Float32Array.from(randomValues(n, bBatch * k * n)), { shape: [bBatch, n, k] });
+      const swap = (x: Mixrl.Tensor) => M.transpose(x, [0, 2, 1]);
+      const f = (x: Mixrl.Tensor, xt: Mixrl.Tensor, y: Mixrl.Tensor, yt: Mixrl.Tensor) => [
+        M.matmul(x, y),
+        M.matmul(x, swap(yt)),
+        M.matmul(swap(xt), y),
+        M.matmul(swap(xt), swap(yt)),
+      ];
+      const jitted = M.jit(f);
+      const got = jitted(a, aStoredT, b, bStoredT);
+      const expected = f(a, aStoredT, b, bStoredT);
+      got.forEach((t, i) => expect(same(t.dataSync(), expected[i].dataSync()), `${batch}x${m}x${k}x${n}, product ${i}`).toBe(true));
+    }
+  });
+
   it('large fused loops split across threads equal eager mode bit for bit (row, column, middle and scalar leaves)', () => {
     // [5, 1025, 64] = 328,000 float32 outputs: over the threshold, cut into three ranges that start
     // inside rows (element 109,332 = row 1708, column 20), so every cursor starts mid-pattern.

@@ -29,8 +29,9 @@ import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
-import { arenaHolding, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
-import { THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
+import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
+import { arenaHolding, matmulBlockLayout, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
+import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
@@ -397,14 +398,43 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   for (const v of escapingResults.filter(large)) home.set(slot(v), reserve(v.aval));
   const outputBlockEnd = arenaBytes;
   for (const v of escapingResults.filter((x) => !large(x))) home.set(slot(v), reserve(v.aval));
-  /** Scratch for operand `side` of a product stored transposed, where the product transposes it first. */
+  /** The float32 products run in the arena: sizes, batch offsets and operands stored transposed. */
+  const products = computed.map((node, s) => {
+    if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return null;
+    const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
+    const [m, k] = aShape.slice(-2);
+    const n = bShape[bShape.length - 1];
+    const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
+    return { m, k, n, offsets, batch: offsets.a.length, transposeA: folded.has(node.eq.inputs[0]), transposeB: folded.has(node.eq.inputs[1]) };
+  });
+  // Worker threads share the large float32 products (one product's rows, or a batch's products) and
+  // fused loops (only worth a shared memory when there are any).
+  const threaded = computed.some((node, s) => {
+    if (!inWasm[s]) return false;
+    const out = node.out.aval;
+    if (node.kind === 'fused') return sizeOf(out.shape) * bytesOf(out.dtype) >= THREADED_LANES_MIN_BYTES;
+    const product = products[s];
+    return product !== null && product.batch * product.m * product.k * product.n >= THREADED_MATMUL_MIN;
+  });
+  /** Scratch for operand `side` of a single product stored transposed, where the product transposes it first. */
   const transposeScratch = (side: 0 | 1) =>
-    computed.map((node, s) => {
-      if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul' || !folded.has(node.eq.inputs[side])) return null;
-      const [rows, cols] = node.eq.inputs[side].aval.shape.slice(-2);
+    products.map((product) => {
+      if (!product || product.batch > 1 || !(side === 0 ? product.transposeA : product.transposeB)) return null;
+      const [rows, cols] = side === 0 ? [product.m, product.k] : [product.k, product.n];
       return side === 1 || transposesA(rows, cols) ? reserve({ shape: [rows, cols], dtype: 'float32' }) : null;
     });
   const [transposedA, transposedB] = [transposeScratch(0), transposeScratch(1)];
+  // Batched products run by one kernel call (`matmulBatchF32`), their products shared across threads
+  // when the plan is threaded: a parameter block each, with transpose scratch per chunk.
+  const blocks = products.map((product) => {
+    if (!product || product.batch === 1) return null;
+    const { m, k, n, offsets, batch } = product;
+    const shared = threaded && !host && batch * m * k * n >= THREADED_MATMUL_MIN;
+    const layout = matmulBlockLayout(m, k, n, offsets, product, shared ? batchChunks(batch) : 1);
+    const at = arenaBytes;
+    arenaBytes += layout.bytes;
+    return { layout, at };
+  });
   // Index arrays of the leaves that fused WebAssembly steps gather (filled once the arena exists).
   const gathers = computed.map((node, s) => {
     if (!inWasm[s] || node.kind !== 'fused') return new Map<number, Region>();
@@ -421,16 +451,6 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
           .map((p) => laneFunction(`s${loopIndex(s, p)}`, laneGroup(node, (v) => homeAt(slot(v), p).offset, indexAt(s)) as LaneGroup) as FunctionDef)
       : [],
   );
-  // Worker threads share the large float32 products and fused loops (only worth a shared memory
-  // when there are any).
-  const threaded = computed.some((node, s) => {
-    if (!inWasm[s]) return false;
-    const out = node.out.aval;
-    if (node.kind === 'fused') return sizeOf(out.shape) * bytesOf(out.dtype) >= THREADED_LANES_MIN_BYTES;
-    if (node.eq.prim !== 'matmul') return false;
-    const [m, k] = node.eq.inputs[0].aval.shape.slice(-2);
-    return m * k * out.shape[out.shape.length - 1] >= THREADED_MATMUL_MIN;
-  });
   if (host && !host.canHost(arenaBytes)) return null;
   const arena = new WasmArena(arenaBytes, functions, { threaded, host: host ?? undefined });
   const view = (region: Region) => viewOf(region.dtype, arena.buffer, region.offset, region.size);
@@ -496,12 +516,20 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       const reduce = arena.kernels[name];
       return ax ? () => reduce(ax.offset, outer, reduced, inner, out) : () => reduce(px, outer, reduced, inner, out);
     }
-    const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
-    const [m, k] = aShape.slice(-2);
-    const n = bShape[bShape.length - 1];
-    const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
+    const { m, k, n, offsets, transposeA } = products[s] as NonNullable<(typeof products)[number]>;
+    const block = blocks[s];
+    if (block) {
+      // One block for both parities: each call sets its operands and result.
+      const words = block.layout.write(arena.buffer, block.at, { a: px, b: py, c: out });
+      const { batch, work } = block.layout;
+      return () => {
+        words[MatmulBlock.a] = ax ? ax.offset : px;
+        words[MatmulBlock.b] = ay ? ay.offset : py;
+        words[MatmulBlock.c] = out;
+        arena.matmulBlock(block.at, batch, work);
+      };
+    }
     const at = { a: px, b: py, c: out, transposedA: transposedA[s]?.offset ?? null, transposedB: transposedB[s]?.offset ?? null };
-    const transposeA = folded.has(node.eq.inputs[0]);
     if (!ax && !ay) return () => arena.matmulBatch(at, m, k, n, offsets, transposeA);
     return () => {
       if (ax) at.a = ax.offset;

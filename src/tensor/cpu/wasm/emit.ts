@@ -266,6 +266,13 @@ export class Code {
     return this;
   }
 
+  /** `call`: the function at `index` in the module (arguments on the stack). */
+  call(index: number): this {
+    this.bytes.push(0x10);
+    uleb(index, this.bytes);
+    return this;
+  }
+
   /** `memory.copy`: copies the byte count on the stack from the source address to the destination address under it. */
   memoryCopy(): this {
     this.bytes.push(0xfc);

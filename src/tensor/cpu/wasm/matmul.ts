@@ -19,7 +19,20 @@ export interface MatmulExports {
   matmulF32(a: number, ars: number, acs: number, b: number, brs: number, c: number, m: number, k: number, n: number): void;
   /** `dst[j*rows + i] = src[i*cols + j]`: the row-major transpose of a `rows x cols` float32 matrix. */
   transposeF32(src: number, rows: number, cols: number, dst: number): void;
+  /**
+   * Products t0 .. t1 - 1 of the batched product whose parameter block is at `block`
+   * (`MatmulBlock`), transposing operands into the scratch of chunk `chunk`.
+   */
+  matmulBatchF32(block: number, t0: number, t1: number, chunk: number): void;
 }
+
+/**
+ * Words of a batched product's parameter block (i32, in the arena): operand and result addresses,
+ * sizes, the addresses of the per-product operand offsets (i32, in matrices), whether A stored
+ * transposed is read through its strides, and the transpose scratch of chunk 0 (0: none) with the
+ * bytes from one chunk's scratch to the next.
+ */
+export const MatmulBlock = { a: 0, b: 1, c: 2, m: 3, k: 4, n: 5, offsetsA: 6, offsetsB: 7, stridedA: 8, scratchA: 9, scratchB: 10, scratchStride: 11, words: 12 } as const;
 
 function matmulF32(): FunctionDef {
   const c = new Code(9);
@@ -114,6 +127,45 @@ function matmulF32(): FunctionDef {
   return { name: 'matmulF32', params: Array(9).fill(i32), code: c };
 }
 
+/**
+ * The products t0 .. t1 - 1 of a batched product (`MatmulBlock`): for each, A and B at their offsets,
+ * transposed into this chunk's scratch first where the block has scratch, then `matmulF32` into C's
+ * t-th matrix. The same steps, in the same order per product, as `WasmArena.matmulBatch`.
+ */
+function matmulBatchF32(): FunctionDef {
+  const c = new Code(4);
+  const [BLOCK, T0, T1, CHUNK] = [0, 1, 2, 3];
+  const [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, t, pa, pb, ars, acs] = Array.from({ length: 17 }, () => c.local(i32));
+  const words = [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride];
+  words.forEach((local, w) => c.get(BLOCK).mem('i32.load', 4 * w).set(local));
+  /** This chunk's scratch: base + chunk * stride (left 0 when the block has none). */
+  for (const scratch of [scratchA, scratchB]) {
+    c.when(() => c.get(scratch), () => c.get(scratch).get(CHUNK).get(stride).op('i32.mul').op('i32.add').set(scratch));
+  }
+  /** `base + offsets[t] * rows * cols * 4`: the t-th product's operand. */
+  const operand = (base: number, offsets: number, rows: number, cols: number, into: number) =>
+    c.get(base).get(offsets).get(t).i32(2).op('i32.shl').op('i32.add').mem('i32.load').get(rows).op('i32.mul').get(cols).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(into);
+  c.get(T0).set(t);
+  c.while(
+    () => c.get(t).get(T1).op('i32.lt_s'),
+    () => {
+      operand(a, offsetsA, m, k, pa);
+      c.get(k).set(ars);
+      c.i32(1).set(acs);
+      c.when(() => c.get(stridedA), () => c.i32(1).set(ars).get(m).set(acs));
+      c.when(() => c.get(scratchA), () => c.get(pa).get(k).get(m).get(scratchA).call(1).get(scratchA).set(pa));
+      operand(b, offsetsB, k, n, pb);
+      c.when(() => c.get(scratchB), () => c.get(pb).get(n).get(k).get(scratchB).call(1).get(scratchB).set(pb));
+      // C's t-th matrix: out + t * m * n * 4.
+      c.get(pa).get(ars).get(acs).get(pb).get(n);
+      c.get(out).get(t).get(m).op('i32.mul').get(n).op('i32.mul').i32(2).op('i32.shl').op('i32.add');
+      c.get(m).get(k).get(n).call(0);
+      c.addTo(t, 1);
+    },
+  );
+  return { name: 'matmulBatchF32', params: [i32, i32, i32, i32], code: c };
+}
+
 /** Tile edge of the transpose: a tile's reads and writes stay in a few cache lines. */
 const TRANSPOSE_TILE = 16;
 
@@ -193,4 +245,4 @@ function transposeF32(): FunctionDef {
 }
 
 /** The kernels of this module, for `wasmModule`. */
-export const MATMUL_FUNCTIONS: readonly (() => FunctionDef)[] = [matmulF32, transposeF32];
+export const MATMUL_FUNCTIONS: readonly (() => FunctionDef)[] = [matmulF32, transposeF32, matmulBatchF32]; // calls 0 and 1

@@ -6,7 +6,7 @@
  * `memory.copy` (V8 copies out of a SharedArrayBuffer in JS about 4x slower than out of plain memory).
  */
 import { Code, type FunctionDef, i32, wasmModule } from './emit';
-import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, type MatmulExports } from './matmul';
+import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedKernels } from './threads';
 
@@ -74,6 +74,60 @@ export function arenaHolding(buffer: ArrayBufferLike): WasmArena | undefined {
  */
 export const transposesA = (m: number, k: number): boolean => m * k >= 8192;
 
+const round16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/**
+ * The arena layout of a batched float32 product run by `matmulBatchF32` (`WasmArena.matmulBlock`):
+ * its parameter block, its operands' per-product offsets, and transpose scratch for `chunks` chunks
+ * (A stored transposed is transposed into scratch when `transposesA`, else read through its
+ * strides; B stored transposed always is). `bytes` from the block's address; `write` fills them
+ * once the arena exists, with the operands' and result's addresses, and returns the block's words
+ * (a caller reading an operand where it lies that call sets `MatmulBlock.a` / `.b` per call).
+ *
+ * @example
+ * const layout = matmulBlockLayout(m, k, n, matmulBatchOffsets(aShape, bShape, batch), { transposeA: false, transposeB: true }, 1);
+ * const words = layout.write(arena.buffer, at, { a, b, c });
+ * arena.matmulBlock(at, layout.batch, layout.work);
+ */
+export function matmulBlockLayout(
+  m: number,
+  k: number,
+  n: number,
+  offsets: { readonly a: Int32Array; readonly b: Int32Array },
+  { transposeA, transposeB }: { readonly transposeA: boolean; readonly transposeB: boolean },
+  chunks: number,
+) {
+  const batch = offsets.a.length;
+  const scratchA = transposeA && transposesA(m, k) ? round16(4 * m * k) : 0;
+  const scratchB = transposeB ? round16(4 * k * n) : 0;
+  const offsetsAt = round16(4 * MatmulBlock.words);
+  const scratchAt = offsetsAt + 2 * round16(4 * batch);
+  return {
+    batch,
+    /** Multiply-adds of all the products. */
+    work: batch * m * k * n,
+    bytes: scratchAt + chunks * (scratchA + scratchB),
+    write(buffer: ArrayBuffer, at: number, operands: { readonly a: number; readonly b: number; readonly c: number }): Int32Array {
+      const words = new Int32Array(buffer, at, MatmulBlock.words);
+      new Int32Array(buffer, at + offsetsAt, batch).set(offsets.a);
+      new Int32Array(buffer, at + offsetsAt + round16(4 * batch), batch).set(offsets.b);
+      words[MatmulBlock.a] = operands.a;
+      words[MatmulBlock.b] = operands.b;
+      words[MatmulBlock.c] = operands.c;
+      words[MatmulBlock.m] = m;
+      words[MatmulBlock.k] = k;
+      words[MatmulBlock.n] = n;
+      words[MatmulBlock.offsetsA] = at + offsetsAt;
+      words[MatmulBlock.offsetsB] = at + offsetsAt + round16(4 * batch);
+      words[MatmulBlock.stridedA] = transposeA && !scratchA ? 1 : 0;
+      words[MatmulBlock.scratchA] = scratchA ? at + scratchAt : 0;
+      words[MatmulBlock.scratchB] = scratchB ? at + scratchAt + scratchA : 0;
+      words[MatmulBlock.scratchStride] = scratchA + scratchB;
+      return words;
+    },
+  };
+}
+
 /** Frees the worker threads' instances of an arena once the arena itself is garbage. */
 const releaseWhenCollected = new FinalizationRegistry<() => void>((release) => release());
 
@@ -102,6 +156,13 @@ export class WasmArena {
   readonly matmulF32: MatmulExports['matmulF32'];
   /** Runs the generated loop `s<index>` over output bytes [0, bytes), across threads when large. */
   readonly lanes: (index: number, bytes: number) => void;
+  /**
+   * Runs the batched product whose block is at `block` (`matmulBlockLayout`): `batch` products of
+   * `work` multiply-adds in all, whole products shared across threads when the arena is threaded
+   * and `work` is at least THREADED_MATMUL_MIN (the block then needs scratch for `batchChunks(batch)`
+   * chunks).
+   */
+  readonly matmulBlock: (block: number, batch: number, work: number) => void;
   /** The threaded arena whose memory this one shares (itself, when it owns a shared memory). */
   readonly owner: WasmArena | null;
   private top = 0;
@@ -139,9 +200,12 @@ export class WasmArena {
     this.matmulF32 = this.kernels.matmulF32;
     const loops = this.generated;
     this.lanes = (index, bytes) => loops[`s${index}`](0, bytes);
+    const batchHere = this.kernels.matmulBatchF32;
+    this.matmulBlock = (block, batch) => batchHere(block, 0, batch, 0);
     if (threaded) {
       const local = this.kernels.matmulF32;
-      const { run, lanes, release } = threadedKernels(module, this.memory, exports);
+      const { run, batch: batchShared, lanes, release } = threadedKernels(module, this.memory, exports);
+      this.matmulBlock = (block, batch, work) => (work >= THREADED_MATMUL_MIN ? batchShared(block, batch) : batchHere(block, 0, batch, 0));
       this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : local)(a, ars, acs, b, brs, c, m, k, n);
       this.lanes = (index, bytes) => {
         if (bytes >= THREADED_LANES_MIN_BYTES) lanes(index, bytes);

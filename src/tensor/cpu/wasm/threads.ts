@@ -20,7 +20,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
  * command late can never mistake it for a set-up command or the reverse.
  */
 const SEQ = 0; // bumped by the main thread per command of either kind (what workers wait on)
-const CMD = 1; // work: 2 matmul, 4 a generated loop
+const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop
 const ID = 2; // work: the instance (arena) id
 const CHUNKS = 3; // work: its chunks
 const CLAIM = 4; // work: (its SEQ & 0xffffff) << 8 | the next unclaimed chunk
@@ -59,6 +59,9 @@ const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
     const m = a[6], blocks = Math.ceil(m / 4);
     const r0 = Math.min(m, 4 * bound(blocks, c, chunks)), r1 = Math.min(m, 4 * bound(blocks, c + 1, chunks));
     if (r1 > r0) k.matmulF32(a[0] + 4 * r0 * a[1], a[1], a[2], a[3], a[4], a[5] + 4 * r0 * a[8], r1 - r0, a[7], a[8]);
+  } else if (cmd === 3) {
+    const t0 = bound(a[1], c, chunks), t1 = bound(a[1], c + 1, chunks);
+    if (t1 > t0) k.matmulBatchF32(a[0], t0, t1, c);
   } else {
     const vectors = a[1] / 16;
     const b0 = 16 * bound(vectors, c, chunks), b1 = 16 * bound(vectors, c + 1, chunks);
@@ -225,26 +228,31 @@ export const THREADED_LANES_MIN_BYTES = 1 << 17;
 /** How many threads (the main one included) products can use. */
 export const matmulThreads = (): number => pool().workers.length + 1;
 
+/** The chunks a batched product of `batch` matrices is shared out in (each runs whole products, with its own transpose scratch). */
+export const batchChunks = (batch: number): number => Math.min(batch, CHUNKS_PER_THREAD * matmulThreads());
+
 /** The kernels' matmul signature. */
 type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, c: number, m: number, k: number, n: number) => void;
 
 /**
  * Kernels over a shared memory split across the worker threads, which instantiate `module` over
  * `memory` now. `run` is one float32 product (the kernel's `matmulF32` arguments), its row blocks
- * shared out; `lanes` runs the generated loop `s<index>` over output bytes [0, bytes) in
- * 16-byte-aligned ranges. `kernels` are this thread's instance's exports. `release` frees the
- * workers' instances.
+ * shared out; `batch` the `count` products of a batched product's block (`matmulBatchF32`), whole
+ * products shared out in `batchChunks(count)` chunks; `lanes` runs the generated loop `s<index>`
+ * over output bytes [0, bytes) in 16-byte-aligned ranges. `kernels` are this thread's instance's
+ * exports. `release` frees the workers' instances.
  *
  * @example
  * const threaded = threadedKernels(module, memory, exports);
  * threaded.run(a, k, 1, b, n, c, m, k, n);
+ * threaded.batch(block, 100);
  * threaded.lanes(3, 1 << 20);
  */
 export function threadedKernels(
   module: object,
   memory: object,
   kernels: object,
-): { run: MatmulF32; lanes(index: number, bytes: number): void; release(): void } {
+): { run: MatmulF32; batch(block: number, count: number): void; lanes(index: number, bytes: number): void; release(): void } {
   const p = pool();
   const id = nextId++;
   for (const { port } of p.workers) port.postMessage({ id, module, memory });
@@ -253,6 +261,9 @@ export function threadedKernels(
   return {
     run(a, ars, acs, b, brs, c, m, k, n) {
       share(p, 2, id, [a, ars, acs, b, brs, c, m, k, n], Math.min(Math.ceil(m / 4), CHUNKS_PER_THREAD * threads), kernels);
+    },
+    batch(block, count) {
+      share(p, 3, id, [block, count], batchChunks(count), kernels);
     },
     lanes(index, bytes) {
       share(p, 4, id, [index, bytes], Math.min(bytes / 16, CHUNKS_PER_THREAD * threads), kernels);
