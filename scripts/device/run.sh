@@ -41,6 +41,9 @@ for section in $sections; do
       run profile-v2 60 profile --sizes v2 --agents sg-rp --n 100 --top 16
       # Session 8's loop ran 0.4-0.8 ms per call above the GPU's 4.8 with 2 calls in flight: with 3?
       run profile-v2-3 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 100 --top 4 --in-flight 3
+      # Dawn's polling turns at most every ~1 ms instead of every event-loop turn (session 9, lavapipe:
+      # 4 agents 27 -> 19 ms per call, a call's host time 3.2 -> 1.3 ms): does it close that gap?
+      run profile-v2-ticks 60 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --top 4 --dawn-ticks timer
       # One SAC-v2 agent without Dawn's validation (WebGPUBackendOptions.validation).
       run profile-novalidation 60 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1 --top 8 --validation off ;;
     # The WebGPU test suites on the GPU (CI runs them on lavapipe only).
