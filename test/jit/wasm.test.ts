@@ -156,6 +156,22 @@ describe('WebAssembly steps of CPU plans', () => {
     }
   });
 
+  it('large loops with gathered leaves (up to 2^18 elements) run in WebAssembly, equal to eager mode bit for bit', () => {
+    // [40, 5, 100, 5] (100,000 elements): a column [40, 5, 100, 1] and a middle leaf [40, 1, 100, 5]
+    // straddle vectors (gathered); 2^18 + 5 elements, one over, run as a JS loop.
+    for (const [shape, inWasm] of [
+      [[40, 5, 100, 5], 1],
+      [[1, 1, 52429, 5], 0],
+    ] as const) {
+      const [a, b, c, d] = shape;
+      const x = M.tensor(values(7, a * b * c * d), { shape: [a, b, c, d] });
+      const column = M.tensor(values(8, a * b * c), { shape: [a, b, c, 1] });
+      const middle = M.tensor(values(9, a * c * d), { shape: [a, 1, c, d] });
+      const f = (p: Tensor, q: Tensor, r: Tensor) => M.sub(M.mul(M.exp(M.sub(p, q)), r), M.div(q, r));
+      expect(expectIdentical(f, [x, column, middle], `${shape}`).lastPlan?.wasmSteps, `${shape}`).toBe(inWasm);
+    }
+  });
+
   it('float sums, maxima and minima over every axis set equal eager mode bit for bit (NaN, ±0, ±∞ included)', () => {
     const reductions = { sum: M.sum, max: M.max, min: M.min };
     fc.assert(
