@@ -100,6 +100,18 @@ describe('guest plans in a threaded plan memory (CPU)', () => {
     }
   });
 
+  it('a plan too large for the room a shared memory keeps for guests runs on its own, copying its inputs', () => {
+    const host = M.jit(hostStep, { donateArgnums: 0 });
+    const p = host({ w: tensor(1, [N, N]), b: tensor(2, [N]) }, tensor(3, [N, N]));
+    // sin has no WebAssembly form: its 4100 x 4100 loop runs in JS (no threads) over a 67 MB buffer of
+    // the plan's, more than the 64 MiB a threaded memory may grow by for guests.
+    const wide = (params: Params, v: Tensor) => M.add(M.sum(M.sin(M.broadcastTo(M.reshape(v, [1, 4100]), [4100, 4100]))), M.matmul(M.reshape(params.b, [1, N]), params.w));
+    const guest = M.jit(wide);
+    const v = tensor(4, [4100]);
+    expect(bitsOf(guest(p, v))).toEqual(bitsOf(wide(copyOf(p), v)));
+    expect(M.jitStats(guest).lastPlan?.guestPlans).toBe(0);
+  });
+
   it('a guest only when a shared memory has room: canHost counts the memory maximum', () => {
     const arena = new runtime.WasmArena(1 << 16, [], { threaded: true });
     expect(arena.canHost(arena.guestBase() + (1 << 20))).toBe(true);
