@@ -72,6 +72,42 @@ export function treeUnflatten<T = unknown>(def: TreeDef, leaves: readonly unknow
   return out as T;
 }
 
+/**
+ * A function rebuilding trees of structure `def` from their leaves, generated once as one
+ * expression of object and array literals: for a structure rebuilt on every call, such as a jitted
+ * function's outputs (a SAC update's 80 leaves: 10.8 us through `treeUnflatten`). Same result as
+ * `treeUnflatten(def, leaves)`.
+ *
+ * @example
+ * const rebuild = treeBuilder(def);
+ * const state = rebuild(outputs);
+ */
+export function treeBuilder<T = unknown>(def: TreeDef): (leaves: readonly unknown[]) => T {
+  let count = 0;
+  let literal = true;
+  const expression = (d: TreeDef): string => {
+    switch (d.kind) {
+      case 'leaf':
+        return `l[${count++}]`;
+      case 'none':
+        return d.value === null ? 'null' : 'undefined';
+      case 'array':
+        return `[${d.children.map(expression).join(', ')}]`;
+      case 'object':
+        // In a literal, a '__proto__' key would set the prototype, not make a property.
+        if (d.keys.includes('__proto__')) literal = false;
+        return `{${d.keys.map((k, j) => `${JSON.stringify(k)}: ${expression(d.children[j])}`).join(', ')}}`;
+    }
+  };
+  const body = expression(def);
+  if (!literal) return (leaves) => treeUnflatten<T>(def, leaves);
+  const build = new Function('l', `return ${body};`) as (l: readonly unknown[]) => T;
+  return (leaves) => {
+    if (leaves.length !== count) throw new TreeError(`treeUnflatten: structure has ${count} leaves, got ${leaves.length}`);
+    return build(leaves);
+  };
+}
+
 /** Number of leaves of a structure. */
 export function treeLeafCount(def: TreeDef): number {
   switch (def.kind) {

@@ -29,6 +29,34 @@ describe('pytree structure', () => {
     );
   });
 
+  it('treeBuilder rebuilds what treeUnflatten rebuilds: same values, key order and prototypes, for any keys', () => {
+    const anyKey = fc.oneof(key, fc.string({ maxLength: 4 }), fc.constantFrom('__proto__', 'constructor', '0', '10', '"', '\\', '`${x}`'));
+    const { wild } = fc.letrec((tie) => ({
+      wild: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tie('leaf'), tie('array'), tie('object')),
+      leaf: fc.oneof(fc.integer(), fc.constant(null), fc.constant(undefined)),
+      array: fc.array(tie('wild'), { maxLength: 4 }),
+      object: fc.dictionary(anyKey, tie('wild'), { maxKeys: 4, noNullPrototype: true }),
+    }));
+    const shape = (x: unknown): unknown =>
+      x !== null && typeof x === 'object'
+        ? { proto: Object.getPrototypeOf(x) === Object.prototype, array: Array.isArray(x), keys: Object.keys(x), of: Object.values(x).map(shape) }
+        : x;
+    fc.assert(
+      fc.property(wild, (t) => {
+        const [leaves, def] = M.treeFlatten(t);
+        // Compared through `shape`: toStrictEqual reads a 'constructor' key as the object's class.
+        expect(shape(M.treeBuilder(def)(leaves))).toStrictEqual(shape(M.treeUnflatten(def, leaves)));
+      }),
+      { numRuns: runs(300) },
+    );
+    // A '__proto__' key stays an own property (a literal would have set the prototype).
+    const [leaves, def] = M.treeFlatten(JSON.parse('{"__proto__": 1, "a": {"__proto__": 2}}'));
+    const rebuilt = M.treeBuilder<Record<string, unknown>>(def)(leaves);
+    expect(Object.keys(rebuilt)).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(rebuilt)).toBe(Object.prototype);
+    expect(() => M.treeBuilder(def)([1])).toThrow(/structure has 2 leaves, got 1/);
+  });
+
   it('object keys are sorted, so insertion order does not matter; null and undefined have no leaves', () => {
     const [leaves, def] = M.treeFlatten({ b: 1, a: [2, { d: 3, c: 4 }], e: null, f: undefined });
     expect(leaves).toEqual([2, 4, 3, 1]);

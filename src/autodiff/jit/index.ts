@@ -31,7 +31,7 @@ import {
   WebGPUBackend,
 } from '../../tensor';
 import { evalIR, type IRProgram, makeIR } from '../ir';
-import { type TreeDef, treeFlatten, treeLeafCount, treeUnflatten } from '../pytree';
+import { type TreeDef, treeBuilder, treeFlatten, treeLeafCount, treeUnflatten } from '../pytree';
 import { type OptimizeStats, optimizeProgram } from './optimize';
 import { compileCpuPlan, type CpuPlan, type PlanStats } from './plan-cpu';
 import { compileWebGPUPlan, type WebGPUPlan } from './plan-webgpu';
@@ -73,6 +73,8 @@ interface Compiled {
   readonly plan: CpuPlan | WebGPUPlan | null;
   /** Per input leaf: whether it belongs to a donated argument. */
   readonly donated: readonly boolean[];
+  /** The outputs' tree from their leaves (`treeBuilder` of the program's output structure). */
+  readonly rebuild: (leaves: readonly unknown[]) => unknown;
 }
 
 /**
@@ -258,8 +260,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
 
   const finish = (compiled: Compiled, inputs: readonly Tensor[], outputs: Tensor[]): R => {
     if (donating.size > 0) giveUp(compiled.donated, inputs, outputs, `jit(${name})`);
-    const { outTree } = compiled.program;
-    return outTree.kind === 'leaf' ? (outputs[0] as R) : treeUnflatten<R>(outTree, outputs);
+    return compiled.rebuild(outputs) as R;
   };
 
   const jitted = (...args: Args): R => {
@@ -294,7 +295,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
           : backend instanceof WebGPUBackend
             ? compileWebGPUPlan(optimized, backend, { donated })
             : null;
-      compiled = { program, optimized, plan, donated };
+      compiled = { program, optimized, plan, donated, rebuild: treeBuilder(program.outTree) };
       state.cache.set(signature, compiled);
       state.lastOptimization = optimization;
       if (plan) state.lastPlan = plan.stats;
