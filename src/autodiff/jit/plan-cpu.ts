@@ -509,7 +509,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (node.kind === 'fused') {
       const bytes = laneBytes({ dtype: node.out.aval.dtype as 'float32' | 'float64', size: sizeOf(node.out.aval.shape) });
       const index = loopIndex(s, p);
-      return () => arena.lanes(index, bytes);
+      return arena.loop(index, bytes);
     }
     const [px, py] = from.map((r) => homeAt(r, p).offset);
     const [ax, ay] = [addressOf.get(from[0]), addressOf.get(from[1])];

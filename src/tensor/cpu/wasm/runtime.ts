@@ -154,8 +154,11 @@ export class WasmArena {
    * (and threads are available), the others on this thread.
    */
   readonly matmulF32: MatmulExports['matmulF32'];
-  /** Runs the generated loop `s<index>` over output bytes [0, bytes), across threads when large. */
-  readonly lanes: (index: number, bytes: number) => void;
+  /**
+   * The generated loop `s<index>` over output bytes [0, bytes) as a call ready to run (its function
+   * looked up once), across threads when large.
+   */
+  readonly loop: (index: number, bytes: number) => () => void;
   /**
    * Runs the batched product whose block is at `block` (`matmulBlockLayout`): `batch` products of
    * `work` multiply-adds in all, whole products shared across threads when the arena is threaded
@@ -199,7 +202,10 @@ export class WasmArena {
     this.generated = exports as unknown as GeneratedExports;
     this.matmulF32 = this.kernels.matmulF32;
     const loops = this.generated;
-    this.lanes = (index, bytes) => loops[`s${index}`](0, bytes);
+    this.loop = (index, bytes) => {
+      const here = loops[`s${index}`];
+      return () => here(0, bytes);
+    };
     const batchHere = this.kernels.matmulBatchF32;
     this.matmulBlock = (block, batch) => batchHere(block, 0, batch, 0);
     if (threaded) {
@@ -207,10 +213,8 @@ export class WasmArena {
       const { run, batch: batchShared, lanes, release } = threadedKernels(module, this.memory, exports);
       this.matmulBlock = (block, batch, work) => (work >= THREADED_MATMUL_MIN ? batchShared(block, batch) : batchHere(block, 0, batch, 0));
       this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : local)(a, ars, acs, b, brs, c, m, k, n);
-      this.lanes = (index, bytes) => {
-        if (bytes >= THREADED_LANES_MIN_BYTES) lanes(index, bytes);
-        else loops[`s${index}`](0, bytes);
-      };
+      const loopHere = this.loop;
+      this.loop = (index, bytes) => (bytes >= THREADED_LANES_MIN_BYTES ? () => lanes(index, bytes) : loopHere(index, bytes));
       releaseWhenCollected.register(this, release);
     }
   }
