@@ -271,8 +271,9 @@ const GUEST_MIN_BYTES = 16384;
  * `compileCpuPlan`, or with a `host` the plan as a guest in the host's shared memory (null when it
  * does not fit there). A plan without threads of its own whose largest inputs live in a threaded
  * arena's memory (another plan's results, such as an update's parameters read by an actor) runs as
- * a guest of that arena, compiled on first such call: its kernels then copy those inputs with
- * `memory.copy` instead of JS copying them out of a SharedArrayBuffer.
+ * a guest of that arena, compiled on first such call: its products and reductions then read those
+ * inputs where they lie and its fused loops copy them with `memory.copy`, instead of JS copying them
+ * out of a SharedArrayBuffer.
  */
 function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmArena | null): CpuPlan | null {
   const nodes = fuseElementwise(program, { multiOutput: true });
