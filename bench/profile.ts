@@ -8,7 +8,9 @@
  * time is the GPU working.
  *
  *   npx esbuild bench/profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/profile.mjs
- *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--in-flight 2] [--validation off]
+ *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--in-flight 2] [--validation off] [--dawn-ticks every-turn] [--kernels off]
+ *
+ * `--kernels off` skips the kernel-by-kernel replay (the wall times alone, for A/B runs).
  */
 import { treeStack } from '../src/autodiff';
 import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
@@ -25,6 +27,8 @@ const top = Number(arg('top', '12'));
 const wallSeconds = Number(arg('wall-seconds', '1'));
 const inFlight = Number(arg('in-flight', '2'));
 if (!Number.isInteger(inFlight) || inFlight < 0) throw new Error(`--in-flight: '${arg('in-flight', '2')}' (a count of calls, 0 or more)`);
+const kernelsArg = arg('kernels', 'on');
+if (kernelsArg !== 'on' && kernelsArg !== 'off') throw new Error(`--kernels: '${kernelsArg}' (on or off)`);
 const WALL_CALLS = 10;
 
 /** Kernel times summed by kernel name, largest first. */
@@ -89,12 +93,19 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         }
         await backend.settle(0);
         const wall = (performance.now() - start) / calls;
-        const { kernels: times, sequenceMs } = await backend.profile(() => void (state = step(state, 0)));
-        const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
         console.log(`\n### ${backendName}, ${size.label}, ${agent.name}, ${n} agent${n > 1 ? 's batched' : ''}`);
         const ms = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
-        console.log(`wall ${wall.toFixed(3)} ms / update over ${calls} calls (${inFlight} in flight), ${(inCall / calls).toFixed(3)} ms of it in the call; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
-        console.log(`serial calls, host ms: ${ms(serial.map((c) => c.call))}; then GPU wait ms: ${ms(serial.map((c) => c.wait))}\n`);
+        const wallLine = `wall ${wall.toFixed(3)} ms / update over ${calls} calls (${inFlight} in flight), ${(inCall / calls).toFixed(3)} ms of it in the call`;
+        const serialLine = `serial calls, host ms: ${ms(serial.map((c) => c.call))}; then GPU wait ms: ${ms(serial.map((c) => c.wait))}\n`;
+        if (kernelsArg === 'off') {
+          console.log(wallLine);
+          console.log(serialLine);
+          continue;
+        }
+        const { kernels: times, sequenceMs } = await backend.profile(() => void (state = step(state, 0)));
+        const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
+        console.log(`${wallLine}; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
+        console.log(serialLine);
         console.log('| kernel | dispatches | ms | share | slowest grid | slowest ms |');
         console.log('|---|---|---|---|---|---|');
         for (const row of byKernel(times).slice(0, top)) {

@@ -35,12 +35,11 @@ export function arg(name: string, fallback: string): string {
  * tiles of that side, or strips, to compare), `webgpu-sized`, `webgpu-thin-strip` (a host's rule);
  * prints each WebGPU adapter. `--dawn` passes Dawn's own options (separated by spaces), such
  * as `--dawn enable-dawn-features=disable_robustness`, to compare its toggles; `--validation off`
- * opens them without Dawn's validation (`WebGPUBackendOptions.validation`); `--dawn-ticks`
- * picks how Dawn's polling turns are scheduled (`dawnTicks`).
+ * opens them without Dawn's validation (`WebGPUBackendOptions.validation`); `--dawn-ticks every-turn`
+ * leaves Dawn's polling unpaced (`WebGPUBackendOptions.dawnTicks`, default paced).
  */
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
-  dawnTicks(arg('dawn-ticks', 'immediate'));
   for (const name of names) {
     const tile = /^webgpu-(32|64|128|strip|sized|thin-strip)$/.exec(name)?.[1];
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
@@ -49,32 +48,15 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
       const validationArg = arg('validation', 'on');
       if (validationArg !== 'on' && validationArg !== 'off') throw new Error(`--validation: '${validationArg}' (on or off)`);
       const validation = validationArg === 'on';
-      const gpu = await createWebGPUBackend({ dawnOptions, validation, ...(tile ? { matmulTiles: (/^\d+$/.test(tile) ? Number(tile) : tile) as MatmulTiles } : {}) });
-      const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}`;
+      const dawnTicks = arg('dawn-ticks', 'paced');
+      if (dawnTicks !== 'paced' && dawnTicks !== 'every-turn') throw new Error(`--dawn-ticks: '${dawnTicks}' (paced or every-turn)`);
+      const gpu = await createWebGPUBackend({ dawnOptions, validation, dawnTicks, ...(tile ? { matmulTiles: (/^\d+$/.test(tile) ? Number(tile) : tile) as MatmulTiles } : {}) });
+      const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}; Dawn ticks ${dawnTicks}`;
       console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
       backends.push([name, gpu]);
     } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128, webgpu-strip, webgpu-sized, webgpu-thin-strip)`);
   }
   return backends;
-}
-
-/**
- * `--dawn-ticks timer`: Dawn's node bindings learn that GPU work finished by polling, calling the
- * global `setImmediate` with a new native function each event-loop turn while any GPU promise is
- * pending: a busy loop that made 126k calls and 28 garbage collections (81 ms) in 0.5 s of waiting
- * on lavapipe. `timer` runs those turns through `setTimeout(cb, 1)` (a turn at most every ~1 ms)
- * to measure what the polling costs a loop; `immediate` (the default) leaves Dawn's. Only for the
- * benches: nameless native callbacks are taken for Dawn's, which a promise's `resolve` also is.
- */
-function dawnTicks(policy: string): void {
-  if (policy === 'immediate') return;
-  if (policy !== 'timer') throw new Error(`--dawn-ticks: '${policy}' (immediate or timer)`);
-  const immediate = globalThis.setImmediate;
-  const dawns = (f: unknown) => typeof f === 'function' && f.name === '' && Function.prototype.toString.call(f).includes('[native code]');
-  const patched = (callback: (...args: unknown[]) => void, ...args: unknown[]) =>
-    dawns(callback) ? setTimeout(callback, 1) : immediate(callback, ...args);
-  globalThis.setImmediate = patched as unknown as typeof setImmediate;
-  console.log("Dawn's polling turns: setTimeout(1 ms) (--dawn-ticks timer)");
 }
 
 /** Hyperparameters, key, batches and initial state of one benchmarked SAC update. */

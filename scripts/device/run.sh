@@ -37,15 +37,13 @@ for section in $sections; do
     # GPU time by kernel, one agent and 100 batched; then the 100-agent SAC-v2 batch alone in a fresh
     # process (session 6 saw its loop 7x slower after other sizes had run in the same process).
     profile)
-      run profile "$T" profile --sizes classic,v2 --agents sg-rp,sgm-mrp --n 1,100 --top 16
-      run profile-v2 60 profile --sizes v2 --agents sg-rp --n 100 --top 16
+      run profile "$T" profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --top 12
+      # The same with Dawn's polling every turn (session 10 paced it by default): the A/B of ticks.ts.
+      run profile-every-turn 60 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --dawn-ticks every-turn --kernels off
       # Session 8's loop ran 0.4-0.8 ms per call above the GPU's 4.8 with 2 calls in flight: with 3?
-      run profile-v2-3 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 100 --top 4 --in-flight 3
-      # Dawn's polling turns at most every ~1 ms instead of every event-loop turn (session 9, lavapipe:
-      # 4 agents 27 -> 19 ms per call, a call's host time 3.2 -> 1.3 ms): does it close that gap?
-      run profile-v2-ticks 60 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --top 4 --dawn-ticks timer
+      run profile-v2-3 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 100 --in-flight 3 --kernels off
       # One SAC-v2 agent without Dawn's validation (WebGPUBackendOptions.validation).
-      run profile-novalidation 60 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1 --top 8 --validation off ;;
+      run profile-novalidation 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1 --validation off --kernels off ;;
     # The WebGPU test suites on the GPU (CI runs them on lavapipe only).
     tests)
       echo "== tests"

@@ -71,6 +71,9 @@ describeWebGPU('initBackend', () => {
       await expect(initBackend('webgpu')).rejects.toThrow(/MIXRL_WEBGPU_VALIDATION is 'no'; set it to on or off/);
       await expect(initBackend('auto')).rejects.toThrow(ArgumentError);
       process.env.MIXRL_WEBGPU_VALIDATION = 'on';
+      process.env.MIXRL_DAWN_TICKS = 'sometimes';
+      await expect(initBackend('webgpu')).rejects.toThrow(/MIXRL_DAWN_TICKS is 'sometimes'; set it to paced or every-turn/);
+      delete process.env.MIXRL_DAWN_TICKS;
       expect(await initBackend('cpu')).toBe(cpu);
       expect(defaultBackend()).toBe(cpu);
       const gpu = await initBackend('webgpu');
@@ -85,6 +88,7 @@ describeWebGPU('initBackend', () => {
       process.env.MIXRL_BACKEND = 'webgpu';
       expect(await initBackend()).toBe(gpu);
       expect((gpu as WebGPUBackend).validation).toBe(true);
+      expect((gpu as WebGPUBackend).dawnTicks).toBe('paced');
     } finally {
       delete process.env.MIXRL_BACKEND;
       delete process.env.MIXRL_WEBGPU_VALIDATION;

@@ -15,6 +15,7 @@ import { BufferPool, type PoolStats, USAGE } from './pool';
 import { type CapturedDispatch, type Profile, profileDispatches } from './profile';
 import { Recorder } from './recorder';
 import { bytesOf, type GpuHandle, Storage } from './storage';
+import { type DawnTicks, type TickPacer, tickPacer } from './ticks';
 
 export interface WebGPUBackendOptions {
   /** Dispatches recorded before a batch is submitted without a readback (default 128; a jit plan's call is one batch however long, `asOneBatch`). */
@@ -42,6 +43,13 @@ export interface WebGPUBackendOptions {
    * 64 or 128 tiles, or `'strip'`).
    */
   readonly matmulTiles?: MatmulTiles;
+  /**
+   * How Dawn's polling turns run (`ticks.ts`): `'paced'` (the default: at most every millisecond,
+   * except every turn while a readback or `settle(0)` waits) or `'every-turn'` (Dawn's own: each
+   * event-loop turn while any GPU promise is pending, a busy loop whose garbage cost a jitted SAC
+   * loop on lavapipe 1.9 ms per update).
+   */
+  readonly dawnTicks?: DawnTicks;
 }
 
 /** What the adapter says about itself, and Dawn's instance, which must outlive the device. */
@@ -87,6 +95,9 @@ export class WebGPUBackend implements Backend, KernelHost {
   readonly matmulTiles: MatmulTiles;
   /** Whether Dawn validates its commands (`WebGPUBackendOptions.validation`). */
   readonly validation: boolean;
+  /** How Dawn's polling turns run (`WebGPUBackendOptions.dawnTicks`). */
+  readonly dawnTicks: DawnTicks;
+  private readonly ticks: TickPacer;
   /** Dispatches recorded so far (a jit plan reports its dispatches per call from it). */
   dispatched = 0;
   /** The primitive (or `upload`, `read`) being run, to name it in errors. */
@@ -99,8 +110,10 @@ export class WebGPUBackend implements Backend, KernelHost {
     readonly adapter: AdapterSummary,
     options: WebGPUBackendOptions = {},
   ) {
+    this.dawnTicks = options.dawnTicks ?? 'paced';
+    this.ticks = tickPacer(this.dawnTicks);
     this.pool = new BufferPool(device, options.maxPoolBytes ?? 256 * 2 ** 20, (buffer) => this.recorder.forget(buffer));
-    this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128);
+    this.recorder = new Recorder(device, this.pool, options.flushEvery ?? 128, this.ticks);
     this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.storageBuffersPerKernel = device.limits.maxStorageBuffersPerShaderStage;
     this.matmulTiles = options.matmulTiles ?? (adapter.software ? 'thin-strip' : 'sized');
@@ -150,7 +163,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     const faultAt = this.indexFaultUnread ? bytes : -1;
     this.indexFaultUnread = false;
     if (bytes === 0 && faultAt < 0) {
-      await this.recorder.check();
+      await this.ticks.urgently(this.recorder.check());
       return allocate(aval.dtype, 0);
     }
     const size = bytes + (faultAt < 0 ? 0 : 4);
@@ -162,14 +175,14 @@ export class WebGPUBackend implements Backend, KernelHost {
         this.recorder.clear(this.indexFault, 4);
       }
       this.recorder.flush();
-      await Promise.race([staging.mapAsync(MAP_MODE_READ), this.lost]);
-      await this.recorder.check();
+      await this.ticks.urgently(Promise.race([this.ticks.from(() => staging.mapAsync(MAP_MODE_READ)), this.lost]));
+      await this.ticks.urgently(this.recorder.check());
       const words = staging.getMappedRange().slice(0);
       staging.unmap();
       if (faultAt >= 0) throwIndexFault(new Uint32Array(words, faultAt, 1)[0]);
       return fromWords(words.slice(0, bytes), aval.dtype);
     } catch (error) {
-      await this.recorder.check();
+      await this.ticks.urgently(this.recorder.check());
       if (error instanceof WebGPUError) throw error;
       throw new WebGPUError(`read: mapping the readback buffer failed: ${(error as Error).message}`);
     } finally {
@@ -207,7 +220,13 @@ export class WebGPUBackend implements Backend, KernelHost {
    */
   async settle(max = 0): Promise<void> {
     this.recorder.flush();
-    await this.recorder.settle(max);
+    if (max === 0) {
+      await this.ticks.urgently(this.recorder.settle(0));
+    } else {
+      // A loop bounding its queue: finished work is seen next turn, later completions within the pace.
+      this.ticks.nudge();
+      await this.recorder.settle(max);
+    }
   }
 
   /**
@@ -323,8 +342,8 @@ export class WebGPUBackend implements Backend, KernelHost {
         this.capture = undefined;
       }
       await this.settle(0);
-      await this.recorder.check();
-      return await profileDispatches(this.device, this.bindingLimit, captured);
+      await this.ticks.urgently(this.recorder.check());
+      return await profileDispatches(this.device, this.bindingLimit, captured, this.ticks);
     } finally {
       this.pool.pinned.clear();
     }
@@ -337,7 +356,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     const module = this.device.createShaderModule({ label: kernel, code: source() });
     const layout = this.recorder.layout(access).pipeline;
     const pipeline = this.device.createComputePipeline({ label: kernel, layout, compute: { module, entryPoint: 'main' } });
-    this.recorder.watch(this.device.popErrorScope(), () => `the WGSL kernel '${kernel}'`);
+    this.recorder.watch(this.ticks.from(() => this.device.popErrorScope()), () => `the WGSL kernel '${kernel}'`);
     this.pipelines.set(key, pipeline);
     return pipeline;
   }

@@ -5,3 +5,4 @@ export { type BackendChoice, createWebGPUBackend, initBackend } from './init';
 export type { PoolStats } from './pool';
 export type { MatmulTiles } from './kernels';
 export type { KernelTime, Profile } from './profile';
+export type { DawnTicks } from './ticks';

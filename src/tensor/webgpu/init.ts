@@ -28,13 +28,20 @@ const CHOICES: readonly string[] = ['cpu', 'webgpu', 'auto'];
 let adapter: Promise<AdapterChoice> | undefined;
 let shared: Promise<WebGPUBackend> | undefined;
 
-/** The shared backend's options: validation off with `MIXRL_WEBGPU_VALIDATION=off` (`on` or unset: on). */
+/**
+ * The shared backend's options: validation off with `MIXRL_WEBGPU_VALIDATION=off` (`on` or unset:
+ * on), Dawn's polling every turn with `MIXRL_DAWN_TICKS=every-turn` (`paced` or unset: paced).
+ */
 function sharedOptions(): WebGPUBackendOptions {
   const value = process.env.MIXRL_WEBGPU_VALIDATION ?? 'on';
   if (value !== 'on' && value !== 'off') {
     throw new ArgumentError(`initBackend: MIXRL_WEBGPU_VALIDATION is '${value}'; set it to on or off`);
   }
-  return { validation: value === 'on' };
+  const ticks = process.env.MIXRL_DAWN_TICKS ?? 'paced';
+  if (ticks !== 'paced' && ticks !== 'every-turn') {
+    throw new ArgumentError(`initBackend: MIXRL_DAWN_TICKS is '${ticks}'; set it to paced or every-turn`);
+  }
+  return { validation: value === 'on', dawnTicks: ticks };
 }
 
 /** The process's adapter, asked for once (a failure is not remembered, so a later call retries). */
@@ -68,7 +75,8 @@ function sharedBackend(): Promise<WebGPUBackend> {
  * (WebGPU on a hardware adapter, the CPU otherwise: a software adapter such as lavapipe is slower
  * than the CPU backend). The WebGPU backend is created once per process and registered as
  * `webgpu`. The choice defaults to the `MIXRL_BACKEND` environment variable, else `cpu`;
- * `MIXRL_WEBGPU_VALIDATION=off` opens it without Dawn's validation (`WebGPUBackendOptions.validation`).
+ * `MIXRL_WEBGPU_VALIDATION=off` opens it without Dawn's validation (`WebGPUBackendOptions.validation`),
+ * `MIXRL_DAWN_TICKS=every-turn` leaves Dawn's polling unpaced (`WebGPUBackendOptions.dawnTicks`).
  *
  * @example
  * const backend = await initBackend('auto');

@@ -11,6 +11,7 @@
 /// <reference types="@webgpu/types" />
 import { bindGroupEntries, PARAMS_BYTES } from './recorder';
 import { USAGE } from './pool';
+import type { TickPacer } from './ticks';
 
 /** A dispatch as recorded: what replays it. */
 export interface CapturedDispatch {
@@ -48,7 +49,12 @@ const MIN_REPLAY_MS = 2;
 const TRIALS = 3;
 
 /** The GPU time of each captured dispatch, in capture order, and of all of them in sequence. */
-export async function profileDispatches(device: GPUDevice, bindingLimit: number, captured: readonly CapturedDispatch[]): Promise<Profile> {
+export async function profileDispatches(
+  device: GPUDevice,
+  bindingLimit: number,
+  captured: readonly CapturedDispatch[],
+  ticks: TickPacer,
+): Promise<Profile> {
   // Each dispatch's params at its own offset of one buffer, as the recorder's arena holds them.
   const stride = Math.max(PARAMS_BYTES, device.limits.minStorageBufferOffsetAlignment);
   const slots = Math.max(1, captured.length);
@@ -70,7 +76,7 @@ export async function profileDispatches(device: GPUDevice, bindingLimit: number,
     pass.end();
     const start = performance.now();
     device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
+    await ticks.urgently(ticks.from(() => device.queue.onSubmittedWorkDone()));
     return performance.now() - start;
   };
   const best = async (indices: readonly number[], count: number): Promise<number> => {
