@@ -2,7 +2,7 @@
  * bench/profile: where the GPU time of a jitted SAC update goes, kernel by kernel
  * (`WebGPUBackend.profile`), for one agent and for N agents batched (`--n`, default 1 and 100).
  * Each config also gives the update's wall time in a steady loop (`--in-flight` calls in flight,
- * default 2 as `train` runs them; at least 10 calls and `--wall-seconds`, default 1) with the part
+ * default 3 as `train` runs them; at least 10 calls and `--wall-seconds`, default 1) with the part
  * spent in the call (recording and submitting), and for 10 calls one at a time the host's part
  * (record and submit) and the wait for the GPU after it, so the kernels' sum tells how much of the
  * time is the GPU working.
@@ -25,8 +25,8 @@ const agentNames = list('agents', 'sg-rp,sgm-mrp');
 const counts = list('n', '1,100').map(Number);
 const top = Number(arg('top', '12'));
 const wallSeconds = Number(arg('wall-seconds', '1'));
-const inFlight = Number(arg('in-flight', '2'));
-if (!Number.isInteger(inFlight) || inFlight < 0) throw new Error(`--in-flight: '${arg('in-flight', '2')}' (a count of calls, 0 or more)`);
+const inFlight = Number(arg('in-flight', '3'));
+if (!Number.isInteger(inFlight) || inFlight < 0) throw new Error(`--in-flight: '${arg('in-flight', '3')}' (a count of calls, 0 or more)`);
 const kernelsArg = arg('kernels', 'on');
 if (kernelsArg !== 'on' && kernelsArg !== 'off') throw new Error(`--kernels: '${kernelsArg}' (on or off)`);
 const WALL_CALLS = 10;

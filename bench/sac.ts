@@ -2,7 +2,8 @@
  * bench/sac: milliseconds per full SAC update (critic + actor + alpha + Polyak) and action-selection
  * latency, for SG-RP and SGM-MRP (K = 5) at the paper's classic-control size and at SAC-v2 size, on
  * each available backend, next to PyTorch running the same update (bench/sac_torch.py) in the same run
- * when `python3` has torch. The CPU rows run the jitted update (`makeSacUpdate`'s default);
+ * when `python3` has torch (WebGPU updates as `train` runs them: at most 3 queued on the device).
+ * The CPU rows run the jitted update (`makeSacUpdate`'s default);
  * `bench/jit.ts` compares eager and jit. Action selection is one observation through `makeActor`
  * (the path training takes: a raw key folded with the step, jitted policy, float64 action), timed
  * jitted and eager in alternating rounds (median of the rounds).
@@ -16,7 +17,7 @@ import * as path from 'node:path';
 import { makeActor } from '../src/rl/sac/act';
 import { disposeTree } from '../src/autodiff';
 import { makeSacUpdate, type SacMetrics } from '../src/rl/sac/update';
-import { type Backend, cpu } from '../src/tensor';
+import { type Backend, cpu, WebGPUBackend } from '../src/tensor';
 import { rawFoldIn, rawKey } from '../src/tensor/threefry';
 import { AGENTS, arg, type BenchAgent, sacSetup, type Size, SIZES } from './sac-setup';
 
@@ -53,9 +54,14 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
   // and training runs tens of thousands of updates, so the steady state is what is reported.
   const warm = performance.now();
   for (let i = 0; i < 3 || performance.now() - warm < warmupSeconds * 1000; i++) await step(i).criticLoss.data();
+  // As `train` runs them: on WebGPU at most 3 updates queued on the device.
+  const settle = backend instanceof WebGPUBackend ? () => backend.settle(3) : async () => {};
   const t0 = performance.now();
   let last = step(0);
-  for (let i = 1; i < updates; i++) last = step(i);
+  for (let i = 1; i < updates; i++) {
+    await settle();
+    last = step(i);
+  }
   await last.criticLoss.data();
   const updateMs = (performance.now() - t0) / updates;
 
