@@ -9,7 +9,9 @@
  * jitted and eager in alternating rounds (median of the rounds).
  *
  *   npx esbuild bench/sac.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/sac.mjs
- *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--act-rounds N]
+ * Each backend's updates are timed over at least `--updates` (default 30) and `--seconds` (default 1).
+ *
+ *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--act-rounds N]
  *                     [--warmup seconds] [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]
  */
 import { spawnSync } from 'node:child_process';
@@ -50,20 +52,26 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
     [state, metrics] = [next, latest];
     return latest;
   };
-  // Warm up for `--warmup` seconds: V8 optimizes generated loops only after they have run a while,
-  // and training runs tens of thousands of updates, so the steady state is what is reported.
-  const warm = performance.now();
-  for (let i = 0; i < 3 || performance.now() - warm < warmupSeconds * 1000; i++) await step(i).criticLoss.data();
   // As `train` runs them: on WebGPU at most 3 updates queued on the device.
   const settle = backend instanceof WebGPUBackend ? () => backend.settle(3) : async () => {};
+  /** Updates back to back from `from`, at least `count` and `ms` milliseconds; their count. */
+  const loop = async (from: number, count: number, ms: number) => {
+    const start = performance.now();
+    let i = 0;
+    for (; i < count || performance.now() - start < ms; i++) {
+      step(from + i);
+      await settle();
+    }
+    await metrics?.criticLoss.data();
+    return i;
+  };
+  // Warm up for `--warmup` seconds in the timed loop's pattern: V8 optimizes generated loops only
+  // after they have run a while, a GPU raises its clocks only under sustained load, and training
+  // runs tens of thousands of updates, so the steady state is what is reported.
+  const warmed = await loop(0, 3, warmupSeconds * 1000);
   const t0 = performance.now();
-  let last = step(0);
-  for (let i = 1; i < updates; i++) {
-    await settle();
-    last = step(i);
-  }
-  await last.criticLoss.data();
-  const updateMs = (performance.now() - t0) / updates;
+  const timed = await loop(warmed, updates, timedSeconds * 1000);
+  const updateMs = (performance.now() - t0) / timed;
 
   const obs = new Float64Array(size.obs).fill(0.1);
   const actKey = rawKey(0);
@@ -111,13 +119,14 @@ function torchResults(updates: number): Map<string, { updateMs: number; actUs: n
 
 if (process.argv.includes('--help')) {
   console.log(
-    'node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--act-rounds N] [--warmup seconds]\n' +
+    'node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--act-rounds N] [--warmup seconds]\n' +
       '                  [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]',
   );
   process.exit(0);
 }
 const updates = Number(arg('updates', '30'));
 const warmupSeconds = Number(arg('warmup', '3'));
+const timedSeconds = Number(arg('seconds', '1'));
 const sizes = arg('sizes', 'classic,v2').split(',');
 const list = await backends();
 const torch = torchResults(updates);
