@@ -2,7 +2,8 @@
 # Runs on the device machine (prepared by scripts/device/prepare.sh): WebGPU on the NVIDIA driver
 # through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
-# Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit. All
+# Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit
+# (and ticks, only when named: Dawn's polling policies side by side). All
 # of them take longer than one 10-minute call; `profile tests webgpu` took 107 s in session 7, and
 # `profile tests sac` should take about 4 minutes.
 set -uo pipefail
@@ -31,6 +32,7 @@ for section in $sections; do
     # Eager SAC-v2 updates compile hundreds of pipelines: session 6's run spent its 140 s before them.
     jit) run jit "$T" jit --backends webgpu --sizes classic,v2 --rounds 3 --updates 10 --warmup 1 ;;
     batched) run batched "$T" batched --backends webgpu --sizes classic,v2 --agents sg-rp,sgm-mrp --rounds 3 --steps 4 ;;
+    ticks) run ticks 150 ticks --n 1,100 --rounds 3 ;;
     # Each product tile alone, and by size.
     webgpu) run webgpu 60 webgpu --seconds 0.5 ;;
     sac) run sac "$T" sac --backends webgpu,cpu --torch-device cuda --updates 40 --warmup 2 ;;
@@ -53,6 +55,6 @@ for section in $sections; do
       suites=$(grep -rlE 'describeWebGPU|createWebGPUBackend' test --include='*.test.ts' | sort)
       NO_COLOR=1 MIXRL_REQUIRE_WEBGPU=1 timeout 300 /tmp/node node_modules/vitest/vitest.mjs run $suites 2>&1 |
         grep -v Warning | tee "$OUT/tests.txt" | grep -E 'FAIL|Test Files|Tests |✓ test|× ' ;;
-    *) echo "unknown section '$section' (profile tests sac batched webgpu jit)" >&2 ;;
+    *) echo "unknown section '$section' (profile tests sac batched webgpu jit ticks)" >&2 ;;
   esac
 done

@@ -1,0 +1,101 @@
+/**
+ * bench/ticks: Dawn's polling policies (`WebGPUBackendOptions.dawnTicks`) side by side in one
+ * process, each on its own backend, rounds in turn (a host's speed drifts between processes and
+ * rounds): per policy, one SAC-v2-size update called one at a time (the host's part, the wait for
+ * the GPU, Dawn's ticks per millisecond of that wait) and steady loops with 2 and 3 calls in flight.
+ *
+ *   npx esbuild bench/ticks.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/ticks.mjs
+ *   node --expose-gc .tmp/ticks.mjs [--agents sg-rp,sgm-mrp] [--n 1,100] [--rounds 3] [--sizes v2]
+ */
+import { treeStack } from '../src/autodiff';
+import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
+import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
+import * as T from '../src/tensor';
+import { createWebGPUBackend, type DawnTicks, type WebGPUBackend } from '../src/tensor/webgpu';
+import { AGENTS, arg, keepState, sacSetup, SIZES } from './sac-setup';
+
+const list = (name: string, fallback: string) => arg(name, fallback).split(',').map((s) => s.trim());
+const rounds = Number(arg('rounds', '3'));
+const POLICIES: readonly DawnTicks[] = ['paced', 'every-turn'];
+const backends = new Map<DawnTicks, WebGPUBackend>();
+for (const policy of POLICIES) backends.set(policy, await createWebGPUBackend({ dawnTicks: policy }));
+console.log(`node ${process.version}; ${backends.get('paced')?.adapter.description}`);
+
+// Counted outside the pacer: every native callback given to setImmediate is one of Dawn's ticks.
+let dawnTicks = 0;
+const inner = globalThis.setImmediate;
+const counting = (callback: (...args: unknown[]) => void, ...args: unknown[]) => {
+  if (Function.prototype.toString.call(callback).includes('[native code]')) dawnTicks++;
+  return inner(callback, ...args);
+};
+globalThis.setImmediate = counting as unknown as typeof setImmediate;
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+for (const sizeName of list('sizes', 'v2') as (keyof typeof SIZES)[]) {
+  const size = SIZES[sizeName];
+  if (!size) throw new Error(`--sizes: unknown size '${sizeName}' (classic, v2)`);
+  for (const agent of AGENTS.filter((a) => list('agents', 'sg-rp,sgm-mrp').includes(a.name))) {
+    for (const n of list('n', '1,100').map(Number)) {
+      const runs = POLICIES.map((policy) => {
+        const backend = backends.get(policy) as WebGPUBackend;
+        const s = sacSetup(agent, size, backend);
+        if (n === 1) {
+          const update = makeSacUpdate(s.h, { donate: true });
+          let state = s.state;
+          const step = (t: number) => {
+            const key = s.keyAt(t);
+            state = keepState(update(state, s.batches[t % s.batches.length], key), key);
+          };
+          return { policy, backend, step };
+        }
+        const keys = T.stack(Array.from({ length: n }, (_, i) => T.random.foldIn(s.key, i)), 0);
+        const batch = treeStack(Array.from({ length: n }, (_, i) => s.batches[i % s.batches.length]));
+        const update = makeBatchedSacUpdate(s.h, n, { donate: true });
+        let state: SacState = initSacBatch(s.h, keys);
+        return { policy, backend, step: () => void (state = keepState(update(state, batch, keys))) };
+      });
+      for (const run of runs) {
+        for (let t = 0; t < 5; t++) run.step(t);
+        await run.backend.settle(0);
+      }
+      (globalThis as { gc?: () => void }).gc?.();
+      for (let round = 0; round < rounds; round++) {
+        for (const { policy, backend, step } of runs) {
+          const host: number[] = [];
+          const wait: number[] = [];
+          const perMs: number[] = [];
+          for (let t = 0; t < 10; t++) {
+            const start = performance.now();
+            step(t);
+            const recorded = performance.now();
+            const ticks = dawnTicks;
+            await backend.settle(0);
+            const done = performance.now();
+            host.push(recorded - start);
+            wait.push(done - recorded);
+            perMs.push((dawnTicks - ticks) / Math.max(done - recorded, 1e-3));
+          }
+          const loops: string[] = [];
+          for (const inFlight of [2, 3]) {
+            let [calls, inCall] = [0, 0];
+            const start = performance.now();
+            while (calls < 10 || performance.now() - start < 600) {
+              const before = performance.now();
+              step(calls++);
+              inCall += performance.now() - before;
+              await backend.settle(inFlight);
+            }
+            await backend.settle(0);
+            loops.push(`${inFlight} in flight ${((performance.now() - start) / calls).toFixed(3)} ms (call ${(inCall / calls).toFixed(3)})`);
+          }
+          const label = `${size.label.split(' (')[0]} ${agent.name} n=${n} round ${round} ${policy}`;
+          console.log(
+            `${label.padEnd(40)} one at a time: host ${median(host).toFixed(2)} ms, wait ${median(wait).toFixed(2)} ms, ${median(perMs).toFixed(1)} ticks/ms; ${loops.join('; ')}`,
+          );
+        }
+      }
+    }
+  }
+}
+process.exit(0);
