@@ -3,12 +3,13 @@
  * the global `setImmediate` that Dawn's bindings call, run at most about once per millisecond while
  * a loop waits in a bounded `settle`; under `'every-turn'` (Dawn's own) many more in the same wait,
  * so the count is what the first check measures. Readbacks still come back with the right values,
- * and other code's `setImmediate` calls run in the next turn, not on the pace.
+ * and other code's `setImmediate` calls run in the next turn, not on the pace. Without a GPU: which
+ * callbacks the pacer holds (native ones given inside `from`) and that it runs them.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as M from '../../src';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
-import { heldTicks } from '../../src/tensor/webgpu/ticks';
+import { heldTicks, tickPacer } from '../../src/tensor/webgpu/ticks';
 import { describeWebGPU, webgpu } from './gpu';
 
 /** Native callbacks given to the global `setImmediate` (Dawn's ticks; each tick queues the next). */
@@ -53,6 +54,29 @@ async function ticksPerMs(backend: WebGPUBackend): Promise<{ perMs: number; ms: 
   return { perMs, ms };
 }
 
+it('holds only the native callbacks given inside a call routed through the pacer, and runs them on the pace', async () => {
+  const pacer = tickPacer('paced');
+  expect(tickPacer('every-turn').from(() => 7)).toBe(7);
+  const held = heldTicks().held;
+  // A promise's resolve is a native function, as Dawn's ticks are: outside `from` it passes through.
+  await new Promise<void>((resolve) => {
+    setImmediate(resolve);
+    expect(heldTicks().held).toBe(held);
+  });
+  // Inside `from`: held, then run by the pacer's timer (or sooner, by a turn someone asked for).
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    pacer.from(() => setImmediate(resolve));
+    expect(heldTicks().held).toBe(held + 1);
+  });
+  expect(performance.now() - start).toBeLessThan(1000);
+  // A JavaScript callback inside `from` is someone else's: it passes through.
+  await new Promise<void>((resolve) => {
+    pacer.from(() => setImmediate(() => resolve()));
+    expect(heldTicks().held).toBe(held);
+  });
+});
+
 describeWebGPU("Dawn's polling turns", () => {
   it('are paced by default: about one per millisecond in a bounded settle, many more every turn', async () => {
     const paced = webgpu();
@@ -74,10 +98,10 @@ describeWebGPU("Dawn's polling turns", () => {
     const y = x.mul(x).add(1);
     expect(Array.from(await y.data())).toEqual([2, 5, 10, 17]);
     // While a readback waits: a promise resolved through setImmediate (a native function, as
-    // Dawn's ticks are) and a plain callback, both in the next turn, before a 5 ms timer.
+    // Dawn's ticks are) and a plain callback, both in the next turn, before a 50 ms timer.
     const pending = M.matmul(x.reshape([2, 2]), x.reshape([2, 2])).data();
     const order: string[] = [];
-    const timer = new Promise<void>((resolve) => setTimeout(() => resolve(void order.push('timer')), 5));
+    const timer = new Promise<void>((resolve) => setTimeout(() => resolve(void order.push('timer')), 50));
     const immediate = new Promise<void>((resolve) => setImmediate(resolve)).then(() => order.push('resolve'));
     const callback = new Promise<void>((resolve) => setImmediate(() => resolve(void order.push('callback'))));
     await Promise.all([timer, immediate, callback]);
