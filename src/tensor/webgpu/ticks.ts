@@ -7,7 +7,8 @@
  *
  * Under the `'paced'` policy the ticks that mixrl's own calls into Dawn start (`from`), and the ones
  * those ticks queue in turn, run at most every `PACE_MS` on a timer, except while a readback or a
- * full `settle` waits for them (`urgently`: every turn, as Dawn does), and once at the start of a
+ * full `settle` waits for them (`urgently`: every turn, as Dawn does, but at most one tick per
+ * `URGENT_GAP_MS`, the thread sleeping in between), and once at the start of a
  * bounded `settle` (`nudge`: the next turn), so work already done is seen at once. Other code's
  * use of `setImmediate` (and Dawn's ticks that other code starts) passes through untouched.
  */
@@ -17,6 +18,14 @@ export type DawnTicks = 'paced' | 'every-turn';
 
 /** Milliseconds between paced ticks. */
 const PACE_MS = 1;
+/**
+ * Milliseconds between urgent ticks: the thread sleeps the rest of it (`Atomics.wait`) before the
+ * next. Every turn, a lavapipe readback wait ticked 100-190 times per millisecond, each tick leaving
+ * about 1.5 KB of garbage (Dawn's new function, an Immediate) that outlives scavenges.
+ */
+const URGENT_GAP_MS = 0.05;
+/** What `Atomics.wait` sleeps on (nobody notifies it: each wait runs to its timeout). */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** What a backend's calls into Dawn go through: a pacer, or a pass-through for `'every-turn'`. */
 export interface TickPacer {
@@ -38,8 +47,11 @@ const passThrough: TickPacer = {
 let immediate: typeof setImmediate | undefined;
 /** Above zero inside `from` or inside a held tick: a native callback then given to `setImmediate` is Dawn's. */
 let depth = 0;
-/** Dawn's tick callbacks waiting for their turn. */
-const held: (() => void)[] = [];
+/** Dawn's tick callbacks waiting for their turn (and the array they are moved to while they run). */
+let held: (() => void)[] = [];
+let running: (() => void)[] = [];
+/** When the held ticks last ran (`performance.now()`). */
+let lastRun = -Infinity;
 let timer: ReturnType<typeof setTimeout> | undefined;
 /** Whether the held ticks are queued for the next turn. */
 let soon = false;
@@ -47,19 +59,20 @@ let soon = false;
 let urgent = 0;
 
 const isNative = (f: unknown): f is () => void =>
-  typeof f === 'function' && Function.prototype.toString.call(f).includes('[native code]');
+  typeof f === 'function' && f.name === '' && Function.prototype.toString.call(f).includes('[native code]');
 
 function install(): void {
   if (immediate) return;
   const original = globalThis.setImmediate;
   immediate = original;
-  const paced = (callback: (...args: unknown[]) => void, ...args: unknown[]) => {
-    if (depth > 0 && args.length === 0 && isNative(callback)) {
+  // A plain function reading `arguments`: no rest array per call.
+  const paced = function (this: unknown, callback: unknown) {
+    if (depth > 0 && arguments.length === 1 && isNative(callback)) {
       held.push(callback);
       schedule();
       return undefined;
     }
-    return original(callback, ...args);
+    return Reflect.apply(original, this, arguments);
   };
   // Keep what hangs on the original (`util.promisify`'s custom form).
   Object.assign(paced, original);
@@ -81,7 +94,14 @@ function runHeld(): void {
   soon = false;
   if (timer) clearTimeout(timer);
   timer = undefined;
-  const ticks = held.splice(0);
+  if (urgent > 0) {
+    const rest = lastRun + URGENT_GAP_MS - performance.now();
+    if (rest > 0) Atomics.wait(sleeper, 0, 0, rest);
+  }
+  lastRun = performance.now();
+  const ticks = held;
+  held = running;
+  running = ticks;
   depth++;
   try {
     for (const tick of ticks) {
@@ -95,6 +115,7 @@ function runHeld(): void {
     }
   } finally {
     depth--;
+    ticks.length = 0;
   }
 }
 
