@@ -31,7 +31,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 export interface TickPacer {
   /** Runs `call`, a Dawn method that may start polling, so that the polling it starts is paced. */
   from<T>(call: () => T): T;
-  /** Awaits `promise`, ticking every turn until it settles (someone waits on the GPU now). */
+  /** Awaits `promise`, ticking every turn (at most every `URGENT_GAP_MS`) until it settles: someone waits on the GPU now. */
   urgently<T>(promise: Promise<T>): Promise<T>;
   /** Runs the ticks held for the pace in the next turn instead. */
   nudge(): void;
