@@ -12,8 +12,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { globals } from 'webgpu';
-import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
-import { AGENTS, arg, benchBackends, keepState, sacSetup, SIZES } from './sac-setup';
+import { AGENTS, arg, benchBackends, SIZES, updateStep } from './sac-setup';
 
 const list = (name: string, fallback: string) => arg(name, fallback).split(',').map((s) => s.trim());
 const calls = Number(arg('calls', '200'));
@@ -81,13 +80,7 @@ for (const sizeName of list('sizes', 'classic') as (keyof typeof SIZES)[]) {
   const size = SIZES[sizeName];
   if (!size) throw new Error(`--sizes: unknown size '${sizeName}' (classic, v2)`);
   for (const agent of AGENTS.filter((a) => list('agents', 'sg-rp,sgm-mrp').includes(a.name))) {
-    const s = sacSetup(agent, size, backend);
-    const update = makeSacUpdate(s.h, { donate: true });
-    let state: SacState = s.state;
-    const step = (t: number) => {
-      const key = s.keyAt(t);
-      state = keepState(update(state, s.batches[t % s.batches.length], key), key);
-    };
+    const step = updateStep(agent, size, backend, 1);
     for (let t = 0; t < 30; t++) {
       step(t);
       await gpu.settle(0);

@@ -12,12 +12,8 @@
  *
  * `--kernels off` skips the kernel-by-kernel replay (the wall times alone, for A/B runs).
  */
-import { treeStack } from '../src/autodiff';
-import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
-import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
-import * as T from '../src/tensor';
 import { type KernelTime, WebGPUBackend } from '../src/tensor/webgpu';
-import { AGENTS, arg, benchBackends, keepState, sacSetup, SIZES } from './sac-setup';
+import { AGENTS, arg, benchBackends, SIZES, updateStep } from './sac-setup';
 
 const list = (name: string, fallback: string) => arg(name, fallback).split(',').map((s) => s.trim());
 const sizeNames = list('sizes', 'v2') as (keyof typeof SIZES)[];
@@ -52,24 +48,8 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
     if (!size) throw new Error(`--sizes: unknown size '${sizeName}' (classic, v2)`);
     for (const agent of AGENTS.filter((a) => agentNames.includes(a.name))) {
       for (const n of counts) {
-        const s = sacSetup(agent, size, backend);
-        let state: SacState;
-        let step: (state: SacState, t: number) => SacState;
-        if (n === 1) {
-          const update = makeSacUpdate(s.h, { donate: true });
-          state = s.state;
-          step = (st, t) => {
-            const key = s.keyAt(t);
-            return keepState(update(st, s.batches[t % s.batches.length], key), key);
-          };
-        } else {
-          const keys = T.stack(Array.from({ length: n }, (_, i) => T.random.foldIn(s.key, i)), 0);
-          const batch = treeStack(Array.from({ length: n }, (_, i) => s.batches[i % s.batches.length]));
-          const update = makeBatchedSacUpdate(s.h, n, { donate: true });
-          state = initSacBatch(s.h, keys);
-          step = (st) => keepState(update(st, batch, keys));
-        }
-        for (let t = 0; t < 3; t++) state = step(state, t);
+        const step = updateStep(agent, size, backend, n);
+        for (let t = 0; t < 3; t++) step(t);
         await backend.settle(0);
         // The trace's and earlier configs' garbage collected now, not in the timed calls (with --expose-gc).
         (globalThis as { gc?: () => void }).gc?.();
@@ -77,7 +57,7 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         const serial: { call: number; wait: number }[] = [];
         for (let t = 0; t < WALL_CALLS; t++) {
           const start = performance.now();
-          state = step(state, t);
+          step(t);
           const recorded = performance.now();
           await backend.settle(0);
           serial.push({ call: recorded - start, wait: performance.now() - recorded });
@@ -87,7 +67,7 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
         const start = performance.now();
         while (calls < WALL_CALLS || performance.now() - start < wallSeconds * 1000) {
           const before = performance.now();
-          state = step(state, calls++);
+          step(calls++);
           inCall += performance.now() - before;
           await backend.settle(inFlight);
         }
@@ -102,7 +82,7 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
           console.log(serialLine);
           continue;
         }
-        const { kernels: times, sequenceMs } = await backend.profile(() => void (state = step(state, 0)));
+        const { kernels: times, sequenceMs } = await backend.profile(() => step(0));
         const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
         console.log(`${wallLine}; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
         console.log(serialLine);

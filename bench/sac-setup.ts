@@ -4,8 +4,9 @@
  * the initial state) on a backend.
  */
 import { ReplayBuffer } from '../src/rl/replay';
-import { disposeTree } from '../src/autodiff';
-import { initSac, type SacHyperparameters, type SacMetrics, type SacState } from '../src/rl/sac/update';
+import { disposeTree, treeStack } from '../src/autodiff';
+import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
+import { initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { createWebGPUBackend } from '../src/tensor/webgpu';
 import type { MatmulTiles } from '../src/tensor/webgpu/kernels';
@@ -101,4 +102,28 @@ export function sacSetup(agent: BenchAgent, size: Size, backend: T.Backend) {
 export function keepState([state, metrics]: readonly [SacState, SacMetrics], ...spent: readonly T.Tensor[]): SacState {
   disposeTree([metrics, spent]);
   return state;
+}
+
+/**
+ * One jitted, donating SAC update per call of the returned `step(t)`, its state kept inside: one
+ * agent (`n` = 1, batch and key `t`) or `n` agents batched (`makeBatchedSacUpdate`, one stacked
+ * batch and keys for every call), each call disposing what it replaces (`keepState`).
+ */
+export function updateStep(agent: BenchAgent, size: Size, backend: T.Backend, n: number): (t: number) => void {
+  const s = sacSetup(agent, size, backend);
+  if (n === 1) {
+    const update = makeSacUpdate(s.h, { donate: true });
+    let state = s.state;
+    return (t) => {
+      const key = s.keyAt(t);
+      state = keepState(update(state, s.batches[t % s.batches.length], key), key);
+    };
+  }
+  const keys = T.stack(Array.from({ length: n }, (_, i) => T.random.foldIn(s.key, i)), 0);
+  const batch = treeStack(Array.from({ length: n }, (_, i) => s.batches[i % s.batches.length]));
+  const update = makeBatchedSacUpdate(s.h, n, { donate: true });
+  let state = initSacBatch(s.h, keys);
+  return () => {
+    state = keepState(update(state, batch, keys));
+  };
 }

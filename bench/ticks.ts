@@ -7,12 +7,8 @@
  *   npx esbuild bench/ticks.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/ticks.mjs
  *   node --expose-gc .tmp/ticks.mjs [--agents sg-rp,sgm-mrp] [--n 1,100] [--rounds 3] [--sizes v2]
  */
-import { treeStack } from '../src/autodiff';
-import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
-import { makeSacUpdate, type SacState } from '../src/rl/sac/update';
-import * as T from '../src/tensor';
 import { createWebGPUBackend, type DawnTicks, type WebGPUBackend } from '../src/tensor/webgpu';
-import { AGENTS, arg, keepState, sacSetup, SIZES } from './sac-setup';
+import { AGENTS, arg, SIZES, updateStep } from './sac-setup';
 
 const list = (name: string, fallback: string) => arg(name, fallback).split(',').map((s) => s.trim());
 const rounds = Number(arg('rounds', '3'));
@@ -39,21 +35,7 @@ for (const sizeName of list('sizes', 'v2') as (keyof typeof SIZES)[]) {
     for (const n of list('n', '1,100').map(Number)) {
       const runs = POLICIES.map((policy) => {
         const backend = backends.get(policy) as WebGPUBackend;
-        const s = sacSetup(agent, size, backend);
-        if (n === 1) {
-          const update = makeSacUpdate(s.h, { donate: true });
-          let state = s.state;
-          const step = (t: number) => {
-            const key = s.keyAt(t);
-            state = keepState(update(state, s.batches[t % s.batches.length], key), key);
-          };
-          return { policy, backend, step };
-        }
-        const keys = T.stack(Array.from({ length: n }, (_, i) => T.random.foldIn(s.key, i)), 0);
-        const batch = treeStack(Array.from({ length: n }, (_, i) => s.batches[i % s.batches.length]));
-        const update = makeBatchedSacUpdate(s.h, n, { donate: true });
-        let state: SacState = initSacBatch(s.h, keys);
-        return { policy, backend, step: () => void (state = keepState(update(state, batch, keys))) };
+        return { policy, backend, step: updateStep(agent, size, backend, n) };
       });
       for (const run of runs) {
         for (let t = 0; t < 5; t++) run.step(t);

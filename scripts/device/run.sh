@@ -36,8 +36,8 @@ for section in $sections; do
     # Each product tile alone, and by size.
     webgpu) run webgpu 60 webgpu --seconds 0.5 ;;
     sac) run sac "$T" sac --backends webgpu,cpu --torch-device cuda --updates 40 --warmup 2 ;;
-    # GPU time by kernel, one agent and 100 batched; then the 100-agent SAC-v2 batch alone in a fresh
-    # process (session 6 saw its loop 7x slower after other sizes had run in the same process).
+    # GPU time by kernel, one SAC-v2 agent and 100 batched; then wall times alone, each variant in a
+    # fresh process (session 6 saw a loop 7x slower after other sizes had run in the same process).
     profile)
       run profile "$T" profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --top 12
       # The same with Dawn's polling every turn (session 10 paced it by default): the A/B of ticks.ts.

@@ -155,7 +155,7 @@ export function tickPacer(policy: DawnTicks): TickPacer {
   return pacer;
 }
 
-/** Paced ticks held now and whether a timer or turn will run them (for tests). */
-export function heldTicks(): { readonly held: number; readonly timer: boolean; readonly soon: boolean } {
-  return { held: held.length, timer: timer !== undefined, soon };
+/** Dawn's ticks held now, waiting for the pace or the next turn (for tests). */
+export function heldTicks(): number {
+  return held.length;
 }
