@@ -37,7 +37,9 @@ export function arg(name: string, fallback: string): string {
  * prints each WebGPU adapter. `--dawn` passes Dawn's own options (separated by spaces), such
  * as `--dawn enable-dawn-features=disable_robustness`, to compare its toggles; `--validation off`
  * opens them without Dawn's validation (`WebGPUBackendOptions.validation`); `--dawn-ticks every-turn`
- * leaves Dawn's polling unpaced (`WebGPUBackendOptions.dawnTicks`, default paced).
+ * leaves Dawn's polling unpaced (`WebGPUBackendOptions.dawnTicks`, default paced); `--merge off`
+ * dispatches every kernel of a jit plan alone and `--merge-max-groups N` merges only kernels of at
+ * most N workgroups (`WebGPUBackendOptions.mergeKernels`, `mergeMaxGroups`).
  */
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
@@ -51,8 +53,14 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
       const validation = validationArg === 'on';
       const dawnTicks = arg('dawn-ticks', 'paced');
       if (dawnTicks !== 'paced' && dawnTicks !== 'every-turn') throw new Error(`--dawn-ticks: '${dawnTicks}' (paced or every-turn)`);
-      const gpu = await createWebGPUBackend({ dawnOptions, validation, dawnTicks, ...(tile ? { matmulTiles: (/^\d+$/.test(tile) ? Number(tile) : tile) as MatmulTiles } : {}) });
-      const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}; Dawn ticks ${dawnTicks}`;
+      const mergeArg = arg('merge', 'on');
+      if (mergeArg !== 'on' && mergeArg !== 'off') throw new Error(`--merge: '${mergeArg}' (on or off)`);
+      const mergeMaxGroups = Number(arg('merge-max-groups', 'Infinity'));
+      if (!(mergeMaxGroups >= 0)) throw new Error(`--merge-max-groups: '${arg('merge-max-groups', '')}' (a count of workgroups)`);
+      const merge = { mergeKernels: mergeArg === 'on', mergeMaxGroups };
+      const gpu = await createWebGPUBackend({ dawnOptions, validation, dawnTicks, ...merge, ...(tile ? { matmulTiles: (/^\d+$/.test(tile) ? Number(tile) : tile) as MatmulTiles } : {}) });
+      const merging = mergeArg === 'off' ? 'off' : `on${Number.isFinite(mergeMaxGroups) ? ` (kernels of at most ${mergeMaxGroups} workgroups)` : ''}`;
+      const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}; Dawn ticks ${dawnTicks}; merged dispatches ${merging}`;
       console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
       backends.push([name, gpu]);
     } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128, webgpu-strip, webgpu-sized, webgpu-thin-strip)`);

@@ -3,7 +3,7 @@
 # through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
 # Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit
-# (and ticks, only when named: Dawn's polling policies side by side). All
+# (and ab, only when named: backend variants side by side in one process, bench/ab.ts). All
 # of them take longer than one 10-minute call; `profile tests webgpu` took 107 s in session 7, and
 # `profile tests sac` should take about 4 minutes.
 set -uo pipefail
@@ -32,7 +32,8 @@ for section in $sections; do
     # Eager SAC-v2 updates compile hundreds of pipelines: session 6's run spent its 140 s before them.
     jit) run jit "$T" jit --backends webgpu --sizes classic,v2 --rounds 3 --updates 10 --warmup 1 ;;
     batched) run batched "$T" batched --backends webgpu --sizes classic,v2 --agents sg-rp,sgm-mrp --rounds 3 --steps 4 ;;
-    ticks) run ticks 150 ticks --n 1,100 --rounds 3 ;;
+    # Merged dispatches on, off and for small kernels only, rounds in turn (bench/ab.ts's --variants for others).
+    ab) run ab 150 ab --n 1,100 --rounds 3 --variants merged,unmerged,merged-256 ;;
     # Each product tile alone, and by size.
     webgpu) run webgpu 60 webgpu --seconds 0.5 ;;
     sac) run sac "$T" sac --backends webgpu,cpu --torch-device cuda --updates 40 --warmup 2 ;;
@@ -40,10 +41,8 @@ for section in $sections; do
     # fresh process (session 6 saw a loop 7x slower after other sizes had run in the same process).
     profile)
       run profile "$T" profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --top 12
-      # The same with Dawn's polling every turn (session 10 paced it by default): the A/B of ticks.ts.
-      run profile-every-turn 60 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --dawn-ticks every-turn --kernels off
-      # Session 8's loop ran 0.4-0.8 ms per call above the GPU's 4.8 with 2 calls in flight: with 3?
-      run profile-v2-3 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 100 --in-flight 3 --kernels off
+      # The same without merged dispatches (session 11 made them the default): kernels and walls to compare.
+      run profile-unmerged 90 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --merge off --top 12
       # One SAC-v2 agent without Dawn's validation (WebGPUBackendOptions.validation).
       run profile-novalidation 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1 --validation off --kernels off ;;
     # The WebGPU test suites on the GPU (CI runs them on lavapipe only).
@@ -55,6 +54,6 @@ for section in $sections; do
       suites=$(grep -rlE 'describeWebGPU|createWebGPUBackend' test --include='*.test.ts' | sort)
       NO_COLOR=1 MIXRL_REQUIRE_WEBGPU=1 timeout 300 /tmp/node node_modules/vitest/vitest.mjs run $suites 2>&1 |
         grep -v Warning | tee "$OUT/tests.txt" | grep -E 'FAIL|Test Files|Tests |✓ test|× ' ;;
-    *) echo "unknown section '$section' (profile tests sac batched webgpu jit ticks)" >&2 ;;
+    *) echo "unknown section '$section' (profile tests sac batched webgpu jit ab)" >&2 ;;
   esac
 done

@@ -18,7 +18,7 @@ type Program = (...xs: Tensor[]) => Tensor[];
 
 /** `checkProgram` with concatenations read in place and without (siblings as `siblings` says). */
 async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string, siblings = false) {
-  const { on, without } = await checkProgram(f, inputs, terms, what, { siblings }, { concats: false });
+  const { on, without } = await checkProgram(f, inputs, terms, what, { siblings, merge: false }, { concats: false });
   return { inPlace: on.dispatchesPerCall, stored: without.dispatchesPerCall, concats: on.concats };
 }
 
@@ -90,7 +90,7 @@ describeWebGPU('jit on WebGPU: concatenations read in place by products', () => 
   ] as const)('a %s SAC update is the same bit for bit with the critics\' inputs read in place', async (_name, kind, estimator) => {
     const { program, inputs } = sacUpdateProgram(webgpu(), kind, estimator, 2);
     // Siblings off, so that dispatches count the concatenations alone.
-    const { on, without } = await comparePlans(program, inputs, { siblings: false }, { concats: false });
+    const { on, without } = await comparePlans(program, inputs, { siblings: false, merge: false }, { concats: false });
     // concat([observation, action]) for the target, the critic loss and the policy loss.
     expect(on.stats.concats).toBe(3);
     expect(without.stats.dispatchesPerCall - on.stats.dispatchesPerCall).toBe(3);

@@ -31,8 +31,8 @@ async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: Array
   const gpuInputs = inputs.map((x) => x.gpu);
   const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
   // Without siblings, so that each plan's dispatches count its groups alone.
-  const fused = compileWebGPUPlan(program, webgpu(), { siblings: false });
-  const plain = compileWebGPUPlan(program, webgpu(), { kernelGroups: false, siblings: false });
+  const fused = compileWebGPUPlan(program, webgpu(), { siblings: false, merge: false });
+  const plain = compileWebGPUPlan(program, webgpu(), { kernelGroups: false, siblings: false, merge: false });
   plain.run(gpuInputs);
   fused.run(gpuInputs);
   const actual = fused.run(gpuInputs); // the replayed plan
@@ -227,7 +227,7 @@ describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions'
   ] as const)('a %s SAC update dispatches one kernel fewer per group moved into a kernel', async (_name, kind, estimator) => {
     const gpu = webgpu();
     const { program, inputs } = sacUpdateProgram(gpu, kind, estimator, 1);
-    const [fused, plain] = [compileWebGPUPlan(program, gpu, { siblings: false }), compileWebGPUPlan(program, gpu, { kernelGroups: false, siblings: false })];
+    const [fused, plain] = [compileWebGPUPlan(program, gpu, { siblings: false, merge: false }), compileWebGPUPlan(program, gpu, { kernelGroups: false, siblings: false, merge: false })];
     fused.run(inputs);
     plain.run(inputs);
     expect(fused.stats.epilogues).toBeGreaterThan(40);

@@ -38,8 +38,8 @@ const swapLast = (t: Tensor): Tensor => {
 function bothPlans(f: (...xs: Tensor[]) => Tensor | Tensor[], inputs: readonly ArrayTensor[]) {
   const [program] = optimizeProgram(M.makeIR(f)(...inputs));
   // Concatenations run in both: a product reads one in place only through a folded transpose.
-  const plan = compileWebGPUPlan(program, webgpu(), { concats: false });
-  const unfolded = compileWebGPUPlan(program, webgpu(), { foldTransposes: false, concats: false });
+  const plan = compileWebGPUPlan(program, webgpu(), { concats: false, merge: false });
+  const unfolded = compileWebGPUPlan(program, webgpu(), { foldTransposes: false, concats: false, merge: false });
   return { plan, unfolded, folded: plan.run(inputs), copied: unfolded.run(inputs) };
 }
 

@@ -17,7 +17,7 @@ import { describeWebGPU, expectSameUpToContraction, webgpu } from '../webgpu/gpu
 /** Compiles `f` with and without merging; checks both plans agree bit for bit, and with eager WebGPU (up to contraction on hardware); returns the merges and both plans' dispatches. */
 async function check(f: (...xs: Tensor[]) => Tensor[], inputs: readonly ArrayTensor[]) {
   const [program] = optimizeProgram(M.makeIR(f)(...inputs));
-  const { on: merged, without: apart, actual } = await comparePlans(program, inputs, { siblings: false }, { random: false });
+  const { on: merged, without: apart, actual } = await comparePlans(program, inputs, { siblings: false, merge: false }, { random: false });
   const eager = f(...inputs);
   for (let i = 0; i < eager.length; i++) expectSameUpToContraction(await actual[i].data(), await eager[i].data(), `output ${i} vs eager`);
   return { merges: merged.stats.randomMerged, merged: merged.stats.dispatchesPerCall, apart: apart.stats.dispatchesPerCall };
@@ -55,7 +55,7 @@ describeWebGPU('jit on WebGPU: random-number steps merged', () => {
     const { program, inputs } = sacUpdateProgram(webgpu(), kind, estimator, 2);
     // Siblings off on both sides: their levelling differs with the steps merged, and each merge
     // then saves exactly one dispatch.
-    const { on: merged, without: apart } = await comparePlans(program, inputs, { siblings: false }, { siblings: false, random: false });
+    const { on: merged, without: apart } = await comparePlans(program, inputs, { siblings: false, merge: false }, { siblings: false, random: false });
     expect(merged.stats.randomMerged).toBeGreaterThanOrEqual(5);
     expect(apart.stats.dispatchesPerCall - merged.stats.dispatchesPerCall).toBe(merged.stats.randomMerged);
   });

@@ -21,7 +21,7 @@ type Program = (...xs: Tensor[]) => Tensor[];
 
 /** `checkProgram` with siblings and without: both plans' dispatches and the members merged. */
 async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: ArrayTensor }[], terms: number, what: string) {
-  const { on, without } = await checkProgram(f, inputs, terms, what, {}, { siblings: false });
+  const { on, without } = await checkProgram(f, inputs, terms, what, { merge: false }, { siblings: false });
   return { merged: on.dispatchesPerCall, alone: without.dispatchesPerCall, siblings: on.siblings };
 }
 
@@ -187,7 +187,7 @@ describeWebGPU('jit on WebGPU: sibling kernels', () => {
       ['three keys under vmap', (k: Tensor) => M.vmap(draws)(k) as Tensor[], keys],
     ] as const) {
       const [program] = optimizeProgram(M.makeIR(f)(input));
-      const { on, without, actual } = await comparePlans(program, [input], {}, { siblings: false }, what);
+      const { on, without, actual } = await comparePlans(program, [input], { merge: false }, { siblings: false }, what);
       const eager = f(input);
       for (let i = 0; i < eager.length; i++) expectEqual(await actual[i].data(), await eager[i].data(), `${what}, output ${i} vs eager`);
       // The four draws: one kernel.
@@ -201,7 +201,7 @@ describeWebGPU('jit on WebGPU: sibling kernels', () => {
     ['sgm-mrp', 'mixture', 'mrp'],
   ] as const)('a %s SAC update is the same bit for bit, one dispatch fewer per member merged', async (_name, kind, estimator) => {
     const { program, inputs } = sacUpdateProgram(webgpu(), kind, estimator, 2);
-    const { on: merged, without: alone } = await comparePlans(program, inputs, {}, { siblings: false });
+    const { on: merged, without: alone } = await comparePlans(program, inputs, { merge: false }, { siblings: false });
     // The critics' twin products alone give a dozen.
     expect(merged.stats.siblings).toBeGreaterThan(12);
     expect(alone.stats.dispatchesPerCall - merged.stats.dispatchesPerCall).toBe(merged.stats.siblings);

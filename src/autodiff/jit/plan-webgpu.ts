@@ -40,7 +40,8 @@ import { siblingGroupsWgsl } from '../../../shaders/siblings';
 import { type MatmulLayout, operandBuffers } from '../../../shaders/matmul';
 import type { Equation, IRProgram, IRVar } from '../ir';
 import { fuseIntoKernels, groupLeaves, type KernelNode, type KernelPlanNode, readBy, storedByNode } from './kernel-groups';
-import { groupSiblings, type SiblingNode, type SiblingRules } from './siblings';
+import { levelledSiblings, type SiblingNode, type SiblingRules } from './siblings';
+import { MergeGroup } from '../../tensor/webgpu/merge';
 import { pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, storedBy } from './fuse';
 import type { PlanStats } from './plan-cpu';
@@ -72,6 +73,9 @@ export interface WebGPUPlanStats extends PlanStats {
   readonly randomMerged: number;
   /** Donated inputs whose updates are written into their own buffers in the call (`in-place.ts`). */
   readonly inPlace: number;
+  /** Of the latest call's dispatches, merged ones (`tensor/webgpu/merge.ts`), and the kernels they ran (each no dispatch of its own). */
+  readonly mergedDispatches: number;
+  readonly mergedKernels: number;
 }
 
 /** A compiled program: run it on concrete WebGPU tensors (the program's inputs, flattened). */
@@ -98,6 +102,8 @@ export interface WebGPUPlanOptions {
   readonly concats?: boolean;
   /** Run independent fused groups, independent products of one shape and independent reductions of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
   readonly siblings?: boolean;
+  /** Record the kernels of independent steps as merged dispatches (`tensor/webgpu/merge.ts`; default the backend's `mergeKernels`; false to compare). */
+  readonly merge?: boolean;
   /**
    * Per input: whether the caller gives it up (`jit`'s `donateArgnums`). A donated input that a
    * group reads last, elementwise, receives that group's update of it in the call (`in-place.ts`);
@@ -639,7 +645,9 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
 
   // Order edges: what a node reads, and for an in-place writer the values of the input's other readers.
   const scheduleReads = (node: KernelPlanNode) => [...readsOf(node), ...(mustFollow.get(node) ?? [])];
-  const planNodes = options.siblings === false ? nodes : groupSiblings(nodes, siblingRules(scheduleReads, readsOf, gpu.storageBuffersPerKernel, layoutOf, context));
+  const rules = siblingRules(scheduleReads, readsOf, gpu.storageBuffersPerKernel, layoutOf, context);
+  // Without siblings every node is a step of its own, still levelled for merged dispatches.
+  const { steps: planNodes, levels } = levelledSiblings(nodes, options.siblings === false ? { ...rules, classOf: () => undefined } : rules);
   const membersOf = (node: PlanStep): readonly KernelPlanNode[] => (node.kind === 'siblings' ? node.members : [node]);
   // The order edges keep every reader of an input updated in place in an earlier step than its writer.
   const stepOf = new Map<KernelPlanNode, number>();
@@ -703,13 +711,23 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       return { ...shape, inputs: inputSlots.map((r) => env[r] as Storage), outputs: extraSlots.map((q) => env[q] as Storage) };
     };
   };
+  /**
+   * Steps whose drops wait for the end of their merge group (`mergedStep`): inside one merged
+   * dispatch a buffer given back by one member must not become another member's output.
+   */
+  let dropsHeld = false;
+  const heldDrops: number[] = [];
+  const dropNow = (d: number) => {
+    planBuffers.drop(env[d] as Storage);
+    env[d] = undefined;
+  };
   /** Gives back the plan's storage whose last reader is step s. */
   const dropper = (s: number) => {
     const drops = dropsAfter[s];
     return () => {
       for (const d of drops) {
-        planBuffers.drop(env[d] as Storage);
-        env[d] = undefined;
+        if (dropsHeld) heldDrops.push(d);
+        else dropNow(d);
       }
     };
   };
@@ -729,7 +747,46 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       dropAll();
     };
   };
-  const steps: Step[] = planNodes.map((node, s) => (node.kind === 'siblings' ? siblingStep(node.members, s) : nodeStep(node, s)));
+  const nodeSteps: Step[] = planNodes.map((node, s) => (node.kind === 'siblings' ? siblingStep(node.members, s) : nodeStep(node, s)));
+  // Runs of steps on one level are independent: each run records its kernels as merged dispatches.
+  const steps: Step[] = [];
+  for (let s = 0; s < nodeSteps.length; ) {
+    let end = s + 1;
+    while (end < nodeSteps.length && levels[end] === levels[s]) end++;
+    steps.push(end - s > 1 && (options.merge ?? gpu.mergeKernels) ? mergedStep(nodeSteps.slice(s, end)) : nodeSteps[s]);
+    if (end - s > 1 && !(options.merge ?? gpu.mergeKernels)) steps.push(...nodeSteps.slice(s + 1, end));
+    s = end;
+  }
+
+  /**
+   * Independent steps run as one merge group (`WebGPUBackend.merged`): their kernels deferred and
+   * then dispatched, merged where they can be; once a call merged nothing, later calls run them as
+   * they are.
+   */
+  function mergedStep(members: readonly Step[]): Step {
+    const group = new MergeGroup();
+    let merges = true;
+    const record = () => {
+      for (let i = 0; i < members.length; i++) {
+        group.step = i;
+        members[i]();
+      }
+    };
+    return () => {
+      if (!merges) {
+        for (let i = 0; i < members.length; i++) members[i]();
+        return;
+      }
+      dropsHeld = true;
+      try {
+        merges = gpu.merged(group, record);
+      } finally {
+        dropsHeld = false;
+        for (let k = 0; k < heldDrops.length; k++) dropNow(heldDrops[k]);
+        heldDrops.length = 0;
+      }
+    };
+  }
 
   function nodeStep(node: KernelPlanNode, s: number): Step {
     if (preparable(node)) return productsStep([node], s);
@@ -992,6 +1049,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     scalars: new Set(split.flatMap(groupLeaves).filter((v) => scalarWords.has(v))).size,
     randomMerged: random.removed,
     inPlace: updates.length,
+    mergedDispatches: 0,
+    mergedKernels: 0,
   };
   const runSteps = () => {
     for (let s = 0; s < steps.length; s++) steps[s]();
@@ -1001,6 +1060,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
     run(inputs) {
       gpu.checkUsable('jit');
       const before = gpu.dispatched;
+      const mergedBefore = gpu.mergedDispatches;
+      const kernelsBefore = gpu.mergedKernels;
       for (let i = 0; i < inputSlots.length; i++) env[inputSlots[i]] = (inputs[i].handle as GpuHandle).storage;
       if (updates.length > 0) {
         inputsByStorage.clear();
@@ -1024,6 +1085,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       planBuffers.reset();
       gpu.flush();
       stats.dispatchesPerCall = gpu.dispatched - before;
+      stats.mergedDispatches = gpu.mergedDispatches - mergedBefore;
+      stats.mergedKernels = gpu.mergedKernels - kernelsBefore;
       stats.pooledBuffers = planBuffers.buffers;
       stats.pooledBytes = planBuffers.bytes;
       return results;

@@ -45,6 +45,18 @@ export interface SiblingRules<N> {
  * const planNodes = groupSiblings(nodes, rules);
  */
 export function groupSiblings<N>(nodes: readonly N[], rules: SiblingRules<N>): (N | SiblingNode<N>)[] {
+  return levelledSiblings(nodes, rules).steps;
+}
+
+/**
+ * `groupSiblings`' steps with each step's level: steps of one level are independent of each other
+ * (neither reads what the other stores), and the steps come in order of level.
+ *
+ * @example
+ * const { steps, levels } = levelledSiblings(nodes, rules);
+ * // steps i and i + 1 can run in either order, or together, where levels[i] === levels[i + 1]
+ */
+export function levelledSiblings<N>(nodes: readonly N[], rules: SiblingRules<N>): { steps: (N | SiblingNode<N>)[]; levels: number[] } {
   const producer = new Map<IRVar, number>();
   nodes.forEach((node, i) => rules.stores(node).forEach((v) => producer.set(v, i)));
   const before = nodes.map((node) => {
@@ -75,18 +87,23 @@ export function groupSiblings<N>(nodes: readonly N[], rules: SiblingRules<N>): (
   for (const kind of kinds) if (kind !== undefined) counts.set(kind, (counts.get(kind) ?? 0) + 1);
   const paired = (i: number) => (counts.get(kinds[i] as string) ?? 0) > 1;
   const levellings = [early, late, levelled((i) => (paired(i) ? late[i] : early[i])), levelled((i) => (paired(i) ? early[i] : late[i]))];
-  let best: (N | SiblingNode<N>)[] = nodes.slice();
+  // Where nothing merges, the nodes each on its earliest level. Of levellings leaving as many
+  // steps, the one with fewer levels (a level's steps can be recorded as one merged dispatch).
+  let best = byLevel(nodes, nodes.map(() => undefined), early, rules);
+  const levelCount = (levels: readonly number[]) => new Set(levels).size;
   for (const level of levellings) {
     const grouped = byLevel(nodes, kinds, join(nodes, kinds, level, before, after, rules), rules);
-    if (grouped.length < best.length) best = grouped;
+    const [steps, most] = [grouped.steps.length, best.steps.length];
+    if (steps < most || (steps === most && levelCount(grouped.levels) < levelCount(best.levels))) best = grouped;
   }
   return best;
 }
 
 /** The nodes ordered by level, each level's nodes of one class (`kinds`) packed into siblings. */
-function byLevel<N>(nodes: readonly N[], kinds: readonly (string | undefined)[], level: readonly number[], rules: SiblingRules<N>): (N | SiblingNode<N>)[] {
+function byLevel<N>(nodes: readonly N[], kinds: readonly (string | undefined)[], level: readonly number[], rules: SiblingRules<N>): { steps: (N | SiblingNode<N>)[]; levels: number[] } {
   const order = nodes.map((_, i) => i).sort((i, j) => level[i] - level[j] || i - j);
   const result: (N | SiblingNode<N>)[] = [];
+  const levels: number[] = [];
   for (let start = 0; start < order.length; ) {
     let end = start + 1;
     while (end < order.length && level[order[end]] === level[order[start]]) end++;
@@ -112,10 +129,11 @@ function byLevel<N>(nodes: readonly N[], kinds: readonly (string | undefined)[],
       if (!Array.isArray(pack)) result.push(pack);
       else if (pack.length === 1) result.push(pack[0]);
       else result.push({ kind: 'siblings', members: pack });
+      levels.push(level[order[start]]);
     }
     start = end;
   }
-  return result;
+  return { steps: result, levels };
 }
 
 /**

@@ -13,7 +13,9 @@ import { WebGPUError } from './errors';
 import { type KernelHost, type MatmulTiles, webgpuKernels } from './kernels';
 import { BufferPool, type PoolStats, USAGE } from './pool';
 import { type CapturedDispatch, type Profile, profileDispatches } from './profile';
-import { Recorder } from './recorder';
+import { type MergeGroup, type MergeLimits, type MergeHost, fillMerged, planMerge } from './merge';
+import { memberShape, type MemberShape } from '../../../shaders/merge';
+import { MAX_GROUPS, Recorder } from './recorder';
 import { bytesOf, type GpuHandle, Storage } from './storage';
 import { type DawnTicks, type TickPacer, tickPacer } from './ticks';
 
@@ -50,6 +52,13 @@ export interface WebGPUBackendOptions {
    * loop on lavapipe 1.9 ms per update).
    */
   readonly dawnTicks?: DawnTicks;
+  /**
+   * Whether a jit plan records the kernels of independent steps as merged dispatches (`merge.ts`;
+   * default true): `false` dispatches each kernel alone, to compare. `mergeMaxGroups` (default
+   * unbounded): a kernel of more workgroups than this is dispatched alone.
+   */
+  readonly mergeKernels?: boolean;
+  readonly mergeMaxGroups?: number;
 }
 
 /** What the adapter says about itself, and Dawn's instance, which must outlive the device. */
@@ -100,10 +109,31 @@ export class WebGPUBackend implements Backend, KernelHost {
   private readonly ticks: TickPacer;
   /** Dispatches recorded so far (a jit plan reports its dispatches per call from it). */
   dispatched = 0;
+  /** Of those, merged dispatches (`merged`), and the kernels they ran. */
+  mergedDispatches = 0;
+  mergedKernels = 0;
   /** The primitive (or `upload`, `read`) being run, to name it in errors. */
   private current = 'idle';
   /** While `profile` records: each dispatch (its buffers pinned in the pool until replayed). */
   private capture: CapturedDispatch[] | undefined;
+  /** Whether jit plans merge the kernels of independent steps (`WebGPUBackendOptions.mergeKernels`). */
+  readonly mergeKernels: boolean;
+  private readonly mergeLimits: MergeLimits;
+  /** While a merge group records (`merged`): where `run` defers its dispatches. */
+  private merging: MergeGroup | undefined;
+  /** Each kernel's shape as a merge member (`memberShape`), by key; `null`: not mergeable. */
+  private readonly memberShapes = new Map<string, MemberShape | null>();
+  private readonly mergeHost: MergeHost = {
+    shapeOf: (key, source) => {
+      let shape = this.memberShapes.get(key);
+      if (shape === undefined) {
+        shape = memberShape(source()) ?? null;
+        this.memberShapes.set(key, shape);
+      }
+      return shape ?? undefined;
+    },
+    pipeline: (kernel, key, source, access) => this.pipeline(kernel, key, source, access),
+  };
 
   constructor(
     readonly device: GPUDevice,
@@ -118,6 +148,13 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.storageBuffersPerKernel = device.limits.maxStorageBuffersPerShaderStage;
     this.matmulTiles = options.matmulTiles ?? (adapter.software ? 'thin-strip' : 'sized');
     this.validation = options.validation ?? true;
+    this.mergeKernels = options.mergeKernels ?? true;
+    this.mergeLimits = {
+      storageBuffers: this.storageBuffersPerKernel,
+      workgroupBytes: device.limits.maxComputeWorkgroupStorageSize,
+      groupsPerDimension: MAX_GROUPS,
+      memberGroups: options.mergeMaxGroups ?? Infinity,
+    };
     this.indexFault = device.createBuffer({ label: 'mixrl index fault', size: 4, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
     this.lost = device.lost.then((info) => {
       this.lostReason = `the WebGPU device was lost (${info.reason}): ${info.message}`;
@@ -310,14 +347,55 @@ export class WebGPUBackend implements Backend, KernelHost {
       this.indexFaultUnread = true;
     }
     const access = accessOf(buffers.length - 1 - extraOutputs, extraOutputs, checksIndices);
-    this.dispatched++;
     const pipeline = this.pipeline(kernel, key, source, access);
+    if (this.merging) this.merging.defer(kernel, key, source, pipeline, params, gpuBuffers, access, groups, checksIndices);
+    else this.dispatch(kernel, pipeline, params, gpuBuffers, access, groups);
+  }
+
+  private dispatch(kernel: string, pipeline: GPUComputePipeline, params: readonly number[], buffers: readonly GPUBuffer[], access: string, groups: readonly [number, number, number]): void {
+    this.dispatched++;
     if (this.capture) {
       const layout = this.recorder.layout(access).bindGroup;
-      this.capture.push({ kernel, pipeline, params: params.slice(), buffers: gpuBuffers.slice(), layout, groups: [groups[0], groups[1], groups[2]] });
-      for (const buffer of gpuBuffers) this.pool.pinned.add(buffer);
+      this.capture.push({ kernel, pipeline, params: params.slice(), buffers: buffers.slice(), layout, groups: [groups[0], groups[1], groups[2]] });
+      for (const buffer of buffers) this.pool.pinned.add(buffer);
     }
-    this.recorder.dispatch(kernel, pipeline, params, gpuBuffers, access, groups);
+    this.recorder.dispatch(kernel, pipeline, params, buffers, access, groups);
+  }
+
+  /**
+   * Runs `record` (independent steps of a jit plan, `group.step` set before each) with its
+   * dispatches deferred, then dispatches them: those that merge as merged kernels, the others
+   * alone (`merge.ts`). Returns whether any merged, so that a plan can stop deferring a group in
+   * which nothing does.
+   *
+   * @example
+   * const merges = gpu.merged(group, () => { group.step = 0; a(); group.step = 1; b(); });
+   */
+  merged(group: MergeGroup, record: () => void): boolean {
+    group.count = 0;
+    this.merging = group;
+    try {
+      record();
+    } finally {
+      this.merging = undefined;
+    }
+    const deferred = group.deferred;
+    let plan = group.plan;
+    if (!plan || !group.fits(plan)) {
+      plan = planMerge(deferred.slice(0, group.count), this.mergeLimits, this.mergeHost);
+      group.plan = plan;
+    }
+    for (const i of plan.alone) {
+      const d = deferred[i];
+      this.dispatch(d.kernel, d.pipeline, d.params, d.buffers, d.access, d.groups);
+    }
+    for (const m of plan.merged) {
+      fillMerged(m, deferred);
+      this.dispatch(m.kernel, m.pipeline, m.params, m.buffers, m.access, m.groups);
+      this.mergedDispatches++;
+      this.mergedKernels += m.members.length;
+    }
+    return plan.merged.length > 0;
   }
 
   /**

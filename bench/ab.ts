@@ -1,21 +1,37 @@
 /**
- * bench/ticks: Dawn's polling policies (`WebGPUBackendOptions.dawnTicks`) side by side in one
- * process, each on its own backend, rounds in turn (a host's speed drifts between processes and
- * rounds): per policy, one SAC-v2-size update called one at a time (the host's part, the wait for
- * the GPU, Dawn's ticks per millisecond of that wait) and steady loops with 2 and 3 calls in flight.
+ * bench/ab: WebGPU backend variants side by side in one process, each on its own backend, rounds
+ * in turn (a host's speed drifts between processes and rounds, by up to 2x on the GPU host): per
+ * variant, one SAC-v2-size update called one at a time (the host's part, the wait for the GPU,
+ * Dawn's ticks per millisecond of that wait) and steady loops with 2 and 3 calls in flight.
+ * Variants (`--variants`, default `merged,unmerged`): `paced` and `every-turn` (Dawn's polling,
+ * `WebGPUBackendOptions.dawnTicks`), `merged`, `unmerged` and `merged-256` (a jit plan's merged
+ * dispatches: on, off, only kernels of at most 256 workgroups), `unvalidated`.
  *
- *   npx esbuild bench/ticks.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/ticks.mjs
- *   node --expose-gc .tmp/ticks.mjs [--agents sg-rp,sgm-mrp] [--n 1,100] [--rounds 3] [--sizes v2]
+ *   npx esbuild bench/ab.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/ab.mjs
+ *   node --expose-gc .tmp/ab.mjs [--variants merged,unmerged] [--agents sg-rp,sgm-mrp] [--n 1,100] [--rounds 3] [--sizes v2]
  */
-import { createWebGPUBackend, type DawnTicks, type WebGPUBackend } from '../src/tensor/webgpu';
+import { createWebGPUBackend, type WebGPUBackend, type WebGPUBackendOptions } from '../src/tensor/webgpu';
 import { AGENTS, arg, SIZES, updateStep } from './sac-setup';
+
+const VARIANTS: Record<string, WebGPUBackendOptions> = {
+  paced: { dawnTicks: 'paced' },
+  'every-turn': { dawnTicks: 'every-turn' },
+  merged: { mergeKernels: true },
+  unmerged: { mergeKernels: false },
+  'merged-256': { mergeMaxGroups: 256 },
+  unvalidated: { validation: false },
+};
 
 const list = (name: string, fallback: string) => arg(name, fallback).split(',').map((s) => s.trim());
 const rounds = Number(arg('rounds', '3'));
-const POLICIES: readonly DawnTicks[] = ['paced', 'every-turn'];
-const backends = new Map<DawnTicks, WebGPUBackend>();
-for (const policy of POLICIES) backends.set(policy, await createWebGPUBackend({ dawnTicks: policy }));
-console.log(`node ${process.version}; ${backends.get('paced')?.adapter.description}`);
+const POLICIES = list('variants', 'merged,unmerged');
+const backends = new Map<string, WebGPUBackend>();
+for (const policy of POLICIES) {
+  const options = VARIANTS[policy];
+  if (!options) throw new Error(`--variants: unknown variant '${policy}' (${Object.keys(VARIANTS).join(', ')})`);
+  backends.set(policy, await createWebGPUBackend(options));
+}
+console.log(`node ${process.version}; ${backends.get(POLICIES[0])?.adapter.description}`);
 
 // Counted outside the pacer: every native callback given to setImmediate is one of Dawn's ticks.
 let dawnTicks = 0;
