@@ -4,8 +4,8 @@
  * variant, one SAC-v2-size update called one at a time (the host's part, the wait for the GPU,
  * Dawn's ticks per millisecond of that wait) and steady loops with 2 and 3 calls in flight.
  * Variants (`--variants`, default `merged,unmerged`): `paced` and `every-turn` (Dawn's polling,
- * `WebGPUBackendOptions.dawnTicks`), `merged`, `unmerged` and `merged-256` (a jit plan's merged
- * dispatches: on, off, only kernels of at most 256 workgroups), `unvalidated`.
+ * `WebGPUBackendOptions.dawnTicks`), `merged`, `unmerged` and `merged-all` (a jit plan's merged
+ * dispatches: the default, off, every kernel however many its workgroups), `unvalidated`.
  *
  *   npx esbuild bench/ab.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/ab.mjs
  *   node --expose-gc .tmp/ab.mjs [--variants merged,unmerged] [--agents sg-rp,sgm-mrp] [--n 1,100] [--rounds 3] [--sizes v2]
@@ -18,7 +18,7 @@ const VARIANTS: Record<string, WebGPUBackendOptions> = {
   'every-turn': { dawnTicks: 'every-turn' },
   merged: { mergeKernels: true },
   unmerged: { mergeKernels: false },
-  'merged-256': { mergeMaxGroups: 256 },
+  'merged-all': { mergeMaxGroups: Infinity },
   unvalidated: { validation: false },
 };
 

@@ -3,7 +3,8 @@
 # through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
 # Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit
-# (and ab, only when named: backend variants side by side in one process, bench/ab.ts). All
+# (and ab and host, only when named: backend variants side by side in one process, bench/ab.ts;
+# the host's side of a call, bench/host.ts). All
 # of them take longer than one 10-minute call; `profile tests webgpu` took 107 s in session 7, and
 # `profile tests sac` should take about 4 minutes.
 set -uo pipefail
@@ -32,11 +33,14 @@ for section in $sections; do
     # Eager SAC-v2 updates compile hundreds of pipelines: session 6's run spent its 140 s before them.
     jit) run jit "$T" jit --backends webgpu --sizes classic,v2 --rounds 3 --updates 10 --warmup 1 ;;
     batched) run batched "$T" batched --backends webgpu --sizes classic,v2 --agents sg-rp,sgm-mrp --rounds 3 --steps 4 ;;
-    # Merged dispatches on, off and for small kernels only, rounds in turn (bench/ab.ts's --variants for others).
-    ab) run ab 150 ab --n 1,100 --rounds 3 --variants merged,unmerged,merged-256 ;;
+    # Merged dispatches (the default), none, and every kernel's, rounds in turn (bench/ab.ts's --variants for others).
+    ab) run ab 150 ab --n 1,100 --rounds 3 --variants merged,unmerged,merged-all ;;
     # Each product tile alone, and by size.
     webgpu) run webgpu 60 webgpu --seconds 0.5 ;;
-    sac) run sac "$T" sac --backends webgpu,cpu --torch-device cuda --updates 40 --warmup 2 ;;
+    # The CPU backend's targets are this project's 2-core machine's, not the GPU host's: WebGPU alone.
+    sac) run sac "$T" sac --backends webgpu --torch-device cuda --updates 40 --warmup 2 ;;
+    # The host's side of one call at a time: Dawn's methods' share and the bytes allocated.
+    host) run host 60 host --sizes v2 --agents sg-rp,sgm-mrp --calls 200 ;;
     # GPU time by kernel, one SAC-v2 agent and 100 batched; then wall times alone, each variant in a
     # fresh process (session 6 saw a loop 7x slower after other sizes had run in the same process).
     profile)
@@ -54,6 +58,6 @@ for section in $sections; do
       suites=$(grep -rlE 'describeWebGPU|createWebGPUBackend' test --include='*.test.ts' | sort)
       NO_COLOR=1 MIXRL_REQUIRE_WEBGPU=1 timeout 300 /tmp/node node_modules/vitest/vitest.mjs run $suites 2>&1 |
         grep -v Warning | tee "$OUT/tests.txt" | grep -E 'FAIL|Test Files|Tests |✓ test|× ' ;;
-    *) echo "unknown section '$section' (profile tests sac batched webgpu jit ab)" >&2 ;;
+    *) echo "unknown section '$section' (profile tests sac batched webgpu jit ab host)" >&2 ;;
   esac
 done
