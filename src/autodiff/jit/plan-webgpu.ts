@@ -747,13 +747,24 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       dropAll();
     };
   };
+  /**
+   * Whether a step binds buffers that can change from call to call in no fixed pattern: inputs not
+   * donated (a new batch each call) and values returned from the pool. The plan's own buffers are
+   * the same in every call, and in a loop `state = step(state)` the donated inputs and the values
+   * written into their buffers (donated twins, inputs updated in place) alternate between two
+   * buffers, all in step.
+   */
+  function bindsCallerBuffers(node: PlanStep): boolean {
+    const varies = (k: number) => (k < program.inputs.length && !options.donated?.[k]) || (k >= firstComputed && hostOf(k) === gpu);
+    return membersOf(node).some((m) => readsOf(m).some((v) => varies(slot(v))) || storedByNode(m).some((v) => varies(slot(v))));
+  }
   const nodeSteps: Step[] = planNodes.map((node, s) => (node.kind === 'siblings' ? siblingStep(node.members, s) : nodeStep(node, s)));
   // Runs of steps on one level are independent: each run records its kernels as merged dispatches.
   const steps: Step[] = [];
   for (let s = 0; s < nodeSteps.length; ) {
     let end = s + 1;
     while (end < nodeSteps.length && levels[end] === levels[s]) end++;
-    steps.push(end - s > 1 && (options.merge ?? gpu.mergeKernels) ? mergedStep(nodeSteps.slice(s, end)) : nodeSteps[s]);
+    steps.push(end - s > 1 && (options.merge ?? gpu.mergeKernels) ? mergedStep(nodeSteps.slice(s, end), planNodes.slice(s, end).map(bindsCallerBuffers)) : nodeSteps[s]);
     if (end - s > 1 && !(options.merge ?? gpu.mergeKernels)) steps.push(...nodeSteps.slice(s + 1, end));
     s = end;
   }
@@ -763,8 +774,8 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
    * then dispatched, merged where they can be; once a call merged nothing, later calls run them as
    * they are.
    */
-  function mergedStep(members: readonly Step[]): Step {
-    const group = new MergeGroup();
+  function mergedStep(members: readonly Step[], varying: readonly boolean[]): Step {
+    const group = new MergeGroup(varying);
     let merges = true;
     const record = () => {
       for (let i = 0; i < members.length; i++) {

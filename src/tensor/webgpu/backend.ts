@@ -392,7 +392,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     const deferred = group.deferred;
     let plan = group.plan;
     if (!plan || !group.fits(plan)) {
-      plan = planMerge(deferred.slice(0, group.count), this.mergeLimits, this.mergeHost);
+      plan = planMerge(deferred.slice(0, group.count), this.mergeLimits, this.mergeHost, group.varying);
       group.plan = plan;
     }
     for (const i of plan.alone) {

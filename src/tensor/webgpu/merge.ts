@@ -70,12 +70,20 @@ export interface MergeLimits {
  * plan) sets `step` before each member step runs.
  *
  * @example
- * const group = new MergeGroup();
+ * const group = new MergeGroup([false, true]);
  * gpu.merged(group, () => { group.step = 0; stepA(); group.step = 1; stepB(); });
  */
 export class MergeGroup {
   /** The member step recording now. */
   step = 0;
+
+  /**
+   * `varying[i]`: whether member step i binds buffers that change from call to call (the caller's
+   * inputs, values returned from the pool). A merged dispatch takes at most one such member, so
+   * that it meets no more buffer combinations, and so makes no more bind groups, than that member
+   * alone would (two members cycling through 3 buffers each would make up to 9).
+   */
+  constructor(readonly varying: readonly boolean[] = []) {}
   /** Deferred dispatches: the first `count` are this call's. */
   readonly deferred: DeferredDispatch[] = [];
   count = 0;
@@ -128,16 +136,17 @@ export interface MergeHost {
  * depend on each other), index kernels (they share the fault word), kernels merging cannot read,
  * kernels of more than `limits.memberGroups` workgroups and empty grids run alone; the rest are
  * packed in order, by invocations per workgroup, into merged kernels while the bindings, params,
- * workgroup memory and grid fit; a pack of one runs alone.
+ * workgroup memory and grid fit, with at most one member of a `varying` step each; a pack of one
+ * runs alone.
  *
  * @example
- * group.plan = planMerge(group.deferred.slice(0, group.count), limits, host);
+ * group.plan = planMerge(group.deferred.slice(0, group.count), limits, host, group.varying);
  */
-export function planMerge(deferred: readonly DeferredDispatch[], limits: MergeLimits, host: MergeHost): MergePlan {
+export function planMerge(deferred: readonly DeferredDispatch[], limits: MergeLimits, host: MergeHost, varying: readonly boolean[] = []): MergePlan {
   const perStep = new Map<number, number>();
   for (const d of deferred) perStep.set(d.step, (perStep.get(d.step) ?? 0) + 1);
   const alone: number[] = [];
-  const packs = new Map<number, { members: number[]; shapes: MemberShape[]; buffers: number; params: number; bytes: number; groups: number }[]>();
+  const packs = new Map<number, { members: number[]; shapes: MemberShape[]; buffers: number; params: number; bytes: number; groups: number; varies: boolean }[]>();
   deferred.forEach((d, i) => {
     const groups = groupCount(d.groups);
     const shape = perStep.get(d.step) === 1 && !d.checksIndices && groups > 0 && groups <= limits.memberGroups ? host.shapeOf(d.key, d.source) : undefined;
@@ -149,8 +158,10 @@ export function planMerge(deferred: readonly DeferredDispatch[], limits: MergeLi
     const open = packs.get(invocations) ?? [];
     packs.set(invocations, open);
     const pack = open[open.length - 1];
+    const varies = varying[d.step] ?? false;
     const fits =
       pack &&
+      !(pack.varies && varies) &&
       1 + pack.buffers + d.buffers.length <= limits.storageBuffers &&
       (pack.params + d.params.length) * 4 <= PARAMS_BYTES &&
       pack.bytes + shape.workgroupBytes <= limits.workgroupBytes &&
@@ -162,7 +173,8 @@ export function planMerge(deferred: readonly DeferredDispatch[], limits: MergeLi
       pack.params += d.params.length;
       pack.bytes += shape.workgroupBytes;
       pack.groups += groups;
-    } else open.push({ members: [i], shapes: [shape], buffers: d.buffers.length, params: d.params.length, bytes: shape.workgroupBytes, groups });
+      pack.varies ||= varies;
+    } else open.push({ members: [i], shapes: [shape], buffers: d.buffers.length, params: d.params.length, bytes: shape.workgroupBytes, groups, varies });
   });
   const merged: MergedDispatch[] = [];
   for (const [invocations, open] of packs) {
