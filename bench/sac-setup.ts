@@ -38,7 +38,8 @@ export function arg(name: string, fallback: string): string {
  * as `--dawn enable-dawn-features=disable_robustness`, to compare its toggles; `--validation off`
  * opens them without Dawn's validation (`WebGPUBackendOptions.validation`); `--dawn-ticks every-turn`
  * leaves Dawn's polling unpaced (`WebGPUBackendOptions.dawnTicks`, default paced); `--merge off`
- * dispatches every kernel of a jit plan alone and `--merge-max-groups N` merges kernels of at most
+ * dispatches every kernel of a jit plan alone, `--merge on` merges them on any adapter (default:
+ * on hardware adapters) and `--merge-max-groups N` merges kernels of at most
  * N workgroups (default 256; `Infinity`: all) (`WebGPUBackendOptions.mergeKernels`, `mergeMaxGroups`).
  */
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
@@ -53,14 +54,14 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
       const validation = validationArg === 'on';
       const dawnTicks = arg('dawn-ticks', 'paced');
       if (dawnTicks !== 'paced' && dawnTicks !== 'every-turn') throw new Error(`--dawn-ticks: '${dawnTicks}' (paced or every-turn)`);
-      const mergeArg = arg('merge', 'on');
-      if (mergeArg !== 'on' && mergeArg !== 'off') throw new Error(`--merge: '${mergeArg}' (on or off)`);
+      const mergeArg = arg('merge', 'default');
+      if (mergeArg !== 'on' && mergeArg !== 'off' && mergeArg !== 'default') throw new Error(`--merge: '${mergeArg}' (on or off)`);
       const maxGroupsArg = arg('merge-max-groups', '');
       const mergeMaxGroups = maxGroupsArg === '' ? undefined : Number(maxGroupsArg);
       if (mergeMaxGroups !== undefined && !(mergeMaxGroups >= 0)) throw new Error(`--merge-max-groups: '${maxGroupsArg}' (a count of workgroups, or Infinity)`);
-      const merge = { mergeKernels: mergeArg === 'on', ...(mergeMaxGroups !== undefined && { mergeMaxGroups }) };
+      const merge = { ...(mergeArg !== 'default' && { mergeKernels: mergeArg === 'on' }), ...(mergeMaxGroups !== undefined && { mergeMaxGroups }) };
       const gpu = await createWebGPUBackend({ dawnOptions, validation, dawnTicks, ...merge, ...(tile ? { matmulTiles: (/^\d+$/.test(tile) ? Number(tile) : tile) as MatmulTiles } : {}) });
-      const merging = mergeArg === 'off' ? 'off' : `on${mergeMaxGroups !== undefined ? ` (kernels of at most ${mergeMaxGroups} workgroups)` : ''}`;
+      const merging = !gpu.mergeKernels ? 'off' : `on${mergeMaxGroups !== undefined ? ` (kernels of at most ${mergeMaxGroups} workgroups)` : ''}`;
       const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}; Dawn ticks ${dawnTicks}; merged dispatches ${merging}`;
       console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
       backends.push([name, gpu]);

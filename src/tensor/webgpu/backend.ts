@@ -54,9 +54,11 @@ export interface WebGPUBackendOptions {
   readonly dawnTicks?: DawnTicks;
   /**
    * Whether a jit plan records the kernels of independent steps as merged dispatches (`merge.ts`;
-   * default true): `false` dispatches each kernel alone, to compare. On an H200 (session 11) one
-   * SAC-v2 update then took 46 / 68 dispatches instead of 60 / 89 (sg-rp / sgm-mrp) and 13-16%
-   * less GPU time (0.46 / 0.67 ms of kernels instead of 0.53 / 0.79).
+   * default: on hardware adapters). On an H200 (session 11) one SAC-v2 update then took 46 / 68
+   * dispatches instead of 60 / 89 (sg-rp / sgm-mrp) and 13-16% less GPU time (0.46 / 0.67 ms of
+   * kernels instead of 0.53 / 0.79). Lavapipe runs merged kernels slower (a classic sgm-mrp update
+   * 18-22 instead of 12-13 ms: its compiled kernel handles barriers for the whole merged kernel,
+   * presumably), so software adapters dispatch each kernel alone unless asked.
    */
   readonly mergeKernels?: boolean;
   /**
@@ -158,7 +160,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.storageBuffersPerKernel = device.limits.maxStorageBuffersPerShaderStage;
     this.matmulTiles = options.matmulTiles ?? (adapter.software ? 'thin-strip' : 'sized');
     this.validation = options.validation ?? true;
-    this.mergeKernels = options.mergeKernels ?? true;
+    this.mergeKernels = options.mergeKernels ?? !adapter.software;
     this.mergeLimits = {
       storageBuffers: this.storageBuffersPerKernel,
       workgroupBytes: device.limits.maxComputeWorkgroupStorageSize,
