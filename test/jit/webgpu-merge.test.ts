@@ -20,6 +20,7 @@ import { describeWebGPU, floats, randomInput, webgpu } from '../webgpu/gpu';
 import { matmulWgsl } from '../../shaders/matmul';
 import { argReduceWgsl } from '../../shaders/reduce';
 import { memberShape, mergedWgsl } from '../../shaders/merge';
+import { type DeferredDispatch, type MergeLimits, planMerge } from '../../src/tensor/webgpu/merge';
 
 type Program = (...xs: Tensor[]) => Tensor[];
 
@@ -66,6 +67,58 @@ describe('merged kernels: the WGSL', () => {
     expect(merged).toContain('vec3u(q % 2u, (q / 2u) % 3u, q / 6u)');
     // The product's 16x16 local ids from the merged kernel's flat index.
     expect(merged).toContain('vec3u(lidx % 16u, (lidx / 16u) % 16u, lidx / 256u)');
+  });
+});
+
+describe('merged kernels: what merges', () => {
+  const source1d = argReduceWgsl('f32', '>');
+  const tiled = matmulWgsl('f32');
+  const strip = matmulWgsl('f32', { tile: 'strip', strip: { short: 'N', width: 5 } });
+  /** A deferred dispatch of `source` by step `step`, binding `buffers` buffers and `params` words. */
+  const dispatch = (step: number, source: string, { buffers = 2, params = 3, groups = 4, checksIndices = false } = {}): DeferredDispatch => ({
+    kernel: `k${step}`,
+    key: source,
+    source: () => source,
+    pipeline: { step } as unknown as GPUComputePipeline,
+    params: new Array(params).fill(0),
+    buffers: Array.from({ length: buffers }, () => ({}) as GPUBuffer),
+    access: 'w'.padEnd(buffers, 'r'),
+    groups: [groups, 1, 1],
+    checksIndices,
+    step,
+  });
+  const limits: MergeLimits = { storageBuffers: 16, workgroupBytes: 16384, groupsPerDimension: 65535, memberGroups: 256 };
+  const host = { shapeOf: (_key: string, source: () => string) => memberShape(source()), pipeline: () => ({}) as GPUComputePipeline };
+  const plan = (deferred: DeferredDispatch[], varying: boolean[] = []) => {
+    const p = planMerge(deferred, limits, host, varying);
+    return { alone: p.alone, merged: p.merged.map((m) => m.members) };
+  };
+
+  it('packs kernels of one invocation count in order, while the bindings, params and workgroup memory fit', () => {
+    // 1-D kernels and 16x16 tiles (256 invocations) merge; strips (128) could merge only with
+    // strips, and two strips' workgroup memory (8.8 KiB each) passes WebGPU's default 16 KiB.
+    expect(plan([dispatch(0, source1d), dispatch(1, tiled), dispatch(2, strip), dispatch(3, source1d), dispatch(4, strip)])).toEqual({ alone: [2, 4], merged: [[0, 1, 3]] });
+    expect(planMerge([dispatch(0, strip), dispatch(1, strip)], { ...limits, workgroupBytes: 32768 }, host).merged.map((m) => m.members)).toEqual([[0, 1]]);
+    // 1 + 5 + 5 + 5 bindings fit 16; a fourth kernel of 5 starts a pack of its own.
+    expect(plan([0, 1, 2, 3].map((s) => dispatch(s, source1d, { buffers: 5 })))).toEqual({ alone: [3], merged: [[0, 1, 2]] });
+    // The params window holds 256 words.
+    expect(plan([0, 1, 2].map((s) => dispatch(s, source1d, { params: 100 })))).toEqual({ alone: [2], merged: [[0, 1]] });
+    // Two 8 KiB tiled products fill 16 KiB of workgroup memory; a third does not fit beside them.
+    expect(plan([0, 1, 2].map((s) => dispatch(s, tiled)))).toEqual({ alone: [2], merged: [[0, 1]] });
+  });
+
+  it('runs alone what must not merge: a step\'s second dispatch, index kernels, large or empty grids, forms it cannot read', () => {
+    const twoPasses = [dispatch(0, source1d), dispatch(0, source1d)];
+    expect(plan([...twoPasses, dispatch(1, source1d)])).toEqual({ alone: [0, 1, 2], merged: [] });
+    expect(plan([dispatch(0, source1d, { checksIndices: true }), dispatch(1, source1d, { checksIndices: true }), dispatch(2, source1d)])).toEqual({ alone: [0, 1, 2], merged: [] });
+    expect(plan([dispatch(0, source1d, { groups: 257 }), dispatch(1, source1d, { groups: 0 }), dispatch(2, source1d), dispatch(3, `enable f16;\n${source1d}`)])).toEqual({ alone: [0, 1, 2, 3], merged: [] });
+  });
+
+  it('takes at most one kernel binding the caller\'s buffers per merged dispatch', () => {
+    const four = [0, 1, 2, 3].map((s) => dispatch(s, source1d));
+    // Packed in order into the latest pack: 1 cannot join 0's, 2 joins 1's, 3 cannot.
+    expect(plan(four, [true, true, false, true])).toEqual({ alone: [0, 3], merged: [[1, 2]] });
+    expect(plan(four, [true, false, false, false])).toEqual({ alone: [], merged: [[0, 1, 2, 3]] });
   });
 });
 
