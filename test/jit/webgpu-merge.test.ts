@@ -14,7 +14,9 @@ import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { ArrayTensor, Tensor } from '../../src';
 import { sacUpdateProgram } from './helpers';
-import { checkProgram, comparePlans } from './webgpu-plans';
+import { checkProgram, comparePlans, gpuProgram } from './webgpu-plans';
+import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import type { ArrayTensor as Leaf } from '../../src';
 import { rawKey } from '../../src/tensor/threefry';
 import { describeWebGPU, floats, randomInput, webgpu } from '../webgpu/gpu';
 import { matmulWgsl } from '../../shaders/matmul';
@@ -201,6 +203,25 @@ describeWebGPU('jit on WebGPU: merged dispatches', () => {
     };
     const on = await check(f, [{ gpu: key, cpu: M.tensor(rawKey(7)) as ArrayTensor }, randomInput(5, 17, 9)], 9 * 17, 'uniforms beside the row sums of a product');
     expect(on.mergedKernels).toBe(2);
+  });
+
+  it('random programs and their gradients are the same bit for bit merged, whatever kernels they merge', async () => {
+    // Every kind of kernel the plans make, rewritten into merged kernels: a form the rewriting gets
+    // wrong fails to compile (an error at the next check) or computes other bits.
+    let merged = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 8 }), async (seed, n) => {
+        const p = gpuProgram(seed, n);
+        if (!p) return;
+        const loss = (...xs: Tensor[]) => M.sum(M.mul(p.f(...xs), p.f(...xs)));
+        const valueAndGrads = (...xs: Tensor[]) => [p.f(...xs), ...(M.grad(loss, { argnums: xs.map((_, i) => i) })(...xs) as Tensor[])];
+        const [program] = optimizeProgram(M.makeIR(valueAndGrads)(...p.inputs));
+        const { on } = await comparePlans(program, p.inputs as Leaf[], { merge: true }, { merge: false }, p.listing);
+        merged += on.stats.mergedKernels;
+      }),
+      { numRuns: 25 },
+    );
+    expect(merged).toBeGreaterThan(10);
   });
 
   it.each([

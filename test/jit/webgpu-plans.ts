@@ -10,6 +10,28 @@ import type { IRProgram } from '../../src/autodiff/ir';
 import { optimizeProgram } from '../../src/autodiff/jit/optimize';
 import { compileWebGPUPlan, type WebGPUPlan, type WebGPUPlanOptions } from '../../src/autodiff/jit/plan-webgpu';
 import { expectClose, expectEqual, webgpu } from '../webgpu/gpu';
+import { buildProgram } from '../autodiff/programs';
+
+const toGpu = (x: Tensor): Tensor => M.tensor(x.dataSync(), { shape: x.shape, dtype: x.dtype, backend: webgpu() });
+
+/**
+ * A random program (`buildProgram`) as a function on WebGPU, or null where it has a float64 value
+ * (no f64 in WGSL). The program is built on the CPU (the builder reads intermediate values, which
+ * WebGPU cannot do synchronously), staged with makeIR, and its constants copied to the GPU: the
+ * function evaluates that program with evalIR, so eager and jitted runs share one fixed function.
+ */
+export function gpuProgram(seed: number, n: number): { f: (...xs: Tensor[]) => Tensor; inputs: Tensor[]; listing: string } | null {
+  const program = buildProgram(seed, n, M.cpu, undefined, 'float32');
+  const ir = M.makeIR(program.f)(...program.inputs);
+  const avals = [...ir.equations.map((eq) => eq.out.aval), ...ir.constants.map((c) => c.value.aval)];
+  if (avals.some((a) => a.dtype === 'float64')) return null;
+  const staged: M.IRProgram = { ...ir, constants: ir.constants.map(({ v, value }) => ({ v, value: toGpu(value) })) };
+  return {
+    f: (...xs: Tensor[]) => M.evalIR(staged, xs)[0],
+    inputs: program.inputs.map(toGpu),
+    listing: `seed ${seed}:\n  ${program.listing.join('\n  ')}`,
+  };
+}
 
 /**
  * Compiles `program` with `options` and with `options` and `off`, runs the second once and the first

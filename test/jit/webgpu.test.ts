@@ -2,9 +2,7 @@
  * jit on WebGPU: the plan of fused WGSL kernels agrees with eager WebGPU on random programs (values
  * and gradients, float32) and on a SAC update, and needs fewer dispatches than eager mode.
  *
- * The random programs are built on the CPU (the builder reads intermediate values, which WebGPU
- * cannot do synchronously), staged with makeIR, and their constants copied to the GPU: the GPU
- * function evaluates that program with evalIR, so eager and jitted runs share one fixed function.
+ * The random programs are `gpuProgram`'s (webgpu-plans.ts): built on the CPU, run on WebGPU.
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
@@ -15,26 +13,10 @@ import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate, type SacHyperparameters } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { runs } from '../autodiff/helpers';
-import { buildProgram } from '../autodiff/programs';
 import { createWebGPUBackend } from '../../src/tensor/webgpu';
 import { describeWebGPU, expectGpuTreesClose, webgpu } from '../webgpu/gpu';
 import { smallSac } from '../sac-fixtures';
-
-const toGpu = (x: Tensor): Tensor => M.tensor(x.dataSync(), { shape: x.shape, dtype: x.dtype, backend: webgpu() });
-
-/** The program as a function on WebGPU, or null where it has a float64 value (no f64 in WGSL). */
-function gpuProgram(seed: number, n: number): { f: (...xs: Tensor[]) => Tensor; inputs: Tensor[]; listing: string } | null {
-  const program = buildProgram(seed, n, M.cpu, undefined, 'float32');
-  const ir = M.makeIR(program.f)(...program.inputs);
-  const avals = [...ir.equations.map((eq) => eq.out.aval), ...ir.constants.map((c) => c.value.aval)];
-  if (avals.some((a) => a.dtype === 'float64')) return null;
-  const staged: M.IRProgram = { ...ir, constants: ir.constants.map(({ v, value }) => ({ v, value: toGpu(value) })) };
-  return {
-    f: (...xs: Tensor[]) => M.evalIR(staged, xs)[0],
-    inputs: program.inputs.map(toGpu),
-    listing: `seed ${seed}:\n  ${program.listing.join('\n  ')}`,
-  };
-}
+import { gpuProgram } from './webgpu-plans';
 
 /** Results of jitted and eager WebGPU programs, compared within `tol` of each leaf's largest value too. */
 const expectTreesClose = (actual: unknown, expected: unknown, tol: number, message: string) =>
