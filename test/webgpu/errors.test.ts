@@ -74,10 +74,16 @@ describeWebGPU('initBackend', () => {
       process.env.MIXRL_DAWN_TICKS = 'sometimes';
       await expect(initBackend('webgpu')).rejects.toThrow(/MIXRL_DAWN_TICKS is 'sometimes'; set it to paced or every-turn/);
       delete process.env.MIXRL_DAWN_TICKS;
+      process.env.MIXRL_WEBGPU_MERGE = 'yes';
+      await expect(initBackend('webgpu')).rejects.toThrow(/MIXRL_WEBGPU_MERGE is 'yes'; set it to on or off, or unset it/);
+      process.env.MIXRL_WEBGPU_MERGE = 'on';
       expect(await initBackend('cpu')).toBe(cpu);
       expect(defaultBackend()).toBe(cpu);
       const gpu = await initBackend('webgpu');
       expect(gpu.name).toBe('webgpu');
+      // Asked for, merged dispatches even on a software adapter.
+      expect((gpu as WebGPUBackend).mergeKernels).toBe(true);
+      delete process.env.MIXRL_WEBGPU_MERGE;
       expect(defaultBackend()).toBe(gpu);
       expect(getBackend('webgpu')).toBe(gpu);
       expect(await initBackend('webgpu')).toBe(gpu);
@@ -92,6 +98,7 @@ describeWebGPU('initBackend', () => {
     } finally {
       delete process.env.MIXRL_BACKEND;
       delete process.env.MIXRL_WEBGPU_VALIDATION;
+      delete process.env.MIXRL_WEBGPU_MERGE;
       setDefaultBackend(cpu);
     }
   });

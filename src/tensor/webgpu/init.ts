@@ -30,7 +30,8 @@ let shared: Promise<WebGPUBackend> | undefined;
 
 /**
  * The shared backend's options: validation off with `MIXRL_WEBGPU_VALIDATION=off` (`on` or unset:
- * on), Dawn's polling every turn with `MIXRL_DAWN_TICKS=every-turn` (`paced` or unset: paced).
+ * on), Dawn's polling every turn with `MIXRL_DAWN_TICKS=every-turn` (`paced` or unset: paced), jit
+ * plans' merged dispatches with `MIXRL_WEBGPU_MERGE=on` or `off` (unset: on hardware adapters).
  */
 function sharedOptions(): WebGPUBackendOptions {
   const value = process.env.MIXRL_WEBGPU_VALIDATION ?? 'on';
@@ -41,7 +42,11 @@ function sharedOptions(): WebGPUBackendOptions {
   if (ticks !== 'paced' && ticks !== 'every-turn') {
     throw new ArgumentError(`initBackend: MIXRL_DAWN_TICKS is '${ticks}'; set it to paced or every-turn`);
   }
-  return { validation: value === 'on', dawnTicks: ticks };
+  const merge = process.env.MIXRL_WEBGPU_MERGE;
+  if (merge !== undefined && merge !== 'on' && merge !== 'off') {
+    throw new ArgumentError(`initBackend: MIXRL_WEBGPU_MERGE is '${merge}'; set it to on or off, or unset it`);
+  }
+  return { validation: value === 'on', dawnTicks: ticks, ...(merge !== undefined && { mergeKernels: merge === 'on' }) };
 }
 
 /** The process's adapter, asked for once (a failure is not remembered, so a later call retries). */
