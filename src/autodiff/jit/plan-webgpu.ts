@@ -760,12 +760,12 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
   }
   const nodeSteps: Step[] = planNodes.map((node, s) => (node.kind === 'siblings' ? siblingStep(node.members, s) : nodeStep(node, s)));
   // Runs of steps on one level are independent: each run records its kernels as merged dispatches.
+  const merging = options.merge ?? gpu.mergeKernels;
   const steps: Step[] = [];
   for (let s = 0; s < nodeSteps.length; ) {
     let end = s + 1;
-    while (end < nodeSteps.length && levels[end] === levels[s]) end++;
-    steps.push(end - s > 1 && (options.merge ?? gpu.mergeKernels) ? mergedStep(nodeSteps.slice(s, end), planNodes.slice(s, end).map(bindsCallerBuffers)) : nodeSteps[s]);
-    if (end - s > 1 && !(options.merge ?? gpu.mergeKernels)) steps.push(...nodeSteps.slice(s + 1, end));
+    while (merging && end < nodeSteps.length && levels[end] === levels[s]) end++;
+    steps.push(end - s > 1 ? mergedStep(nodeSteps.slice(s, end), planNodes.slice(s, end).map(bindsCallerBuffers)) : nodeSteps[s]);
     s = end;
   }
 
