@@ -84,6 +84,7 @@ export class MergeGroup {
    * alone would (two members cycling through 3 buffers each would make up to 9).
    */
   constructor(readonly varying: readonly boolean[] = []) {}
+
   /** Deferred dispatches: the first `count` are this call's. */
   readonly deferred: DeferredDispatch[] = [];
   count = 0;
@@ -101,9 +102,10 @@ export class MergeGroup {
     d.key = key;
     d.source = source;
     d.pipeline = pipeline;
-    d.params.length = params.length;
+    // Lengths set only when they change: setting an array's length costs a runtime call.
+    if (d.params.length !== params.length) d.params.length = params.length;
     for (let k = 0; k < params.length; k++) d.params[k] = params[k];
-    d.buffers.length = buffers.length;
+    if (d.buffers.length !== buffers.length) d.buffers.length = buffers.length;
     for (let k = 0; k < buffers.length; k++) d.buffers[k] = buffers[k];
     d.access = access;
     d.groups[0] = groups[0];
