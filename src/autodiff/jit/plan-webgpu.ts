@@ -881,9 +881,10 @@ export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, option
       params: Params<Primitive>,
       out: Aval,
     ) => Storage;
-    const avals = eq.inputs.map((v) => v.aval);
+    // The kernel's inputs, refilled each call (the kernels read them while they record, keep none).
+    const inputs = from.map((_, i) => ({ storage: undefined as unknown as Storage, aval: eq.inputs[i].aval }));
     return () => {
-      const inputs = from.map((r, i) => ({ storage: env[r] as Storage, aval: avals[i] }));
+      for (let i = 0; i < from.length; i++) inputs[i].storage = env[from[i]] as Storage;
       env[k] = kernel(host, inputs, eq.params, out);
       dropAll();
     };

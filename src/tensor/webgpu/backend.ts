@@ -352,7 +352,8 @@ export class WebGPUBackend implements Backend, KernelHost {
   ): void {
     // One array reused (the recorder reads it before returning): no garbage per dispatch.
     const gpuBuffers = this.dispatchBuffers;
-    gpuBuffers.length = buffers.length;
+    // Set only when it changes: setting an array's length costs a runtime call, per dispatch.
+    if (gpuBuffers.length !== buffers.length) gpuBuffers.length = buffers.length;
     for (let i = 0; i < buffers.length; i++) gpuBuffers[i] = buffers[i].buffer;
     if (checksIndices) {
       gpuBuffers.push(this.indexFault);
