@@ -36,7 +36,7 @@ export interface MemberShape {
   readonly workgroupBytes: number;
 }
 
-/** The builtins a member's entry point may take, and how the merged entry point computes them. */
+/** The builtins a member's entry point may take (`builtinArgument` gives each from the merged kernel's). */
 const BUILTINS = new Set(['workgroup_id', 'num_workgroups', 'local_invocation_index', 'local_invocation_id', 'global_invocation_id']);
 
 const PARAMS_DECLARATION = /@group\(0\)\s*@binding\(0\)\s*var<storage,\s*read>\s*params\s*:\s*array<u32>\s*;/;
