@@ -12,8 +12,9 @@
  * possible (from the outputs), and two mixtures of those (nodes of a class with several
  * members late and the rest early, or the other way round); in each, a node alone of its class on
  * its level then moves to a level where its class has nodes, if its producers and readers allow
- * (`join`). The levelling leaving fewest nodes is kept; where none merges anything the nodes are
- * returned as they came.
+ * (`join`). The levelling leaving fewest nodes is kept (of those leaving as many, the one with
+ * fewer levels: a WebGPU plan records each level's kernels as merged dispatches); where none
+ * merges anything the nodes come each on its earliest level.
  */
 import type { IRVar } from '../ir';
 
