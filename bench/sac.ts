@@ -30,7 +30,11 @@ async function backends(): Promise<Backend[]> {
   if (wanted.includes('webgpu')) {
     try {
       const { initBackend } = await import('../src/tensor/webgpu');
-      out.push(await initBackend('webgpu'));
+      const gpu = (await initBackend('webgpu')) as WebGPUBackend;
+      // The shared backend's settings (MIXRL_WEBGPU_VALIDATION, MIXRL_DAWN_TICKS, MIXRL_WEBGPU_MERGE).
+      const settings = `validation ${gpu.validation ? 'on' : 'off'}, Dawn ticks ${gpu.dawnTicks}, merged dispatches ${gpu.mergeKernels ? 'on' : 'off'}`;
+      console.log(`webgpu: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; ${settings}`);
+      out.push(gpu);
     } catch (e) {
       console.log(`webgpu: not available (${(e as Error).message.split('\n')[0]})`);
     }
