@@ -38,7 +38,7 @@ export interface MergedDispatch {
   readonly groups: readonly [number, number, number];
   /** Where each member's params and buffers go in the merged ones. */
   readonly paramsAt: readonly number[];
-  readonly bindingsAt: readonly number[];
+  readonly buffersAt: readonly number[];
   /** Reused per call: the merged params and buffers. */
   readonly params: number[];
   readonly buffers: GPUBuffer[];
@@ -185,16 +185,17 @@ export function planMerge(deferred: readonly DeferredDispatch[], limits: MergeLi
         alone.push(pack.members[0]);
         continue;
       }
+      // Each member's first params word and first buffer (binding 0 holds the params: buffer b is binding b + 1).
       const paramsAt: number[] = [];
-      const bindingsAt: number[] = [];
-      let [params, bindings] = [0, 1];
+      const buffersAt: number[] = [];
+      let [params, buffers] = [0, 0];
       for (const i of pack.members) {
         paramsAt.push(params);
-        bindingsAt.push(bindings);
+        buffersAt.push(buffers);
         params += deferred[i].params.length;
-        bindings += deferred[i].buffers.length;
+        buffers += deferred[i].buffers.length;
       }
-      const members = pack.members.map((i, j) => ({ source: deferred[i].source(), groups: deferred[i].groups, size: pack.shapes[j].size, paramsAt: paramsAt[j], bindingsAt: bindingsAt[j] }));
+      const members = pack.members.map((i, j) => ({ source: deferred[i].source(), groups: deferred[i].groups, size: pack.shapes[j].size, paramsAt: paramsAt[j], bindingsAt: buffersAt[j] + 1 }));
       const source = mergedWgsl(members, [invocations, 1, 1]);
       const access = pack.members.map((i) => deferred[i].access).join('');
       const kernel = `merged(${pack.members.map((i) => deferred[i].kernel).join(' | ')})`.slice(0, 160);
@@ -205,9 +206,9 @@ export function planMerge(deferred: readonly DeferredDispatch[], limits: MergeLi
         access,
         groups: mergedGrid(pack.groups, limits.groupsPerDimension),
         paramsAt,
-        bindingsAt: bindingsAt.map((b) => b - 1),
+        buffersAt,
         params: new Array(params).fill(0),
-        buffers: new Array(bindings - 1),
+        buffers: new Array(buffers),
       });
     }
   }
@@ -228,7 +229,7 @@ export function fillMerged(m: MergedDispatch, deferred: readonly DeferredDispatc
     const d = deferred[m.members[j]];
     const p = m.paramsAt[j];
     for (let k = 0; k < d.params.length; k++) m.params[p + k] = d.params[k];
-    const b = m.bindingsAt[j];
+    const b = m.buffersAt[j];
     for (let k = 0; k < d.buffers.length; k++) m.buffers[b + k] = d.buffers[k];
   }
 }
