@@ -33,6 +33,12 @@ export function gpuProgram(seed: number, n: number): { f: (...xs: Tensor[]) => T
   };
 }
 
+/** The gradient, with respect to every input, of the sum of `f`'s squares (a random program's scalar loss). */
+export function gradOfSquares(f: (...xs: Tensor[]) => Tensor, inputs: number): (...xs: Tensor[]) => Tensor[] {
+  const loss = (...xs: Tensor[]) => M.sum(M.mul(f(...xs), f(...xs)));
+  return M.grad(loss, { argnums: Array.from({ length: inputs }, (_, i) => i) }) as (...xs: Tensor[]) => Tensor[];
+}
+
 /**
  * Compiles `program` with `options` and with `options` and `off`, runs the second once and the first
  * twice (compiled, then replayed), asserts that each output of the replay equals the other plan's
