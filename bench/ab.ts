@@ -5,7 +5,7 @@
  * Dawn's ticks per millisecond of that wait) and steady loops with 2 and 3 calls in flight.
  * Variants (`--variants`, default `merged,unmerged`): `paced` and `every-turn` (Dawn's polling,
  * `WebGPUBackendOptions.dawnTicks`), `merged`, `unmerged` and `merged-all` (a jit plan's merged
- * dispatches: the default, off, every kernel however many its workgroups), `unvalidated`.
+ * dispatches: on for kernels of up to 256 workgroups, off, on for every kernel), `unvalidated`.
  *
  *   npx esbuild bench/ab.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/ab.mjs
  *   node --expose-gc .tmp/ab.mjs [--variants merged,unmerged] [--agents sg-rp,sgm-mrp] [--n 1,100] [--rounds 3] [--sizes v2]
