@@ -73,6 +73,44 @@ describe('threaded float32 matmul', () => {
     }
   });
 
+  it('loops reading a large product elementwise right after it run on its rows (epilogues), equal to eager mode bit for bit', () => {
+    // h = relu(x w + b) with x and w computed in the plan (pooled regions released at the product),
+    // m = k = n: without the product keeping its operands until the loop's output is placed, h would
+    // take w's region and one thread's loop would overwrite rows of w that the others still read.
+    const [m, k, n] = [130, 130, 130];
+    expect(m * k * n).toBeGreaterThanOrEqual(threads.THREADED_MATMUL_MIN);
+    const x = M.tensor(Float32Array.from(randomValues(11, m * k)), { shape: [m, k] });
+    const w = M.tensor(Float32Array.from(randomValues(12, k * n)), { shape: [k, n] });
+    const bias = M.tensor(Float32Array.from(randomValues(13, n)), { shape: [n] });
+    const f = (a: Mixrl.Tensor, b: Mixrl.Tensor, c: Mixrl.Tensor) => {
+      const h = M.maximum(M.add(M.matmul(M.mul(a, 2), M.sub(b, 0.5)), c), 0);
+      // Transposed operands: A transposed into scratch, B read through its transpose.
+      return M.maximum(M.add(M.matmul(M.transpose(h), M.transpose(M.neg(h))), c), 0);
+    };
+    const jitted = M.jit(f);
+    expect(same(jitted(x, w, bias).dataSync(), f(x, w, bias).dataSync())).toBe(true);
+    expect(M.jitStats(jitted).lastPlan?.productEpilogues).toBe(2);
+  });
+
+  it('a product epilogue that updates a donated input in place equals eager mode over calls of both parities', () => {
+    // p' = p + relu(x w): the loop reads and writes donated memory, swapped from call to call.
+    const [m, k, n] = [128, 96, 100];
+    const p0 = M.tensor(Float32Array.from(randomValues(14, m * n)), { shape: [m, n] });
+    const x = M.tensor(Float32Array.from(randomValues(15, m * k)), { shape: [m, k] });
+    const w = M.tensor(Float32Array.from(randomValues(16, k * n)), { shape: [k, n] });
+    const step = (p: Mixrl.Tensor, a: Mixrl.Tensor, b: Mixrl.Tensor) => M.add(p, M.maximum(M.matmul(a, b), 0));
+    const jitted = M.jit(step, { donateArgnums: 0 });
+    let got: Mixrl.Tensor = M.add(p0, 0);
+    let expected: Mixrl.Tensor = p0;
+    for (let call = 0; call < 3; call++) {
+      got = jitted(got, x, w);
+      expected = step(expected, x, w);
+      expect(same(got.dataSync(), expected.dataSync()), `call ${call}`).toBe(true);
+    }
+    expect(M.jitStats(jitted).lastPlan?.productEpilogues).toBe(1);
+    expect(M.jitStats(jitted).lastPlan?.donatedInPlace).toBe(1);
+  });
+
   it('large fused loops split across threads equal eager mode bit for bit (row, column, middle and scalar leaves)', () => {
     // [5, 1025, 64] = 328,000 float32 outputs: over the threshold, cut into three ranges that start
     // inside rows (element 109,332 = row 1708, column 20), so every cursor starts mid-pattern.

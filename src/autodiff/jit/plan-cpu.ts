@@ -51,6 +51,11 @@ export interface PlanStats {
   readonly fusedEquations: number;
   /** Steps run in WebAssembly (float32 matrix products, fused float loops with a SIMD form). */
   readonly wasmSteps?: number;
+  /**
+   * CPU plans only: fused loops run within the threaded product before them, over each thread's rows
+   * of its result as they are computed (the loop reads the result elementwise: bias and ReLU, a mask).
+   */
+  readonly productEpilogues?: number;
   /** Reused typed arrays and their total bytes. */
   readonly pooledBuffers: number;
   readonly pooledBytes: number;
@@ -332,23 +337,6 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     pooledSlots.delete(k);
     free.set(pooled.key, [...(free.get(pooled.key) ?? []), pooled.region]);
   };
-  const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq, folded) : null));
-  /** Per step, the storage of each value it stores (`storedBy` order). */
-  const storages: Storage[][] = computed.map((node, s) => {
-    const stored = storedBy(node).map((v): Storage => {
-      const k = slot(v);
-      if (node.kind === 'single' && !into[s]) return { kind: 'kernel' };
-      if (escaping.has(k)) return { kind: 'fresh' };
-      const region = acquire(v.aval);
-      pooledSlots.set(k, { region, key: keyOf(v.aval) });
-      home.set(k, region);
-      return { kind: 'pool', region };
-    });
-    for (const r of new Set(reads[s])) if (lastRead.get(r) === s) release(r);
-    for (const v of storedBy(node)) if (!lastRead.has(slot(v))) release(slot(v));
-    return stored;
-  });
-
   // Fused groups as lanes with placeholder addresses: which have a SIMD form, and which leaves they gather.
   const probes = computed.map((node) => (node.kind === 'fused' ? laneGroup(node, () => 0, () => 0) : null));
   // Steps that run in WebAssembly: float32 matrix products, float sums over a contiguous run of axes,
@@ -364,6 +352,55 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const group = probes[s];
     return group !== null && laneFunction('probe', group) !== null;
   });
+  /** The float32 products run in the arena: sizes, batch offsets and operands stored transposed. */
+  const products = computed.map((node, s) => {
+    if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return null;
+    const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
+    const [m, k] = aShape.slice(-2);
+    const n = bShape[bShape.length - 1];
+    const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
+    return { m, k, n, offsets, batch: offsets.a.length, transposeA: folded.has(node.eq.inputs[0]), transposeB: folded.has(node.eq.inputs[1]) };
+  });
+  // Worker threads share the large float32 products (one product's rows, or a batch's products) and
+  // fused loops (only worth a shared memory when there are any).
+  const threaded = computed.some((node, s) => {
+    if (!inWasm[s]) return false;
+    const out = node.out.aval;
+    if (node.kind === 'fused') return sizeOf(out.shape) * bytesOf(out.dtype) >= THREADED_LANES_MIN_BYTES;
+    const product = products[s];
+    return product !== null && product.batch * product.m * product.k * product.n >= THREADED_MATMUL_MIN;
+  });
+  // Fused loops that read a threaded product's result elementwise right after it run on its rows as
+  // each thread computes them (`matmulThenLoop`): by product step, its loop's step.
+  const epilogueOf = new Map<number, number>();
+  products.forEach((product, s) => {
+    const loop = computed[s + 1];
+    if (!threaded || !product || product.batch > 1 || product.m * product.k * product.n < THREADED_MATMUL_MIN) return;
+    if (!inWasm[s + 1] || loop.kind !== 'fused' || loop.out.aval.dtype !== 'float32' || sizeOf(loop.out.aval.shape) !== product.m * product.n) return;
+    if (loop.leaves.includes(computed[s].out)) epilogueOf.set(s, s + 1);
+  });
+  const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq, folded) : null));
+  /** Per step, the storage of each value it stores (`storedBy` order). */
+  const storages: Storage[][] = computed.map((node, s) => {
+    const stored = storedBy(node).map((v): Storage => {
+      const k = slot(v);
+      if (node.kind === 'single' && !into[s]) return { kind: 'kernel' };
+      if (escaping.has(k)) return { kind: 'fresh' };
+      const region = acquire(v.aval);
+      pooledSlots.set(k, { region, key: keyOf(v.aval) });
+      home.set(k, region);
+      return { kind: 'pool', region };
+    });
+    // A product keeps its operands until its epilogue's outputs are placed: threads still read them
+    // while others run the loop.
+    if (epilogueOf.has(s)) return stored;
+    for (const q of epilogueOf.get(s - 1) === s ? [s - 1, s] : [s]) {
+      for (const r of new Set(reads[q])) if (lastRead.get(r) === q) release(r);
+      for (const v of storedBy(computed[q])) if (!lastRead.has(slot(v))) release(slot(v));
+    }
+    return stored;
+  });
+
   // Values such a step reads or writes that are not in the arena get a home there: inputs are copied
   // in per call, values from JS steps after their step, and results of arena steps copied out.
   const mirrored = new Set<number>();
@@ -381,6 +418,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   /** Where slot k's value is in a call of parity p. */
   const homeAt = (k: number, p: 0 | 1): Region => swapped.get(k)?.[p] ?? (home.get(k) as Region);
   const touchesDonated = computed.map((node, s) => [...reads[s], ...storedBy(node).map(slot)].some((k) => swapped.has(k)));
+  // A product with an epilogue runs the loop's parity-1 variant in calls of parity 1.
+  for (const [s, t] of epilogueOf) touchesDonated[s] ||= touchesDonated[t];
   computed.forEach((node, s) => {
     if (!inWasm[s]) return;
     for (const v of readVars[s]) {
@@ -406,24 +445,6 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   for (const v of escapingResults.filter(large)) home.set(slot(v), reserve(v.aval));
   const outputBlockEnd = arenaBytes;
   for (const v of escapingResults.filter((x) => !large(x))) home.set(slot(v), reserve(v.aval));
-  /** The float32 products run in the arena: sizes, batch offsets and operands stored transposed. */
-  const products = computed.map((node, s) => {
-    if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return null;
-    const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
-    const [m, k] = aShape.slice(-2);
-    const n = bShape[bShape.length - 1];
-    const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
-    return { m, k, n, offsets, batch: offsets.a.length, transposeA: folded.has(node.eq.inputs[0]), transposeB: folded.has(node.eq.inputs[1]) };
-  });
-  // Worker threads share the large float32 products (one product's rows, or a batch's products) and
-  // fused loops (only worth a shared memory when there are any).
-  const threaded = computed.some((node, s) => {
-    if (!inWasm[s]) return false;
-    const out = node.out.aval;
-    if (node.kind === 'fused') return sizeOf(out.shape) * bytesOf(out.dtype) >= THREADED_LANES_MIN_BYTES;
-    const product = products[s];
-    return product !== null && product.batch * product.m * product.k * product.n >= THREADED_MATMUL_MIN;
-  });
   /** Scratch for operand `side` of a single product stored transposed, where the product transposes it first. */
   const transposeScratch = (side: 0 | 1) =>
     products.map((product) => {
@@ -498,8 +519,14 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     };
   });
 
-  // Calls of parity 1 run the parity-0 steps except those that touch donated regions.
-  const stepsOf = [steps, steps.map((step, s) => (inWasm[s] && touchesDonated[s] ? wasmStep(computed[s], s, reads[s], 1) : step))] as const;
+  // Calls of parity 1 run the parity-0 steps except those that touch donated regions; epilogues run
+  // within their products' steps.
+  const runByProducts = new Set(epilogueOf.values());
+  const runnable = (list: Step[]) => list.filter((_, s) => !runByProducts.has(s));
+  const stepsOf = [
+    runnable(steps),
+    runnable(steps.map((step, s) => (inWasm[s] && touchesDonated[s] ? wasmStep(computed[s], s, reads[s], 1) : step))),
+  ] as const;
 
   /**
    * A step run in the arena for calls of parity p (results the caller gets back are copied out at
@@ -538,11 +565,14 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       };
     }
     const at = { a: px, b: py, c: out, transposedA: transposedA[s]?.offset ?? null, transposedB: transposedB[s]?.offset ?? null };
-    if (!ax && !ay) return () => arena.matmulBatch(at, m, k, n, offsets, transposeA);
+    const t = epilogueOf.get(s);
+    const loopBytes = t === undefined ? 0 : laneBytes({ dtype: 'float32', size: sizeOf(computed[t].out.aval.shape) });
+    const product = t === undefined ? arena.matmulF32 : arena.matmulThenLoop(loopIndex(t, p), loopBytes);
+    if (!ax && !ay) return () => arena.matmulBatch(at, m, k, n, offsets, transposeA, product);
     return () => {
       if (ax) at.a = ax.offset;
       if (ay) at.b = ay.offset;
-      arena.matmulBatch(at, m, k, n, offsets, transposeA);
+      arena.matmulBatch(at, m, k, n, offsets, transposeA, product);
     };
   }
 
@@ -664,10 +694,11 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   };
   const mayGuest = !host && !threaded && mirroredInputs.length > 0;
   const stats: PlanStats = {
-    steps: steps.length,
+    steps: stepsOf[0].length,
+    productEpilogues: epilogueOf.size,
     fusedGroups: computed.filter((node) => node.kind === 'fused').length,
     fusedEquations: computed.reduce((n, node) => n + (node.kind === 'fused' ? node.members.length : 0), 0),
-    wasmSteps: inWasm.filter(Boolean).length,
+    wasmSteps: inWasm.filter((w, s) => w && !runByProducts.has(s)).length,
     pooledBuffers,
     pooledBytes,
     allocationsPerCall: allocationsPerCall - donations.length,

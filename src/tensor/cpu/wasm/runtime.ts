@@ -25,6 +25,7 @@ export interface CopyExports {
 /** Every fixed kernel, in module order. */
 const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, copyBytes];
 
+
 /** The parts of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
@@ -160,6 +161,14 @@ export class WasmArena {
    */
   readonly loop: (index: number, bytes: number) => () => void;
   /**
+   * The float32 product (`matmulF32`'s arguments) followed by the generated loop `s<index>` over
+   * output bytes [0, bytes), for a loop that reads the product's result elementwise (an epilogue:
+   * bias and ReLU, a ReLU's mask). Split across threads like the product, each thread running the
+   * loop over the rows it has just computed, while they are in its cache; results bit for bit those
+   * of the product and the loop run one after the other.
+   */
+  readonly matmulThenLoop: (index: number, bytes: number) => MatmulExports['matmulF32'];
+  /**
    * Runs the batched product whose block is at `block` (`matmulBlockLayout`): `batch` products of
    * `work` multiply-adds in all, whole products shared across threads when the arena is threaded
    * and `work` is at least THREADED_MATMUL_MIN (the block then needs scratch for `batchChunks(batch)`
@@ -206,13 +215,26 @@ export class WasmArena {
       const here = loops[`s${index}`];
       return () => here(0, bytes);
     };
+    const productHere = this.kernels.matmulF32;
+    this.matmulThenLoop = (index, bytes) => {
+      const loopHere = loops[`s${index}`];
+      return (a, ars, acs, b, brs, c, m, k, n) => {
+        productHere(a, ars, acs, b, brs, c, m, k, n);
+        loopHere(0, bytes);
+      };
+    };
     const batchHere = this.kernels.matmulBatchF32;
     this.matmulBlock = (block, batch) => batchHere(block, 0, batch, 0);
     if (threaded) {
       const local = this.kernels.matmulF32;
-      const { run, batch: batchShared, lanes, release } = threadedKernels(module, this.memory, exports);
+      const { run, runThenLoop, batch: batchShared, lanes, release } = threadedKernels(module, this.memory, exports);
       this.matmulBlock = (block, batch, work) => (work >= THREADED_MATMUL_MIN ? batchShared(block, batch) : batchHere(block, 0, batch, 0));
       this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : local)(a, ars, acs, b, brs, c, m, k, n);
+      const thenLoopHere = this.matmulThenLoop;
+      this.matmulThenLoop = (index, bytes) => {
+        const [shared, here] = [runThenLoop(index, bytes), thenLoopHere(index, bytes)];
+        return (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? shared : here)(a, ars, acs, b, brs, c, m, k, n);
+      };
       const loopHere = this.loop;
       this.loop = (index, bytes) => (bytes >= THREADED_LANES_MIN_BYTES ? () => lanes(index, bytes) : loopHere(index, bytes));
       releaseWhenCollected.register(this, release);
@@ -225,6 +247,8 @@ export class WasmArena {
    * transposed (`transposeA`) is transposed into the `m x k` scratch region at `transposedA` when
    * one is given (see `transposesA`), else read through its strides; B stored transposed is first
    * transposed into the `k x n` scratch region at `transposedB`, since the kernel reads B by rows.
+   * `product` runs each product (`matmulF32`'s arguments; `matmulThenLoop`'s for a single product
+   * with an epilogue).
    *
    * @example
    * arena.matmulBatch({ a: pa, b: pb, c: pc, transposedA: null, transposedB: null }, m, k, n, matmulBatchOffsets(aShape, bShape, []), false);
@@ -236,6 +260,7 @@ export class WasmArena {
     n: number,
     offsets: { readonly a: Int32Array; readonly b: Int32Array },
     transposeA: boolean,
+    product: MatmulExports['matmulF32'] = this.matmulF32,
   ): void {
     const strided = transposeA && at.transposedA === null;
     const [ars, acs] = strided ? [1, m] : [k, 1];
@@ -250,7 +275,7 @@ export class WasmArena {
         this.kernels.transposeF32(rowsB, n, k, at.transposedB);
         rowsB = at.transposedB;
       }
-      this.matmulF32(rowsA, ars, acs, rowsB, n, at.c + 4 * t * m * n, m, k, n);
+      product(rowsA, ars, acs, rowsB, n, at.c + 4 * t * m * n, m, k, n);
     }
   }
 

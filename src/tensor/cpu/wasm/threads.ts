@@ -20,17 +20,18 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
  * command late can never mistake it for a set-up command or the reverse.
  */
 const SEQ = 0; // bumped by the main thread per command of either kind (what workers wait on)
-const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop
+const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop, 5 matmul then a loop over its rows
 const ID = 2; // work: the instance (arena) id
 const CHUNKS = 3; // work: its chunks
 const CLAIM = 4; // work: (its SEQ & 0xffffff) << 8 | the next unclaimed chunk
 const COMPLETED = 5; // work: chunks finished
 const FAILED = 6; // set when a command threw
-const ARGS = 7; // work: matmul arguments (9 words), or a loop's index and byte count
-const SETUP_SEQ = 16; // set-up: bumped per command
-const SETUP_CMD = 17; // set-up: 1 instantiate (module and memory arrive on the port), 3 forget an instance
-const SETUP_ID = 18; // set-up: the instance id
-const DONE = 19; // DONE + w: worker w stores SETUP_SEQ when it has run that set-up command
+const ARGS = 7; // work: matmul arguments (9 words) and a loop's index and byte count, or a loop's alone
+const ARG_WORDS = 11;
+const SETUP_SEQ = 18; // set-up: bumped per command
+const SETUP_CMD = 19; // set-up: 1 instantiate (module and memory arrive on the port), 3 forget an instance
+const SETUP_ID = 20; // set-up: the instance id
+const DONE = 21; // DONE + w: worker w stores SETUP_SEQ when it has run that set-up command
 const MAX_WORKERS = 16;
 const WORDS = DONE + MAX_WORKERS;
 const TIMEOUT_MS = 60_000;
@@ -55,10 +56,12 @@ const BOUND_SOURCE = '(units, c, chunks) => Math.round((units * c) / chunks)';
 
 /** Runs chunk c of the posted command with kernels `k` (shared by workers and the main thread). */
 const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
-  if (cmd === 2) {
+  if (cmd === 2 || cmd === 5) {
     const m = a[6], blocks = Math.ceil(m / 4);
     const r0 = Math.min(m, 4 * bound(blocks, c, chunks)), r1 = Math.min(m, 4 * bound(blocks, c + 1, chunks));
     if (r1 > r0) k.matmulF32(a[0] + 4 * r0 * a[1], a[1], a[2], a[3], a[4], a[5] + 4 * r0 * a[8], r1 - r0, a[7], a[8]);
+    // The loop over the result rows just computed (16-byte aligned: rows come in fours), to its last byte.
+    if (cmd === 5 && r1 > r0) k['s' + a[9]](4 * r0 * a[8], r1 === m ? a[10] : 4 * r1 * a[8]);
   } else if (cmd === 3) {
     const t0 = bound(a[1], c, chunks), t1 = bound(a[1], c + 1, chunks);
     if (t1 > t0) k.matmulBatchF32(a[0], t0, t1, c);
@@ -124,7 +127,7 @@ for (;;) {
   // Read before claiming: a claim succeeds only while command 'seen' is current, so these are its.
   const cmd = ctrl[${CMD}];
   const kernels = instances.get(ctrl[${ID}]);
-  const args = ctrl.slice(${ARGS}, ${ARGS + 9});
+  const args = ctrl.slice(${ARGS}, ${ARGS + ARG_WORDS});
   work(ctrl, seen, (c, chunks) => runChunk(kernels, args, c, chunks, cmd));
 }
 `;
@@ -237,7 +240,9 @@ type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, c
 /**
  * Kernels over a shared memory split across the worker threads, which instantiate `module` over
  * `memory` now. `run` is one float32 product (the kernel's `matmulF32` arguments), its row blocks
- * shared out; `batch` the `count` products of a batched product's block (`matmulBatchF32`), whole
+ * shared out; `runThenLoop(index, bytes)` such a product followed by the generated loop `s<index>`
+ * over the result's bytes [0, bytes), each thread running the loop over the rows it has just
+ * computed (still in its cache); `batch` the `count` products of a batched product's block (`matmulBatchF32`), whole
  * products shared out in `batchChunks(count)` chunks; `lanes` runs the generated loop `s<index>`
  * over output bytes [0, bytes) in 16-byte-aligned ranges. `kernels` are this thread's instance's
  * exports. `release` frees the workers' instances.
@@ -245,6 +250,7 @@ type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, c
  * @example
  * const threaded = threadedKernels(module, memory, exports);
  * threaded.run(a, k, 1, b, n, c, m, k, n);
+ * threaded.runThenLoop(3, 4 * m * n)(a, k, 1, b, n, c, m, k, n); // then s3 over C's rows
  * threaded.batch(block, 100);
  * threaded.lanes(3, 1 << 20);
  */
@@ -252,7 +258,13 @@ export function threadedKernels(
   module: object,
   memory: object,
   kernels: object,
-): { run: MatmulF32; batch(block: number, count: number): void; lanes(index: number, bytes: number): void; release(): void } {
+): {
+  run: MatmulF32;
+  runThenLoop(index: number, bytes: number): MatmulF32;
+  batch(block: number, count: number): void;
+  lanes(index: number, bytes: number): void;
+  release(): void;
+} {
   const p = pool();
   const id = nextId++;
   for (const { port } of p.workers) port.postMessage({ id, module, memory });
@@ -261,6 +273,10 @@ export function threadedKernels(
   return {
     run(a, ars, acs, b, brs, c, m, k, n) {
       share(p, 2, id, [a, ars, acs, b, brs, c, m, k, n], Math.min(Math.ceil(m / 4), CHUNKS_PER_THREAD * threads), kernels);
+    },
+    runThenLoop(index, bytes) {
+      return (a, ars, acs, b, brs, c, m, k, n) =>
+        share(p, 5, id, [a, ars, acs, b, brs, c, m, k, n, index, bytes], Math.min(Math.ceil(m / 4), CHUNKS_PER_THREAD * threads), kernels);
     },
     batch(block, count) {
       share(p, 3, id, [block, count], batchChunks(count), kernels);
