@@ -1,15 +1,38 @@
 /**
  * The float32 WebAssembly matmul kernel against the float32 recurrence it promises: every element is
- * `acc = fround(acc + fround(a[i, p] * b[p, j]))` over p in order, whichever tile (4 x 8, 4 x 4, 1 x 16, 1 x 8,
- * 1 x 4, or the right edge's partial 4 x 4 / 1 x 4) computed it, for every layout and batch pattern.
- * Exact equality.
+ * `acc = a[i, p] * b[p, j] + acc` over p in order, rounded once to float32 where the kernel's
+ * multiply-adds are fused (`fusesMultiplyAdd`), else `acc = fround(acc + fround(a[i, p] * b[p, j]))`,
+ * whichever tile (4 x 8, 4 x 4, 1 x 16, 1 x 8, 1 x 4, or the right edge's partial 4 x 4 / 1 x 4)
+ * computed it, for every layout and batch pattern. Exact equality.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prepareMatmul } from '../../src/tensor/cpu/matmul';
-import { Code, i32, wasmModule } from '../../src/tensor/cpu/wasm/emit';
+import { Code, f32, i32, wasm, wasmModule } from '../../src/tensor/cpu/wasm/emit';
+import { fusesMultiplyAdd, matmulUsesFma } from '../../src/tensor/cpu/wasm/fma';
 import { WasmArena } from '../../src/tensor/cpu/wasm/runtime';
 import { randomValues } from './helpers';
+
+/**
+ * x·y + z for float32 x, y, z, rounded once to float32: x·y is exact in float64 (48 bits), the sum
+ * is rounded to odd in float64 (its rounding error from TwoSum moves an even result one ulp towards
+ * the exact value), and a float64 rounded to odd rounds to float32 as the exact value would (53 >= 2 * 24 + 2).
+ */
+function exactFma32(x: number, y: number, z: number): number {
+  const product = x * y;
+  const sum = product + z;
+  const error = product - (sum - z) + (z - (sum - (sum - z)));
+  if (error === 0 || !Number.isFinite(sum)) return Math.fround(sum);
+  const bits = new DataView(new ArrayBuffer(8));
+  bits.setFloat64(0, sum);
+  if ((bits.getUint32(4) & 1) === 1) return Math.fround(sum);
+  const magnitude = bits.getBigUint64(0);
+  bits.setBigUint64(0, error > 0 === sum > 0 ? magnitude + 1n : magnitude - 1n);
+  return Math.fround(bits.getFloat64(0));
+}
+
+/** One step of the kernel's accumulation, fused or not as this machine's kernel does it. */
+const accumulate = fusesMultiplyAdd() ? (acc: number, x: number, y: number) => exactFma32(x, y, acc) : (acc: number, x: number, y: number) => Math.fround(acc + Math.fround(x * y));
 
 /** Element (i, p) of a row-major [rows, cols] matrix stored transposed or not. */
 const at = (x: Float32Array, offset: number, rows: number, cols: number, r: number, c: number, transposed: boolean) =>
@@ -41,7 +64,7 @@ function checkProduct({ m, k, n, batchA, broadcastB, transposeA, transposeB, see
         for (let p = 0; p < k; p++) {
           const x = at(a, t * m * k, m, k, i, p, transposeA);
           const y = at(b, tb * k * n, k, n, p, j, transposeB);
-          acc = Math.fround(acc + Math.fround(x * y));
+          acc = accumulate(acc, x, y);
         }
         const got = out[t * m * n + i * n + j];
         if (!Object.is(got, acc)) expect.fail(`batch ${t} (${i}, ${j}) of ${m}x${k}x${n}: got ${got}, expected ${acc}`);
@@ -51,6 +74,40 @@ function checkProduct({ m, k, n, batchA, broadcastB, transposeA, transposeB, see
 }
 
 describe('WebAssembly float32 matmul', () => {
+  it('accumulates with relaxed SIMD multiply-adds unless MIXRL_WASM_FMA=off (Node 20 has them behind a flag the kernel turns on)', () => {
+    expect(matmulUsesFma()).toBe(process.env.MIXRL_WASM_FMA !== 'off');
+  });
+
+  it('the reference fused multiply-add rounds once, where rounding the float64 sum to float32 rounds twice', () => {
+    // (2⁻²⁴ + 2⁻⁴⁷)(1 − 2⁻²³) + (1 + 2⁻²³) = 1 + 3·2⁻²⁴ − 2⁻⁷⁰: just below the float32 midpoint
+    // 1 + 3·2⁻²⁴, which the float64 sum lands on (and rounds to even, 1 + 2⁻²²).
+    const [x, y, z] = [2 ** -24 + 2 ** -47, 1 - 2 ** -23, 1 + 2 ** -23];
+    expect([x, y, z].every((v) => Math.fround(v) === v)).toBe(true);
+    expect(exactFma32(x, y, z)).toBe(1 + 2 ** -23);
+    expect(Math.fround(x * y + z)).toBe(1 + 2 ** -22);
+    expect(exactFma32(-x, y, -z)).toBe(-(1 + 2 ** -23));
+    // (1 + 2⁻¹²)² − (1 + 2⁻¹¹) = 2⁻²⁴ exactly; a multiply then an add gives 0.
+    expect(exactFma32(1 + 2 ** -12, 1 + 2 ** -12, -(1 + 2 ** -11))).toBe(2 ** -24);
+    expect(exactFma32(3, 5, 7)).toBe(22);
+  });
+
+  it("the engine's f32x4.relaxed_madd equals the reference where it fuses (a peer check of the reference)", () => {
+    if (!fusesMultiplyAdd()) return;
+    const code = new Code(3);
+    for (const param of [0, 1, 2]) code.get(param).simd('f32x4.splat');
+    code.simd('f32x4.relaxed_madd').extractF32Lane(0);
+    const module = new wasm.Module(wasmModule([{ name: 'madd', params: [f32, f32, f32], results: [f32], code }]));
+    const { madd } = new wasm.Instance(module, { env: { memory: new wasm.Memory({ initial: 1 }) } }).exports as { madd(x: number, y: number, z: number): number };
+    expect(madd(2 ** -24 + 2 ** -47, 1 - 2 ** -23, 1 + 2 ** -23)).toBe(1 + 2 ** -23);
+    const [xs, ys, zs] = [1, 2, 3].map((seed) => Float32Array.from(randomValues(seed, 2000, -4, 4)));
+    for (let i = 0; i < 2000; i++) {
+      // Products near the addend's magnitude, so the sums cancel and round in every way.
+      const z = Math.fround(-xs[i] * ys[i] + zs[i] * 2 ** -20);
+      expect(Object.is(madd(xs[i], ys[i], z), exactFma32(xs[i], ys[i], z)), `${xs[i]} * ${ys[i]} + ${z}`).toBe(true);
+      expect(Object.is(madd(xs[i], ys[i], zs[i]), exactFma32(xs[i], ys[i], zs[i]))).toBe(true);
+    }
+  });
+
   it('equals the in-order float32 recurrence for every tile, layout and batch', () => {
     fc.assert(
       fc.property(

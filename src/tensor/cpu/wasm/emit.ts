@@ -4,6 +4,20 @@
  * Functions are written as calls on a `Code` builder, which reads like the WebAssembly text format.
  */
 
+/** The parts of the WebAssembly JS API the CPU backend uses (the project's TypeScript libs do not declare it). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+  Instance: new (module: object, imports: object) => { exports: object };
+  validate(bytes: Uint8Array): boolean;
+}
+/** The engine's WebAssembly API. */
+export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** Value types. */
 export const i32 = 0x7f;
 export const f32 = 0x7d;
@@ -82,6 +96,7 @@ const SIMD = {
   'f32x4.add': 0xe4,
   'f32x4.sub': 0xe5,
   'f32x4.mul': 0xe6,
+  'f32x4.relaxed_madd': 0x105,
   'f32x4.div': 0xe7,
   'f32x4.min': 0xe8,
   'f32x4.max': 0xe9,

@@ -5,10 +5,13 @@
  * product: one observation through a layer) in tiles of 1 x 16, 1 x 8 and 1 x 4 (1 x 16 ran at 40
  * GFLOP/s where 1 x 8 ran at 22, latency-bound on two accumulators; 1 x 32 spilled, 22); the last 1 to 3 columns
  * by a 4-wide tile that stores only them (it reads up to 12 bytes past B's end, so memories keep
- * `MATMUL_READ_SLACK` bytes after their last region). Every element accumulates `a[i, p] * b[p, j]` over p in order in float32 (multiply, then add;
- * no fused multiply-add), so its value does not depend on which tile computed it.
+ * `MATMUL_READ_SLACK` bytes after their last region). Every element accumulates `a[i, p] * b[p, j]`
+ * over p in order in float32, by one multiply-add instruction (`f32x4.relaxed_madd`, fused where the
+ * CPU has FMA: `fma.ts`) or, with `MIXRL_WASM_FMA=off` or an engine without relaxed SIMD, a
+ * multiply then an add; so its value does not depend on which tile computed it.
  */
 import { Code, type FunctionDef, i32, v128 } from './emit';
+import { matmulUsesFma } from './fma';
 
 /** Bytes a product may read past the end of B (the right-edge tile's vector loads). */
 export const MATMUL_READ_SLACK = 16;
@@ -42,6 +45,10 @@ function matmulF32(): FunctionDef {
   const bv = [c.local(v128), c.local(v128)];
   const acc = Array.from({ length: 4 }, (_, r) => Array.from({ length: r === 0 ? 4 : 2 }, () => c.local(v128)));
   const times4 = (x: number, out: number) => c.get(x).i32(2).op('i32.shl').set(out);
+  const fma = matmulUsesFma();
+  /** acc += a * b, for `a` and `b` pushed by `operands`. */
+  const multiplyAdd = (acc: number, operands: () => void) =>
+    fma ? (operands(), c.get(acc).simd('f32x4.relaxed_madd').set(acc)) : (c.get(acc), operands(), c.simd('f32x4.mul').simd('f32x4.add').set(acc));
   times4(ARS, ars4);
   times4(ACS, acs4);
   times4(BRS, brs4);
@@ -69,15 +76,13 @@ function matmulF32(): FunctionDef {
           // One row: each B vector is used once, so it is loaded where it is multiplied (fewer live vectors).
           aAddr(0);
           c.simd('v128.load32_splat').set(av);
-          for (let v = 0; v < vectors; v++) c.get(acc[0][v]).get(av).get(pb).simd('v128.load', 16 * v).simd('f32x4.mul').simd('f32x4.add').set(acc[0][v]);
+          for (let v = 0; v < vectors; v++) multiplyAdd(acc[0][v], () => c.get(av).get(pb).simd('v128.load', 16 * v));
         } else {
           for (let v = 0; v < vectors; v++) c.get(pb).simd('v128.load', 16 * v).set(bv[v]);
           for (let r = 0; r < rows; r++) {
             aAddr(r);
             c.simd('v128.load32_splat').set(av);
-            for (let v = 0; v < vectors; v++) {
-              c.get(acc[r][v]).get(av).get(bv[v]).simd('f32x4.mul').simd('f32x4.add').set(acc[r][v]);
-            }
+            for (let v = 0; v < vectors; v++) multiplyAdd(acc[r][v], () => c.get(av).get(bv[v]));
           }
         }
         c.addTo(pa, { local: acs4 }).addTo(pb, { local: brs4 }).addTo(p, -1);

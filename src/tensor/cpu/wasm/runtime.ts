@@ -5,7 +5,7 @@
  * memory can also host guest arenas, whose kernels copy data from its other regions with
  * `memory.copy` (V8 copies out of a SharedArrayBuffer in JS about 4x slower than out of plain memory).
  */
-import { Code, type FunctionDef, i32, wasmModule } from './emit';
+import { Code, type FunctionDef, i32, type WasmMemory, wasm, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedKernels } from './threads';
@@ -25,18 +25,6 @@ export interface CopyExports {
 /** Every fixed kernel, in module order. */
 const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, copyBytes];
 
-
-/** The parts of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
-  Instance: new (module: object, imports: object) => { exports: object };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: object | null = null;
 
