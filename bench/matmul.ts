@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { prepareMatmul } from '../src/tensor/cpu/matmul';
+import { fusesMultiplyAdd, matmulUsesFma } from '../src/tensor/cpu/wasm/fma';
 
 /** The textbook loop: out[i][j] = Σ_p a[i][p] b[p][j], float32 storage, double accumulation. */
 function naiveMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void {
@@ -87,7 +88,9 @@ print(json.dumps(out))
 function torchSeconds(): number[] | null {
   const python = process.argv.includes('--python') ? process.argv[process.argv.indexOf('--python') + 1] : '/usr/bin/python3';
   const shapes = CASES.map((c) => [c.m, c.k, c.n, 'transposeA' in c.layout, 'transposeB' in c.layout]);
-  const r = spawnSync(python, ['-c', TORCH, JSON.stringify(shapes)], { encoding: 'utf8' });
+  // OpenBLAS built with OpenMP ignores torch.set_num_threads: its products used both cores before these were set.
+  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const r = spawnSync(python, ['-c', TORCH, JSON.stringify(shapes)], { encoding: 'utf8', env });
   if (r.status !== 0) {
     console.log(`PyTorch baseline not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
     return null;
@@ -95,7 +98,8 @@ function torchSeconds(): number[] | null {
   return JSON.parse(r.stdout) as number[];
 }
 
-console.log(`node ${process.version}, ${process.platform}/${process.arch}; GFLOP/s (median), one thread`);
+const multiplyAdds = matmulUsesFma() ? `f32x4.relaxed_madd, ${fusesMultiplyAdd() ? 'fused' : 'not fused on this CPU'}` : 'multiply then add (MIXRL_WASM_FMA=off or no relaxed SIMD)';
+console.log(`node ${process.version}, ${process.platform}/${process.arch}; GFLOP/s (median), one thread; the SIMD kernel's multiply-adds: ${multiplyAdds}`);
 const torch = torchSeconds();
 console.log('');
 console.log('| product | f32 WebAssembly SIMD | f64 JS blocked | naive JS f32 | PyTorch f32 | SIMD / JS blocked | SIMD / PyTorch |');

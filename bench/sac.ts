@@ -3,6 +3,10 @@
  * latency, for SG-RP and SGM-MRP (K = 5) at the paper's classic-control size and at SAC-v2 size, on
  * each available backend, next to PyTorch running the same update (bench/sac_torch.py) in the same run
  * when `python3` has torch (WebGPU updates as `train` runs them: at most 3 queued on the device).
+ * PyTorch runs with each of `--torch-threads` (default 1,2: one thread, and as many as this
+ * machine's two cores that mixrl's CPU plans use), its OpenMP and OpenBLAS threads set to match
+ * (OpenBLAS built with OpenMP ignores `torch.set_num_threads`: its products used both cores in
+ * the "one thread" baseline before 2026-11-27); ratios are against the first.
  * The CPU rows run the jitted update (`makeSacUpdate`'s default);
  * `bench/jit.ts` compares eager and jit. Action selection is one observation through `makeActor`
  * (the path training takes: a raw key folded with the step, jitted policy, float64 action), timed
@@ -12,7 +16,7 @@
  * Each backend's updates are timed over at least `--updates` (default 30) and `--seconds` (default 1).
  *
  *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--act-rounds N]
- *                     [--warmup seconds] [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]
+ *                     [--warmup seconds] [--torch-device cpu|cuda] [--torch-threads 1,2] [--python python3] [--torch-script bench/sac_torch.py]
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -104,10 +108,12 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
   return { updateMs, actUs: median(rounds[0]), actEagerUs: median(rounds[1]) };
 }
 
-function torchResults(updates: number): Map<string, { updateMs: number; actUs: number }> | null {
+function torchResults(updates: number, threads: number): Map<string, { updateMs: number; actUs: number }> | null {
   const script = path.resolve(arg('torch-script', 'bench/sac_torch.py'));
   const device = arg('torch-device', 'cpu');
-  const r = spawnSync(arg('python', 'python3'), [script, '--updates', String(updates), '--device', device], { encoding: 'utf8' });
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const args = [script, '--updates', String(updates), '--device', device, '--threads', String(threads)];
+  const r = spawnSync(arg('python', 'python3'), args, { encoding: 'utf8', env });
   if (r.status !== 0) {
     console.log(`PyTorch baseline not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
     return null;
@@ -117,14 +123,14 @@ function torchResults(updates: number): Map<string, { updateMs: number; actUs: n
     const row = JSON.parse(line);
     out.set(`${row.size}|${row.agent}`, { updateMs: row.updateMs, actUs: row.actUs });
   }
-  console.log(`PyTorch ${r.stdout.length ? '' : '(no output)'}baseline: torch on ${device}, 1 thread`);
+  console.log(`PyTorch ${r.stdout.length ? '' : '(no output)'}baseline: torch on ${device}, ${threads} thread${threads > 1 ? 's' : ''}`);
   return out;
 }
 
 if (process.argv.includes('--help')) {
   console.log(
     'node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--act-rounds N] [--warmup seconds]\n' +
-      '                  [--torch-device cpu|cuda] [--python python3] [--torch-script bench/sac_torch.py]',
+      '                  [--torch-device cpu|cuda] [--torch-threads 1,2] [--python python3] [--torch-script bench/sac_torch.py]',
   );
   process.exit(0);
 }
@@ -133,14 +139,23 @@ const warmupSeconds = Number(arg('warmup', '3'));
 const timedSeconds = Number(arg('seconds', '1'));
 const sizes = arg('sizes', 'classic,v2').split(',');
 const list = await backends();
-const torch = torchResults(updates);
+const torchThreads = arg('torch-threads', '1,2').split(',').map(Number);
+if (torchThreads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--torch-threads: '${arg('torch-threads', '')}' (thread counts, such as 1,2)`);
+const torchRuns = torchThreads.map((threads) => ({ threads, results: torchResults(updates, threads) }));
 console.log('\n| size | agent | backend | ms / update | x PyTorch | action us | x PyTorch | action us, eager |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const [si, [sizeName, size]] of Object.entries(SIZES).entries()) {
   if (!sizes.includes(sizeName)) continue;
   for (const agent of AGENTS) {
-    const peer = torch?.get(`${si}|${agent.name}`);
-    if (peer) console.log(`| ${size.label} | ${agent.name} | PyTorch | ${peer.updateMs.toFixed(2)} | 1.00 | ${peer.actUs.toFixed(0)} | 1.00 | |`);
+    const peers = torchRuns.flatMap(({ threads, results }) => {
+      const peer = results?.get(`${si}|${agent.name}`);
+      return peer ? [{ threads, ...peer }] : [];
+    });
+    const peer = peers[0];
+    for (const p of peers) {
+      const label = `PyTorch, ${p.threads} thread${p.threads > 1 ? 's' : ''}`;
+      console.log(`| ${size.label} | ${agent.name} | ${label} | ${p.updateMs.toFixed(2)} | ${(p.updateMs / peer.updateMs).toFixed(2)} | ${p.actUs.toFixed(0)} | ${(p.actUs / peer.actUs).toFixed(2)} | |`);
+    }
     for (const backend of list) {
       const r = await timeUpdate(size, agent, backend, backend.name === 'cpu' && si === 1 ? Math.max(5, Math.floor(updates / 3)) : updates);
       const ratio = (a: number, b?: number) => (b ? (a / b).toFixed(2) : '-');

@@ -1,7 +1,7 @@
 """PyTorch baseline for bench/sac.ts: the same SAC update (double Q, targets, SG-RP or SGM-MRP actor,
 fixed or automatic alpha, Polyak) at the same sizes. Prints one JSON line per (size, agent).
 
-    python3 bench/sac_torch.py --updates 30 --device cpu
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 bench/sac_torch.py --updates 30 --device cpu --threads 1
 """
 import argparse
 import json
@@ -133,8 +133,11 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--updates", type=int, default=30)
     p.add_argument("--device", default="cpu")
+    # OpenBLAS built with OpenMP ignores set_num_threads: the caller also sets OMP_NUM_THREADS and
+    # OPENBLAS_NUM_THREADS (bench/sac.ts does), else its products use every core.
+    p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     for i, size in enumerate(SIZES):
         for agent, mixture in (("sg-rp", False), ("sgm-mrp", True)):
             update_ms, act_us = run(size, mixture, args.updates, args.device)
