@@ -92,6 +92,25 @@ describe('threaded float32 matmul', () => {
     expect(M.jitStats(jitted).lastPlan?.productEpilogues).toBe(2);
   });
 
+  it('a loop reading a product later in program order moves up to run as its epilogue once what it reads is computed', () => {
+    // Program order: p, q, relu(p + b), relu(q - p). The first loop moves up to follow p; the second
+    // reads p and q, so it can follow q (no earlier): two epilogues, none without the move.
+    const [m, k, n] = [128, 96, 100];
+    const x = M.tensor(Float32Array.from(randomValues(17, m * k)), { shape: [m, k] });
+    const w = M.tensor(Float32Array.from(randomValues(18, k * n)), { shape: [k, n] });
+    const v = M.tensor(Float32Array.from(randomValues(19, k * n)), { shape: [k, n] });
+    const bias = M.tensor(Float32Array.from(randomValues(20, n)), { shape: [n] });
+    const f = (a: Mixrl.Tensor, b1: Mixrl.Tensor, b2: Mixrl.Tensor, c: Mixrl.Tensor) => {
+      const p = M.matmul(a, b1);
+      const q = M.matmul(M.mul(a, 0.5), b2);
+      return [M.maximum(M.add(p, c), 0), M.maximum(M.sub(q, p), 0)];
+    };
+    const jitted = M.jit(f);
+    const got = jitted(x, w, v, bias);
+    f(x, w, v, bias).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `output ${i}`).toBe(true));
+    expect(M.jitStats(jitted).lastPlan?.productEpilogues).toBe(2);
+  });
+
   it('a product epilogue that updates a donated input in place equals eager mode over calls of both parities', () => {
     // p' = p + relu(x w): the loop reads and writes donated memory, swapped from call to call.
     const [m, k, n] = [128, 96, 100];

@@ -249,6 +249,37 @@ function laneGroup(group: FusedGroup, address: (v: IRVar) => number, indexAddres
   return { dtype, size: sizeOf(group.out.aval.shape), leaves, members, outAddress: address(group.out), stores };
 }
 
+/** A float32 product of one matrix large enough to be shared across threads. */
+function isThreadedProduct(node: PlanNode): boolean {
+  if (node.kind !== 'single' || node.eq.prim !== 'matmul' || node.out.aval.dtype !== 'float32') return false;
+  const shape = node.out.aval.shape;
+  const k = node.eq.inputs[0].aval.shape.at(-1) as number;
+  return sizeOf(shape.slice(0, -2)) === 1 && sizeOf(shape) * k >= THREADED_MATMUL_MIN;
+}
+
+/**
+ * The steps in an order where each fused loop that reads a large product's result comes right after
+ * the product when it can (every value it reads, by slot, computed by then), so that the product
+ * runs it as its epilogue (`matmulThenLoop`); the others keep their order.
+ */
+function hoistEpilogues(steps: readonly PlanNode[], slot: (v: IRVar) => number): PlanNode[] {
+  const order = [...steps];
+  const producers = () => new Map(order.flatMap((node, i) => storedBy(node).map((v) => [slot(v), i] as const)));
+  let producer = producers();
+  for (let s = 0; s < order.length; s++) {
+    const product = order[s];
+    if (!isThreadedProduct(product)) continue;
+    const readsResult = (node: PlanNode | undefined) => node?.kind === 'fused' && node.leaves.includes(product.out);
+    if (readsResult(order[s + 1])) continue;
+    const ready = (v: IRVar) => (producer.get(slot(v)) ?? -1) <= s;
+    const t = order.findIndex((node, i) => i > s + 1 && readsResult(node) && (node as FusedGroup).leaves.every(ready));
+    if (t < 0) continue;
+    order.splice(s + 1, 0, ...order.splice(t, 1));
+    producer = producers();
+  }
+  return order;
+}
+
 /**
  * Compiles an optimized program (all constants concrete CPU tensors) into a CPU plan. Its buffers
  * live in one WebAssembly memory (the arena) so that float32 matrix products, float sums and fused
@@ -292,7 +323,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   program.inputs.forEach(newSlot);
   program.constants.forEach(({ v }) => newSlot(v));
   // Slots of step outputs; a reshape shares its input's slot (a view); folded transposes have none.
-  const computed = nodes.filter((node) => {
+  const kept = nodes.filter((node) => {
     if (node.kind === 'single' && folded.has(node.out)) return false;
     if (node.kind === 'single' && node.eq.prim === 'reshape') {
       slotOf.set(node.out, slotOf.get(node.eq.inputs[0]) as number);
@@ -302,6 +333,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     return true;
   });
   const slot = (v: IRVar) => slotOf.get(v) as number;
+  const computed = hoistEpilogues(kept, slot);
   const escaping = new Set(program.outputs.map(slot));
   const readVars = computed.map((node) => (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v)));
   const reads = readVars.map((vars) => vars.map(slot));
