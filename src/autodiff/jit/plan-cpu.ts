@@ -583,7 +583,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       const reduce = arena.kernels[name];
       return ax ? () => reduce(ax.offset, outer, reduced, inner, out) : () => reduce(px, outer, reduced, inner, out);
     }
-    const { m, k, n, offsets, transposeA } = products[s] as NonNullable<(typeof products)[number]>;
+    const { m, k, n, transposeA } = products[s] as NonNullable<(typeof products)[number]>;
     const block = blocks[s];
     if (block) {
       // One block for both parities: each call sets its operands and result.
@@ -600,11 +600,11 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const t = epilogueOf.get(s);
     const loopBytes = t === undefined ? 0 : laneBytes({ dtype: 'float32', size: sizeOf(computed[t].out.aval.shape) });
     const product = t === undefined ? arena.matmulF32 : arena.matmulThenLoop(loopIndex(t, p), loopBytes);
-    if (!ax && !ay) return () => arena.matmulBatch(at, m, k, n, offsets, transposeA, product);
+    if (!ax && !ay) return () => arena.matmulOne(at, m, k, n, transposeA, product);
     return () => {
       if (ax) at.a = ax.offset;
       if (ay) at.b = ay.offset;
-      arena.matmulBatch(at, m, k, n, offsets, transposeA, product);
+      arena.matmulOne(at, m, k, n, transposeA, product);
     };
   }
 

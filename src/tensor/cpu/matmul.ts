@@ -1,7 +1,7 @@
 /** Batched matrix product on the CPU. */
 import { type DType, type TypedArray, allocate } from '../dtype';
 import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
-import { transposesA, WasmArena } from './wasm/runtime';
+import { matmulBlockLayout, WasmArena } from './wasm/runtime';
 
 /**
  * `[..., m, k] @ [..., k, n]` with broadcast batch axes. float32 products run as a WebAssembly SIMD
@@ -90,9 +90,9 @@ let scratch: WasmArena | null = null;
 
 /**
  * The float32 product through the WebAssembly kernel: the operands are copied into the scratch
- * arena (a transposed B is transposed there, since the kernel reads B by rows, and a large
- * transposed A too), the products run,
- * and the result is copied out.
+ * arena, the products run as one batched kernel call (`matmulBlockLayout`: a transposed B is
+ * transposed there, since the kernel reads B by rows, and a large transposed A too), and the result
+ * is copied out.
  */
 function wasmMatmul(
   m: number,
@@ -102,19 +102,19 @@ function wasmMatmul(
   bOffsets: Int32Array,
   layout: MatmulLayout,
 ): (a: Float32Array, b: Float32Array, out: Float32Array) => void {
-  const offsets = { a: aOffsets, b: bOffsets };
+  const block = matmulBlockLayout(m, k, n, { a: aOffsets, b: bOffsets }, { transposeA: layout.transposeA === true, transposeB: layout.transposeB === true }, 1);
   return (a, b, out) => {
     scratch ??= new WasmArena();
     const arena = scratch;
     arena.reset();
     const pa = arena.reserve(a.byteLength);
     const pb = arena.reserve(b.byteLength);
-    const transposedA = layout.transposeA && transposesA(m, k) ? arena.reserve(4 * m * k) : null;
-    const transposedB = layout.transposeB ? arena.reserve(4 * k * n) : null;
     const pc = arena.reserve(out.byteLength);
+    const at = arena.reserve(block.bytes);
     new Float32Array(arena.buffer, pa, a.length).set(a);
     new Float32Array(arena.buffer, pb, b.length).set(b);
-    arena.matmulBatch({ a: pa, b: pb, c: pc, transposedA, transposedB }, m, k, n, offsets, layout.transposeA === true);
+    block.write(arena.buffer, at, { a: pa, b: pb, c: pc });
+    arena.matmulBlock(at, block.batch, block.work);
     out.set(new Float32Array(arena.buffer, pc, out.length));
   };
 }

@@ -135,7 +135,8 @@ function matmulF32(): FunctionDef {
 /**
  * The products t0 .. t1 - 1 of a batched product (`MatmulBlock`): for each, A and B at their offsets,
  * transposed into this chunk's scratch first where the block has scratch, then `matmulF32` into C's
- * t-th matrix. The same steps, in the same order per product, as `WasmArena.matmulBatch`.
+ * t-th matrix. The only loop over a batch's products: eager batched products and jit plans' run here
+ * (`WasmArena.matmulBlock`), single products of jit plans by `WasmArena.matmulOne`, the same steps.
  */
 function matmulBatchF32(): FunctionDef {
   const c = new Code(4);

@@ -230,41 +230,36 @@ export class WasmArena {
   }
 
   /**
-   * The float32 products `C_t = A_{offsets.a[t]} B_{offsets.b[t]}` of a batched matmul, operands at
-   * byte addresses `a`, `b` (matrices stored one after another), `C_t` row-major from `c`. A stored
-   * transposed (`transposeA`) is transposed into the `m x k` scratch region at `transposedA` when
-   * one is given (see `transposesA`), else read through its strides; B stored transposed is first
-   * transposed into the `k x n` scratch region at `transposedB`, since the kernel reads B by rows.
-   * `product` runs each product (`matmulF32`'s arguments; `matmulThenLoop`'s for a single product
-   * with an epilogue).
+   * The float32 product `C = A B` of one pair of matrices at byte addresses `a`, `b`, C row-major at
+   * `c`. A stored transposed (`transposeA`) is transposed into the `m x k` scratch region at
+   * `transposedA` when one is given (see `transposesA`), else read through its strides; B stored
+   * transposed is first transposed into the `k x n` scratch region at `transposedB`, since the
+   * kernel reads B by rows. `product` runs it (`matmulF32`, or `matmulThenLoop`'s with an
+   * epilogue). Batches of products run in one kernel call, `matmulBlock`.
    *
    * @example
-   * arena.matmulBatch({ a: pa, b: pb, c: pc, transposedA: null, transposedB: null }, m, k, n, matmulBatchOffsets(aShape, bShape, []), false);
+   * arena.matmulOne({ a: pa, b: pb, c: pc, transposedA: null, transposedB: null }, m, k, n, false);
    */
-  matmulBatch(
+  matmulOne(
     at: { readonly a: number; readonly b: number; readonly c: number; readonly transposedA: number | null; readonly transposedB: number | null },
     m: number,
     k: number,
     n: number,
-    offsets: { readonly a: Int32Array; readonly b: Int32Array },
     transposeA: boolean,
     product: MatmulExports['matmulF32'] = this.matmulF32,
   ): void {
-    const strided = transposeA && at.transposedA === null;
-    const [ars, acs] = strided ? [1, m] : [k, 1];
-    for (let t = 0; t < offsets.a.length; t++) {
-      let rowsA = at.a + 4 * offsets.a[t] * m * k;
-      if (transposeA && at.transposedA !== null) {
-        this.kernels.transposeF32(rowsA, k, m, at.transposedA);
-        rowsA = at.transposedA;
-      }
-      let rowsB = at.b + 4 * offsets.b[t] * k * n;
-      if (at.transposedB !== null) {
-        this.kernels.transposeF32(rowsB, n, k, at.transposedB);
-        rowsB = at.transposedB;
-      }
-      product(rowsA, ars, acs, rowsB, n, at.c + 4 * t * m * n, m, k, n);
+    const [ars, acs] = transposeA && at.transposedA === null ? [1, m] : [k, 1];
+    let rowsA = at.a;
+    if (transposeA && at.transposedA !== null) {
+      this.kernels.transposeF32(rowsA, k, m, at.transposedA);
+      rowsA = at.transposedA;
     }
+    let rowsB = at.b;
+    if (at.transposedB !== null) {
+      this.kernels.transposeF32(rowsB, n, k, at.transposedB);
+      rowsB = at.transposedB;
+    }
+    product(rowsA, ars, acs, rowsB, n, at.c, m, k, n);
   }
 
   /** The memory's current buffer (a new object after the memory grows; views made before stay valid only if it is shared). */
