@@ -248,5 +248,14 @@ describe('WebAssembly steps of CPU plans', () => {
     const f = (x: Tensor, y: Tensor, z: Tensor) => M.add(M.matmul(M.transpose(x), y), M.matmul(M.transpose(x), M.transpose(z)));
     const stats = expectIdentical(f, [a, b, d], 'xᵀy + xᵀzᵀ');
     expect(stats.lastPlan?.wasmSteps).toBeGreaterThanOrEqual(3);
+    // A column times a transposed A (run as a row times A's storage), small and large (A past the
+    // size that is otherwise transposed into scratch), B a column or a transposed row.
+    for (const [m, k] of [[5, 7], [130, 77]]) {
+      const x = M.tensor(randomValues(m, k * m, -2, 2), { shape: [k, m] });
+      const column = M.tensor(randomValues(k, k), { shape: [k, 1] });
+      const row = M.tensor(randomValues(k + 1, k), { shape: [1, k] });
+      const g = (s: Tensor, c: Tensor, r: Tensor) => M.mul(M.matmul(M.transpose(s), c), M.matmul(M.transpose(s), M.transpose(r)));
+      expectIdentical(g, [x, column, row], `xᵀc · xᵀrᵀ, ${m}x${k}`);
+    }
   });
 });

