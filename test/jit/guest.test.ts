@@ -100,6 +100,23 @@ describe('guest plans in a threaded plan memory (CPU)', () => {
     }
   });
 
+  it('a guest slicing, padding and concatenating host memory in place equals eager mode bit for bit', () => {
+    const host = M.jit(hostStep, { donateArgnums: 0 });
+    const x = tensor(3, [N, N]);
+    let p = host({ w: tensor(1, [N, N]), b: tensor(2, [N]) }, x);
+    // Row copies reading w where it lies (no fused loop reads it); v copied in.
+    const cut = (params: Params, v: Tensor): Tensor =>
+      M.concat([M.slice(params.w, [3, 43], [5, 105]), M.pad(M.slice(v, null, [2, 95]), [[38, 0], [0, 0]])], 1);
+    const guest = M.jit(cut);
+    for (let i = 0; i < 3; i++) {
+      const v = tensor(40 + i, [2, N]);
+      expect(bitsOf(guest(p, v)), `call ${i}`).toEqual(bitsOf(cut(copyOf(p), v)));
+      p = host(p, x);
+    }
+    expect(M.jitStats(guest).lastPlan?.guestPlans).toBe(1);
+    expect(M.jitStats(guest).lastPlan?.wasmSteps).toBe(M.jitStats(guest).lastPlan?.steps);
+  });
+
   it('a plan too large for the room a shared memory keeps for guests runs on its own, copying its inputs', () => {
     const host = M.jit(hostStep, { donateArgnums: 0 });
     const p = host({ w: tensor(1, [N, N]), b: tensor(2, [N]) }, tensor(3, [N, N]));

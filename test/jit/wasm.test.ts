@@ -1,13 +1,15 @@
 /**
  * The CPU plan's WebAssembly steps against eager mode, bit for bit: fused loops over every lane
  * operation and broadcast pattern (row, column, scalar, full), float sums over every axis set (the
- * contiguous ones run in WebAssembly, the others in JS), and matrix products read transposed. The
- * plan statistics show the steps really ran in WebAssembly.
+ * contiguous ones run in WebAssembly, the others in JS), matrix products read transposed, and
+ * slices, pads and concatenations copied as rows. The plan statistics show the steps really ran
+ * in WebAssembly.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
+import { rowCopies } from '../../src/tensor/cpu/wasm/copy';
 import { reductionLayout } from '../../src/tensor/cpu/wasm/reduce';
 import { runs } from '../autodiff/helpers';
 import { randomValues } from '../tensor/helpers';
@@ -257,5 +259,73 @@ describe('WebAssembly steps of CPU plans', () => {
       const g = (s: Tensor, c: Tensor, r: Tensor) => M.mul(M.matmul(M.transpose(s), c), M.matmul(M.transpose(s), M.transpose(r)));
       expectIdentical(g, [x, column, row], `xᵀc · xᵀrᵀ, ${m}x${k}`);
     }
+  });
+});
+
+describe('slices, pads and concatenations of CPU plans as row copies', () => {
+  it('rowCopies collapses axes that both sides lay out as one run, and refuses strided runs', () => {
+    // [256, 17] and [256, 6] into [256, 23]: 256 rows each, 23 floats apart in the output.
+    expect(rowCopies({ prim: 'concat', axis: 1 }, [[256, 17], [256, 6]], [256, 23], 4)?.copies).toEqual([
+      { input: 0, src: 0, srcStride: 68, dst: 0, dstStride: 92, rowBytes: 68, rows: 256 },
+      { input: 1, src: 0, srcStride: 24, dst: 68, dstStride: 92, rowBytes: 24, rows: 256 },
+    ]);
+    // Along the first axis each input is one run; size-1 axes are dropped.
+    expect(rowCopies({ prim: 'concat', axis: 0 }, [[2, 1, 3], [4, 1, 3]], [6, 1, 3], 8)?.copies).toEqual([
+      { input: 0, src: 0, srcStride: 0, dst: 0, dstStride: 0, rowBytes: 48, rows: 1 },
+      { input: 1, src: 0, srcStride: 0, dst: 48, dstStride: 0, rowBytes: 96, rows: 1 },
+    ]);
+    // x[1:3, 2:5] of [4, 6]: two rows of three from element 8.
+    expect(rowCopies({ prim: 'slice', starts: [1, 2], steps: [1, 1] }, [[4, 6]], [2, 3], 4)?.copies).toEqual([
+      { input: 0, src: 32, srcStride: 24, dst: 0, dstStride: 12, rowBytes: 12, rows: 2 },
+    ]);
+    const pad = rowCopies({ prim: 'pad', lo: [1, 0], interior: [0, 0] }, [[2, 3]], [4, 5], 4);
+    expect(pad).toEqual({ zero: true, copies: [{ input: 0, src: 0, srcStride: 12, dst: 20, dstStride: 20, rowBytes: 12, rows: 2 }] });
+    // A column into every third one: rows of one element.
+    expect(rowCopies({ prim: 'concat', axis: 1 }, [[2, 1], [2, 2]], [2, 3], 4)?.copies[0]).toEqual({ input: 0, src: 0, srcStride: 4, dst: 0, dstStride: 12, rowBytes: 4, rows: 2 });
+    // Every other element of a matrix's rows, an interior pad along the last axis, three uncollapsible axes, a crop.
+    expect(rowCopies({ prim: 'slice', starts: [0, 0], steps: [1, 2] }, [[4, 5]], [4, 3], 4)).toBeNull();
+    // ... though every other element of rows of 6 is every other element: one axis of one-element rows.
+    expect(rowCopies({ prim: 'slice', starts: [0, 0], steps: [1, 2] }, [[4, 6]], [4, 3], 4)?.copies).toEqual([
+      { input: 0, src: 0, srcStride: 8, dst: 0, dstStride: 4, rowBytes: 4, rows: 12 },
+    ]);
+    expect(rowCopies({ prim: 'pad', lo: [0, 0], interior: [0, 1] }, [[2, 3]], [2, 5], 4)).toBeNull();
+    expect(rowCopies({ prim: 'slice', starts: [0, 0, 0], steps: [1, 1, 1] }, [[3, 4, 5]], [2, 3, 4], 4)).toBeNull();
+    expect(rowCopies({ prim: 'pad', lo: [-1, 0], interior: [0, 0] }, [[3, 2]], [2, 2], 4)).toBeNull();
+  });
+
+  it('random slices, pads and concatenations of float32, float64 and int32 equal eager mode bit for bit', () => {
+    const shapeArb = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 });
+    fc.assert(
+      fc.property(
+        shapeArb,
+        fc.constantFrom('float32', 'float64', 'int32'),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
+        (shape, dtype, seed, knobs) => {
+          const axis = knobs[0] % shape.length;
+          const make = (s: number, sh: number[]) => M.tensor(values(s, sh.reduce((a, b) => a * b, 1)).map((v) => (dtype === 'int32' ? (Number.isFinite(v) ? Math.round(v * 4) : 7) : v)), { shape: sh, dtype });
+          const x = make(seed, shape);
+          const other = shape.map((d, i) => (i === axis ? knobs[1] + 1 : d));
+          const y = make(seed + 1, other);
+          const specs = shape.map((d, i) => [i === axis ? Math.min(knobs[2], d - 1) : 0, d, i === shape.length - 1 && knobs[1] === 2 ? 2 : 1] as const);
+          const f = (a: Tensor, b: Tensor) => {
+            const joined = M.concat([a, b, a], axis);
+            const padded = M.pad(joined, joined.shape.map((_, i) => [i === axis ? knobs[1] : 0, i === 0 ? knobs[2] : 0] as [number, number]));
+            return [padded, M.slice(a, ...specs)];
+          };
+          const jitted = M.jit(f);
+          const got = jitted(x, y);
+          const expected = f(x, y);
+          expect(got.map(bits), `${dtype} ${shape} axis ${axis} knobs ${knobs}`).toEqual(expected.map(bits));
+          // A concatenation is always rows; in rank 2 so are the others, unless the slice steps by 2
+          // along the last axis of a matrix of several rows.
+          const plan = M.jitStats(jitted).lastPlan;
+          expect(plan?.wasmSteps).toBeGreaterThanOrEqual(1);
+          const stepsAlongRows = knobs[1] === 2 && shape[shape.length - 1] > 1 && shape.length === 2 && shape[0] - (axis === 0 ? specs[0][0] : 0) > 1;
+          if (shape.length <= 2 && !stepsAlongRows) expect(plan?.wasmSteps).toBe(plan?.steps);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

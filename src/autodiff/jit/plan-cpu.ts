@@ -29,6 +29,7 @@ import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
+import { rowCopies, type RowCopies } from '../../tensor/cpu/wasm/copy';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
 import { arenaHolding, matmulBlockLayout, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
@@ -49,7 +50,10 @@ export interface PlanStats {
   /** Fused loops, and the equations they hold together. */
   readonly fusedGroups: number;
   readonly fusedEquations: number;
-  /** Steps run in WebAssembly (float32 matrix products, fused float loops with a SIMD form). */
+  /**
+   * Steps run in WebAssembly (float32 matrix products, float reductions, fused float loops with a
+   * SIMD form, slices, pads and concatenations that copy rows).
+   */
   readonly wasmSteps?: number;
   /**
    * CPU plans only: fused loops run within the threaded product before them, over each thread's rows
@@ -373,7 +377,20 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const probes = computed.map((node) => (node.kind === 'fused' ? laneGroup(node, () => 0, () => 0) : null));
   // Steps that run in WebAssembly: float32 matrix products, float sums over a contiguous run of axes,
   // and fused float loops with a SIMD form.
+  /** Slices, pads and concatenations of 4- or 8-byte elements that are copies of rows (`rowCopies`). */
+  const movements = computed.map((node): RowCopies | null => {
+    if (node.kind !== 'single') return null;
+    const { eq } = node;
+    const bytes = bytesOf(eq.out.aval.dtype);
+    if (bytes !== 4 && bytes !== 8) return null;
+    const shapes = eq.inputs.map((v) => v.aval.shape);
+    if (eq.prim === 'slice') return rowCopies({ prim: 'slice', ...(eq.params as Params<'slice'>) }, shapes, eq.out.aval.shape, bytes);
+    if (eq.prim === 'pad') return rowCopies({ prim: 'pad', ...(eq.params as Params<'pad'>) }, shapes, eq.out.aval.shape, bytes);
+    if (eq.prim === 'concat') return rowCopies({ prim: 'concat', axis: (eq.params as Params<'concat'>).axis }, shapes, eq.out.aval.shape, bytes);
+    return null;
+  });
   const inWasm = computed.map((node, s) => {
+    if (movements[s]) return true;
     const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
     if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
     if (node.kind === 'single' && WASM_REDUCTIONS.has(node.eq.prim)) {
@@ -575,6 +592,19 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const [px, py] = from.map((r) => homeAt(r, p).offset);
     const [ax, ay] = [addressOf.get(from[0]), addressOf.get(from[1])];
     const out = homeAt(slot(node.out), p).offset;
+    const moves = movements[s];
+    if (moves) {
+      const outBytes = sizeOf(node.out.aval.shape) * bytesOf(node.out.aval.dtype);
+      const sources = from.map((r) => ({ at: homeAt(r, p).offset, inPlace: addressOf.get(r) }));
+      const { copyRows, zeroBytes } = arena.kernels;
+      return () => {
+        if (moves.zero) zeroBytes(out, outBytes);
+        for (const c of moves.copies) {
+          const source = sources[c.input];
+          copyRows(out + c.dst, c.dstStride, (source.inPlace?.offset ?? source.at) + c.src, c.srcStride, c.rowBytes, c.rows);
+        }
+      };
+    }
     if (WASM_REDUCTIONS.has(node.eq.prim)) {
       const x = node.eq.inputs[0];
       const { outer, reduced, inner } = reductionLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<

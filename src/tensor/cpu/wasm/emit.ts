@@ -296,6 +296,14 @@ export class Code {
     return this;
   }
 
+  /** `memory.fill`: sets the byte count on the stack to the value under it from the address under that. */
+  memoryFill(): this {
+    this.bytes.push(0xfc);
+    uleb(11, this.bytes);
+    this.bytes.push(0); // memory 0
+    return this;
+  }
+
   /** `local += step` for an i32 local. */
   addTo(index: number, step: number | { local: number }): this {
     this.get(index);

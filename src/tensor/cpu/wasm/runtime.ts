@@ -5,25 +5,14 @@
  * memory can also host guest arenas, whose kernels copy data from its other regions with
  * `memory.copy` (V8 copies out of a SharedArrayBuffer in JS about 4x slower than out of plain memory).
  */
-import { Code, type FunctionDef, i32, type WasmMemory, wasm, wasmModule } from './emit';
+import { COPY_FUNCTIONS, type CopyExports } from './copy';
+import { type FunctionDef, type WasmMemory, wasm, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedKernels } from './threads';
 
-/** `copyBytes(dst, src, bytes)`: a `memory.copy` within the arena's memory. */
-function copyBytes(): FunctionDef {
-  const c = new Code(3);
-  c.get(0).get(1).get(2).memoryCopy();
-  return { name: 'copyBytes', params: [i32, i32, i32], code: c };
-}
-
-/** The copy kernel's signature (addresses and count in bytes). */
-export interface CopyExports {
-  copyBytes(dst: number, src: number, bytes: number): void;
-}
-
 /** Every fixed kernel, in module order. */
-const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, copyBytes];
+const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, ...COPY_FUNCTIONS];
 
 
 let compiled: object | null = null;
