@@ -1,9 +1,9 @@
 /**
  * The CPU plan's WebAssembly steps against eager mode, bit for bit: fused loops over every lane
  * operation and broadcast pattern (row, column, scalar, full), float sums over every axis set (the
- * contiguous ones run in WebAssembly, the others in JS), matrix products read transposed, and
- * slices, pads and concatenations copied as rows. The plan statistics show the steps really ran
- * in WebAssembly.
+ * contiguous ones run in WebAssembly, the others in JS), matrix products read transposed,
+ * slices, pads and concatenations copied as rows, and threefry hashes. The plan statistics show
+ * the steps really ran in WebAssembly.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -327,5 +327,21 @@ describe('slices, pads and concatenations of CPU plans as row copies', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('threefry hashes of CPU plans', () => {
+  it('equal the JS hash bit for bit for any count of counters (four at a time, the rest one by one, odd counts paired with 0) and batched keys', () => {
+    for (const n of [1, 2, 3, 7, 8, 9, 15, 16, 17, 100, 1001]) {
+      const bitsOf = (k: Tensor) => [M.random.randomBits(k, [n])];
+      const key = M.random.key(n * 7919);
+      const jitted = M.jit(bitsOf);
+      expect(Array.from(jitted(key)[0].dataSync()), `n ${n}`).toEqual(Array.from(bitsOf(key)[0].dataSync()));
+      expect(M.jitStats(jitted).lastPlan?.wasmSteps, `n ${n}`).toBeGreaterThanOrEqual(1);
+      // Three keys, one row of counters each.
+      const keys = M.stack([0, 1, 2].map((i) => M.random.key(n + i)));
+      const batched = (k: Tensor) => M.vmap((one: Tensor) => M.random.randomBits(one, [n]))(k);
+      expect(Array.from(M.jit(batched)(keys).dataSync()), `batched, n ${n}`).toEqual(Array.from(batched(keys).dataSync()));
+    }
   });
 });

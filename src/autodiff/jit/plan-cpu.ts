@@ -52,7 +52,7 @@ export interface PlanStats {
   readonly fusedEquations: number;
   /**
    * Steps run in WebAssembly (float32 matrix products, float reductions, fused float loops with a
-   * SIMD form, slices, pads and concatenations that copy rows).
+   * SIMD form, slices, pads and concatenations that copy rows, threefry hashes).
    */
   readonly wasmSteps?: number;
   /**
@@ -390,7 +390,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     return null;
   });
   const inWasm = computed.map((node, s) => {
-    if (movements[s]) return true;
+    if (movements[s] || (node.kind === 'single' && node.eq.prim === 'threefry')) return true;
     const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
     if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
     if (node.kind === 'single' && WASM_REDUCTIONS.has(node.eq.prim)) {
@@ -592,6 +592,16 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const [px, py] = from.map((r) => homeAt(r, p).offset);
     const [ax, ay] = [addressOf.get(from[0]), addressOf.get(from[1])];
     const out = homeAt(slot(node.out), p).offset;
+    if (node.eq.prim === 'threefry') {
+      // One key per row of counters (`threefryHashInto`).
+      const rows = sizeOf(node.eq.inputs[0].aval.shape) / 2;
+      const n = rows === 0 ? 0 : sizeOf(node.eq.inputs[1].aval.shape) / rows;
+      const hash = arena.kernels.threefry;
+      return () => {
+        const [key, counts] = [ax?.offset ?? px, ay?.offset ?? py];
+        for (let r = 0; r < rows; r++) hash(key + 8 * r, counts + 4 * n * r, out + 4 * n * r, n);
+      };
+    }
     const moves = movements[s];
     if (moves) {
       const outBytes = sizeOf(node.out.aval.shape) * bytesOf(node.out.aval.dtype);

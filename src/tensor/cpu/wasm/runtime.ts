@@ -9,10 +9,11 @@ import { COPY_FUNCTIONS, type CopyExports } from './copy';
 import { type FunctionDef, type WasmMemory, wasm, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
+import { THREEFRY_FUNCTIONS, type ThreefryExports } from './threefry';
 import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedKernels } from './threads';
 
 /** Every fixed kernel, in module order. */
-const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, ...COPY_FUNCTIONS];
+const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, ...COPY_FUNCTIONS, ...THREEFRY_FUNCTIONS];
 
 
 let compiled: object | null = null;
@@ -125,7 +126,7 @@ export type GeneratedExports = Readonly<Record<string, (start: number, end: numb
  */
 export class WasmArena {
   readonly memory: WasmMemory;
-  readonly kernels: MatmulExports & ReduceExports & CopyExports;
+  readonly kernels: MatmulExports & ReduceExports & CopyExports & ThreefryExports;
   readonly generated: GeneratedExports;
   /**
    * The float32 product: large ones split across worker threads when the arena was made `threaded`
@@ -184,7 +185,7 @@ export class WasmArena {
     const module =
       generated.length || shared ? new wasm.Module(wasmModule([...KERNELS.map((f) => f()), ...generated], { sharedMemory: shared })) : kernelModule();
     const exports = new wasm.Instance(module, { env: { memory: this.memory } }).exports;
-    this.kernels = exports as unknown as MatmulExports & ReduceExports & CopyExports;
+    this.kernels = exports as unknown as MatmulExports & ReduceExports & CopyExports & ThreefryExports;
     this.generated = exports as unknown as GeneratedExports;
     this.matmulF32 = this.kernels.matmulF32;
     const loops = this.generated;
