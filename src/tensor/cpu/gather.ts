@@ -55,7 +55,9 @@ export function gather(x: Operand, idx: Operand, axis: number, outShape: Shape, 
 
 /**
  * The gather for fixed shapes, writing into a given output (for `jit` plans); indices are checked
- * as they are read, as in `gather`.
+ * as they are read, as in `gather`. The trailing axes over which the index is constant and x is
+ * contiguous are copied as runs (a row of 6 per index for a mixture's chosen component), the axes
+ * before them walked with running offsets.
  *
  * @example
  * prepareGather([3], [2], 0, [2])(x, idx, out); // out[j] = x[idx[j]]
@@ -68,23 +70,33 @@ export function prepareGather(
 ): (x: TypedArray, idx: TypedArray, out: TypedArray) => void {
   const size = xShape[axis];
   const axisStride = stridesOf(xShape)[axis];
-  const walk = prepareWalk(outShape, [stridesOffAxis(xShape, outShape, axis), broadcastStrides(idxShape, outShape)]);
-  // The operands of the current call, read by `visit` (created once, so a call allocates nothing).
-  let xs: TypedArray = new Float64Array(0);
-  let is: TypedArray = xs;
-  let os: TypedArray = xs;
-  let o = 0;
-  const visit = (offsets: Float64Array) => {
-    const i = is[offsets[1]];
-    checkIndex('gather', i, size, xShape, axis);
-    os[o++] = xs[offsets[0] + i * axisStride];
-  };
+  const xStrides = stridesOffAxis(xShape, outShape, axis);
+  const idxStrides = broadcastStrides(idxShape, outShape);
+  let split = outShape.length;
+  let run = 1;
+  while (split > 0 && (outShape[split - 1] === 1 || (idxStrides[split - 1] === 0 && xStrides[split - 1] === run))) run *= outShape[--split];
+  const outer = sizeOf(outShape.slice(0, split));
+  const coord = new Int32Array(split);
   return (x, idx, out) => {
-    xs = x;
-    is = idx;
-    os = out;
-    o = 0;
-    walk(visit);
+    if (run === 0) return;
+    coord.fill(0);
+    let [xo, io, o] = [0, 0, 0];
+    for (let t = 0; t < outer; t++) {
+      const i = idx[io];
+      checkIndex('gather', i, size, xShape, axis);
+      const from = xo + i * axisStride;
+      for (let q = 0; q < run; q++) out[o + q] = x[from + q];
+      o += run;
+      for (let d = split - 1; d >= 0; d--) {
+        coord[d]++;
+        xo += xStrides[d];
+        io += idxStrides[d];
+        if (coord[d] < outShape[d]) break;
+        coord[d] = 0;
+        xo -= xStrides[d] * outShape[d];
+        io -= idxStrides[d] * outShape[d];
+      }
+    }
   };
 }
 
