@@ -3,8 +3,8 @@
 # through Dawn and Vulkan, the benches side by side with PyTorch on CUDA, results into $OUT.
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
 # Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit
-# (and ab and host, only when named: backend variants side by side in one process, bench/ab.ts;
-# the host's side of a call, bench/host.ts). All
+# (and ab, host and tiles, only when named: backend variants side by side in one process, bench/ab.ts;
+# the host's side of a call, bench/host.ts; kernels under two tile rules, bench/profile.ts). All
 # of them take longer than one 10-minute call; `profile tests webgpu` took 107 s in session 7, and
 # `profile tests sac` should take about 4 minutes.
 set -uo pipefail
@@ -39,6 +39,10 @@ for section in $sections; do
     webgpu) run webgpu 60 webgpu --seconds 0.5 ;;
     # The CPU backend's targets are this project's 2-core machine's, not the GPU host's: WebGPU alone.
     sac) run sac "$T" sac --backends webgpu --torch-device cuda --updates 40 --warmup 2 ;;
+    # Kernels of the 100-agent updates by the sized rule and in 32x32 tiles everywhere, side by side:
+    # whether products 17-32 wide (the 1280 x 23 input gradients, 64x64 tiles padding 23 columns
+    # to 64) should take 32x32 tiles (a candidate rule for matmulTile, not yet measured).
+    tiles) run tiles 120 profile --backends webgpu-sized,webgpu-32 --sizes v2 --agents sg-rp,sgm-mrp --n 100 --top 16 --wall-seconds 0.5 ;;
     # The host's side of one call at a time: Dawn's methods' share and the bytes allocated.
     host) run host 60 host --sizes v2 --agents sg-rp,sgm-mrp --calls 200 ;;
     # GPU time by kernel, one SAC-v2 agent and 100 batched; then wall times alone, each variant in a
@@ -58,6 +62,6 @@ for section in $sections; do
       suites=$(grep -rlE 'describeWebGPU|createWebGPUBackend' test --include='*.test.ts' | sort)
       NO_COLOR=1 MIXRL_REQUIRE_WEBGPU=1 timeout 300 /tmp/node node_modules/vitest/vitest.mjs run $suites 2>&1 |
         grep -v Warning | tee "$OUT/tests.txt" | grep -E 'FAIL|Test Files|Tests |✓ test|× ' ;;
-    *) echo "unknown section '$section' (profile tests sac batched webgpu jit ab host)" >&2 ;;
+    *) echo "unknown section '$section' (profile tests sac batched webgpu jit ab host tiles)" >&2 ;;
   esac
 done
