@@ -345,3 +345,23 @@ describe('threefry hashes of CPU plans', () => {
     }
   });
 });
+
+describe('outer products of CPU plans', () => {
+  it('fuse into the loop that reads them as broadcast products, bit for bit (a -0 product comes out +0, as from the kernel)', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      // g · wᵀ with w stored as a column (a critic's output layer), masked as a ReLU's gradient; and a batched one.
+      const g = M.tensor([-1, 2, 0, -3, 0.5, NaN], { shape: [6, 1], dtype });
+      const w = M.tensor([0, 1.5, -2, Infinity, -0], { shape: [5, 1], dtype });
+      const h = M.tensor(values(31, 30), { shape: [6, 5], dtype });
+      const f = (x: Tensor, y: Tensor, z: Tensor) => M.where(M.greater(z, 0), M.matmul(x, M.transpose(y)), 0);
+      const stats = expectIdentical(f, [g, w, h], `${dtype} masked outer product`);
+      expect(stats.lastPlan?.steps, dtype).toBe(1);
+      const product = (x: Tensor, y: Tensor) => M.matmul(x, y);
+      const a = M.tensor(values(32, 2 * 4), { shape: [2, 4, 1], dtype });
+      const b = M.tensor(values(33, 3), { shape: [1, 3], dtype });
+      expectIdentical(product, [a, b], `${dtype} batched outer product`);
+      // The product kernel's +0 for a -0 product: -1 · 0 is -0 alone, +0 from the matmul.
+      expect(Object.is(M.jit(product)(M.tensor([-1], { shape: [1, 1], dtype }), M.tensor([0], { shape: [1, 1], dtype })).dataSync()[0], 0)).toBe(true);
+    }
+  });
+});

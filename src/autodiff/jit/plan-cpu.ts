@@ -41,6 +41,7 @@ import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '
 import type { Equation, IRProgram, IRVar } from '../ir';
 import { DonatedRegions, pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, type PlanNode, storedBy } from './fuse';
+import { outerProductsAsBroadcasts } from './outer-products';
 import { foldableTransposes } from './transposes';
 
 /** What a plan does per call. */
@@ -297,7 +298,7 @@ function hoistEpilogues(steps: readonly PlanNode[], slot: (v: IRVar) => number):
  * const [y] = plan.run([x]);
  */
 export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {}): CpuPlan {
-  return compilePlan(program, options, null) as CpuPlan;
+  return compilePlan(outerProductsAsBroadcasts(program), options, null) as CpuPlan;
 }
 
 /**

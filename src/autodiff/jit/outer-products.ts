@@ -1,0 +1,68 @@
+/**
+ * Matrix products whose shared axis has length 1 (outer products, such as a critic's gradient
+ * through its one output, `dq · w3ᵀ`) as elementwise products of broadcasts, so that a CPU plan
+ * fuses them into the loop that reads them: no product step, and no intermediate written and read
+ * back (XLA's algebraic simplifier turns such dots into multiplies likewise). `+ 0` keeps the
+ * product's bits: the kernel starts each sum at +0, so a product of -0 comes out +0. An operand
+ * transposed from a column into a row is read as a reshape of the column (a view, no copy).
+ */
+import { ArrayTensor, cpu, type DType, type Params } from '../../tensor';
+import { allocate } from '../../tensor/dtype';
+import { type Equation, formatProgram, type IRProgram, type IRVar } from '../ir';
+
+/**
+ * `program` with each float matmul `[..., m, 1] @ [..., 1, n]` replaced by `a * b + 0` (broadcast
+ * over m and n); other equations unchanged.
+ *
+ * @example
+ * const plan = compileCpuPlan(outerProductsAsBroadcasts(program));
+ */
+export function outerProductsAsBroadcasts(program: IRProgram): IRProgram {
+  const isOuter = (eq: Equation) =>
+    eq.prim === 'matmul' && (eq.out.aval.dtype === 'float32' || eq.out.aval.dtype === 'float64') && eq.inputs[0].aval.shape.at(-1) === 1;
+  if (!program.equations.some(isOuter)) return program;
+  const vars = [...program.inputs, ...program.constants.map(({ v }) => v), ...program.equations.map((eq) => eq.out)];
+  let nextId = Math.max(...vars.map((v) => v.id)) + 1;
+  const zeros = new Map<DType, IRVar>();
+  const zero = (dtype: DType): IRVar => {
+    let v = zeros.get(dtype);
+    if (!v) {
+      v = { id: nextId++, aval: { shape: [], dtype } };
+      zeros.set(dtype, v);
+    }
+    return v;
+  };
+  const producer = new Map(program.equations.map((eq) => [eq.out, eq]));
+  /** An operand that is a transpose moving only axes of one element (a column as a row) read as a reshape of its input, which a plan does not copy. */
+  const unmoved = (v: IRVar): Equation[] => {
+    const eq = producer.get(v);
+    if (eq?.prim !== 'transpose') return [];
+    const shape = eq.inputs[0].aval.shape;
+    const kept = (eq.params as Params<'transpose'>).perm.filter((axis) => shape[axis] !== 1);
+    if (kept.some((axis, i) => i > 0 && axis < kept[i - 1])) return [];
+    return [{ prim: 'reshape', inputs: eq.inputs, params: { shape: v.aval.shape }, out: { id: nextId++, aval: v.aval } }];
+  };
+  const equations = program.equations.flatMap((eq): Equation[] => {
+    if (!isOuter(eq)) return [eq];
+    const reshapes = eq.inputs.map(unmoved);
+    const operands = eq.inputs.map((v, i) => reshapes[i][0]?.out ?? v);
+    const product: IRVar = { id: nextId++, aval: eq.out.aval };
+    return [
+      ...reshapes.flat(),
+      { prim: 'mul', inputs: operands, params: {}, out: product },
+      { prim: 'add', inputs: [product, zero(eq.out.aval.dtype)], params: {}, out: eq.out },
+    ];
+  });
+  // Transposes no longer read are dropped.
+  const live = new Set<IRVar>(program.outputs);
+  const needed: Equation[] = [];
+  for (let i = equations.length - 1; i >= 0; i--) {
+    if (!live.has(equations[i].out)) continue;
+    needed.push(equations[i]);
+    for (const v of equations[i].inputs) live.add(v);
+  }
+  needed.reverse();
+  const constants = [...zeros].map(([dtype, v]) => ({ v, value: new ArrayTensor(cpu, allocate(dtype, 1), [], dtype) }));
+  const rewritten: IRProgram = { ...program, constants: [...program.constants, ...constants], equations: needed, toString: () => formatProgram(rewritten) };
+  return rewritten;
+}
