@@ -250,6 +250,10 @@ describe('WebAssembly steps of CPU plans', () => {
     const f = (x: Tensor, y: Tensor, z: Tensor) => M.add(M.matmul(M.transpose(x), y), M.matmul(M.transpose(x), M.transpose(z)));
     const stats = expectIdentical(f, [a, b, d], 'xᵀy + xᵀzᵀ');
     expect(stats.lastPlan?.wasmSteps).toBeGreaterThanOrEqual(3);
+    // A small product of a transpose folded into it, of a value computed in the plan: it must not
+    // move ahead of that value with the small values computed first.
+    const late = (x: Tensor, y: Tensor) => M.matmul(M.transpose(M.exp(x)), y);
+    expectIdentical(late, [M.tensor(randomValues(6, 40 * 4), { shape: [40, 4] }), M.tensor(randomValues(7, 40 * 2), { shape: [40, 2] })], 'exp(x)ᵀy');
     // A column times a transposed A (run as a row times A's storage), small and large (A past the
     // size that is otherwise transposed into scratch), B a column or a transposed row.
     for (const [m, k] of [[5, 7], [130, 77]]) {

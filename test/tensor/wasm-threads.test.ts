@@ -111,6 +111,24 @@ describe('threaded float32 matmul', () => {
     expect(M.jitStats(jitted).lastPlan?.productEpilogues).toBe(2);
   });
 
+  it('small values from the inputs alone are computed first, so that loops reading them and a product can follow it', () => {
+    // Adam-like: two updates read the product g and a bias correction c of the step count t, which
+    // program order computes after g; c moves to the front and the first update follows g.
+    const [m, k] = [128, 128];
+    const x = M.tensor(Float32Array.from(randomValues(21, m * k)), { shape: [m, k] });
+    const moment = M.tensor(Float32Array.from(randomValues(22, k * k)), { shape: [k, k] });
+    const step = M.tensor(Float32Array.of(3), { shape: [] });
+    const f = (a: Mixrl.Tensor, v: Mixrl.Tensor, t: Mixrl.Tensor) => {
+      const g = M.matmul(M.transpose(a), a);
+      const c = M.sqrt(M.sub(1, M.exp(M.mul(t, Math.log(0.9)))));
+      return [M.add(M.mul(v, 0.9), M.mul(g, c)), M.mul(M.square(g), c)];
+    };
+    const jitted = M.jit(f);
+    const got = jitted(x, moment, step);
+    f(x, moment, step).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `output ${i}`).toBe(true));
+    expect(M.jitStats(jitted).lastPlan?.productEpilogues).toBe(1);
+  });
+
   it('a product epilogue that updates a donated input in place equals eager mode over calls of both parities', () => {
     // p' = p + relu(x w): the loop reads and writes donated memory, swapped from call to call.
     const [m, k, n] = [128, 96, 100];

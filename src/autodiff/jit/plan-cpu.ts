@@ -262,13 +262,35 @@ function isThreadedProduct(node: PlanNode): boolean {
   return sizeOf(shape.slice(0, -2)) === 1 && sizeOf(shape) * k >= THREADED_MATMUL_MIN;
 }
 
+/** Outputs of at most this many elements that depend only on the inputs are computed first. */
+const EARLY_ELEMENTS = 64;
+
+/**
+ * The steps with those computing small values from the program's inputs and constants alone first
+ * (an optimizer's bias corrections from its step count), so that loops reading them (its updates)
+ * can follow the products they read (`hoistEpilogues`); the others keep their order.
+ */
+function earlyScalars(steps: readonly PlanNode[], slot: (v: IRVar) => number, readsOf: (node: PlanNode) => readonly IRVar[]): PlanNode[] {
+  const computed = new Set(steps.flatMap((node) => storedBy(node).map(slot)));
+  const early = new Set<number>();
+  const first = steps.filter((node) => {
+    const reads = readsOf(node).map(slot);
+    const small = storedBy(node).every((v) => sizeOf(v.aval.shape) <= EARLY_ELEMENTS);
+    if (!small || reads.some((k) => computed.has(k) && !early.has(k))) return false;
+    storedBy(node).forEach((v) => early.add(slot(v)));
+    return true;
+  });
+  return [...first, ...steps.filter((node) => !first.includes(node))];
+}
+
 /**
  * The steps in an order where each fused loop that reads a large product's result comes right after
  * the product when it can (every value it reads, by slot, computed by then), so that the product
- * runs it as its epilogue (`matmulThenLoop`); the others keep their order.
+ * runs it as its epilogue (`matmulThenLoop`); small values from the inputs alone come first
+ * (`earlyScalars`), the others keep their order.
  */
-function hoistEpilogues(steps: readonly PlanNode[], slot: (v: IRVar) => number): PlanNode[] {
-  const order = [...steps];
+function hoistEpilogues(steps: readonly PlanNode[], slot: (v: IRVar) => number, readsOf: (node: PlanNode) => readonly IRVar[]): PlanNode[] {
+  const order = earlyScalars(steps, slot, readsOf);
   const producers = () => new Map(order.flatMap((node, i) => storedBy(node).map((v) => [slot(v), i] as const)));
   let producer = producers();
   for (let s = 0; s < order.length; s++) {
@@ -338,9 +360,11 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     return true;
   });
   const slot = (v: IRVar) => slotOf.get(v) as number;
-  const computed = hoistEpilogues(kept, slot);
+  /** What a step reads: a fused loop's leaves, a kernel's inputs (a folded transpose's input for it). */
+  const readsOf = (node: PlanNode) => (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v));
+  const computed = hoistEpilogues(kept, slot, readsOf);
   const escaping = new Set(program.outputs.map(slot));
-  const readVars = computed.map((node) => (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v)));
+  const readVars = computed.map(readsOf);
   const reads = readVars.map((vars) => vars.map(slot));
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
