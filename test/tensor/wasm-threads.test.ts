@@ -180,4 +180,23 @@ describe('threaded float32 matmul', () => {
     expect(same(jitted(x, row, column).dataSync(), f(x, row, column).dataSync())).toBe(true);
     expect(M.jitStats(jitted).lastPlan?.wasmSteps).toBe(1);
   });
+  it('small loops evaluating many transcendentals, split across threads, equal eager mode bit for bit', () => {
+    // 256 x 6 float32 (6 KiB, far below the bytes threshold) through exp, erfinv and tanh: 4608
+    // transcendental evaluations, so the loop is shared out (8 chunks of 48 vectors).
+    const shape = [256, 6];
+    expect(256 * 6 * 4).toBeLessThan(threads.THREADED_LANES_MIN_BYTES);
+    expect(256 * 6 * 3).toBeGreaterThanOrEqual(threads.THREADED_TRANSCENDENTALS_MIN);
+    const u = M.tensor(Float32Array.from(randomValues(8, 256 * 6, -0.99, 0.99)), { shape });
+    const scale = M.tensor(Float32Array.from(randomValues(9, 6, -1, 1)), { shape: [6] });
+    const mean = M.tensor(Float32Array.from(randomValues(10, 256 * 6)), { shape });
+    // A large product beside it makes the plan threaded.
+    const w = M.tensor(Float32Array.from(randomValues(11, 128 * 128)), { shape: [128, 128] });
+    const f = (x: Mixrl.Tensor, s: Mixrl.Tensor, m: Mixrl.Tensor, v: Mixrl.Tensor) => [
+      M.tanh(M.add(m, M.mul(M.exp(s), M.erfinv(x)))),
+      M.matmul(v, v),
+    ];
+    const jitted = M.jit(f);
+    const got = jitted(u, scale, mean, w);
+    f(u, scale, mean, w).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `output ${i}`).toBe(true));
+  });
 });

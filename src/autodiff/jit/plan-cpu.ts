@@ -27,12 +27,12 @@ import {
 } from '../../tensor/cpu/elementwise';
 import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
-import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors } from '../../tensor/cpu/wasm/elementwise';
+import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors, transcendentalsOf } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
 import { rowCopies, type RowCopies } from '../../tensor/cpu/wasm/copy';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
 import { arenaHolding, matmulBlockLayout, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
-import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
+import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_TRANSCENDENTALS_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
@@ -426,6 +426,12 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const group = probes[s];
     return group !== null && laneFunction('probe', group) !== null;
   });
+  /** Whether fused loop s is shared across threads: a large output, or many transcendentals. */
+  const sharedLoop = (s: number) => {
+    const { out } = computed[s];
+    const heavy = transcendentalsOf(probes[s] as LaneGroup) * sizeOf(out.aval.shape) >= THREADED_TRANSCENDENTALS_MIN;
+    return heavy || sizeOf(out.aval.shape) * bytesOf(out.aval.dtype) >= THREADED_LANES_MIN_BYTES;
+  };
   /** The float32 products run in the arena: sizes, batch offsets and operands stored transposed. */
   const products = computed.map((node, s) => {
     if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return null;
@@ -439,8 +445,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   // fused loops (only worth a shared memory when there are any).
   const threaded = computed.some((node, s) => {
     if (!inWasm[s]) return false;
-    const out = node.out.aval;
-    if (node.kind === 'fused') return sizeOf(out.shape) * bytesOf(out.dtype) >= THREADED_LANES_MIN_BYTES;
+    if (node.kind === 'fused') return sharedLoop(s);
     const product = products[s];
     return product !== null && product.batch * product.m * product.k * product.n >= THREADED_MATMUL_MIN;
   });
@@ -612,7 +617,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (node.kind === 'fused') {
       const bytes = laneBytes({ dtype: node.out.aval.dtype as 'float32' | 'float64', size: sizeOf(node.out.aval.shape) });
       const index = loopIndex(s, p);
-      return arena.loop(index, bytes);
+      return arena.loop(index, bytes, sharedLoop(s));
     }
     const [px, py] = from.map((r) => homeAt(r, p).offset);
     const [ax, ay] = [addressOf.get(from[0]), addressOf.get(from[1])];

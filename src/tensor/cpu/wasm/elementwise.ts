@@ -173,6 +173,16 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
   broadcastTo: identity,
 };
 
+/**
+ * How many of a group's members are float32 transcendentals (each a float64 program per element,
+ * 3-9 ns, where an arithmetic lane operation takes a fraction of one).
+ *
+ * @example
+ * transcendentalsOf(group) * group.size; // the loop's transcendental evaluations
+ */
+export const transcendentalsOf = (group: Pick<LaneGroup, 'dtype' | 'members'>): number =>
+  group.dtype === 'float32' ? group.members.filter((m) => m.prim in FLOAT32_PROGRAMS).length : 0;
+
 /** Bytes of output a group's function covers: its elements rounded up to whole 16-byte vectors. */
 export const laneBytes = (group: Pick<LaneGroup, 'dtype' | 'size'>): number =>
   Math.ceil((group.size * (group.dtype === 'float32' ? 4 : 8)) / 16) * 16;

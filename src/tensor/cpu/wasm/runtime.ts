@@ -135,9 +135,9 @@ export class WasmArena {
   readonly matmulF32: MatmulExports['matmulF32'];
   /**
    * The generated loop `s<index>` over output bytes [0, bytes) as a call ready to run (its function
-   * looked up once), across threads when large.
+   * looked up once), across threads when `shared` (default: when large) and the arena is threaded.
    */
-  readonly loop: (index: number, bytes: number) => () => void;
+  readonly loop: (index: number, bytes: number, shared?: boolean) => () => void;
   /**
    * The float32 product (`matmulF32`'s arguments) followed by the generated loop `s<index>` over
    * output bytes [0, bytes), for a loop that reads the product's result elementwise (an epilogue:
@@ -214,7 +214,7 @@ export class WasmArena {
         return (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? shared : here)(a, ars, acs, b, brs, c, m, k, n);
       };
       const loopHere = this.loop;
-      this.loop = (index, bytes) => (bytes >= THREADED_LANES_MIN_BYTES ? () => lanes(index, bytes) : loopHere(index, bytes));
+      this.loop = (index, bytes, shared = bytes >= THREADED_LANES_MIN_BYTES) => (shared ? () => lanes(index, bytes) : loopHere(index, bytes));
       releaseWhenCollected.register(this, release);
     }
   }

@@ -228,6 +228,13 @@ export const THREADED_MATMUL_MIN = 1 << 20;
  * before the handover pays: 64 KiB loops take a few microseconds). */
 export const THREADED_LANES_MIN_BYTES = 1 << 17;
 
+/**
+ * Fused loops evaluating at least this many float32 transcendentals (elements times transcendental
+ * members) are split across threads however small their output: a SAC-v2 policy's sampling loop,
+ * 1536 elements through exp, erfinv and tanh, took 42 us on one thread.
+ */
+export const THREADED_TRANSCENDENTALS_MIN = 4096;
+
 /** How many threads (the main one included) products can use. */
 export const matmulThreads = (): number => pool().workers.length + 1;
 
