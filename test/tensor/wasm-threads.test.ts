@@ -199,4 +199,22 @@ describe('threaded float32 matmul', () => {
     const got = jitted(u, scale, mean, w);
     f(u, scale, mean, w).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `output ${i}`).toBe(true));
   });
+  it('sums over the rows of large arrays, split across threads by columns, equal eager mode bit for bit', () => {
+    for (const [rows, columns] of [
+      [256, 256],
+      [300, 257],
+      [70, 1001],
+    ]) {
+      expect(rows * columns).toBeGreaterThanOrEqual(threads.THREADED_SUM_MIN);
+      for (const dtype of ['float32', 'float64'] as const) {
+        const values = randomValues(rows + columns, rows * columns, -1e3, 1e3).map((v, i) => (i % 97 === 5 ? -0 : i % 389 === 7 ? Infinity : v));
+        const x = M.tensor(values, { shape: [rows, columns], dtype });
+        // The row sum, and a sum over the leading two of three axes (the same rows, as one run).
+        const f = (a: Mixrl.Tensor) => [M.sum(a, [0]), M.sum(M.reshape(a, [2, rows / 2, columns]), [0, 1])];
+        const jitted = M.jit(f);
+        const got = jitted(x);
+        f(x).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `${dtype} ${rows}x${columns}, output ${i}`).toBe(true));
+      }
+    }
+  });
 });

@@ -32,7 +32,7 @@ import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
 import { rowCopies, type RowCopies } from '../../tensor/cpu/wasm/copy';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
 import { arenaHolding, matmulBlockLayout, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
-import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_TRANSCENDENTALS_MIN } from '../../tensor/cpu/wasm/threads';
+import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSCENDENTALS_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
@@ -426,6 +426,13 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const group = probes[s];
     return group !== null && laneFunction('probe', group) !== null;
   });
+  /** The `[reduced, inner]` layout of step s when it is a float sum over rows (outer 1), which threads share by columns. */
+  const rowSum = (s: number) => {
+    const node = computed[s];
+    if (node.kind !== 'single' || node.eq.prim !== 'reduceSum' || !inWasm[s]) return null;
+    const layout = reductionLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes);
+    return layout && layout.outer === 1 ? layout : null;
+  };
   /** Whether fused loop s is shared across threads: a large output, or many transcendentals. */
   const sharedLoop = (s: number) => {
     const { out } = computed[s];
@@ -446,6 +453,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const threaded = computed.some((node, s) => {
     if (!inWasm[s]) return false;
     if (node.kind === 'fused') return sharedLoop(s);
+    const rows = rowSum(s);
+    if (rows) return rows.reduced * rows.inner >= THREADED_SUM_MIN;
     const product = products[s];
     return product !== null && product.batch * product.m * product.k * product.n >= THREADED_MATMUL_MIN;
   });
@@ -650,9 +659,15 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       const { outer, reduced, inner } = reductionLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<
         ReturnType<typeof reductionLayout>
       >;
-      const name = `${WASM_REDUCTIONS.get(node.eq.prim) as 'sum' | 'max' | 'min'}${x.aval.dtype === 'float32' ? 'F32' : 'F64'}` as const;
-      const reduce = arena.kernels[name];
-      return ax ? () => reduce(ax.offset, outer, reduced, inner, out) : () => reduce(px, outer, reduced, inner, out);
+      const kind = WASM_REDUCTIONS.get(node.eq.prim) as 'sum' | 'max' | 'min';
+      const float64 = x.aval.dtype === 'float64';
+      if (rowSum(s)) {
+        // Over rows (a bias's gradient): shared out by columns when large.
+        const { sumColumns } = arena;
+        return () => sumColumns(float64, ax?.offset ?? px, reduced, inner, out);
+      }
+      const reduce = arena.kernels[`${kind}${float64 ? 'F64' : 'F32'}` as const];
+      return () => reduce(ax?.offset ?? px, outer, reduced, inner, out, inner);
     }
     const { m, k, n, transposeA } = products[s] as NonNullable<(typeof products)[number]>;
     const block = blocks[s];

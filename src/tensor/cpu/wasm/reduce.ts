@@ -7,12 +7,14 @@ import { Code, f64, type FunctionDef, i32, v128 } from './emit';
 
 /** A reduction over `[outer, reduced, inner]` (addresses in bytes, sizes in elements). */
 type Reduction = (x: number, outer: number, reduced: number, inner: number, out: number) => void;
+/** A sum over `[outer, reduced, inner]` whose rows r are `stride` elements apart (`inner` for the whole array, more for some of its columns). */
+type Sum = (x: number, outer: number, reduced: number, inner: number, out: number, stride: number) => void;
 
 /** The exported reductions. */
 export interface ReduceExports {
   /** `out[o, i] = Σ_r x[o, r, i]` over float32 values, accumulated in float64. */
-  sumF32: Reduction;
-  sumF64: Reduction;
+  sumF32: Sum;
+  sumF64: Sum;
   /** The largest (smallest) `x[o, r, i]` over r; NaN wins; the first of equal values is kept (-0 before +0). */
   maxF32: Reduction;
   maxF64: Reduction;
@@ -33,16 +35,16 @@ function storeFromF64(c: Code, dtype: 'float32' | 'float64'): void {
 }
 
 function sum(dtype: 'float32' | 'float64'): FunctionDef {
-  const c = new Code(5);
-  const [X, OUTER, R, INNER, OUT] = [0, 1, 2, 3, 4];
+  const c = new Code(6);
+  const [X, OUTER, R, INNER, OUT, STRIDE] = [0, 1, 2, 3, 4, 5];
   const bytes = dtype === 'float32' ? 4 : 8;
   const shift = dtype === 'float32' ? 2 : 3;
   const [o, i, r, p, q, rowBytes, blockBytes] = Array.from({ length: 7 }, () => c.local(i32));
   const acc = c.local(v128);
   const scalar = c.local(f64);
-  c.get(INNER).i32(shift).op('i32.shl').set(rowBytes);
+  c.get(STRIDE).i32(shift).op('i32.shl').set(rowBytes);
   c.get(R).get(rowBytes).op('i32.mul').set(blockBytes);
-  /** p = the first input of output column (o, i): X + (o * reduced * inner + i) * bytes. */
+  /** p = the first input of output column (o, i): X + (o * reduced * stride + i) * bytes. */
   const columnStart = () => c.get(X).get(o).get(blockBytes).op('i32.mul').op('i32.add').get(i).i32(shift).op('i32.shl').op('i32.add').set(p);
   // q walks the outputs; p the first input of the current output column.
   c.get(OUT).set(q);
@@ -96,7 +98,7 @@ function sum(dtype: 'float32' | 'float64'): FunctionDef {
       c.addTo(o, 1);
     },
   );
-  return { name: dtype === 'float32' ? 'sumF32' : 'sumF64', params: Array(5).fill(i32), code: c };
+  return { name: dtype === 'float32' ? 'sumF32' : 'sumF64', params: Array(6).fill(i32), code: c };
 }
 
 /**

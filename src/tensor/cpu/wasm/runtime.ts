@@ -10,7 +10,7 @@ import { type FunctionDef, type WasmMemory, wasm, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { THREEFRY_FUNCTIONS, type ThreefryExports } from './threefry';
-import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, threadedKernels } from './threads';
+import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, threadedKernels } from './threads';
 
 /** Every fixed kernel, in module order. */
 const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, ...COPY_FUNCTIONS, ...THREEFRY_FUNCTIONS];
@@ -147,6 +147,12 @@ export class WasmArena {
    */
   readonly matmulThenLoop: (index: number, bytes: number) => MatmulExports['matmulF32'];
   /**
+   * `out[i] = Σ_r x[r, i]` over a `reduced x inner` array of float32 (or `float64`) values
+   * (`sumF32`'s order and rounding), its columns split across threads when the arena is threaded
+   * and the array has at least THREADED_SUM_MIN elements.
+   */
+  readonly sumColumns: (float64: boolean, x: number, reduced: number, inner: number, out: number) => void;
+  /**
    * Runs the batched product whose block is at `block` (`matmulBlockLayout`): `batch` products of
    * `work` multiply-adds in all, whole products shared across threads when the arena is threaded
    * and `work` is at least THREADED_MATMUL_MIN (the block then needs scratch for `batchChunks(batch)`
@@ -201,11 +207,15 @@ export class WasmArena {
         loopHere(0, bytes);
       };
     };
+    const { sumF32, sumF64 } = this.kernels;
+    this.sumColumns = (float64, x, reduced, inner, out) => (float64 ? sumF64 : sumF32)(x, 1, reduced, inner, out, inner);
     const batchHere = this.kernels.matmulBatchF32;
     this.matmulBlock = (block, batch) => batchHere(block, 0, batch, 0);
     if (threaded) {
       const local = this.kernels.matmulF32;
-      const { run, runThenLoop, batch: batchShared, lanes, release } = threadedKernels(module, this.memory, exports);
+      const { run, runThenLoop, sumColumns, batch: batchShared, lanes, release } = threadedKernels(module, this.memory, exports);
+      const sumHere = this.sumColumns;
+      this.sumColumns = (float64, x, reduced, inner, out) => (reduced * inner >= THREADED_SUM_MIN ? sumColumns : sumHere)(float64, x, reduced, inner, out);
       this.matmulBlock = (block, batch, work) => (work >= THREADED_MATMUL_MIN ? batchShared(block, batch) : batchHere(block, 0, batch, 0));
       this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : local)(a, ars, acs, b, brs, c, m, k, n);
       const thenLoopHere = this.matmulThenLoop;

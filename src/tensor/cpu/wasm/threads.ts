@@ -20,7 +20,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
  * command late can never mistake it for a set-up command or the reverse.
  */
 const SEQ = 0; // bumped by the main thread per command of either kind (what workers wait on)
-const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop, 5 matmul then a loop over its rows
+const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop, 5 matmul then a loop over its rows, 6 a sum by columns
 const ID = 2; // work: the instance (arena) id
 const CHUNKS = 3; // work: its chunks
 const CLAIM = 4; // work: (its SEQ & 0xffffff) << 8 | the next unclaimed chunk
@@ -62,6 +62,10 @@ const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
     if (r1 > r0) k.matmulF32(a[0] + 4 * r0 * a[1], a[1], a[2], a[3], a[4], a[5] + 4 * r0 * a[8], r1 - r0, a[7], a[8]);
     // The loop over the result rows just computed (16-byte aligned: rows come in fours), to its last byte.
     if (cmd === 5 && r1 > r0) k['s' + a[9]](4 * r0 * a[8], r1 === m ? a[10] : 4 * r1 * a[8]);
+  } else if (cmd === 6) {
+    // Columns [i0, i1) of a sum over rows (a[0]: float64), rows a[3] elements apart.
+    const bytes = a[0] ? 8 : 4, i0 = bound(a[3], c, chunks), i1 = bound(a[3], c + 1, chunks);
+    if (i1 > i0) k[a[0] ? 'sumF64' : 'sumF32'](a[1] + bytes * i0, 1, a[2], i1 - i0, a[4] + bytes * i0, a[3]);
   } else if (cmd === 3) {
     const t0 = bound(a[1], c, chunks), t1 = bound(a[1], c + 1, chunks);
     if (t1 > t0) k.matmulBatchF32(a[0], t0, t1, c);
@@ -235,6 +239,9 @@ export const THREADED_LANES_MIN_BYTES = 1 << 17;
  */
 export const THREADED_TRANSCENDENTALS_MIN = 4096;
 
+/** Sums over the rows of at least this many elements are split across threads by columns. */
+export const THREADED_SUM_MIN = 1 << 16;
+
 /** How many threads (the main one included) products can use. */
 export const matmulThreads = (): number => pool().workers.length + 1;
 
@@ -249,7 +256,8 @@ type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, c
  * `memory` now. `run` is one float32 product (the kernel's `matmulF32` arguments), its row blocks
  * shared out; `runThenLoop(index, bytes)` such a product followed by the generated loop `s<index>`
  * over the result's bytes [0, bytes), each thread running the loop over the rows it has just
- * computed (still in its cache); `batch` the `count` products of a batched product's block (`matmulBatchF32`), whole
+ * computed (still in its cache); `sumColumns` a sum over the rows of a `reduced x inner` array
+ * (float32 or float64), its columns shared out; `batch` the `count` products of a batched product's block (`matmulBatchF32`), whole
  * products shared out in `batchChunks(count)` chunks; `lanes` runs the generated loop `s<index>`
  * over output bytes [0, bytes) in 16-byte-aligned ranges. `kernels` are this thread's instance's
  * exports. `release` frees the workers' instances.
@@ -268,6 +276,7 @@ export function threadedKernels(
 ): {
   run: MatmulF32;
   runThenLoop(index: number, bytes: number): MatmulF32;
+  sumColumns(float64: boolean, x: number, reduced: number, inner: number, out: number): void;
   batch(block: number, count: number): void;
   lanes(index: number, bytes: number): void;
   release(): void;
@@ -284,6 +293,9 @@ export function threadedKernels(
     runThenLoop(index, bytes) {
       return (a, ars, acs, b, brs, c, m, k, n) =>
         share(p, 5, id, [a, ars, acs, b, brs, c, m, k, n, index, bytes], Math.min(Math.ceil(m / 4), CHUNKS_PER_THREAD * threads), kernels);
+    },
+    sumColumns(float64, x, reduced, inner, out) {
+      share(p, 6, id, [float64 ? 1 : 0, x, reduced, inner, out], Math.min(Math.ceil(inner / 4), CHUNKS_PER_THREAD * threads), kernels);
     },
     batch(block, count) {
       share(p, 3, id, [block, count], batchChunks(count), kernels);
