@@ -2,8 +2,8 @@
  * The float32 WebAssembly matmul kernel against the float32 recurrence it promises: every element is
  * `acc = a[i, p] * b[p, j] + acc` over p in order, rounded once to float32 where the kernel's
  * multiply-adds are fused (`fusesMultiplyAdd`), else `acc = fround(acc + fround(a[i, p] * b[p, j]))`,
- * whichever tile (4 x 8, 4 x 4, 1 x 16, 1 x 8, 1 x 4, or the right edge's partial 4 x 4 / 1 x 4)
- * computed it, for every layout and batch pattern. Exact equality.
+ * whichever tile (4 x 8, 4 x 4, 1 x 16, 1 x 8, 1 x 4, or the right edge's partial 4 x 4 / 1 x 4, or
+ * the column kernel's 16 or 4 rows) computed it, for every layout and batch pattern. Exact equality.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -125,6 +125,15 @@ describe('WebAssembly float32 matmul', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('equals the recurrence for a matrix times a column (rows 16 and 4 at a time, then one by one; p in fours, then the rest)', () => {
+    for (const [m, k] of [[16, 4], [37, 33], [64, 7], [21, 1], [130, 70]]) {
+      for (const transposeA of [false, true]) {
+        checkProduct({ m, k, n: 1, batchA: 2, broadcastB: false, transposeA, transposeB: false, seed: m * k });
+        checkProduct({ m, k, n: 1, batchA: 1, broadcastB: true, transposeA, transposeB: true, seed: m + k });
+      }
+    }
   });
 
   it('equals the recurrence when a large transposed A is transposed into scratch first', () => {
