@@ -22,7 +22,7 @@ export function outerProductsAsBroadcasts(program: IRProgram): IRProgram {
     eq.prim === 'matmul' && (eq.out.aval.dtype === 'float32' || eq.out.aval.dtype === 'float64') && eq.inputs[0].aval.shape.at(-1) === 1;
   if (!program.equations.some(isOuter)) return program;
   const vars = [...program.inputs, ...program.constants.map(({ v }) => v), ...program.equations.map((eq) => eq.out)];
-  let nextId = Math.max(...vars.map((v) => v.id)) + 1;
+  let nextId = vars.reduce((top, v) => Math.max(top, v.id), -1) + 1;
   const zeros = new Map<DType, IRVar>();
   const zero = (dtype: DType): IRVar => {
     let v = zeros.get(dtype);
