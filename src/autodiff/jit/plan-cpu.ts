@@ -280,7 +280,8 @@ function earlyScalars(steps: readonly PlanNode[], slot: (v: IRVar) => number, re
     storedBy(node).forEach((v) => early.add(slot(v)));
     return true;
   });
-  return [...first, ...steps.filter((node) => !first.includes(node))];
+  const moved = new Set(first);
+  return [...first, ...steps.filter((node) => !moved.has(node))];
 }
 
 /**
