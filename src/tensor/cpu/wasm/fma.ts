@@ -40,6 +40,20 @@ export function matmulUsesFma(): boolean {
   return chosen;
 }
 
+/**
+ * The engine's `f32x4.relaxed_madd` on one lane, `madd(x, y, z)` ≈ x·y + z as this machine computes
+ * it (for `fusesMultiplyAdd` and peer checks of a reference); null when the kernel uses none.
+ *
+ * @example
+ * relaxedMadd()?.(3, 5, 7); // 22
+ */
+export function relaxedMadd(): ((x: number, y: number, z: number) => number) | null {
+  if (!matmulUsesFma()) return null;
+  const memory = new wasm.Memory({ initial: 1 });
+  const instance = new wasm.Instance(new wasm.Module(wasmModule([maddProbe()])), { env: { memory } });
+  return (instance.exports as { madd(x: number, y: number, z: number): number }).madd;
+}
+
 let fused: boolean | undefined;
 
 /**
@@ -53,10 +67,8 @@ let fused: boolean | undefined;
  */
 export function fusesMultiplyAdd(): boolean {
   if (fused !== undefined) return fused;
-  if (!matmulUsesFma()) return (fused = false);
-  const memory = new wasm.Memory({ initial: 1 });
-  const { madd } = new wasm.Instance(new wasm.Module(wasmModule([maddProbe()])), { env: { memory } }).exports as { madd(x: number, y: number, z: number): number };
+  const madd = relaxedMadd();
   const x = 1 + 2 ** -12;
-  fused = madd(x, x, -(1 + 2 ** -11)) !== 0;
+  fused = madd !== null && madd(x, x, -(1 + 2 ** -11)) !== 0;
   return fused;
 }
