@@ -10,7 +10,13 @@
 export type RawKey = Uint32Array;
 
 /** Threefry's key-schedule parity constant. */
-const KS_PARITY = 0x1bd11bda;
+export const KS_PARITY = 0x1bd11bda;
+
+/** The rotations of Threefry-2x32's rounds, by group of four (Salmon et al.'s R_{2x32}); groups alternate. */
+export const ROTATIONS = [
+  [13, 15, 26, 6],
+  [17, 29, 16, 24],
+] as const;
 
 /** Four rounds of Threefry-2x32's mix with rotations r0..r3 (int32 arithmetic, wrapping). */
 const ROUNDS = (r: readonly number[]) =>
@@ -36,7 +42,7 @@ export const threefry2x32Block = new Function(
     `const ks0 = k0 | 0, ks1 = k1 | 0, ks2 = ks0 ^ ks1 ^ ${KS_PARITY};`,
     'let a = (x0 + ks0) | 0, b = (x1 + ks1) | 0;',
     ...[0, 1, 2, 3, 4].map((group) => {
-      const rounds = ROUNDS(group % 2 === 0 ? [13, 15, 26, 6] : [17, 29, 16, 24]);
+      const rounds = ROUNDS(ROTATIONS[group % 2]);
       return `${rounds} a = (a + ks${(group + 1) % 3}) | 0; b = (b + ks${(group + 2) % 3} + ${group + 1}) | 0;`;
     }),
     'out[0] = a; out[1] = b;',

@@ -4,6 +4,7 @@
  * lanes (a rotation is a shift left or'ed with a shift right: SIMD has no rotate), the pairs left
  * over one at a time with `i32.rotl`. Integer arithmetic, so the words are the JS hash's exactly.
  */
+import { KS_PARITY, ROTATIONS } from '../../threefry';
 import { Code, type FunctionDef, i32, v128 } from './emit';
 
 /** The kernel's signature (addresses in bytes). */
@@ -15,12 +16,6 @@ export interface ThreefryExports {
   threefry(key: number, counts: number, out: number, n: number): void;
 }
 
-/** The rotations of the rounds, in groups of four (Salmon et al.'s R_{2x32}). */
-const ROTATIONS = [
-  [13, 15, 26, 6],
-  [17, 29, 16, 24],
-] as const;
-const KS_PARITY = 0x1bd11bda;
 
 /** The integer operations of one lane kind: four counters in an i32x4, or one in an i32. */
 interface Lanes {
