@@ -401,8 +401,6 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   };
   // Fused groups as lanes with placeholder addresses: which have a SIMD form, and which leaves they gather.
   const probes = computed.map((node) => (node.kind === 'fused' ? laneGroup(node, () => 0, () => 0) : null));
-  // Steps that run in WebAssembly: float32 matrix products, float sums over a contiguous run of axes,
-  // and fused float loops with a SIMD form.
   /** Slices, pads and concatenations of 4- or 8-byte elements that are copies of rows (`rowCopies`). */
   const movements = computed.map((node): RowCopies | null => {
     if (node.kind !== 'single') return null;
@@ -415,6 +413,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (eq.prim === 'concat') return rowCopies({ prim: 'concat', axis: (eq.params as Params<'concat'>).axis }, shapes, eq.out.aval.shape, bytes);
     return null;
   });
+  // Steps that run in WebAssembly: those copies, threefry hashes, float32 matrix products, float
+  // reductions over a contiguous run of axes, and fused float loops with a SIMD form.
   const inWasm = computed.map((node, s) => {
     if (movements[s] || (node.kind === 'single' && node.eq.prim === 'threefry')) return true;
     const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
@@ -464,7 +464,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const epilogueOf = new Map<number, number>();
   products.forEach((product, s) => {
     const loop = computed[s + 1];
-    if (!threaded || !product || product.batch > 1 || product.m * product.k * product.n < THREADED_MATMUL_MIN) return;
+    if (!threaded || !product || !isThreadedProduct(computed[s])) return;
     if (!inWasm[s + 1] || loop.kind !== 'fused' || loop.out.aval.dtype !== 'float32' || sizeOf(loop.out.aval.shape) !== product.m * product.n) return;
     if (loop.leaves.includes(computed[s].out)) epilogueOf.set(s, s + 1);
   });

@@ -212,12 +212,11 @@ export class WasmArena {
     const batchHere = this.kernels.matmulBatchF32;
     this.matmulBlock = (block, batch) => batchHere(block, 0, batch, 0);
     if (threaded) {
-      const local = this.kernels.matmulF32;
       const { run, runThenLoop, sumColumns, batch: batchShared, lanes, release } = threadedKernels(module, this.memory, exports);
       const sumHere = this.sumColumns;
       this.sumColumns = (float64, x, reduced, inner, out) => (reduced * inner >= THREADED_SUM_MIN ? sumColumns : sumHere)(float64, x, reduced, inner, out);
       this.matmulBlock = (block, batch, work) => (work >= THREADED_MATMUL_MIN ? batchShared(block, batch) : batchHere(block, 0, batch, 0));
-      this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : local)(a, ars, acs, b, brs, c, m, k, n);
+      this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : productHere)(a, ars, acs, b, brs, c, m, k, n);
       const thenLoopHere = this.matmulThenLoop;
       this.matmulThenLoop = (index, bytes) => {
         const [shared, here] = [runThenLoop(index, bytes), thenLoopHere(index, bytes)];
