@@ -38,7 +38,8 @@ for section in $sections; do
     # Each product tile alone, and by size.
     webgpu) run webgpu 60 webgpu --seconds 0.5 ;;
     # The CPU backend's targets are this project's 2-core machine's, not the GPU host's: WebGPU alone.
-    sac) run sac "$T" sac --backends webgpu --torch-device cuda --updates 40 --warmup 2 ;;
+    # The SAC-v2 size alone: after the classic sizes in one process its loop ran 10x slower (session 13).
+    sac) run sac "$T" sac --backends webgpu --sizes v2 --torch-device cuda --updates 40 --warmup 2 ;;
     # Kernels of the 100-agent updates by the sized rule and in 32x32 tiles everywhere, side by side:
     # whether products 17-32 wide (the 1280 x 23 input gradients, 64x64 tiles padding 23 columns
     # to 64) should take 32x32 tiles (a candidate rule for matmulTile, not yet measured).
