@@ -34,8 +34,11 @@ async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: Array
 
 describe('merged kernels: the WGSL', () => {
   it('reads a member\'s workgroup size and workgroup memory, and refuses forms it cannot merge', () => {
-    // 16x16 invocations; two [16, 64] tiles of vec4s: 2 * 256 * 16 bytes.
-    expect(memberShape(matmulWgsl('f32'))).toEqual({ size: [16, 16, 1], workgroupBytes: 8192 });
+    // 16x16 invocations; two [16, 64] tiles, their rows of 16 vec4s padded by one: 2 * 16 * 17 * 16 bytes.
+    expect(memberShape(matmulWgsl('f32'))).toEqual({ size: [16, 16, 1], workgroupBytes: 8704 });
+    // 32x32 tiles: rows of 16 vec2s and one of padding; 128x128: rows of 32 vec4s, swizzled, not padded.
+    expect(memberShape(matmulWgsl('f32', { tile: 32 }))?.workgroupBytes).toBe(2 * 16 * 17 * 8);
+    expect(memberShape(matmulWgsl('f32', { tile: 128 }))?.workgroupBytes).toBe(16384);
     // Strips: 128 invocations, [128, 17] + [16, 5] floats.
     expect(memberShape(matmulWgsl('f32', { tile: 'strip', strip: { short: 'N', width: 5 } }))).toEqual({ size: [128, 1, 1], workgroupBytes: 4 * (128 * 17 + 16 * 5) });
     const argmax = argReduceWgsl('f32', '>');
@@ -104,8 +107,11 @@ describe('merged kernels: what merges', () => {
     expect(plan([0, 1, 2, 3].map((s) => dispatch(s, source1d, { buffers: 5 })))).toEqual({ alone: [3], merged: [[0, 1, 2]] });
     // The params window holds 256 words.
     expect(plan([0, 1, 2].map((s) => dispatch(s, source1d, { params: 100 })))).toEqual({ alone: [2], merged: [[0, 1]] });
-    // Two 8 KiB tiled products fill 16 KiB of workgroup memory; a third does not fit beside them.
-    expect(plan([0, 1, 2].map((s) => dispatch(s, tiled)))).toEqual({ alone: [2], merged: [[0, 1]] });
+    // 64x64 tiles take 8.5 KiB of workgroup memory: two pass 16 KiB, so each runs alone. 32x32
+    // tiles take 4.25 KiB: three fit, and a fourth starts a pack of its own (alone here).
+    expect(plan([0, 1, 2].map((s) => dispatch(s, tiled)))).toEqual({ alone: [0, 1, 2], merged: [] });
+    const tiled32 = matmulWgsl('f32', { tile: 32 });
+    expect(plan([0, 1, 2, 3].map((s) => dispatch(s, tiled32)))).toEqual({ alone: [3], merged: [[0, 1, 2]] });
   });
 
   it('runs alone what must not merge: a step\'s second dispatch, index kernels, large or empty grids, forms it cannot read', () => {
