@@ -200,6 +200,26 @@ describe('WebAssembly steps of CPU plans', () => {
     );
   });
 
+  it('column sums (8 columns at a time in four chains, then pairs, then one) equal float64 sums down each column', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const [outer, reduced, inner] of [[1, 7, 8], [2, 5, 19], [1, 1, 27], [2, 9, 16], [1, 3, 1]]) {
+        const data = randomValues(outer * reduced * inner, outer * reduced * inner);
+        const x = M.tensor(data, { shape: [outer, reduced, inner], dtype });
+        const stored = dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data);
+        const expected = Array.from({ length: outer * inner }, (_, q) => {
+          const [o, i] = [Math.floor(q / inner), q % inner];
+          let total = 0;
+          for (let r = 0; r < reduced; r++) total += stored[(o * reduced + r) * inner + i];
+          return dtype === 'float32' ? Math.fround(total) : total;
+        });
+        const jitted = M.jit((a: Tensor) => M.sum(a, 1));
+        const what = `${dtype} [${outer}, ${reduced}, ${inner}]`;
+        expect(Array.from(jitted(x).dataSync()), what).toEqual(expected);
+        expect(M.jitStats(jitted).lastPlan?.wasmSteps, what).toBe(1);
+      }
+    }
+  });
+
   it('returned values stay intact across later calls (block copies, small copies, values other steps read)', () => {
     // a is returned and read by the sum after it; both run in WebAssembly. a has 96 elements (in the
     // shared output block), the sum 8 (copied alone), p = 2a + 1 is a fused multi-output result.
