@@ -13,9 +13,12 @@
  * jitted and eager in alternating rounds (median of the rounds).
  *
  *   npx esbuild bench/sac.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/sac.mjs
- * Each backend's updates are timed over at least `--updates` (default 30) and `--seconds` (default 1).
+ * Each backend's updates are timed in `--rounds` (default 5) rounds of at least `--updates` (default
+ * 30) updates and `--seconds` / rounds (default 1 s in all), and the median round is reported;
+ * PyTorch's too (rounds of `--updates`). On a shared 2-core host a burst of other load then moves
+ * the figure only when it covers most rounds (single windows moved by 30% between runs minutes apart).
  *
- *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--act-rounds N]
+ *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--rounds N] [--act-rounds N]
  *                     [--warmup seconds] [--torch-device cpu|cuda] [--torch-threads 1,2] [--python python3] [--torch-script bench/sac_torch.py]
  */
 import { spawnSync } from 'node:child_process';
@@ -45,6 +48,8 @@ async function backends(): Promise<Backend[]> {
   }
   return out;
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updates: number) {
   const { h, keyAt, batches, state: initial } = sacSetup(agent, size, backend);
@@ -77,15 +82,20 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
   // after they have run a while, a GPU raises its clocks only under sustained load, and training
   // runs tens of thousands of updates, so the steady state is what is reported.
   const warmed = await loop(0, 3, warmupSeconds * 1000);
-  const t0 = performance.now();
-  const timed = await loop(warmed, updates, timedSeconds * 1000);
-  const updateMs = (performance.now() - t0) / timed;
+  const perRound: number[] = [];
+  for (let r = 0, from = warmed; r < rounds; r++) {
+    const t0 = performance.now();
+    const timed = await loop(from, updates, (timedSeconds * 1000) / rounds);
+    perRound.push((performance.now() - t0) / timed);
+    from += timed;
+  }
+  const updateMs = median(perRound);
 
   const obs = new Float64Array(size.obs).fill(0.1);
   const actKey = rawKey(0);
   const actors = [makeActor(h), makeActor(h, { jit: false })];
   const reps = 200;
-  const rounds: [number[], number[]] = [[], []];
+  const actRounds: [number[], number[]] = [[], []];
   // Warm up each actor for a second (V8 optimizes the generated loops only after a while).
   for (const actor of actors) {
     const warmAct = performance.now();
@@ -101,18 +111,17 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
         const a = actor(state.actor, obs, rawFoldIn(actKey, i), 'sample');
         if (!(a instanceof Float64Array)) await a;
       }
-      if (r >= 0) rounds[which].push(((performance.now() - t1) / reps) * 1000); // round -1 warms up
+      if (r >= 0) actRounds[which].push(((performance.now() - t1) / reps) * 1000); // round -1 warms up
     }
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
-  return { updateMs, actUs: median(rounds[0]), actEagerUs: median(rounds[1]) };
+  return { updateMs, actUs: median(actRounds[0]), actEagerUs: median(actRounds[1]) };
 }
 
 function torchResults(updates: number, threads: number): Map<string, { updateMs: number; actUs: number }> | null {
   const script = path.resolve(arg('torch-script', 'bench/sac_torch.py'));
   const device = arg('torch-device', 'cpu');
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  const args = [script, '--updates', String(updates), '--device', device, '--threads', String(threads)];
+  const args = [script, '--updates', String(updates), '--rounds', String(rounds), '--device', device, '--threads', String(threads)];
   const r = spawnSync(arg('python', 'python3'), args, { encoding: 'utf8', env });
   if (r.status !== 0) {
     console.log(`PyTorch baseline not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
@@ -137,6 +146,8 @@ if (process.argv.includes('--help')) {
 const updates = Number(arg('updates', '30'));
 const warmupSeconds = Number(arg('warmup', '3'));
 const timedSeconds = Number(arg('seconds', '1'));
+const rounds = Number(arg('rounds', '5'));
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: '${arg('rounds', '')}' (a whole number, at least 1)`);
 const sizes = arg('sizes', 'classic,v2').split(',');
 const list = await backends();
 const torchThreads = arg('torch-threads', '1,2').split(',').map(Number);

@@ -62,7 +62,7 @@ class Actor(nn.Module):
         return torch.tanh(x), self.logp_pre(x, logits, mu, log_std)
 
 
-def run(size, mixture, updates, device):
+def run(size, mixture, updates, device, rounds):
     torch.manual_seed(0)
     o, a, h, b = size["obs"], size["act"], size["hidden"], size["batch"]
     actor = Actor(o, a, h, mixture).to(device)
@@ -114,10 +114,14 @@ def run(size, mixture, updates, device):
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for _ in range(3):
         update()
-    sync(); t0 = time.perf_counter()
-    for _ in range(updates):
-        update()
-    sync(); update_ms = (time.perf_counter() - t0) / updates * 1e3
+    # The median of `rounds` rounds of `updates` updates each, as bench/sac.ts times its own.
+    per_round = []
+    for _ in range(rounds):
+        sync(); t0 = time.perf_counter()
+        for _ in range(updates):
+            update()
+        sync(); per_round.append((time.perf_counter() - t0) / updates * 1e3)
+    update_ms = sorted(per_round)[len(per_round) // 2]
     obs1 = torch.full((1, o), 0.1, device=device)
     with torch.no_grad():
         for _ in range(5):
@@ -132,6 +136,7 @@ def run(size, mixture, updates, device):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--updates", type=int, default=30)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--device", default="cpu")
     # OpenBLAS built with OpenMP ignores set_num_threads: the caller also sets OMP_NUM_THREADS and
     # OPENBLAS_NUM_THREADS (bench/sac.ts does), else its products use every core.
@@ -140,7 +145,7 @@ def main():
     torch.set_num_threads(args.threads)
     for i, size in enumerate(SIZES):
         for agent, mixture in (("sg-rp", False), ("sgm-mrp", True)):
-            update_ms, act_us = run(size, mixture, args.updates, args.device)
+            update_ms, act_us = run(size, mixture, args.updates, args.device, args.rounds)
             print(json.dumps(dict(size=i, agent=agent, updateMs=update_ms, actUs=act_us)), flush=True)
 
 
