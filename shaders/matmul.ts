@@ -6,7 +6,9 @@
  * one (8x8 per invocation, twice the multiply-adds per word read from workgroup memory) is there
  * for very large ones, when asked for. The K axis is walked in steps of 16 through two tiles in workgroup memory (16 KiB,
  * WebGPU's default limit, at 128x128). Edges that are not a
- * multiple of the tile are guarded, so any M, N, K works. Workgroup z indexes the batch.
+ * multiple of the tile are guarded, so any M, N, K works; where they are multiples (`aligned`) the
+ * kernel has no guards (on an H200 the 100-agent SAC-v2 products took 4-10% less). Workgroup z
+ * indexes the batch.
  * The strip kernel (`tile: 'strip'`) computes strips 128 outputs long by up to 16 wide instead (for
  * products a few rows or columns wide, which a square tile would mostly pad). All of them sum each
  * output's terms in K order, so they give the same bits.
@@ -49,6 +51,11 @@ export interface MatmulLayout {
    */
   readonly piecesA?: readonly number[];
   readonly piecesB?: readonly number[];
+  /**
+   * Square tiles only: M and N are multiples of the tile and K of 16, so no load or store is outside
+   * the operands and the kernel checks no edge (fewer instructions in a loop bound by them).
+   */
+  readonly aligned?: boolean;
 }
 
 /**
@@ -78,7 +85,7 @@ type Reader = (index: string) => string;
  * memory together, not one after another (on an H200 the 100-agent SAC update's products took 6%
  * less than with a load-and-store loop, session 8).
  */
-function tileStep(zero: string, tile: TileSide, { transposeA = false, transposeB = false }: MatmulLayout, a: Reader, b: Reader) {
+function tileStep(zero: string, tile: TileSide, { transposeA = false, transposeB = false, aligned = false }: MatmulLayout, a: Reader, b: Reader) {
   const ls = [...Array(tile / 16).keys()];
   // Plain A is [M, K] (k fastest), transposed A is stored [K, M] (m fastest).
   const whereA = transposeA ? `let m = e % ${tile}u; let ka = e / ${tile}u;` : 'let m = e / 16u; let ka = e % 16u;';
@@ -88,13 +95,13 @@ function tileStep(zero: string, tile: TileSide, { transposeA = false, transposeB
   const atB = transposeB ? 'bOff + (col0 + n) * K + k0 + kb' : 'bOff + (k0 + kb) * N + col0 + n';
   const w = VECTOR_WIDTH[tile];
   const each = (code: (l: number) => string) => ls.map((l) => `{\n      let e = tid + ${l * 256}u;\n${code(l)}\n    }`).join('\n    ');
+  const guarded = (value: string, inside: string, read: string) => (aligned ? `${value} = ${read};` : `${value} = ${zero};
+      if (${inside}) { ${value} = ${read}; }`);
   const load = each(
     (l) => `      ${whereA}
-      va${l} = ${zero};
-      if (row0 + m < M && k0 + ka < K) { va${l} = ${a(atA)}; }
+      ${guarded(`va${l}`, 'row0 + m < M && k0 + ka < K', a(atA))}
       ${whereB}
-      vb${l} = ${zero};
-      if (k0 + kb < K && col0 + n < N) { vb${l} = ${b(atB)}; }`,
+      ${guarded(`vb${l}`, 'k0 + kb < K && col0 + n < N', b(atB))}`,
   );
   const store = each(
     (l) => `      ${whereA}
@@ -391,7 +398,8 @@ ${groups
   .flatMap((c) =>
     lanes.map((j) => {
       const col = `col0 + ${w}u * tx + ${16 * w * c + j}u`;
-      return `    if (row < M && ${col} < N) { store(outOff + row * N + ${col}, acc${g}_${i}_${c}[${j}]); }`;
+      const stored = `store(outOff + row * N + ${col}, acc${g}_${i}_${c}[${j}]);`;
+      return layout.aligned ? `    ${stored}` : `    if (row < M && ${col} < N) { ${stored} }`;
     }),
   )
   .join('\n')}

@@ -609,8 +609,9 @@ function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: nu
   const groups: [number, number, number] = [x, y, batch];
   const pieces = (name: string, widths: readonly number[] | undefined) => (widths && widths.length > 1 ? `${name}${widths.join('+')}` : '');
   const kernelShape = strip ? `strip${strip.short}${strip.width}` : tile === MATMUL_TILE ? '' : tile;
-  const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${kernelShape}${pieces('A', piecesA)}${pieces('B', piecesB)}`;
-  return { params, groups, type: wgslType(out.dtype), variant, layout: strip ? { ...layout, strip } : layout };
+  const aligned = tile !== 'strip' && m % tile === 0 && n % tile === 0 && k % 16 === 0;
+  const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${kernelShape}${aligned ? 'aligned' : ''}${pieces('A', piecesA)}${pieces('B', piecesB)}`;
+  return { params, groups, type: wgslType(out.dtype), variant, layout: strip ? { ...layout, strip } : { ...layout, aligned } };
 }
 
 /**
