@@ -4,6 +4,7 @@ import { jit } from '../../src/autodiff';
 import { matmul, relu, sizeOf, swapAxes, type Tensor, tensor } from '../../src/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
 import { matmulTile } from '../../src/tensor/webgpu/kernels';
+import { matmulWgsl } from '../../shaders/matmul';
 import { both, describeWebGPU, expectClose, expectEqual, expectSameUpToContraction, floats, pair, webgpu } from './gpu';
 
 describeWebGPU('matmul on WebGPU matches the CPU', () => {
@@ -50,6 +51,24 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
 });
 
 describeWebGPU('matmul tiles', () => {
+  it('aligned kernels (M, N multiples of the tile, K of 16) check no edge and give the bits of the guarded kernel', async () => {
+    const unguarded = matmulWgsl('f32', { aligned: true });
+    expect(unguarded).not.toMatch(/row0 \+ m < M|col0 \+ n < N|row < M/);
+    expect(matmulWgsl('f32')).toMatch(/row0 \+ m < M/);
+    // [64, 48] @ [48, 128] is aligned; with one more row of A (65) the same rows run through the guarded kernel.
+    for (const tiles of [64, 32] as const) {
+      const gpu = await createWebGPUBackend({ matmulTiles: tiles });
+      const a = floats(7, 65 * 48, -1, 1);
+      const b = tensor(floats(8, 48 * 128, -1, 1), { shape: [48, 128], backend: gpu });
+      const aligned = await matmul(tensor(a.slice(0, 64 * 48), { shape: [64, 48], backend: gpu }), b).data();
+      const pipelines = gpu.poolStats().pipelines;
+      const guarded = await matmul(tensor(a, { shape: [65, 48], backend: gpu }), b).data();
+      // The guarded product compiled a pipeline of its own: the first was the aligned variant.
+      expect(gpu.poolStats().pipelines, `${tiles}x${tiles} tiles`).toBe(pipelines + 1);
+      expect(Array.from(aligned), `${tiles}x${tiles} tiles`).toEqual(Array.from(guarded.slice(0, 64 * 128)));
+    }
+  });
+
   it('sized tiles: 32x32 where 64x64 ones leave fewer than 128 workgroups, else strips for products of at most 16 rows or columns, else 64x64; thin-strip: strips or 64x64; a fixed kernel is kept', () => {
     expect(webgpu().matmulTiles).toBe(webgpu().adapter.software ? 'thin-strip' : 'sized');
     for (const tiles of ['sized', 'thin-strip'] as const) {
