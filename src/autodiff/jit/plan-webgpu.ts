@@ -284,6 +284,8 @@ class PlanBuffers implements KernelHost {
   private out = 0;
   /** Bytes of the owned buffers' size classes. */
   bytes = 0;
+  /** The size class of each value's buffer: a plan's steps ask with the same avals every call. */
+  private readonly classes = new WeakMap<Aval, number>();
 
   constructor(private readonly gpu: WebGPUBackend) {
     abandoned.register(this, { gpu, owned: this.owned });
@@ -294,7 +296,8 @@ class PlanBuffers implements KernelHost {
   }
 
   output(aval: Aval): Storage {
-    const size = sizeClass(bytesOf(sizeOf(aval.shape)));
+    let size = this.classes.get(aval);
+    if (size === undefined) this.classes.set(aval, (size = sizeClass(bytesOf(sizeOf(aval.shape)))));
     this.out++;
     const buffer = this.free.get(size)?.pop();
     if (buffer) return new Storage(buffer);
