@@ -118,10 +118,10 @@ function tileStep(zero: string, tile: TileSide, { transposeA = false, transposeB
  * Where 16 neighbouring invocations store one column of 16 rows (plain A, transposed B), rows of
  * `tile / w` vectors would put all 16 words in one bank. 32x32 and 64x64 tiles pad each row by one
  * vector, so the words fall in 8 banks or more, and a read's index is the row's start plus a
- * constant (the swizzle took an exclusive or per read); on an H200 the 100-agent SAC-v2 updates' kernels took 8% less time than with the swizzle (sgm-mrp
- * 9.59 -> 8.77 ms, session 13). Padded 128x128 tiles would need more than WebGPU's default 16 KiB
- * of workgroup memory, so their rows are swizzled instead: row k keeps vector q at q ^ k (16 rows
- * over 8 banks or more).
+ * constant (a swizzle takes an exclusive or per read): on an H200 the 100-agent SAC-v2 updates'
+ * kernels took 8% less time than swizzled (sgm-mrp 9.59 -> 8.77 ms, session 13). Padded 128x128
+ * tiles would need more than WebGPU's default 16 KiB of workgroup memory, so their rows are
+ * swizzled instead: row k keeps vector q at q ^ k (16 rows over 8 banks or more).
  */
 function tileSlot(tile: TileSide, k: string, q: string): string {
   const w = VECTOR_WIDTH[tile];
@@ -377,7 +377,7 @@ function tiledMain(type: string, tile: TileSide, layout: MatmulLayout, a: Reader
   // vectors of w neighbours from workgroup memory (one wide read instead of w), and a warp's reads
   // of one tile row cover an aligned run of words. The accumulators are vectors held in registers
   // and unrolled here: an indexed accumulator array can land in (slow) local memory.
-  // Workgroup memory rows are padded or swizzled (\`tileSlot\`) against bank conflicts. The values
+  // Workgroup memory rows are padded or swizzled (`tileSlot`) against bank conflicts. The values
   // and their order of summation are the same either way, so are the bits.
   const w = VECTOR_WIDTH[tile];
   const groups = [...Array(tile / (16 * w)).keys()];
