@@ -51,6 +51,30 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
 });
 
 describeWebGPU('matmul tiles', () => {
+  it('aligned products read transposed, as siblings and with epilogues in a jit plan give the bits of guarded ones', async () => {
+    const gpu = await createWebGPUBackend({ matmulTiles: 64 });
+    // x is [rows, 48] (stored [48, rows] when read transposed), y [48, 128] (stored [128, 48]).
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const f = (x: Tensor, y1: Tensor, y2: Tensor): Tensor[] => {
+        const a = tA ? swapAxes(x, -1, -2) : x;
+        const [b1, b2] = [y1, y2].map((y) => (tB ? swapAxes(y, -1, -2) : y));
+        return [relu(matmul(a, b1).add(1)), matmul(a, b2).mul(2)];
+      };
+      const ys = [9, 10].map((seed) => tensor(floats(seed, 48 * 128, -1, 1), { shape: tB ? [128, 48] : [48, 128], backend: gpu }));
+      // Rows 0..63 of the 65-row product: x's first 64 rows, or its first 64 columns when stored transposed.
+      const values = floats(11, 65 * 48, -1, 1);
+      const x65 = tensor(values, { shape: tA ? [48, 65] : [65, 48], backend: gpu });
+      const first64 = tA ? values.filter((_, i) => i % 65 < 64) : values.slice(0, 64 * 48);
+      const x64 = tensor(first64, { shape: tA ? [48, 64] : [64, 48], backend: gpu });
+      const aligned = jit(f)(x64, ys[0], ys[1]);
+      const guarded = jit(f)(x65, ys[0], ys[1]);
+      for (let q = 0; q < 2; q++) {
+        const what = `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}, output ${q}`;
+        expect(Array.from(await aligned[q].data()), what).toEqual(Array.from((await guarded[q].data()).slice(0, 64 * 128)));
+      }
+    }
+  });
+
   it('aligned kernels (M, N multiples of the tile, K of 16) check no edge and give the bits of the guarded kernel', async () => {
     const unguarded = matmulWgsl('f32', { aligned: true });
     expect(unguarded).not.toMatch(/row0 \+ m < M|col0 \+ n < N|row < M/);
