@@ -20,6 +20,14 @@ beforeAll(async () => {
 
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
+/** A float32 tensor of `shape` holding `randomValues(seed, size, lo, hi)`. */
+const randomTensor = (seed: number, shape: number[], lo?: number, hi?: number) =>
+  M.tensor(Float32Array.from(randomValues(seed, shape.reduce((x, y) => x * y, 1), lo, hi)), { shape });
+
+/** Each of `got` equals the same place of `expected` bit for bit. */
+const expectSameOutputs = (got: readonly Mixrl.Tensor[], expected: readonly Mixrl.Tensor[], what = '') =>
+  expected.forEach((e, i) => expect(same(got[i].dataSync(), e.dataSync()), `${what}output ${i}`).toBe(true));
+
 describe('threaded float32 matmul', () => {
   it('uses the threads it is given', () => {
     expect(threads.matmulThreads()).toBe(3);
@@ -32,9 +40,9 @@ describe('threaded float32 matmul', () => {
       [9, 400, 300],
     ]) {
       expect(m * k * n).toBeGreaterThanOrEqual(threads.THREADED_MATMUL_MIN);
-      const a = M.tensor(Float32Array.from(randomValues(m + k, m * k)), { shape: [m, k] });
-      const b = M.tensor(Float32Array.from(randomValues(k + n, k * n)), { shape: [k, n] });
-      const bt = M.tensor(Float32Array.from(randomValues(n, n * k)), { shape: [n, k] });
+      const a = randomTensor(m + k, [m, k]);
+      const b = randomTensor(k + n, [k, n]);
+      const bt = randomTensor(n, [n, k]);
       const f = (x: Mixrl.Tensor, y: Mixrl.Tensor, z: Mixrl.Tensor) => M.add(M.matmul(x, y), M.matmul(x, M.transpose(z)));
       const jitted = M.jit(f);
       expect(same(jitted(a, b, bt).dataSync(), f(a, b, bt).dataSync()), `${m}x${k}x${n}`).toBe(true);
@@ -55,10 +63,10 @@ describe('threaded float32 matmul', () => {
       [3, 8, 16, 16, false],
     ] as const) {
       const bBatch = broadcastB ? 1 : batch;
-      const a = M.tensor(Float32Array.from(randomValues(batch + m, batch * m * k)), { shape: [batch, m, k] });
-      const aStoredT = M.tensor(Float32Array.from(randomValues(batch + k, batch * m * k)), { shape: [batch, k, m] });
-      const b = M.tensor(Float32Array.from(randomValues(n + k, bBatch * k * n)), { shape: [bBatch, k, n] });
-      const bStoredT = M.tensor(Float32Array.from(randomValues(n, bBatch * k * n)), { shape: [bBatch, n, k] });
+      const a = randomTensor(batch + m, [batch, m, k]);
+      const aStoredT = randomTensor(batch + k, [batch, k, m]);
+      const b = randomTensor(n + k, [bBatch, k, n]);
+      const bStoredT = randomTensor(n, [bBatch, n, k]);
       const swap = (x: Mixrl.Tensor) => M.transpose(x, [0, 2, 1]);
       const f = (x: Mixrl.Tensor, xt: Mixrl.Tensor, y: Mixrl.Tensor, yt: Mixrl.Tensor) => [
         M.matmul(x, y),
@@ -79,9 +87,9 @@ describe('threaded float32 matmul', () => {
     // take w's region and one thread's loop would overwrite rows of w that the others still read.
     const [m, k, n] = [130, 130, 130];
     expect(m * k * n).toBeGreaterThanOrEqual(threads.THREADED_MATMUL_MIN);
-    const x = M.tensor(Float32Array.from(randomValues(11, m * k)), { shape: [m, k] });
-    const w = M.tensor(Float32Array.from(randomValues(12, k * n)), { shape: [k, n] });
-    const bias = M.tensor(Float32Array.from(randomValues(13, n)), { shape: [n] });
+    const x = randomTensor(11, [m, k]);
+    const w = randomTensor(12, [k, n]);
+    const bias = randomTensor(13, [n]);
     const f = (a: Mixrl.Tensor, b: Mixrl.Tensor, c: Mixrl.Tensor) => {
       const h = M.maximum(M.add(M.matmul(M.mul(a, 2), M.sub(b, 0.5)), c), 0);
       // Transposed operands: A transposed into scratch, B read through its transpose.
@@ -96,10 +104,10 @@ describe('threaded float32 matmul', () => {
     // Program order: p, q, relu(p + b), relu(q - p). The first loop moves up to follow p; the second
     // reads p and q, so it can follow q (no earlier): two epilogues, none without the move.
     const [m, k, n] = [128, 96, 100];
-    const x = M.tensor(Float32Array.from(randomValues(17, m * k)), { shape: [m, k] });
-    const w = M.tensor(Float32Array.from(randomValues(18, k * n)), { shape: [k, n] });
-    const v = M.tensor(Float32Array.from(randomValues(19, k * n)), { shape: [k, n] });
-    const bias = M.tensor(Float32Array.from(randomValues(20, n)), { shape: [n] });
+    const x = randomTensor(17, [m, k]);
+    const w = randomTensor(18, [k, n]);
+    const v = randomTensor(19, [k, n]);
+    const bias = randomTensor(20, [n]);
     const f = (a: Mixrl.Tensor, b1: Mixrl.Tensor, b2: Mixrl.Tensor, c: Mixrl.Tensor) => {
       const p = M.matmul(a, b1);
       const q = M.matmul(M.mul(a, 0.5), b2);
@@ -107,7 +115,7 @@ describe('threaded float32 matmul', () => {
     };
     const jitted = M.jit(f);
     const got = jitted(x, w, v, bias);
-    f(x, w, v, bias).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `output ${i}`).toBe(true));
+    expectSameOutputs(got, f(x, w, v, bias));
     expect(M.jitStats(jitted).lastPlan?.productEpilogues).toBe(2);
   });
 
@@ -115,8 +123,8 @@ describe('threaded float32 matmul', () => {
     // Adam-like: two updates read the product g and a bias correction c of the step count t, which
     // program order computes after g; c moves to the front and the first update follows g.
     const [m, k] = [128, 128];
-    const x = M.tensor(Float32Array.from(randomValues(21, m * k)), { shape: [m, k] });
-    const moment = M.tensor(Float32Array.from(randomValues(22, k * k)), { shape: [k, k] });
+    const x = randomTensor(21, [m, k]);
+    const moment = randomTensor(22, [k, k]);
     const step = M.tensor(Float32Array.of(3), { shape: [] });
     const f = (a: Mixrl.Tensor, v: Mixrl.Tensor, t: Mixrl.Tensor) => {
       const g = M.matmul(M.transpose(a), a);
@@ -125,16 +133,16 @@ describe('threaded float32 matmul', () => {
     };
     const jitted = M.jit(f);
     const got = jitted(x, moment, step);
-    f(x, moment, step).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `output ${i}`).toBe(true));
+    expectSameOutputs(got, f(x, moment, step));
     expect(M.jitStats(jitted).lastPlan?.productEpilogues).toBe(1);
   });
 
   it('a product epilogue that updates a donated input in place equals eager mode over calls of both parities', () => {
     // p' = p + relu(x w): the loop reads and writes donated memory, swapped from call to call.
     const [m, k, n] = [128, 96, 100];
-    const p0 = M.tensor(Float32Array.from(randomValues(14, m * n)), { shape: [m, n] });
-    const x = M.tensor(Float32Array.from(randomValues(15, m * k)), { shape: [m, k] });
-    const w = M.tensor(Float32Array.from(randomValues(16, k * n)), { shape: [k, n] });
+    const p0 = randomTensor(14, [m, n]);
+    const x = randomTensor(15, [m, k]);
+    const w = randomTensor(16, [k, n]);
     const step = (p: Mixrl.Tensor, a: Mixrl.Tensor, b: Mixrl.Tensor) => M.add(p, M.maximum(M.matmul(a, b), 0));
     const jitted = M.jit(step, { donateArgnums: 0 });
     let got: Mixrl.Tensor = M.add(p0, 0);
@@ -153,10 +161,10 @@ describe('threaded float32 matmul', () => {
     // inside rows (element 109,332 = row 1708, column 20), so every cursor starts mid-pattern.
     const shape = [5, 1025, 64];
     expect(5 * 1025 * 64 * 4).toBeGreaterThanOrEqual(threads.THREADED_LANES_MIN_BYTES);
-    const x = M.tensor(Float32Array.from(randomValues(1, 5 * 1025 * 64)), { shape });
-    const row = M.tensor(Float32Array.from(randomValues(2, 64)), { shape: [64] });
-    const column = M.tensor(Float32Array.from(randomValues(3, 5 * 1025)), { shape: [5, 1025, 1] });
-    const middle = M.tensor(Float32Array.from(randomValues(4, 5 * 64)), { shape: [5, 1, 64] });
+    const x = randomTensor(1, shape);
+    const row = randomTensor(2, [64]);
+    const column = randomTensor(3, [5, 1025, 1]);
+    const middle = randomTensor(4, [5, 1, 64]);
     const f = (...[a, r, c, mid]: Mixrl.Tensor[]) => {
       const h = M.maximum(M.add(M.mul(a, r), c), 0);
       return [h, M.div(M.sub(h, mid), M.add(M.sqrt(M.abs(mid)), 1e-3))];
@@ -172,9 +180,9 @@ describe('threaded float32 matmul', () => {
   it('large fused loops with gathered leaves and float32 transcendentals split across threads equal eager mode bit for bit', () => {
     // 8192 x 6 float32 (192 KiB): a row of 6 and a column spread over 6 straddle vectors, so they are gathered.
     const shape = [8192, 6];
-    const x = M.tensor(Float32Array.from(randomValues(5, 8192 * 6, -4, 4)), { shape });
-    const row = M.tensor(Float32Array.from(randomValues(6, 6)), { shape: [6] });
-    const column = M.tensor(Float32Array.from(randomValues(7, 8192)), { shape: [8192, 1] });
+    const x = randomTensor(5, shape, -4, 4);
+    const row = randomTensor(6, [6]);
+    const column = randomTensor(7, [8192, 1]);
     const f = (a: Mixrl.Tensor, r: Mixrl.Tensor, c: Mixrl.Tensor) => M.mul(M.tanh(M.add(M.mul(a, r), c)), M.exp(M.sub(c, r)));
     const jitted = M.jit(f);
     expect(same(jitted(x, row, column).dataSync(), f(x, row, column).dataSync())).toBe(true);
@@ -186,18 +194,18 @@ describe('threaded float32 matmul', () => {
     const shape = [256, 6];
     expect(256 * 6 * 4).toBeLessThan(threads.THREADED_LANES_MIN_BYTES);
     expect(256 * 6 * 3).toBeGreaterThanOrEqual(threads.THREADED_TRANSCENDENTALS_MIN);
-    const u = M.tensor(Float32Array.from(randomValues(8, 256 * 6, -0.99, 0.99)), { shape });
-    const scale = M.tensor(Float32Array.from(randomValues(9, 6, -1, 1)), { shape: [6] });
-    const mean = M.tensor(Float32Array.from(randomValues(10, 256 * 6)), { shape });
+    const u = randomTensor(8, shape, -0.99, 0.99);
+    const scale = randomTensor(9, [6], -1, 1);
+    const mean = randomTensor(10, shape);
     // A large product beside it makes the plan threaded.
-    const w = M.tensor(Float32Array.from(randomValues(11, 128 * 128)), { shape: [128, 128] });
+    const w = randomTensor(11, [128, 128]);
     const f = (x: Mixrl.Tensor, s: Mixrl.Tensor, m: Mixrl.Tensor, v: Mixrl.Tensor) => [
       M.tanh(M.add(m, M.mul(M.exp(s), M.erfinv(x)))),
       M.matmul(v, v),
     ];
     const jitted = M.jit(f);
     const got = jitted(u, scale, mean, w);
-    f(u, scale, mean, w).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `output ${i}`).toBe(true));
+    expectSameOutputs(got, f(u, scale, mean, w));
   });
   it('sums over the rows of large arrays, split across threads by columns, equal eager mode bit for bit', () => {
     for (const [rows, columns] of [
@@ -213,7 +221,7 @@ describe('threaded float32 matmul', () => {
         const f = (a: Mixrl.Tensor) => [M.sum(a, [0]), M.sum(M.reshape(a, [2, rows / 2, columns]), [0, 1])];
         const jitted = M.jit(f);
         const got = jitted(x);
-        f(x).forEach((expected, i) => expect(same(got[i].dataSync(), expected.dataSync()), `${dtype} ${rows}x${columns}, output ${i}`).toBe(true));
+        expectSameOutputs(got, f(x), `${dtype} ${rows}x${columns}, `);
       }
     }
   });
