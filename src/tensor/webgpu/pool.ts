@@ -53,14 +53,13 @@ export class BufferPool {
   private bytes = 0;
   private freeBytes = 0;
   private created = 0;
-  /** Each buffer's creation number: free lists are kept in this order. */
-  private readonly serials = new Map<GPUBuffer, number>();
   /**
-   * Each buffer's size, read here rather than from the buffer: Dawn's `size` getter crosses into
-   * native code (0.15-0.25 us a read on this project's CI machine), and a SAC-v2 update's call
-   * gives back about 80 buffers, read four times each when the pool takes them back.
+   * Each buffer's creation number (free lists are kept in this order) and size. The size is kept
+   * here rather than read from the buffer: Dawn's `size` getter crosses into native code (0.15-0.25
+   * us a read on this project's CI machine), and a SAC-v2 update's call gives back about 80 buffers,
+   * read four times each when the pool takes them back.
    */
-  private readonly sizes = new Map<GPUBuffer, number>();
+  private readonly info = new Map<GPUBuffer, { readonly serial: number; readonly size: number }>();
   /** The free buffers in the order they were released, oldest first. */
   private readonly freeOrder = new Set<GPUBuffer>();
   /** Bytes released by each of the latest batches, newest last. */
@@ -102,8 +101,7 @@ export class BufferPool {
       size,
       usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
     });
-    this.serials.set(buffer, this.created);
-    this.sizes.set(buffer, size);
+    this.info.set(buffer, { serial: this.created, size });
     this.buffers++;
     this.bytes += size;
     this.created++;
@@ -122,9 +120,9 @@ export class BufferPool {
   recycle(): void {
     let released = 0;
     for (const buffer of this.pending) {
-      const size = this.sizes.get(buffer) as number;
+      const { size } = this.info.get(buffer) as { size: number };
       const list = this.freeLists.get(size);
-      if (list) insertBySerial(list, buffer, this.serials);
+      if (list) insertBySerial(list, buffer, this.info);
       else this.freeLists.set(size, [buffer]);
       this.freeOrder.add(buffer);
       this.freeBytes += size;
@@ -137,14 +135,13 @@ export class BufferPool {
     for (const buffer of this.freeOrder) {
       if (this.freeBytes <= budget) break;
       if (this.pinned.has(buffer)) continue;
-      const size = this.sizes.get(buffer) as number;
+      const { size } = this.info.get(buffer) as { size: number };
       const list = this.freeLists.get(size) as GPUBuffer[];
       list.splice(list.indexOf(buffer), 1);
       this.freeOrder.delete(buffer);
       this.freeBytes -= size;
       this.onDestroy(buffer);
-      this.serials.delete(buffer);
-      this.sizes.delete(buffer);
+      this.info.delete(buffer);
       buffer.destroy();
       this.buffers--;
       this.bytes -= size;
@@ -165,12 +162,13 @@ export class BufferPool {
 }
 
 /** Inserts `buffer` into `list` (sorted by creation number) where its number belongs. */
-function insertBySerial(list: GPUBuffer[], buffer: GPUBuffer, serials: ReadonlyMap<GPUBuffer, number>): void {
-  const serial = serials.get(buffer) as number;
+function insertBySerial(list: GPUBuffer[], buffer: GPUBuffer, info: ReadonlyMap<GPUBuffer, { readonly serial: number }>): void {
+  const serialOf = (b: GPUBuffer) => (info.get(b) as { serial: number }).serial;
+  const serial = serialOf(buffer);
   let [low, high] = [0, list.length];
   while (low < high) {
     const mid = (low + high) >> 1;
-    if ((serials.get(list[mid]) as number) < serial) low = mid + 1;
+    if (serialOf(list[mid]) < serial) low = mid + 1;
     else high = mid;
   }
   list.splice(low, 0, buffer);
