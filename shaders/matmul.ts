@@ -7,7 +7,8 @@
  * for very large ones, when asked for. The K axis is walked in steps of 16 through two tiles in workgroup memory (16 KiB,
  * WebGPU's default limit, at 128x128). Edges that are not a
  * multiple of the tile are guarded, so any M, N, K works; where they are multiples (`aligned`) the
- * kernel has no guards (on an H200 the 100-agent SAC-v2 products took 4-10% less). Workgroup z
+ * kernel has no guards (on an H200 the 100-agent SAC-v2 products took 4-10% less) and reads its
+ * operands as `vec4`s (`vectorLoads`; 100-agent SAC-v2 sgm-mrp updates 8.59 -> 8.31 ms). Workgroup z
  * indexes the batch.
  * The strip kernel (`tile: 'strip'`) computes strips 128 outputs long by up to 16 wide instead (for
  * products a few rows or columns wide, which a square tile would mostly pad). All of them sum each
@@ -53,7 +54,8 @@ export interface MatmulLayout {
   readonly piecesB?: readonly number[];
   /**
    * Square tiles only: M and N are multiples of the tile and K of 16, so no load or store is outside
-   * the operands and the kernel checks no edge (fewer instructions in a loop bound by them).
+   * the operands and the kernel checks no edge (fewer instructions in a loop bound by them); it also
+   * reads operands that are one buffer each as `vec4`s (`vectorLoads`).
    */
   readonly aligned?: boolean;
 }
@@ -85,7 +87,9 @@ type Reader = (index: string) => string;
  * memory together, not one after another (on an H200 the 100-agent SAC update's products took 6%
  * less than with a load-and-store loop, session 8).
  */
-function tileStep(zero: string, tile: TileSide, { transposeA = false, transposeB = false, aligned = false }: MatmulLayout, a: Reader, b: Reader) {
+function tileStep(zero: string, tile: TileSide, layout: MatmulLayout, a: Reader, b: Reader) {
+  if (vectorLoads(layout)) return vectorTileStep(zero, tile, layout, a, b);
+  const { transposeA = false, transposeB = false, aligned = false } = layout;
   const ls = [...Array(tile / 16).keys()];
   // Plain A is [M, K] (k fastest), transposed A is stored [K, M] (m fastest).
   const whereA = transposeA ? `let m = e % ${tile}u; let ka = e / ${tile}u;` : 'let m = e / 16u; let ka = e % 16u;';
@@ -110,6 +114,50 @@ function tileStep(zero: string, tile: TileSide, { transposeA = false, transposeB
       tileB[${tileSlot(tile, 'kb', `n / ${w}u`)}][n % ${w}u] = vb${l};`,
   );
   const declare = ls.map((l) => `var va${l} = ${zero}; var vb${l} = ${zero};`).join(' ');
+  return { declare, load, store };
+}
+
+/**
+ * Whether a tiled kernel reads its operands as `vec4`s: where the layout is `aligned` and each
+ * operand is one buffer. Every operand's stored last axis (K, M or N) is then a multiple of 16 and
+ * every matrix starts at a multiple of 4 elements, so a tile's rows are whole vectors.
+ */
+export const vectorLoads = (layout: MatmulLayout) => (layout.aligned ?? false) && layout.tile !== 'strip' && operandBuffers(layout.piecesA) === 1 && operandBuffers(layout.piecesB) === 1;
+
+/**
+ * `tileStep` with each operand read as `vec4`s along its stored last axis (`vectorLoads`): a
+ * [16, tile] tile is 4·tile vectors, `tile / 64` per invocation (at 32x32, half the invocations
+ * load one), a quarter of the scalar step's loads and index arithmetic. An operand stored with k
+ * fastest (plain A, transposed B) gives each vector's four words to four tile rows; one stored with
+ * its side fastest gives them to one row, stored as one `vec4` (two `vec2`s at 32x32). The readers
+ * take vector indices.
+ */
+function vectorTileStep(zero: string, tile: TileSide, { transposeA = false, transposeB = false }: MatmulLayout, a: Reader, b: Reader) {
+  const vectors = 4 * tile;
+  const threads = 256; // a workgroup's 16x16 invocations
+  const ls = [...Array(Math.ceil(vectors / threads)).keys()];
+  const w = VECTOR_WIDTH[tile];
+  const perRow = tile / 4;
+  // Where vector e of an operand's tile lies, the vector index it reads and how it is stored.
+  const operand = (name: 'A' | 'B', kFastest: boolean, offset: string, base: string, side: string, read: Reader) => {
+    const at = kFastest ? `(${offset} + (${base} + s) * K + k0) / 4u + q` : `(${offset} + (k0 + kr) * ${side} + ${base}) / 4u + q`;
+    const where = kFastest ? 'let s = e / 4u; let q = e % 4u;' : `let kr = e / ${perRow}u; let q = e % ${perRow}u;`;
+    const v = `v${name.toLowerCase()}`;
+    const store = (l: number) =>
+      kFastest
+        ? [0, 1, 2, 3].map((j) => `tile${name}[${tileSlot(tile, `(4u * q + ${j}u)`, `s / ${w}u`)}][s % ${w}u] = ${v}${l}[${j}];`).join(' ')
+        : w === 4
+          ? `tile${name}[${tileSlot(tile, 'kr', 'q')}] = ${v}${l};`
+          : `tile${name}[${tileSlot(tile, 'kr', '2u * q')}] = ${v}${l}.xy; tile${name}[${tileSlot(tile, 'kr', '2u * q + 1u')}] = ${v}${l}.zw;`;
+    return { where, load: (l: number) => `${v}${l} = ${read(at)};`, store };
+  };
+  const opA = operand('A', !transposeA, 'aOff', 'row0', 'M', a);
+  const opB = operand('B', transposeB, 'bOff', 'col0', 'N', b);
+  const each = (code: (l: number) => string) =>
+    ls.map((l) => `${(l + 1) * threads > vectors ? `if (tid + ${l * threads}u < ${vectors}u) ` : ''}{\n      let e = tid + ${l * threads}u;\n${code(l)}\n    }`).join('\n    ');
+  const load = each((l) => `      { ${opA.where} ${opA.load(l)} }\n      { ${opB.where} ${opB.load(l)} }`);
+  const store = each((l) => `      { ${opA.where} ${opA.store(l)} }\n      { ${opB.where} ${opB.store(l)} }`);
+  const declare = ls.map((l) => `var va${l} = vec4<T>(${zero}); var vb${l} = vec4<T>(${zero});`).join(' ');
   return { declare, load, store };
 }
 
@@ -147,8 +195,8 @@ export const operandBuffers = (pieces: readonly number[] | undefined) => Math.ma
  * one buffer, or the pieces of a concatenation (`pieces`: their widths), where it reads the row
  * `i / W` (W: the stored last axis) of the piece holding column `i % W`.
  */
-function operandReader(reader: string, names: readonly string[], pieces: readonly number[] | undefined): string {
-  if (!pieces || pieces.length <= 1) return `fn ${reader}(i: u32) -> T { return ${names[0]}[i]; }`;
+function operandReader(reader: string, names: readonly string[], pieces: readonly number[] | undefined, vector = false): string {
+  if (!pieces || pieces.length <= 1) return `fn ${reader}(i: u32) -> ${vector ? 'vec4<T>' : 'T'} { return ${names[0]}[i]; }`;
   const width = pieces.reduce((a, b) => a + b, 0);
   let start = 0;
   const reads = pieces.map((w, q) => {
@@ -178,12 +226,13 @@ export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: {
   const [pa, pb] = [operandBuffers(layout.piecesA), operandBuffers(layout.piecesB)];
   const names = [...Array(pa + pb).keys()].map((k) => `x${k}`);
   const first = 2 + pa + pb;
+  const vector = vectorLoads(layout);
   return `${PRELUDE}
 alias T = ${type};
 ${binding(1, 'out', epilogue?.spec.outType ?? type, 'read_write')}
-${names.map((name, k) => binding(2 + k, name, type, 'read')).join('\n')}
-${operandReader('readA', names.slice(0, pa), layout.piecesA)}
-${operandReader('readB', names.slice(pa), layout.piecesB)}
+${names.map((name, k) => binding(2 + k, name, vector ? `vec4<${type}>` : type, 'read')).join('\n')}
+${operandReader('readA', names.slice(0, pa), layout.piecesA, vector)}
+${operandReader('readB', names.slice(pa), layout.piecesB, vector)}
 ${epilogue ? MATH : ''}
 ${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: first, stores: first, at: 0 })}
 ${matmulMain(type, layout, (i) => `readA(${i})`, (i) => `readB(${i})`, 1)}`;
@@ -215,6 +264,8 @@ export function matmulSiblingsWgsl(
   const outTypes = epilogues.map((e) => e?.spec.outType ?? type);
   const shared = Math.max(...operands.flat()) + 1;
   const pa = operandBuffers(layout.piecesA);
+  const vector = vectorLoads(layout);
+  const read = vector ? 'vec4<T>' : 'T';
   const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
   const inputs = epilogues.map((e) => e?.spec.inputs.length ?? 0);
   const stores = epilogues.map((e) => e?.spec.stores.length ?? 0);
@@ -224,12 +275,12 @@ export function matmulSiblingsWgsl(
   const outName = (j: number) => (j === 0 ? 'out' : `out${j}`);
   const bindings = [
     binding(1, 'out', outTypes[0], 'read_write'),
-    ...[...Array(shared).keys()].map((k) => binding(2 + k, `x${k}`, type, 'read')),
+    ...[...Array(shared).keys()].map((k) => binding(2 + k, `x${k}`, vector ? `vec4<${type}>` : type, 'read')),
     ...ids.slice(1).map((j) => binding(writesAt + j - 1, outName(j), outTypes[j], 'read_write')),
   ];
   const readers = operands.flatMap((list, j) => {
     const names = list.map((k) => `x${k}`);
-    return [operandReader(`readA${j}`, names.slice(0, pa), layout.piecesA), operandReader(`readB${j}`, names.slice(pa), layout.piecesB)];
+    return [operandReader(`readA${j}`, names.slice(0, pa), layout.piecesA, vector), operandReader(`readB${j}`, names.slice(pa), layout.piecesB, vector)];
   });
   const stored = ids.map((j) =>
     epilogueWgsl(epilogues[j]?.spec, { inputs: inputsAt + sum(inputs.slice(0, j)), stores: storesAt + sum(stores.slice(0, j)), at: epilogues[j]?.at ?? 0 }, { prefix: `e${j}_`, out: outName(j), store: `store${j}` }),
@@ -244,10 +295,10 @@ ${readers.join('\n')}
 ${epilogues.some((e) => e) ? MATH : ''}
 ${stored.join('\n')}
 var<private> member: u32;
-fn readA(i: u32) -> T {
+fn readA(i: u32) -> ${read} {
   ${pick((j) => `return readA${j}(i);`)}
 }
-fn readB(i: u32) -> T {
+fn readB(i: u32) -> ${read} {
   ${pick((j) => `return readB${j}(i);`)}
 }
 fn store(i: u32, v: T) {

@@ -51,26 +51,29 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
 });
 
 describeWebGPU('matmul tiles', () => {
-  it('aligned products read transposed, as siblings and with epilogues in a jit plan give the bits of guarded ones', async () => {
-    const gpu = await createWebGPUBackend({ matmulTiles: 64 });
-    // x is [rows, 48] (stored [48, rows] when read transposed), y [48, 128] (stored [128, 48]).
-    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-      const f = (x: Tensor, y1: Tensor, y2: Tensor): Tensor[] => {
-        const a = tA ? swapAxes(x, -1, -2) : x;
-        const [b1, b2] = [y1, y2].map((y) => (tB ? swapAxes(y, -1, -2) : y));
-        return [relu(matmul(a, b1).add(1)), matmul(a, b2).mul(2)];
-      };
-      const ys = [9, 10].map((seed) => tensor(floats(seed, 48 * 128, -1, 1), { shape: tB ? [128, 48] : [48, 128], backend: gpu }));
-      // Rows 0..63 of the 65-row product: x's first 64 rows, or its first 64 columns when stored transposed.
-      const values = floats(11, 65 * 48, -1, 1);
-      const x65 = tensor(values, { shape: tA ? [48, 65] : [65, 48], backend: gpu });
-      const first64 = tA ? values.filter((_, i) => i % 65 < 64) : values.slice(0, 64 * 48);
-      const x64 = tensor(first64, { shape: tA ? [48, 64] : [64, 48], backend: gpu });
-      const aligned = jit(f)(x64, ys[0], ys[1]);
-      const guarded = jit(f)(x65, ys[0], ys[1]);
-      for (let q = 0; q < 2; q++) {
-        const what = `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}, output ${q}`;
-        expect(Array.from(await aligned[q].data()), what).toEqual(Array.from((await guarded[q].data()).slice(0, 64 * 128)));
+  it('aligned products (vec4 loads) read transposed, as siblings and with epilogues in a jit plan give the bits of guarded ones, in every tile', async () => {
+    // x is [R, 48] (stored [48, R] when read transposed), y [48, R] (stored [R, 48]), R = 64 (128 for
+    // 128x128 tiles): aligned; with one more row of x the same rows run through the guarded kernel.
+    for (const tile of [32, 64, 128] as const) {
+      const r = Math.max(tile, 64);
+      const gpu = await createWebGPUBackend({ matmulTiles: tile });
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const f = (x: Tensor, y1: Tensor, y2: Tensor): Tensor[] => {
+          const a = tA ? swapAxes(x, -1, -2) : x;
+          const [b1, b2] = [y1, y2].map((y) => (tB ? swapAxes(y, -1, -2) : y));
+          return [relu(matmul(a, b1).add(1)), matmul(a, b2).mul(2)];
+        };
+        const ys = [9, 10].map((seed) => tensor(floats(seed, 48 * r, -1, 1), { shape: tB ? [r, 48] : [48, r], backend: gpu }));
+        const values = floats(11, (r + 1) * 48, -1, 1);
+        const longer = tensor(values, { shape: tA ? [48, r + 1] : [r + 1, 48], backend: gpu });
+        const firstRows = tA ? values.filter((_, i) => i % (r + 1) < r) : values.slice(0, r * 48);
+        const x = tensor(firstRows, { shape: tA ? [48, r] : [r, 48], backend: gpu });
+        const aligned = jit(f)(x, ys[0], ys[1]);
+        const guarded = jit(f)(longer, ys[0], ys[1]);
+        for (let q = 0; q < 2; q++) {
+          const what = `${tile}x${tile} tiles, ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}, output ${q}`;
+          expect(Array.from(await aligned[q].data()), what).toEqual(Array.from((await guarded[q].data()).slice(0, r * r)));
+        }
       }
     }
   });
@@ -78,6 +81,9 @@ describeWebGPU('matmul tiles', () => {
   it('aligned kernels (M, N multiples of the tile, K of 16) check no edge and give the bits of the guarded kernel', async () => {
     const unguarded = matmulWgsl('f32', { aligned: true });
     expect(unguarded).not.toMatch(/row0 \+ m < M|col0 \+ n < N|row < M/);
+    // Aligned operands are read as vec4s, except a concatenation's pieces.
+    expect(unguarded).toMatch(/var<storage, read> x0: array<vec4<f32>>/);
+    expect(matmulWgsl('f32', { aligned: true, piecesA: [16, 32] })).toMatch(/var<storage, read> x0: array<f32>/);
     expect(matmulWgsl('f32')).toMatch(/row0 \+ m < M/);
     // [64, 48] @ [48, 128] is aligned; with one more row of A (65) the same rows run through the guarded kernel.
     for (const tiles of [64, 32] as const) {
