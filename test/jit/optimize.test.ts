@@ -149,6 +149,44 @@ describe('jit optimizations', () => {
     expect(M.jitStats(jr).lastPlan?.steps).toBe(2);
   });
 
+  it('narrows a product of which only a slice is read to a product of sliced operands, with the same bits', () => {
+    const rand = (seed: number, shape: number[]) => M.tensor(Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => Math.sin(seed * 1000 + i * 1.7)), { shape });
+    const [x, w, a] = [rand(1, [2, 9, 8]), rand(2, [11, 8]), rand(3, [9, 8])];
+    // A critic's input gradient x @ wᵀ of which only the last 4 columns are kept: w's rows are sliced, and the transpose still folds.
+    const columns = (x: Tensor, w: Tensor) => M.slice(M.matmul(x, M.swapAxes(w, -1, -2)), null, null, [7, 11]);
+    // Every other row of a product, and columns 1, 3, 5 of another (the batch axis kept whole).
+    const strided = (x: Tensor, a: Tensor) => [M.slice(M.matmul(a, M.swapAxes(a, 0, 1)), [0, null, 2]), M.slice(M.matmul(x, M.swapAxes(a, 0, 1)), null, null, [1, 6, 2])];
+    for (const [f, args, count] of [
+      [columns, [x, w], 1],
+      [strided, [x, a], 2],
+    ] as const) {
+      const [optimized, stats] = optimizeProgram(M.makeIR(f as (...xs: Tensor[]) => Tensor | Tensor[])(...args));
+      expect(stats.narrowed).toBe(count);
+      // No product's output is sliced any more.
+      const products = new Set(optimized.equations.filter((eq) => eq.prim === 'matmul').map((eq) => eq.out));
+      expect(optimized.equations.some((eq) => eq.prim === 'slice' && products.has(eq.inputs[0]))).toBe(false);
+      const jitted = M.jit(f as (...xs: Tensor[]) => Tensor | Tensor[]);
+      expectTreesIdentical(jitted(...args), (f as (...xs: Tensor[]) => Tensor | Tensor[])(...args));
+    }
+    const [optimized] = optimizeProgram(M.makeIR(columns)(x, w));
+    expect(optimized.equations.map((eq) => eq.prim)).toEqual(['slice', 'transpose', 'matmul']);
+    expect(optimized.equations[2].out.aval.shape).toEqual([2, 9, 4]);
+    // Not narrowed: a product also read whole or returned, a slice across the batch axis.
+    const readTwice = (x: Tensor, w: Tensor) => {
+      const y = M.matmul(x, M.swapAxes(w, -1, -2));
+      return [M.slice(y, null, null, [7, 11]), M.sum(y)];
+    };
+    const returned = (x: Tensor, w: Tensor) => {
+      const y = M.matmul(x, M.swapAxes(w, -1, -2));
+      return [M.slice(y, null, null, [7, 11]), y];
+    };
+    const batchSliced = (x: Tensor, w: Tensor) => M.slice(M.matmul(x, M.swapAxes(w, -1, -2)), [1, 2]);
+    for (const f of [readTwice, returned, batchSliced] as ((x: Tensor, w: Tensor) => Tensor | Tensor[])[]) {
+      expect(optimizeProgram(M.makeIR(f)(x, w))[1].narrowed).toBe(0);
+      expectTreesIdentical(M.jit(f)(x, w), f(x, w));
+    }
+  });
+
   it('stores fused intermediates as eager mode does: integer wrap-around, float32 rounding, bools', () => {
     const ints = (x: Tensor) => M.cast(M.add(M.mul(M.mul(M.cast(x, 'int32'), 100_000), 100_000), 7), 'float64');
     const uints = (k: Tensor) => M.cast(M.sub(M.mul(k, k), M.add(k, 3)), 'float64');

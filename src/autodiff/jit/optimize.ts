@@ -1,11 +1,14 @@
 /**
  * IR-to-IR optimizations run by `jit` before planning: identity removal (`stopGradient` is the
- * identity once gradients are staged), constant folding, common-subexpression elimination and
- * dead-code elimination. Each keeps the program's meaning exactly: folded equations run through the
- * same eager kernels (so random bits are the same), and merged equations compute identical values.
+ * identity once gradients are staged), constant folding, common-subexpression elimination,
+ * dead-code elimination and the narrowing of products only a slice of which is used
+ * (`narrow-products.ts`). Each keeps the program's meaning exactly: folded equations run through the
+ * same eager kernels (so random bits are the same), merged equations compute identical values, and a
+ * narrowed product computes the kept outputs' sums in the same order.
  */
 import { ArrayTensor, evaluate, type Params, type Primitive, type Tensor, type TypedArray } from '../../tensor';
 import { type Equation, formatProgram, type IRProgram, type IRVar } from '../ir';
+import { narrowSlicedProducts } from './narrow-products';
 
 /** Constants up to this many elements are merged by value (the ops layer makes a fresh `1` per use). */
 const SMALL_CONSTANT = 16;
@@ -15,6 +18,21 @@ export interface OptimizeStats {
   readonly folded: number;
   readonly merged: number;
   readonly dead: number;
+  /** Products computed on sliced operands because only a slice of their output is read. */
+  readonly narrowed: number;
+}
+
+/** The equations `outputs` need, in order (dead-code elimination, walking backwards). */
+function liveEquations(equations: readonly Equation[], outputs: readonly IRVar[]): Equation[] {
+  const live = new Set<IRVar>(outputs);
+  const kept: Equation[] = [];
+  for (let i = equations.length - 1; i >= 0; i--) {
+    const eq = equations[i];
+    if (!live.has(eq.out)) continue;
+    kept.push(eq);
+    for (const v of eq.inputs) live.add(v);
+  }
+  return kept.reverse();
 }
 
 function constantKey(x: ArrayTensor): string | null {
@@ -83,16 +101,13 @@ export function optimizeProgram(program: IRProgram): [IRProgram, OptimizeStats] 
   }
   const outputs = program.outputs.map(resolve);
 
-  // Dead-code elimination: keep what the outputs need, walking backwards.
-  const live = new Set<IRVar>(outputs);
-  const equations: Equation[] = [];
-  for (let i = kept.length - 1; i >= 0; i--) {
-    const eq = kept[i];
-    if (!live.has(eq.out)) continue;
-    equations.push(eq);
-    for (const v of eq.inputs) live.add(v);
-  }
-  equations.reverse();
+  // Dead code goes first, so that a product's dead readers do not keep it from being narrowed.
+  const firstFreeId = [...program.inputs, ...program.constants.map((c) => c.v), ...kept.map((eq) => eq.out)].reduce((next, v) => Math.max(next, v.id + 1), 0);
+  const needed = liveEquations(kept, outputs);
+  const { equations: narrowedEquations, narrowed } = narrowSlicedProducts(needed, outputs, firstFreeId);
+  const equations = liveEquations(narrowedEquations, outputs);
+  const live = new Set<IRVar>(equations.flatMap((eq) => eq.inputs));
+  for (const v of outputs) live.add(v);
   const optimized: IRProgram = {
     inputs: program.inputs,
     constants: [...constants].filter(([v]) => live.has(v)).map(([v, value]) => ({ v, value: value as Tensor })),
@@ -102,5 +117,5 @@ export function optimizeProgram(program: IRProgram): [IRProgram, OptimizeStats] 
     outTree: program.outTree,
     toString: () => formatProgram(optimized),
   };
-  return [optimized, { folded, merged, dead: kept.length - equations.length }];
+  return [optimized, { folded, merged, dead: kept.length - needed.length, narrowed }];
 }
