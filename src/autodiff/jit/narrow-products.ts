@@ -19,7 +19,7 @@ interface AxisRange {
 }
 
 /**
- * `program`'s equations (`outputs` returned, new variables numbered from `nextId`) with each slice
+ * The equations `source` (`outputs` returned, new variables numbered from `nextId`) with each slice
  * of a product's output that keeps all of the batch axes and is the product's only reader (the
  * product not returned) computed as a product of sliced operands; and how many it narrowed. The
  * products left without readers are for dead-code elimination to remove.
@@ -29,10 +29,10 @@ interface AxisRange {
  * //   ->  s = slice(w, [17, 0], [23, H]); t = transpose(s); z = matmul(x, t)
  * const { equations, narrowed } = narrowSlicedProducts(program.equations, program.outputs, 1000);
  */
-export function narrowSlicedProducts(program: readonly Equation[], outputs: readonly IRVar[], nextId: number): { equations: Equation[]; narrowed: number } {
+export function narrowSlicedProducts(source: readonly Equation[], outputs: readonly IRVar[], nextId: number): { equations: Equation[]; narrowed: number } {
   const producers = new Map<IRVar, Equation>();
   const readers = new Map<IRVar, number>();
-  for (const eq of program) {
+  for (const eq of source) {
     producers.set(eq.out, eq);
     for (const v of eq.inputs) readers.set(v, (readers.get(v) ?? 0) + 1);
   }
@@ -60,7 +60,7 @@ export function narrowSlicedProducts(program: readonly Equation[], outputs: read
     return emit('slice', [x], { starts, stops, steps }, shape);
   };
   let narrowed = 0;
-  for (const eq of program) {
+  for (const eq of source) {
     const y = eq.inputs[0];
     const product = eq.prim === 'slice' ? producers.get(y) : undefined;
     if (!product || product.prim !== 'matmul' || readers.get(y) !== 1 || outputs.includes(y)) {
