@@ -15,13 +15,15 @@
  *   npx esbuild bench/sac.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/sac.mjs
  * Each backend's updates are timed in `--rounds` (default 5) rounds of at least `--updates` (default
  * 30) updates and `--seconds` / rounds (default 1 s in all), and the median round is reported;
- * PyTorch's too (rounds of `--updates`). On a shared 2-core host a burst of other load then moves
+ * PyTorch's too (rounds of `--updates`), each of its rounds run just before each of ours (a
+ * `--serve` process per thread count) so that both sides meet the same load. On a shared 2-core host a burst of other load then moves
  * the figure only when it covers most rounds (single windows moved by 30% between runs minutes apart).
  *
  *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--rounds N] [--act-rounds N]
  *                     [--warmup seconds] [--torch-device cpu|cuda] [--torch-threads 1,2] [--python python3] [--torch-script bench/sac_torch.py]
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 import { makeActor } from '../src/rl/sac/act';
 import { disposeTree } from '../src/autodiff';
@@ -51,7 +53,11 @@ async function backends(): Promise<Backend[]> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updates: number) {
+/**
+ * One backend's update of (size, agent), set up and warmed up: `round()` times a round of updates
+ * (ms per update), `act()` the action latency, jitted and eager (us).
+ */
+async function prepareUpdate(size: Size, agent: BenchAgent, backend: Backend, updates: number) {
   const { h, keyAt, batches, state: initial } = sacSetup(agent, size, backend);
   let state = initial;
   // As in `train`: the update takes the state it is given over (no copies in or out on the CPU).
@@ -81,59 +87,86 @@ async function timeUpdate(size: Size, agent: BenchAgent, backend: Backend, updat
   // Warm up for `--warmup` seconds in the timed loop's pattern: V8 optimizes generated loops only
   // after they have run a while, a GPU raises its clocks only under sustained load, and training
   // runs tens of thousands of updates, so the steady state is what is reported.
-  const warmed = await loop(0, 3, warmupSeconds * 1000);
-  const perRound: number[] = [];
-  for (let r = 0, from = warmed; r < rounds; r++) {
+  let from = await loop(0, 3, warmupSeconds * 1000);
+  const round = async () => {
     const t0 = performance.now();
     const timed = await loop(from, updates, (timedSeconds * 1000) / rounds);
-    perRound.push((performance.now() - t0) / timed);
     from += timed;
-  }
-  const updateMs = median(perRound);
-
-  const obs = new Float64Array(size.obs).fill(0.1);
-  const actKey = rawKey(0);
-  const actors = [makeActor(h), makeActor(h, { jit: false })];
-  const reps = 200;
-  const actRounds: [number[], number[]] = [[], []];
-  // Warm up each actor for a second (V8 optimizes the generated loops only after a while).
-  for (const actor of actors) {
-    const warmAct = performance.now();
-    for (let i = 0; performance.now() - warmAct < 1000; i++) {
-      const a = actor(state.actor, obs, rawFoldIn(actKey, i), 'sample');
-      if (!(a instanceof Float64Array)) await a;
-    }
-  }
-  for (let r = -1; r < Number(arg('act-rounds', '7')); r++) {
-    for (const [which, actor] of actors.entries()) {
-      const t1 = performance.now();
-      for (let i = 0; i < reps; i++) {
+    return (performance.now() - t0) / timed;
+  };
+  const act = async () => {
+    const obs = new Float64Array(size.obs).fill(0.1);
+    const actKey = rawKey(0);
+    const actors = [makeActor(h), makeActor(h, { jit: false })];
+    const reps = 200;
+    const actRounds: [number[], number[]] = [[], []];
+    // Warm up each actor for a second (V8 optimizes the generated loops only after a while).
+    for (const actor of actors) {
+      const warmAct = performance.now();
+      for (let i = 0; performance.now() - warmAct < 1000; i++) {
         const a = actor(state.actor, obs, rawFoldIn(actKey, i), 'sample');
         if (!(a instanceof Float64Array)) await a;
       }
-      if (r >= 0) actRounds[which].push(((performance.now() - t1) / reps) * 1000); // round -1 warms up
     }
-  }
-  return { updateMs, actUs: median(actRounds[0]), actEagerUs: median(actRounds[1]) };
+    for (let r = -1; r < Number(arg('act-rounds', '7')); r++) {
+      for (const [which, actor] of actors.entries()) {
+        const t1 = performance.now();
+        for (let i = 0; i < reps; i++) {
+          const a = actor(state.actor, obs, rawFoldIn(actKey, i), 'sample');
+          if (!(a instanceof Float64Array)) await a;
+        }
+        if (r >= 0) actRounds[which].push(((performance.now() - t1) / reps) * 1000); // round -1 warms up
+      }
+    }
+    return { actUs: median(actRounds[0]), actEagerUs: median(actRounds[1]) };
+  };
+  return { round, act };
 }
 
-function torchResults(updates: number, threads: number): Map<string, { updateMs: number; actUs: number }> | null {
-  const script = path.resolve(arg('torch-script', 'bench/sac_torch.py'));
-  const device = arg('torch-device', 'cpu');
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  const args = [script, '--updates', String(updates), '--rounds', String(rounds), '--device', device, '--threads', String(threads)];
-  const r = spawnSync(arg('python', 'python3'), args, { encoding: 'utf8', env });
-  if (r.status !== 0) {
-    console.log(`PyTorch baseline not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
-    return null;
+/**
+ * bench/sac_torch.py serving requests (`--serve`) with `threads` threads: the same update timed a
+ * round at a time, so that its rounds alternate with mixrl's and both meet the same load on a
+ * shared host (run one after the other, the side that ran second was slower here: mixrl's SAC-v2
+ * SG-RP update took 9.7 ms after PyTorch's rounds and 7.7 ms without them, session 14).
+ */
+class TorchPeer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly replies: ((line: string | null) => void)[] = [];
+  private stderr = '';
+  readonly label: string;
+
+  constructor(readonly threads: number) {
+    const script = path.resolve(arg('torch-script', 'bench/sac_torch.py'));
+    const device = arg('torch-device', 'cpu');
+    // Passive: OpenMP's threads otherwise spin on after each parallel region, through mixrl's next round
+    // (its SAC-v2 SGM-MRP update took 23.4 ms right after the 2-thread PyTorch's rounds, 16 alone).
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
+    this.label = `PyTorch, ${threads} thread${threads > 1 ? 's' : ''}`;
+    this.child = spawn(arg('python', 'python3'), [script, '--serve', '--device', device, '--threads', String(threads)], { env });
+    this.child.on('error', (e) => (this.stderr += e.message));
+    this.child.stderr.on('data', (chunk) => (this.stderr += chunk));
+    createInterface({ input: this.child.stdout }).on('line', (line) => this.replies.shift()?.(line));
+    this.child.on('close', () => this.replies.splice(0).forEach((reply) => reply(null)));
   }
-  const out = new Map<string, { updateMs: number; actUs: number }>();
-  for (const line of r.stdout.trim().split('\n')) {
-    const row = JSON.parse(line);
-    out.set(`${row.size}|${row.agent}`, { updateMs: row.updateMs, actUs: row.actUs });
+
+  /** The reply to `request`; null when the baseline does not run (no torch), with the reason logged once. */
+  async ask(request: object): Promise<Record<string, number> | null> {
+    if (this.child.exitCode !== null || this.child.killed) return null;
+    const line = await new Promise<string | null>((resolve) => {
+      this.replies.push(resolve);
+      this.child.stdin.write(`${JSON.stringify(request)}\n`);
+    });
+    if (line === null) {
+      console.log(`PyTorch baseline not run: ${this.stderr.trim().split('\n').pop()}`);
+      this.child.kill();
+      return null;
+    }
+    return JSON.parse(line);
   }
-  console.log(`PyTorch ${r.stdout.length ? '' : '(no output)'}baseline: torch on ${device}, ${threads} thread${threads > 1 ? 's' : ''}`);
-  return out;
+
+  close(): void {
+    this.child.stdin.end();
+  }
 }
 
 if (process.argv.includes('--help')) {
@@ -152,28 +185,46 @@ const sizes = arg('sizes', 'classic,v2').split(',');
 const list = await backends();
 const torchThreads = arg('torch-threads', '1,2').split(',').map(Number);
 if (torchThreads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--torch-threads: '${arg('torch-threads', '')}' (thread counts, such as 1,2)`);
-const torchRuns = torchThreads.map((threads) => ({ threads, results: torchResults(updates, threads) }));
+const peers = torchThreads.map((threads) => new TorchPeer(threads));
+console.log(`PyTorch baseline: torch on ${arg('torch-device', 'cpu')}, ${torchThreads.join(' and ')} thread(s), rounds alternating with mixrl's`);
 console.log('\n| size | agent | backend | ms / update | x PyTorch | action us | x PyTorch | action us, eager |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const [si, [sizeName, size]] of Object.entries(SIZES).entries()) {
   if (!sizes.includes(sizeName)) continue;
   for (const agent of AGENTS) {
-    const peers = torchRuns.flatMap(({ threads, results }) => {
-      const peer = results?.get(`${si}|${agent.name}`);
-      return peer ? [{ threads, ...peer }] : [];
-    });
-    const peer = peers[0];
-    for (const p of peers) {
-      const label = `PyTorch, ${p.threads} thread${p.threads > 1 ? 's' : ''}`;
-      console.log(`| ${size.label} | ${agent.name} | ${label} | ${p.updateMs.toFixed(2)} | ${(p.updateMs / peer.updateMs).toFixed(2)} | ${p.actUs.toFixed(0)} | ${(p.actUs / peer.actUs).toFixed(2)} | |`);
+    const ours = [];
+    for (const backend of list) ours.push({ backend, ...(await prepareUpdate(size, agent, backend, backend.name === 'cpu' && si === 1 ? Math.max(5, Math.floor(updates / 3)) : updates)) });
+    const theirs = peers.map(() => [] as number[]);
+    const mine = ours.map(() => [] as number[]);
+    // Round -1 warms PyTorch's update up (built and run 3 times at its first request) and ours once more.
+    for (let r = -1; r < rounds; r++) {
+      for (const [p, peer] of peers.entries()) {
+        const reply = await peer.ask({ round: [si, agent.name], updates });
+        if (reply && r >= 0) theirs[p].push(reply.updateMs);
+      }
+      for (const [b, { round }] of ours.entries()) {
+        const ms = await round();
+        if (r >= 0) mine[b].push(ms);
+      }
     }
-    for (const backend of list) {
-      const r = await timeUpdate(size, agent, backend, backend.name === 'cpu' && si === 1 ? Math.max(5, Math.floor(updates / 3)) : updates);
-      const ratio = (a: number, b?: number) => (b ? (a / b).toFixed(2) : '-');
+    const peerRows = [];
+    for (const [p, peer] of peers.entries()) {
+      const reply = theirs[p].length ? await peer.ask({ act: [si, agent.name] }) : null;
+      if (reply) peerRows.push({ label: peer.label, updateMs: median(theirs[p]), actUs: reply.actUs });
+    }
+    const base = peerRows[0];
+    const ratio = (a: number, b?: number) => (b ? (a / b).toFixed(2) : '-');
+    for (const row of peerRows) {
+      console.log(`| ${size.label} | ${agent.name} | ${row.label} | ${row.updateMs.toFixed(2)} | ${ratio(row.updateMs, base.updateMs)} | ${row.actUs.toFixed(0)} | ${ratio(row.actUs, base.actUs)} | |`);
+    }
+    for (const [b, { backend, act }] of ours.entries()) {
+      const updateMs = median(mine[b]);
+      const { actUs, actEagerUs } = await act();
       console.log(
-        `| ${size.label} | ${agent.name} | ${backend.name} | ${r.updateMs.toFixed(2)} | ${ratio(r.updateMs, peer?.updateMs)} | ${r.actUs.toFixed(1)} | ${ratio(r.actUs, peer?.actUs)} | ${r.actEagerUs.toFixed(0)} |`,
+        `| ${size.label} | ${agent.name} | ${backend.name} | ${updateMs.toFixed(2)} | ${ratio(updateMs, base?.updateMs)} | ${actUs.toFixed(1)} | ${ratio(actUs, base?.actUs)} | ${actEagerUs.toFixed(0)} |`,
       );
     }
   }
 }
+for (const peer of peers) peer.close();
 process.exit(0);

@@ -2,10 +2,17 @@
 fixed or automatic alpha, Polyak) at the same sizes. Prints one JSON line per (size, agent).
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 bench/sac_torch.py --updates 30 --device cpu --threads 1
+
+With --serve it times what it is asked, one JSON request per line on stdin, one JSON reply per
+line on stdout, so bench/sac.ts can alternate its rounds with mixrl's:
+    {"round": [size, agent], "updates": N}  ->  {"updateMs": ms per update over N updates}
+    {"act": [size, agent]}                  ->  {"actUs": us per action}
+Each (size, agent) is built and warmed up (3 updates) when first asked for.
 """
 import argparse
 import json
 import math
+import sys
 import time
 
 import torch
@@ -62,7 +69,8 @@ class Actor(nn.Module):
         return torch.tanh(x), self.logp_pre(x, logits, mu, log_std)
 
 
-def run(size, mixture, updates, device, rounds):
+def make(size, mixture, device):
+    """The update of (size, agent), warmed up: functions timing a round of updates and an action."""
     torch.manual_seed(0)
     o, a, h, b = size["obs"], size["act"], size["hidden"], size["batch"]
     actor = Actor(o, a, h, mixture).to(device)
@@ -114,23 +122,45 @@ def run(size, mixture, updates, device, rounds):
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for _ in range(3):
         update()
-    # The median of `rounds` rounds of `updates` updates each, as bench/sac.ts times its own.
-    per_round = []
-    for _ in range(rounds):
+
+    def timed_round(updates):
+        """Milliseconds per update over `updates` updates."""
         sync(); t0 = time.perf_counter()
         for _ in range(updates):
             update()
-        sync(); per_round.append((time.perf_counter() - t0) / updates * 1e3)
-    update_ms = sorted(per_round)[len(per_round) // 2]
-    obs1 = torch.full((1, o), 0.1, device=device)
-    with torch.no_grad():
-        for _ in range(5):
-            actor.sample(obs1)[0].cpu()
-        t1_ = time.perf_counter()
-        for _ in range(200):
-            actor.sample(obs1)[0].cpu()
-    act_us = (time.perf_counter() - t1_) / 200 * 1e6
-    return update_ms, act_us
+        sync()
+        return (time.perf_counter() - t0) / updates * 1e3
+
+    def act_us():
+        obs1 = torch.full((1, o), 0.1, device=device)
+        with torch.no_grad():
+            for _ in range(5):
+                actor.sample(obs1)[0].cpu()
+            t1_ = time.perf_counter()
+            for _ in range(200):
+                actor.sample(obs1)[0].cpu()
+        return (time.perf_counter() - t1_) / 200 * 1e6
+
+    return timed_round, act_us
+
+
+def run(size, mixture, updates, device, rounds):
+    """The median of `rounds` rounds of `updates` updates each (as bench/sac.ts times its own), and an action's latency."""
+    timed_round, act_us = make(size, mixture, device)
+    per_round = sorted(timed_round(updates) for _ in range(rounds))
+    return per_round[len(per_round) // 2], act_us()
+
+
+def serve(device):
+    built = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        size, agent = request["round"] if "round" in request else request["act"]
+        if (size, agent) not in built:
+            built[(size, agent)] = make(SIZES[size], agent == "sgm-mrp", device)
+        timed_round, act_us = built[(size, agent)]
+        reply = dict(updateMs=timed_round(request["updates"])) if "round" in request else dict(actUs=act_us())
+        print(json.dumps(reply), flush=True)
 
 
 def main():
@@ -141,8 +171,12 @@ def main():
     # OpenBLAS built with OpenMP ignores set_num_threads: the caller also sets OMP_NUM_THREADS and
     # OPENBLAS_NUM_THREADS (bench/sac.ts does), else its products use every core.
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--serve", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    if args.serve:
+        serve(args.device)
+        return
     for i, size in enumerate(SIZES):
         for agent, mixture in (("sg-rp", False), ("sgm-mrp", True)):
             update_ms, act_us = run(size, mixture, args.updates, args.device, args.rounds)
