@@ -170,6 +170,11 @@ describe('jit optimizations', () => {
     }
     const [optimized] = optimizeProgram(M.makeIR(columns)(x, w));
     expect(optimized.equations.map((eq) => eq.prim)).toEqual(['slice', 'transpose', 'matmul']);
+    // jit narrows for CPU plans (WebGPU plans keep the product whole: test/jit/webgpu-optimize.test.ts).
+    const jitted = M.jit(columns);
+    jitted(x, w);
+    expect(M.jitStats(jitted).lastOptimization?.narrowed).toBe(1);
+    expect(optimizeProgram(M.makeIR(columns)(x, w), { narrowProducts: false })[1].narrowed).toBe(0);
     expect(optimized.equations[2].out.aval.shape).toEqual([2, 9, 4]);
     // Not narrowed: a product also read whole or returned, a slice across the batch axis.
     const readTwice = (x: Tensor, w: Tensor) => {

@@ -30,4 +30,15 @@ describeWebGPU('jit optimizations on WebGPU', () => {
     expect(backend.uploadedValues(big.handle)).toBeUndefined();
     expect(Array.from(backend.uploadedValues(t.handle) ?? [])).toEqual([3]);
   });
+
+  it('keeps a product whole when only a slice of it is read (narrowing pays on the CPU only)', async () => {
+    const backend = webgpu();
+    const x = M.tensor(Float32Array.from({ length: 72 }, (_, i) => Math.sin(i)), { shape: [9, 8], backend });
+    const w = M.tensor(Float32Array.from({ length: 88 }, (_, i) => Math.cos(i)), { shape: [11, 8], backend });
+    const columns = (x: Tensor, w: Tensor) => M.slice(M.matmul(x, M.swapAxes(w, 0, 1)), null, [7, 11]);
+    const jitted = M.jit(columns);
+    const out = jitted(x, w);
+    expect(M.jitStats(jitted).lastOptimization?.narrowed).toBe(0);
+    expect(Array.from(await out.data())).toEqual(Array.from(await columns(x, w).data()));
+  });
 });

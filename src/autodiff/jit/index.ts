@@ -280,7 +280,9 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
         // It captured a tracer of an enclosing transformation: valid for this call only.
         return treeUnflatten<R>(program.outTree, evalIR(program, leaves as Tensor[]));
       }
-      const [optimized, optimization] = optimizeProgram(program);
+      // Narrowed products pay on the CPU, not on WebGPU (`OptimizeOptions.narrowProducts`).
+      const firstValue = leaves[0] ?? program.constants[0]?.value;
+      const [optimized, optimization] = optimizeProgram(program, { narrowProducts: !(firstValue instanceof Tensor) || firstValue.backend === cpu });
       // A plan reads its backend's storage directly: every input and constant must live on the one
       // backend (else the program runs equation by equation, and mixed backends fail there as in
       // eager mode). The CPU and WebGPU have plans; other backends run equation by equation.

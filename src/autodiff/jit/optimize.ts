@@ -49,14 +49,26 @@ function paramsKey(params: object): string {
   return JSON.stringify(params);
 }
 
+/** Which optional rewrites `optimizeProgram` makes. */
+export interface OptimizeOptions {
+  /**
+   * Products of which only a slice is read are computed on sliced operands (`narrow-products.ts`;
+   * default true). `jit` narrows for CPU plans only: on an H200 the sliced weights cost the WebGPU
+   * plan dispatches and sibling pairs (100 batched SAC-v2 sgm-mrp agents: kernels 8.00 -> 7.85 ms,
+   * but 85 -> 90 dispatches and 8.31 -> 8.74 ms per update, session 14).
+   */
+  readonly narrowProducts?: boolean;
+}
+
 /**
  * Simplifies a program whose constants are all concrete. Returns an equivalent program (same inputs,
  * outputs and tree structures) and what was removed.
  *
  * @example
  * const [optimized, stats] = optimizeProgram(makeIR(f)(x));
+ * optimizeProgram(makeIR(f)(x), { narrowProducts: false }); // as jit does for WebGPU plans
  */
-export function optimizeProgram(program: IRProgram): [IRProgram, OptimizeStats] {
+export function optimizeProgram(program: IRProgram, { narrowProducts = true }: OptimizeOptions = {}): [IRProgram, OptimizeStats] {
   const rename = new Map<IRVar, IRVar>();
   const resolve = (v: IRVar): IRVar => rename.get(v) ?? v;
   const constants = new Map<IRVar, ArrayTensor>();
@@ -104,7 +116,7 @@ export function optimizeProgram(program: IRProgram): [IRProgram, OptimizeStats] 
   // Dead code goes first, so that a product's dead readers do not keep it from being narrowed.
   const firstFreeId = [...program.inputs, ...program.constants.map((c) => c.v), ...kept.map((eq) => eq.out)].reduce((next, v) => Math.max(next, v.id + 1), 0);
   const needed = liveEquations(kept, outputs);
-  const { equations: narrowedEquations, narrowed } = narrowSlicedProducts(needed, outputs, firstFreeId);
+  const { equations: narrowedEquations, narrowed } = narrowProducts ? narrowSlicedProducts(needed, outputs, firstFreeId) : { equations: needed, narrowed: 0 };
   const equations = liveEquations(narrowedEquations, outputs);
   const live = new Set<IRVar>(equations.flatMap((eq) => eq.inputs));
   for (const v of outputs) live.add(v);
