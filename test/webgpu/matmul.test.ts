@@ -35,6 +35,15 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
     }
     const empty = await both('matmul', [pair(new Float32Array(0), [2, 0]), pair(new Float32Array(0), [0, 3])], {});
     expectEqual(empty.gpu, empty.cpu, 'matmul with k = 0');
+    // Aligned (vec4-loaded) products with a broadcast operand: batch strides of 0 and of whole matrices.
+    for (const [sa, sb] of [
+      [[3, 64, 32], [32, 64]],
+      [[64, 32], [3, 32, 64]],
+      [[2, 1, 64, 16], [1, 3, 16, 64]],
+    ]) {
+      const r = await both('matmul', [pair(floats(5, sizeOf(sa), -1, 1), sa), pair(floats(6, sizeOf(sb), -1, 1), sb)], {});
+      expectClose(r.gpu, r.cpu, 2e-7 * sa[sa.length - 1], 1e-6, `matmul [${sa}] @ [${sb}]`);
+    }
   });
 
   it('on integers, exactly', async () => {
