@@ -217,6 +217,22 @@ function formatParams(params: object): string {
   return `[${entries.map(([k, v]) => `${k}=${show(v)}`).join(' ')}]`;
 }
 
+/**
+ * The smallest id above every variable of `program` (inputs, constants, equations' outputs): where a
+ * pass that adds equations numbers its new variables.
+ *
+ * @example
+ * let nextId = firstFreeVarId(program);
+ * const zero: IRVar = { id: nextId++, aval: { shape: [], dtype: 'float32' } };
+ */
+export function firstFreeVarId(program: Pick<IRProgram, 'inputs' | 'constants' | 'equations'>): number {
+  let next = 0;
+  for (const v of program.inputs) next = Math.max(next, v.id + 1);
+  for (const { v } of program.constants) next = Math.max(next, v.id + 1);
+  for (const eq of program.equations) next = Math.max(next, eq.out.id + 1);
+  return next;
+}
+
 /** The jaxpr-like listing of a program. */
 export function formatProgram(p: IRProgram): string {
   const typed = (v: IRVar) => `${varName(v.id)}:${formatAval(v.aval)}`;

@@ -45,9 +45,9 @@ export function narrowSlicedProducts(source: readonly Equation[], outputs: reado
   /** `x` restricted to `range` along axis `axis` (counted from the end: 1 the last, 2 the one before). */
   const sliceAxis = (x: IRVar, axis: 1 | 2, range: AxisRange): IRVar => {
     const producer = producers.get(x);
-    if (producer?.prim === 'transpose' && swapsLastTwo((producer.params as Params<'transpose'>).perm)) {
+    const perm = producer?.prim === 'transpose' ? (producer.params as Params<'transpose'>).perm : undefined;
+    if (producer && perm && swapsLastTwo(perm)) {
       const sliced = sliceAxis(producer.inputs[0], axis === 1 ? 2 : 1, range);
-      const perm = (producer.params as Params<'transpose'>).perm;
       const shape = x.aval.shape.map((d, j) => (j === x.aval.shape.length - axis ? extent(range) : d));
       return emit('transpose', [sliced], { perm }, shape);
     }

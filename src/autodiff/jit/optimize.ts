@@ -7,7 +7,7 @@
  * narrowed product computes the kept outputs' sums in the same order.
  */
 import { ArrayTensor, evaluate, type Params, type Primitive, type Tensor, type TypedArray } from '../../tensor';
-import { type Equation, formatProgram, type IRProgram, type IRVar } from '../ir';
+import { type Equation, firstFreeVarId, formatProgram, type IRProgram, type IRVar } from '../ir';
 import { narrowSlicedProducts } from './narrow-products';
 
 /** Constants up to this many elements are merged by value (the ops layer makes a fresh `1` per use). */
@@ -114,9 +114,8 @@ export function optimizeProgram(program: IRProgram, { narrowProducts = true }: O
   const outputs = program.outputs.map(resolve);
 
   // Dead code goes first, so that a product's dead readers do not keep it from being narrowed.
-  const firstFreeId = [...program.inputs, ...program.constants.map((c) => c.v), ...kept.map((eq) => eq.out)].reduce((next, v) => Math.max(next, v.id + 1), 0);
   const needed = liveEquations(kept, outputs);
-  const { equations: narrowedEquations, narrowed } = narrowProducts ? narrowSlicedProducts(needed, outputs, firstFreeId) : { equations: needed, narrowed: 0 };
+  const { equations: narrowedEquations, narrowed } = narrowProducts ? narrowSlicedProducts(needed, outputs, firstFreeVarId(program)) : { equations: needed, narrowed: 0 };
   const equations = liveEquations(narrowedEquations, outputs);
   const live = new Set<IRVar>(equations.flatMap((eq) => eq.inputs));
   for (const v of outputs) live.add(v);

@@ -8,7 +8,7 @@
  */
 import { ArrayTensor, cpu, type DType, type Params } from '../../tensor';
 import { allocate } from '../../tensor/dtype';
-import { type Equation, formatProgram, type IRProgram, type IRVar } from '../ir';
+import { type Equation, firstFreeVarId, formatProgram, type IRProgram, type IRVar } from '../ir';
 
 /**
  * `program` with each float matmul `[..., m, 1] @ [..., 1, n]` replaced by `a * b + 0` (broadcast
@@ -21,8 +21,7 @@ export function outerProductsAsBroadcasts(program: IRProgram): IRProgram {
   const isOuter = (eq: Equation) =>
     eq.prim === 'matmul' && (eq.out.aval.dtype === 'float32' || eq.out.aval.dtype === 'float64') && eq.inputs[0].aval.shape.at(-1) === 1;
   if (!program.equations.some(isOuter)) return program;
-  const vars = [...program.inputs, ...program.constants.map(({ v }) => v), ...program.equations.map((eq) => eq.out)];
-  let nextId = vars.reduce((top, v) => Math.max(top, v.id), -1) + 1;
+  let nextId = firstFreeVarId(program);
   const zeros = new Map<DType, IRVar>();
   const zero = (dtype: DType): IRVar => {
     let v = zeros.get(dtype);

@@ -16,7 +16,6 @@ export interface ThreefryExports {
   threefry(key: number, counts: number, out: number, n: number): void;
 }
 
-
 /** The integer operations of one lane kind: four counters in an i32x4, or one in an i32. */
 interface Lanes {
   add(c: Code): void;
