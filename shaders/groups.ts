@@ -60,38 +60,13 @@ export interface GroupNames {
 
 /**
  * A group's body at index `i` up to its root expression (left to the caller: `out[i] = ${spec.expr}`):
- * broadcast offsets from the params at `at`, its inputs read as `a0`, `a1`, ..., its `lets`, its
- * extra stores.
+ * broadcast offsets from the params at `at` (or, with `matrix`, from a product's `row` and `col`),
+ * its inputs read as `a0`, `a1`, ..., its `lets`, its extra stores.
  */
-export function groupBody({ inputs, lets, stores, scalars = [], readsBack = [] }: GroupSpec, at: number, names: GroupNames): string {
-  const strided = inputs.map((x, k) => [x, k] as const).filter(([x]) => x.access === 'b' || x.access === 'v' || x.access === 'p');
-  // A view starts at its offset, stored after every strided input's strides; a padded view's
-  // bounds follow the offsets.
-  const views = strided.filter(([x]) => x.access === 'v' || x.access === 'p').map(([, k]) => k);
-  const padded = strided.filter(([x]) => x.access === 'p').map(([, k]) => k);
-  const start = (k: number) => (views.includes(k) ? `params[${at + 1}u + ${strided.length + 1}u * rank + ${views.indexOf(k)}u]` : '0u');
-  const bound = (k: number, which: 0 | 1) => `params[${at + 1 + views.length}u + ${strided.length + 1 + 2 * padded.indexOf(k) + which}u * rank + u32(d)]`;
-  const step = (k: number, j: number) => {
-    const stride = `params[${at + 1}u + ${j + 1}u * rank + u32(d)]`;
-    if (!padded.includes(k)) return `    p${k} += c * ${stride};`;
-    // Outside the bounds the index wraps (u32): the value is not read there.
-    return `    let lo${k} = ${bound(k, 0)};
-    in${k} = in${k} && c >= lo${k} && c - lo${k} < ${bound(k, 1)};
-    p${k} += (c - lo${k}) * ${stride};`;
-  };
-  const offsets =
-    strided.length === 0
-      ? ''
-      : `  let rank = params[${at}u];
-  ${strided.map(([, k]) => `var p${k} = ${start(k)};`).join(' ')}${padded.map((k) => ` var in${k} = true;`).join('')}
-  var rest = i;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let size = params[${at + 1}u + u32(d)];
-    let c = rest % size;
-    rest = rest / size;
-${strided.map(([, k], j) => step(k, j)).join('\n')}
-  }
-`;
+export function groupBody(spec: GroupSpec, at: number, names: GroupNames, matrix?: MatrixOffsets): string {
+  const { inputs, lets, stores, scalars = [], readsBack = [] } = spec;
+  const strided = stridedInputs(spec);
+  const offsets = strided.length === 0 ? '' : matrix ? matrixOffsets(spec, matrix) : flatOffsets(spec, at);
   const reads = inputs
     .map((x, k) => {
       if (x.access === 'p') return `  var a${k} = ${x.type}();\n  if (in${k}) { a${k} = ${names.input(k)}[p${k}]; }\n`;
@@ -101,6 +76,133 @@ ${strided.map(([, k], j) => step(k, j)).join('\n')}
   const constants = scalars.map(({ type, offset }, j) => `  let k${j} = bitcast<${type}>(params[${at + offset}u]);\n`).join('');
   const back = readsBack.map((q, j) => `  let w${j} = ${q < 0 ? names.root : names.store(q)}[i];\n`).join('');
   return `${offsets}${constants}${back}${reads}${lets.map((line) => `  ${line}\n`).join('')}${stores.map((_, q) => `  ${names.store(q)}[i] = ${stores[q].local};\n`).join('')}`;
+}
+
+/** A group's inputs read through strides ('b', 'v', 'p'), each with its place among them (`j`). */
+const stridedInputs = ({ inputs }: GroupSpec) => inputs.map((x, k) => ({ k, j: 0, access: x.access })).filter((x) => x.access === 'b' || x.access === 'v' || x.access === 'p').map((x, j) => ({ ...x, j }));
+
+/**
+ * WGSL reading a group's params at `at` for its strided inputs: `start(k)` (a view's offset, else
+ * 0), `stride(j, d)` (strided input j's stride on axis d) and `bound(k, which, d)` (a padded
+ * input's lo, `which` 0, or size, 1, on axis d). A view's offset follows every strided input's
+ * strides; a padded view's bounds follow the offsets.
+ */
+function stridedParams(spec: GroupSpec, at: number) {
+  const strided = stridedInputs(spec);
+  const views = strided.filter((x) => x.access === 'v' || x.access === 'p').map((x) => x.k);
+  const padded = strided.filter((x) => x.access === 'p').map((x) => x.k);
+  return {
+    padded,
+    start: (k: number) => (views.includes(k) ? `params[${at + 1}u + ${strided.length + 1}u * rank + ${views.indexOf(k)}u]` : '0u'),
+    stride: (j: number, d: string) => `params[${at + 1}u + ${j + 1}u * rank + ${d}]`,
+    bound: (k: number, which: 0 | 1, d: string) => `params[${at + 1 + views.length}u + ${strided.length + 1 + 2 * padded.indexOf(k) + which}u * rank + ${d}]`,
+  };
+}
+
+/**
+ * The strided inputs' offsets `p{k}` (and a padded input's `in{k}`: whether the index is inside its
+ * bounds) at flat index `i`, walking the group's shape from its last axis.
+ */
+function flatOffsets(spec: GroupSpec, at: number): string {
+  const strided = stridedInputs(spec);
+  const { padded, start, stride, bound } = stridedParams(spec, at);
+  // Outside the bounds the index wraps (u32): the value is not read there.
+  const step = ({ k, j }: { k: number; j: number }) =>
+    padded.includes(k)
+      ? `    let lo${k} = ${bound(k, 0, 'u32(d)')};
+    in${k} = in${k} && c >= lo${k} && c - lo${k} < ${bound(k, 1, 'u32(d)')};
+    p${k} += (c - lo${k}) * ${stride(j, 'u32(d)')};`
+      : `    p${k} += c * ${stride(j, 'u32(d)')};`;
+  return `  let rank = params[${at}u];
+  ${strided.map(({ k }) => `var p${k} = ${start(k)};`).join(' ')}${padded.map((k) => ` var in${k} = true;`).join('')}
+  var rest = i;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = params[${at + 1}u + u32(d)];
+    let c = rest % size;
+    rest = rest / size;
+${strided.map(step).join('\n')}
+  }
+`;
+}
+
+/**
+ * How a product's epilogue finds its strided inputs (`productEpilogueWgsl`): at the output
+ * element's `row` and `col` (the group's last two axes), from what `{store}Setup(z)` computed for
+ * the workgroup's batch matrix z into private variables named `{prefix}...`.
+ */
+export interface MatrixOffsets {
+  readonly prefix: string;
+}
+
+/** Private variables of `MatrixOffsets`: input k's batch offset, row and column strides, and a padded input's batch inside flag and row/column bounds. */
+const matrixNames = (prefix: string, k: number) => ({
+  base: `${prefix}b${k}`,
+  rowStride: `${prefix}sr${k}`,
+  colStride: `${prefix}sc${k}`,
+  inside: `${prefix}in${k}`,
+  rowLo: `${prefix}lr${k}`,
+  rowSize: `${prefix}nr${k}`,
+  colLo: `${prefix}lc${k}`,
+  colSize: `${prefix}nc${k}`,
+});
+
+/** The strided inputs' offsets `p{k}` and padded inputs' `in{k}` at `row`, `col` (`MatrixOffsets`): two multiply-adds each, no division. */
+function matrixOffsets(spec: GroupSpec, { prefix }: MatrixOffsets): string {
+  const { padded } = stridedParams(spec, 0);
+  return stridedInputs(spec)
+    .map(({ k }) => {
+      const v = matrixNames(prefix, k);
+      if (!padded.includes(k)) return `  let p${k} = ${v.base} + row * ${v.rowStride} + col * ${v.colStride};\n`;
+      // Outside the bounds the index wraps (u32): the value is not read there.
+      return `  let in${k} = ${v.inside} && row >= ${v.rowLo} && row - ${v.rowLo} < ${v.rowSize} && col >= ${v.colLo} && col - ${v.colLo} < ${v.colSize};
+  let p${k} = ${v.base} + (row - ${v.rowLo}) * ${v.rowStride} + (col - ${v.colLo}) * ${v.colStride};\n`;
+    })
+    .join('');
+}
+
+/**
+ * The private variables and `fn {store}Setup(z: u32)` of `MatrixOffsets`: each strided input's
+ * offset for batch matrix z (the group's axes before its last two), its strides and bounds on the
+ * last two axes, read from the params at `at` once per invocation.
+ */
+function matrixSetup(spec: GroupSpec, at: number, store: string, { prefix }: MatrixOffsets): string {
+  const strided = stridedInputs(spec);
+  const { padded, start, stride, bound } = stridedParams(spec, at);
+  const names = (k: number) => matrixNames(prefix, k);
+  const declared = strided.flatMap(({ k }) => {
+    const v = names(k);
+    const vars = [v.base, v.rowStride, v.colStride, ...(padded.includes(k) ? [v.rowLo, v.rowSize, v.colLo, v.colSize] : [])].map((name) => `var<private> ${name}: u32;`);
+    return padded.includes(k) ? [...vars, `var<private> ${v.inside}: bool;`] : vars;
+  });
+  const row = 'rank - 2u';
+  const col = 'rank - 1u';
+  const init = strided.map(({ k, j }) => {
+    const v = names(k);
+    const bounds = padded.includes(k)
+      ? `\n  ${v.inside} = true; ${v.rowLo} = ${bound(k, 0, row)}; ${v.rowSize} = ${bound(k, 1, row)}; ${v.colLo} = ${bound(k, 0, col)}; ${v.colSize} = ${bound(k, 1, col)};`
+      : '';
+    return `  ${v.base} = ${start(k)}; ${v.rowStride} = ${stride(j, row)}; ${v.colStride} = ${stride(j, col)};${bounds}`;
+  });
+  const step = ({ k, j }: { k: number; j: number }) => {
+    const v = names(k);
+    return padded.includes(k)
+      ? `    let lo${k} = ${bound(k, 0, 'u32(d)')};
+    ${v.inside} = ${v.inside} && c >= lo${k} && c - lo${k} < ${bound(k, 1, 'u32(d)')};
+    ${v.base} += (c - lo${k}) * ${stride(j, 'u32(d)')};`
+      : `    ${v.base} += c * ${stride(j, 'u32(d)')};`;
+  };
+  return `${declared.join('\n')}
+fn ${store}Setup(z: u32) {
+  let rank = params[${at}u];
+${init.join('\n')}
+  var rest = z;
+  for (var d = i32(rank) - 3; d >= 0; d--) {
+    let size = params[${at + 1}u + u32(d)];
+    let c = rest % size;
+    rest = rest / size;
+${strided.map(step).join('\n')}
+  }
+}`;
 }
 
 /** The bindings of a group (inputs `${prefix}k`, extra outputs `${prefix}yq`) and its names. */
@@ -127,6 +229,29 @@ export function epilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout, n
   if (!spec) return `fn ${names.store}(i: u32, v: T) { ${names.out}[i] = v; }`;
   const { bindings, names: bound } = groupAt(spec, names.prefix, layout, names.out);
   return `${bindings}\n${storeFunction(names.store, spec, layout.at, bound)}`;
+}
+
+/**
+ * The bindings and functions of a product's epilogue (or, without a spec, its plain store):
+ * `fn {store}(i: u32, row: u32, col: u32, v: T)` storing output element i, at `row` and `col` of
+ * its matrix, and `fn {store}Setup(z: u32)`, which the kernel calls once, for its workgroup's batch
+ * matrix z, before it stores. With `byCoords` (the group's last two axes are the product's rows and
+ * columns) the strided inputs are found from the row and column (`MatrixOffsets`: two multiply-adds
+ * each) instead of by walking i's axes (a division and a remainder per axis for every element,
+ * which the SAC updates' biases and masks paid 16 times per invocation).
+ *
+ * @example
+ * // relu(v + bias[col]) over an output [B, M, N] (bias read through strides [0, 0, 1]), bound from 4, params at 7
+ * productEpilogueWgsl(spec, { inputs: 4, stores: 5, at: 7 }, { prefix: 'e', out: 'out', store: 'store' }, true);
+ */
+export function productEpilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout, names: { readonly prefix: string; readonly out: string; readonly store: string }, byCoords: boolean): string {
+  const signature = `fn ${names.store}(i: u32, row: u32, col: u32, v: T)`;
+  const noSetup = `fn ${names.store}Setup(z: u32) {}`;
+  if (!spec) return `${signature} { ${names.out}[i] = v; }\n${noSetup}`;
+  const { bindings, names: bound } = groupAt(spec, names.prefix, layout, names.out);
+  const matrix = byCoords && stridedInputs(spec).length > 0 ? { prefix: names.prefix } : undefined;
+  const setup = matrix ? matrixSetup(spec, layout.at, names.store, matrix) : noSetup;
+  return `${bindings}\n${setup}\n${signature} {\n${groupBody(spec, layout.at, bound, matrix)}  ${bound.root}[i] = ${spec.expr};\n}`;
 }
 
 /**

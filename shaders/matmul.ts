@@ -26,7 +26,7 @@
  * after `b` and its params follow the kernel's.
  */
 import { binding, PRELUDE } from './common';
-import { epilogueWgsl, type GroupLayout, type GroupSpec } from './groups';
+import { type GroupLayout, type GroupSpec, productEpilogueWgsl } from './groups';
 import { MATH } from './math';
 
 export const MATMUL_TILE = 64;
@@ -187,6 +187,16 @@ const tileRowVectors = (tile: TileSide) => tile / VECTOR_WIDTH[tile] + (tile ===
  */
 const VECTOR_WIDTH: Record<TileSide, number> = { 32: 2, 64: 4, 128: 4 };
 
+/**
+ * A product's store epilogue: its group, and whether the group's last two axes are the product's
+ * rows and columns, so that it finds its strided inputs from an output's row and column
+ * (`productEpilogueWgsl`'s `byCoords`) rather than from its flat index.
+ */
+export interface ProductEpilogue {
+  readonly spec: GroupSpec;
+  readonly byCoords?: boolean;
+}
+
 /** The buffers an operand binds: one per piece of a concatenation, else one. */
 export const operandBuffers = (pieces: readonly number[] | undefined) => Math.max(1, pieces?.length ?? 1);
 
@@ -222,7 +232,7 @@ ${reads.join('\n')}
  * matmulWgsl('f32', { transposeB: true }); // b's matrices stored [N, K]
  * matmulWgsl('f32', { piecesA: [17, 6] }); // a = concat([s, u], -1): s [.., M, 17], u [.., M, 6]
  */
-export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: { readonly spec: GroupSpec; readonly layout: GroupLayout }): string {
+export function matmulWgsl(type: string, layout: MatmulLayout = {}, epilogue?: ProductEpilogue & { readonly layout: GroupLayout }): string {
   const [pa, pb] = [operandBuffers(layout.piecesA), operandBuffers(layout.piecesB)];
   const names = [...Array(pa + pb).keys()].map((k) => `x${k}`);
   const first = 2 + pa + pb;
@@ -234,7 +244,7 @@ ${names.map((name, k) => binding(2 + k, name, vector ? `vec4<${type}>` : type, '
 ${operandReader('readA', names.slice(0, pa), layout.piecesA, vector)}
 ${operandReader('readB', names.slice(pa), layout.piecesB, vector)}
 ${epilogue ? MATH : ''}
-${epilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: first, stores: first, at: 0 })}
+${productEpilogueWgsl(epilogue?.spec, epilogue?.layout ?? { inputs: first, stores: first, at: 0 }, { prefix: 'e', out: 'out', store: 'store' }, epilogue?.byCoords ?? false)}
 ${matmulMain(type, layout, (i) => `readA(${i})`, (i) => `readB(${i})`, 1)}`;
 }
 
@@ -257,7 +267,7 @@ export function matmulSiblingsWgsl(
   type: string,
   layout: MatmulLayout,
   operands: readonly (readonly number[])[],
-  epilogues: readonly ({ readonly spec: GroupSpec; readonly at: number } | undefined)[],
+  epilogues: readonly ((ProductEpilogue & { readonly at: number }) | undefined)[],
 ): string {
   const members = operands.length;
   const ids = [...Array(members).keys()];
@@ -283,7 +293,12 @@ export function matmulSiblingsWgsl(
     return [operandReader(`readA${j}`, names.slice(0, pa), layout.piecesA, vector), operandReader(`readB${j}`, names.slice(pa), layout.piecesB, vector)];
   });
   const stored = ids.map((j) =>
-    epilogueWgsl(epilogues[j]?.spec, { inputs: inputsAt + sum(inputs.slice(0, j)), stores: storesAt + sum(stores.slice(0, j)), at: epilogues[j]?.at ?? 0 }, { prefix: `e${j}_`, out: outName(j), store: `store${j}` }),
+    productEpilogueWgsl(
+      epilogues[j]?.spec,
+      { inputs: inputsAt + sum(inputs.slice(0, j)), stores: storesAt + sum(stores.slice(0, j)), at: epilogues[j]?.at ?? 0 },
+      { prefix: `e${j}_`, out: outName(j), store: `store${j}` },
+      epilogues[j]?.byCoords ?? false,
+    ),
   );
   // WGSL cannot index bindings: the member (uniform per workgroup) picks the buffer in a switch.
   const pick = (call: (j: number) => string) =>
@@ -301,8 +316,11 @@ fn readA(i: u32) -> ${read} {
 fn readB(i: u32) -> ${read} {
   ${pick((j) => `return readB${j}(i);`)}
 }
-fn store(i: u32, v: T) {
-  ${pick((j) => `store${j}(i, v);`)}
+fn store(i: u32, row: u32, col: u32, v: T) {
+  ${pick((j) => `store${j}(i, row, col, v);`)}
+}
+fn storeSetup(z: u32) {
+  ${pick((j) => `store${j}Setup(z);`)}
 }
 ${matmulMain(type, layout, (i) => `readA(${i})`, (i) => `readB(${i})`, members)}`;
 }
@@ -331,7 +349,8 @@ ${selectMember}
     rest = rest / size;
     aOff += c * params[4u + rank + u32(d)];
     bOff += c * params[4u + 2u * rank + u32(d)];
-  }`;
+  }
+  storeSetup(z);`;
   const { tile = MATMUL_TILE } = layout;
   return tile === 'strip' ? stripMain(type, layout, a, b, batchHead) : tiledMain(type, tile, layout, a, b, batchHead);
 }
@@ -391,7 +410,7 @@ function stripMain(type: string, { transposeA = false, transposeB = false, strip
   const multiplyAdds = outputs.map((j) => (short === 'N' ? `acc${j} += x * tileS[kk * ${w}u + ${j}u];` : `acc${j} += tileS[kk * ${w}u + ${j}u] * x;`));
   const stores = outputs.map((j) => {
     const [row, col] = short === 'N' ? ['p0 + lid', `q0 + ${j}u`] : [`q0 + ${j}u`, 'p0 + lid'];
-    return `  if (p0 + lid < ${long} && q0 + ${j}u < ${short}) { store(outOff + (${row}) * N + ${col}, acc${j}); }`;
+    return `  if (p0 + lid < ${long} && q0 + ${j}u < ${short}) { store(outOff + (${row}) * N + ${col}, ${row}, ${col}, acc${j}); }`;
   });
   return `var<workgroup> tileL: array<${type}, ${STRIP_LONG * 17}>; // [${STRIP_LONG} long][16 k], rows padded to 17
 var<workgroup> tileS: array<${type}, ${16 * w}>; // [16 k][${w} short]
@@ -449,7 +468,7 @@ ${groups
   .flatMap((c) =>
     lanes.map((j) => {
       const col = `col0 + ${w}u * tx + ${16 * w * c + j}u`;
-      const stored = `store(outOff + row * N + ${col}, acc${g}_${i}_${c}[${j}]);`;
+      const stored = `store(outOff + row * N + ${col}, row, ${col}, acc${g}_${i}_${c}[${j}]);`;
       return layout.aligned ? `    ${stored}` : `    if (row < M && ${col} < N) { ${stored} }`;
     }),
   )

@@ -108,6 +108,19 @@ describeWebGPU('jit on WebGPU: groups fused into matrix products and reductions'
     expect(c).toMatchObject({ epilogues: 1, fused: c.plain - 1 });
   });
 
+  it('epilogues read through a reshape: by row and column where it keeps the last two axes, by flat index where it does not', async () => {
+    // The product [2, 6, 5]: viewed as [1, 2, 6, 5] its rows and columns are the group's last two
+    // axes (bias and column vector found by row and column); viewed as [2, 3, 10] they are not, so
+    // the store walks the flat index over the group's own shape.
+    const [x, w] = [random(1, 2, 6, 7), random(2, 2, 7, 5)];
+    const kept = (x: Tensor, w: Tensor, b: Tensor, c: Tensor) => M.relu(M.add(M.mul(M.reshape(M.matmul(x, w), [1, 2, 6, 5]), c), b));
+    const r = await check(kept, [x, w, random(3, 5), random(4, 6, 1)], 7, 'reshape keeping [6, 5]');
+    expect(r).toMatchObject({ epilogues: 1, fused: r.plain - 1 });
+    const regrouped = (x: Tensor, w: Tensor, b: Tensor, c: Tensor) => M.tanh(M.add(M.mul(M.reshape(M.matmul(x, w), [2, 3, 10]), c), b));
+    const s = await check(regrouped, [x, w, random(5, 10), random(6, 3, 1)], 7, 'reshape to [2, 3, 10]');
+    expect(s).toMatchObject({ epilogues: 1, fused: s.plain - 1 });
+  });
+
   it('an empty contraction stores the epilogue of zero (b + 0)', async () => {
     const r = await check((x: Tensor, w: Tensor, b: Tensor) => M.add(M.matmul(x, w), b), [random(1, 3, 0), random(2, 0, 4), random(3, 4)], 0, 'k = 0');
     // Without the epilogue the product is a clear (no dispatch) and the add a kernel.

@@ -665,13 +665,16 @@ export function prepareProducts(
   const kernel = `matmul${tags.length ? `(${tags.join(',')})` : ''}${count > 1 ? `x${count}` : ''}${anyEpilogue ? '+epilogue' : ''}`;
   const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
   const reads = operands ?? Array.from({ length: count }, (_, j) => Array.from({ length: perMember }, (_, q) => j * perMember + q));
-  const epilogueKeys = epilogues.map((e, j) => (e ? `${e.key}@${ats[j]}` : '')).join(',');
+  // A group over the product's [..., M, N] finds its strided inputs by row and column; one read
+  // through a reshape (another shape of the same size) walks the flat index.
+  const byCoords = epilogues.map((e) => e !== undefined && e.params[0] >= 2 && e.params[e.params[0] - 1] === m && e.params[e.params[0]] === n);
+  const epilogueKeys = epilogues.map((e, j) => (e ? `${e.key}@${ats[j]}${byCoords[j] ? 'rc' : ''}` : '')).join(',');
   const key = `matmul|${type}|${variant}|${count > 1 ? JSON.stringify(reads) : 'x1'}|${epilogueKeys}`;
   const first = epilogues[0];
   const source =
     count === 1
-      ? () => matmulWgsl(type, tiled, first && { spec: first.spec, layout: { inputs: 2 + perMember, stores: 2 + perMember + first.spec.inputs.length, at: ats[0] } })
-      : () => matmulSiblingsWgsl(type, tiled, reads, epilogues.map((e, j) => e && { spec: e.spec, at: ats[j] }));
+      ? () => matmulWgsl(type, tiled, first && { spec: first.spec, byCoords: byCoords[0], layout: { inputs: 2 + perMember, stores: 2 + perMember + first.spec.inputs.length, at: ats[0] } })
+      : () => matmulSiblingsWgsl(type, tiled, reads, epilogues.map((e, j) => e && { spec: e.spec, at: ats[j], byCoords: byCoords[j] }));
   const grid: [number, number, number] = [groups[0], groups[1], groups[2] * count];
   const extraOutputs = count - 1 + epilogues.reduce((sum, e) => sum + (e?.spec.stores.length ?? 0), 0);
   return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, extraOutputs) };
