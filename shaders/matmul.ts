@@ -8,8 +8,9 @@
  * WebGPU's default limit, at 128x128). Edges that are not a
  * multiple of the tile are guarded, so any M, N, K works; where they are multiples (`aligned`) the
  * kernel has no guards (on an H200 the 100-agent SAC-v2 products took 4-10% less) and reads its
- * operands as `vec4`s (`vectorLoads`; 100-agent SAC-v2 sgm-mrp updates 8.59 -> 8.31 ms). Workgroup z
- * indexes the batch.
+ * operands as `vec4`s (`vectorLoads`; 100-agent SAC-v2 sgm-mrp updates 8.59 -> 8.31 ms); its 64x64
+ * tiles then run 16x8 invocations of 8x4 values each (`workgroupShape`). Workgroup z indexes the
+ * batch.
  * The strip kernel (`tile: 'strip'`) computes strips 128 outputs long by up to 16 wide instead (for
  * products a few rows or columns wide, which a square tile would mostly pad). All of them sum each
  * output's terms in K order, so they give the same bits.
@@ -132,9 +133,11 @@ export const vectorLoads = (layout: MatmulLayout) => (layout.aligned ?? false) &
  * its side fastest gives them to one row, stored as one `vec4` (two `vec2`s at 32x32). The readers
  * take vector indices.
  */
-function vectorTileStep(zero: string, tile: TileSide, { transposeA = false, transposeB = false }: MatmulLayout, a: Reader, b: Reader) {
+function vectorTileStep(zero: string, tile: TileSide, layout: MatmulLayout, a: Reader, b: Reader) {
+  const { transposeA = false, transposeB = false } = layout;
   const vectors = 4 * tile;
-  const threads = 256; // a workgroup's 16x16 invocations
+  const [x, y] = workgroupShape(tile, layout);
+  const threads = x * y;
   const ls = [...Array(Math.ceil(vectors / threads)).keys()];
   const w = VECTOR_WIDTH[tile];
   const perRow = tile / 4;
@@ -162,6 +165,21 @@ function vectorTileStep(zero: string, tile: TileSide, { transposeA = false, tran
 }
 
 /**
+ * A tiled kernel's workgroup, [x, y] invocations: 16x16, except 64x64 tiles read as `vec4`s
+ * (`vectorLoads`), which run 16x8 invocations of 8x4 values each and load the next K step while
+ * multiplying (`tiledMain`). On an H200, in the 100-agent SAC-v2 updates, that took the walls from
+ * 7.40 to 7.00 ms (sgm-mrp) and 3.80-3.97 to 3.64 ms (sg-rp), session 15; alone, 200 1280x256x256
+ * products took 0.84 ms against 0.98 (session 14). The summation order is the same, so are the bits.
+ *
+ * @example
+ * workgroupShape(64, { aligned: true }); // [16, 8]
+ * workgroupShape(64, {});                // [16, 16]
+ */
+export function workgroupShape(tile: TileSide, layout: MatmulLayout): readonly [number, number] {
+  return tile === 64 && vectorLoads(layout) ? [16, 8] : [16, 16];
+}
+
+/**
  * The index (a WGSL expression) of vector `q` of row `k` in a [16, tile] tile in workgroup memory.
  * Where 16 neighbouring invocations store one column of 16 rows (plain A, transposed B), rows of
  * `tile / w` vectors would put all 16 words in one bank. 32x32 and 64x64 tiles pad each row by one
@@ -181,9 +199,10 @@ const tileRowVectors = (tile: TileSide) => tile / VECTOR_WIDTH[tile] + (tile ===
 
 /**
  * The width of the vectors an invocation reads from a tile row: each of a workgroup's 16x16
- * invocations computes 2x2 values (32x32 tiles), 4x4 (64x64) or 8x8 (128x128). Fewer invocations
- * computing more values each ran 64x64 tiles 1.6x (16x8 of 8x4) and 3x (8x8 of 8x8) slower on an
- * H200 (docs/webgpu.md, session 7).
+ * invocations computes 2x2 values (32x32 tiles), 4x4 (64x64) or 8x8 (128x128); 16x8 invocations
+ * compute 8x4 values of a vec4-loaded 64x64 tile (`workgroupShape`). With scalar loads, fewer
+ * invocations computing more values each ran 64x64 tiles 1.6x (16x8 of 8x4) and 3x (8x8 of 8x8)
+ * slower on an H200 (docs/webgpu.md, session 7).
  */
 const VECTOR_WIDTH: Record<TileSide, number> = { 32: 2, 64: 4, 128: 4 };
 
@@ -439,35 +458,40 @@ ${stores.join('\n')}
 `;
 }
 
-/** Workgroups of 16x16 invocations, each workgroup computing a tile x tile block of the output. */
+/** Workgroups of `workgroupShape` invocations, each workgroup computing a tile x tile block of the output. */
 function tiledMain(type: string, tile: TileSide, layout: MatmulLayout, a: Reader, b: Reader, batchHead: string): string {
   const zero = `${type}(0)`;
-  // Each of the 16x16 invocations computes a block of the tile x tile output tile: rows
-  // w·ty + 16w·g + i and columns w·tx + 16w·c + j (vectors of w), so that it reads its operands as
-  // vectors of w neighbours from workgroup memory (one wide read instead of w), and a warp's reads
-  // of one tile row cover an aligned run of words. The accumulators are vectors held in registers
-  // and unrolled here: an indexed accumulator array can land in (slow) local memory.
+  // Each of the X x Y invocations (`workgroupShape`) computes a block of the tile x tile output
+  // tile: rows w·ty + wY·g + i and columns w·tx + wX·c + j (vectors of w), so that it reads its
+  // operands as vectors of w neighbours from workgroup memory (one wide read instead of w), and a
+  // warp's reads of one tile row cover an aligned run of words. The accumulators are vectors held
+  // in registers and unrolled here: an indexed accumulator array can land in (slow) local memory.
   // Workgroup memory rows are padded or swizzled (`tileSlot`) against bank conflicts. The values
   // and their order of summation are the same either way, so are the bits.
   const w = VECTOR_WIDTH[tile];
-  const groups = [...Array(tile / (16 * w)).keys()];
+  const [X, Y] = workgroupShape(tile, layout);
+  const rowGroups = [...Array(tile / (Y * w)).keys()];
+  const colGroups = [...Array(tile / (X * w)).keys()];
   const lanes = [...Array(w).keys()];
   const vec = `vec${w}<${type}>`;
-  const rows = groups.flatMap((g) => lanes.map((i) => [g, i] as const));
-  const declare = rows.flatMap(([g, i]) => groups.map((c) => `var acc${g}_${i}_${c} = ${vec}();`)).join(' ');
+  const rows = rowGroups.flatMap((g) => lanes.map((i) => [g, i] as const));
+  const declare = rows.flatMap(([g, i]) => colGroups.map((c) => `var acc${g}_${i}_${c} = ${vec}();`)).join(' ');
   const step = tileStep(zero, tile, layout, a, b);
   const reads = [
-    ...groups.map((g) => `let a${g} = tileA[${tileSlot(tile, 'kk', `ty + ${16 * g}u`)}];`),
-    ...groups.map((c) => `let b${c} = tileB[${tileSlot(tile, 'kk', `tx + ${16 * c}u`)}];`),
+    ...rowGroups.map((g) => `let a${g} = tileA[${tileSlot(tile, 'kk', `ty + ${Y * g}u`)}];`),
+    ...colGroups.map((c) => `let b${c} = tileB[${tileSlot(tile, 'kk', `tx + ${X * c}u`)}];`),
   ];
-  const multiplyAdds = rows.flatMap(([g, i]) => groups.map((c) => `acc${g}_${i}_${c} += a${g}[${i}] * b${c};`));
+  const multiplyAdds = rows.flatMap(([g, i]) => colGroups.map((c) => `acc${g}_${i}_${c} += a${g}[${i}] * b${c};`));
+  // The 16x8 kernel loads the next K step into registers after storing this one, so those loads
+  // wait for memory during this step's multiply-adds.
+  const prefetch = X * Y < 256;
   const stores = rows.map(
     ([g, i]) => `  {
-    let row = row0 + ${w}u * ty + ${16 * w * g + i}u;
-${groups
+    let row = row0 + ${w}u * ty + ${Y * w * g + i}u;
+${colGroups
   .flatMap((c) =>
     lanes.map((j) => {
-      const col = `col0 + ${w}u * tx + ${16 * w * c + j}u`;
+      const col = `col0 + ${w}u * tx + ${X * w * c + j}u`;
       const stored = `store(outOff + row * N + ${col}, row, ${col}, acc${g}_${i}_${c}[${j}]);`;
       return layout.aligned ? `    ${stored}` : `    if (row < M && ${col} < N) { ${stored} }`;
     }),
@@ -478,20 +502,28 @@ ${groups
   return `var<workgroup> tileA: array<${vec}, ${16 * tileRowVectors(tile)}>; // [16 k][${tile} rows]
 var<workgroup> tileB: array<${vec}, ${16 * tileRowVectors(tile)}>; // [16 k][${tile} cols]
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(${X}, ${Y})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
 ${batchHead}
   let row0 = wid.y * ${tile}u;
   let col0 = wid.x * ${tile}u;
   let tx = lid.x;
   let ty = lid.y;
-  let tid = ty * 16u + tx;
+  let tid = ty * ${X}u + tx;
   ${declare}
   ${step.declare}
-  for (var k0 = 0u; k0 < K; k0 += 16u) {
+  ${prefetch ? `{
+    let k0 = 0u;
     ${step.load}
+  }` : ''}
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    ${prefetch ? '' : step.load}
     ${step.store}
     workgroupBarrier();
+    ${prefetch ? `if (k0 + 16u < K) {
+      let k0 = k0 + 16u;
+      ${step.load}
+    }` : ''}
     for (var kk = 0u; kk < 16u; kk++) {
       ${reads.join('\n      ')}
       ${multiplyAdds.join('\n      ')}

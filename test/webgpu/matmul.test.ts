@@ -61,9 +61,10 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
 
 describeWebGPU('matmul tiles', () => {
   it('aligned products (vec4 loads) read transposed, as siblings and with epilogues in a jit plan give the bits of guarded ones, in every tile', async () => {
-    // x is [R, 48] (stored [48, R] when read transposed), y [48, R] (stored [R, 48]), R = 64 (128 for
+    // x is [R, K] (stored [K, R] when read transposed), y [K, R] (stored [R, K]), R = 64 (128 for
     // 128x128 tiles): aligned; with one more row of x the same rows run through the guarded kernel.
-    for (const tile of [32, 64, 128] as const) {
+    // The 64x64 kernel (16x8 invocations, loading the next K step early) also with one K step.
+    for (const [tile, k] of [[32, 48], [64, 16], [64, 48], [128, 48]] as const) {
       const r = Math.max(tile, 64);
       const gpu = await createWebGPUBackend({ matmulTiles: tile });
       for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
@@ -72,15 +73,15 @@ describeWebGPU('matmul tiles', () => {
           const [b1, b2] = [y1, y2].map((y) => (tB ? swapAxes(y, -1, -2) : y));
           return [relu(matmul(a, b1).add(1)), matmul(a, b2).mul(2)];
         };
-        const ys = [9, 10].map((seed) => tensor(floats(seed, 48 * r, -1, 1), { shape: tB ? [r, 48] : [48, r], backend: gpu }));
-        const values = floats(11, (r + 1) * 48, -1, 1);
-        const longer = tensor(values, { shape: tA ? [48, r + 1] : [r + 1, 48], backend: gpu });
-        const firstRows = tA ? values.filter((_, i) => i % (r + 1) < r) : values.slice(0, r * 48);
-        const x = tensor(firstRows, { shape: tA ? [48, r] : [r, 48], backend: gpu });
+        const ys = [9, 10].map((seed) => tensor(floats(seed, k * r, -1, 1), { shape: tB ? [r, k] : [k, r], backend: gpu }));
+        const values = floats(11, (r + 1) * k, -1, 1);
+        const longer = tensor(values, { shape: tA ? [k, r + 1] : [r + 1, k], backend: gpu });
+        const firstRows = tA ? values.filter((_, i) => i % (r + 1) < r) : values.slice(0, r * k);
+        const x = tensor(firstRows, { shape: tA ? [k, r] : [r, k], backend: gpu });
         const aligned = jit(f)(x, ys[0], ys[1]);
         const guarded = jit(f)(longer, ys[0], ys[1]);
         for (let q = 0; q < 2; q++) {
-          const what = `${tile}x${tile} tiles, ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}, output ${q}`;
+          const what = `${tile}x${tile} tiles, K ${k}, ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}, output ${q}`;
           expect(Array.from(await aligned[q].data()), what).toEqual(Array.from((await guarded[q].data()).slice(0, r * r)));
         }
       }
@@ -90,8 +91,9 @@ describeWebGPU('matmul tiles', () => {
   it('aligned kernels (M, N multiples of the tile, K of 16) check no edge and give the bits of the guarded kernel', async () => {
     const unguarded = matmulWgsl('f32', { aligned: true });
     expect(unguarded).not.toMatch(/row0 \+ m < M|col0 \+ n < N|row < M/);
-    // Aligned operands are read as vec4s, except a concatenation's pieces.
+    // Aligned operands are read as vec4s, except a concatenation's pieces; vec4-read 64x64 tiles run 16x8 invocations.
     expect(unguarded).toMatch(/var<storage, read> x0: array<vec4<f32>>/);
+    expect(unguarded).toMatch(/@workgroup_size\(16, 8\)/);
     expect(matmulWgsl('f32', { aligned: true, piecesA: [16, 32] })).toMatch(/var<storage, read> x0: array<f32>/);
     expect(matmulWgsl('f32')).toMatch(/row0 \+ m < M/);
     // [64, 48] @ [48, 128] is aligned; with one more row of A (65) the same rows run through the guarded kernel.
