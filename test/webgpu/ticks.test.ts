@@ -28,17 +28,20 @@ beforeAll(() => {
 afterAll(() => restore?.());
 
 /**
- * Ticks per millisecond while `backend` works through a chain of products (15-30 ms at 192 on
- * lavapipe, some 40 ms at 4096 on an H200) and the test waits in `settle(1)`.
+ * Ticks per millisecond while `backend` works through a chain of products (6 at 192 on lavapipe,
+ * 15-30 ms; 16 at 4096 on a GPU, some 60 ms on an H200) and the test waits in `settle(1)`. The
+ * kernels are compiled first: compiling them inside the chain left an H200 with nothing to wait
+ * for once its products ran at 35 TFLOP/s (session 15).
  */
 async function ticksPerMs(backend: WebGPUBackend): Promise<{ perMs: number; ms: number }> {
-  const n = backend.adapter.software ? 192 : 4096;
+  const [n, steps] = backend.adapter.software ? [192, 6] : [4096, 16];
   const values = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i));
   const a = M.tensor(values, { backend }).reshape([n, n]);
   let x = a;
+  M.matmul(a, a).mul(1 / n).dispose();
   await backend.settle(0);
   const results: M.Tensor[] = [];
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < steps; i++) {
     x = M.matmul(x, a).mul(1 / n);
     results.push(x);
     backend.flush();
