@@ -104,25 +104,34 @@ function stridedParams(spec: GroupSpec, at: number) {
  * bounds) at flat index `i`, walking the group's shape from its last axis.
  */
 function flatOffsets(spec: GroupSpec, at: number): string {
-  const strided = stridedInputs(spec);
-  const { padded, start, stride, bound } = stridedParams(spec, at);
+  const { padded, start } = stridedParams(spec, at);
+  return `  let rank = params[${at}u];
+  ${stridedInputs(spec).map(({ k }) => `var p${k} = ${start(k)};`).join(' ')}${padded.map((k) => ` var in${k} = true;`).join('')}
+${axisWalk(spec, at, 'i', 'i32(rank) - 1', (k) => `p${k}`, (k) => `in${k}`)}
+`;
+}
+
+/**
+ * A loop taking `index` apart over the group's axes `top` down to 0 (last axis fastest) and adding
+ * each strided input k's part to the variable `offset(k)`; a padded input's bounds checks are
+ * and-ed into `inside(k)`.
+ */
+function axisWalk(spec: GroupSpec, at: number, index: string, top: string, offset: (k: number) => string, inside: (k: number) => string): string {
+  const { padded, stride, bound } = stridedParams(spec, at);
   // Outside the bounds the index wraps (u32): the value is not read there.
   const step = ({ k, j }: { k: number; j: number }) =>
     padded.includes(k)
       ? `    let lo${k} = ${bound(k, 0, 'u32(d)')};
-    in${k} = in${k} && c >= lo${k} && c - lo${k} < ${bound(k, 1, 'u32(d)')};
-    p${k} += (c - lo${k}) * ${stride(j, 'u32(d)')};`
-      : `    p${k} += c * ${stride(j, 'u32(d)')};`;
-  return `  let rank = params[${at}u];
-  ${strided.map(({ k }) => `var p${k} = ${start(k)};`).join(' ')}${padded.map((k) => ` var in${k} = true;`).join('')}
-  var rest = i;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
+    ${inside(k)} = ${inside(k)} && c >= lo${k} && c - lo${k} < ${bound(k, 1, 'u32(d)')};
+    ${offset(k)} += (c - lo${k}) * ${stride(j, 'u32(d)')};`
+      : `    ${offset(k)} += c * ${stride(j, 'u32(d)')};`;
+  return `  var rest = ${index};
+  for (var d = ${top}; d >= 0; d--) {
     let size = params[${at + 1}u + u32(d)];
     let c = rest % size;
     rest = rest / size;
-${strided.map(step).join('\n')}
-  }
-`;
+${stridedInputs(spec).map(step).join('\n')}
+  }`;
 }
 
 /**
@@ -183,25 +192,11 @@ function matrixSetup(spec: GroupSpec, at: number, store: string, { prefix }: Mat
       : '';
     return `  ${v.base} = ${start(k)}; ${v.rowStride} = ${stride(j, row)}; ${v.colStride} = ${stride(j, col)};${bounds}`;
   });
-  const step = ({ k, j }: { k: number; j: number }) => {
-    const v = names(k);
-    return padded.includes(k)
-      ? `    let lo${k} = ${bound(k, 0, 'u32(d)')};
-    ${v.inside} = ${v.inside} && c >= lo${k} && c - lo${k} < ${bound(k, 1, 'u32(d)')};
-    ${v.base} += (c - lo${k}) * ${stride(j, 'u32(d)')};`
-      : `    ${v.base} += c * ${stride(j, 'u32(d)')};`;
-  };
   return `${declared.join('\n')}
 fn ${store}Setup(z: u32) {
   let rank = params[${at}u];
 ${init.join('\n')}
-  var rest = z;
-  for (var d = i32(rank) - 3; d >= 0; d--) {
-    let size = params[${at + 1}u + u32(d)];
-    let c = rest % size;
-    rest = rest / size;
-${strided.map(step).join('\n')}
-  }
+${axisWalk(spec, at, 'z', 'i32(rank) - 3', (k) => names(k).base, (k) => names(k).inside)}
 }`;
 }
 
