@@ -127,8 +127,9 @@ export const vectorLoads = (layout: MatmulLayout) => (layout.aligned ?? false) &
 
 /**
  * `tileStep` with each operand read as `vec4`s along its stored last axis (`vectorLoads`): a
- * [16, tile] tile is 4·tile vectors, `tile / 64` per invocation (at 32x32, half the invocations
- * load one), a quarter of the scalar step's loads and index arithmetic. An operand stored with k
+ * [16, tile] tile is 4·tile vectors, spread over the workgroup's invocations (`workgroupShape`:
+ * two each in a 64x64 tile's 16x8, half of 16x16 load one at 32x32), a quarter of the scalar step's
+ * loads and index arithmetic. An operand stored with k
  * fastest (plain A, transposed B) gives each vector's four words to four tile rows; one stored with
  * its side fastest gives them to one row, stored as one `vec4` (two `vec2`s at 32x32). The readers
  * take vector indices.
