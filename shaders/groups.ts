@@ -79,7 +79,11 @@ export function groupBody(spec: GroupSpec, at: number, names: GroupNames, matrix
 }
 
 /** A group's inputs read through strides ('b', 'v', 'p'), each with its place among them (`j`). */
-const stridedInputs = ({ inputs }: GroupSpec) => inputs.map((x, k) => ({ k, j: 0, access: x.access })).filter((x) => x.access === 'b' || x.access === 'v' || x.access === 'p').map((x, j) => ({ ...x, j }));
+const stridedInputs = ({ inputs }: GroupSpec) =>
+  inputs
+    .map((x, k) => ({ k, access: x.access }))
+    .filter((x) => x.access === 'b' || x.access === 'v' || x.access === 'p')
+    .map((x, j) => ({ ...x, j }));
 
 /**
  * WGSL reading a group's params at `at` for its strided inputs: `start(k)` (a view's offset, else
@@ -157,11 +161,10 @@ const matrixNames = (prefix: string, k: number) => ({
 
 /** The strided inputs' offsets `p{k}` and padded inputs' `in{k}` at `row`, `col` (`MatrixOffsets`): two multiply-adds each, no division. */
 function matrixOffsets(spec: GroupSpec, { prefix }: MatrixOffsets): string {
-  const { padded } = stridedParams(spec, 0);
   return stridedInputs(spec)
-    .map(({ k }) => {
+    .map(({ k, access }) => {
       const v = matrixNames(prefix, k);
-      if (!padded.includes(k)) return `  let p${k} = ${v.base} + row * ${v.rowStride} + col * ${v.colStride};\n`;
+      if (access !== 'p') return `  let p${k} = ${v.base} + row * ${v.rowStride} + col * ${v.colStride};\n`;
       // Outside the bounds the index wraps (u32): the value is not read there.
       return `  let in${k} = ${v.inside} && row >= ${v.rowLo} && row - ${v.rowLo} < ${v.rowSize} && col >= ${v.colLo} && col - ${v.colLo} < ${v.colSize};
   let p${k} = ${v.base} + (row - ${v.rowLo}) * ${v.rowStride} + (col - ${v.colLo}) * ${v.colStride};\n`;

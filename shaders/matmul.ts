@@ -168,7 +168,7 @@ function vectorTileStep(zero: string, tile: TileSide, layout: MatmulLayout, a: R
 /**
  * A tiled kernel's workgroup, [x, y] invocations: 16x16, except 64x64 tiles read as `vec4`s
  * (`vectorLoads`), which run 16x8 invocations of 8x4 values each and load the next K step while
- * multiplying (`tiledMain`). On an H200, in the 100-agent SAC-v2 updates, that took the walls from
+ * multiplying (`tiledKernel`). On an H200, in the 100-agent SAC-v2 updates, that took the walls from
  * 7.40 to 7.00 ms (sgm-mrp) and 3.80-3.97 to 3.64 ms (sg-rp), session 15; alone, 200 1280x256x256
  * products took 0.84 ms against 0.98 (session 14). The summation order is the same, so are the bits.
  *
@@ -420,29 +420,29 @@ function stripKernel(type: string, { transposeA = false, transposeB = false, str
   const where = (fastK: boolean, side: number, index: string) => (fastK ? `let ${index} = e / 16u; let k = e % 16u;` : `let k = e / ${side}u; let ${index} = e % ${side}u;`);
   const longLoads = (read: Record<'A' | 'B', Reader>) =>
     loads
-    .map(
-      (l) => `{
+      .map(
+        (l) => `{
       let e = lid + ${l * STRIP_LONG}u;
       ${where(kFastest[longOp], STRIP_LONG, 'p')}
       v${l} = ${zero};
       if (p0 + p < ${long} && k0 + k < K) { v${l} = ${read[longOp](at[longOp]('p0 + p', 'k0 + k'))}; }
     }`,
-    )
-    .join('\n    ');
+      )
+      .join('\n    ');
   const longStores = loads.map((l) => `{ let e = lid + ${l * STRIP_LONG}u; ${where(kFastest[longOp], STRIP_LONG, 'p')} tileL[p * 17u + k] = v${l}; }`).join('\n    ');
   const shortParts = [...Array(Math.ceil((16 * w) / STRIP_LONG)).keys()];
   const shortLoads = (read: Record<'A' | 'B', Reader>) =>
     shortParts
-    .map(
-      (l) => `if (lid + ${l * STRIP_LONG}u < ${16 * w}u) {
+      .map(
+        (l) => `if (lid + ${l * STRIP_LONG}u < ${16 * w}u) {
       let e = lid + ${l * STRIP_LONG}u;
       ${where(kFastest[shortOp], w, 'q')}
       var u = ${zero};
       if (q0 + q < ${short} && k0 + k < K) { u = ${read[shortOp](at[shortOp]('q0 + q', 'k0 + k'))}; }
       tileS[k * ${w}u + q] = u;
     }`,
-    )
-    .join('\n    ');
+      )
+      .join('\n    ');
   const outputs = [...Array(w).keys()];
   const multiplyAdds = outputs.map((j) => (short === 'N' ? `acc${j} += x * tileS[kk * ${w}u + ${j}u];` : `acc${j} += tileS[kk * ${w}u + ${j}u] * x;`));
   const stores = (store: string) =>
@@ -455,13 +455,15 @@ function stripKernel(type: string, { transposeA = false, transposeB = false, str
 var<workgroup> tileS: array<${type}, ${16 * w}>; // [16 k][${w} short]`,
     workgroupSize: `${STRIP_LONG}`,
     builtins: '@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32',
-    body: ({ a, b, store }) => `  let p0 = wid.x * ${STRIP_LONG}u;
+    body: ({ a, b, store }) => {
+      const read = { A: a, B: b };
+      return `  let p0 = wid.x * ${STRIP_LONG}u;
   let q0 = wid.y * ${w}u;
   ${outputs.map((j) => `var acc${j} = ${zero};`).join(' ')}
   ${loads.map((l) => `var v${l} = ${zero};`).join(' ')}
   for (var k0 = 0u; k0 < K; k0 += 16u) {
-    ${longLoads({ A: a, B: b })}
-    ${shortLoads({ A: a, B: b })}
+    ${longLoads(read)}
+    ${shortLoads(read)}
     ${longStores}
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
@@ -471,7 +473,8 @@ var<workgroup> tileS: array<${type}, ${16 * w}>; // [16 k][${w} short]`,
     workgroupBarrier();
   }
   let outOff = z * M * N;
-${stores(store).join('\n')}`,
+${stores(store).join('\n')}`;
+    },
   };
 }
 
