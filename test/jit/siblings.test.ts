@@ -11,8 +11,6 @@ import { describe, expect, it } from 'vitest';
 import type { IRVar } from '../../src/autodiff/ir';
 import { groupSiblings, type SiblingRules } from '../../src/autodiff/jit/siblings';
 
-fc.configureGlobal({ seed: 20261126 });
-
 /** A node storing one value (`v`) and reading others. */
 interface Node {
   readonly id: number;

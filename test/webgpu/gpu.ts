@@ -26,9 +26,6 @@ async function open(): Promise<WebGPUBackend | undefined> {
   return inject('webgpuSkipReason') ? undefined : createWebGPUBackend();
 }
 
-// Fixed seed: the same cases on every run.
-fc.configureGlobal({ seed: 20241126 });
-
 /** The WebGPU backend, or undefined where the suites are skipped. */
 export const gpu = await open();
 
