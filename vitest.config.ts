@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 // Lavapipe (Mesa's CPU Vulkan driver, the WebGPU adapter where there is no GPU) compiles each kernel
 // with LLVM the first time it runs it. At its default 8-lane SIMD width a jitted product took 1-2 s
-// to compile and three sibling products in one kernel 4-10 s; at 4 lanes, 2-3x less, and the jitted
+// to compile and three sibling products in one kernel 4-14 s; at 4 lanes, 2-3x less, and the jitted
 // SAC updates ran as fast or faster (docs/webgpu.md, "Tests"). Set before the test processes start,
 // so they inherit it; a value already set is kept. GPUs ignore it.
 process.env.LP_NATIVE_VECTOR_WIDTH ??= '128';
@@ -12,7 +12,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // A guard against hangs. On a machine whose shader cache is empty every WebGPU test compiles
-    // its kernels first: the longest took 73 s there (2 cores), 1.7 s with the cache warm.
+    // its kernels first: the longest took 90 s there (2 cores, two workers), 2 s with the cache warm.
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',
