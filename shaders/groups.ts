@@ -214,19 +214,18 @@ function groupAt(spec: GroupSpec, prefix: string, layout: GroupLayout, root: str
 }
 
 /**
- * The bindings and `fn store(i: u32, v: T)` of an epilogue; without a spec, the plain store
- * `out[i] = v`. `names` renames the bindings' prefix, the output and the function (a kernel
- * computing several products has one epilogue per product).
+ * The bindings and `fn store(i: u32, v: T)` of a reduction's epilogue; without a spec, the plain
+ * store `out[i] = v` (a product's: `productEpilogueWgsl`).
  *
  * @example
  * // relu(v + bias[col]) over an output [M, N] (bias read through strides [0, 1]), bound from 4, params at 7
  * const spec = { inputs: [{ type: 'f32', access: 'b' }], outType: 'f32', expr: 'max(t0, 0.0)', lets: ['let t0 = v + a0;'], stores: [] } as const;
  * epilogueWgsl(spec, { inputs: 4, stores: 5, at: 7 });
  */
-export function epilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout, names: { readonly prefix: string; readonly out: string; readonly store: string } = { prefix: 'e', out: 'out', store: 'store' }): string {
-  if (!spec) return `fn ${names.store}(i: u32, v: T) { ${names.out}[i] = v; }`;
-  const { bindings, names: bound } = groupAt(spec, names.prefix, layout, names.out);
-  return `${bindings}\n${storeFunction(names.store, spec, layout.at, bound)}`;
+export function epilogueWgsl(spec: GroupSpec | undefined, layout: GroupLayout): string {
+  if (!spec) return 'fn store(i: u32, v: T) { out[i] = v; }';
+  const { bindings, names } = groupAt(spec, 'e', layout, 'out');
+  return `${bindings}\n${storeFunction('store', spec, layout.at, names)}`;
 }
 
 /**
