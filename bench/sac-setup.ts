@@ -45,7 +45,7 @@ export function arg(name: string, fallback: string): string {
 export async function benchBackends(names: readonly string[]): Promise<[string, T.Backend][]> {
   const backends: [string, T.Backend][] = [];
   for (const name of names) {
-    const tile = /^webgpu-(32|64|128|strip|sized|thin-strip)$/.exec(name)?.[1];
+    const tile = /^webgpu-(32|64|128|narrow|strip|sized|thin-strip)$/.exec(name)?.[1];
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
     else if (name === 'webgpu' || tile) {
       const dawnOptions = arg('dawn', '').split(' ').filter((option) => option);
@@ -65,7 +65,7 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
       const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}; Dawn ticks ${dawnTicks}; merged dispatches ${merging}`;
       console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
       backends.push([name, gpu]);
-    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128, webgpu-strip, webgpu-sized, webgpu-thin-strip)`);
+    } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128, webgpu-narrow, webgpu-strip, webgpu-sized, webgpu-thin-strip)`);
   }
   return backends;
 }

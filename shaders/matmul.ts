@@ -9,8 +9,9 @@
  * multiple of the tile are guarded, so any M, N, K works; where they are multiples (`aligned`) the
  * kernel has no guards (on an H200 the 100-agent SAC-v2 products took 4-10% less) and reads its
  * operands as `vec4`s (`vectorLoads`; 100-agent SAC-v2 sgm-mrp updates 8.59 -> 8.31 ms); its 64x64
- * tiles then run 16x8 invocations of 8x4 values each (`workgroupShape`). Workgroup z indexes the
- * batch.
+ * tiles then run 16x8 invocations of 8x4 values each (`tileForm`). Narrow tiles (`'narrow'`) are
+ * 32x32 tiles of 8x8 invocations computing 4x4 values each, for products 17-32 wide. Workgroup z
+ * indexes the batch.
  * The strip kernel (`tile: 'strip'`) computes strips 128 outputs long by up to 16 wide instead (for
  * products a few rows or columns wide, which a square tile would mostly pad). All of them sum each
  * output's terms in K order, so they give the same bits.
@@ -37,11 +38,11 @@ export interface MatmulLayout {
   readonly transposeA?: boolean;
   readonly transposeB?: boolean;
   /**
-   * The side of a workgroup's square output tile: 64 (each invocation 4x4 values, the default), 32
-   * (2x2 each: four times the workgroups, for products too small to fill a large GPU) or 128 (8x8
-   * each: fewer workgroup-memory reads per multiply-add; only when a host asks for it, as it won
-   * only on the largest products measured). Every
-   * value is summed in the same order in each, so all give the same bits.
+   * The workgroup's output tile (`tileForm`): 64x64 (the default), 32x32 (four times the
+   * workgroups, for products too small to fill a large GPU), `'narrow'` (32x32 computed by 8x8
+   * invocations of 4x4 values, for products 17-32 wide), 128x128 (fewer workgroup-memory reads per
+   * multiply-add; only when a host asks for it, as it won only on the largest products measured) or
+   * `'strip'`. Every value is summed in the same order in each, so all give the same bits.
    */
   readonly tile?: MatmulTile;
   /** With `tile: 'strip'` (and only then, required): the short side and the strips' width. */
@@ -62,12 +63,14 @@ export interface MatmulLayout {
 }
 
 /**
- * How a matmul kernel covers its output: square tiles of 32, 64 or 128 outputs a side, or `'strip'`:
- * strips 128 outputs long by up to 16 wide (`MatmulLayout.strip`), for products with a few rows or
- * columns, such as a critic's one output, which a square tile would mostly pad. Each tile or strip
- * is computed by a workgroup through workgroup memory.
+ * How a matmul kernel covers its output: square tiles of 32, 64 or 128 outputs a side; `'narrow'`:
+ * 32x32 tiles computed by 8x8 invocations of 4x4 values (`tileForm`), for products 17 to 32 rows
+ * or columns wide that have many workgroups of them; or `'strip'`: strips 128 outputs long by up
+ * to 16 wide (`MatmulLayout.strip`), for products with a few rows or columns, such as a critic's
+ * one output, which a square tile would mostly pad. Each tile or strip is computed by a workgroup
+ * through workgroup memory.
  */
-export type MatmulTile = TileSide | 'strip';
+export type MatmulTile = TileSide | 'narrow' | 'strip';
 
 /** A strip kernel's short side (the output's rows `M` or columns `N`) and how much of it a strip covers (1 to 16). */
 export interface StripShape {
@@ -78,28 +81,40 @@ export interface StripShape {
 /** The sides of the square output tiles. */
 type TileSide = 32 | 64 | 128;
 
+/** A square tile's kernel: its side, its workgroup of x by y invocations, and the width w of the vectors each reads from a tile row. */
+interface TileForm {
+  readonly side: TileSide;
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+}
+
+/** The side of a tile's square: `'narrow'` tiles are 32x32. */
+export const tileSide = (tile: TileSide | 'narrow'): TileSide => (tile === 'narrow' ? 32 : tile);
+
 /** An operand's element at a WGSL index expression. */
 type Reader = (index: string) => string;
 
 /**
- * The tile loads of one K step: invocation `tid` loads elements `tid + 256l` of the [16, tile]
- * tiles of A and B into registers `va{l}`, `vb{l}` (`load`), coalesced per layout, then stores them
+ * The tile loads of one K step: invocation `tid` loads elements `tid + Tl` of the [16, tile]
+ * tiles of A and B (T: the workgroup's invocations) into registers `va{l}`, `vb{l}` (`load`), coalesced per layout, then stores them
  * into workgroup memory (`store`). All loads are issued before the first store, so they wait for
  * memory together, not one after another (on an H200 the 100-agent SAC update's products took 6%
  * less than with a load-and-store loop, session 8).
  */
-function tileStep(zero: string, tile: TileSide, layout: MatmulLayout, a: Reader, b: Reader) {
-  if (vectorLoads(layout)) return vectorTileStep(zero, tile, layout, a, b);
+function tileStep(zero: string, form: TileForm, layout: MatmulLayout, a: Reader, b: Reader) {
+  if (vectorLoads(layout)) return vectorTileStep(zero, form, layout, a, b);
   const { transposeA = false, transposeB = false, aligned = false } = layout;
-  const ls = [...Array(tile / 16).keys()];
+  const { side: tile, w } = form;
+  const threads = form.x * form.y;
+  const ls = [...Array((16 * tile) / threads).keys()];
   // Plain A is [M, K] (k fastest), transposed A is stored [K, M] (m fastest).
   const whereA = transposeA ? `let m = e % ${tile}u; let ka = e / ${tile}u;` : 'let m = e / 16u; let ka = e % 16u;';
   const atA = transposeA ? 'aOff + (k0 + ka) * M + row0 + m' : 'aOff + (row0 + m) * K + k0 + ka';
   // Plain B is [K, N] (n fastest), transposed B is stored [N, K] (k fastest).
   const whereB = transposeB ? 'let kb = e % 16u; let n = e / 16u;' : `let kb = e / ${tile}u; let n = e % ${tile}u;`;
   const atB = transposeB ? 'bOff + (col0 + n) * K + k0 + kb' : 'bOff + (k0 + kb) * N + col0 + n';
-  const w = VECTOR_WIDTH[tile];
-  const each = (code: (l: number) => string) => ls.map((l) => `{\n      let e = tid + ${l * 256}u;\n${code(l)}\n    }`).join('\n    ');
+  const each = (code: (l: number) => string) => ls.map((l) => `{\n      let e = tid + ${l * threads}u;\n${code(l)}\n    }`).join('\n    ');
   const guarded = (value: string, inside: string, read: string) => (aligned ? `${value} = ${read};` : `${value} = ${zero};
       if (${inside}) { ${value} = ${read}; }`);
   const load = each(
@@ -110,9 +125,9 @@ function tileStep(zero: string, tile: TileSide, layout: MatmulLayout, a: Reader,
   );
   const store = each(
     (l) => `      ${whereA}
-      tileA[${tileSlot(tile, 'ka', `m / ${w}u`)}][m % ${w}u] = va${l};
+      tileA[${tileSlot(form, 'ka', `m / ${w}u`)}][m % ${w}u] = va${l};
       ${whereB}
-      tileB[${tileSlot(tile, 'kb', `n / ${w}u`)}][n % ${w}u] = vb${l};`,
+      tileB[${tileSlot(form, 'kb', `n / ${w}u`)}][n % ${w}u] = vb${l};`,
   );
   const declare = ls.map((l) => `var va${l} = ${zero}; var vb${l} = ${zero};`).join(' ');
   return { declare, load, store };
@@ -127,20 +142,19 @@ export const vectorLoads = (layout: MatmulLayout) => (layout.aligned ?? false) &
 
 /**
  * `tileStep` with each operand read as `vec4`s along its stored last axis (`vectorLoads`): a
- * [16, tile] tile is 4·tile vectors, spread over the workgroup's invocations (`workgroupShape`:
- * two each in a 64x64 tile's 16x8, half of 16x16 load one at 32x32), a quarter of the scalar step's
+ * [16, tile] tile is 4·tile vectors, spread over the workgroup's invocations (`tileForm`: two
+ * each in a 64x64 tile's 16x8 and a narrow tile's 8x8, half of 16x16 load one at 32x32), a quarter of the scalar step's
  * loads and index arithmetic. An operand stored with k
  * fastest (plain A, transposed B) gives each vector's four words to four tile rows; one stored with
  * its side fastest gives them to one row, stored as one `vec4` (two `vec2`s at 32x32). The readers
  * take vector indices.
  */
-function vectorTileStep(zero: string, tile: TileSide, layout: MatmulLayout, a: Reader, b: Reader) {
+function vectorTileStep(zero: string, form: TileForm, layout: MatmulLayout, a: Reader, b: Reader) {
   const { transposeA = false, transposeB = false } = layout;
+  const { side: tile, w } = form;
   const vectors = 4 * tile;
-  const [x, y] = workgroupShape(tile, layout);
-  const threads = x * y;
+  const threads = form.x * form.y;
   const ls = [...Array(Math.ceil(vectors / threads)).keys()];
-  const w = VECTOR_WIDTH[tile];
   const perRow = tile / 4;
   // Where vector e of an operand's tile lies, the vector index it reads and how it is stored.
   const operand = (name: 'A' | 'B', kFastest: boolean, offset: string, base: string, side: string, read: Reader) => {
@@ -149,10 +163,10 @@ function vectorTileStep(zero: string, tile: TileSide, layout: MatmulLayout, a: R
     const v = `v${name.toLowerCase()}`;
     const store = (l: number) =>
       kFastest
-        ? [0, 1, 2, 3].map((j) => `tile${name}[${tileSlot(tile, `(4u * q + ${j}u)`, `s / ${w}u`)}][s % ${w}u] = ${v}${l}[${j}];`).join(' ')
+        ? [0, 1, 2, 3].map((j) => `tile${name}[${tileSlot(form, `(4u * q + ${j}u)`, `s / ${w}u`)}][s % ${w}u] = ${v}${l}[${j}];`).join(' ')
         : w === 4
-          ? `tile${name}[${tileSlot(tile, 'kr', 'q')}] = ${v}${l};`
-          : `tile${name}[${tileSlot(tile, 'kr', '2u * q')}] = ${v}${l}.xy; tile${name}[${tileSlot(tile, 'kr', '2u * q + 1u')}] = ${v}${l}.zw;`;
+          ? `tile${name}[${tileSlot(form, 'kr', 'q')}] = ${v}${l};`
+          : `tile${name}[${tileSlot(form, 'kr', '2u * q')}] = ${v}${l}.xy; tile${name}[${tileSlot(form, 'kr', '2u * q + 1u')}] = ${v}${l}.zw;`;
     return { where, load: (l: number) => `${v}${l} = ${read(at)};`, store };
   };
   const opA = operand('A', !transposeA, 'aOff', 'row0', 'M', a);
@@ -166,18 +180,30 @@ function vectorTileStep(zero: string, tile: TileSide, layout: MatmulLayout, a: R
 }
 
 /**
- * A tiled kernel's workgroup, [x, y] invocations: 16x16, except 64x64 tiles read as `vec4`s
- * (`vectorLoads`), which run 16x8 invocations of 8x4 values each and load the next K step while
- * multiplying (`tiledKernel`). On an H200, in the 100-agent SAC-v2 updates, that took the walls from
- * 7.40 to 7.00 ms (sgm-mrp) and 3.80-3.97 to 3.64 ms (sg-rp), session 15; alone, 200 1280x256x256
- * products took 0.84 ms against 0.98 (session 14). The summation order is the same, so are the bits.
+ * A tiled kernel's form: 16x16 invocations computing 2x2 values each (32x32 tiles), 4x4 (64x64) or
+ * 8x8 (128x128), reading vectors of 2, 4 and 4 from a tile row. Two exceptions, each loading the
+ * next K step while multiplying (`tiledKernel`):
+ * - 64x64 tiles read as `vec4`s (`vectorLoads`) run 16x8 invocations of 8x4 values. On an H200, in
+ *   the 100-agent SAC-v2 updates, that took the walls from 7.40 to 7.00 ms (sgm-mrp) and 3.80-3.97
+ *   to 3.64 ms (sg-rp), session 15; alone, 200 1280x256x256 products took 0.84 ms against 0.98
+ *   (session 14). 8x8 invocations of 8x8 values took those walls to 7.16 / 3.70 ms against 6.57 /
+ *   3.32 (session 17).
+ * - Narrow tiles are 32x32 tiles computed by 8x8 invocations of 4x4 values: the 100-agent updates'
+ *   1280x23 input gradients (200 products) took 0.19 ms in them against 0.31 in 64x64 tiles and
+ *   0.35 in 16x16 invocations of 2x2 (sessions 17 and 13). A single agent's 32x32 products stay in
+ *   16x16 invocations: in 8x8 its update's kernels took 0.46 / 0.62 ms against 0.40 / 0.57 (sg-rp /
+ *   sgm-mrp), partly because 64-invocation kernels do not merge with the 256-invocation ones.
+ * The summation order is the same in every form, so are the bits.
  *
  * @example
- * workgroupShape(64, { aligned: true }); // [16, 8]
- * workgroupShape(64, {});                // [16, 16]
+ * tileForm(64, { aligned: true }); // { side: 64, x: 16, y: 8, w: 4 }: 8x4 values each
+ * tileForm(64, {});                // { side: 64, x: 16, y: 16, w: 4 }: 4x4 values each
+ * tileForm('narrow', {});            // { side: 32, x: 8, y: 8, w: 4 }: 4x4 values each
  */
-export function workgroupShape(tile: TileSide, layout: MatmulLayout): readonly [number, number] {
-  return tile === 64 && vectorLoads(layout) ? [16, 8] : [16, 16];
+export function tileForm(tile: TileSide | 'narrow', layout: MatmulLayout): TileForm {
+  if (tile === 'narrow') return { side: 32, x: 8, y: 8, w: 4 };
+  if (tile === 64 && vectorLoads(layout)) return { side: 64, x: 16, y: 8, w: 4 };
+  return { side: tile, x: 16, y: 16, w: tile === 32 ? 2 : 4 };
 }
 
 /**
@@ -190,22 +216,12 @@ export function workgroupShape(tile: TileSide, layout: MatmulLayout): readonly [
  * tiles would need more than WebGPU's default 16 KiB of workgroup memory, so their rows are
  * swizzled instead: row k keeps vector q at q ^ k (16 rows over 8 banks or more).
  */
-function tileSlot(tile: TileSide, k: string, q: string): string {
-  const w = VECTOR_WIDTH[tile];
-  return tile === 128 ? `${k} * ${tile / w}u + ((${q}) ^ ${k})` : `${k} * ${tile / w + 1}u + ${q}`;
+function tileSlot({ side, w }: TileForm, k: string, q: string): string {
+  return side === 128 ? `${k} * ${side / w}u + ((${q}) ^ ${k})` : `${k} * ${side / w + 1}u + ${q}`;
 }
 
 /** Vectors in each of a tile's 16 rows in workgroup memory, padding included (`tileSlot`). */
-const tileRowVectors = (tile: TileSide) => tile / VECTOR_WIDTH[tile] + (tile === 128 ? 0 : 1);
-
-/**
- * The width of the vectors an invocation reads from a tile row: each of a workgroup's 16x16
- * invocations computes 2x2 values (32x32 tiles), 4x4 (64x64) or 8x8 (128x128); 16x8 invocations
- * compute 8x4 values of a vec4-loaded 64x64 tile (`workgroupShape`). With scalar loads, fewer
- * invocations computing more values each ran 64x64 tiles 1.6x (16x8 of 8x4) and 3x (8x8 of 8x8)
- * slower on an H200 (docs/webgpu.md, session 7).
- */
-const VECTOR_WIDTH: Record<TileSide, number> = { 32: 2, 64: 4, 128: 4 };
+const tileRowVectors = ({ side, w }: TileForm) => side / w + (side === 128 ? 0 : 1);
 
 /**
  * A product's store epilogue: its group, and whether the group's last two axes are the product's
@@ -478,18 +494,18 @@ ${stores(store).join('\n')}`;
   };
 }
 
-/** Workgroups of `workgroupShape` invocations, each workgroup computing a tile x tile block of the output. */
-function tiledKernel(type: string, tile: TileSide, layout: MatmulLayout): KernelForm {
+/** Workgroups of `tileForm`'s invocations, each workgroup computing a tile x tile block of the output. */
+function tiledKernel(type: string, tileKind: TileSide | 'narrow', layout: MatmulLayout): KernelForm {
   const zero = `${type}(0)`;
-  // Each of the X x Y invocations (`workgroupShape`) computes a block of the tile x tile output
+  // Each of the X x Y invocations (`tileForm`) computes a block of the tile x tile output
   // tile: rows w·ty + wY·g + i and columns w·tx + wX·c + j (vectors of w), so that it reads its
   // operands as vectors of w neighbours from workgroup memory (one wide read instead of w), and a
   // warp's reads of one tile row cover an aligned run of words. The accumulators are vectors held
   // in registers and unrolled here: an indexed accumulator array can land in (slow) local memory.
   // Workgroup memory rows are padded or swizzled (`tileSlot`) against bank conflicts. The values
   // and their order of summation are the same either way, so are the bits.
-  const w = VECTOR_WIDTH[tile];
-  const [X, Y] = workgroupShape(tile, layout);
+  const form = tileForm(tileKind, layout);
+  const { side: tile, x: X, y: Y, w } = form;
   const rowGroups = [...Array(tile / (Y * w)).keys()];
   const colGroups = [...Array(tile / (X * w)).keys()];
   const lanes = [...Array(w).keys()];
@@ -497,12 +513,12 @@ function tiledKernel(type: string, tile: TileSide, layout: MatmulLayout): Kernel
   const rows = rowGroups.flatMap((g) => lanes.map((i) => [g, i] as const));
   const declare = rows.flatMap(([g, i]) => colGroups.map((c) => `var acc${g}_${i}_${c} = ${vec}();`)).join(' ');
   const reads = [
-    ...rowGroups.map((g) => `let a${g} = tileA[${tileSlot(tile, 'kk', `ty + ${Y * g}u`)}];`),
-    ...colGroups.map((c) => `let b${c} = tileB[${tileSlot(tile, 'kk', `tx + ${X * c}u`)}];`),
+    ...rowGroups.map((g) => `let a${g} = tileA[${tileSlot(form, 'kk', `ty + ${Y * g}u`)}];`),
+    ...colGroups.map((c) => `let b${c} = tileB[${tileSlot(form, 'kk', `tx + ${X * c}u`)}];`),
   ];
   const multiplyAdds = rows.flatMap(([g, i]) => colGroups.map((c) => `acc${g}_${i}_${c} += a${g}[${i}] * b${c};`));
-  // The 16x8 kernel loads the next K step into registers after storing this one, so those loads
-  // wait for memory during this step's multiply-adds.
+  // Kernels of fewer than 256 invocations (16x8, narrow 8x8) load the next K step into registers
+  // after storing this one, so those loads wait for memory during this step's multiply-adds.
   const prefetch = X * Y < 256;
   const stores = (store: string) =>
     rows.map(
@@ -520,7 +536,7 @@ ${colGroups
   }`,
     );
   const body = ({ a, b, store }: ProductIO) => {
-    const step = tileStep(zero, tile, layout, a, b);
+    const step = tileStep(zero, form, layout, a, b);
     return `  let row0 = wid.y * ${tile}u;
   let col0 = wid.x * ${tile}u;
   let tx = lid.x;
@@ -544,8 +560,8 @@ ${colGroups
 ${stores(store).join('\n')}`;
   };
   return {
-    declarations: `var<workgroup> tileA: array<${vec}, ${16 * tileRowVectors(tile)}>; // [16 k][${tile} rows]
-var<workgroup> tileB: array<${vec}, ${16 * tileRowVectors(tile)}>; // [16 k][${tile} cols]`,
+    declarations: `var<workgroup> tileA: array<${vec}, ${16 * tileRowVectors(form)}>; // [16 k][${tile} rows]
+var<workgroup> tileB: array<${vec}, ${16 * tileRowVectors(form)}>; // [16 k][${tile} cols]`,
     workgroupSize: `${X}, ${Y}`,
     builtins: '@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u',
     body,

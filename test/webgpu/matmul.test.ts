@@ -63,9 +63,9 @@ describeWebGPU('matmul tiles', () => {
   it('aligned products (vec4 loads) read transposed, as siblings and with epilogues in a jit plan give the bits of guarded ones, in every tile', async () => {
     // x is [R, K] (stored [K, R] when read transposed), y [K, R] (stored [R, K]), R = 64 (128 for
     // 128x128 tiles): aligned; with one more row of x the same rows run through the guarded kernel.
-    // The 64x64 kernel (16x8 invocations, loading the next K step early) also with one K step.
-    for (const [tile, k] of [[32, 48], [64, 16], [64, 48], [128, 48]] as const) {
-      const r = Math.max(tile, 64);
+    // The kernels loading the next K step early (64x64 in 16x8 invocations, narrow 32x32 in 8x8) also with one K step.
+    for (const [tile, k] of [[32, 48], ['narrow', 16], ['narrow', 48], [64, 16], [64, 48], [128, 48]] as const) {
+      const r = tile === 128 ? 128 : 64;
       const gpu = await createWebGPUBackend({ matmulTiles: tile });
       for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
         const f = (x: Tensor, y1: Tensor, y2: Tensor): Tensor[] => {
@@ -81,7 +81,7 @@ describeWebGPU('matmul tiles', () => {
         const aligned = jit(f)(x, ys[0], ys[1]);
         const guarded = jit(f)(longer, ys[0], ys[1]);
         for (let q = 0; q < 2; q++) {
-          const what = `${tile}x${tile} tiles, K ${k}, ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}, output ${q}`;
+          const what = `${tile} tiles, K ${k}, ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}, output ${q}`;
           expect(Array.from(await aligned[q].data()), what).toEqual(Array.from((await guarded[q].data()).slice(0, r * r)));
         }
       }
@@ -91,13 +91,16 @@ describeWebGPU('matmul tiles', () => {
   it('aligned kernels (M, N multiples of the tile, K of 16) check no edge and give the bits of the guarded kernel', async () => {
     const unguarded = matmulWgsl('f32', { aligned: true });
     expect(unguarded).not.toMatch(/row0 \+ m < M|col0 \+ n < N|row < M/);
-    // Aligned operands are read as vec4s, except a concatenation's pieces; vec4-read 64x64 tiles run 16x8 invocations.
+    // Aligned operands are read as vec4s, except a concatenation's pieces; vec4-read 64x64 tiles run
+    // 16x8 invocations, narrow tiles 8x8 (aligned or not), other tiles 16x16.
     expect(unguarded).toMatch(/var<storage, read> x0: array<vec4<f32>>/);
     expect(unguarded).toMatch(/@workgroup_size\(16, 8\)/);
+    for (const aligned of [true, false]) expect(matmulWgsl('f32', { aligned, tile: 'narrow' })).toMatch(/@workgroup_size\(8, 8\)/);
+    expect(matmulWgsl('f32', { aligned: true, tile: 32 })).toMatch(/@workgroup_size\(16, 16\)/);
     expect(matmulWgsl('f32', { aligned: true, piecesA: [16, 32] })).toMatch(/var<storage, read> x0: array<f32>/);
     expect(matmulWgsl('f32')).toMatch(/row0 \+ m < M/);
     // [64, 48] @ [48, 128] is aligned; with one more row of A (65) the same rows run through the guarded kernel.
-    for (const tiles of [64, 32] as const) {
+    for (const tiles of [64, 32, 'narrow'] as const) {
       const gpu = await createWebGPUBackend({ matmulTiles: tiles });
       const a = floats(7, 65 * 48, -1, 1);
       const b = tensor(floats(8, 48 * 128, -1, 1), { shape: [48, 128], backend: gpu });
@@ -110,13 +113,17 @@ describeWebGPU('matmul tiles', () => {
     }
   });
 
-  it('sized tiles: 32x32 where 64x64 ones leave fewer than 128 workgroups, else strips for products of at most 16 rows or columns, else 64x64; thin-strip: strips or 64x64; a fixed kernel is kept', () => {
+  it('sized tiles: 32x32 where 64x64 ones leave fewer than 128 workgroups, else strips for products of at most 16 rows or columns, narrow tiles for at most 32, else 64x64; thin-strip: strips or 64x64; a fixed kernel is kept', () => {
     expect(webgpu().matmulTiles).toBe(webgpu().adapter.software ? 'thin-strip' : 'sized');
     for (const tiles of ['sized', 'thin-strip'] as const) {
       expect(matmulTile(tiles, 256, 1, 100)).toBe('strip'); // 100 critics' outputs
       expect(matmulTile(tiles, 16, 4096, 8)).toBe('strip');
-      expect(matmulTile(tiles, 17, 4096, 8)).toBe(64);
+      expect(matmulTile(tiles, 33, 4096, 8)).toBe(64);
     }
+    expect(matmulTile('sized', 1280, 23, 200)).toBe('narrow'); // 100 agents' twin critics' input gradients
+    expect(matmulTile('sized', 17, 4096, 8)).toBe('narrow');
+    expect(matmulTile('sized', 4096, 32, 8)).toBe('narrow');
+    expect(matmulTile('thin-strip', 1280, 23, 200)).toBe(64);
     expect(matmulTile('sized', 256, 1, 1)).toBe(32); // one critic's: 4 workgroups of 64x64
     expect(matmulTile('thin-strip', 256, 1, 1)).toBe('strip');
     expect(matmulTile('thin-strip', 256, 256, 1)).toBe(64);
@@ -125,11 +132,11 @@ describeWebGPU('matmul tiles', () => {
     expect(matmulTile('sized', 704, 768, 1)).toBe(64); // 11 · 12 = 132
     expect(matmulTile('sized', 256, 256, 100)).toBe(64); // 1600
     expect(matmulTile('sized', 2048, 2048, 1)).toBe(64); // 1024: 128x128 only when asked for
-    for (const tile of [32, 64, 128, 'strip'] as const) expect(matmulTile(tile, 4, 4096, 8)).toBe(tile);
+    for (const tile of [32, 64, 128, 'narrow', 'strip'] as const) expect(matmulTile(tile, 4, 4096, 8)).toBe(tile);
   });
 
-  for (const tile of [32, 128, 'strip'] as const) {
-    it(`${tile === 'strip' ? 'strips' : `${tile}x${tile} tiles`} give the bits of 64x64 tiles, eager and in a plan with folded transposes and siblings`, async () => {
+  for (const tile of [32, 128, 'narrow', 'strip'] as const) {
+    it(`${tile === 'strip' ? 'strips' : tile === 'narrow' ? 'narrow tiles' : `${tile}x${tile} tiles`} give the bits of 64x64 tiles, eager and in a plan with folded transposes and siblings`, async () => {
       const other = await createWebGPUBackend({ matmulTiles: tile });
       const large = await createWebGPUBackend({ matmulTiles: 64 });
       const keys = new Set<string>();

@@ -39,10 +39,10 @@ export interface WebGPUBackendOptions {
    */
   readonly validation?: boolean;
   /**
-   * Products' kernels (`KernelHost.matmulTiles`): `'sized'` (32x32 or 64x64 tiles or strips by the
-   * product's shape and count, `matmulTile`; the default on hardware adapters), `'thin-strip'`
+   * Products' kernels (`KernelHost.matmulTiles`): `'sized'` (32x32, narrow or 64x64 tiles or strips
+   * by the product's shape and count, `matmulTile`; the default on hardware adapters), `'thin-strip'`
    * (strips or 64x64 tiles; the default on software adapters) or one kernel for every product (32,
-   * 64 or 128 tiles, or `'strip'`).
+   * 64 or 128 tiles, `'narrow'` or `'strip'`).
    */
   readonly matmulTiles?: MatmulTiles;
   /**

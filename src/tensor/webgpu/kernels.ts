@@ -8,7 +8,7 @@ import { CONCAT_INPUTS, concatWgsl, COPY_WGSL, PAD_WGSL } from '../../../shaders
 import { elementwiseWgsl, type Access } from '../../../shaders/elementwise';
 import type { GroupLayout, GroupSpec } from '../../../shaders/groups';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
-import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl, operandBuffers, STRIP_LONG, type StripShape } from '../../../shaders/matmul';
+import { MATMUL_TILE, type MatmulLayout, matmulSiblingsWgsl, type MatmulTile, matmulWgsl, operandBuffers, STRIP_LONG, type StripShape, tileSide } from '../../../shaders/matmul';
 import { argReduceWgsl, reduceSiblingsWgsl, type ReduceSpec, reduceWgsl } from '../../../shaders/reduce';
 import { threefrySiblingsWgsl, threefryWgsl, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import type { DType } from '../dtype';
@@ -546,7 +546,7 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
 
 /**
  * How a host picks its products' kernels (`matmulTile`): `'sized'` by each product's shape and
- * count (the default on hardware adapters), `'thin-strip'` strips for thin products and 64x64 tiles
+ * count (the default on hardware adapters: 32x32, strips, narrow or 64x64 tiles), `'thin-strip'` strips for thin products and 64x64 tiles
  * for the rest (the default on software adapters, whose few cores run large workgroups best), or
  * one kernel for every product.
  */
@@ -555,6 +555,9 @@ export type MatmulTiles = 'sized' | 'thin-strip' | MatmulTile;
 /** The most rows or columns of a product computed in strips under `'sized'` and `'thin-strip'`, and the strips' widest. */
 const STRIP_WIDTH = 16;
 
+/** The most rows or columns of a product computed in narrow tiles under `'sized'`. */
+const NARROW_WIDTH = 32;
+
 /** Workgroups of 64x64 tiles below which a sized product takes 32x32 ones. */
 const SMALL_PRODUCT_GROUPS = 128;
 
@@ -562,22 +565,26 @@ const SMALL_PRODUCT_GROUPS = 128;
  * The kernel of `batch` products `[M, K] @ [K, N]` under `tiles`. Sized: 32x32 tiles where 64x64
  * ones would leave a large GPU's multiprocessors idle (fewer than 128 workgroups); else strips
  * where M or N is at most 16, which a square tile would mostly pad (a critic's one output column:
- * 63 of a 64x64 tile's 64 columns), else 64x64 tiles. Thin-strip: strips where M or N is at most
- * 16, else 64x64. On an H200 the 100-agent SAC-v2 update's thin products took 0.22 ms in strips
- * (0.41 with one invocation per output, more with 64x64 tiles). Never 128x128: on an H200 it ran
- * the 100-agent update's batched 256x256 products at half the speed of 64x64 and won only from
- * about 2048³ (by 13%, `bench/webgpu`).
+ * 63 of a 64x64 tile's 64 columns); else narrow tiles where M or N is at most 32 (32x32 tiles of
+ * 8x8 invocations); else 64x64 tiles. Thin-strip: strips where M or N is at most 16, else 64x64.
+ * On an H200 the 100-agent SAC-v2 update's thin products took 0.22 ms in strips (0.41 with one
+ * invocation per output, more with 64x64 tiles), and its 23-column input gradients 0.19 ms in
+ * narrow tiles (0.31 in 64x64, 0.34 in two strips of 12: sessions 15 and 17). Never 128x128: on
+ * an H200 it ran the 100-agent update's batched 256x256 products at half the speed of 64x64 and
+ * won only from about 2048³ (by 13%, `bench/webgpu`).
  *
  * @example
- * matmulTile('sized', 256, 256, 1);   // 32: 16 workgroups of 64x64 would fill 16 multiprocessors
- * matmulTile('sized', 256, 256, 100); // 64: 1600 workgroups
- * matmulTile('sized', 256, 1, 100);   // 'strip'
- * matmulTile('sized', 256, 1, 1);     // 32
+ * matmulTile('sized', 256, 256, 1);    // 32: 16 workgroups of 64x64 would fill 16 multiprocessors
+ * matmulTile('sized', 256, 256, 100);  // 64: 1600 workgroups
+ * matmulTile('sized', 256, 1, 100);    // 'strip'
+ * matmulTile('sized', 1280, 23, 200);  // 'narrow'
+ * matmulTile('sized', 256, 1, 1);      // 32
  */
 export function matmulTile(tiles: MatmulTiles, m: number, n: number, batch: number): MatmulTile {
   if (tiles !== 'sized' && tiles !== 'thin-strip') return tiles;
   if (tiles === 'sized' && Math.ceil(m / 64) * Math.ceil(n / 64) * batch < SMALL_PRODUCT_GROUPS) return 32;
-  return Math.min(m, n) <= STRIP_WIDTH ? 'strip' : 64;
+  if (Math.min(m, n) <= STRIP_WIDTH) return 'strip';
+  return tiles === 'sized' && Math.min(m, n) <= NARROW_WIDTH ? 'narrow' : 64;
 }
 
 /** The strips of an `[M, N]` output: along its longer side, as wide as its shorter one up to 16. */
@@ -585,7 +592,7 @@ const stripShape = (m: number, n: number): StripShape => (n <= m ? { short: 'N',
 
 /** The workgroups covering an `[M, N]` output: tiles (x along N, y along M) or strips (x along the long side, y across the short one, and their shape). */
 function outputGrid(m: number, n: number, tile: MatmulTile): { x: number; y: number; strip?: StripShape } {
-  if (tile !== 'strip') return { x: Math.ceil(n / tile), y: Math.ceil(m / tile) };
+  if (tile !== 'strip') return { x: Math.ceil(n / tileSide(tile)), y: Math.ceil(m / tileSide(tile)) };
   const strip = stripShape(m, n);
   const [long, short] = strip.short === 'N' ? [m, n] : [n, m];
   return { x: Math.ceil(long / STRIP_LONG), y: Math.ceil(short / strip.width), strip };
@@ -609,7 +616,7 @@ function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: nu
   const groups: [number, number, number] = [x, y, batch];
   const pieces = (name: string, widths: readonly number[] | undefined) => (widths && widths.length > 1 ? `${name}${widths.join('+')}` : '');
   const kernelShape = strip ? `strip${strip.short}${strip.width}` : tile === MATMUL_TILE ? '' : tile;
-  const aligned = tile !== 'strip' && m % tile === 0 && n % tile === 0 && k % 16 === 0;
+  const aligned = tile !== 'strip' && m % tileSide(tile) === 0 && n % tileSide(tile) === 0 && k % 16 === 0;
   const variant = `${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}${kernelShape}${aligned ? 'aligned' : ''}${pieces('A', piecesA)}${pieces('B', piecesB)}`;
   return { params, groups, type: wgslType(out.dtype), variant, layout: strip ? { ...layout, strip } : { ...layout, aligned } };
 }
@@ -661,7 +668,7 @@ export function prepareProducts(
   const params = [...own];
   const paramsAt = groupPlacer(params);
   const ats = epilogues.map((e) => (e ? paramsAt(e) : 0));
-  const tags = [variant.startsWith('NN') ? '' : variant.slice(0, 2), tile === 'strip' ? 'strip' : ''].filter((tag) => tag);
+  const tags = [variant.startsWith('NN') ? '' : variant.slice(0, 2), tile === 'strip' || tile === 'narrow' ? tile : ''].filter((tag) => tag);
   const kernel = `matmul${tags.length ? `(${tags.join(',')})` : ''}${count > 1 ? `x${count}` : ''}${anyEpilogue ? '+epilogue' : ''}`;
   const perMember = operandBuffers(layout.piecesA) + operandBuffers(layout.piecesB);
   const reads = operands ?? Array.from({ length: count }, (_, j) => Array.from({ length: perMember }, (_, q) => j * perMember + q));
