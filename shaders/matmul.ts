@@ -89,7 +89,12 @@ interface TileForm {
   readonly w: number;
 }
 
-/** The side of a tile's square: `'narrow'` tiles are 32x32. */
+/**
+ * The side of a tile's square: `'narrow'` tiles are 32x32.
+ *
+ * @example
+ * Math.ceil(1280 / tileSide('narrow')); // 40 workgroups down a 1280-row output
+ */
 export const tileSide = (tile: TileSide | 'narrow'): TileSide => (tile === 'narrow' ? 32 : tile);
 
 /** An operand's element at a WGSL index expression. */
