@@ -113,6 +113,18 @@ describeWebGPU('matmul tiles', () => {
     }
   });
 
+  it('products of a plain B compute columns 16 apart (a warp stores neighbouring words), of a transposed B neighbouring columns', () => {
+    // 64x64 aligned: 16x8 invocations; columns tx + 16j (plain B) or 4tx + j (transposed B).
+    for (const transposeA of [false, true]) {
+      const plain = matmulWgsl('f32', { aligned: true, transposeA });
+      expect(plain).toMatch(/col0 \+ tx \+ 16u/);
+      expect(plain).not.toMatch(/col0 \+ 4u \* tx/);
+      const transposed = matmulWgsl('f32', { aligned: true, transposeA, transposeB: true });
+      expect(transposed).toMatch(/col0 \+ 4u \* tx \+ 1u/);
+      expect(transposed).not.toMatch(/col0 \+ tx \+ 16u/);
+    }
+  });
+
   it('sized tiles: 32x32 where 64x64 ones leave fewer than 128 workgroups, else strips for products of at most 16 rows or columns, narrow tiles for at most 32, else 64x64; thin-strip: strips or 64x64; a fixed kernel is kept', () => {
     expect(webgpu().matmulTiles).toBe(webgpu().adapter.software ? 'thin-strip' : 'sized');
     for (const tiles of ['sized', 'thin-strip'] as const) {
