@@ -144,6 +144,8 @@ class TorchPeer {
     this.label = `PyTorch, ${threads} thread${threads > 1 ? 's' : ''}`;
     this.child = spawn(arg('python', 'python3'), [script, '--serve', '--device', device, '--threads', String(threads)], { env });
     this.child.on('error', (e) => (this.stderr += e.message));
+    // A child that exited (no torch for this python) closes its stdin: the write's EPIPE is that exit, reported by `ask`.
+    this.child.stdin.on('error', () => {});
     this.child.stderr.on('data', (chunk) => (this.stderr += chunk));
     createInterface({ input: this.child.stdout }).on('line', (line) => this.replies.shift()?.(line));
     this.child.on('close', () => this.replies.splice(0).forEach((reply) => reply(null)));
