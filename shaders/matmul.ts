@@ -1,7 +1,8 @@
 /**
  * Batched matrix product `[..., M, K] @ [..., K, N]` with broadcast batch axes. Each workgroup of
- * 16x16 invocations computes a 64x64 output tile; each invocation a 4x4 block of it (rows
- * `4ty .. 4ty + 3`, columns `4tx .. 4tx + 3`, read from workgroup memory as vectors). A
+ * 16x16 invocations computes a 64x64 output tile; each invocation 4x4 values of it (rows
+ * `4ty .. 4ty + 3`; columns `tx, tx + 16, tx + 32, tx + 48` where B is stored plain, `4tx .. 4tx + 3`
+ * where it is stored transposed, `columnSlot`; each read from workgroup memory as vectors). A
  * 32x32 variant (2x2 per invocation) gives small products four times the workgroups; a 128x128
  * one (8x8 per invocation, twice the multiply-adds per word read from workgroup memory) is there
  * for very large ones, when asked for. The K axis is walked in steps of 16 through two tiles in workgroup memory (16 KiB,
