@@ -244,9 +244,9 @@ const tileRowVectors = ({ side, w }: TileForm) => side / w + (side === 128 ? 0 :
  * Interleaved (B stored plain, `[K, N]`): lane j of vector tx + X·c is column tx + X·j + X·w·c, so
  * a warp stores runs of X neighbouring columns (where it stored every w-th word of a span w times
  * as long: four times the sectors per store in 64x64 tiles) and an epilogue reads its inputs the
- * same way. On an H200 the 100-agent SAC-v2 updates' NN products took 18-20% less (1280-row
- * critic products 1.02 -> 0.98 ms, their sibling pairs' five dispatches 2.03 -> 1.67), the TN
- * ones the same (session 17). Contiguous (B stored transposed, `[N, K]`): lane j of vector q is
+ * same way. On an H200 the 100-agent SAC-v2 updates' NN products took 8-20% less by kernel
+ * (sgm-mrp's five sibling-pair dispatches 2.03 -> 1.67 ms, the largest of them, 200 1280x256x256
+ * products, 1.02 -> 0.98), the TN ones the same (session 17). Contiguous (B stored transposed, `[N, K]`): lane j of vector q is
  * column w·q + j. Interleaved there, the NT products took 13-20% more: a warp's stores of its
  * loaded B vectors (8 columns by 4 K steps) fell in 8 banks instead of 16.
  */
