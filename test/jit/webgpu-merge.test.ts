@@ -98,7 +98,7 @@ describe('merged kernels: what merges', () => {
     return { alone: p.alone, merged: p.merged.map((m) => m.members) };
   };
 
-  it('packs kernels of one invocation count in order, while the bindings, params and workgroup memory fit', () => {
+  it('packs kernels of one invocation count in order, each into the first pack its bindings, params and workgroup memory fit', () => {
     // 1-D kernels and 16x16 tiles (256 invocations) merge; strips (128) could merge only with
     // strips, and two strips' workgroup memory (8.8 KiB each) passes WebGPU's default 16 KiB.
     expect(plan([dispatch(0, source1d), dispatch(1, tiled), dispatch(2, strip), dispatch(3, source1d), dispatch(4, strip)])).toEqual({ alone: [2, 4], merged: [[0, 1, 3]] });
@@ -112,6 +112,9 @@ describe('merged kernels: what merges', () => {
     expect(plan([0, 1, 2].map((s) => dispatch(s, tiled)))).toEqual({ alone: [0, 1, 2], merged: [] });
     const tiled32 = matmulWgsl('f32', { tile: 32 });
     expect(plan([0, 1, 2, 3].map((s) => dispatch(s, tiled32)))).toEqual({ alone: [3], merged: [[0, 1, 2]] });
+    // First fit: 1 + 4 + 12 passes 16, so 12 starts a pack, and 5 joins the first one (a one-agent
+    // SGM-MRP level on lavapipe: two dispatches where packing into the latest pack made three).
+    expect(plan([4, 12, 5].map((buffers, s) => dispatch(s, source1d, { buffers })))).toEqual({ alone: [1], merged: [[0, 2]] });
   });
 
   it('runs alone what must not merge: a step\'s second dispatch, index kernels, large or empty grids, forms it cannot read', () => {
@@ -123,8 +126,8 @@ describe('merged kernels: what merges', () => {
 
   it('takes at most one kernel binding the caller\'s buffers per merged dispatch', () => {
     const four = [0, 1, 2, 3].map((s) => dispatch(s, source1d));
-    // Packed in order into the latest pack: 1 cannot join 0's, 2 joins 1's, 3 cannot.
-    expect(plan(four, [true, true, false, true])).toEqual({ alone: [0, 3], merged: [[1, 2]] });
+    // Each into the first pack it may join: 1 cannot join 0's, 2 joins 0's, 3 joins neither.
+    expect(plan(four, [true, true, false, true])).toEqual({ alone: [1, 3], merged: [[0, 2]] });
     expect(plan(four, [true, false, false, false])).toEqual({ alone: [], merged: [[0, 1, 2, 3]] });
   });
 });

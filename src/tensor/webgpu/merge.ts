@@ -137,9 +137,9 @@ export interface MergeHost {
  * Plans the dispatch of `deferred`: members of a step that dispatched more than once (they may
  * depend on each other), index kernels (they share the fault word), kernels merging cannot read,
  * kernels of more than `limits.memberGroups` workgroups and empty grids run alone; the rest are
- * packed in order, by invocations per workgroup, into merged kernels while the bindings, params,
- * workgroup memory and grid fit, with at most one member of a `varying` step each; a pack of one
- * runs alone.
+ * packed in order, by invocations per workgroup, each into the first merged kernel its bindings,
+ * params, workgroup memory and grid fit, with at most one member of a `varying` step each; a pack
+ * of one runs alone.
  *
  * @example
  * group.plan = planMerge(group.deferred.slice(0, group.count), limits, host, group.varying);
@@ -159,16 +159,17 @@ export function planMerge(deferred: readonly DeferredDispatch[], limits: MergeLi
     const invocations = shape.size[0] * shape.size[1] * shape.size[2];
     const open = packs.get(invocations) ?? [];
     packs.set(invocations, open);
-    const pack = open[open.length - 1];
     const varies = varying[d.step] ?? false;
-    const fits =
-      pack &&
-      !(pack.varies && varies) &&
-      1 + pack.buffers + d.buffers.length <= limits.storageBuffers &&
-      (pack.params + d.params.length) * 4 <= PARAMS_BYTES &&
-      pack.bytes + shape.workgroupBytes <= limits.workgroupBytes &&
-      pack.groups + groups <= limits.groupsPerDimension * limits.groupsPerDimension;
-    if (fits) {
+    // The first open pack it fits (first-fit: a pack left short by a large member still takes small ones).
+    const pack = open.find(
+      (p) =>
+        !(p.varies && varies) &&
+        1 + p.buffers + d.buffers.length <= limits.storageBuffers &&
+        (p.params + d.params.length) * 4 <= PARAMS_BYTES &&
+        p.bytes + shape.workgroupBytes <= limits.workgroupBytes &&
+        p.groups + groups <= limits.groupsPerDimension * limits.groupsPerDimension,
+    );
+    if (pack) {
       pack.members.push(i);
       pack.shapes.push(shape);
       pack.buffers += d.buffers.length;
