@@ -8,9 +8,11 @@
  * time is the GPU working.
  *
  *   npx esbuild bench/profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/profile.mjs
- *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--in-flight 2] [--validation off] [--dawn-ticks every-turn] [--kernels off]
+ *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--in-flight 2] [--validation off] [--dawn-ticks every-turn] [--kernels off] [--dispatches on]
  *
- * `--kernels off` skips the kernel-by-kernel replay (the wall times alone, for A/B runs).
+ * `--kernels off` skips the kernel-by-kernel replay (the wall times alone, for A/B runs);
+ * `--dispatches on` also lists every dispatch of the call in order (its grid, time and kernel), to
+ * see which levels of a plan split into several dispatches.
  */
 import { type KernelTime, WebGPUBackend } from '../src/tensor/webgpu';
 import { AGENTS, arg, benchBackends, SIZES, updateStep } from './sac-setup';
@@ -25,6 +27,8 @@ const inFlight = Number(arg('in-flight', '3'));
 if (!Number.isInteger(inFlight) || inFlight < 0) throw new Error(`--in-flight: '${arg('in-flight', '3')}' (a count of calls, 0 or more)`);
 const kernelsArg = arg('kernels', 'on');
 if (kernelsArg !== 'on' && kernelsArg !== 'off') throw new Error(`--kernels: '${kernelsArg}' (on or off)`);
+const dispatchesArg = arg('dispatches', 'off');
+if (dispatchesArg !== 'on' && dispatchesArg !== 'off') throw new Error(`--dispatches: '${dispatchesArg}' (on or off)`);
 const WALL_CALLS = 10;
 
 /** Kernel times summed by kernel name, largest first. */
@@ -92,6 +96,10 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
           const share = ((100 * row.ms) / gpuMs).toFixed(1);
           const name = row.kernel.length > 60 ? `${row.kernel.slice(0, 57)}...` : row.kernel;
           console.log(`| ${name} | ${row.count} | ${row.ms.toFixed(3)} | ${share}% | ${row.slowest.groups.join('x')} | ${row.slowest.ms.toFixed(3)} |`);
+        }
+        if (dispatchesArg === 'on') {
+          console.log('\n| dispatch | grid | ms | kernel |\n|---|---|---|---|');
+          times.forEach((t, i) => console.log(`| ${i} | ${t.groups.join('x')} | ${t.ms.toFixed(3)} | ${t.kernel} |`));
         }
       }
     }
