@@ -216,7 +216,7 @@ function vectorTileStep(zero: string, form: TileForm, layout: MatmulLayout, a: R
  */
 export function tileForm(tile: TileSide | 'narrow', layout: MatmulLayout): TileForm {
   const interleaved = !(layout.transposeB ?? false);
-  if (tile === 'narrow') return { side: 32, x: 8, y: 8, w: 4, interleaved };
+  if (tile === 'narrow') return { side: tileSide(tile), x: 8, y: 8, w: 4, interleaved };
   if (tile === 64 && vectorLoads(layout)) return { side: 64, x: 16, y: 8, w: 4, interleaved };
   return { side: tile, x: 16, y: 16, w: tile === 32 ? 2 : 4, interleaved };
 }
