@@ -16,11 +16,14 @@
  * Each backend's updates are timed in `--rounds` (default 5) rounds of at least `--updates` (default
  * 30) updates and `--seconds` / rounds (default 1 s in all), and the median round is reported;
  * PyTorch's too (rounds of `--updates`), each of its rounds run just before each of ours (a
- * `--serve` process per thread count) so that both sides meet the same load. On a shared 2-core host a burst of other load then moves
- * the figure only when it covers most rounds (single windows moved by 30% between runs minutes apart).
+ * `--serve` process per thread count) so that both sides meet the same load, with `--rest-ms`
+ * (default 200) between PyTorch's rounds and ours, for its BLAS threads to stop spinning. On a
+ * shared 2-core host a burst of other load then moves the figure only when it covers most rounds
+ * (single windows moved by 30% between runs minutes apart; one run's SG-RP rounds, 2026-11-27:
+ * 7.87-8.49 ms in six of nine, 9.31, 10.27 and 14.88 in the others).
  *
  *   node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--rounds N] [--act-rounds N]
- *                     [--warmup seconds] [--torch-device cpu|cuda] [--torch-threads 1,2] [--python python3] [--torch-script bench/sac_torch.py]
+ *                     [--warmup seconds] [--torch-device cpu|cuda] [--torch-threads 1,2] [--rest-ms 200] [--python python3] [--torch-script bench/sac_torch.py]
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -174,13 +177,21 @@ class TorchPeer {
 if (process.argv.includes('--help')) {
   console.log(
     'node .tmp/sac.mjs [--backends cpu,webgpu] [--sizes classic,v2] [--updates N] [--seconds S] [--act-rounds N] [--warmup seconds]\n' +
-      '                  [--torch-device cpu|cuda] [--torch-threads 1,2] [--python python3] [--torch-script bench/sac_torch.py]',
+      '                  [--torch-device cpu|cuda] [--torch-threads 1,2] [--rest-ms 200] [--python python3] [--torch-script bench/sac_torch.py]',
   );
   process.exit(0);
 }
 const updates = Number(arg('updates', '30'));
 const warmupSeconds = Number(arg('warmup', '3'));
 const timedSeconds = Number(arg('seconds', '1'));
+/**
+ * Milliseconds of rest after PyTorch's rounds, before mixrl's: Debian's torch runs its products on
+ * OpenBLAS's pthread build (the `libblas.so.3` alternative), whose threads spin for 2^28 cycles
+ * (~70 ms) after each call before they sleep, whatever OpenMP's wait policy; through mixrl's next
+ * round they took one of this machine's two cores (SAC-v2 SG-RP 9.6 ms right after the 2-thread
+ * PyTorch's rounds, 7.6 ms with only the 1-thread one).
+ */
+const restMs = Number(arg('rest-ms', '200'));
 const rounds = Number(arg('rounds', '5'));
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: '${arg('rounds', '')}' (a whole number, at least 1)`);
 const sizes = arg('sizes', 'classic,v2').split(',');
@@ -204,6 +215,7 @@ for (const [si, [sizeName, size]] of Object.entries(SIZES).entries()) {
         const reply = await peer.ask({ round: [si, agent.name], updates });
         if (reply && r >= 0) theirs[p].push(reply.updateMs);
       }
+      if (peers.length > 0) await new Promise((resolve) => setTimeout(resolve, restMs));
       for (const [b, { round }] of ours.entries()) {
         const ms = await round();
         if (r >= 0) mine[b].push(ms);
