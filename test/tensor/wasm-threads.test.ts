@@ -33,6 +33,17 @@ describe('threaded float32 matmul', () => {
     expect(threads.matmulThreads()).toBe(3);
   });
 
+  it('each thread claims the chunks of its own range first, then what the others left, each chunk once', () => {
+    // Ranges of round(chunks * t / threads): 8 chunks over 2 threads split 4 / 4, over 3 threads 3 / 2 / 3.
+    expect(threads.claimOrder(8, 2, 0)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(threads.claimOrder(8, 2, 1)).toEqual([4, 5, 6, 7, 0, 1, 2, 3]);
+    expect(threads.claimOrder(8, 3, 1)).toEqual([3, 4, 5, 6, 7, 0, 1, 2]);
+    expect(threads.claimOrder(8, 3, 2)).toEqual([5, 6, 7, 0, 1, 2, 3, 4]);
+    // Fewer chunks than threads: some ranges are empty, every chunk is still run once.
+    expect(threads.claimOrder(1, 3, 2)).toEqual([0]);
+    expect(threads.claimOrder(2, 3, 1)).toEqual([1, 0]);
+  });
+
   it('jit plans with large products equal eager mode bit for bit (uneven rows, transposed operands)', () => {
     for (const [m, k, n] of [
       [131, 97, 101],

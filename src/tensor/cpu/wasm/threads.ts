@@ -3,8 +3,9 @@
  * shared WebAssembly memory. Each worker instantiates a plan's module over the plan's memory once;
  * a product (a loop) is then posted through a small shared control block (Atomics), with no message
  * per product, as a number of chunks (row blocks, byte ranges) that every thread, the main one
- * included, claims one at a time until none is left. A thread that is slow to wake or descheduled
- * (a busy machine) therefore costs at most the chunk it holds: the others take the rest. Every
+ * included, claims one at a time until none is left, those of its own range first (the same rows
+ * of every product, still in its cache). A thread that is slow to wake or descheduled (a busy
+ * machine) therefore costs at most the chunk it holds: the others take the rest. Every
  * element is computed by the same kernel as on one thread (tiles do not change an element's value),
  * so the split changes no bit of the result.
  *
@@ -23,7 +24,6 @@ const SEQ = 0; // bumped by the main thread per command of either kind (what wor
 const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop, 5 matmul then a loop over its rows, 6 a sum by columns
 const ID = 2; // work: the instance (arena) id
 const CHUNKS = 3; // work: its chunks
-const CLAIM = 4; // work: (its SEQ & 0xffffff) << 8 | the next unclaimed chunk
 const COMPLETED = 5; // work: chunks finished
 const FAILED = 6; // set when a command threw
 const ARGS = 7; // work: matmul arguments (9 words) and a loop's index and byte count, or a loop's alone
@@ -33,7 +33,11 @@ const SETUP_CMD = 19; // set-up: 1 instantiate (module and memory arrive on the 
 const SETUP_ID = 20; // set-up: the instance id
 const DONE = 21; // DONE + w: worker w stores SETUP_SEQ when it has run that set-up command
 const MAX_WORKERS = 16;
-const WORDS = DONE + MAX_WORKERS;
+// Work: per thread t (0 the main one, w + 1 worker w), (its SEQ & 0xffffff) << 8 | the next
+// unclaimed chunk of the chunks t starts with (`rangeOf`), which it claims before any other's.
+const CLAIMS = DONE + MAX_WORKERS;
+const THREADS = CLAIMS + MAX_WORKERS + 1; // how many threads share the work, the main one included
+const WORDS = THREADS + 2; // the last word stays 0 (a worker's short sleeps wait on it)
 const TIMEOUT_MS = 60_000;
 /**
  * How long a worker polls for the next command before it sleeps, and the main thread for the last
@@ -76,20 +80,31 @@ const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
   }
 }`;
 
-/** Claims and runs chunks of command `seq` until none is left (or another command is current). */
-const WORK_SOURCE = `(ctrl, seq, run) => {
+/**
+ * Claims and runs chunks of command `seq` until none is left (or another command is current): thread
+ * `me` first the chunks of its own range, then those left in the others' (a late or descheduled
+ * thread's). Each thread starting with the same range of every command (the same rows of products
+ * of one height, the same bytes of their loops) finds the rows it computed last in its own cache.
+ */
+const WORK_SOURCE = `(ctrl, seq, me, run) => {
   const chunks = ctrl[${CHUNKS}];
+  const threads = ctrl[${THREADS}];
   const tag = (seq & 0xffffff) << 8;
-  for (;;) {
-    const claim = Atomics.load(ctrl, ${CLAIM});
-    if ((claim & ~255) !== tag || (claim & 255) >= chunks) return;
-    if (Atomics.compareExchange(ctrl, ${CLAIM}, claim, claim + 1) !== claim) continue;
-    try {
-      run(claim & 255, chunks);
-    } catch (e) {
-      Atomics.store(ctrl, ${FAILED}, 1);
+  for (let k = 0; k < threads; k++) {
+    const t = (me + k) % threads;
+    const end = bound(chunks, t + 1, threads);
+    for (;;) {
+      const claim = Atomics.load(ctrl, ${CLAIMS} + t);
+      if ((claim & ~255) !== tag) return;
+      if ((claim & 255) >= end) break;
+      if (Atomics.compareExchange(ctrl, ${CLAIMS} + t, claim, claim + 1) !== claim) continue;
+      try {
+        run(claim & 255, chunks);
+      } catch (e) {
+        Atomics.store(ctrl, ${FAILED}, 1);
+      }
+      if (Atomics.add(ctrl, ${COMPLETED}, 1) + 1 === chunks) Atomics.notify(ctrl, ${COMPLETED});
     }
-    if (Atomics.add(ctrl, ${COMPLETED}, 1) + 1 === chunks) Atomics.notify(ctrl, ${COMPLETED});
   }
 }`;
 
@@ -132,7 +147,7 @@ for (;;) {
   const cmd = ctrl[${CMD}];
   const kernels = instances.get(ctrl[${ID}]);
   const args = ctrl.slice(${ARGS}, ${ARGS + ARG_WORDS});
-  work(ctrl, seen, (c, chunks) => runChunk(kernels, args, c, chunks, cmd));
+  work(ctrl, seen, me + 1, (c, chunks) => runChunk(kernels, args, c, chunks, cmd));
 }
 `;
 
@@ -143,7 +158,36 @@ const runChunk = new Function('bound', `return ${RUN_CHUNK_SOURCE};`)(new Functi
   chunks: number,
   cmd: number,
 ) => void;
-const work = new Function(`return ${WORK_SOURCE};`)() as (ctrl: Int32Array, seq: number, run: (c: number, chunks: number) => void) => void;
+const work = new Function('bound', `return ${WORK_SOURCE};`)(new Function(`return ${BOUND_SOURCE};`)()) as (
+  ctrl: Int32Array,
+  seq: number,
+  me: number,
+  run: (c: number, chunks: number) => void,
+) => void;
+const bound = new Function(`return ${BOUND_SOURCE};`)() as (units: number, c: number, chunks: number) => number;
+
+/** Opens command `seq`'s `chunks` to claims: each thread's claim word at the first chunk of its range. */
+function openClaims(ctrl: Int32Array, seq: number, chunks: number): void {
+  const threads = ctrl[THREADS];
+  for (let t = 0; t < threads; t++) Atomics.store(ctrl, CLAIMS + t, (seq << 8) | bound(chunks, t, threads));
+}
+
+/**
+ * The chunks thread `me` of `threads` claims, in order, of a command of `chunks` chunks when the
+ * others claim none (what `work` does on the threads' shared control block).
+ *
+ * @example
+ * claimOrder(8, 2, 1); // [4, 5, 6, 7, 0, 1, 2, 3]: its own range, then the main thread's
+ */
+export function claimOrder(chunks: number, threads: number, me: number): number[] {
+  const ctrl = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+  ctrl[CHUNKS] = chunks;
+  ctrl[THREADS] = threads;
+  openClaims(ctrl, 1, chunks);
+  const order: number[] = [];
+  work(ctrl, 1, me, (c) => order.push(c));
+  return order;
+}
 
 interface Pool {
   readonly workers: { readonly worker: Worker; readonly port: MessagePort }[];
@@ -173,6 +217,7 @@ function pool(): Pool {
       break; // no worker threads here: the products run on the main thread
     }
   }
+  shared.ctrl[THREADS] = shared.workers.length + 1;
   return shared;
 }
 
@@ -218,9 +263,9 @@ function share(p: Pool, cmd: number, id: number, args: readonly number[], chunks
   ctrl[FAILED] = 0;
   Atomics.store(ctrl, COMPLETED, 0);
   const seq = (p.seq + 1) & 0xffffff;
-  Atomics.store(ctrl, CLAIM, seq << 8);
+  openClaims(ctrl, seq, chunks);
   wake(p);
-  work(ctrl, seq, (c, n) => runChunk(kernels, args, c, n, cmd));
+  work(ctrl, seq, 0, (c, n) => runChunk(kernels, args, c, n, cmd));
   waitFor(ctrl, COMPLETED, chunks);
   if (ctrl[FAILED]) throw new Error('mixrl: a worker thread failed');
 }
