@@ -151,20 +151,21 @@ for (;;) {
 }
 `;
 
-const runChunk = new Function('bound', `return ${RUN_CHUNK_SOURCE};`)(new Function(`return ${BOUND_SOURCE};`)()) as (
+/** The main thread's copies of the functions the workers evaluate from the sources above. */
+const bound = new Function(`return ${BOUND_SOURCE};`)() as (units: number, c: number, chunks: number) => number;
+const runChunk = new Function('bound', `return ${RUN_CHUNK_SOURCE};`)(bound) as (
   kernels: object,
   args: ArrayLike<number>,
   c: number,
   chunks: number,
   cmd: number,
 ) => void;
-const work = new Function('bound', `return ${WORK_SOURCE};`)(new Function(`return ${BOUND_SOURCE};`)()) as (
+const work = new Function('bound', `return ${WORK_SOURCE};`)(bound) as (
   ctrl: Int32Array,
   seq: number,
   me: number,
   run: (c: number, chunks: number) => void,
 ) => void;
-const bound = new Function(`return ${BOUND_SOURCE};`)() as (units: number, c: number, chunks: number) => number;
 
 /** Opens command `seq`'s `chunks` to claims: each thread's claim word at the first chunk of its range. */
 function openClaims(ctrl: Int32Array, seq: number, chunks: number): void {
