@@ -86,9 +86,12 @@ for (const [backendName, backend] of await benchBackends(list('backends', 'webgp
           console.log(serialLine);
           continue;
         }
-        const { kernels: times, sequenceMs } = await backend.profile(() => step(0));
+        const { kernels: times, sequenceMs, recordMs } = await backend.profile(() => step(0));
         const gpuMs = times.reduce((sum, t) => sum + t.ms, 0);
-        console.log(`${wallLine}; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence`);
+        console.log(
+          `${wallLine}; kernels ${gpuMs.toFixed(3)} ms in ${times.length} dispatches, ${sequenceMs.toFixed(3)} ms replayed in sequence; ` +
+            `Dawn records them in ${recordMs.toFixed(3)} ms (${((1000 * recordMs) / Math.max(1, times.length)).toFixed(1)} us each)`,
+        );
         console.log(serialLine);
         console.log('| kernel | dispatches | ms | share | slowest grid | slowest ms |');
         console.log('|---|---|---|---|---|---|');
