@@ -34,7 +34,7 @@ const SETUP_ID = 20; // set-up: the instance id
 const DONE = 21; // DONE + w: worker w stores SETUP_SEQ when it has run that set-up command
 const MAX_WORKERS = 16;
 // Work: per thread t (0 the main one, w + 1 worker w), (its SEQ & 0xffffff) << 8 | the next
-// unclaimed chunk of the chunks t starts with (`rangeOf`), which it claims before any other's.
+// unclaimed chunk of its own range of chunks (`openClaims`), which it claims before any other's.
 const CLAIMS = DONE + MAX_WORKERS;
 const THREADS = CLAIMS + MAX_WORKERS + 1; // how many threads share the work, the main one included
 const WORDS = THREADS + 2; // the last word stays 0 (a worker's short sleeps wait on it)
