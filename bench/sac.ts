@@ -186,12 +186,13 @@ const warmupSeconds = Number(arg('warmup', '3'));
 const timedSeconds = Number(arg('seconds', '1'));
 /**
  * Milliseconds of rest after PyTorch's rounds, before mixrl's: Debian's torch runs its products on
- * OpenBLAS's pthread build (the `libblas.so.3` alternative), whose threads spin for 2^28 cycles
- * (~70 ms) after each call before they sleep, whatever OpenMP's wait policy; through mixrl's next
- * round they took one of this machine's two cores (SAC-v2 SG-RP 9.6 ms right after the 2-thread
+ * OpenBLAS's pthread build (the `libblas.so.3` alternative), whose threads spin after each call
+ * before they sleep, whatever OpenMP's wait policy: one core stayed busy ~100 ms after each
+ * 2-thread round here, through mixrl's next round (SAC-v2 SG-RP 9.6 ms right after the 2-thread
  * PyTorch's rounds, 7.6 ms with only the 1-thread one).
  */
 const restMs = Number(arg('rest-ms', '200'));
+if (!Number.isFinite(restMs) || restMs < 0) throw new Error(`--rest-ms: '${arg('rest-ms', '')}' (milliseconds, 0 or more)`);
 const rounds = Number(arg('rounds', '5'));
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: '${arg('rounds', '')}' (a whole number, at least 1)`);
 const sizes = arg('sizes', 'classic,v2').split(',');
