@@ -546,9 +546,9 @@ export function matmulKernel(gpu: KernelHost, [a, b]: readonly GpuInput[], out: 
 
 /**
  * How a host picks its products' kernels (`matmulTile`): `'sized'` by each product's shape and
- * count (the default on hardware adapters: 32x32, strips, narrow or 64x64 tiles), `'thin-strip'` strips for thin products and 64x64 tiles
- * for the rest (the default on software adapters, whose few cores run large workgroups best), or
- * one kernel for every product.
+ * count (the default on hardware adapters: 32x32, strips, narrow or 64x64 tiles), `'thin-strip'`
+ * strips for thin products and 64x64 tiles for the rest (the default on software adapters, whose
+ * few cores run large workgroups best), or one kernel for every product.
  */
 export type MatmulTiles = 'sized' | 'thin-strip' | MatmulTile;
 
