@@ -271,8 +271,14 @@ function share(p: Pool, cmd: number, id: number, args: readonly number[], chunks
   if (ctrl[FAILED]) throw new Error('mixrl: a worker thread failed');
 }
 
-/** Products at least this large (m·k·n) are split across threads; below it the handover costs more. */
-export const THREADED_MATMUL_MIN = 1 << 20;
+/**
+ * Products at least this large (m·k·n) are split across threads; below it the handover costs more.
+ * A SAC-v2 update's narrow products (256 x 256 x 6 and x 12, 256 x 12 x 256) took 20 instead of 36
+ * us on two threads (hot, this 2-core host), and the update 0.1 ms less (2026-11-28; they stayed on
+ * one thread under 1 << 20). A matrix times a column (256 x 256 x 1, 65536) reads 256 KiB for
+ * little arithmetic and ran slower split (13 against 9 us).
+ */
+export const THREADED_MATMUL_MIN = 1 << 18;
 
 /** Fused loops over at least this many bytes of output are split across threads (smaller ones finish
  * before the handover pays: 64 KiB loops take a few microseconds). */
