@@ -24,14 +24,14 @@ const SEQ = 0; // bumped by the main thread per command of either kind (what wor
 const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop, 5 matmul then a loop over its rows, 6 a sum by columns
 const ID = 2; // work: the instance (arena) id
 const CHUNKS = 3; // work: its chunks
-const COMPLETED = 5; // work: chunks finished
-const FAILED = 6; // set when a command threw
-const ARGS = 7; // work: matmul arguments (9 words) and a loop's index and byte count, or a loop's alone
+const COMPLETED = 4; // work: chunks finished
+const FAILED = 5; // set when a command threw
+const ARGS = 6; // work: matmul arguments (9 words) and a loop's index and byte count, or a loop's alone
 const ARG_WORDS = 11;
-const SETUP_SEQ = 18; // set-up: bumped per command
-const SETUP_CMD = 19; // set-up: 1 instantiate (module and memory arrive on the port), 3 forget an instance
-const SETUP_ID = 20; // set-up: the instance id
-const DONE = 21; // DONE + w: worker w stores SETUP_SEQ when it has run that set-up command
+const SETUP_SEQ = ARGS + ARG_WORDS; // set-up: bumped per command
+const SETUP_CMD = SETUP_SEQ + 1; // set-up: 1 instantiate (module and memory arrive on the port), 3 forget an instance
+const SETUP_ID = SETUP_SEQ + 2; // set-up: the instance id
+const DONE = SETUP_SEQ + 3; // DONE + w: worker w stores SETUP_SEQ when it has run that set-up command
 const MAX_WORKERS = 16;
 // Work: per thread t (0 the main one, w + 1 worker w), (its SEQ & 0xffffff) << 8 | the next
 // unclaimed chunk of its own range of chunks (`openClaims`), which it claims before any other's.
