@@ -7,6 +7,9 @@ import { defineConfig } from 'vitest/config';
 // SAC updates ran as fast or faster (docs/webgpu.md, "Tests"). Set before the test processes start,
 // so they inherit it; a value already set is kept. GPUs ignore it.
 process.env.LP_NATIVE_VECTOR_WIDTH ??= '128';
+// Every command mixrl records is validated by Dawn in its tests, whatever the shell says (the
+// library's default is off: `validationOf`).
+process.env.MIXRL_WEBGPU_VALIDATION = 'on';
 
 export default defineConfig({
   test: {

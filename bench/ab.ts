@@ -5,7 +5,8 @@
  * Dawn's ticks per millisecond of that wait) and steady loops with 2 and 3 calls in flight.
  * Variants (`--variants`, default `merged,unmerged`): `paced` and `every-turn` (Dawn's polling,
  * `WebGPUBackendOptions.dawnTicks`), `merged`, `unmerged` and `merged-all` (a jit plan's merged
- * dispatches: on for kernels of up to 256 workgroups, off, on for every kernel), `unvalidated`.
+ * dispatches: on for kernels of up to 256 workgroups, off, on for every kernel), `validated` and
+ * `unvalidated` (Dawn's validation on or off; the others follow `MIXRL_WEBGPU_VALIDATION`, else off).
  *
  *   npx esbuild bench/ab.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/ab.mjs
  *   node --expose-gc .tmp/ab.mjs [--variants merged,unmerged] [--agents sg-rp,sgm-mrp] [--n 1,100] [--rounds 3] [--sizes v2]
@@ -19,6 +20,7 @@ const VARIANTS: Record<string, WebGPUBackendOptions> = {
   merged: { mergeKernels: true },
   unmerged: { mergeKernels: false },
   'merged-all': { mergeMaxGroups: Infinity },
+  validated: { validation: true },
   unvalidated: { validation: false },
 };
 

@@ -8,7 +8,7 @@
  * time is the GPU working.
  *
  *   npx esbuild bench/profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/profile.mjs
- *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--in-flight 2] [--validation off] [--dawn-ticks every-turn] [--kernels off] [--dispatches on]
+ *   node --expose-gc .tmp/profile.mjs [--backends webgpu] [--sizes classic,v2] [--agents sg-rp,sgm-mrp] [--n 1,100] [--top 12] [--wall-seconds 1] [--in-flight 2] [--validation on|off] [--dawn-ticks every-turn] [--kernels off] [--dispatches on]
  *
  * `--kernels off` skips the kernel-by-kernel replay (the wall times alone, for A/B runs);
  * `--dispatches on` also lists every dispatch of the call in order (its grid, time and kernel), to

@@ -35,8 +35,9 @@ export function arg(name: string, fallback: string): string {
  * a hardware adapter), `webgpu-32`, `webgpu-64`, `webgpu-128`, `webgpu-strip` (every product in
  * tiles of that side, or strips, to compare), `webgpu-sized`, `webgpu-thin-strip` (a host's rule);
  * prints each WebGPU adapter. `--dawn` passes Dawn's own options (separated by spaces), such
- * as `--dawn enable-dawn-features=disable_robustness`, to compare its toggles; `--validation off`
- * opens them without Dawn's validation (`WebGPUBackendOptions.validation`); `--dawn-ticks every-turn`
+ * as `--dawn enable-dawn-features=disable_robustness`, to compare its toggles; `--validation on`
+ * or `off` opens them with or without Dawn's validation (`WebGPUBackendOptions.validation`; default
+ * `MIXRL_WEBGPU_VALIDATION`, else off); `--dawn-ticks every-turn`
  * leaves Dawn's polling unpaced (`WebGPUBackendOptions.dawnTicks`, default paced); `--merge off`
  * dispatches every kernel of a jit plan alone, `--merge on` merges them on any adapter (default:
  * on hardware adapters) and `--merge-max-groups N` merges kernels of at most
@@ -49,9 +50,9 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
     if (name === 'cpu') backends.push(['cpu', T.cpu]);
     else if (name === 'webgpu' || tile) {
       const dawnOptions = arg('dawn', '').split(' ').filter((option) => option);
-      const validationArg = arg('validation', 'on');
-      if (validationArg !== 'on' && validationArg !== 'off') throw new Error(`--validation: '${validationArg}' (on or off)`);
-      const validation = validationArg === 'on';
+      const validationArg = arg('validation', 'default');
+      if (validationArg !== 'on' && validationArg !== 'off' && validationArg !== 'default') throw new Error(`--validation: '${validationArg}' (on or off)`);
+      const validation = validationArg === 'default' ? undefined : validationArg === 'on';
       const dawnTicks = arg('dawn-ticks', 'paced');
       if (dawnTicks !== 'paced' && dawnTicks !== 'every-turn') throw new Error(`--dawn-ticks: '${dawnTicks}' (paced or every-turn)`);
       const mergeArg = arg('merge', 'default');
@@ -62,7 +63,7 @@ export async function benchBackends(names: readonly string[]): Promise<[string, 
       const merge = { ...(mergeArg !== 'default' && { mergeKernels: mergeArg === 'on' }), ...(mergeMaxGroups !== undefined && { mergeMaxGroups }) };
       const gpu = await createWebGPUBackend({ dawnOptions, validation, dawnTicks, ...merge, ...(tile ? { matmulTiles: (/^\d+$/.test(tile) ? Number(tile) : tile) as MatmulTiles } : {}) });
       const merging = !gpu.mergeKernels ? 'off' : `on${mergeMaxGroups !== undefined ? ` (kernels of at most ${mergeMaxGroups} workgroups)` : ''}`;
-      const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}${validation ? '' : '; validation off'}; Dawn ticks ${dawnTicks}; merged dispatches ${merging}`;
+      const extra = `${dawnOptions.length ? `; Dawn: ${dawnOptions.join(' ')}` : ''}; validation ${gpu.validation ? 'on' : 'off'}; Dawn ticks ${dawnTicks}; merged dispatches ${merging}`;
       console.log(`${name} adapter: ${gpu.adapter.description}${gpu.adapter.software ? ' (software)' : ''}; product tiles: ${gpu.matmulTiles}${extra}`);
       backends.push([name, gpu]);
     } else throw new Error(`--backends: unknown backend '${name}' (cpu, webgpu, webgpu-32, webgpu-64, webgpu-128, webgpu-narrow, webgpu-strip, webgpu-sized, webgpu-thin-strip)`);

@@ -52,8 +52,8 @@ for section in $sections; do
       run profile "$T" profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --top 12
       # The same without merged dispatches (session 11 made them the default): kernels and walls to compare.
       run profile-unmerged 90 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --merge off --top 12
-      # One SAC-v2 agent without Dawn's validation (WebGPUBackendOptions.validation).
-      run profile-novalidation 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1 --validation off --kernels off ;;
+      # One SAC-v2 agent with Dawn's validation (WebGPUBackendOptions.validation; off by default).
+      run profile-validated 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1 --validation on --kernels off ;;
     # The WebGPU test suites on the GPU (CI runs them on lavapipe only).
     tests)
       echo "== tests"

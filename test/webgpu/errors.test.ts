@@ -66,6 +66,8 @@ describeWebGPU('WebGPU errors are clear', () => {
 
 describeWebGPU('initBackend', () => {
   it('cpu, webgpu and auto set the default backend; anything else is an ArgumentError', async () => {
+    // The test config's value, put back after (later backends in this process stay validated).
+    const validation = process.env.MIXRL_WEBGPU_VALIDATION;
     try {
       process.env.MIXRL_WEBGPU_VALIDATION = 'no';
       await expect(initBackend('webgpu')).rejects.toThrow(/MIXRL_WEBGPU_VALIDATION is 'no'; set it to on or off/);
@@ -97,7 +99,8 @@ describeWebGPU('initBackend', () => {
       expect((gpu as WebGPUBackend).dawnTicks).toBe('paced');
     } finally {
       delete process.env.MIXRL_BACKEND;
-      delete process.env.MIXRL_WEBGPU_VALIDATION;
+      if (validation === undefined) delete process.env.MIXRL_WEBGPU_VALIDATION;
+      else process.env.MIXRL_WEBGPU_VALIDATION = validation;
       delete process.env.MIXRL_WEBGPU_MERGE;
       setDefaultBackend(cpu);
     }

@@ -1,8 +1,10 @@
 /**
- * `WebGPUBackendOptions.validation: false`: Dawn's options gain the `skip_validation` toggle (merged
- * into a given `enable-dawn-features` list), Dawn then lets through a command its validation
- * rejects (a copy of 3 bytes: harmless to the driver, rejected only by WebGPU's 4-byte rule), and
- * a jitted SAC update gives the bits it gives with validation on.
+ * `WebGPUBackendOptions.validation`: an explicit option, else `MIXRL_WEBGPU_VALIDATION`, else off
+ * (the test config sets the variable to `on`, so the suites' backends validate). Off, Dawn's
+ * options gain the `skip_validation` toggle (merged into a given `enable-dawn-features` list), Dawn
+ * then lets through a command its validation rejects (a copy of 3 bytes: harmless to the driver,
+ * rejected only by WebGPU's 4-byte rule), and a jitted SAC update gives the bits it gives with
+ * validation on.
  */
 import { expect, it } from 'vitest';
 import * as M from '../../src';
@@ -11,12 +13,23 @@ import { ReplayBuffer } from '../../src/rl/replay';
 import { initSac, makeSacUpdate } from '../../src/rl/sac/update';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
-import { dawnOptionsOf } from '../../src/tensor/webgpu/device';
+import { dawnOptionsOf, validationOf } from '../../src/tensor/webgpu/device';
 import { smallSac } from '../sac-fixtures';
 import { describeWebGPU, webgpu } from './gpu';
 
+it('validationOf: the option, else MIXRL_WEBGPU_VALIDATION (on or off), else off; anything else names the variable', () => {
+  const env = (value: string) => ({ MIXRL_WEBGPU_VALIDATION: value });
+  expect(validationOf(undefined, {})).toBe(false);
+  expect(validationOf(undefined, env('on'))).toBe(true);
+  expect(validationOf(undefined, env('off'))).toBe(false);
+  expect(validationOf(true, env('off'))).toBe(true);
+  expect(validationOf(false, env('on'))).toBe(false);
+  expect(() => validationOf(undefined, env('yes'))).toThrow(/MIXRL_WEBGPU_VALIDATION is 'yes'; set it to on or off/);
+  expect(validationOf(undefined)).toBe(true); // the test config's 'on'
+});
+
 it("dawnOptionsOf adds skip_validation to Dawn's features only with validation off", () => {
-  expect(dawnOptionsOf({})).toEqual([]);
+  expect(dawnOptionsOf({ validation: true })).toEqual([]);
   expect(dawnOptionsOf({ dawnOptions: ['adapter=x'], validation: true })).toEqual(['adapter=x']);
   expect(dawnOptionsOf({ dawnOptions: ['adapter=x'], validation: false })).toEqual(['adapter=x', 'enable-dawn-features=skip_validation']);
   expect(dawnOptionsOf({ dawnOptions: ['enable-dawn-features=disable_robustness', 'adapter=x'], validation: false })).toEqual([
@@ -57,6 +70,8 @@ describeWebGPU('WebGPU without validation', () => {
     const unchecked = await createWebGPUBackend({ validation: false });
     expect(unchecked.validation).toBe(false);
     expect(webgpu().validation).toBe(true);
+    // Without the option, a backend follows the variable (the test config's 'on').
+    expect((await createWebGPUBackend()).validation).toBe(true);
     expect(await oddCopyError(webgpu())).toMatch(/multiple of 4/);
     expect(await oddCopyError(unchecked)).toBeUndefined();
     expect(await sacValues(unchecked)).toEqual(await sacValues(webgpu()));

@@ -9,6 +9,7 @@ import { allocate, type DType, type TypedArray } from '../dtype';
 import type { Aval, Params, Primitive } from '../primitives';
 import { INDEX_FAULT } from '../../../shaders/gather';
 import { sizeOf } from '../shape';
+import { validationOf } from './device';
 import { WebGPUError } from './errors';
 import { type KernelHost, type MatmulTiles, webgpuKernels } from './kernels';
 import { BufferPool, type PoolStats, USAGE } from './pool';
@@ -30,12 +31,13 @@ export interface WebGPUBackendOptions {
   /** Options passed to Dawn's `create`, e.g. `['adapter=...']`. */
   readonly dawnOptions?: readonly string[];
   /**
-   * Dawn's validation of every command (default true). `false` turns it off (Dawn's
-   * `skip_validation` toggle): on an H200 a jitted SAC-v2 update loop then took 1.08 instead of
-   * 1.28 ms per sgm-mrp update, 0.78 instead of 0.79 per sg-rp (its buffers reused; where each call
-   * created buffers and bind groups, 38% of the host time went). An invalid command then goes
-   * unreported and does what it does: keep validation on while writing kernels. mixrl's own
-   * commands are checked with it on (CI runs every WebGPU suite validated).
+   * Dawn's validation of every command: default `MIXRL_WEBGPU_VALIDATION` (`on` or `off`), else off
+   * (`validationOf`). Off, Dawn runs with its `skip_validation` toggle: on an H200 a jitted SAC-v2
+   * update loop took 1.08 instead of 1.28 ms per sgm-mrp update, 0.78 instead of 0.79 per sg-rp
+   * (its buffers reused; where each call created buffers and bind groups, 38% of the host time
+   * went). An invalid command then goes unreported and does what it does, so mixrl's tests run
+   * every command validated (the test config sets the variable to `on`): turn it on while writing
+   * kernels. Shaders keep their bounds checks either way (a separate toggle).
    */
   readonly validation?: boolean;
   /**
@@ -159,7 +161,7 @@ export class WebGPUBackend implements Backend, KernelHost {
     this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.storageBuffersPerKernel = device.limits.maxStorageBuffersPerShaderStage;
     this.matmulTiles = options.matmulTiles ?? (adapter.software ? 'thin-strip' : 'sized');
-    this.validation = options.validation ?? true;
+    this.validation = validationOf(options.validation);
     this.mergeKernels = options.mergeKernels ?? !adapter.software;
     this.mergeLimits = {
       storageBuffers: this.storageBuffersPerKernel,

@@ -3,7 +3,7 @@ import type { Backend } from '../backend';
 import { cpu, registerBackend, setDefaultBackend } from '../backends';
 import { ArgumentError } from '../errors';
 import { WebGPUBackend, type WebGPUBackendOptions } from './backend';
-import { type AdapterChoice, dawnOptionsOf, requestAdapter, requestDevice } from './device';
+import { type AdapterChoice, dawnOptionsOf, requestAdapter, requestDevice, validationOf } from './device';
 
 /**
  * A new WebGPU backend on the best adapter Dawn finds; throws a WebGPUError when there is none.
@@ -14,7 +14,8 @@ import { type AdapterChoice, dawnOptionsOf, requestAdapter, requestDevice } from
  * await x.exp().data();
  */
 export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
-  return open(await requestAdapter(dawnOptionsOf(options)), options);
+  const resolved = { ...options, validation: validationOf(options.validation) };
+  return open(await requestAdapter(dawnOptionsOf(resolved)), resolved);
 }
 
 async function open(choice: AdapterChoice, options: WebGPUBackendOptions): Promise<WebGPUBackend> {
@@ -29,15 +30,12 @@ let adapter: Promise<AdapterChoice> | undefined;
 let shared: Promise<WebGPUBackend> | undefined;
 
 /**
- * The shared backend's options: validation off with `MIXRL_WEBGPU_VALIDATION=off` (`on` or unset:
- * on), Dawn's polling every turn with `MIXRL_DAWN_TICKS=every-turn` (`paced` or unset: paced), jit
- * plans' merged dispatches with `MIXRL_WEBGPU_MERGE=on` or `off` (unset: on hardware adapters).
+ * The shared backend's options: Dawn's validation with `MIXRL_WEBGPU_VALIDATION=on` (`validationOf`;
+ * `off` or unset: none), Dawn's polling every turn with `MIXRL_DAWN_TICKS=every-turn` (`paced` or
+ * unset: paced), jit plans' merged dispatches with `MIXRL_WEBGPU_MERGE=on` or `off` (unset: on
+ * hardware adapters).
  */
-function sharedOptions(): WebGPUBackendOptions {
-  const value = process.env.MIXRL_WEBGPU_VALIDATION ?? 'on';
-  if (value !== 'on' && value !== 'off') {
-    throw new ArgumentError(`initBackend: MIXRL_WEBGPU_VALIDATION is '${value}'; set it to on or off`);
-  }
+function sharedOptions(): WebGPUBackendOptions & { readonly validation: boolean } {
   const ticks = process.env.MIXRL_DAWN_TICKS ?? 'paced';
   if (ticks !== 'paced' && ticks !== 'every-turn') {
     throw new ArgumentError(`initBackend: MIXRL_DAWN_TICKS is '${ticks}'; set it to paced or every-turn`);
@@ -46,7 +44,7 @@ function sharedOptions(): WebGPUBackendOptions {
   if (merge !== undefined && merge !== 'on' && merge !== 'off') {
     throw new ArgumentError(`initBackend: MIXRL_WEBGPU_MERGE is '${merge}'; set it to on or off, or unset it`);
   }
-  return { validation: value === 'on', dawnTicks: ticks, ...(merge !== undefined && { mergeKernels: merge === 'on' }) };
+  return { validation: validationOf(undefined), dawnTicks: ticks, ...(merge !== undefined && { mergeKernels: merge === 'on' }) };
 }
 
 /** The process's adapter, asked for once (a failure is not remembered, so a later call retries). */
@@ -80,7 +78,7 @@ function sharedBackend(): Promise<WebGPUBackend> {
  * (WebGPU on a hardware adapter, the CPU otherwise: a software adapter such as lavapipe is slower
  * than the CPU backend). The WebGPU backend is created once per process and registered as
  * `webgpu`. The choice defaults to the `MIXRL_BACKEND` environment variable, else `cpu`;
- * `MIXRL_WEBGPU_VALIDATION=off` opens it without Dawn's validation (`WebGPUBackendOptions.validation`),
+ * `MIXRL_WEBGPU_VALIDATION=on` opens it with Dawn's validation (`WebGPUBackendOptions.validation`),
  * `MIXRL_DAWN_TICKS=every-turn` leaves Dawn's polling unpaced (`WebGPUBackendOptions.dawnTicks`).
  *
  * @example
