@@ -44,6 +44,18 @@ describe('threaded float32 matmul', () => {
     expect(threads.claimOrder(2, 3, 1)).toEqual([1, 0]);
   });
 
+  it('a worker still on the previous command claims nothing of the next one while the main thread writes it', () => {
+    // Before the claim words were closed first, a late worker read the new (larger) chunk count
+    // against its command's exhausted claim words and claimed the chunks past them (here 2..7).
+    for (const [before, after, count] of [
+      [2, 8, 2],
+      [1, 8, 2],
+      [3, 12, 3],
+    ]) {
+      for (let me = 0; me < count; me++) expect(threads.staleClaims(before, after, count, me)).toEqual([]);
+    }
+  });
+
   it('jit plans with large products equal eager mode bit for bit (uneven rows, transposed operands)', () => {
     for (const [m, k, n] of [
       [131, 97, 101],

@@ -87,7 +87,7 @@ const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
  * of one height, the same bytes of their loops) finds the rows it computed last in its own cache.
  */
 const WORK_SOURCE = `(ctrl, seq, me, run) => {
-  const chunks = ctrl[${CHUNKS}];
+  const chunks = Atomics.load(ctrl, ${CHUNKS});
   const threads = ctrl[${THREADS}];
   const tag = (seq & 0xffffff) << 8;
   for (let k = 0; k < threads; k++) {
@@ -174,6 +174,27 @@ function openClaims(ctrl: Int32Array, seq: number, chunks: number): void {
 }
 
 /**
+ * Writes work command `seq` into the control block, its chunks closed to claims (`openClaims` opens
+ * them). The claim words are closed first, tagged `seq` and past any range: a worker still in the
+ * previous command's `work`, late enough to read this command's chunk count, would otherwise find
+ * the previous command's exhausted claim words below that count and claim a chunk past the
+ * previous command's end, running it with either command's arguments and counting it into either
+ * command's completions. A SAC-v2 loop beside two PyTorch processes hung once that way (the main
+ * thread waiting for a count already passed); an update writing in place could have run a chunk twice.
+ */
+function writeCommand(ctrl: Int32Array, seq: number, cmd: number, id: number, args: readonly number[], chunks: number): void {
+  const threads = ctrl[THREADS];
+  for (let t = 0; t < threads; t++) Atomics.store(ctrl, CLAIMS + t, (seq << 8) | 255);
+  ctrl[CMD] = cmd;
+  ctrl[ID] = id;
+  for (let i = 0; i < args.length; i++) ctrl[ARGS + i] = args[i];
+  // Atomic, as `work` reads it: a worker that sees this count sees the claim words closed.
+  Atomics.store(ctrl, CHUNKS, chunks);
+  ctrl[FAILED] = 0;
+  Atomics.store(ctrl, COMPLETED, 0);
+}
+
+/**
  * The chunks thread `me` of `threads` claims, in order, of a command of `chunks` chunks when the
  * others claim none (what `work` does on the threads' shared control block).
  *
@@ -188,6 +209,26 @@ export function claimOrder(chunks: number, threads: number, me: number): number[
   const order: number[] = [];
   work(ctrl, 1, me, (c) => order.push(c));
   return order;
+}
+
+/**
+ * The chunks a worker still on command 1 (of `before` chunks, all claimed) claims once the main
+ * thread has written command 2 (of `after` chunks) and not yet opened it: none, since
+ * `writeCommand` closes the claim words before it writes the new chunk count.
+ *
+ * @example
+ * staleClaims(2, 8, 2, 1); // []
+ */
+export function staleClaims(before: number, after: number, threads: number, me: number): number[] {
+  const ctrl = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+  ctrl[THREADS] = threads;
+  writeCommand(ctrl, 1, 2, 0, [], before);
+  openClaims(ctrl, 1, before);
+  work(ctrl, 1, 0, () => {});
+  writeCommand(ctrl, 2, 2, 0, [], after);
+  const claimed: number[] = [];
+  work(ctrl, 1, me, (c) => claimed.push(c));
+  return claimed;
 }
 
 interface Pool {
@@ -257,13 +298,8 @@ function everyWorker(p: Pool, cmd: number, id: number): void {
 /** Posts a work command in chunks, works on it with the workers, and waits for its last chunk. */
 function share(p: Pool, cmd: number, id: number, args: readonly number[], chunks: number, kernels: object): void {
   const { ctrl } = p;
-  ctrl[CMD] = cmd;
-  ctrl[ID] = id;
-  for (let i = 0; i < args.length; i++) ctrl[ARGS + i] = args[i];
-  ctrl[CHUNKS] = chunks;
-  ctrl[FAILED] = 0;
-  Atomics.store(ctrl, COMPLETED, 0);
   const seq = (p.seq + 1) & 0xffffff;
+  writeCommand(ctrl, seq, cmd, id, args, chunks);
   openClaims(ctrl, seq, chunks);
   wake(p);
   work(ctrl, seq, 0, (c, n) => runChunk(kernels, args, c, n, cmd));
