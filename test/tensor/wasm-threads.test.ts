@@ -61,6 +61,9 @@ describe('threaded float32 matmul', () => {
       [131, 97, 101],
       [256, 64, 64],
       [9, 400, 300],
+      // Operands stored transposed of 129 x 131 and 150 x 131: transposed in bands of source rows
+      // across the threads (at least THREADED_TRANSPOSE_MIN elements, rows not in fours).
+      [150, 131, 129],
     ]) {
       expect(m * k * n).toBeGreaterThanOrEqual(threads.THREADED_MATMUL_MIN);
       const a = randomTensor(m + k, [m, k]);
@@ -72,6 +75,29 @@ describe('threaded float32 matmul', () => {
       // xᵀ read in place: (k x m)ᵀ ... as the left operand.
       const g = (x: Mixrl.Tensor, y: Mixrl.Tensor) => M.matmul(M.transpose(x), M.matmul(x, y));
       expect(same(M.jit(g)(a, b).dataSync(), g(a, b).dataSync()), `${m}x${k}x${n} transposed A`).toBe(true);
+    }
+  });
+
+  it('a transpose shared across threads in bands of source rows equals the transpose, every shape', async () => {
+    const { WasmArena } = await import('../../src/tensor/cpu/wasm/runtime');
+    const arena = new WasmArena(1 << 22, [], { threaded: true });
+    for (const [rows, cols] of [
+      [129, 131],
+      [256, 256],
+      [23, 1024],
+      [1030, 17],
+      [5, 3],
+    ]) {
+      arena.reset();
+      const [src, dst] = [arena.reserve(4 * rows * cols), arena.reserve(4 * rows * cols)];
+      const values = Float32Array.from(randomValues(rows + cols, rows * cols));
+      new Float32Array(arena.buffer, src, rows * cols).set(values);
+      new Float32Array(arena.buffer, dst, rows * cols).fill(Number.NaN);
+      arena.transpose(src, rows, cols, dst);
+      const got = new Float32Array(arena.buffer, dst, rows * cols);
+      const expected = new Float32Array(rows * cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) expected[j * rows + i] = values[i * cols + j];
+      expect(same(got, expected), `${rows}x${cols} (threaded: ${rows * cols >= threads.THREADED_TRANSPOSE_MIN})`).toBe(true);
     }
   });
 

@@ -22,8 +22,12 @@ export const MATMUL_READ_SLACK = 16;
 export interface MatmulExports {
   /** `c[i*n + j] = sum_p a[i*ars + p*acs] * b[p*brs + j]` for i < m, j < n. */
   matmulF32(a: number, ars: number, acs: number, b: number, brs: number, c: number, m: number, k: number, n: number): void;
-  /** `dst[j*rows + i] = src[i*cols + j]`: the row-major transpose of a `rows x cols` float32 matrix. */
-  transposeF32(src: number, rows: number, cols: number, dst: number): void;
+  /**
+   * `dst[j*dstStride + i] = src[i*cols + j]` for i < rows, j < cols: the row-major transpose of a
+   * `rows x cols` float32 matrix into rows `dstStride` elements apart (`rows` for a whole
+   * transpose; a band of a larger matrix's rows lands in its columns of the larger transpose).
+   */
+  transposeF32(src: number, rows: number, cols: number, dst: number, dstStride: number): void;
   /**
    * Products t0 .. t1 - 1 of the batched product whose parameter block is at `block`
    * (`MatmulBlock`), transposing operands into the scratch of chunk `chunk`.
@@ -232,9 +236,9 @@ function matmulBatchF32(): FunctionDef {
       c.get(k).set(ars);
       c.i32(1).set(acs);
       c.when(() => c.get(stridedA), () => c.i32(1).set(ars).get(m).set(acs));
-      c.when(() => c.get(scratchA), () => c.get(pa).get(k).get(m).get(scratchA).call(1).get(scratchA).set(pa));
+      c.when(() => c.get(scratchA), () => c.get(pa).get(k).get(m).get(scratchA).get(k).call(1).get(scratchA).set(pa));
       operand(b, offsetsB, k, n, pb);
-      c.when(() => c.get(scratchB), () => c.get(pb).get(n).get(k).get(scratchB).call(1).get(scratchB).set(pb));
+      c.when(() => c.get(scratchB), () => c.get(pb).get(n).get(k).get(scratchB).get(n).call(1).get(scratchB).set(pb));
       // C's t-th matrix: out + t * m * n * 4.
       c.get(pa).get(ars).get(acs).get(pb).get(n);
       c.get(out).get(t).get(m).op('i32.mul').get(n).op('i32.mul').i32(2).op('i32.shl').op('i32.add');
@@ -253,18 +257,18 @@ const TRANSPOSE_TILE = 16;
  * column stores) and its ragged edge element by element.
  */
 function transposeF32(): FunctionDef {
-  const c = new Code(4);
-  const [SRC, ROWS, COLS, DST] = [0, 1, 2, 3];
-  const [i0, j0, i, j, iEnd, jEnd, ps, pd, rows4, cols4] = Array.from({ length: 10 }, () => c.local(i32));
+  const c = new Code(5);
+  const [SRC, ROWS, COLS, DST, DST_STRIDE] = [0, 1, 2, 3, 4];
+  const [i0, j0, i, j, iEnd, jEnd, ps, pd, dstStride4, cols4] = Array.from({ length: 10 }, () => c.local(i32));
   const row = [c.local(v128), c.local(v128), c.local(v128), c.local(v128)];
   const pair = [c.local(v128), c.local(v128), c.local(v128), c.local(v128)];
   const min = (x: number, step: number, limit: number, out: number) =>
     c.get(x).i32(step).op('i32.add').get(limit).get(x).i32(step).op('i32.add').get(limit).op('i32.lt_s').op('select').set(out);
   const fits = (x: number, end: number) => c.get(x).i32(4).op('i32.add').get(end).op('i32.le_s');
-  /** ps = SRC + (i * cols + j) * 4; pd = DST + (j * rows + i) * 4. */
+  /** ps = SRC + (i * cols + j) * 4; pd = DST + (j * dstStride + i) * 4. */
   const address = () => {
     c.get(SRC).get(i).get(COLS).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(ps);
-    c.get(DST).get(j).get(ROWS).op('i32.mul').get(i).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(pd);
+    c.get(DST).get(j).get(DST_STRIDE).op('i32.mul').get(i).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(pd);
   };
   /** dst[j + r', i + r] = src[i + r, j + r'] for r, r' < 4. */
   const block = () => {
@@ -276,7 +280,7 @@ function transposeF32(): FunctionDef {
     c.get(row[2]).get(row[3]).shuffle32([0, 4, 1, 5]).set(pair[2]);
     c.get(row[2]).get(row[3]).shuffle32([2, 6, 3, 7]).set(pair[3]);
     for (const [low, high, lanes] of [[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]] as const) {
-      c.get(pd).get(pair[low]).get(pair[high]).shuffle32(lanes).simd('v128.store').addTo(pd, { local: rows4 });
+      c.get(pd).get(pair[low]).get(pair[high]).shuffle32(lanes).simd('v128.store').addTo(pd, { local: dstStride4 });
     }
   };
   /** dst[j, i + r] = src[i + r, j] for r < count. */
@@ -284,7 +288,7 @@ function transposeF32(): FunctionDef {
     address();
     for (let r = 0; r < count; r++) c.get(pd).get(ps).mem('f32.load').mem('f32.store', 4 * r).addTo(ps, { local: cols4 });
   };
-  c.get(ROWS).i32(2).op('i32.shl').set(rows4);
+  c.get(DST_STRIDE).i32(2).op('i32.shl').set(dstStride4);
   c.get(COLS).i32(2).op('i32.shl').set(cols4);
   c.i32(0).set(i0);
   c.while(
@@ -320,7 +324,7 @@ function transposeF32(): FunctionDef {
       c.addTo(i0, TRANSPOSE_TILE);
     },
   );
-  return { name: 'transposeF32', params: Array(4).fill(i32), code: c };
+  return { name: 'transposeF32', params: Array(5).fill(i32), code: c };
 }
 
 /** The kernels of this module, for `wasmModule`. */

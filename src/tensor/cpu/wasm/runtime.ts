@@ -10,7 +10,7 @@ import { type FunctionDef, type WasmMemory, wasm, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { THREEFRY_FUNCTIONS, type ThreefryExports } from './threefry';
-import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, threadedKernels } from './threads';
+import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSPOSE_MIN, threadedKernels } from './threads';
 
 /** Every fixed kernel, in module order. */
 const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, ...COPY_FUNCTIONS, ...THREEFRY_FUNCTIONS];
@@ -153,6 +153,12 @@ export class WasmArena {
    */
   readonly sumColumns: (float64: boolean, x: number, reduced: number, inner: number, out: number) => void;
   /**
+   * `transposeF32` of a whole `rows x cols` float32 matrix at `src` into `dst` (a product's
+   * operand stored transposed, copied before the product), its source rows split across threads
+   * when the arena is threaded and the matrix has at least THREADED_TRANSPOSE_MIN elements.
+   */
+  readonly transpose: (src: number, rows: number, cols: number, dst: number) => void;
+  /**
    * Runs the batched product whose block is at `block` (`matmulBlockLayout`): `batch` products of
    * `work` multiply-adds in all, whole products shared across threads when the arena is threaded
    * and `work` is at least THREADED_MATMUL_MIN (the block then needs scratch for `batchChunks(batch)`
@@ -209,10 +215,14 @@ export class WasmArena {
     };
     const { sumF32, sumF64 } = this.kernels;
     this.sumColumns = (float64, x, reduced, inner, out) => (float64 ? sumF64 : sumF32)(x, 1, reduced, inner, out, inner);
+    const transposeF32 = this.kernels.transposeF32;
+    this.transpose = (src, rows, cols, dst) => transposeF32(src, rows, cols, dst, rows);
     const batchHere = this.kernels.matmulBatchF32;
     this.matmulBlock = (block, batch) => batchHere(block, 0, batch, 0);
     if (threaded) {
-      const { run, runThenLoop, sumColumns, batch: batchShared, lanes, release } = threadedKernels(module, this.memory, exports);
+      const { run, runThenLoop, sumColumns, batch: batchShared, lanes, transpose, release } = threadedKernels(module, this.memory, exports);
+      const transposeHere = this.transpose;
+      this.transpose = (src, rows, cols, dst) => (rows * cols >= THREADED_TRANSPOSE_MIN ? transpose : transposeHere)(src, rows, cols, dst);
       const sumHere = this.sumColumns;
       this.sumColumns = (float64, x, reduced, inner, out) => (reduced * inner >= THREADED_SUM_MIN ? sumColumns : sumHere)(float64, x, reduced, inner, out);
       this.matmulBlock = (block, batch, work) => (work >= THREADED_MATMUL_MIN ? batchShared(block, batch) : batchHere(block, 0, batch, 0));
@@ -234,8 +244,9 @@ export class WasmArena {
    * `transposedA` when one is given (see `transposesA`), else read through its strides; B stored
    * transposed is first transposed into the `k x n` scratch region at `transposedB`, since the
    * kernel reads B by rows; a column (`n` 1) times A stored transposed runs as a row times A's
-   * storage, and needs no scratch for A. `product` runs it (`matmulF32`, or `matmulThenLoop`'s with an
-   * epilogue). Batches of products run in one kernel call, `matmulBlock`.
+   * storage, and needs no scratch for A. The transposes run through `transpose` (shared across
+   * threads when large). `product` runs it (`matmulF32`, or `matmulThenLoop`'s with an epilogue).
+   * Batches of products run in one kernel call, `matmulBlock`.
    *
    * @example
    * arena.matmulOne({ a: pa, b: pb, c: pc, transposedA: null, transposedB: null }, m, k, n, false);
@@ -250,7 +261,7 @@ export class WasmArena {
   ): void {
     let rowsB = at.b;
     if (at.transposedB !== null) {
-      this.kernels.transposeF32(rowsB, n, k, at.transposedB);
+      this.transpose(rowsB, n, k, at.transposedB);
       rowsB = at.transposedB;
     }
     if (transposeA && n === 1) {
@@ -263,7 +274,7 @@ export class WasmArena {
     const [ars, acs] = transposeA && at.transposedA === null ? [1, m] : [k, 1];
     let rowsA = at.a;
     if (transposeA && at.transposedA !== null) {
-      this.kernels.transposeF32(rowsA, k, m, at.transposedA);
+      this.transpose(rowsA, k, m, at.transposedA);
       rowsA = at.transposedA;
     }
     product(rowsA, ars, acs, rowsB, n, at.c, m, k, n);
