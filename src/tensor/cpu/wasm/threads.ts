@@ -338,7 +338,7 @@ export const THREADED_SUM_MIN = 1 << 16;
 /**
  * Transposes of at least this many elements (a product's operand stored transposed, copied into
  * scratch before it) are split across threads by bands of source rows: a SAC-v2 SG-RP update's
- * twelve 256 x 256 and 23 x 256 ones took ~0.35 ms on the main thread alone while the other
+ * twelve (eight of 256 x 256) took ~0.35 ms on the main thread alone while the other
  * threads waited (39 us for a 256 x 256 one whose source was out of cache, 9 us in it).
  */
 export const THREADED_TRANSPOSE_MIN = 1 << 14;
