@@ -60,9 +60,10 @@ const BOUND_SOURCE = '(units, c, chunks) => Math.round((units * c) / chunks)';
 
 /** Runs chunk c of the posted command with kernels `k` (shared by workers and the main thread). */
 const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
+  // The first row chunk 'at' covers of 'rows' rows shared out in fours.
+  const rowBound = (rows, at) => Math.min(rows, 4 * bound(Math.ceil(rows / 4), at, chunks));
   if (cmd === 2 || cmd === 5) {
-    const m = a[6], blocks = Math.ceil(m / 4);
-    const r0 = Math.min(m, 4 * bound(blocks, c, chunks)), r1 = Math.min(m, 4 * bound(blocks, c + 1, chunks));
+    const m = a[6], r0 = rowBound(m, c), r1 = rowBound(m, c + 1);
     if (r1 > r0) k.matmulF32(a[0] + 4 * r0 * a[1], a[1], a[2], a[3], a[4], a[5] + 4 * r0 * a[8], r1 - r0, a[7], a[8]);
     // The loop over the result rows just computed (16-byte aligned: rows come in fours), to its last byte.
     if (cmd === 5 && r1 > r0) k['s' + a[9]](4 * r0 * a[8], r1 === m ? a[10] : 4 * r1 * a[8]);
@@ -75,8 +76,7 @@ const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
     if (t1 > t0) k.matmulBatchF32(a[0], t0, t1, c);
   } else if (cmd === 7) {
     // Source rows [r0, r1) (in fours) of a[1] x a[2] at a[0], into their columns of the transpose at a[3].
-    const rows = a[1], cols = a[2], blocks = Math.ceil(rows / 4);
-    const r0 = Math.min(rows, 4 * bound(blocks, c, chunks)), r1 = Math.min(rows, 4 * bound(blocks, c + 1, chunks));
+    const rows = a[1], cols = a[2], r0 = rowBound(rows, c), r1 = rowBound(rows, c + 1);
     if (r1 > r0) k.transposeF32(a[0] + 4 * r0 * cols, r1 - r0, cols, a[3] + 4 * r0, rows);
   } else {
     const vectors = a[1] / 16;
@@ -208,8 +208,8 @@ function writeCommand(ctrl: Int32Array, seq: number, cmd: number, id: number, ar
  */
 export function claimOrder(chunks: number, threads: number, me: number): number[] {
   const ctrl = new Int32Array(new SharedArrayBuffer(WORDS * 4));
-  ctrl[CHUNKS] = chunks;
   ctrl[THREADS] = threads;
+  writeCommand(ctrl, 1, 2, 0, [], chunks);
   openClaims(ctrl, 1, chunks);
   const order: number[] = [];
   work(ctrl, 1, me, (c) => order.push(c));
@@ -390,16 +390,17 @@ export function threadedKernels(
   for (const { port } of p.workers) port.postMessage({ id, module, memory });
   everyWorker(p, 1, id);
   const threads = p.workers.length + 1;
+  /** Chunks for `count` rows or columns shared out at least four at a time. */
+  const inFours = (count: number) => Math.min(Math.ceil(count / 4), CHUNKS_PER_THREAD * threads);
   return {
     run(a, ars, acs, b, brs, c, m, k, n) {
-      share(p, 2, id, [a, ars, acs, b, brs, c, m, k, n], Math.min(Math.ceil(m / 4), CHUNKS_PER_THREAD * threads), kernels);
+      share(p, 2, id, [a, ars, acs, b, brs, c, m, k, n], inFours(m), kernels);
     },
     runThenLoop(index, bytes) {
-      return (a, ars, acs, b, brs, c, m, k, n) =>
-        share(p, 5, id, [a, ars, acs, b, brs, c, m, k, n, index, bytes], Math.min(Math.ceil(m / 4), CHUNKS_PER_THREAD * threads), kernels);
+      return (a, ars, acs, b, brs, c, m, k, n) => share(p, 5, id, [a, ars, acs, b, brs, c, m, k, n, index, bytes], inFours(m), kernels);
     },
     sumColumns(float64, x, reduced, inner, out) {
-      share(p, 6, id, [float64 ? 1 : 0, x, reduced, inner, out], Math.min(Math.ceil(inner / 4), CHUNKS_PER_THREAD * threads), kernels);
+      share(p, 6, id, [float64 ? 1 : 0, x, reduced, inner, out], inFours(inner), kernels);
     },
     batch(block, count) {
       share(p, 3, id, [block, count], batchChunks(count), kernels);
@@ -408,7 +409,7 @@ export function threadedKernels(
       share(p, 4, id, [index, bytes], Math.min(bytes / 16, CHUNKS_PER_THREAD * threads), kernels);
     },
     transpose(src, rows, cols, dst) {
-      share(p, 7, id, [src, rows, cols, dst], Math.min(Math.ceil(rows / 4), CHUNKS_PER_THREAD * threads), kernels);
+      share(p, 7, id, [src, rows, cols, dst], inFours(rows), kernels);
     },
     release() {
       everyWorker(p, 3, id);
