@@ -61,6 +61,12 @@ export interface PlanStats {
    * of its result as they are computed (the loop reads the result elementwise: bias and ReLU, a mask).
    */
   readonly productEpilogues?: number;
+  /**
+   * CPU plans only: outputs of fused WebAssembly loops written into the region of a leaf the loop
+   * reads for the last time (element by element, so in place is exact: a bias-and-ReLU epilogue
+   * writes over its product's result).
+   */
+  readonly overwrittenLeaves?: number;
   /** Reused typed arrays and their total bytes. */
   readonly pooledBuffers: number;
   readonly pooledBytes: number;
@@ -386,6 +392,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const keyOf = (aval: Aval) => `${aval.dtype}:${sizeOf(aval.shape)}`;
   let pooledBuffers = 0;
   let pooledBytes = 0;
+  let overwrittenLeaves = 0;
   const acquire = (aval: Aval): Region => {
     const region = free.get(keyOf(aval))?.pop();
     if (region) return region;
@@ -469,13 +476,39 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (loop.leaves.includes(computed[s].out)) epilogueOf.set(s, s + 1);
   });
   const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq, folded) : null));
+  /**
+   * The leaves fused loop s may overwrite: read here for the last time, pooled, and read at the very
+   * byte its output lane is written (a whole-size leaf of the output's dtype). A lane loads every
+   * leaf before it stores anything, and each thread runs whole lanes (an epilogue, its own rows),
+   * so its outputs can take those leaves' regions: written where they were just read, in cache,
+   * instead of fresh memory. A product's operands stay (other threads may still read them).
+   */
+  const overwritable = (s: number): number[] => {
+    const node = computed[s];
+    if (!inWasm[s] || node.kind !== 'fused') return [];
+    const product = epilogueOf.get(s - 1) === s ? new Set(reads[s - 1]) : new Set<number>();
+    const size = sizeOf(node.out.aval.shape);
+    const leafSlots = node.leaves.map(slot);
+    return [...new Set(leafSlots)].filter(
+      (k) =>
+        lastRead.get(k) === s &&
+        pooledSlots.has(k) &&
+        !product.has(k) &&
+        node.leaves.every((v, q) => leafSlots[q] !== k || (v.aval.dtype === node.out.aval.dtype && sizeOf(v.aval.shape) === size)),
+    );
+  };
   /** Per step, the storage of each value it stores (`storedBy` order). */
   const storages: Storage[][] = computed.map((node, s) => {
+    // Released first, so that the loop's outputs (of the same dtype and size) take their regions.
+    const overwrite = overwritable(s);
+    overwrite.forEach(release);
+    const regionsRead = new Set(overwrite.map((k) => (home.get(k) as Region).offset));
     const stored = storedBy(node).map((v): Storage => {
       const k = slot(v);
       if (node.kind === 'single' && !into[s]) return { kind: 'kernel' };
       if (escaping.has(k)) return { kind: 'fresh' };
       const region = acquire(v.aval);
+      if (regionsRead.has(region.offset)) overwrittenLeaves++;
       pooledSlots.set(k, { region, key: keyOf(v.aval) });
       home.set(k, region);
       return { kind: 'pool', region };
@@ -820,6 +853,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     wasmSteps: inWasm.filter((w, s) => w && !runByProducts.has(s)).length,
     pooledBuffers,
     pooledBytes,
+    overwrittenLeaves,
     allocationsPerCall: allocationsPerCall - donations.length,
     internalAllocations,
     donatedInPlace: donations.length,
