@@ -31,6 +31,20 @@ for (const backend of BACKENDS) {
       expect(await values(M.grad((x: Tensor) => M.relu(x))(t(0)) as Tensor)).toEqual([0.5]);
     });
 
+    it('the gradients of maximum, minimum and abs select among scalars: staged, they hold no constant of the input\'s shape', () => {
+      // Under jit a constant array is stored by the plan and read by every loop: a ReLU's gradient
+      // in a SAC-v2 update read two 256x256 arrays of ones and halves.
+      const x = M.tensor(new Float64Array(64 * 64), { shape: [64, 64], backend });
+      for (const [name, f] of [
+        ['maximum', (a: Tensor) => M.maximum(a, 0)],
+        ['minimum', (a: Tensor) => M.minimum(a, 0)],
+        ['abs', (a: Tensor) => M.abs(a)],
+      ] as const) {
+        const ir = M.makeIR((a: Tensor, g: Tensor) => M.vjp(f, a)[1](g)[0])(x, x);
+        expect(ir.constants.map((c) => c.value.size).filter((size) => size > 1), name).toEqual([]);
+      }
+    });
+
     it('max and min reductions share the gradient equally among tied elements', async () => {
       expect(await values(M.grad((x: Tensor) => M.max(x))(t([1, 3, 3])) as Tensor)).toEqual([0, 0.5, 0.5]);
       expect(await values(M.grad((x: Tensor) => M.min(x))(t([2, 2, 2, 5])) as Tensor)).toEqual([1 / 3, 1 / 3, 1 / 3, 0]);

@@ -16,9 +16,16 @@ export type UnaryPartial = ((x: Tensor, y: Tensor) => Tensor) | null;
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 const SQRT_PI_OVER_TWO = Math.sqrt(Math.PI) / 2;
 
+/**
+ * `value` as a scalar of x's dtype and backend. Partials select among scalars rather than arrays of
+ * x's shape: under `jit` such an array is a constant the plan stores and every loop reads (two
+ * 256x256 arrays per ReLU's gradient in a SAC-v2 update), where a scalar is one register.
+ */
+const scalarLike = (x: Tensor, value: number): Tensor => T.full([], value, { dtype: x.dtype, backend: x.backend });
+
 export const unaryPartials: Record<UnaryOp, UnaryPartial | 'nondifferentiable'> = {
   neg: (x) => T.fullLike(x, -1),
-  abs: (x) => T.where(T.greaterEqual(x, 0), T.onesLike(x), -1),
+  abs: (x) => T.where(T.greaterEqual(x, 0), scalarLike(x, 1), -1),
   sign: null,
   exp: (_x, y) => y,
   log: (x) => T.reciprocal(x),
@@ -49,8 +56,7 @@ export type BinaryPartials = (x: Tensor, y: Tensor, out: Tensor) => [Tensor | nu
 
 /** Weight of x in max(x, y): 1 where x wins, 1/2 on ties, 0 where y wins. */
 function chooserWeight(x: Tensor, y: Tensor, wins: (a: Tensor, b: Tensor) => Tensor): Tensor {
-  const one = T.onesLike(x);
-  return T.add(T.where(wins(x, y), one, 0), T.where(T.equal(x, y), T.mul(one, 0.5), 0));
+  return T.add(T.where(wins(x, y), scalarLike(x, 1), 0), T.where(T.equal(x, y), scalarLike(x, 0.5), 0));
 }
 
 export const binaryPartials: Record<BinaryOp, BinaryPartials | 'nondifferentiable'> = {
