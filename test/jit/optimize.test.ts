@@ -192,6 +192,34 @@ describe('jit optimizations', () => {
     }
   });
 
+  it('reads constants of one repeated value as a broadcast scalar in each elementwise reader, and keeps the others', () => {
+    // grad(sum(x * x)) seeds with a concrete 1 that sum's rule broadcasts to x's shape: an [8, 16]
+    // array of ones, read by the traced multiply. -0 differs from 0, so an array of both stays.
+    const x = f64(Array.from({ length: 128 }, (_, i) => Math.sin(i)), [8, 16]);
+    const squares = M.grad((a: Tensor) => M.sum(M.mul(a, a)));
+    const [optimized, stats] = optimizeProgram(M.makeIR(squares)(x));
+    expect(stats.uniformConstants).toBe(1);
+    expect(optimized.constants.map((c) => c.value.shape)).toEqual([[]]);
+    const broadcasts = optimized.equations.filter((eq) => eq.prim === 'broadcastTo');
+    expect(broadcasts.map((eq) => eq.out.aval.shape)).toEqual([[8, 16]]);
+    expectTreesIdentical(M.jit(squares)(x), squares(x));
+    // Kept: varied values, -0 beside 0, a constant a product reads, a returned constant.
+    const signedZeros = M.tensor(Float64Array.from({ length: 128 }, (_, i) => (i === 5 ? -0 : 0)), { shape: [8, 16] });
+    const ones = M.ones([16, 16], { dtype: 'float64' });
+    const kept = [
+      (a: Tensor) => M.mul(a, M.tensor(Float64Array.from({ length: 128 }, (_, i) => i), { shape: [8, 16] })),
+      (a: Tensor) => M.add(a, signedZeros),
+      (a: Tensor) => M.matmul(a, ones),
+      (a: Tensor) => [M.add(a, 1), M.full([8, 16], 2, { dtype: 'float64' })],
+    ];
+    for (const f of kept) {
+      const [program, keptStats] = optimizeProgram(M.makeIR(f as (a: Tensor) => Tensor)(x));
+      expect(keptStats.uniformConstants, String(f)).toBe(0);
+      expect(program.constants.some((c) => c.value.size === 128 || c.value.size === 256), String(f)).toBe(true);
+      expectTreesIdentical(M.jit(f as (a: Tensor) => Tensor)(x), (f as (a: Tensor) => Tensor)(x));
+    }
+  });
+
   it('stores fused intermediates as eager mode does: integer wrap-around, float32 rounding, bools', () => {
     const ints = (x: Tensor) => M.cast(M.add(M.mul(M.mul(M.cast(x, 'int32'), 100_000), 100_000), 7), 'float64');
     const uints = (k: Tensor) => M.cast(M.sub(M.mul(k, k), M.add(k, 3)), 'float64');

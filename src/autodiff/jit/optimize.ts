@@ -1,14 +1,15 @@
 /**
  * IR-to-IR optimizations run by `jit` before planning: identity removal (`stopGradient` is the
  * identity once gradients are staged), constant folding, common-subexpression elimination,
- * dead-code elimination and the narrowing of products only a slice of which is used
- * (`narrow-products.ts`). Each keeps the program's meaning exactly: folded equations run through the
+ * dead-code elimination, the narrowing of products only a slice of which is used
+ * (`narrow-products.ts`) and uniform constants read as broadcast scalars (`uniform-constants.ts`). Each keeps the program's meaning exactly: folded equations run through the
  * same eager kernels (so random bits are the same), merged equations compute identical values, and a
  * narrowed product computes the kept outputs' sums in the same order.
  */
 import { ArrayTensor, evaluate, type Params, type Primitive, type Tensor, type TypedArray } from '../../tensor';
 import { type Equation, firstFreeVarId, formatProgram, type IRProgram, type IRVar } from '../ir';
 import { narrowSlicedProducts } from './narrow-products';
+import { broadcastUniformConstants } from './uniform-constants';
 
 /** Constants up to this many elements are merged by value (the ops layer makes a fresh `1` per use). */
 const SMALL_CONSTANT = 16;
@@ -20,6 +21,8 @@ export interface OptimizeStats {
   readonly dead: number;
   /** Products computed on sliced operands because only a slice of their output is read. */
   readonly narrowed: number;
+  /** Constants of one repeated value now read as a broadcast scalar (`uniform-constants.ts`). */
+  readonly uniformConstants: number;
 }
 
 /** The equations `outputs` need, in order (dead-code elimination, walking backwards). */
@@ -116,17 +119,20 @@ export function optimizeProgram(program: IRProgram, { narrowProducts = true }: O
   // Dead code goes first, so that a product's dead readers do not keep it from being narrowed.
   const needed = liveEquations(kept, outputs);
   const { equations: narrowedEquations, narrowed } = narrowProducts ? narrowSlicedProducts(needed, outputs, firstFreeVarId(program)) : { equations: needed, narrowed: 0 };
-  const equations = liveEquations(narrowedEquations, outputs);
-  const live = new Set<IRVar>(equations.flatMap((eq) => eq.inputs));
+  const liveNarrowed = liveEquations(narrowedEquations, outputs);
+  const live = new Set<IRVar>(liveNarrowed.flatMap((eq) => eq.inputs));
   for (const v of outputs) live.add(v);
+  const liveConstants = new Map([...constants].filter(([v]) => live.has(v)));
+  const nextId = liveNarrowed.reduce((next, eq) => Math.max(next, eq.out.id + 1), firstFreeVarId(program));
+  const { equations, constants: finalConstants, rewritten: uniformConstants } = broadcastUniformConstants(liveNarrowed, liveConstants, outputs, nextId);
   const optimized: IRProgram = {
     inputs: program.inputs,
-    constants: [...constants].filter(([v]) => live.has(v)).map(([v, value]) => ({ v, value: value as Tensor })),
+    constants: [...finalConstants].map(([v, value]) => ({ v, value: value as Tensor })),
     equations,
     outputs,
     inTree: program.inTree,
     outTree: program.outTree,
     toString: () => formatProgram(optimized),
   };
-  return [optimized, { folded, merged, dead: kept.length - needed.length, narrowed }];
+  return [optimized, { folded, merged, dead: kept.length - needed.length, narrowed, uniformConstants }];
 }
