@@ -38,7 +38,14 @@ export function broadcastUniformConstants(
   nextId: number,
 ): { equations: Equation[]; constants: Map<IRVar, ArrayTensor>; rewritten: number } {
   const readers = new Map<IRVar, Equation[]>();
-  for (const eq of equations) for (const v of eq.inputs) if (constants.has(v)) readers.set(v, [...(readers.get(v) ?? []), eq]);
+  for (const eq of equations) {
+    for (const v of eq.inputs) {
+      if (!constants.has(v)) continue;
+      const list = readers.get(v);
+      if (list) list.push(eq);
+      else readers.set(v, [eq]);
+    }
+  }
   const scalars = new Map<IRVar, IRVar>();
   const kept = new Map(constants);
   for (const [v, value] of constants) {
