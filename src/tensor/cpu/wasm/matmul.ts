@@ -6,8 +6,10 @@
  * tiles of 4 rows x 8 columns (eight f32x4 accumulators), then 4 x 4; rows left over (a matrix-vector
  * product: one observation through a layer) in tiles of 1 x 16, 1 x 8 and 1 x 4 (1 x 16 ran at 40
  * GFLOP/s where 1 x 8 ran at 22, latency-bound on two accumulators; 1 x 32 spilled, 22); the last 1 to 3 columns
- * by a 4-wide tile that stores only them (it reads up to 12 bytes past B's end, so memories keep
- * `MATMUL_READ_SLACK` bytes after their last region). Every element accumulates `a[i, p] * b[p, j]`
+ * by a 4-wide tile that stores only them, the last 5 to 7 of 4-row tiles by a 4 x 8 tile that does
+ * (256 x 256 x 6 in 19 us on one thread, where a 4 x 4 tile and a 4-wide edge tile took 35: each
+ * waited on its four sums). Edge tiles read up to 12 bytes past B's end, so memories keep
+ * `MATMUL_READ_SLACK` bytes after their last region. Every element accumulates `a[i, p] * b[p, j]`
  * over p in order in float32, by one multiply-add instruction (`f32x4.relaxed_madd`, fused where the
  * CPU has FMA: `fma.ts`) or, with `MIXRL_WASM_FMA=off` or an engine without relaxed SIMD, a
  * multiply then an add; so its value does not depend on which tile computed it.
@@ -66,8 +68,9 @@ function matmulF32(): FunctionDef {
     for (let t = 0; t < r; t++) c.get(ars4).op('i32.add');
   };
   /**
-   * One tile of `rows` rows and `vectors` f32x4 columns at (i, j). A `partial` tile (one vector) is
-   * the right edge: it stores only the columns j..n-1 (1 to 3), having read B past them.
+   * One tile of `rows` rows and `vectors` f32x4 columns at (i, j). A `partial` tile is the right
+   * edge: its last vector stores only the columns up to n-1 (1 to 3 of its 4), having read B past
+   * them; the vectors before it store whole.
    */
   const tile = (rows: number, vectors: number, partial = false) => {
     // pa = A + i * ars4, pb = B + j * 4, p = K.
@@ -98,11 +101,13 @@ function matmulF32(): FunctionDef {
     c.get(C).get(i).get(N).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(pc);
     for (let r = 0; r < rows; r++) {
       if (partial) {
-        c.get(pc).get(acc[r][0]).extractF32Lane(0).mem('f32.store');
+        const last = vectors - 1;
+        for (let v = 0; v < last; v++) c.get(pc).get(acc[r][v]).simd('v128.store', 16 * v);
+        c.get(pc).get(acc[r][last]).extractF32Lane(0).mem('f32.store', 16 * last);
         for (const lane of [1, 2] as const) {
           c.when(
-            () => c.get(j).i32(lane).op('i32.add').get(N).op('i32.lt_s'),
-            () => c.get(pc).get(acc[r][0]).extractF32Lane(lane).mem('f32.store', 4 * lane),
+            () => c.get(j).i32(4 * last + lane).op('i32.add').get(N).op('i32.lt_s'),
+            () => c.get(pc).get(acc[r][last]).extractF32Lane(lane).mem('f32.store', 16 * last + 4 * lane),
           );
         }
       } else {
@@ -124,6 +129,10 @@ function matmulF32(): FunctionDef {
     () => {
       c.i32(0).set(j);
       c.while(() => fits(j, N, 8), () => (tile(4, 2), c.addTo(j, 8)));
+      // 5 to 7 columns left: one 4 x 8 tile storing them (eight independent sums keep both FMA
+      // units busy, where a 4 x 4 tile and an edge tile each wait on their four: 256 x 256 x 6
+      // at 22 GFLOP/s before).
+      c.when(() => c.get(j).i32(4).op('i32.add').get(N).op('i32.lt_s'), () => (tile(4, 2, true), c.get(N).set(j)));
       c.while(() => fits(j, N, 4), () => (tile(4, 1), c.addTo(j, 4)));
       c.when(() => c.get(j).get(N).op('i32.lt_s'), () => tile(4, 1, true));
       c.addTo(i, 4);
