@@ -2,9 +2,10 @@
  * IR-to-IR optimizations run by `jit` before planning: identity removal (`stopGradient` is the
  * identity once gradients are staged), constant folding, common-subexpression elimination,
  * dead-code elimination, the narrowing of products only a slice of which is used
- * (`narrow-products.ts`) and uniform constants read as broadcast scalars (`uniform-constants.ts`). Each keeps the program's meaning exactly: folded equations run through the
- * same eager kernels (so random bits are the same), merged equations compute identical values, and a
- * narrowed product computes the kept outputs' sums in the same order.
+ * (`narrow-products.ts`) and uniform constants read as broadcast scalars (`uniform-constants.ts`).
+ * Each keeps the program's meaning exactly: folded equations run through the same eager kernels (so
+ * random bits are the same), merged equations compute identical values, a narrowed product computes
+ * the kept outputs' sums in the same order, and a broadcast scalar holds the constant's very bits.
  */
 import { ArrayTensor, evaluate, type Params, type Primitive, type Tensor, type TypedArray } from '../../tensor';
 import { type Equation, firstFreeVarId, formatProgram, type IRProgram, type IRVar } from '../ir';

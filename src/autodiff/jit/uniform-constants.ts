@@ -37,19 +37,13 @@ export function broadcastUniformConstants(
   outputs: readonly IRVar[],
   nextId: number,
 ): { equations: Equation[]; constants: Map<IRVar, ArrayTensor>; rewritten: number } {
-  const readers = new Map<IRVar, Equation[]>();
-  for (const eq of equations) {
-    for (const v of eq.inputs) {
-      if (!constants.has(v)) continue;
-      const list = readers.get(v);
-      if (list) list.push(eq);
-      else readers.set(v, [eq]);
-    }
-  }
+  // Values that must stay arrays: returned ones, and those a non-elementwise equation reads.
+  const stored = new Set<IRVar>(outputs);
+  for (const eq of equations) if (!isFusable(eq.prim)) for (const v of eq.inputs) stored.add(v);
   const scalars = new Map<IRVar, IRVar>();
   const kept = new Map(constants);
   for (const [v, value] of constants) {
-    if (outputs.includes(v) || !(readers.get(v) ?? []).every((eq) => isFusable(eq.prim))) continue;
+    if (stored.has(v)) continue;
     const uniform = uniformValue(value);
     if (uniform === undefined) continue;
     const scalar: IRVar = { id: nextId++, aval: { shape: [], dtype: value.dtype } };

@@ -24,7 +24,7 @@ const SQRT_PI_OVER_TWO = Math.sqrt(Math.PI) / 2;
 const scalarLike = (x: Tensor, value: number): Tensor => T.full([], value, { dtype: x.dtype, backend: x.backend });
 
 export const unaryPartials: Record<UnaryOp, UnaryPartial | 'nondifferentiable'> = {
-  neg: (x) => T.fullLike(x, -1),
+  neg: (x) => scalarLike(x, -1),
   abs: (x) => T.where(T.greaterEqual(x, 0), scalarLike(x, 1), -1),
   sign: null,
   exp: (_x, y) => y,
