@@ -7,6 +7,17 @@ export { customVjp, type CustomVjpRule } from './custom-vjp';
 export { ConcretizationError, type Equation, evalIR, type IRProgram, type IRVar, makeIR } from './ir';
 export { vjpRules, type VjpRule } from './rules/vjp';
 export { jvpRules, type JvpRule } from './rules/jvp';
-export { jit, type JitOptions, type JitStats, jitStats, type OptimizeStats, type PlanStats } from './jit';
+export {
+  type CpuProfile,
+  jit,
+  type JitOptions,
+  type JitStats,
+  jitStats,
+  type OptimizeStats,
+  type PlanProfile,
+  type PlanStats,
+  profileCpu,
+  type StepTime,
+} from './jit';
 export { type AxesPrefix, type AxisSpec, BatchInterpreter, BatchTracer, vmap, type VmapOptions } from './vmap';
 export { batchRules, type BatchRule } from './rules/batch';

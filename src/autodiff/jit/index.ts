@@ -38,6 +38,7 @@ import { compileWebGPUPlan, type WebGPUPlan } from './plan-webgpu';
 
 export type { PlanStats } from './plan-cpu';
 export type { OptimizeStats } from './optimize';
+export { type CpuProfile, type PlanProfile, profileCpu, type StepTime } from './profile-cpu';
 
 export interface JitOptions {
   /**
@@ -52,7 +53,7 @@ export interface JitOptions {
    * neither in nor out of the plan.
    */
   donateArgnums?: number | readonly number[];
-  /** Shown in the debug log (default: the function's name). */
+  /** Shown in the debug log and step profiles (`profileCpu`) (default: the function's name). */
   name?: string;
 }
 
@@ -293,7 +294,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       const plan = !sameBackend
         ? null
         : backend === cpu
-          ? compileCpuPlan(optimized, { donated })
+          ? compileCpuPlan(optimized, { donated, name })
           : backend instanceof WebGPUBackend
             ? compileWebGPUPlan(optimized, backend, { donated })
             : null;

@@ -13,7 +13,7 @@
  * eager CPU kernel, which allocates its output. Values returned to the caller always get fresh
  * arrays, since they escape.
  */
-import { ArrayTensor, type Aval, cpu, type DType, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
+import { ArrayTensor, type Aval, cpu, type DType, formatShape, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
 import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import {
@@ -42,6 +42,7 @@ import type { Equation, IRProgram, IRVar } from '../ir';
 import { DonatedRegions, pairDonations } from './donation';
 import { type FusedGroup, fuseElementwise, type PlanNode, storedBy } from './fuse';
 import { outerProductsAsBroadcasts } from './outer-products';
+import { recordingFor, runTimed } from './profile-cpu';
 import { foldableTransposes } from './transposes';
 
 /** What a plan does per call. */
@@ -89,6 +90,8 @@ export interface CpuPlanOptions {
    * output of its shape and dtype shares memory with that output (`donation.ts`).
    */
   readonly donated?: readonly boolean[];
+  /** The plan's name in step profiles (`profileCpu`): the jitted function's. */
+  readonly name?: string;
 }
 
 /** A compiled program: run it on concrete CPU tensors (the program's inputs, flattened). */
@@ -476,6 +479,25 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (loop.leaves.includes(computed[s].out)) epilogueOf.set(s, s + 1);
   });
   const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq, folded) : null));
+  /** What step s is, for step profiles: a product names its epilogue too. */
+  const labelOf = (s: number): string => {
+    const node = computed[s];
+    const where = inWasm[s] ? 'wasm' : node.kind === 'fused' || into[s] ? 'js' : 'eager kernel';
+    if (node.kind === 'fused') {
+      const prims = [...new Set(node.members.map((eq) => eq.prim))].join(',');
+      const outputs = storedBy(node).length > 1 ? ` (${storedBy(node).length} outputs)` : '';
+      return `fused[${prims}] ${formatShape(node.out.aval.shape)}${outputs} ${where}`;
+    }
+    const product = products[s];
+    if (product) {
+      const [a, b] = [product.transposeA ? 'ᵀ' : '', product.transposeB ? 'ᵀ' : ''];
+      const batch = product.batch > 1 ? `${product.batch} x ` : '';
+      const loop = epilogueOf.get(s);
+      const epilogue = loop === undefined ? '' : ` + epilogue[${[...new Set((computed[loop] as FusedGroup).members.map((eq) => eq.prim))].join(',')}]`;
+      return `${batch}matmul ${product.m}x${product.k}${a}·${product.k}x${product.n}${b}${epilogue} ${where}`;
+    }
+    return `${node.eq.prim} ${readVars[s].map((v) => formatShape(v.aval.shape)).join(', ')} → ${formatShape(node.out.aval.shape)} ${where}`;
+  };
   /**
    * The leaves fused loop s may overwrite: read here for the last time, pooled, and read at the very
    * byte its output lane is written (a whole-size leaf of the output's dtype). A lane loads every
@@ -645,7 +667,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   // Calls of parity 1 run the parity-0 steps except those that touch donated regions; epilogues run
   // within their products' steps.
   const runByProducts = new Set(epilogueOf.values());
-  const runnable = (list: Step[]) => list.filter((_, s) => !runByProducts.has(s));
+  const runnable = <T>(list: readonly T[]) => list.filter((_, s) => !runByProducts.has(s));
+  const stepLabels = runnable(computed.map((_, s) => labelOf(s)));
   const stepsOf = [
     runnable(steps),
     runnable(steps.map((step, s) => (inWasm[s] && touchesDonated[s] ? wasmStep(computed[s], s, reads[s], 1) : step))),
@@ -838,7 +861,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (!guestHost || hosted < GUEST_MIN_BYTES || hosted <= elsewhere) return null;
     let guest = guests.get(guestHost);
     if (guest === undefined) {
-      guest = compilePlan(program, options, guestHost);
+      guest = compilePlan(program, { ...options, name: `${options.name ?? 'plan'} (guest)` }, guestHost);
       guests.set(guestHost, guest);
       if (guest) guestPlans++;
     }
@@ -861,11 +884,13 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       return guestPlans;
     },
   };
-  return {
+  const plan: CpuPlan = {
     stats,
     run(inputs) {
       const guest = mayGuest ? guestFor(inputs) : null;
       if (guest) return guest.run(inputs);
+      const timed = recordingFor(plan, options.name ?? 'plan', stepLabels);
+      const start = timed ? performance.now() : 0;
       const p = donations.length > 0 ? donated.begin(inputs) : 0;
       for (const { k, data } of arenaResults) env[k] = data;
       for (let i = 0; i < inputSlots.length; i++) {
@@ -894,7 +919,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       }
       for (let j = 0; j < donatedOutputSlots.length; j++) env[donatedOutputSlots[j]] = donated.output(p, j);
       const run = stepsOf[p];
-      for (let s = 0; s < run.length; s++) run[s]();
+      if (timed) runTimed(run, timed);
+      else for (let s = 0; s < run.length; s++) run[s]();
       if (blockOutputs.length > 0) {
         // A plain ArrayBuffer even when the arena is shared (threads); `slice` copies into memory it
         // need not zero first (twice as fast as a new ArrayBuffer and a `set` at 3 MB).
@@ -902,13 +928,19 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
         for (const { k, region } of blockOutputs) env[k] = viewOf(region.dtype, block, region.offset - outputBlockStart, region.size);
       }
       for (const { k, region } of ownOutputs) env[k] = view(region).slice();
-      return outputs.map(({ k, shape, dtype }, o) => {
+      const results = outputs.map(({ k, shape, dtype }, o) => {
         const j = pairOfOutput[o];
         if (j >= 0) return donated.handOut(p, j, shape, dtype);
         // An input passed through whose memory is the arena's gets a copy (constants are never overwritten).
         const data = env[k].buffer === arenaBuffer && !constantSlots.has(k) ? env[k].slice() : env[k];
         return new ArrayTensor(cpu, data, shape, dtype);
       });
+      if (timed) {
+        timed.calls++;
+        timed.callMs += performance.now() - start;
+      }
+      return results;
     },
   };
+  return plan;
 }
