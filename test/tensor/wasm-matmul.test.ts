@@ -191,4 +191,16 @@ describe('WebAssembly emitter', () => {
     expect(sum(200)).toBe(-1_000_000 + (200 * 201) / 2);
     expect(sum(0)).toBe(-1_000_000);
   });
+
+  it('encodes functions of megabytes (a body is not spread into one call: that overflowed the stack at a few hundred KB)', () => {
+    // x + 1 + 1 + ... : 500,000 additions, about 1.5 MB of code.
+    const code = new Code(1);
+    code.get(0);
+    for (let t = 0; t < 500_000; t++) code.i32(1).op('i32.add');
+    const bytes = wasmModule([{ name: 'count', params: [i32], results: [i32], code }]);
+    expect(bytes.length).toBeGreaterThan(1_000_000);
+    const memory = new wasm.Memory({ initial: 1 });
+    const { count } = new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports as { count(x: number): number };
+    expect(count(7)).toBe(500_007);
+  });
 });

@@ -48,9 +48,14 @@ function sleb(n: number, out: number[]): void {
 
 const utf8 = (s: string): number[] => [...new TextEncoder().encode(s)];
 
+/** Appends `items` to `out` (a loop: spreading a function's body into `push` overflows the stack past ~100k bytes). */
+function append(out: number[], items: readonly number[]): void {
+  for (let i = 0; i < items.length; i++) out.push(items[i]);
+}
+
 function vec(items: number[][], out: number[]): void {
   uleb(items.length, out);
-  for (const item of items) out.push(...item);
+  for (const item of items) append(out, item);
 }
 
 /** SIMD instructions by name (each is `0xfd` followed by its LEB128 opcode). */
@@ -355,10 +360,12 @@ export class Code {
       uleb(count, out);
       out.push(type);
     }
-    out.push(...this.bytes, 0x0b);
+    append(out, this.bytes);
+    out.push(0x0b);
     const sized: number[] = [];
     uleb(out.length, sized);
-    return [...sized, ...out];
+    append(sized, out);
+    return sized;
   }
 }
 
@@ -383,7 +390,7 @@ export function wasmModule(functions: readonly FunctionDef[], options: { sharedM
   const section = (id: number, body: number[], out: number[]) => {
     out.push(id);
     uleb(body.length, out);
-    out.push(...body);
+    append(out, body);
   };
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
