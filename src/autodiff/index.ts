@@ -9,6 +9,7 @@ export { vjpRules, type VjpRule } from './rules/vjp';
 export { jvpRules, type JvpRule } from './rules/jvp';
 export {
   type CpuProfile,
+  DEFAULT_JIT_CACHE_SIZE,
   jit,
   type JitOptions,
   type JitStats,

@@ -165,4 +165,49 @@ describe('jit caching', () => {
     const f = M.jit((x: Tensor) => M.mul(x, w));
     expectTreesClose(f(f64([3])), f64([6]), 0);
   });
+
+  it('keeps at most cacheSize signatures, dropping the least recently called and warning once', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    let traces = 0;
+    const f = M.jit(
+      (x: Tensor) => {
+        traces++;
+        return M.sum(M.mul(x, x));
+      },
+      { cacheSize: 2 },
+    );
+    const [a, b, c] = [f64([1]), f64([1, 2]), f64([1, 2, 3])];
+    f(a);
+    f(b);
+    f(a); // b is now the least recently called
+    expect(M.jitStats(f)).toMatchObject({ traceCount: 2, cacheSize: 2, evictions: 0 });
+    expectTreesClose(f(c), f64([14], []), 0); // drops b
+    expect(M.jitStats(f)).toMatchObject({ traceCount: 3, cacheSize: 2, evictions: 1 });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/anonymous.*more than 2 signatures.*cacheSize/);
+    f(a); // kept: no retrace
+    f(c);
+    expect(traces).toBe(3);
+    expectTreesClose(f(b), f64([5], []), 0); // dropped: traced again, dropping a
+    expect(M.jitStats(f)).toMatchObject({ traceCount: 4, cacheSize: 2, evictions: 2 });
+    expect(warn).toHaveBeenCalledTimes(1);
+    f(c);
+    expect(traces).toBe(4);
+  });
+
+  it('keeps every signature with cacheSize Infinity, and refuses a cacheSize that is not a positive integer', () => {
+    const f = M.jit((x: Tensor) => M.sum(x), { cacheSize: Infinity });
+    for (let n = 1; n <= M.DEFAULT_JIT_CACHE_SIZE + 3; n++) f(f64(Array.from({ length: n }, () => 1)));
+    expect(M.jitStats(f)).toMatchObject({ cacheSize: M.DEFAULT_JIT_CACHE_SIZE + 3, evictions: 0 });
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => M.jit((x: Tensor) => x, { cacheSize: bad })).toThrow(`jit(anonymous): cacheSize must be a positive integer or Infinity, got ${bad}`);
+    }
+  });
+
+  it('keeps DEFAULT_JIT_CACHE_SIZE signatures by default', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const f = M.jit((x: Tensor) => M.sum(x));
+    for (let n = 1; n <= M.DEFAULT_JIT_CACHE_SIZE + 1; n++) f(f64(Array.from({ length: n }, () => 1)));
+    expect(M.jitStats(f)).toMatchObject({ cacheSize: M.DEFAULT_JIT_CACHE_SIZE, evictions: 1 });
+  });
 });

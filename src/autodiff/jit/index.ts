@@ -55,7 +55,16 @@ export interface JitOptions {
   donateArgnums?: number | readonly number[];
   /** Shown in the debug log and step profiles (`profileCpu`) (default: the function's name). */
   name?: string;
+  /**
+   * Signatures kept compiled (default 32, `Infinity` for no bound). Past it, the least recently
+   * called signature's plan is dropped (its memory freed once collected) and traced again if called
+   * again; the first drop warns once, since shapes that change call by call retrace every time.
+   */
+  cacheSize?: number;
 }
+
+/** Compiled signatures a jitted function keeps unless told otherwise (`JitOptions.cacheSize`). */
+export const DEFAULT_JIT_CACHE_SIZE = 32;
 
 /** What a jitted function has done so far. */
 export interface JitStats {
@@ -63,6 +72,8 @@ export interface JitStats {
   readonly traceCount: number;
   /** Signatures cached. */
   readonly cacheSize: number;
+  /** Compiled signatures dropped to stay within `JitOptions.cacheSize`. */
+  readonly evictions: number;
   /** Of the most recently compiled signature: what optimization removed and what the CPU plan does. */
   readonly lastOptimization?: OptimizeStats;
   readonly lastPlan?: PlanStats;
@@ -76,6 +87,8 @@ interface Compiled {
   readonly donated: readonly boolean[];
   /** The outputs' tree from their leaves (`treeBuilder` of the program's output structure). */
   readonly rebuild: (leaves: readonly unknown[]) => unknown;
+  /** The function's call count when this signature was last called (which to drop first). */
+  lastCall: number;
 }
 
 /**
@@ -100,6 +113,8 @@ const FAST_ENTRIES = 8;
 
 interface JitState {
   traceCount: number;
+  calls: number;
+  evictions: number;
   readonly cache: Map<string, Compiled>;
   readonly fast: FastEntry[];
   lastOptimization?: OptimizeStats;
@@ -196,7 +211,11 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
   for (const i of donating) {
     if (statics.has(i)) throw new MixrlError('argument', `jit(${name}): argument ${i} cannot be both static and donated`);
   }
-  const state: JitState = { traceCount: 0, cache: new Map(), fast: [] };
+  const cacheSize = options.cacheSize ?? DEFAULT_JIT_CACHE_SIZE;
+  if (!(cacheSize === Infinity || (Number.isInteger(cacheSize) && cacheSize >= 1))) {
+    throw new MixrlError('argument', `jit(${name}): cacheSize must be a positive integer or Infinity, got ${String(options.cacheSize)}`);
+  }
+  const state: JitState = { traceCount: 0, calls: 0, evictions: 0, cache: new Map(), fast: [] };
   // The leaves of the call being matched; read by the plan before any user code can run again.
   const scratch: ArrayTensor[] = [];
 
@@ -259,7 +278,23 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     return flags;
   };
 
+  /** Drops the least recently called signature (warning on the first drop). */
+  const evictOne = () => {
+    let oldest: [string, Compiled] | undefined;
+    for (const entry of state.cache) if (!oldest || entry[1].lastCall < oldest[1].lastCall) oldest = entry;
+    const [signature, compiled] = oldest as [string, Compiled];
+    state.cache.delete(signature);
+    for (let e = state.fast.length - 1; e >= 0; e--) if (state.fast[e].compiled === compiled) state.fast.splice(e, 1);
+    if (state.evictions++ === 0) {
+      console.warn(
+        `[mixrl jit] ${name}: more than ${cacheSize} signatures compiled; the least recently called are dropped and traced ` +
+          'again when called again (shapes that change call by call retrace every time: pad them to a few sizes, or raise cacheSize)',
+      );
+    }
+  };
+
   const finish = (compiled: Compiled, inputs: readonly Tensor[], outputs: Tensor[]): R => {
+    compiled.lastCall = ++state.calls;
     if (donating.size > 0) giveUp(compiled.donated, inputs, outputs, `jit(${name})`);
     return compiled.rebuild(outputs) as R;
   };
@@ -298,7 +333,8 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
           : backend instanceof WebGPUBackend
             ? compileWebGPUPlan(optimized, backend, { donated })
             : null;
-      compiled = { program, optimized, plan, donated, rebuild: treeBuilder(program.outTree) };
+      compiled = { program, optimized, plan, donated, rebuild: treeBuilder(program.outTree), lastCall: state.calls };
+      if (state.cache.size >= cacheSize) evictOne();
       state.cache.set(signature, compiled);
       state.lastOptimization = optimization;
       if (plan) state.lastPlan = plan.stats;
@@ -355,6 +391,7 @@ export function jitStats(fn: (...args: never[]) => unknown): JitStats {
   return {
     traceCount: state.traceCount,
     cacheSize: state.cache.size,
+    evictions: state.evictions,
     lastOptimization: state.lastOptimization,
     lastPlan: state.lastPlan,
   };
