@@ -2,14 +2,14 @@
  * The CPU plan's WebAssembly steps against eager mode, bit for bit: fused loops over every lane
  * operation and broadcast pattern (row, column, scalar, full), float sums over every axis set (the
  * contiguous ones run in WebAssembly, the others in JS), matrix products read transposed,
- * slices, pads and concatenations copied as rows, and threefry hashes. The plan statistics show
+ * slices, pads and concatenations copied as rows, transposes as matrix transposes, and threefry hashes. The plan statistics show
  * the steps really ran in WebAssembly.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
-import { rowCopies } from '../../src/tensor/cpu/wasm/copy';
+import { rowCopies, transposeAsMatrices } from '../../src/tensor/cpu/wasm/copy';
 import { reductionLayout } from '../../src/tensor/cpu/wasm/reduce';
 import { runs } from '../autodiff/helpers';
 import { randomValues } from '../tensor/helpers';
@@ -354,6 +354,45 @@ describe('slices, pads and concatenations of CPU plans as row copies', () => {
   });
 });
 
+describe('transposes of CPU plans as matrix transposes', () => {
+  it('transposeAsMatrices drops axes of one element, merges axes that stay neighbours, and refuses other permutations', () => {
+    expect(transposeAsMatrices([32, 5], [1, 0])).toEqual({ batch: 1, rows: 32, cols: 5 });
+    expect(transposeAsMatrices([32, 5, 1], [1, 0, 2])).toEqual({ batch: 1, rows: 32, cols: 5 });
+    expect(transposeAsMatrices([1, 32, 1, 5], [3, 2, 0, 1])).toEqual({ batch: 1, rows: 32, cols: 5 });
+    expect(transposeAsMatrices([2, 3, 4], [2, 0, 1])).toEqual({ batch: 1, rows: 6, cols: 4 });
+    expect(transposeAsMatrices([2, 3, 4], [1, 2, 0])).toEqual({ batch: 1, rows: 2, cols: 12 });
+    expect(transposeAsMatrices([4, 2, 3, 5], [0, 3, 1, 2])).toEqual({ batch: 4, rows: 6, cols: 5 });
+    expect(transposeAsMatrices([7, 1, 3], [1, 0, 2])).toEqual({ batch: 1, rows: 1, cols: 21 });
+    expect(transposeAsMatrices([], [])).toEqual({ batch: 1, rows: 1, cols: 1 });
+    expect(transposeAsMatrices([3, 0], [1, 0])).toEqual({ batch: 1, rows: 3, cols: 0 });
+    expect(transposeAsMatrices([2, 3, 4], [1, 0, 2])).toBeNull();
+    expect(transposeAsMatrices([2, 3, 4], [2, 1, 0])).toBeNull();
+    expect(transposeAsMatrices([2, 3, 4, 5], [1, 0, 3, 2])).toBeNull();
+  });
+
+  it('random transposes of float32, int32 and float64 equal eager mode bit for bit; the 4-byte ones that collapse to matrices run in WebAssembly', () => {
+    const shapeAndPerm = fc
+      .array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 4 })
+      .chain((shape) => fc.tuple(fc.constant(shape), fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length })));
+    fc.assert(
+      fc.property(shapeAndPerm, fc.constantFrom('float32', 'int32', 'float64'), fc.integer({ min: 0, max: 1000 }), ([shape, perm], dtype, seed) => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const x = M.tensor(values(seed, n).map((v) => (dtype === 'int32' ? (Number.isFinite(v) ? Math.round(v * 4) : 7) : v)), { shape, dtype });
+        // The transpose feeds a loop, as inside a SAC update (not returned).
+        const f = (a: Tensor) => M.add(M.transpose(a, perm), 1);
+        const jitted = M.jit(f);
+        const { plans } = M.profileCpu(() => expect(bits(jitted(x)), `${dtype} ${shape} perm ${perm}`).toEqual(bits(f(x))));
+        // Where the plan still transposes (the optimizer drops a transpose that moves nothing).
+        const where = plans[0].steps.filter(({ step }) => step.startsWith('transpose')).map(({ step }) => step.split(' ').pop());
+        const inWasm = dtype !== 'float64' && transposeAsMatrices(shape, perm) !== null;
+        expect(where.length, `${dtype} ${shape} perm ${perm}`).toBeLessThanOrEqual(1);
+        if (where.length === 1) expect(where[0], `${dtype} ${shape} perm ${perm}`).toBe(inWasm ? 'wasm' : 'js');
+      }),
+      { numRuns: 120 },
+    );
+  });
+});
+
 describe('threefry hashes of CPU plans', () => {
   it('equal the JS hash bit for bit for any count of counters (four at a time, the rest one by one, odd counts paired with 0) and batched keys', () => {
     for (const n of [1, 2, 3, 7, 8, 9, 15, 16, 17, 100, 1001]) {
@@ -366,6 +405,21 @@ describe('threefry hashes of CPU plans', () => {
       const keys = M.stack([0, 1, 2].map((i) => M.random.key(n + i)));
       const batched = (k: Tensor) => M.vmap((one: Tensor) => M.random.randomBits(one, [n]))(k);
       expect(Array.from(M.jit(batched)(keys).dataSync()), `batched, n ${n}`).toEqual(Array.from(batched(keys).dataSync()));
+    }
+  });
+});
+
+describe('float32 uniforms of CPU plans', () => {
+  it('equal the JS kernel bit for bit (the extreme words included) and run in WebAssembly, for any count', () => {
+    const extremes = [0, 1, 0x1ff, 0x200, 0x3ff, 0x7fffffff, 0x80000000, 0x800001ff, 0xfffffe00, 0xffffffff];
+    for (const n of [1, 3, 4, 10, 17, 1001]) {
+      const words = Uint32Array.from({ length: n }, (_, i) => (i < extremes.length ? extremes[i] : Math.imul(i + 1, 0x9e3779b9) >>> 0));
+      const bitsTensor = M.tensor(words, { shape: [n], dtype: 'uint32' });
+      // As a SAC update draws noise: uniforms read by a loop.
+      const uniforms = (b: Tensor) => M.mul(M.bind('uniformFromBits', [b], { dtype: 'float32' }), 2);
+      const jitted = M.jit(uniforms);
+      const { plans } = M.profileCpu(() => expect(bits(jitted(bitsTensor)), `n ${n}`).toEqual(bits(uniforms(bitsTensor))));
+      expect(plans[0].steps.map(({ step }) => step).filter((step) => step.startsWith('uniformFromBits')), `n ${n}`).toEqual([`uniformFromBits [${n}] → [${n}] wasm`]);
     }
   });
 });

@@ -293,6 +293,22 @@ describe('threaded float32 matmul', () => {
     const got = jitted(u, scale, mean, w);
     expectSameOutputs(got, f(u, scale, mean, w));
   });
+  it('transposes in threaded jit plans (large ones shared in bands, batched ones matrix by matrix) equal eager mode bit for bit', () => {
+    const [a, w] = [randomTensor(1, [256, 256]), randomTensor(2, [256, 256])];
+    const [x, y, z] = [randomTensor(3, [300, 70]), randomTensor(4, [3, 130, 1, 130]), randomTensor(5, [5, 3])];
+    expect([300 * 70, 130 * 130].every((n) => n >= threads.THREADED_TRANSPOSE_MIN)).toBe(true);
+    // The product makes the plan threaded; each transpose feeds a loop, as inside a SAC update.
+    const f = (a: Mixrl.Tensor, w: Mixrl.Tensor, x: Mixrl.Tensor, y: Mixrl.Tensor, z: Mixrl.Tensor) => [
+      M.matmul(a, w),
+      M.mul(M.transpose(x, [1, 0]), 2),
+      M.mul(M.transpose(y, [0, 3, 2, 1]), 2),
+      M.mul(M.transpose(z, [1, 0]), 2),
+    ];
+    const jitted = M.jit(f);
+    const { plans } = M.profileCpu(() => expectSameOutputs(jitted(a, w, x, y, z), f(a, w, x, y, z)));
+    expect(plans[0].steps.filter(({ step }) => step.startsWith('transpose')).map(({ step }) => step.split(' ').pop())).toEqual(['wasm', 'wasm', 'wasm']);
+  });
+
   it('sums over the rows of large arrays, split across threads by columns, equal eager mode bit for bit', () => {
     for (const [rows, columns] of [
       [256, 256],

@@ -29,7 +29,7 @@ import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors, transcendentalsOf } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
-import { rowCopies, type RowCopies } from '../../tensor/cpu/wasm/copy';
+import { rowCopies, type RowCopies, transposeAsMatrices } from '../../tensor/cpu/wasm/copy';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
 import { arenaHolding, matmulBlockLayout, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSCENDENTALS_MIN } from '../../tensor/cpu/wasm/threads';
@@ -423,10 +423,19 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (eq.prim === 'concat') return rowCopies({ prim: 'concat', axis: (eq.params as Params<'concat'>).axis }, shapes, eq.out.aval.shape, bytes);
     return null;
   });
-  // Steps that run in WebAssembly: those copies, threefry hashes, float32 matrix products, float
-  // reductions over a contiguous run of axes, and fused float loops with a SIMD form.
+  /** Transposes of 4-byte elements that are matrix transposes (`transposeAsMatrices`). */
+  const transposes = computed.map((node) => {
+    if (node.kind !== 'single' || node.eq.prim !== 'transpose' || bytesOf(node.out.aval.dtype) !== 4) return null;
+    return transposeAsMatrices(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'transpose'>).perm);
+  });
+  /** Threefry hashes and their float32 uniforms. */
+  const random = (node: PlanNode) =>
+    node.kind === 'single' && (node.eq.prim === 'threefry' || (node.eq.prim === 'uniformFromBits' && node.out.aval.dtype === 'float32'));
+  // Steps that run in WebAssembly: those copies and transposes, random bits and uniforms, float32
+  // matrix products, float reductions over a contiguous run of axes, and fused float loops with a
+  // SIMD form.
   const inWasm = computed.map((node, s) => {
-    if (movements[s] || (node.kind === 'single' && node.eq.prim === 'threefry')) return true;
+    if (movements[s] || transposes[s] || random(node)) return true;
     const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
     if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
     if (node.kind === 'single' && WASM_REDUCTIONS.has(node.eq.prim)) {
@@ -696,6 +705,23 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       return () => {
         const [key, counts] = [ax?.offset ?? px, ay?.offset ?? py];
         for (let r = 0; r < rows; r++) hash(key + 8 * r, counts + 4 * n * r, out + 4 * n * r, n);
+      };
+    }
+    if (node.eq.prim === 'uniformFromBits') {
+      const n = sizeOf(node.out.aval.shape);
+      const { unitFloat32 } = arena.kernels;
+      return () => unitFloat32(ax?.offset ?? px, out, n);
+    }
+    const matrices = transposes[s];
+    if (matrices) {
+      const { batch, rows, cols } = matrices;
+      const bytes = 4 * rows * cols;
+      const { transpose } = arena;
+      const { copyBytes } = arena.kernels;
+      return () => {
+        const x = ax?.offset ?? px;
+        if (rows === 1 || cols === 1) copyBytes(out, x, batch * bytes);
+        else for (let b = 0; b < batch; b++) transpose(x + b * bytes, rows, cols, out + b * bytes);
       };
     }
     const moves = movements[s];

@@ -1,9 +1,11 @@
 /**
- * Slices, pads and concatenations of jit plans as copies of rows in the arena. Each is a strided copy
- * (`copyStrided`'s terms); where its axes collapse to rows of contiguous bytes on both sides it runs
- * as `copyRows` calls (16 bytes at a time, then 4), a pad zeroing its output first. In JS the
- * same copies run element by element, and read a threaded plan's shared memory about 4x slower
- * than plain memory (a SAC update's 256 x 23 concatenation took 20 us).
+ * Slices, pads, concatenations and transposes of jit plans as copies in the arena. A slice, pad or
+ * concatenation is a strided copy (`copyStrided`'s terms); where its axes collapse to rows of
+ * contiguous bytes on both sides it runs as `copyRows` calls (16 bytes at a time, then 4), a pad
+ * zeroing its output first. A transpose of 4-byte elements whose axes collapse to matrices runs as
+ * `transposeF32` per matrix (`transposeAsMatrices`). In JS the same copies run element by element,
+ * and read a threaded plan's shared memory about 4x slower than plain memory (a SAC update's 256 x 23
+ * concatenation took 20 us; a mixture policy's 32 x 5 transposes took 4 us each, against 0.3).
  */
 import { stridesOf } from '../../shape';
 import { Code, type FunctionDef, i32 } from './emit';
@@ -159,4 +161,43 @@ export function rowCopies(
   const rows = copies.filter((copy) => copy.shape.every((size) => size > 0)).map((copy) => asRows(copy, bytes));
   if (rows.some((copy) => copy === null)) return null;
   return { zero: op.prim === 'pad', copies: rows as RowCopy[] };
+}
+
+/** A transpose as `batch` row-major `rows x cols` matrices, each stored transposed after the last. */
+export interface MatrixTransposes {
+  readonly batch: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/**
+ * A transpose of an array of `shape` by `perm` as matrix transposes, or null when its axes do not
+ * collapse to one (`[R, C] -> [C, R]`) or to a batch of them (`[B, R, C] -> [B, C, R]`): axes of
+ * size 1 dropped, then axes that stay neighbours in the same order merged. A transpose that only
+ * moves axes of size 1 is one matrix of one row: a plain copy.
+ *
+ * @example
+ * transposeAsMatrices([32, 5, 1], [1, 0, 2]); // { batch: 1, rows: 32, cols: 5 }
+ * transposeAsMatrices([4, 2, 3, 5], [0, 3, 1, 2]); // { batch: 4, rows: 6, cols: 5 }
+ * transposeAsMatrices([2, 3, 4], [2, 0, 1]); // { batch: 1, rows: 6, cols: 4 }
+ * transposeAsMatrices([2, 3, 4], [1, 0, 2]); // null: 2 x 3 matrices of rows of 4
+ */
+export function transposeAsMatrices(shape: readonly number[], perm: readonly number[]): MatrixTransposes | null {
+  // The input axes of other than one element, numbered in input order, as the output orders them.
+  const kept = shape.flatMap((size, d) => (size !== 1 ? [d] : []));
+  const order = perm.filter((d) => shape[d] !== 1).map((d) => kept.indexOf(d));
+  // Runs of output axes that are neighbours, in the same order, in the input.
+  const runs: number[][] = [];
+  for (const d of order) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] + 1 === d) last.push(d);
+    else runs.push([d]);
+  }
+  const sizes = runs.map((run) => run.reduce((n, d) => n * shape[kept[d]], 1));
+  if (runs.length <= 1) return { batch: 1, rows: 1, cols: sizes[0] ?? 1 };
+  // Each run's place in the input (runs never interleave there).
+  const inputPlace = runs.map((run) => runs.filter((other) => other[0] < run[0]).length);
+  if (runs.length === 2 && inputPlace[0] === 1) return { batch: 1, rows: sizes[1], cols: sizes[0] };
+  if (runs.length === 3 && inputPlace.join() === '0,2,1') return { batch: sizes[0], rows: sizes[2], cols: sizes[1] };
+  return null;
 }

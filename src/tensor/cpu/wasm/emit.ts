@@ -103,6 +103,7 @@ const SIMD = {
   'f32x4.sub': 0xe5,
   'f32x4.mul': 0xe6,
   'f32x4.relaxed_madd': 0x105,
+  'f32x4.convert_i32x4_s': 0xfa,
   'f32x4.div': 0xe7,
   'f32x4.min': 0xe8,
   'f32x4.max': 0xe9,

@@ -3,6 +3,7 @@
  * kernel for jit plans: counter pairs (i, half + i) go through the 20 rounds four at a time in i32x4
  * lanes (a rotation is a shift left or'ed with a shift right: SIMD has no rotate), the pairs left
  * over one at a time with `i32.rotl`. Integer arithmetic, so the words are the JS hash's exactly.
+ * Their float32 uniforms too (`unitFloat32`, `bitsToUnitFloat32Into`'s exact m / 2^23).
  */
 import { KS_PARITY, ROTATIONS } from '../../threefry';
 import { Code, type FunctionDef, i32, v128 } from './emit';
@@ -14,6 +15,11 @@ export interface ThreefryExports {
    * (an odd n's last counter paired with 0, its second word dropped), the key's two words at `key`.
    */
   threefry(key: number, counts: number, out: number, n: number): void;
+  /**
+   * `out[i] = (bits[i] >>> 9) / 2^23` for i < n rounded up to a multiple of 4 (regions are padded
+   * to 16 bytes): float32 uniforms in [0, 1), exact, so the JS kernel's bits.
+   */
+  unitFloat32(bits: number, out: number, n: number): void;
 }
 
 /** The integer operations of one lane kind: four counters in an i32x4, or one in an i32. */
@@ -117,5 +123,24 @@ function threefry(): FunctionDef {
   return { name: 'threefry', params: [i32, i32, i32, i32], code: c };
 }
 
+function unitFloat32(): FunctionDef {
+  const c = new Code(3);
+  const [BITS, OUT, N] = [0, 1, 2];
+  const [offset, end, scale] = [c.local(i32), c.local(i32), c.local(v128)];
+  c.get(N).i32(2).op('i32.shl').set(end);
+  c.f32(2 ** -23).simd('f32x4.splat').set(scale);
+  c.i32(0).set(offset);
+  c.while(
+    () => c.get(offset).get(end).op('i32.lt_s'),
+    () => {
+      c.get(OUT).get(offset).op('i32.add');
+      c.get(BITS).get(offset).op('i32.add').simd('v128.load').i32(9).simd('i32x4.shr_u');
+      c.simd('f32x4.convert_i32x4_s').get(scale).simd('f32x4.mul').simd('v128.store');
+      c.addTo(offset, 16);
+    },
+  );
+  return { name: 'unitFloat32', params: [i32, i32, i32], code: c };
+}
+
 /** The kernels of this module, for `wasmModule`. */
-export const THREEFRY_FUNCTIONS: readonly (() => FunctionDef)[] = [threefry];
+export const THREEFRY_FUNCTIONS: readonly (() => FunctionDef)[] = [threefry, unitFloat32];
