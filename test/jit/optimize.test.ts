@@ -52,6 +52,32 @@ describe('jit optimizations', () => {
     expectTreesIdentical(M.evalIR(optimized, [f64([1])]), M.evalIR(program, [f64([1])]));
   });
 
+  it('drops the shift of negative indices for indices from argmax or argmin (moved too), and keeps it for other indices', () => {
+    const x = f64([3, 1, 4, 1, 5, 9, 2, 6, -5, 3, 5, 8], [4, 3]);
+    const mu = f64([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120], [4, 3]);
+    // A mixture's sampled component: argmax, then a column of indices read along the same axis.
+    const pick = (logits: Tensor, means: Tensor) => M.takeAlongAxis(means, M.expandDims(M.argmax(logits, 1), 1), 1);
+    const picked = (logits: Tensor, means: Tensor) => M.takeAlongAxis(means, M.expandDims(M.argmin(M.transpose(logits), 0), 1), 1);
+    const given = (idx: Tensor, means: Tensor) => M.takeAlongAxis(means, idx, 1);
+    const prims = (f: (a: Tensor, b: Tensor) => Tensor, a: Tensor) => {
+      const [optimized, stats] = optimizeProgram(M.makeIR(f)(a, mu));
+      return { prims: optimized.equations.map((eq) => eq.prim), simplified: stats.simplified };
+    };
+    expect(prims(pick, x)).toEqual({ prims: ['argmax', 'reshape', 'gather'], simplified: 1 });
+    expect(prims(picked, x).simplified).toBe(1);
+    const idx = M.tensor([[0], [-1], [2], [-3]], { dtype: 'int32' });
+    expect(prims(given, idx)).toEqual({ prims: ['lt', 'add', 'where', 'gather'], simplified: 0 });
+    // Compared with a constant above 0, an index may be below it: kept.
+    const below = (logits: Tensor) => M.where(M.less(M.argmax(logits, 1), 1), 7, M.argmax(logits, 1));
+    const [kept, keptStats] = optimizeProgram(M.makeIR(below)(x));
+    expect(keptStats.simplified).toBe(0);
+    expect(kept.equations.map((eq) => eq.prim)).toContain('where');
+    expectTreesIdentical(M.jit(pick)(x, mu), pick(x, mu));
+    expectTreesIdentical(M.jit(picked)(x, mu), picked(x, mu));
+    expectTreesIdentical(M.jit(given)(idx, mu), given(idx, mu));
+    expectTreesIdentical(M.jit(below)(x), below(x));
+  });
+
   it('fuses an elementwise chain into one group, with broadcast leaves', () => {
     const f = (x: Tensor, y: Tensor) => M.mul(M.exp(M.sin(M.add(x, y))), 3);
     const x = f64([1, 2, 3, 4, 5, 6], [2, 3]);

@@ -1,13 +1,16 @@
 /**
  * IR-to-IR optimizations run by `jit` before planning: identity removal (`stopGradient` is the
- * identity once gradients are staged), constant folding, common-subexpression elimination,
+ * identity once gradients are staged), constant folding, the removal of a `where` whose condition
+ * is known false (an index from argmax or argmin compared below 0: `takeAlongAxis`'s shift of
+ * negative indices, which a sampled mixture component never needs), common-subexpression elimination,
  * dead-code elimination, the narrowing of products only a slice of which is used
  * (`narrow-products.ts`) and uniform constants read as broadcast scalars (`uniform-constants.ts`).
  * Each keeps the program's meaning exactly: folded equations run through the same eager kernels (so
  * random bits are the same), merged equations compute identical values, a narrowed product computes
  * the kept outputs' sums in the same order, and a broadcast scalar holds the constant's very bits.
  */
-import { ArrayTensor, evaluate, type Params, type Primitive, type Tensor, type TypedArray } from '../../tensor';
+import { ArrayTensor, evaluate, isArgReduceOp, type Params, type Primitive, type Tensor, type TypedArray } from '../../tensor';
+import { shapesEqual } from '../../tensor/shape';
 import { type Equation, firstFreeVarId, formatProgram, type IRProgram, type IRVar } from '../ir';
 import { narrowSlicedProducts } from './narrow-products';
 import { broadcastUniformConstants } from './uniform-constants';
@@ -18,6 +21,8 @@ const SMALL_CONSTANT = 16;
 /** What the passes removed, for `jitStats` and the debug log. */
 export interface OptimizeStats {
   readonly folded: number;
+  /** `where`s whose condition is known false, replaced by their third input. */
+  readonly simplified: number;
   readonly merged: number;
   readonly dead: number;
   /** Products computed on sliced operands because only a slice of their output is read. */
@@ -39,15 +44,31 @@ function liveEquations(equations: readonly Equation[], outputs: readonly IRVar[]
   return kept.reverse();
 }
 
-function constantKey(x: ArrayTensor): string | null {
-  if (x.size > SMALL_CONSTANT) return null;
+/** The values of a small constant, where the backend has them at hand. */
+function smallConstantValues(x: ArrayTensor): TypedArray | undefined {
+  if (x.size > SMALL_CONSTANT) return undefined;
   // WebGPU cannot read synchronously, but keeps the values of small uploads (literals lifted to tensors).
-  const values = x.backend.readSync ? (x.dataSync() as TypedArray) : x.backend.uploadedValues?.(x.handle);
+  return x.backend.readSync ? (x.dataSync() as TypedArray) : x.backend.uploadedValues?.(x.handle);
+}
+
+function constantKey(x: ArrayTensor): string | null {
+  const values = smallConstantValues(x);
   if (values === undefined) return null;
   // Object.is keeps 0 and -0 apart (and NaN equal to itself).
   const text = Array.from(values, (v) => (Object.is(v, -0) ? '-0' : String(v))).join(',');
   return `${x.dtype}[${x.shape.join(',')}]${text}@${x.backend.name}`;
 }
+
+/** Whether `x` is a small constant whose every value is at most 0 (so no index is below it). */
+function atMostZero(x: ArrayTensor): boolean {
+  const values = smallConstantValues(x);
+  return values !== undefined && Array.from(values).every((v) => v <= 0);
+}
+
+const sameAval = (a: IRVar, b: IRVar) => a.aval.dtype === b.aval.dtype && shapesEqual(a.aval.shape, b.aval.shape);
+
+/** Primitives whose values are some of their first input's, moved: non-negative when it is. */
+const MOVES: ReadonlySet<Primitive> = new Set(['reshape', 'broadcastTo', 'transpose', 'slice']);
 
 function paramsKey(params: object): string {
   return JSON.stringify(params);
@@ -91,12 +112,22 @@ export function optimizeProgram(program: IRProgram, { narrowProducts = true }: O
 
   let folded = 0;
   let merged = 0;
+  let simplified = 0;
   const seen = new Map<string, IRVar>();
   const kept: Equation[] = [];
+  // Values known to be non-negative integers (indices from argmax or argmin, moved), and conditions
+  // known to be false everywhere (such an index compared below a constant at most 0).
+  const nonNegative = new Set<IRVar>();
+  const neverTrue = new Set<IRVar>();
   for (const eq of program.equations) {
     const inputs = eq.inputs.map(resolve);
     if (eq.prim === 'stopGradient') {
       rename.set(eq.out, inputs[0]);
+      continue;
+    }
+    if (eq.prim === 'where' && neverTrue.has(inputs[0]) && sameAval(inputs[2], eq.out)) {
+      rename.set(eq.out, inputs[2]);
+      simplified++;
       continue;
     }
     if (inputs.every((v) => constants.has(v))) {
@@ -114,6 +145,9 @@ export function optimizeProgram(program: IRProgram, { narrowProducts = true }: O
     }
     seen.set(key, eq.out);
     kept.push({ prim: eq.prim, inputs, params: eq.params, out: eq.out });
+    if (isArgReduceOp(eq.prim) || (MOVES.has(eq.prim) && nonNegative.has(inputs[0]))) nonNegative.add(eq.out);
+    const constant = constants.get(inputs[1]);
+    if (eq.prim === 'lt' && nonNegative.has(inputs[0]) && constant && atMostZero(constant)) neverTrue.add(eq.out);
   }
   const outputs = program.outputs.map(resolve);
 
@@ -135,5 +169,5 @@ export function optimizeProgram(program: IRProgram, { narrowProducts = true }: O
     outTree: program.outTree,
     toString: () => formatProgram(optimized),
   };
-  return [optimized, { folded, merged, dead: kept.length - needed.length, narrowed, uniformConstants }];
+  return [optimized, { folded, simplified, merged, dead: kept.length - needed.length, narrowed, uniformConstants }];
 }
