@@ -2,14 +2,16 @@
  * The CPU plan's WebAssembly steps against eager mode, bit for bit: fused loops over every lane
  * operation and broadcast pattern (row, column, scalar, full), float sums over every axis set (the
  * contiguous ones run in WebAssembly, the others in JS), matrix products read transposed,
- * slices, pads and concatenations copied as rows, transposes as matrix transposes, and threefry hashes. The plan statistics show
+ * slices, pads and concatenations copied as rows, transposes as matrix transposes, gathers along
+ * an axis, and threefry hashes. The plan statistics show
  * the steps really ran in WebAssembly.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
-import { rowCopies, transposeAsMatrices } from '../../src/tensor/cpu/wasm/copy';
+import { gatherAlongAxis, rowCopies, transposeAsMatrices } from '../../src/tensor/cpu/wasm/copy';
+import { prepareGather } from '../../src/tensor/cpu/gather';
 import { reductionLayout } from '../../src/tensor/cpu/wasm/reduce';
 import { runs } from '../autodiff/helpers';
 import { randomValues } from '../tensor/helpers';
@@ -194,6 +196,30 @@ describe('WebAssembly steps of CPU plans', () => {
           // The fused multiply, plus the reduction where its axes are contiguous (none: no op).
           const expected = axes.length > 0 && reductionLayout(shape, axes) !== null ? 2 : 1;
           expect(stats.lastPlan?.wasmSteps, `${op} ${dtype} ${shape} axes ${axes}`).toBe(expected);
+        },
+      ),
+      { numRuns: runs(200) },
+    );
+  });
+
+  it('argmax and argmin over any axis equal eager mode (the first NaN wins, the first of ties, -0 and +0 tie) and run in WebAssembly', () => {
+    const pool = [Number.NaN, -0, 0, 1, -1, 2, Infinity, -Infinity];
+    fc.assert(
+      fc.property(
+        fc.constantFrom<DT>('float32', 'float64'),
+        fc.constantFrom('argmax', 'argmin') as fc.Arbitrary<'argmax' | 'argmin'>,
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.array(fc.integer({ min: 0, max: pool.length - 1 }), { minLength: 216, maxLength: 216 }),
+        (dtype, op, shape, axisPick, picks) => {
+          const axis = axisPick % shape.length;
+          const n = shape.reduce((a, b) => a * b, 1);
+          const x = M.tensor(picks.slice(0, n).map((k) => pool[k]), { shape, dtype });
+          const f = (a: Tensor) => M.add(M[op](a, axis), 1);
+          const jitted = M.jit(f);
+          const what = `${op} ${dtype} ${shape} axis ${axis} values ${picks.slice(0, n).map((k) => pool[k])}`;
+          const { plans } = M.profileCpu(() => expect(Array.from(jitted(x).dataSync()), what).toEqual(Array.from(f(x).dataSync())));
+          expect(plans[0].steps.filter(({ step }) => step.startsWith(op)).map(({ step }) => step.split(' ').pop()), what).toEqual(['wasm']);
         },
       ),
       { numRuns: runs(200) },
@@ -389,6 +415,62 @@ describe('transposes of CPU plans as matrix transposes', () => {
         if (where.length === 1) expect(where[0], `${dtype} ${shape} perm ${perm}`).toBe(inWasm ? 'wasm' : 'js');
       }),
       { numRuns: 120 },
+    );
+  });
+});
+
+describe('gathers along an axis in CPU plans', () => {
+  it('gatherAlongAxis views x as [outer, n, inner] and the indices as [outer, count, inner], refusing broadcast operands', () => {
+    expect(gatherAlongAxis([32, 5, 1], [32, 1, 1], 1, [32, 1, 1])).toEqual({ outer: 32, n: 5, count: 1, inner: 1 });
+    expect(gatherAlongAxis([4, 3, 6], [4, 2, 6], 1, [4, 2, 6])).toEqual({ outer: 4, n: 3, count: 2, inner: 6 });
+    expect(gatherAlongAxis([7, 2], [7, 9], 1, [7, 9])).toEqual({ outer: 7, n: 2, count: 9, inner: 1 });
+    expect(gatherAlongAxis([5, 3], [2, 3], 0, [2, 3])).toEqual({ outer: 1, n: 5, count: 2, inner: 3 });
+    expect(gatherAlongAxis([1, 5], [32, 1], 1, [32, 1])).toBeNull();
+    expect(gatherAlongAxis([3, 1, 5], [1, 4, 1], 2, [3, 4, 1])).toBeNull();
+  });
+
+  it('random gathers of float32, int32 and float64 equal eager mode bit for bit, and report an index out of range as the JS kernel does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.constantFrom('float32', 'int32', 'float64'),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.boolean(),
+        (xShape, axisPick, count, dtype, seed, outOfRange) => {
+          const axis = axisPick % xShape.length;
+          const n = xShape[axis];
+          const idxShape = xShape.map((d, a) => (a === axis ? count : d));
+          const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+          const x = M.tensor(values(seed, size(xShape)).map((v) => (dtype === 'int32' ? (Number.isFinite(v) ? Math.round(v * 4) : 7) : v)), { shape: xShape, dtype });
+          const indices = Int32Array.from({ length: size(idxShape) }, (_, i) => (i * 7 + seed) % n);
+          if (outOfRange) indices[seed % indices.length] = seed % 2 === 0 ? n : -1 - (seed % 3);
+          const idx = M.tensor(indices, { shape: idxShape, dtype: 'int32' });
+          // The gather as a plan runs it (no shift of negative indices), feeding a loop.
+          const f = (a: Tensor, i: Tensor) => M.mul(M.bind('gather', [a, i], { axis }), 2);
+          const jitted = M.jit(f);
+          const what = `${dtype} x ${xShape} idx ${idxShape} axis ${axis}: ${indices}`;
+          if (outOfRange) {
+            let expected = '';
+            try {
+              prepareGather(xShape, idxShape, axis, idxShape)(x.dataSync(), indices, new Float64Array(indices.length));
+            } catch (e) {
+              expected = (e as Error).message;
+            }
+            expect(expected, what).toMatch(/^gather: index -?\d+ is out of range/);
+            expect(() => jitted(x, idx), what).toThrow(expected);
+            // The plan stays usable.
+            const fine = M.tensor(indices.map((i) => ((i % n) + n) % n), { shape: idxShape, dtype: 'int32' });
+            expect(bits(jitted(x, fine)), what).toEqual(bits(f(x, fine)));
+            return;
+          }
+          const { plans } = M.profileCpu(() => expect(bits(jitted(x, idx)), what).toEqual(bits(f(x, idx))));
+          const where = plans[0].steps.filter(({ step }) => step.startsWith('gather')).map(({ step }) => step.split(' ').pop());
+          expect(where, what).toEqual([dtype === 'float64' ? 'js' : 'wasm']);
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 });

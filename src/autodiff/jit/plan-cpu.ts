@@ -13,7 +13,7 @@
  * eager CPU kernel, which allocates its output. Values returned to the caller always get fresh
  * arrays, since they escape.
  */
-import { ArrayTensor, type Aval, cpu, type DType, formatShape, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
+import { ArrayTensor, type Aval, cpu, type DType, formatShape, isArgReduceOp, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
 import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import {
@@ -29,7 +29,7 @@ import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors, transcendentalsOf } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
-import { rowCopies, type RowCopies, transposeAsMatrices } from '../../tensor/cpu/wasm/copy';
+import { gatherAlongAxis, rowCopies, type RowCopies, transposeAsMatrices } from '../../tensor/cpu/wasm/copy';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
 import { arenaHolding, matmulBlockLayout, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSCENDENTALS_MIN } from '../../tensor/cpu/wasm/threads';
@@ -186,11 +186,17 @@ function fusedCode(group: FusedGroup): { pre: string; body: string; stores: stri
 }
 
 /** Reductions with a WebAssembly kernel (float inputs, a contiguous run of axes), by kernel name. */
-const WASM_REDUCTIONS = new Map<Primitive, 'sum' | 'max' | 'min'>([
+const WASM_REDUCTIONS = new Map<Primitive, 'sum' | 'max' | 'min' | 'argmax' | 'argmin'>([
   ['reduceSum', 'sum'],
   ['reduceMax', 'max'],
   ['reduceMin', 'min'],
+  ['argmax', 'argmax'],
+  ['argmin', 'argmin'],
 ]);
+
+/** The axes a reduction (or an argmax or argmin, over one) reduces. */
+const reducedAxes = (eq: Equation): readonly number[] =>
+  isArgReduceOp(eq.prim) ? [(eq.params as Params<'argmax'>).axis] : (eq.params as Params<'reduceSum'>).axes;
 
 /** Results the caller gets back share one copied block from this many elements on (smaller ones are copied alone). */
 const OUTPUT_BLOCK_MIN_ELEMENTS = 64;
@@ -428,6 +434,12 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (node.kind !== 'single' || node.eq.prim !== 'transpose' || bytesOf(node.out.aval.dtype) !== 4) return null;
     return transposeAsMatrices(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'transpose'>).perm);
   });
+  /** Gathers of 4-byte elements along an axis by int32 indices, neither operand broadcast (`gatherAlongAxis`). */
+  const alongAxis = computed.map((node) => {
+    if (node.kind !== 'single' || node.eq.prim !== 'gather' || bytesOf(node.out.aval.dtype) !== 4 || node.eq.inputs[1].aval.dtype !== 'int32') return null;
+    const [xShape, idxShape] = node.eq.inputs.map((v) => v.aval.shape);
+    return gatherAlongAxis(xShape, idxShape, (node.eq.params as Params<'gather'>).axis, node.out.aval.shape);
+  });
   /** Threefry hashes and their float32 uniforms. */
   const random = (node: PlanNode) =>
     node.kind === 'single' && (node.eq.prim === 'threefry' || (node.eq.prim === 'uniformFromBits' && node.out.aval.dtype === 'float32'));
@@ -435,12 +447,14 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   // matrix products, float reductions over a contiguous run of axes, and fused float loops with a
   // SIMD form.
   const inWasm = computed.map((node, s) => {
-    if (movements[s] || transposes[s] || random(node)) return true;
+    if (movements[s] || transposes[s] || alongAxis[s] || random(node)) return true;
     const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
     if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
     if (node.kind === 'single' && WASM_REDUCTIONS.has(node.eq.prim)) {
-      const floats = dtypes.every((d) => d === 'float32') || dtypes.every((d) => d === 'float64');
-      return floats && reductionLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes) !== null;
+      // Float values in; the same dtype out, or int32 indices.
+      const [x, out] = dtypes;
+      const floats = (x === 'float32' || x === 'float64') && (out === x || isArgReduceOp(node.eq.prim));
+      return floats && reductionLayout(node.eq.inputs[0].aval.shape, reducedAxes(node.eq)) !== null;
     }
     if (node.kind === 'single') return false;
     const group = probes[s];
@@ -712,6 +726,17 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       const { unitFloat32 } = arena.kernels;
       return () => unitFloat32(ax?.offset ?? px, out, n);
     }
+    const gather = alongAxis[s];
+    if (gather) {
+      const { outer, n, count, inner } = gather;
+      const { gather32 } = arena.kernels;
+      // On an index out of range, the JS kernel over the same values throws its error (op, index, shape).
+      const explain = intoKernel(node.eq, folded) as IntoKernel;
+      const scratch = allocate(node.out.aval.dtype, sizeOf(node.out.aval.shape));
+      return () => {
+        if (gather32(ax?.offset ?? px, ay?.offset ?? py, out, outer, n, count, inner)) explain([env[from[0]], env[from[1]]], scratch);
+      };
+    }
     const matrices = transposes[s];
     if (matrices) {
       const { batch, rows, cols } = matrices;
@@ -739,10 +764,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     }
     if (WASM_REDUCTIONS.has(node.eq.prim)) {
       const x = node.eq.inputs[0];
-      const { outer, reduced, inner } = reductionLayout(x.aval.shape, (node.eq.params as Params<'reduceSum'>).axes) as NonNullable<
-        ReturnType<typeof reductionLayout>
-      >;
-      const kind = WASM_REDUCTIONS.get(node.eq.prim) as 'sum' | 'max' | 'min';
+      const { outer, reduced, inner } = reductionLayout(x.aval.shape, reducedAxes(node.eq)) as NonNullable<ReturnType<typeof reductionLayout>>;
+      const kind = WASM_REDUCTIONS.get(node.eq.prim) as NonNullable<ReturnType<typeof WASM_REDUCTIONS.get>>;
       const float64 = x.aval.dtype === 'float64';
       if (rowSum(s)) {
         // Over rows (a bias's gradient): shared out by columns when large.

@@ -1,9 +1,10 @@
 /**
- * Slices, pads, concatenations and transposes of jit plans as copies in the arena. A slice, pad or
+ * Slices, pads, concatenations, transposes and gathers of jit plans as copies in the arena. A slice, pad or
  * concatenation is a strided copy (`copyStrided`'s terms); where its axes collapse to rows of
  * contiguous bytes on both sides it runs as `copyRows` calls (16 bytes at a time, then 4), a pad
  * zeroing its output first. A transpose of 4-byte elements whose axes collapse to matrices runs as
- * `transposeF32` per matrix (`transposeAsMatrices`). In JS the same copies run element by element,
+ * `transposeF32` per matrix (`transposeAsMatrices`), and a gather of 4-byte elements along an axis
+ * without broadcasting by `gather32` (`gatherAlongAxis`). In JS the same copies run element by element,
  * and read a threaded plan's shared memory about 4x slower than plain memory (a SAC update's 256 x 23
  * concatenation took 20 us; a mixture policy's 32 x 5 transposes took 4 us each, against 0.3).
  */
@@ -18,6 +19,12 @@ export interface CopyExports {
   copyRows(dst: number, dstStride: number, src: number, srcStride: number, rowBytes: number, rows: number): void;
   /** Zeroes `bytes` bytes from `dst` (`memory.fill`). */
   zeroBytes(dst: number, bytes: number): void;
+  /**
+   * `out[o, j, i] = x[o, idx[o, j, i], i]` for 4-byte elements, x `[outer, n, inner]`, idx (int32)
+   * and out `[outer, count, inner]`; returns 1 if an index is outside [0, n) (its element is not
+   * written), else 0.
+   */
+  gather32(x: number, idx: number, out: number, outer: number, n: number, count: number, inner: number): number;
 }
 
 function copyBytes(): FunctionDef {
@@ -56,8 +63,72 @@ function zeroBytes(): FunctionDef {
   return { name: 'zeroBytes', params: [i32, i32], code: c };
 }
 
+function gather32(): FunctionDef {
+  const c = new Code(7);
+  const [X, IDX, OUT, OUTER, N, COUNT, INNER] = [0, 1, 2, 3, 4, 5, 6];
+  const [o, j, i, k, bad, inRange] = Array.from({ length: 6 }, () => c.local(i32));
+  c.i32(0).set(bad).i32(0).set(o);
+  c.while(
+    () => c.get(o).get(OUTER).op('i32.lt_s'),
+    () => {
+      c.i32(0).set(j);
+      c.while(
+        () => c.get(j).get(COUNT).op('i32.lt_s'),
+        () => {
+          c.i32(0).set(i);
+          c.while(
+            () => c.get(i).get(INNER).op('i32.lt_s'),
+            () => {
+              c.get(IDX).mem('i32.load').set(k);
+              // Unsigned: a negative index is out of range too.
+              c.get(k).get(N).op('i32.lt_u').set(inRange);
+              c.get(bad).get(inRange).op('i32.eqz').op('i32.or').set(bad);
+              c.when(
+                () => c.get(inRange),
+                () => {
+                  // x + ((o * n + k) * inner + i) * 4
+                  c.get(OUT).get(X).get(o).get(N).op('i32.mul').get(k).op('i32.add').get(INNER).op('i32.mul').get(i).op('i32.add');
+                  c.i32(2).op('i32.shl').op('i32.add').mem('i32.load').mem('i32.store');
+                },
+              );
+              c.addTo(IDX, 4).addTo(OUT, 4).addTo(i, 1);
+            },
+          );
+          c.addTo(j, 1);
+        },
+      );
+      c.addTo(o, 1);
+    },
+  );
+  c.get(bad);
+  return { name: 'gather32', params: Array(7).fill(i32), results: [i32], code: c };
+}
+
 /** The kernels of this module, for `wasmModule`. */
-export const COPY_FUNCTIONS: readonly (() => FunctionDef)[] = [copyBytes, copyRows, zeroBytes];
+export const COPY_FUNCTIONS: readonly (() => FunctionDef)[] = [copyBytes, copyRows, zeroBytes, gather32];
+
+/** A take-along-axis of `gather32`'s layout: x `[outer, n, inner]`, indices and output `[outer, count, inner]`. */
+export interface AlongAxis {
+  readonly outer: number;
+  readonly n: number;
+  readonly count: number;
+  readonly inner: number;
+}
+
+/**
+ * A gather along `axis` (`take_along_axis`) in `gather32`'s layout, or null when x or the indices
+ * are broadcast along another axis (the output's shape is then not theirs).
+ *
+ * @example
+ * gatherAlongAxis([32, 5, 1], [32, 1, 1], 1, [32, 1, 1]); // { outer: 32, n: 5, count: 1, inner: 1 }
+ * gatherAlongAxis([1, 5], [32, 1], 1, [32, 1]); // null: x's row is shared by 32 rows
+ */
+export function gatherAlongAxis(xShape: readonly number[], idxShape: readonly number[], axis: number, outShape: readonly number[]): AlongAxis | null {
+  const same = (shape: readonly number[]) => shape.length === outShape.length && shape.every((d, a) => a === axis || d === outShape[a]);
+  if (!same(xShape) || !same(idxShape)) return null;
+  const product = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
+  return { outer: product(outShape.slice(0, axis)), n: xShape[axis], count: outShape[axis], inner: product(outShape.slice(axis + 1)) };
+}
 
 /** One `copyRows` call: byte offsets from the start of input `input` and of the output. */
 export interface RowCopy {

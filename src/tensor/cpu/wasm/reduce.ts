@@ -1,7 +1,8 @@
 /**
- * Sums over one contiguous run of axes as WebAssembly kernels, viewing the input as
- * `[outer, reduced, inner]`. Each output accumulates in float64 over the reduced index in order,
- * exactly as the JS reduction does (so the results are bit-identical), two outputs per f64x2.
+ * Reductions over one contiguous run of axes as WebAssembly kernels, viewing the input as
+ * `[outer, reduced, inner]`. Each sum accumulates in float64 over the reduced index in order,
+ * exactly as the JS reduction does (so the results are bit-identical), two outputs per f64x2;
+ * maxima, minima and their indices follow the JS kernels' rules for NaN and ties.
  */
 import { Code, f64, type FunctionDef, i32, v128 } from './emit';
 
@@ -20,6 +21,11 @@ export interface ReduceExports {
   maxF64: Reduction;
   minF32: Reduction;
   minF64: Reduction;
+  /** The index r (int32) of the largest (smallest) `x[o, r, i]`: the first NaN, else the first of the best (-0 and +0 tie). */
+  argmaxF32: Reduction;
+  argmaxF64: Reduction;
+  argminF32: Reduction;
+  argminF64: Reduction;
 }
 
 /** Loads the element at the address on the stack as an f64. */
@@ -162,6 +168,55 @@ function extreme(op: 'max' | 'min', dtype: 'float32' | 'float64'): FunctionDef {
   return { name: `${op}${suffix}`, params: Array(5).fill(i32), code: c };
 }
 
+/**
+ * Argmax or argmin over r, one output at a time, with the JS kernel's rule: start at r = 0 and move
+ * to a later r whose value beats the best so far, stopping at the first NaN (which wins).
+ */
+function argExtreme(op: 'argmax' | 'argmin', dtype: 'float32' | 'float64'): FunctionDef {
+  const c = new Code(5);
+  const [X, OUTER, R, INNER, OUT] = [0, 1, 2, 3, 4];
+  const shift = dtype === 'float32' ? 2 : 3;
+  const [o, i, r, p, q, rowBytes, index] = Array.from({ length: 7 }, () => c.local(i32));
+  const [best, v] = [c.local(f64), c.local(f64)];
+  c.get(INNER).i32(shift).op('i32.shl').set(rowBytes);
+  c.get(OUT).set(q);
+  c.i32(0).set(o);
+  c.while(
+    () => c.get(o).get(OUTER).op('i32.lt_s'),
+    () => {
+      c.i32(0).set(i);
+      c.while(
+        () => c.get(i).get(INNER).op('i32.lt_s'),
+        () => {
+          // p = X + ((o * R) * inner + i) * bytes
+          c.get(X).get(o).get(R).op('i32.mul').get(INNER).op('i32.mul').get(i).op('i32.add').i32(shift).op('i32.shl').op('i32.add').set(p);
+          c.get(p);
+          loadAsF64(c, dtype);
+          c.set(best).i32(0).set(index).i32(1).set(r);
+          // While r < R and the best is not NaN.
+          c.while(
+            () => c.get(r).get(R).op('i32.lt_s').get(best).get(best).op('f64.eq').op('i32.and'),
+            () => {
+              c.addTo(p, { local: rowBytes }).get(p);
+              loadAsF64(c, dtype);
+              c.set(v);
+              c.when(
+                () => c.get(v).get(best).op(op === 'argmax' ? 'f64.gt' : 'f64.lt').get(v).get(v).op('f64.ne').op('i32.or'),
+                () => c.get(v).set(best).get(r).set(index),
+              );
+              c.addTo(r, 1);
+            },
+          );
+          c.get(q).get(index).mem('i32.store');
+          c.addTo(q, 4).addTo(i, 1);
+        },
+      );
+      c.addTo(o, 1);
+    },
+  );
+  return { name: `${op}${dtype === 'float32' ? 'F32' : 'F64'}`, params: Array(5).fill(i32), code: c };
+}
+
 /** The kernels of this module, for `wasmModule`. */
 export const REDUCE_FUNCTIONS: readonly (() => FunctionDef)[] = [
   () => sum('float32'),
@@ -170,6 +225,10 @@ export const REDUCE_FUNCTIONS: readonly (() => FunctionDef)[] = [
   () => extreme('max', 'float64'),
   () => extreme('min', 'float32'),
   () => extreme('min', 'float64'),
+  () => argExtreme('argmax', 'float32'),
+  () => argExtreme('argmax', 'float64'),
+  () => argExtreme('argmin', 'float32'),
+  () => argExtreme('argmin', 'float64'),
 ];
 
 /**
