@@ -232,8 +232,11 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   if (group.leaves.some((l) => l.kind === 'gather')) for (let q = 1; q < perVector; q++) laneMask(q);
   const splat = group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
   const kinds: LaneValue[] = [];
-  // Emit the body once into a scratch function to learn whether every member is supported.
-  const body = (): boolean => {
+  // Within a run of vectors that crosses no cursor's boundary, a row leaf (inner > 1) is read at
+  // i + delta and a column leaf (inner = 1) is one splat, loaded before the run.
+  const deltas = new Map([...cursors].flatMap(([key, cursor]) => (cursor.inner > 1 ? [[key, c.local(i32)] as const] : [])));
+  /** One vector at byte i of the output; false if a member has no lane form. */
+  const vector = (): boolean => {
     group.leaves.forEach((leaf, k) => {
       if (leaf.kind === 'c') c.get(i).simd('v128.load', leaf.address).set(leafLocals[k]);
       else if (leaf.kind === 'gather') {
@@ -245,12 +248,8 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
           if (q > 0) c.get(leafLocals[k]).get(laneMask(q)).simd('v128.bitselect');
           c.set(leafLocals[k]);
         }
-      } else if (leaf.kind === 'block') {
-        const cursor = cursors.get(`${leaf.inner}x${leaf.repeat}`)!;
-        c.get(cursor.base);
-        if (leaf.inner > 1) c.get(cursor.within).i32(Math.log2(bytes)).op('i32.shl').op('i32.add').simd('v128.load', leaf.address);
-        else c.simd(splat, leaf.address);
-        c.set(leafLocals[k]);
+      } else if (leaf.kind === 'block' && leaf.inner > 1) {
+        c.get(i).get(deltas.get(`${leaf.inner}x${leaf.repeat}`)!).op('i32.add').simd('v128.load', leaf.address).set(leafLocals[k]);
       }
     });
     for (let j = 0; j < group.members.length; j++) {
@@ -274,30 +273,59 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
     }
     c.get(i).get(memberLocals[memberLocals.length - 1]).simd('v128.store', group.outAddress);
     c.addTo(i, 16);
-    for (const cursor of cursors.values()) {
-      // Advance by one vector: within the row (inner > 1) or along the repeats (a column, inner = 1).
-      const nextBlock = (k: Code) => k.i32(0).set(cursor.rep).addTo(cursor.base, cursor.inner * bytes);
-      if (cursor.inner > 1) {
-        c.addTo(cursor.within, perVector);
-        c.when(
-          (k) => k.get(cursor.within).i32(cursor.inner).op('i32.eq'),
-          (k) => {
-            k.i32(0).set(cursor.within).addTo(cursor.rep, 1);
-            k.when((q) => q.get(cursor.rep).i32(cursor.repeat).op('i32.eq'), nextBlock);
-          },
-        );
-      } else {
-        c.addTo(cursor.rep, perVector);
-        c.when((k) => k.get(cursor.rep).i32(cursor.repeat).op('i32.eq'), nextBlock);
-      }
-    }
     return true;
   };
   let supported = true;
+  const runEnd = c.local(i32);
+  const runStart = c.local(i32);
+  const candidate = c.local(i32);
   c.while(
     (k) => k.get(i).get(END).op('i32.lt_u'),
     () => {
-      supported = body();
+      // The run ends at END or at the first cursor's boundary: the end of its row (inner > 1) or
+      // of its column value's repeats (inner = 1).
+      c.get(END).set(runEnd).get(i).set(runStart);
+      for (const cursor of cursors.values()) {
+        const [limit, at] = cursor.inner > 1 ? [cursor.inner, cursor.within] : [cursor.repeat, cursor.rep];
+        c.get(i).i32(limit).get(at).op('i32.sub').i32(Math.log2(bytes)).op('i32.shl').op('i32.add').set(candidate);
+        c.get(candidate).get(runEnd).get(candidate).get(runEnd).op('i32.lt_u').op('select').set(runEnd);
+      }
+      for (const [key, delta] of deltas) {
+        const cursor = cursors.get(key)!;
+        // delta = base + within · bytes - i
+        c.get(cursor.base).get(cursor.within).i32(Math.log2(bytes)).op('i32.shl').op('i32.add').get(i).op('i32.sub').set(delta);
+      }
+      group.leaves.forEach((leaf, k) => {
+        if (leaf.kind === 'block' && leaf.inner === 1) c.get(cursors.get(`${leaf.inner}x${leaf.repeat}`)!.base).simd(splat, leaf.address).set(leafLocals[k]);
+      });
+      c.while(
+        (k) => k.get(i).get(runEnd).op('i32.lt_u'),
+        () => {
+          supported = vector();
+        },
+      );
+      // Advance each cursor by the run's elements (at most to its boundary, where it wraps).
+      for (const cursor of cursors.values()) {
+        const elements = () => c.get(i).get(runStart).op('i32.sub').i32(Math.log2(bytes)).op('i32.shr_u');
+        const nextBlock = (k: Code) => k.i32(0).set(cursor.rep).addTo(cursor.base, cursor.inner * bytes);
+        if (cursor.inner > 1) {
+          c.get(cursor.within);
+          elements();
+          c.op('i32.add').set(cursor.within);
+          c.when(
+            (k) => k.get(cursor.within).i32(cursor.inner).op('i32.eq'),
+            (k) => {
+              k.i32(0).set(cursor.within).addTo(cursor.rep, 1);
+              k.when((q) => q.get(cursor.rep).i32(cursor.repeat).op('i32.eq'), nextBlock);
+            },
+          );
+        } else {
+          c.get(cursor.rep);
+          elements();
+          c.op('i32.add').set(cursor.rep);
+          c.when((k) => k.get(cursor.rep).i32(cursor.repeat).op('i32.eq'), nextBlock);
+        }
+      }
     },
   );
   return supported ? { name, params: [i32, i32], code: c } : null;
