@@ -80,6 +80,30 @@ describe('guest plans in a threaded plan memory (CPU)', () => {
     expect(M.jitStats(guest).lastPlan?.guestPlans).toBe(1);
   });
 
+  it('a guest called again with arrays it read in place reads them there again, and after a copied one reads the new one, bit for bit', () => {
+    // The host's donated w (64 KiB) and u (4 KiB) live in its shared memory; the guest reads both in place (products).
+    const step = (p: { w: Tensor; u: Tensor }, x: Tensor) => ({ w: M.sub(p.w, M.mul(M.matmul(M.transpose(x), M.matmul(x, p.w)), 1e-3)), u: M.mul(p.u, 0.5) });
+    const host = M.jit(step, { donateArgnums: 0 });
+    const apply = (w: Tensor, u: Tensor, v: Tensor) => M.matmul(M.tanh(M.matmul(v, w)), u);
+    const guest = M.jit(apply);
+    const x = tensor(3, [N, N]);
+    let p = host({ w: tensor(1, [N, N]), u: tensor(2, [N, 8]) }, x);
+    const expectEager = (w: Tensor, u: Tensor, v: Tensor, what: string) => {
+      const plain = (t: Tensor) => M.tensor(t.dataSync(), { shape: t.shape });
+      expect(bitsOf(guest(w, u, v)), what).toEqual(bitsOf(apply(plain(w), plain(u), v)));
+    };
+    const v = tensor(20, [2, N]);
+    expectEager(p.w, p.u, v, 'both in place');
+    expectEager(p.w, p.u, v, 'the same arrays again');
+    // u from elsewhere (copied in; w still makes the bulk in the host), with other values.
+    expectEager(p.w, tensor(21, [N, 8]), v, 'u copied');
+    expectEager(p.w, p.u, v, "the host's u again, after a copied one");
+    // Two host steps later the host hands out the same views with new values.
+    p = host(host(p, x), x);
+    expectEager(p.w, p.u, v, 'the same views, new values');
+    expect(M.jitStats(guest).lastPlan?.guestPlans).toBe(1);
+  });
+
   it('a donating guest, its previous output passed back as another argument, equals eager mode bit for bit', () => {
     const host = M.jit(hostStep, { donateArgnums: 0 });
     const p = host({ w: tensor(1, [N, N]), b: tensor(2, [N]) }, tensor(3, [N, N]));
