@@ -14,24 +14,14 @@
  * program that captured a tracer of an enclosing transformation is evaluated and not cached.
  *
  * A call with concrete arguments first tries the signatures it has recently compiled (`FastEntry`):
- * it walks the arguments against each one's tree structure, collecting leaves as it goes, and
- * compares shapes, dtypes and backends element by element, so a cache hit builds no signature string
- * and no tree description. Only a miss takes the general path (flatten, signature string, map).
+ * each one's generated matcher (`match.ts`) checks the arguments' structure and each leaf's shape,
+ * dtype and backend, collecting leaves as it goes, so a cache hit builds no signature string and no
+ * tree description. Only a miss takes the general path (flatten, signature string, map).
  */
-import {
-  ArrayTensor,
-  type Backend,
-  cpu,
-  type DType,
-  formatAval,
-  MixrlError,
-  type Shape,
-  Tensor,
-  Tracer,
-  WebGPUBackend,
-} from '../../tensor';
+import { ArrayTensor, cpu, formatAval, MixrlError, Tensor, Tracer, WebGPUBackend } from '../../tensor';
 import { evalIR, type IRProgram, makeIR } from '../ir';
 import { type TreeDef, treeBuilder, treeFlatten, treeLeafCount, treeUnflatten } from '../pytree';
+import { argumentsMatcher, type ArgumentsMatcher } from './match';
 import { type OptimizeStats, optimizeProgram } from './optimize';
 import { compileCpuPlan, type CpuPlan, type PlanStats } from './plan-cpu';
 import { compileWebGPUPlan, type WebGPUPlan } from './plan-webgpu';
@@ -99,10 +89,10 @@ interface Compiled {
  */
 interface FastEntry {
   readonly argCount: number;
-  readonly tree: TreeDef;
-  readonly shapes: readonly Shape[];
-  readonly dtypes: readonly DType[];
-  readonly backends: readonly Backend[];
+  /** The structure and the leaves' shapes, dtypes and backends (`argumentsMatcher`). */
+  readonly match: ArgumentsMatcher;
+  /** Where `match` writes a call's leaves: one array for every call (the plan reads it before any user code runs again). */
+  readonly leaves: ArrayTensor[];
   readonly statics: readonly unknown[];
   readonly staticJson: string;
   readonly compiled: Compiled;
@@ -125,50 +115,6 @@ const states = new WeakMap<object, JitState>();
 
 const debugJit = (): boolean =>
   typeof process !== 'undefined' && (process.env.MIXRL_DEBUG ?? '').split(',').some((s) => s.trim() === 'jit');
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== 'object') return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
-}
-
-const isEnumerable = Object.prototype.propertyIsEnumerable;
-
-/**
- * Whether `node` has the structure `def` with concrete tensors at the leaves (as `treeFlatten` would
- * see it); pushes the leaves in flatten order. False at the first difference (`leaves` then holds
- * a prefix).
- */
-function matchTree(def: TreeDef, node: unknown, leaves: ArrayTensor[]): boolean {
-  switch (def.kind) {
-    case 'leaf':
-      if (!(node instanceof ArrayTensor)) return false;
-      leaves.push(node);
-      return true;
-    case 'none':
-      return node === def.value;
-    case 'array': {
-      const { children } = def;
-      if (!Array.isArray(node) || node.length !== children.length) return false;
-      for (let i = 0; i < children.length; i++) if (!matchTree(children[i], node[i], leaves)) return false;
-      return true;
-    }
-    case 'object': {
-      const { keys, children } = def;
-      if (!isPlainObject(node) || Object.keys(node).length !== keys.length) return false;
-      for (let i = 0; i < keys.length; i++) {
-        if (!isEnumerable.call(node, keys[i]) || !matchTree(children[i], node[keys[i]], leaves)) return false;
-      }
-      return true;
-    }
-  }
-}
-
-function sameShape(a: Shape, b: Shape): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function staticJsonOf(statics: readonly unknown[], name: string): string {
   return JSON.stringify(statics, (_key, value: unknown) => {
@@ -216,8 +162,6 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     throw new MixrlError('argument', `jit(${name}): cacheSize must be a positive integer or Infinity, got ${String(options.cacheSize)}`);
   }
   const state: JitState = { traceCount: 0, calls: 0, evictions: 0, cache: new Map(), fast: [] };
-  // The leaves of the call being matched; read by the plan before any user code can run again.
-  const scratch: ArrayTensor[] = [];
 
   const trace = (args: Args, dynamic: unknown[], signature: string): IRProgram => {
     state.traceCount++;
@@ -229,25 +173,13 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     return makeIR(withStatics, `jit(${name})`)(...dynamic);
   };
 
-  /** The recent entry this call matches (its leaves left in `scratch`), or undefined. */
+  /** The recent entry this call matches (its leaves left in the entry's `leaves`), or undefined. */
   const lookup = (args: Args): FastEntry | undefined => {
     const { fast } = state;
     for (let e = 0; e < fast.length; e++) {
       const entry = fast[e];
       if (args.length !== entry.argCount) continue;
-      scratch.length = 0;
-      const roots = (entry.tree as { children: readonly TreeDef[] }).children;
-      let matched = true;
-      for (let i = 0, d = 0; matched && i < args.length; i++) {
-        if (statics.size === 0 || !statics.has(i)) matched = matchTree(roots[d++], args[i], scratch);
-      }
-      if (!matched) continue;
-      const { shapes, dtypes, backends } = entry;
-      for (let i = 0; matched && i < scratch.length; i++) {
-        const x = scratch[i];
-        matched = x.dtype === dtypes[i] && x.backend === backends[i] && sameShape(x.shape, shapes[i]);
-      }
-      if (!matched) continue;
+      if (!entry.match(args, entry.leaves)) continue;
       if (entry.statics.length > 0) {
         let identical = true;
         for (let i = 0, j = 0; identical && i < args.length; i++) {
@@ -293,9 +225,11 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     }
   };
 
+  const donee = `jit(${name})`;
   const finish = (compiled: Compiled, inputs: readonly Tensor[], outputs: Tensor[]): R => {
     compiled.lastCall = ++state.calls;
-    if (donating.size > 0) giveUp(compiled.donated, inputs, outputs, `jit(${name})`);
+    const { plan } = compiled;
+    if (donating.size > 0) giveUp(compiled.donated, inputs, outputs, donee, plan && 'sharingOutputs' in plan ? plan.sharingOutputs : undefined);
     return compiled.rebuild(outputs) as R;
   };
 
@@ -303,7 +237,8 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     const hit = lookup(args);
     if (hit) {
       const { plan, optimized } = hit.compiled;
-      return finish(hit.compiled, scratch, plan ? plan.run(scratch) : evalIR(optimized, scratch.slice()));
+      const { leaves } = hit;
+      return finish(hit.compiled, leaves, plan ? plan.run(leaves) : evalIR(optimized, leaves.slice()));
     }
     const dynamic = args.filter((_, i) => !statics.has(i));
     const [leaves, tree] = treeFlatten(dynamic);
@@ -348,12 +283,11 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     }
     // Concrete arguments: remember the signature in the form later calls can match cheaply.
     const concrete = leaves as ArrayTensor[];
+    const positions = args.flatMap((_, i) => (statics.has(i) ? [] : [i]));
     state.fast.unshift({
       argCount: args.length,
-      tree,
-      shapes: concrete.map((x) => [...x.shape]),
-      dtypes: concrete.map((x) => x.dtype),
-      backends: concrete.map((x) => x.backend),
+      match: argumentsMatcher((tree as { children: readonly TreeDef[] }).children, positions, concrete),
+      leaves: [...concrete],
       statics: staticArgs,
       staticJson: staticJsonOf(staticArgs, name),
       compiled,
@@ -367,10 +301,11 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
 
 /**
  * Disposes the donated inputs of a call, except any whose storage an output returns (an input passed
- * through unchanged stays valid through that output).
+ * through unchanged stays valid through that output). `sharing`: the only outputs that can (a CPU
+ * plan's `sharingOutputs`), else any.
  */
-function giveUp(donated: readonly boolean[], inputs: readonly Tensor[], outputs: readonly Tensor[], by: string): void {
-  const kept = new Set(outputs.map((y) => (y as ArrayTensor).handle));
+function giveUp(donated: readonly boolean[], inputs: readonly Tensor[], outputs: readonly Tensor[], by: string, sharing?: readonly number[]): void {
+  const kept = new Set((sharing ? sharing.map((o) => outputs[o]) : outputs).map((y) => (y as ArrayTensor).handle));
   for (let i = 0; i < inputs.length; i++) {
     const x = inputs[i] as ArrayTensor;
     if (donated[i] && !x.isDisposed && !kept.has(x.handle)) x.donate(by);

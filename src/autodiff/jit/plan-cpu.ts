@@ -98,6 +98,8 @@ export interface CpuPlanOptions {
 export interface CpuPlan {
   run(inputs: readonly ArrayTensor[]): ArrayTensor[];
   readonly stats: PlanStats;
+  /** The outputs that may hand out an input's own array (an input returned as it is, or reshaped); the others are new. */
+  readonly sharingOutputs: readonly number[];
 }
 
 type Step = () => void;
@@ -955,8 +957,10 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       return guestPlans;
     },
   };
+  const inputSlotSet = new Set(inputSlots);
   const plan: CpuPlan = {
     stats,
+    sharingOutputs: outputs.flatMap(({ k }, o) => (inputSlotSet.has(k) ? [o] : [])),
     run(inputs) {
       const guest = mayGuest ? guestFor(inputs) : null;
       if (guest) return guest.run(inputs);

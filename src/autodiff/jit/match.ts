@@ -1,0 +1,91 @@
+/**
+ * A jitted function's check of a call against a compiled signature, generated once per signature
+ * as straight-line JS (as `treeBuilder` builds trees): the arguments' structure, and each leaf a
+ * concrete tensor of the signature's dtype, backend and shape. Each property is read at a fixed
+ * place in the code, so V8 caches its lookup there; a walk over the structure read every key of
+ * every object at one place (a SAC update's 100 leaves took ~10 us to match that way).
+ */
+import { type Backend, type DType, type Shape, ArrayTensor } from '../../tensor';
+import type { TreeDef } from '../pytree';
+
+/** `match(args, leaves)`: whether the call's arguments fit; writes their leaves into `leaves` in flatten order (some of them on a mismatch). */
+export type ArgumentsMatcher = (args: readonly unknown[], leaves: ArrayTensor[]) => boolean;
+
+/** What a signature expects at each leaf, in flatten order. */
+export interface LeafSignature {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly backend: Backend;
+}
+
+function isPlainObject(x: unknown): boolean {
+  if (x === null || typeof x !== 'object') return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+
+/**
+ * The matcher of arguments whose dynamic ones sit at `positions` with structures `roots` (the
+ * others are static) and whose leaves are `leaves`, as `treeFlatten` sees them: arrays of the same
+ * length, plain objects with the same own enumerable keys (in any order), `null` and `undefined`
+ * where they were.
+ *
+ * @example
+ * const match = argumentsMatcher([treeFlatten(state)[1]], [0], leaves.map((x) => ({ shape: x.shape, dtype: x.dtype, backend: x.backend })));
+ * const found = new Array<ArrayTensor>(leaves.length);
+ * if (match([nextState], found)) plan.run(found);
+ */
+export function argumentsMatcher(roots: readonly TreeDef[], positions: readonly number[], leaves: readonly LeafSignature[]): ArgumentsMatcher {
+  const lines: string[] = [];
+  let names = 0;
+  let leaf = 0;
+  const visit = (def: TreeDef, v: string): void => {
+    switch (def.kind) {
+      case 'leaf': {
+        const { shape, dtype } = leaves[leaf];
+        const dims = shape.map((d, a) => ` || ${v}.shape[${a}] !== ${d}`).join('');
+        lines.push(`if (!(${v} instanceof Leaf) || ${v}.dtype !== ${JSON.stringify(dtype)} || ${v}.backend !== backends[${leaf}] || ${v}.shape.length !== ${shape.length}${dims}) return false;`);
+        lines.push(`leaves[${leaf}] = ${v};`);
+        leaf++;
+        return;
+      }
+      case 'none':
+        lines.push(`if (${v} !== ${def.value === null ? 'null' : 'undefined'}) return false;`);
+        return;
+      case 'array':
+        lines.push(`if (!Array.isArray(${v}) || ${v}.length !== ${def.children.length}) return false;`);
+        def.children.forEach((child, i) => {
+          const u = `v${names++}`;
+          lines.push(`const ${u} = ${v}[${i}];`);
+          visit(child, u);
+        });
+        return;
+      case 'object': {
+        // Counted without Object.keys' array (a plain object's prototype has no enumerable keys).
+        const count = `n${names++}`;
+        lines.push(`if (!isPlainObject(${v})) return false;`, `let ${count} = 0;`, `for (const _ in ${v}) ${count}++;`, `if (${count} !== ${def.keys.length}) return false;`);
+        def.keys.forEach((key, i) => {
+          const [u, k] = [`v${names++}`, JSON.stringify(key)];
+          lines.push(`if (!isEnumerable.call(${v}, ${k})) return false;`, `const ${u} = ${v}[${k}];`);
+          visit(def.children[i], u);
+        });
+        return;
+      }
+    }
+  };
+  positions.forEach((position, d) => {
+    const v = `v${names++}`;
+    lines.push(`const ${v} = args[${position}];`);
+    visit(roots[d], v);
+  });
+  lines.push('return true;');
+  const make = new Function('Leaf', 'backends', 'isPlainObject', 'isEnumerable', `return (args, leaves) => {\n${lines.join('\n')}\n};`);
+  return make(
+    ArrayTensor,
+    leaves.map((x) => x.backend),
+    isPlainObject,
+    isEnumerable,
+  ) as ArgumentsMatcher;
+}
