@@ -107,6 +107,67 @@ describe('WebAssembly steps of CPU plans', () => {
     );
   });
 
+  it('int32 lane loops (wrapping add, sub, mul; min, max, neg, abs, comparisons, where, casts to float32 and from bool) equal eager mode bit for bit', () => {
+    const extremes = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 46341, -46341, 2 ** 24 + 1, -(2 ** 24) - 3, 123456789];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        fc.constantFrom<number[]>([3, 8], [2, 4, 4], [5, 3], [16], []),
+        (seed, shape) => {
+          let s = seed;
+          const next = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % n;
+          const n = shape.reduce((a, b) => a * b, 1);
+          const ints = (k: number) => Int32Array.from({ length: n }, (_, i) => (next(3) === 0 ? extremes[(i + k) % extremes.length] : next(2001) - 1000));
+          // Full leaves, a row repeated (int32) and a scalar.
+          const [a, b] = [M.tensor(ints(0), { shape, dtype: 'int32' }), M.tensor(ints(3), { shape, dtype: 'int32' })];
+          const row = M.tensor(Int32Array.from({ length: shape.length ? shape[shape.length - 1] : 1 }, (_, i) => extremes[i % 10]), { shape: shape.slice(-1), dtype: 'int32' });
+          const x = M.tensor(Float32Array.from({ length: n }, (_, i) => i / 7 - 1), { shape });
+          const f = (p: Tensor, q: Tensor, r: Tensor, y: Tensor) => {
+            s = seed; // the same program on every call
+            const pool: Tensor[] = [p, q, r];
+            const pick = () => pool[next(pool.length)];
+            for (let k = 0; k < 6; k++) {
+              const [u, v] = [pick(), pick()];
+              const ops = [
+                () => M.add(u, v),
+                () => M.sub(u, v),
+                () => M.mul(u, v),
+                () => M.maximum(u, v),
+                () => M.minimum(u, v),
+                () => M.neg(u),
+                () => M.abs(u),
+                () => M.where(M.less(u, v), u, v),
+                () => M.add(M.cast([M.less, M.lessEqual, M.greater, M.greaterEqual, M.equal, M.notEqual][next(6)](u, v), 'int32'), u),
+                () => M.where(M.logicalNot(M.cast(u, 'bool')), v, u),
+              ];
+              pool.push(ops[next(ops.length)]());
+            }
+            // The int32 results, and one cast to float32 inside a float loop.
+            return [pool[pool.length - 1], M.mul(M.cast(pool[pool.length - 2], 'float32'), y)];
+          };
+          const jitted = M.jit(f);
+          const what = `${shape} seed ${seed}`;
+          const { plans } = M.profileCpu(() => expect(jitted(a, b, row, x).map(bits), what).toEqual(f(a, b, row, x).map(bits)));
+          // Loops storing or reading booleans (a mask broadcast from the row) stay JS.
+          const js = plans[0].steps.filter(({ step }) => step.startsWith('fused') && step.endsWith(' js'));
+          expect(js.filter(({ step }) => !/cast|logicalNot|where/.test(step)).map(({ step }) => step), what).toEqual([]);
+        },
+      ),
+      { numRuns: runs(150) },
+    );
+    // An optimizer's step counter: t + 1 and its float32 value, one loop in WebAssembly.
+    const count = (t: Tensor) => {
+      const next = M.add(t, 1);
+      return [next, M.cast(next, 'float32')];
+    };
+    for (const t of [0, 7, 2 ** 31 - 1, 2 ** 24 + 1]) {
+      const step = M.tensor([t], { shape: [], dtype: 'int32' });
+      const jitted = M.jit(count);
+      const { plans } = M.profileCpu(() => expect(jitted(step).map(bits), `t ${t}`).toEqual(count(step).map(bits)));
+      expect(plans[0].steps.map(({ step: s }) => s)).toEqual(['fused[add,cast] [] (2 outputs) wasm']);
+    }
+  });
+
   it('runs supported fused loops in WebAssembly', () => {
     const x = M.tensor(values(1, 24), { shape: [3, 8] });
     const bias = M.tensor(values(2, 8), { shape: [8] });

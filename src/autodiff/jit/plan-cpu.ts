@@ -27,7 +27,7 @@ import {
 } from '../../tensor/cpu/elementwise';
 import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
-import { type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors, transcendentalsOf } from '../../tensor/cpu/wasm/elementwise';
+import { type LaneDType, type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors, transcendentalsOf } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
 import { gatherAlongAxis, rowCopies, type RowCopies, transposeAsMatrices } from '../../tensor/cpu/wasm/copy';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
@@ -245,19 +245,22 @@ function laneRead(leaf: Aval, out: Aval): LaneRead | null {
 }
 
 /**
- * A fused group as lanes (leaf and output addresses from `address`), or null when it is not all
- * floats of one dtype. Leaves whose vectors would not stay in one row are gathered lane by lane
- * through an index array (at `indexAddress(k)` for leaf k), up to GATHERED_LANES_MAX elements.
+ * A fused group as lanes (leaf and output addresses from `address`), or null when its output and
+ * leaves are not all float64, or all float32 and int32. Leaves whose vectors would not stay in one
+ * row are gathered lane by lane through an index array (at `indexAddress(k)` for leaf k), up to
+ * GATHERED_LANES_MAX elements.
  */
 function laneGroup(group: FusedGroup, address: (v: IRVar) => number, indexAddress: (k: number) => number): LaneGroup | null {
   const dtype = group.out.aval.dtype;
-  if (dtype !== 'float32' && dtype !== 'float64') return null;
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32') return null;
+  const fourLanes = (d: DType) => d === 'float32' || d === 'int32';
   const leaves: LaneGroup['leaves'][number][] = [];
   for (const [k, v] of group.leaves.entries()) {
-    if (v.aval.dtype !== dtype) return null;
+    if (v.aval.dtype !== dtype && !(fourLanes(v.aval.dtype) && fourLanes(dtype))) return null;
+    const int = v.aval.dtype === 'int32';
     const read = laneRead(v.aval, group.out.aval);
-    if (read !== null && readsWholeVectors(read, dtype)) leaves.push({ ...read, address: address(v) });
-    else if (sizeOf(group.out.aval.shape) <= GATHERED_LANES_MAX) leaves.push({ kind: 'gather', index: indexAddress(k), address: address(v) });
+    if (read !== null && readsWholeVectors(read, dtype)) leaves.push({ ...read, address: address(v), int });
+    else if (sizeOf(group.out.aval.shape) <= GATHERED_LANES_MAX) leaves.push({ kind: 'gather', index: indexAddress(k), address: address(v), int });
     else return null;
   }
   const index = new Map<IRVar, LaneRef>(group.leaves.map((v, k) => [v, { leaf: k }]));
@@ -709,7 +712,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   function wasmStep(node: PlanNode, s: number, from: readonly number[], p: 0 | 1): Step {
     for (const v of storedBy(node)) if (!swapped.has(slot(v))) env[slot(v)] = view(home.get(slot(v)) as Region);
     if (node.kind === 'fused') {
-      const bytes = laneBytes({ dtype: node.out.aval.dtype as 'float32' | 'float64', size: sizeOf(node.out.aval.shape) });
+      const bytes = laneBytes({ dtype: node.out.aval.dtype as LaneDType, size: sizeOf(node.out.aval.shape) });
       const index = loopIndex(s, p);
       return arena.loop(index, bytes, sharedLoop(s));
     }

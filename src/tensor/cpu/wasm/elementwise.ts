@@ -1,12 +1,14 @@
 /**
- * Fused elementwise loops as WebAssembly SIMD functions (f32x4 for float32, f64x2 for float64), for
- * `jit`'s CPU plans. Only operations whose SIMD result equals the JS kernels' bit for bit are
- * compiled: IEEE add, sub, mul, div and sqrt of two floats rounded once (the JS kernels compute in
- * float64 and round to float32, which for these is the same correctly rounded result), min, max,
- * neg, abs, floor, ceil, isFinite, comparisons (as lane masks), `where` and the logical ops on masks,
- * and the identity casts; and on float32, the transcendentals of `float32-math.ts` (exp, expm1, log,
- * log1p, tanh, sigmoid, softplus, erfinv), whose float64 programs the eager kernels run as JS. A
- * group with anything else stays a JS loop.
+ * Fused elementwise loops as WebAssembly SIMD functions (f32x4 for float32 and int32, f64x2 for
+ * float64), for `jit`'s CPU plans. Only operations whose SIMD result equals the JS kernels' bit for
+ * bit are compiled: IEEE add, sub, mul, div and sqrt of two floats rounded once (the JS kernels
+ * compute in float64 and round to float32, which for these is the same correctly rounded result),
+ * min, max, neg, abs, floor, ceil, isFinite, comparisons (as lane masks), `where` and the logical ops
+ * on masks, and the identity casts; on float32, the transcendentals of `float32-math.ts` (exp, expm1,
+ * log, log1p, tanh, sigmoid, softplus, erfinv), whose float64 programs the eager kernels run as JS;
+ * and on int32 (beside float32), add, sub and mul wrapping as `| 0` and `Math.imul` do, min, max,
+ * neg, abs, comparisons, `where`, and casts to float32 (rounded to nearest, as `Math.fround`) and
+ * from booleans. A group with anything else stays a JS loop.
  */
 import type { DType } from '../../dtype';
 import type { Primitive } from '../../primitives';
@@ -29,17 +31,21 @@ export type LaneRead = { kind: 'c' | 's' } | { kind: 'block'; inner: number; rep
  * @example
  * readsWholeVectors({ kind: 'block', inner: 6, repeat: 256 }, 'float32'); // false
  */
-export function readsWholeVectors(read: LaneRead, dtype: 'float32' | 'float64'): boolean {
-  const perVector = dtype === 'float32' ? 4 : 2;
+export function readsWholeVectors(read: LaneRead, dtype: LaneDType): boolean {
+  const perVector = dtype === 'float64' ? 2 : 4;
   return read.kind !== 'block' || (read.inner > 1 ? read.inner % perVector === 0 : read.repeat % perVector === 0);
 }
 
+/** The dtype of a group's output: float64 in two lanes a vector, float32 or int32 in four. */
+export type LaneDType = 'float32' | 'float64' | 'int32';
+
 /** A fused group in lanes: leaves at byte addresses, members reading leaves (`~k`) or members (j). */
 export interface LaneGroup {
-  readonly dtype: 'float32' | 'float64';
+  readonly dtype: LaneDType;
   /** Output elements. */
   readonly size: number;
-  readonly leaves: readonly (LaneRead & { readonly address: number })[];
+  /** Each leaf's read and address; `int` for an int32 leaf (in a group of four lanes). */
+  readonly leaves: readonly (LaneRead & { readonly address: number; readonly int?: boolean })[];
   readonly members: readonly { readonly prim: Primitive; readonly inputs: readonly LaneRef[]; readonly outDtype: DType }[];
   readonly outAddress: number;
   /** Members whose values are stored too (multi-output groups), at their own addresses. */
@@ -48,8 +54,8 @@ export interface LaneGroup {
 export type LaneRef = { readonly leaf: number } | { readonly member: number };
 
 type Lanes = 'f32x4' | 'f64x2';
-/** A lane value: floats of the group's dtype, or a mask (all ones where true). */
-type LaneValue = 'float' | 'mask';
+/** A lane value: floats of the group's float dtype, int32s (four-lane groups), or a mask (all ones where true). */
+type LaneValue = 'float' | 'int' | 'mask';
 
 /**
  * Emits one member given its arguments' locals and kinds (and the function's constants, set before
@@ -59,27 +65,45 @@ type LaneRule = (
   c: Code,
   lanes: Lanes,
   args: readonly { local: number; kind: LaneValue }[],
-  out: 'float' | 'mask',
+  out: LaneValue,
   constants: LaneConstants,
 ) => LaneValue | null;
 
 const floatsOnly = (args: readonly { kind: LaneValue }[]) => args.every((a) => a.kind === 'float');
+const intsOnly = (args: readonly { kind: LaneValue }[]) => args.every((a) => a.kind === 'int');
 
-const unary = (op: 'abs' | 'neg' | 'sqrt' | 'floor' | 'ceil'): LaneRule => (c, lanes, args) => {
-  if (!floatsOnly(args)) return null;
-  c.get(args[0].local).simd(`${lanes}.${op}` as SimdOp);
-  return 'float';
-};
+/** A unary op on floats, or on int32s with `int` (as the JS kernel stores it: `| 0`). */
+const unary =
+  (op: 'abs' | 'neg' | 'sqrt' | 'floor' | 'ceil', int?: 'i32x4.abs' | 'i32x4.neg'): LaneRule =>
+  (c, lanes, args) => {
+    if (int && intsOnly(args)) {
+      c.get(args[0].local).simd(int);
+      return 'int';
+    }
+    if (!floatsOnly(args)) return null;
+    c.get(args[0].local).simd(`${lanes}.${op}` as SimdOp);
+    return 'float';
+  };
 
-const binary = (op: 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max'): LaneRule => (c, lanes, args) => {
-  if (!floatsOnly(args)) return null;
-  c.get(args[0].local).get(args[1].local).simd(`${lanes}.${op}` as SimdOp);
-  return 'float';
-};
+/** A binary op on floats, or on int32s with `int` (wrapping, as `| 0` and `Math.imul` do). */
+const binary =
+  (op: 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max', int?: SimdOp): LaneRule =>
+  (c, lanes, args) => {
+    if (int && intsOnly(args)) {
+      c.get(args[0].local).get(args[1].local).simd(int);
+      return 'int';
+    }
+    if (!floatsOnly(args)) return null;
+    c.get(args[0].local).get(args[1].local).simd(`${lanes}.${op}` as SimdOp);
+    return 'float';
+  };
+
+const INT_COMPARE = { eq: 'i32x4.eq', ne: 'i32x4.ne', lt: 'i32x4.lt_s', le: 'i32x4.le_s', gt: 'i32x4.gt_s', ge: 'i32x4.ge_s' } as const;
 
 const compare = (op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'): LaneRule => (c, lanes, args) => {
-  if (!floatsOnly(args)) return null;
-  c.get(args[0].local).get(args[1].local).simd(`${lanes}.${op}` as SimdOp);
+  const ints = intsOnly(args);
+  if (!ints && !floatsOnly(args)) return null;
+  c.get(args[0].local).get(args[1].local).simd(ints ? INT_COMPARE[op] : (`${lanes}.${op}` as SimdOp));
   return 'mask';
 };
 
@@ -111,8 +135,8 @@ const identity: LaneRule = (c, _lanes, args) => {
 
 /** The SIMD form of each supported primitive; the others keep their JS loop. */
 const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
-  neg: unary('neg'),
-  abs: unary('abs'),
+  neg: unary('neg', 'i32x4.neg'),
+  abs: unary('abs', 'i32x4.abs'),
   sqrt: unary('sqrt'),
   floor: unary('floor'),
   ceil: unary('ceil'),
@@ -135,12 +159,12 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
     infinity(c, lanes).simd(`${lanes}.lt`);
     return 'mask';
   },
-  add: binary('add'),
-  sub: binary('sub'),
-  mul: binary('mul'),
+  add: binary('add', 'i32x4.add'),
+  sub: binary('sub', 'i32x4.sub'),
+  mul: binary('mul', 'i32x4.mul'),
   div: binary('div'),
-  minimum: binary('min'),
-  maximum: binary('max'),
+  minimum: binary('min', 'i32x4.min_s'),
+  maximum: binary('max', 'i32x4.max_s'),
   eq: compare('eq'),
   ne: compare('ne'),
   lt: compare('lt'),
@@ -151,23 +175,36 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
   logicalOr: logical('v128.or'),
   logicalNot: (c, lanes, args) => {
     if (args[0].kind === 'mask') c.get(args[0].local).simd('v128.not');
-    else c.get(args[0].local).v128Bits32([0, 0, 0, 0]).simd(`${lanes}.eq`);
+    else c.get(args[0].local).v128Bits32([0, 0, 0, 0]).simd(args[0].kind === 'int' ? 'i32x4.eq' : `${lanes}.eq`);
     return 'mask';
   },
   where: (c, _lanes, args) => {
-    if (args[0].kind !== 'mask' || args[1].kind !== 'float' || args[2].kind !== 'float') return null;
+    const branches = args[1].kind;
+    if (args[0].kind !== 'mask' || branches === 'mask' || args[2].kind !== branches) return null;
     c.get(args[1].local).get(args[2].local).get(args[0].local).simd('v128.bitselect');
-    return 'float';
+    return branches;
   },
   cast: (c, lanes, args, out, constants) => {
-    if (args[0].kind === out) return identity(c, lanes, args, out, constants);
-    if (out === 'float') {
+    const from = args[0].kind;
+    if (from === out) return identity(c, lanes, args, out, constants);
+    if (out === 'mask') {
+      c.get(args[0].local).v128Bits32([0, 0, 0, 0]).simd(from === 'int' ? 'i32x4.ne' : `${lanes}.ne`);
+      return 'mask';
+    }
+    // A mask's all-ones lanes and-ed with 1 (1.0's bits, or the int32 1).
+    if (from === 'mask') {
       c.get(args[0].local);
-      ones(c, lanes).simd('v128.and');
+      if (out === 'float') ones(c, lanes);
+      else c.v128Bits32([1, 1, 1, 1]);
+      c.simd('v128.and');
+      return out;
+    }
+    // int32 to float32 rounds to nearest (as Math.fround); float to int32 (ToInt32's wrap-around) has no lane form.
+    if (from === 'int' && out === 'float' && lanes === 'f32x4') {
+      c.get(args[0].local).simd('f32x4.convert_i32x4_s');
       return 'float';
     }
-    c.get(args[0].local).v128Bits32([0, 0, 0, 0]).simd(`${lanes}.ne`);
-    return 'mask';
+    return null;
   },
   stopGradient: identity,
   broadcastTo: identity,
@@ -181,11 +218,11 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
  * transcendentalsOf(group) * group.size; // the loop's transcendental evaluations
  */
 export const transcendentalsOf = (group: Pick<LaneGroup, 'dtype' | 'members'>): number =>
-  group.dtype === 'float32' ? group.members.filter((m) => m.prim in FLOAT32_PROGRAMS).length : 0;
+  group.dtype !== 'float64' ? group.members.filter((m) => m.prim in FLOAT32_PROGRAMS).length : 0;
 
 /** Bytes of output a group's function covers: its elements rounded up to whole 16-byte vectors. */
 export const laneBytes = (group: Pick<LaneGroup, 'dtype' | 'size'>): number =>
-  Math.ceil((group.size * (group.dtype === 'float32' ? 4 : 8)) / 16) * 16;
+  Math.ceil((group.size * (group.dtype === 'float64' ? 8 : 4)) / 16) * 16;
 
 /**
  * The group as a function `name(start, end)` computing output bytes [start, end) (addresses are
@@ -197,8 +234,10 @@ export const laneBytes = (group: Pick<LaneGroup, 'dtype' | 'size'>): number =>
  * const f = laneFunction('g0', { dtype: 'float32', size: 8, leaves: [{ kind: 'c', address: 0 }], members: [{ prim: 'neg', inputs: [{ leaf: 0 }], outDtype: 'float32' }], outAddress: 64 });
  */
 export function laneFunction(name: string, group: LaneGroup): FunctionDef | null {
-  const lanes: Lanes = group.dtype === 'float32' ? 'f32x4' : 'f64x2';
-  const bytes = group.dtype === 'float32' ? 4 : 8;
+  const lanes: Lanes = group.dtype === 'float64' ? 'f64x2' : 'f32x4';
+  const bytes = group.dtype === 'float64' ? 8 : 4;
+  // The dtype float lanes hold: float32 in an int32 group.
+  const floatDType = group.dtype === 'float64' ? 'float64' : 'float32';
   const perVector = 16 / bytes;
   if (!group.leaves.every((l) => readsWholeVectors(l, group.dtype))) return null;
   // Parameters: the byte range [start, end) of the output to compute (whole vectors).
@@ -221,16 +260,16 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
     c.get(element).i32(cursor.inner * cursor.repeat).op('i32.div_u').i32(cursor.inner * bytes).op('i32.mul').set(cursor.base);
   }
   group.leaves.forEach((leaf, k) => {
-    if (leaf.kind === 's') c.i32(0).simd(group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat', leaf.address).set(leafLocals[k]);
+    if (leaf.kind === 's') c.i32(0).simd(bytes === 4 ? 'v128.load32_splat' : 'v128.load64_splat', leaf.address).set(leafLocals[k]);
   });
   const memberLocals = group.members.map(() => c.local(v128));
   // The float64 programs' constants, set once here.
   const constants = new LaneConstants(c);
-  if (group.dtype === 'float32') for (const { prim } of group.members) if (prim in FLOAT32_PROGRAMS) constants.hoist(FLOAT32_PROGRAMS[prim as Float32Op]);
+  if (lanes === 'f32x4') for (const { prim } of group.members) if (prim in FLOAT32_PROGRAMS) constants.hoist(FLOAT32_PROGRAMS[prim as Float32Op]);
   /** All ones in lane q (a gathered value's place in its vector). */
   const laneMask = (q: number) => constants.get([0, 1, 2, 3].map((w) => (Math.floor((w * 4) / bytes) === q ? 0xffffffff : 0)) as [number, number, number, number]);
   if (group.leaves.some((l) => l.kind === 'gather')) for (let q = 1; q < perVector; q++) laneMask(q);
-  const splat = group.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
+  const splat = bytes === 4 ? 'v128.load32_splat' : 'v128.load64_splat';
   const kinds: LaneValue[] = [];
   // Within a run of vectors that crosses no cursor's boundary, a row leaf (inner > 1) is read at
   // i + delta and a column leaf (inner = 1) is one splat, loaded before the run.
@@ -257,18 +296,21 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
       const rule = LANE_RULES[member.prim];
       if (!rule) return false;
       const args = member.inputs.map((r) =>
-        'leaf' in r ? { local: leafLocals[r.leaf], kind: 'float' as const } : { local: memberLocals[r.member], kind: kinds[r.member] },
+        'leaf' in r
+          ? { local: leafLocals[r.leaf], kind: group.leaves[r.leaf].int ? ('int' as const) : ('float' as const) }
+          : { local: memberLocals[r.member], kind: kinds[r.member] },
       );
-      const outKind: LaneValue = member.outDtype === 'bool' ? 'mask' : 'float';
-      if (outKind === 'float' && member.outDtype !== group.dtype) return false;
+      const outKind: LaneValue = member.outDtype === 'bool' ? 'mask' : member.outDtype === 'int32' ? 'int' : 'float';
+      if (outKind === 'float' && member.outDtype !== floatDType) return false;
+      if (outKind === 'int' && lanes !== 'f32x4') return false;
       const got = rule(c, lanes, args, outKind, constants);
       if (got !== outKind) return false;
       kinds[j] = got;
       c.set(memberLocals[j]);
     }
-    if (kinds[kinds.length - 1] !== 'float') return false;
+    if (kinds[kinds.length - 1] !== (group.dtype === 'int32' ? 'int' : 'float')) return false;
     for (const { member, address } of group.stores ?? []) {
-      if (kinds[member] !== 'float') return false;
+      if (kinds[member] === 'mask') return false;
       c.get(i).get(memberLocals[member]).simd('v128.store', address);
     }
     c.get(i).get(memberLocals[memberLocals.length - 1]).simd('v128.store', group.outAddress);
