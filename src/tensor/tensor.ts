@@ -82,8 +82,8 @@ function itemOf(values: TypedArray, t: Tensor): number {
 /** A tensor with concrete values on a backend. */
 export class ArrayTensor extends Tensor {
   private disposed = false;
-  /** Who took the storage: a jitted function it was donated to, else `dispose()`. */
-  private takenBy = 'dispose()';
+  /** The jitted function the storage was donated to (`jit(name)`), if it was (not `dispose()`). */
+  private donee: string | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -97,7 +97,8 @@ export class ArrayTensor extends Tensor {
   /** The backend storage; throws if the tensor was disposed. */
   get handle(): Handle {
     if (this.disposed) {
-      throw new BackendError(`tensor ${SHORT_NAME[this.dtype]}${formatShape(this.shape)} was used after ${this.takenBy}`);
+      const after = this.donee === null ? 'dispose()' : `it was donated to ${this.donee}`;
+      throw new BackendError(`tensor ${SHORT_NAME[this.dtype]}${formatShape(this.shape)} was used after ${after}`);
     }
     return this.storage;
   }
@@ -108,7 +109,7 @@ export class ArrayTensor extends Tensor {
    */
   donate(by: string): void {
     if (this.disposed) return;
-    this.takenBy = `it was donated to ${by}`;
+    this.donee = by;
     this.dispose();
   }
 
