@@ -122,62 +122,15 @@ function sum(dtype: 'float32' | 'float64'): FunctionDef {
 }
 
 /**
- * Max or min over r, one output at a time, with the JS reduction's rule: start at ∓∞ and take `v`
- * when it beats the value so far or is NaN (so NaN propagates and the first of ±0 stays).
+ * The loops of a reduction over `[outer, reduced, inner]` (parameters X, OUTER, R, INNER, OUT), one
+ * output at a time: `column(p, rowBytes)` emits one output's work, local p holding the address of
+ * its first input x[o, 0, i] and rowBytes the step to the next row; local q holds its output's
+ * address, `outBytes` after the previous one's.
  */
-function extreme(op: 'max' | 'min', dtype: 'float32' | 'float64'): FunctionDef {
-  const c = new Code(5);
-  const [X, OUTER, R, INNER, OUT] = [0, 1, 2, 3, 4];
-  const bytes = dtype === 'float32' ? 4 : 8;
-  const [o, i, r, p, q, rowBytes] = Array.from({ length: 6 }, () => c.local(i32));
-  const [acc, v] = [c.local(f64), c.local(f64)];
-  c.get(INNER).i32(Math.log2(bytes)).op('i32.shl').set(rowBytes);
-  c.get(OUT).set(q);
-  c.i32(0).set(o);
-  c.while(
-    () => c.get(o).get(OUTER).op('i32.lt_s'),
-    () => {
-      c.i32(0).set(i);
-      c.while(
-        () => c.get(i).get(INNER).op('i32.lt_s'),
-        () => {
-          // p = X + ((o * R) * inner + i) * bytes
-          c.get(X).get(o).get(R).op('i32.mul').get(INNER).op('i32.mul').get(i).op('i32.add').i32(Math.log2(bytes)).op('i32.shl').op('i32.add').set(p);
-          c.f64(op === 'max' ? -Infinity : Infinity).set(acc);
-          c.get(R).set(r);
-          c.while(
-            () => c.get(r),
-            () => {
-              c.get(p);
-              loadAsF64(c, dtype);
-              c.set(v);
-              // acc = (v beats acc || v is NaN) ? v : acc
-              c.get(v).get(acc).get(v).get(acc).op(op === 'max' ? 'f64.gt' : 'f64.lt').get(v).get(v).op('f64.ne').op('i32.or').op('select').set(acc);
-              c.addTo(p, { local: rowBytes }).addTo(r, -1);
-            },
-          );
-          c.get(q).get(acc);
-          storeFromF64(c, dtype);
-          c.addTo(q, bytes).addTo(i, 1);
-        },
-      );
-      c.addTo(o, 1);
-    },
-  );
-  const suffix = dtype === 'float32' ? 'F32' : 'F64';
-  return { name: `${op}${suffix}`, params: Array(5).fill(i32), code: c };
-}
-
-/**
- * Argmax or argmin over r, one output at a time, with the JS kernel's rule: start at r = 0 and move
- * to a later r whose value beats the best so far, stopping at the first NaN (which wins).
- */
-function argExtreme(op: 'argmax' | 'argmin', dtype: 'float32' | 'float64'): FunctionDef {
-  const c = new Code(5);
+function eachOutput(c: Code, dtype: 'float32' | 'float64', outBytes: number, column: (p: number, q: number, rowBytes: number) => void): void {
   const [X, OUTER, R, INNER, OUT] = [0, 1, 2, 3, 4];
   const shift = dtype === 'float32' ? 2 : 3;
-  const [o, i, r, p, q, rowBytes, index] = Array.from({ length: 7 }, () => c.local(i32));
-  const [best, v] = [c.local(f64), c.local(f64)];
+  const [o, i, p, q, rowBytes] = Array.from({ length: 5 }, () => c.local(i32));
   c.get(INNER).i32(shift).op('i32.shl').set(rowBytes);
   c.get(OUT).set(q);
   c.i32(0).set(o);
@@ -190,30 +143,74 @@ function argExtreme(op: 'argmax' | 'argmin', dtype: 'float32' | 'float64'): Func
         () => {
           // p = X + ((o * R) * inner + i) * bytes
           c.get(X).get(o).get(R).op('i32.mul').get(INNER).op('i32.mul').get(i).op('i32.add').i32(shift).op('i32.shl').op('i32.add').set(p);
-          c.get(p);
-          loadAsF64(c, dtype);
-          c.set(best).i32(0).set(index).i32(1).set(r);
-          // While r < R and the best is not NaN.
-          c.while(
-            () => c.get(r).get(R).op('i32.lt_s').get(best).get(best).op('f64.eq').op('i32.and'),
-            () => {
-              c.addTo(p, { local: rowBytes }).get(p);
-              loadAsF64(c, dtype);
-              c.set(v);
-              c.when(
-                () => c.get(v).get(best).op(op === 'argmax' ? 'f64.gt' : 'f64.lt').get(v).get(v).op('f64.ne').op('i32.or'),
-                () => c.get(v).set(best).get(r).set(index),
-              );
-              c.addTo(r, 1);
-            },
-          );
-          c.get(q).get(index).mem('i32.store');
-          c.addTo(q, 4).addTo(i, 1);
+          column(p, q, rowBytes);
+          c.addTo(q, outBytes).addTo(i, 1);
         },
       );
       c.addTo(o, 1);
     },
   );
+}
+
+/**
+ * Max or min over r, one output at a time, with the JS reduction's rule: start at ∓∞ and take `v`
+ * when it beats the value so far or is NaN (so NaN propagates and the first of ±0 stays).
+ */
+function extreme(op: 'max' | 'min', dtype: 'float32' | 'float64'): FunctionDef {
+  const c = new Code(5);
+  const R = 2;
+  const r = c.local(i32);
+  const [acc, v] = [c.local(f64), c.local(f64)];
+  eachOutput(c, dtype, dtype === 'float32' ? 4 : 8, (p, q, rowBytes) => {
+    c.f64(op === 'max' ? -Infinity : Infinity).set(acc);
+    c.get(R).set(r);
+    c.while(
+      () => c.get(r),
+      () => {
+        c.get(p);
+        loadAsF64(c, dtype);
+        c.set(v);
+        // acc = (v beats acc || v is NaN) ? v : acc
+        c.get(v).get(acc).get(v).get(acc).op(op === 'max' ? 'f64.gt' : 'f64.lt').get(v).get(v).op('f64.ne').op('i32.or').op('select').set(acc);
+        c.addTo(p, { local: rowBytes }).addTo(r, -1);
+      },
+    );
+    c.get(q).get(acc);
+    storeFromF64(c, dtype);
+  });
+  const suffix = dtype === 'float32' ? 'F32' : 'F64';
+  return { name: `${op}${suffix}`, params: Array(5).fill(i32), code: c };
+}
+
+/**
+ * Argmax or argmin over r, one output at a time, with the JS kernel's rule: start at r = 0 and move
+ * to a later r whose value beats the best so far, stopping at the first NaN (which wins).
+ */
+function argExtreme(op: 'argmax' | 'argmin', dtype: 'float32' | 'float64'): FunctionDef {
+  const c = new Code(5);
+  const R = 2;
+  const [r, index] = [c.local(i32), c.local(i32)];
+  const [best, v] = [c.local(f64), c.local(f64)];
+  eachOutput(c, dtype, 4, (p, q, rowBytes) => {
+    c.get(p);
+    loadAsF64(c, dtype);
+    c.set(best).i32(0).set(index).i32(1).set(r);
+    // While r < R and the best is not NaN.
+    c.while(
+      () => c.get(r).get(R).op('i32.lt_s').get(best).get(best).op('f64.eq').op('i32.and'),
+      () => {
+        c.addTo(p, { local: rowBytes }).get(p);
+        loadAsF64(c, dtype);
+        c.set(v);
+        c.when(
+          () => c.get(v).get(best).op(op === 'argmax' ? 'f64.gt' : 'f64.lt').get(v).get(v).op('f64.ne').op('i32.or'),
+          () => c.get(v).set(best).get(r).set(index),
+        );
+        c.addTo(r, 1);
+      },
+    );
+    c.get(q).get(index).mem('i32.store');
+  });
   return { name: `${op}${dtype === 'float32' ? 'F32' : 'F64'}`, params: Array(5).fill(i32), code: c };
 }
 
