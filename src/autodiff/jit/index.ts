@@ -98,6 +98,9 @@ interface FastEntry {
   readonly compiled: Compiled;
 }
 
+/** What a cached entry's `leaves` hold between calls. */
+const NO_LEAF = undefined as unknown as ArrayTensor;
+
 /** Recently used signatures tried before the general path, most recent first. */
 const FAST_ENTRIES = 8;
 
@@ -238,7 +241,10 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     if (hit) {
       const { plan, optimized } = hit.compiled;
       const { leaves } = hit;
-      return finish(hit.compiled, leaves, plan ? plan.run(leaves) : evalIR(optimized, leaves.slice()));
+      const result = finish(hit.compiled, leaves, plan ? plan.run(leaves) : evalIR(optimized, leaves.slice()));
+      // The cache does not keep the call's arguments alive (each of 8 entries has its own array).
+      leaves.fill(NO_LEAF);
+      return result;
     }
     const dynamic = args.filter((_, i) => !statics.has(i));
     const [leaves, tree] = treeFlatten(dynamic);
@@ -287,7 +293,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     state.fast.unshift({
       argCount: args.length,
       match: argumentsMatcher((tree as { children: readonly TreeDef[] }).children, positions, concrete),
-      leaves: [...concrete],
+      leaves: concrete.map(() => NO_LEAF),
       statics: staticArgs,
       staticJson: staticJsonOf(staticArgs, name),
       compiled,
