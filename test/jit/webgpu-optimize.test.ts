@@ -1,7 +1,8 @@
 /**
  * Optimization on WebGPU programs: small constants lifted from literals are merged by value as on
  * the CPU (WebGPU cannot read them back synchronously, but keeps the values of small uploads), so
- * a repeated scalar chain (Adam's bias corrections per parameter) is one kernel, not one per use.
+ * a repeated scalar chain (Adam's bias corrections per parameter) is one kernel, not one per use;
+ * and a comparison with such a constant can be known false.
  */
 import { expect, it } from 'vitest';
 import * as M from '../../src';
@@ -40,5 +41,16 @@ describeWebGPU('jit optimizations on WebGPU', () => {
     const out = jitted(x, w);
     expect(M.jitStats(jitted).lastOptimization?.narrowed).toBe(0);
     expect(Array.from(await out.data())).toEqual(Array.from(await columns(x, w).data()));
+  });
+
+  it("drops takeAlongAxis's shift of negative indices for an argmax's indices (the 0 read from the upload's kept values)", async () => {
+    const backend = webgpu();
+    const logits = M.tensor(Float32Array.from({ length: 12 }, (_, i) => Math.sin(3 * i)), { shape: [4, 3], backend });
+    const means = M.tensor(Float32Array.from({ length: 12 }, (_, i) => 10 * i), { shape: [4, 3], backend });
+    const pick = (l: Tensor, m: Tensor) => M.takeAlongAxis(m, M.expandDims(M.argmax(l, 1), 1), 1);
+    const jitted = M.jit(pick);
+    const out = jitted(logits, means);
+    expect(M.jitStats(jitted).lastOptimization?.simplified).toBe(1);
+    expect(Array.from(await out.data())).toEqual(Array.from(await pick(logits, means).data()));
   });
 });
