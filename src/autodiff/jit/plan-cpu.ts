@@ -926,18 +926,20 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     return guest;
   };
   // The choice depends only on which arrays the candidates are (an array's buffer and length never
-  // change), so it is kept for the next call with the same ones: an actor's parameters between
-  // updates (looking up each array's arena every call cost an action 0.4-1.2 us, paired).
-  let chosenFor: TypedArray[] = [];
-  let chosen: CpuPlan | null = null;
+  // change), so a guest is kept for the next call with the same ones: an actor's parameters between
+  // updates (looking up each array's arena every call cost an action 0.4-1.2 us, paired). Arrays
+  // that chose no guest are not kept (nor kept alive).
+  let guestArrays: TypedArray[] = [];
+  let lastGuest: CpuPlan | null = null;
   /** The guest to run this call in, when its largest inputs are in another threaded arena's memory. */
   const guestFor = (inputs: readonly ArrayTensor[]): CpuPlan | null => {
-    let same = chosenFor.length === guestCandidates.length;
-    for (let q = 0; same && q < guestCandidates.length; q++) same = inputs[guestCandidates[q]].handle === chosenFor[q];
-    if (same) return chosen;
-    chosenFor = guestCandidates.map((i) => inputs[i].handle as TypedArray);
-    chosen = chooseGuest(chosenFor);
-    return chosen;
+    let same = guestArrays.length === guestCandidates.length;
+    for (let q = 0; same && q < guestCandidates.length; q++) same = inputs[guestCandidates[q]].handle === guestArrays[q];
+    if (same) return lastGuest;
+    const arrays = guestCandidates.map((i) => inputs[i].handle as TypedArray);
+    lastGuest = chooseGuest(arrays);
+    guestArrays = lastGuest ? arrays : [];
+    return lastGuest;
   };
   const mayGuest = !host && !threaded && guestCandidates.length > 0;
   // Per input, the array the last call read in place (its address is still set): the same array
