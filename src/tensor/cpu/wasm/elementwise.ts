@@ -259,8 +259,9 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
     c.get(element).i32(cursor.inner).op('i32.div_u').i32(cursor.repeat).op('i32.rem_u').set(cursor.rep);
     c.get(element).i32(cursor.inner * cursor.repeat).op('i32.div_u').i32(cursor.inner * bytes).op('i32.mul').set(cursor.base);
   }
+  const splat = bytes === 4 ? 'v128.load32_splat' : 'v128.load64_splat';
   group.leaves.forEach((leaf, k) => {
-    if (leaf.kind === 's') c.i32(0).simd(bytes === 4 ? 'v128.load32_splat' : 'v128.load64_splat', leaf.address).set(leafLocals[k]);
+    if (leaf.kind === 's') c.i32(0).simd(splat, leaf.address).set(leafLocals[k]);
   });
   const memberLocals = group.members.map(() => c.local(v128));
   // The float64 programs' constants, set once here.
@@ -269,7 +270,6 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   /** All ones in lane q (a gathered value's place in its vector). */
   const laneMask = (q: number) => constants.get([0, 1, 2, 3].map((w) => (Math.floor((w * 4) / bytes) === q ? 0xffffffff : 0)) as [number, number, number, number]);
   if (group.leaves.some((l) => l.kind === 'gather')) for (let q = 1; q < perVector; q++) laneMask(q);
-  const splat = bytes === 4 ? 'v128.load32_splat' : 'v128.load64_splat';
   const kinds: LaneValue[] = [];
   // Within a run of vectors that crosses no cursor's boundary, a row leaf (inner > 1) is read at
   // i + delta and a column leaf (inner = 1) is one splat, loaded before the run.
@@ -318,9 +318,10 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
     return true;
   };
   let supported = true;
-  const runEnd = c.local(i32);
-  const runStart = c.local(i32);
-  const candidate = c.local(i32);
+  const [runEnd, runStart, runElements, candidate] = [c.local(i32), c.local(i32), c.local(i32), c.local(i32)];
+  /** A cursor's counter within its current segment, and the segment's length in elements. */
+  const segment = (cursor: { inner: number; repeat: number; within: number; rep: number }) =>
+    cursor.inner > 1 ? { counter: cursor.within, limit: cursor.inner } : { counter: cursor.rep, limit: cursor.repeat };
   c.while(
     (k) => k.get(i).get(END).op('i32.lt_u'),
     () => {
@@ -328,8 +329,8 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
       // of its column value's repeats (inner = 1).
       c.get(END).set(runEnd).get(i).set(runStart);
       for (const cursor of cursors.values()) {
-        const [limit, at] = cursor.inner > 1 ? [cursor.inner, cursor.within] : [cursor.repeat, cursor.rep];
-        c.get(i).i32(limit).get(at).op('i32.sub').i32(Math.log2(bytes)).op('i32.shl').op('i32.add').set(candidate);
+        const { counter, limit } = segment(cursor);
+        c.get(i).i32(limit).get(counter).op('i32.sub').i32(Math.log2(bytes)).op('i32.shl').op('i32.add').set(candidate);
         c.get(candidate).get(runEnd).get(candidate).get(runEnd).op('i32.lt_u').op('select').set(runEnd);
       }
       for (const [key, delta] of deltas) {
@@ -347,26 +348,21 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
         },
       );
       // Advance each cursor by the run's elements (at most to its boundary, where it wraps).
+      c.get(i).get(runStart).op('i32.sub').i32(Math.log2(bytes)).op('i32.shr_u').set(runElements);
       for (const cursor of cursors.values()) {
-        const elements = () => c.get(i).get(runStart).op('i32.sub').i32(Math.log2(bytes)).op('i32.shr_u');
+        const { counter, limit } = segment(cursor);
         const nextBlock = (k: Code) => k.i32(0).set(cursor.rep).addTo(cursor.base, cursor.inner * bytes);
-        if (cursor.inner > 1) {
-          c.get(cursor.within);
-          elements();
-          c.op('i32.add').set(cursor.within);
-          c.when(
-            (k) => k.get(cursor.within).i32(cursor.inner).op('i32.eq'),
-            (k) => {
+        c.addTo(counter, { local: runElements });
+        c.when(
+          (k) => k.get(counter).i32(limit).op('i32.eq'),
+          (k) => {
+            if (cursor.inner === 1) nextBlock(k);
+            else {
               k.i32(0).set(cursor.within).addTo(cursor.rep, 1);
               k.when((q) => q.get(cursor.rep).i32(cursor.repeat).op('i32.eq'), nextBlock);
-            },
-          );
-        } else {
-          c.get(cursor.rep);
-          elements();
-          c.op('i32.add').set(cursor.rep);
-          c.when((k) => k.get(cursor.rep).i32(cursor.repeat).op('i32.eq'), nextBlock);
-        }
+            }
+          },
+        );
       }
     },
   );
