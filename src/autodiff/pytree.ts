@@ -19,7 +19,14 @@ export class TreeError extends MixrlError {
   }
 }
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
+/**
+ * Whether `x` is an object node of a pytree: a plain object (prototype `Object.prototype` or null), whose keys name its children.
+ *
+ * @example
+ * isTreeObject({ w, b }); // true
+ * isTreeObject(new Map()); // false
+ */
+export function isTreeObject(x: unknown): x is Record<string, unknown> {
   if (x === null || typeof x !== 'object') return false;
   const proto = Object.getPrototypeOf(x);
   return proto === Object.prototype || proto === null;
@@ -36,7 +43,7 @@ export function treeFlatten(tree: unknown): [unknown[], TreeDef] {
   const visit = (node: unknown): TreeDef => {
     if (node === null || node === undefined) return { kind: 'none', value: node };
     if (Array.isArray(node)) return { kind: 'array', children: node.map(visit) };
-    if (isPlainObject(node)) {
+    if (isTreeObject(node)) {
       const keys = Object.keys(node).sort();
       return { kind: 'object', keys, children: keys.map((k) => visit(node[k])) };
     }

@@ -6,7 +6,7 @@
  * every object at one place (a SAC update's 100 leaves took ~10 us to match that way).
  */
 import { type Backend, type DType, type Shape, ArrayTensor } from '../../tensor';
-import type { TreeDef } from '../pytree';
+import { isTreeObject, type TreeDef } from '../pytree';
 
 /** `match(args, leaves)`: whether the call's arguments fit; writes their leaves into `leaves` in flatten order (some of them on a mismatch). */
 export type ArgumentsMatcher = (args: readonly unknown[], leaves: ArrayTensor[]) => boolean;
@@ -16,12 +16,6 @@ export interface LeafSignature {
   readonly shape: Shape;
   readonly dtype: DType;
   readonly backend: Backend;
-}
-
-function isPlainObject(x: unknown): boolean {
-  if (x === null || typeof x !== 'object') return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
 }
 
 const isEnumerable = Object.prototype.propertyIsEnumerable;
@@ -65,7 +59,7 @@ export function argumentsMatcher(roots: readonly TreeDef[], positions: readonly 
       case 'object': {
         // Counted without Object.keys' array (a plain object's prototype has no enumerable keys).
         const count = `n${names++}`;
-        lines.push(`if (!isPlainObject(${v})) return false;`, `let ${count} = 0;`, `for (const _ in ${v}) ${count}++;`, `if (${count} !== ${def.keys.length}) return false;`);
+        lines.push(`if (!isTreeObject(${v})) return false;`, `let ${count} = 0;`, `for (const _ in ${v}) ${count}++;`, `if (${count} !== ${def.keys.length}) return false;`);
         def.keys.forEach((key, i) => {
           const [u, k] = [`v${names++}`, JSON.stringify(key)];
           lines.push(`if (!isEnumerable.call(${v}, ${k})) return false;`, `const ${u} = ${v}[${k}];`);
@@ -81,11 +75,11 @@ export function argumentsMatcher(roots: readonly TreeDef[], positions: readonly 
     visit(roots[d], v);
   });
   lines.push('return true;');
-  const make = new Function('Leaf', 'backends', 'isPlainObject', 'isEnumerable', `return (args, leaves) => {\n${lines.join('\n')}\n};`);
+  const make = new Function('Leaf', 'backends', 'isTreeObject', 'isEnumerable', `return (args, leaves) => {\n${lines.join('\n')}\n};`);
   return make(
     ArrayTensor,
     leaves.map((x) => x.backend),
-    isPlainObject,
+    isTreeObject,
     isEnumerable,
   ) as ArgumentsMatcher;
 }
