@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
 import { gatherAlongAxis, rowCopies, transposeAsMatrices } from '../../src/tensor/cpu/wasm/copy';
+import { packsB } from '../../src/tensor/cpu/wasm/runtime';
 import { prepareGather } from '../../src/tensor/cpu/gather';
 import { reductionLayout } from '../../src/tensor/cpu/wasm/reduce';
 import { runs } from '../autodiff/helpers';
@@ -369,6 +370,23 @@ describe('WebAssembly steps of CPU plans', () => {
       const row = M.tensor(randomValues(k + 1, k), { shape: [1, k] });
       const g = (s: Tensor, c: Tensor, r: Tensor) => M.mul(M.matmul(M.transpose(s), c), M.matmul(M.transpose(s), M.transpose(r)));
       expectIdentical(g, [x, column, row], `xᵀc · xᵀrᵀ, ${m}x${k}`);
+    }
+  });
+
+  it('float32 products that pack B in panels first (stored as it is or transposed, with an epilogue, across threads) equal eager mode bit for bit', () => {
+    const cases = [
+      { m: 40, k: 33, n: 139, transposeB: false },
+      { m: 20, k: 19, n: 37, transposeB: true },
+      { m: 256, k: 256, n: 256, transposeB: false },
+      { m: 256, k: 255, n: 250, transposeB: true },
+    ];
+    for (const { m, k, n, transposeB } of cases) {
+      expect(packsB(m, k, n, transposeB), `${m}x${k}x${n}`).toBe(true);
+      const x = M.tensor(randomValues(m, m * k, -2, 2), { shape: [m, k] });
+      const w = M.tensor(randomValues(n, k * n), { shape: transposeB ? [n, k] : [k, n] });
+      const bias = M.tensor(randomValues(k, n), { shape: [n] });
+      const f = (a: Tensor, b: Tensor, c: Tensor) => M.maximum(M.add(M.matmul(a, transposeB ? M.transpose(b) : b), c), 0);
+      expectIdentical(f, [x, w, bias], `relu(x w${transposeB ? 'ᵀ' : ''} + b), ${m}x${k}x${n}`);
     }
   });
 });

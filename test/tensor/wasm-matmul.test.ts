@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { prepareMatmul } from '../../src/tensor/cpu/matmul';
 import { Code, i32, wasm, wasmModule } from '../../src/tensor/cpu/wasm/emit';
 import { fusesMultiplyAdd, matmulUsesFma, relaxedMadd } from '../../src/tensor/cpu/wasm/fma';
-import { WasmArena } from '../../src/tensor/cpu/wasm/runtime';
+import { packsB, WasmArena } from '../../src/tensor/cpu/wasm/runtime';
 import { randomValues } from './helpers';
 
 /**
@@ -146,6 +146,45 @@ describe('WebAssembly float32 matmul', () => {
     }
   });
 
+  it('equals the recurrence when B is packed in panels first (from B as stored or transposed; partial last panels, k not a multiple of 4)', () => {
+    const cases = [
+      { m: 33, k: 29, n: 130, transposeB: false },
+      { m: 16, k: 37, n: 21, transposeB: true },
+      { m: 40, k: 70, n: 136, transposeB: true },
+      { m: 17, k: 1, n: 16, transposeB: true },
+    ];
+    for (const { m, k, n, transposeB } of cases) {
+      expect(packsB(m, k, n, transposeB), `${m}x${k}x${n}`).toBe(true);
+      checkProduct({ m, k, n, batchA: 2, broadcastB: true, transposeA: false, transposeB, seed: m + n });
+      checkProduct({ m, k, n, batchA: 2, broadcastB: false, transposeA: true, transposeB, seed: k });
+    }
+  });
+
+  it('packF32 lays any strided k x n matrix out in panels of eight columns, k rows each, the last padded with zeros', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 21 }), fc.integer({ min: 1, max: 27 }), fc.constantFrom('rows', 'transposed', 'strided'), fc.integer(), (k, n, form, seed) => {
+        const [rs, cs] = form === 'rows' ? [n, 1] : form === 'transposed' ? [1, k] : [2 * n + 1, 2];
+        const arena = new WasmArena();
+        const extent = Math.max(1, (k - 1) * rs + (n - 1) * cs + 1);
+        const src = arena.reserve(4 * extent);
+        const panels = Math.ceil(n / 8);
+        const dst = arena.reserve(4 * panels * 8 * k);
+        const values = Float32Array.from(randomValues(seed, extent));
+        new Float32Array(arena.buffer, src, extent).set(values);
+        new Float32Array(arena.buffer, dst, panels * 8 * k).fill(NaN);
+        arena.kernels.packF32(src, rs, cs, k, n, dst);
+        const packed = new Float32Array(arena.buffer, dst, panels * 8 * k);
+        for (let j = 0; j < 8 * panels; j++) {
+          for (let p = 0; p < k; p++) {
+            const want = j < n ? values[p * rs + j * cs] : 0;
+            expect(packed[Math.floor(j / 8) * 8 * k + p * 8 + (j % 8)], `${form} ${k}x${n}: (${p}, ${j})`).toBe(want);
+          }
+        }
+      }),
+      { numRuns: 120 },
+    );
+  });
+
   it('propagates NaN and infinities like IEEE float32 arithmetic', () => {
     const a = Float32Array.from([NaN, 1, Infinity, 0]);
     const b = Float32Array.from([1, 0, 1, 0]);
@@ -168,7 +207,7 @@ describe('WebAssembly float32 matmul', () => {
     const rows = Array.from({ length: 12 }, (_, i) => i + 1);
     new Float32Array(arena.buffer, a, 16).set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
     new Float32Array(arena.buffer, b, 12).set(rows);
-    arena.matmulF32(a, 4, 1, b, 3, c, 4, 4, 3);
+    arena.matmulF32(a, 4, 1, b, 3, 8, c, 4, 4, 3);
     expect([...new Float32Array(arena.buffer, c, 12)]).toEqual(rows);
   });
 });

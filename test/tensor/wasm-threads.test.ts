@@ -61,8 +61,9 @@ describe('threaded float32 matmul', () => {
       [131, 97, 101],
       [256, 64, 64],
       [9, 400, 300],
-      // Operands stored transposed of 129 x 131 and 150 x 131: transposed in bands of source rows
-      // across the threads (at least THREADED_TRANSPOSE_MIN elements, rows not in fours).
+      // Operands stored transposed of 129 x 131 (B, packed in panels across the threads) and 150 x
+      // 131 (A, transposed in bands of source rows across the threads): at least
+      // THREADED_TRANSPOSE_MIN elements, rows not in fours.
       [150, 131, 129],
     ]) {
       expect(m * k * n).toBeGreaterThanOrEqual(threads.THREADED_MATMUL_MIN);
@@ -98,6 +99,31 @@ describe('threaded float32 matmul', () => {
       const expected = new Float32Array(rows * cols);
       for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) expected[j * rows + i] = values[i * cols + j];
       expect(same(got, expected), `${rows}x${cols} (threaded: ${rows * cols >= threads.THREADED_TRANSPOSE_MIN})`).toBe(true);
+    }
+  });
+
+  it('B packed in panels shared across threads equals its layout by definition, every shape, stored as it is or transposed', async () => {
+    const { WasmArena, packedBytes } = await import('../../src/tensor/cpu/wasm/runtime');
+    const arena = new WasmArena(1 << 22, [], { threaded: true });
+    for (const [k, n] of [
+      [131, 129],
+      [256, 256],
+      [1024, 23],
+      [17, 1030],
+      [3, 5],
+    ]) {
+      for (const transposed of [false, true]) {
+        arena.reset();
+        const [src, dst] = [arena.reserve(4 * k * n), arena.reserve(packedBytes(k, n))];
+        const values = Float32Array.from(randomValues(k + n, k * n));
+        new Float32Array(arena.buffer, src, k * n).set(values);
+        new Float32Array(arena.buffer, dst, packedBytes(k, n) / 4).fill(Number.NaN);
+        arena.pack(src, transposed, k, n, dst);
+        const got = new Float32Array(arena.buffer, dst, packedBytes(k, n) / 4);
+        const expected = new Float32Array(packedBytes(k, n) / 4);
+        for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) expected[Math.floor(j / 8) * 8 * k + 8 * p + (j % 8)] = values[transposed ? j * k + p : p * n + j];
+        expect(same(got, expected), `${k}x${n}${transposed ? ' transposed' : ''} (threaded: ${k * n >= threads.THREADED_TRANSPOSE_MIN})`).toBe(true);
+      }
     }
   });
 

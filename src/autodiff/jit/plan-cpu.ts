@@ -31,7 +31,7 @@ import { type LaneDType, type LaneGroup, laneBytes, laneFunction, type LaneRead,
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
 import { gatherAlongAxis, rowCopies, type RowCopies, transposeAsMatrices } from '../../tensor/cpu/wasm/copy';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
-import { arenaHolding, matmulBlockLayout, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
+import { arenaHolding, matmulBlockLayout, packedBytes, packsB, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSCENDENTALS_MIN } from '../../tensor/cpu/wasm/threads';
 import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
@@ -620,15 +620,18 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   for (const v of escapingResults.filter(large)) home.set(slot(v), reserve(v.aval));
   const outputBlockEnd = arenaBytes;
   for (const v of escapingResults.filter((x) => !large(x))) home.set(slot(v), reserve(v.aval));
-  /** Scratch for operand `side` of a single product stored transposed, where the product transposes it first. */
-  const transposeScratch = (side: 0 | 1) =>
-    products.map((product) => {
-      if (!product || product.batch > 1 || !(side === 0 ? product.transposeA : product.transposeB)) return null;
-      if (side === 0 && product.n === 1) return null; // `matmulOne` reads A's storage as it is
-      const [rows, cols] = side === 0 ? [product.m, product.k] : [product.k, product.n];
-      return side === 1 || transposesA(rows, cols) ? reserve({ shape: [rows, cols], dtype: 'float32' }) : null;
-    });
-  const [transposedA, transposedB] = [transposeScratch(0), transposeScratch(1)];
+  // Scratch of single products: for A stored transposed where the product transposes it first
+  // (`transposesA`), and for B packed in panels (`packsB`) or stored transposed (`matmulOne`).
+  const single = products.map((product) => (product && product.batch === 1 ? product : null));
+  const transposedA = single.map((product) =>
+    product?.transposeA && product.n > 1 && transposesA(product.m, product.k) ? reserve({ shape: [product.m, product.k], dtype: 'float32' }) : null,
+  );
+  const scratchB = single.map((product) => {
+    if (!product) return null;
+    const { m, k, n } = product;
+    if (packsB(m, k, n, product.transposeB)) return reserve({ shape: [packedBytes(k, n) / 4], dtype: 'float32' });
+    return product.transposeB ? reserve({ shape: [k, n], dtype: 'float32' }) : null;
+  });
   // Batched products run by one kernel call (`matmulBatchF32`), their products shared across threads
   // when the plan is threaded: a parameter block each, with transpose scratch per chunk.
   const blocks = products.map((product) => {
@@ -783,7 +786,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       const reduce = arena.kernels[`${kind}${float64 ? 'F64' : 'F32'}` as const];
       return () => reduce(ax?.offset ?? px, outer, reduced, inner, out, inner);
     }
-    const { m, k, n, transposeA } = products[s] as NonNullable<(typeof products)[number]>;
+    const shape = products[s] as NonNullable<(typeof products)[number]>;
     const block = blocks[s];
     if (block) {
       // One block for both parities: each call sets its operands and result.
@@ -796,15 +799,15 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
         arena.matmulBlock(block.at, batch, work);
       };
     }
-    const at = { a: px, b: py, c: out, transposedA: transposedA[s]?.offset ?? null, transposedB: transposedB[s]?.offset ?? null };
+    const at = { a: px, b: py, c: out, transposedA: transposedA[s]?.offset ?? null, scratchB: scratchB[s]?.offset ?? null };
     const t = epilogueOf.get(s);
     const loopBytes = t === undefined ? 0 : laneBytes({ dtype: 'float32', size: sizeOf(computed[t].out.aval.shape) });
     const product = t === undefined ? arena.matmulF32 : arena.matmulThenLoop(loopIndex(t, p), loopBytes);
-    if (!ax && !ay) return () => arena.matmulOne(at, m, k, n, transposeA, product);
+    if (!ax && !ay) return () => arena.matmulOne(at, shape, product);
     return () => {
       if (ax) at.a = ax.offset;
       if (ay) at.b = ay.offset;
-      arena.matmulOne(at, m, k, n, transposeA, product);
+      arena.matmulOne(at, shape, product);
     };
   }
 

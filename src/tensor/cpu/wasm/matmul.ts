@@ -1,6 +1,7 @@
 /**
  * The float32 matrix product as a WebAssembly SIMD kernel. `C = A B` with C row-major, B read by rows
- * (contiguous columns) and A through any strides (a small transposed A is read in place). A matrix
+ * (contiguous columns) or packed in panels of eight columns (`packF32`, which large products use:
+ * `packsB`), and A through any strides (a small transposed A is read in place). A matrix
  * times a column with A's rows contiguous runs in `columns` (16, then 4 rows at a time: 9.2 instead
  * of 17.8 us at 256 x 256). Otherwise C is computed in
  * tiles of 4 rows x 8 columns (eight f32x4 accumulators), then 4 x 4; rows left over (a matrix-vector
@@ -22,8 +23,17 @@ export const MATMUL_READ_SLACK = 16;
 
 /** The exported kernels' signatures (addresses in bytes, strides and sizes in elements). */
 export interface MatmulExports {
-  /** `c[i*n + j] = sum_p a[i*ars + p*acs] * b[p*brs + j]` for i < m, j < n. */
-  matmulF32(a: number, ars: number, acs: number, b: number, brs: number, c: number, m: number, k: number, n: number): void;
+  /**
+   * `c[i*n + j] = sum_p a[i*ars + p*acs] * b[p*brs + (j mod 8) + floor(j / 8)*bps]` for i < m, j < n:
+   * B read by rows (`brs` n, `bps` 8) or packed in panels of eight columns (`brs` 8, `bps` 8k; `packF32`).
+   */
+  matmulF32(a: number, ars: number, acs: number, b: number, brs: number, bps: number, c: number, m: number, k: number, n: number): void;
+  /**
+   * `dst[floor(j / 8)*8k + p*8 + (j mod 8)] = src[p*rs + j*cs]` for p < k, j < n, and 0 for the
+   * last panel's columns past n: a `k x n` matrix (rows `rs` apart, columns `cs`: stored as it is,
+   * or transposed) packed in panels of eight columns for `matmulF32`.
+   */
+  packF32(src: number, rs: number, cs: number, k: number, n: number, dst: number): void;
   /**
    * `dst[j*dstStride + i] = src[i*cols + j]` for i < rows, j < cols: the row-major transpose of a
    * `rows x cols` float32 matrix into rows `dstStride` elements apart (`rows` for a whole
@@ -43,12 +53,15 @@ export interface MatmulExports {
  * transposed is read through its strides, and the transpose scratch of chunk 0 (0: none) with the
  * bytes from one chunk's scratch to the next.
  */
-export const MatmulBlock = { a: 0, b: 1, c: 2, m: 3, k: 4, n: 5, offsetsA: 6, offsetsB: 7, stridedA: 8, scratchA: 9, scratchB: 10, scratchStride: 11, words: 12 } as const;
+export const MatmulBlock = { a: 0, b: 1, c: 2, m: 3, k: 4, n: 5, offsetsA: 6, offsetsB: 7, stridedA: 8, scratchA: 9, scratchB: 10, scratchStride: 11, packB: 12, words: 13 } as const;
+
+/** `MatmulBlock.packB`: B's scratch (if any) holds B transposed, or B packed in panels from its storage as it is or transposed. */
+export const PackB = { no: 0, asStored: 1, fromTransposed: 2 } as const;
 
 function matmulF32(): FunctionDef {
-  const c = new Code(9);
-  const [A, ARS, ACS, B, BRS, C, M, K, N] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [i, j, p, pa, pb, pc, ars4, acs4, brs4, n4] = Array.from({ length: 10 }, () => c.local(i32));
+  const c = new Code(10);
+  const [A, ARS, ACS, B, BRS, BPS, C, M, K, N] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [i, j, p, pa, pb, pb2, pc, ars4, acs4, brs4, bps4, n4] = Array.from({ length: 12 }, () => c.local(i32));
   const av = c.local(v128);
   const bv = [c.local(v128), c.local(v128)];
   const acc = Array.from({ length: 4 }, (_, r) => Array.from({ length: r === 0 ? 4 : 2 }, () => c.local(v128)));
@@ -60,6 +73,7 @@ function matmulF32(): FunctionDef {
   times4(ARS, ars4);
   times4(ACS, acs4);
   times4(BRS, brs4);
+  times4(BPS, bps4);
   times4(N, n4);
 
   /** The address of a[row i + r, p] for the current pa (pa points at row i). */
@@ -73,9 +87,11 @@ function matmulF32(): FunctionDef {
    * them; the vectors before it store whole.
    */
   const tile = (rows: number, vectors: number, partial = false) => {
-    // pa = A + i * ars4, pb = B + j * 4, p = K.
+    // pa = A + i * ars4, pb = B's column j in row 0 (B + (j >> 3) * bps4 + (j & 7) * 4), p = K.
     c.get(A).get(i).get(ars4).op('i32.mul').op('i32.add').set(pa);
-    c.get(B).get(j).i32(2).op('i32.shl').op('i32.add').set(pb);
+    c.get(B).get(j).i32(3).op('i32.shr_u').get(bps4).op('i32.mul').op('i32.add').get(j).i32(7).op('i32.and').i32(2).op('i32.shl').op('i32.add').set(pb);
+    // Vectors 2 and 3 (a 16-column tile, j a multiple of 8) lie in the next panel.
+    if (vectors > 2) c.get(pb).get(bps4).op('i32.add').set(pb2);
     c.get(K).set(p);
     for (let r = 0; r < rows; r++) for (let v = 0; v < vectors; v++) c.v128Bits32([0, 0, 0, 0]).set(acc[r][v]);
     c.while(
@@ -85,7 +101,7 @@ function matmulF32(): FunctionDef {
           // One row: each B vector is used once, so it is loaded where it is multiplied (fewer live vectors).
           aAddr(0);
           c.simd('v128.load32_splat').set(av);
-          for (let v = 0; v < vectors; v++) multiplyAdd(acc[0][v], () => c.get(av).get(pb).simd('v128.load', 16 * v));
+          for (let v = 0; v < vectors; v++) multiplyAdd(acc[0][v], () => c.get(av).get(v < 2 ? pb : pb2).simd('v128.load', 16 * (v % 2)));
         } else {
           for (let v = 0; v < vectors; v++) c.get(pb).simd('v128.load', 16 * v).set(bv[v]);
           for (let r = 0; r < rows; r++) {
@@ -95,6 +111,7 @@ function matmulF32(): FunctionDef {
           }
         }
         c.addTo(pa, { local: acs4 }).addTo(pb, { local: brs4 }).addTo(p, -1);
+        if (vectors > 2) c.addTo(pb2, { local: brs4 });
       },
     );
     // pc = C + (i * n + j) * 4; row r is at pc + r * n4.
@@ -149,7 +166,7 @@ function matmulF32(): FunctionDef {
       c.addTo(i, 1);
     },
   );
-  return { name: 'matmulF32', params: Array(9).fill(i32), code: c };
+  return { name: 'matmulF32', params: Array(10).fill(i32), code: c };
 }
 
 /**
@@ -187,14 +204,8 @@ function columns(
         () => {
           for (let g = 0; g < groups; g++) {
             for (let r = 0; r < 4; r++) (rowAddress(g, r), c.simd('v128.load').set(row[r]));
-            // pair 0: a0p0 a1p0 a0p1 a1p1, pair 1: a0p2 a1p2 a0p3 a1p3 (rows 0, 1); pairs 2, 3 likewise for rows 2, 3.
-            c.get(row[0]).get(row[1]).shuffle32([0, 4, 1, 5]).set(pair[0]);
-            c.get(row[0]).get(row[1]).shuffle32([2, 6, 3, 7]).set(pair[1]);
-            c.get(row[2]).get(row[3]).shuffle32([0, 4, 1, 5]).set(pair[2]);
-            c.get(row[2]).get(row[3]).shuffle32([2, 6, 3, 7]).set(pair[3]);
-            for (const [q, [low, high, lanes]] of ([[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]] as const).entries()) {
-              multiplyAdd(acc[g], () => c.get(pair[low]).get(pair[high]).shuffle32(lanes).get(pb).simd('v128.load32_splat', 4 * q));
-            }
+            const column = transposeBlock(c, row, pair);
+            for (let q = 0; q < 4; q++) multiplyAdd(acc[g], () => (column(q), c.get(pb).simd('v128.load32_splat', 4 * q)));
           }
           c.addTo(pa, 16).addTo(pb, 16).addTo(p, 4);
         },
@@ -220,15 +231,15 @@ function columns(
 
 /**
  * The products t0 .. t1 - 1 of a batched product (`MatmulBlock`): for each, A and B at their offsets,
- * transposed into this chunk's scratch first where the block has scratch, then `matmulF32` into C's
+ * transposed (or B packed in panels, `packF32`) into this chunk's scratch first where the block has scratch, then `matmulF32` into C's
  * t-th matrix. The only loop over a batch's products: eager batched products and jit plans' run here
  * (`WasmArena.matmulBlock`), single products of jit plans by `WasmArena.matmulOne`, the same steps.
  */
 function matmulBatchF32(): FunctionDef {
   const c = new Code(4);
   const [BLOCK, T0, T1, CHUNK] = [0, 1, 2, 3];
-  const [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, t, pa, pb, ars, acs] = Array.from({ length: 17 }, () => c.local(i32));
-  const words = [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride];
+  const [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, packB, t, pa, pb, ars, acs, brs, bps] = Array.from({ length: 20 }, () => c.local(i32));
+  const words = [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, packB];
   words.forEach((local, w) => c.get(BLOCK).mem('i32.load', 4 * w).set(local));
   /** This chunk's scratch: base + chunk * stride (left 0 when the block has none). */
   for (const scratch of [scratchA, scratchB]) {
@@ -247,15 +258,141 @@ function matmulBatchF32(): FunctionDef {
       c.when(() => c.get(stridedA), () => c.i32(1).set(ars).get(m).set(acs));
       c.when(() => c.get(scratchA), () => c.get(pa).get(k).get(m).get(scratchA).get(k).call(1).get(scratchA).set(pa));
       operand(b, offsetsB, k, n, pb);
-      c.when(() => c.get(scratchB), () => c.get(pb).get(n).get(k).get(scratchB).get(n).call(1).get(scratchB).set(pb));
+      c.get(n).set(brs);
+      c.i32(8).set(bps);
+      c.when(
+        () => c.get(packB).op('i32.eqz').get(scratchB).i32(0).op('i32.ne').op('i32.and'),
+        () => c.get(pb).get(n).get(k).get(scratchB).get(n).call(1).get(scratchB).set(pb),
+      );
+      c.when(
+        () => c.get(packB),
+        () => {
+          // packF32(B, rs, cs, k, n, scratch): B's rows n apart and columns 1 as stored, 1 and k transposed.
+          const asStored = () => c.get(packB).i32(PackB.asStored).op('i32.eq');
+          c.get(pb);
+          c.get(n).i32(1);
+          asStored();
+          c.op('select');
+          c.i32(1).get(k);
+          asStored();
+          c.op('select');
+          c.get(k).get(n).get(scratchB).call(3);
+          c.get(scratchB).set(pb);
+          c.i32(8).set(brs);
+          c.get(k).i32(3).op('i32.shl').set(bps);
+        },
+      );
       // C's t-th matrix: out + t * m * n * 4.
-      c.get(pa).get(ars).get(acs).get(pb).get(n);
+      c.get(pa).get(ars).get(acs).get(pb).get(brs).get(bps);
       c.get(out).get(t).get(m).op('i32.mul').get(n).op('i32.mul').i32(2).op('i32.shl').op('i32.add');
       c.get(m).get(k).get(n).call(0);
       c.addTo(t, 1);
     },
   );
   return { name: 'matmulBatchF32', params: [i32, i32, i32, i32], code: c };
+}
+
+/**
+ * The columns of a 4 x 4 block held as four row vectors (locals `row`): pairs the rows lane by lane
+ * into the locals `pair` (pair 0: r0[0] r1[0] r0[1] r1[1], pair 1: r0[2] r1[2] r0[3] r1[3], pairs 2
+ * and 3 likewise for rows 2 and 3: four shuffles) and returns `column(q)`, which pushes column q
+ * (one more shuffle each).
+ */
+function transposeBlock(c: Code, row: readonly number[], pair: readonly number[]): (q: number) => void {
+  c.get(row[0]).get(row[1]).shuffle32([0, 4, 1, 5]).set(pair[0]);
+  c.get(row[0]).get(row[1]).shuffle32([2, 6, 3, 7]).set(pair[1]);
+  c.get(row[2]).get(row[3]).shuffle32([0, 4, 1, 5]).set(pair[2]);
+  c.get(row[2]).get(row[3]).shuffle32([2, 6, 3, 7]).set(pair[3]);
+  const quarters = [[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]] as const;
+  return (q) => {
+    const [low, high, lanes] = quarters[q];
+    c.get(pair[low]).get(pair[high]).shuffle32(lanes);
+  };
+}
+
+/**
+ * `packF32`: B in panels of eight columns, each `k x 8` row-major, the last padded with zeros, so a
+ * tile reads its B rows 32 bytes apart. Read by rows at B's own row stride, a 256-wide B's column
+ * panel falls into four of the L1 cache's 64 sets (rows 1 KiB apart) and evicts itself before the
+ * next row block reuses it: 256x256x256 ran at 28-35 GFLOP/s from rows and 42-43 from panels, one thread.
+ * Whole panels of B stored as it is copy two vectors per row; of B stored transposed, 4 x 4 blocks
+ * (`transposeBlock`); the last, partial panel goes element by element.
+ */
+function packF32(): FunctionDef {
+  const c = new Code(6);
+  const [SRC, RS, CS, K, N, DST] = [0, 1, 2, 3, 4, 5];
+  const [j0, jj, width, p, ps, pd, rs4, cs4] = Array.from({ length: 8 }, () => c.local(i32));
+  const row = [c.local(v128), c.local(v128), c.local(v128), c.local(v128)];
+  const pair = [c.local(v128), c.local(v128), c.local(v128), c.local(v128)];
+  c.get(RS).i32(2).op('i32.shl').set(rs4);
+  c.get(CS).i32(2).op('i32.shl').set(cs4);
+  const whole = () => c.get(j0).i32(8).op('i32.add').get(N).op('i32.le_s');
+  c.i32(0).set(j0);
+  c.while(
+    () => c.get(j0).get(N).op('i32.lt_s'),
+    () => {
+      // The panel of columns j0 .. j0 + 7 starts at DST + j0 * k * 4; column j0 of row 0 is at SRC + j0 * cs4.
+      c.get(DST).get(j0).get(K).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(pd);
+      c.get(SRC).get(j0).get(cs4).op('i32.mul').op('i32.add').set(ps);
+      c.i32(0).set(p);
+      c.when(
+        () => (whole(), c.get(CS).i32(1).op('i32.eq').op('i32.and')),
+        () =>
+          c.while(
+            () => c.get(p).get(K).op('i32.lt_s'),
+            () => {
+              for (const half of [0, 16]) c.get(pd).get(ps).simd('v128.load', half).simd('v128.store', half);
+              c.addTo(ps, { local: rs4 }).addTo(pd, 32).addTo(p, 1);
+            },
+          ),
+      );
+      c.when(
+        () => (whole(), c.get(RS).i32(1).op('i32.eq').op('i32.and'), c.get(CS).i32(1).op('i32.ne').op('i32.and')),
+        () =>
+          c.while(
+            () => c.get(p).i32(4).op('i32.add').get(K).op('i32.le_s'),
+            () => {
+              // Columns j0 + 4h .. j0 + 4h + 3 at rows p .. p + 3: four of B's storage rows, transposed.
+              for (const half of [0, 1]) {
+                for (let r = 0; r < 4; r++) {
+                  c.get(ps);
+                  for (let t = 0; t < 4 * half + r; t++) c.get(cs4).op('i32.add');
+                  c.simd('v128.load').set(row[r]);
+                }
+                const column = transposeBlock(c, row, pair);
+                for (let q = 0; q < 4; q++) (c.get(pd), column(q), c.simd('v128.store', 32 * q + 16 * half));
+              }
+              c.addTo(ps, 16).addTo(pd, 128).addTo(p, 4);
+            },
+          ),
+      );
+      // What is left (a partial panel, rows past the last four, other strides): element by element,
+      // the panel's columns past n zeros.
+      c.get(N).get(j0).op('i32.sub').set(width);
+      c.when(() => c.get(width).i32(8).op('i32.gt_s'), () => c.i32(8).set(width));
+      c.while(
+        () => c.get(p).get(K).op('i32.lt_s'),
+        () => {
+          c.i32(0).set(jj);
+          c.while(
+            () => c.get(jj).get(width).op('i32.lt_s'),
+            () => {
+              c.get(pd).get(jj).i32(2).op('i32.shl').op('i32.add');
+              c.get(ps).get(jj).get(cs4).op('i32.mul').op('i32.add').mem('f32.load').mem('f32.store');
+              c.addTo(jj, 1);
+            },
+          );
+          c.while(
+            () => c.get(jj).i32(8).op('i32.lt_s'),
+            () => (c.get(pd).get(jj).i32(2).op('i32.shl').op('i32.add').f32(0).mem('f32.store'), c.addTo(jj, 1)),
+          );
+          c.addTo(ps, { local: rs4 }).addTo(pd, 32).addTo(p, 1);
+        },
+      );
+      c.addTo(j0, 8);
+    },
+  );
+  return { name: 'packF32', params: Array(6).fill(i32), code: c };
 }
 
 /** Tile edge of the transpose: a tile's reads and writes stay in a few cache lines. */
@@ -283,14 +420,8 @@ function transposeF32(): FunctionDef {
   const block = () => {
     address();
     for (let r = 0; r < 4; r++) c.get(ps).simd('v128.load').set(row[r]).addTo(ps, { local: cols4 });
-    // pair 0: a0 b0 a1 b1, pair 1: a2 b2 a3 b3 (rows 0, 1); pairs 2, 3 likewise for rows 2, 3.
-    c.get(row[0]).get(row[1]).shuffle32([0, 4, 1, 5]).set(pair[0]);
-    c.get(row[0]).get(row[1]).shuffle32([2, 6, 3, 7]).set(pair[1]);
-    c.get(row[2]).get(row[3]).shuffle32([0, 4, 1, 5]).set(pair[2]);
-    c.get(row[2]).get(row[3]).shuffle32([2, 6, 3, 7]).set(pair[3]);
-    for (const [low, high, lanes] of [[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]] as const) {
-      c.get(pd).get(pair[low]).get(pair[high]).shuffle32(lanes).simd('v128.store').addTo(pd, { local: dstStride4 });
-    }
+    const column = transposeBlock(c, row, pair);
+    for (let q = 0; q < 4; q++) (c.get(pd), column(q), c.simd('v128.store').addTo(pd, { local: dstStride4 }));
   };
   /** dst[j, i + r] = src[i + r, j] for r < count. */
   const column = (count: number) => {
@@ -337,4 +468,4 @@ function transposeF32(): FunctionDef {
 }
 
 /** The kernels of this module, for `wasmModule`. */
-export const MATMUL_FUNCTIONS: readonly (() => FunctionDef)[] = [matmulF32, transposeF32, matmulBatchF32]; // calls 0 and 1
+export const MATMUL_FUNCTIONS: readonly (() => FunctionDef)[] = [matmulF32, transposeF32, matmulBatchF32, packF32]; // calls 0, 1 and 3

@@ -7,7 +7,7 @@
  */
 import { COPY_FUNCTIONS, type CopyExports } from './copy';
 import { type FunctionDef, type WasmMemory, wasm, wasmModule } from './emit';
-import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports } from './matmul';
+import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports, PackB } from './matmul';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { THREEFRY_FUNCTIONS, type ThreefryExports } from './threefry';
 import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSPOSE_MIN, threadedKernels } from './threads';
@@ -53,6 +53,20 @@ export function arenaHolding(buffer: ArrayBufferLike): WasmArena | undefined {
  */
 export const transposesA = (m: number, k: number): boolean => m * k >= 8192;
 
+/**
+ * Whether a product packs B in panels of eight columns first (`packF32`). B stored transposed is
+ * copied before the product either way, and packing costs what transposing did: packed from 16 x 16
+ * (16x64x64: -7%). B stored as it is: where its rows are 512 bytes apart or more, so that a tile's
+ * column panel falls into few L1 cache sets and evicts itself before the next row block reuses it,
+ * and enough row blocks reuse each panel to pay for the copy (one thread, paired, the copy
+ * included: 256x256x256 -16%, 128x256x256 -18%, 32x128x128 -14%, 256x23x256 -7%; 32x256x64 +1.5%,
+ * 64x64x64 +3%, 8x64x64 +32%).
+ */
+export const packsB = (m: number, k: number, n: number, transposeB: boolean): boolean => m >= 16 && n >= 16 && (transposeB || (m >= 32 && n >= 128));
+
+/** Bytes of B packed in panels (`packF32`): k rows of each eight-column panel, the last padded. */
+export const packedBytes = (k: number, n: number): number => 4 * k * 8 * Math.ceil(n / 8);
+
 const round16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
 /**
@@ -78,7 +92,8 @@ export function matmulBlockLayout(
 ) {
   const batch = offsets.a.length;
   const scratchA = transposeA && transposesA(m, k) ? round16(4 * m * k) : 0;
-  const scratchB = transposeB ? round16(4 * k * n) : 0;
+  const packB = packsB(m, k, n, transposeB) ? (transposeB ? PackB.fromTransposed : PackB.asStored) : PackB.no;
+  const scratchB = packB !== PackB.no ? packedBytes(k, n) : transposeB ? round16(4 * k * n) : 0;
   const offsetsAt = round16(4 * MatmulBlock.words);
   const scratchAt = offsetsAt + 2 * round16(4 * batch);
   return {
@@ -102,6 +117,7 @@ export function matmulBlockLayout(
       words[MatmulBlock.scratchA] = scratchA ? at + scratchAt : 0;
       words[MatmulBlock.scratchB] = scratchB ? at + scratchAt + scratchA : 0;
       words[MatmulBlock.scratchStride] = scratchA + scratchB;
+      words[MatmulBlock.packB] = packB;
       return words;
     },
   };
@@ -159,6 +175,12 @@ export class WasmArena {
    */
   readonly transpose: (src: number, rows: number, cols: number, dst: number) => void;
   /**
+   * `packF32` of a `k x n` float32 matrix at `src` (stored as it is, or `transposed`) into panels at
+   * `dst` (`packedBytes(k, n)`), its panels shared across threads when the arena is threaded and the
+   * matrix has at least THREADED_TRANSPOSE_MIN elements.
+   */
+  readonly pack: (src: number, transposed: boolean, k: number, n: number, dst: number) => void;
+  /**
    * Runs the batched product whose block is at `block` (`matmulBlockLayout`): `batch` products of
    * `work` multiply-adds in all, whole products shared across threads when the arena is threaded
    * and `work` is at least THREADED_MATMUL_MIN (the block then needs scratch for `batchChunks(batch)`
@@ -208,8 +230,8 @@ export class WasmArena {
     const productHere = this.kernels.matmulF32;
     this.matmulThenLoop = (index, bytes) => {
       const loopHere = loops[`s${index}`];
-      return (a, ars, acs, b, brs, c, m, k, n) => {
-        productHere(a, ars, acs, b, brs, c, m, k, n);
+      return (a, ars, acs, b, brs, bps, c, m, k, n) => {
+        productHere(a, ars, acs, b, brs, bps, c, m, k, n);
         loopHere(0, bytes);
       };
     };
@@ -217,20 +239,25 @@ export class WasmArena {
     this.sumColumns = (float64, x, reduced, inner, out) => (float64 ? sumF64 : sumF32)(x, 1, reduced, inner, out, inner);
     const transposeF32 = this.kernels.transposeF32;
     this.transpose = (src, rows, cols, dst) => transposeF32(src, rows, cols, dst, rows);
+    const packF32 = this.kernels.packF32;
+    this.pack = (src, transposed, k, n, dst) => packF32(src, transposed ? 1 : n, transposed ? k : 1, k, n, dst);
     const batchHere = this.kernels.matmulBatchF32;
     this.matmulBlock = (block, batch) => batchHere(block, 0, batch, 0);
     if (threaded) {
-      const { run, runThenLoop, sumColumns, batch: batchShared, lanes, transpose, release } = threadedKernels(module, this.memory, exports);
+      const { run, runThenLoop, sumColumns, batch: batchShared, lanes, transpose, pack, release } = threadedKernels(module, this.memory, exports);
       const transposeHere = this.transpose;
       this.transpose = (src, rows, cols, dst) => (rows * cols >= THREADED_TRANSPOSE_MIN ? transpose : transposeHere)(src, rows, cols, dst);
+      const packHere = this.pack;
+      this.pack = (src, transposed, k, n, dst) =>
+        k * n >= THREADED_TRANSPOSE_MIN ? pack(src, transposed ? 1 : n, transposed ? k : 1, k, n, dst) : packHere(src, transposed, k, n, dst);
       const sumHere = this.sumColumns;
       this.sumColumns = (float64, x, reduced, inner, out) => (reduced * inner >= THREADED_SUM_MIN ? sumColumns : sumHere)(float64, x, reduced, inner, out);
       this.matmulBlock = (block, batch, work) => (work >= THREADED_MATMUL_MIN ? batchShared(block, batch) : batchHere(block, 0, batch, 0));
-      this.matmulF32 = (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : productHere)(a, ars, acs, b, brs, c, m, k, n);
+      this.matmulF32 = (a, ars, acs, b, brs, bps, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? run : productHere)(a, ars, acs, b, brs, bps, c, m, k, n);
       const thenLoopHere = this.matmulThenLoop;
       this.matmulThenLoop = (index, bytes) => {
         const [shared, here] = [runThenLoop(index, bytes), thenLoopHere(index, bytes)];
-        return (a, ars, acs, b, brs, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? shared : here)(a, ars, acs, b, brs, c, m, k, n);
+        return (a, ars, acs, b, brs, bps, c, m, k, n) => (m * k * n >= THREADED_MATMUL_MIN ? shared : here)(a, ars, acs, b, brs, bps, c, m, k, n);
       };
       const loopHere = this.loop;
       this.loop = (index, bytes, shared = bytes >= THREADED_LANES_MIN_BYTES) => (shared ? () => lanes(index, bytes) : loopHere(index, bytes));
@@ -241,34 +268,37 @@ export class WasmArena {
   /**
    * The float32 product `C = A B` of one pair of matrices at byte addresses `a`, `b`, C row-major at
    * `c`. A stored transposed (`transposeA`) is transposed into the `m x k` scratch region at
-   * `transposedA` when one is given (see `transposesA`), else read through its strides; B stored
-   * transposed is first transposed into the `k x n` scratch region at `transposedB`, since the
-   * kernel reads B by rows; a column (`n` 1) times A stored transposed runs as a row times A's
-   * storage, and needs no scratch for A. The transposes run through `transpose` (shared across
-   * threads when large). `product` runs it (`matmulF32`, or `matmulThenLoop`'s with an epilogue).
-   * Batches of products run in one kernel call, `matmulBlock`.
+   * `transposedA` when one is given (see `transposesA`), else read through its strides. B goes
+   * through the scratch region at `scratchB` when one is given: packed in panels there (`packsB`,
+   * `packedBytes` of scratch) from its storage as it is or transposed, else (B stored transposed)
+   * transposed there, since the kernel reads B by rows or panels. A column (`n` 1) times A stored
+   * transposed runs as a row times A's storage, and needs no scratch for A. The transposes run
+   * through `transpose` (shared across threads when large). `product` runs it (`matmulF32`, or
+   * `matmulThenLoop`'s with an epilogue). Batches of products run in one kernel call, `matmulBlock`.
    *
    * @example
-   * arena.matmulOne({ a: pa, b: pb, c: pc, transposedA: null, transposedB: null }, m, k, n, false);
+   * arena.matmulOne({ a: pa, b: pb, c: pc, transposedA: null, scratchB: null }, { m, k, n, transposeA: false, transposeB: false });
    */
   matmulOne(
-    at: { readonly a: number; readonly b: number; readonly c: number; readonly transposedA: number | null; readonly transposedB: number | null },
-    m: number,
-    k: number,
-    n: number,
-    transposeA: boolean,
+    at: { readonly a: number; readonly b: number; readonly c: number; readonly transposedA: number | null; readonly scratchB: number | null },
+    { m, k, n, transposeA, transposeB }: { readonly m: number; readonly k: number; readonly n: number; readonly transposeA: boolean; readonly transposeB: boolean },
     product: MatmulExports['matmulF32'] = this.matmulF32,
   ): void {
-    let rowsB = at.b;
-    if (at.transposedB !== null) {
-      this.transpose(rowsB, n, k, at.transposedB);
-      rowsB = at.transposedB;
+    let [b, brs, bps] = [at.b, n, 8];
+    if (at.scratchB !== null) {
+      if (packsB(m, k, n, transposeB)) {
+        this.pack(b, transposeB, k, n, at.scratchB);
+        [brs, bps] = [8, 8 * k];
+      } else {
+        this.transpose(b, n, k, at.scratchB);
+      }
+      b = at.scratchB;
     }
     if (transposeA && n === 1) {
       // A stored [k, m] times a column: the row bᵀ (1 x k) times A's storage (k x m) in 1 x 16
       // tiles (4.4 us at k = m = 256, where 4 x 4 tiles over A read down its columns took 27),
       // each element the same products summed in the same order.
-      product(rowsB, k, 1, at.a, m, at.c, 1, k, m);
+      product(b, k, 1, at.a, m, 8, at.c, 1, k, m);
       return;
     }
     const [ars, acs] = transposeA && at.transposedA === null ? [1, m] : [k, 1];
@@ -277,7 +307,7 @@ export class WasmArena {
       this.transpose(rowsA, k, m, at.transposedA);
       rowsA = at.transposedA;
     }
-    product(rowsA, ars, acs, rowsB, n, at.c, m, k, n);
+    product(rowsA, ars, acs, b, brs, bps, at.c, m, k, n);
   }
 
   /** The memory's current buffer (a new object after the memory grows; views made before stay valid only if it is shared). */

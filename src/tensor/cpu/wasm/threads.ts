@@ -21,13 +21,13 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
  * command late can never mistake it for a set-up command or the reverse.
  */
 const SEQ = 0; // bumped by the main thread per command of either kind (what workers wait on)
-const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop, 5 matmul then a loop over its rows, 6 a sum by columns, 7 a transpose
+const CMD = 1; // work: 2 matmul, 3 batched matmul, 4 a generated loop, 5 matmul then a loop over its rows, 6 a sum by columns, 7 a transpose, 8 packing B in panels
 const ID = 2; // work: the instance (arena) id
 const CHUNKS = 3; // work: its chunks
 const COMPLETED = 4; // work: chunks finished
 const FAILED = 5; // set when a command threw
-const ARGS = 6; // work: matmul arguments (9 words) and a loop's index and byte count, or a loop's alone
-const ARG_WORDS = 11;
+const ARGS = 6; // work: matmul arguments (10 words) and a loop's index and byte count, or a loop's alone
+const ARG_WORDS = 12;
 const SETUP_SEQ = ARGS + ARG_WORDS; // set-up: bumped per command
 const SETUP_CMD = SETUP_SEQ + 1; // set-up: 1 instantiate (module and memory arrive on the port), 3 forget an instance
 const SETUP_ID = SETUP_SEQ + 2; // set-up: the instance id
@@ -63,10 +63,10 @@ const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
   // The first row chunk 'at' covers of 'rows' rows shared out in fours.
   const rowBound = (rows, at) => Math.min(rows, 4 * bound(Math.ceil(rows / 4), at, chunks));
   if (cmd === 2 || cmd === 5) {
-    const m = a[6], r0 = rowBound(m, c), r1 = rowBound(m, c + 1);
-    if (r1 > r0) k.matmulF32(a[0] + 4 * r0 * a[1], a[1], a[2], a[3], a[4], a[5] + 4 * r0 * a[8], r1 - r0, a[7], a[8]);
+    const m = a[7], r0 = rowBound(m, c), r1 = rowBound(m, c + 1);
+    if (r1 > r0) k.matmulF32(a[0] + 4 * r0 * a[1], a[1], a[2], a[3], a[4], a[5], a[6] + 4 * r0 * a[9], r1 - r0, a[8], a[9]);
     // The loop over the result rows just computed (16-byte aligned: rows come in fours), to its last byte.
-    if (cmd === 5 && r1 > r0) k['s' + a[9]](4 * r0 * a[8], r1 === m ? a[10] : 4 * r1 * a[8]);
+    if (cmd === 5 && r1 > r0) k['s' + a[10]](4 * r0 * a[9], r1 === m ? a[11] : 4 * r1 * a[9]);
   } else if (cmd === 6) {
     // Columns [i0, i1) of a sum over rows (a[0]: float64), rows a[3] elements apart.
     const bytes = a[0] ? 8 : 4, i0 = bound(a[3], c, chunks), i1 = bound(a[3], c + 1, chunks);
@@ -78,6 +78,10 @@ const RUN_CHUNK_SOURCE = `(k, a, c, chunks, cmd) => {
     // Source rows [r0, r1) (in fours) of a[1] x a[2] at a[0], into their columns of the transpose at a[3].
     const rows = a[1], cols = a[2], r0 = rowBound(rows, c), r1 = rowBound(rows, c + 1);
     if (r1 > r0) k.transposeF32(a[0] + 4 * r0 * cols, r1 - r0, cols, a[3] + 4 * r0, rows);
+  } else if (cmd === 8) {
+    // Panels [q0, q1) of packF32(src a[0], rs a[1], cs a[2], k a[3], n a[4], dst a[5]): columns from 8 q0.
+    const panels = Math.ceil(a[4] / 8), q0 = bound(panels, c, chunks), q1 = bound(panels, c + 1, chunks);
+    if (q1 > q0) k.packF32(a[0] + 32 * q0 * a[2], a[1], a[2], a[3], Math.min(a[4], 8 * q1) - 8 * q0, a[5] + 32 * q0 * a[3]);
   } else {
     const vectors = a[1] / 16;
     const b0 = 16 * bound(vectors, c, chunks), b1 = 16 * bound(vectors, c + 1, chunks);
@@ -350,7 +354,7 @@ export const matmulThreads = (): number => pool().workers.length + 1;
 export const batchChunks = (batch: number): number => Math.min(batch, CHUNKS_PER_THREAD * matmulThreads());
 
 /** The kernels' matmul signature. */
-type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, c: number, m: number, k: number, n: number) => void;
+type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, bps: number, c: number, m: number, k: number, n: number) => void;
 
 /**
  * Kernels over a shared memory split across the worker threads, which instantiate `module` over
@@ -361,16 +365,18 @@ type MatmulF32 = (a: number, ars: number, acs: number, b: number, brs: number, c
  * (float32 or float64), its columns shared out; `batch` the `count` products of a batched product's block (`matmulBatchF32`), whole
  * products shared out in `batchChunks(count)` chunks; `lanes` runs the generated loop `s<index>`
  * over output bytes [0, bytes) in 16-byte-aligned ranges. `kernels` are this thread's instance's
- * exports. `transpose` is `transposeF32` of a whole matrix, its source rows shared out in bands.
+ * exports. `transpose` is `transposeF32` of a whole matrix, its source rows shared out in bands;
+ * `pack` is `packF32`, its panels shared out.
  * `release` frees the workers' instances.
  *
  * @example
  * const threaded = threadedKernels(module, memory, exports);
- * threaded.run(a, k, 1, b, n, c, m, k, n);
- * threaded.runThenLoop(3, 4 * m * n)(a, k, 1, b, n, c, m, k, n); // then s3 over C's rows
+ * threaded.run(a, k, 1, b, n, 8, c, m, k, n);
+ * threaded.runThenLoop(3, 4 * m * n)(a, k, 1, b, n, 8, c, m, k, n); // then s3 over C's rows
  * threaded.batch(block, 100);
  * threaded.lanes(3, 1 << 20);
  * threaded.transpose(a, 256, 256, scratch);
+ * threaded.pack(b, 256, 1, 256, 256, panels);
  */
 export function threadedKernels(
   module: object,
@@ -383,6 +389,7 @@ export function threadedKernels(
   batch(block: number, count: number): void;
   lanes(index: number, bytes: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
+  pack(src: number, rs: number, cs: number, k: number, n: number, dst: number): void;
   release(): void;
 } {
   const p = pool();
@@ -393,11 +400,11 @@ export function threadedKernels(
   /** Chunks for `count` rows or columns shared out at least four at a time. */
   const inFours = (count: number) => Math.min(Math.ceil(count / 4), CHUNKS_PER_THREAD * threads);
   return {
-    run(a, ars, acs, b, brs, c, m, k, n) {
-      share(p, 2, id, [a, ars, acs, b, brs, c, m, k, n], inFours(m), kernels);
+    run(a, ars, acs, b, brs, bps, c, m, k, n) {
+      share(p, 2, id, [a, ars, acs, b, brs, bps, c, m, k, n], inFours(m), kernels);
     },
     runThenLoop(index, bytes) {
-      return (a, ars, acs, b, brs, c, m, k, n) => share(p, 5, id, [a, ars, acs, b, brs, c, m, k, n, index, bytes], inFours(m), kernels);
+      return (a, ars, acs, b, brs, bps, c, m, k, n) => share(p, 5, id, [a, ars, acs, b, brs, bps, c, m, k, n, index, bytes], inFours(m), kernels);
     },
     sumColumns(float64, x, reduced, inner, out) {
       share(p, 6, id, [float64 ? 1 : 0, x, reduced, inner, out], inFours(inner), kernels);
@@ -410,6 +417,9 @@ export function threadedKernels(
     },
     transpose(src, rows, cols, dst) {
       share(p, 7, id, [src, rows, cols, dst], inFours(rows), kernels);
+    },
+    pack(src, rs, cs, k, n, dst) {
+      share(p, 8, id, [src, rs, cs, k, n, dst], Math.min(Math.ceil(n / 8), CHUNKS_PER_THREAD * threads), kernels);
     },
     release() {
       everyWorker(p, 3, id);
