@@ -130,7 +130,9 @@ describe('threaded float32 matmul', () => {
   it('batched products in jit plans, their products shared across threads, equal eager mode bit for bit', () => {
     // Batches of small products (each below the threshold, all together above it, and one batch
     // below it: one thread), uneven against the 12 chunks; B broadcast or not, operands stored
-    // transposed (A read through its strides, or transposed into each chunk's scratch).
+    // transposed (A read through its strides, or transposed into each chunk's scratch; B packed in
+    // panels in each chunk's scratch where `packsB`: from 160 x 130 as stored, and from every B
+    // stored transposed here but the 8 x 16 x 16).
     for (const [batch, m, k, n, broadcastB] of [
       [13, 96, 64, 64, false],
       [7, 160, 64, 130, true],
