@@ -420,6 +420,21 @@ describe('slices, pads and concatenations of CPU plans as row copies', () => {
     expect(rowCopies({ prim: 'pad', lo: [0, 0], interior: [0, 1] }, [[2, 3]], [2, 5], 4)).toBeNull();
     expect(rowCopies({ prim: 'slice', starts: [0, 0, 0], steps: [1, 1, 1] }, [[3, 4, 5]], [2, 3, 4], 4)).toBeNull();
     expect(rowCopies({ prim: 'pad', lo: [-1, 0], interior: [0, 0] }, [[3, 2]], [2, 2], 4)).toBeNull();
+    // A transpose keeping rows of 6 in place: one copy per index of the smaller outer axis.
+    const moved = rowCopies({ prim: 'transpose', perm: [1, 0, 2] }, [[256, 5, 6]], [5, 256, 6], 4)?.copies;
+    expect(moved).toEqual(Array.from({ length: 5 }, (_, j) => ({ input: 0, src: 24 * j, srcStride: 120, dst: 6144 * j, dstStride: 24, rowBytes: 24, rows: 256 })));
+    expect(rowCopies({ prim: 'transpose', perm: [1, 0, 2] }, [[5, 256, 6]], [256, 5, 6], 8)?.copies).toEqual(
+      Array.from({ length: 5 }, (_, j) => ({ input: 0, src: 12288 * j, srcStride: 48, dst: 48 * j, dstStride: 240, rowBytes: 48, rows: 256 })),
+    );
+    // [2, 3, 4, 5] -> [3, 2, 4, 5]: rows of 20 (the last two axes stay together), two copies of three rows.
+    expect(rowCopies({ prim: 'transpose', perm: [1, 0, 2, 3] }, [[2, 3, 4, 5]], [3, 2, 4, 5], 4)?.copies).toEqual([
+      { input: 0, src: 0, srcStride: 80, dst: 0, dstStride: 160, rowBytes: 80, rows: 3 },
+      { input: 0, src: 240, srcStride: 80, dst: 80, dstStride: 160, rowBytes: 80, rows: 3 },
+    ]);
+    // Matrix transposes move single elements (transposeAsMatrices's); more than 64 copies: null.
+    expect(rowCopies({ prim: 'transpose', perm: [1, 0] }, [[3, 4]], [4, 3], 4)).toBeNull();
+    expect(rowCopies({ prim: 'transpose', perm: [0, 2, 1] }, [[2, 3, 4]], [2, 4, 3], 4)).toBeNull();
+    expect(rowCopies({ prim: 'transpose', perm: [1, 0, 2] }, [[65, 65, 2]], [65, 65, 2], 4)).toBeNull();
   });
 
   it('random slices, pads and concatenations of float32, float64 and int32 equal eager mode bit for bit', () => {
@@ -475,7 +490,7 @@ describe('transposes of CPU plans as matrix transposes', () => {
     expect(transposeAsMatrices([2, 3, 4, 5], [1, 0, 3, 2])).toBeNull();
   });
 
-  it('random transposes of float32, int32 and float64 equal eager mode bit for bit; the 4-byte ones that collapse to matrices run in WebAssembly', () => {
+  it('random transposes of float32, int32 and float64 equal eager mode bit for bit; the 4-byte ones that collapse to matrices, and those that keep rows, run in WebAssembly', () => {
     const shapeAndPerm = fc
       .array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 4 })
       .chain((shape) => fc.tuple(fc.constant(shape), fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length })));
@@ -489,7 +504,9 @@ describe('transposes of CPU plans as matrix transposes', () => {
         const { plans } = M.profileCpu(() => expect(bits(jitted(x)), `${dtype} ${shape} perm ${perm}`).toEqual(bits(f(x))));
         // Where the plan still transposes (the optimizer drops a transpose that moves nothing).
         const where = plans[0].steps.filter(({ step }) => step.startsWith('transpose')).map(({ step }) => step.split(' ').pop());
-        const inWasm = dtype !== 'float64' && transposeAsMatrices(shape, perm) !== null;
+        const outShape = perm.map((d) => shape[d]);
+        const asRows = rowCopies({ prim: 'transpose', perm }, [shape], outShape, dtype === 'float64' ? 8 : 4) !== null;
+        const inWasm = (dtype !== 'float64' && transposeAsMatrices(shape, perm) !== null) || asRows;
         expect(where.length, `${dtype} ${shape} perm ${perm}`).toBeLessThanOrEqual(1);
         if (where.length === 1) expect(where[0], `${dtype} ${shape} perm ${perm}`).toBe(inWasm ? 'wasm' : 'js');
       }),
@@ -499,16 +516,22 @@ describe('transposes of CPU plans as matrix transposes', () => {
 });
 
 describe('gathers along an axis in CPU plans', () => {
-  it('gatherAlongAxis views x as [outer, n, inner] and the indices as [outer, count, inner], refusing broadcast operands', () => {
-    expect(gatherAlongAxis([32, 5, 1], [32, 1, 1], 1, [32, 1, 1])).toEqual({ outer: 32, n: 5, count: 1, inner: 1 });
-    expect(gatherAlongAxis([4, 3, 6], [4, 2, 6], 1, [4, 2, 6])).toEqual({ outer: 4, n: 3, count: 2, inner: 6 });
-    expect(gatherAlongAxis([7, 2], [7, 9], 1, [7, 9])).toEqual({ outer: 7, n: 2, count: 9, inner: 1 });
-    expect(gatherAlongAxis([5, 3], [2, 3], 0, [2, 3])).toEqual({ outer: 1, n: 5, count: 2, inner: 3 });
+  it('gatherAlongAxis views x as [outer, n, inner] and the indices as [outer, count, inner] or one per row, refusing other broadcast operands', () => {
+    const along = (outer: number, n: number, count: number, inner: number, indexPerRow = false) => ({ outer, n, count, inner, indexPerRow });
+    expect(gatherAlongAxis([32, 5, 1], [32, 1, 1], 1, [32, 1, 1])).toEqual(along(32, 5, 1, 1));
+    expect(gatherAlongAxis([4, 3, 6], [4, 2, 6], 1, [4, 2, 6])).toEqual(along(4, 3, 2, 6));
+    expect(gatherAlongAxis([7, 2], [7, 9], 1, [7, 9])).toEqual(along(7, 2, 9, 1));
+    expect(gatherAlongAxis([5, 3], [2, 3], 0, [2, 3])).toEqual(along(1, 5, 2, 3));
+    expect(gatherAlongAxis([256, 5, 6], [256, 1, 1], 1, [256, 1, 6])).toEqual(along(256, 5, 1, 6, true));
+    expect(gatherAlongAxis([5, 3, 2], [2, 1, 1], 0, [2, 3, 2])).toEqual(along(1, 5, 2, 6, true));
     expect(gatherAlongAxis([1, 5], [32, 1], 1, [32, 1])).toBeNull();
     expect(gatherAlongAxis([3, 1, 5], [1, 4, 1], 2, [3, 4, 1])).toBeNull();
+    // Indices broadcast along some of the axes after `axis` only, or along one before it.
+    expect(gatherAlongAxis([4, 3, 6, 2], [4, 2, 1, 2], 1, [4, 2, 6, 2])).toBeNull();
+    expect(gatherAlongAxis([4, 3, 6], [1, 2, 1], 1, [4, 2, 6])).toBeNull();
   });
 
-  it('random gathers of float32, int32 and float64 equal eager mode bit for bit, and report an index out of range as the JS kernel does', () => {
+  it('random gathers of float32, int32 and float64 (one index per element or per row) equal eager mode bit for bit, and report an index out of range as the JS kernel does', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 }),
@@ -517,10 +540,13 @@ describe('gathers along an axis in CPU plans', () => {
         fc.constantFrom('float32', 'int32', 'float64'),
         fc.integer({ min: 0, max: 1000 }),
         fc.boolean(),
-        (xShape, axisPick, count, dtype, seed, outOfRange) => {
+        fc.boolean(),
+        (xShape, axisPick, count, dtype, seed, outOfRange, perRow) => {
           const axis = axisPick % xShape.length;
           const n = xShape[axis];
-          const idxShape = xShape.map((d, a) => (a === axis ? count : d));
+          // One index per row (broadcast along the axes after `axis`), or one per element.
+          const idxShape = xShape.map((d, a) => (a === axis ? count : perRow && a > axis ? 1 : d));
+          const outShape = xShape.map((d, a) => (a === axis ? count : d));
           const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
           const x = M.tensor(values(seed, size(xShape)).map((v) => (dtype === 'int32' ? (Number.isFinite(v) ? Math.round(v * 4) : 7) : v)), { shape: xShape, dtype });
           const indices = Int32Array.from({ length: size(idxShape) }, (_, i) => (i * 7 + seed) % n);
@@ -533,7 +559,7 @@ describe('gathers along an axis in CPU plans', () => {
           if (outOfRange) {
             let expected = '';
             try {
-              prepareGather(xShape, idxShape, axis, idxShape)(x.dataSync(), indices, new Float64Array(indices.length));
+              prepareGather(xShape, idxShape, axis, outShape)(x.dataSync(), indices, new Float64Array(size(outShape)));
             } catch (e) {
               expected = (e as Error).message;
             }

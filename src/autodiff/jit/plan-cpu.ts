@@ -425,7 +425,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   };
   // Fused groups as lanes with placeholder addresses: which have a SIMD form, and which leaves they gather.
   const probes = computed.map((node) => (node.kind === 'fused' ? laneGroup(node, () => 0, () => 0) : null));
-  /** Slices, pads and concatenations of 4- or 8-byte elements that are copies of rows (`rowCopies`). */
+  /** Slices, pads, concatenations and transposes of 4- or 8-byte elements that are copies of rows (`rowCopies`). */
   const movements = computed.map((node): RowCopies | null => {
     if (node.kind !== 'single') return null;
     const { eq } = node;
@@ -435,6 +435,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (eq.prim === 'slice') return rowCopies({ prim: 'slice', ...(eq.params as Params<'slice'>) }, shapes, eq.out.aval.shape, bytes);
     if (eq.prim === 'pad') return rowCopies({ prim: 'pad', ...(eq.params as Params<'pad'>) }, shapes, eq.out.aval.shape, bytes);
     if (eq.prim === 'concat') return rowCopies({ prim: 'concat', axis: (eq.params as Params<'concat'>).axis }, shapes, eq.out.aval.shape, bytes);
+    if (eq.prim === 'transpose') return rowCopies({ prim: 'transpose', perm: (eq.params as Params<'transpose'>).perm }, shapes, eq.out.aval.shape, bytes);
     return null;
   });
   /** Transposes of 4-byte elements that are matrix transposes (`transposeAsMatrices`). */
@@ -442,7 +443,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     if (node.kind !== 'single' || node.eq.prim !== 'transpose' || bytesOf(node.out.aval.dtype) !== 4) return null;
     return transposeAsMatrices(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'transpose'>).perm);
   });
-  /** Gathers of 4-byte elements along an axis by int32 indices, neither operand broadcast (`gatherAlongAxis`). */
+  /** Gathers of 4-byte elements along an axis by int32 indices, x not broadcast, the indices not or one per row (`gatherAlongAxis`). */
   const alongAxis = computed.map((node) => {
     if (node.kind !== 'single' || node.eq.prim !== 'gather' || bytesOf(node.out.aval.dtype) !== 4 || node.eq.inputs[1].aval.dtype !== 'int32') return null;
     const [xShape, idxShape] = node.eq.inputs.map((v) => v.aval.shape);
@@ -739,13 +740,14 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     }
     const gather = alongAxis[s];
     if (gather) {
-      const { outer, n, count, inner } = gather;
+      const { outer, n, count, inner, indexPerRow } = gather;
+      const idxStep = indexPerRow ? 0 : 4;
       const { gather32 } = arena.kernels;
       // On an index out of range, the JS kernel over the same values throws its error (op, index, shape).
       const explain = intoKernel(node.eq, folded) as IntoKernel;
       const scratch = allocate(node.out.aval.dtype, sizeOf(node.out.aval.shape));
       return () => {
-        if (gather32(ax?.offset ?? px, ay?.offset ?? py, out, outer, n, count, inner)) explain([env[from[0]], env[from[1]]], scratch);
+        if (gather32(ax?.offset ?? px, ay?.offset ?? py, out, outer, n, count, inner, idxStep)) explain([env[from[0]], env[from[1]]], scratch);
       };
     }
     const matrices = transposes[s];

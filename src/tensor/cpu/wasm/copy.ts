@@ -4,7 +4,7 @@
  * contiguous bytes on both sides it runs as `copyRows` calls (16 bytes at a time, then 4), a pad
  * zeroing its output first. A transpose of 4-byte elements whose axes collapse to matrices runs as
  * `transposeF32` per matrix (`transposeAsMatrices`), and a gather of 4-byte elements along an axis
- * without broadcasting by `gather32` (`gatherAlongAxis`). In JS the same copies run element by element,
+ * without broadcasting, or with one index per row, by `gather32` (`gatherAlongAxis`). In JS the same copies run element by element,
  * and read a threaded plan's shared memory about 4x slower than plain memory (a SAC update's 256 x 23
  * concatenation took 20 us; a mixture policy's 32 x 5 transposes took 4 us each, against 0.3).
  */
@@ -21,10 +21,11 @@ export interface CopyExports {
   zeroBytes(dst: number, bytes: number): void;
   /**
    * `out[o, j, i] = x[o, idx[o, j, i], i]` for 4-byte elements, x `[outer, n, inner]`, idx (int32)
-   * and out `[outer, count, inner]`; returns 1 if an index is outside [0, n) (its element is not
-   * written), else 0.
+   * and out `[outer, count, inner]`, or idx `[outer, count, 1]` broadcast along the inner axis when
+   * `idxStep` is 0 (4 when not: the index's bytes per inner element); returns 1 if an index is
+   * outside [0, n) (its element is not written), else 0.
    */
-  gather32(x: number, idx: number, out: number, outer: number, n: number, count: number, inner: number): number;
+  gather32(x: number, idx: number, out: number, outer: number, n: number, count: number, inner: number, idxStep: number): number;
 }
 
 function copyBytes(): FunctionDef {
@@ -64,8 +65,8 @@ function zeroBytes(): FunctionDef {
 }
 
 function gather32(): FunctionDef {
-  const c = new Code(7);
-  const [X, IDX, OUT, OUTER, N, COUNT, INNER] = [0, 1, 2, 3, 4, 5, 6];
+  const c = new Code(8);
+  const [X, IDX, OUT, OUTER, N, COUNT, INNER, IDX_STEP] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [o, j, i, k, bad, inRange] = Array.from({ length: 6 }, () => c.local(i32));
   c.i32(0).set(bad).i32(0).set(o);
   c.while(
@@ -91,9 +92,11 @@ function gather32(): FunctionDef {
                   c.i32(2).op('i32.shl').op('i32.add').mem('i32.load').mem('i32.store');
                 },
               );
-              c.addTo(IDX, 4).addTo(OUT, 4).addTo(i, 1);
+              c.addTo(IDX, { local: IDX_STEP }).addTo(OUT, 4).addTo(i, 1);
             },
           );
+          // A broadcast index (step 0) moves on once per row: 4 - step bytes.
+          c.get(IDX).i32(4).op('i32.add').get(IDX_STEP).op('i32.sub').set(IDX);
           c.addTo(j, 1);
         },
       );
@@ -101,7 +104,7 @@ function gather32(): FunctionDef {
     },
   );
   c.get(bad);
-  return { name: 'gather32', params: Array(7).fill(i32), results: [i32], code: c };
+  return { name: 'gather32', params: Array(8).fill(i32), results: [i32], code: c };
 }
 
 /** The kernels of this module, for `wasmModule`. */
@@ -113,21 +116,29 @@ export interface AlongAxis {
   readonly n: number;
   readonly count: number;
   readonly inner: number;
+  /** Whether the indices are `[outer, count, 1]`, broadcast along the inner axes (one index per row of `inner` elements). */
+  readonly indexPerRow: boolean;
 }
 
 /**
- * A gather along `axis` (`take_along_axis`) in `gather32`'s layout, or null when x or the indices
- * are broadcast along another axis (the output's shape is then not theirs).
+ * A gather along `axis` (`take_along_axis`) in `gather32`'s layout, or null when x is broadcast
+ * along another axis, or the indices along an axis before `axis` or only some after it (the
+ * output's shape is then not theirs). Indices of one element along every axis after `axis` pick
+ * whole rows (`indexPerRow`): a mixture's chosen component's action, x `[B, K, d]`, indices `[B, 1, 1]`.
  *
  * @example
- * gatherAlongAxis([32, 5, 1], [32, 1, 1], 1, [32, 1, 1]); // { outer: 32, n: 5, count: 1, inner: 1 }
+ * gatherAlongAxis([32, 5, 1], [32, 1, 1], 1, [32, 1, 1]); // { outer: 32, n: 5, count: 1, inner: 1, indexPerRow: false }
+ * gatherAlongAxis([256, 5, 6], [256, 1, 1], 1, [256, 1, 6]); // { outer: 256, n: 5, count: 1, inner: 6, indexPerRow: true }
  * gatherAlongAxis([1, 5], [32, 1], 1, [32, 1]); // null: x's row is shared by 32 rows
  */
 export function gatherAlongAxis(xShape: readonly number[], idxShape: readonly number[], axis: number, outShape: readonly number[]): AlongAxis | null {
   const same = (shape: readonly number[]) => shape.length === outShape.length && shape.every((d, a) => a === axis || d === outShape[a]);
-  if (!same(xShape) || !same(idxShape)) return null;
   const product = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
-  return { outer: product(outShape.slice(0, axis)), n: xShape[axis], count: outShape[axis], inner: product(outShape.slice(axis + 1)) };
+  const inner = product(outShape.slice(axis + 1));
+  const perRow =
+    inner > 1 && idxShape.length === outShape.length && idxShape.every((d, a) => (a <= axis ? d === outShape[a] : d === 1));
+  if (!same(xShape) || !(same(idxShape) || perRow)) return null;
+  return { outer: product(outShape.slice(0, axis)), n: xShape[axis], count: outShape[axis], inner, indexPerRow: perRow };
 }
 
 /** One `copyRows` call: byte offsets from the start of input `input` and of the output. */
@@ -157,12 +168,16 @@ interface StridedCopy {
   readonly dstStrides: readonly number[];
 }
 
+/** Most `copyRows` calls a transpose of rows becomes (one per row of its other outer axes). */
+const MAX_TRANSPOSE_COPIES = 64;
+
 /**
  * A strided copy as rows of contiguous elements on both sides, or null: axes of size 1 dropped,
  * neighbours merged where both sides lay them out as one run, then rows along the last axis when it
- * is contiguous on both sides (else rows of one element), with at most one axis of rows left.
+ * is contiguous on both sides (else rows of one element), with one axis of rows left: the copy's
+ * largest outer axis, one copy per index of the others (at most `maxCopies`).
  */
-function asRows(copy: StridedCopy, bytes: number): RowCopy | null {
+function asRows(copy: StridedCopy, bytes: number, maxCopies = 1): RowCopy[] | null {
   const axes: { size: number; src: number; dst: number }[] = [];
   copy.shape.forEach((size, d) => {
     if (size === 1) return;
@@ -178,35 +193,45 @@ function asRows(copy: StridedCopy, bytes: number): RowCopy | null {
   const contiguous = last !== undefined && last.src === 1 && last.dst === 1;
   const run = contiguous ? last : single;
   const outers = contiguous ? axes.slice(0, -1) : axes;
-  if (outers.length > 1) return null;
-  const outer = outers[0] ?? { size: 1, src: 0, dst: 0 };
-  return {
+  const outer = outers.reduce((best, axis) => (axis.size > best.size ? axis : best), outers[0] ?? { size: 1, src: 0, dst: 0 });
+  const others = outers.filter((axis) => axis !== outer);
+  if (others.reduce((count, axis) => count * axis.size, 1) > maxCopies) return null;
+  // The start of each copy: one per index of the other outer axes, in order.
+  let starts = [{ src: copy.src, dst: copy.dst }];
+  for (const axis of others) starts = starts.flatMap((at) => Array.from({ length: axis.size }, (_, i) => ({ src: at.src + i * axis.src, dst: at.dst + i * axis.dst })));
+  return starts.map((at) => ({
     input: copy.input,
-    src: copy.src * bytes,
+    src: at.src * bytes,
     srcStride: outer.src * bytes,
-    dst: copy.dst * bytes,
+    dst: at.dst * bytes,
     dstStride: outer.dst * bytes,
     rowBytes: run.size * bytes,
     rows: outer.size,
-  };
+  }));
 }
 
 const offsetOf = (at: readonly number[], strides: readonly number[]) => at.reduce((sum, x, d) => sum + x * strides[d], 0);
 
 /**
- * The row copies of a slice, a pad or a concatenation of elements of `bytes` bytes (4 or 8), or
- * null when one of its copies is not rows of contiguous runs (a slice stepping along the last axis
- * of a matrix, an interior pad along it, a rank that does not collapse) or it crops (a negative pad).
+ * The row copies of a slice, a pad, a concatenation or a transpose of elements of `bytes` bytes (4
+ * or 8), or null when one of its copies is not rows of contiguous runs (a slice stepping along the
+ * last axis of a matrix, an interior pad along it, a rank that does not collapse) or it crops (a
+ * negative pad). A transpose that keeps a run of its last axes in place is rows of that run, one
+ * copy per index of the outer axes but the largest (at most `MAX_TRANSPOSE_COPIES`); one that moves
+ * single elements is null (`transposeAsMatrices` takes those).
  *
  * @example
  * rowCopies({ prim: 'concat', axis: 1 }, [[256, 17], [256, 6]], [256, 23], 4);
  * // { zero: false, copies: [{ input: 0, rowBytes: 68, rows: 256, dstStride: 92, ... }, { input: 1, dst: 68, rowBytes: 24, ... }] }
+ * rowCopies({ prim: 'transpose', perm: [1, 0, 2] }, [[256, 5, 6]], [5, 256, 6], 4);
+ * // five copies of 256 rows of 24 bytes: { src: 24 * j, srcStride: 120, dst: 6144 * j, dstStride: 24, ... }
  */
 export function rowCopies(
   op:
     | { readonly prim: 'slice'; readonly starts: readonly number[]; readonly steps: readonly number[] }
     | { readonly prim: 'pad'; readonly lo: readonly number[]; readonly interior: readonly number[] }
-    | { readonly prim: 'concat'; readonly axis: number },
+    | { readonly prim: 'concat'; readonly axis: number }
+    | { readonly prim: 'transpose'; readonly perm: readonly number[] },
   inShapes: readonly (readonly number[])[],
   outShape: readonly number[],
   bytes: number,
@@ -221,6 +246,9 @@ export function rowCopies(
     if (op.lo.some((lo) => lo < 0)) return null;
     const dstStrides = outStrides.map((s, d) => s * (op.interior[d] + 1));
     copies = [{ input: 0, shape: inShapes[0], src: 0, srcStrides: stridesOf(inShapes[0]), dst: offsetOf(op.lo, outStrides), dstStrides }];
+  } else if (op.prim === 'transpose') {
+    const strides = stridesOf(inShapes[0]);
+    copies = [{ input: 0, shape: outShape, src: 0, srcStrides: op.perm.map((d) => strides[d]), dst: 0, dstStrides: outStrides }];
   } else {
     let start = 0;
     copies = inShapes.map((shape, input) => {
@@ -229,9 +257,12 @@ export function rowCopies(
       return copy;
     });
   }
-  const rows = copies.filter((copy) => copy.shape.every((size) => size > 0)).map((copy) => asRows(copy, bytes));
+  const rows = copies.filter((copy) => copy.shape.every((size) => size > 0)).map((copy) => asRows(copy, bytes, op.prim === 'transpose' ? MAX_TRANSPOSE_COPIES : 1));
   if (rows.some((copy) => copy === null)) return null;
-  return { zero: op.prim === 'pad', copies: rows as RowCopy[] };
+  const flat = (rows as RowCopy[][]).flat();
+  // A transpose that moves single elements is a matrix transpose's work (`transposeAsMatrices`), not rows'.
+  if (op.prim === 'transpose' && flat.some((copy) => copy.rowBytes === bytes && copy.rows > 1)) return null;
+  return { zero: op.prim === 'pad', copies: flat };
 }
 
 /** A transpose as `batch` row-major `rows x cols` matrices, each stored transposed after the last. */
