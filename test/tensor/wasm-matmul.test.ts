@@ -160,6 +160,25 @@ describe('WebAssembly float32 matmul', () => {
     }
   });
 
+  it('equals the recurrence for random products large enough to pack B (every layout, batch and right edge)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          m: fc.integer({ min: 16, max: 41 }),
+          k: fc.integer({ min: 0, max: 23 }),
+          n: fc.integer({ min: 16, max: 140 }),
+          batchA: fc.integer({ min: 1, max: 2 }),
+          broadcastB: fc.boolean(),
+          transposeA: fc.boolean(),
+          transposeB: fc.boolean(),
+          seed: fc.integer(),
+        }),
+        checkProduct,
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('packF32 lays any strided k x n matrix out in panels of eight columns, k rows each, the last padded with zeros', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 21 }), fc.integer({ min: 1, max: 27 }), fc.constantFrom('rows', 'transposed', 'strided'), fc.integer(), (k, n, form, seed) => {
