@@ -5,8 +5,9 @@
  * times a column with A's rows contiguous runs in `columns` (16, then 4 rows at a time: 9.2 instead
  * of 17.8 us at 256 x 256). Otherwise C is computed in
  * tiles of 4 rows x 8 columns (eight f32x4 accumulators), then 4 x 4; rows left over (a matrix-vector
- * product: one observation through a layer) in tiles of 1 x 16, 1 x 8 and 1 x 4 (1 x 16 ran at 40
- * GFLOP/s where 1 x 8 ran at 22, latency-bound on two accumulators; 1 x 32 spilled, 22); the last 1 to 3 columns
+ * product: one observation through a layer) in tiles of 1 x 24 (B by rows), 1 x 16, 1 x 8 and 1 x 4
+ * (1 x 16 ran at 40 GFLOP/s where 1 x 8 ran at 22, latency-bound on two accumulators; 1 x 24 13%
+ * faster again; 1 x 32 spilled, 22); the last 1 to 3 columns
  * by a 4-wide tile that stores only them, the last 5 to 7 of 4-row tiles by a 4 x 8 tile that does
  * (256 x 256 x 6 in 19 us on one thread, where a 4 x 4 tile and a 4-wide edge tile took 35: each
  * waited on its four sums). Edge tiles read up to 12 bytes past B's end, so memories keep
@@ -64,7 +65,7 @@ function matmulF32(): FunctionDef {
   const [i, j, p, pa, pb, pb2, pc, ars4, acs4, brs4, bps4, n4] = Array.from({ length: 12 }, () => c.local(i32));
   const av = c.local(v128);
   const bv = [c.local(v128), c.local(v128)];
-  const acc = Array.from({ length: 4 }, (_, r) => Array.from({ length: r === 0 ? 4 : 2 }, () => c.local(v128)));
+  const acc = Array.from({ length: 4 }, (_, r) => Array.from({ length: r === 0 ? 6 : 2 }, () => c.local(v128)));
   const times4 = (x: number, out: number) => c.get(x).i32(2).op('i32.shl').set(out);
   const fma = matmulUsesFma();
   /** acc += a * b, for `a` and `b` pushed by `operands`. */
@@ -91,7 +92,7 @@ function matmulF32(): FunctionDef {
     c.get(A).get(i).get(ars4).op('i32.mul').op('i32.add').set(pa);
     c.get(B).get(j).i32(3).op('i32.shr_u').get(bps4).op('i32.mul').op('i32.add').get(j).i32(7).op('i32.and').i32(2).op('i32.shl').op('i32.add').set(pb);
     // Vectors 2 and 3 (a 16-column tile, j a multiple of 8) lie in the next panel.
-    if (vectors > 2) c.get(pb).get(bps4).op('i32.add').set(pb2);
+    if (vectors === 4) c.get(pb).get(bps4).op('i32.add').set(pb2);
     c.get(K).set(p);
     for (let r = 0; r < rows; r++) for (let v = 0; v < vectors; v++) c.v128Bits32([0, 0, 0, 0]).set(acc[r][v]);
     c.while(
@@ -101,7 +102,9 @@ function matmulF32(): FunctionDef {
           // One row: each B vector is used once, so it is loaded where it is multiplied (fewer live vectors).
           aAddr(0);
           c.simd('v128.load32_splat').set(av);
-          for (let v = 0; v < vectors; v++) multiplyAdd(acc[0][v], () => c.get(av).get(v < 2 ? pb : pb2).simd('v128.load', 16 * (v % 2)));
+          // More than four vectors only from B by rows, one after the other; four span two panels.
+          const bAt = (v: number) => (vectors > 4 ? c.get(pb).simd('v128.load', 16 * v) : c.get(v < 2 ? pb : pb2).simd('v128.load', 16 * (v % 2)));
+          for (let v = 0; v < vectors; v++) multiplyAdd(acc[0][v], () => (c.get(av), bAt(v)));
         } else {
           for (let v = 0; v < vectors; v++) c.get(pb).simd('v128.load', 16 * v).set(bv[v]);
           for (let r = 0; r < rows; r++) {
@@ -111,7 +114,7 @@ function matmulF32(): FunctionDef {
           }
         }
         c.addTo(pa, { local: acs4 }).addTo(pb, { local: brs4 }).addTo(p, -1);
-        if (vectors > 2) c.addTo(pb2, { local: brs4 });
+        if (vectors === 4) c.addTo(pb2, { local: brs4 });
       },
     );
     // pc = C + (i * n + j) * 4; row r is at pc + r * n4.
@@ -159,6 +162,12 @@ function matmulF32(): FunctionDef {
     () => c.get(i).get(M).op('i32.lt_s'),
     () => {
       c.i32(0).set(j);
+      // B by rows (bps 8): 1 x 24 tiles, six chains of multiply-adds (1x256x256 -13%, 1x64x64 -21%
+      // against 1 x 16, session 25; 1 x 28 no better, 1 x 32 spilled).
+      c.when(
+        () => c.get(BPS).i32(8).op('i32.eq'),
+        () => c.while(() => fits(j, N, 24), () => (tile(1, 6), c.addTo(j, 24))),
+      );
       c.while(() => fits(j, N, 16), () => (tile(1, 4), c.addTo(j, 16)));
       c.while(() => fits(j, N, 8), () => (tile(1, 2), c.addTo(j, 8)));
       c.while(() => fits(j, N, 4), () => (tile(1, 1), c.addTo(j, 4)));
