@@ -284,11 +284,14 @@ export class WasmArena {
     { m, k, n, transposeA, transposeB }: { readonly m: number; readonly k: number; readonly n: number; readonly transposeA: boolean; readonly transposeB: boolean },
     product: MatmulExports['matmulF32'] = this.matmulF32,
   ): void {
-    let [b, brs, bps] = [at.b, n, 8];
+    let b = at.b;
+    let brs = n;
+    let bps = 8;
     if (at.scratchB !== null) {
       if (packsB(m, k, n, transposeB)) {
         this.pack(b, transposeB, k, n, at.scratchB);
-        [brs, bps] = [8, 8 * k];
+        brs = 8;
+        bps = 8 * k;
       } else {
         this.transpose(b, n, k, at.scratchB);
       }
@@ -301,13 +304,13 @@ export class WasmArena {
       product(b, k, 1, at.a, m, 8, at.c, 1, k, m);
       return;
     }
-    const [ars, acs] = transposeA && at.transposedA === null ? [1, m] : [k, 1];
+    const inPlace = transposeA && at.transposedA === null;
     let rowsA = at.a;
     if (transposeA && at.transposedA !== null) {
       this.transpose(rowsA, k, m, at.transposedA);
       rowsA = at.transposedA;
     }
-    product(rowsA, ars, acs, b, brs, bps, at.c, m, k, n);
+    product(rowsA, inPlace ? 1 : k, inPlace ? m : 1, b, brs, bps, at.c, m, k, n);
   }
 
   /** The memory's current buffer (a new object after the memory grows; views made before stay valid only if it is shared). */
