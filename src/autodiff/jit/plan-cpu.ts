@@ -623,16 +623,20 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   for (const v of escapingResults.filter((x) => !large(x))) home.set(slot(v), reserve(v.aval));
   // Scratch of single products: for A stored transposed where the product transposes it first
   // (`transposesA`), and for B packed in panels (`packsB`) or stored transposed (`matmulOne`).
+  // Products run one at a time, so all share one region for A and one for B, each of the largest size.
   const single = products.map((product) => (product && product.batch === 1 ? product : null));
-  const transposedA = single.map((product) =>
-    product?.transposeA && product.n > 1 && transposesA(product.m, product.k) ? reserve({ shape: [product.m, product.k], dtype: 'float32' }) : null,
-  );
-  const scratchB = single.map((product) => {
-    if (!product) return null;
+  const scratchABytes = single.map((product) => (product?.transposeA && product.n > 1 && transposesA(product.m, product.k) ? 4 * product.m * product.k : 0));
+  const scratchBBytes = single.map((product) => {
+    if (!product) return 0;
     const { m, k, n } = product;
-    if (packsB(m, k, n, product.transposeB)) return reserve({ shape: [packedBytes(k, n) / 4], dtype: 'float32' });
-    return product.transposeB ? reserve({ shape: [k, n], dtype: 'float32' }) : null;
+    return packsB(m, k, n, product.transposeB) ? packedBytes(k, n) : product.transposeB ? 4 * k * n : 0;
   });
+  const sharedScratch = (bytes: readonly number[]) => {
+    const largest = Math.max(0, ...bytes);
+    const region = largest > 0 ? reserve({ shape: [largest / 4], dtype: 'float32' }) : null;
+    return bytes.map((b) => (b > 0 ? region : null));
+  };
+  const [transposedA, scratchB] = [sharedScratch(scratchABytes), sharedScratch(scratchBBytes)];
   // Batched products run by one kernel call (`matmulBatchF32`), their products shared across threads
   // when the plan is threaded: a parameter block each, with transpose scratch per chunk.
   const blocks = products.map((product) => {
