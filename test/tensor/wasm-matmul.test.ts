@@ -49,6 +49,19 @@ interface Case {
   seed: number;
 }
 
+/** Random cases with m, k and n in the given ranges, up to `batches` products, every layout. */
+const randomCase = ([m0, m1]: [number, number], [k0, k1]: [number, number], [n0, n1]: [number, number], batches: number): fc.Arbitrary<Case> =>
+  fc.record({
+    m: fc.integer({ min: m0, max: m1 }),
+    k: fc.integer({ min: k0, max: k1 }),
+    n: fc.integer({ min: n0, max: n1 }),
+    batchA: fc.integer({ min: 1, max: batches }),
+    broadcastB: fc.boolean(),
+    transposeA: fc.boolean(),
+    transposeB: fc.boolean(),
+    seed: fc.integer(),
+  });
+
 /** Runs one product through the kernel and checks every element against the recurrence. */
 function checkProduct({ m, k, n, batchA, broadcastB, transposeA, transposeB, seed }: Case): void {
   const batchB = broadcastB ? 1 : batchA;
@@ -105,22 +118,7 @@ describe('WebAssembly float32 matmul', () => {
   });
 
   it('equals the in-order float32 recurrence for every tile, layout and batch', () => {
-    fc.assert(
-      fc.property(
-        fc.record({
-          m: fc.integer({ min: 1, max: 13 }),
-          k: fc.integer({ min: 0, max: 40 }),
-          n: fc.integer({ min: 1, max: 21 }),
-          batchA: fc.integer({ min: 1, max: 3 }),
-          broadcastB: fc.boolean(),
-          transposeA: fc.boolean(),
-          transposeB: fc.boolean(),
-          seed: fc.integer(),
-        }),
-        checkProduct,
-      ),
-      { numRuns: 150 },
-    );
+    fc.assert(fc.property(randomCase([1, 13], [0, 40], [1, 21], 3), checkProduct), { numRuns: 150 });
   });
 
   it('equals the recurrence at every right edge: n = 1 to 56 (5 to 7 columns left take one 4 x 8 edge tile; rows left over 1 x 24, 1 x 16, 1 x 8 and 1 x 4 tiles)', () => {
@@ -161,22 +159,7 @@ describe('WebAssembly float32 matmul', () => {
   });
 
   it('equals the recurrence for random products large enough to pack B (every layout, batch and right edge)', () => {
-    fc.assert(
-      fc.property(
-        fc.record({
-          m: fc.integer({ min: 16, max: 41 }),
-          k: fc.integer({ min: 0, max: 23 }),
-          n: fc.integer({ min: 16, max: 140 }),
-          batchA: fc.integer({ min: 1, max: 2 }),
-          broadcastB: fc.boolean(),
-          transposeA: fc.boolean(),
-          transposeB: fc.boolean(),
-          seed: fc.integer(),
-        }),
-        checkProduct,
-      ),
-      { numRuns: 40 },
-    );
+    fc.assert(fc.property(randomCase([16, 41], [0, 23], [16, 140], 2), checkProduct), { numRuns: 40 });
   });
 
   it('packF32 lays any strided k x n matrix out in panels of eight columns, k rows each, the last padded with zeros', () => {
