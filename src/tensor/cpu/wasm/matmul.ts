@@ -51,8 +51,8 @@ export interface MatmulExports {
 /**
  * Words of a batched product's parameter block (i32, in the arena): operand and result addresses,
  * sizes, the addresses of the per-product operand offsets (i32, in matrices), whether A stored
- * transposed is read through its strides, and the transpose scratch of chunk 0 (0: none) with the
- * bytes from one chunk's scratch to the next.
+ * transposed is read through its strides, the scratch of chunk 0 (0: none) with the bytes from
+ * one chunk's scratch to the next, and whether B's scratch holds B packed in panels (`PackB`).
  */
 export const MatmulBlock = { a: 0, b: 1, c: 2, m: 3, k: 4, n: 5, offsetsA: 6, offsetsB: 7, stridedA: 8, scratchA: 9, scratchB: 10, scratchStride: 11, packB: 12, words: 13 } as const;
 
