@@ -187,11 +187,12 @@ export class ReplayBuffer {
     }
     if (this.filled === 0) throw new ReplayError('empty', 'ReplayBuffer: cannot sample from an empty buffer');
     const stream = new UniformStream(key);
-    const rows = Array.from({ length: batchSize }, () => Math.floor(stream.next() * this.filled));
-    const gather = (source: ArrayLike<number>, width: number, shape: number[]) => {
+    const rows = new Int32Array(batchSize);
+    for (let j = 0; j < batchSize; j++) rows[j] = Math.floor(stream.next() * this.filled);
+    const gather = (source: FloatArray | Uint8Array, width: number, shape: number[]) => {
       const out = dtype === 'float32' ? new Float32Array(batchSize * width) : new Float64Array(batchSize * width);
-      rows.forEach((i, j) => copyRow(source, i, out, j, width));
-      return tensor(out, { shape, backend });
+      gatherRows(source, rows, width, out);
+      return tensor(out, { shape, backend, copy: false });
     };
     return {
       obs: gather(this.obs, this.obsDim, [batchSize, this.obsDim]),
@@ -253,6 +254,22 @@ export class ReplayBuffer {
 
 function copyRow(source: ArrayLike<number>, from: number, target: FloatArray | Uint8Array, to: number, width: number): void {
   for (let k = 0; k < width; k++) target[to * width + k] = source[from * width + k];
+}
+
+/**
+ * `out[j * width + k] = source[rows[j] * width + k]`: the sampled rows of one stored array. Apart from
+ * `copyRow`, whose sources are whatever `add` is given, so that its element accesses see only the
+ * storage's and the batch's array types (a sample of 32 rows took 31 us with `copyRow` per row).
+ */
+function gatherRows(source: FloatArray | Uint8Array, rows: Int32Array, width: number, out: FloatArray): void {
+  if (width === 1) {
+    for (let j = 0; j < rows.length; j++) out[j] = source[rows[j]];
+    return;
+  }
+  for (let j = 0; j < rows.length; j++) {
+    const [from, to] = [rows[j] * width, j * width];
+    for (let k = 0; k < width; k++) out[to + k] = source[from + k];
+  }
 }
 
 function stateProblem(state: ReplayState): string | undefined {

@@ -216,3 +216,20 @@ describe('creation', () => {
     ]);
   });
 });
+
+describe('typed arrays into tensors', () => {
+  it('are copied by default, and held as they are with copy: false (CPU, same dtype)', () => {
+    const values = new Float32Array([1, 2, 3, 4]);
+    const copied = T.tensor(values, { shape: [2, 2] });
+    const held = T.tensor(values, { shape: [2, 2], copy: false });
+    values[0] = 9;
+    expect(Array.from(copied.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(held.dataSync())).toEqual([9, 2, 3, 4]);
+    // Another dtype converts (a new array) whatever `copy` says; bytes taken as bool are normalized.
+    const converted = T.tensor(values, { shape: [4], dtype: 'float64', copy: false });
+    values[1] = 7;
+    expect(Array.from(converted.dataSync())).toEqual([9, 2, 3, 4]);
+    expect(Array.from(T.tensor(new Uint8Array([0, 2, 1]), { dtype: 'bool', copy: false }).dataSync())).toEqual([0, 1, 1]);
+    expect(() => T.tensor(values, { shape: [3], copy: false })).toThrow(/4 values do not fill shape \[3\]/);
+  });
+});

@@ -17,13 +17,16 @@ export interface CreateOptions {
 
 /**
  * A tensor from nested arrays, a typed array (with `shape`) or a number. The dtype defaults to the
- * typed array's, `bool` for booleans and `float32` otherwise.
+ * typed array's, `bool` for booleans and `float32` otherwise. A typed array is copied unless `copy`
+ * is false (as `torch.as_tensor`): a CPU tensor of the array's own dtype then holds the array itself,
+ * for arrays made to become a tensor (a sampled batch); writing to it later changes the tensor.
  *
  * @example
  * tensor([[1, 2], [3, 4]]); // f32[2,2]
  * tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] }); // f64[2,2]
+ * tensor(new Float32Array(64), { shape: [32, 2], copy: false }); // f32[32,2] over that array
  */
-export function tensor(values: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape } = {}): ArrayTensor {
+export function tensor(values: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape; copy?: boolean } = {}): ArrayTensor {
   const backend = options.backend ?? defaultBackend();
   const fromTyped = dtypeOfTypedArray(values);
   if (fromTyped !== undefined) {
@@ -34,7 +37,7 @@ export function tensor(values: NestedArray | TypedArray, options: CreateOptions 
     }
     const dtype = options.dtype ?? fromTyped;
     // A Uint8Array taken as bool may hold bytes other than 0/1; typedArrayFrom normalizes them.
-    const data = dtype === fromTyped && dtype !== 'bool' ? flat.slice() : typedArrayFrom(dtype, flat);
+    const data = dtype === fromTyped && dtype !== 'bool' ? (options.copy === false ? flat : flat.slice()) : typedArrayFrom(dtype, flat);
     return upload(backend, data, shape, dtype);
   }
   const { shape, flat } = flatten(values as NestedArray);
