@@ -247,7 +247,7 @@ function columns(
 function matmulBatchF32(): FunctionDef {
   const c = new Code(4);
   const [BLOCK, T0, T1, CHUNK] = [0, 1, 2, 3];
-  const [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, packB, t, pa, pb, ars, acs, brs, bps] = Array.from({ length: 20 }, () => c.local(i32));
+  const [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, packB, t, pa, pb, ars, acs, brs, bps, copiedB] = Array.from({ length: 21 }, () => c.local(i32));
   const words = [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, packB];
   words.forEach((local, w) => c.get(BLOCK).mem('i32.load', 4 * w).set(local));
   /** This chunk's scratch: base + chunk * stride (left 0 when the block has none). */
@@ -258,6 +258,7 @@ function matmulBatchF32(): FunctionDef {
   const operand = (base: number, offsets: number, rows: number, cols: number, into: number) =>
     c.get(base).get(offsets).get(t).i32(2).op('i32.shl').op('i32.add').mem('i32.load').get(rows).op('i32.mul').get(cols).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(into);
   c.get(T0).set(t);
+  c.i32(-1).set(copiedB);
   c.while(
     () => c.get(t).get(T1).op('i32.lt_s'),
     () => {
@@ -269,13 +270,17 @@ function matmulBatchF32(): FunctionDef {
       operand(b, offsetsB, k, n, pb);
       c.get(n).set(brs);
       c.i32(8).set(bps);
+      // A B broadcast over the batch is copied into the chunk's scratch once: the scratch still holds
+      // it for the next product (`copiedB`: the B the scratch holds, -1 for none yet).
+      const copied = () => c.get(pb).get(copiedB).op('i32.eq');
       c.when(
-        () => c.get(packB).op('i32.eqz').get(scratchB).i32(0).op('i32.ne').op('i32.and'),
-        () => c.get(pb).get(n).get(k).get(scratchB).get(n).call(1).get(scratchB).set(pb),
+        () => (c.get(packB).op('i32.eqz').get(scratchB).i32(0).op('i32.ne').op('i32.and'), copied(), c.op('i32.eqz').op('i32.and')),
+        () => c.get(pb).set(copiedB).get(pb).get(n).get(k).get(scratchB).get(n).call(1),
       );
       c.when(
-        () => c.get(packB),
+        () => (c.get(packB).i32(0).op('i32.ne'), copied(), c.op('i32.eqz').op('i32.and')),
         () => {
+          c.get(pb).set(copiedB);
           // packF32(B, rs, cs, k, n, scratch): B's rows n apart and columns 1 as stored, 1 and k transposed.
           const asStored = () => c.get(packB).i32(PackB.asStored).op('i32.eq');
           c.get(pb);
@@ -286,9 +291,13 @@ function matmulBatchF32(): FunctionDef {
           asStored();
           c.op('select');
           c.get(k).get(n).get(scratchB).call(3);
+        },
+      );
+      c.when(
+        () => c.get(scratchB),
+        () => {
           c.get(scratchB).set(pb);
-          c.i32(8).set(brs);
-          c.get(k).i32(3).op('i32.shl').set(bps);
+          c.when(() => c.get(packB), () => c.i32(8).set(brs).get(k).i32(3).op('i32.shl').set(bps));
         },
       );
       // C's t-th matrix: out + t * m * n * 4.
