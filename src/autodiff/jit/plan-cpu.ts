@@ -792,7 +792,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       const reduce = arena.kernels[`${kind}${float64 ? 'F64' : 'F32'}` as const];
       return () => reduce(ax?.offset ?? px, outer, reduced, inner, out, inner);
     }
-    const shape = products[s] as NonNullable<(typeof products)[number]>;
+    const sizes = products[s] as NonNullable<(typeof products)[number]>;
     const block = blocks[s];
     if (block) {
       // One block for both parities: each call sets its operands and result.
@@ -809,11 +809,11 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const t = epilogueOf.get(s);
     const loopBytes = t === undefined ? 0 : laneBytes({ dtype: 'float32', size: sizeOf(computed[t].out.aval.shape) });
     const product = t === undefined ? arena.matmulF32 : arena.matmulThenLoop(loopIndex(t, p), loopBytes);
-    if (!ax && !ay) return () => arena.matmulOne(at, shape, product);
+    if (!ax && !ay) return () => arena.matmulOne(at, sizes, product);
     return () => {
       if (ax) at.a = ax.offset;
       if (ay) at.b = ay.offset;
-      arena.matmulOne(at, shape, product);
+      arena.matmulOne(at, sizes, product);
     };
   }
 

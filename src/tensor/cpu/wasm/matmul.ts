@@ -270,27 +270,29 @@ function matmulBatchF32(): FunctionDef {
       operand(b, offsetsB, k, n, pb);
       c.get(n).set(brs);
       c.i32(8).set(bps);
-      // A B broadcast over the batch is copied into the chunk's scratch once: the scratch still holds
-      // it for the next product (`copiedB`: the B the scratch holds, -1 for none yet).
-      const copied = () => c.get(pb).get(copiedB).op('i32.eq');
+      // B goes through this chunk's scratch where the block has scratch for it: packed in panels, or
+      // transposed. A B broadcast over the batch is copied there once (`copiedB`: the B the scratch
+      // holds, -1 for none yet).
       c.when(
-        () => (c.get(packB).op('i32.eqz').get(scratchB).i32(0).op('i32.ne').op('i32.and'), copied(), c.op('i32.eqz').op('i32.and')),
-        () => c.get(pb).set(copiedB).get(pb).get(n).get(k).get(scratchB).get(n).call(1),
-      );
-      c.when(
-        () => (c.get(packB).i32(0).op('i32.ne'), copied(), c.op('i32.eqz').op('i32.and')),
+        () => c.get(scratchB).i32(0).op('i32.ne').get(pb).get(copiedB).op('i32.ne').op('i32.and'),
         () => {
           c.get(pb).set(copiedB);
-          // packF32(B, rs, cs, k, n, scratch): B's rows n apart and columns 1 as stored, 1 and k transposed.
-          const asStored = () => c.get(packB).i32(PackB.asStored).op('i32.eq');
-          c.get(pb);
-          c.get(n).i32(1);
-          asStored();
-          c.op('select');
-          c.i32(1).get(k);
-          asStored();
-          c.op('select');
-          c.get(k).get(n).get(scratchB).call(3);
+          c.when(
+            () => c.get(packB),
+            () => {
+              // packF32(B, rs, cs, k, n, scratch): B's rows n apart and columns 1 as stored, 1 and k transposed.
+              const asStored = () => c.get(packB).i32(PackB.asStored).op('i32.eq');
+              c.get(pb);
+              c.get(n).i32(1);
+              asStored();
+              c.op('select');
+              c.i32(1).get(k);
+              asStored();
+              c.op('select');
+              c.get(k).get(n).get(scratchB).call(3);
+            },
+          );
+          c.when(() => c.get(packB).op('i32.eqz'), () => c.get(pb).get(n).get(k).get(scratchB).get(n).call(1));
         },
       );
       c.when(

@@ -123,9 +123,9 @@ function sum(dtype: 'float32' | 'float64'): FunctionDef {
 
 /**
  * The loops of a reduction over `[outer, reduced, inner]` (parameters X, OUTER, R, INNER, OUT), one
- * output at a time: `column(p, rowBytes)` emits one output's work, local p holding the address of
- * its first input x[o, 0, i] and rowBytes the step to the next row; local q holds its output's
- * address, `outBytes` after the previous one's.
+ * output at a time: `column(p, q, rowBytes)` emits one output's work, local p holding the address
+ * of its first input x[o, 0, i], local q its output's address (`outBytes` after the previous
+ * one's) and local rowBytes the step to the next row.
  */
 function eachOutput(c: Code, dtype: 'float32' | 'float64', outBytes: number, column: (p: number, q: number, rowBytes: number) => void): void {
   const [X, OUTER, R, INNER, OUT] = [0, 1, 2, 3, 4];

@@ -239,17 +239,15 @@ export class WasmArena {
     this.sumColumns = (float64, x, reduced, inner, out) => (float64 ? sumF64 : sumF32)(x, 1, reduced, inner, out, inner);
     const transposeF32 = this.kernels.transposeF32;
     this.transpose = (src, rows, cols, dst) => transposeF32(src, rows, cols, dst, rows);
-    const packF32 = this.kernels.packF32;
-    this.pack = (src, transposed, k, n, dst) => packF32(src, transposed ? 1 : n, transposed ? k : 1, k, n, dst);
+    let packF32 = this.kernels.packF32;
     const batchHere = this.kernels.matmulBatchF32;
     this.matmulBlock = (block, batch) => batchHere(block, 0, batch, 0);
     if (threaded) {
       const { run, runThenLoop, sumColumns, batch: batchShared, lanes, transpose, pack, release } = threadedKernels(module, this.memory, exports);
       const transposeHere = this.transpose;
       this.transpose = (src, rows, cols, dst) => (rows * cols >= THREADED_TRANSPOSE_MIN ? transpose : transposeHere)(src, rows, cols, dst);
-      const packHere = this.pack;
-      this.pack = (src, transposed, k, n, dst) =>
-        k * n >= THREADED_TRANSPOSE_MIN ? pack(src, transposed ? 1 : n, transposed ? k : 1, k, n, dst) : packHere(src, transposed, k, n, dst);
+      const packHere = packF32;
+      packF32 = (src, rs, cs, k, n, dst) => (k * n >= THREADED_TRANSPOSE_MIN ? pack : packHere)(src, rs, cs, k, n, dst);
       const sumHere = this.sumColumns;
       this.sumColumns = (float64, x, reduced, inner, out) => (reduced * inner >= THREADED_SUM_MIN ? sumColumns : sumHere)(float64, x, reduced, inner, out);
       this.matmulBlock = (block, batch, work) => (work >= THREADED_MATMUL_MIN ? batchShared(block, batch) : batchHere(block, 0, batch, 0));
@@ -263,6 +261,8 @@ export class WasmArena {
       this.loop = (index, bytes, shared = bytes >= THREADED_LANES_MIN_BYTES) => (shared ? () => lanes(index, bytes) : loopHere(index, bytes));
       releaseWhenCollected.register(this, release);
     }
+    // B's rows n apart and columns 1 as stored, 1 and k transposed.
+    this.pack = (src, transposed, k, n, dst) => packF32(src, transposed ? 1 : n, transposed ? k : 1, k, n, dst);
   }
 
   /**
