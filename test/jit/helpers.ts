@@ -58,7 +58,7 @@ export function heapGrowth(step: () => void): { grown: number; bound: number } {
  * The garbage collector: `globalThis.gc` under `--expose-gc`, else enabled at run time (the flag
  * set through `v8`, the function taken from a fresh context).
  */
-function collector(): () => void {
+export function collector(): () => void {
   const exposed = (globalThis as { gc?: () => void }).gc;
   if (exposed) return exposed;
   v8.setFlagsFromString('--expose-gc');

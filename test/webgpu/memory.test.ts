@@ -71,6 +71,25 @@ describeWebGPU('WebGPU memory', () => {
     for (const buffer of again) buffer.destroy();
   });
 
+  it('hands out a buffer the garbage collector gave back after those given back by dispose, however old', () => {
+    const pool = new BufferPool(webgpu().device, 1 << 20, () => {});
+    const [old, a, b] = [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)];
+    pool.releaseCollected(old);
+    pool.release(b);
+    pool.release(a);
+    pool.recycle();
+    // Named by index: buffers have no fields for toEqual to compare.
+    const names = (buffers: GPUBuffer[]) => buffers.map((buffer) => ['old', 'a', 'b'][[old, a, b].indexOf(buffer)]);
+    const again = [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)];
+    expect(names(again)).toEqual(['a', 'b', 'old']);
+    // Renumbered once: disposed from now on, it keeps its place behind a and b.
+    for (const buffer of [old, b, a]) pool.release(buffer);
+    pool.recycle();
+    expect(names([pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)])).toEqual(['a', 'b', 'old']);
+    expect(pool.stats().created).toBe(3);
+    for (const buffer of again) buffer.destroy();
+  });
+
   it("past the pool's budget the oldest free buffers go first, and what the latest batch released stays", async () => {
     const gpu = await createWebGPUBackend({ maxPoolBytes: 4096 });
     const small = tensor(new Float32Array(1000), { backend: gpu }); // a 4000-byte class

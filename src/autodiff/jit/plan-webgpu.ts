@@ -259,8 +259,8 @@ class TwinBuffers {
 }
 
 /** A plan's buffers go back to the pool when the plan is garbage-collected. */
-const abandoned = new FinalizationRegistry<{ gpu: KernelHost; owned: Map<GPUBuffer, number> }>(({ gpu, owned }) => {
-  for (const buffer of owned.keys()) gpu.drop(new Storage(buffer));
+const abandoned = new FinalizationRegistry<{ gpu: WebGPUBackend; owned: Map<GPUBuffer, number> }>(({ gpu, owned }) => {
+  for (const buffer of owned.keys()) gpu.reclaim(new Storage(buffer));
 });
 
 /**

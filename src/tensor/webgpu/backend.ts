@@ -105,7 +105,7 @@ export class WebGPUBackend implements Backend, KernelHost {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   /** Host copies of small uploads, by handle (gone with the handle). */
   private readonly uploaded = new WeakMap<GpuHandle, TypedArray>();
-  private readonly collected = new FinalizationRegistry<Storage>((storage) => this.unref(storage));
+  private readonly collected = new FinalizationRegistry<Storage>((storage) => this.unref(storage, 'collected'));
   private readonly lost: Promise<never>;
   private lostReason: string | undefined;
   /** One word that gather/scatterAdd set when they meet an out-of-range index. */
@@ -461,8 +461,18 @@ export class WebGPUBackend implements Backend, KernelHost {
     return handle;
   }
 
-  private unref(storage: Storage): void {
-    if (--storage.refs === 0) this.pool.release(storage.buffer);
+  /**
+   * Drops a reference the garbage collector found unreachable (a tensor or a jit plan not disposed):
+   * its buffer, once free, is handed out after those given back by `dispose()`.
+   */
+  reclaim(storage: Storage): void {
+    this.unref(storage, 'collected');
+  }
+
+  private unref(storage: Storage, by: 'disposed' | 'collected' = 'disposed'): void {
+    if (--storage.refs > 0) return;
+    if (by === 'collected') this.pool.releaseCollected(storage.buffer);
+    else this.pool.release(storage.buffer);
   }
 
   /**

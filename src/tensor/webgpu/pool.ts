@@ -1,7 +1,8 @@
 /**
  * A size-class pool of GPU storage buffers. Sizes round up to a class (powers of two with four
  * steps per octave, at least 256 bytes), so a freed buffer serves later requests of similar size;
- * the earliest created free buffer of a class goes first (`acquire`).
+ * the lowest-numbered free buffer of a class goes first (`acquire`): buffers are numbered as created,
+ * and renumbered as the newest when the garbage collector gives them back (`releaseCollected`).
  *
  * A released buffer may still be named by commands recorded but not yet submitted; an upload
  * (`queue.writeBuffer`) into it would run before them. So releases wait in `pending` until the
@@ -53,8 +54,10 @@ export class BufferPool {
   private bytes = 0;
   private freeBytes = 0;
   private created = 0;
+  /** The next serial: buffers are numbered when created, and again when collected (`releaseCollected`). */
+  private serials = 0;
   /**
-   * Each buffer's creation number (free lists are kept in this order) and size. The size is kept
+   * Each buffer's serial (free lists are kept in this order) and size. The size is kept
    * here rather than read from the buffer: Dawn's `size` getter crosses into native code (0.15-0.25
    * us a read on this project's CI machine), and a SAC-v2 update's call gives back about 80 buffers,
    * read four times each when the pool takes them back.
@@ -80,10 +83,10 @@ export class BufferPool {
   }
 
   /**
-   * A storage buffer of at least `bytes` bytes, reused when one of its class is free: the earliest
-   * created of them. A loop that gives back the same buffers each call then gets each tensor the
-   * buffer it had the last time it was in that place, whatever order it disposed them in, so the
-   * bind groups cached for them are found again: a jitted SAC update that returns a new state (not
+   * A storage buffer of at least `bytes` bytes, reused when one of its class is free: the
+   * lowest-numbered of them (the earliest created, unless collected since). A loop that gives back
+   * the same buffers each call then gets each tensor the buffer it had the last time it was in that
+   * place, whatever order it disposed them in, so the bind groups cached for them are found again: a jitted SAC update that returns a new state (not
    * donated) while the loop disposes the old one made 50 new bind groups per call handing out the
    * last released buffer first; now 4 per call over 300 calls and none over 10,000
    * (`test/jit/webgpu-memory.test.ts`, lavapipe).
@@ -101,7 +104,7 @@ export class BufferPool {
       size,
       usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
     });
-    this.info.set(buffer, { serial: this.created, size });
+    this.info.set(buffer, { serial: this.serials++, size });
     this.buffers++;
     this.bytes += size;
     this.created++;
@@ -110,6 +113,19 @@ export class BufferPool {
 
   /** Returns a buffer; it becomes reusable after the current batch is submitted. */
   release(buffer: GPUBuffer): void {
+    this.pending.push(buffer);
+  }
+
+  /**
+   * Returns a buffer whose last tensor the garbage collector found unreachable: it is numbered as
+   * the newest buffer, so it goes last in its class. The collector runs when it will, so without
+   * this a loop that disposes everything could meet, mid-run, buffers older than its own, and take
+   * them in place of the ones its bind groups name (CI saw 20 new bind groups in 60 steps of a
+   * WebGPU training loop when the tensors left over from building the agent were collected there).
+   */
+  releaseCollected(buffer: GPUBuffer): void {
+    const { size } = this.info.get(buffer) as { size: number };
+    this.info.set(buffer, { serial: this.serials++, size });
     this.pending.push(buffer);
   }
 
