@@ -13,34 +13,24 @@
  * eager CPU kernel, which allocates its output. Values returned to the caller always get fresh
  * arrays, since they escape.
  */
-import { ArrayTensor, type Aval, cpu, type DType, formatShape, isArgReduceOp, isReduceOp, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
+import { ArrayTensor, type Aval, cpu, type DType, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
 import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
-import {
-  broadcastIndex,
-  collapseBroadcast,
-  compileElementwise,
-  elementwiseJs,
-  type InputKind,
-  inputKind,
-  storedJs,
-} from '../../tensor/cpu/elementwise';
-import { matmulBatchOffsets, prepareMatmul } from '../../tensor/cpu/matmul';
+import { broadcastIndex } from '../../tensor/cpu/elementwise';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
-import { type LaneDType, type LaneGroup, laneBytes, laneFunction, type LaneRead, type LaneRef, readsWholeVectors, transcendentalsOf } from '../../tensor/cpu/wasm/elementwise';
+import { type LaneDType, type LaneGroup, laneBytes, laneFunction } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
-import { gatherAlongAxis, rowCopies, type RowCopies, transposeAsMatrices } from '../../tensor/cpu/wasm/copy';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
 import { arenaHolding, matmulBlockLayout, packedBytes, packsB, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
-import { batchChunks, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSCENDENTALS_MIN } from '../../tensor/cpu/wasm/threads';
-import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
-import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
-import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
+import { batchChunks, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
 import { broadcastStrides } from '../../tensor/shape';
-import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
-import type { Equation, IRProgram, IRVar } from '../ir';
+import type { IRProgram, IRVar } from '../ir';
+import { fusedLoop, type IntoKernel, intoKernel } from './cpu-js';
+import { classifySteps, reducedAxes, stepLabel, WASM_REDUCTIONS } from './cpu-kinds';
+import { laneGroup } from './cpu-lanes';
+import { hoistEpilogues } from './cpu-order';
 import { DonatedRegions, pairDonations } from './donation';
-import { type FusedGroup, fuseElementwise, type PlanNode, storedBy } from './fuse';
+import { fuseElementwise, type PlanNode, storedBy } from './fuse';
 import { outerProductsAsBroadcasts } from './outer-products';
 import { recordingFor, runTimed } from './profile-cpu';
 import { foldableTransposes } from './transposes';
@@ -106,226 +96,15 @@ type Step = () => void;
 /** Where a step's output lives: a reused buffer, a fresh array per call, or what the kernel returns. */
 type Storage = { kind: 'pool'; region: Region } | { kind: 'fresh' } | { kind: 'kernel' };
 
-/** A kernel writing into a given array: the input arrays, then the output. */
-type IntoKernel = (inputs: readonly TypedArray[], out: TypedArray) => void;
-
-/** The write-into kernel of an equation, prepared for its shapes, or null where only the allocating one exists. */
-function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): IntoKernel | null {
-  const shapes = eq.inputs.map((v) => v.aval.shape);
-  const out = eq.out.aval;
-  if (isReduceOp(eq.prim)) {
-    const run = prepareReduce(eq.prim, shapes[0], (eq.params as Params<'reduceSum'>).axes, out.dtype);
-    return ([x], o) => run(x, o);
-  }
-  switch (eq.prim) {
-    case 'matmul': {
-      const layout = { transposeA: folded.has(eq.inputs[0]), transposeB: folded.has(eq.inputs[1]) };
-      const run = prepareMatmul(shapes[0], shapes[1], out.shape, layout);
-      return ([a, b], o) => run(a, b, o);
-    }
-    case 'transpose': {
-      const run = prepareTranspose(shapes[0], (eq.params as Params<'transpose'>).perm);
-      return ([x], o) => run(x, o);
-    }
-    case 'slice': {
-      const { starts, steps } = eq.params as Params<'slice'>;
-      const run = prepareSlice(shapes[0], starts, steps, out.shape);
-      return ([x], o) => run(x, o);
-    }
-    case 'pad': {
-      const { lo, interior } = eq.params as Params<'pad'>;
-      const run = preparePad(shapes[0], lo, interior, out.shape);
-      return ([x], o) => run(x, o);
-    }
-    case 'flip': {
-      const run = prepareFlip(shapes[0], (eq.params as Params<'flip'>).axes);
-      return ([x], o) => run(x, o);
-    }
-    case 'argmax':
-    case 'argmin': {
-      const run = prepareArgReduce(eq.prim, shapes[0], (eq.params as Params<'argmax'>).axis);
-      return ([x], o) => run(x, o);
-    }
-    case 'gather': {
-      const run = prepareGather(shapes[0], shapes[1], (eq.params as Params<'gather'>).axis, out.shape);
-      return ([x, idx], o) => run(x, idx, o);
-    }
-    case 'scatterAdd': {
-      const run = prepareScatterAdd(shapes[0], shapes[1], (eq.params as Params<'scatterAdd'>).axis, out.shape);
-      return ([updates, idx], o) => run(updates, idx, o);
-    }
-    case 'concat':
-      return prepareConcat(shapes, (eq.params as Params<'concat'>).axis, out.shape);
-    case 'threefry':
-      return ([key, counts], o) => threefryHashInto(key as Uint32Array, counts as Uint32Array, o as Uint32Array);
-    case 'uniformFromBits':
-      return out.dtype === 'float32'
-        ? ([bits], o) => bitsToUnitFloat32Into(bits as Uint32Array, o as Float32Array)
-        : ([bits], o) => bitsToUnitFloat64Into(bits as Uint32Array, o as Float64Array);
-    default:
-      return null;
-  }
-}
-
-/** Generated code of a fused group: per-element statements, the root's expression, and the locals of extra outputs. */
-function fusedCode(group: FusedGroup): { pre: string; body: string; stores: string[] } {
-  const extra = new Set(storedBy(group).slice(0, -1));
-  const names = new Map<IRVar, string>();
-  group.leaves.forEach((v, k) => names.set(v, `a${k}`));
-  const lines: string[] = [];
-  let body = '';
-  group.members.forEach((eq, j) => {
-    const args = eq.inputs.map((v) => names.get(v) as string);
-    const expr = elementwiseJs(eq.prim, args, eq.inputs[0].aval.dtype, eq.out.aval.dtype);
-    if (eq === group.members[group.members.length - 1]) {
-      body = expr;
-    } else {
-      names.set(eq.out, `t${j}`);
-      lines.push(`const t${j} = ${storedJs(expr, eq.out.aval.dtype)};`);
-    }
-  });
-  return { pre: lines.join(' '), body, stores: [...extra].map((v) => names.get(v) as string) };
-}
-
-/** Reductions with a WebAssembly kernel (float inputs, a contiguous run of axes), by kernel name. */
-const WASM_REDUCTIONS = new Map<Primitive, 'sum' | 'max' | 'min' | 'argmax' | 'argmin'>([
-  ['reduceSum', 'sum'],
-  ['reduceMax', 'max'],
-  ['reduceMin', 'min'],
-  ['argmax', 'argmax'],
-  ['argmin', 'argmin'],
-]);
-
-/** The axes a reduction (or an argmax or argmin, over one) reduces. */
-const reducedAxes = (eq: Equation): readonly number[] =>
-  isArgReduceOp(eq.prim) ? [(eq.params as Params<'argmax'>).axis] : (eq.params as Params<'reduceSum'>).axes;
 
 /** Results the caller gets back share one copied block from this many elements on (smaller ones are copied alone). */
 const OUTPUT_BLOCK_MIN_ELEMENTS = 64;
-
-/** Fused JS loops up to this many elements read broadcast leaves through index arrays (4 bytes each). */
-const INDEXED_BROADCAST_MAX = 1 << 16;
-
-/**
- * Fused WebAssembly loops up to this many elements read leaves they cannot read as whole vectors
- * through index arrays (4 bytes an element each); larger ones run as JS loops. A vmapped mixture's
- * `[100, 5, 32, 5, 1]` group (80,000 elements) took 0.79 ms as a JS loop.
- */
-const GATHERED_LANES_MAX = 1 << 18;
 
 /** A byte range of the plan's WebAssembly arena holding `size` elements of `dtype`. */
 interface Region {
   readonly offset: number;
   readonly dtype: DType;
   readonly size: number;
-}
-
-/** How a fused group's leaf is read, in the lanes' terms, or null when SIMD cannot read it. */
-function laneRead(leaf: Aval, out: Aval): LaneRead | null {
-  const n = sizeOf(out.shape);
-  const kind = inputKind(sizeOf(leaf.shape), n);
-  if (kind !== 'b') return { kind };
-  // A block pattern: output axes [0, d1) and [d2, r) index the leaf as one contiguous [O, R] array,
-  // axes [d1, d2) are broadcast (M repeats).
-  const strides = broadcastStrides(leaf.shape, out.shape);
-  const r = out.shape.length;
-  const size = (from: number, to: number) => sizeOf(out.shape.slice(from, to));
-  const contiguous = (from: number, to: number, unit: number) => {
-    for (let q = to - 1, expect = unit; q >= from; expect *= out.shape[q], q--) if (out.shape[q] !== 1 && strides[q] !== expect) return false;
-    return true;
-  };
-  const broadcast = (from: number, to: number) => strides.slice(from, to).every((x, q) => x === 0 || out.shape[from + q] === 1);
-  for (let d1 = 0; d1 <= r; d1++) {
-    for (let d2 = d1 + 1; d2 <= r; d2++) {
-      const inner = size(d2, r);
-      if (broadcast(d1, d2) && contiguous(d2, r, 1) && contiguous(0, d1, inner)) return { kind: 'block', inner, repeat: size(d1, d2) };
-    }
-  }
-  return null;
-}
-
-/**
- * A fused group as lanes (leaf and output addresses from `address`), or null when its output and
- * leaves are not all float64, or all float32 and int32. Leaves whose vectors would not stay in one
- * row are gathered lane by lane through an index array (at `indexAddress(k)` for leaf k), up to
- * GATHERED_LANES_MAX elements.
- */
-function laneGroup(group: FusedGroup, address: (v: IRVar) => number, indexAddress: (k: number) => number): LaneGroup | null {
-  const dtype = group.out.aval.dtype;
-  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32') return null;
-  const fourLanes = (d: DType) => d === 'float32' || d === 'int32';
-  const leaves: LaneGroup['leaves'][number][] = [];
-  for (const [k, v] of group.leaves.entries()) {
-    if (v.aval.dtype !== dtype && !(fourLanes(v.aval.dtype) && fourLanes(dtype))) return null;
-    const int = v.aval.dtype === 'int32';
-    const read = laneRead(v.aval, group.out.aval);
-    if (read !== null && readsWholeVectors(read, dtype)) leaves.push({ ...read, address: address(v), int });
-    else if (sizeOf(group.out.aval.shape) <= GATHERED_LANES_MAX) leaves.push({ kind: 'gather', index: indexAddress(k), address: address(v), int });
-    else return null;
-  }
-  const index = new Map<IRVar, LaneRef>(group.leaves.map((v, k) => [v, { leaf: k }]));
-  const members = group.members.map((eq, j) => {
-    index.set(eq.out, { member: j });
-    return { prim: eq.prim, inputs: eq.inputs.map((v) => index.get(v) as LaneRef), outDtype: eq.out.aval.dtype };
-  });
-  const stores = storedBy(group)
-    .slice(0, -1)
-    .map((v) => ({ member: (index.get(v) as { member: number }).member, address: address(v) }));
-  return { dtype, size: sizeOf(group.out.aval.shape), leaves, members, outAddress: address(group.out), stores };
-}
-
-/** A float32 product of one matrix large enough to be shared across threads. */
-function isThreadedProduct(node: PlanNode): boolean {
-  if (node.kind !== 'single' || node.eq.prim !== 'matmul' || node.out.aval.dtype !== 'float32') return false;
-  const shape = node.out.aval.shape;
-  const k = node.eq.inputs[0].aval.shape.at(-1) as number;
-  return sizeOf(shape.slice(0, -2)) === 1 && sizeOf(shape) * k >= THREADED_MATMUL_MIN;
-}
-
-/** Outputs of at most this many elements that depend only on the inputs are computed first. */
-const EARLY_ELEMENTS = 64;
-
-/**
- * The steps with those computing small values from the program's inputs and constants alone first
- * (an optimizer's bias corrections from its step count), so that loops reading them (its updates)
- * can follow the products they read (`hoistEpilogues`); the others keep their order.
- */
-function earlyScalars(steps: readonly PlanNode[], slot: (v: IRVar) => number, readsOf: (node: PlanNode) => readonly IRVar[]): PlanNode[] {
-  const computed = new Set(steps.flatMap((node) => storedBy(node).map(slot)));
-  const early = new Set<number>();
-  const first = steps.filter((node) => {
-    const reads = readsOf(node).map(slot);
-    const small = storedBy(node).every((v) => sizeOf(v.aval.shape) <= EARLY_ELEMENTS);
-    if (!small || reads.some((k) => computed.has(k) && !early.has(k))) return false;
-    storedBy(node).forEach((v) => early.add(slot(v)));
-    return true;
-  });
-  const moved = new Set(first);
-  return [...first, ...steps.filter((node) => !moved.has(node))];
-}
-
-/**
- * The steps in an order where each fused loop that reads a large product's result comes right after
- * the product when it can (every value it reads, by slot, computed by then), so that the product
- * runs it as its epilogue (`matmulThenLoop`); small values from the inputs alone come first
- * (`earlyScalars`), the others keep their order.
- */
-function hoistEpilogues(steps: readonly PlanNode[], slot: (v: IRVar) => number, readsOf: (node: PlanNode) => readonly IRVar[]): PlanNode[] {
-  const order = earlyScalars(steps, slot, readsOf);
-  const producers = () => new Map(order.flatMap((node, i) => storedBy(node).map((v) => [slot(v), i] as const)));
-  let producer = producers();
-  for (let s = 0; s < order.length; s++) {
-    const product = order[s];
-    if (!isThreadedProduct(product)) continue;
-    const readsResult = (node: PlanNode | undefined) => node?.kind === 'fused' && node.leaves.includes(product.out);
-    if (readsResult(order[s + 1])) continue;
-    const ready = (v: IRVar) => (producer.get(slot(v)) ?? -1) <= s;
-    const t = order.findIndex((node, i) => i > s + 1 && readsResult(node) && (node as FusedGroup).leaves.every(ready));
-    if (t < 0) continue;
-    order.splice(s + 1, 0, ...order.splice(t, 1));
-    producer = producers();
-  }
-  return order;
 }
 
 /**
@@ -387,8 +166,10 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   /** What a step reads: a fused loop's leaves, a kernel's inputs (a folded transpose's input for it). */
   const readsOf = (node: PlanNode) => (node.kind === 'fused' ? node.leaves : node.eq.inputs.map((v) => folded.get(v) ?? v));
   const computed = hoistEpilogues(kept, slot, readsOf);
-  const escaping = new Set(program.outputs.map(slot));
   const readVars = computed.map(readsOf);
+  const kinds = classifySteps(computed, readVars, folded);
+  const { probes, movements, transposes, alongAxis, inWasm, products, threaded, epilogueOf, rowSum, sharedLoop } = kinds;
+  const escaping = new Set(program.outputs.map(slot));
   const reads = readVars.map((vars) => vars.map(slot));
   const lastRead = new Map<number, number>();
   reads.forEach((slots, s) => slots.forEach((k) => lastRead.set(k, s)));
@@ -423,113 +204,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     pooledSlots.delete(k);
     free.set(pooled.key, [...(free.get(pooled.key) ?? []), pooled.region]);
   };
-  // Fused groups as lanes with placeholder addresses: which have a SIMD form, and which leaves they gather.
-  const probes = computed.map((node) => (node.kind === 'fused' ? laneGroup(node, () => 0, () => 0) : null));
-  /** Slices, pads, concatenations and transposes of 4- or 8-byte elements that are copies of rows (`rowCopies`). */
-  const movements = computed.map((node): RowCopies | null => {
-    if (node.kind !== 'single') return null;
-    const { eq } = node;
-    const bytes = bytesOf(eq.out.aval.dtype);
-    if (bytes !== 4 && bytes !== 8) return null;
-    const shapes = eq.inputs.map((v) => v.aval.shape);
-    if (eq.prim === 'slice') return rowCopies({ prim: 'slice', ...(eq.params as Params<'slice'>) }, shapes, eq.out.aval.shape, bytes);
-    if (eq.prim === 'pad') return rowCopies({ prim: 'pad', ...(eq.params as Params<'pad'>) }, shapes, eq.out.aval.shape, bytes);
-    if (eq.prim === 'concat') return rowCopies({ prim: 'concat', axis: (eq.params as Params<'concat'>).axis }, shapes, eq.out.aval.shape, bytes);
-    if (eq.prim === 'transpose') return rowCopies({ prim: 'transpose', perm: (eq.params as Params<'transpose'>).perm }, shapes, eq.out.aval.shape, bytes);
-    return null;
-  });
-  /** Transposes of 4-byte elements that are matrix transposes (`transposeAsMatrices`). */
-  const transposes = computed.map((node) => {
-    if (node.kind !== 'single' || node.eq.prim !== 'transpose' || bytesOf(node.out.aval.dtype) !== 4) return null;
-    return transposeAsMatrices(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'transpose'>).perm);
-  });
-  /** Gathers of 4-byte elements along an axis by int32 indices, x not broadcast, the indices not or one per row (`gatherAlongAxis`). */
-  const alongAxis = computed.map((node) => {
-    if (node.kind !== 'single' || node.eq.prim !== 'gather' || bytesOf(node.out.aval.dtype) !== 4 || node.eq.inputs[1].aval.dtype !== 'int32') return null;
-    const [xShape, idxShape] = node.eq.inputs.map((v) => v.aval.shape);
-    return gatherAlongAxis(xShape, idxShape, (node.eq.params as Params<'gather'>).axis, node.out.aval.shape);
-  });
-  /** Threefry hashes and their float32 uniforms. */
-  const random = (node: PlanNode) =>
-    node.kind === 'single' && (node.eq.prim === 'threefry' || (node.eq.prim === 'uniformFromBits' && node.out.aval.dtype === 'float32'));
-  // Steps that run in WebAssembly: those copies, transposes and gathers, random bits and uniforms,
-  // float32 matrix products, float reductions (and argmax, argmin) over a contiguous run of axes,
-  // and fused loops with a SIMD form.
-  const inWasm = computed.map((node, s) => {
-    if (movements[s] || transposes[s] || alongAxis[s] || random(node)) return true;
-    const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
-    if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
-    if (node.kind === 'single' && WASM_REDUCTIONS.has(node.eq.prim)) {
-      // Float values in; the same dtype out, or int32 indices.
-      const [x, out] = dtypes;
-      const floats = (x === 'float32' || x === 'float64') && (out === x || isArgReduceOp(node.eq.prim));
-      return floats && reductionLayout(node.eq.inputs[0].aval.shape, reducedAxes(node.eq)) !== null;
-    }
-    if (node.kind === 'single') return false;
-    const group = probes[s];
-    return group !== null && laneFunction('probe', group) !== null;
-  });
-  /** The `[reduced, inner]` layout of step s when it is a float sum over rows (outer 1), which threads share by columns. */
-  const rowSum = (s: number) => {
-    const node = computed[s];
-    if (node.kind !== 'single' || node.eq.prim !== 'reduceSum' || !inWasm[s]) return null;
-    const layout = reductionLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes);
-    return layout && layout.outer === 1 ? layout : null;
-  };
-  /** Whether fused loop s is shared across threads: a large output, or many transcendentals. */
-  const sharedLoop = (s: number) => {
-    const { out } = computed[s];
-    const heavy = transcendentalsOf(probes[s] as LaneGroup) * sizeOf(out.aval.shape) >= THREADED_TRANSCENDENTALS_MIN;
-    return heavy || sizeOf(out.aval.shape) * bytesOf(out.aval.dtype) >= THREADED_LANES_MIN_BYTES;
-  };
-  /** The float32 products run in the arena: sizes, batch offsets and operands stored transposed. */
-  const products = computed.map((node, s) => {
-    if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return null;
-    const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
-    const [m, k] = aShape.slice(-2);
-    const n = bShape[bShape.length - 1];
-    const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
-    return { m, k, n, offsets, batch: offsets.a.length, transposeA: folded.has(node.eq.inputs[0]), transposeB: folded.has(node.eq.inputs[1]) };
-  });
-  // Worker threads share the large float32 products (one product's rows, or a batch's products) and
-  // fused loops (only worth a shared memory when there are any).
-  const threaded = computed.some((node, s) => {
-    if (!inWasm[s]) return false;
-    if (node.kind === 'fused') return sharedLoop(s);
-    const rows = rowSum(s);
-    if (rows) return rows.reduced * rows.inner >= THREADED_SUM_MIN;
-    const product = products[s];
-    return product !== null && product.batch * product.m * product.k * product.n >= THREADED_MATMUL_MIN;
-  });
-  // Fused loops that read a threaded product's result elementwise right after it run on its rows as
-  // each thread computes them (`matmulThenLoop`): by product step, its loop's step.
-  const epilogueOf = new Map<number, number>();
-  products.forEach((product, s) => {
-    const loop = computed[s + 1];
-    if (!threaded || !product || !isThreadedProduct(computed[s])) return;
-    if (!inWasm[s + 1] || loop.kind !== 'fused' || loop.out.aval.dtype !== 'float32' || sizeOf(loop.out.aval.shape) !== product.m * product.n) return;
-    if (loop.leaves.includes(computed[s].out)) epilogueOf.set(s, s + 1);
-  });
   const into = computed.map((node) => (node.kind === 'single' ? intoKernel(node.eq, folded) : null));
-  /** What step s is, for step profiles: a product names its epilogue too. */
-  const labelOf = (s: number): string => {
-    const node = computed[s];
-    const where = inWasm[s] ? 'wasm' : node.kind === 'fused' || into[s] ? 'js' : 'eager kernel';
-    if (node.kind === 'fused') {
-      const prims = [...new Set(node.members.map((eq) => eq.prim))].join(',');
-      const outputs = storedBy(node).length > 1 ? ` (${storedBy(node).length} outputs)` : '';
-      return `fused[${prims}] ${formatShape(node.out.aval.shape)}${outputs} ${where}`;
-    }
-    const product = products[s];
-    if (product) {
-      const [a, b] = [product.transposeA ? 'ᵀ' : '', product.transposeB ? 'ᵀ' : ''];
-      const batch = product.batch > 1 ? `${product.batch} x ` : '';
-      const loop = epilogueOf.get(s);
-      const epilogue = loop === undefined ? '' : ` + epilogue[${[...new Set((computed[loop] as FusedGroup).members.map((eq) => eq.prim))].join(',')}]`;
-      return `${batch}matmul ${product.m}x${product.k}${a}·${product.k}x${product.n}${b}${epilogue} ${where}`;
-    }
-    return `${node.eq.prim} ${readVars[s].map((v) => formatShape(v.aval.shape)).join(', ')} → ${formatShape(node.out.aval.shape)} ${where}`;
-  };
   /**
    * The leaves fused loop s may overwrite: read here for the last time, pooled, and read at the very
    * byte its output lane is written (a whole-size leaf of the output's dtype). A lane loads every
@@ -707,7 +382,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   // within their products' steps.
   const runByProducts = new Set(epilogueOf.values());
   const runnable = <T>(list: readonly T[]) => list.filter((_, s) => !runByProducts.has(s));
-  const stepLabels = runnable(computed.map((_, s) => labelOf(s)));
+  const stepLabels = runnable(computed.map((_, s) => stepLabel(computed, readVars, kinds, s, into[s] !== null)));
   const stepsOf = [
     runnable(steps),
     runnable(steps.map((step, s) => (inWasm[s] && touchesDonated[s] ? wasmStep(computed[s], s, reads[s], 1) : step))),
@@ -832,28 +507,14 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const target = targets[targets.length - 1];
     const out = node.out.aval;
     if (node.kind === 'fused') {
-      const n = sizeOf(out.shape);
-      const collapsed: { shape: readonly number[]; strides: (readonly number[] | Int32Array)[] } = collapseBroadcast(
-        out.shape,
-        node.leaves.map((v) => broadcastStrides(v.aval.shape, out.shape)),
-      );
-      // Broadcast leaves of small groups read through index arrays built once here: a flat loop.
-      const indexed = n <= INDEXED_BROADCAST_MAX;
-      const kinds = node.leaves.map((v, k): InputKind => {
-        const kind = inputKind(sizeOf(v.aval.shape), n);
-        if (kind !== 'b' || !indexed) return kind;
-        collapsed.strides[k] = broadcastIndex(collapsed.shape, collapsed.strides[k] as number[]);
-        return 'i';
-      });
-      const { pre, body, stores } = fusedCode(node);
-      const kernel = compileElementwise(body, kinds, pre, stores);
+      const loop = fusedLoop(node);
       const extra = targets.slice(0, -1);
       // The leaves' arrays, then the extra outputs'.
       const inputs: TypedArray[] = new Array(from.length + extra.length);
       return () => {
         for (let i = 0; i < from.length; i++) inputs[i] = env[from[i]];
         for (let q = 0; q < extra.length; q++) inputs[from.length + q] = extra[q]();
-        kernel(target(), collapsed.shape, inputs, collapsed.strides);
+        loop(target(), inputs);
       };
     }
     const k = slot(node.out);
