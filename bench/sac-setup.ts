@@ -9,7 +9,7 @@ import { initSacBatch, makeBatchedSacUpdate } from '../src/rl/sac/batched';
 import { initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState } from '../src/rl/sac/update';
 import * as T from '../src/tensor';
 import { createWebGPUBackend } from '../src/tensor/webgpu';
-import type { MatmulTiles } from '../src/tensor/webgpu/kernels';
+import type { MatmulTiles } from '../src/tensor/webgpu/matmul-kernels';
 import { rawFoldIn, rawKey } from '../src/tensor/threefry';
 
 export const SIZES = {

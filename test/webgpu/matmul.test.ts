@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { jit } from '../../src/autodiff';
 import { matmul, relu, sizeOf, swapAxes, type Tensor, tensor } from '../../src/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
-import { matmulTile } from '../../src/tensor/webgpu/kernels';
+import { matmulTile } from '../../src/tensor/webgpu/matmul-kernels';
 import { matmulWgsl } from '../../shaders/matmul';
 import { both, describeWebGPU, expectClose, expectEqual, expectSameUpToContraction, floats, pair, webgpu } from './gpu';
 

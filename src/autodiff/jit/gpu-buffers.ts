@@ -5,7 +5,8 @@
  */
 import { type Aval, sizeOf } from '../../tensor';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
-import type { KernelHost, MatmulTiles } from '../../tensor/webgpu/kernels';
+import type { KernelHost } from '../../tensor/webgpu/kernel-common';
+import type { MatmulTiles } from '../../tensor/webgpu/matmul-kernels';
 import { sizeClass } from '../../tensor/webgpu/pool';
 import { bytesOf, Storage } from '../../tensor/webgpu/storage';
 

@@ -30,7 +30,10 @@
 import { ArrayTensor, type Aval, isReduceOp, type Params, type Primitive, type ReduceOp, sizeOf } from '../../tensor';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { wgslType } from '../../tensor/webgpu/expressions';
-import { grid1d, type GroupShape, type KernelGroup, type KernelHost, matmulKernel, prepareProducts, prepareReduce, prepareThreefrySiblings, reduce, reducesInOnePass, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { grid1d, type GroupShape, type KernelGroup, type KernelHost } from '../../tensor/webgpu/kernel-common';
+import { prepareThreefrySiblings, threefryKernel, webgpuKernels } from '../../tensor/webgpu/kernels';
+import { matmulKernel, prepareProducts } from '../../tensor/webgpu/matmul-kernels';
+import { prepareReduce, reduce, reducesInOnePass } from '../../tensor/webgpu/reduce-kernels';
 import { bytesOf, type GpuHandle, type GpuInput, Storage } from '../../tensor/webgpu/storage';
 import { elementwiseWgsl } from '../../../shaders/elementwise';
 import { siblingGroupsWgsl } from '../../../shaders/siblings';
