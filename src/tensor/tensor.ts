@@ -176,7 +176,7 @@ export abstract class Tracer extends Tensor {
 }
 
 /** Flat values to nested arrays. */
-export function toNested(values: TypedArray, shape: Shape, dtype: DType): NestedArray {
+function toNested(values: TypedArray, shape: Shape, dtype: DType): NestedArray {
   const convert = dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
   const build = (axis: number, offset: number): NestedArray => {
     if (axis === shape.length) return convert(values[offset]);

@@ -94,7 +94,7 @@ function hashRow(k0: number, k1: number, counts: Uint32Array, offset: number, n:
 }
 
 /** `threefryHash` over the counters `0, 1, ..., n - 1` (JAX's `random_bits` with 32-bit width). */
-export function threefryIota(key: RawKey, n: number): Uint32Array {
+function threefryIota(key: RawKey, n: number): Uint32Array {
   const counts = new Uint32Array(n);
   for (let i = 0; i < n; i++) counts[i] = i;
   return threefryHash(key, counts);

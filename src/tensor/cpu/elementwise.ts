@@ -76,7 +76,7 @@ export const BINARY_JS: Record<BinaryOp, (a: string, b: string, dtype: DType) =>
 };
 
 /** JS expression converting a value of dtype `from` to dtype `to` before it is stored. */
-export function castJs(a: string, to: DType): string {
+function castJs(a: string, to: DType): string {
   return to === 'bool' ? bool(`${a} !== 0`) : a;
 }
 
