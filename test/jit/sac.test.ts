@@ -41,6 +41,26 @@ describe('jitted SAC update', () => {
     });
   }
 
+  it('shares work with worker threads at the SAC-v2 size, not at the paper classic size', () => {
+    // At the classic size (hidden 64, batch 32) no product reaches THREADED_MATMUL_MIN: split, the
+    // SGM-MRP update's 160 x 64 x 64 ones ran no faster, and the polling worker took the core that
+    // a second training run needed (two side by side: 950-975 steps/s each against 1330-1520).
+    const sizes = [
+      { name: 'classic', obsDim: 3, actionDim: 1, hidden: [64, 64], batch: 32, threaded: false },
+      { name: 'SAC-v2', obsDim: 17, actionDim: 6, hidden: [256, 256], batch: 256, threaded: true },
+    ] as const;
+    for (const size of sizes) {
+      const h = smallSac({ obsDim: size.obsDim, head: { actionDim: size.actionDim, kind: 'mixture', components: 5, low: -1, high: 1 }, estimator: 'mrp', hidden: [...size.hidden] });
+      const update = M.jit(makeSacUpdate(h, { jit: false }));
+      const key = M.tensor(rawKey(0));
+      const replay = new ReplayBuffer({ capacity: size.batch, obsDim: size.obsDim, actionDim: size.actionDim });
+      const row = (i: number, n: number) => Array.from({ length: n }, (_, j) => Math.sin(i + 0.1 * j));
+      for (let i = 0; i < size.batch; i++) replay.add({ obs: row(i, size.obsDim), action: row(-i, size.actionDim), reward: [1], nextObs: row(i + 1, size.obsDim), terminated: [0] });
+      update(initSac(h, key), replay.sample(rawKey(1), size.batch), key);
+      expect(M.jitStats(update).lastPlan?.threaded, size.name).toBe(size.threaded);
+    }
+  });
+
   it('allocates per call only the arrays it returns (sg-rp and sgm-mrp)', () => {
     for (const agent of AGENTS) {
       const h = hyperparameters(agent);

@@ -67,6 +67,11 @@ export interface PlanStats {
   readonly internalAllocations: Readonly<Record<string, number>>;
   /** Donated inputs whose memory an output reuses (neither is copied per call). */
   readonly donatedInPlace?: number;
+  /**
+   * CPU plans only: whether the plan shares steps with worker threads (products of at least
+   * `THREADED_MATMUL_MIN` multiply-adds, large loops and sums; its memory is then shared).
+   */
+  readonly threaded?: boolean;
   /** CPU plans only: the guests of this plan compiled so far, in other plans' shared memories (`compileCpuPlan`). */
   readonly guestPlans?: number;
   /** WebGPU plans only: kernel dispatches recorded by the latest call. */
@@ -619,6 +624,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const stats: PlanStats = {
     steps: stepsOf[0].length,
     productEpilogues: epilogueOf.size,
+    threaded,
     fusedGroups: computed.filter((node) => node.kind === 'fused').length,
     fusedEquations: computed.reduce((n, node) => n + (node.kind === 'fused' ? node.members.length : 0), 0),
     wasmSteps: inWasm.filter((w, s) => w && !runByProducts.has(s)).length,

@@ -317,13 +317,18 @@ function share(p: Pool, cmd: number, id: number, args: readonly number[], chunks
 }
 
 /**
- * Products at least this large (m·k·n) are split across threads; below it the handover costs more.
- * A SAC-v2 update's narrow products (256 x 256 x 6 and x 12, 256 x 12 x 256) took 20 instead of 36
- * us on two threads (hot, this 2-core host), and the update 0.1 ms less (2026-11-28; they stayed on
- * one thread under 1 << 20). A matrix times a column (256 x 256 x 1, 65536) reads 256 KiB for
- * little arithmetic and ran slower split (13 against 9 us).
+ * Products at least this large (m·k·n) are split across threads; below it the handover costs more
+ * than it saves, and a plan with no larger step leaves the workers asleep. At 1 << 18 the classic
+ * SGM-MRP update's four 160 x 64 x 64 products (655,360) were split: the update took no less time
+ * (paired, 101 rounds: within ±0.01 ms), while a worker polling after each of them kept the second
+ * core busy, so two training runs side by side (the usual way to run seeds) ran at 950-975 steps/s
+ * each against 1350-1520 with these products on one thread (2026-11-29, this 2-core host). The
+ * SAC-v2 update's narrow products (256 x 256 x 12 and 256 x 12 x 256, 786,432) stay on one thread
+ * too: split, they took 20 instead of 36 us (hot, 2026-11-28), about 0.1 ms of a 13 ms update.
+ * A matrix times a column (256 x 256 x 1) reads 256 KiB for little arithmetic and ran slower split
+ * (13 against 9 us).
  */
-export const THREADED_MATMUL_MIN = 1 << 18;
+export const THREADED_MATMUL_MIN = 1 << 20;
 
 /** Fused loops over at least this many bytes of output are split across threads (smaller ones finish
  * before the handover pays: 64 KiB loops take a few microseconds). */
