@@ -11,7 +11,8 @@ commands:
   train     train an agent: --env ID --agent NAME --seed N --steps N [--alpha --actor-lr --critic-lr
             --hidden 64,64 --batch N --components K --auto-alpha --backend cpu --out DIR --config FILE]
             or continue one: --resume DIR [--steps N]
-  eval      evaluate a checkpoint: --checkpoint DIR [--episodes N] [--seed N]
+            --threads N: CPU threads per run (default: the cores, up to 4; 1 for runs side by side)
+  eval      evaluate a checkpoint: --checkpoint DIR [--episodes N] [--seed N] [--threads N]
   envs      list the environments
   agents    list the agents
   demo      show the autodiff engine: a gradient, its IR, gradient descent

@@ -9,7 +9,7 @@ import { flagKinds, resolveConfig, type TrainConfig, validatePartial } from '../
 import { writeFileAtomic } from '../experiments/files';
 import { createRun, type EpisodeRecord, evaluate, loadRun, recentReturn, type Run, saveRun, train } from '../experiments/train';
 import { AGENTS, agentNames } from '../rl/sac/agents';
-import { type Backend, cpu, MixrlError } from '../tensor';
+import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
 import { parseArgs, typedFlags } from './args';
 
@@ -63,6 +63,23 @@ async function configFromFlags(flags: Record<string, string | true>): Promise<Ei
   return resolveConfig(layers);
 }
 
+/**
+ * `--threads N`: the threads CPU plans share work with (`setCpuThreads`), not part of a run's
+ * config: any count gives the same bits. 1 for runs side by side, one per core.
+ */
+function applyThreads(value: string | true | undefined): Either<MixrlError, void> {
+  if (value === undefined) return right(undefined);
+  const count = value === true ? NaN : Number(value);
+  if (!Number.isInteger(count) || count < 1) return left(new MixrlError('config', `flag --threads must be a positive integer, got '${String(value)}'`));
+  try {
+    setCpuThreads(count);
+  } catch (e) {
+    if (e instanceof MixrlError) return left(new MixrlError('config', `flag --threads: ${e.message}`));
+    throw e;
+  }
+  return right(undefined);
+}
+
 function defaultOut(config: TrainConfig): string {
   return path.join('runs', `${config.env}-${config.agent}-seed${config.seed}`);
 }
@@ -113,8 +130,11 @@ async function truncateLog(file: string, count: number): Promise<void> {
 export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
   const parsed = parseArgs(argv);
   if (isLeft(parsed)) return parsed;
-  const { flags, positionals } = parsed.right;
+  const { flags: given, positionals } = parsed.right;
   if (positionals.length > 0) return left(new MixrlError('config', `mixrl train: unexpected argument '${positionals[0]}'`));
+  const { threads, ...flags } = given;
+  const threadsSet = applyThreads(threads);
+  if (isLeft(threadsSet)) return threadsSet;
 
   let run: Run;
   let out: string;
@@ -206,7 +226,10 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
 export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
   const parsed = parseArgs(argv);
   if (isLeft(parsed)) return parsed;
-  const typed = typedFlags(parsed.right.flags, { checkpoint: 'string', episodes: 'int', seed: 'int' });
+  const { threads, ...flags } = parsed.right.flags;
+  const threadsSet = applyThreads(threads);
+  if (isLeft(threadsSet)) return threadsSet;
+  const typed = typedFlags(flags, { checkpoint: 'string', episodes: 'int', seed: 'int' });
   if (isLeft(typed)) return typed;
   const { checkpoint, episodes = 10, seed = 1_000_003 } = typed.right as { checkpoint?: string; episodes?: number; seed?: number };
   if (checkpoint === undefined) return left(new MixrlError('config', 'mixrl eval: --checkpoint DIR is required'));

@@ -7,6 +7,7 @@ export { ArrayTensor, type Interpreter, type NestedArray, Tensor, Tracer } from 
 export { bind, evaluate, newLevel } from './interpreter';
 export type { Backend, Handle, KernelInput } from './backend';
 export { cpu, defaultBackend, getBackend, registerBackend, setDefaultBackend } from './backends';
+export { setCpuThreads } from './cpu/wasm/threads';
 export { type DType, DTYPES, isFloat, isInteger, promoteTypes, type TypedArray } from './dtype';
 export { ArgumentError, BackendError, DTypeError, MixrlError, ShapeError } from './errors';
 export * from './primitives';

@@ -52,6 +52,11 @@ describe('mixrl command: bad input', () => {
     writeFileSync(path.join(work, 'badkey.json'), '{"alpah": 0.1}');
     expectUserError(['train', '--config', 'badkey.json'], /^mixrl train: badkey\.json: unknown key 'alpah'/);
   });
+  it('bad thread count', () => {
+    expectUserError(['train', '--threads', '0'], "mixrl train: flag --threads must be a positive integer, got '0'");
+    expectUserError(['train', '--threads'], "mixrl train: flag --threads must be a positive integer, got 'true'");
+    expectUserError(['eval', '--threads', '2.5', '--checkpoint', 'nope'], "mixrl eval: flag --threads must be a positive integer, got '2.5'");
+  });
   it('missing config file', () => expectUserError(['train', '--config', 'nope.json'], 'mixrl train: nope.json: cannot read: ENOENT'));
   it('corrupt checkpoint', () => {
     mkdirSync(path.join(work, 'corrupt'), { recursive: true });
@@ -81,6 +86,11 @@ describe('mixrl command: training', () => {
     expect(e.code).toBe(0);
     expect(e.stdout).toMatch(/deterministic {2}mean return -\d+\.\d+ ± \d+\.\d+ over 2 episodes/);
     expect(e.stdout).toMatch(/stochastic +mean return -\d/);
+    // --threads sets this process's CPU threads, not the run's config: the same run, the same episodes.
+    const one = run(['train', '--env', 'ShapedPendulum', '--agent', 'sgm-mrp', '--steps', '300', '--out', 'short-one-thread', ...TINY, '--log-every', '100', '--threads', '1']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(readFileSync(path.join(work, 'short-one-thread', 'config.json'), 'utf8')).toBe(readFileSync(path.join(work, 'short', 'config.json'), 'utf8'));
+    expect(readFileSync(path.join(work, 'short-one-thread', 'episodes.jsonl'), 'utf8')).toBe(readFileSync(path.join(work, 'short', 'episodes.jsonl'), 'utf8'));
   });
 
   it('stops on SIGINT with a checkpoint, and --resume finishes the run', async () => {

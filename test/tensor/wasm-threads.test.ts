@@ -33,6 +33,20 @@ describe('threaded float32 matmul', () => {
     expect(threads.matmulThreads()).toBe(3);
   });
 
+  it('takes its count from MIXRL_THREADS or setCpuThreads, and names a bad one', () => {
+    expect(threads.threadsFromEnv(undefined, 2)).toBe(2);
+    expect(threads.threadsFromEnv('', 8)).toBe(4);
+    expect(threads.threadsFromEnv('1', 8)).toBe(1);
+    expect(threads.threadsFromEnv('40', 2)).toBe(17);
+    for (const bad of ['two', '0', '-1', '1.5']) expect(() => threads.threadsFromEnv(bad, 2)).toThrow(`MIXRL_THREADS: '${bad}' is not a whole number of threads (1 or more)`);
+    for (const bad of [0, 1.5, 18, Number.NaN]) expect(() => M.setCpuThreads(bad)).toThrow(/^setCpuThreads: the thread count must be a whole number from 1 to 17, got/);
+    // Started (three here): the same count is accepted, another names what stands.
+    expect(threads.matmulThreads()).toBe(3);
+    M.setCpuThreads(3);
+    expect(() => M.setCpuThreads(1)).toThrow('setCpuThreads(1): the worker threads have started, 3 in all; set the count before the first jitted CPU call that shares work');
+    expect(threads.matmulThreads()).toBe(3);
+  });
+
   it('each thread claims the chunks of its own range first, then what the others left, each chunk once', () => {
     // Ranges of round(chunks * t / threads): 8 chunks over 2 threads split 4 / 4, over 3 threads 3 / 2 / 3.
     expect(threads.claimOrder(8, 2, 0)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
