@@ -43,12 +43,13 @@ type ValueKind = 'number' | 'int' | 'boolean' | 'string' | 'intList';
 
 /**
  * Converts flag strings to typed values for the keys in `kinds`; other flags are errors listing the
- * accepted ones.
+ * accepted ones, those the command reads itself (`handled`, kebab-case) included.
  */
 export function typedFlags(
   flags: Record<string, string | true>,
   kinds: Record<string, ValueKind>,
   aliases: Record<string, string> = {},
+  handled: readonly string[] = [],
 ): Either<ConfigError, Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -56,7 +57,7 @@ export function typedFlags(
     const name = aliases[rawName] ?? rawName;
     const kind = kinds[name];
     if (!kind) {
-      const known = [...Object.keys(kinds), ...Object.keys(aliases)].map((k) => `--${kebab(k)}`);
+      const known = [...Object.keys(kinds), ...Object.keys(aliases)].map((k) => `--${kebab(k)}`).concat(handled.map((k) => `--${k}`));
       return left(new ConfigError(`unknown flag --${kebab(rawName)}; known flags: ${known.join(' ')}`));
     }
     const bad = (what: string) => left(new ConfigError(`flag --${kebab(rawName)} must be ${what}, got '${value}'`));

@@ -55,7 +55,7 @@ async function configFromFlags(flags: Record<string, string | true>): Promise<Ei
     if (isLeft(checked)) return checked;
     layers.push(checked.right);
   }
-  const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' });
+  const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' }, ['config', 'out', 'resume', 'threads']);
   if (isLeft(typed)) return typed;
   const checked = validatePartial(typed.right, 'flags');
   if (isLeft(checked)) return checked;
@@ -229,7 +229,7 @@ export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
   const { threads, ...flags } = parsed.right.flags;
   const threadsSet = applyThreads(threads);
   if (isLeft(threadsSet)) return threadsSet;
-  const typed = typedFlags(flags, { checkpoint: 'string', episodes: 'int', seed: 'int' });
+  const typed = typedFlags(flags, { checkpoint: 'string', episodes: 'int', seed: 'int' }, {}, ['threads']);
   if (isLeft(typed)) return typed;
   const { checkpoint, episodes = 10, seed = 1_000_003 } = typed.right as { checkpoint?: string; episodes?: number; seed?: number };
   if (checkpoint === undefined) return left(new MixrlError('config', 'mixrl eval: --checkpoint DIR is required'));

@@ -43,7 +43,10 @@ describe('mixrl command: bad input', () => {
   it('unknown agent', () => expectUserError(['train', '--agent', 'sg-zz'], /^mixrl train: unknown agent 'sg-zz'; known agents: sg-rp, /));
   it('negative step count', () =>
     expectUserError(['train', '--steps', '-5'], "mixrl train: flags: 'steps' must be a positive integer, got -5"));
-  it('unknown flag', () => expectUserError(['train', '--stepz', '5'], /^mixrl train: unknown flag --stepz; known flags:/));
+  it('unknown flag', () => {
+    expectUserError(['train', '--stepz', '5'], /^mixrl train: unknown flag --stepz; known flags: --env --agent --seed --steps .* --batch --config --out --resume --threads$/);
+    expectUserError(['eval', '--episodez', '5'], 'mixrl eval: unknown flag --episodez; known flags: --checkpoint --episodes --seed --threads');
+  });
   it('malformed config file', () => {
     writeFileSync(path.join(work, 'bad.json'), '{"steps": 10,');
     expectUserError(['train', '--config', 'bad.json'], /^mixrl train: bad\.json: malformed JSON: /);
