@@ -551,6 +551,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   // Those results are handed out as copies, so at the start of a call the JS steps that read them are
   // pointed back at the arena, where this call writes them.
   const arenaResults = [...blockOutputs, ...ownOutputs].map(({ k, region }) => ({ k, data: view(region) }));
+  // The small results' views, made once (a plan's memory grows only when shared, which keeps views valid).
+  const ownResults = arenaResults.slice(blockOutputs.length);
   const inputSlots = program.inputs.map(slot);
   const inputMirrors = inputSlots.map((k) => mirrorViews.get(k) ?? null);
   const outputs = program.outputs.map((v) => ({ k: slot(v), shape: v.aval.shape, dtype: v.aval.dtype as DType }));
@@ -689,7 +691,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
         const block = new Uint8Array(arena.buffer, outputBlockStart, outputBlockEnd - outputBlockStart).slice().buffer;
         for (const { k, region } of blockOutputs) env[k] = viewOf(region.dtype, block, region.offset - outputBlockStart, region.size);
       }
-      for (const { k, region } of ownOutputs) env[k] = view(region).slice();
+      for (const { k, data } of ownResults) env[k] = data.slice();
       const results = outputs.map(({ k, shape, dtype }, o) => {
         const j = pairOfOutput[o];
         if (j >= 0) return donated.handOut(p, j, shape, dtype);
