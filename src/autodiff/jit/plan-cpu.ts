@@ -555,6 +555,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const ownResults = arenaResults.slice(blockOutputs.length);
   const inputSlots = program.inputs.map(slot);
   const inputMirrors = inputSlots.map((k) => mirrorViews.get(k) ?? null);
+  // Their offsets, read once (a typed array's `byteOffset` is a call each time).
+  const mirrorOffsets = inputMirrors.map((mirror) => mirror?.byteOffset ?? 0);
   const outputs = program.outputs.map((v) => ({ k: slot(v), shape: v.aval.shape, dtype: v.aval.dtype as DType }));
   const constantSlots = new Set(program.constants.map(({ v }) => slot(v)));
   const donated = new DonatedRegions(
@@ -664,7 +666,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
         }
         readInPlace[i] = null;
         // A tensor this plan handed out views its memory, which this call may overwrite.
-        if (data.buffer === arenaBuffer && !inputMirrors[i]) data = data.slice();
+        if (!inputMirrors[i] && data.buffer === arenaBuffer) data = data.slice();
         env[inputSlots[i]] = data;
         const mirror = inputMirrors[i];
         if (!mirror) continue;
@@ -677,9 +679,9 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
             readInPlace[i] = data;
             continue;
           }
-          copyBytes(mirror.byteOffset, data.byteOffset, data.byteLength);
+          copyBytes(mirrorOffsets[i], data.byteOffset, data.byteLength);
         } else mirror.set(data);
-        if (address) address.offset = mirror.byteOffset;
+        if (address) address.offset = mirrorOffsets[i];
       }
       for (let j = 0; j < donatedOutputSlots.length; j++) env[donatedOutputSlots[j]] = donated.output(p, j);
       const run = stepsOf[p];
