@@ -559,6 +559,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const mirrorOffsets = inputMirrors.map((mirror) => mirror?.byteOffset ?? 0);
   const outputs = program.outputs.map((v) => ({ k: slot(v), shape: v.aval.shape, dtype: v.aval.dtype as DType }));
   const constantSlots = new Set(program.constants.map(({ v }) => slot(v)));
+  /** Per output: whether the call copies it out of the arena (a fresh array every call). */
+  const copiedOut = outputs.map(({ k }) => arenaResults.some((r) => r.k === k));
   const donated = new DonatedRegions(
     donations,
     donations.map(({ input }) => {
@@ -697,8 +699,10 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       const results = outputs.map(({ k, shape, dtype }, o) => {
         const j = pairOfOutput[o];
         if (j >= 0) return donated.handOut(p, j, shape, dtype);
-        // An input passed through whose memory is the arena's gets a copy (constants are never overwritten).
-        const data = env[k].buffer === arenaBuffer && !constantSlots.has(k) ? env[k].slice() : env[k];
+        // An input passed through whose memory is the arena's gets a copy (constants are never
+        // overwritten). Results copied out above are fresh: their buffers are not read (a small
+        // array's first `buffer` read moves it off V8's heap, ~0.3 us).
+        const data = !copiedOut[o] && env[k].buffer === arenaBuffer && !constantSlots.has(k) ? env[k].slice() : env[k];
         return new ArrayTensor(cpu, data, shape, dtype);
       });
       if (timed) {
