@@ -86,10 +86,10 @@ export class BufferPool {
    * A storage buffer of at least `bytes` bytes, reused when one of its class is free: the
    * lowest-numbered of them (the earliest created, unless collected since). A loop that gives back
    * the same buffers each call then gets each tensor the buffer it had the last time it was in that
-   * place, whatever order it disposed them in, so the bind groups cached for them are found again: a jitted SAC update that returns a new state (not
-   * donated) while the loop disposes the old one made 50 new bind groups per call handing out the
-   * last released buffer first; now 4 per call over 300 calls and none over 10,000
-   * (`test/jit/webgpu-memory.test.ts`, lavapipe).
+   * place, whatever order it disposed them in, so the bind groups cached for them are found again:
+   * a jitted SAC update that returns a new state (not donated) while the loop disposes the old one
+   * made 50 new bind groups per call handing out the last released buffer first; now 4 per call
+   * over 300 calls and none over 10,000 (`test/jit/webgpu-memory.test.ts`, lavapipe).
    */
   acquire(bytes: number): GPUBuffer {
     const size = Math.max(bytes, Math.min(sizeClass(bytes), this.maxBufferSize));
