@@ -560,7 +560,8 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   const outputs = program.outputs.map((v) => ({ k: slot(v), shape: v.aval.shape, dtype: v.aval.dtype as DType }));
   const constantSlots = new Set(program.constants.map(({ v }) => slot(v)));
   /** Per output: whether the call copies it out of the arena (a fresh array every call). */
-  const copiedOut = outputs.map(({ k }) => arenaResults.some((r) => r.k === k));
+  const copiedSlots = new Set(arenaResults.map(({ k }) => k));
+  const copiedOut = outputs.map(({ k }) => copiedSlots.has(k));
   const donated = new DonatedRegions(
     donations,
     donations.map(({ input }) => {

@@ -107,7 +107,7 @@ export class WebGPUBackend implements Backend, KernelHost {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   /** Host copies of small uploads, by handle (gone with the handle). */
   private readonly uploaded = new WeakMap<GpuHandle, TypedArray>();
-  private readonly collected = new FinalizationRegistry<Storage>((storage) => this.unref(storage, 'collected'));
+  private readonly collected = new FinalizationRegistry<Storage>((storage) => this.reclaim(storage));
   private readonly lost: Promise<never>;
   private lostReason: string | undefined;
   /** One word that gather/scatterAdd set when they meet an out-of-range index. */
