@@ -80,10 +80,15 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return out;
 }
 
+/** An axis argument as an error message shows it: JSON for strings and objects (`"1"`, `{"axis":0}`). */
+function describeAxis(value: unknown): string {
+  return typeof value === 'string' || (typeof value === 'object' && value !== null) ? JSON.stringify(value) : String(value);
+}
+
 /** A possibly negative axis made non-negative; throws unless it is an integer in [-ndim, ndim). */
 export function normalizeAxis(op: string, axis: number, ndim: number): number {
   if (!Number.isInteger(axis)) {
-    throw new ArgumentError(`${op}: axis must be an integer, got ${axis}`);
+    throw new ArgumentError(`${op}: axis must be an integer, got ${describeAxis(axis)}`);
   }
   if (axis < -ndim || axis >= ndim) {
     throw new ArgumentError(`${op}: axis ${axis} is out of range for a tensor of rank ${ndim}`);
@@ -94,6 +99,9 @@ export function normalizeAxis(op: string, axis: number, ndim: number): number {
 /** Normalized, sorted, duplicate-checked axes; `undefined` means every axis. */
 export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, ndim: number): number[] {
   if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axes !== 'number' && !Array.isArray(axes)) {
+    throw new ArgumentError(`${op}: axes must be an integer or an array of integers, got ${describeAxis(axes)}`);
+  }
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out = list.map((a) => normalizeAxis(op, a, ndim));
   if (new Set(out).size !== out.length) {

@@ -66,6 +66,11 @@ describe('argument errors', () => {
     expectError(() => T.sum(x23(), 0.5), T.ArgumentError, 'sum: axis must be an integer, got 0.5');
     expectError(() => T.softmax(x23(), 1.5), T.ArgumentError, 'softmax: axis must be an integer, got 1.5');
     expectError(() => T.argmax(x23(), NaN), T.ArgumentError, 'argmax: axis must be an integer, got NaN');
+    // What a JavaScript caller passing an options object gets (TypeScript refuses it).
+    const options = { axis: 0 } as unknown as number;
+    expectError(() => T.sum(x23(), options), T.ArgumentError, 'sum: axes must be an integer or an array of integers, got {"axis":0}');
+    expectError(() => T.argmax(x23(), options), T.ArgumentError, 'argmax: axis must be an integer, got {"axis":0}');
+    expectError(() => T.max(x23(), '1' as unknown as number), T.ArgumentError, 'max: axes must be an integer or an array of integers, got "1"');
   });
 
   it('out-of-range axis', () => {
