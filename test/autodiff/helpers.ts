@@ -112,6 +112,19 @@ export interface GradCheck {
 export const FD_STEP = 1e-5;
 
 /**
+ * `vs` rescaled to the length √n that n standard normals have on average: a random direction with
+ * every element O(1). Unscaled, a short draw (a scalar input's `v` of 1e-5, once in ~10^5 draws)
+ * moves `x` by too little for the differences to rise above the rounding of `f`, whose error does
+ * not shrink with `v`; the tolerances, which scale with |u| |v|, then fail a correct gradient.
+ */
+async function unitScaled(vs: readonly Tensor[]): Promise<Tensor[]> {
+  const squares = await Promise.all(vs.map((v) => dotT(v, v)));
+  const norm = Math.sqrt(squares.reduce((a, b) => a + b, 0));
+  const n = vs.reduce((count, v) => count + v.size, 0);
+  return norm > 0 ? vs.map((v) => M.mul(v, Math.sqrt(n) / norm)) : [...vs];
+}
+
+/**
  * Compares reverse mode, forward mode and finite differences of `f` at `xs` along random `v`
  * (per input) and a random output cotangent `u`. Returns the numbers; `expectGradsMatch` asserts.
  */
@@ -123,7 +136,7 @@ export async function gradCheck(
 ): Promise<GradCheck> {
   const out = f(...xs);
   const u = randn(rng, out.shape, backend);
-  const vs = xs.map((x) => randn(rng, x.shape, backend));
+  const vs = await unitScaled(xs.map((x) => randn(rng, x.shape, backend)));
   const uVals = await values(u);
 
   const project = async (t: number) => {
