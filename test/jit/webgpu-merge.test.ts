@@ -219,18 +219,24 @@ describeWebGPU('jit on WebGPU: merged dispatches', () => {
     // Every kind of kernel the plans make, rewritten into merged kernels: a form the rewriting gets
     // wrong fails to compile (an error at the next check) or computes other bits.
     let merged = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 8 }), async (seed, n) => {
-        const p = gpuProgram(seed, n);
-        if (!p) return;
-        const grads = gradOfSquares(p.f, p.inputs.length);
-        const valueAndGrads = (...xs: Tensor[]) => [p.f(...xs), ...grads(...xs)];
-        const [program] = optimizeProgram(M.makeIR(valueAndGrads)(...p.inputs));
-        const { on } = await comparePlans(program, p.inputs as ArrayTensor[], { merge: true }, { merge: false }, p.listing);
-        merged += on.stats.mergedKernels;
-      }),
-      { numRuns: 25 },
-    );
+    const property = fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 8 }), async (seed, n) => {
+      const p = gpuProgram(seed, n);
+      if (!p) return;
+      const grads = gradOfSquares(p.f, p.inputs.length);
+      const valueAndGrads = (...xs: Tensor[]) => [p.f(...xs), ...grads(...xs)];
+      const [program] = optimizeProgram(M.makeIR(valueAndGrads)(...p.inputs));
+      const { on } = await comparePlans(program, p.inputs as ArrayTensor[], { merge: true }, { merge: false }, p.listing);
+      merged += on.stats.mergedKernels;
+    });
+    // Batches of 25 programs until more than 10 merged kernels have been compared, at most 8 batches.
+    // Over 400 seeds (session 27) 19% of the programs merged kernels, at least 2 each, 0.56 per
+    // program on average: 25 programs fall short for about one seed in three (resampled), which a
+    // soak run with random seeds met; 200 fall short only if at most 5 of them merge, probability
+    // 1e-12 (binomial). The fixed CI seed's first batch has enough: CI checks the same 25 programs.
+    const { seed } = fc.readConfigureGlobal();
+    for (let batch = 0; batch < 8 && merged <= 10; batch++) {
+      await fc.assert(property, { numRuns: 25, ...(batch > 0 && seed !== undefined ? { seed: seed + batch } : {}) });
+    }
     expect(merged).toBeGreaterThan(10);
   });
 
