@@ -115,7 +115,12 @@ export function treeBuilder<T = unknown>(def: TreeDef): (leaves: readonly unknow
   };
 }
 
-/** Number of leaves of a structure. */
+/**
+ * Number of leaves of a structure.
+ *
+ * @example
+ * treeLeafCount(treeFlatten({ a: x, b: [y, z] })[1]); // 3
+ */
 export function treeLeafCount(def: TreeDef): number {
   switch (def.kind) {
     case 'leaf':
@@ -127,7 +132,12 @@ export function treeLeafCount(def: TreeDef): number {
   }
 }
 
-/** The path of every leaf, e.g. `.layers[0].w`, in leaf order. */
+/**
+ * The path of every leaf, e.g. `.layers[0].w`, in leaf order.
+ *
+ * @example
+ * treePaths(treeFlatten({ a: x, b: [y, z] })[1]); // ['.a', '.b[0]', '.b[1]']
+ */
 export function treePaths(def: TreeDef, prefix = ''): string[] {
   switch (def.kind) {
     case 'leaf':
@@ -141,7 +151,13 @@ export function treePaths(def: TreeDef, prefix = ''): string[] {
   }
 }
 
-/** Throws a TreeError naming the first path where two structures differ. */
+/**
+ * Throws a TreeError naming the first path where two structures differ.
+ *
+ * @example
+ * assertSameStructure(treeFlatten({ a: x })[1], treeFlatten({ b: x })[1], 'grads');
+ * // throws: "grads: structure differs at (root): keys {a} vs {b}"
+ */
 export function assertSameStructure(a: TreeDef, b: TreeDef, what: string, path = ''): void {
   const here = path || '(root)';
   if (a.kind !== b.kind) throw new TreeError(`${what}: structure differs at ${here}: ${describe(a)} vs ${describe(b)}`);

@@ -36,6 +36,12 @@ export interface LocScale extends Reparameterized {
   readonly mode: Tensor;
 }
 
+/**
+ * Whether `d` has a reparameterized draw (`rsample`), so gradients flow through its samples.
+ *
+ * @example
+ * if (isReparameterized(d)) d.rsample(key); // a draw differentiable in d's parameters
+ */
 export function isReparameterized(d: Distribution): d is Reparameterized {
   return typeof (d as Partial<Reparameterized>).rsample === 'function';
 }

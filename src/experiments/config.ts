@@ -111,7 +111,12 @@ const ENV_PRESETS: Record<string, Partial<TrainConfig>> = {
   MountainCar: { criticLr: 1e-4, actorLr: 1e-3, alpha: 0.01 },
 };
 
-/** The defaults for an environment: classic control and bandits get the paper's setup. */
+/**
+ * The defaults for an environment: classic control and bandits get the paper's setup.
+ *
+ * @example
+ * defaultsFor('Pendulum').batchSize; // 32, the paper's classic-control setup
+ */
 export function defaultsFor(env: string): typeof CLASSIC_DEFAULTS {
   if (!CLASSIC_ENVS.has(env as never)) return SAC_V2_DEFAULTS;
   return { ...CLASSIC_DEFAULTS, ...ENV_PRESETS[env] };

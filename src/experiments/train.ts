@@ -64,7 +64,13 @@ const STREAM = { init: 0, act: 1, update: 2, replay: 3, env: 4, warmup: 5 } as c
 
 const streamKey = (config: TrainConfig, stream: keyof typeof STREAM): RawKey => rawFoldIn(rawKey(config.seed), STREAM[stream]);
 
-/** The SAC hyperparameters a config and an environment imply. */
+/**
+ * The SAC hyperparameters a config and an environment imply.
+ *
+ * @example
+ * const config = resolveConfig([{ env: 'Pendulum' }]); // Right(config)
+ * if (isRight(config)) hyperparameters(config.right, makeModel('Pendulum')).hidden; // [64, 64]
+ */
 export function hyperparameters(config: TrainConfig, model: EnvModel): SacHyperparameters {
   const spec = AGENTS[config.agent];
   const A = model.actionSpace.size;
@@ -258,7 +264,12 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
   }
 }
 
-/** Mean return of the last `n` finished episodes (NaN before any). */
+/**
+ * Mean return of the last `n` finished episodes (NaN before any).
+ *
+ * @example
+ * recentReturn({ returns: [1, 2, 3] }, 2); // 2.5
+ */
 export function recentReturn(run: Pick<Run, 'returns'>, n = 10): number {
   const last = run.returns.slice(-n);
   return last.length === 0 ? NaN : last.reduce((a, b) => a + b, 0) / last.length;

@@ -6,12 +6,23 @@ import { cpu } from './cpu';
 const registry = new Map<string, Backend>([['cpu', cpu]]);
 let current: Backend = cpu;
 
-/** Makes a backend known by its name (the WebGPU backend registers itself once initialized). */
+/**
+ * Makes a backend known by its name (the WebGPU backend registers itself once initialized).
+ *
+ * @example
+ * registerBackend({ ...cpu, name: 'traced-cpu' });
+ * tensor([1, 2], { backend: getBackend('traced-cpu') });
+ */
 export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
 }
 
-/** A registered backend by name; throws listing the known ones. */
+/**
+ * A registered backend by name; throws listing the known ones.
+ *
+ * @example
+ * tensor([1, 2], { backend: getBackend('cpu') });
+ */
 export function getBackend(name: string): Backend {
   const backend = registry.get(name);
   if (!backend) {
@@ -20,7 +31,12 @@ export function getBackend(name: string): Backend {
   return backend;
 }
 
-/** The backend that creation ops use when none is given. */
+/**
+ * The backend that creation ops use when none is given.
+ *
+ * @example
+ * defaultBackend().name; // 'cpu' unless setDefaultBackend (or MIXRL_BACKEND in the CLI) chose another
+ */
 export function defaultBackend(): Backend {
   return current;
 }

@@ -60,10 +60,24 @@ export function dtypeOfTypedArray(values: unknown): DType | undefined {
   return undefined;
 }
 
+/**
+ * Whether `dtype` is a floating-point type (float32 or float64).
+ *
+ * @example
+ * isFloat('float64'); // true
+ * isFloat('int32'); // false
+ */
 export function isFloat(dtype: DType): dtype is 'float32' | 'float64' {
   return dtype === 'float32' || dtype === 'float64';
 }
 
+/**
+ * Whether `dtype` is an integer type (int32 or uint32; bool is not).
+ *
+ * @example
+ * isInteger('uint32'); // true
+ * isInteger('bool'); // false
+ */
 export function isInteger(dtype: DType): dtype is 'int32' | 'uint32' {
   return dtype === 'int32' || dtype === 'uint32';
 }

@@ -9,6 +9,9 @@ let nextLevel = 1;
  * A fresh interpreter level, higher than every level handed out before. Levels only grow, so an
  * interpreter created inside another one (nested `grad`) always outranks it, and concurrent
  * transformations never share a level.
+ *
+ * @example
+ * const level = newLevel(); // an interpreter made now ranks above every one made before
  */
 export function newLevel(): number {
   return nextLevel++;
@@ -17,6 +20,9 @@ export function newLevel(): number {
 /**
  * Applies a primitive: hands it to the highest-level interpreter among the inputs' tracers, or
  * evaluates it eagerly on the inputs' backend. Every op goes through here.
+ *
+ * @example
+ * bind('exp', [x], {}); // what exp(x) does
  */
 export function bind<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: Params<P>): Tensor {
   let top: Interpreter | undefined;

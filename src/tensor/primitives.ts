@@ -121,7 +121,12 @@ export interface Aval {
   readonly dtype: DType;
 }
 
-/** `f32[2,3]`, the form the IR printer and error messages use. */
+/**
+ * `f32[2,3]`, the form the IR printer and error messages use.
+ *
+ * @example
+ * formatAval({ shape: [2, 3], dtype: 'float32' }); // 'f32[2,3]'
+ */
 export function formatAval(aval: Aval): string {
   return `${SHORT_NAME[aval.dtype]}${formatShape(aval.shape)}`;
 }
@@ -130,11 +135,41 @@ const unarySet = new Set<string>(UNARY_OPS);
 const binarySet = new Set<string>(BINARY_OPS);
 const reduceSet = new Set<string>(REDUCE_OPS);
 const argReduceSet = new Set<string>(ARG_REDUCE_OPS);
+/**
+ * Whether a primitive is a unary elementwise op (one rule table per family of the op set).
+ *
+ * @example
+ * isUnaryOp('exp'); // true
+ */
 export const isUnaryOp = (p: Primitive): p is UnaryOp => unarySet.has(p);
+/**
+ * Whether a primitive is a binary elementwise op, its operands broadcast.
+ *
+ * @example
+ * isBinaryOp('add'); // true
+ */
 export const isBinaryOp = (p: Primitive): p is BinaryOp => binarySet.has(p);
+/**
+ * Whether a primitive is a reduction over axes (`params.axes`).
+ *
+ * @example
+ * isReduceOp('reduceSum'); // true
+ */
 export const isReduceOp = (p: Primitive): p is ReduceOp => reduceSet.has(p);
+/**
+ * Whether a primitive is an index-of-extremum reduction over one axis (`params.axis`).
+ *
+ * @example
+ * isArgReduceOp('argmax'); // true
+ */
 export const isArgReduceOp = (p: Primitive): p is ArgReduceOp => argReduceSet.has(p);
-/** Primitives computed independently per output element from broadcast inputs (fusable). */
+/**
+ * Primitives computed independently per output element from broadcast inputs (fusable).
+ *
+ * @example
+ * isElementwise('where'); // true
+ * isElementwise('matmul'); // false
+ */
 export const isElementwise = (p: Primitive): boolean =>
   isUnaryOp(p) || isBinaryOp(p) || p === 'where' || p === 'cast' || p === 'stopGradient';
 
@@ -459,7 +494,13 @@ function indexedShape(op: string, x: Aval, idx: Aval, axis: number, axisSize: nu
   return out;
 }
 
-/** Runs the shape rule of `prim` after checking the number of inputs. */
+/**
+ * Runs the shape rule of `prim` after checking the number of inputs.
+ *
+ * @example
+ * abstractEval('matmul', [{ shape: [2, 3], dtype: 'float32' }, { shape: [3, 4], dtype: 'float32' }], {});
+ * // { shape: [2, 4], dtype: 'float32' }
+ */
 export function abstractEval<P extends Primitive>(prim: P, inputs: readonly Aval[], params: Params<P>): Aval {
   const arity = ARITY[prim];
   if (arity !== 'variadic' && inputs.length !== arity) {

@@ -3,7 +3,12 @@ import { ArgumentError, ShapeError } from './errors';
 /** A tensor shape: non-negative integer sizes, outermost first. */
 export type Shape = readonly number[];
 
-/** `[2, 3]` printed as `[2,3]`, the form every error message uses. */
+/**
+ * `[2, 3]` printed as `[2,3]`, the form every error message uses.
+ *
+ * @example
+ * formatShape([2, 3]); // '[2,3]'
+ */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }
@@ -21,7 +26,13 @@ export function checkShape(op: string, shape: Shape): Shape {
   return shape;
 }
 
-/** Number of elements. */
+/**
+ * Number of elements.
+ *
+ * @example
+ * sizeOf([2, 3, 4]); // 24
+ * sizeOf([]); // 1 (a scalar)
+ */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -20,7 +20,13 @@ export interface EstimatorInput {
   key: Tensor;
 }
 
-/** A scalar whose value is `estimate` and whose gradient is that of `gradientSurrogate`. */
+/**
+ * A scalar whose value is `estimate` and whose gradient is that of `gradientSurrogate`.
+ *
+ * @example
+ * // a loss that reports E[Q - α log π] and whose gradient is the estimator's
+ * return withValue(mean(values), surrogate);
+ */
 export function withValue(estimate: Tensor, gradientSurrogate: Tensor): Tensor {
   return T.add(T.stopGradient(estimate), T.sub(gradientSurrogate, T.stopGradient(gradientSurrogate)));
 }

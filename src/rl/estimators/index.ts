@@ -18,6 +18,12 @@ import { lr } from './lr';
 import { mrp } from './mrp';
 import { rp, urp } from './rp';
 
-/** Every estimator by name. */
+/**
+ * Every estimator by name.
+ *
+ * @example
+ * const surrogate = estimators[name]({ policy, critic, alpha: 0.01, key }); // name: 'rp', 'mrp', ...
+ * grad((p) => estimators.mrp({ policy: policyOf(p), critic, alpha: 0.01, key }))(params);
+ */
 export const estimators = { rp, urp, lr, halfRp, mrp, gumbelRp } as const;
 export type EstimatorName = keyof typeof estimators;

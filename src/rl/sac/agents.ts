@@ -25,5 +25,10 @@ export const AGENTS = {
 
 export type AgentName = keyof typeof AGENTS;
 
-/** The agent names, in table order. */
+/**
+ * The agent names, in table order.
+ *
+ * @example
+ * agentNames(); // ['sg-rp', 'usgm-rp', 'sgm-mrp', ...]
+ */
 export const agentNames = (): AgentName[] => Object.keys(AGENTS) as AgentName[];

@@ -59,12 +59,22 @@ export interface SacMetrics {
   readonly meanQ: Tensor;
 }
 
-/** The policy at a batch of observations. */
+/**
+ * The policy at a batch of observations.
+ *
+ * @example
+ * policyAt(h, state.actor, obs).sample(key); // [B, A] actions for [B, O] observations
+ */
 export function policyAt(h: SacHyperparameters, actor: MlpParams, obs: Tensor): SquashedPolicy {
   return policyFromHead(mlp(actor, obs), h.head);
 }
 
-/** Q(s, a) for a batch: `[M, O]`, `[M, A]` -> `[M]`. */
+/**
+ * Q(s, a) for a batch: `[M, O]`, `[M, A]` -> `[M]`.
+ *
+ * @example
+ * qValue(state.critics[0], obs, action); // [M] values for [M, O] and [M, A]
+ */
 export function qValue(critic: MlpParams, obs: Tensor, action: Tensor): Tensor {
   return T.squeeze(mlp(critic, T.concat([obs, action], -1)), -1);
 }

@@ -90,7 +90,13 @@ function flatten(values: NestedArray): { shape: number[]; flat: (number | boolea
   return { shape, flat };
 }
 
-/** A tensor from any TensorLike; plain values take `dtype` (or the defaults of `tensor`). */
+/**
+ * A tensor from any TensorLike; plain values take `dtype` (or the defaults of `tensor`).
+ *
+ * @example
+ * asTensor([1, 2]); // float32 [2]
+ * asTensor(x) === x; // true
+ */
 export function asTensor(value: TensorLike, dtype?: DType, backend?: Backend): Tensor {
   if (value instanceof Tensor) return value;
   return tensor(value, { dtype, backend });
@@ -99,6 +105,9 @@ export function asTensor(value: TensorLike, dtype?: DType, backend?: Backend): T
 /**
  * Both operands of a binary op as tensors of one dtype: plain numbers take the other operand's dtype
  * (weak typing), two tensors are promoted.
+ *
+ * @example
+ * const [a, b] = binaryOperands('add', x, 2); // a is x; b is 2 as a scalar of x's dtype
  */
 export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (a instanceof Tensor && b instanceof Tensor) {
@@ -140,7 +149,13 @@ function hasFraction(values: NestedArray): boolean {
   return firstFraction(values) !== undefined;
 }
 
-/** The first number in nested values that is not an integer, if any. */
+/**
+ * The first number in nested values that is not an integer, if any.
+ *
+ * @example
+ * firstFraction([[1, 2], [3.5, 4]]); // 3.5
+ * firstFraction([1, 2]); // undefined
+ */
 export function firstFraction(values: NestedArray): number | undefined {
   if (Array.isArray(values)) {
     for (const v of values) {
@@ -152,7 +167,13 @@ export function firstFraction(values: NestedArray): number | undefined {
   return typeof values === 'number' && !Number.isInteger(values) ? values : undefined;
 }
 
-/** `x` cast to `dtype`, or `x` itself when it already has it. */
+/**
+ * `x` cast to `dtype`, or `x` itself when it already has it.
+ *
+ * @example
+ * castIfNeeded(x, x.dtype) === x; // true
+ * castIfNeeded(x, 'int32').dtype; // 'int32'
+ */
 export function castIfNeeded(x: Tensor, dtype: DType): Tensor {
   return x.dtype === dtype ? x : bind('cast', [x], { dtype });
 }
