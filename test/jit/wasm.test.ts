@@ -13,7 +13,7 @@ import type { Tensor } from '../../src';
 import { gatherAlongAxis, rowCopies, transposeAsMatrices } from '../../src/tensor/cpu/wasm/copy';
 import { packsB } from '../../src/tensor/cpu/wasm/runtime';
 import { prepareGather } from '../../src/tensor/cpu/gather';
-import { reductionLayout } from '../../src/tensor/cpu/wasm/reduce';
+import { LANE_SUM_MIN, reductionLayout } from '../../src/tensor/cpu/wasm/reduce';
 import { runs } from '../autodiff/helpers';
 import { randomValues } from '../tensor/helpers';
 
@@ -304,6 +304,48 @@ describe('WebAssembly steps of CPU plans', () => {
         const what = `${dtype} [${outer}, ${reduced}, ${inner}]`;
         expect(Array.from(jitted(x).dataSync()), what).toEqual(expected);
         expect(M.jitStats(jitted).lastPlan?.wasmSteps, what).toBe(1);
+      }
+    }
+  });
+
+  it('long sums (LANE_SUM_MIN elements or more per output, contiguous) add in eight lanes, jitted and eager, and shorter ones in one chain', () => {
+    // The documented order, written out here: s[r % 8] over whole groups of eight, then
+    // ((s0 + s2) + (s4 + s6)) + ((s1 + s3) + (s5 + s7)), then the rest one by one.
+    const inLanes = (v: ArrayLike<number>, start: number, n: number) => {
+      const s = new Array<number>(8).fill(0);
+      const whole = n - (n % 8);
+      for (let r = 0; r < whole; r++) s[r % 8] += v[start + r];
+      let total = s[0] + s[2] + (s[4] + s[6]) + (s[1] + s[3] + (s[5] + s[7]));
+      for (let r = whole; r < n; r++) total += v[start + r];
+      return total;
+    };
+    const inOrder = (v: ArrayLike<number>, start: number, n: number) => {
+      let total = 0;
+      for (let r = 0; r < n; r++) total += v[start + r];
+      return total;
+    };
+    expect(LANE_SUM_MIN).toBe(4096);
+    for (const dtype of ['float32', 'float64'] as const) {
+      // [outer, ...reduced axes]: lengths on both sides of the threshold, every remainder mod 8 near it.
+      for (const shape of [[1, 4095], [1, 4096], [3, 4097], [2, 4103], [1, 64, 64], [2, 70, 70], [1, 100_003]]) {
+        const [outer, ...rest] = shape;
+        const n = rest.reduce((a, b) => a * b, 1);
+        // Values of mixed sign and magnitude, so that the order of the additions shows in the bits.
+        const data = randomValues(n + outer, n * outer).map((v, i) => v * 10 ** (i % 7));
+        const stored = dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data);
+        const x = M.tensor(stored, { shape, dtype });
+        const axes = rest.map((_, k) => k + 1);
+        const round = dtype === 'float32' ? Math.fround : (v: number) => v;
+        const expected = Array.from({ length: outer }, (_, o) => round((n >= 4096 ? inLanes : inOrder)(stored, o * n, n)));
+        const what = `${dtype} [${shape}]`;
+        const jitted = M.jit((a: Tensor) => M.sum(a, axes));
+        expect(Array.from(jitted(x).dataSync()), what).toEqual(expected);
+        expect(Array.from(M.sum(x, axes).dataSync()), `${what}, eager`).toEqual(expected);
+        expect(M.jitStats(jitted).lastPlan?.wasmSteps, what).toBe(1);
+        // One thread: a lone sum in lanes makes no plan threaded (its arena's memory stays unshared).
+        if (n >= 4096) expect(M.jitStats(jitted).lastPlan?.threaded, what).toBe(false);
+        // The two orders give other float64 sums here (else the float64 cases could not tell them apart).
+        if (n >= 4096 && outer === 1) expect(inOrder(stored, 0, n), `${what}: the orders differ`).not.toBe(inLanes(stored, 0, n));
       }
     }
   });

@@ -9,7 +9,7 @@ import { bytesOf } from '../../tensor/dtype';
 import { matmulBatchOffsets } from '../../tensor/cpu/matmul';
 import { type LaneGroup, laneFunction, transcendentalsOf } from '../../tensor/cpu/wasm/elementwise';
 import { type AlongAxis, gatherAlongAxis, type MatrixTransposes, rowCopies, type RowCopies, transposeAsMatrices } from '../../tensor/cpu/wasm/copy';
-import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
+import { reductionLayout, sumsInLanes } from '../../tensor/cpu/wasm/reduce';
 import { THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSCENDENTALS_MIN } from '../../tensor/cpu/wasm/threads';
 import type { Equation, IRVar } from '../ir';
 import { laneGroup } from './cpu-lanes';
@@ -119,12 +119,15 @@ export function classifySteps(computed: readonly PlanNode[], readVars: readonly 
     const group = probes[s];
     return group !== null && laneFunction('probe', group) !== null;
   });
-  /** The `[reduced, inner]` layout of step s when it is a float sum over rows (outer 1), which threads share by columns. */
+  /**
+   * The `[reduced, inner]` layout of step s when it is a float sum over rows (outer 1), which threads
+   * share by columns; not a sum in lanes (`sumsInLanes`: one column, run on one thread).
+   */
   const rowSum = (s: number) => {
     const node = computed[s];
     if (node.kind !== 'single' || node.eq.prim !== 'reduceSum' || !inWasm[s]) return null;
     const layout = reductionLayout(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'reduceSum'>).axes);
-    return layout && layout.outer === 1 ? layout : null;
+    return layout && layout.outer === 1 && !sumsInLanes(layout) ? layout : null;
   };
   /** Whether fused loop s is shared across threads: a large output, or many transcendentals. */
   const sharedLoop = (s: number) => {

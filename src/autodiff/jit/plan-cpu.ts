@@ -19,7 +19,7 @@ import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import { broadcastIndex } from '../../tensor/cpu/elementwise';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneDType, type LaneGroup, laneBytes, laneFunction } from '../../tensor/cpu/wasm/elementwise';
-import { reductionLayout } from '../../tensor/cpu/wasm/reduce';
+import { reductionLayout, sumsInLanes } from '../../tensor/cpu/wasm/reduce';
 import { MatmulBlock } from '../../tensor/cpu/wasm/matmul';
 import { arenaHolding, matmulBlockLayout, packedBytes, packsB, transposesA, WasmArena } from '../../tensor/cpu/wasm/runtime';
 import { batchChunks, THREADED_MATMUL_MIN } from '../../tensor/cpu/wasm/threads';
@@ -464,6 +464,10 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       const { outer, reduced, inner } = reductionLayout(x.aval.shape, reducedAxes(node.eq)) as NonNullable<ReturnType<typeof reductionLayout>>;
       const kind = WASM_REDUCTIONS.get(node.eq.prim) as NonNullable<ReturnType<typeof WASM_REDUCTIONS.get>>;
       const float64 = x.aval.dtype === 'float64';
+      if (kind === 'sum' && sumsInLanes({ reduced, inner })) {
+        const sumLanes = arena.kernels[float64 ? 'sumLanesF64' : 'sumLanesF32'];
+        return () => sumLanes(ax?.offset ?? px, outer, reduced, out);
+      }
       if (rowSum(s)) {
         // Over rows (a bias's gradient): shared out by columns when large.
         const { sumColumns } = arena;

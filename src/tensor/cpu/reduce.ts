@@ -3,6 +3,7 @@ import { type DType, type TypedArray, allocate } from '../dtype';
 import { ShapeError } from '../errors';
 import type { ArgReduceOp, ReduceOp } from '../primitives';
 import { formatShape, type Shape, sizeOf, stridesOf } from '../shape';
+import { laneSum, reductionLayout, sumsInLanes } from './wasm/reduce';
 
 const INITIAL: Record<ReduceOp, number> = {
   reduceSum: 0,
@@ -86,6 +87,14 @@ export function prepareReduce(op: ReduceOp, shape: Shape, axes: readonly number[
   const outSize = sizeOf(outShape);
   if (dtype === 'bool' && (op === 'reduceMax' || op === 'reduceMin') && sizeOf(shape) === 0) {
     throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
+  }
+  const layout = reductionLayout(shape, axes);
+  if (op === 'reduceSum' && (dtype === 'float32' || dtype === 'float64') && sumsInLanes(layout)) {
+    // Long contiguous runs: eight partial sums, the order the WebAssembly kernel adds in.
+    const { outer, reduced } = layout as NonNullable<typeof layout>;
+    return (x, out) => {
+      for (let o = 0; o < outer; o++) out[o] = laneSum(x, o * reduced, reduced);
+    };
   }
   const acc = new Float64Array(outSize);
   const outStridesFull = stridesOf(outShape);

@@ -289,6 +289,14 @@ export class Code {
     return this;
   }
 
+  /** `f64x2.extract_lane`: lane `lane` of the vector on the stack. */
+  extractF64Lane(lane: 0 | 1): this {
+    this.bytes.push(0xfd);
+    uleb(0x21, this.bytes);
+    this.bytes.push(lane);
+    return this;
+  }
+
   /** `i8x16.shuffle` of the two vectors on the stack, picking 32-bit lanes (0-3: first, 4-7: second). */
   shuffle32(lanes: readonly [number, number, number, number]): this {
     this.bytes.push(0xfd);
