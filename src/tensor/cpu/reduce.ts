@@ -88,10 +88,10 @@ export function prepareReduce(op: ReduceOp, shape: Shape, axes: readonly number[
   if (dtype === 'bool' && (op === 'reduceMax' || op === 'reduceMin') && sizeOf(shape) === 0) {
     throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
   }
-  const layout = reductionLayout(shape, axes);
-  if (op === 'reduceSum' && (dtype === 'float32' || dtype === 'float64') && sumsInLanes(layout)) {
+  const layout = op === 'reduceSum' && (dtype === 'float32' || dtype === 'float64') ? reductionLayout(shape, axes) : null;
+  if (layout && sumsInLanes(layout)) {
     // Long contiguous runs: eight partial sums, the order the WebAssembly kernel adds in.
-    const { outer, reduced } = layout as NonNullable<typeof layout>;
+    const { outer, reduced } = layout;
     return (x, out) => {
       for (let o = 0; o < outer; o++) out[o] = laneSum(x, o * reduced, reduced);
     };
