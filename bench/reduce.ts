@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { jit, mean, square, sum, type Tensor, tensor } from '../src';
+import { arg } from './sac-setup';
 
 const SIZES = [1e4, 1e5, 1e6];
 
@@ -45,7 +46,7 @@ print(json.dumps(out))
 `;
 
 function torchMicros(): number[][] | null {
-  const python = process.argv.includes('--python') ? process.argv[process.argv.indexOf('--python') + 1] : '/usr/bin/python3';
+  const python = arg('python', '/usr/bin/python3');
   const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   const r = spawnSync(python, ['-c', TORCH], { encoding: 'utf8', env });
   if (r.status !== 0) {

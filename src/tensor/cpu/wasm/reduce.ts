@@ -38,7 +38,7 @@ export const sumsInLanes = (layout: { readonly reduced: number; readonly inner: 
  * laneSum(Float32Array.from({ length: 5000 }, (_, i) => i), 0, 5000); // 12497500
  */
 export function laneSum(x: ArrayLike<number>, start: number, reduced: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; // prettier-ignore
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
   const groups = start + (reduced - (reduced % 8));
   let r = start;
   for (; r < groups; r += 8) {
@@ -65,6 +65,7 @@ function sumLanes(dtype: 'float32' | 'float64'): FunctionDef {
   const [o, p, groupsEnd, end, q] = Array.from({ length: 5 }, () => c.local(i32));
   const accs = Array.from({ length: 4 }, () => c.local(v128));
   const loaded = c.local(v128);
+  const pairs = c.local(v128);
   const total = c.local(f64);
   c.get(X).set(p);
   c.get(OUT).set(q);
@@ -92,8 +93,8 @@ function sumLanes(dtype: 'float32' | 'float64'): FunctionDef {
         },
       );
       // ((s0 + s2) + (s4 + s6)) in lane 0, ((s1 + s3) + (s5 + s7)) in lane 1, then lane 0 + lane 1.
-      c.get(accs[0]).get(accs[1]).simd('f64x2.add').get(accs[2]).get(accs[3]).simd('f64x2.add').simd('f64x2.add').set(loaded);
-      c.get(loaded).extractF64Lane(0).get(loaded).extractF64Lane(1).op('f64.add').set(total);
+      c.get(accs[0]).get(accs[1]).simd('f64x2.add').get(accs[2]).get(accs[3]).simd('f64x2.add').simd('f64x2.add').set(pairs);
+      c.get(pairs).extractF64Lane(0).get(pairs).extractF64Lane(1).op('f64.add').set(total);
       c.while(
         () => c.get(p).get(end).op('i32.lt_u'),
         () => {
