@@ -10,32 +10,13 @@ import type { Shape } from './shape';
 import { Tensor } from './tensor';
 import type { TensorLike } from './ops/convert';
 
+/** `x.op(y)` for each binary op of the table below. */
+type BinaryMethods = { [K in keyof typeof binaryMethods]: (y: TensorLike) => Tensor };
+/** `x.op()` for each unary op of the table below. */
+type UnaryMethods = { [K in keyof typeof unaryMethods]: () => Tensor };
+
 declare module './tensor' {
-  interface Tensor {
-    add(y: TensorLike): Tensor;
-    sub(y: TensorLike): Tensor;
-    mul(y: TensorLike): Tensor;
-    div(y: TensorLike): Tensor;
-    pow(y: TensorLike): Tensor;
-    maximum(y: TensorLike): Tensor;
-    minimum(y: TensorLike): Tensor;
-    equal(y: TensorLike): Tensor;
-    notEqual(y: TensorLike): Tensor;
-    less(y: TensorLike): Tensor;
-    lessEqual(y: TensorLike): Tensor;
-    greater(y: TensorLike): Tensor;
-    greaterEqual(y: TensorLike): Tensor;
-    matmul(y: TensorLike): Tensor;
-    neg(): Tensor;
-    abs(): Tensor;
-    exp(): Tensor;
-    log(): Tensor;
-    sqrt(): Tensor;
-    square(): Tensor;
-    tanh(): Tensor;
-    sigmoid(): Tensor;
-    softplus(): Tensor;
-    relu(): Tensor;
+  interface Tensor extends BinaryMethods, UnaryMethods {
     clip(low?: TensorLike, high?: TensorLike): Tensor;
     cast(dtype: DType): Tensor;
     sum(axes?: Axes, keepdims?: boolean): Tensor;
@@ -69,20 +50,42 @@ const binaryMethods = {
   lessEqual: ops.lessEqual,
   greater: ops.greater,
   greaterEqual: ops.greaterEqual,
+  atan2: ops.atan2,
+  logicalAnd: ops.logicalAnd,
+  logicalOr: ops.logicalOr,
   matmul: ops.matmul,
 } as const;
 
 const unaryMethods = {
   neg: ops.neg,
   abs: ops.abs,
+  sign: ops.sign,
   exp: ops.exp,
   log: ops.log,
+  log1p: ops.log1p,
+  expm1: ops.expm1,
   sqrt: ops.sqrt,
+  rsqrt: ops.rsqrt,
+  reciprocal: ops.reciprocal,
   square: ops.square,
+  sin: ops.sin,
+  cos: ops.cos,
+  tan: ops.tan,
+  atan: ops.atan,
   tanh: ops.tanh,
+  atanh: ops.atanh,
   sigmoid: ops.sigmoid,
+  logSigmoid: ops.logSigmoid,
   softplus: ops.softplus,
   relu: ops.relu,
+  erf: ops.erf,
+  erfinv: ops.erfinv,
+  floor: ops.floor,
+  ceil: ops.ceil,
+  round: ops.round,
+  logicalNot: ops.logicalNot,
+  isFinite: ops.isFinite,
+  stopGradient: ops.stopGradient,
 } as const;
 
 const proto = Tensor.prototype as unknown as Record<string, unknown>;

@@ -22,14 +22,14 @@ beforeAll(() => {
   });
 });
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', timeout: 120_000 });
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A user error: exit code 2, one line on stderr, no stack trace. */
-function expectUserError(args: string[], message: string | RegExp) {
-  const r = run(args);
+function expectUserError(args: string[], message: string | RegExp, env: Record<string, string> = {}) {
+  const r = run(args, env);
   expect(r.code).toBe(2);
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -55,6 +55,8 @@ describe('mixrl command: bad input', () => {
     writeFileSync(path.join(work, 'badkey.json'), '{"alpah": 0.1}');
     expectUserError(['train', '--config', 'badkey.json'], /^mixrl train: badkey\.json: unknown key 'alpah'/);
   });
+  it('bad MIXRL_WASM_FMA (read at the first float32 product)', () =>
+    expectUserError(['train', ...TINY, '--steps', '60', '--out', 'runs/fma'], "mixrl: MIXRL_WASM_FMA is 'maybe'; set it to on or off, or unset it", { MIXRL_WASM_FMA: 'maybe' }));
   it('bad thread count', () => {
     expectUserError(['train', '--threads', '0'], "mixrl train: flag --threads must be a positive integer, got '0'");
     expectUserError(['train', '--threads'], "mixrl train: flag --threads must be a positive integer, got 'true'");

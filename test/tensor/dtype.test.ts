@@ -178,6 +178,24 @@ describe('method forms and helpers', () => {
     expect(x.expandDims(0).squeeze().shape).toEqual([2, 2]);
   });
 
+  it('every unary primitive has a method form, and each method computes its function', () => {
+    const x = makeTensor([0.5, -0.25, 0.75, 2], [2, 2]);
+    const y = makeTensor([1.5, 0.5, -2, 0.25], [2, 2]);
+    const methods = x as unknown as Record<string, (...args: unknown[]) => T.Tensor>;
+    const ops = T as unknown as Record<string, (...args: unknown[]) => T.Tensor>;
+    // The unary primitives share their op's name; the other forms are ops built from primitives.
+    const unary = [...T.UNARY_OPS, 'square', 'relu', 'logSigmoid', 'stopGradient'];
+    for (const name of unary) {
+      expect(typeof methods[name], name).toBe('function');
+      expect(valuesOf(methods[name].call(x)), name).toEqual(valuesOf(ops[name](x)));
+    }
+    const binary = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'atan2', 'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr', 'matmul'];
+    expect(binary.length).toBe(T.BINARY_OPS.length + 1);
+    for (const name of binary) expect(valuesOf(methods[name].call(x, y)), name).toEqual(valuesOf(ops[name](x, y)));
+    // Not the same op by accident: sin and cos differ here.
+    expect(valuesOf(x.sin())).not.toEqual(valuesOf(x.cos()));
+  });
+
   it('variance with ddof against a two-pass reference', () => {
     const v = [1, 2, 3, 4, 10];
     const m = v.reduce((a, b) => a + b) / v.length;

@@ -98,7 +98,7 @@ const KEPT_UPLOAD_ELEMENTS = 16;
  * const gpu = await createWebGPUBackend();
  * const y = tensor([1, 2, 3], { backend: gpu }).mul(2);
  * await y.data(); // Float32Array [2, 4, 6]
- * gpu.poolStats(); // { buffers, bytes, inUse, pending, free, pipelines, submitted, bindGroups, unsettledChecks }
+ * gpu.poolStats(); // { buffers, bytes, inUse, pending, free, created, pipelines, submitted, bindGroups, unsettledChecks }
  */
 export class WebGPUBackend implements Backend, KernelHost {
   readonly name = 'webgpu';

@@ -9,6 +9,7 @@
  * `MIXRL_WASM_FMA=off` keeps multiply-then-add: products then have the same bits on every machine.
  */
 import { setFlagsFromString } from 'node:v8';
+import { ArgumentError } from '../../errors';
 import { Code, f32, type FunctionDef, wasm, wasmModule } from './emit';
 
 /** `madd(x, y, z)`: lane 0 of `f32x4.relaxed_madd` on splats of x, y, z, as the engine computes it. */
@@ -32,7 +33,7 @@ let chosen: boolean | undefined;
 export function matmulUsesFma(): boolean {
   if (chosen !== undefined) return chosen;
   const setting = process.env.MIXRL_WASM_FMA ?? 'on';
-  if (setting !== 'on' && setting !== 'off') throw new Error(`MIXRL_WASM_FMA: '${setting}' (on or off)`);
+  if (setting !== 'on' && setting !== 'off') throw new ArgumentError(`MIXRL_WASM_FMA is '${setting}'; set it to on or off, or unset it`);
   if (setting === 'off') return (chosen = false);
   const probe = wasmModule([maddProbe()]);
   if (!wasm.validate(probe)) setFlagsFromString('--experimental-wasm-relaxed-simd');
