@@ -35,17 +35,27 @@ export interface CustomVjpRule<Args extends unknown[], Out, Residuals> {
 export function customVjp<Args extends unknown[], Out, Residuals>(
   rule: CustomVjpRule<Args, Out, Residuals>,
 ): (...args: Args) => Out {
+  for (const part of ['forward', 'backward'] as const) {
+    if (typeof rule?.[part] !== 'function') throw new TransformError(`customVjp: the rule's ${part} must be a function, got ${typeof rule?.[part]}`);
+  }
+  const forward = (...args: Args): [Out, Residuals] => {
+    const result = rule.forward(...args);
+    if (!Array.isArray(result) || result.length !== 2) {
+      throw new TransformError(`customVjp: forward must return a pair [output, residuals], got ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}`);
+    }
+    return result;
+  };
   return (...args: Args): Out => {
     const [argLeaves, argDef] = treeFlatten(args);
     const top = topInterpreter(argLeaves);
     if (top instanceof BatchInterpreter) return batchedCall(rule, top, args);
     const interp = top instanceof VjpInterpreter ? top : null;
-    if (interp === null) return rule.forward(...args)[0];
+    if (interp === null) return forward(...args)[0];
     const lowered = treeUnflatten<Args>(
       argDef,
       argLeaves.map((x) => (x instanceof Tensor ? interp.lower(x) : x)),
     );
-    const [out, residuals] = rule.forward(...lowered);
+    const [out, residuals] = forward(...lowered);
     rejectClosedOver(interp, out, 'output');
     rejectClosedOver(interp, residuals, 'residual');
     const [outLeaves, outDef] = treeFlatten(out);
@@ -63,6 +73,13 @@ export function customVjp<Args extends unknown[], Out, Residuals>(
         if (argCts[i] === null || argCts[i] === undefined) return leaves.map(() => null);
         const [ctLeaves, ctDef] = treeFlatten(argCts[i]);
         assertSameStructure(def, ctDef, `customVjp: cotangent of argument ${i}`);
+        const paths = treePaths(def).map((path) => (path === '(root)' ? '' : path));
+        ctLeaves.forEach((ct, k) => {
+          const primal = leaves[k];
+          if (!(primal instanceof Tensor) || ct === null || ct === undefined) return;
+          const [want, got] = [T.formatAval(primal.aval), ct instanceof Tensor ? T.formatAval(ct.aval) : typeof ct];
+          if (got !== want) throw new TransformError(`customVjp: cotangent of argument ${i}${paths[k]} must be ${want} like the argument, got ${got}`);
+        });
         return ctLeaves as (Tensor | null)[];
       });
     };

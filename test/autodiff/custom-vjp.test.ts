@@ -122,5 +122,25 @@ for (const backend of BACKENDS) {
         'customVjp: cotangent of argument 0: structure differs at (root): keys {a, b} vs {a}',
       );
     });
+
+    it('errors: a cotangent of another shape or dtype than its argument, a rule that is not one', () => {
+      const x = f64([3], () => 1, backend);
+      const wrongShape = M.customVjp({
+        forward: (p: { w: Tensor }) => [M.sum(M.mul(p.w, 2)), null] as [Tensor, null],
+        backward: () => [{ w: M.ones([1], { dtype: 'float64', backend }) }],
+      });
+      expect(() => M.grad((p: { w: Tensor }) => wrongShape(p))({ w: x })).toThrow(
+        'customVjp: cotangent of argument 0.w must be f64[3] like the argument, got f64[1]',
+      );
+      const wrongDtype = M.customVjp({
+        forward: (w: Tensor) => [M.sum(w), null] as [Tensor, null],
+        backward: () => [M.ones([3], { dtype: 'float32', backend })],
+      });
+      expect(() => M.grad(wrongDtype)(x)).toThrow('customVjp: cotangent of argument 0 must be f64[3] like the argument, got f32[3]');
+      const notAPair = M.customVjp({ forward: (w: Tensor) => M.sum(w) as unknown as [Tensor, null], backward: (_r: null, ct: Tensor) => [ct] });
+      expect(() => notAPair(x)).toThrow('customVjp: forward must return a pair [output, residuals], got object');
+      expect(() => M.grad(notAPair)(x)).toThrow('customVjp: forward must return a pair [output, residuals], got object');
+      expect(() => M.customVjp({ forward: (w: Tensor) => [w, null] } as never)).toThrow("customVjp: the rule's backward must be a function, got undefined");
+    });
   });
 }

@@ -148,9 +148,47 @@ describe('jit caching', () => {
     expect(() => f(f64([1]), 2)).toThrow(/staticArgnums/);
   });
 
-  it('refuses static arguments that cannot be compared by value', () => {
+  it('refuses static arguments that cannot be compared by value, naming the argument', () => {
     const f = M.jit((x: Tensor, g: (t: Tensor) => Tensor) => g(x), { staticArgnums: 1 });
-    expect(() => f(f64([1]), M.exp)).toThrow(/JSON values/);
+    expect(() => f(f64([1]), M.exp)).toThrow("jit(anonymous): static argument 1 is a function; static arguments are compared by value");
+    const h = M.jit((x: Tensor, _o: unknown) => M.neg(x), { staticArgnums: 1, name: 'h' });
+    expect(() => h(f64([1]), new Set([1]))).toThrow('jit(h): static argument 1 is a Set;');
+    expect(() => h(f64([1]), { when: [new Date(0)] })).toThrow('jit(h): static argument 1.when[0] is a Date;');
+    expect(() => h(f64([1]), f64([2]))).toThrow('jit(h): static argument 1 is a tensor (pass tensors as dynamic arguments)');
+    const cyclic: { self?: unknown } = {};
+    cyclic.self = cyclic;
+    expect(() => h(f64([1]), cyclic)).toThrow('jit(h): static argument 1.self is a structure that contains itself;');
+  });
+
+  it('tells apart static values that JSON writes alike (NaN, ±Infinity, undefined, null, -0)', () => {
+    // Each value gives another result (its index, found by Object.is: the trace sees the very value
+    // passed), so a plan replayed for the wrong value shows.
+    const values = [NaN, Infinity, -Infinity, null, undefined, 0, -0, [undefined], [null], { a: undefined }, {}, 10n];
+    let traces = 0;
+    const f = M.jit(
+      (x: Tensor, v: unknown) => {
+        traces++;
+        return M.add(x, values.findIndex((w) => Object.is(w, v)));
+      },
+      { staticArgnums: 1 },
+    );
+    for (let round = 0; round < 2; round++) {
+      for (const [i, v] of values.entries()) expect(f(f64([0]), v).dataSync()[0], `value ${i}`).toBe(i);
+    }
+    expect(traces).toBe(values.length);
+    // Plain objects compare by value whatever their keys' order.
+    f(f64([0]), { b: 1, a: 2 });
+    f(f64([0]), { a: 2, b: 1 });
+    expect(traces).toBe(values.length + 1);
+  });
+
+  it('checks staticArgnums and donateArgnums against the call', () => {
+    expect(() => M.jit((x: Tensor) => x, { staticArgnums: -1, name: 'g' })).toThrow('jit(g): staticArgnums must hold argument indices (integers 0 or more), got -1');
+    expect(() => M.jit((x: Tensor) => x, { donateArgnums: [0.5], name: 'g' })).toThrow('jit(g): donateArgnums must hold argument indices (integers 0 or more), got 0.5');
+    const f = M.jit((x: Tensor, _k?: number) => M.neg(x), { staticArgnums: 1, name: 'f' });
+    expect(() => f(f64([1]))).toThrow('jit(f): staticArgnums names argument 1, but the call has 1 argument');
+    const g = M.jit((x: Tensor) => M.neg(x), { donateArgnums: 4, name: 'g' });
+    expect(() => g(f64([1]))).toThrow('jit(g): donateArgnums names argument 4, but the call has 1 argument');
   });
 
   it('handles empty tensors', () => {

@@ -2,7 +2,7 @@
  * `jit(f)`: stage a pure function once per input signature and replay the compiled plan.
  *
  * The signature is the tree structure of the non-static arguments, each leaf's shape, dtype and
- * backend, and the static arguments compared by value (JSON). On the CPU the staged program is
+ * backend, and the static arguments compared by value (`staticKey`). On the CPU the staged program is
  * optimized (constant folding, common subexpressions, dead code) and compiled to a plan of fused
  * loops over reused buffers (`plan-cpu.ts`). On WebGPU each fused group becomes one generated WGSL
  * kernel and a call is one batch of dispatches (`plan-webgpu.ts`). On other backends the optimized
@@ -22,6 +22,7 @@ import { ArrayTensor, cpu, formatAval, MixrlError, Tensor, Tracer, WebGPUBackend
 import { evalIR, type IRProgram, makeIR } from '../ir';
 import { type TreeDef, treeBuilder, treeFlatten, treeLeafCount, treeUnflatten } from '../pytree';
 import { argumentsMatcher, type ArgumentsMatcher } from './match';
+import { staticKey } from './static-key';
 import { type OptimizeStats, optimizeProgram } from './optimize';
 import { compileCpuPlan, type CpuPlan, type PlanStats } from './plan-cpu';
 import { compileWebGPUPlan, type WebGPUPlan } from './plan-webgpu';
@@ -32,8 +33,9 @@ export { type CpuProfile, type PlanProfile, profileCpu, type StepTime } from './
 
 export interface JitOptions {
   /**
-   * Positional arguments that are not tensors: part of the signature, compared by value (JSON);
-   * functions and tensors are refused there.
+   * Positional arguments that are not tensors: part of the signature, compared by value
+   * (`staticKey`: numbers, strings, booleans, bigints, null, undefined, arrays and plain objects of
+   * them; functions, tensors and class instances are refused).
    */
   staticArgnums?: number | readonly number[];
   /**
@@ -85,7 +87,7 @@ interface Compiled {
  * A compiled signature in the form a call can be checked against without building its string: the
  * structure of the dynamic arguments (an array of them), each leaf's shape, dtype and backend
  * (compared by identity, stricter than the signature's backend name), and the static arguments
- * (primitives compared with `===`, anything else by its JSON).
+ * (primitives compared with `Object.is`, anything else by its `staticKey`).
  */
 interface FastEntry {
   readonly argCount: number;
@@ -94,7 +96,7 @@ interface FastEntry {
   /** Where `match` writes a call's leaves: one array for every call (the plan reads it before any user code runs again). */
   readonly leaves: ArrayTensor[];
   readonly statics: readonly unknown[];
-  readonly staticJson: string;
+  readonly staticKey: string;
   readonly compiled: Compiled;
 }
 
@@ -119,16 +121,17 @@ const states = new WeakMap<object, JitState>();
 const debugJit = (): boolean =>
   typeof process !== 'undefined' && (process.env.MIXRL_DEBUG ?? '').split(',').some((s) => s.trim() === 'jit');
 
-function staticJsonOf(statics: readonly unknown[], name: string): string {
-  return JSON.stringify(statics, (_key, value: unknown) => {
-    if (typeof value === 'function' || typeof value === 'symbol' || value instanceof Tensor) {
-      throw new MixrlError('argument', `jit(${name}): static arguments must be JSON values (compared by value), got a ${typeof value}`);
-    }
-    return value;
-  });
+/** `staticArgnums` / `donateArgnums` as a set of argument positions (non-negative integers). */
+function argnumsOf(option: number | readonly number[] | undefined, key: string, name: string): Set<number> {
+  const list = typeof option === 'number' ? [option] : (option ?? []);
+  if (!Array.isArray(list)) throw new MixrlError('argument', `jit(${name}): ${key} must be an argument index or an array of them, got ${String(option)}`);
+  for (const i of list) {
+    if (!Number.isInteger(i) || i < 0) throw new MixrlError('argument', `jit(${name}): ${key} must hold argument indices (integers 0 or more), got ${String(i)}`);
+  }
+  return new Set(list);
 }
 
-function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonly unknown[], name: string): string {
+function signatureOf(tree: TreeDef, leaves: readonly unknown[], staticsKey: string, name: string): string {
   const parts = leaves.map((x, i) => {
     if (!(x instanceof Tensor)) {
       throw new MixrlError(
@@ -138,8 +141,7 @@ function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonl
     }
     return `${formatAval(x.aval)}@${x.backend.name}`;
   });
-  const staticJson = staticJsonOf(statics, name);
-  return `${JSON.stringify(tree)}|${parts.join(' ')}|${staticJson}`;
+  return `${JSON.stringify(tree)}|${parts.join(' ')}|${staticsKey}`;
 }
 
 /**
@@ -154,9 +156,18 @@ function signatureOf(tree: TreeDef, leaves: readonly unknown[], statics: readonl
  * const scaled = jit((x: Tensor, k: number) => x.mul(k), { staticArgnums: 1 });
  */
 export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options: JitOptions = {}): (...args: Args) => R {
-  const statics = new Set(typeof options.staticArgnums === 'number' ? [options.staticArgnums] : (options.staticArgnums ?? []));
-  const donating = new Set(typeof options.donateArgnums === 'number' ? [options.donateArgnums] : (options.donateArgnums ?? []));
   const name = options.name ?? (f.name || 'anonymous');
+  const statics = argnumsOf(options.staticArgnums, 'staticArgnums', name);
+  const donating = argnumsOf(options.donateArgnums, 'donateArgnums', name);
+  const highest = Math.max(-1, ...statics, ...donating);
+  /** The static arguments' positions in a call of `count` arguments (which must reach every argnum given). */
+  const staticPositions = (count: number): number[] => {
+    if (highest >= count) {
+      const option = statics.has(highest) ? 'staticArgnums' : 'donateArgnums';
+      throw new MixrlError('argument', `jit(${name}): ${option} names argument ${highest}, but the call has ${count} argument${count === 1 ? '' : 's'}`);
+    }
+    return [...statics].filter((i) => i < count).sort((a, b) => a - b);
+  };
   for (const i of donating) {
     if (statics.has(i)) throw new MixrlError('argument', `jit(${name}): argument ${i} cannot be both static and donated`);
   }
@@ -188,9 +199,9 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
         for (let i = 0, j = 0; identical && i < args.length; i++) {
           if (!statics.has(i)) continue;
           const v = args[i];
-          identical = v === entry.statics[j++] && (typeof v !== 'object' || v === null);
+          identical = Object.is(v, entry.statics[j++]) && (typeof v !== 'object' || v === null);
         }
-        if (!identical && staticJsonOf(args.filter((_, i) => statics.has(i)), name) !== entry.staticJson) continue;
+        if (!identical && staticKey(args.filter((_, i) => statics.has(i)), staticPositions(args.length), name) !== entry.staticKey) continue;
       }
       if (e > 0) {
         fast.splice(e, 1);
@@ -249,7 +260,8 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     const dynamic = args.filter((_, i) => !statics.has(i));
     const [leaves, tree] = treeFlatten(dynamic);
     const staticArgs = args.filter((_, i) => statics.has(i));
-    const signature = signatureOf(tree, leaves, staticArgs, name);
+    const staticsKey = staticKey(staticArgs, staticPositions(args.length), name);
+    const signature = signatureOf(tree, leaves, staticsKey, name);
     let compiled = state.cache.get(signature);
     if (!compiled) {
       const program = trace(args, dynamic, signature);
@@ -295,7 +307,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       match: argumentsMatcher((tree as { children: readonly TreeDef[] }).children, positions, concrete),
       leaves: concrete.map(() => NO_LEAF),
       statics: staticArgs,
-      staticJson: staticJsonOf(staticArgs, name),
+      staticKey: staticsKey,
       compiled,
     });
     if (state.fast.length > FAST_ENTRIES) state.fast.pop();
