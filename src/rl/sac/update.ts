@@ -140,6 +140,27 @@ export function makeSacUpdate(h: SacHyperparameters, options: SacUpdateOptions =
   return (state, batch, key) => (jitted(key.backend) ? compiled(state, batch, key) : update(state, batch, key));
 }
 
+/**
+ * A batch of B transitions must be `obs [B, obsDim]`, `action [B, actionDim]`, `reward`,
+ * `terminated [B]` and `nextObs [B, obsDim]`, all of the agent's float dtype: a reward of
+ * `[B, 1]` would broadcast against `[B]` into a `[B, B]` target and train on the wrong loss.
+ */
+function checkBatch(h: SacHyperparameters, batch: ReplayBatch): void {
+  const avalOf = (x: unknown) => (x instanceof T.Tensor ? T.formatAval(x.aval) : typeof x);
+  const { obs } = batch;
+  const dtype = T.formatAval({ dtype: h.dtype, shape: [] }).replace('[]', '');
+  if (!(obs instanceof T.Tensor) || obs.ndim !== 2 || obs.shape[1] !== h.obsDim || obs.dtype !== h.dtype) {
+    throw new T.ShapeError(`sac update: batch.obs must be ${dtype}[B,${h.obsDim}] (B transitions), got ${avalOf(obs)}`);
+  }
+  const b = obs.shape[0];
+  const want = { action: [b, h.head.actionDim], reward: [b], nextObs: [b, h.obsDim], terminated: [b] };
+  for (const [field, shape] of Object.entries(want) as [keyof typeof want, number[]][]) {
+    const expected = T.formatAval({ dtype: h.dtype, shape });
+    const got = avalOf(batch[field]);
+    if (got !== expected) throw new T.ShapeError(`sac update: batch.${field} must be ${expected} (batch.obs has B = ${b} rows), got ${got}`);
+  }
+}
+
 function makeEagerUpdate(h: SacHyperparameters): SacUpdate {
   const actorOpt = adam({ lr: h.actorLr });
   const criticOpt = adam({ lr: h.criticLr });
@@ -147,6 +168,7 @@ function makeEagerUpdate(h: SacHyperparameters): SacUpdate {
   const estimator = estimators[h.estimator];
 
   return (state: SacState, batch: ReplayBatch, key: Tensor): [SacState, SacMetrics] => {
+    checkBatch(h, batch);
     const [kTarget, kActor, kAlpha] = T.random.split(key, 3);
     const alpha = T.exp(state.logAlpha);
 
