@@ -1,7 +1,7 @@
 /** `grad` and `valueAndGrad`: reverse mode for scalar-valued functions, as in JAX. */
 import * as T from '../tensor';
 import { formatShape, isFloat, type Tensor } from '../tensor';
-import { TransformError, vjpInternal } from './vjp';
+import { checkTransform, TransformError, vjpInternal } from './vjp';
 
 export interface GradOptions {
   /** Which positional arguments to differentiate: one index (default 0) or several. */
@@ -13,7 +13,8 @@ export interface GradOptions {
 function normalizeArgnums(what: string, argnums: number | readonly number[], nargs: number): number[] {
   const list = typeof argnums === 'number' ? [argnums] : [...argnums];
   for (const a of list) {
-    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
+    if (!Number.isInteger(a)) throw new TransformError(`${what}: argnums must be integers, got ${String(a)}`);
+    if (a < 0 || a >= nargs) {
       throw new TransformError(`${what}: argnums ${a} is out of range for a call with ${nargs} argument(s)`);
     }
   }
@@ -45,6 +46,7 @@ export function valueAndGrad<Args extends unknown[]>(
   f: (...args: Args) => unknown,
   options: GradOptions = {},
 ): (...args: Args) => [any, any] {
+  checkTransform('grad', f, options, ['argnums', 'hasAux']);
   const { argnums = 0, hasAux = false } = options;
   return (...args: Args) => {
     const nums = normalizeArgnums('grad', argnums, args.length);

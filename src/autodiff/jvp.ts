@@ -16,7 +16,7 @@ import {
 import { PrimalTracer } from './primal-tracer';
 import { assertSameStructure, treeFlatten, treePaths, treeUnflatten } from './pytree';
 import { jvpRules } from './rules/jvp';
-import { checkDifferentiable, seeThroughClosed, TransformError } from './vjp';
+import { checkDifferentiable, checkTransform, seeThroughClosed, TransformError } from './vjp';
 
 export class JvpTracer extends PrimalTracer {
   constructor(
@@ -80,6 +80,11 @@ export function jvp<Args extends unknown[], Out>(
   primals: Args,
   tangents: Args,
 ): [Out, Out] {
+  checkTransform('jvp', f, undefined, []);
+  if (!Array.isArray(primals) || !Array.isArray(tangents) || primals.length !== tangents.length) {
+    const count = (x: unknown) => (Array.isArray(x) ? `an array of ${x.length}` : typeof x);
+    throw new TransformError(`jvp: primals and tangents must be arrays with one entry per argument, got ${count(primals)} and ${count(tangents)}`);
+  }
   const interp = new JvpInterpreter();
   const wrapped = primals.map((arg, i) => {
     const [leaves, def] = treeFlatten(arg);

@@ -158,6 +158,26 @@ export class TransformError extends MixrlError {
   }
 }
 
+/**
+ * Throws unless `f` is a function and `options` an object whose keys are all `known` (a misspelt
+ * option such as `argnum` for `argnums` would otherwise be ignored without a word).
+ *
+ * @example
+ * checkTransform('grad', (x: Tensor) => x.sum(), { argnums: 0 }, ['argnums', 'hasAux']); // passes
+ * checkTransform('grad', (x: Tensor) => x.sum(), { argnum: 1 }, ['argnums', 'hasAux']);
+ * // throws: grad: unknown option 'argnum' (known: argnums, hasAux)
+ */
+export function checkTransform(what: string, f: unknown, options: unknown, known: readonly string[]): void {
+  if (typeof f !== 'function') throw new TransformError(`${what}: expected a function to transform, got ${f === null ? 'null' : typeof f}`);
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TransformError(`${what}: options must be an object (known keys: ${known.join(', ')}), got ${Array.isArray(options) ? 'an array' : String(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TransformError(`${what}: unknown option '${key}' (known: ${known.join(', ')})`);
+  }
+}
+
 /** Checks a differentiated argument: every leaf a float tensor. */
 export function checkDifferentiable(what: string, argIndex: number, leaves: readonly unknown[], def: TreeDef): void {
   const paths = treePaths(def);
@@ -271,6 +291,7 @@ export function vjp<Args extends unknown[], Out>(
   f: (...args: Args) => Out,
   ...primals: Args
 ): [Out, (ct: Out) => Args] {
+  checkTransform('vjp', f, undefined, []);
   const { out, vjpFn } = vjpInternal('vjp', f as (...args: any[]) => unknown, primals, primals.map((_, i) => i), false);
   return [out as Out, (ct: Out) => vjpFn(ct) as Args];
 }

@@ -23,7 +23,7 @@ import * as T from '../tensor';
 import { ConcretizationError } from './ir';
 import { type TreeDef, treeFlatten, treePaths, treeUnflatten } from './pytree';
 import { type BatchDim, batchRules, broadcastAxis, moveAxis } from './rules/batch';
-import { seeThroughClosed, TransformError } from './vjp';
+import { checkTransform, seeThroughClosed, TransformError } from './vjp';
 
 /** A value inside `vmap`: `val` holds the whole batch along axis `bdim`; f sees one member's shape. */
 export class BatchTracer extends Tracer {
@@ -160,6 +160,7 @@ function normalize(axis: number, n: number, where: string): number {
  * vmap((k: Tensor) => random.normal(k, [3]))(keys); // keys u32[B, 2] -> [B, 3]
  */
 export function vmap<Args extends unknown[], Out>(f: (...args: Args) => Out, options: VmapOptions = {}): (...args: Args) => Out {
+  checkTransform('vmap', f, options, ['inAxes', 'outAxes', 'axisSize']);
   const { inAxes = 0, outAxes = 0, axisSize } = options;
   return (...args: Args) => {
     if (Array.isArray(inAxes) && inAxes.length !== args.length) {

@@ -1,6 +1,6 @@
 /** Which backend new tensors go to, and the backends known by name. */
 import type { Backend } from './backend';
-import { BackendError } from './errors';
+import { ArgumentError, BackendError } from './errors';
 import { cpu } from './cpu';
 
 const registry = new Map<string, Backend>([['cpu', cpu]]);
@@ -32,6 +32,23 @@ export function getBackend(name: string): Backend {
 }
 
 /**
+ * `backend` if it is a backend object; else an ArgumentError naming `op` (a backend's name, say,
+ * where the object is expected).
+ *
+ * @example
+ * checkBackend('tensor', cpu); // cpu
+ * checkBackend('tensor', 'cpu'); // throws: tensor: backend must be a Backend object such as cpu or getBackend('cpu'), got the string 'cpu'
+ */
+export function checkBackend(op: string, backend: unknown): Backend {
+  const candidate = backend as Partial<Backend> | null;
+  if (typeof candidate?.supports !== 'function' || typeof candidate.execute !== 'function' || typeof candidate.name !== 'string') {
+    const got = typeof backend === 'string' ? `the string '${backend}'` : backend === null ? 'null' : typeof backend === 'object' ? 'an object that is not one' : typeof backend;
+    throw new ArgumentError(`${op}: backend must be a Backend object such as cpu or getBackend('cpu'), got ${got}`);
+  }
+  return backend as Backend;
+}
+
+/**
  * The backend that creation ops use when none is given.
  *
  * @example
@@ -48,7 +65,7 @@ export function defaultBackend(): Backend {
  * setDefaultBackend('cpu');
  */
 export function setDefaultBackend(backend: Backend | string): void {
-  current = typeof backend === 'string' ? getBackend(backend) : backend;
+  current = typeof backend === 'string' ? getBackend(backend) : checkBackend('setDefaultBackend', backend);
 }
 
 export { cpu };

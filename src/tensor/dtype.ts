@@ -5,6 +5,22 @@ export type DType = 'float32' | 'float64' | 'int32' | 'uint32' | 'bool';
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'uint32', 'bool'];
 
+/**
+ * `dtype` if it is one of `DTYPES`; else a DTypeError naming `op` (a misspelt or unsupported name
+ * such as 'float16' would otherwise fail deep inside).
+ *
+ * @example
+ * checkDtype('zeros', 'float64'); // 'float64'
+ * checkDtype('zeros', 'float16'); // throws: zeros: unknown dtype 'float16' (known: float32, float64, int32, uint32, bool)
+ */
+export function checkDtype(op: string, dtype: unknown): DType {
+  if (!(DTYPES as readonly unknown[]).includes(dtype)) {
+    const shown = typeof dtype === 'string' ? `'${dtype}'` : String(dtype);
+    throw new DTypeError(`${op}: unknown dtype ${shown} (known: ${DTYPES.join(', ')})`);
+  }
+  return dtype as DType;
+}
+
 /** The typed array that stores each dtype. */
 export interface TypedArrayFor {
   float32: Float32Array;
@@ -36,16 +52,34 @@ export function allocate<D extends DType>(dtype: D, size: number): TypedArrayFor
   return new CONSTRUCTORS[dtype](size) as TypedArrayFor[D];
 }
 
+/** The values an integer dtype holds. */
+const INTEGER_RANGE = { int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1] } as const;
+
 /**
  * Copies `values` into a new typed array of `dtype`. For `bool` every value becomes 0 or 1 (`x != 0`,
- * so NaN is true, as in a cast), since kernels compare bools by their stored bytes.
+ * so NaN is true, as in a cast), since kernels compare bools by their stored bytes. Integers drop
+ * their fractions (as PyTorch's `torch.tensor`); a value outside the integer dtype's range, NaN or
+ * infinite, is a DTypeError naming `op` and the element, where a typed array would wrap it.
+ *
+ * @example
+ * typedArrayFrom('tensor', 'int32', [1.7, -2]); // Int32Array [1, -2]
+ * typedArrayFrom('tensor', 'int32', [3e9]); // throws: tensor: element 0 is 3000000000, outside int32's range [-2147483648, 2147483647]
  */
-export function typedArrayFrom(dtype: DType, values: ArrayLike<number | boolean>): TypedArray {
+export function typedArrayFrom(op: string, dtype: DType, values: ArrayLike<number | boolean>): TypedArray {
   const out = allocate(dtype, values.length);
   if (dtype === 'bool') {
     for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
-  } else {
-    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+    return out;
+  }
+  for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+  if (dtype === 'int32' || dtype === 'uint32') {
+    const [low, high] = INTEGER_RANGE[dtype];
+    for (let i = 0; i < values.length; i++) {
+      const v = Number(values[i]);
+      if (!(v > low - 1 && v < high + 1)) {
+        throw new DTypeError(`${op}: element ${i} is ${v}, outside ${dtype}'s range [${low}, ${high}]`);
+      }
+    }
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { add, erfinv, less, log, maximum, minimum, mul, neg } from './ops/elemen
 import { reshape } from './ops/movement';
 import { argmax } from './ops/reduce';
 import { checkShape, formatShape, type Shape, sizeOf } from './shape';
-import type { Tensor } from './tensor';
+import { Tensor } from './tensor';
 import { rawKey } from './threefry';
 import { erf as erfNumber } from './cpu/special';
 import { asTensor, tensor, type TensorLike } from './ops/convert';
@@ -29,6 +29,7 @@ export function key(seed: number, backend: Backend = defaultBackend()): Tensor {
 }
 
 function checkKey(op: string, k: Tensor): void {
+  if (!(k instanceof Tensor)) throw new DTypeError(`${op}: expected a PRNG key u32[2] (from key(seed)), got ${k === null ? 'null' : typeof k}`);
   if (k.dtype !== 'uint32' || k.ndim !== 1 || k.shape[0] !== 2) {
     throw new DTypeError(`${op}: expected a PRNG key u32[2] (from key(seed)), got ${k.dtype}${formatShape(k.shape)}`);
   }
@@ -92,6 +93,7 @@ export interface UniformOptions {
  */
 export function uniform(k: Tensor, shape: Shape, options: UniformOptions = {}): Tensor {
   const { dtype = 'float32', minval = 0, maxval = 1 } = options;
+  checkFloat('uniform', dtype);
   checkKey('uniform', k);
   checkShape('uniform', shape);
   const n = sizeOf(shape);
@@ -102,6 +104,11 @@ export function uniform(k: Tensor, shape: Shape, options: UniformOptions = {}): 
   const unit = reshape(bind('uniformFromBits', [bits], { dtype }), shape);
   if (minval === 0 && maxval === 1) return unit;
   return maximum(add(mul(unit, maxval - minval), minval), minval);
+}
+
+/** Random floats come in float32 or float64 only. */
+function checkFloat(op: string, dtype: unknown): void {
+  if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`${op}: dtype must be float32 or float64, got ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}`);
 }
 
 const nextAfterMinusOne: Record<'float32' | 'float64', number> = {
@@ -116,6 +123,8 @@ const nextAfterMinusOne: Record<'float32' | 'float64', number> = {
  * normal(key(0), [1000]); // mean ≈ 0, std ≈ 1
  */
 export function normal(k: Tensor, shape: Shape, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+  checkFloat('normal', dtype);
+  checkKey('normal', k);
   const u = uniform(k, shape, { dtype, minval: nextAfterMinusOne[dtype], maxval: 1 });
   return mul(erfinv(u), Math.SQRT2);
 }
@@ -155,6 +164,8 @@ export function truncatedNormal(
   shape: Shape,
   dtype: 'float32' | 'float64' = 'float32',
 ): Tensor {
+  checkFloat('truncatedNormal', dtype);
+  checkKey('truncatedNormal', k);
   if (!(lower < upper)) throw new ArgumentError(`truncatedNormal: need lower < upper, got ${lower} and ${upper}`);
   const a = erfNumber(lower / Math.SQRT2);
   const b = erfNumber(upper / Math.SQRT2);
@@ -172,6 +183,8 @@ const TINY: Record<'float32' | 'float64', number> = { float32: 1.175494350822287
  * gumbel(key(0), [5]);
  */
 export function gumbel(k: Tensor, shape: Shape, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+  checkFloat('gumbel', dtype);
+  checkKey('gumbel', k);
   return neg(log(neg(log(uniform(k, shape, { dtype, minval: TINY[dtype], maxval: 1 })))));
 }
 

@@ -13,8 +13,18 @@ export function formatShape(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }
 
-/** Throws unless every size is a non-negative integer. */
+/**
+ * `shape` if it is an array of non-negative integer sizes; else an ArgumentError naming `op`.
+ *
+ * @example
+ * checkShape('zeros', [2, 3]); // [2, 3]
+ * checkShape('zeros', 3); // throws: zeros: shape must be an array of sizes such as [3], got 3
+ */
 export function checkShape(op: string, shape: Shape): Shape {
+  if (!Array.isArray(shape)) {
+    const example = typeof shape === 'number' ? `[${shape}]` : '[2, 3]';
+    throw new ArgumentError(`${op}: shape must be an array of sizes such as ${example}, got ${typeof shape === 'object' ? JSON.stringify(shape) ?? 'an object' : String(shape)}`);
+  }
   for (let i = 0; i < shape.length; i++) {
     const size = shape[i];
     if (!Number.isInteger(size) || size < 0) {

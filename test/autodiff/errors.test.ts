@@ -42,6 +42,19 @@ for (const backend of BACKENDS) {
       expect(() => M.valueAndGrad(f, { argnums: -1 })(s(1), s(2))).toThrow('grad: argnums -1 is out of range');
     });
 
+    it('a transformation needs a function and known options; jvp needs arrays of primals and tangents', () => {
+      const f = (x: Tensor) => M.sum(x);
+      expect(() => M.grad(5 as never)).toThrow('grad: expected a function to transform, got number');
+      expect(() => M.grad(f, { argnum: 1 } as never)).toThrow("grad: unknown option 'argnum' (known: argnums, hasAux)");
+      expect(() => M.grad(f, { argnums: 0.5 })(s(1))).toThrow('grad: argnums must be integers, got 0.5');
+      expect(() => M.vmap(f, { in_axes: 0 } as never)).toThrow("vmap: unknown option 'in_axes' (known: inAxes, outAxes, axisSize)");
+      expect(() => M.jit(f, { static_argnums: 1 } as never)).toThrow("jit: unknown option 'static_argnums' (known: staticArgnums, donateArgnums, name, cacheSize)");
+      expect(() => M.jit(null as never)).toThrow('jit: expected a function to transform, got null');
+      expect(() => M.vjp(undefined as never, s(1))).toThrow('vjp: expected a function to transform, got undefined');
+      expect(() => M.jvp(f, s(1) as never, s(1) as never)).toThrow('jvp: primals and tangents must be arrays with one entry per argument, got object and object');
+      expect(() => M.jvp(f, [s(1)], [] as never)).toThrow('jvp: primals and tangents must be arrays with one entry per argument, got an array of 1 and an array of 0');
+    });
+
     it('vjp cotangents whose structure or shapes differ from the output name the path', () => {
       const f = (p: { w: Tensor }) => ({ a: [p.w, M.mul(p.w, 2)], b: M.sum(p.w) });
       const [out, back] = M.vjp(f, { w: v([1, 2]) });

@@ -184,6 +184,35 @@ describe('backend errors', () => {
   });
 });
 
+describe('arguments of the wrong kind', () => {
+  it('shapes, dtypes, backends and keys name the op', () => {
+    expectError(() => T.zeros(3 as never), T.ArgumentError, 'zeros: shape must be an array of sizes such as [3], got 3');
+    expectError(() => T.full(undefined as never, 1), T.ArgumentError, 'full: shape must be an array of sizes such as [2, 3], got undefined');
+    expectError(() => T.reshape(x23(), undefined as never), T.ArgumentError, 'reshape: shape must be an array of sizes such as [2, 3], got undefined');
+    expectError(() => T.broadcastTo(x23(), '2,3' as never), T.ArgumentError, 'broadcastTo: shape must be an array of sizes such as [2, 3], got 2,3');
+    const known = '(known: float32, float64, int32, uint32, bool)';
+    expectError(() => T.tensor([1], { dtype: 'float16' as never }), T.DTypeError, `tensor: unknown dtype 'float16' ${known}`);
+    expectError(() => T.zeros([2], { dtype: 'f32' as never }), T.DTypeError, `zeros: unknown dtype 'f32' ${known}`);
+    expectError(() => T.cast(x23(), 'half' as never), T.DTypeError, `cast: unknown dtype 'half' ${known}`);
+    expectError(() => T.arange(3, undefined, 1, { dtype: 'int' as never }), T.DTypeError, `arange: unknown dtype 'int' ${known}`);
+    expectError(() => T.random.normal(T.random.key(0), [2], 'int32' as never), T.DTypeError, "normal: dtype must be float32 or float64, got 'int32'");
+    expectError(() => T.random.uniform(T.random.key(0), [2], { dtype: 'bool' as never }), T.DTypeError, "uniform: dtype must be float32 or float64, got 'bool'");
+    expectError(() => T.random.normal(undefined as never, [2]), T.DTypeError, 'normal: expected a PRNG key u32[2] (from key(seed)), got undefined');
+    expectError(() => T.tensor([1], { backend: 'cpu' as never }), T.ArgumentError, "tensor: backend must be a Backend object such as cpu or getBackend('cpu'), got the string 'cpu'");
+    expectError(() => T.setDefaultBackend({} as never), T.ArgumentError, "setDefaultBackend: backend must be a Backend object such as cpu or getBackend('cpu'), got an object that is not one");
+    expect(T.defaultBackend()).toBe(T.cpu);
+  });
+
+  it('integer tensors refuse values their dtype cannot hold (a typed array would wrap them)', () => {
+    expect(T.tensor([1.7, -2.5, 2147483647], { dtype: 'int32' }).toArraySync()).toEqual([1, -2, 2147483647]); // fractions dropped
+    expectError(() => T.tensor([1, 3e9], { dtype: 'int32' }), T.DTypeError, "tensor: element 1 is 3000000000, outside int32's range [-2147483648, 2147483647]");
+    expectError(() => T.tensor([-1], { dtype: 'uint32' }), T.DTypeError, "tensor: element 0 is -1, outside uint32's range [0, 4294967295]");
+    expectError(() => T.tensor(Float64Array.of(0, NaN), { dtype: 'int32' }), T.DTypeError, "tensor: element 1 is NaN, outside int32's range [-2147483648, 2147483647]");
+    // float32 rounds 2^32 - 1 up to 2^32, which a Uint32Array would store as 0.
+    expectError(() => T.tensor(Float32Array.of(4294967295), { dtype: 'uint32' }), T.DTypeError, "tensor: element 0 is 4294967296, outside uint32's range [0, 4294967295]");
+  });
+});
+
 describe('disposed tensors', () => {
   it('cannot be used by ops or read', () => {
     const x = T.ones([2]);

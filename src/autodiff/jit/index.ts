@@ -23,6 +23,7 @@ import { evalIR, type IRProgram, makeIR } from '../ir';
 import { type TreeDef, treeBuilder, treeFlatten, treeLeafCount, treeUnflatten } from '../pytree';
 import { argumentsMatcher, type ArgumentsMatcher } from './match';
 import { staticKey } from './static-key';
+import { checkTransform } from '../vjp';
 import { type OptimizeStats, optimizeProgram } from './optimize';
 import { compileCpuPlan, type CpuPlan, type PlanStats } from './plan-cpu';
 import { compileWebGPUPlan, type WebGPUPlan } from './plan-webgpu';
@@ -156,6 +157,7 @@ function signatureOf(tree: TreeDef, leaves: readonly unknown[], staticsKey: stri
  * const scaled = jit((x: Tensor, k: number) => x.mul(k), { staticArgnums: 1 });
  */
 export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options: JitOptions = {}): (...args: Args) => R {
+  checkTransform('jit', f, options, ['staticArgnums', 'donateArgnums', 'name', 'cacheSize']);
   const name = options.name ?? (f.name || 'anonymous');
   const statics = argnumsOf(options.staticArgnums, 'staticArgnums', name);
   const donating = argnumsOf(options.donateArgnums, 'donateArgnums', name);

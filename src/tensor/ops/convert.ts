@@ -1,7 +1,7 @@
 /** Turning user values (numbers, nested arrays, typed arrays) into tensors. */
 import type { Backend } from '../backend';
-import { defaultBackend } from '../backends';
-import { type DType, dtypeOfTypedArray, isInteger, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
+import { checkBackend, defaultBackend } from '../backends';
+import { checkDtype, type DType, dtypeOfTypedArray, isInteger, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
 import { ArgumentError, DTypeError } from '../errors';
 import { bind } from '../interpreter';
 import { checkShape, formatShape, type Shape, sizeOf } from '../shape';
@@ -27,7 +27,8 @@ export interface CreateOptions {
  * tensor(new Float32Array(64), { shape: [32, 2], copy: false }); // f32[32,2] over that array
  */
 export function tensor(values: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape; copy?: boolean } = {}): ArrayTensor {
-  const backend = options.backend ?? defaultBackend();
+  const backend = options.backend === undefined ? defaultBackend() : checkBackend('tensor', options.backend);
+  if (options.dtype !== undefined) checkDtype('tensor', options.dtype);
   const fromTyped = dtypeOfTypedArray(values);
   if (fromTyped !== undefined) {
     const flat = values as TypedArray;
@@ -37,7 +38,7 @@ export function tensor(values: NestedArray | TypedArray, options: CreateOptions 
     }
     const dtype = options.dtype ?? fromTyped;
     // A Uint8Array taken as bool may hold bytes other than 0/1; typedArrayFrom normalizes them.
-    const data = dtype === fromTyped && dtype !== 'bool' ? (options.copy === false ? flat : flat.slice()) : typedArrayFrom(dtype, flat);
+    const data = dtype === fromTyped && dtype !== 'bool' ? (options.copy === false ? flat : flat.slice()) : typedArrayFrom('tensor', dtype, flat);
     return upload(backend, data, shape, dtype);
   }
   const { shape, flat } = flatten(values as NestedArray);
@@ -53,7 +54,7 @@ export function tensor(values: NestedArray | TypedArray, options: CreateOptions 
       throw new ArgumentError(`tensor: ${flat.length} values do not fill shape ${formatShape(options.shape)}`);
     }
   }
-  return upload(backend, typedArrayFrom(dtype, flat), options.shape ?? shape, dtype);
+  return upload(backend, typedArrayFrom('tensor', dtype, flat), options.shape ?? shape, dtype);
 }
 
 function upload(backend: Backend, data: TypedArray, shape: Shape, dtype: DType): ArrayTensor {

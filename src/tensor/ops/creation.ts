@@ -1,5 +1,5 @@
 /** Tensors made from sizes and values rather than data. */
-import { allocate } from '../dtype';
+import { allocate, checkDtype } from '../dtype';
 import { ArgumentError } from '../errors';
 import { checkShape, type Shape, sizeOf } from '../shape';
 import type { Backend } from '../backend';
@@ -19,7 +19,7 @@ export function full(shape: Shape, value: number | boolean, options: CreateOptio
 /** `full` under the name of the op the user called, so that shape errors name it. */
 function filled(op: string, shape: Shape, value: number | boolean, options: CreateOptions): ArrayTensor {
   checkShape(op, shape);
-  const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  const dtype = checkDtype(op, options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'));
   const data = allocate(dtype, sizeOf(shape));
   data.fill(Number(value));
   return tensor(data, { shape, dtype, backend: options.backend });
@@ -60,7 +60,7 @@ export function arange(start: number, stop?: number, step = 1, options: CreateOp
     throw new ArgumentError(`arange: need finite start, stop and a nonzero step, got ${start}, ${stop}, ${step}`);
   }
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const dtype = options.dtype ?? ([start, stop, step].every(Number.isInteger) ? 'int32' : 'float32');
+  const dtype = checkDtype('arange', options.dtype ?? ([start, stop, step].every(Number.isInteger) ? 'int32' : 'float32'));
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return tensor(data, { shape: [n], dtype, backend: options.backend });
@@ -74,7 +74,7 @@ export function arange(start: number, stop?: number, step = 1, options: CreateOp
  */
 export function linspace(start: number, stop: number, num: number, options: CreateOptions = {}): ArrayTensor {
   if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
-  const dtype = options.dtype ?? 'float32';
+  const dtype = checkDtype('linspace', options.dtype ?? 'float32');
   const data = allocate(dtype, num);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) data[i] = i === num - 1 && num > 1 ? stop : start + i * step;
@@ -89,7 +89,7 @@ export function linspace(start: number, stop: number, num: number, options: Crea
  */
 export function eye(n: number, m = n, k = 0, options: CreateOptions = {}): ArrayTensor {
   checkShape('eye', [n, m]);
-  const dtype = options.dtype ?? 'float32';
+  const dtype = checkDtype('eye', options.dtype ?? 'float32');
   const data = allocate(dtype, n * m);
   for (let i = 0; i < n; i++) {
     const j = i + k;

@@ -2,7 +2,7 @@
  * Elementwise ops with NumPy broadcasting. Plain numbers adopt the tensor operand's dtype; float-only
  * functions (exp, log, ...) cast integer and bool inputs to float32 first, as JAX does.
  */
-import { type DType, isFloat } from '../dtype';
+import { checkDtype, type DType, isFloat } from '../dtype';
 import { bind } from '../interpreter';
 import type { BinaryOp, UnaryOp } from '../primitives';
 import type { Tensor } from '../tensor';
@@ -159,7 +159,7 @@ export function clip(x: TensorLike, low?: TensorLike, high?: TensorLike): Tensor
 }
 
 /** @example cast(tensor([1.7]), 'int32'); // [1] */
-export const cast = (x: TensorLike, dtype: DType): Tensor => castIfNeeded(asTensor(x), dtype);
+export const cast = (x: TensorLike, dtype: DType): Tensor => castIfNeeded(asTensor(x), checkDtype('cast', dtype));
 
 /**
  * The identity whose derivative is zero: gradients do not flow through it.

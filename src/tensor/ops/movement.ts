@@ -1,7 +1,7 @@
 /** Ops that rearrange elements without computing on them. */
 import { ArgumentError, ShapeError } from '../errors';
 import { bind } from '../interpreter';
-import { formatShape, normalizeAxes, normalizeAxis, normalizePermutation, type Shape, sizeOf } from '../shape';
+import { checkShape, formatShape, normalizeAxes, normalizeAxis, normalizePermutation, type Shape, sizeOf } from '../shape';
 import type { Tensor } from '../tensor';
 import { asTensor, type TensorLike } from './convert';
 
@@ -19,6 +19,7 @@ export function reshape(x: TensorLike, shape: Shape): Tensor {
 }
 
 function resolveShape(from: Shape, shape: Shape): number[] {
+  if (!Array.isArray(shape)) checkShape('reshape', shape);
   const unknown = shape.filter((d) => d === -1).length;
   if (unknown > 1) throw new ArgumentError(`reshape: at most one size may be -1, got ${formatShape(shape)}`);
   const known = shape.filter((d) => d !== -1);
@@ -109,6 +110,7 @@ export function squeeze(x: TensorLike, axis?: number | readonly number[]): Tenso
  */
 export function broadcastTo(x: TensorLike, shape: Shape): Tensor {
   const t = asTensor(x);
+  checkShape('broadcastTo', shape);
   if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
   return bind('broadcastTo', [t], { shape: [...shape] });
 }
