@@ -123,6 +123,7 @@ export class ReplayBuffer {
    * buffer.add({ obs: [0, 1, 0], action: [0.5], reward: [-1], nextObs: [0.1, 1, 0], terminated: [false] });
    */
   add(t: Transitions): void {
+    checkPresent(t);
     if (t.reward.length !== 1) {
       throw new ReplayError('invalid-transition', `ReplayBuffer: add takes one transition (reward of length 1), got ${t.reward.length}; use addBatch`);
     }
@@ -138,8 +139,10 @@ export class ReplayBuffer {
    * buffer.addBatch({ obs, action: actions, reward: r.rewards, nextObs: r.finalObs, terminated: r.terminated });
    */
   addBatch(t: Transitions): void {
+    checkPresent(t);
     const n = t.reward.length;
     this.checkLengths(t, n);
+    for (const name of ['obs', 'action', 'reward', 'nextObs'] as const) checkFinite(name, t[name], n);
     for (let row = 0; row < n; row++) {
       const i = this.cursor;
       copyRow(t.obs, row, this.obs, i, this.obsDim);
@@ -249,6 +252,27 @@ export class ReplayBuffer {
     buffer.filled = state.meta.size;
     buffer.cursor = state.meta.next;
     return right(buffer);
+  }
+}
+
+/** Every field of a transition is there, as an array-like of values. */
+function checkPresent(t: Transitions): void {
+  for (const name of ['obs', 'action', 'reward', 'nextObs', 'terminated'] as const) {
+    const values = t?.[name] as ArrayLike<unknown> | undefined;
+    if (typeof values?.length !== 'number') {
+      throw new ReplayError('invalid-transition', `ReplayBuffer: the transition's ${name} must be an array of values, got ${values === null ? 'null' : typeof values}`);
+    }
+  }
+}
+
+/** Stored values must be finite numbers: a NaN (or a string) would poison every batch that draws it. */
+function checkFinite(name: string, values: ArrayLike<number>, n: number): void {
+  const width = values.length / n;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      const where = n === 1 ? `${name}[${i}]` : `${name}[${i}] (transition ${Math.floor(i / width)})`;
+      throw new ReplayError('invalid-transition', `ReplayBuffer: ${where} is ${typeof values[i] === 'number' ? values[i] : JSON.stringify(values[i])}, not a finite number`);
+    }
   }
 }
 

@@ -59,6 +59,12 @@ describe('makeActor', () => {
     });
   }
 
+  it("refuses a how other than 'sample' or 'mode'", () => {
+    const h = actHyperparameters('sg-rp');
+    const { actor } = initSac(h, T.tensor(rawKey(3)));
+    expect(() => makeActor(h)(actor, observation(0), rawKey(1), 'greedy' as never)).toThrow("act: how must be 'sample' or 'mode', got \"greedy\"");
+  });
+
   it('act() draws what the eager policy draws, and stays equal after updates', () => {
     const h = actHyperparameters('sgm-mrp');
     let state = initSac(h, T.tensor(rawKey(1)));

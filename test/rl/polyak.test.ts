@@ -43,4 +43,9 @@ describe('polyak', () => {
     expect(() => M.polyak(tree([1], []), tree([1], []), NaN)).toThrow(M.ArgumentError);
     expect(() => M.polyak({ a: M.zeros([1]) }, { b: M.zeros([1]) }, 0.5)).toThrow(M.TreeError);
   });
+
+  it('names the leaf whose shape or dtype differs (rather than the add it would broadcast in)', () => {
+    expect(() => M.polyak(tree([1, 2, 3], [0]), tree([1, 2, 3, 4], [0]), 0.5)).toThrow("polyak: online params at .layers[0].w are f64[4], the target's f64[3]");
+    expect(() => M.polyak({ w: M.zeros([2]) }, { w: M.zeros([2], { dtype: 'float64' }) }, 0.5)).toThrow("polyak: online params at .w are f64[2], the target's f32[2]");
+  });
 });

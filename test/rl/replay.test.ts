@@ -102,6 +102,16 @@ describe('ReplayBuffer: storage', () => {
     expect(() => buffer.addBatch({ ...transition(0), reward: [1, 2] })).toThrow('ReplayBuffer: obs has 2 values, expected 4 for 2 transition(s)');
     expect(buffer.size).toBe(0);
   });
+
+  it('rejects a missing field and values that are not finite numbers, storing nothing', () => {
+    const buffer = filled(3, 0);
+    expect(() => buffer.add({ ...transition(0), terminated: undefined as never })).toThrow("ReplayBuffer: the transition's terminated must be an array of values, got undefined");
+    expect(() => buffer.add({ ...transition(0), reward: [NaN] })).toThrow('ReplayBuffer: reward[0] is NaN, not a finite number');
+    expect(() => buffer.add({ ...transition(0), obs: [0, 'a' as never] })).toThrow('ReplayBuffer: obs[1] is "a", not a finite number');
+    const rows = { obs: [0, 0, 0, Infinity], action: [0, 0], reward: [0, 0], nextObs: [0, 0, 0, 0], terminated: [0, 0] }; // obsDim 2
+    expect(() => buffer.addBatch(rows)).toThrow('ReplayBuffer: obs[3] (transition 1) is Infinity, not a finite number');
+    expect(buffer.size).toBe(0);
+  });
 });
 
 describe('ReplayBuffer: sampling', () => {

@@ -13,6 +13,10 @@ describe('SAC update: batch checks', () => {
   const batch = replay.sample(rawKey(1), 8);
   const key = T.tensor(rawKey(2));
 
+  it('refuses an unknown estimator by name', () => {
+    expect(() => makeSacUpdate({ ...h, estimator: 'foo' as never })).toThrow("sac update: unknown estimator \"foo\" (known: ");
+  });
+
   for (const jit of [true, false]) {
     const update = makeSacUpdate(h, { jit });
     const expectRefused = (bad: Partial<ReplayBatch>, message: string) =>

@@ -203,6 +203,17 @@ describe('arguments of the wrong kind', () => {
     expect(T.defaultBackend()).toBe(T.cpu);
   });
 
+  it('dot, outer and oneHot name themselves, not the ops they are built from', () => {
+    expectError(() => T.dot(T.zeros([2]), T.zeros([3])), T.ShapeError, 'dot: the last axes must have one size, got [2] and [3]');
+    expectError(() => T.dot(T.zeros([4, 3]), T.zeros([2, 3])), T.ShapeError, 'dot: shapes [4,3] and [2,3] do not broadcast (axis -2 has sizes 4 and 2)');
+    expectError(() => T.outer(x23(), T.zeros([3])), T.ShapeError, 'outer: needs two vectors, got [2,3] and [3]');
+    const idx = T.tensor([0, 2], { dtype: 'int32' });
+    expectError(() => T.oneHot(idx, -1), T.ArgumentError, 'oneHot: depth must be a positive integer, got -1');
+    expectError(() => T.oneHot(idx, 2.5), T.ArgumentError, 'oneHot: depth must be a positive integer, got 2.5');
+    expectError(() => T.oneHot(T.tensor([0.5]), 3), T.DTypeError, 'oneHot: indices must be integers, got float32');
+    expect(T.oneHot(idx, 3).toArraySync()).toEqual([[1, 0, 0], [0, 0, 1]]);
+  });
+
   it('integer tensors refuse values their dtype cannot hold (a typed array would wrap them)', () => {
     expect(T.tensor([1.7, -2.5, 2147483647], { dtype: 'int32' }).toArraySync()).toEqual([1, -2, 2147483647]); // fractions dropped
     expectError(() => T.tensor([1, 3e9], { dtype: 'int32' }), T.DTypeError, "tensor: element 1 is 3000000000, outside int32's range [-2147483648, 2147483647]");

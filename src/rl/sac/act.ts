@@ -63,6 +63,7 @@ export function makeActor(h: SacHyperparameters, options: ActorOptions = {}): Ac
     if (obs.length !== h.obsDim) {
       throw new MixrlError('argument', `act: observation of ${obs.length} values, the agent takes ${h.obsDim}`);
     }
+    if (how !== 'sample' && how !== 'mode') throw new MixrlError('argument', `act: how must be 'sample' or 'mode', got ${JSON.stringify(how) ?? String(how)}`);
     const x = observation(obs, shape, h.dtype, backend, scratch.obs);
     const ownKey = how === 'sample' && !(key instanceof T.Tensor) ? keyTensor(key, backend, scratch.key) : undefined;
     const jitted = useJit && (backend.name === 'cpu' || backend.name === 'webgpu');

@@ -165,6 +165,9 @@ function makeEagerUpdate(h: SacHyperparameters): SacUpdate {
   const actorOpt = adam({ lr: h.actorLr });
   const criticOpt = adam({ lr: h.criticLr });
   const alphaOpt = adam({ lr: h.alphaLr });
+  if (!Object.hasOwn(estimators, h.estimator)) {
+    throw new T.ArgumentError(`sac update: unknown estimator ${JSON.stringify(h.estimator)} (known: ${Object.keys(estimators).join(', ')})`);
+  }
   const estimator = estimators[h.estimator];
 
   return (state: SacState, batch: ReplayBatch, key: Tensor): [SacState, SacMetrics] => {

@@ -7,7 +7,7 @@ import { castIfNeeded, asTensor, firstFraction, type TensorLike } from './conver
 import { arange } from './creation';
 import { add, equal, less, where } from './elementwise';
 import { expandDims, reshape } from './movement';
-import type { DType } from '../dtype';
+import { type DType, isInteger } from '../dtype';
 
 function indexTensor(op: string, indices: TensorLike, shape: Shape, axis: number): Tensor {
   const size = shape[axis];
@@ -76,7 +76,9 @@ export function take(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
  * oneHot(tensor([0, 2], { dtype: 'int32' }), 3); // [[1,0,0],[0,0,1]]
  */
 export function oneHot(indices: TensorLike, depth: number, dtype: DType = 'float32'): Tensor {
+  if (!Number.isInteger(depth) || depth < 1) throw new ArgumentError(`oneHot: depth must be a positive integer, got ${depth}`);
   const idx = asTensor(indices, 'int32');
+  if (!isInteger(idx.dtype)) throw new DTypeError(`oneHot: indices must be integers, got ${idx.dtype}`);
   const positions = arange(depth, undefined, 1, { dtype: idx.dtype, backend: idx.backend });
   return castIfNeeded(equal(expandDims(idx, -1), positions), dtype);
 }

@@ -1,7 +1,7 @@
 /** Matrix products. */
 import { ShapeError } from '../errors';
 import { bind } from '../interpreter';
-import { formatShape } from '../shape';
+import { broadcastShapes, formatShape } from '../shape';
 import type { Tensor } from '../tensor';
 import { binaryOperands, type TensorLike } from './convert';
 import { mul } from './elementwise';
@@ -38,11 +38,17 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
  * dot(tensor([1, 2]), tensor([3, 4])); // 11
  */
 export function dot(a: TensorLike, b: TensorLike): Tensor {
-  return sum(mul(a, b), -1);
+  const [x, y] = binaryOperands('dot', a, b);
+  if (x.ndim === 0 || y.ndim === 0 || x.shape[x.ndim - 1] !== y.shape[y.ndim - 1]) {
+    throw new ShapeError(`dot: the last axes must have one size, got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
+  }
+  broadcastShapes('dot', x.shape, y.shape);
+  return sum(mul(x, y), -1);
 }
 
 /** @example outer(tensor([1, 2]), tensor([1, 2, 3])); // f32[2,3] */
 export function outer(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = binaryOperands('outer', a, b);
+  if (x.ndim !== 1 || y.ndim !== 1) throw new ShapeError(`outer: needs two vectors, got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
   return mul(expandDims(x, -1), y);
 }
