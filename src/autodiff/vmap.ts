@@ -113,6 +113,9 @@ function specsFor(prefix: AxesPrefix, def: TreeDef, what: string, path = ''): Ax
     }
     return def.children.flatMap((c, i) => specsFor(prefix[i], c, what, `${path}[${i}]`));
   }
+  if (typeof prefix !== 'object') {
+    throw new TransformError(`vmap: ${what} at ${here} must be an axis (a number), null, or an array or object of them, got ${JSON.stringify(prefix) ?? String(prefix)}`);
+  }
   const obj = prefix as { readonly [key: string]: AxesPrefix };
   const keys = Object.keys(obj).sort();
   if (def.kind !== 'object' || def.keys.join() !== keys.join()) {
@@ -138,7 +141,8 @@ const describeLeaf = (x: unknown): string => (x instanceof Tensor ? formatAval(x
 
 /** An axis in [-n, n) as a non-negative index, or an error naming `where`. */
 function normalize(axis: number, n: number, where: string): number {
-  if (!Number.isInteger(axis) || axis < -n || axis >= n) {
+  if (!Number.isInteger(axis)) throw new TransformError(`vmap: ${where} is not an integer axis (or null)`);
+  if (axis < -n || axis >= n) {
     throw new TransformError(`vmap: ${where} is out of range (axes ${-n}..${n - 1})`);
   }
   return axis < 0 ? axis + n : axis;

@@ -52,6 +52,8 @@ for (const backend of BACKENDS) {
       expect(() => M.jit(null as never)).toThrow('jit: expected a function to transform, got null');
       expect(() => M.vjp(undefined as never, s(1))).toThrow('vjp: expected a function to transform, got undefined');
       expect(() => M.jvp(f, s(1) as never, s(1) as never)).toThrow('jvp: primals and tangents must be arrays with one entry per argument, got object and object');
+      expect(() => M.vmap(f, { inAxes: 0.5 })(v([1, 2]))).toThrow('vmap: inAxes 0.5 for argument 0 f64[2] is not an integer axis (or null)');
+      expect(() => M.vmap(f, { inAxes: 'x' as never })(v([1, 2]))).toThrow('vmap: inAxes of argument 0 at (root) must be an axis (a number), null, or an array or object of them, got "x"');
       expect(() => M.jvp(f, [s(1)], [] as never)).toThrow('jvp: primals and tangents must be arrays with one entry per argument, got an array of 1 and an array of 0');
     });
 

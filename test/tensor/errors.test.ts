@@ -204,9 +204,10 @@ describe('arguments of the wrong kind', () => {
   });
 
   it('dot, outer and oneHot name themselves, not the ops they are built from', () => {
-    expectError(() => T.dot(T.zeros([2]), T.zeros([3])), T.ShapeError, 'dot: the last axes must have one size, got [2] and [3]');
+    expectError(() => T.dot(T.zeros([2]), T.zeros([3])), T.ShapeError, 'dot: shapes [2] and [3] do not broadcast (axis -1 has sizes 2 and 3)');
     expectError(() => T.dot(T.zeros([4, 3]), T.zeros([2, 3])), T.ShapeError, 'dot: shapes [4,3] and [2,3] do not broadcast (axis -2 has sizes 4 and 2)');
     expectError(() => T.outer(x23(), T.zeros([3])), T.ShapeError, 'outer: needs two vectors, got [2,3] and [3]');
+    expectError(() => T.slice(x23(), 1.5), T.ArgumentError, 'slice: index 1.5 on axis 0 is not an integer');
     const idx = T.tensor([0, 2], { dtype: 'int32' });
     expectError(() => T.oneHot(idx, -1), T.ArgumentError, 'oneHot: depth must be a positive integer, got -1');
     expectError(() => T.oneHot(idx, 2.5), T.ArgumentError, 'oneHot: depth must be a positive integer, got 2.5');

@@ -39,9 +39,6 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
  */
 export function dot(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = binaryOperands('dot', a, b);
-  if (x.ndim === 0 || y.ndim === 0 || x.shape[x.ndim - 1] !== y.shape[y.ndim - 1]) {
-    throw new ShapeError(`dot: the last axes must have one size, got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
-  }
   broadcastShapes('dot', x.shape, y.shape);
   return sum(mul(x, y), -1);
 }

@@ -138,7 +138,8 @@ export function slice(x: TensorLike, ...specs: SliceSpec[]): Tensor {
   t.shape.forEach((size, axis) => {
     const spec = axis < specs.length ? specs[axis] : null;
     if (typeof spec === 'number') {
-      if (!Number.isInteger(spec) || spec < -size || spec >= size) {
+      if (!Number.isInteger(spec)) throw new ArgumentError(`slice: index ${spec} on axis ${axis} is not an integer`);
+      if (spec < -size || spec >= size) {
         throw new ArgumentError(`slice: index ${spec} is out of range for axis ${axis} of size ${size}`);
       }
       const i = spec < 0 ? spec + size : spec;
