@@ -1,10 +1,16 @@
 /** Categorical distributions over K classes, from unnormalized log-probabilities. */
 import * as T from '../tensor';
-import type { Shape, Tensor } from '../tensor';
+import { ArgumentError, DTypeError, type Shape, type Tensor } from '../tensor';
+import { checkedDraw, checkLogits, checkValue } from './checks';
 import type { Distribution } from './types';
 
 export interface Categorical extends Distribution {
   readonly logits: Tensor;
+  /**
+   * log P(k) for integer class indices `k` (`[...sample, ...batch]`). A plain number must be a class
+   * in [0, K); the values of a tensor `k` are not checked (a negative index counts from the end).
+   */
+  logProb(k: Tensor | number): Tensor;
   /** log-probabilities, normalized (log-softmax of the logits). */
   logProbs(): Tensor;
   probs(): Tensor;
@@ -13,11 +19,16 @@ export interface Categorical extends Distribution {
   readonly mode: Tensor;
 }
 
-/** Gathers `table[..., k]` for integer `k` of shape `[...extra, ...batch]` (table `[...batch, K]`). */
+/**
+ * Gathers `table[..., k]` for integer `k` of shape `[...extra, ...batch]` (table `[...batch, K]`);
+ * the batch axes of `k` may broadcast.
+ */
 export function pickClass(table: Tensor, k: Tensor): Tensor {
   const lead = k.ndim + 1 - table.ndim;
-  const expanded = lead > 0 ? T.reshape(table, [...Array<number>(lead).fill(1), ...table.shape]) : table;
-  return T.squeeze(T.takeAlongAxis(expanded, T.expandDims(k, -1), -1), -1);
+  const ones = (n: number) => Array<number>(Math.abs(n)).fill(1);
+  const expanded = lead > 0 ? T.reshape(table, [...ones(lead), ...table.shape]) : table;
+  const indices = lead < 0 ? T.reshape(k, [...ones(lead), ...k.shape]) : k;
+  return T.squeeze(T.takeAlongAxis(expanded, T.expandDims(indices, -1), -1), -1);
 }
 
 /**
@@ -28,13 +39,24 @@ export function pickClass(table: Tensor, k: Tensor): Tensor {
  * c.probs(); // [[0.25, 0.75]]
  */
 export function categorical(logits: Tensor): Categorical {
+  checkLogits('categorical', logits);
+  const batchShape = logits.shape.slice(0, -1);
+  const K = logits.shape[logits.ndim - 1];
   const logProbs = () => T.logSoftmax(logits, -1);
   const sample = (key: Tensor, sampleShape: Shape = []) =>
     T.random.categorical(key, T.broadcastTo(T.stopGradient(logits), [...sampleShape, ...logits.shape]), -1);
-  const logProb = (k: Tensor) => pickClass(logProbs(), k);
+  const logProb = (k: Tensor | number) => {
+    if (typeof k === 'number') {
+      if (!Number.isInteger(k) || k < 0 || k >= K) throw new ArgumentError(`categorical.logProb: class ${k} is not an integer in [0, ${K})`);
+      return pickClass(logProbs(), T.tensor(k, { dtype: 'int32', backend: logits.backend }));
+    }
+    checkValue('categorical.logProb', 'k', k, batchShape, []);
+    if (!T.isInteger(k.dtype)) throw new DTypeError(`categorical.logProb: k must hold integer class indices, got ${k.dtype}`);
+    return pickClass(logProbs(), k);
+  };
   return {
     logits,
-    batchShape: logits.shape.slice(0, -1),
+    batchShape,
     eventShape: [],
     logProbs,
     probs: () => T.softmax(logits, -1),
@@ -43,11 +65,11 @@ export function categorical(logits: Tensor): Categorical {
       return T.neg(T.sum(T.mul(T.exp(lp), lp), -1));
     },
     mode: T.argmax(logits, -1),
-    sample,
+    sample: checkedDraw('categorical.sample', sample),
     logProb,
-    sampleAndLogProb(key, sampleShape) {
+    sampleAndLogProb: checkedDraw('categorical.sampleAndLogProb', (key, sampleShape) => {
       const k = sample(key, sampleShape);
       return [k, logProb(k)];
-    },
+    }),
   };
 }

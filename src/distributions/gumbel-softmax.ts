@@ -5,6 +5,7 @@
  */
 import * as T from '../tensor';
 import { ArgumentError, type Shape, type Tensor } from '../tensor';
+import { checkedDraw, checkLogits, checkValue } from './checks';
 import type { Reparameterized } from './types';
 
 export interface GumbelSoftmax extends Reparameterized {
@@ -27,7 +28,9 @@ function logGamma(n: number): number {
  * const y = gumbelSoftmax(logits, 0.1).rsampleStraightThrough(key); // one-hot forward, soft gradient
  */
 export function gumbelSoftmax(logits: Tensor, temperature: number): GumbelSoftmax {
+  checkLogits('gumbelSoftmax', logits);
   if (!(temperature > 0)) throw new ArgumentError(`gumbelSoftmax: temperature must be positive, got ${temperature}`);
+  const batchShape = logits.shape.slice(0, -1);
   const K = logits.shape[logits.ndim - 1];
   const dtype: 'float32' | 'float64' = logits.dtype === 'float64' ? 'float64' : 'float32';
   const rsample = (key: Tensor, sampleShape: Shape = []) => {
@@ -39,6 +42,7 @@ export function gumbelSoftmax(logits: Tensor, temperature: number): GumbelSoftma
    * log (K-1)! + (K-1) log τ + Σ_k (log π_k - (τ+1) log y_k) - K logsumexp_k (log π_k - τ log y_k).
    */
   const logProb = (y: Tensor) => {
+    checkValue('gumbelSoftmax.logProb', 'y', y, batchShape, [K]);
     const logPi = T.logSoftmax(logits, -1);
     const logY = T.log(y);
     const terms = T.sum(T.sub(logPi, T.mul(logY, temperature + 1)), -1);
@@ -48,19 +52,19 @@ export function gumbelSoftmax(logits: Tensor, temperature: number): GumbelSoftma
   return {
     logits,
     temperature,
-    batchShape: logits.shape.slice(0, -1),
+    batchShape,
     eventShape: [K],
-    rsample,
-    sample: (key, sampleShape) => T.stopGradient(rsample(key, sampleShape)),
+    rsample: checkedDraw('gumbelSoftmax.rsample', rsample),
+    sample: checkedDraw('gumbelSoftmax.sample', (key, sampleShape) => T.stopGradient(rsample(key, sampleShape))),
     logProb,
-    sampleAndLogProb(key, sampleShape) {
+    sampleAndLogProb: checkedDraw('gumbelSoftmax.sampleAndLogProb', (key, sampleShape) => {
       const y = T.stopGradient(rsample(key, sampleShape));
       return [y, logProb(y)];
-    },
-    rsampleStraightThrough(key, sampleShape) {
+    }),
+    rsampleStraightThrough: checkedDraw('gumbelSoftmax.rsampleStraightThrough', (key, sampleShape) => {
       const y = rsample(key, sampleShape);
       const hard = T.oneHot(T.argmax(y, -1), K, y.dtype);
       return T.add(T.stopGradient(T.sub(hard, y)), y);
-    },
+    }),
   };
 }

@@ -5,6 +5,7 @@
  */
 import * as T from '../tensor';
 import { ArgumentError, formatShape, ShapeError, type Tensor } from '../tensor';
+import { describe, requireTensor } from './checks';
 import { cauchy, normal } from './loc-scale';
 import { type Mixture, mixture, uniformMixture } from './mixture';
 import { type Squashed, squash } from './squash';
@@ -37,9 +38,25 @@ export type SquashedPolicy = Squashed<LocScale> | Squashed<Mixture>;
  * headSize({ actionDim: 1, kind: 'mixture', components: 5, low: -1, high: 1 }); // 15
  */
 export function headSize(config: PolicyHeadConfig): number {
+  const { A, K } = headDims('headSize', config);
+  return config.kind === 'mixture' ? 2 * K * A + K : 2 * K * A;
+}
+
+/** A and K of `config`, checked with its kind, family and log-std squashing; errors name `where` and the key. */
+function headDims(where: string, config: PolicyHeadConfig): { A: number; K: number } {
+  if (typeof config !== 'object' || config === null) throw new ArgumentError(`${where}: config must be an object, got ${describe(config)}`);
+  oneOf(where, 'kind', config.kind, ['single', 'mixture', 'uniform']);
+  oneOf(where, 'family', config.family ?? 'normal', ['normal', 'cauchy']);
+  oneOf(where, 'logStdSquash', config.logStdSquash ?? 'clip', ['clip', 'tanh']);
   const A = config.actionDim;
   const K = config.kind === 'single' ? 1 : (config.components ?? 5);
-  return config.kind === 'mixture' ? 2 * K * A + K : 2 * K * A;
+  if (!Number.isInteger(A) || A < 1) throw new ArgumentError(`${where}: actionDim must be a positive integer, got ${A}`);
+  if (!Number.isInteger(K) || K < 1) throw new ArgumentError(`${where}: components must be a positive integer, got ${K}`);
+  return { A, K };
+}
+
+function oneOf(where: string, key: string, value: unknown, known: readonly string[]): void {
+  if (!known.includes(value as string)) throw new ArgumentError(`${where}: unknown ${key} '${String(value)}' (known: ${known.join(', ')})`);
 }
 
 /**
@@ -50,11 +67,8 @@ export function headSize(config: PolicyHeadConfig): number {
  * const policy = policyFromHead(mlp(params, obs), cfg); // Squashed<Mixture>, batch [B]
  */
 export function policyFromHead(out: Tensor, config: PolicyHeadConfig): SquashedPolicy {
-  const A = config.actionDim;
-  const K = config.kind === 'single' ? 1 : (config.components ?? 5);
-  if (!Number.isInteger(A) || A < 1 || !Number.isInteger(K) || K < 1) {
-    throw new ArgumentError(`policyFromHead: actionDim ${A} and components ${K} must be positive integers`);
-  }
+  requireTensor('policyFromHead', 'out', out);
+  const { A, K } = headDims('policyFromHead', config);
   const size = headSize(config);
   if (out.shape[out.ndim - 1] !== size) {
     throw new ShapeError(`policyFromHead: head output ${formatShape(out.shape)} must end in ${size} for ${config.kind} with K=${K}, A=${A}`);

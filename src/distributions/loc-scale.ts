@@ -1,6 +1,7 @@
 /** Diagonal Normal and Cauchy distributions over the last axis. */
 import * as T from '../tensor';
 import { formatShape, ShapeError, type Shape, type Tensor } from '../tensor';
+import { checkedDraw, checkValue, requireTensor } from './checks';
 import type { LocScale } from './types';
 
 const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
@@ -29,6 +30,8 @@ const FAMILIES: Record<LocScale['family'], Family> = {
 };
 
 function locScale(family: LocScale['family'], loc: Tensor, scale: Tensor): LocScale {
+  requireTensor(family, 'loc', loc);
+  requireTensor(family, 'scale', scale);
   if (loc.ndim < 1 || loc.shape.join() !== scale.shape.join()) {
     throw new ShapeError(`${family}: loc ${formatShape(loc.shape)} and scale ${formatShape(scale.shape)} must share one shape of rank >= 1 (the last axis is the event)`);
   }
@@ -39,6 +42,7 @@ function locScale(family: LocScale['family'], loc: Tensor, scale: Tensor): LocSc
   const noise = (key: Tensor, sampleShape: Shape = []) => f.noise(key, [...sampleShape, ...loc.shape], dtype);
   const rsample = (key: Tensor, sampleShape: Shape = []) => T.add(loc, T.mul(scale, noise(key, sampleShape)));
   const logProb = (x: Tensor) => {
+    checkValue(`${family}.logProb`, 'x', x, batchShape, eventShape);
     const z = T.div(T.sub(x, loc), scale);
     return T.sum(T.sub(f.standardLogDensity(z), T.log(scale)), -1);
   };
@@ -49,15 +53,14 @@ function locScale(family: LocScale['family'], loc: Tensor, scale: Tensor): LocSc
     batchShape,
     eventShape,
     mode: loc,
-    noise,
-    rsample,
-    sample: (key, sampleShape) => T.stopGradient(rsample(key, sampleShape)),
+    noise: checkedDraw(`${family}.noise`, noise),
+    rsample: checkedDraw(`${family}.rsample`, rsample),
+    sample: checkedDraw(`${family}.sample`, (key, sampleShape) => T.stopGradient(rsample(key, sampleShape))),
     logProb,
-    sampleAndLogProb(key, sampleShape = []) {
-      const eps = noise(key, sampleShape);
-      const x = T.stopGradient(T.add(loc, T.mul(scale, eps)));
+    sampleAndLogProb: checkedDraw(`${family}.sampleAndLogProb`, (key, sampleShape) => {
+      const x = T.stopGradient(rsample(key, sampleShape));
       return [x, logProb(x)];
-    },
+    }),
     entropy: () => T.sum(T.add(T.log(scale), f.standardEntropy), -1),
   };
 }

@@ -4,8 +4,9 @@
  * logsumexp_k(log w_k + log p_k(x)) with log-softmax weights, stable and gradient safe.
  */
 import * as T from '../tensor';
-import { formatShape, ShapeError, type Shape, type Tensor } from '../tensor';
+import { ArgumentError, formatShape, ShapeError, type Shape, type Tensor } from '../tensor';
 import { categorical, type Categorical } from './categorical';
+import { checkedDraw, checkValue, describe, requireTensor } from './checks';
 import type { LocScale, Reparameterized } from './types';
 
 export interface Mixture extends Reparameterized {
@@ -37,7 +38,9 @@ export interface Mixture extends Reparameterized {
  * m.logProb(actions); // [B]
  */
 export function mixture(logits: Tensor, components: LocScale): Mixture {
-  return buildMixture(logits, components, false);
+  checkComponents('mixture', components);
+  requireTensor('mixture', 'logits', logits);
+  return buildMixture('mixture', logits, components, false);
 }
 
 /**
@@ -47,21 +50,35 @@ export function mixture(logits: Tensor, components: LocScale): Mixture {
  * uniformMixture(normal(means, stds)).logProb(x);
  */
 export function uniformMixture(components: LocScale): Mixture {
+  checkComponents('uniformMixture', components);
   const logits = T.zeros(components.batchShape, { dtype: components.loc.dtype, backend: components.loc.backend });
-  return buildMixture(logits, components, true);
+  return buildMixture('uniformMixture', logits, components, true);
 }
 
-function buildMixture(logits: Tensor, components: LocScale, uniform: boolean): Mixture {
+function checkComponents(where: string, components: unknown): asserts components is LocScale {
+  const family = (components as Partial<LocScale> | null | undefined)?.family;
+  if (family !== 'normal' && family !== 'cauchy') {
+    throw new ArgumentError(`${where}: components must be normal(loc, scale) or cauchy(loc, scale) with loc [...batch, K, A], got ${describe(components)}`);
+  }
+}
+
+function buildMixture(where: string, logits: Tensor, components: LocScale, uniform: boolean): Mixture {
   const batchShape = components.batchShape.slice(0, -1);
   if (logits.shape.join() !== components.batchShape.join()) {
     throw new ShapeError(
-      `mixture: logits ${formatShape(logits.shape)} must have the components' batch shape ${formatShape(components.batchShape)} ([...batch, K])`,
+      `${where}: logits ${formatShape(logits.shape)} must have the components' batch shape ${formatShape(components.batchShape)} ([...batch, K])`,
     );
   }
   const K = logits.shape[logits.ndim - 1];
+  if (!(K >= 1)) {
+    throw new ShapeError(`${where}: components' batch shape ${formatShape(components.batchShape)} must end in K >= 1 components (loc [...batch, K, A])`);
+  }
   const weights = () => categorical(logits);
   const componentLogProbs = (x: Tensor) => components.logProb(T.expandDims(x, -2));
-  const logProb = (x: Tensor) => T.logsumexp(T.add(T.logSoftmax(logits, -1), componentLogProbs(x)), -1);
+  const logProb = (x: Tensor) => {
+    checkValue('mixture.logProb', 'x', x, batchShape, components.eventShape);
+    return T.logsumexp(T.add(T.logSoftmax(logits, -1), componentLogProbs(x)), -1);
+  };
   const select = (perComponent: Tensor, z: Tensor) => T.squeeze(T.takeAlongAxis(perComponent, T.expandDims(T.expandDims(z, -1), -1), -2), -2);
   const componentRsample = (key: Tensor, sampleShape: Shape = []) => components.rsample(key, sampleShape);
   const rsample = (key: Tensor, sampleShape: Shape = []) => {
@@ -78,16 +95,19 @@ function buildMixture(logits: Tensor, components: LocScale, uniform: boolean): M
     batchShape,
     eventShape: components.eventShape,
     weights,
-    componentLogProbs,
-    componentRsample,
+    componentLogProbs: (x) => {
+      checkValue('mixture.componentLogProbs', 'x', x, batchShape, components.eventShape);
+      return componentLogProbs(x);
+    },
+    componentRsample: checkedDraw('mixture.componentRsample', componentRsample),
     select,
-    rsample,
-    sample,
+    rsample: checkedDraw('mixture.rsample', rsample),
+    sample: checkedDraw('mixture.sample', sample),
     logProb,
-    sampleAndLogProb(key, sampleShape) {
+    sampleAndLogProb: checkedDraw('mixture.sampleAndLogProb', (key, sampleShape) => {
       const x = sample(key, sampleShape);
       return [x, logProb(x)];
-    },
+    }),
     mode: select(components.loc, best),
   };
 }

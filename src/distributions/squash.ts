@@ -6,6 +6,7 @@
  */
 import * as T from '../tensor';
 import { ArgumentError, type Shape, type Tensor } from '../tensor';
+import { checkedDraw, checkValue, describe } from './checks';
 import { type Distribution, isReparameterized } from './types';
 
 export interface Squashed<Base extends Distribution = Distribution> extends Distribution {
@@ -37,9 +38,13 @@ const LOG_TWO = Math.log(2);
  */
 export function squash(low: number | readonly number[], high: number | readonly number[]) {
   return <Base extends Distribution>(base: Base): Squashed<Base> => {
+    if (typeof base?.logProb !== 'function' || !Array.isArray(base.eventShape)) {
+      throw new ArgumentError(`squash: the base must be a distribution (normal, cauchy, mixture, ...), got ${describe(base)}`);
+    }
     const A = base.eventShape[base.eventShape.length - 1];
     if (base.eventShape.length !== 1) throw new ArgumentError('squash: the base must have a vector event shape [A]');
     const like = (v: number | readonly number[], name: string) => {
+      if (typeof v !== 'number' && !Array.isArray(v)) throw new ArgumentError(`squash: ${name} must be a number or an array of numbers, got ${describe(v)}`);
       const values = typeof v === 'number' ? Array<number>(A).fill(v) : [...v];
       if (values.length !== A) throw new ArgumentError(`squash: ${name} has ${values.length} entries for actions of size ${A}`);
       return values;
@@ -47,7 +52,9 @@ export function squash(low: number | readonly number[], high: number | readonly 
     const lo = like(low, 'low');
     const hi = like(high, 'high');
     lo.forEach((l, i) => {
-      if (!(l < hi[i])) throw new ArgumentError(`squash: need low < high, got [${l}, ${hi[i]}] at dimension ${i}`);
+      if (!(Number.isFinite(l) && Number.isFinite(hi[i]) && l < hi[i])) {
+        throw new ArgumentError(`squash: need finite low < high, got [${l}, ${hi[i]}] at dimension ${i}`);
+      }
     });
     const param = anyTensor(base);
     const dtype = param?.dtype === 'float64' ? 'float64' : 'float32';
@@ -81,14 +88,20 @@ export function squash(low: number | readonly number[], high: number | readonly 
       forward,
       inverse,
       logDetJacobian,
-      logProbPre,
-      rsampleWithLogProb,
-      sample: (key, sampleShape) => forward(base.sample(key, sampleShape)),
-      logProb: (a) => logProbPre(inverse(a)),
-      sampleAndLogProb(key, sampleShape) {
+      logProbPre: (x) => {
+        checkValue('squashed.logProbPre', 'x', x, base.batchShape, base.eventShape);
+        return logProbPre(x);
+      },
+      rsampleWithLogProb: checkedDraw('squashed.rsampleWithLogProb', rsampleWithLogProb),
+      sample: checkedDraw('squashed.sample', (key, sampleShape) => forward(base.sample(key, sampleShape))),
+      logProb: (a) => {
+        checkValue('squashed.logProb', 'a', a, base.batchShape, base.eventShape);
+        return logProbPre(inverse(a));
+      },
+      sampleAndLogProb: checkedDraw('squashed.sampleAndLogProb', (key, sampleShape) => {
         const x = base.sample(key, sampleShape);
         return [forward(x), logProbPre(x)];
-      },
+      }),
       mode: baseMode instanceof T.Tensor ? forward(baseMode) : undefined,
     };
   };

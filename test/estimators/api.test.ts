@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src';
 import * as D from '../../src/distributions';
 import * as E from '../../src/rl/estimators';
-import { arr, f64, grid, logSech2, logSumExp, M, normalLogPdf, softmax, trapezoid, zFor } from '../distributions/reference';
+import { arr, expectError, f64, grid, logSech2, logSumExp, M, normalLogPdf, softmax, trapezoid, zFor } from '../distributions/reference';
 import { exactValue, policyOf, rewardFn, type Term, type Theta, toTensors } from './bandit';
 
 const T = M;
@@ -89,9 +89,59 @@ describe('unsupported policies fail clearly', () => {
     expect(() => E.urp(input(single))).toThrow(/uniform-weight mixture/);
     for (const est of [E.mrp, E.halfRp, E.gumbelRp]) expect(() => est(input(single))).toThrow(/needs a mixture policy/);
   });
-  it('a negative or fractional baseline count is rejected', () => {
-    expect(() => E.lr({ ...input(mixture), baselineSamples: -1 })).toThrow(/baselineSamples/);
-    expect(() => E.halfRp({ ...input(mixture), baselineSamples: 1.5 })).toThrow(/baselineSamples/);
+  it('a negative or fractional baseline count is rejected, naming the estimator', () => {
+    expectError(() => E.lr({ ...input(mixture), baselineSamples: -1 }), M.ArgumentError, 'lr: baselineSamples must be a non-negative integer, got -1');
+    expectError(() => E.halfRp({ ...input(mixture), baselineSamples: 1.5 }), M.ArgumentError, 'halfRp: baselineSamples must be a non-negative integer, got 1.5');
+  });
+});
+
+describe('bad input fails clearly, naming the estimator', () => {
+  const mixture = policyOf(tiled(4));
+  const uniform = policyOf(tiled(4, true), true);
+  const single = D.squash(-1, 1)(D.normal(T.zeros([4, 1], f64), T.ones([4, 1], f64)));
+  const cases: [E.EstimatorName, D.SquashedPolicy][] = [
+    ['rp', single],
+    ['urp', uniform],
+    ['lr', mixture],
+    ['halfRp', mixture],
+    ['mrp', mixture],
+    ['gumbelRp', mixture],
+  ];
+  const input = (policy: D.SquashedPolicy) => ({ policy, critic: E.banditCritic(reward), alpha: 0.1, key: T.random.key(0) });
+  for (const [name, policy] of cases) {
+    const run = (changes: object) => () => E.estimators[name]({ ...input(policy), ...changes });
+    it(`${name}: a random key is required`, () => {
+      expectError(run({ key: undefined }), M.ArgumentError, `${name}: a random key is required (random.key(seed)), got undefined`);
+      expectError(run({ key: T.tensor([0, 1]) }), M.DTypeError, `${name}: the key must be a PRNG key u32[2] (random.key(seed)), got a tensor f32[2]`);
+    });
+    it(`${name}: alpha must be a finite number >= 0 or a tensor`, () => {
+      for (const alpha of [Number.NaN, -0.1, Number.POSITIVE_INFINITY]) {
+        expectError(run({ alpha }), M.ArgumentError, `${name}: alpha must be a finite number >= 0 or a tensor, got ${alpha}`);
+      }
+      expectError(run({ alpha: '0.1' }), M.ArgumentError, `${name}: alpha must be a finite number >= 0 or a tensor, got string`);
+      expect(run({ alpha: T.tensor(0.1, f64) })().shape).toEqual([]);
+    });
+    it(`${name}: the critic's output must be [B, N]`, () => {
+      const N = name === 'mrp' ? 3 : 1; // mrp evaluates every component's draw
+      expectError(
+        run({ critic: (a: Tensor) => a }),
+        M.ShapeError,
+        `${name}: the critic returned a tensor f64[4,${N},1] for actions [4,${N},1]; expected [4,${N}] (one value per state and action)`,
+      );
+      expectError(run({ critic: 'q' }), M.ArgumentError, `${name}: critic must be a function from actions [B, N, A] to values [B, N], got string`);
+    });
+    it(`${name}: the policy must be a squashed distribution with batch [B] and event [A]`, () => {
+      expectError(run({ policy: (policy as D.Squashed).base }), M.ArgumentError, `${name}: policy must be a squashed distribution (squash(low, high)(...) or policyFromHead), got object`);
+      const unbatched = D.squash(-1, 1)(D.normal(T.zeros([1], f64), T.ones([1], f64)));
+      expectError(run({ policy: unbatched }), M.ShapeError, `${name}: the policy must have batch [B] and event [A], got batch [] and event [1]`);
+      expectError(() => E.estimators[name](undefined as never), M.ArgumentError, `${name}: expected an input { policy, critic, alpha, key }, got undefined`);
+    });
+  }
+  it('lr and halfRp check the baseline critic too; gumbelRp checks its temperature', () => {
+    const critic = (a: Tensor) => (a.shape[1] === 1 ? E.banditCritic(reward)(a) : a);
+    expectError(() => E.lr({ ...input(mixture), critic, baselineSamples: 2 }), M.ShapeError, 'lr: the critic returned a tensor f64[4,2,1] for actions [4,2,1]; expected [4,2] (one value per state and action)');
+    expectError(() => E.halfRp({ ...input(mixture), critic, baselineSamples: 2 }), M.ShapeError, 'halfRp: the critic returned a tensor f64[4,2,1] for actions [4,2,1]; expected [4,2] (one value per state and action)');
+    expectError(() => E.gumbelRp({ ...input(mixture), temperature: 0 }), M.ArgumentError, 'gumbelRp: temperature must be positive, got 0');
   });
 });
 

@@ -5,8 +5,9 @@
  * estimate of J. The estimators differ only in the surrogate.
  */
 import * as T from '../../tensor';
-import { ArgumentError, type Tensor } from '../../tensor';
+import { ArgumentError, formatShape, ShapeError, type Tensor } from '../../tensor';
 import type { Mixture, SquashedPolicy, Squashed } from '../../distributions';
+import { checkKey, describe } from '../../distributions/checks';
 
 /** Q over actions with an explicit samples axis: `[B, N, A] -> [B, N]`. */
 export type Critic = (actions: Tensor) => Tensor;
@@ -18,6 +19,30 @@ export interface EstimatorInput {
   /** Entropy scale α (τ in the paper). */
   alpha: number | Tensor;
   key: Tensor;
+}
+
+/**
+ * `input`, after checking what can be checked while tracing: a squashed policy with batch `[B]` and
+ * event `[A]`, a critic function, α a tensor or a finite number >= 0, and a key. Errors name `name`.
+ *
+ * @example
+ * const { policy, critic, alpha, key } = checkInput('mrp', input);
+ */
+export function checkInput<I extends EstimatorInput>(name: string, input: I): I {
+  if (typeof input !== 'object' || input === null) throw new ArgumentError(`${name}: expected an input { policy, critic, alpha, key }, got ${describe(input)}`);
+  const { policy, critic, alpha, key } = input;
+  if (typeof policy?.logProbPre !== 'function') {
+    throw new ArgumentError(`${name}: policy must be a squashed distribution (squash(low, high)(...) or policyFromHead), got ${describe(policy)}`);
+  }
+  if (policy.batchShape.length !== 1 || policy.eventShape.length !== 1) {
+    throw new ShapeError(`${name}: the policy must have batch [B] and event [A], got batch ${formatShape(policy.batchShape)} and event ${formatShape(policy.eventShape)}`);
+  }
+  if (typeof critic !== 'function') throw new ArgumentError(`${name}: critic must be a function from actions [B, N, A] to values [B, N], got ${describe(critic)}`);
+  if (!(alpha instanceof T.Tensor) && !(typeof alpha === 'number' && Number.isFinite(alpha) && alpha >= 0)) {
+    throw new ArgumentError(`${name}: alpha must be a finite number >= 0 or a tensor, got ${typeof alpha === 'number' ? alpha : describe(alpha)}`);
+  }
+  checkKey(name, key);
+  return input;
 }
 
 /**
@@ -36,9 +61,24 @@ export function softValue(q: Tensor, logProb: Tensor, alpha: number | Tensor): T
   return T.sub(q, T.mul(logProb, alpha));
 }
 
+/**
+ * `critic(actions)` for actions `[B, N, A]`, checked to be `[B, N]`; errors name the estimator `name`.
+ *
+ * @example
+ * const q = evalCritic('mrp', critic, actions); // [B, K] for actions [B, K, A]
+ */
+export function evalCritic(name: string, critic: Critic, actions: Tensor): Tensor {
+  const q = critic(actions);
+  const expected = actions.shape.slice(0, 2);
+  if (!(q instanceof T.Tensor) || q.shape.join() !== expected.join()) {
+    throw new ShapeError(`${name}: the critic returned ${describe(q)} for actions ${formatShape(actions.shape)}; expected ${formatShape(expected)} (one value per state and action)`);
+  }
+  return q;
+}
+
 /** The critic at one action per state: `[B, A] -> [B]`. */
-export function criticAt(critic: Critic, action: Tensor): Tensor {
-  return T.squeeze(critic(T.expandDims(action, 1)), 1);
+export function criticAt(name: string, critic: Critic, action: Tensor): Tensor {
+  return T.squeeze(evalCritic(name, critic, T.expandDims(action, 1)), 1);
 }
 
 export function isMixturePolicy(policy: SquashedPolicy): policy is Squashed<Mixture> {
@@ -69,13 +109,13 @@ export function logProbPreAt(policy: SquashedPolicy, pres: Tensor): Tensor {
 
 /**
  * The sampled-action baseline b(s) = mean_j Q(s, a_j) over `n` fresh draws a_j ~ π (no gradient);
- * zero when n = 0.
+ * zero when n = 0. Errors name the estimator `name`.
  */
-export function sampledBaseline(policy: SquashedPolicy, critic: Critic, key: Tensor, n: number): Tensor | number {
+export function sampledBaseline(name: string, policy: SquashedPolicy, critic: Critic, key: Tensor, n: number): Tensor | number {
   if (n === 0) return 0;
-  if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`baselineSamples must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`${name}: baselineSamples must be a non-negative integer, got ${n}`);
   const actions = policy.forward(presWithoutGradient(policy, key, n));
-  return T.stopGradient(T.mean(critic(actions), 1));
+  return T.stopGradient(T.mean(evalCritic(name, critic, actions), 1));
 }
 
 /**

@@ -6,9 +6,9 @@
  * computed from the pre-tanh value.
  */
 import * as T from '../../tensor';
-import type { Tensor } from '../../tensor';
+import { ArgumentError, type Tensor } from '../../tensor';
 import { gumbelSoftmax } from '../../distributions';
-import { criticAt, type EstimatorInput, requireMixture, softValue } from './common';
+import { checkInput, criticAt, type EstimatorInput, requireMixture, softValue } from './common';
 
 export interface GumbelRpInput extends EstimatorInput {
   /** Gumbel-softmax temperature (default 0.1, as in the paper). */
@@ -19,10 +19,12 @@ export interface GumbelRpInput extends EstimatorInput {
  * @example
  * gumbelRp({ policy: sgmPolicy, critic, alpha, key, temperature: 0.1 });
  */
-export function gumbelRp({ policy, critic, alpha, key, temperature = 0.1 }: GumbelRpInput): Tensor {
+export function gumbelRp(input: GumbelRpInput): Tensor {
+  const { policy, critic, alpha, key, temperature = 0.1 } = checkInput('gumbelRp', input);
+  if (!(temperature > 0)) throw new ArgumentError(`gumbelRp: temperature must be positive, got ${temperature}`);
   const mix = requireMixture('gumbelRp', policy);
   const [ky, kx] = T.random.split(key);
   const y = gumbelSoftmax(mix.base.logits, temperature).rsampleStraightThrough(ky); // [B, K]
   const pre = T.sum(T.mul(T.expandDims(y, -1), mix.base.componentRsample(kx)), -2); // [B, A]
-  return T.mean(softValue(criticAt(critic, mix.forward(pre)), mix.logProbPre(pre), alpha));
+  return T.mean(softValue(criticAt('gumbelRp', critic, mix.forward(pre)), mix.logProbPre(pre), alpha));
 }

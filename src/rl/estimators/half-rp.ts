@@ -6,7 +6,7 @@
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
 import { pickClass } from '../../distributions/categorical';
-import { criticAt, type EstimatorInput, requireMixture, sampledBaseline, softValue, withValue } from './common';
+import { checkInput, criticAt, type EstimatorInput, requireMixture, sampledBaseline, softValue, withValue } from './common';
 
 export interface HalfRpInput extends EstimatorInput {
   /** Draws for the baseline b(s) of the weights' LR term; 0 for none. */
@@ -17,19 +17,20 @@ export interface HalfRpInput extends EstimatorInput {
  * @example
  * halfRp({ policy: sgmPolicy, critic, alpha, key, baselineSamples: 8 });
  */
-export function halfRp({ policy, critic, alpha, key, baselineSamples = 0 }: HalfRpInput): Tensor {
+export function halfRp(input: HalfRpInput): Tensor {
+  const { policy, critic, alpha, key, baselineSamples = 0 } = checkInput('halfRp', input);
   const mix = requireMixture('halfRp', policy);
   const base = mix.base;
   const [kz, kx, kb] = T.random.split(key, 3);
   const z = base.weights().sample(kz);
   const pre = base.select(base.componentRsample(kx), z);
-  const q = criticAt(critic, mix.forward(pre));
+  const q = criticAt('halfRp', critic, mix.forward(pre));
   const logWeights = T.logSoftmax(base.logits, -1);
   // log π with the weights held fixed: the component parameters' reparameterized path.
   const fixedWeights = T.add(T.stopGradient(logWeights), base.componentLogProbs(pre));
   const logProbFixedWeights = T.sub(T.logsumexp(fixedWeights, -1), mix.logDetJacobian(pre));
   const componentTerm = softValue(q, logProbFixedWeights, alpha);
-  const baseline = sampledBaseline(policy, critic, kb, baselineSamples);
+  const baseline = sampledBaseline('halfRp', policy, critic, kb, baselineSamples);
   const advantage = T.stopGradient(T.sub(componentTerm, baseline));
   const weightTerm = T.mul(pickClass(logWeights, z), advantage);
   return withValue(T.mean(componentTerm), T.mean(T.add(componentTerm, weightTerm)));

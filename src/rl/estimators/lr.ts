@@ -6,6 +6,7 @@
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
 import {
+  checkInput,
   criticAt,
   type EstimatorInput,
   logProbPreAt,
@@ -24,12 +25,13 @@ export interface LrInput extends EstimatorInput {
  * @example
  * lr({ policy, critic, alpha: 0.01, key, baselineSamples: 8 });
  */
-export function lr({ policy, critic, alpha, key, baselineSamples = 0 }: LrInput): Tensor {
+export function lr(input: LrInput): Tensor {
+  const { policy, critic, alpha, key, baselineSamples = 0 } = checkInput('lr', input);
   const [ka, kb] = T.random.split(key);
   const pre = presWithoutGradient(policy, ka, 1);
   const logProb = T.squeeze(logProbPreAt(policy, pre), 1);
-  const q = T.stopGradient(criticAt(critic, policy.forward(T.squeeze(pre, 1))));
-  const baseline = sampledBaseline(policy, critic, kb, baselineSamples);
+  const q = T.stopGradient(criticAt('lr', critic, policy.forward(T.squeeze(pre, 1))));
+  const baseline = sampledBaseline('lr', policy, critic, kb, baselineSamples);
   const advantage = T.stopGradient(T.sub(softValue(q, logProb, alpha), baseline));
   return withValue(T.mean(softValue(q, logProb, alpha)), T.mean(T.mul(logProb, advantage)));
 }

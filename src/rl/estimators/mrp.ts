@@ -5,16 +5,17 @@
  */
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
-import { type EstimatorInput, logProbPreAt, requireMixture, softValue } from './common';
+import { checkInput, type EstimatorInput, evalCritic, logProbPreAt, requireMixture, softValue } from './common';
 
 /**
  * @example
  * mrp({ policy: sgmPolicy, critic, alpha: 0.01, key });
  */
-export function mrp({ policy, critic, alpha, key }: EstimatorInput): Tensor {
+export function mrp(input: EstimatorInput): Tensor {
+  const { policy, critic, alpha, key } = checkInput('mrp', input);
   const mix = requireMixture('mrp', policy);
   const pres = mix.base.componentRsample(key); // [B, K, A]
-  const values = softValue(critic(mix.forward(pres)), logProbPreAt(mix, pres), alpha); // [B, K]
+  const values = softValue(evalCritic('mrp', critic, mix.forward(pres)), logProbPreAt(mix, pres), alpha); // [B, K]
   const weights = T.softmax(mix.base.logits, -1);
   return T.mean(T.sum(T.mul(weights, values), -1));
 }

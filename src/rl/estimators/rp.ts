@@ -6,7 +6,7 @@
  */
 import * as T from '../../tensor';
 import { ArgumentError, type Tensor } from '../../tensor';
-import { criticAt, type EstimatorInput, isMixturePolicy, softValue } from './common';
+import { checkInput, criticAt, type EstimatorInput, isMixturePolicy, softValue } from './common';
 
 /**
  * The reparameterization estimator for single-component (or uniform-weight mixture) policies.
@@ -15,12 +15,17 @@ import { criticAt, type EstimatorInput, isMixturePolicy, softValue } from './com
  * const surrogate = rp({ policy, critic, alpha: 0.1, key });
  * const g = grad((params) => rp({ policy: makePolicy(params), critic, alpha, key }))(params);
  */
-export function rp({ policy, critic, alpha, key }: EstimatorInput): Tensor {
+export function rp(input: EstimatorInput): Tensor {
+  return rpAs('rp', input);
+}
+
+function rpAs(name: 'rp' | 'urp', input: EstimatorInput): Tensor {
+  const { policy, critic, alpha, key } = checkInput(name, input);
   if (isMixturePolicy(policy) && !policy.base.uniform) {
     throw new ArgumentError('rp: mixture weights have no reparameterization; use mrp, halfRp or gumbelRp (or a uniform mixture for U-RP)');
   }
   const { action, logProb } = policy.rsampleWithLogProb(key);
-  return T.mean(softValue(criticAt(critic, action), logProb, alpha));
+  return T.mean(softValue(criticAt(name, critic, action), logProb, alpha));
 }
 
 /**
@@ -30,8 +35,9 @@ export function rp({ policy, critic, alpha, key }: EstimatorInput): Tensor {
  * urp({ policy: usgmPolicy, critic, alpha, key });
  */
 export function urp(input: EstimatorInput): Tensor {
-  if (!isMixturePolicy(input.policy) || !input.policy.base.uniform) {
+  const { policy } = checkInput('urp', input);
+  if (!isMixturePolicy(policy) || !policy.base.uniform) {
     throw new ArgumentError("urp: needs a uniform-weight mixture policy (head kind 'uniform')");
   }
-  return rp(input);
+  return rpAs('urp', input);
 }
