@@ -14,13 +14,37 @@ export interface ParsedArgs {
 const camel = (kebab: string) => kebab.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /**
+ * A camelCase name as its flag is written.
+ *
+ * @example
+ * kebab('checkpointEvery'); // 'checkpoint-every'
+ */
+export const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** A decimal number with an optional fraction and exponent: no hex, binary, Infinity or empty strings. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * The number a flag's text writes in decimal, or undefined (`Number` would also take '0x10' or '').
+ *
+ * @example
+ * parseDecimal('3e-4'); // 0.0003
+ * parseDecimal('0x10'); // undefined
+ */
+export function parseDecimal(text: string): number | undefined {
+  const trimmed = text.trim();
+  return DECIMAL.test(trimmed) ? Number(trimmed) : undefined;
+}
+
+/**
  * Splits argv into `--flag value` pairs and positionals.
  *
  * @example
  * parseArgs(['--env', 'MountainCar', '--steps=1000']); // flags { env: 'MountainCar', steps: '1000' }
  */
 export function parseArgs(argv: readonly string[]): Either<ConfigError, ParsedArgs> {
-  const flags: Record<string, string | true> = {};
+  // No prototype: flags such as --constructor are names like any other.
+  const flags: Record<string, string | true> = Object.create(null);
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -31,7 +55,7 @@ export function parseArgs(argv: readonly string[]): Either<ConfigError, ParsedAr
     const eq = arg.indexOf('=');
     const name = camel(arg.slice(2, eq < 0 ? undefined : eq));
     if (!name) return left(new ConfigError(`flag '${arg}' has no name`));
-    if (name in flags) return left(new ConfigError(`flag --${arg.slice(2)} is given twice`));
+    if (Object.hasOwn(flags, name)) return left(new ConfigError(`flag --${arg.slice(2)} is given twice`));
     if (eq >= 0) flags[name] = arg.slice(eq + 1);
     else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags[name] = argv[++i];
     else flags[name] = true;
@@ -52,14 +76,13 @@ export function typedFlags(
   handled: readonly string[] = [],
 ): Either<ConfigError, Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   for (const [rawName, value] of Object.entries(flags)) {
-    const name = aliases[rawName] ?? rawName;
-    const kind = kinds[name];
-    if (!kind) {
+    const name = Object.hasOwn(aliases, rawName) ? aliases[rawName] : rawName;
+    if (!Object.hasOwn(kinds, name)) {
       const known = [...Object.keys(kinds), ...Object.keys(aliases)].map((k) => `--${kebab(k)}`).concat(handled.map((k) => `--${k}`));
       return left(new ConfigError(`unknown flag --${kebab(rawName)}; known flags: ${known.join(' ')}`));
     }
+    const kind = kinds[name];
     const bad = (what: string) => left(new ConfigError(`flag --${kebab(rawName)} must be ${what}, got '${value}'`));
     if (kind === 'boolean') {
       if (value === true || value === 'true') out[name] = true;
@@ -70,13 +93,13 @@ export function typedFlags(
     if (value === true) return bad('given a value');
     if (kind === 'string') out[name] = value;
     else if (kind === 'intList') {
-      const list = value.split(',').map((v) => Number(v.trim()));
-      if (list.some((v) => !Number.isSafeInteger(v))) return bad('a comma-separated list of integers');
+      const list = value.split(',').map(parseDecimal);
+      if (list.some((v) => v === undefined || !Number.isSafeInteger(v))) return bad('a comma-separated list of integers');
       out[name] = list;
     } else {
-      const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isSafeInteger(n))) {
-        return bad(kind === 'int' ? 'an integer' : 'a number');
+      const n = parseDecimal(value);
+      if (n === undefined || !Number.isFinite(n) || (kind === 'int' && !Number.isSafeInteger(n))) {
+        return bad(kind === 'int' ? 'an integer' : 'a decimal number');
       }
       out[name] = n;
     }

@@ -1,7 +1,9 @@
 /** The `mixrl` command. User errors print one line and exit with code 2; no stack traces. */
+import { availableParallelism } from 'node:os';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { envIds, makeModel } from '../envs';
 import { MixrlError } from '../tensor';
+import { threadsFromEnv } from '../tensor/cpu/wasm/threads';
 import { runDemo } from './demo';
 import { agentsCommand, evalCommand, trainCommand } from './train';
 
@@ -9,14 +11,15 @@ const USAGE = `usage: mixrl <command> [flags]
 
 commands:
   train     train an agent: --env ID --agent NAME --seed N --steps N [--alpha --actor-lr --critic-lr
-            --hidden 64,64 --batch N --components K --auto-alpha --backend cpu --out DIR --config FILE]
+            --hidden 64,64 --batch N --components K --auto-alpha --backend cpu --config FILE ...]
+            --out DIR: a new run folder (one holding a run is refused: continue that with --resume)
             or continue one: --resume DIR [--steps N]
             --threads N: CPU threads per run (default: the cores, up to 4; 1 for runs side by side)
   eval      evaluate a checkpoint: --checkpoint DIR [--episodes N] [--seed N] [--threads N]
   envs      list the environments
   agents    list the agents
   demo      show the autodiff engine: a gradient, its IR, gradient descent
-  help      this text`;
+  help      this text; mixrl train --help and mixrl eval --help list every flag`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
@@ -25,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'train':
     case 'eval': {
+      // Checked now: the CPU backend reads it at the first product big enough to share, which a small run never runs.
+      threadsFromEnv(process.env.MIXRL_THREADS, availableParallelism());
       const outcome = command === 'train' ? await trainCommand(rest) : await evalCommand(rest);
       if (isLeft(outcome)) {
         console.error(`mixrl ${command}: ${outcome.left.message}`);

@@ -5,62 +5,85 @@
 import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
-import { flagKinds, resolveConfig, type TrainConfig, validatePartial } from '../experiments/config';
+import { CLASSIC_DEFAULTS, ConfigError, flagKinds, resolveConfig, RUN_DEFAULTS, type TrainConfig, validatePartial } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
 import { createRun, type EpisodeRecord, evaluate, loadRun, recentReturn, type Run, saveRun, train } from '../experiments/train';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
-import { parseArgs, typedFlags } from './args';
+import { kebab, parseArgs, parseDecimal, typedFlags } from './args';
+import { parseJsonText } from './json';
 
 const CHECKPOINT = 'checkpoint.mixrl';
+/** The files of a run folder; any of them in an --out folder means a run is there. */
+const RUN_FILES = ['config.json', 'episodes.jsonl', CHECKPOINT, 'summary.json'];
 
 /** Result of a command: an exit code, or a user error to print. */
 type Outcome = Either<MixrlError, number>;
 
+const userError = (message: string) => left(new ConfigError(message));
+
+/** What an fs error says in one line: its code (ENOENT, EACCES, ...) or its message. */
+const ioReason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
 async function readJsonFile(file: string): Promise<Either<MixrlError, unknown>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    return userError(`${file}: cannot read: ${ioReason(e)}`);
+  }
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    return left(new MixrlError('config', `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return userError(`${file}: not UTF-8 text`);
   }
-  try {
-    return right(JSON.parse(text));
-  } catch (e) {
-    return left(new MixrlError('config', `${file}: malformed JSON: ${(e as Error).message}`));
-  }
+  return parseJsonText(text, file);
 }
 
-async function selectBackend(choice: TrainConfig['backend']): Promise<Either<MixrlError, Backend>> {
+/** A config file's keys, checked, or an error naming the file. */
+async function readConfigFile(file: string): Promise<Either<MixrlError, Partial<TrainConfig>>> {
+  const raw = await readJsonFile(file);
+  return isLeft(raw) ? raw : validatePartial(raw.right, file);
+}
+
+/** The backend a config runs on; `auto` stays on the CPU for float64, which WebGPU lacks. */
+async function selectBackend(config: TrainConfig): Promise<Either<MixrlError, Backend>> {
+  const choice = config.backend === 'auto' && config.dtype === 'float64' ? 'cpu' : config.backend;
   try {
     return right(await initBackend(choice));
   } catch (e) {
-    if (e instanceof MixrlError) return left(new MixrlError('config', `backend '${choice}': ${e.message}`));
+    if (e instanceof MixrlError) return userError(`backend '${choice}': ${e.message}`);
     throw e;
   }
 }
 
-/** The config layers a train command asks for: a config file, then flags. */
+/** The config layers a train command asks for: MIXRL_BACKEND, a config file, then flags. */
 async function configFromFlags(flags: Record<string, string | true>): Promise<Either<MixrlError, TrainConfig>> {
   const { config: configFile, out: _out, ...rest } = flags;
+  const layers: Partial<TrainConfig>[] = [];
+  const sources: string[] = [];
   // MIXRL_BACKEND chooses the backend unless the config file or --backend does.
   const env = process.env.MIXRL_BACKEND;
-  const layers: Partial<TrainConfig>[] = env ? [{ backend: env as TrainConfig['backend'] }] : [];
+  if (env) {
+    layers.push({ backend: env as TrainConfig['backend'] });
+    sources.push('MIXRL_BACKEND');
+  }
   if (configFile !== undefined) {
-    if (configFile === true) return left(new MixrlError('config', 'flag --config needs a file name'));
-    const raw = await readJsonFile(configFile);
-    if (isLeft(raw)) return raw;
-    const checked = validatePartial(raw.right, configFile);
+    if (configFile === true || configFile === '') return userError('flag --config needs a file name');
+    const checked = await readConfigFile(configFile);
     if (isLeft(checked)) return checked;
     layers.push(checked.right);
+    sources.push(configFile);
   }
   const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' }, ['config', 'out', 'resume', 'threads']);
   if (isLeft(typed)) return typed;
   const checked = validatePartial(typed.right, 'flags');
   if (isLeft(checked)) return checked;
   layers.push(checked.right);
-  return resolveConfig(layers);
+  sources.push('flags');
+  return resolveConfig(layers, sources);
 }
 
 /**
@@ -69,19 +92,96 @@ async function configFromFlags(flags: Record<string, string | true>): Promise<Ei
  */
 function applyThreads(value: string | true | undefined): Either<MixrlError, void> {
   if (value === undefined) return right(undefined);
-  const count = value === true ? NaN : Number(value);
-  if (!Number.isInteger(count) || count < 1) return left(new MixrlError('config', `flag --threads must be a positive integer, got '${String(value)}'`));
+  const count = value === true ? undefined : parseDecimal(value);
+  if (count === undefined || !Number.isInteger(count) || count < 1) return userError(`flag --threads must be a positive integer, got '${String(value)}'`);
   try {
     setCpuThreads(count);
   } catch (e) {
-    if (e instanceof MixrlError) return left(new MixrlError('config', `flag --threads: ${e.message}`));
+    if (e instanceof MixrlError) return userError(`flag --threads: ${e.message}`);
     throw e;
   }
   return right(undefined);
 }
 
-function defaultOut(config: TrainConfig): string {
-  return path.join('runs', `${config.env}-${config.agent}-seed${config.seed}`);
+/** Refuses an --out that is a file or already holds a run; a missing folder is made later. */
+async function checkOut(out: string): Promise<Either<MixrlError, void>> {
+  try {
+    if (!(await fs.stat(out)).isDirectory()) return userError(`--out ${out} is a file, not a folder`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return right(undefined);
+    return userError(`--out ${out}: ${code === 'ENOTDIR' ? 'a part of the path is a file, not a folder' : `cannot use it: ${ioReason(e)}`}`);
+  }
+  const held: string[] = [];
+  for (const file of RUN_FILES) {
+    if (await fs.stat(path.join(out, file)).then(() => true, () => false)) held.push(file);
+  }
+  if (held.length === 0) return right(undefined);
+  return userError(`--out ${out} already holds a run (${held.join(', ')}); continue it with --resume ${out}, or choose another --out`);
+}
+
+/** A fresh run for `config`, built before any file is written: what cannot start writes nothing. */
+async function startRun(config: TrainConfig, out: string): Promise<Either<MixrlError, Run>> {
+  const backend = await selectBackend(config);
+  if (isLeft(backend)) return backend;
+  let run: Run;
+  try {
+    run = createRun(config, backend.right);
+  } catch (e) {
+    if (e instanceof MixrlError) return left(e);
+    throw e;
+  }
+  try {
+    await fs.mkdir(out, { recursive: true });
+    await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await writeFileAtomic(path.join(out, 'episodes.jsonl'), '');
+  } catch (e) {
+    return userError(`--out ${out}: cannot write the run there: ${ioReason(e)}`);
+  }
+  return right(run);
+}
+
+/**
+ * A run read back from its folder: the checkpoint holds it; config.json, which picks the backend to
+ * load it onto, must agree with the checkpoint's config (`steps` aside: --steps moves it).
+ */
+async function resumeRun(out: string): Promise<Either<MixrlError, Run>> {
+  const checkpointFile = path.join(out, CHECKPOINT);
+  if (!(await fs.stat(checkpointFile).then((s) => s.isFile(), () => false))) {
+    return userError(`--resume ${out}: no ${CHECKPOINT} there to resume`);
+  }
+  const configFile = path.join(out, 'config.json');
+  const saved = await readConfigFile(configFile);
+  if (isLeft(saved)) return saved;
+  const config = resolveConfig([saved.right], [configFile]);
+  if (isLeft(config)) return config;
+  const backend = await selectBackend(config.right);
+  if (isLeft(backend)) return backend;
+  const loaded = await loadRun(checkpointFile, backend.right);
+  if (isLeft(loaded)) return loaded;
+  const differ = (Object.keys(config.right) as (keyof TrainConfig)[]).filter(
+    (key) => key !== 'steps' && JSON.stringify(config.right[key]) !== JSON.stringify(loaded.right.config[key]),
+  );
+  if (differ.length > 0) {
+    return userError(
+      `${configFile} disagrees with ${CHECKPOINT} on ${differ.join(', ')}; the checkpoint is the run: undo the edit, or start a new run from this config with --config ${configFile} --out ANOTHER_FOLDER`,
+    );
+  }
+  return loaded;
+}
+
+/**
+ * `runs/ENV-AGENT-seedN`, or the first of `...-2`, `...-3`, ... without a run in it: running the
+ * same command again starts a new run beside the first (SB3 numbers its log folders alike); an
+ * --out given explicitly is refused instead when it holds a run.
+ */
+async function defaultOut(config: TrainConfig): Promise<string> {
+  const base = path.join('runs', `${config.env}-${config.agent}-seed${config.seed}`);
+  for (let n = 1; n < 1000; n++) {
+    const candidate = n === 1 ? base : `${base}-${n}`;
+    if (!isLeft(await checkOut(candidate))) return candidate;
+  }
+  return base;
 }
 
 /** Progress shown while training: a bar on a terminal, plain lines otherwise. */
@@ -126,12 +226,21 @@ async function truncateLog(file: string, count: number): Promise<void> {
 
 /**
  * `mixrl train [--env --agent --seed --steps ... --config FILE --out DIR | --resume DIR [--steps N]]`.
+ * A new run needs an --out folder without a run in it; nothing is written until the run is built.
+ *
+ * @example
+ * await trainCommand(['--env', 'Pendulum', '--steps', '20000', '--out', 'runs/p']); // Right(0)
+ * await trainCommand(['--resume', 'runs/p', '--steps', '30000']); // Right(0)
  */
 export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(trainUsage());
+    return right(0);
+  }
   const parsed = parseArgs(argv);
   if (isLeft(parsed)) return parsed;
   const { flags: given, positionals } = parsed.right;
-  if (positionals.length > 0) return left(new MixrlError('config', `mixrl train: unexpected argument '${positionals[0]}'`));
+  if (positionals.length > 0) return userError(`unexpected argument '${positionals[0]}' (mixrl train --help lists the flags)`);
   const { threads, ...flags } = given;
   const threadsSet = applyThreads(threads);
   if (isLeft(threadsSet)) return threadsSet;
@@ -140,35 +249,36 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
   let out: string;
   if (flags.resume !== undefined) {
     const { resume, steps, ...others } = flags;
-    if (resume === true) return left(new MixrlError('config', 'flag --resume needs a run folder'));
+    if (resume === true || resume === '') return userError('flag --resume needs a run folder');
     const extra = Object.keys(others);
-    if (extra.length > 0) return left(new MixrlError('config', `--resume continues a run as configured; only --steps may be given with it, not --${extra[0]}`));
-    out = resume;
-    const saved = await readJsonFile(path.join(out, 'config.json'));
-    const choice = isLeft(saved) ? 'cpu' : ((saved.right as Partial<TrainConfig>).backend ?? 'cpu');
-    const backend = await selectBackend(choice);
-    if (isLeft(backend)) return backend;
-    const loaded = await loadRun(path.join(out, CHECKPOINT), backend.right);
-    if (isLeft(loaded)) return loaded;
-    run = loaded.right;
-    if (steps !== undefined) {
-      const n = Number(steps);
-      if (!Number.isSafeInteger(n) || n <= 0) return left(new MixrlError('config', `flag --steps must be a positive integer, got '${String(steps)}'`));
-      (run.config as TrainConfig).steps = n;
+    if (extra.length > 0) return userError(`--resume continues a run as configured; only --steps may be given with it, not --${kebab(extra[0])}`);
+    const target = steps === undefined ? undefined : steps === true ? NaN : (parseDecimal(steps) ?? NaN);
+    if (target !== undefined && !(Number.isSafeInteger(target) && target > 0)) {
+      return userError(`flag --steps must be a positive integer, got '${String(steps)}'`);
     }
+    out = resume;
+    const resumed = await resumeRun(out);
+    if (isLeft(resumed)) return resumed;
+    run = resumed.right;
+    if (target !== undefined && target <= run.step) {
+      return userError(`flag --steps must be greater than the run's current step ${run.step}, got ${target}`);
+    }
+    if (target === undefined && run.step >= run.config.steps) {
+      return userError(`${out} is finished at step ${run.step}; give --steps N (more than ${run.step}) to train it further`);
+    }
+    if (target !== undefined) (run.config as TrainConfig).steps = target;
     await truncateLog(path.join(out, 'episodes.jsonl'), run.rollout.episode);
     console.log(`resuming ${out} at step ${run.step} of ${run.config.steps}`);
   } else {
     const config = await configFromFlags(flags);
     if (isLeft(config)) return config;
-    if (flags.out === true) return left(new MixrlError('config', 'flag --out needs a folder'));
-    out = flags.out ?? defaultOut(config.right);
-    const backend = await selectBackend(config.right.backend);
-    if (isLeft(backend)) return backend;
-    await fs.mkdir(out, { recursive: true });
-    await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(config.right, null, 2)}\n`);
-    await writeFileAtomic(path.join(out, 'episodes.jsonl'), '');
-    run = createRun(config.right, backend.right);
+    if (flags.out === true || flags.out === '') return userError('flag --out needs a folder');
+    out = flags.out ?? (await defaultOut(config.right));
+    const free = await checkOut(out);
+    if (isLeft(free)) return free;
+    const started = await startRun(config.right, out);
+    if (isLeft(started)) return started;
+    run = started.right;
     console.log(`training ${config.right.agent} on ${config.right.env} (seed ${config.right.seed}, ${config.right.steps} steps) -> ${out}`);
   }
 
@@ -222,18 +332,32 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
   return right(0);
 }
 
-/** `mixrl eval --checkpoint DIR [--episodes N] [--seed S]`: greedy and stochastic returns. */
+const EVAL_FLAGS = { checkpoint: 'string', episodes: 'int', seed: 'int' } as const;
+const EVAL_DEFAULTS = { episodes: 10, seed: 1_000_003 };
+
+/**
+ * `mixrl eval --checkpoint DIR [--episodes N] [--seed S]`: greedy and stochastic returns.
+ *
+ * @example
+ * await evalCommand(['--checkpoint', 'runs/p', '--episodes', '5']); // prints two lines, Right(0)
+ */
 export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(evalUsage());
+    return right(0);
+  }
   const parsed = parseArgs(argv);
   if (isLeft(parsed)) return parsed;
-  const { threads, ...flags } = parsed.right.flags;
+  const { flags: given, positionals } = parsed.right;
+  if (positionals.length > 0) return userError(`unexpected argument '${positionals[0]}' (mixrl eval --help lists the flags)`);
+  const { threads, ...flags } = given;
   const threadsSet = applyThreads(threads);
   if (isLeft(threadsSet)) return threadsSet;
-  const typed = typedFlags(flags, { checkpoint: 'string', episodes: 'int', seed: 'int' }, {}, ['threads']);
+  const typed = typedFlags(flags, EVAL_FLAGS, {}, ['threads']);
   if (isLeft(typed)) return typed;
-  const { checkpoint, episodes = 10, seed = 1_000_003 } = typed.right as { checkpoint?: string; episodes?: number; seed?: number };
-  if (checkpoint === undefined) return left(new MixrlError('config', 'mixrl eval: --checkpoint DIR is required'));
-  if (!(episodes > 0)) return left(new MixrlError('config', `flag --episodes must be a positive integer, got ${episodes}`));
+  const { checkpoint, episodes = EVAL_DEFAULTS.episodes, seed = EVAL_DEFAULTS.seed } = typed.right as { checkpoint?: string; episodes?: number; seed?: number };
+  if (checkpoint === undefined) return userError('--checkpoint DIR is required');
+  if (!(episodes > 0)) return userError(`flag --episodes must be a positive integer, got ${episodes}`);
   const file = checkpoint.endsWith('.mixrl') ? checkpoint : path.join(checkpoint, CHECKPOINT);
   const loaded = await loadRun(file, cpu);
   if (isLeft(loaded)) return loaded;
@@ -246,6 +370,62 @@ export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
     console.log(`${how === 'mode' ? 'deterministic' : 'stochastic   '}  mean return ${mean.toFixed(2)} ± ${std.toFixed(2)} over ${episodes} episodes`);
   }
   return right(0);
+}
+
+/** One line of a usage text: a flag, its value and what it does or defaults to. */
+const usageLine = (flag: string, about: string) => `  ${flag.padEnd(30)} ${about}`.trimEnd();
+
+/** What a flag's value looks like, by key (enums) or by kind. */
+const PLACEHOLDERS: Record<string, string> = {
+  env: 'ID',
+  agent: 'NAME',
+  init: 'torch|xavier-uniform|orthogonal',
+  backend: 'auto|cpu|webgpu',
+  dtype: 'float32|float64',
+  int: 'N',
+  number: 'X',
+  boolean: '[true|false]',
+  string: 'TEXT',
+  intList: 'N,N,...',
+};
+
+/** `mixrl train --help`: every flag, the config keys with their classic-control defaults. */
+function trainUsage(): string {
+  const defaults: Record<string, unknown> = { ...CLASSIC_DEFAULTS, ...RUN_DEFAULTS };
+  const shown = (value: unknown) =>
+    Array.isArray(value) ? value.join(',') : typeof value === 'number' && String(value).length > 10 ? `about ${value.toPrecision(4)}` : String(value);
+  const keys = Object.entries(flagKinds()).map(([key, kind]) => {
+    const value = defaults[key];
+    const about = value === undefined ? '' : `default ${shown(value)}`;
+    const flag = `--${kebab(key)} ${PLACEHOLDERS[key] ?? PLACEHOLDERS[kind]}`;
+    return usageLine(flag, key === 'batchSize' ? `${about} (also --batch)` : about);
+  });
+  return [
+    'usage: mixrl train [flags]            start a run in a new folder',
+    '       mixrl train --resume DIR [--steps N]',
+    '',
+    'flags (a config key each; defaults: the paper\'s classic-control setup, MountainCar with --critic-lr 0.0001):',
+    ...keys,
+    '',
+    usageLine('--config FILE', 'a JSON object of config keys (envOptions only there); flags override it'),
+    usageLine('--out DIR', 'the run folder, new or without a run in it (default runs/ENV-AGENT-seedN, or -2, -3, ... when taken)'),
+    usageLine('--resume DIR', 'continue the run in DIR as configured; only --steps may be given with it'),
+    usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
+    usageLine('--help, -h', 'this text'),
+  ].join('\n');
+}
+
+/** `mixrl eval --help`. */
+function evalUsage(): string {
+  return [
+    'usage: mixrl eval --checkpoint DIR [flags]',
+    '',
+    usageLine('--checkpoint DIR|FILE', `a run folder or a ${CHECKPOINT} file (required)`),
+    usageLine('--episodes N', `episodes per way of acting (default ${EVAL_DEFAULTS.episodes})`),
+    usageLine('--seed N', `the evaluation episodes' seed (default ${EVAL_DEFAULTS.seed})`),
+    usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
+    usageLine('--help, -h', 'this text'),
+  ].join('\n');
 }
 
 /** `mixrl agents`: the agent names and what they are. */

@@ -3,8 +3,9 @@
  * Every boundary that reads user input returns `Either<ConfigError, ...>` whose message names the key
  * (or flag, or file) and what was wrong.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
-import { envIds } from '../envs';
+import { type EnvModel, envIds, makeModel } from '../envs';
 import { AGENTS, type AgentName, agentNames } from '../rl/sac/agents';
 import { MixrlError } from '../tensor';
 
@@ -156,7 +157,9 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
 };
 
 function checkValue(key: string, kind: Kind, value: unknown, where: string): string | null {
-  const say = (what: string) => `${where}: '${key}' must be ${what}, got ${JSON.stringify(value)}`;
+  // JSON reads 1e999 as Infinity, which JSON.stringify would show as null.
+  const shown = typeof value === 'number' && !Number.isFinite(value) ? `${value}, not a finite number` : JSON.stringify(value);
+  const say = (what: string) => `${where}: '${key}' must be ${what}, got ${shown}`;
   switch (kind) {
     case 'int':
       return Number.isSafeInteger(value) ? null : say('an integer');
@@ -192,7 +195,7 @@ export function validatePartial(raw: unknown, where: string): Either<ConfigError
     return left(new ConfigError(`${where}: the config must be a JSON object`));
   }
   for (const [key, value] of Object.entries(raw)) {
-    if (!(key in KINDS)) {
+    if (!Object.hasOwn(KINDS, key)) {
       return left(new ConfigError(`${where}: unknown key '${key}'; known keys: ${Object.keys(KINDS).join(', ')}`));
     }
     const problem = checkValue(key, KINDS[key as keyof TrainConfig], value, where);
@@ -201,52 +204,66 @@ export function validatePartial(raw: unknown, where: string): Either<ConfigError
   return right(raw as Partial<TrainConfig>);
 }
 
+/** The keys a preset does not set: what `mixrl train` with no flags runs. */
+export const RUN_DEFAULTS = { env: 'MountainCar', agent: 'sgm-mrp', seed: 0, steps: 30_000 } as const;
+
 /**
  * Resolves layers of partial configs (later wins) onto the defaults for the chosen env, and checks
- * what depends on several keys.
+ * what depends on several keys, and what a key's value means for the env: its options, and whether a
+ * replay buffer of `replayCapacity` transitions fits in typed arrays. `sources[i]` names layer i (a
+ * file, "flags", an environment variable) in the errors about the keys it set.
  *
  * @example
  * resolveConfig([{ env: 'MountainCar', agent: 'sgm-mrp', seed: 0, steps: 100000 }]);
+ * resolveConfig([{ backend: 'tpu' as never }], ['MIXRL_BACKEND']); // Left: "MIXRL_BACKEND: 'backend' must be auto, cpu or webgpu, got 'tpu'"
  */
-export function resolveConfig(layers: readonly Partial<TrainConfig>[]): Either<ConfigError, TrainConfig> {
+export function resolveConfig(layers: readonly Partial<TrainConfig>[], sources: readonly (string | undefined)[] = []): Either<ConfigError, TrainConfig> {
+  const sourceOf = (key: keyof TrainConfig) => {
+    for (let i = layers.length - 1; i >= 0; i--) if (Object.hasOwn(layers[i], key)) return sources[i];
+    return undefined;
+  };
+  /** Where the keys' values came from, for an error's first words. */
+  const where = (...keys: (keyof TrainConfig)[]) => [...new Set(keys.map((k) => sourceOf(k) ?? 'config'))].join(' and ');
+  const fail = (message: string) => left(new ConfigError(message));
   const merged = Object.assign({}, ...layers) as Partial<TrainConfig>;
-  const env = merged.env ?? 'MountainCar';
-  if (!envIds().includes(env as never)) {
-    return left(new ConfigError(`unknown env '${env}'; known envs: ${envIds().join(', ')}`));
-  }
-  const agent = merged.agent ?? 'sgm-mrp';
-  if (!(agent in AGENTS)) {
-    return left(new ConfigError(`unknown agent '${agent}'; known agents: ${agentNames().join(', ')}`));
-  }
-  const config: TrainConfig = {
-    ...defaultsFor(env),
-    env,
-    agent: agent as AgentName,
-    envOptions: {},
-    seed: 0,
-    steps: 30_000,
-    ...merged,
-  } as TrainConfig;
+  const env = merged.env ?? RUN_DEFAULTS.env;
+  // An unknown env or agent needs no 'config:' when no source is named: the message says what it is.
+  const named = (key: keyof TrainConfig) => (sourceOf(key) ? `${sourceOf(key)}: ` : '');
+  if (!envIds().includes(env as never)) return fail(`${named('env')}unknown env '${env}'; known envs: ${envIds().join(', ')}`);
+  const agent = merged.agent ?? RUN_DEFAULTS.agent;
+  if (!Object.hasOwn(AGENTS, agent)) return fail(`${named('agent')}unknown agent '${agent}'; known agents: ${agentNames().join(', ')}`);
+  const config = { ...defaultsFor(env), ...RUN_DEFAULTS, envOptions: {}, ...merged, env, agent } as TrainConfig;
   const checks = validatePartial(config, 'config');
   if (isLeft(checks)) return checks;
-  if (!['auto', 'cpu', 'webgpu'].includes(config.backend)) {
-    return left(new ConfigError(`config: 'backend' must be auto, cpu or webgpu, got '${config.backend}'`));
+  const oneOf = (key: 'backend' | 'init' | 'dtype', allowed: readonly string[]) =>
+    allowed.includes(config[key]) ? null : `${where(key)}: '${key}' must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got '${config[key]}'`;
+  const problem =
+    oneOf('backend', ['auto', 'cpu', 'webgpu']) ?? oneOf('init', ['torch', 'xavier-uniform', 'orthogonal']) ?? oneOf('dtype', ['float32', 'float64']);
+  if (problem) return fail(problem);
+  if (config.backend === 'webgpu' && config.dtype === 'float64') {
+    return fail(`${where('backend', 'dtype')}: 'backend' webgpu has no float64 tensors; set 'dtype' to float32 or 'backend' to cpu`);
   }
-  if (!['torch', 'xavier-uniform', 'orthogonal'].includes(config.init)) {
-    return left(new ConfigError(`config: 'init' must be torch, xavier-uniform or orthogonal, got '${config.init}'`));
-  }
-  if (!['float32', 'float64'].includes(config.dtype)) {
-    return left(new ConfigError(`config: 'dtype' must be float32 or float64, got '${config.dtype}'`));
-  }
-  if (!(config.gamma >= 0 && config.gamma <= 1)) {
-    return left(new ConfigError(`config: 'gamma' must be in [0, 1], got ${config.gamma}`));
-  }
-  if (!(config.tau <= 1)) return left(new ConfigError(`config: 'tau' must be in (0, 1], got ${config.tau}`));
+  if (!(config.gamma >= 0 && config.gamma <= 1)) return fail(`${where('gamma')}: 'gamma' must be in [0, 1], got ${config.gamma}`);
+  if (!(config.tau <= 1)) return fail(`${where('tau')}: 'tau' must be in (0, 1], got ${config.tau}`);
   if (!(config.logStdMin < config.logStdMax)) {
-    return left(new ConfigError(`config: 'logStdMin' (${config.logStdMin}) must be below 'logStdMax' (${config.logStdMax})`));
+    return fail(`${where('logStdMin', 'logStdMax')}: 'logStdMin' (${config.logStdMin}) must be below 'logStdMax' (${config.logStdMax})`);
   }
   if (config.batchSize > config.replayCapacity) {
-    return left(new ConfigError(`config: 'batchSize' (${config.batchSize}) exceeds 'replayCapacity' (${config.replayCapacity})`));
+    return fail(`${where('batchSize', 'replayCapacity')}: 'batchSize' (${config.batchSize}) exceeds 'replayCapacity' (${config.replayCapacity})`);
+  }
+  let model: EnvModel;
+  try {
+    model = makeModel(env, config.envOptions);
+  } catch (e) {
+    if (e instanceof MixrlError) return fail(`${where('envOptions')}: 'envOptions': ${e.message}`);
+    throw e;
+  }
+  // The buffer keeps each field in one typed array of capacity x width elements.
+  const width = Math.max(model.observationSpace.size, model.actionSpace.size);
+  if (config.replayCapacity * width > bufferConstants.MAX_LENGTH) {
+    return fail(
+      `${where('replayCapacity')}: 'replayCapacity' ${config.replayCapacity} is too large for ${env}: ${config.replayCapacity} x ${width} values exceed a typed array's ${bufferConstants.MAX_LENGTH} elements`,
+    );
   }
   return right(config);
 }

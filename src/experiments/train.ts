@@ -6,17 +6,17 @@
  * uninterrupted one would have used.
  */
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
-import { disposeTree } from '../autodiff';
+import { assertSameStructure, disposeTree, treeFlatten, TreeError, treePaths } from '../autodiff';
 import { type EnvModel, makeModel, type Transition } from '../envs';
-import { loadCheckpoint, saveCheckpoint, type Json, type RawArray } from '../rl';
+import { CheckpointError, loadCheckpoint, saveCheckpoint, type Json, type RawArray } from '../rl';
 import { ReplayBuffer, type ReplayState } from '../rl/replay';
 import { type ActFn, type ActHow, makeActor } from '../rl/sac/act';
 import { AGENTS } from '../rl/sac/agents';
 import { initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState } from '../rl/sac/update';
 import * as T from '../tensor';
-import { type Backend, MixrlError, type Tensor } from '../tensor';
+import { type Backend, formatShape, MixrlError, type Tensor } from '../tensor';
 import { rawFoldIn, rawKey, type RawKey, UniformStream } from '../tensor/threefry';
-import { ConfigError, resolveConfig, type TrainConfig } from './config';
+import { ConfigError, resolveConfig, type TrainConfig, validatePartial } from './config';
 
 /** Where one episode stands: everything needed to continue it bit for bit. */
 export interface Rollout {
@@ -135,11 +135,7 @@ export function createRun(config: TrainConfig, backend: Backend): Run {
     h,
     backend,
     sac: initSac(h, initKey),
-    replay: new ReplayBuffer({
-      capacity: config.replayCapacity,
-      obsDim: model.observationSpace.size,
-      actionDim: model.actionSpace.size,
-    }),
+    replay: newReplayBuffer(config, model),
     rollout,
     step: 0,
     returns: [],
@@ -147,6 +143,16 @@ export function createRun(config: TrainConfig, backend: Backend): Run {
   };
   startEpisode(run);
   return run;
+}
+
+/** The empty replay buffer of a run; a ConfigError naming `replayCapacity` when memory runs short. */
+function newReplayBuffer(config: TrainConfig, model: EnvModel): ReplayBuffer {
+  try {
+    return new ReplayBuffer({ capacity: config.replayCapacity, obsDim: model.observationSpace.size, actionDim: model.actionSpace.size });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ConfigError(`config: 'replayCapacity' ${config.replayCapacity}: cannot allocate the replay buffer: ${e.message}`);
+  }
 }
 
 /** One jitted action function per hyperparameter object, so `act` traces once per agent. */
@@ -302,8 +308,40 @@ export async function saveRun(run: Run, path: string): Promise<Either<MixrlError
   return saveCheckpoint(path, { metadata, trees: { sac: run.sac }, arrays });
 }
 
+/** How a loaded agent differs from the one `h` makes (structure, leaf shapes, dtypes), if it does. */
+function agentProblem(h: SacHyperparameters, sac: unknown): string | undefined {
+  // A fresh agent on the CPU says what the config implies: one init, small next to a checkpoint's read.
+  const fresh = initSac(h, T.tensor(rawKey(0), { backend: T.cpu }));
+  try {
+    const [leaves, def] = treeFlatten(sac);
+    const [expected, expectedDef] = treeFlatten(fresh);
+    try {
+      assertSameStructure(def, expectedDef, "tree 'sac' (saved vs what its config makes)");
+    } catch (e) {
+      if (e instanceof TreeError) return e.message;
+      throw e;
+    }
+    const paths = treePaths(expectedDef);
+    for (const [i, want] of (expected as Tensor[]).entries()) {
+      const got = leaves[i];
+      if (!(got instanceof T.Tensor)) return `'sac${paths[i]}' is not a tensor`;
+      if (got.dtype !== want.dtype || formatShape(got.shape) !== formatShape(want.shape)) {
+        return `'sac${paths[i]}' is ${got.dtype}${formatShape(got.shape)}; its config makes ${want.dtype}${formatShape(want.shape)}`;
+      }
+    }
+    return undefined;
+  } finally {
+    disposeTree(fresh);
+  }
+}
+
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
 /**
- * Reads a run back from `path`, checking that it is a training checkpoint this version understands.
+ * Reads a run back from `path`, checking that it is a training checkpoint this version understands
+ * and that its parts fit together: a valid config, the agent that config makes (tree structure, leaf
+ * shapes and dtypes), the step, the episode state and the replay buffer. Errors name the file and the
+ * part.
  *
  * @example
  * const run = await loadRun('runs/mc/checkpoint.mixrl', cpu);
@@ -312,33 +350,71 @@ export async function loadRun(path: string, backend: Backend): Promise<Either<Mi
   const loaded = await loadCheckpoint(path, { backend });
   if (isLeft(loaded)) return loaded;
   const { metadata, trees, arrays } = loaded.right;
+  const bad = (what: string) => left(new CheckpointError('bad-manifest', `${path}: ${what}`));
   const meta = metadata as Record<string, any>;
   if (meta === null || typeof meta !== 'object' || meta.format !== CHECKPOINT_FORMAT) {
     return left(new ConfigError(`${path}: not a mixrl training checkpoint (format ${JSON.stringify(meta?.format)})`));
   }
-  const config = resolveConfig([meta.config]);
-  if (isLeft(config)) return left(new ConfigError(`${path}: ${config.left.message}`));
-  const model = makeModel(config.right.env, config.right.envOptions);
+  const partial = validatePartial(meta.config, 'config');
+  if (isLeft(partial)) return bad(partial.left.message);
+  const resolved = resolveConfig([partial.right], ['config']);
+  if (isLeft(resolved)) return bad(resolved.left.message);
+  const config = resolved.right;
+  const model = makeModel(config.env, config.envOptions);
+  const { step, rollout } = meta;
+  if (!isCount(step)) return bad(`'step' must be a non-negative integer, got ${JSON.stringify(step)}`);
+  if (
+    !(rollout !== null && typeof rollout === 'object') ||
+    !isCount(rollout.elapsed) ||
+    rollout.elapsed >= model.maxEpisodeSteps ||
+    !isCount(rollout.episode) ||
+    !Number.isFinite(rollout.episodeReturn)
+  ) {
+    return bad(`'rollout' must hold elapsed (below ${model.maxEpisodeSteps}), episode and episodeReturn, got ${JSON.stringify(rollout)}`);
+  }
+  const returns = arrays.returns;
+  if (!(returns instanceof Float64Array) || returns.length !== rollout.episode) {
+    return bad(`array 'returns' must be float64 with one value per finished episode (${rollout.episode})`);
+  }
+  const state = arrays['rollout.state'];
+  const obs = arrays['rollout.obs'];
+  if (
+    !(state instanceof Float64Array) ||
+    state.length !== model.stateLayout.length ||
+    !(obs instanceof Float64Array) ||
+    obs.length !== model.observationSpace.size
+  ) {
+    return bad(`the episode state ('rollout.state', 'rollout.obs') does not fit ${config.env}`);
+  }
+  // Checked against the config before the buffer is allocated: one transition per step.
+  const expected = {
+    capacity: config.replayCapacity,
+    obsDim: model.observationSpace.size,
+    actionDim: model.actionSpace.size,
+    size: Math.min(step, config.replayCapacity),
+  };
+  for (const [key, value] of Object.entries(expected)) {
+    const got = meta.replay?.[key];
+    if (got !== value) return bad(`'replay.${key}' must be ${value} for this config at step ${step}, got ${JSON.stringify(got)}`);
+  }
   const replayArrays = Object.fromEntries(
     ['obs', 'action', 'reward', 'nextObs', 'terminated'].map((name) => [name, arrays[`replay.${name}`]]),
   );
   const replay = ReplayBuffer.fromState({ meta: meta.replay, arrays: replayArrays } as unknown as ReplayState);
-  if (isLeft(replay)) return left(new ConfigError(`${path}: ${replay.left.message}`));
-  const state = arrays['rollout.state'];
-  const obs = arrays['rollout.obs'];
-  if (!(state instanceof Float64Array) || state.length !== model.stateLayout.length || !(obs instanceof Float64Array)) {
-    return left(new ConfigError(`${path}: the episode state does not fit ${config.right.env}`));
-  }
+  if (isLeft(replay)) return bad(replay.left.message);
+  const h = hyperparameters(config, model);
+  const problem = agentProblem(h, trees.sac);
+  if (problem) return left(new CheckpointError('shape-mismatch', `${path}: ${problem}`));
   return right({
-    config: config.right,
+    config,
     model,
-    h: hyperparameters(config.right, model),
+    h,
     backend,
     sac: trees.sac as SacState,
     replay: replay.right,
-    rollout: { state, obs, ...meta.rollout },
-    step: meta.step,
-    returns: Array.from(arrays.returns ?? []),
+    rollout: { state, obs, elapsed: rollout.elapsed, episode: rollout.episode, episodeReturn: rollout.episodeReturn },
+    step,
+    returns: Array.from(returns),
     lastMetrics: null,
   });
 }

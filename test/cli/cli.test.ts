@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
@@ -39,8 +39,8 @@ function expectUserError(args: string[], message: string | RegExp, env: Record<s
 const TINY = ['--hidden', '8,8', '--batch', '8', '--learning-starts', '50', '--components', '2'];
 
 describe('mixrl command: bad input', () => {
-  it('unknown env', () => expectUserError(['train', '--env', 'Nope'], /^mixrl train: unknown env 'Nope'; known envs: Pendulum, /));
-  it('unknown agent', () => expectUserError(['train', '--agent', 'sg-zz'], /^mixrl train: unknown agent 'sg-zz'; known agents: sg-rp, /));
+  it('unknown env', () => expectUserError(['train', '--env', 'Nope'], /^mixrl train: flags: unknown env 'Nope'; known envs: Pendulum, /));
+  it('unknown agent', () => expectUserError(['train', '--agent', 'sg-zz'], /^mixrl train: flags: unknown agent 'sg-zz'; known agents: sg-rp, /));
   it('negative step count', () =>
     expectUserError(['train', '--steps', '-5'], "mixrl train: flags: 'steps' must be a positive integer, got -5"));
   it('unknown flag', () => {
@@ -49,7 +49,7 @@ describe('mixrl command: bad input', () => {
   });
   it('malformed config file', () => {
     writeFileSync(path.join(work, 'bad.json'), '{"steps": 10,');
-    expectUserError(['train', '--config', 'bad.json'], /^mixrl train: bad\.json: malformed JSON: /);
+    expectUserError(['train', '--config', 'bad.json'], 'mixrl train: bad.json: malformed JSON at line 1, column 14 (byte 13): expected a key in double quotes, found the end of the file');
   });
   it('config file with a bad key', () => {
     writeFileSync(path.join(work, 'badkey.json'), '{"alpah": 0.1}');
@@ -66,6 +66,7 @@ describe('mixrl command: bad input', () => {
   it('corrupt checkpoint', () => {
     mkdirSync(path.join(work, 'corrupt'), { recursive: true });
     writeFileSync(path.join(work, 'corrupt', 'checkpoint.mixrl'), 'definitely not a checkpoint');
+    writeFileSync(path.join(work, 'corrupt', 'config.json'), '{}');
     expectUserError(['train', '--resume', 'corrupt'], /^mixrl train: corrupt\/checkpoint\.mixrl: byte 0: /);
     expectUserError(['eval', '--checkpoint', 'corrupt'], /^mixrl eval: corrupt\/checkpoint\.mixrl: byte 0: /);
   });
@@ -135,5 +136,108 @@ describe('mixrl command: training', () => {
       'sg-rp', 'usgm-rp', 'sgm-mrp', 'sgm-halfrp', 'sgm-gumbelrp', 'sgm-lr', 'cauchy-rp', 'cm-mrp',
     ]);
     expect(run(['envs']).stdout).toMatch(/^MountainCar {16}obs 2, action 1, steps 1000$/m);
+  });
+});
+
+describe('mixrl command: run folders and resuming', () => {
+  const file = (...parts: string[]) => path.join(work, ...parts);
+  const snapshot = (dir: string) => ['config.json', 'episodes.jsonl', 'checkpoint.mixrl'].map((f) => readFileSync(file(dir, f)).toString('base64'));
+  /** A finished 120-step Pendulum run in `dir`. */
+  function base(dir: string) {
+    const r = run(['train', '--env', 'Pendulum', '--agent', 'sg-rp', '--steps', '120', '--out', dir, ...TINY, '--log-every', '60']);
+    expect(r.code, r.stderr).toBe(0);
+  }
+
+  it('refuses an --out folder that holds a run, and writes nothing when a run cannot start', () => {
+    base('base');
+    const before = snapshot('base');
+    expectUserError(['train', '--env', 'Pendulum', '--steps', '60', '--out', 'base', ...TINY], "mixrl train: --out base already holds a run (config.json, episodes.jsonl, checkpoint.mixrl, summary.json); continue it with --resume base, or choose another --out");
+    expect(snapshot('base')).toEqual(before);
+    expectUserError(['train', '--out', 'huge', '--env', 'Pendulum', '--replay-capacity', '2000000000'], /^mixrl train: flags: 'replayCapacity' 2000000000 is too large for Pendulum: /);
+    expect(existsSync(file('huge'))).toBe(false);
+  });
+
+  it('without --out, a second run of the same command goes to the next free folder', () => {
+    const args = ['train', '--env', 'Pendulum', '--agent', 'sg-rp', '--seed', '7', '--steps', '60', ...TINY];
+    const first = run(args);
+    expect(first.code, first.stderr).toBe(0);
+    const before = snapshot(path.join('runs', 'Pendulum-sg-rp-seed7'));
+    const second = run(args);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`-> ${path.join('runs', 'Pendulum-sg-rp-seed7-2')}`);
+    expect(snapshot(path.join('runs', 'Pendulum-sg-rp-seed7'))).toEqual(before);
+    expect(existsSync(file('runs', 'Pendulum-sg-rp-seed7-2', 'checkpoint.mixrl'))).toBe(true);
+  });
+
+  it('gives one line for --out paths it cannot use', () => {
+    writeFileSync(file('a-file'), 'x');
+    expectUserError(['train', '--out', 'a-file'], 'mixrl train: --out a-file is a file, not a folder');
+    expectUserError(['train', '--out', 'a-file/sub'], 'mixrl train: --out a-file/sub: a part of the path is a file, not a folder');
+    expectUserError(['train', '--out='], 'mixrl train: flag --out needs a folder');
+  });
+
+  it('checks --steps and config.json on --resume', () => {
+    base('resumable');
+    expectUserError(['train', '--resume', 'resumable'], 'mixrl train: resumable is finished at step 120; give --steps N (more than 120) to train it further');
+    expectUserError(['train', '--resume', 'resumable', '--steps'], "mixrl train: flag --steps must be a positive integer, got 'true'");
+    expectUserError(['train', '--resume', 'resumable', '--steps', '0x200'], "mixrl train: flag --steps must be a positive integer, got '0x200'");
+    expectUserError(['train', '--resume', 'resumable', '--steps', '100'], "mixrl train: flag --steps must be greater than the run's current step 120, got 100");
+    expectUserError(['train', '--resume', 'resumable', '--checkpoint-every', '0'], 'mixrl train: --resume continues a run as configured; only --steps may be given with it, not --checkpoint-every');
+    const configFile = file('resumable', 'config.json');
+    const saved = readFileSync(configFile, 'utf8');
+    const edited = { ...JSON.parse(saved), env: 'Acrobot', alpha: 0.5, steps: 5000 };
+    writeFileSync(configFile, JSON.stringify(edited));
+    expectUserError(['train', '--resume', 'resumable', '--steps', '200'], /^mixrl train: resumable\/config\.json disagrees with checkpoint\.mixrl on alpha, env; the checkpoint is the run: /);
+    writeFileSync(configFile, JSON.stringify({ ...edited, env: 'Pendulum', alpha: 0.01, backend: 'tpu' }));
+    expectUserError(['train', '--resume', 'resumable', '--steps', '200'], "mixrl train: resumable/config.json: 'backend' must be auto, cpu or webgpu, got 'tpu'");
+    writeFileSync(configFile, '{"env": "Pendulum",\n  "é" 0.01}'); // é: 2 bytes, 1 column
+    expectUserError(['train', '--resume', 'resumable', '--steps', '200'], "mixrl train: resumable/config.json: malformed JSON at line 2, column 7 (byte 27): expected ':', found '0'");
+    writeFileSync(configFile, saved.replace('"alpha": 0.01', '"alpha": 1e999'));
+    expectUserError(['train', '--resume', 'resumable', '--steps', '200'], "mixrl train: resumable/config.json: 'alpha' must be a positive number, got Infinity, not a finite number");
+    rmSync(configFile);
+    expectUserError(['train', '--resume', 'resumable', '--steps', '200'], 'mixrl train: resumable/config.json: cannot read: ENOENT');
+    writeFileSync(configFile, `\uFEFF${saved}`); // a byte order mark is fine, and `steps` may differ
+    const resumed = run(['train', '--resume', 'resumable', '--steps', '150']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^resuming resumable at step 120 of 150$/m);
+  });
+});
+
+describe('mixrl command: errors in one line', () => {
+  it('names the source of config errors', () => {
+    writeFileSync(path.join(work, 'foo-env.json'), '{"env": "Foo"}');
+    expectUserError(['train', '--config', 'foo-env.json'], /^mixrl train: foo-env\.json: unknown env 'Foo'; known envs: /);
+    writeFileSync(path.join(work, 'bogus-option.json'), '{"env": "Pendulum", "envOptions": {"bogus": 1}}');
+    expectUserError(['train', '--config', 'bogus-option.json'], /^mixrl train: bogus-option\.json: 'envOptions': Pendulum: unknown option 'bogus'; known options: /);
+    writeFileSync(path.join(work, 'twice.json'), '{"alpha": 0.1, "alpha": 0.2}');
+    expectUserError(['train', '--config', 'twice.json'], "mixrl train: twice.json: malformed JSON at line 1, column 16 (byte 15): key 'alpha' is given twice");
+    expectUserError(['train', '--steps', '60'], "mixrl train: MIXRL_BACKEND: 'backend' must be auto, cpu or webgpu, got 'tpu'", { MIXRL_BACKEND: 'tpu' });
+    expectUserError(['train', '--backend', 'webgpu', '--dtype', 'float64'], "mixrl train: flags: 'backend' webgpu has no float64 tensors; set 'dtype' to float32 or 'backend' to cpu");
+  });
+
+  it('rejects a bad MIXRL_THREADS before a small run starts', () => {
+    expectUserError(['train', ...TINY, '--steps', '60', '--out', 'runs/threads'], "mixrl: MIXRL_THREADS: 'abc' is not a whole number of threads (1 or more)", { MIXRL_THREADS: 'abc' });
+    expect(existsSync(path.join(work, 'runs', 'threads'))).toBe(false);
+  });
+
+  it('names flags as they are written', () => {
+    expectUserError(['train', '--constructor', '5'], /^mixrl train: unknown flag --constructor; known flags: /);
+    expectUserError(['train', '--hidden', '64,,64'], "mixrl train: flag --hidden must be a comma-separated list of integers, got '64,,64'");
+    expectUserError(['train', 'foo'], "mixrl train: unexpected argument 'foo' (mixrl train --help lists the flags)");
+    expectUserError(['eval', 'foo'], "mixrl eval: unexpected argument 'foo' (mixrl eval --help lists the flags)");
+    expectUserError(['eval'], 'mixrl eval: --checkpoint DIR is required');
+  });
+
+  it('prints each command\'s flags for --help and -h', () => {
+    for (const help of ['--help', '-h']) {
+      const t = run(['train', help]);
+      expect(t.code).toBe(0);
+      for (const flag of ['--env ID', '--replay-capacity N', '--checkpoint-every N', '--auto-alpha', '--config FILE', '--out DIR', '--resume DIR', '--threads N']) expect(t.stdout).toContain(flag);
+      expect(t.stdout).toMatch(/^ {2}--hidden N,N,\.\.\. +default 64,64$/m);
+      expect(t.stdout).toMatch(/^ {2}--batch-size N +default 32 \(also --batch\)$/m);
+      const e = run(['eval', help]);
+      expect(e.code).toBe(0);
+      expect(e.stdout).toMatch(/^ {2}--episodes N +episodes per way of acting \(default 10\)$/m);
+    }
   });
 });

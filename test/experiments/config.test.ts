@@ -66,3 +66,65 @@ describe('flags', () => {
     expect(isLeft(r) && r.left.message).toBe('flag --seed is given twice');
   });
 });
+
+describe('config checks found by the audit', () => {
+  it('names the source of a bad value: file, flags or environment variable', () => {
+    const layers = [{ backend: 'tpu' as never }, { env: 'Pendulum' }];
+    expect(leftMessage(resolveConfig(layers, ['MIXRL_BACKEND', 'flags']))).toBe("MIXRL_BACKEND: 'backend' must be auto, cpu or webgpu, got 'tpu'");
+    expect(leftMessage(resolveConfig([{ env: 'Foo' }], ['c.json']))).toMatch(/^c\.json: unknown env 'Foo'; known envs: /);
+    // A later layer that does not set the key does not take the blame.
+    expect(leftMessage(resolveConfig([{ gamma: 2 }, { alpha: 0.5 }], ['c.json', 'flags']))).toBe("c.json: 'gamma' must be in [0, 1], got 2");
+  });
+
+  it('checks envOptions against the env, naming the key and where it came from (a Left, not a throw)', () => {
+    const c = resolveConfig([{ env: 'Pendulum', envOptions: { bogus: 1 } }], ['c.json']);
+    expect(leftMessage(c)).toMatch(/^c\.json: 'envOptions': Pendulum: unknown option 'bogus'; known options: /);
+  });
+
+  it('rejects the webgpu backend with float64, naming both keys and their sources', () => {
+    expect(leftMessage(resolveConfig([{ dtype: 'float64' }, { backend: 'webgpu' }], ['c.json', 'flags']))).toBe(
+      "flags and c.json: 'backend' webgpu has no float64 tensors; set 'dtype' to float32 or 'backend' to cpu",
+    );
+    expect(isRight(resolveConfig([{ backend: 'auto', dtype: 'float64' }]))).toBe(true);
+  });
+
+  it('rejects a replay capacity whose arrays cannot be allocated', () => {
+    expect(leftMessage(resolveConfig([{ env: 'Pendulum', replayCapacity: 2_000_000_000 }], ['flags']))).toMatch(
+      /^flags: 'replayCapacity' 2000000000 is too large for Pendulum: 2000000000 x 3 values exceed a typed array's \d+ elements$/,
+    );
+  });
+
+  it('takes no names from Object.prototype', () => {
+    expect(leftMessage(validatePartial(JSON.parse('{"constructor": 5}'), 'c.json'))).toMatch(/^c\.json: unknown key 'constructor'/);
+    expect(leftMessage(validatePartial(JSON.parse('{"__proto__": {"steps": 5}}'), 'c.json'))).toMatch(/^c\.json: unknown key '__proto__'/);
+    expect(leftMessage(resolveConfig([{ agent: 'constructor' as never }]))).toMatch(/^unknown agent 'constructor'/);
+    const p = parseArgs(['--constructor', '5']);
+    if (!isRight(p)) throw new Error(p.left.message);
+    const t = typedFlags(p.right.flags, flagKinds());
+    expect(isLeft(t) && t.left.message).toMatch(/^unknown flag --constructor; /);
+    const q = parseArgs(['--__proto__', '5']);
+    if (!isRight(q)) throw new Error(q.left.message);
+    expect(isLeft(typedFlags(q.right.flags, flagKinds()))).toBe(true);
+  });
+
+  it('says a number is not finite rather than null', () => {
+    expect(leftMessage(validatePartial(JSON.parse('{"alpha": 1e999}'), 'c.json'))).toBe("c.json: 'alpha' must be a positive number, got Infinity, not a finite number");
+  });
+
+  it('takes decimal numbers and lists without empty entries from flags', () => {
+    const typed = (...argv: string[]) => {
+      const p = parseArgs(argv);
+      if (!isRight(p)) throw new Error(p.left.message);
+      return typedFlags(p.right.flags, flagKinds());
+    };
+    const problem = (...argv: string[]) => {
+      const t = typed(...argv);
+      return isLeft(t) ? t.left.message : 'accepted';
+    };
+    expect(problem('--hidden', '64,,64')).toBe("flag --hidden must be a comma-separated list of integers, got '64,,64'");
+    expect(problem('--steps', '0x10')).toBe("flag --steps must be an integer, got '0x10'");
+    expect(problem('--alpha', 'Infinity')).toBe("flag --alpha must be a decimal number, got 'Infinity'");
+    const t = typed('--steps', '1e4', '--alpha', '.5', '--actor-lr', '3E-4');
+    expect(isRight(t) && t.right).toEqual({ steps: 10_000, alpha: 0.5, actorLr: 3e-4 });
+  });
+});

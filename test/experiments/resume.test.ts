@@ -1,4 +1,4 @@
-import { isRight } from 'fp-ts/lib/Either.js';
+import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { treeFlatten } from '../../src/autodiff';
 import { resolveConfig, type TrainConfig } from '../../src/experiments/config';
 import { createRun, loadRun, type Run, saveRun, train } from '../../src/experiments/train';
-import { cpu, type Tensor } from '../../src/tensor';
+import { loadCheckpoint, saveCheckpoint } from '../../src/rl';
+import { cpu, MixrlError, type Tensor } from '../../src/tensor';
 
 function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   const c = resolveConfig([
@@ -64,5 +65,43 @@ describe('training runs', () => {
     const { terminated } = run.replay.state().arrays;
     expect(Array.from(terminated).every((t) => t === 0)).toBe(true);
     expect(run.returns.length).toBe(1);
+  });
+});
+
+describe('loadRun on a checkpoint whose checksums pass but whose contents do not fit', () => {
+  it('names the file and the bad part', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-crafted-'));
+    const good = path.join(dir, 'good.mixrl');
+    const run = createRun(smallConfig({ hidden: [8, 8], components: 2 }), cpu);
+    await train(run, { until: 120 });
+    expect(isRight(await saveRun(run, good))).toBe(true);
+    const original = await loadCheckpoint(good, { backend: cpu });
+    if (!isRight(original)) throw new Error(original.left.message);
+    const { metadata, trees, arrays } = original.right as { metadata: Record<string, any>; trees: Record<string, any>; arrays: any };
+    let n = 0;
+    /** The message loadRun gives for the checkpoint with these changes, whose file name it must start with. */
+    const problem = async (change: { metadata?: object; sac?: object; config?: object }) => {
+      const file = path.join(dir, `crafted-${n++}.mixrl`);
+      const meta = { ...metadata, ...change.metadata, config: { ...metadata.config, ...change.config } };
+      const saved = await saveCheckpoint(file, { metadata: meta, trees: { sac: change.sac ?? trees.sac }, arrays });
+      if (!isRight(saved)) throw new Error(saved.left.message);
+      const loaded = await loadRun(file, cpu);
+      if (!isLeft(loaded)) return 'loaded';
+      expect(loaded.left).toBeInstanceOf(MixrlError);
+      expect(loaded.left.message.startsWith(`${file}: `)).toBe(true);
+      return loaded.left.message.slice(file.length + 2);
+    };
+    expect(await problem({ metadata: { step: 'abc' } })).toBe('\'step\' must be a non-negative integer, got "abc"');
+    expect(await problem({ metadata: { step: -50 } })).toBe("'step' must be a non-negative integer, got -50");
+    expect(await problem({ metadata: { step: 119 } })).toBe("'replay.size' must be 119 for this config at step 119, got 120");
+    expect(await problem({ metadata: { rollout: null } })).toBe("'rollout' must hold elapsed (below 200), episode and episodeReturn, got null");
+    expect(await problem({ config: { hidden: [16, 16] } })).toBe("'sac.actor.layers[0].b' is float32[8]; its config makes float32[16]");
+    expect(await problem({ config: { agent: 'sg-rp' } })).toMatch(/^'sac\.actor\.layers\[2\]\.b' is float32\[\d+\]; its config makes float32\[2\]$/);
+    expect(await problem({ config: { envOptions: { bogus: 1 } } })).toMatch(/^config: 'envOptions': ShapedPendulum: unknown option 'bogus'/);
+    expect(await problem({ config: { env: 'Acrobot' } })).toMatch(/^the episode state \('rollout\.state', 'rollout\.obs'\) does not fit Acrobot$/);
+    expect(await problem({ config: { alpha: -1 } })).toBe("config: 'alpha' must be a positive number, got -1");
+    const { actor: _actor, ...noActor } = trees.sac;
+    expect(await problem({ sac: noActor })).toMatch(/^tree 'sac' \(saved vs what its config makes\): structure differs at \(root\): keys \{/);
+    expect(await problem({})).toBe('loaded');
   });
 });
