@@ -4,7 +4,9 @@ export default defineConfig([
   {
     entry: { index: 'src/index.ts' },
     format: ['esm', 'cjs'],
-    dts: true,
+    // The bundled declarations drop the sources' `/// <reference types>`; without it a user's
+    // TypeScript cannot name GPUBuffer and the like (@webgpu/types comes with the webgpu package).
+    dts: { banner: '/// <reference types="@webgpu/types" />' },
     sourcemap: true,
     clean: true,
     target: 'node20',

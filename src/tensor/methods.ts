@@ -15,25 +15,27 @@ type BinaryMethods = { [K in keyof typeof binaryMethods]: (y: TensorLike) => Ten
 /** `x.op()` for each unary op of the table below. */
 type UnaryMethods = { [K in keyof typeof unaryMethods]: () => Tensor };
 
-declare module './tensor' {
-  interface Tensor extends BinaryMethods, UnaryMethods {
-    clip(low?: TensorLike, high?: TensorLike): Tensor;
-    cast(dtype: DType): Tensor;
-    sum(axes?: Axes, keepdims?: boolean): Tensor;
-    mean(axes?: Axes, keepdims?: boolean): Tensor;
-    max(axes?: Axes, keepdims?: boolean): Tensor;
-    min(axes?: Axes, keepdims?: boolean): Tensor;
-    logsumexp(axes?: Axes, keepdims?: boolean): Tensor;
-    argmax(axis?: number, keepdims?: boolean): Tensor;
-    softmax(axis?: number): Tensor;
-    logSoftmax(axis?: number): Tensor;
-    reshape(shape: Shape): Tensor;
-    transpose(perm?: readonly number[]): Tensor;
-    expandDims(axis: number | readonly number[]): Tensor;
-    squeeze(axis?: number | readonly number[]): Tensor;
-    broadcastTo(shape: Shape): Tensor;
-    slice(...specs: SliceSpec[]): Tensor;
-  }
+/**
+ * The method forms `Tensor` has (merged into the class in `tensor.ts`, so that the published
+ * declarations carry them; a `declare module` augmentation did not survive bundling).
+ */
+export interface TensorMethods extends BinaryMethods, UnaryMethods {
+  clip(low?: TensorLike, high?: TensorLike): Tensor;
+  cast(dtype: DType): Tensor;
+  sum(axes?: Axes, keepdims?: boolean): Tensor;
+  mean(axes?: Axes, keepdims?: boolean): Tensor;
+  max(axes?: Axes, keepdims?: boolean): Tensor;
+  min(axes?: Axes, keepdims?: boolean): Tensor;
+  logsumexp(axes?: Axes, keepdims?: boolean): Tensor;
+  argmax(axis?: number, keepdims?: boolean): Tensor;
+  softmax(axis?: number): Tensor;
+  logSoftmax(axis?: number): Tensor;
+  reshape(shape: Shape): Tensor;
+  transpose(perm?: readonly number[]): Tensor;
+  expandDims(axis: number | readonly number[]): Tensor;
+  squeeze(axis?: number | readonly number[]): Tensor;
+  broadcastTo(shape: Shape): Tensor;
+  slice(...specs: SliceSpec[]): Tensor;
 }
 
 const binaryMethods = {

@@ -3,6 +3,7 @@ import { type DType, SHORT_NAME, type TypedArray } from './dtype';
 import { BackendError, MixrlError } from './errors';
 import type { Aval, Params, Primitive } from './primitives';
 import { formatShape, type Shape, sizeOf } from './shape';
+import type { TensorMethods } from './methods';
 
 /** Nested JS arrays of numbers (or booleans), as `toArray` returns and `tensor` accepts. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -13,6 +14,9 @@ export type NestedArray = number | boolean | NestedArray[];
  * tensor; they return new ones. The op methods (`x.add(y)`, `x.sum()`, ...) are attached in
  * `methods.ts`.
  */
+// The op methods' types: merged into the class here, their implementations attached in methods.ts.
+export interface Tensor extends TensorMethods {}
+
 export abstract class Tensor {
   abstract readonly shape: Shape;
   abstract readonly dtype: DType;

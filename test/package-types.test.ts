@@ -1,0 +1,65 @@
+/**
+ * The published declarations, as a TypeScript user's project compiles them: the bundle tsup builds
+ * (its real config, into a temporary folder) installed as `mixrl`, and a user's file that calls the
+ * op methods, `grad`, `jit` and the WebGPU backend, checked with `strict` and `nodenext`. The op
+ * methods were once declared by a `declare module './tensor'` augmentation that bundling turned into
+ * a module no one could find, so `x.sin()` did not type-check for users while it did here.
+ */
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { build, type Options } from 'tsup';
+import ts from 'typescript';
+import { beforeAll, describe, expect, it } from 'vitest';
+import configs from '../tsup.config';
+
+const root = path.resolve(__dirname, '..');
+let project = '';
+
+const USER_FILE = `
+import { grad, jit, sin, tensor, type Tensor, createWebGPUBackend, type WebGPUBackend } from 'mixrl';
+const f = (x: Tensor) => x.sin().mul(x.exp()).sum();
+const g: Tensor = grad(f)(tensor([0, 1]));
+const h = jit((x: Tensor) => x.square().mean().add(x.log1p().sum()));
+const values: number = h(tensor([1, 2])).itemSync() + sin(g).sum().itemSync();
+const gpu: Promise<WebGPUBackend> = createWebGPUBackend();
+const buffers: number = (await gpu).poolStats().buffers;
+export { values, buffers };
+`;
+
+beforeAll(async () => {
+  project = mkdtempSync(path.join(tmpdir(), 'mixrl-types-'));
+  const pkg = path.join(project, 'node_modules', 'mixrl');
+  mkdirSync(pkg, { recursive: true });
+  const library = (Array.isArray(configs) ? configs[0] : configs) as Options;
+  await build({ ...library, outDir: path.join(pkg, 'dist'), dts: { ...(library.dts as object), only: true }, clean: false, silent: true, sourcemap: false });
+  writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'mixrl', type: 'module', types: './dist/index.d.ts', exports: { '.': { types: './dist/index.d.ts' } } }));
+  // The packages the declarations name, as npm would install them beside mixrl.
+  for (const dep of ['fp-ts', '@webgpu', '@types']) symlinkSync(path.join(root, 'node_modules', dep), path.join(project, 'node_modules', dep), 'dir');
+  writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user', type: 'module' }));
+  writeFileSync(path.join(project, 'user.ts'), USER_FILE);
+}, 120_000);
+
+/** The errors TypeScript reports for the user's file under `options`. */
+function diagnostics(options: ts.CompilerOptions): string[] {
+  const program = ts.createProgram([path.join(project, 'user.ts')], {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    types: ['node'],
+    ...options,
+  });
+  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+describe('published declarations', () => {
+  it('type-check a user file with skipLibCheck (the usual setting)', () => {
+    expect(diagnostics({ lib: ['lib.es2022.d.ts'], skipLibCheck: true })).toEqual([]);
+  });
+
+  it('type-check it without skipLibCheck where the DOM library is on (@webgpu/types needs it)', () => {
+    expect(diagnostics({ lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'] })).toEqual([]);
+  });
+});
