@@ -1,4 +1,4 @@
-import { type RawKey, UniformStream } from '../tensor/threefry';
+import { checkRawKey, type RawKey, UniformStream } from '../tensor/threefry';
 import { EnvError, formatVector } from './errors';
 
 /**
@@ -50,6 +50,7 @@ export class Box {
    * const a = env.actionSpace.sample(rawFoldIn(rawKey(1), step));
    */
   sample(key: RawKey): Float64Array {
+    checkRawKey('Box.sample', key);
     const stream = new UniformStream(key);
     const out = new Float64Array(this.size);
     for (let i = 0; i < this.size; i++) out[i] = stream.uniform(this.low[i], this.high[i]);

@@ -16,7 +16,8 @@ export interface VectorResetArgs {
 }
 
 /**
- * The buffers of one vector step. They belong to the `VectorEnv` and are overwritten by the next call.
+ * The arrays of one vector step, new at each call (as Gymnasium's vector envs return them): the `obs`
+ * a loop keeps to act on, and later stores beside `finalObs`, is not changed by the next step.
  */
 export interface VectorStepResult {
   /** Observations to act on next: after auto-reset for copies that finished. */
@@ -54,8 +55,6 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
   private readonly rngs: UniformStream[];
   private readonly elapsed: Int32Array;
   private readonly out: Transition = { reward: 0, terminated: false };
-  private readonly obs: Float64Array;
-  private readonly result: VectorStepResult;
   private started = false;
 
   constructor(
@@ -71,14 +70,6 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
     this.states = new Float64Array(numEnvs * this.stateDim);
     this.rngs = Array.from({ length: numEnvs }, (_, i) => seededStream(i, model.id));
     this.elapsed = new Int32Array(numEnvs);
-    this.obs = new Float64Array(numEnvs * this.obsDim);
-    this.result = {
-      obs: this.obs,
-      rewards: new Float64Array(numEnvs),
-      terminated: new Uint8Array(numEnvs),
-      truncated: new Uint8Array(numEnvs),
-      finalObs: new Float64Array(numEnvs * this.obsDim),
-    };
   }
 
   /** A copy of the internal states, row-major `numEnvs x stateDim`. */
@@ -87,7 +78,7 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
   }
 
   /**
-   * Resets every copy. Returns the shared observation buffer (`numEnvs x obsDim`).
+   * Resets every copy. Returns their observations (`numEnvs x obsDim`, a new array).
    *
    * @example
    * venv.reset({ seed: [3, 5, 8] }); // a VectorEnv of 3 copies, one seed each
@@ -110,6 +101,7 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
         `${model.id}: reset: states has ${given.length} entries, expected ${numEnvs} x ${stateDim}`,
       );
     }
+    const obs = new Float64Array(numEnvs * this.obsDim);
     for (let i = 0; i < numEnvs; i++) {
       if (given !== undefined) {
         const row = Array.prototype.slice.call(given, i * stateDim, (i + 1) * stateDim) as number[];
@@ -118,11 +110,11 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
       } else {
         model.initialState(this.rngs[i], this.states, i * stateDim);
       }
-      model.observe(this.states, i * stateDim, this.obs, i * this.obsDim);
+      model.observe(this.states, i * stateDim, obs, i * this.obsDim);
     }
     this.elapsed.fill(0);
     this.started = true;
-    return { obs: this.obs };
+    return { obs };
   }
 
   /**
@@ -133,7 +125,7 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
    * const { obs, rewards, terminated, truncated, finalObs } = venv.step(actions);
    */
   step(actions: Float64Array): VectorStepResult {
-    const { model, numEnvs, stateDim, obsDim, actDim, out, result } = this;
+    const { model, numEnvs, stateDim, obsDim, actDim, out } = this;
     if (!this.started) {
       throw new EnvError('step-before-reset', `${model.id}: step 0: step(${formatVector(actions)}) before reset()`);
     }
@@ -151,6 +143,13 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
       }
     }
     const limit = model.maxEpisodeSteps;
+    const result: VectorStepResult = {
+      obs: new Float64Array(numEnvs * obsDim),
+      rewards: new Float64Array(numEnvs),
+      terminated: new Uint8Array(numEnvs),
+      truncated: new Uint8Array(numEnvs),
+      finalObs: new Float64Array(numEnvs * obsDim),
+    };
     for (let i = 0; i < numEnvs; i++) {
       const so = i * stateDim;
       const oo = i * obsDim;
@@ -164,9 +163,9 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
       if (out.terminated || truncated) {
         model.initialState(this.rngs[i], this.states, so);
         this.elapsed[i] = 0;
-        model.observe(this.states, so, this.obs, oo);
+        model.observe(this.states, so, result.obs, oo);
       } else {
-        for (let k = 0; k < obsDim; k++) this.obs[oo + k] = result.finalObs[oo + k];
+        for (let k = 0; k < obsDim; k++) result.obs[oo + k] = result.finalObs[oo + k];
       }
     }
     return result;

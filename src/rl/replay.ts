@@ -4,7 +4,7 @@
  */
 import { type Either, left, right } from 'fp-ts/Either';
 import { type Backend, defaultBackend, type Tensor, tensor } from '../tensor';
-import { type RawKey, UniformStream } from '../tensor/threefry';
+import { checkRawKey, type RawKey, UniformStream } from '../tensor/threefry';
 import { ReplayError } from './errors';
 
 /** The float type transitions are stored in. */
@@ -185,8 +185,10 @@ export class ReplayBuffer {
     if (!isCount(batchSize, 1)) {
       throw new ReplayError('invalid-config', `ReplayBuffer: batchSize must be a positive integer, got ${batchSize}`);
     }
-    if (!(key instanceof Uint32Array && key.length === 2)) {
-      throw new ReplayError('invalid-config', 'ReplayBuffer: sample needs a raw key, a Uint32Array of 2 words (rawKey(seed)), not a key tensor');
+    try {
+      checkRawKey('ReplayBuffer: sample', key);
+    } catch (e) {
+      throw new ReplayError('invalid-config', (e as Error).message);
     }
     if (this.filled === 0) throw new ReplayError('empty', 'ReplayBuffer: cannot sample from an empty buffer');
     const stream = new UniformStream(key);

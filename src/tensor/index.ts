@@ -3,6 +3,8 @@ import './methods';
 
 export * from './ops';
 export * as random from './random';
+// Keys on the host, for code that draws on plain numbers (environments, the replay buffer).
+export { checkRawKey, rawFoldIn, type RawKey, rawKey, rawSplit, UniformStream } from './threefry';
 export { ArrayTensor, type Interpreter, type NestedArray, Tensor, Tracer } from './tensor';
 export { bind, evaluate, newLevel } from './interpreter';
 export type { Backend, Handle, KernelInput } from './backend';

@@ -6,6 +6,8 @@
  * all share one bit-exact implementation; `shaders/threefry.ts` is its WGSL twin.
  */
 
+import { ArgumentError } from './errors';
+
 /** A raw PRNG key: two unsigned 32-bit words, `[hi, lo]` as in JAX's `PRNGKey`. */
 export type RawKey = Uint32Array;
 
@@ -188,6 +190,21 @@ export function bitsToUnitFloat64Into(bits: Uint32Array, out: Float64Array): voi
 }
 
 /**
+ * Throws unless `key` is a raw key, naming `where` (a key tensor read on the host would otherwise
+ * be taken for the key [0, 0], its words not being indexable like a Uint32Array's).
+ *
+ * @example
+ * checkRawKey('Box.sample', rawKey(1)); // passes
+ * checkRawKey('Box.sample', random.key(1)); // throws: Box.sample: needs a raw key, a Uint32Array of 2 words such as rawKey(seed) or rawFoldIn(key, i); got a key tensor (its words: key.dataSync())
+ */
+export function checkRawKey(where: string, key: unknown): asserts key is RawKey {
+  if (key instanceof Uint32Array && key.length === 2) return;
+  const got =
+    key instanceof Uint32Array ? `a Uint32Array of ${key.length} words` : typeof key === 'object' && key !== null && 'dtype' in key ? 'a key tensor (its words: key.dataSync())' : key === null ? 'null' : typeof key;
+  throw new ArgumentError(`${where}: needs a raw key, a Uint32Array of 2 words such as rawKey(seed) or rawFoldIn(key, i); got ${got}`);
+}
+
+/**
  * A counter-based stream of uniforms for code that works on plain numbers (environments, replay
  * sampling): draw `i` is a pure function of `(key, i)`, so a stream can be checkpointed as its key
  * and counter.
@@ -203,6 +220,7 @@ export class UniformStream {
     readonly key: RawKey,
     counter = 0,
   ) {
+    checkRawKey('UniformStream', key);
     this.counter = counter;
   }
 

@@ -14,6 +14,7 @@ import {
   VectorEnv,
 } from '../../src/envs';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
+import { key } from '../../src/tensor/random';
 
 const ALL_IDS = [
   'Pendulum',
@@ -262,6 +263,14 @@ describe('Box', () => {
       'Box: low (2) and high (2) must both have 3 entries for shape [3]',
     );
   });
+
+  it('samples only with a raw key (a key tensor was taken for the key [0, 0]: one action every step)', () => {
+    const box = new Box([-2], [2]);
+    expect(() => box.sample(key(3) as never)).toThrow(
+      'Box.sample: needs a raw key, a Uint32Array of 2 words such as rawKey(seed) or rawFoldIn(key, i); got a key tensor (its words: key.dataSync())',
+    );
+    expect(box.sample(rawKey(3))[0]).not.toBe(box.sample(rawKey(7))[0]);
+  });
 });
 
 describe('VectorEnv', () => {
@@ -289,6 +298,19 @@ describe('VectorEnv', () => {
         });
       }
     }
+  });
+
+  it('returns new arrays at each call: an obs kept from one step is not changed by the next', () => {
+    const venv = makeVectorEnv('Pendulum', 2);
+    const obs = venv.reset({ seed: 0 }).obs;
+    const kept = Array.from(obs);
+    const first = venv.step(Float64Array.of(1, -1));
+    expect(Array.from(obs)).toEqual(kept);
+    expect(first.obs).not.toBe(obs);
+    const firstValues = [first.obs, first.finalObs, first.rewards].map((a) => Array.from(a));
+    const second = venv.step(Float64Array.of(1, -1));
+    expect([first.obs, first.finalObs, first.rewards].map((a) => Array.from(a))).toEqual(firstValues);
+    expect(Array.from(second.obs)).not.toEqual(Array.from(first.obs));
   });
 
   it('accepts one seed per copy and exact start states', () => {

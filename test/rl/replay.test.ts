@@ -164,9 +164,11 @@ describe('ReplayBuffer: sampling', () => {
   it('rejects an empty buffer, a bad batch size and a key tensor in place of a raw key', () => {
     expect(() => filled(4, 0).sample(rawKey(0), 1)).toThrow(new M.ReplayError('empty', 'ReplayBuffer: cannot sample from an empty buffer'));
     expect(() => filled(4, 2).sample(rawKey(0), 0)).toThrow('ReplayBuffer: batchSize must be a positive integer, got 0');
-    expect(() => filled(4, 2).sample(M.random.key(0) as never, 1)).toThrow(
-      'ReplayBuffer: sample needs a raw key, a Uint32Array of 2 words (rawKey(seed)), not a key tensor',
-    );
+    const needs = 'ReplayBuffer: sample: needs a raw key, a Uint32Array of 2 words such as rawKey(seed) or rawFoldIn(key, i); got';
+    expect(() => filled(4, 2).sample(M.random.key(0) as never, 1)).toThrow(`${needs} a key tensor (its words: key.dataSync())`);
+    expect(() => filled(4, 2).sample(0 as never, 1)).toThrow(`${needs} number`);
+    // The helpers to make one come with the package.
+    expect(Array.from(filled(4, 2).sample(M.rawFoldIn(M.rawKey(0), 3), 2).reward.dataSync())).toHaveLength(2);
   });
 });
 
