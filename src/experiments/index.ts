@@ -10,6 +10,7 @@ export {
   recentReturn,
   type Rollout,
   type Run,
+  type RunOptions,
   saveRun,
   train,
   type TrainHooks,

@@ -12,7 +12,8 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint, type Json, type RawArr
 import { ReplayBuffer, type ReplayState } from '../rl/replay';
 import { type ActFn, type ActHow, makeActor } from '../rl/sac/act';
 import { AGENTS } from '../rl/sac/agents';
-import { initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState } from '../rl/sac/update';
+import type { Estimator } from '../rl/estimators';
+import { estimatorName, initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState } from '../rl/sac/update';
 import * as T from '../tensor';
 import { type Backend, formatShape, MixrlError, type Tensor } from '../tensor';
 import { rawFoldIn, rawKey, type RawKey, UniformStream } from '../tensor/threefry';
@@ -111,16 +112,31 @@ function startEpisode(run: Pick<Run, 'model' | 'config' | 'rollout'>): void {
   rollout.episodeReturn = 0;
 }
 
+/** Options of `createRun` and `loadRun`. */
+export interface RunOptions {
+  /**
+   * The actor gradient's estimator in place of the agent's own (`config.agent` still picks the
+   * policy: single Gaussian, mixture, ...). A checkpoint records its name, and `loadRun` of it asks
+   * for it again (a function is not saved).
+   */
+  estimator?: Estimator;
+}
+
+/** The hyperparameters with the estimator `options` gives, if any. */
+const withEstimator = (h: SacHyperparameters, options: RunOptions): SacHyperparameters =>
+  options.estimator === undefined ? h : { ...h, estimator: options.estimator };
+
 /**
  * A fresh run: initialized agent, empty replay buffer, first episode started.
  *
  * @example
  * const run = createRun(config, cpu);
  * await train(run, { until: config.steps });
+ * const mine = createRun({ ...config, agent: 'sgm-mrp' }, cpu, { estimator: myEstimator }); // a mixture policy, my gradient
  */
-export function createRun(config: TrainConfig, backend: Backend): Run {
+export function createRun(config: TrainConfig, backend: Backend, options: RunOptions = {}): Run {
   const model = makeModel(config.env, config.envOptions);
-  const h = hyperparameters(config, model);
+  const h = withEstimator(hyperparameters(config, model), options);
   const initKey = T.tensor(streamKey(config, 'init'), { backend });
   const rollout: Rollout = {
     state: new Float64Array(model.stateLayout.length),
@@ -304,6 +320,7 @@ export async function saveRun(run: Run, path: string): Promise<Either<MixrlError
     step: run.step,
     rollout: { elapsed: run.rollout.elapsed, episode: run.rollout.episode, episodeReturn: run.rollout.episodeReturn },
     replay: replay.meta as unknown as Json,
+    ...(typeof run.h.estimator === 'function' && { customEstimator: estimatorName(run.h) }),
   };
   return saveCheckpoint(path, { metadata, trees: { sac: run.sac }, arrays });
 }
@@ -346,7 +363,7 @@ const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as nu
  * @example
  * const run = await loadRun('runs/mc/checkpoint.mixrl', cpu);
  */
-export async function loadRun(path: string, backend: Backend): Promise<Either<MixrlError, Run>> {
+export async function loadRun(path: string, backend: Backend, options: RunOptions = {}): Promise<Either<MixrlError, Run>> {
   const loaded = await loadCheckpoint(path, { backend });
   if (isLeft(loaded)) return loaded;
   const { metadata, trees, arrays } = loaded.right;
@@ -402,7 +419,10 @@ export async function loadRun(path: string, backend: Backend): Promise<Either<Mi
   );
   const replay = ReplayBuffer.fromState({ meta: meta.replay, arrays: replayArrays } as unknown as ReplayState);
   if (isLeft(replay)) return bad(replay.left.message);
-  const h = hyperparameters(config, model);
+  if (typeof meta.customEstimator === 'string' && options.estimator === undefined) {
+    return left(new ConfigError(`${path}: trained with the custom estimator '${meta.customEstimator}'; give it again: loadRun(path, backend, { estimator })`));
+  }
+  const h = withEstimator(hyperparameters(config, model), options);
   const problem = agentProblem(h, trees.sac);
   if (problem) return left(new CheckpointError('shape-mismatch', `${path}: ${problem}`));
   return right({

@@ -9,7 +9,7 @@ import { jit, treeFlatten, treePaths, treeStack, vmap } from '../../autodiff';
 import * as T from '../../tensor';
 import { ArgumentError, formatAval, formatShape, type Tensor } from '../../tensor';
 import type { ReplayBatch } from '../replay';
-import { initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState, type SacUpdateOptions } from './update';
+import { estimatorName, initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState, type SacUpdateOptions } from './update';
 
 /**
  * The batched update `(states, batches, keys) -> [states, metrics]`: every leaf of `states` and
@@ -35,7 +35,7 @@ export type BatchedSacUpdate = (states: SacState, batches: ReplayBatch, keys: Te
 export function makeBatchedSacUpdate(h: SacHyperparameters, n: number, options: SacUpdateOptions = {}): BatchedSacUpdate {
   if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentError(`makeBatchedSacUpdate: n must be a positive integer, got ${n}`);
   const mapped = vmap(makeSacUpdate(h, { jit: false })) as BatchedSacUpdate;
-  const compiled = options.jit === false ? null : jit(mapped, { name: `sac-${h.estimator}-x${n}`, donateArgnums: options.donate ? [0] : [] });
+  const compiled = options.jit === false ? null : jit(mapped, { name: `sac-${estimatorName(h)}-x${n}`, donateArgnums: options.donate ? [0] : [] });
   return (states, batches, keys) => {
     checkLeading(n, { states, batches, keys });
     const jitted = compiled !== null && (keys.backend.name === 'cpu' || keys.backend.name === 'webgpu');

@@ -9,7 +9,7 @@ import { jit, valueAndGrad } from '../../autodiff';
 import { headSize, type PolicyHeadConfig, policyFromHead, type SquashedPolicy } from '../../distributions';
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
-import { estimators, type EstimatorName, stateActionCritic } from '../estimators';
+import { type Estimator, estimators, type EstimatorName, stateActionCritic } from '../estimators';
 import { initMlp, mlp, type MlpInit, type MlpParams } from '../mlp';
 import { adam, type AdamState } from '../optim';
 import { polyak } from '../polyak';
@@ -18,7 +18,8 @@ import type { ReplayBatch } from '../replay';
 export interface SacHyperparameters {
   obsDim: number;
   head: PolicyHeadConfig;
-  estimator: EstimatorName;
+  /** The actor gradient's estimator: a built-in one by name, or a function of your own. */
+  estimator: EstimatorName | Estimator;
   hidden: readonly number[];
   /** Weight initialization of every network. */
   init: MlpInit;
@@ -135,7 +136,7 @@ export interface SacUpdateOptions {
 export function makeSacUpdate(h: SacHyperparameters, options: SacUpdateOptions = {}): SacUpdate {
   const update = makeEagerUpdate(h);
   if (options.jit === false) return update;
-  const compiled = jit(update, { name: `sac-${h.estimator}`, donateArgnums: options.donate ? [0] : [] });
+  const compiled = jit(update, { name: `sac-${estimatorName(h)}`, donateArgnums: options.donate ? [0] : [] });
   const jitted = (backend: T.Backend) => backend.name === 'cpu' || backend.name === 'webgpu';
   return (state, batch, key) => (jitted(key.backend) ? compiled(state, batch, key) : update(state, batch, key));
 }
@@ -161,14 +162,29 @@ function checkBatch(h: SacHyperparameters, batch: ReplayBatch): void {
   }
 }
 
+/** `h.estimator` as a function: a built-in one by name, or the caller's own. */
+function estimatorOf(h: SacHyperparameters): Estimator {
+  if (typeof h.estimator === 'function') return h.estimator;
+  if (!Object.hasOwn(estimators, h.estimator)) {
+    throw new T.ArgumentError(`sac update: unknown estimator ${JSON.stringify(h.estimator)} (known: ${Object.keys(estimators).join(', ')}, or a function)`);
+  }
+  return estimators[h.estimator];
+}
+
+/**
+ * The estimator's name, for jit's logs and profiles.
+ *
+ * @example
+ * estimatorName({ ...h, estimator: 'mrp' }); // 'mrp'
+ */
+export const estimatorName = (h: Pick<SacHyperparameters, 'estimator'>): string =>
+  typeof h.estimator === 'function' ? h.estimator.name || 'custom' : h.estimator;
+
 function makeEagerUpdate(h: SacHyperparameters): SacUpdate {
   const actorOpt = adam({ lr: h.actorLr });
   const criticOpt = adam({ lr: h.criticLr });
   const alphaOpt = adam({ lr: h.alphaLr });
-  if (!Object.hasOwn(estimators, h.estimator)) {
-    throw new T.ArgumentError(`sac update: unknown estimator ${JSON.stringify(h.estimator)} (known: ${Object.keys(estimators).join(', ')})`);
-  }
-  const estimator = estimators[h.estimator];
+  const estimator = estimatorOf(h);
 
   return (state: SacState, batch: ReplayBatch, key: Tensor): [SacState, SacMetrics] => {
     checkBatch(h, batch);
