@@ -1,6 +1,7 @@
 /** The autodiff layer: pytrees, reverse and forward mode, custom rules and staging to an IR. */
 export * from './pytree';
 export { grad, type GradOptions, valueAndGrad } from './grad';
+export { hessian, jacfwd, type JacobianOptions, jacrev } from './jacobian';
 export { jvp, JvpInterpreter, JvpTracer } from './jvp';
 export { TransformError, vjp, VjpInterpreter, VjpTracer } from './vjp';
 export { customVjp, type CustomVjpRule } from './custom-vjp';
