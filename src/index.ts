@@ -10,3 +10,6 @@ export * from './distributions';
 export * from './rl';
 export * as envs from './envs';
 export * as experiments from './experiments';
+// Boundaries that read user input (makeEnvEither, loadRun, resolveConfig, ...) return fp-ts's Either:
+// its type and guards come with the package, so a caller needs no import of fp-ts.
+export { type Either, isLeft, isRight } from 'fp-ts/lib/Either.js';

@@ -1,5 +1,6 @@
 import { isLeft, isRight } from 'fp-ts/Either';
 import { describe, expect, it } from 'vitest';
+import * as M from '../../src';
 import {
   Box,
   checkEnv,
@@ -73,6 +74,8 @@ describe('registry', () => {
     expect(e.message).toBe(`unknown environment id 'CartPole-v1'; known ids: ${ALL_IDS.join(', ')}`);
     const made = makeEnvEither('CartPole-v1');
     expect(isLeft(made) && made.left.message).toBe(e.message);
+    // The package's own guards, for callers without fp-ts.
+    expect(M.isLeft(made) && !M.isRight(made)).toBe(true);
   });
 
   it('rejects unknown option keys and bad values in Left, and builds valid ones in Right', () => {
