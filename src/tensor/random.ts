@@ -8,8 +8,8 @@ import { defaultBackend } from './backends';
 import type { DType } from './dtype';
 import { ArgumentError, DTypeError } from './errors';
 import { bind } from './interpreter';
-import { add, erfinv, less, log, maximum, minimum, mul, neg } from './ops/elementwise';
-import { reshape } from './ops/movement';
+import { add, cast, erfinv, less, log, maximum, minimum, mul, neg } from './ops/elementwise';
+import { concat, reshape } from './ops/movement';
 import { argmax } from './ops/reduce';
 import { checkShape, formatShape, type Shape, sizeOf } from './shape';
 import { Tensor } from './tensor';
@@ -56,12 +56,22 @@ export function split(k: Tensor, n = 2): Tensor[] {
 
 /**
  * A new key that depends on `k` and the integer `data` (JAX's `fold_in`), e.g. a step counter.
+ * `data` may be an integer scalar tensor, so a jitted or vmapped function can fold in a traced
+ * counter; its low 32 bits are folded in, as for a number.
  *
  * @example
  * const stepKey = foldIn(key(0), 17);
+ * const keys = vmap((i: Tensor) => foldIn(key(0), i))(arange(4)); // u32[4,2], row i = foldIn(key(0), i)
  */
-export function foldIn(k: Tensor, data: number): Tensor {
+export function foldIn(k: Tensor, data: number | Tensor): Tensor {
   checkKey('foldIn', k);
+  if (data instanceof Tensor) {
+    if (data.ndim !== 0 || (data.dtype !== 'int32' && data.dtype !== 'uint32')) {
+      throw new DTypeError(`foldIn: data must be an integer or an int32/uint32 scalar tensor, got ${data.dtype}${formatShape(data.shape)}`);
+    }
+    const counts = concat([tensor(Uint32Array.of(0), { backend: data.backend }), reshape(cast(data, 'uint32'), [1])]);
+    return bind('threefry', [k, counts], {});
+  }
   if (!Number.isInteger(data)) throw new ArgumentError(`foldIn: data must be an integer, got ${data}`);
   return bind('threefry', [k, tensor(Uint32Array.of(0, data >>> 0), { backend: k.backend })], {});
 }

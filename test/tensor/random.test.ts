@@ -7,6 +7,7 @@
  * α of its critical value, i.e. the probability that a correct sampler fails it for a random key.
  */
 import { describe, expect, it } from 'vitest';
+import * as M from '../../src';
 import * as T from '../../src/tensor';
 import { rawFoldIn, rawKey, rawSplit, threefry2x32Block, threefryHash, UniformStream } from '../../src/tensor/threefry';
 import { valuesOf } from './helpers';
@@ -145,6 +146,19 @@ describe('JAX-compatible keys', () => {
     expect(Array.from(rawFoldIn(rawKey(0), 1))).toEqual(expected);
     // negative data is taken modulo 2^32 as jnp.uint32 does
     expect(keyWords(T.random.foldIn(T.random.key(7), -1))).toEqual(refFoldIn([0, 7], 0xffffffff));
+  });
+
+  it('foldIn takes a traced counter: a scalar int tensor, under vmap and jit, folds in its 32 bits', () => {
+    const k = T.random.key(7);
+    const data = [0, 1, 17, -1, 2 ** 31 - 1];
+    const expected = data.map((d) => refFoldIn([0, 7], d >>> 0));
+    expect(data.map((d) => keyWords(T.random.foldIn(k, T.tensor(d, { dtype: 'int32' }))))).toEqual(expected);
+    expect(keyWords(T.random.foldIn(k, T.tensor(2 ** 32 - 1, { dtype: 'uint32' })))).toEqual(refFoldIn([0, 7], 2 ** 32 - 1));
+    const batched = M.vmap((i: T.Tensor) => T.random.foldIn(k, i))(T.tensor(data, { dtype: 'int32' }));
+    expect(batched.toArraySync()).toEqual(expected);
+    const jitted = M.jit((key: T.Tensor, i: T.Tensor) => T.random.foldIn(key, i));
+    expect(keyWords(jitted(k, T.tensor(17, { dtype: 'int32' })))).toEqual(refFoldIn([0, 7], 17));
+    expect(() => T.random.foldIn(k, T.tensor(1.5))).toThrow('foldIn: data must be an integer or an int32/uint32 scalar tensor, got float32[]');
   });
 
   it('split(k, n), foldIn and randomBits match the reference for other keys and sizes', () => {

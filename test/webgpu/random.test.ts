@@ -27,6 +27,8 @@ describeWebGPU('randomness on WebGPU is the CPU bits', () => {
       expectEqual(await kg.data(), kc.dataSync(), 'split');
     }
     expectEqual(await random.foldIn(g, 7).data(), random.foldIn(c, 7).dataSync(), 'foldIn');
+    const traced = random.foldIn(g, tensor(-3, { dtype: 'int32', backend: webgpu() }));
+    expectEqual(await traced.data(), random.foldIn(c, -3).dataSync(), 'foldIn of an int32 tensor');
     expectEqual(await random.randomBits(g, [5, 7]).data(), random.randomBits(c, [5, 7]).dataSync(), 'randomBits');
   });
 
