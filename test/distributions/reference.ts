@@ -3,24 +3,13 @@
  * densities written from the formulas (not from src/distributions), quadrature, the
  * Kolmogorov-Smirnov statistic, small statistics helpers and `expectError`.
  */
-import { expect } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
 
 export const f64 = { dtype: 'float64' } as const;
 export const LOG_2PI = Math.log(2 * Math.PI);
 
-/** `f` throws a MixrlError of class `cls` with exactly `message`. */
-export function expectError(f: () => unknown, cls: new (message: string) => M.MixrlError, message: string): void {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown, 'expected a throw').toBeInstanceOf(cls);
-  expect((thrown as Error).message).toBe(message);
-}
+export { expectError } from '../tensor/helpers';
 
 export const arr = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
 export const num = (t: Tensor): number => t.itemSync();

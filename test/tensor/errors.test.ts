@@ -1,23 +1,7 @@
 /** Each bad input throws the named error class with a message naming the op, the shapes or the value. */
 import { describe, expect, it } from 'vitest';
 import * as T from '../../src/tensor';
-import { makeTensor } from './helpers';
-
-/** Asserts that `f` throws an instance of `cls` whose message is exactly `message`. */
-function expectError(f: () => unknown, cls: new (...args: never[]) => Error, message: string | RegExp): void {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown, 'expected a throw').toBeInstanceOf(cls);
-  const err = thrown as Error;
-  if (typeof message === 'string') expect(err.message).toBe(message);
-  else expect(err.message).toMatch(message);
-  expect(err).toBeInstanceOf(T.MixrlError);
-  expect(err.name).toBe(cls.name);
-}
+import { expectError, makeTensor } from './helpers';
 
 const x23 = () => T.zeros([2, 3]);
 

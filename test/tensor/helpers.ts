@@ -157,3 +157,19 @@ export const broadcastPairArb = (maxRank = 4, maxDim = 4, minDim = 1): fc.Arbitr
 
 /** Fast-check settings used across the suite: modest run counts, reproducible. */
 export const RUNS = { numRuns: 60 };
+
+/** Asserts that `f` throws an instance of `cls` (a MixrlError) whose message is exactly `message` (or matches it). */
+export function expectError(f: () => unknown, cls: new (...args: never[]) => Error, message: string | RegExp): void {
+  let thrown: unknown;
+  try {
+    f();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, 'expected a throw').toBeInstanceOf(cls);
+  const err = thrown as Error;
+  if (typeof message === 'string') expect(err.message).toBe(message);
+  else expect(err.message).toMatch(message);
+  expect(err).toBeInstanceOf(T.MixrlError);
+  expect(err.name).toBe(cls.name);
+}
