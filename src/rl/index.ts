@@ -3,7 +3,16 @@
  * and checkpoint files. See docs/rl.md.
  */
 export { type Activation, type Dense, initMlp, type InitMlpOptions, mlp, type MlpInit, type MlpOptions, type MlpParams } from './mlp';
-export { adam, type AdamConfig, type AdamState, type Optimizer, sgd, type SgdState } from './optim';
+export {
+  adam,
+  type AdamConfig,
+  type AdamState,
+  clipByGlobalNorm,
+  globalNorm,
+  type Optimizer,
+  sgd,
+  type SgdState,
+} from './optim';
 export { polyak } from './polyak';
 export {
   ReplayBuffer,

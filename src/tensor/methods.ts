@@ -4,6 +4,7 @@
  */
 import type { DType } from './dtype';
 import * as ops from './ops';
+import type { GeluApproximation } from './ops/nn';
 import type { Axes } from './ops/reduce';
 import type { SliceSpec } from './ops/movement';
 import type { Shape } from './shape';
@@ -27,6 +28,11 @@ export interface TensorMethods extends BinaryMethods, UnaryMethods {
   max(axes?: Axes, keepdims?: boolean): Tensor;
   min(axes?: Axes, keepdims?: boolean): Tensor;
   logsumexp(axes?: Axes, keepdims?: boolean): Tensor;
+  std(axes?: Axes, keepdims?: boolean, ddof?: number): Tensor;
+  norm(ord?: number, axes?: Axes, keepdims?: boolean): Tensor;
+  gelu(approximate?: GeluApproximation): Tensor;
+  leakyRelu(negativeSlope?: number): Tensor;
+  elu(alpha?: number): Tensor;
   argmax(axis?: number, keepdims?: boolean): Tensor;
   softmax(axis?: number): Tensor;
   logSoftmax(axis?: number): Tensor;
@@ -56,6 +62,7 @@ const binaryMethods = {
   logicalAnd: ops.logicalAnd,
   logicalOr: ops.logicalOr,
   matmul: ops.matmul,
+  logaddexp: ops.logaddexp,
 } as const;
 
 const unaryMethods = {
@@ -80,6 +87,7 @@ const unaryMethods = {
   logSigmoid: ops.logSigmoid,
   softplus: ops.softplus,
   relu: ops.relu,
+  silu: ops.silu,
   erf: ops.erf,
   erfinv: ops.erfinv,
   floor: ops.floor,
@@ -122,6 +130,21 @@ Object.assign(Tensor.prototype, {
   },
   logsumexp(this: Tensor, axes?: Axes, keepdims?: boolean) {
     return ops.logsumexp(this, axes, keepdims);
+  },
+  std(this: Tensor, axes?: Axes, keepdims?: boolean, ddof?: number) {
+    return ops.std(this, axes, keepdims, ddof);
+  },
+  norm(this: Tensor, ord?: number, axes?: Axes, keepdims?: boolean) {
+    return ops.norm(this, ord, axes, keepdims);
+  },
+  gelu(this: Tensor, approximate?: GeluApproximation) {
+    return ops.gelu(this, approximate);
+  },
+  leakyRelu(this: Tensor, negativeSlope?: number) {
+    return ops.leakyRelu(this, negativeSlope);
+  },
+  elu(this: Tensor, alpha?: number) {
+    return ops.elu(this, alpha);
   },
   argmax(this: Tensor, axis?: number, keepdims?: boolean) {
     return ops.argmax(this, axis, keepdims);

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
+import { expectGradsMatch, gradCheck, Rng } from '../autodiff/helpers';
+import { describeWebGPU, webgpu } from '../webgpu/gpu';
 
 interface Params {
   a: M.Tensor;
@@ -158,5 +160,138 @@ describe('sgd', () => {
     const g = flat(gradsAt(1, 'float64'));
     expect(flat(next)).toEqual(flat(p).map((v, i) => v - 0.25 * g[i]));
     expect(() => M.sgd({ lr: NaN })).toThrow('sgd: lr must be a positive number, got NaN');
+  });
+});
+
+/** A pytree with leaves of several shapes, nested objects, an array and a null node. */
+interface Tree {
+  a: M.Tensor;
+  nested: { c: M.Tensor; none: null };
+  list: M.Tensor[];
+}
+
+const makeTree = (values: readonly number[], dtype: 'float32' | 'float64' = 'float64', backend: M.Backend = M.cpu): Tree => ({
+  a: M.tensor(values.slice(0, 3), { dtype, backend }),
+  nested: { c: M.tensor(values.slice(3, 7), { dtype, shape: [2, 2], backend }), none: null },
+  list: [M.tensor(values.slice(7, 9), { dtype, backend }), M.tensor(values[9], { dtype, backend })],
+});
+/** The leaves' values in treeFlatten's order (keys sorted: a, list, nested). */
+const leafValues = (t: Tree) => M.treeLeaves(t).flatMap((leaf) => Array.from(leaf.dataSync(), Number));
+const VALUES = [0.5, -1.5, 2, 1, 0, -3, 0.25, 4, -0.75, 1.25];
+/** The same values in treeFlatten's order. */
+const inLeafOrder = (v: readonly number[]) => [...v.slice(0, 3), ...v.slice(7, 10), ...v.slice(3, 7)];
+/** √Σ x² by Math.hypot (scaled internally, accurate to an ulp or two). */
+const hypot = (v: readonly number[]) => Math.hypot(...v);
+
+describe('globalNorm', () => {
+  it('is √Σ x² over every leaf of a nested tree, in float64 and float32; an empty tree gives 0', () => {
+    const got = M.globalNorm(makeTree(VALUES));
+    expect([got.shape, got.dtype]).toEqual([[], 'float64']);
+    expect(Math.abs(got.itemSync() / hypot(VALUES) - 1)).toBeLessThan(4e-16);
+    const v32 = VALUES.map((v) => Math.fround(v * 1.1));
+    const got32 = M.globalNorm(makeTree(v32, 'float32'));
+    expect(got32.dtype).toBe('float32');
+    expect(Math.abs(got32.itemSync() / hypot(v32) - 1)).toBeLessThan(10 * 2 ** -24);
+    // Mixed dtypes promote; integer leaves count as float32.
+    expect(M.globalNorm({ x: M.tensor([3], { dtype: 'float32' }), y: M.tensor([4], { dtype: 'float64' }) }).itemSync()).toBe(5);
+    expect(M.globalNorm([M.tensor([3, 4], { dtype: 'int32' })]).dtype).toBe('float32');
+    expect(M.globalNorm({}).itemSync()).toBe(0);
+  });
+
+  it('gradient: x / norm against finite differences, and 0 (not NaN) where every leaf is 0', async () => {
+    const rng = new Rng(41);
+    const f = (a: M.Tensor, c: M.Tensor) => M.globalNorm({ a, n: [c] });
+    expectGradsMatch(await gradCheck(f, [M.tensor([0.3, -1, 2], { dtype: 'float64' }), M.tensor([[1, -0.5], [0.25, 4]], { dtype: 'float64' })], rng), 'globalNorm');
+    const zero = makeTree(VALUES.map(() => 0));
+    const g = M.grad((t: Tree) => M.globalNorm(t))(zero) as Tree;
+    expect(leafValues(g)).toEqual(VALUES.map(() => 0));
+    expect(M.globalNorm(zero).itemSync()).toBe(0);
+  });
+});
+
+describe('clipByGlobalNorm', () => {
+  it('leaves a tree whose norm is below maxNorm unchanged, keeping its structure', () => {
+    const tree = makeTree(VALUES);
+    const clipped = M.clipByGlobalNorm(tree, 100);
+    expect(clipped.nested.none).toBeNull();
+    expect(clipped.list.length).toBe(2);
+    expect(clipped.nested.c.shape).toEqual([2, 2]);
+    expect(leafValues(clipped)).toEqual(inLeafOrder(VALUES));
+  });
+
+  it('scales a tree whose norm is above maxNorm to norm maxNorm (leaf / norm · maxNorm), float64 and float32', () => {
+    const norm = hypot(VALUES);
+    for (const maxNorm of [1, 0.1, norm]) {
+      const clipped = M.clipByGlobalNorm(makeTree(VALUES), maxNorm);
+      const expected = inLeafOrder(VALUES).map((v) => (v / norm) * maxNorm);
+      leafValues(clipped).forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(4e-16 * Math.abs(expected[i])));
+      expect(Math.abs(M.globalNorm(clipped).itemSync() / maxNorm - 1)).toBeLessThan(1e-15);
+    }
+    const v32 = VALUES.map(Math.fround);
+    const clipped32 = M.clipByGlobalNorm(makeTree(v32, 'float32'), 2);
+    expect(clipped32.a.dtype).toBe('float32');
+    const expected32 = inLeafOrder(v32).map((v) => (v / hypot(v32)) * 2);
+    leafValues(clipped32).forEach((v, i) => expect(Math.abs(v - expected32[i])).toBeLessThanOrEqual(8 * 2 ** -24 * Math.abs(expected32[i]) + 1e-30));
+  });
+
+  it('keeps a zero tree zero, with a finite (identity) gradient', () => {
+    const zero = makeTree(VALUES.map(() => 0));
+    const clipped = M.clipByGlobalNorm(zero, 1);
+    expect(leafValues(clipped)).toEqual(VALUES.map(() => 0));
+    // d/dt Σ w · clip(t) at t = 0 is w: below maxNorm the clip is the identity.
+    const w = makeTree(VALUES);
+    const g = M.grad((t: Tree) => M.sum(M.stack(M.treeLeaves(M.clipByGlobalNorm(t, 1)).map((leaf, i) => M.sum(leaf.mul(M.treeLeaves(w)[i]))))))(zero) as Tree;
+    expect(leafValues(g)).toEqual(inLeafOrder(VALUES));
+  });
+
+  it('gradients against finite differences in both regimes (norm below and above maxNorm)', async () => {
+    const rng = new Rng(43);
+    const f = (maxNorm: number) => (a: M.Tensor, c: M.Tensor) => {
+      const out = M.clipByGlobalNorm({ a, n: [c] }, maxNorm);
+      return M.concat([out.a, M.reshape(out.n[0], [-1])]);
+    };
+    const a = M.tensor([0.3, -1, 2], { dtype: 'float64' });
+    const c = M.tensor([[1, -0.5], [0.25, 4]], { dtype: 'float64' });
+    expectGradsMatch(await gradCheck(f(10), [a, c], rng), 'below');
+    expectGradsMatch(await gradCheck(f(1.5), [a, c], rng), 'above');
+  });
+
+  it('under jit equals eager mode bit for bit; under vmap clips each tree of the batch by its own norm', () => {
+    for (const maxNorm of [1, 100]) {
+      const clip = (t: Tree) => M.clipByGlobalNorm(t, maxNorm);
+      expect(leafValues(M.jit(clip)(makeTree(VALUES)))).toEqual(leafValues(clip(makeTree(VALUES))));
+      expect(M.jit(M.globalNorm)(makeTree(VALUES)).itemSync()).toBe(M.globalNorm(makeTree(VALUES)).itemSync());
+    }
+    // A batch of two trees: the second is the first times 10 (norms ~7.6 and ~76, maxNorm 20).
+    const batch = { w: M.tensor([VALUES.slice(0, 5), VALUES.slice(0, 5).map((v) => 10 * v)], { dtype: 'float64' }) };
+    const clipped = M.vmap((t: { w: M.Tensor }) => M.clipByGlobalNorm(t, 20))(batch);
+    const norms = M.vmap(M.globalNorm)(batch);
+    const rows = [0, 1].map((i) => M.clipByGlobalNorm({ w: M.slice(batch.w, i) }, 20).w.dataSync());
+    expect(Array.from(clipped.w.dataSync())).toEqual([...rows[0], ...rows[1]]);
+    expect(Array.from(norms.dataSync())).toEqual([0, 1].map((i) => M.globalNorm({ w: M.slice(batch.w, i) }).itemSync()));
+    expect(Math.abs(M.globalNorm({ w: M.slice(clipped.w, 1) }).itemSync() - 20)).toBeLessThan(1e-13);
+  });
+
+  it('refuses a maxNorm that is not a positive finite number', () => {
+    for (const maxNorm of [0, -1, NaN, Infinity]) {
+      expect(() => M.clipByGlobalNorm(makeTree(VALUES), maxNorm)).toThrow(/^clipByGlobalNorm: maxNorm must be a positive finite number/);
+    }
+  });
+});
+
+describeWebGPU('globalNorm and clipByGlobalNorm on WebGPU', () => {
+  it('values against Math.hypot, a zero tree and its gradient, and jit against eager', async () => {
+    const v32 = VALUES.map(Math.fround);
+    const tree = makeTree(v32, 'float32', webgpu());
+    const leaves = async (t: Tree) => (await Promise.all(M.treeLeaves(t).map((leaf) => leaf.data()))).flatMap((d) => Array.from(d, Number));
+    expect(Math.abs((await M.globalNorm(tree).item()) / hypot(v32) - 1)).toBeLessThan(1e-6);
+    const clipped = M.clipByGlobalNorm(tree, 2);
+    const expected = inLeafOrder(v32).map((v) => (v / hypot(v32)) * 2);
+    (await leaves(clipped)).forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(2e-6 * Math.abs(expected[i]) + 1e-7));
+    expect(await leaves(M.clipByGlobalNorm(tree, 100))).toEqual(inLeafOrder(v32));
+    const zero = makeTree(VALUES.map(() => 0), 'float32', webgpu());
+    expect(await leaves(M.clipByGlobalNorm(zero, 1))).toEqual(VALUES.map(() => 0));
+    expect(await leaves(M.grad((t: Tree) => M.globalNorm(t))(zero) as Tree)).toEqual(VALUES.map(() => 0));
+    expect(await leaves(M.jit((t: Tree) => M.clipByGlobalNorm(t, 2))(tree))).toEqual(await leaves(clipped));
   });
 });

@@ -184,14 +184,20 @@ describe('method forms and helpers', () => {
     const methods = x as unknown as Record<string, (...args: unknown[]) => T.Tensor>;
     const ops = T as unknown as Record<string, (...args: unknown[]) => T.Tensor>;
     // The unary primitives share their op's name; the other forms are ops built from primitives.
-    const unary = [...T.UNARY_OPS, 'square', 'relu', 'logSigmoid', 'stopGradient'];
+    const unary = [...T.UNARY_OPS, 'square', 'relu', 'logSigmoid', 'stopGradient', 'silu', 'gelu', 'leakyRelu', 'elu', 'std', 'norm'];
     for (const name of unary) {
       expect(typeof methods[name], name).toBe('function');
       expect(valuesOf(methods[name].call(x)), name).toEqual(valuesOf(ops[name](x)));
     }
     const binary = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'atan2', 'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr', 'matmul'];
     expect(binary.length).toBe(T.BINARY_OPS.length + 1);
-    for (const name of binary) expect(valuesOf(methods[name].call(x, y)), name).toEqual(valuesOf(ops[name](x, y)));
+    for (const name of [...binary, 'logaddexp']) expect(valuesOf(methods[name].call(x, y)), name).toEqual(valuesOf(ops[name](x, y)));
+    // Methods with options pass them on.
+    expect(valuesOf(x.gelu('tanh'))).toEqual(valuesOf(T.gelu(x, 'tanh')));
+    expect(valuesOf(x.leakyRelu(0.5))).toEqual(valuesOf(T.leakyRelu(x, 0.5)));
+    expect(valuesOf(x.elu(2))).toEqual(valuesOf(T.elu(x, 2)));
+    expect(valuesOf(x.std(1, true, 1))).toEqual(valuesOf(T.std(x, 1, true, 1)));
+    expect(valuesOf(x.norm(1, 0, true))).toEqual(valuesOf(T.norm(x, 1, 0, true)));
     // Not the same op by accident: sin and cos differ here.
     expect(valuesOf(x.sin())).not.toEqual(valuesOf(x.cos()));
   });

@@ -5,6 +5,7 @@
 import { checkDtype, type DType, isFloat } from '../dtype';
 import { bind } from '../interpreter';
 import type { BinaryOp, UnaryOp } from '../primitives';
+import { broadcastShapes } from '../shape';
 import type { Tensor } from '../tensor';
 import { asTensor, binaryOperands, castIfNeeded, type TensorLike } from './convert';
 
@@ -130,6 +131,36 @@ export const square = (x: TensorLike): Tensor => {
 export const relu = (x: TensorLike): Tensor => maximum(x, 0);
 /** log(sigmoid(x)) = -softplus(-x), stable. @example logSigmoid(tensor([0])); // [-log 2] */
 export const logSigmoid = (x: TensorLike): Tensor => neg(softplus(neg(x)));
+
+/**
+ * log(e^a + e^b), elementwise with broadcasting, computed as JAX's `jnp.logaddexp` does:
+ * max(a, b) + log1p(e^-|a - b|) (here the larger operand plus softplus(-|a - b|), the same number),
+ * which neither overflows nor loses the smaller term. Where a - b is NaN the result is (a + b) / 2,
+ * as JAX's a + b: two -Infinity give -Infinity (not NaN), two +Infinity give +Infinity, a NaN gives
+ * NaN. Integer inputs give float32.
+ *
+ * The gradient is (sigmoid(a - b), sigmoid(b - a)): 1/2 each at a = b, (1, 0) when only b is
+ * -Infinity, and 1/2 each at two infinities of one sign, the limit along a = b (JAX's rule,
+ * t·e^(a - out), gives NaN there from -∞ - (-∞)). Higher derivatives are exact at a = b too.
+ *
+ * @example
+ * logaddexp(tensor([0, 1000]), tensor([0, -Infinity])); // [log 2, 1000]
+ */
+export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
+  let [x, y] = binaryOperands('logaddexp', a, b);
+  broadcastShapes('logaddexp', x.shape, y.shape);
+  if (!isFloat(x.dtype)) [x, y] = [castIfNeeded(x, 'float32'), castIfNeeded(y, 'float32')];
+  const d = sub(x, y);
+  const undefinedDifference = notEqual(d, d);
+  // NaN differences become 0 on both passes of the smooth branches (double where).
+  const safe = where(undefinedDifference, 0, d);
+  // Each branch is log(e^a + e^b) exactly, so picking one by the sign of a - b leaves every
+  // derivative smooth across a = b (a max with -|d| would split the tie 1/2 : 1/2 in the gradient
+  // but not in the second derivative). softplus, not log1p(exp(.)), so the branch not taken cannot
+  // overflow into a NaN gradient.
+  const smooth = where(greaterEqual(safe, 0), add(x, softplus(neg(safe))), add(y, softplus(safe)));
+  return where(undefinedDifference, mul(add(x, y), 0.5), smooth);
+}
 
 /**
  * `x` where `cond` is true, `y` elsewhere; all three broadcast. Gradients flow to the chosen branch

@@ -3,6 +3,7 @@ export * from './creation';
 export * from './elementwise';
 export * from './indexing';
 export * from './linalg';
+export * from './losses';
 export * from './movement';
 export * from './nn';
 export * from './reduce';

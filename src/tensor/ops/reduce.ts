@@ -1,11 +1,12 @@
 /** Reductions over any set of axes, with `keepdims`. */
 import { isFloat } from '../dtype';
+import { ArgumentError } from '../errors';
 import { bind } from '../interpreter';
 import type { ReduceOp } from '../primitives';
 import { normalizeAxes, normalizeAxis, sizeOf } from '../shape';
 import type { Tensor } from '../tensor';
 import { asTensor, castIfNeeded, type TensorLike } from './convert';
-import { add, div, exp, isFinite, log, square, stopGradient, sub, where } from './elementwise';
+import { abs, add, div, equal, exp, isFinite, log, pow, sqrt, square, stopGradient, sub, where } from './elementwise';
 import { expandDims, reshape } from './movement';
 
 /** Which axes to reduce: one, several, or all (undefined). */
@@ -62,6 +63,59 @@ export function variance(x: TensorLike, axes?: Axes, keepdims = false, ddof = 0)
   const count = sizeOf(a.map((i) => t.shape[i]));
   const centered = sub(t, mean(t, a, true));
   return div(sum(square(centered), a, keepdims), count - ddof);
+}
+
+/**
+ * Standard deviation, sqrt(variance(x, axes, keepdims, ddof)) (`ddof` 0: population, 1: sample).
+ * As in JAX and PyTorch, the gradient where the variance is 0 (a constant slice) is not finite.
+ *
+ * @example
+ * std(tensor([1, 2, 3, 4]), undefined, false, 1); // 1.2910
+ */
+export function std(x: TensorLike, axes?: Axes, keepdims = false, ddof = 0): Tensor {
+  const t = asTensor(x);
+  normalizeAxes('std', axes, t.ndim);
+  return sqrt(variance(t, axes, keepdims, ddof));
+}
+
+/**
+ * s^(1/p) with the value 0 and the gradient 0 where s = 0 (the double-where pattern keeps the
+ * infinite derivative of the root at 0 out of the gradient).
+ */
+function safeRoot(s: Tensor, p: number): Tensor {
+  const zero = equal(s, 0);
+  const positive = where(zero, 1, s);
+  return where(zero, 0, p === 2 ? sqrt(positive) : pow(positive, 1 / p));
+}
+
+/**
+ * The vector p-norm of `x` over `axes` (all by default), as `jnp.linalg.norm` of a flattened slice:
+ * `ord` 2 (default) √Σ x², 1 Σ |x|, Infinity max |x|, -Infinity min |x|, or any positive p
+ * (Σ |x|^p)^(1/p) (for p < 1 not a norm, as in NumPy). Integer inputs give float32. The sums are
+ * not rescaled, so Σ |x|^p must stay within the dtype's range (|x| < 1e19 in float32 for ord 2).
+ *
+ * Gradients at 0 are subgradients: for ord 2 (and any p > 1) the gradient where the norm is 0 is 0,
+ * as in PyTorch (JAX gives NaN there, 0/0); ord 1 gives the sign with d|x|/dx = 1 at 0 (JAX's
+ * convention for abs); ±Infinity share the gradient among tied elements. For p < 1 the gradient at
+ * a zero element is not finite.
+ *
+ * @example
+ * norm(tensor([3, -4])); // 5
+ * norm(tensor([[3, -4], [1, 0]]), 1, 1); // [7, 1]
+ * norm(tensor([3, -4]), Infinity); // 4
+ */
+export function norm(x: TensorLike, ord = 2, axes?: Axes, keepdims = false): Tensor {
+  let t = asTensor(x);
+  if (!isFloat(t.dtype)) t = castIfNeeded(t, 'float32');
+  if (typeof ord !== 'number' || !(ord > 0 || ord === -Infinity)) {
+    throw new ArgumentError(`norm: ord must be 2, 1, Infinity, -Infinity or another positive number, got ${String(ord)}`);
+  }
+  const a = normalizeAxes('norm', axes, t.ndim);
+  if (ord === Infinity) return max(abs(t), a, keepdims);
+  if (ord === -Infinity) return min(abs(t), a, keepdims);
+  if (ord === 1) return sum(abs(t), a, keepdims);
+  if (ord === 2) return safeRoot(sum(square(t), a, keepdims), 2);
+  return safeRoot(sum(pow(abs(t), ord), a, keepdims), ord);
 }
 
 /**
