@@ -1,14 +1,16 @@
 /**
  * CPU matmul throughput, in one run: the engine's float32 product (the WebAssembly SIMD kernel), its
- * float64 product (the 4 x 4 register-blocked JS kernel that float32 used before), a naive i-j-p
- * triple loop over Float32Arrays, and PyTorch on one thread (`--python`, default /usr/bin/python3;
- * skipped with a note when torch is missing). Shapes: square 64³ and 256³, and the products of one
- * classic-size SAC layer (batch 32, 64 x 64) in the three layouts a training step uses.
+ * float64 product (the WebAssembly f64x2 kernel, `prepareMatmul`'s eager path) beside the 4 x 4
+ * register-blocked JS kernel float64 products ran in before (and small ones still do: the same
+ * bits), a naive i-j-p triple loop over Float32Arrays, and PyTorch on one thread (`--python`,
+ * default /usr/bin/python3; skipped with a note when torch is missing). Shapes: square 64³, 256³ and
+ * 512³, and the products of one classic-size SAC layer (batch 32, 64 x 64) in the three layouts a
+ * training step uses.
  *
  * Run: npx esbuild bench/matmul.ts --bundle --platform=node --format=esm --outfile=.tmp/matmul.mjs && node .tmp/matmul.mjs
  */
 import { spawnSync } from 'node:child_process';
-import { prepareMatmul } from '../src/tensor/cpu/matmul';
+import { prepareMatmul, prepareMatmulF64 } from '../src/tensor/cpu/matmul';
 import { fusesMultiplyAdd, matmulUsesFma } from '../src/tensor/cpu/wasm/fma';
 
 /** The textbook loop: out[i][j] = Σ_p a[i][p] b[p][j], float32 storage, double accumulation. */
@@ -57,6 +59,7 @@ function random(n: number, seed: number): Float32Array {
 const CASES = [
   { label: '64³', m: 64, k: 64, n: 64, layout: {} },
   { label: '256³', m: 256, k: 256, n: 256, layout: {} },
+  { label: '512³', m: 512, k: 512, n: 512, layout: {} },
   { label: 'x W (32x64 · 64x64)', m: 32, k: 64, n: 64, layout: {} },
   { label: 'dy Wᵀ (32x64 · (64x64)ᵀ)', m: 32, k: 64, n: 64, layout: { transposeB: true } },
   { label: 'xᵀ dy ((32x64)ᵀ · 32x64)', m: 64, k: 32, n: 64, layout: { transposeA: true } },
@@ -102,8 +105,8 @@ const multiplyAdds = matmulUsesFma() ? `f32x4.relaxed_madd, ${fusesMultiplyAdd()
 console.log(`node ${process.version}, ${process.platform}/${process.arch}; GFLOP/s (median), one thread; the SIMD kernel's multiply-adds: ${multiplyAdds}`);
 const torch = torchSeconds();
 console.log('');
-console.log('| product | f32 WebAssembly SIMD | f64 JS blocked | naive JS f32 | PyTorch f32 | SIMD / JS blocked | SIMD / PyTorch |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| product | f32 WebAssembly SIMD | f64 WebAssembly SIMD | f64 JS blocked | naive JS f32 | PyTorch f32 | f32 SIMD / f64 JS | f64 SIMD / f64 JS | f32 SIMD / PyTorch |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 CASES.forEach((c, index) => {
   const { m, k, n, layout } = c;
   const run32 = prepareMatmul([m, k], [k, n], [m, n], layout);
@@ -113,9 +116,13 @@ CASES.forEach((c, index) => {
   const [a64, b64, out64] = [Float64Array.from(a), Float64Array.from(b), new Float64Array(m * n)];
   const flops = 2 * m * k * n;
   const simd = timeIt(() => run32(a, b, out));
-  const blocked = timeIt(() => run32(a64, b64, out64));
+  const simd64 = timeIt(() => run32(a64, b64, out64));
+  const js64 = prepareMatmulF64('js', [m, k], [k, n], [m, n], layout);
+  const blocked = timeIt(() => js64(a64, b64, out64));
   const naive = 'transposeA' in layout || 'transposeB' in layout ? NaN : timeIt(() => naiveMatmul(a, b, m, k, n, out));
   const t = torch ? torch[index] : NaN;
   const g = (s: number) => (Number.isNaN(s) ? '—' : (flops / s / 1e9).toFixed(2));
-  console.log(`| ${c.label} | ${g(simd)} | ${g(blocked)} | ${g(naive)} | ${g(t)} | ${(blocked / simd).toFixed(2)} | ${Number.isNaN(t) ? '—' : (t / simd).toFixed(2)} |`);
+  console.log(
+    `| ${c.label} | ${g(simd)} | ${g(simd64)} | ${g(blocked)} | ${g(naive)} | ${g(t)} | ${(blocked / simd).toFixed(2)} | ${(blocked / simd64).toFixed(2)} | ${Number.isNaN(t) ? '—' : (t / simd).toFixed(2)} |`,
+  );
 });

@@ -1,13 +1,17 @@
 /** Batched matrix product on the CPU. */
 import { type DType, type TypedArray, allocate } from '../dtype';
 import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
+import { packedF64Bytes } from './wasm/matmul-f64';
 import { matmulBlockLayout, WasmArena } from './wasm/runtime';
 
 /**
  * `[..., m, k] @ [..., k, n]` with broadcast batch axes. float32 products run as a WebAssembly SIMD
- * kernel accumulating in float32 (`wasm/matmul.ts`); other dtypes accumulate in float64 in JS, in
- * 4 x 4 register blocks (16 accumulators held in locals while the shared dimension is walked), with
- * a row-times-panel loop at the edges.
+ * kernel accumulating in float32 (`wasm/matmul.ts`); float64 products of at least
+ * `WASM_F64_MIN_WORK` multiply-adds as a WebAssembly f64x2 kernel (`wasm/matmul-f64.ts`) with the
+ * same bits as JS; other dtypes and smaller float64 products accumulate in float64 in JS, in 4 x 4
+ * register blocks (16 accumulators held in locals while the shared dimension is walked), with a
+ * row-times-panel loop at the edges. Every float64 element is `c = 0; c += a[i, p] * b[p, j]` for p
+ * ascending (a rounded multiply, then a rounded add) on either path.
  */
 export function matmul(a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, dtype: DType): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
@@ -46,11 +50,41 @@ export function prepareMatmul(
   const a = layout.transposeA ? { rs: 1, cs: m } : { rs: k, cs: 1 };
   const b = layout.transposeB ? { rs: 1, cs: k } : { rs: n, cs: 1 };
   const wasm = wasmMatmul(m, k, n, aOffsets, bOffsets, layout);
+  const wasm64 = batch * m * k * n >= WASM_F64_MIN_WORK ? wasmMatmulF64(m, k, n, aOffsets, bOffsets, layout) : null;
   return (x, y, out) => {
     const float32 = x instanceof Float32Array && y instanceof Float32Array && out instanceof Float32Array;
     // The scratch copy must fit a 32-bit WebAssembly memory; larger products stay in JS.
     if (float32 && x.byteLength + 2 * y.byteLength + out.byteLength < WASM_SCRATCH_LIMIT) return wasm(x, y, out);
+    if (wasm64 && x instanceof Float64Array && y instanceof Float64Array && out instanceof Float64Array && wasm64.fits(x, y, out)) return wasm64.run(x, y, out);
     for (let t = 0; t < batch; t++) {
+      matmulOne(x, aOffsets[t] * m * k, a.rs, a.cs, y, bOffsets[t] * k * n, b.rs, b.cs, out, t * m * n, m, k, n);
+    }
+  };
+}
+
+/**
+ * The float64 product of `prepareMatmul` on one path whatever its size: `'js'` (`matmulOne`, what
+ * other dtypes and small float64 products run) or `'wasm'` (the f64x2 kernel). For tests and benchmarks,
+ * which compare the two bit for bit.
+ *
+ * @example
+ * prepareMatmulF64('wasm', [2, 3], [3, 4], [2, 4])(a, b, out);
+ */
+export function prepareMatmulF64(
+  path: 'js' | 'wasm',
+  aShape: Shape,
+  bShape: Shape,
+  outShape: Shape,
+  layout: MatmulLayout = {},
+): (a: Float64Array, b: Float64Array, out: Float64Array) => void {
+  const [m, k] = aShape.slice(-2);
+  const n = bShape[bShape.length - 1];
+  const { a: aOffsets, b: bOffsets } = matmulBatchOffsets(aShape, bShape, outShape.slice(0, -2));
+  if (path === 'wasm') return wasmMatmulF64(m, k, n, aOffsets, bOffsets, layout).run;
+  const a = layout.transposeA ? { rs: 1, cs: m } : { rs: k, cs: 1 };
+  const b = layout.transposeB ? { rs: 1, cs: k } : { rs: n, cs: 1 };
+  return (x, y, out) => {
+    for (let t = 0; t < aOffsets.length; t++) {
       matmulOne(x, aOffsets[t] * m * k, a.rs, a.cs, y, bOffsets[t] * k * n, b.rs, b.cs, out, t * m * n, m, k, n);
     }
   };
@@ -116,6 +150,85 @@ function wasmMatmul(
     block.write(arena.buffer, at, { a: pa, b: pb, c: pc });
     arena.matmulBlock(at, block.batch, block.work);
     out.set(new Float32Array(arena.buffer, pc, out.length));
+  };
+}
+
+/**
+ * Multiply-adds (all products of a batch) from which float64 products run as the WebAssembly kernel
+ * rather than in JS: below it the copies through the arena cost more than the kernel saves.
+ */
+export const WASM_F64_MIN_WORK = 1024;
+
+/**
+ * Whether a float64 product packs B stored as it is in panels of four columns (`packF64`) rather
+ * than read it by rows (B stored transposed is always packed): where its rows are 1 KiB apart or
+ * more and enough row blocks reuse each panel to pay for the copy (one thread, the copy included,
+ * GFLOP/s rows -> packed: 256³ 18.3 -> 20.9, 128³ 20.0 -> 21.2, 64x64x256 18.1 -> 19.3,
+ * 16x256x256 17.1 both; but 64³ 20.4 -> 19.7, 8x256x256 16.1 -> 14.4, 1x256x256 6.3 -> 3.9).
+ */
+export const packsF64 = (m: number, n: number, transposeB: boolean): boolean => transposeB || (m >= 16 && n >= 128);
+
+/** Elements of A (`m * k`) from which a float64 A stored transposed is transposed before the product. */
+const F64_TRANSPOSE_A_MIN = 4096;
+
+/**
+ * The float64 product through the WebAssembly f64x2 kernel (`wasm/matmul-f64.ts`): the operands are
+ * copied into the scratch arena, each product's B packed in panels of four columns there where
+ * `packsF64` (from its storage as it is or transposed; once for a B broadcast over the batch), else
+ * read by rows in place; A read in place through its strides, or transposed into scratch first when
+ * stored transposed and large; and the result copied out. Each element is the sum `matmulOne`
+ * computes, in its order, so the bits are the JS path's. B read by rows is never the arena's last
+ * region (C follows it), so the right-edge reads past its end stay in the arena.
+ */
+function wasmMatmulF64(
+  m: number,
+  k: number,
+  n: number,
+  aOffsets: Int32Array,
+  bOffsets: Int32Array,
+  layout: MatmulLayout,
+): { fits(a: Float64Array, b: Float64Array, out: Float64Array): boolean; run(a: Float64Array, b: Float64Array, out: Float64Array): void } {
+  // A stored transposed is read in place through its strides while small, else transposed first
+  // (read down its columns 4 KiB apart, a 512³ product's A missed the L1 cache: 35 instead of 14 ms).
+  const transposeA = layout.transposeA === true && m * k >= F64_TRANSPOSE_A_MIN;
+  const [ars, acs] = layout.transposeA && !transposeA ? [1, m] : [k, 1];
+  const [brs, bcs] = layout.transposeB ? [1, k] : [n, 1];
+  const packs = packsF64(m, n, layout.transposeB === true);
+  const packed = packs ? packedF64Bytes(k, n) : 0;
+  const scratchA = transposeA ? 8 * m * k : 0;
+  return {
+    fits: (a, b, out) => a.byteLength + b.byteLength + packed + scratchA + out.byteLength < WASM_SCRATCH_LIMIT,
+    run(a, b, out) {
+      scratch ??= new WasmArena();
+      const arena = scratch;
+      arena.reset();
+      const pa = arena.reserve(a.byteLength);
+      const pb = arena.reserve(b.byteLength);
+      const pc = arena.reserve(out.byteLength);
+      const panels = arena.reserve(packed);
+      const rowsA = arena.reserve(scratchA);
+      new Float64Array(arena.buffer, pa, a.length).set(a);
+      new Float64Array(arena.buffer, pb, b.length).set(b);
+      const { matmulF64, packF64, transposeF64 } = arena.kernels;
+      let [packedB, transposedA] = [-1, -1];
+      for (let t = 0; t < aOffsets.length; t++) {
+        let atB = pb + 8 * bOffsets[t] * k * n;
+        if (packs) {
+          if (bOffsets[t] !== packedB) packF64(atB, brs, bcs, k, n, panels);
+          packedB = bOffsets[t];
+          atB = panels;
+        }
+        let at = pa + 8 * aOffsets[t] * m * k;
+        if (transposeA) {
+          // A's storage [k, m] into rows [m, k] (once for an A broadcast over the batch).
+          if (aOffsets[t] !== transposedA) transposeF64(at, k, m, rowsA);
+          transposedA = aOffsets[t];
+          at = rowsA;
+        }
+        matmulF64(at, ars, acs, atB, packs ? 4 : n, packs ? 4 * k : 4, pc + 8 * t * m * n, m, k, n);
+      }
+      out.set(new Float64Array(arena.buffer, pc, out.length));
+    },
   };
 }
 

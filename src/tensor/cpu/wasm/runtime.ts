@@ -8,12 +8,13 @@
 import { COPY_FUNCTIONS, type CopyExports } from './copy';
 import { type FunctionDef, type WasmMemory, wasm, wasmModule } from './emit';
 import { MATMUL_FUNCTIONS, MATMUL_READ_SLACK, MatmulBlock, type MatmulExports, PackB } from './matmul';
+import { MATMUL_F64_FUNCTIONS, type MatmulF64Exports } from './matmul-f64';
 import { REDUCE_FUNCTIONS, type ReduceExports } from './reduce';
 import { THREEFRY_FUNCTIONS, type ThreefryExports } from './threefry';
 import { matmulThreads, THREADED_LANES_MIN_BYTES, THREADED_MATMUL_MIN, THREADED_SUM_MIN, THREADED_TRANSPOSE_MIN, threadedKernels } from './threads';
 
-/** Every fixed kernel, in module order. */
-const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, ...COPY_FUNCTIONS, ...THREEFRY_FUNCTIONS];
+/** Every fixed kernel, in module order (the float32 product's calls index its first functions). */
+const KERNELS = [...MATMUL_FUNCTIONS, ...REDUCE_FUNCTIONS, ...COPY_FUNCTIONS, ...THREEFRY_FUNCTIONS, ...MATMUL_F64_FUNCTIONS];
 
 
 let compiled: object | null = null;
@@ -142,7 +143,7 @@ export type GeneratedExports = Readonly<Record<string, (start: number, end: numb
  */
 export class WasmArena {
   readonly memory: WasmMemory;
-  readonly kernels: MatmulExports & ReduceExports & CopyExports & ThreefryExports;
+  readonly kernels: MatmulExports & MatmulF64Exports & ReduceExports & CopyExports & ThreefryExports;
   readonly generated: GeneratedExports;
   /**
    * The float32 product: large ones split across worker threads when the arena was made `threaded`
@@ -219,7 +220,7 @@ export class WasmArena {
     const module =
       generated.length || shared ? new wasm.Module(wasmModule([...KERNELS.map((f) => f()), ...generated], { sharedMemory: shared })) : kernelModule();
     const exports = new wasm.Instance(module, { env: { memory: this.memory } }).exports;
-    this.kernels = exports as unknown as MatmulExports & ReduceExports & CopyExports & ThreefryExports;
+    this.kernels = exports as unknown as MatmulExports & MatmulF64Exports & ReduceExports & CopyExports & ThreefryExports;
     this.generated = exports as unknown as GeneratedExports;
     this.matmulF32 = this.kernels.matmulF32;
     const loops = this.generated;
