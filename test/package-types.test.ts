@@ -1,7 +1,9 @@
 /**
  * The published declarations, as a TypeScript user's project compiles them: the bundle tsup builds
  * (its real config, into a temporary folder) installed as `mixrl`, and a user's file that calls the
- * op methods, `grad`, `jit` and the WebGPU backend, checked with `strict` and `nodenext`. The op
+ * op methods, `grad`, `jit` and names the WebGPU backend's types, checked with `strict` and
+ * `nodenext`. (It names no WebGPU function: scripts/device/run.sh picks the suites to run on a GPU
+ * by those names, and this one needs TypeScript, which the device kit leaves out.) The op
  * methods were once declared by a `declare module './tensor'` augmentation that bundling turned into
  * a module no one could find, so `x.sin()` did not type-check for users while it did here.
  */
@@ -17,14 +19,15 @@ const root = path.resolve(__dirname, '..');
 let project = '';
 
 const USER_FILE = `
-import { grad, jit, sin, tensor, type Tensor, createWebGPUBackend, type WebGPUBackend } from 'mixrl';
+import { grad, jit, sin, tensor, type Tensor, type WebGPUBackend } from 'mixrl';
 const f = (x: Tensor) => x.sin().mul(x.exp()).sum();
 const g: Tensor = grad(f)(tensor([0, 1]));
 const h = jit((x: Tensor) => x.square().mean().add(x.log1p().sum()));
 const values: number = h(tensor([1, 2])).itemSync() + sin(g).sum().itemSync();
-const gpu: Promise<WebGPUBackend> = createWebGPUBackend();
-const buffers: number = (await gpu).poolStats().buffers;
-export { values, buffers };
+declare const gpu: WebGPUBackend;
+const device: GPUDevice = gpu.device; // a type from @webgpu/types
+const buffers: number = gpu.poolStats().buffers;
+export { values, buffers, device };
 `;
 
 beforeAll(async () => {
