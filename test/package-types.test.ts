@@ -19,11 +19,19 @@ const root = path.resolve(__dirname, '..');
 let project = '';
 
 const USER_FILE = `
-import { grad, jit, sin, tensor, type Tensor, type WebGPUBackend } from 'mixrl';
+import { grad, jit, sin, tensor, type Tensor, valueAndGrad, type WebGPUBackend } from 'mixrl';
 const f = (x: Tensor) => x.sin().mul(x.exp()).sum();
 const g: Tensor = grad(f)(tensor([0, 1]));
 const h = jit((x: Tensor) => x.square().mean().add(x.log1p().sum()));
 const values: number = h(tensor([1, 2])).itemSync() + sin(g).sum().itemSync();
+// A gradient has its argument's type (as in JAX, its structure), not any.
+const params = { w: tensor([1, 2]), b: tensor([0]) };
+const gw: Tensor = grad((p: typeof params) => p.w.sum().add(p.b.sum()))(params).w;
+// @ts-expect-error: a gradient of a tensor is a tensor, not a number
+const notANumber: number = grad(f)(tensor([0, 1]));
+const [[loss, aux], gx] = valueAndGrad((x: Tensor) => [x.sum(), 'aux'] as const, { hasAux: true })(tensor([1]));
+const typed: [Tensor, 'aux', Tensor] = [loss, aux, gx];
+export { gw, notANumber, typed };
 declare const gpu: WebGPUBackend;
 const device: GPUDevice = gpu.device; // a type from @webgpu/types
 const buffers: number = gpu.poolStats().buffers;

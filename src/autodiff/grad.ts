@@ -42,6 +42,13 @@ function scalarOutput(what: string, out: unknown): Tensor {
  * const loss = (w: Tensor, x: Tensor) => matmul(x, w).square().mean();
  * const [value, dw] = valueAndGrad(loss)(w, x);
  */
+export function valueAndGrad<Args extends unknown[]>(f: (...args: Args) => Tensor, options?: { argnums?: 0; hasAux?: false }): (...args: Args) => [Tensor, Args[0]];
+export function valueAndGrad<Args extends unknown[], N extends number>(f: (...args: Args) => Tensor, options: { argnums: N; hasAux?: false }): (...args: Args) => [Tensor, Args[N]];
+export function valueAndGrad<Args extends unknown[], Aux>(
+  f: (...args: Args) => readonly [Tensor, Aux],
+  options: { argnums?: 0; hasAux: true },
+): (...args: Args) => [[Tensor, Aux], Args[0]];
+export function valueAndGrad<Args extends unknown[]>(f: (...args: Args) => unknown, options?: GradOptions): (...args: Args) => [any, any];
 export function valueAndGrad<Args extends unknown[]>(
   f: (...args: Args) => unknown,
   options: GradOptions = {},
@@ -59,13 +66,20 @@ export function valueAndGrad<Args extends unknown[]>(
 }
 
 /**
- * The gradient of a scalar-valued function, as a new function of the same arguments.
+ * The gradient of a scalar-valued function, as a new function of the same arguments. The gradient
+ * has the differentiated argument's type (its structure, as in JAX): `grad(f)(params)` of a
+ * `(p: MlpParams) => Tensor` is an `MlpParams`; with `hasAux`, `[gradient, aux]`. Several
+ * `argnums` give a tuple, typed `any`.
  *
  * @example
  * const df = grad((x: Tensor) => x.mul(x).sum());
  * df(tensor([1, 2])); // [2, 4]
  * const d2f = grad((x: Tensor) => grad((y: Tensor) => y.pow(3))(x)); // 6x
  */
+export function grad<Args extends unknown[]>(f: (...args: Args) => Tensor, options?: { argnums?: 0; hasAux?: false }): (...args: Args) => Args[0];
+export function grad<Args extends unknown[], N extends number>(f: (...args: Args) => Tensor, options: { argnums: N; hasAux?: false }): (...args: Args) => Args[N];
+export function grad<Args extends unknown[], Aux>(f: (...args: Args) => readonly [Tensor, Aux], options: { argnums?: 0; hasAux: true }): (...args: Args) => [Args[0], Aux];
+export function grad<Args extends unknown[]>(f: (...args: Args) => unknown, options?: GradOptions): (...args: Args) => any;
 export function grad<Args extends unknown[]>(f: (...args: Args) => unknown, options: GradOptions = {}): (...args: Args) => any {
   const vg = valueAndGrad(f, options);
   const hasAux = options.hasAux ?? false;

@@ -83,7 +83,7 @@ export const toTensors = (th: Theta, uniform = false): ThetaT => ({
 /** The exact gradient as one flat vector [logits..., mu..., logstd...] (logits omitted when uniform). */
 export function exactGradient(th: Theta, reward: (a: Tensor) => Tensor, tau: number, uniform = false): number[] {
   const g = M.grad(exactJ(reward, tau, uniform))(toTensors(th, uniform));
-  return [...(uniform ? [] : arr(g.logits)), ...arr(g.mu), ...arr(g.logstd)];
+  return [...(uniform ? [] : arr(g.logits as Tensor)), ...arr(g.mu), ...arr(g.logstd)];
 }
 
 export function exactValue(th: Theta, reward: (a: Tensor) => Tensor, tau: number, uniform = false): number {
@@ -120,7 +120,7 @@ export function perDrawGradients(
   const g = M.grad((p: ThetaT) =>
     estimator({ policy: policyOf(p, uniform), critic: E.banditCritic(reward), alpha: tau, key: T.random.key(seed), ...extra }),
   )(thB);
-  const parts = [...(uniform ? [] : [arr(g.logits)]), arr(g.mu), arr(g.logstd)];
+  const parts = [...(uniform ? [] : [arr(g.logits as Tensor)]), arr(g.mu), arr(g.logstd)];
   return Array.from({ length: B }, (_, b) => parts.flatMap((part) => part.slice(b * K, (b + 1) * K).map((v) => v * B)));
 }
 

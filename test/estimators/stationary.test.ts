@@ -74,7 +74,7 @@ describe('Lemma C.1: a base stationary point copied into every component is stat
       for (const logits of [[0, 0, 0], [1.3, -0.4, 0.2], [-2, 0.5, 3]]) {
         const th: Theta = { logits, mu: [mu, mu, mu], logstd: [logstd, logstd, logstd] };
         const g = M.grad(mixture)(toTensors(th));
-        const all = [...arr(g.logits), ...arr(g.mu), ...arr(g.logstd)];
+        const all = [...arr(g.logits as Tensor), ...arr(g.mu), ...arr(g.logstd)];
         expect(Math.max(...all.map(Math.abs))).toBeLessThan(1e-9);
         // power: moving one component off the point gives a clearly non-zero gradient
         const moved = M.grad(mixture)(toTensors({ ...th, mu: [mu + 0.1, mu, mu] }));

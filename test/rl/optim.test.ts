@@ -133,7 +133,7 @@ describe('adam', () => {
       fc.property(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 1, maxLength: 4 }), (start) => {
         const loss = (q: { x: M.Tensor }) => q.x.sub(1).square().sum();
         const opt = M.adam({ lr: 0.05 });
-        let q = { x: M.tensor(start, { dtype: 'float64' }) };
+        let q: { x: M.Tensor } = { x: M.tensor(start, { dtype: 'float64' }) };
         let state = opt.init(q);
         for (let t = 0; t < 600; t++) [q, state] = opt.update(M.grad(loss)(q), state, q);
         return loss(q).itemSync() < 1e-3 * start.length;
