@@ -31,7 +31,9 @@ const gw: Tensor = grad((p: typeof params) => p.w.sum().add(p.b.sum()))(params).
 const notANumber: number = grad(f)(tensor([0, 1]));
 const [[loss, aux], gx] = valueAndGrad((x: Tensor) => [x.sum(), 'aux'] as const, { hasAux: true })(tensor([1]));
 const typed: [Tensor, 'aux', Tensor] = [loss, aux, gx];
-export { gw, notANumber, typed };
+const [ga, gb] = grad((a: Tensor, b: { v: Tensor }) => a.sum().add(b.v.sum()), { argnums: [0, 1] })(tensor([1]), { v: tensor([2]) });
+const several: [Tensor, Tensor] = [ga, gb.v];
+export { gw, notANumber, typed, several };
 declare const gpu: WebGPUBackend;
 const device: GPUDevice = gpu.device; // a type from @webgpu/types
 const buffers: number = gpu.poolStats().buffers;

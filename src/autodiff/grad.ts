@@ -44,6 +44,10 @@ function scalarOutput(what: string, out: unknown): Tensor {
  */
 export function valueAndGrad<Args extends unknown[]>(f: (...args: Args) => Tensor, options?: { argnums?: 0; hasAux?: false }): (...args: Args) => [Tensor, Args[0]];
 export function valueAndGrad<Args extends unknown[], N extends number>(f: (...args: Args) => Tensor, options: { argnums: N; hasAux?: false }): (...args: Args) => [Tensor, Args[N]];
+export function valueAndGrad<Args extends unknown[], const N extends readonly number[]>(
+  f: (...args: Args) => Tensor,
+  options: { argnums: N; hasAux?: false },
+): (...args: Args) => [Tensor, { -readonly [K in keyof N]: Args[N[K] & number] }];
 export function valueAndGrad<Args extends unknown[], Aux>(
   f: (...args: Args) => readonly [Tensor, Aux],
   options: { argnums?: 0; hasAux: true },
@@ -69,7 +73,7 @@ export function valueAndGrad<Args extends unknown[]>(
  * The gradient of a scalar-valued function, as a new function of the same arguments. The gradient
  * has the differentiated argument's type (its structure, as in JAX): `grad(f)(params)` of a
  * `(p: MlpParams) => Tensor` is an `MlpParams`; with `hasAux`, `[gradient, aux]`. Several
- * `argnums` give a tuple, typed `any`.
+ * `argnums` give a tuple of their arguments' types.
  *
  * @example
  * const df = grad((x: Tensor) => x.mul(x).sum());
@@ -78,6 +82,10 @@ export function valueAndGrad<Args extends unknown[]>(
  */
 export function grad<Args extends unknown[]>(f: (...args: Args) => Tensor, options?: { argnums?: 0; hasAux?: false }): (...args: Args) => Args[0];
 export function grad<Args extends unknown[], N extends number>(f: (...args: Args) => Tensor, options: { argnums: N; hasAux?: false }): (...args: Args) => Args[N];
+export function grad<Args extends unknown[], const N extends readonly number[]>(
+  f: (...args: Args) => Tensor,
+  options: { argnums: N; hasAux?: false },
+): (...args: Args) => { -readonly [K in keyof N]: Args[N[K] & number] };
 export function grad<Args extends unknown[], Aux>(f: (...args: Args) => readonly [Tensor, Aux], options: { argnums?: 0; hasAux: true }): (...args: Args) => [Args[0], Aux];
 export function grad<Args extends unknown[]>(f: (...args: Args) => unknown, options?: GradOptions): (...args: Args) => any;
 export function grad<Args extends unknown[]>(f: (...args: Args) => unknown, options: GradOptions = {}): (...args: Args) => any {
