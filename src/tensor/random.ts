@@ -42,7 +42,8 @@ function iota(n: number, like: Tensor): Tensor {
 }
 
 /**
- * `n` independent keys from one (JAX's original `split`).
+ * `n` independent keys from one (JAX's original `split`), as n tensors (`splitStacked`: one
+ * `[n, 2]` tensor).
  *
  * @example
  * const [k1, k2] = split(key(0)); // [4146024105, 967050713], [2718843009, 1272950319]
@@ -52,6 +53,20 @@ export function split(k: Tensor, n = 2): Tensor[] {
   if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`split: n must be a positive integer, got ${n}`);
   const words = bind('threefry', [k, iota(2 * n, k)], {});
   return Array.from({ length: n }, (_, i) => bind('slice', [words], { starts: [2 * i], stops: [2 * i + 2], steps: [1] }));
+}
+
+/**
+ * `split(k, n)` as one `u32[n, 2]` tensor, row i the i-th key (the array JAX's `split` returns): one
+ * op instead of n slices, for `vmap` over keys.
+ *
+ * @example
+ * const keys = splitStacked(key(0), 1000); // u32[1000, 2]
+ * vmap((k: Tensor) => normal(k, [3]))(keys); // [1000, 3]
+ */
+export function splitStacked(k: Tensor, n: number): Tensor {
+  checkKey('splitStacked', k);
+  if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`splitStacked: n must be a positive integer, got ${n}`);
+  return reshape(bind('threefry', [k, iota(2 * n, k)], {}), [n, 2]);
 }
 
 /**

@@ -148,6 +148,15 @@ describe('JAX-compatible keys', () => {
     expect(keyWords(T.random.foldIn(T.random.key(7), -1))).toEqual(refFoldIn([0, 7], 0xffffffff));
   });
 
+  it('splitStacked(k, n) is split(k, n) as one u32[n, 2] tensor', () => {
+    for (const n of [1, 3, 64]) {
+      const stacked = T.random.splitStacked(T.random.key(9), n);
+      expect(stacked.shape).toEqual([n, 2]);
+      expect(stacked.toArraySync()).toEqual(T.random.split(T.random.key(9), n).map(keyWords));
+    }
+    expect(() => T.random.splitStacked(T.random.key(9), 0)).toThrow('splitStacked: n must be a positive integer, got 0');
+  });
+
   it('foldIn takes a traced counter: a scalar int tensor, under vmap and jit, folds in its 32 bits', () => {
     const k = T.random.key(7);
     const data = [0, 1, 17, -1, 2 ** 31 - 1];
