@@ -69,6 +69,9 @@ describe('jacrev, jacfwd, hessian', () => {
     expectNested(jitted, expectedJacobian);
     expect(perRow.shape).toEqual([2, 2, 3]);
     expectNested(M.slice(perRow, 0) as Tensor, expectedJacobian);
+    // Row 1 is its own point, x = [2, 0, -1]: a vmap repeating row 0 would fail here.
+    const x1 = [2, 0, -1];
+    expectNested(M.slice(perRow, 1) as Tensor, A.map((row) => row.map((a, j) => a * (1 - Math.tanh(x1[j]) ** 2))));
   });
 
   it('name what is wrong', () => {
