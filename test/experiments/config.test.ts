@@ -1,6 +1,6 @@
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { CLASSIC_DEFAULTS, flagKinds, resolveConfig, validatePartial } from '../../src/experiments/config';
+import { CLASSIC_DEFAULTS, defaultsFor, flagKinds, resolveConfig, validatePartial } from '../../src/experiments/config';
 import { parseArgs, typedFlags } from '../../src/cli/args';
 
 const leftMessage = (e: ReturnType<typeof resolveConfig> | ReturnType<typeof validatePartial>) => {
@@ -20,6 +20,14 @@ describe('training config', () => {
       expect(c.right.autoAlpha).toBe(false);
       expect(c.right.learningStarts).toBe(CLASSIC_DEFAULTS.learningStarts);
     }
+  });
+
+  it("other envs get SAC-v2's setup (Haarnoja et al. 2018, Table 1): 2x256, lr 3e-4, batch 256, replay 1e6, tau 0.005, learned alpha", () => {
+    const d = defaultsFor('HalfCheetah-v4');
+    expect([d.hidden, d.actorLr, d.criticLr, d.alphaLr, d.batchSize, d.replayCapacity, d.tau, d.autoAlpha, d.gamma]).toEqual([
+      [256, 256], 3e-4, 3e-4, 3e-4, 256, 1_000_000, 0.005, true, 0.99,
+    ]);
+    expect(defaultsFor('MountainCar').criticLr).toBe(1e-4); // the authors' best MountainCar setting
   });
 
   it('later layers win', () => {
