@@ -97,6 +97,9 @@ export function policyOf(th: ThetaT, uniform = false): D.SquashedPolicy {
   return D.squash(-1, 1)(uniform || !th.logits ? D.uniformMixture(comps) : D.mixture(th.logits, comps));
 }
 
+/** The single squashed Gaussian over B copies of one component's parameters ([B, 1] each). */
+const singleOf = (th: ThetaT): D.SquashedPolicy => D.squash(-1, 1)(D.normal(th.mu, T.exp(th.logstd)));
+
 export type EstimatorName = 'mrp' | 'halfRp' | 'lr' | 'urp' | 'gumbelRp' | 'rp';
 
 /**
@@ -112,13 +115,16 @@ export function perDrawGradients(
   seed: number,
   extra: Record<string, unknown> = {},
 ): number[][] {
-  const uniform = name === 'urp';
+  // rp runs on a single squashed Gaussian (SAC-v2's policy; K must be 1), parameterized as urp's.
+  const single = name === 'rp';
+  const uniform = name === 'urp' || single;
   const K = th.mu.length;
+  if (single && K !== 1) throw new Error('perDrawGradients: rp takes one component');
   const tile = (v: number[]) => T.broadcastTo(T.tensor([v], f64), [B, K]);
   const thB: ThetaT = { mu: tile(th.mu), logstd: tile(th.logstd), ...(uniform ? {} : { logits: tile(th.logits) }) };
   const estimator = E.estimators[name] as (input: E.EstimatorInput & Record<string, unknown>) => Tensor;
   const g = M.grad((p: ThetaT) =>
-    estimator({ policy: policyOf(p, uniform), critic: E.banditCritic(reward), alpha: tau, key: T.random.key(seed), ...extra }),
+    estimator({ policy: single ? singleOf(p) : policyOf(p, uniform), critic: E.banditCritic(reward), alpha: tau, key: T.random.key(seed), ...extra }),
   )(thB);
   const parts = [...(uniform ? [] : [arr(g.logits as Tensor)]), arr(g.mu), arr(g.logstd)];
   return Array.from({ length: B }, (_, b) => parts.flatMap((part) => part.slice(b * K, (b + 1) * K).map((v) => v * B)));

@@ -7,7 +7,8 @@
  * False-failure bound (for a fresh seed): each coordinate is a CLT z-test of a mean of B = 20000
  * i.i.d. draws with the sample SE; z is chosen so that P(|Z| > z) = 1e-4 / C with C = 4 estimators
  * x 8 runs x 18 coordinates (the most, K = 6) = 576 comparisons (Bonferroni), so the whole block
- * fails falsely with probability <= 1e-4 (up to the CLT approximation at B = 20000). The quadrature
+ * fails falsely with probability <= 1e-4 (up to the CLT approximation at B = 20000); rp on a single
+ * squashed Gaussian adds its own 1e-5 (see its block). The quadrature
  * slack (1e-7 + 1e-6 |exact|) covers the trapezoid error on [-10, 10] with step 1e-3 (the smallest
  * std is e^-2 ~ 0.135, the largest |mean| + 7 std is 1.5 + 7 e^0.4 < 10).
  */
@@ -50,7 +51,7 @@ const caseArb = fc.record({
 
 function checkUnbiased(name: EstimatorName, th: Theta, terms: Term[], tau: number, seed: number, extra = {}) {
   const reward = rewardFn(terms);
-  const exact = exactGradient(th, reward, tau, name === 'urp');
+  const exact = exactGradient(th, reward, tau, name === 'urp' || name === 'rp');
   const { mean, se } = meanAndSE(perDrawGradients(name, th, reward, tau, B, seed, extra));
   exact.forEach((e, j) => {
     const bound = Z * se[j] + 1e-7 + 1e-6 * Math.abs(e);
@@ -91,6 +92,27 @@ describe('estimators are unbiased for the exact gradient of J', () => {
       );
     });
   }
+});
+
+describe('rp on a single squashed Gaussian (SAC-v2) is unbiased', () => {
+  // K = 1: two coordinates (mu, logstd) per run. Its own Bonferroni budget: 1e-5 over RUNS x 2
+  // comparisons, so the file's false-failure bound becomes <= 1.1e-4.
+  it('random components, random smooth rewards, τ in {0, 0.1, 0.5}', () => {
+    const zSingle = zFor(1e-5 / (RUNS * 2));
+    const one = fc.record({ logits: fc.constant<number[]>([0]), mu: vec(1, -1.5, 1.5), logstd: vec(1, -2, 0.4) });
+    fc.assert(
+      fc.property(fc.record({ theta: one, terms: fc.array(term, { minLength: 1, maxLength: 3 }), tau: fc.constantFrom(0, 0.1, 0.5), seed: fc.integer({ min: 0, max: 2 ** 30 }) }), ({ theta: th, terms, tau, seed }) => {
+        const reward = rewardFn(terms);
+        const exact = exactGradient(th, reward, tau, true);
+        const { mean, se } = meanAndSE(perDrawGradients('rp', th, reward, tau, B, seed));
+        exact.forEach((e, j) => {
+          const bound = zSingle * se[j] + 1e-7 + 1e-6 * Math.abs(e);
+          if (!(Math.abs(mean[j] - e) <= bound)) throw new Error(`rp: coordinate ${j}: mean ${mean[j]} vs exact ${e} (SE ${se[j]}, bound ${bound}); θ=${JSON.stringify(th)}`);
+        });
+      }),
+      { seed: 777, numRuns: RUNS },
+    );
+  });
 });
 
 describe('GumbelRP is biased', () => {
