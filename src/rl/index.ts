@@ -7,6 +7,8 @@ export {
   adam,
   type AdamConfig,
   type AdamState,
+  adamw,
+  type AdamWConfig,
   clipByGlobalNorm,
   globalNorm,
   type Optimizer,

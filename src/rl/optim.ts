@@ -89,12 +89,39 @@ function checkRate(what: string, lr: number): void {
  * [params, state] = opt.update(g, state, params);
  */
 export function adam(config: AdamConfig): Optimizer<AdamState> {
-  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = config;
-  checkRate('adam', lr);
-  for (const [name, beta] of [['beta1', beta1], ['beta2', beta2]] as const) {
-    if (!(beta >= 0 && beta < 1)) throw new ArgumentError(`adam: ${name} must be in [0, 1), got ${beta}`);
+  return adamWithDecay('adam', config, 0);
+}
+
+export interface AdamWConfig extends AdamConfig {
+  /** Decoupled weight decay λ (default 0.01, PyTorch's). */
+  weightDecay?: number;
+}
+
+/**
+ * AdamW as PyTorch's `torch.optim.AdamW` (Loshchilov & Hutter's decoupled weight decay): each step
+ * first shrinks the params, p ← p · (1 - lr · λ), then takes `adam`'s step from the shrunk p. The
+ * state is Adam's. λ = 0 is `adam`, bit for bit.
+ *
+ * @example
+ * const opt = adamw({ lr: 1e-3, weightDecay: 0.01 });
+ * [params, state] = opt.update(grad(loss)(params), state, params);
+ */
+export function adamw(config: AdamWConfig): Optimizer<AdamState> {
+  const { weightDecay = 0.01, ...adamConfig } = config;
+  if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) {
+    throw new ArgumentError(`adamw: weightDecay must be a non-negative number, got ${weightDecay}`);
   }
-  if (!(eps >= 0)) throw new ArgumentError(`adam: eps must be non-negative, got ${eps}`);
+  return adamWithDecay('adamw', adamConfig, weightDecay);
+}
+
+/** Adam, its params first shrunk by 1 - lr · decay (decay 0: plain Adam, no multiply). */
+function adamWithDecay(name: string, config: AdamConfig, decay: number): Optimizer<AdamState> {
+  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = config;
+  checkRate(name, lr);
+  for (const [key, beta] of [['beta1', beta1], ['beta2', beta2]] as const) {
+    if (!(beta >= 0 && beta < 1)) throw new ArgumentError(`${name}: ${key} must be in [0, 1), got ${beta}`);
+  }
+  if (!(eps >= 0)) throw new ArgumentError(`${name}: eps must be non-negative, got ${eps}`);
   const [logBeta1, logBeta2] = [Math.log(beta1), Math.log(beta2)];
   return {
     init(params) {
@@ -115,7 +142,8 @@ export function adam(config: AdamConfig): Optimizer<AdamState> {
           const correction1 = expm1(t.mul(logBeta1)).neg();
           const correction2 = expm1(t.mul(logBeta2)).neg();
           const denom = v.sqrt().div(sqrt(correction2)).add(eps);
-          return p.sub(m.div(denom).mul(div(lr, correction1)));
+          const shrunk = decay === 0 ? p : p.mul(1 - lr * decay);
+          return shrunk.sub(m.div(denom).mul(div(lr, correction1)));
         },
         params,
         mu,

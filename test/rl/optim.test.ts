@@ -51,6 +51,49 @@ function run<S>(opt: M.Optimizer<S>, params: Params, steps: number, dtype: 'floa
 
 const flat = (p: Params) => [...p.a.dataSync(), ...p.nested.c.dataSync()];
 
+/** AdamW (PyTorch's): p ← p (1 - lr λ), then the Adam step of `referenceAdam`, on plain float64 numbers. */
+function referenceAdamW(p0: number[], grads: (t: number) => number[], steps: number, lr: number, decay: number): number[] {
+  const p = [...p0];
+  const m = p.map(() => 0);
+  const v = p.map(() => 0);
+  for (let t = 1; t <= steps; t++) {
+    const g = grads(t);
+    for (let i = 0; i < p.length; i++) {
+      p[i] *= 1 - lr * decay;
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+      p[i] -= (lr * (m[i] / (1 - 0.9 ** t))) / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8);
+    }
+  }
+  return p;
+}
+
+describe('adamw', () => {
+  const allGrads = (t: number) => [0, 1, 2].map((i) => gradValue(t, 0, i)).concat([0, 1, 2, 3].map((i) => gradValue(t, 1, i)));
+
+  it('matches the float64 reference (decay, then the Adam step) over 20 steps', () => {
+    for (const [lr, weightDecay] of [[0.1, 0.01], [0.01, 0.5]]) {
+      const [p] = run(M.adamw({ lr, weightDecay }), params64(), 20, 'float64');
+      const reference = referenceAdamW(flat(params64()), allGrads, 20, lr, weightDecay);
+      flat(p).forEach((v, i) => expect(v).toBeCloseTo(reference[i], 13));
+    }
+    // Without a gradient the params only decay: p (1 - lr λ)^t.
+    const opt = M.adamw({ lr: 0.1, weightDecay: 0.2 });
+    let p = { w: M.tensor([2, -1], { dtype: 'float64' }) };
+    let state = opt.init(p);
+    for (let t = 0; t < 5; t++) [p, state] = opt.update({ w: M.zeros([2], { dtype: 'float64' }) }, state, p);
+    expect(Math.abs(p.w.dataSync()[0] - 2 * 0.98 ** 5)).toBeLessThan(1e-15);
+  });
+
+  it('is adam bit for bit with weightDecay 0, and refuses a negative decay', () => {
+    const [withoutDecay] = run(M.adamw({ lr: 0.05, weightDecay: 0 }), params64(), 10, 'float64');
+    const [plain] = run(M.adam({ lr: 0.05 }), params64(), 10, 'float64');
+    expect(flat(withoutDecay)).toEqual(flat(plain));
+    expect(() => M.adamw({ lr: 0.1, weightDecay: -1 })).toThrow('adamw: weightDecay must be a non-negative number, got -1');
+    expect(() => M.adamw({ lr: 0 })).toThrow('adamw: lr must be a positive number, got 0');
+  });
+});
+
 describe('adam', () => {
   it('starts with count 0 (int32 scalar) and zero moments shaped like the params', () => {
     const state = M.adam({ lr: 0.1 }).init(params64());
