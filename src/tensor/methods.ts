@@ -29,6 +29,7 @@ export interface TensorMethods extends BinaryMethods, UnaryMethods {
   min(axes?: Axes, keepdims?: boolean): Tensor;
   logsumexp(axes?: Axes, keepdims?: boolean): Tensor;
   std(axes?: Axes, keepdims?: boolean, ddof?: number): Tensor;
+  cumsum(axis?: number): Tensor;
   norm(ord?: number, axes?: Axes, keepdims?: boolean): Tensor;
   gelu(approximate?: GeluApproximation): Tensor;
   leakyRelu(negativeSlope?: number): Tensor;
@@ -133,6 +134,9 @@ Object.assign(Tensor.prototype, {
   },
   std(this: Tensor, axes?: Axes, keepdims?: boolean, ddof?: number) {
     return ops.std(this, axes, keepdims, ddof);
+  },
+  cumsum(this: Tensor, axis?: number) {
+    return ops.cumsum(this, axis);
   },
   norm(this: Tensor, ord?: number, axes?: Axes, keepdims?: boolean) {
     return ops.norm(this, ord, axes, keepdims);

@@ -104,6 +104,17 @@ describeWebGPU('composite ops on WebGPU', () => {
     }
   });
 
+  it('cumsum: running sums along either axis against left-to-right sums in float64', async () => {
+    const values = floats(3, 24, -2, 2);
+    const x = onGpu(values, [4, 6]);
+    for (const axis of [0, 1]) {
+      const stride = axis === 0 ? 6 : 1;
+      const expected = Float64Array.from(values);
+      for (let i = 0; i < 24; i++) if (Math.floor(i / stride) % (axis === 0 ? 4 : 6) > 0) expected[i] = expected[i - stride] + values[i];
+      expectClose(await M.cumsum(x, axis).data(), expected, 1e-5, 1e-5, `axis ${axis}`);
+    }
+  });
+
   it('jit of every op equals eager mode (fused kernels), and vmap equals the row-by-row values', async () => {
     const x = onGpu(floats(7, 20, -3, 3), [4, 5]);
     const all = (t: Tensor) =>
@@ -120,6 +131,7 @@ describeWebGPU('composite ops on WebGPU', () => {
         M.broadcastTo(M.expandDims(M.norm(t, 2, -1), -1), t.shape),
         M.broadcastTo(M.expandDims(M.norm(t, 3, -1), -1), t.shape),
         M.broadcastTo(M.expandDims(M.norm(t, Infinity, -1), -1), t.shape),
+        M.cumsum(t, -1),
       ]);
     const eager = all(x);
     expectSameUpToContraction(await M.jit(all)(x).data(), await eager.data(), 'jit');

@@ -214,6 +214,44 @@ describe('logaddexp', () => {
   });
 });
 
+describe('cumsum', () => {
+  it('equals running sums computed left to right, over any axis, in float64, float32 and int32', () => {
+    const rng = new Rng(41);
+    const cases: [number[], number][] = [[[1], 0], [[7], 0], [[5, 9], 1], [[5, 9], 0], [[2, 33, 3], 1], [[4, 64], -1]];
+    for (const [shape, axis] of cases) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: n }, () => rng.normal());
+      const x = makeTensor(values, shape, 'float64');
+      const a = axis < 0 ? shape.length + axis : axis;
+      const stride = shape.slice(a + 1).reduce((p, d) => p * d, 1);
+      // The sequential reference: walk each line along the axis, adding as we go.
+      const expected = values.slice();
+      for (let i = 0; i < n; i++) if (Math.floor(i / stride) % shape[a] > 0) expected[i] = expected[i - stride] + values[i];
+      // Tree against chain: rounding of at most 64 O(1) terms, a few 1e-15 each (absolute, since
+      // running sums cross zero).
+      expectClose(valuesOf(M.cumsum(x, axis)), expected, { rtol: 1e-13, atol: 1e-12 }, `float64 ${shape} axis ${axis}`);
+      const x32 = makeTensor(values, shape, 'float32');
+      expectClose(valuesOf(M.cumsum(x32, axis)), expected, { rtol: 1e-5, atol: 1e-4 }, `float32 ${shape} axis ${axis}`);
+    }
+    expect(M.cumsum(M.tensor([1, 2, 3, 4], { dtype: 'int32' })).toArraySync()).toEqual([1, 3, 6, 10]);
+    expect(M.tensor([[1, 2], [3, 4]], { dtype: 'int32' }).cumsum(0).toArraySync()).toEqual([[1, 2], [4, 6]]);
+    const flags = M.cumsum(M.tensor([true, false, true]));
+    expect([flags.dtype, flags.toArraySync()]).toEqual(['int32', [1, 1, 2]]);
+    expect(() => M.cumsum(M.tensor(1))).toThrow('cumsum');
+  });
+
+  it('its gradient is the reversed running sum of the cotangent (and matches finite differences), under jit too', async () => {
+    const w = [0.5, -1, 2, 0.25, 3];
+    const f = (x: Tensor) => M.sum(M.mul(M.cumsum(x), M.tensor(w, { dtype: 'float64' })));
+    const x = f64([5], (i) => Math.sin(i));
+    // d/dx_j Σ_i w_i Σ_{k ≤ i} x_k = Σ_{i ≥ j} w_i.
+    const expected = w.map((_, j) => w.slice(j).reduce((a, b) => a + b, 0));
+    expect(valuesOf(M.grad(f)(x) as Tensor)).toEqual(expected);
+    expect(valuesOf(M.jit(M.grad(f))(x) as Tensor)).toEqual(expected);
+    expectGradsMatch(await gradCheck((y: Tensor) => M.cumsum(M.mul(y, y), 0), [f64([3, 4], (i) => Math.cos(i))], new Rng(5)), 'cumsum');
+  });
+});
+
 describe('std', () => {
   it('float64 and float32 against a two-pass reference, over axes with keepdims and ddof', () => {
     const v = randomValues(9, 24, -3, 3);

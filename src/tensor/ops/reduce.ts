@@ -7,7 +7,7 @@ import { normalizeAxes, normalizeAxis, sizeOf } from '../shape';
 import type { Tensor } from '../tensor';
 import { asTensor, castIfNeeded, type TensorLike } from './convert';
 import { abs, add, div, equal, exp, isFinite, log, pow, sqrt, square, stopGradient, sub, where } from './elementwise';
-import { expandDims, reshape } from './movement';
+import { expandDims, pad, reshape, slice } from './movement';
 
 /** Which axes to reduce: one, several, or all (undefined). */
 export type Axes = number | readonly number[] | undefined;
@@ -63,6 +63,29 @@ export function variance(x: TensorLike, axes?: Axes, keepdims = false, ddof = 0)
   const count = sizeOf(a.map((i) => t.shape[i]));
   const centered = sub(t, mean(t, a, true));
   return div(sum(square(centered), a, keepdims), count - ddof);
+}
+
+/**
+ * Running sums along `axis` (NumPy's `cumsum`): out[i] = Σ_{j ≤ i} x[j]. Computed in ⌈log₂ n⌉
+ * shifted adds (Hillis–Steele), so under jit and on WebGPU it is a few elementwise kernels; each
+ * output's terms are added as a tree, not left to right (float results can differ from a sequential
+ * sum in the last bits). Integers keep their dtype, bools become int32.
+ *
+ * @example
+ * cumsum(tensor([1, 2, 3, 4])); // [1, 3, 6, 10]
+ * cumsum(tensor([[1, 2], [3, 4]]), 0); // [[1, 2], [4, 6]]
+ */
+export function cumsum(x: TensorLike, axis = -1): Tensor {
+  let t = asTensor(x);
+  if (t.dtype === 'bool') t = castIfNeeded(t, 'int32');
+  const a = normalizeAxis('cumsum', axis, t.ndim);
+  const n = t.shape[a];
+  for (let shift = 1; shift < n; shift *= 2) {
+    const widths = t.shape.map((_, i) => (i === a ? [shift, 0] : [0, 0]) as [number, number]);
+    const shifted = slice(pad(t, widths), ...t.shape.map((_, i) => (i === a ? ([0, n] as const) : null)));
+    t = add(t, shifted);
+  }
+  return t;
 }
 
 /**
