@@ -8,7 +8,7 @@ import { defaultBackend } from './backends';
 import type { DType } from './dtype';
 import { ArgumentError, DTypeError } from './errors';
 import { bind } from './interpreter';
-import { add, cast, erfinv, less, log, maximum, minimum, mul, neg } from './ops/elementwise';
+import { add, cast, div, erfinv, less, log, maximum, minimum, mul, neg, sub } from './ops/elementwise';
 import { concat, reshape } from './ops/movement';
 import { argmax } from './ops/reduce';
 import { checkShape, formatShape, type Shape, sizeOf } from './shape';
@@ -134,6 +134,27 @@ export function uniform(k: Tensor, shape: Shape, options: UniformOptions = {}): 
 /** Random floats come in float32 or float64 only. */
 function checkFloat(op: string, dtype: unknown): void {
   if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`${op}: dtype must be float32 or float64, got ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}`);
+}
+
+/**
+ * Uniform integers in [minval, maxval) of `shape` (int32), from one 32-bit word each: minval +
+ * (word mod (maxval - minval)), for ranges up to 2^31. The modulo's bias is below
+ * (maxval - minval) / 2^32 (2e-5 for a range of 10^5). The words are `randomBits(k, shape)`'s, so the draws are a pure function of the key.
+ *
+ * @example
+ * randint(key(0), [4], 0, 10); // i32[4] in [0, 10)
+ * const rows = randint(foldIn(key(1), step), [256], 0, replaySize); // minibatch indices
+ */
+export function randint(k: Tensor, shape: Shape, minval: number, maxval: number): Tensor {
+  checkKey('randint', k);
+  checkShape('randint', shape);
+  if (!Number.isInteger(minval) || !Number.isInteger(maxval) || !(minval < maxval) || minval < -(2 ** 31) || maxval > 2 ** 31 || maxval - minval > 2 ** 31) {
+    throw new ArgumentError(`randint: need integers minval < maxval within int32, at most 2^31 apart, got ${minval} and ${maxval}`);
+  }
+  const range = tensor(Uint32Array.of(maxval - minval), { shape: [], backend: k.backend });
+  const words = randomBits(k, shape);
+  const offsets = sub(words, mul(div(words, range), range)); // words mod range, in uint32
+  return add(cast(offsets, 'int32'), minval);
 }
 
 const nextAfterMinusOne: Record<'float32' | 'float64', number> = {

@@ -148,6 +148,19 @@ describe('JAX-compatible keys', () => {
     expect(keyWords(T.random.foldIn(T.random.key(7), -1))).toEqual(refFoldIn([0, 7], 0xffffffff));
   });
 
+  it('randint is minval + (word mod range) of the key\'s random words, exactly, for any shape', () => {
+    for (const [seed, shape, lo, hi] of [[3, [7], 0, 10], [4, [2, 3], -5, 5], [5, [], 100, 101], [6, [64], -(2 ** 30), 2 ** 30]] as const) {
+      const k = T.random.key(seed);
+      const n = shape.reduce((a: number, b: number) => a * b, 1);
+      const drawn = T.random.randint(k, [...shape], lo, hi);
+      expect([drawn.dtype, drawn.shape]).toEqual(['int32', [...shape]]);
+      expect(valuesOf(drawn)).toEqual(refBits(keyWords(k), n).map((b) => lo + (b % (hi - lo))));
+    }
+    expect(() => T.random.randint(T.random.key(0), [2], 3, 3)).toThrow('randint: need integers minval < maxval within int32, at most 2^31 apart, got 3 and 3');
+    expect(() => T.random.randint(T.random.key(0), [2], -(2 ** 31), 2 ** 31)).toThrow('at most 2^31 apart');
+    expect(() => T.random.randint(T.random.key(0), [2], 0, 2.5)).toThrow('randint');
+  });
+
   it('splitStacked(k, n) is split(k, n) as one u32[n, 2] tensor', () => {
     for (const n of [1, 3, 64]) {
       const stacked = T.random.splitStacked(T.random.key(9), n);

@@ -30,6 +30,7 @@ describeWebGPU('randomness on WebGPU is the CPU bits', () => {
     const traced = random.foldIn(g, tensor(-3, { dtype: 'int32', backend: webgpu() }));
     expectEqual(await traced.data(), random.foldIn(c, -3).dataSync(), 'foldIn of an int32 tensor');
     expectEqual(await random.randomBits(g, [5, 7]).data(), random.randomBits(c, [5, 7]).dataSync(), 'randomBits');
+    expectEqual(await random.randint(g, [5, 7], -3, 1000).data(), random.randint(c, [5, 7], -3, 1000).dataSync(), 'randint');
   });
 
   it('uniform is bit-identical and normal agrees within float32 error', async () => {
