@@ -10,8 +10,11 @@ export {
   adamw,
   type AdamWConfig,
   clipByGlobalNorm,
+  cosineDecaySchedule,
   globalNorm,
+  linearSchedule,
   type Optimizer,
+  type Schedule,
   sgd,
   type SgdState,
 } from './optim';

@@ -7,6 +7,7 @@ import {
   add,
   ArgumentError,
   cast,
+  cos,
   defaultBackend,
   div,
   equal,
@@ -14,9 +15,11 @@ import {
   full,
   isFloat,
   less,
+  minimum,
   mul,
   sqrt,
   square,
+  sub,
   sum,
   Tensor,
   where,
@@ -61,15 +64,57 @@ export interface AdamState {
   readonly nu: unknown;
 }
 
+/**
+ * A learning rate by step, as optax's schedules: `count` is the number of updates done before this
+ * one (Adam's state count, an int32 scalar tensor, so a jitted update does not bake it in).
+ */
+export type Schedule = (count: Tensor) => Tensor;
+
 export interface AdamConfig {
-  lr: number;
+  /** A fixed rate, or a `Schedule` (`linearSchedule`, `cosineDecaySchedule`, or your own). */
+  lr: number | Schedule;
   beta1?: number;
   beta2?: number;
   eps?: number;
 }
 
-function checkRate(what: string, lr: number): void {
-  if (!(Number.isFinite(lr) && lr > 0)) throw new ArgumentError(`${what}: lr must be a positive number, got ${lr}`);
+function checkRate(what: string, lr: number | Schedule): void {
+  if (typeof lr === 'function') return;
+  if (!(Number.isFinite(lr) && lr > 0)) throw new ArgumentError(`${what}: lr must be a positive number or a schedule, got ${lr}`);
+}
+
+/**
+ * optax's `linear_schedule`: `init` at count 0, moving linearly to `end` over `steps` updates, then
+ * `end`.
+ *
+ * @example
+ * const opt = adam({ lr: linearSchedule({ init: 3e-4, end: 3e-5, steps: 100_000 }) });
+ */
+export function linearSchedule(config: { init: number; end: number; steps: number }): Schedule {
+  const { init, end, steps } = config;
+  if (![init, end].every(Number.isFinite) || !(Number.isInteger(steps) && steps > 0)) {
+    throw new ArgumentError(`linearSchedule: need finite init and end and a positive integer steps, got ${init}, ${end}, ${steps}`);
+  }
+  return (count) => add(mul(minimum(div(cast(count, 'float32'), steps), 1), end - init), init);
+}
+
+/**
+ * optax's `cosine_decay_schedule`: init · ((1 - alpha) · (1 + cos(π · min(count, steps) / steps)) / 2
+ * + alpha), from `init` down to `alpha · init` at `steps`.
+ *
+ * @example
+ * const opt = adam({ lr: cosineDecaySchedule({ init: 1e-3, steps: 50_000 }) });
+ */
+export function cosineDecaySchedule(config: { init: number; steps: number; alpha?: number }): Schedule {
+  const { init, steps, alpha = 0 } = config;
+  if (!Number.isFinite(init) || !(Number.isInteger(steps) && steps > 0) || !(alpha >= 0 && alpha <= 1)) {
+    throw new ArgumentError(`cosineDecaySchedule: need a finite init, a positive integer steps and alpha in [0, 1], got ${init}, ${steps}, ${alpha}`);
+  }
+  return (count) => {
+    const progress = minimum(div(cast(count, 'float32'), steps), 1);
+    const decay = mul(add(cos(mul(progress, Math.PI)), 1), 0.5);
+    return mul(add(mul(decay, 1 - alpha), alpha), init);
+  };
 }
 
 /**
@@ -134,6 +179,8 @@ function adamWithDecay(name: string, config: AdamConfig, decay: number): Optimiz
     },
     update(grads, state, params) {
       const count = state.count.add(1);
+      // A schedule's rate at the updates done before this one, as optax counts.
+      const rate = typeof lr === 'number' ? null : lr(state.count);
       const mu = treeMap((m: Tensor, g: Tensor) => m.mul(beta1).add(g.mul(1 - beta1)), state.mu, grads);
       const nu = treeMap((v: Tensor, g: Tensor) => v.mul(beta2).add(g.square().mul(1 - beta2)), state.nu, grads);
       const newParams = treeMap(
@@ -142,8 +189,13 @@ function adamWithDecay(name: string, config: AdamConfig, decay: number): Optimiz
           const correction1 = expm1(t.mul(logBeta1)).neg();
           const correction2 = expm1(t.mul(logBeta2)).neg();
           const denom = v.sqrt().div(sqrt(correction2)).add(eps);
-          const shrunk = decay === 0 ? p : p.mul(1 - lr * decay);
-          return shrunk.sub(m.div(denom).mul(div(lr, correction1)));
+          if (rate === null) {
+            const shrunk = decay === 0 ? p : p.mul(1 - (lr as number) * decay);
+            return shrunk.sub(m.div(denom).mul(div(lr as number, correction1)));
+          }
+          const r = cast(rate, p.dtype);
+          const shrunk = decay === 0 ? p : p.mul(sub(1, mul(r, decay)));
+          return shrunk.sub(m.div(denom).mul(div(r, correction1)));
         },
         params,
         mu,

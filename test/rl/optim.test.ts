@@ -68,6 +68,47 @@ function referenceAdamW(p0: number[], grads: (t: number) => number[], steps: num
   return p;
 }
 
+describe('learning-rate schedules', () => {
+  it("linearSchedule and cosineDecaySchedule give optax's values by count", () => {
+    const linear = M.linearSchedule({ init: 1, end: 0.25, steps: 4 });
+    const cosine = M.cosineDecaySchedule({ init: 2, steps: 8, alpha: 0.1 });
+    for (const count of [0, 1, 3, 4, 8, 20]) {
+      const c = M.tensor(count, { dtype: 'int32' });
+      expect(linear(c).itemSync()).toBeCloseTo(1 + Math.min(count / 4, 1) * (0.25 - 1), 7);
+      expect(cosine(c).itemSync()).toBeCloseTo(2 * (0.9 * 0.5 * (1 + Math.cos((Math.PI * Math.min(count, 8)) / 8)) + 0.1), 6);
+    }
+    expect(() => M.linearSchedule({ init: 1, end: 0, steps: 0 })).toThrow('linearSchedule');
+  });
+
+  it("Adam with a schedule takes step t at the rate of count t - 1, eagerly and jitted", () => {
+    const schedule = M.linearSchedule({ init: 0.1, end: 0.01, steps: 10 });
+    const f = Math.fround;
+    const rateAt = (count: number) => f(f(Math.min(f(count / 10), 1) * f(0.01 - 0.1)) + f(0.1));
+    // The reference: Adam with lr_t = schedule(t - 1) (float32 schedule values, as the schedule computes them).
+    const p0 = flat(params64());
+    const allGrads = (t: number) => [0, 1, 2].map((i) => gradValue(t, 0, i)).concat([0, 1, 2, 3].map((i) => gradValue(t, 1, i)));
+    const p = [...p0];
+    const m = p.map(() => 0);
+    const v = p.map(() => 0);
+    for (let t = 1; t <= 15; t++) {
+      const g = allGrads(t);
+      for (let i = 0; i < p.length; i++) {
+        m[i] = 0.9 * m[i] + 0.1 * g[i];
+        v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+        p[i] -= (rateAt(t - 1) * (m[i] / (1 - 0.9 ** t))) / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8);
+      }
+    }
+    const opt = M.adam({ lr: schedule });
+    const [eager] = run(opt, params64(), 15, 'float64');
+    flat(eager).forEach((value, i) => expect(value).toBeCloseTo(p[i], 12));
+    const step = M.jit((params: Params, state: M.AdamState, grads: Params) => opt.update(grads, state, params));
+    let [params, state] = [params64(), opt.init(params64())];
+    for (let t = 1; t <= 15; t++) [params, state] = step(params, state, gradsAt(t, 'float64'));
+    expect(flat(params)).toEqual(flat(eager));
+    expect(M.jitStats(step).traceCount).toBe(1); // the count is traced, not baked in
+  });
+});
+
 describe('adamw', () => {
   const allGrads = (t: number) => [0, 1, 2].map((i) => gradValue(t, 0, i)).concat([0, 1, 2, 3].map((i) => gradValue(t, 1, i)));
 
@@ -90,7 +131,7 @@ describe('adamw', () => {
     const [plain] = run(M.adam({ lr: 0.05 }), params64(), 10, 'float64');
     expect(flat(withoutDecay)).toEqual(flat(plain));
     expect(() => M.adamw({ lr: 0.1, weightDecay: -1 })).toThrow('adamw: weightDecay must be a non-negative number, got -1');
-    expect(() => M.adamw({ lr: 0 })).toThrow('adamw: lr must be a positive number, got 0');
+    expect(() => M.adamw({ lr: 0 })).toThrow('adamw: lr must be a positive number or a schedule, got 0');
   });
 });
 
@@ -186,7 +227,7 @@ describe('adam', () => {
   });
 
   it('rejects non-positive lr, betas outside [0, 1) and negative eps', () => {
-    expect(() => M.adam({ lr: 0 })).toThrow('adam: lr must be a positive number, got 0');
+    expect(() => M.adam({ lr: 0 })).toThrow('adam: lr must be a positive number or a schedule, got 0');
     expect(() => M.adam({ lr: 1, beta2: 1 })).toThrow('adam: beta2 must be in [0, 1), got 1');
     expect(() => M.adam({ lr: 1, beta1: -0.1 })).toThrow(M.ArgumentError);
     expect(() => M.adam({ lr: 1, eps: -1 })).toThrow('adam: eps must be non-negative, got -1');
@@ -202,7 +243,7 @@ describe('sgd', () => {
     const [next] = opt.update(gradsAt(1, 'float64'), state, p);
     const g = flat(gradsAt(1, 'float64'));
     expect(flat(next)).toEqual(flat(p).map((v, i) => v - 0.25 * g[i]));
-    expect(() => M.sgd({ lr: NaN })).toThrow('sgd: lr must be a positive number, got NaN');
+    expect(() => M.sgd({ lr: NaN })).toThrow('sgd: lr must be a positive number or a schedule, got NaN');
   });
 });
 
