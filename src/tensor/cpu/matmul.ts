@@ -42,23 +42,15 @@ export function prepareMatmul(
   outShape: Shape,
   layout: MatmulLayout = {},
 ): (a: TypedArray, b: TypedArray, out: TypedArray) => void {
-  const [m, k] = aShape.slice(-2);
-  const n = bShape[bShape.length - 1];
-  const batch = sizeOf(outShape.slice(0, -2));
-  const { a: aOffsets, b: bOffsets } = matmulBatchOffsets(aShape, bShape, outShape.slice(0, -2));
-  // Element (i, p) of A is at i * ars + p * acs; element (p, j) of B at p * brs + j * bcs.
-  const a = layout.transposeA ? { rs: 1, cs: m } : { rs: k, cs: 1 };
-  const b = layout.transposeB ? { rs: 1, cs: k } : { rs: n, cs: 1 };
+  const { m, k, n, aOffsets, bOffsets, js } = productPlan(aShape, bShape, outShape, layout);
   const wasm = wasmMatmul(m, k, n, aOffsets, bOffsets, layout);
-  const wasm64 = batch * m * k * n >= WASM_F64_MIN_WORK ? wasmMatmulF64(m, k, n, aOffsets, bOffsets, layout) : null;
+  const wasm64 = aOffsets.length * m * k * n >= WASM_F64_MIN_WORK ? wasmMatmulF64(m, k, n, aOffsets, bOffsets, layout) : null;
   return (x, y, out) => {
     const float32 = x instanceof Float32Array && y instanceof Float32Array && out instanceof Float32Array;
     // The scratch copy must fit a 32-bit WebAssembly memory; larger products stay in JS.
     if (float32 && x.byteLength + 2 * y.byteLength + out.byteLength < WASM_SCRATCH_LIMIT) return wasm(x, y, out);
     if (wasm64 && x instanceof Float64Array && y instanceof Float64Array && out instanceof Float64Array && wasm64.fits(x, y, out)) return wasm64.run(x, y, out);
-    for (let t = 0; t < batch; t++) {
-      matmulOne(x, aOffsets[t] * m * k, a.rs, a.cs, y, bOffsets[t] * k * n, b.rs, b.cs, out, t * m * n, m, k, n);
-    }
+    js(x, y, out);
   };
 }
 
@@ -77,17 +69,24 @@ export function prepareMatmulF64(
   outShape: Shape,
   layout: MatmulLayout = {},
 ): (a: Float64Array, b: Float64Array, out: Float64Array) => void {
+  const { m, k, n, aOffsets, bOffsets, js } = productPlan(aShape, bShape, outShape, layout);
+  return path === 'wasm' ? wasmMatmulF64(m, k, n, aOffsets, bOffsets, layout).run : js;
+}
+
+/** A batched product's sizes, its batch offsets, and its JS loop (`matmulOne` per product). */
+function productPlan(aShape: Shape, bShape: Shape, outShape: Shape, layout: MatmulLayout) {
   const [m, k] = aShape.slice(-2);
   const n = bShape[bShape.length - 1];
   const { a: aOffsets, b: bOffsets } = matmulBatchOffsets(aShape, bShape, outShape.slice(0, -2));
-  if (path === 'wasm') return wasmMatmulF64(m, k, n, aOffsets, bOffsets, layout).run;
+  // Element (i, p) of A is at i * ars + p * acs; element (p, j) of B at p * brs + j * bcs.
   const a = layout.transposeA ? { rs: 1, cs: m } : { rs: k, cs: 1 };
   const b = layout.transposeB ? { rs: 1, cs: k } : { rs: n, cs: 1 };
-  return (x, y, out) => {
+  const js = (x: TypedArray, y: TypedArray, out: TypedArray) => {
     for (let t = 0; t < aOffsets.length; t++) {
       matmulOne(x, aOffsets[t] * m * k, a.rs, a.cs, y, bOffsets[t] * k * n, b.rs, b.cs, out, t * m * n, m, k, n);
     }
   };
+  return { m, k, n, aOffsets, bOffsets, js };
 }
 
 /**

@@ -13,6 +13,7 @@
  * A partial last panel's tiles compute its padding columns and store only the columns below n.
  */
 import { Code, type FunctionDef, i32, v128 } from './emit';
+import { packRest } from './matmul';
 
 /** The exported kernels' signatures (addresses in bytes, strides and sizes in elements). */
 export interface MatmulF64Exports {
@@ -151,27 +152,7 @@ function packF64(): FunctionDef {
             },
           ),
       );
-      c.get(N).get(j0).op('i32.sub').set(width);
-      c.when(() => c.get(width).i32(4).op('i32.gt_s'), () => c.i32(4).set(width));
-      c.while(
-        () => c.get(p).get(K).op('i32.lt_s'),
-        () => {
-          c.i32(0).set(jj);
-          c.while(
-            () => c.get(jj).get(width).op('i32.lt_s'),
-            () => {
-              c.get(pd).get(jj).i32(3).op('i32.shl').op('i32.add');
-              c.get(ps).get(jj).get(cs8).op('i32.mul').op('i32.add').mem('f64.load').mem('f64.store');
-              c.addTo(jj, 1);
-            },
-          );
-          c.while(
-            () => c.get(jj).i32(4).op('i32.lt_s'),
-            () => (c.get(pd).get(jj).i32(3).op('i32.shl').op('i32.add').f64(0).mem('f64.store'), c.addTo(jj, 1)),
-          );
-          c.addTo(ps, { local: rs8 }).addTo(pd, 32).addTo(p, 1);
-        },
-      );
+      packRest(c, 'f64', { N, K, j0, jj, width, p, ps, pd, rowStep: rs8, columnStep: cs8 });
       c.addTo(j0, 4);
     },
   );

@@ -330,6 +330,56 @@ function transposeBlock(c: Code, row: readonly number[], pair: readonly number[]
   };
 }
 
+/** The locals (and parameters) of a panel packer that `packRest` reads and advances. */
+export interface PackLocals {
+  readonly N: number;
+  readonly K: number;
+  readonly j0: number;
+  readonly jj: number;
+  readonly width: number;
+  readonly p: number;
+  readonly ps: number;
+  readonly pd: number;
+  /** Bytes from one of the source's rows (K index) to the next. */
+  readonly rowStep: number;
+  /** Bytes from one of the source's columns to the next. */
+  readonly columnStep: number;
+}
+
+/**
+ * The rest of one 32-byte panel row after the vector copies (`packF32`: 8 float32 columns,
+ * `packF64`: 4 float64 columns): rows p .. K - 1 element by element, the columns past n stored as
+ * zeros.
+ */
+export function packRest(c: Code, type: 'f32' | 'f64', l: PackLocals): void {
+  const [panel, shift] = type === 'f32' ? [8, 2] : [4, 3];
+  c.get(l.N).get(l.j0).op('i32.sub').set(l.width);
+  c.when(() => c.get(l.width).i32(panel).op('i32.gt_s'), () => c.i32(panel).set(l.width));
+  c.while(
+    () => c.get(l.p).get(l.K).op('i32.lt_s'),
+    () => {
+      c.i32(0).set(l.jj);
+      c.while(
+        () => c.get(l.jj).get(l.width).op('i32.lt_s'),
+        () => {
+          c.get(l.pd).get(l.jj).i32(shift).op('i32.shl').op('i32.add');
+          c.get(l.ps).get(l.jj).get(l.columnStep).op('i32.mul').op('i32.add').mem(`${type}.load`).mem(`${type}.store`);
+          c.addTo(l.jj, 1);
+        },
+      );
+      c.while(
+        () => c.get(l.jj).i32(panel).op('i32.lt_s'),
+        () => {
+          c.get(l.pd).get(l.jj).i32(shift).op('i32.shl').op('i32.add');
+          (type === 'f32' ? c.f32(0) : c.f64(0)).mem(`${type}.store`);
+          c.addTo(l.jj, 1);
+        },
+      );
+      c.addTo(l.ps, { local: l.rowStep }).addTo(l.pd, 32).addTo(l.p, 1);
+    },
+  );
+}
+
 /**
  * `packF32`: B in panels of eight columns, each `k x 8` row-major, the last padded with zeros, so a
  * tile reads its B rows 32 bytes apart. Read by rows at B's own row stride, a 256-wide B's column
@@ -388,27 +438,7 @@ function packF32(): FunctionDef {
       );
       // What is left (a partial panel, rows past the last four, other strides): element by element,
       // the panel's columns past n zeros.
-      c.get(N).get(j0).op('i32.sub').set(width);
-      c.when(() => c.get(width).i32(8).op('i32.gt_s'), () => c.i32(8).set(width));
-      c.while(
-        () => c.get(p).get(K).op('i32.lt_s'),
-        () => {
-          c.i32(0).set(jj);
-          c.while(
-            () => c.get(jj).get(width).op('i32.lt_s'),
-            () => {
-              c.get(pd).get(jj).i32(2).op('i32.shl').op('i32.add');
-              c.get(ps).get(jj).get(cs4).op('i32.mul').op('i32.add').mem('f32.load').mem('f32.store');
-              c.addTo(jj, 1);
-            },
-          );
-          c.while(
-            () => c.get(jj).i32(8).op('i32.lt_s'),
-            () => (c.get(pd).get(jj).i32(2).op('i32.shl').op('i32.add').f32(0).mem('f32.store'), c.addTo(jj, 1)),
-          );
-          c.addTo(ps, { local: rs4 }).addTo(pd, 32).addTo(p, 1);
-        },
-      );
+      packRest(c, 'f32', { N, K, j0, jj, width, p, ps, pd, rowStep: rs4, columnStep: cs4 });
       c.addTo(j0, 8);
     },
   );
