@@ -2,12 +2,14 @@
  * The published declarations, as a TypeScript user's project compiles them: the bundle tsup builds
  * (its real config, into a temporary folder) installed as `mixrl`, and a user's file that calls the
  * op methods, `grad`, `jit` and names the WebGPU backend's types, checked with `strict` and
- * `nodenext`. (It names no WebGPU function: scripts/device/run.sh picks the suites to run on a GPU
+ * `nodenext`; and the README's TypeScript examples, each as a module against the same declarations
+ * (an example that stopped compiling, as `x.sin()` and an unannotated `grad((p) => ...)` had, fails
+ * here). (It names no WebGPU function: scripts/device/run.sh picks the suites to run on a GPU
  * by those names, and this one needs TypeScript, which the device kit leaves out.) The op
  * methods were once declared by a `declare module './tensor'` augmentation that bundling turned into
  * a module no one could find, so `x.sin()` did not type-check for users while it did here.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build, type Options } from 'tsup';
@@ -53,9 +55,19 @@ beforeAll(async () => {
   writeFileSync(path.join(project, 'user.ts'), USER_FILE);
 }, 120_000);
 
-/** The errors TypeScript reports for the user's file under `options`. */
-function diagnostics(options: ts.CompilerOptions): string[] {
-  const program = ts.createProgram([path.join(project, 'user.ts')], {
+/** The values the README's examples take as given (its snippets elide where they come from). */
+const README_GIVENS = `import type { experiments, Tensor } from 'mixrl';
+declare global {
+  const w: Tensor, xs: Tensor, ys: Tensor, x: Tensor, v: Tensor, B: number, key: Tensor;
+  const params: { logits: Tensor; mu: Tensor; logStd: Tensor };
+  const config: experiments.TrainConfig;
+}
+export {};
+`;
+
+/** The errors TypeScript reports for the user's file (or `files`) under `options`. */
+function diagnostics(options: ts.CompilerOptions, files = [path.join(project, 'user.ts')]): string[] {
+  const program = ts.createProgram(files, {
     strict: true,
     noEmit: true,
     target: ts.ScriptTarget.ES2022,
@@ -74,5 +86,18 @@ describe('published declarations', () => {
 
   it('type-check it without skipLibCheck where the DOM library is on (@webgpu/types needs it)', () => {
     expect(diagnostics({ lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'] })).toEqual([]);
+  });
+
+  it("type-check the README's TypeScript examples", () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    writeFileSync(path.join(project, 'givens.ts'), README_GIVENS);
+    const files = blocks.map((block, i) => {
+      const file = path.join(project, `readme-${i}.ts`);
+      writeFileSync(file, `${block}\nexport {};\n`);
+      return file;
+    });
+    expect(diagnostics({ lib: ['lib.es2022.d.ts'], skipLibCheck: true }, [path.join(project, 'givens.ts'), ...files])).toEqual([]);
   });
 });
