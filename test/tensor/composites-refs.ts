@@ -3,20 +3,11 @@
  * composites-webgpu.test.ts on WebGPU): plain JS on numbers, written independently of the code
  * under test.
  */
+import { erfSeries } from './helpers';
 
-/** erf by its Maclaurin series (good to ~1e-15 for |z| <= 2.1) or, beyond, its continued fraction for erfc. */
+/** erf by the tests' series (`erfSeries`) for |z| <= 2.1 or, beyond, its continued fraction for erfc. */
 export function erfRef(z: number): number {
-  if (Math.abs(z) <= 2.1) {
-    let term = z;
-    let total = z;
-    for (let n = 1; n < 200; n++) {
-      term *= (-z * z) / n;
-      const next = term / (2 * n + 1);
-      total += next;
-      if (Math.abs(next) < 1e-18 * Math.abs(total)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * total;
-  }
+  if (Math.abs(z) <= 2.1) return erfSeries(z);
   // erfc(x) = e^-x² / √π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))), evaluated from the tail (x > 2).
   const x = Math.abs(z);
   let f = x;

@@ -9,6 +9,7 @@ import * as T from '../../src/tensor';
 import {
   broadcastIndex,
   broadcastPairArb,
+  erfSeries,
   expectClose,
   f32,
   makeTensor,
@@ -23,19 +24,6 @@ import {
   unravel,
   valuesOf,
 } from './helpers';
-
-/** erf by its Maclaurin series Σ (-1)^n x^(2n+1) / (n! (2n+1)) · 2/√π; good to ~1e-14 for |x| <= 2. */
-function erfSeries(x: number): number {
-  let term = x;
-  let sum = x;
-  for (let n = 1; n < 200; n++) {
-    term *= (-x * x) / n;
-    const add = term / (2 * n + 1);
-    sum += add;
-    if (Math.abs(add) < 1e-18 * Math.abs(sum)) break;
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
 
 /** Rounds half to even, independently of the library's helper. */
 function roundHalfEvenRef(x: number): number {

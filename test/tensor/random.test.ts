@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import * as T from '../../src/tensor';
 import { rawFoldIn, rawKey, rawSplit, threefry2x32Block, threefryHash, UniformStream } from '../../src/tensor/threefry';
-import { valuesOf } from './helpers';
+import { erfSeries, valuesOf } from './helpers';
 
 // ---------------------------------------------------------------------------------------------
 // An independent Threefry-2x32-20, written from the Random123 specification (Salmon et al. 2011):
@@ -68,19 +68,6 @@ const refFoldIn = (key: number[], d: number) => refHash(key, [0, d >>> 0]);
 const refBits = (key: number[], n: number) => refHash(key, iota(n));
 
 const keyWords = (k: T.Tensor) => valuesOf(k);
-
-/** erf by its Maclaurin series (the test's own; ~1e-13 absolute for |x| < 3). */
-function erfSeriesRef(x: number): number {
-  let term = x;
-  let sum = x;
-  for (let n = 1; n < 400; n++) {
-    term *= (-x * x) / n;
-    const add = term / (2 * n + 1);
-    sum += add;
-    if (Math.abs(add) < 1e-18) break;
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
 
 // Random123 kat_vectors for threefry2x32_20 (counter, key -> output).
 const KAT: { key: [number, number]; ctr: [number, number]; out: [number, number] }[] = [
@@ -216,7 +203,7 @@ describe('JAX-compatible keys', () => {
     // test's own erf series (valid to ~1e-13 here since |z| < 4).
     const u = bounded(-1 + 2 ** -53, 1);
     const z = valuesOf(T.random.normal(T.random.key(21), [n], 'float64'));
-    z.forEach((zi, i) => expect(Math.abs(erfSeriesRef(zi / Math.SQRT2) - u[i]), `z = ${zi}`).toBeLessThan(1e-12));
+    z.forEach((zi, i) => expect(Math.abs(erfSeries(zi / Math.SQRT2) - u[i]), `z = ${zi}`).toBeLessThan(1e-12));
     // gumbel: -log(-log(u)), u uniform on [tiny, 1)
     const g = valuesOf(T.random.gumbel(T.random.key(21), [n], 'float64'));
     const ug = bounded(2.2250738585072014e-308, 1);
