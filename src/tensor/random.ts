@@ -118,9 +118,12 @@ export interface UniformOptions {
  */
 export function uniform(k: Tensor, shape: Shape, options: UniformOptions = {}): Tensor {
   const { dtype = 'float32', minval = 0, maxval = 1 } = options;
-  checkFloat('uniform', dtype);
-  checkKey('uniform', k);
-  checkShape('uniform', shape);
+  checkDraw('uniform', k, shape, dtype);
+  return uniformDraw(k, shape, dtype, minval, maxval);
+}
+
+/** `uniform` once its arguments are checked (by the public function the caller used). */
+function uniformDraw(k: Tensor, shape: Shape, dtype: 'float32' | 'float64', minval: number, maxval: number): Tensor {
   const n = sizeOf(shape);
   const bits =
     dtype === 'float32'
@@ -129,6 +132,13 @@ export function uniform(k: Tensor, shape: Shape, options: UniformOptions = {}): 
   const unit = reshape(bind('uniformFromBits', [bits], { dtype }), shape);
   if (minval === 0 && maxval === 1) return unit;
   return maximum(add(mul(unit, maxval - minval), minval), minval);
+}
+
+/** A draw's key, shape and dtype, errors naming `op`. */
+function checkDraw(op: string, k: Tensor, shape: Shape, dtype: unknown): void {
+  checkFloat(op, dtype);
+  checkKey(op, k);
+  checkShape(op, shape);
 }
 
 /** Random floats come in float32 or float64 only. */
@@ -169,9 +179,8 @@ const nextAfterMinusOne: Record<'float32' | 'float64', number> = {
  * normal(key(0), [1000]); // mean ≈ 0, std ≈ 1
  */
 export function normal(k: Tensor, shape: Shape, dtype: 'float32' | 'float64' = 'float32'): Tensor {
-  checkFloat('normal', dtype);
-  checkKey('normal', k);
-  const u = uniform(k, shape, { dtype, minval: nextAfterMinusOne[dtype], maxval: 1 });
+  checkDraw('normal', k, shape, dtype);
+  const u = uniformDraw(k, shape, dtype, nextAfterMinusOne[dtype], 1);
   return mul(erfinv(u), Math.SQRT2);
 }
 
@@ -210,12 +219,11 @@ export function truncatedNormal(
   shape: Shape,
   dtype: 'float32' | 'float64' = 'float32',
 ): Tensor {
-  checkFloat('truncatedNormal', dtype);
-  checkKey('truncatedNormal', k);
+  checkDraw('truncatedNormal', k, shape, dtype);
   if (!(lower < upper)) throw new ArgumentError(`truncatedNormal: need lower < upper, got ${lower} and ${upper}`);
   const a = erfNumber(lower / Math.SQRT2);
   const b = erfNumber(upper / Math.SQRT2);
-  const u = uniform(k, shape, { dtype, minval: a, maxval: b });
+  const u = uniformDraw(k, shape, dtype, a, b);
   const out = mul(erfinv(u), Math.SQRT2);
   return minimum(maximum(out, nextAfter(lower, Infinity, dtype)), nextAfter(upper, -Infinity, dtype));
 }
@@ -229,9 +237,8 @@ const TINY: Record<'float32' | 'float64', number> = { float32: 1.175494350822287
  * gumbel(key(0), [5]);
  */
 export function gumbel(k: Tensor, shape: Shape, dtype: 'float32' | 'float64' = 'float32'): Tensor {
-  checkFloat('gumbel', dtype);
-  checkKey('gumbel', k);
-  return neg(log(neg(log(uniform(k, shape, { dtype, minval: TINY[dtype], maxval: 1 })))));
+  checkDraw('gumbel', k, shape, dtype);
+  return neg(log(neg(log(uniformDraw(k, shape, dtype, TINY[dtype], 1)))));
 }
 
 /**

@@ -182,6 +182,7 @@ describe('arguments of the wrong kind', () => {
     expectError(() => T.random.normal(T.random.key(0), [2], 'int32' as never), T.DTypeError, "normal: dtype must be float32 or float64, got 'int32'");
     expectError(() => T.random.uniform(T.random.key(0), [2], { dtype: 'bool' as never }), T.DTypeError, "uniform: dtype must be float32 or float64, got 'bool'");
     expectError(() => T.random.normal(undefined as never, [2]), T.DTypeError, 'normal: expected a PRNG key u32[2] (from key(seed)), got undefined');
+    expectError(() => T.random.normal(T.random.key(0), 3 as never), T.ArgumentError, 'normal: shape must be an array of sizes such as [3], got 3');
     expectError(() => T.tensor([1], { backend: 'cpu' as never }), T.ArgumentError, "tensor: backend must be a Backend object such as cpu or getBackend('cpu'), got the string 'cpu'");
     expectError(() => T.setDefaultBackend({} as never), T.ArgumentError, "setDefaultBackend: backend must be a Backend object such as cpu or getBackend('cpu'), got an object that is not one");
     expect(T.defaultBackend()).toBe(T.cpu);
