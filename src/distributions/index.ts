@@ -7,3 +7,4 @@ export { type Mixture, mixture, uniformMixture } from './mixture';
 export { type Squashed, squash } from './squash';
 export { type GumbelSoftmax, gumbelSoftmax } from './gumbel-softmax';
 export { headSize, type PolicyHeadConfig, policyFromHead, type SquashedPolicy } from './head';
+export { type EntropyBounds, type EntropyEstimate, mixtureEntropyBounds, monteCarloEntropy } from './entropy';
