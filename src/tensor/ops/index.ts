@@ -1,5 +1,6 @@
 export * from './convert';
 export * from './creation';
+export * from './einsum';
 export * from './elementwise';
 export * from './indexing';
 export * from './linalg';
