@@ -4,19 +4,31 @@
  */
 export { type Activation, type Dense, initMlp, type InitMlpOptions, mlp, type MlpInit, type MlpOptions, type MlpParams } from './mlp';
 export {
+  adagrad,
+  type AdagradConfig,
+  type AdagradState,
   adam,
   type AdamConfig,
   type AdamState,
   adamw,
   type AdamWConfig,
+  chain,
   clipByGlobalNorm,
+  clipByGlobalNormTransform,
   cosineDecaySchedule,
+  type EmptyState,
   globalNorm,
+  type GradientTransformation,
   linearSchedule,
   type Optimizer,
+  rmsprop,
+  type RmspropConfig,
+  type RmspropState,
   type Schedule,
   sgd,
+  type SgdConfig,
   type SgdState,
+  type StatesOf,
 } from './optim';
 export { polyak } from './polyak';
 export {
