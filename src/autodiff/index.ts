@@ -23,3 +23,4 @@ export {
 } from './jit';
 export { type AxesPrefix, type AxisSpec, BatchInterpreter, BatchTracer, vmap, type VmapOptions } from './vmap';
 export { batchRules, type BatchRule } from './rules/batch';
+export { cond, foriLoop, scan, type ScanOptions, switchCase, type Traced, whileLoop } from './control';
