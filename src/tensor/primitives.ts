@@ -100,6 +100,12 @@ export interface PrimitiveParams
   /** The transpose of `gather`: adds `updates` into a zero tensor whose `axis` has `size` entries. */
   scatterAdd: { readonly axis: number; readonly size: number };
   /**
+   * The stable sorting permutation of each row along the last axis (int32, the input's shape):
+   * `gather(x, argsort(x), -1)` is x sorted. Ascending puts NaN last, descending first (NaN counts
+   * as the largest value); -0 and +0 are equal; equal values keep their order either way.
+   */
+  argsort: { readonly descending: boolean };
+  /**
    * JAX's `threefry_2x32(key, counts)`: key u32[2], counts u32[...] -> u32 of the counts' shape. Keys
    * may carry leading batch axes, `u32[...K, 2]` with counts `u32[...K, ...]`: then each row of counts
    * is hashed with its own key, as its own call (how `vmap` batches over keys without a loop).
@@ -272,6 +278,7 @@ export const ARITY: Record<Primitive, number | 'variadic'> = {
   concat: 'variadic',
   gather: 2,
   scatterAdd: 2,
+  argsort: 1,
   threefry: 2,
   uniformFromBits: 1,
 };
@@ -455,6 +462,13 @@ export const shapeRules: { [P in Primitive]: ShapeRule<P> } = {
       );
     }
     return { shape, dtype: updates.dtype };
+  },
+
+  argsort([x], { descending }) {
+    if (typeof descending !== 'boolean') throw new ArgumentError(`argsort: descending must be a boolean, got ${String(descending)}`);
+    if (x.shape.length === 0) throw new ShapeError(`argsort: needs rank >= 1 (it sorts along the last axis), got ${formatAval(x)}`);
+    if (x.dtype === 'bool') throw new DTypeError(`argsort: cannot sort a bool tensor, got ${formatAval(x)}; cast it to int32 first`);
+    return { shape: x.shape, dtype: 'int32' };
   },
 
   threefry([key, counts]) {

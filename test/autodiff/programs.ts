@@ -379,6 +379,32 @@ export const CATALOG: Record<string, OpBuilder> = {
     const [from, to] = [g.rng.int(0, n - 1), g.rng.int(0, n - 1)];
     return g.push((p) => M.squeeze(M.expandDims(M.moveAxis(p[a], from, to), 0), 0), `moveAxis(v${a}, ${from}, ${to})`, 'moveAxis');
   },
+  // Sorting has a kink wherever two values tie, where a central difference averages the two
+  // orders; so it sorts along an axis whose values are at least 1e-3 apart (never drawn at random,
+  // see DRAWN_OPS).
+  sort: (g) => {
+    let a = g.ranked();
+    const shape = g.shape(a);
+    let values = Array.from(g.pool[a].dataSync(), Number);
+    let axes = shape.map((_, i) => i).filter((axis) => separatedAlong(values, shape, axis, 1e-3));
+    if (axes.length === 0) {
+      // Ties everywhere (a broadcast value, say): first add distinct constants wider apart than the values' range.
+      const spread = 1 + Math.max(...values) - Math.min(...values);
+      const order = values.map((_, i) => i).sort(() => g.rng.next() - 0.5);
+      const ramp = M.tensor(Float64Array.from(order, (o) => 2 * spread * o), { shape, dtype: g.dtype, backend: g.backend });
+      const v = a;
+      if (!g.push((p) => M.add(p[v], ramp), `v${v} + distinct constants`, 'separate')) return false;
+      a = g.last;
+      values = Array.from(g.pool[a].dataSync(), Number);
+      axes = shape.map((_, i) => i).filter((axis) => separatedAlong(values, shape, axis, 1e-3));
+      if (axes.length === 0) return false;
+    }
+    const axis = g.rng.pick(axes);
+    const descending = g.rng.bool();
+    if (g.rng.bool()) return g.push((p) => M.sort(p[a], { axis, descending }), `sort(v${a}, axis ${axis}${descending ? ', descending' : ''})`, 'sort');
+    const k = g.rng.int(1, shape[axis]);
+    return g.push((p) => M.topk(p[a], k, { axis })[0], `topk(v${a}, ${k}, axis ${axis})[0]`, 'sort');
+  },
   randomScale: (g) => {
     const a = g.last;
     const seed = g.rng.int(0, 1000);
@@ -391,6 +417,25 @@ export const CATALOG: Record<string, OpBuilder> = {
 };
 
 export const CATALOG_OPS = Object.keys(CATALOG);
+
+/**
+ * The ops random programs draw from: the catalog but `sort`, which is only forced into programs (by
+ * the catalog sweep of random-programs.test.ts): drawing it too would change every seed's program in
+ * the suites that replay them.
+ */
+const DRAWN_OPS = CATALOG_OPS.filter((op) => op !== 'sort');
+
+/** Whether every line of `values` (row-major, `shape`) along `axis` has its values `gap` or more apart. */
+function separatedAlong(values: readonly number[], shape: readonly number[], axis: number, gap: number): boolean {
+  const stride = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const n = shape[axis];
+  for (let flat = 0; flat < values.length; flat++) {
+    if (Math.floor(flat / stride) % n !== 0) continue;
+    const line = Array.from({ length: n }, (_, j) => values[flat + j * stride]).sort((p, q) => p - q);
+    for (let j = 1; j < n; j++) if (!(line[j] - line[j - 1] >= gap)) return false;
+  }
+  return true;
+}
 
 /**
  * A random program on one or two inputs of random shapes (float64 unless `dtype` says otherwise),
@@ -413,7 +458,7 @@ export function buildProgram(
   }
   const forcedAt = force === undefined ? -1 : rng.int(0, nSteps - 1);
   for (let s = 0; s < nSteps; s++) {
-    const name = s === forcedAt ? (force as string) : rng.pick(CATALOG_OPS);
+    const name = s === forcedAt ? (force as string) : rng.pick(DRAWN_OPS);
     let ok = CATALOG[name](g);
     for (let tries = 0; !ok && s === forcedAt && tries < 5; tries++) ok = CATALOG[name](g);
     // Keep the values small: sum away leading axes of big or high-rank values.

@@ -8,6 +8,7 @@ import { prepareGather, prepareScatterAdd } from '../../tensor/cpu/gather';
 import { prepareMatmul } from '../../tensor/cpu/matmul';
 import { prepareConcat, prepareFlip, preparePad, prepareSlice, prepareTranspose } from '../../tensor/cpu/movement';
 import { prepareArgReduce, prepareReduce } from '../../tensor/cpu/reduce';
+import { prepareArgsort } from '../../tensor/cpu/sort';
 import { broadcastStrides } from '../../tensor/shape';
 import { bitsToUnitFloat32Into, bitsToUnitFloat64Into, threefryHashInto } from '../../tensor/threefry';
 import type { Equation, IRVar } from '../ir';
@@ -60,6 +61,10 @@ export function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): Int
     case 'scatterAdd': {
       const run = prepareScatterAdd(shapes[0], shapes[1], (eq.params as Params<'scatterAdd'>).axis, out.shape);
       return ([updates, idx], o) => run(updates, idx, o);
+    }
+    case 'argsort': {
+      const run = prepareArgsort(shapes[0], (eq.params as Params<'argsort'>).descending);
+      return ([x], o) => run(x, o as Int32Array);
     }
     case 'concat':
       return prepareConcat(shapes, (eq.params as Params<'concat'>).axis, out.shape);

@@ -6,8 +6,8 @@
  * each (the eager expression tables, intermediates rounded as their typed arrays would store them).
  * Either way results are bit-identical to eager mode. Steps write into buffers planned once by
  * liveness: a buffer is handed to a later step once its value's last reader has run. So do slices,
- * pads, concatenations, flips, gathers, scatter-adds, argmax/argmin (the prepared forms their eager
- * kernels call) and the random primitives (through the same Threefry code as their eager kernels).
+ * pads, concatenations, flips, gathers, scatter-adds, argmax/argmin, argsorts (the prepared forms
+ * their eager kernels call) and the random primitives (through the same Threefry code as their eager kernels).
  * Reshapes are views (no step), and a transpose read only by matrix products is folded into them
  * (they read its input as stored transposed). Any other primitive without an `out` path runs its
  * eager CPU kernel, which allocates its output. Values returned to the caller always get fresh

@@ -156,6 +156,9 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   ],
   gather: indexed('gather'),
   scatterAdd: indexed('scatterAdd'),
+  // Sorts along the last axis: a batch axis anywhere else stays where it is; a last one moves to the front.
+  argsort: ([x], [bdim], params) =>
+    bdim === x.ndim - 1 ? [T.bind('argsort', [moveAxis(x, bdim, 0)], params), 0] : [T.bind('argsort', [x], params), bdim],
 
   // The primitive takes a batch of keys u32[...K, 2] with counts u32[...K, ...]: each level of vmap
   // adds one leading axis to both (the unbatched one broadcast), so any nesting is one hash.

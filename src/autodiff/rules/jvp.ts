@@ -90,6 +90,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   concat: linear('concat'),
   gather: ([, idx], [t], _out, params) => (t ? T.bind('gather', [t, idx], params) : null),
   scatterAdd: ([, idx], [t], _out, params) => (t ? T.bind('scatterAdd', [t, idx], params) : null),
+  argsort: zero,
   threefry: zero,
   uniformFromBits: zero,
 };

@@ -116,6 +116,9 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
     null,
   ],
   scatterAdd: (ct, [updates, idx], _out, { axis }) => [sumToShape(T.bind('gather', [ct, idx], { axis }), updates.shape), null],
+  // An integer permutation, piecewise constant in x (as argmax): sorted values get their gradient
+  // through the `gather` that takes them.
+  argsort: none,
   threefry: none,
   uniformFromBits: none,
 };

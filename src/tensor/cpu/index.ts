@@ -27,6 +27,7 @@ import { matmul } from './matmul';
 import * as move from './movement';
 import { argReduce, reduce } from './reduce';
 import { gather, scatterAdd } from './gather';
+import { argsort } from './sort';
 
 export interface CpuInput {
   readonly values: TypedArray;
@@ -80,6 +81,7 @@ export const cpuKernels: { [P in Primitive]: CpuKernel<P> } = {
   concat: (inputs, { axis }, out) => move.concat(inputs, axis, out.shape, out.dtype),
   gather: ([x, idx], { axis }, out) => gather(x, idx, axis, out.shape, out.dtype),
   scatterAdd: ([updates, idx], { axis }, out) => scatterAdd(updates, idx, axis, out.shape, out.dtype),
+  argsort: ([x], { descending }) => argsort(x.values, x.shape, descending),
   threefry: ([key, counts]) => threefryHash(key.values as Uint32Array, counts.values as Uint32Array),
   uniformFromBits: ([bits], { dtype }) =>
     dtype === 'float32' ? bitsToUnitFloat32(bits.values as Uint32Array) : bitsToUnitFloat64(bits.values as Uint32Array),

@@ -8,3 +8,4 @@ export * from './losses';
 export * from './movement';
 export * from './nn';
 export * from './reduce';
+export * from './sort';

@@ -8,6 +8,7 @@
 import { CONCAT_INPUTS, concatWgsl, COPY_WGSL, PAD_WGSL } from '../../../shaders/copy';
 import { GATHER_WGSL, scatterAddWgsl } from '../../../shaders/gather';
 import { argReduceWgsl } from '../../../shaders/reduce';
+import { ARGSORT_GLOBAL_WGSL, ARGSORT_LOCAL_MAX, type ArgsortForm, argsortLocalWgsl } from '../../../shaders/sort';
 import { threefrySiblingsWgsl, threefryWgsl, UNIFORM_F32_WGSL } from '../../../shaders/threefry';
 import {
   ARG_REDUCE_OPS,
@@ -23,9 +24,10 @@ import {
 } from '../primitives';
 import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
 import { BINARY_WGSL, castWgsl, UNARY_WGSL, wgslType } from './expressions';
-import { elementwise, type GpuKernel, grid1d, type KernelHost } from './kernel-common';
+import { elementwise, type GpuKernel, grid, grid1d, type KernelHost } from './kernel-common';
 import { matmulKernel } from './matmul-kernels';
 import { reduce } from './reduce-kernels';
+import { WebGPUError } from './errors';
 import type { GpuInput, Storage } from './storage';
 
 
@@ -96,6 +98,55 @@ const argReduceKernel =
     gpu.run(op, `${op}|${type}`, () => argReduceWgsl(type, better), params, [result, x.storage], grid1d(op, nOut));
     return result;
   };
+
+const SORT_KEY_TYPES = { float32: 'f32', int32: 'i32', uint32: 'u32' } as const;
+
+/**
+ * The stable argsort of each row of x along its last axis (`shaders/sort.ts`): rows padded to a
+ * power of two P. Up to `ARGSORT_LOCAL_MAX` pairs a row is one workgroup's sort in its memory, one
+ * dispatch; past it the pairs go to two scratch buffers of rows x P words (each within the binding
+ * limit, as every output), chunks of 2048 are sorted in workgroup memory, and each later stage k of
+ * the bitonic network runs its distances >= 2048 as global passes and the rest in workgroup
+ * memory again, the last of those storing the indices: 1 + sum over stages of (log2(k) - 10)
+ * dispatches (P = 8192: 6).
+ */
+function argsortKernel(gpu: KernelHost, [x]: readonly GpuInput[], { descending }: { readonly descending: boolean }, out: Aval): Storage {
+  const result = gpu.output(out);
+  const size = sizeOf(out.shape);
+  if (size === 0) return result;
+  const type = SORT_KEY_TYPES[x.aval.dtype as keyof typeof SORT_KEY_TYPES];
+  if (!type) throw new WebGPUError(`argsort: no WebGPU sort for ${x.aval.dtype} tensors`);
+  const n = out.shape[out.shape.length - 1];
+  const rows = size / n;
+  let P = 1;
+  while (P < n) P *= 2;
+  const desc = descending ? 1 : 0;
+  const local = (form: ArgsortForm, C: number, kFirst: number, kLast: number, buffers: readonly Storage[], extraOutputs: number) => {
+    const chunks = Math.max(1, P / C) * rows;
+    const kernel = `argsort ${form}`;
+    const source = () => argsortLocalWgsl(type, form, C);
+    gpu.run(kernel, `argsort|${type}|${form}|${C}`, source, [chunks, n, P, kFirst, kLast, desc], buffers, grid(kernel, chunks), false, extraOutputs);
+  };
+  if (P <= ARGSORT_LOCAL_MAX) {
+    local('row', Math.max(P, 2), 2, P, [result, x.storage], 0);
+    return result;
+  }
+  const C = ARGSORT_LOCAL_MAX;
+  const scratch: Aval = { shape: [rows * P], dtype: 'uint32' };
+  const keys = gpu.output(scratch);
+  const idx = gpu.output(scratch);
+  local('first', C, 2, C, [keys, x.storage, idx], 1);
+  for (let k = 2 * C; k <= P; k *= 2) {
+    for (let j = k / 2; j >= C; j /= 2) {
+      gpu.run('argsort global', 'argsort|global', () => ARGSORT_GLOBAL_WGSL, [(rows * P) / 2, P, k, j], [keys, idx], grid1d('argsort global', (rows * P) / 2), false, 1);
+    }
+    if (k < P) local('merge', C, k, k, [keys, idx], 1);
+    else local('last', C, k, k, [result, keys, idx], 0);
+  }
+  gpu.drop(keys);
+  gpu.drop(idx);
+  return result;
+}
 
 function table<K extends Primitive>(ops: readonly K[], make: (op: K) => GpuKernel<K>): { [P in K]: GpuKernel<P> } {
   return Object.fromEntries(ops.map((op) => [op, make(op)])) as unknown as { [P in K]: GpuKernel<P> };
@@ -273,6 +324,8 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
     gpu.run('scatterAdd', `scatterAdd|${type}`, () => scatterAddWgsl(type), params, storages, grid1d('scatterAdd', n), true);
     return result;
   },
+
+  argsort: argsortKernel,
 
   threefry: (gpu, [key, counts], _p, out) => threefryKernel(gpu, key, counts, out),
 
