@@ -6,12 +6,15 @@
 import type { Backend } from './backend';
 import { defaultBackend } from './backends';
 import type { DType } from './dtype';
-import { ArgumentError, DTypeError } from './errors';
+import { ArgumentError, DTypeError, ShapeError } from './errors';
 import { bind } from './interpreter';
 import { add, cast, div, erfinv, less, log, maximum, minimum, mul, neg, sub } from './ops/elementwise';
-import { concat, reshape } from './ops/movement';
+import { arange } from './ops/creation';
+import { take, takeAlongAxis } from './ops/indexing';
+import { broadcastTo, concat, reshape, slice } from './ops/movement';
 import { argmax } from './ops/reduce';
-import { checkShape, formatShape, type Shape, sizeOf } from './shape';
+import { checkShape, formatShape, normalizeAxis, type Shape, sizeOf } from './shape';
+import { argsort, topk } from './ops/sort';
 import { Tensor } from './tensor';
 import { rawKey } from './threefry';
 import { erf as erfNumber } from './cpu/special';
@@ -264,4 +267,118 @@ export function bernoulli(k: Tensor, p: TensorLike, shape?: Shape): Tensor {
   const prob = asTensor(p);
   const dtype: DType = prob.dtype === 'float64' ? 'float64' : 'float32';
   return less(uniform(k, shape ?? prob.shape, { dtype: dtype as 'float32' | 'float64' }), prob);
+}
+
+/** Rounds of sorting by random words that `permutation` takes for `n` items (JAX's rule). */
+function shuffleRounds(n: number): number {
+  // Three rounds' worth of 32-bit keys per log n: ties between equal words (which a stable sort
+  // leaves in order, a bias) become rare enough; one round below about 1600 items.
+  return Math.ceil((3 * Math.log(Math.max(1, n))) / Math.log(2 ** 32 - 1));
+}
+
+/** `x` shuffled along `axis` by sorting on fresh random words, `shuffleRounds(n)` times. */
+function shuffle(k: Tensor, x: Tensor, axis: number, n: number): Tensor {
+  let out = x;
+  let rest = k;
+  for (let round = 0; round < shuffleRounds(n); round++) {
+    const [next, sub] = split(rest);
+    out = takeAlongAxis(out, argsort(randomBits(sub, out.shape), { axis }), axis);
+    rest = next;
+  }
+  return out;
+}
+
+export interface PermutationOptions {
+  /** The axis to shuffle along (default 0). */
+  axis?: number;
+  /** Shuffle every slice along `axis` on its own (default false: one permutation for all). */
+  independent?: boolean;
+}
+
+/**
+ * A uniformly random permutation (JAX's `random.permutation`): of `arange(x)` (int32) when `x` is a
+ * number, else of `x`'s entries along `axis`, the same permutation for every slice unless
+ * `independent`. As in JAX, items are sorted by random 32-bit words, in as many rounds as make ties
+ * rare (one below about 1600 items); a stable sort keeps tied items in order, a bias below n²/2³³
+ * per round. Differentiable in `x` (a gather).
+ *
+ * @example
+ * permutation(key(0), 5); // i32[5], a shuffle of [0, 1, 2, 3, 4]
+ * permutation(key(1), batch); // batch's rows in random order
+ * permutation(key(2), x, { axis: 1, independent: true }); // each row's entries shuffled on their own
+ */
+export function permutation(k: Tensor, x: number | TensorLike, options: PermutationOptions = {}): Tensor {
+  checkKey('permutation', k);
+  const { axis = 0, independent = false } = options;
+  if (typeof x === 'number') {
+    if (!Number.isInteger(x) || x < 0 || x >= 2 ** 31) throw new ArgumentError(`permutation: n must be an integer in [0, 2^31), got ${x}`);
+    return shuffle(k, arange(x, undefined, 1, { backend: k.backend }), 0, x);
+  }
+  const t = asTensor(x);
+  if (t.ndim === 0) throw new ShapeError(`permutation: x must have an axis to shuffle, got a scalar ${t.dtype}[]; for arange(n) shuffled pass the number n`);
+  const a = normalizeAxis('permutation', axis, t.ndim);
+  if (independent) return shuffle(k, t, a, sizeOf(t.shape));
+  return take(t, shuffle(k, arange(t.shape[a], undefined, 1, { backend: k.backend }), 0, t.shape[a]), a);
+}
+
+export interface ChoiceOptions {
+  /** Draw with replacement (default true). */
+  replace?: boolean;
+  /** The items' probabilities, `[n]` (default uniform); need not be normalized, zeros never drawn. */
+  p?: TensorLike;
+  /** The axis of `a` to draw entries from (default 0). */
+  axis?: number;
+}
+
+/**
+ * Random draws from `arange(a)` (int32) when `a` is a number, else from `a`'s entries along `axis`
+ * (JAX's `random.choice`): the result has shape `shape`, or `a.shape` with `shape` in place of
+ * `axis`. With replacement: uniform `randint`, or with `p` the Gumbel-max trick (`categorical` on
+ * log p). Without replacement: the first draws of a `permutation`, or with `p` the Gumbel-top-k
+ * trick, which draws in order with probability proportional to p among the items not yet drawn.
+ *
+ * @example
+ * choice(key(0), 10, [3]); // i32[3] from 0..9, repeats allowed
+ * choice(key(1), 10, [3], { replace: false, p: tensor([...weights]) }); // 3 distinct, weighted
+ * choice(key(2), batch, [32]); // 32 rows of batch, with replacement
+ */
+export function choice(k: Tensor, a: number | TensorLike, shape: Shape = [], options: ChoiceOptions = {}): Tensor {
+  checkKey('choice', k);
+  checkShape('choice', shape);
+  const { replace = true, p, axis = 0 } = options;
+  if (typeof replace !== 'boolean') throw new ArgumentError(`choice: replace must be a boolean, got ${String(replace)}`);
+  let items: Tensor | undefined;
+  let n: number;
+  let ax = 0;
+  if (typeof a === 'number') {
+    if (!Number.isInteger(a) || a < 1 || a >= 2 ** 31) throw new ArgumentError(`choice: a must be an integer in [1, 2^31) or a tensor, got ${a}`);
+    n = a;
+  } else {
+    items = asTensor(a);
+    if (items.ndim === 0) throw new ShapeError(`choice: a must have an axis to draw from, got a scalar ${items.dtype}[]; for draws from arange(n) pass the number n`);
+    ax = normalizeAxis('choice', axis, items.ndim);
+    n = items.shape[ax];
+    if (n === 0) throw new ShapeError(`choice: cannot draw from an empty axis ${ax} of ${formatShape(items.shape)}`);
+  }
+  const draws = sizeOf(shape);
+  if (!replace && draws > n) throw new ShapeError(`choice: cannot draw ${draws} of ${n} items without replacement (shape ${formatShape(shape)})`);
+  let weights: Tensor | undefined;
+  if (p !== undefined) {
+    weights = asTensor(p, 'float32', k.backend);
+    if (weights.ndim !== 1 || weights.shape[0] !== n) {
+      throw new ShapeError(`choice: p must have shape [${n}] (one probability per item), got ${formatShape(weights.shape)}`);
+    }
+    if (weights.dtype !== 'float32' && weights.dtype !== 'float64') throw new DTypeError(`choice: p must be float32 or float64, got ${weights.dtype}`);
+  }
+  let index: Tensor;
+  if (replace) {
+    index = weights === undefined ? randint(k, shape, 0, n) : categorical(k, broadcastTo(log(weights), [...shape, n]));
+  } else {
+    const first =
+      weights === undefined
+        ? slice(permutation(k, n), [0, draws])
+        : topk(add(gumbel(k, [n], weights.dtype as 'float32' | 'float64'), log(weights)), draws)[1];
+    index = reshape(first, shape);
+  }
+  return items === undefined ? index : take(items, index, ax);
 }
