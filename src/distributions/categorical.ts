@@ -61,8 +61,11 @@ export function categorical(logits: Tensor): Categorical {
     logProbs,
     probs: () => T.softmax(logits, -1),
     entropy: () => {
+      // p log p with 0 log 0 = 0: a class masked out by a -∞ logit adds nothing (not 0 · -∞ = NaN),
+      // and the where keeps -∞ out of the gradient too (as PyTorch and distrax).
       const lp = logProbs();
-      return T.neg(T.sum(T.mul(T.exp(lp), lp), -1));
+      const p = T.exp(lp);
+      return T.neg(T.sum(T.mul(p, T.where(T.greater(p, 0), lp, 0)), -1));
     },
     mode: T.argmax(logits, -1),
     sample: checkedDraw('categorical.sample', sample),

@@ -53,8 +53,8 @@ export interface EntropyBounds {
  * (normal or Cauchy, diagonal):
  * - upper: H(w) + Σₖ wₖ H(pₖ), exact when the components do not overlap;
  * - lower: the larger of Σₖ wₖ H(pₖ) (H is concave), the tighter where the components overlap, and
- *   Jensen's -Σᵢ wᵢ log Σⱼ wⱼ ∫ pᵢ pⱼ, the tighter where they are apart (normals far apart: H(w) - ½(1 - log 2)
- *   above Σₖ wₖ H(pₖ)).
+ *   Jensen's -Σᵢ wᵢ log Σⱼ wⱼ ∫ pᵢ pⱼ, the tighter where they are apart (normals far apart in A dimensions:
+ *   H(w) - (A/2)(1 - log 2) above Σₖ wₖ H(pₖ)).
  * With one component the upper bound is the entropy itself.
  *
  * ∫ pᵢ pⱼ is a density of the difference of two independent draws at 0: per dimension a normal with

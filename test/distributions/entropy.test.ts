@@ -119,6 +119,25 @@ describe('mixtureEntropyBounds', () => {
     expect(num(D.mixtureEntropyBounds(mixture1d(near)).lower)).toBeCloseTo(conditional, 12);
   });
 
+  it('a component masked out by a -∞ logit adds nothing: the two-component closed forms, and a finite gradient', () => {
+    // Weights 1/4, 3/4 on N(-20, 1) and N(20, 1.3); the third component has weight exactly 0.
+    const logits = [0, Math.log(3), -Infinity];
+    const m = (l: M.Tensor) => D.mixture(l, D.normal(T.tensor([[-20], [20], [0]], f64), T.tensor([[1], [1.3], [0.5]], f64)));
+    const w = [0.25, 0.75];
+    const hw = -w.reduce((s, wi) => s + wi * Math.log(wi), 0);
+    const hk = [1, 1.3].map((sigma) => 0.5 * (1 + LOG_2PI) + Math.log(sigma));
+    const conditional = w[0] * hk[0] + w[1] * hk[1];
+    expect(num(D.categorical(T.tensor(logits, f64)).entropy())).toBeCloseTo(hw, 14);
+    const { lower, upper } = D.mixtureEntropyBounds(m(T.tensor(logits, f64)));
+    expect(num(upper)).toBeCloseTo(hw + conditional, 12);
+    // Apart, Jensen's bound is H(w) + Σ w H - ½(1 - log 2) (the overlaps of the two are ~e^-180).
+    expect(num(lower)).toBeCloseTo(hw + conditional - 0.5 * (1 - Math.LN2), 12);
+    // d upper / d logit_j = w_j (H_j - Σ w H) - w_j (log w_j + H(w)); 0 for the masked one.
+    const g = arr(grad((l: M.Tensor) => D.mixtureEntropyBounds(m(l)).upper)(T.tensor(logits, f64)));
+    const expected = [...w.map((wj, j) => wj * (hk[j] - conditional) - wj * (Math.log(wj) + hw)), 0];
+    g.forEach((gj, j) => expect(gj).toBeCloseTo(expected[j], 12));
+  });
+
   it('brackets a 2-D diagonal normal mixture (grid quadrature), per batch element', () => {
     // Batch of two mixtures of K = 3 components in 2-D.
     const locs = [
@@ -151,6 +170,51 @@ describe('mixtureEntropyBounds', () => {
       expect(arr(upper)[b]).toBeGreaterThanOrEqual(entropy - 1e-4);
       // Not vacuous: the bracket is narrower than H(w) (the most the two can differ by).
       expect(arr(upper)[b] - arr(lower)[b]).toBeLessThan(-w.reduce((s, wk) => s + wk * Math.log(wk), 0) + 1e-12);
+    }
+  });
+
+  it('batched 3-D Cauchy and uniform normal mixtures: the formulas per batch element, in float64 and float32', () => {
+    // loc, scale [B = 2, K = 3, A = 3]; logits [2, 3].
+    const locs = [
+      [[0, 1, -1], [2, -0.5, 0.3], [-1.5, 0.2, 2]],
+      [[0.1, 0.1, 0.1], [0.3, -0.2, 0], [4, 4, -4]],
+    ];
+    const scales = [
+      [[1, 0.5, 0.8], [0.6, 0.9, 1.2], [0.7, 1.5, 0.4]],
+      [[0.5, 0.5, 0.5], [1.5, 0.3, 0.8], [0.4, 0.9, 2]],
+    ];
+    const logits = [[0, 0.5, -0.5], [1, 0, -1]];
+    const lnCauchy = (x: number, g: number) => -Math.log(Math.PI * g) - Math.log1p((x / g) ** 2);
+    const lnNormal = (x: number, v: number) => -0.5 * (x * x) / v - 0.5 * Math.log(2 * Math.PI * v);
+    /** [lower, upper] for batch element b, from the definitions (H of a component summed over its 3 axes). */
+    const expected = (b: number, family: 'normal' | 'cauchy', w: number[]): [number, number] => {
+      const h = scales[b].map((s) => s.reduce((acc, g) => acc + Math.log(g) + (family === 'normal' ? 0.5 * (1 + LOG_2PI) : Math.log(4 * Math.PI)), 0));
+      const conditional = w.reduce((acc, wk, k) => acc + wk * h[k], 0);
+      const overlap = (i: number, j: number) =>
+        [0, 1, 2].reduce((acc, d) => {
+          const gap = locs[b][i][d] - locs[b][j][d];
+          const [si, sj] = [scales[b][i][d], scales[b][j][d]];
+          return acc + (family === 'normal' ? lnNormal(gap, si * si + sj * sj) : lnCauchy(gap, si + sj));
+        }, 0);
+      const jensen = -w.reduce((acc, wi, i) => acc + wi * Math.log(w.reduce((s, wj, j) => s + wj * Math.exp(overlap(i, j)), 0)), 0);
+      return [Math.max(jensen, conditional), -w.reduce((acc, wk) => acc + wk * Math.log(wk), 0) + conditional];
+    };
+    for (const dtype of ['float64', 'float32'] as const) {
+      const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+      const [loc, scale] = [T.tensor(locs, { dtype }), T.tensor(scales, { dtype })];
+      const cases = [
+        { family: 'cauchy' as const, m: D.mixture(T.tensor(logits, { dtype }), D.cauchy(loc, scale)), w: logits.map(softmax) },
+        { family: 'normal' as const, m: D.uniformMixture(D.normal(loc, scale)), w: [0, 1].map(() => [1 / 3, 1 / 3, 1 / 3]) },
+      ];
+      for (const { family, m, w } of cases) {
+        const { lower, upper } = D.mixtureEntropyBounds(m);
+        expect([lower.dtype, upper.dtype, lower.shape]).toEqual([dtype, dtype, [2]]);
+        for (let b = 0; b < 2; b++) {
+          const [lo, hi] = expected(b, family, w[b]);
+          expect(Math.abs(arr(lower)[b] - lo), `${dtype} ${family} lower [${b}]`).toBeLessThan(tol * (1 + Math.abs(lo)));
+          expect(Math.abs(arr(upper)[b] - hi), `${dtype} ${family} upper [${b}]`).toBeLessThan(tol * (1 + Math.abs(hi)));
+        }
+      }
     }
   });
 

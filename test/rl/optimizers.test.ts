@@ -439,6 +439,10 @@ describe('bad config', () => {
       [() => M.adagrad({ lr: 0.1, eps: -1 }), 'adagrad: eps must be a non-negative number, got -1'],
       [() => M.adagrad({ lr: 0.1, weightDecay: -1 }), 'adagrad: weightDecay must be a non-negative number, got -1'],
       [() => M.adagrad({ lr: 0.1, lr_decay: 0.1 } as never), 'adagrad: unknown config key lr_decay'],
+      // PyTorch's Adam takes an L2 weight_decay; this adam has none, and must not ignore one.
+      [() => M.adam({ lr: 0.1, weightDecay: 0.1 } as never), 'adam: unknown config key weightDecay'],
+      [() => M.adamw({ lr: 0.1, weight_decay: 0.1 } as never), 'adamw: unknown config key weight_decay'],
+      [() => M.adam(undefined as never), 'adam: expected a config object, got undefined'],
     ];
     for (const [make, message] of cases) {
       expect(make, message).toThrow(M.ArgumentError);
@@ -452,6 +456,8 @@ describe('bad config', () => {
     expect(() => momentum.update(p, {}, p)).toThrow("sgd: the state has no count tensor; make it with this optimizer's init");
     const centered = M.rmsprop({ lr: 0.1, centered: true });
     expect(() => centered.update(p, M.rmsprop({ lr: 0.1 }).init(p), p)).toThrow("rmsprop: the state has no gradAvg; make it with this optimizer's init");
+    expect(() => M.adam({ lr: 0.1 }).update(p, M.sgd({ lr: 0.1 }).init(p) as never, p)).toThrow("adam: the state has no count tensor; make it with this optimizer's init");
+    expect(() => M.adamw({ lr: 0.1 }).update(p, momentum.init(p) as never, p)).toThrow("adamw: the state has no mu; make it with this optimizer's init");
   });
 });
 

@@ -1,7 +1,7 @@
 /** Adam and AdamW as PyTorch's `torch.optim.Adam` and `torch.optim.AdamW`. */
 import { treeMap } from '../../autodiff';
 import { ArgumentError, cast, div, expm1, mul, sqrt, sub, Tensor, zerosLike } from '../../tensor';
-import { checkRate, initCount, type Optimizer, type Schedule } from './core';
+import { checkKeys, checkRate, countOf, initCount, type Optimizer, type Schedule } from './core';
 
 /**
  * Adam's state. `count` is the number of updates done so far, an int32 scalar tensor as in optax: a
@@ -25,6 +25,12 @@ export interface AdamConfig {
 }
 
 /**
+ * Adam's config keys: no weightDecay, so `adam({ lr, weightDecay })` (PyTorch's Adam takes an L2
+ * `weight_decay`, which this one lacks) is refused rather than ignored; `adamw` has the decoupled kind.
+ */
+const ADAM_KEYS = ['lr', 'beta1', 'beta2', 'eps'] as const;
+
+/**
  * Adam as PyTorch's `torch.optim.Adam` (no weight decay, no amsgrad): with t = count + 1,
  *
  *     m ← β1 m + (1 - β1) g,   v ← β2 v + (1 - β2) g²,
@@ -41,6 +47,7 @@ export interface AdamConfig {
  * [params, state] = opt.update(g, state, params);
  */
 export function adam(config: AdamConfig): Optimizer<AdamState> {
+  checkKeys('adam', config, ADAM_KEYS);
   return adamWithDecay('adam', config, 0);
 }
 
@@ -59,6 +66,7 @@ export interface AdamWConfig extends AdamConfig {
  * [params, state] = opt.update(grad(loss)(params), state, params);
  */
 export function adamw(config: AdamWConfig): Optimizer<AdamState> {
+  checkKeys('adamw', config, [...ADAM_KEYS, 'weightDecay']);
   const { weightDecay = 0.01, ...adamConfig } = config;
   if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) {
     throw new ArgumentError(`adamw: weightDecay must be a non-negative number, got ${weightDecay}`);
@@ -84,7 +92,10 @@ function adamWithDecay(name: string, config: AdamConfig, decay: number): Optimiz
       };
     },
     update(grads, state, params) {
-      const count = state.count.add(1);
+      const count = countOf(name, state).add(1);
+      for (const key of ['mu', 'nu'] as const) {
+        if (state[key] === undefined) throw new ArgumentError(`${name}: the state has no ${key}; make it with this optimizer's init`);
+      }
       // A schedule's rate at the updates done before this one, as optax counts.
       const rate = typeof lr === 'number' ? null : lr(state.count);
       const mu = treeMap((m: Tensor, g: Tensor) => m.mul(beta1).add(g.mul(1 - beta1)), state.mu, grads);

@@ -37,7 +37,10 @@ interface Labeled {
  * - `...` stands for the remaining axes of an operand; these broadcast across operands as NumPy
  *   broadcasts (right-aligned, size 1 stretches), and in implicit mode come first in the output.
  *   As in NumPy, an explicit output must contain `...` where the ellipsis covers any axis.
- * - The sizes of one index must be equal everywhere it appears (size-1 broadcasting only under `...`).
+ * - The sizes of one index must agree wherever it appears, except that a size 1 broadcasts against
+ *   the others, as in NumPy and PyTorch (`'bi,bi->b'` with shapes [1, 3] and [4, 3] pairs the one row
+ *   of the first with each row of the second); the axes of a repeated index in one operand must
+ *   have one size.
  * - Operands are promoted as the binary ops promote them (plain numbers are weakly typed); bool
  *   operands are summed as int32, as `sum` does.
  *
@@ -111,7 +114,7 @@ function einsumOperands(operands: readonly TensorLike[]): Tensor[] {
 interface EinsumSpec {
   /** Each operand's axis labels, the ellipsis expanded to broadcast labels. */
   inputs: string[][];
-  /** Per operand, its axes that are size-1 ellipsis axes broadcast against a larger size. */
+  /** Per operand, its size-1 axes broadcast against another size of their index (or ellipsis axis). */
   squeeze: boolean[][];
   output: string[];
   sizes: Map<string, number>;
@@ -180,42 +183,37 @@ function parseEinsum(subscripts: string, shapes: readonly Shape[]): EinsumSpec {
     }
   });
 
+  // An index's size is the one besides 1 wherever it appears (a size 1 broadcasts against it, as in
+  // NumPy); within one operand a repeated index (a diagonal) must have one size.
   const sizes = new Map<string, number>();
   const seenIn = new Map<string, number>();
   for (let g = 0; g < nb; g++) sizes.set(ellipsisLabel(g), broadcast[g]);
   const inputs: string[][] = [];
-  const squeeze: boolean[][] = [];
   terms.forEach((tokens, k) => {
     const labels: string[] = [];
-    const sq: boolean[] = [];
-    const e = ellipsisRanks[k];
+    const own = new Map<string, number>();
     for (const token of tokens) {
       if (token === ELLIPSIS) {
-        for (let j = 0; j < e; j++) {
-          const g = nb - e + j;
-          labels.push(ellipsisLabel(g));
-          sq.push(shapes[k][labels.length - 1] === 1 && broadcast[g] !== 1);
-        }
+        for (let j = 0; j < ellipsisRanks[k]; j++) labels.push(ellipsisLabel(nb - ellipsisRanks[k] + j));
         continue;
       }
       const d = shapes[k][labels.length];
+      const mine = own.get(token);
+      if (mine !== undefined && mine !== d) throw shapeError(`index '${token}' has sizes ${mine} and ${d} in operand ${k}`);
+      own.set(token, d);
       const known = sizes.get(token);
-      if (known !== undefined && known !== d) {
-        const other = seenIn.get(token);
-        throw shapeError(
-          other === k
-            ? `index '${token}' has sizes ${known} and ${d} in operand ${k}`
-            : `index '${token}' has size ${known} in operand ${other} but ${d} in operand ${k}`,
-        );
+      if (known === undefined || known === 1) {
+        sizes.set(token, d);
+        if (known === undefined || d !== 1) seenIn.set(token, k);
+      } else if (d !== 1 && d !== known) {
+        throw shapeError(`index '${token}' has size ${known} in operand ${seenIn.get(token)} but ${d} in operand ${k}`);
       }
-      sizes.set(token, d);
-      seenIn.set(token, k);
       labels.push(token);
-      sq.push(false);
     }
     inputs.push(labels);
-    squeeze.push(sq);
   });
+  // Size-1 axes of an index whose size is not 1 are broadcast: dropped before the contraction.
+  const squeeze = inputs.map((labels, k) => labels.map((l, i) => shapes[k][i] === 1 && sizes.get(l) !== 1));
 
   const ellipsisLabels = Array.from({ length: nb }, (_, g) => ellipsisLabel(g));
   let output: string[];
@@ -243,7 +241,7 @@ function parseEinsum(subscripts: string, shapes: readonly Shape[]): EinsumSpec {
   return { inputs, squeeze, output, sizes };
 }
 
-/** An operand with its broadcast size-1 ellipsis axes dropped and its diagonals taken. */
+/** An operand with its broadcast size-1 axes dropped and its diagonals taken. */
 function prepareOperand(t: Tensor, labels0: readonly string[], squeeze: readonly boolean[]): Labeled {
   let labels = labels0.filter((_, i) => !squeeze[i]);
   let x = squeeze.some((s) => s) ? reshape(t, t.shape.filter((_, i) => !squeeze[i])) : t;
