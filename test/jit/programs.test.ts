@@ -57,3 +57,19 @@ describe('jit on random programs (cpu, float64)', () => {
     );
   });
 });
+
+describe('jit on empty tensors (cpu)', () => {
+  it('broadcasts into a size-0 output, reductions over a size-0 axis and products with K = 0 equal eager', () => {
+    // A [2, 1] leaf broadcast into a [2, 0] output once made the SIMD loop divide by its row of 0.
+    const cases: [number[], number[]][] = [[[2, 1], [1, 0]], [[0, 3], [1, 3]], [[2, 0, 3], [2, 1, 3]], [[0], [0]]];
+    for (const dtype of ['float32', 'float64'] as const) {
+      const f = (x: Tensor, y: Tensor) => M.exp(M.mul(x, y)).add(1);
+      for (const [a, b] of cases) {
+        const [x, y] = [M.ones(a, { dtype }), M.ones(b, { dtype })];
+        expectTreesClose(M.jit(f)(x, y), f(x, y), 0, `${dtype} ${JSON.stringify(a)} * ${JSON.stringify(b)}`);
+      }
+      const g = (x: Tensor) => [M.sum(M.exp(x), 1).add(2), M.matmul(x, M.transpose(x)).add(1)];
+      expectTreesClose(M.jit(g)(M.zeros([3, 0], { dtype })), g(M.zeros([3, 0], { dtype })), 0, `${dtype} [3, 0]`);
+    }
+  });
+});

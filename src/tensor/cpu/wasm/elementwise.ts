@@ -240,6 +240,9 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   const floatDType = group.dtype === 'float64' ? 'float64' : 'float32';
   const perVector = 16 / bytes;
   if (!group.leaves.every((l) => readsWholeVectors(l, group.dtype))) return null;
+  // An empty output has nothing to compute, and a leaf broadcast into it may have a row of 0
+  // elements, which the cursors below would divide by.
+  if (group.size === 0) return null;
   // Parameters: the byte range [start, end) of the output to compute (whole vectors).
   const c = new Code(2);
   const [START, END] = [0, 1];
