@@ -15,6 +15,8 @@ commands:
             --out DIR: a new run folder (one holding a run is refused: continue that with --resume)
             or continue one: --resume DIR [--steps N]
             --threads N: CPU threads per run (default: the cores, up to 4; 1 for runs side by side)
+            --eval-every N [--eval-episodes K]: evaluate every N steps into evaluations.jsonl
+            --tensorboard: a TensorBoard event file in the run folder (tensorboard --logdir runs)
   eval      evaluate a checkpoint: --checkpoint DIR [--episodes N] [--seed N] [--threads N]
   envs      list the environments
   agents    list the agents

@@ -7,14 +7,17 @@ import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { CLASSIC_DEFAULTS, ConfigError, flagKinds, resolveConfig, RUN_DEFAULTS, type TrainConfig, validatePartial } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
-import { createRun, type EpisodeRecord, evaluate, loadRun, recentReturn, type Run, saveRun, train } from '../experiments/train';
+import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } from '../experiments/evaluation';
+import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, saveRun, train } from '../experiments/train';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
 import { kebab, parseArgs, parseDecimal, typedFlags } from './args';
 import { parseJsonText } from './json';
+import { EvaluationLog, TensorBoardLog } from './run-logs';
 
 const CHECKPOINT = 'checkpoint.mixrl';
+const EVALUATIONS = 'evaluations.jsonl';
 /** The files of a run folder; any of them in an --out folder means a run is there. */
 const RUN_FILES = ['config.json', 'episodes.jsonl', CHECKPOINT, 'summary.json'];
 
@@ -135,6 +138,7 @@ async function startRun(config: TrainConfig, out: string): Promise<Either<MixrlE
     await fs.mkdir(out, { recursive: true });
     await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     await writeFileAtomic(path.join(out, 'episodes.jsonl'), '');
+    if (config.evalEvery > 0) await writeFileAtomic(path.join(out, EVALUATIONS), '');
   } catch (e) {
     return userError(`--out ${out}: cannot write the run there: ${ioReason(e)}`);
   }
@@ -204,6 +208,18 @@ function progressReporter(total: number, startStep: number) {
       console.log(text);
     }
   };
+}
+
+/** A line printed while training: above the progress bar on a terminal (the next update redraws it). */
+function printLine(text: string): void {
+  if (process.stdout.isTTY) process.stdout.write(`\r${text}\x1b[K\n`);
+  else console.log(text);
+}
+
+/** An evaluation in one line. */
+function evaluationLine(r: EvaluationRecord): string {
+  const stats = (s: EvaluationStats) => `${s.mean.toFixed(2)} ± ${s.std.toFixed(2)} (length ${s.meanLength.toFixed(0)})`;
+  return `eval at step ${r.step}: greedy ${stats(r.mode)}, sampled ${stats(r.sample)} over ${r.episodes} episodes`;
 }
 
 function formatDuration(seconds: number): string {
@@ -284,6 +300,15 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
 
   const episodesFile = path.join(out, 'episodes.jsonl');
   const checkpointFile = path.join(out, CHECKPOINT);
+  // On --resume, evaluations after the checkpoint's step are dropped: the run does them again.
+  let evaluations: EvaluationLog | null;
+  let tensorboard: TensorBoardLog | null;
+  try {
+    evaluations = run.config.evalEvery > 0 ? await EvaluationLog.open(path.join(out, EVALUATIONS), run.step) : null;
+    tensorboard = run.config.tensorboard ? new TensorBoardLog(out, run.step) : null;
+  } catch (e) {
+    return userError(`${out}: cannot write the run's logs there: ${ioReason(e)}`);
+  }
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     stopSignal = signal;
@@ -296,16 +321,33 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
     const saved = await saveRun(r, checkpointFile);
     if (isLeft(saved)) throw saved.left;
   };
+  const report = progressReporter(run.config.steps, startStep);
   try {
     await train(run, { until: run.config.steps }, {
-      onEpisode: (e: EpisodeRecord) => appendFileSync(episodesFile, `${JSON.stringify(e)}\n`),
-      onProgress: progressReporter(run.config.steps, startStep),
-      onCheckpoint: checkpoint,
+      onEpisode: (e: EpisodeRecord) => {
+        appendFileSync(episodesFile, `${JSON.stringify(e)}\n`);
+        tensorboard?.episode(e);
+      },
+      onProgress: async (r: Run) => {
+        await report(r);
+        await tensorboard?.progress(r);
+      },
+      onEvaluate: async (r: Run) => {
+        const record = await evaluateRun(r);
+        evaluations?.append(record);
+        tensorboard?.evaluation(record);
+        printLine(evaluationLine(record));
+      },
+      onCheckpoint: async (r: Run) => {
+        tensorboard?.flush();
+        await checkpoint(r);
+      },
       shouldStop: () => stopSignal !== null,
     });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    tensorboard?.close();
   }
   if (process.stdout.isTTY) process.stdout.write('\n');
   await checkpoint(run);
@@ -320,6 +362,8 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
     wallSeconds: seconds,
     stepsPerSecond: (run.step - startStep) / Math.max(seconds, 1e-9),
     finished: run.step >= run.config.steps,
+    // With evaluations on: the last and the best (highest greedy mean) so far, null before the first.
+    ...(evaluations && { lastEvaluation: evaluations.summary().last, bestEvaluation: evaluations.summary().best }),
   };
   await writeFileAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   if (stopSignal) {
@@ -389,6 +433,14 @@ const PLACEHOLDERS: Record<string, string> = {
   intList: 'N,N,...',
 };
 
+/** What `mixrl train --help` adds after some flags' defaults. */
+const FLAG_NOTES: Record<string, string> = {
+  batchSize: ' (also --batch)',
+  evalEvery: ` (off); N: evaluate greedy and sampled actions every N steps into ${EVALUATIONS}`,
+  evalEpisodes: ': episodes per way of acting at each evaluation',
+  tensorboard: '; true: write a TensorBoard event file (events.out.tfevents.*) in the run folder',
+};
+
 /** `mixrl train --help`: every flag, the config keys with their classic-control defaults. */
 function trainUsage(): string {
   const defaults: Record<string, unknown> = { ...CLASSIC_DEFAULTS, ...RUN_DEFAULTS };
@@ -398,7 +450,7 @@ function trainUsage(): string {
     const value = defaults[key];
     const about = value === undefined ? '' : `default ${shown(value)}`;
     const flag = `--${kebab(key)} ${PLACEHOLDERS[key] ?? PLACEHOLDERS[kind]}`;
-    return usageLine(flag, key === 'batchSize' ? `${about} (also --batch)` : about);
+    return usageLine(flag, Object.hasOwn(FLAG_NOTES, key) ? `${about}${FLAG_NOTES[key]}` : about);
   });
   return [
     'usage: mixrl train [flags]            start a run in a new folder',

@@ -45,8 +45,18 @@ export interface TrainConfig {
   gumbelTemperature: number;
   /** Steps between checkpoints (0: only at the end and on SIGINT/SIGTERM). */
   checkpointEvery: number;
-  /** Steps between progress lines. */
+  /** Steps between progress lines (and TensorBoard's training scalars). */
   logEvery: number;
+  /**
+   * Steps between evaluations (0: none): `evalEpisodes` episodes with greedy and with sampled
+   * actions, on seeds of their own, one line each in the run folder's `evaluations.jsonl`. Off by
+   * default: a default run writes what it always has, and pays nothing.
+   */
+  evalEvery: number;
+  /** Episodes per way of acting (greedy, sampled) at each evaluation. */
+  evalEpisodes: number;
+  /** Write a TensorBoard event file in the run folder. */
+  tensorboard: boolean;
   backend: 'auto' | 'cpu' | 'webgpu';
   dtype: 'float32' | 'float64';
 }
@@ -80,6 +90,9 @@ export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'ste
   gumbelTemperature: 0.1,
   checkpointEvery: 10_000,
   logEvery: 1000,
+  evalEvery: 0,
+  evalEpisodes: 10,
+  tensorboard: false,
   backend: 'cpu',
   dtype: 'float32',
 };
@@ -152,6 +165,9 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
   gumbelTemperature: 'posNumber',
   checkpointEvery: 'nonNegInt',
   logEvery: 'posInt',
+  evalEvery: 'nonNegInt',
+  evalEpisodes: 'posInt',
+  tensorboard: 'boolean',
   backend: 'string',
   dtype: 'string',
 };

@@ -4,7 +4,6 @@ export {
   act,
   createRun,
   type EpisodeRecord,
-  evaluate,
   hyperparameters,
   loadRun,
   recentReturn,
@@ -15,4 +14,15 @@ export {
   train,
   type TrainHooks,
 } from './train';
+export {
+  type EpisodeResults,
+  evalSeed,
+  evaluate,
+  evaluateEpisodes,
+  evaluateRun,
+  type EvaluationRecord,
+  type EvaluationStats,
+  evaluationStats,
+} from './evaluation';
+export { crc32c, encodeEvent, EventFileWriter, type EventFileWriterOptions, type EventFields, maskedCrc32c, tfRecord } from './tensorboard';
 export { type Agreement, compareSacUpdate } from './agreement';

@@ -208,6 +208,12 @@ export interface TrainHooks {
   onProgress?(run: Run): void | Promise<void>;
   /** Polled after every step; true stops the loop (e.g. on SIGINT). */
   shouldStop?(): boolean;
+  /**
+   * Called every `config.evalEvery` steps (never when it is 0), after `onProgress` and before
+   * `onCheckpoint`: a checkpoint at a step comes after that step's evaluation. `evaluateRun` (in
+   * `evaluation.ts`) does the evaluation; it draws on its own keys, so the run goes on unchanged.
+   */
+  onEvaluate?(run: Run): Promise<void>;
   /** Called every `config.checkpointEvery` steps. */
   onCheckpoint?(run: Run): Promise<void>;
 }
@@ -282,6 +288,7 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
     // Let the event loop run (signal handlers, I/O): a CPU step never waits on anything otherwise.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (run.step % config.logEvery === 0) await hooks.onProgress?.(run);
+    if (config.evalEvery > 0 && run.step % config.evalEvery === 0) await hooks.onEvaluate?.(run);
     if (config.checkpointEvery > 0 && run.step % config.checkpointEvery === 0) await hooks.onCheckpoint?.(run);
   }
 }
@@ -438,38 +445,3 @@ export async function loadRun(path: string, backend: Backend, options: RunOption
     lastMetrics: null,
   });
 }
-
-/**
- * Runs `episodes` evaluation episodes with the greedy (mode) or sampled actions; returns their returns.
- * Evaluation episodes use their own seeds (from `seed`), separate from training.
- *
- * @example
- * const returns = await evaluate(run, 10, 'mode', 12345);
- */
-export async function evaluate(run: Run, episodes: number, how: 'sample' | 'mode', seed: number): Promise<number[]> {
-  const { model, h } = run;
-  const state = new Float64Array(model.stateLayout.length);
-  const obs = new Float64Array(model.observationSpace.size);
-  const transition: Transition = { reward: 0, terminated: false };
-  const evalKey = rawKey(seed);
-  const actKey = rawFoldIn(evalKey, 1);
-  const actor = actorFor(h);
-  const results: number[] = [];
-  for (let e = 0; e < episodes; e++) {
-    model.initialState(new UniformStream(rawFoldIn(rawFoldIn(evalKey, 0), e)), state, 0);
-    model.observe(state, 0, obs, 0);
-    let total = 0;
-    const episodeKey = rawFoldIn(actKey, e);
-    for (let t = 0; t < model.maxEpisodeSteps; t++) {
-      const chosen = actor(run.sac.actor, obs, rawFoldIn(episodeKey, t), how);
-      const action = chosen instanceof Float64Array ? chosen : await chosen;
-      model.transition(state, 0, action, 0, transition);
-      total += transition.reward;
-      model.observe(state, 0, obs, 0);
-      if (transition.terminated) break;
-    }
-    results.push(total);
-  }
-  return results;
-}
-

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeEventFile, scalarsByTag } from '../experiments/tfevents-decoder';
 
 let cli = '';
 let work = '';
@@ -239,5 +240,161 @@ describe('mixrl command: errors in one line', () => {
       expect(e.code).toBe(0);
       expect(e.stdout).toMatch(/^ {2}--episodes N +episodes per way of acting \(default 10\)$/m);
     }
+  });
+});
+
+describe('mixrl command: evaluations and TensorBoard', () => {
+  const file = (...parts: string[]) => path.join(work, ...parts);
+  const lines = (f: string) => readFileSync(f, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l));
+  const eventFiles = (dir: string) => readdirSync(file(dir)).filter((f) => f.includes('tfevents')).sort();
+  /** An evaluation line without its clock readings. */
+  const timeless = ({ wallTime: _w, seconds: _s, ...rest }: Record<string, unknown>) => rest;
+  const PENDULUM_ANY_LOG = ['train', '--env', 'ShapedPendulum', '--agent', 'sgm-mrp', ...TINY];
+  const PENDULUM = [...PENDULUM_ANY_LOG, '--log-every', '100'];
+
+  it('refuses bad values with one line naming the flag', () => {
+    expectUserError(['train', '--eval-every', '-1'], "mixrl train: flags: 'evalEvery' must be a non-negative integer, got -1");
+    expectUserError(['train', '--eval-every', '1.5'], "mixrl train: flag --eval-every must be an integer, got '1.5'");
+    expectUserError(['train', '--eval-every'], "mixrl train: flag --eval-every must be given a value, got 'true'");
+    expectUserError(['train', '--eval-episodes', '0'], "mixrl train: flags: 'evalEpisodes' must be a positive integer, got 0");
+    expectUserError(['train', '--tensorboard', 'yes'], "mixrl train: flag --tensorboard must be true or false, got 'yes'");
+    writeFileSync(file('bad-eval.json'), '{"evalEvery": "1000"}');
+    expectUserError(['train', '--config', 'bad-eval.json'], 'mixrl train: bad-eval.json: \'evalEvery\' must be a non-negative integer, got "1000"');
+  });
+
+  it('lists the flags in --help with their defaults', () => {
+    const t = run(['train', '--help']);
+    expect(t.stdout).toMatch(/^ {2}--eval-every N +default 0 \(off\); N: evaluate greedy and sampled actions every N steps into evaluations\.jsonl$/m);
+    expect(t.stdout).toMatch(/^ {2}--eval-episodes N +default 10: episodes per way of acting at each evaluation$/m);
+    expect(t.stdout).toMatch(/^ {2}--tensorboard \[true\|false\] +default false; true: write a TensorBoard event file \(events\.out\.tfevents\.\*\) in the run folder$/m);
+  });
+
+  it('writes evaluations.jsonl, the event file and the summary, and trains the same episodes as without them', () => {
+    const plain = run([...PENDULUM, '--steps', '300', '--out', 'eval-off']);
+    expect(plain.code, plain.stderr).toBe(0);
+    const r = run([...PENDULUM, '--steps', '300', '--out', 'eval-on', '--eval-every', '100', '--eval-episodes', '2', '--tensorboard']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(readFileSync(file('eval-on', 'episodes.jsonl'), 'utf8')).toBe(readFileSync(file('eval-off', 'episodes.jsonl'), 'utf8'));
+    expect(existsSync(file('eval-off', 'evaluations.jsonl'))).toBe(false);
+    expect(eventFiles('eval-off')).toEqual([]);
+    expect(JSON.parse(readFileSync(file('eval-off', 'summary.json'), 'utf8'))).not.toHaveProperty('lastEvaluation');
+
+    const evals = lines(file('eval-on', 'evaluations.jsonl'));
+    expect(evals.map((e) => [e.step, e.seed, e.episodes, e.mode.lengths, e.sample.lengths])).toEqual([
+      [100, 1_000_003, 2, [200, 200], [200, 200]],
+      [200, 1_000_003, 2, [200, 200], [200, 200]],
+      [300, 1_000_003, 2, [200, 200], [200, 200]],
+    ]);
+    for (const e of evals) {
+      for (const how of ['mode', 'sample']) {
+        const { returns, mean, std, min, max, meanLength } = e[how];
+        expect(returns).toHaveLength(2);
+        expect(mean).toBeCloseTo((returns[0] + returns[1]) / 2, 9);
+        expect(std).toBeCloseTo(Math.abs(returns[0] - returns[1]) / 2, 9);
+        expect([min, max, meanLength]).toEqual([Math.min(...returns), Math.max(...returns), 200]);
+      }
+    }
+    for (const e of evals) {
+      const stats = (x: { mean: number; std: number }) => `${x.mean.toFixed(2)} ± ${x.std.toFixed(2)} (length 200)`;
+      expect(r.stdout).toContain(`\neval at step ${e.step}: greedy ${stats(e.mode)}, sampled ${stats(e.sample)} over 2 episodes\n`);
+    }
+    // `mixrl eval` with the line's seed, on the checkpoint of the same step, repeats the evaluation.
+    const again = run(['eval', '--checkpoint', 'eval-on', '--seed', String(evals[2].seed), '--episodes', '2']);
+    expect(again.stdout).toContain(`deterministic  mean return ${evals[2].mode.mean.toFixed(2)} ± ${evals[2].mode.std.toFixed(2)} over 2 episodes`);
+    expect(again.stdout).toContain(`stochastic     mean return ${evals[2].sample.mean.toFixed(2)} ± ${evals[2].sample.std.toFixed(2)} over 2 episodes`);
+    const summary = JSON.parse(readFileSync(file('eval-on', 'summary.json'), 'utf8'));
+    expect(summary.lastEvaluation).toEqual(evals[2]);
+    const best = evals.reduce((a, b) => (b.mode.mean > a.mode.mean ? b : a));
+    expect(summary.bestEvaluation).toEqual(best);
+
+    // The event file, read by the tests' own decoder.
+    const names = eventFiles('eval-on');
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(/^events\.out\.tfevents\.\d{10}\.[A-Za-z0-9._-]+\.mixrl$/);
+    const bytes = readFileSync(file('eval-on', names[0]));
+    expect(decodeEventFile(bytes)[0]).toMatchObject({ step: 0, fileVersion: 'brain.Event:2' });
+    const tags = scalarsByTag(bytes);
+    const episode = lines(file('eval-on', 'episodes.jsonl'))[0];
+    expect(tags.get('rollout/ep_rew')).toEqual([[200, Math.fround(episode.return)]]);
+    expect(tags.get('rollout/ep_len')).toEqual([[200, 200]]);
+    expect(tags.get('rollout/ep_rew_mean')).toEqual([[200, Math.fround(episode.return)], [300, Math.fround(episode.return)]]);
+    expect(tags.get('eval/mean_reward')).toEqual(evals.map((e) => [e.step, Math.fround(e.mode.mean)]));
+    expect(tags.get('eval/mean_reward_sample')).toEqual(evals.map((e) => [e.step, Math.fround(e.sample.mean)]));
+    expect(tags.get('eval/mean_ep_length')).toEqual([[100, 200], [200, 200], [300, 200]]);
+    expect(tags.get('eval/mean_ep_length_sample')).toEqual([[100, 200], [200, 200], [300, 200]]);
+    for (const tag of ['train/critic_loss', 'train/actor_loss', 'train/ent_coef', 'train/entropy', 'train/mean_q', 'time/fps']) {
+      expect(tags.get(tag)?.map(([step]) => step), tag).toEqual([100, 200, 300]);
+      expect(tags.get(tag)?.every(([, v]) => Number.isFinite(v)), tag).toBe(true);
+    }
+    expect(tags.get('train/ent_coef')?.map(([, v]) => v)).toEqual([0.01, 0.01, 0.01].map(Math.fround)); // fixed alpha
+    expect([...tags.keys()].sort()).toEqual([
+      'eval/mean_ep_length', 'eval/mean_ep_length_sample', 'eval/mean_reward', 'eval/mean_reward_sample',
+      'rollout/ep_len', 'rollout/ep_rew', 'rollout/ep_rew_mean',
+      'time/fps', 'train/actor_loss', 'train/critic_loss', 'train/ent_coef', 'train/entropy', 'train/mean_q',
+    ]);
+    // The progress line's critic loss is the one logged (printed to 3 decimals).
+    const printed = [...plain.stdout.matchAll(/critic (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(tags.get('train/critic_loss')?.map(([, v]) => Number(v.toFixed(3)))).toEqual(printed);
+  });
+
+  it('flushes the event file when stopped by SIGINT', async () => {
+    // Progress every 1000 steps: the episode at step 200 is on disk only if the stop flushes it.
+    const child: ChildProcess = spawn(process.execPath, [cli, ...PENDULUM_ANY_LOG, '--log-every', '1000', '--steps', '100000', '--out', 'tb-interrupted', '--tensorboard'], {
+      cwd: work,
+    });
+    let code: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve((code = c))));
+    const episodes = file('tb-interrupted', 'episodes.jsonl');
+    for (let i = 0; i < 3000 && code === undefined && !(existsSync(episodes) && readFileSync(episodes, 'utf8').length > 0); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const summary = JSON.parse(readFileSync(file('tb-interrupted', 'summary.json'), 'utf8'));
+    const names = eventFiles('tb-interrupted');
+    expect(names).toHaveLength(1);
+    const tags = scalarsByTag(readFileSync(file('tb-interrupted', names[0])));
+    const logged = lines(episodes);
+    expect(logged.length).toBeGreaterThan(0);
+    expect(tags.get('rollout/ep_rew')).toEqual(logged.map((e) => [e.step, Math.fround(e.return)]));
+    const multiples = Array.from({ length: Math.floor(summary.steps / 1000) }, (_, i) => 1000 * (i + 1));
+    expect(tags.get('time/fps')?.map(([step]) => step) ?? []).toEqual(multiples);
+  });
+
+  it('continues the evaluations on --resume without repeating or skipping one, in a new event file', () => {
+    const args = [...PENDULUM, '--eval-every', '100', '--eval-episodes', '2', '--tensorboard'];
+    const straight = run([...args, '--steps', '450', '--out', 'eval-straight']);
+    expect(straight.code, straight.stderr).toBe(0);
+    const first = run([...args, '--steps', '250', '--out', 'eval-resumed']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(lines(file('eval-resumed', 'evaluations.jsonl')).map((e) => e.step)).toEqual([100, 200]);
+    // As if the process had died after an evaluation beyond its last checkpoint, mid-way through a line.
+    const stale = { ...lines(file('eval-straight', 'evaluations.jsonl'))[2], step: 300, mode: { mean: 1e9 } };
+    appendFileSync(file('eval-resumed', 'evaluations.jsonl'), `${JSON.stringify(stale)}\n{"step": 40`);
+    const firstEvents = eventFiles('eval-resumed');
+    expect(firstEvents).toHaveLength(1);
+    const resumed = run(['train', '--resume', 'eval-resumed', '--steps', '450']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+
+    const got = lines(file('eval-resumed', 'evaluations.jsonl'));
+    const want = lines(file('eval-straight', 'evaluations.jsonl'));
+    expect(got.map((e) => e.step)).toEqual([100, 200, 300, 400]);
+    expect(got.map(timeless)).toEqual(want.map(timeless));
+    expect(readFileSync(file('eval-resumed', 'episodes.jsonl'), 'utf8')).toBe(readFileSync(file('eval-straight', 'episodes.jsonl'), 'utf8'));
+    const summary = JSON.parse(readFileSync(file('eval-resumed', 'summary.json'), 'utf8'));
+    expect(summary.lastEvaluation.step).toBe(400);
+    expect(timeless(summary.bestEvaluation)).toEqual(timeless(want.reduce((a, b) => (b.mode.mean > a.mode.mean ? b : a))));
+
+    // A second event file for the resumed part; the first one is left as it was.
+    const events = eventFiles('eval-resumed');
+    expect(events).toHaveLength(2);
+    expect(events).toContain(firstEvents[0]);
+    const before = scalarsByTag(readFileSync(file('eval-resumed', firstEvents[0])));
+    const after = scalarsByTag(readFileSync(file('eval-resumed', events.find((f) => f !== firstEvents[0])!)));
+    expect(before.get('eval/mean_reward')?.map(([s]) => s)).toEqual([100, 200]);
+    expect(after.get('eval/mean_reward')?.map(([s]) => s)).toEqual([300, 400]);
+    expect(after.get('eval/mean_reward')).toEqual(want.slice(2).map((e) => [e.step, Math.fround(e.mode.mean)]));
+    expect(after.get('time/fps')?.map(([s]) => s)).toEqual([300, 400]);
   });
 });
