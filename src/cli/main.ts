@@ -5,6 +5,7 @@ import { envIds, makeModel } from '../envs';
 import { MixrlError } from '../tensor';
 import { threadsFromEnv } from '../tensor/cpu/wasm/threads';
 import { runDemo } from './demo';
+import { reproduceCommand } from './reproduce';
 import { agentsCommand, evalCommand, trainCommand } from './train';
 
 const USAGE = `usage: mixrl <command> [flags]
@@ -17,6 +18,9 @@ commands:
             --threads N: CPU threads per run (default: the cores, up to 4; 1 for runs side by side)
             --eval-every N [--eval-episodes K]: evaluate every N steps into evaluations.jsonl
             --tensorboard: a TensorBoard event file in the run folder (tensorboard --logdir runs)
+  reproduce run a paper experiment into a folder (results.json, CSV tables, SVG figures, findings.md):
+            <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu]
+            --list: the experiments; an interrupted --out continues, a finished one is refused
   eval      evaluate a checkpoint: --checkpoint DIR [--episodes N] [--seed N] [--threads N]
   envs      list the environments
   agents    list the agents
@@ -35,6 +39,14 @@ async function main(argv: string[]): Promise<number> {
       const outcome = command === 'train' ? await trainCommand(rest) : await evalCommand(rest);
       if (isLeft(outcome)) {
         console.error(`mixrl ${command}: ${outcome.left.message}`);
+        return 2;
+      }
+      return outcome.right;
+    }
+    case 'reproduce': {
+      const outcome = await reproduceCommand(rest);
+      if (isLeft(outcome)) {
+        console.error(`mixrl reproduce: ${outcome.left.message}`);
         return 2;
       }
       return outcome.right;

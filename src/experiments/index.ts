@@ -26,3 +26,15 @@ export {
 } from './evaluation';
 export { crc32c, encodeEvent, EventFileWriter, type EventFileWriterOptions, type EventFields, maskedCrc32c, tfRecord } from './tensorboard';
 export { type Agreement, compareSacUpdate } from './agreement';
+export {
+  type ExperimentContext,
+  type ExperimentResult,
+  type Figure,
+  PAPER_EXPERIMENTS,
+  type PaperExperiment,
+  renderSvg,
+  type Scale,
+  type Series,
+  type Table,
+  tableToCsv,
+} from './paper';

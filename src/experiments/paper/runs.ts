@@ -1,0 +1,300 @@
+/**
+ * The training runs of an experiment: each one a run folder under the experiment's work folder, made
+ * by `mixrl train` as a user would (a child process of the CLI, up to `jobs` at once, each resumable
+ * with `--resume`), or, when no CLI is registered (the library called directly), in this process
+ * through the same `createRun`/`train`/`saveRun`. A finished run is read back, never rerun; an
+ * unfinished one with a checkpoint is resumed; one without a checkpoint starts again.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { ConfigError, resolveConfig, type TrainConfig, validatePartial } from '../config';
+import { writeFileAtomic } from '../files';
+import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, saveRun, train } from '../train';
+import { MixrlError } from '../../tensor';
+import type { ExperimentContext } from './types';
+
+/** What one run trains: config keys a flag can set (env, agent, seed and steps at least). */
+export type RunConfig = Partial<Omit<TrainConfig, 'envOptions'>> & Pick<TrainConfig, 'env' | 'agent' | 'seed' | 'steps'>;
+
+export interface RunSpec {
+  /** The run folder's name under the work folder, e.g. `Pendulum-sg-rp-seed0`. */
+  readonly name: string;
+  readonly config: RunConfig;
+}
+
+export interface RunOutcome {
+  readonly spec: RunSpec;
+  readonly dir: string;
+  readonly episodes: EpisodeRecord[];
+  /** True when the run was finished before this call and only read back. */
+  readonly reused: boolean;
+}
+
+/** The experiment was stopped by a signal; the runs left off are resumed by running it again. */
+export class Interrupted extends MixrlError {
+  constructor(
+    readonly signal: NodeJS.Signals,
+    readonly finished: number,
+    readonly total: number,
+  ) {
+    super('config', `stopped by ${signal} with ${finished} of ${total} runs finished`);
+  }
+}
+
+/** The environment variable of test-sized runs: a JSON object of config keys set on every run. */
+export const OVERRIDE_VARIABLE = 'MIXRL_REPRODUCE_OVERRIDE';
+
+/**
+ * The config keys `MIXRL_REPRODUCE_OVERRIDE` sets on every training run (for tests: tiny networks
+ * and step counts through the real code path), or undefined; a ConfigError when it is not a JSON
+ * object of config keys.
+ *
+ * @example
+ * // MIXRL_REPRODUCE_OVERRIDE='{"steps":300,"hidden":[8,8]}'
+ * trainOverride(); // { steps: 300, hidden: [8, 8] }
+ */
+export function trainOverride(): Partial<TrainConfig> | undefined {
+  const text = process.env[OVERRIDE_VARIABLE];
+  if (text === undefined || text === '') return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${OVERRIDE_VARIABLE} must be a JSON object of config keys, got '${text}'`);
+  }
+  const checked = validatePartial(raw, OVERRIDE_VARIABLE);
+  if (isLeft(checked)) throw checked.left;
+  if ('envOptions' in checked.right) throw new ConfigError(`${OVERRIDE_VARIABLE}: 'envOptions' cannot be set there`);
+  return checked.right;
+}
+
+/** How runs are started: the CLI's `train` as a child process, or this process. */
+let cli: { node: string; args: string[] } | null = null;
+
+/**
+ * Makes runs child processes `node ...args train --out DIR ...` (what `mixrl reproduce` does with
+ * its own entry point); without it they run in this process, one at a time.
+ *
+ * @example
+ * useCliForRuns(process.execPath, [process.argv[1]]);
+ */
+export function useCliForRuns(node: string, args: readonly string[]): void {
+  cli = { node, args: [...args] };
+}
+
+const exists = (file: string) => fs.stat(file).then(() => true, () => false);
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The episodes a run folder's episodes.jsonl holds (a line cut short is skipped). */
+export async function readEpisodes(dir: string): Promise<EpisodeRecord[]> {
+  let text = '';
+  try {
+    text = await fs.readFile(path.join(dir, 'episodes.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: EpisodeRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const e = JSON.parse(line) as EpisodeRecord;
+      if (Number.isFinite(e.step) && Number.isFinite(e.return)) out.push(e);
+    } catch {
+      // a line cut short by a kill
+    }
+  }
+  return out;
+}
+
+/** Where a run folder stands. */
+type State = 'finished' | 'resumable' | 'new';
+
+async function stateOf(dir: string, config: RunConfig): Promise<State> {
+  const saved = (await readJson(path.join(dir, 'config.json'))) as Record<string, unknown> | undefined;
+  const summary = (await readJson(path.join(dir, 'summary.json'))) as { finished?: boolean } | undefined;
+  const checkpoint = await exists(path.join(dir, 'checkpoint.mixrl'));
+  if (saved === undefined || !checkpoint) {
+    // Killed before its first checkpoint: nothing to resume, so it starts again.
+    if (await exists(dir)) await fs.rm(dir, { recursive: true, force: true });
+    return 'new';
+  }
+  const differ = Object.entries(config).filter(([key, value]) => JSON.stringify(saved[key]) !== JSON.stringify(value));
+  if (differ.length > 0) {
+    const what = differ.map(([key, value]) => `${key} ${JSON.stringify(saved[key])} there, ${JSON.stringify(value)} now`).join('; ');
+    throw new ConfigError(`${dir} holds a run configured otherwise (${what}); rerun with the options it was started with, or choose another --out`);
+  }
+  return summary?.finished === true ? 'finished' : 'resumable';
+}
+
+/** A camelCase config key as its flag is written (`learningStarts` -> `learning-starts`). */
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** The flags of `mixrl train` that set `config`. */
+function configFlags(config: RunConfig): string[] {
+  return Object.entries(config).flatMap(([key, value]) => [`--${kebab(key)}`, Array.isArray(value) ? value.join(',') : String(value)]);
+}
+
+/** The last non-empty line of a text. */
+const lastLine = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .at(-1) ?? '';
+
+/** One run as a child `mixrl train`; resolves with its exit code and the last lines it printed. */
+function trainChild(args: string[], children: Set<ChildProcess>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    if (!cli) return reject(new Error('no CLI registered'));
+    const child = spawn(cli.node, [...cli.args, 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    // Only the tails matter; a long run prints a line per logEvery steps.
+    child.stdout?.on('data', (chunk: Buffer) => (stdout = (stdout + chunk.toString()).slice(-4000)));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    child.on('error', (e) => {
+      children.delete(child);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      children.delete(child);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** One run in this process, writing the files `mixrl train` writes. */
+async function trainHere(ctx: ExperimentContext, dir: string, config: RunConfig, resume: boolean, stopped: () => boolean): Promise<boolean> {
+  const checkpointFile = path.join(dir, 'checkpoint.mixrl');
+  const episodesFile = path.join(dir, 'episodes.jsonl');
+  let run: Run;
+  if (resume) {
+    const loaded = await loadRun(checkpointFile, ctx.backend);
+    if (isLeft(loaded)) throw loaded.left;
+    run = loaded.right;
+    const kept = (await readEpisodes(dir)).slice(0, run.rollout.episode);
+    await writeFileAtomic(episodesFile, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  } else {
+    const resolved = resolveConfig([{ ...config, backend: ctx.backend.name as TrainConfig['backend'] }], ['experiment']);
+    if (isLeft(resolved)) throw resolved.left;
+    run = createRun(resolved.right, ctx.backend);
+    await fs.mkdir(dir, { recursive: true });
+    await writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(resolved.right, null, 2)}\n`);
+    await writeFileAtomic(episodesFile, '');
+  }
+  const save = async (r: Run) => {
+    const saved = await saveRun(r, checkpointFile);
+    if (isLeft(saved)) throw saved.left;
+  };
+  const started = Date.now();
+  const startStep = run.step;
+  await train(run, { until: run.config.steps }, { onEpisode: (e) => appendFileSync(episodesFile, `${JSON.stringify(e)}\n`), onCheckpoint: save, shouldStop: stopped });
+  await save(run);
+  const seconds = (Date.now() - started) / 1000;
+  const finished = run.step >= run.config.steps;
+  const summary = {
+    env: run.config.env,
+    agent: run.config.agent,
+    seed: run.config.seed,
+    steps: run.step,
+    episodes: run.returns.length,
+    meanReturnLast10: recentReturn(run, 10),
+    wallSeconds: seconds,
+    stepsPerSecond: (run.step - startStep) / Math.max(seconds, 1e-9),
+    finished,
+  };
+  await writeFileAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  return finished;
+}
+
+/**
+ * Trains every spec's run under `ctx.workDir` (finished ones are read back), up to `ctx.jobs` at
+ * once when runs are child processes, and returns each run's episodes in the order of `specs`.
+ * SIGINT or SIGTERM stops it: no new run starts, running ones checkpoint (children get SIGTERM),
+ * and it throws `Interrupted`; the same call later continues where they stopped.
+ *
+ * @example
+ * const runs = await trainRuns(ctx, [{ name: 'Pendulum-sg-rp-seed0', config: { env: 'Pendulum', agent: 'sg-rp', seed: 0, steps: 100_000 } }]);
+ */
+export async function trainRuns(ctx: ExperimentContext, specs: readonly RunSpec[]): Promise<RunOutcome[]> {
+  const override = trainOverride();
+  const jobs = cli ? Math.max(1, Math.floor(ctx.jobs ?? 1)) : 1;
+  const outcomes: RunOutcome[] = new Array(specs.length);
+  const children = new Set<ChildProcess>();
+  let signal: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    if (signal) return;
+    signal = s;
+    ctx.log(`${s}: stopping; the runs in progress save a checkpoint (rerun the same command to continue)`);
+    for (const child of children) child.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const total = specs.length;
+  const worker = async () => {
+    while (signal === null && !failed && next < specs.length) {
+      const index = next++;
+      const spec = specs[index];
+      const dir = path.join(ctx.workDir, spec.name);
+      const config: RunConfig = { ...spec.config, ...override } as RunConfig;
+      const state = await stateOf(dir, config);
+      // Stopped (a signal, another run's failure) while this one was being looked at: start nothing new.
+      if (signal !== null || failed) break;
+      const started = Date.now();
+      if (state !== 'finished') {
+        let finished: boolean;
+        if (cli) {
+          const args =
+            state === 'resumable'
+              ? ['--resume', dir]
+              : ['--out', dir, ...configFlags(config), '--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu'];
+          if (jobs > 1) args.push('--threads', '1');
+          const r = await trainChild(args, children);
+          // A checkpoint at the last step without its summary (killed in between): nothing left to train.
+          const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
+          if (r.code !== 0 && !alreadyDone && signal === null) {
+            throw new ConfigError(`run ${spec.name} failed (exit ${r.code}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
+          }
+          finished = r.code === 0 || alreadyDone;
+        } else {
+          finished = await trainHere(ctx, dir, config, state === 'resumable', () => signal !== null);
+        }
+        if (!finished) continue;
+      }
+      const episodes = await readEpisodes(dir);
+      outcomes[index] = { spec, dir, episodes, reused: state === 'finished' };
+      done++;
+      const last = episodes.slice(-10);
+      const mean = last.length > 0 ? last.reduce((a, e) => a + e.return, 0) / last.length : NaN;
+      const how = state === 'finished' ? 'finished before, reused' : `${state === 'resumable' ? 'resumed and ' : ''}trained in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      ctx.log(`[${done}/${total}] ${spec.name}: ${how}; ${episodes.length} episodes, mean return of the last 10 ${mean.toFixed(2)}`);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(jobs, specs.length) }, worker));
+  } catch (e) {
+    // One run failed: stop the others (they checkpoint) before reporting it.
+    failed = true;
+    for (const child of children) child.kill('SIGTERM');
+    while (children.size > 0) await new Promise((r) => setTimeout(r, 50));
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (signal !== null) throw new Interrupted(signal, done, total);
+  return outcomes;
+}

@@ -1,0 +1,332 @@
+/**
+ * The reproduction framework: the SVG renderer, CSV, the learning-curve statistics, the registry and
+ * `mixrl reproduce` end to end (tiny runs through the real code path: MIXRL_REPRODUCE_OVERRIDE only
+ * shrinks the networks and the step counts), including refusing finished results, resuming an
+ * interrupted experiment, and writing nothing partial when it fails.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PAPER_EXPERIMENTS } from '../../src/experiments';
+import { OVERRIDE_VARIABLE } from '../../src/experiments/paper/runs';
+import { cpu } from '../../src/tensor';
+import { parseCsv, tableToCsv } from '../../src/experiments/paper/csv';
+import { aggregateCurves, curveArea, finalReturn, meanInterval, runCurve, stepGrid, tQuantile975 } from '../../src/experiments/paper/stats';
+import { LAYOUT, renderSvg } from '../../src/experiments/paper/svg';
+import type { Figure } from '../../src/experiments/paper/types';
+
+/** A minimal well-formedness check: balanced tags, quoted attributes, no raw '<' or stray '&' in text. */
+function checkXml(text: string): void {
+  const body = text.replace(/^<\?xml[^?]*\?>\s*/, '');
+  const stack: string[] = [];
+  let last = 0;
+  for (const m of body.matchAll(/<[^>]*>/g)) {
+    const between = body.slice(last, m.index);
+    expect(between, `text before ${m[0]}`).not.toMatch(/<|&(?!(amp|lt|gt|quot|apos);)/);
+    last = m.index! + m[0].length;
+    const tag = m[0];
+    if (tag.startsWith('</')) {
+      expect(stack.pop(), `closing ${tag}`).toBe(tag.slice(2, -1).trim());
+      continue;
+    }
+    expect(tag, 'a tag with well-formed attributes').toMatch(/^<([A-Za-z][\w:-]*)(\s+[\w:-]+="[^"<]*")*\s*\/?>$/);
+    if (!tag.endsWith('/>')) stack.push(/^<([A-Za-z][\w:-]*)/.exec(tag)![1]);
+  }
+  expect(body.slice(last).trim()).toBe('');
+  expect(stack).toEqual([]);
+}
+
+/** The (x, y) points of an SVG path's `d` ("M x y L x y ..."). */
+const pathPoints = (d: string) => d.replace(/[MLZ]/g, ' ').trim().split(/\s+/).map(Number).reduce<number[][]>((acc, v, i) => (i % 2 ? (acc[acc.length - 1].push(v), acc) : (acc.push([v]), acc)), []);
+
+const attr = (tag: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(tag)?.[1];
+
+describe('SVG figures', () => {
+  const figure: Figure = {
+    id: 'f',
+    title: 'Returns <SG & "MRP">',
+    xLabel: 'steps',
+    yLabel: 'return',
+    series: [
+      { name: 'SG-RP', x: [0, 50, 100], y: [0, 4, 8], lo: [0, 2, 6], hi: [1, 6, 10] },
+      { name: 'a<b', x: [0, 25, 50, 75, 100], y: [1, NaN, 3, 5, 7] },
+    ],
+  };
+
+  it('is well-formed, with a path per series segment, a band and a legend entry per series', () => {
+    const svg = renderSvg(figure);
+    checkXml(svg);
+    expect(svg).toMatch(/^<\?xml version="1.0"/);
+    expect(svg).toContain('xmlns="http://www.w3.org/2000/svg"');
+    expect(svg).toContain('Returns &lt;SG &amp; &quot;MRP&quot;&gt;');
+    expect(svg).not.toContain('<SG');
+    // Series 2 has a NaN: its line breaks into a single point (circle) and a 3-point path.
+    expect(svg.match(/<path class="series"/g)).toHaveLength(2);
+    expect(svg.match(/<circle class="point"/g)).toHaveLength(1);
+    expect(svg.match(/<path class="band"/g)).toHaveLength(1);
+    expect(svg.match(/<g class="legend-entry">/g)).toHaveLength(2);
+    expect(svg).toContain('>a&lt;b</text>');
+  });
+
+  it('maps data to pixels through nice axis domains', () => {
+    const svg = renderSvg(figure);
+    // Independently: x data 0..100 -> ticks every 20, domain [0, 100]; y data (bands too) 0..10 -> ticks every 2, domain [0, 10].
+    const { width, height, left, right, top, bottom } = LAYOUT;
+    const X = (v: number) => left + (v / 100) * (width - right - left);
+    const Y = (v: number) => height - bottom - (v / 10) * (height - bottom - top);
+    const line = [...svg.matchAll(/<path class="series"[^>]*>/g)].map((m) => m[0]).find((t) => attr(t, 'data-series') === 'SG-RP')!;
+    const points = pathPoints(attr(line, 'd')!);
+    const expected = [[0, 0], [50, 4], [100, 8]].map(([x, y]) => [X(x), Y(y)]);
+    expect(points).toHaveLength(3);
+    points.forEach(([x, y], i) => {
+      expect(x).toBeCloseTo(expected[i][0], 1);
+      expect(y).toBeCloseTo(expected[i][1], 1);
+    });
+    const band = pathPoints(attr(/<path class="band"[^>]*>/.exec(svg)![0], 'd')!);
+    // Upper edge forward, lower edge back: (100, 10) is the band's top right corner at the plot's top.
+    expect(band[2][0]).toBeCloseTo(X(100), 1);
+    expect(band[2][1]).toBeCloseTo(top, 1);
+    const xTicks = [...svg.matchAll(/<text class="tick" x="([\d.]+)" y="[\d.]+" text-anchor="middle">([^<]*)</g)].map((m) => m[2]);
+    expect(xTicks).toEqual(['0', '20', '40', '60', '80', '100']);
+    const yTicks = [...svg.matchAll(/<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="end">([^<]*)</g)].map((m) => m[1]);
+    expect(yTicks).toEqual(['0', '2', '4', '6', '8', '10']);
+  });
+
+  it('spaces decades evenly on a log x axis', () => {
+    const svg = renderSvg({ id: 'l', title: 't', xLabel: 'alpha', yLabel: 'y', xLog: true, series: [{ name: 's', x: [0.001, 0.01, 0.1, 1], y: [1, 2, 3, 4] }] });
+    checkXml(svg);
+    const ticks = [...svg.matchAll(/<text class="tick" x="([\d.]+)" y="[\d.]+" text-anchor="middle">([^<]*)</g)];
+    expect(ticks.map((m) => m[2])).toEqual(['0.001', '0.01', '0.1', '1']);
+    const { width, left, right } = LAYOUT;
+    const xs = ticks.map((m) => Number(m[1]));
+    // 10^-3 .. 10^0 over the plot's width: a decade is a third of it.
+    xs.forEach((x, i) => expect(x).toBeCloseTo(left + (i / 3) * (width - right - left), 1));
+    const points = pathPoints(attr(/<path class="series"[^>]*>/.exec(svg)![0], 'd')!);
+    expect(points.map((p) => p[0])).toEqual(xs);
+  });
+});
+
+describe('CSV', () => {
+  it('quotes what needs quoting and reads back the same fields', () => {
+    const rows = [
+      ['plain', 'a,b', 'say "hi"', 'two\nlines', ' padded', 'crlf\r\nend'],
+      [0.1, 1e-7, -3, NaN, Infinity, 12345678.9],
+    ];
+    const csv = tableToCsv({ id: 't', title: 'T', columns: ['c1', 'c,2', 'c3', 'c4', 'c5', 'c6'], rows });
+    expect(csv.split('\n')[0]).toBe('c1,"c,2",c3,c4,c5,c6');
+    expect(csv).toContain('"say ""hi"""');
+    expect(parseCsv(csv)).toEqual([
+      ['c1', 'c,2', 'c3', 'c4', 'c5', 'c6'],
+      ['plain', 'a,b', 'say "hi"', 'two\nlines', ' padded', 'crlf\r\nend'],
+      ['0.1', '1e-7', '-3', '', '', '12345678.9'],
+    ]);
+  });
+});
+
+describe('learning-curve statistics', () => {
+  it('t quantiles: table values and the large-df expansion', () => {
+    expect(tQuantile975(1)).toBeCloseTo(12.7062, 4);
+    expect(tQuantile975(4)).toBeCloseTo(2.7764, 4);
+    expect(tQuantile975(60)).toBeCloseTo(2.0003, 3);
+    expect(tQuantile975(120)).toBeCloseTo(1.9799, 3);
+  });
+
+  it('bins episodes on a grid and averages seeds with a 95% t-interval', () => {
+    const a = [{ step: 50, return: 1 }, { step: 100, return: 3 }, { step: 250, return: 5 }];
+    const b = [{ step: 150, return: 4 }, { step: 300, return: 6 }];
+    const grid = stepGrid(300, 3);
+    expect(grid).toEqual([100, 200, 300]);
+    // By hand: a = [mean(1, 3), last 3, 5], b = [none yet, 4, 6].
+    expect(runCurve(a, grid)).toEqual([2, 3, 5]);
+    expect(runCurve(b, grid)).toEqual([NaN, 4, 6]);
+    const c = aggregateCurves([a, b], grid);
+    expect(c.mean).toEqual([2, 3.5, 5.5]);
+    // Two seeds: s = 0.5 * sqrt(2), half-width t(0.975, 1) * s / sqrt(2) = 12.706205 * 0.5.
+    const half = 12.706205 * 0.5;
+    expect(c.lo[0]).toBe(2);
+    expect(c.hi[0]).toBe(2);
+    expect(c.lo[1]).toBeCloseTo(3.5 - half, 5);
+    expect(c.hi[2]).toBeCloseTo(5.5 + half, 5);
+    expect(curveArea(runCurve(a, grid))).toBeCloseTo(10 / 3, 12);
+    expect(curveArea(runCurve(b, grid))).toBe(5);
+    const three = meanInterval([1, 2, 3]);
+    expect(three.mean).toBe(2);
+    expect(three.hi - three.mean).toBeCloseTo(4.302653 / Math.sqrt(3), 5);
+    // The last 10% of 300 steps is (270, 300]: a has no episode there (its last, 5), b has 6.
+    expect(finalReturn(a, 300)).toBe(5);
+    expect(finalReturn(b, 300)).toBe(6);
+    expect(finalReturn([], 300)).toBeNaN();
+  });
+});
+
+describe('an experiment called from the library', () => {
+  it('trains its runs in this process without the CLI, and reads finished ones back', async () => {
+    const workDir = mkdtempSync(path.join(tmpdir(), 'mixrl-paper-lib-'));
+    const before = process.env[OVERRIDE_VARIABLE];
+    process.env[OVERRIDE_VARIABLE] = JSON.stringify({ steps: 400, hidden: [8, 8], batchSize: 8, learningStarts: 50, components: 2 });
+    try {
+      const lines: string[] = [];
+      const ctx = { scale: 'quick' as const, seeds: [3], backend: cpu, workDir, log: (l: string) => lines.push(l) };
+      const first = await PAPER_EXPERIMENTS['fig6-classic'].run(ctx);
+      expect(readdirSync(workDir).sort()).toEqual(['Pendulum-sg-rp-seed3', 'Pendulum-sgm-mrp-seed3', 'ShapedPendulum-sg-rp-seed3', 'ShapedPendulum-sgm-mrp-seed3']);
+      const dir = path.join(workDir, 'Pendulum-sg-rp-seed3');
+      expect(readdirSync(dir).sort()).toEqual(['checkpoint.mixrl', 'config.json', 'episodes.jsonl', 'summary.json']);
+      expect(JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'))).toMatchObject({ env: 'Pendulum', agent: 'sg-rp', seed: 3, steps: 400, hidden: [8, 8] });
+      expect(JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'))).toMatchObject({ steps: 400, episodes: 2, finished: true });
+      expect(first.tables[0].rows).toHaveLength(4);
+      lines.length = 0;
+      const second = await PAPER_EXPERIMENTS['fig6-classic'].run(ctx);
+      expect(lines.filter((l) => /finished before, reused/.test(l))).toHaveLength(4);
+      expect(second.tables).toEqual(first.tables);
+    } finally {
+      if (before === undefined) delete process.env[OVERRIDE_VARIABLE];
+      else process.env[OVERRIDE_VARIABLE] = before;
+    }
+  });
+});
+
+describe('mixrl reproduce', () => {
+  let cli = '';
+  let work = '';
+  const TINY = JSON.stringify({ steps: 2000, hidden: [8, 8], batchSize: 8, learningStarts: 50, components: 2, checkpointEvery: 200 });
+
+  beforeAll(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'mixrl-reproduce-'));
+    cli = path.join(work, 'cli.mjs');
+    buildSync({ entryPoints: [path.resolve(__dirname, '../../src/cli/main.ts')], bundle: true, platform: 'node', format: 'esm', outfile: cli, external: ['webgpu'], logLevel: 'error' });
+  });
+
+  function run(args: string[], env: Record<string, string> = {}) {
+    const r = spawnSync(process.execPath, [cli, 'reproduce', ...args], { cwd: work, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+  function expectUserError(r: ReturnType<typeof run>, message: RegExp) {
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr.trim()).toMatch(message);
+  }
+  /** Every file under `dir`, relative. */
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]));
+
+  it('the registry and --list', () => {
+    for (const name of ['fig6-classic', 'fig8-estimators', 'table4-overhead']) {
+      expect(PAPER_EXPERIMENTS[name].name).toBe(name);
+    }
+    for (const [key, e] of Object.entries(PAPER_EXPERIMENTS)) {
+      expect(e.name).toBe(key);
+      expect(e.defaultSeeds.quick).toBeGreaterThan(0);
+      expect(e.defaultSeeds.paper).toBeGreaterThanOrEqual(e.defaultSeeds.quick);
+    }
+    const r = run(['--list']);
+    expect(r.code, r.stderr).toBe(0);
+    const heads = r.stdout.split('\n').filter((l) => l && !l.startsWith(' '));
+    expect(heads.map((l) => l.split(/\s+/)[0])).toEqual(Object.keys(PAPER_EXPERIMENTS));
+    expect(r.stdout).toMatch(/^fig6-classic +Fig\. 6 and Fig\. 16 \(Sec\. 5\.3\); seeds: quick 2, paper 10$/m);
+    expect(r.stdout).toMatch(/^table4-overhead +Table 4 \(App\. E\.2\); seeds: quick 1, paper 1$/m);
+    expectUserError(run(['fig99']), /^mixrl reproduce: unknown experiment 'fig99'; known experiments: .*fig6-classic.*fig8-estimators.*table4-overhead/);
+    expectUserError(run(['fig6-classic', '--scale', 'huge']), /^mixrl reproduce: flag --scale must be quick or paper, got 'huge'$/);
+    expectUserError(run(['fig6-classic', '--seeds', '0']), /--seeds must be a positive integer/);
+    expectUserError(run(['fig6-classic', '--jobz', '2']), /^mixrl reproduce: unknown flag --jobz; known flags: /);
+    expectUserError(run([]), /^mixrl reproduce: name an experiment/);
+  });
+
+  it('table4-overhead at quick scale: the table, relative to SG-RP', () => {
+    const r = run(['table4-overhead', '--out', 't4']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = path.join(work, 't4');
+    expect(files(out).sort()).toEqual(['findings.md', 'reproduce.json', 'results.json', 'table4.csv']);
+    const rows = parseCsv(readFileSync(path.join(out, 'table4.csv'), 'utf8'));
+    expect(rows[0].slice(0, 5)).toEqual(['agent', 'update_ms', 'update_vs_sg_rp', 'action_us', 'action_vs_sg_rp']);
+    expect(rows.slice(1).map((row) => row[0])).toEqual(['SG-RP', 'USGM-RP', 'SGM-MRP', 'SGM-HalfRP', 'SGM-GumbelRP']);
+    expect(rows[1].slice(1)).toEqual(expect.arrayContaining(['1']));
+    for (const row of rows.slice(1)) {
+      for (const col of [1, 2, 3, 4, 5, 6]) expect(Number(row[col])).toBeGreaterThan(0);
+      // The update ratio is the update time over SG-RP's (to the 3 decimals written).
+      expect(Number(row[2])).toBeCloseTo(Number(row[1]) / Number(rows[1][1]), 1);
+    }
+    expect(rows[3][7]).toBe(String(Number((455 / 317).toFixed(3))));
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results).toMatchObject({ experiment: 'table4-overhead', paperRef: 'Table 4 (App. E.2)', mixrlVersion: expect.any(String), options: { scale: 'quick', seeds: [0], jobs: 1, backend: 'cpu', out: 't4' } });
+    expect(results.tables[0].rows).toHaveLength(5);
+    expect(results.findings.length).toBeGreaterThan(0);
+    expect(readFileSync(path.join(out, 'findings.md'), 'utf8')).toMatch(/^# table4-overhead: Table 4/);
+  });
+
+  it('fig6 (tiny runs): interrupted, resumed with finished runs reused, results written last and atomically, finished results refused', async () => {
+    const env = { MIXRL_REPRODUCE_OVERRIDE: TINY };
+    const out = path.join(work, 'f6');
+    const runDir = (name: string) => path.join(out, 'runs', name);
+    // Interrupt once the first run is done and the second has a checkpoint.
+    const child = spawn(process.execPath, [cli, 'reproduce', 'fig6-classic', '--seeds', '1', '--out', 'f6'], { cwd: work, env: { ...process.env, ...env } });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const poll = setInterval(() => {
+        if (/\[1\/4\]/.test(stdout) && existsSync(path.join(runDir('Pendulum-sgm-mrp-seed0'), 'checkpoint.mixrl'))) {
+          clearInterval(poll);
+          child.kill('SIGINT');
+        }
+      }, 10);
+      child.on('exit', (c) => {
+        clearInterval(poll);
+        resolve(c);
+      });
+    });
+    expect(code, stdout).toBe(130);
+    expect(stdout).toMatch(/stopped by SIGINT: 1 of 4 runs finished; continue with the same command/);
+    expect(existsSync(path.join(out, 'results.json'))).toBe(false);
+    const firstSummary = readFileSync(path.join(runDir('Pendulum-sg-rp-seed0'), 'summary.json'), 'utf8');
+    expect(JSON.parse(firstSummary).finished).toBe(true);
+    expect(JSON.parse(readFileSync(path.join(runDir('Pendulum-sgm-mrp-seed0'), 'summary.json'), 'utf8')).finished).toBe(false);
+
+    // A folder where a table goes: the runs finish, writing the results fails, nothing partial is left.
+    mkdirSync(path.join(out, 'fig6-summary.csv'));
+    const failed = run(['fig6-classic', '--seeds', '1', '--out', 'f6', '--jobs', '2'], env);
+    expectUserError(failed, /^mixrl reproduce: --out f6: cannot write the results: /);
+    expect(failed.stdout).toMatch(/\[1\/4\] Pendulum-sg-rp-seed0: finished before, reused/);
+    expect(failed.stdout).toMatch(/Pendulum-sgm-mrp-seed0: resumed and trained/);
+    expect(files(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(existsSync(path.join(out, 'results.json'))).toBe(false);
+    rmdirSync(path.join(out, 'fig6-summary.csv'));
+
+    const done = run(['fig6-classic', '--seeds', '1', '--out', 'f6'], env);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout.match(/finished before, reused/g)).toHaveLength(4);
+    expect(readFileSync(path.join(runDir('Pendulum-sg-rp-seed0'), 'summary.json'), 'utf8')).toBe(firstSummary);
+    const top = readdirSync(out).sort();
+    expect(top).toEqual(['fig16-ShapedPendulum.svg', 'fig6-Pendulum.svg', 'fig6-summary.csv', 'findings.md', 'reproduce.json', 'results.json', 'runs']);
+    const rows = parseCsv(readFileSync(path.join(out, 'fig6-summary.csv'), 'utf8'));
+    expect(rows.slice(1).map((r) => `${r[0]}/${r[2]}/${r[3]}`)).toEqual(['Pendulum/SG-RP/1', 'Pendulum/SGM-MRP/1', 'ShapedPendulum/SG-RP/1', 'ShapedPendulum/SGM-MRP/1']);
+    // One seed: the area is that run's curve's mean, recomputed here from its episodes (grid of 10 points).
+    const episodes = readFileSync(path.join(runDir('ShapedPendulum-sg-rp-seed0'), 'episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(episodes).toHaveLength(10);
+    const grid = Array.from({ length: 10 }, (_, i) => (i + 1) * 200);
+    const byHand = grid.map((x) => episodes.filter((e) => e.step <= x).at(-1)?.return ?? NaN).filter(Number.isFinite);
+    expect(Number(rows[3][4])).toBeCloseTo(byHand.reduce((s, v) => s + v, 0) / byHand.length, 0);
+    for (const svg of ['fig6-Pendulum.svg', 'fig16-ShapedPendulum.svg']) {
+      const text = readFileSync(path.join(out, svg), 'utf8');
+      checkXml(text);
+      expect(text.match(/<g class="legend-entry">/g)).toHaveLength(2);
+    }
+    const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results.options).toMatchObject({ experiment: 'fig6-classic', scale: 'quick', seeds: [0], override: JSON.parse(TINY) });
+    expect(results.figures.map((f: Figure) => f.id)).toEqual(['fig6-Pendulum', 'fig16-ShapedPendulum']);
+    expect(readFileSync(path.join(out, 'findings.md'), 'utf8')).toContain('Fig. 6 and Fig. 16');
+
+    expectUserError(run(['fig6-classic', '--seeds', '1', '--out', 'f6'], env), /^mixrl reproduce: --out f6 already holds finished results \(results\.json\)/);
+    expectUserError(run(['table4-overhead', '--out', 'f6/runs']), /^mixrl reproduce: --out f6\/runs is a folder holding other files/);
+  });
+
+  it('a failing run stops the experiment with one line and no result files', () => {
+    const r = run(['fig6-classic', '--seeds', '1', '--out', 'bad'], { MIXRL_REPRODUCE_OVERRIDE: JSON.stringify({ steps: 100, batchSize: 200_000 }) });
+    expectUserError(r, /^mixrl reproduce: run Pendulum-sg-rp-seed0 failed \(exit 2\): mixrl train: .*'batchSize' \(200000\) exceeds 'replayCapacity'/);
+    expect(files(path.join(work, 'bad'))).toEqual(['reproduce.json']);
+    expectUserError(run(['fig6-classic'], { MIXRL_REPRODUCE_OVERRIDE: '{"stepz": 3}' }), /^mixrl reproduce: MIXRL_REPRODUCE_OVERRIDE: unknown key 'stepz'/);
+  });
+});
