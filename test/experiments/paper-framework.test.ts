@@ -214,7 +214,7 @@ describe('mixrl reproduce', () => {
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]));
 
   it('the registry and --list', () => {
-    for (const name of ['fig6-classic', 'fig8-estimators', 'table4-overhead']) {
+    for (const name of ['fig1-stationary', 'fig2-bandits', 'fig6-classic', 'fig8-estimators', 'fig23-variance', 'table4-overhead']) {
       expect(PAPER_EXPERIMENTS[name].name).toBe(name);
     }
     for (const [key, e] of Object.entries(PAPER_EXPERIMENTS)) {

@@ -1,18 +1,24 @@
 /**
- * The paper's experiments by name: what `mixrl reproduce <name>` runs. Adding one is one line in
- * `PAPER_EXPERIMENTS` (its `name` is the key).
+ * The paper's experiments by name: what `mixrl reproduce <name>` runs. Adding one is its import and one
+ * line in `PAPER_EXPERIMENTS` (its `name` is the key).
  */
 import { classicControl } from './classic-control';
 import { estimatorComparison } from './estimators';
 import { computeOverhead } from './overhead';
+import { stationaryPoints } from './stationary';
+import { syntheticBandits } from './synthetic-bandits';
+import { gradientVariance } from './variance';
 import type { PaperExperiment } from './types';
 
 export type { ExperimentContext, ExperimentResult, Figure, PaperExperiment, Scale, Series, Table } from './types';
 
 /** Keyed by name, in the order `mixrl reproduce --list` shows them. */
 export const PAPER_EXPERIMENTS: Readonly<Record<string, PaperExperiment>> = byName([
+  stationaryPoints,
+  syntheticBandits,
   classicControl,
   estimatorComparison,
+  gradientVariance,
   computeOverhead,
 ]);
 

@@ -1,0 +1,371 @@
+/**
+ * Fig. 2 (Sec. 5.1, App. E.1): do mixture policies find higher peaks of a multimodal critic?
+ *
+ * Synthetic bandits (`syntheticBandit`: r ∝ a sum of random Gaussian densities, normalized so the best
+ * action earns 1) stand in for a multimodal critic, and the critic is replaced by the true reward:
+ * the actor (a 2-layer ReLU MLP of the constant observation, as SAC's actor) ascends
+ *
+ *     J(θ) = E_{a~π_θ}[ r(a) - α log π_θ(a) ]
+ *
+ * with Adam, one estimator draw of a batch of actions per step: SG-RP (squashed Gaussian,
+ * reparameterization) and SGM-MRP (squashed K=5 Gaussian mixture, marginalized reparameterization),
+ * the library's `rp` and `mrp`. Every (bandit, seed, α) run of one agent and step size is one
+ * vmapped, jitted update. The metric is the policy's exact expected reward E_π[r] (quadrature over the
+ * pre-tanh action, per component), which is normalized since max r = 1; a run's final performance is
+ * its mean over the last 10% of evaluations. As in the paper, the step size is swept and, per agent
+ * and α, the one with the best mean final performance over all bandits and seeds is reported.
+ */
+import { grad, jit, treeStack, vmap } from '../../autodiff';
+import { headSize, type PolicyHeadConfig, policyFromHead } from '../../distributions';
+import { type GaussianBandit, syntheticBandit } from '../../envs/bandits';
+import { banditCritic, estimators } from '../../rl/estimators';
+import { initMlp, mlp, type MlpParams } from '../../rl/mlp';
+import { adam, type AdamState } from '../../rl/optim';
+import * as T from '../../tensor';
+import type { Tensor } from '../../tensor';
+import { rawFoldIn, rawKey, UniformStream } from '../../tensor/threefry';
+import type { ExperimentContext, ExperimentResult, Figure, PaperExperiment, Table } from './types';
+
+const f64 = { dtype: 'float64' } as const;
+const SQRT_2PI = Math.sqrt(2 * Math.PI);
+
+/** The two agents of Fig. 2. */
+export const BANDIT_AGENTS = {
+  'SG-RP': { kind: 'single', estimator: 'rp' },
+  'SGM-MRP': { kind: 'mixture', estimator: 'mrp' },
+} as const;
+export type BanditAgent = keyof typeof BANDIT_AGENTS;
+
+/** What one sweep runs. */
+export interface BanditSweep {
+  /** Bandit seeds (`syntheticBandit({ seed })`). */
+  readonly bandits: readonly number[];
+  /** Run seeds: each (bandit, α, step size) is run once per seed. */
+  readonly seeds: readonly number[];
+  readonly alphas: readonly number[];
+  readonly lrs: readonly number[];
+  readonly steps: number;
+  /** Actions drawn per update (SAC's minibatch). */
+  readonly batch: number;
+  readonly hidden: readonly number[];
+  /** Mixture components of SGM. */
+  readonly components: number;
+  /** Steps between exact evaluations of E_π[r]. */
+  readonly evalEvery: number;
+}
+
+/** A policy's parameters before the squashing a = scale tanh(x) + bias (single: one component). */
+export interface PolicyParams {
+  readonly weights: number[];
+  readonly means: number[];
+  readonly stds: number[];
+}
+
+/** One training run. */
+export interface BanditRun {
+  readonly agent: BanditAgent;
+  readonly bandit: number;
+  readonly seed: number;
+  readonly alpha: number;
+  readonly lr: number;
+  /** Steps at which E_π[r] was evaluated, and its values. */
+  readonly steps: number[];
+  readonly curve: number[];
+  /** Mean of the curve over its last 10% (at least one point). */
+  readonly final: number;
+  /** The final policy (pre-tanh components) and its exact E_π[r] (the curve's last point). */
+  readonly policy: PolicyParams;
+}
+
+/** Log-std bounds of the head (the authors' earlier code: σ in [1/1000, 1000]). */
+const LOG_STD = { logStdMin: -Math.log(1000), logStdMax: Math.log(1000) };
+
+function headConfig(agent: BanditAgent, bandit: GaussianBandit, components: number): PolicyHeadConfig {
+  return { actionDim: 1, kind: BANDIT_AGENTS[agent].kind, components, low: bandit.low, high: bandit.high, ...LOG_STD };
+}
+
+/**
+ * r(a) = scale Σ_j N(a; m_j, s_j²) as a tensor function of actions `[..., 1] -> [...]`, for bandit
+ * parameters given as tensors (so that a vmapped update can take one bandit per run).
+ *
+ * @example
+ * const b = syntheticBandit({ seed: 0 });
+ * banditReward(tensor(b.means), tensor(b.stds), scalar(b.scale))(tensor([[0.3]])); // [1]
+ */
+export function banditReward(means: Tensor, stds: Tensor, scale: Tensor): (a: Tensor) => Tensor {
+  return (a) => {
+    const z = T.div(T.sub(a, means), stds); // [..., J]
+    return T.mul(T.sum(T.div(T.exp(T.mul(T.square(z), -0.5)), T.mul(stds, SQRT_2PI)), -1), scale);
+  };
+}
+
+/**
+ * Exact E_π[r] of a squashed mixture (or single) policy by the trapezoid rule over each component's
+ * pre-tanh x = μ_k + σ_k t, t ∈ [-9, 9] (1801 nodes; at σ_k <= 3 the spacing in a stays below the
+ * bumps' widths, where the rule is exponentially accurate).
+ */
+function expectedRewardOf(low: number, high: number, nodes = 1801) {
+  const t = T.linspace(-9, 9, nodes, f64);
+  const phi = Array.from({ length: nodes }, (_, i) => Math.exp(-0.5 * (-9 + (18 * i) / (nodes - 1)) ** 2));
+  const total = phi.reduce((a, b) => a + b, 0);
+  const q = T.tensor(phi.map((p) => p / total), f64);
+  const [scale, bias] = [(high - low) / 2, (high + low) / 2];
+  return (weights: Tensor, means: Tensor, stds: Tensor, reward: (a: Tensor) => Tensor) => {
+    const x = T.add(T.expandDims(means, -1), T.mul(T.expandDims(stds, -1), t)); // [K, N]
+    const r = reward(T.expandDims(T.add(T.mul(T.tanh(x), scale), bias), -1)); // [K, N]
+    return T.sum(T.mul(weights, T.sum(T.mul(r, q), -1)));
+  };
+}
+
+/** The head's policy parameters [weights (K) | means (K) | stds (K)] from the actor, for the observation [0]. */
+function policyParamsOf(actor: MlpParams, head: PolicyHeadConfig): Tensor {
+  const policy = policyFromHead(mlp(actor, T.zeros([1, 1], f64)), head);
+  if ('numComponents' in policy.base) {
+    const mix = policy.base;
+    return T.concat([T.softmax(T.reshape(mix.logits, [-1]), -1), T.reshape(mix.components.loc, [-1]), T.reshape(mix.components.scale, [-1])]);
+  }
+  return T.concat([T.ones([1], f64), T.reshape(policy.base.loc, [-1]), T.reshape(policy.base.scale, [-1])]);
+}
+
+interface RunState {
+  actor: MlpParams;
+  opt: AdamState;
+}
+
+/**
+ * Trains every (bandit, seed, α, step size) run of the sweep for both agents and returns them
+ * (deterministic given the sweep: keys are folded from the seed and the bandit).
+ *
+ * @example
+ * const runs = trainBanditSweep({ bandits: [0], seeds: [0], alphas: [0.01], lrs: [3e-3], steps: 200, batch: 32, hidden: [16, 16], components: 5, evalEvery: 20 });
+ * runs.map((r) => [r.agent, r.final]);
+ */
+export function trainBanditSweep(sweep: BanditSweep, log: (line: string) => void = () => {}): BanditRun[] {
+  const bandits = sweep.bandits.map((seed) => syntheticBandit({ seed }));
+  const { low, high } = bandits[0];
+  const cells = sweep.bandits.flatMap((_, bi) => sweep.seeds.flatMap((seed) => sweep.alphas.map((alpha) => ({ bi, seed, alpha }))));
+  const banditTensors = {
+    means: T.tensor(cells.map((c) => [...bandits[c.bi].means]), f64),
+    stds: T.tensor(cells.map((c) => [...bandits[c.bi].stds]), f64),
+    scale: T.tensor(cells.map((c) => bandits[c.bi].scale), f64),
+  };
+  const alphas = T.tensor(cells.map((c) => c.alpha), f64);
+  const exact = expectedRewardOf(low, high);
+  const runs: BanditRun[] = [];
+  for (const agent of Object.keys(BANDIT_AGENTS) as BanditAgent[]) {
+    const head = headConfig(agent, bandits[0], sweep.components);
+    const estimator = estimators[BANDIT_AGENTS[agent].estimator];
+    const K = agent === 'SG-RP' ? 1 : sweep.components;
+    const evaluate = jit(
+      vmap((actor: MlpParams, b: typeof banditTensors) => {
+        const p = policyParamsOf(actor, head);
+        const [w, mu, sd] = [T.slice(p, [0, K]), T.slice(p, [K, 2 * K]), T.slice(p, [2 * K, 3 * K])];
+        return [exact(w, mu, sd, banditReward(b.means, b.stds, b.scale)), p];
+      }),
+    );
+    for (const lr of sweep.lrs) {
+      const opt = adam({ lr });
+      // One update of one run: ascend the estimator's surrogate (Adam descends its negation).
+      const update = jit(
+        vmap((state: RunState, key: Tensor, alpha: Tensor, b: typeof banditTensors): RunState => {
+          const surrogate = (actor: MlpParams) => {
+            const out = T.broadcastTo(mlp(actor, T.zeros([1, 1], f64)), [sweep.batch, headSize(head)]);
+            const critic = banditCritic(banditReward(b.means, b.stds, b.scale));
+            return T.neg(estimator({ policy: policyFromHead(out, head), critic, alpha, key }));
+          };
+          const [actor, optState] = opt.update(grad(surrogate)(state.actor), state.opt, state.actor);
+          return { actor, opt: optState };
+        }),
+      );
+      // Common random numbers: a run's init and draws depend on its seed and bandit only, so α and
+      // step sizes are compared on the same noise.
+      const runKeys = cells.map((c) => rawFoldIn(rawFoldIn(rawKey(c.seed), c.bi), agent === 'SG-RP' ? 0 : 1));
+      const actors = runKeys.map((k) => initMlp(T.tensor(rawFoldIn(k, 0)), [1, ...sweep.hidden, headSize(head)], { init: 'torch', ...f64 }));
+      let state: RunState = { actor: treeStack(actors), opt: treeStack(actors.map((a) => opt.init(a))) };
+      const curves: number[][] = cells.map(() => []);
+      const evalSteps: number[] = [];
+      let params: Float64Array = new Float64Array();
+      const record = (step: number) => {
+        const [value, p] = evaluate(state.actor, banditTensors) as [Tensor, Tensor];
+        const v = value.dataSync() as Float64Array;
+        curves.forEach((c, i) => c.push(v[i]));
+        evalSteps.push(step);
+        params = p.dataSync() as Float64Array;
+      };
+      record(0);
+      for (let step = 1; step <= sweep.steps; step++) {
+        const keys = T.tensor(Uint32Array.from(runKeys.flatMap((k) => [...rawFoldIn(rawFoldIn(k, 1), step)])), { shape: [cells.length, 2], dtype: 'uint32' });
+        state = update(state, keys, alphas, banditTensors);
+        if (step % sweep.evalEvery === 0 || step === sweep.steps) record(step);
+      }
+      const tail = Math.max(1, Math.round(evalSteps.length / 10));
+      cells.forEach((c, i) => {
+        const p = Array.from(params.subarray(i * 3 * K, (i + 1) * 3 * K));
+        const last = curves[i].slice(-tail);
+        runs.push({
+          agent,
+          bandit: sweep.bandits[c.bi],
+          seed: c.seed,
+          alpha: c.alpha,
+          lr,
+          steps: evalSteps,
+          curve: curves[i],
+          final: last.reduce((a, b) => a + b, 0) / last.length,
+          policy: { weights: p.slice(0, K), means: p.slice(K, 2 * K), stds: p.slice(2 * K) },
+        });
+      });
+      log(`fig2: ${agent} lr ${lr}: ${cells.length} runs, mean final E[r] ${(runs.slice(-cells.length).reduce((s, r) => s + r.final, 0) / cells.length).toFixed(3)}`);
+    }
+  }
+  return runs;
+}
+
+/**
+ * The mean of `xs` and a 95% percentile-bootstrap interval (`resamples` resamples drawn from `seed`).
+ *
+ * @example
+ * bootstrapMean([1, 2, 3, 4], 1000, 0); // { mean: 2.5, lo: ~1.5, hi: ~3.5 }
+ */
+export function bootstrapMean(xs: readonly number[], resamples = 2000, seed = 0): { mean: number; lo: number; hi: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const u = new UniformStream(rawKey(seed));
+  const means = Array.from({ length: resamples }, () => {
+    let s = 0;
+    for (let i = 0; i < xs.length; i++) s += xs[Math.floor(u.next() * xs.length)];
+    return s / xs.length;
+  }).sort((a, b) => a - b);
+  return { mean, lo: means[Math.floor(0.025 * (resamples - 1))], hi: means[Math.ceil(0.975 * (resamples - 1))] };
+}
+
+/**
+ * For each agent and α: the step size with the best mean final performance over all bandits and
+ * seeds (the paper's "best setting"), and its runs.
+ *
+ * @example
+ * bestSettings(trainBanditSweep(sweep)).map((b) => [b.agent, b.alpha, b.lr]);
+ */
+export function bestSettings(runs: readonly BanditRun[]): { agent: BanditAgent; alpha: number; lr: number; runs: BanditRun[] }[] {
+  const out: { agent: BanditAgent; alpha: number; lr: number; runs: BanditRun[] }[] = [];
+  const agents = [...new Set(runs.map((r) => r.agent))];
+  const alphas = [...new Set(runs.map((r) => r.alpha))].sort((a, b) => a - b);
+  for (const agent of agents) {
+    for (const alpha of alphas) {
+      const mine = runs.filter((r) => r.agent === agent && r.alpha === alpha);
+      const lrs = [...new Set(mine.map((r) => r.lr))];
+      const score = (lr: number) => {
+        const rs = mine.filter((r) => r.lr === lr);
+        return rs.reduce((s, r) => s + r.final, 0) / rs.length;
+      };
+      const lr = lrs.reduce((b, l) => (score(l) > score(b) ? l : b), lrs[0]);
+      out.push({ agent, alpha, lr, runs: mine.filter((r) => r.lr === lr) });
+    }
+  }
+  return out;
+}
+
+/** The sweep per scale (seeds come from the context). */
+export const BANDIT_SWEEPS: Record<'quick' | 'paper', Omit<BanditSweep, 'seeds'>> = {
+  quick: { bandits: [0, 1, 2, 3], alphas: [0.001, 0.01, 0.1], lrs: [3e-3], steps: 400, batch: 32, hidden: [32, 32], components: 5, evalEvery: 10 },
+  paper: {
+    bandits: Array.from({ length: 20 }, (_, i) => i),
+    alphas: [0.001, 0.01, 0.03, 0.1, 0.3],
+    lrs: [3e-4, 1e-3, 3e-3],
+    steps: 5000,
+    batch: 32,
+    hidden: [64, 64],
+    components: 5,
+    evalEvery: 100,
+  },
+};
+
+const fmt = (v: number, d = 4) => Number(v.toPrecision(d));
+
+async function run(ctx: ExperimentContext): Promise<ExperimentResult> {
+  const sweep: BanditSweep = { ...BANDIT_SWEEPS[ctx.scale], seeds: ctx.seeds };
+  ctx.log(
+    `fig2: ${sweep.bandits.length} bandits x ${sweep.seeds.length} seeds x ${sweep.alphas.length} α x ${sweep.lrs.length} step sizes, ${sweep.steps} steps, 2 agents`,
+  );
+  const runs = trainBanditSweep(sweep, ctx.log);
+  const best = bestSettings(runs);
+  const summary = best.map((b) => ({ ...b, ci: bootstrapMean(b.runs.map((r) => r.final)), found: b.runs.filter((r) => r.final >= 0.9).length / b.runs.length }));
+  const agents = Object.keys(BANDIT_AGENTS) as BanditAgent[];
+
+  const table: Table = {
+    id: 'fig2-bandits',
+    title: 'Synthetic multimodal bandits: final exact E[r] (normalized, max 1) of the best step size per agent and α',
+    columns: ['agent', 'alpha', 'best_lr', 'runs', 'mean_final_reward', 'ci95_lo', 'ci95_hi', 'share_final_ge_0.9'],
+    rows: summary.map((s) => [s.agent, s.alpha, s.lr, s.runs.length, fmt(s.ci.mean), fmt(s.ci.lo), fmt(s.ci.hi), fmt(s.found, 3)]),
+  };
+  const perRun: Table = {
+    id: 'fig2-runs',
+    title: 'Every run: final exact E[r] (mean over the last 10% of evaluations)',
+    columns: ['agent', 'bandit', 'seed', 'alpha', 'lr', 'final_reward'],
+    rows: runs.map((r) => [r.agent, r.bandit, r.seed, r.alpha, r.lr, fmt(r.final, 6)]),
+  };
+  const midAlpha = sweep.alphas[Math.floor(sweep.alphas.length / 2)];
+  const curveOf = (agent: BanditAgent) => {
+    const rs = (summary.find((s) => s.agent === agent && s.alpha === midAlpha) as (typeof summary)[number]).runs;
+    const cis = rs[0].steps.map((_, i) => bootstrapMean(rs.map((r) => r.curve[i]), 500, i));
+    return { name: agent, x: rs[0].steps, y: cis.map((c) => c.mean), lo: cis.map((c) => c.lo), hi: cis.map((c) => c.hi) };
+  };
+  const actions = Array.from({ length: 401 }, (_, i) => -2 + i / 100);
+  const figures: Figure[] = [
+    {
+      id: 'fig2-alpha',
+      title: 'Final E[r] of the best step size vs entropy scale (mean, 95% bootstrap CI over bandits x seeds)',
+      xLabel: 'entropy scale α',
+      yLabel: 'final E[r] (normalized)',
+      xLog: true,
+      series: agents.map((agent) => {
+        const s = summary.filter((x) => x.agent === agent);
+        return { name: agent, x: s.map((v) => v.alpha), y: s.map((v) => v.ci.mean), lo: s.map((v) => v.ci.lo), hi: s.map((v) => v.ci.hi) };
+      }),
+    },
+    {
+      id: 'fig2-curves',
+      title: `Learning curves at α = ${midAlpha} (best step size; mean, 95% bootstrap CI)`,
+      xLabel: 'update',
+      yLabel: 'E[r] (normalized)',
+      series: agents.map(curveOf),
+    },
+    {
+      id: 'fig2-examples',
+      title: 'Example synthetic bandits',
+      xLabel: 'action a',
+      yLabel: 'r(a)',
+      series: sweep.bandits.slice(0, 3).map((seed) => {
+        const b = syntheticBandit({ seed });
+        return { name: `bandit ${seed}`, x: actions, y: actions.map((a) => b.reward(a)) };
+      }),
+    },
+  ];
+  const at = (agent: BanditAgent, alpha: number) => summary.find((s) => s.agent === agent && s.alpha === alpha) as (typeof summary)[number];
+  const gaps = sweep.alphas.map((alpha) => at('SGM-MRP', alpha).ci.mean - at('SG-RP', alpha).ci.mean);
+  const wins = gaps.filter((g) => g > 0).length;
+  const separated = sweep.alphas.filter((alpha) => at('SGM-MRP', alpha).ci.lo > at('SG-RP', alpha).ci.hi);
+  const findings = [
+    `SGM-MRP minus SG-RP final E[r] by α: ${sweep.alphas.map((a, i) => `${a}: ${gaps[i] >= 0 ? '+' : ''}${fmt(gaps[i], 3)}`).join(', ')}; ` +
+      `the mixture is ahead at ${wins} of ${gaps.length} α values, with disjoint 95% intervals at ${separated.length ? separated.join(', ') : 'none'} (paper: mixtures better at every α).`,
+    `Gap at the largest vs smallest α: ${fmt(gaps[gaps.length - 1], 3)} vs ${fmt(gaps[0], 3)} (paper: the gap grows with α).`,
+  ];
+  return { tables: [table, perRun], figures, findings };
+}
+
+/**
+ * Fig. 2: SG-RP vs SGM-MRP on synthetic multimodal bandits, with the true reward as the critic.
+ *
+ * @example
+ * const result = await syntheticBandits.run({ scale: 'quick', seeds: [0, 1], backend: cpu, workDir, log: console.log });
+ * result.tables[0].rows; // [agent, alpha, best_lr, runs, mean, lo, hi, share >= 0.9]
+ */
+export const syntheticBandits: PaperExperiment = {
+  name: 'fig2-bandits',
+  paperRef: 'Fig. 2 (Sec. 5.1, App. E.1/E.3)',
+  summary:
+    'Synthetic multimodal bandits (reward ∝ a sum of 5 random Gaussian densities, max 1), the critic replaced by the true reward; SG-RP and ' +
+    'SGM-MRP (K=5) actors (2-layer ReLU MLPs) trained with Adam on batches of 32 actions, step size swept, the best per agent and α reported. ' +
+    'Metric: the exact expected reward of the policy averaged over the last 10% of training. Paper: the mixture finds higher peaks at every α ' +
+    'and its advantage grows with α.',
+  defaultSeeds: { quick: 2, paper: 10 },
+  run,
+};
