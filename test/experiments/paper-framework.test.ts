@@ -95,6 +95,16 @@ describe('SVG figures', () => {
     expect(yTicks).toEqual(['0', '2', '4', '6', '8', '10']);
   });
 
+  it('widens the canvas for a long legend label, the plot keeping its place', () => {
+    const name = 'Gaussian (best stationary point), a label of sixty characters';
+    const svg = renderSvg({ id: 'w', title: 't', xLabel: 'x', yLabel: 'y', series: [{ name, x: [0, 1], y: [0, 1] }] });
+    checkXml(svg);
+    const { width, right } = LAYOUT;
+    // The label starts 44 px right of the plot; at about 7 px a character it needs 7 · 61 px more.
+    expect(Number(attr(/<svg [^>]*>/.exec(svg)![0], 'width'))).toBeGreaterThanOrEqual(width - right + 44 + 7 * name.length);
+    expect(Number(attr(/<svg [^>]*>/.exec(renderSvg(figure))![0], 'width'))).toBe(width);
+  });
+
   it('spaces decades evenly on a log x axis', () => {
     const svg = renderSvg({ id: 'l', title: 't', xLabel: 'alpha', yLabel: 'y', xLog: true, series: [{ name: 's', x: [0.001, 0.01, 0.1, 1], y: [1, 2, 3, 4] }] });
     checkXml(svg);

@@ -143,8 +143,12 @@ export function figureAxes(figure: Figure): { x: Axis; y: Axis } {
  * await writeFileAtomic('fig.svg', renderSvg({ id: 'f', title: 'T', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', x: [0, 1], y: [0, 1] }] }));
  */
 export function renderSvg(figure: Figure): string {
-  const { width, height, left, right, top, bottom } = LAYOUT;
-  const [px0, px1, py0, py1] = [left, width - right, height - bottom, top];
+  const { height, left, right, top, bottom } = LAYOUT;
+  const [px0, px1, py0, py1] = [left, LAYOUT.width - right, height - bottom, top];
+  // The canvas widens past LAYOUT.width for long legend labels (about 7 px a character at 12 px),
+  // the plot keeping its place and size.
+  const longest = Math.max(0, ...figure.series.map((s) => s.name.length));
+  const width = Math.max(LAYOUT.width, Math.ceil(px1 + 44 + 7 * longest + 12));
   const { x: xAxis, y: yAxis } = figureAxes(figure);
   const X = (v: number) => project(xAxis, v, px0, px1);
   const Y = (v: number) => project(yAxis, v, py0, py1);
