@@ -11,9 +11,10 @@
  * (a whole row when P <= 2048), sorted in workgroup memory (2 x 4 x C bytes: 16 KiB at C = 2048,
  * WebGPU's default limit) through bitonic stages kFirst..kLast, each block's direction taken from
  * the pair's position in its row (so a chunk is one part of a longer row's network). Params:
- * `[chunks, n, P, kFirst, kLast, descending]`. Forms: `row` reads x and writes the indices;
- * `first` reads x and writes the pairs to scratch; `merge` reads and writes scratch; `last` reads
- * scratch and writes the indices. `ARGSORT_GLOBAL_WGSL`: one compare-exchange pass (stage k,
+ * `[chunks, n, P, kFirst, kLast, descending, K]`: a row's first K <= n sorted positions are stored
+ * (the output is rows x K; K = n for a full argsort, topk's k for a top-k). Forms: `row` reads x
+ * and writes the indices; `first` reads x and writes the pairs to scratch; `merge` reads and
+ * writes scratch; `last` reads scratch and writes the indices. `ARGSORT_GLOBAL_WGSL`: one compare-exchange pass (stage k,
  * distance j >= C) over rows of P pairs in scratch, one invocation per pair of pairs; params
  * `[rows * P / 2, P, k, j]`.
  */
@@ -59,7 +60,7 @@ export function argsortLocalWgsl(type: 'f32' | 'i32' | 'u32', form: ArgsortForm,
     : `sk[t] = keys[row * P + p];
     si[t] = idx[row * P + p];`;
   const store = writesOut
-    ? `if (p < n) { out[row * n + p] = i32(si[t]); }`
+    ? `if (p < K) { out[row * K + p] = i32(si[t]); }`
     : `keys[row * P + p] = sk[t];
     idx[row * P + p] = si[t];`;
   return `${PRELUDE}
@@ -76,6 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let n = params[1];
   let P = params[2];
   let descending = params[5] != 0u;
+  let K = params[6];
   let perRow = max(P / ${C}u, 1u);
   let row = g / perRow;
   let o = (g % perRow) * ${C}u;

@@ -100,11 +100,13 @@ export interface PrimitiveParams
   /** The transpose of `gather`: adds `updates` into a zero tensor whose `axis` has `size` entries. */
   scatterAdd: { readonly axis: number; readonly size: number };
   /**
-   * The stable sorting permutation of each row along the last axis (int32, the input's shape):
-   * `gather(x, argsort(x), -1)` is x sorted. Ascending puts NaN last, descending first (NaN counts
-   * as the largest value); -0 and +0 are equal; equal values keep their order either way.
+   * The first `k` positions of the stable sorting permutation of each row along the last axis
+   * (int32, the input's shape with `k` last; `k` = the row length is the whole permutation):
+   * `gather(x, argsort(x), -1)` is x sorted, and with `descending` and a smaller `k` its `k` largest
+   * values (`topk`). Ascending puts NaN last, descending first (NaN counts as the largest value); -0
+   * and +0 are equal; equal values keep their order either way.
    */
-  argsort: { readonly descending: boolean };
+  argsort: { readonly descending: boolean; readonly k: number };
   /**
    * JAX's `threefry_2x32(key, counts)`: key u32[2], counts u32[...] -> u32 of the counts' shape. Keys
    * may carry leading batch axes, `u32[...K, 2]` with counts `u32[...K, ...]`: then each row of counts
@@ -464,11 +466,15 @@ export const shapeRules: { [P in Primitive]: ShapeRule<P> } = {
     return { shape, dtype: updates.dtype };
   },
 
-  argsort([x], { descending }) {
+  argsort([x], { descending, k }) {
     if (typeof descending !== 'boolean') throw new ArgumentError(`argsort: descending must be a boolean, got ${String(descending)}`);
     if (x.shape.length === 0) throw new ShapeError(`argsort: needs rank >= 1 (it sorts along the last axis), got ${formatAval(x)}`);
     if (x.dtype === 'bool') throw new DTypeError(`argsort: cannot sort a bool tensor, got ${formatAval(x)}; cast it to int32 first`);
-    return { shape: x.shape, dtype: 'int32' };
+    const n = x.shape[x.shape.length - 1];
+    if (!Number.isInteger(k) || k < 0 || k > n) {
+      throw new ArgumentError(`argsort: k must be an integer in [0, ${n}] (the last axis of ${formatAval(x)}), got ${String(k)}`);
+    }
+    return { shape: [...x.shape.slice(0, -1), k], dtype: 'int32' };
   },
 
   threefry([key, counts]) {

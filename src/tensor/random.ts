@@ -10,7 +10,7 @@ import { ArgumentError, DTypeError, ShapeError } from './errors';
 import { bind } from './interpreter';
 import { add, cast, div, erfinv, less, log, maximum, minimum, mul, neg, sub } from './ops/elementwise';
 import { arange } from './ops/creation';
-import { take, takeAlongAxis } from './ops/indexing';
+import { take } from './ops/indexing';
 import { broadcastTo, concat, reshape, slice } from './ops/movement';
 import { argmax } from './ops/reduce';
 import { checkShape, formatShape, normalizeAxis, type Shape, sizeOf } from './shape';
@@ -276,13 +276,19 @@ function shuffleRounds(n: number): number {
   return Math.ceil((3 * Math.log(Math.max(1, n))) / Math.log(2 ** 32 - 1));
 }
 
-/** `x` shuffled along `axis` by sorting on fresh random words, `shuffleRounds(n)` times. */
-function shuffle(k: Tensor, x: Tensor, axis: number, n: number): Tensor {
+/**
+ * `x` shuffled along `axis` by sorting on fresh random words, `shuffleRounds(n)` times. Each round's
+ * permutation is an argsort's, in range and non-negative, so it is gathered directly (no
+ * negative-index shift or range check, as `takeAlongAxis` would add). With `x` = `arange(n)` (1-D,
+ * `identity`), the first round's gather of it is the permutation itself, so it is skipped.
+ */
+function shuffle(k: Tensor, x: Tensor, axis: number, n: number, identity = false): Tensor {
   let out = x;
   let rest = k;
   for (let round = 0; round < shuffleRounds(n); round++) {
     const [next, sub] = split(rest);
-    out = takeAlongAxis(out, argsort(randomBits(sub, out.shape), { axis }), axis);
+    const perm = argsort(randomBits(sub, out.shape), { axis });
+    out = round === 0 && identity ? perm : bind('gather', [out, perm], { axis });
     rest = next;
   }
   return out;
@@ -312,13 +318,16 @@ export function permutation(k: Tensor, x: number | TensorLike, options: Permutat
   const { axis = 0, independent = false } = options;
   if (typeof x === 'number') {
     if (!Number.isInteger(x) || x < 0 || x >= 2 ** 31) throw new ArgumentError(`permutation: n must be an integer in [0, 2^31), got ${x}`);
-    return shuffle(k, arange(x, undefined, 1, { backend: k.backend }), 0, x);
+    return shuffle(k, arange(x, undefined, 1, { backend: k.backend }), 0, x, true);
   }
   const t = asTensor(x);
   if (t.ndim === 0) throw new ShapeError(`permutation: x must have an axis to shuffle, got a scalar ${t.dtype}[]; for arange(n) shuffled pass the number n`);
   const a = normalizeAxis('permutation', axis, t.ndim);
   if (independent) return shuffle(k, t, a, sizeOf(t.shape));
-  return take(t, shuffle(k, arange(t.shape[a], undefined, 1, { backend: k.backend }), 0, t.shape[a]), a);
+  // One permutation for every slice: gathered along the axis, broadcast over the others (in range,
+  // so without take's negative-index shift).
+  const perm = shuffle(k, arange(t.shape[a], undefined, 1, { backend: k.backend }), 0, t.shape[a], true);
+  return bind('gather', [t, reshape(perm, t.shape.map((d, i) => (i === a ? d : 1)))], { axis: a });
 }
 
 export interface ChoiceOptions {

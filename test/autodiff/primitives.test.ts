@@ -210,8 +210,10 @@ const SPECS: Record<Primitive, Spec> = {
     gen: (rng, b) => {
       const shape = rng.shape(3, 3, 1);
       const descending = rng.bool();
+      // The first k sorted positions: none, some or all of the row.
+      const k = rng.int(0, shape[shape.length - 1]);
       const x = distinct(rng, shape, b);
-      return { xs: [x], f: (x) => M.cast(bind('argsort', [x], { descending }), 'float64'), label: `argsort ${JSON.stringify(shape)} descending ${descending}` };
+      return { xs: [x], f: (x) => M.cast(bind('argsort', [x], { descending, k }), 'float64'), label: `argsort ${JSON.stringify(shape)} descending ${descending} k ${k}` };
     },
   },
 
@@ -380,7 +382,7 @@ describe('primitive coverage', () => {
     const x = f64([2], (i) => i + 0.5);
     const k = M.tensor(Uint32Array.of(0, 1));
     expect(M.vjpRules.argmax(x, [x], x, { axis: 0 }, [true])).toEqual([null]);
-    expect(M.vjpRules.argsort(x, [x], x, { descending: false }, [true])).toEqual([null]);
+    expect(M.vjpRules.argsort(x, [x], x, { descending: false, k: 2 }, [true])).toEqual([null]);
     expect(M.vjpRules.threefry(x, [k, k], x, {}, [false, false])).toEqual([null, null]);
     expect(M.vjpRules.uniformFromBits(x, [k], x, { dtype: 'float64' }, [false])).toEqual([null]);
     expect(M.vjpRules.stopGradient(x, [x], x, {}, [true])).toEqual([null]);

@@ -41,8 +41,9 @@ export function caseFor(prim: Primitive, rng: Rng): Case {
     case 'argmin':
       return { inputs: [x], params: { axis: rng.int(0, shape.length - 1) } as never };
     case 'argsort':
-      // Ties (values on a grid of 4) check that the batched sort is as stable as each row's.
-      return { inputs: [M.div(M.floor(M.mul(x, 4)), 4)], params: { descending: rng.bool() } as never };
+      // Ties (values on a grid of 4) check that the batched sort is as stable as each row's; k of
+      // the row's positions (0 to all) that the batched kernel keeps as each row's would.
+      return { inputs: [M.div(M.floor(M.mul(x, 4)), 4)], params: { descending: rng.bool(), k: rng.int(0, shape[shape.length - 1]) } as never };
     case 'where': {
       const out = rng.shape(3, 3);
       return { inputs: [boolT(rng, rng.broadcastableTo(out)), uniformT(rng, rng.broadcastableTo(out)), uniformT(rng, out)], params: none };

@@ -103,6 +103,38 @@ describe('random.permutation', () => {
     expect(sorted(Array.from(valuesOf(random.permutation(random.key(9), 1700))))).toEqual(Array.from({ length: 1700 }, (_, i) => i));
   });
 
+  it('is JAX\'s algorithm spelled out (split, random words, argsort, take along the axis each round), with no gather of arange and no index shift', () => {
+    // The reference: each round gathers the items by the argsort of fresh words (arange first).
+    const spelled = (k: Tensor, x: Tensor, axis: number, n: number): Tensor => {
+      let [out, rest] = [x, k];
+      for (let round = 0; round < Math.ceil((3 * Math.log(Math.max(1, n))) / Math.log(2 ** 32 - 1)); round++) {
+        const [next, sub] = random.split(rest);
+        out = M.takeAlongAxis(out, M.argsort(random.randomBits(sub, out.shape), { axis }), axis);
+        rest = next;
+      }
+      return out;
+    };
+    for (const [n, seed] of [[0, 1], [1, 1], [2, 2], [10, 3], [1600, 4], [1700, 5], [5000, 6]]) {
+      const k = random.key(seed);
+      expect(Array.from(valuesOf(random.permutation(k, n))), `n ${n}`).toEqual(Array.from(valuesOf(spelled(k, M.arange(n, undefined, 1, i32), 0, n))));
+    }
+    const x = M.reshape(M.arange(3 * 1700 * 2), [3, 1700, 2]);
+    for (const axis of [0, 1, 2]) {
+      const k = random.key(10 + axis);
+      const n = x.shape[axis];
+      const one = spelled(k, M.arange(n, undefined, 1, i32), 0, n);
+      expect(Array.from(valuesOf(random.permutation(k, x, { axis }))), `axis ${axis}`).toEqual(Array.from(valuesOf(M.take(x, one, axis))));
+      const each = spelled(k, x, axis, 3 * 1700 * 2);
+      expect(Array.from(valuesOf(random.permutation(k, x, { axis, independent: true }))), `independent axis ${axis}`).toEqual(Array.from(valuesOf(each)));
+    }
+    // The first round's permutation is the shuffled arange itself, and an argsort's indices need no
+    // negative-index shift: one gather per later round, no where.
+    const prims = (n: number) => makeIR((kk: Tensor) => random.permutation(kk, n))(random.key(0)).equations.map((eq) => eq.prim);
+    expect(prims(1600).filter((p) => p === 'gather').length).toBe(0);
+    expect(prims(1700).filter((p) => p === 'gather').length).toBe(1);
+    expect(prims(1700)).not.toContain('where');
+  });
+
   it('is differentiable in x (the gradient is the cotangent permuted back), and jit gives the same bits', () => {
     const k = random.key(6);
     const w = M.tensor([1, 2, 3, 4, 5, 6], { dtype: 'float64' });

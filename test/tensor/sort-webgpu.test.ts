@@ -4,7 +4,9 @@
  * and longer rows through the multi-pass global bitonic sort (2049, 4097, 5000 elements and random
  * lengths up to 9000: P = 4096 to 16384), every length up to 70 and around the powers of two, ties,
  * NaN, ±0 and ±Infinity; gradients; jit against eager mode, with and without merged dispatches.
- * Indices and values must be identical (a sort moves words, it computes nothing).
+ * The primitive's `k` (only the first k positions of each sorted row stored): k = 0, 1, n - 1, n
+ * and random, ties straddling the k-th position, both directions, one-workgroup and multi-pass
+ * rows; all-NaN rows. Indices and values must be identical (a sort moves words, it computes nothing).
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
@@ -106,6 +108,61 @@ describeWebGPU('sort on WebGPU', () => {
     );
   });
 
+  it('the primitive with k stores the first k positions of each sorted row (one workgroup and multi-pass)', async () => {
+    for (const [rows, n] of [[3, 10], [2, 100], [1, 2048], [2, 2049], [1, 5000]]) {
+      const next = rng(n);
+      for (const dtype of ['float32', 'int32', 'uint32'] as const) {
+        // Ten distinct values, each repeated: ties straddle every k.
+        const xs = Array.from(typed(Array.from({ length: rows * n }, () => (dtype === 'uint32' ? 0 : -5) + Math.floor(next() * 10)), dtype));
+        if (dtype === 'float32') [xs[1], xs[xs.length - 2]] = [NaN, NaN];
+        const x = onGpu(xs, [rows, n], dtype);
+        for (const k of [0, 1, 2, Math.floor(n / 3), n - 1, n]) {
+          for (const descending of [false, true]) {
+            const label = `${dtype} [${rows}, ${n}] k ${k} descending ${descending}`;
+            const got = M.bind('argsort', [x], { descending, k });
+            expect(got.shape, label).toEqual([rows, k]);
+            expect(await read(got), label).toEqual(firstAlong(refArgsort(xs, [rows, n], 1, descending), [rows, n], 1, k));
+          }
+        }
+      }
+    }
+  });
+
+  it('random k of random rows (within a workgroup and past it) against the reference', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 2049, max: 4500 })),
+        fc.nat(),
+        fc.constantFrom<GpuDType>('float32', 'int32', 'uint32'),
+        fc.boolean(),
+        async (seed, rows, n, kPick, dtype, descending) => {
+          const k = kPick % (n + 1);
+          const xs = Array.from(typed(tiedValues(seed, rows * n, dtype), dtype));
+          const label = `${dtype} [${rows}, ${n}] k ${k} descending ${descending} seed ${seed}`;
+          const got = await read(M.bind('argsort', [onGpu(xs, [rows, n], dtype)], { descending, k }));
+          expect(got, label).toEqual(firstAlong(refArgsort(xs, [rows, n], 1, descending), [rows, n], 1, k));
+        },
+      ),
+      { numRuns: runs(12) },
+    );
+  });
+
+  it('all-NaN rows, NaNs of any sign and payload, tie and keep their order; a number among them goes first ascending', async () => {
+    const nanBits = [0x7fc00000, 0xffc00000, 0x7f800001, 0xffffffff, 0x7fffffff, 0xff800001];
+    for (const n of [5, 300, 3000]) {
+      const xs = Array.from(new Float32Array(Uint32Array.from({ length: n }, (_, i) => nanBits[(i * 7) % nanBits.length]).buffer));
+      const identity = Array.from({ length: n }, (_, i) => i);
+      for (const descending of [false, true]) {
+        expect(await read(M.argsort(onGpu(xs, [n], 'float32'), { descending })), `n ${n} descending ${descending}`).toEqual(identity);
+      }
+      const x = M.tensor(Float32Array.from(xs).fill(-1, n - 1), { backend: webgpu() });
+      expect(await read(M.bind('argsort', [x], { descending: false, k: 2 })), `n ${n}`).toEqual([n - 1, 0]);
+      expect(await read(M.topk(x, 2)[1]), `n ${n}`).toEqual([0, 1]);
+    }
+  });
+
   it('stability with many ties across the global passes', async () => {
     const next = rng(3);
     const xs = Array.from({ length: 6000 }, () => (next() < 0.03 ? NaN : Math.floor(next() * 5) - 2 || (next() < 0.5 ? -0 : 0)));
@@ -136,11 +193,17 @@ describeWebGPU('sort on WebGPU', () => {
 
   it('jit plans with merged dispatches: one-workgroup sorts merge with each other, multi-pass ones run alone; both agree', async () => {
     // Level 0 (doubling, exact in float32 and float64) reads the caller's buffers; level 1 sorts the
-    // plan's own values, so its one-pass argsorts may share a dispatch.
+    // plan's own values, so its one-pass argsorts may share a dispatch (here x's along its first
+    // axis with x's top 3 of each row, a one-pass sort storing 3 of 64 positions per row).
     const inputs = [randomInput(1, 30, 50), randomInput(2, 40), randomInput(3, 2, 3000)];
     const f = (a: Tensor, b: Tensor, c: Tensor) => {
       const [x, y, z] = [a, b, c].map((t) => M.mul(t, 2));
-      return [M.mul(M.sort(x, { axis: 0 }), 3), M.mul(M.cast(M.argsort(y, { descending: true }), 'float32'), 1), M.mul(M.topk(z, 5)[0], 3)];
+      return [
+        M.mul(M.sort(x, { axis: 0 }), 3),
+        M.mul(M.cast(M.argsort(y, { descending: true }), 'float32'), 1),
+        M.mul(M.topk(z, 5)[0], 3),
+        M.mul(M.topk(x, 3)[0], 3),
+      ];
     };
     const { on } = await checkProgram(f, inputs, 1, 'sorts beside each other', { merge: true }, { merge: false });
     expect(on.mergedKernels).toBeGreaterThanOrEqual(2);

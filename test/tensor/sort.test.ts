@@ -3,12 +3,18 @@
  * decorate-sort-undecorate with an explicit NaN-last comparator): random shapes, axes and dtypes
  * with ties, NaN, ±0 and ±Infinity; stability with many ties; long rows; gradients against float64
  * central differences and against w scattered back by the reference permutation; vmap and jit
- * against eager mode; errors.
+ * against eager mode; errors. The CPU kernel's paths (cpu/sort.ts) each against the reference: rows
+ * around the crossovers (one insertion-sorted run, merge sort, radix sort), radix sorts whose keys
+ * share high bytes (digit passes skipped) or differ only in a float64's low word, 8- and 11-bit
+ * digits, all-NaN rows (NaNs of any sign and payload), and the primitive's `k` (first positions
+ * only) through the selection heap, the radix sort and the merge sort, with ties straddling the
+ * k-th position, both directions.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
+import { MERGE64_MAX, MERGE_MAX, RADIX11_MIN, SELECT_RATIO } from '../../src/tensor/cpu/sort';
 import { runs } from '../autodiff/helpers';
 import { rng, sizeOfShape } from './helpers';
 import { firstAlong, refArgsort, refArgsortRow, sameBits, type SortDType, takeAlong, tiedValues, typed } from './sort-refs';
@@ -113,6 +119,188 @@ describe('topk against the reference', () => {
     const [v, i] = M.topk(M.tensor([[1, 5, 3, 5, NaN], [0, -1, 2, 2, 2]]), 3);
     expect(sameBits(values(v), [NaN, 5, 5, 2, 2, 2])).toBe(true);
     expect(values(i)).toEqual([4, 1, 3, 2, 3, 4]);
+  });
+});
+
+/** The primitive's first `k` sorted positions of each row of a [rows, n] array, from the reference. */
+function refFirstK(xs: readonly number[], rows: number, n: number, descending: boolean, k: number): number[] {
+  return Array.from({ length: rows }, (_, r) => refArgsortRow(xs.slice(r * n, (r + 1) * n), descending).slice(0, k)).flat();
+}
+
+/** The primitive `argsort` with `k` of x ([rows, n] of dtype) as numbers. */
+function argsortK(xs: readonly number[] | ArrayLike<number>, rows: number, n: number, dtype: SortDType, descending: boolean, k: number): number[] {
+  const x = M.tensor(typed(Array.from(xs), dtype), { shape: [rows, n] });
+  const out = M.bind('argsort', [x], { descending, k });
+  expect(out.shape).toEqual([rows, k]);
+  return values(out);
+}
+
+/** A float32 row from raw bit patterns (NaNs of any sign and payload). */
+function fromBits(bits: readonly number[]): number[] {
+  return Array.from(new Float32Array(Uint32Array.from(bits).buffer));
+}
+
+describe('the CPU kernel paths against the reference', () => {
+  const kernelCase = fc.record({
+    seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    rows: fc.integer({ min: 1, max: 3 }),
+    // Merge-sorted rows (32-bit values, float64), radix-sorted ones (byte digits), and rows long enough to select from.
+    n: fc.oneof(fc.integer({ min: 1, max: MERGE_MAX + 3 }), fc.integer({ min: MERGE_MAX, max: MERGE64_MAX + 3 }), fc.integer({ min: MERGE64_MAX, max: 700 })),
+    kPick: fc.nat(),
+    small: fc.boolean(),
+    dtype: fc.constantFrom(...DTYPES),
+    descending: fc.boolean(),
+  });
+
+  it('the primitive with k: the first k positions of the stable sort, by selection, radix or merge sort', () => {
+    fc.assert(
+      fc.property(kernelCase, ({ seed, rows, n, kPick, small, dtype, descending }) => {
+        // Half the cases take a k the selection heap serves (k * SELECT_RATIO <= n), half any k.
+        const k = small ? kPick % (Math.floor(n / SELECT_RATIO) + 1) : kPick % (n + 1);
+        const xs = Array.from(typed(tiedValues(seed, rows * n, dtype), dtype));
+        const label = `${dtype} [${rows}, ${n}] k ${k} descending ${descending} seed ${seed}`;
+        expect(argsortK(xs, rows, n, dtype, descending, k), label).toEqual(refFirstK(xs, rows, n, descending, k));
+      }),
+      { numRuns: runs(300) },
+    );
+  });
+
+  it('rows around the crossovers (one insertion-sorted run of 16, merge and radix sorts), every dtype and direction, with ties and special values', () => {
+    const lengths = [16, MERGE_MAX, MERGE64_MAX].flatMap((m) => [m - 1, m, m + 1, m + 2]);
+    for (const n of lengths) {
+      for (const dtype of DTYPES) {
+        const xs = Array.from(typed(tiedValues(n * 7, 4 * n, dtype), dtype));
+        for (const descending of [false, true]) {
+          const label = `${dtype} n ${n} descending ${descending}`;
+          expect(values(M.argsort(M.tensor(typed(xs, dtype), { shape: [4, n] }), { descending })), label).toEqual(refFirstK(xs, 4, n, descending, n));
+          // Reversed rows: the insertion-sorted runs' worst case and a radix sort of a falling row.
+          const reversed = Array.from({ length: 4 * n }, (_, i) => xs[4 * n - 1 - i]);
+          expect(argsortK(reversed, 4, n, dtype, descending, n), `reversed ${label}`).toEqual(refFirstK(reversed, 4, n, descending, n));
+        }
+      }
+    }
+  });
+
+  it('radix sorts whose keys share their high bytes (constant digits skipped) or their low bytes', () => {
+    const next = rng(31);
+    for (const n of [MERGE_MAX + 1, MERGE64_MAX + 1, 1000, RADIX11_MIN - 1, RADIX11_MIN, RADIX11_MIN + 1000]) {
+      const cases: [SortDType, number[]][] = [
+        // Float32 in [1000, 1001): sign, exponent and the top mantissa bits shared.
+        ['float32', Array.from({ length: n }, () => 1000 + Math.floor(next() * 64) / 64)],
+        // Integers differing only in the lowest byte, or only in the highest (low 24 bits equal).
+        ['int32', Array.from({ length: n }, () => -5000 + Math.floor(next() * 256))],
+        ['uint32', Array.from({ length: n }, () => Math.floor(next() * 256) * 2 ** 24 + 0x123456)],
+        ['int32', Array.from({ length: n }, () => (Math.floor(next() * 256) - 128) * 2 ** 24 + 77)],
+        // Every key equal: no digit pass at all.
+        ['uint32', new Array<number>(n).fill(0xdeadbeef)],
+        ['float32', new Array<number>(n).fill(-0)],
+      ];
+      for (const [dtype, xs] of cases) {
+        for (const descending of [false, true]) {
+          const label = `${dtype} n ${n} descending ${descending} first ${xs[0]}`;
+          expect(argsortK(xs, 1, n, dtype, descending, n), label).toEqual(refArgsortRow(xs, descending));
+          // The same with k: the radix sort's indices copied out, not written straight.
+          const k = Math.floor(n / 3);
+          expect(argsortK(xs, 1, n, dtype, descending, k), `k ${k} ${label}`).toEqual(refArgsortRow(xs, descending).slice(0, k));
+        }
+      }
+    }
+  });
+
+  it('float64 keys differing only in the low word, or in both words, and ±0, NaN, subnormals', () => {
+    const next = rng(41);
+    for (const n of [20, MERGE64_MAX, MERGE64_MAX + 1, 1000, RADIX11_MIN + 5]) {
+      // Neighbouring doubles: the same high word, so only the low word's digits sort them.
+      const low = Array.from({ length: n }, () => 1 + Math.floor(next() * 40) * 2 ** -52);
+      const negLow = low.map((v) => -v);
+      const mixed = Array.from({ length: n }, () => (next() < 0.3 ? low[Math.floor(next() * n)] : next() < 0.5 ? (next() - 0.5) * 1e10 : [NaN, -0, 0, 5e-324, -5e-324, Infinity, -Infinity][Math.floor(next() * 7)]));
+      for (const xs of [low, negLow, mixed]) {
+        for (const descending of [false, true]) {
+          const label = `n ${n} descending ${descending} first ${xs[0]}`;
+          expect(argsortK(xs, 1, n, 'float64', descending, n), label).toEqual(refArgsortRow(xs, descending));
+          const k = Math.min(n, 3);
+          expect(argsortK(xs, 1, n, 'float64', descending, k), `k ${k} ${label}`).toEqual(refArgsortRow(xs, descending).slice(0, k));
+        }
+      }
+    }
+  });
+
+  it('all-NaN rows, NaNs of any sign and payload: all tie, so they keep their order both ways', () => {
+    const nanBits = [0x7fc00000, 0xffc00000, 0x7f800001, 0xffffffff, 0x7fffffff, 0xff800001];
+    for (const n of [5, 40, MERGE64_MAX + 1, 300, RADIX11_MIN + 1]) {
+      const f32 = fromBits(Array.from({ length: n }, (_, i) => nanBits[(i * 7) % nanBits.length]));
+      // Float64 NaNs with payloads in either word and either sign.
+      const words = new Uint32Array(2 * n);
+      for (let i = 0; i < n; i++) [words[2 * i], words[2 * i + 1]] = [[1, 0x7ff00000], [0, 0xfff80000], [0xffffffff, 0x7fffffff], [5, 0xfff00000]][i % 4];
+      const f64 = new Float64Array(words.buffer);
+      const identity = Array.from({ length: n }, (_, i) => i);
+      for (const descending of [false, true]) {
+        expect(argsortK(f32, 1, n, 'float32', descending, n), `float32 n ${n}`).toEqual(identity);
+        expect(values(M.bind('argsort', [M.tensor(f64)], { descending, k: n })), `float64 n ${n}`).toEqual(identity);
+        expect(values(M.bind('argsort', [M.tensor(f64)], { descending, k: 2 })), `float64 n ${n} k 2`).toEqual([0, 1]);
+      }
+      // A number among them: first ascending, last descending (NaNs of every kind the largest).
+      const one = [...f32];
+      one[n - 1] = -1;
+      for (const k of [1, n]) {
+        expect(argsortK(one, 1, n, 'float32', false, k), `one number n ${n} k ${k}`).toEqual([n - 1, ...identity.slice(0, n - 1)].slice(0, k));
+        expect(argsortK(one, 1, n, 'float32', true, k), `one number descending n ${n} k ${k}`).toEqual(identity.slice(0, k));
+      }
+    }
+  });
+
+  it('k = 0, 1, n - 1 and n, with ties straddling the k-th position, both directions, every path', () => {
+    for (const n of [10, 40, MERGE_MAX + 1, 200, 5000]) {
+      // Ten distinct values, each repeated: ties everywhere, straddling every k.
+      const next = rng(n);
+      for (const dtype of DTYPES) {
+        const xs = Array.from(typed(Array.from({ length: 2 * n }, () => (dtype === 'uint32' ? 0 : -5) + Math.floor(next() * 10)), dtype));
+        if (dtype === 'float32' || dtype === 'float64') [xs[3], xs[n + 5]] = [NaN, NaN];
+        const ks = [0, 1, 2, Math.floor(n / SELECT_RATIO), Math.floor(n / SELECT_RATIO) + 1, n - 1, n];
+        for (const k of ks) {
+          for (const descending of [false, true]) {
+            const label = `${dtype} n ${n} k ${k} descending ${descending}`;
+            expect(argsortK(xs, 2, n, dtype, descending, k), label).toEqual(refFirstK(xs, 2, n, descending, k));
+          }
+        }
+      }
+    }
+  });
+
+  it('the selection heap on sorted, reversed and constant rows (its worst and best cases), ±0 ties and NaNs at the front', () => {
+    const n = 1000;
+    const next = rng(77);
+    const rising = Array.from({ length: n }, (_, i) => i * 0.5 - 100);
+    // ±0 the largest values (so first descending) or the smallest (first ascending), in any order.
+    const zeros = (sign: number) => Array.from({ length: n }, () => (next() < 0.1 ? (next() < 0.5 ? -0 : 0) : sign * (1 + Math.floor(next() * 5))));
+    // Mostly NaN: the few numbers, then NaNs in index order ascending; NaNs first descending.
+    const nans = Array.from({ length: n }, () => (next() < 0.99 ? NaN : Math.floor(next() * 3)));
+    const rows: number[][] = [rising, [...rising].reverse(), new Array<number>(n).fill(3), rising.map((v) => Math.floor(v / 50)), zeros(-1), zeros(1), nans];
+    for (const xs of rows) {
+      for (const k of [1, 7, Math.floor(n / SELECT_RATIO)]) {
+        for (const descending of [false, true]) {
+          for (const dtype of ['float32', 'float64'] as const) {
+            expect(argsortK(xs, 1, n, dtype, descending, k), `${dtype} k ${k} descending ${descending} first ${xs[0]}`).toEqual(refArgsortRow(xs, descending).slice(0, k));
+          }
+        }
+      }
+    }
+  });
+
+  it('jit runs the prepared kernel with k (selection, radix and merge sort) as eager does', () => {
+    const next = rng(17);
+    const x = M.tensor(Float32Array.from({ length: 3 * 400 }, () => (next() < 0.05 ? NaN : Math.floor(next() * 30) - 15)), { shape: [3, 400] });
+    const f = (v: Tensor) => [M.topk(v, 4)[1], M.topk(v, 300)[1], M.topk(M.slice(v, [0, 0], [3, 20]), 5)[1], M.bind('argsort', [v], { descending: false, k: 9 })];
+    const jf = M.jit(f);
+    const eager = f(x);
+    const xs = values(x);
+    expect(values(eager[0])).toEqual(refFirstK(xs, 3, 400, true, 4));
+    expect(values(eager[3])).toEqual(refFirstK(xs, 3, 400, false, 9));
+    for (let call = 0; call < 2; call++) (jf(x) as Tensor[]).forEach((t, j) => expect(values(t), `output ${j} call ${call}`).toEqual(values(eager[j])));
+    const ir = M.makeIR(f)(x);
+    expect(ir.equations.filter((eq) => eq.prim === 'argsort').map((eq) => (eq.params as { k: number }).k)).toEqual([4, 300, 5, 9]);
+    // topk slices nothing: the one slice is f's own.
+    expect(ir.equations.filter((eq) => eq.prim === 'slice').length).toBe(1);
   });
 });
 
@@ -241,7 +429,10 @@ describe('errors name the op and the shapes', () => {
     const b = M.tensor(Uint8Array.of(1, 0), { dtype: 'bool' });
     expect(() => M.sort(b)).toThrow(M.DTypeError);
     expect(() => M.sort(b)).toThrow(/sort: cannot sort a bool tensor of shape \[2\]/);
-    expect(() => M.bind('argsort', [b], { descending: false })).toThrow(/argsort: cannot sort a bool tensor, got bool\[2\]/);
+    expect(() => M.bind('argsort', [b], { descending: false, k: 2 })).toThrow(/argsort: cannot sort a bool tensor, got bool\[2\]/);
+    expect(() => M.bind('argsort', [M.zeros([2, 3])], { descending: false, k: 4 })).toThrow(/argsort: k must be an integer in \[0, 3\] \(the last axis of f32\[2,3\]\), got 4/);
+    expect(() => M.bind('argsort', [M.zeros([2, 3])], { descending: true, k: -1 })).toThrow(M.ArgumentError);
+    expect(() => M.bind('argsort', [M.zeros([2, 3])], { descending: true, k: 1.5 })).toThrow(/got 1.5/);
     expect(() => M.argsort(M.tensor(3))).toThrow(M.ShapeError);
     expect(() => M.argsort(M.tensor(3))).toThrow(/argsort: cannot sort a scalar/);
     expect(() => M.sort(M.zeros([2, 3]), { axis: 2 })).toThrow(/sort: axis 2 is out of range for shape \[2,3\]/);

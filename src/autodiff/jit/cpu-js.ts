@@ -63,7 +63,8 @@ export function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): Int
       return ([updates, idx], o) => run(updates, idx, o);
     }
     case 'argsort': {
-      const run = prepareArgsort(shapes[0], (eq.params as Params<'argsort'>).descending);
+      const { descending, k } = eq.params as Params<'argsort'>;
+      const run = prepareArgsort(shapes[0], descending, k);
       return ([x], o) => run(x, o as Int32Array);
     }
     case 'concat':

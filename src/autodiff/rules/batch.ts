@@ -156,7 +156,8 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   ],
   gather: indexed('gather'),
   scatterAdd: indexed('scatterAdd'),
-  // Sorts along the last axis: a batch axis anywhere else stays where it is; a last one moves to the front.
+  // Sorts along the last axis: a batch axis anywhere else stays where it is; a last one moves to the
+  // front. The params (descending, k: the first k positions of each row) apply to every row as they are.
   argsort: ([x], [bdim], params) =>
     bdim === x.ndim - 1 ? [T.bind('argsort', [moveAxis(x, bdim, 0)], params), 0] : [T.bind('argsort', [x], params), bdim],
 

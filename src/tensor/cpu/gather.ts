@@ -77,6 +77,7 @@ export function prepareGather(
   while (split > 0 && (outShape[split - 1] === 1 || (idxStrides[split - 1] === 0 && xStrides[split - 1] === run))) run *= outShape[--split];
   const outer = sizeOf(outShape.slice(0, split));
   const coord = new Int32Array(split);
+  if (run === 1 && split > 0) return prepareGatherInner(xShape, axis, outShape, split - 1, xStrides, idxStrides);
   return (x, idx, out) => {
     if (run === 0) return;
     coord.fill(0);
@@ -95,6 +96,50 @@ export function prepareGather(
         coord[d] = 0;
         xo -= xStrides[d] * outShape[d];
         io -= idxStrides[d] * outShape[d];
+      }
+    }
+  };
+}
+
+/**
+ * `prepareGather` when each index picks one element (no runs to copy): the innermost walked axis
+ * `d` is a plain loop (a permutation's or a sort's gather is one such loop per row), the axes
+ * before it walked with running offsets.
+ */
+function prepareGatherInner(
+  xShape: Shape,
+  axis: number,
+  outShape: Shape,
+  d: number,
+  xStrides: readonly number[],
+  idxStrides: readonly number[],
+): (x: TypedArray, idx: TypedArray, out: TypedArray) => void {
+  const size = xShape[axis];
+  const axisStride = stridesOf(xShape)[axis];
+  const m = outShape[d];
+  const xs = xStrides[d];
+  const is = idxStrides[d];
+  const outer = sizeOf(outShape.slice(0, d));
+  const coord = new Int32Array(d);
+  return (x, idx, out) => {
+    if (m === 0) return;
+    coord.fill(0);
+    let [xo, io, o] = [0, 0, 0];
+    for (let t = 0; t < outer; t++) {
+      for (let j = 0; j < m; j++) {
+        const i = idx[io + j * is] as number;
+        if (i < 0 || i >= size) checkIndex('gather', i, size, xShape, axis);
+        out[o + j] = x[xo + j * xs + i * axisStride];
+      }
+      o += m;
+      for (let c = d - 1; c >= 0; c--) {
+        coord[c]++;
+        xo += xStrides[c];
+        io += idxStrides[c];
+        if (coord[c] < outShape[c]) break;
+        coord[c] = 0;
+        xo -= xStrides[c] * outShape[c];
+        io -= idxStrides[c] * outShape[c];
       }
     }
   };

@@ -81,7 +81,7 @@ export const cpuKernels: { [P in Primitive]: CpuKernel<P> } = {
   concat: (inputs, { axis }, out) => move.concat(inputs, axis, out.shape, out.dtype),
   gather: ([x, idx], { axis }, out) => gather(x, idx, axis, out.shape, out.dtype),
   scatterAdd: ([updates, idx], { axis }, out) => scatterAdd(updates, idx, axis, out.shape, out.dtype),
-  argsort: ([x], { descending }) => argsort(x.values, x.shape, descending),
+  argsort: ([x], { descending, k }) => argsort(x.values, x.shape, descending, k),
   threefry: ([key, counts]) => threefryHash(key.values as Uint32Array, counts.values as Uint32Array),
   uniformFromBits: ([bits], { dtype }) =>
     dtype === 'float32' ? bitsToUnitFloat32(bits.values as Uint32Array) : bitsToUnitFloat64(bits.values as Uint32Array),

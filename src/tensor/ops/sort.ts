@@ -1,8 +1,10 @@
 /**
- * Sorting: `sort`, `argsort` and `topk`, composites of one primitive, `argsort` (the stable sorting
- * permutation along the last axis). The sort axis is moved last (a transpose, none when it is
- * already last), the values are taken with `gather` (whose vjp, a `scatterAdd`, is sort's
- * gradient: each output's cotangent goes back to the element it came from), and the axis moved back.
+ * Sorting: `sort`, `argsort` and `topk`, composites of one primitive, `argsort` (the first k
+ * positions of the stable sorting permutation along the last axis: all of them for `sort` and
+ * `argsort`, the first k of the descending order for `topk`). The sort axis is moved last (a
+ * transpose, none when it is already last), the values are taken with `gather` (whose vjp, a
+ * `scatterAdd`, is sort's gradient: each output's cotangent goes back to the element it came
+ * from), and the axis moved back.
  *
  * Order: NaN counts as larger than every number, so an ascending sort puts NaNs last (as NumPy's
  * and JAX's `sort` do) and a descending sort or `topk` puts them first (as `torch.sort(descending=True)`
@@ -53,7 +55,7 @@ function checkDescending(op: string, descending: unknown): boolean {
  */
 export function argsort(x: TensorLike, { axis = -1, descending = false }: SortOptions = {}): Tensor {
   const { t, a } = sortable('argsort', x, axis);
-  const idx = bind('argsort', [t], { descending: checkDescending('argsort', descending) });
+  const idx = bind('argsort', [t], { descending: checkDescending('argsort', descending), k: t.shape[t.ndim - 1] });
   return moveAxis(idx, -1, a);
 }
 
@@ -69,7 +71,7 @@ export function argsort(x: TensorLike, { axis = -1, descending = false }: SortOp
  */
 export function sort(x: TensorLike, { axis = -1, descending = false }: SortOptions = {}): Tensor {
   const { t, a } = sortable('sort', x, axis);
-  const idx = bind('argsort', [t], { descending: checkDescending('sort', descending) });
+  const idx = bind('argsort', [t], { descending: checkDescending('sort', descending), k: t.shape[t.ndim - 1] });
   return moveAxis(bind('gather', [t, idx], { axis: t.ndim - 1 }), -1, a);
 }
 
@@ -91,14 +93,9 @@ export function topk(x: TensorLike, k: number, { axis = -1 }: { readonly axis?: 
     const Err = Number.isInteger(k) && k > n ? ShapeError : ArgumentError;
     throw new Err(`topk: k must be an integer in [0, ${n}] for axis ${axis} of shape ${formatShape(asTensor(x).shape)}, got ${String(k)}`);
   }
-  let idx = bind('argsort', [t], { descending: true });
-  if (k < n) {
-    idx = bind('slice', [idx], {
-      starts: idx.shape.map(() => 0),
-      stops: idx.shape.map((d, i) => (i === idx.ndim - 1 ? k : d)),
-      steps: idx.shape.map(() => 1),
-    });
-  }
+  // The primitive returns only the first k positions of the descending sort: on the CPU a
+  // selection when k is well below n, not a full sort.
+  const idx = bind('argsort', [t], { descending: true, k });
   const values = bind('gather', [t, idx], { axis: t.ndim - 1 });
   return [moveAxis(values, -1, a), moveAxis(idx, -1, a)];
 }

@@ -108,16 +108,18 @@ const SORT_KEY_TYPES = { float32: 'f32', int32: 'i32', uint32: 'u32' } as const;
  * limit, as every output), chunks of 2048 are sorted in workgroup memory, and each later stage k of
  * the bitonic network runs its distances >= 2048 as global passes and the rest in workgroup
  * memory again, the last of those storing the indices: 1 + sum over stages of (log2(k) - 10)
- * dispatches (P = 8192: 6).
+ * dispatches (P = 8192: 6). Either way each row is sorted whole and only its first `k` positions
+ * are stored (rows x k indices; `topk`'s k, or n).
  */
-function argsortKernel(gpu: KernelHost, [x]: readonly GpuInput[], { descending }: { readonly descending: boolean }, out: Aval): Storage {
+function argsortKernel(gpu: KernelHost, [x]: readonly GpuInput[], { descending, k }: { readonly descending: boolean; readonly k: number }, out: Aval): Storage {
   const result = gpu.output(out);
+  // Rows x k indices out (only the first k positions of each sorted row are stored).
   const size = sizeOf(out.shape);
   if (size === 0) return result;
   const type = SORT_KEY_TYPES[x.aval.dtype as keyof typeof SORT_KEY_TYPES];
   if (!type) throw new WebGPUError(`argsort: no WebGPU sort for ${x.aval.dtype} tensors`);
-  const n = out.shape[out.shape.length - 1];
-  const rows = size / n;
+  const n = x.aval.shape[x.aval.shape.length - 1];
+  const rows = size / k;
   let P = 1;
   while (P < n) P *= 2;
   const desc = descending ? 1 : 0;
@@ -125,7 +127,7 @@ function argsortKernel(gpu: KernelHost, [x]: readonly GpuInput[], { descending }
     const chunks = Math.max(1, P / C) * rows;
     const kernel = `argsort ${form}`;
     const source = () => argsortLocalWgsl(type, form, C);
-    gpu.run(kernel, `argsort|${type}|${form}|${C}`, source, [chunks, n, P, kFirst, kLast, desc], buffers, grid(kernel, chunks), false, extraOutputs);
+    gpu.run(kernel, `argsort|${type}|${form}|${C}`, source, [chunks, n, P, kFirst, kLast, desc, k], buffers, grid(kernel, chunks), false, extraOutputs);
   };
   if (P <= ARGSORT_LOCAL_MAX) {
     local('row', Math.max(P, 2), 2, P, [result, x.storage], 0);
