@@ -90,7 +90,8 @@ export function typedFlags(
       else return bad('true or false');
       continue;
     }
-    if (value === true) return bad('given a value');
+    // A bare flag (`--steps` at the end, or before another flag): the user typed no value, so none is quoted back.
+    if (value === true) return left(new ConfigError(`flag --${kebab(rawName)} needs a value`));
     if (kind === 'string') out[name] = value;
     else if (kind === 'intList') {
       const list = value.split(',').map(parseDecimal);

@@ -25,7 +25,7 @@ commands:
   envs      list the environments
   agents    list the agents
   demo      show the autodiff engine: a gradient, its IR, gradient descent
-  help      this text; mixrl train --help and mixrl eval --help list every flag`;
+  help      this text; mixrl train --help, mixrl eval --help and mixrl reproduce --help list every flag`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;

@@ -2,19 +2,21 @@
  * `mixrl reproduce <experiment>`: runs one of the paper's experiments (`PAPER_EXPERIMENTS`) into a
  * folder and writes its results: `results.json` (the numbers, the options, the mixrl version), one
  * CSV per table, one SVG per figure and `findings.md`. The training runs live in the folder's
- * `runs/`; a folder whose experiment was interrupted continues where it stopped, one with
- * `results.json` (finished) is refused. User errors come back as `Left` (one line, exit 2).
+ * `runs/`; a folder whose experiment was interrupted continues where it stopped (with the options it
+ * was started with), one with `results.json` (finished) is refused, and one another running command
+ * holds (`reproduce.lock`) is refused. User errors come back as `Left` (one line, exit 2).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
 import { ConfigError } from '../experiments/config';
-import { writeFileAtomic } from '../experiments/files';
+import { makeDirs, writeFileAtomic } from '../experiments/files';
 import { PAPER_EXPERIMENTS, type PaperExperiment, type Scale } from '../experiments/paper';
 import { tableToCsv } from '../experiments/paper/csv';
 import { Interrupted, OVERRIDE_VARIABLE, trainOverride, useCliForRuns } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
+import { wrapWords } from '../experiments/text';
 import type { ExperimentResult } from '../experiments/paper/types';
 import { type Backend, MixrlError } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
@@ -28,6 +30,9 @@ const userError = (message: string) => left(new ConfigError(message));
 const RESULTS = 'results.json';
 /** What the folder holds, written when it starts: a rerun checks it is the same experiment. */
 const STARTED = 'reproduce.json';
+
+/** Held while a command works in the folder: its process id. */
+const LOCK = 'reproduce.lock';
 
 const FLAGS = { scale: 'string', seeds: 'int', jobs: 'int', out: 'string', backend: 'string', list: 'boolean' } as const;
 
@@ -51,7 +56,7 @@ export function reproduceUsage(): string {
     '',
     '  --scale quick|paper   quick: a minutes-long run of the same code; paper: the paper\'s protocol (default quick)',
     '  --seeds N             seeds 0..N-1 (default: the experiment\'s, per scale; --list shows them)',
-    '  --jobs N              training runs at once, one process and one CPU thread each (default 1)',
+    '  --jobs N              training runs at once, each a process (on one CPU thread when N > 1; default 1)',
     '  --out DIR             the results folder (default experiments/<experiment>-<scale>); an interrupted one continues,',
     '                        one holding results.json is refused',
     '  --backend cpu|webgpu  where the networks run (default cpu)',
@@ -64,28 +69,88 @@ export function listExperiments(): string {
   const lines: string[] = [];
   for (const e of Object.values(PAPER_EXPERIMENTS)) {
     lines.push(`${e.name.padEnd(18)} ${e.paperRef}; seeds: quick ${e.defaultSeeds.quick}, paper ${e.defaultSeeds.paper}`);
-    lines.push(...wrap(e.summary, 96).map((l) => `    ${l}`));
+    lines.push(...wrapWords(e.summary, 96).map((l) => `    ${l}`));
   }
   return lines.join('\n');
-}
-
-function wrap(text: string, width: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) out.push(line);
-  return out;
 }
 
 const ioReason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
-/** Checks the output folder: refuses a file, finished results, or another experiment's unfinished one. */
+/** Whether a process with this id is running (EPERM: it is, as another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The id of the running process whose lock the folder holds, if any (a lock left by a killed one is not). */
+async function lockHolder(out: string): Promise<number | undefined> {
+  const pid = Number((await fs.readFile(path.join(out, LOCK), 'utf8').catch(() => '')).trim());
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid) ? pid : undefined;
+}
+
+const inUse = (out: string, pid: number) =>
+  userError(`--out ${out} is in use by another mixrl reproduce (process ${pid}); two commands in one folder would train the same runs twice; wait for it or stop it (if none runs, remove ${path.join(out, LOCK)})`);
+
+/**
+ * Takes the folder's lock (`reproduce.lock`, made exclusively, holding this process's id) and returns
+ * what releases it. A lock left by a process that is no longer running (killed, or stopped by a
+ * Ctrl-C that Node's default handler ended) is taken over.
+ */
+async function lockOut(out: string): Promise<Either<MixrlError, () => Promise<void>>> {
+  const file = path.join(out, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return right(() => fs.rm(file, { force: true }));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return userError(`--out ${out}: cannot write there: ${ioReason(e)}`);
+    }
+    const holder = await lockHolder(out);
+    if (holder !== undefined) return inUse(out, holder);
+    await fs.rm(file, { force: true });
+  }
+  return userError(`--out ${out}: another mixrl reproduce took it just now`);
+}
+
+/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The command that runs (or continues) a reproduction with these options: every option that decides
+ * what is run and where (`--jobs` too, which does not change the results).
+ *
+ * @example
+ * reproduceCommandLine({ experiment: 'fig6-classic', scale: 'quick', seeds: [0, 1, 2], jobs: 2, backend: 'cpu', out: 'my runs' });
+ * // "mixrl reproduce fig6-classic --scale quick --seeds 3 --jobs 2 --backend cpu --out 'my runs'"
+ */
+export function reproduceCommandLine(o: Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend' | 'out'>): string {
+  return `mixrl reproduce ${o.experiment} --scale ${o.scale} --seeds ${o.seeds.length} --jobs ${o.jobs} --backend ${o.backend} --out ${shellWord(o.out)}`;
+}
+
+/** What reproduce.json says of the folder's experiment, when it is one of ours. */
+function startedOptions(raw: unknown): Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend'> | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const o = raw as Record<string, unknown>;
+  const ok =
+    typeof o.experiment === 'string' &&
+    (o.scale === 'quick' || o.scale === 'paper') &&
+    Array.isArray(o.seeds) &&
+    o.seeds.every((s) => Number.isSafeInteger(s)) &&
+    (o.backend === 'cpu' || o.backend === 'webgpu');
+  if (!ok) return undefined;
+  return { experiment: o.experiment as string, scale: o.scale as Scale, seeds: o.seeds as number[], jobs: Number.isSafeInteger(o.jobs) ? (o.jobs as number) : 1, backend: o.backend as 'cpu' | 'webgpu' };
+}
+
+/**
+ * Checks the output folder: refuses a file, finished results, or an unfinished experiment other than
+ * the one asked for (another experiment, scale, seeds or backend: continuing it with other options
+ * would mix runs of two protocols, or leave runs behind that the results do not count).
+ */
 async function prepareOut(options: ReproduceOptions): Promise<Either<MixrlError, 'new' | 'resume'>> {
   const { out } = options;
   try {
@@ -95,38 +160,46 @@ async function prepareOut(options: ReproduceOptions): Promise<Either<MixrlError,
     if (code !== 'ENOENT') return userError(`--out ${out}: cannot use it: ${code === 'ENOTDIR' ? 'a part of the path is a file' : ioReason(e)}`);
     return right('new');
   }
+  const holder = await lockHolder(out);
+  if (holder !== undefined) return inUse(out, holder);
   if (await exists(path.join(out, RESULTS))) {
     return userError(`--out ${out} already holds finished results (${RESULTS}); choose another --out, or remove the folder to run it again`);
   }
-  let started: { experiment?: string; scale?: string } | undefined;
+  let raw: unknown;
   try {
-    started = JSON.parse(await fs.readFile(path.join(out, STARTED), 'utf8'));
+    raw = JSON.parse(await fs.readFile(path.join(out, STARTED), 'utf8'));
   } catch {
-    started = undefined;
+    raw = undefined;
   }
+  const started = startedOptions(raw);
   if (started === undefined) {
-    const entries = await fs.readdir(out);
+    const entries = (await fs.readdir(out)).filter((e) => e !== LOCK);
     if (entries.length > 0) return userError(`--out ${out} is a folder holding other files (${entries.slice(0, 3).join(', ')}); choose a new or empty folder`);
     return right('new');
   }
-  if (started.experiment !== options.experiment || started.scale !== options.scale) {
-    return userError(
-      `--out ${out} holds an unfinished ${started.experiment} (${started.scale} scale); continue it with mixrl reproduce ${started.experiment} --scale ${started.scale} --out ${out}, or choose another --out`,
-    );
+  const same =
+    started.experiment === options.experiment &&
+    started.scale === options.scale &&
+    started.backend === options.backend &&
+    JSON.stringify(started.seeds) === JSON.stringify(options.seeds);
+  if (!same) {
+    const what = `${started.experiment} (${started.scale} scale, ${started.seeds.length} seed${started.seeds.length === 1 ? '' : 's'}, ${started.backend})`;
+    return userError(`--out ${out} holds an unfinished ${what}; continue it with ${reproduceCommandLine({ ...started, out })}, or choose another --out`);
   }
   return right('resume');
 }
 
 /** findings.md: what the experiment is, what its numbers say, how to run it again. */
-function findingsText(experiment: PaperExperiment, options: ReproduceOptions, result: ExperimentResult, seconds: number, hasRuns: boolean): string {
-  const command = `mixrl reproduce ${experiment.name} --scale ${options.scale} --seeds ${options.seeds.length} --jobs ${options.jobs} --backend ${options.backend} --out ${options.out}`;
+function findingsText(experiment: PaperExperiment, options: ReproduceOptions, result: ExperimentResult, seconds: number, hasRuns: boolean, continued: boolean): string {
   return [
     `# ${experiment.name}: ${experiment.paperRef}`,
     '',
     experiment.summary,
     '',
-    `Scale ${options.scale}, seeds ${options.seeds.join(', ')}, backend ${options.backend}, mixrl ${packageJson.version}, ${seconds.toFixed(0)} s.` +
-      (options.override ? ` Runs overridden by ${OVERRIDE_VARIABLE}=${JSON.stringify(options.override)} (not the protocol's settings).` : ''),
+    `Scale ${options.scale}, seeds ${options.seeds.join(', ')}, backend ${options.backend}, mixrl ${packageJson.version}, ` +
+      `${seconds.toFixed(0)} s${continued ? ' in the command that finished it, which continued an interrupted one (runs finished before were read back, not timed)' : ''}.` +
+      // Only runs of `trainRuns` take the override; an experiment that kept none was not changed by it.
+      (options.override && hasRuns ? ` Runs overridden by ${OVERRIDE_VARIABLE}=${JSON.stringify(options.override)} (not the protocol's settings).` : ''),
     '',
     '## Findings',
     '',
@@ -144,7 +217,7 @@ function findingsText(experiment: PaperExperiment, options: ReproduceOptions, re
     'In a new folder (this one holds finished results and is refused):',
     '',
     '```sh',
-    command.replace(`--out ${options.out}`, '--out ANOTHER_FOLDER'),
+    reproduceCommandLine({ ...options, out: 'ANOTHER_FOLDER' }),
     '```',
     '',
   ].join('\n');
@@ -212,23 +285,40 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
     if (e instanceof MixrlError) return userError(`backend '${backendName}': ${e.message}`);
     throw e;
   }
-  const workDir = path.join(options.out, 'runs');
   try {
-    await fs.mkdir(workDir, { recursive: true });
-    if (state.right === 'new') await writeFileAtomic(path.join(options.out, STARTED), `${JSON.stringify({ ...options, mixrlVersion: packageJson.version, started: new Date().toISOString() }, null, 2)}\n`);
+    await makeDirs(options.out);
   } catch (e) {
     return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
   }
-  console.log(`${state.right === 'resume' ? 'continuing' : 'running'} ${name} (${experiment.paperRef}), ${scale} scale, seeds 0-${seedCount - 1}, ${jobs} job${jobs > 1 ? 's' : ''} -> ${options.out}`);
+  const locked = await lockOut(options.out);
+  if (isLeft(locked)) return locked;
+  try {
+    return await runIn(experiment, options, state.right, backend);
+  } finally {
+    await locked.right();
+  }
+}
+
+/** The experiment's part of `reproduceCommand`, in a folder it holds the lock of. */
+async function runIn(experiment: PaperExperiment, options: ReproduceOptions, state: 'new' | 'resume', backend: Backend): Promise<Outcome> {
+  const { experiment: name, scale, seeds, jobs } = options;
+  const workDir = path.join(options.out, 'runs');
+  try {
+    await makeDirs(workDir);
+    if (state === 'new') await writeFileAtomic(path.join(options.out, STARTED), `${JSON.stringify({ ...options, mixrlVersion: packageJson.version, started: new Date().toISOString() }, null, 2)}\n`);
+  } catch (e) {
+    return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
+  }
+  console.log(`${state === 'resume' ? 'continuing' : 'running'} ${name} (${experiment.paperRef}), ${scale} scale, ${seeds.length === 1 ? 'seed 0' : `seeds 0-${seeds.length - 1}`}, ${jobs} job${jobs > 1 ? 's' : ''} -> ${options.out}`);
   // Training runs are this CLI's own `train`, as child processes.
   useCliForRuns(process.execPath, [...process.execArgv, process.argv[1]]);
   const started = Date.now();
   let result: ExperimentResult;
   try {
-    result = await experiment.run({ scale, seeds: options.seeds, backend, workDir, jobs, log: (line) => console.log(line) });
+    result = await experiment.run({ scale, seeds, backend, workDir, jobs, log: (line) => console.log(line) });
   } catch (e) {
     if (e instanceof Interrupted) {
-      console.log(`stopped by ${e.signal}: ${e.finished} of ${e.total} runs finished; continue with the same command (mixrl reproduce ${name} --scale ${scale} --out ${options.out})`);
+      console.log(`stopped by ${e.signal}: ${e.finished} of ${e.total} runs finished; continue with the same command: ${reproduceCommandLine(options)}`);
       return right(e.signal === 'SIGINT' ? 130 : 143);
     }
     if (e instanceof MixrlError) return left(e);
@@ -241,14 +331,16 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
   try {
     for (const table of result.tables) await writeFileAtomic(path.join(options.out, `${table.id}.csv`), tableToCsv(table));
     for (const figure of result.figures) await writeFileAtomic(path.join(options.out, `${figure.id}.svg`), renderSvg(figure));
-    await writeFileAtomic(path.join(options.out, 'findings.md'), findingsText(experiment, options, result, seconds, hasRuns));
+    await writeFileAtomic(path.join(options.out, 'findings.md'), findingsText(experiment, options, result, seconds, hasRuns, state === 'resume'));
     const results = {
       experiment: name,
       paperRef: experiment.paperRef,
       summary: experiment.summary,
       mixrlVersion: packageJson.version,
       options,
+      // The command that wrote this file; a continued experiment's earlier commands are not counted.
       wallSeconds: seconds,
+      continued: state === 'resume',
       finished: new Date().toISOString(),
       ...result,
     };

@@ -21,7 +21,7 @@ const isRecord = (x: unknown): x is EvaluationRecord =>
  * `evaluations.jsonl`: appends one JSON line per evaluation and keeps the last and best.
  *
  * @example
- * const log = await EvaluationLog.open('runs/p/evaluations.jsonl', run.step); // on --resume
+ * const log = await EvaluationLog.open('runs/p/evaluations.jsonl', run.step); // a new run (step 0) or a resumed one
  * log.append(await evaluateRun(run));
  * log.summary(); // { last, best }
  */
@@ -31,17 +31,6 @@ export class EvaluationLog {
     private last: EvaluationRecord | null,
     private best: EvaluationRecord | null,
   ) {}
-
-  /**
-   * The log of a new run: an empty file.
-   *
-   * @example
-   * const log = await EvaluationLog.create('runs/p/evaluations.jsonl');
-   */
-  static async create(file: string): Promise<EvaluationLog> {
-    await writeFileAtomic(file, '');
-    return new EvaluationLog(file, null, null);
-  }
 
   /**
    * The log of a run resumed at `step`: lines of evaluations after it (written after the checkpoint
@@ -139,10 +128,6 @@ export class TensorBoardLog {
     private readonly startStep: number,
   ) {
     this.writer = new EventFileWriter(dir);
-  }
-
-  get file(): string {
-    return this.writer.file;
   }
 
   episode(e: EpisodeRecord): void {

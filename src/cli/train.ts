@@ -6,9 +6,9 @@ import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { CLASSIC_DEFAULTS, ConfigError, flagKinds, resolveConfig, RUN_DEFAULTS, type TrainConfig, validatePartial } from '../experiments/config';
-import { writeFileAtomic } from '../experiments/files';
+import { makeDirs, writeFileAtomic } from '../experiments/files';
 import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } from '../experiments/evaluation';
-import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, saveRun, train } from '../experiments/train';
+import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, runSummary, saveRun, train } from '../experiments/train';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
@@ -95,7 +95,8 @@ async function configFromFlags(flags: Record<string, string | true>): Promise<Ei
  */
 function applyThreads(value: string | true | undefined): Either<MixrlError, void> {
   if (value === undefined) return right(undefined);
-  const count = value === true ? undefined : parseDecimal(value);
+  if (value === true) return userError('flag --threads needs a value');
+  const count = parseDecimal(value);
   if (count === undefined || !Number.isInteger(count) || count < 1) return userError(`flag --threads must be a positive integer, got '${String(value)}'`);
   try {
     setCpuThreads(count);
@@ -120,6 +121,10 @@ async function checkOut(out: string): Promise<Either<MixrlError, void>> {
     if (await fs.stat(path.join(out, file)).then(() => true, () => false)) held.push(file);
   }
   if (held.length === 0) return right(undefined);
+  // Without a checkpoint there is nothing --resume can continue: say so instead of pointing at it.
+  if (!held.includes(CHECKPOINT)) {
+    return userError(`--out ${out} holds a run stopped before its first checkpoint (${held.join(', ')}); remove the folder to start it again, or choose another --out`);
+  }
   return userError(`--out ${out} already holds a run (${held.join(', ')}); continue it with --resume ${out}, or choose another --out`);
 }
 
@@ -135,7 +140,7 @@ async function startRun(config: TrainConfig, out: string): Promise<Either<MixrlE
     throw e;
   }
   try {
-    await fs.mkdir(out, { recursive: true });
+    await makeDirs(out);
     await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     await writeFileAtomic(path.join(out, 'episodes.jsonl'), '');
     if (config.evalEvery > 0) await writeFileAtomic(path.join(out, EVALUATIONS), '');
@@ -152,7 +157,8 @@ async function startRun(config: TrainConfig, out: string): Promise<Either<MixrlE
 async function resumeRun(out: string): Promise<Either<MixrlError, Run>> {
   const checkpointFile = path.join(out, CHECKPOINT);
   if (!(await fs.stat(checkpointFile).then((s) => s.isFile(), () => false))) {
-    return userError(`--resume ${out}: no ${CHECKPOINT} there to resume`);
+    const started = await fs.stat(path.join(out, 'config.json')).then(() => true, () => false);
+    return userError(`--resume ${out}: no ${CHECKPOINT} there to resume${started ? ' (the run stopped before its first checkpoint: remove the folder to start it again)' : ''}`);
   }
   const configFile = path.join(out, 'config.json');
   const saved = await readConfigFile(configFile);
@@ -268,7 +274,8 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
     if (resume === true || resume === '') return userError('flag --resume needs a run folder');
     const extra = Object.keys(others);
     if (extra.length > 0) return userError(`--resume continues a run as configured; only --steps may be given with it, not --${kebab(extra[0])}`);
-    const target = steps === undefined ? undefined : steps === true ? NaN : (parseDecimal(steps) ?? NaN);
+    if (steps === true) return userError('flag --steps needs a value');
+    const target = steps === undefined ? undefined : (parseDecimal(steps) ?? NaN);
     if (target !== undefined && !(Number.isSafeInteger(target) && target > 0)) {
       return userError(`flag --steps must be a positive integer, got '${String(steps)}'`);
     }
@@ -353,15 +360,7 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
   await checkpoint(run);
   const seconds = (Date.now() - started) / 1000;
   const summary = {
-    env: run.config.env,
-    agent: run.config.agent,
-    seed: run.config.seed,
-    steps: run.step,
-    episodes: run.returns.length,
-    meanReturnLast10: recentReturn(run, 10),
-    wallSeconds: seconds,
-    stepsPerSecond: (run.step - startStep) / Math.max(seconds, 1e-9),
-    finished: run.step >= run.config.steps,
+    ...runSummary(run, startStep, seconds),
     // With evaluations on: the last and the best (highest greedy mean) so far, null before the first.
     ...(evaluations && { lastEvaluation: evaluations.summary().last, bestEvaluation: evaluations.summary().best }),
   };

@@ -1,4 +1,6 @@
-/** Text files a run writes, replaced atomically like checkpoints. */
+/** Text files a run writes, replaced atomically like checkpoints, and the folders they go in. */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { writeAtomically } from '../rl/checkpoint';
 
 /**
@@ -9,4 +11,37 @@ import { writeAtomically } from '../rl/checkpoint';
  */
 export function writeFileAtomic(file: string, text: string): Promise<void> {
   return writeAtomically(file, [new TextEncoder().encode(text)]);
+}
+
+const codeOf = (e: unknown) => (e as NodeJS.ErrnoException).code;
+
+/**
+ * Makes the folder `dir` and its missing parents, as `fs.mkdir(dir, { recursive: true })` does, but
+ * fails where that one never returns: Node's recursive mkdir retries without end when a folder cannot
+ * be made in a parent that exists and the system answers ENOENT (procfs: `--out /proc/x` spun at
+ * 100% CPU), so each missing level is made on its own here and an error is final.
+ *
+ * @example
+ * await makeDirs('experiments/fig6-classic-quick/runs');
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    try {
+      if ((await fs.stat(at)).isDirectory()) break;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR' });
+    } catch (e) {
+      if (codeOf(e) !== 'ENOENT') throw e;
+    }
+    missing.push(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      await fs.mkdir(folder);
+    } catch (e) {
+      // Made meanwhile by another process: as good as made here.
+      if (codeOf(e) !== 'EEXIST') throw e;
+    }
+  }
 }

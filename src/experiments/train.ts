@@ -304,6 +304,27 @@ export function recentReturn(run: Pick<Run, 'returns'>, n = 10): number {
   return last.length === 0 ? NaN : last.reduce((a, b) => a + b, 0) / last.length;
 }
 
+/**
+ * What a run folder's `summary.json` says of a run trained from `startStep` to `run.step` in
+ * `seconds` (the part `mixrl train` and in-process experiment runs share).
+ *
+ * @example
+ * runSummary(run, 0, 12.5); // { env, agent, seed, steps, episodes, meanReturnLast10, wallSeconds: 12.5, stepsPerSecond, finished }
+ */
+export function runSummary(run: Run, startStep: number, seconds: number) {
+  return {
+    env: run.config.env,
+    agent: run.config.agent,
+    seed: run.config.seed,
+    steps: run.step,
+    episodes: run.returns.length,
+    meanReturnLast10: recentReturn(run, 10),
+    wallSeconds: seconds,
+    stepsPerSecond: (run.step - startStep) / Math.max(seconds, 1e-9),
+    finished: run.step >= run.config.steps,
+  };
+}
+
 const CHECKPOINT_FORMAT = 1;
 
 /**

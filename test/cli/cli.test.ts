@@ -60,7 +60,7 @@ describe('mixrl command: bad input', () => {
     expectUserError(['train', ...TINY, '--steps', '60', '--out', 'runs/fma'], "mixrl: MIXRL_WASM_FMA is 'maybe'; set it to on or off, or unset it", { MIXRL_WASM_FMA: 'maybe' }));
   it('bad thread count', () => {
     expectUserError(['train', '--threads', '0'], "mixrl train: flag --threads must be a positive integer, got '0'");
-    expectUserError(['train', '--threads'], "mixrl train: flag --threads must be a positive integer, got 'true'");
+    expectUserError(['train', '--threads'], 'mixrl train: flag --threads needs a value');
     expectUserError(['eval', '--threads', '2.5', '--checkpoint', 'nope'], "mixrl eval: flag --threads must be a positive integer, got '2.5'");
   });
   it('missing config file', () => expectUserError(['train', '--config', 'nope.json'], 'mixrl train: nope.json: cannot read: ENOENT'));
@@ -170,6 +170,16 @@ describe('mixrl command: run folders and resuming', () => {
     expect(existsSync(file('runs', 'Pendulum-sg-rp-seed7-2', 'checkpoint.mixrl'))).toBe(true);
   });
 
+  it('says how to start again a run killed before its first checkpoint (neither --out nor --resume takes it)', () => {
+    // What a run killed (SIGKILL) before its first checkpoint leaves: its config and logs, no checkpoint.
+    mkdirSync(file('killed-early'));
+    writeFileSync(file('killed-early', 'config.json'), '{}');
+    writeFileSync(file('killed-early', 'episodes.jsonl'), '');
+    expectUserError(['train', '--resume', 'killed-early'], 'mixrl train: --resume killed-early: no checkpoint.mixrl there to resume (the run stopped before its first checkpoint: remove the folder to start it again)');
+    expectUserError(['train', '--out', 'killed-early'], 'mixrl train: --out killed-early holds a run stopped before its first checkpoint (config.json, episodes.jsonl); remove the folder to start it again, or choose another --out');
+    expectUserError(['train', '--resume', 'no-such-run'], /^mixrl train: --resume no-such-run: no checkpoint\.mixrl there to resume$/);
+  });
+
   it('gives one line for --out paths it cannot use', () => {
     writeFileSync(file('a-file'), 'x');
     expectUserError(['train', '--out', 'a-file'], 'mixrl train: --out a-file is a file, not a folder');
@@ -177,10 +187,16 @@ describe('mixrl command: run folders and resuming', () => {
     expectUserError(['train', '--out='], 'mixrl train: flag --out needs a folder');
   });
 
+  it.skipIf(!existsSync('/proc/self'))('refuses an --out under /proc at once (Node\'s recursive mkdir spun there for ever)', () => {
+    const r = spawnSync(process.execPath, [cli, 'train', '--env', 'Pendulum', '--steps', '10', ...TINY, '--out', '/proc/mixrl-no-such/run'], { cwd: work, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe('mixrl train: --out /proc/mixrl-no-such/run: cannot write the run there: ENOENT');
+  });
+
   it('checks --steps and config.json on --resume', () => {
     base('resumable');
     expectUserError(['train', '--resume', 'resumable'], 'mixrl train: resumable is finished at step 120; give --steps N (more than 120) to train it further');
-    expectUserError(['train', '--resume', 'resumable', '--steps'], "mixrl train: flag --steps must be a positive integer, got 'true'");
+    expectUserError(['train', '--resume', 'resumable', '--steps'], 'mixrl train: flag --steps needs a value');
     expectUserError(['train', '--resume', 'resumable', '--steps', '0x200'], "mixrl train: flag --steps must be a positive integer, got '0x200'");
     expectUserError(['train', '--resume', 'resumable', '--steps', '100'], "mixrl train: flag --steps must be greater than the run's current step 120, got 100");
     expectUserError(['train', '--resume', 'resumable', '--checkpoint-every', '0'], 'mixrl train: --resume continues a run as configured; only --steps may be given with it, not --checkpoint-every');
@@ -239,7 +255,12 @@ describe('mixrl command: errors in one line', () => {
       const e = run(['eval', help]);
       expect(e.code).toBe(0);
       expect(e.stdout).toMatch(/^ {2}--episodes N +episodes per way of acting \(default 10\)$/m);
+      const r = run(['reproduce', help]);
+      expect(r.code).toBe(0);
+      for (const flag of ['--scale quick|paper', '--seeds N', '--jobs N', '--out DIR', '--backend cpu|webgpu', '--list']) expect(r.stdout).toMatch(new RegExp(`^ {2}${flag.replace(/\|/g, '\\|')} +\\S`, 'm'));
     }
+    // The overview names every command's --help.
+    expect(run(['help']).stdout).toMatch(/mixrl train --help, mixrl eval --help and mixrl reproduce --help list every flag/);
   });
 });
 
@@ -255,7 +276,9 @@ describe('mixrl command: evaluations and TensorBoard', () => {
   it('refuses bad values with one line naming the flag', () => {
     expectUserError(['train', '--eval-every', '-1'], "mixrl train: flags: 'evalEvery' must be a non-negative integer, got -1");
     expectUserError(['train', '--eval-every', '1.5'], "mixrl train: flag --eval-every must be an integer, got '1.5'");
-    expectUserError(['train', '--eval-every'], "mixrl train: flag --eval-every must be given a value, got 'true'");
+    // A bare flag: the message quotes no value the user did not type (it said "got 'true'").
+    expectUserError(['train', '--eval-every'], 'mixrl train: flag --eval-every needs a value');
+    expectUserError(['train', '--eval-episodes', '--tensorboard'], 'mixrl train: flag --eval-episodes needs a value');
     expectUserError(['train', '--eval-episodes', '0'], "mixrl train: flags: 'evalEpisodes' must be a positive integer, got 0");
     expectUserError(['train', '--tensorboard', 'yes'], "mixrl train: flag --tensorboard must be true or false, got 'yes'");
     writeFileSync(file('bad-eval.json'), '{"evalEvery": "1000"}');

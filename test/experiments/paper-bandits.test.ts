@@ -49,7 +49,10 @@ function checkShape(result: ExperimentResult, tables: string[], figures: string[
       expect(s.x.length).toBeGreaterThan(0);
       expect(s.y.length).toBe(s.x.length);
       for (const band of [s.lo, s.hi]) if (band) expect(band.length).toBe(s.x.length);
-      expect([...s.x, ...s.y, ...(s.lo ?? []), ...(s.hi ?? [])].every(Number.isFinite)).toBe(true);
+      expect([...s.x, ...(s.lo ?? []), ...(s.hi ?? [])].every(Number.isFinite)).toBe(true);
+      // y may be NaN (a gap: no point at that x), never infinite, and is somewhere a number.
+      expect(s.y.every((v) => Number.isFinite(v) || Number.isNaN(v))).toBe(true);
+      expect(s.y.some(Number.isFinite)).toBe(true);
     }
   }
   expect(result.findings.length).toBeGreaterThan(0);
@@ -110,6 +113,31 @@ describe('fig1-stationary (quick)', () => {
 
   it('has the tables and figures of Fig. 1, every series well formed', () => {
     checkShape(result, ['fig1-gaussian-stationary-points', 'fig1-mixture-ascent'], ['fig1-policies', 'fig1-gaussian-mu', 'fig1-mixture-mu', 'fig1-expected-reward', 'fig1-bimodal-frequency']);
+  });
+
+  it("plots each branch of Gaussian stationary points only where the table has it, saddles dashed", () => {
+    const rows = records(table(result, 'fig1-gaussian-stationary-points')) as { alpha: number; kind: string; mu: number }[];
+    // The α grid: the mixture table has a row for every α (the Gaussian's, none past its last point).
+    const alphas = [...new Set(records(table(result, 'fig1-mixture-ascent')).map((r) => r.alpha as number))];
+    const figure = result.figures.find((f) => f.id === 'fig1-gaussian-mu')!;
+    const side = (mu: number) => (mu < -0.05 ? 'left' : mu > 0.05 ? 'right' : 'centre');
+    for (const s of figure.series) {
+      const [, kind, where, rank] = /^Gaussian (max|saddle|min), (left|right|centre)( #\d+)?$/.exec(s.name) ?? [];
+      expect(kind, s.name).toBeDefined();
+      // Every α on the grid: a point where the table has one of this kind and side, a gap elsewhere (the line used to join across gaps).
+      expect(s.x).toEqual(alphas);
+      // (A branch ranked by σ among points of one kind and side is not matched to rows here.)
+      for (const alpha of rank ? [] : alphas) {
+        const here = rows.filter((r) => r.alpha === alpha && r.kind === kind && side(r.mu) === where);
+        expect(here.length).toBeLessThanOrEqual(1);
+        const y = s.y[s.x.indexOf(alpha)];
+        if (here.length === 1) expect(y).toBeCloseTo(here[0].mu, 12);
+        else expect(y, `${s.name} at ${alpha}`).toBeNaN();
+      }
+      // A saddle and a maximum at the same μ (the centre) stay both visible: saddles are dashed.
+      expect(s.dashed === true, s.name).toBe(kind === 'saddle');
+    }
+    expect(figure.series.some((s) => s.name === 'Gaussian saddle, left' && s.y.some(Number.isNaN))).toBe(true);
   });
 
   it('every Gaussian point is stationary, of the reported type, by an independent quadrature', () => {

@@ -5,13 +5,13 @@
  * interrupted experiment, and writing nothing partial when it fails.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_EXPERIMENTS } from '../../src/experiments';
-import { OVERRIDE_VARIABLE } from '../../src/experiments/paper/runs';
+import { OVERRIDE_VARIABLE, trainRuns, useCliForRuns } from '../../src/experiments/paper/runs';
 import { cpu } from '../../src/tensor';
 import { parseCsv, tableToCsv } from '../../src/experiments/paper/csv';
 import { aggregateCurves, curveArea, finalReturn, meanInterval, runCurve, stepGrid, tQuantile975 } from '../../src/experiments/paper/stats';
@@ -71,6 +71,15 @@ describe('SVG figures', () => {
     expect(svg).toContain('>a&lt;b</text>');
   });
 
+  it('draws a dashed series dashed, in the plot and in the legend', () => {
+    const svg = renderSvg({ ...figure, series: [{ ...figure.series[0], dashed: true }, { name: 'solid', x: [0, 100], y: [0, 10] }] });
+    checkXml(svg);
+    const lines = [...svg.matchAll(/<path class="series"[^>]*>/g)].map((m) => m[0]);
+    expect(lines.map((l) => attr(l, 'stroke-dasharray'))).toEqual(['6 4', undefined]);
+    const legend = [...svg.matchAll(/<g class="legend-entry"><line [^>]*>/g)].map((m) => m[0]);
+    expect(legend.map((l) => attr(l, 'stroke-dasharray'))).toEqual(['6 4', undefined]);
+  });
+
   it('maps data to pixels through nice axis domains', () => {
     const svg = renderSvg(figure);
     // Independently: x data 0..100 -> ticks every 20, domain [0, 100]; y data (bands too) 0..10 -> ticks every 2, domain [0, 10].
@@ -103,6 +112,39 @@ describe('SVG figures', () => {
     // The label starts 44 px right of the plot; at about 7 px a character it needs 7 · 61 px more.
     expect(Number(attr(/<svg [^>]*>/.exec(svg)![0], 'width'))).toBeGreaterThanOrEqual(width - right + 44 + 7 * name.length);
     expect(Number(attr(/<svg [^>]*>/.exec(renderSvg(figure))![0], 'width'))).toBe(width);
+  });
+
+  it('keeps a long title on the canvas: centred when it fits, else wrapped into two lines; the plot keeps its place', () => {
+    const { width, left, right, top, height, bottom } = LAYOUT;
+    const titles = (svg: string) =>
+      [...svg.matchAll(/<text class="title" x="([\d.]+)" y="([\d.]+)" text-anchor="middle" font-size="(\d+)">([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), size: Number(m[3]), text: m[4] }));
+    // fig23's and fig2-alpha's titles (114 and 94 characters; one line of 15 px text ran off both edges), and one of 200.
+    const long = [
+      'ShapedPendulum: total gradient variance vs training steps (mean over seeds of log10 trace, 95% bootstrap CI)',
+      'Final E[r] of the best step size vs entropy scale (mean, 95% bootstrap CI over bandits x seeds)',
+      `${'word '.repeat(39)}end`,
+    ];
+    for (const title of long) {
+      const svg = renderSvg({ id: 't', title, xLabel: 'x', yLabel: 'y', series: [{ name: 's', x: [0, 1], y: [0, 1] }] });
+      checkXml(svg);
+      const canvas = Number(attr(/<svg [^>]*>/.exec(svg)![0], 'width'));
+      const lines = titles(svg);
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      expect(lines.length).toBeLessThanOrEqual(2);
+      expect(lines.map((l) => l.text).join(' ')).toBe(title);
+      for (const l of lines) {
+        // At about 7/12 em a character (the legend's estimate), the line lies inside the canvas, above the plot.
+        const half = (l.text.length * (7 / 12) * l.size) / 2;
+        expect(l.x - half).toBeGreaterThanOrEqual(0);
+        expect(l.x + half).toBeLessThanOrEqual(canvas);
+        expect(l.y).toBeGreaterThan(l.size - 4);
+        expect(l.y).toBeLessThan(top);
+      }
+      if (lines.length === 2) expect(lines[1].y - lines[0].y).toBeGreaterThanOrEqual(lines[0].size);
+      expect(svg).toContain(`<rect x="${left}" y="${top}" width="${width - right - left}" height="${height - bottom - top}" fill="none"`);
+    }
+    // A short title stays one 15 px line centred over the plot.
+    expect(titles(renderSvg(figure))).toEqual([{ x: (left + width - right) / 2, y: top / 2 + 4, size: 15, text: 'Returns &lt;SG &amp; &quot;MRP&quot;&gt;' }]);
   });
 
   it('spaces decades evenly on a log x axis', () => {
@@ -198,6 +240,25 @@ describe('an experiment called from the library', () => {
   });
 });
 
+describe('training runs as child processes', () => {
+  it("says how a run failed: its exit code and last line, or the signal that killed it (no 'exit null')", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-children-'));
+    const spec = { name: 'r', config: { env: 'Pendulum', agent: 'sg-rp' as const, seed: 0, steps: 10 } };
+    const ctx = { scale: 'quick' as const, seeds: [0], backend: cpu, workDir: dir, log: () => {} };
+    // Stand-ins for `mixrl train`: one dies as the OOM killer would end it, one fails by itself.
+    writeFileSync(path.join(dir, 'killed.mjs'), "process.kill(process.pid, 'SIGKILL');\n");
+    writeFileSync(path.join(dir, 'fails.mjs'), "console.error('first');\nconsole.error('mixrl train: the last line');\nprocess.exit(3);\n");
+    try {
+      useCliForRuns(process.execPath, [path.join(dir, 'killed.mjs')]);
+      await expect(trainRuns(ctx, [spec])).rejects.toThrow(/^run r failed \(killed by SIGKILL\): $/);
+      useCliForRuns(process.execPath, [path.join(dir, 'fails.mjs')]);
+      await expect(trainRuns(ctx, [spec])).rejects.toThrow(/^run r failed \(exit 3\): mixrl train: the last line$/);
+    } finally {
+      useCliForRuns(null);
+    }
+  });
+});
+
 describe('mixrl reproduce', () => {
   let cli = '';
   let work = '';
@@ -261,7 +322,7 @@ describe('mixrl reproduce', () => {
     }
     expect(rows[3][7]).toBe(String(Number((455 / 317).toFixed(3))));
     const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(results).toMatchObject({ experiment: 'table4-overhead', paperRef: 'Table 4 (App. E.2)', mixrlVersion: expect.any(String), options: { scale: 'quick', seeds: [0], jobs: 1, backend: 'cpu', out: 't4' } });
+    expect(results).toMatchObject({ experiment: 'table4-overhead', paperRef: 'Table 4 (App. E.2)', mixrlVersion: expect.any(String), continued: false, options: { scale: 'quick', seeds: [0], jobs: 1, backend: 'cpu', out: 't4' } });
     expect(results.tables[0].rows).toHaveLength(5);
     expect(results.findings.length).toBeGreaterThan(0);
     expect(readFileSync(path.join(out, 'findings.md'), 'utf8')).toMatch(/^# table4-overhead: Table 4/);
@@ -289,7 +350,8 @@ describe('mixrl reproduce', () => {
       });
     });
     expect(code, stdout).toBe(130);
-    expect(stdout).toMatch(/stopped by SIGINT: 1 of 4 runs finished; continue with the same command/);
+    // The command to continue names every option that decides what runs: here --seeds 1, not the default 2.
+    expect(stdout).toContain('stopped by SIGINT: 1 of 4 runs finished; continue with the same command: mixrl reproduce fig6-classic --scale quick --seeds 1 --jobs 1 --backend cpu --out f6\n');
     expect(existsSync(path.join(out, 'results.json'))).toBe(false);
     const firstSummary = readFileSync(path.join(runDir('Pendulum-sg-rp-seed0'), 'summary.json'), 'utf8');
     expect(JSON.parse(firstSummary).finished).toBe(true);
@@ -326,11 +388,64 @@ describe('mixrl reproduce', () => {
     }
     const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(results.options).toMatchObject({ experiment: 'fig6-classic', scale: 'quick', seeds: [0], override: JSON.parse(TINY) });
+    // One seed has no interval: the findings do not say that intervals overlap (they did).
+    expect(results.findings[0]).toMatch(/^Pendulum \(unshaped\): area under the curve SGM-MRP \S+ vs SG-RP \S+: (higher|lower or equal) \(one seed: no 95% interval\)\.$/);
+    // The quick-scale caveat counts the seeds that ran (it said "2 seeds" whatever --seeds was).
+    expect(results.findings.at(-1)).toBe("Quick scale: a few thousand steps and 1 seed show that the pipeline works, not the paper's result.");
     expect(results.figures.map((f: Figure) => f.id)).toEqual(['fig6-Pendulum', 'fig16-ShapedPendulum']);
     expect(readFileSync(path.join(out, 'findings.md'), 'utf8')).toContain('Fig. 6 and Fig. 16');
+    expect(readFileSync(path.join(out, 'findings.md'), 'utf8')).toContain(`Runs overridden by MIXRL_REPRODUCE_OVERRIDE=${TINY} (not the protocol's settings).`);
+    // Its time is the finishing command's only, and says so (it was "1 s" with no word of the runs before).
+    expect(results.continued).toBe(true);
+    expect(readFileSync(path.join(out, 'findings.md'), 'utf8')).toMatch(/, \d+ s in the command that finished it, which continued an interrupted one /);
 
     expectUserError(run(['fig6-classic', '--seeds', '1', '--out', 'f6'], env), /^mixrl reproduce: --out f6 already holds finished results \(results\.json\)/);
     expectUserError(run(['table4-overhead', '--out', 'f6/runs']), /^mixrl reproduce: --out f6\/runs is a folder holding other files/);
+  });
+
+  it('refuses to continue an unfinished folder with other seeds or another backend, naming the command that continues it', () => {
+    // A folder as an interrupted `mixrl reproduce fig6-classic --seeds 3 --out 'my f6'` leaves it (runs/ still empty).
+    const out = path.join(work, 'my f6');
+    mkdirSync(path.join(out, 'runs'), { recursive: true });
+    const started = { experiment: 'fig6-classic', scale: 'quick', seeds: [0, 1, 2], jobs: 2, out: 'my f6', backend: 'cpu' };
+    writeFileSync(path.join(out, 'reproduce.json'), JSON.stringify(started));
+    const env = { MIXRL_REPRODUCE_OVERRIDE: JSON.stringify({ steps: 100, hidden: [4], batchSize: 4, learningStarts: 20 }) };
+    const hint = "continue it with mixrl reproduce fig6-classic --scale quick --seeds 3 --jobs 2 --backend cpu --out 'my f6', or choose another --out";
+    const refused = `mixrl reproduce: --out my f6 holds an unfinished fig6-classic (quick scale, 3 seeds, cpu); ${hint}`;
+    for (const args of [[], ['--seeds', '2'], ['--seeds', '4'], ['--seeds', '3', '--backend', 'webgpu'], ['--scale', 'paper', '--seeds', '3']]) {
+      const r = run(['fig6-classic', '--out', 'my f6', ...args], env);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}`).toBe(2);
+      expect(r.stderr.trim()).toBe(refused);
+    }
+    expect(readdirSync(path.join(out, 'runs'))).toEqual([]);
+    // A reproduce.json that is not one of ours (fields missing) is a foreign file, not an experiment.
+    writeFileSync(path.join(out, 'reproduce.json'), JSON.stringify({ experiment: 'fig6-classic' }));
+    expectUserError(run(['fig6-classic', '--out', 'my f6'], env), /^mixrl reproduce: --out my f6 is a folder holding other files \((reproduce\.json, runs|runs, reproduce\.json)\)/);
+  });
+
+  it('refuses a folder another running reproduce holds, and takes over the lock of one that was killed', () => {
+    const out = path.join(work, 'locked');
+    mkdirSync(out);
+    writeFileSync(path.join(out, 'reproduce.json'), JSON.stringify({ experiment: 'fig23-variance', scale: 'quick', seeds: [0], jobs: 1, out: 'locked', backend: 'cpu' }));
+    // This test's own process stands for a reproduce still running there.
+    writeFileSync(path.join(out, 'reproduce.lock'), `${process.pid}\n`);
+    expectUserError(run(['fig23-variance', '--out', 'locked']), new RegExp(`^mixrl reproduce: --out locked is in use by another mixrl reproduce \\(process ${process.pid}\\); `));
+    expect(readdirSync(out).sort()).toEqual(['reproduce.json', 'reproduce.lock']);
+    // A lock whose process has ended (killed before it could remove it) does not stop a rerun.
+    const ended = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(path.join(out, 'reproduce.lock'), `${ended}\n`);
+    // With the test override set: fig23 trains no `mixrl train` runs, so its findings do not claim the override changed them.
+    const r = run(['fig23-variance', '--out', 'locked'], { MIXRL_REPRODUCE_OVERRIDE: '{"steps":100}' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(path.join(out, 'findings.md'), 'utf8')).not.toContain('overridden');
+    expect(r.stdout).toMatch(/^continuing fig23-variance/);
+    expect(readdirSync(out).sort()).toEqual(['fig23-ShapedPendulum.svg', 'fig23-variance.csv', 'findings.md', 'reproduce.json', 'results.json']);
+  });
+
+  it.skipIf(!existsSync('/proc/self'))('refuses an --out under /proc at once (it hung in Node\'s recursive mkdir)', () => {
+    const r = spawnSync(process.execPath, [cli, 'reproduce', 'fig23-variance', '--out', '/proc/mixrl-no-such/out'], { cwd: work, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe('mixrl reproduce: --out /proc/mixrl-no-such/out: cannot write there: ENOENT');
   });
 
   it('a failing run stops the experiment with one line and no result files', () => {

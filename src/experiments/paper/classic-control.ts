@@ -10,7 +10,7 @@
  * Quick scale: Pendulum and ShapedPendulum, 2000 steps, 2 seeds.
  */
 import type { AgentName } from '../../rl/sac/agents';
-import { agentLabel, compare, type CurveProtocol, curveFigures, curveTable, isShaped, runCurves, show } from './curves';
+import { agentLabel, compare, type CurveProtocol, curveFigures, curveTable, isShaped, runCurves, seedWords, show } from './curves';
 import type { ExperimentResult, PaperExperiment, Scale } from './types';
 
 const AGENTS: readonly AgentName[] = ['sg-rp', 'sgm-mrp'];
@@ -57,7 +57,7 @@ export const classicControl: PaperExperiment = {
       g.relative.push((mrp.area.mean - sg.area.mean) / scale);
       findings.push(
         `${env} (${kind}): area under the curve ${agentLabel('sgm-mrp')} ${show(mrp.area)} vs ${agentLabel('sg-rp')} ${show(sg.area)}: ` +
-          `${above ? 'higher' : 'lower or equal'}${apart ? ', 95% intervals apart' : ', 95% intervals overlap'}.`,
+          `${above ? 'higher' : 'lower or equal'}${apart ? ', 95% intervals apart' : mrp.area.n > 1 && sg.area.n > 1 ? ', 95% intervals overlap' : ' (one seed: no 95% interval)'}.`,
       );
     }
     const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -79,7 +79,7 @@ export const classicControl: PaperExperiment = {
           (gaps.unshaped.apart === 0 ? '; no unshaped environment separates the two at 95%.' : `; ${gaps.unshaped.apart} unshaped environment(s) separate them at 95%.`),
       );
     }
-    if (ctx.scale === 'quick') findings.push('Quick scale: a few thousand steps and 2 seeds show that the pipeline works, not the paper\'s result.');
+    if (ctx.scale === 'quick') findings.push(`Quick scale: a few thousand steps and ${seedWords(ctx.seeds.length)} show that the pipeline works, not the paper's result.`);
     return { tables: [table], figures, findings };
   },
 };

@@ -59,7 +59,7 @@ export async function runCurves(ctx: ExperimentContext, protocol: CurveProtocol)
   }
   // A test override may shorten the runs: the grid follows the steps they run.
   const steps = trainOverride()?.steps ?? protocol.steps;
-  ctx.log(`${specs.length} runs: ${protocol.envs.length} envs x ${protocol.agents.length} agents x ${ctx.seeds.length} seeds, ${steps} steps each`);
+  ctx.log(`${specs.length} runs: ${protocol.envs.length} envs x ${protocol.agents.length} agents x ${seedWords(ctx.seeds.length)}, ${steps} steps each`);
   const outcomes = await trainRuns(ctx, specs);
   const grid = stepGrid(steps, Math.min(protocol.bins, steps));
   const cells: Cell[] = [];
@@ -118,6 +118,9 @@ export function curveTable(id: string, title: string, cells: readonly Cell[]): T
     ]),
   };
 }
+
+/** `1 seed`, `3 seeds`: how many seeds a finding speaks of. */
+export const seedWords = (n: number) => `${n} seed${n === 1 ? '' : 's'}`;
 
 /** `v [lo, hi]` for findings. */
 export const show = (i: Interval) => (i.n > 1 ? `${i.mean.toPrecision(3)} [${i.lo.toPrecision(3)}, ${i.hi.toPrecision(3)}]` : i.mean.toPrecision(3));

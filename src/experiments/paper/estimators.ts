@@ -8,7 +8,7 @@
  * Pendulum, 2000 steps, 2 seeds.
  */
 import type { AgentName } from '../../rl/sac/agents';
-import { agentLabel, type Cell, type CurveProtocol, curveFigures, curveTable, runCurves, show } from './curves';
+import { agentLabel, type Cell, type CurveProtocol, curveFigures, curveTable, runCurves, seedWords, show } from './curves';
 import type { ExperimentResult, PaperExperiment, Scale, Table } from './types';
 
 const AGENTS: readonly AgentName[] = ['usgm-rp', 'sgm-halfrp', 'sgm-mrp', 'sgm-gumbelrp', 'sg-rp'];
@@ -74,7 +74,7 @@ export const estimatorComparison: PaperExperiment = {
         ? `SGM-MRP has the largest area in every environment, as the paper reports MRP to be the most reliable estimator.`
         : `SGM-MRP has the largest area in ${mrpWins} of ${envs.length} environments (the paper reports it the most reliable overall).`,
     );
-    if (ctx.scale === 'quick') findings.push('Quick scale: 2000 steps and 2 seeds on one environment show that the pipeline works, not the paper\'s result.');
+    if (ctx.scale === 'quick') findings.push(`Quick scale: a few thousand steps and ${seedWords(ctx.seeds.length)} on one environment show that the pipeline works, not the paper's result.`);
     return { tables: [summary, ranks], figures, findings };
   },
 };

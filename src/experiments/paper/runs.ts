@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { ConfigError, resolveConfig, type TrainConfig, validatePartial } from '../config';
 import { writeFileAtomic } from '../files';
-import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, saveRun, train } from '../train';
+import { createRun, type EpisodeRecord, loadRun, type Run, runSummary, saveRun, train } from '../train';
 import { MixrlError } from '../../tensor';
 import type { ExperimentContext } from './types';
 
@@ -75,13 +75,14 @@ let cli: { node: string; args: string[] } | null = null;
 
 /**
  * Makes runs child processes `node ...args train --out DIR ...` (what `mixrl reproduce` does with
- * its own entry point); without it they run in this process, one at a time.
+ * its own entry point); without it, or after `useCliForRuns(null)`, they run in this process, one at
+ * a time.
  *
  * @example
  * useCliForRuns(process.execPath, [process.argv[1]]);
  */
-export function useCliForRuns(node: string, args: readonly string[]): void {
-  cli = { node, args: [...args] };
+export function useCliForRuns(node: string | null, args: readonly string[] = []): void {
+  cli = node === null ? null : { node, args: [...args] };
 }
 
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
@@ -151,8 +152,8 @@ const lastLine = (text: string) =>
     .filter((l) => l.length > 0)
     .at(-1) ?? '';
 
-/** One run as a child `mixrl train`; resolves with its exit code and the last lines it printed. */
-function trainChild(args: string[], children: Set<ChildProcess>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** One run as a child `mixrl train`; resolves with its exit code (or the signal that killed it) and the last lines it printed. */
+function trainChild(args: string[], children: Set<ChildProcess>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     if (!cli) return reject(new Error('no CLI registered'));
     const child = spawn(cli.node, [...cli.args, 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -166,9 +167,9 @@ function trainChild(args: string[], children: Set<ChildProcess>): Promise<{ code
       children.delete(child);
       reject(e);
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       children.delete(child);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }
@@ -201,20 +202,9 @@ async function trainHere(ctx: ExperimentContext, dir: string, config: RunConfig,
   await train(run, { until: run.config.steps }, { onEpisode: (e) => appendFileSync(episodesFile, `${JSON.stringify(e)}\n`), onCheckpoint: save, shouldStop: stopped });
   await save(run);
   const seconds = (Date.now() - started) / 1000;
-  const finished = run.step >= run.config.steps;
-  const summary = {
-    env: run.config.env,
-    agent: run.config.agent,
-    seed: run.config.seed,
-    steps: run.step,
-    episodes: run.returns.length,
-    meanReturnLast10: recentReturn(run, 10),
-    wallSeconds: seconds,
-    stepsPerSecond: (run.step - startStep) / Math.max(seconds, 1e-9),
-    finished,
-  };
+  const summary = runSummary(run, startStep, seconds);
   await writeFileAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  return finished;
+  return summary.finished;
 }
 
 /**
@@ -266,7 +256,9 @@ export async function trainRuns(ctx: ExperimentContext, specs: readonly RunSpec[
           // A checkpoint at the last step without its summary (killed in between): nothing left to train.
           const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
           if (r.code !== 0 && !alreadyDone && signal === null) {
-            throw new ConfigError(`run ${spec.name} failed (exit ${r.code}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
+            // A child killed by a signal (the kernel's OOM killer sends SIGKILL) has no exit code.
+            const how = r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`;
+            throw new ConfigError(`run ${spec.name} failed (${how}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
           }
           finished = r.code === 0 || alreadyDone;
         } else {

@@ -329,11 +329,23 @@ export const prop33Bound = (supReward: number): number => (supReward * 4 * Math.
 
 const fmt = (v: number, d = 4) => Number(v.toPrecision(d));
 
-/** Series of a quantity over α for points grouped by `key` (one series per group, x = α). */
-function seriesBy<P extends { alpha: number }>(points: P[], key: (p: P) => string, y: (p: P) => number): Series[] {
+/**
+ * Series of a quantity over α for points grouped by `key` (at most one point per group and α): one
+ * series per group over all of `alphas`, NaN (a gap in the line) where the group has no point, so a
+ * line never joins two α values across one where its point does not exist. Saddle groups are dashed.
+ */
+function seriesBy<P extends { alpha: number; kind: StationaryPoint['kind'] }>(points: P[], alphas: readonly number[], key: (p: P) => string, y: (p: P) => number): Series[] {
   const groups = new Map<string, P[]>();
   for (const p of points) groups.set(key(p), [...(groups.get(key(p)) ?? []), p]);
-  return [...groups].map(([name, ps]) => ({ name, x: ps.map((p) => p.alpha), y: ps.map(y) }));
+  return [...groups].map(([name, ps]) => ({
+    name,
+    x: [...alphas],
+    y: alphas.map((alpha) => {
+      const p = ps.find((q) => q.alpha === alpha);
+      return p === undefined ? NaN : y(p);
+    }),
+    ...(ps.every((p) => p.kind === 'saddle') && { dashed: true }),
+  }));
 }
 
 /** Branch names of the Gaussian's stationary points: kind, side, and rank by σ among equals at an α. */
@@ -428,7 +440,7 @@ async function run(ctx: ExperimentContext): Promise<ExperimentResult> {
       xLabel: 'entropy scale α',
       yLabel: 'μ of the stationary point',
       xLog: true,
-      series: seriesBy(gaussian, (p) => branches.get(p) as string, (p) => p.params.means[0]),
+      series: seriesBy(gaussian, alphas, (p) => branches.get(p) as string, (p) => p.params.means[0]),
     },
     {
       id: 'fig1-mixture-mu',

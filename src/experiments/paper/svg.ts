@@ -2,8 +2,10 @@
  * A small line-chart renderer for `Figure`s: standalone SVG 1.1, no dependencies. Axes with "nice"
  * ticks (1, 2 or 5 times a power of ten; powers of ten on a log x axis), the axis domains widened to
  * the outer ticks, one colour per series with a legend, an optional translucent band lo..hi per
- * series, a title and axis labels; all text escaped. NaN points break a line (and its band).
+ * series, a title and axis labels; all text escaped. NaN points break a line (and its band); a
+ * `dashed` series is drawn dashed.
  */
+import { wrapWords } from '../text';
 import type { Figure, Series } from './types';
 
 /** The drawing's size and the plot area's margins, in SVG user units (pixels). */
@@ -104,6 +106,36 @@ export function project(axis: Axis, v: number, p0: number, p1: number): number {
 
 const fmt = (v: number) => String(Math.round(v * 100) / 100);
 
+/** About how wide a character of sans-serif text is, in ems (a little over Helvetica's and DejaVu Sans's average). */
+const CHAR_EM = 7 / 12;
+/** Space kept free at the canvas's left and right edges. */
+const EDGE = 8;
+
+/**
+ * The title's lines in the top margin: one line of 15 px centred over the plot when it fits there,
+ * else centred on the canvas; a title too long for that is wrapped into two even lines of 13 px, the
+ * canvas widened until two lines fit. Returns the lines and the canvas width they need.
+ */
+function titleLines(title: string, width: number, plotCentre: number): { width: number; lines: { text: string; x: number; y: number; size: number }[] } {
+  const { top } = LAYOUT;
+  const wide = (text: string, size: number) => text.length * CHAR_EM * size;
+  if (wide(title, 15) / 2 <= Math.min(plotCentre, width - plotCentre) - EDGE) return { width, lines: [{ text: title, x: plotCentre, y: top / 2 + 4, size: 15 }] };
+  if (wide(title, 15) <= width - 2 * EDGE) return { width, lines: [{ text: title, x: width / 2, y: top / 2 + 4, size: 15 }] };
+  // Two lines as even as the words allow (the shortest line length that still gives two lines).
+  for (let w = width; ; w += 20) {
+    const most = Math.floor((w - 2 * EDGE) / (CHAR_EM * 13));
+    for (let chars = Math.ceil(title.length / 2); chars <= most; chars++) {
+      const lines = wrapWords(title, chars);
+      if (lines.length <= 2 && lines.every((l) => l.length <= most)) {
+        return { width: w, lines: lines.map((text, i) => ({ text, x: w / 2, y: top / 2 - 3 + 16 * i, size: 13 })) };
+      }
+    }
+  }
+}
+
+/** The stroke attribute of a dashed series' line and legend entry. */
+const dash = (s: Series) => (s.dashed ? ' stroke-dasharray="6 4"' : '');
+
 /** The runs of consecutive indices where `ok` holds. */
 function segments(n: number, ok: (i: number) => boolean): number[][] {
   const out: number[][] = [];
@@ -148,7 +180,8 @@ export function renderSvg(figure: Figure): string {
   // The canvas widens past LAYOUT.width for long legend labels (about 7 px a character at 12 px),
   // the plot keeping its place and size.
   const longest = Math.max(0, ...figure.series.map((s) => s.name.length));
-  const width = Math.max(LAYOUT.width, Math.ceil(px1 + 44 + 7 * longest + 12));
+  const title = titleLines(figure.title, Math.max(LAYOUT.width, Math.ceil(px1 + 44 + 7 * longest + 12)), (px0 + px1) / 2);
+  const { width } = title;
   const { x: xAxis, y: yAxis } = figureAxes(figure);
   const X = (v: number) => project(xAxis, v, px0, px1);
   const Y = (v: number) => project(yAxis, v, py0, py1);
@@ -157,7 +190,9 @@ export function renderSvg(figure: Figure): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   out.push(`<title>${escapeXml(figure.title)}</title>`);
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text class="title" x="${fmt((px0 + px1) / 2)}" y="${fmt(top / 2 + 4)}" text-anchor="middle" font-size="15">${escapeXml(figure.title)}</text>`);
+  for (const line of title.lines) {
+    out.push(`<text class="title" x="${fmt(line.x)}" y="${fmt(line.y)}" text-anchor="middle" font-size="${line.size}">${escapeXml(line.text)}</text>`);
+  }
   // Grid lines and ticks.
   out.push(`<g class="x-axis">`);
   for (const t of xAxis.ticks) {
@@ -196,7 +231,7 @@ export function renderSvg(figure: Figure): string {
         continue;
       }
       const d = seg.map((i) => `${fmt(X(s.x[i]))} ${fmt(Y(s.y[i]))}`).join(' L ');
-      out.push(`<path class="series" data-series="${escapeXml(s.name)}" d="M ${d}" fill="none" stroke="${colour}" stroke-width="1.8"/>`);
+      out.push(`<path class="series" data-series="${escapeXml(s.name)}" d="M ${d}" fill="none" stroke="${colour}" stroke-width="1.8"${dash(s)}/>`);
     }
   });
   // Legend to the right of the plot.
@@ -205,7 +240,7 @@ export function renderSvg(figure: Figure): string {
     const colour = COLOURS[k % COLOURS.length];
     const y = py1 + 10 + k * 20;
     out.push(
-      `<g class="legend-entry"><line x1="${px1 + 14}" y1="${y}" x2="${px1 + 38}" y2="${y}" stroke="${colour}" stroke-width="2.5"/><text x="${px1 + 44}" y="${y + 4}">${escapeXml(s.name)}</text></g>`,
+      `<g class="legend-entry"><line x1="${px1 + 14}" y1="${y}" x2="${px1 + 38}" y2="${y}" stroke="${colour}" stroke-width="2.5"${dash(s)}/><text x="${px1 + 44}" y="${y + 4}">${escapeXml(s.name)}</text></g>`,
     );
   });
   out.push(`</g>`);

@@ -31,6 +31,8 @@ export interface Series {
   readonly y: readonly number[];
   readonly lo?: readonly number[];
   readonly hi?: readonly number[];
+  /** Drawn dashed (e.g. saddle points beside maxima), so a line under another one stays visible. */
+  readonly dashed?: boolean;
 }
 
 export interface Figure {
