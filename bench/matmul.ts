@@ -9,9 +9,12 @@
  *
  * Run: npx esbuild bench/matmul.ts --bundle --platform=node --format=esm --outfile=.tmp/matmul.mjs && node .tmp/matmul.mjs
  */
-import { spawnSync } from 'node:child_process';
 import { prepareMatmul, prepareMatmulF64 } from '../src/tensor/cpu/matmul';
 import { fusesMultiplyAdd, matmulUsesFma } from '../src/tensor/cpu/wasm/fma';
+import { runPython, timeIt as medianSeconds } from './timing';
+
+/** The median over at most 100 samples, after 5 warm-up calls (this file's figures since session 1). */
+const timeIt = (f: () => unknown) => medianSeconds(f, { warmup: 5, maxSamples: 100 });
 
 /** The textbook loop: out[i][j] = Σ_p a[i][p] b[p][j], float32 storage, double accumulation. */
 function naiveMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): void {
@@ -22,28 +25,6 @@ function naiveMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: 
       out[i * n + j] = s;
     }
   }
-}
-
-/** Median seconds per call over enough repetitions to fill ~`budget` seconds (after warm-up). */
-function timeIt(f: () => unknown, budget = 0.5): number {
-  for (let i = 0; i < 5; i++) f();
-  let reps = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) f();
-    if (performance.now() - t0 > 2) break;
-    reps *= 2;
-  }
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < 7 || (performance.now() - start) / 1000 < budget) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) f();
-    samples.push((performance.now() - t0) / 1000 / reps);
-    if (samples.length >= 100) break;
-  }
-  samples.sort((x, y) => x - y);
-  return samples[Math.floor(samples.length / 2)];
 }
 
 function random(n: number, seed: number): Float32Array {
@@ -89,16 +70,8 @@ print(json.dumps(out))
 `;
 
 function torchSeconds(): number[] | null {
-  const python = process.argv.includes('--python') ? process.argv[process.argv.indexOf('--python') + 1] : '/usr/bin/python3';
   const shapes = CASES.map((c) => [c.m, c.k, c.n, 'transposeA' in c.layout, 'transposeB' in c.layout]);
-  // OpenBLAS built with OpenMP ignores torch.set_num_threads: its products used both cores before these were set.
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const r = spawnSync(python, ['-c', TORCH, JSON.stringify(shapes)], { encoding: 'utf8', env });
-  if (r.status !== 0) {
-    console.log(`PyTorch baseline not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
-    return null;
-  }
-  return JSON.parse(r.stdout) as number[];
+  return runPython<number[]>(TORCH, JSON.stringify(shapes));
 }
 
 const multiplyAdds = matmulUsesFma() ? `f32x4.relaxed_madd, ${fusesMultiplyAdd() ? 'fused' : 'not fused on this CPU'}` : 'multiply then add (MIXRL_WASM_FMA=off or no relaxed SIMD)';

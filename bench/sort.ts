@@ -8,31 +8,9 @@
  *
  * Run: npx esbuild bench/sort.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/sort.mjs && node .tmp/sort.mjs [--python /usr/bin/python3]
  */
-import { spawnSync } from 'node:child_process';
 import * as M from '../src';
 import type { Tensor } from '../src';
-
-/** Median seconds per call over enough repetitions to fill ~`budget` seconds (after warm-up). */
-function timeIt(f: () => unknown, budget = 0.5): number {
-  for (let i = 0; i < 2; i++) f();
-  let reps = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) f();
-    if (performance.now() - t0 > 2) break;
-    reps *= 2;
-  }
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < 7 || (performance.now() - start) / 1000 < budget) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) f();
-    samples.push((performance.now() - t0) / 1000 / reps);
-    if (samples.length >= 60) break;
-  }
-  samples.sort((x, y) => x - y);
-  return samples[Math.floor(samples.length / 2)];
-}
+import { PYTHON_MEDIAN_SECONDS, runPython, timeIt } from './timing';
 
 interface Case {
   readonly label: string;
@@ -63,43 +41,18 @@ const CASES: readonly Case[] = [
 ];
 
 const TORCH = `
-import json, sys, time, torch
+import json, sys, torch
 torch.set_num_threads(1)
 torch.manual_seed(0)
+${PYTHON_MEDIAN_SECONDS}
 out = []
 for shape, dtype, expr in json.loads(sys.argv[1]):
     x = None if shape == 'key' else torch.rand(*shape, dtype=torch.float64 if dtype == 'float64' else torch.float32) - 0.5
     if dtype == 'int32': x = (x * 1e6).to(torch.int32)
     f = eval('lambda x: ' + expr)
-    for _ in range(2): f(x)
-    reps = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(reps): f(x)
-        if time.perf_counter() - t0 > 0.002: break
-        reps *= 2
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < 7 or time.perf_counter() - start < 0.5:
-        t0 = time.perf_counter()
-        for _ in range(reps): f(x)
-        samples.append((time.perf_counter() - t0) / reps)
-        if len(samples) >= 60: break
-    samples.sort()
-    out.append(samples[len(samples) // 2])
+    out.append(median_seconds(lambda: f(x)))
 print(json.dumps(out))
 `;
-
-function torchSeconds(): number[] | null {
-  const python = process.argv.includes('--python') ? process.argv[process.argv.indexOf('--python') + 1] : '/usr/bin/python3';
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const r = spawnSync(python, ['-c', TORCH, JSON.stringify(CASES.map((c) => [c.shape, c.dtype ?? 'float32', c.torch]))], { encoding: 'utf8', env });
-  if (r.status !== 0) {
-    console.log(`PyTorch baseline not run: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
-    return null;
-  }
-  return JSON.parse(r.stdout) as number[];
-}
 
 function input(c: Case, seed: number): Tensor {
   if (c.shape === 'key') return M.random.key(seed);
@@ -110,7 +63,7 @@ function input(c: Case, seed: number): Tensor {
 
 M.setCpuThreads(1);
 console.log(`node ${process.version}; ms per call (median), one thread, eager; ratio = PyTorch / mixrl`);
-const torch = torchSeconds();
+const torch = runPython<number[]>(TORCH, JSON.stringify(CASES.map((c) => [c.shape, c.dtype ?? 'float32', c.torch])));
 console.log('');
 console.log('| op | mixrl | PyTorch | PyTorch / mixrl |');
 console.log('|---|---|---|---|');
