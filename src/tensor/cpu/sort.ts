@@ -271,25 +271,43 @@ function sortRow32(
   out: Int32Array,
   outBase: number,
 ): void {
-  let keys = s.keys;
-  let idx = s.idx;
+  const keys = s.keys;
+  const idx = s.idx;
   keys32(x, words, kind, base, n, descending, keys, idx);
   const { hist } = s;
   hist.fill(0);
   countDigits(keys, n, bits, hist, 0);
   const digits: number[] = [];
   activeDigits(keys, n, bits, hist, 0, digits);
-  const mask = (1 << bits) - 1;
-  let keys2 = s.keys2;
-  let idx2 = s.idx2;
+  keyPasses(keys, idx, s.keys2, s.idx2, n, k, digits, 1 << bits, hist, out, outBase);
+}
+
+/**
+ * The counting-sort passes over one word of keys, one per active digit (`digits`: histogram row,
+ * shift pairs), ping-ponging between the two buffers; the last pass writes the indices straight into
+ * `out` when all n are wanted, else the first k are copied from the last buffer.
+ */
+function keyPasses(
+  keys: Uint32Array,
+  idx: Int32Array,
+  keys2: Uint32Array,
+  idx2: Int32Array,
+  n: number,
+  k: number,
+  digits: readonly number[],
+  R: number,
+  hist: Uint32Array,
+  out: Int32Array,
+  outBase: number,
+): void {
   for (let d = 0; d < digits.length; d += 2) {
-    offsets(hist, digits[d], 1 << bits);
+    offsets(hist, digits[d], R);
     const last = d === digits.length - 2;
     if (last && k === n) {
-      pass(keys, idx, n, digits[d + 1], mask, hist, digits[d], null, out, outBase);
+      pass(keys, idx, n, digits[d + 1], R - 1, hist, digits[d], null, out, outBase);
       return;
     }
-    pass(keys, idx, n, digits[d + 1], mask, hist, digits[d], last ? null : keys2, idx2, 0);
+    pass(keys, idx, n, digits[d + 1], R - 1, hist, digits[d], last ? null : keys2, idx2, 0);
     [keys, keys2] = [keys2, keys];
     [idx, idx2] = [idx2, idx];
   }
@@ -356,18 +374,7 @@ function sortRow64(words: Uint32Array, base: number, n: number, k: number, desce
     [keys, keys2] = [keys2, keys];
     [idx, idx2] = [idx2, idx];
   }
-  for (let d = 0; d < highDigits.length; d += 2) {
-    offsets(hist, highDigits[d], R);
-    const last = d === highDigits.length - 2;
-    if (last && k === n) {
-      pass(keys, idx, n, highDigits[d + 1], mask, hist, highDigits[d], null, out, outBase);
-      return;
-    }
-    pass(keys, idx, n, highDigits[d + 1], mask, hist, highDigits[d], last ? null : keys2, idx2, 0);
-    [keys, keys2] = [keys2, keys];
-    [idx, idx2] = [idx2, idx];
-  }
-  for (let i = 0; i < k; i++) out[outBase + i] = idx[i];
+  keyPasses(keys, idx, keys2, idx2, n, k, highDigits, R, hist, out, outBase);
 }
 
 /**
