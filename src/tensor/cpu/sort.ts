@@ -279,7 +279,9 @@ function sortRow32(
   countDigits(keys, n, bits, hist, 0);
   const digits: number[] = [];
   activeDigits(keys, n, bits, hist, 0, digits);
-  keyPasses(keys, idx, s.keys2, s.idx2, n, k, digits, 1 << bits, hist, out, outBase);
+  // R by name: esbuild 0.27 misreads `1 << bits, hist, out` in an argument list as type parameters.
+  const R = 1 << bits;
+  keyPasses(keys, idx, s.keys2, s.idx2, n, k, digits, R, hist, out, outBase);
 }
 
 /**
