@@ -6,6 +6,7 @@ import { MixrlError } from '../tensor';
 import { threadsFromEnv } from '../tensor/cpu/wasm/threads';
 import { runDemo } from './demo';
 import { reproduceCommand } from './reproduce';
+import { sweepCommand } from './sweep';
 import { agentsCommand, evalCommand, trainCommand } from './train';
 
 const USAGE = `usage: mixrl <command> [flags]
@@ -21,11 +22,15 @@ commands:
   reproduce run a paper experiment into a folder (results.json, CSV tables, SVG figures, findings.md):
             <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu]
             --list: the experiments; an interrupted --out continues, a finished one is refused
+            --sweep (fig6-classic, fig8-estimators): the paper's hyperparameter sweep first
+  sweep     the paper's hyperparameter selection for one env and agent: --env ID --agent NAME
+            --grid KEY=V1,V2,... [--grid ...] [--seeds N] [--steps N] [--jobs N] [--rerun-seeds M] [--out DIR]
+            (e.g. --grid alpha=0.001,0.01 --grid critic-lr=1e-3,1e-4 --grid actor-lr-ratio=0.1,1)
   eval      evaluate a checkpoint: --checkpoint DIR [--episodes N] [--seed N] [--threads N]
   envs      list the environments
   agents    list the agents
   demo      show the autodiff engine: a gradient, its IR, gradient descent
-  help      this text; mixrl train --help, mixrl eval --help and mixrl reproduce --help list every flag`;
+  help      this text; mixrl train --help, mixrl eval --help, mixrl reproduce --help and mixrl sweep --help list every flag`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
@@ -43,10 +48,11 @@ async function main(argv: string[]): Promise<number> {
       }
       return outcome.right;
     }
-    case 'reproduce': {
-      const outcome = await reproduceCommand(rest);
+    case 'reproduce':
+    case 'sweep': {
+      const outcome = command === 'reproduce' ? await reproduceCommand(rest) : await sweepCommand(rest);
       if (isLeft(outcome)) {
-        console.error(`mixrl reproduce: ${outcome.left.message}`);
+        console.error(`mixrl ${command}: ${outcome.left.message}`);
         return 2;
       }
       return outcome.right;

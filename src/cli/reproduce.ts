@@ -21,6 +21,7 @@ import type { ExperimentResult } from '../experiments/paper/types';
 import { type Backend, MixrlError } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
 import { parseArgs, typedFlags } from './args';
+import { type FolderKind, ioReason, lockOut, prepareOut, shellWord } from './out-folder';
 
 type Outcome = Either<MixrlError, number>;
 
@@ -31,10 +32,10 @@ const RESULTS = 'results.json';
 /** What the folder holds, written when it starts: a rerun checks it is the same experiment. */
 const STARTED = 'reproduce.json';
 
-/** Held while a command works in the folder: its process id. */
-const LOCK = 'reproduce.lock';
+/** The folder's files; `reproduce.lock` is held while a command works in it. */
+const FOLDER: FolderKind = { command: 'mixrl reproduce', results: RESULTS, started: STARTED, lock: 'reproduce.lock' };
 
-const FLAGS = { scale: 'string', seeds: 'int', jobs: 'int', out: 'string', backend: 'string', list: 'boolean' } as const;
+const FLAGS = { scale: 'string', seeds: 'int', jobs: 'int', out: 'string', backend: 'string', list: 'boolean', sweep: 'boolean' } as const;
 
 /** The options a reproduction ran with, as results.json records them. */
 export interface ReproduceOptions {
@@ -44,6 +45,8 @@ export interface ReproduceOptions {
   readonly jobs: number;
   readonly out: string;
   readonly backend: 'cpu' | 'webgpu';
+  /** The paper's hyperparameter selection first (fig6-classic, fig8-estimators): a grid sweep per env and agent, then reruns of the best settings. */
+  readonly sweep?: boolean;
   /** MIXRL_REPRODUCE_OVERRIDE's config keys (tests' tiny runs), when set. */
   readonly override?: Record<string, unknown>;
 }
@@ -51,7 +54,7 @@ export interface ReproduceOptions {
 /** `mixrl reproduce --help`. */
 export function reproduceUsage(): string {
   return [
-    'usage: mixrl reproduce <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu]',
+    'usage: mixrl reproduce <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu] [--sweep]',
     '       mixrl reproduce --list',
     '',
     '  --scale quick|paper   quick: a minutes-long run of the same code; paper: the paper\'s protocol (default quick)',
@@ -60,6 +63,10 @@ export function reproduceUsage(): string {
     '  --out DIR             the results folder (default experiments/<experiment>-<scale>); an interrupted one continues,',
     '                        one holding results.json is refused',
     '  --backend cpu|webgpu  where the networks run (default cpu)',
+    '  --sweep               fig6-classic, fig8-estimators: the paper\'s selection first: per env and agent a grid sweep',
+    '                        (paper: alpha x critic lr x actor/critic lr ratio, 80 settings; quick: 2x2) at fewer seeds, then',
+    '                        the best setting by area under the curve rerun on fresh seeds for the figures (default out',
+    '                        experiments/<experiment>-<scale>-sweep; at paper scale thousands of runs: docs/experiments.md)',
     '  --list                the experiments, their paper references and default seeds',
   ].join('\n');
 }
@@ -74,52 +81,6 @@ export function listExperiments(): string {
   return lines.join('\n');
 }
 
-const ioReason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-const exists = (file: string) => fs.stat(file).then(() => true, () => false);
-
-/** Whether a process with this id is running (EPERM: it is, as another user). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The id of the running process whose lock the folder holds, if any (a lock left by a killed one is not). */
-async function lockHolder(out: string): Promise<number | undefined> {
-  const pid = Number((await fs.readFile(path.join(out, LOCK), 'utf8').catch(() => '')).trim());
-  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid) ? pid : undefined;
-}
-
-const inUse = (out: string, pid: number) =>
-  userError(`--out ${out} is in use by another mixrl reproduce (process ${pid}); two commands in one folder would train the same runs twice; wait for it or stop it (if none runs, remove ${path.join(out, LOCK)})`);
-
-/**
- * Takes the folder's lock (`reproduce.lock`, made exclusively, holding this process's id) and returns
- * what releases it. A lock left by a process that is no longer running (killed, or stopped by a
- * Ctrl-C that Node's default handler ended) is taken over.
- */
-async function lockOut(out: string): Promise<Either<MixrlError, () => Promise<void>>> {
-  const file = path.join(out, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      return right(() => fs.rm(file, { force: true }));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return userError(`--out ${out}: cannot write there: ${ioReason(e)}`);
-    }
-    const holder = await lockHolder(out);
-    if (holder !== undefined) return inUse(out, holder);
-    await fs.rm(file, { force: true });
-  }
-  return userError(`--out ${out}: another mixrl reproduce took it just now`);
-}
-
-/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
-const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
-
 /**
  * The command that runs (or continues) a reproduction with these options: every option that decides
  * what is run and where (`--jobs` too, which does not change the results).
@@ -128,12 +89,12 @@ const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${
  * reproduceCommandLine({ experiment: 'fig6-classic', scale: 'quick', seeds: [0, 1, 2], jobs: 2, backend: 'cpu', out: 'my runs' });
  * // "mixrl reproduce fig6-classic --scale quick --seeds 3 --jobs 2 --backend cpu --out 'my runs'"
  */
-export function reproduceCommandLine(o: Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend' | 'out'>): string {
-  return `mixrl reproduce ${o.experiment} --scale ${o.scale} --seeds ${o.seeds.length} --jobs ${o.jobs} --backend ${o.backend} --out ${shellWord(o.out)}`;
+export function reproduceCommandLine(o: Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend' | 'out' | 'sweep'>): string {
+  return `mixrl reproduce ${o.experiment}${o.sweep ? ' --sweep' : ''} --scale ${o.scale} --seeds ${o.seeds.length} --jobs ${o.jobs} --backend ${o.backend} --out ${shellWord(o.out)}`;
 }
 
 /** What reproduce.json says of the folder's experiment, when it is one of ours. */
-function startedOptions(raw: unknown): Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend'> | undefined {
+function startedOptions(raw: unknown): Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend' | 'sweep'> | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const o = raw as Record<string, unknown>;
   const ok =
@@ -143,50 +104,34 @@ function startedOptions(raw: unknown): Pick<ReproduceOptions, 'experiment' | 'sc
     o.seeds.every((s) => Number.isSafeInteger(s)) &&
     (o.backend === 'cpu' || o.backend === 'webgpu');
   if (!ok) return undefined;
-  return { experiment: o.experiment as string, scale: o.scale as Scale, seeds: o.seeds as number[], jobs: Number.isSafeInteger(o.jobs) ? (o.jobs as number) : 1, backend: o.backend as 'cpu' | 'webgpu' };
+  return {
+    experiment: o.experiment as string,
+    scale: o.scale as Scale,
+    seeds: o.seeds as number[],
+    jobs: Number.isSafeInteger(o.jobs) ? (o.jobs as number) : 1,
+    backend: o.backend as 'cpu' | 'webgpu',
+    ...(o.sweep === true && { sweep: true }),
+  };
 }
 
 /**
- * Checks the output folder: refuses a file, finished results, or an unfinished experiment other than
- * the one asked for (another experiment, scale, seeds or backend: continuing it with other options
- * would mix runs of two protocols, or leave runs behind that the results do not count).
+ * Checks the output folder (`prepareOut`): an unfinished experiment other than the one asked for
+ * (another experiment, scale, seeds, backend or --sweep) is refused with the command that continues it.
  */
-async function prepareOut(options: ReproduceOptions): Promise<Either<MixrlError, 'new' | 'resume'>> {
-  const { out } = options;
-  try {
-    if (!(await fs.stat(out)).isDirectory()) return userError(`--out ${out} is a file, not a folder`);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') return userError(`--out ${out}: cannot use it: ${code === 'ENOTDIR' ? 'a part of the path is a file' : ioReason(e)}`);
-    return right('new');
-  }
-  const holder = await lockHolder(out);
-  if (holder !== undefined) return inUse(out, holder);
-  if (await exists(path.join(out, RESULTS))) {
-    return userError(`--out ${out} already holds finished results (${RESULTS}); choose another --out, or remove the folder to run it again`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fs.readFile(path.join(out, STARTED), 'utf8'));
-  } catch {
-    raw = undefined;
-  }
-  const started = startedOptions(raw);
-  if (started === undefined) {
-    const entries = (await fs.readdir(out)).filter((e) => e !== LOCK);
-    if (entries.length > 0) return userError(`--out ${out} is a folder holding other files (${entries.slice(0, 3).join(', ')}); choose a new or empty folder`);
-    return right('new');
-  }
-  const same =
-    started.experiment === options.experiment &&
-    started.scale === options.scale &&
-    started.backend === options.backend &&
-    JSON.stringify(started.seeds) === JSON.stringify(options.seeds);
-  if (!same) {
-    const what = `${started.experiment} (${started.scale} scale, ${started.seeds.length} seed${started.seeds.length === 1 ? '' : 's'}, ${started.backend})`;
-    return userError(`--out ${out} holds an unfinished ${what}; continue it with ${reproduceCommandLine({ ...started, out })}, or choose another --out`);
-  }
-  return right('resume');
+function prepareReproduceOut(options: ReproduceOptions): Promise<Either<MixrlError, 'new' | 'resume'>> {
+  return prepareOut(FOLDER, options.out, (raw) => {
+    const started = startedOptions(raw);
+    if (started === undefined) return undefined;
+    const same =
+      started.experiment === options.experiment &&
+      started.scale === options.scale &&
+      started.backend === options.backend &&
+      (started.sweep === true) === (options.sweep === true) &&
+      JSON.stringify(started.seeds) === JSON.stringify(options.seeds);
+    if (same) return null;
+    const what = `${started.experiment} (${started.scale} scale, ${started.seeds.length} seed${started.seeds.length === 1 ? '' : 's'}, ${started.backend}${started.sweep ? ', --sweep' : ''})`;
+    return `holds an unfinished ${what}; continue it with ${reproduceCommandLine({ ...started, out: options.out })}, or choose another --out`;
+  });
 }
 
 /** findings.md: what the experiment is, what its numbers say, how to run it again. */
@@ -197,7 +142,7 @@ function findingsText(experiment: PaperExperiment, options: ReproduceOptions, re
     experiment.summary,
     '',
     `Scale ${options.scale}, seeds ${options.seeds.join(', ')}, backend ${options.backend}, mixrl ${packageJson.version}, ` +
-      `${seconds.toFixed(0)} s${continued ? ' in the command that finished it, which continued an interrupted one (runs finished before were read back, not timed)' : ''}.` +
+      `${options.sweep ? 'with the hyperparameter sweep (--sweep), ' : ''}${seconds.toFixed(0)} s${continued ? ' in the command that finished it, which continued an interrupted one (runs finished before were read back, not timed)' : ''}.` +
       // Only runs of `trainRuns` take the override; an experiment that kept none was not changed by it.
       (options.override && hasRuns ? ` Runs overridden by ${OVERRIDE_VARIABLE}=${JSON.stringify(options.override)} (not the protocol's settings).` : ''),
     '',
@@ -238,7 +183,7 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
   if (isLeft(parsed)) return parsed;
   const typed = typedFlags(parsed.right.flags, FLAGS);
   if (isLeft(typed)) return typed;
-  const flags = typed.right as { scale?: string; seeds?: number; jobs?: number; out?: string; backend?: string; list?: boolean };
+  const flags = typed.right as { scale?: string; seeds?: number; jobs?: number; out?: string; backend?: string; list?: boolean; sweep?: boolean };
   const { positionals } = parsed.right;
   const known = Object.keys(PAPER_EXPERIMENTS).join(', ');
   if (flags.list) {
@@ -260,6 +205,11 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
   const backendName = flags.backend ?? 'cpu';
   if (backendName !== 'cpu' && backendName !== 'webgpu') return userError(`flag --backend must be cpu or webgpu, got '${backendName}'`);
   if (flags.out === '') return userError('flag --out needs a folder');
+  const sweep = flags.sweep === true;
+  if (sweep && !experiment.sweepable) {
+    const which = Object.values(PAPER_EXPERIMENTS).filter((e) => e.sweepable).map((e) => e.name).join(', ');
+    return userError(`--sweep: ${name} has no hyperparameter sweep (only ${which})`);
+  }
   let override: Record<string, unknown> | undefined;
   try {
     override = trainOverride();
@@ -272,11 +222,12 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
     scale,
     seeds: Array.from({ length: seedCount }, (_, i) => i),
     jobs,
-    out: flags.out ?? path.join('experiments', `${name}-${scale}`),
+    out: flags.out ?? path.join('experiments', `${name}-${scale}${sweep ? '-sweep' : ''}`),
     backend: backendName,
+    ...(sweep && { sweep }),
     ...(override && { override }),
   };
-  const state = await prepareOut(options);
+  const state = await prepareReproduceOut(options);
   if (isLeft(state)) return state;
   let backend: Backend;
   try {
@@ -290,7 +241,7 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
   } catch (e) {
     return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
   }
-  const locked = await lockOut(options.out);
+  const locked = await lockOut(FOLDER, options.out);
   if (isLeft(locked)) return locked;
   try {
     return await runIn(experiment, options, state.right, backend);
@@ -309,13 +260,13 @@ async function runIn(experiment: PaperExperiment, options: ReproduceOptions, sta
   } catch (e) {
     return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
   }
-  console.log(`${state === 'resume' ? 'continuing' : 'running'} ${name} (${experiment.paperRef}), ${scale} scale, ${seeds.length === 1 ? 'seed 0' : `seeds 0-${seeds.length - 1}`}, ${jobs} job${jobs > 1 ? 's' : ''} -> ${options.out}`);
+  console.log(`${state === 'resume' ? 'continuing' : 'running'} ${name} (${experiment.paperRef}), ${scale} scale${options.sweep ? ' with the hyperparameter sweep' : ''}, ${seeds.length === 1 ? 'seed 0' : `seeds 0-${seeds.length - 1}`}, ${jobs} job${jobs > 1 ? 's' : ''} -> ${options.out}`);
   // Training runs are this CLI's own `train`, as child processes.
   useCliForRuns(process.execPath, [...process.execArgv, process.argv[1]]);
   const started = Date.now();
   let result: ExperimentResult;
   try {
-    result = await experiment.run({ scale, seeds, backend, workDir, jobs, log: (line) => console.log(line) });
+    result = await experiment.run({ scale, seeds, backend, workDir, jobs, ...(options.sweep && { sweep: true }), log: (line) => console.log(line) });
   } catch (e) {
     if (e instanceof Interrupted) {
       console.log(`stopped by ${e.signal}: ${e.finished} of ${e.total} runs finished; continue with the same command: ${reproduceCommandLine(options)}`);

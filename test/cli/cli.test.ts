@@ -257,10 +257,14 @@ describe('mixrl command: errors in one line', () => {
       expect(e.stdout).toMatch(/^ {2}--episodes N +episodes per way of acting \(default 10\)$/m);
       const r = run(['reproduce', help]);
       expect(r.code).toBe(0);
-      for (const flag of ['--scale quick|paper', '--seeds N', '--jobs N', '--out DIR', '--backend cpu|webgpu', '--list']) expect(r.stdout).toMatch(new RegExp(`^ {2}${flag.replace(/\|/g, '\\|')} +\\S`, 'm'));
+      for (const flag of ['--scale quick|paper', '--seeds N', '--jobs N', '--out DIR', '--backend cpu|webgpu', '--list', '--sweep']) expect(r.stdout).toMatch(new RegExp(`^ {2}${flag.replace(/\|/g, '\\|')} +\\S`, 'm'));
+      const s = run(['sweep', help]);
+      expect(s.code).toBe(0);
+      for (const flag of ['--grid KEY=V1,V2,...', '--seeds N', '--steps N', '--rerun-seeds M', '--jobs N', '--out DIR', '--max-runs N', '--backend cpu|webgpu']) expect(s.stdout).toMatch(new RegExp(`^ {2}${flag.replace(/[|.]/g, '\\$&')} +\\S`, 'm'));
+      expect(s.stdout).toContain('actor lr = critic lr x R');
     }
     // The overview names every command's --help.
-    expect(run(['help']).stdout).toMatch(/mixrl train --help, mixrl eval --help and mixrl reproduce --help list every flag/);
+    expect(run(['help']).stdout).toMatch(/mixrl train --help, mixrl eval --help, mixrl reproduce --help and mixrl sweep --help list every flag/);
   });
 });
 

@@ -6,11 +6,13 @@
  * the repo's classic-control defaults give (the paper's E.1 setup; MountainCar with the authors' best
  * SAC setting, critic lr 1e-4). The paper sweeps alpha, critic lr and actor lr and reruns the best
  * setting by area under the curve; its Table 3 (the best settings) and its step and seed counts were
- * lost from the text this project has, so the sweep is not run here (no `--sweep`; docs/experiments.md).
- * Quick scale: Pendulum and ShapedPendulum, 2000 steps, 2 seeds.
+ * lost from the text this project has. With `ctx.sweep` (`mixrl reproduce --sweep`) the sweep runs
+ * first (`runCurvesSelected`: the paper's 80-setting grid on 3 seeds per env and agent, the best
+ * rerun on the experiment's seeds), and the figures and the summary are the reruns'.
+ * Quick scale: Pendulum and ShapedPendulum, 2000 steps, 2 seeds (with the sweep: a 2x2 grid on 1 seed first).
  */
 import type { AgentName } from '../../rl/sac/agents';
-import { agentLabel, compare, type CurveProtocol, curveFigures, curveTable, isShaped, runCurves, seedWords, show } from './curves';
+import { agentLabel, compare, type CurveProtocol, curveFigures, curveTable, isShaped, PAPER_GRID, QUICK_GRID, runCurvesSelected, seedWords, show } from './curves';
 import type { ExperimentResult, PaperExperiment, Scale } from './types';
 
 const AGENTS: readonly AgentName[] = ['sg-rp', 'sgm-mrp'];
@@ -22,8 +24,9 @@ export const CLASSIC_PROTOCOL: Readonly<Record<Scale, CurveProtocol>> = {
     agents: AGENTS,
     steps: 100_000,
     bins: 50,
+    sweep: { grid: PAPER_GRID, seeds: 3 },
   },
-  quick: { envs: ['Pendulum', 'ShapedPendulum'], agents: AGENTS, steps: 2000, bins: 10 },
+  quick: { envs: ['Pendulum', 'ShapedPendulum'], agents: AGENTS, steps: 2000, bins: 10, sweep: { grid: QUICK_GRID, seeds: 1 } },
 };
 
 export const classicControl: PaperExperiment = {
@@ -34,8 +37,10 @@ export const classicControl: PaperExperiment = {
     'MountainCar with unshaped rewards (Fig. 6) and their shaped variants (Fig. 16): learning curves and the area under them. The paper ' +
     'claims the mixture substantially outperforms the Gaussian when rewards are unshaped, and that the gap is much smaller when they are shaped.',
   defaultSeeds: { quick: 2, paper: 10 },
+  sweepable: true,
   async run(ctx): Promise<ExperimentResult> {
-    const cells = await runCurves(ctx, CLASSIC_PROTOCOL[ctx.scale]);
+    const selected = await runCurvesSelected(ctx, CLASSIC_PROTOCOL[ctx.scale], 'fig6');
+    const { cells } = selected;
     const figures = curveFigures(cells, (env) => `${isShaped(env) ? 'fig16' : 'fig6'}-${env}`);
     const table = curveTable('fig6-summary', 'Area under the learning curve (mean return over the grid) and final return (last 10% of steps), 95% t-intervals over seeds', cells);
     const findings: string[] = [];
@@ -80,6 +85,7 @@ export const classicControl: PaperExperiment = {
       );
     }
     if (ctx.scale === 'quick') findings.push(`Quick scale: a few thousand steps and ${seedWords(ctx.seeds.length)} show that the pipeline works, not the paper's result.`);
-    return { tables: [table], figures, findings };
+    findings.push(...selected.findings);
+    return { tables: [table, ...selected.tables], figures, findings };
   },
 };

@@ -4,11 +4,11 @@
  * SGM-GumbelRP, with SG-RP as the base-policy reference the paper's Table 3 also lists.
  *
  * Paper scale: the six classic-control environments, 100k steps, 10 seeds, the repo's classic
- * defaults (the paper's swept best settings were lost from the text; no sweep). Quick scale:
- * Pendulum, 2000 steps, 2 seeds.
+ * defaults (the paper's swept best settings were lost from the text), or with `ctx.sweep` the
+ * paper's sweep first (`runCurvesSelected`). Quick scale: Pendulum, 2000 steps, 2 seeds.
  */
 import type { AgentName } from '../../rl/sac/agents';
-import { agentLabel, type Cell, type CurveProtocol, curveFigures, curveTable, runCurves, seedWords, show } from './curves';
+import { agentLabel, type Cell, type CurveProtocol, curveFigures, curveTable, PAPER_GRID, QUICK_GRID, runCurvesSelected, seedWords, show } from './curves';
 import type { ExperimentResult, PaperExperiment, Scale, Table } from './types';
 
 const AGENTS: readonly AgentName[] = ['usgm-rp', 'sgm-halfrp', 'sgm-mrp', 'sgm-gumbelrp', 'sg-rp'];
@@ -19,8 +19,9 @@ export const ESTIMATOR_PROTOCOL: Readonly<Record<Scale, CurveProtocol>> = {
     agents: AGENTS,
     steps: 100_000,
     bins: 50,
+    sweep: { grid: PAPER_GRID, seeds: 3 },
   },
-  quick: { envs: ['Pendulum'], agents: AGENTS, steps: 2000, bins: 10 },
+  quick: { envs: ['Pendulum'], agents: AGENTS, steps: 2000, bins: 10, sweep: { grid: QUICK_GRID, seeds: 1 } },
 };
 
 /**
@@ -51,8 +52,10 @@ export const estimatorComparison: PaperExperiment = {
     'SG-RP as the base-policy reference, on the classic-control environments. The paper finds MRP the most reliable estimator and HalfRP ' +
     'failing badly on some classic-control tasks (MountainCar).',
   defaultSeeds: { quick: 2, paper: 10 },
+  sweepable: true,
   async run(ctx): Promise<ExperimentResult> {
-    const cells = await runCurves(ctx, ESTIMATOR_PROTOCOL[ctx.scale]);
+    const selected = await runCurvesSelected(ctx, ESTIMATOR_PROTOCOL[ctx.scale], 'fig8');
+    const { cells } = selected;
     const figures = curveFigures(cells, (env) => `fig8-${env}`);
     const summary = curveTable('fig8-summary', 'Area under the learning curve and final return per estimator, 95% t-intervals over seeds', cells);
     const ranks = rankTable(cells);
@@ -75,6 +78,7 @@ export const estimatorComparison: PaperExperiment = {
         : `SGM-MRP has the largest area in ${mrpWins} of ${envs.length} environments (the paper reports it the most reliable overall).`,
     );
     if (ctx.scale === 'quick') findings.push(`Quick scale: a few thousand steps and ${seedWords(ctx.seeds.length)} on one environment show that the pipeline works, not the paper's result.`);
-    return { tables: [summary, ranks], figures, findings };
+    findings.push(...selected.findings);
+    return { tables: [summary, ranks, ...selected.tables], figures, findings };
   },
 };

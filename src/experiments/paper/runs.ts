@@ -175,7 +175,7 @@ function trainChild(args: string[], children: Set<ChildProcess>): Promise<{ code
 }
 
 /** One run in this process, writing the files `mixrl train` writes. */
-async function trainHere(ctx: ExperimentContext, dir: string, config: RunConfig, resume: boolean, stopped: () => boolean): Promise<boolean> {
+async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config: RunConfig, resume: boolean, stopped: () => boolean): Promise<boolean> {
   const checkpointFile = path.join(dir, 'checkpoint.mixrl');
   const episodesFile = path.join(dir, 'episodes.jsonl');
   let run: Run;
@@ -216,7 +216,7 @@ async function trainHere(ctx: ExperimentContext, dir: string, config: RunConfig,
  * @example
  * const runs = await trainRuns(ctx, [{ name: 'Pendulum-sg-rp-seed0', config: { env: 'Pendulum', agent: 'sg-rp', seed: 0, steps: 100_000 } }]);
  */
-export async function trainRuns(ctx: ExperimentContext, specs: readonly RunSpec[]): Promise<RunOutcome[]> {
+export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'log'>, specs: readonly RunSpec[]): Promise<RunOutcome[]> {
   const override = trainOverride();
   const jobs = cli ? Math.max(1, Math.floor(ctx.jobs ?? 1)) : 1;
   const outcomes: RunOutcome[] = new Array(specs.length);

@@ -20,6 +20,12 @@ export interface ExperimentContext {
    * absent. Experiments that train nothing, or run in this process only, ignore it.
    */
   readonly jobs?: number;
+  /**
+   * Select each agent's hyperparameters first, as the paper does (`mixrl reproduce --sweep`): a grid
+   * sweep per environment and agent, then reruns of the best setting. Only experiments that say
+   * `sweepable` read it.
+   */
+  readonly sweep?: boolean;
   /** One line of progress for the user. */
   log(line: string): void;
 }
@@ -69,5 +75,7 @@ export interface PaperExperiment {
   readonly summary: string;
   /** Seeds when the user gives none, per scale. */
   readonly defaultSeeds: Readonly<Record<Scale, number>>;
+  /** Whether it runs the paper's hyperparameter sweep when `ctx.sweep` is set. */
+  readonly sweepable?: boolean;
   run(ctx: ExperimentContext): Promise<ExperimentResult>;
 }

@@ -1,0 +1,118 @@
+/**
+ * The results folders of `mixrl reproduce` and `mixrl sweep`: a folder is new, an unfinished one
+ * started with the same options (continued), or refused (finished results, another command's files,
+ * an unfinished one started with other options, one another running command holds). While a command
+ * works in a folder it holds a lock file with its process id; a lock left by a killed command is
+ * taken over. User errors come back as `Left` (one line).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { type Either, left, right } from 'fp-ts/lib/Either.js';
+import { ConfigError } from '../experiments/config';
+import type { MixrlError } from '../tensor';
+
+/** The files that say what a folder is, per command. */
+export interface FolderKind {
+  /** The command, as messages name it: `mixrl reproduce`. */
+  readonly command: string;
+  /** Written last: its presence marks the folder finished. */
+  readonly results: string;
+  /** The options the folder was started with, written when it starts. */
+  readonly started: string;
+  /** Held while a command works in the folder: its process id. */
+  readonly lock: string;
+}
+
+const userError = (message: string) => left(new ConfigError(message));
+
+export const ioReason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+export const exists = (file: string) => fs.stat(file).then(() => true, () => false);
+
+/** Whether a process with this id is running (EPERM: it is, as another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The id of the running process whose lock the folder holds, if any (a lock left by a killed one is not). */
+export async function lockHolder(kind: FolderKind, out: string): Promise<number | undefined> {
+  const pid = Number((await fs.readFile(path.join(out, kind.lock), 'utf8').catch(() => '')).trim());
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid) ? pid : undefined;
+}
+
+const inUse = (kind: FolderKind, out: string, pid: number) =>
+  userError(`--out ${out} is in use by another ${kind.command} (process ${pid}); two commands in one folder would train the same runs twice; wait for it or stop it (if none runs, remove ${path.join(out, kind.lock)})`);
+
+/**
+ * Takes the folder's lock (made exclusively, holding this process's id) and returns what releases
+ * it. A lock left by a process that is no longer running (killed, or stopped by a Ctrl-C that Node's
+ * default handler ended) is taken over.
+ */
+export async function lockOut(kind: FolderKind, out: string): Promise<Either<MixrlError, () => Promise<void>>> {
+  const file = path.join(out, kind.lock);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return right(() => fs.rm(file, { force: true }));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return userError(`--out ${out}: cannot write there: ${ioReason(e)}`);
+    }
+    const holder = await lockHolder(kind, out);
+    if (holder !== undefined) return inUse(kind, out, holder);
+    await fs.rm(file, { force: true });
+  }
+  return userError(`--out ${out}: another ${kind.command} took it just now`);
+}
+
+/**
+ * A word as a POSIX shell reads it back: quoted when it holds anything but safe characters.
+ *
+ * @example
+ * shellWord('my runs'); // "'my runs'"
+ */
+export const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * What a folder's started-options file says against the options asked for: `undefined` when the
+ * file is not one of this command's (a foreign file), `null` when it is the same work, else the
+ * message refusing it (e.g. `holds an unfinished ...; continue it with ...`), after `--out DIR `.
+ */
+export type StartedCheck = (raw: unknown) => string | null | undefined;
+
+/**
+ * Checks the output folder: refuses a file, finished results, a folder another command holds, or an
+ * unfinished one `check` refuses (continuing it with other options would mix runs of two protocols,
+ * or leave runs behind that the results do not count).
+ */
+export async function prepareOut(kind: FolderKind, out: string, check: StartedCheck): Promise<Either<MixrlError, 'new' | 'resume'>> {
+  try {
+    if (!(await fs.stat(out)).isDirectory()) return userError(`--out ${out} is a file, not a folder`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return userError(`--out ${out}: cannot use it: ${code === 'ENOTDIR' ? 'a part of the path is a file' : ioReason(e)}`);
+    return right('new');
+  }
+  const holder = await lockHolder(kind, out);
+  if (holder !== undefined) return inUse(kind, out, holder);
+  if (await exists(path.join(out, kind.results))) {
+    return userError(`--out ${out} already holds finished results (${kind.results}); choose another --out, or remove the folder to run it again`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fs.readFile(path.join(out, kind.started), 'utf8'));
+  } catch {
+    raw = undefined;
+  }
+  const verdict = check(raw);
+  if (verdict === undefined) {
+    const entries = (await fs.readdir(out)).filter((e) => e !== kind.lock);
+    if (entries.length > 0) return userError(`--out ${out} is a folder holding other files (${entries.slice(0, 3).join(', ')}); choose a new or empty folder`);
+    return right('new');
+  }
+  if (verdict !== null) return userError(`--out ${out} ${verdict}`);
+  return right('resume');
+}

@@ -1,0 +1,417 @@
+/**
+ * `mixrl sweep`: the paper's hyperparameter selection for one environment and agent. Every setting of
+ * a grid (`--grid key=v1,v2,...`, the Cartesian product of the axes) is trained on `--seeds` seeds
+ * as `mixrl train` child runs, the settings are ranked by the mean area under their learning curves,
+ * and the best is rerun on `--rerun-seeds` fresh seeds. The folder: `sweep.csv`, `best.json`
+ * (written last: the folder is finished), `findings.md`, `best-curve.svg`, `sweep.json` (the options
+ * it was started with), `runs/`. The folder semantics are `mixrl reproduce`'s (`out-folder.ts`).
+ */
+import * as path from 'node:path';
+import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
+import packageJson from '../../package.json';
+import { ConfigError, RUN_DEFAULTS } from '../experiments/config';
+import { makeDirs, writeFileAtomic } from '../experiments/files';
+import { tableToCsv } from '../experiments/paper/csv';
+import { describeSetting, settingCells, settingColumns, show } from '../experiments/paper/curves';
+import { Interrupted, OVERRIDE_VARIABLE, trainOverride, useCliForRuns } from '../experiments/paper/runs';
+import { renderSvg } from '../experiments/paper/svg';
+import type { Figure, Table } from '../experiments/paper/types';
+import {
+  ACTOR_LR_RATIO,
+  checkSettings,
+  defaultCriticLr,
+  expandGrid,
+  type GridAxis,
+  parseGrid,
+  runSweep,
+  type SweepResult,
+  type SweepTask,
+} from '../experiments/sweep';
+import type { AgentName } from '../rl/sac/agents';
+import { type Backend, MixrlError } from '../tensor';
+import { initBackend } from '../tensor/webgpu';
+import { parseArgs, typedFlags } from './args';
+import { type FolderKind, ioReason, lockOut, prepareOut, shellWord } from './out-folder';
+
+type Outcome = Either<MixrlError, number>;
+
+const userError = (message: string) => left(new ConfigError(message));
+
+const FOLDER: FolderKind = { command: 'mixrl sweep', results: 'best.json', started: 'sweep.json', lock: 'sweep.lock' };
+
+const FLAGS = { env: 'string', agent: 'string', seeds: 'int', steps: 'int', jobs: 'int', out: 'string', rerunSeeds: 'int', maxRuns: 'int', backend: 'string' } as const;
+
+/** Runs a sweep may have without a larger --max-runs. */
+export const DEFAULT_MAX_RUNS = 500;
+/** Points of the learning-curve grid the areas are read on (the paper experiments' at paper scale). */
+export const SWEEP_BINS = 50;
+const DEFAULT_SEEDS = 3;
+
+/** The options a sweep ran with, as sweep.json and best.json record them. */
+export interface SweepOptions {
+  readonly env: string;
+  readonly agent: AgentName;
+  /** The axes as given: flag-style keys (`critic-lr`) and their values. */
+  readonly grid: readonly { readonly key: string; readonly values: readonly (number | string | boolean)[] }[];
+  readonly seeds: number[];
+  readonly steps: number;
+  readonly rerunSeeds: number;
+  readonly jobs: number;
+  readonly maxRuns: number;
+  readonly out: string;
+  readonly backend: 'cpu' | 'webgpu';
+  /** MIXRL_REPRODUCE_OVERRIDE's config keys (tests' tiny runs), when set. */
+  readonly override?: Record<string, unknown>;
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** `mixrl sweep --help`. */
+export function sweepUsage(): string {
+  return [
+    'usage: mixrl sweep --env ENV --agent AGENT --grid KEY=V1,V2,... [--grid ...] [--seeds N] [--steps N] [--jobs N]',
+    '                   [--rerun-seeds M] [--out DIR] [--max-runs N] [--backend cpu|webgpu]',
+    '',
+    'The paper\'s hyperparameter selection: every setting of the grid (the Cartesian product of the --grid axes) trained',
+    'on --seeds seeds, ranked by the mean area under the learning curve, the best rerun on --rerun-seeds fresh seeds.',
+    '',
+    '  --grid KEY=V1,V2,...  an axis: a config key as mixrl train names its flag (alpha, critic-lr, actor-lr, tau, batch-size,',
+    '                        components, ...) and its values; repeat for more axes. actor-lr-ratio=R1,R2 ties the actor lr',
+    '                        to the critic lr as the paper does: actor lr = critic lr x R (the env\'s default critic lr when',
+    '                        no critic-lr axis is given). The paper\'s grid: --grid alpha=0.001,0.01,0.1,1',
+    '                        --grid critic-lr=0.1,0.01,0.001,0.0001,0.00001 --grid actor-lr-ratio=0.01,0.1,1,10 (80 settings)',
+    `  --seeds N             the sweep's seeds 0..N-1 (default ${DEFAULT_SEEDS})`,
+    `  --steps N             environment steps per run (default ${RUN_DEFAULTS.steps})`,
+    '  --rerun-seeds M       rerun the best setting on seeds N..N+M-1 and report its curve and area (default 0: no rerun)',
+    '  --jobs N              training runs at once, each a process (on one CPU thread when N > 1; default 1)',
+    '  --out DIR             the results folder (default sweeps/ENV-AGENT); an interrupted one continues, a finished one',
+    '                        (best.json) is refused',
+    `  --max-runs N          refuse a sweep of more runs than this (default ${DEFAULT_MAX_RUNS})`,
+    '  --backend cpu|webgpu  where the networks run (default cpu)',
+    '',
+    'Writes sweep.csv (a row per setting, best first: values, mean area with its 95% interval, final return, each seed\'s',
+    'area), best.json, best-curve.svg, findings.md and runs/ (each run a mixrl train folder).',
+  ].join('\n');
+}
+
+/** An axis's values as `--grid` takes them back. */
+const gridText = (axis: SweepOptions['grid'][number]) => `${axis.key}=${axis.values.map(String).join(',')}`;
+
+/**
+ * The command that runs (or continues) a sweep with these options.
+ *
+ * @example
+ * sweepCommandLine({ env: 'Pendulum', agent: 'sg-rp', grid: [{ key: 'alpha', values: [0.01, 0.1] }], seeds: [0, 1], steps: 5000, rerunSeeds: 0, jobs: 1, maxRuns: 500, backend: 'cpu', out: 'sw' });
+ * // 'mixrl sweep --env Pendulum --agent sg-rp --grid alpha=0.01,0.1 --seeds 2 --steps 5000 --rerun-seeds 0 --jobs 1 --backend cpu --out sw'
+ */
+export function sweepCommandLine(o: Omit<SweepOptions, 'override'>): string {
+  return [
+    `mixrl sweep --env ${shellWord(o.env)} --agent ${shellWord(o.agent)}`,
+    ...o.grid.map((a) => `--grid ${shellWord(gridText(a))}`),
+    `--seeds ${o.seeds.length} --steps ${o.steps} --rerun-seeds ${o.rerunSeeds} --jobs ${o.jobs}`,
+    ...(o.maxRuns !== DEFAULT_MAX_RUNS ? [`--max-runs ${o.maxRuns}`] : []),
+    `--backend ${o.backend} --out ${shellWord(o.out)}`,
+  ].join(' ');
+}
+
+/** What decides a sweep's runs and results (not --jobs, --max-runs or --out). */
+const identity = (o: Pick<SweepOptions, 'env' | 'agent' | 'grid' | 'seeds' | 'steps' | 'rerunSeeds' | 'backend'>) =>
+  JSON.stringify([o.env, o.agent, o.grid, o.seeds, o.steps, o.rerunSeeds, o.backend]);
+
+/** sweep.json's options, when it is one of ours. */
+function startedOptions(raw: unknown): Omit<SweepOptions, 'out' | 'override'> | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const o = raw as Record<string, unknown>;
+  const ok =
+    typeof o.env === 'string' &&
+    typeof o.agent === 'string' &&
+    Array.isArray(o.grid) &&
+    o.grid.every((a) => a !== null && typeof a === 'object' && typeof a.key === 'string' && Array.isArray(a.values)) &&
+    Array.isArray(o.seeds) &&
+    o.seeds.every((s) => Number.isSafeInteger(s)) &&
+    Number.isSafeInteger(o.steps) &&
+    Number.isSafeInteger(o.rerunSeeds) &&
+    (o.backend === 'cpu' || o.backend === 'webgpu');
+  if (!ok) return undefined;
+  return {
+    env: o.env as string,
+    agent: o.agent as AgentName,
+    grid: o.grid as SweepOptions['grid'],
+    seeds: o.seeds as number[],
+    steps: o.steps as number,
+    rerunSeeds: o.rerunSeeds as number,
+    jobs: Number.isSafeInteger(o.jobs) ? (o.jobs as number) : 1,
+    maxRuns: Number.isSafeInteger(o.maxRuns) ? (o.maxRuns as number) : DEFAULT_MAX_RUNS,
+    backend: o.backend as 'cpu' | 'webgpu',
+  };
+}
+
+/** `--grid` values out of argv (the flag may repeat, which parseArgs refuses), and the rest. */
+function takeGrid(argv: readonly string[]): Either<MixrlError, { grid: string[]; rest: string[] }> {
+  const grid: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--grid') {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) return userError('flag --grid needs a value: --grid key=v1,v2,...');
+      grid.push(value);
+      i++;
+    } else if (arg.startsWith('--grid=')) grid.push(arg.slice('--grid='.length));
+    else rest.push(arg);
+  }
+  return right({ grid, rest });
+}
+
+/**
+ * `mixrl sweep ...`.
+ *
+ * @example
+ * await sweepCommand(['--env', 'Pendulum', '--agent', 'sg-rp', '--grid', 'alpha=0.01,0.1', '--steps', '5000']); // Right(0)
+ */
+export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(sweepUsage());
+    return right(0);
+  }
+  const taken = takeGrid(argv);
+  if (isLeft(taken)) return taken;
+  const parsed = parseArgs(taken.right.rest);
+  if (isLeft(parsed)) return parsed;
+  const typed = typedFlags(parsed.right.flags, FLAGS, {}, ['grid']);
+  if (isLeft(typed)) return typed;
+  if (parsed.right.positionals.length > 0) return userError(`unexpected argument '${parsed.right.positionals[0]}'`);
+  const flags = typed.right as { env?: string; agent?: string; seeds?: number; steps?: number; jobs?: number; out?: string; rerunSeeds?: number; maxRuns?: number; backend?: string };
+  if (flags.env === undefined) return userError('--env ENV is required (mixrl envs lists them)');
+  if (flags.agent === undefined) return userError('--agent AGENT is required (mixrl agents lists them)');
+  if (taken.right.grid.length === 0) return userError('give at least one --grid key=v1,v2,... (e.g. --grid alpha=0.001,0.01,0.1,1)');
+  const axes = parseGrid(taken.right.grid);
+  if (isLeft(axes)) return axes;
+  const seedCount = flags.seeds ?? DEFAULT_SEEDS;
+  if (!(seedCount >= 1)) return userError(`flag --seeds must be a positive integer, got ${seedCount}`);
+  const steps = flags.steps ?? RUN_DEFAULTS.steps;
+  if (!(steps >= 1)) return userError(`flag --steps must be a positive integer, got ${steps}`);
+  const rerunCount = flags.rerunSeeds ?? 0;
+  if (!(rerunCount >= 0)) return userError(`flag --rerun-seeds must be 0 or more, got ${rerunCount}`);
+  const jobs = flags.jobs ?? 1;
+  if (!(jobs >= 1)) return userError(`flag --jobs must be a positive integer, got ${jobs}`);
+  const maxRuns = flags.maxRuns ?? DEFAULT_MAX_RUNS;
+  if (!(maxRuns >= 1)) return userError(`flag --max-runs must be a positive integer, got ${maxRuns}`);
+  const backendName = flags.backend ?? 'cpu';
+  if (backendName !== 'cpu' && backendName !== 'webgpu') return userError(`flag --backend must be cpu or webgpu, got '${backendName}'`);
+  if (flags.out === '') return userError('flag --out needs a folder');
+  // The env and agent first: a grid is checked against them.
+  const base = checkSettings(flags.env, flags.agent, expandGrid([], 1e-3));
+  if (isLeft(base)) return base;
+  const settings = expandGrid(axes.right, defaultCriticLr(flags.env));
+  const checked = checkSettings(flags.env, flags.agent, settings);
+  if (isLeft(checked)) return checked;
+  const total = settings.length * seedCount + rerunCount;
+  if (total > maxRuns) {
+    return userError(
+      `the sweep is ${total} runs (${settings.length} settings x ${seedCount} seeds${rerunCount > 0 ? ` + ${rerunCount} reruns` : ''} of ${steps} steps), more than --max-runs ${maxRuns}; raise --max-runs to run it`,
+    );
+  }
+  let override: Record<string, unknown> | undefined;
+  try {
+    override = trainOverride();
+  } catch (e) {
+    if (e instanceof MixrlError) return left(e);
+    throw e;
+  }
+  const options: SweepOptions = {
+    env: flags.env,
+    agent: flags.agent as AgentName,
+    grid: axes.right.map((a) => ({ key: kebab(a.key), values: a.values })),
+    seeds: Array.from({ length: seedCount }, (_, i) => i),
+    steps,
+    rerunSeeds: rerunCount,
+    jobs,
+    maxRuns,
+    out: flags.out ?? path.join('sweeps', `${flags.env}-${flags.agent}`),
+    backend: backendName,
+    ...(override && { override }),
+  };
+  const state = await prepareOut(FOLDER, options.out, (raw) => {
+    const started = startedOptions(raw);
+    if (started === undefined) return undefined;
+    if (identity(started) === identity(options)) return null;
+    return `holds an unfinished sweep of ${started.env}, ${started.agent} with other options; continue it with ${sweepCommandLine({ ...started, out: options.out })}, or choose another --out`;
+  });
+  if (isLeft(state)) return state;
+  let backend: Backend;
+  try {
+    backend = await initBackend(backendName);
+  } catch (e) {
+    if (e instanceof MixrlError) return userError(`backend '${backendName}': ${e.message}`);
+    throw e;
+  }
+  try {
+    await makeDirs(options.out);
+  } catch (e) {
+    return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
+  }
+  const locked = await lockOut(FOLDER, options.out);
+  if (isLeft(locked)) return locked;
+  try {
+    return await sweepIn(options, axes.right, state.right, backend);
+  } finally {
+    await locked.right();
+  }
+}
+
+const round = (v: number, digits = 4) => (Number.isFinite(v) ? Number(v.toPrecision(digits + 2)) : NaN);
+
+/** sweep.csv: one row per setting, best first. */
+export function sweepTable(axes: readonly GridAxis[], result: SweepResult, seeds: readonly number[]): Table {
+  return {
+    id: 'sweep',
+    title: 'Every setting, ranked by mean area under the learning curve over the seeds',
+    columns: ['rank', ...settingColumns(axes).map((c) => c.replace(/_/g, '-')), 'seeds', 'auc_mean', 'auc_lo95', 'auc_hi95', 'final_mean', 'final_lo95', 'final_hi95', ...seeds.map((s) => `auc_seed${s}`)],
+    rows: result.ranking.map((r) => [
+      r.rank,
+      ...settingCells(axes, r.setting),
+      r.area.n,
+      round(r.area.mean),
+      round(r.area.lo),
+      round(r.area.hi),
+      round(r.final.mean),
+      round(r.final.lo),
+      round(r.final.hi),
+      ...r.areas.map((a) => round(a)),
+    ]),
+  };
+}
+
+/** The `mixrl train` flags of a setting's config. */
+const trainFlags = (config: Record<string, unknown>) => Object.entries(config).map(([k, v]) => `--${kebab(k)} ${v}`).join(' ');
+
+/** The sweep's part of `sweepCommand`, in a folder it holds the lock of. */
+async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 'new' | 'resume', backend: Backend): Promise<Outcome> {
+  const workDir = path.join(options.out, 'runs');
+  try {
+    await makeDirs(workDir);
+    if (state === 'new') await writeFileAtomic(path.join(options.out, FOLDER.started), `${JSON.stringify({ ...options, mixrlVersion: packageJson.version, started: new Date().toISOString() }, null, 2)}\n`);
+  } catch (e) {
+    return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
+  }
+  const settings = expandGrid(axes, defaultCriticLr(options.env));
+  // A test override may shorten the runs: the curves' grid follows the steps they run.
+  const steps = (options.override?.steps as number | undefined) ?? options.steps;
+  const task: SweepTask = { env: options.env, agent: options.agent, settings, seeds: options.seeds, steps, bins: SWEEP_BINS };
+  console.log(`${state === 'resume' ? 'continuing' : 'running'} a sweep of ${options.env}, ${options.agent}: ${settings.length} settings x ${options.seeds.length} seeds${options.rerunSeeds > 0 ? ` + ${options.rerunSeeds} reruns` : ''}, ${options.jobs} job${options.jobs > 1 ? 's' : ''} -> ${options.out}`);
+  useCliForRuns(process.execPath, [...process.execArgv, process.argv[1]]);
+  const started = Date.now();
+  let result: SweepResult;
+  try {
+    result = await runSweep({ backend, workDir, jobs: options.jobs, log: (line) => console.log(line) }, task, options.rerunSeeds);
+  } catch (e) {
+    if (e instanceof Interrupted) {
+      console.log(`stopped by ${e.signal}: ${e.finished} of ${e.total} runs of this stage finished; continue with the same command: ${sweepCommandLine(options)}`);
+      return right(e.signal === 'SIGINT' ? 130 : 143);
+    }
+    if (e instanceof MixrlError) return left(e);
+    throw e;
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const best = result.ranking[0];
+  const second = result.ranking[1];
+  const seedWord = (n: number) => `${n} seed${n === 1 ? '' : 's'}`;
+  const series: Figure['series'][number][] = [{ name: `sweep (${seedWord(options.seeds.length)})`, x: result.bestCurve.x, y: result.bestCurve.mean, lo: result.bestCurve.lo, hi: result.bestCurve.hi }];
+  if (result.rerun) series.push({ name: `rerun (${seedWord(result.rerun.seeds.length)})`, x: result.rerun.curve.x, y: result.rerun.curve.mean, lo: result.rerun.curve.lo, hi: result.rerun.curve.hi });
+  const figure: Figure = {
+    id: 'best-curve',
+    title: `${options.env}, ${options.agent}, best setting ${describeSetting(best.setting)}: mean return, 95% t-interval`,
+    xLabel: 'environment steps',
+    yLabel: 'episode return',
+    series,
+  };
+  const interval = (i: { n: number; mean: number; lo: number; hi: number }) => ({ n: i.n, mean: i.mean, lo95: i.lo, hi95: i.hi });
+  const findings: string[] = [
+    `Best of ${settings.length} settings by mean area under the curve over ${seedWord(options.seeds.length)}: ${describeSetting(best.setting)}, area ${show(best.area)}, final return ${show(best.final)}.`,
+  ];
+  if (second) {
+    const apart = best.area.n > 1 && second.area.n > 1 && best.area.lo > second.area.hi;
+    findings.push(
+      `Runner-up: ${describeSetting(second.setting)}, area ${show(second.area)}; ` +
+        (apart ? 'the best one\'s 95% interval lies above it.' : best.area.n > 1 ? 'their 95% intervals overlap: the sweep does not separate them.' : 'one seed gives no interval.'),
+    );
+  }
+  if (result.rerun) {
+    findings.push(
+      `Rerun of the best setting on ${seedWord(result.rerun.seeds.length)} (${result.rerun.seeds.join(', ')}): area ${show(result.rerun.area)}, final return ${show(result.rerun.final)} ` +
+        `(against ${best.area.mean.toPrecision(3)} in the sweep, whose best area is biased upward by the choice itself).`,
+    );
+  }
+  const table = sweepTable(axes, result, options.seeds);
+  const bestJson = {
+    env: options.env,
+    agent: options.agent,
+    setting: Object.fromEntries(Object.entries(best.setting.values).map(([k, v]) => [kebab(k), v])),
+    config: best.setting.config,
+    trainCommand: `mixrl train --env ${shellWord(options.env)} --agent ${options.agent} ${trainFlags(best.setting.config)} --steps ${options.steps}`,
+    sweep: { seeds: options.seeds, areas: best.areas, area: interval(best.area), final: interval(best.final), settings: settings.length },
+    ...(result.rerun && { rerun: { seeds: result.rerun.seeds, areas: result.rerun.areas, area: interval(result.rerun.area), final: interval(result.rerun.final) } }),
+    findings,
+    options,
+    mixrlVersion: packageJson.version,
+    wallSeconds: seconds,
+    continued: state === 'resume',
+    finished: new Date().toISOString(),
+  };
+  const top = result.ranking.slice(0, 10);
+  const columns = settingColumns(axes).map((c) => c.replace(/_/g, '-'));
+  const findingsMd = [
+    `# Sweep: ${options.env}, ${options.agent}`,
+    '',
+    `${settings.length} settings (${axes.map((a) => `${kebab(a.key)} ${a.values.join(', ')}`).join('; ')}) x ${seedWord(options.seeds.length)} (${options.seeds.join(', ')}), ` +
+      `${steps} steps per run, ranked by the mean area under the learning curve (the mean return over ${Math.min(SWEEP_BINS, steps)} points of a grid of steps; docs/experiments.md). ` +
+      `mixrl ${packageJson.version}, backend ${options.backend}, ${seconds.toFixed(0)} s${state === 'resume' ? ' in the command that finished it, which continued an interrupted one' : ''}.` +
+      (options.override ? ` Runs overridden by ${OVERRIDE_VARIABLE}=${JSON.stringify(options.override)}.` : '') +
+      (axes.some((a) => a.key === ACTOR_LR_RATIO) ? ' actor-lr-ratio: actor lr = critic lr x ratio.' : ''),
+    '',
+    '## Findings',
+    '',
+    ...findings.map((f) => `- ${f}`),
+    '',
+    `## The ${top.length === result.ranking.length ? '' : `top ${top.length} of the `}settings`,
+    '',
+    `| rank | ${columns.join(' | ')} | area (95% interval) | final return |`,
+    `|${'---|'.repeat(columns.length + 3)}`,
+    ...top.map((r) => `| ${r.rank} | ${settingCells(axes, r.setting).join(' | ')} | ${show(r.area)} | ${show(r.final)} |`),
+    '',
+    'Train the best setting:',
+    '',
+    '```sh',
+    bestJson.trainCommand,
+    '```',
+    '',
+    '## Files',
+    '',
+    '- `sweep.csv`: every setting, best first: its values, the mean area with its 95% t-interval, the final return, each seed\'s area',
+    '- `best.json`: the best setting, its config keys, its numbers (and its rerun\'s), the options',
+    `- \`best-curve.svg\`: the best setting's learning curve over the sweep's seeds${result.rerun ? ' and over the rerun\'s' : ''}`,
+    '- `runs/`: the training runs (each a `mixrl train` folder)',
+    '',
+    '## Rerun',
+    '',
+    'In a new folder (this one holds finished results and is refused):',
+    '',
+    '```sh',
+    sweepCommandLine({ ...options, out: 'ANOTHER_FOLDER' }),
+    '```',
+    '',
+  ].join('\n');
+  try {
+    await writeFileAtomic(path.join(options.out, 'sweep.csv'), tableToCsv(table));
+    await writeFileAtomic(path.join(options.out, 'best-curve.svg'), renderSvg(figure));
+    await writeFileAtomic(path.join(options.out, 'findings.md'), findingsMd);
+    // Last: its presence marks the folder finished. NaN (no value) is written as null.
+    await writeFileAtomic(path.join(options.out, FOLDER.results), `${JSON.stringify(bestJson, null, 2)}\n`);
+  } catch (e) {
+    return userError(`--out ${options.out}: cannot write the results: ${ioReason(e)}`);
+  }
+  for (const finding of findings) console.log(`  ${finding}`);
+  console.log(`done in ${seconds.toFixed(0)} s: ${options.out}/sweep.csv, best.json, best-curve.svg, findings.md`);
+  return right(0);
+}
