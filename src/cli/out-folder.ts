@@ -3,13 +3,18 @@
  * started with the same options (continued), or refused (finished results, another command's files,
  * an unfinished one started with other options, one another running command holds). While a command
  * works in a folder it holds a lock file with its process id; a lock left by a killed command is
- * taken over. User errors come back as `Left` (one line).
+ * taken over. User errors come back as `Left` (one line). `holdOut`, `startRuns` and
+ * `untilInterrupted` are the steps both commands take around their work.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { type Either, left, right } from 'fp-ts/lib/Either.js';
+import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
+import packageJson from '../../package.json';
 import { ConfigError } from '../experiments/config';
-import type { MixrlError } from '../tensor';
+import { makeDirs, writeFileAtomic } from '../experiments/files';
+import { Interrupted, useCliForRuns } from '../experiments/paper/runs';
+import { type Backend, MixrlError } from '../tensor';
+import { type BackendChoice, initBackend } from '../tensor/webgpu';
 
 /** The files that say what a folder is, per command. */
 export interface FolderKind {
@@ -115,4 +120,67 @@ export async function prepareOut(kind: FolderKind, out: string, check: StartedCh
   }
   if (verdict !== null) return userError(`--out ${out} ${verdict}`);
   return right('resume');
+}
+
+/** A command's result: its exit code, or a user error. */
+export type Outcome = Either<MixrlError, number>;
+
+/**
+ * Runs `work` in the folder `out` once the backend is up and the folder made and locked; the lock is
+ * released however `work` ends.
+ */
+export async function holdOut(kind: FolderKind, out: string, backendName: BackendChoice, work: (backend: Backend) => Promise<Outcome>): Promise<Outcome> {
+  let backend: Backend;
+  try {
+    backend = await initBackend(backendName);
+  } catch (e) {
+    if (e instanceof MixrlError) return userError(`backend '${backendName}': ${e.message}`);
+    throw e;
+  }
+  try {
+    await makeDirs(out);
+  } catch (e) {
+    return userError(`--out ${out}: cannot write there: ${ioReason(e)}`);
+  }
+  const locked = await lockOut(kind, out);
+  if (isLeft(locked)) return locked;
+  try {
+    return await work(backend);
+  } finally {
+    await locked.right();
+  }
+}
+
+/**
+ * Makes the folder's `runs/` (returned) and, in a new folder, writes the started-options file; the
+ * training runs are then this CLI's own `train`, as child processes.
+ */
+export async function startRuns(kind: FolderKind, out: string, state: 'new' | 'resume', options: object): Promise<Either<MixrlError, string>> {
+  const workDir = path.join(out, 'runs');
+  try {
+    await makeDirs(workDir);
+    if (state === 'new') await writeFileAtomic(path.join(out, kind.started), `${JSON.stringify({ ...options, mixrlVersion: packageJson.version, started: new Date().toISOString() }, null, 2)}\n`);
+  } catch (e) {
+    return userError(`--out ${out}: cannot write there: ${ioReason(e)}`);
+  }
+  useCliForRuns(process.execPath, [...process.execArgv, process.argv[1]]);
+  return right(workDir);
+}
+
+/**
+ * `work`'s result (right), or the outcome the command ends with instead (left): after a Ctrl-C
+ * (SIGINT) or SIGTERM that stopped the runs, a line saying how many of `what` finished and
+ * `continueWith`, and exit code 130 or 143; a user error as itself.
+ */
+export async function untilInterrupted<T>(work: () => Promise<T>, what: string, continueWith: string): Promise<Either<Outcome, T>> {
+  try {
+    return right(await work());
+  } catch (e) {
+    if (e instanceof Interrupted) {
+      console.log(`stopped by ${e.signal}: ${e.finished} of ${e.total} ${what} finished; continue with the same command: ${continueWith}`);
+      return left(right(e.signal === 'SIGINT' ? 130 : 143));
+    }
+    if (e instanceof MixrlError) return left(left(e));
+    throw e;
+  }
 }

@@ -11,19 +11,17 @@ import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
 import { ConfigError } from '../experiments/config';
-import { makeDirs, writeFileAtomic } from '../experiments/files';
+import { writeFileAtomic } from '../experiments/files';
 import { PAPER_EXPERIMENTS, type PaperExperiment, type Scale } from '../experiments/paper';
 import { tableToCsv } from '../experiments/paper/csv';
-import { Interrupted, OVERRIDE_VARIABLE, trainOverride, useCliForRuns } from '../experiments/paper/runs';
+import { OVERRIDE_VARIABLE, trainOverride } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import { wrapWords } from '../experiments/text';
 import type { ExperimentResult } from '../experiments/paper/types';
 import { type Backend, MixrlError } from '../tensor';
-import { initBackend } from '../tensor/webgpu';
 import { parseArgs, typedFlags } from './args';
-import { type FolderKind, ioReason, lockOut, prepareOut, shellWord } from './out-folder';
+import { type FolderKind, holdOut, ioReason, type Outcome, prepareOut, shellWord, startRuns, untilInterrupted } from './out-folder';
 
-type Outcome = Either<MixrlError, number>;
 
 const userError = (message: string) => left(new ConfigError(message));
 
@@ -229,52 +227,24 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
   };
   const state = await prepareReproduceOut(options);
   if (isLeft(state)) return state;
-  let backend: Backend;
-  try {
-    backend = await initBackend(backendName);
-  } catch (e) {
-    if (e instanceof MixrlError) return userError(`backend '${backendName}': ${e.message}`);
-    throw e;
-  }
-  try {
-    await makeDirs(options.out);
-  } catch (e) {
-    return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
-  }
-  const locked = await lockOut(FOLDER, options.out);
-  if (isLeft(locked)) return locked;
-  try {
-    return await runIn(experiment, options, state.right, backend);
-  } finally {
-    await locked.right();
-  }
+  return holdOut(FOLDER, options.out, backendName, (backend) => runIn(experiment, options, state.right, backend));
 }
 
 /** The experiment's part of `reproduceCommand`, in a folder it holds the lock of. */
 async function runIn(experiment: PaperExperiment, options: ReproduceOptions, state: 'new' | 'resume', backend: Backend): Promise<Outcome> {
   const { experiment: name, scale, seeds, jobs } = options;
-  const workDir = path.join(options.out, 'runs');
-  try {
-    await makeDirs(workDir);
-    if (state === 'new') await writeFileAtomic(path.join(options.out, STARTED), `${JSON.stringify({ ...options, mixrlVersion: packageJson.version, started: new Date().toISOString() }, null, 2)}\n`);
-  } catch (e) {
-    return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
-  }
+  const runs = await startRuns(FOLDER, options.out, state, options);
+  if (isLeft(runs)) return runs;
+  const workDir = runs.right;
   console.log(`${state === 'resume' ? 'continuing' : 'running'} ${name} (${experiment.paperRef}), ${scale} scale${options.sweep ? ' with the hyperparameter sweep' : ''}, ${seeds.length === 1 ? 'seed 0' : `seeds 0-${seeds.length - 1}`}, ${jobs} job${jobs > 1 ? 's' : ''} -> ${options.out}`);
-  // Training runs are this CLI's own `train`, as child processes.
-  useCliForRuns(process.execPath, [...process.execArgv, process.argv[1]]);
   const started = Date.now();
-  let result: ExperimentResult;
-  try {
-    result = await experiment.run({ scale, seeds, backend, workDir, jobs, ...(options.sweep && { sweep: true }), log: (line) => console.log(line) });
-  } catch (e) {
-    if (e instanceof Interrupted) {
-      console.log(`stopped by ${e.signal}: ${e.finished} of ${e.total} runs finished; continue with the same command: ${reproduceCommandLine(options)}`);
-      return right(e.signal === 'SIGINT' ? 130 : 143);
-    }
-    if (e instanceof MixrlError) return left(e);
-    throw e;
-  }
+  const ran = await untilInterrupted(
+    () => experiment.run({ scale, seeds, backend, workDir, jobs, ...(options.sweep && { sweep: true }), log: (line) => console.log(line) }),
+    'runs',
+    reproduceCommandLine(options),
+  );
+  if (isLeft(ran)) return ran.left;
+  const result = ran.right;
   const seconds = (Date.now() - started) / 1000;
   // An experiment that trained nothing leaves no empty runs/ behind.
   const hasRuns = (await fs.readdir(workDir).catch(() => [])).length > 0;

@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
 import { ConfigError, RUN_DEFAULTS } from '../experiments/config';
-import { makeDirs, writeFileAtomic } from '../experiments/files';
+import { writeFileAtomic } from '../experiments/files';
 import { tableToCsv } from '../experiments/paper/csv';
 import { describeSetting, settingCells, settingColumns, show } from '../experiments/paper/curves';
-import { Interrupted, OVERRIDE_VARIABLE, trainOverride, useCliForRuns } from '../experiments/paper/runs';
+import { OVERRIDE_VARIABLE, trainOverride } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import type { Figure, Table } from '../experiments/paper/types';
 import {
@@ -29,11 +29,9 @@ import {
 } from '../experiments/sweep';
 import type { AgentName } from '../rl/sac/agents';
 import { type Backend, MixrlError } from '../tensor';
-import { initBackend } from '../tensor/webgpu';
 import { parseArgs, typedFlags } from './args';
-import { type FolderKind, ioReason, lockOut, prepareOut, shellWord } from './out-folder';
+import { type FolderKind, holdOut, ioReason, type Outcome, prepareOut, shellWord, startRuns, untilInterrupted } from './out-folder';
 
-type Outcome = Either<MixrlError, number>;
 
 const userError = (message: string) => left(new ConfigError(message));
 
@@ -239,25 +237,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
     return `holds an unfinished sweep of ${started.env}, ${started.agent} with other options; continue it with ${sweepCommandLine({ ...started, out: options.out })}, or choose another --out`;
   });
   if (isLeft(state)) return state;
-  let backend: Backend;
-  try {
-    backend = await initBackend(backendName);
-  } catch (e) {
-    if (e instanceof MixrlError) return userError(`backend '${backendName}': ${e.message}`);
-    throw e;
-  }
-  try {
-    await makeDirs(options.out);
-  } catch (e) {
-    return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
-  }
-  const locked = await lockOut(FOLDER, options.out);
-  if (isLeft(locked)) return locked;
-  try {
-    return await sweepIn(options, axes.right, state.right, backend);
-  } finally {
-    await locked.right();
-  }
+  return holdOut(FOLDER, options.out, backendName, (backend) => sweepIn(options, axes.right, state.right, backend));
 }
 
 const round = (v: number, digits = 4) => (Number.isFinite(v) ? Number(v.toPrecision(digits + 2)) : NaN);
@@ -288,31 +268,22 @@ const trainFlags = (config: Record<string, unknown>) => Object.entries(config).m
 
 /** The sweep's part of `sweepCommand`, in a folder it holds the lock of. */
 async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 'new' | 'resume', backend: Backend): Promise<Outcome> {
-  const workDir = path.join(options.out, 'runs');
-  try {
-    await makeDirs(workDir);
-    if (state === 'new') await writeFileAtomic(path.join(options.out, FOLDER.started), `${JSON.stringify({ ...options, mixrlVersion: packageJson.version, started: new Date().toISOString() }, null, 2)}\n`);
-  } catch (e) {
-    return userError(`--out ${options.out}: cannot write there: ${ioReason(e)}`);
-  }
+  const runs = await startRuns(FOLDER, options.out, state, options);
+  if (isLeft(runs)) return runs;
+  const workDir = runs.right;
   const settings = expandGrid(axes, defaultCriticLr(options.env));
   // A test override may shorten the runs: the curves' grid follows the steps they run.
   const steps = (options.override?.steps as number | undefined) ?? options.steps;
   const task: SweepTask = { env: options.env, agent: options.agent, settings, seeds: options.seeds, steps, bins: SWEEP_BINS };
   console.log(`${state === 'resume' ? 'continuing' : 'running'} a sweep of ${options.env}, ${options.agent}: ${settings.length} settings x ${options.seeds.length} seeds${options.rerunSeeds > 0 ? ` + ${options.rerunSeeds} reruns` : ''}, ${options.jobs} job${options.jobs > 1 ? 's' : ''} -> ${options.out}`);
-  useCliForRuns(process.execPath, [...process.execArgv, process.argv[1]]);
   const started = Date.now();
-  let result: SweepResult;
-  try {
-    result = await runSweep({ backend, workDir, jobs: options.jobs, log: (line) => console.log(line) }, task, options.rerunSeeds);
-  } catch (e) {
-    if (e instanceof Interrupted) {
-      console.log(`stopped by ${e.signal}: ${e.finished} of ${e.total} runs of this stage finished; continue with the same command: ${sweepCommandLine(options)}`);
-      return right(e.signal === 'SIGINT' ? 130 : 143);
-    }
-    if (e instanceof MixrlError) return left(e);
-    throw e;
-  }
+  const ran = await untilInterrupted(
+    () => runSweep({ backend, workDir, jobs: options.jobs, log: (line) => console.log(line) }, task, options.rerunSeeds),
+    'runs of this stage',
+    sweepCommandLine(options),
+  );
+  if (isLeft(ran)) return ran.left;
+  const result = ran.right;
   const seconds = (Date.now() - started) / 1000;
   const best = result.ranking[0];
   const second = result.ranking[1];
