@@ -1,40 +1,21 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeEventFile, scalarsByTag } from '../experiments/tfevents-decoder';
+import { bundleCli, expectUserErrorResult, runCli } from './harness';
 
 let cli = '';
 let work = '';
 
 beforeAll(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'mixrl-cli-'));
-  cli = path.join(work, 'cli.mjs');
-  buildSync({
-    entryPoints: [path.resolve(__dirname, '../../src/cli/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: cli,
-    external: ['webgpu'],
-    logLevel: 'error',
-  });
+  ({ cli, work } = bundleCli('mixrl-cli-'));
 });
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(cli, work, args, env);
 
-/** A user error: exit code 2, one line on stderr, no stack trace. */
 function expectUserError(args: string[], message: string | RegExp, env: Record<string, string> = {}) {
-  const r = run(args, env);
-  expect(r.code).toBe(2);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  expect(r.stderr.trim()).toMatch(message);
+  expectUserErrorResult(run(args, env), message);
 }
 
 const TINY = ['--hidden', '8,8', '--batch', '8', '--learning-starts', '50', '--components', '2'];

@@ -8,8 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleCli, expectUserErrorResult, runCli, TINY_RUNS } from '../cli/harness';
 import { PAPER_EXPERIMENTS } from '../../src/experiments';
 import { OVERRIDE_VARIABLE, trainRuns, useCliForRuns } from '../../src/experiments/paper/runs';
 import { cpu } from '../../src/tensor';
@@ -262,24 +262,14 @@ describe('training runs as child processes', () => {
 describe('mixrl reproduce', () => {
   let cli = '';
   let work = '';
-  const TINY = JSON.stringify({ steps: 2000, hidden: [8, 8], batchSize: 8, learningStarts: 50, components: 2, checkpointEvery: 200 });
+  const TINY = TINY_RUNS;
 
   beforeAll(() => {
-    work = mkdtempSync(path.join(tmpdir(), 'mixrl-reproduce-'));
-    cli = path.join(work, 'cli.mjs');
-    buildSync({ entryPoints: [path.resolve(__dirname, '../../src/cli/main.ts')], bundle: true, platform: 'node', format: 'esm', outfile: cli, external: ['webgpu'], logLevel: 'error' });
+    ({ cli, work } = bundleCli('mixrl-reproduce-'));
   });
 
-  function run(args: string[], env: Record<string, string> = {}) {
-    const r = spawnSync(process.execPath, [cli, 'reproduce', ...args], { cwd: work, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
-  function expectUserError(r: ReturnType<typeof run>, message: RegExp) {
-    expect(r.code, r.stdout).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(r.stderr.trim()).toMatch(message);
-  }
+  const run = (args: string[], env: Record<string, string> = {}) => runCli(cli, work, ['reproduce', ...args], env);
+  const expectUserError = expectUserErrorResult;
   /** Every file under `dir`, relative. */
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]));

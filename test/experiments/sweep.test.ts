@@ -4,13 +4,13 @@
  * areas computed by hand from synthetic run folders (no training), then tiny real sweeps through the
  * CLI (interrupted and resumed) and fig6-classic's --sweep path at quick scale.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bundleCli, expectUserErrorResult, runCli, TINY_RUNS } from '../cli/harness';
 import { PAPER_EXPERIMENTS } from '../../src/experiments';
 import { parseCsv } from '../../src/experiments/paper/csv';
 import { OVERRIDE_VARIABLE, useCliForRuns } from '../../src/experiments/paper/runs';
@@ -174,23 +174,14 @@ describe('ranking by area under the curve', () => {
 describe('mixrl sweep and reproduce --sweep (tiny runs)', () => {
   let cli = '';
   let work = '';
-  const TINY = JSON.stringify({ steps: 2000, hidden: [8, 8], batchSize: 8, learningStarts: 50, components: 2, checkpointEvery: 200 });
+  const TINY = TINY_RUNS;
 
   beforeAll(() => {
-    work = mkdtempSync(path.join(tmpdir(), 'mixrl-sweep-'));
-    cli = path.join(work, 'cli.mjs');
-    buildSync({ entryPoints: [path.resolve(__dirname, '../../src/cli/main.ts')], bundle: true, platform: 'node', format: 'esm', outfile: cli, external: ['webgpu'], logLevel: 'error' });
+    ({ cli, work } = bundleCli('mixrl-sweep-'));
   });
 
-  function run(args: string[], env: Record<string, string> = {}) {
-    const r = spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
-  function expectUserError(r: ReturnType<typeof run>, message: RegExp) {
-    expect(r.code, r.stdout + r.stderr).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr.trim()).toMatch(message);
-  }
+  const run = (args: string[], env: Record<string, string> = {}) => runCli(cli, work, [...args], env);
+  const expectUserError = expectUserErrorResult;
 
   it('bad input: one line each, nothing written', () => {
     const base = ['sweep', '--env', 'Pendulum', '--agent', 'sg-rp', '--out', 'bad'];
