@@ -4,15 +4,16 @@
  * an unfinished one started with other options, one another running command holds). While a command
  * works in a folder it holds a lock file with its process id; a lock left by a killed command is
  * taken over. User errors come back as `Left` (one line). `holdOut`, `startRuns` and
- * `untilInterrupted` are the steps both commands take around their work.
+ * `untilInterrupted` are the steps both commands take around their work; `readOverride` reads the
+ * runs' test override.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
-import { ConfigError } from '../experiments/config';
+import { ConfigError, type TrainConfig } from '../experiments/config';
 import { makeDirs, writeFileAtomic } from '../experiments/files';
-import { Interrupted, useCliForRuns } from '../experiments/paper/runs';
+import { Interrupted, trainOverride, useCliForRuns } from '../experiments/paper/runs';
 import { type Backend, MixrlError } from '../tensor';
 import { type BackendChoice, initBackend } from '../tensor/webgpu';
 
@@ -181,6 +182,16 @@ export async function untilInterrupted<T>(work: () => Promise<T>, what: string, 
       return left(right(e.signal === 'SIGINT' ? 130 : 143));
     }
     if (e instanceof MixrlError) return left(left(e));
+    throw e;
+  }
+}
+
+/** The runs' test override (`MIXRL_REPRODUCE_OVERRIDE`, `trainOverride`); a malformed one as a user error. */
+export function readOverride(): Either<MixrlError, Partial<TrainConfig> | undefined> {
+  try {
+    return right(trainOverride());
+  } catch (e) {
+    if (e instanceof MixrlError) return left(e);
     throw e;
   }
 }

@@ -14,13 +14,13 @@ import { ConfigError } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
 import { PAPER_EXPERIMENTS, type PaperExperiment, type Scale } from '../experiments/paper';
 import { tableToCsv } from '../experiments/paper/csv';
-import { OVERRIDE_VARIABLE, trainOverride } from '../experiments/paper/runs';
+import { OVERRIDE_VARIABLE } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import { wrapWords } from '../experiments/text';
 import type { ExperimentResult } from '../experiments/paper/types';
 import { type Backend, MixrlError } from '../tensor';
 import { parseArgs, typedFlags } from './args';
-import { type FolderKind, holdOut, ioReason, type Outcome, prepareOut, shellWord, startRuns, untilInterrupted } from './out-folder';
+import { type FolderKind, holdOut, ioReason, type Outcome, prepareOut, readOverride, shellWord, startRuns, untilInterrupted } from './out-folder';
 
 
 const userError = (message: string) => left(new ConfigError(message));
@@ -208,13 +208,8 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
     const which = Object.values(PAPER_EXPERIMENTS).filter((e) => e.sweepable).map((e) => e.name).join(', ');
     return userError(`--sweep: ${name} has no hyperparameter sweep (only ${which})`);
   }
-  let override: Record<string, unknown> | undefined;
-  try {
-    override = trainOverride();
-  } catch (e) {
-    if (e instanceof MixrlError) return left(e);
-    throw e;
-  }
+  const override = readOverride();
+  if (isLeft(override)) return override;
   const options: ReproduceOptions = {
     experiment: name,
     scale,
@@ -223,7 +218,7 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
     out: flags.out ?? path.join('experiments', `${name}-${scale}${sweep ? '-sweep' : ''}`),
     backend: backendName,
     ...(sweep && { sweep }),
-    ...(override && { override }),
+    ...(override.right && { override: override.right }),
   };
   const state = await prepareReproduceOut(options);
   if (isLeft(state)) return state;

@@ -13,7 +13,7 @@ import { ConfigError, RUN_DEFAULTS } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
 import { tableToCsv } from '../experiments/paper/csv';
 import { describeSetting, settingCells, settingColumns, show } from '../experiments/paper/curves';
-import { OVERRIDE_VARIABLE, trainOverride } from '../experiments/paper/runs';
+import { OVERRIDE_VARIABLE } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import type { Figure, Table } from '../experiments/paper/types';
 import {
@@ -30,7 +30,7 @@ import {
 import type { AgentName } from '../rl/sac/agents';
 import { type Backend, MixrlError } from '../tensor';
 import { parseArgs, typedFlags } from './args';
-import { type FolderKind, holdOut, ioReason, type Outcome, prepareOut, shellWord, startRuns, untilInterrupted } from './out-folder';
+import { type FolderKind, holdOut, ioReason, type Outcome, prepareOut, readOverride, shellWord, startRuns, untilInterrupted } from './out-folder';
 
 
 const userError = (message: string) => left(new ConfigError(message));
@@ -210,13 +210,8 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
       `the sweep is ${total} runs (${settings.length} settings x ${seedCount} seeds${rerunCount > 0 ? ` + ${rerunCount} reruns` : ''} of ${steps} steps), more than --max-runs ${maxRuns}; raise --max-runs to run it`,
     );
   }
-  let override: Record<string, unknown> | undefined;
-  try {
-    override = trainOverride();
-  } catch (e) {
-    if (e instanceof MixrlError) return left(e);
-    throw e;
-  }
+  const override = readOverride();
+  if (isLeft(override)) return override;
   const options: SweepOptions = {
     env: flags.env,
     agent: flags.agent as AgentName,
@@ -228,7 +223,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
     maxRuns,
     out: flags.out ?? path.join('sweeps', `${flags.env}-${flags.agent}`),
     backend: backendName,
-    ...(override && { override }),
+    ...(override.right && { override: override.right }),
   };
   const state = await prepareOut(FOLDER, options.out, (raw) => {
     const started = startedOptions(raw);
