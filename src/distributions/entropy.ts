@@ -6,6 +6,7 @@
 import * as T from '../tensor';
 import { ArgumentError, type Tensor } from '../tensor';
 import { checkKey, describe } from './checks';
+import { elementLogDensity } from './loc-scale';
 import type { Mixture } from './mixture';
 import type { Distribution } from './types';
 
@@ -78,23 +79,8 @@ export function mixtureEntropyBounds(m: Mixture): EntropyBounds {
   // log ∫ pᵢ pⱼ for every pair: [...batch, K (i), K (j)].
   const [locI, locJ] = [T.expandDims(components.loc, -2), T.expandDims(components.loc, -3)];
   const [scaleI, scaleJ] = [T.expandDims(components.scale, -2), T.expandDims(components.scale, -3)];
-  const gap = T.sub(locI, locJ);
-  const overlap = T.sum(
-    components.family === 'normal' ? normalAtZero(gap, T.add(T.square(scaleI), T.square(scaleJ))) : cauchyAtZero(gap, T.add(scaleI, scaleJ)),
-    -1,
-  );
+  const scale = components.family === 'normal' ? T.sqrt(T.add(T.square(scaleI), T.square(scaleJ))) : T.add(scaleI, scaleJ);
+  const overlap = T.sum(elementLogDensity(components.family, T.sub(locI, locJ), scale), -1);
   const jensen = T.neg(T.sum(T.mul(w, T.logsumexp(T.add(T.expandDims(logW, -2), overlap), -1)), -1));
   return { lower: T.maximum(jensen, conditional), upper };
-}
-
-const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
-
-/** log N(gap; 0, variance), elementwise. */
-function normalAtZero(gap: Tensor, variance: Tensor): Tensor {
-  return T.neg(T.add(T.mul(T.div(T.square(gap), variance), 0.5), T.add(T.mul(T.log(variance), 0.5), HALF_LOG_TWO_PI)));
-}
-
-/** log Cauchy(gap; 0, scale), elementwise. */
-function cauchyAtZero(gap: Tensor, scale: Tensor): Tensor {
-  return T.neg(T.add(T.add(T.log(scale), Math.log(Math.PI)), T.log1p(T.square(T.div(gap, scale)))));
 }

@@ -29,6 +29,17 @@ const FAMILIES: Record<LocScale['family'], Family> = {
   },
 };
 
+/**
+ * The family's log-density of `offset` = x - loc at `scale`, element by element (no sum over the
+ * event axis).
+ *
+ * @example
+ * elementLogDensity('normal', tensor([0]), tensor([1])); // [-0.919] (-½ log 2π)
+ */
+export function elementLogDensity(family: LocScale['family'], offset: Tensor, scale: Tensor): Tensor {
+  return T.sub(FAMILIES[family].standardLogDensity(T.div(offset, scale)), T.log(scale));
+}
+
 function locScale(family: LocScale['family'], loc: Tensor, scale: Tensor): LocScale {
   requireTensor(family, 'loc', loc);
   requireTensor(family, 'scale', scale);
@@ -43,8 +54,7 @@ function locScale(family: LocScale['family'], loc: Tensor, scale: Tensor): LocSc
   const rsample = (key: Tensor, sampleShape: Shape = []) => T.add(loc, T.mul(scale, noise(key, sampleShape)));
   const logProb = (x: Tensor) => {
     checkValue(`${family}.logProb`, 'x', x, batchShape, eventShape);
-    const z = T.div(T.sub(x, loc), scale);
-    return T.sum(T.sub(f.standardLogDensity(z), T.log(scale)), -1);
+    return T.sum(elementLogDensity(family, T.sub(x, loc), scale), -1);
   };
   return {
     family,
