@@ -326,7 +326,7 @@ export function permutation(k: Tensor, x: number | TensorLike, options: Permutat
   if (independent) return shuffle(k, t, a, sizeOf(t.shape));
   // One permutation for every slice: gathered along the axis, broadcast over the others (in range,
   // so without take's negative-index shift).
-  const perm = shuffle(k, arange(t.shape[a], undefined, 1, { backend: k.backend }), 0, t.shape[a], true);
+  const perm = permutation(k, t.shape[a]);
   return bind('gather', [t, reshape(perm, t.shape.map((d, i) => (i === a ? d : 1)))], { axis: a });
 }
 
