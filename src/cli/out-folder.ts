@@ -5,7 +5,9 @@
  * works in a folder it holds a lock file with its process id; a lock left by a killed command is
  * taken over. User errors come back as `Left` (one line). `holdOut`, `startRuns` and
  * `untilInterrupted` are the steps both commands take around their work; `readOverride` reads the
- * runs' test override.
+ * runs' test override. `mixrl train` locks its run folder the same way (`lockOut`, `whenFree`), so
+ * the `mixrl train` children of these commands each hold their own `runs/<name>` folder's lock
+ * beside the parent's lock on the results folder.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -17,16 +19,22 @@ import { Interrupted, trainOverride, useCliForRuns } from '../experiments/paper/
 import { type Backend, MixrlError } from '../tensor';
 import { type BackendChoice, initBackend } from '../tensor/webgpu';
 
-/** The files that say what a folder is, per command. */
-export interface FolderKind {
+/** The lock a command holds on a folder while it works there. */
+export interface FolderLock {
   /** The command, as messages name it: `mixrl reproduce`. */
   readonly command: string;
+  /** Held while a command works in the folder: its process id. */
+  readonly lock: string;
+  /** Why a second command in the folder is refused, as the in-use message says it (default: it would train the same runs twice). */
+  readonly clash?: string;
+}
+
+/** The files that say what a folder is, per command. */
+export interface FolderKind extends FolderLock {
   /** Written last: its presence marks the folder finished. */
   readonly results: string;
   /** The options the folder was started with, written when it starts. */
   readonly started: string;
-  /** Held while a command works in the folder: its process id. */
-  readonly lock: string;
 }
 
 const userError = (message: string) => left(new ConfigError(message));
@@ -45,33 +53,42 @@ function isRunning(pid: number): boolean {
 }
 
 /** The id of the running process whose lock the folder holds, if any (a lock left by a killed one is not). */
-export async function lockHolder(kind: FolderKind, out: string): Promise<number | undefined> {
+export async function lockHolder(kind: FolderLock, out: string): Promise<number | undefined> {
   const pid = Number((await fs.readFile(path.join(out, kind.lock), 'utf8').catch(() => '')).trim());
   return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid) ? pid : undefined;
 }
 
-const inUse = (kind: FolderKind, out: string, pid: number) =>
-  userError(`--out ${out} is in use by another ${kind.command} (process ${pid}); two commands in one folder would train the same runs twice; wait for it or stop it (if none runs, remove ${path.join(out, kind.lock)})`);
+/** `flag` names the folder as the user gave it: `--out DIR`, `--resume DIR`. */
+const inUse = (kind: FolderLock, out: string, pid: number, flag: string) =>
+  userError(
+    `${flag} ${out} is in use by another ${kind.command} (process ${pid}); ${kind.clash ?? 'two commands in one folder would train the same runs twice'}; wait for it or stop it (if none runs, remove ${path.join(out, kind.lock)})`,
+  );
+
+/** Right when no running process holds the folder's lock (this one aside), else the error saying which does. */
+export async function whenFree(kind: FolderLock, out: string, flag = '--out'): Promise<Either<MixrlError, void>> {
+  const holder = await lockHolder(kind, out);
+  return holder === undefined ? right(undefined) : inUse(kind, out, holder, flag);
+}
 
 /**
  * Takes the folder's lock (made exclusively, holding this process's id) and returns what releases
  * it. A lock left by a process that is no longer running (killed, or stopped by a Ctrl-C that Node's
- * default handler ended) is taken over.
+ * default handler ended) is taken over. Errors name the folder by `flag` (`--out`, `--resume`).
  */
-export async function lockOut(kind: FolderKind, out: string): Promise<Either<MixrlError, () => Promise<void>>> {
+export async function lockOut(kind: FolderLock, out: string, flag = '--out'): Promise<Either<MixrlError, () => Promise<void>>> {
   const file = path.join(out, kind.lock);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
       return right(() => fs.rm(file, { force: true }));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return userError(`--out ${out}: cannot write there: ${ioReason(e)}`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return userError(`${flag} ${out}: cannot write there: ${ioReason(e)}`);
     }
     const holder = await lockHolder(kind, out);
-    if (holder !== undefined) return inUse(kind, out, holder);
+    if (holder !== undefined) return inUse(kind, out, holder, flag);
     await fs.rm(file, { force: true });
   }
-  return userError(`--out ${out}: another ${kind.command} took it just now`);
+  return userError(`${flag} ${out}: another ${kind.command} took it just now`);
 }
 
 /**
@@ -102,8 +119,8 @@ export async function prepareOut(kind: FolderKind, out: string, check: StartedCh
     if (code !== 'ENOENT') return userError(`--out ${out}: cannot use it: ${code === 'ENOTDIR' ? 'a part of the path is a file' : ioReason(e)}`);
     return right('new');
   }
-  const holder = await lockHolder(kind, out);
-  if (holder !== undefined) return inUse(kind, out, holder);
+  const free = await whenFree(kind, out);
+  if (isLeft(free)) return free;
   if (await exists(path.join(out, kind.results))) {
     return userError(`--out ${out} already holds finished results (${kind.results}); choose another --out, or remove the folder to run it again`);
   }

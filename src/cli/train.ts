@@ -1,6 +1,7 @@
 /**
  * `mixrl train`, `mixrl eval` and `mixrl agents`. User errors come back as `Left` and are printed as
- * one line with exit code 2 by `main.ts`.
+ * one line with exit code 2 by `main.ts`. A training holds its run folder's lock (`train.lock`,
+ * `out-folder.ts`) while it writes there: a second `mixrl train` on the folder is refused.
  */
 import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -14,12 +15,23 @@ import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
 import { kebab, parseArgs, parseDecimal, typedFlags } from './args';
 import { parseJsonText } from './json';
+import { type FolderLock, lockOut, whenFree } from './out-folder';
 import { EvaluationLog, TensorBoardLog } from './run-logs';
 
 const CHECKPOINT = 'checkpoint.mixrl';
 const EVALUATIONS = 'evaluations.jsonl';
 /** The files of a run folder; any of them in an --out folder means a run is there. */
 const RUN_FILES = ['config.json', 'episodes.jsonl', CHECKPOINT, 'summary.json'];
+/**
+ * The lock a run folder holds while a `mixrl train` writes it: its process id. The `mixrl train`
+ * children of `reproduce` and `sweep` each lock their own `runs/<name>`, beside the parent's lock
+ * on the results folder (`reproduce.lock`, `sweep.lock`).
+ */
+const RUN_LOCK: FolderLock = {
+  command: 'mixrl train',
+  lock: 'train.lock',
+  clash: 'two trainings in one run folder would interleave their checkpoints, logs and summary',
+};
 
 /** Result of a command: an exit code, or a user error to print. */
 type Outcome = Either<MixrlError, number>;
@@ -107,7 +119,10 @@ function applyThreads(value: string | true | undefined): Either<MixrlError, void
   return right(undefined);
 }
 
-/** Refuses an --out that is a file or already holds a run; a missing folder is made later. */
+/**
+ * Refuses an --out that is a file, one another running `mixrl train` holds, or one that already
+ * holds a run; a missing folder is made later.
+ */
 async function checkOut(out: string): Promise<Either<MixrlError, void>> {
   try {
     if (!(await fs.stat(out)).isDirectory()) return userError(`--out ${out} is a file, not a folder`);
@@ -116,6 +131,9 @@ async function checkOut(out: string): Promise<Either<MixrlError, void>> {
     if (code === 'ENOENT') return right(undefined);
     return userError(`--out ${out}: ${code === 'ENOTDIR' ? 'a part of the path is a file, not a folder' : `cannot use it: ${ioReason(e)}`}`);
   }
+  // Held: the run there is not stopped, whatever its files say.
+  const free = await whenFree(RUN_LOCK, out, '--out');
+  if (isLeft(free)) return free;
   const held: string[] = [];
   for (const file of RUN_FILES) {
     if (await fs.stat(path.join(out, file)).then(() => true, () => false)) held.push(file);
@@ -129,25 +147,47 @@ async function checkOut(out: string): Promise<Either<MixrlError, void>> {
 }
 
 /** A fresh run for `config`, built before any file is written: what cannot start writes nothing. */
-async function startRun(config: TrainConfig, out: string): Promise<Either<MixrlError, Run>> {
+async function buildRun(config: TrainConfig): Promise<Either<MixrlError, Run>> {
   const backend = await selectBackend(config);
   if (isLeft(backend)) return backend;
-  let run: Run;
   try {
-    run = createRun(config, backend.right);
+    return right(createRun(config, backend.right));
   } catch (e) {
     if (e instanceof MixrlError) return left(e);
     throw e;
   }
+}
+
+/** A new run's first files, in its folder (made and locked by then). */
+async function startRun(config: TrainConfig, out: string): Promise<Either<MixrlError, void>> {
   try {
-    await makeDirs(out);
     await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     await writeFileAtomic(path.join(out, 'episodes.jsonl'), '');
     if (config.evalEvery > 0) await writeFileAtomic(path.join(out, EVALUATIONS), '');
   } catch (e) {
     return userError(`--out ${out}: cannot write the run there: ${ioReason(e)}`);
   }
-  return right(run);
+  return right(undefined);
+}
+
+/**
+ * Takes the run folder's lock for as long as this process writes the folder, and returns what
+ * releases it: a folder another running `mixrl train` holds is refused (the error names the folder
+ * and that process), a lock left by one that has ended (killed, or a second Ctrl-C) is taken over.
+ * A new run's folder is made first; a --resume folder that is not there is not locked (there is
+ * nothing to write: `resumeRun` says what is missing).
+ */
+async function lockRun(out: string, flag: '--out' | '--resume'): Promise<Either<MixrlError, () => Promise<void>>> {
+  if (flag === '--out') {
+    try {
+      await makeDirs(out);
+    } catch (e) {
+      return userError(`--out ${out}: cannot write the run there: ${ioReason(e)}`);
+    }
+  } else if (!(await fs.stat(out).then((s) => s.isDirectory(), () => false))) {
+    return right(async () => {});
+  }
+  return lockOut(RUN_LOCK, out, flag);
 }
 
 /**
@@ -249,6 +289,8 @@ async function truncateLog(file: string, count: number): Promise<void> {
 /**
  * `mixrl train [--env --agent --seed --steps ... --config FILE --out DIR | --resume DIR [--steps N]]`.
  * A new run needs an --out folder without a run in it; nothing is written until the run is built.
+ * The run folder is locked (`train.lock`) from the first file written to the last: a second
+ * training on it is refused while this one runs.
  *
  * @example
  * await trainCommand(['--env', 'Pendulum', '--steps', '20000', '--out', 'runs/p']); // Right(0)
@@ -266,23 +308,43 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
   const { threads, ...flags } = given;
   const threadsSet = applyThreads(threads);
   if (isLeft(threadsSet)) return threadsSet;
+  const planned = flags.resume !== undefined ? planResume(flags) : await planNew(flags);
+  if (isLeft(planned)) return planned;
+  const { out, flag, open } = planned.right;
+  const locked = await lockRun(out, flag);
+  if (isLeft(locked)) return locked;
+  try {
+    const run = await open();
+    if (isLeft(run)) return run;
+    return await trainIn(run.right, out);
+  } finally {
+    await locked.right();
+  }
+}
 
-  let run: Run;
-  let out: string;
-  if (flags.resume !== undefined) {
-    const { resume, steps, ...others } = flags;
-    if (resume === true || resume === '') return userError('flag --resume needs a run folder');
-    const extra = Object.keys(others);
-    if (extra.length > 0) return userError(`--resume continues a run as configured; only --steps may be given with it, not --${kebab(extra[0])}`);
-    if (steps === true) return userError('flag --steps needs a value');
-    const target = steps === undefined ? undefined : (parseDecimal(steps) ?? NaN);
-    if (target !== undefined && !(Number.isSafeInteger(target) && target > 0)) {
-      return userError(`flag --steps must be a positive integer, got '${String(steps)}'`);
-    }
-    out = resume;
+/** A training the flags ask for: its folder, the flag that named it, and what opens the run once the folder is locked. */
+interface Plan {
+  readonly out: string;
+  readonly flag: '--out' | '--resume';
+  readonly open: () => Promise<Either<MixrlError, Run>>;
+}
+
+/** `--resume DIR [--steps N]`: the flags checked; the run is read back once the folder is locked. */
+function planResume(flags: Record<string, string | true>): Either<MixrlError, Plan> {
+  const { resume, steps, ...others } = flags;
+  if (resume === true || resume === '') return userError('flag --resume needs a run folder');
+  const extra = Object.keys(others);
+  if (extra.length > 0) return userError(`--resume continues a run as configured; only --steps may be given with it, not --${kebab(extra[0])}`);
+  if (steps === true) return userError('flag --steps needs a value');
+  const target = steps === undefined ? undefined : (parseDecimal(steps) ?? NaN);
+  if (target !== undefined && !(Number.isSafeInteger(target) && target > 0)) {
+    return userError(`flag --steps must be a positive integer, got '${String(steps)}'`);
+  }
+  const out = resume;
+  const open = async (): Promise<Either<MixrlError, Run>> => {
     const resumed = await resumeRun(out);
     if (isLeft(resumed)) return resumed;
-    run = resumed.right;
+    const run = resumed.right;
     if (target !== undefined && target <= run.step) {
       return userError(`flag --steps must be greater than the run's current step ${run.step}, got ${target}`);
     }
@@ -292,19 +354,35 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
     if (target !== undefined) (run.config as TrainConfig).steps = target;
     await truncateLog(path.join(out, 'episodes.jsonl'), run.rollout.episode);
     console.log(`resuming ${out} at step ${run.step} of ${run.config.steps}`);
-  } else {
-    const config = await configFromFlags(flags);
-    if (isLeft(config)) return config;
-    if (flags.out === true || flags.out === '') return userError('flag --out needs a folder');
-    out = flags.out ?? (await defaultOut(config.right));
-    const free = await checkOut(out);
-    if (isLeft(free)) return free;
+    return right(run);
+  };
+  return right({ out, flag: '--resume', open });
+}
+
+/** A new run: its config and folder checked and the run built before any file is written. */
+async function planNew(flags: Record<string, string | true>): Promise<Either<MixrlError, Plan>> {
+  const config = await configFromFlags(flags);
+  if (isLeft(config)) return config;
+  if (flags.out === true || flags.out === '') return userError('flag --out needs a folder');
+  const out = flags.out ?? (await defaultOut(config.right));
+  const free = await checkOut(out);
+  if (isLeft(free)) return free;
+  const built = await buildRun(config.right);
+  if (isLeft(built)) return built;
+  const open = async (): Promise<Either<MixrlError, Run>> => {
+    // Checked again under the lock: a run another process wrote here meanwhile is not overwritten.
+    const still = await checkOut(out);
+    if (isLeft(still)) return still;
     const started = await startRun(config.right, out);
     if (isLeft(started)) return started;
-    run = started.right;
     console.log(`training ${config.right.agent} on ${config.right.env} (seed ${config.right.seed}, ${config.right.steps} steps) -> ${out}`);
-  }
+    return right(built.right);
+  };
+  return right({ out, flag: '--out', open });
+}
 
+/** Trains an opened run in its (locked) folder to its `steps`, or until SIGINT or SIGTERM; exit code 0, 130 or 143. */
+async function trainIn(run: Run, out: string): Promise<Outcome> {
   const episodesFile = path.join(out, 'episodes.jsonl');
   const checkpointFile = path.join(out, CHECKPOINT);
   // On --resume, evaluations after the checkpoint's step are dropped: the run does them again.
