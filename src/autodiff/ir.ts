@@ -61,8 +61,12 @@ class IRTracer extends Tracer {
   constructor(
     readonly interpreter: IRBuilder,
     readonly v: IRVar,
+    private readonly isWeak = false,
   ) {
     super();
+  }
+  override get weak(): boolean {
+    return this.isWeak;
   }
   get shape(): Shape {
     return this.v.aval.shape;
@@ -98,8 +102,8 @@ class IRBuilder implements Interpreter {
     return { id: this.nextId++, aval: { shape: aval.shape, dtype: aval.dtype } };
   }
 
-  input(aval: Aval): IRTracer {
-    return new IRTracer(this, this.newVar(aval));
+  input(aval: Aval, weak: boolean): IRTracer {
+    return new IRTracer(this, this.newVar(aval), weak);
   }
 
   varOf(x: Tensor): IRVar {
@@ -144,7 +148,7 @@ export function makeIR<Args extends unknown[]>(f: (...args: Args) => unknown, na
     const builder = new IRBuilder(name, first?.backend ?? defaultBackend());
     const inputTracers = leaves.map((x) => {
       if (!(x instanceof Tensor)) throw new MixrlError('argument', `${name}: every argument leaf must be a tensor, got ${typeof x}`);
-      return builder.input(x.aval);
+      return builder.input(x.aval, x.weak);
     });
     let result: unknown;
     try {

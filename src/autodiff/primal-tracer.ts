@@ -16,6 +16,9 @@ export abstract class PrimalTracer extends Tracer {
   get backend(): Backend {
     return this.primal.backend;
   }
+  override get weak(): boolean {
+    return this.primal.weak;
+  }
   override concrete(): ArrayTensor {
     return this.primal.concrete();
   }

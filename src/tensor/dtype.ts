@@ -147,8 +147,20 @@ export function promoteTypes(a: DType, b: DType, op = 'promote'): DType {
  * precision, integer and bool tensors stay integer for integer numbers and become float32 otherwise.
  */
 export function weakDtypeFor(dtype: DType, value: number | boolean): DType {
-  if (typeof value === 'boolean') return dtype;
-  if (isFloat(dtype)) return dtype;
-  if (!Number.isInteger(value)) return 'float32';
+  return weakDtypeOf(dtype, typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int32' : 'float32');
+}
+
+/**
+ * `weakDtypeFor` of a weak-typed tensor (a number `jit` traced, see `Tensor.weak`) by its dtype: a
+ * weak bool takes the other's dtype, a weak integer that of a float, integer or (as int32) bool tensor,
+ * and a weak float that of a float tensor, float32 next to an integer or bool one.
+ *
+ * @example
+ * weakDtypeOf('float32', 'float64'); // 'float32': a traced 0.1 next to float32 values
+ * weakDtypeOf('int32', 'float64'); // 'float32'
+ */
+export function weakDtypeOf(dtype: DType, weak: DType): DType {
+  if (weak === 'bool' || isFloat(dtype)) return dtype;
+  if (isFloat(weak)) return 'float32';
   return dtype === 'bool' ? 'int32' : dtype;
 }

@@ -35,6 +35,16 @@ export abstract class Tensor {
     return { shape: this.shape, dtype: this.dtype };
   }
 
+  /**
+   * Whether this is a weak-typed value: a plain number or boolean argument of a `jit` call (the scalar
+   * the call makes of it, and the input that stands for it in the trace). The ops layer gives it the
+   * part the number has in eager mode: next to another tensor it takes that tensor's dtype
+   * (`weakDtypeOf`), so `x.mul(k)` has x's dtype whether k is a number or a traced one.
+   */
+  get weak(): boolean {
+    return false;
+  }
+
   /** The concrete tensor behind this value; throws where none exists (inside `makeIR` or `jit`). */
   abstract concrete(): ArrayTensor;
 
@@ -88,6 +98,7 @@ export class ArrayTensor extends Tensor {
   private disposed = false;
   /** The jitted function the storage was donated to (`jit(name)`), if it was (not `dispose()`). */
   private donee: string | null = null;
+  private isWeak = false;
 
   constructor(
     readonly backend: Backend,
@@ -123,6 +134,16 @@ export class ArrayTensor extends Tensor {
    */
   relocate(storage: Handle): void {
     this.storage = storage;
+  }
+
+  override get weak(): boolean {
+    return this.isWeak;
+  }
+
+  /** This tensor, marked weak-typed (`Tensor.weak`): how `jit` passes a number argument. */
+  markedWeak(): this {
+    this.isWeak = true;
+    return this;
   }
 
   get isDisposed(): boolean {

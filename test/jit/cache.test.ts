@@ -143,9 +143,9 @@ describe('jit caching', () => {
     expect(log.mock.calls.filter(([line]) => String(line).includes('tracing negate'))).toHaveLength(1);
   });
 
-  it('asks for staticArgnums when a leaf is not a tensor', () => {
-    const f = M.jit((x: Tensor, k: number) => M.mul(x, k));
-    expect(() => f(f64([1]), 2)).toThrow(/staticArgnums/);
+  it('asks for staticArgnums when a leaf is neither a tensor, a number nor a boolean', () => {
+    const f = M.jit((x: Tensor, k: string) => M.mul(x, k.length), { name: 'f' });
+    expect(() => f(f64([1]), 'ab')).toThrow('jit(f): argument leaf 1 is string, not a tensor, number or boolean; pass other arguments through staticArgnums');
   });
 
   it('refuses static arguments that cannot be compared by value, naming the argument', () => {

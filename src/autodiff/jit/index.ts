@@ -18,10 +18,10 @@
  * dtype and backend, collecting leaves as it goes, so a cache hit builds no signature string and no
  * tree description. Only a miss takes the general path (flatten, signature string, map).
  */
-import { ArrayTensor, cpu, formatAval, MixrlError, Tensor, Tracer, WebGPUBackend } from '../../tensor';
+import { ArrayTensor, type Backend, cpu, defaultBackend, type DType, formatAval, MixrlError, tensor, Tensor, Tracer, WebGPUBackend, weakFloatDtype } from '../../tensor';
 import { evalIR, type IRProgram, makeIR } from '../ir';
 import { type TreeDef, treeBuilder, treeFlatten, treeLeafCount, treeUnflatten } from '../pytree';
-import { argumentsMatcher, type ArgumentsMatcher } from './match';
+import { argumentsMatcher, type ArgumentsMatcher, weakLeafDtype } from './match';
 import { staticKey } from './static-key';
 import { checkTransform } from '../vjp';
 import { type OptimizeStats, optimizeProgram } from './optimize';
@@ -34,7 +34,8 @@ export { type CpuProfile, type PlanProfile, profileCpu, type StepTime } from './
 
 export interface JitOptions {
   /**
-   * Positional arguments that are not tensors: part of the signature, compared by value
+   * Positional arguments that are not tensors, numbers or booleans (or numbers that should pick a
+   * plan of their own): part of the signature, compared by value
    * (`staticKey`: numbers, strings, booleans, bigints, null, undefined, arrays and plain objects of
    * them; functions, tensors and class instances are refused).
    */
@@ -96,6 +97,11 @@ interface FastEntry {
   readonly match: ArgumentsMatcher;
   /** Where `match` writes a call's leaves: one array for every call (the plan reads it before any user code runs again). */
   readonly leaves: ArrayTensor[];
+  /** The leaves that are plain numbers or booleans, made weak scalars of these dtypes (`weakScalar`). */
+  readonly weakLeaves: readonly { readonly index: number; readonly dtype: DType }[];
+  /** Where the weak scalars live: the tensor leaves' backend, or (`weakOnDefault`, no tensor leaf) the default backend when compiled. */
+  readonly weakBackend: Backend;
+  readonly weakOnDefault: boolean;
   readonly statics: readonly unknown[];
   readonly staticKey: string;
   readonly compiled: Compiled;
@@ -132,16 +138,29 @@ function argnumsOf(option: number | readonly number[] | undefined, key: string, 
   return new Set(list);
 }
 
-function signatureOf(tree: TreeDef, leaves: readonly unknown[], staticsKey: string, name: string): string {
-  const parts = leaves.map((x, i) => {
-    if (!(x instanceof Tensor)) {
-      throw new MixrlError(
-        'argument',
-        `jit(${name}): argument leaf ${i} is ${typeof x}, not a tensor; pass non-tensor arguments through staticArgnums`,
-      );
-    }
-    return `${formatAval(x.aval)}@${x.backend.name}`;
+/**
+ * A call's leaves as tensors: plain numbers and booleans become weak scalars (`Tensor.weak`: next to
+ * a tensor they take its dtype, as in eager mode) on the backend of the first tensor leaf, or the
+ * default backend if there is none; anything else that is not a tensor is refused.
+ */
+function leafTensors(leaves: readonly unknown[], name: string): Tensor[] {
+  const backend = (leaves.find((x) => x instanceof Tensor) as Tensor | undefined)?.backend ?? defaultBackend();
+  return leaves.map((x, i) => {
+    if (x instanceof Tensor) return x;
+    if (typeof x === 'number' || typeof x === 'boolean') return weakScalar(x, weakLeafDtype(x, weakFloatDtype(backend)), backend);
+    throw new MixrlError(
+      'argument',
+      `jit(${name}): argument leaf ${i} is ${typeof x}, not a tensor, number or boolean; pass other arguments through staticArgnums`,
+    );
   });
+}
+
+/** A plain number or boolean argument as the weak scalar a jitted function sees. */
+const weakScalar = (value: number | boolean, dtype: DType, backend: Backend): ArrayTensor => tensor(value, { dtype, backend }).markedWeak();
+
+/** The signature of a call whose leaves are `tensors` (numbers made weak scalars by `leafTensors`). */
+function signatureOf(tree: TreeDef, tensors: readonly Tensor[], staticsKey: string): string {
+  const parts = tensors.map((x) => `${x.weak ? 'weak ' : ''}${formatAval(x.aval)}@${x.backend.name}`);
   return `${JSON.stringify(tree)}|${parts.join(' ')}|${staticsKey}`;
 }
 
@@ -150,11 +169,21 @@ function signatureOf(tree: TreeDef, leaves: readonly unknown[], staticsKey: stri
  * per input signature and replays the compiled plan on later calls with the same signature. Retraces
  * are counted (`jitStats`) and logged under `MIXRL_DEBUG=jit`.
  *
+ * A plain number or boolean among the dynamic arguments is traced as a weak-typed scalar
+ * (`Tensor.weak`, as JAX does): `f` sees a tensor, which next to another tensor takes that tensor's
+ * dtype, as the number would in eager mode, so a new value replays the plan. Integers int32 holds,
+ * other numbers and booleans are three kinds of signature (an integer after a fraction retraces once).
+ * Fractions are held in float64 where the backend has it, so a float64 program sees the full number.
+ * Where eager mode would refuse an integer too large for an integer tensor, the traced number makes
+ * float32; and -0, an integer, loses its sign.
+ *
  * @example
  * const step = jit((w: Tensor, x: Tensor) => grad((v: Tensor) => matmul(x, v).square().mean())(w));
  * const g = step(w, x); // traces and compiles
  * step(w2, x2);         // same shapes: replays the plan
- * const scaled = jit((x: Tensor, k: number) => x.mul(k), { staticArgnums: 1 });
+ * const scale = jit((x: Tensor, k: Tensor | number) => mul(x, k));
+ * scale(x, 0.5); scale(x, 0.25); // one trace: k is a weak-typed scalar, f32 next to x's f32
+ * const power = jit((x: Tensor, n: number) => x.pow(n), { staticArgnums: 1 }); // one trace per n
  */
 export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options: JitOptions = {}): (...args: Args) => R {
   checkTransform('jit', f, options, ['staticArgnums', 'donateArgnums', 'name', 'cacheSize']);
@@ -196,6 +225,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       const entry = fast[e];
       if (args.length !== entry.argCount) continue;
       if (!entry.match(args, entry.leaves)) continue;
+      if (entry.weakOnDefault && entry.weakBackend !== defaultBackend()) continue;
       if (entry.statics.length > 0) {
         let identical = true;
         for (let i = 0, j = 0; identical && i < args.length; i++) {
@@ -253,23 +283,25 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     const hit = lookup(args);
     if (hit) {
       const { plan, optimized } = hit.compiled;
-      const { leaves } = hit;
+      const { leaves, weakLeaves, weakBackend } = hit;
+      for (const { index, dtype } of weakLeaves) leaves[index] = weakScalar(leaves[index] as unknown as number | boolean, dtype, weakBackend);
       const result = finish(hit.compiled, leaves, plan ? plan.run(leaves) : evalIR(optimized, leaves.slice()));
       // The cache does not keep the call's arguments alive (each of 8 entries has its own array).
       leaves.fill(NO_LEAF);
       return result;
     }
     const dynamic = args.filter((_, i) => !statics.has(i));
-    const [leaves, tree] = treeFlatten(dynamic);
+    const [rawLeaves, tree] = treeFlatten(dynamic);
+    const leaves = leafTensors(rawLeaves, name);
     const staticArgs = args.filter((_, i) => statics.has(i));
     const staticsKey = staticKey(staticArgs, staticPositions(args.length), name);
-    const signature = signatureOf(tree, leaves, staticsKey, name);
+    const signature = signatureOf(tree, leaves, staticsKey);
     let compiled = state.cache.get(signature);
     if (!compiled) {
-      const program = trace(args, dynamic, signature);
+      const program = trace(args, treeUnflatten(tree, leaves), signature);
       if (!program.constants.every(({ value }) => value instanceof ArrayTensor)) {
         // It captured a tracer of an enclosing transformation: valid for this call only.
-        return treeUnflatten<R>(program.outTree, evalIR(program, leaves as Tensor[]));
+        return treeUnflatten<R>(program.outTree, evalIR(program, leaves));
       }
       // Narrowed products pay on the CPU, not on WebGPU (`OptimizeOptions.narrowProducts`).
       const firstValue = leaves[0] ?? program.constants[0]?.value;
@@ -277,7 +309,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       // A plan reads its backend's storage directly: every input and constant must live on the one
       // backend (else the program runs equation by equation, and mixed backends fail there as in
       // eager mode). The CPU and WebGPU have plans; other backends run equation by equation.
-      const values = [...leaves, ...optimized.constants.map((c) => c.value)] as Tensor[];
+      const values = [...leaves, ...optimized.constants.map((c) => c.value)];
       const backend = values.length > 0 ? values[0].backend : cpu;
       const sameBackend = values.every((x) => x.backend === backend);
       const donated = donatedLeaves(args, tree);
@@ -299,15 +331,24 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     }
     if (leaves.some((x) => x instanceof Tracer)) {
       const { outTree } = compiled.program;
-      return treeUnflatten<R>(outTree, evalIR(compiled.program, leaves as Tensor[]));
+      return treeUnflatten<R>(outTree, evalIR(compiled.program, leaves));
     }
     // Concrete arguments: remember the signature in the form later calls can match cheaply.
     const concrete = leaves as ArrayTensor[];
     const positions = args.flatMap((_, i) => (statics.has(i) ? [] : [i]));
+    const plain = rawLeaves.map((x) => !(x instanceof Tensor));
+    const weakLeaves = concrete.flatMap((x, index) => (plain[index] ? [{ index, dtype: x.dtype }] : []));
     state.fast.unshift({
       argCount: args.length,
-      match: argumentsMatcher((tree as { children: readonly TreeDef[] }).children, positions, concrete),
+      match: argumentsMatcher(
+        (tree as { children: readonly TreeDef[] }).children,
+        positions,
+        concrete.map((x, i) => ({ shape: x.shape, dtype: x.dtype, backend: x.backend, plain: plain[i] })),
+      ),
       leaves: concrete.map(() => NO_LEAF),
+      weakLeaves,
+      weakBackend: concrete[weakLeaves[0]?.index]?.backend ?? cpu,
+      weakOnDefault: weakLeaves.length > 0 && weakLeaves.length === concrete.length,
       statics: staticArgs,
       staticKey: staticsKey,
       compiled,

@@ -8,15 +8,39 @@
 import { type Backend, type DType, type Shape, ArrayTensor } from '../../tensor';
 import { isTreeObject, type TreeDef } from '../pytree';
 
-/** `match(args, leaves)`: whether the call's arguments fit; writes their leaves into `leaves` in flatten order (some of them on a mismatch). */
-export type ArgumentsMatcher = (args: readonly unknown[], leaves: ArrayTensor[]) => boolean;
+/**
+ * `match(args, leaves)`: whether the call's arguments fit; writes their leaves into `leaves` in flatten
+ * order (some of them on a mismatch), the plain values of weak leaves as they are.
+ */
+export type ArgumentsMatcher = (args: readonly unknown[], leaves: unknown[]) => boolean;
 
-/** What a signature expects at each leaf, in flatten order. */
+/**
+ * What a signature expects at each leaf, in flatten order. A `plain` leaf is a number or boolean
+ * argument (traced as a weak scalar, `Tensor.weak`), which the matcher writes as it is: a boolean
+ * (dtype bool), an integer int32 holds (dtype int32), or any other number (a float dtype).
+ */
 export interface LeafSignature {
   readonly shape: Shape;
   readonly dtype: DType;
   readonly backend: Backend;
+  readonly plain?: boolean;
 }
+
+/**
+ * The dtype `jit` gives a plain number or boolean argument (a weak scalar, `Tensor.weak`): bool, int32
+ * for an integer int32 holds (as eager mode, -0 is one, and its sign is lost), else `float` (the
+ * backend's: `weakFloatDtype`).
+ *
+ * @example
+ * weakLeafDtype(3, 'float64'); // 'int32'
+ * weakLeafDtype(0.5, 'float64'); // 'float64'
+ */
+export function weakLeafDtype(value: number | boolean, float: DType): DType {
+  if (typeof value === 'boolean') return 'bool';
+  return isInt32(value) ? 'int32' : float;
+}
+
+const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
 
 const isEnumerable = Object.prototype.propertyIsEnumerable;
 
@@ -38,7 +62,12 @@ export function argumentsMatcher(roots: readonly TreeDef[], positions: readonly 
   const visit = (def: TreeDef, v: string): void => {
     switch (def.kind) {
       case 'leaf': {
-        const { shape, dtype } = leaves[leaf];
+        const { shape, dtype, plain } = leaves[leaf];
+        if (plain) {
+          const test = dtype === 'bool' ? `typeof ${v} !== 'boolean'` : `typeof ${v} !== 'number' || ${dtype === 'int32' ? '!' : ''}isInt32(${v})`;
+          lines.push(`if (${test}) return false;`, `leaves[${leaf++}] = ${v};`);
+          return;
+        }
         const dims = shape.map((d, a) => ` || ${v}.shape[${a}] !== ${d}`).join('');
         lines.push(`if (!(${v} instanceof Leaf) || ${v}.dtype !== ${JSON.stringify(dtype)} || ${v}.backend !== backends[${leaf}] || ${v}.shape.length !== ${shape.length}${dims}) return false;`);
         lines.push(`leaves[${leaf}] = ${v};`);
@@ -75,11 +104,12 @@ export function argumentsMatcher(roots: readonly TreeDef[], positions: readonly 
     visit(roots[d], v);
   });
   lines.push('return true;');
-  const make = new Function('Leaf', 'backends', 'isTreeObject', 'isEnumerable', `return (args, leaves) => {\n${lines.join('\n')}\n};`);
+  const make = new Function('Leaf', 'backends', 'isTreeObject', 'isEnumerable', 'isInt32', `return (args, leaves) => {\n${lines.join('\n')}\n};`);
   return make(
     ArrayTensor,
     leaves.map((x) => x.backend),
     isTreeObject,
     isEnumerable,
+    isInt32,
   ) as ArgumentsMatcher;
 }

@@ -1,7 +1,7 @@
 /** Turning user values (numbers, nested arrays, typed arrays) into tensors. */
 import type { Backend } from '../backend';
 import { checkBackend, defaultBackend } from '../backends';
-import { checkDtype, type DType, dtypeOfTypedArray, isInteger, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor } from '../dtype';
+import { checkDtype, type DType, dtypeOfTypedArray, isInteger, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor, weakDtypeOf } from '../dtype';
 import { ArgumentError, DTypeError } from '../errors';
 import { bind } from '../interpreter';
 import { checkShape, formatShape, type Shape, sizeOf } from '../shape';
@@ -99,8 +99,27 @@ function flatten(values: NestedArray): { shape: number[]; flat: (number | boolea
  * asTensor(x) === x; // true
  */
 export function asTensor(value: TensorLike, dtype?: DType, backend?: Backend): Tensor {
-  if (value instanceof Tensor) return value;
+  if (value instanceof Tensor) return value.weak ? asNumberTensor(value) : value;
   return tensor(value, { dtype, backend });
+}
+
+/**
+ * A weak value (a number or boolean `jit` traced, `Tensor.weak`) as the tensor eager mode makes of the
+ * number where no tensor gives it a dtype (`tensor(k)`): float32, or bool for a boolean.
+ */
+const asNumberTensor = (k: Tensor): Tensor => castIfNeeded(k, numberDtype(k));
+const numberDtype = (k: Tensor): DType => (k.dtype === 'bool' ? 'bool' : 'float32');
+
+/**
+ * The dtype `jit` holds a fractional number argument in until it meets a tensor (`Tensor.weak`):
+ * float64 where the backend has it, so that next to a float64 tensor it has the full value a JS
+ * number has in eager mode; float32 elsewhere.
+ *
+ * @example
+ * weakFloatDtype(cpu); // 'float64'
+ */
+export function weakFloatDtype(backend: Backend): 'float32' | 'float64' {
+  return backend.supports('float64') ? 'float64' : 'float32';
 }
 
 /**
@@ -111,11 +130,21 @@ export function asTensor(value: TensorLike, dtype?: DType, backend?: Backend): T
  * const [a, b] = binaryOperands('add', x, 2); // a is x; b is 2 as a scalar of x's dtype
  */
 export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  // A weak value (a number `jit` traced, `Tensor.weak`) takes the part the number takes in eager mode:
+  // next to a tensor it takes that tensor's dtype; next to another number, the first becomes a tensor.
   if (a instanceof Tensor && b instanceof Tensor) {
-    const dtype = promoteTypes(a.dtype, b.dtype, op);
+    const dtype =
+      !a.weak && !b.weak
+        ? promoteTypes(a.dtype, b.dtype, op)
+        : !a.weak
+          ? weakDtypeOf(a.dtype, b.dtype)
+          : !b.weak
+            ? weakDtypeOf(b.dtype, a.dtype)
+            : weakDtypeOf(numberDtype(a), b.dtype);
     return [castIfNeeded(a, dtype), castIfNeeded(b, dtype)];
   }
-  if (a instanceof Tensor) return weakPair(op, a, b as Exclude<TensorLike, Tensor>);
+  if (a instanceof Tensor) return weakPair(op, a.weak ? asNumberTensor(a) : a, b as Exclude<TensorLike, Tensor>);
+  if (b instanceof Tensor && b.weak) return binaryOperands(op, asTensor(a), b);
   if (b instanceof Tensor) {
     const [tb, ta] = weakPair(op, b, a as Exclude<TensorLike, Tensor>);
     return [ta, tb];
