@@ -1,6 +1,6 @@
 /**
- * The RL layer's building blocks: MLPs as pytrees, optimizers, Polyak averaging, the replay buffer
- * and checkpoint files. See docs/rl.md.
+ * The RL layer's building blocks: MLPs as pytrees, optimizers, Polyak averaging, the replay buffer,
+ * checkpoint files and weight files for NumPy, PyTorch and JAX (`.npz`, `.safetensors`). See docs/rl.md.
  */
 export { type Activation, type Dense, initMlp, type InitMlpOptions, mlp, type MlpInit, type MlpOptions, type MlpParams } from './mlp';
 export {
@@ -43,6 +43,7 @@ export {
 } from './replay';
 export { loadCheckpoint, type LoadOptions, saveCheckpoint } from './checkpoint';
 export { type Checkpoint, decodeCheckpoint, encodeCheckpoint, type Json, type RawArray } from './serialize';
+export * from './interop';
 export { crc32 } from './crc32';
 export { CheckpointError, type CheckpointErrorCode, ReplayError, type ReplayErrorCode } from './errors';
 export * as estimators from './estimators';

@@ -20,6 +20,7 @@ import { type TreeDef, treeFlatten, treeLeafCount, treePaths, treeUnflatten } fr
 import { type Backend, type DType, formatShape, sizeOf, Tensor, tensor } from '../tensor';
 import { crc32 } from './crc32';
 import { CheckpointError, type CheckpointErrorCode } from './errors';
+import { bytesOf, catching, fail } from './file-format';
 
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -74,22 +75,6 @@ const HEADER_BYTES = 20;
 const ALIGN = 8;
 
 const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
-
-const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-/** Throws inside the format code; turned into `Left` at the two entry points. */
-function fail(code: CheckpointErrorCode, file: string, at: number | undefined, what: string): never {
-  throw new CheckpointError(code, `${file}: ${at === undefined ? '' : `byte ${at}: `}${what}`);
-}
-
-function catching<T>(body: () => T): Either<CheckpointError, T> {
-  try {
-    return right(body());
-  } catch (e) {
-    if (e instanceof CheckpointError) return left(e);
-    throw e;
-  }
-}
 
 /** Why `value` would not survive a JSON round trip unchanged (NaN, undefined, a BigInt, a class instance, a cycle), or undefined. */
 function jsonProblem(value: unknown, path: string, seen: unknown[] = []): string | undefined {
