@@ -6,6 +6,7 @@ import { MixrlError } from '../tensor';
 import { threadsFromEnv } from '../tensor/cpu/wasm/threads';
 import { runDemo } from './demo';
 import { exportCommand } from './export';
+import { plotCommand } from './plot';
 import { reproduceCommand } from './reproduce';
 import { sweepCommand } from './sweep';
 import { agentsCommand, evalCommand, trainCommand } from './train';
@@ -28,12 +29,14 @@ commands:
             --grid KEY=V1,V2,... [--grid ...] [--seeds N] [--steps N] [--jobs N] [--rerun-seeds M] [--out DIR]
             (e.g. --grid alpha=0.001,0.01 --grid critic-lr=1e-3,1e-4 --grid actor-lr-ratio=0.1,1)
   eval      evaluate a checkpoint: --checkpoint DIR [--episodes N] [--seed N] [--threads N]
+  plot      learning curves of runs, mean and 95% interval over seeds: RUN... [--out DIR] [--metric return|eval]
+            [--group-by KEY,...] (a RUN may be a folder of runs, e.g. a sweep's; one SVG per env, summary.csv)
   export    a run's weights for NumPy, PyTorch or JAX: <checkpoint file or run folder> --format npz|safetensors
             [--out FILE] [--what actor|critics|all] (mixrl export --help: what the arrays are)
   envs      list the environments
   agents    list the agents
   demo      show the autodiff engine: a gradient, its IR, gradient descent
-  help      this text; mixrl <command> --help lists every flag of train, eval, export, reproduce and sweep`;
+  help      this text; mixrl <command> --help lists every flag of train, eval, export, plot, reproduce and sweep`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
@@ -52,9 +55,10 @@ async function main(argv: string[]): Promise<number> {
       return outcome.right;
     }
     case 'export':
+    case 'plot':
     case 'reproduce':
     case 'sweep': {
-      const outcome = await { export: exportCommand, reproduce: reproduceCommand, sweep: sweepCommand }[command](rest);
+      const outcome = await { export: exportCommand, plot: plotCommand, reproduce: reproduceCommand, sweep: sweepCommand }[command](rest);
       if (isLeft(outcome)) {
         console.error(`mixrl ${command}: ${outcome.left.message}`);
         return 2;

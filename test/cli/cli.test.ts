@@ -245,7 +245,7 @@ describe('mixrl command: errors in one line', () => {
       expect(s.stdout).toContain('actor lr = critic lr x R');
     }
     // The overview names every command's --help.
-    expect(run(['help']).stdout).toMatch(/mixrl <command> --help lists every flag of train, eval, export, reproduce and sweep/);
+    expect(run(['help']).stdout).toMatch(/mixrl <command> --help lists every flag of train, eval, export, plot, reproduce and sweep/);
   });
 });
 

@@ -1,0 +1,174 @@
+/**
+ * `mixrl plot RUN...`: learning curves of training runs (`experiments/plot.ts`). Each argument is a
+ * run folder (`mixrl train --out`) or a folder holding run folders at any depth up to 4 (a sweep's or
+ * reproduction's `--out`). Writes one SVG per environment, `summary.csv` and `curves.csv` into
+ * `--out` (atomically; a plot folder is derived data, so its files are replaced) and prints the
+ * summary. User errors come back as `Left` (one line, exit 2).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
+import { ConfigError } from '../experiments/config';
+import { makeDirs, writeFileAtomic } from '../experiments/files';
+import { tableToCsv } from '../experiments/paper/csv';
+import { show } from '../experiments/paper/curves';
+import { readEpisodes } from '../experiments/paper/runs';
+import { renderSvg } from '../experiments/paper/svg';
+import { type PlotMetric, type PlotRun, plotRuns } from '../experiments/plot';
+import { parseArgs, typedFlags } from './args';
+import { ioReason, type Outcome } from './out-folder';
+
+const userError = (message: string) => left(new ConfigError(message));
+
+const FLAGS = { out: 'string', metric: 'string', bins: 'int', groupBy: 'string' } as const;
+
+/** How deep below an argument run folders are looked for (a sweep's `runs/<name>` is 2). */
+const MAX_DEPTH = 4;
+
+/** `mixrl plot --help`. */
+export function plotUsage(): string {
+  return [
+    'usage: mixrl plot RUN... [--out DIR] [--metric return|eval] [--bins N] [--group-by KEY,KEY]',
+    '',
+    '  RUN                  a run folder (mixrl train --out), or a folder holding run folders (a sweep\'s or reproduction\'s --out)',
+    '  --out DIR            where the SVGs (one per env), summary.csv and curves.csv go (default plots)',
+    '  --metric return|eval return: training episodes\' returns on a grid of steps (default); eval: the greedy',
+    '                       evaluations of mixrl train --eval-every at the steps they ran',
+    '  --bins N             points of the step grid for --metric return (default 40)',
+    '  --group-by KEY,...   config keys naming a curve (e.g. agent,alpha); default: those whose values differ',
+    '                       among the runs of an env (the seed and bookkeeping such as log-every aside)',
+    '',
+    'Each curve is the mean over its runs with a 95% Student-t interval; summary.csv gives each curve\'s',
+    'area under the curve (the mean of its points, the paper\'s criterion) and final return (the last 10%',
+    'of steps, or the last evaluation), with 95% intervals over runs.',
+  ].join('\n');
+}
+
+/** The run folders at or below `root` (a run folder: config.json beside episodes.jsonl). */
+async function findRuns(root: string, depth = 0): Promise<string[]> {
+  const entries = await fs.readdir(root, { withFileTypes: true });
+  const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+  if (names.has('config.json') && names.has('episodes.jsonl')) return [root];
+  if (depth >= MAX_DEPTH) return [];
+  const below = await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => findRuns(path.join(root, e.name), depth + 1)));
+  return below.flat().sort();
+}
+
+/** A run folder's config, episodes and greedy evaluation means; a config that is not JSON is an error naming the file. */
+async function readRun(dir: string): Promise<Either<ConfigError, PlotRun>> {
+  const file = path.join(dir, 'config.json');
+  let config: unknown;
+  try {
+    config = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (e) {
+    return userError(`${file}: ${e instanceof SyntaxError ? `not JSON (${e.message})` : ioReason(e)}`);
+  }
+  if (config === null || typeof config !== 'object' || typeof (config as { env?: unknown }).env !== 'string') {
+    return userError(`${file}: not a run's config (no "env" string)`);
+  }
+  const episodes = (await readEpisodes(dir)).map((e) => ({ step: e.step, return: e.return }));
+  // summary.json is written when a run ends or stops; a run in progress has none yet.
+  const summary = (await readJsonObject(path.join(dir, 'summary.json'))) ?? {};
+  const reached = Math.max(typeof summary.steps === 'number' ? summary.steps : 0, ...episodes.map((e) => e.step));
+  return right({ dir, config: config as Record<string, unknown>, finished: summary.finished === true, reached, episodes, evaluations: await readEvaluations(dir) });
+}
+
+/** A JSON object file's contents, or undefined if it is missing or not one (a run's summary is optional). */
+async function readJsonObject(file: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const value: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** evaluations.jsonl's greedy means (a line cut short is skipped; no file, none). */
+async function readEvaluations(dir: string): Promise<{ step: number; mean: number }[]> {
+  const text = await fs.readFile(path.join(dir, 'evaluations.jsonl'), 'utf8').catch(() => '');
+  const out: { step: number; mean: number }[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      const r = JSON.parse(line) as { step?: unknown; mode?: { mean?: unknown } };
+      if (typeof r.step === 'number' && typeof r.mode?.mean === 'number') out.push({ step: r.step, mean: r.mode.mean });
+    } catch {
+      // an empty line, or one cut short by a kill
+    }
+  }
+  return out;
+}
+
+/** An env id as a file name: characters other than letters, digits, `.`, `_` and `-` become `_`. */
+const fileStem = (id: string) => id.replace(/[^A-Za-z0-9._-]/g, '_');
+
+/**
+ * `mixrl plot`: see the module comment.
+ *
+ * @example
+ * await plotCommand(['sweeps/Pendulum-sgm-mrp', '--out', 'plots/pendulum']);
+ */
+export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(plotUsage());
+    return right(0);
+  }
+  const parsed = parseArgs(argv);
+  if (isLeft(parsed)) return parsed;
+  const typed = typedFlags(parsed.right.flags, FLAGS);
+  if (isLeft(typed)) return typed;
+  const flags = typed.right as { out?: string; metric?: string; bins?: number; groupBy?: string };
+  const roots = parsed.right.positionals;
+  if (roots.length === 0) return userError('give one or more run folders, or folders holding them (a sweep\'s or reproduction\'s --out)');
+  const metric = flags.metric ?? 'return';
+  if (metric !== 'return' && metric !== 'eval') return userError(`flag --metric must be return or eval, got '${metric}'`);
+  const bins = flags.bins ?? 40;
+  if (!(bins >= 1)) return userError(`flag --bins must be a positive integer, got ${bins}`);
+  if (flags.out === '') return userError('flag --out needs a folder');
+  const out = flags.out ?? 'plots';
+
+  const dirs: string[] = [];
+  for (const root of roots) {
+    let found: string[];
+    try {
+      found = await findRuns(root);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return userError(`${root}: ${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : ioReason(e)}`);
+    }
+    if (found.length === 0) return userError(`${root} holds no run folder (config.json beside episodes.jsonl) within ${MAX_DEPTH} levels`);
+    dirs.push(...found);
+  }
+  const runs: PlotRun[] = [];
+  for (const dir of [...new Set(dirs)]) {
+    const run = await readRun(dir);
+    if (isLeft(run)) return run;
+    runs.push(run.right);
+  }
+  if (metric === 'eval' && runs.every((r) => r.evaluations.length === 0)) {
+    return userError('--metric eval: no run holds evaluations.jsonl (train with --eval-every N)');
+  }
+  const groupBy = flags.groupBy?.split(',').map((k) => k.trim());
+  if (groupBy !== undefined) {
+    const known = new Set(runs.flatMap((r) => Object.keys(r.config)));
+    const unknown = groupBy.find((k) => !known.has(k));
+    if (unknown !== undefined) return userError(`--group-by: no run's config has '${unknown}'; config keys: ${[...known].sort().join(', ')}`);
+  }
+
+  const result = plotRuns(runs, { metric: metric as PlotMetric, bins, ...(groupBy && { groupBy }) });
+  try {
+    await makeDirs(out);
+    for (const figure of result.figures) await writeFileAtomic(path.join(out, `${fileStem(figure.id)}.svg`), renderSvg(figure));
+    for (const table of result.tables) await writeFileAtomic(path.join(out, `${table.id}.csv`), tableToCsv(table));
+  } catch (e) {
+    return userError(`--out ${out}: cannot write there: ${ioReason(e)}`);
+  }
+  const by = result.groupBy.length === 0 ? '' : ` by ${result.groupBy.join(', ')}`;
+  console.log(`${runs.length} run${runs.length === 1 ? '' : 's'}, ${result.groups.length} curve${result.groups.length === 1 ? '' : 's'}${by}; area under the curve and final return, 95% interval over runs:`);
+  for (const g of result.groups) {
+    const unfinished = g.runs.filter((r) => !r.finished).length;
+    const note = unfinished === 0 ? '' : `; ${unfinished} unfinished, drawn as far as they got, not in the final return`;
+    console.log(`  ${g.env}  ${g.name}  (${g.runs.length} run${g.runs.length === 1 ? '' : 's'}${note}): area ${show(g.area)}, final ${show(g.final)}`);
+  }
+  console.log(`wrote ${result.figures.map((f) => `${fileStem(f.id)}.svg`).join(', ')}, summary.csv and curves.csv to ${out}`);
+  return right(0);
+}

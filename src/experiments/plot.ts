@@ -1,0 +1,178 @@
+/**
+ * Learning curves of any training runs (`mixrl plot`): runs are grouped by the settings that tell
+ * them apart (every config key whose value differs among them, seeds and bookkeeping aside), each
+ * group's seeds averaged on a common grid of environment steps with a 95% Student-t band, one figure
+ * per environment, and a summary of each group's area under the curve and final return. The same
+ * statistics as the paper's experiments (`paper/stats.ts`).
+ */
+import { agentLabel } from './paper/curves';
+import { curveArea, type EpisodePoint, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './paper/stats';
+import type { Figure, Series, Table } from './paper/types';
+import type { AgentName } from '../rl/sac/agents';
+
+/** One run as its folder holds it: `config.json`, episodes.jsonl and evaluations.jsonl (greedy means). */
+export interface PlotRun {
+  /** Where it came from, for messages. */
+  readonly dir: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Whether it trained all its steps (`summary.json`'s `finished`); a run in progress or stopped is drawn as far as it got. */
+  readonly finished: boolean;
+  /** Environment steps trained: its curve ends there. */
+  readonly reached: number;
+  readonly episodes: readonly EpisodePoint[];
+  readonly evaluations: readonly { readonly step: number; readonly mean: number }[];
+}
+
+/**
+ * What a curve shows: `return`, the training episodes' returns binned on the step grid; `eval`, the
+ * periodic evaluations' greedy mean return (`mixrl train --eval-every`) at the steps they ran.
+ */
+export type PlotMetric = 'return' | 'eval';
+
+export interface PlotOptions {
+  readonly metric: PlotMetric;
+  /** Points of the step grid (`return`). */
+  readonly bins: number;
+  /** The config keys that name a curve; default: those whose values differ among the runs of an env. */
+  readonly groupBy?: readonly string[];
+}
+
+/** One curve: the runs of one env and setting, over their seeds. */
+export interface PlotGroup {
+  readonly env: string;
+  /** The setting, `agent=SG-RP alpha=0.1`, or `all runs` when nothing tells the runs apart. */
+  readonly name: string;
+  readonly runs: readonly PlotRun[];
+  readonly x: readonly number[];
+  readonly mean: readonly number[];
+  readonly lo: readonly number[];
+  readonly hi: readonly number[];
+  /** Per run: the mean of its curve's defined points (its area normalized by length), over runs. */
+  readonly area: Interval;
+  /** Per finished run: the mean return of its last 10% of steps (`return`) or its last evaluation (`eval`). */
+  readonly final: Interval;
+}
+
+export interface PlotResult {
+  readonly groups: readonly PlotGroup[];
+  readonly figures: readonly Figure[];
+  readonly tables: readonly Table[];
+  /** The keys the curves are named by. */
+  readonly groupBy: readonly string[];
+}
+
+/** Config keys that do not change what is learned: never a reason to draw two curves. */
+const BOOKKEEPING = new Set(['seed', 'checkpointEvery', 'logEvery', 'evalEvery', 'evalEpisodes', 'evalSeed', 'tensorboard', 'backend', 'threads']);
+
+const valueText = (key: string, v: unknown): string => (key === 'agent' && typeof v === 'string' ? agentLabel(v as AgentName) : typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * The config keys whose values differ among `runs` (bookkeeping such as the seed aside), sorted with
+ * `agent` first.
+ *
+ * @example
+ * differingKeys([{ config: { agent: 'sg-rp', alpha: 0.1, seed: 0 } }, { config: { agent: 'sg-rp', alpha: 1, seed: 1 } }]); // ['alpha']
+ */
+export function differingKeys(runs: readonly Pick<PlotRun, 'config'>[]): string[] {
+  const keys = new Set(runs.flatMap((r) => Object.keys(r.config)));
+  const differ = [...keys].filter((k) => k !== 'env' && !BOOKKEEPING.has(k) && new Set(runs.map((r) => JSON.stringify(r.config[k]))).size > 1);
+  return differ.sort((a, b) => (a === 'agent' ? -1 : b === 'agent' ? 1 : a.localeCompare(b)));
+}
+
+/**
+ * Groups runs into curves and summarizes them (see the module comment). Runs are grouped per env
+ * (`config.env`) and, within one, by `options.groupBy` or the keys that differ among its runs.
+ *
+ * @example
+ * const { figures, tables } = plotRuns(runs, { metric: 'return', bins: 40 });
+ */
+export function plotRuns(runs: readonly PlotRun[], options: PlotOptions): PlotResult {
+  const envs = [...new Set(runs.map((r) => String(r.config.env)))];
+  const groups: PlotGroup[] = [];
+  const usedKeys = new Set<string>();
+  for (const env of envs) {
+    const mine = runs.filter((r) => String(r.config.env) === env);
+    const keys = options.groupBy ?? differingKeys(mine);
+    keys.forEach((k) => usedKeys.add(k));
+    const byName = new Map<string, PlotRun[]>();
+    for (const run of mine) {
+      const name = keys.length === 0 ? 'all runs' : keys.map((k) => `${k}=${valueText(k, run.config[k])}`).join(' ');
+      byName.set(name, [...(byName.get(name) ?? []), run]);
+    }
+    for (const [name, members] of byName) groups.push(summarize(env, name, members, options));
+  }
+  const groupBy = [...usedKeys];
+  return { groups, figures: envs.map((env) => figureOf(env, groups, options.metric)), tables: [summaryTable(groups), curveTable(groups)], groupBy };
+}
+
+function summarize(env: string, name: string, runs: readonly PlotRun[], options: PlotOptions): PlotGroup {
+  if (options.metric === 'eval') {
+    const steps = [...new Set(runs.flatMap((r) => r.evaluations.map((e) => e.step)))].sort((a, b) => a - b);
+    const at = (r: PlotRun, step: number) => r.evaluations.find((e) => e.step === step)?.mean ?? NaN;
+    const points = steps.map((s) => meanInterval(runs.map((r) => at(r, s))));
+    const curves = runs.map((r) => steps.map((s) => at(r, s)));
+    return {
+      env,
+      name,
+      runs,
+      x: steps,
+      mean: points.map((p) => p.mean),
+      lo: points.map((p) => p.lo),
+      hi: points.map((p) => p.hi),
+      area: meanInterval(curves.map(curveArea)),
+      final: meanInterval(runs.map((r) => (r.finished ? (r.evaluations.at(-1)?.mean ?? NaN) : NaN))),
+    };
+  }
+  const steps = Math.max(...runs.map((r) => Math.max(Number(r.config.steps) || 0, r.reached)));
+  const grid = stepGrid(steps, options.bins);
+  // A run's curve ends where it stopped (runCurve would carry its last return on to the grid's end).
+  const curves = runs.map((r) => runCurve(r.episodes, grid).map((v, j) => (grid[j] <= r.reached ? v : NaN)));
+  const points = grid.map((_, j) => meanInterval(curves.map((c) => c[j])));
+  return {
+    env,
+    name,
+    runs,
+    x: grid,
+    mean: points.map((p) => p.mean),
+    lo: points.map((p) => p.lo),
+    hi: points.map((p) => p.hi),
+    area: meanInterval(curves.map(curveArea)),
+    final: meanInterval(runs.map((r) => (r.finished ? finalReturn(r.episodes, r.reached) : NaN))),
+  };
+}
+
+function figureOf(env: string, groups: readonly PlotGroup[], metric: PlotMetric): Figure {
+  const mine = groups.filter((g) => g.env === env);
+  const seeds = new Set(mine.map((g) => g.runs.length));
+  const seedText = seeds.size === 1 ? `${[...seeds][0]} run${[...seeds][0] === 1 ? '' : 's'} each` : `${Math.min(...seeds)}-${Math.max(...seeds)} runs each`;
+  const series: Series[] = mine.map((g) => ({ name: g.name, x: g.x, y: g.mean, lo: g.lo, hi: g.hi }));
+  return {
+    id: env,
+    title: `${env}: ${metric === 'eval' ? 'greedy evaluation return' : 'episode return'}, mean and 95% t-interval over ${seedText}`,
+    xLabel: 'environment steps',
+    yLabel: metric === 'eval' ? 'evaluation return (greedy)' : 'episode return',
+    series,
+  };
+}
+
+const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN);
+
+/** `summary.csv`: one row per curve, with its area under the curve and final return over runs. */
+function summaryTable(groups: readonly PlotGroup[]): Table {
+  return {
+    id: 'summary',
+    title: 'Per curve: area under the curve (mean of its points) and final return, mean and 95% t-interval over runs',
+    columns: ['env', 'curve', 'runs', 'auc_mean', 'auc_lo95', 'auc_hi95', 'final_mean', 'final_lo95', 'final_hi95'],
+    rows: groups.map((g) => [g.env, g.name, g.runs.length, round(g.area.mean), round(g.area.lo), round(g.area.hi), round(g.final.mean), round(g.final.lo), round(g.final.hi)]),
+  };
+}
+
+/** `curves.csv`: every point drawn. */
+function curveTable(groups: readonly PlotGroup[]): Table {
+  return {
+    id: 'curves',
+    title: 'The curves drawn: mean and 95% t-interval at each step',
+    columns: ['env', 'curve', 'step', 'runs', 'mean', 'lo95', 'hi95'],
+    rows: groups.flatMap((g) => g.x.map((step, i) => [g.env, g.name, step, g.runs.length, round(g.mean[i]), round(g.lo[i]), round(g.hi[i])])),
+  };
+}
