@@ -3,6 +3,7 @@
  * and errors that name the file and the byte where its structure is wrong.
  */
 import { type DType, formatShape, sizeOf, type TypedArray } from '../../tensor';
+import { allocate, bytesOf as elementBytes, DTYPES, dtypeOfTypedArray, viewOf } from '../../tensor/dtype';
 import { fail } from '../file-format';
 
 export { bytesOf, catching, fail } from '../file-format';
@@ -20,30 +21,22 @@ export interface HostArray {
 /** Named arrays, in the order a file lists them. */
 export type NamedArrays = Record<string, HostArray>;
 
-export const ELEMENT_TYPES = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  bool: Uint8Array,
-} as const;
-
 /** A fresh, aligned typed array of `dtype` holding a copy of `bytes` (file bytes may sit at any offset). */
 export function elementsOf(dtype: DType, bytes: Uint8Array): TypedArray {
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
-  return new ELEMENT_TYPES[dtype](copy.buffer);
+  return viewOf(dtype, copy.buffer, 0, bytes.length / elementBytes(dtype));
 }
 
 /** Throws unless `array` is a HostArray whose data fits its dtype and shape; `where` names it. */
 export function checkHostArray(file: string, where: string, array: HostArray): void {
   const { dtype, shape, data } = array;
-  if (!Object.hasOwn(ELEMENT_TYPES, dtype)) fail('unserializable', file, undefined, `${where} has unknown dtype ${JSON.stringify(dtype)}`);
+  if (!DTYPES.includes(dtype)) fail('unserializable', file, undefined, `${where} has unknown dtype ${JSON.stringify(dtype)}`);
   if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0)) {
     fail('unserializable', file, undefined, `${where} has an invalid shape ${JSON.stringify(shape)}`);
   }
-  if (!(data instanceof ELEMENT_TYPES[dtype]) || data.length !== sizeOf(shape)) {
+  if (dtypeOfTypedArray(data) !== dtype || data.length !== sizeOf(shape)) {
     const got = ArrayBuffer.isView(data) ? `${data.constructor.name} of ${(data as TypedArray).length}` : typeof data;
-    fail('unserializable', file, undefined, `${where}: ${dtype}${formatShape(shape)} needs ${sizeOf(shape)} elements as ${ELEMENT_TYPES[dtype].name}, got ${got}`);
+    fail('unserializable', file, undefined, `${where}: ${dtype}${formatShape(shape)} needs ${sizeOf(shape)} elements as ${allocate(dtype, 0).constructor.name}, got ${got}`);
   }
 }

@@ -12,8 +12,9 @@
  */
 import type { Either } from 'fp-ts/Either';
 import type { DType } from '../../tensor';
+import { bytesOf as elementBytes } from '../../tensor/dtype';
 import type { CheckpointError } from '../errors';
-import { bytesOf, catching, checkHostArray, elementsOf, ELEMENT_TYPES, fail, type HostArray } from './format';
+import { bytesOf, catching, checkHostArray, elementsOf, fail, type HostArray } from './format';
 
 const MAGIC = [0x93, ...new TextEncoder().encode('NUMPY')];
 const ALIGN = 64;
@@ -97,7 +98,7 @@ export function readNpy(file: string, what: string, bytes: Uint8Array, base: num
   if (dataStart > bytes.length) fail('truncated', file, at(8), `${what}: a ${headerLength}-byte header after ${prefix} bytes, in ${bytes.length} bytes`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(prefix, dataStart));
   const { dtype, shape } = headerFields(header, (offset, problem) => fail('bad-manifest', file, at(prefix + offset), `${what}: header ${problem}`));
-  const needed = shape.reduce((n, d) => n * d, 1) * ELEMENT_TYPES[dtype].BYTES_PER_ELEMENT;
+  const needed = shape.reduce((n, d) => n * d, 1) * elementBytes(dtype);
   const got = bytes.length - dataStart;
   if (got < needed) fail('truncated', file, at(dataStart), `${what}: ${dtype} (${shape.join(', ')}) needs ${needed} data bytes, found ${got}`);
   if (got > needed) fail('bad-layout', file, at(dataStart + needed), `${what}: ${got - needed} unexpected bytes after the data`);

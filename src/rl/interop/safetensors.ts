@@ -14,8 +14,9 @@
  */
 import type { Either } from 'fp-ts/Either';
 import { type DType, formatShape, sizeOf } from '../../tensor';
+import { bytesOf as elementBytes } from '../../tensor/dtype';
 import type { CheckpointError } from '../errors';
-import { bytesOf, catching, checkHostArray, elementsOf, ELEMENT_TYPES, fail, type NamedArrays } from './format';
+import { bytesOf, catching, checkHostArray, elementsOf, fail, type NamedArrays } from './format';
 
 /** The header key of the file's string-to-string metadata. */
 const METADATA = '__metadata__';
@@ -156,7 +157,7 @@ function readHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metada
       return bad(`${where} has invalid data_offsets ${JSON.stringify(offsets)} (expected [begin, end], begin <= end)`);
     }
     const [begin, end] = offsets as number[];
-    const needed = sizeOf(shape) * ELEMENT_TYPES[dtype].BYTES_PER_ELEMENT;
+    const needed = sizeOf(shape) * elementBytes(dtype);
     if (end - begin !== needed) {
       fail('shape-mismatch', file, 8, `header: ${where} is ${DTYPE_NAMES[dtype]}${formatShape(shape)}, ${needed} bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
