@@ -1,10 +1,10 @@
 /** The `mixrl` command. User errors print one line and exit with code 2; no stack traces. */
 import { availableParallelism } from 'node:os';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { envIds, makeModel } from '../envs';
 import { MixrlError } from '../tensor';
 import { threadsFromEnv } from '../tensor/cpu/wasm/threads';
 import { runDemo } from './demo';
+import { envsCommand } from './envs';
 import { exportCommand } from './export';
 import { plotCommand } from './plot';
 import { reproduceCommand } from './reproduce';
@@ -21,6 +21,7 @@ commands:
             --threads N: CPU threads per run (default: the cores, up to 4; 1 for runs side by side)
             --eval-every N [--eval-episodes K]: evaluate every N steps into evaluations.jsonl
             --tensorboard: a TensorBoard event file in the run folder (tensorboard --logdir runs)
+            --env-module FILE: environments of your own from an ES module (docs/envs.md; also eval, sweep)
   reproduce run a paper experiment into a folder (results.json, CSV tables, SVG figures, findings.md):
             <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu]
             --list: the experiments; an interrupted --out continues, a finished one is refused
@@ -33,7 +34,7 @@ commands:
             [--group-by KEY,...] (a RUN may be a folder of runs, e.g. a sweep's; one SVG per env, summary.csv)
   export    a run's weights for NumPy, PyTorch or JAX: <checkpoint file or run folder> --format npz|safetensors
             [--out FILE] [--what actor|critics|all] (mixrl export --help: what the arrays are)
-  envs      list the environments
+  envs      list the environments [--env-module FILE: with those FILE defines]
   agents    list the agents
   demo      show the autodiff engine: a gradient, its IR, gradient descent
   help      this text; mixrl <command> --help lists every flag of train, eval, export, plot, reproduce and sweep`;
@@ -75,14 +76,14 @@ async function main(argv: string[]): Promise<number> {
         await runDemo();
         return 0;
       });
-    case 'envs':
-      return noArgs(() => {
-        for (const id of envIds()) {
-          const model = makeModel(id);
-          console.log(`${id.padEnd(26)} obs ${model.observationSpace.size}, action ${model.actionSpace.size}, steps ${model.maxEpisodeSteps}`);
-        }
-        return 0;
-      });
+    case 'envs': {
+      const outcome = await envsCommand(rest);
+      if (isLeft(outcome)) {
+        console.error(`mixrl envs: ${outcome.left.message}`);
+        return 2;
+      }
+      return outcome.right;
+    }
     case 'help':
     case '--help':
     case '-h':

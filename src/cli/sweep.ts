@@ -9,11 +9,11 @@
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
-import { ConfigError, RUN_DEFAULTS } from '../experiments/config';
+import { ConfigError, type EnvModuleRef, isEnvModuleRef, RUN_DEFAULTS } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
 import { tableToCsv } from '../experiments/paper/csv';
 import { describeSetting, settingCells, settingColumns, show } from '../experiments/paper/curves';
-import { OVERRIDE_VARIABLE } from '../experiments/paper/runs';
+import { OVERRIDE_VARIABLE, useEnvModuleForRuns } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import type { Figure, Table } from '../experiments/paper/types';
 import {
@@ -30,6 +30,7 @@ import {
 import type { AgentName } from '../rl/sac/agents';
 import { type Backend, MixrlError } from '../tensor';
 import { parseArgs, typedFlags } from './args';
+import { definesEnv, loadEnvModule } from './envs';
 import { type FolderKind, holdOut, ioReason, type Outcome, prepareOut, readOverride, shellWord, startRuns, untilInterrupted } from './out-folder';
 
 
@@ -37,7 +38,7 @@ const userError = (message: string) => left(new ConfigError(message));
 
 const FOLDER: FolderKind = { command: 'mixrl sweep', results: 'best.json', started: 'sweep.json', lock: 'sweep.lock' };
 
-const FLAGS = { env: 'string', agent: 'string', seeds: 'int', steps: 'int', jobs: 'int', out: 'string', rerunSeeds: 'int', maxRuns: 'int', backend: 'string' } as const;
+const FLAGS = { env: 'string', agent: 'string', seeds: 'int', steps: 'int', jobs: 'int', out: 'string', rerunSeeds: 'int', maxRuns: 'int', backend: 'string', envModule: 'string' } as const;
 
 /** Runs a sweep may have without a larger --max-runs. */
 export const DEFAULT_MAX_RUNS = 500;
@@ -58,6 +59,8 @@ export interface SweepOptions {
   readonly maxRuns: number;
   readonly out: string;
   readonly backend: 'cpu' | 'webgpu';
+  /** The env module `env` comes from (`--env-module`): every new run loads it, and a changed file stops a continued sweep. */
+  readonly envModule?: EnvModuleRef;
   /** MIXRL_REPRODUCE_OVERRIDE's config keys (tests' tiny runs), when set. */
   readonly override?: Record<string, unknown>;
 }
@@ -68,7 +71,7 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase(
 export function sweepUsage(): string {
   return [
     'usage: mixrl sweep --env ENV --agent AGENT --grid KEY=V1,V2,... [--grid ...] [--seeds N] [--steps N] [--jobs N]',
-    '                   [--rerun-seeds M] [--out DIR] [--max-runs N] [--backend cpu|webgpu]',
+    '                   [--rerun-seeds M] [--out DIR] [--max-runs N] [--backend cpu|webgpu] [--env-module FILE]',
     '',
     'The paper\'s hyperparameter selection: every setting of the grid (the Cartesian product of the --grid axes) trained',
     'on --seeds seeds, ranked by the mean area under the learning curve, the best rerun on --rerun-seeds fresh seeds.',
@@ -86,6 +89,8 @@ export function sweepUsage(): string {
     '                        (best.json) is refused',
     `  --max-runs N          refuse a sweep of more runs than this (default ${DEFAULT_MAX_RUNS})`,
     '  --backend cpu|webgpu  where the networks run (default cpu)',
+    '  --env-module FILE     an ES module defining environments of your own (docs/envs.md); --env picks one. Each run',
+    '                        records the file; a continued sweep refuses it changed',
     '',
     'Writes sweep.csv (a row per setting, best first: values, mean area with its 95% interval, final return, each seed\'s',
     'area), best.json, best-curve.svg, findings.md and runs/ (each run a mixrl train folder).',
@@ -108,13 +113,15 @@ export function sweepCommandLine(o: Omit<SweepOptions, 'override'>): string {
     ...o.grid.map((a) => `--grid ${shellWord(gridText(a))}`),
     `--seeds ${o.seeds.length} --steps ${o.steps} --rerun-seeds ${o.rerunSeeds} --jobs ${o.jobs}`,
     ...(o.maxRuns !== DEFAULT_MAX_RUNS ? [`--max-runs ${o.maxRuns}`] : []),
-    `--backend ${o.backend} --out ${shellWord(o.out)}`,
+    `--backend ${o.backend}`,
+    ...(o.envModule ? [`--env-module ${shellWord(o.envModule.path)}`] : []),
+    `--out ${shellWord(o.out)}`,
   ].join(' ');
 }
 
 /** What decides a sweep's runs and results (not --jobs, --max-runs or --out). */
-const identity = (o: Pick<SweepOptions, 'env' | 'agent' | 'grid' | 'seeds' | 'steps' | 'rerunSeeds' | 'backend'>) =>
-  JSON.stringify([o.env, o.agent, o.grid, o.seeds, o.steps, o.rerunSeeds, o.backend]);
+const identity = (o: Pick<SweepOptions, 'env' | 'agent' | 'grid' | 'seeds' | 'steps' | 'rerunSeeds' | 'backend' | 'envModule'>) =>
+  JSON.stringify([o.env, o.agent, o.grid, o.seeds, o.steps, o.rerunSeeds, o.backend, o.envModule ?? null]);
 
 /** sweep.json's options, when it is one of ours. */
 function startedOptions(raw: unknown): Omit<SweepOptions, 'out' | 'override'> | undefined {
@@ -129,7 +136,8 @@ function startedOptions(raw: unknown): Omit<SweepOptions, 'out' | 'override'> | 
     o.seeds.every((s) => Number.isSafeInteger(s)) &&
     Number.isSafeInteger(o.steps) &&
     Number.isSafeInteger(o.rerunSeeds) &&
-    (o.backend === 'cpu' || o.backend === 'webgpu');
+    (o.backend === 'cpu' || o.backend === 'webgpu') &&
+    (o.envModule === undefined || isEnvModuleRef(o.envModule));
   if (!ok) return undefined;
   return {
     env: o.env as string,
@@ -141,6 +149,7 @@ function startedOptions(raw: unknown): Omit<SweepOptions, 'out' | 'override'> | 
     jobs: Number.isSafeInteger(o.jobs) ? (o.jobs as number) : 1,
     maxRuns: Number.isSafeInteger(o.maxRuns) ? (o.maxRuns as number) : DEFAULT_MAX_RUNS,
     backend: o.backend as 'cpu' | 'webgpu',
+    ...(isEnvModuleRef(o.envModule) && { envModule: o.envModule }),
   };
 }
 
@@ -179,8 +188,17 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
   const typed = typedFlags(parsed.right.flags, FLAGS, {}, ['grid']);
   if (isLeft(typed)) return typed;
   if (parsed.right.positionals.length > 0) return userError(`unexpected argument '${parsed.right.positionals[0]}'`);
-  const flags = typed.right as { env?: string; agent?: string; seeds?: number; steps?: number; jobs?: number; out?: string; rerunSeeds?: number; maxRuns?: number; backend?: string };
+  const flags = typed.right as { env?: string; agent?: string; seeds?: number; steps?: number; jobs?: number; out?: string; rerunSeeds?: number; maxRuns?: number; backend?: string; envModule?: string };
   if (flags.env === undefined) return userError('--env ENV is required (mixrl envs lists them)');
+  // The module first: it defines the env the settings are checked against.
+  let envModule: EnvModuleRef | undefined;
+  if (flags.envModule !== undefined) {
+    const loaded = await loadEnvModule(flags.envModule);
+    if (isLeft(loaded)) return loaded;
+    const defined = definesEnv(loaded.right, flags.env, `--env-module ${flags.envModule}`);
+    if (isLeft(defined)) return defined;
+    envModule = loaded.right.ref;
+  }
   if (flags.agent === undefined) return userError('--agent AGENT is required (mixrl agents lists them)');
   if (taken.right.grid.length === 0) return userError('give at least one --grid key=v1,v2,... (e.g. --grid alpha=0.001,0.01,0.1,1)');
   const axes = parseGrid(taken.right.grid);
@@ -223,12 +241,17 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
     maxRuns,
     out: flags.out ?? path.join('sweeps', `${flags.env}-${flags.agent}`),
     backend: backendName,
+    ...(envModule && { envModule }),
     ...(override.right && { override: override.right }),
   };
   const state = await prepareOut(FOLDER, options.out, (raw) => {
     const started = startedOptions(raw);
     if (started === undefined) return undefined;
     if (identity(started) === identity(options)) return null;
+    if (started.envModule && envModule?.path === started.envModule.path && identity({ ...started, envModule }) === identity(options)) {
+      const [then, now] = [started.envModule, envModule].map((m) => `${m.sha256.slice(0, 12)}...`);
+      return `holds an unfinished sweep whose env module ${envModule.path} has changed since it started (sha256 ${then} then, ${now} now): its runs so far trained on the old one; restore the file, or choose another --out`;
+    }
     return `holds an unfinished sweep of ${started.env}, ${started.agent} with other options; continue it with ${sweepCommandLine({ ...started, out: options.out })}, or choose another --out`;
   });
   if (isLeft(state)) return state;
@@ -265,6 +288,7 @@ const trainFlags = (config: Record<string, unknown>) => Object.entries(config).m
 async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 'new' | 'resume', backend: Backend): Promise<Outcome> {
   const runs = await startRuns(FOLDER, options.out, state, options);
   if (isLeft(runs)) return runs;
+  useEnvModuleForRuns(options.envModule?.path ?? null);
   const workDir = runs.right;
   const settings = expandGrid(axes, defaultCriticLr(options.env));
   // A test override may shorten the runs: the curves' grid follows the steps they run.
@@ -315,7 +339,7 @@ async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 
     agent: options.agent,
     setting: Object.fromEntries(Object.entries(best.setting.values).map(([k, v]) => [kebab(k), v])),
     config: best.setting.config,
-    trainCommand: `mixrl train --env ${shellWord(options.env)} --agent ${options.agent} ${trainFlags(best.setting.config)} --steps ${options.steps}`,
+    trainCommand: `mixrl train --env ${shellWord(options.env)} --agent ${options.agent} ${trainFlags(best.setting.config)} --steps ${options.steps}${options.envModule ? ` --env-module ${shellWord(options.envModule.path)}` : ''}`,
     sweep: { seeds: options.seeds, areas: best.areas, area: interval(best.area), final: interval(best.final), settings: settings.length },
     ...(result.rerun && { rerun: { seeds: result.rerun.seeds, areas: result.rerun.areas, area: interval(result.rerun.area), final: interval(result.rerun.final) } }),
     findings,

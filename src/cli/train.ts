@@ -10,10 +10,12 @@ import { CLASSIC_DEFAULTS, ConfigError, flagKinds, resolveConfig, RUN_DEFAULTS, 
 import { makeDirs, writeFileAtomic } from '../experiments/files';
 import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } from '../experiments/evaluation';
 import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, runSummary, saveRun, train } from '../experiments/train';
+import { isBuiltInEnv } from '../envs';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
 import { kebab, parseArgs, parseDecimal, typedFlags } from './args';
+import { definesEnv, type LoadedEnvModule, loadEnvModule, reloadEnvModule } from './envs';
 import { parseJsonText } from './json';
 import { type FolderLock, lockOut, whenFree } from './out-folder';
 import { EvaluationLog, TensorBoardLog } from './run-logs';
@@ -74,9 +76,12 @@ async function selectBackend(config: TrainConfig): Promise<Either<MixrlError, Ba
   }
 }
 
-/** The config layers a train command asks for: MIXRL_BACKEND, a config file, then flags. */
+/**
+ * The config layers a train command asks for: MIXRL_BACKEND, a config file, then flags; then the env
+ * module: `--env-module FILE`, or else the one the config file records (which must be unchanged).
+ */
 async function configFromFlags(flags: Record<string, string | true>): Promise<Either<MixrlError, TrainConfig>> {
-  const { config: configFile, out: _out, ...rest } = flags;
+  const { config: configFile, out: _out, envModule: moduleFile, ...rest } = flags;
   const layers: Partial<TrainConfig>[] = [];
   const sources: string[] = [];
   // MIXRL_BACKEND chooses the backend unless the config file or --backend does.
@@ -92,13 +97,30 @@ async function configFromFlags(flags: Record<string, string | true>): Promise<Ei
     layers.push(checked.right);
     sources.push(configFile);
   }
-  const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' }, ['config', 'out', 'resume', 'threads']);
+  const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' }, ['config', 'out', 'resume', 'threads', 'env-module']);
   if (isLeft(typed)) return typed;
   const checked = validatePartial(typed.right, 'flags');
   if (isLeft(checked)) return checked;
   layers.push(checked.right);
   sources.push('flags');
-  return resolveConfig(layers, sources);
+  if (moduleFile === true || moduleFile === '') return userError('flag --env-module needs a file name');
+  // A config file's module is the one its env came from: another env (--env Pendulum) leaves it out.
+  const runEnv = [...layers].reverse().find((layer) => layer.env !== undefined)?.env ?? RUN_DEFAULTS.env;
+  const recorded = isBuiltInEnv(runEnv) ? undefined : layers.find((layer) => layer.envModule !== undefined)?.envModule;
+  for (const layer of layers) delete layer.envModule;
+  let module: Either<MixrlError, LoadedEnvModule> | undefined;
+  if (moduleFile !== undefined) module = await loadEnvModule(moduleFile);
+  else if (recorded !== undefined) module = await reloadEnvModule(recorded, `--config ${String(configFile)}`);
+  if (module && isLeft(module)) return module;
+  if (module) {
+    layers.push({ envModule: module.right.ref });
+    sources.push('--env-module');
+  }
+  const config = resolveConfig(layers, sources);
+  if (isLeft(config) || !module) return config;
+  const named = moduleFile !== undefined ? `--env-module ${moduleFile}` : `--config ${String(configFile)}: its env module ${module.right.ref.path}`;
+  const defined = definesEnv(module.right, config.right.env, named);
+  return isLeft(defined) ? defined : config;
 }
 
 /**
@@ -192,9 +214,10 @@ async function lockRun(out: string, flag: '--out' | '--resume'): Promise<Either<
 
 /**
  * A run read back from its folder: the checkpoint holds it; config.json, which picks the backend to
- * load it onto, must agree with the checkpoint's config (`steps` aside: --steps moves it).
+ * load it onto, must agree with the checkpoint's config (`steps` aside: --steps moves it; and
+ * `envModule`: config.json's is loaded, and `--env-module FILE` replaces it there and in the run).
  */
-async function resumeRun(out: string): Promise<Either<MixrlError, Run>> {
+async function resumeRun(out: string, moduleFile: string | undefined): Promise<Either<MixrlError, Run>> {
   const checkpointFile = path.join(out, CHECKPOINT);
   if (!(await fs.stat(checkpointFile).then((s) => s.isFile(), () => false))) {
     const started = await fs.stat(path.join(out, 'config.json')).then(() => true, () => false);
@@ -203,19 +226,36 @@ async function resumeRun(out: string): Promise<Either<MixrlError, Run>> {
   const configFile = path.join(out, 'config.json');
   const saved = await readConfigFile(configFile);
   if (isLeft(saved)) return saved;
-  const config = resolveConfig([saved.right], [configFile]);
+  const recorded = saved.right.envModule;
+  const module =
+    moduleFile !== undefined ? await loadEnvModule(moduleFile) : recorded !== undefined ? await reloadEnvModule(recorded, `--resume ${out}`) : undefined;
+  if (module && isLeft(module)) return module;
+  const config = resolveConfig(module ? [saved.right, { envModule: module.right.ref }] : [saved.right], [configFile, '--env-module']);
   if (isLeft(config)) return config;
+  if (module) {
+    const defined = definesEnv(module.right, config.right.env, moduleFile !== undefined ? `--env-module ${moduleFile}` : `--resume ${out}: its env module ${module.right.ref.path}`);
+    if (isLeft(defined)) return defined;
+  }
   const backend = await selectBackend(config.right);
   if (isLeft(backend)) return backend;
   const loaded = await loadRun(checkpointFile, backend.right);
   if (isLeft(loaded)) return loaded;
   const differ = (Object.keys(config.right) as (keyof TrainConfig)[]).filter(
-    (key) => key !== 'steps' && JSON.stringify(config.right[key]) !== JSON.stringify(loaded.right.config[key]),
+    (key) => key !== 'steps' && key !== 'envModule' && JSON.stringify(config.right[key]) !== JSON.stringify(loaded.right.config[key]),
   );
   if (differ.length > 0) {
     return userError(
       `${configFile} disagrees with ${CHECKPOINT} on ${differ.join(', ')}; the checkpoint is the run: undo the edit, or start a new run from this config with --config ${configFile} --out ANOTHER_FOLDER`,
     );
+  }
+  if (moduleFile !== undefined && module) {
+    // The module given replaces the recorded one: in the run's next checkpoints and in config.json now.
+    (loaded.right.config as TrainConfig).envModule = module.right.ref;
+    try {
+      await writeFileAtomic(configFile, `${JSON.stringify({ ...saved.right, envModule: module.right.ref }, null, 2)}\n`);
+    } catch (e) {
+      return userError(`--resume ${out}: cannot write ${configFile}: ${ioReason(e)}`);
+    }
   }
   return loaded;
 }
@@ -331,10 +371,11 @@ interface Plan {
 
 /** `--resume DIR [--steps N]`: the flags checked; the run is read back once the folder is locked. */
 function planResume(flags: Record<string, string | true>): Either<MixrlError, Plan> {
-  const { resume, steps, ...others } = flags;
+  const { resume, steps, envModule, ...others } = flags;
   if (resume === true || resume === '') return userError('flag --resume needs a run folder');
   const extra = Object.keys(others);
-  if (extra.length > 0) return userError(`--resume continues a run as configured; only --steps may be given with it, not --${kebab(extra[0])}`);
+  if (extra.length > 0) return userError(`--resume continues a run as configured; only --steps and --env-module may be given with it, not --${kebab(extra[0])}`);
+  if (envModule === true || envModule === '') return userError('flag --env-module needs a file name');
   if (steps === true) return userError('flag --steps needs a value');
   const target = steps === undefined ? undefined : (parseDecimal(steps) ?? NaN);
   if (target !== undefined && !(Number.isSafeInteger(target) && target > 0)) {
@@ -342,7 +383,7 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
   }
   const out = resume;
   const open = async (): Promise<Either<MixrlError, Run>> => {
-    const resumed = await resumeRun(out);
+    const resumed = await resumeRun(out, envModule);
     if (isLeft(resumed)) return resumed;
     const run = resumed.right;
     if (target !== undefined && target <= run.step) {
@@ -453,7 +494,7 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
   return right(0);
 }
 
-const EVAL_FLAGS = { checkpoint: 'string', episodes: 'int', seed: 'int' } as const;
+const EVAL_FLAGS = { checkpoint: 'string', episodes: 'int', seed: 'int', envModule: 'string' } as const;
 const EVAL_DEFAULTS = { episodes: 10, seed: 1_000_003 };
 
 /**
@@ -476,11 +517,27 @@ export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
   if (isLeft(threadsSet)) return threadsSet;
   const typed = typedFlags(flags, EVAL_FLAGS, {}, ['threads']);
   if (isLeft(typed)) return typed;
-  const { checkpoint, episodes = EVAL_DEFAULTS.episodes, seed = EVAL_DEFAULTS.seed } = typed.right as { checkpoint?: string; episodes?: number; seed?: number };
+  const { checkpoint, episodes = EVAL_DEFAULTS.episodes, seed = EVAL_DEFAULTS.seed, envModule } = typed.right as { checkpoint?: string; episodes?: number; seed?: number; envModule?: string };
   if (checkpoint === undefined) return userError('--checkpoint DIR is required');
   if (!(episodes > 0)) return userError(`flag --episodes must be a positive integer, got ${episodes}`);
   const file = checkpoint.endsWith('.mixrl') ? checkpoint : path.join(checkpoint, CHECKPOINT);
-  const loaded = await loadRun(file, cpu);
+  // The env module: --env-module FILE, or else the one the checkpoint records (which must be unchanged).
+  let module: LoadedEnvModule | undefined;
+  if (envModule !== undefined) {
+    const given = await loadEnvModule(envModule);
+    if (isLeft(given)) return given;
+    module = given.right;
+  }
+  const prepareEnv = async (saved: Partial<TrainConfig>): Promise<Either<MixrlError, void>> => {
+    if (module === undefined && saved.envModule !== undefined) {
+      const recorded = await reloadEnvModule(saved.envModule, `--checkpoint ${checkpoint}`);
+      if (isLeft(recorded)) return recorded;
+      module = recorded.right;
+    }
+    const named = envModule !== undefined ? `--env-module ${envModule}` : `--checkpoint ${checkpoint}: its env module ${module?.ref.path}`;
+    return module === undefined || saved.env === undefined ? right(undefined) : definesEnv(module, saved.env, named);
+  };
+  const loaded = await loadRun(file, cpu, { prepareEnv });
   if (isLeft(loaded)) return loaded;
   const run = loaded.right;
   console.log(`${run.config.agent} on ${run.config.env}, trained ${run.step} steps`);
@@ -537,8 +594,10 @@ function trainUsage(): string {
     ...keys,
     '',
     usageLine('--config FILE', 'a JSON object of config keys (envOptions only there); flags override it'),
+    usageLine('--env-module FILE', 'an ES module defining environments of your own (docs/envs.md); --env picks one, and a run'),
+    usageLine('', 'records the file: --resume and eval load it again (with --resume: use FILE instead)'),
     usageLine('--out DIR', 'the run folder, new or without a run in it (default runs/ENV-AGENT-seedN, or -2, -3, ... when taken)'),
-    usageLine('--resume DIR', 'continue the run in DIR as configured; only --steps may be given with it'),
+    usageLine('--resume DIR', 'continue the run in DIR as configured; only --steps and --env-module may be given with it'),
     usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
     usageLine('--help, -h', 'this text'),
   ].join('\n');
@@ -552,6 +611,7 @@ function evalUsage(): string {
     usageLine('--checkpoint DIR|FILE', `a run folder or a ${CHECKPOINT} file (required)`),
     usageLine('--episodes N', `episodes per way of acting (default ${EVAL_DEFAULTS.episodes})`),
     usageLine('--seed N', `the evaluation episodes' seed (default ${EVAL_DEFAULTS.seed})`),
+    usageLine('--env-module FILE', "the env module to load instead of the one the run recorded (docs/envs.md)"),
     usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
     usageLine('--help, -h', 'this text'),
   ].join('\n');

@@ -1,6 +1,6 @@
 /**
  * mixrl's environments: the paper's classic-control worlds and bandits with Gymnasium's conventions on
- * plain float64 arrays. See docs/envs.md.
+ * plain float64 arrays, and a researcher's own through `registerEnv`. See docs/envs.md.
  */
 export { EnvError, type EnvErrorCode } from './errors';
 export { Box } from './spaces';
@@ -25,5 +25,17 @@ export {
   type BimodalBanditConfig,
   type SyntheticBanditConfig,
 } from './bandits';
-export { envIds, makeModel, makeEnv, makeEnvEither, makeVectorEnv, type EnvId, type EnvOptions } from './registry';
+export {
+  envIds,
+  makeModel,
+  makeEnv,
+  makeEnvEither,
+  makeVectorEnv,
+  registerEnv,
+  isBuiltInEnv,
+  envDescription,
+  type EnvId,
+  type EnvOptions,
+} from './registry';
+export { type EnvSpec } from './custom';
 export { checkEnv, type CheckOptions } from './check';

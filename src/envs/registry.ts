@@ -2,6 +2,7 @@ import { type Either, left, right } from 'fp-ts/Either';
 import { acrobot, shapedAcrobot } from './acrobot';
 import { type BimodalBanditConfig, type SyntheticBanditConfig, bimodalBandit, syntheticBandit } from './bandits';
 import { type EnvModel, ModelEnv, type TimeLimitConfig } from './core';
+import { checkModel, checkSpec, type EnvSpec, firstLine } from './custom';
 import { EnvError } from './errors';
 import { mountainCar, mountainCarContinuousV0, shapedMountainCar } from './mountain-car';
 import { type PendulumConfig, pendulum, pendulumV1, shapedPendulum } from './pendulum';
@@ -21,7 +22,7 @@ export interface EnvOptions {
   SyntheticBandit: SyntheticBanditConfig;
 }
 
-/** A registered environment id. */
+/** A built-in environment id. */
 export type EnvId = keyof EnvOptions;
 
 interface Entry {
@@ -31,7 +32,8 @@ interface Entry {
 
 const LIMIT = ['maxEpisodeSteps'];
 
-const REGISTRY: Record<EnvId, Entry> = {
+/** The built-in environments; a missing id is a compile error. */
+const BUILT_IN: Record<EnvId, Entry> = {
   Pendulum: { keys: [...LIMIT, 'toleranceDegrees'], make: (o) => pendulum(o as PendulumConfig) },
   ShapedPendulum: { keys: LIMIT, make: (o) => shapedPendulum(o as TimeLimitConfig) },
   'Pendulum-v1': { keys: LIMIT, make: (o) => pendulumV1(o as TimeLimitConfig) },
@@ -47,19 +49,88 @@ const REGISTRY: Record<EnvId, Entry> = {
   },
 };
 
+/** An environment of `registerEnv`: its spec, and the options (as JSON) whose model passed `checkModel`. */
+interface Registered {
+  readonly spec: EnvSpec;
+  readonly keys: readonly string[];
+  readonly checked: Set<string>;
+}
+
+/** The environments `registerEnv` added, after the built-ins, in registration order. */
+const REGISTERED = new Map<string, Registered>();
+
 /**
- * The registered ids, in registration order.
+ * The registered ids: the built-ins, then those of `registerEnv` in registration order.
  *
  * @example
  * envIds(); // ['Pendulum', 'ShapedPendulum', 'Pendulum-v1', 'Acrobot', ...]
  */
-export function envIds(): EnvId[] {
-  return Object.keys(REGISTRY) as EnvId[];
+export function envIds(): string[] {
+  return [...Object.keys(BUILT_IN), ...REGISTERED.keys()];
 }
 
 /**
- * The model registered under `id`, built with `options`. Throws `EnvError`: `unknown-env` (the message
- * lists the known ids) or `invalid-config` (an unknown option key, or a bad value).
+ * Whether `id` is one of mixrl's own environments (not one of `registerEnv`).
+ *
+ * @example
+ * isBuiltInEnv('Pendulum'); // true
+ */
+export function isBuiltInEnv(id: string): id is EnvId {
+  return Object.hasOwn(BUILT_IN, id);
+}
+
+/**
+ * The description `registerEnv` was given for `id`, if any.
+ *
+ * @example
+ * envDescription('PointMass'); // 'a 1-D point mass pushed toward the origin'
+ */
+export function envDescription(id: string): string | undefined {
+  return REGISTERED.get(id)?.spec.description;
+}
+
+/**
+ * Adds an environment of one's own under `id`: from then on `makeModel`, `makeEnv`, `makeVectorEnv`,
+ * `makeEnvEither`, `envIds` and the training config know it. `make({})` is built and checked at once
+ * (the `EnvModel` fields, then `checkEnv` on two seeded episodes of at most 100 random steps), and
+ * every other options value at its first `makeModel`. Throws `EnvError`: `invalid-config` for an id
+ * that is taken (built in or registered before) or not a non-empty name, or a spec of the wrong
+ * shape; `check-failed` for a model that breaks the contract, listing what `checkEnv` found.
+ *
+ * @example
+ * registerEnv('PointMass', { make: (options) => pointMass(options), keys: ['maxEpisodeSteps'] });
+ * const env = makeEnv('PointMass', { maxEpisodeSteps: 50 });
+ */
+export function registerEnv(id: string, spec: EnvSpec): void {
+  checkSpec(id, spec);
+  if (isBuiltInEnv(id)) throw new EnvError('invalid-config', `registerEnv: the id '${id}' is taken by a built-in environment`);
+  if (REGISTERED.has(id)) throw new EnvError('invalid-config', `registerEnv: the id '${id}' is taken by an environment registered before`);
+  const registered: Registered = { spec, keys: [...(spec.keys ?? [])], checked: new Set() };
+  makeRegistered(id, registered, {});
+  REGISTERED.set(id, registered);
+}
+
+/** The model of a registered env for `options`, checked the first time these options are made. */
+function makeRegistered(id: string, registered: Registered, options: Record<string, unknown>): EnvModel {
+  let model: EnvModel;
+  try {
+    model = registered.spec.make(options);
+  } catch (e) {
+    const code = e instanceof EnvError ? e.code : 'invalid-config';
+    throw new EnvError(code, `${id}: make(${JSON.stringify(options)}) threw: ${firstLine(e instanceof Error ? e.message : String(e))}`);
+  }
+  const key = JSON.stringify(options);
+  if (!registered.checked.has(key)) {
+    checkModel(id, options, model);
+    registered.checked.add(key);
+  }
+  return model;
+}
+
+/**
+ * The model registered under `id` (built in, or by `registerEnv`), built with `options`. Throws
+ * `EnvError`: `unknown-env` (the message lists the known ids), `invalid-config` (an unknown option
+ * key, or a bad value) or, for an env of `registerEnv`, `check-failed` (a model that fails `checkEnv`).
  *
  * @example
  * const model = makeModel('Pendulum', { toleranceDegrees: 2 });
@@ -67,19 +138,22 @@ export function envIds(): EnvId[] {
 export function makeModel<K extends EnvId>(id: K, options?: EnvOptions[K]): EnvModel;
 export function makeModel(id: string, options?: Record<string, unknown>): EnvModel;
 export function makeModel(id: string, options: object = {}): EnvModel {
-  if (!Object.prototype.hasOwnProperty.call(REGISTRY, id)) {
+  const registered = REGISTERED.get(id);
+  if (!isBuiltInEnv(id) && registered === undefined) {
     throw new EnvError('unknown-env', `unknown environment id '${id}'; known ids: ${envIds().join(', ')}`);
   }
-  const entry = REGISTRY[id as EnvId];
+  const keys = registered?.keys ?? BUILT_IN[id as EnvId].keys;
   if (options === null || typeof options !== 'object') {
     throw new EnvError('invalid-config', `${id}: options must be an object, got ${String(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (!entry.keys.includes(key)) {
-      throw new EnvError('invalid-config', `${id}: unknown option '${key}'; known options: ${entry.keys.join(', ')}`);
+    if (!keys.includes(key)) {
+      const known = keys.length > 0 ? `known options: ${keys.join(', ')}` : 'it takes none';
+      throw new EnvError('invalid-config', `${id}: unknown option '${key}'; ${known}`);
     }
   }
-  return entry.make(options as Record<string, unknown>);
+  const given = options as Record<string, unknown>;
+  return registered ? makeRegistered(id, registered, given) : BUILT_IN[id as EnvId].make(given);
 }
 
 /**

@@ -4,8 +4,9 @@
  * (or flag, or file) and what was wrong.
  */
 import { constants as bufferConstants } from 'node:buffer';
+import { isAbsolute } from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
-import { type EnvModel, envIds, makeModel } from '../envs';
+import { type EnvModel, envIds, isBuiltInEnv, makeModel } from '../envs';
 import { AGENTS, type AgentName, agentNames } from '../rl/sac/agents';
 import { MixrlError } from '../tensor';
 
@@ -15,9 +16,21 @@ export class ConfigError extends MixrlError {
   }
 }
 
+/** An env module file as a run records it: where it was, and the SHA-256 of its bytes (hex). */
+export interface EnvModuleRef {
+  path: string;
+  sha256: string;
+}
+
 export interface TrainConfig {
   env: string;
   envOptions: Record<string, unknown>;
+  /**
+   * The module `env` came from (`mixrl train --env-module FILE`), absent for the built-in envs and
+   * for envs a program registered itself: `--resume` and `mixrl eval` load it again, and refuse a
+   * file that is gone or changed.
+   */
+  envModule?: EnvModuleRef;
   agent: AgentName;
   seed: number;
   steps: number;
@@ -69,7 +82,7 @@ const LN_1000 = Math.log(1000);
  * learning after 1000 steps; Xavier-uniform init and log-std in [-ln 1000, ln 1000] as in the
  * authors' earlier code.
  */
-export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'steps' | 'envOptions'> = {
+export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'steps' | 'envOptions' | 'envModule'> = {
   components: 5,
   hidden: [64, 64],
   init: 'xavier-uniform',
@@ -115,8 +128,6 @@ export const SAC_V2_DEFAULTS: typeof CLASSIC_DEFAULTS = {
   learningStarts: 5000,
 };
 
-const CLASSIC_ENVS = new Set(envIds());
-
 /**
  * Per-environment settings on top of the classic defaults: the best SAC setting found by the authors'
  * sweep (their earlier code's config/agent/SAC_classic_best_mountaincar.json).
@@ -126,22 +137,24 @@ const ENV_PRESETS: Record<string, Partial<TrainConfig>> = {
 };
 
 /**
- * The defaults for an environment: classic control and bandits get the paper's setup.
+ * The defaults for an environment: the built-in ones (classic control and bandits) get the paper's
+ * setup, an env of one's own (`registerEnv`) SAC-v2's, as Stable-Baselines3 would give it.
  *
  * @example
  * defaultsFor('Pendulum').batchSize; // 32, the paper's classic-control setup
  */
 export function defaultsFor(env: string): typeof CLASSIC_DEFAULTS {
-  if (!CLASSIC_ENVS.has(env as never)) return SAC_V2_DEFAULTS;
+  if (!isBuiltInEnv(env)) return SAC_V2_DEFAULTS;
   return { ...CLASSIC_DEFAULTS, ...ENV_PRESETS[env] };
 }
 
-type Kind = 'int' | 'nonNegInt' | 'posInt' | 'number' | 'posNumber' | 'boolean' | 'string' | 'intList' | 'object';
+type Kind = 'int' | 'nonNegInt' | 'posInt' | 'number' | 'posNumber' | 'boolean' | 'string' | 'intList' | 'object' | 'module';
 
 /** The type of each key; a missing entry is a compile error. */
 const KINDS: Record<keyof TrainConfig, Kind> = {
   env: 'string',
   envOptions: 'object',
+  envModule: 'module',
   agent: 'string',
   seed: 'int',
   steps: 'posInt',
@@ -172,6 +185,18 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
   dtype: 'string',
 };
 
+/**
+ * Whether `value` is an `EnvModuleRef`: an absolute `path`, a `sha256` of 64 lowercase hex digits, nothing else.
+ *
+ * @example
+ * isEnvModuleRef({ path: '/home/me/envs.mjs', sha256: 'ab'.repeat(32) }); // true
+ */
+export function isEnvModuleRef(value: unknown): value is EnvModuleRef {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const { path, sha256, ...rest } = value as Record<string, unknown>;
+  return typeof path === 'string' && isAbsolute(path) && typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256) && Object.keys(rest).length === 0;
+}
+
 function checkValue(key: string, kind: Kind, value: unknown, where: string): string | null {
   // JSON reads 1e999 as Infinity, which JSON.stringify would show as null.
   const shown = typeof value === 'number' && !Number.isFinite(value) ? `${value}, not a finite number` : JSON.stringify(value);
@@ -197,6 +222,8 @@ function checkValue(key: string, kind: Kind, value: unknown, where: string): str
         : say('a non-empty list of positive integers');
     case 'object':
       return value !== null && typeof value === 'object' && !Array.isArray(value) ? null : say('an object');
+    case 'module':
+      return isEnvModuleRef(value) ? null : say('{ "path": an absolute file name, "sha256": 64 hex digits }');
   }
 }
 
@@ -284,10 +311,13 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[], sources: 
   return right(config);
 }
 
-/** The value type of each key that can be set from a flag (envOptions only from a config file). */
+/**
+ * The value type of each key that can be set from a flag (envOptions only from a config file;
+ * envModule by `--env-module FILE`, which the CLI reads itself).
+ */
 export function flagKinds(): Record<string, 'number' | 'int' | 'boolean' | 'string' | 'intList'> {
   const map = { int: 'int', nonNegInt: 'int', posInt: 'int', number: 'number', posNumber: 'number', boolean: 'boolean', string: 'string', intList: 'intList' } as const;
   const out: Record<string, 'number' | 'int' | 'boolean' | 'string' | 'intList'> = {};
-  for (const [key, kind] of Object.entries(KINDS)) if (kind !== 'object') out[key] = map[kind];
+  for (const [key, kind] of Object.entries(KINDS)) if (kind !== 'object' && kind !== 'module') out[key] = map[kind];
   return out;
 }

@@ -120,6 +120,11 @@ export interface RunOptions {
    * for it again (a function is not saved).
    */
   estimator?: Estimator;
+  /**
+   * `loadRun` only: called with the checkpoint's config keys before its env is looked up, to make
+   * that env known (`mixrl eval` loads the run's env module here); a `Left` is `loadRun`'s result.
+   */
+  prepareEnv?(config: Partial<TrainConfig>): Promise<Either<MixrlError, void>>;
 }
 
 /** The hyperparameters with the estimator `options` gives, if any. */
@@ -402,6 +407,8 @@ export async function loadRun(path: string, backend: Backend, options: RunOption
   }
   const partial = validatePartial(meta.config, 'config');
   if (isLeft(partial)) return bad(partial.left.message);
+  const prepared = await options.prepareEnv?.(partial.right);
+  if (prepared && isLeft(prepared)) return prepared;
   const resolved = resolveConfig([partial.right], ['config']);
   if (isLeft(resolved)) return bad(resolved.left.message);
   const config = resolved.right;

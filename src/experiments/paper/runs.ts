@@ -85,6 +85,21 @@ export function useCliForRuns(node: string | null, args: readonly string[] = [])
   cli = node === null ? null : { node, args: [...args] };
 }
 
+/** The env module new child runs load (`--env-module FILE`), or null. */
+let envModule: string | null = null;
+
+/**
+ * Gives every child `mixrl train` that starts a run `--env-module FILE` (what `mixrl sweep
+ * --env-module` does); a resumed child loads the module its run recorded. In-process runs need
+ * nothing: this process registered the env itself.
+ *
+ * @example
+ * useEnvModuleForRuns('/home/me/point-mass.mjs');
+ */
+export function useEnvModuleForRuns(file: string | null): void {
+  envModule = file;
+}
+
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
 async function readJson(file: string): Promise<unknown> {
@@ -250,7 +265,7 @@ export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDi
           const args =
             state === 'resumable'
               ? ['--resume', dir]
-              : ['--out', dir, ...configFlags(config), '--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu'];
+              : ['--out', dir, ...configFlags(config), '--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu', ...(envModule ? ['--env-module', envModule] : [])];
           if (jobs > 1) args.push('--threads', '1');
           const r = await trainChild(args, children);
           // A checkpoint at the last step without its summary (killed in between): nothing left to train.
