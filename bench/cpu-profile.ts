@@ -5,7 +5,9 @@
  * The host's speed drifts, so read the shares, and compare variants in one process (bench/ab.ts's way).
  *
  *   npx esbuild bench/cpu-profile.ts --bundle --platform=node --format=esm --external:webgpu --outfile=.tmp/cpu-profile.mjs
- *   node --expose-gc .tmp/cpu-profile.mjs [--sizes v2] [--agents sg-rp,sgm-mrp] [--updates 200] [--top 20]
+ *   node --expose-gc .tmp/cpu-profile.mjs [--sizes v2] [--agents sg-rp,sgm-mrp] [--n 1] [--updates 200] [--top 20]
+ *
+ * `--n 100` profiles the batched update of 100 agents (`jit(vmap(update))`) instead of one agent's.
  */
 import { profileCpu, type StepTime } from '../src/autodiff';
 import { cpu } from '../src/tensor';
@@ -16,6 +18,7 @@ const sizeNames = list('sizes', 'v2') as (keyof typeof SIZES)[];
 const agentNames = list('agents', 'sg-rp,sgm-mrp');
 const updates = Number(arg('updates', '200'));
 const top = Number(arg('top', '20'));
+const n = Number(arg('n', '1'));
 
 /** The kind of a step, from its label (`plan-cpu.ts`'s `labelOf`). */
 function kindOf({ step }: StepTime): string {
@@ -30,14 +33,14 @@ for (const sizeName of sizeNames) {
   for (const agentName of agentNames) {
     const agent = AGENTS.find((a) => a.name === agentName);
     if (!agent) throw new Error(`--agents: unknown agent '${agentName}' (${AGENTS.map((a) => a.name).join(', ')})`);
-    const step = updateStep(agent, size, cpu, 1);
-    for (let t = 0; t < 20; t++) step(t);
+    const step = updateStep(agent, size, cpu, n);
+    for (let t = 0; t < Math.min(20, updates); t++) step(t);
     const { plans } = profileCpu(() => {
       for (let t = 0; t < updates; t++) step(t);
     });
     for (const plan of plans) {
       const stepsMs = plan.steps.reduce((sum, s) => sum + s.ms, 0);
-      console.log(`\n## ${size.label}, ${agent.name}: ${plan.plan}, ${plan.calls} calls`);
+      console.log(`\n## ${size.label}, ${agent.name}${n > 1 ? ` x ${n} agents` : ''}: ${plan.plan}, ${plan.calls} calls`);
       console.log(`${plan.callMs.toFixed(3)} ms per call: ${stepsMs.toFixed(3)} in ${plan.steps.length} steps, ${(plan.callMs - stepsMs).toFixed(3)} copying in and out\n`);
       const kinds = new Map<string, { ms: number; count: number }>();
       for (const s of plan.steps) {

@@ -137,6 +137,44 @@ describe('WebAssembly float32 matmul', () => {
     }
   });
 
+  it('batches of A stored transposed times a column (run as a row times A storage) equal the recurrence and a float64 loop', () => {
+    // matmulBatchF32 runs each such product as bᵀ (1 x k) times A's storage (k x m), reading A in
+    // place whether it is small (else read through strides) or large (else transposed into scratch
+    // first): batch 1, odd sizes, k = 1, m = 1, B stored either way, A or B broadcast over the batch.
+    const shapes = [[1, 1], [3, 1], [1, 37], [7, 13], [21, 5], [97, 85], [256, 40], [130, 70]];
+    for (const [m, k] of shapes) {
+      for (const [batch, shared] of [[1, 'none'], [3, 'none'], [4, 'A'], [5, 'B']] as const) {
+        for (const transposeB of [false, true]) {
+          const [batchA, batchB] = [shared === 'A' ? 1 : batch, shared === 'B' ? 1 : batch];
+          const a = Float32Array.from(randomValues(m * k + batch, batchA * m * k));
+          const b = Float32Array.from(randomValues(k + batch, batchB * k));
+          const out = new Float32Array(batch * m).fill(NaN);
+          const aShape = shared === 'A' ? [m, k] : [batch, m, k];
+          const bShape = shared === 'B' ? [k, 1] : [batch, k, 1];
+          prepareMatmul(aShape, bShape, [batch, m, 1], { transposeA: true, transposeB })(a, b, out);
+          for (let t = 0; t < batch; t++) {
+            // A's t-th storage is [k, m]; B's t-th column is contiguous either way.
+            const [ao, bo] = [(shared === 'A' ? 0 : t) * m * k, (shared === 'B' ? 0 : t) * k];
+            for (let i = 0; i < m; i++) {
+              let [acc, exact, magnitude] = [0, 0, 0];
+              for (let p = 0; p < k; p++) {
+                const [x, y] = [a[ao + p * m + i], b[bo + p]];
+                acc = accumulate(acc, x, y);
+                exact += x * y;
+                magnitude += Math.abs(x * y);
+              }
+              const got = out[t * m + i];
+              const what = `${batch} x ${m}x${k}ᵀ·${k}x1 (${shared} shared, B ${transposeB ? 'transposed' : 'as stored'}) [${t}, ${i}]`;
+              if (!Object.is(got, acc)) expect.fail(`${what}: got ${got}, the recurrence ${acc}`);
+              // Float32 accumulation stays within k roundings of the float64 sum.
+              expect(Math.abs(got - exact), what).toBeLessThanOrEqual(k * 2 ** -23 * magnitude + 1e-30);
+            }
+          }
+        }
+      }
+    }
+  });
+
   it('equals the recurrence when a large transposed A is transposed into scratch first', () => {
     // m * k >= 8192: the product transposes A in the arena instead of reading it down its columns.
     for (const [m, k, n] of [[97, 85, 9], [128, 130, 5], [256, 33, 12]]) {

@@ -172,6 +172,28 @@ describe('threaded float32 matmul', () => {
     }
   });
 
+  it('batches of A stored transposed times a column (rows times A storage) shared across threads equal eager mode bit for bit', () => {
+    // hᵀ dy of a layer with one output, as a vmapped critic's last layer has: each product runs as
+    // dyᵀ times h's storage (h small enough to read in place, or large enough to be transposed
+    // otherwise), whole products shared out (40 x 256 x 128 is past THREADED_MATMUL_MIN), B
+    // stored either way, A or B broadcast; eager mode transposes h first and runs the column kernel.
+    for (const [batch, m, k, shared] of [
+      [40, 256, 128, 'none'],
+      [33, 100, 320, 'B'],
+      [17, 9, 7, 'none'],
+      [50, 256, 100, 'A'],
+    ] as const) {
+      const h = randomTensor(batch + m, shared === 'A' ? [k, m] : [batch, k, m]);
+      const dy = randomTensor(batch + k, shared === 'B' ? [k, 1] : [batch, k, 1]);
+      const dyStoredT = randomTensor(k, shared === 'B' ? [1, k] : [batch, 1, k]);
+      const swap = (x: Mixrl.Tensor) => M.transpose(x, x.ndim === 2 ? [1, 0] : [0, 2, 1]);
+      const f = (x: Mixrl.Tensor, y: Mixrl.Tensor, yt: Mixrl.Tensor) => [M.matmul(swap(x), y), M.matmul(swap(x), swap(yt))];
+      const got = M.jit(f)(h, dy, dyStoredT);
+      const expected = f(h, dy, dyStoredT);
+      got.forEach((t, i) => expect(same(t.dataSync(), expected[i].dataSync()), `${batch} x ${m}x${k}ᵀ·${k}x1 (${shared} shared), product ${i}`).toBe(true));
+    }
+  });
+
   it('loops reading a large product elementwise right after it run on its rows (epilogues), equal to eager mode bit for bit', () => {
     // h = relu(x w + b) with x and w computed in the plan (pooled regions released at the product),
     // m = k = n: without the product keeping its operands until the loop's output is placed, h would

@@ -241,13 +241,14 @@ function columns(
 /**
  * The products t0 .. t1 - 1 of a batched product (`MatmulBlock`): for each, A and B at their offsets,
  * transposed (or B packed in panels, `packF32`) into this chunk's scratch first where the block has scratch, then `matmulF32` into C's
- * t-th matrix. The only loop over a batch's products: eager batched products and jit plans' run here
+ * t-th matrix (A stored transposed times a column: a row times A's storage, no scratch). The only
+ * loop over a batch's products: eager batched products and jit plans' run here
  * (`WasmArena.matmulBlock`), single products of jit plans by `WasmArena.matmulOne`, the same steps.
  */
 function matmulBatchF32(): FunctionDef {
   const c = new Code(4);
   const [BLOCK, T0, T1, CHUNK] = [0, 1, 2, 3];
-  const [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, packB, t, pa, pb, ars, acs, brs, bps, copiedB] = Array.from({ length: 21 }, () => c.local(i32));
+  const [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, packB, t, pa, pb, ars, acs, brs, bps, copiedB, rowTimesA] = Array.from({ length: 22 }, () => c.local(i32));
   const words = [a, b, out, m, k, n, offsetsA, offsetsB, stridedA, scratchA, scratchB, stride, packB];
   words.forEach((local, w) => c.get(BLOCK).mem('i32.load', 4 * w).set(local));
   /** This chunk's scratch: base + chunk * stride (left 0 when the block has none). */
@@ -259,6 +260,25 @@ function matmulBatchF32(): FunctionDef {
     c.get(base).get(offsets).get(t).i32(2).op('i32.shl').op('i32.add').mem('i32.load').get(rows).op('i32.mul').get(cols).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(into);
   c.get(T0).set(t);
   c.i32(-1).set(copiedB);
+  // A stored transposed ([k, m]) times a column: each product runs as the row bᵀ (1 x k; a column
+  // is contiguous stored either way) times A's storage (k x m) by rows, in 1-row tiles, as
+  // `WasmArena.matmulOne` runs a single one, where it would read A down its columns or transpose
+  // it into scratch first (each element the same products summed in the same order: the same
+  // bits). One thread, operands out of cache, paired: 100 x 256x256ᵀ·256x1 3.0-5.1 -> 5.9-9.9
+  // GFLOP/s, 100 x 64x64ᵀ·64x1 4.3-5.0 -> 16-20 (a vmapped critic's last-layer weight gradient).
+  c.get(n).i32(1).op('i32.eq').get(stridedA).get(scratchA).op('i32.or').i32(0).op('i32.ne').op('i32.and').set(rowTimesA);
+  c.while(
+    () => c.get(t).get(T1).op('i32.lt_s').get(rowTimesA).op('i32.and'),
+    () => {
+      operand(a, offsetsA, m, k, pa);
+      operand(b, offsetsB, k, n, pb);
+      // matmulF32(b, k, 1, A's storage, m, 8, C's t-th row, 1, k, m).
+      c.get(pb).get(k).i32(1).get(pa).get(m).i32(8);
+      c.get(out).get(t).get(m).op('i32.mul').i32(2).op('i32.shl').op('i32.add');
+      c.i32(1).get(k).get(m).call(0);
+      c.addTo(t, 1);
+    },
+  );
   c.while(
     () => c.get(t).get(T1).op('i32.lt_s'),
     () => {
