@@ -1,8 +1,9 @@
 /**
  * `mixrl plot RUN...`: learning curves of training runs (`experiments/plot.ts`). Each argument is a
  * run folder (`mixrl train --out`) or a folder holding run folders at any depth up to 4 (a sweep's or
- * reproduction's `--out`). Writes one SVG per environment, `summary.csv` and `curves.csv` into
- * `--out` (atomically; a plot folder is derived data, so its files are replaced) and prints the
+ * reproduction's `--out`). Writes one SVG per environment, `summary.csv`, `curves.csv`,
+ * `comparisons.csv` and `aggregate.csv` into `--out` (atomically, every file every time, a table with no
+ * rows as its header; a plot folder is derived data, so its files are replaced) and prints the
  * summary. User errors come back as `Left` (one line, exit 2).
  */
 import { promises as fs } from 'node:fs';
@@ -15,12 +16,14 @@ import { show } from '../experiments/paper/curves';
 import { readEpisodes } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import { type PlotMetric, type PlotRun, plotRuns } from '../experiments/plot';
-import { parseArgs, typedFlags } from './args';
+import { DEFAULT_RESAMPLES } from '../experiments/bootstrap';
+import { type Normalization, showBootstrap } from '../experiments/reliable';
+import { parseArgs, parseDecimal, typedFlags } from './args';
 import { ioReason, type Outcome } from './out-folder';
 
 const userError = (message: string) => left(new ConfigError(message));
 
-const FLAGS = { out: 'string', metric: 'string', bins: 'int', groupBy: 'string' } as const;
+const FLAGS = { out: 'string', metric: 'string', bins: 'int', groupBy: 'string', bootstrap: 'int', seed: 'int', normalize: 'string' } as const;
 
 /** How deep below an argument run folders are looked for (a sweep's `runs/<name>` is 2). */
 const MAX_DEPTH = 4;
@@ -29,18 +32,27 @@ const MAX_DEPTH = 4;
 export function plotUsage(): string {
   return [
     'usage: mixrl plot RUN... [--out DIR] [--metric return|eval] [--bins N] [--group-by KEY,KEY]',
+    '                         [--bootstrap N] [--seed S] [--normalize ENV=MIN:MAX,...]',
     '',
     '  RUN                  a run folder (mixrl train --out), or a folder holding run folders (a sweep\'s or reproduction\'s --out)',
-    '  --out DIR            where the SVGs (one per env), summary.csv and curves.csv go (default plots)',
+    '  --out DIR            where the SVGs (one per env), summary.csv, curves.csv, comparisons.csv and aggregate.csv',
+    '                       go (default plots)',
     '  --metric return|eval return: training episodes\' returns on a grid of steps (default); eval: the greedy',
     '                       evaluations of mixrl train --eval-every at the steps they ran',
     '  --bins N             points of the step grid for --metric return (default 40)',
     '  --group-by KEY,...   config keys naming a curve (e.g. agent,alpha); default: those whose values differ',
     '                       among the runs of an env (the seed and bookkeeping such as log-every aside)',
+    `  --bootstrap N        resamples of the runs for the bootstrap intervals (default ${DEFAULT_RESAMPLES})`,
+    '  --seed S             the bootstrap\'s seed (default 0): the same seed gives the same files',
+    '  --normalize ENV=MIN:MAX,...',
+    '                       score ranges mapped to 0..1 (e.g. Pendulum=-1500:0); a curve run in two or more of',
+    '                       these envs is aggregated across them into aggregate.csv',
     '',
     'Each curve is the mean over its runs with a 95% Student-t interval; summary.csv gives each curve\'s',
     'area under the curve (the mean of its points, the paper\'s criterion) and final return (the last 10%',
-    'of steps, or the last evaluation), with 95% intervals over runs.',
+    'of steps, or the last evaluation), with 95% intervals over runs: the mean\'s t-interval, and the median,',
+    'interquartile mean (IQM) and mean with percentile bootstrap intervals (rliable\'s). comparisons.csv gives',
+    'the probability of improvement P(X > Y) of the final returns of every two curves of an env.',
   ].join('\n');
 }
 
@@ -98,6 +110,29 @@ async function readEvaluations(dir: string): Promise<{ step: number; mean: numbe
   return out;
 }
 
+/**
+ * `--normalize ENV=MIN:MAX,...` as a map from env to its score range; each ENV must be an env of the
+ * runs, and MIN below MAX.
+ *
+ * @example
+ * parseNormalization('Pendulum=-1500:0', new Set(['Pendulum'])); // right(Map { 'Pendulum' => [-1500, 0] })
+ */
+export function parseNormalization(text: string, envs: ReadonlySet<string>): Either<ConfigError, Normalization> {
+  const ranges = new Map<string, readonly [number, number]>();
+  for (const entry of text.split(',').map((e) => e.trim())) {
+    const eq = entry.lastIndexOf('=');
+    const bounds = entry.slice(eq + 1).split(':').map(parseDecimal);
+    const env = entry.slice(0, eq);
+    if (eq <= 0 || bounds.length !== 2 || bounds.some((b) => b === undefined || !Number.isFinite(b))) return userError(`--normalize: '${entry}' is not ENV=MIN:MAX (e.g. Pendulum=-1500:0)`);
+    const [min, max] = bounds as [number, number];
+    if (!(min < max)) return userError(`--normalize: ${env}'s MIN must be below its MAX, got ${min}:${max}`);
+    if (!envs.has(env)) return userError(`--normalize: no run is of env '${env}'; the runs' envs: ${[...envs].sort().join(', ')}`);
+    if (ranges.has(env)) return userError(`--normalize: ${env} is given twice`);
+    ranges.set(env, [min, max]);
+  }
+  return right(ranges);
+}
+
 /** An env id as a file name: characters other than letters, digits, `.`, `_` and `-` become `_`. */
 const fileStem = (id: string) => id.replace(/[^A-Za-z0-9._-]/g, '_');
 
@@ -116,13 +151,16 @@ export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
   if (isLeft(parsed)) return parsed;
   const typed = typedFlags(parsed.right.flags, FLAGS);
   if (isLeft(typed)) return typed;
-  const flags = typed.right as { out?: string; metric?: string; bins?: number; groupBy?: string };
+  const flags = typed.right as { out?: string; metric?: string; bins?: number; groupBy?: string; bootstrap?: number; seed?: number; normalize?: string };
   const roots = parsed.right.positionals;
   if (roots.length === 0) return userError('give one or more run folders, or folders holding them (a sweep\'s or reproduction\'s --out)');
   const metric = flags.metric ?? 'return';
   if (metric !== 'return' && metric !== 'eval') return userError(`flag --metric must be return or eval, got '${metric}'`);
   const bins = flags.bins ?? 40;
   if (!(bins >= 1)) return userError(`flag --bins must be a positive integer, got ${bins}`);
+  const resamples = flags.bootstrap ?? DEFAULT_RESAMPLES;
+  if (!(resamples >= 1)) return userError(`flag --bootstrap must be a positive integer (resamples of the runs), got ${resamples}`);
+  const seed = flags.seed ?? 0;
   if (flags.out === '') return userError('flag --out needs a folder');
   const out = flags.out ?? 'plots';
 
@@ -154,7 +192,14 @@ export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
     if (unknown !== undefined) return userError(`--group-by: no run's config has '${unknown}'; config keys: ${[...known].sort().join(', ')}`);
   }
 
-  const result = plotRuns(runs, { metric: metric as PlotMetric, bins, ...(groupBy && { groupBy }) });
+  let normalize: Normalization | undefined;
+  if (flags.normalize !== undefined) {
+    const parsedRanges = parseNormalization(flags.normalize, new Set(runs.map((r) => String(r.config.env))));
+    if (isLeft(parsedRanges)) return parsedRanges;
+    normalize = parsedRanges.right;
+  }
+
+  const result = plotRuns(runs, { metric: metric as PlotMetric, bins, resamples, seed, ...(groupBy && { groupBy }), ...(normalize && { normalize }) });
   try {
     await makeDirs(out);
     for (const figure of result.figures) await writeFileAtomic(path.join(out, `${fileStem(figure.id)}.svg`), renderSvg(figure));
@@ -163,12 +208,28 @@ export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
     return userError(`--out ${out}: cannot write there: ${ioReason(e)}`);
   }
   const by = result.groupBy.length === 0 ? '' : ` by ${result.groupBy.join(', ')}`;
-  console.log(`${runs.length} run${runs.length === 1 ? '' : 's'}, ${result.groups.length} curve${result.groups.length === 1 ? '' : 's'}${by}; area under the curve and final return, 95% interval over runs:`);
+  const boot = `95% percentile bootstrap interval, ${resamples} resamples, seed ${seed}`;
+  console.log(
+    `${runs.length} run${runs.length === 1 ? '' : 's'}, ${result.groups.length} curve${result.groups.length === 1 ? '' : 's'}${by}; area under the curve and final return, ` +
+      `mean with 95% t-interval over runs, and IQM (${boot}):`,
+  );
   for (const g of result.groups) {
     const unfinished = g.runs.filter((r) => !r.finished).length;
     const note = unfinished === 0 ? '' : `; ${unfinished} unfinished, drawn as far as they got, not in the final return`;
-    console.log(`  ${g.env}  ${g.name}  (${g.runs.length} run${g.runs.length === 1 ? '' : 's'}${note}): area ${show(g.area)}, final ${show(g.final)}`);
+    console.log(
+      `  ${g.env}  ${g.name}  (${g.runs.length} run${g.runs.length === 1 ? '' : 's'}${note}): area ${show(g.area)}, final ${show(g.final)}; ` +
+        `IQM area ${showBootstrap(g.robust.area.iqm)}, final ${showBootstrap(g.robust.final.iqm)}`,
+    );
   }
-  console.log(`wrote ${result.figures.map((f) => `${fileStem(f.id)}.svg`).join(', ')}, summary.csv and curves.csv to ${out}`);
+  if (result.comparisons.length > 0) {
+    console.log(`probability of improvement of the final return, P(X > Y) (${boot}):`);
+    for (const c of result.comparisons) console.log(`  ${c.env}  P(${c.x} > ${c.y}) = ${showBootstrap(c.p)}  (${c.runsX} vs ${c.runsY} finished runs)`);
+  }
+  if (normalize !== undefined) {
+    if (result.aggregates.length === 0) console.log('--normalize: no curve ran in two or more of the normalized envs, so nothing is aggregated');
+    else console.log(`over the normalized envs, IQM of the runs of all (${boot}, runs resampled within each env):`);
+    for (const a of result.aggregates) console.log(`  ${a.name}  (${a.envs.join(', ')}; ${a.runs} runs): IQM area ${showBootstrap(a.area.iqm)}, final ${showBootstrap(a.final.iqm)}`);
+  }
+  console.log(`wrote ${result.figures.map((f) => `${fileStem(f.id)}.svg`).join(', ')}, ${result.tables.map((t) => `${t.id}.csv`).join(', ')} to ${out}`);
   return right(0);
 }

@@ -3,11 +3,29 @@
  * them apart (every config key whose value differs among them, seeds and bookkeeping aside), each
  * group's seeds averaged on a common grid of environment steps with a 95% Student-t band, one figure
  * per environment, and a summary of each group's area under the curve and final return. The same
- * statistics as the paper's experiments (`paper/stats.ts`).
+ * statistics as the paper's experiments (`paper/stats.ts`), and beside them rliable's (`reliable.ts`):
+ * each group's median, IQM and mean over runs with bootstrap intervals, the probability of improvement
+ * between the groups of an env, and groups aggregated over envs given a normalization.
  */
+import { DEFAULT_RESAMPLES } from './bootstrap';
 import { agentLabel } from './paper/curves';
 import { curveArea, type EpisodePoint, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './paper/stats';
 import type { Figure, Series, Table } from './paper/types';
+import {
+  type Aggregate,
+  aggregateAcrossEnvs,
+  aggregateTable,
+  type BootstrapOptions,
+  type Comparison,
+  compareCurves,
+  comparisonTable,
+  type Normalization,
+  robustCells,
+  robustColumns,
+  type RobustSummary,
+  robustSummary,
+  round,
+} from './reliable';
 import type { AgentName } from '../rl/sac/agents';
 
 /** One run as its folder holds it: `config.json`, episodes.jsonl and evaluations.jsonl (greedy means). */
@@ -35,6 +53,12 @@ export interface PlotOptions {
   readonly bins: number;
   /** The config keys that name a curve; default: those whose values differ among the runs of an env. */
   readonly groupBy?: readonly string[];
+  /** Bootstrap replicates per interval of a median, IQM, mean or probability of improvement (default 2000). */
+  readonly resamples?: number;
+  /** The seed of the bootstrap's draws (default 0). */
+  readonly seed?: number;
+  /** Per env, the scores mapped to 0 and 1: curves of two or more of these envs are aggregated across them. */
+  readonly normalize?: Normalization;
 }
 
 /** One curve: the runs of one env and setting, over their seeds. */
@@ -51,6 +75,11 @@ export interface PlotGroup {
   readonly area: Interval;
   /** Per finished run: the mean return of its last 10% of steps (`return`) or its last evaluation (`eval`). */
   readonly final: Interval;
+  /** Per run, in the order of `runs`: its area, and its final return (NaN for an unfinished run). */
+  readonly areas: readonly number[];
+  readonly finals: readonly number[];
+  /** The median, IQM and mean of `areas` and of `finals` with 95% bootstrap intervals over runs. */
+  readonly robust: { readonly area: RobustSummary; readonly final: RobustSummary };
 }
 
 export interface PlotResult {
@@ -59,6 +88,10 @@ export interface PlotResult {
   readonly tables: readonly Table[];
   /** The keys the curves are named by. */
   readonly groupBy: readonly string[];
+  /** The probability of improvement of each pair of curves of an env, on final returns. */
+  readonly comparisons: readonly Comparison[];
+  /** Curves aggregated over the envs of `options.normalize` they ran in (two or more). */
+  readonly aggregates: readonly Aggregate[];
 }
 
 /** Config keys that do not change what is learned: never a reason to draw two curves. */
@@ -87,6 +120,7 @@ export function differingKeys(runs: readonly Pick<PlotRun, 'config'>[]): string[
  * const { figures, tables } = plotRuns(runs, { metric: 'return', bins: 40 });
  */
 export function plotRuns(runs: readonly PlotRun[], options: PlotOptions): PlotResult {
+  const boot: BootstrapOptions = { resamples: options.resamples ?? DEFAULT_RESAMPLES, seed: options.seed ?? 0 };
   const envs = [...new Set(runs.map((r) => String(r.config.env)))];
   const groups: PlotGroup[] = [];
   const usedKeys = new Set<string>();
@@ -99,13 +133,28 @@ export function plotRuns(runs: readonly PlotRun[], options: PlotOptions): PlotRe
       const name = keys.length === 0 ? 'all runs' : keys.map((k) => `${k}=${valueText(k, run.config[k])}`).join(' ');
       byName.set(name, [...(byName.get(name) ?? []), run]);
     }
-    for (const [name, members] of byName) groups.push(summarize(env, name, members, options));
+    for (const [name, members] of byName) groups.push(summarize(env, name, members, options, boot));
   }
   const groupBy = [...usedKeys];
-  return { groups, figures: envs.map((env) => figureOf(env, groups, options.metric)), tables: [summaryTable(groups), curveTable(groups)], groupBy };
+  const comparisons = compareCurves(groups, boot);
+  const aggregates = options.normalize === undefined ? [] : aggregateAcrossEnvs(groups, options.normalize, boot);
+  return {
+    groups,
+    figures: envs.map((env) => figureOf(env, groups, options.metric)),
+    tables: [summaryTable(groups), curveTable(groups), comparisonTable(comparisons, boot.resamples), aggregateTable(aggregates, boot.resamples)],
+    groupBy,
+    comparisons,
+    aggregates,
+  };
 }
 
-function summarize(env: string, name: string, runs: readonly PlotRun[], options: PlotOptions): PlotGroup {
+/** A group's statistics over runs of its per-run areas and final returns. */
+function scores(env: string, name: string, areas: number[], finals: number[], boot: BootstrapOptions) {
+  const robust = { area: robustSummary(areas, ['area', env, name], boot), final: robustSummary(finals, ['final', env, name], boot) };
+  return { area: meanInterval(areas), final: meanInterval(finals), areas, finals, robust };
+}
+
+function summarize(env: string, name: string, runs: readonly PlotRun[], options: PlotOptions, boot: BootstrapOptions): PlotGroup {
   if (options.metric === 'eval') {
     const steps = [...new Set(runs.flatMap((r) => r.evaluations.map((e) => e.step)))].sort((a, b) => a - b);
     const at = (r: PlotRun, step: number) => r.evaluations.find((e) => e.step === step)?.mean ?? NaN;
@@ -119,8 +168,7 @@ function summarize(env: string, name: string, runs: readonly PlotRun[], options:
       mean: points.map((p) => p.mean),
       lo: points.map((p) => p.lo),
       hi: points.map((p) => p.hi),
-      area: meanInterval(curves.map(curveArea)),
-      final: meanInterval(runs.map((r) => (r.finished ? (r.evaluations.at(-1)?.mean ?? NaN) : NaN))),
+      ...scores(env, name, curves.map(curveArea), runs.map((r) => (r.finished ? (r.evaluations.at(-1)?.mean ?? NaN) : NaN)), boot),
     };
   }
   const steps = Math.max(...runs.map((r) => Math.max(Number(r.config.steps) || 0, r.reached)));
@@ -136,8 +184,7 @@ function summarize(env: string, name: string, runs: readonly PlotRun[], options:
     mean: points.map((p) => p.mean),
     lo: points.map((p) => p.lo),
     hi: points.map((p) => p.hi),
-    area: meanInterval(curves.map(curveArea)),
-    final: meanInterval(runs.map((r) => (r.finished ? finalReturn(r.episodes, r.reached) : NaN))),
+    ...scores(env, name, curves.map(curveArea), runs.map((r) => (r.finished ? finalReturn(r.episodes, r.reached) : NaN)), boot),
   };
 }
 
@@ -155,15 +202,28 @@ function figureOf(env: string, groups: readonly PlotGroup[], metric: PlotMetric)
   };
 }
 
-const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN);
-
-/** `summary.csv`: one row per curve, with its area under the curve and final return over runs. */
+/**
+ * `summary.csv`: one row per curve, with its area under the curve and final return over runs: the
+ * mean with its t-interval, then the median, IQM, and the mean's bootstrap interval.
+ */
 function summaryTable(groups: readonly PlotGroup[]): Table {
   return {
     id: 'summary',
-    title: 'Per curve: area under the curve (mean of its points) and final return, mean and 95% t-interval over runs',
-    columns: ['env', 'curve', 'runs', 'auc_mean', 'auc_lo95', 'auc_hi95', 'final_mean', 'final_lo95', 'final_hi95'],
-    rows: groups.map((g) => [g.env, g.name, g.runs.length, round(g.area.mean), round(g.area.lo), round(g.area.hi), round(g.final.mean), round(g.final.lo), round(g.final.hi)]),
+    title: 'Per curve: area under the curve (mean of its points) and final return, mean and 95% t-interval over runs; median, IQM and the mean with 95% bootstrap intervals',
+    columns: ['env', 'curve', 'runs', 'auc_mean', 'auc_lo95', 'auc_hi95', 'final_mean', 'final_lo95', 'final_hi95', ...robustColumns('auc', true), ...robustColumns('final', true)],
+    rows: groups.map((g) => [
+      g.env,
+      g.name,
+      g.runs.length,
+      round(g.area.mean),
+      round(g.area.lo),
+      round(g.area.hi),
+      round(g.final.mean),
+      round(g.final.lo),
+      round(g.final.hi),
+      ...robustCells(g.robust.area, true),
+      ...robustCells(g.robust.final, true),
+    ]),
   };
 }
 

@@ -1,9 +1,10 @@
 /**
  * `mixrl plot`: run folders found below its arguments, the files it writes (checked against the
- * runs' own episodes, averaged here), and its user errors. One real `mixrl train` run checks that it
+ * runs' own episodes, averaged here; the rliable statistics against values worked by hand), and its
+ * user errors. One real `mixrl train` run checks that it
  * reads the files training writes.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/experiments/paper/csv';
@@ -80,6 +81,63 @@ describe('mixrl plot', () => {
     points.forEach((p, i) => expect(Number(p.mean)).toBeCloseTo((evals[0][i] + evals[1][i]) / 2, 3));
   });
 
+  it('adds the median, IQM and bootstrap intervals to summary.csv, writes comparisons.csv and aggregate.csv, the same bytes for the same seed', () => {
+    // Final returns (the last episode): SG-RP 1 2 3 4, SGM-MRP 2 3 5 6 in each env.
+    for (const env of ['Pendulum', 'Acrobot']) {
+      [1, 2, 3, 4].forEach((r, seed) => writeRun(`rl/${env}-a${seed}`, { env, agent: 'sg-rp', seed }, [0, 0, 0, r]));
+      [2, 3, 5, 6].forEach((r, seed) => writeRun(`rl/${env}-b${seed}`, { env, agent: 'sgm-mrp', seed }, [0, 0, 0, r]));
+    }
+    const r = run(['plot', 'rl', '--out', 'plots-rl', '--bins', '2', '--bootstrap', '500', '--seed', '3', '--normalize', 'Pendulum=0:10,Acrobot=-10:10']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('IQM (95% percentile bootstrap interval, 500 resamples, seed 3)');
+    expect(r.stdout).toMatch(/ {2}Pendulum {2}P\(agent=SG-RP > agent=SGM-MRP\) = 0\.250 \[[0-9.]+, [0-9.]+\] {2}\(4 vs 4 finished runs\)/);
+    // Every file written whole (atomically: no temporary file left beside them).
+    expect(readdirSync(path.join(work, 'plots-rl')).sort()).toEqual(['Acrobot.svg', 'Pendulum.svg', 'aggregate.csv', 'comparisons.csv', 'curves.csv', 'summary.csv']);
+    const header = readFileSync(path.join(work, 'plots-rl', 'summary.csv'), 'utf8').split('\n')[0];
+    const robust = (p: string) => [`${p}_median`, `${p}_median_lo95`, `${p}_median_hi95`, `${p}_iqm`, `${p}_iqm_lo95`, `${p}_iqm_hi95`, `${p}_mean_boot_lo95`, `${p}_mean_boot_hi95`];
+    expect(header.split(',')).toEqual(['env', 'curve', 'runs', 'auc_mean', 'auc_lo95', 'auc_hi95', 'final_mean', 'final_lo95', 'final_hi95', ...robust('auc'), ...robust('final')]);
+    const summary = csv('plots-rl/summary.csv');
+    // IQM of 4 runs cuts one from each end: (2 + 3) / 2 and (3 + 5) / 2; the medians are the same here.
+    expect(summary.map((s) => [s.env, s.curve, Number(s.final_mean), Number(s.final_median), Number(s.final_iqm)])).toEqual([
+      ['Acrobot', 'agent=SG-RP', 2.5, 2.5, 2.5],
+      ['Acrobot', 'agent=SGM-MRP', 4, 4, 4],
+      ['Pendulum', 'agent=SG-RP', 2.5, 2.5, 2.5],
+      ['Pendulum', 'agent=SGM-MRP', 4, 4, 4],
+    ]);
+    // P(SG-RP > SGM-MRP): 1 beats none; 2 ties 2 (1/2); 3 beats 2, ties 3 (3/2); 4 beats 2 and 3 (2): 4 of 16.
+    const pairs = csv('plots-rl/comparisons.csv');
+    expect(Object.keys(pairs[0])).toEqual(['env', 'curve_x', 'curve_y', 'p_improvement', 'lo95', 'hi95', 'runs_x', 'runs_y']);
+    expect(pairs.map((p) => [p.env, p.curve_x, p.curve_y, Number(p.p_improvement), Number(p.runs_x), Number(p.runs_y)])).toEqual([
+      ['Acrobot', 'agent=SG-RP', 'agent=SGM-MRP', 0.25, 4, 4],
+      ['Pendulum', 'agent=SG-RP', 'agent=SGM-MRP', 0.25, 4, 4],
+    ]);
+    // Normalized: SG-RP's finals are 0.1..0.4 in Pendulum, 0.55..0.7 in Acrobot; the IQM of the 8 cuts 2 from each end.
+    const aggregate = csv('plots-rl/aggregate.csv');
+    expect(aggregate.map((a) => [a.curve, a.envs, Number(a.runs)])).toEqual([
+      ['agent=SG-RP', 'Acrobot;Pendulum', 8],
+      ['agent=SGM-MRP', 'Acrobot;Pendulum', 8],
+    ]);
+    expect(Number(aggregate[0].final_iqm)).toBeCloseTo((0.3 + 0.4 + 0.55 + 0.6) / 4, 5);
+    // The same seed: the same bytes; another: other intervals.
+    expect(run(['plot', 'rl', '--out', 'plots-rl-again', '--bins', '2', '--bootstrap', '500', '--seed', '3', '--normalize', 'Pendulum=0:10,Acrobot=-10:10']).code).toBe(0);
+    for (const file of ['summary.csv', 'comparisons.csv', 'aggregate.csv', 'curves.csv']) {
+      expect(readFileSync(path.join(work, 'plots-rl-again', file))).toEqual(readFileSync(path.join(work, 'plots-rl', file)));
+    }
+    expect(run(['plot', 'rl', '--out', 'plots-rl-other', '--bins', '2', '--bootstrap', '500', '--seed', '4']).code).toBe(0);
+    expect(readFileSync(path.join(work, 'plots-rl-other', 'summary.csv'), 'utf8')).not.toBe(readFileSync(path.join(work, 'plots-rl', 'summary.csv'), 'utf8'));
+    // Without --normalize, aggregate.csv is its header alone.
+    expect(readFileSync(path.join(work, 'plots-rl-other', 'aggregate.csv'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('writes comparisons.csv as its header alone when no env has two curves', () => {
+    writeRun('lonely/s0', { seed: 0 }, [1, 2]);
+    writeRun('lonely/s1', { seed: 1 }, [3, 4]);
+    const r = run(['plot', 'lonely', '--out', 'plots-lonely']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('probability of improvement');
+    expect(readFileSync(path.join(work, 'plots-lonely', 'comparisons.csv'), 'utf8')).toBe('env,curve_x,curve_y,p_improvement,lo95,hi95,runs_x,runs_y\n');
+  });
+
   it('refuses what it cannot plot, naming the folder, file or flag', () => {
     expectUserErrorResult(run(['plot']), "mixrl plot: give one or more run folders, or folders holding them (a sweep's or reproduction's --out)");
     expectUserErrorResult(run(['plot', 'nowhere']), 'mixrl plot: nowhere: no such folder');
@@ -93,5 +151,12 @@ describe('mixrl plot', () => {
     expectUserErrorResult(run(['plot', 'no-evals', '--metric', 'best']), "mixrl plot: flag --metric must be return or eval, got 'best'");
     expectUserErrorResult(run(['plot', 'no-evals', '--group-by', 'agent,lr']), /^mixrl plot: --group-by: no run's config has 'lr'; config keys: agent, env, seed, steps$/);
     expectUserErrorResult(run(['plot', 'no-evals', '--bins', '0']), 'mixrl plot: flag --bins must be a positive integer, got 0');
+    expectUserErrorResult(run(['plot', 'no-evals', '--bootstrap', '0']), 'mixrl plot: flag --bootstrap must be a positive integer (resamples of the runs), got 0');
+    expectUserErrorResult(run(['plot', 'no-evals', '--bootstrap', '-3']), 'mixrl plot: flag --bootstrap must be a positive integer (resamples of the runs), got -3');
+    expectUserErrorResult(run(['plot', 'no-evals', '--bootstrap', '1.5']), "mixrl plot: flag --bootstrap must be an integer, got '1.5'");
+    expectUserErrorResult(run(['plot', 'no-evals', '--normalize', 'Pendulum=-1500']), "mixrl plot: --normalize: 'Pendulum=-1500' is not ENV=MIN:MAX (e.g. Pendulum=-1500:0)");
+    expectUserErrorResult(run(['plot', 'no-evals', '--normalize', 'Pendulum=0:0']), "mixrl plot: --normalize: Pendulum's MIN must be below its MAX, got 0:0");
+    expectUserErrorResult(run(['plot', 'no-evals', '--normalize', 'Acrobot=0:1']), "mixrl plot: --normalize: no run is of env 'Acrobot'; the runs' envs: Pendulum");
+    expectUserErrorResult(run(['plot', 'no-evals', '--normalize', 'Pendulum=0:1,Pendulum=0:2']), 'mixrl plot: --normalize: Pendulum is given twice');
   });
 });
