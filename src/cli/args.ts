@@ -3,7 +3,7 @@
  * (`--hidden 64,64`); booleans take `true`/`false` or no value. Unknown flags are errors naming them.
  */
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
-import { ConfigError } from '../experiments/config';
+import { ConfigError, type FlagKind } from '../experiments/config';
 
 export interface ParsedArgs {
   /** Flag values by camelCase name, as strings (or true for a bare flag). */
@@ -63,15 +63,13 @@ export function parseArgs(argv: readonly string[]): Either<ConfigError, ParsedAr
   return right({ flags, positionals });
 }
 
-type ValueKind = 'number' | 'int' | 'boolean' | 'string' | 'intList';
-
 /**
  * Converts flag strings to typed values for the keys in `kinds`; other flags are errors listing the
  * accepted ones, those the command reads itself (`handled`, kebab-case) included.
  */
 export function typedFlags(
   flags: Record<string, string | true>,
-  kinds: Record<string, ValueKind>,
+  kinds: Record<string, FlagKind>,
   aliases: Record<string, string> = {},
   handled: readonly string[] = [],
 ): Either<ConfigError, Record<string, unknown>> {
@@ -92,7 +90,7 @@ export function typedFlags(
     }
     // A bare flag (`--steps` at the end, or before another flag): the user typed no value, so none is quoted back.
     if (value === true) return left(new ConfigError(`flag --${kebab(rawName)} needs a value`));
-    if (kind === 'string') out[name] = value;
+    if (kind === 'string' || (kind === 'numberOrAuto' && value === 'auto')) out[name] = value;
     else if (kind === 'intList') {
       const list = value.split(',').map(parseDecimal);
       if (list.some((v) => v === undefined || !Number.isSafeInteger(v))) return bad('a comma-separated list of integers');
@@ -100,7 +98,7 @@ export function typedFlags(
     } else {
       const n = parseDecimal(value);
       if (n === undefined || !Number.isFinite(n) || (kind === 'int' && !Number.isSafeInteger(n))) {
-        return bad(kind === 'int' ? 'an integer' : 'a decimal number');
+        return bad(kind === 'int' ? 'an integer' : kind === 'numberOrAuto' ? 'a decimal number or auto' : 'a decimal number');
       }
       out[name] = n;
     }

@@ -560,6 +560,7 @@ const PLACEHOLDERS: Record<string, string> = {
   init: 'torch|xavier-uniform|orthogonal',
   backend: 'auto|cpu|webgpu',
   dtype: 'float32|float64',
+  targetEntropy: 'X|auto',
   int: 'N',
   number: 'X',
   boolean: '[true|false]',
@@ -570,6 +571,9 @@ const PLACEHOLDERS: Record<string, string> = {
 /** What `mixrl train --help` adds after some flags' defaults. */
 const FLAG_NOTES: Record<string, string> = {
   batchSize: ' (also --batch)',
+  targetEntropy: " (-A, A the action dimensions): automatic alpha's target entropy (with --auto-alpha only)",
+  trainFreq: ': update after every N-th environment step (SB3 train_freq)',
+  gradientSteps: ": SAC updates each time (SB3 gradient_steps; its -1 is --train-freq's N)",
   evalEvery: ` (off); N: evaluate greedy and sampled actions every N steps into ${EVALUATIONS}`,
   evalEpisodes: ': episodes per way of acting at each evaluation',
   tensorboard: '; true: write a TensorBoard event file (events.out.tfevents.*) in the run folder',

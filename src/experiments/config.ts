@@ -45,11 +45,23 @@ export interface TrainConfig {
   tau: number;
   alpha: number;
   autoAlpha: boolean;
+  /**
+   * The entropy automatic α steers the policy's toward (`autoAlpha` only): a number, or 'auto' for
+   * -A with A the action dimensions (SAC's choice, Stable-Baselines3's `target_entropy='auto'`).
+   */
+  targetEntropy: number | 'auto';
   actorLr: number;
   criticLr: number;
   alphaLr: number;
   /** Updates start once this many steps are in the replay buffer. */
   learningStarts: number;
+  /**
+   * Updates run after every `trainFreq`-th environment step, once learning has started:
+   * Stable-Baselines3's `train_freq=(trainFreq, "step")`.
+   */
+  trainFreq: number;
+  /** SAC updates at each of those steps: Stable-Baselines3's `gradient_steps` (its -1 is `trainFreq` here). */
+  gradientSteps: number;
   /** The first steps act uniformly at random (0: the policy acts from the start). */
   randomSteps: number;
   logStdMin: number;
@@ -92,10 +104,13 @@ export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'ste
   tau: 0.01,
   alpha: 0.01,
   autoAlpha: false,
+  targetEntropy: 'auto',
   actorLr: 1e-3,
   criticLr: 1e-3,
   alphaLr: 3e-4,
   learningStarts: 1000,
+  trainFreq: 1,
+  gradientSteps: 1,
   randomSteps: 0,
   logStdMin: -LN_1000,
   logStdMax: LN_1000,
@@ -148,7 +163,7 @@ export function defaultsFor(env: string): typeof CLASSIC_DEFAULTS {
   return { ...CLASSIC_DEFAULTS, ...ENV_PRESETS[env] };
 }
 
-type Kind = 'int' | 'nonNegInt' | 'posInt' | 'number' | 'posNumber' | 'boolean' | 'string' | 'intList' | 'object' | 'module';
+type Kind = 'int' | 'nonNegInt' | 'posInt' | 'number' | 'posNumber' | 'numberOrAuto' | 'boolean' | 'string' | 'intList' | 'object' | 'module';
 
 /** The type of each key; a missing entry is a compile error. */
 const KINDS: Record<keyof TrainConfig, Kind> = {
@@ -167,10 +182,13 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
   tau: 'posNumber',
   alpha: 'posNumber',
   autoAlpha: 'boolean',
+  targetEntropy: 'numberOrAuto',
   actorLr: 'posNumber',
   criticLr: 'posNumber',
   alphaLr: 'posNumber',
   learningStarts: 'nonNegInt',
+  trainFreq: 'posInt',
+  gradientSteps: 'posInt',
   randomSteps: 'nonNegInt',
   logStdMin: 'number',
   logStdMax: 'number',
@@ -212,6 +230,8 @@ function checkValue(key: string, kind: Kind, value: unknown, where: string): str
       return typeof value === 'number' && Number.isFinite(value) ? null : say('a finite number');
     case 'posNumber':
       return typeof value === 'number' && Number.isFinite(value) && value > 0 ? null : say('a positive number');
+    case 'numberOrAuto':
+      return (typeof value === 'number' && Number.isFinite(value)) || value === 'auto' ? null : say("a finite number or 'auto'");
     case 'boolean':
       return typeof value === 'boolean' ? null : say('true or false');
     case 'string':
@@ -228,6 +248,12 @@ function checkValue(key: string, kind: Kind, value: unknown, where: string): str
 }
 
 /**
+ * What a `gradientSteps` of -1 says besides: Stable-Baselines3's -1, as many updates as steps
+ * collected, is one number here, written out (config.json then says how many updates ran).
+ */
+const SB3_GRADIENT_STEPS = " (Stable-Baselines3's -1, as many updates as steps collected, is 'gradientSteps' equal to 'trainFreq' here)";
+
+/**
  * Validates a partial config from `where` (a file name or "flags"): known keys, right types.
  *
  * @example
@@ -242,7 +268,7 @@ export function validatePartial(raw: unknown, where: string): Either<ConfigError
       return left(new ConfigError(`${where}: unknown key '${key}'; known keys: ${Object.keys(KINDS).join(', ')}`));
     }
     const problem = checkValue(key, KINDS[key as keyof TrainConfig], value, where);
-    if (problem) return left(new ConfigError(problem));
+    if (problem) return left(new ConfigError(key === 'gradientSteps' && value === -1 ? `${problem}${SB3_GRADIENT_STEPS}` : problem));
   }
   return right(raw as Partial<TrainConfig>);
 }
@@ -291,6 +317,11 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[], sources: 
   if (!(config.logStdMin < config.logStdMax)) {
     return fail(`${where('logStdMin', 'logStdMax')}: 'logStdMin' (${config.logStdMin}) must be below 'logStdMax' (${config.logStdMax})`);
   }
+  if (config.targetEntropy !== 'auto' && !config.autoAlpha) {
+    return fail(
+      `${where('targetEntropy')}: 'targetEntropy' ${config.targetEntropy} is the target of automatic alpha, and 'autoAlpha' is false (alpha stays ${config.alpha}); set 'autoAlpha' to true, or remove 'targetEntropy'`,
+    );
+  }
   if (config.batchSize > config.replayCapacity) {
     return fail(`${where('batchSize', 'replayCapacity')}: 'batchSize' (${config.batchSize}) exceeds 'replayCapacity' (${config.replayCapacity})`);
   }
@@ -311,13 +342,26 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[], sources: 
   return right(config);
 }
 
+/** How a flag's text reads as a value: `numberOrAuto` is a decimal number or the word `auto`. */
+export type FlagKind = 'number' | 'int' | 'numberOrAuto' | 'boolean' | 'string' | 'intList';
+
 /**
  * The value type of each key that can be set from a flag (envOptions only from a config file;
  * envModule by `--env-module FILE`, which the CLI reads itself).
  */
-export function flagKinds(): Record<string, 'number' | 'int' | 'boolean' | 'string' | 'intList'> {
-  const map = { int: 'int', nonNegInt: 'int', posInt: 'int', number: 'number', posNumber: 'number', boolean: 'boolean', string: 'string', intList: 'intList' } as const;
-  const out: Record<string, 'number' | 'int' | 'boolean' | 'string' | 'intList'> = {};
+export function flagKinds(): Record<string, FlagKind> {
+  const map = {
+    int: 'int',
+    nonNegInt: 'int',
+    posInt: 'int',
+    number: 'number',
+    posNumber: 'number',
+    numberOrAuto: 'numberOrAuto',
+    boolean: 'boolean',
+    string: 'string',
+    intList: 'intList',
+  } as const;
+  const out: Record<string, FlagKind> = {};
   for (const [key, kind] of Object.entries(KINDS)) if (kind !== 'object' && kind !== 'module') out[key] = map[kind];
   return out;
 }

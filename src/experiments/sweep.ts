@@ -12,7 +12,7 @@
  */
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import type { AgentName } from '../rl/sac/agents';
-import { ConfigError, defaultsFor, flagKinds, resolveConfig, type TrainConfig, validatePartial } from './config';
+import { ConfigError, defaultsFor, type FlagKind, flagKinds, resolveConfig, type TrainConfig, validatePartial } from './config';
 import { type RunOutcome, type RunSpec, trainRuns } from './paper/runs';
 import { aggregateCurves, type CurveSummary, curveArea, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './paper/stats';
 import type { ExperimentContext } from './paper/types';
@@ -55,8 +55,8 @@ export interface Setting {
 const fail = (message: string) => left(new ConfigError(message));
 
 /** The keys a grid accepts and their value kinds. */
-function gridKinds(): Record<string, 'number' | 'int' | 'boolean' | 'string'> {
-  const out: Record<string, 'number' | 'int' | 'boolean' | 'string'> = {};
+function gridKinds(): Record<string, Exclude<FlagKind, 'intList'>> {
+  const out: Record<string, Exclude<FlagKind, 'intList'>> = {};
   for (const [key, kind] of Object.entries(flagKinds())) if (!Object.hasOwn(NOT_SWEPT, key) && kind !== 'intList') out[key] = kind;
   out[ACTOR_LR_RATIO] = 'number';
   return out;
@@ -96,9 +96,10 @@ export function parseGridAxis(text: string): Either<ConfigError, GridAxis> {
   const values: (number | string | boolean)[] = [];
   for (const item of items) {
     let value: number | string | boolean;
-    if (kind === 'number' || kind === 'int') {
+    if (kind === 'numberOrAuto' && item === 'auto') value = item;
+    else if (kind === 'number' || kind === 'int' || kind === 'numberOrAuto') {
       const n = parseDecimal(item);
-      if (n === undefined || !Number.isFinite(n)) return fail(`--grid ${text}: '${name}' takes numbers, got '${item}'`);
+      if (n === undefined || !Number.isFinite(n)) return fail(`--grid ${text}: '${name}' takes numbers${kind === 'numberOrAuto' ? ' or auto' : ''}, got '${item}'`);
       if (kind === 'int' && !Number.isSafeInteger(n)) return fail(`--grid ${text}: '${name}' takes integers, got '${item}'`);
       if (key === ACTOR_LR_RATIO && !(n > 0)) return fail(`--grid ${text}: 'actor-lr-ratio' takes positive numbers, got '${item}'`);
       value = n;

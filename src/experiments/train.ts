@@ -1,9 +1,10 @@
 /**
- * The training loop: one environment, one SAC agent, one update per environment step. It drives the
- * environment's model directly (a flat float64 state, an elapsed-step counter and an episode index),
- * so that everything the run depends on is a value a checkpoint can hold. Randomness is derived from
- * the seed by folding in fixed tags and the step index, so a resumed run replays exactly the keys an
- * uninterrupted one would have used.
+ * The training loop: one environment, one SAC agent, `gradientSteps` updates after every
+ * `trainFreq`-th environment step (one update per step by default). It drives the environment's
+ * model directly (a flat float64 state, an elapsed-step counter and an episode index), so that
+ * everything the run depends on is a value a checkpoint can hold. Randomness is derived from the seed
+ * by folding in fixed tags and the step index (and, for the second and later updates after a step,
+ * the update's index), so a resumed run replays exactly the keys an uninterrupted one would have used.
  */
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { assertSameStructure, disposeTree, treeFlatten, TreeError, treePaths } from '../autodiff';
@@ -65,6 +66,9 @@ const STREAM = { init: 0, act: 1, update: 2, replay: 3, env: 4, warmup: 5 } as c
 
 const streamKey = (config: TrainConfig, stream: keyof typeof STREAM): RawKey => rawFoldIn(rawKey(config.seed), STREAM[stream]);
 
+/** The key of update j after a step, from the step's key: that key itself for j = 0, j folded in on top after. */
+const nthUpdate = (stepKey: RawKey, j: number): RawKey => (j === 0 ? stepKey : rawFoldIn(stepKey, j));
+
 /**
  * The SAC hyperparameters a config and an environment imply.
  *
@@ -97,7 +101,7 @@ export function hyperparameters(config: TrainConfig, model: EnvModel): SacHyperp
     alphaLr: config.alphaLr,
     alpha: config.alpha,
     autoAlpha: config.autoAlpha,
-    targetEntropy: -A,
+    targetEntropy: config.targetEntropy === 'auto' ? -A : config.targetEntropy,
     baselineSamples: config.baselineSamples,
     gumbelTemperature: config.gumbelTemperature,
     dtype: config.dtype,
@@ -224,8 +228,11 @@ export interface TrainHooks {
 }
 
 /**
- * Advances the run to `until` environment steps (or until `shouldStop`), one SAC update per step once
- * `learningStarts` transitions are stored.
+ * Advances the run to `until` environment steps (or until `shouldStop`). Once `learningStarts`
+ * transitions are stored, `gradientSteps` SAC updates run after each step s with (s + 1) a multiple
+ * of `trainFreq` (every step by default). Update j after step s samples its batch with
+ * `rawFoldIn(replayKey, s)` and draws its noise with `rawFoldIn(updateKey, s)` when j = 0 (the keys
+ * of one update per step), with j folded into each on top when j > 0.
  *
  * @example
  * await train(run, { until: 20_000 }, { onEpisode: (e) => console.log(e.return) });
@@ -239,6 +246,7 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
   const updateKey = streamKey(config, 'update');
   const replayKey = streamKey(config, 'replay');
   const warmupKey = streamKey(config, 'warmup');
+  const { trainFreq, gradientSteps } = config;
   const { rollout } = run;
   const nextObs = new Float64Array(rollout.obs.length);
   const transition: Transition = { reward: 0, terminated: false };
@@ -277,17 +285,21 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
       rollout.obs.set(nextObs);
     }
 
-    if (run.replay.size >= config.learningStarts) {
-      const batch = run.replay.sample(rawFoldIn(replayKey, step), config.batchSize, { dtype: config.dtype, backend: run.backend });
-      // Folded on the host (as `random.foldIn` would on the device): an upload, not a dispatch.
-      const key = T.tensor(rawFoldIn(updateKey, step), { backend: run.backend });
-      const previous = run.lastMetrics;
-      [run.sac, run.lastMetrics] = update(run.sac, batch, key);
-      // Back to the pool now, not when the garbage collector runs: on a GPU the next update then
-      // reuses these buffers and their bind groups instead of creating new ones.
-      disposeTree([batch, key, previous]);
-      // On a GPU, queue at most a few updates ahead of the device (steps that only sample).
-      if (run.backend instanceof T.WebGPUBackend) await run.backend.settle(UPDATES_IN_FLIGHT);
+    if (run.replay.size >= config.learningStarts && (step + 1) % trainFreq === 0) {
+      const replayDraw = rawFoldIn(replayKey, step);
+      const updateDraw = rawFoldIn(updateKey, step);
+      for (let j = 0; j < gradientSteps; j++) {
+        const batch = run.replay.sample(nthUpdate(replayDraw, j), config.batchSize, { dtype: config.dtype, backend: run.backend });
+        // Folded on the host (as `random.foldIn` would on the device): an upload, not a dispatch.
+        const key = T.tensor(nthUpdate(updateDraw, j), { backend: run.backend });
+        const previous = run.lastMetrics;
+        [run.sac, run.lastMetrics] = update(run.sac, batch, key);
+        // Back to the pool now, not when the garbage collector runs: on a GPU the next update then
+        // reuses these buffers and their bind groups instead of creating new ones.
+        disposeTree([batch, key, previous]);
+        // On a GPU, queue at most a few updates ahead of the device (steps that only sample).
+        if (run.backend instanceof T.WebGPUBackend) await run.backend.settle(UPDATES_IN_FLIGHT);
+      }
     }
     run.step = step + 1;
     // Let the event loop run (signal handlers, I/O): a CPU step never waits on anything otherwise.

@@ -199,6 +199,31 @@ describe('mixrl command: run folders and resuming', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/^resuming resumable at step 120 of 150$/m);
   });
+
+  it('resumes a run with --train-freq 3 --gradient-steps 2 to the bytes of an uninterrupted one', () => {
+    const args = ['train', '--env', 'Pendulum', '--agent', 'sg-rp', ...TINY, '--train-freq', '3', '--gradient-steps', '2', '--log-every', '70'];
+    const straight = run([...args, '--steps', '280', '--out', 'schedule-straight']);
+    expect(straight.code, straight.stderr).toBe(0);
+    // Stopped mid-episode, between two update steps (after steps 137 and 140).
+    const first = run([...args, '--steps', '140', '--out', 'schedule-resumed']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(file('schedule-resumed', 'config.json'), 'utf8'))).toMatchObject({ trainFreq: 3, gradientSteps: 2, targetEntropy: 'auto' });
+    const resumed = run(['train', '--resume', 'schedule-resumed', '--steps', '280']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const bytes = (dir: string) => ['episodes.jsonl', 'checkpoint.mixrl'].map((f) => readFileSync(file(dir, f)).toString('base64'));
+    expect(bytes('schedule-resumed')).toEqual(bytes('schedule-straight'));
+  });
+
+  it('resumes a run whose config.json predates trainFreq, gradientSteps and targetEntropy with their defaults', () => {
+    base('schedule-old');
+    const configFile = file('schedule-old', 'config.json');
+    const { trainFreq, gradientSteps, targetEntropy, ...old } = JSON.parse(readFileSync(configFile, 'utf8'));
+    expect([trainFreq, gradientSteps, targetEntropy]).toEqual([1, 1, 'auto']);
+    writeFileSync(configFile, JSON.stringify(old, null, 2));
+    const resumed = run(['train', '--resume', 'schedule-old', '--steps', '150']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^resuming schedule-old at step 120 of 150$/m);
+  });
 });
 
 describe('mixrl command: errors in one line', () => {
@@ -268,6 +293,10 @@ describe('mixrl command: evaluations and TensorBoard', () => {
     expectUserError(['train', '--tensorboard', 'yes'], "mixrl train: flag --tensorboard must be true or false, got 'yes'");
     writeFileSync(file('bad-eval.json'), '{"evalEvery": "1000"}');
     expectUserError(['train', '--config', 'bad-eval.json'], 'mixrl train: bad-eval.json: \'evalEvery\' must be a non-negative integer, got "1000"');
+    expectUserError(['train', '--train-freq', '0'], "mixrl train: flags: 'trainFreq' must be a positive integer, got 0");
+    expectUserError(['train', '--gradient-steps', '-1'], /^mixrl train: flags: 'gradientSteps' must be a positive integer, got -1 \(Stable-Baselines3's -1, as many updates as steps collected, is 'gradientSteps' equal to 'trainFreq' here\)$/);
+    expectUserError(['train', '--target-entropy', 'high'], "mixrl train: flag --target-entropy must be a decimal number or auto, got 'high'");
+    expectUserError(['train', '--env', 'Pendulum', '--target-entropy', '-2'], /^mixrl train: flags: 'targetEntropy' -2 is the target of automatic alpha, and 'autoAlpha' is false \(alpha stays 0\.01\); set 'autoAlpha' to true/);
   });
 
   it('lists the flags in --help with their defaults', () => {
@@ -275,6 +304,9 @@ describe('mixrl command: evaluations and TensorBoard', () => {
     expect(t.stdout).toMatch(/^ {2}--eval-every N +default 0 \(off\); N: evaluate greedy and sampled actions every N steps into evaluations\.jsonl$/m);
     expect(t.stdout).toMatch(/^ {2}--eval-episodes N +default 10: episodes per way of acting at each evaluation$/m);
     expect(t.stdout).toMatch(/^ {2}--tensorboard \[true\|false\] +default false; true: write a TensorBoard event file \(events\.out\.tfevents\.\*\) in the run folder$/m);
+    expect(t.stdout).toMatch(/^ {2}--train-freq N +default 1: update after every N-th environment step \(SB3 train_freq\)$/m);
+    expect(t.stdout).toMatch(/^ {2}--gradient-steps N +default 1: SAC updates each time \(SB3 gradient_steps; its -1 is --train-freq's N\)$/m);
+    expect(t.stdout).toMatch(/^ {2}--target-entropy X\|auto +default auto \(-A, A the action dimensions\): automatic alpha's target entropy \(with --auto-alpha only\)$/m);
   });
 
   it('writes evaluations.jsonl, the event file and the summary, and trains the same episodes as without them', () => {

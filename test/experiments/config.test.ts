@@ -52,6 +52,44 @@ describe('training config', () => {
   });
 });
 
+describe('the update schedule and the entropy target', () => {
+  it('default to one update per step and a target of -A (auto), as before these keys existed', () => {
+    const c = resolveConfig([{ env: 'Pendulum' }]);
+    expect(isRight(c) && [c.right.trainFreq, c.right.gradientSteps, c.right.targetEntropy]).toEqual([1, 1, 'auto']);
+    expect(isRight(resolveConfig([{ trainFreq: 4, gradientSteps: 20, autoAlpha: true, targetEntropy: -0.5 }]))).toBe(true);
+  });
+
+  it('name the key of a bad value, and what to write for SB3 values that mean something else here', () => {
+    expect(leftMessage(validatePartial({ trainFreq: 0 }, 'flags'))).toBe("flags: 'trainFreq' must be a positive integer, got 0");
+    expect(leftMessage(validatePartial({ gradientSteps: 1.5 }, 'c.json'))).toBe("c.json: 'gradientSteps' must be a positive integer, got 1.5");
+    expect(leftMessage(validatePartial({ gradientSteps: -1 }, 'c.json'))).toBe(
+      "c.json: 'gradientSteps' must be a positive integer, got -1 (Stable-Baselines3's -1, as many updates as steps collected, is 'gradientSteps' equal to 'trainFreq' here)",
+    );
+    expect(leftMessage(validatePartial({ targetEntropy: 'high' }, 'c.json'))).toBe("c.json: 'targetEntropy' must be a finite number or 'auto', got \"high\"");
+    expect(leftMessage(validatePartial({ targetEntropy: null }, 'c.json'))).toBe("c.json: 'targetEntropy' must be a finite number or 'auto', got null");
+  });
+
+  it('refuse a numeric targetEntropy without autoAlpha (SB3 ignores it silently)', () => {
+    expect(leftMessage(resolveConfig([{ env: 'Pendulum', targetEntropy: -2 }], ['flags']))).toBe(
+      "flags: 'targetEntropy' -2 is the target of automatic alpha, and 'autoAlpha' is false (alpha stays 0.01); set 'autoAlpha' to true, or remove 'targetEntropy'",
+    );
+    expect(isRight(resolveConfig([{ env: 'Pendulum', targetEntropy: 'auto' }]))).toBe(true);
+  });
+
+  it('read from flags: --train-freq N, --gradient-steps N, --target-entropy X or auto', () => {
+    const typed = (...argv: string[]) => {
+      const p = parseArgs(argv);
+      if (!isRight(p)) throw new Error(p.left.message);
+      const t = typedFlags(p.right.flags, flagKinds());
+      return isRight(t) ? t.right : t.left.message;
+    };
+    expect(typed('--train-freq', '4', '--gradient-steps', '20', '--target-entropy', '-3')).toEqual({ trainFreq: 4, gradientSteps: 20, targetEntropy: -3 });
+    expect(typed('--target-entropy', 'auto')).toEqual({ targetEntropy: 'auto' });
+    expect(typed('--target-entropy', 'high')).toBe("flag --target-entropy must be a decimal number or auto, got 'high'");
+    expect(typed('--train-freq', '2.5')).toBe("flag --train-freq must be an integer, got '2.5'");
+  });
+});
+
 describe('flags', () => {
   it('parses --key value, --key=value and bare booleans', () => {
     const p = parseArgs(['--env', 'MountainCar', '--steps=1000', '--auto-alpha', '--hidden', '32,32']);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { treeFlatten } from '../../src/autodiff';
 import { resolveConfig, type TrainConfig } from '../../src/experiments/config';
-import { createRun, loadRun, type Run, saveRun, train } from '../../src/experiments/train';
+import { createRun, type EpisodeRecord, loadRun, type Run, saveRun, train } from '../../src/experiments/train';
 import { loadCheckpoint, saveCheckpoint } from '../../src/rl';
 import { cpu, MixrlError, type Tensor } from '../../src/tensor';
 
@@ -59,12 +59,56 @@ describe('training runs', () => {
     expect(await fingerprint(loaded.right)).toEqual(await fingerprint(straight));
   });
 
+  it('resume with trainFreq 3 and gradientSteps 2, mid-episode and between two update steps, is bit-identical too', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-resume-schedule-'));
+    const file = path.join(dir, 'checkpoint.mixrl');
+    const schedule = { trainFreq: 3, gradientSteps: 2 };
+    const straightEpisodes: EpisodeRecord[] = [];
+    const straight = createRun(smallConfig(schedule), cpu);
+    await train(straight, { until: 464 }, { onEpisode: (e) => straightEpisodes.push(e) });
+
+    const episodes: EpisodeRecord[] = [];
+    const first = createRun(smallConfig(schedule), cpu);
+    await train(first, { until: 232 }, { onEpisode: (e) => episodes.push(e) }); // the next update comes after step 233
+    expect([first.rollout.elapsed, first.sac.actorOpt.count.itemSync()]).toEqual([32, 88]); // 2 x 44 update steps: 101, 104, ..., 230
+    expect(isRight(await saveRun(first, file))).toBe(true);
+    const loaded = await loadRun(file, cpu);
+    if (!isRight(loaded)) throw new Error(loaded.left.message);
+    expect(loaded.right.config).toMatchObject(schedule);
+    await train(loaded.right, { until: 464 }, { onEpisode: (e) => episodes.push(e) });
+    expect(episodes).toEqual(straightEpisodes);
+    expect(episodes.length).toBe(2);
+    expect(await fingerprint(loaded.right)).toEqual(await fingerprint(straight));
+  });
+
   it('records time-limit ends as truncation, not termination', async () => {
     const run = createRun(smallConfig({ steps: 210, learningStarts: 1000 }), cpu);
     await train(run, { until: 210 });
     const { terminated } = run.replay.state().arrays;
     expect(Array.from(terminated).every((t) => t === 0)).toBe(true);
     expect(run.returns.length).toBe(1);
+  });
+});
+
+describe('loadRun on a checkpoint written before the update schedule keys existed', () => {
+  it('reads trainFreq 1, gradientSteps 1 and targetEntropy auto, and trains on as the run it saved', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-old-keys-'));
+    const [current, old] = [path.join(dir, 'current.mixrl'), path.join(dir, 'old.mixrl')];
+    const run = createRun(smallConfig({ autoAlpha: true }), cpu);
+    await train(run, { until: 150 });
+    expect(isRight(await saveRun(run, current))).toBe(true);
+    const saved = await loadCheckpoint(current, { backend: cpu });
+    if (!isRight(saved)) throw new Error(saved.left.message);
+    const { metadata, trees, arrays } = saved.right as { metadata: Record<string, any>; trees: Record<string, any>; arrays: any };
+    const { trainFreq: _f, gradientSteps: _g, targetEntropy: _t, ...config } = metadata.config;
+    expect(isRight(await saveCheckpoint(old, { metadata: { ...metadata, config }, trees, arrays }))).toBe(true);
+    const [fromOld, fromCurrent] = await Promise.all([loadRun(old, cpu), loadRun(current, cpu)]);
+    if (!isRight(fromOld) || !isRight(fromCurrent)) throw new Error('a checkpoint did not load');
+    expect(fromOld.right.config).toEqual(fromCurrent.right.config);
+    expect(fromOld.right.config).toMatchObject({ trainFreq: 1, gradientSteps: 1, targetEntropy: 'auto' });
+    await train(fromOld.right, { until: 250 });
+    await train(fromCurrent.right, { until: 250 });
+    expect(await fingerprint(fromOld.right)).toEqual(await fingerprint(fromCurrent.right));
   });
 });
 

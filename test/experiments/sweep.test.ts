@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { isLeft, isRight } from 'fp-ts/lib/Either.js';
+import { isLeft, isRight, right } from 'fp-ts/lib/Either.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, expectUserErrorResult, runCli, TINY_RUNS } from '../cli/harness';
 import { PAPER_EXPERIMENTS } from '../../src/experiments';
 import { parseCsv } from '../../src/experiments/paper/csv';
 import { OVERRIDE_VARIABLE, useCliForRuns } from '../../src/experiments/paper/runs';
-import { expandGrid, parseGrid, rerunSeeds, runSweep, type SweepTask } from '../../src/experiments/sweep';
+import { checkSettings, expandGrid, parseGrid, rerunSeeds, runSweep, type SweepTask } from '../../src/experiments/sweep';
 import { cpu } from '../../src/tensor';
 
 const grid = (texts: string[]) => {
@@ -86,6 +86,30 @@ describe('grids', () => {
       { batchSize: 32, autoAlpha: false, init: 'torch' },
     ]);
     expect(rerunSeeds([0, 1, 2], 2)).toEqual([3, 4]);
+  });
+
+  it('sweeps the update schedule and the entropy target, checked as mixrl train checks them', () => {
+    const schedule = expandGrid(grid(['train-freq=1,4', 'gradient-steps=1,20']), 1e-3);
+    expect(schedule.map((s) => [s.id, s.config])).toEqual([
+      ['train-freq1_gradient-steps1', { trainFreq: 1, gradientSteps: 1 }],
+      ['train-freq1_gradient-steps20', { trainFreq: 1, gradientSteps: 20 }],
+      ['train-freq4_gradient-steps1', { trainFreq: 4, gradientSteps: 1 }],
+      ['train-freq4_gradient-steps20', { trainFreq: 4, gradientSteps: 20 }],
+    ]);
+    expect(checkSettings('Pendulum', 'sg-rp', schedule)).toEqual(right(true));
+    const problem = (texts: string[]) => {
+      const checked = checkSettings('Pendulum', 'sg-rp', expandGrid(grid(texts), 1e-3));
+      return isLeft(checked) ? checked.left.message : 'accepted';
+    };
+    expect(problem(['gradient-steps=1,-1'])).toBe(
+      "--grid setting gradient-steps-1: 'gradientSteps' must be a positive integer, got -1 (Stable-Baselines3's -1, as many updates as steps collected, is 'gradientSteps' equal to 'trainFreq' here)",
+    );
+    expect(problem(['train-freq=0'])).toBe("--grid setting train-freq0: 'trainFreq' must be a positive integer, got 0");
+    // A number or auto; a number only with automatic alpha (the classic setup's alpha is fixed).
+    expect(grid(['target-entropy=auto,-2'])).toEqual([{ key: 'targetEntropy', values: ['auto', -2] }]);
+    expect(problem(['auto-alpha=true', 'target-entropy=auto,-2,0.5'])).toBe('accepted');
+    expect(problem(['target-entropy=auto,-2'])).toMatch(/^--grid setting target-entropy-2: 'targetEntropy' -2 is the target of automatic alpha, and 'autoAlpha' is false/);
+    expect(gridError(['target-entropy=high'])).toBe("--grid target-entropy=high: 'target-entropy' takes numbers or auto, got 'high'");
   });
 
   it('refuses bad axes with one line naming the problem', () => {
