@@ -20,7 +20,7 @@ import * as M from '../src';
 import { matmulBatchOffsets } from '../src/tensor/cpu/matmul';
 import { matmulBlockLayout, WasmArena } from '../src/tensor/cpu/wasm/runtime';
 import { arg } from './sac-setup';
-import { PYTHON_MEDIAN_SECONDS, runPython, timeIt } from './timing';
+import { PYTHON_MEDIAN_SECONDS, random, runPython, timeIt } from './timing';
 
 interface Case {
   readonly label: string;
@@ -94,16 +94,6 @@ for a_shape, b_shape, ta, tb in json.loads(sys.argv[1]):
     out.append(median_seconds(lambda: torch.matmul(x, y)))
 print(json.dumps(out))
 `;
-
-function random(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
 
 /** Seconds per call of the batched kernel (or of its first product alone, `one`) on operands in its memory. */
 function kernelSeconds(c: Case, one: boolean): number {

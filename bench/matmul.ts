@@ -11,7 +11,7 @@
  */
 import { prepareMatmul, prepareMatmulF64 } from '../src/tensor/cpu/matmul';
 import { fusesMultiplyAdd, matmulUsesFma } from '../src/tensor/cpu/wasm/fma';
-import { runPython, timeIt as medianSeconds } from './timing';
+import { random, runPython, timeIt as medianSeconds } from './timing';
 
 /** The median over at most 100 samples, after 5 warm-up calls (this file's figures since session 1). */
 const timeIt = (f: () => unknown) => medianSeconds(f, { warmup: 5, maxSamples: 100 });
@@ -25,16 +25,6 @@ function naiveMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: 
       out[i * n + j] = s;
     }
   }
-}
-
-function random(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
 }
 
 const CASES = [

@@ -72,3 +72,20 @@ export function runPython<T>(script: string, arg: string): T | null {
   }
   return JSON.parse(r.stdout) as T;
 }
+
+/**
+ * `n` numbers in [-0.5, 0.5) from a linear congruential generator seeded with `seed`: operands that
+ * are the same in every run, without the cost of the library's Threefry.
+ *
+ * @example
+ * const a = random(256 * 256, 1);
+ */
+export function random(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}

@@ -5,7 +5,6 @@ import {
   Box,
   checkEnv,
   type EnvModel,
-  EnvError,
   envIds,
   makeEnv,
   makeEnvEither,
@@ -16,6 +15,7 @@ import {
 } from '../../src/envs';
 import { rawFoldIn, rawKey } from '../../src/tensor/threefry';
 import { key } from '../../src/tensor/random';
+import { thrown } from './helpers';
 
 const ALL_IDS = [
   'Pendulum',
@@ -29,17 +29,6 @@ const ALL_IDS = [
   'BimodalBandit',
   'SyntheticBandit',
 ];
-
-/** Runs `fn` and returns the EnvError it throws (failing the test when it does not throw one). */
-function thrown(fn: () => unknown): EnvError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EnvError);
-    return e as EnvError;
-  }
-  throw new Error('expected an EnvError');
-}
 
 describe('registry', () => {
   it('registers the paper environments and the Gymnasium originals', () => {

@@ -6,26 +6,16 @@
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as envs from '../../src/envs';
-import { checkEnv, type EnvModel, EnvError, envDescription, envIds, isBuiltInEnv, makeEnv, makeEnvEither, makeModel, makeVectorEnv, registerEnv } from '../../src/envs';
+import { checkEnv, type EnvModel, envDescription, envIds, isBuiltInEnv, makeEnv, makeEnvEither, makeModel, makeVectorEnv, registerEnv } from '../../src/envs';
 import { defaultsFor, resolveConfig, SAC_V2_DEFAULTS } from '../../src/experiments/config';
 import environments, { LENGTH, STEP } from './fixtures/tracking';
+import { thrown } from './helpers';
 
 const BUILT_IN = ['Pendulum', 'ShapedPendulum', 'Pendulum-v1', 'Acrobot', 'ShapedAcrobot', 'MountainCar', 'ShapedMountainCar', 'MountainCarContinuous-v0', 'BimodalBandit', 'SyntheticBandit'];
 
 beforeAll(() => {
   for (const [id, spec] of Object.entries(environments(envs))) registerEnv(id, spec);
 });
-
-/** The EnvError `fn` throws (failing the test when it throws none, or another error). */
-function thrown(fn: () => unknown): EnvError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EnvError);
-    return e as EnvError;
-  }
-  throw new Error('expected an EnvError');
-}
 
 /** The fixture's model with some fields replaced: a broken env of id `id`. */
 function broken(id: string, change: (model: EnvModel) => Partial<EnvModel> & Record<string, unknown>): envs.EnvSpec {
