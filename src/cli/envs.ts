@@ -18,7 +18,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import * as envs from '../envs';
-import { ConfigError, type EnvModuleRef } from '../experiments/config';
+import { ConfigError, type EnvModuleRef, type TrainConfig } from '../experiments/config';
+import type { RunOptions } from '../experiments/train';
 import { MixrlError } from '../tensor';
 import { parseArgs, typedFlags } from './args';
 
@@ -134,6 +135,34 @@ async function register(abs: string, hash: string, named: string): Promise<Eithe
 export function definesEnv(loaded: LoadedEnvModule, env: string, named: string): Either<MixrlError, void> {
   if (loaded.ids.includes(env)) return right(undefined);
   return userError(`${named} defines ${loaded.ids.join(', ')}, not the run's env '${env}' (--env ${loaded.ids[0]})`);
+}
+
+/**
+ * `loadRun`'s `prepareEnv` for a command that loads a run (`where` names it in errors, e.g.
+ * `--checkpoint runs/p`): the module `--env-module FILE` names (`file`, loaded now), or else the one
+ * the run recorded, loaded again if it is unchanged; either must define the run's env. A built-in
+ * env's run without the flag loads nothing.
+ *
+ * @example
+ * const prepareEnv = await runEnvPreparer(undefined, 'runs/pm');
+ * if (isRight(prepareEnv)) await loadRun('runs/pm/checkpoint.mixrl', cpu, { prepareEnv: prepareEnv.right });
+ */
+export async function runEnvPreparer(file: string | undefined, where: string): Promise<Either<MixrlError, NonNullable<RunOptions['prepareEnv']>>> {
+  let module: LoadedEnvModule | undefined;
+  if (file !== undefined) {
+    const given = await loadEnvModule(file);
+    if (isLeft(given)) return given;
+    module = given.right;
+  }
+  return right(async (saved: Partial<TrainConfig>) => {
+    if (module === undefined && saved.envModule !== undefined) {
+      const recorded = await reloadEnvModule(saved.envModule, where);
+      if (isLeft(recorded)) return recorded;
+      module = recorded.right;
+    }
+    const named = file !== undefined ? `--env-module ${file}` : `${where}: its env module ${module?.ref.path}`;
+    return module === undefined || saved.env === undefined ? right(undefined) : definesEnv(module, saved.env, named);
+  });
 }
 
 /**

@@ -14,13 +14,14 @@ import { leafNames, saveWeights, type WeightFormat } from '../rl/interop';
 import type { SacState } from '../rl/sac/update';
 import { cpu, formatShape, type Tensor } from '../tensor';
 import { parseArgs, typedFlags } from './args';
+import { runEnvPreparer } from './envs';
 import type { Outcome } from './out-folder';
 
 const userError = (message: string) => left(new ConfigError(message));
 
 const CHECKPOINT = 'checkpoint.mixrl';
 const FORMATS: readonly WeightFormat[] = ['npz', 'safetensors'];
-const FLAGS = { format: 'string', out: 'string', what: 'string' } as const;
+const FLAGS = { format: 'string', out: 'string', what: 'string', envModule: 'string' } as const;
 
 /** The trees each `--what` exports, and the default file name (without extension). */
 const WHAT = {
@@ -63,7 +64,7 @@ function exportMetadata(run: Run): Record<string, string> {
 }
 
 /**
- * `mixrl export <checkpoint file or run folder> --format npz|safetensors [--out FILE] [--what actor|critics|all]`.
+ * `mixrl export <checkpoint file or run folder> --format npz|safetensors [--out FILE] [--what actor|critics|all] [--env-module FILE]`.
  *
  * @example
  * await exportCommand(['runs/p', '--format', 'npz', '--what', 'actor']); // writes runs/p/actor.npz, Right(0)
@@ -78,7 +79,7 @@ export async function exportCommand(argv: readonly string[]): Promise<Outcome> {
   const { flags, positionals } = parsed.right;
   const typed = typedFlags(flags, FLAGS);
   if (isLeft(typed)) return typed;
-  const { format: formatFlag, out: outFlag, what = 'all' } = typed.right as { format?: string; out?: string; what?: string };
+  const { format: formatFlag, out: outFlag, what = 'all', envModule } = typed.right as { format?: string; out?: string; what?: string; envModule?: string };
   if (positionals.length !== 1) {
     return userError(positionals.length === 0 ? 'give a checkpoint file or a run folder (mixrl export --help)' : `unexpected argument '${positionals[1]}'`);
   }
@@ -93,7 +94,10 @@ export async function exportCommand(argv: readonly string[]): Promise<Outcome> {
 
   const source = positionals[0];
   const file = source.endsWith('.mixrl') ? source : path.join(source, CHECKPOINT);
-  const loaded = await loadRun(file, cpu);
+  // A run on an env of one's own: its module (--env-module FILE, or the one the run recorded) defines the env.
+  const prepareEnv = await runEnvPreparer(envModule, source);
+  if (isLeft(prepareEnv)) return prepareEnv;
+  const loaded = await loadRun(file, cpu, { prepareEnv: prepareEnv.right });
   if (isLeft(loaded)) return loaded;
   const run = loaded.right;
   const { file: name, trees: treesOf } = WHAT[what as What];
@@ -121,6 +125,7 @@ export async function exportCommand(argv: readonly string[]): Promise<Outcome> {
 function exportUsage(): string {
   return [
     'usage: mixrl export <checkpoint file or run folder> --format npz|safetensors [--out FILE] [--what actor|critics|all]',
+    '                    [--env-module FILE]',
     '',
     '  <checkpoint>                 a run folder (its checkpoint.mixrl) or a .mixrl checkpoint file',
     '  --format npz|safetensors     NumPy\'s .npz (numpy.load) or Hugging Face\'s .safetensors, which also keeps',
@@ -128,6 +133,8 @@ function exportUsage(): string {
     '  --out FILE                   the file to write (default <run folder>/actor|critics|weights.<format>)',
     '  --what actor|critics|all     actor: actor.*; critics: critics.0.*, critics.1.* and their targets',
     '                               targets.0.*, targets.1.*; all (default): these and logAlpha',
+    '  --env-module FILE            a run on an env of your own: the module to load instead of the one the run',
+    '                               recorded (docs/envs.md)',
     '',
     'Arrays are named by their path: actor.layers.0.w is [in, out], actor.layers.0.b is [out], y = x @ w + b',
     'with relu after every layer but the last. Optimizer states are not exported. docs/training.md, "Exporting',

@@ -21,7 +21,7 @@ commands:
             --threads N: CPU threads per run (default: the cores, up to 4; 1 for runs side by side)
             --eval-every N [--eval-episodes K]: evaluate every N steps into evaluations.jsonl
             --tensorboard: a TensorBoard event file in the run folder (tensorboard --logdir runs)
-            --env-module FILE: environments of your own from an ES module (docs/envs.md; also eval, sweep)
+            --env-module FILE: environments of your own from an ES module (docs/envs.md; also eval, export, sweep)
   reproduce run a paper experiment into a folder (results.json, CSV tables, SVG figures, findings.md):
             <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu]
             --list: the experiments; an interrupted --out continues, a finished one is refused

@@ -1,12 +1,13 @@
 /**
  * `mixrl plot RUN...`: learning curves of training runs (`experiments/plot.ts`). Each argument is a
  * run folder (`mixrl train --out`) or a folder holding run folders at any depth up to 4 (a sweep's or
- * reproduction's `--out`). Writes one SVG per environment, `summary.csv`, `curves.csv`,
- * `comparisons.csv` and `aggregate.csv` into `--out` (atomically, every file every time, a table with no
- * rows as its header; a plot folder is derived data, so its files are replaced) and prints the
- * summary. User errors come back as `Left` (one line, exit 2).
+ * reproduction's `--out`, or a folder of links to runs); a run reached twice counts once. Writes one
+ * SVG per environment, `summary.csv`, `curves.csv`, `comparisons.csv` and `aggregate.csv` into `--out`
+ * (atomically, every file every time, a table with no rows as its header; a plot folder is derived
+ * data, so its files are replaced) and prints the summary. User errors come back as `Left` (one
+ * line, exit 2).
  */
-import { promises as fs } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { ConfigError } from '../experiments/config';
@@ -29,7 +30,7 @@ const FLAGS = { out: 'string', metric: 'string', bins: 'int', groupBy: 'string',
 const MAX_DEPTH = 4;
 
 /** `mixrl plot --help`. */
-export function plotUsage(): string {
+function plotUsage(): string {
   return [
     'usage: mixrl plot RUN... [--out DIR] [--metric return|eval] [--bins N] [--group-by KEY,KEY]',
     '                         [--bootstrap N] [--seed S] [--normalize ENV=MIN:MAX,...]',
@@ -56,13 +57,24 @@ export function plotUsage(): string {
   ].join('\n');
 }
 
-/** The run folders at or below `root` (a run folder: config.json beside episodes.jsonl). */
+/** What a folder entry is, a symbolic link read as what it points to (a broken one as neither). */
+async function entryKind(dir: string, entry: Dirent): Promise<'file' | 'folder' | 'other'> {
+  const kind = (s: { isFile(): boolean; isDirectory(): boolean }) => (s.isFile() ? 'file' : s.isDirectory() ? 'folder' : 'other');
+  if (!entry.isSymbolicLink()) return kind(entry);
+  return fs.stat(path.join(dir, entry.name)).then(kind, () => 'other');
+}
+
+/**
+ * The run folders at or below `root` (a run folder: config.json beside episodes.jsonl), symbolic
+ * links followed (a folder of links to runs is a folder of runs; MAX_DEPTH ends a loop of links).
+ */
 async function findRuns(root: string, depth = 0): Promise<string[]> {
   const entries = await fs.readdir(root, { withFileTypes: true });
-  const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+  const kinds = await Promise.all(entries.map((e) => entryKind(root, e)));
+  const names = new Set(entries.filter((_, i) => kinds[i] === 'file').map((e) => e.name));
   if (names.has('config.json') && names.has('episodes.jsonl')) return [root];
   if (depth >= MAX_DEPTH) return [];
-  const below = await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => findRuns(path.join(root, e.name), depth + 1)));
+  const below = await Promise.all(entries.filter((_, i) => kinds[i] === 'folder').map((e) => findRuns(path.join(root, e.name), depth + 1)));
   return below.flat().sort();
 }
 
@@ -79,10 +91,28 @@ async function readRun(dir: string): Promise<Either<ConfigError, PlotRun>> {
     return userError(`${file}: not a run's config (no "env" string)`);
   }
   const episodes = (await readEpisodes(dir)).map((e) => ({ step: e.step, return: e.return }));
+  const unreadable = await nonFiniteReturns(dir);
+  if (unreadable > 0) {
+    console.log(`note: ${dir}: ${unreadable} episode${unreadable === 1 ? '' : 's'} with a NaN or infinite return (episodes.jsonl says null) left out of its curve; did the run diverge?`);
+  }
   // summary.json is written when a run ends or stops; a run in progress has none yet.
   const summary = (await readJsonObject(path.join(dir, 'summary.json'))) ?? {};
   const reached = Math.max(typeof summary.steps === 'number' ? summary.steps : 0, ...episodes.map((e) => e.step));
   return right({ dir, config: config as Record<string, unknown>, finished: summary.finished === true, reached, episodes, evaluations: await readEvaluations(dir) });
+}
+
+/** How many episodes of a run's episodes.jsonl have a return that is not a number (NaN and infinities are written as null). */
+async function nonFiniteReturns(dir: string): Promise<number> {
+  const text = await fs.readFile(path.join(dir, 'episodes.jsonl'), 'utf8').catch(() => '');
+  let count = 0;
+  for (const line of text.split('\n')) {
+    try {
+      if ((JSON.parse(line) as { return?: unknown }).return === null) count++;
+    } catch {
+      // an empty line, or one cut short by a kill
+    }
+  }
+  return count;
 }
 
 /** A JSON object file's contents, or undefined if it is missing or not one (a run's summary is optional). */
@@ -117,7 +147,7 @@ async function readEvaluations(dir: string): Promise<{ step: number; mean: numbe
  * @example
  * parseNormalization('Pendulum=-1500:0', new Set(['Pendulum'])); // right(Map { 'Pendulum' => [-1500, 0] })
  */
-export function parseNormalization(text: string, envs: ReadonlySet<string>): Either<ConfigError, Normalization> {
+function parseNormalization(text: string, envs: ReadonlySet<string>): Either<ConfigError, Normalization> {
   const ranges = new Map<string, readonly [number, number]>();
   for (const entry of text.split(',').map((e) => e.trim())) {
     const eq = entry.lastIndexOf('=');
@@ -176,8 +206,13 @@ export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
     if (found.length === 0) return userError(`${root} holds no run folder (config.json beside episodes.jsonl) within ${MAX_DEPTH} levels`);
     dirs.push(...found);
   }
+  // A run reached twice (two arguments, a link to it, 'runs/a' and 'runs/a/') counts once.
   const runs: PlotRun[] = [];
-  for (const dir of [...new Set(dirs)]) {
+  const seen = new Set<string>();
+  for (const dir of dirs) {
+    const real = await fs.realpath(dir);
+    if (seen.has(real)) continue;
+    seen.add(real);
     const run = await readRun(dir);
     if (isLeft(run)) return run;
     runs.push(run.right);

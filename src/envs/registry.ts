@@ -2,7 +2,7 @@ import { type Either, left, right } from 'fp-ts/Either';
 import { acrobot, shapedAcrobot } from './acrobot';
 import { type BimodalBanditConfig, type SyntheticBanditConfig, bimodalBandit, syntheticBandit } from './bandits';
 import { type EnvModel, ModelEnv, type TimeLimitConfig } from './core';
-import { checkModel, checkSpec, type EnvSpec, firstLine } from './custom';
+import { checkModel, checkSpec, type EnvSpec, firstLine, showOptions } from './custom';
 import { EnvError } from './errors';
 import { mountainCar, mountainCarContinuousV0, shapedMountainCar } from './mountain-car';
 import { type PendulumConfig, pendulum, pendulumV1, shapedPendulum } from './pendulum';
@@ -49,7 +49,7 @@ const BUILT_IN: Record<EnvId, Entry> = {
   },
 };
 
-/** An environment of `registerEnv`: its spec, and the options (as JSON) whose model passed `checkModel`. */
+/** An environment of `registerEnv`: its spec, and the options (`optionsKey`) whose model passed `checkModel`. */
 interface Registered {
   readonly spec: EnvSpec;
   readonly keys: readonly string[];
@@ -92,10 +92,12 @@ export function envDescription(id: string): string | undefined {
 /**
  * Adds an environment of one's own under `id`: from then on `makeModel`, `makeEnv`, `makeVectorEnv`,
  * `makeEnvEither`, `envIds` and the training config know it. `make({})` is built and checked at once
- * (the `EnvModel` fields, then `checkEnv` on two seeded episodes of at most 100 random steps), and
- * every other options value at its first `makeModel`. Throws `EnvError`: `invalid-config` for an id
- * that is taken (built in or registered before) or not a non-empty name, or a spec of the wrong
- * shape; `check-failed` for a model that breaks the contract, listing what `checkEnv` found.
+ * (the `EnvModel` fields, then `checkEnv` on two seeded episodes of at most 100 random steps, then
+ * that the model keeps no state outside its state array), and every other options value at its first
+ * `makeModel` (options JSON cannot write in full, such as a function, at every one). Throws
+ * `EnvError`: `invalid-config` for an id that is taken (built in or registered before) or not a
+ * non-empty name, or a spec of the wrong shape; `check-failed` for a model that breaks the contract,
+ * listing what the checks found.
  *
  * @example
  * registerEnv('PointMass', { make: (options) => pointMass(options), keys: ['maxEpisodeSteps'] });
@@ -110,6 +112,24 @@ export function registerEnv(id: string, spec: EnvSpec): void {
   REGISTERED.set(id, registered);
 }
 
+/** Whether `value` is JSON that `JSON.stringify` writes in full: null, strings, booleans, finite numbers, and arrays and plain objects of them. */
+function isPlainJson(value: unknown, depth = 0): boolean {
+  if (depth > 64) return false; // deeper than any options; ends a cycle
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) return value.every((x) => isPlainJson(x, depth + 1));
+  if (typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && Object.values(value).every((x) => isPlainJson(x, depth + 1));
+}
+
+/**
+ * The key of `options` among those checked: their JSON, when it says all of them; otherwise none, so
+ * that options JSON would confuse (a function, NaN, undefined, a class instance: `{ f: g }` and
+ * `{ f: h }` have one JSON) are checked at every `makeModel`.
+ */
+const optionsKey = (options: Record<string, unknown>): string | undefined => (isPlainJson(options) ? JSON.stringify(options) : undefined);
+
 /** The model of a registered env for `options`, checked the first time these options are made. */
 function makeRegistered(id: string, registered: Registered, options: Record<string, unknown>): EnvModel {
   let model: EnvModel;
@@ -117,12 +137,12 @@ function makeRegistered(id: string, registered: Registered, options: Record<stri
     model = registered.spec.make(options);
   } catch (e) {
     const code = e instanceof EnvError ? e.code : 'invalid-config';
-    throw new EnvError(code, `${id}: make(${JSON.stringify(options)}) threw: ${firstLine(e instanceof Error ? e.message : String(e))}`);
+    throw new EnvError(code, `${id}: make(${showOptions(options)}) threw: ${firstLine(e instanceof Error ? e.message : String(e))}`);
   }
-  const key = JSON.stringify(options);
-  if (!registered.checked.has(key)) {
-    checkModel(id, options, model);
-    registered.checked.add(key);
+  const key = optionsKey(options);
+  if (key === undefined || !registered.checked.has(key)) {
+    checkModel(id, options, model, () => registered.spec.make(options));
+    if (key !== undefined) registered.checked.add(key);
   }
   return model;
 }

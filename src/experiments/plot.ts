@@ -43,7 +43,8 @@ export interface PlotRun {
 
 /**
  * What a curve shows: `return`, the training episodes' returns binned on the step grid; `eval`, the
- * periodic evaluations' greedy mean return (`mixrl train --eval-every`) at the steps they ran.
+ * periodic evaluations' greedy mean return (`mixrl train --eval-every`) at the steps they ran (runs
+ * evaluated at different steps: at each, every run's latest evaluation so far).
  */
 export type PlotMetric = 'return' | 'eval';
 
@@ -97,7 +98,23 @@ export interface PlotResult {
 /** Config keys that do not change what is learned: never a reason to draw two curves. */
 const BOOKKEEPING = new Set(['seed', 'checkpointEvery', 'logEvery', 'evalEvery', 'evalEpisodes', 'evalSeed', 'tensorboard', 'backend', 'threads']);
 
-const valueText = (key: string, v: unknown): string => (key === 'agent' && typeof v === 'string' ? agentLabel(v as AgentName) : typeof v === 'string' ? v : JSON.stringify(v));
+/** A config value in a curve's name; `(unset)` for a key the run's config lacks. */
+const valueText = (key: string, v: unknown): string =>
+  v === undefined ? '(unset)' : key === 'agent' && typeof v === 'string' ? agentLabel(v as AgentName) : typeof v === 'string' ? v : JSON.stringify(v);
+
+/**
+ * A run's evaluation curve at `steps`: at each, its latest evaluation at or before it (as `runCurve`
+ * carries a return on), NaN before its first and past the step it reached.
+ */
+function evaluationCurve(run: PlotRun, steps: readonly number[]): number[] {
+  const evaluations = [...run.evaluations].sort((a, b) => a.step - b.step);
+  let i = 0;
+  let last = NaN;
+  return steps.map((step) => {
+    for (; i < evaluations.length && evaluations[i].step <= step; i++) last = evaluations[i].mean;
+    return step <= run.reached ? last : NaN;
+  });
+}
 
 /**
  * The config keys whose values differ among `runs` (bookkeeping such as the seed aside), sorted with
@@ -157,9 +174,10 @@ function scores(env: string, name: string, areas: number[], finals: number[], bo
 function summarize(env: string, name: string, runs: readonly PlotRun[], options: PlotOptions, boot: BootstrapOptions): PlotGroup {
   if (options.metric === 'eval') {
     const steps = [...new Set(runs.flatMap((r) => r.evaluations.map((e) => e.step)))].sort((a, b) => a - b);
-    const at = (r: PlotRun, step: number) => r.evaluations.find((e) => e.step === step)?.mean ?? NaN;
-    const points = steps.map((s) => meanInterval(runs.map((r) => at(r, s))));
-    const curves = runs.map((r) => steps.map((s) => at(r, s)));
+    const curves = runs.map((r) => evaluationCurve(r, steps));
+    const points = steps.map((_, j) => meanInterval(curves.map((c) => c[j])));
+    // A run's area is of its own evaluations, whatever steps other runs were evaluated at.
+    const areas = runs.map((r) => curveArea(r.evaluations.map((e) => e.mean)));
     return {
       env,
       name,
@@ -168,7 +186,7 @@ function summarize(env: string, name: string, runs: readonly PlotRun[], options:
       mean: points.map((p) => p.mean),
       lo: points.map((p) => p.lo),
       hi: points.map((p) => p.hi),
-      ...scores(env, name, curves.map(curveArea), runs.map((r) => (r.finished ? (r.evaluations.at(-1)?.mean ?? NaN) : NaN)), boot),
+      ...scores(env, name, areas, runs.map((r) => (r.finished ? (r.evaluations.at(-1)?.mean ?? NaN) : NaN)), boot),
     };
   }
   const steps = Math.max(...runs.map((r) => Math.max(Number(r.config.steps) || 0, r.reached)));

@@ -148,7 +148,12 @@ export function aggregateAcrossEnvs(curves: readonly CurveScores[], normalize: N
   });
 }
 
-/** A number as the tables write it: 6 significant digits; NaN (no value) stays NaN, an empty field. */
+/**
+ * A number as the tables write it: 6 significant digits; NaN (no value) stays NaN, an empty field.
+ *
+ * @example
+ * round(2 / 3); // 0.666667
+ */
 export const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN);
 
 /**
@@ -174,7 +179,12 @@ export function robustCells(r: RobustSummary, meanIsBootstrapOnly: boolean): num
   return [r.median.value, r.median.lo, r.median.hi, r.iqm.value, r.iqm.lo, r.iqm.hi, ...mean].map(round);
 }
 
-/** `comparisons.csv`: one row per pair of curves of an env (none when no env has two). */
+/**
+ * `comparisons.csv`: one row per pair of curves of an env (none when no env has two).
+ *
+ * @example
+ * tableToCsv(comparisonTable(compareCurves(groups, boot), boot.resamples));
+ */
 export function comparisonTable(comparisons: readonly Comparison[], resamples: number): Table {
   return {
     id: 'comparisons',
@@ -184,7 +194,12 @@ export function comparisonTable(comparisons: readonly Comparison[], resamples: n
   };
 }
 
-/** `aggregate.csv`: one row per curve aggregated over normalized envs (none without `--normalize`). */
+/**
+ * `aggregate.csv`: one row per curve aggregated over normalized envs (none without `--normalize`).
+ *
+ * @example
+ * tableToCsv(aggregateTable(aggregateAcrossEnvs(groups, normalize, boot), boot.resamples));
+ */
 export function aggregateTable(aggregates: readonly Aggregate[], resamples: number): Table {
   return {
     id: 'aggregate',

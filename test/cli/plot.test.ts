@@ -4,7 +4,7 @@
  * user errors. One real `mixrl train` run checks that it
  * reads the files training writes.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/experiments/paper/csv';
@@ -127,6 +127,33 @@ describe('mixrl plot', () => {
     expect(readFileSync(path.join(work, 'plots-rl-other', 'summary.csv'), 'utf8')).not.toBe(readFileSync(path.join(work, 'plots-rl', 'summary.csv'), 'utf8'));
     // Without --normalize, aggregate.csv is its header alone.
     expect(readFileSync(path.join(work, 'plots-rl-other', 'aggregate.csv'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('follows links to run folders, counts a run reached twice once, and ends a loop of links', () => {
+    writeRun('linked/runs/a0', { agent: 'sg-rp', seed: 0 }, [1, 2]);
+    writeRun('linked/runs/a1', { agent: 'sg-rp', seed: 1 }, [3, 4]);
+    mkdirSync(path.join(work, 'linked', 'compare'));
+    symlinkSync(path.join('..', 'runs', 'a0'), path.join(work, 'linked', 'compare', 'a0'));
+    symlinkSync(path.join(work, 'linked', 'runs', 'a1'), path.join(work, 'linked', 'compare', 'a1'));
+    symlinkSync('..', path.join(work, 'linked', 'compare', 'up')); // a loop: compare/up/compare/up/...
+    const r = run(['plot', 'linked/compare', '--out', 'plots-linked']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^2 runs, 1 curve;/);
+    const twice = run(['plot', 'linked/runs', 'linked/runs/a0/', path.join(work, 'linked', 'runs', 'a1'), 'linked/compare', '--out', 'plots-linked']);
+    expect(twice.code, twice.stderr).toBe(0);
+    expect(twice.stdout).toMatch(/^2 runs, 1 curve;/);
+    expect(csv('plots-linked/summary.csv').map((row) => [row.curve, row.runs, row.final_mean])).toEqual([['all runs', '2', '3']]);
+  });
+
+  it('says which runs had episodes of a NaN or infinite return (null in episodes.jsonl), which their curves leave out', () => {
+    writeRun('diverged/s0', { seed: 0 }, [1, 2, 3]);
+    writeRun('diverged/s1', { seed: 1 }, [1, 2, 3]);
+    const file = path.join(work, 'diverged', 's1', 'episodes.jsonl');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"return":2', '"return":null').replace('"return":3', '"return":null'));
+    const r = run(['plot', 'diverged', '--out', 'plots-diverged']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(`note: ${path.join('diverged', 's1')}: 2 episodes with a NaN or infinite return (episodes.jsonl says null) left out of its curve; did the run diverge?`);
+    expect(r.stdout).not.toContain('diverged/s0:');
   });
 
   it('writes comparisons.csv as its header alone when no env has two curves', () => {

@@ -147,6 +147,87 @@ describe('registerEnv refuses', () => {
     expect(thrown(() => registerEnv('StepThrows', stepThrows)).message).toBe('StepThrows: make({}) fails checkEnv (seed 0, at most 100 steps per episode): it threw bad step');
   });
 
+  it('a model that keeps state outside its state array: in its closure, in its module, or by state array', () => {
+    // A step counter in the model's closure, reset at each episode's start: checkEnv alone cannot tell.
+    const counting = broken('Counting', (model) => {
+      let t = 0;
+      return {
+        initialState(rng, out, o) {
+          t = 0;
+          model.initialState(rng, out, o);
+        },
+        transition(state, so, action, ao, out) {
+          model.transition(state, so, action, ao, out);
+          out.reward -= 0.01 * t++;
+        },
+      };
+    });
+    checkEnv(new envs.ModelEnv(counting.make({})), { seed: 0, maxSteps: 100 });
+    const e = thrown(() => registerEnv('Counting', counting));
+    expect([e.code, e.message]).toEqual([
+      'check-failed',
+      "Counting: make({}) keeps state outside its state array (all of an episode's state must be in it): two envs of the model stepped in turn do not each go as they go alone; an episode restored from its state array halfway, in a fresh make(), goes on differently",
+    ]);
+    expect(envIds()).not.toContain('Counting');
+    // A fresh model per make, but the counter shared in their module.
+    let shared = 0;
+    const sharing = broken('Sharing', (model) => ({
+      initialState(rng, out, o) {
+        shared = 0;
+        model.initialState(rng, out, o);
+      },
+      transition(state, so, action, ao, out) {
+        model.transition(state, so, action, ao, out);
+        out.reward -= 0.01 * shared++;
+      },
+    }));
+    expect(thrown(() => registerEnv('Sharing', sharing)).message).toMatch(/^Sharing: make\(\{\}\) keeps state outside its state array .*: two envs of the model stepped in turn/);
+    // Per env, keyed by its state array: lost when a checkpoint's state array is restored.
+    const steps = new WeakMap<Float64Array, number>();
+    const keyed = broken('Keyed', (model) => ({
+      initialState(rng, out, o) {
+        steps.set(out, 0);
+        model.initialState(rng, out, o);
+      },
+      transition(state, so, action, ao, out) {
+        model.transition(state, so, action, ao, out);
+        const t = steps.get(state) ?? 0;
+        steps.set(state, t + 1);
+        out.reward -= 0.01 * t;
+      },
+    }));
+    expect(thrown(() => registerEnv('Keyed', keyed)).message).toBe(
+      "Keyed: make({}) keeps state outside its state array (all of an episode's state must be in it): an episode restored from its state array halfway, in a fresh make(), goes on differently",
+    );
+  });
+
+  it('a make that returns a Promise, saying so', () => {
+    const asyncMake = { make: async () => makeModel('Tracking') } as unknown as envs.EnvSpec;
+    expect(thrown(() => registerEnv('AsyncMake', asyncMake)).message).toBe(
+      "AsyncMake: make({}) returned a Promise; make must return the EnvModel itself (an async setup belongs in the env module's exported function, which may be async)",
+    );
+  });
+
+  it('options that JSON cannot tell apart (functions, NaN, undefined) are checked at every make; a BigInt one does not break the message', () => {
+    const tracking = makeModel('Tracking');
+    registerEnv('Shaped', {
+      keys: ['shape'],
+      make: (options) => {
+        const shape = (options.shape as ((r: number) => number) | undefined) ?? ((r: number) => r);
+        return { ...tracking, id: 'Shaped', transition(state, so, action, ao, out) {
+          tracking.transition(state, so, action, ao, out);
+          out.reward = shape(out.reward);
+        } };
+      },
+    });
+    expect(makeModel('Shaped', { shape: (r: number) => 2 * r }).id).toBe('Shaped');
+    // JSON.stringify gives '{}' for both these options and make({})'s, which registerEnv checked.
+    const e = thrown(() => makeModel('Shaped', { shape: () => NaN }));
+    expect([e.code, e.message]).toEqual(['check-failed', expect.stringMatching(/^Shaped: make\(\{\}\) fails checkEnv \(.*\): step 0: reward NaN is not finite/)]);
+    const big = thrown(() => makeModel('Shaped', { shape: 1n }));
+    expect(big.message).toMatch(/^Shaped: make\(\{\.\.\.\}\) fails checkEnv \(.*\): it threw shape is not a function/);
+  });
+
   it('at its first make, options whose model fails (each options value is checked once)', () => {
     let transitions = 0;
     const tracking = makeModel('Tracking');
@@ -169,9 +250,11 @@ describe('registerEnv refuses', () => {
     expect(isLeft(bad) && bad.left.code).toBe('check-failed');
     transitions = 0;
     makeModel('Lengthy', { maxEpisodeSteps: 7 });
-    expect(transitions).toBe(2 * 7); // checkEnv: two seeded episodes of 7 steps
+    // checkEnv: two seeded episodes of 7 steps; the hidden-state check: two alone and two in turn, 3 + 4 steps and 4 restored.
+    const checked = 2 * 7 + 4 * 7 + 7 + 4;
+    expect(transitions).toBe(checked);
     makeModel('Lengthy', { maxEpisodeSteps: 7 });
     makeModel('Lengthy', {});
-    expect(transitions).toBe(2 * 7);
+    expect(transitions).toBe(checked);
   });
 });

@@ -100,6 +100,25 @@ describe('plotRuns', () => {
     expect(group.area.mean).toBe(((1 + 5) / 2 + (3 + 9) / 2) / 2);
   });
 
+  it('evaluation curves of runs evaluated at different steps: every run\'s latest evaluation at each step, its area of its own evaluations', () => {
+    const runs = [
+      run({ seed: 0 }, [0], 200, { evaluations: [[50, 0], [100, 10], [150, 20], [200, 30]] }),
+      run({ seed: 1 }, [0], 200, { evaluations: [[70, 100], [140, 110], [200, 120]] }),
+    ];
+    const [group] = plotRuns(runs, { metric: 'eval', bins: 40 }).groups;
+    expect(group.x).toEqual([50, 70, 100, 140, 150, 200]);
+    // Seed 0: 0, 0, 10, 10, 20, 30; seed 1: none yet at 50, then 100, 100, 110, 110, 120.
+    expect(group.mean).toEqual([0, 50, 55, 60, 65, 75]);
+    expect(group.areas).toEqual([15, 110]);
+    expect(group.finals).toEqual([30, 120]);
+  });
+
+  it('names a run whose config lacks a grouping key by (unset)', () => {
+    const runs = [run({ seed: 0 }, [1, 2], 100), run({ seed: 1, gradientSteps: 2 }, [3, 4], 100)];
+    expect(plotRuns(runs, { metric: 'return', bins: 2 }).groups.map((g) => g.name)).toEqual(['gradientSteps=(unset)', 'gradientSteps=2']);
+    expect(plotRuns(runs, { metric: 'return', bins: 2, groupBy: ['gradientSteps'] }).groups.map((g) => g.name)).toEqual(['gradientSteps=(unset)', 'gradientSteps=2']);
+  });
+
   it('one figure per environment, one series per curve; the tables list every curve and point', () => {
     const runs = [
       run({ env: 'Pendulum', agent: 'sg-rp' }, [1, 2], 50),

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeNpy, decodeNpz, encodeNpy, encodeNpz } from '../../src';
+import { decodeNpy, decodeNpz, encodeNpy, encodeNpz, type NamedArrays } from '../../src';
 import { arbArray, arbArrays, asNumpy, bytes, DESCR, fixture, hexOf, messageOf, unwrap } from './interop-fixture';
 
 const concat = (chunks: Uint8Array[]) => new Uint8Array(Buffer.concat(chunks));
@@ -33,6 +33,42 @@ describe(`.npy against NumPy ${fixture.numpy}`, () => {
     expect(refusal(fixture.refused.bigEndian)).toMatch(/^x\.npy: byte 10: the array: header has descr '>f4', big-endian; mixrl reads <f4, <f8, <i4, <u4, \|b1/);
     expect(refusal(fixture.refused.int64)).toMatch(/header has descr '<i8', an unsupported dtype/);
     expect(refusal(fixture.refused.float16)).toMatch(/header has descr '<f2', an unsupported dtype/);
+  });
+
+  it("pads a header that would end on a 64-byte boundary with 64 more spaces, as np.save does", () => {
+    // np.save(f, np.zeros((2, 1, 100, 100, 100, 100, 100, 100, 100, 0), np.float32)), numpy 2.4: a 182-byte header.
+    const shape = [2, 1, 100, 100, 100, 100, 100, 100, 100, 0];
+    const text = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1, 100, 100, 100, 100, 100, 100, 100, 0), }";
+    const numpy = Buffer.concat([Buffer.from('\x93NUMPY\x01\x00\xb6\x00', 'latin1'), Buffer.from(text.padEnd(181, ' ')), Buffer.from('\n')]);
+    expect(hexOf(unwrap(encodeNpy('x.npy', { dtype: 'float32', shape, data: new Float32Array(0) })))).toBe(hexOf(numpy));
+  });
+
+  /** An .npy file of `data` whose header says `descr` and `shape` (padded as numpy pads). */
+  const npyWith = (descr: string, shape: string, data: Uint8Array) => {
+    const text = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+    const length = text.length + 1 + 64 - ((10 + text.length + 1) % 64);
+    const prefix = Uint8Array.of(0x93, ...new TextEncoder().encode('NUMPY'), 1, 0, length & 0xff, length >> 8);
+    return concat([prefix, new TextEncoder().encode(`${text.padEnd(length - 1, ' ')}\n`), data]);
+  };
+
+  it("reads the byte orders numpy reads: '<', '=' (native), '|' or none, and any for bool", () => {
+    const f32 = new Uint8Array(Float32Array.of(1.5, -2).buffer);
+    for (const descr of ['<f4', '=f4', '|f4', 'f4']) {
+      expect(asNumpy(unwrap(decodeNpy('x.npy', npyWith(descr, '(2,)', f32)))), descr).toEqual({ descr: '<f4', shape: [2], hex: hexOf(f32) });
+    }
+    for (const descr of ['|b1', '<b1', '=b1', '>b1', 'b1']) {
+      expect(asNumpy(unwrap(decodeNpy('x.npy', npyWith(descr, '(2,)', Uint8Array.of(1, 0))))), descr).toEqual({ descr: '|b1', shape: [2], hex: '0100' });
+    }
+    expect(messageOf(decodeNpy('x.npy', npyWith('>i4', '(2,)', f32)))).toMatch(/header has descr '>i4', big-endian/);
+    expect(messageOf(decodeNpy('x.npy', npyWith('<f4 ', '(2,)', f32)))).toMatch(/header has descr '<f4 ', an unsupported dtype/);
+  });
+
+  it('refuses the object arrays np.savez writes with pickle, saying so', () => {
+    // np.savez(f, a=np.array([1, 'x', None], dtype=object)): its member a.npy is '|O' followed by a pickle.
+    const pickled = npyWith('|O', '(3,)', Uint8Array.of(0x80, 0x04, 0x95));
+    expect(messageOf(decodeNpy('x.npy', pickled))).toBe(
+      "x.npy: byte 10: the array: header has descr '|O': an array of Python objects, which only pickle can read (np.save's allow_pickle); mixrl reads numeric arrays (save x.astype('<f4'))",
+    );
   });
 
   it('refuses to write data that do not fit the dtype and shape', () => {
@@ -84,6 +120,25 @@ describe(`.npz against NumPy ${fixture.numpy}`, () => {
         for (const [k, a] of Object.entries(arrays)) expect(asNumpy(back[k])).toEqual(asNumpy(a));
       }),
     );
+  });
+
+  it("reads a zip streamed by Python's zipfile: sizes after the data (flag bit 3), zip64 sizes in the local header", () => {
+    // zipfile.ZipFile(unseekable, 'w').open('x.npy', 'w', force_zip64=True) of np.array([1.5, -2], np.float32), Python 3.11.
+    const streamed =
+      '504b03042d00080000000000210000000000ffffffffffffffff05001400782e6e70790100100000000000000000000000000000000000934e554d5059010076007b276465736372273a20273c6634272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028322c292c207d2020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020200a0000c03f000000c0504b0708d6434b0588000000000000008800000000000000504b01022d032d000800000000002100d6434b058800000088000000050000000000000000000000800100000000782e6e7079504b0506000000000100010033000000d70000000000';
+    expect(new DataView(bytes(streamed).buffer).getUint16(6, true) & 0x08).toBe(0x08);
+    const arrays = unwrap(decodeNpz('s.npz', bytes(streamed)));
+    expect(Object.keys(arrays)).toEqual(['x']);
+    expect(Array.from(arrays.x.data)).toEqual([1.5, -2]);
+  });
+
+  it('keeps every name, __proto__ and constructor too', () => {
+    const a = { dtype: 'int32', shape: [1], data: Int32Array.of(7) } as const;
+    const arrays: NamedArrays = Object.fromEntries([['__proto__', a], ['constructor', a], ['a/b', a]]);
+    const back = unwrap(decodeNpz('x.npz', concat(unwrap(encodeNpz('x.npz', arrays)))));
+    expect(Object.keys(back)).toEqual(['__proto__', 'constructor', 'a/b']);
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(asNumpy(back.__proto__)).toEqual(asNumpy(a));
   });
 
   it('refuses to write an empty name or data that do not fit', () => {

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { isRight } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, type HostArray } from '../../src';
+import { decodeSafetensors, encodeSafetensors, type HostArray, type NamedArrays } from '../../src';
 import { arbArrays, asNumpy, bytes, fixture, messageOf, unwrap } from './interop-fixture';
 
 const concat = (chunks: Uint8Array[]) => new Uint8Array(Buffer.concat(chunks));
@@ -71,6 +71,14 @@ describe('writing', () => {
     const a = { dtype: 'float32', shape: [], data: Float32Array.of(1) } as const;
     expect(messageOf(encodeSafetensors('o.safetensors', { __metadata__: a }))).toBe('o.safetensors: an array may not be named __metadata__');
     expect(messageOf(encodeSafetensors('o.safetensors', { a }, { step: 3 as unknown as string }))).toBe("o.safetensors: metadata 'step' is number; safetensors metadata are strings");
+  });
+
+  it('keeps every name, __proto__ and constructor too', () => {
+    const a = { dtype: 'float32', shape: [], data: Float32Array.of(1) } as const;
+    const arrays: NamedArrays = Object.fromEntries([['__proto__', a], ['constructor', a]]);
+    const back = unwrap(decodeSafetensors('p.safetensors', concat(unwrap(encodeSafetensors('p.safetensors', arrays)))));
+    expect(Object.keys(back.arrays)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getPrototypeOf(back.arrays)).toBe(Object.prototype);
   });
 
   it('round-trips any named arrays and metadata', () => {

@@ -7,7 +7,7 @@ import { type Either, left, right } from 'fp-ts/Either';
 import { type TreeDef, treeFlatten, treeUnflatten } from '../../autodiff';
 import { type Backend, formatShape, Tensor, tensor } from '../../tensor';
 import { CheckpointError } from '../errors';
-import { catching, fail, type HostArray, type NamedArrays } from './format';
+import { catching, fail, type HostArray, type NamedArrays, setArray } from './format';
 
 /** The keys and indices leading to each leaf of a tree structure, in leaf order. */
 function leafKeys(def: TreeDef, prefix: readonly string[] = []): string[][] {
@@ -63,7 +63,7 @@ export async function treeToArrays(file: string, tree: unknown): Promise<Either<
     for (const [i, leaf] of leaves.entries()) {
       if (!(leaf instanceof Tensor)) fail('unserializable', file, undefined, `leaf ${names[i]} is ${typeof leaf}, not a tensor`);
       const data = await readTensor(leaf).catch((e: Error) => fail('unserializable', file, undefined, `cannot read tensor ${names[i]}: ${e.message}`));
-      arrays[names[i]] = { dtype: leaf.dtype, shape: [...leaf.shape], data };
+      setArray(arrays, names[i], { dtype: leaf.dtype, shape: [...leaf.shape], data });
     }
     return right(arrays);
   } catch (e) {

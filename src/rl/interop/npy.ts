@@ -2,13 +2,15 @@
  * NumPy's `.npy` format (numpy.lib.format): the magic `\x93NUMPY`, a major and a minor version byte,
  * the header's length (u16 little-endian in version 1.0, u32 in 2.0 and 3.0), the header, then the
  * array's raw elements. The header is a Python dict literal, padded with spaces and a final newline
- * so that the data starts at a multiple of 64 bytes:
+ * so that the data starts at a multiple of 64 bytes (numpy pads 1 to 64 bytes: a header that would
+ * end on the boundary gets 64 more):
  *
  *     {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
  *
  * Written as version 1.0 (2.0 when a header outgrows a u16), as `np.save` writes it; versions 1.0 to
  * 3.0 are read (3.0's header is UTF-8, the others' Latin-1). Only C-order, little-endian arrays of the
- * five tensor dtypes are read; anything else is refused naming the array and its descr.
+ * five tensor dtypes are read (a descr's byte order `<`, `=` (native), `|` or none, as numpy takes
+ * them; any for the one-byte bool); anything else is refused naming the array and its descr.
  */
 import type { Either } from 'fp-ts/Either';
 import type { DType } from '../../tensor';
@@ -22,7 +24,19 @@ const ALIGN = 64;
 const GROWTH_DIGITS = 21;
 
 const DESCRS: Record<DType, string> = { float32: '<f4', float64: '<f8', int32: '<i4', uint32: '<u4', bool: '|b1' };
-const FROM_DESCR = new Map(Object.entries(DESCRS).map(([dtype, descr]) => [descr, dtype as DType]));
+/** Each dtype by its descr's kind and size, the byte-order mark left off (`f4`). */
+const FROM_CODE = new Map(Object.entries(DESCRS).map(([dtype, descr]) => [descr.slice(1), dtype as DType]));
+
+/**
+ * The dtype of a descr, read as numpy reads it: `<`, `=` (the host's order, which mixrl requires to
+ * be little-endian), `|` (no order) or no mark before the kind and size; `>` only for the one-byte
+ * `b1`. Undefined for any other descr.
+ */
+function dtypeOfDescr(descr: string): DType | undefined {
+  const [, order, code] = /^([<>=|]?)(\w+)$/.exec(descr) ?? [];
+  const dtype = code === undefined ? undefined : FROM_CODE.get(code);
+  return order === '>' && dtype !== 'bool' ? undefined : dtype;
+}
 
 /** A Python tuple's repr: `()`, `(5,)`, `(2, 3)`. */
 const tupleRepr = (xs: readonly number[]) => (xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`);
@@ -42,14 +56,19 @@ export function encodeNpy(file: string, array: HostArray): Either<CheckpointErro
   });
 }
 
-/** The bytes of a `.npy` file holding `array`, which fits its dtype and shape. */
+/**
+ * The bytes of a `.npy` file holding `array`, which fits its dtype and shape.
+ *
+ * @example
+ * npyBytes({ dtype: 'bool', shape: [], data: Uint8Array.of(1) }); // Uint8Array(129)
+ */
 export function npyBytes(array: HostArray): Uint8Array {
   const { dtype, shape, data } = array;
   const growth = shape.length > 0 ? ' '.repeat(GROWTH_DIGITS - String(shape[0]).length) : '';
   const dict = `{'descr': '${DESCRS[dtype]}', 'fortran_order': False, 'shape': ${tupleRepr(shape)}, }${growth}`;
   const text = new TextEncoder().encode(dict);
-  // The header, its padding and newline end at a multiple of 64 bytes; prefix: magic, version, length.
-  const padded = (prefix: number) => Math.ceil((prefix + text.length + 1) / ALIGN) * ALIGN - prefix;
+  // The header, its padding (1 to 64 spaces, as numpy pads) and newline end at a multiple of 64 bytes; prefix: magic, version, length.
+  const padded = (prefix: number) => text.length + 1 + ALIGN - ((prefix + text.length + 1) % ALIGN);
   const major = padded(10) < 2 ** 16 ? 1 : 2;
   const prefix = major === 1 ? 10 : 12;
   const headerLength = padded(prefix);
@@ -82,6 +101,9 @@ export function decodeNpy(file: string, bytes: Uint8Array): Either<CheckpointErr
  * The array in `bytes`, which are the file's from byte `base` on (an `.npz` member stored
  * uncompressed; undefined for an inflated one, whose bytes are not the file's); `what` names it.
  * Throws a CheckpointError.
+ *
+ * @example
+ * readNpy('w.npz', "array 'w'", member.data, member.at); // { dtype, shape, data }
  */
 export function readNpy(file: string, what: string, bytes: Uint8Array, base: number | undefined): HostArray {
   const at = (i: number) => (base === undefined ? undefined : base + i);
@@ -121,7 +143,10 @@ function headerFields(header: string, report: Report): { dtype: DType; shape: nu
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d))) return report(0, `has a shape that is not a tuple of integers`);
   if (typeof descr !== 'string') return report(0, `has a descr that is not a string (structured dtypes are not read)`);
-  const dtype = FROM_DESCR.get(descr);
+  if (/^[|=<>]?O$/.test(descr)) {
+    return report(0, `has descr '${descr}': an array of Python objects, which only pickle can read (np.save's allow_pickle); mixrl reads numeric arrays (save x.astype('<f4'))`);
+  }
+  const dtype = dtypeOfDescr(descr);
   if (dtype === undefined) {
     const why = descr.startsWith('>') ? 'big-endian' : 'an unsupported dtype';
     return report(0, `has descr '${descr}', ${why}; mixrl reads ${Object.values(DESCRS).join(', ')} (convert first, e.g. x.astype('<f4'))`);

@@ -4,7 +4,7 @@
  */
 import type { Either } from 'fp-ts/Either';
 import type { CheckpointError } from '../errors';
-import { catching, checkHostArray, fail, type NamedArrays } from './format';
+import { catching, checkHostArray, fail, type NamedArrays, setArray } from './format';
 import { npyBytes, readNpy } from './npy';
 import { unzip, zipStored } from './zip';
 
@@ -45,7 +45,7 @@ export function decodeNpz(file: string, bytes: Uint8Array): Either<CheckpointErr
       const key = name.slice(0, -SUFFIX.length);
       if (Object.hasOwn(arrays, key)) fail('bad-layout', file, at, `two members are named '${name}'`);
       // A deflated member's bytes are not the file's: its problems are placed by the member.
-      arrays[key] = stored ? readNpy(file, `array '${key}'`, data, at) : readNpy(file, `array '${key}' (deflated, at byte ${at})`, data, undefined);
+      setArray(arrays, key, stored ? readNpy(file, `array '${key}'`, data, at) : readNpy(file, `array '${key}' (deflated, at byte ${at})`, data, undefined));
     }
     return arrays;
   });

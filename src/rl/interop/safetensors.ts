@@ -16,7 +16,7 @@ import type { Either } from 'fp-ts/Either';
 import { type DType, formatShape, sizeOf } from '../../tensor';
 import { bytesOf as elementBytes } from '../../tensor/dtype';
 import type { CheckpointError } from '../errors';
-import { bytesOf, catching, checkHostArray, elementsOf, fail, type NamedArrays } from './format';
+import { bytesOf, catching, checkHostArray, elementsOf, fail, type NamedArrays, setArray } from './format';
 
 /** The header key of the file's string-to-string metadata. */
 const METADATA = '__metadata__';
@@ -95,7 +95,7 @@ export function decodeSafetensors(file: string, bytes: Uint8Array): Either<Check
       }
       if (begin < covered) fail('bad-layout', file, dataStart + begin, `${where} overlaps tensor '${previous}', which ends at data offset ${covered}`);
       if (begin > covered) fail('bad-layout', file, dataStart + covered, `data bytes [${covered}, ${begin}) belong to no tensor (a hole before ${where})`);
-      arrays[name] = { dtype, shape, data: elementsOf(dtype, bytes.subarray(dataStart + begin, dataStart + end)) };
+      setArray(arrays, name, { dtype, shape, data: elementsOf(dtype, bytes.subarray(dataStart + begin, dataStart + end)) });
       covered = end;
       previous = name;
     }

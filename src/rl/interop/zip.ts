@@ -43,6 +43,9 @@ const U32_MAX = 0xffffffff;
 /**
  * The bytes of a zip archive of `entries`, uncompressed, as chunks to write in order; throws when the
  * archive would need zip64 (over 4 GiB or 65,535 entries).
+ *
+ * @example
+ * const chunks = zipStored('w.npz', [{ name: 'w.npy', data: npyBytes(w) }]);
  */
 export function zipStored(file: string, entries: readonly ZipEntry[]): Uint8Array[] {
   if (entries.length >= U16_MAX) fail('unserializable', file, undefined, `${entries.length} arrays are too many for a zip without zip64 (at most 65,534)`);
@@ -95,7 +98,13 @@ export function zipStored(file: string, entries: readonly ZipEntry[]): Uint8Arra
   return [...chunks, ...central, end];
 }
 
-/** The entries of the zip archive in `bytes`, in central-directory order, checked; throws a CheckpointError naming the byte. */
+/**
+ * The entries of the zip archive in `bytes`, in central-directory order, checked; throws a
+ * CheckpointError naming the byte.
+ *
+ * @example
+ * for (const { name, data } of unzip('w.npz', bytes)) console.log(name, data.length); // w.npy 136
+ */
 export function unzip(file: string, bytes: Uint8Array): ZipMember[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const endAt = findEnd(file, bytes, view);
