@@ -410,7 +410,9 @@ function emptyScan<C, X, Y>(
 export function foriLoop<C>(lower: number, upper: number, body: (i: Tensor, carry: Traced<C>) => Traced<C>, init: C): Traced<C> {
   for (const [name, v] of [['lower', lower], ['upper', upper]] as const) {
     if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1) {
-      throw new ArgumentError(`foriLoop: ${name} must be a JS integer within int32, got ${describeLeaf(v)}; a loop bound cannot be a tensor (the loop is unrolled)`);
+      const given: unknown = v;
+      const traced = given instanceof Tensor && given.weak ? ' (a number argument jit traces: pass it through staticArgnums)' : '';
+      throw new ArgumentError(`foriLoop: ${name} must be a JS integer within int32, got ${describeLeaf(v)}${traced}; a loop bound cannot be a tensor (the loop is unrolled)`);
     }
   }
   checkFunction('foriLoop', body, 'body');

@@ -82,6 +82,18 @@ class IRTracer extends Tracer {
       `cannot read the value of a staged ${formatAval(this.v.aval)} inside ${this.interpreter.name}: values exist only when the program runs (use where() instead of if on tensor values)`,
     );
   }
+  /**
+   * A weak tracer stands for a number argument of `jit`, which the function may use as a JS number:
+   * `k * 2` or `k > 0` would silently stage NaN or false, so they throw, naming the way out.
+   */
+  override [Symbol.toPrimitive](hint: 'string' | 'number' | 'default'): string {
+    if (!this.isWeak || hint === 'string') return this.toString();
+    throw new ConcretizationError(
+      `${this.interpreter.name}: a number or boolean argument is traced as a weak-typed scalar (${formatAval(this.v.aval)}), ` +
+        'whose value exists only when the program runs, and was used in JS arithmetic or a comparison; ' +
+        'compute with the ops instead (mul, greater, where, ...), or pass the argument through staticArgnums (one trace per value)',
+    );
+  }
 }
 
 class IRBuilder implements Interpreter {

@@ -19,6 +19,10 @@ export abstract class PrimalTracer extends Tracer {
   override get weak(): boolean {
     return this.primal.weak;
   }
+  override [Symbol.toPrimitive](hint: 'string' | 'number' | 'default'): string {
+    // A weak primal (a number `jit` traced) refuses arithmetic under grad as it does outside.
+    return this.primal.weak ? this.primal[Symbol.toPrimitive](hint) : this.toString();
+  }
   override concrete(): ArrayTensor {
     return this.primal.concrete();
   }

@@ -180,8 +180,10 @@ export function vmap<Args extends unknown[], Out>(f: (...args: Args) => Out, opt
       const axes = leaves.map((leaf, k) => {
         const spec = specs[k];
         if (spec === null) return null;
-        if (!(leaf instanceof Tensor)) {
-          throw new TransformError(`vmap: ${where(k)} is ${typeof leaf}, not a tensor, so it cannot be mapped over axis ${spec}; give it inAxes null`);
+        if (!(leaf instanceof Tensor) || leaf.weak) {
+          // A weak scalar is a number jit traced (`Tensor.weak`): refused as the number is in eager mode.
+          const what = leaf instanceof Tensor ? `a ${leaf.dtype === 'bool' ? 'boolean' : 'number'} (traced by jit)` : typeof leaf;
+          throw new TransformError(`vmap: ${where(k)} is ${what}, not a tensor, so it cannot be mapped over axis ${spec}; give it inAxes null`);
         }
         return normalize(spec, leaf.ndim, `inAxes ${spec} for ${where(k)} ${describeLeaf(leaf)}`);
       });

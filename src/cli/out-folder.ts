@@ -64,7 +64,12 @@ const inUse = (kind: FolderLock, out: string, pid: number, flag: string) =>
     `${flag} ${out} is in use by another ${kind.command} (process ${pid}); ${kind.clash ?? 'two commands in one folder would train the same runs twice'}; wait for it or stop it (if none runs, remove ${path.join(out, kind.lock)})`,
   );
 
-/** Right when no running process holds the folder's lock (this one aside), else the error saying which does. */
+/**
+ * Right when no running process holds the folder's lock (this one aside), else the error saying which does.
+ *
+ * @example
+ * await whenFree(RUN_LOCK, 'runs/p', '--resume'); // Left: --resume runs/p is in use by another mixrl train (process 4242); ...
+ */
 export async function whenFree(kind: FolderLock, out: string, flag = '--out'): Promise<Either<MixrlError, void>> {
   const holder = await lockHolder(kind, out);
   return holder === undefined ? right(undefined) : inUse(kind, out, holder, flag);

@@ -45,6 +45,15 @@ export abstract class Tensor {
     return false;
   }
 
+  /**
+   * What JS makes of a tensor in arithmetic, comparisons and strings: its text (so `+t` is NaN, as
+   * for any object). A weak tracer (a number `jit` traced) refuses arithmetic and comparisons instead,
+   * since the number they would need exists only when the plan runs (`IRTracer`).
+   */
+  [Symbol.toPrimitive](hint: 'string' | 'number' | 'default'): string {
+    return this.toString();
+  }
+
   /** The concrete tensor behind this value; throws where none exists (inside `makeIR` or `jit`). */
   abstract concrete(): ArrayTensor;
 
@@ -140,7 +149,14 @@ export class ArrayTensor extends Tensor {
     return this.isWeak;
   }
 
-  /** This tensor, marked weak-typed (`Tensor.weak`): how `jit` passes a number argument. */
+  /**
+   * This tensor, marked weak-typed (`Tensor.weak`): how `jit` passes a number argument. Ops then
+   * treat it as the number it holds (next to a float32 tensor a weak float64 scalar is float32).
+   *
+   * @example
+   * const k = tensor(0.5, { dtype: 'float64' }).markedWeak();
+   * add(tensor([1, 2]), k).dtype; // 'float32', as add(tensor([1, 2]), 0.5)
+   */
   markedWeak(): this {
     this.isWeak = true;
     return this;

@@ -2,7 +2,8 @@
  * `mixrl train` holds its run folder's lock (`train.lock`, its process id) while it writes there: a
  * second training on the folder (`--out` or `--resume`) is refused and writes nothing; a lock left
  * by a process that has ended is taken over; the lock goes when the run finishes, fails or stops on
- * Ctrl-C; the `mixrl train` children of `mixrl reproduce` lock their own run folders.
+ * Ctrl-C; `mixrl eval` reads a held folder; the `mixrl train` children of `mixrl reproduce` lock
+ * their own run folders.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -86,6 +87,10 @@ describe('mixrl train: the run folder lock', () => {
       expectUserErrorResult(run([...PENDULUM, '--steps', '300', '--out', dir]), held('--out'));
       expectUserErrorResult(run(['train', '--resume', dir]), held('--resume'));
       expectUserErrorResult(run(['train', '--resume', dir, '--steps', '200000']), held('--resume'));
+      // Reading is not refused: mixrl eval reads the last checkpoint (written whole, by a rename).
+      const evaluated = run(['eval', '--checkpoint', dir, '--episodes', '1']);
+      expect(evaluated.code, evaluated.stderr).toBe(0);
+      expect(evaluated.stdout).toMatch(/^sg-rp on Pendulum, trained \d+ steps$/m);
       expect(snapshot(dir)).toEqual(before);
     } finally {
       first.kill('SIGCONT');

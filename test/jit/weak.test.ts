@@ -154,6 +154,104 @@ describe('jit of plain number arguments (weak types)', () => {
     ]);
     expect(values(M.vmap(M.jit(loss), { inAxes: [0, null] })(ws, 2))).toEqual([20, 100]);
     expect(values(M.jit(M.vmap(loss, { inAxes: [0, null] }))(ws, 2))).toEqual([20, 100]);
+    // Mapped, it is refused as the number is in eager mode, and a loop bound names staticArgnums.
+    expect(() => M.vmap(loss, { inAxes: [0, 0] })(ws, 2)).toThrow(/argument 1 is number, not a tensor, so it cannot be mapped/);
+    expect(() => M.jit(M.vmap(loss, { inAxes: [0, 0] }))(ws, 2)).toThrow(/argument 1 is a number \(traced by jit\), not a tensor, so it cannot be mapped/);
+    const repeat = M.jit((x: Tensor, n: number) => M.foriLoop(0, n, (_, c: Tensor) => M.add(c, 1), x));
+    expect(() => repeat(w, 3)).toThrow(/upper must be a JS integer .*staticArgnums/);
+  });
+
+  it('gives eager dtypes and bits for einsum with a number operand (a weak scalar, not a float64 tensor)', () => {
+    const f = (x: Tensor, k: Tensor | number) => M.einsum('i,->i', x, k);
+    const jf = M.jit(f);
+    for (const [x, k] of [
+      [M.tensor([1, 2, 3]), 0.1],
+      [M.tensor([1, 2, 3], { dtype: 'int32' }), 2],
+      [M.tensor([1, 2, 3], { dtype: 'float64' }), 0.1],
+    ] as const) {
+      const eager = f(x, k);
+      expect(jf(x, k).dtype).toBe(eager.dtype);
+      expect(values(jf(x, k))).toEqual(values(eager));
+    }
+    const both = (a: Tensor | number, b: Tensor | number) => M.einsum(',->', a, b);
+    expect(M.jit(both)(3, 0.5).dtype).toBe(both(3, 0.5).dtype);
+  });
+
+  it('takes a traced integer as an index (take, takeAlongAxis, oneHot) and refuses a traced fraction as eager mode does', () => {
+    const x = M.tensor([10, 20, 30]);
+    const pick = (t: Tensor, i: Tensor | number | boolean) => M.take(t, i);
+    expect(values(M.jit(pick)(x, 2))).toEqual(values(pick(x, 2)));
+    expect(values(M.jit(pick)(x, -1))).toEqual([30]);
+    expect(values(M.jit(pick)(x, true))).toEqual(values(pick(x, 1)));
+    expect(() => pick(x, 0.5)).toThrow(/indices must be integers/);
+    expect(() => M.jit(pick)(x, 0.5)).toThrow(/indices must be integers/);
+    const hot = (i: Tensor | number) => M.oneHot(i, 3);
+    expect(values(M.jit(hot)(1))).toEqual(values(hot(1)));
+  });
+
+  it('refuses JS arithmetic and comparisons on a traced number instead of staging NaN or false', () => {
+    // In eager mode these are JS numbers; inside jit the argument is a tensor whose value exists only
+    // when the plan runs, so `k * 2` or `k > 0` cannot be computed while tracing.
+    const x = M.tensor([1, 2]);
+    const arithmetic = M.jit((t: Tensor, k: number) => M.mul(t, k * 2));
+    expect(() => arithmetic(x, 0.5)).toThrow(M.ConcretizationError);
+    expect(() => arithmetic(x, 0.5)).toThrow(/staticArgnums/);
+    const compare = M.jit((t: Tensor, k: number) => (k > 0 ? t : M.neg(t)));
+    expect(() => compare(x, 0.5)).toThrow(M.ConcretizationError);
+    // A library argument typed number (uniform's minval) is not silently NaN either.
+    const draw = M.jit((key: Tensor, low: number) => M.random.uniform(key, [2], { minval: low }));
+    expect(() => draw(M.random.key(0), 0.5)).toThrow(M.ConcretizationError);
+    // Through grad with respect to the number too.
+    const dk = M.jit(M.grad((t: Tensor, k: Tensor | number) => M.sum(M.mul(t, (k as number) * 2)), { argnums: 1 }));
+    expect(() => dk(x, 0.5)).toThrow(M.ConcretizationError);
+    // Printing one is fine.
+    expect(M.jit((t: Tensor, k: number) => (String(k), `${k}`, t))(x, 0.5).dtype).toBe('float32');
+  });
+
+  it('refuses a boolean the trace never uses (a JS if or ?: on it sees an object, always true)', () => {
+    const x = M.tensor([1, 2]);
+    const branchy = (t: Tensor, flag: boolean) => (flag ? t : M.neg(t));
+    expect(values(branchy(x, false))).toEqual([-1, -2]);
+    expect(() => M.jit(branchy)(x, false)).toThrow(/boolean argument .* staticArgnums/);
+    expect(values(M.jit(branchy, { staticArgnums: 1 })(x, false))).toEqual([-1, -2]);
+    // Used by an op, it is traced as usual.
+    expect(values(M.jit((t: Tensor, flag: Tensor | boolean) => M.where(flag, t, M.neg(t)))(x, false))).toEqual([-1, -2]);
+  });
+
+  it('returns a number or boolean argument returned as it is, as eager mode does; asTensor of it is a tensor', () => {
+    const x = M.tensor([1, 2]);
+    const pass = M.jit((t: Tensor, k: number, flag: boolean) => ({ t: M.mul(t, k), k, flag, again: [k] }));
+    for (const [k, flag] of [
+      [0.5, true],
+      [0.25, false],
+    ] as const) {
+      const out = pass(x, k, flag);
+      expect(out.k).toBe(k);
+      expect(out.flag).toBe(flag);
+      expect(out.again[0]).toBe(k);
+      expect(values(out.t)).toEqual([k, 2 * k]);
+    }
+    expect(M.jitStats(pass).traceCount).toBe(1);
+    // Under vmap (the program is evaluated, not planned) too.
+    expect(M.vmap(M.jit((t: Tensor, k: number) => [M.mul(t, k), k]), { inAxes: [0, null], outAxes: [0, null] })(M.tensor([[1], [2]]), 0.5)[1]).toBe(0.5);
+    // asTensor makes a tensor of the number in eager mode: so it does of the traced number.
+    const made = (flag: Tensor | boolean) => M.asTensor(flag);
+    expect(made(true)).toBeInstanceOf(M.Tensor);
+    const staged = M.jit(made)(true);
+    expect(staged).toBeInstanceOf(M.Tensor);
+    expect(staged.dtype).toBe('bool');
+    expect(staged.weak).toBe(false);
+  });
+
+  it('keeps a weak-marked tensor argument and an ordinary one of the same dtype apart (a plan each)', () => {
+    const f = (x: Tensor, k: Tensor) => M.add(x, k);
+    const jf = M.jit(f);
+    const x = M.tensor([1, 2]);
+    const strong = M.tensor(0.5, { dtype: 'float64' });
+    const weak = M.tensor(0.5, { dtype: 'float64' }).markedWeak();
+    for (const k of [weak, strong, weak, strong]) expect(jf(x, k).dtype).toBe(f(x, k).dtype);
+    expect([f(x, weak).dtype, f(x, strong).dtype]).toEqual(['float32', 'float64']);
+    expect(M.jitStats(jf).traceCount).toBe(2);
   });
 
   it('number arguments of a donated position are accepted (their scalars are the call\'s own)', () => {
@@ -189,5 +287,29 @@ describeWebGPU('jit of plain number arguments on WebGPU', () => {
     // The same signature with the CPU as the default: a trace of its own there, not the WebGPU plan.
     expect(alone(0.5, 3).backend).toBe(M.cpu);
     expect(M.jitStats(alone).traceCount).toBe(2);
+  });
+
+  it('casts a number already of the dtype it needs (float32, bool) to a plain tensor: einsum, asTensor, equal, returned as given', async () => {
+    const gpu = webgpu();
+    const x = M.tensor([1.5, -2, 3.25], { backend: gpu });
+    const f = (t: Tensor, k: Tensor | number, flag: Tensor | boolean) => ({
+      scaled: M.einsum('i,->i', t, k),
+      made: M.asTensor(k),
+      agree: M.equal(M.greater(t, 0), flag),
+      k,
+    });
+    const jf = M.jit(f);
+    for (const [k, flag] of [
+      [0.1, true],
+      [3, false],
+    ] as const) {
+      const [staged, eager] = [jf(x, k, flag), f(x, k, flag)];
+      expect(staged.k).toBe(k);
+      for (const key of ['scaled', 'made', 'agree'] as const) {
+        expect(staged[key].dtype, key).toBe(eager[key].dtype);
+        expect(staged[key].weak, key).toBe(false);
+        expect(Array.from(await staged[key].data()), key).toEqual(Array.from(await eager[key].data()));
+      }
+    }
   });
 });

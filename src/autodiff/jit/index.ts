@@ -34,8 +34,9 @@ export { type CpuProfile, type PlanProfile, profileCpu, type StepTime } from './
 
 export interface JitOptions {
   /**
-   * Positional arguments that are not tensors, numbers or booleans (or numbers that should pick a
-   * plan of their own): part of the signature, compared by value
+   * Positional arguments that are not tensors, numbers or booleans, or numbers and booleans the
+   * function uses as JS values (arithmetic, `if`, shapes, loop bounds) or that should pick a plan of
+   * their own: part of the signature, compared by value
    * (`staticKey`: numbers, strings, booleans, bigints, null, undefined, arrays and plain objects of
    * them; functions, tensors and class instances are refused).
    */
@@ -81,6 +82,8 @@ interface Compiled {
   readonly donated: readonly boolean[];
   /** The outputs' tree from their leaves (`treeBuilder` of the program's output structure). */
   readonly rebuild: (leaves: readonly unknown[]) => unknown;
+  /** The outputs that are a number or boolean argument itself, as [output, leaf]: returned as given (`plainOutputsOf`). */
+  readonly plainOutputs: readonly PlainOutput[];
   /** The function's call count when this signature was last called (which to drop first). */
   lastCall: number;
 }
@@ -158,6 +161,48 @@ function leafTensors(leaves: readonly unknown[], name: string): Tensor[] {
 /** A plain number or boolean argument as the weak scalar a jitted function sees. */
 const weakScalar = (value: number | boolean, dtype: DType, backend: Backend): ArrayTensor => tensor(value, { dtype, backend }).markedWeak();
 
+/**
+ * Refuses a boolean argument that no op of the trace reads: a JS `if`, `?:`, `&&` or `!` on it saw the
+ * weak scalar, an object, which is always truthy, so the plan would hold the branch `true` takes for
+ * every value (numbers refuse JS arithmetic themselves, `IRTracer`'s `Symbol.toPrimitive`).
+ */
+function checkBooleansUsed(program: IRProgram, rawLeaves: readonly unknown[], name: string): void {
+  const used = new Set(program.outputs);
+  for (const eq of program.equations) for (const v of eq.inputs) used.add(v);
+  rawLeaves.forEach((x, i) => {
+    if (typeof x !== 'boolean' || used.has(program.inputs[i])) return;
+    throw new MixrlError(
+      'argument',
+      `jit(${name}): boolean argument leaf ${i} is read by no op of the trace; a JS if, ?: or && on it sees a traced value, always true. ` +
+        'Pass the argument through staticArgnums (one trace per value), or use it through the ops (where, cond, logicalAnd)',
+    );
+  });
+}
+
+/** An output that is a plain number or boolean argument itself: [output index, leaf index]. */
+type PlainOutput = readonly [output: number, leaf: number];
+
+/**
+ * The outputs that are a plain argument's weak scalar itself (the function returned the number, not a
+ * computation on it, not `asTensor(k)`, which casts): a call returns the argument there, as eager mode.
+ */
+function plainOutputsOf(program: IRProgram, plain: readonly boolean[]): PlainOutput[] {
+  const found: PlainOutput[] = [];
+  program.outputs.forEach((v, output) => {
+    const leaf = program.inputs.indexOf(v);
+    if (leaf >= 0 && plain[leaf]) found.push([output, leaf]);
+  });
+  return found;
+}
+
+/** `outputs` with the arguments given (`raw`, leaves in flatten order) at the outputs that are plain arguments. */
+function withPlainOutputs(outputs: readonly Tensor[], plainOutputs: readonly PlainOutput[], raw: readonly unknown[]): readonly unknown[] {
+  if (plainOutputs.length === 0) return outputs;
+  const values: unknown[] = outputs.slice();
+  for (const [output, leaf] of plainOutputs) values[output] = raw[leaf];
+  return values;
+}
+
 /** The signature of a call whose leaves are `tensors` (numbers made weak scalars by `leafTensors`). */
 function signatureOf(tree: TreeDef, tensors: readonly Tensor[], staticsKey: string): string {
   const parts = tensors.map((x) => `${x.weak ? 'weak ' : ''}${formatAval(x.aval)}@${x.backend.name}`);
@@ -175,7 +220,11 @@ function signatureOf(tree: TreeDef, tensors: readonly Tensor[], staticsKey: stri
  * other numbers and booleans are three kinds of signature (an integer after a fraction retraces once).
  * Fractions are held in float64 where the backend has it, so a float64 program sees the full number.
  * Where eager mode would refuse an integer too large for an integer tensor, the traced number makes
- * float32; and -0, an integer, loses its sign.
+ * float32; a negative integer next to a uint32 tensor wraps; and -0, an integer, loses its sign. An
+ * output that is the argument itself is returned as given, the number. What only a JS value allows
+ * needs `staticArgnums`: JS arithmetic or comparisons on the traced scalar throw a
+ * `ConcretizationError`, a boolean no op reads (a JS `if` on it sees an object, always true) is
+ * refused, and `cond`/`switchCase` given one stage every branch.
  *
  * @example
  * const step = jit((w: Tensor, x: Tensor) => grad((v: Tensor) => matmul(x, v).square().mean())(w));
@@ -272,20 +321,22 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
   };
 
   const donee = `jit(${name})`;
-  const finish = (compiled: Compiled, inputs: readonly Tensor[], outputs: Tensor[]): R => {
+  /** `raw`: the call's leaves as given (numbers and booleans as such), for `Compiled.plainOutputs`. */
+  const finish = (compiled: Compiled, inputs: readonly Tensor[], outputs: Tensor[], raw: readonly unknown[]): R => {
     compiled.lastCall = ++state.calls;
     const { plan } = compiled;
     if (donating.size > 0) giveUp(compiled.donated, inputs, outputs, donee, plan && 'sharingOutputs' in plan ? plan.sharingOutputs : undefined);
-    return compiled.rebuild(outputs) as R;
+    return compiled.rebuild(withPlainOutputs(outputs, compiled.plainOutputs, raw)) as R;
   };
 
   const jitted = (...args: Args): R => {
     const hit = lookup(args);
     if (hit) {
-      const { plan, optimized } = hit.compiled;
+      const { plan, optimized, plainOutputs } = hit.compiled;
       const { leaves, weakLeaves, weakBackend } = hit;
+      const raw: readonly unknown[] = plainOutputs.length > 0 ? leaves.slice() : leaves;
       for (const { index, dtype } of weakLeaves) leaves[index] = weakScalar(leaves[index] as unknown as number | boolean, dtype, weakBackend);
-      const result = finish(hit.compiled, leaves, plan ? plan.run(leaves) : evalIR(optimized, leaves.slice()));
+      const result = finish(hit.compiled, leaves, plan ? plan.run(leaves) : evalIR(optimized, leaves.slice()), raw);
       // The cache does not keep the call's arguments alive (each of 8 entries has its own array).
       leaves.fill(NO_LEAF);
       return result;
@@ -296,12 +347,14 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     const staticArgs = args.filter((_, i) => statics.has(i));
     const staticsKey = staticKey(staticArgs, staticPositions(args.length), name);
     const signature = signatureOf(tree, leaves, staticsKey);
+    const plain = rawLeaves.map((x) => !(x instanceof Tensor));
     let compiled = state.cache.get(signature);
     if (!compiled) {
       const program = trace(args, treeUnflatten(tree, leaves), signature);
+      checkBooleansUsed(program, rawLeaves, name);
       if (!program.constants.every(({ value }) => value instanceof ArrayTensor)) {
         // It captured a tracer of an enclosing transformation: valid for this call only.
-        return treeUnflatten<R>(program.outTree, evalIR(program, leaves));
+        return treeUnflatten<R>(program.outTree, withPlainOutputs(evalIR(program, leaves), plainOutputsOf(program, plain), rawLeaves));
       }
       // Narrowed products pay on the CPU, not on WebGPU (`OptimizeOptions.narrowProducts`).
       const firstValue = leaves[0] ?? program.constants[0]?.value;
@@ -320,7 +373,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
           : backend instanceof WebGPUBackend
             ? compileWebGPUPlan(optimized, backend, { donated })
             : null;
-      compiled = { program, optimized, plan, donated, rebuild: treeBuilder(program.outTree), lastCall: state.calls };
+      compiled = { program, optimized, plan, donated, rebuild: treeBuilder(program.outTree), plainOutputs: plainOutputsOf(program, plain), lastCall: state.calls };
       if (state.cache.size >= cacheSize) evictOne();
       state.cache.set(signature, compiled);
       state.lastOptimization = optimization;
@@ -331,19 +384,18 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     }
     if (leaves.some((x) => x instanceof Tracer)) {
       const { outTree } = compiled.program;
-      return treeUnflatten<R>(outTree, evalIR(compiled.program, leaves));
+      return treeUnflatten<R>(outTree, withPlainOutputs(evalIR(compiled.program, leaves), compiled.plainOutputs, rawLeaves));
     }
     // Concrete arguments: remember the signature in the form later calls can match cheaply.
     const concrete = leaves as ArrayTensor[];
     const positions = args.flatMap((_, i) => (statics.has(i) ? [] : [i]));
-    const plain = rawLeaves.map((x) => !(x instanceof Tensor));
     const weakLeaves = concrete.flatMap((x, index) => (plain[index] ? [{ index, dtype: x.dtype }] : []));
     state.fast.unshift({
       argCount: args.length,
       match: argumentsMatcher(
         (tree as { children: readonly TreeDef[] }).children,
         positions,
-        concrete.map((x, i) => ({ shape: x.shape, dtype: x.dtype, backend: x.backend, plain: plain[i] })),
+        concrete.map((x, i) => ({ shape: x.shape, dtype: x.dtype, backend: x.backend, plain: plain[i], weak: x.weak })),
       ),
       leaves: concrete.map(() => NO_LEAF),
       weakLeaves,
@@ -354,7 +406,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       compiled,
     });
     if (state.fast.length > FAST_ENTRIES) state.fast.pop();
-    return finish(compiled, concrete, compiled.plan ? compiled.plan.run(concrete) : evalIR(compiled.optimized, concrete));
+    return finish(compiled, concrete, compiled.plan ? compiled.plan.run(concrete) : evalIR(compiled.optimized, concrete), rawLeaves);
   };
   states.set(jitted, state);
   return jitted;

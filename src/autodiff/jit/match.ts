@@ -17,13 +17,15 @@ export type ArgumentsMatcher = (args: readonly unknown[], leaves: unknown[]) => 
 /**
  * What a signature expects at each leaf, in flatten order. A `plain` leaf is a number or boolean
  * argument (traced as a weak scalar, `Tensor.weak`), which the matcher writes as it is: a boolean
- * (dtype bool), an integer int32 holds (dtype int32), or any other number (a float dtype).
+ * (dtype bool), an integer int32 holds (dtype int32), or any other number (a float dtype). A tensor
+ * leaf matches tensors that are `weak` (made so by `ArrayTensor.markedWeak`) exactly when it is.
  */
 export interface LeafSignature {
   readonly shape: Shape;
   readonly dtype: DType;
   readonly backend: Backend;
   readonly plain?: boolean;
+  readonly weak?: boolean;
 }
 
 /**
@@ -62,14 +64,16 @@ export function argumentsMatcher(roots: readonly TreeDef[], positions: readonly 
   const visit = (def: TreeDef, v: string): void => {
     switch (def.kind) {
       case 'leaf': {
-        const { shape, dtype, plain } = leaves[leaf];
+        const { shape, dtype, plain, weak = false } = leaves[leaf];
         if (plain) {
           const test = dtype === 'bool' ? `typeof ${v} !== 'boolean'` : `typeof ${v} !== 'number' || ${dtype === 'int32' ? '!' : ''}isInt32(${v})`;
           lines.push(`if (${test}) return false;`, `leaves[${leaf++}] = ${v};`);
           return;
         }
         const dims = shape.map((d, a) => ` || ${v}.shape[${a}] !== ${d}`).join('');
-        lines.push(`if (!(${v} instanceof Leaf) || ${v}.dtype !== ${JSON.stringify(dtype)} || ${v}.backend !== backends[${leaf}] || ${v}.shape.length !== ${shape.length}${dims}) return false;`);
+        lines.push(
+          `if (!(${v} instanceof Leaf) || ${v}.dtype !== ${JSON.stringify(dtype)} || ${v}.backend !== backends[${leaf}] || ${v}.weak !== ${weak} || ${v}.shape.length !== ${shape.length}${dims}) return false;`,
+        );
         lines.push(`leaves[${leaf}] = ${v};`);
         leaf++;
         return;

@@ -99,16 +99,26 @@ function flatten(values: NestedArray): { shape: number[]; flat: (number | boolea
  * asTensor(x) === x; // true
  */
 export function asTensor(value: TensorLike, dtype?: DType, backend?: Backend): Tensor {
-  if (value instanceof Tensor) return value.weak ? asNumberTensor(value) : value;
+  if (value instanceof Tensor) return value.weak ? settled(value, dtype ?? numberDtype(value)) : value;
   return tensor(value, { dtype, backend });
 }
 
 /**
- * A weak value (a number or boolean `jit` traced, `Tensor.weak`) as the tensor eager mode makes of the
- * number where no tensor gives it a dtype (`tensor(k)`): float32, or bool for a boolean.
+ * The dtype eager mode gives a number where no tensor gives it one (`tensor(k)`): float32, or bool for
+ * a boolean; of a weak value (a number or boolean `jit` traced, `Tensor.weak`).
  */
-const asNumberTensor = (k: Tensor): Tensor => castIfNeeded(k, numberDtype(k));
 const numberDtype = (k: Tensor): DType => (k.dtype === 'bool' ? 'bool' : 'float32');
+
+/**
+ * `x` as a tensor of `dtype`: cast where its dtype differs, and a weak value (`Tensor.weak`) always,
+ * even to the dtype it has, so the result is an ordinary tensor: ops past `asTensor` and
+ * `binaryOperands` never see a weak value (which reshape or sum would take for a number again), and a
+ * function returning `asTensor(k)` returns a tensor where one returning `k` returns the number (`jit`
+ * tells them apart by the value).
+ */
+function settled(x: Tensor, dtype: DType): Tensor {
+  return x.weak ? bind('cast', [x], { dtype }) : castIfNeeded(x, dtype);
+}
 
 /**
  * The dtype `jit` holds a fractional number argument in until it meets a tensor (`Tensor.weak`):
@@ -141,9 +151,9 @@ export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tenso
           : !b.weak
             ? weakDtypeOf(b.dtype, a.dtype)
             : weakDtypeOf(numberDtype(a), b.dtype);
-    return [castIfNeeded(a, dtype), castIfNeeded(b, dtype)];
+    return [settled(a, dtype), settled(b, dtype)];
   }
-  if (a instanceof Tensor) return weakPair(op, a.weak ? asNumberTensor(a) : a, b as Exclude<TensorLike, Tensor>);
+  if (a instanceof Tensor) return weakPair(op, asTensor(a), b as Exclude<TensorLike, Tensor>);
   if (b instanceof Tensor && b.weak) return binaryOperands(op, asTensor(a), b);
   if (b instanceof Tensor) {
     const [tb, ta] = weakPair(op, b, a as Exclude<TensorLike, Tensor>);

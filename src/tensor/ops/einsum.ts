@@ -96,16 +96,18 @@ export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
 }
 
 /**
- * The operands as tensors of one dtype: tensors promote among themselves, then plain values take that
- * dtype where they can (weak typing, as in the binary ops); bool becomes int32.
+ * The operands as tensors of one dtype: tensors promote among themselves, then plain values (and weak
+ * ones, numbers `jit` traced) take that dtype where they can (weak typing, as in the binary ops); bool
+ * becomes int32.
  */
 function einsumOperands(operands: readonly TensorLike[]): Tensor[] {
-  const tensors = operands.filter((o): o is Tensor => o instanceof Tensor);
+  const isStrong = (o: TensorLike): o is Tensor => o instanceof Tensor && !o.weak;
+  const tensors = operands.filter(isStrong);
   const first = tensors.length > 0 ? tensors[0] : asTensor(operands[0]);
   let dtype = first.dtype;
   for (const t of tensors) dtype = promoteTypes(dtype, t.dtype, 'einsum');
   const ref = castIfNeeded(first, dtype);
-  const converted = operands.map((o) => (o instanceof Tensor ? o : binaryOperands('einsum', ref, o)[1]));
+  const converted = operands.map((o) => (isStrong(o) ? o : binaryOperands('einsum', ref, o)[1]));
   for (const t of converted) dtype = promoteTypes(dtype, t.dtype, 'einsum');
   if (dtype === 'bool') dtype = 'int32';
   return converted.map((t) => castIfNeeded(t, dtype));

@@ -7,12 +7,16 @@ import { castIfNeeded, asTensor, firstFraction, type TensorLike } from './conver
 import { arange } from './creation';
 import { add, equal, less, where } from './elementwise';
 import { expandDims, reshape } from './movement';
-import { type DType, isInteger } from '../dtype';
+import { type DType, isFloat, isInteger } from '../dtype';
 
 function indexTensor(op: string, indices: TensorLike, shape: Shape, axis: number): Tensor {
   const size = shape[axis];
   const fraction = indices instanceof Tensor ? undefined : firstFraction(indices);
   if (fraction !== undefined) throw new DTypeError(`${op}: indices must be integers, got ${fraction}`);
+  // A number `jit` traced (`Tensor.weak`) that is not an int32 integer is refused as the number is.
+  if (indices instanceof Tensor && indices.weak && isFloat(indices.dtype)) {
+    throw new DTypeError(`${op}: indices must be integers, got a traced number that is not an int32 integer (${indices.dtype})`);
+  }
   const idx = asTensor(indices, 'int32');
   if (idx.dtype !== 'int32' && idx.dtype !== 'uint32') {
     throw new DTypeError(`${op}: indices must be integers, got ${idx.dtype}`);
