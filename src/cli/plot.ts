@@ -10,7 +10,7 @@
 import { type Dirent, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
-import { ConfigError } from '../experiments/config';
+import { ConfigError, defaultsFor } from '../experiments/config';
 import { makeDirs, writeFileAtomic } from '../experiments/files';
 import { tableToCsv } from '../experiments/paper/csv';
 import { show } from '../experiments/paper/curves';
@@ -98,7 +98,9 @@ async function readRun(dir: string): Promise<Either<ConfigError, PlotRun>> {
   // summary.json is written when a run ends or stops; a run in progress has none yet.
   const summary = (await readJsonObject(path.join(dir, 'summary.json'))) ?? {};
   const reached = Math.max(typeof summary.steps === 'number' ? summary.steps : 0, ...episodes.map((e) => e.step));
-  return right({ dir, config: config as Record<string, unknown>, finished: summary.finished === true, reached, episodes, evaluations: await readEvaluations(dir) });
+  // A config written before a key existed ran with its default: filled in, it does not split a curve.
+  const filled = { ...defaultsFor((config as { env: string }).env), ...(config as Record<string, unknown>) };
+  return right({ dir, config: filled, finished: summary.finished === true, reached, episodes, evaluations: await readEvaluations(dir) });
 }
 
 /** How many episodes of a run's episodes.jsonl have a return that is not a number (NaN and infinities are written as null). */

@@ -15,7 +15,7 @@ import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
 import { kebab, parseArgs, parseDecimal, typedFlags } from './args';
-import { definesEnv, type LoadedEnvModule, loadEnvModule, reloadEnvModule } from './envs';
+import { definesEnv, type LoadedEnvModule, loadEnvModule, reloadEnvModule, runEnvPreparer } from './envs';
 import { parseJsonText } from './json';
 import { type FolderLock, lockOut, whenFree } from './out-folder';
 import { EvaluationLog, TensorBoardLog } from './run-logs';
@@ -522,22 +522,9 @@ export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
   if (!(episodes > 0)) return userError(`flag --episodes must be a positive integer, got ${episodes}`);
   const file = checkpoint.endsWith('.mixrl') ? checkpoint : path.join(checkpoint, CHECKPOINT);
   // The env module: --env-module FILE, or else the one the checkpoint records (which must be unchanged).
-  let module: LoadedEnvModule | undefined;
-  if (envModule !== undefined) {
-    const given = await loadEnvModule(envModule);
-    if (isLeft(given)) return given;
-    module = given.right;
-  }
-  const prepareEnv = async (saved: Partial<TrainConfig>): Promise<Either<MixrlError, void>> => {
-    if (module === undefined && saved.envModule !== undefined) {
-      const recorded = await reloadEnvModule(saved.envModule, `--checkpoint ${checkpoint}`);
-      if (isLeft(recorded)) return recorded;
-      module = recorded.right;
-    }
-    const named = envModule !== undefined ? `--env-module ${envModule}` : `--checkpoint ${checkpoint}: its env module ${module?.ref.path}`;
-    return module === undefined || saved.env === undefined ? right(undefined) : definesEnv(module, saved.env, named);
-  };
-  const loaded = await loadRun(file, cpu, { prepareEnv });
+  const prepareEnv = await runEnvPreparer(envModule, `--checkpoint ${checkpoint}`);
+  if (isLeft(prepareEnv)) return prepareEnv;
+  const loaded = await loadRun(file, cpu, { prepareEnv: prepareEnv.right });
   if (isLeft(loaded)) return loaded;
   const run = loaded.right;
   console.log(`${run.config.agent} on ${run.config.env}, trained ${run.step} steps`);

@@ -64,6 +64,18 @@ describe('mixrl plot', () => {
     ]);
   });
 
+  it('fills a config\'s missing keys with their defaults, so runs from before a key existed join their curve', () => {
+    writeRun('old-and-new/old', { seed: 0 }, [1, 3]);
+    writeRun('old-and-new/new', { seed: 1, trainFreq: 1, gradientSteps: 1, targetEntropy: 'auto' }, [3, 5]);
+    writeRun('old-and-new/utd', { seed: 2, gradientSteps: 4 }, [5, 7]);
+    const r = run(['plot', 'old-and-new', '--out', 'plots-old-and-new', '--bins', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(csv('plots-old-and-new/summary.csv').map((s) => [s.curve, Number(s.runs)])).toEqual([
+      ['gradientSteps=1', 2],
+      ['gradientSteps=4', 1],
+    ]);
+  });
+
   it('reads the files a real mixrl train run writes, and its evaluations with --metric eval', () => {
     const args = ['--env', 'Pendulum', '--agent', 'sg-rp', '--steps', '600', '--hidden', '8,8', '--batch', '8', '--learning-starts', '50', '--eval-every', '200', '--eval-episodes', '1'];
     for (const seed of ['0', '1']) expect(runCli(cli, work, ['train', ...args, '--seed', seed, '--out', `real/s${seed}`]).code).toBe(0);
@@ -176,7 +188,8 @@ describe('mixrl plot', () => {
     writeRun('no-evals', {}, [1, 2]);
     expectUserErrorResult(run(['plot', 'no-evals', '--metric', 'eval']), 'mixrl plot: --metric eval: no run holds evaluations.jsonl (train with --eval-every N)');
     expectUserErrorResult(run(['plot', 'no-evals', '--metric', 'best']), "mixrl plot: flag --metric must be return or eval, got 'best'");
-    expectUserErrorResult(run(['plot', 'no-evals', '--group-by', 'agent,lr']), /^mixrl plot: --group-by: no run's config has 'lr'; config keys: agent, env, seed, steps$/);
+    // The keys a config lacks count with their defaults (a run from before a key existed ran with it).
+    expectUserErrorResult(run(['plot', 'no-evals', '--group-by', 'agent,lr']), /^mixrl plot: --group-by: no run's config has 'lr'; config keys: actorLr, agent, .*, targetEntropy, tau, tensorboard, trainFreq$/);
     expectUserErrorResult(run(['plot', 'no-evals', '--bins', '0']), 'mixrl plot: flag --bins must be a positive integer, got 0');
     expectUserErrorResult(run(['plot', 'no-evals', '--bootstrap', '0']), 'mixrl plot: flag --bootstrap must be a positive integer (resamples of the runs), got 0');
     expectUserErrorResult(run(['plot', 'no-evals', '--bootstrap', '-3']), 'mixrl plot: flag --bootstrap must be a positive integer (resamples of the runs), got -3');
