@@ -97,7 +97,8 @@ export async function exportCommand(argv: readonly string[]): Promise<Outcome> {
   // A run on an env of one's own: its module (--env-module FILE, or the one the run recorded) defines the env.
   const prepareEnv = await runEnvPreparer(envModule, source);
   if (isLeft(prepareEnv)) return prepareEnv;
-  const loaded = await loadRun(file, cpu, { prepareEnv: prepareEnv.right });
+  // Weights need no estimator: a run trained with one of the caller's own exports without it.
+  const loaded = await loadRun(file, cpu, { prepareEnv: prepareEnv.right, weightsOnly: true });
   if (isLeft(loaded)) return loaded;
   const run = loaded.right;
   const { file: name, trees: treesOf } = WHAT[what as What];

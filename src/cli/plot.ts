@@ -24,7 +24,7 @@ import { ioReason, type Outcome } from './out-folder';
 
 const userError = (message: string) => left(new ConfigError(message));
 
-const FLAGS = { out: 'string', metric: 'string', bins: 'int', groupBy: 'string', bootstrap: 'int', seed: 'int', normalize: 'string' } as const;
+const FLAGS = { out: 'string', metric: 'string', bins: 'int', groupBy: 'string', bootstrap: 'int', seed: 'int', normalize: 'string', compare: 'string' } as const;
 
 /** How deep below an argument run folders are looked for (a sweep's `runs/<name>` is 2). */
 const MAX_DEPTH = 4;
@@ -33,7 +33,7 @@ const MAX_DEPTH = 4;
 function plotUsage(): string {
   return [
     'usage: mixrl plot RUN... [--out DIR] [--metric return|eval] [--bins N] [--group-by KEY,KEY]',
-    '                         [--bootstrap N] [--seed S] [--normalize ENV=MIN:MAX,...]',
+    '                         [--bootstrap N] [--seed S] [--normalize ENV=MIN:MAX,...] [--compare final|auc]',
     '',
     '  RUN                  a run folder (mixrl train --out), or a folder holding run folders (a sweep\'s or reproduction\'s --out)',
     '  --out DIR            where the SVGs (one per env), summary.csv, curves.csv, comparisons.csv and aggregate.csv',
@@ -48,12 +48,15 @@ function plotUsage(): string {
     '  --normalize ENV=MIN:MAX,...',
     '                       score ranges mapped to 0..1 (e.g. Pendulum=-1500:0); a curve run in two or more of',
     '                       these envs is aggregated across them into aggregate.csv',
+    '  --compare final|auc  the per-run score comparisons.csv compares: the final return (default) or the area',
+    '                       under the curve',
     '',
     'Each curve is the mean over its runs with a 95% Student-t interval; summary.csv gives each curve\'s',
     'area under the curve (the mean of its points, the paper\'s criterion) and final return (the last 10%',
     'of steps, or the last evaluation), with 95% intervals over runs: the mean\'s t-interval, and the median,',
     'interquartile mean (IQM) and mean with percentile bootstrap intervals (rliable\'s). comparisons.csv gives',
-    'the probability of improvement P(X > Y) of the final returns of every two curves of an env.',
+    'the probability of improvement P(X > Y) of the final returns (or areas) of every two curves of an env, and',
+    'for two curve names run in two or more envs its mean over those envs (env \'all (E envs)\').',
   ].join('\n');
 }
 
@@ -183,7 +186,7 @@ export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
   if (isLeft(parsed)) return parsed;
   const typed = typedFlags(parsed.right.flags, FLAGS);
   if (isLeft(typed)) return typed;
-  const flags = typed.right as { out?: string; metric?: string; bins?: number; groupBy?: string; bootstrap?: number; seed?: number; normalize?: string };
+  const flags = typed.right as { out?: string; metric?: string; bins?: number; groupBy?: string; bootstrap?: number; seed?: number; normalize?: string; compare?: string };
   const roots = parsed.right.positionals;
   if (roots.length === 0) return userError('give one or more run folders, or folders holding them (a sweep\'s or reproduction\'s --out)');
   const metric = flags.metric ?? 'return';
@@ -193,6 +196,8 @@ export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
   const resamples = flags.bootstrap ?? DEFAULT_RESAMPLES;
   if (!(resamples >= 1)) return userError(`flag --bootstrap must be a positive integer (resamples of the runs), got ${resamples}`);
   const seed = flags.seed ?? 0;
+  const compare = flags.compare ?? 'final';
+  if (compare !== 'final' && compare !== 'auc') return userError(`flag --compare must be final or auc, got '${compare}'`);
   if (flags.out === '') return userError('flag --out needs a folder');
   const out = flags.out ?? 'plots';
 
@@ -236,7 +241,7 @@ export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
     normalize = parsedRanges.right;
   }
 
-  const result = plotRuns(runs, { metric: metric as PlotMetric, bins, resamples, seed, ...(groupBy && { groupBy }), ...(normalize && { normalize }) });
+  const result = plotRuns(runs, { metric: metric as PlotMetric, bins, resamples, seed, compare, ...(groupBy && { groupBy }), ...(normalize && { normalize }) });
   try {
     await makeDirs(out);
     for (const figure of result.figures) await writeFileAtomic(path.join(out, `${fileStem(figure.id)}.svg`), renderSvg(figure));
@@ -259,8 +264,12 @@ export async function plotCommand(argv: readonly string[]): Promise<Outcome> {
     );
   }
   if (result.comparisons.length > 0) {
-    console.log(`probability of improvement of the final return, P(X > Y) (${boot}):`);
-    for (const c of result.comparisons) console.log(`  ${c.env}  P(${c.x} > ${c.y}) = ${showBootstrap(c.p)}  (${c.runsX} vs ${c.runsY} finished runs)`);
+    const [what, runsWith] = compare === 'auc' ? ['area under the curve', 'runs'] : ['final return', 'finished runs'];
+    console.log(`probability of improvement of the ${what}, P(X > Y) (${boot}; over envs: the mean of each env's):`);
+    for (const c of result.comparisons) {
+      const where = c.envs.length === 1 ? c.env : `${c.env.slice(0, -1)}: ${c.envs.join(', ')})`;
+      console.log(`  ${where}  P(${c.x} > ${c.y}) = ${showBootstrap(c.p)}  (${c.runsX} vs ${c.runsY} ${runsWith})`);
+    }
   }
   if (normalize !== undefined) {
     if (result.aggregates.length === 0) console.log('--normalize: no curve ran in two or more of the normalized envs, so nothing is aggregated');

@@ -5,7 +5,8 @@
  * per environment, and a summary of each group's area under the curve and final return. The same
  * statistics as the paper's experiments (`paper/stats.ts`), and beside them rliable's (`reliable.ts`):
  * each group's median, IQM and mean over runs with bootstrap intervals, the probability of improvement
- * between the groups of an env, and groups aggregated over envs given a normalization.
+ * between the groups of an env and its mean over envs, and groups aggregated over envs given a
+ * normalization.
  */
 import { DEFAULT_RESAMPLES } from './bootstrap';
 import { agentLabel } from './paper/curves';
@@ -17,7 +18,9 @@ import {
   aggregateTable,
   type BootstrapOptions,
   type Comparison,
+  compareAcrossEnvs,
   compareCurves,
+  type CompareScore,
   comparisonTable,
   type Normalization,
   robustCells,
@@ -60,6 +63,8 @@ export interface PlotOptions {
   readonly seed?: number;
   /** Per env, the scores mapped to 0 and 1: curves of two or more of these envs are aggregated across them. */
   readonly normalize?: Normalization;
+  /** The per-run score the probabilities of improvement compare: `final` return (default) or `auc`, the area under the curve. */
+  readonly compare?: CompareScore;
 }
 
 /** One curve: the runs of one env and setting, over their seeds. */
@@ -89,7 +94,10 @@ export interface PlotResult {
   readonly tables: readonly Table[];
   /** The keys the curves are named by. */
   readonly groupBy: readonly string[];
-  /** The probability of improvement of each pair of curves of an env, on final returns. */
+  /**
+   * The probability of improvement of each pair of curves of an env, then of each pair of curve names
+   * averaged over the envs both ran in (two or more), on `options.compare`'s score.
+   */
   readonly comparisons: readonly Comparison[];
   /** Curves aggregated over the envs of `options.normalize` they ran in (two or more). */
   readonly aggregates: readonly Aggregate[];
@@ -153,12 +161,13 @@ export function plotRuns(runs: readonly PlotRun[], options: PlotOptions): PlotRe
     for (const [name, members] of byName) groups.push(summarize(env, name, members, options, boot));
   }
   const groupBy = [...usedKeys];
-  const comparisons = compareCurves(groups, boot);
+  const compare = options.compare ?? 'final';
+  const comparisons = [...compareCurves(groups, compare, boot), ...compareAcrossEnvs(groups, compare, boot)];
   const aggregates = options.normalize === undefined ? [] : aggregateAcrossEnvs(groups, options.normalize, boot);
   return {
     groups,
     figures: envs.map((env) => figureOf(env, groups, options.metric)),
-    tables: [summaryTable(groups), curveTable(groups), comparisonTable(comparisons, boot.resamples), aggregateTable(aggregates, boot.resamples)],
+    tables: [summaryTable(groups), curveTable(groups), comparisonTable(comparisons, compare, boot.resamples), aggregateTable(aggregates, boot.resamples)],
     groupBy,
     comparisons,
     aggregates,

@@ -2,14 +2,16 @@
  * Reliable comparisons of runs for `mixrl plot`, after rliable (Agarwal et al. 2021): per curve the
  * median, interquartile mean and mean of its runs' scores (area under the curve, final return) with
  * stratified percentile bootstrap 95% intervals (`bootstrap.ts`); per pair of curves of one env the
- * probability of improvement of one's final return over the other's, with its interval; and, for
- * envs given a score range to normalize by, a curve's aggregate over those envs.
+ * probability of improvement of one's final return (or area under the curve) over the other's, with
+ * its interval, and per pair of curve names run in two or more envs that probability averaged over
+ * those envs; and, for envs given a score range to normalize by, a curve's aggregate over those envs.
  *
  * Across envs only normalized scores are aggregated: raw returns of two envs have unrelated scales
  * (Pendulum's run to -1500, CartPole's to 500), so a pooled IQM would mostly measure which env has
  * the larger numbers. As rliable: the IQM pools the normalized runs of every env, the median is of
  * the per-env means, the mean is the mean of the per-env means, and each replicate resamples the
- * runs of every env on its own.
+ * runs of every env on its own. The probability of improvement needs no normalization (it compares
+ * runs of one env only, by rank), so it is averaged over envs as it is.
  */
 import { interquartileMean, mean, median, probabilityOfImprovement } from './aggregates';
 import { bootstrap, type BootstrapInterval, bootstrapKey } from './bootstrap';
@@ -28,12 +30,18 @@ export interface RobustSummary {
   readonly mean: BootstrapInterval;
 }
 
-/** The probability of improvement of curve `x`'s final return over curve `y`'s, in one env. */
+/** Which per-run score a probability of improvement compares: the final return or the area under the curve. */
+export type CompareScore = 'final' | 'auc';
+
+/** The probability of improvement of curve `x`'s score over curve `y`'s, in one env or averaged over several. */
 export interface Comparison {
+  /** The env, or `all (E envs)` for the average over the envs of `envs`. */
   readonly env: string;
+  readonly envs: readonly string[];
   readonly x: string;
   readonly y: string;
-  /** The runs with a final return (finished ones) on each side. */
+  readonly score: CompareScore;
+  /** The runs with a score on each side (for `final`, the finished ones), over all of `envs`. */
   readonly runsX: number;
   readonly runsY: number;
   readonly p: BootstrapInterval;
@@ -61,6 +69,9 @@ export interface CurveScores {
 
 const finite = (xs: readonly number[]) => xs.filter((v) => Number.isFinite(v));
 
+/** A curve's per-run scores of `score`, those it has (an unfinished run has no final return). */
+const scoresOf = (c: CurveScores, score: CompareScore) => finite(score === 'auc' ? c.areas : c.finals);
+
 /** Labels, joined, as the key of an interval's stream. */
 const label = (...parts: string[]) => parts.join('\n');
 
@@ -81,27 +92,56 @@ export function robustSummary(values: readonly number[], labels: readonly string
 
 /**
  * The probability of improvement of every pair of curves of an env (each pair once, in the curves'
- * order: P(later > earlier) is 1 minus the one given), on their finished runs' final returns, with a
- * 95% bootstrap interval resampling each curve's runs on their own.
+ * order: P(later > earlier) is 1 minus the one given), on their runs' `score` (finished runs' final
+ * returns, or all runs' areas), with a 95% bootstrap interval resampling each curve's runs on their own.
  *
  * @example
- * compareCurves(groups, { resamples: 2000, seed: 0 }); // [{ env: 'Pendulum', x: 'agent=SG-RP', y: 'agent=SGM-MRP', p: { value: 0.2, ... } }]
+ * compareCurves(groups, 'final', { resamples: 2000, seed: 0 }); // [{ env: 'Pendulum', x: 'agent=SG-RP', y: 'agent=SGM-MRP', p: { value: 0.2, ... } }]
  */
-export function compareCurves(curves: readonly CurveScores[], options: BootstrapOptions): Comparison[] {
+export function compareCurves(curves: readonly CurveScores[], score: CompareScore, options: BootstrapOptions): Comparison[] {
   const out: Comparison[] = [];
   curves.forEach((cx, i) =>
     curves.slice(i + 1).forEach((cy) => {
       if (cx.env !== cy.env) return;
-      const xs = finite(cx.finals);
-      const ys = finite(cy.finals);
+      const xs = scoresOf(cx, score);
+      const ys = scoresOf(cy, score);
       const [p] = bootstrap([xs, ys], [([a, b]) => probabilityOfImprovement(a, b)], {
         resamples: options.resamples,
         key: bootstrapKey(options.seed, label('compare', cx.env, cx.name, cy.name)),
       });
-      out.push({ env: cx.env, x: cx.name, y: cy.name, runsX: xs.length, runsY: ys.length, p });
+      out.push({ env: cx.env, envs: [cx.env], x: cx.name, y: cy.name, score, runsX: xs.length, runsY: ys.length, p });
     }),
   );
   return out;
+}
+
+/**
+ * For every two curve names that both have runs with a `score` in two or more envs, rliable's
+ * probability of improvement over tasks: the mean over those envs of P(X > Y) in each (no
+ * normalization: it is a fraction of pairs of runs of one env). Its 95% stratified bootstrap interval
+ * resamples the runs of each curve in each env on their own, then averages. Pairs come once, in the
+ * order the names first appear among `curves`; `env` is `all (E envs)`.
+ *
+ * @example
+ * compareAcrossEnvs(groups, 'final', { resamples: 2000, seed: 0 }); // P = 1 in Pendulum, 0.5 in Acrobot: [{ env: 'all (2 envs)', p: { value: 0.75, ... } }]
+ */
+export function compareAcrossEnvs(curves: readonly CurveScores[], score: CompareScore, options: BootstrapOptions): Comparison[] {
+  const scored = curves.filter((c) => scoresOf(c, score).length > 0);
+  const names = [...new Set(scored.map((c) => c.name))];
+  return names.flatMap((x, i) =>
+    names.slice(i + 1).flatMap((y) => {
+      // Per env where both ran, the runs of x then of y: strata 2e and 2e + 1.
+      const pairs = scored.filter((cx) => cx.name === x).flatMap((cx) => scored.filter((cy) => cy.name === y && cy.env === cx.env).map((cy) => [cx, cy] as const));
+      if (pairs.length < 2) return [];
+      const strata = pairs.flatMap(([cx, cy]) => [scoresOf(cx, score), scoresOf(cy, score)]);
+      const [p] = bootstrap(strata, [(s) => mean(pairs.map((_, e) => probabilityOfImprovement(s[2 * e], s[2 * e + 1])))], {
+        resamples: options.resamples,
+        key: bootstrapKey(options.seed, label('compare', 'all', x, y)),
+      });
+      const count = (k: 0 | 1) => strata.filter((_, j) => j % 2 === k).reduce((a, xs) => a + xs.length, 0);
+      return [{ env: `all (${pairs.length} envs)`, envs: pairs.map(([cx]) => cx.env), x, y, score, runsX: count(0), runsY: count(1), p }];
+    }),
+  );
 }
 
 /**
@@ -180,17 +220,19 @@ export function robustCells(r: RobustSummary, meanIsBootstrapOnly: boolean): num
 }
 
 /**
- * `comparisons.csv`: one row per pair of curves of an env (none when no env has two).
+ * `comparisons.csv`: one row per pair of curves of an env, then one per pair averaged over envs
+ * (env `all (E envs)`); none when no env has two curves. `score` names what was compared.
  *
  * @example
- * tableToCsv(comparisonTable(compareCurves(groups, boot), boot.resamples));
+ * tableToCsv(comparisonTable([...compareCurves(groups, 'final', boot), ...compareAcrossEnvs(groups, 'final', boot)], 'final', boot.resamples));
  */
-export function comparisonTable(comparisons: readonly Comparison[], resamples: number): Table {
+export function comparisonTable(comparisons: readonly Comparison[], score: CompareScore, resamples: number): Table {
+  const what = score === 'auc' ? 'area under the curve' : 'final return';
   return {
     id: 'comparisons',
-    title: `Probability of improvement P(X > Y) of curve_x's final return over curve_y's, with a 95% percentile bootstrap interval (${resamples} resamples of the runs)`,
-    columns: ['env', 'curve_x', 'curve_y', 'p_improvement', 'lo95', 'hi95', 'runs_x', 'runs_y'],
-    rows: comparisons.map((c) => [c.env, c.x, c.y, round(c.p.value), round(c.p.lo), round(c.p.hi), c.runsX, c.runsY]),
+    title: `Probability of improvement P(X > Y) of curve_x's ${what} over curve_y's (env 'all (E envs)': its mean over the envs both ran in), with a 95% percentile bootstrap interval (${resamples} resamples of the runs, within each env)`,
+    columns: ['env', 'curve_x', 'curve_y', 'p_improvement', 'lo95', 'hi95', 'runs_x', 'runs_y', 'score'],
+    rows: comparisons.map((c) => [c.env, c.x, c.y, round(c.p.value), round(c.p.lo), round(c.p.hi), c.runsX, c.runsY, c.score]),
   };
 }
 

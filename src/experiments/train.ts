@@ -125,6 +125,13 @@ export interface RunOptions {
    */
   estimator?: Estimator;
   /**
+   * `loadRun` only: read the run for its weights (`mixrl export`), so a run trained with a custom
+   * estimator loads without it. Its `h.estimator` then stands in for the missing one, under its name,
+   * and throws if an update calls it: to train, evaluate with updates or resume such a run, give
+   * `estimator`. No effect on a run of a built-in estimator, or when `estimator` is given.
+   */
+  weightsOnly?: boolean;
+  /**
    * `loadRun` only: called with the checkpoint's config keys before its env is looked up, to make
    * that env known (`mixrl eval` loads the run's env module here); a `Left` is `loadRun`'s result.
    */
@@ -397,16 +404,27 @@ function agentProblem(h: SacHyperparameters, sac: unknown): string | undefined {
   }
 }
 
+/** What stands in for the custom estimator `name` a run was loaded without (`weightsOnly`): named as it, it throws if called. */
+function missingEstimator(path: string, name: string): Estimator {
+  const standIn: Estimator = () => {
+    throw new ConfigError(`${path}: loaded with { weightsOnly: true }, without its custom estimator '${name}'; to train it, give it: loadRun(path, backend, { estimator })`);
+  };
+  return Object.defineProperty(standIn, 'name', { value: name });
+}
+
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
 
 /**
  * Reads a run back from `path`, checking that it is a training checkpoint this version understands
  * and that its parts fit together: a valid config, the agent that config makes (tree structure, leaf
  * shapes and dtypes), the step, the episode state and the replay buffer. Errors name the file and the
- * part.
+ * part. A run trained with a custom estimator needs it again (`{ estimator }`), unless only its
+ * weights are wanted (`{ weightsOnly: true }`, see `RunOptions`).
  *
  * @example
  * const run = await loadRun('runs/mc/checkpoint.mixrl', cpu);
+ * const mine = await loadRun('runs/mine/checkpoint.mixrl', cpu, { estimator: myEstimator }); // to train on
+ * const weights = await loadRun('runs/mine/checkpoint.mixrl', cpu, { weightsOnly: true }); // to export
  */
 export async function loadRun(path: string, backend: Backend, options: RunOptions = {}): Promise<Either<MixrlError, Run>> {
   const loaded = await loadCheckpoint(path, { backend });
@@ -466,10 +484,11 @@ export async function loadRun(path: string, backend: Backend, options: RunOption
   );
   const replay = ReplayBuffer.fromState({ meta: meta.replay, arrays: replayArrays } as unknown as ReplayState);
   if (isLeft(replay)) return bad(replay.left.message);
-  if (typeof meta.customEstimator === 'string' && options.estimator === undefined) {
-    return left(new ConfigError(`${path}: trained with the custom estimator '${meta.customEstimator}'; give it again: loadRun(path, backend, { estimator })`));
+  const missing = typeof meta.customEstimator === 'string' && options.estimator === undefined ? (meta.customEstimator as string) : undefined;
+  if (missing !== undefined && !options.weightsOnly) {
+    return left(new ConfigError(`${path}: trained with the custom estimator '${missing}'; give it again: loadRun(path, backend, { estimator })`));
   }
-  const h = withEstimator(hyperparameters(config, model), options);
+  const h = withEstimator(hyperparameters(config, model), missing === undefined ? options : { estimator: missingEstimator(path, missing) });
   const problem = agentProblem(h, trees.sac);
   if (problem) return left(new CheckpointError('shape-mismatch', `${path}: ${problem}`));
   return right({

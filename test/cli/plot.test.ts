@@ -118,10 +118,23 @@ describe('mixrl plot', () => {
     ]);
     // P(SG-RP > SGM-MRP): 1 beats none; 2 ties 2 (1/2); 3 beats 2, ties 3 (3/2); 4 beats 2 and 3 (2): 4 of 16.
     const pairs = csv('plots-rl/comparisons.csv');
-    expect(Object.keys(pairs[0])).toEqual(['env', 'curve_x', 'curve_y', 'p_improvement', 'lo95', 'hi95', 'runs_x', 'runs_y']);
-    expect(pairs.map((p) => [p.env, p.curve_x, p.curve_y, Number(p.p_improvement), Number(p.runs_x), Number(p.runs_y)])).toEqual([
-      ['Acrobot', 'agent=SG-RP', 'agent=SGM-MRP', 0.25, 4, 4],
-      ['Pendulum', 'agent=SG-RP', 'agent=SGM-MRP', 0.25, 4, 4],
+    expect(Object.keys(pairs[0])).toEqual(['env', 'curve_x', 'curve_y', 'p_improvement', 'lo95', 'hi95', 'runs_x', 'runs_y', 'score']);
+    // Over the two envs: the mean of their P, (0.25 + 0.25) / 2.
+    expect(pairs.map((p) => [p.env, p.curve_x, p.curve_y, Number(p.p_improvement), Number(p.runs_x), Number(p.runs_y), p.score])).toEqual([
+      ['Acrobot', 'agent=SG-RP', 'agent=SGM-MRP', 0.25, 4, 4, 'final'],
+      ['Pendulum', 'agent=SG-RP', 'agent=SGM-MRP', 0.25, 4, 4, 'final'],
+      ['all (2 envs)', 'agent=SG-RP', 'agent=SGM-MRP', 0.25, 8, 8, 'final'],
+    ]);
+    expect(r.stdout).toMatch(/ {2}all \(2 envs: Acrobot, Pendulum\) {2}P\(agent=SG-RP > agent=SGM-MRP\) = 0\.250 \[[0-9.]+, [0-9.]+\] {2}\(8 vs 8 finished runs\)/);
+    // --compare auc: each run's area is a quarter of its last return (grid 100, 200: 0, then r/2), so the same P, of areas.
+    const auc = run(['plot', 'rl', '--out', 'plots-rl-auc', '--bins', '2', '--bootstrap', '50', '--compare', 'auc']);
+    expect(auc.code, auc.stderr).toBe(0);
+    expect(auc.stdout).toContain('probability of improvement of the area under the curve, P(X > Y)');
+    expect(auc.stdout).toMatch(/ {2}Pendulum {2}P\(agent=SG-RP > agent=SGM-MRP\) = 0\.250 \[[0-9.]+, [0-9.]+\] {2}\(4 vs 4 runs\)/);
+    expect(csv('plots-rl-auc/comparisons.csv').map((p) => [p.env, Number(p.p_improvement), p.score])).toEqual([
+      ['Acrobot', 0.25, 'auc'],
+      ['Pendulum', 0.25, 'auc'],
+      ['all (2 envs)', 0.25, 'auc'],
     ]);
     // Normalized: SG-RP's finals are 0.1..0.4 in Pendulum, 0.55..0.7 in Acrobot; the IQM of the 8 cuts 2 from each end.
     const aggregate = csv('plots-rl/aggregate.csv');
@@ -174,7 +187,7 @@ describe('mixrl plot', () => {
     const r = run(['plot', 'lonely', '--out', 'plots-lonely']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('probability of improvement');
-    expect(readFileSync(path.join(work, 'plots-lonely', 'comparisons.csv'), 'utf8')).toBe('env,curve_x,curve_y,p_improvement,lo95,hi95,runs_x,runs_y\n');
+    expect(readFileSync(path.join(work, 'plots-lonely', 'comparisons.csv'), 'utf8')).toBe('env,curve_x,curve_y,p_improvement,lo95,hi95,runs_x,runs_y,score\n');
   });
 
   it('refuses what it cannot plot, naming the folder, file or flag', () => {
@@ -190,6 +203,7 @@ describe('mixrl plot', () => {
     expectUserErrorResult(run(['plot', 'no-evals', '--metric', 'best']), "mixrl plot: flag --metric must be return or eval, got 'best'");
     // The keys a config lacks count with their defaults (a run from before a key existed ran with it).
     expectUserErrorResult(run(['plot', 'no-evals', '--group-by', 'agent,lr']), /^mixrl plot: --group-by: no run's config has 'lr'; config keys: actorLr, agent, .*, targetEntropy, tau, tensorboard, trainFreq$/);
+    expectUserErrorResult(run(['plot', 'no-evals', '--compare', 'median']), "mixrl plot: flag --compare must be final or auc, got 'median'");
     expectUserErrorResult(run(['plot', 'no-evals', '--bins', '0']), 'mixrl plot: flag --bins must be a positive integer, got 0');
     expectUserErrorResult(run(['plot', 'no-evals', '--bootstrap', '0']), 'mixrl plot: flag --bootstrap must be a positive integer (resamples of the runs), got 0');
     expectUserErrorResult(run(['plot', 'no-evals', '--bootstrap', '-3']), 'mixrl plot: flag --bootstrap must be a positive integer (resamples of the runs), got -3');

@@ -1,16 +1,19 @@
 /**
  * An estimator of the caller's own trains through the library's loop: given as a function, it is
  * what the update differentiates (the built-in MRP under another name gives the built-in run bit
- * for bit; a score-function estimator gives another run), and a checkpoint asks for it back.
+ * for bit; a score-function estimator gives another run), and a checkpoint asks for it back, unless
+ * only its weights are wanted (`weightsOnly`, `mixrl export`).
  */
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { treeFlatten } from '../../src/autodiff';
 import { resolveConfig, type TrainConfig } from '../../src/experiments/config';
 import { createRun, loadRun, type Run, saveRun, train } from '../../src/experiments/train';
+import { exportCommand } from '../../src/cli/export';
+import { loadWeights } from '../../src/rl/interop';
 import { type Estimator, estimators } from '../../src/rl/estimators';
 import * as T from '../../src/tensor';
 
@@ -54,5 +57,32 @@ describe('a custom estimator', () => {
     await train(straight, { until: 160 });
     await train(again.right, { until: 160 });
     expect(actorBits(again.right)).toEqual(actorBits(straight));
+  });
+
+  it('is not needed for the weights: loadRun({ weightsOnly }) and mixrl export read the run\'s params bit for bit', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'mixrl-custom-export-'));
+    const file = path.join(folder, 'checkpoint.mixrl');
+    const run = createRun(config(), T.cpu, { estimator: scoreFunction });
+    await train(run, { until: 120 });
+    expect(isRight(await saveRun(run, file))).toBe(true);
+
+    const weights = await loadRun(file, T.cpu, { weightsOnly: true });
+    if (!isRight(weights)) throw new Error(weights.left.message);
+    expect(actorBits(weights.right)).toEqual(actorBits(run));
+    // It stands in for the estimator under its name, and refuses to train.
+    expect(typeof weights.right.h.estimator === 'function' && weights.right.h.estimator.name).toBe('scoreFunction');
+    await expect(train(weights.right, { until: 160 })).rejects.toThrow(
+      `${file}: loaded with { weightsOnly: true }, without its custom estimator 'scoreFunction'; to train it, give it: loadRun(path, backend, { estimator })`,
+    );
+
+    const out = path.join(folder, 'actor.npz');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const exported = await exportCommand([folder, '--format', 'npz', '--what', 'actor']).finally(() => log.mockRestore());
+    expect(exported).toEqual({ _tag: 'Right', right: 0 });
+    const read = await loadWeights(out, { template: { actor: run.sac.actor }, backend: T.cpu });
+    if (!isRight(read)) throw new Error(read.left.message);
+    const bits = (tree: unknown) => (treeFlatten(tree)[0] as T.Tensor[]).map((t) => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer)).join());
+    expect(run.config.dtype).toBe('float32');
+    expect(bits(read.right.actor)).toEqual(bits(run.sac.actor));
   });
 });

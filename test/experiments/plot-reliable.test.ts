@@ -6,8 +6,10 @@
  * aggregates.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { bootstrapKey } from '../../src/experiments/bootstrap';
 import { tableToCsv } from '../../src/experiments/paper/csv';
 import { type PlotRun, plotRuns } from '../../src/experiments/plot';
+import { UniformStream } from '../../src/tensor/threefry';
 
 /** A run of one 100-step episode returning `ret`: its area and its final return are both `ret`. */
 function run(env: string, agent: string, seed: number, ret: number, finished = true): PlotRun {
@@ -78,8 +80,10 @@ describe('plotRuns: probability of improvement between the curves of an env', ()
     ];
     const result = plotRuns(runs, { metric: 'return', bins: 1, groupBy: ['agent'] });
     const [, , comparisons] = result.tables;
-    expect(comparisons.columns).toEqual(['env', 'curve_x', 'curve_y', 'p_improvement', 'lo95', 'hi95', 'runs_x', 'runs_y']);
+    expect(comparisons.columns).toEqual(['env', 'curve_x', 'curve_y', 'p_improvement', 'lo95', 'hi95', 'runs_x', 'runs_y', 'score']);
     const rows = records(comparisons);
+    // SG-RP also ran in Acrobot, but alone there: no pair is in two envs, so no row over envs.
+    expect(rows.map((r) => r.score)).toEqual(['final', 'final', 'final']);
     expect(rows.map((r) => [r.env, r.curve_x, r.curve_y, r.runs_x, r.runs_y])).toEqual([
       ['Pendulum', 'agent=SG-RP', 'agent=SGM-MRP', 4, 3],
       ['Pendulum', 'agent=SG-RP', 'agent=SGM-LR', 4, 2],
@@ -98,6 +102,96 @@ describe('plotRuns: probability of improvement between the curves of an env', ()
     const result = plotRuns(runsOf('Pendulum', 'sg-rp', [1, 2, 3]), { metric: 'return', bins: 1 });
     expect(result.comparisons).toEqual([]);
     expect(result.tables[2].rows).toEqual([]);
+  });
+});
+
+/** A run of two 50-step episodes returning `first` then `last`: on a grid of 2 bins its area is their mean, its final return `last`. */
+function twoEpisodeRun(env: string, agent: string, seed: number, first: number, last: number): PlotRun {
+  const episodes = [{ step: 50, return: first }, { step: 100, return: last }];
+  return { dir: `${env}/${agent}/${seed}`, config: { env, agent, seed, steps: 100 }, finished: true, reached: 100, episodes, evaluations: [] };
+}
+
+/** The textbook percentile: rank h = (n - 1) q / 100 of the sorted values, interpolated linearly. */
+function textbookPercentile(values: readonly number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  const h = ((s.length - 1) * q) / 100;
+  const j = Math.floor(h);
+  return j === s.length - 1 ? s[j] : s[j] * (1 - (h - j)) + s[j + 1] * (h - j);
+}
+
+/** P(X > Y) by counting pairs, ties one half. */
+const wins = (xs: readonly number[], ys: readonly number[]) => xs.flatMap((x) => ys.map((y) => (x > y ? 1 : x === y ? 0.5 : 0))).reduce((a: number, b) => a + b, 0) / (xs.length * ys.length);
+
+describe('plotRuns: --compare auc', () => {
+  it('compares the runs\' areas under the curve in place of their final returns, and says so', () => {
+    // SG-RP runs end at 10 from 0 (area 5), SGM-MRP stay at 8 (area 8) or 4 (area 4): SG-RP ends
+    // higher in every pair, while its area beats only the 4 and never the 8.
+    const runs = [twoEpisodeRun('A', 'sg-rp', 0, 0, 10), twoEpisodeRun('A', 'sg-rp', 1, 0, 10), twoEpisodeRun('A', 'sgm-mrp', 0, 8, 8), twoEpisodeRun('A', 'sgm-mrp', 1, 4, 4)];
+    const final = plotRuns(runs, { metric: 'return', bins: 2, groupBy: ['agent'] });
+    const auc = plotRuns(runs, { metric: 'return', bins: 2, groupBy: ['agent'], compare: 'auc' });
+    expect(auc.groups.map((g) => g.areas)).toEqual([[5, 5], [8, 4]]);
+    expect(final.comparisons.map((c) => [c.score, c.p.value])).toEqual([['final', 1]]);
+    // 5 over 8 and 4, twice: 2 of 4 pairs.
+    expect(auc.comparisons.map((c) => [c.score, c.p.value])).toEqual([['auc', 0.5]]);
+    const [, , table] = auc.tables;
+    expect(records(table)).toMatchObject([{ env: 'A', curve_x: 'agent=SG-RP', curve_y: 'agent=SGM-MRP', p_improvement: 0.5, runs_x: 2, runs_y: 2, score: 'auc' }]);
+    expect(table.title).toContain("curve_x's area under the curve over curve_y's");
+  });
+});
+
+describe('plotRuns: probability of improvement over envs', () => {
+  const runs = [
+    // A: SG-RP beats SGM-MRP in every pair, P = 1; SGM-LR runs in A only.
+    ...runsOf('A', 'sg-rp', [3, 4]),
+    ...runsOf('A', 'sgm-mrp', [1, 2]),
+    ...runsOf('A', 'sgm-lr', [0, 9]),
+    // B: the same runs on both sides: 1/2 + 0 + 1 + 1/2 of 4 pairs, P = 0.5.
+    ...runsOf('B', 'sg-rp', [1, 2]),
+    ...runsOf('B', 'sgm-mrp', [1, 2]),
+    // D: SG-RP has no finished run, so D has no final return to compare.
+    run('D', 'sg-rp', 0, 100, false),
+    ...runsOf('D', 'sgm-mrp', [5, 6]),
+  ];
+
+  it('averages P(X > Y) over the envs where both curves have runs, after the per-env rows', () => {
+    const result = plotRuns(runs, { metric: 'return', bins: 1, groupBy: ['agent'], resamples: 300, seed: 4 });
+    const rows = records(result.tables[2]);
+    expect(rows.map((r) => [r.env, r.curve_x, r.curve_y, r.p_improvement, r.runs_x, r.runs_y, r.score])).toEqual([
+      ['A', 'agent=SG-RP', 'agent=SGM-MRP', 1, 2, 2, 'final'],
+      ['A', 'agent=SG-RP', 'agent=SGM-LR', 0.5, 2, 2, 'final'],
+      ['A', 'agent=SGM-MRP', 'agent=SGM-LR', 0.5, 2, 2, 'final'],
+      ['B', 'agent=SG-RP', 'agent=SGM-MRP', 0.5, 2, 2, 'final'],
+      ['D', 'agent=SG-RP', 'agent=SGM-MRP', NaN, 0, 2, 'final'],
+      // (1 + 0.5) / 2; D left out, and SGM-LR ran in one env only.
+      ['all (2 envs)', 'agent=SG-RP', 'agent=SGM-MRP', 0.75, 4, 4, 'final'],
+    ]);
+    const all = result.comparisons.at(-1);
+    expect(all?.envs).toEqual(['A', 'B']);
+    expect(all?.p.value).toBe(0.75);
+  });
+
+  it('has the stratified percentile interval of the replicates its stream draws: runs resampled within each env and curve, then averaged', () => {
+    const all = plotRuns(runs, { metric: 'return', bins: 1, groupBy: ['agent'], resamples: 300, seed: 4 }).comparisons.at(-1);
+    // The draws by hand: replicate by replicate, the strata A's SG-RP, A's SGM-MRP, B's SG-RP, B's SGM-MRP.
+    const u = new UniformStream(bootstrapKey(4, ['compare', 'all', 'agent=SG-RP', 'agent=SGM-MRP'].join('\n')));
+    const draw = (s: number[]) => s.map(() => s[Math.floor(u.next() * s.length)]);
+    const replicates = Array.from({ length: 300 }, () => {
+      const [ax, ay, bx, by] = [draw([3, 4]), draw([1, 2]), draw([1, 2]), draw([1, 2])];
+      return (wins(ax, ay) + wins(bx, by)) / 2;
+    });
+    expect(all?.p.lo).toBeCloseTo(textbookPercentile(replicates, 2.5), 12);
+    expect(all?.p.hi).toBeCloseTo(textbookPercentile(replicates, 97.5), 12);
+    // A's P is 1 in every replicate, B's is 0..1: the mean is within 0.5..1, and varies.
+    expect(all?.p.lo).toBeGreaterThanOrEqual(0.5);
+    expect(all?.p.hi).toBeLessThanOrEqual(1);
+    expect(all?.p.lo).toBeLessThan(all?.p.hi as number);
+  });
+
+  it('counts an env by the score compared: with --compare auc, an unfinished run has an area', () => {
+    const all = plotRuns(runs, { metric: 'return', bins: 1, groupBy: ['agent'], compare: 'auc' }).comparisons.at(-1);
+    // Areas equal final returns here (one episode each); D: 100 over 5 and 6, P = 1. (1 + 0.5 + 1) / 3.
+    expect([all?.env, all?.envs, all?.score, all?.runsX, all?.runsY]).toEqual(['all (3 envs)', ['A', 'B', 'D'], 'auc', 5, 6]);
+    expect(all?.p.value).toBeCloseTo(2.5 / 3, 15);
   });
 });
 
