@@ -11,7 +11,7 @@ import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
 import { ConfigError, type EnvModuleRef, isEnvModuleRef, RUN_DEFAULTS } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
-import { tableToCsv } from '../experiments/paper/csv';
+import { intervalCells, tableNumber, tableToCsv } from '../experiments/paper/csv';
 import { describeSetting, settingCells, settingColumns, show } from '../experiments/paper/curves';
 import { OVERRIDE_VARIABLE, useEnvModuleForRuns } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
@@ -258,8 +258,6 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
   return holdOut(FOLDER, options.out, backendName, (backend) => sweepIn(options, axes.right, state.right, backend));
 }
 
-const round = (v: number, digits = 4) => (Number.isFinite(v) ? Number(v.toPrecision(digits + 2)) : NaN);
-
 /** sweep.csv: one row per setting, best first. */
 export function sweepTable(axes: readonly GridAxis[], result: SweepResult, seeds: readonly number[]): Table {
   return {
@@ -270,13 +268,9 @@ export function sweepTable(axes: readonly GridAxis[], result: SweepResult, seeds
       r.rank,
       ...settingCells(axes, r.setting),
       r.area.n,
-      round(r.area.mean),
-      round(r.area.lo),
-      round(r.area.hi),
-      round(r.final.mean),
-      round(r.final.lo),
-      round(r.final.hi),
-      ...r.areas.map((a) => round(a)),
+      ...intervalCells(r.area),
+      ...intervalCells(r.final),
+      ...r.areas.map(tableNumber),
     ]),
   };
 }

@@ -10,6 +10,7 @@
  */
 import { DEFAULT_RESAMPLES } from './bootstrap';
 import { agentLabel } from './paper/curves';
+import { intervalCells, tableNumber } from './paper/csv';
 import { curveArea, type EpisodePoint, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './paper/stats';
 import type { Figure, Series, Table } from './paper/types';
 import {
@@ -27,7 +28,6 @@ import {
   robustColumns,
   type RobustSummary,
   robustSummary,
-  round,
 } from './reliable';
 import type { AgentName } from '../rl/sac/agents';
 
@@ -242,12 +242,8 @@ function summaryTable(groups: readonly PlotGroup[]): Table {
       g.env,
       g.name,
       g.runs.length,
-      round(g.area.mean),
-      round(g.area.lo),
-      round(g.area.hi),
-      round(g.final.mean),
-      round(g.final.lo),
-      round(g.final.hi),
+      ...intervalCells(g.area),
+      ...intervalCells(g.final),
       ...robustCells(g.robust.area, true),
       ...robustCells(g.robust.final, true),
     ]),
@@ -260,6 +256,6 @@ function curveTable(groups: readonly PlotGroup[]): Table {
     id: 'curves',
     title: 'The curves drawn: mean and 95% t-interval at each step',
     columns: ['env', 'curve', 'step', 'runs', 'mean', 'lo95', 'hi95'],
-    rows: groups.flatMap((g) => g.x.map((step, i) => [g.env, g.name, step, g.runs.length, round(g.mean[i]), round(g.lo[i]), round(g.hi[i])])),
+    rows: groups.flatMap((g) => g.x.map((step, i) => [g.env, g.name, step, g.runs.length, tableNumber(g.mean[i]), tableNumber(g.lo[i]), tableNumber(g.hi[i])])),
   };
 }

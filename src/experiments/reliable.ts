@@ -15,6 +15,7 @@
  */
 import { interquartileMean, mean, median, probabilityOfImprovement } from './aggregates';
 import { bootstrap, type BootstrapInterval, bootstrapKey } from './bootstrap';
+import { tableNumber } from './paper/csv';
 import type { Table } from './paper/types';
 
 /** How the intervals are drawn: replicates per interval and the seed of their streams. */
@@ -189,14 +190,6 @@ export function aggregateAcrossEnvs(curves: readonly CurveScores[], normalize: N
 }
 
 /**
- * A number as the tables write it: 6 significant digits; NaN (no value) stays NaN, an empty field.
- *
- * @example
- * round(2 / 3); // 0.666667
- */
-export const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN);
-
-/**
  * The columns of a RobustSummary of `prefix` (`auc`, `final`); with `meanIsBootstrapOnly` the mean's
  * value is left out (summary.csv already has it, beside its t-interval).
  *
@@ -216,7 +209,7 @@ export function robustColumns(prefix: string, meanIsBootstrapOnly: boolean): str
  */
 export function robustCells(r: RobustSummary, meanIsBootstrapOnly: boolean): number[] {
   const mean = meanIsBootstrapOnly ? [r.mean.lo, r.mean.hi] : [r.mean.value, r.mean.lo, r.mean.hi];
-  return [r.median.value, r.median.lo, r.median.hi, r.iqm.value, r.iqm.lo, r.iqm.hi, ...mean].map(round);
+  return [r.median.value, r.median.lo, r.median.hi, r.iqm.value, r.iqm.lo, r.iqm.hi, ...mean].map(tableNumber);
 }
 
 /**
@@ -232,7 +225,7 @@ export function comparisonTable(comparisons: readonly Comparison[], score: Compa
     id: 'comparisons',
     title: `Probability of improvement P(X > Y) of curve_x's ${what} over curve_y's (env 'all (E envs)': its mean over the envs both ran in), with a 95% percentile bootstrap interval (${resamples} resamples of the runs, within each env)`,
     columns: ['env', 'curve_x', 'curve_y', 'p_improvement', 'lo95', 'hi95', 'runs_x', 'runs_y', 'score'],
-    rows: comparisons.map((c) => [c.env, c.x, c.y, round(c.p.value), round(c.p.lo), round(c.p.hi), c.runsX, c.runsY, c.score]),
+    rows: comparisons.map((c) => [c.env, c.x, c.y, tableNumber(c.p.value), tableNumber(c.p.lo), tableNumber(c.p.hi), c.runsX, c.runsY, c.score]),
   };
 }
 

@@ -4,7 +4,24 @@
  * Numbers are written as JavaScript writes them (they read back exactly); NaN and infinities, which
  * mean "no value", as empty fields.
  */
+import type { Interval } from './stats';
 import type { Table } from './types';
+
+/**
+ * A number as the tables write it: 6 significant digits; NaN (no value) stays NaN, an empty field.
+ *
+ * @example
+ * tableNumber(2 / 3); // 0.666667
+ */
+export const tableNumber = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : NaN);
+
+/**
+ * An interval as three table cells: its mean, lower and upper end (`tableNumber`).
+ *
+ * @example
+ * intervalCells(meanInterval([1, 2, 3])); // [2, -0.484138, 4.48414]
+ */
+export const intervalCells = (i: Interval): number[] => [i.mean, i.lo, i.hi].map(tableNumber);
 
 /**
  * One CSV field.

@@ -6,6 +6,7 @@
  */
 import type { AgentName } from '../../rl/sac/agents';
 import { ACTOR_LR_RATIO, defaultCriticLr, expandGrid, type GridAxis, rankSettings, type Setting, settingSpecs, summarizeRerun, type SweepTask, sweepSpecs } from '../sweep';
+import { intervalCells, tableNumber } from './csv';
 import { type RunSpec, trainOverride, trainRuns } from './runs';
 import { aggregateCurves, curveArea, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './stats';
 import type { ExperimentContext, Figure, Table } from './types';
@@ -144,7 +145,7 @@ export async function runCurvesSelected(ctx: ExperimentContext, protocol: CurveP
     const best = rankings[i][0];
     const rerun = summarizeRerun(task, best.setting, rerunSeeds, rerunOutcomes);
     cells.push({ env: task.env, agent: task.agent, seeds: rerunSeeds.length, ...rerun.curve, area: rerun.area, final: rerun.final });
-    bestRows.push([task.env, agentLabel(task.agent), ...settingCells(grid, best.setting), sweepSeedCount, round(best.area.mean), rerunSeeds.length, round(rerun.area.mean), round(rerun.area.lo), round(rerun.area.hi)]);
+    bestRows.push([task.env, agentLabel(task.agent), ...settingCells(grid, best.setting), sweepSeedCount, tableNumber(best.area.mean), rerunSeeds.length, ...intervalCells(rerun.area)]);
     findings.push(
       `${task.env}, ${agentLabel(task.agent)}: best of ${task.settings.length} settings ${describeSetting(best.setting)} (sweep area ${show(best.area)} over ${seedWords(sweepSeedCount)}; ` +
         `rerun ${show(rerun.area)} over ${seedWords(rerunSeeds.length)}).`,
@@ -156,7 +157,7 @@ export async function runCurvesSelected(ctx: ExperimentContext, protocol: CurveP
     title: `The sweep: every setting per env and agent, ranked by mean area under the curve over ${seedWords(sweepSeedCount)} (95% t-interval)`,
     columns: ['env', 'agent', 'rank', ...columns, 'seeds', 'auc_mean', 'auc_lo95', 'auc_hi95', 'final_mean'],
     rows: tasks.flatMap((task, i) =>
-      rankings[i].map((r) => [task.env, agentLabel(task.agent), r.rank, ...settingCells(grid, r.setting), r.area.n, round(r.area.mean), round(r.area.lo), round(r.area.hi), round(r.final.mean)]),
+      rankings[i].map((r) => [task.env, agentLabel(task.agent), r.rank, ...settingCells(grid, r.setting), r.area.n, ...intervalCells(r.area), tableNumber(r.final.mean)]),
     ),
   };
   const bestTable: Table = {
@@ -209,8 +210,6 @@ export function curveFigures(cells: readonly Cell[], idOf: (env: string) => stri
   });
 }
 
-const round = (v: number, digits = 4) => (Number.isFinite(v) ? Number(v.toPrecision(digits + 2)) : NaN);
-
 /** The summary table: one row per (env, agent). */
 export function curveTable(id: string, title: string, cells: readonly Cell[]): Table {
   return {
@@ -222,12 +221,8 @@ export function curveTable(id: string, title: string, cells: readonly Cell[]): T
       isShaped(c.env) ? 'shaped' : 'unshaped',
       agentLabel(c.agent),
       c.seeds,
-      round(c.area.mean),
-      round(c.area.lo),
-      round(c.area.hi),
-      round(c.final.mean),
-      round(c.final.lo),
-      round(c.final.hi),
+      ...intervalCells(c.area),
+      ...intervalCells(c.final),
     ]),
   };
 }
