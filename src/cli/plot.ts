@@ -11,10 +11,10 @@ import { type Dirent, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { ConfigError, defaultsFor } from '../experiments/config';
-import { makeDirs, writeFileAtomic } from '../experiments/files';
+import { makeDirs, readJsonFile, readJsonLines, writeFileAtomic } from '../experiments/files';
 import { tableToCsv } from '../experiments/paper/csv';
 import { show } from '../experiments/paper/curves';
-import { readEpisodes } from '../experiments/paper/runs';
+import { isEpisode } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import { type PlotMetric, type PlotRun, plotRuns } from '../experiments/plot';
 import { DEFAULT_RESAMPLES } from '../experiments/bootstrap';
@@ -93,55 +93,26 @@ async function readRun(dir: string): Promise<Either<ConfigError, PlotRun>> {
   if (config === null || typeof config !== 'object' || typeof (config as { env?: unknown }).env !== 'string') {
     return userError(`${file}: not a run's config (no "env" string)`);
   }
-  const episodes = (await readEpisodes(dir)).map((e) => ({ step: e.step, return: e.return }));
-  const unreadable = await nonFiniteReturns(dir);
+  const records = await readJsonLines(path.join(dir, 'episodes.jsonl'));
+  const episodes = records.filter(isEpisode).map((e) => ({ step: e.step, return: e.return }));
+  const unreadable = records.filter((r) => (r as { return?: unknown } | null)?.return === null).length;
   if (unreadable > 0) {
     console.log(`note: ${dir}: ${unreadable} episode${unreadable === 1 ? '' : 's'} with a NaN or infinite return (episodes.jsonl says null) left out of its curve; did the run diverge?`);
   }
   // summary.json is written when a run ends or stops; a run in progress has none yet.
-  const summary = (await readJsonObject(path.join(dir, 'summary.json'))) ?? {};
+  const saved = await readJsonFile(path.join(dir, 'summary.json'));
+  const summary = saved !== null && typeof saved === 'object' ? (saved as Record<string, unknown>) : {};
   const reached = Math.max(typeof summary.steps === 'number' ? summary.steps : 0, ...episodes.map((e) => e.step));
   // A config written before a key existed ran with its default: filled in, it does not split a curve.
   const filled = { ...defaultsFor((config as { env: string }).env), ...(config as Record<string, unknown>) };
   return right({ dir, config: filled, finished: summary.finished === true, reached, episodes, evaluations: await readEvaluations(dir) });
 }
 
-/** How many episodes of a run's episodes.jsonl have a return that is not a number (NaN and infinities are written as null). */
-async function nonFiniteReturns(dir: string): Promise<number> {
-  const text = await fs.readFile(path.join(dir, 'episodes.jsonl'), 'utf8').catch(() => '');
-  let count = 0;
-  for (const line of text.split('\n')) {
-    try {
-      if ((JSON.parse(line) as { return?: unknown }).return === null) count++;
-    } catch {
-      // an empty line, or one cut short by a kill
-    }
-  }
-  return count;
-}
-
-/** A JSON object file's contents, or undefined if it is missing or not one (a run's summary is optional). */
-async function readJsonObject(file: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const value: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
-    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** evaluations.jsonl's greedy means (a line cut short is skipped; no file, none). */
 async function readEvaluations(dir: string): Promise<{ step: number; mean: number }[]> {
-  const text = await fs.readFile(path.join(dir, 'evaluations.jsonl'), 'utf8').catch(() => '');
+  const records = (await readJsonLines(path.join(dir, 'evaluations.jsonl'))) as ({ step?: unknown; mode?: { mean?: unknown } } | null)[];
   const out: { step: number; mean: number }[] = [];
-  for (const line of text.split('\n')) {
-    try {
-      const r = JSON.parse(line) as { step?: unknown; mode?: { mean?: unknown } };
-      if (typeof r.step === 'number' && typeof r.mode?.mean === 'number') out.push({ step: r.step, mean: r.mode.mean });
-    } catch {
-      // an empty line, or one cut short by a kill
-    }
-  }
+  for (const r of records) if (typeof r?.step === 'number' && typeof r.mode?.mean === 'number') out.push({ step: r.step, mean: r.mode.mean });
   return out;
 }
 

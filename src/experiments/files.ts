@@ -45,3 +45,39 @@ export async function makeDirs(dir: string): Promise<void> {
     }
   }
 }
+
+/**
+ * A JSON file's value, or undefined when the file is missing or does not parse (a summary a killed
+ * run never wrote, or one cut short).
+ *
+ * @example
+ * const summary = await readJsonFile('runs/x/summary.json'); // undefined while the run trains
+ */
+export async function readJsonFile(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The values of a JSON-lines log (episodes.jsonl, evaluations.jsonl), one per line that parses: an
+ * empty line or one cut short by a kill is skipped; a missing file has none.
+ *
+ * @example
+ * const records = await readJsonLines('runs/x/episodes.jsonl');
+ */
+export async function readJsonLines(file: string): Promise<unknown[]> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  const values: unknown[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      values.push(JSON.parse(line));
+    } catch {
+      // a line cut short by a kill
+    }
+  }
+  return values;
+}

@@ -10,7 +10,7 @@ import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { ConfigError, resolveConfig, type TrainConfig, validatePartial } from '../config';
-import { writeFileAtomic } from '../files';
+import { readJsonFile, readJsonLines, writeFileAtomic } from '../files';
 import { createRun, type EpisodeRecord, loadRun, type Run, runSummary, saveRun, train } from '../train';
 import { MixrlError } from '../../tensor';
 import type { ExperimentContext } from './types';
@@ -102,41 +102,27 @@ export function useEnvModuleForRuns(file: string | null): void {
 
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
-async function readJson(file: string): Promise<unknown> {
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * Whether a line of episodes.jsonl is an episode with a finite step and return (a diverged run's NaN
+ * or infinite return is written as null).
+ *
+ * @example
+ * isEpisode({ episode: 0, step: 200, return: -3, length: 200, terminated: false }); // true
+ */
+export const isEpisode = (x: unknown): x is EpisodeRecord =>
+  x !== null && typeof x === 'object' && Number.isFinite((x as EpisodeRecord).step) && Number.isFinite((x as EpisodeRecord).return);
 
 /** The episodes a run folder's episodes.jsonl holds (a line cut short is skipped). */
 export async function readEpisodes(dir: string): Promise<EpisodeRecord[]> {
-  let text = '';
-  try {
-    text = await fs.readFile(path.join(dir, 'episodes.jsonl'), 'utf8');
-  } catch {
-    return [];
-  }
-  const out: EpisodeRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const e = JSON.parse(line) as EpisodeRecord;
-      if (Number.isFinite(e.step) && Number.isFinite(e.return)) out.push(e);
-    } catch {
-      // a line cut short by a kill
-    }
-  }
-  return out;
+  return (await readJsonLines(path.join(dir, 'episodes.jsonl'))).filter(isEpisode);
 }
 
 /** Where a run folder stands. */
 type State = 'finished' | 'resumable' | 'new';
 
 async function stateOf(dir: string, config: RunConfig): Promise<State> {
-  const saved = (await readJson(path.join(dir, 'config.json'))) as Record<string, unknown> | undefined;
-  const summary = (await readJson(path.join(dir, 'summary.json'))) as { finished?: boolean } | undefined;
+  const saved = (await readJsonFile(path.join(dir, 'config.json'))) as Record<string, unknown> | undefined;
+  const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { finished?: boolean } | undefined;
   const checkpoint = await exists(path.join(dir, 'checkpoint.mixrl'));
   if (saved === undefined || !checkpoint) {
     // Killed before its first checkpoint: nothing to resume, so it starts again.
