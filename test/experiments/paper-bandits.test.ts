@@ -10,6 +10,8 @@
  * - Fig. 2: the sweep is deterministic (re-run equals the experiment's per-run table), the summary
  *   is the mean of the best step size's runs, and each final policy's E[r] equals a quadrature over
  *   its pre-tanh components written here.
+ * - Fig. 2, continued: a sweep stopped mid-part and run again equals one run straight through, bit
+ *   for bit, and reads its finished parts back; a work folder of another sweep is refused.
  * - Fig. 23: the trace equals a two-pass per-parameter variance sum; MRP's trace is below LR's and
  *   LR+baseline's (z-intervals at P(|Z| > z) = 1e-6 each disjoint: false failure <= 2e-6 per
  *   comparison, asymptotically), and the estimators' means agree along an independent direction
@@ -17,12 +19,13 @@
  * Deterministic parts (seeds fixed) have no false-failure rate beyond float rounding.
  */
 import { isRight } from 'fp-ts/lib/Either.js';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bimodalBandit, syntheticBandit } from '../../src/envs/bandits';
-import { resolveConfig } from '../../src/experiments/config';
+import { ConfigError, resolveConfig } from '../../src/experiments/config';
+import { Interrupted } from '../../src/experiments/paper/runs';
 import { solve, symmetricEigenvalues } from '../../src/experiments/paper/small-linalg';
 import { FIG1_BANDIT, prop33Bound, stationaryPoints } from '../../src/experiments/paper/stationary';
 import { BANDIT_SWEEPS, syntheticBandits, trainBanditSweep } from '../../src/experiments/paper/synthetic-bandits';
@@ -224,10 +227,10 @@ describe('fig1-stationary (quick)', () => {
 describe('fig2-bandits (quick)', () => {
   const seeds = [0, 1];
   let result: ExperimentResult;
-  let runs: ReturnType<typeof trainBanditSweep>;
+  let runs: Awaited<ReturnType<typeof trainBanditSweep>>;
   beforeAll(async () => {
     result = await syntheticBandits.run(ctx(seeds));
-    runs = trainBanditSweep({ ...BANDIT_SWEEPS.quick, seeds });
+    runs = await trainBanditSweep({ ...BANDIT_SWEEPS.quick, seeds });
   });
 
   it('has the table and figures of Fig. 2, one row per agent and α', () => {
@@ -269,6 +272,44 @@ describe('fig2-bandits (quick)', () => {
       });
       expect(Math.abs(total - (run.curve.at(-1) as number))).toBeLessThan(1e-6);
     }
+  });
+});
+
+describe('fig2-bandits, stopped and continued', () => {
+  const sweep = { bandits: [0, 1], seeds: [0], alphas: [0.01, 0.1], lrs: [1e-3, 3e-3], steps: 60, batch: 8, hidden: [8, 8], components: 3, evalEvery: 10 };
+  // Parts in order: SG-RP lr 1e-3, SG-RP 3e-3, SGM-MRP 1e-3, SGM-MRP 3e-3; updates are asked for a signal 59 times per part.
+  const stopAfter = (calls: number) => {
+    let n = 0;
+    return () => (++n >= calls ? ('SIGINT' as const) : null);
+  };
+
+  it('gives the bits of a straight run, checkpointing mid-part and reading finished parts back', async () => {
+    const straight = await trainBanditSweep(sweep);
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-fig2-'));
+    const store = { dir, checkpointEvery: 25 };
+    // Stopped in the third part at update 37: after its checkpoint at 25, between evaluations.
+    await expect(trainBanditSweep(sweep, { store: { ...store, stopSignal: stopAfter(2 * 59 + 37) } })).rejects.toBeInstanceOf(Interrupted);
+    expect(readdirSync(dir).sort()).toEqual(['fig2-SG-RP-lr0.001.json', 'fig2-SG-RP-lr0.003.json', 'fig2-SGM-MRP-lr0.001.safetensors']);
+    // Stopped again right after the next update, then continued to the end.
+    await expect(trainBanditSweep(sweep, { store: { ...store, stopSignal: stopAfter(1) } })).rejects.toBeInstanceOf(Interrupted);
+    const lines: string[] = [];
+    const continued = await trainBanditSweep(sweep, { store, log: (line) => lines.push(line) });
+    expect(lines.filter((l) => l.includes('finished before')).length).toBe(2);
+    expect(lines.some((l) => l.includes('continuing from the checkpoint at update 38'))).toBe(true);
+    expect(continued).toEqual(straight);
+    expect(existsSync(path.join(dir, 'fig2-SGM-MRP-lr0.001.safetensors'))).toBe(false);
+    // Everything finished: read back without training.
+    const again: string[] = [];
+    expect(await trainBanditSweep(sweep, { store, log: (line) => again.push(line) })).toEqual(straight);
+    expect(again.every((l) => l.includes('finished before'))).toBe(true);
+  });
+
+  it("refuses a work folder holding another sweep's parts or checkpoint", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-fig2-'));
+    await expect(trainBanditSweep(sweep, { store: { dir, checkpointEvery: 25, stopSignal: stopAfter(59 + 30) } })).rejects.toBeInstanceOf(Interrupted);
+    const other = { ...sweep, steps: 80 };
+    await expect(trainBanditSweep(other, { store: { dir, checkpointEvery: 25 } })).rejects.toThrow(/fig2-SG-RP-lr0\.001\.json belongs to another sweep/);
+    await expect(trainBanditSweep({ ...other, lrs: [3e-3] }, { store: { dir, checkpointEvery: 25 } })).rejects.toThrow(ConfigError);
   });
 });
 

@@ -209,6 +209,29 @@ async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, c
 }
 
 /**
+ * Runs `work` with SIGINT and SIGTERM caught instead of ending the process: `stopSignal()` says
+ * which one came (null until then), so the work saves and stops at a point of its choosing
+ * (throwing `Interrupted`); the handlers are removed when it settles.
+ *
+ * @example
+ * await untilSignalled(async (stopSignal) => { for (const part of parts) { await part(); if (stopSignal()) throw new Interrupted(stopSignal()!, 0, 1); } });
+ */
+export async function untilSignalled<T>(work: (stopSignal: () => NodeJS.Signals | null) => Promise<T>): Promise<T> {
+  let signal: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    signal ??= s;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(() => signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
  * Trains every spec's run under `ctx.workDir` (finished ones are read back), up to `ctx.jobs` at
  * once when runs are child processes, and returns each run's episodes in the order of `specs`.
  * SIGINT or SIGTERM stops it: no new run starts, running ones checkpoint (children get SIGTERM),

@@ -15,15 +15,22 @@
  * its mean over the last 10% of evaluations. As in the paper, the step size is swept and, per agent
  * and α, the one with the best mean final performance over all bandits and seeds is reported.
  */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isLeft } from 'fp-ts/lib/Either.js';
 import { grad, jit, treeStack, vmap } from '../../autodiff';
 import { headSize, type PolicyHeadConfig, policyFromHead } from '../../distributions';
 import { type GaussianBandit, syntheticBandit } from '../../envs/bandits';
 import { banditCritic, estimators } from '../../rl/estimators';
+import { arraysToTree, decodeSafetensors, saveWeights } from '../../rl/interop';
 import { initMlp, mlp, type MlpParams } from '../../rl/mlp';
 import { adam, type AdamState } from '../../rl/optim';
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
 import { rawFoldIn, rawKey, UniformStream } from '../../tensor/threefry';
+import { ConfigError } from '../config';
+import { readJsonFile, writeFileAtomic } from '../files';
+import { Interrupted, untilSignalled } from './runs';
 import type { ExperimentContext, ExperimentResult, Figure, PaperExperiment, Table } from './types';
 
 const f64 = { dtype: 'float64' } as const;
@@ -133,14 +140,82 @@ interface RunState {
 }
 
 /**
+ * Where a sweep keeps its parts (one per agent and step size), so that a stopped or killed sweep
+ * continues where it was: each finished part as `fig2-<agent>-lr<lr>.json`, the part in progress as
+ * a checkpoint `fig2-<agent>-lr<lr>.safetensors` (its runs' parameters, Adam states and curves, in
+ * float64, written atomically every `checkpointEvery` updates and when stopped). Keys depend on the
+ * step alone, so a continued sweep gives the same bits as one run straight through.
+ */
+export interface BanditSweepStore {
+  readonly dir: string;
+  /** Updates between checkpoints of the part in progress. */
+  readonly checkpointEvery: number;
+  /** Asked after every update: a signal saves a checkpoint and throws `Interrupted`. */
+  readonly stopSignal?: () => NodeJS.Signals | null;
+}
+
+/** A finished part's file: the sweep it belongs to and its runs. */
+interface PartFile {
+  readonly sweep: BanditSweep;
+  readonly agent: BanditAgent;
+  readonly lr: number;
+  readonly runs: BanditRun[];
+}
+
+/** What a checkpoint holds besides its metadata: the runs' states, curves so far and last policies. */
+interface PartProgress {
+  state: RunState;
+  curves: Tensor;
+  params: Tensor;
+}
+
+const sameSweep = (a: BanditSweep, b: BanditSweep) => JSON.stringify(a) === JSON.stringify(b);
+
+function refuseOtherSweep(file: string, found: unknown, sweep: BanditSweep): void {
+  if (!sameSweep(found as BanditSweep, sweep)) {
+    throw new ConfigError(`${file} belongs to another sweep (${JSON.stringify(found)}; this one is ${JSON.stringify(sweep)}); use another work folder or delete it`);
+  }
+}
+
+async function readFinishedPart(file: string, sweep: BanditSweep): Promise<BanditRun[] | null> {
+  // An unreadable part (it is written atomically, so only a damaged disk makes one) is trained again.
+  const part = (await readJsonFile(file)) as PartFile | undefined;
+  if (part === undefined) return null;
+  refuseOtherSweep(file, part.sweep, sweep);
+  return part.runs;
+}
+
+/** The checkpoint's step, eval steps and progress (on `template`'s structure), or null when there is none. */
+async function readCheckpoint(file: string, sweep: BanditSweep, template: PartProgress): Promise<{ step: number; evalSteps: number[]; progress: PartProgress } | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const decoded = decodeSafetensors(file, bytes);
+  if (isLeft(decoded)) throw decoded.left;
+  const { metadata, arrays } = decoded.right;
+  refuseOtherSweep(file, JSON.parse(metadata.sweep ?? 'null'), sweep);
+  const evalSteps = JSON.parse(metadata.evalSteps) as number[];
+  const shaped = { ...template, curves: T.zeros([template.curves.shape[0], evalSteps.length], f64) };
+  const progress = arraysToTree(file, shaped, arrays, T.defaultBackend());
+  if (isLeft(progress)) throw progress.left;
+  return { step: Number(metadata.step), evalSteps, progress: progress.right };
+}
+
+/**
  * Trains every (bandit, seed, α, step size) run of the sweep for both agents and returns them
- * (deterministic given the sweep: keys are folded from the seed and the bandit).
+ * (deterministic given the sweep: keys are folded from the seed and the bandit). With a `store`,
+ * finished parts are read back and a checkpointed one continues (see `BanditSweepStore`).
  *
  * @example
- * const runs = trainBanditSweep({ bandits: [0], seeds: [0], alphas: [0.01], lrs: [3e-3], steps: 200, batch: 32, hidden: [16, 16], components: 5, evalEvery: 20 });
+ * const runs = await trainBanditSweep({ bandits: [0], seeds: [0], alphas: [0.01], lrs: [3e-3], steps: 200, batch: 32, hidden: [16, 16], components: 5, evalEvery: 20 });
  * runs.map((r) => [r.agent, r.final]);
  */
-export function trainBanditSweep(sweep: BanditSweep, log: (line: string) => void = () => {}): BanditRun[] {
+export async function trainBanditSweep(sweep: BanditSweep, options: { log?: (line: string) => void; store?: BanditSweepStore } = {}): Promise<BanditRun[]> {
+  const { log = () => {}, store } = options;
   const bandits = sweep.bandits.map((seed) => syntheticBandit({ seed }));
   const { low, high } = bandits[0];
   const cells = sweep.bandits.flatMap((_, bi) => sweep.seeds.flatMap((seed) => sweep.alphas.map((alpha) => ({ bi, seed, alpha }))));
@@ -152,7 +227,15 @@ export function trainBanditSweep(sweep: BanditSweep, log: (line: string) => void
   const alphas = T.tensor(cells.map((c) => c.alpha), f64);
   const exact = expectedRewardOf(low, high);
   const runs: BanditRun[] = [];
-  for (const agent of Object.keys(BANDIT_AGENTS) as BanditAgent[]) {
+  const parts = (Object.keys(BANDIT_AGENTS) as BanditAgent[]).flatMap((agent) => sweep.lrs.map((lr) => ({ agent, lr })));
+  for (const [partIndex, { agent, lr }] of parts.entries()) {
+    const partFile = store && path.join(store.dir, `fig2-${agent}-lr${lr}`);
+    const finished = partFile ? await readFinishedPart(`${partFile}.json`, sweep) : null;
+    if (finished) {
+      runs.push(...finished);
+      log(`fig2: ${agent} lr ${lr}: finished before, read back`);
+      continue;
+    }
     const head = headConfig(agent, bandits[0], sweep.components);
     const estimator = estimators[BANDIT_AGENTS[agent].estimator];
     const K = agent === 'SG-RP' ? 1 : sweep.components;
@@ -163,59 +246,90 @@ export function trainBanditSweep(sweep: BanditSweep, log: (line: string) => void
         return [exact(w, mu, sd, banditReward(b.means, b.stds, b.scale)), p];
       }),
     );
-    for (const lr of sweep.lrs) {
-      const opt = adam({ lr });
-      // One update of one run: ascend the estimator's surrogate (Adam descends its negation).
-      const update = jit(
-        vmap((state: RunState, key: Tensor, alpha: Tensor, b: typeof banditTensors): RunState => {
-          const surrogate = (actor: MlpParams) => {
-            const out = T.broadcastTo(mlp(actor, T.zeros([1, 1], f64)), [sweep.batch, headSize(head)]);
-            const critic = banditCritic(banditReward(b.means, b.stds, b.scale));
-            return T.neg(estimator({ policy: policyFromHead(out, head), critic, alpha, key }));
-          };
-          const [actor, optState] = opt.update(grad(surrogate)(state.actor), state.opt, state.actor);
-          return { actor, opt: optState };
-        }),
-      );
-      // Common random numbers: a run's init and draws depend on its seed and bandit only, so α and
-      // step sizes are compared on the same noise.
-      const runKeys = cells.map((c) => rawFoldIn(rawFoldIn(rawKey(c.seed), c.bi), agent === 'SG-RP' ? 0 : 1));
-      const actors = runKeys.map((k) => initMlp(T.tensor(rawFoldIn(k, 0)), [1, ...sweep.hidden, headSize(head)], { init: 'torch', ...f64 }));
-      let state: RunState = { actor: treeStack(actors), opt: treeStack(actors.map((a) => opt.init(a))) };
-      const curves: number[][] = cells.map(() => []);
-      const evalSteps: number[] = [];
-      let params: Float64Array = new Float64Array();
-      const record = (step: number) => {
-        const [value, p] = evaluate(state.actor, banditTensors) as [Tensor, Tensor];
-        const v = value.dataSync() as Float64Array;
-        curves.forEach((c, i) => c.push(v[i]));
-        evalSteps.push(step);
-        params = p.dataSync() as Float64Array;
-      };
-      record(0);
-      for (let step = 1; step <= sweep.steps; step++) {
-        const keys = T.tensor(Uint32Array.from(runKeys.flatMap((k) => [...rawFoldIn(rawFoldIn(k, 1), step)])), { shape: [cells.length, 2], dtype: 'uint32' });
-        state = update(state, keys, alphas, banditTensors);
-        if (step % sweep.evalEvery === 0 || step === sweep.steps) record(step);
-      }
-      const tail = Math.max(1, Math.round(evalSteps.length / 10));
-      cells.forEach((c, i) => {
-        const p = Array.from(params.subarray(i * 3 * K, (i + 1) * 3 * K));
-        const last = curves[i].slice(-tail);
-        runs.push({
-          agent,
-          bandit: sweep.bandits[c.bi],
-          seed: c.seed,
-          alpha: c.alpha,
-          lr,
-          steps: evalSteps,
-          curve: curves[i],
-          final: last.reduce((a, b) => a + b, 0) / last.length,
-          policy: { weights: p.slice(0, K), means: p.slice(K, 2 * K), stds: p.slice(2 * K) },
-        });
-      });
-      log(`fig2: ${agent} lr ${lr}: ${cells.length} runs, mean final E[r] ${(runs.slice(-cells.length).reduce((s, r) => s + r.final, 0) / cells.length).toFixed(3)}`);
+    const opt = adam({ lr });
+    // One update of one run: ascend the estimator's surrogate (Adam descends its negation).
+    const update = jit(
+      vmap((state: RunState, key: Tensor, alpha: Tensor, b: typeof banditTensors): RunState => {
+        const surrogate = (actor: MlpParams) => {
+          const out = T.broadcastTo(mlp(actor, T.zeros([1, 1], f64)), [sweep.batch, headSize(head)]);
+          const critic = banditCritic(banditReward(b.means, b.stds, b.scale));
+          return T.neg(estimator({ policy: policyFromHead(out, head), critic, alpha, key }));
+        };
+        const [actor, optState] = opt.update(grad(surrogate)(state.actor), state.opt, state.actor);
+        return { actor, opt: optState };
+      }),
+    );
+    // Common random numbers: a run's init and draws depend on its seed and bandit only, so α and
+    // step sizes are compared on the same noise.
+    const runKeys = cells.map((c) => rawFoldIn(rawFoldIn(rawKey(c.seed), c.bi), agent === 'SG-RP' ? 0 : 1));
+    const actors = runKeys.map((k) => initMlp(T.tensor(rawFoldIn(k, 0)), [1, ...sweep.hidden, headSize(head)], { init: 'torch', ...f64 }));
+    let state: RunState = { actor: treeStack(actors), opt: treeStack(actors.map((a) => opt.init(a))) };
+    let curves: number[][] = cells.map(() => []);
+    let evalSteps: number[] = [];
+    let params: Float64Array = new Float64Array(cells.length * 3 * K);
+    let step = 0;
+    const record = () => {
+      const [value, p] = evaluate(state.actor, banditTensors) as [Tensor, Tensor];
+      const v = value.dataSync() as Float64Array;
+      curves.forEach((c, i) => c.push(v[i]));
+      evalSteps.push(step);
+      params = p.dataSync() as Float64Array;
+    };
+    const checkpoint = async () => {
+      if (!partFile) return;
+      const progress: PartProgress = { state, curves: T.tensor(curves, f64), params: T.tensor(params, { ...f64, shape: [params.length] }) };
+      const metadata = { sweep: JSON.stringify(sweep), agent, lr: String(lr), step: String(step), evalSteps: JSON.stringify(evalSteps) };
+      const saved = await saveWeights(`${partFile}.safetensors`, progress, { metadata });
+      if (isLeft(saved)) throw saved.left;
+    };
+    const template: PartProgress = { state, curves: T.zeros([cells.length, 0], f64), params: T.zeros([params.length], f64) };
+    const resumed = partFile ? await readCheckpoint(`${partFile}.safetensors`, sweep, template) : null;
+    if (resumed) {
+      ({ step, evalSteps } = resumed);
+      state = resumed.progress.state;
+      const [rows, width] = [cells.length, evalSteps.length];
+      const flat = resumed.progress.curves.dataSync() as Float64Array;
+      curves = cells.map((_, i) => Array.from(flat.subarray(i * width, (i + 1) * width)));
+      params = Float64Array.from(resumed.progress.params.dataSync() as Float64Array);
+      log(`fig2: ${agent} lr ${lr}: continuing from the checkpoint at update ${step} of ${sweep.steps} (${rows} runs)`);
+    } else {
+      record();
     }
+    while (step < sweep.steps) {
+      step++;
+      const keys = T.tensor(Uint32Array.from(runKeys.flatMap((k) => [...rawFoldIn(rawFoldIn(k, 1), step)])), { shape: [cells.length, 2], dtype: 'uint32' });
+      state = update(state, keys, alphas, banditTensors);
+      if (step % sweep.evalEvery === 0 || step === sweep.steps) record();
+      if (!store || step === sweep.steps) continue;
+      // Yield to the event loop so that a signal's handler runs, then save when it is time or stopped.
+      await new Promise((resolve) => setImmediate(resolve));
+      const signal = store.stopSignal?.() ?? null;
+      if (step % store.checkpointEvery === 0 || signal !== null) await checkpoint();
+      if (signal !== null) throw new Interrupted(signal, partIndex, parts.length);
+    }
+    const tail = Math.max(1, Math.round(evalSteps.length / 10));
+    const mine: BanditRun[] = cells.map((c, i) => {
+      const p = Array.from(params.subarray(i * 3 * K, (i + 1) * 3 * K));
+      const last = curves[i].slice(-tail);
+      return {
+        agent,
+        bandit: sweep.bandits[c.bi],
+        seed: c.seed,
+        alpha: c.alpha,
+        lr,
+        steps: evalSteps,
+        curve: curves[i],
+        final: last.reduce((a, b) => a + b, 0) / last.length,
+        policy: { weights: p.slice(0, K), means: p.slice(K, 2 * K), stds: p.slice(2 * K) },
+      };
+    });
+    if (partFile) {
+      const part: PartFile = { sweep, agent, lr, runs: mine };
+      await writeFileAtomic(`${partFile}.json`, JSON.stringify(part));
+      await fs.rm(`${partFile}.safetensors`, { force: true });
+    }
+    runs.push(...mine);
+    log(`fig2: ${agent} lr ${lr}: ${cells.length} runs, mean final E[r] ${(mine.reduce((s, r) => s + r.final, 0) / cells.length).toFixed(3)}`);
   }
   return runs;
 }
@@ -280,12 +394,15 @@ export const BANDIT_SWEEPS: Record<'quick' | 'paper', Omit<BanditSweep, 'seeds'>
 
 const fmt = (v: number, d = 4) => Number(v.toPrecision(d));
 
+/** Updates between checkpoints of `mixrl reproduce fig2-bandits` (a few minutes at paper scale). */
+const CHECKPOINT_EVERY = 1000;
+
 async function run(ctx: ExperimentContext): Promise<ExperimentResult> {
   const sweep: BanditSweep = { ...BANDIT_SWEEPS[ctx.scale], seeds: ctx.seeds };
   ctx.log(
     `fig2: ${sweep.bandits.length} bandits x ${sweep.seeds.length} seeds x ${sweep.alphas.length} α x ${sweep.lrs.length} step sizes, ${sweep.steps} steps, 2 agents`,
   );
-  const runs = trainBanditSweep(sweep, ctx.log);
+  const runs = await untilSignalled((stopSignal) => trainBanditSweep(sweep, { log: ctx.log, store: { dir: ctx.workDir, checkpointEvery: CHECKPOINT_EVERY, stopSignal } }));
   const best = bestSettings(runs);
   const summary = best.map((b) => ({ ...b, ci: bootstrapMean(b.runs.map((r) => r.final)), found: b.runs.filter((r) => r.final >= 0.9).length / b.runs.length }));
   const agents = Object.keys(BANDIT_AGENTS) as BanditAgent[];
