@@ -76,15 +76,30 @@ export async function whenFree(kind: FolderLock, out: string, flag = '--out'): P
 }
 
 /**
- * Takes the folder's lock (made exclusively, holding this process's id) and returns what releases
- * it. A lock left by a process that is no longer running (killed, or stopped by a Ctrl-C that Node's
- * default handler ended) is taken over. Errors name the folder by `flag` (`--out`, `--resume`).
+ * Makes `file` holding this process's id, or fails with EEXIST when it exists: the id is written
+ * to a file of its own first and hard-linked to the name, so no other process ever reads the lock
+ * empty (an empty lock would look left by a killed process and be taken over).
+ */
+async function linkLock(file: string): Promise<void> {
+  const own = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(own, `${process.pid}\n`);
+  try {
+    await fs.link(own, file);
+  } finally {
+    await fs.rm(own, { force: true });
+  }
+}
+
+/**
+ * Takes the folder's lock (made exclusively and whole, holding this process's id) and returns what
+ * releases it. A lock left by a process that is no longer running (killed, or stopped by a Ctrl-C
+ * that Node's default handler ended) is taken over. Errors name the folder by `flag` (`--out`, `--resume`).
  */
 export async function lockOut(kind: FolderLock, out: string, flag = '--out'): Promise<Either<MixrlError, () => Promise<void>>> {
   const file = path.join(out, kind.lock);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      await linkLock(file);
       return right(() => fs.rm(file, { force: true }));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return userError(`${flag} ${out}: cannot write there: ${ioReason(e)}`);
