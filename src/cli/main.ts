@@ -99,6 +99,16 @@ function usageError(message: string): number {
   return 2;
 }
 
+// A reader that stops early (`mixrl reproduce ... | head`) ends the command quietly, as SIGPIPE ends
+// other Unix tools (Node ignores that signal and throws EPIPE at the next write instead); every file
+// is written atomically, so nothing is left half written.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(128 + 13);
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
