@@ -63,15 +63,21 @@ export class EvaluationLog {
     return log;
   }
 
-  private note(record: EvaluationRecord): void {
+  /** Notes `record` as the last, and as the best when its greedy mean beats the best's; whether it did. */
+  private note(record: EvaluationRecord): boolean {
     this.last = record;
-    if (this.best === null || record.mode.mean > this.best.mode.mean) this.best = record;
+    const better = this.best === null || record.mode.mean > this.best.mode.mean;
+    if (better) this.best = record;
+    return better;
   }
 
-  /** Appends a line (synchronously: the line is in the file before the next checkpoint). */
-  append(record: EvaluationRecord): void {
+  /**
+   * Appends a line (synchronously: the line is in the file before the next checkpoint); true when it
+   * is the new best.
+   */
+  append(record: EvaluationRecord): boolean {
     appendFileSync(this.file, `${JSON.stringify(record)}\n`);
-    this.note(record);
+    return this.note(record);
   }
 
   summary(): EvaluationSummary {

@@ -11,16 +11,19 @@ import { makeDirs, writeFileAtomic } from '../experiments/files';
 import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } from '../experiments/evaluation';
 import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, runSummary, saveRun, train } from '../experiments/train';
 import { isBuiltInEnv } from '../envs';
+import { loadCheckpoint } from '../rl/checkpoint';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
 import { kebab, parseArgs, parseDecimal, typedFlags } from './args';
 import { definesEnv, type LoadedEnvModule, loadEnvModule, reloadEnvModule, runEnvPreparer } from './envs';
 import { parseJsonText } from './json';
-import { type FolderLock, lockOut, whenFree } from './out-folder';
+import { exists, type FolderLock, lockOut, whenFree } from './out-folder';
 import { EvaluationLog, TensorBoardLog } from './run-logs';
 
 const CHECKPOINT = 'checkpoint.mixrl';
+/** The run at its best evaluation so far (SB3's EvalCallback `best_model`), with evaluations on. */
+const BEST = 'best.mixrl';
 const EVALUATIONS = 'evaluations.jsonl';
 /** The files of a run folder; any of them in an --out folder means a run is there. */
 const RUN_FILES = ['config.json', 'episodes.jsonl', CHECKPOINT, 'summary.json'];
@@ -314,6 +317,21 @@ function formatDuration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
 
+/**
+ * Removes `best.mixrl` when it was saved after `step`, where a resumed run starts: it belongs to an
+ * evaluation that is dropped from evaluations.jsonl and run again (on the CPU to the same bits, which
+ * saves the same file again), so the file is always the model of the best line in the log.
+ */
+async function staleBest(file: string, step: number): Promise<Either<MixrlError, void>> {
+  if (!(await exists(file))) return right(undefined);
+  const best = await loadCheckpoint(file);
+  if (isLeft(best)) return userError(`${file}: cannot read it to check its step: ${best.left.message}`);
+  const saved = (best.right.metadata as { step?: unknown }).step;
+  if (typeof saved === 'number' && saved <= step) return right(undefined);
+  await fs.rm(file, { force: true });
+  return right(undefined);
+}
+
 /** Keeps the first `count` lines of a JSONL log (episodes logged after a checkpoint are replayed). */
 async function truncateLog(file: string, count: number): Promise<void> {
   let text = '';
@@ -426,6 +444,11 @@ async function planNew(flags: Record<string, string | true>): Promise<Either<Mix
 async function trainIn(run: Run, out: string): Promise<Outcome> {
   const episodesFile = path.join(out, 'episodes.jsonl');
   const checkpointFile = path.join(out, CHECKPOINT);
+  const bestFile = path.join(out, BEST);
+  if (run.config.evalEvery > 0) {
+    const stale = await staleBest(bestFile, run.step);
+    if (isLeft(stale)) return stale;
+  }
   // On --resume, evaluations after the checkpoint's step are dropped: the run does them again.
   let evaluations: EvaluationLog | null;
   let tensorboard: TensorBoardLog | null;
@@ -443,10 +466,11 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
   process.once('SIGTERM', onSignal);
   const started = Date.now();
   const startStep = run.step;
-  const checkpoint = async (r: Run) => {
-    const saved = await saveRun(r, checkpointFile);
+  const save = async (r: Run, file: string) => {
+    const saved = await saveRun(r, file);
     if (isLeft(saved)) throw saved.left;
   };
+  const checkpoint = (r: Run) => save(r, checkpointFile);
   const report = progressReporter(run.config.steps, startStep);
   try {
     await train(run, { until: run.config.steps }, {
@@ -460,9 +484,10 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
       },
       onEvaluate: async (r: Run) => {
         const record = await evaluateRun(r);
-        evaluations?.append(record);
+        const best = evaluations?.append(record) === true;
         tensorboard?.evaluation(record);
-        printLine(evaluationLine(record));
+        printLine(`${evaluationLine(record)}${best ? ` (best so far: ${BEST})` : ''}`);
+        if (best) await save(r, bestFile);
       },
       onCheckpoint: async (r: Run) => {
         tensorboard?.flush();

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeEventFile, scalarsByTag } from '../experiments/tfevents-decoder';
@@ -335,10 +335,12 @@ describe('mixrl command: evaluations and TensorBoard', () => {
         expect([min, max, meanLength]).toEqual([Math.min(...returns), Math.max(...returns), 200]);
       }
     }
-    for (const e of evals) {
+    // A new best greedy mean (above every earlier one) says so: best.mixrl was saved then.
+    evals.forEach((e, i) => {
       const stats = (x: { mean: number; std: number }) => `${x.mean.toFixed(2)} ± ${x.std.toFixed(2)} (length 200)`;
-      expect(r.stdout).toContain(`\neval at step ${e.step}: greedy ${stats(e.mode)}, sampled ${stats(e.sample)} over 2 episodes\n`);
-    }
+      const best = evals.slice(0, i).every((earlier) => e.mode.mean > earlier.mode.mean);
+      expect(r.stdout).toContain(`\neval at step ${e.step}: greedy ${stats(e.mode)}, sampled ${stats(e.sample)} over 2 episodes${best ? ' (best so far: best.mixrl)' : ''}\n`);
+    });
     // `mixrl eval` with the line's seed, on the checkpoint of the same step, repeats the evaluation.
     const again = run(['eval', '--checkpoint', 'eval-on', '--seed', String(evals[2].seed), '--episodes', '2']);
     expect(again.stdout).toContain(`deterministic  mean return ${evals[2].mode.mean.toFixed(2)} ± ${evals[2].mode.std.toFixed(2)} over 2 episodes`);
@@ -347,6 +349,12 @@ describe('mixrl command: evaluations and TensorBoard', () => {
     expect(summary.lastEvaluation).toEqual(evals[2]);
     const best = evals.reduce((a, b) => (b.mode.mean > a.mode.mean ? b : a));
     expect(summary.bestEvaluation).toEqual(best);
+    // best.mixrl is the run at that evaluation: `mixrl eval` on it repeats the best line's greedy mean.
+    const atBest = run(['eval', '--checkpoint', 'eval-on/best.mixrl', '--seed', String(best.seed), '--episodes', '2']);
+    expect(atBest.code, atBest.stderr).toBe(0);
+    expect(atBest.stdout).toContain(`deterministic  mean return ${best.mode.mean.toFixed(2)} ± ${best.mode.std.toFixed(2)} over 2 episodes`);
+    expect(atBest.stdout).toContain(`trained ${best.step} steps`);
+    expect(existsSync(file('eval-off', 'best.mixrl'))).toBe(false);
 
     // The event file, read by the tests' own decoder.
     const names = eventFiles('eval-on');
@@ -402,6 +410,22 @@ describe('mixrl command: evaluations and TensorBoard', () => {
     expect(tags.get('time/fps')?.map(([step]) => step) ?? []).toEqual(multiples);
   });
 
+  it('on --resume, removes a best.mixrl saved after the checkpoint and keeps one saved before it', () => {
+    const args = [...PENDULUM, '--eval-every', '100', '--eval-episodes', '2'];
+    const first = run([...args, '--steps', '250', '--out', 'best-resumed']);
+    expect(first.code, first.stderr).toBe(0);
+    const saved = readFileSync(file('best-resumed', 'best.mixrl'));
+    // Resumed to a step with no evaluation in between: the best model of step 100 or 200 stays.
+    expect(run(['train', '--resume', 'best-resumed', '--steps', '260']).code).toBe(0);
+    expect(readFileSync(file('best-resumed', 'best.mixrl'))).toEqual(saved);
+    // As if the process had died after saving a best model beyond its last checkpoint (step 260).
+    const later = run([...args, '--steps', '400', '--out', 'best-later']);
+    expect(later.code, later.stderr).toBe(0);
+    copyFileSync(file('best-later', 'checkpoint.mixrl'), file('best-resumed', 'best.mixrl'));
+    expect(run(['train', '--resume', 'best-resumed', '--steps', '270']).code).toBe(0);
+    expect(existsSync(file('best-resumed', 'best.mixrl'))).toBe(false);
+  });
+
   it('continues the evaluations on --resume without repeating or skipping one, in a new event file', () => {
     const args = [...PENDULUM, '--eval-every', '100', '--eval-episodes', '2', '--tensorboard'];
     const straight = run([...args, '--steps', '450', '--out', 'eval-straight']);
@@ -412,6 +436,8 @@ describe('mixrl command: evaluations and TensorBoard', () => {
     // As if the process had died after an evaluation beyond its last checkpoint, mid-way through a line.
     const stale = { ...lines(file('eval-straight', 'evaluations.jsonl'))[2], step: 300, mode: { mean: 1e9 } };
     appendFileSync(file('eval-resumed', 'evaluations.jsonl'), `${JSON.stringify(stale)}\n{"step": 40`);
+    // ... and had saved that evaluation's model as the best (a model of step 450 stands in for it).
+    copyFileSync(file('eval-straight', 'checkpoint.mixrl'), file('eval-resumed', 'best.mixrl'));
     const firstEvents = eventFiles('eval-resumed');
     expect(firstEvents).toHaveLength(1);
     const resumed = run(['train', '--resume', 'eval-resumed', '--steps', '450']);
@@ -425,6 +451,8 @@ describe('mixrl command: evaluations and TensorBoard', () => {
     const summary = JSON.parse(readFileSync(file('eval-resumed', 'summary.json'), 'utf8'));
     expect(summary.lastEvaluation.step).toBe(400);
     expect(timeless(summary.bestEvaluation)).toEqual(timeless(want.reduce((a, b) => (b.mode.mean > a.mode.mean ? b : a))));
+    // The stale best model went with its line; the run's own best is the straight run's, byte for byte.
+    expect(readFileSync(file('eval-resumed', 'best.mixrl'))).toEqual(readFileSync(file('eval-straight', 'best.mixrl')));
 
     // A second event file for the resumed part; the first one is left as it was.
     const events = eventFiles('eval-resumed');
