@@ -12,61 +12,41 @@
  * and `mixrl eval` load it again, and refuse a file that is gone or changed unless `--env-module`
  * names the file to use.
  */
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
+import { type Either, isLeft, right } from 'fp-ts/lib/Either.js';
 import * as envs from '../envs';
-import { ConfigError, type EnvModuleRef, type TrainConfig } from '../experiments/config';
+import type { ModuleRef, TrainConfig } from '../experiments/config';
 import type { RunOptions } from '../experiments/train';
 import { MixrlError } from '../tensor';
 import { parseArgs, typedFlags } from './args';
+import { callExport, type ModuleKind, moduleExport, readModule, rereadModule, userError, valueKind } from './user-module';
 
 /** An env module loaded and registered: the reference a run records, and the ids it defines. */
 export interface LoadedEnvModule {
-  readonly ref: EnvModuleRef;
+  readonly ref: ModuleRef;
   readonly ids: readonly string[];
 }
 
-const userError = (message: string) => left(new ConfigError(message));
-
-/** An error of the module's own code in one line: its kind (TypeError, SyntaxError, ...) and its message's first line, no stack. */
-const oneLine = (e: unknown) => (e instanceof Error ? (e.name === 'Error' ? e.message : `${e.name}: ${e.message}`) : String(e)).split('\n')[0];
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-/** What a module must export, as the error that finds nothing usable says it. */
-const EXPECTED =
-  'expected `export default function (envs) { return { ID: { make(options) { return anEnvModel; }, keys: [...] } }; }` ' +
-  '(or that record itself, or the same as `export const environments`; docs/envs.md)';
-
-/** What a value is, for an error message. */
-const kind = (x: unknown) => (x === null ? 'null' : Array.isArray(x) ? 'a list' : typeof x === 'object' && Object.keys(x).length === 0 ? 'an empty object' : typeof x);
-
-/** Why a file could not be read, in words. */
-const readProblem = (e: unknown) => {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : `cannot read it (${code ?? oneLine(e)})`;
+const ENV_MODULE: ModuleKind = {
+  flag: '--env-module',
+  noun: 'env module',
+  loads: 'the env',
+  exportName: 'environments',
+  expected:
+    'expected `export default function (envs) { return { ID: { make(options) { return anEnvModel; }, keys: [...] } }; }` ' +
+    '(or that record itself, or the same as `export const environments`; docs/envs.md)',
 };
 
 /**
- * The env module `file` (a flag's value, `flag` naming it in errors): imported, its environments
- * registered. Errors (one line): the file is missing, importing it throws (the module's message),
- * it exports nothing usable (the expected shape), an id is taken or an env fails its checks.
+ * The env module `file` (a flag's value): imported, its environments registered. Errors (one
+ * line): the file is missing, importing it throws (the module's message), it exports nothing
+ * usable (the expected shape), an id is taken or an env fails its checks.
  *
  * @example
  * const loaded = await loadEnvModule('point-mass.mjs'); // Right({ ref: { path: '/abs/point-mass.mjs', sha256 }, ids: ['PointMass'] })
  */
-export async function loadEnvModule(file: string, flag = '--env-module'): Promise<Either<MixrlError, LoadedEnvModule>> {
-  const abs = path.resolve(file);
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(abs);
-  } catch (e) {
-    return userError(`${flag} ${file}: ${readProblem(e)}`);
-  }
-  return register(abs, sha256(bytes), `${flag} ${file}`);
+export async function loadEnvModule(file: string): Promise<Either<MixrlError, LoadedEnvModule>> {
+  const ref = await readModule(file, ENV_MODULE);
+  return isLeft(ref) ? ref : register(ref.right, `${ENV_MODULE.flag} ${file}`);
 }
 
 /**
@@ -76,44 +56,23 @@ export async function loadEnvModule(file: string, flag = '--env-module'): Promis
  * @example
  * await reloadEnvModule(config.envModule, '--resume runs/p'); // Left when the file changed: "... restore it, or give --env-module ..."
  */
-export async function reloadEnvModule(ref: EnvModuleRef, where: string): Promise<Either<MixrlError, LoadedEnvModule>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(ref.path);
-  } catch (e) {
-    return userError(`${where}: its env module ${ref.path}: ${readProblem(e)}; put it back, or give --env-module FILE to load the env from another file`);
-  }
-  const now = sha256(bytes);
-  if (now !== ref.sha256) {
-    return userError(
-      `${where}: its env module ${ref.path} changed since it was recorded (sha256 ${ref.sha256.slice(0, 12)}... then, ${now.slice(0, 12)}... now); restore it, or give --env-module ${ref.path} to go on with it as it is now`,
-    );
-  }
-  return register(ref.path, now, `${where}: its env module ${ref.path}`);
+export async function reloadEnvModule(ref: ModuleRef, where: string): Promise<Either<MixrlError, LoadedEnvModule>> {
+  const same = await rereadModule(ref, where, ENV_MODULE);
+  return isLeft(same) ? same : register(ref, `${where}: its env module ${ref.path}`);
 }
 
-/** Imports the module at `abs` and registers what it exports; `named` starts every error. */
-async function register(abs: string, hash: string, named: string): Promise<Either<MixrlError, LoadedEnvModule>> {
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = await import(pathToFileURL(abs).href);
-  } catch (e) {
-    return userError(`${named}: importing it threw: ${oneLine(e)}`);
-  }
-  let exported = namespace.environments ?? namespace.default;
-  if (exported === undefined) return userError(`${named}: exports no environments (no default export, no 'environments'); ${EXPECTED}`);
-  if (typeof exported === 'function') {
-    try {
-      exported = await exported(envs);
-    } catch (e) {
-      return userError(`${named}: its exported function threw: ${oneLine(e)}`);
-    }
-  }
-  if (exported === null || typeof exported !== 'object' || Array.isArray(exported) || Object.keys(exported).length === 0) {
-    return userError(`${named}: exports no environments (got ${kind(exported)}); ${EXPECTED}`);
+/** Imports the module `ref` names and registers what it exports; `named` starts every error. */
+async function register(ref: ModuleRef, named: string): Promise<Either<MixrlError, LoadedEnvModule>> {
+  const exported = await moduleExport(ref.path, named, ENV_MODULE);
+  if (isLeft(exported)) return exported;
+  const specs = typeof exported.right === 'function' ? await callExport(exported.right as (api: unknown) => unknown, envs, named) : exported;
+  if (isLeft(specs)) return specs;
+  const record = specs.right;
+  if (record === null || typeof record !== 'object' || Array.isArray(record) || Object.keys(record).length === 0) {
+    return userError(`${named}: exports no environments (got ${valueKind(record)}); ${ENV_MODULE.expected}`);
   }
   const ids: string[] = [];
-  for (const [id, spec] of Object.entries(exported)) {
+  for (const [id, spec] of Object.entries(record)) {
     try {
       envs.registerEnv(id, spec as envs.EnvSpec);
     } catch (e) {
@@ -122,7 +81,7 @@ async function register(abs: string, hash: string, named: string): Promise<Eithe
     }
     ids.push(id);
   }
-  return right({ ref: { path: abs, sha256: hash }, ids });
+  return right({ ref, ids });
 }
 
 /**

@@ -22,6 +22,8 @@ commands:
             --eval-every N [--eval-episodes K]: evaluate every N steps into evaluations.jsonl
             --tensorboard: a TensorBoard event file in the run folder (tensorboard --logdir runs)
             --env-module FILE: environments of your own from an ES module (docs/envs.md; also eval, export, sweep)
+            --estimator-module FILE [--estimator NAME]: an actor-gradient estimator of your own in place of the
+            agent's, which still picks the policy (docs/estimators.md; also eval, sweep)
   reproduce run a paper experiment into a folder (results.json, CSV tables, SVG figures, findings.md):
             <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu]
             --list: the experiments; an interrupted --out continues, a finished one is refused

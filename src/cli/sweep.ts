@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
-import { ConfigError, type EnvModuleRef, isEnvModuleRef, RUN_DEFAULTS } from '../experiments/config';
+import { ConfigError, isModuleRef, type ModuleRef, RUN_DEFAULTS, type TrainConfig } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
 import { intervalCells, tableNumber, tableToCsv } from '../experiments/paper/csv';
 import { describeSetting, settingCells, settingColumns, show } from '../experiments/paper/curves';
@@ -31,6 +31,7 @@ import type { AgentName } from '../rl/sac/agents';
 import { type Backend, MixrlError } from '../tensor';
 import { parseArgs, typedFlags } from './args';
 import { definesEnv, loadEnvModule } from './envs';
+import { loadEstimatorModule } from './estimator-module';
 import { type FolderKind, holdOut, ioReason, type Outcome, prepareOut, readOverride, shellWord, startRuns, untilInterrupted } from './out-folder';
 
 
@@ -38,7 +39,7 @@ const userError = (message: string) => left(new ConfigError(message));
 
 const FOLDER: FolderKind = { command: 'mixrl sweep', results: 'best.json', started: 'sweep.json', lock: 'sweep.lock' };
 
-const FLAGS = { env: 'string', agent: 'string', seeds: 'int', steps: 'int', jobs: 'int', out: 'string', rerunSeeds: 'int', maxRuns: 'int', backend: 'string', envModule: 'string' } as const;
+const FLAGS = { env: 'string', agent: 'string', seeds: 'int', steps: 'int', jobs: 'int', out: 'string', rerunSeeds: 'int', maxRuns: 'int', backend: 'string', envModule: 'string', estimatorModule: 'string', estimator: 'string' } as const;
 
 /** Runs a sweep may have without a larger --max-runs. */
 export const DEFAULT_MAX_RUNS = 500;
@@ -60,7 +61,10 @@ export interface SweepOptions {
   readonly out: string;
   readonly backend: 'cpu' | 'webgpu';
   /** The env module `env` comes from (`--env-module`): every new run loads it, and a changed file stops a continued sweep. */
-  readonly envModule?: EnvModuleRef;
+  readonly envModule?: ModuleRef;
+  /** The custom estimator every run trains in place of the agent's (`--estimator`), and its module (`--estimator-module`), likewise. */
+  readonly estimator?: string;
+  readonly estimatorModule?: ModuleRef;
   /** MIXRL_REPRODUCE_OVERRIDE's config keys (tests' tiny runs), when set. */
   readonly override?: Record<string, unknown>;
 }
@@ -72,6 +76,7 @@ export function sweepUsage(): string {
   return [
     'usage: mixrl sweep --env ENV --agent AGENT --grid KEY=V1,V2,... [--grid ...] [--seeds N] [--steps N] [--jobs N]',
     '                   [--rerun-seeds M] [--out DIR] [--max-runs N] [--backend cpu|webgpu] [--env-module FILE]',
+    '                   [--estimator-module FILE [--estimator NAME]]',
     '',
     'The paper\'s hyperparameter selection: every setting of the grid (the Cartesian product of the --grid axes) trained',
     'on --seeds seeds, ranked by the mean area under the learning curve, the best rerun on --rerun-seeds fresh seeds.',
@@ -91,6 +96,10 @@ export function sweepUsage(): string {
     '  --backend cpu|webgpu  where the networks run (default cpu)',
     '  --env-module FILE     an ES module defining environments of your own (docs/envs.md); --env picks one. Each run',
     '                        records the file; a continued sweep refuses it changed',
+    '  --estimator-module FILE [--estimator NAME]',
+    '                        an ES module defining actor-gradient estimators of your own (docs/estimators.md): every run',
+    '                        trains NAME (may be left out when it defines one) in place of the agent\'s, which still picks',
+    '                        the policy. Each run records the file; a continued sweep refuses it changed',
     '',
     'Writes sweep.csv (a row per setting, best first: values, mean area with its 95% interval, final return, each seed\'s',
     'area), best.json, best-curve.svg, findings.md and runs/ (each run a mixrl train folder).',
@@ -114,14 +123,36 @@ export function sweepCommandLine(o: Omit<SweepOptions, 'override'>): string {
     `--seeds ${o.seeds.length} --steps ${o.steps} --rerun-seeds ${o.rerunSeeds} --jobs ${o.jobs}`,
     ...(o.maxRuns !== DEFAULT_MAX_RUNS ? [`--max-runs ${o.maxRuns}`] : []),
     `--backend ${o.backend}`,
-    ...(o.envModule ? [`--env-module ${shellWord(o.envModule.path)}`] : []),
+    ...moduleFlags(o),
     `--out ${shellWord(o.out)}`,
   ].join(' ');
 }
 
+/** The flags of the modules a sweep's runs load: `--env-module FILE`, `--estimator-module FILE --estimator NAME`. */
+const moduleFlags = (o: Pick<SweepOptions, 'envModule' | 'estimatorModule' | 'estimator'>) => [
+  ...(o.envModule ? [`--env-module ${shellWord(o.envModule.path)}`] : []),
+  ...(o.estimatorModule && o.estimator ? [`--estimator-module ${shellWord(o.estimatorModule.path)} --estimator ${shellWord(o.estimator)}`] : []),
+];
+
+type IdentityKeys = 'env' | 'agent' | 'grid' | 'seeds' | 'steps' | 'rerunSeeds' | 'backend' | 'envModule' | 'estimator' | 'estimatorModule';
+
 /** What decides a sweep's runs and results (not --jobs, --max-runs or --out). */
-const identity = (o: Pick<SweepOptions, 'env' | 'agent' | 'grid' | 'seeds' | 'steps' | 'rerunSeeds' | 'backend' | 'envModule'>) =>
-  JSON.stringify([o.env, o.agent, o.grid, o.seeds, o.steps, o.rerunSeeds, o.backend, o.envModule ?? null]);
+const identity = (o: Pick<SweepOptions, IdentityKeys>) =>
+  JSON.stringify([o.env, o.agent, o.grid, o.seeds, o.steps, o.rerunSeeds, o.backend, o.envModule ?? null, o.estimator ?? null, o.estimatorModule ?? null]);
+
+/**
+ * Why an unfinished sweep cannot go on when only one of its modules' files changed since it
+ * started (its runs so far trained on the old one); undefined otherwise.
+ */
+function changedModule(started: Pick<SweepOptions, IdentityKeys>, options: SweepOptions): string | undefined {
+  for (const [key, noun] of [['envModule', 'env module'], ['estimatorModule', 'estimator module']] as const) {
+    const [then, now] = [started[key], options[key]];
+    if (then && now?.path === then.path && identity({ ...started, [key]: now }) === identity(options)) {
+      return `holds an unfinished sweep whose ${noun} ${now.path} has changed since it started (sha256 ${then.sha256.slice(0, 12)}... then, ${now.sha256.slice(0, 12)}... now): its runs so far trained on the old one; restore the file, or choose another --out`;
+    }
+  }
+  return undefined;
+}
 
 /** sweep.json's options, when it is one of ours. */
 function startedOptions(raw: unknown): Omit<SweepOptions, 'out' | 'override'> | undefined {
@@ -137,7 +168,8 @@ function startedOptions(raw: unknown): Omit<SweepOptions, 'out' | 'override'> | 
     Number.isSafeInteger(o.steps) &&
     Number.isSafeInteger(o.rerunSeeds) &&
     (o.backend === 'cpu' || o.backend === 'webgpu') &&
-    (o.envModule === undefined || isEnvModuleRef(o.envModule));
+    (o.envModule === undefined || isModuleRef(o.envModule)) &&
+    (o.estimatorModule === undefined ? o.estimator === undefined : isModuleRef(o.estimatorModule) && typeof o.estimator === 'string');
   if (!ok) return undefined;
   return {
     env: o.env as string,
@@ -149,7 +181,8 @@ function startedOptions(raw: unknown): Omit<SweepOptions, 'out' | 'override'> | 
     jobs: Number.isSafeInteger(o.jobs) ? (o.jobs as number) : 1,
     maxRuns: Number.isSafeInteger(o.maxRuns) ? (o.maxRuns as number) : DEFAULT_MAX_RUNS,
     backend: o.backend as 'cpu' | 'webgpu',
-    ...(isEnvModuleRef(o.envModule) && { envModule: o.envModule }),
+    ...(isModuleRef(o.envModule) && { envModule: o.envModule }),
+    ...(isModuleRef(o.estimatorModule) && { estimator: o.estimator as string, estimatorModule: o.estimatorModule }),
   };
 }
 
@@ -188,10 +221,23 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
   const typed = typedFlags(parsed.right.flags, FLAGS, {}, ['grid']);
   if (isLeft(typed)) return typed;
   if (parsed.right.positionals.length > 0) return userError(`unexpected argument '${parsed.right.positionals[0]}'`);
-  const flags = typed.right as { env?: string; agent?: string; seeds?: number; steps?: number; jobs?: number; out?: string; rerunSeeds?: number; maxRuns?: number; backend?: string; envModule?: string };
+  const flags = typed.right as {
+    env?: string;
+    agent?: string;
+    seeds?: number;
+    steps?: number;
+    jobs?: number;
+    out?: string;
+    rerunSeeds?: number;
+    maxRuns?: number;
+    backend?: string;
+    envModule?: string;
+    estimatorModule?: string;
+    estimator?: string;
+  };
   if (flags.env === undefined) return userError('--env ENV is required (mixrl envs lists them)');
   // The module first: it defines the env the settings are checked against.
-  let envModule: EnvModuleRef | undefined;
+  let envModule: ModuleRef | undefined;
   if (flags.envModule !== undefined) {
     const loaded = await loadEnvModule(flags.envModule);
     if (isLeft(loaded)) return loaded;
@@ -200,6 +246,9 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
     envModule = loaded.right.ref;
   }
   if (flags.agent === undefined) return userError('--agent AGENT is required (mixrl agents lists them)');
+  if (flags.estimator !== undefined && flags.estimatorModule === undefined) return userError(`flag --estimator needs --estimator-module FILE, the module that defines '${flags.estimator}'`);
+  const estimator = flags.estimatorModule === undefined ? undefined : await loadEstimatorModule(flags.estimatorModule, flags.estimator);
+  if (estimator && isLeft(estimator)) return estimator;
   if (taken.right.grid.length === 0) return userError('give at least one --grid key=v1,v2,... (e.g. --grid alpha=0.001,0.01,0.1,1)');
   const axes = parseGrid(taken.right.grid);
   if (isLeft(axes)) return axes;
@@ -242,17 +291,14 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
     out: flags.out ?? path.join('sweeps', `${flags.env}-${flags.agent}`),
     backend: backendName,
     ...(envModule && { envModule }),
+    ...(estimator && { estimator: estimator.right.name, estimatorModule: estimator.right.ref }),
     ...(override.right && { override: override.right }),
   };
   const state = await prepareOut(FOLDER, options.out, (raw) => {
     const started = startedOptions(raw);
     if (started === undefined) return undefined;
     if (identity(started) === identity(options)) return null;
-    if (started.envModule && envModule?.path === started.envModule.path && identity({ ...started, envModule }) === identity(options)) {
-      const [then, now] = [started.envModule, envModule].map((m) => `${m.sha256.slice(0, 12)}...`);
-      return `holds an unfinished sweep whose env module ${envModule.path} has changed since it started (sha256 ${then} then, ${now} now): its runs so far trained on the old one; restore the file, or choose another --out`;
-    }
-    return `holds an unfinished sweep of ${started.env}, ${started.agent} with other options; continue it with ${sweepCommandLine({ ...started, out: options.out })}, or choose another --out`;
+    return changedModule(started, options) ?? `holds an unfinished sweep of ${started.env}, ${started.agent} with other options; continue it with ${sweepCommandLine({ ...started, out: options.out })}, or choose another --out`;
   });
   if (isLeft(state)) return state;
   return holdOut(FOLDER, options.out, backendName, (backend) => sweepIn(options, axes.right, state.right, backend));
@@ -278,6 +324,16 @@ export function sweepTable(axes: readonly GridAxis[], result: SweepResult, seeds
 /** The `mixrl train` flags of a setting's config. */
 const trainFlags = (config: Record<string, unknown>) => Object.entries(config).map(([k, v]) => `--${kebab(k)} ${v}`).join(' ');
 
+/**
+ * The config keys of the sweep's custom estimator, which every run gets: a child `mixrl train` gets
+ * them as `--estimator NAME --estimator-module PATH`, and a continued sweep compares them, SHA-256
+ * included, with each run's config.json.
+ */
+function estimatorKeys({ estimator, estimatorModule }: SweepOptions): Partial<TrainConfig> | undefined {
+  if (estimator === undefined || estimatorModule === undefined) return undefined;
+  return { estimator, estimatorModule };
+}
+
 /** The sweep's part of `sweepCommand`, in a folder it holds the lock of. */
 async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 'new' | 'resume', backend: Backend): Promise<Outcome> {
   const runs = await startRuns(FOLDER, options.out, state, options);
@@ -287,7 +343,7 @@ async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 
   const settings = expandGrid(axes, defaultCriticLr(options.env));
   // A test override may shorten the runs: the curves' grid follows the steps they run.
   const steps = (options.override?.steps as number | undefined) ?? options.steps;
-  const task: SweepTask = { env: options.env, agent: options.agent, settings, seeds: options.seeds, steps, bins: SWEEP_BINS };
+  const task: SweepTask = { env: options.env, agent: options.agent, settings, seeds: options.seeds, steps, bins: SWEEP_BINS, fixed: estimatorKeys(options) };
   console.log(`${state === 'resume' ? 'continuing' : 'running'} a sweep of ${options.env}, ${options.agent}: ${settings.length} settings x ${options.seeds.length} seeds${options.rerunSeeds > 0 ? ` + ${options.rerunSeeds} reruns` : ''}, ${options.jobs} job${options.jobs > 1 ? 's' : ''} -> ${options.out}`);
   const started = Date.now();
   const ran = await untilInterrupted(
@@ -333,7 +389,7 @@ async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 
     agent: options.agent,
     setting: Object.fromEntries(Object.entries(best.setting.values).map(([k, v]) => [kebab(k), v])),
     config: best.setting.config,
-    trainCommand: `mixrl train --env ${shellWord(options.env)} --agent ${options.agent} ${trainFlags(best.setting.config)} --steps ${options.steps}${options.envModule ? ` --env-module ${shellWord(options.envModule.path)}` : ''}`,
+    trainCommand: [`mixrl train --env ${shellWord(options.env)} --agent ${options.agent} ${trainFlags(best.setting.config)} --steps ${options.steps}`, ...moduleFlags(options)].join(' '),
     sweep: { seeds: options.seeds, areas: best.areas, area: interval(best.area), final: interval(best.final), settings: settings.length },
     ...(result.rerun && { rerun: { seeds: result.rerun.seeds, areas: result.rerun.areas, area: interval(result.rerun.area), final: interval(result.rerun.final) } }),
     findings,

@@ -12,11 +12,13 @@ import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } fr
 import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, runSummary, saveRun, train } from '../experiments/train';
 import { isBuiltInEnv } from '../envs';
 import { loadCheckpoint } from '../rl/checkpoint';
+import type { Estimator } from '../rl/estimators';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
 import { kebab, parseArgs, parseDecimal, typedFlags } from './args';
 import { definesEnv, type LoadedEnvModule, loadEnvModule, reloadEnvModule, runEnvPreparer } from './envs';
+import { type LoadedEstimator, loadEstimatorModule, reloadEstimatorModule, runEstimator } from './estimator-module';
 import { parseJsonText } from './json';
 import { exists, type FolderLock, lockOut, whenFree } from './out-folder';
 import { EvaluationLog, TensorBoardLog } from './run-logs';
@@ -79,12 +81,19 @@ async function selectBackend(config: TrainConfig): Promise<Either<MixrlError, Ba
   }
 }
 
+/** A new run's config, and the custom estimator it trains in place of its agent's, if any. */
+interface NewRunConfig {
+  readonly config: TrainConfig;
+  readonly estimator?: Estimator;
+}
+
 /**
- * The config layers a train command asks for: MIXRL_BACKEND, a config file, then flags; then the env
- * module: `--env-module FILE`, or else the one the config file records (which must be unchanged).
+ * The config layers a train command asks for: MIXRL_BACKEND, a config file, then flags; then the
+ * modules: `--env-module FILE` and `--estimator-module FILE`, or else those the config file records
+ * (which must be unchanged).
  */
-async function configFromFlags(flags: Record<string, string | true>): Promise<Either<MixrlError, TrainConfig>> {
-  const { config: configFile, out: _out, envModule: moduleFile, ...rest } = flags;
+async function configFromFlags(flags: Record<string, string | true>): Promise<Either<MixrlError, NewRunConfig>> {
+  const { config: configFile, out: _out, envModule: moduleFile, estimatorModule: estimatorFile, ...rest } = flags;
   const layers: Partial<TrainConfig>[] = [];
   const sources: string[] = [];
   // MIXRL_BACKEND chooses the backend unless the config file or --backend does.
@@ -100,30 +109,61 @@ async function configFromFlags(flags: Record<string, string | true>): Promise<Ei
     layers.push(checked.right);
     sources.push(configFile);
   }
-  const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' }, ['config', 'out', 'resume', 'threads', 'env-module']);
+  const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' }, ['config', 'out', 'resume', 'threads', 'env-module', 'estimator-module']);
   if (isLeft(typed)) return typed;
   const checked = validatePartial(typed.right, 'flags');
   if (isLeft(checked)) return checked;
   layers.push(checked.right);
   sources.push('flags');
   if (moduleFile === true || moduleFile === '') return userError('flag --env-module needs a file name');
-  // A config file's module is the one its env came from: another env (--env Pendulum) leaves it out.
-  const runEnv = [...layers].reverse().find((layer) => layer.env !== undefined)?.env ?? RUN_DEFAULTS.env;
-  const recorded = isBuiltInEnv(runEnv) ? undefined : layers.find((layer) => layer.envModule !== undefined)?.envModule;
-  for (const layer of layers) delete layer.envModule;
-  let module: Either<MixrlError, LoadedEnvModule> | undefined;
-  if (moduleFile !== undefined) module = await loadEnvModule(moduleFile);
-  else if (recorded !== undefined) module = await reloadEnvModule(recorded, `--config ${String(configFile)}`);
-  if (module && isLeft(module)) return module;
-  if (module) {
+  if (estimatorFile === true || estimatorFile === '') return userError('flag --estimator-module needs a file name');
+  const configWhere = `--config ${String(configFile)}`;
+  const module = await envModuleOfNewRun(layers, moduleFile, configWhere);
+  if (isLeft(module)) return module;
+  if (module.right) {
     layers.push({ envModule: module.right.ref });
     sources.push('--env-module');
   }
+  const estimator = await estimatorOfNewRun(layers, estimatorFile, configWhere);
+  if (isLeft(estimator)) return estimator;
+  if (estimator.right) {
+    layers.push({ estimator: estimator.right.name, estimatorModule: estimator.right.ref });
+    sources.push('--estimator-module');
+  }
   const config = resolveConfig(layers, sources);
-  if (isLeft(config) || !module) return config;
-  const named = moduleFile !== undefined ? `--env-module ${moduleFile}` : `--config ${String(configFile)}: its env module ${module.right.ref.path}`;
-  const defined = definesEnv(module.right, config.right.env, named);
-  return isLeft(defined) ? defined : config;
+  if (isLeft(config)) return config;
+  if (module.right) {
+    const named = moduleFile !== undefined ? `--env-module ${moduleFile}` : `${configWhere}: its env module ${module.right.ref.path}`;
+    const defined = definesEnv(module.right, config.right.env, named);
+    if (isLeft(defined)) return defined;
+  }
+  return right({ config: config.right, estimator: estimator.right?.estimator });
+}
+
+/**
+ * A new run's env module: `--env-module FILE` (`file`), or else the one the config file records,
+ * unless another env leaves it out (`--env Pendulum` on a config file of a module's env). Takes the
+ * recorded one out of `layers`.
+ */
+async function envModuleOfNewRun(layers: Partial<TrainConfig>[], file: string | undefined, configWhere: string): Promise<Either<MixrlError, LoadedEnvModule | undefined>> {
+  const runEnv = [...layers].reverse().find((layer) => layer.env !== undefined)?.env ?? RUN_DEFAULTS.env;
+  const recorded = isBuiltInEnv(runEnv) ? undefined : layers.find((layer) => layer.envModule !== undefined)?.envModule;
+  for (const layer of layers) delete layer.envModule;
+  if (file !== undefined) return loadEnvModule(file);
+  return recorded === undefined ? right(undefined) : reloadEnvModule(recorded, configWhere);
+}
+
+/**
+ * A new run's custom estimator: the one `estimator` names (the flag's, or the config file's; or the
+ * module's only one) of `--estimator-module FILE` (`file`), or else of the module the config file
+ * records. Takes the recorded module out of `layers`.
+ */
+async function estimatorOfNewRun(layers: Partial<TrainConfig>[], file: string | undefined, configWhere: string): Promise<Either<MixrlError, LoadedEstimator | undefined>> {
+  const recorded = layers.find((layer) => layer.estimatorModule !== undefined)?.estimatorModule;
+  for (const layer of layers) delete layer.estimatorModule;
+  const name = [...layers].reverse().find((layer) => layer.estimator !== undefined)?.estimator;
+  if (file !== undefined) return loadEstimatorModule(file, name);
+  return recorded === undefined ? right(undefined) : reloadEstimatorModule(recorded, name, configWhere);
 }
 
 /**
@@ -171,12 +211,15 @@ async function checkOut(out: string): Promise<Either<MixrlError, void>> {
   return userError(`--out ${out} already holds a run (${held.join(', ')}); continue it with --resume ${out}, or choose another --out`);
 }
 
-/** A fresh run for `config`, built before any file is written: what cannot start writes nothing. */
-async function buildRun(config: TrainConfig): Promise<Either<MixrlError, Run>> {
+/**
+ * A fresh run for `config` (with its custom estimator, checked by a traced update), built before any
+ * file is written: what cannot start writes nothing.
+ */
+async function buildRun({ config, estimator }: NewRunConfig): Promise<Either<MixrlError, Run>> {
   const backend = await selectBackend(config);
   if (isLeft(backend)) return backend;
   try {
-    return right(createRun(config, backend.right));
+    return right(createRun(config, backend.right, { estimator }));
   } catch (e) {
     if (e instanceof MixrlError) return left(e);
     throw e;
@@ -217,10 +260,11 @@ async function lockRun(out: string, flag: '--out' | '--resume'): Promise<Either<
 
 /**
  * A run read back from its folder: the checkpoint holds it; config.json, which picks the backend to
- * load it onto, must agree with the checkpoint's config (`steps` aside: --steps moves it; and
- * `envModule`: config.json's is loaded, and `--env-module FILE` replaces it there and in the run).
+ * load it onto, must agree with the checkpoint's config (`steps` aside: --steps moves it; and the
+ * modules: config.json's are loaded, and `--env-module FILE` or `--estimator-module FILE` replaces
+ * its module there and in the run).
  */
-async function resumeRun(out: string, moduleFile: string | undefined): Promise<Either<MixrlError, Run>> {
+async function resumeRun(out: string, moduleFile: string | undefined, estimatorFile: string | undefined): Promise<Either<MixrlError, Run>> {
   const checkpointFile = path.join(out, CHECKPOINT);
   if (!(await fs.stat(checkpointFile).then((s) => s.isFile(), () => false))) {
     const started = await fs.stat(path.join(out, 'config.json')).then(() => true, () => false);
@@ -229,35 +273,43 @@ async function resumeRun(out: string, moduleFile: string | undefined): Promise<E
   const configFile = path.join(out, 'config.json');
   const saved = await readConfigFile(configFile);
   if (isLeft(saved)) return saved;
+  const where = `--resume ${out}`;
   const recorded = saved.right.envModule;
-  const module =
-    moduleFile !== undefined ? await loadEnvModule(moduleFile) : recorded !== undefined ? await reloadEnvModule(recorded, `--resume ${out}`) : undefined;
+  const module = moduleFile !== undefined ? await loadEnvModule(moduleFile) : recorded !== undefined ? await reloadEnvModule(recorded, where) : undefined;
   if (module && isLeft(module)) return module;
-  const config = resolveConfig(module ? [saved.right, { envModule: module.right.ref }] : [saved.right], [configFile, '--env-module']);
+  const estimator = await runEstimator(estimatorFile, saved.right, where);
+  if (isLeft(estimator)) return estimator;
+  const replaced: Partial<TrainConfig> = {
+    ...(moduleFile !== undefined && module && { envModule: module.right.ref }),
+    ...(estimatorFile !== undefined && estimator.right && { estimatorModule: estimator.right.ref }),
+  };
+  const config = resolveConfig([saved.right, replaced], [configFile, 'flags']);
   if (isLeft(config)) return config;
   if (module) {
-    const defined = definesEnv(module.right, config.right.env, moduleFile !== undefined ? `--env-module ${moduleFile}` : `--resume ${out}: its env module ${module.right.ref.path}`);
+    const defined = definesEnv(module.right, config.right.env, moduleFile !== undefined ? `--env-module ${moduleFile}` : `${where}: its env module ${module.right.ref.path}`);
     if (isLeft(defined)) return defined;
   }
   const backend = await selectBackend(config.right);
   if (isLeft(backend)) return backend;
-  const loaded = await loadRun(checkpointFile, backend.right);
+  const loaded = await loadRun(checkpointFile, backend.right, { estimator: estimator.right?.estimator });
   if (isLeft(loaded)) return loaded;
+  // The modules may differ: config.json gets a replaced one at once, the checkpoint at its next save.
+  const unchecked: (keyof TrainConfig)[] = ['steps', 'envModule', 'estimatorModule'];
   const differ = (Object.keys(config.right) as (keyof TrainConfig)[]).filter(
-    (key) => key !== 'steps' && key !== 'envModule' && JSON.stringify(config.right[key]) !== JSON.stringify(loaded.right.config[key]),
+    (key) => !unchecked.includes(key) && JSON.stringify(config.right[key]) !== JSON.stringify(loaded.right.config[key]),
   );
   if (differ.length > 0) {
     return userError(
       `${configFile} disagrees with ${CHECKPOINT} on ${differ.join(', ')}; the checkpoint is the run: undo the edit, or start a new run from this config with --config ${configFile} --out ANOTHER_FOLDER`,
     );
   }
-  if (moduleFile !== undefined && module) {
-    // The module given replaces the recorded one: in the run's next checkpoints and in config.json now.
-    (loaded.right.config as TrainConfig).envModule = module.right.ref;
+  if (Object.keys(replaced).length > 0) {
+    // The modules given replace the recorded ones: in the run's next checkpoints and in config.json now.
+    Object.assign(loaded.right.config, replaced);
     try {
-      await writeFileAtomic(configFile, `${JSON.stringify({ ...saved.right, envModule: module.right.ref }, null, 2)}\n`);
+      await writeFileAtomic(configFile, `${JSON.stringify({ ...saved.right, ...replaced }, null, 2)}\n`);
     } catch (e) {
-      return userError(`--resume ${out}: cannot write ${configFile}: ${ioReason(e)}`);
+      return userError(`${where}: cannot write ${configFile}: ${ioReason(e)}`);
     }
   }
   return loaded;
@@ -389,11 +441,14 @@ interface Plan {
 
 /** `--resume DIR [--steps N]`: the flags checked; the run is read back once the folder is locked. */
 function planResume(flags: Record<string, string | true>): Either<MixrlError, Plan> {
-  const { resume, steps, envModule, ...others } = flags;
+  const { resume, steps, envModule, estimatorModule, ...others } = flags;
   if (resume === true || resume === '') return userError('flag --resume needs a run folder');
   const extra = Object.keys(others);
-  if (extra.length > 0) return userError(`--resume continues a run as configured; only --steps and --env-module may be given with it, not --${kebab(extra[0])}`);
+  if (extra.length > 0) {
+    return userError(`--resume continues a run as configured; only --steps, --env-module and --estimator-module may be given with it, not --${kebab(extra[0])}`);
+  }
   if (envModule === true || envModule === '') return userError('flag --env-module needs a file name');
+  if (estimatorModule === true || estimatorModule === '') return userError('flag --estimator-module needs a file name');
   if (steps === true) return userError('flag --steps needs a value');
   const target = steps === undefined ? undefined : (parseDecimal(steps) ?? NaN);
   if (target !== undefined && !(Number.isSafeInteger(target) && target > 0)) {
@@ -401,7 +456,7 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
   }
   const out = resume;
   const open = async (): Promise<Either<MixrlError, Run>> => {
-    const resumed = await resumeRun(out, envModule);
+    const resumed = await resumeRun(out, envModule, estimatorModule);
     if (isLeft(resumed)) return resumed;
     const run = resumed.right;
     if (target !== undefined && target <= run.step) {
@@ -420,25 +475,29 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
 
 /** A new run: its config and folder checked and the run built before any file is written. */
 async function planNew(flags: Record<string, string | true>): Promise<Either<MixrlError, Plan>> {
-  const config = await configFromFlags(flags);
-  if (isLeft(config)) return config;
+  const planned = await configFromFlags(flags);
+  if (isLeft(planned)) return planned;
+  const { config } = planned.right;
   if (flags.out === true || flags.out === '') return userError('flag --out needs a folder');
-  const out = flags.out ?? (await defaultOut(config.right));
+  const out = flags.out ?? (await defaultOut(config));
   const free = await checkOut(out);
   if (isLeft(free)) return free;
-  const built = await buildRun(config.right);
+  const built = await buildRun(planned.right);
   if (isLeft(built)) return built;
   const open = async (): Promise<Either<MixrlError, Run>> => {
     // Checked again under the lock: a run another process wrote here meanwhile is not overwritten.
     const still = await checkOut(out);
     if (isLeft(still)) return still;
-    const started = await startRun(config.right, out);
+    const started = await startRun(config, out);
     if (isLeft(started)) return started;
-    console.log(`training ${config.right.agent} on ${config.right.env} (seed ${config.right.seed}, ${config.right.steps} steps) -> ${out}`);
+    console.log(`training ${agentWords(config)} on ${config.env} (seed ${config.seed}, ${config.steps} steps) -> ${out}`);
     return right(built.right);
   };
   return right({ out, flag: '--out', open });
 }
+
+/** A run's agent, and its custom estimator if it has one: `sgm-mrp with the estimator scoreFunction`. */
+const agentWords = (config: TrainConfig) => (config.estimator === undefined ? config.agent : `${config.agent} with the estimator ${config.estimator}`);
 
 /** Trains an opened run in its (locked) folder to its `steps`, or until SIGINT or SIGTERM; exit code 0, 130 or 143. */
 async function trainIn(run: Run, out: string): Promise<Outcome> {
@@ -519,7 +578,7 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
   return right(0);
 }
 
-const EVAL_FLAGS = { checkpoint: 'string', episodes: 'int', seed: 'int', envModule: 'string' } as const;
+const EVAL_FLAGS = { checkpoint: 'string', episodes: 'int', seed: 'int', envModule: 'string', estimatorModule: 'string' } as const;
 const EVAL_DEFAULTS = { episodes: 10, seed: 1_000_003 };
 
 /**
@@ -542,17 +601,29 @@ export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
   if (isLeft(threadsSet)) return threadsSet;
   const typed = typedFlags(flags, EVAL_FLAGS, {}, ['threads']);
   if (isLeft(typed)) return typed;
-  const { checkpoint, episodes = EVAL_DEFAULTS.episodes, seed = EVAL_DEFAULTS.seed, envModule } = typed.right as { checkpoint?: string; episodes?: number; seed?: number; envModule?: string };
+  const { checkpoint, episodes = EVAL_DEFAULTS.episodes, seed = EVAL_DEFAULTS.seed, envModule, estimatorModule } = typed.right as {
+    checkpoint?: string;
+    episodes?: number;
+    seed?: number;
+    envModule?: string;
+    estimatorModule?: string;
+  };
   if (checkpoint === undefined) return userError('--checkpoint DIR is required');
   if (!(episodes > 0)) return userError(`flag --episodes must be a positive integer, got ${episodes}`);
   const file = checkpoint.endsWith('.mixrl') ? checkpoint : path.join(checkpoint, CHECKPOINT);
   // The env module: --env-module FILE, or else the one the checkpoint records (which must be unchanged).
-  const prepareEnv = await runEnvPreparer(envModule, `--checkpoint ${checkpoint}`);
+  const where = `--checkpoint ${checkpoint}`;
+  const prepareEnv = await runEnvPreparer(envModule, where);
   if (isLeft(prepareEnv)) return prepareEnv;
-  const loaded = await loadRun(file, cpu, { prepareEnv: prepareEnv.right });
+  // Likewise its custom estimator: of --estimator-module FILE, or else of the module it records.
+  const findEstimator = async (config: TrainConfig) => {
+    const found = await runEstimator(estimatorModule, config, where);
+    return isLeft(found) ? found : right(found.right?.estimator);
+  };
+  const loaded = await loadRun(file, cpu, { prepareEnv: prepareEnv.right, findEstimator });
   if (isLeft(loaded)) return loaded;
   const run = loaded.right;
-  console.log(`${run.config.agent} on ${run.config.env}, trained ${run.step} steps`);
+  console.log(`${agentWords(run.config)} on ${run.config.env}, trained ${run.step} steps`);
   for (const how of ['mode', 'sample'] as const) {
     const returns = await evaluate(run, episodes, how, seed);
     const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
@@ -569,6 +640,7 @@ const usageLine = (flag: string, about: string) => `  ${flag.padEnd(30)} ${about
 const PLACEHOLDERS: Record<string, string> = {
   env: 'ID',
   agent: 'NAME',
+  estimator: 'NAME',
   init: 'torch|xavier-uniform|orthogonal',
   backend: 'auto|cpu|webgpu',
   dtype: 'float32|float64',
@@ -582,6 +654,7 @@ const PLACEHOLDERS: Record<string, string> = {
 
 /** What `mixrl train --help` adds after some flags' defaults. */
 const FLAG_NOTES: Record<string, string> = {
+  estimator: 'which estimator of --estimator-module to train (may be left out when it defines one)',
   batchSize: ' (also --batch)',
   targetEntropy: " (-A, A the action dimensions): automatic alpha's target entropy (with --auto-alpha only)",
   trainFreq: ': update after every N-th environment step (SB3 train_freq)',
@@ -612,8 +685,12 @@ function trainUsage(): string {
     usageLine('--config FILE', 'a JSON object of config keys (envOptions only there); flags override it'),
     usageLine('--env-module FILE', 'an ES module defining environments of your own (docs/envs.md); --env picks one, and a run'),
     usageLine('', 'records the file: --resume and eval load it again (with --resume: use FILE instead)'),
+    usageLine('--estimator-module FILE', 'an ES module defining actor-gradient estimators of your own (docs/estimators.md): the one'),
+    usageLine('', "--estimator names replaces the agent's, which still picks the policy; a run records the file,"),
+    usageLine('', 'and --resume and eval load it again, as with --env-module'),
     usageLine('--out DIR', 'the run folder, new or without a run in it (default runs/ENV-AGENT-seedN, or -2, -3, ... when taken)'),
-    usageLine('--resume DIR', 'continue the run in DIR as configured; only --steps and --env-module may be given with it'),
+    usageLine('--resume DIR', 'continue the run in DIR as configured; only --steps, --env-module and --estimator-module'),
+    usageLine('', 'may be given with it'),
     usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
     usageLine('--help, -h', 'this text'),
   ].join('\n');
@@ -628,6 +705,7 @@ function evalUsage(): string {
     usageLine('--episodes N', `episodes per way of acting (default ${EVAL_DEFAULTS.episodes})`),
     usageLine('--seed N', `the evaluation episodes' seed (default ${EVAL_DEFAULTS.seed})`),
     usageLine('--env-module FILE', "the env module to load instead of the one the run recorded (docs/envs.md)"),
+    usageLine('--estimator-module FILE', 'the estimator module to load instead of the one the run recorded (docs/estimators.md)'),
     usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
     usageLine('--help, -h', 'this text'),
   ].join('\n');

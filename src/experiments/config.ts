@@ -16,8 +16,8 @@ export class ConfigError extends MixrlError {
   }
 }
 
-/** An env module file as a run records it: where it was, and the SHA-256 of its bytes (hex). */
-export interface EnvModuleRef {
+/** A module file (an env or estimator module) as a run records it: where it was, and the SHA-256 of its bytes (hex). */
+export interface ModuleRef {
   path: string;
   sha256: string;
 }
@@ -30,8 +30,19 @@ export interface TrainConfig {
    * for envs a program registered itself: `--resume` and `mixrl eval` load it again, and refuse a
    * file that is gone or changed.
    */
-  envModule?: EnvModuleRef;
+  envModule?: ModuleRef;
   agent: AgentName;
+  /**
+   * The custom estimator that replaces the agent's (the agent still picks the policy): its name in
+   * `estimatorModule` (`mixrl train --estimator-module FILE --estimator NAME`). Absent for the
+   * agents' own estimators.
+   */
+  estimator?: string;
+  /**
+   * The module `estimator` comes from: `--resume` and `mixrl eval` load it again, and refuse a file
+   * that is gone or changed.
+   */
+  estimatorModule?: ModuleRef;
   seed: number;
   steps: number;
   /** Mixture components K (mixture agents). */
@@ -94,7 +105,7 @@ const LN_1000 = Math.log(1000);
  * learning after 1000 steps; Xavier-uniform init and log-std in [-ln 1000, ln 1000] as in the
  * authors' earlier code.
  */
-export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'steps' | 'envOptions' | 'envModule'> = {
+export const CLASSIC_DEFAULTS: Omit<TrainConfig, 'env' | 'agent' | 'seed' | 'steps' | 'envOptions' | 'envModule' | 'estimator' | 'estimatorModule'> = {
   components: 5,
   hidden: [64, 64],
   init: 'xavier-uniform',
@@ -171,6 +182,8 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
   envOptions: 'object',
   envModule: 'module',
   agent: 'string',
+  estimator: 'string',
+  estimatorModule: 'module',
   seed: 'int',
   steps: 'posInt',
   components: 'posInt',
@@ -204,12 +217,12 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
 };
 
 /**
- * Whether `value` is an `EnvModuleRef`: an absolute `path`, a `sha256` of 64 lowercase hex digits, nothing else.
+ * Whether `value` is a `ModuleRef`: an absolute `path`, a `sha256` of 64 lowercase hex digits, nothing else.
  *
  * @example
- * isEnvModuleRef({ path: '/home/me/envs.mjs', sha256: 'ab'.repeat(32) }); // true
+ * isModuleRef({ path: '/home/me/envs.mjs', sha256: 'ab'.repeat(32) }); // true
  */
-export function isEnvModuleRef(value: unknown): value is EnvModuleRef {
+export function isModuleRef(value: unknown): value is ModuleRef {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const { path, sha256, ...rest } = value as Record<string, unknown>;
   return typeof path === 'string' && isAbsolute(path) && typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256) && Object.keys(rest).length === 0;
@@ -243,7 +256,7 @@ function checkValue(key: string, kind: Kind, value: unknown, where: string): str
     case 'object':
       return value !== null && typeof value === 'object' && !Array.isArray(value) ? null : say('an object');
     case 'module':
-      return isEnvModuleRef(value) ? null : say('{ "path": an absolute file name, "sha256": 64 hex digits }');
+      return isModuleRef(value) ? null : say('{ "path": an absolute file name, "sha256": 64 hex digits }');
   }
 }
 
@@ -322,6 +335,13 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[], sources: 
       `${where('targetEntropy')}: 'targetEntropy' ${config.targetEntropy} is the target of automatic alpha, and 'autoAlpha' is false (alpha stays ${config.alpha}); set 'autoAlpha' to true, or remove 'targetEntropy'`,
     );
   }
+  if ((config.estimator === undefined) !== (config.estimatorModule === undefined)) {
+    return fail(
+      config.estimator === undefined
+        ? `${where('estimatorModule')}: 'estimatorModule' is set without 'estimator', the name of the estimator of it to train`
+        : `${where('estimator')}: 'estimator' '${config.estimator}' names an estimator of an estimator module, and none is given ('estimatorModule', or mixrl train --estimator-module FILE)`,
+    );
+  }
   if (config.batchSize > config.replayCapacity) {
     return fail(`${where('batchSize', 'replayCapacity')}: 'batchSize' (${config.batchSize}) exceeds 'replayCapacity' (${config.replayCapacity})`);
   }
@@ -347,7 +367,8 @@ export type FlagKind = 'number' | 'int' | 'numberOrAuto' | 'boolean' | 'string' 
 
 /**
  * The value type of each key that can be set from a flag (envOptions only from a config file;
- * envModule by `--env-module FILE`, which the CLI reads itself).
+ * envModule and estimatorModule by `--env-module FILE` and `--estimator-module FILE`, which the CLI
+ * reads itself).
  */
 export function flagKinds(): Record<string, FlagKind> {
   const map = {

@@ -9,6 +9,7 @@
  * normalization.
  */
 import { DEFAULT_RESAMPLES } from './bootstrap';
+import { isModuleRef, type ModuleRef } from './config';
 import { agentLabel } from './paper/curves';
 import { intervalCells, tableNumber } from './paper/csv';
 import { curveArea, type EpisodePoint, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './paper/stats';
@@ -106,9 +107,20 @@ export interface PlotResult {
 /** Config keys that do not change what is learned: never a reason to draw two curves. */
 const BOOKKEEPING = new Set(['seed', 'checkpointEvery', 'logEvery', 'evalEvery', 'evalEpisodes', 'evalSeed', 'tensorboard', 'backend', 'threads']);
 
+/** A recorded module (`envModule`, `estimatorModule`) as a name says it: its file and its hash's start. */
+const moduleText = (m: ModuleRef) => `${m.path.split('/').pop()}@${m.sha256.slice(0, 8)}`;
+
 /** A config value in a curve's name; `(unset)` for a key the run's config lacks. */
 const valueText = (key: string, v: unknown): string =>
-  v === undefined ? '(unset)' : key === 'agent' && typeof v === 'string' ? agentLabel(v as AgentName) : typeof v === 'string' ? v : JSON.stringify(v);
+  v === undefined
+    ? '(unset)'
+    : key === 'agent' && typeof v === 'string'
+      ? agentLabel(v as AgentName)
+      : typeof v === 'string'
+        ? v
+        : isModuleRef(v)
+          ? moduleText(v)
+          : JSON.stringify(v);
 
 /**
  * A run's evaluation curve at `steps`: at each, its latest evaluation at or before it (as `runCurve`

@@ -24,6 +24,7 @@ export const ACTOR_LR_RATIO = 'actorLrRatio';
 const NOT_SWEPT: Readonly<Record<string, string>> = {
   env: 'the sweep is of one env (--env)',
   agent: 'the sweep is of one agent (--agent)',
+  estimator: 'the sweep is of one estimator (--estimator, of --estimator-module)',
   seed: 'seeds are set by --seeds',
   steps: 'every setting runs --steps steps (areas over different lengths do not compare)',
   backend: 'set by --backend',

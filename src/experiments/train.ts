@@ -7,10 +7,10 @@
  * the update's index), so a resumed run replays exactly the keys an uninterrupted one would have used.
  */
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
-import { assertSameStructure, disposeTree, treeFlatten, TreeError, treePaths } from '../autodiff';
+import { assertSameStructure, disposeTree, makeIR, treeFlatten, TreeError, treePaths } from '../autodiff';
 import { type EnvModel, makeModel, type Transition } from '../envs';
 import { CheckpointError, loadCheckpoint, saveCheckpoint, type Json, type RawArray } from '../rl';
-import { ReplayBuffer, type ReplayState } from '../rl/replay';
+import { type ReplayBatch, ReplayBuffer, type ReplayState } from '../rl/replay';
 import { type ActFn, type ActHow, makeActor } from '../rl/sac/act';
 import { AGENTS } from '../rl/sac/agents';
 import type { Estimator } from '../rl/estimators';
@@ -136,14 +136,58 @@ export interface RunOptions {
    * that env known (`mixrl eval` loads the run's env module here); a `Left` is `loadRun`'s result.
    */
   prepareEnv?(config: Partial<TrainConfig>): Promise<Either<MixrlError, void>>;
+  /**
+   * `loadRun` only, without `estimator`: finds the custom estimator the checkpoint's config names
+   * (`estimator`, of its `estimatorModule`), or undefined for a run of its agent's own (`mixrl eval`
+   * loads the run's estimator module here); a `Left` is `loadRun`'s result.
+   */
+  findEstimator?(config: TrainConfig): Promise<Either<MixrlError, Estimator | undefined>>;
 }
 
 /** The hyperparameters with the estimator `options` gives, if any. */
 const withEstimator = (h: SacHyperparameters, options: RunOptions): SacHyperparameters =>
   options.estimator === undefined ? h : { ...h, estimator: options.estimator };
 
+/** An error's first line, its kind first unless it is one of mixrl's (which name what failed). */
+const firstLine = (e: unknown) => (e instanceof MixrlError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0];
+
 /**
- * A fresh run: initialized agent, empty replay buffer, first episode started.
+ * What is wrong with the run's custom estimator, if anything: one SAC update is traced with it
+ * (shapes only, nothing computed), so that an estimator that fails (a wrong shape, a value read
+ * while tracing, no scalar surrogate) is reported when the run is made, not at its first update
+ * `learningStarts` steps in. The error names the estimator (and its module).
+ */
+function estimatorProblem(run: Run): ConfigError | undefined {
+  const { h, config, backend } = run;
+  const estimator = h.estimator;
+  if (typeof estimator !== 'function') return undefined;
+  const scalar: Estimator = (input) => {
+    const surrogate = estimator(input);
+    if (!(surrogate instanceof T.Tensor && surrogate.ndim === 0 && T.isFloat(surrogate.dtype))) {
+      const got = surrogate instanceof T.Tensor ? T.formatAval(surrogate.aval) : surrogate === null || surrogate === undefined ? String(surrogate) : `a ${typeof surrogate}`;
+      throw new ConfigError(`it returned ${got}, not a float scalar tensor (the surrogate whose gradient is the estimate)`);
+    }
+    return surrogate;
+  };
+  const zeros = (...shape: number[]) => T.zeros(shape, { dtype: h.dtype, backend });
+  const B = config.batchSize;
+  const batch: ReplayBatch = { obs: zeros(B, h.obsDim), action: zeros(B, h.head.actionDim), reward: zeros(B), nextObs: zeros(B, h.obsDim), terminated: zeros(B) };
+  const key = T.tensor(rawKey(0), { backend });
+  try {
+    makeIR(makeSacUpdate({ ...h, estimator: scalar }, { jit: false }))(run.sac, batch, key);
+    return undefined;
+  } catch (e) {
+    const from = config.estimatorModule ? ` of ${config.estimatorModule.path}` : '';
+    return new ConfigError(`custom estimator '${estimatorName(h)}'${from}, in a traced SAC update: ${firstLine(e)}`);
+  } finally {
+    disposeTree([batch, key]);
+  }
+}
+
+/**
+ * A fresh run: initialized agent, empty replay buffer, first episode started. A custom estimator
+ * (`options.estimator`) is checked by tracing one update with it (a ConfigError naming it); a config
+ * that names one (`estimator`, as `mixrl train --estimator-module` writes) needs it given.
  *
  * @example
  * const run = createRun(config, cpu);
@@ -151,6 +195,9 @@ const withEstimator = (h: SacHyperparameters, options: RunOptions): SacHyperpara
  * const mine = createRun({ ...config, agent: 'sgm-mrp' }, cpu, { estimator: myEstimator }); // a mixture policy, my gradient
  */
 export function createRun(config: TrainConfig, backend: Backend, options: RunOptions = {}): Run {
+  if (config.estimator !== undefined && options.estimator === undefined) {
+    throw new ConfigError(`config: 'estimator' '${config.estimator}' is an estimator of ${config.estimatorModule?.path}; give it: createRun(config, backend, { estimator })`);
+  }
   const model = makeModel(config.env, config.envOptions);
   const h = withEstimator(hyperparameters(config, model), options);
   const initKey = T.tensor(streamKey(config, 'init'), { backend });
@@ -173,6 +220,8 @@ export function createRun(config: TrainConfig, backend: Backend, options: RunOpt
     returns: [],
     lastMetrics: null,
   };
+  const problem = estimatorProblem(run);
+  if (problem) throw problem;
   startEpisode(run);
   return run;
 }
@@ -418,8 +467,9 @@ const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as nu
  * Reads a run back from `path`, checking that it is a training checkpoint this version understands
  * and that its parts fit together: a valid config, the agent that config makes (tree structure, leaf
  * shapes and dtypes), the step, the episode state and the replay buffer. Errors name the file and the
- * part. A run trained with a custom estimator needs it again (`{ estimator }`), unless only its
- * weights are wanted (`{ weightsOnly: true }`, see `RunOptions`).
+ * part. A run trained with a custom estimator needs it again (`{ estimator }`, or `findEstimator`),
+ * checked as `createRun` checks it, unless only its weights are wanted (`{ weightsOnly: true }`, see
+ * `RunOptions`).
  *
  * @example
  * const run = await loadRun('runs/mc/checkpoint.mixrl', cpu);
@@ -484,14 +534,17 @@ export async function loadRun(path: string, backend: Backend, options: RunOption
   );
   const replay = ReplayBuffer.fromState({ meta: meta.replay, arrays: replayArrays } as unknown as ReplayState);
   if (isLeft(replay)) return bad(replay.left.message);
-  const missing = typeof meta.customEstimator === 'string' && options.estimator === undefined ? (meta.customEstimator as string) : undefined;
+  const found = options.estimator === undefined ? await options.findEstimator?.(config) : undefined;
+  if (found && isLeft(found)) return found;
+  const estimator = options.estimator ?? found?.right;
+  const missing = typeof meta.customEstimator === 'string' && estimator === undefined ? (meta.customEstimator as string) : undefined;
   if (missing !== undefined && !options.weightsOnly) {
     return left(new ConfigError(`${path}: trained with the custom estimator '${missing}'; give it again: loadRun(path, backend, { estimator })`));
   }
-  const h = withEstimator(hyperparameters(config, model), missing === undefined ? options : { estimator: missingEstimator(path, missing) });
+  const h = withEstimator(hyperparameters(config, model), { estimator: missing === undefined ? estimator : missingEstimator(path, missing) });
   const problem = agentProblem(h, trees.sac);
   if (problem) return left(new CheckpointError('shape-mismatch', `${path}: ${problem}`));
-  return right({
+  const run: Run = {
     config,
     model,
     h,
@@ -502,5 +555,8 @@ export async function loadRun(path: string, backend: Backend, options: RunOption
     step,
     returns: Array.from(returns),
     lastMetrics: null,
-  });
+  };
+  // The stand-in of a missing estimator (weightsOnly) is not traced: it throws by design.
+  const estimatorFails = missing === undefined ? estimatorProblem(run) : undefined;
+  return estimatorFails ? left(estimatorFails) : right(run);
 }

@@ -26,8 +26,8 @@ describe('mixrl command: bad input', () => {
   it('negative step count', () =>
     expectUserError(['train', '--steps', '-5'], "mixrl train: flags: 'steps' must be a positive integer, got -5"));
   it('unknown flag', () => {
-    expectUserError(['train', '--stepz', '5'], /^mixrl train: unknown flag --stepz; known flags: --env --agent --seed --steps .* --batch --config --out --resume --threads --env-module$/);
-    expectUserError(['eval', '--episodez', '5'], 'mixrl eval: unknown flag --episodez; known flags: --checkpoint --episodes --seed --env-module --threads');
+    expectUserError(['train', '--stepz', '5'], /^mixrl train: unknown flag --stepz; known flags: --env --agent --estimator --seed --steps .* --batch --config --out --resume --threads --env-module --estimator-module$/);
+    expectUserError(['eval', '--episodez', '5'], 'mixrl eval: unknown flag --episodez; known flags: --checkpoint --episodes --seed --env-module --estimator-module --threads');
   });
   it('malformed config file', () => {
     writeFileSync(path.join(work, 'bad.json'), '{"steps": 10,');
@@ -108,7 +108,7 @@ describe('mixrl command: training', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(new RegExp(`resuming interrupted at step ${summary.steps}`));
     expect(JSON.parse(readFileSync(path.join(work, 'interrupted', 'summary.json'), 'utf8'))).toMatchObject({ steps: summary.steps + 150, finished: true });
-    expectUserError(['train', '--resume', 'interrupted', '--alpha', '0.5'], /only --steps and --env-module may be given with it, not --alpha/);
+    expectUserError(['train', '--resume', 'interrupted', '--alpha', '0.5'], /only --steps, --env-module and --estimator-module may be given with it, not --alpha/);
   });
 
   it('lists agents and envs', () => {
@@ -180,7 +180,7 @@ describe('mixrl command: run folders and resuming', () => {
     expectUserError(['train', '--resume', 'resumable', '--steps'], 'mixrl train: flag --steps needs a value');
     expectUserError(['train', '--resume', 'resumable', '--steps', '0x200'], "mixrl train: flag --steps must be a positive integer, got '0x200'");
     expectUserError(['train', '--resume', 'resumable', '--steps', '100'], "mixrl train: flag --steps must be greater than the run's current step 120, got 100");
-    expectUserError(['train', '--resume', 'resumable', '--checkpoint-every', '0'], 'mixrl train: --resume continues a run as configured; only --steps and --env-module may be given with it, not --checkpoint-every');
+    expectUserError(['train', '--resume', 'resumable', '--checkpoint-every', '0'], 'mixrl train: --resume continues a run as configured; only --steps, --env-module and --estimator-module may be given with it, not --checkpoint-every');
     const configFile = file('resumable', 'config.json');
     const saved = readFileSync(configFile, 'utf8');
     const edited = { ...JSON.parse(saved), env: 'Acrobot', alpha: 0.5, steps: 5000 };

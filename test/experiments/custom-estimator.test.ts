@@ -1,8 +1,9 @@
 /**
  * An estimator of the caller's own trains through the library's loop: given as a function, it is
  * what the update differentiates (the built-in MRP under another name gives the built-in run bit
- * for bit; a score-function estimator gives another run), and a checkpoint asks for it back, unless
- * only its weights are wanted (`weightsOnly`, `mixrl export`).
+ * for bit; a score-function estimator gives another run), one that fails is refused when its run is
+ * made (a traced update), and a checkpoint asks for it back, unless only its weights are wanted
+ * (`weightsOnly`, `mixrl export`).
  */
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
 import { mkdtempSync } from 'node:fs';
@@ -42,6 +43,17 @@ describe('a custom estimator', () => {
     expect(actorBits(same)).toEqual(actorBits(builtIn));
     expect(actorBits(other)).not.toEqual(actorBits(builtIn));
     expect(actorBits(other).join().includes('NaN')).toBe(false);
+  });
+
+  it('is traced in one update when its run is made, and a config that names one needs it', () => {
+    const perState: Estimator = ({ policy, key }) => T.sum(policy.sample(key), -1);
+    expect(() => createRun(config(), T.cpu, { estimator: perState })).toThrow(
+      "custom estimator 'perState', in a traced SAC update: it returned f32[8], not a float scalar tensor (the surrogate whose gradient is the estimate)",
+    );
+    const reads: Estimator = (input) => T.tensor(estimators.mrp(input).dataSync()[0]);
+    expect(() => createRun(config(), T.cpu, { estimator: reads })).toThrow(/^custom estimator 'reads', in a traced SAC update: cannot read the value of a staged f32\[\]/);
+    const named = { ...config(), estimator: 'mine', estimatorModule: { path: '/home/me/mine.mjs', sha256: 'ab'.repeat(32) } };
+    expect(() => createRun(named, T.cpu)).toThrow("config: 'estimator' 'mine' is an estimator of /home/me/mine.mjs; give it: createRun(config, backend, { estimator })");
   });
 
   it('is asked for again when its run is loaded', async () => {

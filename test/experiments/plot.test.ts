@@ -119,6 +119,18 @@ describe('plotRuns', () => {
     expect(plotRuns(runs, { metric: 'return', bins: 2, groupBy: ['gradientSteps'] }).groups.map((g) => g.name)).toEqual(['gradientSteps=(unset)', 'gradientSteps=2']);
   });
 
+  it('names a recorded module by its file and the start of its hash, not its JSON', () => {
+    const module = (sha: string) => ({ path: '/home/me/my-estimators.mjs', sha256: sha.repeat(64) });
+    const runs = [
+      run({ estimator: 'scoreFunction', estimatorModule: module('a') }, [1], 10),
+      run({ estimator: 'scoreFunction', estimatorModule: module('b') }, [2], 10),
+    ];
+    expect(plotRuns(runs, { metric: 'return', bins: 1 }).groups.map((g) => g.name)).toEqual([
+      'estimatorModule=my-estimators.mjs@aaaaaaaa',
+      'estimatorModule=my-estimators.mjs@bbbbbbbb',
+    ]);
+  });
+
   it('one figure per environment, one series per curve; the tables list every curve and point', () => {
     const runs = [
       run({ env: 'Pendulum', agent: 'sg-rp' }, [1, 2], 50),

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { ConfigError, resolveConfig, type TrainConfig, validatePartial } from '../config';
+import { ConfigError, isModuleRef, resolveConfig, type TrainConfig, validatePartial } from '../config';
 import { readJsonFile, readJsonLines, writeFileAtomic } from '../files';
 import { createRun, type EpisodeRecord, loadRun, type Run, runSummary, saveRun, train } from '../train';
 import { MixrlError } from '../../tensor';
@@ -140,9 +140,12 @@ async function stateOf(dir: string, config: RunConfig): Promise<State> {
 /** A camelCase config key as its flag is written (`learningStarts` -> `learning-starts`). */
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** A config value as its flag's value: a list comma-separated, a module (`estimatorModule`) by its file. */
+const flagValue = (value: unknown) => (Array.isArray(value) ? value.join(',') : isModuleRef(value) ? value.path : String(value));
+
 /** The flags of `mixrl train` that set `config`. */
 function configFlags(config: RunConfig): string[] {
-  return Object.entries(config).flatMap(([key, value]) => [`--${kebab(key)}`, Array.isArray(value) ? value.join(',') : String(value)]);
+  return Object.entries(config).flatMap(([key, value]) => [`--${kebab(key)}`, flagValue(value)]);
 }
 
 /** The last non-empty line of a text. */
