@@ -50,7 +50,7 @@ fn m_atan(x: f32) -> f32 {
   } else {
     r = m_atan_series(ax);
   }
-  return select(r, -r, x < 0.0);
+  return select(r, -r, m_signbit(x));
 }
 
 // atan2 through m_atan of the smaller ratio, then the quadrant.
@@ -133,14 +133,16 @@ fn m_erfinv(y: f32) -> f32 {
   return p * y;
 }
 
-// pow as JavaScript's Math.pow: negative bases with integer exponents keep their sign.
+// pow as C's (NumPy's, and the CPU's pow helper): a^0 = 1^b = 1 even for NaN, (-1)^±inf = 1, a
+// finite negative base to a non-integer power is NaN, and odd integer powers keep the base's sign
+// (±0 and -inf included).
 fn m_pow(a: f32, b: f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
-  if (a == 0.0) { return select(m_inf(), 0.0, b > 0.0); }
-  let r = exp2(b * log2(abs(a)));
-  if (a > 0.0) { return r; }
-  if (floor(b) != b) { return m_nan(); }
-  return select(r, -r, abs(b) % 2.0 == 1.0);
+  if (b == 0.0 || a == 1.0) { return 1.0; }
+  if (m_isnan(a) || m_isnan(b)) { return m_nan(); }
+  if (a == -1.0 && !m_isfinite(b)) { return 1.0; }
+  if (a < 0.0 && m_isfinite(a) && floor(b) != b) { return m_nan(); }
+  let r = select(exp2(b * log2(abs(a))), select(m_inf(), 0.0, b > 0.0), a == 0.0);
+  return select(r, -r, m_signbit(a) && abs(b) % 2.0 == 1.0);
 }
 
 // NaN-propagating max/min, as JavaScript's Math.max/Math.min (WGSL's max/min need not propagate NaN).

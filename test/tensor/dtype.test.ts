@@ -102,6 +102,9 @@ describe('bool handling', () => {
       expect(T.sum(b).itemSync()).toBe(3);
     }
     expect(valuesOf(T.full([2], 5, { dtype: 'bool' }))).toEqual([1, 1]);
+    // Stored as tensor() stores them, not as a typed array's fill would (256, 0.5, NaN, Infinity -> 0).
+    expect(valuesOf(T.full([4], NaN, { dtype: 'bool' }))).toEqual([1, 1, 1, 1]);
+    for (const v of [256, 0.5, Infinity]) expect(valuesOf(T.fullLike(T.zeros([1], { dtype: 'bool' }), v))).toEqual([1]);
     expect(valuesOf(T.tensor([true, 2] as T.NestedArray))).toEqual([1, 1]);
   });
 

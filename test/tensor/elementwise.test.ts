@@ -117,6 +117,13 @@ describe('unary ops against Math per element', () => {
     expectClose(valuesOf(out), [1, Math.fround(Math.E)], TOL32);
   });
 
+  it('logSigmoid of integers is that of their float32 values (no wrapping negation first)', () => {
+    const out = T.logSigmoid(makeTensor([2, 0, 7], [3], 'uint32'));
+    expect(out.dtype).toBe('float32');
+    expectClose(valuesOf(out), f32([2, 0, 7].map((v) => -Math.log1p(Math.exp(-v)))), { rtol: 2 ** -22 });
+    expectClose(valuesOf(T.logSigmoid(makeTensor([-2147483648], [1], 'int32'))), [-2147483648], TOL32);
+  });
+
   it('logicalNot and isFinite', () => {
     expect(T.logicalNot(T.tensor([true, false, true])).toArraySync()).toEqual([false, true, false]);
     const x = makeTensor([1, Infinity, -Infinity, NaN, -0, 1e308], [6]);
@@ -186,6 +193,17 @@ describe('erf and erfinv', () => {
     // 1.3e-7 relative on float32 inputs (measured on 2e6 of them), plus the final rounding (6e-8).
     const tol = table.map(([y0, x]) => Math.abs(y0 - Math.fround(y0)) * (Math.sqrt(Math.PI) / 2) * Math.exp(x * x) * 1.01 + 2e-7 * Math.abs(x));
     expectClose(valuesOf(T.erfinv(y)), table.map((p) => p[1]), tol, 'erfinv f32');
+  });
+
+  it('erfinv near ±1 is accurate for the y given (SciPy\'s erfinv at the same doubles), not only erf(x) ≈ y', () => {
+    const table: [number, number][] = [
+      [0.9999999999999979, 5.6107061192359255],
+      [1 - 2 ** -53, 5.8635847487551676],
+      [-(1 - 2 ** -52), -5.805018683193453],
+      [0.99999999, 4.052237243268763],
+    ];
+    const y = makeTensor(table.map((p) => p[0]), [table.length]);
+    expectClose(valuesOf(T.erfinv(y)), table.map((p) => p[1]), { rtol: 4e-16 }, 'erfinv');
   });
 
   it('erfinv at and beyond the ends of its domain', () => {
@@ -393,6 +411,14 @@ describe('where, cast, clip', () => {
     const t = makeTensor([-5, 0, 5, 0.5], [2, 2]);
     const out = T.clip(t, makeTensor([-1, 1], [2]), 2);
     expect(valuesOf(out)).toEqual([-1, 1, 2, 1]);
+  });
+
+  it("pow follows C's pow (NumPy's), not Math.pow: 1^NaN = 1^±Infinity = (-1)^±Infinity = 1", () => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      const a = makeTensor([1, 1, -1, -1, NaN, 2, -2, 0], [8], dtype);
+      const b = makeTensor([NaN, -Infinity, Infinity, -Infinity, 0, NaN, 0.5, -1], [8], dtype);
+      expect(valuesOf(T.pow(a, b)), dtype).toEqual([1, 1, 1, 1, 1, NaN, NaN, Infinity]);
+    }
   });
 
   it('maximum and minimum propagate NaN', () => {

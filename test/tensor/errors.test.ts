@@ -111,7 +111,8 @@ describe('argument errors', () => {
 describe('dtype errors', () => {
   it('mismatched or unsupported dtypes throw DTypeError', () => {
     expectError(() => T.add(makeTensor([1], [1], 'int32'), makeTensor([1], [1], 'uint32')), T.DTypeError, 'add: cannot mix int32 and uint32 operands; cast one explicitly');
-    expectError(() => T.concat([T.zeros([1]), makeTensor([1], [1], 'int32')]), T.DTypeError, 'concat: tensors must have one dtype, got f32[1], i32[1]');
+    // concat promotes as the binary ops do, so only int32 with uint32 is refused.
+    expectError(() => T.concat([makeTensor([1], [1], 'uint32'), makeTensor([1], [1], 'int32')]), T.DTypeError, 'concat: cannot mix int32 and uint32 operands; cast one explicitly');
     expectError(() => T.neg(T.tensor([true])), T.DTypeError, 'neg: input must be a numeric (non-bool) tensor, got bool[1]');
     // The primitive table itself never promotes: operands of one primitive must share a dtype.
     expectError(() => T.bind('add', [T.zeros([1]), T.zeros([1], { dtype: 'float64' })], {}), T.DTypeError, 'add: operands must have one dtype, got f32[1] and f64[1]');
@@ -129,6 +130,8 @@ describe('creation and padding arguments', () => {
   it('names the op and the bad value', () => {
     expectError(() => T.pad(T.zeros([2]), [[-1, 0]]), T.ArgumentError, 'pad: axis 0 has invalid padding lo -1, hi 0, interior 0');
     expectError(() => T.pad(T.zeros([2]), []), T.ArgumentError, 'pad: 0 [before, after] pairs for a tensor of rank 1');
+    expectError(() => T.full([2], NaN, { dtype: 'int32' }), T.DTypeError, "full: element 0 is NaN, outside int32's range [-2147483648, 2147483647]");
+    expectError(() => T.fullLike(T.zeros([1], { dtype: 'uint32' }), -1), T.DTypeError, "full: element 0 is -1, outside uint32's range [0, 4294967295]");
     expectError(() => T.eye(-1), T.ArgumentError, 'eye: shape [-1,-1] has an invalid size -1 at axis 0 (sizes must be non-negative integers)');
     expectError(() => T.linspace(0, 1, -2), T.ArgumentError, 'linspace: num must be a non-negative integer, got -2');
     expectError(() => T.arange(0, 1, 0), T.ArgumentError, 'arange: need finite start, stop and a nonzero step, got 0, 1, 0');

@@ -209,6 +209,15 @@ describe('concat, stack, split', () => {
     );
   });
 
+  it('concat and stack promote dtypes as binary ops do (int32 with uint32 refused)', () => {
+    const out = T.concat([makeTensor([1, 2], [2], 'int32'), makeTensor([0.5], [1], 'float32'), T.tensor([true])]);
+    expect(out.dtype).toBe('float32');
+    expect(valuesOf(out)).toEqual([1, 2, 0.5, 1]);
+    const s = T.stack([makeTensor([1], [1], 'float64'), makeTensor([7], [1], 'uint32')]);
+    expect([s.dtype, ...valuesOf(s)]).toEqual(['float64', 1, 7]);
+    expect(() => T.stack([makeTensor([1], [1], 'int32'), makeTensor([1], [1], 'uint32')])).toThrow('stack: cannot mix int32 and uint32 operands; cast one explicitly');
+  });
+
   it('stack adds an axis; slicing it gives the inputs back; split into equal sections', () => {
     fc.assert(
       fc.property(shapeArb(3, 3), fc.nat(), fc.integer({ min: 1, max: 4 }), (shape, a0, count) => {

@@ -115,6 +115,23 @@ describe('reductions over random axis subsets', () => {
     expect(valuesOf(T.logsumexp(e, 1))).toEqual([-Infinity, -Infinity]);
   });
 
+  it('max/min over an empty integer or bool axis throw (no identity; the kernels stored 0)', () => {
+    for (const dtype of ['int32', 'uint32', 'bool'] as const) {
+      const e = T.zeros([2, 0], { dtype });
+      expect(() => T.max(e, 1)).toThrow(T.ShapeError);
+      expect(() => T.min(e, -1, true)).toThrow(`min: cannot reduce the empty axis 1 of ${dtype === 'bool' ? 'bool' : dtype === 'int32' ? 'i32' : 'u32'}[2,0]: only float tensors have an identity (Infinity) for it`);
+      expect(valuesOf(T.max(e, 0))).toEqual([]);
+    }
+  });
+
+  it('variance divides by max(n - ddof, 0), as NumPy: Infinity or NaN past n, never negative', () => {
+    const x = makeTensor([1, 2, 3, 4], [2, 2]);
+    expect(valuesOf(T.variance(x, 1, false, 3))).toEqual([Infinity, Infinity]);
+    expect(valuesOf(T.variance(x, 1, false, 2))).toEqual([Infinity, Infinity]);
+    expect(valuesOf(T.variance(makeTensor([5], [1]), 0, false, 1))).toEqual([NaN]);
+    expect(valuesOf(T.std(T.zeros([0], { dtype: 'float64' }), undefined, false, 1))).toEqual([NaN]);
+  });
+
   it('max/min propagate NaN; logsumexp handles ±Infinity', () => {
     const x = makeTensor([1, NaN, 3, 4, 5, 6], [2, 3]);
     expect(valuesOf(T.max(x, 1))).toEqual([NaN, 6]);
@@ -175,6 +192,15 @@ describe('argmax / argmin', () => {
 });
 
 describe('softmax and logSoftmax', () => {
+  it('take integer and bool inputs as float32 (as the other float functions do)', () => {
+    const u = makeTensor([0, 9, 12], [3], 'uint32');
+    const want = f32([0, 9, 12].map((v) => v - 12 - Math.log(Math.exp(-12) + Math.exp(-3) + 1)));
+    expect(T.logSoftmax(u).dtype).toBe('float32');
+    // log of a float32 sum near 1: absolute rounding, about an ulp of 1.
+    expectClose(valuesOf(T.logSoftmax(u)), want, { rtol: 2 ** -22, atol: 2 ** -22 });
+    expectClose(valuesOf(T.softmax(T.tensor([false, true]))), f32([1 / (1 + Math.E), Math.E / (1 + Math.E)]), { rtol: 2 ** -22 });
+  });
+
   const softmaxRef = (g: number[]) => {
     const m = Math.max(...g);
     const e = g.map((v) => Math.exp(v - m));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { BINARY_OPS, type BinaryOp, cpu, type DType, evaluate, sizeOf, tensor, UNARY_OPS, type UnaryOp } from '../../src/tensor';
+import { BINARY_OPS, type BinaryOp, cpu, type DType, evaluate, logicalAnd, logicalOr, sizeOf, take, tensor, UNARY_OPS, type UnaryOp, where } from '../../src/tensor';
 import { both, describeWebGPU, expectClose, expectEqual, floats, pair, rng, shapes, webgpu } from './gpu';
 
 /**
@@ -122,6 +122,38 @@ describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
     const b = Float32Array.of(3, 2, -1, 2, 0.5);
     const r = await both('pow', [pair(a, [5]), pair(b, [5])], {});
     expectClose(r.gpu, r.cpu, 1e-6, 1e-5, 'pow');
+  });
+
+  it("pow's special cases are C's (NumPy's) on both backends: 1^NaN, (-1)^±Infinity, -Infinity and signed zeros", async () => {
+    const cases: [number, number, number][] = [
+      [1, NaN, 1], [1, -Infinity, 1], [-1, Infinity, 1], [-1, -Infinity, 1], [NaN, 0, 1], [NaN, -0, 1], [0, NaN, NaN], [-2, 0.5, NaN],
+      [-Infinity, -2.5, 0], [-Infinity, 0.5, Infinity], [-Infinity, 3, -Infinity], [-Infinity, -3, -0], [-0, 3, -0], [-0, -3, -Infinity],
+      [-0, 2, 0], [-0, -Infinity, Infinity], [0.5, Infinity, 0], [2, -Infinity, 0],
+    ];
+    const n = cases.length;
+    const r = await both('pow', [pair(Float32Array.from(cases, (c) => c[0]), [n]), pair(Float32Array.from(cases, (c) => c[1]), [n])], {});
+    const show = (v: ArrayLike<number>) => Array.from(v, (x) => (Object.is(x, -0) ? '-0' : String(x)));
+    expect(show(r.gpu)).toEqual(show(cases.map((c) => c[2])));
+    expect(show(r.cpu)).toEqual(show(cases.map((c) => c[2])));
+  });
+
+  it('atan and atan2 keep the sign of zero', async () => {
+    const r = await both('atan', [pair(Float32Array.of(-0, 0), [2])], {});
+    expect([Object.is(r.gpu[0], -0), Object.is(r.gpu[1], 0)]).toEqual([true, true]);
+    const t = await both('atan2', [pair(Float32Array.of(-0, 0, -0), [3]), pair(Float32Array.of(2, 2, -2), [3])], {});
+    expect([Object.is(t.gpu[0], -0), Object.is(t.gpu[1], 0)]).toEqual([true, true]);
+    expectClose(t.gpu, t.cpu, 0, 1e-6, 'atan2(-0, -2) = -π');
+  });
+
+  it('plain numbers next to WebGPU tensors are made on WebGPU (where, logicalAnd, logicalOr, take)', async () => {
+    using x = tensor(Float32Array.of(3, -1, 2), { backend: webgpu() });
+    using c = tensor(Uint8Array.of(1, 0, 1), { dtype: 'bool', backend: webgpu() });
+    expect(Array.from(await where(c, 1, 0).data())).toEqual([1, 0, 1]);
+    expect(Array.from(await where(true, x, 0).data())).toEqual([3, -1, 2]);
+    expect(Array.from(await logicalAnd(x, true).data())).toEqual([1, 1, 1]);
+    expect(Array.from(await logicalOr(0, c).data())).toEqual([1, 0, 1]);
+    expect(Array.from(await take(x, 2).data())).toEqual([2]);
+    expect(Array.from(await take(x, [-1, 0]).data())).toEqual([2, 3]);
   });
 
   it('integer arithmetic wraps and truncates like the CPU', async () => {

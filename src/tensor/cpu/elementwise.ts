@@ -8,12 +8,13 @@ import { ArgumentError } from '../errors';
 import { type BinaryOp, isBinaryOp, isUnaryOp, type Primitive, type UnaryOp } from '../primitives';
 import { broadcastStrides, type Shape, sizeOf } from '../shape';
 import { FLOAT32_MATH, type Float32Op } from './float32-math';
-import { erf, erfinv, roundHalfEven, sigmoid, softplus } from './special';
+import { erf, erfinv, pow, roundHalfEven, sigmoid, softplus } from './special';
 
 /** Helpers the generated code may call, as `H.name(...)`; float32's transcendentals as `H.name32`. */
 const HELPERS = {
   erf,
   erfinv,
+  pow,
   roundHalfEven,
   sigmoid,
   softplus,
@@ -61,7 +62,7 @@ export const BINARY_JS: Record<BinaryOp, (a: string, b: string, dtype: DType) =>
   sub: (a, b) => `(${a} - ${b})`,
   mul: (a, b, dtype) => (dtype === 'int32' || dtype === 'uint32' ? `Math.imul(${a}, ${b})` : `(${a} * ${b})`),
   div: (a, b, dtype) => (dtype === 'int32' || dtype === 'uint32' ? `Math.trunc(${a} / ${b})` : `(${a} / ${b})`),
-  pow: (a, b) => `Math.pow(${a}, ${b})`,
+  pow: (a, b) => `H.pow(${a}, ${b})`,
   maximum: (a, b) => `Math.max(${a}, ${b})`,
   minimum: (a, b) => `Math.min(${a}, ${b})`,
   atan2: (a, b) => `Math.atan2(${a}, ${b})`,

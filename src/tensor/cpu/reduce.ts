@@ -85,7 +85,7 @@ export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly
 export function prepareReduce(op: ReduceOp, shape: Shape, axes: readonly number[], dtype: DType): (x: TypedArray, out: TypedArray) => void {
   const outShape = shape.filter((_, i) => !axes.includes(i));
   const outSize = sizeOf(outShape);
-  if (dtype === 'bool' && (op === 'reduceMax' || op === 'reduceMin') && sizeOf(shape) === 0) {
+  if (dtype === 'bool' && (op === 'reduceMax' || op === 'reduceMin') && sizeOf(shape) === 0 && outSize > 0) {
     throw new ShapeError(`${op}: cannot reduce an empty bool tensor of shape ${formatShape(shape)}`);
   }
   const layout = op === 'reduceSum' && (dtype === 'float32' || dtype === 'float64') ? reductionLayout(shape, axes) : null;

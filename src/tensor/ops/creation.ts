@@ -1,5 +1,5 @@
 /** Tensors made from sizes and values rather than data. */
-import { allocate, checkDtype } from '../dtype';
+import { allocate, checkDtype, typedArrayFrom } from '../dtype';
 import { ArgumentError } from '../errors';
 import { checkShape, type Shape, sizeOf } from '../shape';
 import type { Backend } from '../backend';
@@ -21,7 +21,8 @@ function filled(op: string, shape: Shape, value: number | boolean, options: Crea
   checkShape(op, shape);
   const dtype = checkDtype(op, options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'));
   const data = allocate(dtype, sizeOf(shape));
-  data.fill(Number(value));
+  // The value stored as `tensor` stores it: a bool as 0 or 1 (NaN true), an integer only in range.
+  data.fill(typedArrayFrom(op, dtype, [value])[0]);
   return tensor(data, { shape, dtype, backend: options.backend });
 }
 

@@ -6,7 +6,7 @@ import { checkDtype, type DType, isFloat } from '../dtype';
 import { bind } from '../interpreter';
 import type { BinaryOp, UnaryOp } from '../primitives';
 import { broadcastShapes } from '../shape';
-import type { Tensor } from '../tensor';
+import { Tensor } from '../tensor';
 import { asTensor, binaryOperands, castIfNeeded, type TensorLike } from './convert';
 
 function floatUnary(op: UnaryOp) {
@@ -115,12 +115,19 @@ export const lessEqual = binary('le');
 export const greater = binary('gt');
 /** @example greaterEqual(tensor([1, 2]), 2); // [false, true] */
 export const greaterEqual = binary('ge');
+/** The backend of the first tensor among `values`, where plain values next to it are made. */
+const backendOf = (...values: TensorLike[]) => values.find((v): v is Tensor => v instanceof Tensor)?.backend;
+
+/** Each operand cast to bool on its own (no promotion); a plain value made on the other's backend. */
+function boolOperands(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  const backend = backendOf(a, b);
+  return [castIfNeeded(asTensor(a, undefined, backend), 'bool'), castIfNeeded(asTensor(b, undefined, backend), 'bool')];
+}
+
 /** @example logicalAnd(tensor([true, true]), tensor([true, false])); // [true, false] */
-export const logicalAnd = (a: TensorLike, b: TensorLike): Tensor =>
-  bind('logicalAnd', [castIfNeeded(asTensor(a), 'bool'), castIfNeeded(asTensor(b), 'bool')], {});
+export const logicalAnd = (a: TensorLike, b: TensorLike): Tensor => bind('logicalAnd', boolOperands(a, b), {});
 /** @example logicalOr(tensor([false, true]), tensor([false, false])); // [false, true] */
-export const logicalOr = (a: TensorLike, b: TensorLike): Tensor =>
-  bind('logicalOr', [castIfNeeded(asTensor(a), 'bool'), castIfNeeded(asTensor(b), 'bool')], {});
+export const logicalOr = (a: TensorLike, b: TensorLike): Tensor => bind('logicalOr', boolOperands(a, b), {});
 
 /** x². @example square(tensor([3])); // [9] */
 export const square = (x: TensorLike): Tensor => {
@@ -130,7 +137,11 @@ export const square = (x: TensorLike): Tensor => {
 /** max(x, 0). @example relu(tensor([-1, 2])); // [0, 2] */
 export const relu = (x: TensorLike): Tensor => maximum(x, 0);
 /** log(sigmoid(x)) = -softplus(-x), stable. @example logSigmoid(tensor([0])); // [-log 2] */
-export const logSigmoid = (x: TensorLike): Tensor => neg(softplus(neg(x)));
+export const logSigmoid = (x: TensorLike): Tensor => {
+  const t = asTensor(x);
+  // Negated before softplus casts it, an integer would wrap (-x of uint32 2 is 2^32 - 2).
+  return neg(softplus(neg(isFloat(t.dtype) ? t : castIfNeeded(t, 'float32'))));
+};
 
 /**
  * log(e^a + e^b), elementwise with broadcasting, computed as JAX's `jnp.logaddexp` does:
@@ -171,8 +182,10 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
  * where(greater(x, 0), x, 0); // relu
  */
 export function where(cond: TensorLike, x: TensorLike, y: TensorLike): Tensor {
-  const c = castIfNeeded(asTensor(cond), 'bool');
-  const [tx, ty] = binaryOperands('where', x, y);
+  // Plain values are made on the backend of the tensors given (where(c, 1, 0) with c on WebGPU).
+  const backend = backendOf(cond, x, y);
+  const c = castIfNeeded(asTensor(cond, undefined, backend), 'bool');
+  const [tx, ty] = binaryOperands('where', x instanceof Tensor || y instanceof Tensor ? x : asTensor(x, undefined, backend), y);
   return bind('where', [c, tx, ty], {});
 }
 

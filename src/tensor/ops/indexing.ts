@@ -1,7 +1,7 @@
 /** Reading elements at computed positions. */
 import { ArgumentError, DTypeError, ShapeError } from '../errors';
 import { bind } from '../interpreter';
-import { formatShape, normalizeAxis, type Shape } from '../shape';
+import { formatShape, normalizeAxis } from '../shape';
 import { ArrayTensor, Tensor } from '../tensor';
 import { castIfNeeded, asTensor, firstFraction, type TensorLike } from './convert';
 import { arange } from './creation';
@@ -9,7 +9,8 @@ import { add, equal, less, where } from './elementwise';
 import { expandDims, reshape } from './movement';
 import { type DType, isFloat, isInteger } from '../dtype';
 
-function indexTensor(op: string, indices: TensorLike, shape: Shape, axis: number): Tensor {
+function indexTensor(op: string, indices: TensorLike, x: Tensor, axis: number): Tensor {
+  const shape = x.shape;
   const size = shape[axis];
   const fraction = indices instanceof Tensor ? undefined : firstFraction(indices);
   if (fraction !== undefined) throw new DTypeError(`${op}: indices must be integers, got ${fraction}`);
@@ -17,7 +18,7 @@ function indexTensor(op: string, indices: TensorLike, shape: Shape, axis: number
   if (indices instanceof Tensor && indices.weak && isFloat(indices.dtype)) {
     throw new DTypeError(`${op}: indices must be integers, got a traced number that is not an int32 integer (${indices.dtype})`);
   }
-  const idx = asTensor(indices, 'int32');
+  const idx = asTensor(indices, 'int32', x.backend);
   if (idx.dtype !== 'int32' && idx.dtype !== 'uint32') {
     throw new DTypeError(`${op}: indices must be integers, got ${idx.dtype}`);
   }
@@ -46,7 +47,7 @@ function indexTensor(op: string, indices: TensorLike, shape: Shape, axis: number
 export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number): Tensor {
   const t = asTensor(x);
   const a = normalizeAxis('takeAlongAxis', axis, t.ndim);
-  const idx = indexTensor('takeAlongAxis', indices, t.shape, a);
+  const idx = indexTensor('takeAlongAxis', indices, t, a);
   if (idx.ndim !== t.ndim) {
     throw new ShapeError(`takeAlongAxis: indices ${formatShape(idx.shape)} must have the rank of x ${formatShape(t.shape)}`);
   }
@@ -63,7 +64,7 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number):
 export function take(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
   const t = asTensor(x);
   const a = normalizeAxis('take', axis, t.ndim);
-  const idx = indexTensor('take', indices, t.shape, a);
+  const idx = indexTensor('take', indices, t, a);
   const pre = t.shape.slice(0, a);
   const post = t.shape.slice(a + 1);
   const ones = (n: number) => Array<number>(n).fill(1);

@@ -1,9 +1,10 @@
 /** Ops that rearrange elements without computing on them. */
+import { promoteTypes } from '../dtype';
 import { ArgumentError, ShapeError } from '../errors';
 import { bind } from '../interpreter';
 import { checkShape, formatShape, normalizeAxes, normalizeAxis, normalizePermutation, type Shape, sizeOf } from '../shape';
 import type { Tensor } from '../tensor';
-import { asTensor, type TensorLike } from './convert';
+import { asTensor, castIfNeeded, type TensorLike } from './convert';
 
 /**
  * The same elements in a new shape; one size may be -1 (inferred).
@@ -206,29 +207,36 @@ export function pad(x: TensorLike, widths: readonly (readonly [number, number])[
   return bind('pad', [t], { lo: widths.map((w) => w[0]), hi: widths.map((w) => w[1]), interior: widths.map(() => 0) });
 }
 
+/** Tensors cast to one dtype, promoted as a binary op's operands are. */
+function promoted(op: string, xs: readonly TensorLike[]): Tensor[] {
+  const ts = xs.map((x) => asTensor(x));
+  const dtype = ts.map((t) => t.dtype).reduce((a, b) => promoteTypes(a, b, op));
+  return ts.map((t) => castIfNeeded(t, dtype));
+}
+
 /**
- * Joins tensors along an existing axis.
+ * Joins tensors along an existing axis; their dtypes promote as a binary op's operands do.
  *
  * @example
  * concat([zeros([2, 3]), ones([1, 3])], 0); // f32[3,3]
  */
 export function concat(xs: readonly TensorLike[], axis = 0): Tensor {
   if (xs.length === 0) throw new ArgumentError('concat: needs at least one tensor');
-  const ts = xs.map((x) => asTensor(x));
+  const ts = promoted('concat', xs);
   const a = normalizeAxis('concat', axis, ts[0].ndim);
   if (ts.length === 1) return ts[0];
   return bind('concat', ts, { axis: a });
 }
 
 /**
- * Joins same-shaped tensors along a new axis.
+ * Joins same-shaped tensors along a new axis; their dtypes promote as in `concat`.
  *
  * @example
  * stack([zeros([3]), ones([3])], 0); // f32[2,3]
  */
 export function stack(xs: readonly TensorLike[], axis = 0): Tensor {
   if (xs.length === 0) throw new ArgumentError('stack: needs at least one tensor');
-  const ts = xs.map((x) => asTensor(x));
+  const ts = promoted('stack', xs);
   const a = normalizeAxis('stack', axis, ts[0].ndim + 1);
   for (const t of ts) {
     if (t.ndim !== ts[0].ndim || t.shape.some((d, i) => d !== ts[0].shape[i])) {

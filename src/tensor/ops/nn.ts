@@ -86,26 +86,27 @@ export function elu(x: TensorLike, alpha = 1): Tensor {
 }
 
 /**
- * exp(x) / Σ exp(x) along `axis`, with the max subtracted first (stable at |x| = 1e4).
+ * exp(x) / Σ exp(x) along `axis`, with the max subtracted first (stable at |x| = 1e4). Integer
+ * and bool inputs give float32.
  *
  * @example
  * softmax(tensor([0, Math.log(3)])); // [0.25, 0.75]
  */
 export function softmax(x: TensorLike, axis = -1): Tensor {
-  const t = asTensor(x);
+  const t = asFloat(x);
   const a = normalizeAxis('softmax', axis, t.ndim);
   const e = exp(sub(t, stopGradient(max(t, a, true))));
   return div(e, sum(e, a, true));
 }
 
 /**
- * x - log Σ exp(x) along `axis`, stable.
+ * x - log Σ exp(x) along `axis`, stable. Integer and bool inputs give float32.
  *
  * @example
  * logSoftmax(tensor([0, 0])); // [-log 2, -log 2]
  */
 export function logSoftmax(x: TensorLike, axis = -1): Tensor {
-  const t = asTensor(x);
+  const t = asFloat(x);
   const a = normalizeAxis('logSoftmax', axis, t.ndim);
   const shifted = sub(t, stopGradient(max(t, a, true)));
   return sub(shifted, log(sum(exp(shifted), a, true)));

@@ -1,8 +1,8 @@
 /** Reductions over any set of axes, with `keepdims`. */
 import { isFloat } from '../dtype';
-import { ArgumentError } from '../errors';
+import { ArgumentError, ShapeError } from '../errors';
 import { bind } from '../interpreter';
-import type { ReduceOp } from '../primitives';
+import { formatAval, type ReduceOp } from '../primitives';
 import { normalizeAxes, normalizeAxis, sizeOf } from '../shape';
 import type { Tensor } from '../tensor';
 import { asTensor, castIfNeeded, type TensorLike } from './convert';
@@ -31,10 +31,26 @@ function restoreAxes(x: Tensor, axes: readonly number[]): Tensor {
 export const sum = reduction('reduceSum', 'sum');
 /** Product of elements. @example prod(tensor([2, 3])); // 6 */
 export const prod = reduction('reduceProd', 'prod');
-/** Largest element; NaN propagates. @example max(tensor([[1, 5], [3, 2]]), 1); // [5, 3] */
-export const max = reduction('reduceMax', 'max');
-/** Smallest element; NaN propagates. @example min(tensor([3, 1, 2])); // 1 */
-export const min = reduction('reduceMin', 'min');
+/**
+ * max/min. Over an empty axis a float reduction gives its identity, -Infinity (max) or Infinity
+ * (min); integer and bool tensors have none, so that is a ShapeError (the kernels would store 0).
+ */
+function extremum(op: 'reduceMax' | 'reduceMin', name: string) {
+  const reduce = reduction(op, name);
+  return (x: TensorLike, axes?: Axes, keepdims = false): Tensor => {
+    const t = asTensor(x);
+    const empty = isFloat(t.dtype) ? undefined : normalizeAxes(name, axes, t.ndim).find((a) => t.shape[a] === 0);
+    if (empty !== undefined) {
+      throw new ShapeError(`${name}: cannot reduce the empty axis ${empty} of ${formatAval(t)}: only float tensors have an identity (${op === 'reduceMax' ? '-' : ''}Infinity) for it`);
+    }
+    return reduce(t, axes, keepdims);
+  };
+}
+
+/** Largest element; NaN propagates; -Infinity over an empty float axis. @example max(tensor([[1, 5], [3, 2]]), 1); // [5, 3] */
+export const max = extremum('reduceMax', 'max');
+/** Smallest element; NaN propagates; Infinity over an empty float axis. @example min(tensor([3, 1, 2])); // 1 */
+export const min = extremum('reduceMin', 'min');
 
 /**
  * Arithmetic mean (integer inputs give float32).
@@ -51,7 +67,8 @@ export function mean(x: TensorLike, axes?: Axes, keepdims = false): Tensor {
 }
 
 /**
- * Variance with `ddof` delta degrees of freedom (0: population, 1: sample).
+ * Variance with `ddof` delta degrees of freedom (0: population, 1: sample). As in NumPy, the divisor
+ * is max(n - ddof, 0): a slice of at most `ddof` elements gives Infinity or NaN, never a negative.
  *
  * @example
  * variance(tensor([1, 2, 3, 4]), undefined, false, 1); // 1.6667
@@ -62,7 +79,7 @@ export function variance(x: TensorLike, axes?: Axes, keepdims = false, ddof = 0)
   const a = normalizeAxes('variance', axes, t.ndim);
   const count = sizeOf(a.map((i) => t.shape[i]));
   const centered = sub(t, mean(t, a, true));
-  return div(sum(square(centered), a, keepdims), count - ddof);
+  return div(sum(square(centered), a, keepdims), Math.max(count - ddof, 0));
 }
 
 /**
