@@ -10,8 +10,9 @@
  * module's, a record exported as it is is refused: an estimator computes on the update's traced
  * tensors, which only this copy's ops take (the bundled CLI and `import 'mixrl'` are two module
  * instances). A run records the file's absolute path and SHA-256 (`estimatorModule`) and the
- * estimator's name (`estimator`): `--resume` and `mixrl eval` load it again, and refuse a file that is
- * gone or changed unless `--estimator-module` names the file to use.
+ * estimator's name (`estimator`): `--resume` and `--config` load it again, and refuse a file that is
+ * gone or changed unless `--estimator-module` names the file to use. `mixrl eval` and `mixrl export`
+ * load none: the policy acts without it.
  */
 import { type Either, isLeft, right } from 'fp-ts/lib/Either.js';
 import type { ModuleRef, TrainConfig } from '../experiments/config';

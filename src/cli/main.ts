@@ -23,7 +23,7 @@ commands:
             --tensorboard: a TensorBoard event file in the run folder (tensorboard --logdir runs)
             --env-module FILE: environments of your own from an ES module (docs/envs.md; also eval, export, sweep)
             --estimator-module FILE [--estimator NAME]: an actor-gradient estimator of your own in place of the
-            agent's, which still picks the policy (docs/estimators.md; also eval, sweep)
+            agent's, which still picks the policy (docs/estimators.md; also sweep)
   reproduce run a paper experiment into a folder (results.json, CSV tables, SVG figures, findings.md):
             <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu]
             --list: the experiments; an interrupted --out continues, a finished one is refused
@@ -101,19 +101,25 @@ function usageError(message: string): number {
   return 2;
 }
 
-// A reader that stops early (`mixrl reproduce ... | head`) ends the command quietly, as SIGPIPE ends
-// other Unix tools (Node ignores that signal and throws EPIPE at the next write instead); every file
-// is written atomically, so nothing is left half written.
+// A reader that stops early (`mixrl train ... | head`) ends the command as SIGPIPE ends other Unix
+// tools, with status 141 (Node ignores that signal and throws EPIPE at the next write instead). A
+// command that stops gracefully on SIGTERM (train, reproduce, sweep: they save a checkpoint, stop
+// their children and release their locks) is sent one; any other ends at once. Every file is written
+// atomically, so nothing is left half written either way.
+let pipeClosed = false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    process.exit(128 + 13);
+    if (pipeClosed) return;
+    pipeClosed = true;
+    if (process.listenerCount('SIGTERM') === 0) process.exit(128 + 13);
+    process.emit('SIGTERM', 'SIGTERM');
   });
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = pipeClosed ? 128 + 13 : code;
   },
   (error: unknown) => {
     if (error instanceof MixrlError) {

@@ -52,10 +52,15 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** The id a lock's text holds when that process is running (this one aside), else undefined. */
+function runningHolder(text: string): number | undefined {
+  const pid = Number(text.trim());
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid) ? pid : undefined;
+}
+
 /** The id of the running process whose lock the folder holds, if any (a lock left by a killed one is not). */
 export async function lockHolder(kind: FolderLock, out: string): Promise<number | undefined> {
-  const pid = Number((await fs.readFile(path.join(out, kind.lock), 'utf8').catch(() => '')).trim());
-  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid) ? pid : undefined;
+  return runningHolder(await fs.readFile(path.join(out, kind.lock), 'utf8').catch(() => ''));
 }
 
 /** `flag` names the folder as the user gave it: `--out DIR`, `--resume DIR`. */
@@ -91,22 +96,53 @@ async function linkLock(file: string): Promise<void> {
 }
 
 /**
+ * Removes the lock `file` left by a process that has ended, whose text is `stale`, if it is still
+ * that one. Commands do so one at a time, each holding `<lock>.takeover` (made as the lock is):
+ * removing it unguarded, one command could remove the lock another had just taken over, and both
+ * would hold the folder. A guard left by a process that has ended is removed; one held by a running
+ * process is waited for (the caller tries the lock again).
+ */
+async function removeStaleLock(file: string, stale: string): Promise<void> {
+  const guard = `${file}.takeover`;
+  try {
+    await linkLock(guard);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (runningHolder(await fs.readFile(guard, 'utf8').catch(() => '')) === undefined) await fs.rm(guard, { force: true });
+    else await new Promise((r) => setTimeout(r, 5));
+    return;
+  }
+  try {
+    if ((await fs.readFile(file, 'utf8').catch(() => null)) === stale) await fs.rm(file, { force: true });
+  } finally {
+    await fs.rm(guard, { force: true });
+  }
+}
+
+/**
  * Takes the folder's lock (made exclusively and whole, holding this process's id) and returns what
  * releases it. A lock left by a process that is no longer running (killed, or stopped by a Ctrl-C
- * that Node's default handler ended) is taken over. Errors name the folder by `flag` (`--out`, `--resume`).
+ * that Node's default handler ended) is taken over, by one command at a time (`removeStaleLock`).
+ * Errors name the folder by `flag` (`--out`, `--resume`).
  */
 export async function lockOut(kind: FolderLock, out: string, flag = '--out'): Promise<Either<MixrlError, () => Promise<void>>> {
   const file = path.join(out, kind.lock);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
     try {
       await linkLock(file);
       return right(() => fs.rm(file, { force: true }));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return userError(`${flag} ${out}: cannot write there: ${ioReason(e)}`);
     }
-    const holder = await lockHolder(kind, out);
+    const text = await fs.readFile(file, 'utf8').catch(() => null);
+    if (text === null) continue;
+    const holder = runningHolder(text);
     if (holder !== undefined) return inUse(kind, out, holder, flag);
-    await fs.rm(file, { force: true });
+    try {
+      await removeStaleLock(file, text);
+    } catch (e) {
+      return userError(`${flag} ${out}: cannot write there: ${ioReason(e)}`);
+    }
   }
   return userError(`${flag} ${out}: another ${kind.command} took it just now`);
 }

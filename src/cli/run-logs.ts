@@ -14,8 +14,12 @@ export interface EvaluationSummary {
   best: EvaluationRecord | null;
 }
 
+/** A line of the log: a step, and a greedy mean that is a number or null (JSON's NaN, a diverged policy's). */
 const isRecord = (x: unknown): x is EvaluationRecord =>
-  x !== null && typeof x === 'object' && Number.isSafeInteger((x as EvaluationRecord).step) && typeof (x as EvaluationRecord).mode?.mean === 'number';
+  x !== null &&
+  typeof x === 'object' &&
+  Number.isSafeInteger((x as EvaluationRecord).step) &&
+  (typeof (x as EvaluationRecord).mode?.mean === 'number' || (x as EvaluationRecord).mode?.mean === null);
 
 /**
  * `evaluations.jsonl`: appends one JSON line per evaluation and keeps the last and best.
@@ -63,10 +67,14 @@ export class EvaluationLog {
     return log;
   }
 
-  /** Notes `record` as the last, and as the best when its greedy mean beats the best's; whether it did. */
+  /**
+   * Notes `record` as the last, and as the best when its greedy mean beats the best's (as SB3's
+   * `best_mean_reward`, from -Infinity: a NaN mean, a diverged policy's, is never the best); whether it did.
+   */
   private note(record: EvaluationRecord): boolean {
     this.last = record;
-    const better = this.best === null || record.mode.mean > this.best.mode.mean;
+    const mean = record.mode.mean as number | null;
+    const better = mean !== null && mean > (this.best?.mode.mean ?? -Infinity);
     if (better) this.best = record;
     return better;
   }

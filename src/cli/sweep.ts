@@ -338,7 +338,7 @@ function estimatorKeys({ estimator, estimatorModule }: SweepOptions): Partial<Tr
 async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 'new' | 'resume', backend: Backend): Promise<Outcome> {
   const runs = await startRuns(FOLDER, options.out, state, options);
   if (isLeft(runs)) return runs;
-  useEnvModuleForRuns(options.envModule?.path ?? null);
+  useEnvModuleForRuns(options.envModule ?? null);
   const workDir = runs.right;
   const settings = expandGrid(axes, defaultCriticLr(options.env));
   // A test override may shorten the runs: the curves' grid follows the steps they run.

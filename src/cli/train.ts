@@ -26,6 +26,12 @@ import { EvaluationLog, TensorBoardLog } from './run-logs';
 const CHECKPOINT = 'checkpoint.mixrl';
 /** The run at its best evaluation so far (SB3's EvalCallback `best_model`), with evaluations on. */
 const BEST = 'best.mixrl';
+/**
+ * The best run as of the last checkpoint, kept aside while best.mixrl holds a newer best (saved
+ * after that checkpoint): a run resumed from the checkpoint drops that newer evaluation and gets
+ * this one back as best.mixrl.
+ */
+const CHECKPOINTED_BEST = 'best-at-checkpoint.mixrl';
 const EVALUATIONS = 'evaluations.jsonl';
 /** The files of a run folder; any of them in an --out folder means a run is there. */
 const RUN_FILES = ['config.json', 'episodes.jsonl', CHECKPOINT, 'summary.json'];
@@ -372,15 +378,21 @@ function formatDuration(seconds: number): string {
 /**
  * Removes `best.mixrl` when it was saved after `step`, where a resumed run starts: it belongs to an
  * evaluation that is dropped from evaluations.jsonl and run again (on the CPU to the same bits, which
- * saves the same file again), so the file is always the model of the best line in the log.
+ * saves the same file again), and puts back the best as of that checkpoint (`kept`, if any), so the
+ * file is always the model of the best line in the log.
  */
-async function staleBest(file: string, step: number): Promise<Either<MixrlError, void>> {
-  if (!(await exists(file))) return right(undefined);
-  const best = await loadCheckpoint(file);
-  if (isLeft(best)) return userError(`${file}: cannot read it to check its step: ${best.left.message}`);
-  const saved = (best.right.metadata as { step?: unknown }).step;
-  if (typeof saved === 'number' && saved <= step) return right(undefined);
-  await fs.rm(file, { force: true });
+async function staleBest(file: string, kept: string, step: number): Promise<Either<MixrlError, void>> {
+  if (await exists(file)) {
+    const best = await loadCheckpoint(file);
+    if (isLeft(best)) return userError(`${file}: cannot read it to check its step: ${best.left.message}`);
+    const saved = (best.right.metadata as { step?: unknown }).step;
+    if (typeof saved === 'number' && saved <= step) {
+      await fs.rm(kept, { force: true });
+      return right(undefined);
+    }
+    await fs.rm(file, { force: true });
+  }
+  if (await exists(kept)) await fs.rename(kept, file);
   return right(undefined);
 }
 
@@ -504,9 +516,13 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
   const episodesFile = path.join(out, 'episodes.jsonl');
   const checkpointFile = path.join(out, CHECKPOINT);
   const bestFile = path.join(out, BEST);
+  const keptFile = path.join(out, CHECKPOINTED_BEST);
+  // Whether best.mixrl is the best as of the last checkpoint (a newer best moves it to keptFile first).
+  let bestCheckpointed = false;
   if (run.config.evalEvery > 0) {
-    const stale = await staleBest(bestFile, run.step);
+    const stale = await staleBest(bestFile, keptFile, run.step);
     if (isLeft(stale)) return stale;
+    bestCheckpointed = await exists(bestFile);
   }
   // On --resume, evaluations after the checkpoint's step are dropped: the run does them again.
   let evaluations: EvaluationLog | null;
@@ -529,7 +545,17 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
     const saved = await saveRun(r, file);
     if (isLeft(saved)) throw saved.left;
   };
-  const checkpoint = (r: Run) => save(r, checkpointFile);
+  const checkpoint = async (r: Run) => {
+    await save(r, checkpointFile);
+    if (evaluations === null) return;
+    await fs.rm(keptFile, { force: true });
+    bestCheckpointed = await exists(bestFile);
+  };
+  const saveBest = async (r: Run) => {
+    if (bestCheckpointed) await fs.rename(bestFile, keptFile);
+    bestCheckpointed = false;
+    await save(r, bestFile);
+  };
   const report = progressReporter(run.config.steps, startStep);
   try {
     await train(run, { until: run.config.steps }, {
@@ -546,7 +572,7 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
         const best = evaluations?.append(record) === true;
         tensorboard?.evaluation(record);
         printLine(`${evaluationLine(record)}${best ? ` (best so far: ${BEST})` : ''}`);
-        if (best) await save(r, bestFile);
+        if (best) await saveBest(r);
       },
       onCheckpoint: async (r: Run) => {
         tensorboard?.flush();
@@ -578,7 +604,7 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
   return right(0);
 }
 
-const EVAL_FLAGS = { checkpoint: 'string', episodes: 'int', seed: 'int', envModule: 'string', estimatorModule: 'string' } as const;
+const EVAL_FLAGS = { checkpoint: 'string', episodes: 'int', seed: 'int', envModule: 'string' } as const;
 const EVAL_DEFAULTS = { episodes: 10, seed: 1_000_003 };
 
 /**
@@ -601,12 +627,11 @@ export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
   if (isLeft(threadsSet)) return threadsSet;
   const typed = typedFlags(flags, EVAL_FLAGS, {}, ['threads']);
   if (isLeft(typed)) return typed;
-  const { checkpoint, episodes = EVAL_DEFAULTS.episodes, seed = EVAL_DEFAULTS.seed, envModule, estimatorModule } = typed.right as {
+  const { checkpoint, episodes = EVAL_DEFAULTS.episodes, seed = EVAL_DEFAULTS.seed, envModule } = typed.right as {
     checkpoint?: string;
     episodes?: number;
     seed?: number;
     envModule?: string;
-    estimatorModule?: string;
   };
   if (checkpoint === undefined) return userError('--checkpoint DIR is required');
   if (!(episodes > 0)) return userError(`flag --episodes must be a positive integer, got ${episodes}`);
@@ -615,12 +640,9 @@ export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
   const where = `--checkpoint ${checkpoint}`;
   const prepareEnv = await runEnvPreparer(envModule, where);
   if (isLeft(prepareEnv)) return prepareEnv;
-  // Likewise its custom estimator: of --estimator-module FILE, or else of the module it records.
-  const findEstimator = async (config: TrainConfig) => {
-    const found = await runEstimator(estimatorModule, config, where);
-    return isLeft(found) ? found : right(found.right?.estimator);
-  };
-  const loaded = await loadRun(file, cpu, { prepareEnv: prepareEnv.right, findEstimator });
+  // A custom estimator is not loaded: the policy acts alone (as for export), so a run stays
+  // evaluable after its estimator module is edited, renamed or left behind on another machine.
+  const loaded = await loadRun(file, cpu, { prepareEnv: prepareEnv.right, weightsOnly: true });
   if (isLeft(loaded)) return loaded;
   const run = loaded.right;
   console.log(`${agentWords(run.config)} on ${run.config.env}, trained ${run.step} steps`);
@@ -687,7 +709,7 @@ function trainUsage(): string {
     usageLine('', 'records the file: --resume and eval load it again (with --resume: use FILE instead)'),
     usageLine('--estimator-module FILE', 'an ES module defining actor-gradient estimators of your own (docs/estimators.md): the one'),
     usageLine('', "--estimator names replaces the agent's, which still picks the policy; a run records the file,"),
-    usageLine('', 'and --resume and eval load it again, as with --env-module'),
+    usageLine('', 'and --resume and --config load it again, as with --env-module (eval needs none)'),
     usageLine('--out DIR', 'the run folder, new or without a run in it (default runs/ENV-AGENT-seedN, or -2, -3, ... when taken)'),
     usageLine('--resume DIR', 'continue the run in DIR as configured; only --steps, --env-module and --estimator-module'),
     usageLine('', 'may be given with it'),
@@ -705,7 +727,6 @@ function evalUsage(): string {
     usageLine('--episodes N', `episodes per way of acting (default ${EVAL_DEFAULTS.episodes})`),
     usageLine('--seed N', `the evaluation episodes' seed (default ${EVAL_DEFAULTS.seed})`),
     usageLine('--env-module FILE', "the env module to load instead of the one the run recorded (docs/envs.md)"),
-    usageLine('--estimator-module FILE', 'the estimator module to load instead of the one the run recorded (docs/estimators.md)'),
     usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
     usageLine('--help, -h', 'this text'),
   ].join('\n');

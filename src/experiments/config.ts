@@ -39,8 +39,8 @@ export interface TrainConfig {
    */
   estimator?: string;
   /**
-   * The module `estimator` comes from: `--resume` and `mixrl eval` load it again, and refuse a file
-   * that is gone or changed.
+   * The module `estimator` comes from: `--resume` and `--config` load it again, and refuse a file
+   * that is gone or changed (`mixrl eval` and `mixrl export` need no estimator).
    */
   estimatorModule?: ModuleRef;
   seed: number;

@@ -125,10 +125,10 @@ export interface RunOptions {
    */
   estimator?: Estimator;
   /**
-   * `loadRun` only: read the run for its weights (`mixrl export`), so a run trained with a custom
-   * estimator loads without it. Its `h.estimator` then stands in for the missing one, under its name,
-   * and throws if an update calls it: to train, evaluate with updates or resume such a run, give
-   * `estimator`. No effect on a run of a built-in estimator, or when `estimator` is given.
+   * `loadRun` only: read the run for its weights or to act (`mixrl export`, `mixrl eval`), so a run
+   * trained with a custom estimator loads without it. Its `h.estimator` then stands in for the
+   * missing one, under its name, and throws if an update calls it: to train or resume such a run,
+   * give `estimator`. No effect on a run of a built-in estimator, or when `estimator` is given.
    */
   weightsOnly?: boolean;
   /**
@@ -138,8 +138,8 @@ export interface RunOptions {
   prepareEnv?(config: Partial<TrainConfig>): Promise<Either<MixrlError, void>>;
   /**
    * `loadRun` only, without `estimator`: finds the custom estimator the checkpoint's config names
-   * (`estimator`, of its `estimatorModule`), or undefined for a run of its agent's own (`mixrl eval`
-   * loads the run's estimator module here); a `Left` is `loadRun`'s result.
+   * (`estimator`, of its `estimatorModule`), or undefined for a run of its agent's own; a `Left` is
+   * `loadRun`'s result.
    */
   findEstimator?(config: TrainConfig): Promise<Either<MixrlError, Estimator | undefined>>;
 }

@@ -27,7 +27,7 @@ describe('mixrl command: bad input', () => {
     expectUserError(['train', '--steps', '-5'], "mixrl train: flags: 'steps' must be a positive integer, got -5"));
   it('unknown flag', () => {
     expectUserError(['train', '--stepz', '5'], /^mixrl train: unknown flag --stepz; known flags: --env --agent --estimator --seed --steps .* --batch --config --out --resume --threads --env-module --estimator-module$/);
-    expectUserError(['eval', '--episodez', '5'], 'mixrl eval: unknown flag --episodez; known flags: --checkpoint --episodes --seed --env-module --estimator-module --threads');
+    expectUserError(['eval', '--episodez', '5'], 'mixrl eval: unknown flag --episodez; known flags: --checkpoint --episodes --seed --env-module --threads');
   });
   it('malformed config file', () => {
     writeFileSync(path.join(work, 'bad.json'), '{"steps": 10,');
@@ -424,6 +424,36 @@ describe('mixrl command: evaluations and TensorBoard', () => {
     copyFileSync(file('best-later', 'checkpoint.mixrl'), file('best-resumed', 'best.mixrl'));
     expect(run(['train', '--resume', 'best-resumed', '--steps', '270']).code).toBe(0);
     expect(existsSync(file('best-resumed', 'best.mixrl'))).toBe(false);
+  });
+
+  it('keeps the best as of the checkpoint when killed after a newer best: --resume puts it back', async () => {
+    // Checkpoints only at the end: the one at step 250 is the last until the kill.
+    const args = [...PENDULUM, '--eval-every', '100', '--eval-episodes', '2', '--checkpoint-every', '100000'];
+    const first = run([...args, '--steps', '250', '--out', 'best-killed']);
+    expect(first.code, first.stderr).toBe(0);
+    const saved = readFileSync(file('best-killed', 'best.mixrl'));
+    const bestBefore = JSON.parse(readFileSync(file('best-killed', 'summary.json'), 'utf8')).bestEvaluation;
+    // Killed once a best beyond step 250 is saved (the next evaluation's line comes after the save).
+    const child = spawn(process.execPath, [cli, 'train', '--resume', 'best-killed', '--steps', '100000'], { cwd: work });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const newerBest = () => {
+      const evals = [...stdout.matchAll(/^eval at step (\d+): .*$/gm)].map((m) => ({ step: Number(m[1]), best: m[0].endsWith('(best so far: best.mixrl)') }));
+      const at = evals.findIndex((e) => e.step > 250 && e.best);
+      return at >= 0 && at < evals.length - 1;
+    };
+    for (let i = 0; i < 6000 && child.exitCode === null && !newerBest(); i++) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGKILL');
+    await exited;
+    expect(newerBest(), stdout).toBe(true);
+    expect(readFileSync(file('best-killed', 'best.mixrl'))).not.toEqual(saved);
+    // Resumed from step 250 to a step before any evaluation: its best is the one of step 250's log.
+    const resumed = run(['train', '--resume', 'best-killed', '--steps', '260']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(file('best-killed', 'summary.json'), 'utf8')).bestEvaluation.step).toBe(bestBefore.step);
+    expect(readFileSync(file('best-killed', 'best.mixrl'))).toEqual(saved);
+    expect(existsSync(file('best-killed', 'best-at-checkpoint.mixrl'))).toBe(false);
   });
 
   it('continues the evaluations on --resume without repeating or skipping one, in a new event file', () => {

@@ -7,7 +7,7 @@
  * loads them again or refuses a file that changed; a bad module writes nothing.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -104,7 +104,7 @@ describe('mixrl train --estimator-module', () => {
     expect(json('only/config.json').estimator).toBe('onlyMrp');
   });
 
-  it('refuses a recorded module that changed or is gone, unless --estimator-module names the file to use; export needs none', async () => {
+  it('refuses a recorded module that changed or is gone, unless --estimator-module names the file to use; eval and export need none', async () => {
     copyFileSync(file('estimators.mjs'), file('changing.mjs'));
     ok(['train', ...TINY, '--estimator-module', 'changing.mjs', '--estimator', 'myMrp', '--steps', '100', '--out', 'changing']);
     const before = sha256('changing.mjs');
@@ -113,8 +113,9 @@ describe('mixrl train --estimator-module', () => {
     const abs = file('changing.mjs');
     const changed = `its estimator module ${abs} changed since it was recorded (sha256 ${before.slice(0, 12)}... then, ${after.slice(0, 12)}... now); restore it, or give --estimator-module ${abs} to go on with it as it is now`;
     expectUserError(['train', '--resume', 'changing', '--steps', '200'], `mixrl train: --resume changing: ${changed}`);
-    expectUserError(['eval', '--checkpoint', 'changing'], `mixrl eval: --checkpoint changing: ${changed}`);
     expectUserError(['train', '--config', 'changing/config.json', '--out', 'again'], `mixrl train: --config changing/config.json: ${changed}`);
+    // The policy acts without its estimator: eval needs no module.
+    expect(ok(['eval', '--checkpoint', 'changing', '--episodes', '1']).stdout).toMatch(/^sgm-mrp with the estimator myMrp on BimodalBandit, trained 100 steps\n/);
 
     ok(['train', '--resume', 'changing', '--steps', '200', '--estimator-module', 'changing.mjs']);
     expect(json('changing/config.json').estimatorModule).toEqual({ path: abs, sha256: after });
@@ -124,11 +125,11 @@ describe('mixrl train --estimator-module', () => {
     renameSync(abs, file('moved.mjs'));
     const gone = `its estimator module ${abs}: no such file; put it back, or give --estimator-module FILE to load the estimator from another file`;
     expectUserError(['train', '--resume', 'changing', '--steps', '300'], `mixrl train: --resume changing: ${gone}`);
-    expectUserError(['eval', '--checkpoint', 'changing/checkpoint.mixrl'], `mixrl eval: --checkpoint changing/checkpoint.mixrl: ${gone}`);
-    // The weights need no estimator.
+    // Neither the weights nor the policy's returns need an estimator.
     expect(ok(['export', 'changing', '--format', 'npz']).stdout).toContain('sgm-mrp on BimodalBandit at step 200 -> changing/weights.npz');
     expect(existsSync(file('changing/weights.npz'))).toBe(true);
-    ok(['eval', '--checkpoint', 'changing', '--episodes', '1', '--estimator-module', 'moved.mjs']);
+    ok(['eval', '--checkpoint', 'changing/checkpoint.mixrl', '--episodes', '1']);
+    expectUserError(['eval', '--checkpoint', 'changing', '--estimator-module', 'moved.mjs'], /^mixrl eval: unknown flag --estimator-module; known flags: /);
     ok(['train', '--resume', 'changing', '--steps', '300', '--estimator-module', 'moved.mjs']);
     expect(json('changing/config.json').estimatorModule.path).toBe(file('moved.mjs'));
 
@@ -136,8 +137,8 @@ describe('mixrl train --estimator-module', () => {
     module('other.mjs', "export default ({ estimators }) => ({ otherMrp: (input) => estimators.mrp(input) });\n");
     expectUserError(['train', '--resume', 'changing', '--steps', '400', '--estimator-module', 'other.mjs'], "mixrl train: --estimator-module other.mjs defines otherMrp, not the estimator 'myMrp'");
     expectUserError(
-      ['eval', '--checkpoint', 'builtin', '--estimator-module', 'moved.mjs'],
-      "mixrl eval: --checkpoint builtin: the run trains its agent's own estimator, not one of an estimator module; leave out --estimator-module",
+      ['train', '--resume', 'builtin', '--steps', '400', '--estimator-module', 'moved.mjs'],
+      "mixrl train: --resume builtin: the run trains its agent's own estimator, not one of an estimator module; leave out --estimator-module",
     );
   });
 });
@@ -197,10 +198,10 @@ describe('mixrl train --estimator-module: errors name the file and the problem, 
     expect(existsSync(file('single'))).toBe(false);
   });
 
-  it('are listed in the help of train, eval and sweep', () => {
+  it('are listed in the help of train and sweep, not of eval (which needs no estimator)', () => {
     expect(ok(['train', '--help']).stdout).toMatch(/^ {2}--estimator-module FILE +an ES module defining actor-gradient estimators of your own/m);
     expect(ok(['train', '--help']).stdout).toMatch(/^ {2}--estimator NAME +which estimator of --estimator-module to train/m);
-    expect(ok(['eval', '--help']).stdout).toMatch(/^ {2}--estimator-module FILE +the estimator module to load instead of the one the run recorded/m);
+    expect(ok(['eval', '--help']).stdout).not.toContain('--estimator-module');
     expect(ok(['sweep', '--help']).stdout).toContain('--estimator-module FILE [--estimator NAME]');
     expect(ok(['help']).stdout).toContain('--estimator-module FILE [--estimator NAME]');
   });
@@ -227,5 +228,27 @@ describe('mixrl sweep --estimator-module', () => {
       run(sweep('swept.mjs', 'sw'), override),
       `mixrl sweep: --out sw holds an unfinished sweep whose estimator module ${ref.path} has changed since it started (sha256 ${ref.sha256.slice(0, 12)}... then, ${sha256('swept.mjs').slice(0, 12)}... now): its runs so far trained on the old one; restore the file, or choose another --out`,
     );
+  });
+
+  it('starts no run on the module once it changed while the sweep runs', () => {
+    // Edited by the first run that loads it (a `mixrl train` child; the sweep itself leaves it), as
+    // by a researcher editing the file during a long sweep: the second run would train other code.
+    module(
+      'edited.mjs',
+      `import { appendFileSync } from 'node:fs';
+export default function ({ estimators }) {
+  if (process.argv.includes('train')) appendFileSync(new URL(import.meta.url), '// edited while the sweep runs\\n');
+  return { myMrp: (input) => estimators.mrp(input) };
+}
+`,
+    );
+    const ref = { path: file('edited.mjs'), sha256: sha256('edited.mjs') };
+    const args = ['sweep', '--env', 'BimodalBandit', '--agent', 'sgm-mrp', '--grid', 'alpha=0.01,0.1', '--seeds', '1', '--steps', '200', '--rerun-seeds', '0'];
+    const r = run([...args, '--estimator-module', 'edited.mjs', '--out', 'sw-edited'], override);
+    expectUserErrorResult(
+      r,
+      `mixrl sweep: run BimodalBandit-sgm-mrp-alpha0.1-seed0 not started: its estimator module ${ref.path} changed since this command started (sha256 ${ref.sha256.slice(0, 12)}... then, ${sha256('edited.mjs').slice(0, 12)}... now); the runs so far trained on it as it was: restore it and run the same command to continue, or choose another --out`,
+    );
+    expect(readdirSync(file('sw-edited/runs'))).toEqual(['BimodalBandit-sgm-mrp-alpha0.01-seed0']);
   });
 });

@@ -19,7 +19,7 @@
  * Deterministic parts (seeds fixed) have no false-failure rate beyond float rounding.
  */
 import { isRight } from 'fp-ts/lib/Either.js';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -298,10 +298,13 @@ describe('fig2-bandits, stopped and continued', () => {
     expect(lines.some((l) => l.includes('continuing from the checkpoint at update 38'))).toBe(true);
     expect(continued).toEqual(straight);
     expect(existsSync(path.join(dir, 'fig2-SGM-MRP-lr0.001.safetensors'))).toBe(false);
-    // Everything finished: read back without training.
+    // Everything finished: read back without training; a checkpoint left beside a finished part (a
+    // kill between writing the part and removing its checkpoint) is removed.
+    writeFileSync(path.join(dir, 'fig2-SGM-MRP-lr0.001.safetensors'), 'stale');
     const again: string[] = [];
     expect(await trainBanditSweep(sweep, { store, log: (line) => again.push(line) })).toEqual(straight);
     expect(again.every((l) => l.includes('finished before'))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['fig2-SG-RP-lr0.001.json', 'fig2-SG-RP-lr0.003.json', 'fig2-SGM-MRP-lr0.001.json', 'fig2-SGM-MRP-lr0.003.json']);
   });
 
   it("refuses a work folder holding another sweep's parts or checkpoint", async () => {

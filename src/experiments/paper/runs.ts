@@ -6,10 +6,11 @@
  * unfinished one with a checkpoint is resumed; one without a checkpoint starts again.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { ConfigError, isModuleRef, resolveConfig, type TrainConfig, validatePartial } from '../config';
+import { ConfigError, isModuleRef, type ModuleRef, resolveConfig, type TrainConfig, validatePartial } from '../config';
 import { readJsonFile, readJsonLines, writeFileAtomic } from '../files';
 import { createRun, type EpisodeRecord, loadRun, type Run, runSummary, saveRun, train } from '../train';
 import { MixrlError } from '../../tensor';
@@ -86,18 +87,37 @@ export function useCliForRuns(node: string | null, args: readonly string[] = [])
 }
 
 /** The env module new child runs load (`--env-module FILE`), or null. */
-let envModule: string | null = null;
+let envModule: ModuleRef | null = null;
 
 /**
  * Gives every child `mixrl train` that starts a run `--env-module FILE` (what `mixrl sweep
- * --env-module` does); a resumed child loads the module its run recorded. In-process runs need
- * nothing: this process registered the env itself.
+ * --env-module` does), the file as `ref` recorded it (no child starts on it once it changed); a
+ * resumed child loads the module its run recorded. In-process runs need nothing: this process
+ * registered the env itself.
  *
  * @example
- * useEnvModuleForRuns('/home/me/point-mass.mjs');
+ * useEnvModuleForRuns({ path: '/home/me/point-mass.mjs', sha256: '2f0d...' });
  */
-export function useEnvModuleForRuns(file: string | null): void {
-  envModule = file;
+export function useEnvModuleForRuns(ref: ModuleRef | null): void {
+  envModule = ref;
+}
+
+/**
+ * Why a new child run must not load the module `ref` (its env or estimator module, `what`): the file
+ * changed since the command recorded it, or is gone; undefined when it is as recorded. Each child
+ * reads the file itself, so a file edited while a sweep runs would give its later runs other code
+ * than its earlier ones.
+ */
+async function moduleProblem(ref: ModuleRef, what: string): Promise<string | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(ref.path);
+  } catch (e) {
+    return `its ${what} ${ref.path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+  const now = createHash('sha256').update(bytes).digest('hex');
+  if (now === ref.sha256) return undefined;
+  return `its ${what} ${ref.path} changed since this command started (sha256 ${ref.sha256.slice(0, 12)}... then, ${now.slice(0, 12)}... now)`;
 }
 
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
@@ -238,7 +258,9 @@ export async function untilSignalled<T>(work: (stopSignal: () => NodeJS.Signals 
  * Trains every spec's run under `ctx.workDir` (finished ones are read back), up to `ctx.jobs` at
  * once when runs are child processes, and returns each run's episodes in the order of `specs`.
  * SIGINT or SIGTERM stops it: no new run starts, running ones checkpoint (children get SIGTERM),
- * and it throws `Interrupted`; the same call later continues where they stopped.
+ * and it throws `Interrupted`; the same call later continues where they stopped. A new child run
+ * is not started on an env or estimator module whose file changed since it was recorded (a
+ * ConfigError, the running ones stopped as on a failure).
  *
  * @example
  * const runs = await trainRuns(ctx, [{ name: 'Pendulum-sg-rp-seed0', config: { env: 'Pendulum', agent: 'sg-rp', seed: 0, steps: 100_000 } }]);
@@ -273,11 +295,21 @@ export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDi
       const started = Date.now();
       if (state !== 'finished') {
         let finished: boolean;
+        if (cli && state === 'new') {
+          // A new child loads the modules' files itself: not once they differ from what this command recorded.
+          const modules: [ModuleRef | null | undefined, string][] = [[envModule, 'env module'], [config.estimatorModule, 'estimator module']];
+          for (const [ref, what] of modules) {
+            const problem = isModuleRef(ref) ? await moduleProblem(ref, what) : undefined;
+            if (problem) {
+              throw new ConfigError(`run ${spec.name} not started: ${problem}; the runs so far trained on it as it was: restore it and run the same command to continue, or choose another --out`);
+            }
+          }
+        }
         if (cli) {
           const args =
             state === 'resumable'
               ? ['--resume', dir]
-              : ['--out', dir, ...configFlags(config), '--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu', ...(envModule ? ['--env-module', envModule] : [])];
+              : ['--out', dir, ...configFlags(config), '--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu', ...(envModule ? ['--env-module', envModule.path] : [])];
           if (jobs > 1) args.push('--threads', '1');
           const r = await trainChild(args, children);
           // A checkpoint at the last step without its summary (killed in between): nothing left to train.

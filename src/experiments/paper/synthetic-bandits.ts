@@ -232,6 +232,8 @@ export async function trainBanditSweep(sweep: BanditSweep, options: { log?: (lin
     const partFile = store && path.join(store.dir, `fig2-${agent}-lr${lr}`);
     const finished = partFile ? await readFinishedPart(`${partFile}.json`, sweep) : null;
     if (finished) {
+      // Its checkpoint, if a kill came between writing the part and removing it, is of no more use.
+      await fs.rm(`${partFile}.safetensors`, { force: true });
       runs.push(...finished);
       log(`fig2: ${agent} lr ${lr}: finished before, read back`);
       continue;
