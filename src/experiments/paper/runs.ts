@@ -233,16 +233,19 @@ async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, c
 
 /**
  * Runs `work` with SIGINT and SIGTERM caught instead of ending the process: `stopSignal()` says
- * which one came (null until then), so the work saves and stops at a point of its choosing
- * (throwing `Interrupted`); the handlers are removed when it settles.
+ * which one came first (null until then), so the work saves and stops at a point of its choosing
+ * (throwing `Interrupted`); `onFirst` runs when it comes (`trainRuns` stops its children there);
+ * the handlers are removed when the work settles.
  *
  * @example
  * await untilSignalled(async (stopSignal) => { for (const part of parts) { await part(); if (stopSignal()) throw new Interrupted(stopSignal()!, 0, 1); } });
  */
-export async function untilSignalled<T>(work: (stopSignal: () => NodeJS.Signals | null) => Promise<T>): Promise<T> {
+export async function untilSignalled<T>(work: (stopSignal: () => NodeJS.Signals | null) => Promise<T>, onFirst?: (signal: NodeJS.Signals) => void): Promise<T> {
   let signal: NodeJS.Signals | null = null;
   const onSignal = (s: NodeJS.Signals) => {
-    signal ??= s;
+    if (signal !== null) return;
+    signal = s;
+    onFirst?.(s);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -268,30 +271,37 @@ export async function untilSignalled<T>(work: (stopSignal: () => NodeJS.Signals 
 export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'log'>, specs: readonly RunSpec[]): Promise<RunOutcome[]> {
   const override = trainOverride();
   const jobs = cli ? Math.max(1, Math.floor(ctx.jobs ?? 1)) : 1;
-  const outcomes: RunOutcome[] = new Array(specs.length);
   const children = new Set<ChildProcess>();
-  let signal: NodeJS.Signals | null = null;
-  const onSignal = (s: NodeJS.Signals) => {
-    if (signal) return;
-    signal = s;
+  const stopChildren = (s: NodeJS.Signals) => {
     ctx.log(`${s}: stopping; the runs in progress save a checkpoint (rerun the same command to continue)`);
     for (const child of children) child.kill('SIGTERM');
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  return untilSignalled((stopSignal) => runAll(ctx, specs, jobs, override, children, stopSignal), stopChildren);
+}
+
+/** `trainRuns` under its signal handlers: `stopSignal()` says whether one came. */
+async function runAll(
+  ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'log'>,
+  specs: readonly RunSpec[],
+  jobs: number,
+  override: Partial<TrainConfig> | undefined,
+  children: Set<ChildProcess>,
+  stopSignal: () => NodeJS.Signals | null,
+): Promise<RunOutcome[]> {
+  const outcomes: RunOutcome[] = new Array(specs.length);
   let next = 0;
   let done = 0;
   let failed = false;
   const total = specs.length;
   const worker = async () => {
-    while (signal === null && !failed && next < specs.length) {
+    while (stopSignal() === null && !failed && next < specs.length) {
       const index = next++;
       const spec = specs[index];
       const dir = path.join(ctx.workDir, spec.name);
       const config: RunConfig = { ...spec.config, ...override } as RunConfig;
       const state = await stateOf(dir, config);
       // Stopped (a signal, another run's failure) while this one was being looked at: start nothing new.
-      if (signal !== null || failed) break;
+      if (stopSignal() !== null || failed) break;
       const started = Date.now();
       if (state !== 'finished') {
         let finished: boolean;
@@ -314,14 +324,14 @@ export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDi
           const r = await trainChild(args, children);
           // A checkpoint at the last step without its summary (killed in between): nothing left to train.
           const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
-          if (r.code !== 0 && !alreadyDone && signal === null) {
+          if (r.code !== 0 && !alreadyDone && stopSignal() === null) {
             // A child killed by a signal (the kernel's OOM killer sends SIGKILL) has no exit code.
             const how = r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`;
             throw new ConfigError(`run ${spec.name} failed (${how}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
           }
           finished = r.code === 0 || alreadyDone;
         } else {
-          finished = await trainHere(ctx, dir, config, state === 'resumable', () => signal !== null);
+          finished = await trainHere(ctx, dir, config, state === 'resumable', () => stopSignal() !== null);
         }
         if (!finished) continue;
       }
@@ -342,10 +352,8 @@ export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDi
     for (const child of children) child.kill('SIGTERM');
     while (children.size > 0) await new Promise((r) => setTimeout(r, 50));
     throw e;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
+  const signal = stopSignal();
   if (signal !== null) throw new Interrupted(signal, done, total);
   return outcomes;
 }
