@@ -19,7 +19,7 @@
  * Deterministic parts (seeds fixed) have no false-failure rate beyond float rounding.
  */
 import { isRight } from 'fp-ts/lib/Either.js';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -313,6 +313,16 @@ describe('fig2-bandits, stopped and continued', () => {
     const other = { ...sweep, steps: 80 };
     await expect(trainBanditSweep(other, { store: { dir, checkpointEvery: 25 } })).rejects.toThrow(/fig2-SG-RP-lr0\.001\.json belongs to another sweep/);
     await expect(trainBanditSweep({ ...other, lrs: [3e-3] }, { store: { dir, checkpointEvery: 25 } })).rejects.toThrow(ConfigError);
+  });
+
+  it('says how to go on from a damaged checkpoint', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-fig2-'));
+    await expect(trainBanditSweep(sweep, { store: { dir, checkpointEvery: 25, stopSignal: stopAfter(30) } })).rejects.toBeInstanceOf(Interrupted);
+    const file = path.join(dir, 'fig2-SG-RP-lr0.001.safetensors');
+    truncateSync(file, 100);
+    await expect(trainBanditSweep(sweep, { store: { dir, checkpointEvery: 25 } })).rejects.toThrow(/; delete .*fig2-SG-RP-lr0\.001\.safetensors to train this part again from its start$/);
+    rmSync(file);
+    expect(await trainBanditSweep(sweep, { store: { dir, checkpointEvery: 25 } })).toEqual(await trainBanditSweep(sweep));
   });
 });
 

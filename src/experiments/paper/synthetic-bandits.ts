@@ -194,14 +194,16 @@ async function readCheckpoint(file: string, sweep: BanditSweep, template: PartPr
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
+  // A damaged checkpoint (only a damaged disk makes one: it is written atomically) says how to go on.
+  const damaged = (message: string) => new ConfigError(`${message}; delete ${file} to train this part again from its start`);
   const decoded = decodeSafetensors(file, bytes);
-  if (isLeft(decoded)) throw decoded.left;
+  if (isLeft(decoded)) throw damaged(decoded.left.message);
   const { metadata, arrays } = decoded.right;
   refuseOtherSweep(file, JSON.parse(metadata.sweep ?? 'null'), sweep);
   const evalSteps = JSON.parse(metadata.evalSteps) as number[];
   const shaped = { ...template, curves: T.zeros([template.curves.shape[0], evalSteps.length], f64) };
   const progress = arraysToTree(file, shaped, arrays, T.defaultBackend());
-  if (isLeft(progress)) throw progress.left;
+  if (isLeft(progress)) throw damaged(progress.left.message);
   return { step: Number(metadata.step), evalSteps, progress: progress.right };
 }
 
