@@ -240,6 +240,22 @@ describe('WebAssembly steps of CPU plans', () => {
     }
   });
 
+  it('loops gathering the same leaf pattern share one index array', () => {
+    // Two loops (a reduction between them), each gathering the column [40, 5, 100, 1] into
+    // [40, 5, 100, 5] (its 5 repeats straddle vectors; the middle leaf [40, 1, 100, 5] is read in
+    // whole vectors): one index array, not two.
+    const [a, b, c, d] = [40, 5, 100, 5];
+    const x = M.tensor(values(7, a * b * c * d), { shape: [a, b, c, d] });
+    const column = M.tensor(values(8, a * b * c), { shape: [a, b, c, 1] });
+    const middle = M.tensor(values(9, a * c * d), { shape: [a, 1, c, d] });
+    const f = (p: Tensor, q: Tensor, r: Tensor) => {
+      const total = M.max(M.mul(M.exp(M.sub(p, q)), r), 0, true);
+      return M.mul(M.add(M.add(p, total), q), r);
+    };
+    const plan = expectIdentical(f, [x, column, middle], 'two gathering loops').lastPlan;
+    expect([plan?.wasmSteps, plan?.fusedGroups, plan?.gatherIndexArrays]).toEqual([3, 2, 1]);
+  });
+
   it('float sums, maxima and minima over every axis set equal eager mode bit for bit (NaN, ±0, ±∞ included)', () => {
     const reductions = { sum: M.sum, max: M.max, min: M.min };
     fc.assert(

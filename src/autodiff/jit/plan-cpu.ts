@@ -13,7 +13,7 @@
  * eager CPU kernel, which allocates its output. Values returned to the caller always get fresh
  * arrays, since they escape.
  */
-import { ArrayTensor, type Aval, cpu, type DType, type Params, type Primitive, sizeOf, type TypedArray } from '../../tensor';
+import { ArrayTensor, type Aval, cpu, type DType, type Params, type Primitive, type Shape, sizeOf, type TypedArray } from '../../tensor';
 import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import { broadcastIndex } from '../../tensor/cpu/elementwise';
@@ -58,6 +58,11 @@ export interface PlanStats {
    * writes over its product's result).
    */
   readonly overwrittenLeaves?: number;
+  /**
+   * CPU plans only: index arrays of the leaves fused WebAssembly loops gather (whose vectors would
+   * straddle rows), one per pattern of leaf and output shapes, however many loops share it.
+   */
+  readonly gatherIndexArrays?: number;
   /** Reused typed arrays and their total bytes. */
   readonly pooledBuffers: number;
   readonly pooledBytes: number;
@@ -328,11 +333,19 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     arenaBytes += layout.bytes;
     return { layout, at };
   });
-  // Index arrays of the leaves that fused WebAssembly steps gather (filled once the arena exists).
+  // Index arrays of the leaves that fused WebAssembly steps gather (filled once the arena exists),
+  // one per pattern (the leaf's shape in the output's): a vmapped update gathers the same few often.
+  const indexArrays = new Map<string, Region>();
+  const indexArrayOf = (leaf: Shape, out: Shape) => {
+    const pattern = `${leaf.join(',')}|${out.join(',')}`;
+    let region = indexArrays.get(pattern);
+    if (!region) indexArrays.set(pattern, (region = reserve({ shape: out, dtype: 'int32' })));
+    return region;
+  };
   const gathers = computed.map((node, s) => {
     if (!inWasm[s] || node.kind !== 'fused') return new Map<number, Region>();
     const { leaves } = probes[s] as LaneGroup;
-    return new Map(leaves.flatMap((l, k) => (l.kind === 'gather' ? [[k, reserve({ shape: node.out.aval.shape, dtype: 'int32' })] as const] : [])));
+    return new Map(leaves.flatMap((l, k) => (l.kind === 'gather' ? [[k, indexArrayOf(node.leaves[k].aval.shape, node.out.aval.shape)] as const] : [])));
   });
   const indexAt = (s: number) => (k: number) => (gathers[s].get(k) as Region).offset;
   // Generated loops of parity 1 that differ from parity 0 (they touch donated regions) are s<n + s>.
@@ -641,6 +654,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     wasmSteps: inWasm.filter((w, s) => w && !runByProducts.has(s)).length,
     pooledBuffers,
     pooledBytes,
+    gatherIndexArrays: indexArrays.size,
     overwrittenLeaves,
     allocationsPerCall: allocationsPerCall - donations.length,
     internalAllocations,
