@@ -11,7 +11,7 @@ import { makeDirs, writeFileAtomic } from '../experiments/files';
 import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } from '../experiments/evaluation';
 import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, runSummary, saveRun, train } from '../experiments/train';
 import { isBuiltInEnv } from '../envs';
-import { loadCheckpoint } from '../rl/checkpoint';
+import { loadCheckpoint, removeLeftoverTemps } from '../rl/checkpoint';
 import type { Estimator } from '../rl/estimators';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
@@ -513,6 +513,8 @@ const agentWords = (config: TrainConfig) => (config.estimator === undefined ? co
 
 /** Trains an opened run in its (locked) folder to its `steps`, or until SIGINT or SIGTERM; exit code 0, 130 or 143. */
 async function trainIn(run: Run, out: string): Promise<Outcome> {
+  // This command holds the folder: temporaries of its files are a killed writer's, as large as a checkpoint.
+  await removeLeftoverTemps(out, [CHECKPOINT, BEST, CHECKPOINTED_BEST, EVALUATIONS, 'episodes.jsonl', 'summary.json', 'config.json']);
   const episodesFile = path.join(out, 'episodes.jsonl');
   const checkpointFile = path.join(out, CHECKPOINT);
   const bestFile = path.join(out, BEST);

@@ -28,7 +28,7 @@ function checkHost(file: string): CheckpointError | undefined {
 export async function writeAtomically(path: string, chunks: readonly Uint8Array[]): Promise<void> {
   const dir = dirname(path);
   await fsp.mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);
+  const temp = join(dir, `.${basename(path)}.${randomUUID()}${TEMP_SUFFIX}`);
   const handle = await fsp.open(temp, 'wx');
   try {
     let position = 0;
@@ -53,6 +53,32 @@ export async function writeAtomically(path: string, chunks: readonly Uint8Array[
   } finally {
     await dirHandle.close();
   }
+}
+
+const TEMP_SUFFIX = '.tmp';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Removes the temporary files `writeAtomically` left in `dir` for the files named `names` (a
+ * process killed mid-write leaves `.NAME.<uuid>.tmp`, as large as the file: a checkpoint's size).
+ * Only a command holding the folder, its one writer, may call it: another writer's file in progress
+ * would go too. Returns how many were removed.
+ *
+ * @example
+ * await removeLeftoverTemps('runs/p', ['checkpoint.mixrl', 'summary.json']); // 1 after a kill -9 mid-checkpoint
+ */
+export async function removeLeftoverTemps(dir: string, names: readonly string[]): Promise<number> {
+  const wanted = new Set(names);
+  let removed = 0;
+  for (const entry of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!entry.startsWith('.') || !entry.endsWith(TEMP_SUFFIX)) continue;
+    const stem = entry.slice(1, -TEMP_SUFFIX.length);
+    const dot = stem.lastIndexOf('.');
+    if (dot < 0 || !UUID.test(stem.slice(dot + 1)) || !wanted.has(stem.slice(0, dot))) continue;
+    await fsp.rm(join(dir, entry), { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 /**

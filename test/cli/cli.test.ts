@@ -415,8 +415,12 @@ describe('mixrl command: evaluations and TensorBoard', () => {
     const first = run([...args, '--steps', '250', '--out', 'best-resumed']);
     expect(first.code, first.stderr).toBe(0);
     const saved = readFileSync(file('best-resumed', 'best.mixrl'));
+    // A checkpoint write a kill cut short left its temporary: the resume removes it.
+    const temp = file('best-resumed', '.checkpoint.mixrl.0b7e1c4a-3f2d-4c1e-9a8b-7d6c5b4a3f2e.tmp');
+    writeFileSync(temp, 'x');
     // Resumed to a step with no evaluation in between: the best model of step 100 or 200 stays.
     expect(run(['train', '--resume', 'best-resumed', '--steps', '260']).code).toBe(0);
+    expect(existsSync(temp)).toBe(false);
     expect(readFileSync(file('best-resumed', 'best.mixrl'))).toEqual(saved);
     // As if the process had died after saving a best model beyond its last checkpoint (step 260).
     const later = run([...args, '--steps', '400', '--out', 'best-later']);

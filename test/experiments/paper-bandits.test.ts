@@ -290,12 +290,16 @@ describe('fig2-bandits, stopped and continued', () => {
     // Stopped in the third part at update 37: after its checkpoint at 25, between evaluations.
     await expect(trainBanditSweep(sweep, { store: { ...store, stopSignal: stopAfter(2 * 59 + 37) } })).rejects.toBeInstanceOf(Interrupted);
     expect(readdirSync(dir).sort()).toEqual(['fig2-SG-RP-lr0.001.json', 'fig2-SG-RP-lr0.003.json', 'fig2-SGM-MRP-lr0.001.safetensors']);
+    // A checkpoint write a kill cut short left its temporary: the next sweep removes it.
+    const temp = path.join(dir, '.fig2-SGM-MRP-lr0.001.safetensors.0b7e1c4a-3f2d-4c1e-9a8b-7d6c5b4a3f2e.tmp');
+    writeFileSync(temp, 'x');
     // Stopped again right after the next update, then continued to the end.
     await expect(trainBanditSweep(sweep, { store: { ...store, stopSignal: stopAfter(1) } })).rejects.toBeInstanceOf(Interrupted);
     const lines: string[] = [];
     const continued = await trainBanditSweep(sweep, { store, log: (line) => lines.push(line) });
     expect(lines.filter((l) => l.includes('finished before')).length).toBe(2);
     expect(lines.some((l) => l.includes('continuing from the checkpoint at update 38'))).toBe(true);
+    expect(existsSync(temp)).toBe(false);
     expect(continued).toEqual(straight);
     expect(existsSync(path.join(dir, 'fig2-SGM-MRP-lr0.001.safetensors'))).toBe(false);
     // Everything finished: read back without training; a checkpoint left beside a finished part (a

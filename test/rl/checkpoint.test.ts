@@ -362,3 +362,29 @@ describe('checkpoint atomicity', () => {
     expect(await fsp.readdir(path)).toEqual(['occupied']);
   });
 });
+
+describe('removeLeftoverTemps', () => {
+  it("removes writeAtomically's temporaries of the named files only, and what a kill mid-write leaves is one", async () => {
+    const { removeLeftoverTemps, writeAtomically } = await import('../../src/rl/checkpoint');
+    const dir = await fsp.mkdtemp(join(tmpdir(), 'mixrl-temps-'));
+    const uuid = '0b7e1c4a-3f2d-4c1e-9a8b-7d6c5b4a3f2e';
+    // A write cut short: the temporary `writeAtomically` makes, caught before its rename.
+    const renamed = vi.spyOn(fsp, 'rename').mockRejectedValueOnce(Object.assign(new Error('killed'), { code: 'EIO' }));
+    const removed = vi.spyOn(fsp, 'rm').mockResolvedValueOnce(undefined);
+    await expect(writeAtomically(join(dir, 'checkpoint.mixrl'), [Uint8Array.of(1, 2, 3)])).rejects.toThrow('killed');
+    renamed.mockRestore();
+    removed.mockRestore();
+    const names = [
+      `.summary.json.${uuid}.tmp`, // a named file's: removed
+      `.other.json.${uuid}.tmp`, // not named: kept
+      '.summary.json.not-a-uuid.tmp', // not writeAtomically's: kept
+      'summary.json', // the file itself: kept
+    ];
+    for (const name of names) await fsp.writeFile(join(dir, name), 'x');
+    const left = (await fsp.readdir(dir)).filter((f) => f.startsWith('.checkpoint.mixrl.'));
+    expect(left).toHaveLength(1);
+    expect(await removeLeftoverTemps(dir, ['checkpoint.mixrl', 'summary.json'])).toBe(2);
+    expect((await fsp.readdir(dir)).sort()).toEqual([`.other.json.${uuid}.tmp`, '.summary.json.not-a-uuid.tmp', 'summary.json']);
+    expect(await removeLeftoverTemps(join(dir, 'missing'), ['x'])).toBe(0);
+  });
+});

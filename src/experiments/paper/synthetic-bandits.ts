@@ -22,6 +22,7 @@ import { grad, jit, treeStack, vmap } from '../../autodiff';
 import { headSize, type PolicyHeadConfig, policyFromHead } from '../../distributions';
 import { type GaussianBandit, syntheticBandit } from '../../envs/bandits';
 import { banditCritic, estimators } from '../../rl/estimators';
+import { removeLeftoverTemps } from '../../rl/checkpoint';
 import { arraysToTree, decodeSafetensors, saveWeights } from '../../rl/interop';
 import { initMlp, mlp, type MlpParams } from '../../rl/mlp';
 import { adam, type AdamState } from '../../rl/optim';
@@ -230,8 +231,11 @@ export async function trainBanditSweep(sweep: BanditSweep, options: { log?: (lin
   const exact = expectedRewardOf(low, high);
   const runs: BanditRun[] = [];
   const parts = (Object.keys(BANDIT_AGENTS) as BanditAgent[]).flatMap((agent) => sweep.lrs.map((lr) => ({ agent, lr })));
+  const partName = (agent: BanditAgent, lr: number) => `fig2-${agent}-lr${lr}`;
+  // The work folder is this command's: temporaries of its files are a killed writer's (a checkpoint's size).
+  if (store) await removeLeftoverTemps(store.dir, parts.flatMap(({ agent, lr }) => ['.json', '.safetensors'].map((ext) => `${partName(agent, lr)}${ext}`)));
   for (const [partIndex, { agent, lr }] of parts.entries()) {
-    const partFile = store && path.join(store.dir, `fig2-${agent}-lr${lr}`);
+    const partFile = store && path.join(store.dir, partName(agent, lr));
     const finished = partFile ? await readFinishedPart(`${partFile}.json`, sweep) : null;
     if (finished) {
       // Its checkpoint, if a kill came between writing the part and removing it, is of no more use.
