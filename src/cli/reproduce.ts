@@ -132,8 +132,11 @@ function prepareReproduceOut(options: ReproduceOptions): Promise<Either<MixrlErr
   });
 }
 
+/** What an experiment left in its work folder: `mixrl train` run folders, files of its own (fig2-bandits' parts), or nothing. */
+type KeptWork = 'training runs' | 'parts' | 'nothing';
+
 /** findings.md: what the experiment is, what its numbers say, how to run it again. */
-function findingsText(experiment: PaperExperiment, options: ReproduceOptions, result: ExperimentResult, seconds: number, hasRuns: boolean, continued: boolean): string {
+function findingsText(experiment: PaperExperiment, options: ReproduceOptions, result: ExperimentResult, seconds: number, kept: KeptWork, continued: boolean): string {
   return [
     `# ${experiment.name}: ${experiment.paperRef}`,
     '',
@@ -142,7 +145,7 @@ function findingsText(experiment: PaperExperiment, options: ReproduceOptions, re
     `Scale ${options.scale}, seeds ${options.seeds.join(', ')}, backend ${options.backend}, mixrl ${packageJson.version}, ` +
       `${options.sweep ? 'with the hyperparameter sweep (--sweep), ' : ''}${seconds.toFixed(0)} s${continued ? ' in the command that finished it, which continued an interrupted one (runs finished before were read back, not timed)' : ''}.` +
       // Only runs of `trainRuns` take the override; an experiment that kept none was not changed by it.
-      (options.override && hasRuns ? ` Runs overridden by ${OVERRIDE_VARIABLE}=${JSON.stringify(options.override)} (not the protocol's settings).` : ''),
+      (options.override && kept === 'training runs' ? ` Runs overridden by ${OVERRIDE_VARIABLE}=${JSON.stringify(options.override)} (not the protocol's settings).` : ''),
     '',
     '## Findings',
     '',
@@ -153,7 +156,8 @@ function findingsText(experiment: PaperExperiment, options: ReproduceOptions, re
     ...result.tables.map((t) => `- \`${t.id}.csv\`: ${t.title}`),
     ...result.figures.map((f) => `- \`${f.id}.svg\`: ${f.title}`),
     `- \`${RESULTS}\`: all of the above as numbers, with the options`,
-    ...(hasRuns ? ['- `runs/`: the training runs (each a `mixrl train` folder, resumable with `mixrl train --resume`)'] : []),
+    ...(kept === 'training runs' ? ['- `runs/`: the training runs (each a `mixrl train` folder, resumable with `mixrl train --resume`)'] : []),
+    ...(kept === 'parts' ? ['- `runs/`: the parts of the work it saved as it went (read back when it is run again in this folder)'] : []),
     '',
     '## Rerun',
     '',
@@ -242,12 +246,13 @@ async function runIn(experiment: PaperExperiment, options: ReproduceOptions, sta
   const result = ran.right;
   const seconds = (Date.now() - started) / 1000;
   // An experiment that trained nothing leaves no empty runs/ behind.
-  const hasRuns = (await fs.readdir(workDir).catch(() => [])).length > 0;
-  if (!hasRuns) await fs.rmdir(workDir).catch(() => undefined);
+  const entries = await fs.readdir(workDir, { withFileTypes: true }).catch(() => []);
+  const kept: KeptWork = entries.some((e) => e.isDirectory()) ? 'training runs' : entries.length > 0 ? 'parts' : 'nothing';
+  if (kept === 'nothing') await fs.rmdir(workDir).catch(() => undefined);
   try {
     for (const table of result.tables) await writeFileAtomic(path.join(options.out, `${table.id}.csv`), tableToCsv(table));
     for (const figure of result.figures) await writeFileAtomic(path.join(options.out, `${figure.id}.svg`), renderSvg(figure));
-    await writeFileAtomic(path.join(options.out, 'findings.md'), findingsText(experiment, options, result, seconds, hasRuns, state === 'resume'));
+    await writeFileAtomic(path.join(options.out, 'findings.md'), findingsText(experiment, options, result, seconds, kept, state === 'resume'));
     const results = {
       experiment: name,
       paperRef: experiment.paperRef,

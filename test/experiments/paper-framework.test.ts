@@ -432,6 +432,15 @@ describe('mixrl reproduce', () => {
     expect(readdirSync(out).sort()).toEqual(['fig23-ShapedPendulum.svg', 'fig23-variance.csv', 'findings.md', 'reproduce.json', 'results.json']);
   });
 
+  it("describes fig2-bandits' saved parts as parts, not as training runs the override changed", () => {
+    const r = run(['fig2-bandits', '--out', 'fig2-parts'], { MIXRL_REPRODUCE_OVERRIDE: '{"steps":100}' });
+    expect(r.code, r.stderr).toBe(0);
+    const findings = readFileSync(path.join(work, 'fig2-parts', 'findings.md'), 'utf8');
+    expect(findings).toContain('- `runs/`: the parts of the work it saved as it went (read back when it is run again in this folder)');
+    expect(findings).not.toContain('mixrl train --resume');
+    expect(findings).not.toContain('overridden');
+  });
+
   it.skipIf(!existsSync('/proc/self'))('refuses an --out under /proc at once (it hung in Node\'s recursive mkdir)', () => {
     const r = spawnSync(process.execPath, [cli, 'reproduce', 'fig23-variance', '--out', '/proc/mixrl-no-such/out'], { cwd: work, encoding: 'utf8', timeout: 20_000 });
     expect(r.status, r.stderr).toBe(2);
