@@ -3,7 +3,7 @@
  * (`--hidden 64,64`); booleans take `true`/`false` or no value. Unknown flags are errors naming them.
  */
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
-import { ConfigError, type FlagKind } from '../experiments/config';
+import { ConfigError, type FlagKind, kebab } from '../experiments/config';
 
 export interface ParsedArgs {
   /** Flag values by camelCase name, as strings (or true for a bare flag). */
@@ -13,13 +13,6 @@ export interface ParsedArgs {
 
 const camel = (kebab: string) => kebab.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/**
- * A camelCase name as its flag is written.
- *
- * @example
- * kebab('checkpointEvery'); // 'checkpoint-every'
- */
-export const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** A decimal number with an optional fraction and exponent: no hex, binary, Infinity or empty strings. */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;

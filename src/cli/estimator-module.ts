@@ -71,7 +71,7 @@ export async function reloadEstimatorModule(ref: ModuleRef, name: string | undef
  * estimator, which refuses a `file`.
  *
  * @example
- * await runEstimator(undefined, savedConfig, '--checkpoint runs/p'); // Right(undefined) for a run of its agent's estimator
+ * await runEstimator(undefined, savedConfig, '--resume runs/p'); // Right(undefined) for a run of its agent's estimator
  */
 export async function runEstimator(file: string | undefined, saved: Partial<TrainConfig>, where: string): Promise<Either<MixrlError, LoadedEstimator | undefined>> {
   if (saved.estimator === undefined) {

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
 import { ConfigError, type TrainConfig } from '../experiments/config';
-import { makeDirs, writeFileAtomic } from '../experiments/files';
+import { exists, makeDirs, writeFileAtomic } from '../experiments/files';
 import { Interrupted, trainOverride, useCliForRuns } from '../experiments/paper/runs';
 import { type Backend, MixrlError } from '../tensor';
 import { type BackendChoice, initBackend } from '../tensor/webgpu';
@@ -40,7 +40,6 @@ export interface FolderKind extends FolderLock {
 const userError = (message: string) => left(new ConfigError(message));
 
 export const ioReason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-export const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
 /** Whether a process with this id is running (EPERM: it is, as another user). */
 function isRunning(pid: number): boolean {

@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import packageJson from '../../package.json';
-import { ConfigError, isModuleRef, type ModuleRef, RUN_DEFAULTS, type TrainConfig } from '../experiments/config';
+import { ConfigError, isModuleRef, kebab, type ModuleRef, RUN_DEFAULTS, type TrainConfig } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
 import { intervalCells, tableNumber, tableToCsv } from '../experiments/paper/csv';
 import { describeSetting, settingCells, settingColumns, show } from '../experiments/paper/curves';
@@ -68,8 +68,6 @@ export interface SweepOptions {
   /** MIXRL_REPRODUCE_OVERRIDE's config keys (tests' tiny runs), when set. */
   readonly override?: Record<string, unknown>;
 }
-
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** `mixrl sweep --help`. */
 export function sweepUsage(): string {

@@ -6,8 +6,8 @@
 import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
-import { CLASSIC_DEFAULTS, ConfigError, flagKinds, resolveConfig, RUN_DEFAULTS, type TrainConfig, validatePartial } from '../experiments/config';
-import { makeDirs, writeFileAtomic } from '../experiments/files';
+import { CLASSIC_DEFAULTS, ConfigError, flagKinds, kebab, resolveConfig, RUN_DEFAULTS, type TrainConfig, validatePartial } from '../experiments/config';
+import { exists, makeDirs, writeFileAtomic } from '../experiments/files';
 import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } from '../experiments/evaluation';
 import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, runSummary, saveRun, train } from '../experiments/train';
 import { isBuiltInEnv } from '../envs';
@@ -16,11 +16,11 @@ import type { Estimator } from '../rl/estimators';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
 import { initBackend } from '../tensor/webgpu';
-import { kebab, parseArgs, parseDecimal, typedFlags } from './args';
+import { parseArgs, parseDecimal, typedFlags } from './args';
 import { definesEnv, type LoadedEnvModule, loadEnvModule, reloadEnvModule, runEnvPreparer } from './envs';
 import { type LoadedEstimator, loadEstimatorModule, reloadEstimatorModule, runEstimator } from './estimator-module';
 import { parseJsonText } from './json';
-import { exists, type FolderLock, lockOut, whenFree } from './out-folder';
+import { type FolderLock, lockOut, whenFree } from './out-folder';
 import { EvaluationLog, TensorBoardLog } from './run-logs';
 
 const CHECKPOINT = 'checkpoint.mixrl';
@@ -207,7 +207,7 @@ async function checkOut(out: string): Promise<Either<MixrlError, void>> {
   if (isLeft(free)) return free;
   const held: string[] = [];
   for (const file of RUN_FILES) {
-    if (await fs.stat(path.join(out, file)).then(() => true, () => false)) held.push(file);
+    if (await exists(path.join(out, file))) held.push(file);
   }
   if (held.length === 0) return right(undefined);
   // Without a checkpoint there is nothing --resume can continue: say so instead of pointing at it.
@@ -273,7 +273,7 @@ async function lockRun(out: string, flag: '--out' | '--resume'): Promise<Either<
 async function resumeRun(out: string, moduleFile: string | undefined, estimatorFile: string | undefined): Promise<Either<MixrlError, Run>> {
   const checkpointFile = path.join(out, CHECKPOINT);
   if (!(await fs.stat(checkpointFile).then((s) => s.isFile(), () => false))) {
-    const started = await fs.stat(path.join(out, 'config.json')).then(() => true, () => false);
+    const started = await exists(path.join(out, 'config.json'));
     return userError(`--resume ${out}: no ${CHECKPOINT} there to resume${started ? ' (the run stopped before its first checkpoint: remove the folder to start it again)' : ''}`);
   }
   const configFile = path.join(out, 'config.json');

@@ -5,12 +5,11 @@
  * called with the API the command passes when it is a function. Errors are one line, starting with
  * the flag and file (or the run and its recorded module) and saying what to do.
  */
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { type Either, left, right } from 'fp-ts/lib/Either.js';
 import { ConfigError, type ModuleRef } from '../experiments/config';
+import { fileSha256, moduleDrift } from '../experiments/files';
 import type { MixrlError } from '../tensor';
 
 /** A kind of module as its errors name it. */
@@ -51,8 +50,6 @@ export function valueKind(x: unknown): string {
   return `a ${typeof x}`;
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 /** Why a file could not be read, in words. */
 const readProblem = (e: unknown) => {
   const code = (e as NodeJS.ErrnoException).code;
@@ -68,7 +65,7 @@ const readProblem = (e: unknown) => {
 export async function readModule(file: string, kind: ModuleKind): Promise<Either<MixrlError, ModuleRef>> {
   const abs = path.resolve(file);
   try {
-    return right({ path: abs, sha256: sha256(await fs.readFile(abs)) });
+    return right({ path: abs, sha256: await fileSha256(abs) });
   } catch (e) {
     return userError(`${kind.flag} ${file}: ${readProblem(e)}`);
   }
@@ -82,19 +79,14 @@ export async function readModule(file: string, kind: ModuleKind): Promise<Either
  * await rereadModule(config.envModule, '--resume runs/p', ENV_MODULE); // Left when the file changed: "... restore it, or give --env-module ..."
  */
 export async function rereadModule(ref: ModuleRef, where: string, kind: ModuleKind): Promise<Either<MixrlError, ModuleRef>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(ref.path);
-  } catch (e) {
-    return userError(`${where}: its ${kind.noun} ${ref.path}: ${readProblem(e)}; put it back, or give ${kind.flag} FILE to load ${kind.loads} from another file`);
+  const drift = await moduleDrift(ref);
+  if (drift === undefined) return right(ref);
+  if ('unreadable' in drift) {
+    return userError(`${where}: its ${kind.noun} ${ref.path}: ${readProblem(drift.unreadable)}; put it back, or give ${kind.flag} FILE to load ${kind.loads} from another file`);
   }
-  const now = sha256(bytes);
-  if (now !== ref.sha256) {
-    return userError(
-      `${where}: its ${kind.noun} ${ref.path} changed since it was recorded (sha256 ${ref.sha256.slice(0, 12)}... then, ${now.slice(0, 12)}... now); restore it, or give ${kind.flag} ${ref.path} to go on with it as it is now`,
-    );
-  }
-  return right(ref);
+  return userError(
+    `${where}: its ${kind.noun} ${ref.path} changed since it was recorded (sha256 ${ref.sha256.slice(0, 12)}... then, ${drift.sha256.slice(0, 12)}... now); restore it, or give ${kind.flag} ${ref.path} to go on with it as it is now`,
+  );
 }
 
 /**

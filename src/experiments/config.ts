@@ -362,6 +362,14 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[], sources: 
   return right(config);
 }
 
+/**
+ * A camelCase config key as its flag is written.
+ *
+ * @example
+ * kebab('checkpointEvery'); // 'checkpoint-every'
+ */
+export const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /** How a flag's text reads as a value: `numberOrAuto` is a decimal number or the word `auto`. */
 export type FlagKind = 'number' | 'int' | 'numberOrAuto' | 'boolean' | 'string' | 'intList';
 

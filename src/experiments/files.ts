@@ -1,7 +1,17 @@
 /** Text files a run writes, replaced atomically like checkpoints, and the folders they go in. */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeAtomically } from '../rl/checkpoint';
+import type { ModuleRef } from './config';
+
+/**
+ * Whether `file` (or a folder) is there.
+ *
+ * @example
+ * await exists('runs/p/checkpoint.mixrl'); // false before the run's first checkpoint
+ */
+export const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
 /**
  * Writes `text` to `file` so that readers see the old content or the new, never a mix.
@@ -80,4 +90,32 @@ export async function readJsonLines(file: string): Promise<unknown[]> {
     }
   }
   return values;
+}
+
+/**
+ * The SHA-256 of a file's bytes, in hex: how a run records the module files it loads. Throws what
+ * reading the file throws.
+ *
+ * @example
+ * await fileSha256('point-mass.mjs'); // '2f0d...'
+ */
+export async function fileSha256(file: string): Promise<string> {
+  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
+}
+
+/**
+ * How the module file a run recorded (`ref`) stands now: undefined while its bytes still hash to
+ * `ref.sha256`, else what reading it threw (`unreadable`) or its hash now (`sha256`).
+ *
+ * @example
+ * await moduleDrift(config.envModule); // undefined, or { sha256: 'f76e...' } after an edit
+ */
+export async function moduleDrift(ref: ModuleRef): Promise<{ readonly unreadable: unknown } | { readonly sha256: string } | undefined> {
+  let now: string;
+  try {
+    now = await fileSha256(ref.path);
+  } catch (e) {
+    return { unreadable: e };
+  }
+  return now === ref.sha256 ? undefined : { sha256: now };
 }

@@ -12,7 +12,7 @@
  */
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import type { AgentName } from '../rl/sac/agents';
-import { ConfigError, defaultsFor, type FlagKind, flagKinds, resolveConfig, type TrainConfig, validatePartial } from './config';
+import { ConfigError, defaultsFor, type FlagKind, flagKinds, kebab, resolveConfig, type TrainConfig, validatePartial } from './config';
 import { type RunOutcome, type RunSpec, trainRuns } from './paper/runs';
 import { aggregateCurves, type CurveSummary, curveArea, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './paper/stats';
 import type { ExperimentContext } from './paper/types';
@@ -64,8 +64,6 @@ function gridKinds(): Record<string, Exclude<FlagKind, 'intList'>> {
 }
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-/** A camelCase key as its flag is written (`criticLr` -> `critic-lr`). */
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** A decimal number as `mixrl train`'s flags read one (cli/args' parseDecimal): no hex, Infinity or empty text. */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;

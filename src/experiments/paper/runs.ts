@@ -6,12 +6,11 @@
  * unfinished one with a checkpoint is resumed; one without a checkpoint starts again.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { ConfigError, isModuleRef, type ModuleRef, resolveConfig, type TrainConfig, validatePartial } from '../config';
-import { readJsonFile, readJsonLines, writeFileAtomic } from '../files';
+import { ConfigError, isModuleRef, kebab, type ModuleRef, resolveConfig, type TrainConfig, validatePartial } from '../config';
+import { exists, moduleDrift, readJsonFile, readJsonLines, writeFileAtomic } from '../files';
 import { createRun, type EpisodeRecord, loadRun, type Run, runSummary, saveRun, train } from '../train';
 import { MixrlError } from '../../tensor';
 import type { ExperimentContext } from './types';
@@ -109,18 +108,14 @@ export function useEnvModuleForRuns(ref: ModuleRef | null): void {
  * than its earlier ones.
  */
 async function moduleProblem(ref: ModuleRef, what: string): Promise<string | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(ref.path);
-  } catch (e) {
-    return `its ${what} ${ref.path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  const drift = await moduleDrift(ref);
+  if (drift === undefined) return undefined;
+  if ('unreadable' in drift) {
+    const e = drift.unreadable as NodeJS.ErrnoException;
+    return `its ${what} ${ref.path} cannot be read (${e.code ?? e.message})`;
   }
-  const now = createHash('sha256').update(bytes).digest('hex');
-  if (now === ref.sha256) return undefined;
-  return `its ${what} ${ref.path} changed since this command started (sha256 ${ref.sha256.slice(0, 12)}... then, ${now.slice(0, 12)}... now)`;
+  return `its ${what} ${ref.path} changed since this command started (sha256 ${ref.sha256.slice(0, 12)}... then, ${drift.sha256.slice(0, 12)}... now)`;
 }
-
-const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
 /**
  * Whether a line of episodes.jsonl is an episode with a finite step and return (a diverged run's NaN
@@ -156,9 +151,6 @@ async function stateOf(dir: string, config: RunConfig): Promise<State> {
   }
   return summary?.finished === true ? 'finished' : 'resumable';
 }
-
-/** A camelCase config key as its flag is written (`learningStarts` -> `learning-starts`). */
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** A config value as its flag's value: a list comma-separated, a module (`estimatorModule`) by its file. */
 const flagValue = (value: unknown) => (Array.isArray(value) ? value.join(',') : isModuleRef(value) ? value.path : String(value));
