@@ -136,12 +136,6 @@ export interface RunOptions {
    * that env known (`mixrl eval` loads the run's env module here); a `Left` is `loadRun`'s result.
    */
   prepareEnv?(config: Partial<TrainConfig>): Promise<Either<MixrlError, void>>;
-  /**
-   * `loadRun` only, without `estimator`: finds the custom estimator the checkpoint's config names
-   * (`estimator`, of its `estimatorModule`), or undefined for a run of its agent's own; a `Left` is
-   * `loadRun`'s result.
-   */
-  findEstimator?(config: TrainConfig): Promise<Either<MixrlError, Estimator | undefined>>;
 }
 
 /** The hyperparameters with the estimator `options` gives, if any. */
@@ -467,7 +461,7 @@ const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as nu
  * Reads a run back from `path`, checking that it is a training checkpoint this version understands
  * and that its parts fit together: a valid config, the agent that config makes (tree structure, leaf
  * shapes and dtypes), the step, the episode state and the replay buffer. Errors name the file and the
- * part. A run trained with a custom estimator needs it again (`{ estimator }`, or `findEstimator`),
+ * part. A run trained with a custom estimator needs it again (`{ estimator }`),
  * checked as `createRun` checks it, unless only its weights are wanted (`{ weightsOnly: true }`, see
  * `RunOptions`).
  *
@@ -534,9 +528,7 @@ export async function loadRun(path: string, backend: Backend, options: RunOption
   );
   const replay = ReplayBuffer.fromState({ meta: meta.replay, arrays: replayArrays } as unknown as ReplayState);
   if (isLeft(replay)) return bad(replay.left.message);
-  const found = options.estimator === undefined ? await options.findEstimator?.(config) : undefined;
-  if (found && isLeft(found)) return found;
-  const estimator = options.estimator ?? found?.right;
+  const { estimator } = options;
   const missing = typeof meta.customEstimator === 'string' && estimator === undefined ? (meta.customEstimator as string) : undefined;
   if (missing !== undefined && !options.weightsOnly) {
     return left(new ConfigError(`${path}: trained with the custom estimator '${missing}'; give it again: loadRun(path, backend, { estimator })`));
