@@ -335,12 +335,12 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   });
   // Index arrays of the leaves that fused WebAssembly steps gather (filled once the arena exists),
   // one per pattern (the leaf's shape in the output's): a vmapped update gathers the same few often.
-  const indexArrays = new Map<string, Region>();
+  const indexArrays = new Map<string, { region: Region; leaf: Shape; out: Shape }>();
   const indexArrayOf = (leaf: Shape, out: Shape) => {
     const pattern = `${leaf.join(',')}|${out.join(',')}`;
-    let region = indexArrays.get(pattern);
-    if (!region) indexArrays.set(pattern, (region = reserve({ shape: out, dtype: 'int32' })));
-    return region;
+    let array = indexArrays.get(pattern);
+    if (!array) indexArrays.set(pattern, (array = { region: reserve({ shape: out, dtype: 'int32' }), leaf, out }));
+    return array.region;
   };
   const gathers = computed.map((node, s) => {
     if (!inWasm[s] || node.kind !== 'fused') return new Map<number, Region>();
@@ -367,11 +367,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     env[k] = data;
   });
   const mirrorViews = new Map([...mirrored].map((k) => [k, view(home.get(k) as Region)]));
-  computed.forEach((node, s) => {
-    if (node.kind !== 'fused') return;
-    const out = node.out.aval.shape;
-    for (const [k, region] of gathers[s]) view(region).set(broadcastIndex(out, broadcastStrides(node.leaves[k].aval.shape, out)));
-  });
+  for (const { region, leaf, out } of indexArrays.values()) view(region).set(broadcastIndex(out, broadcastStrides(leaf, out)));
 
   const internalAllocations: Record<string, number> = {};
   let allocationsPerCall = 0;
