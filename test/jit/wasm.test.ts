@@ -35,7 +35,7 @@ function expectIdentical(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], what:
 }
 
 /**
- * A random chain over the lane operations, with the transcendentals (float32 lanes, float64 JS)
+ * A random chain over the lane operations, with the transcendentals (lanes in both float dtypes)
  * `withTranscendentals`, and sin (JS only: it keeps the group in JS) `withSin`.
  */
 function laneProgram(seed: number, leaves: Tensor[], withTranscendentals: boolean, withSin = false): Tensor {
@@ -177,30 +177,33 @@ describe('WebAssembly steps of CPU plans', () => {
     const f = (a: Tensor, b: Tensor) => M.relu(M.add(a, b));
     const stats = expectIdentical(f, [x, bias], 'relu(x + b)');
     expect(stats.lastPlan?.wasmSteps).toBe(1);
-    // float32 exp has a lane form (its float64 program); float64 exp (Math.exp) and sin have none: the same loop runs in JS.
+    // exp has a lane form in both float dtypes (its float64 programs); sin has none: the same loop runs in JS.
     const g = (a: Tensor, b: Tensor) => M.exp(M.add(a, b));
     expect(expectIdentical(g, [x, bias], 'exp(x + b)').lastPlan?.wasmSteps).toBe(1);
     const [x64, bias64] = [x, bias].map((t) => M.cast(t, 'float64'));
-    expect(expectIdentical(g, [x64, bias64], 'float64 exp(x + b)').lastPlan?.wasmSteps).toBe(0);
+    expect(expectIdentical(g, [x64, bias64], 'float64 exp(x + b)').lastPlan?.wasmSteps).toBe(1);
     const h = (a: Tensor, b: Tensor) => M.sin(M.add(a, b));
     expect(expectIdentical(h, [x, bias], 'sin(x + b)').lastPlan?.wasmSteps).toBe(0);
   });
 
-  it('float32 transcendentals in lanes equal eager mode bit for bit on edge cases, with broadcast leaves (loaded or gathered)', () => {
-    const tiny = 2 ** -149;
+  it.each(['float32', 'float64'] as const)('%s transcendentals in lanes equal eager mode bit for bit on edge cases, with broadcast leaves (loaded or gathered)', (dtype) => {
     // NaN, ±∞, ±0, subnormals, extremes, exp's overflow and underflow edges, ±1, tanh's saturation, and random values.
-    const edges = [NaN, Infinity, -Infinity, 0, -0, tiny, -tiny, 1e-40, 3.4e38, -3.4e38, 88.72283, 88.7229, -87.33655, -103.2789, -103.9721, -104];
+    const tiny = dtype === 'float32' ? 2 ** -149 : 2 ** -1074;
+    const edges =
+      dtype === 'float32'
+        ? [NaN, Infinity, -Infinity, 0, -0, tiny, -tiny, 1e-40, 3.4e38, -3.4e38, 88.72283, 88.7229, -87.33655, -103.2789, -103.9721, -104]
+        : [NaN, Infinity, -Infinity, 0, -0, tiny, -tiny, 1e-310, 1.7976931348623157e308, -1.7976931348623157e308, 709.782712893384, 709.7827128933841, -708.4, -745.1332191019411, -745.1332191019412, -746];
     const special = [...edges, 1, -1, 1 - 2 ** -24, -1.5, 0.5, 9.0109, -9.0109, 20, 1e-8, -1e-8, ...randomValues(3, 38, -30, 30)];
     const rowValues = [1, -1, 0.5, 2, 1, 1, -0.25, 1, 1, 3, 1, 1, -1, 1, 0.5, 1];
     const columnValues = [1, -2, 0.001, 1, -1, 0.5, 1, 2];
-    // [4, 16]: row and column vectors stay in one row (vector loads, splats); [8, 6]: they straddle rows (gathered).
+    // [4, 16]: row and column vectors stay in one row (vector loads, splats); [8, 6]: they straddle rows (gathered, in float32).
     const layouts = [
       [4, 16],
       [8, 6],
     ].map(([m, n]) => ({
-      x: M.tensor(special.slice(0, m * n), { shape: [m, n], dtype: 'float32' }),
-      row: M.tensor(rowValues.slice(0, n), { shape: [n], dtype: 'float32' }),
-      column: M.tensor(columnValues.slice(0, m), { shape: [m, 1], dtype: 'float32' }),
+      x: M.tensor(special.slice(0, m * n), { shape: [m, n], dtype }),
+      row: M.tensor(rowValues.slice(0, n), { shape: [n], dtype }),
+      column: M.tensor(columnValues.slice(0, m), { shape: [m, 1], dtype }),
     }));
     const ops: Record<string, (t: Tensor) => Tensor> = {
       exp: M.exp,

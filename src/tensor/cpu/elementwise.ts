@@ -7,22 +7,24 @@ import type { DType, TypedArray } from '../dtype';
 import { ArgumentError } from '../errors';
 import { type BinaryOp, isBinaryOp, isUnaryOp, type Primitive, type UnaryOp } from '../primitives';
 import { broadcastStrides, type Shape, sizeOf } from '../shape';
-import { FLOAT32_MATH, type Float32Op } from './float32-math';
-import { erf, erfinv, pow, roundHalfEven, sigmoid, softplus } from './special';
+import { FLOAT32_MATH } from './float32-math';
+import { FLOAT64_MATH, type Float64Op } from './float64-math';
+import { erf, pow, roundHalfEven } from './special';
 
-/** Helpers the generated code may call, as `H.name(...)`; float32's transcendentals as `H.name32`. */
+/** Helpers the generated code may call, as `H.name(...)`; the transcendentals as `H.name32` and `H.name64`. */
 const HELPERS = {
   erf,
-  erfinv,
   pow,
   roundHalfEven,
-  sigmoid,
-  softplus,
   ...Object.fromEntries(Object.entries(FLOAT32_MATH).map(([name, f]) => [`${name}32`, f])),
+  ...Object.fromEntries(Object.entries(FLOAT64_MATH).map(([name, f]) => [`${name}64`, f])),
 };
 
-/** float32: the op's own float64 program (`float32-math.ts`, also run by jit's WebAssembly lanes); else `other`. */
-const float32Or = (op: Float32Op, other: (a: string) => string) => (a: string, dtype: DType) => (dtype === 'float32' ? `H.${op}32(${a})` : other(a));
+/**
+ * The op's float64 program for its dtype (`float32-math.ts` or `float64-math.ts`), also run by
+ * jit's WebAssembly lanes (these ops take float operands only).
+ */
+const program = (op: Float64Op) => (a: string, dtype: DType) => `H.${op}${dtype === 'float32' ? 32 : 64}(${a})`;
 
 const bool = (cond: string) => `((${cond}) ? 1 : 0)`;
 
@@ -31,10 +33,10 @@ export const UNARY_JS: Record<UnaryOp, (a: string, dtype: DType) => string> = {
   neg: (a) => `(-${a})`,
   abs: (a) => `Math.abs(${a})`,
   sign: (a) => `Math.sign(${a})`,
-  exp: float32Or('exp', (a) => `Math.exp(${a})`),
-  log: float32Or('log', (a) => `Math.log(${a})`),
-  log1p: float32Or('log1p', (a) => `Math.log1p(${a})`),
-  expm1: float32Or('expm1', (a) => `Math.expm1(${a})`),
+  exp: program('exp'),
+  log: program('log'),
+  log1p: program('log1p'),
+  expm1: program('expm1'),
   sqrt: (a) => `Math.sqrt(${a})`,
   rsqrt: (a) => `(1 / Math.sqrt(${a}))`,
   reciprocal: (a) => `(1 / ${a})`,
@@ -42,13 +44,13 @@ export const UNARY_JS: Record<UnaryOp, (a: string, dtype: DType) => string> = {
   cos: (a) => `Math.cos(${a})`,
   tan: (a) => `Math.tan(${a})`,
   atan: (a) => `Math.atan(${a})`,
-  tanh: float32Or('tanh', (a) => `Math.tanh(${a})`),
+  tanh: program('tanh'),
   atanh: (a) => `Math.atanh(${a})`,
-  sigmoid: float32Or('sigmoid', (a) => `H.sigmoid(${a})`),
-  softplus: float32Or('softplus', (a) => `H.softplus(${a})`),
+  sigmoid: program('sigmoid'),
+  softplus: program('softplus'),
   erf: (a) => `H.erf(${a})`,
   // float32: Giles' single-precision polynomial, as XLA (JAX) and the WGSL kernel compute it.
-  erfinv: float32Or('erfinv', (a) => `H.erfinv(${a})`),
+  erfinv: program('erfinv'),
   floor: (a) => `Math.floor(${a})`,
   ceil: (a) => `Math.ceil(${a})`,
   round: (a) => `H.roundHalfEven(${a})`,

@@ -7,10 +7,10 @@
 import { type F64Ops, type F64Program, jsFunction } from './f64-program';
 
 // ln 2 = LN2_HI + LN2_LO, LN2_HI with trailing zero bits so that k · LN2_HI is exact (fdlibm's).
-const LN2_HI = 6.93147180369123816490e-1;
-const LN2_LO = 1.90821492927058770002e-10;
+export const LN2_HI = 6.93147180369123816490e-1;
+export const LN2_LO = 1.90821492927058770002e-10;
 /** Adding then subtracting 1.5 · 2^52 rounds a float64 below 2^51 to an integer (ties to even). */
-const ROUNDER = 1.5 * 2 ** 52;
+export const ROUNDER = 1.5 * 2 ** 52;
 /** exp of |x| beyond this overflows (or underflows) float32 by far, and 2^(x / ln 2) stays normal. */
 const EXP_CLAMP = 200;
 /** 1 / n! for n = 0..13 (each one division, correctly rounded). */
@@ -20,7 +20,7 @@ const INV_FACTORIAL = Array.from({ length: 14 }, (_, n) => 1 / Array.from({ leng
  * x = k ln 2 + r with k = round(x / ln 2), |r| <= ln 2 / 2 (Cody-Waite: r = (x - k LN2_HI) - k LN2_LO),
  * for |x| <= EXP_CLAMP.
  */
-function reduceLn2<V, M>(o: F64Ops<V, M>, x: V): { k: V; r: V } {
+export function reduceLn2<V, M>(o: F64Ops<V, M>, x: V): { k: V; r: V } {
   const k = o.sub(o.add(o.mul(x, o.c(1 / Math.LN2)), o.c(ROUNDER)), o.c(ROUNDER));
   const r = o.sub(o.sub(x, o.mul(k, o.c(LN2_HI))), o.mul(k, o.c(LN2_LO)));
   return { k, r };
@@ -30,7 +30,7 @@ function reduceLn2<V, M>(o: F64Ops<V, M>, x: V): { k: V; r: V } {
  * Σ cs[i] xⁱ by Estrin's scheme: pairs cs[i] + cs[i + 1] x, then pairs of those with x², x⁴, ...
  * (dependency chains of log2 n steps, not n as with Horner's rule: the lanes wait less).
  */
-function estrin<V, M>(o: F64Ops<V, M>, x: V, cs: readonly number[]): V {
+export function estrin<V, M>(o: F64Ops<V, M>, x: V, cs: readonly number[]): V {
   let terms = cs.map((c) => o.c(c));
   let power = x;
   while (terms.length > 1) {
@@ -41,7 +41,7 @@ function estrin<V, M>(o: F64Ops<V, M>, x: V, cs: readonly number[]): V {
 }
 
 /** e^r - 1 for |r| <= ln 2 / 2: its Taylor series to r^13 (the rest is below 1e-17 relative). */
-function expm1Reduced<V, M>(o: F64Ops<V, M>, r: V): V {
+export function expm1Reduced<V, M>(o: F64Ops<V, M>, r: V): V {
   return o.add(r, o.mul(o.mul(r, r), estrin(o, r, INV_FACTORIAL.slice(2))));
 }
 
@@ -73,10 +73,14 @@ function log1pReducedMinusF<V, M>(o: F64Ops<V, M>, f: V): { s: V; hfsq: V; r: V 
   return { s, hfsq: o.mul(o.mul(o.c(0.5), f), f), r: o.add(t2, t1) };
 }
 
-/** log x for a positive normal finite x, plus `correction` if given (a tiny addend: log1p's rounding term). */
-function logFinite<V, M>(o: F64Ops<V, M>, x: V, correction?: V): V {
-  const k = o.exponent(x);
-  const f = o.sub(o.mul(x, o.pow2(o.neg(k))), o.c(1)); // m = x 2^-k, exact
+/**
+ * log x for a positive normal finite x, plus `correction` if given (a tiny addend: log1p's rounding
+ * term); `shift`, if given, is subtracted from the exponent (x was scaled by 2^shift beforehand).
+ */
+export function logFinite<V, M>(o: F64Ops<V, M>, x: V, correction?: V, shift?: V): V {
+  const e = o.exponent(x);
+  const f = o.sub(o.mul(x, o.pow2(o.neg(e))), o.c(1)); // m = x 2^-e, exact
+  const k = shift === undefined ? e : o.sub(e, shift);
   const { s, hfsq, r } = log1pReducedMinusF(o, f);
   // k ln 2 + f - f²/2 + s (f²/2 + R), the small terms first (fdlibm's order), plus the correction.
   const kLo = o.mul(k, o.c(LN2_LO));
@@ -85,7 +89,7 @@ function logFinite<V, M>(o: F64Ops<V, M>, x: V, correction?: V): V {
 }
 
 /** log x where x is 0, negative, infinite or NaN: -∞, NaN, x, NaN. */
-function logSpecial<V, M>(o: F64Ops<V, M>, x: V, finite: V): V {
+export function logSpecial<V, M>(o: F64Ops<V, M>, x: V, finite: V): V {
   const regular = o.and(o.lt(o.c(0), x), o.lt(x, o.c(Infinity)));
   return o.select(regular, finite, o.select(o.eq(x, o.c(0)), o.c(-Infinity), o.select(o.lt(x, o.c(0)), o.c(NaN), x)));
 }
@@ -93,16 +97,24 @@ function logSpecial<V, M>(o: F64Ops<V, M>, x: V, finite: V): V {
 /** The natural logarithm. */
 export const log: F64Program = (o, x) => logSpecial(o, x, logFinite(o, x));
 
+/** log x for a positive normal finite x plus a tiny `correction`, as `logFinite` computes it. */
+export type LogOfNormal = <V, M>(o: F64Ops<V, M>, x: V, correction: V) => V;
+
 /**
  * log(1 + x) = log u + (1 + x - u) / u for u = 1 + x rounded, the rounding error 1 + x - u exact
- * (Fast2Sum, the larger operand first); keeps the sign of zero.
+ * (Fast2Sum, the larger operand first); keeps the sign of zero. `logOf` computes the log of u.
  */
-export const log1p: F64Program = (o, x) => {
-  const u = o.add(o.c(1), x);
-  const error = o.select(o.le(o.c(1), x), o.sub(o.c(1), o.sub(u, x)), o.sub(x, o.sub(u, o.c(1))));
-  const value = logSpecial(o, u, logFinite(o, u, o.div(error, u)));
-  return o.select(o.eq(x, o.c(0)), x, value);
-};
+export const log1pWith =
+  (logOf: LogOfNormal): F64Program =>
+  (o, x) => {
+    const u = o.add(o.c(1), x);
+    const error = o.select(o.le(o.c(1), x), o.sub(o.c(1), o.sub(u, x)), o.sub(x, o.sub(u, o.c(1))));
+    const value = logSpecial(o, u, logOf(o, u, o.div(error, u)));
+    return o.select(o.eq(x, o.c(0)), x, value);
+  };
+
+/** log(1 + x). */
+export const log1p = log1pWith((o, u, correction) => logFinite(o, u, correction));
 
 /** tanh |x| = -e / (2 + e) for e = e^{-2|x|} - 1, with the sign of x (and of zero). */
 export const tanh: F64Program = (o, x) => {
@@ -111,14 +123,25 @@ export const tanh: F64Program = (o, x) => {
   return o.select(o.lt(x, o.c(0)), o.neg(t), o.select(o.eq(x, o.c(0)), x, t));
 };
 
-/** 1 / (1 + e^{-x}) as 1 / (1 + e) for x >= 0 and e / (1 + e) below, e = e^{-|x|} (no overflow). */
-export const sigmoid: F64Program = (o, x) => {
-  const e = exp(o, o.neg(o.abs(x)));
-  return o.div(o.select(o.le(o.c(0), x), o.c(1), e), o.add(o.c(1), e));
-};
+/** 1 / (1 + e^{-x}) as 1 / (1 + e) for x >= 0 and e / (1 + e) below, e = e^{-|x|} (no overflow), with `exp` the given program. */
+export const sigmoidWith =
+  (exp: F64Program): F64Program =>
+  (o, x) => {
+    const e = exp(o, o.neg(o.abs(x)));
+    return o.div(o.select(o.le(o.c(0), x), o.c(1), e), o.add(o.c(1), e));
+  };
 
-/** log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}). */
-export const softplus: F64Program = (o, x) => o.add(o.max(x, o.c(0)), log1p(o, exp(o, o.neg(o.abs(x)))));
+/** 1 / (1 + e^{-x}). */
+export const sigmoid = sigmoidWith(exp);
+
+/** log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}), with `exp` the given program. */
+export const softplusWith =
+  (exp: F64Program): F64Program =>
+  (o, x) =>
+    o.add(o.max(x, o.c(0)), log1p(o, exp(o, o.neg(o.abs(x)))));
+
+/** log(1 + e^x). */
+export const softplus = softplusWith(exp);
 
 /**
  * Giles' (2010) single-precision erfinv: w = -log(1 - y²), a polynomial in w - 2.5 below 5, in

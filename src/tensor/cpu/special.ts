@@ -2,8 +2,6 @@
  * Special functions in float64 for the CPU backend (JS has no erf). Accurate to a few ulp, so float64
  * finite differences of them can check gradients to 1e-8.
  */
-import { FLOAT32_MATH } from './float32-math';
-
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 const ONE_OVER_SQRT_PI = 0.5641895835477563;
 
@@ -59,33 +57,6 @@ function erfcLarge(x: number): number {
 }
 
 /**
- * Inverse error function on (-1, 1): Giles' (2010) single-precision approximation (float32's erfinv,
- * `float32-math.ts`), refined by Halley steps on erf to float64 accuracy. ±1 map to ±Infinity;
- * outside [-1, 1] gives NaN. From |x| = 2.5 on the steps' residual erf(x) - y is computed as
- * (1 - |y|) - erfc|x| (1 - |y| is exact there): erf(x) - y itself cancels to its last bits, which
- * left x up to 4e-4 off near ±1 (SciPy's erfinv gets those y right, and now so does this).
- *
- * @example
- * erfinv(0.5); // 0.4769362762044699
- */
-export function erfinv(y: number): number {
-  if (Number.isNaN(y) || y < -1 || y > 1) return NaN;
-  if (y === 1) return Infinity;
-  if (y === -1) return -Infinity;
-  let x = FLOAT32_MATH.erfinv(y);
-  // More steps in the tail, where the polynomial starts further off (0.3 at y = 1 - 2e-15).
-  const steps = Math.abs(x) < 2.5 ? 3 : 8;
-  for (let i = 0; i < steps; i++) {
-    const err = Math.abs(x) < 2.5 ? erf(x) - y : Math.sign(x) * (1 - Math.abs(y) - erfcLarge(Math.abs(x)));
-    const slope = TWO_OVER_SQRT_PI * Math.exp(-x * x);
-    if (slope === 0) break;
-    const step = err / slope;
-    x -= step / (1 + x * step);
-  }
-  return x;
-}
-
-/**
  * x^y as C's pow (NumPy's and XLA's): JS's Math.pow gives NaN for 1^NaN, 1^±Infinity and
  * (-1)^±Infinity, where C gives 1.
  *
@@ -94,18 +65,6 @@ export function erfinv(y: number): number {
  */
 export function pow(x: number, y: number): number {
   return x === 1 || (x === -1 && Math.abs(y) === Infinity) ? 1 : Math.pow(x, y);
-}
-
-/** 1 / (1 + e^{-x}) without overflow. */
-export function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-/** log(1 + e^x) without overflow: max(x, 0) + log1p(e^{-|x|}). */
-export function softplus(x: number): number {
-  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
 /**

@@ -4,17 +4,19 @@
  * bit are compiled: IEEE add, sub, mul, div and sqrt of two floats rounded once (the JS kernels
  * compute in float64 and round to float32, which for these is the same correctly rounded result),
  * min, max, neg, abs, floor, ceil, isFinite, comparisons (as lane masks), `where` and the logical ops
- * on masks, and the identity casts; on float32, the transcendentals of `float32-math.ts` (exp, expm1,
- * log, log1p, tanh, sigmoid, softplus, erfinv), whose float64 programs the eager kernels run as JS;
+ * on masks, and the identity casts; the transcendentals (exp, expm1, log, log1p, tanh, sigmoid,
+ * softplus, erfinv) as the float64 programs the eager kernels run as JS: float32's
+ * (`float32-math.ts`, on each half of the lanes) and float64's (`float64-math.ts`);
  * and on int32 (beside float32), add, sub and mul wrapping as `| 0` and `Math.imul` do, min, max,
  * neg, abs, comparisons, `where`, and casts to float32 (rounded to nearest, as `Math.fround`) and
  * from booleans. A group with anything else stays a JS loop.
  */
 import type { DType } from '../../dtype';
 import type { Primitive } from '../../primitives';
-import { FLOAT32_PROGRAMS, type Float32Op } from '../float32-math';
+import { FLOAT32_PROGRAMS } from '../float32-math';
+import { FLOAT64_PROGRAMS, type Float64Op } from '../float64-math';
 import { Code, type FunctionDef, i32, type SimdOp, v128 } from './emit';
-import { float32ViaF64x2, LaneConstants } from './f64x2';
+import { f64x2Program, float32ViaF64x2, LaneConstants } from './f64x2';
 
 /**
  * How a leaf is read for output element i: `c` at i, `s` one value, `block` at
@@ -121,10 +123,14 @@ const ones = (c: Code, lanes: Lanes) =>
 const infinity = (c: Code, lanes: Lanes) =>
   lanes === 'f32x4' ? c.v128Bits32([0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000]) : c.v128Bits32([0, 0x7ff00000, 0, 0x7ff00000]);
 
-/** A float32 transcendental: its float64 program on both halves (the eager kernel's JS function, in lanes). */
-const float32Program = (op: keyof typeof FLOAT32_PROGRAMS): LaneRule => (c, lanes, args, _out, constants) => {
-  if (lanes !== 'f32x4' || !floatsOnly(args)) return null;
-  float32ViaF64x2(c, FLOAT32_PROGRAMS[op], args[0].local, constants);
+/**
+ * A transcendental: the eager kernel's float64 program for the lanes' dtype, float32's on both
+ * halves of four lanes, float64's on two.
+ */
+const transcendental = (op: Float64Op): LaneRule => (c, lanes, args, _out, constants) => {
+  if (!floatsOnly(args)) return null;
+  if (lanes === 'f32x4') float32ViaF64x2(c, FLOAT32_PROGRAMS[op], args[0].local, constants);
+  else c.get(f64x2Program(c, FLOAT64_PROGRAMS[op], args[0].local, constants));
   return 'float';
 };
 
@@ -145,14 +151,14 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
     ones(c, lanes).get(args[0].local).simd(`${lanes}.div`);
     return 'float';
   },
-  exp: float32Program('exp'),
-  expm1: float32Program('expm1'),
-  log: float32Program('log'),
-  log1p: float32Program('log1p'),
-  tanh: float32Program('tanh'),
-  sigmoid: float32Program('sigmoid'),
-  softplus: float32Program('softplus'),
-  erfinv: float32Program('erfinv'),
+  exp: transcendental('exp'),
+  expm1: transcendental('expm1'),
+  log: transcendental('log'),
+  log1p: transcendental('log1p'),
+  tanh: transcendental('tanh'),
+  sigmoid: transcendental('sigmoid'),
+  softplus: transcendental('softplus'),
+  erfinv: transcendental('erfinv'),
   isFinite: (c, lanes, args) => {
     if (!floatsOnly(args)) return null;
     c.get(args[0].local).simd(`${lanes}.abs`);
@@ -211,14 +217,13 @@ const LANE_RULES: Partial<Record<Primitive, LaneRule>> = {
 };
 
 /**
- * How many of a group's members are float32 transcendentals (each a float64 program per element,
- * 3-9 ns, where an arithmetic lane operation takes a fraction of one).
+ * How many of a group's members are transcendentals (each a float64 program per element, 3-9 ns,
+ * where an arithmetic lane operation takes a fraction of one).
  *
  * @example
  * transcendentalsOf(group) * group.size; // the loop's transcendental evaluations
  */
-export const transcendentalsOf = (group: Pick<LaneGroup, 'dtype' | 'members'>): number =>
-  group.dtype !== 'float64' ? group.members.filter((m) => m.prim in FLOAT32_PROGRAMS).length : 0;
+export const transcendentalsOf = (group: Pick<LaneGroup, 'members'>): number => group.members.filter((m) => m.prim in FLOAT64_PROGRAMS).length;
 
 /** Bytes of output a group's function covers: its elements rounded up to whole 16-byte vectors. */
 export const laneBytes = (group: Pick<LaneGroup, 'dtype' | 'size'>): number =>
@@ -269,7 +274,9 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   const memberLocals = group.members.map(() => c.local(v128));
   // The float64 programs' constants, set once here.
   const constants = new LaneConstants(c);
-  if (lanes === 'f32x4') for (const { prim } of group.members) if (prim in FLOAT32_PROGRAMS) constants.hoist(FLOAT32_PROGRAMS[prim as Float32Op]);
+  for (const { prim } of group.members) {
+    if (prim in FLOAT64_PROGRAMS) constants.hoist(lanes === 'f32x4' ? FLOAT32_PROGRAMS[prim as Float64Op] : FLOAT64_PROGRAMS[prim as Float64Op], lanes === 'f32x4');
+  }
   /** All ones in lane q (a gathered value's place in its vector). */
   const laneMask = (q: number) => constants.get([0, 1, 2, 3].map((w) => (Math.floor((w * 4) / bytes) === q ? 0xffffffff : 0)) as [number, number, number, number]);
   if (group.leaves.some((l) => l.kind === 'gather')) for (let q = 1; q < perVector; q++) laneMask(q);

@@ -24,7 +24,7 @@ const highWord = (hi: number): Words => [0, hi >>> 0, 0, hi >>> 0];
  *
  * @example
  * const constants = new LaneConstants(c);
- * constants.hoist(exp); // before the loop
+ * constants.hoist(exp, true); // before the loop
  * c.while(cond, (k) => float32ViaF64x2(k, exp, x, constants));
  */
 export class LaneConstants {
@@ -44,10 +44,14 @@ export class LaneConstants {
     return local;
   }
 
-  /** Sets here every constant that `float32ViaF64x2` of `program` reads (its code goes to a scratch function). */
-  hoist(program: F64Program): void {
+  /**
+   * Sets here every constant that `program` reads, run by `float32ViaF64x2` (`float32`) or by
+   * `f64x2Program` (its code goes to a scratch function).
+   */
+  hoist(program: F64Program, float32: boolean): void {
     const scratch = new Code(0);
-    float32ViaF64x2(scratch, program, scratch.local(v128), this);
+    if (float32) float32ViaF64x2(scratch, program, scratch.local(v128), this);
+    else f64x2Program(scratch, program, scratch.local(v128), this);
   }
 }
 
