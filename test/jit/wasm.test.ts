@@ -452,6 +452,36 @@ describe('WebAssembly steps of CPU plans', () => {
       expectIdentical(f, [x, w, bias], `relu(x w${transposeB ? 'ᵀ' : ''} + b), ${m}x${k}x${n}`);
     }
   });
+  it('float64 products run in WebAssembly in place and equal eager mode bit for bit: batched, broadcast, transposed operands, B packed or read by rows', () => {
+    // [m, k, n]: n a multiple of 4 (B read by rows) or not (packed in a plan: rows would read past B's
+    // end); 20x19x130 packs B for reuse; 70x64 transposes a large A stored transposed into scratch.
+    const sizes = [
+      [1, 64, 64],
+      [3, 5, 7],
+      [20, 19, 130],
+      [70, 64, 9],
+    ];
+    for (const [m, k, n] of sizes) {
+      for (const [transposeA, transposeB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
+        for (const batch of [[], [3], [2, 2]]) {
+          // A batched, B broadcast over the batch when the batch has two axes (one B for each row of it).
+          const bBatch = batch.length === 2 ? [batch[0], 1] : batch;
+          const a = M.tensor(randomValues(m + k, M.sizeOf([...batch, m, k]), -2, 2), { shape: [...batch, ...(transposeA ? [k, m] : [m, k])], dtype: 'float64' });
+          const b = M.tensor(randomValues(n + k, M.sizeOf([...bBatch, k, n]), -2, 2), { shape: [...bBatch, ...(transposeB ? [n, k] : [k, n])], dtype: 'float64' });
+          const swap = (t: Tensor) => M.transpose(t, [...t.shape.keys()].map((i, _, all) => (i < all.length - 2 ? i : 2 * all.length - 3 - i)));
+          const f = (x: Tensor, y: Tensor) => M.matmul(transposeA ? swap(x) : x, transposeB ? swap(y) : y);
+          const what = `${batch.join('x') || 'one'} of ${m}x${k}${transposeA ? 'ᵀ' : ''}·${k}x${n}${transposeB ? 'ᵀ' : ''}`;
+          const stats = expectIdentical(f, [a, b], what);
+          expect(stats.lastPlan?.wasmSteps, what).toBe(1);
+        }
+      }
+    }
+  });
 });
 
 describe('slices, pads and concatenations of CPU plans as row copies', () => {

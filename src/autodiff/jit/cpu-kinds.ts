@@ -29,8 +29,9 @@ export const WASM_REDUCTIONS = new Map<Primitive, 'sum' | 'max' | 'min' | 'argma
 export const reducedAxes = (eq: Equation): readonly number[] =>
   isArgReduceOp(eq.prim) ? [(eq.params as Params<'argmax'>).axis] : (eq.params as Params<'reduceSum'>).axes;
 
-/** A float32 product run in the arena: its sizes, batch offsets and operands stored transposed. */
+/** A float32 or float64 product run in the arena: its sizes, batch offsets and operands stored transposed. */
 export interface PlannedProduct {
+  readonly dtype: 'float32' | 'float64';
   readonly m: number;
   readonly k: number;
   readonly n: number;
@@ -52,7 +53,7 @@ export interface StepKinds {
   readonly alongAxis: readonly (AlongAxis | null)[];
   /** Whether the step runs in WebAssembly. */
   readonly inWasm: readonly boolean[];
-  /** The float32 products run in the arena. */
+  /** The float32 and float64 products run in the arena. */
   readonly products: readonly (PlannedProduct | null)[];
   /** Whether any step is shared across worker threads (the arena's memory is then shared). */
   readonly threaded: boolean;
@@ -103,12 +104,12 @@ export function classifySteps(computed: readonly PlanNode[], readVars: readonly 
   const random = (node: PlanNode) =>
     node.kind === 'single' && (node.eq.prim === 'threefry' || (node.eq.prim === 'uniformFromBits' && node.out.aval.dtype === 'float32'));
   // Steps that run in WebAssembly: those copies, transposes and gathers, random bits and uniforms,
-  // float32 matrix products, float reductions (and argmax, argmin) over a contiguous run of axes,
+  // float32 and float64 matrix products, float reductions (and argmax, argmin) over a contiguous run of axes,
   // and fused loops with a SIMD form.
   const inWasm = computed.map((node, s) => {
     if (movements[s] || transposes[s] || alongAxis[s] || random(node)) return true;
     const dtypes = node.kind === 'single' ? [...readVars[s], node.out].map((v) => v.aval.dtype) : [];
-    if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32');
+    if (node.kind === 'single' && node.eq.prim === 'matmul') return dtypes.every((d) => d === 'float32') || dtypes.every((d) => d === 'float64');
     if (node.kind === 'single' && WASM_REDUCTIONS.has(node.eq.prim)) {
       // Float values in; the same dtype out, or int32 indices.
       const [x, out] = dtypes;
@@ -135,24 +136,25 @@ export function classifySteps(computed: readonly PlanNode[], readVars: readonly 
     const heavy = transcendentalsOf(probes[s] as LaneGroup) * sizeOf(out.aval.shape) >= THREADED_TRANSCENDENTALS_MIN;
     return heavy || sizeOf(out.aval.shape) * bytesOf(out.aval.dtype) >= THREADED_LANES_MIN_BYTES;
   };
-  /** The float32 products run in the arena: sizes, batch offsets and operands stored transposed. */
-  const products = computed.map((node, s) => {
+  /** The products run in the arena: dtype, sizes, batch offsets and operands stored transposed. */
+  const products = computed.map((node, s): PlannedProduct | null => {
     if (!inWasm[s] || node.kind !== 'single' || node.eq.prim !== 'matmul') return null;
     const [aShape, bShape] = node.eq.inputs.map((v) => v.aval.shape);
     const [m, k] = aShape.slice(-2);
     const n = bShape[bShape.length - 1];
     const offsets = matmulBatchOffsets(aShape, bShape, node.out.aval.shape.slice(0, -2));
-    return { m, k, n, offsets, batch: offsets.a.length, transposeA: folded.has(node.eq.inputs[0]), transposeB: folded.has(node.eq.inputs[1]) };
+    const dtype = node.out.aval.dtype as PlannedProduct['dtype'];
+    return { dtype, m, k, n, offsets, batch: offsets.a.length, transposeA: folded.has(node.eq.inputs[0]), transposeB: folded.has(node.eq.inputs[1]) };
   });
   // Worker threads share the large float32 products (one product's rows, or a batch's products) and
-  // fused loops (only worth a shared memory when there are any).
+  // fused loops (only worth a shared memory when there are any); float64 products run on one thread.
   const threaded = computed.some((node, s) => {
     if (!inWasm[s]) return false;
     if (node.kind === 'fused') return sharedLoop(s);
     const rows = rowSum(s);
     if (rows) return rows.reduced * rows.inner >= THREADED_SUM_MIN;
     const product = products[s];
-    return product !== null && product.batch * product.m * product.k * product.n >= THREADED_MATMUL_MIN;
+    return product?.dtype === 'float32' && product.batch * product.m * product.k * product.n >= THREADED_MATMUL_MIN;
   });
   // Fused loops that read a threaded product's result elementwise right after it run on its rows as
   // each thread computes them (`matmulThenLoop`): by product step, its loop's step.

@@ -17,6 +17,7 @@ import { ArrayTensor, type Aval, cpu, type DType, type Params, type Primitive, t
 import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import { broadcastIndex } from '../../tensor/cpu/elementwise';
+import { type MatmulF64Plan, matmulF64Plan } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneDType, type LaneGroup, laneBytes, laneFunction } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout, sumsInLanes } from '../../tensor/cpu/wasm/reduce';
@@ -306,12 +307,22 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   for (const v of escapingResults.filter(large)) home.set(slot(v), reserve(v.aval));
   const outputBlockEnd = arenaBytes;
   for (const v of escapingResults.filter((x) => !large(x))) home.set(slot(v), reserve(v.aval));
-  // Scratch of single products: for A stored transposed where the product transposes it first
-  // (`transposesA`), and for B packed in panels (`packsB`) or stored transposed (`matmulOne`).
-  // Products run one at a time, so all share one region for A and one for B, each of the largest size.
-  const single = products.map((product) => (product && product.batch === 1 ? product : null));
-  const scratchABytes = single.map((product) => (product?.transposeA && product.n > 1 && transposesA(product.m, product.k) ? 4 * product.m * product.k : 0));
-  const scratchBBytes = single.map((product) => {
+  // Float64 products (one thread, one kernel call per product of a batch; B packed where it would
+  // be read past its end, `matmulF64Plan`).
+  const float64Products = products.map((product) =>
+    product?.dtype === 'float64' ? matmulF64Plan(product.m, product.k, product.n, product.offsets.a, product.offsets.b, { ...product, readsPastB: false }) : null,
+  );
+  // Scratch of single float32 products: for A stored transposed where the product transposes it
+  // first (`transposesA`), and for B packed in panels (`packsB`) or stored transposed (`matmulOne`);
+  // of float64 products, for A transposed and B packed. Products run one at a time, so all share
+  // one region for A and one for B, each of the largest size.
+  const single = products.map((product) => (product?.dtype === 'float32' && product.batch === 1 ? product : null));
+  const scratchABytes = single.map((product, s) => {
+    if (float64Products[s]) return (float64Products[s] as MatmulF64Plan).rowsABytes;
+    return product?.transposeA && product.n > 1 && transposesA(product.m, product.k) ? 4 * product.m * product.k : 0;
+  });
+  const scratchBBytes = single.map((product, s) => {
+    if (float64Products[s]) return (float64Products[s] as MatmulF64Plan).panelBytes;
     if (!product) return 0;
     const { m, k, n } = product;
     return packsB(m, k, n, product.transposeB) ? packedBytes(k, n) : product.transposeB ? 4 * k * n : 0;
@@ -325,7 +336,7 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   // Batched products run by one kernel call (`matmulBatchF32`), their products shared across threads
   // when the plan is threaded: a parameter block each, with transpose scratch per chunk.
   const blocks = products.map((product) => {
-    if (!product || product.batch === 1) return null;
+    if (product?.dtype !== 'float32' || product.batch === 1) return null;
     const { m, k, n, offsets, batch } = product;
     const shared = threaded && !host && batch * m * k * n >= THREADED_MATMUL_MIN;
     const layout = matmulBlockLayout(m, k, n, offsets, product, shared ? batchChunks(batch) : 1);
@@ -484,6 +495,16 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
       }
       const reduce = arena.kernels[`${kind}${float64 ? 'F64' : 'F32'}` as const];
       return () => reduce(ax?.offset ?? px, outer, reduced, inner, out, inner);
+    }
+    const float64 = float64Products[s];
+    if (float64) {
+      const at = { a: px, b: py, c: out, panels: scratchB[s]?.offset ?? 0, rowsA: transposedA[s]?.offset ?? 0 };
+      const { kernels } = arena;
+      return () => {
+        if (ax) at.a = ax.offset;
+        if (ay) at.b = ay.offset;
+        float64.run(kernels, at);
+      };
     }
     const sizes = products[s] as NonNullable<(typeof products)[number]>;
     const block = blocks[s];

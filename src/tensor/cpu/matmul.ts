@@ -1,7 +1,7 @@
 /** Batched matrix product on the CPU. */
 import { type DType, type TypedArray, allocate } from '../dtype';
 import { broadcastStrides, type Shape, sizeOf, stridesOf } from '../shape';
-import { packedF64Bytes } from './wasm/matmul-f64';
+import { type MatmulF64Exports, packedF64Bytes } from './wasm/matmul-f64';
 import { matmulBlockLayout, WasmArena } from './wasm/runtime';
 
 /**
@@ -170,14 +170,74 @@ export const packsF64 = (m: number, n: number, transposeB: boolean): boolean => 
 /** Elements of A (`m * k`) from which a float64 A stored transposed is transposed before the product. */
 const F64_TRANSPOSE_A_MIN = 4096;
 
+/** A batched float64 product over operands in a WebAssembly memory (`matmulF64Plan`). */
+export interface MatmulF64Plan {
+  /** Scratch for B packed in panels (0 when B is read by rows in place). */
+  readonly panelBytes: number;
+  /** Scratch for A transposed into rows (0 when A is read in place). */
+  readonly rowsABytes: number;
+  /** The products, with the operands, the result and the scratch at these byte addresses. */
+  run(kernels: MatmulF64Exports, at: { a: number; b: number; c: number; panels: number; rowsA: number }): void;
+}
+
 /**
- * The float64 product through the WebAssembly f64x2 kernel (`wasm/matmul-f64.ts`): the operands are
- * copied into the scratch arena, each product's B packed in panels of four columns there where
- * `packsF64` (from its storage as it is or transposed; once for a B broadcast over the batch), else
- * read by rows in place; A read in place through its strides, or transposed into scratch first when
- * stored transposed and large; and the result copied out. Each element is the sum `matmulOne`
- * computes, in its order, so the bits are the JS path's. B read by rows is never the arena's last
- * region (C follows it), so the right-edge reads past its end stay in the arena.
+ * A batched float64 product through the WebAssembly f64x2 kernel (`wasm/matmul-f64.ts`), over
+ * operands already in a WebAssembly memory: how much scratch it needs, and its run at given byte
+ * addresses. Each product's B is packed in panels of four columns where `packsF64` (from its
+ * storage as it is or transposed; once for a B broadcast over the batch), else read by rows in
+ * place (reading up to 24 bytes past B's end when n is not a multiple of 4: `readsPastB` false
+ * packs such a B instead); A is read in place
+ * through its strides, or transposed into scratch first when stored transposed and large. Each
+ * element is the sum `matmulOne` computes, in its order, so the bits are the JS path's.
+ *
+ * @example
+ * const plan = matmulF64Plan(m, k, n, offsets.a, offsets.b, { transposeB: true, readsPastB: false });
+ * plan.run(arena.kernels, { a, b, c, panels, rowsA }); // scratch of plan.panelBytes and plan.rowsABytes
+ */
+export function matmulF64Plan(
+  m: number,
+  k: number,
+  n: number,
+  aOffsets: Int32Array,
+  bOffsets: Int32Array,
+  layout: MatmulLayout & { readonly readsPastB: boolean },
+): MatmulF64Plan {
+  // A stored transposed is read in place through its strides while small, else transposed first
+  // (read down its columns 4 KiB apart, a 512³ product's A missed the L1 cache: 35 instead of 14 ms).
+  const transposeA = layout.transposeA === true && m * k >= F64_TRANSPOSE_A_MIN;
+  const [ars, acs] = layout.transposeA && !transposeA ? [1, m] : [k, 1];
+  const [brs, bcs] = layout.transposeB ? [1, k] : [n, 1];
+  // Read by rows, a partial last panel (n not a multiple of 4) reads past B's end.
+  const packs = packsF64(m, n, layout.transposeB === true) || (!layout.readsPastB && n % 4 !== 0);
+  return {
+    panelBytes: packs ? packedF64Bytes(k, n) : 0,
+    rowsABytes: transposeA ? 8 * m * k : 0,
+    run({ matmulF64, packF64, transposeF64 }, { a, b, c, panels, rowsA }) {
+      let [packedB, transposedA] = [-1, -1];
+      for (let t = 0; t < aOffsets.length; t++) {
+        let atB = b + 8 * bOffsets[t] * k * n;
+        if (packs) {
+          if (bOffsets[t] !== packedB) packF64(atB, brs, bcs, k, n, panels);
+          packedB = bOffsets[t];
+          atB = panels;
+        }
+        let atA = a + 8 * aOffsets[t] * m * k;
+        if (transposeA) {
+          // A's storage [k, m] into rows [m, k] (once for an A broadcast over the batch).
+          if (aOffsets[t] !== transposedA) transposeF64(atA, k, m, rowsA);
+          transposedA = aOffsets[t];
+          atA = rowsA;
+        }
+        matmulF64(atA, ars, acs, atB, packs ? 4 : n, packs ? 4 * k : 4, c + 8 * t * m * n, m, k, n);
+      }
+    },
+  };
+}
+
+/**
+ * The float64 product through the WebAssembly kernel outside `jit` plans (`matmulF64Plan`): the
+ * operands are copied into the scratch arena and the result copied out. B read by rows is never
+ * the arena's last region (C follows it), so the right-edge reads past its end stay in the arena.
  */
 function wasmMatmulF64(
   m: number,
@@ -187,16 +247,9 @@ function wasmMatmulF64(
   bOffsets: Int32Array,
   layout: MatmulLayout,
 ): { fits(a: Float64Array, b: Float64Array, out: Float64Array): boolean; run(a: Float64Array, b: Float64Array, out: Float64Array): void } {
-  // A stored transposed is read in place through its strides while small, else transposed first
-  // (read down its columns 4 KiB apart, a 512³ product's A missed the L1 cache: 35 instead of 14 ms).
-  const transposeA = layout.transposeA === true && m * k >= F64_TRANSPOSE_A_MIN;
-  const [ars, acs] = layout.transposeA && !transposeA ? [1, m] : [k, 1];
-  const [brs, bcs] = layout.transposeB ? [1, k] : [n, 1];
-  const packs = packsF64(m, n, layout.transposeB === true);
-  const packed = packs ? packedF64Bytes(k, n) : 0;
-  const scratchA = transposeA ? 8 * m * k : 0;
+  const plan = matmulF64Plan(m, k, n, aOffsets, bOffsets, { ...layout, readsPastB: true });
   return {
-    fits: (a, b, out) => a.byteLength + b.byteLength + packed + scratchA + out.byteLength < WASM_SCRATCH_LIMIT,
+    fits: (a, b, out) => a.byteLength + b.byteLength + plan.panelBytes + plan.rowsABytes + out.byteLength < WASM_SCRATCH_LIMIT,
     run(a, b, out) {
       scratch ??= new WasmArena();
       const arena = scratch;
@@ -204,28 +257,11 @@ function wasmMatmulF64(
       const pa = arena.reserve(a.byteLength);
       const pb = arena.reserve(b.byteLength);
       const pc = arena.reserve(out.byteLength);
-      const panels = arena.reserve(packed);
-      const rowsA = arena.reserve(scratchA);
+      const panels = arena.reserve(plan.panelBytes);
+      const rowsA = arena.reserve(plan.rowsABytes);
       new Float64Array(arena.buffer, pa, a.length).set(a);
       new Float64Array(arena.buffer, pb, b.length).set(b);
-      const { matmulF64, packF64, transposeF64 } = arena.kernels;
-      let [packedB, transposedA] = [-1, -1];
-      for (let t = 0; t < aOffsets.length; t++) {
-        let atB = pb + 8 * bOffsets[t] * k * n;
-        if (packs) {
-          if (bOffsets[t] !== packedB) packF64(atB, brs, bcs, k, n, panels);
-          packedB = bOffsets[t];
-          atB = panels;
-        }
-        let at = pa + 8 * aOffsets[t] * m * k;
-        if (transposeA) {
-          // A's storage [k, m] into rows [m, k] (once for an A broadcast over the batch).
-          if (aOffsets[t] !== transposedA) transposeF64(at, k, m, rowsA);
-          transposedA = aOffsets[t];
-          at = rowsA;
-        }
-        matmulF64(at, ars, acs, atB, packs ? 4 : n, packs ? 4 * k : 4, pc + 8 * t * m * n, m, k, n);
-      }
+      plan.run(arena.kernels, { a: pa, b: pb, c: pc, panels, rowsA });
       out.set(new Float64Array(arena.buffer, pc, out.length));
     },
   };
