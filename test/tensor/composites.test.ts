@@ -327,6 +327,14 @@ describe('norm', () => {
     expectClose(valuesOf(M.grad((x: Tensor) => M.norm(x))(makeTensor([0, 3, 4], [3]))), [0, 0.6, 0.8], TOL64);
   });
 
+  it('over an empty axis: 0 for every positive ord, Infinity included; Infinity (min\'s identity) for -Infinity', () => {
+    const empty = M.zeros([0, 3], { dtype: 'float64' });
+    for (const ord of [2, 1, Infinity, 3, 0.5]) expect(valuesOf(M.norm(empty, ord, 0)), `ord ${ord}`).toEqual([0, 0, 0]);
+    expect(valuesOf(M.norm(empty, -Infinity, 0))).toEqual([Infinity, Infinity, Infinity]);
+    expect(valuesOf(M.norm(M.zeros([2, 0]), Infinity, 1, true))).toEqual([0, 0]);
+    expect(valuesOf(M.norm(M.zeros([0]), Infinity))).toEqual([0]);
+  });
+
   it('refuses an ord that is not a vector norm', () => {
     for (const ord of [0, -1, NaN]) expect(() => M.norm(M.zeros([2]), ord)).toThrow(M.ArgumentError);
     expect(() => M.norm(M.zeros([2]), 0)).toThrow(/^norm: ord must be/);

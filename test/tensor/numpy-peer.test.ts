@@ -584,8 +584,8 @@ const SPECS: Record<string, Spec> = {
     // (n + 4) ulps relative: the sum's terms and a pow / root on each side.
     tol: { ...sums(1, 2), f32: 1, f64: 1, gpu: 4 },
     ...SUM_ZEROS,
-    // ord ±Infinity over an empty axis: max / min of |x|, so their identities (see max).
-    numpyRefuses: (d) => (reducesEmpty(d) && Math.abs(d.params.ord as number) === Infinity ? -(d.params.ord as number) : undefined),
+    // ord ±Infinity over an empty axis: 0 (every p-norm of an empty vector) and min's identity, Infinity.
+    numpyRefuses: (d) => (reducesEmpty(d) && Math.abs(d.params.ord as number) === Infinity ? (d.params.ord === Infinity ? 0 : Infinity) : undefined),
   },
   logsumexp: {
     count: 10,

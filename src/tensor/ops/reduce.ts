@@ -6,7 +6,7 @@ import { formatAval, type ReduceOp } from '../primitives';
 import { normalizeAxes, normalizeAxis, sizeOf } from '../shape';
 import type { Tensor } from '../tensor';
 import { asTensor, castIfNeeded, type TensorLike } from './convert';
-import { abs, add, div, equal, exp, isFinite, log, pow, sqrt, square, stopGradient, sub, where } from './elementwise';
+import { abs, add, div, equal, exp, isFinite, log, maximum, pow, sqrt, square, stopGradient, sub, where } from './elementwise';
 import { expandDims, pad, reshape, slice } from './movement';
 
 /** Which axes to reduce: one, several, or all (undefined). */
@@ -134,6 +134,9 @@ function safeRoot(s: Tensor, p: number): Tensor {
  * (Σ |x|^p)^(1/p) (for p < 1 not a norm, as in NumPy). Integer inputs give float32. The sums are
  * not rescaled, so Σ |x|^p must stay within the dtype's range (|x| < 1e19 in float32 for ord 2).
  *
+ * Over an empty axis the norm is 0 for every positive ord (Infinity included: NumPy refuses), and
+ * -Infinity gives min's identity, Infinity.
+ *
  * Gradients at 0 are subgradients: for ord 2 (and any p > 1) the gradient where the norm is 0 is 0,
  * as in PyTorch (JAX gives NaN there, 0/0); ord 1 gives the sign with d|x|/dx = 1 at 0 (JAX's
  * convention for abs); ±Infinity share the gradient among tied elements. For p < 1 the gradient at
@@ -151,7 +154,8 @@ export function norm(x: TensorLike, ord = 2, axes?: Axes, keepdims = false): Ten
     throw new ArgumentError(`norm: ord must be 2, 1, Infinity, -Infinity or another positive number, got ${String(ord)}`);
   }
   const a = normalizeAxes('norm', axes, t.ndim);
-  if (ord === Infinity) return max(abs(t), a, keepdims);
+  // Over an empty axis every p-norm is 0 (an empty sum), Infinity's too: max's identity -Infinity is raised to it.
+  if (ord === Infinity) return a.some((axis) => t.shape[axis] === 0) ? maximum(max(abs(t), a, keepdims), 0) : max(abs(t), a, keepdims);
   if (ord === -Infinity) return min(abs(t), a, keepdims);
   if (ord === 1) return sum(abs(t), a, keepdims);
   if (ord === 2) return safeRoot(sum(square(t), a, keepdims), 2);
