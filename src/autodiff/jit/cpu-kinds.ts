@@ -47,7 +47,7 @@ export interface StepKinds {
   readonly probes: readonly (LaneGroup | null)[];
   /** Slices, pads, concatenations and transposes that are copies of rows. */
   readonly movements: readonly (RowCopies | null)[];
-  /** Transposes of 4-byte elements that are matrix transposes. */
+  /** Transposes of 4- or 8-byte elements that are matrix transposes. */
   readonly transposes: readonly (MatrixTransposes | null)[];
   /** Gathers of 4-byte elements along an axis by int32 indices. */
   readonly alongAxis: readonly (AlongAxis | null)[];
@@ -89,9 +89,9 @@ export function classifySteps(computed: readonly PlanNode[], readVars: readonly 
     if (eq.prim === 'transpose') return rowCopies({ prim: 'transpose', perm: (eq.params as Params<'transpose'>).perm }, shapes, eq.out.aval.shape, bytes);
     return null;
   });
-  /** Transposes of 4-byte elements that are matrix transposes (`transposeAsMatrices`). */
+  /** Transposes of 4- or 8-byte elements that are matrix transposes (`transposeAsMatrices`). */
   const transposes = computed.map((node) => {
-    if (node.kind !== 'single' || node.eq.prim !== 'transpose' || bytesOf(node.out.aval.dtype) !== 4) return null;
+    if (node.kind !== 'single' || node.eq.prim !== 'transpose' || ![4, 8].includes(bytesOf(node.out.aval.dtype))) return null;
     return transposeAsMatrices(node.eq.inputs[0].aval.shape, (node.eq.params as Params<'transpose'>).perm);
   });
   /** Gathers of 4-byte elements along an axis by int32 indices, x not broadcast, the indices not or one per row (`gatherAlongAxis`). */

@@ -457,8 +457,9 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
     const matrices = transposes[s];
     if (matrices) {
       const { batch, rows, cols } = matrices;
-      const bytes = 4 * rows * cols;
-      const { transpose } = arena;
+      const element = bytesOf(node.out.aval.dtype);
+      const bytes = element * rows * cols;
+      const transpose = element === 8 ? arena.kernels.transposeF64 : arena.transpose;
       const { copyBytes } = arena.kernels;
       return () => {
         const x = ax?.offset ?? px;
