@@ -118,8 +118,31 @@ export function matmulBatchOffsets(aShape: Shape, bShape: Shape, batchShape: Sha
 /** Bytes of operands and result the scratch arena takes at most (a wasm32 memory holds 4 GiB). */
 const WASM_SCRATCH_LIMIT = 2 ** 31;
 
-/** The arena float32 products are copied through outside `jit` plans. */
+/** The arena products are copied through outside `jit` plans. */
 let scratch: WasmArena | null = null;
+
+/**
+ * A product through the scratch arena: A and B copied in, the result's region and `extra` scratch
+ * regions (bytes) reserved after them, `product` run on their addresses, and the result copied out.
+ */
+function throughScratch<T extends Float32Array | Float64Array>(
+  a: T,
+  b: T,
+  out: T,
+  extra: readonly number[],
+  product: (arena: WasmArena, operands: { a: number; b: number; c: number }, extra: number[]) => void,
+): void {
+  scratch ??= new WasmArena();
+  const arena = scratch;
+  arena.reset();
+  const operands = { a: arena.reserve(a.byteLength), b: arena.reserve(b.byteLength), c: arena.reserve(out.byteLength) };
+  const regions = extra.map((bytes) => arena.reserve(bytes));
+  const view = (at: number, length: number) => (a instanceof Float64Array ? new Float64Array(arena.buffer, at, length) : new Float32Array(arena.buffer, at, length));
+  view(operands.a, a.length).set(a);
+  view(operands.b, b.length).set(b);
+  product(arena, operands, regions);
+  out.set(view(operands.c, out.length));
+}
 
 /**
  * The float32 product through the WebAssembly kernel: the operands are copied into the scratch
@@ -136,20 +159,11 @@ function wasmMatmul(
   layout: MatmulLayout,
 ): (a: Float32Array, b: Float32Array, out: Float32Array) => void {
   const block = matmulBlockLayout(m, k, n, { a: aOffsets, b: bOffsets }, { transposeA: layout.transposeA === true, transposeB: layout.transposeB === true }, 1);
-  return (a, b, out) => {
-    scratch ??= new WasmArena();
-    const arena = scratch;
-    arena.reset();
-    const pa = arena.reserve(a.byteLength);
-    const pb = arena.reserve(b.byteLength);
-    const pc = arena.reserve(out.byteLength);
-    const at = arena.reserve(block.bytes);
-    new Float32Array(arena.buffer, pa, a.length).set(a);
-    new Float32Array(arena.buffer, pb, b.length).set(b);
-    block.write(arena.buffer, at, { a: pa, b: pb, c: pc });
-    arena.matmulBlock(at, block.batch, block.work);
-    out.set(new Float32Array(arena.buffer, pc, out.length));
-  };
+  return (a, b, out) =>
+    throughScratch(a, b, out, [block.bytes], (arena, operands, [at]) => {
+      block.write(arena.buffer, at, operands);
+      arena.matmulBlock(at, block.batch, block.work);
+    });
 }
 
 /**
@@ -250,20 +264,8 @@ function wasmMatmulF64(
   const plan = matmulF64Plan(m, k, n, aOffsets, bOffsets, { ...layout, readsPastB: true });
   return {
     fits: (a, b, out) => a.byteLength + b.byteLength + plan.panelBytes + plan.rowsABytes + out.byteLength < WASM_SCRATCH_LIMIT,
-    run(a, b, out) {
-      scratch ??= new WasmArena();
-      const arena = scratch;
-      arena.reset();
-      const pa = arena.reserve(a.byteLength);
-      const pb = arena.reserve(b.byteLength);
-      const pc = arena.reserve(out.byteLength);
-      const panels = arena.reserve(plan.panelBytes);
-      const rowsA = arena.reserve(plan.rowsABytes);
-      new Float64Array(arena.buffer, pa, a.length).set(a);
-      new Float64Array(arena.buffer, pb, b.length).set(b);
-      plan.run(arena.kernels, { a: pa, b: pb, c: pc, panels, rowsA });
-      out.set(new Float64Array(arena.buffer, pc, out.length));
-    },
+    run: (a, b, out) =>
+      throughScratch(a, b, out, [plan.panelBytes, plan.rowsABytes], (arena, operands, [panels, rowsA]) => plan.run(arena.kernels, { ...operands, panels, rowsA })),
   };
 }
 
