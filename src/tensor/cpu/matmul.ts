@@ -216,6 +216,7 @@ export function matmulF64Plan(
   bOffsets: Int32Array,
   layout: MatmulLayout & { readonly readsPastB: boolean },
 ): MatmulF64Plan {
+  if (m === 1 && layout.transposeB) return rowTimesTransposedF64(k, n, aOffsets, bOffsets);
   // A stored transposed is read in place through its strides while small, else transposed first
   // (read down its columns 4 KiB apart, a 512³ product's A missed the L1 cache: 35 instead of 14 ms).
   const transposeA = layout.transposeA === true && m * k >= F64_TRANSPOSE_A_MIN;
@@ -243,6 +244,28 @@ export function matmulF64Plan(
           atA = rowsA;
         }
         matmulF64(atA, ars, acs, atB, packs ? 4 : n, packs ? 4 * k : 4, c + 8 * t * m * n, m, k, n);
+      }
+    },
+  };
+}
+
+/**
+ * A row x (1 x k) times Bᵀ, B stored [n, k], computed as B's storage (n x k, read by rows in place)
+ * times x as a column (k x 1, packed: one of a panel's four columns used), rather than B packed
+ * for every product of a batch: a vmapped layer's input gradient reads each agent's weights once.
+ * Each element is the same sum, in the same order (x[p] b[j, p] = b[j, p] x[p]).
+ */
+function rowTimesTransposedF64(k: number, n: number, aOffsets: Int32Array, bOffsets: Int32Array): MatmulF64Plan {
+  return {
+    panelBytes: packedF64Bytes(k, 1),
+    rowsABytes: 0,
+    run({ matmulF64, packF64 }, { a, b, c, panels }) {
+      let packedRow = -1;
+      for (let t = 0; t < aOffsets.length; t++) {
+        // x is contiguous whether stored as a row or as a transposed column.
+        if (aOffsets[t] !== packedRow) packF64(a + 8 * aOffsets[t] * k, 1, 1, k, 1, panels);
+        packedRow = aOffsets[t];
+        matmulF64(b + 8 * bOffsets[t] * n * k, k, 1, panels, 4, 4 * k, c + 8 * t * n, n, k, 1);
       }
     },
   };
