@@ -33,6 +33,11 @@ export interface F64Ops<V, M> {
   and(a: M, b: M): M;
   /** `m ? a : b`. */
   select(m: M, a: V, b: V): V;
+  /**
+   * `m ? a() : b`, where `a`'s operations run only if some lane takes it: for a costly side that
+   * few inputs need (lanes branch on a whole vector; JS computes one side of any select).
+   */
+  branch(m: M, a: () => V, b: V): V;
   /** 2^k for an integral k in [-1022, 1023] (built from its bits, exact). */
   pow2(k: V): V;
   /**
@@ -85,6 +90,7 @@ const JS_OPS: F64Ops<JsValue, JsValue> = {
   eq: op((a, b) => `${a} === ${b}`),
   and: op((a, b) => `${a} && ${b}`),
   select: (m, a, b) => ({ m, a, b }),
+  branch: (m, a, b) => ({ m, a: a(), b }),
   // `& 2047` keeps the index in the table for any k (a NaN or out-of-range k only feeds values that
   // the programs discard or that are NaN anyway).
   pow2: op((k) => `POW2[(${k} + 1023) & 2047]`),

@@ -103,6 +103,16 @@ class WasmOps implements F64Ops<number, number> {
     this.code.get(a).get(b).get(m).simd('v128.bitselect');
     return this.result();
   };
+  branch = (m: number, a: () => number, b: number) => {
+    const result = this.code.local(v128);
+    this.code.get(b).set(result);
+    // a's operations (and their locals) only inside the `if`; its constants are hoisted before the loop.
+    this.code.when(
+      (k) => k.get(m).simd('v128.any_true'),
+      () => this.code.get(a()).get(result).get(m).simd('v128.bitselect').set(result),
+    );
+    return result;
+  };
   pow2 = (k: number) => {
     // k + 1.5 · 2^52 holds k in its low significand bits; shifted to the exponent field and biased.
     this.code.get(k);
