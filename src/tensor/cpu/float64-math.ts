@@ -170,7 +170,7 @@ const ERFINV_TAIL = [
 export const erfinv: F64Program = (o, y) => {
   const w = o.neg(log(o, o.mul(o.sub(o.c(1), y), o.add(o.c(1), y))));
   const central = estrin(o, o.sub(w, o.c(3.125)), ERFINV_CENTRAL);
-  // |y| > 0.998 (w >= 6.25) is rare in a normal draw: lanes compute the outer polynomials only then.
+  // |y| >= 0.999 (w >= 6.25) is rare in a normal draw: lanes compute the outer polynomials only then.
   const outer = () => {
     const root = o.sqrt(w);
     const middle = estrin(o, o.sub(root, o.c(3.25)), ERFINV_MIDDLE);
