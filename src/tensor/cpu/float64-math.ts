@@ -75,9 +75,12 @@ export const expm1: F64Program = (o, x) => {
   const scale = o.pow2(o.pmin(k, o.c(EXPM1_LARGE_K)));
   const [hi, lo] = twoSum(o, o.sub(scale, o.c(1)), o.mul(scale, r));
   const moderate = o.add(hi, o.add(lo, o.mul(scale, expSmallTerms(o, r, tail))));
-  const [s1, s2] = pow2Halves(o, k);
-  const large = o.sub(o.mul(o.mul(expReduced(o, r, tail), s1), s2), o.c(1));
-  const value = o.select(o.le(k, o.c(EXPM1_LARGE_K)), moderate, large);
+  // x above 38.8 (k > 56): lanes compute it only for vectors with such a lane.
+  const large = () => {
+    const [s1, s2] = pow2Halves(o, k);
+    return o.sub(o.mul(o.mul(expReduced(o, r, tail), s1), s2), o.c(1));
+  };
+  const value = o.branch(o.lt(o.c(EXPM1_LARGE_K), k), large, moderate);
   return o.select(o.eq(x, o.c(0)), x, value);
 };
 
@@ -126,14 +129,18 @@ function twoProduct<V, M>(o: F64Ops<V, M>, a: V, b: V): readonly [V, V] {
  */
 export const tanh: F64Program = (o, x) => {
   const minus2x = o.mul(o.c(-2), o.abs(x));
-  const e = expm1(o, minus2x);
-  const [d, dTail] = twoSum(o, o.c(2), e);
-  const q = o.div(o.neg(e), d);
-  const [p, pTail] = twoProduct(o, q, d);
-  // -e - p is exact: p is within an ulp of -e.
-  const residual = o.sub(o.sub(o.sub(o.neg(e), p), pTail), o.mul(q, dTail));
+  const below1 = () => {
+    const e = expm1(o, minus2x);
+    const [d, dTail] = twoSum(o, o.c(2), e);
+    const q = o.div(o.neg(e), d);
+    const [p, pTail] = twoProduct(o, q, d);
+    // -e - p is exact: p is within an ulp of -e.
+    const residual = o.sub(o.sub(o.sub(o.neg(e), p), pTail), o.mul(q, dTail));
+    return o.add(q, o.div(residual, d));
+  };
   const u = exp(o, minus2x);
-  const t = o.select(o.lt(o.abs(x), o.c(1)), o.add(q, o.div(residual, d)), o.sub(o.c(1), o.div(o.mul(o.c(2), u), o.add(o.c(1), u))));
+  // Lanes run the costlier side below 1 only for vectors with a lane there.
+  const t = o.branch(o.lt(o.abs(x), o.c(1)), below1, o.sub(o.c(1), o.div(o.mul(o.c(2), u), o.add(o.c(1), u))));
   return o.select(o.lt(x, o.c(0)), o.neg(t), o.select(o.eq(x, o.c(0)), x, t));
 };
 
