@@ -1,10 +1,10 @@
 /**
- * Float64 programs written once and emitted twice: as a JS function (the eager float32 kernels) and
- * as f64x2 WebAssembly (`wasm/f64x2.ts`, jit's lane loops). A program is a function of an
+ * Float64 programs written once and emitted twice: as a JS function (the eager float32 and float64
+ * kernels) and as f64x2 WebAssembly (`wasm/f64x2.ts`, jit's lane loops). A program is a function of an
  * `F64Ops` builder, so both emitters see the same sequence of IEEE float64 operations (no FMA
  * anywhere, powers of two built exactly), and their results are equal bit for bit. Lanes compute
- * both values of a select and pick; the JS function computes only the one it takes (each operation
- * gives the same value wherever it runs).
+ * both values of a select and pick (of a `branch`, the costly side only when a lane takes it); the
+ * JS function computes only the one it takes (each operation gives the same value wherever it runs).
  */
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The transcendental functions of float32 tensors, evaluated in float64 (~1 ulp there, so the float32
  * result is almost always the correctly rounded one) by programs (`f64-program.ts`) that run both as
- * the eager JS kernels and as jit's f64x2 WebAssembly lanes, bit for bit alike. Float64 tensors keep
- * `Math.*`.
+ * the eager JS kernels and as jit's f64x2 WebAssembly lanes, bit for bit alike. Float64 tensors have
+ * programs of their own over float64's whole range (`float64-math.ts`), built from these kernels.
  */
 import { type F64Ops, type F64Program, jsFunction } from './f64-program';
 

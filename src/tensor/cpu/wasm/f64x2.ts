@@ -57,7 +57,7 @@ export class LaneConstants {
 
 class WasmOps implements F64Ops<number, number> {
   constructor(
-    private readonly code: Code,
+    private code: Code,
     private readonly constants: LaneConstants,
   ) {}
 
@@ -104,9 +104,15 @@ class WasmOps implements F64Ops<number, number> {
     return this.result();
   };
   branch = (m: number, a: () => number, b: number) => {
+    // a run once into scratch code first, so that any constant it asks for first is set here,
+    // before the `if`, where every later use sees it (a loop's constants are hoisted before it anyway).
+    const code = this.code;
+    this.code = new Code(0);
+    a();
+    this.code = code;
     const result = this.code.local(v128);
     this.code.get(b).set(result);
-    // a's operations (and their locals) only inside the `if`; its constants are hoisted before the loop.
+    // a's operations (and their locals) only inside the `if`.
     this.code.when(
       (k) => k.get(m).simd('v128.any_true'),
       () => this.code.get(a()).get(result).get(m).simd('v128.bitselect').set(result),
