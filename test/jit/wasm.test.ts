@@ -723,3 +723,22 @@ describe('outer products of CPU plans', () => {
     }
   });
 });
+
+describe('sums over axes of one element in CPU plans', () => {
+  it('fuse into the loop that reads them as x + 0, bit for bit (-0 comes out +0, as from the sum kernel), in every summed dtype', () => {
+    for (const dtype of ['float32', 'float64', 'int32', 'uint32'] as const) {
+      const raw = [-0, 2, 0, -3, 0.5, NaN, Infinity, -7, 1e-40, 3];
+      const data = dtype === 'int32' ? raw.map((v) => (Number.isFinite(v) ? Math.trunc(v) : 5)) : dtype === 'uint32' ? raw.map((_, i) => 4294967295 - i) : raw;
+      const x = M.tensor(data, { shape: [2, 1, 5, 1], dtype });
+      const scale = M.tensor([1, 2, 3, 4, 5], { shape: [5], dtype });
+      // A sum over the two axes of one element, then a loop reading it.
+      const f = (a: Tensor, b: Tensor) => M.mul(M.sum(a, [1, 3]), b);
+      const stats = expectIdentical(f, [x, scale], `${dtype} sum over [1, 3] of [2, 1, 5, 1]`);
+      expect(stats.lastPlan?.steps, dtype).toBe(1);
+      // The sum alone, -0 included (the plan's loop must give the kernel's +0).
+      const sum = (a: Tensor) => M.sum(a, [1, 3]);
+      expectIdentical(sum, [x], `${dtype} sum alone`);
+      if (dtype.startsWith('float')) expect(Object.is(M.jit(sum)(x).dataSync()[0], 0), dtype).toBe(true);
+    }
+  });
+});

@@ -32,7 +32,7 @@ import { laneGroup } from './cpu-lanes';
 import { hoistEpilogues } from './cpu-order';
 import { DonatedRegions, pairDonations } from './donation';
 import { fuseElementwise, type PlanNode, storedBy } from './fuse';
-import { outerProductsAsBroadcasts } from './outer-products';
+import { asElementwise } from './elementwise-rewrites';
 import { recordingFor, runTimed } from './profile-cpu';
 import { foldableTransposes } from './transposes';
 
@@ -131,7 +131,7 @@ interface Region {
  * const [y] = plan.run([x]);
  */
 export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {}): CpuPlan {
-  return compilePlan(outerProductsAsBroadcasts(program), options, null) as CpuPlan;
+  return compilePlan(asElementwise(program), options, null) as CpuPlan;
 }
 
 /**

@@ -1,26 +1,38 @@
 /**
- * Matrix products whose shared axis has length 1 (outer products, such as a critic's gradient
- * through its one output, `dq · w3ᵀ`) as elementwise products of broadcasts, so that a CPU plan
- * fuses them into the loop that reads them: no product step, and no intermediate written and read
- * back (XLA's algebraic simplifier turns such dots into multiplies likewise). `+ 0` keeps the
- * product's bits: the kernel starts each sum at +0, so a product of -0 comes out +0. An operand
- * transposed from a column into a row is read as a reshape of the column (a view, no copy).
+ * Products and sums that are elementwise in disguise, rewritten as such so that a CPU plan fuses
+ * them into the loop that reads them: no step of their own, and no intermediate written and read
+ * back (XLA's algebraic simplifier does likewise).
+ * - Matrix products whose shared axis has length 1 (outer products, such as a critic's gradient
+ *   through its one output, `dq · w3ᵀ`) as elementwise products of broadcasts. An operand
+ *   transposed from a column into a row is read as a reshape of the column (a view, no copy).
+ * - Sums over axes of one element only (a gradient summed over an axis it was never broadcast
+ *   along) as a reshape (a view).
+ * `+ 0` keeps the bits of both: the kernels start each sum at +0, so a sum of -0 comes out +0.
  */
 import { ArrayTensor, cpu, type DType, type Params } from '../../tensor';
 import { allocate } from '../../tensor/dtype';
 import { type Equation, firstFreeVarId, formatProgram, type IRProgram, type IRVar } from '../ir';
 
+/** Dtypes whose `add` of +0 is what a sum of one element gives. */
+const SUMMED: readonly DType[] = ['float32', 'float64', 'int32', 'uint32'];
+
 /**
  * `program` with each float matmul `[..., m, 1] @ [..., 1, n]` replaced by `a * b + 0` (broadcast
- * over m and n); other equations unchanged.
+ * over m and n), and each sum over axes of one element only by `reshape(x) + 0`; other equations
+ * unchanged.
  *
  * @example
- * const plan = compileCpuPlan(outerProductsAsBroadcasts(program));
+ * const plan = compileCpuPlan(asElementwise(program));
  */
-export function outerProductsAsBroadcasts(program: IRProgram): IRProgram {
+export function asElementwise(program: IRProgram): IRProgram {
   const isOuter = (eq: Equation) =>
     eq.prim === 'matmul' && (eq.out.aval.dtype === 'float32' || eq.out.aval.dtype === 'float64') && eq.inputs[0].aval.shape.at(-1) === 1;
-  if (!program.equations.some(isOuter)) return program;
+  const isSingletonSum = (eq: Equation) => {
+    if (eq.prim !== 'reduceSum' || eq.inputs[0].aval.dtype !== eq.out.aval.dtype || !SUMMED.includes(eq.out.aval.dtype)) return false;
+    const shape = eq.inputs[0].aval.shape;
+    return (eq.params as Params<'reduceSum'>).axes.every((axis) => shape[axis] === 1);
+  };
+  if (!program.equations.some((eq) => isOuter(eq) || isSingletonSum(eq))) return program;
   let nextId = firstFreeVarId(program);
   const zeros = new Map<DType, IRVar>();
   const zero = (dtype: DType): IRVar => {
@@ -42,6 +54,13 @@ export function outerProductsAsBroadcasts(program: IRProgram): IRProgram {
     return [{ prim: 'reshape', inputs: eq.inputs, params: { shape: v.aval.shape }, out: { id: nextId++, aval: v.aval } }];
   };
   const equations = program.equations.flatMap((eq): Equation[] => {
+    if (isSingletonSum(eq)) {
+      const moved: IRVar = { id: nextId++, aval: eq.out.aval };
+      return [
+        { prim: 'reshape', inputs: eq.inputs, params: { shape: eq.out.aval.shape }, out: moved },
+        { prim: 'add', inputs: [moved, zero(eq.out.aval.dtype)], params: {}, out: eq.out },
+      ];
+    }
     if (!isOuter(eq)) return [eq];
     const reshapes = eq.inputs.map(unmoved);
     const operands = eq.inputs.map((v, i) => reshapes[i][0]?.out ?? v);
