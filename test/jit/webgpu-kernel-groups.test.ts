@@ -31,8 +31,9 @@ async function check(f: Program, inputs: readonly { gpu: ArrayTensor; cpu: Array
   const gpuInputs = inputs.map((x) => x.gpu);
   const [program] = optimizeProgram(M.makeIR(f)(...gpuInputs));
   // Without siblings, so that each plan's dispatches count its groups alone.
-  const fused = compileWebGPUPlan(program, webgpu(), { siblings: false, merge: false });
-  const plain = compileWebGPUPlan(program, webgpu(), { kernelGroups: false, siblings: false, merge: false });
+  // Outer products and sums over axes of one element stay products and reductions (elementwise: false).
+  const fused = compileWebGPUPlan(program, webgpu(), { siblings: false, merge: false, elementwise: false });
+  const plain = compileWebGPUPlan(program, webgpu(), { kernelGroups: false, siblings: false, merge: false, elementwise: false });
   plain.run(gpuInputs);
   fused.run(gpuInputs);
   const actual = fused.run(gpuInputs); // the replayed plan

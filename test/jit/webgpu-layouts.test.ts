@@ -39,8 +39,9 @@ function bothPlans(f: (...xs: Tensor[]) => Tensor | Tensor[], inputs: readonly A
   // As jit optimizes for WebGPU plans (no narrowed products).
   const [program] = optimizeProgram(M.makeIR(f)(...inputs), { narrowProducts: false });
   // Concatenations run in both: a product reads one in place only through a folded transpose.
-  const plan = compileWebGPUPlan(program, webgpu(), { concats: false, merge: false });
-  const unfolded = compileWebGPUPlan(program, webgpu(), { foldTransposes: false, concats: false, merge: false });
+  // Outer products stay products (elementwise: false), so that every fold is a product's.
+  const plan = compileWebGPUPlan(program, webgpu(), { concats: false, merge: false, elementwise: false });
+  const unfolded = compileWebGPUPlan(program, webgpu(), { foldTransposes: false, concats: false, merge: false, elementwise: false });
   return { plan, unfolded, folded: plan.run(inputs), copied: unfolded.run(inputs) };
 }
 

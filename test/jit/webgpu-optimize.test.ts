@@ -7,7 +7,9 @@
 import { expect, it } from 'vitest';
 import * as M from '../../src';
 import type { Tensor } from '../../src';
+import type { ArrayTensor } from '../../src';
 import { optimizeProgram } from '../../src/autodiff/jit/optimize';
+import { comparePlans } from './webgpu-plans';
 import { describeWebGPU, webgpu } from '../webgpu/gpu';
 
 describeWebGPU('jit optimizations on WebGPU', () => {
@@ -52,5 +54,25 @@ describeWebGPU('jit optimizations on WebGPU', () => {
     const out = jitted(logits, means);
     expect(M.jitStats(jitted).lastOptimization?.simplified).toBe(1);
     expect(Array.from(await out.data())).toEqual(Array.from(await pick(logits, means).data()));
+  });
+
+  it('runs sums over axes of one element and outer products as elementwise groups: fewer dispatches, the same bits (-0 summed is +0)', async () => {
+    const backend = webgpu();
+    const x = M.tensor(Float32Array.from([-0, 2, 0, -3, 0.5, 7, -1.5, 3]), { shape: [2, 1, 4], backend });
+    const scale = M.tensor(Float32Array.from([1, 2, 3, 4]), { shape: [4], backend });
+    const column = M.tensor(Float32Array.from([-1, 2, 0, 0.5]), { shape: [4, 1], backend });
+    const row = M.tensor(Float32Array.from([0, 1.5, -2, 4]), { shape: [1, 4], backend });
+    // The sum and the product each read by two groups, so neither takes an epilogue.
+    const f = (a: Tensor, b: Tensor, c: Tensor, r: Tensor) => {
+      const s = M.sum(a, 1);
+      const p = M.matmul(c, r);
+      return [M.mul(s, b), M.exp(s), M.maximum(p, 0), M.mul(p, p)];
+    };
+    const inputs = [x, scale, column, row] as ArrayTensor[];
+    const [program] = optimizeProgram(M.makeIR(f)(x, scale, column, row));
+    const { on, without, actual } = await comparePlans(program, inputs, {}, { elementwise: false });
+    expect(on.stats.dispatchesPerCall).toBeLessThan(without.stats.dispatchesPerCall);
+    // -0 summed alone is +0, as the reduction kernel gives.
+    expect(Object.is((await actual[0].data())[0], 0)).toBe(true);
   });
 });

@@ -8,9 +8,9 @@
  * - Sums over axes of one element only (a gradient summed over an axis it was never broadcast
  *   along) as a reshape (a view).
  * `+ 0` keeps the bits of both: the kernels start each sum at +0, so a sum of -0 comes out +0.
+ * Both plans, the CPU's and WebGPU's, run it first.
  */
-import { ArrayTensor, cpu, type DType, type Params } from '../../tensor';
-import { allocate } from '../../tensor/dtype';
+import { type Backend, type DType, full, type Params } from '../../tensor';
 import { type Equation, firstFreeVarId, formatProgram, type IRProgram, type IRVar } from '../ir';
 
 /** Dtypes whose `add` of +0 is what a sum of one element gives. */
@@ -19,12 +19,12 @@ const SUMMED: readonly DType[] = ['float32', 'float64', 'int32', 'uint32'];
 /**
  * `program` with each float matmul `[..., m, 1] @ [..., 1, n]` replaced by `a * b + 0` (broadcast
  * over m and n), and each sum over axes of one element only by `reshape(x) + 0`; other equations
- * unchanged.
+ * unchanged. The zeros are constants on `backend`, the plan's.
  *
  * @example
- * const plan = compileCpuPlan(asElementwise(program));
+ * const plan = compileCpuPlan(asElementwise(program, cpu));
  */
-export function asElementwise(program: IRProgram): IRProgram {
+export function asElementwise(program: IRProgram, backend: Backend): IRProgram {
   const isOuter = (eq: Equation) =>
     eq.prim === 'matmul' && (eq.out.aval.dtype === 'float32' || eq.out.aval.dtype === 'float64') && eq.inputs[0].aval.shape.at(-1) === 1;
   const isSingletonSum = (eq: Equation) => {
@@ -80,7 +80,7 @@ export function asElementwise(program: IRProgram): IRProgram {
     for (const v of equations[i].inputs) live.add(v);
   }
   needed.reverse();
-  const constants = [...zeros].map(([dtype, v]) => ({ v, value: new ArrayTensor(cpu, allocate(dtype, 1), [], dtype) }));
+  const constants = [...zeros].map(([dtype, v]) => ({ v, value: full([], 0, { dtype, backend }) }));
   const rewritten: IRProgram = { ...program, constants: [...program.constants, ...constants], equations: needed, toString: () => formatProgram(rewritten) };
   return rewritten;
 }

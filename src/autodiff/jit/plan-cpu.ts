@@ -131,7 +131,7 @@ interface Region {
  * const [y] = plan.run([x]);
  */
 export function compileCpuPlan(program: IRProgram, options: CpuPlanOptions = {}): CpuPlan {
-  return compilePlan(asElementwise(program), options, null) as CpuPlan;
+  return compilePlan(asElementwise(program, cpu), options, null) as CpuPlan;
 }
 
 /**

@@ -52,6 +52,7 @@ import { inPlaceUpdates } from './in-place';
 import { type KeyView, mergeRandomSteps } from './random';
 import { foldableSlices, type SliceView } from './views';
 import { type ConcatOperand, productConcats } from './concats';
+import { asElementwise } from './elementwise-rewrites';
 
 /** What a WebGPU plan does per call (`pooledBuffers`/`pooledBytes`: the buffers the plan keeps). */
 export interface WebGPUPlanStats extends PlanStats {
@@ -102,6 +103,8 @@ export interface WebGPUPlanOptions {
   readonly views?: boolean;
   /** Read concatenations that only products read in place, piece by piece (`concats.ts`; default true; false to compare). */
   readonly concats?: boolean;
+  /** Run outer products and sums over axes of one element as elementwise groups (`elementwise-rewrites.ts`; default true; false to compare). */
+  readonly elementwise?: boolean;
   /** Run independent fused groups, independent products of one shape and independent reductions of one shape, as one kernel (`siblings.ts`; default true; false to compare). */
   readonly siblings?: boolean;
   /** Record the kernels of independent steps as merged dispatches (`tensor/webgpu/merge.ts`; default the backend's `mergeKernels`; false to compare). */
@@ -223,7 +226,8 @@ function siblingRules(
  * const [y] = plan.run([x]);
  * plan.stats.dispatchesPerCall; // kernels of that call
  */
-export function compileWebGPUPlan(program: IRProgram, gpu: WebGPUBackend, options: WebGPUPlanOptions = {}): WebGPUPlan {
+export function compileWebGPUPlan(source: IRProgram, gpu: WebGPUBackend, options: WebGPUPlanOptions = {}): WebGPUPlan {
+  const program = options.elementwise === false ? source : asElementwise(source, gpu);
   const planBuffers = new PlanBuffers(gpu);
   const maxLeaves = gpu.storageBuffersPerKernel - 2;
   // A group binds its leaves and its extra outputs besides the root's output and the params.
