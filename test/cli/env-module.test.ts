@@ -9,7 +9,7 @@ import { copyFileSync, appendFileSync, readFileSync, renameSync, rmSync, writeFi
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, expectUserErrorResult, runCli } from './harness';
+import { bundleCli, expectSuccess, expectUserErrorResult, runCli } from './harness';
 
 let cli = '';
 let work = '';
@@ -21,11 +21,7 @@ beforeAll(() => {
 });
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(cli, work, args, env);
-const ok = (args: string[], env: Record<string, string> = {}) => {
-  const r = run(args, env);
-  expect(r.code, r.stdout + r.stderr).toBe(0);
-  return r;
-};
+const ok = (args: string[], env: Record<string, string> = {}) => expectSuccess(run(args, env));
 const expectUserError = (args: string[], message: string | RegExp) => expectUserErrorResult(run(args), message);
 const read = (file: string) => readFileSync(path.join(work, file), 'utf8');
 const json = (file: string) => JSON.parse(read(file));

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { treeFlatten } from '../../src/autodiff';
 import { loadCheckpoint } from '../../src/rl/checkpoint';
 import type { Tensor } from '../../src/tensor';
-import { bundleCli, expectUserErrorResult, runCli } from './harness';
+import { bundleCli, expectSuccess, expectUserErrorResult, runCli } from './harness';
 
 let cli = '';
 let work = '';
@@ -37,11 +37,7 @@ beforeAll(() => {
 });
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(cli, work, args, env);
-const ok = (args: string[], env: Record<string, string> = {}) => {
-  const r = run(args, env);
-  expect(r.code, r.stdout + r.stderr).toBe(0);
-  return r;
-};
+const ok = (args: string[], env: Record<string, string> = {}) => expectSuccess(run(args, env));
 const expectUserError = (args: string[], message: string | RegExp) => expectUserErrorResult(run(args), message);
 const file = (name: string) => path.join(work, name);
 const read = (name: string) => readFileSync(file(name), 'utf8');

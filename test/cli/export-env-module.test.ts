@@ -10,16 +10,12 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as M from '../../src';
-import { bundleCli, type CliResult, expectUserErrorResult, runCli } from './harness';
+import { bundleCli, type CliResult, expectSuccess, expectUserErrorResult, runCli } from './harness';
 
 let cli = '';
 let work = '';
 const run = (args: string[]): CliResult => runCli(cli, work, args);
-const ok = (args: string[]) => {
-  const r = run(args);
-  expect(r.code, r.stdout + r.stderr).toBe(0);
-  return r;
-};
+const ok = (args: string[]) => expectSuccess(run(args));
 
 /** Planar: a point pushed in 2-D toward the origin; the action box is [-1, 1] x [-2, 3]. */
 const PLANAR = `

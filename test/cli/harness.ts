@@ -31,6 +31,12 @@ export function runCli(cli: string, work: string, args: readonly string[], env: 
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A success: exit code 0 (else the run's output in the failure message); returns the result. */
+export function expectSuccess(r: CliResult): CliResult {
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  return r;
+}
+
 /** A user error: exit code 2, one line on stderr matching `message`, no stack trace. */
 export function expectUserErrorResult(r: CliResult, message: string | RegExp): void {
   expect(r.code, r.stdout + r.stderr).toBe(2);
