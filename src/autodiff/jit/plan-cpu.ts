@@ -17,7 +17,7 @@ import { ArrayTensor, type Aval, cpu, type DType, type Params, type Primitive, t
 import { allocate, bytesOf, viewOf } from '../../tensor/dtype';
 import { type CpuInput, cpuKernels } from '../../tensor/cpu';
 import { broadcastIndex } from '../../tensor/cpu/elementwise';
-import { type MatmulF64Plan, matmulF64Plan } from '../../tensor/cpu/matmul';
+import { matmulF64Plan } from '../../tensor/cpu/matmul';
 import type { FunctionDef } from '../../tensor/cpu/wasm/emit';
 import { type LaneDType, type LaneGroup, laneBytes, laneFunction } from '../../tensor/cpu/wasm/elementwise';
 import { reductionLayout, sumsInLanes } from '../../tensor/cpu/wasm/reduce';
@@ -317,12 +317,12 @@ function compilePlan(program: IRProgram, options: CpuPlanOptions, host: WasmAren
   // of float64 products, for A transposed and B packed. Products run one at a time, so all share
   // one region for A and one for B, each of the largest size.
   const single = products.map((product) => (product?.dtype === 'float32' && product.batch === 1 ? product : null));
-  const scratchABytes = single.map((product, s) => {
-    if (float64Products[s]) return (float64Products[s] as MatmulF64Plan).rowsABytes;
-    return product?.transposeA && product.n > 1 && transposesA(product.m, product.k) ? 4 * product.m * product.k : 0;
-  });
+  const scratchABytes = single.map(
+    (product, s) => float64Products[s]?.rowsABytes ?? (product?.transposeA && product.n > 1 && transposesA(product.m, product.k) ? 4 * product.m * product.k : 0),
+  );
   const scratchBBytes = single.map((product, s) => {
-    if (float64Products[s]) return (float64Products[s] as MatmulF64Plan).panelBytes;
+    const float64 = float64Products[s];
+    if (float64) return float64.panelBytes;
     if (!product) return 0;
     const { m, k, n } = product;
     return packsB(m, k, n, product.transposeB) ? packedBytes(k, n) : product.transposeB ? 4 * k * n : 0;

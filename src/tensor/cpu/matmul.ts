@@ -200,8 +200,8 @@ export interface MatmulF64Plan {
  * addresses. Each product's B is packed in panels of four columns where `packsF64` (from its
  * storage as it is or transposed; once for a B broadcast over the batch), else read by rows in
  * place (reading up to 24 bytes past B's end when n is not a multiple of 4: `readsPastB` false
- * packs such a B instead); A is read in place
- * through its strides, or transposed into scratch first when stored transposed and large. Each
+ * packs such a B instead); A is read in place through its strides, or transposed into scratch
+ * first when stored transposed and large. Each
  * element is the sum `matmulOne` computes, in its order, so the bits are the JS path's.
  *
  * @example

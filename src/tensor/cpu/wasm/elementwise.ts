@@ -123,14 +123,14 @@ const ones = (c: Code, lanes: Lanes) =>
 const infinity = (c: Code, lanes: Lanes) =>
   lanes === 'f32x4' ? c.v128Bits32([0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000]) : c.v128Bits32([0, 0x7ff00000, 0, 0x7ff00000]);
 
-/**
- * A transcendental: the eager kernel's float64 program for the lanes' dtype, float32's on both
- * halves of four lanes, float64's on two.
- */
+/** The eager kernel's float64 program of a transcendental for the lanes' dtype. */
+const programOf = (op: Float64Op, lanes: Lanes) => (lanes === 'f32x4' ? FLOAT32_PROGRAMS : FLOAT64_PROGRAMS)[op];
+
+/** A transcendental: its program on both halves of four float32 lanes, or on two float64 lanes. */
 const transcendental = (op: Float64Op): LaneRule => (c, lanes, args, _out, constants) => {
   if (!floatsOnly(args)) return null;
-  if (lanes === 'f32x4') float32ViaF64x2(c, FLOAT32_PROGRAMS[op], args[0].local, constants);
-  else c.get(f64x2Program(c, FLOAT64_PROGRAMS[op], args[0].local, constants));
+  if (lanes === 'f32x4') float32ViaF64x2(c, programOf(op, lanes), args[0].local, constants);
+  else c.get(f64x2Program(c, programOf(op, lanes), args[0].local, constants));
   return 'float';
 };
 
@@ -274,9 +274,7 @@ export function laneFunction(name: string, group: LaneGroup): FunctionDef | null
   const memberLocals = group.members.map(() => c.local(v128));
   // The float64 programs' constants, set once here.
   const constants = new LaneConstants(c);
-  for (const { prim } of group.members) {
-    if (prim in FLOAT64_PROGRAMS) constants.hoist(lanes === 'f32x4' ? FLOAT32_PROGRAMS[prim as Float64Op] : FLOAT64_PROGRAMS[prim as Float64Op], lanes === 'f32x4');
-  }
+  for (const { prim } of group.members) if (prim in FLOAT64_PROGRAMS) constants.hoist(programOf(prim as Float64Op, lanes), lanes === 'f32x4');
   /** All ones in lane q (a gathered value's place in its vector). */
   const laneMask = (q: number) => constants.get([0, 1, 2, 3].map((w) => (Math.floor((w * 4) / bytes) === q ? 0xffffffff : 0)) as [number, number, number, number]);
   if (group.leaves.some((l) => l.kind === 'gather')) for (let q = 1; q < perVector; q++) laneMask(q);
