@@ -1,15 +1,155 @@
 /**
- * Float32 special functions for WGSL, written so that they are accurate over the whole range
- * (WGSL's builtin `log` near 1 and `tanh` for large arguments are not): series near zero, the
- * stable identities elsewhere. The CPU backend's float64 versions are the reference.
+ * Float32 special functions for WGSL, written so that they are accurate over the whole range and the
+ * same on every adapter (WGSL promises builtin `sin`/`cos` only 2^-11 absolute inside [-pi, pi], and
+ * `exp` 3 + 2|x| ulp; lavapipe's builtin `log` near 1 and `tanh` for large arguments are far off):
+ * series near zero, the stable identities elsewhere, and range reductions done in integers. The CPU
+ * backend's float64 versions are the reference.
  */
 export const MATH = /* wgsl */ `
 fn m_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn m_isfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 
-// expm1: Taylor series (Horner) for |x| <= 0.5, exp(x) - 1 beyond, where it cancels no digits.
+// exp: e^x = 2^k e^r with k = round(x / ln 2) and r = x - k ln 2, |r| <= ln(2) / 2, by Cody and
+// Waite (ln 2's first part has 16 bits, so k times it is exact for |k| <= 2^8); e^r by its Taylor
+// series to r^8, whose remainder is under 0.1 ulp; 2^k applied in two exact halves.
+fn m_pow2(k: i32) -> f32 { return bitcast<f32>(u32(k + 127) << 23u); }
+fn m_exp(x: f32) -> f32 {
+  if (!(x <= 88.72283935546875)) { return select(m_inf(), x, m_isnan(x)); }
+  if (x < -103.972084) { return 0.0; }
+  let k = round(x * 1.44269504088896341);
+  let hi = x - k * 0.693145751953125;
+  let lo = k * 1.428606765330187e-6;
+  let r = hi - lo;
+  let c = (hi - r) - lo; // r's rounding error, returned below
+  var p = 1.0 / 40320.0;
+  p = 1.0 / 5040.0 + r * p;
+  p = 1.0 / 720.0 + r * p;
+  p = 1.0 / 120.0 + r * p;
+  p = 1.0 / 24.0 + r * p;
+  p = 1.0 / 6.0 + r * p;
+  p = 0.5 + r * p;
+  let er = 1.0 + (r + (r * r * p + c));
+  let ki = i32(k);
+  return er * m_pow2(ki / 2) * m_pow2(ki - ki / 2);
+}
+
+// 2/pi to 288 bits after a zero word: the table of m_rem_pio2's Payne-Hanek reduction.
+var<private> TWO_OVER_PI: array<u32, 10> = array<u32, 10>(0u, 0xA2F9836Eu, 0x4E441529u, 0xFC2757D1u,
+  0xF534DDC0u, 0xDB629599u, 0x3C439041u, 0xFE5163ABu, 0xDEBBC561u, 0xB7246E3Au);
+
+// The 32 bits of TWO_OVER_PI from bit b (0 = the top bit of word 0).
+fn m_two_over_pi_bits(b: u32) -> u32 {
+  let w = b >> 5u;
+  let s = b & 31u;
+  if (s == 0u) { return TWO_OVER_PI[w]; }
+  return (TWO_OVER_PI[w] << s) | (TWO_OVER_PI[w + 1u] >> (32u - s));
+}
+
+// The 64-bit product of two u32 as (high word, low word), from 16-bit halves.
+fn m_mul_wide(a: u32, b: u32) -> vec2u {
+  let al = a & 0xffffu;
+  let ah = a >> 16u;
+  let bl = b & 0xffffu;
+  let bh = b >> 16u;
+  let lh = al * bh;
+  let hl = ah * bl;
+  let mid = ((al * bl) >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+  return vec2u(ah * bh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u), a * b);
+}
+
+// |x| = (n + f) pi/2 with n an integer and |f| <= 1/2, for finite |x| >= pi/4: f pi/2 as hi + lo
+// (about 48 bits) and n mod 4. Payne and Hanek's reduction in integers, exact on any adapter: with
+// |x| = m 2^e (m the 24-bit significand), 2/pi's bits of weight 2^-i for i < e - 1 add multiples of 4
+// to |x| 2/pi, so m times the 96 bits from i = e - 1 on gives |x| 2/pi mod 4 to 2^-70, more than
+// float32's worst case needs (no float32 is within 2^-40 of a multiple of pi/2 in these units).
+struct Reduced { hi: f32, lo: f32, quadrant: u32 }
+fn m_rem_pio2(ax: f32) -> Reduced {
+  let bits = bitcast<u32>(ax);
+  let m = (bits & 0x7fffffu) | 0x800000u;
+  let b = (bits >> 23u) - 120u; // bit e - 1 of 2/pi is bit e + 30 of the table, e = biased exponent - 150
+  let p2 = m_mul_wide(m, m_two_over_pi_bits(b + 64u));
+  let p1 = m_mul_wide(m, m_two_over_pi_bits(b + 32u));
+  let q1 = p2.x + p1.y;
+  let q2 = p1.x + m * m_two_over_pi_bits(b) + select(0u, 1u, q1 < p2.x);
+  // |x| 2/pi mod 4 = q2 2^-30 + q1 2^-62 + p2.y 2^-94: the quadrant above bit 30 of q2, f below it.
+  var n = q2 >> 30u;
+  var f2 = q2 & 0x3fffffffu;
+  var f1 = q1;
+  var f0 = p2.y;
+  let negative = f2 >= 0x20000000u;
+  if (negative) { // f >= 1/2: the next quadrant, and f - 1 by its magnitude 2^94 - F
+    n += 1u;
+    f0 = ~f0 + 1u;
+    let c0 = select(0u, 1u, f0 == 0u);
+    f1 = ~f1 + c0;
+    f2 = (~f2 + select(0u, 1u, f1 == 0u && c0 == 1u)) & 0x3fffffffu;
+  }
+  // The top 32 bits t of F, normalized: F ~ t 2^(64 - z), so |f| pi/2 ~ t (pi/2 2^31) 2^(-61 - z).
+  var top = f2;
+  var next = f1;
+  var z = 0u;
+  if (top == 0u) { top = f1; next = f0; z = 32u; }
+  if (top == 0u) { top = f0; next = 0u; z = 64u; }
+  let lz = countLeadingZeros(top);
+  let t = select((top << lz) | (next >> (32u - lz)), top, lz == 0u);
+  var p = m_mul_wide(t, 0xC90FDAA2u);
+  var shift = i32(z + lz);
+  if (p.x < 0x80000000u) { p = vec2u((p.x << 1u) | (p.y >> 31u), p.y << 1u); shift += 1; }
+  var hi = f32(p.x >> 8u) * m_pow2(-21 - shift);
+  var lo = f32(((p.x & 0xffu) << 16u) | (p.y >> 16u)) * m_pow2(-45 - shift);
+  if (t == 0u) { hi = 0.0; lo = 0.0; }
+  if (negative) { hi = -hi; lo = -lo; }
+  return Reduced(hi, lo, n & 3u);
+}
+
+// |x| reduced to [-pi/4, pi/4] (itself when already there).
+fn m_reduce(ax: f32) -> Reduced {
+  if (ax <= 0.785398) { return Reduced(ax, 0.0, 0u); }
+  return m_rem_pio2(ax);
+}
+
+// sin and cos of hi + lo on [-pi/4, pi/4] by their Taylor series to r^9 and r^10 (remainders under
+// 1e-9), lo entering through its first-order term.
+fn m_sin_kernel(r: Reduced) -> f32 {
+  let z = r.hi * r.hi;
+  let p = -1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362880.0)));
+  return r.hi + (r.hi * z * p + r.lo * (1.0 - 0.5 * z));
+}
+fn m_cos_kernel(r: Reduced) -> f32 {
+  let z = r.hi * r.hi;
+  let p = 1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40320.0 + z * (-1.0 / 3628800.0)));
+  let hz = 0.5 * z;
+  let w = 1.0 - hz;
+  return w + (((1.0 - w) - hz) + (z * z * p - r.hi * r.lo)); // (1 - w) - hz: w's rounding error, exactly
+}
+
+fn m_sin(x: f32) -> f32 {
+  if (!m_isfinite(x)) { return m_nan(); }
+  let r = m_reduce(abs(x));
+  let s = select(m_sin_kernel(r), m_cos_kernel(r), (r.quadrant & 1u) == 1u);
+  let v = select(s, -s, r.quadrant >= 2u);
+  return select(v, -v, m_signbit(x));
+}
+
+fn m_cos(x: f32) -> f32 {
+  if (!m_isfinite(x)) { return m_nan(); }
+  let r = m_reduce(abs(x));
+  let c = select(m_cos_kernel(r), m_sin_kernel(r), (r.quadrant & 1u) == 1u);
+  return select(c, -c, r.quadrant == 1u || r.quadrant == 2u);
+}
+
+fn m_tan(x: f32) -> f32 {
+  if (!m_isfinite(x)) { return m_nan(); }
+  let r = m_reduce(abs(x));
+  let s = m_sin_kernel(r);
+  let c = m_cos_kernel(r);
+  let v = select(s / c, -c / s, (r.quadrant & 1u) == 1u);
+  return select(v, -v, m_signbit(x));
+}
+
+// expm1: Taylor series (Horner) for |x| <= 0.5, m_exp(x) - 1 beyond, where it cancels no digits.
 fn m_expm1(x: f32) -> f32 {
-  if (abs(x) > 0.5) { return exp(x) - 1.0; }
+  if (abs(x) > 0.5) { return m_exp(x) - 1.0; }
   var s = 1.0;
   for (var n = 11.0; n >= 2.0; n -= 1.0) { s = 1.0 + s * x / n; }
   return x * s;
@@ -75,12 +215,12 @@ fn m_tanh(x: f32) -> f32 {
 fn m_atanh(x: f32) -> f32 { return 0.5 * m_log1p(2.0 * x / (1.0 - x)); }
 
 fn m_sigmoid(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
+  if (x >= 0.0) { return 1.0 / (1.0 + m_exp(-x)); }
+  let e = m_exp(x);
   return e / (1.0 + e);
 }
 
-fn m_softplus(x: f32) -> f32 { return max(x, 0.0) + m_log1p(exp(-abs(x))); }
+fn m_softplus(x: f32) -> f32 { return max(x, 0.0) + m_log1p(m_exp(-abs(x))); }
 
 // erf: the all-positive series (2/sqrt(pi)) e^{-x^2} sum 2^n x^{2n+1} / (2n+1)!! for |x| < 1,
 // 1 - erfc(x) beyond with erfc from Numerical Recipes' Chebyshev fit (relative error < 1.2e-7).
@@ -94,12 +234,12 @@ fn m_erf(x: f32) -> f32 {
       term *= x2 / (2.0 * n + 1.0);
       sum += term;
     }
-    return sign(x) * 1.1283791670955126 * exp(-ax * ax) * sum;
+    return sign(x) * 1.1283791670955126 * m_exp(-ax * ax) * sum;
   }
   let t = 1.0 / (1.0 + 0.5 * ax);
   let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
     + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  return sign(x) * (1.0 - t * exp(-ax * ax + p));
+  return sign(x) * (1.0 - t * m_exp(-ax * ax + p));
 }
 
 // erfinv: Giles (2010), the single-precision polynomial the CPU backend refines.
