@@ -4,7 +4,7 @@
 #   BENCH_SECONDS  time limit of each of the three SAC benches (default 140; the matmul one gets 60)
 # `targets` alone (about 4 minutes) measures issue 8's GPU targets at HEAD: one SAC-v2 agent and
 # 100 batched, both agents, wall per update in a steady loop (kernels by name too), then bench/sac
-# beside PyTorch on CUDA.
+# beside PyTorch on CUDA, then the float32 ulps of every transcendental on the GPU (a few seconds).
 # Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit
 # (and ab, host and tiles, only when named: backend variants side by side in one process, bench/ab.ts;
 # the host's side of a call, bench/host.ts; kernels under two tile rules, bench/profile.ts). All
@@ -59,7 +59,10 @@ for section in $sections; do
       run profile-validated 40 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1 --validation on --kernels off ;;
     targets)
       run targets-profile 150 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --top 8 --wall-seconds 2
-      run sac "$T" sac --backends webgpu --sizes v2 --torch-device cuda --updates 40 --warmup 2 ;;
+      run sac "$T" sac --backends webgpu --sizes v2 --torch-device cuda --updates 40 --warmup 2
+      run accuracy 30 accuracy ;;
+    # The float32 ulps of the transcendentals on the GPU against the CPU's float64 (bench/accuracy.ts).
+    accuracy) run accuracy 30 accuracy ;;
     # The WebGPU test suites on the GPU (CI runs them on lavapipe only).
     tests)
       echo "== tests"
@@ -69,6 +72,6 @@ for section in $sections; do
       suites=$(grep -rlE 'describeWebGPU|createWebGPUBackend' test --include='*.test.ts' | sort)
       NO_COLOR=1 MIXRL_REQUIRE_WEBGPU=1 timeout 300 /tmp/node node_modules/vitest/vitest.mjs run $suites 2>&1 |
         grep -v Warning | tee "$OUT/tests.txt" | grep -E 'FAIL|Test Files|Tests |✓ test|× ' ;;
-    *) echo "unknown section '$section' (targets profile tests sac batched webgpu jit ab host tiles)" >&2 ;;
+    *) echo "unknown section '$section' (targets profile tests sac batched webgpu jit ab host tiles accuracy)" >&2 ;;
   esac
 done
