@@ -12,8 +12,8 @@ import { initBackend } from '../src/tensor/webgpu';
 
 const N = 1 << 18;
 
-/** Values uniform in [lo, hi), or of magnitude 2^u with u uniform in [lo, hi) and either sign (`log`). */
-type Range = readonly [lo: number, hi: number, spacing?: 'log' | 'log-positive'];
+/** Values uniform in [lo, hi), of magnitude 2^u with u uniform in [lo, hi) (`log`: either sign), or those rounded to integers. */
+type Range = readonly [lo: number, hi: number, spacing?: 'log' | 'log-positive' | 'integer'];
 
 /** The ranges each float op is measured on; null for the ops that are exact on both backends. */
 const UNARY_RANGES: Record<UnaryOp, readonly Range[] | null> = {
@@ -45,7 +45,7 @@ const UNARY_RANGES: Record<UnaryOp, readonly Range[] | null> = {
 };
 
 const BINARY_RANGES: Partial<Record<BinaryOp, readonly [Range, Range][]>> = {
-  pow: [[[0.1, 5], [-3, 3]], [[0.5, 2], [-100, 100]], [[-20, 20, 'log-positive'], [-4, 4]]],
+  pow: [[[0.1, 5], [-3, 3]], [[0.5, 2], [-100, 100]], [[-20, 20, 'log-positive'], [-4, 4]], [[-10, 10], [-16.5, 16.5, 'integer']]],
   atan2: [[[-10, 10], [-10, 10]]],
 };
 
@@ -62,11 +62,13 @@ function sample([lo, hi, spacing]: Range): Float32Array {
   return Float32Array.from({ length: N }, () => {
     const u = lo + (hi - lo) * uniform();
     if (!spacing) return u;
+    if (spacing === 'integer') return Math.round(u);
     return (spacing === 'log' && uniform() < 0.5 ? -1 : 1) * 2 ** u;
   });
 }
 
-const show = ([lo, hi, spacing]: Range) => (spacing ? `${spacing === 'log' ? '±' : ''}2^[${lo}, ${hi}]` : `[${lo}, ${hi}]`);
+const show = ([lo, hi, spacing]: Range) =>
+  spacing === 'integer' ? `integers in [${lo}, ${hi}]` : spacing ? `${spacing === 'log' ? '±' : ''}2^[${lo}, ${hi}]` : `[${lo}, ${hi}]`;
 
 /** Worst and mean |gpu - exact| in float32 ulps of the exact value, over exact values in float32's normal range. */
 function ulps(gpuValues: ArrayLike<number>, exact: ArrayLike<number>): { worst: number; at: number; mean: number } {

@@ -10,9 +10,7 @@ fn m_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000
 fn m_isfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 
 // exp: e^x = 2^k e^r with k = round(x / ln 2) and r = x - k ln 2, |r| <= ln(2) / 2, by Cody and
-// Waite (ln 2's first part has 16 bits, so k times it is exact for |k| <= 2^8); e^r by its Taylor
-// series to r^8, whose remainder is under 0.1 ulp; 2^k applied in two exact halves.
-fn m_pow2(k: i32) -> f32 { return bitcast<f32>(u32(k + 127) << 23u); }
+// Waite (ln 2's first part has 16 bits, so k times it is exact for |k| <= 2^8).
 fn m_exp(x: f32) -> f32 {
   if (!(x <= 88.72283935546875)) { return select(m_inf(), x, m_isnan(x)); }
   if (x < -103.972084) { return 0.0; }
@@ -20,7 +18,11 @@ fn m_exp(x: f32) -> f32 {
   let hi = x - k * 0.693145751953125;
   let lo = k * 1.428606765330187e-6;
   let r = hi - lo;
-  let c = (hi - r) - lo; // r's rounding error, returned below
+  return m_scale(m_exp_reduced(r, (hi - r) - lo), i32(k)); // (hi - r) - lo: r's rounding error
+}
+
+// e^(r + c) for |r| <= ln(2) / 2 and a tiny c: Taylor's series to r^8, whose remainder is under 0.1 ulp.
+fn m_exp_reduced(r: f32, c: f32) -> f32 {
   var p = 1.0 / 40320.0;
   p = 1.0 / 5040.0 + r * p;
   p = 1.0 / 720.0 + r * p;
@@ -28,10 +30,12 @@ fn m_exp(x: f32) -> f32 {
   p = 1.0 / 24.0 + r * p;
   p = 1.0 / 6.0 + r * p;
   p = 0.5 + r * p;
-  let er = 1.0 + (r + (r * r * p + c));
-  let ki = i32(k);
-  return er * m_pow2(ki / 2) * m_pow2(ki - ki / 2);
+  return 1.0 + (r + (r * r * p + c));
 }
+
+// v 2^k for k in [-252, 254], in two exact halves.
+fn m_pow2(k: i32) -> f32 { return bitcast<f32>(u32(k + 127) << 23u); }
+fn m_scale(v: f32, k: i32) -> f32 { return v * m_pow2(k / 2) * m_pow2(k - k / 2); }
 
 // 2/pi to 288 bits after a zero word: the table of m_rem_pio2's Payne-Hanek reduction.
 var<private> TWO_OVER_PI: array<u32, 10> = array<u32, 10>(0u, 0xA2F9836Eu, 0x4E441529u, 0xFC2757D1u,
@@ -288,8 +292,86 @@ fn m_pow(a: f32, b: f32) -> f32 {
   if (m_isnan(a) || m_isnan(b)) { return m_nan(); }
   if (a == -1.0 && !m_isfinite(b)) { return 1.0; }
   if (a < 0.0 && m_isfinite(a) && floor(b) != b) { return m_nan(); }
-  let r = select(exp2(b * log2(abs(a))), select(m_inf(), 0.0, b > 0.0), a == 0.0);
+  let t = b * log2(abs(a)); // an estimate of the exponent, to pick the overflows and underflows
+  var r: f32;
+  if (a == 0.0) {
+    r = select(m_inf(), 0.0, b > 0.0);
+  } else if (abs(t) <= 151.0) {
+    r = m_exp2_exact(abs(a), b);
+  } else {
+    r = select(0.0, m_inf(), t > 0.0);
+  }
   return select(r, -r, m_signbit(a) && abs(b) % 2.0 == 1.0);
+}
+
+// Dekker's exact product a b = p + e (barring overflow and underflow), each operand split by masking
+// its low 12 bits: the halves' products are exact, and no compiler can fold the split away (Mesa
+// folds the float tricks that split or sum exactly, such as (a + b) - a).
+fn m_split(a: f32) -> vec2f {
+  let h = bitcast<f32>(bitcast<u32>(a) & 0xfffff000u);
+  return vec2f(h, a - h);
+}
+fn m_two_product(a: f32, b: f32) -> vec2f {
+  let p = a * b;
+  let x = m_split(a);
+  let y = m_split(b);
+  return vec2f(p, ((x.x * y.x - p) + x.x * y.y + x.y * y.x) + x.y * y.y);
+}
+
+// log2 x (x > 0, finite) as the unevaluated sum e + h1 + h2 + lo, to about 2^-36 relative: x = 2^e m
+// with m in [sqrt(1/2), sqrt(2)], ln m = 2 atanh(s) = 2s + 2s^3/3 + 2s^5/5 + ... with s = f / (2 + f),
+// f = m - 1, |s| <= 0.172. s = sh + sl from the exact residual f - sh (2 + f) = (f - 2 sh) - sh f
+// (both differences exact); the leading terms 2 sh and 2 sh^3 / 3 carried with their rounding errors.
+struct Log2Parts { e: f32, h1: f32, h2: f32, lo: f32 }
+fn m_log2_parts(x: f32) -> Log2Parts {
+  var bits = bitcast<u32>(x);
+  var e = -127;
+  if (bits < 0x800000u) { bits = bitcast<u32>(x * 16777216.0); e -= 24; } // subnormal: scaled by 2^24
+  e += i32(bits >> 23u);
+  var m = bitcast<f32>((bits & 0x7fffffu) | 0x3f800000u);
+  if (m > 1.41421356) { m *= 0.5; e += 1; }
+  let f = m - 1.0;
+  let d = 2.0 + f;
+  let sh = f / d;
+  let q = m_two_product(sh, f);
+  let sl = (((f - 2.0 * sh) - q.x) - q.y) / d;
+  let s2 = m_two_product(sh, sh);
+  let s3 = m_two_product(s2.x, sh);
+  let t3 = m_two_product(s3.x, 0.6666666865348816); // 2/3 = 0.6666666865348816 - 1.9868215517249155e-8
+  let z = s2.x;
+  let rest = z * z * sh * (2.0 / 5.0 + z * (2.0 / 7.0 + z * (2.0 / 9.0 + z * (2.0 / 11.0 + z * (2.0 / 13.0 + z * (2.0 / 15.0))))));
+  let small = 2.0 * sl + t3.y - s3.x * 1.9868215517249155e-8 + (s3.y + s2.y * sh) * 0.6666666865348816 + 2.0 * z * sl + rest;
+  // To base 2: times log2(e) = 1.4426950216293335 + 1.925963033500011e-8.
+  let h1 = m_two_product(2.0 * sh, 1.4426950216293335);
+  let h2 = m_two_product(t3.x, 1.4426950216293335);
+  return Log2Parts(f32(e), h1.x, h2.x, h1.y + h2.y + (2.0 * sh + t3.x) * 1.925963033500011e-8 + small * 1.44269504);
+}
+
+// x^b = 2^(b log2 x) for x > 0 finite and |b log2 x| <= 151 or so, to about an ulp: the exponent's
+// parts are exact floats (b e in two, b h1 and b h2 with their rounding errors) or tiny ones; their
+// integer parts add up in n and their fractions in a Q2.30 fixed-point sum, kept in [-1/2, 1/2].
+fn m_exp2_exact(x: f32, b: f32) -> f32 {
+  let l = m_log2_parts(x);
+  let bs = m_split(b);
+  let p1 = m_two_product(b, l.h1);
+  let p2 = m_two_product(b, l.h2);
+  let exact = array<f32, 4>(bs.x * l.e, bs.y * l.e, p1.x, p2.x);
+  var n = 0;
+  var fraction = i32(round((p1.y + p2.y + b * l.lo) * 1073741824.0));
+  for (var i = 0; i < 4; i++) {
+    let k = round(exact[i]);
+    fraction += i32(round((exact[i] - k) * 1073741824.0));
+    let carry = (fraction + 0x20000000) >> 30u;
+    n += i32(k) + carry;
+    fraction -= carry << 30u;
+  }
+  // 2^(fraction 2^-30) = e^y, |y| <= ln(2) / 2: y from fraction 2^-30 = fh + fl (exactly) and
+  // ln 2 = 0.6931471824645996 - 1.9046542121259336e-9, summed before the series (1.25 ulp at worst on
+  // lavapipe; given as the series' compensation term, Mesa's rewriting made it 3.9).
+  let fh = f32(fraction) * 9.313225746154785e-10;
+  let fl = f32(fraction - i32(f32(fraction))) * 9.313225746154785e-10;
+  let y = m_two_product(fh, 0.6931471824645996);
+  return m_scale(m_exp_reduced(y.x + (y.y - fh * 1.9046542121259336e-9 + fl * 0.6931471805599453), 0.0), n);
 }
 
 // NaN-propagating max/min, as JavaScript's Math.max/Math.min (WGSL's max/min need not propagate NaN).
