@@ -87,6 +87,32 @@ describeWebGPU('jit donateArgnums on WebGPU', () => {
     expect((M.jitStats(f).lastPlan as WebGPUPlanStats | undefined)?.inPlace).toBe(1);
   });
 
+  it('never updates in place an input its group also reads transposed or as a product operand', async () => {
+    const backend = webgpu();
+    const n = 64;
+    const onGpu = (t: Tensor) => M.tensor((t as M.ArrayTensor).dataSync() as Float32Array, { shape: [n, n], backend });
+    const a = onGpu(M.random.normal(M.random.key(5), [n, n]));
+    // Each with the in-place updates expected: none where the group or its product reads x twice;
+    // one for the padded slice, which a step of its own computes before the group runs.
+    const steps: [string, (x: Tensor) => Tensor, number][] = [
+      ['x + x^T', (x) => M.add(x, M.transpose(x)), 0],
+      ['2x + x^T', (x) => M.add(M.mul(x, 2), M.transpose(x)), 0],
+      ['x + a x^T', (x) => M.add(x, M.matmul(a, M.transpose(x))), 0],
+      ['x + x^T a', (x) => M.add(x, M.matmul(M.transpose(x), a)), 0],
+      ['x + x shifted by a row', (x) => M.add(x, M.pad(M.slice(x, [1, null]), [[0, 1], [0, 0]])), 1],
+    ];
+    for (const [name, step, inPlace] of steps) {
+      const x0 = M.random.normal(M.random.key(3), [n, n]);
+      const expected = await step(onGpu(x0)).data();
+      const f = M.jit(step, { donateArgnums: 0 });
+      const actual = await f(onGpu(x0)).data();
+      // A float32 sum of 64 products on both backends: 1e-4 of its size, where a read of an
+      // overwritten element moves it by about 1.
+      actual.forEach((v, i) => expect(Math.abs(v - expected[i]), `${name} [${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(expected[i]))));
+      expect((M.jitStats(f).lastPlan as WebGPUPlanStats | undefined)?.inPlace, name).toBe(inPlace);
+    }
+  });
+
   it('never updates in place a buffer passed as two donated arguments or held by another tensor', async () => {
     const backend = webgpu();
     const step = (s: { a: Tensor; b: Tensor }) => ({ a: M.mul(s.a, 2), b: M.add(s.b, 1) });

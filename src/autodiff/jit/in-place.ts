@@ -3,7 +3,8 @@
  * input `x` elementwise and stores a returned value `y` of its shape and dtype writes `y` into `x`'s
  * buffer, in the same call. Each invocation of the group's kernel reads `x[i]` (from the buffer it
  * writes, bound once) before it writes `y[i]`, and no other invocation touches index i, so the
- * result is the one a fresh buffer would hold. Every other step reading `x` must run before (the
+ * result is the one a fresh buffer would hold; a node that also reads `x` otherwise (through a
+ * transposed or sliced view, or as a product's operand) keeps `x` out. Every other step reading `x` must run before (the
  * plan's order gives each such reader an order edge to the writer); a reader after the writer in
  * program order keeps `x` out. Adam's new moments and parameters, and the target networks' Polyak
  * averages, are such updates: the state stays in one set of buffers, and each update kernel binds
@@ -28,11 +29,9 @@ export interface InPlaceUpdate {
 }
 
 /** The group of a node that may store an update in place, and the leaves it reads: a fused node's, or a kernel's epilogue. */
-function updatingGroup(node: KernelPlanNode): { group: FusedGroup; leaves: readonly IRVar[]; others: readonly IRVar[] } | undefined {
-  if (node.kind === 'fused') return { group: node, leaves: node.leaves, others: [] };
-  if (node.kind === 'kernel' && node.epilogue) {
-    return { group: node.epilogue.group, leaves: node.epilogue.leaves, others: node.prologue ? node.prologue.leaves : node.eq.inputs };
-  }
+function updatingGroup(node: KernelPlanNode): { group: FusedGroup; leaves: readonly IRVar[] } | undefined {
+  if (node.kind === 'fused') return { group: node, leaves: node.leaves };
+  if (node.kind === 'kernel' && node.epilogue) return { group: node.epilogue.group, leaves: node.epilogue.leaves };
   return undefined;
 }
 
@@ -56,10 +55,14 @@ export function inPlaceUpdates(nodes: readonly KernelPlanNode[], program: IRProg
   nodes.forEach((node, n) => {
     const found = updatingGroup(node);
     if (!found) return;
-    const { group, leaves, others } = found;
+    const { group, leaves } = found;
     const size = sizeOf(group.out.aval.shape);
+    const nodeReads = reads(node);
     for (const x of leaves) {
-      if (!candidates.has(x) || taken.has(x) || others.includes(x) || sizeOf(x.aval.shape) !== size) continue;
+      if (!candidates.has(x) || taken.has(x) || sizeOf(x.aval.shape) !== size) continue;
+      // x read only as this leaf: a second read (a transposed or sliced view of x, a product's
+      // operand) would take other elements of x, which other invocations may have overwritten.
+      if (nodeReads.filter((v) => v === x).length !== 1) continue;
       // Every other reader runs before this node in program order (so nothing reads x after it is overwritten).
       const before = (readers.get(x) ?? []).filter((r) => r !== n);
       if (before.some((r) => r > n)) continue;
