@@ -78,6 +78,28 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('Hessian of prod is the product of the other elements off the diagonal, at zeros too', async () => {
+      // H_ij = prod over k != i, j of x_k (i != j), 0 on the diagonal: with one zero, only its row
+      // and column; with two, only the entry between them; with three, nothing.
+      const points = [[2, 0, 4], [0, 0, 3], [0, 0, 0], [2, -3, 0.5, 4], [1.5, 0, -2, 0, 3]];
+      for (const xs of points) {
+        const x = M.tensor(Float64Array.from(xs), { backend });
+        const expected = xs.map((_, i) => xs.map((_, j) => (i === j ? 0 : xs.reduce((p, v, k) => (k === i || k === j ? p : p * v), 1))));
+        expectMatrixClose(await hessianRev((x) => M.prod(x), x), expected, 1e-12, `rev at ${xs}`);
+        expectMatrixClose(await hessianFwd((x) => M.prod(x), x), expected, 1e-12, `fwd at ${xs}`);
+      }
+      // Over some axes of a matrix: each row's own Hessian, and none between rows.
+      const x = M.tensor(Float64Array.of(2, 0, 4, 0, 5, 6), { shape: [2, 3], backend });
+      const h = (await values(M.hessian((y: Tensor) => M.sum(M.prod(y, 1)))(x) as Tensor));
+      const rows = [[2, 0, 4], [0, 5, 6]];
+      const blocks = rows.map((r) => r.map((_, i) => r.map((_, j) => (i === j ? 0 : r.reduce((p, v, k) => (k === i || k === j ? p : p * v), 1)))));
+      const expectedFull = Array.from({ length: 36 }, (_, q) => {
+        const [ri, i, rj, j] = [Math.floor(q / 18), Math.floor(q / 6) % 3, Math.floor(q / 3) % 2, q % 3];
+        return ri === rj ? blocks[ri][i][j] : 0;
+      });
+      expect(h).toEqual(expectedFull);
+    });
+
     it('grad(grad(f)) of scalar functions equals the known second derivative', async () => {
       const cases: [string, (x: Tensor) => Tensor, (x: number) => number][] = [
         ['x^3', (x) => M.mul(M.mul(x, x), x), (x) => 6 * x],
