@@ -88,6 +88,15 @@ describe('bool handling', () => {
     expect(T.equal(b, T.tensor([[true, true]])).toArraySync()).toEqual([[true, false]]);
   });
 
+  it('booleans mixed with numbers make a float32 tensor of 1s and 0s, in any order (as NumPy)', () => {
+    for (const values of [[true, 2], [2, true], [[true], [3]], [[0.5], [false]]] as const) {
+      const t = T.tensor(values as unknown as T.NestedArray);
+      expect(t.dtype, JSON.stringify(values)).toBe('float32');
+      expect(Array.from(t.dataSync()), JSON.stringify(values)).toEqual(values.flat(2).map(Number));
+    }
+    expect(T.tensor([[true], [false]]).dtype).toBe('bool');
+  });
+
   it('bool tensors made from numbers hold 0/1, however they are created', () => {
     const made = [
       T.tensor([0, 2, -1, NaN], { dtype: 'bool' }),
@@ -105,7 +114,7 @@ describe('bool handling', () => {
     // Stored as tensor() stores them, not as a typed array's fill would (256, 0.5, NaN, Infinity -> 0).
     expect(valuesOf(T.full([4], NaN, { dtype: 'bool' }))).toEqual([1, 1, 1, 1]);
     for (const v of [256, 0.5, Infinity]) expect(valuesOf(T.fullLike(T.zeros([1], { dtype: 'bool' }), v))).toEqual([1]);
-    expect(valuesOf(T.tensor([true, 2] as T.NestedArray))).toEqual([1, 1]);
+    expect(valuesOf(T.tensor([true, 2] as T.NestedArray, { dtype: 'bool' }))).toEqual([1, 1]);
   });
 
   it('arithmetic on two bool tensors is rejected; max/min of bools work', () => {

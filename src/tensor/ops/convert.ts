@@ -17,7 +17,8 @@ export interface CreateOptions {
 
 /**
  * A tensor from nested arrays, a typed array (with `shape`) or a number. The dtype defaults to the
- * typed array's, `bool` for booleans and `float32` otherwise. A typed array is copied unless `copy`
+ * typed array's, `bool` when every value is a boolean, and `float32` otherwise (booleans among numbers
+ * count as 1 and 0, as in NumPy). A typed array is copied unless `copy`
  * is false (as `torch.as_tensor`): a CPU tensor of the array's own dtype then holds the array itself,
  * for arrays made to become a tensor (a sampled batch); writing to it later changes the tensor.
  *
@@ -25,6 +26,7 @@ export interface CreateOptions {
  * tensor([[1, 2], [3, 4]]); // f32[2,2]
  * tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] }); // f64[2,2]
  * tensor(new Float32Array(64), { shape: [32, 2], copy: false }); // f32[32,2] over that array
+ * tensor([true, 2]); // f32[2] [1, 2]
  */
 export function tensor(values: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape; copy?: boolean } = {}): ArrayTensor {
   const backend = options.backend === undefined ? defaultBackend() : checkBackend('tensor', options.backend);
@@ -42,7 +44,7 @@ export function tensor(values: NestedArray | TypedArray, options: CreateOptions 
     return upload(backend, data, shape, dtype);
   }
   const { shape, flat } = flatten(values as NestedArray);
-  const dtype = options.dtype ?? (flat.length > 0 && typeof flat[0] === 'boolean' ? 'bool' : 'float32');
+  const dtype = options.dtype ?? (flat.length > 0 && flat.every((v) => typeof v === 'boolean') ? 'bool' : 'float32');
   for (let i = 0; i < flat.length; i++) {
     if (typeof flat[i] !== 'number' && typeof flat[i] !== 'boolean') {
       throw new ArgumentError(`tensor: element ${i} is ${typeof flat[i]}, not a number or boolean`);
