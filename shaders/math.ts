@@ -8,6 +8,7 @@
 export const MATH = /* wgsl */ `
 fn m_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn m_isfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+fn m_isinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 
 // exp: e^x = 2^k e^r with k = round(x / ln 2) and r = x - k ln 2, |r| <= ln(2) / 2, by Cody and
 // Waite (ln 2's first part has 16 bits, so k times it is exact for |k| <= 2^8).
@@ -202,6 +203,10 @@ fn m_atan(x: f32) -> f32 {
 fn m_atan2(y: f32, x: f32) -> f32 {
   let pi = 3.14159265358979;
   if (x == 0.0 && y == 0.0) { return select(select(0.0, pi, m_signbit(x)), -select(0.0, pi, m_signbit(x)), m_signbit(y)); }
+  if (m_isinf(x) && m_isinf(y)) { // pi/4 or 3 pi/4, where y / x would be NaN
+    let q = select(0.25 * pi, 0.75 * pi, m_signbit(x));
+    return select(q, -q, m_signbit(y));
+  }
   if (abs(y) <= abs(x)) {
     let a = m_atan(y / x);
     if (x > 0.0) { return a; }

@@ -213,6 +213,15 @@ describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
     expect(show(r.gpu)).toEqual(show(Float32Array.from(r.cpu)));
   });
 
+  it('atan2 at infinities and NaN as the CPU (and C): ±pi/4 and ±3pi/4 where both are infinite', async () => {
+    const values = [Infinity, -Infinity, NaN, 2, -2, 0, -0];
+    const ys = Float32Array.from(values.flatMap((y) => values.map(() => y)));
+    const xs = Float32Array.from(values.flatMap(() => values));
+    const r = await both('atan2', [pair(ys, [ys.length]), pair(xs, [xs.length])], {});
+    expectClose(r.gpu, r.cpu, 0, 2e-7, 'atan2');
+    expect(Array.from(r.gpu.slice(0, 2))).toEqual([Math.fround(Math.PI / 4), Math.fround((3 * Math.PI) / 4)]);
+  });
+
   it('atan and atan2 keep the sign of zero', async () => {
     const r = await both('atan', [pair(Float32Array.of(-0, 0), [2])], {});
     expect([Object.is(r.gpu[0], -0), Object.is(r.gpu[1], 0)]).toEqual([true, true]);
