@@ -12,22 +12,36 @@ import { checkTransform, TransformError, vjp } from './vjp';
 import { vmap } from './vmap';
 
 export interface JacobianOptions {
-  /** The positional argument to differentiate (default 0); the others are held fixed. */
-  argnums?: number;
+  /**
+   * The positional argument to differentiate (default 0), or several: an array gives an array of
+   * Jacobians, one per argument, as JAX's tuple `argnums`. The others are held fixed.
+   */
+  argnums?: number | readonly number[];
 }
 
 type Jacobian = (...args: unknown[]) => any;
 
-/** `f` as a function of argument `argnums` alone, the other arguments fixed at `args`. */
-function ofArgument(what: string, f: (...args: any[]) => unknown, args: unknown[], argnums: number) {
-  if (!Number.isInteger(argnums) || argnums < 0 || argnums >= args.length) {
-    throw new TransformError(`${what}: argnums ${argnums} is out of range for a call with ${args.length} argument(s)`);
+/**
+ * `f` as a function of the differentiated argument alone (an array of them for an array `argnums`),
+ * the other arguments fixed at `args`; and that argument, to differentiate at.
+ */
+function ofArguments(what: string, f: (...args: any[]) => unknown, args: unknown[], argnums: number | readonly number[]) {
+  const list = typeof argnums === 'number' ? [argnums] : argnums;
+  if (!Array.isArray(list) || list.length === 0) throw new TransformError(`${what}: argnums must be an argument index or a non-empty array of them, got ${JSON.stringify(argnums)}`);
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < 0 || a >= args.length) {
+      throw new TransformError(`${what}: argnums ${a} is out of range for a call with ${args.length} argument(s)`);
+    }
   }
-  return (x: unknown): Tensor => {
-    const out = f(...args.map((a, i) => (i === argnums ? x : a)));
+  if (new Set(list).size !== list.length) throw new TransformError(`${what}: argnums ${JSON.stringify(argnums)} repeats an argument`);
+  const single = typeof argnums === 'number';
+  const g = (x: unknown): Tensor => {
+    const chosen = single ? [x] : (x as unknown[]);
+    const out = f(...args.map((a, i) => (list.includes(i) ? chosen[list.indexOf(i)] : a)));
     if (!(out instanceof Tensor)) throw new TransformError(`${what}: the function must return one tensor, got ${Array.isArray(out) ? 'an array' : typeof out}`);
     return out;
   };
+  return { g, x: single ? args[argnums] : list.map((a) => args[a]) };
 }
 
 /** Rows `[n, ...]` of cotangents or tangents: the identity of size n in `like`'s dtype and backend. */
@@ -40,13 +54,14 @@ const identity = (n: number, like: Tensor): Tensor => T.cast(T.eye(n, n, 0, { ba
  * @example
  * const J = jacrev((x: Tensor) => x.tanh().mul(2))(tensor([0, 1])); // [2,2]: diag(2 (1 - tanh² x))
  * jacrev((p: { w: Tensor; b: Tensor }, x: Tensor) => matmul(x, p.w).add(p.b))(params, x); // { w: [B,O,I,O], b: [B,O,O] }
+ * const [Ja, Jb] = jacrev((a: Tensor, b: Tensor) => a.mul(b), { argnums: [0, 1] })(a, b); // diag(b), diag(a)
  */
 export function jacrev(f: (...args: any[]) => unknown, options: JacobianOptions = {}): Jacobian {
   checkTransform('jacrev', f, options, ['argnums']);
   const { argnums = 0 } = options;
   return (...args: unknown[]) => {
-    const g = ofArgument('jacrev', f, args, argnums);
-    const [y, pullback] = vjp(g, args[argnums]);
+    const { g, x } = ofArguments('jacrev', f, args, argnums);
+    const [y, pullback] = vjp(g, x);
     const rows = vmap((ct: Tensor) => pullback(ct)[0])(T.reshape(identity(y.size, y), [y.size, ...y.shape]));
     const [leaves, def] = treeFlatten(rows);
     return treeUnflatten(def, (leaves as Tensor[]).map((leaf) => T.reshape(leaf, [...y.shape, ...leaf.shape.slice(1)])));
@@ -64,8 +79,7 @@ export function jacfwd(f: (...args: any[]) => unknown, options: JacobianOptions 
   checkTransform('jacfwd', f, options, ['argnums']);
   const { argnums = 0 } = options;
   return (...args: unknown[]) => {
-    const g = ofArgument('jacfwd', f, args, argnums);
-    const x = args[argnums];
+    const { g, x } = ofArguments('jacfwd', f, args, argnums);
     const [leaves, def] = treeFlatten(x);
     if (!leaves.every((leaf) => leaf instanceof Tensor)) throw new TransformError('jacfwd: every leaf of the differentiated argument must be a tensor');
     const inputs = leaves as Tensor[];
@@ -93,8 +107,11 @@ export function jacfwd(f: (...args: any[]) => unknown, options: JacobianOptions 
  * @example
  * hessian((x: Tensor) => x.pow(3).sum())(tensor([1, 2])); // [[6, 0], [0, 12]]
  */
-export function hessian(f: (...args: any[]) => unknown, options: JacobianOptions = {}): Jacobian {
+export function hessian(f: (...args: any[]) => unknown, options: { argnums?: number } = {}): Jacobian {
   checkTransform('hessian', f, options, ['argnums']);
+  if (options.argnums !== undefined && typeof options.argnums !== 'number') {
+    throw new TransformError(`hessian: argnums must be one argument index, got ${JSON.stringify(options.argnums)}`);
+  }
   const h = jacfwd(jacrev(f, options), options);
   return (...args: unknown[]) => {
     const x = args[options.argnums ?? 0];

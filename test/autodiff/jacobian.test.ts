@@ -62,6 +62,24 @@ describe('jacrev, jacfwd, hessian', () => {
     }
   });
 
+  it('take an array of argnums: an array of Jacobians, one per argument (JAX tuple argnums)', () => {
+    // f(a, s, b) = a * s * b elementwise (s a scalar held fixed): df/da = diag(s b), df/db = diag(s a).
+    const [a, b] = [f64([1, -2, 3]), f64([0.5, 4, -1])];
+    const s = 2;
+    const f = (x: Tensor, scale: number, y: Tensor) => M.mul(M.mul(x, scale), y);
+    const diag = (v: number[]) => v.map((vi, i) => v.map((_, j) => (i === j ? vi : 0)));
+    for (const jac of [M.jacrev, M.jacfwd]) {
+      const [ja, jb] = jac(f, { argnums: [0, 2] })(a, s, b) as Tensor[];
+      expectNested(ja, diag([1, 8, -2]));
+      expectNested(jb, diag([2, -4, 6]));
+      const [only] = jac(f, { argnums: [2] })(a, s, b) as Tensor[];
+      expectNested(only, diag([2, -4, 6]));
+      expect(() => jac(f, { argnums: [0, 0] })(a, s, b)).toThrow(/argnums \[0,0\] repeats an argument/);
+      expect(() => jac(f, { argnums: [] })(a, s, b)).toThrow(/argnums must be an argument index or a non-empty array/);
+    }
+    expect(() => M.hessian((x: Tensor) => M.sum(x), { argnums: [0] } as never)).toThrow('hessian: argnums must be one argument index, got [0]');
+  });
+
   it('compose with jit and vmap', () => {
     const xs = f64([0.3, -0.7, 1.1, 2, 0, -1], [2, 3]);
     const perRow = M.vmap(M.jacrev(linearTanh))(xs); // [2, 2, 3]
