@@ -27,8 +27,14 @@ for (const backend of BACKENDS) {
         const [, tan] = M.jvp((x: Tensor, y: Tensor) => op(x, y), [t(1.5), t(1.5)], [t(1), t(3)]);
         expect(await values(tan as Tensor)).toEqual([2]);
       }
-      // relu = maximum(x, 0): 1/2 at 0, like jnp.maximum (jax.nn.relu's custom jvp gives 0 there).
-      expect(await values(M.grad((x: Tensor) => M.relu(x))(t(0)) as Tensor)).toEqual([0.5]);
+    });
+
+    it("relu' is 0 at 0 (jax.nn.relu, PyTorch), relu keeps NaN and gives +0 for -0 and -inf", async () => {
+      expect(await values(M.grad((x: Tensor) => M.sum(M.relu(x)))(t([-1, 0, -0, 2])) as Tensor)).toEqual([0, 0, 0, 1]);
+      const [, tangent] = M.jvp((x: Tensor) => M.relu(x), [t([0, 3])], [t([1, 1])]);
+      expect(await values(tangent as Tensor)).toEqual([0, 1]);
+      const y = await values(M.relu(t([NaN, -0, -Infinity, Infinity, -2, 0.5])));
+      expect(y.map((v) => (Object.is(v, -0) ? '-0' : String(v)))).toEqual(['NaN', '0', '0', 'Infinity', '0', '0.5']);
     });
 
     it('the gradients of maximum, minimum and abs select among scalars: staged, they hold no constant of the input\'s shape', () => {

@@ -742,3 +742,22 @@ describe('sums over axes of one element in CPU plans', () => {
     }
   });
 });
+
+describe('comparisons shared by several loops in CPU plans', () => {
+  it('are computed again in each loop, so no bool mask is stored and every loop runs in WebAssembly (a ReLU layer and its gradient)', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = M.tensor(values(41, 8 * 6), { shape: [8, 6], dtype });
+      const w = M.tensor(values(42, 6 * 5), { shape: [6, 5], dtype });
+      const c = M.tensor(values(43, 8 * 5), { shape: [8, 5], dtype });
+      // relu's mask x @ w <= 0 is read by the forward select and by the gradient's.
+      const loss = (a: Tensor, b: Tensor) => M.sum(M.mul(M.relu(M.matmul(a, b)), c));
+      const f = (a: Tensor, b: Tensor) => {
+        const [value, g] = M.valueAndGrad(loss, { argnums: 1 })(a, b) as [Tensor, Tensor];
+        return M.add(g, value);
+      };
+      const stats = expectIdentical(f, [x, w], `${dtype} gradient through a ReLU layer`);
+      const plan = stats.lastPlan as { steps: number; wasmSteps: number };
+      expect(plan.wasmSteps, dtype).toBe(plan.steps);
+    }
+  });
+});

@@ -8,6 +8,10 @@
  * - Sums over axes of one element only (a gradient summed over an axis it was never broadcast
  *   along) as a reshape (a view).
  * `+ 0` keeps the bits of both: the kernels start each sum at +0, so a sum of -0 comes out +0.
+ * - Comparisons of numbers read by several equations, recomputed for each (`recomputeComparisons`):
+ *   a mask shared by a forward and a backward loop (relu's `x <= 0` and its gradient's select)
+ *   would otherwise be stored as bools, which the CPU's SIMD loops cannot read, and read back; a
+ *   comparison is cheaper than the load.
  * Both plans, the CPU's and WebGPU's, run it first.
  */
 import { type Backend, type DType, full, type Params } from '../../tensor';
@@ -25,6 +29,45 @@ const SUMMED: readonly DType[] = ['float32', 'float64', 'int32', 'uint32'];
  * const plan = compileCpuPlan(asElementwise(program, cpu));
  */
 export function asElementwise(program: IRProgram, backend: Backend): IRProgram {
+  return recomputeComparisons(productsAndSums(program, backend));
+}
+
+const COMPARISONS: ReadonlySet<string> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+
+/**
+ * `program` with each comparison of non-bool values that several equations read computed again
+ * right before each reader after the first (a program output keeps the original).
+ *
+ * @example
+ * recomputeComparisons(program); // m = x <= 0; a = where(m, 0, x); ...; b = where(m, 0, g)  ->  ...; m2 = x <= 0; b = where(m2, 0, g)
+ */
+export function recomputeComparisons(program: IRProgram): IRProgram {
+  const readers = new Map<IRVar, number>();
+  for (const eq of program.equations) for (const v of new Set(eq.inputs)) readers.set(v, (readers.get(v) ?? 0) + 1);
+  const shared = new Map<IRVar, Equation>();
+  for (const eq of program.equations) {
+    if (COMPARISONS.has(eq.prim) && eq.inputs.every((v) => v.aval.dtype !== 'bool') && (readers.get(eq.out) ?? 0) > 1) shared.set(eq.out, eq);
+  }
+  if (shared.size === 0) return program;
+  let nextId = firstFreeVarId(program);
+  const served = new Set<IRVar>();
+  const equations = program.equations.flatMap((eq): Equation[] => {
+    const copies = new Map<IRVar, Equation>();
+    for (const v of new Set(eq.inputs)) {
+      const comparison = shared.get(v);
+      if (!comparison) continue;
+      if (served.has(v)) copies.set(v, { ...comparison, out: { id: nextId++, aval: v.aval } });
+      served.add(v);
+    }
+    if (copies.size === 0) return [eq];
+    return [...copies.values(), { ...eq, inputs: eq.inputs.map((v) => copies.get(v)?.out ?? v) }];
+  });
+  const rewritten: IRProgram = { ...program, equations, toString: () => formatProgram(rewritten) };
+  return rewritten;
+}
+
+/** The products over a shared axis of one element and the sums over axes of one element, as elementwise ops. */
+function productsAndSums(program: IRProgram, backend: Backend): IRProgram {
   const isOuter = (eq: Equation) =>
     eq.prim === 'matmul' && (eq.out.aval.dtype === 'float32' || eq.out.aval.dtype === 'float64') && eq.inputs[0].aval.shape.at(-1) === 1;
   const isSingletonSum = (eq: Equation) => {

@@ -134,8 +134,16 @@ export const square = (x: TensorLike): Tensor => {
   const t = asTensor(x);
   return mul(t, t);
 };
-/** max(x, 0). @example relu(tensor([-1, 2])); // [0, 2] */
-export const relu = (x: TensorLike): Tensor => maximum(x, 0);
+/**
+ * max(x, 0), with derivative 0 at 0 (as `jax.nn.relu`, PyTorch and TensorFlow; `maximum(x, 0)` would
+ * split a tie 1/2 : 1/2) and NaN kept: x where x > 0 or x is NaN, else 0.
+ *
+ * @example relu(tensor([-1, 0, 2])); // [0, 0, 2]; grad(x => relu(x).sum())(tensor([-1, 0, 2])) is [0, 0, 1]
+ */
+export const relu = (x: TensorLike): Tensor => {
+  const t = asTensor(x);
+  return where(lessEqual(t, 0), 0, t);
+};
 /** log(sigmoid(x)) = -softplus(-x), stable. @example logSigmoid(tensor([0])); // [-log 2] */
 export const logSigmoid = (x: TensorLike): Tensor => {
   const t = asTensor(x);
