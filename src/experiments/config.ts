@@ -345,6 +345,17 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[], sources: 
   if (config.batchSize > config.replayCapacity) {
     return fail(`${where('batchSize', 'replayCapacity')}: 'batchSize' (${config.batchSize}) exceeds 'replayCapacity' (${config.replayCapacity})`);
   }
+  if (config.learningStarts > config.replayCapacity) {
+    return fail(
+      `${where('learningStarts', 'replayCapacity')}: 'learningStarts' (${config.learningStarts}) exceeds 'replayCapacity' (${config.replayCapacity}): updates start once the buffer holds 'learningStarts' transitions, and it never holds more than 'replayCapacity', so no update would run`,
+    );
+  }
+  const unstorable = unstorableIn(config.envOptions, 'envOptions');
+  if (unstorable) {
+    return fail(
+      `${where('envOptions')}: '${unstorable.path}' is ${unstorable.value}, which config.json (JSON) cannot hold, so the run could not be checkpointed or rerun from its config; ${unstorable.value === 'null' ? 'remove the key for its default' : 'give a finite number (for no episode cut-off, a limit above the run\'s steps)'}`,
+    );
+  }
   let model: EnvModel;
   try {
     model = makeModel(env, config.envOptions);
@@ -393,4 +404,16 @@ export function flagKinds(): Record<string, FlagKind> {
   const out: Record<string, FlagKind> = {};
   for (const [key, kind] of Object.entries(KINDS)) if (kind !== 'object' && kind !== 'module') out[key] = map[kind];
   return out;
+}
+
+/** The first value under `value` that JSON cannot hold as it is (a non-finite number, or null, which JSON keeps but an option cannot mean), with its path. */
+function unstorableIn(value: unknown, path: string): { path: string; value: string } | undefined {
+  if (value === null) return { path, value: 'null' };
+  if (typeof value === 'number' && !Number.isFinite(value)) return { path, value: String(value) };
+  if (typeof value !== 'object') return undefined;
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    const found = unstorableIn(inner, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
 }
