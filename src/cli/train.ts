@@ -309,15 +309,9 @@ async function resumeRun(out: string, moduleFile: string | undefined, estimatorF
       `${configFile} disagrees with ${CHECKPOINT} on ${differ.join(', ')}; the checkpoint is the run: undo the edit, or start a new run from this config with --config ${configFile} --out ANOTHER_FOLDER`,
     );
   }
-  if (Object.keys(replaced).length > 0) {
-    // The modules given replace the recorded ones: in the run's next checkpoints and in config.json now.
-    Object.assign(loaded.right.config, replaced);
-    try {
-      await writeFileAtomic(configFile, `${JSON.stringify({ ...saved.right, ...replaced }, null, 2)}\n`);
-    } catch (e) {
-      return userError(`${where}: cannot write ${configFile}: ${ioReason(e)}`);
-    }
-  }
+  // The modules given replace the recorded ones: in the run's next checkpoints, and in config.json
+  // once the resume is planned (with the new step target).
+  Object.assign(loaded.right.config, replaced);
   return loaded;
 }
 
@@ -478,6 +472,12 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
       return userError(`${out} is finished at step ${run.step}; give --steps N (more than ${run.step}) to train it further`);
     }
     if (target !== undefined) (run.config as TrainConfig).steps = target;
+    // config.json says what the run now is: its new step target, a module given again.
+    try {
+      await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(run.config, null, 2)}\n`);
+    } catch (e) {
+      return userError(`--resume ${out}: cannot write config.json there: ${ioReason(e)}`);
+    }
     await truncateLog(path.join(out, 'episodes.jsonl'), run.rollout.episode);
     console.log(`resuming ${out} at step ${run.step} of ${run.config.steps}`);
     return right(run);

@@ -108,6 +108,8 @@ describe('mixrl command: training', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(new RegExp(`resuming interrupted at step ${summary.steps}`));
     expect(JSON.parse(readFileSync(path.join(work, 'interrupted', 'summary.json'), 'utf8'))).toMatchObject({ steps: summary.steps + 150, finished: true });
+    // config.json holds the new target (plot groups runs by it; --config reruns it).
+    expect(JSON.parse(readFileSync(path.join(work, 'interrupted', 'config.json'), 'utf8')).steps).toBe(summary.steps + 150);
     expectUserError(['train', '--resume', 'interrupted', '--alpha', '0.5'], /only --steps, --env-module and --estimator-module may be given with it, not --alpha/);
   });
 
