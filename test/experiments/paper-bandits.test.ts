@@ -341,6 +341,14 @@ describe('fig23-variance (quick)', () => {
     const rows = records(table(result, 'fig23-variance'));
     expect(rows.length % 3).toBe(0);
     for (const row of rows) expect((row.trace as number) > 0 && (row.se as number) > 0).toBe(true);
+    // The findings' median ratio LR/MRP is numpy.median's of the table's ratios (the mean of the two
+    // middle ones for an even count; the upper one was reported before).
+    const trace = (estimator: string, r: Record<string, unknown>) => rows.find((q) => q.estimator === estimator && q.seed === r.seed && q.step === r.step && q.env === r.env)?.trace as number;
+    const ratios = rows.filter((r) => r.estimator === 'MRP').map((r) => trace('LR', r) / (r.trace as number)).sort((a, b) => a - b);
+    const n = ratios.length;
+    const expected = n % 2 ? ratios[(n - 1) / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+    const reported = Number(/median ratio LR\/MRP ([^,]+),/.exec(result.findings.join(' '))?.[1]);
+    expect(Math.abs(reported - expected) / expected).toBeLessThan(5e-3);
   });
 
   it('on a frozen actor and minibatch: MRP has a smaller trace than LR and LR+baseline, and the means agree', async () => {

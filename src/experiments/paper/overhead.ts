@@ -14,6 +14,7 @@ import type { AgentName } from '../../rl/sac/agents';
 import { makeSacUpdate, type SacMetrics, type SacState } from '../../rl/sac/update';
 import * as T from '../../tensor';
 import { rawFoldIn, rawKey } from '../../tensor/threefry';
+import { median } from '../aggregates';
 import { resolveConfig } from '../config';
 import { act, createRun, type Run, train } from '../train';
 import { agentLabel } from './curves';
@@ -45,12 +46,6 @@ export interface OverheadProtocol {
 export const OVERHEAD_PROTOCOL: Readonly<Record<Scale, OverheadProtocol>> = {
   paper: { rounds: 15, updates: 200, actions: 2000, trainSteps: 500, warmupUpdates: 2000 },
   quick: { rounds: 5, updates: 40, actions: 300, trainSteps: 200, warmupUpdates: 400 },
-};
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
 /** One agent being timed: its run (trained past learning starts) and its rounds so far. */

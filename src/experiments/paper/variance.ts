@@ -20,6 +20,7 @@ import { policyAt, qValue, type SacHyperparameters, type SacState } from '../../
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
 import { rawFoldIn, rawKey } from '../../tensor/threefry';
+import { median } from '../aggregates';
 import { resolveConfig, type TrainConfig } from '../config';
 import { createRun, type Run, train } from '../train';
 import { bootstrapMean } from './synthetic-bandits';
@@ -195,7 +196,6 @@ async function run(ctx: ExperimentContext): Promise<ExperimentResult> {
     }).length;
   const ratios = (other: VarianceEstimator) =>
     pairs.map((mrp) => (all.find((x) => x.env === mrp.env && x.seed === mrp.seed && x.step === mrp.step && x.estimator === other) as VarianceMeasurement).trace / mrp.trace);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const findings = [
     `MRP's trace is below LR's at ${below('LR')} of ${pairs.length} measurements and below LR+baseline's at ${below('LR+baseline')} of ${pairs.length} ` +
       `(intervals trace ± 3.09 SE disjoint); median ratio LR/MRP ${fmt(median(ratios('LR')), 3)}, LR+baseline/MRP ${fmt(median(ratios('LR+baseline')), 3)} ` +
