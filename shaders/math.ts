@@ -174,6 +174,8 @@ fn m_log1p(x: f32) -> f32 {
 // log: near 1 the builtin is only accurate in absolute terms, so log1p(x - 1) there (x - 1 is exact).
 fn m_log(x: f32) -> f32 {
   if (x >= 0.5 && x <= 2.0) { return m_log1p(x - 1.0); }
+  // A subnormal x scaled by 2^24 (lavapipe's builtin took log(1e-40) for -88.02, not -92.10).
+  if (x > 0.0 && x < 1.17549435e-38) { return log(x * 16777216.0) - 16.635532333438686; }
   return log(x);
 }
 
@@ -219,7 +221,8 @@ fn m_signbit(x: f32) -> bool { return (bitcast<u32>(x) & 0x80000000u) != 0u; }
 
 fn m_tanh(x: f32) -> f32 {
   let e = m_expm1(-2.0 * abs(x));
-  return sign(x) * (-e / (2.0 + e));
+  let r = -e / (2.0 + e);
+  return select(r, -r, m_signbit(x)); // tanh(-0) = -0, as on the CPU
 }
 
 // atanh(|x|) = log1p(2|x| / (1 - |x|)) / 2, with x's sign: for x near -1 the same formula on x would
@@ -380,9 +383,18 @@ fn m_exp2_exact(x: f32, b: f32) -> f32 {
 }
 
 // NaN-propagating max/min, as JavaScript's Math.max/Math.min (WGSL's max/min need not propagate NaN).
-fn m_max(a: f32, b: f32) -> f32 { if (m_isnan(a) || m_isnan(b)) { return a + b; } return max(a, b); }
-fn m_min(a: f32, b: f32) -> f32 { if (m_isnan(a) || m_isnan(b)) { return a + b; } return min(a, b); }
-fn m_sign(a: f32) -> f32 { if (m_isnan(a)) { return a; } return sign(a); }
+// Zeros as JavaScript's Math.max/Math.min/Math.sign (the CPU's): max(-0, 0) = 0, min(-0, 0) = -0, sign(-0) = -0.
+fn m_max(a: f32, b: f32) -> f32 {
+  if (m_isnan(a) || m_isnan(b)) { return a + b; }
+  if (a == b) { return select(a, b, m_signbit(a)); }
+  return max(a, b);
+}
+fn m_min(a: f32, b: f32) -> f32 {
+  if (m_isnan(a) || m_isnan(b)) { return a + b; }
+  if (a == b) { return select(b, a, m_signbit(a)); }
+  return min(a, b);
+}
+fn m_sign(a: f32) -> f32 { if (m_isnan(a) || a == 0.0) { return a; } return sign(a); }
 
 // float32 to a 32-bit integer as a typed-array store does (ECMAScript ToUint32): truncate, wrap
 // modulo 2^32, NaN and infinities give 0. Every step is exact in float32.

@@ -76,6 +76,33 @@ describeWebGPU('jit on WebGPU', () => {
     expect(gradPrologues).toBeGreaterThan(0);
   });
 
+  it('keeps NaN and infinities where a fused kernel computes x - x (the compiler may fold it to 0), as eager does', async () => {
+    const backend = webgpu();
+    const x = M.tensor([NaN, Infinity, -Infinity, 1, -0], { backend });
+    const programs: [string, (v: Tensor) => Tensor][] = [
+      ['x - x', (v) => M.sub(v, v)],
+      ['exp(x) - exp(x)', (v) => { const e = M.exp(v); return M.sub(e, e); }],
+      // withValue's pattern: stopGradient is the identity in a plan.
+      ['e + (s - stopGradient(s))', (v) => { const s = M.mul(v, 2); return M.add(M.mul(v, 3), M.sub(s, M.stopGradient(s))); }],
+    ];
+    for (const [name, f] of programs) {
+      const eager = Array.from(await f(x).data());
+      expect(Array.from(await M.jit(f)(x).data()), name).toEqual(eager);
+      expect(eager.slice(0, 2).every(Number.isNaN), name).toBe(true);
+    }
+  });
+
+  it('refuses what the backend cannot hold with the error eager mode gives (a float64 cast), and an index into an empty axis', async () => {
+    const backend = webgpu();
+    const x = M.tensor([1, 2], { backend });
+    expect(() => M.jit((v: Tensor) => M.cast(M.cast(v, 'float64'), 'float32'))(x)).toThrow(M.BackendError);
+    expect(() => M.jit((v: Tensor) => M.cast(M.cast(v, 'float64'), 'float32'))(x)).toThrow('cast: the webgpu backend has no float64 tensors (in a jit plan)');
+    // The gradient of take from an empty slice scatters into an axis of size 0: every index is out of range.
+    const idx = M.tensor([0], { dtype: 'int32', backend });
+    const g = M.jit(M.grad((y: Tensor) => M.sum(M.take(M.slice(y, [0, 0]), idx))));
+    expect(() => g(M.tensor([1, 2, 3], { backend }))).toThrow(/scatterAdd: 1 indices into axis \d of shape \[[\d,]*\], which has no elements: every index is out of range/);
+  });
+
   it('a fused group with more leaves than a kernel binds is split, and agrees', async () => {
     const gpu = webgpu();
     const n = gpu.storageBuffersPerKernel + 3;

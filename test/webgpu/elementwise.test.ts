@@ -222,6 +222,23 @@ describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
     expect(Array.from(r.gpu.slice(0, 2))).toEqual([Math.fround(Math.PI / 4), Math.fround((3 * Math.PI) / 4)]);
   });
 
+  it('log of subnormals, and signed zeros through tanh, sign, maximum and minimum, as on the CPU', async () => {
+    const tiny = Float32Array.of(1e-40, 1.4e-45, 5.877e-39, 1.1754942e-38);
+    const r = await both('log', [pair(tiny, [4])], {});
+    expectClose(r.gpu, r.cpu, 0, 2e-7, 'log of subnormals');
+    const show = (v: ArrayLike<number>) => Array.from(v, (q) => (Object.is(q, -0) ? '-0' : String(q)));
+    const zeros = Float32Array.of(-0, 0, -0, 0);
+    const others = Float32Array.of(0, -0, -0, 0);
+    for (const op of ['tanh', 'sign'] as const) {
+      const u = await both(op, [pair(zeros, [4])], {});
+      expect(show(u.gpu), op).toEqual(show(u.cpu));
+    }
+    for (const op of ['maximum', 'minimum'] as const) {
+      const b = await both(op, [pair(zeros, [4]), pair(others, [4])], {});
+      expect(show(b.gpu), op).toEqual(show(b.cpu));
+    }
+  });
+
   it('atan and atan2 keep the sign of zero', async () => {
     const r = await both('atan', [pair(Float32Array.of(-0, 0), [2])], {});
     expect([Object.is(r.gpu[0], -0), Object.is(r.gpu[1], 0)]).toEqual([true, true]);

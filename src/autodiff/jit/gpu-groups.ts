@@ -19,6 +19,9 @@ function memberWgsl(eq: Equation, args: readonly string[]): string {
   const p = eq.prim;
   const t = wgslType(eq.inputs[0].aval.dtype);
   if (isUnaryOp(p)) return UNARY_WGSL[p](args[0], t);
+  // x - x inside one kernel: WGSL compilers may fold it to 0 (lavapipe does) where IEEE gives NaN
+  // for x infinite or NaN (a loss reported through withValue's s - stopGradient(s) would hide a NaN).
+  if (p === 'sub' && t === 'f32' && eq.inputs[0] === eq.inputs[1]) return `select(m_nan(), 0.0, m_isfinite(${args[0]}))`;
   if (isBinaryOp(p)) return BINARY_WGSL[p](args[0], args[1], t);
   switch (p) {
     case 'where':

@@ -27,7 +27,7 @@
  * in the same order on every call, so repeated calls find their bind groups cached. Returned values
  * come from the backend's pool, or from a donated input's buffer of the previous call (`TwinBuffers`).
  */
-import { ArrayTensor, type Aval, isReduceOp, type Params, type Primitive, type ReduceOp, sizeOf } from '../../tensor';
+import { ArrayTensor, type Aval, BackendError, isReduceOp, type Params, type Primitive, type ReduceOp, sizeOf } from '../../tensor';
 import type { WebGPUBackend } from '../../tensor/webgpu/backend';
 import { wgslType } from '../../tensor/webgpu/expressions';
 import { grid1d, type GroupShape, type KernelGroup, type KernelHost } from '../../tensor/webgpu/kernel-common';
@@ -227,6 +227,9 @@ function siblingRules(
  * plan.stats.dispatchesPerCall; // kernels of that call
  */
 export function compileWebGPUPlan(source: IRProgram, gpu: WebGPUBackend, options: WebGPUPlanOptions = {}): WebGPUPlan {
+  // As eager evaluation refuses it: a value the backend cannot hold (float64), named by its producer.
+  const unheld = source.equations.find((eq) => !gpu.supports(eq.out.aval.dtype));
+  if (unheld) throw new BackendError(`${unheld.prim}: the ${gpu.name} backend has no ${unheld.out.aval.dtype} tensors (in a jit plan)`);
   const program = options.elementwise === false ? source : asElementwise(source, gpu);
   const planBuffers = new PlanBuffers(gpu);
   const maxLeaves = gpu.storageBuffersPerKernel - 2;

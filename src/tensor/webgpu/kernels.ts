@@ -309,9 +309,15 @@ export const webgpuKernels: { [P in Primitive]: GpuKernel<P> } = {
   scatterAdd(gpu, [updates, idx], { axis }, out) {
     const result = gpu.output(out);
     const n = sizeOf(out.shape);
-    if (n === 0) return result;
     const j = idx.aval.shape[axis];
     const iterShape = out.shape.map((d, i) => (i === axis ? j : d));
+    if (n === 0) {
+      // No kernel runs to set the fault word: an index into an axis of size 0 is out of range whatever its value.
+      if (sizeOf(iterShape) > 0 && out.shape[axis] === 0) {
+        throw new WebGPUError(`scatterAdd: ${sizeOf(idx.aval.shape)} indices into axis ${axis} of shape [${out.shape.join(',')}], which has no elements: every index is out of range`);
+      }
+      return result;
+    }
     const params = [
       n,
       out.shape.length,
