@@ -220,10 +220,13 @@ export function createRun(config: TrainConfig, backend: Backend, options: RunOpt
   return run;
 }
 
-/** The empty replay buffer of a run; a ConfigError naming `replayCapacity` when memory runs short. */
+/**
+ * The empty replay buffer of a run, storing transitions in the run's float dtype (a float64 run's
+ * updates read them unrounded); a ConfigError naming `replayCapacity` when memory runs short.
+ */
 function newReplayBuffer(config: TrainConfig, model: EnvModel): ReplayBuffer {
   try {
-    return new ReplayBuffer({ capacity: config.replayCapacity, obsDim: model.observationSpace.size, actionDim: model.actionSpace.size });
+    return new ReplayBuffer({ capacity: config.replayCapacity, obsDim: model.observationSpace.size, actionDim: model.actionSpace.size, storage: config.dtype });
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     throw new ConfigError(`config: 'replayCapacity' ${config.replayCapacity}: cannot allocate the replay buffer: ${e.message}`);

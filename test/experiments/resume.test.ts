@@ -59,6 +59,23 @@ describe('training runs', () => {
     expect(await fingerprint(loaded.right)).toEqual(await fingerprint(straight));
   });
 
+  it('a float64 run stores its transitions in float64 (its updates read them unrounded), and resumes so', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-resume-'));
+    const file = path.join(dir, 'checkpoint.mixrl');
+    const run = createRun(smallConfig({ dtype: 'float64' }), cpu);
+    await train(run, { until: 120 });
+    expect(run.replay.storage).toBe('float64');
+    // An observation's float64 value, which float32 storage would have rounded.
+    const stored = run.replay.state().arrays.obs as Float64Array;
+    expect(stored).toBeInstanceOf(Float64Array);
+    expect(Array.from(stored.slice(0, 3)).some((v) => Math.fround(v) !== v)).toBe(true);
+    expect(isRight(await saveRun(run, file))).toBe(true);
+    const loaded = await loadRun(file, cpu);
+    if (!isRight(loaded)) throw new Error(loaded.left.message);
+    expect(loaded.right.replay.storage).toBe('float64');
+    expect(createRun(smallConfig(), cpu).replay.storage).toBe('float32');
+  });
+
   it('resume with trainFreq 3 and gradientSteps 2, mid-episode and between two update steps, is bit-identical too', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-resume-schedule-'));
     const file = path.join(dir, 'checkpoint.mixrl');
