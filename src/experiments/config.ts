@@ -64,7 +64,7 @@ export interface TrainConfig {
   actorLr: number;
   criticLr: number;
   alphaLr: number;
-  /** Updates start once this many steps are in the replay buffer. */
+  /** Updates start after this many environment steps (SB3's `learning_starts`), whatever the replay capacity. */
   learningStarts: number;
   /**
    * Updates run after every `trainFreq`-th environment step, once learning has started:
@@ -344,11 +344,6 @@ export function resolveConfig(layers: readonly Partial<TrainConfig>[], sources: 
   }
   if (config.batchSize > config.replayCapacity) {
     return fail(`${where('batchSize', 'replayCapacity')}: 'batchSize' (${config.batchSize}) exceeds 'replayCapacity' (${config.replayCapacity})`);
-  }
-  if (config.learningStarts > config.replayCapacity) {
-    return fail(
-      `${where('learningStarts', 'replayCapacity')}: 'learningStarts' (${config.learningStarts}) exceeds 'replayCapacity' (${config.replayCapacity}): updates start once the buffer holds 'learningStarts' transitions, and it never holds more than 'replayCapacity', so no update would run`,
-    );
   }
   const unstorable = unstorableIn(config.envOptions, 'envOptions');
   if (unstorable) {

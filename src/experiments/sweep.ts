@@ -224,8 +224,10 @@ export interface RankedSetting {
 const byName = (outcomes: readonly RunOutcome[]) => new Map(outcomes.map((o) => [o.spec.name, o.episodes]));
 
 /**
- * The settings ranked by mean area under the learning curve across seeds (largest first; a setting
- * with no area, last; ties in grid order). The curves are read on `stepGrid(steps, bins)`.
+ * The settings ranked by mean area under the learning curve across seeds (largest first; ties in
+ * grid order), a setting with more seeds that have an area (that finished an episode) before one
+ * with fewer, whatever its mean: a mean over the seeds that finished one (say, the one that reached
+ * MountainCar's goal early) would favour it. The curves are read on `stepGrid(steps, bins)`.
  */
 export function rankSettings(task: SweepTask, outcomes: readonly RunOutcome[]): RankedSetting[] {
   const episodes = byName(outcomes);
@@ -236,7 +238,7 @@ export function rankSettings(task: SweepTask, outcomes: readonly RunOutcome[]): 
     return { setting, seeds: [...task.seeds], areas, area: meanInterval(areas), final: meanInterval(runs.map((r) => finalReturn(r, task.steps))) };
   });
   const key = (m: number) => (Number.isFinite(m) ? m : -Infinity);
-  const order = [...rows].sort((a, b) => key(b.area.mean) - key(a.area.mean) || a.setting.index - b.setting.index);
+  const order = [...rows].sort((a, b) => b.area.n - a.area.n || key(b.area.mean) - key(a.area.mean) || a.setting.index - b.setting.index);
   return order.map((row, i) => ({ rank: i + 1, ...row }));
 }
 
@@ -291,6 +293,10 @@ export async function runSweep(ctx: Pick<ExperimentContext, 'backend' | 'workDir
   ctx.log(`sweep: ${task.settings.length} settings x ${task.seeds.length} seed${task.seeds.length === 1 ? '' : 's'} = ${specs.length} runs of ${task.steps} steps (${task.env}, ${task.agent})`);
   const outcomes = await trainRuns(ctx, specs);
   const ranking = rankSettings(task, outcomes);
+  if (!Number.isFinite(ranking[0].area.mean)) {
+    // No curve at all: picking "the best" would pick the first setting of the grid.
+    throw new ConfigError(`sweep: no run of any setting finished an episode in ${task.steps} steps, so no setting has an area to rank by; give more steps than an episode of ${task.env} lasts`);
+  }
   const best = ranking[0].setting;
   const grid = stepGrid(task.steps, Math.min(task.bins, task.steps));
   const bestCurve = aggregateCurves(task.seeds.map((seed) => outcomes.find((o) => o.spec.name === runName(task, best, seed))?.episodes ?? []), grid);

@@ -281,9 +281,9 @@ export interface TrainHooks {
 }
 
 /**
- * Advances the run to `until` environment steps (or until `shouldStop`). Once `learningStarts`
- * transitions are stored, `gradientSteps` SAC updates run after each step s with (s + 1) a multiple
- * of `trainFreq` (every step by default). Update j after step s samples its batch with
+ * Advances the run to `until` environment steps (or until `shouldStop`). From step s =
+ * `learningStarts` - 1 on (SB3's `learning_starts`, whatever the replay capacity), `gradientSteps`
+ * SAC updates run after each step s with (s + 1) a multiple of `trainFreq` (every step by default). Update j after step s samples its batch with
  * `rawFoldIn(replayKey, s)` and draws its noise with `rawFoldIn(updateKey, s)` when j = 0 (the keys
  * of one update per step), with j folded into each on top when j > 0.
  *
@@ -338,7 +338,7 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
       rollout.obs.set(nextObs);
     }
 
-    if (run.replay.size >= config.learningStarts && (step + 1) % trainFreq === 0) {
+    if (step + 1 >= config.learningStarts && (step + 1) % trainFreq === 0) {
       const replayDraw = rawFoldIn(replayKey, step);
       const updateDraw = rawFoldIn(updateKey, step);
       for (let j = 0; j < gradientSteps; j++) {

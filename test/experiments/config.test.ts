@@ -49,10 +49,6 @@ describe('training config', () => {
     expect(leftMessage(resolveConfig([{ logStdMin: 3, logStdMax: 2 }]))).toBe("config: 'logStdMin' (3) must be below 'logStdMax' (2)");
     expect(leftMessage(resolveConfig([{ gamma: 1.5 }]))).toBe("config: 'gamma' must be in [0, 1], got 1.5");
     expect(leftMessage(resolveConfig([{ batchSize: 64, replayCapacity: 10 }]))).toBe("config: 'batchSize' (64) exceeds 'replayCapacity' (10)");
-    // The buffer never holds more than its capacity: no update would ever run.
-    expect(leftMessage(resolveConfig([{ learningStarts: 1000, replayCapacity: 100, batchSize: 32 }]))).toMatch(
-      /^config: 'learningStarts' \(1000\) exceeds 'replayCapacity' \(100\): .*so no update would run$/,
-    );
     // What config.json cannot hold is refused before training (it was trained, then not checkpointed).
     expect(leftMessage(resolveConfig([{ env: 'Pendulum', envOptions: { maxEpisodeSteps: Infinity } }]))).toMatch(
       /^config: 'envOptions.maxEpisodeSteps' is Infinity, which config.json \(JSON\) cannot hold/,

@@ -148,6 +148,6 @@ describe('plotRuns', () => {
       ['Acrobot', 'agent=SG-RP', 1],
     ]);
     expect(curves.rows).toHaveLength(6);
-    expect(curves.rows[0]).toEqual(['Pendulum', 'agent=SG-RP', 50, 1, 1, 1, 1]);
+    expect(curves.rows[0]).toEqual(['Pendulum', 'agent=SG-RP', 50, 1, 1, NaN, NaN]); // one run: no interval
   });
 });

@@ -151,7 +151,8 @@ describe('ranking by area under the curve', () => {
       // [10, 0, 0, 0] -> 2.5; [mean(1, 3) = 2, 3, 3, 3] -> 2.75; mean 2.625
       '1/0': [{ step: 100, return: 10 }, { step: 200, return: 0 }, { step: 300, return: 0 }, { step: 400, return: 0 }],
       '1/1': [{ step: 50, return: 1 }, { step: 100, return: 3 }],
-      // no episode: no area; [-, -, -, 100] -> 100; mean over the seed that has one: 100
+      // no episode: no area; [-, -, -, 100] -> 100; mean over the seed that has one: 100, ranked
+      // after the settings whose two seeds have areas
       '0.01/0': [],
       '0.01/1': [{ step: 400, return: 100 }],
       // no episodes at all: no area, ranked last
@@ -175,23 +176,40 @@ describe('ranking by area under the curve', () => {
     expect(lines.filter((l) => /finished before, reused/.test(l))).toHaveLength(8);
     expect(result.rerun).toBeUndefined();
     const r = result.ranking;
-    expect(r.map((x) => x.setting.values.alpha)).toEqual([0.01, 0.1, 1, 0.001]);
+    expect(r.map((x) => x.setting.values.alpha)).toEqual([0.1, 1, 0.01, 0.001]);
     expect(r.map((x) => x.rank)).toEqual([1, 2, 3, 4]);
-    expect(r[0].areas).toEqual([NaN, 100]);
-    expect(r[0].area).toEqual({ n: 1, mean: 100, lo: 100, hi: 100 });
-    expect(r[1].areas).toEqual([3, 4]);
-    expect(r[1].area.mean).toBe(3.5);
+    expect(r[0].areas).toEqual([3, 4]);
+    expect(r[0].area.mean).toBe(3.5);
     // Two seeds 3 and 4: s = sqrt(0.5), half-width t(0.975, 1) s / sqrt(2) = 12.706205 / 2.
-    expect(r[1].area.lo).toBeCloseTo(3.5 - 6.3531025, 6);
-    expect(r[1].area.hi).toBeCloseTo(3.5 + 6.3531025, 6);
+    expect(r[0].area.lo).toBeCloseTo(3.5 - 6.3531025, 6);
+    expect(r[0].area.hi).toBeCloseTo(3.5 + 6.3531025, 6);
     // Final return over the last 10% (steps after 360): seed 0 has none there (its last, 4), seed 1 has 0.
-    expect(r[1].final.mean).toBe(2);
-    expect(r[2].areas).toEqual([2.5, 2.75]);
-    expect(r[2].area.mean).toBeCloseTo(2.625, 12);
+    expect(r[0].final.mean).toBe(2);
+    expect(r[1].areas).toEqual([2.5, 2.75]);
+    expect(r[1].area.mean).toBeCloseTo(2.625, 12);
+    // One seed with an area: its mean, and no interval.
+    expect(r[2].areas).toEqual([NaN, 100]);
+    expect(r[2].area).toEqual({ n: 1, mean: 100, lo: NaN, hi: NaN });
     expect(r[3].area.mean).toBeNaN();
     // The hand-written curve function agrees with the numbers above.
     expect(areaByHand(episodes['1/1'], 400, 4)).toBe(2.75);
-    expect(result.bestCurve.mean).toEqual([NaN, NaN, NaN, 100]);
+    // The best setting's curve, over its two seeds: [2, 2, 4, 4] and [-, 6, 6, 0].
+    expect(result.bestCurve.mean).toEqual([2, 4, 5, 2]);
+
+    // No setting with an area at all: nothing to pick (the first of the grid was picked and rerun).
+    const none = mkdtempSync(path.join(tmpdir(), 'mixrl-sweep-none-'));
+    const short: SweepTask = { ...task, settings: settings.slice(0, 2), seeds: [0] };
+    for (const s of short.settings) {
+      const dir = path.join(none, `Pendulum-sg-rp-${s.id}-seed0`);
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...s.config, env: 'Pendulum', agent: 'sg-rp', seed: 0, steps: 400 }));
+      writeFileSync(path.join(dir, 'checkpoint.mixrl'), 'x');
+      writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ finished: true }));
+      writeFileSync(path.join(dir, 'episodes.jsonl'), '');
+    }
+    await expect(runSweep({ backend: cpu, workDir: none, log: () => {} }, short, 1)).rejects.toThrow(
+      'sweep: no run of any setting finished an episode in 400 steps, so no setting has an area to rank by; give more steps than an episode of Pendulum lasts',
+    );
   });
 });
 

@@ -38,13 +38,13 @@ describe('the update schedule', () => {
           replayCapacity: fc.constantFrom(12, 1000),
         }),
         async (schedule) => {
-          const { steps, learningStarts, trainFreq, gradientSteps, replayCapacity } = schedule;
+          const { steps, learningStarts, trainFreq, gradientSteps } = schedule;
           const run = createRun(config({ ...schedule, autoAlpha: true }), cpu);
           await train(run, { until: steps });
-          // After step s the buffer holds min(s + 1, capacity) transitions.
+          // Learning starts after learningStarts steps, whatever the capacity (12 < learningStarts trains too, as SB3).
           let updates = 0;
           for (let s = 0; s < steps; s++) {
-            if (Math.min(s + 1, replayCapacity) >= learningStarts && (s + 1) % trainFreq === 0) updates += gradientSteps;
+            if (s + 1 >= learningStarts && (s + 1) % trainFreq === 0) updates += gradientSteps;
           }
           const { actorOpt, criticOpt, alphaOpt } = run.sac;
           expect([actorOpt.count, criticOpt.count, alphaOpt.count].map((c) => c.itemSync())).toEqual([updates, updates, updates]);

@@ -42,7 +42,8 @@ export interface Interval {
 /**
  * The mean of the finite values with a 95% Student-t interval for it: mean ± t(0.975, n-1) s / sqrt(n),
  * s the sample standard deviation (n - 1 in the denominator). NaN values (a run with nothing yet) are
- * left out; with none left, everything is NaN.
+ * left out; with none left, everything is NaN; with one, the mean has no interval (lo, hi NaN: tables
+ * leave the fields empty and figures draw no band).
  *
  * @example
  * meanInterval([1, 2, 3]); // { n: 3, mean: 2, lo: 2 - 4.302653 / sqrt(3), hi: 2 + 4.302653 / sqrt(3) }
@@ -52,7 +53,7 @@ export function meanInterval(values: readonly number[]): Interval {
   const n = xs.length;
   if (n === 0) return { n, mean: NaN, lo: NaN, hi: NaN };
   const mean = xs.reduce((a, b) => a + b, 0) / n;
-  if (n === 1) return { n, mean, lo: mean, hi: mean };
+  if (n === 1) return { n, mean, lo: NaN, hi: NaN };
   const s = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
   const half = (tQuantile975(n - 1) * s) / Math.sqrt(n);
   return { n, mean, lo: mean - half, hi: mean + half };
