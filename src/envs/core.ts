@@ -177,10 +177,11 @@ export class ModelEnv<M extends EnvModel = EnvModel> implements Env {
    * env.reset({ options: { state: [Math.PI, 0] } }); // Pendulum hanging down, at rest
    */
   reset(args: ResetArgs = {}): ResetResult {
-    if (args.seed !== undefined) this.rng = seededStream(args.seed, this.model.id);
     const given = args.options?.state;
+    // The state is checked before the seed replaces the stream: a refused reset changes nothing.
+    if (given !== undefined) checkState(this.model, given, `${this.model.id}: reset`);
+    if (args.seed !== undefined) this.rng = seededStream(args.seed, this.model.id);
     if (given !== undefined) {
-      checkState(this.model, given, `${this.model.id}: reset`);
       this.s.set(given);
     } else {
       this.model.initialState(this.rng, this.s, 0);

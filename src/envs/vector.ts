@@ -86,13 +86,8 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
   reset(args: VectorResetArgs = {}): { obs: Float64Array } {
     const { model, numEnvs, stateDim } = this;
     const seed = args.seed;
-    if (seed !== undefined) {
-      if (typeof seed !== 'number' && seed.length !== numEnvs) {
-        throw new EnvError('invalid-seed', `${model.id}: ${seed.length} seeds for ${numEnvs} copies`);
-      }
-      for (let i = 0; i < numEnvs; i++) {
-        this.rngs[i] = seededStream(typeof seed === 'number' ? seed + i : seed[i], `${model.id}: copy ${i}`);
-      }
+    if (seed !== undefined && typeof seed !== 'number' && seed.length !== numEnvs) {
+      throw new EnvError('invalid-seed', `${model.id}: ${seed.length} seeds for ${numEnvs} copies`);
     }
     const given = args.options?.states;
     if (given !== undefined && given.length !== numEnvs * stateDim) {
@@ -101,12 +96,18 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
         `${model.id}: reset: states has ${given.length} entries, expected ${numEnvs} x ${stateDim}`,
       );
     }
+    // Every row checked before any copy changes (as step checks every action first).
+    const rows = given === undefined ? undefined : Array.from({ length: numEnvs }, (_, i) => Array.prototype.slice.call(given, i * stateDim, (i + 1) * stateDim) as number[]);
+    rows?.forEach((row, i) => checkState(model, row, `${model.id}: reset: copy ${i}`));
+    if (seed !== undefined) {
+      for (let i = 0; i < numEnvs; i++) {
+        this.rngs[i] = seededStream(typeof seed === 'number' ? seed + i : seed[i], `${model.id}: copy ${i}`);
+      }
+    }
     const obs = new Float64Array(numEnvs * this.obsDim);
     for (let i = 0; i < numEnvs; i++) {
-      if (given !== undefined) {
-        const row = Array.prototype.slice.call(given, i * stateDim, (i + 1) * stateDim) as number[];
-        checkState(model, row, `${model.id}: reset: copy ${i}`);
-        this.states.set(row, i * stateDim);
+      if (rows !== undefined) {
+        this.states.set(rows[i], i * stateDim);
       } else {
         model.initialState(this.rngs[i], this.states, i * stateDim);
       }

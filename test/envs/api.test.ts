@@ -310,6 +310,23 @@ describe('VectorEnv', () => {
     venv.reset({ seed: [4, 9], options: { states: [0, 0, 0, 0, 1, 1, 1, 1] } });
     expect(Array.from(venv.state)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
     expect(thrown(() => venv.reset({ seed: [1, 2, 3] })).message).toBe('Acrobot: 3 seeds for 2 copies');
+    // A refused reset changes no copy (copy 0's row was set before copy 1's was checked), nor the streams.
+    const mc = makeVectorEnv('MountainCar', 2);
+    mc.reset({ seed: 0 });
+    mc.step(new Float64Array(2));
+    const before = Array.from(mc.state);
+    expect(thrown(() => mc.reset({ seed: 5, options: { states: [-0.5, 0, 5, 0] } })).message).toMatch(/^MountainCar: reset: copy 1: state \[5, 0\]/);
+    expect(Array.from(mc.state)).toEqual(before);
+    const twin = makeVectorEnv('MountainCar', 2);
+    twin.reset({ seed: 0 });
+    twin.step(new Float64Array(2));
+    expect(Array.from(mc.step(Float64Array.of(0.3, -0.2)).obs)).toEqual(Array.from(twin.step(Float64Array.of(0.3, -0.2)).obs));
+    // A single env likewise keeps its stream when its reset is refused.
+    const [one, same] = [makeEnv('Pendulum'), makeEnv('Pendulum')];
+    one.reset({ seed: 1 });
+    same.reset({ seed: 1 });
+    expect(() => one.reset({ seed: 2, options: { state: [NaN, 0] } })).toThrow();
+    expect(Array.from(one.reset().obs)).toEqual(Array.from(same.reset().obs));
   });
 
   it('names the copy, its step index and the value on bad actions', () => {
