@@ -316,6 +316,13 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
       action = chosen instanceof Float64Array ? chosen : await chosen;
     }
 
+    if (!action.every(Number.isFinite)) {
+      // The env is not stepped with it (ModelEnv.step refuses one too): the run stops where it diverged.
+      throw new MixrlError(
+        'diverged',
+        `step ${step}: the policy's action is [${Array.from(action).join(', ')}], not finite: the actor's parameters have diverged (the last checkpoint holds the run before; a smaller actorLr or a larger alpha may keep it stable)`,
+      );
+    }
     model.transition(rollout.state, 0, action, 0, transition);
     rollout.elapsed++;
     rollout.episodeReturn += transition.reward;

@@ -7,7 +7,7 @@ import { treeFlatten } from '../../src/autodiff';
 import { resolveConfig, type TrainConfig } from '../../src/experiments/config';
 import { createRun, type EpisodeRecord, loadRun, type Run, saveRun, train } from '../../src/experiments/train';
 import { loadCheckpoint, saveCheckpoint } from '../../src/rl';
-import { cpu, MixrlError, type Tensor } from '../../src/tensor';
+import { cpu, full, MixrlError, type Tensor } from '../../src/tensor';
 
 function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   const c = resolveConfig([
@@ -74,6 +74,17 @@ describe('training runs', () => {
     if (!isRight(loaded)) throw new Error(loaded.left.message);
     expect(loaded.right.replay.storage).toBe('float64');
     expect(createRun(smallConfig(), cpu).replay.storage).toBe('float32');
+  });
+
+  it('a policy whose action is not finite stops the run naming the step, before the env is stepped with it', async () => {
+    const run = createRun(smallConfig(), cpu);
+    await train(run, { until: 60 }); // past the 50 random steps: the actor acts
+    const layers = run.sac.actor.layers.map((l) => ({ w: l.w, b: full(l.b.shape, NaN) }));
+    (run as { sac: Run['sac'] }).sac = { ...run.sac, actor: { ...run.sac.actor, layers } };
+    const state = Array.from(run.rollout.state);
+    await expect(train(run, { until: 70 })).rejects.toThrow(/^step 60: the policy's action is \[NaN\], not finite: the actor's parameters have diverged/);
+    expect(Array.from(run.rollout.state)).toEqual(state);
+    expect(run.step).toBe(60);
   });
 
   it('resume with trainFreq 3 and gradientSteps 2, mid-episode and between two update steps, is bit-identical too', async () => {
