@@ -173,7 +173,7 @@ export function classifySteps(computed: readonly PlanNode[], readVars: readonly 
  * step outside WebAssembly runs a kernel writing into its planned array (else the eager kernel).
  *
  * @example
- * stepLabel(computed, readVars, kinds, 3, false); // 'matmul 256x256·256x256 + epilogue[add,maximum] wasm'
+ * stepLabel(computed, readVars, kinds, 3, false); // 'matmul 256x256·256x256 + epilogue[add,le,where] wasm'
  */
 export function stepLabel(computed: readonly PlanNode[], readVars: readonly (readonly IRVar[])[], kinds: StepKinds, s: number, hasJsKernel: boolean): string {
   const node = computed[s];

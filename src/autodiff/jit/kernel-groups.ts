@@ -115,7 +115,7 @@ function bindingsOf(node: KernelNode): number {
  *
  * @example
  * const nodes = fuseIntoKernels(fuseElementwise(program, { multiOutput: true }), program.outputs, { maxBindings: 16 });
- * // relu(x @ w + b): [{ kind: 'kernel', eq: matmul, epilogue: { group: add, maximum, leaves: [b, 0] } }]
+ * // relu(x @ w + b): [{ kind: 'kernel', eq: matmul, epilogue: { group: add, le, where, leaves: [b, 0] } }]
  */
 export function fuseIntoKernels(nodes: readonly PlanNode[], outputs: readonly IRVar[], options: { readonly maxBindings: number }): KernelPlanNode[] {
   const withEpilogues = fuseEpilogues(nodes, outputs, options.maxBindings);
