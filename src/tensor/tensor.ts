@@ -129,12 +129,13 @@ export class ArrayTensor extends Tensor {
 
   /**
    * Disposes the tensor as donated to `by` (a jitted function's `donateArgnums`), so that a later
-   * use says so.
+   * use says so; `release` false keeps its storage, which an output of the call holds.
    */
-  donate(by: string): void {
+  donate(by: string, release = true): void {
     if (this.disposed) return;
     this.donee = by;
-    this.dispose();
+    if (release) this.dispose();
+    else this.disposed = true;
   }
 
   /**

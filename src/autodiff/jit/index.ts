@@ -413,15 +413,15 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
 }
 
 /**
- * Disposes the donated inputs of a call, except any whose storage an output returns (an input passed
- * through unchanged stays valid through that output). `sharing`: the only outputs that can (a CPU
- * plan's `sharingOutputs`), else any.
+ * Disposes the donated inputs of a call, as JAX does, on every backend: a later use of one says it was
+ * donated. An input whose storage an output returns (passed through unchanged) keeps that storage
+ * for the output. `sharing`: the only outputs that can (a CPU plan's `sharingOutputs`), else any.
  */
 function giveUp(donated: readonly boolean[], inputs: readonly Tensor[], outputs: readonly Tensor[], by: string, sharing?: readonly number[]): void {
   const kept = new Set((sharing ? sharing.map((o) => outputs[o]) : outputs).map((y) => (y as ArrayTensor).handle));
   for (let i = 0; i < inputs.length; i++) {
     const x = inputs[i] as ArrayTensor;
-    if (donated[i] && !x.isDisposed && !kept.has(x.handle)) x.donate(by);
+    if (donated[i] && !x.isDisposed) x.donate(by, !kept.has(x.handle));
   }
 }
 
