@@ -61,6 +61,12 @@ export interface MatmulLayout {
    * reads operands that are one buffer each as `vec4`s (`vectorLoads`).
    */
   readonly aligned?: boolean;
+  /**
+   * More batch matrices (times members) than a grid dimension holds (65535): workgroup z runs up to
+   * that many, and workgroup y carries the rest above its tiles (params, after the batch strides:
+   * the tiles along y and grid z), as the 1-D kernels fold their grids.
+   */
+  readonly foldedBatch?: boolean;
 }
 
 /**
@@ -430,11 +436,22 @@ ${selectMember}
   const body = (io: ProductIO) => `  ${io.store}Setup(z);\n${kernel.body(io)}`;
   const bodies =
     members === 1 ? body(products[0]) : `  switch member {\n${products.map((io, j) => `  ${j === members - 1 ? 'default' : `case ${j}u`}: {\n${body(io)}\n  }`).join('\n')}\n  }`;
+  // A folded batch: the workgroup id the body reads (wid) from the grid's (grid), past the end skipped.
+  const unfold = layout.foldedBatch
+    ? `  let foldAt = 4u + 3u * params[3];
+  let tilesY = params[foldAt];
+  let wid = vec3u(grid.x, grid.y % tilesY, grid.z + (grid.y / tilesY) * params[foldAt + 1u]);
+  var total = ${members}u;
+  for (var d = 0u; d < params[3]; d++) { total *= params[4u + d]; }
+  if (wid.z >= total) { return; }
+`
+    : '';
+  const builtins = layout.foldedBatch ? kernel.builtins.replace('wid: vec3u', 'grid: vec3u') : kernel.builtins;
   return `${kernel.declarations}
 
 @compute @workgroup_size(${kernel.workgroupSize})
-fn main(${kernel.builtins}) {
-${batchHead}
+fn main(${builtins}) {
+${unfold}${batchHead}
 ${bodies}
 }
 `;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { jit } from '../../src/autodiff';
+import { jit, jitStats } from '../../src/autodiff';
 import { matmul, relu, sizeOf, swapAxes, type Tensor, tensor } from '../../src/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/tensor/webgpu';
 import { matmulTile } from '../../src/tensor/webgpu/matmul-kernels';
@@ -56,6 +56,22 @@ describeWebGPU('matmul on WebGPU matches the CPU', () => {
     expectEqual(thin.gpu, thin.cpu, 'matmul i32, 5 columns');
     const flat = await both('matmul', [pair(b.slice(0, 60), [3, 20], 'int32'), pair(b, [20, 70], 'int32')], {});
     expectEqual(flat.gpu, flat.cpu, 'matmul i32, 3 rows');
+  });
+
+  it('on more batch matrices than a grid dimension holds (65535): the batch folds into y, eagerly and as jit siblings', async () => {
+    // 70001 matrices (a vmap over as many examples), on broadcast batch axes: [70001, 1] @ [5, 2] batches.
+    const [a, b] = [floats(5, 70001 * 3 * 2, -1, 1), floats(6, 5 * 2 * 4, -1, 1)];
+    const r = await both('matmul', [pair(a, [70001, 1, 3, 2]), pair(b, [5, 2, 4])], {});
+    expect(r.shape).toEqual([70001, 5, 3, 4]);
+    expectClose(r.gpu, r.cpu, 1e-6, 1e-6, 'folded batch');
+    // Two products of 40000 matrices each in one sibling dispatch: 80000 workgroups along z.
+    const backend = webgpu();
+    const [x, w1, w2] = [floats(7, 40000 * 8, -1, 1), floats(8, 40000 * 8, -1, 1), floats(9, 40000 * 8, -1, 1)].map((v) => tensor(v, { shape: [40000, 2, 4], backend }));
+    const f = (x: Tensor, w1: Tensor, w2: Tensor) => [relu(matmul(x, swapAxes(w1, -1, -2))), matmul(x, swapAxes(w2, -1, -2))];
+    const jitted = jit(f);
+    const [got, want] = [jitted(x, w1, w2), f(x, w1, w2)];
+    for (let j = 0; j < 2; j++) expectSameUpToContraction(await got[j].data(), await want[j].data(), `sibling ${j}`);
+    expect((jitStats(jitted).lastPlan as unknown as { siblings: number }).siblings).toBe(1);
   });
 });
 

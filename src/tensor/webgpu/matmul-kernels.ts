@@ -99,7 +99,6 @@ function matmulDispatch(a: Aval, b: Aval, out: Aval, m: number, n: number, k: nu
   const { transposeA = false, transposeB = false, tile = MATMUL_TILE, piecesA, piecesB } = layout;
   const batchShape = out.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
-  if (batch > MAX_GROUPS) throw new WebGPUError(`matmul: ${batch} batch matrices exceed the dispatch limit ${MAX_GROUPS}`);
   const aStrides = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
   const bStrides = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
   const params = [m, n, k, batchShape.length, ...batchShape, ...aStrides, ...bStrides];
@@ -156,8 +155,16 @@ export function prepareProducts(
   const anyEpilogue = epilogues.some((e) => e);
   if (sizeOf(out.shape) === 0 || (k === 0 && !anyEpilogue)) throw new WebGPUError(`matmul: no prepared kernel for the empty product ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
   const tile = matmulTile(host.matmulTiles, m, n, count * sizeOf(out.shape.slice(0, -2)));
-  const { params: own, groups, type, variant, layout: tiled } = matmulDispatch(a, b, out, m, n, k, { ...layout, tile });
-  const params = [...own];
+  const { params: own, groups, type, variant: plain, layout: unfolded } = matmulDispatch(a, b, out, m, n, k, { ...layout, tile });
+  // Workgroup z runs batch index times members; past a grid dimension's limit it folds into y.
+  const [x, y, z] = [groups[0], groups[1], groups[2] * count];
+  const foldedBatch = z > MAX_GROUPS;
+  const chunks = Math.ceil(z / MAX_GROUPS);
+  if (y * chunks > MAX_GROUPS) throw new WebGPUError(`matmul: ${groups[2]} batch matrices of ${m}x${n} outputs exceed the dispatch limit (${y} x ${chunks} workgroups along y)`);
+  const grid: [number, number, number] = foldedBatch ? [x, y * chunks, MAX_GROUPS] : [x, y, z];
+  const variant = foldedBatch ? `${plain}folded` : plain;
+  const tiled = foldedBatch ? { ...unfolded, foldedBatch } : unfolded;
+  const params = foldedBatch ? [...own, y, MAX_GROUPS] : [...own];
   const paramsAt = groupPlacer(params);
   const ats = epilogues.map((e) => (e ? paramsAt(e) : 0));
   const tags = [variant.startsWith('NN') ? '' : variant.slice(0, 2), tile === 'strip' || tile === 'narrow' ? tile : ''].filter((tag) => tag);
@@ -174,7 +181,6 @@ export function prepareProducts(
     count === 1
       ? () => matmulWgsl(type, tiled, first && { spec: first.spec, byCoords: byCoords[0], layout: { inputs: 2 + perMember, stores: 2 + perMember + first.spec.inputs.length, at: ats[0] } })
       : () => matmulSiblingsWgsl(type, tiled, reads, epilogues.map((e, j) => e && { spec: e.spec, at: ats[j], byCoords: byCoords[j] }));
-  const grid: [number, number, number] = [groups[0], groups[1], groups[2] * count];
   const extraOutputs = count - 1 + epilogues.reduce((sum, e) => sum + (e?.spec.stores.length ?? 0), 0);
   return { run: (gpu, buffers) => gpu.run(kernel, key, source, params, buffers, grid, false, extraOutputs) };
 }
