@@ -22,7 +22,7 @@ import {
   Tensor,
   Tracer,
 } from '../tensor';
-import { type TreeDef, treeFlatten, treeUnflatten } from './pytree';
+import { type TreeDef, treeFlatten, treePaths, treeUnflatten } from './pytree';
 
 /** A variable of the IR: defined once, by an input, a constant or an equation. */
 export interface IRVar {
@@ -170,8 +170,13 @@ export function makeIR<Args extends unknown[]>(f: (...args: Args) => unknown, na
       throw e;
     }
     const [outLeaves, outTree] = treeFlatten(result);
+    const paths = treePaths(outTree);
     const outputs = outLeaves.map((x, i) => {
-      if (!(x instanceof Tensor)) throw new MixrlError('argument', `${name}: output ${i} is ${typeof x}, not a tensor`);
+      if (!(x instanceof Tensor)) {
+        const where = paths[i] === '(root)' ? 'the output' : `output ${paths[i]}`;
+        builder.closed = true;
+        throw new MixrlError('argument', `${name}: ${where} is ${x === null ? 'null' : typeof x}, not a tensor (a staged function returns tensors; make a number one with tensor(value), or return it from outside)`);
+      }
       return builder.varOf(x);
     });
     builder.closed = true;

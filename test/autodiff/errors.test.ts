@@ -50,6 +50,8 @@ for (const backend of BACKENDS) {
       expect(() => M.vmap(f, { in_axes: 0 } as never)).toThrow("vmap: unknown option 'in_axes' (known: inAxes, outAxes, axisSize)");
       expect(() => M.jit(f, { static_argnums: 1 } as never)).toThrow("jit: unknown option 'static_argnums' (known: staticArgnums, donateArgnums, name, cacheSize)");
       expect(() => M.jit(null as never)).toThrow('jit: expected a function to transform, got null');
+      // An output that is not a tensor is named by its path, not its flattened index.
+      expect(() => M.jit((x: Tensor) => ({ loss: M.sum(x), step: 3 }), { name: 'step' })(s(1))).toThrow(/^jit\(step\): output \.step is number, not a tensor \(/);
       expect(() => M.vjp(undefined as never, s(1))).toThrow('vjp: expected a function to transform, got undefined');
       expect(() => M.jvp(f, s(1) as never, s(1) as never)).toThrow('jvp: primals and tangents must be arrays with one entry per argument, got object and object');
       expect(() => M.vmap(f, { inAxes: 0.5 })(v([1, 2]))).toThrow('vmap: inAxes 0.5 for argument 0 f64[2] is not an integer axis (or null)');
