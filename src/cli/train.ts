@@ -613,7 +613,7 @@ const EVAL_DEFAULTS = { episodes: 10, seed: 1_000_003 };
  * `mixrl eval --checkpoint DIR [--episodes N] [--seed S]`: greedy and stochastic returns.
  *
  * @example
- * await evalCommand(['--checkpoint', 'runs/p', '--episodes', '5']); // prints two lines, Right(0)
+ * await evalCommand(['--checkpoint', 'runs/p', '--episodes', '5']); // prints three lines (the run, then greedy and sampled returns), Right(0)
  */
 export async function evalCommand(argv: readonly string[]): Promise<Outcome> {
   if (argv.includes('--help') || argv.includes('-h')) {

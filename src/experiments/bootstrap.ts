@@ -42,7 +42,7 @@ export function bootstrapKey(seed: number, label: string): RawKey {
  * `size` indices into a sample of `size` values, drawn uniformly with replacement from `stream`.
  *
  * @example
- * resampleIndices(new UniformStream(rawKey(0)), 3); // e.g. Int32Array [2, 0, 2]
+ * resampleIndices(new UniformStream(rawKey(0)), 3); // Int32Array [1, 0, 1]
  */
 export function resampleIndices(stream: UniformStream, size: number): Int32Array {
   const out = new Int32Array(size);

@@ -28,7 +28,7 @@ export function fail(code: CheckpointErrorCode, file: string, at: number | undef
  * `body`'s result, or the CheckpointError it threw (`fail`) as `Left`; other errors propagate.
  *
  * @example
- * const decoded = catching(() => decodeHeader(file, bytes));
+ * const header = catching(() => (bytes.length < 8 ? fail('truncated', file, bytes.length, 'the header length needs 8 bytes') : bytes.subarray(0, 8)));
  */
 export function catching<T>(body: () => T): Either<CheckpointError, T> {
   try {

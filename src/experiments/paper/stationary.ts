@@ -65,7 +65,7 @@ export function unpack(theta: ArrayLike<number>, K: number): MixtureParams {
  *
  * @example
  * const { objective } = exactObjective(bimodalBandit({ std: 0.1 }), 1);
- * objective(tensor([1, Math.log(0.05)], { dtype: 'float64' }), scalar(0.01)); // J at μ = 1, σ = 0.05
+ * objective(tensor([1, Math.log(0.05)], { dtype: 'float64' }), tensor(0.01, { dtype: 'float64' })); // J at μ = 1, σ = 0.05: f64[] ≈ 0.879
  */
 export function exactObjective(bandit: GaussianBandit, K: number, nodes = 241) {
   const t = T.linspace(-9, 9, nodes, f64);

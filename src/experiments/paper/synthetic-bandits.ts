@@ -98,7 +98,7 @@ function headConfig(agent: BanditAgent, bandit: GaussianBandit, components: numb
  *
  * @example
  * const b = syntheticBandit({ seed: 0 });
- * banditReward(tensor(b.means), tensor(b.stds), scalar(b.scale))(tensor([[0.3]])); // [1]
+ * banditReward(tensor(b.means), tensor(b.stds), tensor(b.scale))(tensor([[0.3]])); // f32[1] ≈ [0.0087], b.reward(0.3)
  */
 export function banditReward(means: Tensor, stds: Tensor, scale: Tensor): (a: Tensor) => Tensor {
   return (a) => {
@@ -366,7 +366,7 @@ export function bootstrapMean(xs: readonly number[], resamples = 2000, seed = 0)
  * seeds (the paper's "best setting"), and its runs.
  *
  * @example
- * bestSettings(trainBanditSweep(sweep)).map((b) => [b.agent, b.alpha, b.lr]);
+ * bestSettings(await trainBanditSweep(sweep)).map((b) => [b.agent, b.alpha, b.lr]);
  */
 export function bestSettings(runs: readonly BanditRun[]): { agent: BanditAgent; alpha: number; lr: number; runs: BanditRun[] }[] {
   const out: { agent: BanditAgent; alpha: number; lr: number; runs: BanditRun[] }[] = [];

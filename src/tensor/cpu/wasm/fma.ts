@@ -64,7 +64,8 @@ let fused: boolean | undefined;
  * float32, so x·y − (1 + 2⁻¹¹) is 2⁻²⁴ fused and 0 not.
  *
  * @example
- * const acc = fusesMultiplyAdd() ? exactFma(x, y, acc) : Math.fround(acc + Math.fround(x * y));
+ * // What a float32 reference of the kernel's acc + x·y must compute on this machine:
+ * const next = fusesMultiplyAdd() ? Math.fround(acc + x * y) : Math.fround(acc + Math.fround(x * y));
  */
 export function fusesMultiplyAdd(): boolean {
   if (fused !== undefined) return fused;
