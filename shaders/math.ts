@@ -300,14 +300,15 @@ fn m_pow(a: f32, b: f32) -> f32 {
   if (m_isnan(a) || m_isnan(b)) { return m_nan(); }
   if (a == -1.0 && !m_isfinite(b)) { return 1.0; }
   if (a < 0.0 && m_isfinite(a) && floor(b) != b) { return m_nan(); }
-  let t = b * log2(abs(a)); // an estimate of the exponent, to pick the overflows and underflows
   var r: f32;
-  if (a == 0.0) {
-    r = select(m_inf(), 0.0, b > 0.0);
-  } else if (abs(t) <= 151.0) {
-    r = m_exp2_exact(abs(a), b);
+  if (a == 0.0 || !m_isfinite(a)) {
+    r = select(select(m_inf(), 0.0, b > 0.0), select(0.0, m_inf(), b > 0.0), a != 0.0);
   } else {
-    r = select(0.0, m_inf(), t > 0.0);
+    // The exponent's estimate picks the overflows and underflows: from log2|a|'s leading parts,
+    // not the builtin log2 (2^-21 absolute near 1 in WGSL's promise, which times b ~ 1e9 is far off).
+    let l = m_log2_parts(abs(a));
+    let t = b * (l.e + l.h1);
+    if (abs(t) <= 151.0) { r = m_exp2_exact(l, b); } else { r = select(0.0, m_inf(), t > 0.0); }
   }
   return select(r, -r, m_signbit(a) && abs(b) % 2.0 == 1.0);
 }
@@ -355,11 +356,11 @@ fn m_log2_parts(x: f32) -> Log2Parts {
   return Log2Parts(f32(e), h1.x, h2.x, h1.y + h2.y + (2.0 * sh + t3.x) * 1.925963033500011e-8 + small * 1.44269504);
 }
 
-// x^b = 2^(b log2 x) for x > 0 finite and |b log2 x| <= 151 or so, to about an ulp: the exponent's
-// parts are exact floats (b e in two, b h1 and b h2 with their rounding errors) or tiny ones; their
-// integer parts add up in n and their fractions in a Q2.30 fixed-point sum, kept in [-1/2, 1/2].
-fn m_exp2_exact(x: f32, b: f32) -> f32 {
-  let l = m_log2_parts(x);
+// x^b = 2^(b log2 x) for x > 0 finite (log2 x as its parts l) and |b log2 x| <= 151 or so, to
+// about an ulp: the exponent's parts are exact floats (b e in two, b h1 and b h2 with their
+// rounding errors) or tiny ones; their integer parts add up in n and their fractions in a Q2.30
+// fixed-point sum, kept in [-1/2, 1/2].
+fn m_exp2_exact(l: Log2Parts, b: f32) -> f32 {
   let bs = m_split(b);
   let p1 = m_two_product(b, l.h1);
   let p2 = m_two_product(b, l.h2);

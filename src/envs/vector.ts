@@ -52,7 +52,7 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
   readonly actDim: number;
   readonly stateDim: number;
   private readonly states: Float64Array;
-  private readonly rngs: UniformStream[];
+  private rngs: UniformStream[];
   private readonly elapsed: Int32Array;
   private readonly out: Transition = { reward: 0, terminated: false };
   private started = false;
@@ -96,14 +96,11 @@ export class VectorEnv<M extends EnvModel = EnvModel> {
         `${model.id}: reset: states has ${given.length} entries, expected ${numEnvs} x ${stateDim}`,
       );
     }
-    // Every row checked before any copy changes (as step checks every action first).
+    // Every row and seed checked before any copy changes (as step checks every action first).
     const rows = given === undefined ? undefined : Array.from({ length: numEnvs }, (_, i) => Array.prototype.slice.call(given, i * stateDim, (i + 1) * stateDim) as number[]);
     rows?.forEach((row, i) => checkState(model, row, `${model.id}: reset: copy ${i}`));
-    if (seed !== undefined) {
-      for (let i = 0; i < numEnvs; i++) {
-        this.rngs[i] = seededStream(typeof seed === 'number' ? seed + i : seed[i], `${model.id}: copy ${i}`);
-      }
-    }
+    const streams = seed === undefined ? undefined : Array.from({ length: numEnvs }, (_, i) => seededStream(typeof seed === 'number' ? seed + i : seed[i], `${model.id}: copy ${i}`));
+    if (streams) this.rngs = streams;
     const obs = new Float64Array(numEnvs * this.obsDim);
     for (let i = 0; i < numEnvs; i++) {
       if (rows !== undefined) {

@@ -64,7 +64,7 @@ export interface TrainConfig {
   actorLr: number;
   criticLr: number;
   alphaLr: number;
-  /** Updates start after this many environment steps (SB3's `learning_starts`), whatever the replay capacity. */
+  /** Updates start once this many environment steps have run (after step s = learningStarts - 1), whatever the replay capacity; SB3's `learning_starts` starts one step later (num_timesteps > learning_starts). */
   learningStarts: number;
   /**
    * Updates run after every `trainFreq`-th environment step, once learning has started:

@@ -282,8 +282,9 @@ export interface TrainHooks {
 
 /**
  * Advances the run to `until` environment steps (or until `shouldStop`). From step s =
- * `learningStarts` - 1 on (SB3's `learning_starts`, whatever the replay capacity), `gradientSteps`
- * SAC updates run after each step s with (s + 1) a multiple of `trainFreq` (every step by default). Update j after step s samples its batch with
+ * `learningStarts` - 1 on (counted in steps as SB3's `learning_starts`, whatever the replay
+ * capacity; SB3 starts one step later), `gradientSteps` SAC updates run after each step s with
+ * (s + 1) a multiple of `trainFreq` (every step by default). Update j after step s samples its batch with
  * `rawFoldIn(replayKey, s)` and draws its noise with `rawFoldIn(updateKey, s)` when j = 0 (the keys
  * of one update per step), with j folded into each on top when j > 0.
  *

@@ -317,10 +317,13 @@ describe('VectorEnv', () => {
     const before = Array.from(mc.state);
     expect(thrown(() => mc.reset({ seed: 5, options: { states: [-0.5, 0, 5, 0] } })).message).toMatch(/^MountainCar: reset: copy 1: state \[5, 0\]/);
     expect(Array.from(mc.state)).toEqual(before);
+    // A seed refused for copy 1 leaves copy 0's stream as it was too.
+    expect(() => mc.reset({ seed: [5, 2.5] })).toThrow(/seed must be a safe integer, got 2.5/);
     const twin = makeVectorEnv('MountainCar', 2);
     twin.reset({ seed: 0 });
     twin.step(new Float64Array(2));
     expect(Array.from(mc.step(Float64Array.of(0.3, -0.2)).obs)).toEqual(Array.from(twin.step(Float64Array.of(0.3, -0.2)).obs));
+    expect(Array.from(mc.reset().obs)).toEqual(Array.from(twin.reset().obs)); // the same streams
     // A single env likewise keeps its stream when its reset is refused.
     const [one, same] = [makeEnv('Pendulum'), makeEnv('Pendulum')];
     one.reset({ seed: 1 });
