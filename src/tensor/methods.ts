@@ -30,6 +30,7 @@ export interface TensorMethods extends BinaryMethods, UnaryMethods {
   logsumexp(axes?: Axes, keepdims?: boolean): Tensor;
   std(axes?: Axes, keepdims?: boolean, ddof?: number): Tensor;
   cumsum(axis?: number): Tensor;
+  cumprod(axis?: number, options?: { exclusive?: boolean }): Tensor;
   norm(ord?: number, axes?: Axes, keepdims?: boolean): Tensor;
   gelu(approximate?: GeluApproximation): Tensor;
   leakyRelu(negativeSlope?: number): Tensor;
@@ -137,6 +138,9 @@ Object.assign(Tensor.prototype, {
   },
   cumsum(this: Tensor, axis?: number) {
     return ops.cumsum(this, axis);
+  },
+  cumprod(this: Tensor, axis?: number, options?: { exclusive?: boolean }) {
+    return ops.cumprod(this, axis, options);
   },
   norm(this: Tensor, ord?: number, axes?: Axes, keepdims?: boolean) {
     return ops.norm(this, ord, axes, keepdims);

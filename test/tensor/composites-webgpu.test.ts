@@ -104,7 +104,7 @@ describeWebGPU('composite ops on WebGPU', () => {
     }
   });
 
-  it('cumsum: running sums along either axis against left-to-right sums in float64', async () => {
+  it('cumsum and cumprod: running sums and products along either axis against left-to-right ones in float64', async () => {
     const values = floats(3, 24, -2, 2);
     const x = onGpu(values, [4, 6]);
     for (const axis of [0, 1]) {
@@ -112,6 +112,12 @@ describeWebGPU('composite ops on WebGPU', () => {
       const expected = Float64Array.from(values);
       for (let i = 0; i < 24; i++) if (Math.floor(i / stride) % (axis === 0 ? 4 : 6) > 0) expected[i] = expected[i - stride] + values[i];
       expectClose(await M.cumsum(x, axis).data(), expected, 1e-5, 1e-5, `axis ${axis}`);
+      // Running products, inclusive and exclusive (1 at the first), on the same lines.
+      const products = Float64Array.from(values);
+      for (let i = 0; i < 24; i++) if (Math.floor(i / stride) % (axis === 0 ? 4 : 6) > 0) products[i] = products[i - stride] * values[i];
+      const before = products.map((_, i) => (Math.floor(i / stride) % (axis === 0 ? 4 : 6) > 0 ? products[i - stride] : 1));
+      expectClose(await M.cumprod(x, axis).data(), products, 1e-5, 1e-5, `cumprod axis ${axis}`);
+      expectClose(await M.cumprod(x, axis, { exclusive: true }).data(), before, 1e-5, 1e-5, `exclusive cumprod axis ${axis}`);
     }
   });
 

@@ -240,6 +240,28 @@ describe('cumsum', () => {
     expect(() => M.cumsum(M.tensor(1))).toThrow('cumsum');
   });
 
+  it('cumprod: running products left to right, over any axis, inclusive and exclusive, exact at zeros', () => {
+    const rng = new Rng(43);
+    for (const [shape, axis] of [[[1], 0], [[7], 0], [[5, 9], 1], [[5, 9], 0], [[2, 33, 3], 1]] as [number[], number][]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      // Factors near 1 (some exactly 0), so that 33 of them stay O(1).
+      const values = Array.from({ length: n }, (_, i) => (i % 11 === 5 ? 0 : 1 + 0.3 * rng.normal()));
+      const x = makeTensor(values, shape, 'float64');
+      const stride = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+      const first = (i: number) => Math.floor(i / stride) % shape[axis] === 0;
+      const inclusive = values.slice();
+      for (let i = 0; i < n; i++) if (!first(i)) inclusive[i] = inclusive[i - stride] * values[i];
+      const exclusive = values.map((_, i) => (first(i) ? 1 : inclusive[i - stride]));
+      expectClose(valuesOf(M.cumprod(x, axis)), inclusive, { rtol: 1e-13, atol: 0 }, `${shape} axis ${axis}`);
+      expectClose(valuesOf(M.cumprod(x, axis, { exclusive: true })), exclusive, { rtol: 1e-13, atol: 0 }, `${shape} axis ${axis} exclusive`);
+    }
+    expect(M.tensor([1, 2, 3, 4], { dtype: 'int32' }).cumprod().toArraySync()).toEqual([1, 2, 6, 24]);
+    expect(M.cumprod(M.tensor([[1, 2], [3, 4]]), 0, { exclusive: true }).toArraySync()).toEqual([[1, 1], [1, 2]]);
+    const flags = M.cumprod(M.tensor([true, true, false]));
+    expect([flags.dtype, flags.toArraySync()]).toEqual(['int32', [1, 1, 0]]);
+    expect(() => M.cumprod(M.tensor(1))).toThrow('cumprod');
+  });
+
   it('its gradient is the reversed running sum of the cotangent (and matches finite differences), under jit too', async () => {
     const w = [0.5, -1, 2, 0.25, 3];
     const f = (x: Tensor) => M.sum(M.mul(M.cumsum(x), M.tensor(w, { dtype: 'float64' })));

@@ -120,27 +120,10 @@ export function productPartial(x: Tensor, axes: readonly number[]): Tensor {
   const rows = kept.map((i) => x.shape[i]);
   const flat = T.reshape(moved, [...rows, axes.reduce((n, a) => n * x.shape[a], 1)]);
   const last = flat.ndim - 1;
-  const others = T.mul(productsBefore(flat), T.flip(productsBefore(T.flip(flat, last)), last));
+  const before = (t: Tensor) => T.cumprod(t, last, { exclusive: true });
+  const others = T.mul(before(flat), T.flip(before(T.flip(flat, last)), last));
   const back = order.map((_, i) => order.indexOf(i));
   return T.transpose(T.reshape(others, moved.shape), back);
-}
-
-/**
- * The product of the elements before each position along the last axis (1 at the first): an
- * exclusive scan in ⌈log₂ n⌉ multiplications by copies shifted along the axis (Hillis and Steele,
- * as `cumsum`), the positions shifted in from outside taking 1.
- */
-function productsBefore(x: Tensor): Tensor {
-  const n = x.shape[x.ndim - 1];
-  const position = T.arange(0, n, 1, { backend: x.backend });
-  const shifted = (t: Tensor, by: number) => {
-    const widths = t.shape.map((_, i) => (i === t.ndim - 1 ? [by, 0] : [0, 0]) as [number, number]);
-    const moved = T.slice(T.pad(t, widths), ...t.shape.map((_, i) => (i === t.ndim - 1 ? ([0, n] as const) : null)));
-    return T.where(T.greaterEqual(position, by), moved, scalarLike(t, 1));
-  };
-  let before = shifted(x, 1);
-  for (let by = 1; by < n; by *= 2) before = T.mul(before, shifted(before, by));
-  return before;
 }
 
 /** Sums a broadcast cotangent back to `shape` (the input's shape before broadcasting). */

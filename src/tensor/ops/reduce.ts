@@ -6,7 +6,8 @@ import { formatAval, type ReduceOp } from '../primitives';
 import { normalizeAxes, normalizeAxis, sizeOf } from '../shape';
 import type { Tensor } from '../tensor';
 import { asTensor, castIfNeeded, type TensorLike } from './convert';
-import { abs, add, div, equal, exp, isFinite, log, maximum, pow, sqrt, square, stopGradient, sub, where } from './elementwise';
+import { arange } from './creation';
+import { abs, add, div, equal, exp, greaterEqual, isFinite, log, maximum, mul, pow, sqrt, square, stopGradient, sub, where } from './elementwise';
 import { expandDims, pad, reshape, slice } from './movement';
 
 /** Which axes to reduce: one, several, or all (undefined). */
@@ -95,14 +96,40 @@ export function variance(x: TensorLike, axes?: Axes, keepdims = false, ddof = 0)
 export function cumsum(x: TensorLike, axis = -1): Tensor {
   let t = asTensor(x);
   if (t.dtype === 'bool') t = castIfNeeded(t, 'int32');
-  const a = normalizeAxis('cumsum', axis, t.ndim);
-  const n = t.shape[a];
-  for (let shift = 1; shift < n; shift *= 2) {
-    const widths = t.shape.map((_, i) => (i === a ? [shift, 0] : [0, 0]) as [number, number]);
-    const shifted = slice(pad(t, widths), ...t.shape.map((_, i) => (i === a ? ([0, n] as const) : null)));
-    t = add(t, shifted);
-  }
+  return scanAlong(t, normalizeAxis('cumsum', axis, t.ndim), add, 0);
+}
+
+/**
+ * Running products along `axis` (NumPy's `cumprod`): out[i] = Π_{j ≤ i} x[j], or with `exclusive`
+ * Π_{j < i} x[j] (1 at the first; TensorFlow's `exclusive`). Computed as `cumsum` is (⌈log₂ n⌉
+ * shifted multiplies, a tree), with no division, so it is exact at zeros and its gradient too.
+ * Integers keep their dtype, bools become int32.
+ *
+ * @example
+ * cumprod(tensor([1, 2, 3, 4])); // [1, 2, 6, 24]
+ * cumprod(tensor([1, 2, 3, 4]), -1, { exclusive: true }); // [1, 1, 2, 6]
+ */
+export function cumprod(x: TensorLike, axis = -1, options: { exclusive?: boolean } = {}): Tensor {
+  let t = asTensor(x);
+  if (t.dtype === 'bool') t = castIfNeeded(t, 'int32');
+  const a = normalizeAxis('cumprod', axis, t.ndim);
+  return scanAlong(options.exclusive ? shiftedAlong(t, a, 1, 1) : t, a, mul, 1);
+}
+
+/** The running combination of `t` along axis `a` (Hillis and Steele): ⌈log₂ n⌉ combinations with shifted copies. */
+function scanAlong(t: Tensor, a: number, combine: (x: Tensor, y: Tensor) => Tensor, identity: number): Tensor {
+  for (let shift = 1; shift < t.shape[a]; shift *= 2) t = combine(t, shiftedAlong(t, a, shift, identity));
   return t;
+}
+
+/** `t` moved `by` places along axis `a` towards its end, the first `by` positions holding `fill` (0 comes from the padding itself). */
+function shiftedAlong(t: Tensor, a: number, by: number, fill: number): Tensor {
+  const n = t.shape[a];
+  const widths = t.shape.map((_, i) => (i === a ? [by, 0] : [0, 0]) as [number, number]);
+  const moved = slice(pad(t, widths), ...t.shape.map((_, i) => (i === a ? ([0, n] as const) : null)));
+  if (fill === 0) return moved;
+  const position = reshape(arange(0, n, 1, { backend: t.backend }), [n, ...t.shape.slice(a + 1).map(() => 1)]);
+  return where(greaterEqual(position, by), moved, fill);
 }
 
 /**
