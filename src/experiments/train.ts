@@ -9,6 +9,7 @@
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { assertSameStructure, disposeTree, makeIR, treeFlatten, TreeError, treePaths } from '../autodiff';
 import { type EnvModel, makeModel, type Transition } from '../envs';
+import { formatVector } from '../envs/errors';
 import { CheckpointError, loadCheckpoint, saveCheckpoint, type Json, type RawArray } from '../rl';
 import { type ReplayBatch, ReplayBuffer, type ReplayState } from '../rl/replay';
 import { type ActFn, type ActHow, makeActor } from '../rl/sac/act';
@@ -321,7 +322,7 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
       // The env is not stepped with it (ModelEnv.step refuses one too): the run stops where it diverged.
       throw new MixrlError(
         'diverged',
-        `step ${step}: the policy's action is [${Array.from(action).join(', ')}], not finite: the actor's parameters have diverged (the last checkpoint holds the run before; a smaller actorLr or a larger alpha may keep it stable)`,
+        `step ${step}: the policy's action is ${formatVector(action)}, not finite: the actor's parameters have diverged (the last checkpoint holds the run before; a smaller actorLr or a larger alpha may keep it stable)`,
       );
     }
     model.transition(rollout.state, 0, action, 0, transition);
