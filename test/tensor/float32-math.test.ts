@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { FLOAT32_MATH, FLOAT32_PROGRAMS, type Float32Op } from '../../src/tensor/cpu/float32-math';
 import { Code, i32, v128 } from '../../src/tensor/cpu/wasm/emit';
-import { laneFunction } from '../../src/tensor/cpu/wasm/elementwise';
 import { f64x2Program, LaneConstants } from '../../src/tensor/cpu/wasm/f64x2';
 import { WasmArena } from '../../src/tensor/cpu/wasm/runtime';
 import { rng } from './helpers';
+import { inLanes } from './lanes';
 
 /** Giles' (2010) single-precision erfinv polynomial with Math.log (the published coefficients); ±1 give ±∞. */
 function gilesErfinv(y: number): number {
@@ -107,19 +107,7 @@ describe('float32 transcendentals', () => {
   it.each(OPS)('%s in float32 WebAssembly lanes equals its JS function bit for bit', (op) => {
     const { lo, hi } = REFERENCE[op];
     const xs = new Float32Array([...EDGES, ...inputs(100 + OPS.indexOf(op), 1 << 16, lo, hi)].slice(0, 1 << 16));
-    const bytes = xs.length * 4;
-    const lanes = laneFunction('f', {
-      dtype: 'float32',
-      size: xs.length,
-      leaves: [{ kind: 'c', address: 0 }],
-      members: [{ prim: op, inputs: [{ leaf: 0 }], outDtype: 'float32' }],
-      outAddress: bytes,
-    });
-    expect(lanes, op).not.toBeNull();
-    const arena = new WasmArena(2 * bytes, [lanes!]);
-    new Float32Array(arena.buffer, 0, xs.length).set(xs);
-    arena.generated.f(0, bytes);
-    const out = new Float32Array(arena.buffer, bytes, xs.length);
+    const out = inLanes(op, xs);
     const differing = [...xs.keys()].filter((i) => bitsOf(out[i]) !== bitsOf(Math.fround(FLOAT32_MATH[op](xs[i]))));
     expect(differing.slice(0, 5).map((i) => `${op}(${xs[i]}) = ${out[i]}`)).toEqual([]);
   });

@@ -6,9 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FLOAT64_MATH, FLOAT64_PROGRAMS, type Float64Op } from '../../src/tensor/cpu/float64-math';
-import { laneFunction } from '../../src/tensor/cpu/wasm/elementwise';
-import { WasmArena } from '../../src/tensor/cpu/wasm/runtime';
 import { rng } from './helpers';
+import { inLanes } from './lanes';
 
 type Checked = Exclude<Float64Op, 'erfinv'>;
 
@@ -114,19 +113,7 @@ describe('float64 transcendentals', () => {
   it.each(OPS)('%s in float64 WebAssembly lanes equals its JS function bit for bit', (op) => {
     const { lo, hi } = op === 'erfinv' ? { lo: -1, hi: 1 } : REFERENCE[op];
     const xs = Float64Array.from([...EDGES, ...inputs(100 + OPS.indexOf(op), 1 << 15, lo, hi)].slice(0, 1 << 15));
-    const bytes = xs.length * 8;
-    const lanes = laneFunction('f', {
-      dtype: 'float64',
-      size: xs.length,
-      leaves: [{ kind: 'c', address: 0 }],
-      members: [{ prim: op, inputs: [{ leaf: 0 }], outDtype: 'float64' }],
-      outAddress: bytes,
-    });
-    expect(lanes, op).not.toBeNull();
-    const arena = new WasmArena(2 * bytes, [lanes!]);
-    new Float64Array(arena.buffer, 0, xs.length).set(xs);
-    arena.generated.f(0, bytes);
-    const out = new Float64Array(arena.buffer, bytes, xs.length);
+    const out = inLanes(op, xs);
     const differing = [...xs.keys()].filter((i) => !Object.is(out[i], FLOAT64_MATH[op](xs[i])) && !(Number.isNaN(out[i]) && Number.isNaN(xs[i])));
     expect(differing.slice(0, 5).map((i) => `${op}(${xs[i]}) = ${out[i]}, not ${FLOAT64_MATH[op](xs[i])}`)).toEqual([]);
   });
