@@ -20,7 +20,7 @@ import * as M from '../src';
 import { matmulBatchOffsets } from '../src/tensor/cpu/matmul';
 import { matmulBlockLayout, WasmArena } from '../src/tensor/cpu/wasm/runtime';
 import { arg } from './sac-setup';
-import { PYTHON_MEDIAN_SECONDS, random, runPython, timeIt } from './timing';
+import { random, runPython, timeIt, TORCH_PRELUDE } from './timing';
 
 interface Case {
   readonly label: string;
@@ -80,12 +80,7 @@ function storedShapes(c: Case): [number[], number[]] {
   return [c.batchA === 1 ? a : [c.batchA, ...a], c.sharedB ? b : [c.batch, ...b]];
 }
 
-const TORCH = `
-import json, sys, torch
-torch.set_num_threads(1)
-torch.manual_seed(0)
-${PYTHON_MEDIAN_SECONDS}
-out = []
+const TORCH = `${TORCH_PRELUDE}
 for a_shape, b_shape, ta, tb in json.loads(sys.argv[1]):
     a = torch.rand(*a_shape) - 0.5
     b = torch.rand(*b_shape) - 0.5

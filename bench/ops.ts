@@ -10,7 +10,7 @@
  */
 import * as M from '../src';
 import type { Tensor } from '../src';
-import { PYTHON_MEDIAN_SECONDS, runPython, timeIt } from './timing';
+import { runPython, timeIt, TORCH_PRELUDE } from './timing';
 
 interface Case {
   readonly label: string;
@@ -41,12 +41,7 @@ const CASES: readonly Case[] = [
   { label: 'permutation of 100000', shapes: ['key'], mixrl: (k) => M.random.permutation(k, 100_000), torch: 'torch.randperm(100000)' },
 ];
 
-const TORCH = `
-import json, sys, torch
-torch.set_num_threads(1)
-torch.manual_seed(0)
-${PYTHON_MEDIAN_SECONDS}
-out = []
+const TORCH = `${TORCH_PRELUDE}
 for shapes, expr in json.loads(sys.argv[1]):
     xs = [None if s == 'key' else torch.rand(*s) - 0.5 for s in shapes]
     f = eval('lambda xs: ' + expr)

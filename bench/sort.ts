@@ -10,7 +10,7 @@
  */
 import * as M from '../src';
 import type { Tensor } from '../src';
-import { PYTHON_MEDIAN_SECONDS, runPython, timeIt } from './timing';
+import { runPython, timeIt, TORCH_PRELUDE } from './timing';
 
 interface Case {
   readonly label: string;
@@ -40,12 +40,7 @@ const CASES: readonly Case[] = [
   { label: 'permutation of 1000000', shape: 'key', mixrl: (k) => M.random.permutation(k, 1_000_000), torch: 'torch.randperm(1000000)' },
 ];
 
-const TORCH = `
-import json, sys, torch
-torch.set_num_threads(1)
-torch.manual_seed(0)
-${PYTHON_MEDIAN_SECONDS}
-out = []
+const TORCH = `${TORCH_PRELUDE}
 for shape, dtype, expr in json.loads(sys.argv[1]):
     x = None if shape == 'key' else torch.rand(*shape, dtype=torch.float64 if dtype == 'float64' else torch.float32) - 0.5
     if dtype == 'int32': x = (x * 1e6).to(torch.int32)

@@ -54,6 +54,14 @@ def median_seconds(f):
     return samples[len(samples) // 2]
 `;
 
+/** The head of a one-thread PyTorch timing script: imports, one thread, seed 0, `median_seconds`, an empty `out` list. */
+export const TORCH_PRELUDE = `
+import json, sys, torch
+torch.set_num_threads(1)
+torch.manual_seed(0)
+${PYTHON_MEDIAN_SECONDS}
+out = []`;
+
 /**
  * Runs `script` with `--python` (default /usr/bin/python3) on one BLAS thread (OpenBLAS built with
  * OpenMP ignores torch.set_num_threads), passing `arg` as argv[1]; returns its stdout parsed as

@@ -9,7 +9,7 @@
  */
 import * as M from '../src';
 import type { Tensor } from '../src';
-import { PYTHON_MEDIAN_SECONDS, runPython, timeIt } from './timing';
+import { runPython, timeIt, TORCH_PRELUDE } from './timing';
 
 const N = 1 << 20;
 
@@ -35,12 +35,7 @@ const OPS: readonly Op[] = [
 ];
 const DTYPES = ['float32', 'float64'] as const;
 
-const TORCH = `
-import json, sys, torch
-torch.set_num_threads(1)
-torch.manual_seed(0)
-${PYTHON_MEDIAN_SECONDS}
-out = []
+const TORCH = `${TORCH_PRELUDE}
 for dtype, expr, low, high in json.loads(sys.argv[1]):
     x = torch.rand(${N}, dtype=getattr(torch, dtype)) * (high - low) + low
     f = eval('lambda x: ' + expr)
