@@ -234,7 +234,8 @@ function varName(id: number): string {
 function formatParams(params: object): string {
   const entries = Object.entries(params);
   if (entries.length === 0) return '';
-  const show = (v: unknown) => (Array.isArray(v) ? `[${v.join(',')}]` : String(v));
+  const show = (v: unknown): string =>
+    Array.isArray(v) ? `[${v.join(',')}]` : typeof v === 'object' && v !== null ? `{${Object.entries(v).map(([k, w]) => `${k}=${show(w)}`).join(' ')}}` : String(v);
   return `[${entries.map(([k, v]) => `${k}=${show(v)}`).join(' ')}]`;
 }
 

@@ -70,6 +70,17 @@ export type ArgReduceOp = (typeof ARG_REDUCE_OPS)[number];
 type NoParams = Record<string, never>;
 
 /** Parameters of each primitive. */
+/**
+ * Where a `gather` came from, for its out-of-range error: the user's op (`take`, `takeAlongAxis`),
+ * the axis and the shape they named, before the op reshaped x and shifted negative indices by the
+ * axis size. Without it the error can only name the internal gather.
+ */
+export interface IndexSite {
+  readonly op: string;
+  readonly axis: number;
+  readonly shape: Shape;
+}
+
 export interface PrimitiveParams
   extends Record<UnaryOp, NoParams>,
     Record<BinaryOp, NoParams>,
@@ -96,7 +107,7 @@ export interface PrimitiveParams
    * `gather(x, idx)`: `out[..., j, ...] = x[..., idx[..., j, ...], ...]` along `axis` (NumPy's
    * `take_along_axis`); the other axes of x and idx broadcast.
    */
-  gather: { readonly axis: number };
+  gather: { readonly axis: number; readonly site?: IndexSite };
   /** The transpose of `gather`: adds `updates` into a zero tensor whose `axis` has `size` entries. */
   scatterAdd: { readonly axis: number; readonly size: number };
   /**

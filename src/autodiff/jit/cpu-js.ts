@@ -55,7 +55,8 @@ export function intoKernel(eq: Equation, folded: ReadonlyMap<IRVar, IRVar>): Int
       return ([x], o) => run(x, o);
     }
     case 'gather': {
-      const run = prepareGather(shapes[0], shapes[1], (eq.params as Params<'gather'>).axis, out.shape);
+      const { axis, site } = eq.params as Params<'gather'>;
+      const run = prepareGather(shapes[0], shapes[1], axis, out.shape, site);
       return ([x, idx], o) => run(x, idx, o);
     }
     case 'scatterAdd': {

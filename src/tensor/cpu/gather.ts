@@ -1,6 +1,7 @@
 /** Indexed reads and their transpose on the CPU. */
 import { type DType, type TypedArray, allocate } from '../dtype';
 import { ArgumentError } from '../errors';
+import type { IndexSite } from '../primitives';
 import { broadcastStrides, formatShape, type Shape, sizeOf, stridesOf } from '../shape';
 
 interface Operand {
@@ -34,10 +35,14 @@ function prepareWalk(shape: Shape, strideSets: readonly number[][]): (visit: (of
   };
 }
 
-function checkIndex(op: string, i: number, size: number, shape: Shape, axis: number): void {
-  if (i < 0 || i >= size) {
-    throw new ArgumentError(`${op}: index ${i} is out of range [0, ${size}) for axis ${axis} of shape ${formatShape(shape)}`);
+function checkIndex(op: string, i: number, size: number, shape: Shape, axis: number, site?: IndexSite): void {
+  if (i >= 0 && i < size) return;
+  if (site) {
+    // The op shifted negative indices by the size (i + size), so a negative i here was i - size.
+    const given = i < 0 ? i - size : i;
+    throw new ArgumentError(`${site.op}: index ${given} is out of range [-${size}, ${size}) for axis ${site.axis} of shape ${formatShape(site.shape)}`);
   }
+  throw new ArgumentError(`${op}: index ${i} is out of range [0, ${size}) for axis ${axis} of shape ${formatShape(shape)}`);
 }
 
 /** Strides of `shape` read over `iterShape`, with the indexed axis left for the index to address. */
@@ -47,9 +52,9 @@ function stridesOffAxis(shape: Shape, iterShape: Shape, axis: number): number[] 
   return strides;
 }
 
-export function gather(x: Operand, idx: Operand, axis: number, outShape: Shape, dtype: DType): TypedArray {
+export function gather(x: Operand, idx: Operand, axis: number, outShape: Shape, dtype: DType, site?: IndexSite): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
-  prepareGather(x.shape, idx.shape, axis, outShape)(x.values, idx.values, out);
+  prepareGather(x.shape, idx.shape, axis, outShape, site)(x.values, idx.values, out);
   return out;
 }
 
@@ -67,6 +72,7 @@ export function prepareGather(
   idxShape: Shape,
   axis: number,
   outShape: Shape,
+  site?: IndexSite,
 ): (x: TypedArray, idx: TypedArray, out: TypedArray) => void {
   const size = xShape[axis];
   const axisStride = stridesOf(xShape)[axis];
@@ -77,14 +83,14 @@ export function prepareGather(
   while (split > 0 && (outShape[split - 1] === 1 || (idxStrides[split - 1] === 0 && xStrides[split - 1] === run))) run *= outShape[--split];
   const outer = sizeOf(outShape.slice(0, split));
   const coord = new Int32Array(split);
-  if (run === 1 && split > 0) return prepareGatherInner(xShape, axis, outShape, split - 1, xStrides, idxStrides);
+  if (run === 1 && split > 0) return prepareGatherInner(xShape, axis, outShape, split - 1, xStrides, idxStrides, site);
   return (x, idx, out) => {
     if (run === 0) return;
     coord.fill(0);
     let [xo, io, o] = [0, 0, 0];
     for (let t = 0; t < outer; t++) {
       const i = idx[io];
-      checkIndex('gather', i, size, xShape, axis);
+      checkIndex('gather', i, size, xShape, axis, site);
       const from = xo + i * axisStride;
       for (let q = 0; q < run; q++) out[o + q] = x[from + q];
       o += run;
@@ -113,6 +119,7 @@ function prepareGatherInner(
   d: number,
   xStrides: readonly number[],
   idxStrides: readonly number[],
+  site: IndexSite | undefined,
 ): (x: TypedArray, idx: TypedArray, out: TypedArray) => void {
   const size = xShape[axis];
   const axisStride = stridesOf(xShape)[axis];
@@ -128,7 +135,7 @@ function prepareGatherInner(
     for (let t = 0; t < outer; t++) {
       for (let j = 0; j < m; j++) {
         const i = idx[io + j * is] as number;
-        if (i < 0 || i >= size) checkIndex('gather', i, size, xShape, axis);
+        if (i < 0 || i >= size) checkIndex('gather', i, size, xShape, axis, site);
         out[o + j] = x[xo + j * xs + i * axisStride];
       }
       o += m;

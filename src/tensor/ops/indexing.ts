@@ -51,7 +51,7 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number):
   if (idx.ndim !== t.ndim) {
     throw new ShapeError(`takeAlongAxis: indices ${formatShape(idx.shape)} must have the rank of x ${formatShape(t.shape)}`);
   }
-  return bind('gather', [t, idx], { axis: a });
+  return bind('gather', [t, idx], { axis: a, site: { op: 'takeAlongAxis', axis: a, shape: t.shape } });
 }
 
 /**
@@ -70,7 +70,7 @@ export function take(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
   const ones = (n: number) => Array<number>(n).fill(1);
   const xr = reshape(t, [...pre, ...ones(idx.ndim), t.shape[a], ...post]);
   const ir = reshape(idx, [...ones(pre.length), ...idx.shape, 1, ...ones(post.length)]);
-  const out = bind('gather', [xr, ir], { axis: pre.length + idx.ndim });
+  const out = bind('gather', [xr, ir], { axis: pre.length + idx.ndim, site: { op: 'take', axis: a, shape: t.shape } });
   return reshape(out, [...pre, ...idx.shape, ...post]);
 }
 
