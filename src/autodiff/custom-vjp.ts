@@ -7,7 +7,7 @@
  */
 import * as T from '../tensor';
 import { Tensor, Tracer } from '../tensor';
-import { assertSameStructure, treeFlatten, treePaths, treeUnflatten } from './pytree';
+import { assertSameStructure, type TreeDef, treeFlatten, treePaths, treeUnflatten } from './pytree';
 import { moveAxis } from './rules/batch';
 import { TransformError, VjpInterpreter } from './vjp';
 import { type AxesPrefix, BatchInterpreter, BatchTracer, vmap } from './vmap';
@@ -139,10 +139,24 @@ function batchedCall<Args extends unknown[], Out, Residuals>(
     );
   }) as Args;
   const size = interp.size;
-  const batched = customVjp<Args, Out, Residuals>({
-    forward: (...xs: Args) => vmap(rule.forward, { inAxes: specs, axisSize: size })(...xs),
-    backward: (residuals: Residuals, ct: Out) => {
-      const cts = vmap(rule.backward, { inAxes: [0, 0], axisSize: size })(residuals, ct);
+  // Only the residuals' tensor leaves are batched; the others (numbers, strings: the same for every
+  // example) stay in this closure and are put back around each example's tensors for the backward.
+  let residualDef: TreeDef | undefined;
+  let residualLeaves: unknown[] = [];
+  const withResiduals = (tensors: readonly Tensor[]): Residuals => {
+    let k = 0;
+    return treeUnflatten<Residuals>(residualDef as TreeDef, residualLeaves.map((leaf) => (leaf instanceof Tensor ? tensors[k++] : leaf)));
+  };
+  const forwardTensors = (...xs: Args): [Out, Tensor[]] => {
+    const [out, residuals] = rule.forward(...xs);
+    [residualLeaves, residualDef] = treeFlatten(residuals);
+    return [out, residualLeaves.filter((leaf): leaf is Tensor => leaf instanceof Tensor)];
+  };
+  const batched = customVjp<Args, Out, Tensor[]>({
+    forward: (...xs: Args) => vmap(forwardTensors, { inAxes: specs, axisSize: size })(...xs),
+    backward: (residuals: Tensor[], ct: Out) => {
+      const exampleBackward = (tensors: Tensor[], c: Out) => rule.backward(withResiduals(tensors), c);
+      const cts = vmap(exampleBackward, { inAxes: [0, 0], axisSize: size })(residuals, ct);
       return cts.map((c, i) => {
         if (c === null || c === undefined) return c;
         // The cotangent has the argument's structure (checked when the rule is applied).

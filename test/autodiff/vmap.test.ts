@@ -373,4 +373,20 @@ describe('vmap and customVjp', () => {
     const lossT = (xt: Tensor) => M.sum(M.mul(M.vmap(roundST, { inAxes: [1, null] })(xt, s) as Tensor, w));
     expectTreesClose(M.grad(lossT)(M.transpose(xs)), M.transpose(M.mul(M.mul(w, s), 10)), TOL);
   });
+
+  it('residuals that are not tensors (a number, a string in an object) pass through vmap unbatched', () => {
+    // x^p with the power p kept as a JS number among the residuals; d/dx sum(x^3) = 3 x^2.
+    const powc = M.customVjp({
+      forward: (x: Tensor, p: number) => [M.pow(x, p), { x, p, note: 'power' }] as [Tensor, { x: Tensor; p: number; note: string }],
+      backward: ({ x, p, note }: { x: Tensor; p: number; note: string }, ct: Tensor) => {
+        expect(note).toBe('power');
+        return [M.mul(ct, M.mul(M.pow(x, p - 1), p)), null];
+      },
+    });
+    const x = M.tensor(Float64Array.from([1, 2, 3, 4]), { shape: [2, 2] });
+    expectTreesClose(M.vmap((r: Tensor) => powc(r, 3))(x) as Tensor, M.tensor(Float64Array.from([1, 8, 27, 64]), { shape: [2, 2] }), 0);
+    const threeXSquared = M.tensor(Float64Array.from([3, 12, 27, 48]), { shape: [2, 2] });
+    expectTreesClose(M.grad((v: Tensor) => M.sum(M.vmap((r: Tensor) => powc(r, 3))(v) as Tensor))(x), threeXSquared, 0);
+    expectTreesClose(M.vmap(M.grad((r: Tensor) => M.sum(powc(r, 3))))(x) as Tensor, threeXSquared, 0);
+  });
 });
