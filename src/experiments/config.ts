@@ -152,6 +152,8 @@ export const SAC_V2_DEFAULTS: typeof CLASSIC_DEFAULTS = {
   criticLr: 3e-4,
   alphaLr: 3e-4,
   learningStarts: 5000,
+  // SB3 acts uniformly at random until `learning_starts` (its warm-up), not with the untrained policy.
+  randomSteps: 5000,
 };
 
 /**

@@ -80,6 +80,11 @@ describe('registerEnv', () => {
     const config = resolveConfig([{ env: 'Tracking', envOptions: { maxEpisodeSteps: 5 } }]);
     expect(isRight(config) && config.right.env).toBe('Tracking');
     expect(defaultsFor('Tracking')).toEqual(SAC_V2_DEFAULTS);
+    // SB3's SAC (and the SAC-v2 paper): 2x256, batch 256, lr 3e-4, tau 0.005, automatic alpha, and
+    // uniformly random actions until learning starts.
+    const { hidden, batchSize, actorLr, criticLr, alphaLr, tau, autoAlpha, learningStarts, randomSteps } = SAC_V2_DEFAULTS;
+    expect({ hidden, batchSize, actorLr, criticLr, alphaLr, tau, autoAlpha }).toEqual({ hidden: [256, 256], batchSize: 256, actorLr: 3e-4, criticLr: 3e-4, alphaLr: 3e-4, tau: 0.005, autoAlpha: true });
+    expect(randomSteps).toBe(learningStarts);
     const bad = resolveConfig([{ env: 'Tracking', envOptions: { speed: 2 } }], ['run.json']);
     expect(isLeft(bad) && bad.left.message).toBe("run.json: 'envOptions': Tracking: unknown option 'speed'; known options: maxEpisodeSteps");
   });
