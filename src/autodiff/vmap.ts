@@ -142,6 +142,7 @@ const describeLeaf = (x: unknown): string => (x instanceof Tensor ? formatAval(x
 /** An axis in [-n, n) as a non-negative index, or an error naming `where`. */
 function normalize(axis: number, n: number, where: string): number {
   if (!Number.isInteger(axis)) throw new TransformError(`vmap: ${where} is not an integer axis (or null)`);
+  if (n === 0) throw new TransformError(`vmap: ${where}: a scalar has no axis to map over; give it inAxes null to pass it to every example`);
   if (axis < -n || axis >= n) {
     throw new TransformError(`vmap: ${where} is out of range (axes ${-n}..${n - 1})`);
   }

@@ -320,6 +320,9 @@ describe('vmap errors', () => {
   it('names the argument when an axis is out of range or a spec does not fit', () => {
     expect(() => M.vmap((a: Tensor) => a, { inAxes: [2] })(x)).toThrow(/inAxes 2 for argument 0 f32\[3,4\] is out of range/);
     expect(() => M.vmap((a: Tensor) => a, { inAxes: [-3] })(x)).toThrow(/inAxes -3 for argument 0/);
+    expect(() => M.vmap((a: Tensor) => a)(M.tensor(1))).toThrow(
+      'vmap: inAxes 0 for argument 0 f32[]: a scalar has no axis to map over; give it inAxes null to pass it to every example',
+    );
     expect(() => M.vmap((a: Tensor) => a, { outAxes: 2 })(x)).toThrow(/outAxes 2 for the output f32\[4\] is out of range/);
     expect(() => M.vmap((a: Tensor, b: Tensor) => a, { inAxes: [0] })(x, x)).toThrow(/inAxes has 1 entries but .* 2 argument/);
     expect(() => M.vmap((a: Tensor[]) => a[0], { inAxes: [[0, 0]] })([x])).toThrow(/inAxes of argument 0 at \(root\) is an array of 2 specs/);
