@@ -90,6 +90,9 @@ export function policyFromHead(out: Tensor, config: PolicyHeadConfig): SquashedP
 function boundLogStd(raw: Tensor, config: PolicyHeadConfig): Tensor {
   const min = config.logStdMin ?? -20;
   const max = config.logStdMax ?? 2;
+  for (const [key, v] of [['logStdMin', min], ['logStdMax', max]] as const) {
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new ArgumentError(`policyFromHead: ${key} must be a number, got ${typeof v === 'number' ? v : describe(v)}`);
+  }
   if (!(min < max)) throw new ArgumentError(`policyFromHead: logStdMin ${min} must be below logStdMax ${max}`);
   if (config.logStdSquash === 'tanh') return T.add(T.mul(T.add(T.tanh(raw), 1), 0.5 * (max - min)), min);
   return T.clip(raw, min, max);

@@ -1,6 +1,6 @@
 /** Diagonal Normal and Cauchy distributions over the last axis. */
 import * as T from '../tensor';
-import { formatShape, ShapeError, type Shape, type Tensor } from '../tensor';
+import { DTypeError, formatShape, ShapeError, type Shape, type Tensor } from '../tensor';
 import { checkedDraw, checkValue, requireTensor } from './checks';
 import type { LocScale } from './types';
 
@@ -45,6 +45,9 @@ function locScale(family: LocScale['family'], loc: Tensor, scale: Tensor): LocSc
   requireTensor(family, 'scale', scale);
   if (loc.ndim < 1 || loc.shape.join() !== scale.shape.join()) {
     throw new ShapeError(`${family}: loc ${formatShape(loc.shape)} and scale ${formatShape(scale.shape)} must share one shape of rank >= 1 (the last axis is the event)`);
+  }
+  if (loc.dtype !== scale.dtype) {
+    throw new DTypeError(`${family}: loc ${T.formatAval(loc.aval)} and scale ${T.formatAval(scale.aval)} must share one dtype (cast one of them)`);
   }
   const f = FAMILIES[family];
   const batchShape = loc.shape.slice(0, -1);

@@ -4,7 +4,7 @@
  * logsumexp_k(log w_k + log p_k(x)) with log-softmax weights, stable and gradient safe.
  */
 import * as T from '../tensor';
-import { ArgumentError, formatShape, ShapeError, type Shape, type Tensor } from '../tensor';
+import { ArgumentError, DTypeError, formatShape, ShapeError, type Shape, type Tensor } from '../tensor';
 import { categorical, type Categorical } from './categorical';
 import { checkedDraw, checkValue, describe, requireTensor } from './checks';
 import type { LocScale, Reparameterized } from './types';
@@ -68,6 +68,9 @@ function buildMixture(where: string, logits: Tensor, components: LocScale, unifo
     throw new ShapeError(
       `${where}: logits ${formatShape(logits.shape)} must have the components' batch shape ${formatShape(components.batchShape)} ([...batch, K])`,
     );
+  }
+  if (logits.dtype !== components.loc.dtype) {
+    throw new DTypeError(`${where}: logits ${T.formatAval(logits.aval)} and the components' loc ${T.formatAval(components.loc.aval)} must share one dtype (cast one of them)`);
   }
   const K = logits.shape[logits.ndim - 1];
   if (!(K >= 1)) {

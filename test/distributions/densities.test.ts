@@ -251,6 +251,35 @@ describe('samples match the density (Kolmogorov-Smirnov)', () => {
     expect(ksStatistic(y, cdf)).toBeLessThan(ksCritical(n, P));
   });
 
+  it("Gumbel-softmax's own float32 draws at τ = 0.1 have finite log-densities equal to float64 ones from the same noise", () => {
+    // At small τ a relaxed draw's small entries underflow to 0 in float32 (y = [1, 5e-47, 2e-50]
+    // happens), where log y made the density inf - inf. The reference: the Concrete density
+    // (Maddison et al. 2017, eq. 1) from log y = z - logsumexp(z), z = (logits + g) / τ, in float64
+    // over the same float32 Gumbel noise g.
+    const tau = 0.1;
+    const m = 10_000;
+    for (const logits of [[0, 0, 0], [0, -3, 2]]) {
+      const key = T.random.key(1);
+      const [, lp] = D.gumbelSoftmax(T.tensor(logits), tau).sampleAndLogProb(key, [m]);
+      const got = arr(lp);
+      const g = arr(T.random.gumbel(key, [m, 3]));
+      const logPi = logits.map((l) => l - Math.log(logits.reduce((s, v) => s + Math.exp(v), 0)));
+      const lse = (v: number[]) => {
+        const hi = Math.max(...v);
+        return hi + Math.log(v.reduce((s, x) => s + Math.exp(x - hi), 0));
+      };
+      const K = 3;
+      for (let i = 0; i < m; i++) {
+        const z = logits.map((l, k) => (l + g[3 * i + k]) / tau);
+        const logY = z.map((v) => v - lse(z));
+        const terms = logY.reduce((s, ly, k) => s + logPi[k] - (tau + 1) * ly, 0);
+        const want = Math.log(2) + (K - 1) * Math.log(tau) + terms - K * lse(logY.map((ly, k) => logPi[k] - tau * ly));
+        // float32 relative rounding of z (|z| up to ~200) and of the sums: 1e-4 relative, 1e-3 absolute.
+        expect(Math.abs(got[i] - want)).toBeLessThan(1e-3 + 1e-4 * Math.abs(want));
+      }
+    }
+  });
+
   it('Categorical and straight-through Gumbel-softmax class frequencies match softmax (binomial z-tests)', () => {
     // Per class a normal-approximation z-test at P(|Z| > z) = 1e-7 (8 classes in all: <= 1e-6).
     const logits = [1.0, -0.5, 0.2, 0];

@@ -32,9 +32,36 @@ describe('headSize and policyFromHead check the config', () => {
     expectError(() => D.policyFromHead(out, { ...cfg, logStdSquash: 'soft' as never }), M.ArgumentError, "policyFromHead: unknown logStdSquash 'soft' (known: clip, tanh)");
     expectError(() => D.policyFromHead(out, { ...cfg, components: 0 }), M.ArgumentError, 'policyFromHead: components must be a positive integer, got 0');
   });
+  it('rejects log-std bounds that are not numbers', () => {
+    const out = zeros([1, D.headSize(cfg)]);
+    expectError(() => D.policyFromHead(out, { ...cfg, logStdMin: '-5' as never }), M.ArgumentError, 'policyFromHead: logStdMin must be a number, got string');
+    expectError(() => D.policyFromHead(out, { ...cfg, logStdMax: Number.NaN }), M.ArgumentError, 'policyFromHead: logStdMax must be a number, got NaN');
+  });
   it('rejects a missing config or head output', () => {
     expectError(() => D.headSize(undefined as never), M.ArgumentError, 'headSize: config must be an object, got undefined');
     expectError(() => D.policyFromHead([0, 1] as never, cfg), M.ArgumentError, 'policyFromHead: out must be a tensor, got object');
+  });
+});
+
+describe('parameters share one dtype', () => {
+  it('loc and scale; a mixture\'s logits and components', () => {
+    const f32 = (shape: number[]) => M.zeros(shape);
+    expectError(() => D.normal(f32([2, 3]), ones([2, 3])), M.DTypeError, 'normal: loc f32[2,3] and scale f64[2,3] must share one dtype (cast one of them)');
+    expectError(() => D.cauchy(zeros([3]), M.ones([3])), M.DTypeError, 'cauchy: loc f64[3] and scale f32[3] must share one dtype (cast one of them)');
+    expectError(
+      () => D.mixture(f32([4, 2]), D.normal(zeros([4, 2, 1]), ones([4, 2, 1]))),
+      M.DTypeError,
+      "mixture: logits f32[4,2] and the components' loc f64[4,2,1] must share one dtype (cast one of them)",
+    );
+  });
+});
+
+describe('gumbelSoftmax needs a finite temperature > 0', () => {
+  it('names the value', () => {
+    for (const t of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expectError(() => D.gumbelSoftmax(zeros([3]), t), M.ArgumentError, `gumbelSoftmax: temperature must be a finite number > 0, got ${t}`);
+    }
+    expectError(() => D.gumbelSoftmax(zeros([3]), '1' as never), M.ArgumentError, 'gumbelSoftmax: temperature must be a finite number > 0, got string');
   });
 });
 

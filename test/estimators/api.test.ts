@@ -114,11 +114,14 @@ describe('bad input fails clearly, naming the estimator', () => {
       expectError(run({ key: undefined }), M.ArgumentError, `${name}: a random key is required (random.key(seed)), got undefined`);
       expectError(run({ key: T.tensor([0, 1]) }), M.DTypeError, `${name}: the key must be a PRNG key u32[2] (random.key(seed)), got a tensor f32[2]`);
     });
-    it(`${name}: alpha must be a finite number >= 0 or a tensor`, () => {
+    it(`${name}: alpha must be a finite number >= 0 or a scalar float tensor`, () => {
       for (const alpha of [Number.NaN, -0.1, Number.POSITIVE_INFINITY]) {
-        expectError(run({ alpha }), M.ArgumentError, `${name}: alpha must be a finite number >= 0 or a tensor, got ${alpha}`);
+        expectError(run({ alpha }), M.ArgumentError, `${name}: alpha must be a finite number >= 0 or a scalar tensor, got ${alpha}`);
       }
-      expectError(run({ alpha: '0.1' }), M.ArgumentError, `${name}: alpha must be a finite number >= 0 or a tensor, got string`);
+      expectError(run({ alpha: '0.1' }), M.ArgumentError, `${name}: alpha must be a finite number >= 0 or a scalar tensor, got string`);
+      // One α per state or per component would broadcast differently in each estimator's surrogate.
+      expectError(run({ alpha: T.tensor([0, 0, 5, 1], f64) }), M.ShapeError, `${name}: alpha must be a scalar float tensor (shape []), got a tensor f64[4]`);
+      expectError(run({ alpha: T.tensor(1, { dtype: 'int32' }) }), M.ShapeError, `${name}: alpha must be a scalar float tensor (shape []), got a tensor i32[]`);
       expect(run({ alpha: T.tensor(0.1, f64) })().shape).toEqual([]);
     });
     it(`${name}: the critic's output must be [B, N]`, () => {
@@ -141,7 +144,10 @@ describe('bad input fails clearly, naming the estimator', () => {
     const critic = (a: Tensor) => (a.shape[1] === 1 ? E.banditCritic(reward)(a) : a);
     expectError(() => E.lr({ ...input(mixture), critic, baselineSamples: 2 }), M.ShapeError, 'lr: the critic returned a tensor f64[4,2,1] for actions [4,2,1]; expected [4,2] (one value per state and action)');
     expectError(() => E.halfRp({ ...input(mixture), critic, baselineSamples: 2 }), M.ShapeError, 'halfRp: the critic returned a tensor f64[4,2,1] for actions [4,2,1]; expected [4,2] (one value per state and action)');
-    expectError(() => E.gumbelRp({ ...input(mixture), temperature: 0 }), M.ArgumentError, 'gumbelRp: temperature must be positive, got 0');
+    for (const temperature of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expectError(() => E.gumbelRp({ ...input(mixture), temperature }), M.ArgumentError, `gumbelRp: temperature must be a finite number > 0, got ${temperature}`);
+    }
+    expectError(() => E.gumbelRp({ ...input(mixture), temperature: '0.1' as never }), M.ArgumentError, 'gumbelRp: temperature must be a finite number > 0, got string');
   });
 });
 

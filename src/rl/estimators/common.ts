@@ -23,7 +23,8 @@ export interface EstimatorInput {
 
 /**
  * `input`, after checking what can be checked while tracing: a squashed policy with batch `[B]` and
- * event `[A]`, a critic function, α a tensor or a finite number >= 0, and a key. Errors name `name`.
+ * event `[A]`, a critic function, α a scalar float tensor or a finite number >= 0, and a key. Errors
+ * name `name`.
  *
  * @example
  * const { policy, critic, alpha, key } = checkInput('mrp', input);
@@ -38,8 +39,12 @@ export function checkInput<I extends EstimatorInput>(name: string, input: I): I 
     throw new ShapeError(`${name}: the policy must have batch [B] and event [A], got batch ${formatShape(policy.batchShape)} and event ${formatShape(policy.eventShape)}`);
   }
   if (typeof critic !== 'function') throw new ArgumentError(`${name}: critic must be a function from actions [B, N, A] to values [B, N], got ${describe(critic)}`);
-  if (!(alpha instanceof T.Tensor) && !(typeof alpha === 'number' && Number.isFinite(alpha) && alpha >= 0)) {
-    throw new ArgumentError(`${name}: alpha must be a finite number >= 0 or a tensor, got ${typeof alpha === 'number' ? alpha : describe(alpha)}`);
+  if (alpha instanceof T.Tensor) {
+    // One α for the whole batch: a per-state or per-component α would broadcast differently in each
+    // estimator's surrogate (against [B] log-densities here, [B, K] ones there).
+    if (alpha.ndim !== 0 || !T.isFloat(alpha.dtype)) throw new ShapeError(`${name}: alpha must be a scalar float tensor (shape []), got ${describe(alpha)}`);
+  } else if (!(typeof alpha === 'number' && Number.isFinite(alpha) && alpha >= 0)) {
+    throw new ArgumentError(`${name}: alpha must be a finite number >= 0 or a scalar tensor, got ${typeof alpha === 'number' ? alpha : describe(alpha)}`);
   }
   checkKey(name, key);
   return input;

@@ -6,8 +6,9 @@
  * computed from the pre-tanh value.
  */
 import * as T from '../../tensor';
-import { ArgumentError, type Tensor } from '../../tensor';
+import type { Tensor } from '../../tensor';
 import { gumbelSoftmax } from '../../distributions';
+import { checkTemperature } from '../../distributions/gumbel-softmax';
 import { checkInput, criticAt, type EstimatorInput, requireMixture, softValue } from './common';
 
 export interface GumbelRpInput extends EstimatorInput {
@@ -21,7 +22,7 @@ export interface GumbelRpInput extends EstimatorInput {
  */
 export function gumbelRp(input: GumbelRpInput): Tensor {
   const { policy, critic, alpha, key, temperature = 0.1 } = checkInput('gumbelRp', input);
-  if (!(temperature > 0)) throw new ArgumentError(`gumbelRp: temperature must be positive, got ${temperature}`);
+  checkTemperature('gumbelRp', temperature);
   const mix = requireMixture('gumbelRp', policy);
   const [ky, kx] = T.random.split(key);
   const y = gumbelSoftmax(mix.base.logits, temperature).rsampleStraightThrough(ky); // [B, K]
