@@ -164,6 +164,8 @@ fn m_expm1(x: f32) -> f32 {
 // log1p: 2 atanh(x / (2 + x)) by its series where |x / (2 + x)| <= 1/3, log(1 + x) elsewhere.
 fn m_log1p(x: f32) -> f32 {
   if (x < -0.5 || x > 1.0) { return log(1.0 + x); }
+  // log1p(x) rounds to x below 2^-25 or so; the series' x / (2 + x) would lose subnormals (and ±0 keeps its sign).
+  if (abs(x) < 1e-8) { return x; }
   let s = x / (2.0 + x);
   let s2 = s * s;
   var t = 1.0 / 21.0;

@@ -140,6 +140,26 @@ describe('reductions over random axis subsets', () => {
     expectClose(valuesOf(T.logsumexp(y, 1)), [-Infinity, Infinity, 0]);
   });
 
+  it('max/min of signed zeros: +0 is the larger in any order (IEEE 754-2019 maximum, as XLA), eager and jit', async () => {
+    const { jit } = await import('../../src/autodiff');
+    // Rows: [-0, +0], [+0, -0], [-0, -0], then a long row (the jit's WebAssembly kernel) ending in +0.
+    const long = [...Array(63).fill(-0), 0];
+    for (const dtype of ['float32', 'float64'] as const) {
+      const rows = makeTensor([-0, 0, 0, -0, -0, -0], [3, 2], dtype);
+      const longRow = makeTensor(long, [1, 64], dtype);
+      for (const [name, max, min] of [
+        ['eager', (x: T.Tensor) => T.max(x, 1), (x: T.Tensor) => T.min(x, 1)],
+        ['jit', jit((x: T.Tensor) => T.max(x, 1)), jit((x: T.Tensor) => T.min(x, 1))],
+      ] as const) {
+        const signs = (t: T.Tensor) => valuesOf(t).map((v) => (Object.is(v, -0) ? '-0' : String(v)));
+        expect(signs(max(rows)), `${name} ${dtype}`).toEqual(['0', '0', '-0']);
+        expect(signs(min(rows)), `${name} ${dtype}`).toEqual(['-0', '-0', '-0']);
+        expect(signs(max(longRow)), `${name} ${dtype}`).toEqual(['0']);
+        expect(signs(min(T.neg(longRow))), `${name} ${dtype}`).toEqual(['-0']);
+      }
+    }
+  });
+
   it('logsumexp is stable at |x| = 1e4', () => {
     for (const dtype of ['float64', 'float32'] as const) {
       const x = makeTensor([1e4, 1e4, -1e4, -1e4 + Math.log(3)], [2, 2], dtype);

@@ -227,10 +227,14 @@ describeWebGPU('elementwise primitives on WebGPU match the CPU', () => {
     expect(Array.from(r.gpu.slice(0, 2))).toEqual([Math.fround(Math.PI / 4), Math.fround((3 * Math.PI) / 4)]);
   });
 
-  it('log of subnormals, and signed zeros through tanh, sign, maximum and minimum, as on the CPU', async () => {
+  it('log and log1p of subnormals, and signed zeros through tanh, sign, maximum and minimum, as on the CPU', async () => {
     const tiny = Float32Array.of(1e-40, 1.4e-45, 5.877e-39, 1.1754942e-38);
     const r = await both('log', [pair(tiny, [4])], {});
     expectClose(r.gpu, r.cpu, 0, 2e-7, 'log of subnormals');
+    // log1p(x) = x for |x| this small (x - x²/2 rounds to x), subnormals and signed zeros included.
+    const small = Float32Array.of(1.4e-45, -1.4e-45, 4.2e-45, 1.1754942e-38, -0, 3e-9, -3e-9);
+    const l = await both('log1p', [pair(small, [small.length])], {});
+    expect(Array.from(l.gpu, (q) => (Object.is(q, -0) ? '-0' : q))).toEqual(Array.from(small, (q) => (Object.is(q, -0) ? '-0' : q)));
     const show = (v: ArrayLike<number>) => Array.from(v, (q) => (Object.is(q, -0) ? '-0' : String(q)));
     const zeros = Float32Array.of(-0, 0, -0, 0);
     const others = Float32Array.of(0, -0, -0, 0);

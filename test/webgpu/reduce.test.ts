@@ -127,6 +127,13 @@ describeWebGPU('reductions on WebGPU match the CPU', () => {
     );
     const nanMax = await both('reduceMax', [pair(Float32Array.of(1, NaN, 3, 2, 5, 4), [2, 3])], { axes: [1] });
     expectEqual(nanMax.gpu, nanMax.cpu, 'reduceMax with NaN');
+    // Signed zeros: +0 is the larger in either order on both backends (expectEqual takes -0 == +0).
+    for (const extreme of ['reduceMax', 'reduceMin'] as const) {
+      const zeros = await both(extreme, [pair(Float32Array.of(-0, 0, 0, -0, -0, -0), [3, 2])], { axes: [1] });
+      const signs = (v: ArrayLike<number>) => Array.from(v, (x) => (Object.is(x, -0) ? '-0' : String(x)));
+      expect(signs(zeros.gpu), extreme).toEqual(extreme === 'reduceMax' ? ['0', '0', '-0'] : ['-0', '-0', '-0']);
+      expect(signs(zeros.cpu), extreme).toEqual(signs(zeros.gpu));
+    }
     const withNan = await both(op, [pair(Float32Array.of(1, NaN, 3, 2, 5, 4), [2, 3])], { axis: 1 });
     expectEqual(withNan.gpu, withNan.cpu, `${op} with NaN`);
   });

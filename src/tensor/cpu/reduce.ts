@@ -12,12 +12,16 @@ const INITIAL: Record<ReduceOp, number> = {
   reduceMin: Infinity,
 };
 
-/** Accumulation statement `acc[o] <- combine(acc[o], v)`, NaN propagating through max and min. */
+/**
+ * Accumulation statement `acc[o] <- combine(acc[o], v)`. Max and min are IEEE 754-2019's maximum and
+ * minimum (WebAssembly's f64.max/min, WGSL's, XLA's): NaN propagates, and +0 beats -0 in max (-0 in
+ * min) whatever their order.
+ */
 const COMBINE: Record<ReduceOp, string> = {
   reduceSum: 'acc[o] += v;',
   reduceProd: 'acc[o] *= v;',
-  reduceMax: 'if (v > acc[o] || v !== v) acc[o] = v;',
-  reduceMin: 'if (v < acc[o] || v !== v) acc[o] = v;',
+  reduceMax: 'if (v > acc[o] || v !== v || (v === 0 && acc[o] === 0 && 1 / acc[o] < 0)) acc[o] = v;',
+  reduceMin: 'if (v < acc[o] || v !== v || (v === 0 && acc[o] === 0 && 1 / v < 0)) acc[o] = v;',
 };
 
 type Accumulate = (x: TypedArray, shape: Shape, outStrides: number[], acc: Float64Array) => void;

@@ -257,8 +257,8 @@ function eachOutput(c: Code, dtype: 'float32' | 'float64', outBytes: number, col
 }
 
 /**
- * Max or min over r, one output at a time, with the JS reduction's rule: start at ∓∞ and take `v`
- * when it beats the value so far or is NaN (so NaN propagates and the first of ±0 stays).
+ * Max or min over r, one output at a time, as the JS reduction: start at ∓∞ and fold in each `v`
+ * by f64.max/min (NaN propagates; +0 beats -0 in max, -0 in min).
  */
 function extreme(op: 'max' | 'min', dtype: 'float32' | 'float64'): FunctionDef {
   const c = new Code(5);
@@ -274,8 +274,7 @@ function extreme(op: 'max' | 'min', dtype: 'float32' | 'float64'): FunctionDef {
         c.get(p);
         loadAsF64(c, dtype);
         c.set(v);
-        // acc = (v beats acc || v is NaN) ? v : acc
-        c.get(v).get(acc).get(v).get(acc).op(op === 'max' ? 'f64.gt' : 'f64.lt').get(v).get(v).op('f64.ne').op('i32.or').op('select').set(acc);
+        c.get(acc).get(v).op(op === 'max' ? 'f64.max' : 'f64.min').set(acc);
         c.addTo(p, { local: rowBytes }).addTo(r, -1);
       },
     );
