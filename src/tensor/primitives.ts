@@ -79,6 +79,8 @@ export interface IndexSite {
   readonly op: string;
   readonly axis: number;
   readonly shape: Shape;
+  /** uint32 indices: not shifted (never negative), clamped to 2^31 - 1. */
+  readonly unsigned: boolean;
 }
 
 export interface PrimitiveParams

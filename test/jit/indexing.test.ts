@@ -68,6 +68,15 @@ describe('jit: gather, scatterAdd, argmax/argmin, flip', () => {
       const mapped = M.vmap((x: Tensor, i: Tensor) => M.take(x, i, 1));
       expect(() => mapped(M.stack([xs[0], xs[1]]), M.stack([idxs[0], idx]))).toThrow(message);
     }
+    // uint32 indices never count from the end: 2^32 - 1 was -1 (the last entry) under jit and vmap.
+    const huge = M.tensor(Uint32Array.of(1, 0xffffffff, 0, 0));
+    expect(() => f(xs[0], huge)).toThrow('take: uint32 index 4294967295 is out of range [0, 5) for axis 1 of shape [3,5]');
+    expect(() => jf(xs[0], huge)).toThrow('take: uint32 index 2147483647 or more is out of range [0, 5) for axis 1 of shape [3,5]');
+    expect(() => M.vmap((x: Tensor, i: Tensor) => M.take(x, i, 1))(M.stack([xs[0], xs[1]]), M.stack([huge, huge]))).toThrow(
+      'take: uint32 index 2147483647 or more is out of range [0, 5) for axis 1 of shape [3,5]',
+    );
+    expect(() => jf(xs[0], M.tensor(Uint32Array.of(1, 5, 0, 0)))).toThrow('take: uint32 index 5 is out of range [0, 5) for axis 1 of shape [3,5]');
+    expectTreesIdentical(jf(xs[1], M.tensor(Uint32Array.of(4, 0, 4, 2))), f(xs[1], idxs[0]));
     const along = M.jit((x: Tensor, i: Tensor) => M.takeAlongAxis(M.exp(x), i, 0));
     const alongMessage = 'takeAlongAxis: index -4 is out of range [-3, 3) for axis 0 of shape [3,5]';
     expect(() => along(xs[0], M.tensor([[0, 1, 2, -4, 0]], { dtype: 'int32' }))).toThrow(alongMessage);

@@ -7,8 +7,11 @@ import {
   evaluate,
   getBackend,
   setDefaultBackend,
+  take,
+  type Tensor,
   tensor,
 } from '../../src/tensor';
+import { jit } from '../../src/autodiff';
 import { type BackendChoice, createWebGPUBackend, initBackend, type WebGPUBackend, WebGPUError } from '../../src/tensor/webgpu';
 import { describeWebGPU, webgpu } from './gpu';
 
@@ -52,6 +55,11 @@ describeWebGPU('WebGPU errors are clear', () => {
     const s = evaluate('scatterAdd', [tensor([[5, 6]], { backend: gpu }), bad], { axis: 1, size: 3 });
     await expect(s.data()).rejects.toThrow(/scatterAdd: an index was out of range/);
     expect(Array.from(await x.data())).toEqual([1, 2, 3]);
+    // A uint32 index past 2^32 - 3 is not a negative one counting from the end (it read x[2] before).
+    const huge = tensor(Uint32Array.of(0xffffffff, 1), { backend: gpu });
+    await expect(take(x, huge, 1).data()).rejects.toThrow(/gather: an index was out of range/);
+    await expect(jit((a: Tensor, i: Tensor) => take(a, i, 1))(x, huge).data()).rejects.toThrow(/gather: an index was out of range/);
+    expect(Array.from(await take(x, tensor(Uint32Array.of(2, 0), { backend: gpu }), 1).data())).toEqual([3, 1]);
   });
 
   it('a lost device turns later work into WebGPUErrors instead of hangs', async () => {

@@ -37,6 +37,10 @@ function prepareWalk(shape: Shape, strideSets: readonly number[][]): (visit: (of
 
 function checkIndex(op: string, i: number, size: number, shape: Shape, axis: number, site?: IndexSite): void {
   if (i >= 0 && i < size) return;
+  if (site?.unsigned) {
+    const given = i === 2 ** 31 - 1 ? `${i} or more` : String(i);
+    throw new ArgumentError(`${site.op}: uint32 index ${given} is out of range [0, ${size}) for axis ${site.axis} of shape ${formatShape(site.shape)}`);
+  }
   if (site) {
     // The op shifted negative indices by the size (i + size), so a negative i here was i - size.
     const given = i < 0 ? i - size : i;

@@ -5,7 +5,7 @@ import { formatShape, normalizeAxis } from '../shape';
 import { ArrayTensor, Tensor } from '../tensor';
 import { castIfNeeded, asTensor, firstFraction, type TensorLike } from './convert';
 import { arange } from './creation';
-import { add, equal, less, where } from './elementwise';
+import { add, equal, less, minimum, where } from './elementwise';
 import { expandDims, reshape } from './movement';
 import { type DType, isFloat, isInteger } from '../dtype';
 
@@ -26,16 +26,24 @@ function indexTensor(op: string, indices: TensorLike, x: Tensor, axis: number): 
   // the user's op, index (before the negative-index shift) and shape; the gather kernel only sees the
   // shifted index of an internally reshaped operand.
   if (idx instanceof ArrayTensor && idx.backend.readSync) {
+    const [kind, lo] = idx.dtype === 'uint32' ? ['uint32 index', 0] : ['index', -size];
     for (const v of idx.dataSync()) {
-      if (v < -size || v >= size) {
-        throw new ArgumentError(`${op}: index ${v} is out of range [-${size}, ${size}) for axis ${axis} of shape ${formatShape(shape)}`);
+      if (v < lo || v >= size) {
+        throw new ArgumentError(`${op}: ${kind} ${v} is out of range [${lo}, ${size}) for axis ${axis} of shape ${formatShape(shape)}`);
       }
     }
   }
+  // uint32 indices are never negative: clamped into int32 (past 2^31 - 1 they would wrap to
+  // negatives and count from the end), so one past the axis stays out of range for the kernel.
+  if (idx.dtype === 'uint32') return castIfNeeded(minimum(idx, INT32_MAX), 'int32');
   const i = castIfNeeded(idx, 'int32');
   // Negative indices count from the end, as in NumPy.
   return where(less(i, 0), add(i, size), i);
 }
+
+const INT32_MAX = 2 ** 31 - 1;
+
+const isUnsigned = (indices: TensorLike): boolean => indices instanceof Tensor && indices.dtype === 'uint32';
 
 /**
  * NumPy's `take_along_axis`: `out[..., j, ...] = x[..., idx[..., j, ...], ...]`; x and idx have one
@@ -51,7 +59,7 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number):
   if (idx.ndim !== t.ndim) {
     throw new ShapeError(`takeAlongAxis: indices ${formatShape(idx.shape)} must have the rank of x ${formatShape(t.shape)}`);
   }
-  return bind('gather', [t, idx], { axis: a, site: { op: 'takeAlongAxis', axis: a, shape: t.shape } });
+  return bind('gather', [t, idx], { axis: a, site: { op: 'takeAlongAxis', axis: a, shape: t.shape, unsigned: isUnsigned(indices) } });
 }
 
 /**
@@ -70,7 +78,7 @@ export function take(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
   const ones = (n: number) => Array<number>(n).fill(1);
   const xr = reshape(t, [...pre, ...ones(idx.ndim), t.shape[a], ...post]);
   const ir = reshape(idx, [...ones(pre.length), ...idx.shape, 1, ...ones(post.length)]);
-  const out = bind('gather', [xr, ir], { axis: pre.length + idx.ndim, site: { op: 'take', axis: a, shape: t.shape } });
+  const out = bind('gather', [xr, ir], { axis: pre.length + idx.ndim, site: { op: 'take', axis: a, shape: t.shape, unsigned: isUnsigned(indices) } });
   return reshape(out, [...pre, ...idx.shape, ...post]);
 }
 
