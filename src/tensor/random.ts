@@ -252,7 +252,8 @@ export function gumbel(k: Tensor, shape: Shape, dtype: 'float32' | 'float64' = '
  * categorical(key(0), tensor([[0, 0, 5]])); // i32[1], almost surely [2]
  */
 export function categorical(k: Tensor, logits: TensorLike, axis = -1): Tensor {
-  const l = asTensor(logits);
+  checkKey('categorical', k);
+  const l = asTensor(logits, undefined, k.backend);
   const dtype: 'float32' | 'float64' = l.dtype === 'float64' ? 'float64' : 'float32';
   return argmax(add(gumbel(k, l.shape, dtype), l), axis);
 }
@@ -264,7 +265,8 @@ export function categorical(k: Tensor, logits: TensorLike, axis = -1): Tensor {
  * bernoulli(key(0), 0.3, [10]);
  */
 export function bernoulli(k: Tensor, p: TensorLike, shape?: Shape): Tensor {
-  const prob = asTensor(p);
+  checkKey('bernoulli', k);
+  const prob = asTensor(p, undefined, k.backend);
   const dtype: DType = prob.dtype === 'float64' ? 'float64' : 'float32';
   return less(uniform(k, shape ?? prob.shape, { dtype: dtype as 'float32' | 'float64' }), prob);
 }
@@ -320,7 +322,7 @@ export function permutation(k: Tensor, x: number | TensorLike, options: Permutat
     if (!Number.isInteger(x) || x < 0 || x >= 2 ** 31) throw new ArgumentError(`permutation: n must be an integer in [0, 2^31), got ${x}`);
     return shuffle(k, arange(x, undefined, 1, { backend: k.backend }), 0, x, true);
   }
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, k.backend);
   if (t.ndim === 0) throw new ShapeError(`permutation: x must have an axis to shuffle, got a scalar ${t.dtype}[]; for arange(n) shuffled pass the number n`);
   const a = normalizeAxis('permutation', axis, t.ndim);
   if (independent) return shuffle(k, t, a, sizeOf(t.shape));
@@ -363,7 +365,7 @@ export function choice(k: Tensor, a: number | TensorLike, shape: Shape = [], opt
     if (!Number.isInteger(a) || a < 1 || a >= 2 ** 31) throw new ArgumentError(`choice: a must be an integer in [1, 2^31) or a tensor, got ${a}`);
     n = a;
   } else {
-    items = asTensor(a);
+    items = asTensor(a, undefined, k.backend);
     if (items.ndim === 0) throw new ShapeError(`choice: a must have an axis to draw from, got a scalar ${items.dtype}[]; for draws from arange(n) pass the number n`);
     ax = normalizeAxis('choice', axis, items.ndim);
     n = items.shape[ax];

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cpu, evaluate, random, tensor } from '../../src/tensor';
 import { threefryHash } from '../../src/tensor/threefry';
 import { describeWebGPU, expectClose, expectEqual, webgpu } from './gpu';
@@ -31,6 +31,22 @@ describeWebGPU('randomness on WebGPU is the CPU bits', () => {
     expectEqual(await traced.data(), random.foldIn(c, -3).dataSync(), 'foldIn of an int32 tensor');
     expectEqual(await random.randomBits(g, [5, 7]).data(), random.randomBits(c, [5, 7]).dataSync(), 'randomBits');
     expectEqual(await random.randint(g, [5, 7], -3, 1000).data(), random.randint(c, [5, 7], -3, 1000).dataSync(), 'randint');
+  });
+
+  it("plain arrays given with a WebGPU key are made on the key's backend (categorical, bernoulli, permutation, choice)", async () => {
+    // The default backend here is the CPU: the arrays must not land there, next to a WebGPU key.
+    const [g, c] = [random.key(5, webgpu()), random.key(5, cpu)];
+    const cases: [string, (k: typeof g) => typeof g][] = [
+      ['categorical', (k) => random.categorical(k, [0, 1, 2])],
+      ['bernoulli', (k) => random.bernoulli(k, 0.3, [8])],
+      ['permutation', (k) => random.permutation(k, [1, 2, 3, 4])],
+      ['choice', (k) => random.choice(k, [1, 2, 3], [5])],
+    ];
+    for (const [name, draw] of cases) {
+      const out = draw(g);
+      expect(out.backend, name).toBe(webgpu());
+      expectEqual(await out.data(), draw(c).dataSync(), name);
+    }
   });
 
   it('uniform is bit-identical and normal agrees within float32 error', async () => {
