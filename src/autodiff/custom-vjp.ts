@@ -32,6 +32,22 @@ export interface CustomVjpRule<Args extends unknown[], Out, Residuals> {
  *   backward: (_res, ct: Tensor) => [ct],
  * });
  */
+let customCalls = 0;
+
+/**
+ * How many times functions made by `customVjp` have been called so far, in any mode. `jit` compares
+ * it around a trace: a staged program keeps only a custom function's forward (`makeIR` runs it as
+ * written), so under an outer `grad` the program would lose the rule; such a function runs instead.
+ *
+ * @example
+ * const before = customVjpCalls();
+ * const program = makeIR(f)(x);
+ * const lostRules = customVjpCalls() !== before;
+ */
+export function customVjpCalls(): number {
+  return customCalls;
+}
+
 export function customVjp<Args extends unknown[], Out, Residuals>(
   rule: CustomVjpRule<Args, Out, Residuals>,
 ): (...args: Args) => Out {
@@ -46,6 +62,7 @@ export function customVjp<Args extends unknown[], Out, Residuals>(
     return result;
   };
   return (...args: Args): Out => {
+    customCalls++;
     const [argLeaves, argDef] = treeFlatten(args);
     const top = topInterpreter(argLeaves);
     if (top instanceof BatchInterpreter) return batchedCall(rule, top, args);

@@ -20,6 +20,25 @@ describe('jit and transformations', () => {
     expect(M.jitStats(jloss).traceCount).toBe(1);
   });
 
+  it('grad(jit(f)) keeps the custom rules of customVjp functions inside f (staging keeps only their forward)', () => {
+    // Straight-through rounding: by the rule d/dx sum(round(x) * x) = x + round(x) (0 + round(x) without it).
+    const roundST = M.customVjp({
+      forward: (t: Tensor) => [M.round(t), null] as [Tensor, null],
+      backward: (_r: null, ct: Tensor) => [ct],
+    });
+    const f = (t: Tensor) => M.sum(M.mul(roundST(t), t));
+    const t = f64([0.4, 1.6]);
+    const expected = [0.4 + 0, 1.6 + 2]; // ct * t + round(t)
+    const jf = M.jit(f);
+    expect(Array.from(M.grad(jf)(t).dataSync())).toEqual(expected);
+    expect(jf(t).dataSync()[0]).toBe(3.2); // the plan still runs for concrete calls
+    expect(Array.from(M.grad(jf)(t).dataSync())).toEqual(expected); // and from the cache
+    expect(Array.from(M.grad((u: Tensor) => M.sum(M.vmap(jf)(M.reshape(u, [2, 1]))))(t).dataSync())).toEqual(expected);
+    // With a tracer captured from outside (a program valid for one call only), the rule holds too.
+    const captured = (s: Tensor) => M.jit((u: Tensor) => M.sum(M.mul(roundST(M.mul(u, s)), u)))(t);
+    expect(Array.from(M.grad(captured)(f64([1])).dataSync())).toEqual([0.4 * 0.4 + 1.6 * 1.6]);
+  });
+
   it('grad(grad(jit(f))) and jit(grad(grad(f))) equal eager second derivatives', () => {
     const g = (t: Tensor) => M.sum(M.mul(M.sin(t), M.exp(t)));
     const d2 = (f: (t: Tensor) => Tensor) => M.grad((t: Tensor) => M.sum(M.grad(f)(t)));

@@ -9,7 +9,9 @@
  * program is evaluated equation by equation (correct, not faster).
  *
  * Under a transformation (an argument is a tracer, as in `grad(jit(f))`) the plan is not run: the
- * staged program is evaluated with `evalIR`, so the outer transformation sees every primitive. Values
+ * staged program is evaluated with `evalIR`, so the outer transformation sees every primitive. A
+ * program that called a `customVjp` function lost its rule (staging keeps the forward only), so
+ * there f itself runs, and the outer `grad` applies the rule, as in eager mode. Values
  * the function captures from outside are baked into the program when it is traced (as in JAX); a
  * program that captured a tracer of an enclosing transformation is evaluated and not cached.
  *
@@ -24,6 +26,7 @@ import { type TreeDef, treeBuilder, treeFlatten, treeLeafCount, treeUnflatten } 
 import { argumentsMatcher, type ArgumentsMatcher, weakLeafDtype } from './match';
 import { staticKey } from './static-key';
 import { checkTransform } from '../vjp';
+import { customVjpCalls } from '../custom-vjp';
 import { type OptimizeStats, optimizeProgram } from './optimize';
 import { compileCpuPlan, type CpuPlan, type PlanStats } from './plan-cpu';
 import { compileWebGPUPlan, type WebGPUPlan } from './plan-webgpu';
@@ -84,6 +87,8 @@ interface Compiled {
   readonly rebuild: (leaves: readonly unknown[]) => unknown;
   /** The outputs that are a number or boolean argument itself, as [output, leaf]: returned as given (`plainOutputsOf`). */
   readonly plainOutputs: readonly PlainOutput[];
+  /** Tracing called a `customVjp` function: under a transformation f runs itself, not the program. */
+  readonly customRules: boolean;
   /** The function's call count when this signature was last called (which to drop first). */
   lastCall: number;
 }
@@ -257,14 +262,17 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
   }
   const state: JitState = { traceCount: 0, calls: 0, evictions: 0, cache: new Map(), fast: [] };
 
-  const trace = (args: Args, dynamic: unknown[], signature: string): IRProgram => {
+  /** The staged program, and whether tracing called a `customVjp` function (whose rule it lost). */
+  const trace = (args: Args, dynamic: unknown[], signature: string): [IRProgram, boolean] => {
     state.traceCount++;
     if (debugJit()) console.error(`[mixrl jit] tracing ${name} (trace ${state.traceCount}) for ${signature}`);
     const withStatics = (...dyn: unknown[]) => {
       let d = 0;
       return f(...(args.map((a, i) => (statics.has(i) ? a : dyn[d++])) as Args));
     };
-    return makeIR(withStatics, `jit(${name})`)(...dynamic);
+    const before = customVjpCalls();
+    const program = makeIR(withStatics, `jit(${name})`)(...dynamic);
+    return [program, customVjpCalls() !== before];
   };
 
   /** The recent entry this call matches (its leaves left in the entry's `leaves`), or undefined. */
@@ -350,9 +358,10 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     const plain = rawLeaves.map((x) => !(x instanceof Tensor));
     let compiled = state.cache.get(signature);
     if (!compiled) {
-      const program = trace(args, treeUnflatten(tree, leaves), signature);
+      const [program, customRules] = trace(args, treeUnflatten(tree, leaves), signature);
       checkBooleansUsed(program, rawLeaves, name);
       if (!program.constants.every(({ value }) => value instanceof ArrayTensor)) {
+        if (customRules) return f(...args);
         // It captured a tracer of an enclosing transformation: valid for this call only.
         return treeUnflatten<R>(program.outTree, withPlainOutputs(evalIR(program, leaves), plainOutputsOf(program, plain), rawLeaves));
       }
@@ -373,7 +382,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
           : backend instanceof WebGPUBackend
             ? compileWebGPUPlan(optimized, backend, { donated })
             : null;
-      compiled = { program, optimized, plan, donated, rebuild: treeBuilder(program.outTree), plainOutputs: plainOutputsOf(program, plain), lastCall: state.calls };
+      compiled = { program, optimized, plan, donated, rebuild: treeBuilder(program.outTree), plainOutputs: plainOutputsOf(program, plain), customRules, lastCall: state.calls };
       if (state.cache.size >= cacheSize) evictOne();
       state.cache.set(signature, compiled);
       state.lastOptimization = optimization;
@@ -383,6 +392,8 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       }
     }
     if (leaves.some((x) => x instanceof Tracer)) {
+      // The outer transformation must see the custom rules the program lost: run f itself.
+      if (compiled.customRules) return f(...args);
       const { outTree } = compiled.program;
       return treeUnflatten<R>(outTree, withPlainOutputs(evalIR(compiled.program, leaves), compiled.plainOutputs, rawLeaves));
     }
