@@ -19,13 +19,18 @@ for (const backend of BACKENDS) {
       expect(await values(M.grad((x: Tensor) => M.sum(M.abs(x)))(t([-2, 0, 3])) as Tensor)).toEqual([-1, 1, 1]);
     });
 
-    it('maximum(x, y) and minimum(x, y) split 1/2 : 1/2 on ties', async () => {
+    it('maximum(x, y) and minimum(x, y) split 1/2 : 1/2 on ties, and 0 to both where one is NaN', async () => {
       for (const op of [M.maximum, M.minimum]) {
         const [gx, gy] = M.grad((x: Tensor, y: Tensor) => op(x, y), { argnums: [0, 1] })(t(1.5), t(1.5)) as Tensor[];
         expect([await values(gx), await values(gy)]).toEqual([[0.5], [0.5]]);
         expect(await values(M.grad((x: Tensor) => op(x, x))(t(2)) as Tensor)).toEqual([1]);
         const [, tan] = M.jvp((x: Tensor, y: Tensor) => op(x, y), [t(1.5), t(1.5)], [t(1), t(3)]);
         expect(await values(tan as Tensor)).toEqual([2]);
+        // A NaN operand beats neither (JAX's _balanced_eq): both gradients 0, in either order.
+        for (const [a, b] of [[NaN, 1], [1, NaN]]) {
+          const [ga, gb] = M.grad((x: Tensor, y: Tensor) => op(x, y), { argnums: [0, 1] })(t(a), t(b)) as Tensor[];
+          expect([await values(ga), await values(gb)]).toEqual([[0], [0]]);
+        }
       }
     });
 

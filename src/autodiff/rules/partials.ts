@@ -54,7 +54,10 @@ export const unaryPartials: Record<UnaryOp, UnaryPartial | 'nondifferentiable'> 
 /** d out / d x and d out / d y for a binary op (each broadcastable to the output). */
 export type BinaryPartials = (x: Tensor, y: Tensor, out: Tensor) => [Tensor | null, Tensor | null];
 
-/** Weight of x in max(x, y): 1 where x wins, 1/2 on ties, 0 where y wins. */
+/**
+ * Weight of x in max(x, y): 1 where x wins, 1/2 on ties, 0 where y wins, and 0 where either is NaN
+ * (each operand's weight is its own, as JAX's `_balanced_eq`: a NaN beats neither).
+ */
 function chooserWeight(x: Tensor, y: Tensor, wins: (a: Tensor, b: Tensor) => Tensor): Tensor {
   return T.add(T.where(wins(x, y), scalarLike(x, 1), 0), T.where(T.equal(x, y), scalarLike(x, 0.5), 0));
 }
@@ -70,14 +73,8 @@ export const binaryPartials: Record<BinaryOp, BinaryPartials | 'nondifferentiabl
     const safeX = T.where(T.equal(x, 0), 1, x);
     return [dx, T.mul(T.log(safeX), out)];
   },
-  maximum: (x, y) => {
-    const wx = chooserWeight(x, y, T.greater);
-    return [wx, T.sub(1, wx)];
-  },
-  minimum: (x, y) => {
-    const wx = chooserWeight(x, y, T.less);
-    return [wx, T.sub(1, wx)];
-  },
+  maximum: (x, y) => [chooserWeight(x, y, T.greater), chooserWeight(y, x, T.greater)],
+  minimum: (x, y) => [chooserWeight(x, y, T.less), chooserWeight(y, x, T.less)],
   atan2: (x, y) => {
     const r2 = T.add(T.square(x), T.square(y));
     return [T.div(y, r2), T.neg(T.div(x, r2))];

@@ -136,7 +136,8 @@ export const square = (x: TensorLike): Tensor => {
 };
 /**
  * max(x, 0), with derivative 0 at 0 (as `jax.nn.relu`, PyTorch and TensorFlow; `maximum(x, 0)` would
- * split a tie 1/2 : 1/2) and NaN kept: x where x > 0 or x is NaN, else 0.
+ * split a tie 1/2 : 1/2) and NaN kept: x where x > 0 or x is NaN, else 0. At NaN its derivative is
+ * 1, as PyTorch's (`jax.nn.relu`'s custom rule gives 0 there).
  *
  * @example relu(tensor([-1, 0, 2])); // [0, 0, 2]; grad(x => relu(x).sum())(tensor([-1, 0, 2])) is [0, 0, 1]
  */
