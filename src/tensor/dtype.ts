@@ -1,4 +1,4 @@
-import { DTypeError } from './errors';
+import { ArgumentError, DTypeError } from './errors';
 
 /** Element types. `uint32` carries random bits; `bool` is stored as 0/1 bytes. */
 export type DType = 'float32' | 'float64' | 'int32' | 'uint32' | 'bool';
@@ -47,9 +47,21 @@ export function viewOf<D extends DType>(dtype: D, buffer: ArrayBuffer, offset: n
 /** Bytes per element of `dtype`. */
 export const bytesOf = (dtype: DType): number => CONSTRUCTORS[dtype].BYTES_PER_ELEMENT;
 
-/** A new zero-filled typed array for `dtype`. */
-export function allocate<D extends DType>(dtype: D, size: number): TypedArrayFor[D] {
-  return new CONSTRUCTORS[dtype](size) as TypedArrayFor[D];
+/**
+ * A new zero-filled typed array for `dtype`; a size no typed array holds is an ArgumentError naming
+ * `op` (V8's own is a bare RangeError).
+ *
+ * @example
+ * allocate('float32', 4); // Float32Array [0, 0, 0, 0]
+ * allocate('float32', 1e12, 'full'); // throws: full: 1000000000000 float32 elements do not fit in one typed array
+ */
+export function allocate<D extends DType>(dtype: D, size: number, op = 'allocate'): TypedArrayFor[D] {
+  try {
+    return new CONSTRUCTORS[dtype](size) as TypedArrayFor[D];
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ArgumentError(`${op}: ${size} ${dtype} elements do not fit in one typed array`);
+  }
 }
 
 /** The values an integer dtype holds. */

@@ -246,6 +246,9 @@ describe('creation', () => {
     expect(valuesOf(T.arange(0, 1, 0.25))).toEqual([0, 0.25, 0.5, 0.75]);
     expect(valuesOf(T.arange(5, 0, -2))).toEqual([5, 3, 1]);
     expect(valuesOf(T.linspace(0, 1, 5))).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    // Integer linspace floors, as NumPy 1.24 (np.linspace(-1, 1, 5, dtype=np.int32): [-1, -1, 0, 0, 1]) and JAX.
+    expect(valuesOf(T.linspace(-1, 1, 5, { dtype: 'int32' }))).toEqual([-1, -1, 0, 0, 1]);
+    expect(valuesOf(T.linspace(0, 3, 4, { dtype: 'bool' }))).toEqual([0, 1, 1, 1]);
     expect(T.eye(2, 3, 1).toArraySync()).toEqual([
       [0, 1, 0],
       [0, 0, 1],

@@ -135,6 +135,19 @@ describe('creation and padding arguments', () => {
     expectError(() => T.eye(-1), T.ArgumentError, 'eye: shape [-1,-1] has an invalid size -1 at axis 0 (sizes must be non-negative integers)');
     expectError(() => T.linspace(0, 1, -2), T.ArgumentError, 'linspace: num must be a non-negative integer, got -2');
     expectError(() => T.arange(0, 1, 0), T.ArgumentError, 'arange: need finite start, stop and a nonzero step, got 0, 1, 0');
+    // Integers out of the dtype's range are refused as by tensor and full, not wrapped.
+    expectError(() => T.arange(2147483647, 2147483650), T.DTypeError, "arange: element 1 is 2147483648, outside int32's range [-2147483648, 2147483647]");
+    expectError(() => T.arange(-1, 1, 1, { dtype: 'uint32' }), T.DTypeError, "arange: element 0 is -1, outside uint32's range [0, 4294967295]");
+    expectError(() => T.linspace(0, 3e9, 2, { dtype: 'int32' }), T.DTypeError, "linspace: element 1 is 3000000000, outside int32's range [-2147483648, 2147483647]");
+    // Sizes no typed array holds name the op instead of a bare RangeError.
+    expectError(() => T.arange(0, 1e12), T.ArgumentError, 'arange: 1000000000000 int32 elements do not fit in one typed array');
+    expectError(() => T.full([1e6, 1e6], 0), T.ArgumentError, 'full: 1000000000000 float32 elements do not fit in one typed array');
+    // Holes in nested arrays are missing elements, not skipped ones.
+    // eslint-disable-next-line no-sparse-arrays
+    expectError(() => T.tensor([1, , 3] as never), T.ArgumentError, 'tensor: element 1 is undefined, not a number or boolean');
+    expectError(() => T.tensor(new Array(3)), T.ArgumentError, 'tensor: element 0 is undefined, not a number or boolean');
+    expectError(() => T.oneHot([1.9, 0], 3), T.DTypeError, 'oneHot: indices must be integers, got 1.9');
+    expectError(() => T.dot(T.tensor([true]), T.tensor([false])), T.DTypeError, 'dot: operands must be numeric, got bool[1] and bool[1] (cast bools first)');
     expectError(() => T.random.key(1.5), T.ArgumentError, 'key: seed must be a safe integer, got 1.5');
     expectError(() => T.random.key(2 ** 60), T.ArgumentError, 'key: seed must be a safe integer, got 1152921504606847000');
     expectError(() => T.random.foldIn(T.random.key(0), 0.5), T.ArgumentError, 'foldIn: data must be an integer, got 0.5');

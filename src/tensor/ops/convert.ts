@@ -87,7 +87,8 @@ function flatten(values: NestedArray): { shape: number[]; flat: (number | boolea
         `tensor: ragged nested array at ${path || 'the top'}: expected ${shape[depth]} entries, got ${Array.isArray(v) ? v.length : 'a number'}`,
       );
     }
-    v.forEach((item, i) => visit(item, depth + 1, `${path}[${i}]`));
+    // An index loop, not forEach: a hole ([1, , 3]) must reach the element check as undefined.
+    for (let i = 0; i < v.length; i++) visit(v[i], depth + 1, `${path}[${i}]`);
   };
   visit(values, 0, '');
   return { shape, flat };

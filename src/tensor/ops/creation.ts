@@ -1,5 +1,5 @@
 /** Tensors made from sizes and values rather than data. */
-import { allocate, checkDtype, typedArrayFrom } from '../dtype';
+import { allocate, checkDtype, type DType, isFloat, type TypedArray, typedArrayFrom } from '../dtype';
 import { ArgumentError } from '../errors';
 import { checkShape, type Shape, sizeOf } from '../shape';
 import type { Backend } from '../backend';
@@ -20,7 +20,7 @@ export function full(shape: Shape, value: number | boolean, options: CreateOptio
 function filled(op: string, shape: Shape, value: number | boolean, options: CreateOptions): ArrayTensor {
   checkShape(op, shape);
   const dtype = checkDtype(op, options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'));
-  const data = allocate(dtype, sizeOf(shape));
+  const data = allocate(dtype, sizeOf(shape), op);
   // The value stored as `tensor` stores it: a bool as 0 or 1 (NaN true), an integer only in range.
   data.fill(typedArrayFrom(op, dtype, [value])[0]);
   return tensor(data, { shape, dtype, backend: options.backend });
@@ -62,9 +62,22 @@ export function arange(start: number, stop?: number, step = 1, options: CreateOp
   }
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = checkDtype('arange', options.dtype ?? ([start, stop, step].every(Number.isInteger) ? 'int32' : 'float32'));
-  const data = allocate(dtype, n);
-  for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return tensor(data, { shape: [n], dtype, backend: options.backend });
+  return tensor(spaced('arange', dtype, n, (i) => start + i * step), { shape: [n], dtype, backend: options.backend });
+}
+
+/**
+ * `value(i)` for i < n as `dtype`, stored as `tensor` stores numbers: an integer outside the dtype's
+ * range (or NaN) is a DTypeError naming `op`, not a wrapped value; a bool is `value != 0`.
+ */
+function spaced(op: string, dtype: DType, n: number, value: (i: number) => number): TypedArray {
+  const out = allocate(dtype, n, op);
+  if (isFloat(dtype)) {
+    for (let i = 0; i < n; i++) out[i] = value(i);
+    return out;
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = value(i);
+  return typedArrayFrom(op, dtype, values);
 }
 
 /**
@@ -76,10 +89,11 @@ export function arange(start: number, stop?: number, step = 1, options: CreateOp
 export function linspace(start: number, stop: number, num: number, options: CreateOptions = {}): ArrayTensor {
   if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
   const dtype = checkDtype('linspace', options.dtype ?? 'float32');
-  const data = allocate(dtype, num);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
-  for (let i = 0; i < num; i++) data[i] = i === num - 1 && num > 1 ? stop : start + i * step;
-  return tensor(data, { shape: [num], dtype, backend: options.backend });
+  // Integer dtypes floor (NumPy, JAX).
+  const at = (i: number) => (i === num - 1 && num > 1 ? stop : start + i * step);
+  const values = spaced('linspace', dtype, num, dtype === 'int32' || dtype === 'uint32' ? (i) => Math.floor(at(i)) : at);
+  return tensor(values, { shape: [num], dtype, backend: options.backend });
 }
 
 /**
@@ -91,7 +105,7 @@ export function linspace(start: number, stop: number, num: number, options: Crea
 export function eye(n: number, m = n, k = 0, options: CreateOptions = {}): ArrayTensor {
   checkShape('eye', [n, m]);
   const dtype = checkDtype('eye', options.dtype ?? 'float32');
-  const data = allocate(dtype, n * m);
+  const data = allocate(dtype, n * m, 'eye');
   for (let i = 0; i < n; i++) {
     const j = i + k;
     if (j >= 0 && j < m) data[i * m + j] = 1;

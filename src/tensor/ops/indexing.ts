@@ -90,6 +90,8 @@ export function take(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
  */
 export function oneHot(indices: TensorLike, depth: number, dtype: DType = 'float32'): Tensor {
   if (!Number.isInteger(depth) || depth < 1) throw new ArgumentError(`oneHot: depth must be a positive integer, got ${depth}`);
+  const fraction = indices instanceof Tensor ? undefined : firstFraction(indices);
+  if (fraction !== undefined) throw new DTypeError(`oneHot: indices must be integers, got ${fraction}`);
   const idx = asTensor(indices, 'int32');
   if (!isInteger(idx.dtype)) throw new DTypeError(`oneHot: indices must be integers, got ${idx.dtype}`);
   const positions = arange(depth, undefined, 1, { dtype: idx.dtype, backend: idx.backend });

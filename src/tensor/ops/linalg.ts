@@ -1,5 +1,6 @@
 /** Matrix products. */
-import { ShapeError } from '../errors';
+import { DTypeError, ShapeError } from '../errors';
+import { formatAval } from '../primitives';
 import { bind } from '../interpreter';
 import { broadcastShapes, formatShape } from '../shape';
 import type { Tensor } from '../tensor';
@@ -39,6 +40,7 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
  */
 export function dot(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = binaryOperands('dot', a, b);
+  if (x.dtype === 'bool') throw new DTypeError(`dot: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
   broadcastShapes('dot', x.shape, y.shape);
   return sum(mul(x, y), -1);
 }
@@ -46,6 +48,7 @@ export function dot(a: TensorLike, b: TensorLike): Tensor {
 /** @example outer(tensor([1, 2]), tensor([1, 2, 3])); // f32[2,3] */
 export function outer(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = binaryOperands('outer', a, b);
+  if (x.dtype === 'bool') throw new DTypeError(`outer: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
   if (x.ndim !== 1 || y.ndim !== 1) throw new ShapeError(`outer: needs two vectors, got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
   return mul(expandDims(x, -1), y);
 }
