@@ -143,7 +143,6 @@ describe('creation and padding arguments', () => {
     expectError(() => T.arange(0, 1e12), T.ArgumentError, 'arange: 1000000000000 int32 elements do not fit in one typed array');
     expectError(() => T.full([1e6, 1e6], 0), T.ArgumentError, 'full: 1000000000000 float32 elements do not fit in one typed array');
     // Holes in nested arrays are missing elements, not skipped ones.
-    // eslint-disable-next-line no-sparse-arrays
     expectError(() => T.tensor([1, , 3] as never), T.ArgumentError, 'tensor: element 1 is undefined, not a number or boolean');
     expectError(() => T.tensor(new Array(3)), T.ArgumentError, 'tensor: element 0 is undefined, not a number or boolean');
     expectError(() => T.oneHot([1.9, 0], 3), T.DTypeError, 'oneHot: indices must be integers, got 1.9');
