@@ -40,6 +40,12 @@ declare const gpu: WebGPUBackend;
 const device: GPUDevice = gpu.device; // a type from @webgpu/types
 const buffers: number = gpu.poolStats().buffers;
 export { values, buffers, device };
+// A replay buffer's arrays are a checkpoint's (rl.md's and saveCheckpoint's example; an interface
+// with no index signature was not assignable to the record).
+import type { Checkpoint, ReplayBuffer } from 'mixrl';
+declare const buffer: ReplayBuffer;
+const checkpoint: Checkpoint = { metadata: { replay: buffer.state().meta }, trees: {}, arrays: buffer.state().arrays };
+export { checkpoint };
 `;
 
 beforeAll(async () => {

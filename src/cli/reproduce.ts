@@ -55,7 +55,7 @@ export function reproduceUsage(): string {
     'usage: mixrl reproduce <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu] [--sweep]',
     '       mixrl reproduce --list',
     '',
-    '  --scale quick|paper   quick: a minutes-long run of the same code; paper: the paper\'s protocol (default quick)',
+    '  --scale quick|paper   quick: the same code in seconds to about a minute; paper: the paper\'s protocol (default quick)',
     '  --seeds N             seeds 0..N-1 (default: the experiment\'s, per scale; --list shows them)',
     '  --jobs N              training runs at once, each a process (on one CPU thread when N > 1; default 1)',
     '  --out DIR             the results folder (default experiments/<experiment>-<scale>); an interrupted one continues,',

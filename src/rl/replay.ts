@@ -46,14 +46,17 @@ export interface SampleOptions {
 
 type FloatArray = Float32Array | Float64Array;
 
-/** The filled part of the storage, rows `[0, size)`: what a checkpoint stores. */
-export interface ReplayArrays {
+/**
+ * The filled part of the storage, rows `[0, size)`: what a checkpoint stores. A type alias, not an
+ * interface, so it is assignable to `saveCheckpoint`'s record of arrays.
+ */
+export type ReplayArrays = {
   readonly obs: FloatArray;
   readonly action: FloatArray;
   readonly reward: FloatArray;
   readonly nextObs: FloatArray;
   readonly terminated: Uint8Array;
-}
+};
 
 /** A buffer's whole state: JSON-able counters and config, and the filled rows. */
 export interface ReplayState {

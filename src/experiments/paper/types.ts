@@ -5,7 +5,7 @@
  */
 import type { Backend } from '../../tensor';
 
-/** How much of the paper's protocol to run: `paper` as published, `quick` a minutes-long check of the same code. */
+/** How much of the paper's protocol to run: `paper` as published, `quick` the same code in seconds to about a minute. */
 export type Scale = 'quick' | 'paper';
 
 export interface ExperimentContext {
