@@ -445,5 +445,29 @@ for (const backend of BACKENDS) {
       expect(await values(gradProd(M.tensor(new Float64Array([2, 0, 3, 0]), { backend })) as Tensor)).toEqual([0, 0, 0, 0]);
       expect(await values(gradProd(M.tensor(new Float64Array([2, 5, 3, 4]), { backend })) as Tensor)).toEqual([60, 24, 40, 30]);
     });
+
+    it("take's gradient scatter-adds onto x's shape, nothing larger (an embedding lookup's)", async () => {
+      // d/dx sum(take(x, i, axis)²) = 2 x · (times each row is taken), for x [6, 5, 4] along each axis.
+      const rng = new Rng(7);
+      const x = f64([6, 5, 4], () => rng.normal(), backend);
+      const xs = await values(x);
+      for (const axis of [0, 1, 2]) {
+        const n = x.shape[axis];
+        const picks = [0, n - 1, 1, 0, -1, 2, 0];
+        const i = M.tensor(Int32Array.from(picks), { shape: [7], backend });
+        const f = (v: Tensor) => M.sum(M.square(M.take(v, i, axis)));
+        const counts = Array.from({ length: n }, (_, k) => picks.filter((p) => (p + n) % n === k).length);
+        const expected = xs.map((v, flat) => {
+          const coord = [Math.floor(flat / 20), Math.floor(flat / 4) % 5, flat % 4];
+          return 2 * v * counts[coord[axis]];
+        });
+        const plusZero = (v: number) => v + 0; // -0 (2x times 0 for negative x) as +0
+        expect((await values(M.grad(f)(x) as Tensor)).map(plusZero), `axis ${axis}`).toEqual(expected.map(plusZero));
+        // Every staged value is at most as large as x or the gathered [.., 7, ..] (before: 7 * 120).
+        const program = M.makeIR(M.grad(f))(x);
+        const largest = Math.max(...program.equations.map((eq) => size(eq.out.aval.shape)));
+        expect(largest, `axis ${axis}`).toBe(Math.max(120, (120 / n) * 7));
+      }
+    });
   });
 }

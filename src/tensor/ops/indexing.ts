@@ -1,7 +1,7 @@
 /** Reading elements at computed positions. */
 import { ArgumentError, DTypeError, ShapeError } from '../errors';
 import { bind } from '../interpreter';
-import { formatShape, normalizeAxis } from '../shape';
+import { formatShape, normalizeAxis, sizeOf } from '../shape';
 import { ArrayTensor, Tensor } from '../tensor';
 import { castIfNeeded, asTensor, firstFraction, type TensorLike } from './convert';
 import { arange } from './creation';
@@ -75,10 +75,12 @@ export function take(x: TensorLike, indices: TensorLike, axis = 0): Tensor {
   const idx = indexTensor('take', indices, t, a);
   const pre = t.shape.slice(0, a);
   const post = t.shape.slice(a + 1);
+  // The indices flattened along x's own axis, broadcast over the others: x itself is gathered (never
+  // broadcast to the indices' shape), so the gradient's scatter-add lands on x's shape directly
+  // (broadcasting x made it [...indices, ...x.shape] before summing: 46M floats for 600 rows of 300x256).
   const ones = (n: number) => Array<number>(n).fill(1);
-  const xr = reshape(t, [...pre, ...ones(idx.ndim), t.shape[a], ...post]);
-  const ir = reshape(idx, [...ones(pre.length), ...idx.shape, 1, ...ones(post.length)]);
-  const out = bind('gather', [xr, ir], { axis: pre.length + idx.ndim, site: { op: 'take', axis: a, shape: t.shape, unsigned: isUnsigned(indices) } });
+  const ir = reshape(idx, [...ones(pre.length), sizeOf(idx.shape), ...ones(post.length)]);
+  const out = bind('gather', [t, ir], { axis: a, site: { op: 'take', axis: a, shape: t.shape, unsigned: isUnsigned(indices) } });
   return reshape(out, [...pre, ...idx.shape, ...post]);
 }
 
