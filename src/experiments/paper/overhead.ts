@@ -44,8 +44,8 @@ export interface OverheadProtocol {
 }
 
 export const OVERHEAD_PROTOCOL: Readonly<Record<Scale, OverheadProtocol>> = {
-  paper: { rounds: 15, updates: 200, actions: 2000, trainSteps: 500, warmupUpdates: 2000 },
-  quick: { rounds: 5, updates: 40, actions: 300, trainSteps: 200, warmupUpdates: 400 },
+  paper: { rounds: 15, updates: 200, actions: 20000, trainSteps: 500, warmupUpdates: 2000 },
+  quick: { rounds: 5, updates: 40, actions: 3000, trainSteps: 200, warmupUpdates: 400 },
 };
 
 /** One agent being timed: its run (trained past learning starts) and its rounds so far. */
