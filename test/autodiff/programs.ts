@@ -353,10 +353,10 @@ export const CATALOG: Record<string, OpBuilder> = {
     return g.push((p) => M.clip(p[a], -0.7, 0.9), `clip(v${a}, -0.7, 0.9)`, 'clip');
   },
   logSigmoid: unaryOp('logSigmoid', M.logSigmoid),
-  dot: (g) => {
+  vecdot: (g) => {
     const a = g.ranked();
     const b = g.operandFor(a);
-    return g.push((p) => M.dot(p[a], b.get(p)), `dot(v${a}, ${b.text})`, 'dot');
+    return g.push((p) => M.vecdot(p[a], b.get(p)), `vecdot(v${a}, ${b.text})`, 'vecdot');
   },
   outer: (g) => {
     const a = g.last;

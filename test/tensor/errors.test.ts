@@ -203,9 +203,12 @@ describe('arguments of the wrong kind', () => {
     expect(T.defaultBackend()).toBe(T.cpu);
   });
 
-  it('dot, outer and oneHot name themselves, not the ops they are built from', () => {
-    expectError(() => T.dot(T.zeros([2]), T.zeros([3])), T.ShapeError, 'dot: shapes [2] and [3] do not broadcast (axis -1 has sizes 2 and 3)');
-    expectError(() => T.dot(T.zeros([4, 3]), T.zeros([2, 3])), T.ShapeError, 'dot: shapes [4,3] and [2,3] do not broadcast (axis -2 has sizes 4 and 2)');
+  it('dot, vecdot, outer and oneHot name themselves, not the ops they are built from', () => {
+    expectError(() => T.vecdot(T.zeros([2]), T.zeros([3])), T.ShapeError, 'vecdot: shapes [2] and [3] do not broadcast (axis -1 has sizes 2 and 3)');
+    expectError(() => T.vecdot(T.zeros([4, 3]), T.zeros([2, 3])), T.ShapeError, 'vecdot: shapes [4,3] and [2,3] do not broadcast (axis -2 has sizes 4 and 2)');
+    expectError(() => T.vecdot(T.zeros([4, 3]), T.zeros([3]), 2), T.ShapeError, 'vecdot: axis 2 is out of range for the broadcast shape [4,3]');
+    expectError(() => T.dot(T.zeros([2]), T.zeros([3])), T.ShapeError, "dot: shapes [2] and [3] do not align: a's last axis has 2 entries and b's only axis 3");
+    expectError(() => T.dot(T.zeros([4, 3]), T.zeros([2, 3])), T.ShapeError, "dot: shapes [4,3] and [2,3] do not align: a's last axis has 3 entries and b's second-to-last axis 2");
     expectError(() => T.outer(x23(), T.zeros([3])), T.ShapeError, 'outer: needs two vectors, got [2,3] and [3]');
     expectError(() => T.slice(x23(), 1.5), T.ArgumentError, 'slice: index 1.5 on axis 0 is not an integer');
     const idx = T.tensor([0, 2], { dtype: 'int32' });

@@ -115,10 +115,17 @@ describe('matmul', () => {
     expect(T.matmul(a, [[1], [0], [0]]).toArraySync()).toEqual([[1], [4]]);
   });
 
-  it('dot and outer', () => {
+  it('dot (NumPy\'s), vecdot and outer', () => {
     const a = makeTensor([1, 2, 3], [3]);
     const b = makeTensor([4, 5, 6], [3]);
     expect(T.dot(a, b).itemSync()).toBe(32);
+    // Square matrices: dot is the matrix product (np.dot), vecdot the row-by-row products.
+    const m = makeTensor([1, 2, 3, 4], [2, 2]);
+    const n = makeTensor([5, 6, 7, 8], [2, 2]);
+    expect(T.dot(m, n).toArraySync()).toEqual([[19, 22], [43, 50]]);
+    expect(T.vecdot(m, n).toArraySync()).toEqual([17, 53]);
+    expect(T.vecdot(m, n, 0).toArraySync()).toEqual([26, 44]);
+    expect(T.dot(m, 2).toArraySync()).toEqual([[2, 4], [6, 8]]);
     expect(T.outer(a, b).toArraySync()).toEqual([
       [4, 5, 6],
       [8, 10, 12],

@@ -378,7 +378,8 @@ OPS = {
         lambda i: [np.take_along_axis(a[0], i, axis=p["axis"]), i]
     )(np.take(argsort(a[0], p["axis"], True), np.arange(p["k"]), axis=p["axis"])),
     "matmul": summed(lambda a, p: np.matmul(*a)),
-    "dot": summed(lambda a, p: np.sum(np.multiply(*a), axis=-1)),
+    "dot": summed(lambda a, p: np.dot(*a)),
+    "vecdot": summed(lambda a, p: np.sum(np.multiply(*a), axis=-1)),
     "outer": lambda a, p, c: np.outer(*a),
     "einsum": summed(lambda a, p: np.einsum(p["subscripts"], *a)),
     "tensordot": summed(lambda a, p: np.tensordot(*a, axes=p["axes"])),

@@ -843,11 +843,19 @@ const SPECS: Record<string, Spec> = {
     ...SUM_ZEROS,
   },
   dot: {
+    count: 10,
+    gen: dotDraw(),
+    call: ([a, b]) => M.dot(a, b),
+    rule: (d) => productRule(d),
+    tol: sums(1),
+    ...SUM_ZEROS,
+  },
+  vecdot: {
     count: 6,
     gen: fc.tuple(broadcastShapesArb(2), fc.constantFrom(...NUMERIC), fc.constantFrom(...NUMERIC), dimArb).chain(([[sa, sb], da, db, k]) =>
       fc.tuple(arrOf(da, [...sa, k], 'moderate'), arrOf(db, [...sb, k], 'moderate')).map((args) => draw(args, { terms: k })),
     ),
-    call: ([a, b]) => M.dot(a, b),
+    call: ([a, b]) => M.vecdot(a, b),
     rule: (d) => productRule(d),
     tol: sums(1),
     ...SUM_ZEROS,
@@ -899,6 +907,8 @@ const SPECS: Record<string, Spec> = {
     call: (_, p, backend) => M.arange(p.start as number, p.stop as number, p.step as number, { dtype: p.dtype as DType | undefined, backend }),
     // int32 when every argument is an integer, float32 otherwise (NumPy: int64 / float64).
     rule: (d) => computeIn(null, (d.params.dtype as DType | undefined) ?? ([d.params.start, d.params.stop, d.params.step].every(Number.isInteger) ? 'int32' : 'float32')),
+    // The documented default: float32 where NumPy's is float64 (fractional arguments, no dtype).
+    gap: (np, mx, d) => d.params.dtype === undefined && np === 'float64' && mx === 'float32',
     tol: ulps(1, 1, 1),
   },
   linspace: {
@@ -1043,6 +1053,17 @@ function matmulDraw(): fc.Arbitrary<Draw> {
     .chain(([[ba, bb], m, k, n, vec, bad, da, db]) => {
       const sa = vec === 0 ? [k] : [...ba.slice(-2), m, k];
       const sb = vec === 1 ? [k] : vec === 2 ? [] : [...bb.slice(-2), bad === 0 ? k + 1 : k, n];
+      return fc.tuple(arrOf(da, sa, 'moderate'), arrOf(db, sb, 'moderate')).map((args) => draw(args, { terms: k }));
+    });
+}
+
+/** NumPy `dot` operands: scalars, vectors, matrices and stacks against a vector or a matrix stack, rarely misaligned. */
+function dotDraw(): fc.Arbitrary<Draw> {
+  return fc
+    .tuple(shapeArb(0, 2), shapeArb(0, 1), dimArb, dimArb, fc.nat(9), fc.nat(19), fc.constantFrom(...ALL), fc.constantFrom(...ALL))
+    .chain(([pa, pb, k, n, form, bad, da, db]) => {
+      const sa = form === 0 ? [] : [...pa, k];
+      const sb = form === 1 ? [] : form <= 4 ? [bad === 0 ? k + 1 : k] : [...pb, bad === 0 ? k + 1 : k, n];
       return fc.tuple(arrOf(da, sa, 'moderate'), arrOf(db, sb, 'moderate')).map((args) => draw(args, { terms: k }));
     });
 }

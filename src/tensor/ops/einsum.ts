@@ -3,7 +3,8 @@
  * mul and matmul, so gradients, vmap and jit need no rules of their own.
  */
 import { promoteTypes } from '../dtype';
-import { ArgumentError, ShapeError } from '../errors';
+import { ArgumentError, DTypeError, ShapeError } from '../errors';
+import { formatAval } from '../primitives';
 import { formatShape, type Shape, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
 import { asTensor, binaryOperands, castIfNeeded, type TensorLike } from './convert';
@@ -332,6 +333,30 @@ function contractPair(
     t = reshape(matmul(x, y), [...batchShape, ...sizesOf(aFree), ...sizesOf(bFree)]);
   }
   return { t, labels: [...batch, ...aFree, ...bFree] };
+}
+
+/**
+ * NumPy's (and JAX's) `dot`: a product of scalars; for vectors their inner product; for matrices
+ * the matrix product; for `a` of any rank with a vector `b`, the sum over `a`'s last axis; else the
+ * sum over `a`'s last axis and `b`'s second-to-last (`dot(a, b)[i, j, k, m] = sum(a[i, j, :] *
+ * b[k, :, m])`). Row-by-row products of a batch are `vecdot`; batched matrix products `matmul`.
+ *
+ * @example
+ * dot(tensor([1, 2]), tensor([3, 4])); // 11
+ * dot(zeros([4, 3]), zeros([3, 2])); // f32[4,2], the matrix product
+ * dot(zeros([5, 4, 3]), zeros([3])); // f32[5,4]
+ */
+export function dot(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = binaryOperands('dot', a, b);
+  if (x.dtype === 'bool') throw new DTypeError(`dot: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
+  if (x.ndim === 0 || y.ndim === 0) return mul(x, y);
+  const k = x.shape[x.ndim - 1];
+  const against = y.ndim === 1 ? 0 : y.ndim - 2;
+  if (y.shape[against] !== k) {
+    const which = y.ndim === 1 ? 'only axis' : 'second-to-last axis';
+    throw new ShapeError(`dot: shapes ${formatShape(x.shape)} and ${formatShape(y.shape)} do not align: a's last axis has ${k} entries and b's ${which} ${y.shape[against]}`);
+  }
+  return tensordot(x, y, [[x.ndim - 1], [against]]);
 }
 
 /**

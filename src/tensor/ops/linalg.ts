@@ -33,16 +33,22 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * Sum of products over the last axis (broadcasting the rest).
+ * The vector dot product along `axis` (default the last), the other axes broadcasting: NumPy 2's
+ * and JAX's `vecdot`, PyTorch's `linalg.vecdot` (real values). Rows of a batch against one vector,
+ * or row by row: `vecdot([B, k], [k])` is `[B]`, `vecdot([B, k], [B, k])` is `[B]`.
  *
  * @example
- * dot(tensor([1, 2]), tensor([3, 4])); // 11
+ * vecdot(tensor([1, 2]), tensor([3, 4])); // 11
+ * vecdot(tensor([[1, 2], [3, 4]]), tensor([[1, 0], [0, 1]])); // [1, 4]
  */
-export function dot(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = binaryOperands('dot', a, b);
-  if (x.dtype === 'bool') throw new DTypeError(`dot: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
-  broadcastShapes('dot', x.shape, y.shape);
-  return sum(mul(x, y), -1);
+export function vecdot(a: TensorLike, b: TensorLike, axis = -1): Tensor {
+  const [x, y] = binaryOperands('vecdot', a, b);
+  if (x.dtype === 'bool') throw new DTypeError(`vecdot: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
+  const shape = broadcastShapes('vecdot', x.shape, y.shape);
+  if (!Number.isInteger(axis) || axis < -shape.length || axis >= shape.length) {
+    throw new ShapeError(`vecdot: axis ${axis} is out of range for the broadcast shape ${formatShape(shape)}`);
+  }
+  return sum(mul(x, y), axis);
 }
 
 /** @example outer(tensor([1, 2]), tensor([1, 2, 3])); // f32[2,3] */
