@@ -28,7 +28,9 @@ import { ConfigError, resolveConfig } from '../../src/experiments/config';
 import { Interrupted } from '../../src/experiments/paper/runs';
 import { solve, symmetricEigenvalues } from '../../src/experiments/paper/small-linalg';
 import { FIG1_BANDIT, prop33Bound, stationaryPoints } from '../../src/experiments/paper/stationary';
-import { BANDIT_SWEEPS, syntheticBandits, trainBanditSweep } from '../../src/experiments/paper/synthetic-bandits';
+import { BANDIT_SWEEPS, banditMean, bestSettings, pairedBanditGap, syntheticBandits, trainBanditSweep } from '../../src/experiments/paper/synthetic-bandits';
+import { rankTable } from '../../src/experiments/paper/estimators';
+import type { AgentName } from '../../src/rl/sac/agents';
 import type { ExperimentContext, ExperimentResult, Table } from '../../src/experiments/paper/types';
 import { gradientSampler, gradientVariance, traceOfCovariance, type VarianceEstimator } from '../../src/experiments/paper/variance';
 import { createRun, train } from '../../src/experiments/train';
@@ -234,7 +236,7 @@ describe('fig2-bandits (quick)', () => {
   });
 
   it('has the table and figures of Fig. 2, one row per agent and α', () => {
-    checkShape(result, ['fig2-bandits', 'fig2-runs'], ['fig2-alpha', 'fig2-curves', 'fig2-examples']);
+    checkShape(result, ['fig2-bandits', 'fig2-difference', 'fig2-runs'], ['fig2-alpha', 'fig2-curves', 'fig2-examples']);
     const rows = records(table(result, 'fig2-bandits'));
     expect(rows.length).toBe(2 * BANDIT_SWEEPS.quick.alphas.length);
     for (const row of rows) {
@@ -330,6 +332,61 @@ describe('fig2-bandits, stopped and continued', () => {
   });
 });
 
+describe('the paper experiments\' selections and intervals', () => {
+  const run = (bandit: number, lr: number, final: number) => ({ agent: 'SG-RP' as const, bandit, seed: 0, alpha: 0.1, lr, steps: [], curve: [], final, policy: { weights: [], means: [], stds: [] } });
+
+  it('fig2 never picks a step size whose runs diverged (NaN), wherever it is listed', () => {
+    for (const order of [[3e-4, 1e-3, 3e-3], [1e-3, 3e-4, 3e-3], [3e-3, 1e-3, 3e-4]]) {
+      const finals: Record<number, number> = { 3e-4: NaN, 1e-3: 0.9, 3e-3: 0.5 };
+      const [best] = bestSettings(order.map((lr) => run(0, lr, finals[lr])));
+      expect(best.lr, `order ${order}`).toBe(1e-3);
+    }
+  });
+
+  it("fig2's interval resamples bandits (a cluster bootstrap of their means over seeds)", () => {
+    // Seeds that differ within bandits whose means agree: every replicate's mean is 0.5, so the
+    // interval is the point (runs resampled one by one would spread it).
+    const same = [0, 1, 0.2, 0.8, 0.5, 0.5].map((final, i) => run(Math.floor(i / 2), 1e-3, final));
+    expect(banditMean(same, (r) => r.final, 500, 'test')).toEqual({ value: 0.5, lo: 0.5, hi: 0.5 });
+    // Bandits whose means differ (0.25, 0.85): the replicates are the means of two draws of them,
+    // 0.25, 0.55 or 0.85, with probabilities 1/4, 1/2, 1/4: the 2.5th percentile of 2000 is 0.25
+    // unless fewer than 50 draws are 0.25 (binomial(2000, 1/4): P < 1e-90), and the 97.5th 0.85.
+    const apart = [0.1, 0.4, 0.9, 0.8].map((final, i) => run(Math.floor(i / 2), 1e-3, final));
+    const ci = banditMean(apart, (r) => r.final, 2000, 'test');
+    expect(ci.value).toBeCloseTo(0.55, 12);
+    expect(ci.lo).toBeCloseTo(0.25, 12);
+    expect(ci.hi).toBeCloseTo(0.85, 12);
+    // One bandit: nothing to resample, no interval.
+    expect(banditMean(apart.slice(0, 2), (r) => r.final, 100, 'test').lo).toBeNaN();
+  });
+
+  it("fig2's difference of the agents is paired by bandit", () => {
+    // Bandit means a: 0.5, 0.9, 0.3; b: 0.5, 0.6, 0.4; differences 0, 0.3, -0.1 (mean 0.2/3).
+    const a = [0.4, 0.6, 0.9, 0.9, 0.3, 0.3].map((final, i) => run(Math.floor(i / 2), 1e-3, final));
+    const b = [0.5, 0.5, 0.7, 0.5, 0.4, 0.4].map((final, i) => run(Math.floor(i / 2), 1e-3, final));
+    const gap = pairedBanditGap(a, b, 'test');
+    expect(gap.value).toBeCloseTo(0.2 / 3, 12);
+    expect([gap.bandits, gap.ahead]).toEqual([3, 1]);
+    // Replicates are means of 3 of the differences: within [-0.1, 0.3].
+    expect(gap.lo >= -0.1 - 1e-12 && gap.hi <= 0.3 + 1e-12 && gap.lo < gap.value && gap.value < gap.hi).toBe(true);
+  });
+
+  it('fig8 ranks tied areas by the mean of their ranks (scipy.stats.rankdata), no area last', () => {
+    const cell = (agent: AgentName, area: number) => ({ env: 'E', agent, seeds: 1, x: [], mean: [], lo: [], hi: [], area: { n: 1, mean: area, lo: NaN, hi: NaN }, final: { n: 1, mean: NaN, lo: NaN, hi: NaN } });
+    const rows = rankTable([cell('sg-rp', 5), cell('usgm-rp', -1000), cell('sgm-mrp', 3), cell('sgm-halfrp', -1000), cell('sgm-gumbelrp', NaN)]).rows;
+    // rankdata([-1000, 3, -1000, -inf]) ranked from the largest: 2.5, 1, 2.5, 4.
+    expect(rows.map((r) => [r[1], r[3]])).toEqual([['USGM-RP', 2.5], ['SGM-MRP', 1], ['SGM-HalfRP', 2.5], ['SGM-GumbelRP', 4]]);
+  });
+
+  it("fig23's standard error is the trace's: the mean of the squared deviations times M/(M-1)", () => {
+    // M = 4 draws of P = 1: deviations from the mean 2.5 are ±1.5, ±0.5, squared 2.25, 0.25, 0.25, 2.25.
+    const { trace, se } = traceOfCovariance(new Float64Array([1, 2, 3, 4]), 4, 1);
+    expect(trace).toBeCloseTo(5 / 3, 14); // the sample variance of 1..4
+    // sd of [2.25, 0.25, 0.25, 2.25] (ddof 1) = 2/√3, over √4, times 4/3.
+    expect(se).toBeCloseTo((2 / Math.sqrt(3) / 2) * (4 / 3), 14);
+  });
+});
+
 describe('fig23-variance (quick)', () => {
   let result: ExperimentResult;
   beforeAll(async () => {
@@ -340,7 +397,7 @@ describe('fig23-variance (quick)', () => {
     checkShape(result, ['fig23-variance'], ['fig23-ShapedPendulum']);
     const rows = records(table(result, 'fig23-variance'));
     expect(rows.length % 3).toBe(0);
-    for (const row of rows) expect((row.trace as number) > 0 && (row.se as number) > 0).toBe(true);
+    for (const row of rows) expect((row.trace as number) > 0 && (row.se as number) > 0, JSON.stringify(row)).toBe(true);
     // The findings' median ratio LR/MRP is numpy.median's of the table's ratios (the mean of the two
     // middle ones for an even count; the upper one was reported before).
     const trace = (estimator: string, r: Record<string, unknown>) => rows.find((q) => q.estimator === estimator && q.seed === r.seed && q.step === r.step && q.env === r.env)?.trace as number;

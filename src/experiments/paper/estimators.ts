@@ -25,22 +25,30 @@ export const ESTIMATOR_PROTOCOL: Readonly<Record<Scale, CurveProtocol>> = {
 };
 
 /**
- * Per environment, the mixture estimators' areas normalized to [0, 1] (worst 0, best 1; SG-RP left
- * out) and their rank (1 = largest area), as the paper's summary compares them.
+ * The fig8-normalized table, as the paper's summary compares the estimators: per environment, each
+ * mixture's area scaled to [0, 1] (worst 0, best 1; SG-RP left out) and its rank (1 = largest area;
+ * tied areas share the mean of their ranks, no area ranks last).
+ *
+ * @example
+ * rankTable(cells).rows; // [['Pendulum', 'SGM-MRP', 1, 1], ['Pendulum', 'SGM-HalfRP', 0, 3.5], ...]
  */
-function rankTable(cells: readonly Cell[]): Table {
+export function rankTable(cells: readonly Cell[]): Table {
   const rows: (string | number)[][] = [];
   for (const env of new Set(cells.map((c) => c.env))) {
     const mixtures = cells.filter((c) => c.env === env && c.agent !== 'sg-rp');
     const areas = mixtures.map((c) => c.area.mean);
     const lo = Math.min(...areas);
     const hi = Math.max(...areas);
-    const order = [...mixtures].sort((a, b) => b.area.mean - a.area.mean);
     for (const c of mixtures) {
-      rows.push([env, agentLabel(c.agent), hi > lo ? Number(((c.area.mean - lo) / (hi - lo)).toFixed(4)) : 1, order.indexOf(c) + 1]);
+      // Tied areas share the mean of their ranks (scipy's rankdata): two runs that never learned are not 1st and 2nd by listing order.
+      const rankKey = (a: number) => (Number.isNaN(a) ? -Infinity : a); // no area (no episode) ranks last
+      const mine = rankKey(c.area.mean);
+      const better = areas.filter((a) => rankKey(a) > mine).length;
+      const tied = areas.filter((a) => rankKey(a) === mine).length;
+      rows.push([env, agentLabel(c.agent), hi > lo ? Number(((c.area.mean - lo) / (hi - lo)).toFixed(4)) : 1, better + (tied + 1) / 2]);
     }
   }
-  return { id: 'fig8-normalized', title: 'Mixture estimators per environment: area normalized to [0, 1] (worst to best) and rank (1 = best)', columns: ['env', 'agent', 'normalized_auc', 'rank'], rows };
+  return { id: 'fig8-normalized', title: 'Mixture estimators per environment: area normalized to [0, 1] (worst to best) and rank (1 = best; ties share their mean rank)', columns: ['env', 'agent', 'normalized_auc', 'rank'], rows };
 }
 
 export const estimatorComparison: PaperExperiment = {

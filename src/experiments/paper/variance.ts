@@ -23,7 +23,7 @@ import { rawFoldIn, rawKey } from '../../tensor/threefry';
 import { median } from '../aggregates';
 import { resolveConfig, type TrainConfig } from '../config';
 import { createRun, type Run, train } from '../train';
-import { bootstrapMean } from './synthetic-bandits';
+import { bootstrap, bootstrapKey } from '../bootstrap';
 import type { ExperimentContext, ExperimentResult, Figure, PaperExperiment, Table } from './types';
 
 /** The estimators compared, as the library's surrogates and their baseline draws. */
@@ -77,8 +77,12 @@ export function traceOfCovariance(draws: ArrayLike<number>, M: number, P: number
   });
   const avg = sq.reduce((a, b) => a + b, 0) / M;
   const sd = Math.sqrt(sq.reduce((a, b) => a + (b - avg) ** 2, 0) / (M - 1));
-  return { trace: (avg * M) / (M - 1), se: sd / Math.sqrt(M) };
+  // The trace is avg · M/(M-1), so its standard error is the mean's, sd/√M, times M/(M-1).
+  return { trace: (avg * M) / (M - 1), se: ((sd / Math.sqrt(M)) * M) / (M - 1) };
 }
+
+/** The mean over seeds with its 95% percentile-bootstrap interval (1000 replicates keyed by `label`). */
+const meanInterval = (xs: readonly number[], label: string) => bootstrap([xs], [([s]) => s.reduce((a, b) => a + b, 0) / s.length], { resamples: 1000, key: bootstrapKey(0, `fig23 ${label}`) })[0];
 
 /** One measurement: the frozen agent at a step, one estimator's trace. */
 export interface VarianceMeasurement {
@@ -181,9 +185,11 @@ async function run(ctx: ExperimentContext): Promise<ExperimentResult> {
     yLabel: 'log10 trace Cov(actor gradient)',
     series: names.map((estimator) => {
       const cis = study.measureAt.map((step, i) =>
-        bootstrapMean(all.filter((m) => m.env === study.env && m.step === step && m.estimator === estimator).map((m) => Math.log10(m.trace)), 1000, i),
+        meanInterval(all.filter((m) => m.env === study.env && m.step === step && m.estimator === estimator).map((m) => Math.log10(m.trace)), `${study.env} ${estimator} ${step}`),
       );
-      return { name: estimator, x: [...study.measureAt], y: cis.map((c) => c.mean), lo: cis.map((c) => c.lo), hi: cis.map((c) => c.hi) };
+      // One seed has no interval (NaN bounds): the series is drawn without its band.
+      const band = cis.every((c) => Number.isFinite(c.lo) && Number.isFinite(c.hi)) ? { lo: cis.map((c) => c.lo), hi: cis.map((c) => c.hi) } : {};
+      return { name: estimator, x: [...study.measureAt], y: cis.map((c) => c.value), ...band };
     }),
   }));
   // z for a one-sided 1e-3 comparison: the two intervals trace ± z·se disjoint
