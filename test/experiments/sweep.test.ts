@@ -276,6 +276,14 @@ describe('mixrl sweep and reproduce --sweep (tiny runs)', () => {
     // Other options in the unfinished folder: refused, naming the command that continues it.
     expectUserError(run(args.map((a, i) => (args[i - 1] === '--seeds' ? '2' : a)), env), /^mixrl sweep: --out sw holds an unfinished sweep of ShapedPendulum, sg-rp with other options; continue it with mixrl sweep .* --seeds 1 /);
 
+    // A run's config.json that no longer parses, beside its checkpoint: an error, the run kept.
+    const secondConfig = path.join(runDir(second), 'config.json');
+    const configText = readFileSync(secondConfig, 'utf8');
+    writeFileSync(secondConfig, configText.replace('{', '{,'));
+    expectUserError(run(args, env), new RegExp(`config\\.json is not valid JSON \\(.*\\), beside the run's checkpoint: restore it, or remove .*${second} to train that run again`));
+    expect(existsSync(path.join(runDir(second), 'checkpoint.mixrl'))).toBe(true);
+    writeFileSync(secondConfig, configText);
+
     const done = run([...args, '--jobs', '2'], env);
     expect(done.code, done.stdout + done.stderr).toBe(0);
     expect(done.stdout).toMatch(/ShapedPendulum-sg-rp-alpha0.01_actor-lr-ratio0.1-seed0: finished before, reused/);

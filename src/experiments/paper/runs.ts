@@ -136,13 +136,24 @@ export async function readEpisodes(dir: string): Promise<EpisodeRecord[]> {
 type State = 'finished' | 'resumable' | 'new';
 
 async function stateOf(dir: string, config: RunConfig): Promise<State> {
-  const saved = (await readJsonFile(path.join(dir, 'config.json'))) as Record<string, unknown> | undefined;
   const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { finished?: boolean } | undefined;
-  const checkpoint = await exists(path.join(dir, 'checkpoint.mixrl'));
-  if (saved === undefined || !checkpoint) {
+  if (!(await exists(path.join(dir, 'checkpoint.mixrl')))) {
     // Killed before its first checkpoint: nothing to resume, so it starts again.
     if (await exists(dir)) await fs.rm(dir, { recursive: true, force: true });
     return 'new';
+  }
+  // A checkpoint is there (train writes config.json first): a config that cannot be read is an
+  // error to show, never a reason to delete the run.
+  const configFile = path.join(dir, 'config.json');
+  let saved: Record<string, unknown>;
+  try {
+    saved = JSON.parse(await fs.readFile(configFile, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `is not valid JSON (${(e as Error).message})`;
+    throw new ConfigError(`${configFile} ${why}, beside the run's checkpoint: restore it, or remove ${dir} to train that run again`);
+  }
+  if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) {
+    throw new ConfigError(`${configFile} holds ${saved === null ? 'null' : Array.isArray(saved) ? 'an array' : typeof saved}, not a run's config object: restore it, or remove ${dir} to train that run again`);
   }
   const differ = Object.entries(config).filter(([key, value]) => JSON.stringify(saved[key]) !== JSON.stringify(value));
   if (differ.length > 0) {
