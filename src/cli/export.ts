@@ -91,6 +91,8 @@ export async function exportCommand(argv: readonly string[]): Promise<Outcome> {
   }
   const format = (formatFlag as WeightFormat | undefined) ?? fromOut;
   if (format === undefined) return userError('give --format npz|safetensors (or an --out FILE ending in .npz or .safetensors)');
+  // The extension is required: an --out naming the run's checkpoint, config or logs would replace them.
+  if (outFlag !== undefined && fromOut === undefined) return userError(`--out ${outFlag} must end in .${format} (the weights' format)`);
 
   const source = positionals[0];
   const file = source.endsWith('.mixrl') ? source : path.join(source, CHECKPOINT);
@@ -131,7 +133,7 @@ function exportUsage(): string {
     '  <checkpoint>                 a run folder (its checkpoint.mixrl) or a .mixrl checkpoint file',
     '  --format npz|safetensors     NumPy\'s .npz (numpy.load) or Hugging Face\'s .safetensors, which also keeps',
     '                               the layout below in its __metadata__ (default: from --out\'s extension)',
-    '  --out FILE                   the file to write (default <run folder>/actor|critics|weights.<format>)',
+    '  --out FILE                   the file to write, ending in .npz or .safetensors (default <run folder>/actor|critics|weights.<format>)',
     '  --what actor|critics|all     actor: actor.*; critics: critics.0.*, critics.1.* and their targets',
     '                               targets.0.*, targets.1.*; all (default): these and logAlpha',
     '  --env-module FILE            a run on an env of your own: the module to load instead of the one the run',

@@ -38,6 +38,9 @@ describe('mixrl export: bad input', () => {
     expectUserErrorResult(run(['export', 'single', '--format', 'onnx']), "mixrl export: flag --format must be npz or safetensors, got 'onnx'");
     expectUserErrorResult(run(['export', 'single', '--format', 'npz', '--what', 'policy']), "mixrl export: flag --what must be actor, critics or all, got 'policy'");
     expectUserErrorResult(run(['export', 'single', '--format', 'npz', '--out', 'w.safetensors']), 'mixrl export: --out w.safetensors ends in .safetensors but --format is npz');
+    // An --out without the format's extension could name the run's own checkpoint or logs.
+    expectUserErrorResult(run(['export', 'single', '--format', 'npz', '--out', 'single/checkpoint.mixrl']), 'mixrl export: --out single/checkpoint.mixrl must end in .npz (the weights\' format)');
+    expectUserErrorResult(run(['export', 'single', '--format', 'safetensors', '--out', 'single/config.json']), 'mixrl export: --out single/config.json must end in .safetensors (the weights\' format)');
     expectUserErrorResult(run(['export', 'single', '--fromat', 'npz']), 'mixrl export: unknown flag --fromat; known flags: --format --out --what');
     expectUserErrorResult(run(['export', 'nowhere', '--format', 'npz']), /^mixrl export: nowhere\/checkpoint\.mixrl: cannot read the checkpoint: ENOENT/);
   });
