@@ -5,7 +5,7 @@
  */
 import { appendFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
+import { type Either, isLeft, isRight, left, right } from 'fp-ts/lib/Either.js';
 import { CLASSIC_DEFAULTS, ConfigError, flagKinds, kebab, resolveConfig, RUN_DEFAULTS, type TrainConfig, validatePartial } from '../experiments/config';
 import { exists, makeDirs, writeFileAtomic } from '../experiments/files';
 import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } from '../experiments/evaluation';
@@ -469,7 +469,12 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
       return userError(`flag --steps must be greater than the run's current step ${run.step}, got ${target}`);
     }
     if (target === undefined && run.step >= run.config.steps) {
-      return userError(`${out} is finished at step ${run.step}; give --steps N (more than ${run.step}) to train it further`);
+      const summary = await readJsonFile(path.join(out, 'summary.json'));
+      if (isRight(summary) && (summary.right as { finished?: unknown } | null)?.finished === true) {
+        return userError(`${out} is finished at step ${run.step}; give --steps N (more than ${run.step}) to train it further`);
+      }
+      // Stopped between its last checkpoint and its summary: no step is left, the end is written now.
+      console.log(`${out} reached step ${run.step} but its summary.json does not say finished: writing the end of the run`);
     }
     if (target !== undefined) (run.config as TrainConfig).steps = target;
     // config.json says what the run now is: its new step target, a module given again.

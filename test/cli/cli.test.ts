@@ -179,6 +179,16 @@ describe('mixrl command: run folders and resuming', () => {
   it('checks --steps and config.json on --resume', () => {
     base('resumable');
     expectUserError(['train', '--resume', 'resumable'], 'mixrl train: resumable is finished at step 120; give --steps N (more than 120) to train it further');
+    // Stopped after its last checkpoint, before its summary: --resume writes the end (no step left).
+    const summaryFile = file('resumable', 'summary.json');
+    const episodes = readFileSync(file('resumable', 'episodes.jsonl'), 'utf8');
+    rmSync(summaryFile);
+    const ended = run(['train', '--resume', 'resumable']);
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(ended.stdout).toContain('resumable reached step 120 but its summary.json does not say finished: writing the end of the run');
+    expect(JSON.parse(readFileSync(summaryFile, 'utf8'))).toMatchObject({ steps: 120, finished: true });
+    expect(readFileSync(file('resumable', 'episodes.jsonl'), 'utf8')).toBe(episodes);
+    expectUserError(['train', '--resume', 'resumable'], 'mixrl train: resumable is finished at step 120; give --steps N (more than 120) to train it further');
     expectUserError(['train', '--resume', 'resumable', '--steps'], 'mixrl train: flag --steps needs a value');
     expectUserError(['train', '--resume', 'resumable', '--steps', '0x200'], "mixrl train: flag --steps must be a positive integer, got '0x200'");
     expectUserError(['train', '--resume', 'resumable', '--steps', '100'], "mixrl train: flag --steps must be greater than the run's current step 120, got 100");
