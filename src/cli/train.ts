@@ -378,7 +378,8 @@ function formatDuration(seconds: number): string {
 async function staleBest(file: string, kept: string, step: number): Promise<Either<MixrlError, void>> {
   if (await exists(file)) {
     const best = await loadCheckpoint(file);
-    if (isLeft(best)) return userError(`${file}: cannot read it to check its step: ${best.left.message}`);
+    // The checkpoint's message starts with the file's name.
+    if (isLeft(best)) return userError(`cannot read best.mixrl to check its step: ${best.left.message}`);
     const saved = (best.right.metadata as { step?: unknown }).step;
     if (typeof saved === 'number' && saved <= step) {
       await fs.rm(kept, { force: true });
@@ -390,16 +391,39 @@ async function staleBest(file: string, kept: string, step: number): Promise<Eith
   return right(undefined);
 }
 
-/** Keeps the first `count` lines of a JSONL log (episodes logged after a checkpoint are replayed). */
-async function truncateLog(file: string, count: number): Promise<void> {
+/**
+ * The first `count` records of the episode log, checked to be episodes 0..count-1 (those after the
+ * checkpoint are replayed, and a line cut short by a kill is past them). A log that lacks or garbles
+ * one of them disagrees with the checkpoint: an error naming the file and line, nothing written.
+ */
+async function episodesBefore(file: string, count: number): Promise<Either<MixrlError, string>> {
   let text = '';
   try {
     text = await fs.readFile(file, 'utf8');
-  } catch {
-    return;
+  } catch (e) {
+    if (count === 0) return right('');
+    return userError(`${file}: cannot read it (${ioReason(e)}), and the checkpoint has ${count} episodes to keep there; restore the log`);
   }
-  const lines = text.split('\n').filter((l) => l.length > 0).slice(0, count);
-  await writeFileAtomic(file, lines.map((l) => `${l}\n`).join(''));
+  const lines = text.split('\n');
+  const kept: string[] = [];
+  for (let n = 0; n < lines.length && kept.length < count; n++) {
+    if (lines[n].length === 0) continue;
+    let episode: unknown;
+    try {
+      episode = (JSON.parse(lines[n]) as { episode?: unknown } | null)?.episode;
+    } catch {
+      episode = undefined;
+    }
+    if (episode !== kept.length) {
+      const found = episode === undefined ? 'is not an episode record' : `is episode ${JSON.stringify(episode)}`;
+      return userError(`${file}: line ${n + 1} ${found}, where the checkpoint's episode ${kept.length} belongs; the log disagrees with the checkpoint: restore it`);
+    }
+    kept.push(lines[n]);
+  }
+  if (kept.length < count) {
+    return userError(`${file} holds ${kept.length} episodes, the checkpoint ${count}; the log disagrees with the checkpoint: restore it`);
+  }
+  return right(kept.map((l) => `${l}\n`).join(''));
 }
 
 /**
@@ -476,14 +500,17 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
       // Stopped between its last checkpoint and its summary: no step is left, the end is written now.
       console.log(`${out} reached step ${run.step} but its summary.json does not say finished: writing the end of the run`);
     }
+    const episodesFile = path.join(out, 'episodes.jsonl');
+    const episodes = await episodesBefore(episodesFile, run.rollout.episode);
+    if (isLeft(episodes)) return episodes;
     if (target !== undefined) (run.config as TrainConfig).steps = target;
     // config.json says what the run now is: its new step target, a module given again.
     try {
       await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(run.config, null, 2)}\n`);
+      await writeFileAtomic(episodesFile, episodes.right);
     } catch (e) {
-      return userError(`--resume ${out}: cannot write config.json there: ${ioReason(e)}`);
+      return userError(`--resume ${out}: cannot write config.json and episodes.jsonl there: ${ioReason(e)}`);
     }
-    await truncateLog(path.join(out, 'episodes.jsonl'), run.rollout.episode);
     console.log(`resuming ${out} at step ${run.step} of ${run.config.steps}`);
     return right(run);
   };

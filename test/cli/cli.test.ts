@@ -176,6 +176,35 @@ describe('mixrl command: run folders and resuming', () => {
     expect(r.stderr.trim()).toBe('mixrl train: --out /proc/mixrl-no-such/run: cannot write the run there: ENOENT');
   });
 
+  it('--resume refuses an episode log that disagrees with the checkpoint, writing nothing', () => {
+    writeFileSync(path.join(work, 'short-episodes.json'), '{"env": "Pendulum", "envOptions": {"maxEpisodeSteps": 20}}');
+    const r = run(['train', '--config', 'short-episodes.json', '--agent', 'sg-rp', '--steps', '120', '--out', 'logged', ...TINY]);
+    expect(r.code, r.stderr).toBe(0);
+    const log = file('logged', 'episodes.jsonl');
+    const config = file('logged', 'config.json');
+    const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.length > 0);
+    expect(lines.length).toBe(6);
+    const configBefore = readFileSync(config, 'utf8');
+    const cases: [string, string][] = [
+      [lines.slice(0, 3).join('\n'), 'mixrl train: logged/episodes.jsonl holds 3 episodes, the checkpoint 6; the log disagrees with the checkpoint: restore it'],
+      [[...lines.slice(0, 2), 'garbage!!', ...lines.slice(3)].join('\n'), "mixrl train: logged/episodes.jsonl: line 3 is not an episode record, where the checkpoint's episode 2 belongs; the log disagrees with the checkpoint: restore it"],
+      [[...lines.slice(0, 3), ...lines.slice(4)].join('\n'), "mixrl train: logged/episodes.jsonl: line 4 is episode 4, where the checkpoint's episode 3 belongs; the log disagrees with the checkpoint: restore it"],
+    ];
+    for (const [text, message] of cases) {
+      writeFileSync(log, `${text}\n`);
+      expectUserError(['train', '--resume', 'logged', '--steps', '140'], message);
+      expect(readFileSync(config, 'utf8')).toBe(configBefore);
+      expect(readFileSync(log, 'utf8')).toBe(`${text}\n`);
+    }
+    rmSync(log);
+    expectUserError(['train', '--resume', 'logged', '--steps', '140'], 'mixrl train: logged/episodes.jsonl: cannot read it (ENOENT), and the checkpoint has 6 episodes to keep there; restore the log');
+    // The whole log, a line cut short after it (a kill while writing the next): resumed.
+    writeFileSync(log, `${lines.join('\n')}\n{"episode": 6, "st`);
+    const resumed = run(['train', '--resume', 'logged', '--steps', '140']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l).episode)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
   it('checks --steps and config.json on --resume', () => {
     base('resumable');
     expectUserError(['train', '--resume', 'resumable'], 'mixrl train: resumable is finished at step 120; give --steps N (more than 120) to train it further');
