@@ -289,8 +289,12 @@ function checkEntry(entry: unknown, i: number, trees: Record<string, TreeDef>, r
   return entry as unknown as ArrayEntry;
 }
 
-function checkTreeDef(def: unknown, where: string, report: Report): TreeDef {
+/** Nesting a tree in a checkpoint may have (a SAC state is 5 deep; a crafted one could overflow the stack). */
+const MAX_TREE_DEPTH = 100;
+
+function checkTreeDef(def: unknown, where: string, report: Report, depth = 0): TreeDef {
   if (!isRecord(def)) report('bad-manifest', `${where}: a tree node is not an object`);
+  if (depth > MAX_TREE_DEPTH) report('bad-manifest', `${where}: the tree nests deeper than ${MAX_TREE_DEPTH} levels`);
   switch (def.kind) {
     case 'leaf':
       return { kind: 'leaf' };
@@ -298,11 +302,14 @@ function checkTreeDef(def: unknown, where: string, report: Report): TreeDef {
       return { kind: 'none', value: def.value === null ? null : undefined };
     case 'array':
       if (!Array.isArray(def.children)) break;
-      return { kind: 'array', children: def.children.map((c) => checkTreeDef(c, where, report)) };
+      return { kind: 'array', children: def.children.map((c) => checkTreeDef(c, where, report, depth + 1)) };
     case 'object': {
       const { keys, children } = def;
       if (!Array.isArray(keys) || !Array.isArray(children) || keys.length !== children.length || !keys.every((k) => typeof k === 'string')) break;
-      return { kind: 'object', keys, children: children.map((c) => checkTreeDef(c, where, report)) };
+      // Each key once, and none that would set the object's prototype instead of a field.
+      const repeated = keys.find((k, i) => keys.indexOf(k) !== i || k === '__proto__');
+      if (repeated !== undefined) report('bad-manifest', `${where}: an object node has the key ${JSON.stringify(repeated)} ${repeated === '__proto__' ? '(not a field name)' : 'twice'}`);
+      return { kind: 'object', keys, children: children.map((c) => checkTreeDef(c, where, report, depth + 1)) };
     }
   }
   return report('bad-manifest', `${where}: invalid tree node ${JSON.stringify(def).slice(0, 80)}`);

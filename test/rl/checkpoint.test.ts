@@ -277,6 +277,15 @@ describe('checkpoint validation', () => {
     await expectError(path(), 'bad-manifest', 'byte 20: manifest: array r is at offset 32, expected 24 (arrays are packed in order, 8-byte aligned)');
     await edit((m) => (m.trees.net = { kind: 'branch' }));
     await expectError(path(), 'bad-manifest', 'byte 20: manifest: tree net: invalid tree node {"kind":"branch"}');
+    // Crafted trees: nested deep (5000 levels overflowed the stack: a RangeError, not a Left), keys that repeat or set a prototype.
+    let deep: unknown = { kind: 'leaf' };
+    for (let i = 0; i < 1000; i++) deep = { kind: 'array', children: [deep] };
+    await edit((m) => (m.trees.net = deep));
+    await expectError(path(), 'bad-manifest', 'byte 20: manifest: tree net: the tree nests deeper than 100 levels');
+    await edit((m) => (m.trees.net = { kind: 'object', keys: ['w', 'w'], children: [{ kind: 'leaf' }, { kind: 'leaf' }] }));
+    await expectError(path(), 'bad-manifest', 'byte 20: manifest: tree net: an object node has the key "w" twice');
+    await edit((m) => (m.trees.net = { kind: 'object', keys: ['__proto__', 'w'], children: [{ kind: 'leaf' }, { kind: 'leaf' }] }));
+    await expectError(path(), 'bad-manifest', 'byte 20: manifest: tree net: an object node has the key "__proto__" (not a field name)');
     await write(withManifest(good, () => undefined, '{"metadata": 1, '));
     const loaded = await M.loadCheckpoint(path());
     expect(isLeft(loaded) && loaded.left.code).toBe('bad-manifest');
