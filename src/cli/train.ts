@@ -614,6 +614,13 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
       },
       shouldStop: () => stopSignal !== null,
     });
+  } catch (e) {
+    if (e instanceof MixrlError && e.code === 'diverged') {
+      // The folder says so (summary.json's `diverged`): a sweep ranks the run as diverged instead of failing on it.
+      const summary = { ...runSummary(run, startStep, (Date.now() - started) / 1000), diverged: e.message };
+      await writeFileAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    }
+    throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

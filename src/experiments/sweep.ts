@@ -220,8 +220,14 @@ export interface RankedSetting {
   readonly final: Interval;
 }
 
-/** The runs' episodes by run name. */
-const byName = (outcomes: readonly RunOutcome[]) => new Map(outcomes.map((o) => [o.spec.name, o.episodes]));
+/** The runs' outcomes by run name. */
+const byName = (outcomes: readonly RunOutcome[]) => new Map(outcomes.map((o) => [o.spec.name, o]));
+
+/** A run's area and final return on `grid`; none (NaN) for a run whose policy diverged, as for one that never finished an episode. */
+function scoresOf(outcome: RunOutcome | undefined, grid: readonly number[], steps: number): { area: number; final: number } {
+  if (outcome === undefined || outcome.diverged !== undefined) return { area: NaN, final: NaN };
+  return { area: curveArea(runCurve(outcome.episodes, grid)), final: finalReturn(outcome.episodes, steps) };
+}
 
 /**
  * The settings ranked by mean area under the learning curve across seeds (largest first; ties in
@@ -230,12 +236,12 @@ const byName = (outcomes: readonly RunOutcome[]) => new Map(outcomes.map((o) => 
  * MountainCar's goal early) would favour it. The curves are read on `stepGrid(steps, bins)`.
  */
 export function rankSettings(task: SweepTask, outcomes: readonly RunOutcome[]): RankedSetting[] {
-  const episodes = byName(outcomes);
+  const named = byName(outcomes);
   const grid = stepGrid(task.steps, Math.min(task.bins, task.steps));
   const rows = task.settings.map((setting) => {
-    const runs = task.seeds.map((seed) => episodes.get(runName(task, setting, seed)) ?? []);
-    const areas = runs.map((r) => curveArea(runCurve(r, grid)));
-    return { setting, seeds: [...task.seeds], areas, area: meanInterval(areas), final: meanInterval(runs.map((r) => finalReturn(r, task.steps))) };
+    const scores = task.seeds.map((seed) => scoresOf(named.get(runName(task, setting, seed)), grid, task.steps));
+    const areas = scores.map((s) => s.area);
+    return { setting, seeds: [...task.seeds], areas, area: meanInterval(areas), final: meanInterval(scores.map((s) => s.final)) };
   });
   const key = (m: number) => (Number.isFinite(m) ? m : -Infinity);
   const order = [...rows].sort((a, b) => b.area.n - a.area.n || key(b.area.mean) - key(a.area.mean) || a.setting.index - b.setting.index);
@@ -265,11 +271,13 @@ export const rerunSeeds = (sweepSeeds: readonly number[], count: number) => {
 
 /** A rerun's numbers from its runs' outcomes. */
 export function summarizeRerun(task: SweepTask, setting: Setting, seeds: readonly number[], outcomes: readonly RunOutcome[]): Rerun {
-  const episodes = byName(outcomes);
+  const named = byName(outcomes);
   const grid = stepGrid(task.steps, Math.min(task.bins, task.steps));
-  const runs = seeds.map((seed) => episodes.get(runName(task, setting, seed)) ?? []);
-  const areas = runs.map((r) => curveArea(runCurve(r, grid)));
-  return { setting, seeds: [...seeds], areas, area: meanInterval(areas), final: meanInterval(runs.map((r) => finalReturn(r, task.steps))), curve: aggregateCurves(runs, grid) };
+  const chosen = seeds.map((seed) => named.get(runName(task, setting, seed)));
+  const scores = chosen.map((o) => scoresOf(o, grid, task.steps));
+  const areas = scores.map((s) => s.area);
+  const curves = chosen.flatMap((o) => (o === undefined || o.diverged !== undefined ? [] : [o.episodes]));
+  return { setting, seeds: [...seeds], areas, area: meanInterval(areas), final: meanInterval(scores.map((s) => s.final)), curve: aggregateCurves(curves, grid) };
 }
 
 export interface SweepResult {

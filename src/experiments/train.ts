@@ -322,7 +322,7 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
       // The env is not stepped with it (ModelEnv.step refuses one too): the run stops where it diverged.
       throw new MixrlError(
         'diverged',
-        `step ${step}: the policy's action is ${formatVector(action)}, not finite: the actor's parameters have diverged (the last checkpoint holds the run before; a smaller actorLr or a larger alpha may keep it stable)`,
+        `step ${step}: the policy's action is ${formatVector(action)}, not finite: the actor's parameters have diverged (the last checkpoint, if any, holds the run before; a smaller actorLr or a larger alpha may keep it stable)`,
       );
     }
     model.transition(rollout.state, 0, action, 0, transition);

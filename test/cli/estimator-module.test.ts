@@ -226,6 +226,28 @@ describe('mixrl sweep --estimator-module', () => {
     );
   });
 
+  it('records a run whose policy diverged as an outcome (no area), not a failure of the sweep', () => {
+    // The surrogate times NaN at α = 0.1 (α a traced tensor): the first update makes the actor NaN, the next action too.
+    module(
+      'explode.mjs',
+      `export default function ({ estimators, greater, mul, where }) {
+  return { explode: (input) => mul(estimators.mrp(input), where(greater(input.alpha, 0.05), NaN, 1)) };
+}
+`,
+    );
+    const diverging = 'BimodalBandit-sgm-mrp-alpha0.1-seed0';
+    const args = ['sweep', '--env', 'BimodalBandit', '--agent', 'sgm-mrp', '--grid', 'alpha=0.1,0.01', '--seeds', '1', '--steps', '200', '--rerun-seeds', '0'];
+    const r = ok([...args, '--estimator-module', 'explode.mjs', '--estimator', 'explode', '--out', 'sw-diverged'], override);
+    expect(r.stdout).toMatch(new RegExp(`${diverging}: trained in [0-9.]+ s; \\d+ episodes, DIVERGED, no area \\(step \\d+: the policy's action is \\[NaN\\], not finite`));
+    const summary = json(`sw-diverged/runs/${diverging}/summary.json`);
+    expect(summary).toMatchObject({ finished: false });
+    expect(summary.diverged).toMatch(/^step \d+: the policy's action is \[NaN\], not finite: the actor's parameters have diverged/);
+    expect(json('sw-diverged/best.json')).toMatchObject({ setting: { alpha: 0.01 } });
+    // Continued, the diverged run is read back as it stopped, not trained again.
+    rmSync(file('sw-diverged/best.json'));
+    expect(ok([...args, '--estimator-module', 'explode.mjs', '--estimator', 'explode', '--out', 'sw-diverged'], override).stdout).toContain(`${diverging}: diverged before;`);
+  });
+
   it('starts no run on the module once it changed while the sweep runs', () => {
     // Edited by the first run that loads it (a `mixrl train` child; the sweep itself leaves it), as
     // by a researcher editing the file during a long sweep: the second run would train other code.

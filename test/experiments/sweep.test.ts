@@ -141,7 +141,7 @@ describe('ranking by area under the curve', () => {
   it('ranks synthetic finished runs by their mean area (read back, nothing trained)', async () => {
     delete process.env[OVERRIDE_VARIABLE];
     const workDir = mkdtempSync(path.join(tmpdir(), 'mixrl-sweep-rank-'));
-    const settings = expandGrid(grid(['alpha=0.1,1,0.01,0.001']), 1e-3);
+    const settings = expandGrid(grid(['alpha=0.1,1,0.01,0.001,10']), 1e-3);
     const task: SweepTask = { env: 'Pendulum', agent: 'sg-rp', settings, seeds: [0, 1], steps: 400, bins: 4 };
     // Episodes per (alpha, seed); the curve grid is 100, 200, 300, 400.
     const episodes: Record<string, { step: number; return: number }[]> = {
@@ -158,7 +158,13 @@ describe('ranking by area under the curve', () => {
       // no episodes at all: no area, ranked last
       '0.001/0': [],
       '0.001/1': [],
+      // seed 0's policy diverged (summary.json says so): no area, whatever its episodes before; seed
+      // 1's [1000, 1000, 1000, 1000] -> 1000: one seed with an area, ahead of 0.01's 100
+      '10/0': [{ step: 100, return: 5000 }],
+      '10/1': [{ step: 100, return: 1000 }],
     };
+    const summaryOf = (alpha: number, seed: number) =>
+      alpha === 10 && seed === 0 ? { finished: false, steps: 150, diverged: "step 150: the policy's action is [NaN], not finite" } : { finished: true };
     for (const s of settings) {
       for (const seed of task.seeds) {
         const dir = path.join(workDir, `Pendulum-sg-rp-${s.id}-seed${seed}`);
@@ -166,18 +172,21 @@ describe('ranking by area under the curve', () => {
         // A finished run as `mixrl train` leaves it: its config, a checkpoint, a finished summary, its episodes.
         writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...s.config, env: 'Pendulum', agent: 'sg-rp', seed, steps: 400 }));
         writeFileSync(path.join(dir, 'checkpoint.mixrl'), 'x');
-        writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ finished: true }));
+        writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summaryOf(s.values.alpha as number, seed)));
         writeFileSync(path.join(dir, 'episodes.jsonl'), episodes[`${s.values.alpha}/${seed}`].map((e) => `${JSON.stringify(e)}\n`).join(''));
       }
     }
     const lines: string[] = [];
     useCliForRuns(null);
     const result = await runSweep({ backend: cpu, workDir, log: (l) => lines.push(l) }, task, 0);
-    expect(lines.filter((l) => /finished before, reused/.test(l))).toHaveLength(8);
+    expect(lines.filter((l) => /finished before, reused/.test(l))).toHaveLength(9);
+    // The diverged run is read back as it stopped (not resumed, not a failure of the sweep).
+    expect(lines.filter((l) => /alpha10-seed0: diverged before; 1 episodes, DIVERGED, no area \(step 150: the policy's action is \[NaN\], not finite\)$/.test(l))).toHaveLength(1);
     expect(result.rerun).toBeUndefined();
     const r = result.ranking;
-    expect(r.map((x) => x.setting.values.alpha)).toEqual([0.1, 1, 0.01, 0.001]);
-    expect(r.map((x) => x.rank)).toEqual([1, 2, 3, 4]);
+    expect(r.map((x) => x.setting.values.alpha)).toEqual([0.1, 1, 10, 0.01, 0.001]);
+    expect(r.map((x) => x.rank)).toEqual([1, 2, 3, 4, 5]);
+    expect(r[2].areas).toEqual([NaN, 1000]);
     expect(r[0].areas).toEqual([3, 4]);
     expect(r[0].area.mean).toBe(3.5);
     // Two seeds 3 and 4: s = sqrt(0.5), half-width t(0.975, 1) s / sqrt(2) = 12.706205 / 2.
@@ -188,9 +197,9 @@ describe('ranking by area under the curve', () => {
     expect(r[1].areas).toEqual([2.5, 2.75]);
     expect(r[1].area.mean).toBeCloseTo(2.625, 12);
     // One seed with an area: its mean, and no interval.
-    expect(r[2].areas).toEqual([NaN, 100]);
-    expect(r[2].area).toEqual({ n: 1, mean: 100, lo: NaN, hi: NaN });
-    expect(r[3].area.mean).toBeNaN();
+    expect(r[3].areas).toEqual([NaN, 100]);
+    expect(r[3].area).toEqual({ n: 1, mean: 100, lo: NaN, hi: NaN });
+    expect(r[4].area.mean).toBeNaN();
     // The hand-written curve function agrees with the numbers above.
     expect(areaByHand(episodes['1/1'], 400, 4)).toBe(2.75);
     // The best setting's curve, over its two seeds: [2, 2, 4, 4] and [-, 6, 6, 0].

@@ -89,15 +89,17 @@ export async function runCurves(ctx: ExperimentContext, protocol: CurveProtocol)
   const cells: Cell[] = [];
   for (const env of protocol.envs) {
     for (const agent of protocol.agents) {
-      const runs = outcomes.filter((o) => o.spec.config.env === env && o.spec.config.agent === agent).map((o) => o.episodes);
-      const curve = aggregateCurves(runs, grid);
+      const mine = outcomes.filter((o) => o.spec.config.env === env && o.spec.config.agent === agent);
+      // A run whose policy diverged has no curve, area or final return (NaN: left out of the means).
+      const runs = mine.map((o) => (o.diverged === undefined ? o.episodes : null));
+      const curve = aggregateCurves(runs.filter((r) => r !== null), grid);
       cells.push({
         env,
         agent,
-        seeds: runs.length,
+        seeds: mine.length,
         ...curve,
-        area: meanInterval(runs.map((r) => curveArea(runCurve(r, grid)))),
-        final: meanInterval(runs.map((r) => finalReturn(r, steps))),
+        area: meanInterval(runs.map((r) => (r === null ? NaN : curveArea(runCurve(r, grid))))),
+        final: meanInterval(runs.map((r) => (r === null ? NaN : finalReturn(r, steps)))),
       });
     }
   }

@@ -28,8 +28,10 @@ export interface RunOutcome {
   readonly spec: RunSpec;
   readonly dir: string;
   readonly episodes: EpisodeRecord[];
-  /** True when the run was finished before this call and only read back. */
+  /** True when the run was finished (or had diverged) before this call and only read back. */
   readonly reused: boolean;
+  /** Why the run stopped early where its policy diverged (its summary.json's `diverged`): it has no area or final return. */
+  readonly diverged?: string;
 }
 
 /** The experiment was stopped by a signal; the runs left off are resumed by running it again. */
@@ -133,24 +135,32 @@ export async function readEpisodes(dir: string): Promise<EpisodeRecord[]> {
 }
 
 /** Where a run folder stands. */
-type State = 'finished' | 'resumable' | 'new';
+type State = 'finished' | 'diverged' | 'resumable' | 'new';
+
+/** The `diverged` of a run folder's summary.json: set where its policy diverged, undefined otherwise. */
+async function divergence(dir: string): Promise<string | undefined> {
+  const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { diverged?: unknown } | undefined;
+  return typeof summary?.diverged === 'string' ? summary.diverged : undefined;
+}
 
 async function stateOf(dir: string, config: RunConfig): Promise<State> {
-  const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { finished?: boolean } | undefined;
-  if (!(await exists(path.join(dir, 'checkpoint.mixrl')))) {
+  const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { finished?: boolean; diverged?: unknown } | undefined;
+  // A run that diverged before its first checkpoint has none, but its summary says how it ended.
+  const diverged = typeof summary?.diverged === 'string';
+  if (!diverged && !(await exists(path.join(dir, 'checkpoint.mixrl')))) {
     // Killed before its first checkpoint: nothing to resume, so it starts again.
     if (await exists(dir)) await fs.rm(dir, { recursive: true, force: true });
     return 'new';
   }
-  // A checkpoint is there (train writes config.json first): a config that cannot be read is an
-  // error to show, never a reason to delete the run.
+  // A checkpoint or a summary is there (train writes config.json first): a config that cannot be
+  // read is an error to show, never a reason to delete the run.
   const configFile = path.join(dir, 'config.json');
   let saved: Record<string, unknown>;
   try {
     saved = JSON.parse(await fs.readFile(configFile, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `is not valid JSON (${(e as Error).message})`;
-    throw new ConfigError(`${configFile} ${why}, beside the run's checkpoint: restore it, or remove ${dir} to train that run again`);
+    throw new ConfigError(`${configFile} ${why}, beside the run's ${diverged ? 'summary' : 'checkpoint'}: restore it, or remove ${dir} to train that run again`);
   }
   if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) {
     throw new ConfigError(`${configFile} holds ${saved === null ? 'null' : Array.isArray(saved) ? 'an array' : typeof saved}, not a run's config object: restore it, or remove ${dir} to train that run again`);
@@ -160,7 +170,8 @@ async function stateOf(dir: string, config: RunConfig): Promise<State> {
     const what = differ.map(([key, value]) => `${key} ${JSON.stringify(saved[key])} there, ${JSON.stringify(value)} now`).join('; ');
     throw new ConfigError(`${dir} holds a run configured otherwise (${what}); rerun with the options it was started with, or choose another --out`);
   }
-  return summary?.finished === true ? 'finished' : 'resumable';
+  // A diverged run resumed diverges again (the same bits on the CPU): it stays as it stopped.
+  return summary?.finished === true ? 'finished' : diverged ? 'diverged' : 'resumable';
 }
 
 /** A config value as its flag's value: a list comma-separated, a module (`estimatorModule`) by its file. */
@@ -202,7 +213,8 @@ function trainChild(args: string[], children: Set<ChildProcess>): Promise<{ code
 }
 
 /** One run in this process, writing the files `mixrl train` writes. */
-async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config: RunConfig, resume: boolean, stopped: () => boolean): Promise<boolean> {
+/** Trains the run in this process: true when it finished, false when stopped, the divergence message when its policy diverged. */
+async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config: RunConfig, resume: boolean, stopped: () => boolean): Promise<boolean | string> {
   const checkpointFile = path.join(dir, 'checkpoint.mixrl');
   const episodesFile = path.join(dir, 'episodes.jsonl');
   let run: Run;
@@ -226,7 +238,14 @@ async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, c
   };
   const started = Date.now();
   const startStep = run.step;
-  await train(run, { until: run.config.steps }, { onEpisode: (e) => appendFileSync(episodesFile, `${JSON.stringify(e)}\n`), onCheckpoint: save, shouldStop: stopped });
+  try {
+    await train(run, { until: run.config.steps }, { onEpisode: (e) => appendFileSync(episodesFile, `${JSON.stringify(e)}\n`), onCheckpoint: save, shouldStop: stopped });
+  } catch (e) {
+    if (!(e instanceof MixrlError && e.code === 'diverged')) throw e;
+    const summary = { ...runSummary(run, startStep, (Date.now() - started) / 1000), diverged: e.message };
+    await writeFileAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    return e.message;
+  }
   await save(run);
   const seconds = (Date.now() - started) / 1000;
   const summary = runSummary(run, startStep, seconds);
@@ -306,7 +325,8 @@ async function runAll(
       // Stopped (a signal, another run's failure) while this one was being looked at: start nothing new.
       if (stopSignal() !== null || failed) break;
       const started = Date.now();
-      if (state !== 'finished') {
+      let diverged = state === 'diverged' ? await divergence(dir) : undefined;
+      if (state !== 'finished' && state !== 'diverged') {
         let finished: boolean;
         if (cli && state === 'new') {
           // A new child loads the modules' files itself: not once they differ from what this command recorded.
@@ -327,24 +347,30 @@ async function runAll(
           const r = await trainChild(args, children);
           // A checkpoint at the last step without its summary (killed in between): nothing left to train.
           const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
-          if (r.code !== 0 && !alreadyDone && stopSignal() === null) {
+          // A policy that diverged is an outcome (the child wrote it in summary.json), not a failure.
+          diverged = r.code === 2 ? await divergence(dir) : undefined;
+          if (r.code !== 0 && !alreadyDone && diverged === undefined && stopSignal() === null) {
             // A child killed by a signal (the kernel's OOM killer sends SIGKILL) has no exit code.
             const how = r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`;
             throw new ConfigError(`run ${spec.name} failed (${how}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
           }
-          finished = r.code === 0 || alreadyDone;
+          finished = r.code === 0 || alreadyDone || diverged !== undefined;
         } else {
-          finished = await trainHere(ctx, dir, config, state === 'resumable', () => stopSignal() !== null);
+          const ended = await trainHere(ctx, dir, config, state === 'resumable', () => stopSignal() !== null);
+          diverged = typeof ended === 'string' ? ended : undefined;
+          finished = ended !== false;
         }
         if (!finished) continue;
       }
       const episodes = await readEpisodes(dir);
-      outcomes[index] = { spec, dir, episodes, reused: state === 'finished' };
+      outcomes[index] = { spec, dir, episodes, reused: state === 'finished' || state === 'diverged', ...(diverged !== undefined && { diverged }) };
       done++;
       const last = episodes.slice(-10);
       const mean = last.length > 0 ? last.reduce((a, e) => a + e.return, 0) / last.length : NaN;
-      const how = state === 'finished' ? 'finished before, reused' : `${state === 'resumable' ? 'resumed and ' : ''}trained in ${((Date.now() - started) / 1000).toFixed(1)} s`;
-      ctx.log(`[${done}/${total}] ${spec.name}: ${how}; ${episodes.length} episodes, mean return of the last 10 ${mean.toFixed(2)}`);
+      const how =
+        state === 'finished' ? 'finished before, reused' : state === 'diverged' ? 'diverged before' : `${state === 'resumable' ? 'resumed and ' : ''}trained in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      const end = diverged === undefined ? `mean return of the last 10 ${mean.toFixed(2)}` : `DIVERGED, no area (${diverged})`;
+      ctx.log(`[${done}/${total}] ${spec.name}: ${how}; ${episodes.length} episodes, ${end}`);
     }
   };
   try {
