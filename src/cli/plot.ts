@@ -11,7 +11,7 @@ import { type Dirent, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { ConfigError, defaultsFor } from '../experiments/config';
-import { makeDirs, readJsonFile, readJsonLines, writeFileAtomic } from '../experiments/files';
+import { exists, makeDirs, readJsonFile, readJsonLines, writeFileAtomic } from '../experiments/files';
 import { tableToCsv } from '../experiments/paper/csv';
 import { show } from '../experiments/paper/curves';
 import { isEpisode } from '../experiments/paper/runs';
@@ -99,9 +99,12 @@ async function readRun(dir: string): Promise<Either<ConfigError, PlotRun>> {
   if (unreadable > 0) {
     console.log(`note: ${dir}: ${unreadable} episode${unreadable === 1 ? '' : 's'} with a NaN or infinite return (episodes.jsonl says null) left out of its curve; did the run diverge?`);
   }
-  // summary.json is written when a run ends or stops; a run in progress has none yet.
-  const saved = await readJsonFile(path.join(dir, 'summary.json'));
+  // summary.json is written when a run ends, stops or diverges; a run in progress has none yet.
+  const summaryFile = path.join(dir, 'summary.json');
+  const saved = await readJsonFile(summaryFile);
+  if (saved === undefined && (await exists(summaryFile))) console.log(`note: ${summaryFile} is not JSON: the run is drawn as unfinished`);
   const summary = saved !== null && typeof saved === 'object' ? (saved as Record<string, unknown>) : {};
+  if (typeof summary.diverged === 'string') console.log(`note: ${dir}: its policy diverged (${summary.diverged.split(':')[0]}): drawn as far as it got, left out of the final return`);
   const reached = Math.max(typeof summary.steps === 'number' ? summary.steps : 0, ...episodes.map((e) => e.step));
   // A config written before a key existed ran with its default: filled in, it does not split a curve.
   const filled = { ...defaultsFor((config as { env: string }).env), ...(config as Record<string, unknown>) };

@@ -181,6 +181,15 @@ describe('mixrl plot', () => {
     expect(r.stdout).not.toContain('diverged/s0:');
   });
 
+  it('says which runs diverged (summary.json) and which summary.json does not parse', () => {
+    writeRun('ended/s0', { seed: 0 }, [1, 2, 3], 50, { 'summary.json': JSON.stringify({ steps: 160, finished: false, diverged: "step 160: the policy's action is [NaN], not finite: ..." }) });
+    writeRun('ended/s1', { seed: 1 }, [1, 2, 3], 50, { 'summary.json': '{"steps": 150,' });
+    const r = run(['plot', 'ended', '--out', 'plots-ended']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`note: ${path.join('ended', 's0')}: its policy diverged (step 160): drawn as far as it got, left out of the final return`);
+    expect(r.stdout).toContain(`note: ${path.join('ended', 's1', 'summary.json')} is not JSON: the run is drawn as unfinished`);
+  });
+
   it('writes comparisons.csv as its header alone when no env has two curves', () => {
     writeRun('lonely/s0', { seed: 0 }, [1, 2]);
     writeRun('lonely/s1', { seed: 1 }, [3, 4]);
