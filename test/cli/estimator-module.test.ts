@@ -243,6 +243,7 @@ describe('mixrl sweep --estimator-module', () => {
     expect(summary).toMatchObject({ finished: false });
     expect(summary.diverged).toMatch(/^step \d+: the policy's action is \[NaN\], not finite: the actor's parameters have diverged/);
     expect(json('sw-diverged/best.json')).toMatchObject({ setting: { alpha: 0.01 } });
+    expect(r.stdout).toContain('Runner-up: alpha 0.1, area none; one seed gives no interval.');
     // Continued, the diverged run is read back as it stopped, not trained again.
     rmSync(file('sw-diverged/best.json'));
     expect(ok([...args, '--estimator-module', 'explode.mjs', '--estimator', 'explode', '--out', 'sw-diverged'], override).stdout).toContain(`${diverging}: diverged before;`);

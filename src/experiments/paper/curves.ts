@@ -232,8 +232,8 @@ export function curveTable(id: string, title: string, cells: readonly Cell[]): T
 /** `1 seed`, `3 seeds`: how many seeds a finding speaks of. */
 export const seedWords = (n: number) => `${n} seed${n === 1 ? '' : 's'}`;
 
-/** `v [lo, hi]` for findings. */
-export const show = (i: Interval) => (i.n > 1 ? `${i.mean.toPrecision(3)} [${i.lo.toPrecision(3)}, ${i.hi.toPrecision(3)}]` : i.mean.toPrecision(3));
+/** `v [lo, hi]` for findings; one value alone; `none` where no run gave one (no episode, or diverged). */
+export const show = (i: Interval) => (i.n > 1 ? `${i.mean.toPrecision(3)} [${i.lo.toPrecision(3)}, ${i.hi.toPrecision(3)}]` : i.n === 1 ? i.mean.toPrecision(3) : 'none');
 
 /** How two intervals compare: whether a is above b, and whether the 95% intervals are apart. */
 export function compare(a: Interval, b: Interval): { above: boolean; apart: boolean } {
