@@ -2,6 +2,7 @@ import type { Backend, Handle } from './backend';
 import { type DType, SHORT_NAME, type TypedArray } from './dtype';
 import { BackendError, MixrlError } from './errors';
 import type { Aval, Params, Primitive } from './primitives';
+import { noteStorage } from './lent';
 import { formatShape, type Shape, sizeOf } from './shape';
 import type { TensorMethods } from './methods';
 
@@ -116,6 +117,7 @@ export class ArrayTensor extends Tensor {
     readonly dtype: DType,
   ) {
     super();
+    noteStorage(this, storage);
   }
 
   /** The backend storage; throws if the tensor was disposed. */

@@ -87,6 +87,19 @@ describe('jit donateArgnums (CPU)', () => {
     expect(Array.from(h({ w: w1.m, b: w1.b, m: w1.w }, w1.w)[2].dataSync())).toEqual(Array.from(flipped));
   });
 
+  it('keeps the values of tensors sharing a held output\'s memory: a reshape, stopGradient, another plan\'s pass-through', () => {
+    const count = M.jit((c: Tensor) => M.add(c, 1), { donateArgnums: 0 });
+    let c = count(M.tensor([0, 0, 0]));
+    // Each shares c's array (the CPU's reshape and stopGradient, a plan returning its input).
+    const sharers = [M.reshape(c, [1, 3]), M.stopGradient(c), M.jit((v: Tensor) => v)(c), M.jit((v: Tensor) => M.reshape(v, [3, 1]))(c)];
+    for (let i = 0; i < 3; i++) c = count(c);
+    expect(Array.from(c.dataSync())).toEqual([4, 4, 4]);
+    for (const t of sharers) expect(Array.from(t.dataSync())).toEqual([1, 1, 1]);
+    // A sharer passed back as the donated input: read before its region is written.
+    const r = M.reshape(count(M.tensor([5, 5, 5])), [3]);
+    expect(Array.from(count(r).dataSync())).toEqual([7, 7, 7]);
+  });
+
   it('returns a donated input passed through unchanged as a valid tensor', () => {
     // Input c is paired with output d (same shape) and also returned as output a: a must be a copy.
     type Pair = { a: Tensor; c: Tensor };

@@ -6,12 +6,14 @@
  * next call, given that output back, reads it in place and writes into the first region. A training
  * loop then copies its state neither in nor out.
  *
- * The views handed out are tracked per region. Before a call writes a region, the tensor viewing it
- * must be gone: donated (disposed by `jit` after the call that read it) or given a copy of its
- * values (`relocate`), so no tensor the caller still holds ever changes.
+ * The regions are lent (`tensor/lent.ts`): every tensor over one is tracked, the one handed out and
+ * any sharing its array (a reshape, a plan's pass-through output). Before a call writes a region,
+ * each of them still alive gets a copy of its values (`relocate`), so no tensor the caller still
+ * holds ever changes; a donated one is disposed by `jit` after the call that read it.
  */
 import type { ArrayTensor, DType, Shape, TypedArray } from '../../tensor';
 import { ArrayTensor as Tensor, cpu } from '../../tensor';
+import { evacuate, lend } from '../../tensor/lent';
 import { shapesEqual } from '../../tensor/shape';
 import type { IRProgram, IRVar } from '../ir';
 
@@ -69,6 +71,10 @@ export class DonatedRegions {
     private readonly views: readonly (readonly [TypedArray, TypedArray])[],
   ) {
     this.holders = [pairs.map(() => null), pairs.map(() => null)];
+    for (const [a, b] of views) {
+      lend(a);
+      lend(b);
+    }
   }
 
   /**
@@ -84,15 +90,18 @@ export class DonatedRegions {
     for (let j = 0; j < pairs.length; j++) {
       const x = inputs[pairs[j].input];
       if (x !== holders[p][j]) {
-        evacuate(holders[p][j], views[j][p]);
+        // x may be a tensor over the region itself (a reshape of the output it held): read first.
+        const values = x.handle as TypedArray;
+        const copy = values === views[j][p] ? values.slice() : values;
+        evacuate(views[j][p]);
         holders[p][j] = null;
-        views[j][p].set(x.handle as TypedArray);
+        views[j][p].set(copy);
       }
     }
+    // The output regions: every tensor still over one (the output handed out there two calls ago,
+    // a reshape of it, a plan's pass-through of it) gets a copy first; given up ones are disposed.
     for (let j = 0; j < pairs.length; j++) {
-      const held = holders[q][j];
-      // Still held and not given up by this call (its donated inputs are disposed after it).
-      if (held && !held.isDisposed && !pairs.some(({ input }) => inputs[input] === held)) evacuate(held, views[j][q]);
+      evacuate(views[j][q]);
       holders[q][j] = null;
     }
     return p;
@@ -114,9 +123,4 @@ export class DonatedRegions {
     this.holders[1 - p][j] = t;
     return t;
   }
-}
-
-/** Gives a tensor still viewing `region` a copy of its values. */
-function evacuate(held: ArrayTensor | null, region: TypedArray): void {
-  if (held && !held.isDisposed) held.relocate(region.slice());
 }
