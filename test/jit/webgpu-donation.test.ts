@@ -126,6 +126,25 @@ describeWebGPU('jit donateArgnums on WebGPU', () => {
     expect(await values(held)).toEqual([[1, 2, 3]]);
   });
 
+  it('holds the tensors a plan captured: disposed by the caller, or donated to it, they keep their values in the plan', async () => {
+    const backend = webgpu();
+    const w = M.tensor(Array.from({ length: 1024 }, (_, i) => i % 2), { backend });
+    const sum = M.jit((x: Tensor) => M.sum(M.add(x, w)));
+    const zeros = M.zeros([1024], { backend });
+    expect(await sum(zeros).item()).toBe(512);
+    w.dispose();
+    // Tensors of w's size made now would take its buffer, were it back in the pool.
+    const others = Array.from({ length: 4 }, () => M.add(M.zeros([1024], { backend }), 7));
+    await others[3].data();
+    expect(await sum(zeros).item()).toBe(512);
+    // A captured tensor donated to the plan that captured it: its update must not write the constant.
+    const c = M.tensor([10, 20, 30], { backend });
+    const plus = M.jit((x: Tensor) => M.add(x, c), { donateArgnums: 0 });
+    expect(await values(plus(M.tensor([1, 1, 1], { backend })))).toEqual([[11, 21, 31]]);
+    expect(await values(plus(c))).toEqual([[20, 40, 60]]);
+    expect(await values(plus(M.tensor([1, 1, 1], { backend })))).toEqual([[11, 21, 31]]);
+  });
+
   it('a donating loop alternates between two sets of state buffers and reuses their bind groups', async () => {
     const backend = webgpu();
     const h = smallSac({ obsDim: 3, head: { actionDim: 1, kind: 'single', components: 1, low: -1, high: 1 }, estimator: 'rp', hidden: [16, 16] });

@@ -56,9 +56,10 @@ export class TwinBuffers {
   }
 }
 
-/** A plan's buffers go back to the pool when the plan is garbage-collected. */
-const abandoned = new FinalizationRegistry<{ gpu: WebGPUBackend; owned: Map<GPUBuffer, number> }>(({ gpu, owned }) => {
+/** A plan's buffers go back to the pool when the plan is garbage-collected, and its constants' references are dropped. */
+const abandoned = new FinalizationRegistry<{ gpu: WebGPUBackend; owned: Map<GPUBuffer, number>; constants: Storage[] }>(({ gpu, owned, constants }) => {
   for (const buffer of owned.keys()) gpu.reclaim(new Storage(buffer));
+  for (const storage of constants) gpu.drop(storage);
 });
 
 /**
@@ -84,9 +85,20 @@ export class PlanBuffers implements KernelHost {
   bytes = 0;
   /** The size class of each value's buffer: a plan's steps ask with the same avals every call. */
   private readonly classes = new WeakMap<Aval, number>();
+  /** The storage of the tensors the traced function captured, referenced for as long as the plan lives. */
+  private readonly constants: Storage[] = [];
 
   constructor(private readonly gpu: WebGPUBackend) {
-    abandoned.register(this, { gpu, owned: this.owned });
+    abandoned.register(this, { gpu, owned: this.owned, constants: this.constants });
+  }
+
+  /**
+   * A captured tensor's storage, with a reference the plan holds: disposing the tensor leaves the
+   * plan its values, and an in-place update sees a second holder and writes a copy instead.
+   */
+  constant(storage: Storage): Storage {
+    this.constants.push(this.gpu.share(storage));
+    return storage;
   }
 
   get matmulTiles(): MatmulTiles {

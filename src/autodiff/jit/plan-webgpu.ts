@@ -285,7 +285,7 @@ export function compileWebGPUPlan(source: IRProgram, gpu: WebGPUBackend, options
   program.inputs.forEach(newSlot);
   for (const { v, value } of program.constants) {
     newSlot(v);
-    env[slotOf.get(v) as number] = ((value as ArrayTensor).handle as GpuHandle).storage;
+    env[slotOf.get(v) as number] = planBuffers.constant(((value as ArrayTensor).handle as GpuHandle).storage);
   }
   for (const node of nodes) storedByNode(node).forEach(newSlot);
   const slot = (v: IRVar) => slotOf.get(v) as number;
