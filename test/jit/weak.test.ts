@@ -4,7 +4,7 @@
  * new value of the same kind (integer, fraction, boolean) replays the plan instead of retracing.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as M from '../../src';
 import type { DType, Tensor } from '../../src';
 import { weakDtypeFor, weakDtypeOf } from '../../src/tensor/dtype';
@@ -205,7 +205,16 @@ describe('jit of plain number arguments (weak types)', () => {
     const dk = M.jit(M.grad((t: Tensor, k: Tensor | number) => M.sum(M.mul(t, (k as number) * 2)), { argnums: 1 }));
     expect(() => dk(x, 0.5)).toThrow(M.ConcretizationError);
     // Printing one is fine.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     expect(M.jit((t: Tensor, k: number) => (String(k), `${k}`, t))(x, 0.5).dtype).toBe('float32');
+    // === and truthiness cannot be refused (the traced value is an object): a number no op reads is warned of.
+    warn.mockClear();
+    const branch = M.jit((t: Tensor, k: number) => (k === 0 ? t : M.mul(t, 3)), { name: 'branch' });
+    expect(Array.from(branch(x, 0).dataSync())).toEqual([3, 6]); // eager: [1, 2]
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+      '[mixrl jit] branch: number argument leaf 1 is read by no op of the trace; a JS ===, ?: or if on it saw a traced value (an object), not 0: if the function branches on it, pass it through staticArgnums',
+    ]);
+    warn.mockRestore();
   });
 
   it('refuses a boolean the trace never uses (a JS if or ?: on it sees an object, always true)', () => {

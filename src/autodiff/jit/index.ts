@@ -169,13 +169,23 @@ const weakScalar = (value: number | boolean, dtype: DType, backend: Backend): Ar
 /**
  * Refuses a boolean argument that no op of the trace reads: a JS `if`, `?:`, `&&` or `!` on it saw the
  * weak scalar, an object, which is always truthy, so the plan would hold the branch `true` takes for
- * every value (numbers refuse JS arithmetic themselves, `IRTracer`'s `Symbol.toPrimitive`).
+ * every value. Numbers refuse JS arithmetic themselves (`IRTracer`'s `Symbol.toPrimitive`), but not
+ * `===` or truthiness: an unread number gets a warning (it may simply be unused).
  */
-function checkBooleansUsed(program: IRProgram, rawLeaves: readonly unknown[], name: string): void {
+function checkPlainUsed(program: IRProgram, rawLeaves: readonly unknown[], name: string): void {
   const used = new Set(program.outputs);
   for (const eq of program.equations) for (const v of eq.inputs) used.add(v);
   rawLeaves.forEach((x, i) => {
-    if (typeof x !== 'boolean' || used.has(program.inputs[i])) return;
+    if (used.has(program.inputs[i])) return;
+    if (typeof x === 'number') {
+      // Unread: unused, or only compared or tested in JS, where the traced value is an object.
+      console.warn(
+        `[mixrl jit] ${name}: number argument leaf ${i} is read by no op of the trace; a JS ===, ?: or if on it saw a traced value (an object), not ${x}: ` +
+          'if the function branches on it, pass it through staticArgnums',
+      );
+      return;
+    }
+    if (typeof x !== 'boolean') return;
     throw new MixrlError(
       'argument',
       `jit(${name}): boolean argument leaf ${i} is read by no op of the trace; a JS if, ?: or && on it sees a traced value, always true. ` +
@@ -229,7 +239,9 @@ function signatureOf(tree: TreeDef, tensors: readonly Tensor[], staticsKey: stri
  * output that is the argument itself is returned as given, the number. What only a JS value allows
  * needs `staticArgnums`: JS arithmetic or comparisons on the traced scalar throw a
  * `ConcretizationError`, a boolean no op reads (a JS `if` on it sees an object, always true) is
- * refused, and `cond`/`switchCase` given one stage every branch.
+ * refused, a number no op reads is warned of (`===`, `?:` and `if` on it see an object and cannot
+ * throw: `k === 0 ? a : b` stages `b` for every k), and `cond`/`switchCase` given one stage every
+ * branch.
  *
  * @example
  * const step = jit((w: Tensor, x: Tensor) => grad((v: Tensor) => matmul(x, v).square().mean())(w));
@@ -359,7 +371,7 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     let compiled = state.cache.get(signature);
     if (!compiled) {
       const [program, customRules] = trace(args, treeUnflatten(tree, leaves), signature);
-      checkBooleansUsed(program, rawLeaves, name);
+      checkPlainUsed(program, rawLeaves, name);
       if (!program.constants.every(({ value }) => value instanceof ArrayTensor)) {
         if (customRules) return f(...args);
         // It captured a tracer of an enclosing transformation: valid for this call only.
