@@ -261,6 +261,13 @@ describe('jit of plain number arguments (weak types)', () => {
     for (const k of [weak, strong, weak, strong]) expect(jf(x, k).dtype).toBe(f(x, k).dtype);
     expect([f(x, weak).dtype, f(x, strong).dtype]).toEqual(['float32', 'float64']);
     expect(M.jitStats(jf).traceCount).toBe(2);
+    // A weak-marked tensor and the plain number it stands for: apart too, so a number returned as
+    // it is stays the number, whichever came first.
+    const echo = M.jit((t: Tensor, k: Tensor | number) => [M.add(t, 1), k] as const);
+    const half = M.tensor(0.25, { dtype: 'float64' }).markedWeak();
+    expect(echo(x, half)[1]).toBeInstanceOf(M.Tensor);
+    expect(echo(x, 0.5)[1]).toBe(0.5);
+    expect(echo(x, half)[1]).toBeInstanceOf(M.Tensor);
   });
 
   it('number arguments of a donated position are accepted (their scalars are the call\'s own)', () => {
@@ -296,6 +303,19 @@ describeWebGPU('jit of plain number arguments on WebGPU', () => {
     // The same signature with the CPU as the default: a trace of its own there, not the WebGPU plan.
     expect(alone(0.5, 3).backend).toBe(M.cpu);
     expect(M.jitStats(alone).traceCount).toBe(2);
+    // No tensor argument at all (none, or only static ones): the default backend is part of the signature too.
+    const made = M.jit(() => M.add(M.tensor([1, 2]), 1));
+    const sized = M.jit((n: number) => M.ones([n]), { staticArgnums: 0 });
+    expect([made().backend, sized(2).backend]).toEqual([M.cpu, M.cpu]);
+    M.setDefaultBackend(gpu);
+    try {
+      expect([made().backend, sized(2).backend]).toEqual([gpu, gpu]);
+      expect(Array.from(await made().data())).toEqual([2, 3]);
+    } finally {
+      M.setDefaultBackend(M.cpu);
+    }
+    expect([made().backend, sized(2).backend]).toEqual([M.cpu, M.cpu]);
+    expect([M.jitStats(made).traceCount, M.jitStats(sized).traceCount]).toEqual([2, 2]);
   });
 
   it('casts a number already of the dtype it needs (float32, bool) to a plain tensor: einsum, asTensor, equal, returned as given', async () => {

@@ -219,9 +219,12 @@ function withPlainOutputs(outputs: readonly Tensor[], plainOutputs: readonly Pla
 }
 
 /** The signature of a call whose leaves are `tensors` (numbers made weak scalars by `leafTensors`). */
-function signatureOf(tree: TreeDef, tensors: readonly Tensor[], staticsKey: string): string {
-  const parts = tensors.map((x) => `${x.weak ? 'weak ' : ''}${formatAval(x.aval)}@${x.backend.name}`);
-  return `${JSON.stringify(tree)}|${parts.join(' ')}|${staticsKey}`;
+function signatureOf(tree: TreeDef, tensors: readonly Tensor[], plain: readonly boolean[], staticsKey: string): string {
+  // A plain number is returned as given where it is an output: not the same signature as a weak tensor's.
+  const parts = tensors.map((x, i) => `${plain[i] ? 'plain ' : x.weak ? 'weak ' : ''}${formatAval(x.aval)}@${x.backend.name}`);
+  // Without tensor arguments the ops make their tensors on the default backend: part of the signature.
+  const where = tensors.length === 0 ? `@${defaultBackend().name}` : '';
+  return `${JSON.stringify(tree)}|${parts.join(' ')}${where}|${staticsKey}`;
 }
 
 /**
@@ -366,8 +369,8 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
     const leaves = leafTensors(rawLeaves, name);
     const staticArgs = args.filter((_, i) => statics.has(i));
     const staticsKey = staticKey(staticArgs, staticPositions(args.length), name);
-    const signature = signatureOf(tree, leaves, staticsKey);
     const plain = rawLeaves.map((x) => !(x instanceof Tensor));
+    const signature = signatureOf(tree, leaves, plain, staticsKey);
     let compiled = state.cache.get(signature);
     if (!compiled) {
       const [program, customRules] = trace(args, treeUnflatten(tree, leaves), signature);
@@ -422,8 +425,9 @@ export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options:
       ),
       leaves: concrete.map(() => NO_LEAF),
       weakLeaves,
-      weakBackend: concrete[weakLeaves[0]?.index]?.backend ?? cpu,
-      weakOnDefault: weakLeaves.length > 0 && weakLeaves.length === concrete.length,
+      // Only numbers, or no tensor argument at all: the default backend the call saw is part of the match.
+      weakBackend: concrete[weakLeaves[0]?.index]?.backend ?? defaultBackend(),
+      weakOnDefault: weakLeaves.length === concrete.length,
       statics: staticArgs,
       staticKey: staticsKey,
       compiled,
