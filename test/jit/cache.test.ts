@@ -148,6 +148,10 @@ describe('jit caching', () => {
     expect(() => f(f64([1]), 'ab')).toThrow('jit(f): argument leaf 1 is string, not a tensor, number or boolean; pass other arguments through staticArgnums');
   });
 
+  it('refuses an async function (its ops after an await would outlive the trace)', () => {
+    expect(() => M.jit(async (x: Tensor) => M.exp(x), { name: 'later' })).toThrow('jit(later): f is an async function; jit traces a synchronous one (await WebGPU reads outside it)');
+  });
+
   it('refuses static arguments that cannot be compared by value, naming the argument', () => {
     const f = M.jit((x: Tensor, g: (t: Tensor) => Tensor) => g(x), { staticArgnums: 1 });
     expect(() => f(f64([1]), M.exp)).toThrow("jit(anonymous): static argument 1 is a function; static arguments are compared by value");

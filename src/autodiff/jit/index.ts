@@ -257,6 +257,10 @@ function signatureOf(tree: TreeDef, tensors: readonly Tensor[], plain: readonly 
 export function jit<Args extends unknown[], R>(f: (...args: Args) => R, options: JitOptions = {}): (...args: Args) => R {
   checkTransform('jit', f, options, ['staticArgnums', 'donateArgnums', 'name', 'cacheSize']);
   const name = options.name ?? (f.name || 'anonymous');
+  // Its ops after an await would run after the trace ended (and use its finished tracers).
+  if (f.constructor.name === 'AsyncFunction') {
+    throw new MixrlError('argument', `jit(${name}): f is an async function; jit traces a synchronous one (await WebGPU reads outside it)`);
+  }
   const statics = argnumsOf(options.staticArgnums, 'staticArgnums', name);
   const donating = argnumsOf(options.donateArgnums, 'donateArgnums', name);
   const highest = Math.max(-1, ...statics, ...donating);
