@@ -503,6 +503,12 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
     const episodesFile = path.join(out, 'episodes.jsonl');
     const episodes = await episodesBefore(episodesFile, run.rollout.episode);
     if (isLeft(episodes)) return episodes;
+    // best.mixrl is checked against the step when training starts: one that cannot be read is refused before anything is written.
+    const bestFile = path.join(out, BEST);
+    if (run.config.evalEvery > 0 && (await exists(bestFile))) {
+      const best = await loadCheckpoint(bestFile);
+      if (isLeft(best)) return userError(`cannot read best.mixrl to check its step: ${best.left.message}`);
+    }
     if (target !== undefined) (run.config as TrainConfig).steps = target;
     // config.json says what the run now is: its new step target, a module given again.
     try {

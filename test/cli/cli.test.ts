@@ -205,6 +205,16 @@ describe('mixrl command: run folders and resuming', () => {
     expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l).episode)).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
+  it('--resume refuses a best.mixrl it cannot read before writing anything', () => {
+    const r = run(['train', '--env', 'Pendulum', '--agent', 'sg-rp', '--steps', '120', '--eval-every', '60', '--eval-episodes', '1', '--out', 'evaluated', ...TINY]);
+    expect(r.code, r.stderr).toBe(0);
+    const config = file('evaluated', 'config.json');
+    const before = readFileSync(config, 'utf8');
+    writeFileSync(file('evaluated', 'best.mixrl'), 'not a checkpoint');
+    expectUserError(['train', '--resume', 'evaluated', '--steps', '180'], /^mixrl train: cannot read best\.mixrl to check its step: .*evaluated\/best\.mixrl: /);
+    expect(readFileSync(config, 'utf8')).toBe(before);
+  });
+
   it('checks --steps and config.json on --resume', () => {
     base('resumable');
     expectUserError(['train', '--resume', 'resumable'], 'mixrl train: resumable is finished at step 120; give --steps N (more than 120) to train it further');
