@@ -58,10 +58,14 @@ function policyDraw(h: SacHyperparameters, actor: MlpParams, obs: Matrix, eps: M
 
 describe('one SAC update against its formulas by hand', () => {
   it('matches the target, both losses, the entropy, the α step and the Polyak step (float64)', () => {
+    // Each optimizer its own learning rate, so a step taken with another's is seen.
     const h: SacHyperparameters = {
       ...smallSac({ obsDim: 2, head: { actionDim: 1, kind: 'single', family: 'normal', low: [-2], high: [2] }, estimator: 'rp', hidden: [3], lr: 0.01, alpha: 0.3, dtype: 'float64' }),
       gamma: 0.9,
       tau: 0.25,
+      actorLr: 0.01,
+      criticLr: 0.02,
+      alphaLr: 0.03,
     };
     const B = 4;
     const f64 = (values: number[], shape: number[]) => T.tensor(Float64Array.from(values), { shape });
@@ -71,7 +75,13 @@ describe('one SAC update against its formulas by hand', () => {
     const nextObs = [[0.4, -0.9], [1.2, 0.5], [-1, 1], [0.3, 1.7]];
     const terminated = [0, 1, 0, 0]; // the second bootstraps nothing
     const batch = { obs: f64(obs.flat(), [B, 2]), action: f64(action.flat(), [B, 1]), reward: f64(reward, [B]), nextObs: f64(nextObs.flat(), [B, 2]), terminated: f64(terminated, [B]) };
-    const state = initSac(h, T.random.key(11));
+    // Targets other than the critics (as after any update), so that the target value, the Polyak
+    // step and the critics' Adam step each show which of the two they read.
+    const initial = initSac(h, T.random.key(11));
+    const shifted = (p: MlpParams, by: number): MlpParams => ({
+      layers: p.layers.map((l) => ({ w: T.add(l.w, T.mul(T.sin(T.arange(0, l.w.shape[0] * l.w.shape[1], 1, { dtype: 'float64' }).reshape(l.w.shape)), by)), b: T.add(l.b, by) })),
+    });
+    const state = { ...initial, targets: [shifted(initial.critics[0], 0.1), shifted(initial.critics[1], -0.07)] as const };
     const key = T.random.key(12);
     const [next, metrics] = makeSacUpdate(h, { jit: false })(state, batch, key);
 
@@ -114,8 +124,57 @@ describe('one SAC update against its formulas by hand', () => {
         }
       }),
     );
-    // The critics moved (the losses' gradients were applied), the actor too.
-    expect(vector(next.critics[0].layers[0].w)).not.toEqual(vector(state.critics[0].layers[0].w));
-    expect(vector(next.actor.layers[1].w)).not.toEqual(vector(state.actor.layers[1].w));
+    // Adam's first step moves each parameter by lr · g / (|g| + eps), about lr · sign(g): the actor
+    // by actorLr against the sign of its loss's derivative, the critics by criticLr, each derivative a
+    // central difference of the losses above (the noise held, the updated critics held for the actor).
+    const nudged = (p: MlpParams, l: number, part: 'w' | 'b', i: number, by: number): MlpParams => ({
+      layers: p.layers.map((layer, k) => {
+        if (k !== l) return layer;
+        const values = vector(layer[part]);
+        values[i] += by;
+        return { ...layer, [part]: T.tensor(Float64Array.from(values), { shape: layer[part].shape }) };
+      }),
+    });
+    const actorLossOf = (actor: MlpParams) => {
+      const d = policyDraw(h, actor, obs, noise(kActor));
+      const [a1, a2] = [q(next.critics[0], obs, d.map((x) => x.action)), q(next.critics[1], obs, d.map((x) => x.action))];
+      return -mean(d.map((x, i) => Math.min(a1[i], a2[i]) - alpha * x.logProb));
+    };
+    const criticLossOf = (c: 0 | 1) => (critic: MlpParams) => mean(q(critic, obs, action).map((v, i) => (v - y[i]) ** 2));
+    const checkSteps = (before: MlpParams, after: MlpParams, loss: (p: MlpParams) => number, lr: number, what: string) => {
+      let checked = 0;
+      before.layers.forEach((layer, l) => {
+        for (const part of ['w', 'b'] as const) {
+          vector(layer[part]).forEach((v, i) => {
+            const eps = 1e-6;
+            const g = (loss(nudged(before, l, part, i, eps)) - loss(nudged(before, l, part, i, -eps))) / (2 * eps);
+            if (Math.abs(g) < 1e-4) return; // a ReLU's dead unit, or too flat for the sign to be sure
+            const step = vector(after.layers[l][part])[i] - v;
+            expect(Math.abs(step + lr * Math.sign(g)), `${what} layer ${l} ${part}[${i}]: step ${step}, g ${g}`).toBeLessThan(lr * 1e-3);
+            checked++;
+          });
+        }
+      });
+      expect(checked, what).toBeGreaterThan(3);
+    };
+    checkSteps(state.actor, next.actor, actorLossOf, h.actorLr, 'actor');
+    checkSteps(state.critics[0], next.critics[0], criticLossOf(0), h.criticLr, 'critic 0');
+    checkSteps(state.critics[1], next.critics[1], criticLossOf(1), h.criticLr, 'critic 1');
+  });
+
+  it('with a fixed α (autoAlpha false) leaves log α and its optimizer as they were', () => {
+    const h: SacHyperparameters = {
+      ...smallSac({ obsDim: 2, head: { actionDim: 1, kind: 'single', family: 'normal', low: [-2], high: [2] }, estimator: 'rp', hidden: [3], lr: 0.01, alpha: 0.3, dtype: 'float64' }),
+      autoAlpha: false,
+    };
+    const f64 = (values: number[], shape: number[]) => T.tensor(Float64Array.from(values), { shape });
+    const batch = { obs: f64([0.5, -1, 1.5, 0.2], [2, 2]), action: f64([0.7, -1.2], [2, 1]), reward: f64([1, -0.5], [2]), nextObs: f64([0.4, -0.9, 1.2, 0.5], [2, 2]), terminated: f64([0, 0], [2]) };
+    const state = initSac(h, T.random.key(3));
+    for (const jit of [false, true]) {
+      const [next] = makeSacUpdate(h, { jit })(state, batch, T.random.key(4));
+      expect(next.logAlpha.itemSync()).toBe(state.logAlpha.itemSync());
+      expect(next.logAlpha.itemSync()).toBe(Math.log(0.3));
+      expect(next.alphaOpt.count.itemSync()).toBe(0);
+    }
   });
 });
