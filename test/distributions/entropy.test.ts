@@ -256,6 +256,19 @@ describe('monteCarloEntropy', () => {
     }
   });
 
+  it('with few draws its error is the sample sd (n - 1 in the divisor) over √n, by hand from the same draws', () => {
+    const normal = D.normal(T.tensor([0.3], f64), T.tensor([1.7], f64));
+    for (const n of [2, 5]) {
+      const [, logProb] = normal.sampleAndLogProb(key(9), [n]);
+      const l = arr(logProb);
+      const mean = l.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(l.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+      const { estimate, standardError } = D.monteCarloEntropy(normal, key(9), n);
+      expect(num(estimate)).toBeCloseTo(-mean, 14);
+      expect(num(standardError)).toBeCloseTo(sd / Math.sqrt(n), 14);
+    }
+  });
+
   it('a squashed normal: H(u) + E[log |d tanh(u)/du|] by quadrature', () => {
     const [mu, sigma] = [0.8, 1.3];
     // H(a) = H(u) + ∫ N(u) log(scale · (1 - tanh² u)) du, scale = (high - low) / 2 = 2.

@@ -74,6 +74,39 @@ describe('surrogate values are scalars and Monte Carlo estimates of J', () => {
   });
 });
 
+describe('baselines and defaults', () => {
+  const params = () => {
+    const t = toTensors(th, false);
+    return { logits: T.broadcastTo(t.logits!, [6, 3]), mu: T.broadcastTo(t.mu, [6, 3]), logstd: T.broadcastTo(t.logstd, [6, 3]) };
+  };
+  const gradientOf = (name: 'lr' | 'halfRp' | 'gumbelRp', critic: E.Critic, extra: object) =>
+    M.grad((p: ReturnType<typeof params>) => E.estimators[name]({ policy: policyOf(p), critic, alpha: 0, key: T.random.key(5), ...extra }))(params());
+  const values = (g: ReturnType<typeof params>) => [...arr(g.logits), ...arr(g.mu), ...arr(g.logstd)];
+
+  it('lr and halfRp subtract the mean of the baseline draws: a constant critic (α 0) gives a zero gradient', () => {
+    // Q ≡ 2.5 and b = mean of n draws of Q = 2.5: every advantage is 0, as is ∂Q/∂a (a sum of b's, not their mean, would leave (1 - n) 2.5).
+    const constant: E.Critic = (a) => T.add(T.mul(T.sum(a, -1), 0), 2.5);
+    for (const n of [1, 4]) {
+      for (const name of ['lr', 'halfRp'] as const) expect(values(gradientOf(name, constant, { baselineSamples: n })).every((v) => v === 0), `${name}, ${n}`).toBe(true);
+    }
+  });
+
+  it('their baseline draws are not the action draw (with one, Q(a) - Q(b) would be 0 for every critic)', () => {
+    const linear: E.Critic = (a) => T.sum(a, -1);
+    for (const name of ['lr', 'halfRp'] as const) {
+      const g = gradientOf(name, linear, { baselineSamples: 1 });
+      expect(arr(g.logits).some((v) => Math.abs(v) > 1e-6), name).toBe(true);
+    }
+  });
+
+  it("gumbelRp's temperature is 0.1 unless given (the paper's)", () => {
+    const linear: E.Critic = (a) => T.sum(a, -1);
+    const byDefault = values(gradientOf('gumbelRp', linear, {}));
+    expect(byDefault).toEqual(values(gradientOf('gumbelRp', linear, { temperature: 0.1 })));
+    expect(byDefault).not.toEqual(values(gradientOf('gumbelRp', linear, { temperature: 1 })));
+  });
+});
+
 describe('unsupported policies fail clearly', () => {
   const mixture = policyOf(tiled(4));
   const uniform = policyOf(tiled(4, true), true);

@@ -111,6 +111,26 @@ describe('adamw', () => {
     expect(Math.abs(p.w.dataSync()[0] - 2 * 0.98 ** 5)).toBeLessThan(1e-15);
   });
 
+  it('with a schedule decays by the step\'s rate: p (1 - lr_t λ), then the Adam step at lr_t (optax)', () => {
+    const f = Math.fround;
+    const rateAt = (count: number) => f(f(Math.min(f(count / 10), 1) * f(0.01 - 0.1)) + f(0.1));
+    const weightDecay = 0.5;
+    const p = flat(params64());
+    const m = p.map(() => 0);
+    const v = p.map(() => 0);
+    for (let t = 1; t <= 12; t++) {
+      const g = allGrads(t);
+      const lr = rateAt(t - 1);
+      for (let i = 0; i < p.length; i++) {
+        m[i] = 0.9 * m[i] + 0.1 * g[i];
+        v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+        p[i] = p[i] * (1 - lr * weightDecay) - (lr * (m[i] / (1 - 0.9 ** t))) / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8);
+      }
+    }
+    const [scheduled] = run(M.adamw({ lr: M.linearSchedule({ init: 0.1, end: 0.01, steps: 10 }), weightDecay }), params64(), 12, 'float64');
+    flat(scheduled).forEach((value, i) => expect(value).toBeCloseTo(p[i], 12));
+  });
+
   it('is adam bit for bit with weightDecay 0, and refuses a negative decay', () => {
     const [withoutDecay] = run(M.adamw({ lr: 0.05, weightDecay: 0 }), params64(), 10, 'float64');
     const [plain] = run(M.adam({ lr: 0.05 }), params64(), 10, 'float64');
