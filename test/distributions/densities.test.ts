@@ -179,6 +179,22 @@ describe('densities integrate to 1', () => {
   });
 });
 
+describe('squashed log-density near the bounds (float32)', () => {
+  it('log π(a) of a = tanh(x) for x in [4, 7] (|a| up to 1 - 2e-6) matches float64 at the same float32 a', () => {
+    // The float32 inverse clips a to 1 - 1e-6 only where float32 cannot tell a from 1 (x past ~7.2);
+    // below, atanh(a) recovers x to float32's precision. Reference: float64 atanh of the same float32
+    // a, its Normal(0, 2) log-density less log(1 - tanh² x) (log sech²).
+    const policy = D.squash(-1, 1)(D.normal(M.tensor([0]), M.tensor([2])));
+    for (const x of [4, 5, 6, 7, -5, -7]) {
+      const a = Math.fround(Math.tanh(x));
+      const got = arr(policy.logProb(M.tensor([a])))[0];
+      const u = Math.atanh(a);
+      const want = normalLogPdf(u, 0, 2) - logSech2(u);
+      expect(Math.abs(got - want), `x = ${x}: ${got} vs ${want}`).toBeLessThan(1e-3 * Math.abs(want));
+    }
+  });
+});
+
 describe('samples match the density (Kolmogorov-Smirnov)', () => {
   // Each KS check: false-failure probability <= 1e-6 by DKW-Massart (ksCritical), plus a slack of
   // 1e-4 for CDFs computed by quadrature. 8 checks in this block: <= 8e-6 in all.
