@@ -8,7 +8,7 @@
  * i.i.d. draws with the sample SE; z is chosen so that P(|Z| > z) = 1e-4 / C with C = 4 estimators
  * x 8 runs x 18 coordinates (the most, K = 6) = 576 comparisons (Bonferroni), so the whole block
  * fails falsely with probability <= 1e-4 (up to the CLT approximation at B = 20000); rp on a single
- * squashed Gaussian adds its own 1e-5 (see its block). The quadrature
+ * squashed Gaussian and gumbelRp at K = 1 add 1e-5 each (see their blocks). The quadrature
  * slack (1e-7 + 1e-6 |exact|) covers the trapezoid error on [-10, 10] with step 1e-3 (the smallest
  * std is e^-2 ~ 0.135, the largest |mean| + 7 std is 1.5 + 7 e^0.4 < 10).
  */
@@ -111,6 +111,27 @@ describe('rp on a single squashed Gaussian (SAC-v2) is unbiased', () => {
         });
       }),
       { seed: 777, numRuns: RUNS },
+    );
+  });
+});
+
+describe('gumbelRp at K = 1 is unbiased (its one-hot always picks the one component: RP)', () => {
+  // Three coordinates (logits, mu, logstd; the logits' exact gradient is 0) per run, 1e-5 over
+  // RUNS x 3 comparisons: the file's false-failure bound becomes <= 1.2e-4.
+  it('random components, random smooth rewards, τ in {0, 0.1, 0.5}', () => {
+    const z = zFor(1e-5 / (RUNS * 3));
+    const one = fc.record({ logits: fc.constant<number[]>([0]), mu: vec(1, -1.5, 1.5), logstd: vec(1, -2, 0.4) });
+    fc.assert(
+      fc.property(fc.record({ theta: one, terms: fc.array(term, { minLength: 1, maxLength: 3 }), tau: fc.constantFrom(0, 0.1, 0.5), seed: fc.integer({ min: 0, max: 2 ** 30 }) }), ({ theta: th, terms, tau, seed }) => {
+        const reward = rewardFn(terms);
+        const exact = exactGradient(th, reward, tau, false);
+        const { mean, se } = meanAndSE(perDrawGradients('gumbelRp', th, reward, tau, B, seed));
+        exact.forEach((e, j) => {
+          const bound = z * se[j] + 1e-7 + 1e-6 * Math.abs(e);
+          if (!(Math.abs(mean[j] - e) <= bound)) throw new Error(`gumbelRp K=1: coordinate ${j}: mean ${mean[j]} vs exact ${e} (SE ${se[j]}, bound ${bound}); θ=${JSON.stringify(th)}`);
+        });
+      }),
+      { seed: 779, numRuns: RUNS },
     );
   });
 });
