@@ -99,6 +99,28 @@ describe('baselines and defaults', () => {
     }
   });
 
+  it("halfRp's weight gradient is the score's alone: (onehot(z) - w) times the soft value, per draw (a zero critic)", () => {
+    // With Q ≡ 0, α = 1 and no baseline, the soft value of draw b is -log π(a_b); the weights enter
+    // only through the likelihood-ratio term (they are held fixed in the reparameterized one), so
+    // ∂/∂logits_b of the mean over B = (onehot(z_b) - softmax(logits_b)) (-log π(a_b)) / B. The draws
+    // are rebuilt from the key as halfRp splits it; log π by hand (mixture of normals, tanh Jacobian).
+    const zero: E.Critic = (a) => T.mul(T.sum(a, -1), 0);
+    const p = params();
+    const g = M.grad((q: ReturnType<typeof params>) => E.halfRp({ policy: policyOf(q), critic: zero, alpha: 1, key: T.random.key(5) }))(p);
+    const mix = policyOf(p) as D.Squashed & { base: D.Mixture };
+    const [kz, kx] = T.random.split(T.random.key(5), 3);
+    const z = arr(mix.base.weights().sample(kz));
+    const pre = arr(mix.base.select(mix.base.componentRsample(kx), T.tensor(Int32Array.from(z), { shape: [6] })));
+    const w = softmax(th.logits);
+    const B = 6;
+    const expected = z.flatMap((zb, b) => {
+      const x = pre[b];
+      const logPi = logSumExp(w.map((wk, k) => Math.log(wk) + normalLogPdf(x, th.mu[k], Math.exp(th.logstd[k])))) - logSech2(x);
+      return w.map((wk, k) => ((k === zb ? 1 : 0) - wk) * -logPi / B);
+    });
+    arr(g.logits).forEach((v, i) => expect(v, `logits[${i}]`).toBeCloseTo(expected[i], 12));
+  });
+
   it("gumbelRp's temperature is 0.1 unless given (the paper's)", () => {
     const linear: E.Critic = (a) => T.sum(a, -1);
     const byDefault = values(gradientOf('gumbelRp', linear, {}));
