@@ -22,16 +22,6 @@ export interface CustomVjpRule<Args extends unknown[], Out, Residuals> {
   backward: (residuals: Residuals, ct: Out) => unknown[];
 }
 
-/**
- * A function with a custom vjp.
- *
- * @example
- * // Straight-through rounding: forward rounds, backward passes the cotangent unchanged.
- * const roundST = customVjp({
- *   forward: (x: Tensor) => [round(x), null],
- *   backward: (_res, ct: Tensor) => [ct],
- * });
- */
 let customCalls = 0;
 
 /**
@@ -48,6 +38,16 @@ export function customVjpCalls(): number {
   return customCalls;
 }
 
+/**
+ * A function with a custom vjp.
+ *
+ * @example
+ * // Straight-through rounding: forward rounds, backward passes the cotangent unchanged.
+ * const roundST = customVjp({
+ *   forward: (x: Tensor) => [round(x), null],
+ *   backward: (_res, ct: Tensor) => [ct],
+ * });
+ */
 export function customVjp<Args extends unknown[], Out, Residuals>(
   rule: CustomVjpRule<Args, Out, Residuals>,
 ): (...args: Args) => Out {

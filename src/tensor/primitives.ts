@@ -69,7 +69,6 @@ export type ArgReduceOp = (typeof ARG_REDUCE_OPS)[number];
 
 type NoParams = Record<string, never>;
 
-/** Parameters of each primitive. */
 /**
  * Where a `gather` came from, for its out-of-range error: the user's op (`take`, `takeAlongAxis`),
  * the axis and the shape they named, before the op reshaped x and shifted negative indices by the
@@ -83,6 +82,7 @@ export interface IndexSite {
   readonly unsigned: boolean;
 }
 
+/** Parameters of each primitive. */
 export interface PrimitiveParams
   extends Record<UnaryOp, NoParams>,
     Record<BinaryOp, NoParams>,
