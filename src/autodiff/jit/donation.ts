@@ -90,12 +90,10 @@ export class DonatedRegions {
     for (let j = 0; j < pairs.length; j++) {
       const x = inputs[pairs[j].input];
       if (x !== holders[p][j]) {
-        // x may be a tensor over the region itself (a reshape of the output it held): read first.
-        const values = x.handle as TypedArray;
-        const copy = values === views[j][p] ? values.slice() : values;
+        // x itself may be over the region (a reshape of the output held there): evacuated with the others, it reads its copy.
         evacuate(views[j][p]);
         holders[p][j] = null;
-        views[j][p].set(copy);
+        views[j][p].set(x.handle as TypedArray);
       }
     }
     // The output regions: every tensor still over one (the output handed out there two calls ago,
