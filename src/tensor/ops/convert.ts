@@ -4,6 +4,7 @@ import { checkBackend, defaultBackend } from '../backends';
 import { checkDtype, type DType, dtypeOfTypedArray, isInteger, promoteTypes, type TypedArray, typedArrayFrom, weakDtypeFor, weakDtypeOf } from '../dtype';
 import { ArgumentError, DTypeError } from '../errors';
 import { bind } from '../interpreter';
+import { formatAval } from '../primitives';
 import { checkShape, formatShape, type Shape, sizeOf } from '../shape';
 import { ArrayTensor, type NestedArray, Tensor } from '../tensor';
 
@@ -163,6 +164,19 @@ export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tenso
     return [ta, tb];
   }
   return binaryOperands(op, asTensor(a), b);
+}
+
+/**
+ * `a` and `b` as the binary ops take them, refused if bool: a product of bools is no arithmetic here
+ * (`dot`, `vecdot`, `outer` name themselves, not the `mul` they are built from).
+ *
+ * @example
+ * const [x, y] = numericOperands('outer', a, b);
+ */
+export function numericOperands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  const [x, y] = binaryOperands(op, a, b);
+  if (x.dtype === 'bool') throw new DTypeError(`${op}: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
+  return [x, y];
 }
 
 /** A tensor and a plain value: the value takes the tensor's dtype where it can. */

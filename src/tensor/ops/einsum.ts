@@ -3,11 +3,10 @@
  * mul and matmul, so gradients, vmap and jit need no rules of their own.
  */
 import { promoteTypes } from '../dtype';
-import { ArgumentError, DTypeError, ShapeError } from '../errors';
-import { formatAval } from '../primitives';
+import { ArgumentError, ShapeError } from '../errors';
 import { formatShape, type Shape, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
-import { asTensor, binaryOperands, castIfNeeded, type TensorLike } from './convert';
+import { asTensor, binaryOperands, castIfNeeded, numericOperands, type TensorLike } from './convert';
 import { mul } from './elementwise';
 import { matmul } from './linalg';
 import { reshape, slice, type SliceSpec, transpose } from './movement';
@@ -347,8 +346,7 @@ function contractPair(
  * dot(zeros([5, 4, 3]), zeros([3])); // f32[5,4]
  */
 export function dot(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = binaryOperands('dot', a, b);
-  if (x.dtype === 'bool') throw new DTypeError(`dot: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
+  const [x, y] = numericOperands('dot', a, b);
   if (x.ndim === 0 || y.ndim === 0) return mul(x, y);
   const k = x.shape[x.ndim - 1];
   const against = y.ndim === 1 ? 0 : y.ndim - 2;

@@ -1,10 +1,9 @@
 /** Matrix products. */
-import { DTypeError, ShapeError } from '../errors';
-import { formatAval } from '../primitives';
+import { ShapeError } from '../errors';
 import { bind } from '../interpreter';
 import { broadcastShapes, formatShape } from '../shape';
 import type { Tensor } from '../tensor';
-import { binaryOperands, type TensorLike } from './convert';
+import { binaryOperands, numericOperands, type TensorLike } from './convert';
 import { mul } from './elementwise';
 import { expandDims, squeeze } from './movement';
 import { sum } from './reduce';
@@ -42,8 +41,7 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
  * vecdot(tensor([[1, 2], [3, 4]]), tensor([[1, 0], [0, 1]])); // [1, 4]
  */
 export function vecdot(a: TensorLike, b: TensorLike, axis = -1): Tensor {
-  const [x, y] = binaryOperands('vecdot', a, b);
-  if (x.dtype === 'bool') throw new DTypeError(`vecdot: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
+  const [x, y] = numericOperands('vecdot', a, b);
   const shape = broadcastShapes('vecdot', x.shape, y.shape);
   if (!Number.isInteger(axis) || axis < -shape.length || axis >= shape.length) {
     throw new ShapeError(`vecdot: axis ${axis} is out of range for the broadcast shape ${formatShape(shape)}`);
@@ -53,8 +51,7 @@ export function vecdot(a: TensorLike, b: TensorLike, axis = -1): Tensor {
 
 /** @example outer(tensor([1, 2]), tensor([1, 2, 3])); // f32[2,3] */
 export function outer(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = binaryOperands('outer', a, b);
-  if (x.dtype === 'bool') throw new DTypeError(`outer: operands must be numeric, got ${formatAval(x.aval)} and ${formatAval(y.aval)} (cast bools first)`);
+  const [x, y] = numericOperands('outer', a, b);
   if (x.ndim !== 1 || y.ndim !== 1) throw new ShapeError(`outer: needs two vectors, got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
   return mul(expandDims(x, -1), y);
 }
