@@ -503,11 +503,10 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
     const episodesFile = path.join(out, 'episodes.jsonl');
     const episodes = await episodesBefore(episodesFile, run.rollout.episode);
     if (isLeft(episodes)) return episodes;
-    // best.mixrl is checked against the step when training starts: one that cannot be read is refused before anything is written.
-    const bestFile = path.join(out, BEST);
-    if (run.config.evalEvery > 0 && (await exists(bestFile))) {
-      const best = await loadCheckpoint(bestFile);
-      if (isLeft(best)) return userError(`cannot read best.mixrl to check its step: ${best.left.message}`);
+    // best.mixrl put back to the best as of the checkpoint's step (one that cannot be read refused) before anything else is written.
+    if (run.config.evalEvery > 0) {
+      const stale = await staleBest(path.join(out, BEST), path.join(out, CHECKPOINTED_BEST), run.step);
+      if (isLeft(stale)) return stale;
     }
     if (target !== undefined) (run.config as TrainConfig).steps = target;
     // config.json says what the run now is: its new step target, a module given again.
@@ -557,13 +556,9 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
   const checkpointFile = path.join(out, CHECKPOINT);
   const bestFile = path.join(out, BEST);
   const keptFile = path.join(out, CHECKPOINTED_BEST);
-  // Whether best.mixrl is the best as of the last checkpoint (a newer best moves it to keptFile first).
-  let bestCheckpointed = false;
-  if (run.config.evalEvery > 0) {
-    const stale = await staleBest(bestFile, keptFile, run.step);
-    if (isLeft(stale)) return stale;
-    bestCheckpointed = await exists(bestFile);
-  }
+  // Whether best.mixrl is the best as of the last checkpoint (a newer best moves it to keptFile first;
+  // on --resume, `staleBest` made it so when the run was opened).
+  let bestCheckpointed = run.config.evalEvery > 0 && (await exists(bestFile));
   // On --resume, evaluations after the checkpoint's step are dropped: the run does them again.
   let evaluations: EvaluationLog | null;
   let tensorboard: TensorBoardLog | null;

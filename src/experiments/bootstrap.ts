@@ -87,3 +87,14 @@ export function bootstrap(strata: readonly (readonly number[])[], statistics: re
   }
   return values.map((value, k) => ({ value, lo: percentile(replicates[k], 2.5), hi: percentile(replicates[k], 97.5) }));
 }
+
+/**
+ * A figure series' band from its points' intervals (`lo`, `hi`), or none where any is undefined
+ * (NaN: a stratum of one value, one bandit or one seed).
+ *
+ * @example
+ * const series = { name, x, y: cis.map((c) => c.value), ...bandOf(cis) };
+ */
+export function bandOf(cis: readonly BootstrapInterval[]): { lo?: number[]; hi?: number[] } {
+  return cis.every((c) => Number.isFinite(c.lo) && Number.isFinite(c.hi)) ? { lo: cis.map((c) => c.lo), hi: cis.map((c) => c.hi) } : {};
+}

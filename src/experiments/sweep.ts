@@ -13,7 +13,7 @@
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import type { AgentName } from '../rl/sac/agents';
 import { ConfigError, defaultsFor, type FlagKind, flagKinds, kebab, resolveConfig, type TrainConfig, validatePartial } from './config';
-import { type RunOutcome, type RunSpec, trainRuns } from './paper/runs';
+import { type RunOutcome, type RunSpec, scoredEpisodes, trainRuns } from './paper/runs';
 import { aggregateCurves, type CurveSummary, curveArea, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './paper/stats';
 import type { ExperimentContext } from './paper/types';
 
@@ -225,8 +225,9 @@ const byName = (outcomes: readonly RunOutcome[]) => new Map(outcomes.map((o) => 
 
 /** A run's area and final return on `grid`; none (NaN) for a run whose policy diverged, as for one that never finished an episode. */
 function scoresOf(outcome: RunOutcome | undefined, grid: readonly number[], steps: number): { area: number; final: number } {
-  if (outcome === undefined || outcome.diverged !== undefined) return { area: NaN, final: NaN };
-  return { area: curveArea(runCurve(outcome.episodes, grid)), final: finalReturn(outcome.episodes, steps) };
+  const episodes = outcome && scoredEpisodes(outcome);
+  if (!episodes) return { area: NaN, final: NaN };
+  return { area: curveArea(runCurve(episodes, grid)), final: finalReturn(episodes, steps) };
 }
 
 /**
@@ -276,7 +277,7 @@ export function summarizeRerun(task: SweepTask, setting: Setting, seeds: readonl
   const chosen = seeds.map((seed) => named.get(runName(task, setting, seed)));
   const scores = chosen.map((o) => scoresOf(o, grid, task.steps));
   const areas = scores.map((s) => s.area);
-  const curves = chosen.flatMap((o) => (o === undefined || o.diverged !== undefined ? [] : [o.episodes]));
+  const curves = chosen.map((o) => (o ? scoredEpisodes(o) : null)).filter((e) => e !== null);
   return { setting, seeds: [...seeds], areas, area: meanInterval(areas), final: meanInterval(scores.map((s) => s.final)), curve: aggregateCurves(curves, grid) };
 }
 

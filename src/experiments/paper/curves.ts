@@ -7,7 +7,7 @@
 import type { AgentName } from '../../rl/sac/agents';
 import { ACTOR_LR_RATIO, defaultCriticLr, expandGrid, type GridAxis, rankSettings, type Setting, settingSpecs, summarizeRerun, type SweepTask, sweepSpecs } from '../sweep';
 import { intervalCells, tableNumber } from './csv';
-import { type RunSpec, trainOverride, trainRuns } from './runs';
+import { type RunSpec, scoredEpisodes, trainOverride, trainRuns } from './runs';
 import { aggregateCurves, curveArea, finalReturn, type Interval, meanInterval, runCurve, stepGrid } from './stats';
 import type { ExperimentContext, Figure, Table } from './types';
 
@@ -91,7 +91,7 @@ export async function runCurves(ctx: ExperimentContext, protocol: CurveProtocol)
     for (const agent of protocol.agents) {
       const mine = outcomes.filter((o) => o.spec.config.env === env && o.spec.config.agent === agent);
       // A run whose policy diverged has no curve, area or final return (NaN: left out of the means).
-      const runs = mine.map((o) => (o.diverged === undefined ? o.episodes : null));
+      const runs = mine.map(scoredEpisodes);
       const curve = aggregateCurves(runs.filter((r) => r !== null), grid);
       cells.push({
         env,

@@ -34,6 +34,7 @@ export const ESTIMATOR_PROTOCOL: Readonly<Record<Scale, CurveProtocol>> = {
  */
 export function rankTable(cells: readonly Cell[]): Table {
   const rows: (string | number)[][] = [];
+  const rankKey = (a: number) => (Number.isNaN(a) ? -Infinity : a); // no area (no episode) ranks last
   for (const env of new Set(cells.map((c) => c.env))) {
     const mixtures = cells.filter((c) => c.env === env && c.agent !== 'sg-rp');
     const areas = mixtures.map((c) => c.area.mean);
@@ -41,7 +42,6 @@ export function rankTable(cells: readonly Cell[]): Table {
     const hi = Math.max(...areas);
     for (const c of mixtures) {
       // Tied areas share the mean of their ranks (scipy's rankdata): two runs that never learned are not 1st and 2nd by listing order.
-      const rankKey = (a: number) => (Number.isNaN(a) ? -Infinity : a); // no area (no episode) ranks last
       const mine = rankKey(c.area.mean);
       const better = areas.filter((a) => rankKey(a) > mine).length;
       const tied = areas.filter((a) => rankKey(a) === mine).length;

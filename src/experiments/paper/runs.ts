@@ -34,6 +34,15 @@ export interface RunOutcome {
   readonly diverged?: string;
 }
 
+/**
+ * The episodes a run's scores (area, final return, curve) are made of: none (null) for a run whose
+ * policy diverged, which has no score rather than the one its episodes before the divergence give.
+ *
+ * @example
+ * const runs = outcomes.map(scoredEpisodes); // null where a run diverged
+ */
+export const scoredEpisodes = (outcome: RunOutcome): EpisodeRecord[] | null => (outcome.diverged === undefined ? outcome.episodes : null);
+
 /** The experiment was stopped by a signal; the runs left off are resumed by running it again. */
 export class Interrupted extends MixrlError {
   constructor(
@@ -143,14 +152,15 @@ async function divergence(dir: string): Promise<string | undefined> {
   return typeof summary?.diverged === 'string' ? summary.diverged : undefined;
 }
 
-async function stateOf(dir: string, config: RunConfig): Promise<State> {
+/** Where the run folder stands, and the divergence its summary records (for the state `diverged`). */
+async function stateOf(dir: string, config: RunConfig): Promise<{ state: State; diverged?: string }> {
   const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { finished?: boolean; diverged?: unknown } | undefined;
   // A run that diverged before its first checkpoint has none, but its summary says how it ended.
-  const diverged = typeof summary?.diverged === 'string';
-  if (!diverged && !(await exists(path.join(dir, 'checkpoint.mixrl')))) {
+  const diverged = typeof summary?.diverged === 'string' ? summary.diverged : undefined;
+  if (diverged === undefined && !(await exists(path.join(dir, 'checkpoint.mixrl')))) {
     // Killed before its first checkpoint: nothing to resume, so it starts again.
     if (await exists(dir)) await fs.rm(dir, { recursive: true, force: true });
-    return 'new';
+    return { state: 'new' };
   }
   // A checkpoint or a summary is there (train writes config.json first): a config that cannot be
   // read is an error to show, never a reason to delete the run.
@@ -160,7 +170,7 @@ async function stateOf(dir: string, config: RunConfig): Promise<State> {
     saved = JSON.parse(await fs.readFile(configFile, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `is not valid JSON (${(e as Error).message})`;
-    throw new ConfigError(`${configFile} ${why}, beside the run's ${diverged ? 'summary' : 'checkpoint'}: restore it, or remove ${dir} to train that run again`);
+    throw new ConfigError(`${configFile} ${why}, beside the run's ${diverged === undefined ? 'checkpoint' : 'summary'}: restore it, or remove ${dir} to train that run again`);
   }
   if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) {
     throw new ConfigError(`${configFile} holds ${saved === null ? 'null' : Array.isArray(saved) ? 'an array' : typeof saved}, not a run's config object: restore it, or remove ${dir} to train that run again`);
@@ -171,7 +181,8 @@ async function stateOf(dir: string, config: RunConfig): Promise<State> {
     throw new ConfigError(`${dir} holds a run configured otherwise (${what}); rerun with the options it was started with, or choose another --out`);
   }
   // A diverged run resumed diverges again (the same bits on the CPU): it stays as it stopped.
-  return summary?.finished === true ? 'finished' : diverged ? 'diverged' : 'resumable';
+  if (summary?.finished === true) return { state: 'finished' };
+  return diverged === undefined ? { state: 'resumable' } : { state: 'diverged', diverged };
 }
 
 /** A config value as its flag's value: a list comma-separated, a module (`estimatorModule`) by its file. */
@@ -321,11 +332,11 @@ async function runAll(
       const spec = specs[index];
       const dir = path.join(ctx.workDir, spec.name);
       const config: RunConfig = { ...spec.config, ...override } as RunConfig;
-      const state = await stateOf(dir, config);
+      const { state, diverged: recorded } = await stateOf(dir, config);
       // Stopped (a signal, another run's failure) while this one was being looked at: start nothing new.
       if (stopSignal() !== null || failed) break;
       const started = Date.now();
-      let diverged = state === 'diverged' ? await divergence(dir) : undefined;
+      let diverged = recorded;
       if (state !== 'finished' && state !== 'diverged') {
         let finished: boolean;
         if (cli && state === 'new') {

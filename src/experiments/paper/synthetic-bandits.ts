@@ -30,7 +30,7 @@ import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
 import { rawFoldIn, rawKey } from '../../tensor/threefry';
 import { mean } from '../aggregates';
-import { bootstrap, type BootstrapInterval, bootstrapKey } from '../bootstrap';
+import { bandOf, bootstrap, type BootstrapInterval, bootstrapKey } from '../bootstrap';
 import { ConfigError } from '../config';
 import { readJsonFile, writeFileAtomic } from '../files';
 import { Interrupted, untilSignalled } from './runs';
@@ -360,10 +360,6 @@ export function pairedBanditGap(a: readonly BanditRun[], b: readonly BanditRun[]
   const [ci] = bootstrap([gaps], [([drawn]) => mean(drawn)], { resamples: 2000, key: bootstrapKey(0, `fig2 ${label}`) });
   return { ...ci, bandits: bandits.length, ahead: gaps.filter((g) => g > 0).length };
 }
-
-/** A series' band from its intervals, or none where one bandit leaves them undefined (NaN). */
-const bandOf = (cis: readonly BootstrapInterval[]) =>
-  cis.every((c) => Number.isFinite(c.lo) && Number.isFinite(c.hi)) ? { lo: cis.map((c) => c.lo), hi: cis.map((c) => c.hi) } : {};
 
 /**
  * The mean of `value` over the runs with its 95% percentile interval from a cluster bootstrap over

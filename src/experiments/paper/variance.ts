@@ -20,10 +20,10 @@ import { policyAt, qValue, type SacHyperparameters, type SacState } from '../../
 import * as T from '../../tensor';
 import type { Tensor } from '../../tensor';
 import { rawFoldIn, rawKey } from '../../tensor/threefry';
-import { median } from '../aggregates';
+import { mean, median } from '../aggregates';
 import { resolveConfig, type TrainConfig } from '../config';
 import { createRun, type Run, train } from '../train';
-import { bootstrap, bootstrapKey } from '../bootstrap';
+import { bandOf, bootstrap, bootstrapKey } from '../bootstrap';
 import type { ExperimentContext, ExperimentResult, Figure, PaperExperiment, Table } from './types';
 
 /** The estimators compared, as the library's surrogates and their baseline draws. */
@@ -82,7 +82,7 @@ export function traceOfCovariance(draws: ArrayLike<number>, M: number, P: number
 }
 
 /** The mean over seeds with its 95% percentile-bootstrap interval (1000 replicates keyed by `label`). */
-const meanInterval = (xs: readonly number[], label: string) => bootstrap([xs], [([s]) => s.reduce((a, b) => a + b, 0) / s.length], { resamples: 1000, key: bootstrapKey(0, `fig23 ${label}`) })[0];
+const seedMean = (xs: readonly number[], label: string) => bootstrap([xs], [([s]) => mean(s)], { resamples: 1000, key: bootstrapKey(0, `fig23 ${label}`) })[0];
 
 /** One measurement: the frozen agent at a step, one estimator's trace. */
 export interface VarianceMeasurement {
@@ -185,11 +185,10 @@ async function run(ctx: ExperimentContext): Promise<ExperimentResult> {
     yLabel: 'log10 trace Cov(actor gradient)',
     series: names.map((estimator) => {
       const cis = study.measureAt.map((step, i) =>
-        meanInterval(all.filter((m) => m.env === study.env && m.step === step && m.estimator === estimator).map((m) => Math.log10(m.trace)), `${study.env} ${estimator} ${step}`),
+        seedMean(all.filter((m) => m.env === study.env && m.step === step && m.estimator === estimator).map((m) => Math.log10(m.trace)), `${study.env} ${estimator} ${step}`),
       );
       // One seed has no interval (NaN bounds): the series is drawn without its band.
-      const band = cis.every((c) => Number.isFinite(c.lo) && Number.isFinite(c.hi)) ? { lo: cis.map((c) => c.lo), hi: cis.map((c) => c.hi) } : {};
-      return { name: estimator, x: [...study.measureAt], y: cis.map((c) => c.value), ...band };
+      return { name: estimator, x: [...study.measureAt], y: cis.map((c) => c.value), ...bandOf(cis) };
     }),
   }));
   // z for a one-sided 1e-3 comparison: the two intervals trace ± z·se disjoint
