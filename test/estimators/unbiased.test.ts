@@ -94,46 +94,38 @@ describe('estimators are unbiased for the exact gradient of J', () => {
   }
 });
 
+/**
+ * `name` on one squashed Gaussian component is unbiased: over RUNS random components, rewards and τ,
+ * each coordinate of the mean per-draw gradient within z SE of the exact one, z for a budget of 1e-5
+ * over its RUNS x coordinates comparisons (2 for urp's parameterization, 3 with the logits).
+ */
+function checkOneComponent(name: 'rp' | 'gumbelRp', uniform: boolean, fcSeed: number): void {
+  const z = zFor(1e-5 / (RUNS * (uniform ? 2 : 3)));
+  const one = fc.record({ logits: fc.constant<number[]>([0]), mu: vec(1, -1.5, 1.5), logstd: vec(1, -2, 0.4) });
+  fc.assert(
+    fc.property(fc.record({ theta: one, terms: fc.array(term, { minLength: 1, maxLength: 3 }), tau: fc.constantFrom(0, 0.1, 0.5), seed: fc.integer({ min: 0, max: 2 ** 30 }) }), ({ theta: th, terms, tau, seed }) => {
+      const reward = rewardFn(terms);
+      const exact = exactGradient(th, reward, tau, uniform);
+      const { mean, se } = meanAndSE(perDrawGradients(name, th, reward, tau, B, seed));
+      exact.forEach((e, j) => {
+        const bound = z * se[j] + 1e-7 + 1e-6 * Math.abs(e);
+        if (!(Math.abs(mean[j] - e) <= bound)) throw new Error(`${name} (K = 1): coordinate ${j}: mean ${mean[j]} vs exact ${e} (SE ${se[j]}, bound ${bound}); θ=${JSON.stringify(th)}`);
+      });
+    }),
+    { seed: fcSeed, numRuns: RUNS },
+  );
+}
+
 describe('rp on a single squashed Gaussian (SAC-v2) is unbiased', () => {
   // K = 1: two coordinates (mu, logstd) per run. Its own Bonferroni budget: 1e-5 over RUNS x 2
   // comparisons, so the file's false-failure bound becomes <= 1.1e-4.
-  it('random components, random smooth rewards, τ in {0, 0.1, 0.5}', () => {
-    const zSingle = zFor(1e-5 / (RUNS * 2));
-    const one = fc.record({ logits: fc.constant<number[]>([0]), mu: vec(1, -1.5, 1.5), logstd: vec(1, -2, 0.4) });
-    fc.assert(
-      fc.property(fc.record({ theta: one, terms: fc.array(term, { minLength: 1, maxLength: 3 }), tau: fc.constantFrom(0, 0.1, 0.5), seed: fc.integer({ min: 0, max: 2 ** 30 }) }), ({ theta: th, terms, tau, seed }) => {
-        const reward = rewardFn(terms);
-        const exact = exactGradient(th, reward, tau, true);
-        const { mean, se } = meanAndSE(perDrawGradients('rp', th, reward, tau, B, seed));
-        exact.forEach((e, j) => {
-          const bound = zSingle * se[j] + 1e-7 + 1e-6 * Math.abs(e);
-          if (!(Math.abs(mean[j] - e) <= bound)) throw new Error(`rp: coordinate ${j}: mean ${mean[j]} vs exact ${e} (SE ${se[j]}, bound ${bound}); θ=${JSON.stringify(th)}`);
-        });
-      }),
-      { seed: 777, numRuns: RUNS },
-    );
-  });
+  it('random components, random smooth rewards, τ in {0, 0.1, 0.5}', () => checkOneComponent('rp', true, 777));
 });
 
 describe('gumbelRp at K = 1 is unbiased (its one-hot always picks the one component: RP)', () => {
   // Three coordinates (logits, mu, logstd; the logits' exact gradient is 0) per run, 1e-5 over
   // RUNS x 3 comparisons: the file's false-failure bound becomes <= 1.2e-4.
-  it('random components, random smooth rewards, τ in {0, 0.1, 0.5}', () => {
-    const z = zFor(1e-5 / (RUNS * 3));
-    const one = fc.record({ logits: fc.constant<number[]>([0]), mu: vec(1, -1.5, 1.5), logstd: vec(1, -2, 0.4) });
-    fc.assert(
-      fc.property(fc.record({ theta: one, terms: fc.array(term, { minLength: 1, maxLength: 3 }), tau: fc.constantFrom(0, 0.1, 0.5), seed: fc.integer({ min: 0, max: 2 ** 30 }) }), ({ theta: th, terms, tau, seed }) => {
-        const reward = rewardFn(terms);
-        const exact = exactGradient(th, reward, tau, false);
-        const { mean, se } = meanAndSE(perDrawGradients('gumbelRp', th, reward, tau, B, seed));
-        exact.forEach((e, j) => {
-          const bound = z * se[j] + 1e-7 + 1e-6 * Math.abs(e);
-          if (!(Math.abs(mean[j] - e) <= bound)) throw new Error(`gumbelRp K=1: coordinate ${j}: mean ${mean[j]} vs exact ${e} (SE ${se[j]}, bound ${bound}); θ=${JSON.stringify(th)}`);
-        });
-      }),
-      { seed: 779, numRuns: RUNS },
-    );
-  });
+  it('random components, random smooth rewards, τ in {0, 0.1, 0.5}', () => checkOneComponent('gumbelRp', false, 779));
 });
 
 describe('GumbelRP is biased', () => {
