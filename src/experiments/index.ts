@@ -14,6 +14,7 @@ export {
   train,
   type TrainHooks,
 } from './train';
+export { batchProblem, type RunHooks, trainBatch } from './train-batch';
 export {
   type EpisodeResults,
   evalSeed,

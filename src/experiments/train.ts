@@ -68,7 +68,7 @@ const STREAM = { init: 0, act: 1, update: 2, replay: 3, env: 4, warmup: 5 } as c
 const streamKey = (config: TrainConfig, stream: keyof typeof STREAM): RawKey => rawFoldIn(rawKey(config.seed), STREAM[stream]);
 
 /** The key of update j after a step, from the step's key: that key itself for j = 0, j folded in on top after. */
-const nthUpdate = (stepKey: RawKey, j: number): RawKey => (j === 0 ? stepKey : rawFoldIn(stepKey, j));
+export const nthUpdate = (stepKey: RawKey, j: number): RawKey => (j === 0 ? stepKey : rawFoldIn(stepKey, j));
 
 /**
  * The SAC hyperparameters a config and an environment imply.
@@ -293,64 +293,28 @@ export interface TrainHooks {
  * await train(run, { until: 20_000 }, { onEpisode: (e) => console.log(e.return) });
  */
 export async function train(run: Run, target: { until: number }, hooks: TrainHooks = {}): Promise<void> {
-  const { config, model, h } = run;
+  const { config, h } = run;
   // The loop replaces its state with the update's result: the update may take the old one over.
   const update = makeSacUpdate(h, { donate: true });
   const actor = actorFor(h);
-  const actKey = streamKey(config, 'act');
-  const updateKey = streamKey(config, 'update');
-  const replayKey = streamKey(config, 'replay');
-  const warmupKey = streamKey(config, 'warmup');
-  const { trainFreq, gradientSteps } = config;
-  const { rollout } = run;
-  const nextObs = new Float64Array(rollout.obs.length);
-  const transition: Transition = { reward: 0, terminated: false };
-  const { low, high } = model.actionSpace;
+  const keys = runKeys(config);
+  const scratch = stepScratch(run);
 
   while (run.step < target.until && !hooks.shouldStop?.()) {
     const step = run.step;
     let action: Float64Array;
-    if (step < config.randomSteps) {
-      const stream = new UniformStream(rawFoldIn(warmupKey, step));
-      action = Float64Array.from(low, (lo, i) => stream.uniform(lo, high[i]));
-    } else {
-      const chosen = actor(run.sac.actor, rollout.obs, rawFoldIn(actKey, step), 'sample');
+    if (step < config.randomSteps) action = warmupAction(run, keys.warmup, step);
+    else {
+      const chosen = actor(run.sac.actor, run.rollout.obs, rawFoldIn(keys.act, step), 'sample');
       action = chosen instanceof Float64Array ? chosen : await chosen;
     }
+    checkAction(step, action);
+    stepEnvironment(run, action, scratch, hooks.onEpisode);
 
-    if (!action.every(Number.isFinite)) {
-      // The env is not stepped with it (ModelEnv.step refuses one too): the run stops where it diverged.
-      throw new MixrlError(
-        'diverged',
-        `step ${step}: the policy's action is ${formatVector(action)}, not finite: the actor's parameters have diverged (the last checkpoint, if any, holds the run before; a smaller actorLr or a larger alpha may keep it stable)`,
-      );
-    }
-    model.transition(rollout.state, 0, action, 0, transition);
-    rollout.elapsed++;
-    rollout.episodeReturn += transition.reward;
-    model.observe(rollout.state, 0, nextObs, 0);
-    run.replay.add({ obs: rollout.obs, action, reward: [transition.reward], nextObs, terminated: [transition.terminated] });
-    const truncated = rollout.elapsed >= model.maxEpisodeSteps;
-    if (transition.terminated || truncated) {
-      const record: EpisodeRecord = {
-        episode: rollout.episode,
-        step: step + 1,
-        return: rollout.episodeReturn,
-        length: rollout.elapsed,
-        terminated: transition.terminated,
-      };
-      run.returns.push(record.return);
-      hooks.onEpisode?.(record);
-      rollout.episode++;
-      startEpisode(run);
-    } else {
-      rollout.obs.set(nextObs);
-    }
-
-    if (step + 1 >= config.learningStarts && (step + 1) % trainFreq === 0) {
-      const replayDraw = rawFoldIn(replayKey, step);
-      const updateDraw = rawFoldIn(updateKey, step);
-      for (let j = 0; j < gradientSteps; j++) {
+    if (updatesAfter(config, step)) {
+      const replayDraw = rawFoldIn(keys.replay, step);
+      const updateDraw = rawFoldIn(keys.update, step);
+      for (let j = 0; j < config.gradientSteps; j++) {
         const batch = run.replay.sample(nthUpdate(replayDraw, j), config.batchSize, { dtype: config.dtype, backend: run.backend });
         // Folded on the host (as `random.foldIn` would on the device): an upload, not a dispatch.
         const key = T.tensor(nthUpdate(updateDraw, j), { backend: run.backend });
@@ -359,17 +323,100 @@ export async function train(run: Run, target: { until: number }, hooks: TrainHoo
         // Back to the pool now, not when the garbage collector runs: on a GPU the next update then
         // reuses these buffers and their bind groups instead of creating new ones.
         disposeTree([batch, key, previous]);
-        // On a GPU, queue at most a few updates ahead of the device (steps that only sample).
-        if (run.backend instanceof T.WebGPUBackend) await run.backend.settle(UPDATES_IN_FLIGHT);
+        await settleUpdates(run.backend);
       }
     }
     run.step = step + 1;
     // Let the event loop run (signal handlers, I/O): a CPU step never waits on anything otherwise.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    if (run.step % config.logEvery === 0) await hooks.onProgress?.(run);
-    if (config.evalEvery > 0 && run.step % config.evalEvery === 0) await hooks.onEvaluate?.(run);
-    if (config.checkpointEvery > 0 && run.step % config.checkpointEvery === 0) await hooks.onCheckpoint?.(run);
+    await afterStep(run, hooks);
   }
+}
+
+/** The keys of a run's random streams (init aside), derived from its seed. */
+export interface RunKeys {
+  readonly act: RawKey;
+  readonly update: RawKey;
+  readonly replay: RawKey;
+  readonly warmup: RawKey;
+}
+
+export const runKeys = (config: TrainConfig): RunKeys => ({
+  act: streamKey(config, 'act'),
+  update: streamKey(config, 'update'),
+  replay: streamKey(config, 'replay'),
+  warmup: streamKey(config, 'warmup'),
+});
+
+/** What a loop reuses every step: the next observation's array and the transition record. */
+export interface StepScratch {
+  readonly nextObs: Float64Array;
+  readonly transition: Transition;
+}
+
+export const stepScratch = (run: Pick<Run, 'rollout'>): StepScratch => ({ nextObs: new Float64Array(run.rollout.obs.length), transition: { reward: 0, terminated: false } });
+
+/** The action of a warm-up step (`step < randomSteps`): uniform in the action box, from the warm-up stream's key for the step. */
+export function warmupAction(run: Pick<Run, 'model'>, warmupKey: RawKey, step: number): Float64Array {
+  const { low, high } = run.model.actionSpace;
+  const stream = new UniformStream(rawFoldIn(warmupKey, step));
+  return Float64Array.from(low, (lo, i) => stream.uniform(lo, high[i]));
+}
+
+/** Throws the `diverged` error when the policy's action at `step` is not finite. */
+export function checkAction(step: number, action: Float64Array): void {
+  if (action.every(Number.isFinite)) return;
+  // The env is not stepped with it (ModelEnv.step refuses one too): the run stops where it diverged.
+  throw new MixrlError(
+    'diverged',
+    `step ${step}: the policy's action is ${formatVector(action)}, not finite: the actor's parameters have diverged (the last checkpoint, if any, holds the run before; a smaller actorLr or a larger alpha may keep it stable)`,
+  );
+}
+
+/**
+ * Steps the run's environment with `action` at step `run.step`: stores the transition, and ends a
+ * finished episode (its record to `onEpisode`) and starts the next, else moves to the next observation.
+ */
+export function stepEnvironment(run: Run, action: Float64Array, scratch: StepScratch, onEpisode?: (record: EpisodeRecord) => void): void {
+  const { model, rollout } = run;
+  const { nextObs, transition } = scratch;
+  model.transition(rollout.state, 0, action, 0, transition);
+  rollout.elapsed++;
+  rollout.episodeReturn += transition.reward;
+  model.observe(rollout.state, 0, nextObs, 0);
+  run.replay.add({ obs: rollout.obs, action, reward: [transition.reward], nextObs, terminated: [transition.terminated] });
+  const truncated = rollout.elapsed >= model.maxEpisodeSteps;
+  if (transition.terminated || truncated) {
+    const record: EpisodeRecord = {
+      episode: rollout.episode,
+      step: run.step + 1,
+      return: rollout.episodeReturn,
+      length: rollout.elapsed,
+      terminated: transition.terminated,
+    };
+    run.returns.push(record.return);
+    onEpisode?.(record);
+    rollout.episode++;
+    startEpisode(run);
+  } else {
+    rollout.obs.set(nextObs);
+  }
+}
+
+/** Whether SAC updates follow step `step` (from `learningStarts - 1` on, every `trainFreq`-th step). */
+export const updatesAfter = (config: TrainConfig, step: number): boolean => step + 1 >= config.learningStarts && (step + 1) % config.trainFreq === 0;
+
+/** On a GPU, waits until at most a few updates are queued ahead of the device (steps that only sample go on meanwhile). */
+export async function settleUpdates(backend: Backend): Promise<void> {
+  if (backend instanceof T.WebGPUBackend) await backend.settle(UPDATES_IN_FLIGHT);
+}
+
+/** The hooks due once a step is done (`run.step` counts it): progress, then evaluation, then checkpoint. */
+export async function afterStep(run: Run, hooks: Omit<TrainHooks, 'onEpisode' | 'shouldStop'>): Promise<void> {
+  const { config } = run;
+  if (run.step % config.logEvery === 0) await hooks.onProgress?.(run);
+  if (config.evalEvery > 0 && run.step % config.evalEvery === 0) await hooks.onEvaluate?.(run);
+  if (config.checkpointEvery > 0 && run.step % config.checkpointEvery === 0) await hooks.onCheckpoint?.(run);
 }
 
 /**

@@ -184,31 +184,72 @@ export class ReplayBuffer {
    * const { obs, action, reward, nextObs, terminated } = buffer.sample(rawKey(0), 256, { backend: gpu });
    */
   sample(key: RawKey, batchSize: number, options: SampleOptions = {}): ReplayBatch {
-    const { dtype = 'float32', backend = defaultBackend() } = options;
-    if (!isCount(batchSize, 1)) {
-      throw new ReplayError('invalid-config', `ReplayBuffer: batchSize must be a positive integer, got ${batchSize}`);
-    }
-    try {
-      checkRawKey('ReplayBuffer: sample', key);
-    } catch (e) {
-      throw new ReplayError('invalid-config', (e as Error).message);
-    }
-    if (this.filled === 0) throw new ReplayError('empty', 'ReplayBuffer: cannot sample from an empty buffer');
+    return ReplayBuffer.sampleEach([this], [key], batchSize, options, 'ReplayBuffer');
+  }
+
+  /** Draws `batchSize` rows by `key` (a checked key, a non-empty buffer) into `out` from row `at` on, field by field. */
+  private drawInto(key: RawKey, batchSize: number, out: Record<keyof ReplayBatch, FloatArray>, at: number): void {
     const stream = new UniformStream(key);
     const rows = new Int32Array(batchSize);
     for (let j = 0; j < batchSize; j++) rows[j] = Math.floor(stream.next() * this.filled);
-    const gather = (source: FloatArray | Uint8Array, width: number, shape: number[]) => {
-      const out = dtype === 'float32' ? new Float32Array(batchSize * width) : new Float64Array(batchSize * width);
-      gatherRows(source, rows, width, out);
-      return tensor(out, { shape, backend, copy: false });
-    };
-    return {
-      obs: gather(this.obs, this.obsDim, [batchSize, this.obsDim]),
-      action: gather(this.action, this.actionDim, [batchSize, this.actionDim]),
-      reward: gather(this.reward, 1, [batchSize]),
-      nextObs: gather(this.nextObs, this.obsDim, [batchSize, this.obsDim]),
-      terminated: gather(this.terminated, 1, [batchSize]),
-    };
+    gatherRows(this.obs, rows, this.obsDim, out.obs.subarray(at * this.obsDim));
+    gatherRows(this.action, rows, this.actionDim, out.action.subarray(at * this.actionDim));
+    gatherRows(this.reward, rows, 1, out.reward.subarray(at));
+    gatherRows(this.nextObs, rows, this.obsDim, out.nextObs.subarray(at * this.obsDim));
+    gatherRows(this.terminated, rows, 1, out.terminated.subarray(at));
+  }
+
+  /**
+   * One minibatch from each buffer, stacked along a leading axis: `obs [n, B, obsDim]`, `reward
+   * [n, B]`, ..., row i being `buffers[i].sample(keys[i], batchSize)`'s batch, bit for bit. The
+   * batch of n agents trained together (`makeBatchedSacUpdate`), made in one pass, uploaded once.
+   *
+   * @example
+   * const batches = ReplayBuffer.sampleStacked(buffers, buffers.map((_, i) => rawFoldIn(keys[i], step)), 256); // obs: f32[n,256,obsDim]
+   */
+  static sampleStacked(buffers: readonly ReplayBuffer[], keys: readonly RawKey[], batchSize: number, options: SampleOptions = {}): ReplayBatch {
+    return ReplayBuffer.sampleEach(buffers, keys, batchSize, options, 'ReplayBuffer.sampleStacked', true);
+  }
+
+  /**
+   * `sample` and `sampleStacked`: buffer i's batch by key i into rows `[i B, (i + 1) B)` of one array
+   * per field, then one tensor per field (`[B, ...]` alone, `[n, B, ...]` stacked).
+   */
+  private static sampleEach(
+    buffers: readonly ReplayBuffer[],
+    keys: readonly RawKey[],
+    batchSize: number,
+    options: SampleOptions,
+    where: string,
+    stacked = false,
+  ): ReplayBatch {
+    const { dtype = 'float32', backend = defaultBackend() } = options;
+    if (!isCount(batchSize, 1)) {
+      throw new ReplayError('invalid-config', `${where}: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    if (buffers.length === 0 || keys.length !== buffers.length) {
+      throw new ReplayError('invalid-config', `${where}: one key per buffer, got ${keys.length} keys for ${buffers.length} buffers`);
+    }
+    const [first] = buffers;
+    buffers.forEach((buffer, i) => {
+      const at = stacked ? ` (buffer ${i})` : '';
+      try {
+        checkRawKey(stacked ? `${where}${at}` : `${where}: sample`, keys[i]);
+      } catch (e) {
+        throw new ReplayError('invalid-config', (e as Error).message);
+      }
+      if (buffer.size === 0) throw new ReplayError('empty', `${where}: cannot sample from an empty buffer${at}`);
+      if (buffer.obsDim !== first.obsDim || buffer.actionDim !== first.actionDim) {
+        throw new ReplayError('invalid-config', `${where}: buffer ${i} holds obsDim ${buffer.obsDim}, actionDim ${buffer.actionDim}; buffer 0 ${first.obsDim}, ${first.actionDim}`);
+      }
+    });
+    const n = buffers.length;
+    const floats = (width: number) => (dtype === 'float32' ? new Float32Array(n * batchSize * width) : new Float64Array(n * batchSize * width));
+    const out = { obs: floats(first.obsDim), action: floats(first.actionDim), reward: floats(1), nextObs: floats(first.obsDim), terminated: floats(1) };
+    buffers.forEach((buffer, i) => buffer.drawInto(keys[i], batchSize, out, i * batchSize));
+    const lead = stacked ? [n, batchSize] : [batchSize];
+    const make = (values: FloatArray, width: number) => tensor(values, { shape: width === 0 ? lead : [...lead, width], backend, copy: false });
+    return { obs: make(out.obs, first.obsDim), action: make(out.action, first.actionDim), reward: make(out.reward, 0), nextObs: make(out.nextObs, first.obsDim), terminated: make(out.terminated, 0) };
   }
 
   /**

@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act } from '../../src/experiments/train';
-import { makeActor } from '../../src/rl/sac/act';
+import { makeActor, makeBatchedActor } from '../../src/rl/sac/act';
+import { initSacBatch } from '../../src/rl/sac/batched';
 import { initSac, makeSacUpdate, policyAt, type SacHyperparameters } from '../../src/rl/sac/update';
 import { ReplayBuffer } from '../../src/rl/replay';
 import * as T from '../../src/tensor';
@@ -107,5 +108,48 @@ describe('makeActor', () => {
     const actorFn = makeActor(h);
     expect(() => actorFn(actor, [1, 2], rawKey(0), 'sample')).toThrow(/observation of 2 values, the agent takes 3/);
     expect(actorFn(actor, observation(0), rawKey(0), 'sample')).toHaveLength(2);
+  });
+});
+
+describe('makeBatchedActor', () => {
+  for (const [agent, dtype] of [
+    ['sg-rp', 'float32'],
+    ['sgm-mrp', 'float32'],
+    ['cm-mrp', 'float32'],
+    ['sgm-mrp', 'float64'],
+  ] as const) {
+    it(`agent i's sample and mode equal makeActor's for its params, observation and key, bit for bit (${agent}, ${dtype})`, () => {
+      const h = actHyperparameters(agent, dtype);
+      const n = 4;
+      const keys = Array.from({ length: n }, (_, i) => T.tensor(rawKey(10 + i)));
+      const actors = keys.map((k) => initSac(h, k).actor);
+      const stacked = initSacBatch(h, T.stack(keys, 0)).actor;
+      const single = makeActor(h);
+      for (const batched of [makeBatchedActor(h, n), makeBatchedActor(h, n, { jit: false })]) {
+        for (let step = 0; step < 6; step++) {
+          const obs = Float64Array.from({ length: 3 * n }, (_, j) => observation(step * n + Math.floor(j / 3))[j % 3]);
+          const raw = actors.map((_, i) => rawFoldIn(rawKey(i), step));
+          const sampled = batched(stacked, obs, Uint32Array.from(raw.flatMap((k) => [...k])), 'sample') as Float64Array;
+          const modes = batched(stacked, obs, new Uint32Array(0), 'mode') as Float64Array;
+          expect(sampled).toHaveLength(2 * n);
+          actors.forEach((actor, i) => {
+            const own = obs.subarray(3 * i, 3 * i + 3);
+            expect(bits(sampled.slice(2 * i, 2 * i + 2)), `agent ${i} step ${step}`).toEqual(bits(single(actor, own, raw[i], 'sample') as Float64Array));
+            expect(bits(modes.slice(2 * i, 2 * i + 2)), `agent ${i} step ${step} mode`).toEqual(bits(single(actor, own, raw[i], 'mode') as Float64Array));
+          });
+          expect(new Set(actors.map((_, i) => sampled[2 * i])).size).toBe(n); // the agents differ
+        }
+      }
+    });
+  }
+
+  it('refuses observations or keys of the wrong length and a bad agent count, naming them', () => {
+    const h = actHyperparameters('sg-rp');
+    const actors = initSacBatch(h, T.stack([T.tensor(rawKey(1)), T.tensor(rawKey(2))], 0)).actor;
+    const act2 = makeBatchedActor(h, 2);
+    expect(() => act2(actors, new Float64Array(3), new Uint32Array(4), 'sample')).toThrow('act: 3 observation values for 2 agents of 3 each (6)');
+    expect(() => act2(actors, new Float64Array(6), new Uint32Array(2), 'sample')).toThrow('act: 2 key words for 2 agents (2 each)');
+    expect(() => act2(actors, new Float64Array(6), new Uint32Array(4), 'best' as never)).toThrow("act: how must be 'sample' or 'mode', got \"best\"");
+    expect(() => makeBatchedActor(h, 0)).toThrow('makeBatchedActor: n must be a positive integer, got 0');
   });
 });

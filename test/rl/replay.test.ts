@@ -172,6 +172,36 @@ describe('ReplayBuffer: sampling', () => {
   });
 });
 
+describe('ReplayBuffer.sampleStacked', () => {
+  it("row i is buffer i's sample by key i, bit for bit, for both storages and dtypes", () => {
+    for (const storage of ['float32', 'float64'] as const) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const buffers = [filled(8, 5, storage), filled(8, 11, storage), filled(8, 2, storage)];
+        const keys = buffers.map((_, i) => rawFoldIn(rawKey(i), 7));
+        const stacked = M.ReplayBuffer.sampleStacked(buffers, keys, 6, { dtype });
+        expect(stacked.obs.shape).toEqual([3, 6, 2]);
+        expect(stacked.reward.shape).toEqual([3, 6]);
+        expect(stacked.obs.dtype).toBe(dtype);
+        buffers.forEach((buffer, i) => {
+          const alone = buffer.sample(keys[i], 6, { dtype });
+          for (const field of ['obs', 'action', 'reward', 'nextObs', 'terminated'] as const) {
+            expect(Array.from(M.slice(stacked[field], i).dataSync()), `${storage} ${dtype} buffer ${i} ${field}`).toEqual(Array.from(alone[field].dataSync()));
+          }
+        });
+      }
+    }
+  });
+
+  it('refuses a key count unlike the buffer count, an empty buffer and buffers of other widths, naming the buffer', () => {
+    const key = rawKey(0);
+    expect(() => M.ReplayBuffer.sampleStacked([filled(4, 2)], [key, key], 1)).toThrow('ReplayBuffer.sampleStacked: one key per buffer, got 2 keys for 1 buffers');
+    expect(() => M.ReplayBuffer.sampleStacked([filled(4, 2), filled(4, 0)], [key, key], 1)).toThrow('ReplayBuffer.sampleStacked: cannot sample from an empty buffer (buffer 1)');
+    const wide = new M.ReplayBuffer({ capacity: 4, obsDim: 3, actionDim: 1 });
+    wide.add({ obs: [1, 2, 3], action: [0], reward: [0], nextObs: [1, 2, 3], terminated: [0] });
+    expect(() => M.ReplayBuffer.sampleStacked([filled(4, 2), wide], [key, key], 1)).toThrow('ReplayBuffer.sampleStacked: buffer 1 holds obsDim 3, actionDim 1; buffer 0 2, 1');
+  });
+});
+
 describe('ReplayBuffer: state', () => {
   it('round-trips through state() and fromState(), before and after wrap-around, for both storages', () => {
     for (const [count, storage] of [[3, 'float32'], [13, 'float64'], [0, 'float32']] as const) {

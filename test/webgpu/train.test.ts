@@ -17,8 +17,10 @@ import { isRight } from 'fp-ts/lib/Either.js';
 import { expect, it } from 'vitest';
 import { resolveConfig } from '../../src/experiments/config';
 import { createRun, train } from '../../src/experiments/train';
+import { trainBatch } from '../../src/experiments/train-batch';
+import { treeFlatten } from '../../src/autodiff';
 import type { SacMetrics } from '../../src/rl/sac/update';
-import { tensor } from '../../src/tensor';
+import { type Tensor, tensor } from '../../src/tensor';
 import { collector } from '../jit/helpers';
 import { countBindGroups, describeWebGPU, webgpu } from './gpu';
 
@@ -59,5 +61,41 @@ describeWebGPU('training on WebGPU', () => {
     // The latest metrics stay readable; the ones before were disposed by the loop.
     expect(Number.isFinite(await run.lastMetrics!.criticLoss.item())).toBe(true);
     expect(() => seen[seen.length - 2].criticLoss.data()).toThrow(/used after dispose\(\)/);
+  });
+
+  it('trains runs together as train alone does (within float tolerance), creating no buffer or bind group per step once learning runs', async () => {
+    const gpu = webgpu();
+    const config = (seed: number) => {
+      const c = resolveConfig([{ env: 'ShapedPendulum', agent: 'sgm-mrp', seed, steps: 90, hidden: [8, 8], batchSize: 8, components: 3, learningStarts: 20, randomSteps: 10, logEvery: 30 }]);
+      if (!isRight(c)) throw new Error(c.left.message);
+      return c.right;
+    };
+    const seeds = [0, 1, 2];
+    const alone = seeds.map((seed) => createRun(config(seed), gpu));
+    for (const run of alone) await train(run, { until: 90 });
+    const together = seeds.map((seed) => createRun(config(seed), gpu));
+    const at: Record<number, { buffers: number; bindGroups: number }> = {};
+    const bindGroups = countBindGroups(gpu.device);
+    try {
+      await trainBatch(together, { until: 90 }, [{ onProgress: () => void (at[together[0].step] = { buffers: gpu.poolStats().created, bindGroups: bindGroups.made }) }]);
+    } finally {
+      bindGroups.restore();
+    }
+    expect(together.map((r) => r.step)).toEqual([90, 90, 90]);
+    for (const [i, run] of together.entries()) {
+      const [got] = treeFlatten(run.sac);
+      const [want] = treeFlatten(alone[i].sac);
+      for (const [k, leaf] of (got as Tensor[]).entries()) {
+        const [a, b] = [await leaf.data(), await (want[k] as Tensor).data()];
+        const worst = Math.max(...Array.from(a, (x, j) => Math.abs(x - b[j])));
+        expect(worst, `seed ${seeds[i]} leaf ${k}`).toBeLessThan(1e-4);
+      }
+      // The warm-up's random actions are drawn on the host: equal; the policy's then within tolerance.
+      const [acted, reference] = [run.replay.state().arrays.action, alone[i].replay.state().arrays.action];
+      expect(Array.from(acted.slice(0, 10))).toEqual(Array.from(reference.slice(0, 10)));
+      expect(Math.max(...Array.from(acted, (x, j) => Math.abs(x - reference[j]))), `seed ${seeds[i]} actions`).toBeLessThan(1e-4);
+    }
+    expect(at[90].buffers - at[60].buffers, 'buffers created in steps 60-90').toBe(0);
+    expect(at[90].bindGroups - at[60].bindGroups, 'bind groups created in steps 60-90').toBe(0);
   });
 });

@@ -3,9 +3,9 @@
  * float64 array the environment can step with. By default the policy evaluation is jitted (on the CPU
  * and WebGPU), so a call replays one compiled plan; on the CPU the whole call is synchronous.
  */
-import { jit } from '../../autodiff';
+import { jit, vmap } from '../../autodiff';
 import * as T from '../../tensor';
-import { ArrayTensor, type Backend, cpu, MixrlError, type Tensor } from '../../tensor';
+import { ArgumentError, ArrayTensor, type Backend, cpu, MixrlError, type Tensor } from '../../tensor';
 import type { RawKey } from '../../tensor/threefry';
 import type { MlpParams } from '../mlp';
 import { policyAt, type SacHyperparameters } from './update';
@@ -79,7 +79,64 @@ export function makeActor(h: SacHyperparameters, options: ActorOptions = {}): Ac
   };
 }
 
-/** `[1, n]` observation tensor; on the CPU `values` (of the dtype) is filled directly (no validation pass) and wrapped. */
+/**
+ * `(actors, obs, keys, how) -> actions` for `n` agents at once: `actors` stacked along a leading
+ * agent axis (as `initSacBatch` makes them), `obs` the `n` observations one after another
+ * (`n * h.obsDim` values), `keys` the `n` raw keys one after another (`2n` words; ignored by
+ * `mode`); the actions come back the same way, `n * h.head.actionDim` values. A synchronous
+ * `Float64Array` on the CPU, a promise on WebGPU.
+ */
+export type BatchedActFn = (actors: MlpParams, obs: ArrayLike<number>, keys: Uint32Array, how: ActHow) => Float64Array | Promise<Float64Array>;
+
+/**
+ * The action function of `n` agents with hyperparameters `h`, as one call (`vmap` of the
+ * single agent's policy over the agent axis; jitted on the CPU and WebGPU unless `{ jit: false }`):
+ * agent i's action is the one `makeActor(h)` gives for its parameters, observation and key, on the
+ * CPU bit for bit (each agent's rows are computed as the single agent's are). A training loop of
+ * many agents then pays one call and, on a GPU, one readback per step for all of them.
+ *
+ * @example
+ * const act = makeBatchedActor(h, 3);
+ * const keys = Uint32Array.from([0, 1, 2].flatMap((i) => rawFoldIn(agentKeys[i], step)));
+ * const actions = await act(states.actor, obs, keys, 'sample'); // 3 * actionDim values, agent by agent
+ */
+export function makeBatchedActor(h: SacHyperparameters, n: number, options: ActorOptions = {}): BatchedActFn {
+  if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentError(`makeBatchedActor: n must be a positive integer, got ${n}`);
+  const sampleAt = vmap((actor: MlpParams, x: Tensor, key: Tensor): Tensor => policyAt(h, actor, x).sample(key));
+  const modeAt = vmap((actor: MlpParams, x: Tensor): Tensor => {
+    const mode = policyAt(h, actor, x).mode;
+    if (!mode) throw new MixrlError('argument', `act: the ${h.head.kind} policy has no mode`);
+    return mode;
+  });
+  const useJit = options.jit !== false;
+  const jittedSample = jit(sampleAt, { name: `act-sample-x${n}` });
+  const jittedMode = jit(modeAt, { name: `act-mode-x${n}` });
+  const shape = [n, 1, h.obsDim] as const;
+  const scratch = { obs: h.dtype === 'float32' ? new Float32Array(n * h.obsDim) : new Float64Array(n * h.obsDim), key: new Uint32Array(2 * n) };
+
+  return (actors, obs, keys, how) => {
+    const backend = actors.layers[0].w.backend;
+    if (obs.length !== n * h.obsDim) {
+      throw new MixrlError('argument', `act: ${obs.length} observation values for ${n} agents of ${h.obsDim} each (${n * h.obsDim})`);
+    }
+    if (how !== 'sample' && how !== 'mode') throw new MixrlError('argument', `act: how must be 'sample' or 'mode', got ${JSON.stringify(how) ?? String(how)}`);
+    const x = observation(obs, shape, h.dtype, backend, scratch.obs);
+    const jitted = useJit && (backend.name === 'cpu' || backend.name === 'webgpu');
+    let action: Tensor;
+    if (how === 'mode') action = (jitted ? jittedMode : modeAt)(actors, x);
+    else {
+      if (keys.length !== 2 * n) throw new MixrlError('argument', `act: ${keys.length} key words for ${n} agents (2 each)`);
+      if (backend === cpu) scratch.key.set(keys);
+      const keyTensor = backend === cpu ? new ArrayTensor(cpu, scratch.key, [n, 2], 'uint32') : T.tensor(Uint32Array.from(keys), { shape: [n, 2], dtype: 'uint32', backend });
+      action = (jitted ? jittedSample : sampleAt)(actors, x, keyTensor);
+      keyTensor.dispose();
+    }
+    x.dispose();
+    return read(action);
+  };
+}
+
+/** The observation tensor of `shape` (`[1, n]`, or `[agents, 1, n]`); on the CPU `values` (of the dtype) is filled directly (no validation pass) and wrapped. */
 function observation(obs: ArrayLike<number>, shape: readonly number[], dtype: 'float32' | 'float64', backend: Backend, values: Float32Array | Float64Array): Tensor {
   if (backend !== cpu) return T.tensor(Float64Array.from(obs), { shape, dtype, backend });
   for (let i = 0; i < obs.length; i++) values[i] = obs[i];

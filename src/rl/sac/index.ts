@@ -1,5 +1,5 @@
 /** Soft Actor-Critic: the agents by name and the pure update. */
-export { type ActFn, type ActHow, type ActorOptions, makeActor } from './act';
+export { type ActFn, type ActHow, type ActorOptions, type BatchedActFn, makeActor, makeBatchedActor } from './act';
 export { AGENTS, type AgentName, type AgentSpec, agentNames } from './agents';
 export {
   initSac,
