@@ -118,14 +118,26 @@ describe('trainBatch', () => {
     for (const i of [0, 1, 2]) expect(fingerprint(together[i]), `seed ${SEEDS[i]}`).toEqual(fingerprint(alone[i]));
   });
 
-  it('refuses runs that differ in more than their seed, sit at other steps or on other backends', async () => {
+  it('catches up runs at different steps (a batch stopped between checkpoints): those behind train first, to the same bits', async () => {
+    const straight = SEEDS.map((seed) => createRun(config({ seed }), cpu));
+    for (const run of straight) await train(run, { until: 420 });
+    const runs = SEEDS.map((seed) => createRun(config({ seed }), cpu));
+    await train(runs[0], { until: 280 });
+    await train(runs[2], { until: 140 });
+    const seen = runs.map(() => [] as number[]);
+    await trainBatch(runs, { until: 420 }, runs.map((_, i) => ({ onProgress: (r: Run) => void seen[i].push(r.step) })));
+    runs.forEach((run, i) => expect(fingerprint(run), `seed ${SEEDS[i]}`).toEqual(fingerprint(straight[i])));
+    // Each run's hooks ran once per logged step from where it was.
+    expect(seen).toEqual([[350, 420], [70, 140, 210, 280, 350, 420], [210, 280, 350, 420]]);
+  });
+
+  it('refuses runs that differ in more than their seed, a run given twice and runs on other backends', async () => {
     const a = createRun(config(), cpu);
     const b = createRun(config({ seed: 1, alpha: 0.1 }), cpu);
     expect(batchProblem([a, b])).toBe('run 1 differs from run 0 in alpha (0.1 there, 0.01 in run 0); only seed may differ');
     await expect(trainBatch([a, b], { until: 10 })).rejects.toThrow(ConfigError);
-    const c = createRun(config({ seed: 2 }), cpu);
-    await train(c, { until: 3 });
-    expect(batchProblem([a, c])).toBe('run 1 is at step 3, run 0 at step 0');
+    expect(batchProblem([a, a])).toBe('run 1 is run 0 given again');
+    expect(batchProblem([a, { ...createRun(config({ seed: 2 }), cpu), backend: { name: 'webgpu' } as never }])).toBe('run 1 is on the webgpu backend, run 0 on cpu');
     expect(batchProblem([])).toBe('no runs to train');
     expect(batchProblem([a, createRun(config({ seed: 4 }), cpu)])).toBeUndefined();
     // Nothing ran: a refused batch leaves its runs as they were.
