@@ -14,7 +14,7 @@ import { ConfigError } from '../experiments/config';
 import { writeFileAtomic } from '../experiments/files';
 import { PAPER_EXPERIMENTS, type PaperExperiment, type Scale } from '../experiments/paper';
 import { tableToCsv } from '../experiments/paper/csv';
-import { OVERRIDE_VARIABLE } from '../experiments/paper/runs';
+import { DEFAULT_TOGETHER, OVERRIDE_VARIABLE } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import { wrapWords } from '../experiments/text';
 import type { ExperimentResult } from '../experiments/paper/types';
@@ -33,7 +33,7 @@ const STARTED = 'reproduce.json';
 /** The folder's files; `reproduce.lock` is held while a command works in it. */
 const FOLDER: FolderKind = { command: 'mixrl reproduce', results: RESULTS, started: STARTED, lock: 'reproduce.lock' };
 
-const FLAGS = { scale: 'string', seeds: 'int', jobs: 'int', out: 'string', backend: 'string', list: 'boolean', sweep: 'boolean' } as const;
+const FLAGS = { scale: 'string', seeds: 'int', jobs: 'int', together: 'int', out: 'string', backend: 'string', list: 'boolean', sweep: 'boolean' } as const;
 
 /** The options a reproduction ran with, as results.json records them. */
 export interface ReproduceOptions {
@@ -41,6 +41,8 @@ export interface ReproduceOptions {
   readonly scale: Scale;
   readonly seeds: number[];
   readonly jobs: number;
+  /** Runs of one setting (its seeds) trained together in one process (`trainBatch`); like `jobs`, the same results on the CPU. */
+  readonly together: number;
   readonly out: string;
   readonly backend: 'cpu' | 'webgpu';
   /** The paper's hyperparameter selection first (fig6-classic, fig8-estimators): a grid sweep per env and agent, then reruns of the best settings. */
@@ -52,12 +54,14 @@ export interface ReproduceOptions {
 /** `mixrl reproduce --help`. */
 export function reproduceUsage(): string {
   return [
-    'usage: mixrl reproduce <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--out DIR] [--backend cpu|webgpu] [--sweep]',
+    'usage: mixrl reproduce <experiment> [--scale quick|paper] [--seeds N] [--jobs N] [--together N] [--out DIR] [--backend cpu|webgpu] [--sweep]',
     '       mixrl reproduce --list',
     '',
     '  --scale quick|paper   quick: the same code in seconds to about a minute; paper: the paper\'s protocol (default quick)',
     '  --seeds N             seeds 0..N-1 (default: the experiment\'s, per scale; --list shows them)',
-    '  --jobs N              training runs at once, each a process (on one CPU thread when N > 1; default 1)',
+    '  --jobs N              training processes at once (on one CPU thread each when N > 1; default 1)',
+    `  --together N          up to N runs of a setting (its seeds) in one process, trained together: one batched update`,
+    `                        per step (the same runs bit for bit on the CPU; default ${DEFAULT_TOGETHER}; 1: each run alone)`,
     '  --out DIR             the results folder (default experiments/<experiment>-<scale>); an interrupted one continues,',
     '                        one holding results.json is refused',
     '  --backend cpu|webgpu  where the networks run (default cpu)',
@@ -87,12 +91,13 @@ export function listExperiments(): string {
  * reproduceCommandLine({ experiment: 'fig6-classic', scale: 'quick', seeds: [0, 1, 2], jobs: 2, backend: 'cpu', out: 'my runs' });
  * // "mixrl reproduce fig6-classic --scale quick --seeds 3 --jobs 2 --backend cpu --out 'my runs'"
  */
-export function reproduceCommandLine(o: Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend' | 'out' | 'sweep'>): string {
-  return `mixrl reproduce ${o.experiment}${o.sweep ? ' --sweep' : ''} --scale ${o.scale} --seeds ${o.seeds.length} --jobs ${o.jobs} --backend ${o.backend} --out ${shellWord(o.out)}`;
+export function reproduceCommandLine(o: Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend' | 'out' | 'sweep'> & { together?: number }): string {
+  const together = o.together === undefined || o.together === DEFAULT_TOGETHER ? '' : ` --together ${o.together}`;
+  return `mixrl reproduce ${o.experiment}${o.sweep ? ' --sweep' : ''} --scale ${o.scale} --seeds ${o.seeds.length} --jobs ${o.jobs}${together} --backend ${o.backend} --out ${shellWord(o.out)}`;
 }
 
 /** What reproduce.json says of the folder's experiment, when it is one of ours. */
-function startedOptions(raw: unknown): Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'backend' | 'sweep'> | undefined {
+function startedOptions(raw: unknown): Pick<ReproduceOptions, 'experiment' | 'scale' | 'seeds' | 'jobs' | 'together' | 'backend' | 'sweep'> | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const o = raw as Record<string, unknown>;
   const ok =
@@ -107,6 +112,7 @@ function startedOptions(raw: unknown): Pick<ReproduceOptions, 'experiment' | 'sc
     scale: o.scale as Scale,
     seeds: o.seeds as number[],
     jobs: Number.isSafeInteger(o.jobs) ? (o.jobs as number) : 1,
+    together: Number.isSafeInteger(o.together) ? (o.together as number) : DEFAULT_TOGETHER,
     backend: o.backend as 'cpu' | 'webgpu',
     ...(o.sweep === true && { sweep: true }),
   };
@@ -185,7 +191,7 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
   if (isLeft(parsed)) return parsed;
   const typed = typedFlags(parsed.right.flags, FLAGS);
   if (isLeft(typed)) return typed;
-  const flags = typed.right as { scale?: string; seeds?: number; jobs?: number; out?: string; backend?: string; list?: boolean; sweep?: boolean };
+  const flags = typed.right as { scale?: string; seeds?: number; jobs?: number; together?: number; out?: string; backend?: string; list?: boolean; sweep?: boolean };
   const { positionals } = parsed.right;
   const known = Object.keys(PAPER_EXPERIMENTS).join(', ');
   if (flags.list) {
@@ -204,6 +210,8 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
   if (!(seedCount >= 1)) return userError(`flag --seeds must be a positive integer, got ${seedCount}`);
   const jobs = flags.jobs ?? 1;
   if (!(jobs >= 1)) return userError(`flag --jobs must be a positive integer, got ${jobs}`);
+  const together = flags.together ?? DEFAULT_TOGETHER;
+  if (!(together >= 1)) return userError(`flag --together must be a positive integer, got ${together}`);
   const backendName = flags.backend ?? 'cpu';
   if (backendName !== 'cpu' && backendName !== 'webgpu') return userError(`flag --backend must be cpu or webgpu, got '${backendName}'`);
   if (flags.out === '') return userError('flag --out needs a folder');
@@ -219,6 +227,7 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
     scale,
     seeds: Array.from({ length: seedCount }, (_, i) => i),
     jobs,
+    together,
     out: flags.out ?? path.join('experiments', `${name}-${scale}${sweep ? '-sweep' : ''}`),
     backend: backendName,
     ...(sweep && { sweep }),
@@ -231,14 +240,14 @@ export async function reproduceCommand(argv: readonly string[]): Promise<Outcome
 
 /** The experiment's part of `reproduceCommand`, in a folder it holds the lock of. */
 async function runIn(experiment: PaperExperiment, options: ReproduceOptions, state: 'new' | 'resume', backend: Backend): Promise<Outcome> {
-  const { experiment: name, scale, seeds, jobs } = options;
+  const { experiment: name, scale, seeds, jobs, together } = options;
   const runs = await startRuns(FOLDER, options.out, state, options);
   if (isLeft(runs)) return runs;
   const workDir = runs.right;
   console.log(`${state === 'resume' ? 'continuing' : 'running'} ${name} (${experiment.paperRef}), ${scale} scale${options.sweep ? ' with the hyperparameter sweep' : ''}, ${seeds.length === 1 ? 'seed 0' : `seeds 0-${seeds.length - 1}`}, ${jobs} job${jobs > 1 ? 's' : ''} -> ${options.out}`);
   const started = Date.now();
   const ran = await untilInterrupted(
-    () => experiment.run({ scale, seeds, backend, workDir, jobs, ...(options.sweep && { sweep: true }), log: (line) => console.log(line) }),
+    () => experiment.run({ scale, seeds, backend, workDir, jobs, together, ...(options.sweep && { sweep: true }), log: (line) => console.log(line) }),
     'runs',
     reproduceCommandLine(options),
   );

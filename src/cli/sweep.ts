@@ -13,7 +13,7 @@ import { ConfigError, isModuleRef, kebab, type ModuleRef, RUN_DEFAULTS, type Tra
 import { writeFileAtomic } from '../experiments/files';
 import { intervalCells, tableNumber, tableToCsv } from '../experiments/paper/csv';
 import { describeSetting, settingCells, settingColumns, show } from '../experiments/paper/curves';
-import { OVERRIDE_VARIABLE, useEnvModuleForRuns } from '../experiments/paper/runs';
+import { DEFAULT_TOGETHER, OVERRIDE_VARIABLE, useEnvModuleForRuns } from '../experiments/paper/runs';
 import { renderSvg } from '../experiments/paper/svg';
 import type { Figure, Table } from '../experiments/paper/types';
 import {
@@ -39,7 +39,7 @@ const userError = (message: string) => left(new ConfigError(message));
 
 const FOLDER: FolderKind = { command: 'mixrl sweep', results: 'best.json', started: 'sweep.json', lock: 'sweep.lock' };
 
-const FLAGS = { env: 'string', agent: 'string', seeds: 'int', steps: 'int', jobs: 'int', out: 'string', rerunSeeds: 'int', maxRuns: 'int', backend: 'string', envModule: 'string', estimatorModule: 'string', estimator: 'string' } as const;
+const FLAGS = { env: 'string', agent: 'string', seeds: 'int', steps: 'int', jobs: 'int', together: 'int', out: 'string', rerunSeeds: 'int', maxRuns: 'int', backend: 'string', envModule: 'string', estimatorModule: 'string', estimator: 'string' } as const;
 
 /** Runs a sweep may have without a larger --max-runs. */
 export const DEFAULT_MAX_RUNS = 500;
@@ -57,6 +57,8 @@ export interface SweepOptions {
   readonly steps: number;
   readonly rerunSeeds: number;
   readonly jobs: number;
+  /** Runs of one setting (its seeds) trained together in one process (`trainBatch`); like `jobs`, the same results on the CPU. */
+  readonly together: number;
   readonly maxRuns: number;
   readonly out: string;
   readonly backend: 'cpu' | 'webgpu';
@@ -72,7 +74,7 @@ export interface SweepOptions {
 /** `mixrl sweep --help`. */
 export function sweepUsage(): string {
   return [
-    'usage: mixrl sweep --env ENV --agent AGENT --grid KEY=V1,V2,... [--grid ...] [--seeds N] [--steps N] [--jobs N]',
+    'usage: mixrl sweep --env ENV --agent AGENT --grid KEY=V1,V2,... [--grid ...] [--seeds N] [--steps N] [--jobs N] [--together N]',
     '                   [--rerun-seeds M] [--out DIR] [--max-runs N] [--backend cpu|webgpu] [--env-module FILE]',
     '                   [--estimator-module FILE [--estimator NAME]]',
     '',
@@ -87,7 +89,9 @@ export function sweepUsage(): string {
     `  --seeds N             the sweep's seeds 0..N-1 (default ${DEFAULT_SEEDS})`,
     `  --steps N             environment steps per run (default ${RUN_DEFAULTS.steps})`,
     '  --rerun-seeds M       rerun the best setting on seeds N..N+M-1 and report its curve and area (default 0: no rerun)',
-    '  --jobs N              training runs at once, each a process (on one CPU thread when N > 1; default 1)',
+    '  --jobs N              training processes at once (on one CPU thread each when N > 1; default 1)',
+    `  --together N          up to N runs of a setting (its seeds) in one process, trained together: one batched update`,
+    `                        per step (the same runs bit for bit on the CPU; default ${DEFAULT_TOGETHER}; 1: each run alone)`,
     '  --out DIR             the results folder (default sweeps/ENV-AGENT); an interrupted one continues, a finished one',
     '                        (best.json) is refused',
     `  --max-runs N          refuse a sweep of more runs than this (default ${DEFAULT_MAX_RUNS})`,
@@ -111,7 +115,7 @@ const gridText = (axis: SweepOptions['grid'][number]) => `${axis.key}=${axis.val
  * The command that runs (or continues) a sweep with these options.
  *
  * @example
- * sweepCommandLine({ env: 'Pendulum', agent: 'sg-rp', grid: [{ key: 'alpha', values: [0.01, 0.1] }], seeds: [0, 1], steps: 5000, rerunSeeds: 0, jobs: 1, maxRuns: 500, backend: 'cpu', out: 'sw' });
+ * sweepCommandLine({ env: 'Pendulum', agent: 'sg-rp', grid: [{ key: 'alpha', values: [0.01, 0.1] }], seeds: [0, 1], steps: 5000, rerunSeeds: 0, jobs: 1, together: 10, maxRuns: 500, backend: 'cpu', out: 'sw' });
  * // 'mixrl sweep --env Pendulum --agent sg-rp --grid alpha=0.01,0.1 --seeds 2 --steps 5000 --rerun-seeds 0 --jobs 1 --backend cpu --out sw'
  */
 export function sweepCommandLine(o: Omit<SweepOptions, 'override'>): string {
@@ -119,6 +123,7 @@ export function sweepCommandLine(o: Omit<SweepOptions, 'override'>): string {
     `mixrl sweep --env ${shellWord(o.env)} --agent ${shellWord(o.agent)}`,
     ...o.grid.map((a) => `--grid ${shellWord(gridText(a))}`),
     `--seeds ${o.seeds.length} --steps ${o.steps} --rerun-seeds ${o.rerunSeeds} --jobs ${o.jobs}`,
+    ...(o.together !== DEFAULT_TOGETHER ? [`--together ${o.together}`] : []),
     ...(o.maxRuns !== DEFAULT_MAX_RUNS ? [`--max-runs ${o.maxRuns}`] : []),
     `--backend ${o.backend}`,
     ...moduleFlags(o),
@@ -177,6 +182,7 @@ function startedOptions(raw: unknown): Omit<SweepOptions, 'out' | 'override'> | 
     steps: o.steps as number,
     rerunSeeds: o.rerunSeeds as number,
     jobs: Number.isSafeInteger(o.jobs) ? (o.jobs as number) : 1,
+    together: Number.isSafeInteger(o.together) ? (o.together as number) : DEFAULT_TOGETHER,
     maxRuns: Number.isSafeInteger(o.maxRuns) ? (o.maxRuns as number) : DEFAULT_MAX_RUNS,
     backend: o.backend as 'cpu' | 'webgpu',
     ...(isModuleRef(o.envModule) && { envModule: o.envModule }),
@@ -225,6 +231,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
     seeds?: number;
     steps?: number;
     jobs?: number;
+    together?: number;
     out?: string;
     rerunSeeds?: number;
     maxRuns?: number;
@@ -258,6 +265,8 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
   if (!(rerunCount >= 0)) return userError(`flag --rerun-seeds must be 0 or more, got ${rerunCount}`);
   const jobs = flags.jobs ?? 1;
   if (!(jobs >= 1)) return userError(`flag --jobs must be a positive integer, got ${jobs}`);
+  const together = flags.together ?? DEFAULT_TOGETHER;
+  if (!(together >= 1)) return userError(`flag --together must be a positive integer, got ${together}`);
   const maxRuns = flags.maxRuns ?? DEFAULT_MAX_RUNS;
   if (!(maxRuns >= 1)) return userError(`flag --max-runs must be a positive integer, got ${maxRuns}`);
   const backendName = flags.backend ?? 'cpu';
@@ -285,6 +294,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<Outcome> {
     steps,
     rerunSeeds: rerunCount,
     jobs,
+    together,
     maxRuns,
     out: flags.out ?? path.join('sweeps', `${flags.env}-${flags.agent}`),
     backend: backendName,
@@ -345,7 +355,7 @@ async function sweepIn(options: SweepOptions, axes: readonly GridAxis[], state: 
   console.log(`${state === 'resume' ? 'continuing' : 'running'} a sweep of ${options.env}, ${options.agent}: ${settings.length} settings x ${options.seeds.length} seeds${options.rerunSeeds > 0 ? ` + ${options.rerunSeeds} reruns` : ''}, ${options.jobs} job${options.jobs > 1 ? 's' : ''} -> ${options.out}`);
   const started = Date.now();
   const ran = await untilInterrupted(
-    () => runSweep({ backend, workDir, jobs: options.jobs, log: (line) => console.log(line) }, task, options.rerunSeeds),
+    () => runSweep({ backend, workDir, jobs: options.jobs, together: options.together, log: (line) => console.log(line) }, task, options.rerunSeeds),
     'runs of this stage',
     sweepCommandLine(options),
   );

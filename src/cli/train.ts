@@ -3,15 +3,16 @@
  * one line with exit code 2 by `main.ts`. A training holds its run folder's lock (`train.lock`,
  * `out-folder.ts`) while it writes there: a second `mixrl train` on the folder is refused.
  */
-import { appendFileSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Either, isLeft, isRight, left, right } from 'fp-ts/lib/Either.js';
 import { CLASSIC_DEFAULTS, ConfigError, flagKinds, kebab, resolveConfig, RUN_DEFAULTS, type TrainConfig, validatePartial } from '../experiments/config';
 import { exists, makeDirs, writeFileAtomic } from '../experiments/files';
-import { evaluate, evaluateRun, type EvaluationRecord, type EvaluationStats } from '../experiments/evaluation';
-import { createRun, type EpisodeRecord, loadRun, recentReturn, type Run, runSummary, saveRun, train } from '../experiments/train';
+import { evaluate } from '../experiments/evaluation';
+import { createRun, loadRun, recentReturn, type Run, train } from '../experiments/train';
+import { batchProblem, type RunHooks, trainBatch } from '../experiments/train-batch';
 import { isBuiltInEnv } from '../envs';
-import { loadCheckpoint, removeLeftoverTemps } from '../rl/checkpoint';
+import { loadCheckpoint } from '../rl/checkpoint';
 import type { Estimator } from '../rl/estimators';
 import { AGENTS, agentNames } from '../rl/sac/agents';
 import { type Backend, cpu, MixrlError, setCpuThreads } from '../tensor';
@@ -21,18 +22,8 @@ import { definesEnv, type LoadedEnvModule, loadEnvModule, reloadEnvModule, runEn
 import { type LoadedEstimator, loadEstimatorModule, reloadEstimatorModule, runEstimator } from './estimator-module';
 import { parseJsonText } from './json';
 import { type FolderLock, lockOut, whenFree } from './out-folder';
-import { EvaluationLog, TensorBoardLog } from './run-logs';
+import { BEST, CHECKPOINT, CHECKPOINTED_BEST, EVALUATIONS, ioReason, type RunEnd, RunFolder } from './run-folder';
 
-const CHECKPOINT = 'checkpoint.mixrl';
-/** The run at its best evaluation so far (SB3's EvalCallback `best_model`), with evaluations on. */
-const BEST = 'best.mixrl';
-/**
- * The best run as of the last checkpoint, kept aside while best.mixrl holds a newer best (saved
- * after that checkpoint): a run resumed from the checkpoint drops that newer evaluation and gets
- * this one back as best.mixrl.
- */
-const CHECKPOINTED_BEST = 'best-at-checkpoint.mixrl';
-const EVALUATIONS = 'evaluations.jsonl';
 /** The files of a run folder; any of them in an --out folder means a run is there. */
 const RUN_FILES = ['config.json', 'episodes.jsonl', CHECKPOINT, 'summary.json'];
 /**
@@ -50,9 +41,6 @@ const RUN_LOCK: FolderLock = {
 type Outcome = Either<MixrlError, number>;
 
 const userError = (message: string) => left(new ConfigError(message));
-
-/** What an fs error says in one line: its code (ENOENT, EACCES, ...) or its message. */
-const ioReason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 async function readJsonFile(file: string): Promise<Either<MixrlError, unknown>> {
   let bytes: Uint8Array;
@@ -115,7 +103,7 @@ async function configFromFlags(flags: Record<string, string | true>): Promise<Ei
     layers.push(checked.right);
     sources.push(configFile);
   }
-  const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' }, ['config', 'out', 'resume', 'threads', 'env-module', 'estimator-module']);
+  const typed = typedFlags(rest, flagKinds(), { batch: 'batchSize' }, ['config', 'out', 'seeds', 'resume', 'threads', 'env-module', 'estimator-module']);
   if (isLeft(typed)) return typed;
   const checked = validatePartial(typed.right, 'flags');
   if (isLeft(checked)) return checked;
@@ -215,21 +203,6 @@ async function checkOut(out: string): Promise<Either<MixrlError, void>> {
     return userError(`--out ${out} holds a run stopped before its first checkpoint (${held.join(', ')}); remove the folder to start it again, or choose another --out`);
   }
   return userError(`--out ${out} already holds a run (${held.join(', ')}); continue it with --resume ${out}, or choose another --out`);
-}
-
-/**
- * A fresh run for `config` (with its custom estimator, checked by a traced update), built before any
- * file is written: what cannot start writes nothing.
- */
-async function buildRun({ config, estimator }: NewRunConfig): Promise<Either<MixrlError, Run>> {
-  const backend = await selectBackend(config);
-  if (isLeft(backend)) return backend;
-  try {
-    return right(createRun(config, backend.right, { estimator }));
-  } catch (e) {
-    if (e instanceof MixrlError) return left(e);
-    throw e;
-  }
 }
 
 /** A new run's first files, in its folder (made and locked by then). */
@@ -357,12 +330,6 @@ function printLine(text: string): void {
   else console.log(text);
 }
 
-/** An evaluation in one line. */
-function evaluationLine(r: EvaluationRecord): string {
-  const stats = (s: EvaluationStats) => `${s.mean.toFixed(2)} ± ${s.std.toFixed(2)} (length ${s.meanLength.toFixed(0)})`;
-  return `eval at step ${r.step}: greedy ${stats(r.mode)}, sampled ${stats(r.sample)} over ${r.episodes} episodes`;
-}
-
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '-';
   const s = Math.round(seconds);
@@ -427,14 +394,17 @@ async function episodesBefore(file: string, count: number): Promise<Either<Mixrl
 }
 
 /**
- * `mixrl train [--env --agent --seed --steps ... --config FILE --out DIR | --resume DIR [--steps N]]`.
+ * `mixrl train [--env --agent --seed --steps ... --config FILE --out DIR | --resume DIR... [--steps N]]`.
  * A new run needs an --out folder without a run in it; nothing is written until the run is built.
- * The run folder is locked (`train.lock`) from the first file written to the last: a second
- * training on it is refused while this one runs.
+ * `--seeds N` starts N runs, seeds `--seed` on, trained together (one batched update per step) in a
+ * folder each; `--resume` takes several folders to train together likewise. Each run folder is
+ * locked (`train.lock`) from the first file written to the last: a second training on it is refused
+ * while this one runs.
  *
  * @example
  * await trainCommand(['--env', 'Pendulum', '--steps', '20000', '--out', 'runs/p']); // Right(0)
  * await trainCommand(['--resume', 'runs/p', '--steps', '30000']); // Right(0)
+ * await trainCommand(['--env', 'Pendulum', '--seeds', '5', '--out', 'runs/p5']); // runs/p5/seed0 ... seed4, Right(0)
  */
 export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -444,33 +414,46 @@ export async function trainCommand(argv: readonly string[]): Promise<Outcome> {
   const parsed = parseArgs(argv);
   if (isLeft(parsed)) return parsed;
   const { flags: given, positionals } = parsed.right;
-  if (positionals.length > 0) return userError(`unexpected argument '${positionals[0]}' (mixrl train --help lists the flags)`);
+  if (positionals.length > 0 && given.resume === undefined) return userError(`unexpected argument '${positionals[0]}' (mixrl train --help lists the flags)`);
   const { threads, ...flags } = given;
   const threadsSet = applyThreads(threads);
   if (isLeft(threadsSet)) return threadsSet;
-  const planned = flags.resume !== undefined ? planResume(flags) : await planNew(flags);
+  const planned = flags.resume !== undefined ? planResume(flags, positionals) : await planNew(flags);
   if (isLeft(planned)) return planned;
-  const { out, flag, open } = planned.right;
-  const locked = await lockRun(out, flag);
-  if (isLeft(locked)) return locked;
+  const { outs, flag, open } = planned.right;
+  const releases: (() => Promise<void>)[] = [];
   try {
-    const run = await open();
-    if (isLeft(run)) return run;
-    return await trainIn(run.right, out);
+    for (const out of outs) {
+      const locked = await lockRun(out, flag);
+      if (isLeft(locked)) return locked;
+      releases.push(locked.right);
+    }
+    const runs = await open();
+    if (isLeft(runs)) return runs;
+    return runs.right.length === 1 ? await trainIn(runs.right[0], outs[0]) : await trainAllIn(runs.right, outs);
   } finally {
-    await locked.right();
+    for (const release of releases) await release();
   }
 }
 
-/** A training the flags ask for: its folder, the flag that named it, and what opens the run once the folder is locked. */
+/** A training the flags ask for: its run folders, the flag that named them, and what opens the runs once the folders are locked. */
 interface Plan {
-  readonly out: string;
+  readonly outs: readonly string[];
   readonly flag: '--out' | '--resume';
-  readonly open: () => Promise<Either<MixrlError, Run>>;
+  readonly open: () => Promise<Either<MixrlError, Run[]>>;
 }
 
-/** `--resume DIR [--steps N]`: the flags checked; the run is read back once the folder is locked. */
-function planResume(flags: Record<string, string | true>): Either<MixrlError, Plan> {
+/** A resumed run, checked, and what writes its config.json and episodes.jsonl for the resume. */
+interface Resumed {
+  readonly run: Run;
+  readonly commit: () => Promise<Either<MixrlError, void>>;
+}
+
+/**
+ * `--resume DIR [DIR ...] [--steps N]`: the flags checked; the runs are read back once the folders
+ * are locked, and nothing is written until every one of them checks out.
+ */
+function planResume(flags: Record<string, string | true>, more: readonly string[]): Either<MixrlError, Plan> {
   const { resume, steps, envModule, estimatorModule, ...others } = flags;
   if (resume === true || resume === '') return userError('flag --resume needs a run folder');
   const extra = Object.keys(others);
@@ -484,31 +467,56 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
   if (target !== undefined && !(Number.isSafeInteger(target) && target > 0)) {
     return userError(`flag --steps must be a positive integer, got '${String(steps)}'`);
   }
-  const out = resume;
-  const open = async (): Promise<Either<MixrlError, Run>> => {
-    const resumed = await resumeRun(out, envModule, estimatorModule);
-    if (isLeft(resumed)) return resumed;
-    const run = resumed.right;
-    if (target !== undefined && target <= run.step) {
-      return userError(`flag --steps must be greater than the run's current step ${run.step}, got ${target}`);
+  const outs = [resume, ...more];
+  const twice = outs.find((out, i) => outs.findIndex((o) => path.resolve(o) === path.resolve(out)) !== i);
+  if (twice !== undefined) return userError(`--resume: the folder ${twice} is given twice`);
+  const open = async (): Promise<Either<MixrlError, Run[]>> => {
+    const resumed: Resumed[] = [];
+    for (const out of outs) {
+      const one = await openResumed(out, target, envModule, estimatorModule);
+      if (isLeft(one)) return one;
+      resumed.push(one.right);
     }
-    if (target === undefined && run.step >= run.config.steps) {
-      const summary = await readJsonFile(path.join(out, 'summary.json'));
-      if (isRight(summary) && (summary.right as { finished?: unknown } | null)?.finished === true) {
-        return userError(`${out} is finished at step ${run.step}; give --steps N (more than ${run.step}) to train it further`);
-      }
-      // Stopped between its last checkpoint and its summary: no step is left, the end is written now.
-      console.log(`${out} reached step ${run.step} but its summary.json does not say finished: writing the end of the run`);
+    const runs = resumed.map((r) => r.run);
+    const apart = runs.length > 1 ? batchProblem(runs) : undefined;
+    if (apart !== undefined) return userError(`--resume ${outs.join(' ')}: these runs cannot be trained together: ${apart.replace(/run (\d+)/g, (_: string, i: string) => outs[Number(i)])}; resume them one by one`);
+    for (const [i, { commit }] of resumed.entries()) {
+      const written = await commit();
+      if (isLeft(written)) return written;
+      console.log(`resuming ${outs[i]} at step ${runs[i].step} of ${runs[i].config.steps}`);
     }
-    const episodesFile = path.join(out, 'episodes.jsonl');
-    const episodes = await episodesBefore(episodesFile, run.rollout.episode);
-    if (isLeft(episodes)) return episodes;
+    return right(runs);
+  };
+  return right({ outs, flag: '--resume', open });
+}
+
+/** One folder of `--resume`, read back and checked against its files; `commit` writes its config.json and episodes.jsonl. */
+async function openResumed(out: string, target: number | undefined, envModule: string | undefined, estimatorModule: string | undefined): Promise<Either<MixrlError, Resumed>> {
+  const resumed = await resumeRun(out, envModule, estimatorModule);
+  if (isLeft(resumed)) return resumed;
+  const run = resumed.right;
+  if (target !== undefined && target <= run.step) {
+    return userError(`flag --steps must be greater than the run's current step ${run.step}, got ${target} (${out})`);
+  }
+  if (target === undefined && run.step >= run.config.steps) {
+    const summary = await readJsonFile(path.join(out, 'summary.json'));
+    if (isRight(summary) && (summary.right as { finished?: unknown } | null)?.finished === true) {
+      return userError(`${out} is finished at step ${run.step}; give --steps N (more than ${run.step}) to train it further`);
+    }
+    // Stopped between its last checkpoint and its summary: no step is left, the end is written now.
+    console.log(`${out} reached step ${run.step} but its summary.json does not say finished: writing the end of the run`);
+  }
+  const episodesFile = path.join(out, 'episodes.jsonl');
+  const episodes = await episodesBefore(episodesFile, run.rollout.episode);
+  if (isLeft(episodes)) return episodes;
+  // The new target, in memory until `commit` writes config.json: runs resumed together must share it.
+  if (target !== undefined) (run.config as TrainConfig).steps = target;
+  const commit = async (): Promise<Either<MixrlError, void>> => {
     // best.mixrl put back to the best as of the checkpoint's step (one that cannot be read refused) before anything else is written.
     if (run.config.evalEvery > 0) {
       const stale = await staleBest(path.join(out, BEST), path.join(out, CHECKPOINTED_BEST), run.step);
       if (isLeft(stale)) return stale;
     }
-    if (target !== undefined) (run.config as TrainConfig).steps = target;
     // config.json says what the run now is: its new step target, a module given again.
     try {
       await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(run.config, null, 2)}\n`);
@@ -516,134 +524,216 @@ function planResume(flags: Record<string, string | true>): Either<MixrlError, Pl
     } catch (e) {
       return userError(`--resume ${out}: cannot write config.json and episodes.jsonl there: ${ioReason(e)}`);
     }
-    console.log(`resuming ${out} at step ${run.step} of ${run.config.steps}`);
-    return right(run);
+    return right(undefined);
   };
-  return right({ out, flag: '--resume', open });
+  return right({ run, commit });
 }
 
-/** A new run: its config and folder checked and the run built before any file is written. */
+/**
+ * The seeds of `--seeds N` (N runs from `--seed`, default 0, on), or undefined without it; `flags`
+ * loses `seeds`.
+ */
+function seedsOf(flags: Record<string, string | true>): Either<MixrlError, number[] | undefined> {
+  const { seeds } = flags;
+  delete flags.seeds;
+  if (seeds === undefined) return right(undefined);
+  const count = seeds === true ? undefined : parseDecimal(seeds);
+  if (count === undefined || !Number.isSafeInteger(count) || count < 1) return userError(`flag --seeds must be a positive integer (how many runs, seeds --seed on), got '${String(seeds)}'`);
+  const first = flags.seed === undefined || flags.seed === true ? 0 : parseDecimal(flags.seed);
+  // A bad --seed is reported by the config check as for one run.
+  if (first === undefined || !Number.isSafeInteger(first)) return right([0]);
+  return right(Array.from({ length: count }, (_, i) => first + i));
+}
+
+/**
+ * The folder of a seed's run with `--seeds`: `--out DIR` with `{seed}` in it replaced, or
+ * `DIR/seedN`; without --out, the default folder of a single run with that seed.
+ */
+async function seedOut(out: string | undefined, config: TrainConfig): Promise<string> {
+  if (out === undefined) return defaultOut(config);
+  return out.includes('{seed}') ? out.replaceAll('{seed}', String(config.seed)) : path.join(out, `seed${config.seed}`);
+}
+
+/** New runs (one, or one per seed of `--seeds`): their configs and folders checked and the runs built before any file is written. */
 async function planNew(flags: Record<string, string | true>): Promise<Either<MixrlError, Plan>> {
+  const seeds = seedsOf(flags);
+  if (isLeft(seeds)) return seeds;
   const planned = await configFromFlags(flags);
   if (isLeft(planned)) return planned;
-  const { config } = planned.right;
   if (flags.out === true || flags.out === '') return userError('flag --out needs a folder');
-  const out = flags.out ?? (await defaultOut(config));
-  const free = await checkOut(out);
-  if (isLeft(free)) return free;
-  const built = await buildRun(planned.right);
-  if (isLeft(built)) return built;
-  const open = async (): Promise<Either<MixrlError, Run>> => {
-    // Checked again under the lock: a run another process wrote here meanwhile is not overwritten.
-    const still = await checkOut(out);
-    if (isLeft(still)) return still;
-    const started = await startRun(config, out);
-    if (isLeft(started)) return started;
-    console.log(`training ${agentWords(config)} on ${config.env} (seed ${config.seed}, ${config.steps} steps) -> ${out}`);
-    return right(built.right);
+  const configs = seeds.right === undefined ? [planned.right.config] : seeds.right.map((seed) => ({ ...planned.right.config, seed }));
+  const outs: string[] = [];
+  for (const config of configs) {
+    const out = seeds.right === undefined ? (flags.out ?? (await defaultOut(config))) : await seedOut(flags.out, config);
+    const free = await checkOut(out);
+    if (isLeft(free)) return free;
+    outs.push(out);
+  }
+  const backend = await selectBackend(configs[0]);
+  if (isLeft(backend)) return backend;
+  const runs: Run[] = [];
+  for (const config of configs) {
+    try {
+      runs.push(createRun(config, backend.right, { estimator: planned.right.estimator }));
+    } catch (e) {
+      if (e instanceof MixrlError) return left(e);
+      throw e;
+    }
+  }
+  const open = async (): Promise<Either<MixrlError, Run[]>> => {
+    for (const [i, config] of configs.entries()) {
+      // Checked again under the lock: a run another process wrote here meanwhile is not overwritten.
+      const still = await checkOut(outs[i]);
+      if (isLeft(still)) return still;
+      const started = await startRun(config, outs[i]);
+      if (isLeft(started)) return started;
+    }
+    const [config] = configs;
+    const which = seeds.right === undefined ? `seed ${config.seed}` : `seeds ${configs[0].seed}-${configs[configs.length - 1].seed}, together`;
+    console.log(`training ${agentWords(config)} on ${config.env} (${which}, ${config.steps} steps) -> ${outs.join(', ')}`);
+    return right(runs);
   };
-  return right({ out, flag: '--out', open });
+  return right({ outs, flag: '--out', open });
 }
 
 /** A run's agent, and its custom estimator if it has one: `sgm-mrp with the estimator scoreFunction`. */
 const agentWords = (config: TrainConfig) => (config.estimator === undefined ? config.agent : `${config.agent} with the estimator ${config.estimator}`);
 
-/** Trains an opened run in its (locked) folder to its `steps`, or until SIGINT or SIGTERM; exit code 0, 130 or 143. */
-async function trainIn(run: Run, out: string): Promise<Outcome> {
-  // This command holds the folder: temporaries of its files are a killed writer's, as large as a checkpoint.
-  await removeLeftoverTemps(out, [CHECKPOINT, BEST, CHECKPOINTED_BEST, EVALUATIONS, 'episodes.jsonl', 'summary.json', 'config.json']);
-  const episodesFile = path.join(out, 'episodes.jsonl');
-  const checkpointFile = path.join(out, CHECKPOINT);
-  const bestFile = path.join(out, BEST);
-  const keptFile = path.join(out, CHECKPOINTED_BEST);
-  // Whether best.mixrl is the best as of the last checkpoint (a newer best moves it to keptFile first;
-  // on --resume, `staleBest` made it so when the run was opened).
-  let bestCheckpointed = run.config.evalEvery > 0 && (await exists(bestFile));
-  // On --resume, evaluations after the checkpoint's step are dropped: the run does them again.
-  let evaluations: EvaluationLog | null;
-  let tensorboard: TensorBoardLog | null;
-  try {
-    evaluations = run.config.evalEvery > 0 ? await EvaluationLog.open(path.join(out, EVALUATIONS), run.step) : null;
-    tensorboard = run.config.tensorboard ? new TensorBoardLog(out, run.step) : null;
-  } catch (e) {
-    return userError(`${out}: cannot write the run's logs there: ${ioReason(e)}`);
-  }
-  let stopSignal: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    stopSignal = signal;
+/** SIGINT and SIGTERM noted instead of ending the process, until `release`: the loop stops at its next step and saves. */
+function stopOnSignals() {
+  let signal: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    signal = s;
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const started = Date.now();
-  const startStep = run.step;
-  const save = async (r: Run, file: string) => {
-    const saved = await saveRun(r, file);
-    if (isLeft(saved)) throw saved.left;
+  return {
+    signal: () => signal,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
   };
-  const checkpoint = async (r: Run) => {
-    await save(r, checkpointFile);
-    if (evaluations === null) return;
-    await fs.rm(keptFile, { force: true });
-    bestCheckpointed = await exists(bestFile);
-  };
-  const saveBest = async (r: Run) => {
-    if (bestCheckpointed) await fs.rename(bestFile, keptFile);
-    bestCheckpointed = false;
-    await save(r, bestFile);
-  };
-  const report = progressReporter(run.config.steps, startStep);
+}
+
+/** The exit code of a training stopped by `signal`, after its line saying how to continue. */
+function stoppedBy(signal: NodeJS.Signals, step: number, outs: readonly string[]): Outcome {
+  console.log(`stopped by ${signal} at step ${step}; checkpoint saved; continue with: mixrl train --resume ${outs.join(' ')}`);
+  return right(signal === 'SIGINT' ? 130 : 143);
+}
+
+/** The last line of a finished run. */
+const doneLine = (summary: RunEnd) =>
+  `done: ${summary.steps} steps, ${summary.episodes} episodes, mean return of the last 10 ${summary.meanReturnLast10.toFixed(2)}, ${summary.stepsPerSecond.toFixed(0)} steps/s`;
+
+/** Trains an opened run in its (locked) folder to its `steps`, or until SIGINT or SIGTERM; exit code 0, 130 or 143. */
+async function trainIn(run: Run, out: string): Promise<Outcome> {
+  const folder = await RunFolder.open(run, out);
+  if (isLeft(folder)) return folder;
+  const hooks = folder.right.hooks(printLine);
+  const stop = stopOnSignals();
+  const report = progressReporter(run.config.steps, run.step);
   try {
     await train(run, { until: run.config.steps }, {
-      onEpisode: (e: EpisodeRecord) => {
-        appendFileSync(episodesFile, `${JSON.stringify(e)}\n`);
-        tensorboard?.episode(e);
-      },
+      ...hooks,
       onProgress: async (r: Run) => {
         await report(r);
-        await tensorboard?.progress(r);
+        await hooks.onProgress?.(r);
       },
-      onEvaluate: async (r: Run) => {
-        const record = await evaluateRun(r);
-        const best = evaluations?.append(record) === true;
-        tensorboard?.evaluation(record);
-        printLine(`${evaluationLine(record)}${best ? ` (best so far: ${BEST})` : ''}`);
-        if (best) await saveBest(r);
-      },
-      onCheckpoint: async (r: Run) => {
-        tensorboard?.flush();
-        await checkpoint(r);
-      },
-      shouldStop: () => stopSignal !== null,
+      shouldStop: () => stop.signal() !== null,
     });
   } catch (e) {
-    if (e instanceof MixrlError && e.code === 'diverged') {
-      // The folder says so (summary.json's `diverged`): a sweep ranks the run as diverged instead of failing on it.
-      const summary = { ...runSummary(run, startStep, (Date.now() - started) / 1000), diverged: e.message };
-      await writeFileAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    }
+    if (e instanceof MixrlError && e.code === 'diverged') await folder.right.diverged(e);
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    tensorboard?.close();
+    stop.release();
+    folder.right.close();
   }
   if (process.stdout.isTTY) process.stdout.write('\n');
-  await checkpoint(run);
-  const seconds = (Date.now() - started) / 1000;
-  const summary = {
-    ...runSummary(run, startStep, seconds),
-    // With evaluations on: the last and the best (highest greedy mean) so far, null before the first.
-    ...(evaluations && { lastEvaluation: evaluations.summary().last, bestEvaluation: evaluations.summary().best }),
-  };
-  await writeFileAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  if (stopSignal) {
-    console.log(`stopped by ${stopSignal} at step ${run.step}; checkpoint saved; continue with: mixrl train --resume ${out}`);
-    return right(stopSignal === 'SIGINT' ? 130 : 143);
-  }
-  console.log(
-    `done: ${summary.steps} steps, ${summary.episodes} episodes, mean return of the last 10 ${summary.meanReturnLast10.toFixed(2)}, ${summary.stepsPerSecond.toFixed(0)} steps/s`,
-  );
+  const summary = await folder.right.finish();
+  const signal = stop.signal();
+  if (signal) return stoppedBy(signal, run.step, [out]);
+  console.log(doneLine(summary));
   return right(0);
+}
+
+/** `seed N` of a run, for lines about one of several. */
+const seedOf = (run: Run) => `seed ${run.config.seed}`;
+
+/**
+ * Trains opened runs that differ only in their seed together (`trainBatch`), each in its (locked)
+ * folder, to their `steps`, or until SIGINT or SIGTERM: exit code 0, 130 or 143. A run whose
+ * policy diverges stops there (its summary says so) while the others go on; the command then ends
+ * with that error (exit code 2).
+ */
+async function trainAllIn(runs: readonly Run[], outs: readonly string[]): Promise<Outcome> {
+  const folders: RunFolder[] = [];
+  for (const [i, run] of runs.entries()) {
+    const folder = await RunFolder.open(run, outs[i]);
+    if (isLeft(folder)) {
+      for (const opened of folders) opened.close();
+      return folder;
+    }
+    folders.push(folder.right);
+  }
+  // The runs whose policy diverged, by index, with what their error said.
+  const diverged = new Map<number, string>();
+  const stop = stopOnSignals();
+  const report = batchProgressReporter(runs);
+  const hooks = folders.map((folder, i): RunHooks => {
+    const own = folder.hooks((line) => printLine(`${seedOf(runs[i])}: ${line}`));
+    return {
+      ...own,
+      onProgress: async (r: Run) => {
+        await report(r);
+        await own.onProgress?.(r);
+      },
+      onDiverged: async (e: MixrlError) => {
+        await own.onDiverged?.(e);
+        diverged.set(i, `${seedOf(runs[i])} (${outs[i]}): ${e.message}`);
+        printLine(`${seedOf(runs[i])} diverged, the others go on: ${e.message}`);
+      },
+    };
+  });
+  try {
+    await trainBatch(runs, { until: runs[0].config.steps }, hooks, () => stop.signal() !== null);
+  } finally {
+    stop.release();
+    for (const folder of folders) folder.close();
+  }
+  if (process.stdout.isTTY) process.stdout.write('\n');
+  const ends: string[] = [];
+  const going = runs.map((_, i) => i).filter((i) => !diverged.has(i));
+  for (const i of going) ends.push(`${seedOf(runs[i])} ${doneLine(await folders[i].finish())}`);
+  const signal = stop.signal();
+  if (signal && going.length > 0) return stoppedBy(signal, Math.min(...going.map((i) => runs[i].step)), going.map((i) => outs[i]));
+  for (const line of ends) console.log(line);
+  if (diverged.size > 0) {
+    return left(new MixrlError('diverged', `${diverged.size} of ${runs.length} runs diverged (the others finished): ${[...diverged.values()].join('; ')}`));
+  }
+  return right(0);
+}
+
+/** Progress of runs trained together, one line a step (the first run's hook to reach it prints it): their mean and range of return(10). */
+function batchProgressReporter(runs: readonly Run[]) {
+  const started = Date.now();
+  const startStep = Math.min(...runs.map((r) => r.step));
+  const total = runs[0].config.steps;
+  const tty = process.stdout.isTTY === true;
+  let shown = -1;
+  return async (at: Run) => {
+    if (at.step === shown) return;
+    shown = at.step;
+    const seconds = (Date.now() - started) / 1000;
+    const rate = (at.step - startStep) / Math.max(seconds, 1e-9);
+    const eta = (total - at.step) / Math.max(rate, 1e-9);
+    const returns = runs.filter((r) => r.step === at.step).map((r) => recentReturn(r)).filter((x) => !Number.isNaN(x));
+    const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+    const spread = returns.length === 0 ? '-' : `${mean.toFixed(1)} (${Math.min(...returns).toFixed(1)} to ${Math.max(...returns).toFixed(1)})`;
+    const text = `${at.step}/${total} steps  ${runs.length} runs  ${rate.toFixed(0)} steps/s each  return(10) ${spread}  ETA ${formatDuration(eta)}`;
+    if (tty) process.stdout.write(`\r${text}\x1b[K`);
+    else console.log(text);
+  };
 }
 
 const EVAL_FLAGS = { checkpoint: 'string', episodes: 'int', seed: 'int', envModule: 'string' } as const;
@@ -741,7 +831,8 @@ function trainUsage(): string {
   });
   return [
     'usage: mixrl train [flags]            start a run in a new folder',
-    '       mixrl train --resume DIR [--steps N]',
+    '       mixrl train --seeds N [flags]  start N runs (seeds --seed on), trained together',
+    '       mixrl train --resume DIR [DIR ...] [--steps N]',
     '',
     'flags (a config key each; defaults: the paper\'s classic-control setup, MountainCar with --critic-lr 0.0001):',
     ...keys,
@@ -753,8 +844,12 @@ function trainUsage(): string {
     usageLine('', "--estimator names replaces the agent's, which still picks the policy; a run records the file,"),
     usageLine('', 'and --resume and --config load it again, as with --env-module (eval needs none)'),
     usageLine('--out DIR', 'the run folder, new or without a run in it (default runs/ENV-AGENT-seedN, or -2, -3, ... when taken)'),
-    usageLine('--resume DIR', 'continue the run in DIR as configured; only --steps, --env-module and --estimator-module'),
-    usageLine('', 'may be given with it'),
+    usageLine('--seeds N', 'N runs of seeds --seed (default 0) on, each in its folder (--out DIR: DIR/seedN, or DIR with'),
+    usageLine('', '{seed} replaced), trained together: one batched action call and SAC update per step (vmap),'),
+    usageLine('', 'the same runs bit for bit on the CPU as one by one, faster (about 1.25x on a CPU core at the'),
+    usageLine('', 'classic-control size; on a GPU far more)'),
+    usageLine('--resume DIR [DIR ...]', 'continue the run in DIR as configured; several runs that differ only in their seed are'),
+    usageLine('', 'trained together; only --steps, --env-module and --estimator-module may be given with it'),
     usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
     usageLine('--help, -h', 'this text'),
   ].join('\n');

@@ -297,7 +297,7 @@ export interface SweepResult {
  * const task = { env: 'Pendulum', agent: 'sg-rp', settings: expandGrid(axes, 1e-3), seeds: [0, 1, 2], steps: 20_000, bins: 50 };
  * const { ranking, rerun } = await runSweep(ctx, task, 5);
  */
-export async function runSweep(ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'log'>, task: SweepTask, rerunCount: number): Promise<SweepResult> {
+export async function runSweep(ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'together' | 'log'>, task: SweepTask, rerunCount: number): Promise<SweepResult> {
   const specs = sweepSpecs(task);
   ctx.log(`sweep: ${task.settings.length} settings x ${task.seeds.length} seed${task.seeds.length === 1 ? '' : 's'} = ${specs.length} runs of ${task.steps} steps (${task.env}, ${task.agent})`);
   const outcomes = await trainRuns(ctx, specs);

@@ -26,7 +26,7 @@ describe('mixrl command: bad input', () => {
   it('negative step count', () =>
     expectUserError(['train', '--steps', '-5'], "mixrl train: flags: 'steps' must be a positive integer, got -5"));
   it('unknown flag', () => {
-    expectUserError(['train', '--stepz', '5'], /^mixrl train: unknown flag --stepz; known flags: --env --agent --estimator --seed --steps .* --batch --config --out --resume --threads --env-module --estimator-module$/);
+    expectUserError(['train', '--stepz', '5'], /^mixrl train: unknown flag --stepz; known flags: --env --agent --estimator --seed --steps .* --batch --config --out --seeds --resume --threads --env-module --estimator-module$/);
     expectUserError(['eval', '--episodez', '5'], 'mixrl eval: unknown flag --episodez; known flags: --checkpoint --episodes --seed --env-module --threads');
   });
   it('malformed config file', () => {

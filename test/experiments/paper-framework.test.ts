@@ -242,6 +242,31 @@ describe('an experiment called from the library', () => {
   });
 });
 
+describe('runs of a setting together in this process', () => {
+  it('gives the tables and run files of runs trained alone', async () => {
+    const before = process.env[OVERRIDE_VARIABLE];
+    process.env[OVERRIDE_VARIABLE] = JSON.stringify({ steps: 400, hidden: [8, 8], batchSize: 8, learningStarts: 50, components: 2, checkpointEvery: 100 });
+    try {
+      const results = [];
+      const dirs = [];
+      for (const together of [1, 2]) {
+        const workDir = mkdtempSync(path.join(tmpdir(), `mixrl-paper-together${together}-`));
+        const lines: string[] = [];
+        results.push(await PAPER_EXPERIMENTS['fig6-classic'].run({ scale: 'quick', seeds: [3, 4], backend: cpu, workDir, together, log: (l: string) => lines.push(l) }));
+        expect(lines.filter((l) => /\(2 runs together\)/.test(l)), lines.join('\n')).toHaveLength(together === 2 ? 8 : 0);
+        dirs.push(workDir);
+      }
+      expect(results[1].tables).toEqual(results[0].tables);
+      for (const file of ['episodes.jsonl', 'checkpoint.mixrl']) {
+        expect(readFileSync(path.join(dirs[1], 'Pendulum-sgm-mrp-seed4', file)).equals(readFileSync(path.join(dirs[0], 'Pendulum-sgm-mrp-seed4', file))), file).toBe(true);
+      }
+    } finally {
+      if (before === undefined) delete process.env[OVERRIDE_VARIABLE];
+      else process.env[OVERRIDE_VARIABLE] = before;
+    }
+  });
+});
+
 describe('training runs as child processes', () => {
   it("says how a run failed: its exit code and last line, or the signal that killed it (no 'exit null')", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-children-'));
@@ -393,6 +418,40 @@ describe('mixrl reproduce', () => {
 
     expectUserError(run(['fig6-classic', '--seeds', '1', '--out', 'f6'], env), /^mixrl reproduce: --out f6 already holds finished results \(results\.json\)/);
     expectUserError(run(['table4-overhead', '--out', 'f6/runs']), /^mixrl reproduce: --out f6\/runs is a folder holding other files/);
+  });
+
+  it('fig6 (tiny runs) with the seeds of a setting trained together, interrupted and continued: the results of runs trained alone', async () => {
+    const env = { MIXRL_REPRODUCE_OVERRIDE: TINY };
+    const child = spawn(process.execPath, [cli, 'reproduce', 'fig6-classic', '--seeds', '3', '--jobs', '2', '--out', 'g3'], { cwd: work, env: { ...process.env, ...env } });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(path.join(work, 'g3', 'runs', 'Pendulum-sgm-mrp-seed2', 'checkpoint.mixrl'))) {
+          clearInterval(poll);
+          child.kill('SIGINT');
+        }
+      }, 5);
+      child.on('exit', (c) => {
+        clearInterval(poll);
+        resolve(c);
+      });
+    });
+    expect(code, stdout).toBe(130);
+    const continued = run(['fig6-classic', '--seeds', '3', '--jobs', '2', '--out', 'g3'], env);
+    expect(continued.code, continued.stderr).toBe(0);
+    expect(continued.stdout).toMatch(/Pendulum-sgm-mrp-seed1: resumed and trained in [\d.]+ s \(3 runs together\)/);
+    const alone = run(['fig6-classic', '--seeds', '3', '--jobs', '2', '--together', '1', '--out', 'g1'], env);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).not.toMatch(/together/);
+    expect(readFileSync(path.join(work, 'g3', 'fig6-summary.csv'), 'utf8')).toBe(readFileSync(path.join(work, 'g1', 'fig6-summary.csv'), 'utf8'));
+    for (const name of ['Pendulum-sgm-mrp-seed1', 'ShapedPendulum-sg-rp-seed2']) {
+      for (const file of ['episodes.jsonl', 'checkpoint.mixrl']) {
+        expect(readFileSync(path.join(work, 'g3', 'runs', name, file)).equals(readFileSync(path.join(work, 'g1', 'runs', name, file))), `${name} ${file}`).toBe(true);
+      }
+    }
+    expect(JSON.parse(readFileSync(path.join(work, 'g1', 'results.json'), 'utf8')).options.together).toBe(1);
+    expectUserError(run(['fig6-classic', '--together', '0', '--out', 'g0']), /^mixrl reproduce: flag --together must be a positive integer, got 0$/);
   });
 
   it('refuses to continue an unfinished folder with other seeds or another backend, naming the command that continues it', () => {

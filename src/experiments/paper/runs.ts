@@ -12,6 +12,7 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { ConfigError, isModuleRef, kebab, type ModuleRef, resolveConfig, type TrainConfig, validatePartial } from '../config';
 import { exists, moduleDrift, readJsonFile, readJsonLines, writeFileAtomic } from '../files';
 import { createRun, type EpisodeRecord, loadRun, type Run, runSummary, saveRun, train } from '../train';
+import { trainBatch } from '../train-batch';
 import { MixrlError } from '../../tensor';
 import type { ExperimentContext } from './types';
 
@@ -53,6 +54,9 @@ export class Interrupted extends MixrlError {
     super('config', `stopped by ${signal} with ${finished} of ${total} runs finished`);
   }
 }
+
+/** Runs of a setting trained together in one process unless `--together` says otherwise: every seed of fig6 and fig8 at paper scale. */
+export const DEFAULT_TOGETHER = 10;
 
 /** The environment variable of test-sized runs: a JSON object of config keys set on every run. */
 export const OVERRIDE_VARIABLE = 'MIXRL_REPRODUCE_OVERRIDE';
@@ -223,45 +227,73 @@ function trainChild(args: string[], children: Set<ChildProcess>): Promise<{ code
   });
 }
 
-/** One run in this process, writing the files `mixrl train` writes. */
-/** Trains the run in this process: true when it finished, false when stopped, the divergence message when its policy diverged. */
-async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config: RunConfig, resume: boolean, stopped: () => boolean): Promise<boolean | string> {
-  const checkpointFile = path.join(dir, 'checkpoint.mixrl');
-  const episodesFile = path.join(dir, 'episodes.jsonl');
-  let run: Run;
-  if (resume) {
-    const loaded = await loadRun(checkpointFile, ctx.backend);
-    if (isLeft(loaded)) throw loaded.left;
-    run = loaded.right;
-    const kept = (await readEpisodes(dir)).slice(0, run.rollout.episode);
-    await writeFileAtomic(episodesFile, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  } else {
-    const resolved = resolveConfig([{ ...config, backend: ctx.backend.name as TrainConfig['backend'] }], ['experiment']);
-    if (isLeft(resolved)) throw resolved.left;
-    run = createRun(resolved.right, ctx.backend);
-    await fs.mkdir(dir, { recursive: true });
-    await writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(resolved.right, null, 2)}\n`);
-    await writeFileAtomic(episodesFile, '');
+/** A run to train in this process: its folder, its config, and whether it resumes from the checkpoint there. */
+interface HereRun {
+  readonly dir: string;
+  readonly config: RunConfig;
+  readonly resume: boolean;
+}
+
+/**
+ * Trains the runs in this process, writing the files `mixrl train` writes (one alone with `train`,
+ * several together with `trainBatch`): per run, true when it finished, false when stopped, the
+ * divergence message when its policy diverged.
+ */
+async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, items: readonly HereRun[], stopped: () => boolean): Promise<(boolean | string)[]> {
+  const runs: Run[] = [];
+  for (const { dir, config, resume } of items) {
+    const episodesFile = path.join(dir, 'episodes.jsonl');
+    if (resume) {
+      const loaded = await loadRun(path.join(dir, 'checkpoint.mixrl'), ctx.backend);
+      if (isLeft(loaded)) throw loaded.left;
+      runs.push(loaded.right);
+      const kept = (await readEpisodes(dir)).slice(0, loaded.right.rollout.episode);
+      await writeFileAtomic(episodesFile, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    } else {
+      const resolved = resolveConfig([{ ...config, backend: ctx.backend.name as TrainConfig['backend'] }], ['experiment']);
+      if (isLeft(resolved)) throw resolved.left;
+      runs.push(createRun(resolved.right, ctx.backend));
+      await fs.mkdir(dir, { recursive: true });
+      await writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(resolved.right, null, 2)}\n`);
+      await writeFileAtomic(episodesFile, '');
+    }
   }
-  const save = async (r: Run) => {
-    const saved = await saveRun(r, checkpointFile);
+  const save = async (r: Run, dir: string) => {
+    const saved = await saveRun(r, path.join(dir, 'checkpoint.mixrl'));
     if (isLeft(saved)) throw saved.left;
   };
   const started = Date.now();
-  const startStep = run.step;
-  try {
-    await train(run, { until: run.config.steps }, { onEpisode: (e) => appendFileSync(episodesFile, `${JSON.stringify(e)}\n`), onCheckpoint: save, shouldStop: stopped });
-  } catch (e) {
-    if (!(e instanceof MixrlError && e.code === 'diverged')) throw e;
-    const summary = { ...runSummary(run, startStep, (Date.now() - started) / 1000), diverged: e.message };
-    await writeFileAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    return e.message;
+  const startSteps = runs.map((r) => r.step);
+  const summarize = async (i: number, extra: object = {}) => {
+    const summary = { ...runSummary(runs[i], startSteps[i], (Date.now() - started) / 1000), ...extra };
+    await writeFileAtomic(path.join(items[i].dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    return summary;
+  };
+  const ends: (boolean | string | undefined)[] = items.map(() => undefined);
+  const hooks = items.map(({ dir }, i) => ({
+    onEpisode: (e: EpisodeRecord) => appendFileSync(path.join(dir, 'episodes.jsonl'), `${JSON.stringify(e)}\n`),
+    onCheckpoint: (r: Run) => save(r, dir),
+    onDiverged: async (e: MixrlError) => {
+      await summarize(i, { diverged: e.message });
+      ends[i] = e.message;
+    },
+  }));
+  if (runs.length === 1) {
+    try {
+      await train(runs[0], { until: runs[0].config.steps }, { ...hooks[0], shouldStop: stopped });
+    } catch (e) {
+      if (!(e instanceof MixrlError && e.code === 'diverged')) throw e;
+      await hooks[0].onDiverged(e);
+    }
+  } else {
+    await trainBatch(runs, { until: runs[0].config.steps }, hooks, stopped);
   }
-  await save(run);
-  const seconds = (Date.now() - started) / 1000;
-  const summary = runSummary(run, startStep, seconds);
-  await writeFileAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  return summary.finished;
+  for (const [i, run] of runs.entries()) {
+    if (ends[i] !== undefined) continue;
+    await save(run, items[i].dir);
+    ends[i] = (await summarize(i)).finished;
+  }
+  return ends as (boolean | string)[];
 }
 
 /**
@@ -301,7 +333,7 @@ export async function untilSignalled<T>(work: (stopSignal: () => NodeJS.Signals 
  * @example
  * const runs = await trainRuns(ctx, [{ name: 'Pendulum-sg-rp-seed0', config: { env: 'Pendulum', agent: 'sg-rp', seed: 0, steps: 100_000 } }]);
  */
-export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'log'>, specs: readonly RunSpec[]): Promise<RunOutcome[]> {
+export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'log' | 'together'>, specs: readonly RunSpec[]): Promise<RunOutcome[]> {
   const override = trainOverride();
   const jobs = cli ? Math.max(1, Math.floor(ctx.jobs ?? 1)) : 1;
   const children = new Set<ChildProcess>();
@@ -314,7 +346,7 @@ export async function trainRuns(ctx: Pick<ExperimentContext, 'backend' | 'workDi
 
 /** `trainRuns` under its signal handlers: `stopSignal()` says whether one came. */
 async function runAll(
-  ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'log'>,
+  ctx: Pick<ExperimentContext, 'backend' | 'workDir' | 'jobs' | 'log' | 'together'>,
   specs: readonly RunSpec[],
   jobs: number,
   override: Partial<TrainConfig> | undefined,
@@ -322,70 +354,81 @@ async function runAll(
   stopSignal: () => NodeJS.Signals | null,
 ): Promise<RunOutcome[]> {
   const outcomes: RunOutcome[] = new Array(specs.length);
+  const configs = specs.map((spec) => ({ ...spec.config, ...override }) as RunConfig);
+  const groups = groupsOf(specs, configs, Math.max(1, Math.floor(ctx.together ?? 1)));
   let next = 0;
   let done = 0;
   let failed = false;
   const total = specs.length;
   const worker = async () => {
-    while (stopSignal() === null && !failed && next < specs.length) {
-      const index = next++;
-      const spec = specs[index];
-      const dir = path.join(ctx.workDir, spec.name);
-      const config: RunConfig = { ...spec.config, ...override } as RunConfig;
-      const { state, diverged: recorded } = await stateOf(dir, config);
-      // Stopped (a signal, another run's failure) while this one was being looked at: start nothing new.
+    while (stopSignal() === null && !failed && next < groups.length) {
+      const group = groups[next++];
+      const dirs = group.map((index) => path.join(ctx.workDir, specs[index].name));
+      const states: { state: State; diverged?: string }[] = [];
+      for (const [k, index] of group.entries()) states.push(await stateOf(dirs[k], configs[index]));
+      // Stopped (a signal, another run's failure) while these were being looked at: start nothing new.
       if (stopSignal() !== null || failed) break;
       const started = Date.now();
-      let diverged = recorded;
-      if (state !== 'finished' && state !== 'diverged') {
-        let finished: boolean;
-        if (cli && state === 'new') {
-          // A new child loads the modules' files itself: not once they differ from what this command recorded.
-          const modules: [ModuleRef | null | undefined, string][] = [[envModule, 'env module'], [config.estimatorModule, 'estimator module']];
-          for (const [ref, what] of modules) {
-            const problem = isModuleRef(ref) ? await moduleProblem(ref, what) : undefined;
-            if (problem) {
-              throw new ConfigError(`run ${spec.name} not started: ${problem}; the runs so far trained on it as it was: restore it and run the same command to continue, or choose another --out`);
+      const todo = group.map((_, k) => k).filter((k) => states[k].state === 'new' || states[k].state === 'resumable');
+      const ends = new Map<number, boolean | string>();
+      if (todo.length > 0) {
+        if (cli) {
+          const fresh = todo.filter((k) => states[k].state === 'new');
+          if (fresh.length > 0) await checkModules(specs[group[fresh[0]]], configs[group[fresh[0]]]);
+          for (const part of [...seedRanges(fresh, (k) => configs[group[k]].seed), todo.filter((k) => states[k].state === 'resumable')]) {
+            if (part.length === 0 || stopSignal() !== null) continue;
+            const args =
+              states[part[0]].state === 'resumable'
+                ? ['--resume', ...part.map((k) => dirs[k])]
+                : newRunArgs(ctx, part.map((k) => group[k]), specs, configs);
+            if (jobs > 1) args.push('--threads', '1');
+            const r = await trainChild(args, children);
+            // A checkpoint at the last step without its summary (killed in between): nothing left to train.
+            const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
+            for (const k of part) {
+              // A policy that diverged is an outcome (the child wrote it in summary.json), not a failure.
+              const diverged = r.code === 2 ? await divergence(dirs[k]) : undefined;
+              if (diverged !== undefined) ends.set(k, diverged);
+              else if (r.code === 0 || alreadyDone) ends.set(k, true);
+            }
+            const failedRuns = part.filter((k) => !ends.has(k));
+            if (r.code !== 0 && failedRuns.length > 0 && stopSignal() === null) {
+              // A child killed by a signal (the kernel's OOM killer sends SIGKILL) has no exit code.
+              const how = r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`;
+              const names = failedRuns.map((k) => specs[group[k]].name).join(', ');
+              throw new ConfigError(`run${failedRuns.length > 1 ? 's' : ''} ${names} failed (${how}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
             }
           }
-        }
-        if (cli) {
-          const args =
-            state === 'resumable'
-              ? ['--resume', dir]
-              : ['--out', dir, ...configFlags(config), '--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu', ...(envModule ? ['--env-module', envModule.path] : [])];
-          if (jobs > 1) args.push('--threads', '1');
-          const r = await trainChild(args, children);
-          // A checkpoint at the last step without its summary (killed in between): nothing left to train.
-          const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
-          // A policy that diverged is an outcome (the child wrote it in summary.json), not a failure.
-          diverged = r.code === 2 ? await divergence(dir) : undefined;
-          if (r.code !== 0 && !alreadyDone && diverged === undefined && stopSignal() === null) {
-            // A child killed by a signal (the kernel's OOM killer sends SIGKILL) has no exit code.
-            const how = r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`;
-            throw new ConfigError(`run ${spec.name} failed (${how}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
-          }
-          finished = r.code === 0 || alreadyDone || diverged !== undefined;
         } else {
-          const ended = await trainHere(ctx, dir, config, state === 'resumable', () => stopSignal() !== null);
-          diverged = typeof ended === 'string' ? ended : undefined;
-          finished = ended !== false;
+          const results = await trainHere(ctx, todo.map((k) => ({ dir: dirs[k], config: configs[group[k]], resume: states[k].state === 'resumable' })), () => stopSignal() !== null);
+          todo.forEach((k, j) => results[j] !== false && ends.set(k, results[j]));
         }
-        if (!finished) continue;
       }
-      const episodes = await readEpisodes(dir);
-      outcomes[index] = { spec, dir, episodes, reused: state === 'finished' || state === 'diverged', ...(diverged !== undefined && { diverged }) };
-      done++;
-      const last = episodes.slice(-10);
-      const mean = last.length > 0 ? last.reduce((a, e) => a + e.return, 0) / last.length : NaN;
-      const how =
-        state === 'finished' ? 'finished before, reused' : state === 'diverged' ? 'diverged before' : `${state === 'resumable' ? 'resumed and ' : ''}trained in ${((Date.now() - started) / 1000).toFixed(1)} s`;
-      const end = diverged === undefined ? `mean return of the last 10 ${mean.toFixed(2)}` : `DIVERGED, no area (${diverged})`;
-      ctx.log(`[${done}/${total}] ${spec.name}: ${how}; ${episodes.length} episodes, ${end}`);
+      for (const [k, index] of group.entries()) {
+        const { state } = states[k];
+        const end = ends.get(k);
+        if (state !== 'finished' && state !== 'diverged' && end === undefined) continue;
+        const diverged = state === 'diverged' ? states[k].diverged : typeof end === 'string' ? end : undefined;
+        const spec = specs[index];
+        const episodes = await readEpisodes(dirs[k]);
+        outcomes[index] = { spec, dir: dirs[k], episodes, reused: state === 'finished' || state === 'diverged', ...(diverged !== undefined && { diverged }) };
+        done++;
+        const last = episodes.slice(-10);
+        const mean = last.length > 0 ? last.reduce((a, e) => a + e.return, 0) / last.length : NaN;
+        const together = todo.length > 1 ? ` (${todo.length} runs together)` : '';
+        const how =
+          state === 'finished'
+            ? 'finished before, reused'
+            : state === 'diverged'
+              ? 'diverged before'
+              : `${state === 'resumable' ? 'resumed and ' : ''}trained in ${((Date.now() - started) / 1000).toFixed(1)} s${together}`;
+        const endText = diverged === undefined ? `mean return of the last 10 ${mean.toFixed(2)}` : `DIVERGED, no area (${diverged})`;
+        ctx.log(`[${done}/${total}] ${spec.name}: ${how}; ${episodes.length} episodes, ${endText}`);
+      }
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(jobs, specs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(jobs, groups.length) }, worker));
   } catch (e) {
     // One run failed: stop the others (they checkpoint) before reporting it.
     failed = true;
@@ -396,4 +439,51 @@ async function runAll(
   const signal = stopSignal();
   if (signal !== null) throw new Interrupted(signal, done, total);
   return outcomes;
+}
+
+/**
+ * The specs in groups to train together, at most `together` each: specs whose configs differ only
+ * in the seed and whose names end in `seed<N>` after one shared prefix (so that `mixrl train --seeds
+ * --out PREFIXseed{seed}` names their folders), in the order of their first spec; others alone.
+ */
+function groupsOf(specs: readonly RunSpec[], configs: readonly RunConfig[], together: number): number[][] {
+  const byKey = new Map<string, number[]>();
+  specs.forEach((spec, i) => {
+    const suffix = `seed${configs[i].seed}`;
+    const shared = together > 1 && spec.name.endsWith(suffix) ? JSON.stringify([spec.name.slice(0, -suffix.length), { ...configs[i], seed: null }]) : `#${i}`;
+    byKey.set(shared, [...(byKey.get(shared) ?? []), i]);
+  });
+  return [...byKey.values()].flatMap((members) => Array.from({ length: Math.ceil(members.length / together) }, (_, c) => members.slice(c * together, (c + 1) * together)));
+}
+
+/** `items` split where `seedOf` stops counting up by one: each part a `--seed S --seeds N` of its own. */
+function seedRanges<T>(items: readonly T[], seedOf: (item: T) => number): T[][] {
+  const parts: T[][] = [];
+  for (const item of items) {
+    const part = parts.at(-1);
+    if (part && seedOf(part[part.length - 1]) + 1 === seedOf(item)) part.push(item);
+    else parts.push([item]);
+  }
+  return parts;
+}
+
+/** The `mixrl train` arguments of new runs (one, or several of consecutive seeds to train together). */
+function newRunArgs(ctx: Pick<ExperimentContext, 'backend' | 'workDir'>, indices: readonly number[], specs: readonly RunSpec[], configs: readonly RunConfig[]): string[] {
+  const [first] = indices;
+  const config = configs[first];
+  const backend = ['--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu', ...(envModule ? ['--env-module', envModule.path] : [])];
+  if (indices.length === 1) return ['--out', path.join(ctx.workDir, specs[first].name), ...configFlags(config), ...backend];
+  const prefix = specs[first].name.slice(0, -`seed${config.seed}`.length);
+  return ['--out', path.join(ctx.workDir, `${prefix}seed{seed}`), '--seeds', String(indices.length), ...configFlags(config), ...backend];
+}
+
+/** A new child loads the modules' files itself: not once they differ from what this command recorded (a ConfigError naming the run). */
+async function checkModules(spec: RunSpec, config: RunConfig): Promise<void> {
+  const modules: [ModuleRef | null | undefined, string][] = [[envModule, 'env module'], [config.estimatorModule, 'estimator module']];
+  for (const [ref, what] of modules) {
+    const problem = isModuleRef(ref) ? await moduleProblem(ref, what) : undefined;
+    if (problem) {
+      throw new ConfigError(`run ${spec.name} not started: ${problem}; the runs so far trained on it as it was: restore it and run the same command to continue, or choose another --out`);
+    }
+  }
 }

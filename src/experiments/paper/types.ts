@@ -21,6 +21,11 @@ export interface ExperimentContext {
    */
   readonly jobs?: number;
   /**
+   * How many runs of one setting (its seeds) may train together in one process, one batched update
+   * per step (`trainBatch`; the same runs bit for bit on the CPU); 1 when absent: each run alone.
+   */
+  readonly together?: number;
+  /**
    * Select each agent's hyperparameters first, as the paper does (`mixrl reproduce --sweep`): a grid
    * sweep per environment and agent, then reruns of the best setting. Only experiments that say
    * `sweepable` read it.

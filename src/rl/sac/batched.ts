@@ -46,14 +46,13 @@ export function makeBatchedSacUpdate(h: SacHyperparameters, n: number, options: 
 /** Every leaf must lead with the agent axis of size n (else vmap would map a wrong axis silently). */
 function checkLeading(n: number, tree: unknown): void {
   const [leaves, def] = treeFlatten(tree);
-  const paths = treePaths(def);
-  leaves.forEach((leaf, i) => {
-    const t = leaf as Tensor;
-    if (!(t instanceof T.Tensor) || t.ndim === 0 || t.shape[0] !== n) {
-      const got = t instanceof T.Tensor ? formatAval(t.aval) : typeof leaf;
-      throw new ArgumentError(`batched SAC update for ${n} agents: ${paths[i].replace(/^\./, '')} must have a leading axis of ${n}, got ${got}`);
-    }
-  });
+  const bad = leaves.findIndex((leaf) => !(leaf instanceof T.Tensor) || leaf.ndim === 0 || leaf.shape[0] !== n);
+  if (bad < 0) return;
+  // The paths only for the message: naming every leaf costs more than the check, on every call.
+  const path = treePaths(def)[bad].replace(/^\./, '');
+  const t = leaves[bad];
+  const got = t instanceof T.Tensor ? formatAval(t.aval) : typeof t;
+  throw new ArgumentError(`batched SAC update for ${n} agents: ${path} must have a leading axis of ${n}, got ${got}`);
 }
 
 /**

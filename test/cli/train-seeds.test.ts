@@ -1,0 +1,85 @@
+/**
+ * `mixrl train --seeds N` (N runs trained together) and `mixrl train --resume DIR DIR ...`: each run
+ * folder holds, byte for byte, what `mixrl train --seed S` alone writes (episodes.jsonl,
+ * checkpoint.mixrl, config.json), stopped and resumed or not.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleCli, expectSuccess, expectUserErrorResult, runCli } from './harness';
+
+let cli = '';
+let work = '';
+
+beforeAll(() => {
+  ({ cli, work } = bundleCli('mixrl-seeds-'));
+});
+
+const run = (args: string[]) => runCli(cli, work, ['train', ...args]);
+const TINY = ['--env', 'ShapedPendulum', '--hidden', '8,8', '--batch', '8', '--learning-starts', '50', '--components', '2', '--log-every', '100', '--checkpoint-every', '200'];
+const bytes = (...parts: string[]) => readFileSync(path.join(work, ...parts));
+const SAME_FILES = ['episodes.jsonl', 'checkpoint.mixrl', 'config.json'];
+
+describe('mixrl train --seeds', () => {
+  it('writes a folder per seed holding what each seed trained alone writes, byte for byte', () => {
+    const together = expectSuccess(run([...TINY, '--steps', '600', '--seed', '7', '--seeds', '3', '--out', 'three']));
+    expect(together.stdout).toContain('(seeds 7-9, together, 600 steps) -> three/seed7, three/seed8, three/seed9');
+    expect(together.stdout).toMatch(/^400\/600 steps {2}3 runs {2}\d+ steps\/s each {2}return\(10\) -?\d+\.\d \(-?\d+\.\d to -?\d+\.\d\) {2}ETA/m);
+    expect(together.stdout).toMatch(/^seed 9 done: 600 steps, 3 episodes, /m);
+    for (const seed of [7, 8, 9]) {
+      expectSuccess(run([...TINY, '--steps', '600', '--seed', String(seed), '--out', `alone${seed}`]));
+      for (const file of SAME_FILES) expect(bytes('three', `seed${seed}`, file).equals(bytes(`alone${seed}`, file)), `seed ${seed} ${file}`).toBe(true);
+      expect(JSON.parse(bytes('three', `seed${seed}`, 'summary.json').toString())).toMatchObject({ seed, steps: 600, episodes: 3, finished: true });
+    }
+    // {seed} in --out names each folder.
+    expectSuccess(run([...TINY, '--steps', '100', '--seeds', '2', '--out', 'named-{seed}-run']));
+    expect(readdirSync(work).filter((f) => f.startsWith('named-')).sort()).toEqual(['named-0-run', 'named-1-run']);
+  });
+
+  it('stops on SIGINT with a checkpoint in every folder, and --resume DIR DIR DIR ends each run as alone', async () => {
+    const child = spawn(process.execPath, [cli, 'train', ...TINY, '--steps', '1400', '--seeds', '3', '--out', 'stopped'], { cwd: work });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const poll = setInterval(() => {
+        if (/^600\/1400 steps/m.test(stdout)) {
+          clearInterval(poll);
+          child.kill('SIGINT');
+        }
+      }, 5);
+      child.on('exit', (c) => {
+        clearInterval(poll);
+        resolve(c);
+      });
+    });
+    expect(code, stdout).toBe(130);
+    expect(stdout).toMatch(/stopped by SIGINT at step \d+; checkpoint saved; continue with: mixrl train --resume stopped\/seed0 stopped\/seed1 stopped\/seed2\n/);
+    const resumed = expectSuccess(run(['--resume', 'stopped/seed0', 'stopped/seed1', 'stopped/seed2']));
+    expect(resumed.stdout).toMatch(/^resuming stopped\/seed2 at step \d+ of 1400$/m);
+    for (const seed of [0, 1, 2]) {
+      expectSuccess(run([...TINY, '--steps', '1400', '--seed', String(seed), '--out', `straight${seed}`]));
+      for (const file of SAME_FILES) expect(bytes('stopped', `seed${seed}`, file).equals(bytes(`straight${seed}`, file)), `seed ${seed} ${file}`).toBe(true);
+    }
+    // Further, together, with --steps: as alone.
+    expectSuccess(run(['--resume', 'stopped/seed0', 'stopped/seed1', '--steps', '1600']));
+    expectSuccess(run(['--resume', 'straight0', '--steps', '1600']));
+    expect(bytes('stopped', 'seed0', 'checkpoint.mixrl').equals(bytes('straight0', 'checkpoint.mixrl'))).toBe(true);
+  });
+
+  it('refuses bad --seeds, a run folder taken, runs that differ in more than their seed, and a folder given twice', () => {
+    expectUserErrorResult(run([...TINY, '--seeds', '0']), "mixrl train: flag --seeds must be a positive integer (how many runs, seeds --seed on), got '0'");
+    expectUserErrorResult(run([...TINY, '--seeds', 'two']), "mixrl train: flag --seeds must be a positive integer (how many runs, seeds --seed on), got 'two'");
+    expectSuccess(run([...TINY, '--steps', '60', '--seed', '1', '--out', 'taken/seed1']));
+    expectUserErrorResult(run([...TINY, '--steps', '60', '--seeds', '3', '--out', 'taken']), /^mixrl train: --out taken\/seed1 already holds a run/);
+    expect(existsSync(path.join(work, 'taken', 'seed0'))).toBe(false);
+    expectSuccess(run([...TINY, '--steps', '60', '--alpha', '0.1', '--out', 'other']));
+    expectUserErrorResult(
+      run(['--resume', 'taken/seed1', 'other', '--steps', '100']),
+      "mixrl train: --resume taken/seed1 other: these runs cannot be trained together: other differs from taken/seed1 in alpha (0.1 there, 0.01 in taken/seed1); only seed may differ; resume them one by one",
+    );
+    expectUserErrorResult(run(['--resume', 'other', './other']), 'mixrl train: --resume: the folder ./other is given twice');
+    // Neither was touched: their configs still say 60 steps.
+    expect(JSON.parse(bytes('other', 'config.json').toString()).steps).toBe(60);
+  });
+});
