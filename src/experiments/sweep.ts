@@ -277,8 +277,13 @@ export function summarizeRerun(task: SweepTask, setting: Setting, seeds: readonl
   const chosen = seeds.map((seed) => named.get(runName(task, setting, seed)));
   const scores = chosen.map((o) => scoresOf(o, grid, task.steps));
   const areas = scores.map((s) => s.area);
-  const curves = chosen.map((o) => (o ? scoredEpisodes(o) : null)).filter((e) => e !== null);
-  return { setting, seeds: [...seeds], areas, area: meanInterval(areas), final: meanInterval(scores.map((s) => s.final)), curve: aggregateCurves(curves, grid) };
+  return { setting, seeds: [...seeds], areas, area: meanInterval(areas), final: meanInterval(scores.map((s) => s.final)), curve: scoredCurve(chosen, grid) };
+}
+
+/** The mean curve of the runs that have a score: a run that diverged (or is missing) is left out, as from the areas. */
+function scoredCurve(outcomes: readonly (RunOutcome | undefined)[], grid: readonly number[]): CurveSummary {
+  const curves = outcomes.map((o) => (o ? scoredEpisodes(o) : null)).filter((e) => e !== null);
+  return aggregateCurves(curves, grid);
 }
 
 export interface SweepResult {
@@ -308,7 +313,8 @@ export async function runSweep(ctx: Pick<ExperimentContext, 'backend' | 'workDir
   }
   const best = ranking[0].setting;
   const grid = stepGrid(task.steps, Math.min(task.bins, task.steps));
-  const bestCurve = aggregateCurves(task.seeds.map((seed) => outcomes.find((o) => o.spec.name === runName(task, best, seed))?.episodes ?? []), grid);
+  const named = byName(outcomes);
+  const bestCurve = scoredCurve(task.seeds.map((seed) => named.get(runName(task, best, seed))), grid);
   if (rerunCount <= 0) return { ranking, bestCurve };
   const seeds = rerunSeeds(task.seeds, rerunCount);
   ctx.log(`best setting ${best.id} (area ${ranking[0].area.mean.toPrecision(4)}); rerunning it on seeds ${seeds.join(', ')}`);

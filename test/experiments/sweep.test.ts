@@ -204,6 +204,10 @@ describe('ranking by area under the curve', () => {
     expect(areaByHand(episodes['1/1'], 400, 4)).toBe(2.75);
     // The best setting's curve, over its two seeds: [2, 2, 4, 4] and [-, 6, 6, 0].
     expect(result.bestCurve.mean).toEqual([2, 4, 5, 2]);
+    // A best setting with a diverged seed: its curve is the other seed's, as its area is (it was the mean with 5000).
+    const diverging = settings.filter((s) => s.values.alpha === 10);
+    const alone = await runSweep({ backend: cpu, workDir, log: () => {} }, { ...task, settings: diverging }, 0);
+    expect(alone.bestCurve.mean).toEqual([1000, 1000, 1000, 1000]);
 
     // No setting with an area at all: nothing to pick (the first of the grid was picked and rerun).
     const none = mkdtempSync(path.join(tmpdir(), 'mixrl-sweep-none-'));
