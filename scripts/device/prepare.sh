@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 grep -qx '/.devkit/' .git/info/exclude || echo /.devkit/ >>.git/info/exclude
 grep -qx '/.gl/' .git/info/exclude || echo /.gl/ >>.git/info/exclude
 mkdir -p .devkit/node_modules/webgpu
-for bench in jit batched sac webgpu matmul profile ab host accuracy; do
+for bench in jit batched sac webgpu matmul profile ab host accuracy train-batch; do
   npx esbuild "bench/$bench.ts" --bundle --platform=node --format=esm --external:webgpu \
     --outfile=".devkit/bench-$bench.mjs" --log-level=warning
 done

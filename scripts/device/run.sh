@@ -6,8 +6,9 @@
 # 100 batched, both agents, wall per update in a steady loop (kernels by name too), then bench/sac
 # beside PyTorch on CUDA, then the float32 ulps of every transcendental on the GPU (a few seconds).
 # Arguments pick sections (default all, in this order): profile tests sac batched webgpu jit
-# (and ab, host and tiles, only when named: backend variants side by side in one process, bench/ab.ts;
-# the host's side of a call, bench/host.ts; kernels under two tile rules, bench/profile.ts). All
+# (and ab, host, tiles and together, only when named: backend variants side by side in one process, bench/ab.ts;
+# the host's side of a call, bench/host.ts; kernels under two tile rules, bench/profile.ts; runs trained
+# together against one by one, bench/train-batch.ts). All
 # of them take longer than one 10-minute call; `profile tests webgpu` took 107 s in session 7, and
 # `profile tests sac` should take about 4 minutes.
 set -uo pipefail
@@ -61,6 +62,9 @@ for section in $sections; do
       run targets-profile 150 profile --sizes v2 --agents sg-rp,sgm-mrp --n 1,100 --top 8 --wall-seconds 2
       run sac "$T" sac --backends webgpu --sizes v2 --torch-device cuda --updates 40 --warmup 2
       run accuracy 30 accuracy ;;
+    # Whole training loops (env, replay, actions, updates) of 1 and 100 runs at the SAC-v2 network size,
+    # together (trainBatch, one batched update per step) against one by one (bench/train-batch.ts).
+    together) run together "$T" train-batch --backends webgpu --agents sg-rp,sgm-mrp --n 1,100 --hidden 256,256 --batch 256 --steps 200 --rounds 1 ;;
     # The float32 ulps of the transcendentals on the GPU against the CPU's float64 (bench/accuracy.ts).
     accuracy) run accuracy 30 accuracy ;;
     # The WebGPU test suites on the GPU (CI runs them on lavapipe only).
@@ -72,6 +76,6 @@ for section in $sections; do
       suites=$(grep -rlE 'describeWebGPU|createWebGPUBackend' test --include='*.test.ts' | sort)
       NO_COLOR=1 MIXRL_REQUIRE_WEBGPU=1 timeout 300 /tmp/node node_modules/vitest/vitest.mjs run $suites 2>&1 |
         grep -v Warning | tee "$OUT/tests.txt" | grep -E 'FAIL|Test Files|Tests |✓ test|× ' ;;
-    *) echo "unknown section '$section' (targets profile tests sac batched webgpu jit ab host tiles accuracy)" >&2 ;;
+    *) echo "unknown section '$section' (targets profile tests sac batched webgpu jit ab host tiles accuracy together)" >&2 ;;
   esac
 done

@@ -238,12 +238,34 @@ async function lockRun(out: string, flag: '--out' | '--resume'): Promise<Either<
 }
 
 /**
+ * The modules one command loads, each once (by file, or by a run's record of it: path and SHA-256):
+ * runs resumed together share their env module, which registers its envs once, and their custom
+ * estimator, one function, as a batch needs.
+ */
+class ModulesLoaded {
+  private readonly loads = new Map<string, Promise<unknown>>();
+
+  once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let loading = this.loads.get(key) as Promise<T> | undefined;
+    if (loading === undefined) {
+      loading = load();
+      this.loads.set(key, loading);
+    }
+    return loading;
+  }
+}
+
+/** A module's key in `ModulesLoaded`: a file given, or a module a run recorded. */
+const moduleKey = (file: string | undefined, recorded: { path: string; sha256: string } | undefined) =>
+  file !== undefined ? `file ${path.resolve(file)}` : `recorded ${recorded?.path} ${recorded?.sha256}`;
+
+/**
  * A run read back from its folder: the checkpoint holds it; config.json, which picks the backend to
  * load it onto, must agree with the checkpoint's config (`steps` aside: --steps moves it; and the
  * modules: config.json's are loaded, and `--env-module FILE` or `--estimator-module FILE` replaces
  * its module there and in the run).
  */
-async function resumeRun(out: string, moduleFile: string | undefined, estimatorFile: string | undefined): Promise<Either<MixrlError, Run>> {
+async function resumeRun(out: string, moduleFile: string | undefined, estimatorFile: string | undefined, modules = new ModulesLoaded()): Promise<Either<MixrlError, Run>> {
   const checkpointFile = path.join(out, CHECKPOINT);
   if (!(await fs.stat(checkpointFile).then((s) => s.isFile(), () => false))) {
     const started = await exists(path.join(out, 'config.json'));
@@ -254,9 +276,13 @@ async function resumeRun(out: string, moduleFile: string | undefined, estimatorF
   if (isLeft(saved)) return saved;
   const where = `--resume ${out}`;
   const recorded = saved.right.envModule;
-  const module = moduleFile !== undefined ? await loadEnvModule(moduleFile) : recorded !== undefined ? await reloadEnvModule(recorded, where) : undefined;
+  const module =
+    moduleFile !== undefined || recorded !== undefined
+      ? await modules.once(`env ${moduleKey(moduleFile, recorded)}`, () => (moduleFile !== undefined ? loadEnvModule(moduleFile) : reloadEnvModule(recorded!, where)))
+      : undefined;
   if (module && isLeft(module)) return module;
-  const estimator = await runEstimator(estimatorFile, saved.right, where);
+  const estimatorKey = `estimator ${saved.right.estimator} of ${moduleKey(estimatorFile, saved.right.estimatorModule)}`;
+  const estimator = await modules.once(estimatorKey, () => runEstimator(estimatorFile, saved.right, where));
   if (isLeft(estimator)) return estimator;
   const replaced: Partial<TrainConfig> = {
     ...(moduleFile !== undefined && module && { envModule: module.right.ref }),
@@ -443,6 +469,27 @@ interface Plan {
   readonly open: () => Promise<Either<MixrlError, Run[]>>;
 }
 
+/** A path with its symbolic links and `..` resolved, as far as it exists (a new folder's parent may not). */
+async function realFolder(p: string): Promise<string> {
+  try {
+    return await fs.realpath(p);
+  } catch {
+    const whole = path.resolve(p);
+    const parent = path.dirname(whole);
+    return parent === whole ? whole : path.join(await realFolder(parent), path.basename(whole));
+  }
+}
+
+/** The first two of `outs` that are one folder (through `..` or a link), or undefined. */
+async function sharedFolder(outs: readonly string[]): Promise<[number, number] | undefined> {
+  const real = await Promise.all(outs.map(realFolder));
+  for (let j = 0; j < real.length; j++) {
+    const i = real.indexOf(real[j]);
+    if (i !== j) return [i, j];
+  }
+  return undefined;
+}
+
 /** A resumed run, checked, and what writes its config.json and episodes.jsonl for the resume. */
 interface Resumed {
   readonly run: Run;
@@ -468,12 +515,13 @@ function planResume(flags: Record<string, string | true>, more: readonly string[
     return userError(`flag --steps must be a positive integer, got '${String(steps)}'`);
   }
   const outs = [resume, ...more];
-  const twice = outs.find((out, i) => outs.findIndex((o) => path.resolve(o) === path.resolve(out)) !== i);
-  if (twice !== undefined) return userError(`--resume: the folder ${twice} is given twice`);
   const open = async (): Promise<Either<MixrlError, Run[]>> => {
+    const twice = await sharedFolder(outs);
+    if (twice) return userError(`--resume: ${outs[twice[1]]} is the folder ${outs[twice[0]]} again`);
     const resumed: Resumed[] = [];
+    const loaded = new ModulesLoaded();
     for (const out of outs) {
-      const one = await openResumed(out, target, envModule, estimatorModule);
+      const one = await openResumed(out, target, envModule, estimatorModule, loaded);
       if (isLeft(one)) return one;
       resumed.push(one.right);
     }
@@ -491,8 +539,8 @@ function planResume(flags: Record<string, string | true>, more: readonly string[
 }
 
 /** One folder of `--resume`, read back and checked against its files; `commit` writes its config.json and episodes.jsonl. */
-async function openResumed(out: string, target: number | undefined, envModule: string | undefined, estimatorModule: string | undefined): Promise<Either<MixrlError, Resumed>> {
-  const resumed = await resumeRun(out, envModule, estimatorModule);
+async function openResumed(out: string, target: number | undefined, envModule: string | undefined, estimatorModule: string | undefined, loaded: ModulesLoaded): Promise<Either<MixrlError, Resumed>> {
+  const resumed = await resumeRun(out, envModule, estimatorModule, loaded);
   if (isLeft(resumed)) return resumed;
   const run = resumed.right;
   if (target !== undefined && target <= run.step) {
@@ -529,20 +577,14 @@ async function openResumed(out: string, target: number | undefined, envModule: s
   return right({ run, commit });
 }
 
-/**
- * The seeds of `--seeds N` (N runs from `--seed`, default 0, on), or undefined without it; `flags`
- * loses `seeds`.
- */
-function seedsOf(flags: Record<string, string | true>): Either<MixrlError, number[] | undefined> {
+/** `--seeds N`: how many runs (seeds from the config's `seed` on), or undefined without it; `flags` loses `seeds`. */
+function seedCount(flags: Record<string, string | true>): Either<MixrlError, number | undefined> {
   const { seeds } = flags;
   delete flags.seeds;
   if (seeds === undefined) return right(undefined);
   const count = seeds === true ? undefined : parseDecimal(seeds);
   if (count === undefined || !Number.isSafeInteger(count) || count < 1) return userError(`flag --seeds must be a positive integer (how many runs, seeds --seed on), got '${String(seeds)}'`);
-  const first = flags.seed === undefined || flags.seed === true ? 0 : parseDecimal(flags.seed);
-  // A bad --seed is reported by the config check as for one run.
-  if (first === undefined || !Number.isSafeInteger(first)) return right([0]);
-  return right(Array.from({ length: count }, (_, i) => first + i));
+  return right(count);
 }
 
 /**
@@ -556,19 +598,27 @@ async function seedOut(out: string | undefined, config: TrainConfig): Promise<st
 
 /** New runs (one, or one per seed of `--seeds`): their configs and folders checked and the runs built before any file is written. */
 async function planNew(flags: Record<string, string | true>): Promise<Either<MixrlError, Plan>> {
-  const seeds = seedsOf(flags);
-  if (isLeft(seeds)) return seeds;
+  const count = seedCount(flags);
+  if (isLeft(count)) return count;
   const planned = await configFromFlags(flags);
   if (isLeft(planned)) return planned;
   if (flags.out === true || flags.out === '') return userError('flag --out needs a folder');
-  const configs = seeds.right === undefined ? [planned.right.config] : seeds.right.map((seed) => ({ ...planned.right.config, seed }));
+  const { seed } = planned.right.config;
+  // Compared so: seed + count - 1 itself may round back into the safe range.
+  if (count.right !== undefined && seed > Number.MAX_SAFE_INTEGER - (count.right - 1)) {
+    return userError(`--seeds ${count.right} from seed ${seed}: the last seed, ${BigInt(seed) + BigInt(count.right - 1)}, is not a safe integer`);
+  }
+  const seeds = count.right === undefined ? undefined : Array.from({ length: count.right }, (_, i) => seed + i);
+  const configs = seeds === undefined ? [planned.right.config] : seeds.map((s) => ({ ...planned.right.config, seed: s }));
   const outs: string[] = [];
   for (const config of configs) {
-    const out = seeds.right === undefined ? (flags.out ?? (await defaultOut(config))) : await seedOut(flags.out, config);
+    const out = seeds === undefined ? (flags.out ?? (await defaultOut(config))) : await seedOut(flags.out, config);
     const free = await checkOut(out);
     if (isLeft(free)) return free;
     outs.push(out);
   }
+  const shared = await sharedFolder(outs);
+  if (shared) return userError(`--seeds: seeds ${configs[shared[0]].seed} and ${configs[shared[1]].seed} would share the folder ${outs[shared[1]]} (--out ${flags.out})`);
   const backend = await selectBackend(configs[0]);
   if (isLeft(backend)) return backend;
   const runs: Run[] = [];
@@ -589,7 +639,7 @@ async function planNew(flags: Record<string, string | true>): Promise<Either<Mix
       if (isLeft(started)) return started;
     }
     const [config] = configs;
-    const which = seeds.right === undefined ? `seed ${config.seed}` : `seeds ${configs[0].seed}-${configs[configs.length - 1].seed}, together`;
+    const which = configs.length === 1 ? `seed ${config.seed}` : `seeds ${configs[0].seed}-${configs[configs.length - 1].seed}, together`;
     console.log(`training ${agentWords(config)} on ${config.env} (${which}, ${config.steps} steps) -> ${outs.join(', ')}`);
     return right(runs);
   };

@@ -4,8 +4,9 @@
  * checkpoint.mixrl, config.json), stopped and resumed or not.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, expectSuccess, expectUserErrorResult, runCli } from './harness';
 
@@ -14,6 +15,9 @@ let work = '';
 
 beforeAll(() => {
   ({ cli, work } = bundleCli('mixrl-seeds-'));
+  const fixture = path.resolve(__dirname, '../envs/fixtures/tracking.ts');
+  buildSync({ entryPoints: [fixture], bundle: true, platform: 'node', format: 'esm', outfile: path.join(work, 'tracking.mjs'), logLevel: 'error' });
+  writeFileSync(path.join(work, 'estimators.mjs'), 'export default ({ estimators }) => ({ myMrp: (input) => estimators.mrp(input) });\n');
 });
 
 const run = (args: string[]) => runCli(cli, work, ['train', ...args]);
@@ -67,6 +71,24 @@ describe('mixrl train --seeds', () => {
     expect(bytes('stopped', 'seed0', 'checkpoint.mixrl').equals(bytes('straight0', 'checkpoint.mixrl'))).toBe(true);
   });
 
+  it('resumes runs of an env module and a custom estimator together (each module loaded once), as alone', () => {
+    const MODULES = ['--env', 'Tracking', '--env-module', 'tracking.mjs', '--agent', 'sgm-mrp', '--estimator-module', 'estimators.mjs', ...TINY.slice(2)];
+    expectSuccess(run([...MODULES, '--steps', '300', '--seeds', '2', '--out', 'mods']));
+    expectSuccess(run(['--resume', 'mods/seed0', 'mods/seed1', '--steps', '500']));
+    expectSuccess(run([...MODULES, '--steps', '300', '--seed', '1', '--out', 'mods-alone']));
+    expectSuccess(run(['--resume', 'mods-alone', '--steps', '500']));
+    for (const file of SAME_FILES.slice(0, 2)) expect(bytes('mods', 'seed1', file).equals(bytes('mods-alone', file)), file).toBe(true);
+  });
+
+  it("starts from the config file's seed, and refuses seeds past the safe integers", () => {
+    writeFileSync(path.join(work, 'seed5.json'), JSON.stringify({ env: 'ShapedPendulum', seed: 5, steps: 60, hidden: [8, 8], batchSize: 8, learningStarts: 50, components: 2 }));
+    const r = expectSuccess(run(['--config', 'seed5.json', '--seeds', '2', '--out', 'from5']));
+    expect(r.stdout).toContain('(seeds 5-6, together, 60 steps) -> from5/seed5, from5/seed6');
+    expectUserErrorResult(run([...TINY, '--seed', '9007199254740991', '--seeds', '2']), 'mixrl train: --seeds 2 from seed 9007199254740991: the last seed, 9007199254740992, is not a safe integer');
+    // One seed is a run alone, and says so.
+    expect(expectSuccess(run([...TINY, '--steps', '60', '--seed', '3', '--seeds', '1', '--out', 'one'])).stdout).toContain('(seed 3, 60 steps) -> one/seed3');
+  });
+
   it('refuses bad --seeds, a run folder taken, runs that differ in more than their seed, and a folder given twice', () => {
     expectUserErrorResult(run([...TINY, '--seeds', '0']), "mixrl train: flag --seeds must be a positive integer (how many runs, seeds --seed on), got '0'");
     expectUserErrorResult(run([...TINY, '--seeds', 'two']), "mixrl train: flag --seeds must be a positive integer (how many runs, seeds --seed on), got 'two'");
@@ -78,7 +100,13 @@ describe('mixrl train --seeds', () => {
       run(['--resume', 'taken/seed1', 'other', '--steps', '100']),
       "mixrl train: --resume taken/seed1 other: these runs cannot be trained together: other differs from taken/seed1 in alpha (0.1 there, 0.01 in taken/seed1); only seed may differ; resume them one by one",
     );
-    expectUserErrorResult(run(['--resume', 'other', './other']), 'mixrl train: --resume: the folder ./other is given twice');
+    expectUserErrorResult(run(['--resume', 'other', './other']), 'mixrl train: --resume: ./other is the folder other again');
+    mkdirSync(path.join(work, 'links'));
+    symlinkSync(path.join(work, 'other'), path.join(work, 'links', 'other'));
+    expectUserErrorResult(run(['--resume', 'other', 'links/other', '--steps', '100']), 'mixrl train: --resume: links/other is the folder other again');
+    // Two seeds into one folder (through '..') are refused before anything is written.
+    expectUserErrorResult(run([...TINY, '--steps', '60', '--seeds', '2', '--out', 'col/{seed}/..']), 'mixrl train: --seeds: seeds 0 and 1 would share the folder col/1/.. (--out col/{seed}/..)');
+    expect(existsSync(path.join(work, 'col'))).toBe(false);
     // Neither was touched: their configs still say 60 steps.
     expect(JSON.parse(bytes('other', 'config.json').toString()).steps).toBe(60);
   });

@@ -284,6 +284,38 @@ describe('training runs as child processes', () => {
       useCliForRuns(null);
     }
   });
+
+  it('takes the runs of a group that finished beside one that diverged (the child exits 2) as outcomes, not failures', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-group-'));
+    // A stand-in `mixrl train --seeds 2 --seed S --out DIR{seed}`: the first seed diverges, the second finishes.
+    writeFileSync(
+      path.join(dir, 'group.mjs'),
+      `import { mkdirSync, writeFileSync } from 'node:fs';
+const args = process.argv.slice(2);
+const flag = (name) => args[args.indexOf(name) + 1];
+const [count, first] = [Number(flag('--seeds')), Number(flag('--seed'))];
+for (let i = 0; i < count; i++) {
+  const out = flag('--out').replace('{seed}', String(first + i));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(out + '/episodes.jsonl', '{"episode":0,"step":5,"return":-1,"length":5,"terminated":false}\\n');
+  writeFileSync(out + '/summary.json', JSON.stringify(i === 0 ? { finished: false, diverged: 'step 3: NaN' } : { finished: true }));
+}
+console.error('mixrl train: 1 of 2 runs diverged (the others finished)');
+process.exit(2);
+`,
+    );
+    const specs = [0, 1].map((seed) => ({ name: `Pendulum-sg-rp-seed${seed}`, config: { env: 'Pendulum', agent: 'sg-rp' as const, seed, steps: 10 } }));
+    const lines: string[] = [];
+    try {
+      useCliForRuns(process.execPath, [path.join(dir, 'group.mjs')]);
+      const outcomes = await trainRuns({ backend: cpu, workDir: dir, together: 10, log: (l) => lines.push(l) }, specs);
+      expect(outcomes.map((o) => o.diverged)).toEqual(['step 3: NaN', undefined]);
+      expect(outcomes.map((o) => o.episodes.length)).toEqual([1, 1]);
+      expect(lines[1]).toMatch(/^\[2\/2\] Pendulum-sg-rp-seed1: trained in [\d.]+ s \(2 runs together\); 1 episodes, mean return of the last 10 -1\.00$/);
+    } finally {
+      useCliForRuns(null);
+    }
+  });
 });
 
 describe('mixrl reproduce', () => {

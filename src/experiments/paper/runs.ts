@@ -150,15 +150,15 @@ export async function readEpisodes(dir: string): Promise<EpisodeRecord[]> {
 /** Where a run folder stands. */
 type State = 'finished' | 'diverged' | 'resumable' | 'new';
 
-/** The `diverged` of a run folder's summary.json: set where its policy diverged, undefined otherwise. */
-async function divergence(dir: string): Promise<string | undefined> {
-  const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { diverged?: unknown } | undefined;
-  return typeof summary?.diverged === 'string' ? summary.diverged : undefined;
+/** A run folder's summary.json as far as `runAll` reads it (undefined when missing or unreadable). */
+async function readSummary(dir: string): Promise<{ finished?: unknown; diverged?: unknown } | undefined> {
+  const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { finished?: unknown; diverged?: unknown } | null | undefined;
+  return summary !== null && typeof summary === 'object' ? summary : undefined;
 }
 
 /** Where the run folder stands, and the divergence its summary records (for the state `diverged`). */
 async function stateOf(dir: string, config: RunConfig): Promise<{ state: State; diverged?: string }> {
-  const summary = (await readJsonFile(path.join(dir, 'summary.json'))) as { finished?: boolean; diverged?: unknown } | undefined;
+  const summary = await readSummary(dir);
   // A run that diverged before its first checkpoint has none, but its summary says how it ended.
   const diverged = typeof summary?.diverged === 'string' ? summary.diverged : undefined;
   if (diverged === undefined && !(await exists(path.join(dir, 'checkpoint.mixrl')))) {
@@ -371,6 +371,8 @@ async function runAll(
       const started = Date.now();
       const todo = group.map((_, k) => k).filter((k) => states[k].state === 'new' || states[k].state === 'resumable');
       const ends = new Map<number, boolean | string>();
+      // How many runs each was trained with (in one child, or in this process).
+      const together = new Map<number, number>();
       if (todo.length > 0) {
         if (cli) {
           const fresh = todo.filter((k) => states[k].state === 'new');
@@ -386,10 +388,12 @@ async function runAll(
             // A checkpoint at the last step without its summary (killed in between): nothing left to train.
             const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
             for (const k of part) {
-              // A policy that diverged is an outcome (the child wrote it in summary.json), not a failure.
-              const diverged = r.code === 2 ? await divergence(dirs[k]) : undefined;
-              if (diverged !== undefined) ends.set(k, diverged);
-              else if (r.code === 0 || alreadyDone) ends.set(k, true);
+              together.set(k, part.length);
+              // A policy that diverged is an outcome (the child wrote it in summary.json), not a failure;
+              // so are the runs trained with it that finished (the child then exits 2 for the others).
+              const summary = r.code === 2 ? await readSummary(dirs[k]) : undefined;
+              if (typeof summary?.diverged === 'string') ends.set(k, summary.diverged);
+              else if (r.code === 0 || alreadyDone || summary?.finished === true) ends.set(k, true);
             }
             const failedRuns = part.filter((k) => !ends.has(k));
             if (r.code !== 0 && failedRuns.length > 0 && stopSignal() === null) {
@@ -401,7 +405,10 @@ async function runAll(
           }
         } else {
           const results = await trainHere(ctx, todo.map((k) => ({ dir: dirs[k], config: configs[group[k]], resume: states[k].state === 'resumable' })), () => stopSignal() !== null);
-          todo.forEach((k, j) => results[j] !== false && ends.set(k, results[j]));
+          todo.forEach((k, j) => {
+            together.set(k, todo.length);
+            if (results[j] !== false) ends.set(k, results[j]);
+          });
         }
       }
       for (const [k, index] of group.entries()) {
@@ -415,13 +422,13 @@ async function runAll(
         done++;
         const last = episodes.slice(-10);
         const mean = last.length > 0 ? last.reduce((a, e) => a + e.return, 0) / last.length : NaN;
-        const together = todo.length > 1 ? ` (${todo.length} runs together)` : '';
+        const alongside = (together.get(k) ?? 1) > 1 ? ` (${together.get(k)} runs together)` : '';
         const how =
           state === 'finished'
             ? 'finished before, reused'
             : state === 'diverged'
               ? 'diverged before'
-              : `${state === 'resumable' ? 'resumed and ' : ''}trained in ${((Date.now() - started) / 1000).toFixed(1)} s${together}`;
+              : `${state === 'resumable' ? 'resumed and ' : ''}trained in ${((Date.now() - started) / 1000).toFixed(1)} s${alongside}`;
         const endText = diverged === undefined ? `mean return of the last 10 ${mean.toFixed(2)}` : `DIVERGED, no area (${diverged})`;
         ctx.log(`[${done}/${total}] ${spec.name}: ${how}; ${episodes.length} episodes, ${endText}`);
       }
