@@ -711,7 +711,7 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
 const seedOf = (run: Run) => `seed ${run.config.seed}`;
 
 /**
- * Trains opened runs that differ only in their seed together (`trainBatch`), each in its (locked)
+ * Trains opened runs that differ only in their seed, α and learning rates together (`trainBatch`), each in its (locked)
  * folder, to their `steps`, or until SIGINT or SIGTERM: exit code 0, 130 or 143. A run whose
  * policy diverges stops there (its summary says so) while the others go on; the command then ends
  * with that error (exit code 2).
@@ -898,8 +898,9 @@ function trainUsage(): string {
     usageLine('', '{seed} replaced), trained together: one batched action call and SAC update per step (vmap),'),
     usageLine('', 'the same runs bit for bit on the CPU as one by one, faster (about 1.25x on a CPU core at the'),
     usageLine('', 'classic-control size; on a GPU far more)'),
-    usageLine('--resume DIR [DIR ...]', 'continue the run in DIR as configured; several runs that differ only in their seed are'),
-    usageLine('', 'trained together; only --steps, --env-module and --estimator-module may be given with it'),
+    usageLine('--resume DIR [DIR ...]', 'continue the run in DIR as configured; several runs that differ only in their seed, alpha'),
+    usageLine('', 'and learning rates are trained together; only --steps, --env-module and --estimator-module'),
+    usageLine('', 'may be given with it'),
     usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
     usageLine('--help, -h', 'this text'),
   ].join('\n');

@@ -1,6 +1,7 @@
 /**
- * Runs trained together: n runs that differ only in their seed each step their own environment and
- * fill their own replay buffer, and share one action call and one SAC update per step
+ * Runs trained together: n runs that differ only in their seed, α and learning rates each step
+ * their own environment and fill their own replay buffer, and share one action call and one SAC
+ * update per step
  * (`makeBatchedActor`, `makeBatchedSacUpdate`: the single run's functions under `vmap` over a
  * leading run axis, then `jit`). Each run draws the keys `train` would draw for it, so on the CPU it
  * ends bit for bit where `train` alone takes it: the same episodes, checkpoints and summary.
@@ -9,7 +10,7 @@ import { disposeTree, treeRow, treeStack } from '../autodiff';
 import { ReplayBuffer } from '../rl/replay';
 import { makeBatchedActor } from '../rl/sac/act';
 import { makeBatchedSacUpdate } from '../rl/sac/batched';
-import type { SacMetrics, SacState } from '../rl/sac/update';
+import type { SacMetrics, SacRates, SacState } from '../rl/sac/update';
 import * as T from '../tensor';
 import { MixrlError } from '../tensor';
 import { rawFoldIn } from '../tensor/threefry';
@@ -37,12 +38,17 @@ export interface RunHooks extends Omit<TrainHooks, 'shouldStop'> {
   onDiverged?(error: MixrlError): void | Promise<void>;
 }
 
-/** Config keys runs trained together may differ in: each one's own seed. */
-const OWN_KEYS: readonly (keyof TrainConfig)[] = ['seed'];
+/**
+ * Config keys runs trained together may differ in: the seed, α (each run's `logAlpha` is its own
+ * state) and the learning rates (given to the batched update per run, `SacRates`).
+ */
+export const OWN_KEYS: readonly (keyof TrainConfig)[] = ['seed', 'alpha', 'actorLr', 'criticLr', 'alphaLr'];
+const RATE_KEYS = ['actorLr', 'criticLr', 'alphaLr'] as const;
 
 /**
  * Why `runs` cannot be trained together, or undefined when they can: they must be on one backend
- * and configured alike but for their seeds (and a custom estimator must be one function).
+ * and configured alike but for their seeds, α and learning rates (and a custom estimator must be
+ * one function).
  *
  * @example
  * batchProblem([runA, runB]); // 'run 1 differs from run 0 in alpha (0.1 there, 0.01 here); only seed may differ'
@@ -121,6 +127,9 @@ async function inLockstep(runs: readonly Run[], until: number, hooks: readonly R
   let states: SacState = treeStack(runs.map((run) => run.sac));
   let metrics: SacMetrics | null = null;
   const rows = runs.map((run, i) => new RunRow(run, () => states, () => metrics, i));
+  // Each run's own learning rates, when they differ (else h's, the single update's constants).
+  const differ = RATE_KEYS.some((key) => runs.some((run) => run.config[key] !== config[key]));
+  const rates = differ ? (Object.fromEntries(RATE_KEYS.map((key) => [key, T.tensor(runs.map((run) => run.config[key]), { dtype: h.dtype, backend })])) as unknown as SacRates) : undefined;
 
   let step = runs[0].step;
   let stopped = false;
@@ -168,7 +177,7 @@ async function inLockstep(runs: readonly Run[], until: number, hooks: readonly R
           updateDraws.forEach((draw, i) => updateKeys.set(nthUpdate(draw, j), 2 * i));
           const key = T.tensor(updateKeys, { shape: [n, 2], dtype: 'uint32', backend });
           const previous = metrics;
-          [states, metrics] = update(states, batch, key);
+          [states, metrics] = update(states, batch, key, rates);
           disposeTree([batch, key, previous]);
           for (let i = 0; i < n; i++) if (active[i]) rows[i].outdate();
           await settleUpdates(backend);
@@ -182,7 +191,7 @@ async function inLockstep(runs: readonly Run[], until: number, hooks: readonly R
     for (const row of rows) row.freeze();
   } finally {
     for (const row of rows) row.detach();
-    disposeTree([states, metrics]);
+    disposeTree([states, metrics, rates]);
   }
   return stopped;
 }

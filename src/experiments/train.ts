@@ -126,10 +126,12 @@ export interface RunOptions {
    */
   estimator?: Estimator;
   /**
-   * `loadRun` only: read the run for its weights or to act (`mixrl export`, `mixrl eval`), so a run
-   * trained with a custom estimator loads without it. Its `h.estimator` then stands in for the
-   * missing one, under its name, and throws if an update calls it: to train or resume such a run,
-   * give `estimator`. No effect on a run of a built-in estimator, or when `estimator` is given.
+   * A run to read for its weights or to act (`loadRun`: `mixrl export`, `mixrl eval`), or made only
+   * to be saved (`createRun`: a run that another process trains, `--resume`d from its step-0
+   * checkpoint), so a run of a custom estimator is loaded or made without it. Its `h.estimator`
+   * then stands in for the missing one, under its name, and throws if an update calls it: to train
+   * or resume such a run, give `estimator`. No effect on a run of a built-in estimator, or when
+   * `estimator` is given.
    */
   weightsOnly?: boolean;
   /**
@@ -190,11 +192,12 @@ function estimatorProblem(run: Run): ConfigError | undefined {
  * const mine = createRun({ ...config, agent: 'sgm-mrp' }, cpu, { estimator: myEstimator }); // a mixture policy, my gradient
  */
 export function createRun(config: TrainConfig, backend: Backend, options: RunOptions = {}): Run {
-  if (config.estimator !== undefined && options.estimator === undefined) {
+  const missing = config.estimator !== undefined && options.estimator === undefined ? config.estimator : undefined;
+  if (missing !== undefined && !options.weightsOnly) {
     throw new ConfigError(`config: 'estimator' '${config.estimator}' is an estimator of ${config.estimatorModule?.path}; give it: createRun(config, backend, { estimator })`);
   }
   const model = makeModel(config.env, config.envOptions);
-  const h = withEstimator(hyperparameters(config, model), options);
+  const h = withEstimator(hyperparameters(config, model), { estimator: missing === undefined ? options.estimator : missingEstimator(missing) });
   const initKey = T.tensor(streamKey(config, 'init'), { backend });
   const rollout: Rollout = {
     state: new Float64Array(model.stateLayout.length),
@@ -215,7 +218,8 @@ export function createRun(config: TrainConfig, backend: Backend, options: RunOpt
     returns: [],
     lastMetrics: null,
   };
-  const problem = estimatorProblem(run);
+  // The stand-in of a missing estimator (weightsOnly) is not traced: it throws by design.
+  const problem = missing === undefined ? estimatorProblem(run) : undefined;
   if (problem) throw problem;
   startEpisode(run);
   return run;
@@ -506,10 +510,14 @@ function agentProblem(h: SacHyperparameters, sac: unknown): string | undefined {
   }
 }
 
-/** What stands in for the custom estimator `name` a run was loaded without (`weightsOnly`): named as it, it throws if called. */
-function missingEstimator(path: string, name: string): Estimator {
+/**
+ * What stands in for the custom estimator `name` a run was made (`createRun`) or loaded (from the
+ * file `from`) without (`weightsOnly`): named as it, it throws if called.
+ */
+function missingEstimator(name: string, from?: string): Estimator {
   const standIn: Estimator = () => {
-    throw new ConfigError(`${path}: loaded with { weightsOnly: true }, without its custom estimator '${name}'; to train it, give it: loadRun(path, backend, { estimator })`);
+    const [where, how, give] = from === undefined ? ['createRun', 'made', 'createRun(config, backend, { estimator })'] : [from, 'loaded', 'loadRun(path, backend, { estimator })'];
+    throw new ConfigError(`${where}: ${how} with { weightsOnly: true }, without its custom estimator '${name}'; to train it, give it: ${give}`);
   };
   return Object.defineProperty(standIn, 'name', { value: name });
 }
@@ -592,7 +600,7 @@ export async function loadRun(path: string, backend: Backend, options: RunOption
   if (missing !== undefined && !options.weightsOnly) {
     return left(new ConfigError(`${path}: trained with the custom estimator '${missing}'; give it again: loadRun(path, backend, { estimator })`));
   }
-  const h = withEstimator(hyperparameters(config, model), { estimator: missing === undefined ? estimator : missingEstimator(path, missing) });
+  const h = withEstimator(hyperparameters(config, model), { estimator: missing === undefined ? estimator : missingEstimator(missing, path) });
   const problem = agentProblem(h, trees.sac);
   if (problem) return left(new CheckpointError('shape-mismatch', `${path}: ${problem}`));
   const run: Run = {

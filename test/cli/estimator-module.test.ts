@@ -238,7 +238,8 @@ describe('mixrl sweep --estimator-module', () => {
     const diverging = 'BimodalBandit-sgm-mrp-alpha0.1-seed0';
     const args = ['sweep', '--env', 'BimodalBandit', '--agent', 'sgm-mrp', '--grid', 'alpha=0.1,0.01', '--seeds', '1', '--steps', '200', '--rerun-seeds', '0'];
     const r = ok([...args, '--estimator-module', 'explode.mjs', '--estimator', 'explode', '--out', 'sw-diverged'], override);
-    expect(r.stdout).toMatch(new RegExp(`${diverging}: trained in [0-9.]+ s; \\d+ episodes, DIVERGED, no area \\(step \\d+: the policy's action is \\[NaN\\], not finite`));
+    // The two settings (α apart) train together; the other one finishes.
+    expect(r.stdout).toMatch(new RegExp(`${diverging}: trained in [0-9.]+ s \\(2 runs together\\); \\d+ episodes, DIVERGED, no area \\(step \\d+: the policy's action is \\[NaN\\], not finite`));
     const summary = json(`sw-diverged/runs/${diverging}/summary.json`);
     expect(summary).toMatchObject({ finished: false });
     expect(summary.diverged).toMatch(/^step \d+: the policy's action is \[NaN\], not finite: the actor's parameters have diverged/);
@@ -262,7 +263,8 @@ export default function ({ estimators }) {
 `,
     );
     const ref = { path: file('edited.mjs'), sha256: sha256('edited.mjs') };
-    const args = ['sweep', '--env', 'BimodalBandit', '--agent', 'sgm-mrp', '--grid', 'alpha=0.01,0.1', '--seeds', '1', '--steps', '200', '--rerun-seeds', '0'];
+    // One run a child (together, both runs would load the module once, in one child).
+    const args = ['sweep', '--env', 'BimodalBandit', '--agent', 'sgm-mrp', '--grid', 'alpha=0.01,0.1', '--seeds', '1', '--steps', '200', '--rerun-seeds', '0', '--together', '1'];
     const r = run([...args, '--estimator-module', 'edited.mjs', '--out', 'sw-edited'], override);
     expectUserErrorResult(
       r,

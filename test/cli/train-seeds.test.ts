@@ -95,10 +95,10 @@ describe('mixrl train --seeds', () => {
     expectSuccess(run([...TINY, '--steps', '60', '--seed', '1', '--out', 'taken/seed1']));
     expectUserErrorResult(run([...TINY, '--steps', '60', '--seeds', '3', '--out', 'taken']), /^mixrl train: --out taken\/seed1 already holds a run/);
     expect(existsSync(path.join(work, 'taken', 'seed0'))).toBe(false);
-    expectSuccess(run([...TINY, '--steps', '60', '--alpha', '0.1', '--out', 'other']));
+    expectSuccess(run([...TINY, '--steps', '60', '--tau', '0.05', '--out', 'other']));
     expectUserErrorResult(
       run(['--resume', 'taken/seed1', 'other', '--steps', '100']),
-      "mixrl train: --resume taken/seed1 other: these runs cannot be trained together: other differs from taken/seed1 in alpha (0.1 there, 0.01 in taken/seed1); only seed may differ; resume them one by one",
+      "mixrl train: --resume taken/seed1 other: these runs cannot be trained together: other differs from taken/seed1 in tau (0.05 there, 0.01 in taken/seed1); only seed, alpha, actorLr, criticLr, alphaLr may differ; resume them one by one",
     );
     expectUserErrorResult(run(['--resume', 'other', './other']), 'mixrl train: --resume: ./other is the folder other again');
     mkdirSync(path.join(work, 'links'));

@@ -287,31 +287,44 @@ describe('training runs as child processes', () => {
 
   it('takes the runs of a group that finished beside one that diverged (the child exits 2) as outcomes, not failures', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mixrl-group-'));
-    // A stand-in `mixrl train --seeds 2 --seed S --out DIR{seed}`: the first seed diverges, the second finishes.
+    // A stand-in `mixrl train --resume DIR DIR` (the parent started both runs): the first diverges, the second finishes.
     writeFileSync(
       path.join(dir, 'group.mjs'),
-      `import { mkdirSync, writeFileSync } from 'node:fs';
+      `import { writeFileSync } from 'node:fs';
 const args = process.argv.slice(2);
-const flag = (name) => args[args.indexOf(name) + 1];
-const [count, first] = [Number(flag('--seeds')), Number(flag('--seed'))];
-for (let i = 0; i < count; i++) {
-  const out = flag('--out').replace('{seed}', String(first + i));
-  mkdirSync(out, { recursive: true });
+const dirs = args.slice(args.indexOf('--resume') + 1).filter((a) => !a.startsWith('--'));
+dirs.forEach((out, i) => {
   writeFileSync(out + '/episodes.jsonl', '{"episode":0,"step":5,"return":-1,"length":5,"terminated":false}\\n');
   writeFileSync(out + '/summary.json', JSON.stringify(i === 0 ? { finished: false, diverged: 'step 3: NaN' } : { finished: true }));
-}
+});
 console.error('mixrl train: 1 of 2 runs diverged (the others finished)');
 process.exit(2);
 `,
     );
-    const specs = [0, 1].map((seed) => ({ name: `Pendulum-sg-rp-seed${seed}`, config: { env: 'Pendulum', agent: 'sg-rp' as const, seed, steps: 10 } }));
+    // Two settings of a sweep (α and the critic's learning rate apart) train together; a third, with another tau, alone.
+    const specs = [
+      { name: 'a-seed0', config: { env: 'Pendulum', agent: 'sg-rp' as const, seed: 0, steps: 10, alpha: 0.1, criticLr: 1e-3 } },
+      { name: 'b-seed0', config: { env: 'Pendulum', agent: 'sg-rp' as const, seed: 0, steps: 10, alpha: 1, criticLr: 1e-4 } },
+      { name: 'c-seed0', config: { env: 'Pendulum', agent: 'sg-rp' as const, seed: 0, steps: 10, alpha: 1, criticLr: 1e-4, tau: 0.5 } },
+    ];
     const lines: string[] = [];
+    const given: string[][] = [];
     try {
       useCliForRuns(process.execPath, [path.join(dir, 'group.mjs')]);
-      const outcomes = await trainRuns({ backend: cpu, workDir: dir, together: 10, log: (l) => lines.push(l) }, specs);
+      const outcomes = await trainRuns({ backend: cpu, workDir: dir, together: 10, log: (l) => lines.push(l) }, specs.slice(0, 2));
       expect(outcomes.map((o) => o.diverged)).toEqual(['step 3: NaN', undefined]);
       expect(outcomes.map((o) => o.episodes.length)).toEqual([1, 1]);
-      expect(lines[1]).toMatch(/^\[2\/2\] Pendulum-sg-rp-seed1: trained in [\d.]+ s \(2 runs together\); 1 episodes, mean return of the last 10 -1\.00$/);
+      expect(lines[1]).toMatch(/^\[2\/2\] b-seed0: trained in [\d.]+ s \(2 runs together\); 1 episodes, mean return of the last 10 -1\.00$/);
+      // The parent started both as `mixrl train` would, up to a step-0 checkpoint, for the child to resume.
+      expect(JSON.parse(readFileSync(path.join(dir, 'b-seed0', 'config.json'), 'utf8'))).toMatchObject({ alpha: 1, criticLr: 1e-4, seed: 0, backend: 'cpu' });
+      expect(existsSync(path.join(dir, 'b-seed0', 'checkpoint.mixrl'))).toBe(true);
+      // Another key apart: two children, one run each (the second a plain new run: --out, not --resume).
+      writeFileSync(path.join(dir, 'args.mjs'), `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(path.join(dir, 'args.txt'))}, process.argv.slice(2).join(' ') + '\\n');\nprocess.exit(3);\n`);
+      useCliForRuns(process.execPath, [path.join(dir, 'args.mjs')]);
+      await expect(trainRuns({ backend: cpu, workDir: dir, together: 10, log: () => {} }, specs.slice(2))).rejects.toThrow(/^run c-seed0 failed \(exit 3\)/);
+      given.push(...readFileSync(path.join(dir, 'args.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ')));
+      expect(given).toHaveLength(1);
+      expect(given[0].slice(0, 3)).toEqual(['train', '--out', path.join(dir, 'c-seed0')]);
     } finally {
       useCliForRuns(null);
     }
@@ -459,7 +472,9 @@ describe('mixrl reproduce', () => {
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const code = await new Promise<number | null>((resolve) => {
       const poll = setInterval(() => {
-        if (existsSync(path.join(work, 'g3', 'runs', 'Pendulum-sgm-mrp-seed2', 'checkpoint.mixrl'))) {
+        // Once the group's last run has finished an episode (its folder starts with a step-0 checkpoint).
+        const episodes = path.join(work, 'g3', 'runs', 'Pendulum-sgm-mrp-seed2', 'episodes.jsonl');
+        if (existsSync(episodes) && readFileSync(episodes, 'utf8').length > 0) {
           clearInterval(poll);
           child.kill('SIGINT');
         }
@@ -472,7 +487,7 @@ describe('mixrl reproduce', () => {
     expect(code, stdout).toBe(130);
     const continued = run(['fig6-classic', '--seeds', '3', '--jobs', '2', '--out', 'g3'], env);
     expect(continued.code, continued.stderr).toBe(0);
-    expect(continued.stdout).toMatch(/Pendulum-sgm-mrp-seed1: resumed and trained in [\d.]+ s \(3 runs together\)/);
+    expect(continued.stdout, stdout).toMatch(/Pendulum-sgm-mrp-seed1: resumed and trained in [\d.]+ s \(3 runs together\)/);
     const alone = run(['fig6-classic', '--seeds', '3', '--jobs', '2', '--together', '1', '--out', 'g1'], env);
     expect(alone.code, alone.stderr).toBe(0);
     expect(alone.stdout).not.toMatch(/together/);

@@ -259,7 +259,8 @@ describe('mixrl sweep and reproduce --sweep (tiny runs)', () => {
 
   it('a sweep: interrupted, continued (finished runs reused), ranked as the episodes say, the best rerun; finished refused', async () => {
     const env = { [OVERRIDE_VARIABLE]: TINY };
-    const args = ['sweep', '--env', 'ShapedPendulum', '--agent', 'sg-rp', '--grid', 'alpha=0.01,0.5', '--grid', 'actor-lr-ratio=0.1', '--seeds', '1', '--rerun-seeds', '1', '--out', 'sw'];
+    // One run at a time (the settings differ only in α and rates, so by default they train together).
+    const args = ['sweep', '--env', 'ShapedPendulum', '--agent', 'sg-rp', '--grid', 'alpha=0.01,0.5', '--grid', 'actor-lr-ratio=0.1', '--seeds', '1', '--rerun-seeds', '1', '--together', '1', '--out', 'sw'];
     const out = path.join(work, 'sw');
     const runDir = (name: string) => path.join(out, 'runs', name);
     const second = 'ShapedPendulum-sg-rp-alpha0.5_actor-lr-ratio0.1-seed0';
@@ -281,7 +282,7 @@ describe('mixrl sweep and reproduce --sweep (tiny runs)', () => {
     });
     expect(code, stdout).toBe(130);
     expect(stdout).toContain(
-      'continue with the same command: mixrl sweep --env ShapedPendulum --agent sg-rp --grid alpha=0.01,0.5 --grid actor-lr-ratio=0.1 --seeds 1 --steps 30000 --rerun-seeds 1 --jobs 1 --backend cpu --out sw\n',
+      'continue with the same command: mixrl sweep --env ShapedPendulum --agent sg-rp --grid alpha=0.01,0.5 --grid actor-lr-ratio=0.1 --seeds 1 --steps 30000 --rerun-seeds 1 --jobs 1 --together 1 --backend cpu --out sw\n',
     );
     expect(existsSync(path.join(out, 'best.json'))).toBe(false);
     expect(JSON.parse(readFileSync(path.join(runDir(second), 'summary.json'), 'utf8')).finished).toBe(false);

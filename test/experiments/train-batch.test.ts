@@ -76,6 +76,24 @@ describe('trainBatch', () => {
     });
   }
 
+  it('trains runs that differ in α and in their learning rates too, each as alone (float32 and float64, automatic α)', async () => {
+    const settings: Partial<TrainConfig>[] = [
+      { seed: 0, alpha: 0.1, actorLr: 1e-3, criticLr: 1e-4 },
+      { seed: 0, alpha: 0.001, actorLr: 3e-4, criticLr: 1e-2 },
+      { seed: 4, alpha: 0.01, actorLr: 1e-5, criticLr: 1e-3, alphaLr: 0.1 },
+    ];
+    for (const shared of [{}, { dtype: 'float64', autoAlpha: true, agent: 'sg-rp' }] as Partial<TrainConfig>[]) {
+      const alone = settings.map((s) => createRun(config({ ...shared, ...s, steps: 300 }), cpu));
+      for (const run of alone) await train(run, { until: 300 });
+      const together = settings.map((s) => createRun(config({ ...shared, ...s, steps: 300 }), cpu));
+      expect(batchProblem(together)).toBeUndefined();
+      await trainBatch(together, { until: 300 });
+      together.forEach((run, i) => expect(fingerprint(run), `setting ${i} ${JSON.stringify(shared)}`).toEqual(fingerprint(alone[i])));
+      // The settings matter: seed 0 at two settings ends apart.
+      expect(fingerprint(together[0])).not.toEqual(fingerprint(together[1]));
+    }
+  });
+
   it('stops and continues where it left off: two calls equal one', async () => {
     const straight = SEEDS.map((seed) => createRun(config({ seed }), cpu));
     await trainBatch(straight, { until: 420 });
@@ -133,8 +151,8 @@ describe('trainBatch', () => {
 
   it('refuses runs that differ in more than their seed, a run given twice and runs on other backends', async () => {
     const a = createRun(config(), cpu);
-    const b = createRun(config({ seed: 1, alpha: 0.1 }), cpu);
-    expect(batchProblem([a, b])).toBe('run 1 differs from run 0 in alpha (0.1 there, 0.01 in run 0); only seed may differ');
+    const b = createRun(config({ seed: 1, tau: 0.05, gamma: 0.9 }), cpu);
+    expect(batchProblem([a, b])).toBe('run 1 differs from run 0 in gamma (0.9 there, 0.99 in run 0), tau (0.05 there, 0.01 in run 0); only seed, alpha, actorLr, criticLr, alphaLr may differ');
     await expect(trainBatch([a, b], { until: 10 })).rejects.toThrow(ConfigError);
     expect(batchProblem([a, a])).toBe('run 1 is run 0 given again');
     expect(batchProblem([a, { ...createRun(config({ seed: 2 }), cpu), backend: { name: 'webgpu' } as never }])).toBe('run 1 is on the webgpu backend, run 0 on cpu');

@@ -12,7 +12,8 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { ConfigError, isModuleRef, kebab, type ModuleRef, resolveConfig, type TrainConfig, validatePartial } from '../config';
 import { exists, moduleDrift, readJsonFile, readJsonLines, writeFileAtomic } from '../files';
 import { createRun, type EpisodeRecord, loadRun, type Run, runSummary, saveRun, train } from '../train';
-import { trainBatch } from '../train-batch';
+import { OWN_KEYS, trainBatch } from '../train-batch';
+import { disposeTree } from '../../autodiff';
 import { MixrlError } from '../../tensor';
 import type { ExperimentContext } from './types';
 
@@ -355,7 +356,7 @@ async function runAll(
 ): Promise<RunOutcome[]> {
   const outcomes: RunOutcome[] = new Array(specs.length);
   const configs = specs.map((spec) => ({ ...spec.config, ...override }) as RunConfig);
-  const groups = groupsOf(specs, configs, Math.max(1, Math.floor(ctx.together ?? 1)));
+  const groups = groupsOf(configs, Math.max(1, Math.floor(ctx.together ?? 1)));
   let next = 0;
   let done = 0;
   let failed = false;
@@ -377,31 +378,28 @@ async function runAll(
         if (cli) {
           const fresh = todo.filter((k) => states[k].state === 'new');
           if (fresh.length > 0) await checkModules(specs[group[fresh[0]]], configs[group[fresh[0]]]);
-          for (const part of [...seedRanges(fresh, (k) => configs[group[k]].seed), todo.filter((k) => states[k].state === 'resumable')]) {
-            if (part.length === 0 || stopSignal() !== null) continue;
-            const args =
-              states[part[0]].state === 'resumable'
-                ? ['--resume', ...part.map((k) => dirs[k])]
-                : newRunArgs(ctx, part.map((k) => group[k]), specs, configs);
-            if (jobs > 1) args.push('--threads', '1');
-            const r = await trainChild(args, children);
-            // A checkpoint at the last step without its summary (killed in between): nothing left to train.
-            const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
-            for (const k of part) {
-              together.set(k, part.length);
-              // A policy that diverged is an outcome (the child wrote it in summary.json), not a failure;
-              // so are the runs trained with it that finished (the child then exits 2 for the others).
-              const summary = r.code === 2 ? await readSummary(dirs[k]) : undefined;
-              if (typeof summary?.diverged === 'string') ends.set(k, summary.diverged);
-              else if (r.code === 0 || alreadyDone || summary?.finished === true) ends.set(k, true);
-            }
-            const failedRuns = part.filter((k) => !ends.has(k));
-            if (r.code !== 0 && failedRuns.length > 0 && stopSignal() === null) {
-              // A child killed by a signal (the kernel's OOM killer sends SIGKILL) has no exit code.
-              const how = r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`;
-              const names = failedRuns.map((k) => specs[group[k]].name).join(', ');
-              throw new ConfigError(`run${failedRuns.length > 1 ? 's' : ''} ${names} failed (${how}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
-            }
+          // Several runs go to one `mixrl train --resume` child: the new ones start here, as step-0 checkpoints.
+          if (todo.length > 1) for (const k of fresh) await startHere(ctx, dirs[k], configs[group[k]]);
+          const resuming = todo.length > 1 || states[todo[0]].state === 'resumable';
+          const args = resuming ? ['--resume', ...todo.map((k) => dirs[k])] : newRunArgs(ctx, dirs[todo[0]], configs[group[todo[0]]]);
+          if (jobs > 1) args.push('--threads', '1');
+          const r = await trainChild(args, children);
+          // A checkpoint at the last step without its summary (killed in between): nothing left to train.
+          const alreadyDone = r.code === 2 && /is finished at step/.test(r.stderr);
+          for (const k of todo) {
+            together.set(k, todo.length);
+            // A policy that diverged is an outcome (the child wrote it in summary.json), not a failure;
+            // so are the runs trained with it that finished (the child then exits 2 for the others).
+            const summary = r.code === 2 ? await readSummary(dirs[k]) : undefined;
+            if (typeof summary?.diverged === 'string') ends.set(k, summary.diverged);
+            else if (r.code === 0 || alreadyDone || summary?.finished === true) ends.set(k, true);
+          }
+          const failedRuns = todo.filter((k) => !ends.has(k));
+          if (r.code !== 0 && failedRuns.length > 0 && stopSignal() === null) {
+            // A child killed by a signal (the kernel's OOM killer sends SIGKILL) has no exit code.
+            const how = r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`;
+            const names = failedRuns.map((k) => specs[group[k]].name).join(', ');
+            throw new ConfigError(`run${failedRuns.length > 1 ? 's' : ''} ${names} failed (${how}): ${lastLine(r.stderr) || lastLine(r.stdout)}`);
           }
         } else {
           const results = await trainHere(ctx, todo.map((k) => ({ dir: dirs[k], config: configs[group[k]], resume: states[k].state === 'resumable' })), () => stopSignal() !== null);
@@ -450,38 +448,43 @@ async function runAll(
 
 /**
  * The specs in groups to train together, at most `together` each: specs whose configs differ only
- * in the seed and whose names end in `seed<N>` after one shared prefix (so that `mixrl train --seeds
- * --out PREFIXseed{seed}` names their folders), in the order of their first spec; others alone.
+ * in what runs trained together may differ in (their seed, α and learning rates: `trainBatch`), in
+ * the order of their first spec; others alone.
  */
-function groupsOf(specs: readonly RunSpec[], configs: readonly RunConfig[], together: number): number[][] {
+function groupsOf(configs: readonly RunConfig[], together: number): number[][] {
   const byKey = new Map<string, number[]>();
-  specs.forEach((spec, i) => {
-    const suffix = `seed${configs[i].seed}`;
-    const shared = together > 1 && spec.name.endsWith(suffix) ? JSON.stringify([spec.name.slice(0, -suffix.length), { ...configs[i], seed: null }]) : `#${i}`;
-    byKey.set(shared, [...(byKey.get(shared) ?? []), i]);
+  configs.forEach((config, i) => {
+    const shared = Object.fromEntries(Object.entries(config).filter(([key]) => !OWN_KEYS.includes(key as keyof TrainConfig)));
+    const key = together > 1 ? JSON.stringify(shared) : `#${i}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), i]);
   });
   return [...byKey.values()].flatMap((members) => Array.from({ length: Math.ceil(members.length / together) }, (_, c) => members.slice(c * together, (c + 1) * together)));
 }
 
-/** `items` split where `seedOf` stops counting up by one: each part a `--seed S --seeds N` of its own. */
-function seedRanges<T>(items: readonly T[], seedOf: (item: T) => number): T[][] {
-  const parts: T[][] = [];
-  for (const item of items) {
-    const part = parts.at(-1);
-    if (part && seedOf(part[part.length - 1]) + 1 === seedOf(item)) part.push(item);
-    else parts.push([item]);
-  }
-  return parts;
+/** The `mixrl train` arguments of a new run alone in its child. */
+function newRunArgs(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config: RunConfig): string[] {
+  return ['--out', dir, ...configFlags(config), '--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu', ...(envModule ? ['--env-module', envModule.path] : [])];
 }
 
-/** The `mixrl train` arguments of new runs (one, or several of consecutive seeds to train together). */
-function newRunArgs(ctx: Pick<ExperimentContext, 'backend' | 'workDir'>, indices: readonly number[], specs: readonly RunSpec[], configs: readonly RunConfig[]): string[] {
-  const [first] = indices;
-  const config = configs[first];
-  const backend = ['--backend', ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu', ...(envModule ? ['--env-module', envModule.path] : [])];
-  if (indices.length === 1) return ['--out', path.join(ctx.workDir, specs[first].name), ...configFlags(config), ...backend];
-  const prefix = specs[first].name.slice(0, -`seed${config.seed}`.length);
-  return ['--out', path.join(ctx.workDir, `${prefix}seed{seed}`), '--seeds', String(indices.length), ...configFlags(config), ...backend];
+/**
+ * Starts a run in `dir` as a new `mixrl train` would, up to its first checkpoint, at step 0, for a
+ * `mixrl train --resume` child to train with others: config.json first, the checkpoint last (a
+ * folder without a checkpoint is started again). A custom estimator's module is loaded by the child.
+ */
+async function startHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config: RunConfig): Promise<void> {
+  const backend = ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu';
+  const resolved = resolveConfig([{ ...config, backend, ...(envModule && { envModule }) }], ['experiment']);
+  if (isLeft(resolved)) throw resolved.left;
+  const run = createRun(resolved.right, ctx.backend, { weightsOnly: true });
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    await writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(resolved.right, null, 2)}\n`);
+    await writeFileAtomic(path.join(dir, 'episodes.jsonl'), '');
+    const saved = await saveRun(run, path.join(dir, 'checkpoint.mixrl'));
+    if (isLeft(saved)) throw saved.left;
+  } finally {
+    disposeTree(run.sac);
+  }
 }
 
 /** A new child loads the modules' files itself: not once they differ from what this command recorded (a ConfigError naming the run). */

@@ -9,20 +9,23 @@ import { jit, treeFlatten, treePaths, treeStack, vmap } from '../../autodiff';
 import * as T from '../../tensor';
 import { ArgumentError, formatAval, formatShape, type Tensor } from '../../tensor';
 import type { ReplayBatch } from '../replay';
-import { estimatorName, initSac, makeSacUpdate, type SacHyperparameters, type SacMetrics, type SacState, type SacUpdateOptions } from './update';
+import { estimatorName, initSac, makeEagerUpdate, type SacHyperparameters, type SacMetrics, type SacRates, type SacState, type SacUpdateOptions } from './update';
 
 /**
- * The batched update `(states, batches, keys) -> [states, metrics]`: every leaf of `states` and
- * `batches` has a leading axis of the `n` agents, `keys` is `u32[n, 2]`, and every metric is `[n]`.
+ * The batched update `(states, batches, keys, rates?) -> [states, metrics]`: every leaf of `states`
+ * and `batches` has a leading axis of the `n` agents, `keys` is `u32[n, 2]`, and every metric is
+ * `[n]`. With `rates` (each leaf `[n]`, the agents' float dtype) agent i learns at its own rates in
+ * place of `h`'s (agents that differ in their learning rates train together, bit for bit as alone).
  */
-export type BatchedSacUpdate = (states: SacState, batches: ReplayBatch, keys: Tensor) => [SacState, SacMetrics];
+export type BatchedSacUpdate = (states: SacState, batches: ReplayBatch, keys: Tensor, rates?: SacRates) => [SacState, SacMetrics];
 
 /**
  * The SAC update of `n` independent agents with hyperparameters `h`, as one call: `vmap` of the pure
  * single-agent update, compiled with `jit` on the CPU and WebGPU unless `{ jit: false }`. With
  * `{ donate: true }` the jitted update gives up the states passed in, as `makeSacUpdate`'s does
  * (for `states = update(states, ...)[0]` loops: on WebGPU the new states reuse the old ones'
- * buffers and bind groups).
+ * buffers and bind groups). Each agent's entropy scale is its own state (`logAlpha`), so agents
+ * may differ in α as in their learning rates (`rates`).
  *
  * @example
  * const n = 100;
@@ -31,15 +34,22 @@ export type BatchedSacUpdate = (states: SacState, batches: ReplayBatch, keys: Te
  * const update = makeBatchedSacUpdate(h, n);
  * const batches = treeStack(buffers.map((b, i) => b.sample(rawKeys[i], 256)));
  * const [next, metrics] = update(states, batches, stepKeys); // metrics.criticLoss: [n]
+ * const lrs = full([n], 3e-4); // or each agent's own
+ * update(states, batches, stepKeys, { actorLr: lrs, criticLr: lrs, alphaLr: lrs });
  */
 export function makeBatchedSacUpdate(h: SacHyperparameters, n: number, options: SacUpdateOptions = {}): BatchedSacUpdate {
   if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentError(`makeBatchedSacUpdate: n must be a positive integer, got ${n}`);
-  const mapped = vmap(makeSacUpdate(h, { jit: false })) as BatchedSacUpdate;
-  const compiled = options.jit === false ? null : jit(mapped, { name: `sac-${estimatorName(h)}-x${n}`, donateArgnums: options.donate ? [0] : [] });
-  return (states, batches, keys) => {
-    checkLeading(n, { states, batches, keys });
-    const jitted = compiled !== null && (keys.backend.name === 'cpu' || keys.backend.name === 'webgpu');
-    return jitted ? compiled(states, batches, keys) : mapped(states, batches, keys);
+  const step = makeEagerUpdate(h);
+  const mapped = vmap((state: SacState, batch: ReplayBatch, key: Tensor) => step(state, batch, key)) as BatchedSacUpdate;
+  const mappedWithRates = vmap((state: SacState, batch: ReplayBatch, key: Tensor, rates: SacRates) => step(state, batch, key, rates)) as BatchedSacUpdate;
+  const compile = (f: BatchedSacUpdate, suffix: string) =>
+    options.jit === false ? null : jit(f, { name: `sac-${estimatorName(h)}-x${n}${suffix}`, donateArgnums: options.donate ? [0] : [] });
+  const [compiled, compiledWithRates] = [compile(mapped, ''), compile(mappedWithRates, '-rates')];
+  return (states, batches, keys, rates) => {
+    checkLeading(n, rates === undefined ? { states, batches, keys } : { states, batches, keys, rates });
+    const jitted = keys.backend.name === 'cpu' || keys.backend.name === 'webgpu';
+    if (rates === undefined) return jitted && compiled ? compiled(states, batches, keys) : mapped(states, batches, keys);
+    return jitted && compiledWithRates ? compiledWithRates(states, batches, keys, rates) : mappedWithRates(states, batches, keys, rates);
   };
 }
 

@@ -3,11 +3,13 @@ export { type ActFn, type ActHow, type ActorOptions, type BatchedActFn, makeActo
 export { AGENTS, type AgentName, type AgentSpec, agentNames } from './agents';
 export {
   initSac,
+  makeEagerUpdate,
   makeSacUpdate,
   policyAt,
   qValue,
   type SacHyperparameters,
   type SacMetrics,
+  type SacRates,
   type SacState,
   type SacUpdate,
   type SacUpdateOptions,

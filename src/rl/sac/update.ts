@@ -180,14 +180,35 @@ function estimatorOf(h: SacHyperparameters): Estimator {
 export const estimatorName = (h: Pick<SacHyperparameters, 'estimator'>): string =>
   typeof h.estimator === 'function' ? h.estimator.name || 'custom' : h.estimator;
 
-function makeEagerUpdate(h: SacHyperparameters): SacUpdate {
-  const actorOpt = adam({ lr: h.actorLr });
-  const criticOpt = adam({ lr: h.criticLr });
-  const alphaOpt = adam({ lr: h.alphaLr });
+/**
+ * One run's learning rates as float scalar tensors, in place of `h`'s numbers: runs trained
+ * together in one batched update may differ in them (`makeBatchedSacUpdate`'s `{ rates: true }`).
+ * A rate given so takes Adam's schedule path, which computes what the number does, bit for bit.
+ */
+export interface SacRates {
+  readonly actorLr: Tensor;
+  readonly criticLr: Tensor;
+  readonly alphaLr: Tensor;
+}
+
+/**
+ * The eager update, with the learning rates of `h`, or those `rates` gives at each call
+ * (`makeSacUpdate(h, { jit: false })` is it with `h`'s).
+ *
+ * @example
+ * const step = makeEagerUpdate(h);
+ * const f32 = (x: number) => tensor(x, { dtype: 'float32' });
+ * const [next] = step(state, batch, key, { actorLr: f32(1e-3), criticLr: f32(1e-4), alphaLr: f32(3e-4) });
+ */
+export function makeEagerUpdate(h: SacHyperparameters): (state: SacState, batch: ReplayBatch, key: Tensor, rates?: SacRates) => [SacState, SacMetrics] {
+  const fixed = { actorOpt: adam({ lr: h.actorLr }), criticOpt: adam({ lr: h.criticLr }), alphaOpt: adam({ lr: h.alphaLr }) };
   const estimator = estimatorOf(h);
 
-  return (state: SacState, batch: ReplayBatch, key: Tensor): [SacState, SacMetrics] => {
+  return (state: SacState, batch: ReplayBatch, key: Tensor, rates?: SacRates): [SacState, SacMetrics] => {
     checkBatch(h, batch);
+    const { actorOpt, criticOpt, alphaOpt } = rates
+      ? { actorOpt: adam({ lr: () => rates.actorLr }), criticOpt: adam({ lr: () => rates.criticLr }), alphaOpt: adam({ lr: () => rates.alphaLr }) }
+      : fixed;
     const [kTarget, kActor, kAlpha] = T.random.split(key, 3);
     const alpha = T.exp(state.logAlpha);
 
