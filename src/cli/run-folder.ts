@@ -55,6 +55,8 @@ export class RunFolder {
    * best-at-checkpoint.mixrl first; on --resume, the resume made it so when the run was opened).
    */
   private bestCheckpointed: boolean;
+  /** The step of the run's checkpoint in the folder, if it has one. */
+  private checkpointStep: number | undefined;
 
   private constructor(
     readonly run: Run,
@@ -65,6 +67,12 @@ export class RunFolder {
   ) {
     this.startStep = run.step;
     this.bestCheckpointed = bestCheckpointed;
+  }
+
+  /** Notes that the folder's checkpoint holds the run at `step` (a resumed run's, when it opens). */
+  private checkpointed(step: number): this {
+    this.checkpointStep = step;
+    return this;
   }
 
   /**
@@ -78,7 +86,8 @@ export class RunFolder {
     try {
       const evaluations = run.config.evalEvery > 0 ? await EvaluationLog.open(path.join(out, EVALUATIONS), run.step) : null;
       const tensorboard = run.config.tensorboard ? new TensorBoardLog(out, run.step) : null;
-      return right(new RunFolder(run, out, evaluations, tensorboard, bestCheckpointed));
+      const folder = new RunFolder(run, out, evaluations, tensorboard, bestCheckpointed);
+      return right((await exists(path.join(out, CHECKPOINT))) ? folder.checkpointed(run.step) : folder);
     } catch (e) {
       return left(new ConfigError(`${out}: cannot write the run's logs there: ${ioReason(e)}`));
     }
@@ -91,6 +100,7 @@ export class RunFolder {
 
   private async checkpoint(): Promise<void> {
     await this.save(CHECKPOINT);
+    this.checkpointed(this.run.step);
     if (this.evaluations === null) return;
     await fs.rm(path.join(this.out, CHECKPOINTED_BEST), { force: true });
     this.bestCheckpointed = await exists(path.join(this.out, BEST));
@@ -136,9 +146,15 @@ export class RunFolder {
     await writeFileAtomic(path.join(this.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   }
 
-  /** The summary of a run whose policy diverged (`diverged`: the message): a sweep ranks the run as diverged instead of failing on it. */
+  /**
+   * The summary of a run whose policy diverged (`diverged`: the message): a sweep ranks the run as
+   * diverged instead of failing on it. A checkpoint at step 0 goes: a run started elsewhere to be
+   * trained here (`mixrl reproduce` starts runs so to train them together) ends as it would have
+   * alone, without a checkpoint before its first.
+   */
   async diverged(e: MixrlError): Promise<void> {
     await this.writeSummary({ ...runSummary(this.run, this.startStep, this.seconds()), diverged: e.message });
+    if (this.checkpointStep === 0) await fs.rm(path.join(this.out, CHECKPOINT), { force: true });
   }
 
   private seconds(): number {

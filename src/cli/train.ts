@@ -707,8 +707,6 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
   return right(0);
 }
 
-/** `seed N` of a run, for lines about one of several. */
-const seedOf = (run: Run) => `seed ${run.config.seed}`;
 
 /**
  * Trains opened runs that differ only in their seed, α and learning rates together (`trainBatch`), each in its (locked)
@@ -717,6 +715,9 @@ const seedOf = (run: Run) => `seed ${run.config.seed}`;
  * with that error (exit code 2).
  */
 async function trainAllIn(runs: readonly Run[], outs: readonly string[]): Promise<Outcome> {
+  // A run's name in lines about one of them: its seed, or its folder where seeds repeat (runs apart in α or learning rates).
+  const seeds = runs.map((r) => r.config.seed);
+  const label = (i: number) => (new Set(seeds).size === seeds.length ? `seed ${seeds[i]}` : outs[i]);
   const folders: RunFolder[] = [];
   for (const [i, run] of runs.entries()) {
     const folder = await RunFolder.open(run, outs[i]);
@@ -731,7 +732,7 @@ async function trainAllIn(runs: readonly Run[], outs: readonly string[]): Promis
   const stop = stopOnSignals();
   const report = batchProgressReporter(runs);
   const hooks = folders.map((folder, i): RunHooks => {
-    const own = folder.hooks((line) => printLine(`${seedOf(runs[i])}: ${line}`));
+    const own = folder.hooks((line) => printLine(`${label(i)}: ${line}`));
     return {
       ...own,
       onProgress: async (r: Run) => {
@@ -740,8 +741,8 @@ async function trainAllIn(runs: readonly Run[], outs: readonly string[]): Promis
       },
       onDiverged: async (e: MixrlError) => {
         await own.onDiverged?.(e);
-        diverged.set(i, `${seedOf(runs[i])} (${outs[i]}): ${e.message}`);
-        printLine(`${seedOf(runs[i])} diverged, the others go on: ${e.message}`);
+        diverged.set(i, `${label(i) === outs[i] ? outs[i] : `${label(i)} (${outs[i]})`}: ${e.message}`);
+        printLine(`${label(i)} diverged, the others go on: ${e.message}`);
       },
     };
   });
@@ -754,7 +755,7 @@ async function trainAllIn(runs: readonly Run[], outs: readonly string[]): Promis
   if (process.stdout.isTTY) process.stdout.write('\n');
   const ends: string[] = [];
   const going = runs.map((_, i) => i).filter((i) => !diverged.has(i));
-  for (const i of going) ends.push(`${seedOf(runs[i])} ${doneLine(await folders[i].finish())}`);
+  for (const i of going) ends.push(`${label(i)} ${doneLine(await folders[i].finish())}`);
   const signal = stop.signal();
   if (signal && going.length > 0) return stoppedBy(signal, Math.min(...going.map((i) => runs[i].step)), going.map((i) => outs[i]));
   for (const line of ends) console.log(line);

@@ -243,6 +243,8 @@ describe('mixrl sweep --estimator-module', () => {
     const summary = json(`sw-diverged/runs/${diverging}/summary.json`);
     expect(summary).toMatchObject({ finished: false });
     expect(summary.diverged).toMatch(/^step \d+: the policy's action is \[NaN\], not finite: the actor's parameters have diverged/);
+    // No checkpoint, as alone: it diverged before its first (the step-0 one it was started with, to train with the other, is gone).
+    expect(existsSync(file(`sw-diverged/runs/${diverging}/checkpoint.mixrl`))).toBe(false);
     expect(json('sw-diverged/best.json')).toMatchObject({ setting: { alpha: 0.01 } });
     expect(r.stdout).toContain('Runner-up: alpha 0.1, area none; one seed gives no interval.');
     // Continued, the diverged run is read back as it stopped, not trained again.

@@ -80,6 +80,17 @@ describe('mixrl train --seeds', () => {
     for (const file of SAME_FILES.slice(0, 2)) expect(bytes('mods', 'seed1', file).equals(bytes('mods-alone', file)), file).toBe(true);
   });
 
+  it('resumes runs of one seed apart in α and learning rates together, naming each by its folder, as alone', () => {
+    expectSuccess(run([...TINY, '--steps', '300', '--alpha', '0.1', '--out', 'apart/a']));
+    expectSuccess(run([...TINY, '--steps', '300', '--alpha', '0.5', '--actor-lr', '3e-4', '--out', 'apart/b']));
+    expectSuccess(run([...TINY, '--steps', '300', '--alpha', '0.5', '--actor-lr', '3e-4', '--out', 'apart-alone']));
+    const r = expectSuccess(run(['--resume', 'apart/a', 'apart/b', '--steps', '500']));
+    expect(r.stdout).toMatch(/^apart\/a done: 500 steps, /m);
+    expect(r.stdout).toMatch(/^apart\/b done: 500 steps, /m);
+    expectSuccess(run(['--resume', 'apart-alone', '--steps', '500']));
+    for (const file of SAME_FILES.slice(0, 2)) expect(bytes('apart', 'b', file).equals(bytes('apart-alone', file)), file).toBe(true);
+  });
+
   it("starts from the config file's seed, and refuses seeds past the safe integers", () => {
     writeFileSync(path.join(work, 'seed5.json'), JSON.stringify({ env: 'ShapedPendulum', seed: 5, steps: 60, hidden: [8, 8], batchSize: 8, learningStarts: 50, components: 2 }));
     const r = expectSuccess(run(['--config', 'seed5.json', '--seeds', '2', '--out', 'from5']));

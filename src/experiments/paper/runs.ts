@@ -380,6 +380,8 @@ async function runAll(
           if (fresh.length > 0) await checkModules(specs[group[fresh[0]]], configs[group[fresh[0]]]);
           // Several runs go to one `mixrl train --resume` child: the new ones start here, as step-0 checkpoints.
           if (todo.length > 1) for (const k of fresh) await startHere(ctx, dirs[k], configs[group[k]]);
+          // A signal while they were started: no child starts (they resume from step 0 next time).
+          if (stopSignal() !== null || failed) break;
           const resuming = todo.length > 1 || states[todo[0]].state === 'resumable';
           const args = resuming ? ['--resume', ...todo.map((k) => dirs[k])] : newRunArgs(ctx, dirs[todo[0]], configs[group[todo[0]]]);
           if (jobs > 1) args.push('--threads', '1');
