@@ -91,11 +91,14 @@ export class ReplayBuffer {
   readonly obsDim: number;
   readonly actionDim: number;
   readonly storage: ReplayStorage;
-  private readonly obs: FloatArray;
-  private readonly action: FloatArray;
-  private readonly reward: FloatArray;
-  private readonly nextObs: FloatArray;
-  private readonly terminated: Uint8Array;
+  /**
+   * Transition i in one row of `width` values from `i * width` on: obs, action, reward, nextObs,
+   * terminated (0 or 1). Sampling reads a row where it is (a few neighbouring cache lines), not five
+   * arrays in five places: 100 buffers' batches of 256 SAC-v2-size rows took 21.5 ms from five
+   * arrays, 5.8 ms from rows (their 2 x 10^4 transitions each, out of cache).
+   */
+  private readonly rows: FloatArray;
+  private readonly width: number;
   private filled = 0;
   private cursor = 0;
 
@@ -106,12 +109,15 @@ export class ReplayBuffer {
     this.obsDim = config.obsDim;
     this.actionDim = config.actionDim;
     this.storage = config.storage ?? 'float32';
-    const floats = (n: number) => (this.storage === 'float32' ? new Float32Array(n) : new Float64Array(n));
-    this.obs = floats(this.capacity * this.obsDim);
-    this.action = floats(this.capacity * this.actionDim);
-    this.reward = floats(this.capacity);
-    this.nextObs = floats(this.capacity * this.obsDim);
-    this.terminated = new Uint8Array(this.capacity);
+    this.width = 2 * this.obsDim + this.actionDim + 2;
+    const length = this.capacity * this.width;
+    this.rows = this.storage === 'float32' ? new Float32Array(length) : new Float64Array(length);
+  }
+
+  /** Where each field starts in a row, and its width. */
+  private get fields(): { readonly [K in keyof ReplayArrays]: readonly [start: number, width: number] } {
+    const { obsDim: o, actionDim: a } = this;
+    return { obs: [0, o], action: [o, a], reward: [o + a, 1], nextObs: [o + a + 1, o], terminated: [2 * o + a + 1, 1] };
   }
 
   /** How many transitions are stored (at most `capacity`). */
@@ -146,13 +152,15 @@ export class ReplayBuffer {
     const n = t.reward.length;
     this.checkLengths(t, n);
     for (const name of ['obs', 'action', 'reward', 'nextObs'] as const) checkFinite(name, t[name], n);
+    const { obsDim: o, actionDim: a, rows } = this;
     for (let row = 0; row < n; row++) {
       const i = this.cursor;
-      copyRow(t.obs, row, this.obs, i, this.obsDim);
-      copyRow(t.action, row, this.action, i, this.actionDim);
-      this.reward[i] = t.reward[row];
-      copyRow(t.nextObs, row, this.nextObs, i, this.obsDim);
-      this.terminated[i] = t.terminated[row] ? 1 : 0;
+      let at = i * this.width;
+      for (let k = 0; k < o; k++) rows[at++] = t.obs[row * o + k];
+      for (let k = 0; k < a; k++) rows[at++] = t.action[row * a + k];
+      rows[at++] = t.reward[row];
+      for (let k = 0; k < o; k++) rows[at++] = t.nextObs[row * o + k];
+      rows[at] = t.terminated[row] ? 1 : 0;
       this.cursor = (i + 1) % this.capacity;
       this.filled = Math.min(this.filled + 1, this.capacity);
     }
@@ -187,16 +195,22 @@ export class ReplayBuffer {
     return ReplayBuffer.sampleEach([this], [key], batchSize, options, 'ReplayBuffer');
   }
 
-  /** Draws `batchSize` rows by `key` (a checked key, a non-empty buffer) into `out` from row `at` on, field by field. */
+  /** Draws `batchSize` transitions by `key` (a checked key, a non-empty buffer) into `out` from batch row `at` on. */
   private drawInto(key: RawKey, batchSize: number, out: Record<keyof ReplayBatch, FloatArray>, at: number): void {
     const stream = new UniformStream(key);
-    const rows = new Int32Array(batchSize);
-    for (let j = 0; j < batchSize; j++) rows[j] = Math.floor(stream.next() * this.filled);
-    gatherRows(this.obs, rows, this.obsDim, out.obs.subarray(at * this.obsDim));
-    gatherRows(this.action, rows, this.actionDim, out.action.subarray(at * this.actionDim));
-    gatherRows(this.reward, rows, 1, out.reward.subarray(at));
-    gatherRows(this.nextObs, rows, this.obsDim, out.nextObs.subarray(at * this.obsDim));
-    gatherRows(this.terminated, rows, 1, out.terminated.subarray(at));
+    const { obsDim: o, actionDim: a, rows, width, filled } = this;
+    const { obs, action, reward, nextObs, terminated } = out;
+    // The rows first, then their values: the loads of one row do not wait on the next draw's hash.
+    const drawn = new Int32Array(batchSize);
+    for (let j = 0; j < batchSize; j++) drawn[j] = Math.floor(stream.next() * filled) * width;
+    for (let j = at; j < at + batchSize; j++) {
+      let from = drawn[j - at];
+      for (let k = 0; k < o; k++) obs[j * o + k] = rows[from++];
+      for (let k = 0; k < a; k++) action[j * a + k] = rows[from++];
+      reward[j] = rows[from++];
+      for (let k = 0; k < o; k++) nextObs[j * o + k] = rows[from++];
+      terminated[j] = rows[from];
+    }
   }
 
   /**
@@ -252,6 +266,14 @@ export class ReplayBuffer {
     return { obs: make(out.obs, first.obsDim), action: make(out.action, first.actionDim), reward: make(out.reward, 0), nextObs: make(out.nextObs, first.obsDim), terminated: make(out.terminated, 0) };
   }
 
+  /** Field `name` of the first `n` transitions, one after another (in the storage's float type). */
+  private column(name: keyof ReplayArrays, n: number): FloatArray {
+    const [start, width] = this.fields[name];
+    const out = this.storage === 'float32' ? new Float32Array(n * width) : new Float64Array(n * width);
+    for (let i = 0; i < n; i++) for (let k = 0; k < width; k++) out[i * width + k] = this.rows[i * this.width + start + k];
+    return out;
+  }
+
   /**
    * A copy of the buffer's state for a checkpoint: the counters and the filled rows.
    *
@@ -270,11 +292,11 @@ export class ReplayBuffer {
         next: this.cursor,
       },
       arrays: {
-        obs: this.obs.slice(0, n * this.obsDim),
-        action: this.action.slice(0, n * this.actionDim),
-        reward: this.reward.slice(0, n),
-        nextObs: this.nextObs.slice(0, n * this.obsDim),
-        terminated: this.terminated.slice(0, n),
+        obs: this.column('obs', n),
+        action: this.column('action', n),
+        reward: this.column('reward', n),
+        nextObs: this.column('nextObs', n),
+        terminated: Uint8Array.from(this.column('terminated', n)),
       },
     };
   }
@@ -290,12 +312,12 @@ export class ReplayBuffer {
     if (problem) return left(new ReplayError('invalid-state', `ReplayBuffer: ${problem}`));
     const buffer = new ReplayBuffer(state.meta);
     const { arrays } = state;
-    buffer.obs.set(arrays.obs);
-    buffer.action.set(arrays.action);
-    buffer.reward.set(arrays.reward);
-    buffer.nextObs.set(arrays.nextObs);
-    buffer.terminated.set(arrays.terminated);
-    buffer.filled = state.meta.size;
+    const n = state.meta.size;
+    for (const [name, [start, width]] of Object.entries(buffer.fields) as [keyof ReplayArrays, readonly [number, number]][]) {
+      const values = arrays[name];
+      for (let i = 0; i < n; i++) for (let k = 0; k < width; k++) buffer.rows[i * buffer.width + start + k] = values[i * width + k];
+    }
+    buffer.filled = n;
     buffer.cursor = state.meta.next;
     return right(buffer);
   }
@@ -319,26 +341,6 @@ function checkFinite(name: string, values: ArrayLike<number>, n: number): void {
       const where = n === 1 ? `${name}[${i}]` : `${name}[${i}] (transition ${Math.floor(i / width)})`;
       throw new ReplayError('invalid-transition', `ReplayBuffer: ${where} is ${typeof values[i] === 'number' ? values[i] : JSON.stringify(values[i])}, not a finite number`);
     }
-  }
-}
-
-function copyRow(source: ArrayLike<number>, from: number, target: FloatArray | Uint8Array, to: number, width: number): void {
-  for (let k = 0; k < width; k++) target[to * width + k] = source[from * width + k];
-}
-
-/**
- * `out[j * width + k] = source[rows[j] * width + k]`: the sampled rows of one stored array. Apart from
- * `copyRow`, whose sources are whatever `add` is given, so that its element accesses see only the
- * storage's and the batch's array types (a sample of 32 rows took 31 us with `copyRow` per row).
- */
-function gatherRows(source: FloatArray | Uint8Array, rows: Int32Array, width: number, out: FloatArray): void {
-  if (width === 1) {
-    for (let j = 0; j < rows.length; j++) out[j] = source[rows[j]];
-    return;
-  }
-  for (let j = 0; j < rows.length; j++) {
-    const [from, to] = [rows[j] * width, j * width];
-    for (let k = 0; k < width; k++) out[to + k] = source[from + k];
   }
 }
 
