@@ -3,7 +3,7 @@
  * fresh temporary folder, run there as a child process; user errors checked for one line, exit code
  * 2 and no stack trace.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -47,3 +47,32 @@ export function expectUserErrorResult(r: CliResult, message: string | RegExp): v
 
 /** Config keys that make a training run tiny (for `MIXRL_REPRODUCE_OVERRIDE`). */
 export const TINY_RUNS = JSON.stringify({ steps: 2000, hidden: [8, 8], batchSize: 8, learningStarts: 50, components: 2, checkpointEvery: 200 });
+
+/**
+ * Runs `node cli ...args` in `work` and sends it `signal` (default SIGINT) once `ready(output)`
+ * holds (its stdout and stderr so far; polled every 5 ms); resolves with its exit code and output.
+ */
+export function interruptWhen(
+  cli: string,
+  work: string,
+  args: readonly string[],
+  ready: (output: string) => boolean,
+  { env = {}, signal = 'SIGINT' }: { env?: Record<string, string>; signal?: NodeJS.Signals } = {},
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: work, env: { ...process.env, ...env } });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (ready(output)) {
+        clearInterval(poll);
+        child.kill(signal);
+      }
+    }, 5);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      resolve({ code, output });
+    });
+  });
+}

@@ -3,12 +3,11 @@
  * folder holds, byte for byte, what `mixrl train --seed S` alone writes (episodes.jsonl,
  * checkpoint.mixrl, config.json), stopped and resumed or not.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, expectSuccess, expectUserErrorResult, runCli } from './harness';
+import { bundleCli, expectSuccess, expectUserErrorResult, interruptWhen, runCli } from './harness';
 
 let cli = '';
 let work = '';
@@ -42,21 +41,7 @@ describe('mixrl train --seeds', () => {
   });
 
   it('stops on SIGINT with a checkpoint in every folder, and --resume DIR DIR DIR ends each run as alone', async () => {
-    const child = spawn(process.execPath, [cli, 'train', ...TINY, '--steps', '1400', '--seeds', '3', '--out', 'stopped'], { cwd: work });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const poll = setInterval(() => {
-        if (/^600\/1400 steps/m.test(stdout)) {
-          clearInterval(poll);
-          child.kill('SIGINT');
-        }
-      }, 5);
-      child.on('exit', (c) => {
-        clearInterval(poll);
-        resolve(c);
-      });
-    });
+    const { code, output: stdout } = await interruptWhen(cli, work, ['train', ...TINY, '--steps', '1400', '--seeds', '3', '--out', 'stopped'], (out) => /^600\/1400 steps/m.test(out));
     expect(code, stdout).toBe(130);
     expect(stdout).toMatch(/stopped by SIGINT at step \d+; checkpoint saved; continue with: mixrl train --resume stopped\/seed0 stopped\/seed1 stopped\/seed2\n/);
     const resumed = expectSuccess(run(['--resume', 'stopped/seed0', 'stopped/seed1', 'stopped/seed2']));

@@ -4,12 +4,12 @@
  * shrinks the networks and the step counts), including refusing finished results, resuming an
  * interrupted experiment, and writing nothing partial when it fails.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, expectUserErrorResult, runCli, TINY_RUNS } from '../cli/harness';
+import { bundleCli, expectUserErrorResult, interruptWhen, runCli, TINY_RUNS } from '../cli/harness';
 import { PAPER_EXPERIMENTS } from '../../src/experiments';
 import { OVERRIDE_VARIABLE, trainRuns, useCliForRuns } from '../../src/experiments/paper/runs';
 import { cpu } from '../../src/tensor';
@@ -395,22 +395,8 @@ describe('mixrl reproduce', () => {
     const out = path.join(work, 'f6');
     const runDir = (name: string) => path.join(out, 'runs', name);
     // Interrupt once the first run is done and the second has a checkpoint.
-    const child = spawn(process.execPath, [cli, 'reproduce', 'fig6-classic', '--seeds', '1', '--out', 'f6'], { cwd: work, env: { ...process.env, ...env } });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const poll = setInterval(() => {
-        if (/\[1\/4\]/.test(stdout) && existsSync(path.join(runDir('Pendulum-sgm-mrp-seed0'), 'checkpoint.mixrl'))) {
-          clearInterval(poll);
-          child.kill('SIGINT');
-        }
-      }, 10);
-      child.on('exit', (c) => {
-        clearInterval(poll);
-        resolve(c);
-      });
-    });
+    const ready = (out: string) => /\[1\/4\]/.test(out) && existsSync(path.join(runDir('Pendulum-sgm-mrp-seed0'), 'checkpoint.mixrl'));
+    const { code, output: stdout } = await interruptWhen(cli, work, ['reproduce', 'fig6-classic', '--seeds', '1', '--out', 'f6'], ready, { env });
     expect(code, stdout).toBe(130);
     // The command to continue names every option that decides what runs: here --seeds 1, not the default 2.
     expect(stdout).toContain('stopped by SIGINT: 1 of 4 runs finished; continue with the same command: mixrl reproduce fig6-classic --scale quick --seeds 1 --jobs 1 --backend cpu --out f6\n');
@@ -467,23 +453,10 @@ describe('mixrl reproduce', () => {
 
   it('fig6 (tiny runs) with the seeds of a setting trained together, interrupted and continued: the results of runs trained alone', async () => {
     const env = { MIXRL_REPRODUCE_OVERRIDE: TINY };
-    const child = spawn(process.execPath, [cli, 'reproduce', 'fig6-classic', '--seeds', '3', '--jobs', '2', '--out', 'g3'], { cwd: work, env: { ...process.env, ...env } });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const poll = setInterval(() => {
-        // Once the group's last run has finished an episode (its folder starts with a step-0 checkpoint).
-        const episodes = path.join(work, 'g3', 'runs', 'Pendulum-sgm-mrp-seed2', 'episodes.jsonl');
-        if (existsSync(episodes) && readFileSync(episodes, 'utf8').length > 0) {
-          clearInterval(poll);
-          child.kill('SIGINT');
-        }
-      }, 5);
-      child.on('exit', (c) => {
-        clearInterval(poll);
-        resolve(c);
-      });
-    });
+    // Stopped once the group's last run has finished an episode (its folder starts with a step-0 checkpoint).
+    const episodes = path.join(work, 'g3', 'runs', 'Pendulum-sgm-mrp-seed2', 'episodes.jsonl');
+    const started = () => existsSync(episodes) && readFileSync(episodes, 'utf8').length > 0;
+    const { code, output: stdout } = await interruptWhen(cli, work, ['reproduce', 'fig6-classic', '--seeds', '3', '--jobs', '2', '--out', 'g3'], started, { env });
     expect(code, stdout).toBe(130);
     const continued = run(['fig6-classic', '--seeds', '3', '--jobs', '2', '--out', 'g3'], env);
     expect(continued.code, continued.stderr).toBe(0);

@@ -4,13 +4,12 @@
  * areas computed by hand from synthetic run folders (no training), then tiny real sweeps through the
  * CLI (interrupted and resumed) and fig6-classic's --sweep path at quick scale.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isLeft, isRight, right } from 'fp-ts/lib/Either.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, expectUserErrorResult, runCli, TINY_RUNS } from '../cli/harness';
+import { bundleCli, expectUserErrorResult, interruptWhen, runCli, TINY_RUNS } from '../cli/harness';
 import { PAPER_EXPERIMENTS } from '../../src/experiments';
 import { parseCsv } from '../../src/experiments/paper/csv';
 import { OVERRIDE_VARIABLE, useCliForRuns } from '../../src/experiments/paper/runs';
@@ -264,22 +263,8 @@ describe('mixrl sweep and reproduce --sweep (tiny runs)', () => {
     const out = path.join(work, 'sw');
     const runDir = (name: string) => path.join(out, 'runs', name);
     const second = 'ShapedPendulum-sg-rp-alpha0.5_actor-lr-ratio0.1-seed0';
-    const child = spawn(process.execPath, [cli, ...args], { cwd: work, env: { ...process.env, ...env } });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const poll = setInterval(() => {
-        if (/\[1\/2\]/.test(stdout) && existsSync(path.join(runDir(second), 'checkpoint.mixrl'))) {
-          clearInterval(poll);
-          child.kill('SIGINT');
-        }
-      }, 10);
-      child.on('exit', (c) => {
-        clearInterval(poll);
-        resolve(c);
-      });
-    });
+    const ready = (out: string) => /\[1\/2\]/.test(out) && existsSync(path.join(runDir(second), 'checkpoint.mixrl'));
+    const { code, output: stdout } = await interruptWhen(cli, work, args, ready, { env });
     expect(code, stdout).toBe(130);
     expect(stdout).toContain(
       'continue with the same command: mixrl sweep --env ShapedPendulum --agent sg-rp --grid alpha=0.01,0.5 --grid actor-lr-ratio=0.1 --seeds 1 --steps 30000 --rerun-seeds 1 --jobs 1 --together 1 --backend cpu --out sw\n',
