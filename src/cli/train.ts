@@ -900,8 +900,8 @@ function trainUsage(): string {
     usageLine('', 'the same runs bit for bit on the CPU as one by one, faster (1.3-1.6x for 5-10 classic-control'),
     usageLine('', 'runs on a CPU; on a GPU far more)'),
     usageLine('--resume DIR [DIR ...]', 'continue the run in DIR as configured; several runs that differ only in their seed, alpha'),
-    usageLine('', 'and learning rates are trained together; only --steps, --env-module and --estimator-module'),
-    usageLine('', 'may be given with it'),
+    usageLine('', 'and learning rates are trained together; only --steps, --env-module, --estimator-module and'),
+    usageLine('', '--threads may be given with it'),
     usageLine('--threads N', 'CPU threads (default: the cores, up to 4; MIXRL_THREADS)'),
     usageLine('--help, -h', 'this text'),
   ].join('\n');

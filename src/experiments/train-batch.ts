@@ -51,7 +51,7 @@ const RATE_KEYS = ['actorLr', 'criticLr', 'alphaLr'] as const;
  * one function).
  *
  * @example
- * batchProblem([runA, runB]); // 'run 1 differs from run 0 in alpha (0.1 there, 0.01 here); only seed may differ'
+ * batchProblem([runA, runB]); // 'run 1 differs from run 0 in tau (0.05 there, 0.01 in run 0); only seed, alpha, actorLr, criticLr, alphaLr may differ'
  */
 export function batchProblem(runs: readonly Run[]): string | undefined {
   if (runs.length === 0) return 'no runs to train';
@@ -81,9 +81,10 @@ export function batchProblem(runs: readonly Run[]): string | undefined {
  * state. Throws a ConfigError when the runs cannot be trained together (`batchProblem`).
  *
  * On the CPU every run ends bit for bit as `train(run, { until })` alone would leave it. A step of
- * n runs together costs less than n steps of one: on a CPU core, where products dominate even a
- * classic-control update, 5 SGM-MRP runs train about 1.25x as fast as one after another; on a
- * GPU, where one small run's update is bound by the host's dispatches, far more.
+ * n runs together costs less than n steps of one: on a CPU, where products dominate even a
+ * classic-control update, 5-10 runs train 1.3-1.6x as fast as one after another
+ * (`bench/train-batch.ts`); on a GPU, where one small run's update is bound by the host's
+ * dispatches, far more.
  *
  * @example
  * const runs = [0, 1, 2, 3].map((seed) => createRun({ ...config, seed }, cpu));

@@ -94,8 +94,8 @@ export class ReplayBuffer {
   /**
    * Transition i in one row of `width` values from `i * width` on: obs, action, reward, nextObs,
    * terminated (0 or 1). Sampling reads a row where it is (a few neighbouring cache lines), not five
-   * arrays in five places: 100 buffers' batches of 256 SAC-v2-size rows took 21.5 ms from five
-   * arrays, 5.8 ms from rows (their 2 x 10^4 transitions each, out of cache).
+   * arrays in five places: 100 buffers' batches of 256 SAC-v2-size rows took 27.5 ms from five
+   * arrays, 14.7 ms from rows (2 x 10^4 transitions each, out of cache; `bench/replay.ts`).
    */
   private readonly rows: FloatArray;
   private readonly width: number;

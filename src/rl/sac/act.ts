@@ -97,7 +97,7 @@ export type BatchedActFn = (actors: MlpParams, obs: ArrayLike<number>, keys: Uin
  *
  * @example
  * const act = makeBatchedActor(h, 3);
- * const keys = Uint32Array.from([0, 1, 2].flatMap((i) => rawFoldIn(agentKeys[i], step)));
+ * const keys = Uint32Array.from([0, 1, 2].flatMap((i) => [...rawFoldIn(agentKeys[i], step)]));
  * const actions = await act(states.actor, obs, keys, 'sample'); // 3 * actionDim values, agent by agent
  */
 export function makeBatchedActor(h: SacHyperparameters, n: number, options: ActorOptions = {}): BatchedActFn {
