@@ -31,6 +31,23 @@ export interface ActorOptions {
   jit?: boolean;
 }
 
+/** The policy's draw and mode for a batch of observations: what `makeActor` runs, and `makeBatchedActor` maps over agents. */
+function policyActions(h: SacHyperparameters) {
+  return {
+    sampleAt: (actor: MlpParams, x: Tensor, key: Tensor): Tensor => policyAt(h, actor, x).sample(key),
+    modeAt: (actor: MlpParams, x: Tensor): Tensor => {
+      const mode = policyAt(h, actor, x).mode;
+      if (!mode) throw new MixrlError('argument', `act: the ${h.head.kind} policy has no mode`);
+      return mode;
+    },
+  };
+}
+
+/** Refuses a `how` other than 'sample' or 'mode'. */
+function checkHow(how: unknown): void {
+  if (how !== 'sample' && how !== 'mode') throw new MixrlError('argument', `act: how must be 'sample' or 'mode', got ${JSON.stringify(how) ?? String(how)}`);
+}
+
 /**
  * The action function of an agent with hyperparameters `h`. Draws use the same random bits as
  * `policyAt(h, actor, obs).sample(key)` on a `[1, obsDim]` batch, so a raw key `rawFoldIn(k, i)`
@@ -42,12 +59,7 @@ export interface ActorOptions {
  * const greedy = await actor(state.actor, obs, actKey, 'mode');        // awaitable on every backend
  */
 export function makeActor(h: SacHyperparameters, options: ActorOptions = {}): ActFn {
-  const sampleAt = (actor: MlpParams, x: Tensor, key: Tensor): Tensor => policyAt(h, actor, x).sample(key);
-  const modeAt = (actor: MlpParams, x: Tensor): Tensor => {
-    const mode = policyAt(h, actor, x).mode;
-    if (!mode) throw new MixrlError('argument', `act: the ${h.head.kind} policy has no mode`);
-    return mode;
-  };
+  const { sampleAt, modeAt } = policyActions(h);
   const useJit = options.jit !== false;
   const jittedSample = jit(sampleAt, { name: 'act-sample' });
   const jittedMode = jit(modeAt, { name: 'act-mode' });
@@ -63,9 +75,11 @@ export function makeActor(h: SacHyperparameters, options: ActorOptions = {}): Ac
     if (obs.length !== h.obsDim) {
       throw new MixrlError('argument', `act: observation of ${obs.length} values, the agent takes ${h.obsDim}`);
     }
-    if (how !== 'sample' && how !== 'mode') throw new MixrlError('argument', `act: how must be 'sample' or 'mode', got ${JSON.stringify(how) ?? String(how)}`);
+    checkHow(how);
     const x = observation(obs, shape, h.dtype, backend, scratch.obs);
-    const ownKey = how === 'sample' && !(key instanceof T.Tensor) ? keyTensor(key, backend, scratch.key) : undefined;
+    const raw = how === 'sample' && !(key instanceof T.Tensor) ? key : undefined;
+    if (raw && raw.length !== 2) throw new MixrlError('argument', `act: a key is 2 u32 words, got ${raw.length}`);
+    const ownKey = raw && keyTensor(raw, [2], backend, scratch.key);
     const jitted = useJit && (backend.name === 'cpu' || backend.name === 'webgpu');
     let action: Tensor;
     if (how === 'mode') action = (jitted ? jittedMode : modeAt)(actor, x);
@@ -102,12 +116,8 @@ export type BatchedActFn = (actors: MlpParams, obs: ArrayLike<number>, keys: Uin
  */
 export function makeBatchedActor(h: SacHyperparameters, n: number, options: ActorOptions = {}): BatchedActFn {
   if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentError(`makeBatchedActor: n must be a positive integer, got ${n}`);
-  const sampleAt = vmap((actor: MlpParams, x: Tensor, key: Tensor): Tensor => policyAt(h, actor, x).sample(key));
-  const modeAt = vmap((actor: MlpParams, x: Tensor): Tensor => {
-    const mode = policyAt(h, actor, x).mode;
-    if (!mode) throw new MixrlError('argument', `act: the ${h.head.kind} policy has no mode`);
-    return mode;
-  });
+  const single = policyActions(h);
+  const [sampleAt, modeAt] = [vmap(single.sampleAt), vmap(single.modeAt)];
   const useJit = options.jit !== false;
   const jittedSample = jit(sampleAt, { name: `act-sample-x${n}` });
   const jittedMode = jit(modeAt, { name: `act-mode-x${n}` });
@@ -119,17 +129,16 @@ export function makeBatchedActor(h: SacHyperparameters, n: number, options: Acto
     if (obs.length !== n * h.obsDim) {
       throw new MixrlError('argument', `act: ${obs.length} observation values for ${n} agents of ${h.obsDim} each (${n * h.obsDim})`);
     }
-    if (how !== 'sample' && how !== 'mode') throw new MixrlError('argument', `act: how must be 'sample' or 'mode', got ${JSON.stringify(how) ?? String(how)}`);
+    checkHow(how);
     const x = observation(obs, shape, h.dtype, backend, scratch.obs);
     const jitted = useJit && (backend.name === 'cpu' || backend.name === 'webgpu');
     let action: Tensor;
     if (how === 'mode') action = (jitted ? jittedMode : modeAt)(actors, x);
     else {
       if (keys.length !== 2 * n) throw new MixrlError('argument', `act: ${keys.length} key words for ${n} agents (2 each)`);
-      if (backend === cpu) scratch.key.set(keys);
-      const keyTensor = backend === cpu ? new ArrayTensor(cpu, scratch.key, [n, 2], 'uint32') : T.tensor(Uint32Array.from(keys), { shape: [n, 2], dtype: 'uint32', backend });
-      action = (jitted ? jittedSample : sampleAt)(actors, x, keyTensor);
-      keyTensor.dispose();
+      const key = keyTensor(keys, [n, 2], backend, scratch.key);
+      action = (jitted ? jittedSample : sampleAt)(actors, x, key);
+      key.dispose();
     }
     x.dispose();
     return read(action);
@@ -143,13 +152,11 @@ function observation(obs: ArrayLike<number>, shape: readonly number[], dtype: 'f
   return new ArrayTensor(cpu, values, shape, dtype);
 }
 
-/** The key tensor of a raw key; on the CPU `words` is filled and wrapped. */
-function keyTensor(key: RawKey, backend: Backend, words: Uint32Array): Tensor {
-  if (key.length !== 2) throw new MixrlError('argument', `act: a key is 2 u32 words, got ${key.length}`);
-  if (backend !== cpu) return T.tensor(Uint32Array.of(key[0], key[1]), { dtype: 'uint32', backend });
-  words[0] = key[0];
-  words[1] = key[1];
-  return new ArrayTensor(cpu, words, [2], 'uint32');
+/** The key tensor of `shape` holding raw key words; on the CPU `scratch` (of their length) is filled and wrapped. */
+function keyTensor(words: ArrayLike<number>, shape: readonly number[], backend: Backend, scratch: Uint32Array): Tensor {
+  if (backend !== cpu) return T.tensor(Uint32Array.from(words), { shape, dtype: 'uint32', backend });
+  scratch.set(words);
+  return new ArrayTensor(cpu, scratch, shape, 'uint32');
 }
 
 /** The action's values as float64 (synchronously from CPU storage, else through the async read); disposes it. */
