@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { ConfigError, isModuleRef, kebab, type ModuleRef, resolveConfig, type TrainConfig, validatePartial } from '../config';
 import { exists, moduleDrift, readJsonFile, readJsonLines, writeFileAtomic } from '../files';
-import { createRun, type EpisodeRecord, loadRun, type Run, runSummary, saveRun, train } from '../train';
+import { createRun, type EpisodeRecord, loadRun, type Run, type RunOptions, runSummary, saveRun, train } from '../train';
 import { OWN_KEYS, trainBatch } from '../train-batch';
 import { disposeTree } from '../../autodiff';
 import { MixrlError } from '../../tensor';
@@ -243,21 +243,15 @@ interface HereRun {
 async function trainHere(ctx: Pick<ExperimentContext, 'backend'>, items: readonly HereRun[], stopped: () => boolean): Promise<(boolean | string)[]> {
   const runs: Run[] = [];
   for (const { dir, config, resume } of items) {
-    const episodesFile = path.join(dir, 'episodes.jsonl');
-    if (resume) {
-      const loaded = await loadRun(path.join(dir, 'checkpoint.mixrl'), ctx.backend);
-      if (isLeft(loaded)) throw loaded.left;
-      runs.push(loaded.right);
-      const kept = (await readEpisodes(dir)).slice(0, loaded.right.rollout.episode);
-      await writeFileAtomic(episodesFile, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
-    } else {
-      const resolved = resolveConfig([{ ...config, backend: ctx.backend.name as TrainConfig['backend'] }], ['experiment']);
-      if (isLeft(resolved)) throw resolved.left;
-      runs.push(createRun(resolved.right, ctx.backend));
-      await fs.mkdir(dir, { recursive: true });
-      await writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(resolved.right, null, 2)}\n`);
-      await writeFileAtomic(episodesFile, '');
+    if (!resume) {
+      runs.push(await newRunIn(ctx, dir, config));
+      continue;
     }
+    const loaded = await loadRun(path.join(dir, 'checkpoint.mixrl'), ctx.backend);
+    if (isLeft(loaded)) throw loaded.left;
+    runs.push(loaded.right);
+    const kept = (await readEpisodes(dir)).slice(0, loaded.right.rollout.episode);
+    await writeFileAtomic(path.join(dir, 'episodes.jsonl'), kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
   }
   const save = async (r: Run, dir: string) => {
     const saved = await saveRun(r, path.join(dir, 'checkpoint.mixrl'));
@@ -469,19 +463,30 @@ function newRunArgs(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config
 }
 
 /**
+ * A new run made for `config` (with `extra` keys) and started in `dir` as `mixrl train` starts one:
+ * its resolved config in config.json and an empty episodes.jsonl, nothing written when the run
+ * cannot be made.
+ */
+async function newRunIn(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config: RunConfig, extra: Partial<TrainConfig> = {}, options: RunOptions = {}): Promise<Run> {
+  const backend = ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu';
+  const resolved = resolveConfig([{ ...config, backend, ...extra }], ['experiment']);
+  if (isLeft(resolved)) throw resolved.left;
+  const run = createRun(resolved.right, ctx.backend, options);
+  await fs.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(resolved.right, null, 2)}\n`);
+  await writeFileAtomic(path.join(dir, 'episodes.jsonl'), '');
+  return run;
+}
+
+/**
  * Starts a run in `dir` as a new `mixrl train` would, up to its first checkpoint, at step 0, for a
  * `mixrl train --resume` child to train with others: config.json first, the checkpoint last (a
  * folder without a checkpoint is started again). A custom estimator's module is loaded by the child.
  */
 async function startHere(ctx: Pick<ExperimentContext, 'backend'>, dir: string, config: RunConfig): Promise<void> {
-  const backend = ctx.backend.name === 'webgpu' ? 'webgpu' : 'cpu';
-  const resolved = resolveConfig([{ ...config, backend, ...(envModule && { envModule }) }], ['experiment']);
-  if (isLeft(resolved)) throw resolved.left;
-  const run = createRun(resolved.right, ctx.backend, { weightsOnly: true });
+  // The child that trains it loads the env module, as a new `mixrl train --env-module` child would.
+  const run = await newRunIn(ctx, dir, config, envModule ? { envModule } : {}, { weightsOnly: true });
   try {
-    await fs.mkdir(dir, { recursive: true });
-    await writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(resolved.right, null, 2)}\n`);
-    await writeFileAtomic(path.join(dir, 'episodes.jsonl'), '');
     const saved = await saveRun(run, path.join(dir, 'checkpoint.mixrl'));
     if (isLeft(saved)) throw saved.left;
   } finally {
