@@ -707,17 +707,17 @@ async function trainIn(run: Run, out: string): Promise<Outcome> {
   return right(0);
 }
 
-
 /**
- * Trains opened runs that differ only in their seed, α and learning rates together (`trainBatch`), each in its (locked)
- * folder, to their `steps`, or until SIGINT or SIGTERM: exit code 0, 130 or 143. A run whose
- * policy diverges stops there (its summary says so) while the others go on; the command then ends
- * with that error (exit code 2).
+ * Trains opened runs that differ only in their seed, α and learning rates together (`trainBatch`),
+ * each in its (locked) folder, to their `steps`, or until SIGINT or SIGTERM: exit code 0, 130 or
+ * 143. A run whose policy diverges stops there (its summary says so) while the others go on; the
+ * command then ends with that error (exit code 2).
  */
 async function trainAllIn(runs: readonly Run[], outs: readonly string[]): Promise<Outcome> {
   // A run's name in lines about one of them: its seed, or its folder where seeds repeat (runs apart in α or learning rates).
   const seeds = runs.map((r) => r.config.seed);
-  const label = (i: number) => (new Set(seeds).size === seeds.length ? `seed ${seeds[i]}` : outs[i]);
+  const bySeed = new Set(seeds).size === seeds.length;
+  const label = (i: number) => (bySeed ? `seed ${seeds[i]}` : outs[i]);
   const folders: RunFolder[] = [];
   for (const [i, run] of runs.entries()) {
     const folder = await RunFolder.open(run, outs[i]);
@@ -741,7 +741,7 @@ async function trainAllIn(runs: readonly Run[], outs: readonly string[]): Promis
       },
       onDiverged: async (e: MixrlError) => {
         await own.onDiverged?.(e);
-        diverged.set(i, `${label(i) === outs[i] ? outs[i] : `${label(i)} (${outs[i]})`}: ${e.message}`);
+        diverged.set(i, `${bySeed ? `${label(i)} (${outs[i]})` : outs[i]}: ${e.message}`);
         printLine(`${label(i)} diverged, the others go on: ${e.message}`);
       },
     };
