@@ -7,17 +7,15 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, expectSuccess, expectUserErrorResult, runCli } from './harness';
+import { bundleCli, bundleTrackingEnv, expectSuccess, expectUserErrorResult, runCli } from './harness';
 
 let cli = '';
 let work = '';
 
 beforeAll(() => {
   ({ cli, work } = bundleCli('mixrl-env-module-'));
-  const fixture = path.resolve(__dirname, '../envs/fixtures/tracking.ts');
-  buildSync({ entryPoints: [fixture], bundle: true, platform: 'node', format: 'esm', outfile: path.join(work, 'tracking.mjs'), logLevel: 'error' });
+  bundleTrackingEnv(work);
 });
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(cli, work, args, env);

@@ -25,6 +25,12 @@ export function bundleCli(prefix: string): { cli: string; work: string } {
   return { cli, work };
 }
 
+/** The env module test/envs/fixtures/tracking.ts (its env `Tracking`) bundled as `work/tracking.mjs`. */
+export function bundleTrackingEnv(work: string): void {
+  const fixture = path.resolve(__dirname, '../envs/fixtures/tracking.ts');
+  buildSync({ entryPoints: [fixture], bundle: true, platform: 'node', format: 'esm', outfile: path.join(work, 'tracking.mjs'), logLevel: 'error' });
+}
+
 /** Runs `node cli ...args` in `work` (2 minutes at most), with `env` added to this process's. */
 export function runCli(cli: string, work: string, args: readonly string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });

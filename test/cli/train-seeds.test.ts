@@ -5,17 +5,15 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, expectSuccess, expectUserErrorResult, interruptWhen, runCli } from './harness';
+import { bundleCli, bundleTrackingEnv, expectSuccess, expectUserErrorResult, interruptWhen, runCli } from './harness';
 
 let cli = '';
 let work = '';
 
 beforeAll(() => {
   ({ cli, work } = bundleCli('mixrl-seeds-'));
-  const fixture = path.resolve(__dirname, '../envs/fixtures/tracking.ts');
-  buildSync({ entryPoints: [fixture], bundle: true, platform: 'node', format: 'esm', outfile: path.join(work, 'tracking.mjs'), logLevel: 'error' });
+  bundleTrackingEnv(work);
   writeFileSync(path.join(work, 'estimators.mjs'), 'export default ({ estimators }) => ({ myMrp: (input) => estimators.mrp(input) });\n');
 });
 
